@@ -1,0 +1,65 @@
+# rnnlab: `make` builds build/librnnlab.a and build/rnnlab; `make test` runs
+# every test; `make asan` runs them under AddressSanitizer and UBSan.
+BUILD ?= build
+CC ?= cc
+OPT ?= -O2
+SAN ?=
+WARN = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
+PKGS = openblas lapacke libcjson
+# Expanded when a recipe runs, after the deps check below has installed them.
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
+PKG_LIBS = $(shell pkg-config --libs $(PKGS))
+CFLAGS_ALL = -std=c11 $(OPT) -g $(WARN) $(SAN) -D_DEFAULT_SOURCE -Iinclude -Isrc -MMD -MP $(PKG_CFLAGS) $(CFLAGS)
+LDLIBS_ALL = $(PKG_LIBS) -lm -lpthread $(LDLIBS)
+
+LIB_PLAIN = status rng model safetensors modelio ws gradcheck
+LIB_REAL = net cell_rnn
+LIB_OBJS = $(LIB_PLAIN:%=$(BUILD)/src/%.o) $(LIB_REAL:%=$(BUILD)/src/%_f32.o) $(LIB_REAL:%=$(BUILD)/src/%_f64.o)
+CLI_OBJS = $(patsubst cli/%.c,$(BUILD)/cli/%.o,$(wildcard cli/*.c))
+TEST_OBJS = $(patsubst tests/%.c,$(BUILD)/tests/%.o,$(wildcard tests/*.c))
+
+.PHONY: all deps test asan run clean fixtures
+all: $(BUILD)/rnnlab
+
+deps:
+	@sh tools/deps.sh build
+
+$(BUILD)/librnnlab.a: $(LIB_OBJS)
+	ar rcs $@ $^
+
+$(BUILD)/rnnlab: $(CLI_OBJS) $(BUILD)/librnnlab.a
+	$(CC) $(SAN) -o $@ $(CLI_OBJS) $(BUILD)/librnnlab.a $(LDLIBS_ALL)
+
+$(BUILD)/rnnlab_tests: $(TEST_OBJS) $(BUILD)/librnnlab.a
+	$(CC) $(SAN) -o $@ $(TEST_OBJS) $(BUILD)/librnnlab.a $(LDLIBS_ALL)
+
+$(BUILD)/src/%_f32.o: src/%.c | deps
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -c -o $@ $<
+$(BUILD)/src/%_f64.o: src/%.c | deps
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -DRL_REAL_F64 -c -o $@ $<
+$(BUILD)/%.o: %.c | deps
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -c -o $@ $<
+
+# OpenBLAS threads are left to their defaults for the tests, which are small.
+test: $(BUILD)/rnnlab $(BUILD)/rnnlab_tests
+	$(BUILD)/rnnlab_tests --cli $(BUILD)/rnnlab --fixtures tests/fixtures
+
+asan:
+	$(MAKE) BUILD=build/asan OPT=-O1 SAN="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" test
+
+# The main job (README's first command).
+run: $(BUILD)/rnnlab
+	$(BUILD)/rnnlab --help
+
+# Regenerate the PyTorch reference fixtures (needs Debian's python3-torch).
+fixtures:
+	@sh tools/deps.sh fixtures
+	/usr/bin/python3 tools/make_fixtures.py tests/fixtures
+
+clean:
+	rm -rf build
+
+-include $(wildcard $(BUILD)/*/*.d)

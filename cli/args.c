@@ -1,0 +1,104 @@
+/* Argument handling shared by every subcommand: strict, with one clear line
+ * for each mistake. */
+#include "cli.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int cli_usage_error(const cli_ctx *c, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "rnnlab %s: ", c->cmd);
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, " (see 'rnnlab %s --help')\n", c->cmd);
+    va_end(ap);
+    return 2;
+}
+
+int cli_fail(const cli_ctx *c, rl_status s)
+{
+    const char *m = rl_errmsg();
+    fprintf(stderr, "rnnlab %s: %s\n", c->cmd, m && *m ? m : rl_strerror(s));
+    return 1;
+}
+
+int cli_help(const cli_ctx *c)
+{
+    fputs(c->usage, stdout);
+    return 0;
+}
+
+static const char *long_name(const struct option *opts, int val)
+{
+    for (const struct option *o = opts; o->name; o++)
+        if (o->val == val) return o->name;
+    return "?";
+}
+
+int cli_next(cli_ctx *c, int argc, char **argv, const struct option *opts)
+{
+    opterr = 0;
+    int prev = optind;
+    int v = getopt_long(argc, argv, "+:h", opts, NULL);
+    if (v == -1) {
+        if (optind < argc) return cli_usage_error(c, "unexpected argument '%s'", argv[optind]), -2;
+        return -1;
+    }
+    if (v == '?') {
+        const char *arg = prev < argc ? argv[prev] : "";
+        if (optopt && optopt != '?') return cli_usage_error(c, "unknown option '-%c'", optopt), -2;
+        return cli_usage_error(c, "unknown option '%s'", arg), -2;
+    }
+    if (v == ':') return cli_usage_error(c, "option '%s' needs a value", argv[prev]), -2;
+    if (v < 0 || v > 255) return v;
+    if (c->seen[v]) return cli_usage_error(c, "option '--%s' is given twice", long_name(opts, v)), -2;
+    c->seen[v] = 1;
+    return v;
+}
+
+int cli_int(const cli_ctx *c, const char *flag, const char *s, long lo, long hi, int *out)
+{
+    errno = 0;
+    char *end = NULL;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end)
+        return cli_usage_error(c, "--%s expects an integer, got '%s'", flag, s);
+    if (v < lo || v > hi) return cli_usage_error(c, "--%s = %ld is out of range [%ld, %ld]", flag, v, lo, hi);
+    *out = (int)v;
+    return 0;
+}
+
+int cli_double(const cli_ctx *c, const char *flag, const char *s, double lo, double hi, double *out)
+{
+    errno = 0;
+    char *end = NULL;
+    double v = strtod(s, &end);
+    if (errno || end == s || *end || !isfinite(v))
+        return cli_usage_error(c, "--%s expects a finite number, got '%s'", flag, s);
+    if (v < lo || v > hi) return cli_usage_error(c, "--%s = %g is out of range [%g, %g]", flag, v, lo, hi);
+    *out = v;
+    return 0;
+}
+
+int cli_u64(const cli_ctx *c, const char *flag, const char *s, uint64_t *out)
+{
+    errno = 0;
+    char *end = NULL;
+    if (*s == '-' || *s == '+') return cli_usage_error(c, "--%s expects a non-negative integer, got '%s'", flag, s);
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || end == s || *end)
+        return cli_usage_error(c, "--%s expects a non-negative integer, got '%s'", flag, s);
+    *out = (uint64_t)v;
+    return 0;
+}
+
+int cli_require(const cli_ctx *c, const void *value, const char *flag)
+{
+    return value ? 0 : cli_usage_error(c, "--%s is required", flag);
+}

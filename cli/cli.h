@@ -1,0 +1,40 @@
+/* The command-line program: shared helpers and one function per subcommand.
+ * Exit codes: 0 success, 1 a failure at run time (a file, a check), 2 a usage
+ * error (unknown, missing, repeated or out-of-range argument). */
+#ifndef RL_CLI_H
+#define RL_CLI_H
+
+#include "rnnlab.h"
+
+#include <getopt.h>
+
+typedef struct {
+    const char *cmd;           /* subcommand name, for messages */
+    const char *usage;         /* its --help text */
+    unsigned char seen[256];   /* options given so far, by getopt value */
+} cli_ctx;
+
+/* getopt_long over argv (argv[0] is the subcommand). Returns the option's
+ * value, -1 at the end, 'h' for --help, or -2 after printing a usage error
+ * (unknown option, missing value, repeated option, stray argument). */
+int cli_next(cli_ctx *c, int argc, char **argv, const struct option *opts);
+
+/* Print "rnnlab CMD: message (see 'rnnlab CMD --help')"; return 2. */
+int cli_usage_error(const cli_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Print "rnnlab CMD: <rl_errmsg()>"; return 1. */
+int cli_fail(const cli_ctx *c, rl_status s);
+/* Print the usage text to stdout; return 0. */
+int cli_help(const cli_ctx *c);
+
+/* Parse a number given to flag, range-checked; 0 on success, 2 after a usage error. */
+int cli_int(const cli_ctx *c, const char *flag, const char *s, long lo, long hi, int *out);
+int cli_double(const cli_ctx *c, const char *flag, const char *s, double lo, double hi, double *out);
+int cli_u64(const cli_ctx *c, const char *flag, const char *s, uint64_t *out);
+/* 2 after a usage error if a required option is missing. */
+int cli_require(const cli_ctx *c, const void *value, const char *flag);
+
+int cmd_init(int argc, char **argv);
+int cmd_grad(int argc, char **argv);
+int cmd_gradcheck(int argc, char **argv);
+
+#endif

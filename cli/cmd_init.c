@@ -1,0 +1,89 @@
+/* rnnlab init: make a model file. */
+#include "cli.h"
+
+#include <stdio.h>
+
+static const char usage[] =
+    "usage: rnnlab init --cell C --input I --hidden H --output O --out MODEL [options]\n"
+    "\n"
+    "Make a model: a recurrent net of L layers and a linear readout of the top\n"
+    "layer, saved as safetensors with PyTorch state_dict names.\n"
+    "\n"
+    "model:\n"
+    "  --cell C          tanh | relu | linear | lstm | gru            (required)\n"
+    "  --input I         input size                                    (required)\n"
+    "  --hidden H        hidden size                                   (required)\n"
+    "  --output O        output size (classes for cross_entropy)       (required)\n"
+    "  --layers L        number of stacked layers                      [1]\n"
+    "  --loss LOSS       mse | cross_entropy                           [mse]\n"
+    "initialisation (every tensor gets PyTorch's U(-1/sqrt(H), 1/sqrt(H)), then W_hh):\n"
+    "  --init KIND       uniform | gaussian | orthogonal | identity    [uniform]\n"
+    "                    gaussian: W_hh ~ N(0, g^2/H); orthogonal: g Q; identity: g I\n"
+    "                    with zero biases (IRNN); per gate block for LSTM/GRU\n"
+    "  --gain G          the g above                                   [1]\n"
+    "  --radius R        then rescale each W_hh block to spectral radius R\n"
+    "  --forget-bias F   LSTM: forget-gate bias b_if = F, b_hf = 0\n"
+    "  --seed S          random seed                                   [0]\n"
+    "output:\n"
+    "  --out MODEL       where to write the model ('-' for stdout)     (required)\n";
+
+int cmd_init(int argc, char **argv)
+{
+    enum { O_CELL = 1, O_IN, O_HID, O_OUTSZ, O_LAYERS, O_LOSS, O_INIT, O_GAIN, O_RADIUS, O_FB, O_SEED, O_OUT };
+    static const struct option opts[] = {
+        {"cell", required_argument, 0, O_CELL},     {"input", required_argument, 0, O_IN},
+        {"hidden", required_argument, 0, O_HID},    {"output", required_argument, 0, O_OUTSZ},
+        {"layers", required_argument, 0, O_LAYERS}, {"loss", required_argument, 0, O_LOSS},
+        {"init", required_argument, 0, O_INIT},     {"gain", required_argument, 0, O_GAIN},
+        {"radius", required_argument, 0, O_RADIUS}, {"forget-bias", required_argument, 0, O_FB},
+        {"seed", required_argument, 0, O_SEED},     {"out", required_argument, 0, O_OUT},
+        {"help", no_argument, 0, 'h'},              {0, 0, 0, 0}};
+    cli_ctx c = {.cmd = "init", .usage = usage};
+    rl_config cfg = {.num_layers = 1, .loss = RL_LOSS_MSE};
+    rl_init init = {.kind = RL_INIT_UNIFORM, .gain = 1.0};
+    const char *cell = NULL, *out = NULL;
+    uint64_t seed = 0;
+    int v, e = 0;
+    optind = 0;
+    while (!e && (v = cli_next(&c, argc, argv, opts)) != -1) {
+        switch (v) {
+        case 'h': return cli_help(&c);
+        case O_CELL: cell = optarg; break;
+        case O_IN: e = cli_int(&c, "input", optarg, 1, RL_MAX_SIZE, &cfg.input_size); break;
+        case O_HID: e = cli_int(&c, "hidden", optarg, 1, RL_MAX_SIZE, &cfg.hidden_size); break;
+        case O_OUTSZ: e = cli_int(&c, "output", optarg, 1, RL_MAX_SIZE, &cfg.output_size); break;
+        case O_LAYERS: e = cli_int(&c, "layers", optarg, 1, RL_MAX_LAYERS, &cfg.num_layers); break;
+        case O_LOSS:
+            if (rl_loss_parse(optarg, &cfg.loss)) e = cli_usage_error(&c, "%s", rl_errmsg());
+            break;
+        case O_INIT:
+            if (rl_init_parse(optarg, &init.kind)) e = cli_usage_error(&c, "%s", rl_errmsg());
+            break;
+        case O_GAIN: e = cli_double(&c, "gain", optarg, -1e6, 1e6, &init.gain); break;
+        case O_RADIUS: e = cli_double(&c, "radius", optarg, 1e-300, 1e6, &init.radius); break;
+        case O_FB: e = cli_double(&c, "forget-bias", optarg, -100, 100, &init.forget_bias); break;
+        case O_SEED: e = cli_u64(&c, "seed", optarg, &seed); break;
+        case O_OUT: out = optarg; break;
+        default: return 2;
+        }
+    }
+    if (e) return e;
+    if ((e = cli_require(&c, cell, "cell")) || (e = cli_require(&c, cfg.input_size ? "" : NULL, "input")) ||
+        (e = cli_require(&c, cfg.hidden_size ? "" : NULL, "hidden")) ||
+        (e = cli_require(&c, cfg.output_size ? "" : NULL, "output")) || (e = cli_require(&c, out, "out")))
+        return e;
+    if (rl_cell_parse(cell, &cfg.cell)) return cli_usage_error(&c, "%s", rl_errmsg());
+    if (c.seen[O_FB] && cfg.cell != RL_CELL_LSTM) return cli_usage_error(&c, "--forget-bias is for lstm only");
+    rl_model *m = NULL;
+    rl_status s = rl_model_new(&m, &cfg, RL_F64);
+    if (s == RL_ERR_ARG) return cli_usage_error(&c, "%s", rl_errmsg());
+    if (!s) s = rl_model_init(m, &init, seed);
+    if (!s) s = rl_model_save(m, out);
+    size_t np = m ? rl_model_num_params(m) : 0;
+    rl_model_free(m);
+    if (s) return cli_fail(&c, s);
+    if (out[0] != '-' || out[1])
+        fprintf(stderr, "rnnlab init: wrote %s (%s, %d layer%s, %zu parameters)\n", out, rl_cell_name(cfg.cell),
+                cfg.num_layers, cfg.num_layers > 1 ? "s" : "", np);
+    return 0;
+}

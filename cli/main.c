@@ -1,0 +1,42 @@
+/* rnnlab: the command-line lab. Each subcommand lives in its own file. */
+#include "cli.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const struct {
+    const char *name;
+    int (*run)(int, char **);
+    const char *summary;
+} commands[] = {
+    {"init", cmd_init, "make a model file (cell, sizes, initialisation)"},
+    {"grad", cmd_grad, "loss and BPTT gradients of a model on a data file"},
+    {"gradcheck", cmd_gradcheck, "BPTT against finite differences on a random model"},
+};
+
+static void usage(FILE *f)
+{
+    fputs("usage: rnnlab <command> [options]   (rnnlab <command> --help for its options)\n\n"
+          "rnnlab trains recurrent networks by backpropagation through time and shows\n"
+          "how the gradient flows back through time.\n\ncommands:\n",
+          f);
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+    fputs("\nFiles are safetensors with PyTorch state_dict names; see docs/ for formats.\n", f);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (strcmp(argv[1], commands[i].name) == 0) return commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "rnnlab: unknown command '%s' (see 'rnnlab --help')\n", argv[1]);
+    return 2;
+}

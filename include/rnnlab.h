@@ -1,0 +1,280 @@
+/* rnnlab: recurrent networks trained by backpropagation through time, with the
+ * Jacobians that tell how the gradient flows back through time.
+ *
+ * Conventions used throughout this header:
+ *   B batch size, T number of time steps, I input size, H hidden size,
+ *   L number of layers, O output size, G gates per cell (1 for tanh/relu/linear).
+ *   Shapes are row-major, outermost first: x is (B, T, I) means x[(b*T + t)*I + i].
+ *   Every function that can fail because of its input returns an rl_status; on
+ *   failure rl_errmsg() holds one line that says what went wrong. A NULL where
+ *   none is allowed or a size that breaks an internal invariant is a programming
+ *   error and stops at an assertion.
+ */
+#ifndef RNNLAB_H
+#define RNNLAB_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---------------------------------------------------------------- status */
+
+typedef enum {
+    RL_OK = 0,
+    RL_ERR_ARG,       /* an argument is out of range or inconsistent */
+    RL_ERR_IO,        /* a file could not be opened, read or written */
+    RL_ERR_FORMAT,    /* a file is not a valid safetensors, model or data file */
+    RL_ERR_NOMEM,     /* an allocation failed or would exceed a limit */
+    RL_ERR_NONFINITE, /* a NaN or Inf where a finite number is required */
+    RL_ERR_LAPACK     /* a LAPACK routine reported info != 0 */
+} rl_status;
+
+/* A short fixed description of a status ("invalid file format"). */
+const char *rl_strerror(rl_status s);
+/* The detailed message of the most recent failure in this thread, e.g.
+ * "m.safetensors: tensor 'rnn.weight_hh_l0' has shape (4, 3), expected (4, 4)".
+ * Empty when nothing has failed. */
+const char *rl_errmsg(void);
+
+/* ---------------------------------------------------------------- enums */
+
+typedef enum { RL_F32 = 0, RL_F64 = 1 } rl_dtype;
+
+typedef enum {
+    RL_CELL_TANH = 0, /* h_t = tanh(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh) */
+    RL_CELL_RELU,     /* the same with max(0, .) */
+    RL_CELL_LINEAR,   /* the same with the identity (Deep Learning section 10.7) */
+    RL_CELL_LSTM,     /* torch.nn.LSTM, gate rows i, f, g, o */
+    RL_CELL_GRU,      /* torch.nn.GRU, gate rows r, z, n */
+    RL_CELL_COUNT
+} rl_cell;
+
+typedef enum {
+    RL_LOSS_CE = 0, /* softmax cross-entropy on class ids ("cross_entropy") */
+    RL_LOSS_MSE,    /* squared error, mean over the O outputs ("mse") */
+    RL_LOSS_COUNT
+} rl_loss;
+
+/* Names as they appear in files and on the command line; NULL if out of range. */
+const char *rl_cell_name(rl_cell c);
+const char *rl_loss_name(rl_loss l);
+const char *rl_dtype_name(rl_dtype d);
+/* Parse a name; RL_ERR_ARG (with a message listing the choices) if unknown. */
+rl_status rl_cell_parse(const char *name, rl_cell *out);
+rl_status rl_loss_parse(const char *name, rl_loss *out);
+/* Gates per cell: 1, 1, 1, 4, 3. */
+int rl_cell_gates(rl_cell c);
+
+/* ---------------------------------------------------------------- model */
+
+/* The shape of a model. Passed by value; validated by rl_model_new. */
+typedef struct {
+    rl_cell cell;
+    int input_size;  /* I >= 1 */
+    int hidden_size; /* H >= 1 */
+    int num_layers;  /* L >= 1 */
+    int output_size; /* O >= 1: the readout o_t = W_o h_t + b_o of the top layer */
+    rl_loss loss;
+} rl_config;
+
+/* Limits a model may not exceed (they bound what a file can make us allocate). */
+#define RL_MAX_SIZE 65536   /* input, hidden and output sizes */
+#define RL_MAX_LAYERS 64
+#define RL_MAX_PARAMS (1ll << 31) /* total number of parameters */
+
+typedef struct rl_model rl_model;
+
+/* One named view into the parameter buffer. Names are the PyTorch state_dict
+ * names of rnn = nn.RNN/LSTM/GRU(...) and head = nn.Linear(H, O):
+ *   rnn.weight_ih_l{k} (G*H, in)   in = I for k = 0, H above
+ *   rnn.weight_hh_l{k} (G*H, H)
+ *   rnn.bias_ih_l{k}   (G*H)
+ *   rnn.bias_hh_l{k}   (G*H)
+ *   head.weight        (O, H)
+ *   head.bias          (O)
+ * in that order in the buffer, each tensor row-major. */
+typedef struct {
+    const char *name;
+    int ndim;          /* 1 or 2 */
+    int64_t shape[2];  /* shape[1] == 1 when ndim == 1 */
+    size_t offset;     /* in elements from the start of the buffer */
+    size_t numel;
+} rl_tensor_info;
+
+/* A model with every parameter zero. *out is NULL on failure. */
+rl_status rl_model_new(rl_model **out, const rl_config *cfg, rl_dtype dtype);
+/* A copy with parameters converted to dtype (rounded when narrowing). */
+rl_status rl_model_cast(rl_model **out, const rl_model *m, rl_dtype dtype);
+void rl_model_free(rl_model *m);
+
+rl_config rl_model_config(const rl_model *m);
+rl_dtype rl_model_dtype(const rl_model *m);
+/* The parameter buffer: rl_model_num_params elements of rl_model_dtype. */
+size_t rl_model_num_params(const rl_model *m);
+void *rl_model_params(rl_model *m);
+const void *rl_model_params_const(const rl_model *m);
+int rl_model_num_tensors(const rl_model *m);
+const rl_tensor_info *rl_model_tensor(const rl_model *m, int i);
+/* Index of the tensor with this name, or -1. */
+int rl_model_find_tensor(const rl_model *m, const char *name);
+
+/* The vocabulary of a character model: a UTF-8 string whose i-th code point is
+ * class i. NULL when the model has none. */
+const char *rl_model_vocab(const rl_model *m);
+rl_status rl_model_set_vocab(rl_model *m, const char *vocab);
+
+/* ---------------------------------------------------------------- init */
+
+typedef enum {
+    RL_INIT_UNIFORM = 0, /* PyTorch's default: every tensor U(-1/sqrt(H), 1/sqrt(H)) */
+    RL_INIT_GAUSSIAN,    /* W_hh ~ N(0, gain^2 / H) per gate block */
+    RL_INIT_ORTHOGONAL,  /* W_hh = gain * Q, Q a random orthogonal matrix per gate block */
+    RL_INIT_IDENTITY,    /* W_hh = gain * I per gate block, recurrent biases 0 (IRNN) */
+    RL_INIT_COUNT
+} rl_init_kind;
+
+const char *rl_init_name(rl_init_kind k);
+rl_status rl_init_parse(const char *name, rl_init_kind *out);
+
+typedef struct {
+    rl_init_kind kind;
+    double gain;        /* used by gaussian, orthogonal, identity; 1 is the usual value */
+    double radius;      /* > 0: rescale each W_hh block to this spectral radius; 0: leave */
+    double forget_bias; /* LSTM, if nonzero: b_if = forget_bias and b_hf = 0 */
+} rl_init;
+
+/* Everything but W_hh gets PyTorch's default uniform init; W_hh follows init.
+ * Deterministic for a seed. RL_ERR_LAPACK if a factorisation fails. */
+rl_status rl_model_init(rl_model *m, const rl_init *init, uint64_t seed);
+
+/* ---------------------------------------------------------------- files */
+
+/* Load a safetensors model (F32 or F64 tensors) into a model of dtype. Every
+ * tensor of the config must be present with its exact shape and finite values;
+ * unknown tensors are an error. */
+rl_status rl_model_load(rl_model **out, const char *path, rl_dtype dtype);
+/* Write a model as F32 safetensors with the metadata cell, input_size,
+ * hidden_size, num_layers, output_size, loss (and vocab); atomically: a
+ * temporary file, flushed and synced, renamed over path. */
+rl_status rl_model_save(const rl_model *m, const char *path);
+
+/* Any tensors as a safetensors file: the format rnnlab writes its results in.
+ * dtype is "F32", "F64" or "I64"; data holds the product of the shape's
+ * elements. nmeta metadata pairs in meta_kv (key, value, key, value, ...).
+ * Written atomically like rl_model_save; path "-" writes to stdout. */
+#define RL_ST_MAX_NDIM 8
+typedef struct {
+    const char *name;
+    const char *dtype;
+    int ndim;
+    int64_t shape[RL_ST_MAX_NDIM];
+    const void *data;
+} rl_st_tensor;
+rl_status rl_st_write(const char *path, const rl_st_tensor *t, int n, const char *const *meta_kv, int nmeta);
+
+/* ---------------------------------------------------------------- batches */
+
+/* The arrays of one batch; the caller owns them. Element type of the real
+ * arrays is dtype. */
+typedef struct {
+    rl_dtype dtype;
+    int batch;               /* B */
+    int steps;               /* T */
+    int input_size;          /* I, must equal the model's */
+    const void *x;           /* (B, T, I) inputs */
+    const int32_t *target;   /* (B, T) class ids in [0, O): cross-entropy models */
+    const void *y;           /* (B, T, O) targets: mse models */
+    const void *mask;        /* (B, T) weights >= 0, or NULL for all ones */
+    const void *h0;          /* (L, B, H) initial hidden state, or NULL for zeros */
+    const void *c0;          /* (L, B, H) initial LSTM cell state, or NULL for zeros */
+} rl_batch;
+
+/* A data file: safetensors with x F32/F64 (B, T, I); y I64 (B, T) class ids or
+ * F32/F64 (B, T, O); optional mask (B, T), h0 (L, B, H), c0 (L, B, H). */
+typedef struct rl_data rl_data;
+
+/* Load and check a data file against model m (shapes, class-id range, finite
+ * values, mask >= 0 with a positive sum). Real arrays are converted to dtype. */
+rl_status rl_data_load(rl_data **out, const char *path, const rl_model *m, rl_dtype dtype);
+const rl_batch *rl_data_batch(const rl_data *d);
+void rl_data_free(rl_data *d);
+/* Random data for checks and examples: x ~ N(0, 1); class ids uniform or
+ * y ~ N(0, 1); with_mask: weights drawn from {0, 0.5, 1, 2} (at least one
+ * positive); with_h0: h0 (and c0 for LSTM) ~ N(0, 0.25). Deterministic for a seed. */
+rl_status rl_data_random(rl_data **out, const rl_model *m, int batch, int steps, rl_dtype dtype,
+                         int with_mask, int with_h0, uint64_t seed);
+/* Write a batch as a data file (x, y, mask if given, h0 and c0 if given; real
+ * arrays F32 if b->dtype is F32, else F64). L and H are taken from m. */
+rl_status rl_data_save(const rl_batch *b, const rl_model *m, const char *path);
+
+/* ---------------------------------------------------------------- BPTT */
+
+/* A workspace holds everything a forward and backward pass over a (B, T) batch
+ * needs, allocated once: the activation cache, the gradient buffer and scratch.
+ *
+ * Activation cache (read by BPTT and by the Jacobian tools):
+ *   h (L, T+1, B, H): h[l][0] is layer l's initial state, h[l][t+1] its state
+ *                     after step t.
+ * The gradient buffer has the layout and dtype of the parameter buffer. */
+typedef struct rl_ws rl_ws;
+
+rl_status rl_ws_new(rl_ws **out, const rl_model *m, int batch, int steps);
+void rl_ws_free(rl_ws *ws);
+
+/* Forward pass over batch b (b->batch and b->steps must equal the workspace's,
+ * b->dtype the model's): fills the cache and returns the loss
+ * L = sum_{b,t} m[b,t] l[b,t] / sum_{b,t} m[b,t] in *loss. */
+rl_status rl_forward(rl_ws *ws, const rl_model *m, const rl_batch *b, double *loss);
+/* BPTT after rl_forward with the same model and batch: adds dL/dtheta into the
+ * gradient buffer and dL/dh0 into the initial-state gradient. */
+rl_status rl_backward(rl_ws *ws, const rl_model *m, const rl_batch *b);
+/* Clear the gradient buffer and the initial-state gradients. */
+void rl_ws_zero_grad(rl_ws *ws);
+
+/* Gradient buffer: rl_model_num_params elements of the model's dtype. */
+void *rl_ws_grad(rl_ws *ws);
+/* dL/dh0 (L, B, H) and, for LSTM, dL/dc0 (L, B, H); NULL for other cells. */
+const void *rl_ws_grad_h0(const rl_ws *ws);
+const void *rl_ws_grad_c0(const rl_ws *ws);
+/* Hidden states of layer l, (T+1, B, H) as described above. */
+const void *rl_ws_hidden(const rl_ws *ws, int layer);
+/* Outputs o_t of the last forward pass, (T, B, O) (time-major). */
+const void *rl_ws_outputs(const rl_ws *ws);
+/* dL/dh_t of the top layer from the last backward pass, all contributions
+ * included (eq. 10.21), (T, B, H) time-major: row t is dL/dh_{t+1} in the
+ * cache's numbering. */
+const void *rl_ws_grad_hidden(const rl_ws *ws);
+
+/* Write the result of a forward and backward pass as safetensors: "loss" (a
+ * scalar), "grad.<tensor name>" for every parameter, "grad.h0" when b has h0
+ * and "grad.c0" when it has c0, all in the model's dtype. */
+rl_status rl_grad_save(const char *path, const rl_model *m, rl_ws *ws, const rl_batch *b, double loss);
+
+/* ---------------------------------------------------------------- checks */
+
+/* Central finite differences (4-point stencil, step 1e-3) against BPTT in
+ * float64 on every parameter and every element of h0 (and c0). Per element
+ * the error is |a - n| / max(|a|, |n|, 1e-4); *worst gets the largest and
+ * *worst_name the tensor it came from (static storage). A ReLU net is
+ * differentiated on the smooth piece its base point lies on (each unit held
+ * on or off as at the base point), so that no difference straddles a kink.
+ * m and b must be F64. */
+rl_status rl_gradcheck(const rl_model *m, const rl_batch *b, double *worst, const char **worst_name);
+
+/* ---------------------------------------------------------------- random */
+
+/* A small deterministic generator (xoshiro256**), plain state so that a
+ * checkpoint can store it. */
+typedef struct { uint64_t s[4]; } rl_rng;
+void rl_rng_seed(rl_rng *r, uint64_t seed);
+uint64_t rl_rng_next(rl_rng *r);
+double rl_rng_uniform(rl_rng *r); /* [0, 1) */
+double rl_rng_normal(rl_rng *r);  /* N(0, 1) */
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,107 @@
+/* BPTT against central finite differences in float64. */
+#include "internal.h"
+
+#include <math.h>
+#include <string.h>
+
+#define FD_STEP 1e-3
+#define FD_FLOOR 1e-4
+
+/* The 4-point central stencil D(h) = [8(f(x+h) - f(x-h)) - (f(x+2h) - f(x-2h))] / 12h
+ * has error O(h^4); one Richardson step, D(h/2) + (D(h/2) - D(h)) / 15,
+ * cancels that term too, which keeps long, near-critical sequences accurate. */
+static rl_status stencil(rl_ws *ws, const rl_model *m, const rl_batch *b, double *x, double h, double *out)
+{
+    double x0 = *x, f[4];
+    const double off[4] = {2 * h, h, -h, -2 * h};
+    rl_status s = RL_OK;
+    for (int k = 0; k < 4 && !s; k++) {
+        *x = x0 + off[k];
+        s = rl_forward(ws, m, b, &f[k]);
+    }
+    *x = x0;
+    *out = (8 * (f[1] - f[2]) - (f[0] - f[3])) / (12 * h);
+    return s;
+}
+
+static rl_status fd(rl_ws *ws, const rl_model *m, const rl_batch *b, double *x, double *out)
+{
+    double d1 = 0, d2 = 0;
+    rl_status s = stencil(ws, m, b, x, FD_STEP, &d1);
+    if (!s) s = stencil(ws, m, b, x, FD_STEP / 2, &d2);
+    *out = d2 + (d2 - d1) / 15;
+    return s;
+}
+
+static double rel_err(double a, double n) { return fabs(a - n) / fmax(fmax(fabs(a), fabs(n)), FD_FLOOR); }
+
+rl_status rl_gradcheck(const rl_model *m0, const rl_batch *b0, double *worst, const char **worst_name)
+{
+    if (m0->dtype != RL_F64 || b0->dtype != RL_F64)
+        return rl_fail(RL_ERR_ARG, "gradient checks run in float64: model and batch must be F64");
+    const rl_config *c = &m0->cfg;
+    size_t LBH = (size_t)c->num_layers * b0->batch * c->hidden_size;
+    rl_model *m = NULL;
+    rl_ws *ws = NULL;
+    double *h0 = NULL, *c0 = NULL, *grad = NULL, *gh0 = NULL, *gc0 = NULL, loss;
+    unsigned char *pattern = NULL;
+    rl_status s = rl_model_cast(&m, m0, RL_F64);
+    if (!s) s = rl_ws_new(&ws, m, b0->batch, b0->steps);
+    int lstm = c->cell == RL_CELL_LSTM;
+    if (!s && (!(h0 = rl_alloc(LBH, 8)) || !(c0 = rl_alloc(LBH, 8)) || !(gh0 = rl_alloc(LBH, 8)) ||
+               !(gc0 = rl_alloc(LBH, 8)) || !(grad = rl_alloc(m->num_params, 8))))
+        s = RL_ERR_NOMEM;
+    rl_batch b = *b0;
+    if (!s) {
+        /* the initial states become variables of their own */
+        if (b0->h0) memcpy(h0, b0->h0, LBH * 8);
+        if (b0->c0) memcpy(c0, b0->c0, LBH * 8);
+        b.h0 = h0;
+        b.c0 = lstm ? c0 : NULL;
+        rl_ws_zero_grad(ws);
+        s = rl_forward(ws, m, &b, &loss);
+    }
+    if (!s) s = rl_backward(ws, m, &b);
+    if (!s && c->cell == RL_CELL_RELU) {
+        /* A ReLU net is piecewise smooth, and a finite difference whose points
+         * straddle a kink measures nothing. Its gradient at the base point is
+         * the gradient of the smooth piece the point lies on: the same net with
+         * each unit held on or off as it is here. Differentiate that piece. */
+        size_t n = (size_t)(b.steps + 1) * LBH; /* (L, T+1, B, H) */
+        if (!(pattern = rl_alloc(n, 1))) s = RL_ERR_NOMEM;
+        for (size_t i = 0; !s && i < n; i++) pattern[i] = ((const double *)ws->h)[i] > 0;
+        ws->relu_on = pattern;
+    }
+    if (!s) {
+        memcpy(grad, rl_ws_grad(ws), m->num_params * 8);
+        memcpy(gh0, rl_ws_grad_h0(ws), LBH * 8);
+        if (lstm) memcpy(gc0, rl_ws_grad_c0(ws), LBH * 8);
+    }
+    *worst = 0;
+    *worst_name = "";
+    for (int ti = 0; !s && ti < m->num_tensors; ti++) {
+        const rl_tensor_info *t = &m->tensors[ti];
+        for (size_t i = 0; !s && i < t->numel; i++) {
+            double n;
+            s = fd(ws, m, &b, (double *)m->params + t->offset + i, &n);
+            double e = rel_err(grad[t->offset + i], n);
+            if (!s && e >= *worst) *worst = e, *worst_name = m0->tensors[ti].name;
+        }
+    }
+    for (int which = 0; which < (lstm ? 2 : 1); which++)
+        for (size_t i = 0; !s && i < LBH; i++) {
+            double n;
+            s = fd(ws, m, &b, (which ? c0 : h0) + i, &n);
+            double e = rel_err((which ? gc0 : gh0)[i], n);
+            if (!s && e >= *worst) *worst = e, *worst_name = which ? "c0" : "h0";
+        }
+    rl_free(pattern);
+    rl_free(h0);
+    rl_free(c0);
+    rl_free(gh0);
+    rl_free(gc0);
+    rl_free(grad);
+    rl_ws_free(ws);
+    rl_model_free(m);
+    return s;
+}

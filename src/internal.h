@@ -1,0 +1,99 @@
+/* Private to the library: struct layouts, the assert macro, error helpers. */
+#ifndef RL_INTERNAL_H
+#define RL_INTERNAL_H
+
+#include "rnnlab.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+/* A broken contract inside the library: print file:line and stop. */
+#define RL_ASSERT(cond)                                                             \
+    do {                                                                            \
+        if (!(cond)) {                                                              \
+            fprintf(stderr, "rnnlab: internal error at %s:%d: %s\n", __FILE__,      \
+                    __LINE__, #cond);                                               \
+            abort();                                                                \
+        }                                                                           \
+    } while (0)
+
+#if defined(__GNUC__)
+#define RL_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#else
+#define RL_PRINTF(a, b)
+#endif
+
+/* Record the detailed message for rl_errmsg() and return s. */
+rl_status rl_fail(rl_status s, const char *fmt, ...) RL_PRINTF(2, 3);
+
+/* Checked allocation: NULL and an RL_ERR_NOMEM message on failure or when
+ * n * size overflows. Memory is zeroed and 64-byte aligned. */
+void *rl_alloc(size_t n, size_t size);
+void rl_free(void *p);
+
+static inline size_t rl_dtype_size(rl_dtype d) { return d == RL_F64 ? 8 : 4; }
+
+#define RL_MAX_TENSORS 256
+
+struct rl_model {
+    rl_config cfg;
+    rl_dtype dtype;
+    size_t num_params;
+    void *params; /* (num_params) of dtype, the tensors below back to back */
+    int num_tensors;
+    rl_tensor_info tensors[RL_MAX_TENSORS];
+    char names[RL_MAX_TENSORS][32];
+    char *vocab; /* owned UTF-8 string or NULL */
+};
+
+/* Indices of layer k's tensors in the table, and of the head. */
+static inline int rl_t_wih(int k) { return 4 * k; }
+static inline int rl_t_whh(int k) { return 4 * k + 1; }
+static inline int rl_t_bih(int k) { return 4 * k + 2; }
+static inline int rl_t_bhh(int k) { return 4 * k + 3; }
+static inline int rl_t_head_w(const rl_model *m) { return 4 * m->cfg.num_layers; }
+static inline int rl_t_head_b(const rl_model *m) { return 4 * m->cfg.num_layers + 1; }
+
+/* Check a config; RL_ERR_ARG with a message naming the bad field. */
+rl_status rl_config_check(const rl_config *cfg);
+
+struct rl_ws {
+    rl_dtype dtype;
+    rl_config cfg;
+    int B, T;
+    size_t num_params;
+    /* All buffers below are of dtype and sized from (cfg, B, T). */
+    void *xt;      /* (T, B, I) inputs, time-major */
+    void *h;       /* (L, T+1, B, H) hidden-state cache */
+    void *c;       /* (L, T+1, B, H) LSTM cell-state cache, else NULL */
+    void *gates;   /* (L, T, B, G*H) gate activations (LSTM, GRU), else NULL */
+    void *hn;      /* (L, T, B, H) GRU: W_hn h_{t-1} + b_hn, else NULL */
+    void *out;     /* (T, B, O) outputs o_t */
+    void *dout;    /* (T, B, O) dL/do_t */
+    void *dh;      /* (T, B, H) dL/dh of the layer being differentiated */
+    void *dh_below;/* (T, B, H) dL/d(input) handed to the layer below */
+    void *dh_top;  /* (T, B, H) dL/dh of the top layer, kept for inspection */
+    void *da;      /* (T, B, G*H) dL/d(pre-activation) */
+    void *dc;      /* (B, H) LSTM: dL/dc carried back one step, else NULL */
+    void *carry;   /* (B, G*H) scratch for one step */
+    void *grad;    /* (num_params) dL/dtheta, layout of the model's buffer */
+    void *grad_h0; /* (L, B, H) */
+    void *grad_c0; /* (L, B, H) LSTM, else NULL */
+    double *wsum;  /* (B, T) mask / sum(mask), the per-step loss weights */
+    /* (L, T+1, B, H) or NULL: when set, ReLU units are on where this is 1
+     * instead of where a_t > 0 (gradient checks differentiate the smooth
+     * piece of a ReLU net that the base point lies on); not owned */
+    const unsigned char *relu_on;
+};
+
+/* The two real-type instantiations of the core (src/net.c compiled twice). */
+rl_status rl_forward_f32(rl_ws *ws, const rl_model *m, const rl_batch *b, double *loss);
+rl_status rl_forward_f64(rl_ws *ws, const rl_model *m, const rl_batch *b, double *loss);
+rl_status rl_backward_f32(rl_ws *ws, const rl_model *m, const rl_batch *b);
+rl_status rl_backward_f64(rl_ws *ws, const rl_model *m, const rl_batch *b);
+
+/* Check a batch against a model: sizes, targets in range, finite values,
+ * mask >= 0 with a positive sum. Fills wsum (B, T) if not NULL. */
+rl_status rl_batch_check(const rl_batch *b, const rl_model *m, double *wsum);
+
+#endif

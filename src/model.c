@@ -1,0 +1,283 @@
+/* The model: one parameter buffer with a table of named views into it, and
+ * the initialisations of rnnlab init. */
+#include "internal.h"
+
+#include <lapacke.h>
+#include <math.h>
+#include <string.h>
+
+rl_status rl_config_check(const rl_config *c)
+{
+    if ((unsigned)c->cell >= RL_CELL_COUNT) return rl_fail(RL_ERR_ARG, "unknown cell kind %d", (int)c->cell);
+    if ((unsigned)c->loss >= RL_LOSS_COUNT) return rl_fail(RL_ERR_ARG, "unknown loss kind %d", (int)c->loss);
+    const struct { const char *name; int v, max; } f[] = {
+        {"input_size", c->input_size, RL_MAX_SIZE},
+        {"hidden_size", c->hidden_size, RL_MAX_SIZE},
+        {"num_layers", c->num_layers, RL_MAX_LAYERS},
+        {"output_size", c->output_size, RL_MAX_SIZE},
+    };
+    for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
+        if (f[i].v < 1 || f[i].v > f[i].max)
+            return rl_fail(RL_ERR_ARG, "%s = %d is out of range [1, %d]", f[i].name, f[i].v, f[i].max);
+    if (c->loss == RL_LOSS_CE && c->output_size < 2)
+        return rl_fail(RL_ERR_ARG, "a cross_entropy model needs output_size >= 2");
+    return RL_OK;
+}
+
+static void add_tensor(rl_model *m, const char *name, int ndim, int64_t r, int64_t c)
+{
+    RL_ASSERT(m->num_tensors < RL_MAX_TENSORS);
+    int i = m->num_tensors++;
+    snprintf(m->names[i], sizeof m->names[i], "%s", name);
+    rl_tensor_info *t = &m->tensors[i];
+    t->name = m->names[i];
+    t->ndim = ndim;
+    t->shape[0] = r;
+    t->shape[1] = ndim == 2 ? c : 1;
+    t->offset = m->num_params;
+    t->numel = (size_t)r * (size_t)t->shape[1];
+    m->num_params += t->numel;
+}
+
+rl_status rl_model_new(rl_model **out, const rl_config *cfg, rl_dtype dtype)
+{
+    *out = NULL;
+    rl_status s = rl_config_check(cfg);
+    if (s) return s;
+    int G = rl_cell_gates(cfg->cell), H = cfg->hidden_size;
+    /* Count before allocating: the sizes may come from an untrusted file. */
+    long long total = 0;
+    for (int k = 0; k < cfg->num_layers; k++) {
+        long long in = k == 0 ? cfg->input_size : H;
+        total += (long long)G * H * (in + H + 2);
+    }
+    total += (long long)cfg->output_size * (H + 1);
+    if (total > RL_MAX_PARAMS)
+        return rl_fail(RL_ERR_ARG, "model would have %lld parameters (limit %lld)", total, RL_MAX_PARAMS);
+
+    rl_model *m = calloc(1, sizeof *m);
+    if (!m) return rl_fail(RL_ERR_NOMEM, "cannot allocate a model");
+    m->cfg = *cfg;
+    m->dtype = dtype;
+    char name[32];
+    for (int k = 0; k < cfg->num_layers; k++) {
+        int in = k == 0 ? cfg->input_size : H;
+        snprintf(name, sizeof name, "rnn.weight_ih_l%d", k);
+        add_tensor(m, name, 2, (int64_t)G * H, in);
+        snprintf(name, sizeof name, "rnn.weight_hh_l%d", k);
+        add_tensor(m, name, 2, (int64_t)G * H, H);
+        snprintf(name, sizeof name, "rnn.bias_ih_l%d", k);
+        add_tensor(m, name, 1, (int64_t)G * H, 1);
+        snprintf(name, sizeof name, "rnn.bias_hh_l%d", k);
+        add_tensor(m, name, 1, (int64_t)G * H, 1);
+    }
+    add_tensor(m, "head.weight", 2, cfg->output_size, H);
+    add_tensor(m, "head.bias", 1, cfg->output_size, 1);
+    RL_ASSERT((long long)m->num_params == total);
+    m->params = rl_alloc(m->num_params, rl_dtype_size(dtype));
+    if (!m->params) {
+        free(m);
+        return RL_ERR_NOMEM;
+    }
+    *out = m;
+    return RL_OK;
+}
+
+void rl_model_free(rl_model *m)
+{
+    if (!m) return;
+    rl_free(m->params);
+    free(m->vocab);
+    free(m);
+}
+
+rl_status rl_model_cast(rl_model **out, const rl_model *m, rl_dtype dtype)
+{
+    rl_status s = rl_model_new(out, &m->cfg, dtype);
+    if (s) return s;
+    size_t n = m->num_params;
+    if (m->dtype == dtype) {
+        memcpy((*out)->params, m->params, n * rl_dtype_size(dtype));
+    } else if (dtype == RL_F64) {
+        const float *src = m->params;
+        double *dst = (*out)->params;
+        for (size_t i = 0; i < n; i++) dst[i] = src[i];
+    } else {
+        const double *src = m->params;
+        float *dst = (*out)->params;
+        for (size_t i = 0; i < n; i++) dst[i] = (float)src[i];
+    }
+    if (m->vocab && (s = rl_model_set_vocab(*out, m->vocab)) != RL_OK) {
+        rl_model_free(*out);
+        *out = NULL;
+    }
+    return s;
+}
+
+rl_config rl_model_config(const rl_model *m) { return m->cfg; }
+rl_dtype rl_model_dtype(const rl_model *m) { return m->dtype; }
+size_t rl_model_num_params(const rl_model *m) { return m->num_params; }
+void *rl_model_params(rl_model *m) { return m->params; }
+const void *rl_model_params_const(const rl_model *m) { return m->params; }
+int rl_model_num_tensors(const rl_model *m) { return m->num_tensors; }
+const char *rl_model_vocab(const rl_model *m) { return m->vocab; }
+
+const rl_tensor_info *rl_model_tensor(const rl_model *m, int i)
+{
+    RL_ASSERT(i >= 0 && i < m->num_tensors);
+    return &m->tensors[i];
+}
+
+int rl_model_find_tensor(const rl_model *m, const char *name)
+{
+    for (int i = 0; i < m->num_tensors; i++)
+        if (strcmp(m->tensors[i].name, name) == 0) return i;
+    return -1;
+}
+
+rl_status rl_model_set_vocab(rl_model *m, const char *vocab)
+{
+    char *v = NULL;
+    if (vocab) {
+        size_t n = strlen(vocab);
+        v = malloc(n + 1);
+        if (!v) return rl_fail(RL_ERR_NOMEM, "cannot allocate the vocabulary");
+        memcpy(v, vocab, n + 1);
+    }
+    free(m->vocab);
+    m->vocab = v;
+    return RL_OK;
+}
+
+/* ------------------------------------------------------------------ init */
+
+/* Write value v into element i of the buffer, whatever its dtype. */
+static void set_param(rl_model *m, size_t i, double v)
+{
+    if (m->dtype == RL_F64)
+        ((double *)m->params)[i] = v;
+    else
+        ((float *)m->params)[i] = (float)v;
+}
+
+/* Q (n, n) row-major: a Haar-random orthogonal matrix, the Q of a Gaussian
+ * matrix's QR with the signs of diag(R) folded in (Mezzadri 2007). */
+static rl_status random_orthogonal(double *q, int n, rl_rng *rng)
+{
+    double *tau = rl_alloc((size_t)n, sizeof *tau);
+    if (!tau) return RL_ERR_NOMEM;
+    for (size_t i = 0; i < (size_t)n * n; i++) q[i] = rl_rng_normal(rng);
+    rl_status s = RL_OK;
+    lapack_int info = LAPACKE_dgeqrf(LAPACK_ROW_MAJOR, n, n, q, n, tau);
+    double *rdiag = rl_alloc((size_t)n, sizeof *rdiag);
+    if (!rdiag) s = RL_ERR_NOMEM;
+    if (!s && info != 0) s = rl_fail(RL_ERR_LAPACK, "dgeqrf failed (info %d)", (int)info);
+    if (!s) {
+        for (int i = 0; i < n; i++) rdiag[i] = q[(size_t)i * n + i];
+        info = LAPACKE_dorgqr(LAPACK_ROW_MAJOR, n, n, n, q, n, tau);
+        if (info != 0) s = rl_fail(RL_ERR_LAPACK, "dorgqr failed (info %d)", (int)info);
+    }
+    if (!s)
+        for (int i = 0; i < n; i++)
+            for (int j = 0; j < n; j++)
+                if (rdiag[j] < 0) q[(size_t)i * n + j] = -q[(size_t)i * n + j];
+    rl_free(rdiag);
+    rl_free(tau);
+    return s;
+}
+
+/* Largest |eigenvalue| of the (n, n) matrix a (a is destroyed). */
+static rl_status spectral_radius(double *a, int n, double *rho)
+{
+    double *wr = rl_alloc((size_t)n, sizeof *wr), *wi = rl_alloc((size_t)n, sizeof *wi);
+    rl_status s = (!wr || !wi) ? RL_ERR_NOMEM : RL_OK;
+    if (!s) {
+        lapack_int info = LAPACKE_dgeev(LAPACK_ROW_MAJOR, 'N', 'N', n, a, n, wr, wi, NULL, 1, NULL, 1);
+        if (info != 0) s = rl_fail(RL_ERR_LAPACK, "dgeev failed (info %d)", (int)info);
+    }
+    if (!s) {
+        *rho = 0;
+        for (int i = 0; i < n; i++) *rho = fmax(*rho, hypot(wr[i], wi[i]));
+    }
+    rl_free(wr);
+    rl_free(wi);
+    return s;
+}
+
+/* One (H, H) gate block of W_hh, following init. */
+static rl_status init_block(double *w, int H, const rl_init *init, rl_rng *rng)
+{
+    size_t n = (size_t)H * H;
+    switch (init->kind) {
+    case RL_INIT_UNIFORM: {
+        double k = 1.0 / sqrt((double)H);
+        for (size_t i = 0; i < n; i++) w[i] = (2 * rl_rng_uniform(rng) - 1) * k;
+        break;
+    }
+    case RL_INIT_GAUSSIAN: {
+        double sd = init->gain / sqrt((double)H);
+        for (size_t i = 0; i < n; i++) w[i] = sd * rl_rng_normal(rng);
+        break;
+    }
+    case RL_INIT_ORTHOGONAL: {
+        rl_status s = random_orthogonal(w, H, rng);
+        if (s) return s;
+        for (size_t i = 0; i < n; i++) w[i] *= init->gain;
+        break;
+    }
+    case RL_INIT_IDENTITY:
+        for (size_t i = 0; i < n; i++) w[i] = (i % ((size_t)H + 1) == 0) ? init->gain : 0.0;
+        break;
+    default:
+        return rl_fail(RL_ERR_ARG, "unknown init kind %d", (int)init->kind);
+    }
+    if (init->radius > 0) {
+        double *tmp = rl_alloc(n, sizeof *tmp), rho = 0;
+        if (!tmp) return RL_ERR_NOMEM;
+        memcpy(tmp, w, n * sizeof *tmp);
+        rl_status s = spectral_radius(tmp, H, &rho);
+        rl_free(tmp);
+        if (s) return s;
+        if (!(rho > 0)) return rl_fail(RL_ERR_ARG, "cannot rescale W_hh: its spectral radius is 0");
+        for (size_t i = 0; i < n; i++) w[i] *= init->radius / rho;
+    }
+    return RL_OK;
+}
+
+rl_status rl_model_init(rl_model *m, const rl_init *init, uint64_t seed)
+{
+    if ((unsigned)init->kind >= RL_INIT_COUNT) return rl_fail(RL_ERR_ARG, "unknown init kind");
+    if (!isfinite(init->gain) || !isfinite(init->radius) || init->radius < 0 ||
+        !isfinite(init->forget_bias))
+        return rl_fail(RL_ERR_ARG, "init gain, radius and forget bias must be finite, radius >= 0");
+    rl_rng rng;
+    rl_rng_seed(&rng, seed);
+    int H = m->cfg.hidden_size, G = rl_cell_gates(m->cfg.cell);
+    double k = 1.0 / sqrt((double)H);
+    /* PyTorch's default for every tensor first, in buffer order. */
+    for (size_t i = 0; i < m->num_params; i++) set_param(m, i, (2 * rl_rng_uniform(&rng) - 1) * k);
+    double *block = rl_alloc((size_t)H * H, sizeof *block);
+    if (!block) return RL_ERR_NOMEM;
+    rl_status s = RL_OK;
+    for (int l = 0; l < m->cfg.num_layers && !s; l++) {
+        const rl_tensor_info *whh = &m->tensors[rl_t_whh(l)];
+        for (int g = 0; g < G && !s; g++) {
+            s = init_block(block, H, init, &rng);
+            for (size_t i = 0; !s && i < (size_t)H * H; i++)
+                set_param(m, whh->offset + (size_t)g * H * H + i, block[i]);
+        }
+        if (init->kind == RL_INIT_IDENTITY) /* IRNN: recurrent biases start at zero */
+            for (int t = rl_t_bih(l); t <= rl_t_bhh(l); t++)
+                for (size_t i = 0; i < m->tensors[t].numel; i++) set_param(m, m->tensors[t].offset + i, 0.0);
+        if (m->cfg.cell == RL_CELL_LSTM && init->forget_bias != 0) {
+            /* forget-gate rows are [H, 2H): b_if = forget_bias, b_hf = 0, so the
+             * gate starts at sigmoid(forget_bias) for a zero input and state */
+            for (int i = 0; i < H; i++) {
+                set_param(m, m->tensors[rl_t_bih(l)].offset + (size_t)H + (size_t)i, init->forget_bias);
+                set_param(m, m->tensors[rl_t_bhh(l)].offset + (size_t)H + (size_t)i, 0.0);
+            }
+        }
+    }
+    rl_free(block);
+    return s;
+}

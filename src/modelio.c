@@ -1,0 +1,345 @@
+/* Model and data files: safetensors with PyTorch state_dict names. */
+#include "safetensors.h"
+
+#include <errno.h>
+#include <math.h>
+#include <string.h>
+
+/* A metadata integer in [lo, hi], parsed with strtol. */
+static rl_status meta_int(const st_file *f, const char *key, int lo, int hi, int *out)
+{
+    const char *v = st_meta(f, key);
+    if (!v) return rl_fail(RL_ERR_FORMAT, "%s: metadata '%s' is missing", f->path, key);
+    errno = 0;
+    char *end = NULL;
+    long x = strtol(v, &end, 10);
+    if (errno || end == v || *end != '\0' || x < lo || x > hi)
+        return rl_fail(RL_ERR_FORMAT, "%s: metadata %s = '%.40s' is not an integer in [%d, %d]", f->path, key,
+                       v, lo, hi);
+    *out = (int)x;
+    return RL_OK;
+}
+
+static rl_status config_from_meta(const st_file *f, rl_config *c)
+{
+    const char *cell = st_meta(f, "cell"), *loss = st_meta(f, "loss");
+    if (!cell) return rl_fail(RL_ERR_FORMAT, "%s: metadata 'cell' is missing", f->path);
+    if (!loss) return rl_fail(RL_ERR_FORMAT, "%s: metadata 'loss' is missing", f->path);
+    rl_status s;
+    if ((s = rl_cell_parse(cell, &c->cell)) || (s = rl_loss_parse(loss, &c->loss)))
+        return rl_fail(s, "%s: %s", f->path, rl_errmsg());
+    if ((s = meta_int(f, "input_size", 1, RL_MAX_SIZE, &c->input_size)) ||
+        (s = meta_int(f, "hidden_size", 1, RL_MAX_SIZE, &c->hidden_size)) ||
+        (s = meta_int(f, "num_layers", 1, RL_MAX_LAYERS, &c->num_layers)) ||
+        (s = meta_int(f, "output_size", 1, RL_MAX_SIZE, &c->output_size)))
+        return s;
+    if ((s = rl_config_check(c))) return rl_fail(RL_ERR_FORMAT, "%s: %s", f->path, rl_errmsg());
+    return RL_OK;
+}
+
+rl_status rl_model_load(rl_model **out, const char *path, rl_dtype dtype)
+{
+    *out = NULL;
+    st_file f;
+    rl_status s = st_read(&f, path);
+    if (s) return s;
+    rl_config cfg;
+    rl_model *m = NULL;
+    s = config_from_meta(&f, &cfg);
+    if (!s) {
+        /* the tensors must fit in the file before anything is allocated */
+        long long G = rl_cell_gates(cfg.cell), H = cfg.hidden_size, need = 0;
+        for (int k = 0; k < cfg.num_layers; k++) need += G * H * ((k ? H : cfg.input_size) + H + 2);
+        need += (long long)cfg.output_size * (H + 1);
+        if (need > (long long)(f.data_len / 4))
+            s = rl_fail(RL_ERR_FORMAT, "%s: the metadata asks for %lld parameters but the file holds at most %zu",
+                        f.path, need, f.data_len / 4);
+    }
+    if (!s && (s = rl_model_new(&m, &cfg, dtype)) != RL_OK) s = rl_fail(s, "%s: %s", f.path, rl_errmsg());
+    for (int i = 0; !s && i < m->num_tensors; i++) {
+        const rl_tensor_info *ti = &m->tensors[i];
+        const st_tensor *t = st_find(&f, ti->name);
+        if (!t) {
+            s = rl_fail(RL_ERR_FORMAT, "%s: tensor '%s' is missing", f.path, ti->name);
+            break;
+        }
+        s = st_expect_shape(&f, t, ti->ndim, ti->shape);
+        if (!s) s = st_get_real(&f, t, dtype, (char *)m->params + ti->offset * rl_dtype_size(dtype));
+    }
+    for (int i = 0; !s && i < f.n; i++)
+        if (rl_model_find_tensor(m, f.t[i].name) < 0)
+            s = rl_fail(RL_ERR_FORMAT, "%s: unexpected tensor '%s' for a %d-layer %s model", f.path, f.t[i].name,
+                        cfg.num_layers, rl_cell_name(cfg.cell));
+    if (!s && st_meta(&f, "vocab")) s = rl_model_set_vocab(m, st_meta(&f, "vocab"));
+    st_close(&f);
+    if (s) {
+        rl_model_free(m);
+        return s;
+    }
+    *out = m;
+    return RL_OK;
+}
+
+rl_status rl_model_save(const rl_model *m, const char *path)
+{
+    const rl_model *m32 = m;
+    rl_model *cast = NULL;
+    rl_status s = RL_OK;
+    if (m->dtype != RL_F32) {
+        if ((s = rl_model_cast(&cast, m, RL_F32))) return s;
+        m32 = cast;
+    }
+    st_out t[RL_MAX_TENSORS];
+    for (int i = 0; i < m32->num_tensors; i++) {
+        const rl_tensor_info *ti = &m32->tensors[i];
+        t[i] = (st_out){ti->name, "F32", ti->ndim, {ti->shape[0], ti->shape[1]},
+                        (const float *)m32->params + ti->offset};
+    }
+    char num[4][16];
+    snprintf(num[0], sizeof num[0], "%d", m->cfg.input_size);
+    snprintf(num[1], sizeof num[1], "%d", m->cfg.hidden_size);
+    snprintf(num[2], sizeof num[2], "%d", m->cfg.num_layers);
+    snprintf(num[3], sizeof num[3], "%d", m->cfg.output_size);
+    const char *meta[] = {"format", "pt", "cell", rl_cell_name(m->cfg.cell), "input_size", num[0],
+                          "hidden_size", num[1], "num_layers", num[2], "output_size", num[3],
+                          "loss", rl_loss_name(m->cfg.loss), "vocab", m->vocab};
+    s = st_write(path, t, m32->num_tensors, meta, m->vocab ? 8 : 7);
+    rl_model_free(cast);
+    return s;
+}
+
+/* ------------------------------------------------------------------ data */
+
+struct rl_data {
+    rl_batch b;
+    void *x, *y, *mask, *h0, *c0;
+    int32_t *target;
+};
+
+void rl_data_free(rl_data *d)
+{
+    if (!d) return;
+    rl_free(d->x);
+    rl_free(d->y);
+    rl_free(d->mask);
+    rl_free(d->h0);
+    rl_free(d->c0);
+    rl_free(d->target);
+    free(d);
+}
+
+const rl_batch *rl_data_batch(const rl_data *d) { return &d->b; }
+
+/* Allocate and fill *dst from tensor name if present (required: error if not). */
+static rl_status load_real(const st_file *f, const char *name, int required, int ndim, const int64_t *shape,
+                           rl_dtype dtype, void **dst)
+{
+    const st_tensor *t = st_find(f, name);
+    if (!t) return required ? rl_fail(RL_ERR_FORMAT, "%s: tensor '%s' is missing", f->path, name) : RL_OK;
+    rl_status s = st_expect_shape(f, t, ndim, shape);
+    if (s) return s;
+    if (!(*dst = rl_alloc(t->numel, rl_dtype_size(dtype)))) return RL_ERR_NOMEM;
+    return st_get_real(f, t, dtype, *dst);
+}
+
+rl_status rl_data_load(rl_data **out, const char *path, const rl_model *m, rl_dtype dtype)
+{
+    *out = NULL;
+    st_file f;
+    rl_status s = st_read(&f, path);
+    if (s) return s;
+    rl_data *d = calloc(1, sizeof *d);
+    if (!d) {
+        st_close(&f);
+        return rl_fail(RL_ERR_NOMEM, "out of memory");
+    }
+    const rl_config *c = &m->cfg;
+    const st_tensor *x = st_find(&f, "x");
+    if (!x) s = rl_fail(RL_ERR_FORMAT, "%s: tensor 'x' is missing", f.path);
+    else if (x->ndim != 3 || x->shape[0] < 1 || x->shape[1] < 1 || x->shape[0] > INT32_MAX ||
+             x->shape[1] > INT32_MAX)
+        s = rl_fail(RL_ERR_FORMAT, "%s: tensor 'x' must have shape (B, T, I) with B, T >= 1", f.path);
+    int64_t B = 0, T = 0;
+    if (!s) {
+        B = x->shape[0];
+        T = x->shape[1];
+        int64_t sx[3] = {B, T, c->input_size}, sy[3] = {B, T, c->output_size}, sm[2] = {B, T},
+                sh[3] = {c->num_layers, B, c->hidden_size};
+        s = load_real(&f, "x", 1, 3, sx, dtype, &d->x);
+        if (!s && c->loss == RL_LOSS_CE) {
+            const st_tensor *y = st_find(&f, "y");
+            if (!y) s = rl_fail(RL_ERR_FORMAT, "%s: tensor 'y' is missing", f.path);
+            if (!s) s = st_expect_shape(&f, y, 2, sm);
+            if (!s && !(d->target = rl_alloc(y->numel, sizeof(int32_t)))) s = RL_ERR_NOMEM;
+            if (!s) s = st_get_ids(&f, y, 0, c->output_size - 1, d->target);
+        } else if (!s) {
+            s = load_real(&f, "y", 1, 3, sy, dtype, &d->y);
+        }
+        if (!s) s = load_real(&f, "mask", 0, 2, sm, dtype, &d->mask);
+        if (!s) s = load_real(&f, "h0", 0, 3, sh, dtype, &d->h0);
+        if (!s && c->cell != RL_CELL_LSTM && st_find(&f, "c0"))
+            s = rl_fail(RL_ERR_FORMAT, "%s: tensor 'c0' is only for LSTM models, this is %s", f.path,
+                        rl_cell_name(c->cell));
+        if (!s) s = load_real(&f, "c0", 0, 3, sh, dtype, &d->c0);
+    }
+    static const char *const known[] = {"x", "y", "mask", "h0", "c0"};
+    for (int i = 0; !s && i < f.n; i++) {
+        int ok = 0;
+        for (size_t k = 0; k < sizeof known / sizeof known[0]; k++) ok |= strcmp(f.t[i].name, known[k]) == 0;
+        if (!ok) s = rl_fail(RL_ERR_FORMAT, "%s: unexpected tensor '%s' in a data file", f.path, f.t[i].name);
+    }
+    if (!s) {
+        d->b = (rl_batch){dtype, (int)B, (int)T, c->input_size, d->x, d->target, d->y, d->mask, d->h0, d->c0};
+        s = rl_batch_check(&d->b, m, NULL);
+        if (s) s = rl_fail(s, "%s: %s", f.path, rl_errmsg());
+    }
+    st_close(&f);
+    if (s) {
+        rl_data_free(d);
+        return s;
+    }
+    *out = d;
+    return RL_OK;
+}
+
+rl_status rl_data_save(const rl_batch *b, const rl_model *m, const char *path)
+{
+    const rl_config *c = &m->cfg;
+    const char *rt = b->dtype == RL_F64 ? "F64" : "F32";
+    int64_t B = b->batch, T = b->steps, L = c->num_layers, H = c->hidden_size;
+    st_out t[5];
+    int n = 0;
+    int64_t *ids = NULL;
+    t[n++] = (st_out){"x", rt, 3, {B, T, b->input_size}, b->x};
+    if (c->loss == RL_LOSS_CE) {
+        RL_ASSERT(b->target);
+        if (!(ids = rl_alloc((size_t)(B * T), sizeof *ids))) return RL_ERR_NOMEM;
+        for (int64_t i = 0; i < B * T; i++) ids[i] = b->target[i];
+        t[n++] = (st_out){"y", "I64", 2, {B, T}, ids};
+    } else {
+        RL_ASSERT(b->y);
+        t[n++] = (st_out){"y", rt, 3, {B, T, c->output_size}, b->y};
+    }
+    if (b->mask) t[n++] = (st_out){"mask", rt, 2, {B, T}, b->mask};
+    if (b->h0) t[n++] = (st_out){"h0", rt, 3, {L, B, H}, b->h0};
+    if (b->c0) t[n++] = (st_out){"c0", rt, 3, {L, B, H}, b->c0};
+    rl_status s = st_write(path, t, n, NULL, 0);
+    rl_free(ids);
+    return s;
+}
+
+/* ------------------------------------------------------------------ checks */
+
+static double get(const void *p, rl_dtype d, size_t i)
+{
+    return d == RL_F64 ? ((const double *)p)[i] : (double)((const float *)p)[i];
+}
+
+static rl_status check_finite(const void *p, rl_dtype d, size_t n, const char *what)
+{
+    for (size_t i = 0; p && i < n; i++)
+        if (!isfinite(get(p, d, i)))
+            return rl_fail(RL_ERR_NONFINITE, "%s holds a non-finite value at element %zu", what, i);
+    return RL_OK;
+}
+
+rl_status rl_batch_check(const rl_batch *b, const rl_model *m, double *wsum)
+{
+    const rl_config *c = &m->cfg;
+    if (b->batch < 1 || b->steps < 1) return rl_fail(RL_ERR_ARG, "batch and steps must be >= 1");
+    if (b->dtype != RL_F32 && b->dtype != RL_F64) return rl_fail(RL_ERR_ARG, "unknown batch dtype");
+    if (b->input_size != c->input_size)
+        return rl_fail(RL_ERR_ARG, "inputs have size %d but the model takes %d", b->input_size, c->input_size);
+    if (!b->x) return rl_fail(RL_ERR_ARG, "the batch has no inputs");
+    if (c->loss == RL_LOSS_CE && !b->target) return rl_fail(RL_ERR_ARG, "a cross_entropy model needs class ids");
+    if (c->loss == RL_LOSS_MSE && !b->y) return rl_fail(RL_ERR_ARG, "an mse model needs real targets");
+    if (b->c0 && c->cell != RL_CELL_LSTM) return rl_fail(RL_ERR_ARG, "c0 is only for LSTM models");
+    size_t BT = (size_t)b->batch * (size_t)b->steps, LBH = (size_t)c->num_layers * b->batch * c->hidden_size;
+    rl_status s;
+    if ((s = check_finite(b->x, b->dtype, BT * (size_t)c->input_size, "x")) ||
+        (s = check_finite(b->y, b->dtype, b->y ? BT * (size_t)c->output_size : 0, "y")) ||
+        (s = check_finite(b->mask, b->dtype, BT, "mask")) || (s = check_finite(b->h0, b->dtype, LBH, "h0")) ||
+        (s = check_finite(b->c0, b->dtype, LBH, "c0")))
+        return s;
+    if (c->loss == RL_LOSS_CE)
+        for (size_t i = 0; i < BT; i++)
+            if (b->target[i] < 0 || b->target[i] >= c->output_size)
+                return rl_fail(RL_ERR_ARG, "class id %d at element %zu is outside [0, %d)", (int)b->target[i], i,
+                               c->output_size);
+    double sum = 0;
+    for (size_t i = 0; i < BT; i++) {
+        double w = b->mask ? get(b->mask, b->dtype, i) : 1.0;
+        if (w < 0) return rl_fail(RL_ERR_ARG, "mask element %zu is negative (%g)", i, w);
+        sum += w;
+    }
+    if (!(sum > 0)) return rl_fail(RL_ERR_ARG, "the mask sums to zero: no step carries a loss");
+    for (size_t i = 0; wsum && i < BT; i++) wsum[i] = (b->mask ? get(b->mask, b->dtype, i) : 1.0) / sum;
+    return RL_OK;
+}
+
+/* ------------------------------------------------------------------ random data */
+
+static void set_real(void *p, rl_dtype d, size_t i, double v)
+{
+    if (d == RL_F64) ((double *)p)[i] = v;
+    else ((float *)p)[i] = (float)v;
+}
+
+rl_status rl_data_random(rl_data **out, const rl_model *m, int batch, int steps, rl_dtype dtype,
+                         int with_mask, int with_h0, uint64_t seed)
+{
+    *out = NULL;
+    const rl_config *c = &m->cfg;
+    if (batch < 1 || steps < 1) return rl_fail(RL_ERR_ARG, "batch and steps must be >= 1");
+    size_t BT = (size_t)batch * steps, LBH = (size_t)c->num_layers * batch * c->hidden_size, es = rl_dtype_size(dtype);
+    rl_data *d = calloc(1, sizeof *d);
+    if (!d) return rl_fail(RL_ERR_NOMEM, "out of memory");
+    int ce = c->loss == RL_LOSS_CE, lstm = c->cell == RL_CELL_LSTM;
+    int ok = (d->x = rl_alloc(BT * (size_t)c->input_size, es)) != NULL;
+    if (ok && ce) ok = (d->target = rl_alloc(BT, sizeof(int32_t))) != NULL;
+    if (ok && !ce) ok = (d->y = rl_alloc(BT * (size_t)c->output_size, es)) != NULL;
+    if (ok && with_mask) ok = (d->mask = rl_alloc(BT, es)) != NULL;
+    if (ok && with_h0) ok = (d->h0 = rl_alloc(LBH, es)) != NULL;
+    if (ok && with_h0 && lstm) ok = (d->c0 = rl_alloc(LBH, es)) != NULL;
+    if (!ok) {
+        rl_data_free(d);
+        return RL_ERR_NOMEM;
+    }
+    rl_rng r;
+    rl_rng_seed(&r, seed);
+    for (size_t i = 0; i < BT * (size_t)c->input_size; i++) set_real(d->x, dtype, i, rl_rng_normal(&r));
+    for (size_t i = 0; ce && i < BT; i++) d->target[i] = (int32_t)(rl_rng_next(&r) % (uint64_t)c->output_size);
+    for (size_t i = 0; !ce && i < BT * (size_t)c->output_size; i++) set_real(d->y, dtype, i, rl_rng_normal(&r));
+    static const double weights[4] = {0, 0.5, 1, 2};
+    for (size_t i = 0; with_mask && i < BT; i++)
+        set_real(d->mask, dtype, i, i == BT - 1 ? 1.0 : weights[rl_rng_next(&r) % 4]);
+    for (size_t i = 0; with_h0 && i < LBH; i++) set_real(d->h0, dtype, i, 0.5 * rl_rng_normal(&r));
+    for (size_t i = 0; d->c0 && i < LBH; i++) set_real(d->c0, dtype, i, 0.5 * rl_rng_normal(&r));
+    d->b = (rl_batch){dtype, batch, steps, c->input_size, d->x, d->target, d->y, d->mask, d->h0, d->c0};
+    *out = d;
+    return RL_OK;
+}
+
+/* ------------------------------------------------------------------ gradients */
+
+rl_status rl_grad_save(const char *path, const rl_model *m, rl_ws *ws, const rl_batch *b, double loss)
+{
+    const char *dt = m->dtype == RL_F64 ? "F64" : "F32";
+    size_t es = rl_dtype_size(m->dtype);
+    st_out t[RL_MAX_TENSORS + 3];
+    char names[RL_MAX_TENSORS][40];
+    double loss64 = loss;
+    float loss32 = (float)loss;
+    int n = 0;
+    t[n++] = (st_out){"loss", dt, 0, {0}, m->dtype == RL_F64 ? (const void *)&loss64 : (const void *)&loss32};
+    for (int i = 0; i < m->num_tensors; i++) {
+        const rl_tensor_info *ti = &m->tensors[i];
+        snprintf(names[i], sizeof names[i], "grad.%s", ti->name);
+        t[n++] = (st_out){names[i], dt, ti->ndim, {ti->shape[0], ti->shape[1]},
+                          (const char *)rl_ws_grad(ws) + ti->offset * es};
+    }
+    int64_t L = m->cfg.num_layers, B = b->batch, H = m->cfg.hidden_size;
+    if (b->h0) t[n++] = (st_out){"grad.h0", dt, 3, {L, B, H}, rl_ws_grad_h0(ws)};
+    if (b->c0) t[n++] = (st_out){"grad.c0", dt, 3, {L, B, H}, rl_ws_grad_c0(ws)};
+    return st_write(path, t, n, NULL, 0);
+}

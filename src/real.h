@@ -1,0 +1,52 @@
+/* One source, two real types. A file that includes this header is compiled
+ * twice, with -DRL_REAL_F64 and without; RL_T(name) gives each copy its own
+ * symbol (name_f64 or name_f32), and GEMM/AXPY pick the matching BLAS. */
+#ifndef RL_REAL_H
+#define RL_REAL_H
+
+#include "internal.h"
+
+#include <cblas.h>
+#include <math.h>
+
+#ifdef RL_REAL_F64
+typedef double real;
+#define RL_T(name) name##_f64
+#define RL_DTYPE RL_F64
+#define GEMM cblas_dgemm
+#define RL_EXP exp
+#define RL_LOG log
+#define RL_TANH tanh
+#else
+typedef float real;
+#define RL_T(name) name##_f32
+#define RL_DTYPE RL_F32
+#define GEMM cblas_sgemm
+#define RL_EXP expf
+#define RL_LOG logf
+#define RL_TANH tanhf
+#endif
+
+/* Element i of a caller's array of type d, as a real. */
+static inline real rl_get(const void *p, rl_dtype d, size_t i)
+{
+    return d == RL_F64 ? (real)((const double *)p)[i] : (real)((const float *)p)[i];
+}
+
+/* Vanilla RNN layer (tanh, relu, linear) over all T steps; src/cell_rnn.c.
+ * Forward: h (T+1, B, H) holds h[0] on entry and gets h[1..T];
+ *   x (T, B, in) is the layer's input; w_ih (H, in), w_hh (H, H), b_ih, b_hh (H);
+ *   relu_on (T, B, H), normally NULL, fixes which ReLU units are on.
+ * Backward: adds dL/dW and dL/db into dw_ih, dw_hh, db_ih, db_hh and dL/dh[0]
+ *   into dh0 (B, H); sets dx (T, B, in) = dL/dx unless dx is NULL.
+ *   dh (T, B, H) holds dL/dh[1..T] from above on entry and all of dL/dh[1..T]
+ *   (eq. 10.21, the recurrent part added) on return; da (T, B, H) is scratch
+ *   that ends up holding dL/da_t. */
+void RL_T(rnn_layer_forward)(real *h, const unsigned char *relu_on, const real *x, const real *w_ih,
+                             const real *w_hh, const real *b_ih, const real *b_hh, rl_cell act, int T, int B,
+                             int in, int H);
+void RL_T(rnn_layer_backward)(real *dx, real *dw_ih, real *dw_hh, real *db_ih, real *db_hh, real *dh0,
+                              real *dh, real *da, const real *h, const real *x, const real *w_ih,
+                              const real *w_hh, rl_cell act, int T, int B, int in, int H);
+
+#endif

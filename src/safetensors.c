@@ -1,0 +1,431 @@
+/* A defensive safetensors reader and an atomic writer. Every number in the
+ * header is checked against the real size of the file before it is used. */
+#include "safetensors.h"
+
+#include <cJSON.h>
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "rnnlab reads and writes little-endian data directly"
+#endif
+
+static size_t st_elsize(st_dtype d)
+{
+    switch (d) {
+    case ST_F32: case ST_I32: return 4;
+    case ST_F64: case ST_I64: return 8;
+    default: return 0;
+    }
+}
+
+static st_dtype parse_dtype(const char *s)
+{
+    if (strcmp(s, "F32") == 0) return ST_F32;
+    if (strcmp(s, "F64") == 0) return ST_F64;
+    if (strcmp(s, "I64") == 0) return ST_I64;
+    if (strcmp(s, "I32") == 0) return ST_I32;
+    return ST_OTHER;
+}
+
+/* Byte size of the other dtypes the format defines, so that files holding
+ * them still parse (their tensors are rejected only where they are used). */
+static size_t other_elsize(const char *s)
+{
+    static const struct { const char *n; size_t sz; } tab[] = {
+        {"BOOL", 1}, {"U8", 1}, {"I8", 1}, {"F8_E5M2", 1}, {"F8_E4M3", 1}, {"I16", 2},
+        {"U16", 2}, {"F16", 2}, {"BF16", 2}, {"U32", 4}, {"U64", 8}};
+    for (size_t i = 0; i < sizeof tab / sizeof tab[0]; i++)
+        if (strcmp(s, tab[i].n) == 0) return tab[i].sz;
+    return 0;
+}
+
+void st_close(st_file *f)
+{
+    free(f->buf);
+    free(f->t);
+    for (int i = 0; i < f->nmeta; i++) {
+        free(f->meta_key[i]);
+        free(f->meta_val[i]);
+    }
+    free(f->meta_key);
+    free(f->meta_val);
+    char path[sizeof f->path];
+    memcpy(path, f->path, sizeof path);
+    memset(f, 0, sizeof *f);
+    memcpy(f->path, path, sizeof path);
+}
+
+/* Read a whole stream into memory. */
+static rl_status slurp(FILE *fp, const char *path, unsigned char **buf, size_t *len)
+{
+    size_t cap = 1 << 16, n = 0;
+    struct stat sb;
+    if (fstat(fileno(fp), &sb) == 0 && S_ISREG(sb.st_mode)) {
+        if ((uintmax_t)sb.st_size > SIZE_MAX / 2)
+            return rl_fail(RL_ERR_FORMAT, "%s: file too large", path);
+        cap = (size_t)sb.st_size + 1;
+    } else if (fstat(fileno(fp), &sb) == 0 && S_ISDIR(sb.st_mode)) {
+        return rl_fail(RL_ERR_IO, "%s: is a directory", path);
+    }
+    unsigned char *b = malloc(cap);
+    if (!b) return rl_fail(RL_ERR_NOMEM, "%s: cannot allocate %zu bytes to read it", path, cap);
+    for (;;) {
+        if (n == cap) {
+            if (cap > SIZE_MAX / 4) {
+                free(b);
+                return rl_fail(RL_ERR_FORMAT, "%s: file too large", path);
+            }
+            unsigned char *nb = realloc(b, cap * 2);
+            if (!nb) {
+                free(b);
+                return rl_fail(RL_ERR_NOMEM, "%s: cannot allocate %zu bytes to read it", path, cap * 2);
+            }
+            b = nb;
+            cap *= 2;
+        }
+        size_t got = fread(b + n, 1, cap - n, fp);
+        n += got;
+        if (got == 0) break;
+    }
+    if (ferror(fp)) {
+        free(b);
+        return rl_fail(RL_ERR_IO, "%s: read error: %s", path, strerror(errno));
+    }
+    *buf = b;
+    *len = n;
+    return RL_OK;
+}
+
+static int cmp_begin(const void *a, const void *b)
+{
+    const st_tensor *x = *(const st_tensor *const *)a, *y = *(const st_tensor *const *)b;
+    return x->begin < y->begin ? -1 : x->begin > y->begin;
+}
+
+/* A JSON number that is an exact non-negative integer no larger than max. */
+static int json_uint(const cJSON *j, double max, uint64_t *out)
+{
+    if (!cJSON_IsNumber(j)) return 0;
+    double v = j->valuedouble;
+    if (!(v >= 0) || v > max || v != floor(v)) return 0;
+    *out = (uint64_t)v;
+    return 1;
+}
+
+static rl_status parse_tensor(st_file *f, const cJSON *e, st_tensor *t)
+{
+    const char *p = f->path;
+    if (strlen(e->string) > ST_MAX_NAME)
+        return rl_fail(RL_ERR_FORMAT, "%s: a tensor name is longer than %d bytes", p, ST_MAX_NAME);
+    memcpy(t->name, e->string, strlen(e->string) + 1);
+    if (!cJSON_IsObject(e))
+        return rl_fail(RL_ERR_FORMAT, "%s: tensor '%s': header entry is not an object", p, t->name);
+    const cJSON *dt = cJSON_GetObjectItemCaseSensitive(e, "dtype");
+    const cJSON *sh = cJSON_GetObjectItemCaseSensitive(e, "shape");
+    const cJSON *off = cJSON_GetObjectItemCaseSensitive(e, "data_offsets");
+    if (!cJSON_IsString(dt) || !cJSON_IsArray(sh) || !cJSON_IsArray(off))
+        return rl_fail(RL_ERR_FORMAT, "%s: tensor '%s': needs string dtype, array shape and array data_offsets",
+                       p, t->name);
+    t->dtype = parse_dtype(dt->valuestring);
+    size_t es = t->dtype == ST_OTHER ? other_elsize(dt->valuestring) : st_elsize(t->dtype);
+    if (es == 0)
+        return rl_fail(RL_ERR_FORMAT, "%s: tensor '%s': unknown dtype '%.20s'", p, t->name, dt->valuestring);
+    snprintf(t->dtype_name, sizeof t->dtype_name, "%s", dt->valuestring);
+    int nd = cJSON_GetArraySize(sh);
+    if (nd > ST_MAX_NDIM)
+        return rl_fail(RL_ERR_FORMAT, "%s: tensor '%s': %d dimensions (limit %d)", p, t->name, nd, ST_MAX_NDIM);
+    t->ndim = nd;
+    /* numel and byte size, with overflow checks; the real bound comes below
+     * from the size of the data section */
+    uint64_t numel = 1;
+    for (int i = 0; i < nd; i++) {
+        uint64_t d;
+        if (!json_uint(cJSON_GetArrayItem(sh, i), 9007199254740992.0, &d))
+            return rl_fail(RL_ERR_FORMAT, "%s: tensor '%s': dimension %d is not a non-negative integer", p,
+                           t->name, i);
+        t->shape[i] = (int64_t)d;
+        if (d != 0 && numel > UINT64_MAX / d)
+            return rl_fail(RL_ERR_FORMAT, "%s: tensor '%s': element count overflows", p, t->name);
+        numel *= d;
+    }
+    if (numel > SIZE_MAX / es)
+        return rl_fail(RL_ERR_FORMAT, "%s: tensor '%s': byte size overflows", p, t->name);
+    t->numel = (size_t)numel;
+    uint64_t b, en;
+    if (cJSON_GetArraySize(off) != 2 || !json_uint(cJSON_GetArrayItem(off, 0), 9007199254740992.0, &b) ||
+        !json_uint(cJSON_GetArrayItem(off, 1), 9007199254740992.0, &en))
+        return rl_fail(RL_ERR_FORMAT, "%s: tensor '%s': data_offsets must be two non-negative integers", p,
+                       t->name);
+    if (b > en || en > f->data_len)
+        return rl_fail(RL_ERR_FORMAT,
+                       "%s: tensor '%s': data_offsets [%llu, %llu) lie outside the %zu-byte data section", p,
+                       t->name, (unsigned long long)b, (unsigned long long)en, f->data_len);
+    if (en - b != numel * es)
+        return rl_fail(RL_ERR_FORMAT, "%s: tensor '%s': %llu data bytes for %llu elements of %s", p, t->name,
+                       (unsigned long long)(en - b), (unsigned long long)numel, t->dtype_name);
+    t->begin = (size_t)b;
+    t->end = (size_t)en;
+    return RL_OK;
+}
+
+static rl_status parse_meta(st_file *f, const cJSON *meta)
+{
+    if (!cJSON_IsObject(meta)) return rl_fail(RL_ERR_FORMAT, "%s: __metadata__ is not an object", f->path);
+    int n = cJSON_GetArraySize(meta);
+    if (n > ST_MAX_TENSORS) return rl_fail(RL_ERR_FORMAT, "%s: too many metadata entries", f->path);
+    f->meta_key = calloc((size_t)n + 1, sizeof(char *));
+    f->meta_val = calloc((size_t)n + 1, sizeof(char *));
+    if (!f->meta_key || !f->meta_val) return rl_fail(RL_ERR_NOMEM, "%s: out of memory", f->path);
+    const cJSON *e;
+    cJSON_ArrayForEach(e, meta)
+    {
+        if (!cJSON_IsString(e))
+            return rl_fail(RL_ERR_FORMAT, "%s: metadata '%.40s' is not a string", f->path, e->string);
+        f->meta_key[f->nmeta] = strdup(e->string);
+        f->meta_val[f->nmeta] = strdup(e->valuestring);
+        f->nmeta++;
+        if (!f->meta_key[f->nmeta - 1] || !f->meta_val[f->nmeta - 1])
+            return rl_fail(RL_ERR_NOMEM, "%s: out of memory", f->path);
+    }
+    return RL_OK;
+}
+
+static rl_status parse_header(st_file *f)
+{
+    const char *p = f->path;
+    if (f->len < 8) return rl_fail(RL_ERR_FORMAT, "%s: too short to be a safetensors file (%zu bytes)", p, f->len);
+    uint64_t hlen = 0;
+    memcpy(&hlen, f->buf, 8);
+    if (hlen > ST_MAX_HEADER)
+        return rl_fail(RL_ERR_FORMAT, "%s: header length %llu exceeds the limit of %u bytes", p,
+                       (unsigned long long)hlen, ST_MAX_HEADER);
+    if (hlen > f->len - 8)
+        return rl_fail(RL_ERR_FORMAT, "%s: header length %llu but only %zu bytes follow (truncated?)", p,
+                       (unsigned long long)hlen, f->len - 8);
+    if (hlen < 2 || f->buf[8] != '{')
+        return rl_fail(RL_ERR_FORMAT, "%s: not a safetensors file (the header is not a JSON object)", p);
+    f->data = f->buf + 8 + hlen;
+    f->data_len = f->len - 8 - (size_t)hlen;
+    cJSON *root = cJSON_ParseWithLength((const char *)f->buf + 8, (size_t)hlen);
+    if (!root || !cJSON_IsObject(root)) {
+        cJSON_Delete(root);
+        return rl_fail(RL_ERR_FORMAT, "%s: the header is not valid JSON", p);
+    }
+    rl_status s = RL_OK;
+    int n = cJSON_GetArraySize(root);
+    if (n > ST_MAX_TENSORS + 1) s = rl_fail(RL_ERR_FORMAT, "%s: %d header entries (limit %d)", p, n, ST_MAX_TENSORS);
+    if (!s && !(f->t = calloc((size_t)n + 1, sizeof *f->t))) s = rl_fail(RL_ERR_NOMEM, "%s: out of memory", p);
+    const cJSON *e;
+    cJSON_ArrayForEach(e, root)
+    {
+        if (s) break;
+        if (strcmp(e->string, "__metadata__") == 0) {
+            if (f->meta_key) s = rl_fail(RL_ERR_FORMAT, "%s: __metadata__ appears twice", p);
+            else s = parse_meta(f, e);
+            continue;
+        }
+        for (int i = 0; i < f->n && !s; i++)
+            if (strcmp(f->t[i].name, e->string) == 0)
+                s = rl_fail(RL_ERR_FORMAT, "%s: tensor '%.64s' appears twice", p, e->string);
+        if (!s) s = parse_tensor(f, e, &f->t[f->n]);
+        if (!s) f->n++;
+    }
+    cJSON_Delete(root);
+    if (s) return s;
+    /* no two tensors may share bytes */
+    st_tensor **order = malloc(((size_t)f->n + 1) * sizeof *order);
+    if (!order) return rl_fail(RL_ERR_NOMEM, "%s: out of memory", p);
+    for (int i = 0; i < f->n; i++) order[i] = &f->t[i];
+    qsort(order, (size_t)f->n, sizeof *order, cmp_begin);
+    for (int i = 0; i + 1 < f->n && !s; i++)
+        if (order[i]->end > order[i + 1]->begin)
+            s = rl_fail(RL_ERR_FORMAT, "%s: tensors '%s' and '%s' overlap", p, order[i]->name, order[i + 1]->name);
+    free(order);
+    return s;
+}
+
+rl_status st_read(st_file *f, const char *path)
+{
+    memset(f, 0, sizeof *f);
+    snprintf(f->path, sizeof f->path, "%s", strcmp(path, "-") == 0 ? "<stdin>" : path);
+    FILE *fp = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+    if (!fp) return rl_fail(RL_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    rl_status s = slurp(fp, f->path, &f->buf, &f->len);
+    if (fp != stdin) fclose(fp);
+    if (!s) s = parse_header(f);
+    if (s) st_close(f);
+    return s;
+}
+
+const st_tensor *st_find(const st_file *f, const char *name)
+{
+    for (int i = 0; i < f->n; i++)
+        if (strcmp(f->t[i].name, name) == 0) return &f->t[i];
+    return NULL;
+}
+
+const char *st_meta(const st_file *f, const char *key)
+{
+    for (int i = 0; i < f->nmeta; i++)
+        if (strcmp(f->meta_key[i], key) == 0) return f->meta_val[i];
+    return NULL;
+}
+
+static void shape_str(char *buf, size_t n, int ndim, const int64_t *shape)
+{
+    size_t at = 0;
+    at += (size_t)snprintf(buf + at, n - at, "(");
+    for (int i = 0; i < ndim && at < n; i++)
+        at += (size_t)snprintf(buf + at, n - at, "%s%lld", i ? ", " : "", (long long)shape[i]);
+    if (at < n) snprintf(buf + at, n - at, ")");
+}
+
+rl_status st_expect_shape(const st_file *f, const st_tensor *t, int ndim, const int64_t *shape)
+{
+    int ok = t->ndim == ndim;
+    for (int i = 0; ok && i < ndim; i++) ok = t->shape[i] == shape[i];
+    if (ok) return RL_OK;
+    char got[96], want[96];
+    shape_str(got, sizeof got, t->ndim, t->shape);
+    shape_str(want, sizeof want, ndim, shape);
+    return rl_fail(RL_ERR_FORMAT, "%s: tensor '%s' has shape %s, expected %s", f->path, t->name, got, want);
+}
+
+rl_status st_get_real(const st_file *f, const st_tensor *t, rl_dtype dtype, void *out)
+{
+    if (t->dtype != ST_F32 && t->dtype != ST_F64)
+        return rl_fail(RL_ERR_FORMAT, "%s: tensor '%s' has dtype %s, expected F32 or F64", f->path, t->name,
+                       t->dtype_name);
+    const unsigned char *src = f->data + t->begin;
+    for (size_t i = 0; i < t->numel; i++) {
+        double v;
+        if (t->dtype == ST_F32) {
+            float x;
+            memcpy(&x, src + 4 * i, 4);
+            v = x;
+        } else {
+            memcpy(&v, src + 8 * i, 8);
+        }
+        if (!isfinite(v))
+            return rl_fail(RL_ERR_NONFINITE, "%s: tensor '%s' holds a non-finite value at element %zu", f->path,
+                           t->name, i);
+        if (dtype == RL_F64) ((double *)out)[i] = v;
+        else ((float *)out)[i] = (float)v;
+    }
+    return RL_OK;
+}
+
+rl_status st_get_ids(const st_file *f, const st_tensor *t, int32_t lo, int32_t hi, int32_t *out)
+{
+    if (t->dtype != ST_I64 && t->dtype != ST_I32)
+        return rl_fail(RL_ERR_FORMAT, "%s: tensor '%s' has dtype %s, expected I64 or I32", f->path, t->name,
+                       t->dtype_name);
+    const unsigned char *src = f->data + t->begin;
+    for (size_t i = 0; i < t->numel; i++) {
+        int64_t v;
+        if (t->dtype == ST_I64) {
+            memcpy(&v, src + 8 * i, 8);
+        } else {
+            int32_t x;
+            memcpy(&x, src + 4 * i, 4);
+            v = x;
+        }
+        if (v < lo || v > hi)
+            return rl_fail(RL_ERR_FORMAT, "%s: tensor '%s' element %zu is %lld, outside [%d, %d]", f->path,
+                           t->name, i, (long long)v, (int)lo, (int)hi);
+        out[i] = (int32_t)v;
+    }
+    return RL_OK;
+}
+
+/* ------------------------------------------------------------------ write */
+
+static rl_status write_all(FILE *fp, const void *p, size_t n, const char *path)
+{
+    if (n && fwrite(p, 1, n, fp) != n) return rl_fail(RL_ERR_IO, "%s: write failed: %s", path, strerror(errno));
+    return RL_OK;
+}
+
+rl_status st_write(const char *path, const st_out *t, int n, const char *const *meta_kv, int nmeta)
+{
+    cJSON *root = cJSON_CreateObject();
+    if (!root) return rl_fail(RL_ERR_NOMEM, "out of memory");
+    if (nmeta > 0) {
+        cJSON *meta = cJSON_AddObjectToObject(root, "__metadata__");
+        for (int i = 0; meta && i < nmeta; i++) cJSON_AddStringToObject(meta, meta_kv[2 * i], meta_kv[2 * i + 1]);
+    }
+    size_t off = 0;
+    for (int i = 0; i < n; i++) {
+        cJSON *e = cJSON_AddObjectToObject(root, t[i].name);
+        if (!e) break;
+        cJSON_AddStringToObject(e, "dtype", t[i].dtype);
+        cJSON *sh = cJSON_AddArrayToObject(e, "shape");
+        size_t numel = 1;
+        for (int d = 0; sh && d < t[i].ndim; d++) {
+            cJSON_AddItemToArray(sh, cJSON_CreateNumber((double)t[i].shape[d]));
+            numel *= (size_t)t[i].shape[d];
+        }
+        size_t bytes = numel * st_elsize(parse_dtype(t[i].dtype));
+        RL_ASSERT(st_elsize(parse_dtype(t[i].dtype)) > 0);
+        cJSON *o = cJSON_AddArrayToObject(e, "data_offsets");
+        if (o) {
+            cJSON_AddItemToArray(o, cJSON_CreateNumber((double)off));
+            cJSON_AddItemToArray(o, cJSON_CreateNumber((double)(off + bytes)));
+        }
+        off += bytes;
+    }
+    char *json = cJSON_PrintUnformatted(root);
+    cJSON_Delete(root);
+    if (!json) return rl_fail(RL_ERR_NOMEM, "out of memory while writing %s", path);
+    size_t jlen = strlen(json);
+    size_t hlen = (jlen + 7) & ~(size_t)7; /* pad with spaces so the data is 8-byte aligned */
+
+    int to_stdout = strcmp(path, "-") == 0;
+    char tmp[4096];
+    FILE *fp = stdout;
+    if (!to_stdout) {
+        if (snprintf(tmp, sizeof tmp, "%s.tmp.XXXXXX", path) >= (int)sizeof tmp) {
+            free(json);
+            return rl_fail(RL_ERR_ARG, "%s: path too long", path);
+        }
+        int fd = mkstemp(tmp);
+        if (fd < 0 || !(fp = fdopen(fd, "wb"))) {
+            int err = errno;
+            if (fd >= 0) close(fd), unlink(tmp);
+            free(json);
+            return rl_fail(RL_ERR_IO, "%s: cannot create a temporary file: %s", path, strerror(err));
+        }
+    }
+    uint64_t h = hlen;
+    rl_status s = write_all(fp, &h, 8, path);
+    if (!s) s = write_all(fp, json, jlen, path);
+    for (size_t i = jlen; !s && i < hlen; i++) s = write_all(fp, " ", 1, path);
+    free(json);
+    for (int i = 0; !s && i < n; i++) {
+        size_t numel = 1;
+        for (int d = 0; d < t[i].ndim; d++) numel *= (size_t)t[i].shape[d];
+        s = write_all(fp, t[i].data, numel * st_elsize(parse_dtype(t[i].dtype)), path);
+    }
+    if (!s && fflush(fp) != 0) s = rl_fail(RL_ERR_IO, "%s: write failed: %s", path, strerror(errno));
+    if (to_stdout) return s;
+    if (!s && fsync(fileno(fp)) != 0) s = rl_fail(RL_ERR_IO, "%s: fsync failed: %s", path, strerror(errno));
+    if (fclose(fp) != 0 && !s) s = rl_fail(RL_ERR_IO, "%s: close failed: %s", path, strerror(errno));
+    if (!s && chmod(tmp, 0644) != 0) s = rl_fail(RL_ERR_IO, "%s: chmod failed: %s", path, strerror(errno));
+    if (!s && rename(tmp, path) != 0) s = rl_fail(RL_ERR_IO, "%s: rename failed: %s", path, strerror(errno));
+    if (s) unlink(tmp);
+    return s;
+}
+
+rl_status rl_st_write(const char *path, const rl_st_tensor *t, int n, const char *const *meta_kv, int nmeta)
+{
+    for (int i = 0; i < n; i++)
+        if (parse_dtype(t[i].dtype) == ST_OTHER || t[i].ndim < 0 || t[i].ndim > ST_MAX_NDIM)
+            return rl_fail(RL_ERR_ARG, "%s: tensor '%s' has an unsupported dtype or rank", path, t[i].name);
+    return st_write(path, t, n, meta_kv, nmeta);
+}

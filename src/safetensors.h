@@ -1,0 +1,60 @@
+/* The safetensors container: an 8-byte little-endian header length N, N bytes
+ * of JSON mapping tensor names to {dtype, shape, data_offsets} (plus an
+ * optional "__metadata__" string map), then the raw little-endian data. */
+#ifndef RL_SAFETENSORS_H
+#define RL_SAFETENSORS_H
+
+#include "internal.h"
+
+#define ST_MAX_HEADER (100u << 20) /* the format's own limit on the JSON header */
+#define ST_MAX_TENSORS 4096
+#define ST_MAX_NDIM RL_ST_MAX_NDIM
+#define ST_MAX_NAME 255
+
+typedef enum { ST_F32, ST_F64, ST_I64, ST_I32, ST_OTHER } st_dtype;
+
+typedef struct {
+    char name[ST_MAX_NAME + 1];
+    st_dtype dtype;
+    char dtype_name[16];
+    int ndim;
+    int64_t shape[ST_MAX_NDIM];
+    size_t numel;
+    size_t begin, end; /* byte range inside the data section */
+} st_tensor;
+
+typedef struct {
+    char path[512];         /* for messages */
+    unsigned char *buf;     /* the whole file */
+    size_t len;
+    const unsigned char *data; /* the data section inside buf */
+    size_t data_len;
+    int n;
+    st_tensor *t;
+    int nmeta;
+    char **meta_key, **meta_val;
+} st_file;
+
+/* Read and validate a whole file ("-" reads stdin). On failure f is empty and
+ * the message names the file. */
+rl_status st_read(st_file *f, const char *path);
+void st_close(st_file *f);
+const st_tensor *st_find(const st_file *f, const char *name);
+const char *st_meta(const st_file *f, const char *key);
+
+/* Check that t has this shape; the message names file and tensor. */
+rl_status st_expect_shape(const st_file *f, const st_tensor *t, int ndim, const int64_t *shape);
+/* Convert a float tensor (F32 or F64) into out (numel elements of dtype);
+ * non-finite values are an error. */
+rl_status st_get_real(const st_file *f, const st_tensor *t, rl_dtype dtype, void *out);
+/* Convert an integer tensor (I64 or I32) into int32 values in [lo, hi]. */
+rl_status st_get_ids(const st_file *f, const st_tensor *t, int32_t lo, int32_t hi, int32_t *out);
+
+typedef rl_st_tensor st_out;
+
+/* Write tensors and metadata (nmeta key/value pairs). A path other than "-"
+ * is written atomically: a temporary file in the same folder, flushed,
+ * fsync'ed and renamed over path. */
+rl_status st_write(const char *path, const st_out *t, int n, const char *const *meta_kv, int nmeta);
+
+#endif

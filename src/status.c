@@ -1,0 +1,107 @@
+/* Status codes, the per-thread error message, checked allocation, enum names. */
+#include "internal.h"
+
+#include <stdarg.h>
+#include <string.h>
+
+static _Thread_local char errbuf[512];
+
+const char *rl_strerror(rl_status s)
+{
+    switch (s) {
+    case RL_OK: return "success";
+    case RL_ERR_ARG: return "invalid argument";
+    case RL_ERR_IO: return "input/output error";
+    case RL_ERR_FORMAT: return "invalid file format";
+    case RL_ERR_NOMEM: return "out of memory";
+    case RL_ERR_NONFINITE: return "non-finite value";
+    case RL_ERR_LAPACK: return "LAPACK failure";
+    }
+    return "unknown status";
+}
+
+const char *rl_errmsg(void) { return errbuf; }
+
+rl_status rl_fail(rl_status s, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(errbuf, sizeof errbuf, fmt, ap);
+    va_end(ap);
+    return s;
+}
+
+void *rl_alloc(size_t n, size_t size)
+{
+    if (n == 0) n = 1;
+    if (size != 0 && n > ((size_t)-1 - 64) / size) {
+        rl_fail(RL_ERR_NOMEM, "allocation of %zu x %zu bytes overflows", n, size);
+        return NULL;
+    }
+    size_t bytes = (n * size + 63) & ~(size_t)63;
+    void *p = aligned_alloc(64, bytes);
+    if (!p) {
+        rl_fail(RL_ERR_NOMEM, "cannot allocate %zu bytes", bytes);
+        return NULL;
+    }
+    memset(p, 0, bytes);
+    return p;
+}
+
+void rl_free(void *p) { free(p); }
+
+static const char *const cell_names[RL_CELL_COUNT] = {"tanh", "relu", "linear", "lstm", "gru"};
+static const char *const loss_names[RL_LOSS_COUNT] = {"cross_entropy", "mse"};
+static const char *const init_names[RL_INIT_COUNT] = {"uniform", "gaussian", "orthogonal",
+                                                      "identity"};
+
+const char *rl_cell_name(rl_cell c) { return (unsigned)c < RL_CELL_COUNT ? cell_names[c] : NULL; }
+const char *rl_loss_name(rl_loss l) { return (unsigned)l < RL_LOSS_COUNT ? loss_names[l] : NULL; }
+const char *rl_init_name(rl_init_kind k)
+{
+    return (unsigned)k < RL_INIT_COUNT ? init_names[k] : NULL;
+}
+const char *rl_dtype_name(rl_dtype d) { return d == RL_F64 ? "f64" : d == RL_F32 ? "f32" : NULL; }
+
+int rl_cell_gates(rl_cell c) { return c == RL_CELL_LSTM ? 4 : c == RL_CELL_GRU ? 3 : 1; }
+
+/* Look name up in a table of n names; on failure the message lists them. */
+static rl_status parse_name(const char *what, const char *name, const char *const *names, int n,
+                            int *out)
+{
+    for (int i = 0; i < n; i++)
+        if (name && strcmp(name, names[i]) == 0) {
+            *out = i;
+            return RL_OK;
+        }
+    char list[160] = "";
+    for (int i = 0; i < n; i++) {
+        strncat(list, names[i], sizeof list - strlen(list) - 1);
+        if (i + 1 < n) strncat(list, ", ", sizeof list - strlen(list) - 1);
+    }
+    return rl_fail(RL_ERR_ARG, "unknown %s '%s' (choose from %s)", what, name ? name : "", list);
+}
+
+rl_status rl_cell_parse(const char *name, rl_cell *out)
+{
+    int i = 0;
+    rl_status s = parse_name("cell", name, cell_names, RL_CELL_COUNT, &i);
+    if (s == RL_OK) *out = (rl_cell)i;
+    return s;
+}
+
+rl_status rl_loss_parse(const char *name, rl_loss *out)
+{
+    int i = 0;
+    rl_status s = parse_name("loss", name, loss_names, RL_LOSS_COUNT, &i);
+    if (s == RL_OK) *out = (rl_loss)i;
+    return s;
+}
+
+rl_status rl_init_parse(const char *name, rl_init_kind *out)
+{
+    int i = 0;
+    rl_status s = parse_name("init", name, init_names, RL_INIT_COUNT, &i);
+    if (s == RL_OK) *out = (rl_init_kind)i;
+    return s;
+}

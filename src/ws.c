@@ -1,0 +1,111 @@
+/* The workspace: every buffer a forward and backward pass needs, allocated
+ * once, and the dispatch from the public calls to the two real types. */
+#include "internal.h"
+
+#include <string.h>
+
+/* a * b * ... with overflow detection; 0 on overflow */
+static size_t mul(size_t a, size_t b) { return (a && b > (size_t)-1 / a) ? 0 : a * b; }
+
+rl_status rl_ws_new(rl_ws **out, const rl_model *m, int batch, int steps)
+{
+    *out = NULL;
+    if (batch < 1 || steps < 1) return rl_fail(RL_ERR_ARG, "batch (%d) and steps (%d) must be >= 1", batch, steps);
+    const rl_config *c = &m->cfg;
+    rl_ws *ws = calloc(1, sizeof *ws);
+    if (!ws) return rl_fail(RL_ERR_NOMEM, "cannot allocate a workspace");
+    ws->dtype = m->dtype;
+    ws->cfg = *c;
+    ws->B = batch;
+    ws->T = steps;
+    ws->num_params = m->num_params;
+    size_t es = rl_dtype_size(m->dtype), B = (size_t)batch, T = (size_t)steps, L = (size_t)c->num_layers,
+           H = (size_t)c->hidden_size, I = (size_t)c->input_size, O = (size_t)c->output_size,
+           G = (size_t)rl_cell_gates(c->cell);
+    size_t BH = mul(B, H), TBH = mul(T, BH), TB = mul(T, B);
+    size_t LT1BH = mul(L, mul(T + 1, BH)), TBGH = mul(TBH, G), TBO = mul(TB, O), TBI = mul(TB, I);
+    int ok = BH && TBH && TB && LT1BH && TBGH && TBO && TBI;
+    struct { void **p; size_t n; int want; } bufs[] = {
+        {&ws->xt, TBI, 1},
+        {&ws->h, LT1BH, 1},
+        {&ws->c, LT1BH, c->cell == RL_CELL_LSTM},
+        {&ws->gates, mul(L, TBGH), c->cell == RL_CELL_LSTM || c->cell == RL_CELL_GRU},
+        {&ws->hn, mul(L, TBH), c->cell == RL_CELL_GRU},
+        {&ws->out, TBO, 1},
+        {&ws->dout, TBO, 1},
+        {&ws->dh, TBH, 1},
+        {&ws->dh_below, TBH, 1},
+        {&ws->dh_top, TBH, 1},
+        {&ws->da, TBGH, 1},
+        {&ws->dc, BH, c->cell == RL_CELL_LSTM},
+        {&ws->carry, mul(BH, G), 1},
+        {&ws->grad, m->num_params, 1},
+        {&ws->grad_h0, mul(L, BH), 1},
+        {&ws->grad_c0, mul(L, BH), c->cell == RL_CELL_LSTM},
+    };
+    for (size_t i = 0; ok && i < sizeof bufs / sizeof bufs[0]; i++)
+        if (bufs[i].want && !(*bufs[i].p = rl_alloc(bufs[i].n, es))) ok = 0;
+    if (ok && !(ws->wsum = rl_alloc(TB, sizeof(double)))) ok = 0;
+    if (!ok) {
+        rl_ws_free(ws);
+        return rl_fail(RL_ERR_NOMEM, "cannot allocate a workspace for B=%d, T=%d, H=%d", batch, steps,
+                       c->hidden_size);
+    }
+    *out = ws;
+    return RL_OK;
+}
+
+void rl_ws_free(rl_ws *ws)
+{
+    if (!ws) return;
+    void *bufs[] = {ws->xt, ws->h, ws->c, ws->gates, ws->hn, ws->out, ws->dout, ws->dh, ws->dh_below,
+                    ws->dh_top, ws->da, ws->dc, ws->carry, ws->grad, ws->grad_h0, ws->grad_c0, ws->wsum};
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) rl_free(bufs[i]);
+    free(ws);
+}
+
+void rl_ws_zero_grad(rl_ws *ws)
+{
+    size_t es = rl_dtype_size(ws->dtype), LBH = (size_t)ws->cfg.num_layers * ws->B * ws->cfg.hidden_size;
+    memset(ws->grad, 0, ws->num_params * es);
+    memset(ws->grad_h0, 0, LBH * es);
+    if (ws->grad_c0) memset(ws->grad_c0, 0, LBH * es);
+}
+
+void *rl_ws_grad(rl_ws *ws) { return ws->grad; }
+const void *rl_ws_grad_h0(const rl_ws *ws) { return ws->grad_h0; }
+const void *rl_ws_grad_c0(const rl_ws *ws) { return ws->grad_c0; }
+const void *rl_ws_outputs(const rl_ws *ws) { return ws->out; }
+const void *rl_ws_grad_hidden(const rl_ws *ws) { return ws->dh_top; }
+
+const void *rl_ws_hidden(const rl_ws *ws, int layer)
+{
+    RL_ASSERT(layer >= 0 && layer < ws->cfg.num_layers);
+    return (const char *)ws->h +
+           (size_t)layer * (ws->T + 1) * ws->B * ws->cfg.hidden_size * rl_dtype_size(ws->dtype);
+}
+
+static rl_status same_shape(const rl_ws *ws, const rl_model *m)
+{
+    const rl_config *a = &ws->cfg, *b = &m->cfg;
+    if (ws->dtype != m->dtype || a->cell != b->cell || a->input_size != b->input_size ||
+        a->hidden_size != b->hidden_size || a->num_layers != b->num_layers || a->output_size != b->output_size)
+        return rl_fail(RL_ERR_ARG, "the workspace was made for a different model");
+    return RL_OK;
+}
+
+rl_status rl_forward(rl_ws *ws, const rl_model *m, const rl_batch *b, double *loss)
+{
+    rl_status s = same_shape(ws, m);
+    if (s) return s;
+    return m->dtype == RL_F64 ? rl_forward_f64(ws, m, b, loss) : rl_forward_f32(ws, m, b, loss);
+}
+
+rl_status rl_backward(rl_ws *ws, const rl_model *m, const rl_batch *b)
+{
+    rl_status s = same_shape(ws, m);
+    if (s) return s;
+    if (b->batch != ws->B || b->steps != ws->T || b->dtype != ws->dtype)
+        return rl_fail(RL_ERR_ARG, "rl_backward needs the batch of the preceding rl_forward");
+    return m->dtype == RL_F64 ? rl_backward_f64(ws, m, b) : rl_backward_f32(ws, m, b);
+}

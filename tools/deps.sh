@@ -1,0 +1,31 @@
+#!/bin/sh
+# Make sure the build's Debian packages are present. Installs them with apt-get
+# when run as root; otherwise prints the exact command and fails.
+# Usage: tools/deps.sh [build|fixtures]
+set -u
+pkgs="build-essential pkg-config libopenblas-dev liblapacke-dev libcjson-dev"
+[ "${1:-build}" = fixtures ] && pkgs="$pkgs python3-torch"
+
+have() {
+    command -v pkg-config >/dev/null 2>&1 || return 1
+    pkg-config --exists openblas lapacke libcjson || return 1
+    command -v cc >/dev/null 2>&1 || return 1
+    if [ "${1:-build}" = fixtures ]; then /usr/bin/python3 -c 'import torch' 2>/dev/null || return 1; fi
+    return 0
+}
+
+have "${1:-build}" && exit 0
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "rnnlab: installing missing packages: $pkgs" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >&2 && apt-get install -y -qq $pkgs >&2 || {
+        echo "rnnlab: apt-get could not install: $pkgs" >&2
+        exit 1
+    }
+    have "${1:-build}" && exit 0
+    echo "rnnlab: packages installed but still not found by pkg-config" >&2
+    exit 1
+fi
+echo "rnnlab: missing build dependencies. Install them with:" >&2
+echo "  sudo apt-get install -y $pkgs" >&2
+exit 1
