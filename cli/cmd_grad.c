@@ -145,12 +145,12 @@ int cmd_gradcheck(int argc, char **argv)
     rl_model *m = NULL;
     rl_data *d = NULL;
     double worst = 0;
-    const char *where = "";
+    char where[64] = "";
     rl_status s = rl_model_new(&m, &cfg, RL_F64);
     if (s == RL_ERR_ARG) return cli_usage_error(&c, "%s", rl_errmsg());
     if (!s) s = rl_model_init(m, &init, seed);
     if (!s) s = rl_data_random(&d, m, B, T, RL_F64, !c.seen[O_NOMASK], !c.seen[O_NOH0], seed + 1);
-    if (!s) s = rl_gradcheck(m, rl_data_batch(d), &worst, &where);
+    if (!s) s = rl_gradcheck(m, rl_data_batch(d), &worst, where, sizeof where);
     size_t np = m ? rl_model_num_params(m) : 0;
     rl_data_free(d);
     rl_model_free(m);

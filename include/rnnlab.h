@@ -258,11 +258,11 @@ rl_status rl_grad_save(const char *path, const rl_model *m, rl_ws *ws, const rl_
 /* Central finite differences (4-point stencil, step 1e-3) against BPTT in
  * float64 on every parameter and every element of h0 (and c0). Per element
  * the error is |a - n| / max(|a|, |n|, 1e-4); *worst gets the largest and
- * *worst_name the tensor it came from (static storage). A ReLU net is
+ * where (where_len bytes) the name of the tensor it came from. A ReLU net is
  * differentiated on the smooth piece its base point lies on (each unit held
  * on or off as at the base point), so that no difference straddles a kink.
  * m and b must be F64. */
-rl_status rl_gradcheck(const rl_model *m, const rl_batch *b, double *worst, const char **worst_name);
+rl_status rl_gradcheck(const rl_model *m, const rl_batch *b, double *worst, char *where, size_t where_len);
 
 /* ---------------------------------------------------------------- random */
 

@@ -35,7 +35,7 @@ static rl_status fd(rl_ws *ws, const rl_model *m, const rl_batch *b, double *x, 
 
 static double rel_err(double a, double n) { return fabs(a - n) / fmax(fmax(fabs(a), fabs(n)), FD_FLOOR); }
 
-rl_status rl_gradcheck(const rl_model *m0, const rl_batch *b0, double *worst, const char **worst_name)
+rl_status rl_gradcheck(const rl_model *m0, const rl_batch *b0, double *worst, char *where, size_t where_len)
 {
     if (m0->dtype != RL_F64 || b0->dtype != RL_F64)
         return rl_fail(RL_ERR_ARG, "gradient checks run in float64: model and batch must be F64");
@@ -78,14 +78,14 @@ rl_status rl_gradcheck(const rl_model *m0, const rl_batch *b0, double *worst, co
         if (lstm) memcpy(gc0, rl_ws_grad_c0(ws), LBH * 8);
     }
     *worst = 0;
-    *worst_name = "";
+    if (where_len) where[0] = '\0';
     for (int ti = 0; !s && ti < m->num_tensors; ti++) {
         const rl_tensor_info *t = &m->tensors[ti];
         for (size_t i = 0; !s && i < t->numel; i++) {
             double n;
             s = fd(ws, m, &b, (double *)m->params + t->offset + i, &n);
             double e = rel_err(grad[t->offset + i], n);
-            if (!s && e >= *worst) *worst = e, *worst_name = m0->tensors[ti].name;
+            if (!s && e >= *worst) *worst = e, snprintf(where, where_len, "%s", t->name);
         }
     }
     for (int which = 0; which < (lstm ? 2 : 1); which++)
@@ -93,7 +93,7 @@ rl_status rl_gradcheck(const rl_model *m0, const rl_batch *b0, double *worst, co
             double n;
             s = fd(ws, m, &b, (which ? c0 : h0) + i, &n);
             double e = rel_err((which ? gc0 : gh0)[i], n);
-            if (!s && e >= *worst) *worst = e, *worst_name = which ? "c0" : "h0";
+            if (!s && e >= *worst) *worst = e, snprintf(where, where_len, "%s", which ? "c0" : "h0");
         }
     rl_free(pattern);
     rl_free(h0);

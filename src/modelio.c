@@ -27,7 +27,7 @@ static rl_status config_from_meta(const st_file *f, rl_config *c)
     if (!loss) return rl_fail(RL_ERR_FORMAT, "%s: metadata 'loss' is missing", f->path);
     rl_status s;
     if ((s = rl_cell_parse(cell, &c->cell)) || (s = rl_loss_parse(loss, &c->loss)))
-        return rl_fail(s, "%s: %s", f->path, rl_errmsg());
+        return rl_fail(RL_ERR_FORMAT, "%s: %s", f->path, rl_errmsg());
     if ((s = meta_int(f, "input_size", 1, RL_MAX_SIZE, &c->input_size)) ||
         (s = meta_int(f, "hidden_size", 1, RL_MAX_SIZE, &c->hidden_size)) ||
         (s = meta_int(f, "num_layers", 1, RL_MAX_LAYERS, &c->num_layers)) ||

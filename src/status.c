@@ -24,10 +24,13 @@ const char *rl_errmsg(void) { return errbuf; }
 
 rl_status rl_fail(rl_status s, const char *fmt, ...)
 {
+    /* the arguments may include rl_errmsg() itself: format into a copy */
+    char tmp[sizeof errbuf];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(errbuf, sizeof errbuf, fmt, ap);
+    vsnprintf(tmp, sizeof tmp, fmt, ap);
     va_end(ap);
+    memcpy(errbuf, tmp, sizeof errbuf);
     return s;
 }
 

@@ -10,6 +10,7 @@ have() {
     command -v pkg-config >/dev/null 2>&1 || return 1
     pkg-config --exists openblas lapacke libcjson || return 1
     command -v cc >/dev/null 2>&1 || return 1
+    command -v make >/dev/null 2>&1 || return 1
     if [ "${1:-build}" = fixtures ]; then /usr/bin/python3 -c 'import torch' 2>/dev/null || return 1; fi
     return 0
 }

@@ -1,0 +1,218 @@
+/* The test runner: runs every registered test and ends with one line
+ * "N passed, N failed". Usage: rnnlab_tests --cli PATH --fixtures DIR [NAME...] */
+#include "test.h"
+
+#include <fcntl.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+const char *test_cli = "build/rnnlab";
+const char *test_fixtures = "tests/fixtures";
+const char *test_tmpdir = NULL;
+
+#define MAX_TESTS 512
+static struct { const char *name; test_fn fn; } tests[MAX_TESTS];
+static int ntests, current_failures;
+
+void test_register(const char *name, test_fn fn)
+{
+    if (ntests == MAX_TESTS) {
+        fprintf(stderr, "too many tests\n");
+        abort();
+    }
+    tests[ntests].name = name;
+    tests[ntests++].fn = fn;
+}
+
+void test_fail_at(const char *file, int line, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "  %s:%d: ", file, line);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    current_failures++;
+}
+
+static const char *rotate(const char *dir, const char *name)
+{
+    static char bufs[256][1024];
+    static int k;
+    char *b = bufs[k++ % 256];
+    snprintf(b, sizeof bufs[0], "%s/%s", dir, name);
+    return b;
+}
+
+const char *tmp_path(const char *name) { return rotate(test_tmpdir, name); }
+const char *fixture(const char *name) { return rotate(test_fixtures, name); }
+
+int check_close_at(const char *file, int line, const char *what, const void *a, rl_dtype da, const double *b,
+                   size_t n, double rtol, double atol)
+{
+    size_t worst = 0;
+    double worst_excess = -1;
+    int bad = 0;
+    for (size_t i = 0; i < n; i++) {
+        double x = da == RL_F64 ? ((const double *)a)[i] : ((const float *)a)[i];
+        double lim = atol + rtol * fabs(b[i]), d = fabs(x - b[i]);
+        if (!(d <= lim)) bad++;
+        double excess = isnan(d) ? INFINITY : d / (lim > 0 ? lim : 1e-300);
+        if (excess > worst_excess) worst_excess = excess, worst = i;
+    }
+    if (bad) {
+        double x = da == RL_F64 ? ((const double *)a)[worst] : ((const float *)a)[worst];
+        test_fail_at(file, line, "%s: %d of %zu elements differ; worst [%zu] got %.17g want %.17g (rtol %g, atol %g)",
+                     what, bad, n, worst, x, b[worst], rtol, atol);
+    }
+    return bad == 0;
+}
+
+static char last_err[8192];
+
+int run_cli_err_lines(void)
+{
+    int n = 0;
+    for (const char *p = last_err; *p; p++) n += *p == '\n';
+    return n;
+}
+
+static void first_line(const char *src, char *dst, size_t n)
+{
+    if (!dst || !n) return;
+    size_t i = 0;
+    for (; src[i] && src[i] != '\n' && i + 1 < n; i++) dst[i] = src[i];
+    dst[i] = '\0';
+}
+
+int run_cli(const char *const *argv, const char *stdin_path, char *out, size_t outn, char *err, size_t errn)
+{
+    static char outp[1024], errp[1024];
+    snprintf(outp, sizeof outp, "%s/cli.stdout", test_tmpdir);
+    snprintf(errp, sizeof errp, "%s/cli.stderr", test_tmpdir);
+    pid_t pid = fork();
+    if (pid < 0) return -1;
+    if (pid == 0) {
+        int in = stdin_path ? open(stdin_path, O_RDONLY) : open("/dev/null", O_RDONLY);
+        int o = open(outp, O_WRONLY | O_CREAT | O_TRUNC, 0644), e = open(errp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (in < 0 || o < 0 || e < 0) _exit(127);
+        dup2(in, 0), dup2(o, 1), dup2(e, 2);
+        int n = 0;
+        while (argv[n]) n++;
+        char **args = calloc((size_t)n + 1, sizeof *args);
+        if (!args) _exit(127);
+        args[0] = (char *)test_cli;
+        for (int i = 1; i < n; i++) args[i] = (char *)argv[i];
+        execv(test_cli, args);
+        _exit(127);
+    }
+    int st = 0;
+    if (waitpid(pid, &st, 0) < 0) return -1;
+    size_t len = 0;
+    unsigned char *e = read_file(errp, &len), *o = NULL;
+    last_err[0] = '\0';
+    if (e) {
+        size_t k = len < sizeof last_err - 1 ? len : sizeof last_err - 1;
+        memcpy(last_err, e, k);
+        last_err[k] = '\0';
+        first_line(last_err, err, errn);
+        free(e);
+    } else if (err && errn) {
+        err[0] = '\0';
+    }
+    if (out && outn && (o = read_file(outp, &len)) != NULL) {
+        char *s = malloc(len + 1);
+        if (s) {
+            memcpy(s, o, len);
+            s[len] = '\0';
+            first_line(s, out, outn);
+            free(s);
+        }
+        free(o);
+    } else if (out && outn) {
+        out[0] = '\0';
+    }
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+const char *write_tmp(const char *name, const void *data, size_t n)
+{
+    const char *p = tmp_path(name);
+    FILE *f = fopen(p, "wb");
+    if (!f || (n && fwrite(data, 1, n, f) != n)) {
+        fprintf(stderr, "cannot write %s\n", p);
+        abort();
+    }
+    fclose(f);
+    return p;
+}
+
+unsigned char *read_file(const char *path, size_t *n)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    size_t cap = 4096, len = 0;
+    unsigned char *b = malloc(cap);
+    while (b) {
+        size_t got = fread(b + len, 1, cap - len, f);
+        len += got;
+        if (len < cap) break;
+        unsigned char *nb = realloc(b, cap *= 2);
+        if (!nb) free(b);
+        b = nb;
+    }
+    fclose(f);
+    if (b) *n = len;
+    return b;
+}
+
+static void remove_tree(const char *dir)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        execlp("rm", "rm", "-rf", dir, (char *)NULL);
+        _exit(127);
+    }
+    if (pid > 0) waitpid(pid, NULL, 0);
+}
+
+int main(int argc, char **argv)
+{
+    int first_name = argc;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--cli") == 0 && i + 1 < argc) test_cli = argv[++i];
+        else if (strcmp(argv[i], "--fixtures") == 0 && i + 1 < argc) test_fixtures = argv[++i];
+        else {
+            first_name = i;
+            break;
+        }
+    }
+    static char tmpl[] = "/tmp/rnnlab-tests.XXXXXX";
+    if (!(test_tmpdir = mkdtemp(tmpl))) {
+        perror("mkdtemp");
+        return 1;
+    }
+    int passed = 0, failed = 0;
+    for (int t = 0; t < ntests; t++) {
+        int selected = first_name == argc;
+        for (int i = first_name; i < argc; i++) selected |= strstr(tests[t].name, argv[i]) != NULL;
+        if (!selected) continue;
+        current_failures = 0;
+        tests[t].fn();
+        if (current_failures) {
+            fprintf(stderr, "FAIL %s\n", tests[t].name);
+            failed++;
+        } else {
+            printf("ok   %s\n", tests[t].name);
+            passed++;
+        }
+        fflush(stdout);
+    }
+    remove_tree(test_tmpdir);
+    printf("%d passed, %d failed\n", passed, failed);
+    return failed ? 1 : 0;
+}

@@ -1,0 +1,189 @@
+/* rnnlab against PyTorch autograd: fixtures written by tools/make_fixtures.py. */
+#include "safetensors.h"
+#include "test.h"
+
+#include <math.h>
+#include <string.h>
+
+static const char *const cases[] = {"tanh_l1_ce",  "relu_l2_mse",      "linear_l3_ce",       "tanh_l2_mse",
+                                    "relu_l3_ce",  "tanh_l3_mse_long", "rnnlab_made_tanh_l2"};
+
+/* Max |x| over a tensor, for the absolute part of the tolerance. */
+static double max_abs(const double *x, size_t n)
+{
+    double m = 0;
+    for (size_t i = 0; i < n; i++) m = fmax(m, fabs(x[i]));
+    return m;
+}
+
+/* Forward and backward of case name in dtype dt, compared with torch's
+ * float64 loss and gradients: |a - b| <= rtol (|b| + 1e-3 max|b|). */
+static void compare_case(const char *name, rl_dtype dt, double rtol)
+{
+    char mp[256], dp[256], gp[256];
+    snprintf(mp, sizeof mp, "%s.model.safetensors", name);
+    snprintf(dp, sizeof dp, "%s.data.safetensors", name);
+    snprintf(gp, sizeof gp, "%s.grad.safetensors", name);
+    rl_model *m = NULL;
+    rl_data *d = NULL;
+    rl_ws *ws = NULL;
+    st_file ref;
+    double loss = NAN;
+    CHECK_OK(rl_model_load(&m, fixture(mp), dt));
+    if (m) CHECK_OK(rl_data_load(&d, fixture(dp), m, dt));
+    CHECK_OK(st_read(&ref, fixture(gp)));
+    if (!m || !d || !ref.n) goto out;
+    const rl_batch *b = rl_data_batch(d);
+    CHECK_OK(rl_ws_new(&ws, m, b->batch, b->steps));
+    if (!ws) goto out;
+    rl_ws_zero_grad(ws);
+    CHECK_OK(rl_forward(ws, m, b, &loss));
+    CHECK_OK(rl_backward(ws, m, b));
+    char what[300];
+    const st_tensor *lt = st_find(&ref, "loss");
+    CHECK(lt != NULL);
+    if (lt) {
+        double want;
+        CHECK_OK(st_get_real(&ref, lt, RL_F64, &want));
+        snprintf(what, sizeof what, "%s %s loss", name, rl_dtype_name(dt));
+        CHECK_CLOSE(what, &loss, RL_F64, &want, 1, rtol, 0);
+    }
+    int matched = 1; /* loss */
+    for (int i = 0; i < rl_model_num_tensors(m); i++) {
+        const rl_tensor_info *ti = rl_model_tensor(m, i);
+        char gname[80];
+        snprintf(gname, sizeof gname, "grad.%s", ti->name);
+        const st_tensor *t = st_find(&ref, gname);
+        CHECK_MSG(t != NULL, "%s: reference has no %s", name, gname);
+        if (!t || t->numel != ti->numel) continue;
+        double *want = malloc(t->numel * sizeof *want);
+        CHECK_OK(st_get_real(&ref, t, RL_F64, want));
+        snprintf(what, sizeof what, "%s %s %s", name, rl_dtype_name(dt), gname);
+        CHECK_CLOSE(what, (const char *)rl_ws_grad(ws) + ti->offset * (dt == RL_F64 ? 8 : 4), dt, want, t->numel,
+                    rtol, rtol * 1e-3 * max_abs(want, t->numel));
+        free(want);
+        matched++;
+    }
+    const st_tensor *gh = st_find(&ref, "grad.h0");
+    CHECK((gh != NULL) == (b->h0 != NULL));
+    if (gh) {
+        double *want = malloc(gh->numel * sizeof *want);
+        CHECK_OK(st_get_real(&ref, gh, RL_F64, want));
+        snprintf(what, sizeof what, "%s %s grad.h0", name, rl_dtype_name(dt));
+        CHECK_CLOSE(what, rl_ws_grad_h0(ws), dt, want, gh->numel, rtol, rtol * 1e-3 * max_abs(want, gh->numel));
+        free(want);
+        matched++;
+    }
+    CHECK_MSG(matched == ref.n, "%s: reference has %d tensors, %d compared", name, ref.n, matched);
+out:
+    st_close(&ref);
+    rl_ws_free(ws);
+    rl_data_free(d);
+    rl_model_free(m);
+}
+
+TEST(torch_fixtures_f64)
+{
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) compare_case(cases[i], RL_F64, 1e-10);
+}
+
+TEST(torch_fixtures_f32)
+{
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) compare_case(cases[i], RL_F32, 2e-4);
+}
+
+/* The rnnlab grad command writes the same numbers. */
+TEST(cli_grad_matches_torch)
+{
+    const char *out = tmp_path("g.safetensors");
+    const char *argv[] = {"rnnlab", "grad", "--model", fixture("tanh_l2_mse.model.safetensors"), "--data",
+                          fixture("tanh_l2_mse.data.safetensors"), "--out", out, "--precision", "f64", NULL};
+    char line[256];
+    CHECK(run_cli(argv, NULL, line, sizeof line, NULL, 0) == 0);
+    CHECK(strncmp(line, "loss ", 5) == 0);
+    st_file got, want;
+    CHECK_OK(st_read(&got, out));
+    CHECK_OK(st_read(&want, fixture("tanh_l2_mse.grad.safetensors")));
+    CHECK(got.n == want.n);
+    for (int i = 0; i < want.n && got.n; i++) {
+        const st_tensor *a = st_find(&got, want.t[i].name);
+        CHECK_MSG(a && a->numel == want.t[i].numel && a->dtype == ST_F64, "grad file lacks %s", want.t[i].name);
+        if (!a || a->numel != want.t[i].numel) continue;
+        double *x = malloc(a->numel * 8 + 8), *y = malloc(a->numel * 8 + 8);
+        CHECK_OK(st_get_real(&got, a, RL_F64, x));
+        CHECK_OK(st_get_real(&want, &want.t[i], RL_F64, y));
+        CHECK_CLOSE(want.t[i].name, x, RL_F64, y, a->numel, 1e-10, 1e-13 * max_abs(y, a->numel));
+        free(x);
+        free(y);
+    }
+    st_close(&got);
+    st_close(&want);
+}
+
+/* A model written and read back is bit-identical, and so is the file. */
+TEST(model_round_trip)
+{
+    rl_model *m = NULL, *back = NULL;
+    CHECK_OK(rl_model_load(&m, fixture("relu_l3_ce.model.safetensors"), RL_F32));
+    if (!m) return;
+    CHECK_OK(rl_model_set_vocab(m, "ab\xc3\xa9\n\""));
+    const char *p1 = tmp_path("rt1.safetensors"), *p2 = tmp_path("rt2.safetensors");
+    CHECK_OK(rl_model_save(m, p1));
+    CHECK_OK(rl_model_load(&back, p1, RL_F32));
+    if (back) {
+        CHECK(rl_model_num_params(back) == rl_model_num_params(m));
+        CHECK(memcmp(rl_model_params(back), rl_model_params(m), rl_model_num_params(m) * 4) == 0);
+        CHECK(rl_model_vocab(back) && strcmp(rl_model_vocab(back), "ab\xc3\xa9\n\"") == 0);
+        rl_config a = rl_model_config(m), b = rl_model_config(back);
+        CHECK(memcmp(&a, &b, sizeof a) == 0);
+        CHECK_OK(rl_model_save(back, p2));
+        size_t n1 = 0, n2 = 0;
+        unsigned char *f1 = read_file(p1, &n1), *f2 = read_file(p2, &n2);
+        CHECK(f1 && f2 && n1 == n2 && memcmp(f1, f2, n1) == 0);
+        uint64_t hlen = 0;
+        if (f1 && n1 >= 8) memcpy(&hlen, f1, 8);
+        CHECK(hlen > 0 && hlen % 8 == 0); /* the data section starts 8-byte aligned */
+        free(f1);
+        free(f2);
+    }
+    /* an F64 model is written as F32: read back it equals the rounded values */
+    rl_model *m64 = NULL, *r32 = NULL;
+    CHECK_OK(rl_model_load(&m64, fixture("relu_l3_ce.model.safetensors"), RL_F64));
+    if (m64) {
+        CHECK_OK(rl_model_save(m64, p1));
+        CHECK_OK(rl_model_load(&r32, p1, RL_F32));
+        const double *a = rl_model_params(m64);
+        const float *b = r32 ? rl_model_params(r32) : NULL;
+        for (size_t i = 0; b && i < rl_model_num_params(m64); i++) CHECK(b[i] == (float)a[i]);
+    }
+    rl_model_free(r32);
+    rl_model_free(m64);
+    rl_model_free(back);
+    rl_model_free(m);
+}
+
+TEST(data_round_trip)
+{
+    rl_model *m = NULL;
+    rl_data *d = NULL, *back = NULL;
+    CHECK_OK(rl_model_load(&m, fixture("tanh_l1_ce.model.safetensors"), RL_F64));
+    if (!m) return;
+    CHECK_OK(rl_data_load(&d, fixture("tanh_l1_ce.data.safetensors"), m, RL_F64));
+    if (!d) goto out;
+    const char *p = tmp_path("data.safetensors");
+    CHECK_OK(rl_data_save(rl_data_batch(d), m, p));
+    CHECK_OK(rl_data_load(&back, p, m, RL_F64));
+    if (back) {
+        const rl_batch *a = rl_data_batch(d), *b = rl_data_batch(back);
+        size_t BT = (size_t)a->batch * a->steps;
+        CHECK(a->batch == b->batch && a->steps == b->steps);
+        CHECK(memcmp(a->x, b->x, BT * 3 * 8) == 0);
+        CHECK(memcmp(a->target, b->target, BT * 4) == 0);
+        CHECK(memcmp(a->mask, b->mask, BT * 8) == 0);
+        CHECK(memcmp(a->h0, b->h0, (size_t)a->batch * 5 * 8) == 0);
+    }
+out:
+    rl_data_free(back);
+    rl_data_free(d);
+    rl_model_free(m);
+}

@@ -1,0 +1,122 @@
+#!/usr/bin/python3
+"""Make the PyTorch reference fixtures under tests/fixtures (run with Debian's
+python3-torch: `make fixtures`). For each case: a model (F64 weights, PyTorch
+state_dict names), a data file, and the loss and gradients that torch.autograd
+computes in float64. The C tests compare rnnlab against them; they need no
+Python. One case starts from a model written by `rnnlab init`, so both
+directions of the file format are exercised."""
+import os
+import subprocess
+import sys
+
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(__file__))
+import safetensors_py as st  # noqa: E402
+
+CASES = [
+    # name, cell, layers, I, H, O, loss, B, T, mask, h0
+    ("tanh_l1_ce", "tanh", 1, 3, 5, 4, "cross_entropy", 2, 6, True, True),
+    ("relu_l2_mse", "relu", 2, 4, 6, 2, "mse", 3, 7, True, False),
+    ("linear_l3_ce", "linear", 3, 2, 4, 3, "cross_entropy", 2, 5, False, True),
+    ("tanh_l2_mse", "tanh", 2, 3, 7, 3, "mse", 2, 12, True, True),
+    ("relu_l3_ce", "relu", 3, 3, 5, 5, "cross_entropy", 2, 8, True, True),
+    ("tanh_l3_mse_long", "tanh", 3, 2, 6, 1, "mse", 2, 40, True, True),
+]
+
+
+class Net(torch.nn.Module):
+    def __init__(self, cell, layers, I, H, O):
+        super().__init__()
+        kind = {"tanh": "tanh", "relu": "relu", "linear": "tanh"}[cell]
+        self.cell = cell
+        self.rnn = torch.nn.RNN(I, H, layers, nonlinearity=kind, batch_first=True, dtype=torch.float64)
+        self.head = torch.nn.Linear(H, O, dtype=torch.float64)
+
+    def forward(self, x, h0):
+        if self.cell != "linear":
+            out, _ = self.rnn(x, h0)
+            return self.head(out)
+        # torch.nn.RNN has no identity nonlinearity: the same recurrence by hand
+        B, T, _ = x.shape
+        L, H = self.rnn.num_layers, self.rnn.hidden_size
+        h = h0 if h0 is not None else torch.zeros(L, B, H, dtype=x.dtype)
+        inp = x
+        for k in range(L):
+            w_ih, w_hh = getattr(self.rnn, f"weight_ih_l{k}"), getattr(self.rnn, f"weight_hh_l{k}")
+            b_ih, b_hh = getattr(self.rnn, f"bias_ih_l{k}"), getattr(self.rnn, f"bias_hh_l{k}")
+            hk, outs = h[k], []
+            for t in range(T):
+                hk = inp[:, t] @ w_ih.T + b_ih + hk @ w_hh.T + b_hh
+                outs.append(hk)
+            inp = torch.stack(outs, 1)
+        return self.head(inp)
+
+
+def masked_loss(o, y, mask, loss):
+    if loss == "cross_entropy":
+        l = F.cross_entropy(o.reshape(-1, o.shape[-1]), y.reshape(-1), reduction="none").reshape(y.shape)
+    else:
+        l = ((o - y) ** 2).mean(-1)
+    return (mask * l).sum() / mask.sum()
+
+
+def run_case(out_dir, name, cell, L, I, H, O, loss, B, T, use_mask, use_h0, seed, model_file=None):
+    g = torch.Generator().manual_seed(seed)
+    net = Net(cell, L, I, H, O)
+    meta = dict(cell=cell, input_size=I, hidden_size=H, num_layers=L, output_size=O, loss=loss)
+    if model_file:  # a model written by rnnlab: it must load with load_state_dict
+        sd, fmeta = st.load(model_file)
+        net.load_state_dict({k: v.double() for k, v in sd.items()}, strict=True)
+        assert {k: fmeta[k] for k in meta} == {k: str(v) for k, v in meta.items()}, fmeta
+    else:
+        with torch.no_grad():
+            for p in net.parameters():
+                p.copy_(torch.rand(p.shape, generator=g, dtype=torch.float64) * 2 - 1)
+                p.mul_(0.8)
+    x = torch.randn(B, T, I, generator=g, dtype=torch.float64)
+    if loss == "cross_entropy":
+        y = torch.randint(0, O, (B, T), generator=g)
+    else:
+        y = torch.randn(B, T, O, generator=g, dtype=torch.float64)
+    mask = torch.randint(0, 3, (B, T), generator=g).double() / 2 if use_mask else torch.ones(B, T, dtype=torch.float64)
+    mask[0, -1] = 1.0
+    h0 = (0.5 * torch.randn(L, B, H, generator=g, dtype=torch.float64)).requires_grad_() if use_h0 else None
+    o = net(x, h0)
+    lossv = masked_loss(o, y, mask, loss)
+    lossv.backward()
+    data = {"x": x, "y": y}
+    if use_mask:
+        data["mask"] = mask
+    if use_h0:
+        data["h0"] = h0.detach()
+    grads = {"loss": lossv.detach().reshape(())}
+    for n, p in net.named_parameters():
+        grads["grad." + n] = p.grad
+    if use_h0:
+        grads["grad.h0"] = h0.grad
+    if not model_file:
+        st.save(os.path.join(out_dir, name + ".model.safetensors"),
+                {n: p.detach() for n, p in net.state_dict().items()}, meta)
+    st.save(os.path.join(out_dir, name + ".data.safetensors"), data)
+    st.save(os.path.join(out_dir, name + ".grad.safetensors"), grads)
+    print(f"{name}: loss {lossv.item():.12g}")
+
+
+def main():
+    out_dir = sys.argv[1] if len(sys.argv) > 1 else "tests/fixtures"
+    os.makedirs(out_dir, exist_ok=True)
+    for i, c in enumerate(CASES):
+        run_case(out_dir, *c, seed=1000 + i)
+    # The other direction: a model made by rnnlab, loaded by torch.
+    name = "rnnlab_made_tanh_l2"
+    path = os.path.join(out_dir, name + ".model.safetensors")
+    subprocess.run(["build/rnnlab", "init", "--cell", "tanh", "--input", "3", "--hidden", "6", "--output", "4",
+                    "--layers", "2", "--loss", "cross_entropy", "--init", "orthogonal", "--seed", "7",
+                    "--out", path], check=True)
+    run_case(out_dir, name, "tanh", 2, 3, 6, 4, "cross_entropy", 3, 9, True, True, seed=2000, model_file=path)
+
+
+if __name__ == "__main__":
+    main()
