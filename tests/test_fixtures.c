@@ -89,7 +89,7 @@ TEST(torch_fixtures_f64)
 
 TEST(torch_fixtures_f32)
 {
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) compare_case(cases[i], RL_F32, 2e-4);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) compare_case(cases[i], RL_F32, 1e-4);
 }
 
 /* The rnnlab grad command writes the same numbers. */
