@@ -23,13 +23,15 @@ static const char usage[] =
     "  --gain G          the g above                                   [1]\n"
     "  --radius R        then rescale each W_hh block to spectral radius R\n"
     "  --forget-bias F   LSTM: forget-gate bias b_if = F, b_hf = 0\n"
+    "  --zero-bias       recurrent biases start at 0 (then h = 0 is a fixed point\n"
+    "                    under zero input)\n"
     "  --seed S          random seed                                   [0]\n"
     "output:\n"
     "  --out MODEL       where to write the model ('-' for stdout)     (required)\n";
 
 int cmd_init(int argc, char **argv)
 {
-    enum { O_CELL = 1, O_IN, O_HID, O_OUTSZ, O_LAYERS, O_LOSS, O_INIT, O_GAIN, O_RADIUS, O_FB, O_SEED, O_OUT };
+    enum { O_CELL = 1, O_IN, O_HID, O_OUTSZ, O_LAYERS, O_LOSS, O_INIT, O_GAIN, O_RADIUS, O_FB, O_SEED, O_OUT, O_ZB };
     static const struct option opts[] = {
         {"cell", required_argument, 0, O_CELL},     {"input", required_argument, 0, O_IN},
         {"hidden", required_argument, 0, O_HID},    {"output", required_argument, 0, O_OUTSZ},
@@ -37,6 +39,7 @@ int cmd_init(int argc, char **argv)
         {"init", required_argument, 0, O_INIT},     {"gain", required_argument, 0, O_GAIN},
         {"radius", required_argument, 0, O_RADIUS}, {"forget-bias", required_argument, 0, O_FB},
         {"seed", required_argument, 0, O_SEED},     {"out", required_argument, 0, O_OUT},
+        {"zero-bias", no_argument, 0, O_ZB},
         {"help", no_argument, 0, 'h'},              {0, 0, 0, 0}};
     cli_ctx c = {.cmd = "init", .usage = usage};
     rl_config cfg = {.num_layers = 1, .loss = RL_LOSS_MSE};
@@ -64,6 +67,7 @@ int cmd_init(int argc, char **argv)
         case O_FB: e = cli_double(&c, "forget-bias", optarg, -100, 100, &init.forget_bias); break;
         case O_SEED: e = cli_u64(&c, "seed", optarg, &seed); break;
         case O_OUT: out = optarg; break;
+        case O_ZB: init.zero_bias = 1; break;
         default: return 2;
         }
     }

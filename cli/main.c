@@ -12,6 +12,9 @@ static const struct {
     {"init", cmd_init, "make a model file (cell, sizes, initialisation)"},
     {"grad", cmd_grad, "loss and BPTT gradients of a model on a data file"},
     {"gradcheck", cmd_gradcheck, "BPTT against finite differences on a random model"},
+    {"jacobian", cmd_jacobian, "every ds_t/ds_tau of a sequence, per-lag norms, BPTT gradient norms"},
+    {"spectrum", cmd_spectrum, "eigen- and singular values of J_t and of the products; the theorem check"},
+    {"lyapunov", cmd_lyapunov, "Lyapunov exponents of the state map (QR method)"},
 };
 
 static void usage(FILE *f)

@@ -144,6 +144,8 @@ typedef struct {
     double gain;        /* used by gaussian, orthogonal, identity; 1 is the usual value */
     double radius;      /* > 0: rescale each W_hh block to this spectral radius; 0: leave */
     double forget_bias; /* LSTM, if nonzero: b_if = forget_bias and b_hf = 0 */
+    int zero_bias;      /* nonzero: every recurrent bias starts at 0 (h = 0 is then a fixed
+                           point under zero input, the setting of the Lyapunov theory) */
 } rl_init;
 
 /* Everything but W_hh gets PyTorch's default uniform init; W_hh follows init.
@@ -199,6 +201,9 @@ typedef struct rl_data rl_data;
 /* Load and check a data file against model m (shapes, class-id range, finite
  * values, mask >= 0 with a positive sum). Real arrays are converted to dtype. */
 rl_status rl_data_load(rl_data **out, const char *path, const rl_model *m, rl_dtype dtype);
+/* Flags for rl_data_load_ex. */
+#define RL_DATA_OPTIONAL_XY 1u /* x and y may be absent (then steps is 0, batch from h0) */
+rl_status rl_data_load_ex(rl_data **out, const char *path, const rl_model *m, rl_dtype dtype, unsigned flags);
 const rl_batch *rl_data_batch(const rl_data *d);
 void rl_data_free(rl_data *d);
 /* Random data for checks and examples: x ~ N(0, 1); class ids uniform or
@@ -226,7 +231,9 @@ void rl_ws_free(rl_ws *ws);
 
 /* Forward pass over batch b (b->batch and b->steps must equal the workspace's,
  * b->dtype the model's): fills the cache and returns the loss
- * L = sum_{b,t} m[b,t] l[b,t] / sum_{b,t} m[b,t] in *loss. */
+ * L = sum_{b,t} m[b,t] l[b,t] / sum_{b,t} m[b,t] in *loss. With loss NULL it
+ * runs the recurrence and the readout only: targets and mask are not needed
+ * (and rl_backward may not follow). */
 rl_status rl_forward(rl_ws *ws, const rl_model *m, const rl_batch *b, double *loss);
 /* BPTT after rl_forward with the same model and batch: adds dL/dtheta into the
  * gradient buffer and dL/dh0 into the initial-state gradient. */
@@ -252,6 +259,102 @@ const void *rl_ws_grad_hidden(const rl_ws *ws);
  * scalar), "grad.<tensor name>" for every parameter, "grad.h0" when b has h0
  * and "grad.c0" when it has c0, all in the model's dtype. */
 rl_status rl_grad_save(const char *path, const rl_model *m, rl_ws *ws, const rl_batch *b, double loss);
+
+/* ---------------------------------------------------------------- Jacobians */
+
+/* The state s_t of a model is the concatenation over layers of h_t (LSTM:
+ * [h_t; c_t] per layer, in that order); S = L*H (LSTM 2*L*H). For one sequence
+ * of a batch, an rl_jac holds a float64 forward pass (and BPTT, when the
+ * batch has targets and the sequence carries loss) and gives
+ *   J_t = ds_t/ds_{t-1}, t = 1..T, analytic from the cached activations
+ *   (tanh: diag(1 - h_t^2) W_hh, relu: diag(1[a_t > 0]) W_hh, linear: W_hh; a
+ *   layer above also depends on the layer below at the same step), and the
+ *   products P(t, tau) = ds_t/ds_tau = J_t J_{t-1} ... J_{tau+1}. */
+typedef struct rl_jac rl_jac;
+
+/* Sequence seq of batch b (any dtype; its mask, h0, c0 are used). The model
+ * is copied to float64. */
+rl_status rl_jac_new(rl_jac **out, const rl_model *m, const rl_batch *b, int seq);
+void rl_jac_free(rl_jac *j);
+int rl_state_size(const rl_model *m);
+int rl_jac_state_size(const rl_jac *j);
+int rl_jac_steps(const rl_jac *j);
+/* The loss of the sequence alone (NaN when it has no targets or no loss). */
+double rl_jac_loss(const rl_jac *j);
+/* s_t (S), t = 0..T. */
+rl_status rl_jac_state(const rl_jac *j, int t, double *s);
+/* J (S, S) row-major = ds_t/ds_{t-1}, t = 1..T. */
+rl_status rl_jac_step(rl_jac *j, int t, double *J);
+/* P(t, tau) = exp(*log_scale) * P, P (S, S) with Frobenius norm 1 (or 0 when
+ * the product is exactly zero, *log_scale then -inf): the scale is carried
+ * apart so that no product over- or underflows. 0 <= tau <= t <= T. */
+rl_status rl_jac_product(rl_jac *j, int t, int tau, double *P, double *log_scale);
+
+/* What rl_jac_lags computes, each over tau = 0..T (T+1 values, index tau);
+ * leave a pointer NULL to skip it. Natural logs; -inf for an exact zero. */
+typedef struct {
+    double *log_norm;       /* ln ||P(T, tau)||_2 (tau = T: the identity, 0) */
+    double *log_fro;        /* ln ||P(T, tau)||_F */
+    double *log_radius;     /* ln rho(P(T, tau)), spectral radius (an eigensolve per lag) */
+    double *log_grad_state; /* ln ||dL/ds_tau||: dL/ds_tau = J_{tau+1}^T dL/ds_{tau+1} + W_o^T dL/do_tau
+                               on the top layer's block (eq. 10.21 on the state) */
+    double *log_grad_last;  /* ln ||d(loss at step T)/ds_tau|| = ln ||P(T, tau)^T g_T||: the part of the
+                               gradient that comes from the last step alone */
+    double *log_grad_bptt;  /* ln ||dL/dh_tau|| of the top layer from rl_backward */
+    double *J;              /* (T, S, S): J[t] = ds_{t+1}/ds_t, t = 0..T-1 */
+    double *P;              /* (S, S) P(T, 0) / exp(*P_log_scale) */
+    double *P_log_scale;
+} rl_lag_stats;
+
+/* One backward sweep over the sequence fills every requested field. The
+ * gradient fields need targets and a positive mask on the sequence. */
+rl_status rl_jac_lags(rl_jac *j, rl_lag_stats *st);
+
+/* Eigenvalues (sorted by modulus, descending) and singular values
+ * (descending) of J_t, t = 1..T; re, im, sv of S elements each, any NULL. */
+rl_status rl_jac_step_spectrum(rl_jac *j, int t, double *re, double *im, double *sv);
+
+/* The seed's theorem at lag k = T - tau: if every J_t = V Lambda_t V^-1 with
+ * one V, then eig(P(T, tau)) = prod_t Lambda_t, matched through V. Here V is
+ * the eigenvector matrix of P itself and the matched product is
+ * mu_i = prod_{t=tau+1..T} [V^-1 J_t V]_ii: equal to lambda_i(P) when the J_t
+ * commute, apart when they do not. If V is moreover orthonormal (normal J_t),
+ * the singular values of P are the |mu_i|, which is what makes gradients over
+ * long lags vanish or explode at the rate of the eigenvalues. All of S. */
+typedef struct {
+    double *eig_log_abs, *eig_arg;         /* ln|lambda_i(P)|, arg, sorted by |lambda| descending */
+    double *matched_log_abs, *matched_arg; /* ln|mu_i|, arg mu_i, paired with lambda_i */
+    double *sv_log;                        /* ln sigma_i(P), descending */
+    double eig_dev; /* max |mu_i / lambda_i - 1| over the resolved eigenvalues */
+    double sv_dev;  /* max |ln sigma_i - ln|mu|_(i)| (|mu| sorted descending) over them */
+    int resolved;   /* eigenvalues with |lambda_i| >= 1e-6 |lambda_1|, the ones compared */
+} rl_theorem;
+
+rl_status rl_jac_theorem(rl_jac *j, int tau, rl_theorem *out);
+
+/* ---------------------------------------------------------------- Lyapunov */
+
+typedef enum { RL_INPUT_DATA = 0, RL_INPUT_ZEROS, RL_INPUT_NOISE } rl_input_kind;
+typedef enum { RL_STATE_DATA = 0, RL_STATE_ZEROS, RL_STATE_RANDOM } rl_state_kind;
+
+typedef struct {
+    int steps;            /* N >= 1 steps averaged over */
+    int transient;        /* steps run and discarded first */
+    int k;                /* exponents wanted, 1..S */
+    rl_input_kind input;  /* data: the sequence's x, cycled; zeros; noise: N(0, noise_std^2) */
+    double noise_std;
+    rl_state_kind state;  /* data: the batch's h0 (and c0); zeros; random: U(-1, 1) */
+    uint64_t seed;        /* noise, random state, and the random initial frame */
+    int trace_every;      /* > 0: record the running estimates every this many steps */
+} rl_lyap_config;
+
+/* The top k Lyapunov exponents (natural log per step, sorted descending) of
+ * s_t = F(s_{t-1}, x_t), by QR re-orthonormalisation (Benettin et al. 1980):
+ * Q <- qr(J_t Q), sum ln|diag R| after the transient, divide by the steps.
+ * b may be NULL when neither input nor state is "data". trace (if not NULL)
+ * receives steps / trace_every rows of k running estimates. */
+rl_status rl_lyapunov(const rl_model *m, const rl_batch *b, int seq, const rl_lyap_config *cfg,
+                      double *exponents, double *trace);
 
 /* ---------------------------------------------------------------- checks */
 

@@ -84,6 +84,7 @@ struct rl_ws {
      * instead of where a_t > 0 (gradient checks differentiate the smooth
      * piece of a ReLU net that the base point lies on); not owned */
     const unsigned char *relu_on;
+    int have_loss; /* the last rl_forward computed the loss and dL/do */
 };
 
 /* The two real-type instantiations of the core (src/net.c compiled twice). */
@@ -92,8 +93,15 @@ rl_status rl_forward_f64(rl_ws *ws, const rl_model *m, const rl_batch *b, double
 rl_status rl_backward_f32(rl_ws *ws, const rl_model *m, const rl_batch *b);
 rl_status rl_backward_f64(rl_ws *ws, const rl_model *m, const rl_batch *b);
 
-/* Check a batch against a model: sizes, targets in range, finite values,
- * mask >= 0 with a positive sum. Fills wsum (B, T) if not NULL. */
-rl_status rl_batch_check(const rl_batch *b, const rl_model *m, double *wsum);
+/* Check a batch against a model: sizes, finite values and, when with_loss,
+ * targets present and in range, mask >= 0 with a positive sum; fills wsum
+ * (B, T) if not NULL. */
+rl_status rl_batch_check(const rl_batch *b, const rl_model *m, int with_loss, double *wsum);
 
+/* ds_t/ds_{t-1} (S, S) row-major for sequence 0 of a B = 1 float64
+ * workspace after rl_forward, t = 1..ws->T, read off the activation cache;
+ * scratch holds H doubles. src/jacobian.c */
+void rl_jac_build(const rl_model *m, const rl_ws *ws, int t, double *J, double *scratch);
+/* s_t (S) of that workspace, t = 0..T. */
+void rl_ws_state(const rl_ws *ws, int t, double *s);
 #endif

@@ -266,7 +266,7 @@ rl_status rl_model_init(rl_model *m, const rl_init *init, uint64_t seed)
             for (size_t i = 0; !s && i < (size_t)H * H; i++)
                 set_param(m, whh->offset + (size_t)g * H * H + i, block[i]);
         }
-        if (init->kind == RL_INIT_IDENTITY) /* IRNN: recurrent biases start at zero */
+        if (init->kind == RL_INIT_IDENTITY || init->zero_bias) /* IRNN: recurrent biases start at zero */
             for (int t = rl_t_bih(l); t <= rl_t_bhh(l); t++)
                 for (size_t i = 0; i < m->tensors[t].numel; i++) set_param(m, m->tensors[t].offset + i, 0.0);
         if (m->cfg.cell == RL_CELL_LSTM && init->forget_bias != 0) {

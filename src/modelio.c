@@ -144,6 +144,11 @@ static rl_status load_real(const st_file *f, const char *name, int required, int
 
 rl_status rl_data_load(rl_data **out, const char *path, const rl_model *m, rl_dtype dtype)
 {
+    return rl_data_load_ex(out, path, m, dtype, 0);
+}
+
+rl_status rl_data_load_ex(rl_data **out, const char *path, const rl_model *m, rl_dtype dtype, unsigned flags)
+{
     *out = NULL;
     st_file f;
     rl_status s = st_read(&f, path);
@@ -154,28 +159,39 @@ rl_status rl_data_load(rl_data **out, const char *path, const rl_model *m, rl_dt
         return rl_fail(RL_ERR_NOMEM, "out of memory");
     }
     const rl_config *c = &m->cfg;
-    const st_tensor *x = st_find(&f, "x");
-    if (!x) s = rl_fail(RL_ERR_FORMAT, "%s: tensor 'x' is missing", f.path);
-    else if (x->ndim != 3 || x->shape[0] < 1 || x->shape[1] < 1 || x->shape[0] > INT32_MAX ||
-             x->shape[1] > INT32_MAX)
-        s = rl_fail(RL_ERR_FORMAT, "%s: tensor 'x' must have shape (B, T, I) with B, T >= 1", f.path);
+    const st_tensor *x = st_find(&f, "x"), *h0 = st_find(&f, "h0");
+    int state_only = !x && (flags & RL_DATA_OPTIONAL_XY);
     int64_t B = 0, T = 0;
-    if (!s) {
+    if (state_only) {
+        if (!h0 || h0->ndim != 3 || h0->shape[1] < 1 || h0->shape[1] > INT32_MAX)
+            s = rl_fail(RL_ERR_FORMAT, "%s: a file without x must hold h0 (L, B, H)", f.path);
+        else
+            B = h0->shape[1];
+        if (!s && st_find(&f, "y")) s = rl_fail(RL_ERR_FORMAT, "%s: tensor 'y' without 'x'", f.path);
+    } else if (!x) {
+        s = rl_fail(RL_ERR_FORMAT, "%s: tensor 'x' is missing", f.path);
+    } else if (x->ndim != 3 || x->shape[0] < 1 || x->shape[1] < 1 || x->shape[0] > INT32_MAX ||
+               x->shape[1] > INT32_MAX) {
+        s = rl_fail(RL_ERR_FORMAT, "%s: tensor 'x' must have shape (B, T, I) with B, T >= 1", f.path);
+    } else {
         B = x->shape[0];
         T = x->shape[1];
+    }
+    if (!s) {
         int64_t sx[3] = {B, T, c->input_size}, sy[3] = {B, T, c->output_size}, sm[2] = {B, T},
                 sh[3] = {c->num_layers, B, c->hidden_size};
-        s = load_real(&f, "x", 1, 3, sx, dtype, &d->x);
-        if (!s && c->loss == RL_LOSS_CE) {
-            const st_tensor *y = st_find(&f, "y");
-            if (!y) s = rl_fail(RL_ERR_FORMAT, "%s: tensor 'y' is missing", f.path);
-            if (!s) s = st_expect_shape(&f, y, 2, sm);
-            if (!s && !(d->target = rl_alloc(y->numel, sizeof(int32_t)))) s = RL_ERR_NOMEM;
-            if (!s) s = st_get_ids(&f, y, 0, c->output_size - 1, d->target);
+        if (!state_only) s = load_real(&f, "x", 1, 3, sx, dtype, &d->x);
+        const st_tensor *y = st_find(&f, "y");
+        if (state_only) {
+        } else if (!s && c->loss == RL_LOSS_CE) {
+            if (!y && !(flags & RL_DATA_OPTIONAL_XY)) s = rl_fail(RL_ERR_FORMAT, "%s: tensor 'y' is missing", f.path);
+            if (!s && y) s = st_expect_shape(&f, y, 2, sm);
+            if (!s && y && !(d->target = rl_alloc(y->numel, sizeof(int32_t)))) s = RL_ERR_NOMEM;
+            if (!s && y) s = st_get_ids(&f, y, 0, c->output_size - 1, d->target);
         } else if (!s) {
-            s = load_real(&f, "y", 1, 3, sy, dtype, &d->y);
+            s = load_real(&f, "y", !(flags & RL_DATA_OPTIONAL_XY), 3, sy, dtype, &d->y);
         }
-        if (!s) s = load_real(&f, "mask", 0, 2, sm, dtype, &d->mask);
+        if (!s && !state_only) s = load_real(&f, "mask", 0, 2, sm, dtype, &d->mask);
         if (!s) s = load_real(&f, "h0", 0, 3, sh, dtype, &d->h0);
         if (!s && c->cell != RL_CELL_LSTM && st_find(&f, "c0"))
             s = rl_fail(RL_ERR_FORMAT, "%s: tensor 'c0' is only for LSTM models, this is %s", f.path,
@@ -190,7 +206,7 @@ rl_status rl_data_load(rl_data **out, const char *path, const rl_model *m, rl_dt
     }
     if (!s) {
         d->b = (rl_batch){dtype, (int)B, (int)T, c->input_size, d->x, d->target, d->y, d->mask, d->h0, d->c0};
-        s = rl_batch_check(&d->b, m, NULL);
+        if (!state_only) s = rl_batch_check(&d->b, m, d->target || d->y, NULL);
         if (s) s = rl_fail(s, "%s: %s", f.path, rl_errmsg());
     }
     st_close(&f);
@@ -243,7 +259,7 @@ static rl_status check_finite(const void *p, rl_dtype d, size_t n, const char *w
     return RL_OK;
 }
 
-rl_status rl_batch_check(const rl_batch *b, const rl_model *m, double *wsum)
+rl_status rl_batch_check(const rl_batch *b, const rl_model *m, int with_loss, double *wsum)
 {
     const rl_config *c = &m->cfg;
     if (b->batch < 1 || b->steps < 1) return rl_fail(RL_ERR_ARG, "batch and steps must be >= 1");
@@ -251,8 +267,8 @@ rl_status rl_batch_check(const rl_batch *b, const rl_model *m, double *wsum)
     if (b->input_size != c->input_size)
         return rl_fail(RL_ERR_ARG, "inputs have size %d but the model takes %d", b->input_size, c->input_size);
     if (!b->x) return rl_fail(RL_ERR_ARG, "the batch has no inputs");
-    if (c->loss == RL_LOSS_CE && !b->target) return rl_fail(RL_ERR_ARG, "a cross_entropy model needs class ids");
-    if (c->loss == RL_LOSS_MSE && !b->y) return rl_fail(RL_ERR_ARG, "an mse model needs real targets");
+    if (with_loss && c->loss == RL_LOSS_CE && !b->target) return rl_fail(RL_ERR_ARG, "a cross_entropy model needs class ids");
+    if (with_loss && c->loss == RL_LOSS_MSE && !b->y) return rl_fail(RL_ERR_ARG, "an mse model needs real targets");
     if (b->c0 && c->cell != RL_CELL_LSTM) return rl_fail(RL_ERR_ARG, "c0 is only for LSTM models");
     size_t BT = (size_t)b->batch * (size_t)b->steps, LBH = (size_t)c->num_layers * b->batch * c->hidden_size;
     rl_status s;
@@ -261,7 +277,8 @@ rl_status rl_batch_check(const rl_batch *b, const rl_model *m, double *wsum)
         (s = check_finite(b->mask, b->dtype, BT, "mask")) || (s = check_finite(b->h0, b->dtype, LBH, "h0")) ||
         (s = check_finite(b->c0, b->dtype, LBH, "c0")))
         return s;
-    if (c->loss == RL_LOSS_CE)
+    if (!with_loss) return RL_OK;
+    if (c->loss == RL_LOSS_CE && b->target)
         for (size_t i = 0; i < BT; i++)
             if (b->target[i] < 0 || b->target[i] >= c->output_size)
                 return rl_fail(RL_ERR_ARG, "class id %d at element %zu is outside [0, %d)", (int)b->target[i], i,

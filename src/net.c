@@ -62,8 +62,9 @@ rl_status RL_T(rl_forward)(rl_ws *ws, const rl_model *m, const rl_batch *b, doub
     if (b->batch != B || b->steps != T)
         return rl_fail(RL_ERR_ARG, "the batch is (B=%d, T=%d) but the workspace was made for (B=%d, T=%d)",
                        b->batch, b->steps, B, T);
-    rl_status s = rl_batch_check(b, m, ws->wsum);
+    rl_status s = rl_batch_check(b, m, loss != NULL, ws->wsum);
     if (s) return s;
+    ws->have_loss = 0;
 
     /* inputs to time-major (T, B, I) */
     real *xt = ws->xt;
@@ -93,9 +94,11 @@ rl_status RL_T(rl_forward)(rl_ws *ws, const rl_model *m, const rl_batch *b, doub
     const real *bo = P(m, rl_t_head_b(m));
     for (size_t r = 0; r < (size_t)T * B; r++) memcpy(out + r * O, bo, (size_t)O * sizeof *out);
     GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, T * B, O, H, 1, htop, H, P(m, rl_t_head_w(m)), H, 1, out, O);
+    if (!loss) return RL_OK;
     double l = loss_and_dout(ws->dout, out, b, ws->wsum, T, B, O, c->loss);
     if (!isfinite(l)) return rl_fail(RL_ERR_NONFINITE, "the loss is %g", l);
     *loss = l;
+    ws->have_loss = 1;
     return RL_OK;
 }
 

@@ -107,5 +107,6 @@ rl_status rl_backward(rl_ws *ws, const rl_model *m, const rl_batch *b)
     if (s) return s;
     if (b->batch != ws->B || b->steps != ws->T || b->dtype != ws->dtype)
         return rl_fail(RL_ERR_ARG, "rl_backward needs the batch of the preceding rl_forward");
+    if (!ws->have_loss) return rl_fail(RL_ERR_ARG, "rl_backward needs a preceding rl_forward that computed the loss");
     return m->dtype == RL_F64 ? rl_backward_f64(ws, m, b) : rl_backward_f32(ws, m, b);
 }

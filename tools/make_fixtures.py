@@ -104,6 +104,48 @@ def run_case(out_dir, name, cell, L, I, H, O, loss, B, T, use_mask, use_h0, seed
     print(f"{name}: loss {lossv.item():.12g}")
 
 
+def step_fn(net, x_t):
+    """s_t = F(s_{t-1}, x_t) on the state s = concat over layers of h (vanilla cells)."""
+    L, H = net.rnn.num_layers, net.rnn.hidden_size
+    act = {"tanh": torch.tanh, "relu": torch.relu, "linear": lambda a: a}[net.cell]
+
+    def F(s):
+        inp, out = x_t, []
+        for k in range(L):
+            w_ih, w_hh = getattr(net.rnn, f"weight_ih_l{k}"), getattr(net.rnn, f"weight_hh_l{k}")
+            b_ih, b_hh = getattr(net.rnn, f"bias_ih_l{k}"), getattr(net.rnn, f"bias_hh_l{k}")
+            h = act(w_ih @ inp + b_ih + w_hh @ s[k * H:(k + 1) * H] + b_hh)
+            out.append(h)
+            inp = h
+        return torch.cat(out)
+    return F
+
+
+def jacobian_case(out_dir, name):
+    """J_t = ds_t/ds_{t-1} and P = ds_T/ds_0 for sequence 0 by torch.autograd."""
+    sd, meta = st.load(os.path.join(out_dir, name + ".model.safetensors"))
+    data, _ = st.load(os.path.join(out_dir, name + ".data.safetensors"))
+    L, I, H, O = (int(meta[k]) for k in ("num_layers", "input_size", "hidden_size", "output_size"))
+    net = Net(meta["cell"], L, I, H, O)
+    net.load_state_dict({k: v.double() for k, v in sd.items()})
+    x = data["x"][0].double()
+    s = data["h0"][:, 0].reshape(-1).double() if "h0" in data else torch.zeros(L * H, dtype=torch.float64)
+    s0, Js = s.clone(), []
+    with torch.no_grad():
+        for t in range(x.shape[0]):
+            F = step_fn(net, x[t])
+            Js.append(torch.autograd.functional.jacobian(F, s))
+            s = F(s)
+
+    def run(s):
+        for t in range(x.shape[0]):
+            s = step_fn(net, x[t])(s)
+        return s
+    P = torch.autograd.functional.jacobian(run, s0)
+    st.save(os.path.join(out_dir, name + ".jac.safetensors"), {"J": torch.stack(Js), "P": P, "sT": s})
+    print(f"{name}: jacobians, S = {L * H}, ||P|| = {torch.linalg.matrix_norm(P, 2).item():.6g}")
+
+
 def main():
     out_dir = sys.argv[1] if len(sys.argv) > 1 else "tests/fixtures"
     os.makedirs(out_dir, exist_ok=True)
@@ -116,6 +158,8 @@ def main():
                     "--layers", "2", "--loss", "cross_entropy", "--init", "orthogonal", "--seed", "7",
                     "--out", path], check=True)
     run_case(out_dir, name, "tanh", 2, 3, 6, 4, "cross_entropy", 3, 9, True, True, seed=2000, model_file=path)
+    for c in CASES:
+        jacobian_case(out_dir, c[0])
 
 
 if __name__ == "__main__":

@@ -1,0 +1,474 @@
+/* rnnlab jacobian, spectrum, lyapunov: how the gradient flows back through time. */
+#include "cli.h"
+
+#include <cJSON.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Lags 1, 2, 5, 10, 20, 50, ... up to T, and T itself: count written to *n. */
+static int default_lags(int T, int *lags, int max)
+{
+    int n = 0;
+    for (long base = 1; base <= T && n < max; base *= 10)
+        for (int k = 0; k < 3 && n < max; k++) {
+            long v = base * (k == 0 ? 1 : k == 1 ? 2 : 5);
+            if (v < T) lags[n++] = (int)v;
+        }
+    if (n < max) lags[n++] = T;
+    return n;
+}
+
+/* A comma-separated list of lags in [1, T]. */
+static int parse_lags(const cli_ctx *c, const char *s, int T, int *lags, int max, int *n)
+{
+    *n = 0;
+    const char *p = s;
+    while (*p) {
+        errno = 0;
+        char *end = NULL;
+        long v = strtol(p, &end, 10);
+        if (errno || end == p || (*end && *end != ',')) return cli_usage_error(c, "--lags expects a list like 1,10,100, got '%s'", s);
+        if (v < 1 || v > T) return cli_usage_error(c, "--lags: lag %ld is outside [1, T = %d]", v, T);
+        if (*n == max) return cli_usage_error(c, "--lags: at most %d lags", max);
+        lags[(*n)++] = (int)v;
+        p = *end ? end + 1 : end;
+    }
+    return *n ? 0 : cli_usage_error(c, "--lags is empty");
+}
+
+static const char jacobian_usage[] =
+    "usage: rnnlab jacobian --model M --data D [--seq b] --out J.safetensors [options]\n"
+    "\n"
+    "The Jacobians of sequence b of D through time, in float64. The state s_t is the\n"
+    "concatenation over layers of h_t (S = L*H); J_t = ds_t/ds_{t-1} is analytic from\n"
+    "the cached activations. Writes (all F64):\n"
+    "  J (T, S, S)           J[t] = ds_{t+1}/ds_t, t = 0..T-1 (omitted with --no-steps)\n"
+    "  P (S, S)              ds_T/ds_0 (may overflow for long sequences; exactly\n"
+    "  P_scaled, P_log_scale P = P_scaled * exp(P_log_scale), ||P_scaled||_F = 1)\n"
+    "  lag_log_norm (T+1)    ln ||ds_T/ds_tau||_2 for tau = 0..T\n"
+    "  lag_log_fro (T+1)     ln ||ds_T/ds_tau||_F\n"
+    "  lag_log_radius (T+1)  ln of the spectral radius of ds_T/ds_tau (not with --no-radius)\n"
+    "and, when D has targets and the sequence carries loss, the BPTT view:\n"
+    "  log_grad_bptt (T+1)   ln ||dL/dh_tau|| of the top layer, from the backward pass\n"
+    "  log_grad_state (T+1)  ln ||dL/ds_tau|| by dL/ds_tau = J^T dL/ds_{tau+1} + W_o^T dL/do_tau\n"
+    "  log_grad_last (T+1)   ln ||d l_T/ds_tau||, the part from the loss at the last step\n"
+    "A short table goes to stdout. Products carry their scale apart: T = 10,000 is fine.\n"
+    "\n"
+    "  --model M         model file                                    (required)\n"
+    "  --data D          data file                                     (required)\n"
+    "  --seq b           which sequence of the batch                   [0]\n"
+    "  --out J           output file ('-' for stdout)                  (required)\n"
+    "  --no-steps        do not write J (it is T*S*S numbers)\n"
+    "  --no-radius       skip the spectral radius per lag (an eigensolve each)\n";
+
+/* Load model (as F64) and data; report errors. Returns 0, or the exit code. */
+static int load_pair(const cli_ctx *c, const char *model, const char *data, unsigned flags, rl_model **m, rl_data **d)
+{
+    rl_status s = rl_model_load(m, model, RL_F64);
+    if (!s && data) s = rl_data_load_ex(d, data, *m, RL_F64, flags);
+    return s ? cli_fail(c, s) : 0;
+}
+
+int cmd_jacobian(int argc, char **argv)
+{
+    enum { O_MODEL = 1, O_DATA, O_SEQ, O_OUT, O_NOSTEPS, O_NORADIUS };
+    static const struct option opts[] = {{"model", required_argument, 0, O_MODEL},
+                                         {"data", required_argument, 0, O_DATA},
+                                         {"seq", required_argument, 0, O_SEQ},
+                                         {"out", required_argument, 0, O_OUT},
+                                         {"no-steps", no_argument, 0, O_NOSTEPS},
+                                         {"no-radius", no_argument, 0, O_NORADIUS},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
+    cli_ctx c = {.cmd = "jacobian", .usage = jacobian_usage};
+    const char *model = NULL, *data = NULL, *out = NULL;
+    int seq = 0, e = 0, v;
+    optind = 0;
+    while (!e && (v = cli_next(&c, argc, argv, opts)) != -1) {
+        switch (v) {
+        case 'h': return cli_help(&c);
+        case O_MODEL: model = optarg; break;
+        case O_DATA: data = optarg; break;
+        case O_SEQ: e = cli_int(&c, "seq", optarg, 0, 1 << 30, &seq); break;
+        case O_OUT: out = optarg; break;
+        case O_NOSTEPS: case O_NORADIUS: break;
+        default: return 2;
+        }
+    }
+    if (e || (e = cli_require(&c, model, "model")) || (e = cli_require(&c, data, "data")) ||
+        (e = cli_require(&c, out, "out")))
+        return e;
+    rl_model *m = NULL;
+    rl_data *d = NULL;
+    rl_jac *j = NULL;
+    if ((e = load_pair(&c, model, data, 0, &m, &d))) goto done;
+    rl_status s = rl_jac_new(&j, m, rl_data_batch(d), seq);
+    if (s) {
+        e = cli_fail(&c, s);
+        goto done;
+    }
+    int T = rl_jac_steps(j), S = rl_jac_state_size(j), grads = !isnan(rl_jac_loss(j));
+    size_t n1 = (size_t)T + 1, SS = (size_t)S * S;
+    if (!c.seen[O_NOSTEPS] && (double)T * SS > (double)(1u << 30) / 8) {
+        e = cli_usage_error(&c, "J would be %.1f GiB: add --no-steps", (double)T * SS * 8 / (1u << 30));
+        goto done;
+    }
+    double *buf = calloc(6 * n1 + 2 * SS + (c.seen[O_NOSTEPS] ? 0 : (size_t)T * SS) + 1, sizeof(double));
+    if (!buf) {
+        fprintf(stderr, "rnnlab jacobian: out of memory\n");
+        e = 1;
+        goto done;
+    }
+    double scale = 0;
+    rl_lag_stats st = {buf, buf + n1, c.seen[O_NORADIUS] ? NULL : buf + 2 * n1, grads ? buf + 3 * n1 : NULL,
+                       grads ? buf + 4 * n1 : NULL, grads ? buf + 5 * n1 : NULL,
+                       c.seen[O_NOSTEPS] ? NULL : buf + 6 * n1 + 2 * SS, buf + 6 * n1, &scale};
+    s = rl_jac_lags(j, &st);
+    double *P = buf + 6 * n1 + SS;
+    for (size_t i = 0; i < SS; i++) P[i] = st.P[i] * exp(scale);
+    char sbuf[5][32];
+    snprintf(sbuf[0], sizeof sbuf[0], "%d", seq);
+    snprintf(sbuf[1], sizeof sbuf[1], "%d", T);
+    snprintf(sbuf[2], sizeof sbuf[2], "%d", S);
+    snprintf(sbuf[3], sizeof sbuf[3], "%.17g", rl_jac_loss(j));
+    rl_config cfg = rl_model_config(m);
+    const char *meta[] = {"cell", rl_cell_name(cfg.cell), "seq", sbuf[0], "steps", sbuf[1], "state_size", sbuf[2],
+                          "loss", sbuf[3]};
+    rl_st_tensor t[12];
+    int n = 0;
+    if (st.J) t[n++] = (rl_st_tensor){"J", "F64", 3, {T, S, S}, st.J};
+    t[n++] = (rl_st_tensor){"P", "F64", 2, {S, S}, P};
+    t[n++] = (rl_st_tensor){"P_scaled", "F64", 2, {S, S}, st.P};
+    t[n++] = (rl_st_tensor){"P_log_scale", "F64", 0, {0}, &scale};
+    t[n++] = (rl_st_tensor){"lag_log_norm", "F64", 1, {(int64_t)n1}, st.log_norm};
+    t[n++] = (rl_st_tensor){"lag_log_fro", "F64", 1, {(int64_t)n1}, st.log_fro};
+    if (st.log_radius) t[n++] = (rl_st_tensor){"lag_log_radius", "F64", 1, {(int64_t)n1}, st.log_radius};
+    if (grads) {
+        t[n++] = (rl_st_tensor){"log_grad_bptt", "F64", 1, {(int64_t)n1}, st.log_grad_bptt};
+        t[n++] = (rl_st_tensor){"log_grad_state", "F64", 1, {(int64_t)n1}, st.log_grad_state};
+        t[n++] = (rl_st_tensor){"log_grad_last", "F64", 1, {(int64_t)n1}, st.log_grad_last};
+    }
+    if (!s) s = rl_st_write(out, t, n, meta, grads ? 5 : 4);
+    if (s) {
+        e = cli_fail(&c, s);
+    } else {
+        FILE *f = strcmp(out, "-") == 0 ? stderr : stdout;
+        fprintf(f, "%s, %d layer%s, S = %d, T = %d, sequence %d%s", rl_cell_name(cfg.cell), cfg.num_layers,
+                cfg.num_layers > 1 ? "s" : "", S, T, seq, grads ? "" : " (no loss: gradient columns omitted)\n");
+        if (grads) fprintf(f, ", loss %.6g\n", rl_jac_loss(j));
+        fprintf(f, "%6s %14s %14s %14s", "lag", "ln||P||_2", "ln||P||_F", "ln rho(P)");
+        if (grads) fprintf(f, " %14s %14s", "ln||dL/ds||", "ln||dl_T/ds||");
+        fputc('\n', f);
+        int lags[40], nl = default_lags(T, lags + 1, 39) + 1;
+        lags[0] = 0;
+        for (int i = 0; i < nl; i++) {
+            int tau = T - lags[i];
+            fprintf(f, "%6d %14.6g %14.6g %14.6g", lags[i], st.log_norm[tau], st.log_fro[tau],
+                    st.log_radius ? st.log_radius[tau] : NAN);
+            if (grads) fprintf(f, " %14.6g %14.6g", st.log_grad_state[tau], st.log_grad_last[tau]);
+            fputc('\n', f);
+        }
+    }
+    free(buf);
+done:
+    rl_jac_free(j);
+    rl_data_free(d);
+    rl_model_free(m);
+    return e;
+}
+
+static const char spectrum_usage[] =
+    "usage: rnnlab spectrum --model M --data D [--seq b] [--lags 1,10,100] --out S.json\n"
+    "\n"
+    "Eigenvalues (complex, LAPACK dgeev) and singular values (dgesdd) of every step\n"
+    "Jacobian J_t and of the products P(T, T-k) at the chosen lags k, and the seed's\n"
+    "theorem as a check: eig(P) next to mu_i = prod_t [V^-1 J_t V]_ii, V the\n"
+    "eigenvectors of P. They agree when the J_t commute (a linear RNN); eig_dev =\n"
+    "max |mu/lambda - 1| measures how far they do not. sv_dev = max |ln sigma_i -\n"
+    "ln |mu|_(i)| measures whether the singular values (the gradient's growth) follow\n"
+    "the eigenvalues, which needs normal J_t as well. The layout is in docs/jacobians.md.\n"
+    "\n"
+    "  --model M         model file                                    (required)\n"
+    "  --data D          data file                                     (required)\n"
+    "  --seq b           which sequence of the batch                   [0]\n"
+    "  --lags LIST       lags k in [1, T]                              [1,2,5,10,...,T]\n"
+    "  --no-steps        leave out the spectra of the J_t\n"
+    "  --out S           output JSON ('-' for stdout)                  (required)\n";
+
+static cJSON *darray(const double *v, int n)
+{
+    cJSON *a = cJSON_CreateArray();
+    for (int i = 0; a && i < n; i++) cJSON_AddItemToArray(a, cJSON_CreateNumber(v[i]));
+    return a;
+}
+
+/* Write a cJSON tree to path ('-' stdout) through a temporary file. */
+static int write_json(const cli_ctx *c, cJSON *root, const char *path)
+{
+    char *txt = cJSON_Print(root);
+    if (!txt) {
+        fprintf(stderr, "rnnlab %s: out of memory\n", c->cmd);
+        return 1;
+    }
+    int e = 0;
+    if (strcmp(path, "-") == 0) {
+        if (fputs(txt, stdout) < 0 || fputc('\n', stdout) < 0) e = 1;
+    } else {
+        char tmp[4200];
+        snprintf(tmp, sizeof tmp, "%s.tmp", path);
+        FILE *f = fopen(tmp, "w");
+        if (!f || fputs(txt, f) < 0 || fputc('\n', f) < 0 || fclose(f) != 0 || rename(tmp, path) != 0) {
+            fprintf(stderr, "rnnlab %s: %s: cannot write: %s\n", c->cmd, path, strerror(errno));
+            if (f) remove(tmp);
+            e = 1;
+        }
+    }
+    free(txt);
+    return e;
+}
+
+int cmd_spectrum(int argc, char **argv)
+{
+    enum { O_MODEL = 1, O_DATA, O_SEQ, O_LAGS, O_OUT, O_NOSTEPS };
+    static const struct option opts[] = {{"model", required_argument, 0, O_MODEL},
+                                         {"data", required_argument, 0, O_DATA},
+                                         {"seq", required_argument, 0, O_SEQ},
+                                         {"lags", required_argument, 0, O_LAGS},
+                                         {"out", required_argument, 0, O_OUT},
+                                         {"no-steps", no_argument, 0, O_NOSTEPS},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
+    cli_ctx c = {.cmd = "spectrum", .usage = spectrum_usage};
+    const char *model = NULL, *data = NULL, *out = NULL, *lagarg = NULL;
+    int seq = 0, e = 0, v;
+    optind = 0;
+    while (!e && (v = cli_next(&c, argc, argv, opts)) != -1) {
+        switch (v) {
+        case 'h': return cli_help(&c);
+        case O_MODEL: model = optarg; break;
+        case O_DATA: data = optarg; break;
+        case O_SEQ: e = cli_int(&c, "seq", optarg, 0, 1 << 30, &seq); break;
+        case O_LAGS: lagarg = optarg; break;
+        case O_OUT: out = optarg; break;
+        case O_NOSTEPS: break;
+        default: return 2;
+        }
+    }
+    if (e || (e = cli_require(&c, model, "model")) || (e = cli_require(&c, data, "data")) ||
+        (e = cli_require(&c, out, "out")))
+        return e;
+    rl_model *m = NULL;
+    rl_data *d = NULL;
+    rl_jac *j = NULL;
+    cJSON *root = NULL;
+    double *buf = NULL;
+    if ((e = load_pair(&c, model, data, 0, &m, &d))) goto done;
+    rl_status s = rl_jac_new(&j, m, rl_data_batch(d), seq);
+    if (s) {
+        e = cli_fail(&c, s);
+        goto done;
+    }
+    int T = rl_jac_steps(j), S = rl_jac_state_size(j), lags[64], nl = 0;
+    if (lagarg) {
+        if ((e = parse_lags(&c, lagarg, T, lags, 64, &nl))) goto done;
+    } else {
+        nl = default_lags(T, lags, 64);
+    }
+    rl_config cfg = rl_model_config(m);
+    root = cJSON_CreateObject();
+    buf = calloc(8 * (size_t)S + 1, sizeof *buf);
+    if (!root || !buf) {
+        fprintf(stderr, "rnnlab spectrum: out of memory\n");
+        e = 1;
+        goto done;
+    }
+    cJSON_AddStringToObject(root, "cell", rl_cell_name(cfg.cell));
+    cJSON_AddNumberToObject(root, "num_layers", cfg.num_layers);
+    cJSON_AddNumberToObject(root, "hidden_size", cfg.hidden_size);
+    cJSON_AddNumberToObject(root, "state_size", S);
+    cJSON_AddNumberToObject(root, "steps", T);
+    cJSON_AddNumberToObject(root, "seq", seq);
+    if (!c.seen[O_NOSTEPS]) {
+        cJSON *steps = cJSON_AddArrayToObject(root, "step_spectra");
+        for (int t = 1; !s && t <= T; t++) {
+            s = rl_jac_step_spectrum(j, t, buf, buf + S, buf + 2 * S);
+            cJSON *o = cJSON_CreateObject();
+            cJSON_AddNumberToObject(o, "t", t);
+            cJSON_AddItemToObject(o, "eig_re", darray(buf, S));
+            cJSON_AddItemToObject(o, "eig_im", darray(buf + S, S));
+            cJSON_AddItemToObject(o, "sv", darray(buf + 2 * S, S));
+            cJSON_AddItemToArray(steps, o);
+        }
+    }
+    cJSON *la = cJSON_AddArrayToObject(root, "lags");
+    printf("theorem check, %s, S = %d, T = %d: eig(P(T, T-k)) against prod_t [V^-1 J_t V]_ii\n",
+           rl_cell_name(cfg.cell), S, T);
+    printf("%6s %14s %14s %12s %14s %12s %9s\n", "lag", "ln|lambda_1|", "ln|mu_1|", "eig_dev", "ln sigma_1", "sv_dev",
+           "resolved");
+    for (int i = 0; !s && i < nl; i++) {
+        rl_theorem th = {buf, buf + S, buf + 2 * S, buf + 3 * S, buf + 4 * S, 0, 0, 0};
+        s = rl_jac_theorem(j, T - lags[i], &th);
+        if (s) break;
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddNumberToObject(o, "lag", lags[i]);
+        cJSON_AddNumberToObject(o, "tau", T - lags[i]);
+        cJSON_AddItemToObject(o, "eig_log_abs", darray(th.eig_log_abs, S));
+        cJSON_AddItemToObject(o, "eig_arg", darray(th.eig_arg, S));
+        cJSON_AddItemToObject(o, "matched_log_abs", darray(th.matched_log_abs, S));
+        cJSON_AddItemToObject(o, "matched_arg", darray(th.matched_arg, S));
+        cJSON_AddItemToObject(o, "sv_log", darray(th.sv_log, S));
+        cJSON_AddNumberToObject(o, "eig_dev", th.eig_dev);
+        cJSON_AddNumberToObject(o, "sv_dev", th.sv_dev);
+        cJSON_AddNumberToObject(o, "resolved", th.resolved);
+        cJSON_AddItemToArray(la, o);
+        printf("%6d %14.6g %14.6g %12.3g %14.6g %12.3g %9d\n", lags[i], th.eig_log_abs[0], th.matched_log_abs[0],
+               th.eig_dev, th.sv_log[0], th.sv_dev, th.resolved);
+    }
+    if (s) e = cli_fail(&c, s);
+    else e = write_json(&c, root, out);
+done:
+    free(buf);
+    cJSON_Delete(root);
+    rl_jac_free(j);
+    rl_data_free(d);
+    rl_model_free(m);
+    return e;
+}
+
+static const char lyapunov_usage[] =
+    "usage: rnnlab lyapunov --model M [--data D] --steps N --out L.json [options]\n"
+    "\n"
+    "Lyapunov exponents of the state map s_t = F(s_{t-1}, x_t) by QR\n"
+    "re-orthonormalisation (Benettin): Q <- qr(J_t Q), sum ln|diag R| over N steps\n"
+    "after a discarded transient, natural log per step, sorted descending. Writes JSON\n"
+    "with \"exponents\" and, with --trace-every, the running estimates.\n"
+    "\n"
+    "  --model M         model file                                    (required)\n"
+    "  --data D          data file: x (the inputs) and/or h0 (the initial state)\n"
+    "  --seq b           which sequence of D                           [0]\n"
+    "  --steps N         steps averaged over                           (required)\n"
+    "  --transient N0    steps run first and discarded                 [100]\n"
+    "  --k K             how many exponents                            [all: S]\n"
+    "  --input KIND      data (D's x, cycled) | zeros | noise          [data if D has x, else zeros]\n"
+    "  --noise-std X     standard deviation of noise inputs            [1]\n"
+    "  --state KIND      data (D's h0) | zeros | random U(-1,1)        [data if D has h0, else zeros]\n"
+    "  --seed S          seed for noise, random state and first frame  [0]\n"
+    "  --trace-every N   record the running estimates every N steps    [0: off]\n"
+    "  --out L           output JSON ('-' for stdout)                  (required)\n";
+
+int cmd_lyapunov(int argc, char **argv)
+{
+    enum { O_MODEL = 1, O_DATA, O_SEQ, O_STEPS, O_TRANS, O_K, O_INPUT, O_NOISE, O_STATE, O_SEED, O_TRACE, O_OUT };
+    static const struct option opts[] = {
+        {"model", required_argument, 0, O_MODEL},     {"data", required_argument, 0, O_DATA},
+        {"seq", required_argument, 0, O_SEQ},         {"steps", required_argument, 0, O_STEPS},
+        {"transient", required_argument, 0, O_TRANS}, {"k", required_argument, 0, O_K},
+        {"input", required_argument, 0, O_INPUT},     {"noise-std", required_argument, 0, O_NOISE},
+        {"state", required_argument, 0, O_STATE},     {"seed", required_argument, 0, O_SEED},
+        {"trace-every", required_argument, 0, O_TRACE}, {"out", required_argument, 0, O_OUT},
+        {"help", no_argument, 0, 'h'},                {0, 0, 0, 0}};
+    cli_ctx c = {.cmd = "lyapunov", .usage = lyapunov_usage};
+    const char *model = NULL, *data = NULL, *out = NULL, *input = NULL, *state = NULL;
+    rl_lyap_config cfg = {.transient = 100, .noise_std = 1};
+    int seq = 0, e = 0, v;
+    optind = 0;
+    while (!e && (v = cli_next(&c, argc, argv, opts)) != -1) {
+        switch (v) {
+        case 'h': return cli_help(&c);
+        case O_MODEL: model = optarg; break;
+        case O_DATA: data = optarg; break;
+        case O_SEQ: e = cli_int(&c, "seq", optarg, 0, 1 << 30, &seq); break;
+        case O_STEPS: e = cli_int(&c, "steps", optarg, 1, 100000000, &cfg.steps); break;
+        case O_TRANS: e = cli_int(&c, "transient", optarg, 0, 100000000, &cfg.transient); break;
+        case O_K: e = cli_int(&c, "k", optarg, 1, 1 << 30, &cfg.k); break;
+        case O_INPUT: input = optarg; break;
+        case O_NOISE: e = cli_double(&c, "noise-std", optarg, 0, 1e6, &cfg.noise_std); break;
+        case O_STATE: state = optarg; break;
+        case O_SEED: e = cli_u64(&c, "seed", optarg, &cfg.seed); break;
+        case O_TRACE: e = cli_int(&c, "trace-every", optarg, 1, 100000000, &cfg.trace_every); break;
+        case O_OUT: out = optarg; break;
+        default: return 2;
+        }
+    }
+    if (e || (e = cli_require(&c, model, "model")) || (e = cli_require(&c, c.seen[O_STEPS] ? "" : NULL, "steps")) ||
+        (e = cli_require(&c, out, "out")))
+        return e;
+    if (input) {
+        if (strcmp(input, "data") == 0) cfg.input = RL_INPUT_DATA;
+        else if (strcmp(input, "zeros") == 0) cfg.input = RL_INPUT_ZEROS;
+        else if (strcmp(input, "noise") == 0) cfg.input = RL_INPUT_NOISE;
+        else return cli_usage_error(&c, "--input must be data, zeros or noise, got '%s'", input);
+    }
+    if (state) {
+        if (strcmp(state, "data") == 0) cfg.state = RL_STATE_DATA;
+        else if (strcmp(state, "zeros") == 0) cfg.state = RL_STATE_ZEROS;
+        else if (strcmp(state, "random") == 0) cfg.state = RL_STATE_RANDOM;
+        else return cli_usage_error(&c, "--state must be data, zeros or random, got '%s'", state);
+    }
+    if (!data && ((input && cfg.input == RL_INPUT_DATA) || (state && cfg.state == RL_STATE_DATA)))
+        return cli_usage_error(&c, "--input data and --state data need --data");
+    if (c.seen[O_NOISE] && cfg.input != RL_INPUT_NOISE) return cli_usage_error(&c, "--noise-std needs --input noise");
+    rl_model *m = NULL;
+    rl_data *d = NULL;
+    double *ex = NULL, *trace = NULL;
+    cJSON *root = NULL;
+    if ((e = load_pair(&c, model, data, RL_DATA_OPTIONAL_XY, &m, &d))) goto done;
+    const rl_batch *b = d ? rl_data_batch(d) : NULL;
+    if (!input) cfg.input = b && b->x ? RL_INPUT_DATA : RL_INPUT_ZEROS;
+    if (!state) cfg.state = b && b->h0 ? RL_STATE_DATA : RL_STATE_ZEROS;
+    int S = rl_state_size(m);
+    if (!c.seen[O_K]) cfg.k = S;
+    if (cfg.k > S) {
+        e = cli_usage_error(&c, "--k = %d exceeds the state size %d", cfg.k, S);
+        goto done;
+    }
+    int ntrace = cfg.trace_every ? cfg.steps / cfg.trace_every : 0;
+    ex = calloc((size_t)cfg.k, sizeof *ex);
+    trace = calloc((size_t)ntrace * cfg.k + 1, sizeof *trace);
+    if (!ex || !trace) {
+        fprintf(stderr, "rnnlab lyapunov: out of memory\n");
+        e = 1;
+        goto done;
+    }
+    rl_status s = rl_lyapunov(m, b, seq, &cfg, ex, trace);
+    if (s) {
+        e = cli_fail(&c, s);
+        goto done;
+    }
+    static const char *const inputs[] = {"data", "zeros", "noise"}, *const states[] = {"data", "zeros", "random"};
+    rl_config mc = rl_model_config(m);
+    root = cJSON_CreateObject();
+    cJSON_AddStringToObject(root, "cell", rl_cell_name(mc.cell));
+    cJSON_AddNumberToObject(root, "state_size", S);
+    cJSON_AddNumberToObject(root, "steps", cfg.steps);
+    cJSON_AddNumberToObject(root, "transient", cfg.transient);
+    cJSON_AddStringToObject(root, "input", inputs[cfg.input]);
+    if (cfg.input == RL_INPUT_NOISE) cJSON_AddNumberToObject(root, "noise_std", cfg.noise_std);
+    cJSON_AddStringToObject(root, "state", states[cfg.state]);
+    cJSON_AddNumberToObject(root, "seed", (double)cfg.seed);
+    cJSON_AddItemToObject(root, "exponents", darray(ex, cfg.k));
+    if (ntrace) {
+        cJSON *tr = cJSON_AddObjectToObject(root, "trace");
+        cJSON_AddNumberToObject(tr, "every", cfg.trace_every);
+        cJSON *rows = cJSON_AddArrayToObject(tr, "estimates");
+        for (int i = 0; i < ntrace; i++) cJSON_AddItemToArray(rows, darray(trace + (size_t)i * cfg.k, cfg.k));
+    }
+    double sum = 0;
+    for (int i = 0; i < cfg.k; i++) sum += ex[i];
+    FILE *f = strcmp(out, "-") == 0 ? stderr : stdout;
+    fprintf(f, "%s, S = %d, %d steps after %d: largest exponent %.6g", rl_cell_name(mc.cell), S, cfg.steps,
+            cfg.transient, ex[0]);
+    if (cfg.k > 1) fprintf(f, ", smallest %.6g, sum of %d %.6g", ex[cfg.k - 1], cfg.k, sum);
+    fputc('\n', f);
+    e = write_json(&c, root, out);
+done:
+    cJSON_Delete(root);
+    free(ex);
+    free(trace);
+    rl_data_free(d);
+    rl_model_free(m);
+    return e;
+}

@@ -1,0 +1,471 @@
+/* Jacobians through time: J_t = ds_t/ds_{t-1} from the activation cache, the
+ * products P(t, tau) with their scale carried apart, per-lag statistics, and
+ * the seed's eigenvalue theorem as a check. All float64. */
+#include "internal.h"
+
+#include <cblas.h>
+#include <lapacke.h>
+#include <math.h>
+#include <string.h>
+
+struct rl_jac {
+    rl_model *m;  /* float64 copy */
+    rl_ws *ws;    /* B = 1 */
+    rl_batch b;   /* the sequence: views into the arrays below */
+    double *x, *y, *mask, *h0, *c0;
+    int32_t *target;
+    int S, T, L, H;
+    double loss;
+    int have_grad;
+    double *J, *M, *tmp, *scratch; /* (S, S) x 3 and (H) */
+};
+
+int rl_state_size(const rl_model *m)
+{
+    return (m->cfg.cell == RL_CELL_LSTM ? 2 : 1) * m->cfg.num_layers * m->cfg.hidden_size;
+}
+
+int rl_jac_state_size(const rl_jac *j) { return j->S; }
+int rl_jac_steps(const rl_jac *j) { return j->T; }
+double rl_jac_loss(const rl_jac *j) { return j->loss; }
+
+static const double *cache_h(const rl_ws *ws, int l, int t)
+{
+    return (const double *)ws->h + ((size_t)l * (ws->T + 1) + (size_t)t) * ws->cfg.hidden_size;
+}
+
+void rl_ws_state(const rl_ws *ws, int t, double *s)
+{
+    RL_ASSERT(ws->dtype == RL_F64 && ws->B == 1 && t >= 0 && t <= ws->T);
+    int H = ws->cfg.hidden_size;
+    for (int l = 0; l < ws->cfg.num_layers; l++) memcpy(s + (size_t)l * H, cache_h(ws, l, t), (size_t)H * 8);
+}
+
+/* act'(a_t) read off h_t: tanh' = 1 - h^2, relu' = [h > 0], linear' = 1 */
+static void act_deriv(rl_cell cell, const double *h, double *d, int H)
+{
+    for (int i = 0; i < H; i++)
+        d[i] = cell == RL_CELL_TANH ? 1 - h[i] * h[i] : cell == RL_CELL_RELU ? (h[i] > 0) : 1.0;
+}
+
+void rl_jac_build(const rl_model *m, const rl_ws *ws, int t, double *J, double *d)
+{
+    const int L = m->cfg.num_layers, H = m->cfg.hidden_size, S = rl_state_size(m);
+    RL_ASSERT(m->dtype == RL_F64 && ws->dtype == RL_F64 && ws->B == 1 && t >= 1 && t <= ws->T);
+    const double *p = m->params;
+    memset(J, 0, (size_t)S * S * sizeof *J);
+    for (int l = 0; l < L; l++) {
+        const double *whh = p + m->tensors[rl_t_whh(l)].offset, *wih = p + m->tensors[rl_t_wih(l)].offset;
+        double *row = J + (size_t)l * H * S; /* the rows of layer l */
+        switch (m->cfg.cell) {
+        case RL_CELL_TANH: case RL_CELL_RELU: case RL_CELL_LINEAR:
+            act_deriv(m->cfg.cell, cache_h(ws, l, t), d, H);
+            /* dh^l_t/dh^l_{t-1} = diag(act'(a_t)) W_hh */
+            for (int i = 0; i < H; i++)
+                for (int k = 0; k < H; k++) row[(size_t)i * S + (size_t)l * H + k] = d[i] * whh[(size_t)i * H + k];
+            /* dh^l_t/ds_{t-1} through the layer below at the same step:
+             * diag(act'(a_t)) W_ih^l (dh^{l-1}_t/ds_{t-1}) */
+            if (l > 0) {
+                cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, H, l * H, H, 1, wih, H,
+                            J + (size_t)(l - 1) * H * S, S, 0, row, S);
+                for (int i = 0; i < H; i++)
+                    for (int k = 0; k < l * H; k++) row[(size_t)i * S + k] *= d[i];
+            }
+            break;
+        default:
+            RL_ASSERT(0 && "cell without a Jacobian");
+        }
+    }
+}
+
+void rl_jac_free(rl_jac *j)
+{
+    if (!j) return;
+    rl_ws_free(j->ws);
+    rl_model_free(j->m);
+    void *bufs[] = {j->x, j->y, j->mask, j->h0, j->c0, j->target, j->J, j->M, j->tmp, j->scratch};
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) rl_free(bufs[i]);
+    free(j);
+}
+
+static double get(const void *p, rl_dtype d, size_t i)
+{
+    return d == RL_F64 ? ((const double *)p)[i] : (double)((const float *)p)[i];
+}
+
+rl_status rl_jac_new(rl_jac **out, const rl_model *m0, const rl_batch *b, int seq)
+{
+    *out = NULL;
+    const rl_config *c = &m0->cfg;
+    if (c->cell == RL_CELL_LSTM || c->cell == RL_CELL_GRU)
+        return rl_fail(RL_ERR_ARG, "Jacobians of %s cells are not implemented yet", rl_cell_name(c->cell));
+    if (!b->x || b->steps < 1) return rl_fail(RL_ERR_ARG, "the Jacobians need inputs x with T >= 1 steps");
+    if (seq < 0 || seq >= b->batch) return rl_fail(RL_ERR_ARG, "sequence %d is outside the batch [0, %d)", seq, b->batch);
+    rl_jac *j = calloc(1, sizeof *j);
+    if (!j) return rl_fail(RL_ERR_NOMEM, "out of memory");
+    const int T = b->steps, NI = c->input_size, O = c->output_size, L = c->num_layers, H = c->hidden_size;
+    j->T = T, j->L = L, j->H = H, j->S = rl_state_size(m0), j->loss = NAN;
+    size_t SS = (size_t)j->S * j->S;
+    rl_status s = rl_model_cast(&j->m, m0, RL_F64);
+    if (!s) s = rl_ws_new(&j->ws, j->m, 1, T);
+    int ce = c->loss == RL_LOSS_CE, targets = ce ? b->target != NULL : b->y != NULL;
+    if (!s && (!(j->x = rl_alloc((size_t)T * NI, 8)) || !(j->mask = rl_alloc((size_t)T, 8)) ||
+               !(j->h0 = rl_alloc((size_t)L * H, 8)) || !(j->c0 = rl_alloc((size_t)L * H, 8)) ||
+               !(j->J = rl_alloc(SS, 8)) || !(j->M = rl_alloc(SS, 8)) || !(j->tmp = rl_alloc(SS, 8)) ||
+               !(j->scratch = rl_alloc((size_t)H, 8)) || (ce && !(j->target = rl_alloc((size_t)T, 4))) ||
+               (!ce && !(j->y = rl_alloc((size_t)T * O, 8)))))
+        s = RL_ERR_NOMEM;
+    if (s) {
+        rl_jac_free(j);
+        return s;
+    }
+    /* the sequence as a batch of one, in float64 */
+    double msum = 0;
+    for (size_t i = 0; i < (size_t)T * NI; i++) j->x[i] = get(b->x, b->dtype, (size_t)seq * T * NI + i);
+    for (int t = 0; t < T; t++) msum += (j->mask[t] = b->mask ? get(b->mask, b->dtype, (size_t)seq * T + t) : 1.0);
+    for (int l = 0; l < L; l++)
+        for (int i = 0; i < H; i++) {
+            size_t at = ((size_t)l * b->batch + seq) * H + i;
+            j->h0[(size_t)l * H + i] = b->h0 ? get(b->h0, b->dtype, at) : 0;
+            j->c0[(size_t)l * H + i] = b->c0 ? get(b->c0, b->dtype, at) : 0;
+        }
+    if (targets && ce) memcpy(j->target, b->target + (size_t)seq * T, (size_t)T * 4);
+    if (targets && !ce)
+        for (size_t i = 0; i < (size_t)T * O; i++) j->y[i] = get(b->y, b->dtype, (size_t)seq * T * O + i);
+    j->b = (rl_batch){RL_F64, 1, T, NI, j->x, j->target, j->y, j->mask, j->h0,
+                      c->cell == RL_CELL_LSTM ? j->c0 : NULL};
+    j->have_grad = targets && msum > 0;
+    if (j->have_grad) {
+        rl_ws_zero_grad(j->ws);
+        s = rl_forward(j->ws, j->m, &j->b, &j->loss);
+        if (!s) s = rl_backward(j->ws, j->m, &j->b);
+    } else {
+        s = rl_forward(j->ws, j->m, &j->b, NULL);
+    }
+    if (s) {
+        rl_jac_free(j);
+        return s;
+    }
+    *out = j;
+    return RL_OK;
+}
+
+rl_status rl_jac_state(const rl_jac *j, int t, double *s)
+{
+    if (t < 0 || t > j->T) return rl_fail(RL_ERR_ARG, "step %d is outside [0, %d]", t, j->T);
+    rl_ws_state(j->ws, t, s);
+    return RL_OK;
+}
+
+rl_status rl_jac_step(rl_jac *j, int t, double *J)
+{
+    if (t < 1 || t > j->T) return rl_fail(RL_ERR_ARG, "step %d is outside [1, %d]", t, j->T);
+    rl_jac_build(j->m, j->ws, t, J, j->scratch);
+    return RL_OK;
+}
+
+/* Scale A (n values) to unit Frobenius norm; add the log of the norm to *scale. */
+static void renormalise(double *a, size_t n, double *scale)
+{
+    double f = 0, mx = 0;
+    for (size_t i = 0; i < n; i++) mx = fmax(mx, fabs(a[i]));
+    if (mx == 0 || !isfinite(mx)) {
+        if (mx == 0) *scale = -INFINITY;
+        else *scale = NAN;
+        return;
+    }
+    for (size_t i = 0; i < n; i++) f += (a[i] / mx) * (a[i] / mx);
+    f = mx * sqrt(f);
+    for (size_t i = 0; i < n; i++) a[i] /= f;
+    *scale += log(f);
+}
+
+static void identity(double *P, int S, double *scale)
+{
+    memset(P, 0, (size_t)S * S * sizeof *P);
+    for (int i = 0; i < S; i++) P[(size_t)i * S + i] = 1 / sqrt((double)S);
+    *scale = 0.5 * log((double)S);
+}
+
+rl_status rl_jac_product(rl_jac *j, int t, int tau, double *P, double *log_scale)
+{
+    if (tau < 0 || tau > t || t > j->T) return rl_fail(RL_ERR_ARG, "need 0 <= tau <= t <= %d (t %d, tau %d)", j->T, t, tau);
+    const int S = j->S;
+    identity(P, S, log_scale);
+    /* P <- J_k P for k = tau+1..t */
+    for (int k = tau + 1; k <= t && isfinite(*log_scale); k++) {
+        rl_jac_build(j->m, j->ws, k, j->J, j->scratch);
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, S, S, S, 1, j->J, S, P, S, 0, j->tmp, S);
+        memcpy(P, j->tmp, (size_t)S * S * sizeof *P);
+        renormalise(P, (size_t)S * S, log_scale);
+    }
+    if (isnan(*log_scale)) return rl_fail(RL_ERR_NONFINITE, "the Jacobian product is not finite");
+    return RL_OK;
+}
+
+/* ln of the largest singular value and of the spectral radius of the (S, S)
+ * matrix a (copied into work first); either output may be NULL. Here and
+ * below, values-only LAPACK calls read the row-major buffer as column-major,
+ * i.e. as A^T, which has the same eigen- and singular values and spares
+ * LAPACKE a transposed copy. */
+static rl_status norm_and_radius(const double *a, int S, double *work, double *vals, double *vals2,
+                                 double *log_sv, double *log_rho)
+{
+    if (log_sv) {
+        memcpy(work, a, (size_t)S * S * sizeof *work);
+        lapack_int info = LAPACKE_dgesdd(LAPACK_COL_MAJOR, 'N', S, S, work, S, vals, NULL, S, NULL, S);
+        if (info != 0) return rl_fail(RL_ERR_LAPACK, "dgesdd failed (info %d)", (int)info);
+        *log_sv = log(vals[0]);
+    }
+    if (log_rho) {
+        memcpy(work, a, (size_t)S * S * sizeof *work);
+        lapack_int info = LAPACKE_dgeev(LAPACK_COL_MAJOR, 'N', 'N', S, work, S, vals, vals2, NULL, S, NULL, S);
+        if (info != 0) return rl_fail(RL_ERR_LAPACK, "dgeev failed (info %d)", (int)info);
+        double r = 0;
+        for (int i = 0; i < S; i++) r = fmax(r, hypot(vals[i], vals2[i]));
+        *log_rho = log(r);
+    }
+    return RL_OK;
+}
+
+static double vnorm(const double *v, int n)
+{
+    return cblas_dnrm2(n, v, 1);
+}
+
+/* A gradient vector g = exp(*sc) v with ||v|| = 1: g += d (n values). */
+static void add_scaled(double *v, double *sc, const double *d, int n)
+{
+    double nd = vnorm(d, n);
+    if (nd == 0) return;
+    double a = *sc, bb = log(nd);
+    if (a == -INFINITY || bb - a > 700) {
+        memcpy(v, d, (size_t)n * sizeof *v);
+        *sc = 0;
+    } else if (a - bb > 700) {
+        return;
+    } else {
+        cblas_daxpy(n, exp(-a), d, 1, v, 1);
+    }
+    renormalise(v, (size_t)n, sc);
+}
+
+rl_status rl_jac_lags(rl_jac *j, rl_lag_stats *st)
+{
+    const int S = j->S, T = j->T, H = j->H, L = j->L, O = j->m->cfg.output_size;
+    int want_grad = st->log_grad_state || st->log_grad_last || st->log_grad_bptt;
+    if (want_grad && !j->have_grad)
+        return rl_fail(RL_ERR_ARG, "gradient norms need targets and a positive mask on the sequence");
+    size_t SS = (size_t)S * S;
+    double *work = rl_alloc(SS, 8), *vals = rl_alloc((size_t)S, 8), *vals2 = rl_alloc((size_t)S, 8),
+           *gs = rl_alloc((size_t)S, 8), *gl = rl_alloc((size_t)S, 8), *d = rl_alloc((size_t)S, 8),
+           *tv = rl_alloc((size_t)S, 8);
+    rl_status s = (work && vals && vals2 && gs && gl && d && tv) ? RL_OK : RL_ERR_NOMEM;
+    const double *wo = (const double *)j->m->params + j->m->tensors[rl_t_head_w(j->m)].offset;
+    const double *dout = j->ws->dout, *dh = j->ws->dh_top;
+    /* the direct term of eq. 10.21 at step tau: W_o^T dL/do_tau in the top layer's block */
+#define DIRECT(tau)                                                                                        \
+    do {                                                                                                   \
+        memset(d, 0, (size_t)S * sizeof *d);                                                               \
+        if ((tau) >= 1)                                                                                    \
+            cblas_dgemv(CblasRowMajor, CblasTrans, O, H, 1, wo, H, dout + (size_t)((tau)-1) * O, 1, 0,     \
+                        d + (size_t)(L - 1) * H, 1);                                                       \
+    } while (0)
+    double scale = 0, ss = -INFINITY, sl = -INFINITY;
+    if (!s) {
+        identity(j->M, S, &scale);
+        if (want_grad) {
+            DIRECT(T);
+            memset(gs, 0, (size_t)S * sizeof *gs);
+            add_scaled(gs, &ss, d, S);
+            memcpy(gl, gs, (size_t)S * sizeof *gl);
+            sl = ss;
+        }
+    }
+    for (int tau = T; !s && tau >= 0; tau--) {
+        if (tau < T) {
+            /* P(T, tau) = P(T, tau+1) J_{tau+1} */
+            rl_jac_build(j->m, j->ws, tau + 1, j->J, j->scratch);
+            if (st->J) memcpy(st->J + (size_t)tau * SS, j->J, SS * sizeof *j->J);
+            if (isfinite(scale)) {
+                cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, S, S, S, 1, j->M, S, j->J, S, 0, j->tmp, S);
+                memcpy(j->M, j->tmp, SS * sizeof *j->M);
+                renormalise(j->M, SS, &scale);
+            }
+            if (want_grad) {
+                /* dL/ds_tau = J_{tau+1}^T dL/ds_{tau+1} + direct(tau) */
+                cblas_dgemv(CblasRowMajor, CblasTrans, S, S, 1, j->J, S, gs, 1, 0, tv, 1);
+                memcpy(gs, tv, (size_t)S * sizeof *gs);
+                renormalise(gs, (size_t)S, &ss);
+                DIRECT(tau);
+                add_scaled(gs, &ss, d, S);
+                cblas_dgemv(CblasRowMajor, CblasTrans, S, S, 1, j->J, S, gl, 1, 0, tv, 1);
+                memcpy(gl, tv, (size_t)S * sizeof *gl);
+                renormalise(gl, (size_t)S, &sl);
+            }
+        }
+        if (isnan(scale)) s = rl_fail(RL_ERR_NONFINITE, "the Jacobian product is not finite at lag %d", T - tau);
+        if (s) break;
+        if (st->log_fro) st->log_fro[tau] = scale;
+        double lsv = -INFINITY, lrho = -INFINITY;
+        if (isfinite(scale) && (st->log_norm || st->log_radius))
+            s = norm_and_radius(j->M, S, work, vals, vals2, st->log_norm ? &lsv : NULL, st->log_radius ? &lrho : NULL);
+        if (st->log_norm) st->log_norm[tau] = lsv + scale;
+        if (st->log_radius) st->log_radius[tau] = lrho + scale;
+        if (st->log_grad_state) st->log_grad_state[tau] = ss;
+        if (st->log_grad_last) st->log_grad_last[tau] = sl;
+        if (st->log_grad_bptt) {
+            const double *row = tau >= 1 ? dh + (size_t)(tau - 1) * H : (const double *)j->ws->grad_h0 + (size_t)(L - 1) * H;
+            st->log_grad_bptt[tau] = log(vnorm(row, H));
+        }
+    }
+#undef DIRECT
+    if (!s && st->P) memcpy(st->P, j->M, SS * sizeof *st->P);
+    if (!s && st->P_log_scale) *st->P_log_scale = scale;
+    rl_free(work), rl_free(vals), rl_free(vals2), rl_free(gs), rl_free(gl), rl_free(d), rl_free(tv);
+    return s;
+}
+
+/* ------------------------------------------------------------------ spectra */
+
+/* Order of n eigenvalues by modulus, descending (insertion sort: n is small
+ * and the order of ties is kept). */
+static void order_by_modulus(const double *re, const double *im, int n, int *ord)
+{
+    for (int i = 0; i < n; i++) ord[i] = i;
+    for (int i = 1; i < n; i++) {
+        int k = ord[i], p = i - 1;
+        double mk = hypot(re[k], im[k]);
+        while (p >= 0 && hypot(re[ord[p]], im[ord[p]]) < mk) {
+            ord[p + 1] = ord[p];
+            p--;
+        }
+        ord[p + 1] = k;
+    }
+}
+
+rl_status rl_jac_step_spectrum(rl_jac *j, int t, double *re, double *im, double *sv)
+{
+    const int S = j->S;
+    rl_status s = rl_jac_step(j, t, j->J);
+    if (s) return s;
+    double *wr = rl_alloc((size_t)S, 8), *wi = rl_alloc((size_t)S, 8);
+    int *ord = rl_alloc((size_t)S, sizeof(int));
+    if (!wr || !wi || !ord) s = RL_ERR_NOMEM;
+    if (!s && (re || im)) {
+        memcpy(j->tmp, j->J, (size_t)S * S * 8);
+        lapack_int info = LAPACKE_dgeev(LAPACK_COL_MAJOR, 'N', 'N', S, j->tmp, S, wr, wi, NULL, S, NULL, S);
+        if (info) s = rl_fail(RL_ERR_LAPACK, "dgeev failed (info %d)", (int)info);
+        if (!s) {
+            order_by_modulus(wr, wi, S, ord);
+            for (int i = 0; i < S; i++) {
+                if (re) re[i] = wr[ord[i]];
+                if (im) im[i] = wi[ord[i]];
+            }
+        }
+    }
+    if (!s && sv) {
+        memcpy(j->tmp, j->J, (size_t)S * S * 8);
+        lapack_int info = LAPACKE_dgesdd(LAPACK_COL_MAJOR, 'N', S, S, j->tmp, S, sv, NULL, S, NULL, S);
+        if (info) s = rl_fail(RL_ERR_LAPACK, "dgesdd failed (info %d)", (int)info);
+    }
+    rl_free(wr), rl_free(wi), rl_free(ord);
+    return s;
+}
+
+static int cmp_desc(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? 1 : x > y ? -1 : 0;
+}
+
+rl_status rl_jac_theorem(rl_jac *j, int tau, rl_theorem *out)
+{
+    const int S = j->S, T = j->T;
+    if (tau < 0 || tau >= T) return rl_fail(RL_ERR_ARG, "tau %d is outside [0, %d)", tau, T);
+    size_t SS = (size_t)S * S;
+    double scale = 0, *wr = rl_alloc((size_t)S, 8), *wi = rl_alloc((size_t)S, 8), *vr = rl_alloc(SS, 8),
+           *vre = rl_alloc(SS, 8), *vim = rl_alloc(SS, 8), *jre = rl_alloc(SS, 8), *jim = rl_alloc(SS, 8),
+           *mu_abs = rl_alloc((size_t)S, 8), *mu_arg = rl_alloc((size_t)S, 8), *sorted = rl_alloc((size_t)S, 8);
+    lapack_complex_double *vinv = rl_alloc(SS, sizeof(lapack_complex_double));
+    lapack_int *ipiv = rl_alloc((size_t)S, sizeof(lapack_int));
+    int *ord = rl_alloc((size_t)S, sizeof(int));
+    rl_status s = (wr && wi && vr && vre && vim && jre && jim && mu_abs && mu_arg && sorted && vinv && ipiv && ord)
+                      ? RL_OK : RL_ERR_NOMEM;
+    if (!s) s = rl_jac_product(j, T, tau, j->M, &scale);
+    if (!s && !isfinite(scale)) s = rl_fail(RL_ERR_ARG, "P(T, %d) is exactly zero: it has no eigenvectors to match", tau);
+    /* eigenvalues and right eigenvectors of P, ordered by modulus */
+    if (!s) {
+        memcpy(j->tmp, j->M, SS * 8);
+        lapack_int info = LAPACKE_dgeev(LAPACK_ROW_MAJOR, 'N', 'V', S, j->tmp, S, wr, wi, NULL, 1, vr, S);
+        if (info) s = rl_fail(RL_ERR_LAPACK, "dgeev failed (info %d)", (int)info);
+    }
+    if (!s) {
+        order_by_modulus(wr, wi, S, ord);
+        /* column k of V: dgeev packs a complex pair (w_k, conj w_k) as
+         * columns k, k+1 = (Re v, Im v) */
+        for (int c = 0; c < S; c++) {
+            int k = ord[c];
+            int pair = wi[k] != 0, first = pair && (k + 1 < S) && wi[k] > 0;
+            int base = pair ? (first ? k : k - 1) : k;
+            double sign = pair && !first ? -1 : 1;
+            for (int r = 0; r < S; r++) {
+                vre[(size_t)r * S + c] = vr[(size_t)r * S + base];
+                vim[(size_t)r * S + c] = pair ? sign * vr[(size_t)r * S + base + 1] : 0;
+            }
+            out->eig_log_abs[c] = log(hypot(wr[k], wi[k])) + scale;
+            out->eig_arg[c] = atan2(wi[k], wr[k]);
+        }
+        for (size_t i = 0; i < SS; i++) vinv[i] = lapack_make_complex_double(vre[i], vim[i]);
+        lapack_int info = LAPACKE_zgetrf(LAPACK_ROW_MAJOR, S, S, vinv, S, ipiv);
+        if (info == 0) info = LAPACKE_zgetri(LAPACK_ROW_MAJOR, S, vinv, S, ipiv);
+        if (info) s = rl_fail(RL_ERR_LAPACK, "the eigenvectors of P(T, %d) are singular (info %d)", tau, (int)info);
+    }
+    /* mu_i = prod_t [V^-1 J_t V]_ii, as sums of logs and angles */
+    for (int i = 0; !s && i < S; i++) mu_abs[i] = mu_arg[i] = 0;
+    for (int t = tau + 1; !s && t <= T; t++) {
+        rl_jac_build(j->m, j->ws, t, j->J, j->scratch);
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, S, S, S, 1, j->J, S, vre, S, 0, jre, S);
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, S, S, S, 1, j->J, S, vim, S, 0, jim, S);
+        for (int i = 0; i < S; i++) {
+            double dr = 0, di = 0;
+            for (int k = 0; k < S; k++) {
+                double ar = lapack_complex_double_real(vinv[(size_t)i * S + k]);
+                double ai = lapack_complex_double_imag(vinv[(size_t)i * S + k]);
+                double br = jre[(size_t)k * S + i], bi = jim[(size_t)k * S + i];
+                dr += ar * br - ai * bi;
+                di += ar * bi + ai * br;
+            }
+            mu_abs[i] += log(hypot(dr, di));
+            mu_arg[i] += atan2(di, dr);
+        }
+    }
+    if (!s) {
+        double top = out->eig_log_abs[0];
+        out->resolved = 0;
+        out->eig_dev = 0;
+        for (int i = 0; i < S; i++) {
+            out->matched_log_abs[i] = mu_abs[i];
+            out->matched_arg[i] = remainder(mu_arg[i], 2 * M_PI);
+            if (out->eig_log_abs[i] < top + log(1e-6)) continue;
+            out->resolved++;
+            /* |mu/lambda - 1| with mu/lambda = exp(dl + i da) */
+            double dl = mu_abs[i] - out->eig_log_abs[i], da = remainder(mu_arg[i] - out->eig_arg[i], 2 * M_PI);
+            double e = exp(dl);
+            out->eig_dev = fmax(out->eig_dev, hypot(e * cos(da) - 1, e * sin(da)));
+        }
+        memcpy(j->tmp, j->M, SS * 8);
+        lapack_int info = LAPACKE_dgesdd(LAPACK_COL_MAJOR, 'N', S, S, j->tmp, S, out->sv_log, NULL, S, NULL, S);
+        if (info) s = rl_fail(RL_ERR_LAPACK, "dgesdd failed (info %d)", (int)info);
+    }
+    if (!s) {
+        for (int i = 0; i < S; i++) out->sv_log[i] = log(out->sv_log[i]) + scale;
+        memcpy(sorted, mu_abs, (size_t)S * 8);
+        qsort(sorted, (size_t)S, sizeof *sorted, cmp_desc);
+        out->sv_dev = 0;
+        for (int i = 0; i < out->resolved; i++) out->sv_dev = fmax(out->sv_dev, fabs(out->sv_log[i] - sorted[i]));
+    }
+    rl_free(wr), rl_free(wi), rl_free(vr), rl_free(vre), rl_free(vim), rl_free(jre), rl_free(jim);
+    rl_free(mu_abs), rl_free(mu_arg), rl_free(sorted), rl_free(vinv), rl_free(ipiv), rl_free(ord);
+    return s;
+}

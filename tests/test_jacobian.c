@@ -1,0 +1,360 @@
+/* Jacobians through time: against finite differences, PyTorch autograd and
+ * the closed forms of the theory; Lyapunov exponents against known results. */
+#include "test.h"
+
+#include <lapacke.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "safetensors.h"
+
+static double max_abs(const double *x, size_t n)
+{
+    double m = 0;
+    for (size_t i = 0; i < n; i++) m = fmax(m, fabs(x[i]));
+    return m;
+}
+
+/* s_T of a B = 1 run of x (T, I) from state s0 (S). */
+static void run_state(const rl_model *m, const double *x, int T, const double *s0, double *sT)
+{
+    rl_config c = rl_model_config(m);
+    rl_ws *ws = NULL;
+    CHECK_OK(rl_ws_new(&ws, m, 1, T));
+    if (!ws) return;
+    rl_batch b = {RL_F64, 1, T, c.input_size, x, NULL, NULL, NULL, s0, NULL};
+    CHECK_OK(rl_forward(ws, m, &b, NULL));
+    for (int l = 0; l < c.num_layers; l++)
+        memcpy(sT + (size_t)l * c.hidden_size, (const double *)rl_ws_hidden(ws, l) + (size_t)T * c.hidden_size,
+               (size_t)c.hidden_size * sizeof(double));
+    rl_ws_free(ws);
+}
+
+/* d s_T / d s_0 over x (T, I) by central differences, column by column. */
+static void fd_product(const rl_model *m, const double *x, int T, const double *s0, int S, double *P)
+{
+    double *sp = malloc(S * 8), *sm = malloc(S * 8), *s = malloc(S * 8), h = 1e-6;
+    for (int j = 0; j < S; j++) {
+        memcpy(s, s0, S * 8);
+        s[j] = s0[j] + h;
+        run_state(m, x, T, s, sp);
+        s[j] = s0[j] - h;
+        run_state(m, x, T, s, sm);
+        for (int i = 0; i < S; i++) P[(size_t)i * S + j] = (sp[i] - sm[i]) / (2 * h);
+    }
+    free(sp), free(sm), free(s);
+}
+
+TEST(jacobian_steps_and_products_match_finite_differences)
+{
+    rl_cell cells[] = {RL_CELL_TANH, RL_CELL_RELU, RL_CELL_LINEAR};
+    for (int ci = 0; ci < 3; ci++)
+        for (int L = 1; L <= 3; L++) {
+            rl_config c = {cells[ci], 3, 5, L, 2, RL_LOSS_MSE};
+            rl_init init = {RL_INIT_UNIFORM, 1, 0, 0, 0};
+            rl_model *m = NULL;
+            rl_data *d = NULL;
+            rl_jac *j = NULL;
+            CHECK_OK(rl_model_new(&m, &c, RL_F64));
+            if (!m) continue;
+            CHECK_OK(rl_model_init(m, &init, 10 + L));
+            const int T = 6, S = L * 5;
+            CHECK_OK(rl_data_random(&d, m, 2, T, RL_F64, 1, 1, 20 + L));
+            if (d) CHECK_OK(rl_jac_new(&j, m, rl_data_batch(d), 1));
+            if (!j) goto next;
+            CHECK(rl_jac_state_size(j) == S && rl_jac_steps(j) == T);
+            const rl_batch *b = rl_data_batch(d);
+            const double *x1 = (const double *)b->x + (size_t)T * 3; /* sequence 1 */
+            double *J = malloc((size_t)S * S * 8), *F = malloc((size_t)S * S * 8), *s = malloc(S * 8), scale;
+            char what[64];
+            /* J_t against a one-step difference from s_{t-1} */
+            for (int t = 1; t <= T; t++) {
+                CHECK_OK(rl_jac_step(j, t, J));
+                CHECK_OK(rl_jac_state(j, t - 1, s));
+                fd_product(m, x1 + (size_t)(t - 1) * 3, 1, s, S, F);
+                snprintf(what, sizeof what, "%s L=%d J_%d", rl_cell_name(cells[ci]), L, t);
+                CHECK_CLOSE(what, J, RL_F64, F, (size_t)S * S, 1e-7, 1e-8 * max_abs(F, (size_t)S * S));
+            }
+            /* P(T, 0) against a difference of the whole run */
+            CHECK_OK(rl_jac_product(j, T, 0, J, &scale));
+            for (int i = 0; i < S * S; i++) J[i] *= exp(scale);
+            CHECK_OK(rl_jac_state(j, 0, s));
+            fd_product(m, x1, T, s, S, F);
+            snprintf(what, sizeof what, "%s L=%d P(T,0)", rl_cell_name(cells[ci]), L);
+            CHECK_CLOSE(what, J, RL_F64, F, (size_t)S * S, 1e-6, 1e-8 * max_abs(F, (size_t)S * S));
+            free(J), free(F), free(s);
+        next:
+            rl_jac_free(j);
+            rl_data_free(d);
+            rl_model_free(m);
+        }
+}
+
+static const char *const jac_cases[] = {"tanh_l1_ce", "relu_l2_mse", "linear_l3_ce", "tanh_l2_mse", "relu_l3_ce",
+                                        "tanh_l3_mse_long"};
+
+/* The fixtures hold torch.autograd.functional.jacobian of the step map and
+ * of the whole run (tools/make_fixtures.py). */
+TEST(jacobian_matches_torch_autograd)
+{
+    for (size_t ci = 0; ci < sizeof jac_cases / sizeof jac_cases[0]; ci++) {
+        char mp[128], dp[128], jp[128];
+        snprintf(mp, sizeof mp, "%s.model.safetensors", jac_cases[ci]);
+        snprintf(dp, sizeof dp, "%s.data.safetensors", jac_cases[ci]);
+        snprintf(jp, sizeof jp, "%s.jac.safetensors", jac_cases[ci]);
+        rl_model *m = NULL;
+        rl_data *d = NULL;
+        rl_jac *j = NULL;
+        st_file ref;
+        CHECK_OK(rl_model_load(&m, fixture(mp), RL_F64));
+        if (m) CHECK_OK(rl_data_load(&d, fixture(dp), m, RL_F64));
+        if (d) CHECK_OK(rl_jac_new(&j, m, rl_data_batch(d), 0));
+        CHECK_OK(st_read(&ref, fixture(jp)));
+        const st_tensor *tj = st_find(&ref, "J"), *tp = st_find(&ref, "P");
+        if (j && tj && tp) {
+            int T = rl_jac_steps(j), S = rl_jac_state_size(j);
+            size_t SS = (size_t)S * S;
+            CHECK(tj->numel == (size_t)T * SS && tp->numel == SS);
+            double *want = malloc(tj->numel * 8), *got = malloc(SS * 8), *p = malloc(SS * 8), scale = 0;
+            CHECK_OK(st_get_real(&ref, tj, RL_F64, want));
+            for (int t = 1; t <= T; t++) {
+                CHECK_OK(rl_jac_step(j, t, got));
+                CHECK_CLOSE(jac_cases[ci], got, RL_F64, want + (size_t)(t - 1) * SS, SS, 1e-9,
+                            1e-13 * max_abs(want + (size_t)(t - 1) * SS, SS));
+            }
+            CHECK_OK(st_get_real(&ref, tp, RL_F64, p));
+            CHECK_OK(rl_jac_product(j, T, 0, got, &scale));
+            for (size_t i = 0; i < SS; i++) got[i] *= exp(scale);
+            CHECK_CLOSE(jac_cases[ci], got, RL_F64, p, SS, 1e-9, 1e-12 * max_abs(p, SS));
+            /* the lag sweep gives the same P(T, 0) */
+            rl_lag_stats st = {0};
+            double *P2 = malloc(SS * 8), s2 = 0;
+            st.P = P2, st.P_log_scale = &s2;
+            CHECK_OK(rl_jac_lags(j, &st));
+            for (size_t i = 0; i < SS; i++) P2[i] *= exp(s2);
+            CHECK_CLOSE(jac_cases[ci], P2, RL_F64, p, SS, 1e-9, 1e-12 * max_abs(p, SS));
+            free(want), free(got), free(p), free(P2);
+        }
+        st_close(&ref);
+        rl_jac_free(j);
+        rl_data_free(d);
+        rl_model_free(m);
+    }
+}
+
+/* A linear RNN with zero input, zero biases and W_hh = Q diag(lambda) Q^T. */
+static rl_model *linear_model(int H, const double *lambda, int normal, uint64_t seed)
+{
+    rl_config c = {RL_CELL_LINEAR, 1, H, 1, 1, RL_LOSS_MSE};
+    rl_init init = {RL_INIT_ORTHOGONAL, 1, 0, 0, 1};
+    rl_model *m = NULL;
+    CHECK_OK(rl_model_new(&m, &c, RL_F64));
+    if (!m) return NULL;
+    CHECK_OK(rl_model_init(m, &init, seed)); /* W_hh = Q, orthogonal */
+    double *w = (double *)rl_model_params(m) + rl_model_tensor(m, rl_model_find_tensor(m, "rnn.weight_hh_l0"))->offset;
+    double *q = malloc((size_t)H * H * 8);
+    memcpy(q, w, (size_t)H * H * 8);
+    /* normal: Q diag(lambda) Q^T; otherwise Q (diag(lambda) + N) Q^T with N
+     * strictly upper triangular: the same eigenvalues, a non-normal matrix */
+    for (int i = 0; i < H; i++)
+        for (int k = 0; k < H; k++) {
+            double v = 0;
+            for (int a = 0; a < H; a++)
+                for (int b = 0; b < H; b++) {
+                    double mid = a == b ? lambda[a] : (!normal && b > a ? 0.8 : 0);
+                    v += q[i * H + a] * mid * q[k * H + b];
+                }
+            w[i * H + k] = v;
+        }
+    free(q);
+    return m;
+}
+
+TEST(theorem_linear_symmetric_is_exact)
+{
+    const int H = 6, T = 30;
+    const double lambda[6] = {1.05, -0.98, 0.95, 0.9, -0.85, 0.8};
+    rl_model *m = linear_model(H, lambda, 1, 3);
+    if (!m) return;
+    double x[30] = {0}, y[30] = {0}, h0[6] = {1, 0, 0, 0, 0, 0};
+    rl_batch b = {RL_F64, 1, T, 1, x, NULL, y, NULL, h0, NULL};
+    rl_jac *j = NULL;
+    CHECK_OK(rl_jac_new(&j, m, &b, 0));
+    double buf[5 * 6];
+    rl_theorem th = {buf, buf + 6, buf + 12, buf + 18, buf + 24, 0, 0, 0};
+    if (j) CHECK_OK(rl_jac_theorem(j, 0, &th));
+    /* eig(dh_T/dh_0) = lambda^T, sorted by modulus */
+    for (int i = 0; i < H; i++) {
+        double want_log = T * log(fabs(lambda[i])), want_arg = lambda[i] < 0 && T % 2 ? M_PI : 0;
+        CHECK_MSG(fabs(exp(th.eig_log_abs[i] - want_log) - 1) < 1e-10, "|eig %d| = e^%.15g, want e^%.15g", i,
+                  th.eig_log_abs[i], want_log);
+        CHECK(fabs(remainder(th.eig_arg[i] - want_arg, 2 * M_PI)) < 1e-10);
+    }
+    CHECK(th.resolved == H);
+    CHECK_MSG(th.eig_dev < 1e-10, "eig_dev %g", th.eig_dev);
+    CHECK_MSG(th.sv_dev < 1e-10, "sv_dev %g", th.sv_dev);
+    rl_jac_free(j);
+    rl_model_free(m);
+}
+
+TEST(theorem_reports_the_deviation)
+{
+    const int H = 6, T = 30;
+    const double lambda[6] = {1.05, -0.98, 0.95, 0.9, -0.85, 0.8};
+    double x[30] = {0}, y[30] = {0}, h0[6] = {1, 0, 0, 0, 0, 0}, buf[5 * 6];
+    rl_batch b = {RL_F64, 1, T, 1, x, NULL, y, NULL, h0, NULL};
+    /* non-normal W_hh: the J_t still commute (all equal), so eig(P) is the
+     * matched product, but the singular values no longer follow |lambda|^T */
+    rl_model *m = linear_model(H, lambda, 0, 3);
+    rl_jac *j = NULL;
+    rl_theorem th = {buf, buf + 6, buf + 12, buf + 18, buf + 24, 0, 0, 0};
+    if (m) CHECK_OK(rl_jac_new(&j, m, &b, 0));
+    if (j) CHECK_OK(rl_jac_theorem(j, 0, &th));
+    CHECK_MSG(th.eig_dev < 1e-6, "non-normal: eig_dev %g", th.eig_dev);
+    CHECK_MSG(th.sv_dev > 0.5, "non-normal: sv_dev %g", th.sv_dev);
+    rl_jac_free(j);
+    rl_model_free(m);
+    /* tanh with inputs: diag(1 - h_t^2) changes with t, the J_t do not commute */
+    rl_config c = {RL_CELL_TANH, 2, 8, 1, 1, RL_LOSS_MSE};
+    rl_init init = {RL_INIT_GAUSSIAN, 1.5, 0, 0, 0};
+    rl_data *d = NULL;
+    double buf2[5 * 8];
+    rl_theorem th2 = {buf2, buf2 + 8, buf2 + 16, buf2 + 24, buf2 + 32, 0, 0, 0};
+    CHECK_OK(rl_model_new(&m, &c, RL_F64));
+    if (m) CHECK_OK(rl_model_init(m, &init, 5));
+    if (m) CHECK_OK(rl_data_random(&d, m, 1, 20, RL_F64, 0, 1, 6));
+    j = NULL;
+    if (d) CHECK_OK(rl_jac_new(&j, m, rl_data_batch(d), 0));
+    if (j) CHECK_OK(rl_jac_theorem(j, 0, &th2));
+    CHECK_MSG(th2.eig_dev > 0.1, "tanh: eig_dev %g", th2.eig_dev);
+    /* over one step the check is exact by construction */
+    if (j) CHECK_OK(rl_jac_theorem(j, 19, &th2));
+    CHECK_MSG(th2.eig_dev < 1e-8, "one step: eig_dev %g", th2.eig_dev);
+    rl_jac_free(j);
+    rl_data_free(d);
+    rl_model_free(m);
+}
+
+/* The BPTT view: for one layer the state is h, and the J^T recursion gives
+ * the backward pass's dL/dh_tau. */
+TEST(lag_gradients_agree_with_bptt)
+{
+    rl_config c = {RL_CELL_TANH, 3, 7, 1, 4, RL_LOSS_CE};
+    rl_init init = {RL_INIT_GAUSSIAN, 1.2, 0, 0, 0};
+    rl_model *m = NULL;
+    rl_data *d = NULL;
+    rl_jac *j = NULL;
+    CHECK_OK(rl_model_new(&m, &c, RL_F64));
+    if (m) CHECK_OK(rl_model_init(m, &init, 8));
+    if (m) CHECK_OK(rl_data_random(&d, m, 3, 25, RL_F64, 1, 1, 9));
+    if (d) CHECK_OK(rl_jac_new(&j, m, rl_data_batch(d), 2));
+    if (!j) goto out;
+    double a[26], b[26], l[26], n[26], f[26];
+    rl_lag_stats st = {.log_norm = n, .log_fro = f, .log_grad_state = a, .log_grad_bptt = b, .log_grad_last = l};
+    CHECK_OK(rl_jac_lags(j, &st));
+    for (int tau = 0; tau <= 25; tau++) CHECK_MSG(fabs(a[tau] - b[tau]) < 1e-12, "tau %d: %.15g vs %.15g", tau, a[tau], b[tau]);
+    CHECK(fabs(n[25]) < 1e-14 && fabs(f[25] - 0.5 * log(7)) < 1e-14); /* P(T, T) = I */
+    for (int tau = 0; tau <= 25; tau++) CHECK(n[tau] <= f[tau] + 1e-12 && f[tau] <= n[tau] + 0.5 * log(7) + 1e-12);
+    /* the last step's part is the full gradient at tau = T, and never larger
+     * than ||P(T, tau)|| ||g_T|| */
+    CHECK(fabs(l[25] - a[25]) < 1e-15);
+    for (int tau = 0; tau < 25; tau++) CHECK(l[tau] <= n[tau] + l[25] + 1e-12);
+out:
+    rl_jac_free(j);
+    rl_data_free(d);
+    rl_model_free(m);
+}
+
+static rl_model *random_tanh(int H, double gain, uint64_t seed)
+{
+    rl_config c = {RL_CELL_TANH, 1, H, 1, 1, RL_LOSS_MSE};
+    rl_init init = {RL_INIT_GAUSSIAN, gain, 0, 0, 1};
+    rl_model *m = NULL;
+    CHECK_OK(rl_model_new(&m, &c, RL_F64));
+    if (m) CHECK_OK(rl_model_init(m, &init, seed));
+    return m;
+}
+
+static int cmp_desc(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? 1 : x > y ? -1 : 0;
+}
+
+/* At the fixed point h = 0 (zero input and biases, h0 = 0) J_t = W_hh for
+ * every t: the exponents are ln|eig(W_hh)|. */
+TEST(lyapunov_fixed_point_is_log_eig)
+{
+    const int H = 20;
+    rl_model *m = random_tanh(H, 0.9, 4);
+    if (!m) return;
+    double ex[20], wr[20], wi[20], w[400], want[20];
+    rl_lyap_config cfg = {.steps = 3000, .transient = 100, .k = H, .input = RL_INPUT_ZEROS, .state = RL_STATE_ZEROS};
+    CHECK_OK(rl_lyapunov(m, NULL, 0, &cfg, ex, NULL));
+    memcpy(w, (const double *)rl_model_params(m) + rl_model_tensor(m, rl_model_find_tensor(m, "rnn.weight_hh_l0"))->offset,
+           sizeof w);
+    CHECK(LAPACKE_dgeev(LAPACK_ROW_MAJOR, 'N', 'N', H, w, H, wr, wi, NULL, 1, NULL, 1) == 0);
+    for (int i = 0; i < H; i++) want[i] = log(hypot(wr[i], wi[i]));
+    qsort(want, H, sizeof *want, cmp_desc);
+    for (int i = 0; i < H; i++)
+        CHECK_MSG(fabs(ex[i] - want[i]) < 0.02, "exponent %d: %.6g, ln|eig| %.6g", i, ex[i], want[i]);
+    rl_model_free(m);
+}
+
+/* Random tanh networks W ~ N(0, g^2/H): a stable origin for g < 1, chaos for
+ * g large (Sompolinsky, Crisanti, Sommers 1988). */
+TEST(lyapunov_order_and_chaos)
+{
+    const int H = 200;
+    double ex[4];
+    rl_lyap_config cfg = {.steps = 2000, .transient = 200, .k = 4, .input = RL_INPUT_ZEROS, .state = RL_STATE_RANDOM,
+                          .seed = 1};
+    rl_model *m = random_tanh(H, 0.5, 11);
+    if (m) CHECK_OK(rl_lyapunov(m, NULL, 0, &cfg, ex, NULL));
+    CHECK_MSG(ex[0] < -0.3, "g = 0.5: largest exponent %.4g", ex[0]);
+    rl_model_free(m);
+    m = random_tanh(H, 3, 12);
+    if (m) CHECK_OK(rl_lyapunov(m, NULL, 0, &cfg, ex, NULL));
+    CHECK_MSG(ex[0] > 0.1, "g = 3: largest exponent %.4g", ex[0]);
+    for (int i = 1; i < 4; i++) CHECK(ex[i] <= ex[i - 1]);
+    rl_model_free(m);
+}
+
+/* T = 10,000 steps: the per-lag log-norms stay finite at gain 3 (growth
+ * e^{0.3 T}) and 0.3 (decay), and the slope of ln||P(T, T-k)|| against k is
+ * the largest Lyapunov exponent. */
+TEST(long_products_stay_finite)
+{
+    const int H = 32, T = 10000;
+    double *x = calloc(T, sizeof *x), *h0 = calloc(H, sizeof *h0), *n = calloc(T + 1, sizeof *n);
+    rl_rng r;
+    rl_rng_seed(&r, 3);
+    for (int i = 0; i < H; i++) h0[i] = 2 * rl_rng_uniform(&r) - 1;
+    const double gains[2] = {3, 0.3};
+    for (int gi = 0; gi < 2; gi++) {
+        rl_model *m = random_tanh(H, gains[gi], 21);
+        rl_jac *j = NULL;
+        rl_batch b = {RL_F64, 1, T, 1, x, NULL, NULL, NULL, h0, NULL};
+        if (m) CHECK_OK(rl_jac_new(&j, m, &b, 0));
+        rl_lag_stats st = {.log_norm = n};
+        if (j) CHECK_OK(rl_jac_lags(j, &st));
+        int finite = 1;
+        for (int t = 0; t <= T; t++) finite &= isfinite(n[t]);
+        CHECK_MSG(finite, "gain %g: a lag log-norm is not finite", gains[gi]);
+        /* least-squares slope of ln||P(T, T-k)|| over k in [1000, T] */
+        double sk = 0, sy = 0, skk = 0, sky = 0, cnt = 0;
+        for (int k = 1000; k <= T; k++) {
+            double y = n[T - k];
+            sk += k, sy += y, skk += (double)k * k, sky += k * y, cnt++;
+        }
+        double slope = (cnt * sky - sk * sy) / (cnt * skk - sk * sk), ex[1];
+        rl_lyap_config cfg = {.steps = 9000, .transient = 1000, .k = 1, .input = RL_INPUT_ZEROS, .state = RL_STATE_DATA};
+        if (m) CHECK_OK(rl_lyapunov(m, &b, 0, &cfg, ex, NULL));
+        CHECK_MSG(fabs(slope - ex[0]) < 0.03, "gain %g: slope %.4g, largest exponent %.4g", gains[gi], slope, ex[0]);
+        CHECK_MSG(gi == 0 ? n[0] > 1000 : n[0] < -1000, "gain %g: ln||P(T, 0)|| = %g", gains[gi], n[0]);
+        rl_jac_free(j);
+        rl_model_free(m);
+    }
+    free(x), free(h0), free(n);
+}
