@@ -36,6 +36,7 @@ int cli_require(const cli_ctx *c, const void *value, const char *flag);
 int cmd_init(int argc, char **argv);
 int cmd_grad(int argc, char **argv);
 int cmd_gradcheck(int argc, char **argv);
+int cmd_data(int argc, char **argv);
 int cmd_jacobian(int argc, char **argv);
 int cmd_spectrum(int argc, char **argv);
 int cmd_lyapunov(int argc, char **argv);

@@ -166,8 +166,9 @@ int cmd_jacobian(int argc, char **argv)
         lags[0] = 0;
         for (int i = 0; i < nl; i++) {
             int tau = T - lags[i];
-            fprintf(f, "%6d %14.6g %14.6g %14.6g", lags[i], st.log_norm[tau], st.log_fro[tau],
-                    st.log_radius ? st.log_radius[tau] : NAN);
+            fprintf(f, "%6d %14.6g %14.6g", lags[i], st.log_norm[tau], st.log_fro[tau]);
+            if (st.log_radius) fprintf(f, " %14.6g", st.log_radius[tau]);
+            else fprintf(f, " %14s", "-");
             if (grads) fprintf(f, " %14.6g %14.6g", st.log_grad_state[tau], st.log_grad_last[tau]);
             fputc('\n', f);
         }

@@ -10,6 +10,7 @@ static const struct {
     const char *summary;
 } commands[] = {
     {"init", cmd_init, "make a model file (cell, sizes, initialisation)"},
+    {"data", cmd_data, "make a data file for a model (inputs, targets, mask, h0)"},
     {"grad", cmd_grad, "loss and BPTT gradients of a model on a data file"},
     {"gradcheck", cmd_gradcheck, "BPTT against finite differences on a random model"},
     {"jacobian", cmd_jacobian, "every ds_t/ds_tau of a sequence, per-lag norms, BPTT gradient norms"},

@@ -133,6 +133,8 @@ typedef enum {
     RL_INIT_GAUSSIAN,    /* W_hh ~ N(0, gain^2 / H) per gate block */
     RL_INIT_ORTHOGONAL,  /* W_hh = gain * Q, Q a random orthogonal matrix per gate block */
     RL_INIT_IDENTITY,    /* W_hh = gain * I per gate block, recurrent biases 0 (IRNN) */
+    RL_INIT_SYMMETRIC,   /* W_hh = gain (A + A^T) / (2 sqrt(2H)), A_ij ~ N(0, 1): real eigenvalues
+                            filling [-gain, gain] (a semicircle), orthonormal eigenvectors */
     RL_INIT_COUNT
 } rl_init_kind;
 

@@ -228,6 +228,18 @@ static rl_status init_block(double *w, int H, const rl_init *init, rl_rng *rng)
     case RL_INIT_IDENTITY:
         for (size_t i = 0; i < n; i++) w[i] = (i % ((size_t)H + 1) == 0) ? init->gain : 0.0;
         break;
+    case RL_INIT_SYMMETRIC: {
+        /* (A + A^T)/sqrt(2) is the Gaussian orthogonal ensemble, whose
+         * eigenvalues fill [-2 sqrt(H), 2 sqrt(H)] as H grows */
+        double sc = init->gain / (2 * sqrt(2.0 * H));
+        for (size_t i = 0; i < n; i++) w[i] = rl_rng_normal(rng);
+        for (int i = 0; i < H; i++)
+            for (int j = 0; j <= i; j++) {
+                double v = sc * (w[(size_t)i * H + j] + w[(size_t)j * H + i]);
+                w[(size_t)i * H + j] = w[(size_t)j * H + i] = v;
+            }
+        break;
+    }
     default:
         return rl_fail(RL_ERR_ARG, "unknown init kind %d", (int)init->kind);
     }

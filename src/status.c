@@ -55,8 +55,8 @@ void rl_free(void *p) { free(p); }
 
 static const char *const cell_names[RL_CELL_COUNT] = {"tanh", "relu", "linear", "lstm", "gru"};
 static const char *const loss_names[RL_LOSS_COUNT] = {"cross_entropy", "mse"};
-static const char *const init_names[RL_INIT_COUNT] = {"uniform", "gaussian", "orthogonal",
-                                                      "identity"};
+static const char *const init_names[RL_INIT_COUNT] = {"uniform", "gaussian", "orthogonal", "identity",
+                                                      "symmetric"};
 
 const char *rl_cell_name(rl_cell c) { return (unsigned)c < RL_CELL_COUNT ? cell_names[c] : NULL; }
 const char *rl_loss_name(rl_loss l) { return (unsigned)l < RL_LOSS_COUNT ? loss_names[l] : NULL; }

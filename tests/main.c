@@ -191,6 +191,10 @@ int main(int argc, char **argv)
             break;
         }
     }
+    /* absolute paths: some tests run commands from other folders */
+    static char cli_abs[4096], fix_abs[4096];
+    if (realpath(test_cli, cli_abs)) test_cli = cli_abs;
+    if (realpath(test_fixtures, fix_abs)) test_fixtures = fix_abs;
     static char tmpl[] = "/tmp/rnnlab-tests.XXXXXX";
     if (!(test_tmpdir = mkdtemp(tmpl))) {
         perror("mkdtemp");

@@ -84,6 +84,15 @@ TEST(cli_table)
          "tensor 'x' has shape (2, 6, 3), expected (2, 6, 4)"},
         {{"rnnlab", "grad", "--model", M, "--data", D, "--out", out, NULL}, 0, "loss 1.52296"},
         {{"rnnlab", "grad", "--model", M, "--data", D, "--out", tmp_path("no/dir/g.st"), NULL}, 1, "no/dir"},
+        /* data */
+        {{"rnnlab", "data", "--help", NULL}, 0, "usage: rnnlab data"},
+        {{"rnnlab", "data", "--model", M, "--out", out, NULL}, 2, "--steps is required"},
+        {{"rnnlab", "data", "--model", M, "--steps", "5", "--input", "sine", "--out", out, NULL}, 2, "--input must be"},
+        {{"rnnlab", "data", "--model", M, "--steps", "5", "--h0", "hot", "--out", out, NULL}, 2, "--h0 must be"},
+        {{"rnnlab", "data", "--model", M, "--steps", "5", "--mask", "odd", "--out", out, NULL}, 2, "--mask must be"},
+        {{"rnnlab", "data", "--model", M, "--steps", "5", "--input", "zeros", "--noise-std", "2", "--out", out, NULL}, 2,
+         "needs --input noise"},
+        {{"rnnlab", "data", "--model", garbage, "--steps", "5", "--out", out, NULL}, 1, "garbage.st"},
         /* gradcheck */
         {{"rnnlab", "gradcheck", "--steps", "-1", NULL}, 2, "out of range"},
         {{"rnnlab", "gradcheck", "--steps", "ten", NULL}, 2, "expects an integer"},
@@ -142,5 +151,27 @@ TEST(cli_init_writes_a_model)
     const double *w = (const double *)rl_model_params(m) + rl_model_tensor(m, rl_model_find_tensor(m, "rnn.weight_hh_l1"))->offset;
     for (int i = 0; i < 6; i++)
         for (int j = 0; j < 6; j++) CHECK(w[i * 6 + j] == (i == j ? 0.5 : 0.0));
+    rl_model_free(m);
+}
+
+/* rnnlab data writes a file that fits the model */
+TEST(cli_data_fits_the_model)
+{
+    const char *p = tmp_path("made.st");
+    const char *argv[] = {"rnnlab", "data", "--model", M, "--steps", "7", "--batch", "3", "--h0", "random", "--mask",
+                          "last", "--out", p, NULL};
+    CHECK(run_cli(argv, NULL, NULL, 0, NULL, 0) == 0);
+    rl_model *m = NULL;
+    rl_data *d = NULL;
+    CHECK_OK(rl_model_load(&m, M, RL_F32));
+    if (m) CHECK_OK(rl_data_load(&d, p, m, RL_F32));
+    if (d) {
+        const rl_batch *b = rl_data_batch(d);
+        CHECK(b->batch == 3 && b->steps == 7 && b->h0 && b->mask && b->target);
+        const float *mask = b->mask, *h0 = b->h0;
+        for (int i = 0; i < 21; i++) CHECK(mask[i] == (i % 7 == 6));
+        for (int i = 0; i < 15; i++) CHECK(h0[i] >= -1 && h0[i] <= 1 && h0[i] != 0);
+    }
+    rl_data_free(d);
     rl_model_free(m);
 }

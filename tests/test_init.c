@@ -160,3 +160,17 @@ TEST(config_limits)
     CHECK(m && rl_model_num_params(m) == (size_t)(16 * 9 + 16 * 10 + 5 * 5));
     rl_model_free(m);
 }
+
+TEST(init_symmetric_is_symmetric_with_radius_gain)
+{
+    const int H = 200;
+    rl_model *m = make(RL_CELL_TANH, H, RL_INIT_SYMMETRIC, 1.3, 0, 5);
+    if (!m) return;
+    const double *w = tensor(m, "rnn.weight_hh_l0");
+    for (int i = 0; i < H; i++)
+        for (int j = 0; j < i; j++) CHECK(w[i * H + j] == w[j * H + i]);
+    /* the semicircle's edge: within a few percent at H = 200 */
+    double r = spectral_radius(w, H);
+    CHECK_MSG(fabs(r - 1.3) < 0.08, "spectral radius %g, want about 1.3", r);
+    rl_model_free(m);
+}
