@@ -13,7 +13,7 @@ CFLAGS_ALL = -std=c11 $(OPT) -g $(WARN) $(SAN) -D_DEFAULT_SOURCE -Iinclude -Isrc
 LDLIBS_ALL = $(PKG_LIBS) -lm -lpthread $(LDLIBS)
 
 LIB_PLAIN = status rng model safetensors modelio ws gradcheck jacobian lyapunov
-LIB_REAL = net cell_rnn
+LIB_REAL = net cell_rnn cell_lstm cell_gru
 LIB_OBJS = $(LIB_PLAIN:%=$(BUILD)/src/%.o) $(LIB_REAL:%=$(BUILD)/src/%_f32.o) $(LIB_REAL:%=$(BUILD)/src/%_f64.o)
 CLI_OBJS = $(patsubst cli/%.c,$(BUILD)/cli/%.o,$(wildcard cli/*.c))
 TEST_OBJS = $(patsubst tests/%.c,$(BUILD)/tests/%.o,$(wildcard tests/*.c))

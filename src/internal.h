@@ -73,7 +73,8 @@ struct rl_ws {
     void *dh;      /* (T, B, H) dL/dh of the layer being differentiated */
     void *dh_below;/* (T, B, H) dL/d(input) handed to the layer below */
     void *dh_top;  /* (T, B, H) dL/dh of the top layer, kept for inspection */
-    void *da;      /* (T, B, G*H) dL/d(pre-activation) */
+    void *da;      /* (T, B, G*H) dL/d(pre-activation) (GRU: of the input side W_ih x + b_ih) */
+    void *da_h;    /* (T, B, 3H) GRU: dL/d(W_hh h + b_hh), else NULL */
     void *dc;      /* (B, H) LSTM: dL/dc carried back one step, else NULL */
     void *carry;   /* (B, G*H) scratch for one step */
     void *grad;    /* (num_params) dL/dtheta, layout of the model's buffer */
@@ -100,8 +101,9 @@ rl_status rl_batch_check(const rl_batch *b, const rl_model *m, int with_loss, do
 
 /* ds_t/ds_{t-1} (S, S) row-major for sequence 0 of a B = 1 float64
  * workspace after rl_forward, t = 1..ws->T, read off the activation cache;
- * scratch holds H doubles. src/jacobian.c */
+ * scratch holds rl_jac_scratch_size(m) doubles. src/jacobian.c */
+size_t rl_jac_scratch_size(const rl_model *m);
 void rl_jac_build(const rl_model *m, const rl_ws *ws, int t, double *J, double *scratch);
-/* s_t (S) of that workspace, t = 0..T. */
+/* s_t (S) of that workspace, t = 0..T ([h; c] per layer for LSTM). */
 void rl_ws_state(const rl_ws *ws, int t, double *s);
 #endif

@@ -34,11 +34,21 @@ static const double *cache_h(const rl_ws *ws, int l, int t)
     return (const double *)ws->h + ((size_t)l * (ws->T + 1) + (size_t)t) * ws->cfg.hidden_size;
 }
 
+/* Where layer l's h (and, for LSTM, c) sit in the state vector. */
+static int h_off(const rl_config *c, int l) { return (c->cell == RL_CELL_LSTM ? 2 : 1) * l * c->hidden_size; }
+
+size_t rl_jac_scratch_size(const rl_model *m) { return 2 * (size_t)m->cfg.hidden_size * (m->cfg.hidden_size + 4); }
+
 void rl_ws_state(const rl_ws *ws, int t, double *s)
 {
     RL_ASSERT(ws->dtype == RL_F64 && ws->B == 1 && t >= 0 && t <= ws->T);
-    int H = ws->cfg.hidden_size;
-    for (int l = 0; l < ws->cfg.num_layers; l++) memcpy(s + (size_t)l * H, cache_h(ws, l, t), (size_t)H * 8);
+    const int H = ws->cfg.hidden_size;
+    for (int l = 0; l < ws->cfg.num_layers; l++) {
+        double *at = s + h_off(&ws->cfg, l);
+        memcpy(at, cache_h(ws, l, t), (size_t)H * 8);
+        if (ws->cfg.cell == RL_CELL_LSTM)
+            memcpy(at + H, (const double *)ws->c + ((size_t)l * (ws->T + 1) + (size_t)t) * H, (size_t)H * 8);
+    }
 }
 
 /* act'(a_t) read off h_t: tanh' = 1 - h^2, relu' = [h > 0], linear' = 1 */
@@ -48,33 +58,119 @@ static void act_deriv(rl_cell cell, const double *h, double *d, int H)
         d[i] = cell == RL_CELL_TANH ? 1 - h[i] * h[i] : cell == RL_CELL_RELU ? (h[i] > 0) : 1.0;
 }
 
-void rl_jac_build(const rl_model *m, const rl_ws *ws, int t, double *J, double *d)
+/* Row j of out (ld) = sum_k coef[k][j] * row j of gate block gate[k] of W
+ * (G*H, n): the derivative of a gated unit through a weight matrix. */
+static void combine(double *out, size_t ld, const double *W, int H, int n, int ngates, const int *gate,
+                    const double *const *coef)
 {
-    const int L = m->cfg.num_layers, H = m->cfg.hidden_size, S = rl_state_size(m);
-    RL_ASSERT(m->dtype == RL_F64 && ws->dtype == RL_F64 && ws->B == 1 && t >= 1 && t <= ws->T);
-    const double *p = m->params;
-    memset(J, 0, (size_t)S * S * sizeof *J);
-    for (int l = 0; l < L; l++) {
-        const double *whh = p + m->tensors[rl_t_whh(l)].offset, *wih = p + m->tensors[rl_t_wih(l)].offset;
-        double *row = J + (size_t)l * H * S; /* the rows of layer l */
-        switch (m->cfg.cell) {
-        case RL_CELL_TANH: case RL_CELL_RELU: case RL_CELL_LINEAR:
-            act_deriv(m->cfg.cell, cache_h(ws, l, t), d, H);
-            /* dh^l_t/dh^l_{t-1} = diag(act'(a_t)) W_hh */
-            for (int i = 0; i < H; i++)
-                for (int k = 0; k < H; k++) row[(size_t)i * S + (size_t)l * H + k] = d[i] * whh[(size_t)i * H + k];
-            /* dh^l_t/ds_{t-1} through the layer below at the same step:
-             * diag(act'(a_t)) W_ih^l (dh^{l-1}_t/ds_{t-1}) */
-            if (l > 0) {
-                cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, H, l * H, H, 1, wih, H,
-                            J + (size_t)(l - 1) * H * S, S, 0, row, S);
-                for (int i = 0; i < H; i++)
-                    for (int k = 0; k < l * H; k++) row[(size_t)i * S + k] *= d[i];
-            }
-            break;
-        default:
-            RL_ASSERT(0 && "cell without a Jacobian");
+    for (int j = 0; j < H; j++) {
+        double *o = out + (size_t)j * ld;
+        for (int k = 0; k < n; k++) o[k] = 0;
+        for (int q = 0; q < ngates; q++) {
+            const double *w = W + ((size_t)gate[q] * H + j) * n;
+            double a = coef[q][j];
+            for (int k = 0; k < n; k++) o[k] += a * w[k];
         }
+    }
+}
+
+/* Layer l's rows of J_t. For a unit u_t = phi(W_ih x_t + W_hh h_{t-1} + ...)
+ * the derivative through a weight matrix W is diag(coefficients) W, summed
+ * over the gates: "recur" is that matrix for W_hh (written in place into the
+ * layer's own columns), "input" (H, in) for W_ih, which the caller chains
+ * with the layer below. LSTM has two rows per unit, h then c. */
+static void layer_rows(const rl_model *m, const rl_ws *ws, int l, int t, double *J, int S, double *input,
+                       double *input_c, double *d)
+{
+    const rl_config *c = &m->cfg;
+    const int H = c->hidden_size, T = ws->T, in = l == 0 ? c->input_size : H, off = h_off(c, l);
+    const double *p = m->params;
+    const double *whh = p + m->tensors[rl_t_whh(l)].offset, *wih = p + m->tensors[rl_t_wih(l)].offset;
+    double *hr = J + (size_t)off * S; /* the h rows of layer l */
+    switch (c->cell) {
+    case RL_CELL_TANH: case RL_CELL_RELU: case RL_CELL_LINEAR: {
+        /* dh_t/dh_{t-1} = diag(act'(a_t)) W_hh, and diag(act'(a_t)) W_ih for the input */
+        act_deriv(c->cell, cache_h(ws, l, t), d, H);
+        const int g0 = 0;
+        const double *cf[1] = {d};
+        combine(hr + off, (size_t)S, whh, H, H, 1, &g0, cf);
+        if (l > 0) combine(input, (size_t)in, wih, H, in, 1, &g0, cf);
+        break;
+    }
+    case RL_CELL_LSTM: {
+        /* c_t = f c_{t-1} + i g, h_t = o tanh(c_t); every gate reads h_{t-1}:
+         *   dc_t/du = diag(g i(1-i)) W_i + diag(c_{t-1} f(1-f)) W_f + diag(i (1-g^2)) W_g
+         *   dh_t/du = diag(tanh(c_t) o(1-o)) W_o + diag(o (1 - tanh^2 c_t)) dc_t/du
+         *   dc_t/dc_{t-1} = diag(f),  dh_t/dc_{t-1} = diag(o (1 - tanh^2 c_t) f) */
+        const double *z = (const double *)ws->gates + ((size_t)l * T + (size_t)(t - 1)) * 4 * H;
+        const double *cp = (const double *)ws->c + ((size_t)l * (T + 1) + (size_t)(t - 1)) * H, *ct = cp + H;
+        double *ai = d, *af = d + H, *ag = d + 2 * H, *ao = d + 3 * H, *kk = d + 4 * H, *ci = d + 5 * H,
+               *cf_ = d + 6 * H, *cg = d + 7 * H;
+        for (int j = 0; j < H; j++) {
+            double i = z[j], f = z[H + j], g = z[2 * H + j], o = z[3 * H + j], tc = tanh(ct[j]);
+            ai[j] = g * i * (1 - i), af[j] = cp[j] * f * (1 - f), ag[j] = i * (1 - g * g);
+            ao[j] = tc * o * (1 - o), kk[j] = o * (1 - tc * tc);
+            ci[j] = kk[j] * ai[j], cf_[j] = kk[j] * af[j], cg[j] = kk[j] * ag[j];
+        }
+        const int gc[3] = {0, 1, 2}, gh[4] = {0, 1, 2, 3};
+        const double *coef_c[3] = {ai, af, ag}, *coef_h[4] = {ci, cf_, cg, ao};
+        double *cr = hr + (size_t)H * S; /* the c rows */
+        combine(hr + off, (size_t)S, whh, H, H, 4, gh, coef_h);
+        combine(cr + off, (size_t)S, whh, H, H, 3, gc, coef_c);
+        for (int j = 0; j < H; j++) {
+            double f = z[H + j];
+            cr[(size_t)j * S + off + H + j] = f;
+            hr[(size_t)j * S + off + H + j] = kk[j] * f;
+        }
+        if (l > 0) {
+            combine(input, (size_t)in, wih, H, in, 4, gh, coef_h);
+            combine(input_c, (size_t)in, wih, H, in, 3, gc, coef_c);
+        }
+        break;
+    }
+    case RL_CELL_GRU: {
+        /* h_t = (1 - z) n + z h_{t-1}, n = tanh(W_in x + b_in + r (W_hn h_{t-1} + b_hn)):
+         *   dh_t/dh_{t-1} = diag(z) + diag((h_{t-1} - n) z(1-z)) W_hz
+         *                 + diag((1-z)(1-n^2) r) W_hn + diag((1-z)(1-n^2) hn r(1-r)) W_hr
+         *   dh_t/dx       = the same with W_iz, W_in (no r) and W_ir */
+        const double *g = (const double *)ws->gates + ((size_t)l * T + (size_t)(t - 1)) * 3 * H;
+        const double *hn = (const double *)ws->hn + ((size_t)l * T + (size_t)(t - 1)) * H, *hp = cache_h(ws, l, t - 1);
+        double *cr_ = d, *cz = d + H, *cn = d + 2 * H, *cnr = d + 3 * H;
+        for (int j = 0; j < H; j++) {
+            double r = g[j], zz = g[H + j], n = g[2 * H + j], a = (1 - zz) * (1 - n * n);
+            cz[j] = (hp[j] - n) * zz * (1 - zz), cn[j] = a, cnr[j] = a * r, cr_[j] = a * hn[j] * r * (1 - r);
+        }
+        const int gates[3] = {0, 1, 2};
+        const double *coef_h[3] = {cr_, cz, cnr}, *coef_x[3] = {cr_, cz, cn};
+        combine(hr + off, (size_t)S, whh, H, H, 3, gates, coef_h);
+        for (int j = 0; j < H; j++) hr[(size_t)j * S + off + j] += g[H + j];
+        if (l > 0) combine(input, (size_t)in, wih, H, in, 3, gates, coef_x);
+        break;
+    }
+    default:
+        RL_ASSERT(0 && "unknown cell");
+    }
+}
+
+void rl_jac_build(const rl_model *m, const rl_ws *ws, int t, double *J, double *scratch)
+{
+    const rl_config *c = &m->cfg;
+    const int L = c->num_layers, H = c->hidden_size, S = rl_state_size(m), lstm = c->cell == RL_CELL_LSTM;
+    RL_ASSERT(m->dtype == RL_F64 && ws->dtype == RL_F64 && ws->B == 1 && t >= 1 && t <= ws->T);
+    memset(J, 0, (size_t)S * S * sizeof *J);
+    /* scratch: input sensitivities (H, H) for h and c, then 8H coefficients */
+    double *input = scratch, *input_c = scratch + (size_t)H * H, *coef = scratch + 2 * (size_t)H * H;
+    for (int l = 0; l < L; l++) {
+        layer_rows(m, ws, l, t, J, S, input, input_c, coef);
+        if (l == 0) continue;
+        /* through the layer below at the same step: d(unit)/dh^{l-1}_t times
+         * dh^{l-1}_t/ds_{t-1}, whose nonzero columns are those of layers < l */
+        int cols = h_off(c, l), below = h_off(c, l - 1);
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, H, cols, H, 1, input, H, J + (size_t)below * S, S,
+                    0, J + (size_t)h_off(c, l) * S, S);
+        if (lstm)
+            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, H, cols, H, 1, input_c, H, J + (size_t)below * S, S,
+                        0, J + (size_t)(h_off(c, l) + H) * S, S);
     }
 }
 
@@ -97,8 +193,6 @@ rl_status rl_jac_new(rl_jac **out, const rl_model *m0, const rl_batch *b, int se
 {
     *out = NULL;
     const rl_config *c = &m0->cfg;
-    if (c->cell == RL_CELL_LSTM || c->cell == RL_CELL_GRU)
-        return rl_fail(RL_ERR_ARG, "Jacobians of %s cells are not implemented yet", rl_cell_name(c->cell));
     if (!b->x || b->steps < 1) return rl_fail(RL_ERR_ARG, "the Jacobians need inputs x with T >= 1 steps");
     if (seq < 0 || seq >= b->batch) return rl_fail(RL_ERR_ARG, "sequence %d is outside the batch [0, %d)", seq, b->batch);
     rl_jac *j = calloc(1, sizeof *j);
@@ -112,7 +206,7 @@ rl_status rl_jac_new(rl_jac **out, const rl_model *m0, const rl_batch *b, int se
     if (!s && (!(j->x = rl_alloc((size_t)T * NI, 8)) || !(j->mask = rl_alloc((size_t)T, 8)) ||
                !(j->h0 = rl_alloc((size_t)L * H, 8)) || !(j->c0 = rl_alloc((size_t)L * H, 8)) ||
                !(j->J = rl_alloc(SS, 8)) || !(j->M = rl_alloc(SS, 8)) || !(j->tmp = rl_alloc(SS, 8)) ||
-               !(j->scratch = rl_alloc((size_t)H, 8)) || (ce && !(j->target = rl_alloc((size_t)T, 4))) ||
+               !(j->scratch = rl_alloc(rl_jac_scratch_size(m0), 8)) || (ce && !(j->target = rl_alloc((size_t)T, 4))) ||
                (!ce && !(j->y = rl_alloc((size_t)T * O, 8)))))
         s = RL_ERR_NOMEM;
     if (s) {
@@ -269,7 +363,7 @@ rl_status rl_jac_lags(rl_jac *j, rl_lag_stats *st)
         memset(d, 0, (size_t)S * sizeof *d);                                                               \
         if ((tau) >= 1)                                                                                    \
             cblas_dgemv(CblasRowMajor, CblasTrans, O, H, 1, wo, H, dout + (size_t)((tau)-1) * O, 1, 0,     \
-                        d + (size_t)(L - 1) * H, 1);                                                       \
+                        d + h_off(&j->m->cfg, L - 1), 1);                                                  \
     } while (0)
     double scale = 0, ss = -INFINITY, sl = -INFINITY;
     if (!s) {

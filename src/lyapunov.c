@@ -27,6 +27,8 @@ static double get(const void *p, rl_dtype d, size_t i)
     return d == RL_F64 ? ((const double *)p)[i] : (double)((const float *)p)[i];
 }
 
+static int b_batch(const rl_batch *b) { return b ? b->batch : 1; }
+
 static int cmp_desc(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -38,8 +40,6 @@ rl_status rl_lyapunov(const rl_model *m0, const rl_batch *b, int seq, const rl_l
 {
     const rl_config *c = &m0->cfg;
     const int S = rl_state_size(m0), k = cfg->k, L = c->num_layers, H = c->hidden_size, NI = c->input_size;
-    if (c->cell == RL_CELL_LSTM || c->cell == RL_CELL_GRU)
-        return rl_fail(RL_ERR_ARG, "Lyapunov exponents of %s cells are not implemented yet", rl_cell_name(c->cell));
     if (cfg->steps < 1 || cfg->transient < 0 || k < 1 || k > S || cfg->trace_every < 0)
         return rl_fail(RL_ERR_ARG, "need steps >= 1, transient >= 0, 1 <= k <= S = %d, trace_every >= 0", S);
     if ((cfg->input == RL_INPUT_DATA || cfg->state == RL_STATE_DATA) && !b)
@@ -56,16 +56,18 @@ rl_status rl_lyapunov(const rl_model *m0, const rl_batch *b, int seq, const rl_l
     rl_model *m = NULL;
     rl_ws *ws = NULL;
     size_t SS = (size_t)S * S;
-    double *x = NULL, *h0 = NULL, *J = NULL, *q = NULL, *z = NULL, *tau = NULL, *work = NULL, *sum = NULL,
+    const int lstm = c->cell == RL_CELL_LSTM;
+    double *x = NULL, *h0 = NULL, *c0 = NULL, *state = NULL, *J = NULL, *q = NULL, *z = NULL, *tau = NULL, *work = NULL, *sum = NULL,
            *scratch = NULL;
     rl_status s = rl_model_cast(&m, m0, RL_F64);
     int total = cfg->transient + cfg->steps, chunk = total < CHUNK ? total : CHUNK;
     if (!s) s = rl_ws_new(&ws, m, 1, chunk);
     lapack_int lwork = -1;
     double wq = 0, wq2 = 0;
-    if (!s && (!(x = rl_alloc((size_t)chunk * NI, 8)) || !(h0 = rl_alloc((size_t)L * H, 8)) || !(J = rl_alloc(SS, 8)) ||
+    if (!s && (!(x = rl_alloc((size_t)chunk * NI, 8)) || !(h0 = rl_alloc((size_t)L * H, 8)) ||
+               !(c0 = rl_alloc((size_t)L * H, 8)) || !(state = rl_alloc((size_t)S, 8)) || !(J = rl_alloc(SS, 8)) ||
                !(q = rl_alloc((size_t)S * k, 8)) || !(z = rl_alloc((size_t)S * k, 8)) || !(tau = rl_alloc((size_t)k, 8)) ||
-               !(sum = rl_alloc((size_t)k, 8)) || !(scratch = rl_alloc((size_t)H, 8))))
+               !(sum = rl_alloc((size_t)k, 8)) || !(scratch = rl_alloc(rl_jac_scratch_size(m0), 8))))
         s = RL_ERR_NOMEM;
     /* workspace sizes for dgeqrf and dorgqr, asked once: nothing is
      * allocated inside the loop */
@@ -86,9 +88,11 @@ rl_status rl_lyapunov(const rl_model *m0, const rl_batch *b, int seq, const rl_l
         if (info) s = rl_fail(RL_ERR_LAPACK, "QR of the initial frame failed (info %d)", (int)info);
         for (int l = 0; l < L; l++)
             for (int i = 0; i < H; i++) {
-                size_t at = (size_t)l * H + i;
-                h0[at] = cfg->state == RL_STATE_DATA ? get(b->h0, b->dtype, ((size_t)l * b->batch + seq) * H + i)
+                size_t at = (size_t)l * H + i, src = ((size_t)l * b_batch(b) + seq) * H + i;
+                h0[at] = cfg->state == RL_STATE_DATA ? get(b->h0, b->dtype, src)
                          : cfg->state == RL_STATE_RANDOM ? 2 * rl_rng_uniform(&rng) - 1 : 0;
+                c0[at] = cfg->state == RL_STATE_DATA ? (b->c0 ? get(b->c0, b->dtype, src) : 0)
+                         : cfg->state == RL_STATE_RANDOM && lstm ? 2 * rl_rng_uniform(&rng) - 1 : 0;
             }
     }
     int done = 0, traced = 0, pending = 0, block = 1;
@@ -104,7 +108,7 @@ rl_status rl_lyapunov(const rl_model *m0, const rl_batch *b, int seq, const rl_l
                     v = cfg->noise_std * rl_rng_normal(&rng);
                 x[(size_t)t * NI + i] = v;
             }
-        rl_batch cb = {RL_F64, 1, chunk, NI, x, NULL, NULL, NULL, h0, NULL};
+        rl_batch cb = {RL_F64, 1, chunk, NI, x, NULL, NULL, NULL, h0, lstm ? c0 : NULL};
         s = rl_forward(ws, m, &cb, NULL);
         for (int t = 1; !s && t <= n; t++) {
             int now = done + t, step = now - cfg->transient; /* step: 1-based once the transient is over */
@@ -144,7 +148,13 @@ rl_status rl_lyapunov(const rl_model *m0, const rl_batch *b, int seq, const rl_l
                 traced++;
             }
         }
-        if (!s) rl_ws_state(ws, n, h0); /* the state carries over to the next chunk */
+        if (!s) { /* the state carries over to the next chunk */
+            rl_ws_state(ws, n, state);
+            for (int l = 0; l < L; l++) {
+                memcpy(h0 + (size_t)l * H, state + (size_t)(lstm ? 2 : 1) * l * H, (size_t)H * 8);
+                if (lstm) memcpy(c0 + (size_t)l * H, state + (size_t)2 * l * H + H, (size_t)H * 8);
+            }
+        }
         done += n;
     }
     if (!s) {
@@ -153,7 +163,7 @@ rl_status rl_lyapunov(const rl_model *m0, const rl_batch *b, int seq, const rl_l
         for (int i = 0; i < k; i++)
             if (isnan(exponents[i])) s = rl_fail(RL_ERR_NONFINITE, "a Lyapunov exponent is NaN (the state diverged)");
     }
-    rl_free(x), rl_free(h0), rl_free(J), rl_free(q), rl_free(z), rl_free(tau), rl_free(work), rl_free(sum);
+    rl_free(x), rl_free(h0), rl_free(c0), rl_free(state), rl_free(J), rl_free(q), rl_free(z), rl_free(tau), rl_free(work), rl_free(sum);
     rl_free(scratch);
     rl_ws_free(ws);
     rl_model_free(m);

@@ -84,8 +84,20 @@ rl_status RL_T(rl_forward)(rl_ws *ws, const rl_model *m, const rl_batch *b, doub
                                     P(m, rl_t_wih(l)), P(m, rl_t_whh(l)), P(m, rl_t_bih(l)),
                                     P(m, rl_t_bhh(l)), c->cell, T, B, in_size, H);
             break;
+        case RL_CELL_LSTM: {
+            real *cc = (real *)ws->c + (size_t)l * (T + 1) * BH;
+            for (size_t i = 0; i < BH; i++) cc[i] = b->c0 ? rl_get(b->c0, b->dtype, l * BH + i) : 0;
+            RL_T(lstm_layer_forward)(h, cc, (real *)ws->gates + (size_t)l * T * 4 * BH, in, P(m, rl_t_wih(l)),
+                                     P(m, rl_t_whh(l)), P(m, rl_t_bih(l)), P(m, rl_t_bhh(l)), T, B, in_size, H);
+            break;
+        }
+        case RL_CELL_GRU:
+            RL_T(gru_layer_forward)(h, (real *)ws->gates + (size_t)l * T * 3 * BH, (real *)ws->hn + (size_t)l * T * BH,
+                                    ws->carry, in, P(m, rl_t_wih(l)), P(m, rl_t_whh(l)), P(m, rl_t_bih(l)),
+                                    P(m, rl_t_bhh(l)), T, B, in_size, H);
+            break;
         default:
-            return rl_fail(RL_ERR_ARG, "cell '%s' is not implemented yet", rl_cell_name(c->cell));
+            RL_ASSERT(0 && "unknown cell");
         }
     }
     /* o_t = W_o h_t + b_o for all T*B rows of the top layer at once */
@@ -134,8 +146,22 @@ rl_status RL_T(rl_backward)(rl_ws *ws, const rl_model *m, const rl_batch *b)
                                      DP(ws, m, rl_t_bhh(l)), dh0, dh, ws->da, h, in, P(m, rl_t_wih(l)),
                                      P(m, rl_t_whh(l)), c->cell, T, B, in_size, H);
             break;
+        case RL_CELL_LSTM:
+            RL_T(lstm_layer_backward)(dx, DP(ws, m, rl_t_wih(l)), DP(ws, m, rl_t_whh(l)), DP(ws, m, rl_t_bih(l)),
+                                      DP(ws, m, rl_t_bhh(l)), dh0, (real *)ws->grad_c0 + (size_t)l * BH, dh, ws->da,
+                                      ws->dc, h, (const real *)ws->c + (size_t)l * (T + 1) * BH,
+                                      (const real *)ws->gates + (size_t)l * T * 4 * BH, in, P(m, rl_t_wih(l)),
+                                      P(m, rl_t_whh(l)), T, B, in_size, H);
+            break;
+        case RL_CELL_GRU:
+            RL_T(gru_layer_backward)(dx, DP(ws, m, rl_t_wih(l)), DP(ws, m, rl_t_whh(l)), DP(ws, m, rl_t_bih(l)),
+                                     DP(ws, m, rl_t_bhh(l)), dh0, dh, ws->da, ws->da_h, h,
+                                     (const real *)ws->gates + (size_t)l * T * 3 * BH,
+                                     (const real *)ws->hn + (size_t)l * T * BH, in, P(m, rl_t_wih(l)),
+                                     P(m, rl_t_whh(l)), T, B, in_size, H);
+            break;
         default:
-            return rl_fail(RL_ERR_ARG, "cell '%s' is not implemented yet", rl_cell_name(c->cell));
+            RL_ASSERT(0 && "unknown cell");
         }
         dh = dx;
     }

@@ -37,6 +37,7 @@ rl_status rl_ws_new(rl_ws **out, const rl_model *m, int batch, int steps)
         {&ws->dh_below, TBH, 1},
         {&ws->dh_top, TBH, 1},
         {&ws->da, TBGH, 1},
+        {&ws->da_h, TBGH, c->cell == RL_CELL_GRU},
         {&ws->dc, BH, c->cell == RL_CELL_LSTM},
         {&ws->carry, mul(BH, G), 1},
         {&ws->grad, m->num_params, 1},
@@ -59,7 +60,7 @@ void rl_ws_free(rl_ws *ws)
 {
     if (!ws) return;
     void *bufs[] = {ws->xt, ws->h, ws->c, ws->gates, ws->hn, ws->out, ws->dout, ws->dh, ws->dh_below,
-                    ws->dh_top, ws->da, ws->dc, ws->carry, ws->grad, ws->grad_h0, ws->grad_c0, ws->wsum};
+                    ws->dh_top, ws->da, ws->da_h, ws->dc, ws->carry, ws->grad, ws->grad_h0, ws->grad_c0, ws->wsum};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) rl_free(bufs[i]);
     free(ws);
 }

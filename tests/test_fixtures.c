@@ -5,8 +5,10 @@
 #include <math.h>
 #include <string.h>
 
-static const char *const cases[] = {"tanh_l1_ce",  "relu_l2_mse",      "linear_l3_ce",       "tanh_l2_mse",
-                                    "relu_l3_ce",  "tanh_l3_mse_long", "rnnlab_made_tanh_l2"};
+static const char *const cases[] = {"tanh_l1_ce",      "relu_l2_mse",     "linear_l3_ce",    "tanh_l2_mse",
+                                    "relu_l3_ce",      "tanh_l3_mse_long", "rnnlab_made_tanh_l2", "lstm_l1_ce",
+                                    "lstm_l2_mse",     "lstm_l3_ce_long", "gru_l1_mse",      "gru_l2_ce",
+                                    "gru_l3_mse_long", "rnnlab_made_lstm_l2", "rnnlab_made_gru_l1"};
 
 /* Max |x| over a tensor, for the absolute part of the tolerance. */
 static double max_abs(const double *x, size_t n)
@@ -64,13 +66,15 @@ static void compare_case(const char *name, rl_dtype dt, double rtol)
         free(want);
         matched++;
     }
-    const st_tensor *gh = st_find(&ref, "grad.h0");
-    CHECK((gh != NULL) == (b->h0 != NULL));
-    if (gh) {
+    for (int k = 0; k < 2; k++) { /* grad.h0, grad.c0 */
+        const st_tensor *gh = st_find(&ref, k ? "grad.c0" : "grad.h0");
+        CHECK((gh != NULL) == ((k ? b->c0 : b->h0) != NULL));
+        if (!gh) continue;
         double *want = malloc(gh->numel * sizeof *want);
         CHECK_OK(st_get_real(&ref, gh, RL_F64, want));
-        snprintf(what, sizeof what, "%s %s grad.h0", name, rl_dtype_name(dt));
-        CHECK_CLOSE(what, rl_ws_grad_h0(ws), dt, want, gh->numel, rtol, rtol * 1e-3 * max_abs(want, gh->numel));
+        snprintf(what, sizeof what, "%s %s %s", name, rl_dtype_name(dt), gh->name);
+        CHECK_CLOSE(what, k ? rl_ws_grad_c0(ws) : rl_ws_grad_h0(ws), dt, want, gh->numel, rtol,
+                    rtol * 1e-3 * max_abs(want, gh->numel));
         free(want);
         matched++;
     }

@@ -37,6 +37,8 @@ static void sweep(rl_cell cell)
 TEST(gradcheck_tanh) { sweep(RL_CELL_TANH); }
 TEST(gradcheck_relu) { sweep(RL_CELL_RELU); }
 TEST(gradcheck_linear) { sweep(RL_CELL_LINEAR); }
+TEST(gradcheck_lstm) { sweep(RL_CELL_LSTM); }
+TEST(gradcheck_gru) { sweep(RL_CELL_GRU); }
 
 /* The check can fail: a gradient that is off shows up. Here the analytic
  * gradient is compared with the finite difference of another loss. */

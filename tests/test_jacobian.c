@@ -16,19 +16,22 @@ static double max_abs(const double *x, size_t n)
     return m;
 }
 
-/* s_T of a B = 1 run of x (T, I) from state s0 (S). */
+/* s_T of a B = 1 run of x (T, I) from state s0 (S; [h; c] per layer for LSTM). */
 static void run_state(const rl_model *m, const double *x, int T, const double *s0, double *sT)
 {
     rl_config c = rl_model_config(m);
-    rl_ws *ws = NULL;
-    CHECK_OK(rl_ws_new(&ws, m, 1, T));
-    if (!ws) return;
-    rl_batch b = {RL_F64, 1, T, c.input_size, x, NULL, NULL, NULL, s0, NULL};
-    CHECK_OK(rl_forward(ws, m, &b, NULL));
-    for (int l = 0; l < c.num_layers; l++)
-        memcpy(sT + (size_t)l * c.hidden_size, (const double *)rl_ws_hidden(ws, l) + (size_t)T * c.hidden_size,
-               (size_t)c.hidden_size * sizeof(double));
-    rl_ws_free(ws);
+    int H = c.hidden_size, L = c.num_layers, lstm = c.cell == RL_CELL_LSTM;
+    double *h0 = malloc((size_t)L * H * 8), *c0 = malloc((size_t)L * H * 8);
+    for (int l = 0; l < L; l++) {
+        memcpy(h0 + (size_t)l * H, s0 + (size_t)(lstm ? 2 : 1) * l * H, (size_t)H * 8);
+        if (lstm) memcpy(c0 + (size_t)l * H, s0 + (size_t)2 * l * H + H, (size_t)H * 8);
+    }
+    rl_batch b = {RL_F64, 1, T, c.input_size, x, NULL, NULL, NULL, h0, lstm ? c0 : NULL};
+    rl_jac *j = NULL;
+    CHECK_OK(rl_jac_new(&j, m, &b, 0));
+    if (j) CHECK_OK(rl_jac_state(j, T, sT));
+    rl_jac_free(j);
+    free(h0), free(c0);
 }
 
 /* d s_T / d s_0 over x (T, I) by central differences, column by column. */
@@ -48,8 +51,8 @@ static void fd_product(const rl_model *m, const double *x, int T, const double *
 
 TEST(jacobian_steps_and_products_match_finite_differences)
 {
-    rl_cell cells[] = {RL_CELL_TANH, RL_CELL_RELU, RL_CELL_LINEAR};
-    for (int ci = 0; ci < 3; ci++)
+    rl_cell cells[] = {RL_CELL_TANH, RL_CELL_RELU, RL_CELL_LINEAR, RL_CELL_LSTM, RL_CELL_GRU};
+    for (int ci = 0; ci < 5; ci++)
         for (int L = 1; L <= 3; L++) {
             rl_config c = {cells[ci], 3, 5, L, 2, RL_LOSS_MSE};
             rl_init init = {RL_INIT_UNIFORM, 1, 0, 0, 0};
@@ -59,7 +62,7 @@ TEST(jacobian_steps_and_products_match_finite_differences)
             CHECK_OK(rl_model_new(&m, &c, RL_F64));
             if (!m) continue;
             CHECK_OK(rl_model_init(m, &init, 10 + L));
-            const int T = 6, S = L * 5;
+            const int T = 6, S = L * 5 * (cells[ci] == RL_CELL_LSTM ? 2 : 1);
             CHECK_OK(rl_data_random(&d, m, 2, T, RL_F64, 1, 1, 20 + L));
             if (d) CHECK_OK(rl_jac_new(&j, m, rl_data_batch(d), 1));
             if (!j) goto next;
@@ -91,8 +94,9 @@ TEST(jacobian_steps_and_products_match_finite_differences)
         }
 }
 
-static const char *const jac_cases[] = {"tanh_l1_ce", "relu_l2_mse", "linear_l3_ce", "tanh_l2_mse", "relu_l3_ce",
-                                        "tanh_l3_mse_long"};
+static const char *const jac_cases[] = {"tanh_l1_ce",  "relu_l2_mse",     "linear_l3_ce", "tanh_l2_mse",
+                                        "relu_l3_ce",  "tanh_l3_mse_long", "lstm_l1_ce",   "lstm_l2_mse",
+                                        "lstm_l3_ce_long", "gru_l1_mse",   "gru_l2_ce",    "gru_l3_mse_long"};
 
 /* The fixtures hold torch.autograd.functional.jacobian of the step map and
  * of the whole run (tools/make_fixtures.py). */
@@ -383,4 +387,49 @@ TEST(pascanu_sufficient_condition)
     rl_jac_free(j);
     rl_data_free(d);
     rl_model_free(m);
+}
+
+/* The gated cells at their fixed point: zero input, zero biases, zero state
+ * give sigma = 1/2 for every gate and tanh = 0, so J is constant:
+ *   GRU:  J = I/2 + W_hn/4
+ *   LSTM: J = [[W_hg/4, I/4], [W_hg/2, I/2]]  (state [h; c])
+ * and the Lyapunov exponents are ln|eig(J)|. */
+TEST(lyapunov_gated_fixed_points)
+{
+    const int H = 10;
+    rl_cell cells[2] = {RL_CELL_GRU, RL_CELL_LSTM};
+    for (int ci = 0; ci < 2; ci++) {
+        rl_config c = {cells[ci], 1, H, 1, 1, RL_LOSS_MSE};
+        rl_init init = {RL_INIT_GAUSSIAN, 2.5, 0, 0, 1};
+        rl_model *m = NULL;
+        CHECK_OK(rl_model_new(&m, &c, RL_F64));
+        if (!m) continue;
+        CHECK_OK(rl_model_init(m, &init, 31));
+        const double *w = (const double *)rl_model_params(m) + rl_model_tensor(m, rl_model_find_tensor(m, "rnn.weight_hh_l0"))->offset;
+        int S = rl_state_size(m);
+        double *J = calloc((size_t)S * S, 8), *wr = malloc(S * 8), *wi = malloc(S * 8), *want = malloc(S * 8), *ex = malloc(S * 8);
+        for (int i = 0; i < H; i++)
+            for (int k = 0; k < H; k++) {
+                if (cells[ci] == RL_CELL_GRU) {
+                    J[i * S + k] = w[(size_t)(2 * H + i) * H + k] / 4 + (i == k) / 2.0;
+                } else {
+                    double wg = w[(size_t)(2 * H + i) * H + k];
+                    J[i * S + k] = wg / 4, J[i * S + H + k] = (i == k) / 4.0;
+                    J[(H + i) * S + k] = wg / 2, J[(H + i) * S + H + k] = (i == k) / 2.0;
+                }
+            }
+        CHECK(LAPACKE_dgeev(LAPACK_ROW_MAJOR, 'N', 'N', S, J, S, wr, wi, NULL, 1, NULL, 1) == 0);
+        for (int i = 0; i < S; i++) want[i] = log(hypot(wr[i], wi[i]));
+        qsort(want, S, sizeof *want, cmp_desc);
+        /* LSTM's J = [1/4; 1/2] [W_hg, I] has rank H: the other H exponents are
+         * -inf (what a solver returns there is rounding); compare the top H */
+        int k = H;
+        rl_lyap_config cfg = {.steps = 3000, .transient = 100, .k = k, .input = RL_INPUT_ZEROS, .state = RL_STATE_ZEROS};
+        CHECK_OK(rl_lyapunov(m, NULL, 0, &cfg, ex, NULL));
+        for (int i = 0; i < k; i++)
+            CHECK_MSG(fabs(ex[i] - want[i]) < 0.02, "%s exponent %d: %.6g, ln|eig J| %.6g", rl_cell_name(cells[ci]), i,
+                      ex[i], want[i]);
+        free(J), free(wr), free(wi), free(want), free(ex);
+        rl_model_free(m);
+    }
 }

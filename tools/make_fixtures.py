@@ -23,18 +23,32 @@ CASES = [
     ("tanh_l2_mse", "tanh", 2, 3, 7, 3, "mse", 2, 12, True, True),
     ("relu_l3_ce", "relu", 3, 3, 5, 5, "cross_entropy", 2, 8, True, True),
     ("tanh_l3_mse_long", "tanh", 3, 2, 6, 1, "mse", 2, 40, True, True),
+    ("lstm_l1_ce", "lstm", 1, 3, 5, 4, "cross_entropy", 2, 7, True, True),
+    ("lstm_l2_mse", "lstm", 2, 2, 4, 3, "mse", 3, 6, True, False),
+    ("lstm_l3_ce_long", "lstm", 3, 3, 4, 3, "cross_entropy", 2, 30, True, True),
+    ("gru_l1_mse", "gru", 1, 3, 5, 2, "mse", 2, 7, True, True),
+    ("gru_l2_ce", "gru", 2, 2, 4, 3, "cross_entropy", 3, 6, False, True),
+    ("gru_l3_mse_long", "gru", 3, 3, 4, 2, "mse", 2, 30, True, True),
 ]
 
 
 class Net(torch.nn.Module):
     def __init__(self, cell, layers, I, H, O):
         super().__init__()
-        kind = {"tanh": "tanh", "relu": "relu", "linear": "tanh"}[cell]
         self.cell = cell
-        self.rnn = torch.nn.RNN(I, H, layers, nonlinearity=kind, batch_first=True, dtype=torch.float64)
+        if cell == "lstm":
+            self.rnn = torch.nn.LSTM(I, H, layers, batch_first=True, dtype=torch.float64)
+        elif cell == "gru":
+            self.rnn = torch.nn.GRU(I, H, layers, batch_first=True, dtype=torch.float64)
+        else:
+            kind = {"tanh": "tanh", "relu": "relu", "linear": "tanh"}[cell]
+            self.rnn = torch.nn.RNN(I, H, layers, nonlinearity=kind, batch_first=True, dtype=torch.float64)
         self.head = torch.nn.Linear(H, O, dtype=torch.float64)
 
-    def forward(self, x, h0):
+    def forward(self, x, h0, c0=None):
+        if self.cell == "lstm":
+            out, _ = self.rnn(x, None if h0 is None else (h0, c0))
+            return self.head(out)
         if self.cell != "linear":
             out, _ = self.rnn(x, h0)
             return self.head(out)
@@ -83,7 +97,9 @@ def run_case(out_dir, name, cell, L, I, H, O, loss, B, T, use_mask, use_h0, seed
     mask = torch.randint(0, 3, (B, T), generator=g).double() / 2 if use_mask else torch.ones(B, T, dtype=torch.float64)
     mask[0, -1] = 1.0
     h0 = (0.5 * torch.randn(L, B, H, generator=g, dtype=torch.float64)).requires_grad_() if use_h0 else None
-    o = net(x, h0)
+    c0 = (0.5 * torch.randn(L, B, H, generator=g, dtype=torch.float64)).requires_grad_() \
+        if use_h0 and cell == "lstm" else None
+    o = net(x, h0, c0)
     lossv = masked_loss(o, y, mask, loss)
     lossv.backward()
     data = {"x": x, "y": y}
@@ -91,11 +107,15 @@ def run_case(out_dir, name, cell, L, I, H, O, loss, B, T, use_mask, use_h0, seed
         data["mask"] = mask
     if use_h0:
         data["h0"] = h0.detach()
+    if c0 is not None:
+        data["c0"] = c0.detach()
     grads = {"loss": lossv.detach().reshape(())}
     for n, p in net.named_parameters():
         grads["grad." + n] = p.grad
     if use_h0:
         grads["grad.h0"] = h0.grad
+    if c0 is not None:
+        grads["grad.c0"] = c0.grad
     if not model_file:
         st.save(os.path.join(out_dir, name + ".model.safetensors"),
                 {n: p.detach() for n, p in net.state_dict().items()}, meta)
@@ -105,17 +125,34 @@ def run_case(out_dir, name, cell, L, I, H, O, loss, B, T, use_mask, use_h0, seed
 
 
 def step_fn(net, x_t):
-    """s_t = F(s_{t-1}, x_t) on the state s = concat over layers of h (vanilla cells)."""
-    L, H = net.rnn.num_layers, net.rnn.hidden_size
-    act = {"tanh": torch.tanh, "relu": torch.relu, "linear": lambda a: a}[net.cell]
+    """s_t = F(s_{t-1}, x_t) on the state s: concat over layers of h (LSTM: [h; c] per layer),
+    written out gate by gate from PyTorch's documented equations."""
+    L, H, cell = net.rnn.num_layers, net.rnn.hidden_size, net.cell
+    act = {"tanh": torch.tanh, "relu": torch.relu, "linear": lambda a: a}.get(cell)
+    w = 2 * H if cell == "lstm" else H
 
     def F(s):
         inp, out = x_t, []
         for k in range(L):
             w_ih, w_hh = getattr(net.rnn, f"weight_ih_l{k}"), getattr(net.rnn, f"weight_hh_l{k}")
             b_ih, b_hh = getattr(net.rnn, f"bias_ih_l{k}"), getattr(net.rnn, f"bias_hh_l{k}")
-            h = act(w_ih @ inp + b_ih + w_hh @ s[k * H:(k + 1) * H] + b_hh)
-            out.append(h)
+            h = s[k * w:k * w + H]
+            if cell == "lstm":
+                c = s[k * w + H:(k + 1) * w]
+                zi, zf, zg, zo = (w_ih @ inp + b_ih + w_hh @ h + b_hh).chunk(4)
+                c = torch.sigmoid(zf) * c + torch.sigmoid(zi) * torch.tanh(zg)
+                h = torch.sigmoid(zo) * torch.tanh(c)
+                out += [h, c]
+            elif cell == "gru":
+                xr, xz, xn = (w_ih @ inp + b_ih).chunk(3)
+                hr, hz, hn = (w_hh @ h + b_hh).chunk(3)
+                r, z = torch.sigmoid(xr + hr), torch.sigmoid(xz + hz)
+                n = torch.tanh(xn + r * hn)
+                h = (1 - z) * n + z * h
+                out.append(h)
+            else:
+                h = act(w_ih @ inp + b_ih + w_hh @ h + b_hh)
+                out.append(h)
             inp = h
         return torch.cat(out)
     return F
@@ -129,7 +166,12 @@ def jacobian_case(out_dir, name):
     net = Net(meta["cell"], L, I, H, O)
     net.load_state_dict({k: v.double() for k, v in sd.items()})
     x = data["x"][0].double()
-    s = data["h0"][:, 0].reshape(-1).double() if "h0" in data else torch.zeros(L * H, dtype=torch.float64)
+    h0 = data["h0"][:, 0].double() if "h0" in data else torch.zeros(L, H, dtype=torch.float64)
+    if meta["cell"] == "lstm":
+        c0 = data["c0"][:, 0].double() if "c0" in data else torch.zeros(L, H, dtype=torch.float64)
+        s = torch.cat([torch.cat([h0[k], c0[k]]) for k in range(L)])
+    else:
+        s = h0.reshape(-1)
     s0, Js = s.clone(), []
     with torch.no_grad():
         for t in range(x.shape[0]):
@@ -142,8 +184,21 @@ def jacobian_case(out_dir, name):
             s = step_fn(net, x[t])(s)
         return s
     P = torch.autograd.functional.jacobian(run, s0)
+    # the step function written out by hand is the module's recurrence
+    with torch.no_grad():
+        if meta["cell"] == "lstm":
+            _, (hT, _) = net.rnn(x[None], (h0[:, None], c0[:, None]))
+            w = 2 * H
+            mine = torch.stack([s[k * w:k * w + H] for k in range(L)])
+        elif meta["cell"] in ("gru", "tanh", "relu"):
+            _, hT = net.rnn(x[None], h0[:, None])
+            mine = s.reshape(L, H)
+        else:
+            hT = mine = None
+        if hT is not None:
+            assert torch.allclose(hT[:, 0], mine, rtol=1e-12, atol=1e-12), (name, hT, mine)
     st.save(os.path.join(out_dir, name + ".jac.safetensors"), {"J": torch.stack(Js), "P": P, "sT": s})
-    print(f"{name}: jacobians, S = {L * H}, ||P|| = {torch.linalg.matrix_norm(P, 2).item():.6g}")
+    print(f"{name}: jacobians, S = {s.numel()}, ||P|| = {torch.linalg.matrix_norm(P, 2).item():.6g}")
 
 
 def main():
@@ -151,13 +206,14 @@ def main():
     os.makedirs(out_dir, exist_ok=True)
     for i, c in enumerate(CASES):
         run_case(out_dir, *c, seed=1000 + i)
-    # The other direction: a model made by rnnlab, loaded by torch.
-    name = "rnnlab_made_tanh_l2"
-    path = os.path.join(out_dir, name + ".model.safetensors")
-    subprocess.run(["build/rnnlab", "init", "--cell", "tanh", "--input", "3", "--hidden", "6", "--output", "4",
-                    "--layers", "2", "--loss", "cross_entropy", "--init", "orthogonal", "--seed", "7",
-                    "--out", path], check=True)
-    run_case(out_dir, name, "tanh", 2, 3, 6, 4, "cross_entropy", 3, 9, True, True, seed=2000, model_file=path)
+    # The other direction: models made by rnnlab, loaded by torch.
+    for i, (cell, L, extra) in enumerate([("tanh", 2, []), ("lstm", 2, ["--forget-bias", "1"]), ("gru", 1, [])]):
+        name = f"rnnlab_made_{cell}_l{L}"
+        path = os.path.join(out_dir, name + ".model.safetensors")
+        subprocess.run(["build/rnnlab", "init", "--cell", cell, "--input", "3", "--hidden", "6", "--output", "4",
+                        "--layers", str(L), "--loss", "cross_entropy", "--init", "orthogonal", "--seed", "7",
+                        "--out", path] + extra, check=True)
+        run_case(out_dir, name, cell, L, 3, 6, 4, "cross_entropy", 3, 9, True, True, seed=2000 + i, model_file=path)
     for c in CASES:
         jacobian_case(out_dir, c[0])
 
