@@ -12,9 +12,10 @@ PKG_LIBS = $(shell pkg-config --libs $(PKGS))
 CFLAGS_ALL = -std=c11 $(OPT) -g $(WARN) $(SAN) -D_DEFAULT_SOURCE -Iinclude -Isrc -MMD -MP $(PKG_CFLAGS) $(CFLAGS)
 LDLIBS_ALL = $(PKG_LIBS) -lm -lpthread $(LDLIBS)
 
-LIB_PLAIN = status rng model safetensors modelio ws gradcheck jacobian lyapunov
+LIB_PLAIN = status rng model safetensors modelio ws gradcheck jacobian lyapunov optim tasks trainer
 LIB_REAL = net cell_rnn cell_lstm cell_gru
-LIB_OBJS = $(LIB_PLAIN:%=$(BUILD)/src/%.o) $(LIB_REAL:%=$(BUILD)/src/%_f32.o) $(LIB_REAL:%=$(BUILD)/src/%_f64.o)
+LIB_OBJS = $(LIB_PLAIN:%=$(BUILD)/src/%.o) $(LIB_REAL:%=$(BUILD)/src/%_f32.o) $(LIB_REAL:%=$(BUILD)/src/%_f64.o) \
+           $(BUILD)/src/corpus.o
 CLI_OBJS = $(patsubst cli/%.c,$(BUILD)/cli/%.o,$(wildcard cli/*.c))
 TEST_OBJS = $(patsubst tests/%.c,$(BUILD)/tests/%.o,$(wildcard tests/*.c))
 
@@ -39,6 +40,10 @@ $(BUILD)/src/%_f32.o: src/%.c | deps
 $(BUILD)/src/%_f64.o: src/%.c | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -DRL_REAL_F64 -c -o $@ $<
+# the built-in corpus, embedded with .incbin (path relative to the repository root)
+$(BUILD)/src/corpus.o: src/corpus.S data/pride_and_prejudice.txt | deps
+	@mkdir -p $(dir $@)
+	$(CC) -c -o $@ $<
 $(BUILD)/%.o: %.c | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -c -o $@ $<

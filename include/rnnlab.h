@@ -68,6 +68,16 @@ rl_status rl_loss_parse(const char *name, rl_loss *out);
 /* Gates per cell: 1, 1, 1, 4, 3. */
 int rl_cell_gates(rl_cell c);
 
+/* ---------------------------------------------------------------- random */
+
+/* A small deterministic generator (xoshiro256**), plain state so that a
+ * checkpoint can store it. */
+typedef struct { uint64_t s[4]; } rl_rng;
+void rl_rng_seed(rl_rng *r, uint64_t seed);
+uint64_t rl_rng_next(rl_rng *r);
+double rl_rng_uniform(rl_rng *r); /* [0, 1) */
+double rl_rng_normal(rl_rng *r);  /* N(0, 1) */
+
 /* ---------------------------------------------------------------- model */
 
 /* The shape of a model. Passed by value; validated by rl_model_new. */
@@ -240,6 +250,11 @@ rl_status rl_forward(rl_ws *ws, const rl_model *m, const rl_batch *b, double *lo
 /* BPTT after rl_forward with the same model and batch: adds dL/dtheta into the
  * gradient buffer and dL/dh0 into the initial-state gradient. */
 rl_status rl_backward(rl_ws *ws, const rl_model *m, const rl_batch *b);
+/* Dropout between layers (on the input of layers 1..L-1, inverted: kept
+ * units are scaled by 1/(1-p)) for every following rl_forward until p is set
+ * to 0; each forward draws new masks from a generator seeded here.
+ * RL_ERR_ARG unless 0 <= p < 1. */
+rl_status rl_ws_set_dropout(rl_ws *ws, double p, uint64_t seed);
 /* Clear the gradient buffer and the initial-state gradients. */
 void rl_ws_zero_grad(rl_ws *ws);
 
@@ -250,6 +265,9 @@ const void *rl_ws_grad_h0(const rl_ws *ws);
 const void *rl_ws_grad_c0(const rl_ws *ws);
 /* Hidden states of layer l, (T+1, B, H) as described above. */
 const void *rl_ws_hidden(const rl_ws *ws, int layer);
+/* Cell states of an LSTM layer, (T+1, B, H) like the hidden states; NULL for
+ * other cells. */
+const void *rl_ws_cell(const rl_ws *ws, int layer);
 /* Outputs o_t of the last forward pass, (T, B, O) (time-major). */
 const void *rl_ws_outputs(const rl_ws *ws);
 /* dL/dh_t of the top layer from the last backward pass, all contributions
@@ -358,6 +376,190 @@ typedef struct {
 rl_status rl_lyapunov(const rl_model *m, const rl_batch *b, int seq, const rl_lyap_config *cfg,
                       double *exponents, double *trace);
 
+/* ---------------------------------------------------------------- optimisation */
+
+typedef enum { RL_OPT_SGD = 0, RL_OPT_ADAGRAD, RL_OPT_RMSPROP, RL_OPT_ADAM, RL_OPT_ADAMW, RL_OPT_COUNT } rl_optim_kind;
+const char *rl_optim_name(rl_optim_kind k);
+rl_status rl_optim_parse(const char *name, rl_optim_kind *out);
+
+/* The update rules are torch.optim's, on the one parameter buffer:
+ *   sgd:     g += wd p; v = momentum v + g; g = nesterov ? g + momentum v : v; p -= lr g
+ *   adagrad: g += wd p; s += g^2; p -= lr g / (sqrt(s) + eps)
+ *   rmsprop: g += wd p; s = alpha s + (1 - alpha) g^2; p -= lr g / (sqrt(s) + eps)
+ *   adam:    g += wd p; m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2;
+ *            p -= lr (m / (1-b1^t)) / (sqrt(v / (1-b2^t)) + eps)
+ *   adamw:   p -= lr wd p, then adam with wd = 0 */
+typedef struct {
+    rl_optim_kind kind;
+    double momentum;     /* sgd */
+    int nesterov;        /* sgd */
+    double alpha;        /* rmsprop decay (PyTorch's alpha; 0.99 there, 0.9 in Arjovsky et al.) */
+    double beta1, beta2; /* adam, adamw */
+    double eps;
+    double weight_decay;
+} rl_optim_config;
+
+/* Defaults as PyTorch's for the kind (momentum 0, alpha 0.99, betas 0.9/0.999,
+ * eps 1e-8, adagrad eps 1e-10, weight decay 0, adamw 0.01). */
+rl_optim_config rl_optim_defaults(rl_optim_kind kind);
+
+typedef struct rl_optim rl_optim;
+rl_status rl_optim_new(rl_optim **out, const rl_model *m, const rl_optim_config *cfg);
+void rl_optim_free(rl_optim *o);
+/* One update of m's parameters from grad (the model's layout and dtype). */
+rl_status rl_optim_step(rl_optim *o, rl_model *m, const void *grad, double lr);
+/* The optimizer's state for checkpoints: its step count and its moment
+ * buffers (0 to 2, each rl_model_num_params elements of the model's dtype). */
+int64_t rl_optim_steps(const rl_optim *o);
+void rl_optim_set_steps(rl_optim *o, int64_t steps);
+int rl_optim_num_buffers(const rl_optim *o);
+void *rl_optim_buffer(rl_optim *o, int i);
+
+/* Pascanu et al. 2013, Algorithm 1: if ||g|| >= max_norm, g <- max_norm g/||g||.
+ * *norm gets ||g|| before clipping (always, also when max_norm <= 0, which
+ * only measures). RL_ERR_NONFINITE (g untouched) when the norm is not finite. */
+rl_status rl_clip_grad_norm(void *grad, size_t n, rl_dtype dtype, double max_norm, double *norm);
+/* Clamp every element to [-clip, clip]. */
+void rl_clip_grad_value(void *grad, size_t n, rl_dtype dtype, double clip);
+/* ||p||_2 of a buffer. */
+double rl_buffer_norm(const void *p, size_t n, rl_dtype dtype);
+
+typedef enum { RL_SCHED_CONSTANT = 0, RL_SCHED_STEP, RL_SCHED_COSINE, RL_SCHED_COUNT } rl_sched_kind;
+typedef struct {
+    rl_sched_kind kind;
+    double lr;        /* base rate */
+    int64_t warmup;   /* linear warm-up from lr/warmup over the first steps (0: none) */
+    int64_t step_size;/* step: multiply by gamma every step_size steps */
+    double gamma;
+    int64_t total;    /* cosine: steps to decay over, down to min_lr */
+    double min_lr;
+} rl_schedule;
+const char *rl_sched_name(rl_sched_kind k);
+rl_status rl_sched_parse(const char *name, rl_sched_kind *out);
+/* The learning rate for update number step (0-based). */
+double rl_lr_at(const rl_schedule *s, int64_t step);
+
+/* ---------------------------------------------------------------- tasks */
+
+/* Long-term-dependency benchmarks generated on the fly, and character-level
+ * language modelling (docs/training.md defines each):
+ *   adding          Arjovsky et al. 2016: I = 2 (value U[0,1], marker), one marker in each half,
+ *                   target the sum at the last step; MSE; baseline 1/6 (predict 1)
+ *   adding-hs97     Hochreiter & Schmidhuber 1997, exp. 4: values U[-1,1], markers 1/0/-1,
+ *                   lengths T..T+T/10 (right-padded, masked), target 0.5 + (X1+X2)/4;
+ *                   correct if |error| < 0.04
+ *   copy            Arjovsky et al. 2016: T + 20 steps over 10 symbols, recall 10 symbols
+ *                   after T - 1 blanks; cross-entropy; baseline 10 ln 8 / (T + 20)
+ *   temporal-order  after Hochreiter & Schmidhuber exp. 6a (Pascanu et al. 2013): classify the
+ *                   order (XX, XY, YX, YY) of two marked symbols among distractors; baseline ln 4
+ *   text            next character of a UTF-8 text (95% train, 5% validation) */
+typedef enum { RL_TASK_ADDING = 0, RL_TASK_ADDING_HS97, RL_TASK_COPY, RL_TASK_TEMPORAL_ORDER, RL_TASK_TEXT, RL_TASK_COUNT } rl_task_kind;
+const char *rl_task_name(rl_task_kind k);
+rl_status rl_task_parse(const char *name, rl_task_kind *out);
+
+typedef struct rl_task rl_task;
+typedef struct {
+    rl_task_kind kind;
+    int seq_len;       /* the T asked for */
+    int steps;         /* steps in a batch: T, T + T/10 (adding-hs97), T + 20 (copy) */
+    int input_size, output_size;
+    rl_loss loss;
+    double baseline;   /* the loss of the memoryless baseline; NaN for text */
+    const char *vocab; /* text: the characters as UTF-8, class i = i-th code point; else NULL */
+    int64_t train_len, val_len; /* text: characters in each split */
+} rl_task_info;
+
+/* seq_len >= 2 (copy >= 1, temporal-order >= 20); text_path only for text (NULL: the built-in
+ * corpus, the opening of Pride and Prejudice; see data/README.md). */
+rl_status rl_task_new(rl_task **out, rl_task_kind kind, int seq_len, const char *text_path);
+void rl_task_free(rl_task *t);
+rl_task_info rl_task_get_info(const rl_task *t);
+/* A data object whose batch holds B sequences of the task, float32. */
+rl_status rl_task_data_new(rl_data **out, const rl_task *t, int batch);
+/* Fill d with fresh sequences drawn from rng. For text, pos (B) holds each
+ * stream's offset into the split (split 0 train, 1 validation) and advances by
+ * T, wrapping around. */
+rl_status rl_task_fill(const rl_task *t, rl_data *d, rl_rng *rng, int split, int64_t *pos);
+
+/* Accumulated scores over batches (rl_task_score adds a batch). */
+typedef struct {
+    double loss_sum, weight_sum; /* sum of batch losses times their weight, and the weights */
+    double sq_err, n_err;        /* squared errors (MSE tasks) */
+    double correct, n_items;     /* correct items: hs97 |err| < 0.04, copy the 10 recalled
+                                    symbols, temporal-order the class, text next character */
+} rl_score;
+rl_status rl_task_score(const rl_task *t, const rl_batch *b, const rl_ws *ws, double loss, rl_score *sc);
+
+/* Class ids of a UTF-8 text under a character model's vocabulary (*n gets
+ * the count, at most max); RL_ERR_ARG naming the first character not in it. */
+rl_status rl_vocab_encode(const rl_model *m, const char *text, int32_t *ids, size_t max, size_t *n);
+/* The UTF-8 bytes of class id, NUL-terminated. */
+rl_status rl_vocab_char(const rl_model *m, int32_t id, char out[5]);
+
+/* ---------------------------------------------------------------- training */
+
+typedef struct {
+    rl_task_kind task;
+    int seq_len;            /* T; for text the BPTT window k2 */
+    const char *text_path;  /* text: NULL for the built-in corpus */
+    int k1;                 /* text: steps between updates (truncated BPTT(k1, k2 = seq_len)); 0 = seq_len */
+    rl_cell cell;
+    int hidden, layers;
+    rl_init init;
+    int batch;
+    int64_t steps;          /* updates */
+    rl_optim_config optim;
+    rl_schedule sched;
+    double clip;            /* global-norm clipping threshold; 0 = off (the norm is still logged) */
+    double clip_value;      /* elementwise clipping; 0 = off */
+    double dropout;         /* between layers */
+    uint64_t seed;
+    int64_t log_every;      /* metrics.jsonl line every this many steps */
+    int64_t eval_every;     /* validation every this many steps (0 = at the end only) */
+    int eval_batches;
+    int64_t flow_every;     /* flow.jsonl record every this many steps (0 = off) */
+    int64_t ckpt_every;     /* checkpoint every this many steps (0 = at the end only) */
+    int skip_nonfinite;     /* 1: skip a batch whose loss or gradient is not finite; 0: stop */
+    int64_t inject_nan_at;  /* fault injection for tests: make this step's gradient NaN (0 = off) */
+} rl_train_config;
+
+/* Defaults: adding, T 100, tanh, 128 units, 1 layer, batch 50, 1000 steps,
+ * adam 1e-3, clip 1, log every 10, eval every 200 over 10 batches, flow every
+ * 100, checkpoint every 200. */
+rl_train_config rl_train_defaults(void);
+
+typedef struct {
+    int64_t step, total;
+    double loss;        /* mean over the steps since the last report */
+    double grad_norm;   /* mean norm before clipping, same steps */
+    double lr;
+    double tokens_per_s;
+    double elapsed_s;
+    int64_t skipped;
+} rl_progress;
+
+typedef struct rl_trainer rl_trainer;
+/* A new run in folder dir (created; it must not hold a run already). */
+rl_status rl_trainer_new(rl_trainer **out, const rl_train_config *cfg, const char *dir);
+/* Continue the run in dir from its checkpoint; steps > 0 replaces the total. */
+rl_status rl_trainer_resume(rl_trainer **out, const char *dir, int64_t steps);
+/* Train until the total number of steps, or until *stop becomes nonzero (then
+ * a checkpoint is written and RL_OK returned with *interrupted set). progress
+ * (may be NULL) is called after every step. A non-finite loss or gradient
+ * stops with RL_ERR_NONFINITE naming the step, leaving the last checkpoint
+ * as it was (unless skip_nonfinite). */
+rl_status rl_trainer_run(rl_trainer *t, volatile int *stop, int *interrupted,
+                         void (*progress)(const rl_progress *, void *), void *ctx);
+const rl_model *rl_trainer_model(const rl_trainer *t);
+rl_train_config rl_trainer_config(const rl_trainer *t);
+int64_t rl_trainer_step(const rl_trainer *t);
+void rl_trainer_free(rl_trainer *t);
+
+/* Validation of m on task: `batches` batches of B fresh sequences drawn from
+ * seed (text: the validation split as B streams with the state carried, at
+ * most `batches` windows; batches <= 0: all of it). */
+rl_status rl_evaluate(const rl_model *m, const rl_task *task, int batch, int batches, uint64_t seed, rl_score *sc);
+
 /* ---------------------------------------------------------------- checks */
 
 /* Central finite differences (4-point stencil, step 1e-3) against BPTT in
@@ -368,16 +570,6 @@ rl_status rl_lyapunov(const rl_model *m, const rl_batch *b, int seq, const rl_ly
  * on or off as at the base point), so that no difference straddles a kink.
  * m and b must be F64. */
 rl_status rl_gradcheck(const rl_model *m, const rl_batch *b, double *worst, char *where, size_t where_len);
-
-/* ---------------------------------------------------------------- random */
-
-/* A small deterministic generator (xoshiro256**), plain state so that a
- * checkpoint can store it. */
-typedef struct { uint64_t s[4]; } rl_rng;
-void rl_rng_seed(rl_rng *r, uint64_t seed);
-uint64_t rl_rng_next(rl_rng *r);
-double rl_rng_uniform(rl_rng *r); /* [0, 1) */
-double rl_rng_normal(rl_rng *r);  /* N(0, 1) */
 
 #ifdef __cplusplus
 }

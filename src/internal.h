@@ -86,6 +86,16 @@ struct rl_ws {
      * piece of a ReLU net that the base point lies on); not owned */
     const unsigned char *relu_on;
     int have_loss; /* the last rl_forward computed the loss and dL/do */
+    double dropout;  /* p of dropout between layers, 0 = off */
+    rl_rng drop_rng;
+    void *drop;      /* (L-1, T, B, H) inputs of layers 1..L-1 after dropout */
+    void *dmask;     /* (L-1, T, B, H) 0 or 1/(1-p) */
+};
+
+struct rl_data {
+    rl_batch b;           /* views into the arrays below */
+    void *x, *y, *mask, *h0, *c0;
+    int32_t *target;
 };
 
 /* The two real-type instantiations of the core (src/net.c compiled twice). */

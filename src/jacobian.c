@@ -348,6 +348,7 @@ rl_status rl_jac_lags(rl_jac *j, rl_lag_stats *st)
 {
     const int S = j->S, T = j->T, H = j->H, L = j->L, O = j->m->cfg.output_size;
     int want_grad = st->log_grad_state || st->log_grad_last || st->log_grad_bptt;
+    int want_p = st->log_norm || st->log_fro || st->log_radius || st->P || st->P_log_scale;
     if (want_grad && !j->have_grad)
         return rl_fail(RL_ERR_ARG, "gradient norms need targets and a positive mask on the sequence");
     size_t SS = (size_t)S * S;
@@ -381,7 +382,7 @@ rl_status rl_jac_lags(rl_jac *j, rl_lag_stats *st)
             /* P(T, tau) = P(T, tau+1) J_{tau+1} */
             rl_jac_build(j->m, j->ws, tau + 1, j->J, j->scratch);
             if (st->J) memcpy(st->J + (size_t)tau * SS, j->J, SS * sizeof *j->J);
-            if (isfinite(scale)) {
+            if (want_p && isfinite(scale)) {
                 cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, S, S, S, 1, j->M, S, j->J, S, 0, j->tmp, S);
                 memcpy(j->M, j->tmp, SS * sizeof *j->M);
                 renormalise(j->M, SS, &scale);

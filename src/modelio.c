@@ -37,12 +37,26 @@ static rl_status config_from_meta(const st_file *f, rl_config *c)
     return RL_OK;
 }
 
+/* Checkpoints hold the optimizer's and the trainer's state beside the model
+ * under these prefixes; the model loader passes over them. */
+static int is_run_state(const char *name) { return strncmp(name, "optim.", 6) == 0 || strncmp(name, "train.", 6) == 0; }
+
 rl_status rl_model_load(rl_model **out, const char *path, rl_dtype dtype)
 {
     *out = NULL;
     st_file f;
     rl_status s = st_read(&f, path);
     if (s) return s;
+    s = rl_model_from_st(out, &f, dtype);
+    st_close(&f);
+    return s;
+}
+
+rl_status rl_model_from_st(rl_model **out, const st_file *fp, rl_dtype dtype)
+{
+    *out = NULL;
+    const st_file f = *fp;
+    rl_status s = RL_OK;
     rl_config cfg;
     rl_model *m = NULL;
     s = config_from_meta(&f, &cfg);
@@ -67,17 +81,39 @@ rl_status rl_model_load(rl_model **out, const char *path, rl_dtype dtype)
         if (!s) s = st_get_real(&f, t, dtype, (char *)m->params + ti->offset * rl_dtype_size(dtype));
     }
     for (int i = 0; !s && i < f.n; i++)
-        if (rl_model_find_tensor(m, f.t[i].name) < 0)
+        if (rl_model_find_tensor(m, f.t[i].name) < 0 && !is_run_state(f.t[i].name))
             s = rl_fail(RL_ERR_FORMAT, "%s: unexpected tensor '%s' for a %d-layer %s model", f.path, f.t[i].name,
                         cfg.num_layers, rl_cell_name(cfg.cell));
     if (!s && st_meta(&f, "vocab")) s = rl_model_set_vocab(m, st_meta(&f, "vocab"));
-    st_close(&f);
     if (s) {
         rl_model_free(m);
         return s;
     }
     *out = m;
     return RL_OK;
+}
+
+int rl_model_meta(const rl_model *m, char num[4][16], const char **meta)
+{
+    snprintf(num[0], 16, "%d", m->cfg.input_size);
+    snprintf(num[1], 16, "%d", m->cfg.hidden_size);
+    snprintf(num[2], 16, "%d", m->cfg.num_layers);
+    snprintf(num[3], 16, "%d", m->cfg.output_size);
+    const char *kv[] = {"format", "pt", "cell", rl_cell_name(m->cfg.cell), "input_size", num[0],
+                        "hidden_size", num[1], "num_layers", num[2], "output_size", num[3],
+                        "loss", rl_loss_name(m->cfg.loss), "vocab", m->vocab};
+    memcpy(meta, kv, sizeof kv);
+    return m->vocab ? 8 : 7;
+}
+
+int rl_model_st_tensors(const rl_model *m, st_out *t)
+{
+    RL_ASSERT(m->dtype == RL_F32);
+    for (int i = 0; i < m->num_tensors; i++) {
+        const rl_tensor_info *ti = &m->tensors[i];
+        t[i] = (st_out){ti->name, "F32", ti->ndim, {ti->shape[0], ti->shape[1]}, (const float *)m->params + ti->offset};
+    }
+    return m->num_tensors;
 }
 
 rl_status rl_model_save(const rl_model *m, const char *path)
@@ -90,31 +126,17 @@ rl_status rl_model_save(const rl_model *m, const char *path)
         m32 = cast;
     }
     st_out t[RL_MAX_TENSORS];
-    for (int i = 0; i < m32->num_tensors; i++) {
-        const rl_tensor_info *ti = &m32->tensors[i];
-        t[i] = (st_out){ti->name, "F32", ti->ndim, {ti->shape[0], ti->shape[1]},
-                        (const float *)m32->params + ti->offset};
-    }
+    int n = rl_model_st_tensors(m32, t);
     char num[4][16];
-    snprintf(num[0], sizeof num[0], "%d", m->cfg.input_size);
-    snprintf(num[1], sizeof num[1], "%d", m->cfg.hidden_size);
-    snprintf(num[2], sizeof num[2], "%d", m->cfg.num_layers);
-    snprintf(num[3], sizeof num[3], "%d", m->cfg.output_size);
-    const char *meta[] = {"format", "pt", "cell", rl_cell_name(m->cfg.cell), "input_size", num[0],
-                          "hidden_size", num[1], "num_layers", num[2], "output_size", num[3],
-                          "loss", rl_loss_name(m->cfg.loss), "vocab", m->vocab};
-    s = st_write(path, t, m32->num_tensors, meta, m->vocab ? 8 : 7);
+    const char *meta[16];
+    int nmeta = rl_model_meta(m, num, meta);
+    s = st_write(path, t, n, meta, nmeta);
     rl_model_free(cast);
     return s;
 }
 
 /* ------------------------------------------------------------------ data */
 
-struct rl_data {
-    rl_batch b;
-    void *x, *y, *mask, *h0, *c0;
-    int32_t *target;
-};
 
 void rl_data_free(rl_data *d)
 {

@@ -78,6 +78,16 @@ rl_status RL_T(rl_forward)(rl_ws *ws, const rl_model *m, const rl_batch *b, doub
         for (size_t i = 0; i < BH; i++) h[i] = b->h0 ? rl_get(b->h0, b->dtype, l * BH + i) : 0;
         const real *in = l == 0 ? xt : (const real *)ws->h + (size_t)(l - 1) * (T + 1) * BH + BH;
         int in_size = l == 0 ? NI : H;
+        if (l > 0 && ws->dropout > 0) {
+            /* inverted dropout on the layer's input: x' = x * m, m in {0, 1/(1-p)} */
+            real *mask = (real *)ws->dmask + (size_t)(l - 1) * T * BH, *dropped = (real *)ws->drop + (size_t)(l - 1) * T * BH;
+            const real keep = (real)(1 / (1 - ws->dropout));
+            for (size_t i = 0; i < (size_t)T * BH; i++) {
+                mask[i] = rl_rng_uniform(&ws->drop_rng) >= ws->dropout ? keep : 0;
+                dropped[i] = in[i] * mask[i];
+            }
+            in = dropped;
+        }
         switch (c->cell) {
         case RL_CELL_TANH: case RL_CELL_RELU: case RL_CELL_LINEAR:
             RL_T(rnn_layer_forward)(h, ws->relu_on ? ws->relu_on + (size_t)l * (T + 1) * BH + BH : NULL, in,
@@ -137,6 +147,7 @@ rl_status RL_T(rl_backward)(rl_ws *ws, const rl_model *m, const rl_batch *b)
     for (int l = L - 1; l >= 0; l--) {
         const real *h = (const real *)ws->h + (size_t)l * (T + 1) * BH;
         const real *in = l == 0 ? (const real *)ws->xt : (const real *)ws->h + (size_t)(l - 1) * (T + 1) * BH + BH;
+        if (l > 0 && ws->dropout > 0) in = (const real *)ws->drop + (size_t)(l - 1) * T * BH;
         int in_size = l == 0 ? NI : H;
         real *dx = l > 0 ? spare[l % 2] : NULL; /* dL/dh of layer l-1, from this layer alone */
         real *dh0 = (real *)ws->grad_h0 + (size_t)l * BH;
@@ -162,6 +173,10 @@ rl_status RL_T(rl_backward)(rl_ws *ws, const rl_model *m, const rl_batch *b)
             break;
         default:
             RL_ASSERT(0 && "unknown cell");
+        }
+        if (dx && ws->dropout > 0) { /* back through the dropout mask */
+            const real *mask = (const real *)ws->dmask + (size_t)(l - 1) * T * BH;
+            for (size_t i = 0; i < (size_t)T * BH; i++) dx[i] *= mask[i];
         }
         dh = dx;
     }

@@ -57,4 +57,12 @@ typedef rl_st_tensor st_out;
  * fsync'ed and renamed over path. */
 rl_status st_write(const char *path, const st_out *t, int n, const char *const *meta_kv, int nmeta);
 
+/* The model in an open file (checkpoints: tensors named optim.* and train.*
+ * are passed over). src/modelio.c */
+rl_status rl_model_from_st(rl_model **out, const st_file *f, rl_dtype dtype);
+/* The model's metadata pairs (num: scratch for the numbers) and its tensors
+ * as st_out views (m must be F32); both return their count. */
+int rl_model_meta(const rl_model *m, char num[4][16], const char **meta);
+int rl_model_st_tensors(const rl_model *m, st_out *t);
+
 #endif

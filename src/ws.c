@@ -60,7 +60,7 @@ void rl_ws_free(rl_ws *ws)
 {
     if (!ws) return;
     void *bufs[] = {ws->xt, ws->h, ws->c, ws->gates, ws->hn, ws->out, ws->dout, ws->dh, ws->dh_below,
-                    ws->dh_top, ws->da, ws->da_h, ws->dc, ws->carry, ws->grad, ws->grad_h0, ws->grad_c0, ws->wsum};
+                    ws->dh_top, ws->da, ws->da_h, ws->dc, ws->drop, ws->dmask, ws->carry, ws->grad, ws->grad_h0, ws->grad_c0, ws->wsum};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) rl_free(bufs[i]);
     free(ws);
 }
@@ -78,6 +78,31 @@ const void *rl_ws_grad_h0(const rl_ws *ws) { return ws->grad_h0; }
 const void *rl_ws_grad_c0(const rl_ws *ws) { return ws->grad_c0; }
 const void *rl_ws_outputs(const rl_ws *ws) { return ws->out; }
 const void *rl_ws_grad_hidden(const rl_ws *ws) { return ws->dh_top; }
+
+const void *rl_ws_cell(const rl_ws *ws, int layer)
+{
+    RL_ASSERT(layer >= 0 && layer < ws->cfg.num_layers);
+    if (!ws->c) return NULL;
+    return (const char *)ws->c + (size_t)layer * (ws->T + 1) * ws->B * ws->cfg.hidden_size * rl_dtype_size(ws->dtype);
+}
+
+rl_status rl_ws_set_dropout(rl_ws *ws, double p, uint64_t seed)
+{
+    if (!(p >= 0 && p < 1)) return rl_fail(RL_ERR_ARG, "dropout %g is outside [0, 1)", p);
+    if (p > 0 && ws->cfg.num_layers > 1 && !ws->drop) {
+        size_t n = (size_t)(ws->cfg.num_layers - 1) * ws->T * ws->B * ws->cfg.hidden_size;
+        ws->drop = rl_alloc(n, rl_dtype_size(ws->dtype));
+        ws->dmask = ws->drop ? rl_alloc(n, rl_dtype_size(ws->dtype)) : NULL;
+        if (!ws->dmask) {
+            rl_free(ws->drop);
+            ws->drop = NULL;
+            return RL_ERR_NOMEM;
+        }
+    }
+    ws->dropout = p;
+    rl_rng_seed(&ws->drop_rng, seed);
+    return RL_OK;
+}
 
 const void *rl_ws_hidden(const rl_ws *ws, int layer)
 {

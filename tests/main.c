@@ -7,7 +7,9 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 const char *test_cli = "build/rnnlab";
@@ -137,6 +139,30 @@ int run_cli(const char *const *argv, const char *stdin_path, char *out, size_t o
         out[0] = '\0';
     }
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+int run_cli_signal(const char *const *argv, double delay_s, int sig)
+{
+    pid_t pid = fork();
+    if (pid < 0) return -1;
+    if (pid == 0) {
+        int devnull = open("/dev/null", O_RDWR);
+        if (devnull >= 0) dup2(devnull, 0), dup2(devnull, 1), dup2(devnull, 2);
+        int n = 0;
+        while (argv[n]) n++;
+        char **args = calloc((size_t)n + 1, sizeof *args);
+        if (!args) _exit(127);
+        args[0] = (char *)test_cli;
+        for (int i = 1; i < n; i++) args[i] = (char *)argv[i];
+        execv(test_cli, args);
+        _exit(127);
+    }
+    struct timespec ts = {(time_t)delay_s, (long)((delay_s - (double)(time_t)delay_s) * 1e9)};
+    nanosleep(&ts, NULL);
+    kill(pid, sig);
+    int st = 0;
+    if (waitpid(pid, &st, 0) < 0) return -1;
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
 const char *write_tmp(const char *name, const void *data, size_t n)

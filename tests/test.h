@@ -53,6 +53,9 @@ int check_close_at(const char *file, int line, const char *what, const void *a, 
  * cli.stderr in the temporary folder. Returns the exit status (-1 if it crashed) and
  * the first line of stderr and of stdout in err/out (if not NULL). */
 int run_cli(const char *const *argv, const char *stdin_path, char *out, size_t outn, char *err, size_t errn);
+/* Start the program, send it sig after delay_s seconds, wait: its exit status
+ * (128 + signal if it died of one). Output is discarded. */
+int run_cli_signal(const char *const *argv, double delay_s, int sig);
 /* Number of lines in the last stderr captured by run_cli. */
 int run_cli_err_lines(void);
 
