@@ -6,9 +6,12 @@ OPT ?= -O2
 SAN ?=
 WARN = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
 PKGS = openblas lapacke libcjson
+CLI_PKGS = plplot libpng
 # Expanded when a recipe runs, after the deps check below has installed them.
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS = $(shell pkg-config --libs $(PKGS))
+CLI_CFLAGS = $(shell pkg-config --cflags $(CLI_PKGS))
+CLI_LIBS = $(shell pkg-config --libs $(CLI_PKGS))
 CFLAGS_ALL = -std=c11 $(OPT) -g $(WARN) $(SAN) -D_DEFAULT_SOURCE -Iinclude -Isrc -MMD -MP $(PKG_CFLAGS) $(CFLAGS)
 LDLIBS_ALL = $(PKG_LIBS) -lm -lpthread $(LDLIBS)
 
@@ -29,10 +32,10 @@ $(BUILD)/librnnlab.a: $(LIB_OBJS)
 	ar rcs $@ $^
 
 $(BUILD)/rnnlab: $(CLI_OBJS) $(BUILD)/librnnlab.a
-	$(CC) $(SAN) -o $@ $(CLI_OBJS) $(BUILD)/librnnlab.a $(LDLIBS_ALL)
+	$(CC) $(SAN) -o $@ $(CLI_OBJS) $(BUILD)/librnnlab.a $(CLI_LIBS) $(LDLIBS_ALL)
 
 $(BUILD)/rnnlab_tests: $(TEST_OBJS) $(BUILD)/librnnlab.a
-	$(CC) $(SAN) -o $@ $(TEST_OBJS) $(BUILD)/librnnlab.a $(LDLIBS_ALL)
+	$(CC) $(SAN) -o $@ $(TEST_OBJS) $(BUILD)/librnnlab.a $(CLI_LIBS) $(LDLIBS_ALL)
 
 $(BUILD)/src/%_f32.o: src/%.c | deps
 	@mkdir -p $(dir $@)
@@ -44,6 +47,12 @@ $(BUILD)/src/%_f64.o: src/%.c | deps
 $(BUILD)/src/corpus.o: src/corpus.S data/pride_and_prejudice.txt | deps
 	@mkdir -p $(dir $@)
 	$(CC) -c -o $@ $<
+$(BUILD)/cli/%.o: cli/%.c | deps
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(CLI_CFLAGS) -c -o $@ $<
+$(BUILD)/tests/%.o: tests/%.c | deps
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(CLI_CFLAGS) -c -o $@ $<
 $(BUILD)/%.o: %.c | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -c -o $@ $<

@@ -9,6 +9,7 @@ static const struct {
     int (*run)(int, char **);
     const char *summary;
 } commands[] = {
+    {"demo", cmd_demo, "the gradient-flow story end to end: figures and an HTML report"},
     {"init", cmd_init, "make a model file (cell, sizes, initialisation)"},
     {"data", cmd_data, "make a data file for a model (inputs, targets, mask, h0)"},
     {"grad", cmd_grad, "loss and BPTT gradients of a model on a data file"},

@@ -189,6 +189,18 @@ typedef struct {
 } rl_st_tensor;
 rl_status rl_st_write(const char *path, const rl_st_tensor *t, int n, const char *const *meta_kv, int nmeta);
 
+/* Reading any safetensors file, checked as the model loader checks it. */
+typedef struct rl_st rl_st;
+rl_status rl_st_open(rl_st **out, const char *path);
+void rl_st_close(rl_st *f);
+/* Rank and shape (RL_ST_MAX_NDIM) of a tensor; -1 when there is none by that name. */
+int rl_st_shape(const rl_st *f, const char *name, int64_t *shape);
+/* A float tensor (F32 or F64) of exactly n elements into out, as float64;
+ * non-finite values are kept (results may hold -inf). */
+rl_status rl_st_read_f64(const rl_st *f, const char *name, double *out, size_t n);
+/* A metadata value, or NULL. */
+const char *rl_st_meta(const rl_st *f, const char *key);
+
 /* ---------------------------------------------------------------- batches */
 
 /* The arrays of one batch; the caller owns them. Element type of the real

@@ -429,3 +429,60 @@ rl_status rl_st_write(const char *path, const rl_st_tensor *t, int n, const char
             return rl_fail(RL_ERR_ARG, "%s: tensor '%s' has an unsupported dtype or rank", path, t[i].name);
     return st_write(path, t, n, meta_kv, nmeta);
 }
+
+/* ------------------------------------------------------------------ public reader */
+
+struct rl_st {
+    st_file f;
+};
+
+rl_status rl_st_open(rl_st **out, const char *path)
+{
+    *out = NULL;
+    rl_st *r = calloc(1, sizeof *r);
+    if (!r) return rl_fail(RL_ERR_NOMEM, "out of memory");
+    rl_status s = st_read(&r->f, path);
+    if (s) {
+        free(r);
+        return s;
+    }
+    *out = r;
+    return RL_OK;
+}
+
+void rl_st_close(rl_st *r)
+{
+    if (!r) return;
+    st_close(&r->f);
+    free(r);
+}
+
+int rl_st_shape(const rl_st *r, const char *name, int64_t *shape)
+{
+    const st_tensor *t = st_find(&r->f, name);
+    if (!t) return -1;
+    for (int i = 0; i < t->ndim; i++) shape[i] = t->shape[i];
+    return t->ndim;
+}
+
+rl_status rl_st_read_f64(const rl_st *r, const char *name, double *out, size_t n)
+{
+    const st_tensor *t = st_find(&r->f, name);
+    if (!t) return rl_fail(RL_ERR_FORMAT, "%s: tensor '%s' is missing", r->f.path, name);
+    if (t->numel != n) return rl_fail(RL_ERR_FORMAT, "%s: tensor '%s' has %zu elements, expected %zu", r->f.path, name, t->numel, n);
+    if (t->dtype != ST_F32 && t->dtype != ST_F64)
+        return rl_fail(RL_ERR_FORMAT, "%s: tensor '%s' has dtype %s, expected F32 or F64", r->f.path, name, t->dtype_name);
+    const unsigned char *src = r->f.data + t->begin;
+    for (size_t i = 0; i < n; i++) {
+        if (t->dtype == ST_F32) {
+            float x;
+            memcpy(&x, src + 4 * i, 4);
+            out[i] = x;
+        } else {
+            memcpy(&out[i], src + 8 * i, 8);
+        }
+    }
+    return RL_OK;
+}
+
+const char *rl_st_meta(const rl_st *r, const char *key) { return st_meta(&r->f, key); }

@@ -418,3 +418,76 @@ TEST(training_learns_the_adding_problem)
     rl_task_free(task);
     rl_trainer_free(t);
 }
+
+TEST(cli_train_eval_sample)
+{
+    char run[1100], exist[1100], model[1200];
+    snprintf(run, sizeof run, "%s/cli-text", test_tmpdir);
+    snprintf(exist, sizeof exist, "%s/learn", test_tmpdir); /* may not exist: a fresh one below */
+    const char *train[] = {"rnnlab", "train", "--task", "text", "--seq-len", "20", "--hidden", "8", "--batch", "4",
+                           "--steps", "6", "--cell", "gru", "--log-every", "3", "--eval-batches", "2", "--quiet",
+                           "--out", run, NULL};
+    CHECK(run_cli(train, NULL, NULL, 0, NULL, 0) == 0);
+    snprintf(model, sizeof model, "%s/model.safetensors", run);
+    struct { const char *argv[24]; int status; const char *frag; } cases[] = {
+        {{"rnnlab", "train", "--task", "adding", NULL}, 2, "--out RUN_DIR is required"},
+        {{"rnnlab", "train", "--resume", run, "--out", run, NULL}, 2, "drop --out"},
+        {{"rnnlab", "train", "--resume", run, "--hidden", "9", NULL}, 2, "--resume takes only --steps"},
+        {{"rnnlab", "train", "--task", "sorting", "--out", run, NULL}, 2, "unknown task 'sorting'"},
+        {{"rnnlab", "train", "--optim", "lion", "--out", run, NULL}, 2, "unknown optimizer 'lion'"},
+        {{"rnnlab", "train", "--schedule", "linear", "--out", run, NULL}, 2, "unknown schedule 'linear'"},
+        {{"rnnlab", "train", "--on-nonfinite", "pray", "--out", run, NULL}, 2, "stop or skip"},
+        {{"rnnlab", "train", "--task", "adding", "--data", model, "--out", run, NULL}, 2, "--data is for --task text"},
+        {{"rnnlab", "train", "--forget-bias", "1", "--out", run, NULL}, 2, "lstm only"},
+        {{"rnnlab", "train", "--nesterov", "--out", run, NULL}, 2, "--nesterov needs"},
+        {{"rnnlab", "train", "--lr", "-1", "--out", run, NULL}, 2, "out of range"},
+        {{"rnnlab", "train", "--dropout", "1", "--out", run, NULL}, 2, "out of range"},
+        {{"rnnlab", "train", "--task", "adding", "--k1", "5", "--out", tmp_path("k1run"), NULL}, 2, "for the text task"},
+        {{"rnnlab", "train", "--task", "adding", "--seq-len", "1", "--out", tmp_path("t1run"), NULL}, 2, "out of range"},
+        {{"rnnlab", "train", "--task", "text", "--out", run, NULL}, 2, "already holds a run"},
+        {{"rnnlab", "train", "--resume", tmp_path("no-run"), NULL}, 1, "no-run/checkpoint.safetensors: cannot open"},
+        {{"rnnlab", "train", "--task", "adding", "--seq-len", "10", "--hidden", "4", "--batch", "2", "--steps", "9",
+          "--inject-nan-at", "4", "--quiet", "--out", tmp_path("nanrun"), NULL},
+         1, "step 4: the gradient norm is nan"},
+        {{"rnnlab", "eval", "--model", model, NULL}, 2, "--task is required"},
+        {{"rnnlab", "eval", "--model", model, "--task", "adding", NULL}, 1, "does not fit the task adding"},
+        {{"rnnlab", "eval", "--model", model, "--task", "adding", "--data", model, NULL}, 2, "--data is for --task text"},
+        {{"rnnlab", "sample", "--model", model, "--temperature", "0", NULL}, 2, "out of range"},
+        {{"rnnlab", "sample", "--model", model, "--prime", "\xc3\xa9t\xc3\xa9", NULL}, 1, "is not in the model's vocabulary"},
+        {{"rnnlab", "sample", "--model", fixture("tanh_l1_ce.model.safetensors"), NULL}, 1, "no vocabulary"},
+        {{"rnnlab", "train", "--help", NULL}, 0, "usage: rnnlab train"},
+        {{"rnnlab", "eval", "--help", NULL}, 0, "usage: rnnlab eval"},
+        {{"rnnlab", "sample", "--help", NULL}, 0, "usage: rnnlab sample"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char o[512], e[512];
+        int st = run_cli(cases[i].argv, NULL, o, sizeof o, e, sizeof e);
+        const char *where = cases[i].status ? e : o;
+        if (cases[i].status == 1 && strstr(e, "rnnlab train: task") == e) { /* a run that starts, then fails */
+            size_t n = 0;
+            unsigned char *all = read_file(tmp_path("cli.stderr"), &n);
+            CHECK_MSG(all && strstr((char *)all, cases[i].frag), "case %zu: stderr lacks '%s'", i, cases[i].frag);
+            free(all);
+            CHECK(st == 1);
+            continue;
+        }
+        CHECK_MSG(st == cases[i].status, "case %zu (%s %s): exit %d, want %d (%s)", i, cases[i].argv[1], cases[i].argv[2], st,
+                  cases[i].status, e);
+        CHECK_MSG(strstr(where, cases[i].frag) != NULL, "case %zu: '%s' lacks '%s'", i, where, cases[i].frag);
+        if (cases[i].status) CHECK_MSG(run_cli_err_lines() == 1, "case %zu: %d lines on stderr", i, run_cli_err_lines());
+    }
+    /* eval --json: one object with the fields scripts rely on */
+    const char *ev[] = {"rnnlab", "eval", "--model", model, "--task", "text", "--seq-len", "20", "--json", NULL};
+    char line[1024];
+    CHECK(run_cli(ev, NULL, line, sizeof line, NULL, 0) == 0);
+    CHECK_MSG(strstr(line, "\"loss\":") && strstr(line, "\"bpc\":") && strstr(line, "\"perplexity\":") &&
+                  strstr(line, "\"accuracy\":"), "eval --json: %s", line);
+    /* sample: the prime, then the requested number of characters from the vocabulary */
+    const char *sa[] = {"rnnlab", "sample", "--model", model, "--prime", "It is", "--len", "30", "--top-k", "5",
+                        "--seed", "3", NULL};
+    CHECK(run_cli(sa, NULL, line, sizeof line, NULL, 0) == 0);
+    size_t n = 0;
+    unsigned char *all = read_file(tmp_path("cli.stdout"), &n);
+    CHECK_MSG(all && n >= 5 + 30 + 1 && memcmp(all, "It is", 5) == 0, "sample printed %zu bytes", n);
+    free(all);
+}
