@@ -64,9 +64,9 @@ test: $(BUILD)/rnnlab $(BUILD)/rnnlab_tests
 asan:
 	$(MAKE) BUILD=build/asan OPT=-O1 SAN="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" test
 
-# The main job (README's first command).
+# The main job (README's first command): the demo report in rnnlab-demo/.
 run: $(BUILD)/rnnlab
-	$(BUILD)/rnnlab --help
+	$(BUILD)/rnnlab demo --out rnnlab-demo
 
 # Regenerate the PyTorch reference fixtures (needs Debian's python3-torch).
 fixtures:

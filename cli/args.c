@@ -44,10 +44,11 @@ static const char *long_name(const struct option *opts, int val)
 int cli_next(cli_ctx *c, int argc, char **argv, const struct option *opts)
 {
     opterr = 0;
-    int prev = optind;
-    int v = getopt_long(argc, argv, "+:h", opts, NULL);
+    int prev = optind ? optind : 1; /* optind 0 asks getopt to start over at 1 */
+    /* with operands, GNU getopt moves them to the end so options may follow them */
+    int v = getopt_long(argc, argv, c->operands ? ":h" : "+:h", opts, NULL);
     if (v == -1) {
-        if (optind < argc) return cli_usage_error(c, "unexpected argument '%s'", argv[optind]), -2;
+        if (argc - optind > c->operands) return cli_usage_error(c, "unexpected argument '%s'", argv[optind + c->operands]), -2;
         return -1;
     }
     if (v == '?') {

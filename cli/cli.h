@@ -12,6 +12,8 @@ typedef struct {
     const char *cmd;           /* subcommand name, for messages */
     const char *usage;         /* its --help text */
     unsigned char seen[256];   /* options given so far, by getopt value */
+    int operands;              /* how many operands (non-option arguments) it takes; they are
+                                  argv[optind..argc) after the last cli_next */
 } cli_ctx;
 
 /* getopt_long over argv (argv[0] is the subcommand). Returns the option's
@@ -38,6 +40,8 @@ int cmd_grad(int argc, char **argv);
 int cmd_gradcheck(int argc, char **argv);
 int cmd_data(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
+int cmd_report(int argc, char **argv);
+int cmd_plot(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_sample(int argc, char **argv);

@@ -10,6 +10,8 @@ static const struct {
     const char *summary;
 } commands[] = {
     {"demo", cmd_demo, "the gradient-flow story end to end: figures and an HTML report"},
+    {"report", cmd_report, "an HTML report with figures for a training run folder"},
+    {"plot", cmd_plot, "one figure from the output of jacobian, spectrum or lyapunov"},
     {"init", cmd_init, "make a model file (cell, sizes, initialisation)"},
     {"data", cmd_data, "make a data file for a model (inputs, targets, mask, h0)"},
     {"grad", cmd_grad, "loss and BPTT gradients of a model on a data file"},

@@ -1,0 +1,207 @@
+/* rnnlab report (a training run as an HTML page) and rnnlab plot (one figure
+ * from the output of jacobian, spectrum or lyapunov). */
+#include "cli.h"
+
+#include "plot.h"
+#include "report.h"
+#include "runplots.h"
+
+#include <cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char report_usage[] =
+    "usage: rnnlab report RUN_DIR\n"
+    "\n"
+    "Make RUN_DIR/report.html for a training run folder (rnnlab train --out): the\n"
+    "loss and validation curves, the gradient norm before clipping, and the\n"
+    "gradient-flow heatmap ln||dL/dh_tau|| over lag and training step, each as PNG\n"
+    "with its data as CSV beside the page.\n";
+
+int cmd_report(int argc, char **argv)
+{
+    static const struct option opts[] = {{"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+    cli_ctx c = {.cmd = "report", .usage = report_usage, .operands = 1};
+    int v;
+    optind = 0;
+    while ((v = cli_next(&c, argc, argv, opts)) != -1) {
+        if (v == 'h') return cli_help(&c);
+        return 2;
+    }
+    if (optind >= argc) return cli_usage_error(&c, "RUN_DIR is required");
+    const char *dir = argv[optind];
+    double *s = NULL, *l = NULL;
+    int n = 0;
+    if (read_series(dir, "metrics.jsonl", "loss", &s, &l, &n) != 0 || n == 0) {
+        free(s), free(l);
+        fprintf(stderr, "rnnlab report: %s: no metrics.jsonl with training losses: not a run folder\n", dir);
+        return 1;
+    }
+    free(s), free(l);
+    char intro[2048], cfgtxt[1024] = "";
+    char p[1300];
+    snprintf(p, sizeof p, "%s/config.json", dir);
+    FILE *f = fopen(p, "r");
+    if (f) {
+        size_t k = fread(cfgtxt, 1, sizeof cfgtxt - 1, f);
+        cfgtxt[k] = '\0';
+        fclose(f);
+    }
+    cJSON *cj = cJSON_Parse(cfgtxt);
+    cJSON *task = cJSON_GetObjectItem(cj, "task"), *cell = cJSON_GetObjectItem(cj, "cell"),
+          *hid = cJSON_GetObjectItem(cj, "hidden"), *T = cJSON_GetObjectItem(cj, "seq_len");
+    snprintf(intro, sizeof intro, "<p>Run folder <code>%s</code>: %s %s, %d units, T = %d. The configuration is in "
+                                  "config.json; the records behind these figures are metrics.jsonl and flow.jsonl.</p>",
+             dir, cJSON_IsString(cell) ? cell->valuestring : "?", cJSON_IsString(task) ? task->valuestring : "?",
+             cJSON_IsNumber(hid) ? hid->valueint : 0, cJSON_IsNumber(T) ? T->valueint : 0);
+    cJSON_Delete(cj);
+    report *r = report_open(dir, "Training run: how the gradient flowed", intro);
+    if (!r) return 1;
+    int bad = run_figures(r, dir, "run", "this run");
+    if (report_close(r) != 0) bad = 1;
+    if (bad) return 1;
+    fprintf(stderr, "rnnlab report: wrote %s/report.html\n", dir);
+    return 0;
+}
+
+static const char plot_usage[] =
+    "usage: rnnlab plot KIND INPUT --out FIGURE.png\n"
+    "\n"
+    "One figure from an analysis command's output:\n"
+    "  lags INPUT.safetensors   (rnnlab jacobian) ln||ds_T/ds_tau||_2 against the lag, and\n"
+    "                           the BPTT gradient norms when present\n"
+    "  spectrum INPUT.json      (rnnlab spectrum) the eigenvalues of every J_t in the\n"
+    "                           complex plane, with the unit circle\n"
+    "  lyapunov INPUT.json      (rnnlab lyapunov) the exponents against their index\n";
+
+static cJSON *load_json(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *b = n > 0 ? malloc((size_t)n + 1) : NULL;
+    cJSON *j = NULL;
+    if (b && fread(b, 1, (size_t)n, f) == (size_t)n) {
+        b[n] = '\0';
+        j = cJSON_Parse(b);
+    }
+    free(b);
+    fclose(f);
+    return j;
+}
+
+static double *json_doubles(const cJSON *a, int *n)
+{
+    *n = cJSON_GetArraySize(a);
+    double *v = malloc((size_t)(*n + 1) * sizeof *v);
+    for (int i = 0; v && i < *n; i++) {
+        const cJSON *e = cJSON_GetArrayItem(a, i);
+        v[i] = cJSON_IsNumber(e) ? e->valuedouble : NAN;
+    }
+    return v;
+}
+
+int cmd_plot(int argc, char **argv)
+{
+    enum { O_OUT = 1 };
+    static const struct option opts[] = {{"out", required_argument, 0, O_OUT}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+    cli_ctx c = {.cmd = "plot", .usage = plot_usage, .operands = 2};
+    const char *out = NULL;
+    int v;
+    optind = 0;
+    while ((v = cli_next(&c, argc, argv, opts)) != -1) {
+        if (v == 'h') return cli_help(&c);
+        if (v == O_OUT) out = optarg;
+        else return 2;
+    }
+    if (argc - optind < 2) return cli_usage_error(&c, "KIND and INPUT are required");
+    const char *kind = argv[optind], *in = argv[optind + 1];
+    int e = cli_require(&c, out, "out");
+    if (e) return e;
+    int bad = 0;
+    if (strcmp(kind, "lags") == 0) {
+        rl_st *f = NULL;
+        rl_status s = rl_st_open(&f, in);
+        if (s) return cli_fail(&c, s);
+        int64_t shape[RL_ST_MAX_NDIM];
+        if (rl_st_shape(f, "lag_log_norm", shape) != 1) {
+            rl_st_close(f);
+            fprintf(stderr, "rnnlab plot: %s has no lag_log_norm: not made by rnnlab jacobian\n", in);
+            return 1;
+        }
+        int n = (int)shape[0], T = n - 1;
+        double *ln = malloc((size_t)n * 8), *gb = malloc((size_t)n * 8), *gl = malloc((size_t)n * 8), *k = malloc((size_t)n * 8),
+               *a = malloc((size_t)n * 8), *b = malloc((size_t)n * 8), *cc = malloc((size_t)n * 8);
+        s = rl_st_read_f64(f, "lag_log_norm", ln, (size_t)n);
+        int grads = rl_st_shape(f, "log_grad_state", shape) == 1 && shape[0] == n;
+        if (!s && grads) s = rl_st_read_f64(f, "log_grad_state", gb, (size_t)n);
+        if (!s && grads) s = rl_st_read_f64(f, "log_grad_last", gl, (size_t)n);
+        for (int i = 0; i <= T; i++) k[i] = i, a[i] = ln[T - i], b[i] = gb[T - i], cc[i] = gl[T - i];
+        if (!s) {
+            pl_series ser[3] = {{"ln #[0x2016]#[0x2202]s#dT#u/#[0x2202]s#d#[0x03c4]#u#[0x2016]#d2#u", k, a, n, PL_LINE, 0},
+                                {"ln #[0x2016]#[0x2202]L/#[0x2202]s#d#[0x03c4]#u#[0x2016]", k, b, n, PL_LINE, 1},
+                                {"ln #[0x2016]#[0x2202]l#dT#u/#[0x2202]s#d#[0x03c4]#u#[0x2016]", k, cc, n, PL_LINE, 2}};
+            pl_figure fig = {out, in, "lag T #[0x2212] #[0x03c4]", "natural log", 0, 0, NAN, NAN, NAN, NAN, 0, 0};
+            bad = plot_lines(&fig, ser, grads ? 3 : 1);
+        }
+        free(ln), free(gb), free(gl), free(k), free(a), free(b), free(cc);
+        rl_st_close(f);
+        if (s) return cli_fail(&c, s);
+    } else if (strcmp(kind, "spectrum") == 0 || strcmp(kind, "lyapunov") == 0) {
+        cJSON *j = load_json(in);
+        if (!j) {
+            fprintf(stderr, "rnnlab plot: %s: cannot read it as JSON\n", in);
+            return 1;
+        }
+        if (strcmp(kind, "lyapunov") == 0) {
+            int n;
+            double *ex = json_doubles(cJSON_GetObjectItem(j, "exponents"), &n), *idx = malloc((size_t)(n + 1) * 8);
+            for (int i = 0; i < n; i++) idx[i] = i + 1;
+            if (n < 1) {
+                fprintf(stderr, "rnnlab plot: %s has no \"exponents\": not made by rnnlab lyapunov\n", in);
+                bad = 1;
+            } else {
+                pl_series ser = {"exponents", idx, ex, n, PL_LINE_POINTS, 0};
+                pl_figure fig = {out, "Lyapunov spectrum", "index i", "#gl#di#u (per step)", 0, 0, NAN, NAN, NAN, NAN, 0, 0};
+                bad = plot_lines(&fig, &ser, 1);
+            }
+            free(ex), free(idx);
+        } else {
+            cJSON *steps = cJSON_GetObjectItem(j, "step_spectra");
+            int T = cJSON_GetArraySize(steps), S = 0;
+            double *re = NULL, *im = NULL;
+            int n = 0;
+            for (int t = 0; t < T; t++) {
+                int a, b;
+                double *r = json_doubles(cJSON_GetObjectItem(cJSON_GetArrayItem(steps, t), "eig_re"), &a);
+                double *i = json_doubles(cJSON_GetObjectItem(cJSON_GetArrayItem(steps, t), "eig_im"), &b);
+                double *nr = realloc(re, (size_t)(n + a + 1) * 8), *ni = nr ? realloc(im, (size_t)(n + a + 1) * 8) : NULL;
+                if (nr) re = nr;
+                if (ni) im = ni;
+                if (r && i && nr && ni && a == b) memcpy(re + n, r, (size_t)a * 8), memcpy(im + n, i, (size_t)a * 8), n += a, S = a;
+                free(r), free(i);
+            }
+            if (n == 0) {
+                fprintf(stderr, "rnnlab plot: %s has no step_spectra: not made by rnnlab spectrum (without --no-steps)\n", in);
+                bad = 1;
+            } else {
+                pl_series ser = {"eigenvalues of J#dt#u, all t", re, im, n, PL_POINTS, 0};
+                char title[128];
+                snprintf(title, sizeof title, "Step Jacobians: %d steps, S = %d", T, S);
+                pl_figure fig = {out, title, "Re #gl", "Im #gl", 0, 0, NAN, NAN, NAN, NAN, 1, 0};
+                bad = plot_lines(&fig, &ser, 1);
+            }
+            free(re), free(im);
+        }
+        cJSON_Delete(j);
+    } else {
+        return cli_usage_error(&c, "unknown plot kind '%s' (choose from lags, spectrum, lyapunov)", kind);
+    }
+    if (bad) return 1;
+    fprintf(stderr, "rnnlab plot: wrote %s\n", out);
+    return 0;
+}
