@@ -61,7 +61,10 @@ $(BUILD)/%.o: %.c | deps
 test: $(BUILD)/rnnlab $(BUILD)/rnnlab_tests
 	$(BUILD)/rnnlab_tests --cli $(BUILD)/rnnlab --fixtures tests/fixtures
 
+# LeakSanitizer is on; tests/lsan.supp lists the system libraries whose
+# process-lifetime caches it would report (fontconfig and cairo, via PLplot).
 asan:
+	LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 \
 	$(MAKE) BUILD=build/asan OPT=-O1 SAN="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" test
 
 # The main job (README's first command): the demo report in rnnlab-demo/.

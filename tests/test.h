@@ -59,9 +59,13 @@ int run_cli_signal(const char *const *argv, double delay_s, int sig);
 /* Number of lines in the last stderr captured by run_cli. */
 int run_cli_err_lines(void);
 
+/* Size, fraction of non-white pixels and distinct colours (up to 16) of a
+ * PNG; -1 if it does not decode. tests/test_demo.c */
+int png_stats(const char *path, unsigned *w, unsigned *h, double *ink, int *colours);
+
 /* Write bytes to a file in the temporary folder; returns its path. */
 const char *write_tmp(const char *name, const void *data, size_t n);
-/* Read a whole file (malloc'ed, *n its size) or NULL. */
+/* Read a whole file (malloc'ed, *n its size, a NUL after it) or NULL. */
 unsigned char *read_file(const char *path, size_t *n);
 
 #endif

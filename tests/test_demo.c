@@ -7,38 +7,47 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* A PNG with ink on it: decodes, is at least 300 x 300, has more than 1% of
- * its pixels away from white and at least 3 distinct colours. */
-static void check_png(const char *path)
+int png_stats(const char *path, unsigned *w, unsigned *h, double *ink, int *colours)
 {
     png_image im;
     memset(&im, 0, sizeof im);
     im.version = PNG_IMAGE_VERSION;
-    if (!png_image_begin_read_from_file(&im, path)) {
-        CHECK_MSG(0, "%s: not a PNG (%s)", path, im.message);
-        return;
-    }
+    if (!png_image_begin_read_from_file(&im, path)) return -1;
     im.format = PNG_FORMAT_RGB;
     unsigned char *px = malloc(PNG_IMAGE_SIZE(im));
     int ok = px && png_image_finish_read(&im, NULL, px, 0, NULL);
-    CHECK_MSG(ok, "%s: cannot decode", path);
     if (ok) {
-        size_t n = (size_t)im.width * im.height, ink = 0;
-        unsigned colours[8];
+        size_t n = (size_t)im.width * im.height, k = 0;
+        unsigned seen[16];
         int nc = 0;
         for (size_t i = 0; i < n; i++) {
             unsigned c = (unsigned)px[3 * i] << 16 | (unsigned)px[3 * i + 1] << 8 | px[3 * i + 2];
-            ink += c != 0xFFFFFF;
-            int seen = 0;
-            for (int k = 0; k < nc; k++) seen |= colours[k] == c;
-            if (!seen && nc < 8) colours[nc++] = c;
+            k += c != 0xFFFFFF;
+            int old = 0;
+            for (int j = 0; j < nc; j++) old |= seen[j] == c;
+            if (!old && nc < 16) seen[nc++] = c;
         }
-        CHECK_MSG(im.width >= 300 && im.height >= 300, "%s: %ux%u", path, im.width, im.height);
-        CHECK_MSG(ink > n / 100, "%s: blank (%zu of %zu pixels not white)", path, ink, n);
-        CHECK_MSG(nc >= 3, "%s: %d colours", path, nc);
+        *w = im.width, *h = im.height, *ink = n ? (double)k / (double)n : 0, *colours = nc;
     }
     free(px);
     png_image_free(&im);
+    return ok ? 0 : -1;
+}
+
+/* A PNG with ink on it: decodes, is at least 300 x 300, has more than 1% of
+ * its pixels away from white and at least 3 distinct colours. */
+static void check_png(const char *path)
+{
+    unsigned w = 0, h = 0;
+    double ink = 0;
+    int nc = 0;
+    if (png_stats(path, &w, &h, &ink, &nc) != 0) {
+        CHECK_MSG(0, "%s: not a PNG that decodes", path);
+        return;
+    }
+    CHECK_MSG(w >= 300 && h >= 300, "%s: %ux%u", path, w, h);
+    CHECK_MSG(ink > 0.01, "%s: blank (%.2f%% of the pixels not white)", path, 100 * ink);
+    CHECK_MSG(nc >= 3, "%s: %d colours", path, nc);
 }
 
 /* Every row has as many numeric fields as the header names. */
