@@ -72,6 +72,19 @@ static int load_pair(const cli_ctx *c, const char *model, const char *data, unsi
     return s ? cli_fail(c, s) : 0;
 }
 
+/* The shared part of jacobian and spectrum: the required options, then the
+ * model, the data and the Jacobians of sequence seq. 0, or the exit code. */
+static int open_jac(const cli_ctx *c, const char *model, const char *data, const char *out, int seq, rl_model **m,
+                    rl_data **d, rl_jac **j)
+{
+    int e;
+    if ((e = cli_require(c, model, "model")) || (e = cli_require(c, data, "data")) || (e = cli_require(c, out, "out")) ||
+        (e = load_pair(c, model, data, 0, m, d)))
+        return e;
+    rl_status s = rl_jac_new(j, *m, rl_data_batch(*d), seq);
+    return s ? cli_fail(c, s) : 0;
+}
+
 int cmd_jacobian(int argc, char **argv)
 {
     enum { O_MODEL = 1, O_DATA, O_SEQ, O_OUT, O_NOSTEPS, O_NORADIUS };
@@ -98,18 +111,12 @@ int cmd_jacobian(int argc, char **argv)
         default: return 2;
         }
     }
-    if (e || (e = cli_require(&c, model, "model")) || (e = cli_require(&c, data, "data")) ||
-        (e = cli_require(&c, out, "out")))
-        return e;
+    if (e) return e;
     rl_model *m = NULL;
     rl_data *d = NULL;
     rl_jac *j = NULL;
-    if ((e = load_pair(&c, model, data, 0, &m, &d))) goto done;
-    rl_status s = rl_jac_new(&j, m, rl_data_batch(d), seq);
-    if (s) {
-        e = cli_fail(&c, s);
-        goto done;
-    }
+    rl_status s = RL_OK;
+    if ((e = open_jac(&c, model, data, out, seq, &m, &d, &j))) goto done;
     int T = rl_jac_steps(j), S = rl_jac_state_size(j), grads = !isnan(rl_jac_loss(j));
     size_t n1 = (size_t)T + 1, SS = (size_t)S * S;
     if (!c.seen[O_NOSTEPS] && (double)T * SS > (double)(1u << 30) / 8) {
@@ -258,20 +265,14 @@ int cmd_spectrum(int argc, char **argv)
         default: return 2;
         }
     }
-    if (e || (e = cli_require(&c, model, "model")) || (e = cli_require(&c, data, "data")) ||
-        (e = cli_require(&c, out, "out")))
-        return e;
+    if (e) return e;
     rl_model *m = NULL;
     rl_data *d = NULL;
     rl_jac *j = NULL;
     cJSON *root = NULL;
     double *buf = NULL;
-    if ((e = load_pair(&c, model, data, 0, &m, &d))) goto done;
-    rl_status s = rl_jac_new(&j, m, rl_data_batch(d), seq);
-    if (s) {
-        e = cli_fail(&c, s);
-        goto done;
-    }
+    rl_status s = RL_OK;
+    if ((e = open_jac(&c, model, data, out, seq, &m, &d, &j))) goto done;
     int T = rl_jac_steps(j), S = rl_jac_state_size(j), lags[64], nl = 0;
     if (lagarg) {
         if ((e = parse_lags(&c, lagarg, T, lags, 64, &nl))) goto done;

@@ -9,81 +9,89 @@
 #include <stdlib.h>
 #include <string.h>
 
-static FILE *open_in(const char *dir, const char *file)
+/* Call fn on each line of dir/file parsed as JSON (lines that are not JSON
+ * are passed over); fn returns nonzero to stop. -1 if the file cannot be read. */
+static int each_record(const char *dir, const char *file, int (*fn)(const cJSON *, void *), void *ctx)
 {
     char p[1300];
     snprintf(p, sizeof p, "%s/%s", dir, file);
-    return fopen(p, "r");
+    FILE *f = fopen(p, "r");
+    if (!f) return -1;
+    char *line = NULL;
+    size_t cap = 0;
+    int stop = 0;
+    while (!stop && getline(&line, &cap, f) > 0) {
+        cJSON *j = cJSON_Parse(line);
+        if (j) stop = fn(j, ctx);
+        cJSON_Delete(j);
+    }
+    free(line);
+    fclose(f);
+    return 0;
+}
+
+/* Growing arrays of (step, values) records, width values each. */
+typedef struct {
+    const char *key;
+    int width; /* -1: not known yet (flow arrays) */
+    int n, cap;
+    double *steps, *vals;
+} series;
+
+static int grow(series *s, int width)
+{
+    if (s->n < s->cap) return 0;
+    int cap = s->cap ? 2 * s->cap : 64;
+    double *a = realloc(s->steps, (size_t)cap * 8);
+    if (a) s->steps = a;
+    double *b = a ? realloc(s->vals, (size_t)cap * width * 8) : NULL;
+    if (!b) return 1;
+    s->vals = b, s->cap = cap;
+    return 0;
+}
+
+static int add_number(const cJSON *j, void *ctx)
+{
+    series *s = ctx;
+    const cJSON *st = cJSON_GetObjectItemCaseSensitive(j, "step"), *v = cJSON_GetObjectItemCaseSensitive(j, s->key);
+    if (!cJSON_IsNumber(st) || !cJSON_IsNumber(v)) return 0;
+    if (grow(s, 1)) return 1;
+    s->steps[s->n] = st->valuedouble, s->vals[s->n++] = v->valuedouble;
+    return 0;
+}
+
+static int add_array(const cJSON *j, void *ctx)
+{
+    series *s = ctx;
+    const cJSON *st = cJSON_GetObjectItemCaseSensitive(j, "step"), *a = cJSON_GetObjectItemCaseSensitive(j, s->key);
+    int m = cJSON_GetArraySize(a);
+    if (!cJSON_IsNumber(st) || !cJSON_IsArray(a) || m < 2 || (s->width > 0 && m != s->width)) return 0;
+    s->width = m;
+    if (grow(s, m)) return 1;
+    s->steps[s->n] = st->valuedouble;
+    /* column k = lag = T - tau; null (the log of an exact zero) becomes -inf */
+    for (int k = 0; k < m; k++) {
+        const cJSON *e = cJSON_GetArrayItem(a, m - 1 - k);
+        s->vals[(size_t)s->n * m + k] = cJSON_IsNumber(e) ? e->valuedouble : -INFINITY;
+    }
+    s->n++;
+    return 0;
 }
 
 int read_series(const char *dir, const char *file, const char *key, double **steps, double **vals, int *n)
 {
-    *steps = *vals = NULL, *n = 0;
-    FILE *f = open_in(dir, file);
-    if (!f) return -1;
-    char *line = NULL;
-    size_t cap = 0;
-    int alloc = 0;
-    while (getline(&line, &cap, f) > 0) {
-        cJSON *j = cJSON_Parse(line);
-        cJSON *s = cJSON_GetObjectItemCaseSensitive(j, "step"), *v = cJSON_GetObjectItemCaseSensitive(j, key);
-        if (cJSON_IsNumber(s) && cJSON_IsNumber(v)) {
-            if (*n == alloc) {
-                alloc = alloc ? 2 * alloc : 64;
-                double *a = realloc(*steps, (size_t)alloc * 8), *b = a ? realloc(*vals, (size_t)alloc * 8) : NULL;
-                if (a) *steps = a;
-                if (!a || !b) {
-                    cJSON_Delete(j);
-                    break;
-                }
-                *vals = b;
-            }
-            (*steps)[*n] = s->valuedouble, (*vals)[*n] = v->valuedouble, (*n)++;
-        }
-        cJSON_Delete(j);
-    }
-    free(line);
-    fclose(f);
-    return 0;
+    series s = {key, 1, 0, 0, NULL, NULL};
+    int r = each_record(dir, file, add_number, &s);
+    *steps = s.steps, *vals = s.vals, *n = s.n;
+    return r;
 }
 
 int read_flow(const char *dir, const char *key, double **steps, double **z, int *n, int *T)
 {
-    *steps = *z = NULL, *n = 0, *T = -1;
-    FILE *f = open_in(dir, "flow.jsonl");
-    if (!f) return -1;
-    char *line = NULL;
-    size_t cap = 0;
-    int alloc = 0;
-    while (getline(&line, &cap, f) > 0) {
-        cJSON *j = cJSON_Parse(line);
-        cJSON *s = cJSON_GetObjectItemCaseSensitive(j, "step"), *a = cJSON_GetObjectItemCaseSensitive(j, key);
-        int m = cJSON_GetArraySize(a);
-        if (cJSON_IsNumber(s) && cJSON_IsArray(a) && m > 1 && (*T < 0 || m == *T + 1)) {
-            *T = m - 1;
-            if (*n == alloc) {
-                alloc = alloc ? 2 * alloc : 32;
-                double *p = realloc(*steps, (size_t)alloc * 8), *q = p ? realloc(*z, (size_t)alloc * m * 8) : NULL;
-                if (p) *steps = p;
-                if (!p || !q) {
-                    cJSON_Delete(j);
-                    break;
-                }
-                *z = q;
-            }
-            (*steps)[*n] = s->valuedouble;
-            /* column k = lag = T - tau; null (a log of zero) becomes -inf */
-            for (int k = 0; k < m; k++) {
-                cJSON *e = cJSON_GetArrayItem(a, m - 1 - k);
-                (*z)[(size_t)*n * m + k] = cJSON_IsNumber(e) ? e->valuedouble : -INFINITY;
-            }
-            (*n)++;
-        }
-        cJSON_Delete(j);
-    }
-    free(line);
-    fclose(f);
-    return 0;
+    series s = {key, -1, 0, 0, NULL, NULL};
+    int r = each_record(dir, "flow.jsonl", add_array, &s);
+    *steps = s.steps, *z = s.vals, *n = s.n, *T = s.width - 1;
+    return r;
 }
 
 int run_figures(report *r, const char *run_dir, const char *tag, const char *label)

@@ -91,27 +91,33 @@ static void first_line(const char *src, char *dst, size_t n)
     dst[i] = '\0';
 }
 
+/* Start the program under test with argv (argv[0] replaced) and the three
+ * standard streams from and to these files; the child's pid or -1. */
+static pid_t spawn(const char *const *argv, const char *in_path, const char *out_path, const char *err_path)
+{
+    pid_t pid = fork();
+    if (pid != 0) return pid;
+    int in = open(in_path, O_RDONLY), o = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644),
+        e = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (in < 0 || o < 0 || e < 0) _exit(127);
+    dup2(in, 0), dup2(o, 1), dup2(e, 2);
+    int n = 0;
+    while (argv[n]) n++;
+    char **args = calloc((size_t)n + 1, sizeof *args);
+    if (!args) _exit(127);
+    args[0] = (char *)test_cli;
+    for (int i = 1; i < n; i++) args[i] = (char *)argv[i];
+    execv(test_cli, args);
+    _exit(127);
+}
+
 int run_cli(const char *const *argv, const char *stdin_path, char *out, size_t outn, char *err, size_t errn)
 {
     static char outp[1024], errp[1024];
     snprintf(outp, sizeof outp, "%s/cli.stdout", test_tmpdir);
     snprintf(errp, sizeof errp, "%s/cli.stderr", test_tmpdir);
-    pid_t pid = fork();
+    pid_t pid = spawn(argv, stdin_path ? stdin_path : "/dev/null", outp, errp);
     if (pid < 0) return -1;
-    if (pid == 0) {
-        int in = stdin_path ? open(stdin_path, O_RDONLY) : open("/dev/null", O_RDONLY);
-        int o = open(outp, O_WRONLY | O_CREAT | O_TRUNC, 0644), e = open(errp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        if (in < 0 || o < 0 || e < 0) _exit(127);
-        dup2(in, 0), dup2(o, 1), dup2(e, 2);
-        int n = 0;
-        while (argv[n]) n++;
-        char **args = calloc((size_t)n + 1, sizeof *args);
-        if (!args) _exit(127);
-        args[0] = (char *)test_cli;
-        for (int i = 1; i < n; i++) args[i] = (char *)argv[i];
-        execv(test_cli, args);
-        _exit(127);
-    }
     int st = 0;
     if (waitpid(pid, &st, 0) < 0) return -1;
     size_t len = 0;
@@ -143,20 +149,8 @@ int run_cli(const char *const *argv, const char *stdin_path, char *out, size_t o
 
 int run_cli_signal(const char *const *argv, double delay_s, int sig)
 {
-    pid_t pid = fork();
+    pid_t pid = spawn(argv, "/dev/null", "/dev/null", "/dev/null");
     if (pid < 0) return -1;
-    if (pid == 0) {
-        int devnull = open("/dev/null", O_RDWR);
-        if (devnull >= 0) dup2(devnull, 0), dup2(devnull, 1), dup2(devnull, 2);
-        int n = 0;
-        while (argv[n]) n++;
-        char **args = calloc((size_t)n + 1, sizeof *args);
-        if (!args) _exit(127);
-        args[0] = (char *)test_cli;
-        for (int i = 1; i < n; i++) args[i] = (char *)argv[i];
-        execv(test_cli, args);
-        _exit(127);
-    }
     struct timespec ts = {(time_t)delay_s, (long)((delay_s - (double)(time_t)delay_s) * 1e9)};
     nanosleep(&ts, NULL);
     kill(pid, sig);
