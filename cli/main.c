@@ -18,6 +18,7 @@ static const struct {
     {"train", cmd_train, "train a model on a task, recording the gradient flow (run folder)"},
     {"eval", cmd_eval, "loss, MSE/accuracy/baseline or bits per character of a model on a task"},
     {"sample", cmd_sample, "generate text from a character model"},
+    {"bench", cmd_bench, "time the PyTorch peer's workloads (training, forward, Jacobians, Lyapunov)"},
     {"gradcheck", cmd_gradcheck, "BPTT against finite differences on a random model"},
     {"jacobian", cmd_jacobian, "every ds_t/ds_tau of a sequence, per-lag norms, BPTT gradient norms"},
     {"spectrum", cmd_spectrum, "eigen- and singular values of J_t and of the products; the theorem check"},

@@ -1,0 +1,290 @@
+/* rnnlab bench: the workloads of the PyTorch peer script (../shared/bench/
+ * torch_anchor.py) on rnnlab, with FLOP counts and the machine's sgemm rate. */
+#include "cli.h"
+
+#include <cJSON.h>
+#include <cblas.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+static const char usage[] =
+    "usage: rnnlab bench [--cell C] [--hidden H] [--batch B] [--seq T] [--threads N] [--json]\n"
+    "       rnnlab bench --jacobian | --lyapunov [--hidden H] [--seq T] [--threads N] [--json]\n"
+    "\n"
+    "Time the peer's workloads: a character-model training step (one-hot input over\n"
+    "V = 65 symbols, one recurrent layer, a Linear(H, 65) readout at every step,\n"
+    "cross-entropy over all steps, BPTT, clip_grad_norm(1.0), Adam; float32) and the\n"
+    "forward pass alone; prints tokens/s (B*T per step, the median over repeats),\n"
+    "GFLOP/s from a FLOP count of the GEMMs, and the share of the sgemm rate measured\n"
+    "here on 2048^3. --jacobian times the product dh_T/dh_0 of a tanh RNN (T = 100,\n"
+    "H = 128, float64); --lyapunov the full spectrum at H = 128 over 1,000 steps.\n"
+    "\n"
+    "  --cell C          rnn (tanh) | relu | lstm | gru                [rnn]\n"
+    "  --hidden H        hidden size                                   [128]\n"
+    "  --batch B         batch size                                    [32]\n"
+    "  --seq T           sequence length                               [64; 100 with --jacobian]\n"
+    "  --threads N       OpenBLAS threads                              [2]\n"
+    "  --seconds X       time each measurement for about X seconds     [1.5]\n"
+    "  --json            one JSON object on stdout\n";
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static int cmp_d(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Median seconds per call of fn over about `seconds`, after a warm-up. */
+static double time_it(int (*fn)(void *), void *ctx, double seconds)
+{
+    double t0 = now_s(), one = 0;
+    for (int i = 0; i < 2 || now_s() - t0 < 0.2; i++) {
+        double s = now_s();
+        if (fn(ctx)) return NAN;
+        one = now_s() - s;
+        if (i > 50) break;
+    }
+    int reps = (int)fmin(200, fmax(5, ceil(seconds / fmax(one, 1e-7))));
+    double *ts = malloc((size_t)reps * sizeof *ts);
+    if (!ts) return NAN;
+    for (int i = 0; i < reps; i++) {
+        double s = now_s();
+        if (fn(ctx)) {
+            free(ts);
+            return NAN;
+        }
+        ts[i] = now_s() - s;
+    }
+    qsort(ts, (size_t)reps, sizeof *ts, cmp_d);
+    double med = ts[reps / 2];
+    free(ts);
+    return med;
+}
+
+typedef struct {
+    rl_model *m;
+    rl_ws *ws;
+    rl_optim *opt;
+    rl_batch b;
+    int train;
+} step_ctx;
+
+static int one_step(void *p)
+{
+    step_ctx *c = p;
+    double loss, norm;
+    rl_status s = rl_forward(c->ws, c->m, &c->b, &loss);
+    if (!s && c->train) {
+        rl_ws_zero_grad(c->ws);
+        s = rl_backward(c->ws, c->m, &c->b);
+        if (!s) s = rl_clip_grad_norm(rl_ws_grad(c->ws), rl_model_num_params(c->m), RL_F32, 1.0, &norm);
+        if (!s) s = rl_optim_step(c->opt, c->m, rl_ws_grad(c->ws), 1e-3);
+    }
+    if (s) fprintf(stderr, "rnnlab bench: %s\n", rl_errmsg());
+    return s != RL_OK;
+}
+
+typedef struct {
+    float *a, *b, *c;
+    int n;
+} gemm_ctx;
+
+static int one_gemm(void *p)
+{
+    gemm_ctx *g = p;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, g->n, g->n, g->n, 1, g->a, g->n, g->b, g->n, 0, g->c, g->n);
+    return 0;
+}
+
+static double sgemm_gflops(double seconds)
+{
+    gemm_ctx g = {NULL, NULL, NULL, 2048};
+    size_t n2 = (size_t)g.n * g.n;
+    g.a = malloc(n2 * 4), g.b = malloc(n2 * 4), g.c = malloc(n2 * 4);
+    double r = NAN;
+    if (g.a && g.b && g.c) {
+        for (size_t i = 0; i < n2; i++) g.a[i] = (float)(i % 7) * 0.1f, g.b[i] = (float)(i % 5) * 0.1f;
+        r = 2.0 * g.n * g.n * g.n / time_it(one_gemm, &g, seconds) / 1e9;
+    }
+    free(g.a), free(g.b), free(g.c);
+    return r;
+}
+
+typedef struct {
+    rl_jac *j;
+    double *P;
+    int T;
+} jac_ctx;
+
+static int one_product(void *p)
+{
+    jac_ctx *c = p;
+    double scale;
+    return rl_jac_product(c->j, c->T, 0, c->P, &scale) != RL_OK;
+}
+
+typedef struct {
+    rl_model *m;
+    rl_lyap_config cfg;
+    double *ex;
+} lyap_ctx;
+
+static int one_lyapunov(void *p)
+{
+    lyap_ctx *c = p;
+    return rl_lyapunov(c->m, NULL, 0, &c->cfg, c->ex, NULL) != RL_OK;
+}
+
+static double peak_mb(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return ru.ru_maxrss / 1024.0;
+}
+
+int cmd_bench(int argc, char **argv)
+{
+    enum { O_CELL = 1, O_HID, O_BATCH, O_SEQ, O_THREADS, O_SECONDS, O_JSON, O_JAC, O_LYAP };
+    static const struct option opts[] = {
+        {"cell", required_argument, 0, O_CELL},       {"hidden", required_argument, 0, O_HID},
+        {"batch", required_argument, 0, O_BATCH},     {"seq", required_argument, 0, O_SEQ},
+        {"threads", required_argument, 0, O_THREADS}, {"seconds", required_argument, 0, O_SECONDS},
+        {"json", no_argument, 0, O_JSON},             {"jacobian", no_argument, 0, O_JAC},
+        {"lyapunov", no_argument, 0, O_LYAP},         {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0}};
+    cli_ctx c = {.cmd = "bench", .usage = usage};
+    const char *cellname = "rnn";
+    int H = 128, B = 32, T = 64, threads = 2, e = 0, v;
+    double seconds = 1.5;
+    optind = 0;
+    while (!e && (v = cli_next(&c, argc, argv, opts)) != -1) {
+        switch (v) {
+        case 'h': return cli_help(&c);
+        case O_CELL: cellname = optarg; break;
+        case O_HID: e = cli_int(&c, "hidden", optarg, 1, 8192, &H); break;
+        case O_BATCH: e = cli_int(&c, "batch", optarg, 1, 4096, &B); break;
+        case O_SEQ: e = cli_int(&c, "seq", optarg, 1, 100000, &T); break;
+        case O_THREADS: e = cli_int(&c, "threads", optarg, 1, 256, &threads); break;
+        case O_SECONDS: e = cli_double(&c, "seconds", optarg, 0.01, 600, &seconds); break;
+        case O_JSON: case O_JAC: case O_LYAP: break;
+        default: return 2;
+        }
+    }
+    if (e) return e;
+    if (c.seen[O_JAC] && c.seen[O_LYAP]) return cli_usage_error(&c, "--jacobian and --lyapunov are separate benchmarks");
+    rl_cell cell;
+    if (strcmp(cellname, "rnn") == 0) cell = RL_CELL_TANH;
+    else if (rl_cell_parse(cellname, &cell)) return cli_usage_error(&c, "%s", rl_errmsg());
+    openblas_set_num_threads(threads);
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddNumberToObject(j, "threads", threads);
+    rl_status s = RL_OK;
+    if (c.seen[O_JAC] || c.seen[O_LYAP]) {
+        /* the analysis workloads: a tanh RNN, W_hh ~ N(0, 1.5^2/H), noise inputs */
+        if (!c.seen[O_SEQ]) T = 100;
+        rl_config mc = {RL_CELL_TANH, 1, H, 1, 1, RL_LOSS_MSE};
+        rl_init init = {RL_INIT_GAUSSIAN, 1.5, 0, 0, 0};
+        rl_model *m = NULL;
+        s = rl_model_new(&m, &mc, RL_F64);
+        if (!s) s = rl_model_init(m, &init, 1);
+        double secs = NAN;
+        if (!s && c.seen[O_JAC]) {
+            double *x = calloc((size_t)T, 8);
+            rl_rng r;
+            rl_rng_seed(&r, 2);
+            for (int t = 0; x && t < T; t++) x[t] = rl_rng_normal(&r);
+            rl_batch b = {RL_F64, 1, T, 1, x, NULL, NULL, NULL, NULL, NULL};
+            jac_ctx jc = {NULL, malloc((size_t)H * H * 8), T};
+            s = rl_jac_new(&jc.j, m, &b, 0);
+            if (!s && jc.P) secs = time_it(one_product, &jc, seconds);
+            cJSON_AddStringToObject(j, "workload", "jacobian product dh_T/dh_0, tanh, float64");
+            cJSON_AddNumberToObject(j, "hidden", H);
+            cJSON_AddNumberToObject(j, "seq", T);
+            cJSON_AddNumberToObject(j, "seconds", secs);
+            cJSON_AddNumberToObject(j, "gflops", 2.0 * H * H * H * T / secs / 1e9);
+            rl_jac_free(jc.j);
+            free(jc.P), free(x);
+        } else if (!s) {
+            lyap_ctx lc = {m, {.steps = 1000, .transient = 0, .k = H, .input = RL_INPUT_NOISE, .noise_std = 1,
+                               .state = RL_STATE_RANDOM, .seed = 3},
+                           malloc((size_t)H * 8)};
+            if (lc.ex) secs = time_it(one_lyapunov, &lc, seconds);
+            cJSON_AddStringToObject(j, "workload", "full Lyapunov spectrum, tanh, 1000 steps, float64");
+            cJSON_AddNumberToObject(j, "hidden", H);
+            cJSON_AddNumberToObject(j, "steps", 1000);
+            cJSON_AddNumberToObject(j, "seconds", secs);
+            free(lc.ex);
+        }
+        rl_model_free(m);
+    } else {
+        /* the training workload */
+        const int V = 65, G = rl_cell_gates(cell);
+        rl_config mc = {cell, V, H, 1, V, RL_LOSS_CE};
+        rl_init init = {RL_INIT_UNIFORM, 1, 0, 0, 0};
+        step_ctx sc = {0};
+        rl_optim_config oc = rl_optim_defaults(RL_OPT_ADAM);
+        s = rl_model_new(&sc.m, &mc, RL_F32);
+        if (!s) s = rl_model_init(sc.m, &init, 1);
+        if (!s) s = rl_ws_new(&sc.ws, sc.m, B, T);
+        if (!s) s = rl_optim_new(&sc.opt, sc.m, &oc);
+        float *x = calloc((size_t)B * T * V, 4);
+        int32_t *y = calloc((size_t)B * T, 4);
+        rl_rng r;
+        rl_rng_seed(&r, 4);
+        for (size_t i = 0; x && y && i < (size_t)B * T; i++) x[i * V + rl_rng_next(&r) % V] = 1, y[i] = (int32_t)(rl_rng_next(&r) % V);
+        sc.b = (rl_batch){RL_F32, B, T, V, x, y, NULL, NULL, NULL, NULL};
+        double gs = sgemm_gflops(seconds), tr = NAN, fw = NAN;
+        if (!s && x && y) {
+            sc.train = 1;
+            tr = time_it(one_step, &sc, seconds);
+            sc.train = 0;
+            fw = time_it(one_step, &sc, seconds);
+        }
+        /* FLOPs of the GEMMs, per step: forward x W_ih^T, h W_hh^T, h W_o^T; backward the
+         * recurrence (dh = da W_hh), the weight gradients (dW_hh, dW_ih, dW_o) and dh = do W_o */
+        double TB = (double)T * B, GH = (double)G * H;
+        double fwd = 2 * TB * GH * V + 2 * TB * GH * H + 2 * TB * V * H;
+        double train = fwd + 2 * TB * GH * H * 2 + 2 * TB * GH * V + 2 * TB * V * H * 2;
+        cJSON_AddStringToObject(j, "cell", cellname);
+        cJSON_AddNumberToObject(j, "hidden", H);
+        cJSON_AddNumberToObject(j, "batch", B);
+        cJSON_AddNumberToObject(j, "seq", T);
+        cJSON_AddNumberToObject(j, "vocab", V);
+        cJSON_AddNumberToObject(j, "train_tokens_per_s", TB / tr);
+        cJSON_AddNumberToObject(j, "infer_tokens_per_s", TB / fw);
+        cJSON_AddNumberToObject(j, "train_step_s", tr);
+        cJSON_AddNumberToObject(j, "gflops", train / tr / 1e9);
+        cJSON_AddNumberToObject(j, "sgemm_gflops", gs);
+        cJSON_AddNumberToObject(j, "share_of_sgemm", train / tr / 1e9 / gs);
+        free(x), free(y);
+        rl_optim_free(sc.opt);
+        rl_ws_free(sc.ws);
+        rl_model_free(sc.m);
+    }
+    cJSON_AddNumberToObject(j, "peak_rss_mb", peak_mb());
+    if (s) {
+        cJSON_Delete(j);
+        return cli_fail(&c, s);
+    }
+    if (c.seen[O_JSON]) {
+        char *txt = cJSON_PrintUnformatted(j);
+        if (txt) puts(txt);
+        free(txt);
+    } else {
+        for (cJSON *it = j->child; it; it = it->next)
+            if (cJSON_IsNumber(it)) printf("%-20s %.6g\n", it->string, it->valuedouble);
+            else printf("%-20s %s\n", it->string, it->valuestring);
+    }
+    cJSON_Delete(j);
+    return 0;
+}
