@@ -376,7 +376,7 @@ TEST(ctrl_c_saves_and_resumes)
     const char *argv[] = {"rnnlab", "train", "--task", "adding", "--seq-len", "30", "--hidden", "16", "--batch", "8",
                           "--steps", "2000000", "--ckpt-every", "0", "--flow-every", "0", "--eval-every", "0",
                           "--quiet", "--out", dir, NULL};
-    int st = run_cli_signal(argv, 0.4, SIGINT);
+    int st = run_cli_signal(argv, 1.0, SIGINT); /* well after the handler is in place */
     CHECK_MSG(st == 130, "exit status %d after SIGINT, want 130", st);
     rl_trainer *t = NULL;
     CHECK_OK(rl_trainer_resume(&t, dir, 0));
