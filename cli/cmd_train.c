@@ -67,10 +67,12 @@ static void show_progress(const rl_progress *p, void *ctx)
 {
     int tty = *(int *)ctx;
     double eta = p->step > 0 ? p->elapsed_s * (double)(p->total - p->step) / (double)p->step : 0;
+    char skipped[48] = "";
+    if (p->skipped) snprintf(skipped, sizeof skipped, "  skipped %lld", (long long)p->skipped);
+    /* a live line on a terminal, plain lines otherwise */
     fprintf(stderr, "%sstep %lld/%lld  loss %.5g  |g| %.3g  lr %.3g  %.0f tok/s  ETA %dm%02ds%s%s", tty ? "\r" : "",
             (long long)p->step, (long long)p->total, p->loss, p->grad_norm, p->lr, p->tokens_per_s, (int)eta / 60,
-            (int)eta % 60, p->skipped ? "  skipped " : "", tty ? "   " : "\n");
-    if (p->skipped) fprintf(stderr, "%lld%s", (long long)p->skipped, tty ? "" : "\n");
+            (int)eta % 60, skipped, tty ? "   " : "\n");
     fflush(stderr);
 }
 
