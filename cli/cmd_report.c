@@ -13,22 +13,75 @@
 #include <string.h>
 
 static const char report_usage[] =
-    "usage: rnnlab report RUN_DIR\n"
+    "usage: rnnlab report RUN_DIR [--json]\n"
     "\n"
     "Make RUN_DIR/report.html for a training run folder (rnnlab train --out): the\n"
     "loss and validation curves, the gradient norm before clipping, and the\n"
     "gradient-flow heatmap ln||dL/dh_tau|| over lag and training step, each as PNG\n"
-    "with its data as CSV beside the page.\n";
+    "with its data as CSV beside the page.\n"
+    "\n"
+    "  --json            print the run's key numbers as one JSON object instead:\n"
+    "                    steps, last and best validation loss, largest gradient norm,\n"
+    "                    and ln||dL/dh_tau|| at lags 0, T/2 and T in the first and\n"
+    "                    the last gradient-flow record\n";
+
+/* The key numbers of a run, for scripts (bench/results.sh). */
+static int summary_json(const char *dir)
+{
+    double *s = NULL, *v = NULL;
+    int n = 0;
+    cJSON *j = cJSON_CreateObject();
+    read_series(dir, "metrics.jsonl", "loss", &s, &v, &n);
+    if (n) cJSON_AddNumberToObject(j, "steps", s[n - 1]), cJSON_AddNumberToObject(j, "last_loss", v[n - 1]);
+    free(s), free(v);
+    read_series(dir, "metrics.jsonl", "val_loss", &s, &v, &n);
+    double best = INFINITY;
+    for (int i = 0; i < n; i++) best = fmin(best, v[i]);
+    if (n) cJSON_AddNumberToObject(j, "last_val_loss", v[n - 1]), cJSON_AddNumberToObject(j, "best_val_loss", best);
+    free(s), free(v);
+    const char *extra[3] = {"val_mse", "val_accuracy", "val_bpc"};
+    for (int k = 0; k < 3; k++) {
+        read_series(dir, "metrics.jsonl", extra[k], &s, &v, &n);
+        if (n) cJSON_AddNumberToObject(j, extra[k] + 4, v[n - 1]);
+        free(s), free(v);
+    }
+    read_series(dir, "metrics.jsonl", "grad_norm_max", &s, &v, &n);
+    double mx = 0;
+    for (int i = 0; i < n; i++) mx = fmax(mx, v[i]);
+    if (n) cJSON_AddNumberToObject(j, "grad_norm_max", mx);
+    free(s), free(v);
+    double *z = NULL;
+    int T = 0;
+    read_flow(dir, "lag_log_grad", &s, &z, &n, &T);
+    if (n > 0 && T > 0) {
+        const char *which[2] = {"first_flow", "last_flow"};
+        for (int w = 0; w < 2; w++) {
+            int i = w ? n - 1 : 0;
+            cJSON *o = cJSON_AddObjectToObject(j, which[w]);
+            cJSON_AddNumberToObject(o, "step", s[i]);
+            cJSON_AddNumberToObject(o, "ln_grad_lag0", z[(size_t)i * (T + 1)]);
+            cJSON_AddNumberToObject(o, "ln_grad_lag_half", z[(size_t)i * (T + 1) + T / 2]);
+            cJSON_AddNumberToObject(o, "ln_grad_lag_T", z[(size_t)i * (T + 1) + T]);
+        }
+    }
+    free(s), free(z);
+    char *txt = cJSON_PrintUnformatted(j);
+    if (txt) puts(txt);
+    free(txt);
+    cJSON_Delete(j);
+    return 0;
+}
 
 int cmd_report(int argc, char **argv)
 {
-    static const struct option opts[] = {{"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+    enum { O_JSON = 1 };
+    static const struct option opts[] = {{"json", no_argument, 0, O_JSON}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     cli_ctx c = {.cmd = "report", .usage = report_usage, .operands = 1};
     int v;
     optind = 0;
     while ((v = cli_next(&c, argc, argv, opts)) != -1) {
         if (v == 'h') return cli_help(&c);
-        return 2;
+        if (v != O_JSON) return 2;
     }
     if (optind >= argc) return cli_usage_error(&c, "RUN_DIR is required");
     const char *dir = argv[optind];
@@ -40,6 +93,7 @@ int cmd_report(int argc, char **argv)
         return 1;
     }
     free(s), free(l);
+    if (c.seen[O_JSON]) return summary_json(dir);
     char intro[2048], cfgtxt[1024] = "";
     char p[1300];
     snprintf(p, sizeof p, "%s/config.json", dir);
