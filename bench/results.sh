@@ -13,7 +13,8 @@ summary() {
         $R eval --model "$out/$1/model.safetensors" --task "$2" --seq-len "$3" --batches 40 --json 2>/dev/null || echo "{}"
     }
     raw() { echo "$1" | tr ',{}' '\n\n\n' | sed -n "s/^\"$2\":\(.*\)/\1/p" | head -1; }
-    field() { v=$(raw "$1" "$2"); [ -n "$v" ] && printf '%.4g' "$v" || true; }
+    # numbers to 4 digits; null is how JSON writes the log of an exact zero
+    field() { v=$(raw "$1" "$2"); case "$v" in "") ;; null) printf -- '-inf' ;; *) printf '%.4g' "$v" ;; esac; }
     last() { # the last value of a field in a run's metrics
         grep "\"$2\"" "$out/$1/metrics.jsonl" | tail -1 | tr ',{}' '\n\n\n' | sed -n "s/^\"$2\":\(.*\)/\1/p"
     }
@@ -34,8 +35,8 @@ summary() {
     echo "Gradient flow on the fixed validation sequence: ln||dL/dh_tau|| at lags 0, T/2 and T, at the first"
     echo "record (step 0) and at the last; and the largest gradient norm before clipping."
     echo
-    echo "| run | step 0: lag 0 | T/2 | T | last step | lag 0 | T/2 | T | max grad norm |"
-    echo "|---|---|---|---|---|---|---|---|---|"
+    echo "| run | step 0: lag 0 | T/2 | T | last step | lag 0 | T/2 | T | max grad norm | largest training loss |"
+    echo "|---|---|---|---|---|---|---|---|---|---|"
     for r in lstm-adding-100 lstm-adding-200 tanh-adding-200 tanh-adding-100 irnn-adding-100 tanh-gain-clip \
              tanh-gain-noclip; do
         [ -f "$out/$r/flow.jsonl" ] || continue
@@ -44,7 +45,7 @@ summary() {
         lastf=${j#*last_flow}
         echo "| $r | $(field "$first" ln_grad_lag0) | $(field "$first" ln_grad_lag_half) | $(field "$first" ln_grad_lag_T)" \
              "| $(field "$lastf" step) | $(field "$lastf" ln_grad_lag0) | $(field "$lastf" ln_grad_lag_half)" \
-             "| $(field "$lastf" ln_grad_lag_T) | $(field "$j" grad_norm_max) |"
+             "| $(field "$lastf" ln_grad_lag_T) | $(field "$j" grad_norm_max) | $(field "$j" max_loss) |"
     done
 }
 

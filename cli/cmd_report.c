@@ -21,7 +21,8 @@ static const char report_usage[] =
     "with its data as CSV beside the page.\n"
     "\n"
     "  --json            print the run's key numbers as one JSON object instead:\n"
-    "                    steps, last and best validation loss, largest gradient norm,\n"
+    "                    steps, the first, largest and last training loss (means over\n"
+    "                    logging intervals), last and best validation loss, largest gradient norm,\n"
     "                    and ln||dL/dh_tau|| at lags 0, T/2 and T in the first and\n"
     "                    the last gradient-flow record\n";
 
@@ -32,7 +33,14 @@ static int summary_json(const char *dir)
     int n = 0;
     cJSON *j = cJSON_CreateObject();
     read_series(dir, "metrics.jsonl", "loss", &s, &v, &n);
-    if (n) cJSON_AddNumberToObject(j, "steps", s[n - 1]), cJSON_AddNumberToObject(j, "last_loss", v[n - 1]);
+    double worst = -INFINITY;
+    for (int i = 0; i < n; i++) worst = fmax(worst, v[i]);
+    if (n) {
+        cJSON_AddNumberToObject(j, "steps", s[n - 1]);
+        cJSON_AddNumberToObject(j, "first_loss", v[0]); /* the mean over the first logging interval */
+        cJSON_AddNumberToObject(j, "max_loss", worst);
+        cJSON_AddNumberToObject(j, "last_loss", v[n - 1]);
+    }
     free(s), free(v);
     read_series(dir, "metrics.jsonl", "val_loss", &s, &v, &n);
     double best = INFINITY;
