@@ -21,8 +21,10 @@ LIB_OBJS = $(LIB_PLAIN:%=$(BUILD)/src/%.o) $(LIB_REAL:%=$(BUILD)/src/%_f32.o) $(
            $(BUILD)/src/corpus.o
 CLI_OBJS = $(patsubst cli/%.c,$(BUILD)/cli/%.o,$(wildcard cli/*.c))
 TEST_OBJS = $(patsubst tests/%.c,$(BUILD)/tests/%.o,$(wildcard tests/*.c))
+FUZZERS = safetensors model data text
+FUZZ_SECONDS ?= 60
 
-.PHONY: all deps test asan run clean fixtures
+.PHONY: all deps test asan run clean fixtures fuzz
 all: $(BUILD)/rnnlab
 
 deps:
@@ -70,6 +72,25 @@ asan:
 # The main job (README's first command): the demo report in rnnlab-demo/.
 run: $(BUILD)/rnnlab
 	$(BUILD)/rnnlab demo --out rnnlab-demo
+
+# libFuzzer (clang, ASan, UBSan): each harness for FUZZ_SECONDS on the seeds
+# in tests/fuzz/NAME/ (new inputs go to build/fuzz/corpus-NAME; a crash is
+# written to build/fuzz/ and stops the run: copy it to tests/fuzz/NAME/).
+FUZZ_SAN = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+fuzz:
+	$(MAKE) BUILD=build/fuzz CC=clang OPT=-O1 SAN="$(FUZZ_SAN) -fsanitize=fuzzer-no-link" build/fuzz/librnnlab.a
+	@for f in $(FUZZERS); do \
+	  clang -std=c11 -O1 -g $(FUZZ_SAN) -fsanitize=fuzzer -D_DEFAULT_SOURCE -Iinclude -Isrc -Itests $(PKG_CFLAGS) \
+	    -o build/fuzz/fuzz_$$f tests/fuzz/fuzz_$$f.c tests/fuzz_targets.c build/fuzz/librnnlab.a $(LDLIBS_ALL) || exit 1; \
+	done
+	@for f in $(FUZZERS); do \
+	  mkdir -p build/fuzz/corpus-$$f; \
+	  echo "fuzz $$f: $(FUZZ_SECONDS)s"; \
+	  build/fuzz/fuzz_$$f -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 -print_final_stats=1 \
+	    -artifact_prefix=build/fuzz/$$f- build/fuzz/corpus-$$f tests/fuzz/$$f 2>build/fuzz/$$f.log || \
+	    { tail -40 build/fuzz/$$f.log; exit 1; }; \
+	  grep -E "stat::number_of_executed_units|stat::peak_rss" build/fuzz/$$f.log; \
+	done
 
 # Regenerate the PyTorch reference fixtures (needs Debian's python3-torch).
 fixtures:

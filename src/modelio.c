@@ -175,11 +175,18 @@ rl_status rl_data_load_ex(rl_data **out, const char *path, const rl_model *m, rl
     st_file f;
     rl_status s = st_read(&f, path);
     if (s) return s;
+    s = rl_data_from_st(out, &f, m, dtype, flags);
+    st_close(&f);
+    return s;
+}
+
+rl_status rl_data_from_st(rl_data **out, const st_file *fp, const rl_model *m, rl_dtype dtype, unsigned flags)
+{
+    *out = NULL;
+    const st_file f = *fp;
+    rl_status s = RL_OK;
     rl_data *d = calloc(1, sizeof *d);
-    if (!d) {
-        st_close(&f);
-        return rl_fail(RL_ERR_NOMEM, "out of memory");
-    }
+    if (!d) return rl_fail(RL_ERR_NOMEM, "out of memory");
     const rl_config *c = &m->cfg;
     const st_tensor *x = st_find(&f, "x"), *h0 = st_find(&f, "h0");
     int state_only = !x && (flags & RL_DATA_OPTIONAL_XY);
@@ -231,7 +238,6 @@ rl_status rl_data_load_ex(rl_data **out, const char *path, const rl_model *m, rl
         if (!state_only) s = rl_batch_check(&d->b, m, d->target || d->y, NULL);
         if (s) s = rl_fail(s, "%s: %s", f.path, rl_errmsg());
     }
-    st_close(&f);
     if (s) {
         rl_data_free(d);
         return s;

@@ -263,6 +263,18 @@ rl_status st_read(st_file *f, const char *path)
     return s;
 }
 
+rl_status st_parse(st_file *f, const void *data, size_t len, const char *name)
+{
+    memset(f, 0, sizeof *f);
+    snprintf(f->path, sizeof f->path, "%s", name);
+    if (!(f->buf = malloc(len ? len : 1))) return rl_fail(RL_ERR_NOMEM, "%s: out of memory", name);
+    memcpy(f->buf, data, len);
+    f->len = len;
+    rl_status s = parse_header(f);
+    if (s) st_close(f);
+    return s;
+}
+
 const st_tensor *st_find(const st_file *f, const char *name)
 {
     for (int i = 0; i < f->n; i++)

@@ -38,6 +38,8 @@ typedef struct {
 /* Read and validate a whole file ("-" reads stdin). On failure f is empty and
  * the message names the file. */
 rl_status st_read(st_file *f, const char *path);
+/* The same from len bytes in memory (copied); name is used in messages. */
+rl_status st_parse(st_file *f, const void *data, size_t len, const char *name);
 void st_close(st_file *f);
 const st_tensor *st_find(const st_file *f, const char *name);
 const char *st_meta(const st_file *f, const char *key);
@@ -57,6 +59,10 @@ typedef rl_st_tensor st_out;
  * fsync'ed and renamed over path. */
 rl_status st_write(const char *path, const st_out *t, int n, const char *const *meta_kv, int nmeta);
 
+/* A data file in an open file (rl_data_load_ex without the reading). */
+rl_status rl_data_from_st(rl_data **out, const st_file *f, const rl_model *m, rl_dtype dtype, unsigned flags);
+/* The text task from UTF-8 bytes in memory (rl_task_new's text loading). src/tasks.c */
+rl_status rl_task_text_from_buffer(rl_task **out, int seq_len, const void *text, size_t len, const char *name);
 /* The model in an open file (checkpoints: tensors named optim.* and train.*
  * are passed over). src/modelio.c */
 rl_status rl_model_from_st(rl_model **out, const st_file *f, rl_dtype dtype);

@@ -1,6 +1,6 @@
 /* Tasks generated on the fly from a seed, and the character corpus. The
  * definitions are in docs/training.md, with their sources. */
-#include "internal.h"
+#include "safetensors.h"
 
 #include <errno.h>
 #include <math.h>
@@ -72,35 +72,9 @@ static int cmp_i32(const void *a, const void *b)
 
 #define MAX_VOCAB 4096
 
-/* The text of path (or the built-in corpus) as class ids over its sorted
- * distinct code points. */
-static rl_status load_text(rl_task *t, const char *path)
+/* UTF-8 bytes as class ids over their sorted distinct code points. */
+static rl_status text_from_bytes(rl_task *t, const unsigned char *src, size_t n, const char *name)
 {
-    unsigned char *buf = NULL;
-    size_t n = 0;
-    const char *name = path ? path : "<built-in corpus>";
-    if (path) {
-        FILE *f = fopen(path, "rb");
-        if (!f) return rl_fail(RL_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-        size_t cap = 1 << 16;
-        buf = malloc(cap);
-        while (buf) {
-            n += fread(buf + n, 1, cap - n, f);
-            if (n < cap) break;
-            unsigned char *nb = cap < ((size_t)1 << 31) ? realloc(buf, cap *= 2) : NULL;
-            if (!nb) free(buf);
-            buf = nb;
-        }
-        int err = ferror(f);
-        fclose(f);
-        if (!buf) return rl_fail(RL_ERR_NOMEM, "%s: too large to read (limit 2 GiB)", path);
-        if (err) {
-            free(buf);
-            return rl_fail(RL_ERR_IO, "%s: read error", path);
-        }
-    }
-    const unsigned char *src = path ? buf : (const unsigned char *)rl_corpus_data;
-    if (!path) n = (size_t)rl_corpus_size;
     rl_status s = RL_OK;
     int32_t *cps = rl_alloc(n + 1, sizeof *cps), *sorted = NULL;
     int64_t len = cps ? utf8_decode(src, n, cps) : 0;
@@ -137,11 +111,48 @@ static rl_status load_text(rl_task *t, const char *path)
     }
     if (s || t->ids != cps) rl_free(cps);
     rl_free(sorted);
+    return s;
+}
+
+/* The text of path, or the built-in corpus. */
+static rl_status load_text(rl_task *t, const char *path)
+{
+    if (!path) return text_from_bytes(t, (const unsigned char *)rl_corpus_data, (size_t)rl_corpus_size, "<built-in corpus>");
+    unsigned char *buf = NULL;
+    size_t n = 0, cap = 1 << 16;
+    FILE *f = fopen(path, "rb");
+    if (!f) return rl_fail(RL_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    buf = malloc(cap);
+    while (buf) {
+        n += fread(buf + n, 1, cap - n, f);
+        if (n < cap) break;
+        unsigned char *nb = cap < ((size_t)1 << 31) ? realloc(buf, cap *= 2) : NULL;
+        if (!nb) free(buf);
+        buf = nb;
+    }
+    int err = ferror(f);
+    fclose(f);
+    if (!buf) return rl_fail(RL_ERR_NOMEM, "%s: too large to read (limit 2 GiB)", path);
+    rl_status s = err ? rl_fail(RL_ERR_IO, "%s: read error", path) : text_from_bytes(t, buf, n, path);
     free(buf);
     return s;
 }
 
+static rl_status task_new(rl_task **out, rl_task_kind kind, int T, const char *text_path, const void *buf, size_t len,
+                          const char *name);
+
 rl_status rl_task_new(rl_task **out, rl_task_kind kind, int T, const char *text_path)
+{
+    return task_new(out, kind, T, text_path, NULL, 0, NULL);
+}
+
+rl_status rl_task_text_from_buffer(rl_task **out, int T, const void *text, size_t len, const char *name)
+{
+    return task_new(out, RL_TASK_TEXT, T, NULL, text, len, name);
+}
+
+static rl_status task_new(rl_task **out, rl_task_kind kind, int T, const char *text_path, const void *buf, size_t len,
+                          const char *name)
 {
     *out = NULL;
     if ((unsigned)kind >= RL_TASK_COUNT) return rl_fail(RL_ERR_ARG, "unknown task");
@@ -177,7 +188,7 @@ rl_status rl_task_new(rl_task **out, rl_task_kind kind, int T, const char *text_
         break;
     case RL_TASK_TEXT:
         in->loss = RL_LOSS_CE;
-        s = load_text(t, text_path);
+        s = buf ? text_from_bytes(t, buf, len, name) : load_text(t, text_path);
         break;
     default:
         break;

@@ -1,0 +1,101 @@
+/* What the fuzzers feed: each target takes bytes and must never crash, read
+ * out of bounds or allocate from an unchecked number, whatever the bytes.
+ * Shared by the libFuzzer harnesses (tests/fuzz/fuzz_NAME.c, `make fuzz`) and by the
+ * regression test that replays every file under tests/fuzz/. */
+#include "fuzz_targets.h"
+
+#include "safetensors.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* The container: parse, then read every float and integer tensor. */
+int fuzz_safetensors(const uint8_t *data, size_t size)
+{
+    st_file f;
+    if (st_parse(&f, data, size, "fuzz") != RL_OK) return 0;
+    for (int i = 0; i < f.n; i++) {
+        const st_tensor *t = &f.t[i];
+        if (t->numel > (1u << 24)) continue;
+        void *buf = malloc((t->numel ? t->numel : 1) * 8);
+        if (!buf) continue;
+        if (t->dtype == ST_F32 || t->dtype == ST_F64) st_get_real(&f, t, RL_F64, buf);
+        if (t->dtype == ST_I64 || t->dtype == ST_I32) st_get_ids(&f, t, -5, 1000, buf);
+        free(buf);
+    }
+    (void)st_meta(&f, "cell");
+    st_close(&f);
+    return 0;
+}
+
+/* The model loader, metadata checks included. */
+int fuzz_model(const uint8_t *data, size_t size)
+{
+    st_file f;
+    if (st_parse(&f, data, size, "fuzz") != RL_OK) return 0;
+    rl_model *m = NULL;
+    if (rl_model_from_st(&m, &f, RL_F32) == RL_OK) {
+        /* a model that loads must also run */
+        rl_config c = rl_model_config(m);
+        rl_ws *ws = NULL;
+        if (c.input_size <= 64 && c.hidden_size <= 64 && c.num_layers <= 3 && rl_ws_new(&ws, m, 1, 2) == RL_OK) {
+            float x[128] = {0};
+            rl_batch b = {RL_F32, 1, 2, c.input_size, x, NULL, NULL, NULL, NULL, NULL};
+            rl_forward(ws, m, &b, NULL);
+        }
+        rl_ws_free(ws);
+    }
+    rl_model_free(m);
+    st_close(&f);
+    return 0;
+}
+
+/* The data loader against three models: a 2-layer tanh classifier, an mse
+ * model, an LSTM (c0 allowed); with and without RL_DATA_OPTIONAL_XY. */
+int fuzz_data(const uint8_t *data, size_t size)
+{
+    st_file f;
+    if (st_parse(&f, data, size, "fuzz") != RL_OK) return 0;
+    const rl_config cfgs[3] = {{RL_CELL_TANH, 3, 4, 2, 2, RL_LOSS_CE},
+                               {RL_CELL_GRU, 2, 3, 1, 1, RL_LOSS_MSE},
+                               {RL_CELL_LSTM, 1, 2, 1, 3, RL_LOSS_CE}};
+    for (int k = 0; k < 3; k++) {
+        rl_model *m = NULL;
+        if (rl_model_new(&m, &cfgs[k], RL_F32) != RL_OK) continue;
+        for (unsigned flags = 0; flags < 2; flags++) {
+            rl_data *d = NULL;
+            if (rl_data_from_st(&d, &f, m, RL_F32, flags) == RL_OK) {
+                const rl_batch *b = rl_data_batch(d);
+                rl_ws *ws = NULL;
+                double loss;
+                if (b->x && (size_t)b->batch * b->steps <= 4096 && rl_ws_new(&ws, m, b->batch, b->steps) == RL_OK &&
+                    rl_forward(ws, m, b, &loss) == RL_OK)
+                    rl_backward(ws, m, b);
+                rl_ws_free(ws);
+            }
+            rl_data_free(d);
+        }
+        rl_model_free(m);
+    }
+    st_close(&f);
+    return 0;
+}
+
+/* The text corpus loader: decode, build the vocabulary, draw a batch. */
+int fuzz_text(const uint8_t *data, size_t size)
+{
+    rl_task *t = NULL;
+    if (rl_task_text_from_buffer(&t, 8, data, size, "fuzz") == RL_OK) {
+        rl_data *d = NULL;
+        if (rl_task_data_new(&d, t, 2) == RL_OK) {
+            rl_rng r;
+            rl_rng_seed(&r, 1);
+            int64_t pos[2] = {0, 500};
+            rl_task_fill(t, d, &r, 0, pos);
+            rl_task_fill(t, d, &r, 1, pos);
+        }
+        rl_data_free(d);
+    }
+    rl_task_free(t);
+    return 0;
+}

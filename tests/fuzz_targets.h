@@ -1,0 +1,13 @@
+/* The fuzz targets: tests/fuzz_targets.c. */
+#ifndef RL_FUZZ_TARGETS_H
+#define RL_FUZZ_TARGETS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+int fuzz_safetensors(const uint8_t *data, size_t size);
+int fuzz_model(const uint8_t *data, size_t size);
+int fuzz_data(const uint8_t *data, size_t size);
+int fuzz_text(const uint8_t *data, size_t size);
+
+#endif
