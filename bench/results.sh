@@ -1,7 +1,7 @@
 #!/bin/sh
-# The runs behind docs/results.md, two at a time with one BLAS thread each
-# (about 30 minutes on 2 cores: the LSTM on the adding problem at T = 200
-# needs 10,000 steps). Usage: bench/results.sh [OUT_DIR]
+# The runs behind docs/results.md, three streams of runs with one BLAS
+# thread each (about 35 minutes on 2 cores: the LSTMs on the adding problem at
+# T = 200 take 10,000 and 6,000 steps). Usage: bench/results.sh [OUT_DIR]
 # Then: bench/results.sh --summary OUT_DIR prints the tables.
 set -eu
 R=${RNNLAB:-build/rnnlab}
@@ -20,7 +20,8 @@ summary() {
     }
     echo "| run | task | steps | validation loss | MSE / accuracy / bpc | baseline |"
     echo "|---|---|---|---|---|---|"
-    for spec in "lstm-adding-100 adding 100" "lstm-adding-200 adding 200" "tanh-adding-200 adding 200" \
+    for spec in "lstm-adding-100 adding 100" "lstm-adding-200 adding 200" "lstm-adam-adding-200 adding 200" \
+                "tanh-adding-200 adding 200" \
                 "tanh-adding-100 adding 100" "irnn-adding-100 adding 100" "lstm-copy-100 copy 100" \
                 "tanh-gain-clip adding 50" "tanh-gain-noclip adding 50" \
                 "text-tanh text 100" "text-lstm text 100" "text-gru text 100"; do
@@ -37,7 +38,7 @@ summary() {
     echo
     echo "| run | step 0: lag 0 | T/2 | T | last step | lag 0 | T/2 | T | max grad norm | largest training loss |"
     echo "|---|---|---|---|---|---|---|---|---|---|"
-    for r in lstm-adding-100 lstm-adding-200 tanh-adding-200 tanh-adding-100 irnn-adding-100 tanh-gain-clip \
+    for r in lstm-adding-100 lstm-adding-200 lstm-adam-adding-200 tanh-adding-200 tanh-adding-100 irnn-adding-100 tanh-gain-clip \
              tanh-gain-noclip; do
         [ -f "$out/$r/flow.jsonl" ] || continue
         j=$($R report "$out/$r" --json)
@@ -72,6 +73,10 @@ run() {
 
 (
     run lstm-adding-200 --task adding --seq-len 200 $lstm_rms --steps 10000 --seed 1
+) &
+(
+    run lstm-adam-adding-200 --task adding --seq-len 200 --cell lstm --hidden 128 --batch 50 --optim adam --lr 2e-3 \
+        --clip 1 --steps 6000 --seed 1
 ) &
 (
     run lstm-adding-100 --task adding --seq-len 100 $lstm_rms --steps 8000 --seed 1
