@@ -29,7 +29,10 @@ summary() {
         [ -f "$out/$1/model.safetensors" ] || { echo "| $1 | $2 | (missing) | | | |"; continue; }
         j=$(ev "$1" "$2" "$3")
         m=$(field "$j" mse); a=$(field "$j" accuracy); b=$(field "$j" bpc)
-        metric=${m:+MSE $m}${b:+bpc $b}${a:+, accuracy $a}
+        metric=""
+        [ -n "$m" ] && metric="MSE $m"
+        [ -n "$b" ] && metric="${metric:+$metric, }bpc $b"
+        [ -n "$a" ] && metric="${metric:+$metric, }accuracy $a"
         echo "| $1 | $2, T = $3 | $(last "$1" step) | $(field "$j" loss) | $metric | $(field "$j" baseline) |"
     done
     echo
