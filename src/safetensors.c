@@ -219,7 +219,9 @@ static rl_status parse_header(st_file *f)
     }
     rl_status s = RL_OK;
     int n = cJSON_GetArraySize(root);
-    if (n > ST_MAX_TENSORS + 1) s = rl_fail(RL_ERR_FORMAT, "%s: %d header entries (limit %d)", p, n, ST_MAX_TENSORS);
+    int tensors = n - (cJSON_GetObjectItemCaseSensitive(root, "__metadata__") != NULL);
+    if (tensors > ST_MAX_TENSORS)
+        s = rl_fail(RL_ERR_FORMAT, "%s: %d header entries (limit %d tensors)", p, tensors, ST_MAX_TENSORS);
     if (!s && !(f->t = calloc((size_t)n + 1, sizeof *f->t))) s = rl_fail(RL_ERR_NOMEM, "%s: out of memory", p);
     const cJSON *e;
     cJSON_ArrayForEach(e, root)

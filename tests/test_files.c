@@ -264,3 +264,48 @@ TEST(save_is_atomic)
     free(after);
     rl_model_free(m);
 }
+
+/* The limits of docs/security.md, each at its edge. */
+TEST(file_limits)
+{
+    /* rank: 8 dimensions parse, 9 do not */
+    expect_model_error(make_st("rank9.st", "{\"a\":{\"dtype\":\"F32\",\"shape\":[1,1,1,1,1,1,1,1,1],\"data_offsets\":[0,4]}}", 4),
+                       RL_ERR_FORMAT, "9 dimensions (limit 8)");
+    st_file f;
+    const char *ok8 = make_st("rank8.st", "{\"a\":{\"dtype\":\"F32\",\"shape\":[1,1,1,1,1,1,1,1],\"data_offsets\":[0,4]}}", 4);
+    CHECK_OK(st_read(&f, ok8));
+    st_close(&f);
+    /* names: 255 bytes parse, 256 do not */
+    char hdr[2048], name[300];
+    memset(name, 'n', 256);
+    name[256] = '\0';
+    snprintf(hdr, sizeof hdr, "{\"%s\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}", name);
+    expect_model_error(make_st("name256.st", hdr, 4), RL_ERR_FORMAT, "longer than 255 bytes");
+    name[255] = '\0';
+    snprintf(hdr, sizeof hdr, "{\"%s\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}", name);
+    CHECK_OK(st_read(&f, make_st("name255.st", hdr, 4)));
+    st_close(&f);
+    /* tensor count: 4097 entries are refused before any is read */
+    size_t cap = 4200 * 64, at = 0;
+    char *big = malloc(cap);
+    at += (size_t)snprintf(big + at, cap - at, "{");
+    for (int i = 0; i < 4097; i++)
+        at += (size_t)snprintf(big + at, cap - at, "%s\"t%d\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[0,0]}",
+                               i ? "," : "", i);
+    snprintf(big + at, cap - at, "}");
+    expect_model_error(make_st("many.st", big, 0), RL_ERR_FORMAT, "4097 header entries (limit 4096 tensors)");
+    free(big);
+    /* a header of exactly the limit is read as such: refused only when the file is shorter */
+    unsigned char b[16] = {0};
+    uint64_t h = 100u << 20;
+    memcpy(b, &h, 8);
+    expect_model_error(write_tmp("limit.st", b, 16), RL_ERR_FORMAT, "truncated");
+    h = (100u << 20) + 1;
+    memcpy(b, &h, 8);
+    expect_model_error(write_tmp("over.st", b, 16), RL_ERR_FORMAT, "exceeds the limit");
+    /* metadata: layers 64 is the limit, 65 is refused */
+    expect_model_error(make_st("layers65.st",
+                               "{\"__metadata__\":{\"cell\":\"tanh\",\"input_size\":\"1\",\"hidden_size\":\"1\","
+                               "\"num_layers\":\"65\",\"output_size\":\"1\",\"loss\":\"mse\"}}", 0),
+                       RL_ERR_FORMAT, "num_layers");
+}
