@@ -24,7 +24,7 @@ TEST_OBJS = $(patsubst tests/%.c,$(BUILD)/tests/%.o,$(wildcard tests/*.c))
 FUZZERS = safetensors model data text
 FUZZ_SECONDS ?= 60
 
-.PHONY: all deps test asan run clean fixtures fuzz
+.PHONY: all deps test asan run clean fixtures fuzz lint
 all: $(BUILD)/rnnlab
 
 deps:
@@ -91,6 +91,12 @@ fuzz:
 	    { tail -40 build/fuzz/$$f.log; exit 1; }; \
 	  grep -E "stat::number_of_executed_units|stat::peak_rss" build/fuzz/$$f.log; \
 	done
+
+# Static analysis: cppcheck must report nothing; each inline suppression in
+# the sources says why it is there.
+lint:
+	cppcheck --enable=warning,portability,performance --std=c11 --inline-suppr -q --error-exitcode=1 \
+	  -Iinclude -Isrc -Icli -Itests -D__GNUC__ --suppress=missingIncludeSystem src cli tests
 
 # Regenerate the PyTorch reference fixtures (needs Debian's python3-torch).
 fixtures:

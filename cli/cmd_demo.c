@@ -84,7 +84,7 @@ static int section_linear(demo *d)
     rl_batch b = {RL_F64, 1, T, 1, x, NULL, y, NULL, h0, NULL};
     s = rl_jac_new(&j, m, &b, 0);
     double *lag = calloc((size_t)T + 1, 8), *eig = calloc((size_t)(T + 1) * H, 8), *theory = calloc((size_t)(T + 1) * H, 8),
-           *ts = calloc((size_t)T + 1, 8), buf[5 * 6];
+           *ts = calloc((size_t)T + 1, 8), buf[5 * 6] = {0};
     rl_lag_stats st = {.log_norm = lag};
     if (!s) s = rl_jac_lags(j, &st);
     for (int t = 1; !s && t <= T; t++) {
@@ -186,7 +186,7 @@ static int section_gains(demo *d)
             s = rl_jac_step_spectrum(j, t, NULL, NULL, sv);
             smax[(size_t)g * T + t - 1] = sv[0], smin[(size_t)g * T + t - 1] = sv[H - 1], tt[t - 1] = t;
         }
-        double buf5[5 * 256];
+        double buf5[5 * 256] = {0};
         for (int k = 0; !s && k < nd; k++) {
             rl_theorem th = {buf5, buf5 + H, buf5 + 2 * H, buf5 + 3 * H, buf5 + 4 * H, 0, 0, 0};
             rl_status ts = rl_jac_theorem(j, T - dev_lags[k], &th);

@@ -32,7 +32,7 @@ void RL_T(rnn_layer_forward)(real *h, const unsigned char *relu_on, const real *
         case RL_CELL_LINEAR:
             break;
         default:
-            RL_ASSERT(0 && "not a vanilla RNN cell");
+            RL_UNREACHABLE("not a vanilla RNN cell");
         }
     }
 }
@@ -58,7 +58,7 @@ void RL_T(rnn_layer_backward)(real *dx, real *dw_ih, real *dw_hh, real *db_ih, r
             for (size_t i = 0; i < BH; i++) dat[i] = dht[i];
             break;
         default:
-            RL_ASSERT(0 && "not a vanilla RNN cell");
+            RL_UNREACHABLE("not a vanilla RNN cell");
         }
         /* dL/dh_{t-1} += J_t^T dL/dh_t = W_hh^T dL/da_t   (Deep Learning, eq. 10.21) */
         real *dprev = t > 0 ? dh + (size_t)(t - 1) * BH : dh0;

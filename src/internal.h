@@ -17,6 +17,13 @@
         }                                                                           \
     } while (0)
 
+/* A case that cannot happen: print file:line and what it was, and stop. */
+#define RL_UNREACHABLE(what)                                                        \
+    do {                                                                            \
+        fprintf(stderr, "rnnlab: internal error at %s:%d: %s\n", __FILE__, __LINE__, what); \
+        abort();                                                                    \
+    } while (0)
+
 #if defined(__GNUC__)
 #define RL_PRINTF(a, b) __attribute__((format(printf, a, b)))
 #else

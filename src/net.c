@@ -33,6 +33,7 @@ static double loss_and_dout(real *dout, const real *out, const rl_batch *b, cons
                 real s = 0;
                 for (int k = 0; k < O; k++) s += (d[k] = RL_EXP(o[k] - mx));
                 int y = b->target[bt];
+                /* cppcheck-suppress invalidFunctionArg ; s >= 1: the largest term is exp(0) */
                 total += w * ((double)RL_LOG(s) + mx - o[y]);
                 real scale = (real)w / s;
                 for (int k = 0; k < O; k++) d[k] *= scale;
@@ -107,7 +108,7 @@ rl_status RL_T(rl_forward)(rl_ws *ws, const rl_model *m, const rl_batch *b, doub
                                     P(m, rl_t_bhh(l)), T, B, in_size, H);
             break;
         default:
-            RL_ASSERT(0 && "unknown cell");
+            RL_UNREACHABLE("unknown cell");
         }
     }
     /* o_t = W_o h_t + b_o for all T*B rows of the top layer at once */
@@ -172,7 +173,7 @@ rl_status RL_T(rl_backward)(rl_ws *ws, const rl_model *m, const rl_batch *b)
                                      P(m, rl_t_whh(l)), T, B, in_size, H);
             break;
         default:
-            RL_ASSERT(0 && "unknown cell");
+            RL_UNREACHABLE("unknown cell");
         }
         if (dx && ws->dropout > 0) { /* back through the dropout mask */
             const real *mask = (const real *)ws->dmask + (size_t)(l - 1) * T * BH;

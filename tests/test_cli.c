@@ -165,9 +165,9 @@ TEST(cli_data_fits_the_model)
     rl_data *d = NULL;
     CHECK_OK(rl_model_load(&m, M, RL_F32));
     if (m) CHECK_OK(rl_data_load(&d, p, m, RL_F32));
-    if (d) {
-        const rl_batch *b = rl_data_batch(d);
-        CHECK(b->batch == 3 && b->steps == 7 && b->h0 && b->mask && b->target);
+    const rl_batch *b = d ? rl_data_batch(d) : NULL;
+    CHECK(b && b->batch == 3 && b->steps == 7 && b->h0 && b->mask && b->target);
+    if (b && b->batch == 3 && b->steps == 7 && b->h0 && b->mask) {
         const float *mask = b->mask, *h0 = b->h0;
         for (int i = 0; i < 21; i++) CHECK(mask[i] == (i % 7 == 6));
         for (int i = 0; i < 15; i++) CHECK(h0[i] >= -1 && h0[i] <= 1 && h0[i] != 0);

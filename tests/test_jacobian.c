@@ -254,7 +254,7 @@ TEST(lag_gradients_agree_with_bptt)
     if (m) CHECK_OK(rl_data_random(&d, m, 3, 25, RL_F64, 1, 1, 9));
     if (d) CHECK_OK(rl_jac_new(&j, m, rl_data_batch(d), 2));
     if (!j) goto out;
-    double a[26], b[26], l[26], n[26], f[26];
+    double a[26] = {0}, b[26] = {0}, l[26] = {0}, n[26] = {0}, f[26] = {0};
     rl_lag_stats st = {.log_norm = n, .log_fro = f, .log_grad_state = a, .log_grad_bptt = b, .log_grad_last = l};
     CHECK_OK(rl_jac_lags(j, &st));
     for (int tau = 0; tau <= 25; tau++) CHECK_MSG(fabs(a[tau] - b[tau]) < 1e-12, "tau %d: %.15g vs %.15g", tau, a[tau], b[tau]);

@@ -231,7 +231,7 @@ TEST(task_copy_and_temporal_order)
         const float *x = b->x;
         int count[4] = {0}, bad = 0;
         for (int s = 0; s < 1000; s++) {
-            int pos[2], sym[2], n = 0;
+            int pos[2] = {0, 0}, sym[2] = {0, 0}, n = 0;
             for (int i = 0; i < 100; i++)
                 for (int k = 6; k < 8; k++)
                     if (x[((size_t)s * 100 + i) * 8 + k] == 1 && n < 2) pos[n] = i, sym[n++] = k - 6;
@@ -410,7 +410,7 @@ TEST(training_learns_the_adding_problem)
     CHECK_OK(rl_trainer_new(&t, &c, dir));
     if (t) CHECK_OK(rl_trainer_run(t, NULL, &intr, NULL, NULL));
     rl_task *task = NULL;
-    rl_score sc;
+    rl_score sc = {0};
     CHECK_OK(rl_task_new(&task, RL_TASK_ADDING, 10, NULL));
     if (t && task) CHECK_OK(rl_evaluate(rl_trainer_model(t), task, 100, 10, 77, &sc));
     double mse = sc.sq_err / sc.n_err;
