@@ -24,7 +24,7 @@ TEST_OBJS = $(patsubst tests/%.c,$(BUILD)/tests/%.o,$(wildcard tests/*.c))
 FUZZERS = safetensors model data text
 FUZZ_SECONDS ?= 60
 
-.PHONY: all deps test asan run clean fixtures fuzz lint
+.PHONY: all deps test asan valgrind run clean fixtures fuzz lint
 all: $(BUILD)/rnnlab
 
 deps:
@@ -91,6 +91,15 @@ fuzz:
 	    { tail -40 build/fuzz/$$f.log; exit 1; }; \
 	  grep -E "stat::number_of_executed_units|stat::peak_rss" build/fuzz/$$f.log; \
 	done
+
+# Valgrind memcheck on a reduced set of the tests (the library, in-process):
+# any error or definite leak fails.
+VALGRIND_TESTS = loss_by_hand backward_accumulates eq_10_21 torch_fixtures_f64 bad_model_files bad_data_files \
+                 file_limits jacobian_matches theorem_ lag_gradients optimizers_by_hand task_ resume_is_exact \
+                 nonfinite fuzz_corpus
+valgrind: $(BUILD)/rnnlab $(BUILD)/rnnlab_tests
+	OPENBLAS_NUM_THREADS=1 valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
+	  $(BUILD)/rnnlab_tests --cli $(BUILD)/rnnlab --fixtures tests/fixtures $(VALGRIND_TESTS)
 
 # Static analysis: cppcheck must report nothing; each inline suppression in
 # the sources says why it is there.
