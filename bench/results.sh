@@ -48,7 +48,7 @@ summary() {
         first=${j%%last_flow*}
         lastf=${j#*last_flow}
         echo "| $r | $(field "$first" ln_grad_lag0) | $(field "$first" ln_grad_lag_half) | $(field "$first" ln_grad_lag_T)" \
-             "| $(field "$lastf" step) | $(field "$lastf" ln_grad_lag0) | $(field "$lastf" ln_grad_lag_half)" \
+             "| $(raw "$lastf" step) | $(field "$lastf" ln_grad_lag0) | $(field "$lastf" ln_grad_lag_half)" \
              "| $(field "$lastf" ln_grad_lag_T) | $(field "$j" grad_norm_max) | $(field "$j" max_loss) |"
     done
 }
