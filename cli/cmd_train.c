@@ -208,10 +208,10 @@ int cmd_train(int argc, char **argv)
     const char *dir = resume ? resume : out;
     rl_train_config rc = rl_trainer_config(t);
     rl_config mc = rl_model_config(rl_trainer_model(t));
-    fprintf(stderr, "rnnlab train: %s %s, T = %d, %s %d x %d, %zu parameters, %s lr %g, clip %g, %s step %lld of %lld -> %s\n",
+    fprintf(stderr, "rnnlab train: %s %s, T = %d, %s %d x %d, %zu parameters, %s lr %g, clip %g, from step %lld of %lld -> %s\n",
             resume ? "resuming" : "task", rl_task_name(rc.task), rc.seq_len, rl_cell_name(mc.cell), mc.num_layers,
             mc.hidden_size, rl_model_num_params(rl_trainer_model(t)), rl_optim_name(rc.optim.kind), rc.sched.lr, rc.clip,
-            resume ? "from" : "from", (long long)rl_trainer_step(t), (long long)rc.steps, dir);
+            (long long)rl_trainer_step(t), (long long)rc.steps, dir);
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
