@@ -6,6 +6,7 @@
 
 #include <cJSON.h>
 #include <errno.h>
+#include <glob.h>
 #include <lapacke.h>
 #include <math.h>
 #include <string.h>
@@ -324,10 +325,23 @@ static rl_status trim_log(const char *path, int64_t step)
     return RL_OK;
 }
 
+/* A run killed while writing leaves temporary files (never the files
+ * themselves half-written): remove them. */
+static void remove_temporaries(const char *dir)
+{
+    char pat[1200];
+    snprintf(pat, sizeof pat, "%s/*.tmp*", dir);
+    glob_t g;
+    if (glob(pat, 0, NULL, &g) == 0)
+        for (size_t i = 0; i < g.gl_pathc; i++) remove(g.gl_pathv[i]);
+    globfree(&g);
+}
+
 rl_status rl_trainer_resume(rl_trainer **out, const char *dir, int64_t steps)
 {
     *out = NULL;
     char path[1200];
+    remove_temporaries(dir);
     st_file f;
     rl_status s = st_read(&f, join(path, sizeof path, dir, "checkpoint.safetensors"));
     if (s) return s;

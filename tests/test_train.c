@@ -2,6 +2,7 @@
  * task generators measured on many samples; checkpoints, resume, NaN, Ctrl-C. */
 #include "test.h"
 
+#include <glob.h>
 #include <math.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -490,4 +491,54 @@ TEST(cli_train_eval_sample)
     unsigned char *all = read_file(tmp_path("cli.stdout"), &n);
     CHECK_MSG(all && n >= 5 + 30 + 1 && memcmp(all, "It is", 5) == 0, "sample printed %zu bytes", n);
     free(all);
+}
+
+/* SIGKILL at moments spread over a run that checkpoints every step (so that
+ * many kills land inside a checkpoint write): the folder always holds a
+ * checkpoint that loads, and resuming to the end gives the model of a run
+ * that was never killed. */
+TEST(sigkill_never_costs_the_checkpoint)
+{
+    char dir[1100], full[1100];
+    snprintf(dir, sizeof dir, "%s/killed", test_tmpdir);
+    snprintf(full, sizeof full, "%s/unkilled", test_tmpdir);
+    const char *common[] = {"--task", "adding", "--seq-len", "20", "--hidden", "12", "--batch", "8", "--ckpt-every",
+                            "1", "--flow-every", "0", "--eval-every", "0", "--log-every", "1", "--quiet"};
+    const int total = 400;
+    char steps[16];
+    snprintf(steps, sizeof steps, "%d", total);
+    const char *first[24] = {"rnnlab", "train"}, *resume[8] = {"rnnlab", "train", "--resume", dir, "--steps", steps,
+                                                               "--quiet", NULL};
+    int k = 2;
+    for (size_t i = 0; i < sizeof common / sizeof common[0]; i++) first[k++] = common[i];
+    first[k++] = "--steps", first[k++] = steps, first[k++] = "--out", first[k++] = dir, first[k] = NULL;
+    const double delays[5] = {0.5, 0.57, 0.64, 0.71, 0.78};
+    int loadable = 0, started = 0;
+    char ck[1200];
+    snprintf(ck, sizeof ck, "%s/checkpoint.safetensors", dir);
+    for (int round = 0; round < 5; round++) {
+        /* start the run, or resume it once it has a checkpoint */
+        int st = run_cli_signal(started ? resume : first, delays[round], SIGKILL);
+        CHECK_MSG(st == 128 + SIGKILL || st == 0, "round %d: exit %d", round, st);
+        rl_model *m = NULL;
+        if (rl_model_load(&m, ck, RL_F32) == RL_OK) loadable++, started = 1;
+        rl_model_free(m);
+    }
+    CHECK_MSG(loadable >= 4, "a loadable checkpoint after %d of 5 kills", loadable);
+    CHECK(run_cli(resume, NULL, NULL, 0, NULL, 0) == 0);
+    const char *once[24] = {"rnnlab", "train"};
+    k = 2;
+    for (size_t i = 0; i < sizeof common / sizeof common[0]; i++) once[k++] = common[i];
+    once[k++] = "--steps", once[k++] = steps, once[k++] = "--out", once[k++] = full, once[k] = NULL;
+    CHECK(run_cli(once, NULL, NULL, 0, NULL, 0) == 0);
+    size_t na = 0, nb = 0;
+    unsigned char *ma = model_bytes(dir, &na), *mb = model_bytes(full, &nb);
+    CHECK_MSG(ma && mb && na == nb && memcmp(ma, mb, na) == 0, "the model after five kills differs");
+    free(ma), free(mb);
+    /* no temporary files are left once the run has been resumed */
+    glob_t g;
+    char pat[1200];
+    snprintf(pat, sizeof pat, "%s/*.tmp*", dir);
+    CHECK(glob(pat, 0, NULL, &g) == GLOB_NOMATCH);
+    globfree(&g);
 }
