@@ -360,9 +360,20 @@ rl_status st_get_ids(const st_file *f, const st_tensor *t, int32_t lo, int32_t h
 
 /* ------------------------------------------------------------------ write */
 
+/* Fault injection for tests: fail the write that would take a file past
+ * this many bytes (negative: off). */
+static long long fail_after = -1, written;
+
+void st_debug_fail_writes(long long after_bytes) { fail_after = after_bytes; }
+
 static rl_status write_all(FILE *fp, const void *p, size_t n, const char *path)
 {
+    if (fail_after >= 0 && written + (long long)n > fail_after) {
+        fail_after = -1;
+        return rl_fail(RL_ERR_IO, "%s: write failed: No space left on device (injected by a test)", path);
+    }
     if (n && fwrite(p, 1, n, fp) != n) return rl_fail(RL_ERR_IO, "%s: write failed: %s", path, strerror(errno));
+    written += (long long)n;
     return RL_OK;
 }
 
@@ -417,6 +428,7 @@ rl_status st_write(const char *path, const st_out *t, int n, const char *const *
         }
     }
     uint64_t h = hlen;
+    written = 0;
     rl_status s = write_all(fp, &h, 8, path);
     if (!s) s = write_all(fp, json, jlen, path);
     for (size_t i = jlen; !s && i < hlen; i++) s = write_all(fp, " ", 1, path);

@@ -54,6 +54,10 @@ rl_status st_get_ids(const st_file *f, const st_tensor *t, int32_t lo, int32_t h
 
 typedef rl_st_tensor st_out;
 
+/* Tests only: make the next file write fail once it passes after_bytes
+ * bytes (as a full disk would); negative turns it off. */
+void st_debug_fail_writes(long long after_bytes);
+
 /* Write tensors and metadata (nmeta key/value pairs). A path other than "-"
  * is written atomically: a temporary file in the same folder, flushed,
  * fsync'ed and renamed over path. */

@@ -1,5 +1,6 @@
 /* Training: optimizers, clipping and schedules against hand-computed values;
  * task generators measured on many samples; checkpoints, resume, NaN, Ctrl-C. */
+#include "safetensors.h"
 #include "test.h"
 
 #include <glob.h>
@@ -541,4 +542,47 @@ TEST(sigkill_never_costs_the_checkpoint)
     snprintf(pat, sizeof pat, "%s/*.tmp*", dir);
     CHECK(glob(pat, 0, NULL, &g) == GLOB_NOMATCH);
     globfree(&g);
+}
+
+/* A checkpoint that cannot be written (here: the disk "fills" 1,000 bytes
+ * into the file) stops the run with the error, leaves the previous
+ * checkpoint exactly as it was and no temporary file behind; the run then
+ * resumes from that checkpoint. */
+TEST(failed_checkpoint_write_keeps_the_previous)
+{
+    rl_train_config c = small(RL_TASK_ADDING, RL_CELL_LSTM);
+    c.ckpt_every = 10, c.steps = 30, c.eval_every = 0, c.flow_every = 0;
+    char dir[1100], ck[1200];
+    snprintf(dir, sizeof dir, "%s/diskfull", test_tmpdir);
+    snprintf(ck, sizeof ck, "%s/checkpoint.safetensors", dir);
+    rl_trainer *t = NULL;
+    int intr = 0;
+    rl_train_config first = c;
+    first.steps = 10;
+    CHECK_OK(rl_trainer_new(&t, &first, dir));
+    if (t) CHECK_OK(rl_trainer_run(t, NULL, &intr, NULL, NULL)); /* checkpoint at step 10 */
+    rl_trainer_free(t);
+    size_t n0 = 0, n1 = 0;
+    unsigned char *before = read_file(ck, &n0);
+    t = NULL;
+    CHECK_OK(rl_trainer_resume(&t, dir, 30));
+    st_debug_fail_writes(1000); /* the checkpoint of step 20 fails part-way */
+    rl_status s = t ? rl_trainer_run(t, NULL, &intr, NULL, NULL) : RL_OK;
+    st_debug_fail_writes(-1);
+    CHECK_MSG(s == RL_ERR_IO && strstr(rl_errmsg(), "No space left"), "status %d: %s", (int)s, rl_errmsg());
+    CHECK(t && rl_trainer_step(t) == 20);
+    rl_trainer_free(t);
+    unsigned char *after = read_file(ck, &n1);
+    CHECK_MSG(before && after && n0 == n1 && memcmp(before, after, n0) == 0, "the step-10 checkpoint changed");
+    free(before), free(after);
+    glob_t g;
+    char pat[1200];
+    snprintf(pat, sizeof pat, "%s/*.tmp*", dir);
+    CHECK(glob(pat, 0, NULL, &g) == GLOB_NOMATCH);
+    globfree(&g);
+    t = NULL;
+    CHECK_OK(rl_trainer_resume(&t, dir, 30));
+    CHECK(t && rl_trainer_step(t) == 10);
+    if (t) CHECK_OK(rl_trainer_run(t, NULL, &intr, NULL, NULL));
+    rl_trainer_free(t);
 }
