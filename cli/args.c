@@ -2,6 +2,7 @@
  * for each mistake. */
 #include "cli.h"
 
+#include <cJSON.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
@@ -102,4 +103,18 @@ int cli_u64(const cli_ctx *c, const char *flag, const char *s, uint64_t *out)
 int cli_require(const cli_ctx *c, const void *value, const char *flag)
 {
     return value ? 0 : cli_usage_error(c, "--%s is required", flag);
+}
+
+void cli_print_object(const void *json_object, int as_json)
+{
+    const cJSON *j = json_object;
+    if (as_json) {
+        char *txt = cJSON_PrintUnformatted(j);
+        if (txt) puts(txt);
+        free(txt);
+        return;
+    }
+    for (const cJSON *it = j->child; it; it = it->next)
+        if (cJSON_IsNumber(it)) printf("%-20s %.6g\n", it->string, it->valuedouble);
+        else if (cJSON_IsString(it)) printf("%-20s %s\n", it->string, it->valuestring);
 }

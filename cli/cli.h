@@ -32,6 +32,9 @@ int cli_help(const cli_ctx *c);
 int cli_int(const cli_ctx *c, const char *flag, const char *s, long lo, long hi, int *out);
 int cli_double(const cli_ctx *c, const char *flag, const char *s, double lo, double hi, double *out);
 int cli_u64(const cli_ctx *c, const char *flag, const char *s, uint64_t *out);
+/* Print a flat JSON object (cJSON *) as one line of JSON, or as a two-column
+ * table of its keys and values. */
+void cli_print_object(const void *json_object, int as_json);
 /* 2 after a usage error if a required option is missing. */
 int cli_require(const cli_ctx *c, const void *value, const char *flag);
 

@@ -276,15 +276,7 @@ int cmd_bench(int argc, char **argv)
         cJSON_Delete(j);
         return cli_fail(&c, s);
     }
-    if (c.seen[O_JSON]) {
-        char *txt = cJSON_PrintUnformatted(j);
-        if (txt) puts(txt);
-        free(txt);
-    } else {
-        for (cJSON *it = j->child; it; it = it->next)
-            if (cJSON_IsNumber(it)) printf("%-20s %.6g\n", it->string, it->valuedouble);
-            else printf("%-20s %s\n", it->string, it->valuestring);
-    }
+    cli_print_object(j, c.seen[O_JSON]);
     cJSON_Delete(j);
     return 0;
 }

@@ -305,15 +305,7 @@ int cmd_eval(int argc, char **argv)
         cJSON_AddNumberToObject(j, "perplexity", exp(loss));
     }
     cJSON_AddNumberToObject(j, "scored_steps", sc.weight_sum);
-    if (c.seen[O_JSON]) {
-        char *txt = cJSON_PrintUnformatted(j);
-        if (txt) puts(txt);
-        free(txt);
-    } else {
-        for (cJSON *it = j->child; it; it = it->next)
-            if (cJSON_IsNumber(it)) printf("%-14s %.6g\n", it->string, it->valuedouble);
-            else printf("%-14s %s\n", it->string, it->valuestring);
-    }
+    cli_print_object(j, c.seen[O_JSON]);
     cJSON_Delete(j);
     rl_task_free(task);
     rl_model_free(m);

@@ -33,6 +33,10 @@
 /* Record the detailed message for rl_errmsg() and return s. */
 rl_status rl_fail(rl_status s, const char *fmt, ...) RL_PRINTF(2, 3);
 
+/* Look name up in a table of n names (what: "cell", "optimizer", ...);
+ * RL_ERR_ARG with a message listing the choices when it is not there. */
+rl_status rl_parse_name(const char *what, const char *name, const char *const *names, int n, int *out);
+
 /* Checked allocation: NULL and an RL_ERR_NOMEM message on failure or when
  * n * size overflows. Memory is zeroed and 64-byte aligned. */
 void *rl_alloc(size_t n, size_t size);

@@ -20,24 +20,10 @@ static const char *const sched_names[RL_SCHED_COUNT] = {"constant", "step", "cos
 const char *rl_optim_name(rl_optim_kind k) { return (unsigned)k < RL_OPT_COUNT ? optim_names[k] : NULL; }
 const char *rl_sched_name(rl_sched_kind k) { return (unsigned)k < RL_SCHED_COUNT ? sched_names[k] : NULL; }
 
-static rl_status lookup(const char *what, const char *name, const char *const *names, int n, int *out)
-{
-    char list[128] = "";
-    for (int i = 0; i < n; i++) {
-        if (name && strcmp(name, names[i]) == 0) {
-            *out = i;
-            return RL_OK;
-        }
-        strncat(list, names[i], sizeof list - strlen(list) - 1);
-        if (i + 1 < n) strncat(list, ", ", sizeof list - strlen(list) - 1);
-    }
-    return rl_fail(RL_ERR_ARG, "unknown %s '%s' (choose from %s)", what, name ? name : "", list);
-}
-
 rl_status rl_optim_parse(const char *name, rl_optim_kind *out)
 {
     int i = 0;
-    rl_status s = lookup("optimizer", name, optim_names, RL_OPT_COUNT, &i);
+    rl_status s = rl_parse_name("optimizer", name, optim_names, RL_OPT_COUNT, &i);
     if (!s) *out = (rl_optim_kind)i;
     return s;
 }
@@ -45,7 +31,7 @@ rl_status rl_optim_parse(const char *name, rl_optim_kind *out)
 rl_status rl_sched_parse(const char *name, rl_sched_kind *out)
 {
     int i = 0;
-    rl_status s = lookup("schedule", name, sched_names, RL_SCHED_COUNT, &i);
+    rl_status s = rl_parse_name("schedule", name, sched_names, RL_SCHED_COUNT, &i);
     if (!s) *out = (rl_sched_kind)i;
     return s;
 }

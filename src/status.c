@@ -68,9 +68,7 @@ const char *rl_dtype_name(rl_dtype d) { return d == RL_F64 ? "f64" : d == RL_F32
 
 int rl_cell_gates(rl_cell c) { return c == RL_CELL_LSTM ? 4 : c == RL_CELL_GRU ? 3 : 1; }
 
-/* Look name up in a table of n names; on failure the message lists them. */
-static rl_status parse_name(const char *what, const char *name, const char *const *names, int n,
-                            int *out)
+rl_status rl_parse_name(const char *what, const char *name, const char *const *names, int n, int *out)
 {
     for (int i = 0; i < n; i++)
         if (name && strcmp(name, names[i]) == 0) {
@@ -88,7 +86,7 @@ static rl_status parse_name(const char *what, const char *name, const char *cons
 rl_status rl_cell_parse(const char *name, rl_cell *out)
 {
     int i = 0;
-    rl_status s = parse_name("cell", name, cell_names, RL_CELL_COUNT, &i);
+    rl_status s = rl_parse_name("cell", name, cell_names, RL_CELL_COUNT, &i);
     if (s == RL_OK) *out = (rl_cell)i;
     return s;
 }
@@ -96,7 +94,7 @@ rl_status rl_cell_parse(const char *name, rl_cell *out)
 rl_status rl_loss_parse(const char *name, rl_loss *out)
 {
     int i = 0;
-    rl_status s = parse_name("loss", name, loss_names, RL_LOSS_COUNT, &i);
+    rl_status s = rl_parse_name("loss", name, loss_names, RL_LOSS_COUNT, &i);
     if (s == RL_OK) *out = (rl_loss)i;
     return s;
 }
@@ -104,7 +102,7 @@ rl_status rl_loss_parse(const char *name, rl_loss *out)
 rl_status rl_init_parse(const char *name, rl_init_kind *out)
 {
     int i = 0;
-    rl_status s = parse_name("init", name, init_names, RL_INIT_COUNT, &i);
+    rl_status s = rl_parse_name("init", name, init_names, RL_INIT_COUNT, &i);
     if (s == RL_OK) *out = (rl_init_kind)i;
     return s;
 }

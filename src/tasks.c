@@ -22,13 +22,10 @@ const char *rl_task_name(rl_task_kind k) { return (unsigned)k < RL_TASK_COUNT ? 
 
 rl_status rl_task_parse(const char *name, rl_task_kind *out)
 {
-    for (int i = 0; i < RL_TASK_COUNT; i++)
-        if (name && strcmp(name, task_names[i]) == 0) {
-            *out = (rl_task_kind)i;
-            return RL_OK;
-        }
-    return rl_fail(RL_ERR_ARG, "unknown task '%s' (choose from adding, adding-hs97, copy, temporal-order, text)",
-                   name ? name : "");
+    int i = 0;
+    rl_status s = rl_parse_name("task", name, task_names, RL_TASK_COUNT, &i);
+    if (!s) *out = (rl_task_kind)i;
+    return s;
 }
 
 /* Decode UTF-8 into code points; -1 at the first invalid byte. */
