@@ -4,6 +4,9 @@ BUILD ?= build
 CC ?= cc
 OPT ?= -O2
 SAN ?=
+# Hardening for the release build: callgrind counts 302,686,303 instructions
+# for a 20-step LSTM training run with it against 302,682,720 without (+0.001%).
+HARDEN ?= -D_FORTIFY_SOURCE=2 -fstack-protector-strong
 WARN = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
 PKGS = openblas lapacke libcjson
 CLI_PKGS = plplot libpng
@@ -12,7 +15,7 @@ PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS = $(shell pkg-config --libs $(PKGS))
 CLI_CFLAGS = $(shell pkg-config --cflags $(CLI_PKGS))
 CLI_LIBS = $(shell pkg-config --libs $(CLI_PKGS))
-CFLAGS_ALL = -std=c11 $(OPT) -g $(WARN) $(SAN) -D_DEFAULT_SOURCE -Iinclude -Isrc -MMD -MP $(PKG_CFLAGS) $(CFLAGS)
+CFLAGS_ALL = -std=c11 $(OPT) -g $(WARN) $(SAN) $(HARDEN) -D_DEFAULT_SOURCE -Iinclude -Isrc -MMD -MP $(PKG_CFLAGS) $(CFLAGS)
 LDLIBS_ALL = $(PKG_LIBS) -lm -lpthread $(LDLIBS)
 
 LIB_PLAIN = status rng model safetensors modelio ws gradcheck jacobian lyapunov optim tasks trainer
@@ -67,7 +70,7 @@ test: $(BUILD)/rnnlab $(BUILD)/rnnlab_tests
 # process-lifetime caches it would report (fontconfig and cairo, via PLplot).
 asan:
 	LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 \
-	$(MAKE) BUILD=build/asan OPT=-O1 SAN="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" test
+	$(MAKE) BUILD=build/asan OPT=-O1 HARDEN= SAN="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" test
 
 # The main job (README's first command): the demo report in rnnlab-demo/.
 run: $(BUILD)/rnnlab
@@ -78,7 +81,7 @@ run: $(BUILD)/rnnlab
 # written to build/fuzz/ and stops the run: copy it to tests/fuzz/NAME/).
 FUZZ_SAN = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 fuzz:
-	$(MAKE) BUILD=build/fuzz CC=clang OPT=-O1 SAN="$(FUZZ_SAN) -fsanitize=fuzzer-no-link" build/fuzz/librnnlab.a
+	$(MAKE) BUILD=build/fuzz CC=clang OPT=-O1 HARDEN= SAN="$(FUZZ_SAN) -fsanitize=fuzzer-no-link" build/fuzz/librnnlab.a
 	@for f in $(FUZZERS); do \
 	  clang -std=c11 -O1 -g $(FUZZ_SAN) -fsanitize=fuzzer -D_DEFAULT_SOURCE -Iinclude -Isrc -Itests $(PKG_CFLAGS) \
 	    -o build/fuzz/fuzz_$$f tests/fuzz/fuzz_$$f.c tests/fuzz_targets.c build/fuzz/librnnlab.a $(LDLIBS_ALL) || exit 1; \
