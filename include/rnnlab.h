@@ -259,6 +259,9 @@ void rl_ws_free(rl_ws *ws);
  * runs the recurrence and the readout only: targets and mask are not needed
  * (and rl_backward may not follow). */
 rl_status rl_forward(rl_ws *ws, const rl_model *m, const rl_batch *b, double *loss);
+/* rl_forward with a loss, for evaluation: the loss without dL/do, so
+ * rl_backward may not follow. */
+rl_status rl_forward_eval(rl_ws *ws, const rl_model *m, const rl_batch *b, double *loss);
 /* BPTT after rl_forward with the same model and batch: adds dL/dtheta into the
  * gradient buffer and dL/dh0 into the initial-state gradient. */
 rl_status rl_backward(rl_ws *ws, const rl_model *m, const rl_batch *b);
@@ -286,6 +289,15 @@ const void *rl_ws_outputs(const rl_ws *ws);
  * included (eq. 10.21), (T, B, H) time-major: row t is dL/dh_{t+1} in the
  * cache's numbering. */
 const void *rl_ws_grad_hidden(const rl_ws *ws);
+
+/* Threads for rl_forward, rl_backward, the Jacobian product and the Lyapunov
+ * spectrum: n > 0 sets the count, 0 (the default) takes the number OpenBLAS
+ * runs with when rnnlab first asks. rnnlab splits its work itself (the
+ * sequences of a batch through the time loop, the rows or columns of large
+ * GEMMs) and keeps OpenBLAS on one thread inside its calls, so that the two
+ * never compete for the cores; the results do not depend on the count. */
+void rl_set_num_threads(int n);
+int rl_get_num_threads(void);
 
 /* Write the result of a forward and backward pass as safetensors: "loss" (a
  * scalar), "grad.<tensor name>" for every parameter, "grad.h0" when b has h0

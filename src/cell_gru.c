@@ -9,70 +9,110 @@
 
 static inline real sigm(real v) { return 1 / (1 + RL_EXP(-v)); }
 
-void RL_T(gru_layer_forward)(real *h, real *gates, real *hn, real *hw, const real *x, const real *w_ih,
-                             const real *w_hh, const real *b_ih, const real *b_hh, int T, int B, int in, int H)
+/* one sequence's step: g (3H) holds the input side and gets r, z, n; w (3H)
+ * is the hidden side W_hh h_{t-1} + b_hh */
+RL_CLONES static void step_forward(real *g, real *hnt, real *ht, const real *w, const real *hp, int H)
 {
-    const size_t BH = (size_t)B * H, TB = (size_t)T * B, G = 3 * (size_t)H;
-    /* the input side W_ih x_t + b_ih of every step at once: one GEMM */
-    GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, (int)TB, (int)G, in, 1, x, in, w_ih, in, 0, gates, (int)G);
-    for (size_t r = 0; r < TB; r++)
-        for (size_t j = 0; j < G; j++) gates[r * G + j] += b_ih[j];
-    for (int t = 0; t < T; t++) {
-        real *gt = gates + (size_t)t * B * G, *hnt = hn + (size_t)t * BH;
-        const real *hp = h + (size_t)t * BH;
-        real *ht = h + (size_t)(t + 1) * BH;
+    RL_SIMD
+    for (int j = 0; j < H; j++) {
+        real r = sigm(g[j] + w[j]), z = sigm(g[H + j] + w[H + j]);
+        real n = RL_TANH(g[2 * H + j] + r * w[2 * H + j]);
+        g[j] = r, g[H + j] = z, g[2 * H + j] = n; /* the cache keeps activations */
+        hnt[j] = w[2 * H + j];                    /* and W_hn h_{t-1} + b_hn */
+        ht[j] = (1 - z) * n + z * hp[j];
+    }
+}
+
+RL_CLONES static void step_backward(real *d, real *e, real *dprev, const real *g, const real *hnt, const real *hp,
+                                    const real *dht, int H)
+{
+    RL_SIMD
+    for (int j = 0; j < H; j++) {
+        real r = g[j], z = g[H + j], n = g[2 * H + j], dv = dht[j];
+        /* h_t = (1 - z) n + z h_{t-1} */
+        real dn = dv * (1 - z) * (1 - n * n);     /* dL/d(pre-activation of n) */
+        real dz = dv * (hp[j] - n) * z * (1 - z); /* dL/d(pre-activation of z) */
+        real dr = dn * hnt[j] * r * (1 - r);      /* through r * (W_hn h + b_hn) */
+        d[j] = dr, d[H + j] = dz, d[2 * H + j] = dn;     /* input side: W_ih x + b_ih */
+        e[j] = dr, e[H + j] = dz, e[2 * H + j] = dn * r; /* hidden side: W_hh h + b_hh */
+        dprev[j] += dv * z;                              /* the direct path z h_{t-1} */
+    }
+}
+
+typedef struct {
+    real *h, *gates, *hn, *hw, *dh, *da, *da_h, *dh0;
+    const real *w_hh, *b_hh;
+    int T, B, H;
+} gru_args;
+
+/* the time loop for sequences [b0, b1) of the batch */
+static void forward_part(void *p, int part, int parts)
+{
+    const gru_args *a = p;
+    const int H = a->H, G = 3 * H, vec = a->B == 1;
+    int b0, b1;
+    rl_row_part(a->B, part, parts, &b0, &b1);
+    const size_t BH = (size_t)a->B * H;
+    real *hw = a->hw + (size_t)b0 * G;
+    for (int t = 0; t < a->T; t++) {
+        real *gt = a->gates + (size_t)t * a->B * G, *hnt = a->hn + (size_t)t * BH;
+        const real *hp = a->h + (size_t)t * BH;
+        real *ht = a->h + (size_t)(t + 1) * BH;
         /* the hidden side W_hh h_{t-1} + b_hh: all three gates in one GEMM */
-        for (int b = 0; b < B; b++) memcpy(hw + (size_t)b * G, b_hh, G * sizeof *hw);
-        GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, B, (int)G, H, 1, hp, H, w_hh, H, 1, hw, (int)G);
-        for (int b = 0; b < B; b++) {
-            real *g = gt + (size_t)b * G;
-            const real *w = hw + (size_t)b * G;
-            for (int j = 0; j < H; j++) {
-                size_t k = (size_t)b * H + j;
-                real r = sigm(g[j] + w[j]), z = sigm(g[H + j] + w[H + j]);
-                real n = RL_TANH(g[2 * H + j] + r * w[2 * H + j]);
-                g[j] = r, g[H + j] = z, g[2 * H + j] = n; /* the cache keeps activations */
-                hnt[k] = w[2 * H + j];                    /* and W_hn h_{t-1} + b_hn */
-                ht[k] = (1 - z) * n + z * hp[k];
-            }
+        for (int b = b0; b < b1; b++) memcpy(hw + (size_t)(b - b0) * G, a->b_hh, (size_t)G * sizeof *hw);
+        rl_step_nt(b1 - b0, G, H, hp + (size_t)b0 * H, H, a->w_hh, hw, G, vec);
+        for (int b = b0; b < b1; b++) {
+            size_t k = (size_t)b * H;
+            step_forward(gt + (size_t)b * G, hnt + k, ht + k, hw + (size_t)(b - b0) * G, hp + k, H);
         }
+    }
+}
+
+void RL_T(gru_layer_forward)(real *h, real *gates, real *hn, real *hw, const real *x, const int32_t *ids, real *wt,
+                             const real *w_ih, const real *w_hh, const real *b_ih, const real *b_hh, int T, int B,
+                             int in, int H)
+{
+    /* the input side W_ih x_t + b_ih of every step at once */
+    RL_T(rl_in_project)(gates, 3 * H, x, ids, wt, w_ih, b_ih, NULL, T * B, in);
+    gru_args a = {h, gates, hn, hw, NULL, NULL, NULL, NULL, w_hh, b_hh, T, B, H};
+    rl_parallel(rl_row_parts(B), forward_part, &a);
+}
+
+static void backward_part(void *p, int part, int parts)
+{
+    const gru_args *a = p;
+    const int H = a->H, G = 3 * H, vec = a->B == 1;
+    int b0, b1;
+    rl_row_part(a->B, part, parts, &b0, &b1);
+    const size_t BH = (size_t)a->B * H;
+    for (int t = a->T - 1; t >= 0; t--) {
+        const real *gt = a->gates + (size_t)t * a->B * G, *hnt = a->hn + (size_t)t * BH, *hp = a->h + (size_t)t * BH;
+        const real *dht = a->dh + (size_t)t * BH;
+        real *dat = a->da + (size_t)t * a->B * G, *dht_h = a->da_h + (size_t)t * a->B * G;
+        real *dprev = t > 0 ? a->dh + (size_t)(t - 1) * BH : a->dh0;
+        for (int b = b0; b < b1; b++) {
+            size_t k = (size_t)b * H, kg = (size_t)b * G;
+            step_backward(dat + kg, dht_h + kg, dprev + k, gt + kg, hnt + k, hp + k, dht + k, H);
+        }
+        /* dL/dh_{t-1} += W_hh^T dL/d(hidden side)   (eq. 10.21 through the gates) */
+        rl_step_nn(b1 - b0, H, G, dht_h + (size_t)b0 * G, G, a->w_hh, dprev + (size_t)b0 * H, H, vec);
     }
 }
 
 void RL_T(gru_layer_backward)(real *dx, real *dw_ih, real *dw_hh, real *db_ih, real *db_hh, real *dh0, real *dh,
                               real *da, real *da_h, const real *h, const real *gates, const real *hn, const real *x,
-                              const real *w_ih, const real *w_hh, int T, int B, int in, int H)
+                              const int32_t *ids, real *wt, const real *w_ih, const real *w_hh, int T, int B, int in,
+                              int H)
 {
-    const size_t BH = (size_t)B * H, TB = (size_t)T * B, G = 3 * (size_t)H;
-    for (int t = T - 1; t >= 0; t--) {
-        const real *gt = gates + (size_t)t * B * G, *hnt = hn + (size_t)t * BH, *hp = h + (size_t)t * BH;
-        const real *dht = dh + (size_t)t * BH;
-        real *dat = da + (size_t)t * B * G, *dht_h = da_h + (size_t)t * B * G;
-        real *dprev = t > 0 ? dh + (size_t)(t - 1) * BH : dh0;
-        for (int b = 0; b < B; b++) {
-            const real *g = gt + (size_t)b * G;
-            real *d = dat + (size_t)b * G, *e = dht_h + (size_t)b * G;
-            for (int j = 0; j < H; j++) {
-                size_t k = (size_t)b * H + j;
-                real r = g[j], z = g[H + j], n = g[2 * H + j], dv = dht[k];
-                /* h_t = (1 - z) n + z h_{t-1} */
-                real dn = dv * (1 - z) * (1 - n * n);    /* dL/d(pre-activation of n) */
-                real dz = dv * (hp[k] - n) * z * (1 - z); /* dL/d(pre-activation of z) */
-                real dr = dn * hnt[k] * r * (1 - r);      /* through r * (W_hn h + b_hn) */
-                d[j] = dr, d[H + j] = dz, d[2 * H + j] = dn;          /* input side: W_ih x + b_ih */
-                e[j] = dr, e[H + j] = dz, e[2 * H + j] = dn * r;      /* hidden side: W_hh h + b_hh */
-                dprev[k] += dv * z;                                   /* the direct path z h_{t-1} */
-            }
-        }
-        /* dL/dh_{t-1} += W_hh^T dL/d(hidden side)   (eq. 10.21 through the gates) */
-        GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, H, (int)G, 1, dht_h, (int)G, w_hh, H, 1, dprev, H);
-    }
-    GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, (int)G, H, (int)TB, 1, da_h, (int)G, h, H, 1, dw_hh, H);
-    GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, (int)G, in, (int)TB, 1, da, (int)G, x, in, 1, dw_ih, in);
+    const size_t TB = (size_t)T * B, G = 3 * (size_t)H;
+    gru_args a = {(real *)h, (real *)gates, (real *)hn, NULL, dh, da, da_h, dh0, w_hh, NULL, T, B, H};
+    rl_parallel(rl_row_parts(B), backward_part, &a);
+    RL_T(rl_gemm)(CblasTrans, CblasNoTrans, (int)G, H, (int)TB, 1, da_h, (int)G, h, H, 1, dw_hh, H);
+    RL_T(rl_in_grad)(dw_ih, da, (int)G, x, ids, wt, (int)TB, in);
     for (size_t r = 0; r < TB; r++)
         for (size_t j = 0; j < G; j++) {
             db_ih[j] += da[r * G + j];
             db_hh[j] += da_h[r * G + j];
         }
-    if (dx) GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)TB, in, (int)G, 1, da, (int)G, w_ih, in, 0, dx, in);
+    if (dx) RL_T(rl_gemm)(CblasNoTrans, CblasNoTrans, (int)TB, in, (int)G, 1, da, (int)G, w_ih, in, 0, dx, in);
 }

@@ -3,30 +3,63 @@
  * Compiled once per real type (see real.h). */
 #include "real.h"
 
-void RL_T(rnn_layer_forward)(real *h, const unsigned char *relu_on, const real *x, const real *w_ih,
-                             const real *w_hh, const real *b_ih, const real *b_hh, rl_cell act, int T, int B,
-                             int in, int H)
+RL_CLONES static void tanh_rows(real *x, size_t n)
 {
-    size_t BH = (size_t)B * H, TB = (size_t)T * B;
-    real *a = h + BH; /* the pre-activations a_t are built in place of h[1..T] */
-    /* a_t = W_ih x_t + b_ih + b_hh for every step at once: one GEMM over T*B rows */
-    GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, (int)TB, H, in, 1, x, in, w_ih, in, 0, a, H);
-    for (size_t r = 0; r < TB; r++)
-        for (int j = 0; j < H; j++) a[r * H + j] += b_ih[j] + b_hh[j];
-    for (int t = 0; t < T; t++) {
-        real *ht = h + (size_t)(t + 1) * BH;
+    RL_SIMD
+    for (size_t i = 0; i < n; i++) x[i] = RL_TANH(x[i]);
+}
+
+/* dL/da_t = act'(a_t) * dL/dh_t, act' read off the cached h_t:
+ * tanh' = 1 - h_t^2, relu' = [h_t > 0] (h_t > 0 exactly when a_t > 0) */
+RL_CLONES static void act_grad(real *da, const real *dh, const real *h, rl_cell act, size_t n)
+{
+    switch (act) {
+    case RL_CELL_TANH:
+        RL_SIMD
+        for (size_t i = 0; i < n; i++) da[i] = dh[i] * (1 - h[i] * h[i]);
+        break;
+    case RL_CELL_RELU:
+        RL_SIMD
+        for (size_t i = 0; i < n; i++) da[i] = h[i] > 0 ? dh[i] : 0;
+        break;
+    case RL_CELL_LINEAR:
+        for (size_t i = 0; i < n; i++) da[i] = dh[i];
+        break;
+    default:
+        RL_UNREACHABLE("not a vanilla RNN cell");
+    }
+}
+
+typedef struct {
+    real *h, *dh, *da, *dh0;
+    const unsigned char *relu_on;
+    const real *w_hh;
+    rl_cell act;
+    int T, B, H;
+} rnn_args;
+
+/* the time loop for sequences [b0, b1) of the batch */
+static void forward_part(void *p, int part, int parts)
+{
+    const rnn_args *a = p;
+    const int H = a->H, vec = a->B == 1;
+    int b0, b1;
+    rl_row_part(a->B, part, parts, &b0, &b1);
+    const size_t BH = (size_t)a->B * H, n = (size_t)(b1 - b0) * H;
+    for (int t = 0; t < a->T; t++) {
+        real *ht = a->h + (size_t)(t + 1) * BH + (size_t)b0 * H;
         /* a_t += W_hh h_{t-1} */
-        GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, B, H, H, 1, h + (size_t)t * BH, H, w_hh, H, 1, ht, H);
-        switch (act) {
+        rl_step_nt(b1 - b0, H, H, ht - BH, H, a->w_hh, ht, H, vec);
+        switch (a->act) {
         case RL_CELL_TANH:
-            for (size_t i = 0; i < BH; i++) ht[i] = RL_TANH(ht[i]);
+            tanh_rows(ht, n);
             break;
         case RL_CELL_RELU:
-            if (relu_on) {
-                const unsigned char *on = relu_on + (size_t)t * BH;
-                for (size_t i = 0; i < BH; i++) ht[i] = on[i] ? ht[i] : 0;
+            if (a->relu_on) {
+                const unsigned char *on = a->relu_on + (size_t)t * BH + (size_t)b0 * H;
+                for (size_t i = 0; i < n; i++) ht[i] = on[i] ? ht[i] : 0;
             } else {
-                for (size_t i = 0; i < BH; i++) ht[i] = ht[i] > 0 ? ht[i] : 0;
+                for (size_t i = 0; i < n; i++) ht[i] = ht[i] > 0 ? ht[i] : 0;
             }
             break;
         case RL_CELL_LINEAR:
@@ -37,43 +70,49 @@ void RL_T(rnn_layer_forward)(real *h, const unsigned char *relu_on, const real *
     }
 }
 
-void RL_T(rnn_layer_backward)(real *dx, real *dw_ih, real *dw_hh, real *db_ih, real *db_hh, real *dh0,
-                              real *dh, real *da, const real *h, const real *x, const real *w_ih,
-                              const real *w_hh, rl_cell act, int T, int B, int in, int H)
+void RL_T(rnn_layer_forward)(real *h, const unsigned char *relu_on, const real *x, const int32_t *ids, real *wt,
+                             const real *w_ih, const real *w_hh, const real *b_ih, const real *b_hh, rl_cell act,
+                             int T, int B, int in, int H)
 {
-    size_t BH = (size_t)B * H, TB = (size_t)T * B;
-    for (int t = T - 1; t >= 0; t--) {
-        const real *ht = h + (size_t)(t + 1) * BH;
-        real *dht = dh + (size_t)t * BH, *dat = da + (size_t)t * BH;
-        /* dL/da_t = act'(a_t) * dL/dh_t, act' read off the cached h_t:
-         * tanh' = 1 - h_t^2, relu' = [h_t > 0] (h_t > 0 exactly when a_t > 0) */
-        switch (act) {
-        case RL_CELL_TANH:
-            for (size_t i = 0; i < BH; i++) dat[i] = dht[i] * (1 - ht[i] * ht[i]);
-            break;
-        case RL_CELL_RELU:
-            for (size_t i = 0; i < BH; i++) dat[i] = ht[i] > 0 ? dht[i] : 0;
-            break;
-        case RL_CELL_LINEAR:
-            for (size_t i = 0; i < BH; i++) dat[i] = dht[i];
-            break;
-        default:
-            RL_UNREACHABLE("not a vanilla RNN cell");
-        }
+    /* a_t = W_ih x_t + b_ih + b_hh for every step at once, built in place of h[1..T] */
+    RL_T(rl_in_project)(h + (size_t)B * H, H, x, ids, wt, w_ih, b_ih, b_hh, T * B, in);
+    rnn_args a = {h, NULL, NULL, NULL, relu_on, w_hh, act, T, B, H};
+    rl_parallel(rl_row_parts(B), forward_part, &a);
+}
+
+static void backward_part(void *p, int part, int parts)
+{
+    const rnn_args *a = p;
+    const int H = a->H, vec = a->B == 1;
+    int b0, b1;
+    rl_row_part(a->B, part, parts, &b0, &b1);
+    const size_t BH = (size_t)a->B * H, off = (size_t)b0 * H, n = (size_t)(b1 - b0) * H;
+    for (int t = a->T - 1; t >= 0; t--) {
+        real *dat = a->da + (size_t)t * BH + off;
+        act_grad(dat, a->dh + (size_t)t * BH + off, a->h + (size_t)(t + 1) * BH + off, a->act, n);
         /* dL/dh_{t-1} += J_t^T dL/dh_t = W_hh^T dL/da_t   (Deep Learning, eq. 10.21) */
-        real *dprev = t > 0 ? dh + (size_t)(t - 1) * BH : dh0;
-        GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, H, H, 1, dat, H, w_hh, H, 1, dprev, H);
+        real *dprev = (t > 0 ? a->dh + (size_t)(t - 1) * BH : a->dh0) + off;
+        rl_step_nn(b1 - b0, H, H, dat, H, a->w_hh, dprev, H, vec);
     }
+}
+
+void RL_T(rnn_layer_backward)(real *dx, real *dw_ih, real *dw_hh, real *db_ih, real *db_hh, real *dh0,
+                              real *dh, real *da, const real *h, const real *x, const int32_t *ids, real *wt,
+                              const real *w_ih, const real *w_hh, rl_cell act, int T, int B, int in, int H)
+{
+    const size_t TB = (size_t)T * B;
+    rnn_args a = {(real *)h, dh, da, dh0, NULL, w_hh, act, T, B, H};
+    rl_parallel(rl_row_parts(B), backward_part, &a);
     /* weight gradients: one GEMM each over all T*B rows */
     /* dW_hh += sum_t dL/da_t h_{t-1}^T */
-    GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, H, H, (int)TB, 1, da, H, h, H, 1, dw_hh, H);
+    RL_T(rl_gemm)(CblasTrans, CblasNoTrans, H, H, (int)TB, 1, da, H, h, H, 1, dw_hh, H);
     /* dW_ih += sum_t dL/da_t x_t^T */
-    GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, H, in, (int)TB, 1, da, H, x, in, 1, dw_ih, in);
+    RL_T(rl_in_grad)(dw_ih, da, H, x, ids, wt, (int)TB, in);
     for (size_t r = 0; r < TB; r++)
         for (int j = 0; j < H; j++) {
             db_ih[j] += da[r * H + j];
             db_hh[j] += da[r * H + j];
         }
     /* dL/dx_t = W_ih^T dL/da_t */
-    if (dx) GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)TB, in, H, 1, da, H, w_ih, in, 0, dx, in);
+    if (dx) RL_T(rl_gemm)(CblasNoTrans, CblasNoTrans, (int)TB, in, H, 1, da, H, w_ih, in, 0, dx, in);
 }

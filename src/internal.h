@@ -42,6 +42,22 @@ rl_status rl_parse_name(const char *what, const char *name, const char *const *n
 void *rl_alloc(size_t n, size_t size);
 void rl_free(void *p);
 
+/* Threads (src/par.c). rl_parallel runs fn(ctx, part, parts) for part =
+ * 0..parts-1, part 0 on the calling thread, and returns when all are done.
+ * rnnlab keeps OpenBLAS on one thread inside its calls: rl_blas_single sets
+ * it and returns the count to hand back to rl_blas_restore. */
+#define RL_MAX_THREADS 64
+typedef void (*rl_part_fn)(void *ctx, int part, int parts);
+void rl_parallel(int parts, rl_part_fn fn, void *ctx);
+int rl_blas_single(void);
+void rl_blas_restore(int before);
+/* rows [lo, hi) of n that part `part` of `parts` takes */
+static inline void rl_part_range(int n, int part, int parts, int *lo, int *hi)
+{
+    *lo = (int)((long long)n * part / parts);
+    *hi = (int)((long long)n * (part + 1) / parts);
+}
+
 static inline size_t rl_dtype_size(rl_dtype d) { return d == RL_F64 ? 8 : 4; }
 
 #define RL_MAX_TENSORS 256
@@ -75,6 +91,11 @@ struct rl_ws {
     size_t num_params;
     /* All buffers below are of dtype and sized from (cfg, B, T). */
     void *xt;      /* (T, B, I) inputs, time-major */
+    int32_t *ids;  /* (T, B) when every input row is one-hot: its index (-1 for a row of zeros) */
+    int onehot;    /* the last rl_forward found one-hot inputs: layer 0 gathers rows of W_ih */
+    int no_gather; /* tests: take the GEMM path even for one-hot inputs */
+    void *wt;      /* (I, G*H) one-hot inputs: W_ih^T + biases (forward), dL/dW_ih^T (backward) */
+    int no_dout;   /* rl_forward_eval: the loss without dL/do */
     void *h;       /* (L, T+1, B, H) hidden-state cache */
     void *c;       /* (L, T+1, B, H) LSTM cell-state cache, else NULL */
     void *gates;   /* (L, T, B, G*H) gate activations (LSTM, GRU), else NULL */

@@ -281,18 +281,112 @@ static void identity(double *P, int S, double *scale)
     *scale = 0.5 * log((double)S);
 }
 
+/* Keep the largest entry of the (S, w) panel a (row stride S) within
+ * [2^-128, 2^128] by a power of two, which is exact: *scale gets its log.
+ * Cheaper than renormalise (one pass, no division), so the product loop
+ * calls it at every step. *scale becomes -inf for a zero panel, NaN for a
+ * non-finite one. */
+static void rescale_pow2(double *a, int S, int w, double *scale)
+{
+    double mx = 0, sum = 0;
+    for (int i = 0; i < S; i++) {
+        const double *r = a + (size_t)i * S;
+#pragma omp simd reduction(max : mx) reduction(+ : sum)
+        for (int k = 0; k < w; k++) {
+            double v = fabs(r[k]);
+            mx = v > mx ? v : mx;
+            sum += v;
+        }
+    }
+    if (!isfinite(sum)) {
+        *scale = NAN;
+        return;
+    }
+    if (mx == 0) {
+        *scale = -INFINITY;
+        return;
+    }
+    if (mx <= 0x1p128 && mx >= 0x1p-128) return;
+    int e;
+    frexp(mx, &e);
+    double f = ldexp(1, -e);
+    for (int i = 0; i < S; i++)
+        for (int k = 0; k < w; k++) a[(size_t)i * S + k] *= f;
+    *scale += e * M_LN2;
+}
+
+/* The product is taken in column panels of PANEL_W whose count depends on S
+ * alone, so that the threads (which share the panels) never change a bit of
+ * it; each panel keeps its own power-of-two scale. */
+#define PANEL_W 64
+
+typedef struct {
+    rl_jac *j;
+    int t, tau, panels;
+    double *P, *tmp, *pscale, *extra; /* extra: (S, S) J and scratch for parts 1.. */
+} product_job;
+
+static void product_part(void *p, int part, int parts)
+{
+    const product_job *q = p;
+    rl_jac *j = q->j;
+    const int S = j->S;
+    size_t per = (size_t)S * S + rl_jac_scratch_size(j->m);
+    double *J = part == 0 ? j->J : q->extra + (size_t)(part - 1) * per, *scratch = part == 0 ? j->scratch : J + (size_t)S * S;
+    double *src = q->P, *dst = q->tmp;
+    int k0, k1;
+    rl_part_range(q->panels, part, parts, &k0, &k1);
+    /* P <- J_k P for k = tau+1..t */
+    for (int k = q->tau + 1; k <= q->t; k++) {
+        rl_jac_build(j->m, j->ws, k, J, scratch);
+        for (int pan = k0; pan < k1; pan++) {
+            int c0 = pan * PANEL_W, w = S - c0 < PANEL_W ? S - c0 : PANEL_W;
+            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, S, w, S, 1, J, S, src + c0, S, 0, dst + c0, S);
+            rescale_pow2(dst + c0, S, w, &q->pscale[pan]);
+        }
+        double *sw = src;
+        src = dst, dst = sw;
+    }
+}
+
 rl_status rl_jac_product(rl_jac *j, int t, int tau, double *P, double *log_scale)
 {
     if (tau < 0 || tau > t || t > j->T) return rl_fail(RL_ERR_ARG, "need 0 <= tau <= t <= %d (t %d, tau %d)", j->T, t, tau);
-    const int S = j->S;
-    identity(P, S, log_scale);
-    /* P <- J_k P for k = tau+1..t */
-    for (int k = tau + 1; k <= t && isfinite(*log_scale); k++) {
-        rl_jac_build(j->m, j->ws, k, j->J, j->scratch);
-        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, S, S, S, 1, j->J, S, P, S, 0, j->tmp, S);
-        memcpy(P, j->tmp, (size_t)S * S * sizeof *P);
-        renormalise(P, (size_t)S * S, log_scale);
+    const int S = j->S, panels = (S + PANEL_W - 1) / PANEL_W;
+    double pscale[RL_MAX_TENSORS];
+    int parts = rl_get_num_threads() < panels ? rl_get_num_threads() : panels;
+    if (panels > RL_MAX_TENSORS) return rl_fail(RL_ERR_ARG, "the state is too large for the product (S = %d)", S);
+    double *extra = NULL;
+    if (parts > 1 && t > tau &&
+        !(extra = rl_alloc((size_t)(parts - 1) * ((size_t)S * S + rl_jac_scratch_size(j->m)), 8)))
+        parts = 1; /* no memory for a second thread's J: one thread, same result */
+    memset(P, 0, (size_t)S * S * sizeof *P);
+    for (int i = 0; i < S; i++) P[(size_t)i * S + i] = 1;
+    for (int i = 0; i < panels; i++) pscale[i] = 0;
+    product_job q = {j, t, tau, panels, P, j->tmp, pscale, extra};
+    int blas = rl_blas_single();
+    rl_parallel(parts, product_part, &q);
+    rl_blas_restore(blas);
+    rl_free(extra);
+    if ((t - tau) % 2) memcpy(P, j->tmp, (size_t)S * S * sizeof *P);
+    /* one scale for all panels: the largest, the others brought to it */
+    double top = -INFINITY;
+    for (int i = 0; i < panels; i++) {
+        if (isnan(pscale[i])) return rl_fail(RL_ERR_NONFINITE, "the Jacobian product is not finite");
+        top = fmax(top, pscale[i]);
     }
+    *log_scale = top;
+    if (top == -INFINITY) {
+        memset(P, 0, (size_t)S * S * sizeof *P);
+        return RL_OK;
+    }
+    for (int pan = 0; pan < panels; pan++) {
+        double f = exp(pscale[pan] - top);
+        int c0 = pan * PANEL_W, w = S - c0 < PANEL_W ? S - c0 : PANEL_W;
+        for (int i = 0; f != 1 && i < S; i++)
+            for (int k = 0; k < w; k++) P[(size_t)i * S + c0 + k] *= f;
+    }
+    renormalise(P, (size_t)S * S, log_scale);
     if (isnan(*log_scale)) return rl_fail(RL_ERR_NONFINITE, "the Jacobian product is not finite");
     return RL_OK;
 }

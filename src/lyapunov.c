@@ -9,8 +9,10 @@
  * the m per-step R's (upper triangular, positive diagonal), so its diagonal
  * holds the same sums of logs. A block of m steps is factorised once, with m
  * chosen so that the block's condition number, estimated from the spread of
- * ln|R_ii| over the previous block, stays below e^BLOCK_LOG_COND. Householder
- * QR keeps each R_ii accurate relative to its column, so nothing is lost. */
+ * ln|R_ii| over the previous block, stays below e^BLOCK_LOG_COND. The block
+ * is factorised by CholeskyQR2 (level-3 BLAS), and by Householder QR (LAPACK)
+ * whenever CholeskyQR2 would not be accurate: a Gram matrix that is not
+ * positive definite, or a block worse conditioned than planned. */
 #include "internal.h"
 
 #include <cblas.h>
@@ -21,10 +23,41 @@
 #define CHUNK 256
 #define MAX_BLOCK 16
 #define BLOCK_LOG_COND 16.0
+#define CHOL_LOG_COND 16.1 /* ln 1e7 */
 
 static double get(const void *p, rl_dtype d, size_t i)
 {
     return d == RL_F64 ? ((const double *)p)[i] : (double)((const float *)p)[i];
+}
+
+/* Q R = Z by Cholesky QR, twice (CholeskyQR2: Yamamoto, Nakatsukasa,
+ * Yanagisawa, Fukaya 2015): R^T R = Z^T Z, Q = Z R^-1, and once more on Q to
+ * make it orthonormal to rounding. All level-3 BLAS, about ten times faster
+ * than Householder at S = 128; sound while cond(Z) stays well below 1e8,
+ * which the block length (e^BLOCK_LOG_COND = 9e6) is chosen for. Z (S, k)
+ * column-major becomes Q; lr gets ln R_ii. Returns -1, with Z restored from
+ * save, when the Gram matrix is not positive definite or its diagonal says
+ * the block is worse conditioned than planned: Householder takes over. */
+static int chol_qr2(double *z, double *save, int S, int k, double *gram, double *lr)
+{
+    memcpy(save, z, (size_t)S * k * sizeof *z);
+    for (int i = 0; i < k; i++) lr[i] = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        cblas_dsyrk(CblasColMajor, CblasUpper, CblasTrans, k, S, 1, z, S, 0, gram, k);
+        lapack_int info = LAPACKE_dpotrf_work(LAPACK_COL_MAJOR, 'U', k, gram, k);
+        double lo = INFINITY, hi = -INFINITY;
+        for (int i = 0; !info && i < k; i++) {
+            double l = log(gram[(size_t)i * k + i]);
+            lr[i] += l;
+            lo = fmin(lo, l), hi = fmax(hi, l);
+        }
+        if (info || !(hi - lo < CHOL_LOG_COND)) {
+            memcpy(z, save, (size_t)S * k * sizeof *z);
+            return -1;
+        }
+        cblas_dtrsm(CblasColMajor, CblasRight, CblasUpper, CblasNoTrans, CblasNonUnit, S, k, 1, gram, k, z, S);
+    }
+    return 0;
 }
 
 static int b_batch(const rl_batch *b) { return b ? b->batch : 1; }
@@ -58,7 +91,7 @@ rl_status rl_lyapunov(const rl_model *m0, const rl_batch *b, int seq, const rl_l
     size_t SS = (size_t)S * S;
     const int lstm = c->cell == RL_CELL_LSTM;
     double *x = NULL, *h0 = NULL, *c0 = NULL, *state = NULL, *J = NULL, *q = NULL, *z = NULL, *tau = NULL, *work = NULL, *sum = NULL,
-           *scratch = NULL;
+           *scratch = NULL, *gram = NULL, *lr = NULL;
     rl_status s = rl_model_cast(&m, m0, RL_F64);
     int total = cfg->transient + cfg->steps, chunk = total < CHUNK ? total : CHUNK;
     if (!s) s = rl_ws_new(&ws, m, 1, chunk);
@@ -67,7 +100,8 @@ rl_status rl_lyapunov(const rl_model *m0, const rl_batch *b, int seq, const rl_l
     if (!s && (!(x = rl_alloc((size_t)chunk * NI, 8)) || !(h0 = rl_alloc((size_t)L * H, 8)) ||
                !(c0 = rl_alloc((size_t)L * H, 8)) || !(state = rl_alloc((size_t)S, 8)) || !(J = rl_alloc(SS, 8)) ||
                !(q = rl_alloc((size_t)S * k, 8)) || !(z = rl_alloc((size_t)S * k, 8)) || !(tau = rl_alloc((size_t)k, 8)) ||
-               !(sum = rl_alloc((size_t)k, 8)) || !(scratch = rl_alloc(rl_jac_scratch_size(m0), 8))))
+               !(sum = rl_alloc((size_t)k, 8)) || !(scratch = rl_alloc(rl_jac_scratch_size(m0), 8)) ||
+               !(gram = rl_alloc((size_t)k * k, 8)) || !(lr = rl_alloc((size_t)k, 8))))
         s = RL_ERR_NOMEM;
     /* workspace sizes for dgeqrf and dorgqr, asked once: nothing is
      * allocated inside the loop */
@@ -121,27 +155,29 @@ rl_status rl_lyapunov(const rl_model *m0, const rl_batch *b, int seq, const rl_l
             int traces = trace && cfg->trace_every > 0 && step >= 1 && step % cfg->trace_every == 0;
             if (pending < block && now != cfg->transient && now != total && !traces) continue;
             /* factorise the block: Q R = J_now ... J_{now-pending+1} Q_prev */
-            info = LAPACKE_dgeqrf_work(LAPACK_COL_MAJOR, S, k, q, S, tau, work, lwork);
-            if (info) {
-                s = rl_fail(RL_ERR_LAPACK, "dgeqrf failed at step %d (info %d)", now, (int)info);
-                break;
+            if (chol_qr2(q, z, S, k, gram, lr) != 0) {
+                info = LAPACKE_dgeqrf_work(LAPACK_COL_MAJOR, S, k, q, S, tau, work, lwork);
+                if (info) {
+                    s = rl_fail(RL_ERR_LAPACK, "dgeqrf failed at step %d (info %d)", now, (int)info);
+                    break;
+                }
+                for (int i = 0; i < k; i++) lr[i] = log(fabs(q[(size_t)i * S + i]));
+                info = LAPACKE_dorgqr_work(LAPACK_COL_MAJOR, S, k, k, q, S, tau, work, lwork);
+                if (info) {
+                    s = rl_fail(RL_ERR_LAPACK, "dorgqr failed at step %d (info %d)", now, (int)info);
+                    break;
+                }
             }
             double lo = INFINITY, hi = -INFINITY;
             for (int i = 0; i < k; i++) {
-                double lr = log(fabs(q[(size_t)i * S + i]));
-                if (step >= 1) sum[i] += lr;
-                lo = fmin(lo, lr), hi = fmax(hi, lr);
+                if (step >= 1) sum[i] += lr[i];
+                lo = fmin(lo, lr[i]), hi = fmax(hi, lr[i]);
             }
             /* the next block: as long as its condition stays below e^BLOCK_LOG_COND */
             double spread = (hi - lo) / pending;
             block = spread > 0 ? (int)fmin(MAX_BLOCK, fmax(1, BLOCK_LOG_COND / spread)) : MAX_BLOCK;
             if (!isfinite(spread)) block = 1;
             pending = 0;
-            info = LAPACKE_dorgqr_work(LAPACK_COL_MAJOR, S, k, k, q, S, tau, work, lwork);
-            if (info) {
-                s = rl_fail(RL_ERR_LAPACK, "dorgqr failed at step %d (info %d)", now, (int)info);
-                break;
-            }
             if (traces) {
                 for (int i = 0; i < k; i++) trace[(size_t)traced * k + i] = sum[i] / step;
                 qsort(trace + (size_t)traced * k, (size_t)k, sizeof *trace, cmp_desc);
@@ -164,7 +200,7 @@ rl_status rl_lyapunov(const rl_model *m0, const rl_batch *b, int seq, const rl_l
             if (isnan(exponents[i])) s = rl_fail(RL_ERR_NONFINITE, "a Lyapunov exponent is NaN (the state diverged)");
     }
     rl_free(x), rl_free(h0), rl_free(c0), rl_free(state), rl_free(J), rl_free(q), rl_free(z), rl_free(tau), rl_free(work), rl_free(sum);
-    rl_free(scratch);
+    rl_free(scratch), rl_free(gram), rl_free(lr);
     rl_ws_free(ws);
     rl_model_free(m);
     return s;

@@ -9,12 +9,139 @@
 #define P(m, i) ((const real *)(m)->params + (m)->tensors[(i)].offset)
 #define DP(ws, m, i) ((real *)(ws)->grad + (m)->tensors[(i)].offset)
 
+typedef struct {
+    CBLAS_TRANSPOSE ta, tb;
+    int M, N, K, by_rows, panels;
+    real alpha, beta;
+    const real *A, *B;
+    real *C;
+    int lda, ldb, ldc;
+} gemm_job;
+
+#define PANEL 128
+
+static void gemm_part(void *p, int part, int parts)
+{
+    const gemm_job *g = p;
+    int k0, k1, n = g->by_rows ? g->M : g->N;
+    rl_part_range(g->panels, part, parts, &k0, &k1);
+    for (int k = k0; k < k1; k++) {
+        int lo = k * PANEL, w = n - lo < PANEL ? n - lo : PANEL;
+        if (g->by_rows)
+            GEMM(CblasRowMajor, g->ta, g->tb, w, g->N, g->K, g->alpha,
+                 g->ta == CblasNoTrans ? g->A + (size_t)lo * g->lda : g->A + lo, g->lda, g->B, g->ldb, g->beta,
+                 g->C + (size_t)lo * g->ldc, g->ldc);
+        else
+            GEMM(CblasRowMajor, g->ta, g->tb, g->M, w, g->K, g->alpha, g->A, g->lda,
+                 g->tb == CblasNoTrans ? g->B + lo : g->B + (size_t)lo * g->ldb, g->ldb, g->beta, g->C + lo, g->ldc);
+    }
+}
+
+void RL_T(rl_gemm)(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int M, int N, int K, real alpha, const real *A, int lda,
+                   const real *B, int ldb, real beta, real *C, int ldc)
+{
+    int by_rows = M >= N, n = by_rows ? M : N;
+    /* panels of PANEL rows (or columns) once the GEMM is worth two threads
+     * (about 2 MFLOP); the cut depends on the shape alone */
+    int panels = (double)M * N * K < (1 << 20) ? 1 : (n + PANEL - 1) / PANEL;
+    gemm_job g = {ta, tb, M, N, K, by_rows, panels, alpha, beta, A, B, C, lda, ldb, ldc};
+    int parts = rl_get_num_threads() < panels ? rl_get_num_threads() : panels;
+    if (panels == 1)
+        GEMM(CblasRowMajor, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    else
+        rl_parallel(parts, gemm_part, &g);
+}
+
+void RL_T(rl_in_project)(real *z, int G, const real *x, const int32_t *ids, real *wt, const real *w_ih,
+                         const real *b1, const real *b2, int TB, int in)
+{
+    if (!ids) {
+        RL_T(rl_gemm)(CblasNoTrans, CblasTrans, TB, G, in, 1, x, in, w_ih, in, 0, z, G);
+        for (size_t r = 0; r < (size_t)TB; r++)
+            for (int j = 0; j < G; j++) z[r * G + j] += b1[j] + (b2 ? b2[j] : 0);
+        return;
+    }
+    /* wt[k] = column k of W_ih plus the biases: the row a one-hot x = e_k gets */
+    for (int j = 0; j < G; j++) {
+        real bias = b1[j] + (b2 ? b2[j] : 0);
+        for (int k = 0; k < in; k++) wt[(size_t)k * G + j] = w_ih[(size_t)j * in + k] + bias;
+    }
+    for (size_t r = 0; r < (size_t)TB; r++) {
+        real *zr = z + r * G;
+        if (ids[r] >= 0) {
+            memcpy(zr, wt + (size_t)ids[r] * G, (size_t)G * sizeof *zr);
+        } else {
+            for (int j = 0; j < G; j++) zr[j] = b1[j] + (b2 ? b2[j] : 0);
+        }
+    }
+}
+
+void RL_T(rl_in_grad)(real *dw_ih, const real *da, int G, const real *x, const int32_t *ids, real *wt, int TB, int in)
+{
+    if (!ids) {
+        RL_T(rl_gemm)(CblasTrans, CblasNoTrans, G, in, TB, 1, da, G, x, in, 1, dw_ih, in);
+        return;
+    }
+    /* dL/dW_ih[:, k] = sum of dL/da over the rows whose input is e_k */
+    memset(wt, 0, (size_t)in * G * sizeof *wt);
+    for (size_t r = 0; r < (size_t)TB; r++) {
+        if (ids[r] < 0) continue;
+        real *acc = wt + (size_t)ids[r] * G;
+        const real *d = da + r * G;
+        for (int j = 0; j < G; j++) acc[j] += d[j];
+    }
+    for (int j = 0; j < G; j++)
+        for (int k = 0; k < in; k++) dw_ih[(size_t)j * in + k] += wt[(size_t)k * G + j];
+}
+
+/* The index of the 1 in a one-hot row of n values, -1 for a row of zeros,
+ * -2 for anything else. */
+static int onehot_index(const real *x, int n)
+{
+    int id = -1;
+    for (int i = 0; i < n; i++) {
+        if (x[i] == 0) continue;
+        if (x[i] != 1 || id >= 0) return -2;
+        id = i;
+    }
+    return id;
+}
+
+#ifdef RL_REAL_F64
+#define SIMD_MAX
+#define SIMD_SUM
+#else
+#define SIMD_MAX _Pragma("omp simd reduction(max : mx)")
+#define SIMD_SUM _Pragma("omp simd reduction(+ : s)")
+#endif
+
+/* Cross-entropy of one output row o (O) against class y: returns
+ * l = logsumexp(o) - o_y and, when d is not NULL, sets d = w (softmax(o) - e_y). */
+RL_CLONES static double ce_row(real *d, real *e, const real *o, int y, real w, int O)
+{
+    real mx = o[0];
+    SIMD_MAX
+    for (int k = 1; k < O; k++) mx = o[k] > mx ? o[k] : mx;
+    real s = 0;
+    SIMD_SUM
+    for (int k = 0; k < O; k++) s += (e[k] = RL_EXP(o[k] - mx));
+    if (d) {
+        real scale = w / s;
+        RL_SIMD
+        for (int k = 0; k < O; k++) d[k] = e[k] * scale;
+        d[y] -= w;
+    }
+    /* cppcheck-suppress invalidFunctionArg ; s >= 1: the largest term is exp(0) */
+    return (double)RL_LOG(s) + mx - o[y];
+}
+
 /* The readout and the loss of every (b, t) with its weight w = m[b,t]/sum(m).
- * Writes dL/do_t into dout at the same time: the softmax is computed once.
+ * Writes dL/do_t into dout at the same time (unless want_d is 0, and then
+ * only as scratch): the softmax is computed once.
  *   cross-entropy: l = logsumexp(o) - o_y,        dL/do = w (softmax(o) - e_y)
  *   mse:           l = sum_k (o_k - y_k)^2 / O,   dL/do = w 2 (o - y) / O */
 static double loss_and_dout(real *dout, const real *out, const rl_batch *b, const double *wsum, int T,
-                            int B, int O, rl_loss loss)
+                            int B, int O, rl_loss loss, int want_d)
 {
     double total = 0;
     for (int t = 0; t < T; t++)
@@ -28,20 +155,12 @@ static double loss_and_dout(real *dout, const real *out, const rl_batch *b, cons
                 continue;
             }
             if (loss == RL_LOSS_CE) {
-                real mx = o[0];
-                for (int k = 1; k < O; k++) mx = o[k] > mx ? o[k] : mx;
-                real s = 0;
-                for (int k = 0; k < O; k++) s += (d[k] = RL_EXP(o[k] - mx));
-                int y = b->target[bt];
-                /* cppcheck-suppress invalidFunctionArg ; s >= 1: the largest term is exp(0) */
-                total += w * ((double)RL_LOG(s) + mx - o[y]);
-                real scale = (real)w / s;
-                for (int k = 0; k < O; k++) d[k] *= scale;
-                d[y] -= (real)w;
+                total += w * ce_row(want_d ? d : NULL, d, o, b->target[bt], (real)w, O);
             } else {
                 double l = 0;
+                const real *y = (const real *)b->y + bt * O;
                 for (int k = 0; k < O; k++) {
-                    real e = o[k] - rl_get(b->y, b->dtype, bt * O + k);
+                    real e = o[k] - y[k];
                     l += (double)e * e;
                     d[k] = (real)(w * 2.0 / O) * e;
                 }
@@ -67,12 +186,21 @@ rl_status RL_T(rl_forward)(rl_ws *ws, const rl_model *m, const rl_batch *b, doub
     if (s) return s;
     ws->have_loss = 0;
 
-    /* inputs to time-major (T, B, I) */
+    /* inputs to time-major (T, B, I); one-hot inputs become indices */
+    const real *x = b->x;
     real *xt = ws->xt;
-    for (int bb = 0; bb < B; bb++)
-        for (int t = 0; t < T; t++)
-            for (int i = 0; i < NI; i++)
-                xt[((size_t)t * B + bb) * NI + i] = rl_get(b->x, b->dtype, ((size_t)bb * T + t) * NI + i);
+    ws->onehot = !ws->no_gather;
+    for (int bb = 0; bb < B && ws->onehot; bb++)
+        for (int t = 0; t < T && ws->onehot; t++) {
+            int id = onehot_index(x + ((size_t)bb * T + t) * NI, NI);
+            if (id == -2) ws->onehot = 0;
+            ws->ids[(size_t)t * B + bb] = id;
+        }
+    if (!ws->onehot)
+        for (int bb = 0; bb < B; bb++)
+            for (int t = 0; t < T; t++)
+                memcpy(xt + ((size_t)t * B + bb) * NI, x + ((size_t)bb * T + t) * NI, (size_t)NI * sizeof *xt);
+    const int32_t *ids0 = ws->onehot ? ws->ids : NULL;
 
     for (int l = 0; l < c->num_layers; l++) {
         real *h = (real *)ws->h + (size_t)l * (T + 1) * BH;
@@ -92,19 +220,20 @@ rl_status RL_T(rl_forward)(rl_ws *ws, const rl_model *m, const rl_batch *b, doub
         switch (c->cell) {
         case RL_CELL_TANH: case RL_CELL_RELU: case RL_CELL_LINEAR:
             RL_T(rnn_layer_forward)(h, ws->relu_on ? ws->relu_on + (size_t)l * (T + 1) * BH + BH : NULL, in,
-                                    P(m, rl_t_wih(l)), P(m, rl_t_whh(l)), P(m, rl_t_bih(l)),
+                                    l == 0 ? ids0 : NULL, ws->wt, P(m, rl_t_wih(l)), P(m, rl_t_whh(l)), P(m, rl_t_bih(l)),
                                     P(m, rl_t_bhh(l)), c->cell, T, B, in_size, H);
             break;
         case RL_CELL_LSTM: {
             real *cc = (real *)ws->c + (size_t)l * (T + 1) * BH;
             for (size_t i = 0; i < BH; i++) cc[i] = b->c0 ? rl_get(b->c0, b->dtype, l * BH + i) : 0;
-            RL_T(lstm_layer_forward)(h, cc, (real *)ws->gates + (size_t)l * T * 4 * BH, in, P(m, rl_t_wih(l)),
+            RL_T(lstm_layer_forward)(h, cc, (real *)ws->gates + (size_t)l * T * 4 * BH, in, l == 0 ? ids0 : NULL,
+                                     ws->wt, P(m, rl_t_wih(l)),
                                      P(m, rl_t_whh(l)), P(m, rl_t_bih(l)), P(m, rl_t_bhh(l)), T, B, in_size, H);
             break;
         }
         case RL_CELL_GRU:
             RL_T(gru_layer_forward)(h, (real *)ws->gates + (size_t)l * T * 3 * BH, (real *)ws->hn + (size_t)l * T * BH,
-                                    ws->carry, in, P(m, rl_t_wih(l)), P(m, rl_t_whh(l)), P(m, rl_t_bih(l)),
+                                    ws->carry, in, l == 0 ? ids0 : NULL, ws->wt, P(m, rl_t_wih(l)), P(m, rl_t_whh(l)), P(m, rl_t_bih(l)),
                                     P(m, rl_t_bhh(l)), T, B, in_size, H);
             break;
         default:
@@ -116,12 +245,12 @@ rl_status RL_T(rl_forward)(rl_ws *ws, const rl_model *m, const rl_batch *b, doub
     real *out = ws->out;
     const real *bo = P(m, rl_t_head_b(m));
     for (size_t r = 0; r < (size_t)T * B; r++) memcpy(out + r * O, bo, (size_t)O * sizeof *out);
-    GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, T * B, O, H, 1, htop, H, P(m, rl_t_head_w(m)), H, 1, out, O);
+    RL_T(rl_gemm)(CblasNoTrans, CblasTrans, T * B, O, H, 1, htop, H, P(m, rl_t_head_w(m)), H, 1, out, O);
     if (!loss) return RL_OK;
-    double l = loss_and_dout(ws->dout, out, b, ws->wsum, T, B, O, c->loss);
+    double l = loss_and_dout(ws->dout, out, b, ws->wsum, T, B, O, c->loss, !ws->no_dout);
     if (!isfinite(l)) return rl_fail(RL_ERR_NONFINITE, "the loss is %g", l);
     *loss = l;
-    ws->have_loss = 1;
+    ws->have_loss = !ws->no_dout;
     return RL_OK;
 }
 
@@ -135,14 +264,13 @@ rl_status RL_T(rl_backward)(rl_ws *ws, const rl_model *m, const rl_batch *b)
     const real *htop = (const real *)ws->h + (size_t)(L - 1) * (T + 1) * BH + BH;
     const real *dout = ws->dout;
     /* head: dW_o += sum_t dL/do_t h_t^T, db_o += sum_t dL/do_t */
-    GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, O, H, (int)TB, 1, dout, O, htop, H, 1,
-         DP(ws, m, rl_t_head_w(m)), H);
+    RL_T(rl_gemm)(CblasTrans, CblasNoTrans, O, H, (int)TB, 1, dout, O, htop, H, 1, DP(ws, m, rl_t_head_w(m)), H);
     real *dbo = DP(ws, m, rl_t_head_b(m));
     for (size_t r = 0; r < TB; r++)
         for (int k = 0; k < O; k++) dbo[k] += dout[r * O + k];
     /* the output part of eq. 10.21 for the top layer: (do_t/dh_t)^T dL/do_t = W_o^T dL/do_t */
     real *dh = ws->dh_top;
-    GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)TB, H, O, 1, dout, O, P(m, rl_t_head_w(m)), H, 0, dh, H);
+    RL_T(rl_gemm)(CblasNoTrans, CblasNoTrans, (int)TB, H, O, 1, dout, O, P(m, rl_t_head_w(m)), H, 0, dh, H);
 
     real *spare[2] = {ws->dh, ws->dh_below};
     for (int l = L - 1; l >= 0; l--) {
@@ -152,24 +280,25 @@ rl_status RL_T(rl_backward)(rl_ws *ws, const rl_model *m, const rl_batch *b)
         int in_size = l == 0 ? NI : H;
         real *dx = l > 0 ? spare[l % 2] : NULL; /* dL/dh of layer l-1, from this layer alone */
         real *dh0 = (real *)ws->grad_h0 + (size_t)l * BH;
+        const int32_t *ids = l == 0 && ws->onehot ? ws->ids : NULL;
         switch (c->cell) {
         case RL_CELL_TANH: case RL_CELL_RELU: case RL_CELL_LINEAR:
             RL_T(rnn_layer_backward)(dx, DP(ws, m, rl_t_wih(l)), DP(ws, m, rl_t_whh(l)), DP(ws, m, rl_t_bih(l)),
-                                     DP(ws, m, rl_t_bhh(l)), dh0, dh, ws->da, h, in, P(m, rl_t_wih(l)),
+                                     DP(ws, m, rl_t_bhh(l)), dh0, dh, ws->da, h, in, ids, ws->wt, P(m, rl_t_wih(l)),
                                      P(m, rl_t_whh(l)), c->cell, T, B, in_size, H);
             break;
         case RL_CELL_LSTM:
             RL_T(lstm_layer_backward)(dx, DP(ws, m, rl_t_wih(l)), DP(ws, m, rl_t_whh(l)), DP(ws, m, rl_t_bih(l)),
                                       DP(ws, m, rl_t_bhh(l)), dh0, (real *)ws->grad_c0 + (size_t)l * BH, dh, ws->da,
                                       ws->dc, h, (const real *)ws->c + (size_t)l * (T + 1) * BH,
-                                      (const real *)ws->gates + (size_t)l * T * 4 * BH, in, P(m, rl_t_wih(l)),
+                                      (const real *)ws->gates + (size_t)l * T * 4 * BH, in, ids, ws->wt, P(m, rl_t_wih(l)),
                                       P(m, rl_t_whh(l)), T, B, in_size, H);
             break;
         case RL_CELL_GRU:
             RL_T(gru_layer_backward)(dx, DP(ws, m, rl_t_wih(l)), DP(ws, m, rl_t_whh(l)), DP(ws, m, rl_t_bih(l)),
                                      DP(ws, m, rl_t_bhh(l)), dh0, dh, ws->da, ws->da_h, h,
                                      (const real *)ws->gates + (size_t)l * T * 3 * BH,
-                                     (const real *)ws->hn + (size_t)l * T * BH, in, P(m, rl_t_wih(l)),
+                                     (const real *)ws->hn + (size_t)l * T * BH, in, ids, ws->wt, P(m, rl_t_wih(l)),
                                      P(m, rl_t_whh(l)), T, B, in_size, H);
             break;
         default:

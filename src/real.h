@@ -17,28 +17,49 @@ typedef double real;
 #define RL_EXP exp
 #define RL_LOG log
 #define RL_TANH tanh
+#define RL_SIMD
+#define GEMV cblas_dgemv
 #else
 typedef float real;
 #define RL_T(name) name##_f32
 #define RL_DTYPE RL_F32
 #define GEMM cblas_sgemm
-#define RL_EXP expf
+#define GEMV cblas_sgemv
+#define RL_EXP rl_expf
 #define RL_LOG logf
 #define RL_TANH rl_tanhf
-/* tanh in float32 from one expf: glibc's tanhf goes through expm1f and took
- * 40% of an LSTM training step. tanh x = 1 - 2 / (e^{2x} + 1) loses a few
+#define RL_SIMD _Pragma("omp simd")
+/* exp in float32 without a call, so that loops over a row vectorise: 2^n
+ * e^r with n = round(x / ln 2), r = x - n ln 2 in two parts, e^r by Cephes'
+ * expf polynomial; 2^n goes straight into the exponent bits. Relative error
+ * below 2e-7 (tests/test_kernels.c checks it against libm). Below -86 it
+ * returns e^-86 = 4e-38 (in place of smaller numbers and subnormals), above
+ * 88.72 inf; NaN stays NaN. */
+static inline float rl_expf(float x)
+{
+    float c = x < -86.f ? -86.f : x > 89.f ? 89.f : x;
+    union { float f; int32_t i; } t = {c * 1.44269504088896341f + 12582912.f}, p;
+    float n = t.f - 12582912.f;
+    int32_t e = t.i - 0x4B400000; /* the integer n, from the bits of 1.5 * 2^23 + n */
+    float r = c - n * 0.693359375f + n * 2.12194440e-4f;
+    float r2 = r * r;
+    p.f = ((((((1.9875691500e-4f * r + 1.3981999507e-3f) * r + 8.3334519073e-3f) * r + 4.1665795894e-2f) * r +
+              1.6666665459e-1f) * r + 5.0000001201e-1f) * r2 + r + 1);
+    p.i += (e - 1) * (1 << 23); /* 2^(n-1), then 2: e^x past FLT_MAX overflows to inf */
+    return x != x ? x : 2 * p.f;
+}
+/* tanh in float32 from one exp: tanh x = 1 - 2 / (e^{2x} + 1) loses a few
  * ulps to cancellation near 0, where the series x - x^3/3 + 2x^5/15 - 17x^7/315
- * (error below 1e-12 relative for |x| < 0.05) takes over. Relative error
- * below 3e-6 everywhere; the float64 path keeps libm's tanh. */
+ * (error below 1e-12 relative for |x| < 0.05) takes over. Both are computed
+ * and one is picked, so the loop stays branch-free. Relative error below 3e-6
+ * everywhere; the float64 path keeps libm's tanh. (glibc's tanhf goes
+ * through expm1f and took 40% of an LSTM training step.) */
 static inline float rl_tanhf(float x)
 {
-    float a = fabsf(x);
-    if (a < 0.05f) {
-        float x2 = x * x;
-        return x * (1 + x2 * (-1.f / 3 + x2 * (2.f / 15 + x2 * (-17.f / 315))));
-    }
-    float t = 1 - 2 / (expf(2 * a) + 1);
-    return x < 0 ? -t : t;
+    float a = fabsf(x), x2 = x * x;
+    float s = x * (1 + x2 * (-1.f / 3 + x2 * (2.f / 15 + x2 * (-17.f / 315))));
+    float t = copysignf(1 - 2 / (rl_expf(2 * a) + 1), x);
+    return a < 0.05f ? s : t;
 }
 #endif
 
@@ -48,39 +69,116 @@ static inline real rl_get(const void *p, rl_dtype d, size_t i)
     return d == RL_F64 ? (real)((const double *)p)[i] : (real)((const float *)p)[i];
 }
 
+/* Elementwise kernels over a row are compiled for AVX2+FMA as well as for
+ * the baseline, and picked when the program starts (GCC's target_clones), so
+ * one binary runs everywhere and vectorises where it can. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(RL_NO_CLONES)
+#define RL_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
+#else
+#define RL_CLONES
+#endif
+
+/* C (M, N) = alpha op(A) op(B) + beta C, row-major. A large one is cut into
+ * panels of rows or columns of C whose shapes depend on (M, N, K) alone, and
+ * the panels are shared among rnnlab's threads. Called with OpenBLAS on one
+ * thread. src/net.c */
+void RL_T(rl_gemm)(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int M, int N, int K, real alpha, const real *A, int lda,
+                   const real *B, int ldb, real beta, real *C, int ldc);
+/* The input side of a layer for all TB rows: z (TB, G) = x W_ih^T + (b1 + b2),
+ * b2 may be NULL. With ids (one-hot inputs) row r is column ids[r] of W_ih
+ * (or zeros for -1), gathered from wt (in, G), which this fills: the same
+ * numbers the GEMM gives, without multiplying by zeros. */
+void RL_T(rl_in_project)(real *z, int G, const real *x, const int32_t *ids, real *wt, const real *w_ih,
+                         const real *b1, const real *b2, int TB, int in);
+/* dW_ih (G, in) += da^T x over TB rows; with ids, a scatter-add of da's rows
+ * through wt (in, G). */
+void RL_T(rl_in_grad)(real *dw_ih, const real *da, int G, const real *x, const int32_t *ids, real *wt, int TB, int in);
+
+/* The time loop takes the batch in blocks of RL_ROW_BLOCK sequences, each
+ * block one GEMM per step, and hands whole blocks to threads. OpenBLAS's
+ * rounding depends on the shape of a call, not only on the numbers, so the
+ * shapes depend on B alone: any thread count gives the same bits. */
+#define RL_ROW_BLOCK 16
+static inline int rl_row_blocks(int B) { return (B + RL_ROW_BLOCK - 1) / RL_ROW_BLOCK; }
+/* the sequences [b0, b1) of part `part` of `parts` */
+static inline void rl_row_part(int B, int part, int parts, int *b0, int *b1)
+{
+    int k0, k1;
+    rl_part_range(rl_row_blocks(B), part, parts, &k0, &k1);
+    *b0 = k0 * RL_ROW_BLOCK;
+    *b1 = k1 * RL_ROW_BLOCK < B ? k1 * RL_ROW_BLOCK : B;
+}
+static inline int rl_row_parts(int B)
+{
+    int n = rl_row_blocks(B), t = rl_get_num_threads();
+    return n < t ? n : t;
+}
+
+/* One step of the recurrence for rows [0, M): C (M, N) += A (M, K) W^T with
+ * W (N, K) (nt), or C += A W with W (K, N) (nn), one GEMM per block of rows.
+ * A whole batch of one sequence (vec) goes through GEMV, which reads W in
+ * place; GEMM would copy all of W into its packed layout for one row. */
+static inline void rl_step_nt(int M, int N, int K, const real *A, int lda, const real *W, real *C, int ldc, int vec)
+{
+    if (vec) {
+        GEMV(CblasRowMajor, CblasNoTrans, N, K, 1, W, K, A, 1, 1, C, 1);
+        return;
+    }
+    for (int r = 0; r < M; r += RL_ROW_BLOCK)
+        GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, M - r < RL_ROW_BLOCK ? M - r : RL_ROW_BLOCK, N, K, 1,
+             A + (size_t)r * lda, lda, W, K, 1, C + (size_t)r * ldc, ldc);
+}
+static inline void rl_step_nn(int M, int N, int K, const real *A, int lda, const real *W, real *C, int ldc, int vec)
+{
+    if (vec) {
+        GEMV(CblasRowMajor, CblasTrans, K, N, 1, W, N, A, 1, 1, C, 1);
+        return;
+    }
+    for (int r = 0; r < M; r += RL_ROW_BLOCK)
+        GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, M - r < RL_ROW_BLOCK ? M - r : RL_ROW_BLOCK, N, K, 1,
+             A + (size_t)r * lda, lda, W, N, 1, C + (size_t)r * ldc, ldc);
+}
+
 /* Vanilla RNN layer (tanh, relu, linear) over all T steps; src/cell_rnn.c.
  * Forward: h (T+1, B, H) holds h[0] on entry and gets h[1..T];
- *   x (T, B, in) is the layer's input; w_ih (H, in), w_hh (H, H), b_ih, b_hh (H);
- *   relu_on (T, B, H), normally NULL, fixes which ReLU units are on.
+ *   x (T, B, in) is the layer's input, or ids (T, B) one-hot indices with
+ *   wt (in, H) scratch (see rl_in_project); w_ih (H, in), w_hh (H, H),
+ *   b_ih, b_hh (H); relu_on (T, B, H), normally NULL, fixes which ReLU units
+ *   are on.
  * Backward: adds dL/dW and dL/db into dw_ih, dw_hh, db_ih, db_hh and dL/dh[0]
  *   into dh0 (B, H); sets dx (T, B, in) = dL/dx unless dx is NULL.
  *   dh (T, B, H) holds dL/dh[1..T] from above on entry and all of dL/dh[1..T]
  *   (eq. 10.21, the recurrent part added) on return; da (T, B, H) is scratch
- *   that ends up holding dL/da_t. */
-void RL_T(rnn_layer_forward)(real *h, const unsigned char *relu_on, const real *x, const real *w_ih,
-                             const real *w_hh, const real *b_ih, const real *b_hh, rl_cell act, int T, int B,
-                             int in, int H);
+ *   that ends up holding dL/da_t.
+ * The time loop runs the batch's sequences on rl_get_num_threads() threads. */
+void RL_T(rnn_layer_forward)(real *h, const unsigned char *relu_on, const real *x, const int32_t *ids, real *wt,
+                             const real *w_ih, const real *w_hh, const real *b_ih, const real *b_hh, rl_cell act,
+                             int T, int B, int in, int H);
 void RL_T(rnn_layer_backward)(real *dx, real *dw_ih, real *dw_hh, real *db_ih, real *db_hh, real *dh0,
-                              real *dh, real *da, const real *h, const real *x, const real *w_ih,
-                              const real *w_hh, rl_cell act, int T, int B, int in, int H);
+                              real *dh, real *da, const real *h, const real *x, const int32_t *ids, real *wt,
+                              const real *w_ih, const real *w_hh, rl_cell act, int T, int B, int in, int H);
 
 /* LSTM layer; src/cell_lstm.c. h, c (T+1, B, H) hold h[0], c[0] on entry;
  * gates (T, B, 4H) gets the activations i, f, g, o of every step. Backward as
  * for the vanilla layer, plus dc0 (B, H) += dL/dc[0]; da (T, B, 4H) gets
  * dL/dz_t; dc (B, H) is scratch. */
-void RL_T(lstm_layer_forward)(real *h, real *c, real *gates, const real *x, const real *w_ih, const real *w_hh,
-                              const real *b_ih, const real *b_hh, int T, int B, int in, int H);
+void RL_T(lstm_layer_forward)(real *h, real *c, real *gates, const real *x, const int32_t *ids, real *wt,
+                              const real *w_ih, const real *w_hh, const real *b_ih, const real *b_hh, int T, int B,
+                              int in, int H);
 void RL_T(lstm_layer_backward)(real *dx, real *dw_ih, real *dw_hh, real *db_ih, real *db_hh, real *dh0, real *dc0,
                                real *dh, real *da, real *dc, const real *h, const real *c, const real *gates,
-                               const real *x, const real *w_ih, const real *w_hh, int T, int B, int in, int H);
+                               const real *x, const int32_t *ids, real *wt, const real *w_ih, const real *w_hh, int T,
+                               int B, int in, int H);
 
 /* GRU layer; src/cell_gru.c. gates (T, B, 3H) gets r, z, n; hn (T, B, H) gets
  * W_hn h_{t-1} + b_hn; hw (B, 3H) is scratch. Backward: da (T, B, 3H) gets
  * dL/d(W_ih x_t + b_ih), da_h (T, B, 3H) dL/d(W_hh h_{t-1} + b_hh). */
-void RL_T(gru_layer_forward)(real *h, real *gates, real *hn, real *hw, const real *x, const real *w_ih,
-                             const real *w_hh, const real *b_ih, const real *b_hh, int T, int B, int in, int H);
+void RL_T(gru_layer_forward)(real *h, real *gates, real *hn, real *hw, const real *x, const int32_t *ids, real *wt,
+                             const real *w_ih, const real *w_hh, const real *b_ih, const real *b_hh, int T, int B,
+                             int in, int H);
 void RL_T(gru_layer_backward)(real *dx, real *dw_ih, real *dw_hh, real *db_ih, real *db_hh, real *dh0, real *dh,
                               real *da, real *da_h, const real *h, const real *gates, const real *hn, const real *x,
-                              const real *w_ih, const real *w_hh, int T, int B, int in, int H);
+                              const int32_t *ids, real *wt, const real *w_ih, const real *w_hh, int T, int B, int in,
+                              int H);
 
 #endif

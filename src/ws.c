@@ -43,10 +43,12 @@ rl_status rl_ws_new(rl_ws **out, const rl_model *m, int batch, int steps)
         {&ws->grad, m->num_params, 1},
         {&ws->grad_h0, mul(L, BH), 1},
         {&ws->grad_c0, mul(L, BH), c->cell == RL_CELL_LSTM},
+        {&ws->wt, mul(I, mul(G, H)), 1},
     };
     for (size_t i = 0; ok && i < sizeof bufs / sizeof bufs[0]; i++)
         if (bufs[i].want && !(*bufs[i].p = rl_alloc(bufs[i].n, es))) ok = 0;
     if (ok && !(ws->wsum = rl_alloc(TB, sizeof(double)))) ok = 0;
+    if (ok && !(ws->ids = rl_alloc(TB, sizeof *ws->ids))) ok = 0;
     if (!ok) {
         rl_ws_free(ws);
         return rl_fail(RL_ERR_NOMEM, "cannot allocate a workspace for B=%d, T=%d, H=%d", batch, steps,
@@ -60,7 +62,8 @@ void rl_ws_free(rl_ws *ws)
 {
     if (!ws) return;
     void *bufs[] = {ws->xt, ws->h, ws->c, ws->gates, ws->hn, ws->out, ws->dout, ws->dh, ws->dh_below,
-                    ws->dh_top, ws->da, ws->da_h, ws->dc, ws->drop, ws->dmask, ws->carry, ws->grad, ws->grad_h0, ws->grad_c0, ws->wsum};
+                    ws->dh_top, ws->da, ws->da_h, ws->dc, ws->drop, ws->dmask, ws->carry, ws->grad, ws->grad_h0, ws->grad_c0, ws->wsum,
+                    ws->wt, ws->ids};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) rl_free(bufs[i]);
     free(ws);
 }
@@ -124,7 +127,19 @@ rl_status rl_forward(rl_ws *ws, const rl_model *m, const rl_batch *b, double *lo
 {
     rl_status s = same_shape(ws, m);
     if (s) return s;
-    return m->dtype == RL_F64 ? rl_forward_f64(ws, m, b, loss) : rl_forward_f32(ws, m, b, loss);
+    int blas = rl_blas_single();
+    s = m->dtype == RL_F64 ? rl_forward_f64(ws, m, b, loss) : rl_forward_f32(ws, m, b, loss);
+    rl_blas_restore(blas);
+    return s;
+}
+
+rl_status rl_forward_eval(rl_ws *ws, const rl_model *m, const rl_batch *b, double *loss)
+{
+    if (!loss) return rl_fail(RL_ERR_ARG, "rl_forward_eval needs somewhere to put the loss");
+    ws->no_dout = 1;
+    rl_status s = rl_forward(ws, m, b, loss);
+    ws->no_dout = 0;
+    return s;
 }
 
 rl_status rl_backward(rl_ws *ws, const rl_model *m, const rl_batch *b)
@@ -134,5 +149,8 @@ rl_status rl_backward(rl_ws *ws, const rl_model *m, const rl_batch *b)
     if (b->batch != ws->B || b->steps != ws->T || b->dtype != ws->dtype)
         return rl_fail(RL_ERR_ARG, "rl_backward needs the batch of the preceding rl_forward");
     if (!ws->have_loss) return rl_fail(RL_ERR_ARG, "rl_backward needs a preceding rl_forward that computed the loss");
-    return m->dtype == RL_F64 ? rl_backward_f64(ws, m, b) : rl_backward_f32(ws, m, b);
+    int blas = rl_blas_single();
+    s = m->dtype == RL_F64 ? rl_backward_f64(ws, m, b) : rl_backward_f32(ws, m, b);
+    rl_blas_restore(blas);
+    return s;
 }

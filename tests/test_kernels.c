@@ -1,0 +1,223 @@
+/* The fast paths of docs/performance.md checked against the plain ones: the
+ * float32 exp and tanh against libm, the threaded time loop and GEMMs against
+ * one thread (bit for bit), the one-hot row gather against the GEMM, and the
+ * evaluation forward against the training one. */
+#include "real.h"
+#include "test.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+TEST(fast_exp_and_tanh_against_libm)
+{
+    double worst_exp = 0, worst_tanh = 0;
+    float at_exp = 0, at_tanh = 0;
+    for (float x = -86; x < 88.7f; x += 3e-4f) {
+        double e = exp((double)x), rel = fabs(rl_expf(x) - e) / e;
+        if (rel > worst_exp) worst_exp = rel, at_exp = x;
+    }
+    for (float x = -20; x < 20; x += 1e-4f) {
+        double t = tanh((double)x), rel = t == 0 ? fabs(rl_tanhf(x)) : fabs(rl_tanhf(x) - t) / fabs(t);
+        if (rel > worst_tanh) worst_tanh = rel, at_tanh = x;
+    }
+    CHECK_MSG(worst_exp < 1.5e-7, "exp: relative error %g at %g", worst_exp, at_exp);
+    CHECK_MSG(worst_tanh < 3e-6, "tanh: relative error %g at %g", worst_tanh, at_tanh);
+    CHECK(isnan(rl_expf(NAN)) && isnan(rl_tanhf(NAN)));
+    CHECK(isinf(rl_expf(INFINITY)) && rl_expf(89.f) == INFINITY);
+    CHECK(rl_expf(-INFINITY) >= 0 && rl_expf(-INFINITY) < 1e-37f);
+    CHECK(rl_tanhf(INFINITY) == 1 && rl_tanhf(-INFINITY) == -1 && rl_tanhf(1e-30f) == 1e-30f);
+    CHECK(rl_tanhf(-0.f) == 0 && signbit(rl_tanhf(-0.f)));
+}
+
+/* One forward and backward pass: loss, hidden states, outputs, gradients. */
+typedef struct {
+    double loss;
+    void *h, *out, *grad, *gh0;
+    size_t nh, nout, ngrad, ngh0;
+} pass;
+
+static void run_pass(pass *p, const rl_model *m, const rl_batch *b, int no_gather)
+{
+    const rl_config cfg = rl_model_config(m), *c = &cfg;
+    size_t es = rl_model_dtype(m) == RL_F64 ? 8 : 4;
+    rl_ws *ws = NULL;
+    memset(p, 0, sizeof *p);
+    CHECK_OK(rl_ws_new(&ws, m, b->batch, b->steps));
+    if (!ws) return;
+    ws->no_gather = no_gather;
+    rl_ws_zero_grad(ws);
+    CHECK_OK(rl_forward(ws, m, b, &p->loss));
+    CHECK_OK(rl_backward(ws, m, b));
+    p->nh = (size_t)c->num_layers * (b->steps + 1) * b->batch * c->hidden_size;
+    p->nout = (size_t)b->steps * b->batch * c->output_size;
+    p->ngrad = rl_model_num_params(m);
+    p->ngh0 = (size_t)c->num_layers * b->batch * c->hidden_size;
+    p->h = malloc(p->nh * es), p->out = malloc(p->nout * es), p->grad = malloc(p->ngrad * es), p->gh0 = malloc(p->ngh0 * es);
+    if (p->h && p->out && p->grad && p->gh0) {
+        memcpy(p->h, rl_ws_hidden(ws, 0), p->nh * es);
+        memcpy(p->out, rl_ws_outputs(ws), p->nout * es);
+        memcpy(p->grad, rl_ws_grad(ws), p->ngrad * es);
+        memcpy(p->gh0, rl_ws_grad_h0(ws), p->ngh0 * es);
+    }
+    rl_ws_free(ws);
+}
+
+static void free_pass(pass *p) { free(p->h), free(p->out), free(p->grad), free(p->gh0); }
+
+static int same_bits(const pass *a, const pass *b, size_t es)
+{
+    return a->h && b->h && a->loss == b->loss && !memcmp(a->h, b->h, a->nh * es) &&
+           !memcmp(a->out, b->out, a->nout * es) && !memcmp(a->grad, b->grad, a->ngrad * es) &&
+           !memcmp(a->gh0, b->gh0, a->ngh0 * es);
+}
+
+static const rl_cell cells[] = {RL_CELL_TANH, RL_CELL_RELU, RL_CELL_LINEAR, RL_CELL_LSTM, RL_CELL_GRU};
+
+/* B = 40: three blocks of sequences; large enough that the weight-gradient
+ * GEMMs are cut into panels too. */
+TEST(threads_give_the_same_bits)
+{
+    for (size_t ci = 0; ci < sizeof cells / sizeof cells[0]; ci++)
+        for (int dt = 0; dt < 2; dt++) {
+            rl_dtype d = dt ? RL_F64 : RL_F32;
+            rl_config c = {cells[ci], 7, 80, 2, 6, RL_LOSS_CE};
+            rl_init init = {RL_INIT_UNIFORM, 1, 0, 0, 0};
+            rl_model *m = NULL;
+            rl_data *data = NULL;
+            CHECK_OK(rl_model_new(&m, &c, d));
+            if (!m) return;
+            CHECK_OK(rl_model_init(m, &init, 3));
+            CHECK_OK(rl_data_random(&data, m, 40, 12, d, 1, 1, 4));
+            if (data) {
+                pass one, two, three;
+                rl_set_num_threads(1);
+                run_pass(&one, m, rl_data_batch(data), 0);
+                rl_set_num_threads(2);
+                run_pass(&two, m, rl_data_batch(data), 0);
+                rl_set_num_threads(3);
+                run_pass(&three, m, rl_data_batch(data), 0);
+                rl_set_num_threads(0);
+                size_t es = d == RL_F64 ? 8 : 4;
+                CHECK_MSG(same_bits(&one, &two, es) && same_bits(&one, &three, es),
+                          "%s %s: 1, 2 and 3 threads differ", rl_cell_name(cells[ci]), rl_dtype_name(d));
+                free_pass(&one), free_pass(&two), free_pass(&three);
+            }
+            rl_data_free(data);
+            rl_model_free(m);
+        }
+}
+
+/* One-hot inputs: the row gather gives the GEMM's forward bit for bit; the
+ * scatter-add of dL/dW_ih sums in another order. */
+TEST(onehot_gather_matches_the_gemm)
+{
+    const int B = 4, T = 30, V = 9;
+    for (size_t ci = 0; ci < sizeof cells / sizeof cells[0]; ci++)
+        for (int dt = 0; dt < 2; dt++) {
+            rl_dtype d = dt ? RL_F64 : RL_F32;
+            size_t es = dt ? 8 : 4;
+            rl_config c = {cells[ci], V, 12, 2, V, RL_LOSS_CE};
+            rl_init init = {RL_INIT_UNIFORM, 1, 0, 0, 0};
+            rl_model *m = NULL;
+            CHECK_OK(rl_model_new(&m, &c, d));
+            if (!m) return;
+            CHECK_OK(rl_model_init(m, &init, 5));
+            void *x = calloc((size_t)B * T * V, es);
+            int32_t *y = calloc((size_t)B * T, 4);
+            for (int r = 0; x && y && r < B * T; r++) {
+                y[r] = (r * 7 + 3) % V;
+                if (r % 11 == 5) continue; /* a row of zeros now and then */
+                size_t at = (size_t)r * V + (size_t)(r * 5 + 1) % V;
+                if (dt) ((double *)x)[at] = 1;
+                else ((float *)x)[at] = 1;
+            }
+            rl_batch b = {d, B, T, V, x, y, NULL, NULL, NULL, NULL};
+            pass gather, gemm;
+            run_pass(&gather, m, &b, 0);
+            run_pass(&gemm, m, &b, 1);
+            if (gather.h && gemm.h) {
+                CHECK_MSG(gather.loss == gemm.loss && !memcmp(gather.h, gemm.h, gather.nh * es) &&
+                              !memcmp(gather.out, gemm.out, gather.nout * es),
+                          "%s %s: the gathered forward differs", rl_cell_name(cells[ci]), rl_dtype_name(d));
+                double *ref = malloc(gemm.ngrad * 8);
+                for (size_t i = 0; ref && i < gemm.ngrad; i++)
+                    ref[i] = dt ? ((double *)gemm.grad)[i] : ((float *)gemm.grad)[i];
+                if (ref) CHECK_CLOSE("gradient", gather.grad, d, ref, gemm.ngrad, dt ? 1e-13 : 1e-5, dt ? 1e-15 : 1e-7);
+                free(ref);
+            }
+            free_pass(&gather), free_pass(&gemm);
+            free(x), free(y);
+            rl_model_free(m);
+        }
+}
+
+TEST(eval_forward_gives_the_loss_only)
+{
+    rl_config c = {RL_CELL_LSTM, 3, 10, 1, 4, RL_LOSS_CE};
+    rl_init init = {RL_INIT_UNIFORM, 1, 0, 0, 0};
+    rl_model *m = NULL;
+    rl_data *d = NULL;
+    rl_ws *ws = NULL;
+    CHECK_OK(rl_model_new(&m, &c, RL_F32));
+    if (!m) return;
+    CHECK_OK(rl_model_init(m, &init, 1));
+    CHECK_OK(rl_data_random(&d, m, 3, 6, RL_F32, 1, 0, 2));
+    CHECK_OK(rl_ws_new(&ws, m, 3, 6));
+    if (d && ws) {
+        double l1, l2;
+        CHECK_OK(rl_forward(ws, m, rl_data_batch(d), &l1));
+        CHECK_OK(rl_forward_eval(ws, m, rl_data_batch(d), &l2));
+        CHECK(l1 == l2);
+        CHECK(rl_backward(ws, m, rl_data_batch(d)) == RL_ERR_ARG);
+        CHECK(rl_forward_eval(ws, m, rl_data_batch(d), NULL) == RL_ERR_ARG);
+        CHECK_OK(rl_forward(ws, m, rl_data_batch(d), &l2));
+        CHECK_OK(rl_backward(ws, m, rl_data_batch(d)));
+    }
+    rl_ws_free(ws);
+    rl_data_free(d);
+    rl_model_free(m);
+}
+
+/* The Jacobian product in column panels shared by the threads: the same bits
+ * on 1 and 2 threads, and the same matrix as a plain product of the J_t. */
+TEST(jacobian_product_threads_and_panels)
+{
+    const int H = 150, T = 30; /* three panels, the last one narrow */
+    rl_config c = {RL_CELL_TANH, 2, H, 1, 1, RL_LOSS_MSE};
+    rl_init init = {RL_INIT_GAUSSIAN, 1.5, 0, 0, 0};
+    rl_model *m = NULL;
+    rl_data *d = NULL;
+    rl_jac *j = NULL;
+    CHECK_OK(rl_model_new(&m, &c, RL_F64));
+    if (!m) return;
+    CHECK_OK(rl_model_init(m, &init, 7));
+    CHECK_OK(rl_data_random(&d, m, 1, T, RL_F64, 0, 1, 8));
+    if (d) CHECK_OK(rl_jac_new(&j, m, rl_data_batch(d), 0));
+    size_t SS = (size_t)H * H;
+    double *p1 = malloc(SS * 8), *p2 = malloc(SS * 8), *ref = malloc(SS * 8), *J = malloc(SS * 8), *tmp = malloc(SS * 8);
+    if (j && p1 && p2 && ref && J && tmp) {
+        double s1, s2;
+        rl_set_num_threads(1);
+        CHECK_OK(rl_jac_product(j, T, 3, p1, &s1));
+        rl_set_num_threads(2);
+        CHECK_OK(rl_jac_product(j, T, 3, p2, &s2));
+        rl_set_num_threads(0);
+        CHECK(s1 == s2 && !memcmp(p1, p2, SS * 8));
+        /* the plain product J_T ... J_4, scaled like P */
+        for (size_t i = 0; i < SS; i++) ref[i] = i % (H + 1) == 0;
+        for (int t = 4; t <= T; t++) {
+            CHECK_OK(rl_jac_step(j, t, J));
+            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, H, H, H, 1, J, H, ref, H, 0, tmp, H);
+            memcpy(ref, tmp, SS * 8);
+        }
+        double f = exp(-s1), fro = 0;
+        for (size_t i = 0; i < SS; i++) ref[i] *= f, fro += p1[i] * p1[i];
+        CHECK(fabs(sqrt(fro) - 1) < 1e-12);
+        CHECK_CLOSE("P", p1, RL_F64, ref, SS, 1e-10, 1e-12);
+    }
+    free(p1), free(p2), free(ref), free(J), free(tmp);
+    rl_jac_free(j);
+    rl_data_free(d);
+    rl_model_free(m);
+}
