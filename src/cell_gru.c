@@ -41,7 +41,7 @@ RL_CLONES static void step_backward(real *d, real *e, real *dprev, const real *g
 
 typedef struct {
     real *h, *gates, *hn, *hw, *dh, *da, *da_h, *dh0;
-    const real *w_hh, *b_hh;
+    const real *w_hh, *b_hh, *wp;
     int T, B, H;
 } gru_args;
 
@@ -60,7 +60,7 @@ static void forward_part(void *p, int part, int parts)
         real *ht = a->h + (size_t)(t + 1) * BH;
         /* the hidden side W_hh h_{t-1} + b_hh: all three gates in one GEMM */
         for (int b = b0; b < b1; b++) memcpy(hw + (size_t)(b - b0) * G, a->b_hh, (size_t)G * sizeof *hw);
-        rl_step_nt(b1 - b0, G, H, hp + (size_t)b0 * H, H, a->w_hh, hw, G, vec);
+        rl_step_nt(b1 - b0, G, H, hp + (size_t)b0 * H, H, a->w_hh, hw, G, vec, a->wp);
         for (int b = b0; b < b1; b++) {
             size_t k = (size_t)b * H;
             step_forward(gt + (size_t)b * G, hnt + k, ht + k, hw + (size_t)(b - b0) * G, hp + k, H);
@@ -68,13 +68,14 @@ static void forward_part(void *p, int part, int parts)
     }
 }
 
-void RL_T(gru_layer_forward)(real *h, real *gates, real *hn, real *hw, const real *x, const int32_t *ids, real *wt,
+void RL_T(gru_layer_forward)(real *h, real *gates, real *hn, real *hw, const real *x, const int32_t *ids, real *wt, real *wp,
                              const real *w_ih, const real *w_hh, const real *b_ih, const real *b_hh, int T, int B,
                              int in, int H)
 {
     /* the input side W_ih x_t + b_ih of every step at once */
     RL_T(rl_in_project)(gates, 3 * H, x, ids, wt, w_ih, b_ih, NULL, T * B, in);
-    gru_args a = {h, gates, hn, hw, NULL, NULL, NULL, NULL, w_hh, b_hh, T, B, H};
+    if (wp) rl_pack_step_nt(wp, w_hh, 3 * H, H);
+    gru_args a = {h, gates, hn, hw, NULL, NULL, NULL, NULL, w_hh, b_hh, wp, T, B, H};
     rl_parallel(rl_row_parts(B), forward_part, &a);
 }
 
@@ -95,17 +96,18 @@ static void backward_part(void *p, int part, int parts)
             step_backward(dat + kg, dht_h + kg, dprev + k, gt + kg, hnt + k, hp + k, dht + k, H);
         }
         /* dL/dh_{t-1} += W_hh^T dL/d(hidden side)   (eq. 10.21 through the gates) */
-        rl_step_nn(b1 - b0, H, G, dht_h + (size_t)b0 * G, G, a->w_hh, dprev + (size_t)b0 * H, H, vec);
+        rl_step_nn(b1 - b0, H, G, dht_h + (size_t)b0 * G, G, a->w_hh, dprev + (size_t)b0 * H, H, vec, a->wp);
     }
 }
 
 void RL_T(gru_layer_backward)(real *dx, real *dw_ih, real *dw_hh, real *db_ih, real *db_hh, real *dh0, real *dh,
                               real *da, real *da_h, const real *h, const real *gates, const real *hn, const real *x,
-                              const int32_t *ids, real *wt, const real *w_ih, const real *w_hh, int T, int B, int in,
+                              const int32_t *ids, real *wt, real *wp, const real *w_ih, const real *w_hh, int T, int B, int in,
                               int H)
 {
     const size_t TB = (size_t)T * B, G = 3 * (size_t)H;
-    gru_args a = {(real *)h, (real *)gates, (real *)hn, NULL, dh, da, da_h, dh0, w_hh, NULL, T, B, H};
+    if (wp) rl_pack_step_nn(wp, w_hh, (int)G, H);
+    gru_args a = {(real *)h, (real *)gates, (real *)hn, NULL, dh, da, da_h, dh0, w_hh, NULL, wp, T, B, H};
     rl_parallel(rl_row_parts(B), backward_part, &a);
     RL_T(rl_gemm)(CblasTrans, CblasNoTrans, (int)G, H, (int)TB, 1, da_h, (int)G, h, H, 1, dw_hh, H);
     RL_T(rl_in_grad)(dw_ih, da, (int)G, x, ids, wt, (int)TB, in);

@@ -41,7 +41,7 @@ RL_CLONES static void step_backward(real *d, real *dc, const real *z, const real
 
 typedef struct {
     real *h, *c, *gates, *dh, *da, *dc, *dh0;
-    const real *w_hh;
+    const real *w_hh, *wp;
     int T, B, H;
 } lstm_args;
 
@@ -58,7 +58,7 @@ static void forward_part(void *p, int part, int parts)
         const real *hp = a->h + (size_t)t * BH, *cp = a->c + (size_t)t * BH;
         real *ht = a->h + (size_t)(t + 1) * BH, *ct = a->c + (size_t)(t + 1) * BH;
         /* z_t += W_hh h_{t-1}: all four gates in one GEMM */
-        rl_step_nt(b1 - b0, G, H, hp + (size_t)b0 * H, H, a->w_hh, zt, G, vec);
+        rl_step_nt(b1 - b0, G, H, hp + (size_t)b0 * H, H, a->w_hh, zt, G, vec, a->wp);
         for (int b = b0; b < b1; b++) {
             size_t k = (size_t)b * H;
             step_forward(zt + (size_t)(b - b0) * G, cp + k, ct + k, ht + k, H);
@@ -66,13 +66,14 @@ static void forward_part(void *p, int part, int parts)
     }
 }
 
-void RL_T(lstm_layer_forward)(real *h, real *c, real *gates, const real *x, const int32_t *ids, real *wt,
+void RL_T(lstm_layer_forward)(real *h, real *c, real *gates, const real *x, const int32_t *ids, real *wt, real *wp,
                               const real *w_ih, const real *w_hh, const real *b_ih, const real *b_hh, int T, int B,
                               int in, int H)
 {
     /* z_t = W_ih x_t + b_ih + b_hh for every step at once */
     RL_T(rl_in_project)(gates, 4 * H, x, ids, wt, w_ih, b_ih, b_hh, T * B, in);
-    lstm_args a = {h, c, gates, NULL, NULL, NULL, NULL, w_hh, T, B, H};
+    if (wp) rl_pack_step_nt(wp, w_hh, 4 * H, H);
+    lstm_args a = {h, c, gates, NULL, NULL, NULL, NULL, w_hh, wp, T, B, H};
     rl_parallel(rl_row_parts(B), forward_part, &a);
 }
 
@@ -94,17 +95,18 @@ static void backward_part(void *p, int part, int parts)
         }
         /* dL/dh_{t-1} += W_hh^T dL/dz_t   (eq. 10.21 through the gates) */
         real *dprev = t > 0 ? a->dh + (size_t)(t - 1) * BH : a->dh0;
-        rl_step_nn(b1 - b0, H, G, dat + (size_t)b0 * G, G, a->w_hh, dprev + (size_t)b0 * H, H, vec);
+        rl_step_nn(b1 - b0, H, G, dat + (size_t)b0 * G, G, a->w_hh, dprev + (size_t)b0 * H, H, vec, a->wp);
     }
 }
 
 void RL_T(lstm_layer_backward)(real *dx, real *dw_ih, real *dw_hh, real *db_ih, real *db_hh, real *dh0, real *dc0,
                                real *dh, real *da, real *dc, const real *h, const real *c, const real *gates,
-                               const real *x, const int32_t *ids, real *wt, const real *w_ih, const real *w_hh, int T,
+                               const real *x, const int32_t *ids, real *wt, real *wp, const real *w_ih, const real *w_hh, int T,
                                int B, int in, int H)
 {
     const size_t BH = (size_t)B * H, TB = (size_t)T * B, G = 4 * (size_t)H;
-    lstm_args a = {(real *)h, (real *)c, (real *)gates, dh, da, dc, dh0, w_hh, T, B, H};
+    if (wp) rl_pack_step_nn(wp, w_hh, (int)G, H);
+    lstm_args a = {(real *)h, (real *)c, (real *)gates, dh, da, dc, dh0, w_hh, wp, T, B, H};
     rl_parallel(rl_row_parts(B), backward_part, &a);
     for (size_t k = 0; k < BH; k++) dc0[k] += dc[k];
     /* weight gradients: one GEMM each over all T*B rows */

@@ -33,7 +33,7 @@ RL_CLONES static void act_grad(real *da, const real *dh, const real *h, rl_cell 
 typedef struct {
     real *h, *dh, *da, *dh0;
     const unsigned char *relu_on;
-    const real *w_hh;
+    const real *w_hh, *wp;
     rl_cell act;
     int T, B, H;
 } rnn_args;
@@ -49,7 +49,7 @@ static void forward_part(void *p, int part, int parts)
     for (int t = 0; t < a->T; t++) {
         real *ht = a->h + (size_t)(t + 1) * BH + (size_t)b0 * H;
         /* a_t += W_hh h_{t-1} */
-        rl_step_nt(b1 - b0, H, H, ht - BH, H, a->w_hh, ht, H, vec);
+        rl_step_nt(b1 - b0, H, H, ht - BH, H, a->w_hh, ht, H, vec, a->wp);
         switch (a->act) {
         case RL_CELL_TANH:
             tanh_rows(ht, n);
@@ -70,13 +70,14 @@ static void forward_part(void *p, int part, int parts)
     }
 }
 
-void RL_T(rnn_layer_forward)(real *h, const unsigned char *relu_on, const real *x, const int32_t *ids, real *wt,
+void RL_T(rnn_layer_forward)(real *h, const unsigned char *relu_on, const real *x, const int32_t *ids, real *wt, real *wp,
                              const real *w_ih, const real *w_hh, const real *b_ih, const real *b_hh, rl_cell act,
                              int T, int B, int in, int H)
 {
     /* a_t = W_ih x_t + b_ih + b_hh for every step at once, built in place of h[1..T] */
     RL_T(rl_in_project)(h + (size_t)B * H, H, x, ids, wt, w_ih, b_ih, b_hh, T * B, in);
-    rnn_args a = {h, NULL, NULL, NULL, relu_on, w_hh, act, T, B, H};
+    if (wp) rl_pack_step_nt(wp, w_hh, H, H);
+    rnn_args a = {h, NULL, NULL, NULL, relu_on, w_hh, wp, act, T, B, H};
     rl_parallel(rl_row_parts(B), forward_part, &a);
 }
 
@@ -92,16 +93,17 @@ static void backward_part(void *p, int part, int parts)
         act_grad(dat, a->dh + (size_t)t * BH + off, a->h + (size_t)(t + 1) * BH + off, a->act, n);
         /* dL/dh_{t-1} += J_t^T dL/dh_t = W_hh^T dL/da_t   (Deep Learning, eq. 10.21) */
         real *dprev = (t > 0 ? a->dh + (size_t)(t - 1) * BH : a->dh0) + off;
-        rl_step_nn(b1 - b0, H, H, dat, H, a->w_hh, dprev, H, vec);
+        rl_step_nn(b1 - b0, H, H, dat, H, a->w_hh, dprev, H, vec, a->wp);
     }
 }
 
 void RL_T(rnn_layer_backward)(real *dx, real *dw_ih, real *dw_hh, real *db_ih, real *db_hh, real *dh0,
-                              real *dh, real *da, const real *h, const real *x, const int32_t *ids, real *wt,
+                              real *dh, real *da, const real *h, const real *x, const int32_t *ids, real *wt, real *wp,
                               const real *w_ih, const real *w_hh, rl_cell act, int T, int B, int in, int H)
 {
     const size_t TB = (size_t)T * B;
-    rnn_args a = {(real *)h, dh, da, dh0, NULL, w_hh, act, T, B, H};
+    if (wp) rl_pack_step_nn(wp, w_hh, H, H);
+    rnn_args a = {(real *)h, dh, da, dh0, NULL, w_hh, wp, act, T, B, H};
     rl_parallel(rl_row_parts(B), backward_part, &a);
     /* weight gradients: one GEMM each over all T*B rows */
     /* dW_hh += sum_t dL/da_t h_{t-1}^T */

@@ -58,6 +58,17 @@ static inline void rl_part_range(int n, int part, int parts, int *lo, int *hi)
     *hi = (int)((long long)n * (part + 1) / parts);
 }
 
+/* The float32 step GEMM on W packed once per pass (src/kernel.c):
+ * rl_packed_kernel() says whether this CPU runs it (AVX2 and FMA);
+ * rl_pack_nt packs W (N, K) for C += A W^T, rl_pack_nn W (K, N) for C += A W,
+ * each into rl_pack_size(N, K) floats (64-byte aligned); rl_gemm_packed then
+ * adds A (M, K) times the packed W into C (M, N). */
+int rl_packed_kernel(void);
+size_t rl_pack_size(int N, int K);
+void rl_pack_nt(float *wp, const float *W, int N, int K);
+void rl_pack_nn(float *wp, const float *W, int K, int N);
+void rl_gemm_packed(int M, int N, int K, const float *A, int lda, const float *wp, float *C, int ldc);
+
 static inline size_t rl_dtype_size(rl_dtype d) { return d == RL_F64 ? 8 : 4; }
 
 #define RL_MAX_TENSORS 256
@@ -96,6 +107,7 @@ struct rl_ws {
     int no_gather; /* tests: take the GEMM path even for one-hot inputs */
     void *wt;      /* (I, G*H) one-hot inputs: W_ih^T + biases (forward), dL/dW_ih^T (backward) */
     int no_dout;   /* rl_forward_eval: the loss without dL/do */
+    float *wpack;  /* float32 with rl_packed_kernel(): W_hh of one layer, packed for the step GEMM */
     void *h;       /* (L, T+1, B, H) hidden-state cache */
     void *c;       /* (L, T+1, B, H) LSTM cell-state cache, else NULL */
     void *gates;   /* (L, T, B, G*H) gate activations (LSTM, GRU), else NULL */

@@ -115,23 +115,49 @@ static inline int rl_row_parts(int B)
 }
 
 /* One step of the recurrence for rows [0, M): C (M, N) += A (M, K) W^T with
- * W (N, K) (nt), or C += A W with W (K, N) (nn), one GEMM per block of rows.
- * A whole batch of one sequence (vec) goes through GEMV, which reads W in
- * place; GEMM would copy all of W into its packed layout for one row. */
-static inline void rl_step_nt(int M, int N, int K, const real *A, int lda, const real *W, real *C, int ldc, int vec)
+ * W (N, K) (nt), or C += A W with W (K, N) (nn). With wp (float32 on an
+ * AVX2 CPU) W has been packed by rl_pack_step_* and the packed kernel runs
+ * (src/kernel.c); else one GEMM per block of rows. A whole batch of one
+ * sequence (vec) goes through GEMV, which reads W in place. */
+#ifdef RL_REAL_F64
+#define RL_PACKED(wp) ((void)(wp), 0)
+static inline void rl_pack_step_nt(real *wp, const real *W, int N, int K) { (void)wp, (void)W, (void)N, (void)K; }
+static inline void rl_pack_step_nn(real *wp, const real *W, int K, int N) { (void)wp, (void)W, (void)N, (void)K; }
+static inline void rl_step_packed(int M, int N, int K, const real *A, int lda, const real *wp, real *C, int ldc)
+{
+    (void)M, (void)N, (void)K, (void)A, (void)lda, (void)wp, (void)C, (void)ldc;
+    RL_UNREACHABLE("no packed float64 kernel");
+}
+#else
+#define RL_PACKED(wp) ((wp) != NULL)
+#define rl_pack_step_nt rl_pack_nt
+#define rl_pack_step_nn rl_pack_nn
+#define rl_step_packed rl_gemm_packed
+#endif
+static inline void rl_step_nt(int M, int N, int K, const real *A, int lda, const real *W, real *C, int ldc, int vec,
+                              const real *wp)
 {
     if (vec) {
         GEMV(CblasRowMajor, CblasNoTrans, N, K, 1, W, K, A, 1, 1, C, 1);
+        return;
+    }
+    if (RL_PACKED(wp)) {
+        rl_step_packed(M, N, K, A, lda, wp, C, ldc);
         return;
     }
     for (int r = 0; r < M; r += RL_ROW_BLOCK)
         GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, M - r < RL_ROW_BLOCK ? M - r : RL_ROW_BLOCK, N, K, 1,
              A + (size_t)r * lda, lda, W, K, 1, C + (size_t)r * ldc, ldc);
 }
-static inline void rl_step_nn(int M, int N, int K, const real *A, int lda, const real *W, real *C, int ldc, int vec)
+static inline void rl_step_nn(int M, int N, int K, const real *A, int lda, const real *W, real *C, int ldc, int vec,
+                              const real *wp)
 {
     if (vec) {
         GEMV(CblasRowMajor, CblasTrans, K, N, 1, W, N, A, 1, 1, C, 1);
+        return;
+    }
+    if (RL_PACKED(wp)) {
+        rl_step_packed(M, N, K, A, lda, wp, C, ldc);
         return;
     }
     for (int r = 0; r < M; r += RL_ROW_BLOCK)
@@ -142,7 +168,8 @@ static inline void rl_step_nn(int M, int N, int K, const real *A, int lda, const
 /* Vanilla RNN layer (tanh, relu, linear) over all T steps; src/cell_rnn.c.
  * Forward: h (T+1, B, H) holds h[0] on entry and gets h[1..T];
  *   x (T, B, in) is the layer's input, or ids (T, B) one-hot indices with
- *   wt (in, H) scratch (see rl_in_project); w_ih (H, in), w_hh (H, H),
+ *   wt (in, H) scratch (see rl_in_project); wp, NULL or scratch of
+ *   rl_pack_size floats, turns on the packed step kernel; w_ih (H, in), w_hh (H, H),
  *   b_ih, b_hh (H); relu_on (T, B, H), normally NULL, fixes which ReLU units
  *   are on.
  * Backward: adds dL/dW and dL/db into dw_ih, dw_hh, db_ih, db_hh and dL/dh[0]
@@ -151,34 +178,34 @@ static inline void rl_step_nn(int M, int N, int K, const real *A, int lda, const
  *   (eq. 10.21, the recurrent part added) on return; da (T, B, H) is scratch
  *   that ends up holding dL/da_t.
  * The time loop runs the batch's sequences on rl_get_num_threads() threads. */
-void RL_T(rnn_layer_forward)(real *h, const unsigned char *relu_on, const real *x, const int32_t *ids, real *wt,
+void RL_T(rnn_layer_forward)(real *h, const unsigned char *relu_on, const real *x, const int32_t *ids, real *wt, real *wp,
                              const real *w_ih, const real *w_hh, const real *b_ih, const real *b_hh, rl_cell act,
                              int T, int B, int in, int H);
 void RL_T(rnn_layer_backward)(real *dx, real *dw_ih, real *dw_hh, real *db_ih, real *db_hh, real *dh0,
-                              real *dh, real *da, const real *h, const real *x, const int32_t *ids, real *wt,
+                              real *dh, real *da, const real *h, const real *x, const int32_t *ids, real *wt, real *wp,
                               const real *w_ih, const real *w_hh, rl_cell act, int T, int B, int in, int H);
 
 /* LSTM layer; src/cell_lstm.c. h, c (T+1, B, H) hold h[0], c[0] on entry;
  * gates (T, B, 4H) gets the activations i, f, g, o of every step. Backward as
  * for the vanilla layer, plus dc0 (B, H) += dL/dc[0]; da (T, B, 4H) gets
  * dL/dz_t; dc (B, H) is scratch. */
-void RL_T(lstm_layer_forward)(real *h, real *c, real *gates, const real *x, const int32_t *ids, real *wt,
+void RL_T(lstm_layer_forward)(real *h, real *c, real *gates, const real *x, const int32_t *ids, real *wt, real *wp,
                               const real *w_ih, const real *w_hh, const real *b_ih, const real *b_hh, int T, int B,
                               int in, int H);
 void RL_T(lstm_layer_backward)(real *dx, real *dw_ih, real *dw_hh, real *db_ih, real *db_hh, real *dh0, real *dc0,
                                real *dh, real *da, real *dc, const real *h, const real *c, const real *gates,
-                               const real *x, const int32_t *ids, real *wt, const real *w_ih, const real *w_hh, int T,
+                               const real *x, const int32_t *ids, real *wt, real *wp, const real *w_ih, const real *w_hh, int T,
                                int B, int in, int H);
 
 /* GRU layer; src/cell_gru.c. gates (T, B, 3H) gets r, z, n; hn (T, B, H) gets
  * W_hn h_{t-1} + b_hn; hw (B, 3H) is scratch. Backward: da (T, B, 3H) gets
  * dL/d(W_ih x_t + b_ih), da_h (T, B, 3H) dL/d(W_hh h_{t-1} + b_hh). */
-void RL_T(gru_layer_forward)(real *h, real *gates, real *hn, real *hw, const real *x, const int32_t *ids, real *wt,
+void RL_T(gru_layer_forward)(real *h, real *gates, real *hn, real *hw, const real *x, const int32_t *ids, real *wt, real *wp,
                              const real *w_ih, const real *w_hh, const real *b_ih, const real *b_hh, int T, int B,
                              int in, int H);
 void RL_T(gru_layer_backward)(real *dx, real *dw_ih, real *dw_hh, real *db_ih, real *db_hh, real *dh0, real *dh,
                               real *da, real *da_h, const real *h, const real *gates, const real *hn, const real *x,
-                              const int32_t *ids, real *wt, const real *w_ih, const real *w_hh, int T, int B, int in,
+                              const int32_t *ids, real *wt, real *wp, const real *w_ih, const real *w_hh, int T, int B, int in,
                               int H);
 
 #endif
