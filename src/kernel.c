@@ -4,7 +4,7 @@
  * every one of T steps. OpenBLAS copies the whole of W_hh into its packed
  * layout on every call: at H = 1024 that copy took a third of the time of the
  * step (docs/performance.md). Here W_hh is packed once per forward or backward
- * pass into panels of 16 columns, and a 4 x 16 AVX2/FMA micro-kernel reads the
+ * pass into panels of 24 columns, and a 4 x 24 AVX2/FMA micro-kernel reads the
  * panels in place. Each element of C is one FMA chain over k = 0..K-1 in
  * order, whatever the number of rows or threads, so the results do not depend
  * on how the batch is split. Without AVX2 and FMA (or with RL_NO_CLONES) the
@@ -18,7 +18,7 @@
 #include <immintrin.h>
 #endif
 
-#define NR 16 /* columns per panel */
+#define NR 24 /* columns per panel: 4 x 24 = 12 accumulators, enough to keep both FMA units busy */
 
 size_t rl_pack_size(int N, int K) { return (size_t)((N + NR - 1) / NR) * NR * (size_t)K; }
 
@@ -53,33 +53,35 @@ int rl_packed_kernel(void)
     return have;
 }
 
-/* rows [i, i + R) of C (R = 1..4) against panel p: acc = sum_k A[r][k] B[k][:] */
+/* rows [i, i + R) of C (R = 1..4) against panel p: acc = sum_k A[r][k] B[k][:];
+ * rows past R repeat row 0 and are not stored */
 __attribute__((target("avx2,fma"))) static inline void tile(int R, int K, const float *A, int lda, const float *b,
                                                              float *C, int ldc, int w)
 {
-    __m256 c0 = _mm256_setzero_ps(), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0, c6 = c0, c7 = c0;
+    __m256 c0 = _mm256_setzero_ps(), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0, c6 = c0, c7 = c0, c8 = c0, c9 = c0,
+           c10 = c0, c11 = c0;
     const float *a0 = A, *a1 = A + (R > 1 ? lda : 0), *a2 = A + (R > 2 ? 2 * lda : 0), *a3 = A + (R > 3 ? 3 * lda : 0);
     for (int k = 0; k < K; k++) {
-        __m256 b0 = _mm256_load_ps(b + (size_t)k * NR), b1 = _mm256_load_ps(b + (size_t)k * NR + 8);
+        const float *bk = b + (size_t)k * NR;
+        __m256 b0 = _mm256_load_ps(bk), b1 = _mm256_load_ps(bk + 8), b2 = _mm256_load_ps(bk + 16);
         __m256 x = _mm256_broadcast_ss(a0 + k);
-        c0 = _mm256_fmadd_ps(x, b0, c0), c1 = _mm256_fmadd_ps(x, b1, c1);
+        c0 = _mm256_fmadd_ps(x, b0, c0), c1 = _mm256_fmadd_ps(x, b1, c1), c2 = _mm256_fmadd_ps(x, b2, c2);
         x = _mm256_broadcast_ss(a1 + k);
-        c2 = _mm256_fmadd_ps(x, b0, c2), c3 = _mm256_fmadd_ps(x, b1, c3);
+        c3 = _mm256_fmadd_ps(x, b0, c3), c4 = _mm256_fmadd_ps(x, b1, c4), c5 = _mm256_fmadd_ps(x, b2, c5);
         x = _mm256_broadcast_ss(a2 + k);
-        c4 = _mm256_fmadd_ps(x, b0, c4), c5 = _mm256_fmadd_ps(x, b1, c5);
+        c6 = _mm256_fmadd_ps(x, b0, c6), c7 = _mm256_fmadd_ps(x, b1, c7), c8 = _mm256_fmadd_ps(x, b2, c8);
         x = _mm256_broadcast_ss(a3 + k);
-        c6 = _mm256_fmadd_ps(x, b0, c6), c7 = _mm256_fmadd_ps(x, b1, c7);
+        c9 = _mm256_fmadd_ps(x, b0, c9), c10 = _mm256_fmadd_ps(x, b1, c10), c11 = _mm256_fmadd_ps(x, b2, c11);
     }
-    __m256 acc[8] = {c0, c1, c2, c3, c4, c5, c6, c7};
+    __m256 acc[12] = {c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11};
     for (int r = 0; r < R; r++) {
         float *cr = C + (size_t)r * ldc;
         if (w == NR) {
-            _mm256_storeu_ps(cr, _mm256_add_ps(_mm256_loadu_ps(cr), acc[2 * r]));
-            _mm256_storeu_ps(cr + 8, _mm256_add_ps(_mm256_loadu_ps(cr + 8), acc[2 * r + 1]));
+            for (int v = 0; v < 3; v++)
+                _mm256_storeu_ps(cr + 8 * v, _mm256_add_ps(_mm256_loadu_ps(cr + 8 * v), acc[3 * r + v]));
         } else {
             float t[NR];
-            _mm256_storeu_ps(t, acc[2 * r]);
-            _mm256_storeu_ps(t + 8, acc[2 * r + 1]);
+            for (int v = 0; v < 3; v++) _mm256_storeu_ps(t + 8 * v, acc[3 * r + v]);
             for (int c = 0; c < w; c++) cr[c] += t[c];
         }
     }
