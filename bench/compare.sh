@@ -20,7 +20,7 @@ $g
 EOS
     $R bench --cell "$cell" --hidden "$h" --batch "$b" --seq "$t" --threads 2 --json >> "$OUT/rnnlab.jsonl"
 done
-$R bench --jacobian --threads 1 --json > "$OUT/rnnlab-jacobian.json"
+$R bench --jacobian --threads 2 --json > "$OUT/rnnlab-jacobian.json"
 $R bench --lyapunov --threads 2 --json > "$OUT/rnnlab-lyapunov.json"
 /usr/bin/python3 - "$OUT" <<'PY'
 import json, sys

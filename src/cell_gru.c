@@ -42,29 +42,44 @@ RL_CLONES static void step_backward(real *d, real *e, real *dprev, const real *g
 typedef struct {
     real *h, *gates, *hn, *hw, *dh, *da, *da_h, *dh0;
     const real *w_hh, *b_hh, *wp;
-    int T, B, H;
+    int T, B, H, lock;
+    rl_barrier bar;
 } gru_args;
 
-/* the time loop for sequences [b0, b1) of the batch */
+/* the time loop for sequences [b0, b1) of the batch; in lockstep, for the
+ * columns of this part's panels of every step's product, and then the
+ * sequences [b0, b1) */
 static void forward_part(void *p, int part, int parts)
 {
-    const gru_args *a = p;
+    gru_args *a = p;
     const int H = a->H, G = 3 * H, vec = a->B == 1;
     int b0, b1;
-    rl_row_part(a->B, part, parts, &b0, &b1);
+    if (a->lock) rl_part_range(a->B, part, parts, &b0, &b1);
+    else rl_row_part(a->B, part, parts, &b0, &b1);
     const size_t BH = (size_t)a->B * H;
-    real *hw = a->hw + (size_t)b0 * G;
+    /* hw: the hidden side W_hh h_{t-1} + b_hh; all of it in lockstep, else this part's rows */
+    real *hw = a->lock ? a->hw : a->hw + (size_t)b0 * G;
+    const int hw0 = a->lock ? b0 : 0;
+    for (int b = b0; b < b1; b++) memcpy(hw + (size_t)(b - b0 + hw0) * G, a->b_hh, (size_t)G * sizeof *hw);
+    rl_barrier_wait(&a->bar);
     for (int t = 0; t < a->T; t++) {
         real *gt = a->gates + (size_t)t * a->B * G, *hnt = a->hn + (size_t)t * BH;
         const real *hp = a->h + (size_t)t * BH;
         real *ht = a->h + (size_t)(t + 1) * BH;
-        /* the hidden side W_hh h_{t-1} + b_hh: all three gates in one GEMM */
-        for (int b = b0; b < b1; b++) memcpy(hw + (size_t)(b - b0) * G, a->b_hh, (size_t)G * sizeof *hw);
-        rl_step_nt(b1 - b0, G, H, hp + (size_t)b0 * H, H, a->w_hh, hw, G, vec, a->wp);
+        /* all three gates in one product */
+        if (a->lock) {
+            rl_step_cols(a->B, G, H, hp, H, a->wp, hw, G, part, parts);
+            rl_barrier_wait(&a->bar);
+        } else {
+            rl_step_nt(b1 - b0, G, H, hp + (size_t)b0 * H, H, a->w_hh, hw, G, vec, a->wp);
+        }
         for (int b = b0; b < b1; b++) {
             size_t k = (size_t)b * H;
-            step_forward(gt + (size_t)b * G, hnt + k, ht + k, hw + (size_t)(b - b0) * G, hp + k, H);
+            real *w = hw + (size_t)(b - b0 + hw0) * G;
+            step_forward(gt + (size_t)b * G, hnt + k, ht + k, w, hp + k, H);
+            memcpy(w, a->b_hh, (size_t)G * sizeof *w); /* b_hh for the next step */
         }
+        rl_barrier_wait(&a->bar);
     }
 }
 
@@ -75,16 +90,19 @@ void RL_T(gru_layer_forward)(real *h, real *gates, real *hn, real *hw, const rea
     /* the input side W_ih x_t + b_ih of every step at once */
     RL_T(rl_in_project)(gates, 3 * H, x, ids, wt, w_ih, b_ih, NULL, T * B, in);
     if (wp) rl_pack_step_nt(wp, w_hh, 3 * H, H);
-    gru_args a = {h, gates, hn, hw, NULL, NULL, NULL, NULL, w_hh, b_hh, wp, T, B, H};
-    rl_parallel(rl_row_parts(B), forward_part, &a);
+    gru_args a = {h, gates, hn, hw, NULL, NULL, NULL, NULL, w_hh, b_hh, wp, T, B, H, rl_lockstep(B, 3 * H, H, wp), {0}};
+    int parts = a.lock ? rl_lockstep_parts(B, 3 * H) : rl_row_parts(B);
+    rl_barrier_init(&a.bar, a.lock ? parts : 1);
+    rl_parallel(parts, forward_part, &a);
 }
 
 static void backward_part(void *p, int part, int parts)
 {
-    const gru_args *a = p;
+    gru_args *a = p;
     const int H = a->H, G = 3 * H, vec = a->B == 1;
     int b0, b1;
-    rl_row_part(a->B, part, parts, &b0, &b1);
+    if (a->lock) rl_part_range(a->B, part, parts, &b0, &b1);
+    else rl_row_part(a->B, part, parts, &b0, &b1);
     const size_t BH = (size_t)a->B * H;
     for (int t = a->T - 1; t >= 0; t--) {
         const real *gt = a->gates + (size_t)t * a->B * G, *hnt = a->hn + (size_t)t * BH, *hp = a->h + (size_t)t * BH;
@@ -96,7 +114,13 @@ static void backward_part(void *p, int part, int parts)
             step_backward(dat + kg, dht_h + kg, dprev + k, gt + kg, hnt + k, hp + k, dht + k, H);
         }
         /* dL/dh_{t-1} += W_hh^T dL/d(hidden side)   (eq. 10.21 through the gates) */
-        rl_step_nn(b1 - b0, H, G, dht_h + (size_t)b0 * G, G, a->w_hh, dprev + (size_t)b0 * H, H, vec, a->wp);
+        if (a->lock) {
+            rl_barrier_wait(&a->bar);
+            rl_step_cols(a->B, H, G, dht_h, G, a->wp, dprev, H, part, parts);
+            rl_barrier_wait(&a->bar);
+        } else {
+            rl_step_nn(b1 - b0, H, G, dht_h + (size_t)b0 * G, G, a->w_hh, dprev + (size_t)b0 * H, H, vec, a->wp);
+        }
     }
 }
 
@@ -107,8 +131,11 @@ void RL_T(gru_layer_backward)(real *dx, real *dw_ih, real *dw_hh, real *db_ih, r
 {
     const size_t TB = (size_t)T * B, G = 3 * (size_t)H;
     if (wp) rl_pack_step_nn(wp, w_hh, (int)G, H);
-    gru_args a = {(real *)h, (real *)gates, (real *)hn, NULL, dh, da, da_h, dh0, w_hh, NULL, wp, T, B, H};
-    rl_parallel(rl_row_parts(B), backward_part, &a);
+    gru_args a = {(real *)h, (real *)gates, (real *)hn, NULL, dh, da, da_h, dh0, w_hh, NULL, wp, T, B, H,
+                  rl_lockstep(B, H, (int)G, wp), {0}};
+    int parts = a.lock ? rl_lockstep_parts(B, H) : rl_row_parts(B);
+    rl_barrier_init(&a.bar, a.lock ? parts : 1);
+    rl_parallel(parts, backward_part, &a);
     RL_T(rl_gemm)(CblasTrans, CblasNoTrans, (int)G, H, (int)TB, 1, da_h, (int)G, h, H, 1, dw_hh, H);
     RL_T(rl_in_grad)(dw_ih, da, (int)G, x, ids, wt, (int)TB, in);
     for (size_t r = 0; r < TB; r++)

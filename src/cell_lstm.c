@@ -42,17 +42,34 @@ RL_CLONES static void step_backward(real *d, real *dc, const real *z, const real
 typedef struct {
     real *h, *c, *gates, *dh, *da, *dc, *dh0;
     const real *w_hh, *wp;
-    int T, B, H;
+    int T, B, H, lock;
+    rl_barrier bar;
 } lstm_args;
 
 /* the time loop for sequences [b0, b1) of the batch */
 static void forward_part(void *p, int part, int parts)
 {
-    const lstm_args *a = p;
+    lstm_args *a = p;
     const int H = a->H, G = 4 * H, vec = a->B == 1;
     int b0, b1;
     rl_row_part(a->B, part, parts, &b0, &b1);
     const size_t BH = (size_t)a->B * H;
+    if (a->lock) {
+        rl_part_range(a->B, part, parts, &b0, &b1);
+        for (int t = 0; t < a->T; t++) {
+            real *zt = a->gates + (size_t)t * a->B * G;
+            const real *cp = a->c + (size_t)t * BH;
+            real *ht = a->h + (size_t)(t + 1) * BH, *ct = a->c + (size_t)(t + 1) * BH;
+            rl_step_cols(a->B, G, H, a->h + (size_t)t * BH, H, a->wp, zt, G, part, parts);
+            rl_barrier_wait(&a->bar);
+            for (int b = b0; b < b1; b++) {
+                size_t k = (size_t)b * H;
+                step_forward(zt + (size_t)b * G, cp + k, ct + k, ht + k, H);
+            }
+            rl_barrier_wait(&a->bar);
+        }
+        return;
+    }
     for (int t = 0; t < a->T; t++) {
         real *zt = a->gates + ((size_t)t * a->B + b0) * G;
         const real *hp = a->h + (size_t)t * BH, *cp = a->c + (size_t)t * BH;
@@ -73,18 +90,36 @@ void RL_T(lstm_layer_forward)(real *h, real *c, real *gates, const real *x, cons
     /* z_t = W_ih x_t + b_ih + b_hh for every step at once */
     RL_T(rl_in_project)(gates, 4 * H, x, ids, wt, w_ih, b_ih, b_hh, T * B, in);
     if (wp) rl_pack_step_nt(wp, w_hh, 4 * H, H);
-    lstm_args a = {h, c, gates, NULL, NULL, NULL, NULL, w_hh, wp, T, B, H};
-    rl_parallel(rl_row_parts(B), forward_part, &a);
+    lstm_args a = {h, c, gates, NULL, NULL, NULL, NULL, w_hh, wp, T, B, H, rl_lockstep(B, 4 * H, H, wp), {0}};
+    int parts = a.lock ? rl_lockstep_parts(B, 4 * H) : rl_row_parts(B);
+    rl_barrier_init(&a.bar, a.lock ? parts : 1);
+    rl_parallel(parts, forward_part, &a);
 }
 
 static void backward_part(void *p, int part, int parts)
 {
-    const lstm_args *a = p;
+    lstm_args *a = p;
     const int H = a->H, G = 4 * H, vec = a->B == 1;
     int b0, b1;
-    rl_row_part(a->B, part, parts, &b0, &b1);
+    if (a->lock) rl_part_range(a->B, part, parts, &b0, &b1);
+    else rl_row_part(a->B, part, parts, &b0, &b1);
     const size_t BH = (size_t)a->B * H;
     for (size_t k = (size_t)b0 * H; k < (size_t)b1 * H; k++) a->dc[k] = 0; /* dL/dc_t carried back from t+1 */
+    if (a->lock) {
+        for (int t = a->T - 1; t >= 0; t--) {
+            const real *zt = a->gates + (size_t)t * a->B * G, *cp = a->c + (size_t)t * BH, *ct = a->c + (size_t)(t + 1) * BH;
+            const real *dht = a->dh + (size_t)t * BH;
+            real *dat = a->da + (size_t)t * a->B * G;
+            for (int b = b0; b < b1; b++) {
+                size_t k = (size_t)b * H;
+                step_backward(dat + (size_t)b * G, a->dc + k, zt + (size_t)b * G, cp + k, ct + k, dht + k, H);
+            }
+            rl_barrier_wait(&a->bar);
+            rl_step_cols(a->B, H, G, dat, G, a->wp, t > 0 ? a->dh + (size_t)(t - 1) * BH : a->dh0, H, part, parts);
+            rl_barrier_wait(&a->bar);
+        }
+        return;
+    }
     for (int t = a->T - 1; t >= 0; t--) {
         const real *zt = a->gates + (size_t)t * a->B * G, *cp = a->c + (size_t)t * BH, *ct = a->c + (size_t)(t + 1) * BH;
         const real *dht = a->dh + (size_t)t * BH;
@@ -106,8 +141,10 @@ void RL_T(lstm_layer_backward)(real *dx, real *dw_ih, real *dw_hh, real *db_ih, 
 {
     const size_t BH = (size_t)B * H, TB = (size_t)T * B, G = 4 * (size_t)H;
     if (wp) rl_pack_step_nn(wp, w_hh, (int)G, H);
-    lstm_args a = {(real *)h, (real *)c, (real *)gates, dh, da, dc, dh0, w_hh, wp, T, B, H};
-    rl_parallel(rl_row_parts(B), backward_part, &a);
+    lstm_args a = {(real *)h, (real *)c, (real *)gates, dh, da, dc, dh0, w_hh, wp, T, B, H, rl_lockstep(B, H, (int)G, wp), {0}};
+    int parts = a.lock ? rl_lockstep_parts(B, H) : rl_row_parts(B);
+    rl_barrier_init(&a.bar, a.lock ? parts : 1);
+    rl_parallel(parts, backward_part, &a);
     for (size_t k = 0; k < BH; k++) dc0[k] += dc[k];
     /* weight gradients: one GEMM each over all T*B rows */
     RL_T(rl_gemm)(CblasTrans, CblasNoTrans, (int)G, H, (int)TB, 1, da, (int)G, h, H, 1, dw_hh, H);

@@ -35,21 +35,28 @@ typedef struct {
     const unsigned char *relu_on;
     const real *w_hh, *wp;
     rl_cell act;
-    int T, B, H;
+    int T, B, H, lock;
+    rl_barrier bar;
 } rnn_args;
 
 /* the time loop for sequences [b0, b1) of the batch */
 static void forward_part(void *p, int part, int parts)
 {
-    const rnn_args *a = p;
+    rnn_args *a = p;
     const int H = a->H, vec = a->B == 1;
     int b0, b1;
-    rl_row_part(a->B, part, parts, &b0, &b1);
+    if (a->lock) rl_part_range(a->B, part, parts, &b0, &b1);
+    else rl_row_part(a->B, part, parts, &b0, &b1);
     const size_t BH = (size_t)a->B * H, n = (size_t)(b1 - b0) * H;
     for (int t = 0; t < a->T; t++) {
         real *ht = a->h + (size_t)(t + 1) * BH + (size_t)b0 * H;
         /* a_t += W_hh h_{t-1} */
-        rl_step_nt(b1 - b0, H, H, ht - BH, H, a->w_hh, ht, H, vec, a->wp);
+        if (a->lock) {
+            rl_step_cols(a->B, H, H, a->h + (size_t)t * BH, H, a->wp, a->h + (size_t)(t + 1) * BH, H, part, parts);
+            rl_barrier_wait(&a->bar);
+        } else {
+            rl_step_nt(b1 - b0, H, H, ht - BH, H, a->w_hh, ht, H, vec, a->wp);
+        }
         switch (a->act) {
         case RL_CELL_TANH:
             tanh_rows(ht, n);
@@ -67,6 +74,7 @@ static void forward_part(void *p, int part, int parts)
         default:
             RL_UNREACHABLE("not a vanilla RNN cell");
         }
+        rl_barrier_wait(&a->bar);
     }
 }
 
@@ -77,23 +85,32 @@ void RL_T(rnn_layer_forward)(real *h, const unsigned char *relu_on, const real *
     /* a_t = W_ih x_t + b_ih + b_hh for every step at once, built in place of h[1..T] */
     RL_T(rl_in_project)(h + (size_t)B * H, H, x, ids, wt, w_ih, b_ih, b_hh, T * B, in);
     if (wp) rl_pack_step_nt(wp, w_hh, H, H);
-    rnn_args a = {h, NULL, NULL, NULL, relu_on, w_hh, wp, act, T, B, H};
-    rl_parallel(rl_row_parts(B), forward_part, &a);
+    rnn_args a = {h, NULL, NULL, NULL, relu_on, w_hh, wp, act, T, B, H, rl_lockstep(B, H, H, wp), {0}};
+    int parts = a.lock ? rl_lockstep_parts(B, H) : rl_row_parts(B);
+    rl_barrier_init(&a.bar, a.lock ? parts : 1);
+    rl_parallel(parts, forward_part, &a);
 }
 
 static void backward_part(void *p, int part, int parts)
 {
-    const rnn_args *a = p;
+    rnn_args *a = p;
     const int H = a->H, vec = a->B == 1;
     int b0, b1;
-    rl_row_part(a->B, part, parts, &b0, &b1);
+    if (a->lock) rl_part_range(a->B, part, parts, &b0, &b1);
+    else rl_row_part(a->B, part, parts, &b0, &b1);
     const size_t BH = (size_t)a->B * H, off = (size_t)b0 * H, n = (size_t)(b1 - b0) * H;
     for (int t = a->T - 1; t >= 0; t--) {
         real *dat = a->da + (size_t)t * BH + off;
         act_grad(dat, a->dh + (size_t)t * BH + off, a->h + (size_t)(t + 1) * BH + off, a->act, n);
         /* dL/dh_{t-1} += J_t^T dL/dh_t = W_hh^T dL/da_t   (Deep Learning, eq. 10.21) */
-        real *dprev = (t > 0 ? a->dh + (size_t)(t - 1) * BH : a->dh0) + off;
-        rl_step_nn(b1 - b0, H, H, dat, H, a->w_hh, dprev, H, vec, a->wp);
+        real *dprev = t > 0 ? a->dh + (size_t)(t - 1) * BH : a->dh0;
+        if (a->lock) {
+            rl_barrier_wait(&a->bar);
+            rl_step_cols(a->B, H, H, a->da + (size_t)t * BH, H, a->wp, dprev, H, part, parts);
+            rl_barrier_wait(&a->bar);
+        } else {
+            rl_step_nn(b1 - b0, H, H, dat, H, a->w_hh, dprev + off, H, vec, a->wp);
+        }
     }
 }
 
@@ -103,8 +120,10 @@ void RL_T(rnn_layer_backward)(real *dx, real *dw_ih, real *dw_hh, real *db_ih, r
 {
     const size_t TB = (size_t)T * B;
     if (wp) rl_pack_step_nn(wp, w_hh, H, H);
-    rnn_args a = {(real *)h, dh, da, dh0, NULL, w_hh, wp, act, T, B, H};
-    rl_parallel(rl_row_parts(B), backward_part, &a);
+    rnn_args a = {(real *)h, dh, da, dh0, NULL, w_hh, wp, act, T, B, H, rl_lockstep(B, H, H, wp), {0}};
+    int parts = a.lock ? rl_lockstep_parts(B, H) : rl_row_parts(B);
+    rl_barrier_init(&a.bar, a.lock ? parts : 1);
+    rl_parallel(parts, backward_part, &a);
     /* weight gradients: one GEMM each over all T*B rows */
     /* dW_hh += sum_t dL/da_t h_{t-1}^T */
     RL_T(rl_gemm)(CblasTrans, CblasNoTrans, H, H, (int)TB, 1, da, H, h, H, 1, dw_hh, H);

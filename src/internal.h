@@ -4,6 +4,7 @@
 
 #include "rnnlab.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -50,6 +51,13 @@ void rl_free(void *p);
 typedef void (*rl_part_fn)(void *ctx, int part, int parts);
 void rl_parallel(int parts, rl_part_fn fn, void *ctx);
 int rl_blas_single(void);
+/* A barrier for n threads of one rl_parallel call, spinning briefly. */
+typedef struct {
+    _Atomic int count, phase;
+    int n;
+} rl_barrier;
+void rl_barrier_init(rl_barrier *b, int n);
+void rl_barrier_wait(rl_barrier *b);
 void rl_blas_restore(int before);
 /* rows [lo, hi) of n that part `part` of `parts` takes */
 static inline void rl_part_range(int n, int part, int parts, int *lo, int *hi)
@@ -68,6 +76,14 @@ size_t rl_pack_size(int N, int K);
 void rl_pack_nt(float *wp, const float *W, int N, int K);
 void rl_pack_nn(float *wp, const float *W, int K, int N);
 void rl_gemm_packed(int M, int N, int K, const float *A, int lda, const float *wp, float *C, int ldc);
+/* The same for the columns of panels [p0, p1) only (rl_pack_panels(N) in all):
+ * threads that share the columns of one step read only their part of W. */
+int rl_pack_panels(int N);
+/* From this size of W_hh on, the time loop runs in lockstep (real.h);
+ * tests lower it to cover that mode on small models. */
+extern size_t rl_lockstep_min_bytes;
+void rl_gemm_packed_cols(int M, int N, int K, const float *A, int lda, const float *wp, float *C, int ldc, int p0,
+                         int p1);
 
 static inline size_t rl_dtype_size(rl_dtype d) { return d == RL_F64 ? 8 : 4; }
 

@@ -11,6 +11,7 @@
  * caller keeps to OpenBLAS. */
 #include "internal.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && !defined(RL_NO_CLONES)
@@ -21,6 +22,9 @@
 #define NR 24 /* columns per panel: 4 x 24 = 12 accumulators, enough to keep both FMA units busy */
 
 size_t rl_pack_size(int N, int K) { return (size_t)((N + NR - 1) / NR) * NR * (size_t)K; }
+int rl_pack_panels(int N) { return (N + NR - 1) / NR; }
+/* W_hh larger than two cores' L2 caches (512 KB each here): lockstep pays */
+size_t rl_lockstep_min_bytes = (size_t)1 << 20;
 
 void rl_pack_nt(float *wp, const float *W, int N, int K)
 {
@@ -87,22 +91,33 @@ __attribute__((target("avx2,fma"))) static inline void tile(int R, int K, const 
     }
 }
 
-__attribute__((target("avx2,fma"))) void rl_gemm_packed(int M, int N, int K, const float *A, int lda, const float *wp,
-                                                         float *C, int ldc)
+__attribute__((target("avx2,fma"))) void rl_gemm_packed_cols(int M, int N, int K, const float *A, int lda,
+                                                              const float *wp, float *C, int ldc, int p0, int p1)
 {
-    for (int p = 0; p * NR < N; p++) {
+    for (int p = p0; p < p1; p++) {
         const float *b = wp + (size_t)p * K * NR;
         int w = N - p * NR < NR ? N - p * NR : NR;
         for (int i = 0; i < M; i += 4)
             tile(M - i < 4 ? M - i : 4, K, A + (size_t)i * lda, lda, b, C + (size_t)i * ldc + p * NR, ldc, w);
     }
 }
-#else
-int rl_packed_kernel(void) { return 0; }
 
 void rl_gemm_packed(int M, int N, int K, const float *A, int lda, const float *wp, float *C, int ldc)
 {
-    (void)M, (void)N, (void)K, (void)A, (void)lda, (void)wp, (void)C, (void)ldc;
+    rl_gemm_packed_cols(M, N, K, A, lda, wp, C, ldc, 0, rl_pack_panels(N));
+}
+#else
+int rl_packed_kernel(void) { return 0; }
+
+void rl_gemm_packed_cols(int M, int N, int K, const float *A, int lda, const float *wp, float *C, int ldc, int p0,
+                         int p1)
+{
+    (void)M, (void)N, (void)K, (void)A, (void)lda, (void)wp, (void)C, (void)ldc, (void)p0, (void)p1;
     RL_UNREACHABLE("rl_gemm_packed without the AVX2 kernel");
+}
+
+void rl_gemm_packed(int M, int N, int K, const float *A, int lda, const float *wp, float *C, int ldc)
+{
+    rl_gemm_packed_cols(M, N, K, A, lda, wp, C, ldc, 0, rl_pack_panels(N));
 }
 #endif

@@ -10,6 +10,7 @@
 
 #include <cblas.h>
 #include <pthread.h>
+#include <sched.h>
 
 static int n_threads; /* 0: as many as OpenBLAS was started with */
 
@@ -68,4 +69,28 @@ void rl_parallel(int parts, rl_part_fn fn, void *ctx)
         if (started[i]) pthread_join(th[i], NULL);
         else fn(ctx, i, parts);
     }
+}
+
+void rl_barrier_init(rl_barrier *b, int n)
+{
+    atomic_init(&b->count, 0);
+    atomic_init(&b->phase, 0);
+    b->n = n;
+}
+
+/* Spin, then yield: the threads are never more than the cores (rnnlab keeps
+ * OpenBLAS on one thread meanwhile), so the wait is short; yielding keeps
+ * an oversubscribed machine (or valgrind, which runs one thread at a time)
+ * moving. */
+void rl_barrier_wait(rl_barrier *b)
+{
+    if (b->n < 2) return;
+    int phase = atomic_load_explicit(&b->phase, memory_order_acquire);
+    if (atomic_fetch_add_explicit(&b->count, 1, memory_order_acq_rel) == b->n - 1) {
+        atomic_store_explicit(&b->count, 0, memory_order_relaxed);
+        atomic_fetch_add_explicit(&b->phase, 1, memory_order_acq_rel);
+        return;
+    }
+    for (int spins = 0; atomic_load_explicit(&b->phase, memory_order_acquire) == phase; spins++)
+        if (spins > 2000) sched_yield();
 }

@@ -134,6 +134,38 @@ static inline void rl_step_packed(int M, int N, int K, const real *A, int lda, c
 #define rl_pack_step_nn rl_pack_nn
 #define rl_step_packed rl_gemm_packed
 #endif
+/* Lockstep: for a W_hh too large to sit in every core's cache, the threads
+ * share the columns of each step's product (panels of the packed W, all
+ * rows) and the rows of its elementwise work, and meet at a barrier between
+ * the two, so each thread reads only its part of W. Each element is
+ * computed exactly as in the other mode. */
+static inline int rl_lockstep(int B, int N, int K, const real *wp)
+{
+    return RL_PACKED(wp) && B >= 2 && rl_get_num_threads() > 1 && (size_t)N * K * sizeof(real) >= rl_lockstep_min_bytes;
+}
+static inline int rl_lockstep_parts(int B, int N)
+{
+    int p = rl_get_num_threads();
+    if (p > B) p = B;
+    return p;
+}
+#ifdef RL_REAL_F64
+static inline void rl_step_cols(int M, int N, int K, const real *A, int lda, const real *wp, real *C, int ldc, int part,
+                                int parts)
+{
+    (void)M, (void)N, (void)K, (void)A, (void)lda, (void)wp, (void)C, (void)ldc, (void)part, (void)parts;
+    RL_UNREACHABLE("no packed float64 kernel");
+}
+#else
+static inline void rl_step_cols(int M, int N, int K, const real *A, int lda, const real *wp, real *C, int ldc, int part,
+                                int parts)
+{
+    int p0, p1;
+    rl_part_range(rl_pack_panels(N), part, parts, &p0, &p1);
+    rl_gemm_packed_cols(M, N, K, A, lda, wp, C, ldc, p0, p1);
+}
+#endif
+
 static inline void rl_step_nt(int M, int N, int K, const real *A, int lda, const real *W, real *C, int ldc, int vec,
                               const real *wp)
 {
