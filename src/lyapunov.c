@@ -30,43 +30,192 @@ static double get(const void *p, rl_dtype d, size_t i)
     return d == RL_F64 ? ((const double *)p)[i] : (double)((const float *)p)[i];
 }
 
-/* Q R = Z by Cholesky QR, twice (CholeskyQR2: Yamamoto, Nakatsukasa,
- * Yanagisawa, Fukaya 2015): R^T R = Z^T Z, Q = Z R^-1, and once more on Q to
- * make it orthonormal to rounding. All level-3 BLAS, about ten times faster
- * than Householder at S = 128; sound while cond(Z) stays well below 1e8,
- * which the block length (e^BLOCK_LOG_COND = 9e6) is chosen for. Z (S, k)
- * column-major becomes Q; lr gets ln R_ii. Returns -1, with Z restored from
- * save, when the Gram matrix is not positive definite or its diagonal says
- * the block is worse conditioned than planned: Householder takes over. */
-static int chol_qr2(double *z, double *save, int S, int k, double *gram, double *lr)
-{
-    memcpy(save, z, (size_t)S * k * sizeof *z);
-    for (int i = 0; i < k; i++) lr[i] = 0;
-    for (int pass = 0; pass < 2; pass++) {
-        cblas_dsyrk(CblasColMajor, CblasUpper, CblasTrans, k, S, 1, z, S, 0, gram, k);
-        lapack_int info = LAPACKE_dpotrf_work(LAPACK_COL_MAJOR, 'U', k, gram, k);
-        double lo = INFINITY, hi = -INFINITY;
-        for (int i = 0; !info && i < k; i++) {
-            double l = log(gram[(size_t)i * k + i]);
-            lr[i] += l;
-            lo = fmin(lo, l), hi = fmax(hi, l);
-        }
-        if (info || !(hi - lo < CHOL_LOG_COND)) {
-            memcpy(z, save, (size_t)S * k * sizeof *z);
-            return -1;
-        }
-        cblas_dtrsm(CblasColMajor, CblasRight, CblasUpper, CblasNoTrans, CblasNonUnit, S, k, 1, gram, k, z, S);
-    }
-    return 0;
-}
-
-static int b_batch(const rl_batch *b) { return b ? b->batch : 1; }
+/* Blocks are factorised by Cholesky QR, twice (CholeskyQR2: Yamamoto,
+ * Nakatsukasa, Yanagisawa, Fukaya 2015): R^T R = Z^T Z, Q = Z R^-1, and once
+ * more on Q to make it orthonormal to rounding. All level-3 BLAS, about ten
+ * times faster than Householder at S = 128, and shared by the threads (Z^T Z
+ * as the sum of two row halves' products, R^-1 row half by row half); sound
+ * while cond(Z) stays well below 1e8, which the block length (e^BLOCK_LOG_COND
+ * = 9e6) is chosen for. When the Gram matrix is not positive definite, or its
+ * diagonal says the block is worse conditioned than planned, Z is restored
+ * and Householder QR (LAPACK) takes over. */
+#define CHOL_HALVES 2
 
 static int cmp_desc(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
     return x < y ? 1 : x > y ? -1 : 0;
 }
+
+/* One chunk's steps, on `parts` threads that share the columns of Q in
+ * panels (their widths depend on k alone, so the threads do not change a
+ * bit): part 0 plans the next run of steps up to a factorisation, all parts
+ * multiply their panels through it (each building the J_t itself), part 0
+ * factorises; two barriers a run. */
+#define PANEL_W 64
+
+typedef struct {
+    const rl_model *m;
+    const rl_ws *ws;
+    const rl_lyap_config *cfg;
+    int S, k, total, n, done;
+    double *q, *z, *J, *scratch, *extra, *gram, *lr, *tau, *work, *sum, *trace;
+    lapack_int lwork;
+    int traced, pending, block;
+    /* the plan: steps t0..t1, then factorise or not; end: the chunk is done */
+    int t, t0, t1, factor, now, step, traces, end, chol_ok;
+    double *halves; /* (CHOL_HALVES, k, k) Gram matrices of Z's row halves */
+    rl_status s;
+    rl_barrier bar;
+} lyap_run;
+
+/* part 0: the steps from r->t to the next factorisation (or the chunk's end) */
+static void plan(lyap_run *r)
+{
+    if (r->s || r->t > r->n) {
+        r->end = 1;
+        return;
+    }
+    r->end = 0;
+    r->t0 = r->t;
+    for (int te = r->t;; te++) {
+        r->now = r->done + te, r->step = r->now - r->cfg->transient; /* step: 1-based once the transient is over */
+        r->traces = r->trace && r->cfg->trace_every > 0 && r->step >= 1 && r->step % r->cfg->trace_every == 0;
+        r->pending++;
+        r->factor = r->pending >= r->block || r->now == r->cfg->transient || r->now == r->total || r->traces;
+        if (r->factor || te == r->n) {
+            r->t1 = te;
+            return;
+        }
+    }
+}
+
+/* part 0, before the factorisation: Q after the run, and a copy of it in z */
+static void before_factor(lyap_run *r)
+{
+    if ((r->t1 - r->t0 + 1) % 2) {
+        double *sw = r->q;
+        r->q = r->z, r->z = sw;
+    }
+    r->t = r->t1 + 1;
+    if (!r->factor) return;
+    memcpy(r->z, r->q, (size_t)r->S * r->k * sizeof *r->z);
+    for (int i = 0; i < r->k; i++) r->lr[i] = 0;
+    r->chol_ok = 1;
+}
+
+/* part 0: R^T R = the sum of the halves' Gram matrices; ln R_ii into lr */
+static void cholesky(lyap_run *r)
+{
+    const int k = r->k;
+    double *g = r->gram;
+    for (int j = 0; j < k; j++)
+        for (int i = 0; i <= j; i++) {
+            double v = 0;
+            for (int h = 0; h < CHOL_HALVES; h++) v += r->halves[((size_t)h * k + j) * k + i];
+            g[(size_t)j * k + i] = v;
+        }
+    lapack_int info = LAPACKE_dpotrf_work(LAPACK_COL_MAJOR, 'U', k, g, k);
+    double lo = INFINITY, hi = -INFINITY;
+    for (int i = 0; !info && i < k; i++) {
+        double l = log(g[(size_t)i * k + i]);
+        r->lr[i] += l;
+        lo = fmin(lo, l), hi = fmax(hi, l);
+    }
+    r->chol_ok = !info && hi - lo < CHOL_LOG_COND;
+}
+
+/* part 0, after the factorisation: Householder if CholeskyQR2 gave up; the sums */
+static void after_factor(lyap_run *r)
+{
+    const int S = r->S, k = r->k;
+    double *q = r->q, *lr = r->lr;
+    if (!r->chol_ok) {
+        memcpy(q, r->z, (size_t)S * k * sizeof *q);
+        lapack_int info = LAPACKE_dgeqrf_work(LAPACK_COL_MAJOR, S, k, q, S, r->tau, r->work, r->lwork);
+        if (info) {
+            r->s = rl_fail(RL_ERR_LAPACK, "dgeqrf failed at step %d (info %d)", r->now, (int)info);
+            return;
+        }
+        for (int i = 0; i < k; i++) lr[i] = log(fabs(q[(size_t)i * S + i]));
+        info = LAPACKE_dorgqr_work(LAPACK_COL_MAJOR, S, k, k, q, S, r->tau, r->work, r->lwork);
+        if (info) {
+            r->s = rl_fail(RL_ERR_LAPACK, "dorgqr failed at step %d (info %d)", r->now, (int)info);
+            return;
+        }
+    }
+    double lo = INFINITY, hi = -INFINITY;
+    for (int i = 0; i < k; i++) {
+        if (r->step >= 1) r->sum[i] += lr[i];
+        lo = fmin(lo, lr[i]), hi = fmax(hi, lr[i]);
+    }
+    /* the next block: as long as its condition stays below e^BLOCK_LOG_COND */
+    double spread = (hi - lo) / r->pending;
+    r->block = spread > 0 ? (int)fmin(MAX_BLOCK, fmax(1, BLOCK_LOG_COND / spread)) : MAX_BLOCK;
+    if (!isfinite(spread)) r->block = 1;
+    r->pending = 0;
+    if (r->traces) {
+        for (int i = 0; i < k; i++) r->trace[(size_t)r->traced * k + i] = r->sum[i] / r->step;
+        qsort(r->trace + (size_t)r->traced * k, (size_t)k, sizeof *r->trace, cmp_desc);
+        r->traced++;
+    }
+}
+
+static void chunk_part(void *p, int part, int parts)
+{
+    lyap_run *r = p;
+    const int S = r->S, panels = (r->k + PANEL_W - 1) / PANEL_W;
+    size_t per = (size_t)S * S + rl_jac_scratch_size(r->m);
+    double *J = part == 0 ? r->J : r->extra + (size_t)(part - 1) * per, *scratch = part == 0 ? r->scratch : J + (size_t)S * S;
+    int p0, p1;
+    rl_part_range(panels, part, parts, &p0, &p1);
+    for (;;) {
+        if (part == 0) plan(r);
+        rl_barrier_wait(&r->bar);
+        if (r->end) break;
+        /* Q <- J_t1 ... J_t0 Q (column-major; J is row-major, i.e. J^T column-major) */
+        double *src = r->q, *dst = r->z;
+        for (int t = r->t0; t <= r->t1; t++) {
+            rl_jac_build(r->m, r->ws, t, J, scratch);
+            for (int pan = p0; pan < p1; pan++) {
+                int c0 = pan * PANEL_W, w = r->k - c0 < PANEL_W ? r->k - c0 : PANEL_W;
+                cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, S, w, S, 1, J, S, src + (size_t)c0 * S, S, 0,
+                            dst + (size_t)c0 * S, S);
+            }
+            double *sw = src;
+            src = dst, dst = sw;
+        }
+        rl_barrier_wait(&r->bar);
+        if (part == 0) before_factor(r);
+        rl_barrier_wait(&r->bar);
+        if (!r->factor) continue;
+        int h0, h1;
+        rl_part_range(CHOL_HALVES, part, parts, &h0, &h1);
+        for (int pass = 0; pass < 2 && r->chol_ok; pass++) {
+            for (int h = h0; h < h1; h++) {
+                int i0, i1;
+                rl_part_range(S, h, CHOL_HALVES, &i0, &i1);
+                cblas_dsyrk(CblasColMajor, CblasUpper, CblasTrans, r->k, i1 - i0, 1, r->q + i0, S, 0,
+                            r->halves + (size_t)h * r->k * r->k, r->k);
+            }
+            rl_barrier_wait(&r->bar);
+            if (part == 0) cholesky(r);
+            rl_barrier_wait(&r->bar);
+            if (!r->chol_ok) break;
+            for (int h = h0; h < h1; h++) {
+                int i0, i1;
+                rl_part_range(S, h, CHOL_HALVES, &i0, &i1);
+                cblas_dtrsm(CblasColMajor, CblasRight, CblasUpper, CblasNoTrans, CblasNonUnit, i1 - i0, r->k, 1, r->gram,
+                            r->k, r->q + i0, S);
+            }
+            rl_barrier_wait(&r->bar);
+        }
+        if (part == 0) after_factor(r);
+    }
+}
+
+static int b_batch(const rl_batch *b) { return b ? b->batch : 1; }
+
 
 rl_status rl_lyapunov(const rl_model *m0, const rl_batch *b, int seq, const rl_lyap_config *cfg,
                       double *exponents, double *trace)
@@ -91,7 +240,7 @@ rl_status rl_lyapunov(const rl_model *m0, const rl_batch *b, int seq, const rl_l
     size_t SS = (size_t)S * S;
     const int lstm = c->cell == RL_CELL_LSTM;
     double *x = NULL, *h0 = NULL, *c0 = NULL, *state = NULL, *J = NULL, *q = NULL, *z = NULL, *tau = NULL, *work = NULL, *sum = NULL,
-           *scratch = NULL, *gram = NULL, *lr = NULL;
+           *scratch = NULL, *gram = NULL, *lr = NULL, *halves = NULL;
     rl_status s = rl_model_cast(&m, m0, RL_F64);
     int total = cfg->transient + cfg->steps, chunk = total < CHUNK ? total : CHUNK;
     if (!s) s = rl_ws_new(&ws, m, 1, chunk);
@@ -101,7 +250,8 @@ rl_status rl_lyapunov(const rl_model *m0, const rl_batch *b, int seq, const rl_l
                !(c0 = rl_alloc((size_t)L * H, 8)) || !(state = rl_alloc((size_t)S, 8)) || !(J = rl_alloc(SS, 8)) ||
                !(q = rl_alloc((size_t)S * k, 8)) || !(z = rl_alloc((size_t)S * k, 8)) || !(tau = rl_alloc((size_t)k, 8)) ||
                !(sum = rl_alloc((size_t)k, 8)) || !(scratch = rl_alloc(rl_jac_scratch_size(m0), 8)) ||
-               !(gram = rl_alloc((size_t)k * k, 8)) || !(lr = rl_alloc((size_t)k, 8))))
+               !(gram = rl_alloc((size_t)k * k, 8)) || !(lr = rl_alloc((size_t)k, 8)) ||
+               !(halves = rl_alloc((size_t)CHOL_HALVES * k * k, 8))))
         s = RL_ERR_NOMEM;
     /* workspace sizes for dgeqrf and dorgqr, asked once: nothing is
      * allocated inside the loop */
@@ -111,6 +261,12 @@ rl_status rl_lyapunov(const rl_model *m0, const rl_batch *b, int seq, const rl_l
         lwork = (lapack_int)fmax(fmax(wq, wq2), 1);
         if (!(work = rl_alloc((size_t)lwork, 8))) s = RL_ERR_NOMEM;
     }
+    /* threads: a J and scratch of their own for parts 1.. (none if there is no memory: one thread) */
+    int parts = rl_get_num_threads(), panels = (k + PANEL_W - 1) / PANEL_W;
+    if (parts > panels) parts = panels;
+    double *extra = NULL;
+    if (!s && parts > 1 && !(extra = rl_alloc((size_t)(parts - 1) * (SS + rl_jac_scratch_size(m0)), 8))) parts = 1;
+    int blas = rl_blas_single();
     rl_rng rng;
     rl_rng_seed(&rng, cfg->seed);
     lapack_int info = 0;
@@ -129,7 +285,10 @@ rl_status rl_lyapunov(const rl_model *m0, const rl_batch *b, int seq, const rl_l
                          : cfg->state == RL_STATE_RANDOM && lstm ? 2 * rl_rng_uniform(&rng) - 1 : 0;
             }
     }
-    int done = 0, traced = 0, pending = 0, block = 1;
+    int done = 0;
+    lyap_run run = {.m = m, .ws = ws, .cfg = cfg, .S = S, .k = k, .total = total, .J = J, .scratch = scratch,
+                    .extra = extra, .gram = gram, .lr = lr, .tau = tau, .work = work, .lwork = lwork, .sum = sum,
+                    .trace = trace, .block = 1, .halves = halves};
     while (!s && done < total) {
         int n = total - done < chunk ? total - done : chunk;
         /* inputs of this chunk; a short last chunk is padded and its tail ignored */
@@ -144,45 +303,11 @@ rl_status rl_lyapunov(const rl_model *m0, const rl_batch *b, int seq, const rl_l
             }
         rl_batch cb = {RL_F64, 1, chunk, NI, x, NULL, NULL, NULL, h0, lstm ? c0 : NULL};
         s = rl_forward(ws, m, &cb, NULL);
-        for (int t = 1; !s && t <= n; t++) {
-            int now = done + t, step = now - cfg->transient; /* step: 1-based once the transient is over */
-            rl_jac_build(m, ws, t, J, scratch);
-            /* Q <- J_t Q (column-major; J is row-major, i.e. J^T column-major) */
-            cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, S, k, S, 1, J, S, q, S, 0, z, S);
-            double *sw = q;
-            q = z, z = sw;
-            pending++;
-            int traces = trace && cfg->trace_every > 0 && step >= 1 && step % cfg->trace_every == 0;
-            if (pending < block && now != cfg->transient && now != total && !traces) continue;
-            /* factorise the block: Q R = J_now ... J_{now-pending+1} Q_prev */
-            if (chol_qr2(q, z, S, k, gram, lr) != 0) {
-                info = LAPACKE_dgeqrf_work(LAPACK_COL_MAJOR, S, k, q, S, tau, work, lwork);
-                if (info) {
-                    s = rl_fail(RL_ERR_LAPACK, "dgeqrf failed at step %d (info %d)", now, (int)info);
-                    break;
-                }
-                for (int i = 0; i < k; i++) lr[i] = log(fabs(q[(size_t)i * S + i]));
-                info = LAPACKE_dorgqr_work(LAPACK_COL_MAJOR, S, k, k, q, S, tau, work, lwork);
-                if (info) {
-                    s = rl_fail(RL_ERR_LAPACK, "dorgqr failed at step %d (info %d)", now, (int)info);
-                    break;
-                }
-            }
-            double lo = INFINITY, hi = -INFINITY;
-            for (int i = 0; i < k; i++) {
-                if (step >= 1) sum[i] += lr[i];
-                lo = fmin(lo, lr[i]), hi = fmax(hi, lr[i]);
-            }
-            /* the next block: as long as its condition stays below e^BLOCK_LOG_COND */
-            double spread = (hi - lo) / pending;
-            block = spread > 0 ? (int)fmin(MAX_BLOCK, fmax(1, BLOCK_LOG_COND / spread)) : MAX_BLOCK;
-            if (!isfinite(spread)) block = 1;
-            pending = 0;
-            if (traces) {
-                for (int i = 0; i < k; i++) trace[(size_t)traced * k + i] = sum[i] / step;
-                qsort(trace + (size_t)traced * k, (size_t)k, sizeof *trace, cmp_desc);
-                traced++;
-            }
+        if (!s) {
+            run.n = n, run.done = done, run.t = 1, run.q = q, run.z = z;
+            rl_barrier_init(&run.bar, parts);
+            rl_parallel(parts, chunk_part, &run);
+            q = run.q, z = run.z, s = run.s;
         }
         if (!s) { /* the state carries over to the next chunk */
             rl_ws_state(ws, n, state);
@@ -200,7 +325,8 @@ rl_status rl_lyapunov(const rl_model *m0, const rl_batch *b, int seq, const rl_l
             if (isnan(exponents[i])) s = rl_fail(RL_ERR_NONFINITE, "a Lyapunov exponent is NaN (the state diverged)");
     }
     rl_free(x), rl_free(h0), rl_free(c0), rl_free(state), rl_free(J), rl_free(q), rl_free(z), rl_free(tau), rl_free(work), rl_free(sum);
-    rl_free(scratch), rl_free(gram), rl_free(lr);
+    rl_free(scratch), rl_free(gram), rl_free(lr), rl_free(extra), rl_free(halves);
+    rl_blas_restore(blas);
     rl_ws_free(ws);
     rl_model_free(m);
     return s;

@@ -227,3 +227,27 @@ TEST(jacobian_product_threads_and_panels)
     rl_data_free(d);
     rl_model_free(m);
 }
+
+/* The Lyapunov spectrum with its steps and factorisations shared by the
+ * threads: the same bits on 1 and 2 threads, traces included. */
+TEST(lyapunov_threads_give_the_same_bits)
+{
+    const int H = 100; /* two column panels, the second narrower */
+    rl_config c = {RL_CELL_TANH, 3, H, 1, 1, RL_LOSS_MSE};
+    rl_init init = {RL_INIT_GAUSSIAN, 2.0, 0, 0, 0};
+    rl_model *m = NULL;
+    CHECK_OK(rl_model_new(&m, &c, RL_F64));
+    if (!m) return;
+    CHECK_OK(rl_model_init(m, &init, 9));
+    rl_lyap_config lc = {.steps = 300, .transient = 20, .k = H, .input = RL_INPUT_NOISE, .noise_std = 1,
+                         .state = RL_STATE_RANDOM, .seed = 5, .trace_every = 50};
+    double e1[100], e2[100], t1[6 * 100], t2[6 * 100];
+    rl_set_num_threads(1);
+    CHECK_OK(rl_lyapunov(m, NULL, 0, &lc, e1, t1));
+    rl_set_num_threads(2);
+    CHECK_OK(rl_lyapunov(m, NULL, 0, &lc, e2, t2));
+    rl_set_num_threads(0);
+    CHECK(!memcmp(e1, e2, sizeof e1) && !memcmp(t1, t2, sizeof t1));
+    CHECK(e1[0] > e1[H - 1] && isfinite(e1[H - 1]));
+    rl_model_free(m);
+}
