@@ -281,19 +281,25 @@ static void identity(double *P, int S, double *scale)
     *scale = 0.5 * log((double)S);
 }
 
-/* Keep the largest entry of the (S, w) panel a (row stride S) within
+/* Scale row i of the (S, w) panel a (row stride S) by rows[i] (unless rows
+ * is NULL), then keep its largest entry within
  * [2^-128, 2^128] by a power of two, which is exact: *scale gets its log.
  * Cheaper than renormalise (one pass, no division), so the product loop
  * calls it at every step. *scale becomes -inf for a zero panel, NaN for a
  * non-finite one. */
-static void rescale_pow2(double *a, int S, int w, double *scale)
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(RL_NO_CLONES)
+__attribute__((target_clones("arch=x86-64-v3", "default")))
+#endif
+static void rescale_pow2(double *a, int S, int w, const double *rows, double *scale)
 {
     double mx = 0, sum = 0;
     for (int i = 0; i < S; i++) {
-        const double *r = a + (size_t)i * S;
+        double *r = a + (size_t)i * S, f = rows ? rows[i] : 1;
 #pragma omp simd reduction(max : mx) reduction(+ : sum)
         for (int k = 0; k < w; k++) {
-            double v = fabs(r[k]);
+            double v = r[k] * f;
+            r[k] = v;
+            v = fabs(v);
             mx = v > mx ? v : mx;
             sum += v;
         }
@@ -336,13 +342,20 @@ static void product_part(void *p, int part, int parts)
     double *src = q->P, *dst = q->tmp;
     int k0, k1;
     rl_part_range(q->panels, part, parts, &k0, &k1);
+    /* one vanilla layer: J_k = diag(act'(a_k)) W_hh, so P <- diag(act') (W_hh P)
+     * without building J_k */
+    const rl_config *c = &j->m->cfg;
+    const int vanilla = c->num_layers == 1 && c->cell != RL_CELL_LSTM && c->cell != RL_CELL_GRU;
+    const double *whh = (const double *)j->m->params + j->m->tensors[rl_t_whh(0)].offset;
     /* P <- J_k P for k = tau+1..t */
     for (int k = q->tau + 1; k <= q->t; k++) {
-        rl_jac_build(j->m, j->ws, k, J, scratch);
+        if (vanilla) act_deriv(c->cell, cache_h(j->ws, 0, k), scratch, S);
+        else rl_jac_build(j->m, j->ws, k, J, scratch);
         for (int pan = k0; pan < k1; pan++) {
             int c0 = pan * PANEL_W, w = S - c0 < PANEL_W ? S - c0 : PANEL_W;
-            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, S, w, S, 1, J, S, src + c0, S, 0, dst + c0, S);
-            rescale_pow2(dst + c0, S, w, &q->pscale[pan]);
+            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, S, w, S, 1, vanilla ? whh : J, S, src + c0, S, 0,
+                        dst + c0, S);
+            rescale_pow2(dst + c0, S, w, vanilla ? scratch : NULL, &q->pscale[pan]);
         }
         double *sw = src;
         src = dst, dst = sw;
