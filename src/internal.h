@@ -43,6 +43,15 @@ rl_status rl_parse_name(const char *what, const char *name, const char *const *n
 void *rl_alloc(size_t n, size_t size);
 void rl_free(void *p);
 
+/* Elementwise kernels over a row are compiled for AVX2+FMA as well as for
+ * the baseline, and picked when the program starts (GCC's target_clones), so
+ * one binary runs everywhere and vectorises where it can. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(RL_NO_CLONES)
+#define RL_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
+#else
+#define RL_CLONES
+#endif
+
 /* Threads (src/par.c). rl_parallel runs fn(ctx, part, parts) for part =
  * 0..parts-1, part 0 on the calling thread, and returns when all are done.
  * rnnlab keeps OpenBLAS on one thread inside its calls: rl_blas_single sets

@@ -287,10 +287,7 @@ static void identity(double *P, int S, double *scale)
  * Cheaper than renormalise (one pass, no division), so the product loop
  * calls it at every step. *scale becomes -inf for a zero panel, NaN for a
  * non-finite one. */
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(RL_NO_CLONES)
-__attribute__((target_clones("arch=x86-64-v3", "default")))
-#endif
-static void rescale_pow2(double *a, int S, int w, const double *rows, double *scale)
+RL_CLONES static void rescale_pow2(double *a, int S, int w, const double *rows, double *scale)
 {
     double mx = 0, sum = 0;
     for (int i = 0; i < S; i++) {

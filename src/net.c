@@ -220,20 +220,20 @@ rl_status RL_T(rl_forward)(rl_ws *ws, const rl_model *m, const rl_batch *b, doub
         switch (c->cell) {
         case RL_CELL_TANH: case RL_CELL_RELU: case RL_CELL_LINEAR:
             RL_T(rnn_layer_forward)(h, ws->relu_on ? ws->relu_on + (size_t)l * (T + 1) * BH + BH : NULL, in,
-                                    l == 0 ? ids0 : NULL, ws->wt, (real *)ws->wpack, P(m, rl_t_wih(l)), P(m, rl_t_whh(l)), P(m, rl_t_bih(l)),
+                                    l == 0 ? ids0 : NULL, ws->wt, (real *)(B > 1 ? ws->wpack : NULL), P(m, rl_t_wih(l)), P(m, rl_t_whh(l)), P(m, rl_t_bih(l)),
                                     P(m, rl_t_bhh(l)), c->cell, T, B, in_size, H);
             break;
         case RL_CELL_LSTM: {
             real *cc = (real *)ws->c + (size_t)l * (T + 1) * BH;
             for (size_t i = 0; i < BH; i++) cc[i] = b->c0 ? rl_get(b->c0, b->dtype, l * BH + i) : 0;
             RL_T(lstm_layer_forward)(h, cc, (real *)ws->gates + (size_t)l * T * 4 * BH, in, l == 0 ? ids0 : NULL,
-                                     ws->wt, (real *)ws->wpack, P(m, rl_t_wih(l)),
+                                     ws->wt, (real *)(B > 1 ? ws->wpack : NULL), P(m, rl_t_wih(l)),
                                      P(m, rl_t_whh(l)), P(m, rl_t_bih(l)), P(m, rl_t_bhh(l)), T, B, in_size, H);
             break;
         }
         case RL_CELL_GRU:
             RL_T(gru_layer_forward)(h, (real *)ws->gates + (size_t)l * T * 3 * BH, (real *)ws->hn + (size_t)l * T * BH,
-                                    ws->carry, in, l == 0 ? ids0 : NULL, ws->wt, (real *)ws->wpack, P(m, rl_t_wih(l)), P(m, rl_t_whh(l)), P(m, rl_t_bih(l)),
+                                    ws->carry, in, l == 0 ? ids0 : NULL, ws->wt, (real *)(B > 1 ? ws->wpack : NULL), P(m, rl_t_wih(l)), P(m, rl_t_whh(l)), P(m, rl_t_bih(l)),
                                     P(m, rl_t_bhh(l)), T, B, in_size, H);
             break;
         default:
@@ -284,21 +284,21 @@ rl_status RL_T(rl_backward)(rl_ws *ws, const rl_model *m, const rl_batch *b)
         switch (c->cell) {
         case RL_CELL_TANH: case RL_CELL_RELU: case RL_CELL_LINEAR:
             RL_T(rnn_layer_backward)(dx, DP(ws, m, rl_t_wih(l)), DP(ws, m, rl_t_whh(l)), DP(ws, m, rl_t_bih(l)),
-                                     DP(ws, m, rl_t_bhh(l)), dh0, dh, ws->da, h, in, ids, ws->wt, (real *)ws->wpack, P(m, rl_t_wih(l)),
+                                     DP(ws, m, rl_t_bhh(l)), dh0, dh, ws->da, h, in, ids, ws->wt, (real *)(B > 1 ? ws->wpack : NULL), P(m, rl_t_wih(l)),
                                      P(m, rl_t_whh(l)), c->cell, T, B, in_size, H);
             break;
         case RL_CELL_LSTM:
             RL_T(lstm_layer_backward)(dx, DP(ws, m, rl_t_wih(l)), DP(ws, m, rl_t_whh(l)), DP(ws, m, rl_t_bih(l)),
                                       DP(ws, m, rl_t_bhh(l)), dh0, (real *)ws->grad_c0 + (size_t)l * BH, dh, ws->da,
                                       ws->dc, h, (const real *)ws->c + (size_t)l * (T + 1) * BH,
-                                      (const real *)ws->gates + (size_t)l * T * 4 * BH, in, ids, ws->wt, (real *)ws->wpack, P(m, rl_t_wih(l)),
+                                      (const real *)ws->gates + (size_t)l * T * 4 * BH, in, ids, ws->wt, (real *)(B > 1 ? ws->wpack : NULL), P(m, rl_t_wih(l)),
                                       P(m, rl_t_whh(l)), T, B, in_size, H);
             break;
         case RL_CELL_GRU:
             RL_T(gru_layer_backward)(dx, DP(ws, m, rl_t_wih(l)), DP(ws, m, rl_t_whh(l)), DP(ws, m, rl_t_bih(l)),
                                      DP(ws, m, rl_t_bhh(l)), dh0, dh, ws->da, ws->da_h, h,
                                      (const real *)ws->gates + (size_t)l * T * 3 * BH,
-                                     (const real *)ws->hn + (size_t)l * T * BH, in, ids, ws->wt, (real *)ws->wpack, P(m, rl_t_wih(l)),
+                                     (const real *)ws->hn + (size_t)l * T * BH, in, ids, ws->wt, (real *)(B > 1 ? ws->wpack : NULL), P(m, rl_t_wih(l)),
                                      P(m, rl_t_whh(l)), T, B, in_size, H);
             break;
         default:

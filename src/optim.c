@@ -84,54 +84,61 @@ void *rl_optim_buffer(rl_optim *o, int i)
     return o->buf[i];
 }
 
-/* The update, for one real type. Moments are kept in the model's type;
- * the arithmetic of one element is done in double. */
-#define UPDATE(real)                                                                                       \
-    do {                                                                                                   \
-        real *p = m->params, *b0 = o->buf[0], *b1 = o->buf[1];                                             \
-        const real *g = grad;                                                                              \
+/* The update, for one real type: one loop per rule, so that each
+ * vectorises. Moments are kept in the model's type; the arithmetic of one
+ * element is done in double. */
+#define UPDATE(real, SQRT)                                                                                       \
+    static RL_CLONES void update_##real(const rl_optim *o, real *p, real *b0, real *b1, const real *g, double lr) \
+    {                                                                                                      \
         const rl_optim_config *c = &o->cfg;                                                                \
-        double bc1 = 1 - pow(c->beta1, (double)o->t), bc2 = 1 - pow(c->beta2, (double)o->t);             \
-        for (size_t i = 0; i < o->n; i++) {                                                                \
-            double gi = g[i], pi = p[i];                                                                   \
-            if (c->kind != RL_OPT_ADAMW) gi += c->weight_decay * pi;                                       \
-            switch (c->kind) {                                                                             \
-            case RL_OPT_SGD:                                                                               \
-                if (c->momentum > 0) {                                                                     \
-                    double v = o->t == 1 ? gi : c->momentum * b0[i] + gi;                                  \
+        const real wd = (real)(c->kind != RL_OPT_ADAMW ? c->weight_decay : 0), lr_ = (real)lr;               \
+        const real bc1 = (real)(1 - pow(c->beta1, (double)o->t)), bc2 = (real)(1 - pow(c->beta2, (double)o->t)); \
+        const real mom = (real)c->momentum, alpha = (real)c->alpha, eps = (real)c->eps;                     \
+        const real beta1 = (real)c->beta1, beta2 = (real)c->beta2, awd = (real)c->weight_decay;             \
+        const size_t n = o->n;                                                                             \
+        switch (c->kind) {                                                                                 \
+        case RL_OPT_SGD:                                                                                   \
+            for (size_t i = 0; i < n; i++) {                                                               \
+                real gi = g[i] + wd * p[i];                                                              \
+                if (mom > 0) {                                                                     \
+                    real v = o->t == 1 ? gi : mom * b0[i] + gi;                                  \
                     b0[i] = (real)v;                                                                       \
-                    gi = c->nesterov ? gi + c->momentum * v : v;                                           \
+                    gi = c->nesterov ? gi + mom * v : v;                                           \
                 }                                                                                          \
-                pi -= lr * gi;                                                                             \
-                break;                                                                                     \
-            case RL_OPT_ADAGRAD: {                                                                         \
-                double s2 = b0[i] + gi * gi;                                                               \
-                b0[i] = (real)s2;                                                                          \
-                pi -= lr * gi / (sqrt(s2) + c->eps);                                                       \
-                break;                                                                                     \
+                p[i] = (real)(p[i] - lr_ * gi);                                                             \
             }                                                                                              \
-            case RL_OPT_RMSPROP: {                                                                         \
-                double s2 = c->alpha * b0[i] + (1 - c->alpha) * gi * gi;                                   \
+            break;                                                                                         \
+        case RL_OPT_ADAGRAD:                                                                               \
+            _Pragma("omp simd") for (size_t i = 0; i < n; i++) {                                           \
+                real gi = g[i] + wd * p[i], s2 = b0[i] + gi * gi;                                        \
                 b0[i] = (real)s2;                                                                          \
-                pi -= lr * gi / (sqrt(s2) + c->eps);                                                       \
-                break;                                                                                     \
+                p[i] = (real)(p[i] - lr_ * gi / (SQRT(s2) + eps));                                       \
             }                                                                                              \
-            case RL_OPT_ADAMW:                                                                             \
-                pi -= lr * c->weight_decay * pi;                                                           \
-                /* fall through */                                                                         \
-            case RL_OPT_ADAM: {                                                                            \
-                double m1 = c->beta1 * b0[i] + (1 - c->beta1) * gi;                                        \
-                double m2 = c->beta2 * b1[i] + (1 - c->beta2) * gi * gi;                                   \
+            break;                                                                                         \
+        case RL_OPT_RMSPROP:                                                                               \
+            _Pragma("omp simd") for (size_t i = 0; i < n; i++) {                                           \
+                real gi = g[i] + wd * p[i], s2 = alpha * b0[i] + (1 - alpha) * gi * gi;            \
+                b0[i] = (real)s2;                                                                          \
+                p[i] = (real)(p[i] - lr_ * gi / (SQRT(s2) + eps));                                       \
+            }                                                                                              \
+            break;                                                                                         \
+        case RL_OPT_ADAM:                                                                                  \
+        case RL_OPT_ADAMW:                                                                                 \
+            _Pragma("omp simd") for (size_t i = 0; i < n; i++) {                                           \
+                real pi = p[i], gi = g[i] + wd * pi;                                                     \
+                if (c->kind == RL_OPT_ADAMW) pi -= lr_ * awd * pi;                              \
+                real m1 = beta1 * b0[i] + (1 - beta1) * gi;                                        \
+                real m2 = beta2 * b1[i] + (1 - beta2) * gi * gi;                                   \
                 b0[i] = (real)m1, b1[i] = (real)m2;                                                        \
-                pi -= lr * (m1 / bc1) / (sqrt(m2 / bc2) + c->eps);                                         \
-                break;                                                                                     \
+                p[i] = (real)(pi - lr_ * (m1 / bc1) / (SQRT(m2 / bc2) + eps));                           \
             }                                                                                              \
-            default:                                                                                       \
-                break;                                                                                     \
-            }                                                                                              \
-            p[i] = (real)pi;                                                                               \
+            break;                                                                                         \
+        default:                                                                                           \
+            break;                                                                                         \
         }                                                                                                  \
-    } while (0)
+    }
+UPDATE(double, sqrt)
+UPDATE(float, sqrtf)
 
 rl_status rl_optim_step(rl_optim *o, rl_model *m, const void *grad, double lr)
 {
@@ -139,27 +146,47 @@ rl_status rl_optim_step(rl_optim *o, rl_model *m, const void *grad, double lr)
         return rl_fail(RL_ERR_ARG, "the optimizer was made for another model");
     if (!isfinite(lr) || lr < 0) return rl_fail(RL_ERR_ARG, "learning rate %g", lr);
     o->t++;
-    if (o->dtype == RL_F64) UPDATE(double);
-    else UPDATE(float);
+    if (o->dtype == RL_F64) update_double(o, m->params, o->buf[0], o->buf[1], grad, lr);
+    else update_float(o, m->params, o->buf[0], o->buf[1], grad, lr);
     return RL_OK;
 }
 
+/* the largest |p_i|, and the sum of (s p_i)^2 */
+#define NORM(real)                                                                                         \
+    static RL_CLONES double max_abs_##real(const real *p, size_t n)                                        \
+    {                                                                                                      \
+        double mx = 0;                                                                                     \
+        _Pragma("omp simd reduction(max : mx)") for (size_t i = 0; i < n; i++) {                           \
+            double v = fabs((double)p[i]);                                                                 \
+            mx = v > mx ? v : mx;                                                                          \
+        }                                                                                                  \
+        return mx;                                                                                         \
+    }                                                                                                      \
+    static RL_CLONES double sum_sq_##real(const real *p, size_t n, double s)                               \
+    {                                                                                                      \
+        double ssq = 0;                                                                                    \
+        _Pragma("omp simd reduction(+ : ssq)") for (size_t i = 0; i < n; i++) {                            \
+            double v = p[i] * s;                                                                           \
+            ssq += v * v;                                                                                  \
+        }                                                                                                  \
+        return ssq;                                                                                        \
+    }
+NORM(double)
+NORM(float)
+
 double rl_buffer_norm(const void *p, size_t n, rl_dtype dtype)
 {
-    /* scaled sum of squares: no overflow for large gradients */
-    double scale = 0, ssq = 1;
-    for (size_t i = 0; i < n; i++) {
-        double v = fabs(dtype == RL_F64 ? ((const double *)p)[i] : (double)((const float *)p)[i]);
-        if (v == 0) continue;
-        if (!isfinite(v)) return v;
-        if (scale < v) {
-            ssq = 1 + ssq * (scale / v) * (scale / v);
-            scale = v;
-        } else {
-            ssq += (v / scale) * (v / scale);
-        }
+    /* sum of squares after scaling by a power of two that brings the largest
+     * element near 1 (exact): no overflow or underflow; NaN and inf come through */
+    double mx = dtype == RL_F64 ? max_abs_double(p, n) : max_abs_float(p, n);
+    if (mx == 0 || !isfinite(mx)) {
+        double ssq = dtype == RL_F64 ? sum_sq_double(p, n, 1) : sum_sq_float(p, n, 1);
+        return isnan(ssq) ? ssq : mx;
     }
-    return scale * sqrt(ssq);
+    int e;
+    frexp(mx, &e);
+    double s = ldexp(1, -e), ssq = dtype == RL_F64 ? sum_sq_double(p, n, s) : sum_sq_float(p, n, s);
+    return sqrt(ssq) / s;
 }
 
 rl_status rl_clip_grad_norm(void *grad, size_t n, rl_dtype dtype, double max_norm, double *norm)

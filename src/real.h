@@ -69,14 +69,6 @@ static inline real rl_get(const void *p, rl_dtype d, size_t i)
     return d == RL_F64 ? (real)((const double *)p)[i] : (real)((const float *)p)[i];
 }
 
-/* Elementwise kernels over a row are compiled for AVX2+FMA as well as for
- * the baseline, and picked when the program starts (GCC's target_clones), so
- * one binary runs everywhere and vectorises where it can. */
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(RL_NO_CLONES)
-#define RL_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
-#else
-#define RL_CLONES
-#endif
 
 /* C (M, N) = alpha op(A) op(B) + beta C, row-major. A large one is cut into
  * panels of rows or columns of C whose shapes depend on (M, N, K) alone, and
