@@ -18,11 +18,16 @@ typedef struct {
     int lda, ldb, ldc;
 } gemm_job;
 
-#define PANEL 128
+typedef struct {
+    gemm_job g;
+    int panel;
+} gemm_panels;
 
 static void gemm_part(void *p, int part, int parts)
 {
-    const gemm_job *g = p;
+    const gemm_panels *gp = p;
+    const gemm_job *g = &gp->g;
+    const int PANEL = gp->panel;
     int k0, k1, n = g->by_rows ? g->M : g->N;
     rl_part_range(g->panels, part, parts, &k0, &k1);
     for (int k = k0; k < k1; k++) {
@@ -41,10 +46,13 @@ void RL_T(rl_gemm)(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int M, int N, int K, 
                    const real *B, int ldb, real beta, real *C, int ldc)
 {
     int by_rows = M >= N, n = by_rows ? M : N;
-    /* panels of PANEL rows (or columns) once the GEMM is worth two threads
-     * (about 2 MFLOP); the cut depends on the shape alone */
-    int panels = (double)M * N * K < (1 << 20) ? 1 : (n + PANEL - 1) / PANEL;
-    gemm_job g = {ta, tb, M, N, K, by_rows, panels, alpha, beta, A, B, C, lda, ldb, ldc};
+    /* once the GEMM is worth two threads (about 2 MFLOP), four panels of rows
+     * (or columns), at least 128 wide and cut at multiples of 16: the cut
+     * depends on the shape alone */
+    int panel = ((n + 63) / 64) * 16, panels;
+    if (panel < 128) panel = 128;
+    panels = (double)M * N * K < (1 << 20) ? 1 : (n + panel - 1) / panel;
+    gemm_panels g = {{ta, tb, M, N, K, by_rows, panels, alpha, beta, A, B, C, lda, ldb, ldc}, panel};
     int parts = rl_get_num_threads() < panels ? rl_get_num_threads() : panels;
     if (panels == 1)
         GEMM(CblasRowMajor, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
@@ -254,6 +262,30 @@ rl_status RL_T(rl_forward)(rl_ws *ws, const rl_model *m, const rl_batch *b, doub
     return RL_OK;
 }
 
+typedef struct {
+    const real *dout, *htop, *wo;
+    real *dwo, *dbo, *dh;
+    int TB, O, H;
+} head_job;
+
+/* The readout's backward, two independent GEMMs (one call each, so the
+ * thread count changes no bit), on two threads when there are two. */
+static void head_backward(void *p, int part, int parts)
+{
+    const head_job *j = p;
+    for (int task = part; task < 2; task += parts) {
+        if (task == 0) {
+            /* dW_o += sum_t dL/do_t h_t^T, db_o += sum_t dL/do_t */
+            GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, j->O, j->H, j->TB, 1, j->dout, j->O, j->htop, j->H, 1, j->dwo, j->H);
+            for (size_t r = 0; r < (size_t)j->TB; r++)
+                for (int k = 0; k < j->O; k++) j->dbo[k] += j->dout[r * j->O + k];
+        } else {
+            /* the output part of eq. 10.21 for the top layer: (do_t/dh_t)^T dL/do_t = W_o^T dL/do_t */
+            GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, j->TB, j->H, j->O, 1, j->dout, j->O, j->wo, j->H, 0, j->dh, j->H);
+        }
+    }
+}
+
 rl_status RL_T(rl_backward)(rl_ws *ws, const rl_model *m, const rl_batch *b)
 {
     const rl_config *c = &m->cfg;
@@ -263,14 +295,10 @@ rl_status RL_T(rl_backward)(rl_ws *ws, const rl_model *m, const rl_batch *b)
     RL_ASSERT(ws->dtype == RL_DTYPE && m->dtype == RL_DTYPE && b->batch == B && b->steps == T);
     const real *htop = (const real *)ws->h + (size_t)(L - 1) * (T + 1) * BH + BH;
     const real *dout = ws->dout;
-    /* head: dW_o += sum_t dL/do_t h_t^T, db_o += sum_t dL/do_t */
-    RL_T(rl_gemm)(CblasTrans, CblasNoTrans, O, H, (int)TB, 1, dout, O, htop, H, 1, DP(ws, m, rl_t_head_w(m)), H);
-    real *dbo = DP(ws, m, rl_t_head_b(m));
-    for (size_t r = 0; r < TB; r++)
-        for (int k = 0; k < O; k++) dbo[k] += dout[r * O + k];
-    /* the output part of eq. 10.21 for the top layer: (do_t/dh_t)^T dL/do_t = W_o^T dL/do_t */
     real *dh = ws->dh_top;
-    RL_T(rl_gemm)(CblasNoTrans, CblasNoTrans, (int)TB, H, O, 1, dout, O, P(m, rl_t_head_w(m)), H, 0, dh, H);
+    head_job hj = {dout, htop, P(m, rl_t_head_w(m)), DP(ws, m, rl_t_head_w(m)), DP(ws, m, rl_t_head_b(m)), dh,
+                   (int)TB, O, H};
+    rl_parallel(rl_get_num_threads() < 2 ? 1 : 2, head_backward, &hj);
 
     real *spare[2] = {ws->dh, ws->dh_below};
     for (int l = L - 1; l >= 0; l--) {
