@@ -279,9 +279,22 @@ static double get(const void *p, rl_dtype d, size_t i)
     return d == RL_F64 ? ((const double *)p)[i] : (double)((const float *)p)[i];
 }
 
+/* x * 0 is 0 for every finite x and NaN for inf and NaN: one vectorised
+ * pass says whether all n are finite */
+#define ALL_FINITE(real)                                                                                   \
+    static RL_CLONES int all_finite_##real(const real *p, size_t n)                                        \
+    {                                                                                                      \
+        real z = 0;                                                                                        \
+        _Pragma("omp simd reduction(+ : z)") for (size_t i = 0; i < n; i++) z += p[i] * 0;                 \
+        return z == 0;                                                                                     \
+    }
+ALL_FINITE(float)
+ALL_FINITE(double)
+
 static rl_status check_finite(const void *p, rl_dtype d, size_t n, const char *what)
 {
-    for (size_t i = 0; p && i < n; i++)
+    if (!p || (d == RL_F64 ? all_finite_double(p, n) : all_finite_float(p, n))) return RL_OK;
+    for (size_t i = 0; i < n; i++)
         if (!isfinite(get(p, d, i)))
             return rl_fail(RL_ERR_NONFINITE, "%s holds a non-finite value at element %zu", what, i);
     return RL_OK;

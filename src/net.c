@@ -102,26 +102,30 @@ void RL_T(rl_in_grad)(real *dw_ih, const real *da, int G, const real *x, const i
         for (int k = 0; k < in; k++) dw_ih[(size_t)j * in + k] += wt[(size_t)k * G + j];
 }
 
-/* The index of the 1 in a one-hot row of n values, -1 for a row of zeros,
- * -2 for anything else. */
-static int onehot_index(const real *x, int n)
-{
-    int id = -1;
-    for (int i = 0; i < n; i++) {
-        if (x[i] == 0) continue;
-        if (x[i] != 1 || id >= 0) return -2;
-        id = i;
-    }
-    return id;
-}
-
 #ifdef RL_REAL_F64
 #define SIMD_MAX
 #define SIMD_SUM
+#define RL_SIMD_ONEHOT
 #else
+#define RL_SIMD_ONEHOT _Pragma("omp simd reduction(+ : nonzero, other, at)")
 #define SIMD_MAX _Pragma("omp simd reduction(max : mx)")
 #define SIMD_SUM _Pragma("omp simd reduction(+ : s)")
 #endif
+
+/* The index of the 1 in a one-hot row of n values, -1 for a row of zeros,
+ * -2 for anything else. */
+RL_CLONES static int onehot_index(const real *x, int n)
+{
+    int nonzero = 0, other = 0, at = 0;
+    RL_SIMD_ONEHOT
+    for (int i = 0; i < n; i++) {
+        nonzero += x[i] != 0;
+        other += x[i] != 0 && x[i] != 1;
+        at += x[i] != 0 ? i : 0;
+    }
+    return other || nonzero > 1 ? -2 : nonzero ? at : -1;
+}
+
 
 /* Cross-entropy of one output row o (O) against class y: returns
  * l = logsumexp(o) - o_y and, when d is not NULL, sets d = w (softmax(o) - e_y). */
