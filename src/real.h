@@ -38,14 +38,16 @@ typedef float real;
 static inline float rl_expf(float x)
 {
     float c = x < -86.f ? -86.f : x > 89.f ? 89.f : x;
-    union { float f; int32_t i; } t = {c * 1.44269504088896341f + 12582912.f}, p;
+    union { float f; uint32_t u; } t = {c * 1.44269504088896341f + 12582912.f}, p;
     float n = t.f - 12582912.f;
-    int32_t e = t.i - 0x4B400000; /* the integer n, from the bits of 1.5 * 2^23 + n */
+    /* the integer n, from the bits of 1.5 * 2^23 + n; unsigned, so that the
+     * garbage a NaN makes here (thrown away below) cannot overflow */
+    uint32_t e = t.u - 0x4B400000u;
     float r = c - n * 0.693359375f + n * 2.12194440e-4f;
     float r2 = r * r;
     p.f = ((((((1.9875691500e-4f * r + 1.3981999507e-3f) * r + 8.3334519073e-3f) * r + 4.1665795894e-2f) * r +
               1.6666665459e-1f) * r + 5.0000001201e-1f) * r2 + r + 1);
-    p.i += (e - 1) * (1 << 23); /* 2^(n-1), then 2: e^x past FLT_MAX overflows to inf */
+    p.u += (e - 1u) << 23; /* 2^(n-1), then 2: e^x past FLT_MAX overflows to inf */
     return x != x ? x : 2 * p.f;
 }
 /* tanh in float32 from one exp: tanh x = 1 - 2 / (e^{2x} + 1) loses a few
