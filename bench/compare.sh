@@ -2,6 +2,9 @@
 # rnnlab against the PyTorch peer (../shared/bench/torch_anchor.py), side by
 # side on this machine, on the grid of the performance issue; prints the
 # ratio table of docs/performance.md. Needs Debian's python3-torch.
+# Each configuration runs the peer and then rnnlab, one right after the
+# other, so that a change in the machine's speed (runs here vary by about
+# 30%) falls on both sides of a ratio alike.
 # Usage: bench/compare.sh [OUT_DIR]
 set -eu
 cd "$(dirname "$0")/.."
@@ -12,21 +15,28 @@ mkdir -p "$OUT"
 grid="rnn:128:32:64 rnn:256:32:64 rnn:512:32:64 rnn:1024:32:64 lstm:128:32:64 lstm:256:32:64 lstm:512:32:64
       lstm:1024:32:64 gru:128:32:64 gru:256:32:64 gru:512:32:64 gru:1024:32:64 rnn:128:1:64 lstm:128:1:64 gru:128:1:64"
 # the peer, configured as the issue measured it (fastest: passive OpenMP waiting)
-OMP_WAIT_POLICY=PASSIVE /usr/bin/python3 "$ANCHOR" --sections rnn,jac,gemm --out "$OUT/torch.json" > "$OUT/torch.log" 2>&1
+peer() { OMP_WAIT_POLICY=PASSIVE /usr/bin/python3 "$ANCHOR" "$@"; }
 : > "$OUT/rnnlab.jsonl"
+: > "$OUT/torch.log"
+i=0
 for g in $grid; do
     IFS=: read -r cell h b t <<EOS
 $g
 EOS
+    i=$((i + 1))
+    peer --sections rnn --configs "$g" --out "$OUT/torch-$i.json" >> "$OUT/torch.log" 2>&1
     $R bench --cell "$cell" --hidden "$h" --batch "$b" --seq "$t" --threads 2 --json >> "$OUT/rnnlab.jsonl"
 done
+peer --sections jac,gemm --out "$OUT/torch-analysis.json" >> "$OUT/torch.log" 2>&1
 $R bench --jacobian --threads 2 --json > "$OUT/rnnlab-jacobian.json"
 $R bench --lyapunov --threads 2 --json > "$OUT/rnnlab-lyapunov.json"
-/usr/bin/python3 - "$OUT" <<'PY'
+/usr/bin/python3 - "$OUT" "$i" <<'PY'
 import json, sys
-out = sys.argv[1]
-t = json.load(open(f"{out}/torch.json"))
-rows = {(r["cell"], r["H"], r["B"]): r for r in t["charlm"]}
+out, n = sys.argv[1], int(sys.argv[2])
+rows = {}
+for k in range(1, n + 1):
+    for r in json.load(open(f"{out}/torch-{k}.json"))["charlm"]:
+        rows[(r["cell"], r["H"], r["B"])] = r
 print("| cell | H | B | rnnlab train tok/s | PyTorch | ratio | rnnlab forward tok/s | PyTorch | ratio | rnnlab GFLOP/s (share of sgemm) |")
 print("|---|---|---|---|---|---|---|---|---|---|")
 for line in open(f"{out}/rnnlab.jsonl"):
