@@ -543,7 +543,7 @@ rl_status rl_evaluate(const rl_model *m0, const rl_task *task, int B, int batche
         rl_batch b = *rl_data_batch(d);
         if (text) b.h0 = h0, b.c0 = c.cell == RL_CELL_LSTM ? c0 : NULL;
         double loss = 0;
-        if (!s) s = rl_forward(ws, m, &b, &loss);
+        if (!s) s = rl_forward_eval(ws, m, &b, &loss);
         if (!s) s = rl_task_score(task, &b, ws, loss, sc);
         /* text: the streams carry their state to the next window */
         for (int l = 0; !s && text && l < c.num_layers; l++) {
