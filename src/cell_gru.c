@@ -54,8 +54,7 @@ static void forward_part(void *p, int part, int parts)
     gru_args *a = p;
     const int H = a->H, G = 3 * H, vec = a->B == 1;
     int b0, b1;
-    if (a->lock) rl_part_range(a->B, part, parts, &b0, &b1);
-    else rl_row_part(a->B, part, parts, &b0, &b1);
+    rl_loop_rows(a->B, a->lock, part, parts, &b0, &b1);
     const size_t BH = (size_t)a->B * H;
     /* hw: the hidden side W_hh h_{t-1} + b_hh; all of it in lockstep, else this part's rows */
     real *hw = a->lock ? a->hw : a->hw + (size_t)b0 * G;
@@ -101,8 +100,7 @@ static void backward_part(void *p, int part, int parts)
     gru_args *a = p;
     const int H = a->H, G = 3 * H, vec = a->B == 1;
     int b0, b1;
-    if (a->lock) rl_part_range(a->B, part, parts, &b0, &b1);
-    else rl_row_part(a->B, part, parts, &b0, &b1);
+    rl_loop_rows(a->B, a->lock, part, parts, &b0, &b1);
     const size_t BH = (size_t)a->B * H;
     for (int t = a->T - 1; t >= 0; t--) {
         const real *gt = a->gates + (size_t)t * a->B * G, *hnt = a->hn + (size_t)t * BH, *hp = a->h + (size_t)t * BH;

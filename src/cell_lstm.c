@@ -46,40 +46,32 @@ typedef struct {
     rl_barrier bar;
 } lstm_args;
 
-/* the time loop for sequences [b0, b1) of the batch */
+/* the time loop for sequences [b0, b1) of the batch; in lockstep, the
+ * columns of this part's panels of every step's product, then the
+ * sequences [b0, b1) */
 static void forward_part(void *p, int part, int parts)
 {
     lstm_args *a = p;
     const int H = a->H, G = 4 * H, vec = a->B == 1;
     int b0, b1;
-    rl_row_part(a->B, part, parts, &b0, &b1);
+    rl_loop_rows(a->B, a->lock, part, parts, &b0, &b1);
     const size_t BH = (size_t)a->B * H;
-    if (a->lock) {
-        rl_part_range(a->B, part, parts, &b0, &b1);
-        for (int t = 0; t < a->T; t++) {
-            real *zt = a->gates + (size_t)t * a->B * G;
-            const real *cp = a->c + (size_t)t * BH;
-            real *ht = a->h + (size_t)(t + 1) * BH, *ct = a->c + (size_t)(t + 1) * BH;
-            rl_step_cols(a->B, G, H, a->h + (size_t)t * BH, H, a->wp, zt, G, part, parts);
-            rl_barrier_wait(&a->bar);
-            for (int b = b0; b < b1; b++) {
-                size_t k = (size_t)b * H;
-                step_forward(zt + (size_t)b * G, cp + k, ct + k, ht + k, H);
-            }
-            rl_barrier_wait(&a->bar);
-        }
-        return;
-    }
     for (int t = 0; t < a->T; t++) {
-        real *zt = a->gates + ((size_t)t * a->B + b0) * G;
+        real *zt = a->gates + (size_t)t * a->B * G;
         const real *hp = a->h + (size_t)t * BH, *cp = a->c + (size_t)t * BH;
         real *ht = a->h + (size_t)(t + 1) * BH, *ct = a->c + (size_t)(t + 1) * BH;
-        /* z_t += W_hh h_{t-1}: all four gates in one GEMM */
-        rl_step_nt(b1 - b0, G, H, hp + (size_t)b0 * H, H, a->w_hh, zt, G, vec, a->wp);
+        /* z_t += W_hh h_{t-1}: all four gates in one product */
+        if (a->lock) {
+            rl_step_cols(a->B, G, H, hp, H, a->wp, zt, G, part, parts);
+            rl_barrier_wait(&a->bar);
+        } else {
+            rl_step_nt(b1 - b0, G, H, hp + (size_t)b0 * H, H, a->w_hh, zt + (size_t)b0 * G, G, vec, a->wp);
+        }
         for (int b = b0; b < b1; b++) {
             size_t k = (size_t)b * H;
-            step_forward(zt + (size_t)(b - b0) * G, cp + k, ct + k, ht + k, H);
+            step_forward(zt + (size_t)b * G, cp + k, ct + k, ht + k, H);
         }
+        rl_barrier_wait(&a->bar);
     }
 }
 
@@ -101,25 +93,9 @@ static void backward_part(void *p, int part, int parts)
     lstm_args *a = p;
     const int H = a->H, G = 4 * H, vec = a->B == 1;
     int b0, b1;
-    if (a->lock) rl_part_range(a->B, part, parts, &b0, &b1);
-    else rl_row_part(a->B, part, parts, &b0, &b1);
+    rl_loop_rows(a->B, a->lock, part, parts, &b0, &b1);
     const size_t BH = (size_t)a->B * H;
     for (size_t k = (size_t)b0 * H; k < (size_t)b1 * H; k++) a->dc[k] = 0; /* dL/dc_t carried back from t+1 */
-    if (a->lock) {
-        for (int t = a->T - 1; t >= 0; t--) {
-            const real *zt = a->gates + (size_t)t * a->B * G, *cp = a->c + (size_t)t * BH, *ct = a->c + (size_t)(t + 1) * BH;
-            const real *dht = a->dh + (size_t)t * BH;
-            real *dat = a->da + (size_t)t * a->B * G;
-            for (int b = b0; b < b1; b++) {
-                size_t k = (size_t)b * H;
-                step_backward(dat + (size_t)b * G, a->dc + k, zt + (size_t)b * G, cp + k, ct + k, dht + k, H);
-            }
-            rl_barrier_wait(&a->bar);
-            rl_step_cols(a->B, H, G, dat, G, a->wp, t > 0 ? a->dh + (size_t)(t - 1) * BH : a->dh0, H, part, parts);
-            rl_barrier_wait(&a->bar);
-        }
-        return;
-    }
     for (int t = a->T - 1; t >= 0; t--) {
         const real *zt = a->gates + (size_t)t * a->B * G, *cp = a->c + (size_t)t * BH, *ct = a->c + (size_t)(t + 1) * BH;
         const real *dht = a->dh + (size_t)t * BH;
@@ -130,7 +106,13 @@ static void backward_part(void *p, int part, int parts)
         }
         /* dL/dh_{t-1} += W_hh^T dL/dz_t   (eq. 10.21 through the gates) */
         real *dprev = t > 0 ? a->dh + (size_t)(t - 1) * BH : a->dh0;
-        rl_step_nn(b1 - b0, H, G, dat + (size_t)b0 * G, G, a->w_hh, dprev + (size_t)b0 * H, H, vec, a->wp);
+        if (a->lock) {
+            rl_barrier_wait(&a->bar);
+            rl_step_cols(a->B, H, G, dat, G, a->wp, dprev, H, part, parts);
+            rl_barrier_wait(&a->bar);
+        } else {
+            rl_step_nn(b1 - b0, H, G, dat + (size_t)b0 * G, G, a->w_hh, dprev + (size_t)b0 * H, H, vec, a->wp);
+        }
     }
 }
 

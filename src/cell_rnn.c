@@ -45,8 +45,7 @@ static void forward_part(void *p, int part, int parts)
     rnn_args *a = p;
     const int H = a->H, vec = a->B == 1;
     int b0, b1;
-    if (a->lock) rl_part_range(a->B, part, parts, &b0, &b1);
-    else rl_row_part(a->B, part, parts, &b0, &b1);
+    rl_loop_rows(a->B, a->lock, part, parts, &b0, &b1);
     const size_t BH = (size_t)a->B * H, n = (size_t)(b1 - b0) * H;
     for (int t = 0; t < a->T; t++) {
         real *ht = a->h + (size_t)(t + 1) * BH + (size_t)b0 * H;
@@ -96,8 +95,7 @@ static void backward_part(void *p, int part, int parts)
     rnn_args *a = p;
     const int H = a->H, vec = a->B == 1;
     int b0, b1;
-    if (a->lock) rl_part_range(a->B, part, parts, &b0, &b1);
-    else rl_row_part(a->B, part, parts, &b0, &b1);
+    rl_loop_rows(a->B, a->lock, part, parts, &b0, &b1);
     const size_t BH = (size_t)a->B * H, off = (size_t)b0 * H, n = (size_t)(b1 - b0) * H;
     for (int t = a->T - 1; t >= 0; t--) {
         real *dat = a->da + (size_t)t * BH + off;

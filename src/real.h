@@ -160,11 +160,13 @@ static inline void rl_step_cols(int M, int N, int K, const real *A, int lda, con
 }
 #endif
 
-static inline void rl_step_nt(int M, int N, int K, const real *A, int lda, const real *W, real *C, int ldc, int vec,
-                              const real *wp)
+static inline void rl_step(int transw, int M, int N, int K, const real *A, int lda, const real *W, real *C, int ldc,
+                           int vec, const real *wp)
 {
+    const int ldw = transw ? K : N;
     if (vec) {
-        GEMV(CblasRowMajor, CblasNoTrans, N, K, 1, W, K, A, 1, 1, C, 1);
+        if (transw) GEMV(CblasRowMajor, CblasNoTrans, N, K, 1, W, ldw, A, 1, 1, C, 1);
+        else GEMV(CblasRowMajor, CblasTrans, K, N, 1, W, ldw, A, 1, 1, C, 1);
         return;
     }
     if (RL_PACKED(wp)) {
@@ -172,23 +174,18 @@ static inline void rl_step_nt(int M, int N, int K, const real *A, int lda, const
         return;
     }
     for (int r = 0; r < M; r += RL_ROW_BLOCK)
-        GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, M - r < RL_ROW_BLOCK ? M - r : RL_ROW_BLOCK, N, K, 1,
-             A + (size_t)r * lda, lda, W, K, 1, C + (size_t)r * ldc, ldc);
+        GEMM(CblasRowMajor, CblasNoTrans, transw ? CblasTrans : CblasNoTrans, M - r < RL_ROW_BLOCK ? M - r : RL_ROW_BLOCK,
+             N, K, 1, A + (size_t)r * lda, lda, W, ldw, 1, C + (size_t)r * ldc, ldc);
 }
-static inline void rl_step_nn(int M, int N, int K, const real *A, int lda, const real *W, real *C, int ldc, int vec,
-                              const real *wp)
+#define rl_step_nt(...) rl_step(1, __VA_ARGS__)
+#define rl_step_nn(...) rl_step(0, __VA_ARGS__)
+
+/* The sequences [b0, b1) whose elementwise work part `part` of `parts`
+ * does: whole blocks of RL_ROW_BLOCK, or in lockstep any even share. */
+static inline void rl_loop_rows(int B, int lock, int part, int parts, int *b0, int *b1)
 {
-    if (vec) {
-        GEMV(CblasRowMajor, CblasTrans, K, N, 1, W, N, A, 1, 1, C, 1);
-        return;
-    }
-    if (RL_PACKED(wp)) {
-        rl_step_packed(M, N, K, A, lda, wp, C, ldc);
-        return;
-    }
-    for (int r = 0; r < M; r += RL_ROW_BLOCK)
-        GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, M - r < RL_ROW_BLOCK ? M - r : RL_ROW_BLOCK, N, K, 1,
-             A + (size_t)r * lda, lda, W, N, 1, C + (size_t)r * ldc, ldc);
+    if (lock) rl_part_range(B, part, parts, b0, b1);
+    else rl_row_part(B, part, parts, b0, b1);
 }
 
 /* Vanilla RNN layer (tanh, relu, linear) over all T steps; src/cell_rnn.c.
