@@ -198,7 +198,7 @@ int cmd_train(int argc, char **argv)
     cfg.sched.lr = lr;
     if (cfg.sched.kind == RL_SCHED_COSINE) cfg.sched.total = cfg.steps;
     if (cfg.text_path && cfg.task != RL_TASK_TEXT) return cli_usage_error(&c, "--data is for --task text");
-    if (c.seen[O_FB] && cfg.cell != RL_CELL_LSTM) return cli_usage_error(&c, "--forget-bias is for lstm only");
+    if (c.seen[O_FB] && !rl_cell_has_forget_gate(cfg.cell)) return cli_usage_error(&c, "--forget-bias is for cells with a forget gate (lstm)");
     if (c.seen[O_NEST] && !(oc.kind == RL_OPT_SGD && oc.momentum > 0))
         return cli_usage_error(&c, "--nesterov needs --optim sgd and --momentum > 0");
     rl_trainer *t = NULL;

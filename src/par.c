@@ -130,7 +130,8 @@ int rl_parallel(int parts, rl_part_fn fn, void *ctx, rl_barrier *bar)
     if (parts < 1) parts = 1;
     /* one region at a time: a nested call, or a second application thread
      * while a region runs, takes its parts on its own thread */
-    if (parts > 1 && pthread_mutex_trylock(&pool.region) != 0) parts = 1;
+    int locked = parts > 1 && pthread_mutex_trylock(&pool.region) == 0;
+    if (!locked) parts = 1;
     if (parts > 1) {
         int have = grow(parts - 1);
         if (have + 1 < parts) parts = have + 1;
@@ -138,20 +139,20 @@ int rl_parallel(int parts, rl_part_fn fn, void *ctx, rl_barrier *bar)
     if (bar) rl_barrier_init(bar, parts);
     if (parts == 1) {
         fn(ctx, 0, 1);
-        return 1;
+    } else {
+        pool.fn = fn, pool.ctx = ctx;
+        atomic_store_explicit(&pool.pending, parts - 1, memory_order_relaxed);
+        pthread_mutex_lock(&pool.m);
+        uint64_t next = ((atomic_load_explicit(&pool.job, memory_order_relaxed) >> 8) + 1) << 8;
+        atomic_store_explicit(&pool.job, next | (uint64_t)parts, memory_order_release);
+        pthread_cond_broadcast(&pool.wake);
+        pthread_mutex_unlock(&pool.m);
+        fn(ctx, 0, parts);
+        for (int spins = 0; atomic_load_explicit(&pool.pending, memory_order_acquire) > 0; spins++)
+            if (spins > 2000) sched_yield();
+            else cpu_relax();
     }
-    pool.fn = fn, pool.ctx = ctx;
-    atomic_store_explicit(&pool.pending, parts - 1, memory_order_relaxed);
-    pthread_mutex_lock(&pool.m);
-    uint64_t next = ((atomic_load_explicit(&pool.job, memory_order_relaxed) >> 8) + 1) << 8;
-    atomic_store_explicit(&pool.job, next | (uint64_t)parts, memory_order_release);
-    pthread_cond_broadcast(&pool.wake);
-    pthread_mutex_unlock(&pool.m);
-    fn(ctx, 0, parts);
-    for (int spins = 0; atomic_load_explicit(&pool.pending, memory_order_acquire) > 0; spins++)
-        if (spins > 2000) sched_yield();
-        else cpu_relax();
-    pthread_mutex_unlock(&pool.region);
+    if (locked) pthread_mutex_unlock(&pool.region);
     return parts;
 }
 
