@@ -289,6 +289,11 @@ const void *rl_ws_hidden(const rl_ws *ws, int layer);
 /* Cell states of an LSTM layer, (T+1, B, H) like the hidden states; NULL for
  * other cells. */
 const void *rl_ws_cell(const rl_ws *ws, int layer);
+/* The state after step t (0..T) of the last forward pass into h0 and, for
+ * an LSTM, c0 (either may be NULL), in the (L, B, H) layout and dtype of
+ * rl_batch.h0 and c0: how a stream carries its state from one window (or
+ * step) to the next. */
+rl_status rl_ws_state_at(const rl_ws *ws, int t, void *h0, void *c0);
 /* Outputs o_t of the last forward pass, (T, B, O) (time-major). */
 const void *rl_ws_outputs(const rl_ws *ws);
 /* dL/dh_t of the top layer from the last backward pass, all contributions
@@ -525,6 +530,13 @@ rl_status rl_task_score(const rl_task *t, const rl_batch *b, const rl_ws *ws, do
 rl_status rl_vocab_encode(const rl_model *m, const char *text, int32_t *ids, size_t max, size_t *n);
 /* The UTF-8 bytes of class id, NUL-terminated. */
 rl_status rl_vocab_char(const rl_model *m, int32_t id, char out[5]);
+/* Text from a character model: it reads prime, then draws each of `length`
+ * characters from softmax(o / temperature) over the top_k most likely (0:
+ * all) and reads it back; emit gets the prime, once it is known to be in
+ * the vocabulary, then each drawn character (UTF-8), and may stop the run by
+ * returning an error. Deterministic for a seed. */
+rl_status rl_sample(const rl_model *m, const char *prime, int64_t length, double temperature, int top_k, uint64_t seed,
+                    rl_status (*emit)(const char *utf8, void *ctx), void *ctx);
 
 /* ---------------------------------------------------------------- training */
 

@@ -272,11 +272,6 @@ rl_status rl_data_save(const rl_batch *b, const rl_model *m, const char *path)
 
 /* ------------------------------------------------------------------ checks */
 
-static double get(const void *p, rl_dtype d, size_t i)
-{
-    return d == RL_F64 ? ((const double *)p)[i] : (double)((const float *)p)[i];
-}
-
 /* x * 0 is 0 for every finite x and NaN for inf and NaN: one vectorised
  * pass says whether all n are finite */
 #define ALL_FINITE(real)                                                                                   \
@@ -293,7 +288,7 @@ static rl_status check_finite(const void *p, rl_dtype d, size_t n, const char *w
 {
     if (!p || (d == RL_F64 ? all_finite_double(p, n) : all_finite_float(p, n))) return RL_OK;
     for (size_t i = 0; i < n; i++)
-        if (!isfinite(get(p, d, i)))
+        if (!isfinite(rl_load(p, d, i)))
             return rl_fail(RL_ERR_NONFINITE, "%s holds a non-finite value at element %zu", what, i);
     return RL_OK;
 }
@@ -324,22 +319,16 @@ rl_status rl_batch_check(const rl_batch *b, const rl_model *m, int with_loss, do
                                c->output_size);
     double sum = 0;
     for (size_t i = 0; i < BT; i++) {
-        double w = b->mask ? get(b->mask, b->dtype, i) : 1.0;
+        double w = b->mask ? rl_load(b->mask, b->dtype, i) : 1.0;
         if (w < 0) return rl_fail(RL_ERR_ARG, "mask element %zu is negative (%g)", i, w);
         sum += w;
     }
     if (!(sum > 0)) return rl_fail(RL_ERR_ARG, "the mask sums to zero: no step carries a loss");
-    for (size_t i = 0; wsum && i < BT; i++) wsum[i] = (b->mask ? get(b->mask, b->dtype, i) : 1.0) / sum;
+    for (size_t i = 0; wsum && i < BT; i++) wsum[i] = (b->mask ? rl_load(b->mask, b->dtype, i) : 1.0) / sum;
     return RL_OK;
 }
 
 /* ------------------------------------------------------------------ random data */
-
-static void set_real(void *p, rl_dtype d, size_t i, double v)
-{
-    if (d == RL_F64) ((double *)p)[i] = v;
-    else ((float *)p)[i] = (float)v;
-}
 
 rl_status rl_data_random(rl_data **out, const rl_model *m, int batch, int steps, rl_dtype dtype,
                          int with_mask, int with_h0, uint64_t seed)
@@ -363,14 +352,14 @@ rl_status rl_data_random(rl_data **out, const rl_model *m, int batch, int steps,
     }
     rl_rng r;
     rl_rng_seed(&r, seed);
-    for (size_t i = 0; i < BT * (size_t)c->input_size; i++) set_real(d->x, dtype, i, rl_rng_normal(&r));
+    for (size_t i = 0; i < BT * (size_t)c->input_size; i++) rl_store(d->x, dtype, i, rl_rng_normal(&r));
     for (size_t i = 0; ce && i < BT; i++) d->target[i] = (int32_t)(rl_rng_next(&r) % (uint64_t)c->output_size);
-    for (size_t i = 0; !ce && i < BT * (size_t)c->output_size; i++) set_real(d->y, dtype, i, rl_rng_normal(&r));
+    for (size_t i = 0; !ce && i < BT * (size_t)c->output_size; i++) rl_store(d->y, dtype, i, rl_rng_normal(&r));
     static const double weights[4] = {0, 0.5, 1, 2};
     for (size_t i = 0; with_mask && i < BT; i++)
-        set_real(d->mask, dtype, i, i == BT - 1 ? 1.0 : weights[rl_rng_next(&r) % 4]);
-    for (size_t i = 0; with_h0 && i < LBH; i++) set_real(d->h0, dtype, i, 0.5 * rl_rng_normal(&r));
-    for (size_t i = 0; d->c0 && i < LBH; i++) set_real(d->c0, dtype, i, 0.5 * rl_rng_normal(&r));
+        rl_store(d->mask, dtype, i, i == BT - 1 ? 1.0 : weights[rl_rng_next(&r) % 4]);
+    for (size_t i = 0; with_h0 && i < LBH; i++) rl_store(d->h0, dtype, i, 0.5 * rl_rng_normal(&r));
+    for (size_t i = 0; d->c0 && i < LBH; i++) rl_store(d->c0, dtype, i, 0.5 * rl_rng_normal(&r));
     d->b = (rl_batch){dtype, batch, steps, c->input_size, d->x, d->target, d->y, d->mask, d->h0, d->c0};
     *out = d;
     return RL_OK;

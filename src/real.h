@@ -66,10 +66,7 @@ static inline float rl_tanhf(float x)
 #endif
 
 /* Element i of a caller's array of type d, as a real. */
-static inline real rl_get(const void *p, rl_dtype d, size_t i)
-{
-    return d == RL_F64 ? (real)((const double *)p)[i] : (real)((const float *)p)[i];
-}
+static inline real rl_get(const void *p, rl_dtype d, size_t i) { return (real)rl_load(p, d, i); }
 
 
 /* C (M, N) = alpha op(A) op(B) + beta C, row-major. A large one is cut into
