@@ -10,7 +10,7 @@ static const char usage[] =
     "layer, saved as safetensors with PyTorch state_dict names.\n"
     "\n"
     "model:\n"
-    "  --cell C          tanh | relu | linear | lstm | gru            (required)\n"
+    "  --cell C          {cells}            (required)\n"
     "  --input I         input size                                    (required)\n"
     "  --hidden H        hidden size                                   (required)\n"
     "  --output O        output size (classes for cross_entropy)       (required)\n"
