@@ -1,6 +1,9 @@
 /* The cell table: one row per kind of cell, each filled by its own file. */
 #include "cell.h"
 
+/* each defined in its own src/cell_*.c */
+extern const rl_cell_desc rl_cell_tanh, rl_cell_relu, rl_cell_linear, rl_cell_lstm, rl_cell_gru;
+
 static const rl_cell_desc *const table[RL_CELL_COUNT] = {
     [RL_CELL_TANH] = &rl_cell_tanh,
     [RL_CELL_RELU] = &rl_cell_relu,

@@ -92,7 +92,4 @@ rl_layer_f64 rl_layer_of_f64(const rl_ws *ws, const rl_model *m, int l);
 /* The row of cell c (c < RL_CELL_COUNT). */
 const rl_cell_desc *rl_cell_desc_of(rl_cell c);
 
-/* The rows of the table (one per file). */
-extern const rl_cell_desc rl_cell_tanh, rl_cell_relu, rl_cell_linear, rl_cell_lstm, rl_cell_gru;
-
 #endif
