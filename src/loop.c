@@ -61,7 +61,10 @@ static void row_part(int B, int part, int parts, int *b0, int *b1)
 
 #ifdef RL_REAL_F64
 #define PACKED(wp) ((void)(wp), 0)
-static void pack_fwd(real *wp, const real *w, int Gh, int H) { (void)wp, (void)w, (void)Gh, (void)H; }
+static void pack_fwd(real *wp, const real *w, int Gh, int H, int per_gate)
+{
+    (void)wp, (void)w, (void)Gh, (void)H, (void)per_gate;
+}
 static void pack_bwd(real *wp, const real *w, int Gh, int H) { (void)wp, (void)w, (void)Gh, (void)H; }
 static void packed_cols(int M, int N, int K, const real *A, int lda, const real *wp, real *C, int ldc, int p0, int p1)
 {
@@ -70,9 +73,15 @@ static void packed_cols(int M, int N, int K, const real *A, int lda, const real 
 }
 #else
 #define PACKED(wp) ((wp) != NULL)
-/* forward: C += h W_hh^T, one packed block of H columns per gate */
-static void pack_fwd(real *wp, const real *w, int Gh, int H)
+/* forward: C += h W_hh^T, the Gh*H columns packed in one run of panels,
+ * or in lockstep one run per gate, so that a thread's panels hold every
+ * gate of its units (the padding of each gate's last panel is the price) */
+static void pack_fwd(real *wp, const real *w, int Gh, int H, int per_gate)
 {
+    if (!per_gate) {
+        rl_pack_nt(wp, w, Gh * H, H);
+        return;
+    }
     for (int g = 0; g < Gh; g++) rl_pack_nt(wp + (size_t)g * rl_pack_size(H, H), w + (size_t)g * H * H, H, H);
 }
 /* backward: dh_{t-1} += dz W_hh, W_hh (Gh*H, H) as K rows of H columns */
@@ -101,9 +110,8 @@ static void step_product(int fwd, int Gh, int H, int M, const real *A, const rea
         else GEMV(CblasRowMajor, CblasTrans, K, N, 1, W, N, A, 1, 1, C, 1);
         return;
     }
-    if (PACKED(wp)) {
-        if (fwd) step_fwd_cols(Gh, H, M, A, wp, C, ldc, 0, rl_pack_panels(H));
-        else packed_cols(M, N, K, A, lda, wp, C, ldc, 0, rl_pack_panels(N));
+    if (PACKED(wp)) { /* the whole of W, packed in one run of panels */
+        packed_cols(M, N, K, A, lda, wp, C, ldc, 0, rl_pack_panels(N));
         return;
     }
     for (int r = 0; r < M; r += RL_ROW_BLOCK)
@@ -202,8 +210,8 @@ void RL_T(rl_layer_forward)(const rl_cell_desc *d, const rl_layer *ly, const rea
     RL_T(rl_in_project)(zin, G * H, x, ids, wt, ly->w_ih, ly->b_ih, d->hh_apart ? NULL : ly->b_hh, T * B, ly->in);
     if (d->hh_apart)
         for (int b = 0; b < B; b++) memcpy(ly->hw + (size_t)b * Gh * H, ly->b_hh, (size_t)Gh * H * sizeof(real));
-    if (wp && d->recur == RL_RECUR_DENSE) pack_fwd(wp, ly->w_hh, Gh, H);
     loop_args a = {d, ly, d->recur == RL_RECUR_DENSE ? wp : NULL, use_lockstep(d, B, H, wp), {0}};
+    if (a.wp) pack_fwd(wp, ly->w_hh, Gh, H, a.lock);
     rl_parallel(loop_parts(a.lock, B, H), forward_part, &a, &a.bar);
 }
 
@@ -245,8 +253,8 @@ void RL_T(rl_layer_backward)(const rl_cell_desc *d, const rl_layer *ly, real *dx
 {
     const int T = ly->T, B = ly->B, H = ly->H, G = d->gates, Gh = d->hh_gates, in = ly->in;
     const size_t TB = (size_t)T * B, BH = (size_t)B * H;
-    if (wp && d->recur == RL_RECUR_DENSE) pack_bwd(wp, ly->w_hh, Gh, H);
     loop_args a = {d, ly, d->recur == RL_RECUR_DENSE ? wp : NULL, use_lockstep(d, B, H, wp), {0}};
+    if (a.wp) pack_bwd(wp, ly->w_hh, Gh, H);
     rl_parallel(loop_parts(a.lock, B, H), backward_part, &a, &a.bar);
     if (ly->dc)
         for (size_t k = 0; k < BH; k++) ly->dc0[k] += ly->dc[k];
@@ -261,9 +269,18 @@ void RL_T(rl_layer_backward)(const rl_cell_desc *d, const rl_layer *ly, real *dx
     }
     /* dW_ih += sum_t dL/dz_t x_t^T */
     RL_T(rl_in_grad)(dw_ih, ly->dz, G * H, x, ids, wt, (int)TB, in);
+    /* db_ih += sum_t dL/dz_t, db_hh += sum_t dL/dzh_t (one pass when they are the same) */
     for (size_t r = 0; r < TB; r++) {
-        for (int j = 0; j < G * H; j++) db_ih[j] += ly->dz[r * G * H + j];
-        for (int j = 0; j < Gh * H; j++) db_hh[j] += ly->dzh[r * Gh * H + j];
+        const real *dz = ly->dz + r * G * H, *dzh = ly->dzh + r * Gh * H;
+        if (dz == dzh) {
+            RL_SIMD
+            for (int j = 0; j < G * H; j++) db_ih[j] += dz[j], db_hh[j] += dz[j];
+        } else {
+            RL_SIMD
+            for (int j = 0; j < G * H; j++) db_ih[j] += dz[j];
+            RL_SIMD
+            for (int j = 0; j < Gh * H; j++) db_hh[j] += dzh[j];
+        }
     }
     if (dextra) RL_OPS(d)->extra_grad(ly, dextra);
     /* dL/dx_t = W_ih^T dL/dz_t */

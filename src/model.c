@@ -59,11 +59,11 @@ long long rl_config_num_params(const rl_config *c)
     return total + (long long)c->output_size * (c->hidden_size + 1);
 }
 
-static int add_tensor(rl_model *m, const char *fmt, int k, int ndim, int64_t r, int64_t c)
+static int add_tensor(rl_model *m, const char *name, int ndim, int64_t r, int64_t c)
 {
-    RL_ASSERT(m->num_tensors < RL_MAX_TENSORS);
+    RL_ASSERT(m->num_tensors < RL_MAX_TENSORS && strlen(name) < sizeof m->names[0]);
     int i = m->num_tensors++;
-    snprintf(m->names[i], sizeof m->names[i], fmt, k);
+    snprintf(m->names[i], sizeof m->names[i], "%s", name);
     rl_tensor_info *t = &m->tensors[i];
     t->name = m->names[i];
     t->ndim = ndim;
@@ -91,13 +91,18 @@ rl_status rl_model_new(rl_model **out, const rl_config *cfg, rl_dtype dtype)
     m->cell = rl_cell_desc_of(cfg->cell);
     m->dtype = dtype;
     tensor_spec sp[RL_ROLE_COUNT];
+    char name[RL_TENSOR_NAME_MAX];
     for (int k = 0; k < cfg->num_layers; k++) {
         int n = layer_specs(m->cell, cfg, k, sp);
-        for (int r = 0; r < n; r++)
-            m->role[k][r] = (short)(sp[r].ndim ? add_tensor(m, sp[r].fmt, k, sp[r].ndim, sp[r].rows, sp[r].cols) : -1);
+        for (int r = 0; r < n; r++) {
+            m->role[k][r] = -1;
+            if (!sp[r].ndim) continue;
+            snprintf(name, sizeof name, sp[r].fmt, k);
+            m->role[k][r] = (short)add_tensor(m, name, sp[r].ndim, sp[r].rows, sp[r].cols);
+        }
     }
-    add_tensor(m, "head.weight", 0, 2, cfg->output_size, cfg->hidden_size);
-    add_tensor(m, "head.bias", 0, 1, cfg->output_size, 1);
+    add_tensor(m, "head.weight", 2, cfg->output_size, cfg->hidden_size);
+    add_tensor(m, "head.bias", 1, cfg->output_size, 1);
     RL_ASSERT((long long)m->num_params == total);
     m->params = rl_alloc(m->num_params, rl_dtype_size(dtype));
     if (!m->params) {
