@@ -152,7 +152,7 @@ static rl_status in_range(const rl_train_field *f, const char *label, double v)
 {
     if (v >= f->lo && v <= f->hi) return RL_OK;
     if (f->type == RL_FIELD_DOUBLE) return rl_fail(RL_ERR_ARG, "%s = %g is out of range [%g, %g]", label, v, f->lo, f->hi);
-    return rl_fail(RL_ERR_ARG, "%s = %.17g is out of range [%.17g, %.17g]", label, v, f->lo, f->hi);
+    return rl_fail(RL_ERR_ARG, "%s = %.15g is out of range [%.15g, %.15g]", label, v, f->lo, f->hi);
 }
 
 static rl_status parse_choice(const row *r, const char *text, int *out)
