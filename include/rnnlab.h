@@ -615,6 +615,19 @@ rl_status rl_trainer_new(rl_trainer **out, const rl_train_config *cfg, const cha
 /* Continue the run in dir from its checkpoint; steps > 0 replaces the total
  * (RL_ERR_ARG if the run is already past it). */
 rl_status rl_trainer_resume(rl_trainer **out, const char *dir, int64_t steps);
+/* A hook on every training step, called after the backward pass and before
+ * clipping and the optimizer's update. ws holds the batch's activations and
+ * dL/dtheta (rl_ws_grad, the model's layout and dtype), which the hook may
+ * change (add a regulariser's gradient, average it over processes), and m
+ * the parameters before the update; *loss is the batch's loss, which it may
+ * change too (the value logged). A status other than RL_OK ends the step as
+ * a failed backward pass would: RL_ERR_NONFINITE is a non-finite step
+ * (stopped, or skipped with skip_nonfinite), anything else stops the run
+ * with the hook's message. Hooks are not saved in checkpoints: set it again
+ * after rl_trainer_resume. */
+typedef rl_status (*rl_step_hook)(void *ctx, rl_trainer *t, rl_model *m, rl_ws *ws, const rl_batch *b, double *loss);
+/* Set (fn NULL: remove) the step hook; ctx is passed to it. */
+void rl_trainer_set_hook(rl_trainer *t, rl_step_hook fn, void *ctx);
 /* Train until the total number of steps, or until *stop becomes nonzero (then
  * a checkpoint is written and RL_OK returned with *interrupted set). progress
  * (may be NULL) is called after every step. A non-finite loss or gradient

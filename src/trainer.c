@@ -29,6 +29,8 @@ struct rl_trainer {
     float *carry_h, *carry_c; /* text: state carried between windows (L, B, H) */
     rl_data *flow;           /* one fixed validation sequence */
     int k1;
+    rl_step_hook hook;       /* or NULL */
+    void *hook_ctx;
 };
 
 /* ------------------------------------------------------------------ set-up */
@@ -155,6 +157,12 @@ rl_status rl_trainer_resume(rl_trainer **out, const char *dir, int64_t steps)
     }
     *out = t;
     return RL_OK;
+}
+
+void rl_trainer_set_hook(rl_trainer *t, rl_step_hook fn, void *ctx)
+{
+    t->hook = fn;
+    t->hook_ctx = fn ? ctx : NULL;
 }
 
 const rl_model *rl_trainer_model(const rl_trainer *t) { return t->m; }
@@ -365,6 +373,9 @@ static rl_status train_step(rl_trainer *t, double *loss, double *gnorm, int *cli
     if (!s) s = rl_backward(t->ws, t->m, &b);
     size_t n = rl_model_num_params(t->m);
     if (!s && c->inject_nan_at == t->step + 1) ((float *)rl_ws_grad(t->ws))[n / 2] = NAN;
+    /* a regulariser's term, an all-reduce of the gradient */
+    if (!s && t->hook) s = t->hook(t->hook_ctx, t, t->m, t->ws, &b, loss);
+    if (!s && !isfinite(*loss)) s = rl_fail(RL_ERR_NONFINITE, "the loss is %g", *loss);
     if (!s) s = rl_clip_grad_norm(rl_ws_grad(t->ws), n, RL_F32, c->clip, gnorm);
     if (s) return s;
     *clipped = c->clip > 0 && *gnorm >= c->clip;

@@ -909,3 +909,109 @@ TEST(text_run_resumes_from_elsewhere)
                   "%d: %s", k, rl_errmsg());
     }
 }
+
+/* ------------------------------------------------------------------ the step hook */
+
+typedef struct {
+    int calls, bad;
+    double lambda;   /* l2: add lambda p to the gradient, lambda/2 |p|^2 to the loss */
+    double add_loss; /* added to the loss */
+    int zero;        /* zero the gradient */
+    int fail_at;     /* return fail_status at this step (1-based) */
+    rl_status fail_status;
+} hook_ctx;
+
+static rl_status test_hook(void *ctx, rl_trainer *t, rl_model *m, rl_ws *ws, const rl_batch *b, double *loss)
+{
+    hook_ctx *h = ctx;
+    h->calls++;
+    rl_train_config c = rl_trainer_config(t);
+    h->bad += rl_trainer_step(t) != h->calls - 1 || b->batch != c.batch || m != (rl_model *)rl_trainer_model(t);
+    if (h->fail_at == h->calls) return rl_fail(h->fail_status, "the hook says no at step %d", h->calls);
+    float *g = rl_ws_grad(ws);
+    const float *p = rl_model_params_const(m);
+    size_t n = rl_model_num_params(m);
+    double sq = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (h->zero) g[i] = 0;
+        g[i] += (float)(h->lambda * p[i]);
+        sq += (double)p[i] * p[i];
+    }
+    *loss += h->add_loss + 0.5 * h->lambda * sq;
+    return RL_OK;
+}
+
+typedef struct {
+    double loss_sum;
+    int64_t skipped;
+} seen_progress;
+
+static void note_progress(const rl_progress *p, void *ctx)
+{
+    seen_progress *s = ctx;
+    s->loss_sum += p->loss;
+    s->skipped = p->skipped;
+}
+
+/* Train c with hook h (NULL: none); the parameters after it, the sum of the
+ * reported losses, the status. */
+static rl_status train_with(rl_train_config c, hook_ctx *h, const char *name, float *params, size_t n, seen_progress *sp)
+{
+    char dir[1100];
+    snprintf(dir, sizeof dir, "%s/hook-%s", test_tmpdir, name);
+    rl_trainer *t = NULL;
+    int intr = 0;
+    rl_status s = rl_trainer_new(&t, &c, dir);
+    if (!s && h) rl_trainer_set_hook(t, test_hook, h);
+    if (!s) s = rl_trainer_run(t, NULL, &intr, note_progress, sp);
+    if (t && rl_model_num_params(rl_trainer_model(t)) == n) memcpy(params, rl_model_params_const(rl_trainer_model(t)), n * 4);
+    rl_trainer_free(t);
+    return s;
+}
+
+TEST(step_hook_acts_on_each_step)
+{
+    rl_train_config c = small(RL_TASK_ADDING, RL_CELL_LSTM);
+    c.steps = 12, c.log_every = 4, c.eval_every = 0, c.flow_every = 0, c.ckpt_every = 0, c.dropout = 0, c.clip = 0;
+    c.optim = rl_optim_defaults(RL_OPT_SGD), c.sched.lr = 0.1;
+    /* the parameters it starts from */
+    rl_trainer *t0 = NULL;
+    CHECK_OK(rl_trainer_new(&t0, &c, tmp_path("hook-init")));
+    if (!t0) return;
+    const size_t n = rl_model_num_params(rl_trainer_model(t0));
+    float *p0 = malloc(n * 4), *pa = malloc(n * 4), *pb = malloc(n * 4);
+    memcpy(p0, rl_model_params_const(rl_trainer_model(t0)), n * 4);
+    rl_trainer_free(t0);
+    /* a gradient zeroed by the hook: SGD leaves every parameter as it was */
+    hook_ctx zero = {.zero = 1};
+    seen_progress sp0 = {0}, sp1 = {0};
+    CHECK_OK(train_with(c, &zero, "zero", pa, n, &sp0));
+    CHECK(zero.calls == 12 && zero.bad == 0);
+    CHECK(memcmp(pa, p0, n * 4) == 0);
+    /* a term added to the loss only: the same parameters, the loss larger by it */
+    hook_ctx plus = {.add_loss = 1.0};
+    sp0 = (seen_progress){0};
+    CHECK_OK(train_with(c, NULL, "none", pa, n, &sp0));
+    CHECK_OK(train_with(c, &plus, "plus", pb, n, &sp1));
+    CHECK(memcmp(pa, pb, n * 4) == 0 && memcmp(pa, p0, n * 4) != 0);
+    CHECK_MSG(fabs(sp1.loss_sum - sp0.loss_sum - 3.0) < 1e-12, "reported losses %.17g and %.17g", sp1.loss_sum, sp0.loss_sum);
+    /* an L2 term in the hook is SGD's weight decay (g + wd p) */
+    hook_ctx l2 = {.lambda = 0.05};
+    rl_train_config wd = c;
+    wd.optim.weight_decay = 0.05;
+    CHECK_OK(train_with(c, &l2, "l2", pa, n, &sp0));
+    CHECK_OK(train_with(wd, NULL, "wd", pb, n, &sp1));
+    double worst = 0;
+    for (size_t i = 0; i < n; i++) worst = fmax(worst, fabs((double)pa[i] - pb[i]) / (1e-6 + fabs((double)pb[i])));
+    CHECK_MSG(worst < 1e-5, "hook L2 and weight decay differ by %g", worst);
+    /* a hook that fails stops the run with its message; a non-finite one is skipped when asked */
+    hook_ctx no = {.fail_at = 3, .fail_status = RL_ERR_ARG};
+    rl_status s = train_with(c, &no, "fail", pa, n, &sp0);
+    CHECK_MSG(s == RL_ERR_ARG && strstr(rl_errmsg(), "the hook says no at step 3"), "%d: %s", (int)s, rl_errmsg());
+    hook_ctx nan = {.fail_at = 5, .fail_status = RL_ERR_NONFINITE};
+    c.skip_nonfinite = 1;
+    seen_progress sp2 = {0};
+    CHECK_OK(train_with(c, &nan, "skip", pa, n, &sp2));
+    CHECK(nan.calls == 12 && sp2.skipped == 1);
+    free(p0), free(pa), free(pb);
+}
