@@ -581,7 +581,8 @@ typedef struct {
 } rl_train_field;
 
 int rl_train_num_fields(void);
-/* Row i (0 <= i < rl_train_num_fields()), in the order of config.json. */
+/* Row i (0 <= i < rl_train_num_fields()), in the order of config.json, or
+ * NULL. The rows are not one array of rl_train_field: ask for each by index. */
 const rl_train_field *rl_train_field_at(int i);
 /* The row with this key, or NULL. */
 const rl_train_field *rl_train_field_find(const char *name);

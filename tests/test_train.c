@@ -1015,3 +1015,59 @@ TEST(step_hook_acts_on_each_step)
     CHECK(nan.calls == 12 && sp2.skipped == 1);
     free(p0), free(pa), free(pb);
 }
+
+/* docs/training.md holds the table of `rnnlab train --config-fields` as printed. */
+TEST(training_doc_has_the_config_table)
+{
+    const char *argv[] = {"rnnlab", "train", "--config-fields", NULL};
+    CHECK(run_cli(argv, NULL, NULL, 0, NULL, 0) == 0);
+    size_t n = 0, m = 0;
+    unsigned char *table = read_file(tmp_path("cli.stdout"), &n);
+    char doc[1200];
+    snprintf(doc, sizeof doc, "%s/../../docs/training.md", test_fixtures); /* docs/ beside tests/ */
+    unsigned char *text = read_file(doc, &m);
+    CHECK(table && n > 1000 && text);
+    CHECK_MSG(table && text && strstr((char *)text, (char *)table),
+              "%s: the configuration's table differs from `rnnlab train --config-fields`: paste its output there", doc);
+    /* one line a field, and every option of --help in it */
+    int lines = 0;
+    for (size_t i = 0; table && i < n; i++) lines += table[i] == '\n';
+    CHECK(lines == rl_train_num_fields() + 2);
+    free(table), free(text);
+}
+
+/* The options come from the table: an optimizer's options may come before it;
+ * config.json holds what was given; --resume refuses steps behind the run. */
+TEST(cli_train_options_from_the_table)
+{
+    char run[1100], cfgp[1200];
+    snprintf(run, sizeof run, "%s/cli-table", test_tmpdir);
+    snprintf(cfgp, sizeof cfgp, "%s/config.json", run);
+    const char *train[] = {"rnnlab", "train", "--momentum", "0.9", "--nesterov", "--optim", "sgd", "--seq-len", "10",
+                           "--hidden", "4", "--batch", "2", "--steps", "6", "--schedule", "cosine", "--seed", "77",
+                           "--on-nonfinite", "skip", "--quiet", "--out", run, NULL};
+    CHECK(run_cli(train, NULL, NULL, 0, NULL, 0) == 0);
+    size_t n = 0;
+    unsigned char *txt = read_file(cfgp, &n);
+    cJSON *j = txt ? cJSON_Parse((char *)txt) : NULL;
+    rl_train_config c;
+    CHECK_OK(rl_train_config_from_json(j, &c));
+    CHECK(c.optim.kind == RL_OPT_SGD && c.optim.momentum == 0.9 && c.optim.nesterov == 1 && c.sched.total == 6 &&
+          c.seed == 77 && c.skip_nonfinite == 1 && c.hidden == 4);
+    CHECK(cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(j, "seed")));
+    cJSON_Delete(j);
+    free(txt);
+    struct { const char *argv[12]; int status; const char *frag; } cases[] = {
+        {{"rnnlab", "train", "--resume", run, "--steps", "3", NULL}, 1, "is at step 6, past the 3 steps asked for"},
+        {{"rnnlab", "train", "--out", cfgp, NULL}, 2, "exists and is not a folder"},
+        {{"rnnlab", "train", "--decay-steps", "-1", "--out", run, NULL}, 2, "--decay-steps = -1 is out of range"},
+        {{"rnnlab", "train", "--zero-bias", "--zero-bias", "--out", run, NULL}, 2, "given twice"},
+        {{"rnnlab", "train", "--resume", run, "--seed", "1", NULL}, 2, "--resume takes only --steps"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char e[512];
+        int st = run_cli(cases[i].argv, NULL, NULL, 0, e, sizeof e);
+        CHECK_MSG(st == cases[i].status && strstr(e, cases[i].frag) && run_cli_err_lines() == 1, "case %zu: exit %d, '%s'", i,
+                  st, e);
+    }
+}
