@@ -53,6 +53,17 @@ void rl_trainer_free(rl_trainer *t)
     free(t);
 }
 
+/* Text: validation reads B streams of the validation split, each at least
+ * one window of T + 1 characters long. */
+static rl_status check_validation_fits(const rl_task_info *in, int B)
+{
+    if (in->kind != RL_TASK_TEXT || in->val_len / B >= in->steps + 1) return RL_OK;
+    return rl_fail(RL_ERR_ARG,
+                   "the validation text (%lld characters) is too short for %d streams of %d: use --batch %lld or less, or "
+                   "--seq-len %lld or less, or a longer text",
+                   (long long)in->val_len, B, in->steps, (long long)(in->val_len / (in->steps + 1)), (long long)(in->val_len / B - 1));
+}
+
 /* Everything but the model's weights and the optimizer's moments. */
 static rl_status build(rl_trainer *t)
 {
@@ -60,6 +71,8 @@ static rl_status build(rl_trainer *t)
     rl_status s = rl_task_new(&t->task, c->task, c->seq_len, c->text_path);
     if (s) return s;
     t->info = rl_task_get_info(t->task);
+    /* every run validates at its end: a text too short for that would stop it then */
+    if ((s = check_validation_fits(&t->info, c->batch))) return s;
     t->k1 = c->task == RL_TASK_TEXT ? (c->k1 ? c->k1 : c->seq_len) : 0;
     rl_config mc = {c->cell, t->info.input_size, c->hidden, c->layers, t->info.output_size, t->info.loss};
     if ((s = rl_model_new(&t->m, &mc, RL_F32))) return s;
@@ -184,9 +197,9 @@ static void whh_stats(const rl_model *m, int l, double *radius, double *sigma)
     const int H = m->cfg.hidden_size, G = rl_cell_gates(m->cfg.cell);
     const float *w = (const float *)m->params + m->tensors[rl_t_whh(l)].offset;
     double *a = malloc((size_t)H * H * 8), *wr = malloc((size_t)H * 8), *wi = malloc((size_t)H * 8);
+    for (int g = 0; g < G; g++) radius[g] = sigma[g] = NAN; /* also when out of memory */
     for (int g = 0; g < G && a && wr && wi; g++) {
         for (size_t i = 0; i < (size_t)H * H; i++) a[i] = w[(size_t)g * H * H + i];
-        radius[g] = sigma[g] = NAN;
         if (LAPACKE_dgesdd(LAPACK_COL_MAJOR, 'N', H, H, a, H, wr, NULL, H, NULL, H) == 0) sigma[g] = wr[0];
         for (size_t i = 0; i < (size_t)H * H; i++) a[i] = w[(size_t)g * H * H + i];
         if (LAPACKE_dgeev(LAPACK_COL_MAJOR, 'N', 'N', H, a, H, wr, wi, NULL, H, NULL, H) == 0) {
@@ -296,7 +309,7 @@ rl_status rl_evaluate(const rl_model *m0, const rl_task *task, int B, int batche
     if (text) {
         for (int b = 0; b < B; b++) pos[b] = (int64_t)b * stride;
         int64_t windows = (stride - 1) / in.steps; /* windows that fit each stream */
-        if (windows < 1) s = s ? s : rl_fail(RL_ERR_ARG, "the validation text is too short for %d streams of %d", B, in.steps);
+        if (windows < 1 && !s) s = check_validation_fits(&in, B);
         if (batches <= 0 || batches > windows) batches = (int)windows;
     }
     if (batches <= 0) batches = 1;

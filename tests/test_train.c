@@ -1071,3 +1071,36 @@ TEST(cli_train_options_from_the_table)
                   st, e);
     }
 }
+
+/* Issue 13.1: a text whose validation split is too short for the batch fails
+ * before training (not at the first validation, losing the run), saying what fixes it. */
+TEST(text_too_short_for_validation_fails_up_front)
+{
+    char text[2001];
+    for (size_t i = 0; i < sizeof text - 1; i++) text[i] = "abcdefgh \n"[(i * 7 + i / 3) % 10];
+    const char *path = write_tmp("short.txt", text, sizeof text - 1); /* 100 characters validate */
+    rl_train_config c = small(RL_TASK_TEXT, RL_CELL_TANH);
+    c.text_path = path;
+    rl_trainer *t = NULL;
+    struct stat sb;
+    CHECK(rl_trainer_new(&t, &c, tmp_path("short-run")) == RL_ERR_ARG && !t);
+    CHECK_MSG(strstr(rl_errmsg(), "(100 characters) is too short for 6 streams of 25: use --batch 3 or less, or --seq-len 15 or less"),
+              "%s", rl_errmsg());
+    CHECK(stat(tmp_path("short-run"), &sb) != 0);
+    c.batch = 3;
+    CHECK_OK(rl_trainer_new(&t, &c, tmp_path("short-run")));
+    rl_trainer_free(t);
+    rl_task *task = NULL;
+    rl_model *m = NULL;
+    rl_score sc;
+    CHECK_OK(rl_task_new(&task, RL_TASK_TEXT, 25, path));
+    rl_config mc = {RL_CELL_TANH, 10, 4, 1, 10, RL_LOSS_CE}; /* ten characters */
+    CHECK_OK(rl_model_new(&m, &mc, RL_F32));
+    if (task && m) {
+        rl_model_set_vocab(m, rl_task_get_info(task).vocab);
+        CHECK(rl_evaluate(m, task, 6, 0, 1, &sc) == RL_ERR_ARG && strstr(rl_errmsg(), "use --batch 3 or less"));
+        CHECK_OK(rl_evaluate(m, task, 3, 0, 1, &sc));
+    }
+    rl_model_free(m);
+    rl_task_free(task);
+}
