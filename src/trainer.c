@@ -29,6 +29,7 @@ struct rl_trainer {
     float *carry_h, *carry_c; /* text: state carried between windows (L, B, H) */
     rl_data *flow;           /* one fixed validation sequence */
     int k1;
+    int fresh;               /* a new run that has not started */
     rl_step_hook hook;       /* or NULL */
     void *hook_ctx;
 };
@@ -127,6 +128,7 @@ rl_status rl_trainer_new(rl_trainer **out, const rl_train_config *cfg, const cha
     if (!s) s = rl_model_init(t->m, &t->cfg.init, t->cfg.seed);
     rl_rng_seed(&t->rng, t->cfg.seed ^ 0x7472616e69ull);
     if (!s) s = rl_run_create(dir, &t->cfg);
+    t->fresh = 1;
     if (s) {
         rl_trainer_free(t);
         return s;
@@ -412,7 +414,9 @@ rl_status rl_trainer_run(rl_trainer *t, volatile int *stop, int *interrupted,
     double t0 = now_s(), tlog = t0, sum_loss = 0, sum_norm = 0, max_norm = 0, last_loss = NAN, last_norm = NAN;
     int64_t n_int = 0, n_clip = 0, skipped = 0, tokens = 0;
     const int64_t tokens_per_step = (int64_t)c->batch * (t->k1 ? t->k1 : t->info.steps);
-    if (t->step == 0 && c->flow_every > 0) s = flow_record(t, NAN, NAN);
+    /* the flow before training, once: a run resumed at step 0 has it */
+    if (t->fresh && c->flow_every > 0) s = flow_record(t, NAN, NAN);
+    t->fresh = 0;
     while (!s && t->step < c->steps) {
         if (stop && *stop) {
             *interrupted = 1;

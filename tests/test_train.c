@@ -1104,3 +1104,31 @@ TEST(text_too_short_for_validation_fails_up_front)
     rl_model_free(m);
     rl_task_free(task);
 }
+
+/* A run stopped before its first step and resumed records the flow before
+ * training once, as a run never stopped does. */
+TEST(resume_at_step_0_records_once)
+{
+    rl_train_config c = small(RL_TASK_ADDING, RL_CELL_TANH);
+    c.steps = 10;
+    char dir[1100], p[1200];
+    snprintf(dir, sizeof dir, "%s/step0", test_tmpdir);
+    rl_trainer *t = NULL;
+    int intr = 0;
+    volatile int stop = 1;
+    CHECK_OK(rl_trainer_new(&t, &c, dir));
+    if (t) CHECK_OK(rl_trainer_run(t, &stop, &intr, NULL, NULL));
+    CHECK(intr && t && rl_trainer_step(t) == 0);
+    rl_trainer_free(t);
+    t = NULL;
+    CHECK_OK(rl_trainer_resume(&t, dir, 0));
+    if (t) CHECK_OK(rl_trainer_run(t, NULL, &intr, NULL, NULL));
+    rl_trainer_free(t);
+    snprintf(p, sizeof p, "%s/flow.jsonl", dir);
+    size_t n = 0;
+    unsigned char *txt = read_file(p, &n);
+    int zeros = 0, lines = 0;
+    for (char *l = txt ? strtok((char *)txt, "\n") : NULL; l; l = strtok(NULL, "\n")) lines++, zeros += strncmp(l, "{\"step\":0,", 10) == 0;
+    CHECK_MSG(zeros == 1 && lines == 2, "flow.jsonl: %d records at step 0 of %d", zeros, lines);
+    free(txt);
+}
