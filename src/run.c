@@ -5,6 +5,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <math.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -102,7 +103,7 @@ static const char *const optim_names[2] = {"optim.0", "optim.1"};
 rl_status rl_run_save(const char *dir, const rl_train_config *c, const rl_model *m, rl_optim *o, const rl_run_state *st)
 {
     char path[RL_RUN_MAX_PATH + 64];
-    st_out ts[RL_MAX_TENSORS + 8];
+    st_out ts[RL_MAX_TENSORS + 12]; /* the model, optim.0-1, train.* */
     int n = rl_model_st_tensors(m, ts);
     const int64_t P = (int64_t)rl_model_num_params(m);
     for (int i = 0; i < rl_optim_num_buffers(o); i++) ts[n++] = (st_out){optim_names[i], "F32", 1, {P}, rl_optim_buffer(o, i)};
@@ -112,6 +113,9 @@ rl_status rl_run_save(const char *dir, const rl_train_config *c, const rl_model 
     ts[n++] = (st_out){"train.step", "I64", 1, {1}, &step};
     ts[n++] = (st_out){"train.optim_steps", "I64", 1, {1}, &ost};
     ts[n++] = (st_out){"train.rng", "I64", 1, {4}, rng};
+    const rl_run_records *a = &st->records;
+    double rec[6] = {a->loss, a->grad_norm, a->grad_norm_max, (double)a->steps, (double)a->clipped, (double)a->skipped};
+    ts[n++] = (st_out){"train.records", "F64", 1, {6}, rec};
     if (st->pos) ts[n++] = (st_out){"train.pos", "I64", 1, {B}, st->pos};
     if (st->carry_h) ts[n++] = (st_out){"train.carry_h", "F32", 3, {L, B, H}, st->carry_h};
     if (st->carry_c) ts[n++] = (st_out){"train.carry_c", "F32", 3, {L, B, H}, st->carry_c};
@@ -245,6 +249,14 @@ rl_status rl_run_restore(const st_file *f, const char *dir, const rl_train_confi
     if (!s) s = get_i64(f, "train.step", &st->step, 1, 0, INT64_MAX);
     if (!s) s = get_i64(f, "train.optim_steps", &ost, 1, 0, INT64_MAX);
     if (!s) s = get_i64(f, "train.rng", rng, 4, INT64_MIN, INT64_MAX);
+    /* checkpoints from before train.records start the metrics line afresh */
+    double rec[6] = {0};
+    const st_tensor *rt = st_find(f, "train.records");
+    if (!s && rt && (rt->numel != 6 || st_get_real(f, rt, RL_F64, rec)))
+        s = rl_fail(RL_ERR_FORMAT, "%s: train.records is malformed", f->path);
+    for (int i = 3; !s && i < 6; i++)
+        if (!(rec[i] >= 0 && rec[i] <= 9e15 && rec[i] == floor(rec[i])))
+            s = rl_fail(RL_ERR_FORMAT, "%s: train.records holds a count of %g", f->path, rec[i]);
     const size_t LBH = (size_t)c->layers * c->batch * c->hidden;
     if (!s && st->pos) s = get_i64(f, "train.pos", st->pos, (size_t)c->batch, 0, text_len);
     if (!s && st->carry_h) s = get_f32(f, "train.carry_h", st->carry_h, LBH);
@@ -252,6 +264,7 @@ rl_status rl_run_restore(const st_file *f, const char *dir, const rl_train_confi
     if (s) return s;
     rl_optim_set_steps(o, ost);
     memcpy(st->rng.s, rng, sizeof rng);
+    st->records = (rl_run_records){rec[0], rec[1], rec[2], (int64_t)rec[3], (int64_t)rec[4], (int64_t)rec[5]};
     char path[RL_RUN_MAX_PATH + 64];
     s = trim_log(join(path, sizeof path, dir, "metrics.jsonl"), st->step);
     if (!s) s = trim_log(join(path, sizeof path, dir, "flow.jsonl"), st->step);

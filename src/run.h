@@ -34,10 +34,19 @@ rl_status rl_run_create(const char *dir, const rl_train_config *c);
 /* Append one record (consumed) as a line of the log `name` ("metrics.jsonl"). */
 rl_status rl_run_append(const char *dir, const char *name, cJSON *record);
 
+/* What the metrics line being gathered holds: sums over the steps since the
+ * last line (a resumed run logs what an uninterrupted one does), and the
+ * steps skipped since the start. */
+typedef struct {
+    double loss, grad_norm, grad_norm_max;
+    int64_t steps, clipped, skipped;
+} rl_run_records;
+
 /* The trainer's state beside the model and the optimizer. */
 typedef struct {
     int64_t step;             /* updates done */
     rl_rng rng;               /* the data's generator */
+    rl_run_records records;
     int64_t *pos;             /* (B) text: the streams' offsets, else NULL */
     float *carry_h, *carry_c; /* (L, B, H) text: the carried state (c: LSTM only), else NULL */
 } rl_run_state;

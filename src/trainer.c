@@ -30,6 +30,7 @@ struct rl_trainer {
     rl_data *flow;           /* one fixed validation sequence */
     int k1;
     int fresh;               /* a new run that has not started */
+    rl_run_records acc;      /* the metrics line being gathered, and the steps skipped */
     rl_step_hook hook;       /* or NULL */
     void *hook_ctx;
 };
@@ -105,7 +106,7 @@ static void resolve_schedule(rl_train_config *c)
 /* The trainer's state as the run folder saves and restores it. */
 static rl_run_state run_state(const rl_trainer *t)
 {
-    rl_run_state st = {t->step, t->rng, NULL, NULL, NULL};
+    rl_run_state st = {t->step, t->rng, t->acc, NULL, NULL, NULL};
     if (t->k1) st.pos = t->pos, st.carry_h = t->carry_h, st.carry_c = t->cfg.cell == RL_CELL_LSTM ? t->carry_c : NULL;
     return st;
 }
@@ -163,6 +164,7 @@ rl_status rl_trainer_resume(rl_trainer **out, const char *dir, int64_t steps)
     st_close(&f);
     t->step = t->last_ckpt = st.step;
     t->rng = st.rng;
+    t->acc = st.records;
     if (!s && t->step > t->cfg.steps)
         s = rl_fail(RL_ERR_ARG, "%s is at step %lld, past the %lld steps asked for", dir, (long long)t->step,
                     (long long)t->cfg.steps);
@@ -405,14 +407,42 @@ static rl_status train_step(rl_trainer *t, double *loss, double *gnorm, int *cli
     return s;
 }
 
+/* The metrics line of the steps since the last one. */
+static rl_status log_metrics(rl_trainer *t, double now, double tlog, int64_t tokens, double t0,
+                             void (*progress)(const rl_progress *, void *), void *ctx)
+{
+    const rl_train_config *c = &t->cfg;
+    rl_run_records *a = &t->acc;
+    const double n = (double)a->steps, lr = rl_lr_at(&c->sched, t->step - 1), tps = (double)tokens / fmax(now - tlog, 1e-9);
+    cJSON *r = cJSON_CreateObject();
+    cJSON_AddNumberToObject(r, "step", (double)t->step);
+    if (a->steps > 0) { /* not when every step since the last line was skipped */
+        cJSON_AddNumberToObject(r, "loss", a->loss / n);
+        cJSON_AddNumberToObject(r, "grad_norm", a->grad_norm / n);
+        cJSON_AddNumberToObject(r, "grad_norm_max", a->grad_norm_max);
+        cJSON_AddNumberToObject(r, "clipped", (double)a->clipped / n);
+    }
+    cJSON_AddNumberToObject(r, "lr", lr);
+    cJSON_AddNumberToObject(r, "skipped", (double)a->skipped);
+    cJSON_AddNumberToObject(r, "tokens_per_s", tps);
+    if (!isnan(t->info.baseline)) cJSON_AddNumberToObject(r, "baseline", t->info.baseline);
+    rl_status s = rl_run_append(t->dir, "metrics.jsonl", r);
+    if (progress) {
+        rl_progress p = {t->step, c->steps, a->loss / n, a->grad_norm / n, lr, tps, now - t0, a->skipped};
+        progress(&p, ctx);
+    }
+    a->loss = a->grad_norm = a->grad_norm_max = 0, a->steps = a->clipped = 0;
+    return s;
+}
+
 rl_status rl_trainer_run(rl_trainer *t, volatile int *stop, int *interrupted,
                          void (*progress)(const rl_progress *, void *), void *ctx)
 {
     const rl_train_config *c = &t->cfg;
     rl_status s = RL_OK;
     *interrupted = 0;
-    double t0 = now_s(), tlog = t0, sum_loss = 0, sum_norm = 0, max_norm = 0, last_loss = NAN, last_norm = NAN;
-    int64_t n_int = 0, n_clip = 0, skipped = 0, tokens = 0;
+    double t0 = now_s(), tlog = t0, last_loss = NAN, last_norm = NAN;
+    int64_t tokens = 0;
     const int64_t tokens_per_step = (int64_t)c->batch * (t->k1 ? t->k1 : t->info.steps);
     /* the flow before training, once: a run resumed at step 0 has it */
     if (t->fresh && c->flow_every > 0) s = flow_record(t, NAN, NAN);
@@ -426,8 +456,7 @@ rl_status rl_trainer_run(rl_trainer *t, volatile int *stop, int *interrupted,
         int clipped;
         s = train_step(t, &loss, &gnorm, &clipped);
         if (s == RL_ERR_NONFINITE || (!s && !isfinite(loss))) {
-            if (!c->skip_nonfinite)
-            {
+            if (!c->skip_nonfinite) {
                 char what[200];
                 snprintf(what, sizeof what, "%s", s ? rl_errmsg() : "the loss is not finite");
                 if (t->last_ckpt > 0)
@@ -436,35 +465,23 @@ rl_status rl_trainer_run(rl_trainer *t, volatile int *stop, int *interrupted,
                 return rl_fail(RL_ERR_NONFINITE, "step %lld: %s; stopped before any checkpoint was written",
                                (long long)t->step + 1, what);
             }
+            /* skipped: no update, but the step counts, with its records and checkpoint */
             s = RL_OK;
-            skipped++;
-            t->step++;
-            continue;
+            t->acc.skipped++;
+        } else if (s) {
+            break;
+        } else {
+            rl_run_records *a = &t->acc;
+            a->loss += loss, a->grad_norm += gnorm, a->grad_norm_max = fmax(a->grad_norm_max, gnorm);
+            a->clipped += clipped, a->steps++;
+            last_loss = loss, last_norm = gnorm;
         }
-        if (s) break;
         t->step++;
         tokens += tokens_per_step;
-        sum_loss += loss, sum_norm += gnorm, max_norm = fmax(max_norm, gnorm), n_clip += clipped, n_int++;
-        last_loss = loss, last_norm = gnorm;
         if (t->step % c->log_every == 0 || t->step == c->steps) {
             double now = now_s();
-            cJSON *r = cJSON_CreateObject();
-            cJSON_AddNumberToObject(r, "step", (double)t->step);
-            cJSON_AddNumberToObject(r, "loss", sum_loss / (double)n_int);
-            cJSON_AddNumberToObject(r, "grad_norm", sum_norm / (double)n_int);
-            cJSON_AddNumberToObject(r, "grad_norm_max", max_norm);
-            cJSON_AddNumberToObject(r, "clipped", (double)n_clip / (double)n_int);
-            cJSON_AddNumberToObject(r, "lr", rl_lr_at(&c->sched, t->step - 1));
-            cJSON_AddNumberToObject(r, "skipped", (double)skipped);
-            cJSON_AddNumberToObject(r, "tokens_per_s", (double)tokens / fmax(now - tlog, 1e-9));
-            if (!isnan(t->info.baseline)) cJSON_AddNumberToObject(r, "baseline", t->info.baseline);
-            s = rl_run_append(t->dir, "metrics.jsonl", r);
-            if (progress) {
-                rl_progress p = {t->step, c->steps, sum_loss / (double)n_int, sum_norm / (double)n_int,
-                                 rl_lr_at(&c->sched, t->step - 1), (double)tokens / fmax(now - tlog, 1e-9), now - t0, skipped};
-                progress(&p, ctx);
-            }
-            sum_loss = sum_norm = max_norm = 0, n_int = n_clip = 0, tokens = 0, tlog = now;
+            s = log_metrics(t, now, tlog, tokens, t0, progress, ctx);
+            tokens = 0, tlog = now;
         }
         if (!s && c->flow_every > 0 && (t->step % c->flow_every == 0 || t->step == c->steps))
             s = flow_record(t, last_loss, last_norm);
