@@ -78,7 +78,7 @@ int cmd_init(int argc, char **argv)
         (e = cli_require(&c, cfg.output_size ? "" : NULL, "output")) || (e = cli_require(&c, out, "out")))
         return e;
     if (rl_cell_parse(cell, &cfg.cell)) return cli_usage_error(&c, "%s", rl_errmsg());
-    if (c.seen[O_FB] && cfg.cell != RL_CELL_LSTM) return cli_usage_error(&c, "--forget-bias is for lstm only");
+    if (c.seen[O_FB] && !rl_cell_has_forget_gate(cfg.cell)) return cli_usage_error(&c, "--forget-bias is for cells with a forget gate (lstm)");
     rl_model *m = NULL;
     rl_status s = rl_model_new(&m, &cfg, RL_F64);
     if (s == RL_ERR_ARG) return cli_usage_error(&c, "%s", rl_errmsg());

@@ -65,7 +65,7 @@ int cmd_sample(int argc, char **argv)
         return 1;
     }
     rl_config cfg = rl_model_config(m);
-    const int V = cfg.input_size, L = cfg.num_layers, H = cfg.hidden_size, lstm = cfg.cell == RL_CELL_LSTM;
+    const int V = cfg.input_size, L = cfg.num_layers, H = cfg.hidden_size, lstm = rl_cell_states(cfg.cell) == 2;
     float *x = calloc((size_t)V, 4), *h = calloc((size_t)L * H, 4), *cc = calloc((size_t)L * H, 4);
     double *p = malloc((size_t)V * 8);
     int *order = malloc((size_t)V * sizeof *order);

@@ -164,7 +164,8 @@ int cmd_train(int argc, char **argv)
         for (int k = 1; k < 256; k++)
             if (c.seen[k] && k != O_RESUME && k != O_QUIET && k != field_opt("steps"))
                 return cli_usage_error(&c, "--resume takes only --steps and --quiet: the rest comes from the checkpoint");
-    if (given(&c, "forget_bias") && cfg.cell != RL_CELL_LSTM) return cli_usage_error(&c, "--forget-bias is for lstm only");
+    if (given(&c, "forget_bias") && !rl_cell_has_forget_gate(cfg.cell))
+        return cli_usage_error(&c, "--forget-bias is for cells with a forget gate (lstm)");
     if (given(&c, "nesterov") && !(cfg.optim.kind == RL_OPT_SGD && cfg.optim.momentum > 0))
         return cli_usage_error(&c, "--nesterov needs --optim sgd and --momentum > 0");
     rl_trainer *t = NULL;

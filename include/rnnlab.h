@@ -67,6 +67,12 @@ rl_status rl_cell_parse(const char *name, rl_cell *out);
 rl_status rl_loss_parse(const char *name, rl_loss *out);
 /* Gates per cell: 1, 1, 1, 4, 3. */
 int rl_cell_gates(rl_cell c);
+/* State components per unit: 2 for LSTM ([h; c]), else 1 (h). */
+int rl_cell_states(rl_cell c);
+/* Nonzero when the cell has a forget gate (--forget-bias applies). */
+int rl_cell_has_forget_gate(rl_cell c);
+/* The cell's update in one line, e.g. "h_t = tanh(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh)". */
+const char *rl_cell_equation(rl_cell c);
 
 /* ---------------------------------------------------------------- random */
 

@@ -62,9 +62,7 @@ rl_status rl_model_from_st(rl_model **out, const st_file *fp, rl_dtype dtype)
     s = config_from_meta(&f, &cfg);
     if (!s) {
         /* the tensors must fit in the file before anything is allocated */
-        long long G = rl_cell_gates(cfg.cell), H = cfg.hidden_size, need = 0;
-        for (int k = 0; k < cfg.num_layers; k++) need += G * H * ((k ? H : cfg.input_size) + H + 2);
-        need += (long long)cfg.output_size * (H + 1);
+        long long need = rl_config_num_params(&cfg);
         if (need > (long long)(f.data_len / 4))
             s = rl_fail(RL_ERR_FORMAT, "%s: the metadata asks for %lld parameters but the file holds at most %zu",
                         f.path, need, f.data_len / 4);
@@ -222,8 +220,8 @@ rl_status rl_data_from_st(rl_data **out, const st_file *fp, const rl_model *m, r
         }
         if (!s && !state_only) s = load_real(&f, "mask", 0, 2, sm, dtype, &d->mask);
         if (!s) s = load_real(&f, "h0", 0, 3, sh, dtype, &d->h0);
-        if (!s && c->cell != RL_CELL_LSTM && st_find(&f, "c0"))
-            s = rl_fail(RL_ERR_FORMAT, "%s: tensor 'c0' is only for LSTM models, this is %s", f.path,
+        if (!s && rl_cell_states(c->cell) != 2 && st_find(&f, "c0"))
+            s = rl_fail(RL_ERR_FORMAT, "%s: tensor 'c0' is only for LSTM models (a cell state c), this is %s", f.path,
                         rl_cell_name(c->cell));
         if (!s) s = load_real(&f, "c0", 0, 3, sh, dtype, &d->c0);
     }
@@ -310,7 +308,7 @@ rl_status rl_batch_check(const rl_batch *b, const rl_model *m, int with_loss, do
     if (!b->x) return rl_fail(RL_ERR_ARG, "the batch has no inputs");
     if (with_loss && c->loss == RL_LOSS_CE && !b->target) return rl_fail(RL_ERR_ARG, "a cross_entropy model needs class ids");
     if (with_loss && c->loss == RL_LOSS_MSE && !b->y) return rl_fail(RL_ERR_ARG, "an mse model needs real targets");
-    if (b->c0 && c->cell != RL_CELL_LSTM) return rl_fail(RL_ERR_ARG, "c0 is only for LSTM models");
+    if (b->c0 && rl_cell_states(c->cell) != 2) return rl_fail(RL_ERR_ARG, "c0 is only for LSTM models (a cell state c)");
     size_t BT = (size_t)b->batch * (size_t)b->steps, LBH = (size_t)c->num_layers * b->batch * c->hidden_size;
     rl_status s;
     if ((s = check_finite(b->x, b->dtype, BT * (size_t)c->input_size, "x")) ||
@@ -352,7 +350,7 @@ rl_status rl_data_random(rl_data **out, const rl_model *m, int batch, int steps,
     size_t BT = (size_t)batch * steps, LBH = (size_t)c->num_layers * batch * c->hidden_size, es = rl_dtype_size(dtype);
     rl_data *d = calloc(1, sizeof *d);
     if (!d) return rl_fail(RL_ERR_NOMEM, "out of memory");
-    int ce = c->loss == RL_LOSS_CE, lstm = c->cell == RL_CELL_LSTM;
+    int ce = c->loss == RL_LOSS_CE, lstm = rl_cell_states(c->cell) == 2;
     int ok = (d->x = rl_alloc(BT * (size_t)c->input_size, es)) != NULL;
     if (ok && ce) ok = (d->target = rl_alloc(BT, sizeof(int32_t))) != NULL;
     if (ok && !ce) ok = (d->y = rl_alloc(BT * (size_t)c->output_size, es)) != NULL;

@@ -53,20 +53,16 @@ void *rl_alloc(size_t n, size_t size)
 
 void rl_free(void *p) { free(p); }
 
-static const char *const cell_names[RL_CELL_COUNT] = {"tanh", "relu", "linear", "lstm", "gru"};
 static const char *const loss_names[RL_LOSS_COUNT] = {"cross_entropy", "mse"};
 static const char *const init_names[RL_INIT_COUNT] = {"uniform", "gaussian", "orthogonal", "identity",
                                                       "symmetric"};
 
-const char *rl_cell_name(rl_cell c) { return (unsigned)c < RL_CELL_COUNT ? cell_names[c] : NULL; }
 const char *rl_loss_name(rl_loss l) { return (unsigned)l < RL_LOSS_COUNT ? loss_names[l] : NULL; }
 const char *rl_init_name(rl_init_kind k)
 {
     return (unsigned)k < RL_INIT_COUNT ? init_names[k] : NULL;
 }
 const char *rl_dtype_name(rl_dtype d) { return d == RL_F64 ? "f64" : d == RL_F32 ? "f32" : NULL; }
-
-int rl_cell_gates(rl_cell c) { return c == RL_CELL_LSTM ? 4 : c == RL_CELL_GRU ? 3 : 1; }
 
 rl_status rl_parse_name(const char *what, const char *name, const char *const *names, int n, int *out)
 {
@@ -81,14 +77,6 @@ rl_status rl_parse_name(const char *what, const char *name, const char *const *n
         if (i + 1 < n) strncat(list, ", ", sizeof list - strlen(list) - 1);
     }
     return rl_fail(RL_ERR_ARG, "unknown %s '%s' (choose from %s)", what, name ? name : "", list);
-}
-
-rl_status rl_cell_parse(const char *name, rl_cell *out)
-{
-    int i = 0;
-    rl_status s = rl_parse_name("cell", name, cell_names, RL_CELL_COUNT, &i);
-    if (s == RL_OK) *out = (rl_cell)i;
-    return s;
 }
 
 rl_status rl_loss_parse(const char *name, rl_loss *out)

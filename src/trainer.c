@@ -107,7 +107,7 @@ static void resolve_schedule(rl_train_config *c)
 static rl_run_state run_state(const rl_trainer *t)
 {
     rl_run_state st = {t->step, t->rng, t->acc, NULL, NULL, NULL};
-    if (t->k1) st.pos = t->pos, st.carry_h = t->carry_h, st.carry_c = t->cfg.cell == RL_CELL_LSTM ? t->carry_c : NULL;
+    if (t->k1) st.pos = t->pos, st.carry_h = t->carry_h, st.carry_c = rl_cell_states(t->cfg.cell) == 2 ? t->carry_c : NULL;
     return st;
 }
 
@@ -199,7 +199,7 @@ static double now_s(void)
 static void whh_stats(const rl_model *m, int l, double *radius, double *sigma)
 {
     const int H = m->cfg.hidden_size, G = rl_cell_gates(m->cfg.cell);
-    const float *w = (const float *)m->params + m->tensors[rl_t_whh(l)].offset;
+    const float *w = (const float *)m->params + m->tensors[rl_t(m, l, RL_W_HH)].offset;
     double *a = malloc((size_t)H * H * 8), *wr = malloc((size_t)H * 8), *wi = malloc((size_t)H * 8);
     for (int g = 0; g < G; g++) radius[g] = sigma[g] = NAN; /* also when out of memory */
     for (int g = 0; g < G && a && wr && wi; g++) {
@@ -320,7 +320,7 @@ rl_status rl_evaluate(const rl_model *m0, const rl_task *task, int B, int batche
     for (int k = 0; !s && k < batches; k++) {
         s = rl_task_fill(task, d, &r, 1, pos);
         rl_batch b = *rl_data_batch(d);
-        if (text) b.h0 = h0, b.c0 = c.cell == RL_CELL_LSTM ? c0 : NULL;
+        if (text) b.h0 = h0, b.c0 = rl_cell_states(c.cell) == 2 ? c0 : NULL;
         double loss = 0;
         if (!s) s = rl_forward_eval(ws, m, &b, &loss);
         if (!s) s = rl_task_score(task, &b, ws, loss, sc);
@@ -328,7 +328,7 @@ rl_status rl_evaluate(const rl_model *m0, const rl_task *task, int B, int batche
         for (int l = 0; !s && text && l < c.num_layers; l++) {
             const float *hl = (const float *)rl_ws_hidden(ws, l) + (size_t)in.steps * B * c.hidden_size;
             memcpy(h0 + (size_t)l * B * c.hidden_size, hl, (size_t)B * c.hidden_size * 4);
-            if (c.cell == RL_CELL_LSTM)
+            if (rl_cell_states(c.cell) == 2)
                 memcpy(c0 + (size_t)l * B * c.hidden_size, (const float *)rl_ws_cell(ws, l) + (size_t)in.steps * B * c.hidden_size,
                        (size_t)B * c.hidden_size * 4);
         }
@@ -379,7 +379,7 @@ static rl_status train_step(rl_trainer *t, double *loss, double *gnorm, int *cli
         for (int bb = 0; bb < B; bb++)
             for (int k = 0; k < T; k++) mask[(size_t)bb * T + k] = k >= T - t->k1;
         b.h0 = t->carry_h;
-        b.c0 = c->cell == RL_CELL_LSTM ? t->carry_c : NULL;
+        b.c0 = rl_cell_states(c->cell) == 2 ? t->carry_c : NULL;
     } else {
         s = rl_task_fill(t->task, t->data, &t->rng, 0, NULL);
     }
@@ -401,7 +401,7 @@ static rl_status train_step(rl_trainer *t, double *loss, double *gnorm, int *cli
     if (!s && t->k1)
         for (int l = 0; l < L; l++) { /* the state after k1 steps starts the next window */
             memcpy(t->carry_h + (size_t)l * B * H, (const float *)rl_ws_hidden(t->ws, l) + (size_t)t->k1 * B * H, (size_t)B * H * 4);
-            if (c->cell == RL_CELL_LSTM)
+            if (rl_cell_states(c->cell) == 2)
                 memcpy(t->carry_c + (size_t)l * B * H, (const float *)rl_ws_cell(t->ws, l) + (size_t)t->k1 * B * H, (size_t)B * H * 4);
         }
     return s;

@@ -442,7 +442,7 @@ TEST(cli_train_eval_sample)
         {{"rnnlab", "train", "--schedule", "linear", "--out", run, NULL}, 2, "unknown schedule 'linear'"},
         {{"rnnlab", "train", "--on-nonfinite", "pray", "--out", run, NULL}, 2, "stop or skip"},
         {{"rnnlab", "train", "--task", "adding", "--data", model, "--out", run, NULL}, 2, "--data is for --task text"},
-        {{"rnnlab", "train", "--forget-bias", "1", "--out", run, NULL}, 2, "lstm only"},
+        {{"rnnlab", "train", "--forget-bias", "1", "--out", run, NULL}, 2, "cells with a forget gate"},
         {{"rnnlab", "train", "--nesterov", "--out", run, NULL}, 2, "--nesterov needs"},
         {{"rnnlab", "train", "--lr", "-1", "--out", run, NULL}, 2, "out of range"},
         {{"rnnlab", "train", "--dropout", "1", "--out", run, NULL}, 2, "out of range"},
