@@ -466,7 +466,7 @@ typedef struct {
     int64_t warmup;   /* linear warm-up from lr/warmup over the first steps (0: none) */
     int64_t step_size;/* step: multiply by gamma every step_size steps */
     double gamma;
-    int64_t total;    /* cosine: steps to decay over, down to min_lr */
+    int64_t total;    /* cosine: steps to decay over, down to min_lr (the trainer takes 0 as its steps) */
     double min_lr;
 } rl_schedule;
 const char *rl_sched_name(rl_sched_kind k);
@@ -570,6 +570,54 @@ typedef struct {
  * 100, checkpoint every 200. */
 rl_train_config rl_train_defaults(void);
 
+/* The training configuration as a table, one row per field of rl_train_config:
+ * config.json, a checkpoint's train_config, the options of `rnnlab train` and
+ * their --help, and the table in docs/training.md are all made from it. A
+ * checkpoint whose train_config lacks a key resumes with the key's default; a
+ * key the table does not know is refused. */
+typedef enum {
+    RL_FIELD_INT,    /* int; JSON a number */
+    RL_FIELD_INT64,  /* int64_t; JSON a number */
+    RL_FIELD_DOUBLE, /* double; JSON a number */
+    RL_FIELD_BOOL,   /* int, 0 or 1; JSON 0 or 1 (true and false are read too) */
+    RL_FIELD_ENUM,   /* an enum; JSON and the option: its name */
+    RL_FIELD_PATH,   /* const char *, NULL when unset; JSON a string, absent when unset */
+    RL_FIELD_SEED    /* uint64_t; JSON a number below 2^53, a decimal string above (both are read) */
+} rl_field_type;
+
+typedef struct {
+    const char *name;         /* key in config.json and train_config: "seq_len" */
+    const char *flag;         /* the option of rnnlab train, without "--": "seq-len" */
+    const char *group;        /* its section of --help: task, model, optimisation, records, testing */
+    rl_field_type type;
+    size_t offset;            /* offsetof(rl_train_config, the field) */
+    double lo, hi;            /* INT, INT64, DOUBLE: the values allowed */
+    int num_choices;          /* ENUM, and a BOOL given by name: value i is rl_train_field_choice(f, i) */
+    const char *arg;          /* the value's placeholder in --help ("N"); NULL: an option without value */
+    const char *help;         /* one line */
+    const char *default_text; /* shown instead of the default value where the value would mislead, else NULL */
+} rl_train_field;
+
+int rl_train_num_fields(void);
+/* Row i (0 <= i < rl_train_num_fields()), in the order of config.json, or
+ * NULL. The rows are not one array of rl_train_field: ask for each by index. */
+const rl_train_field *rl_train_field_at(int i);
+/* The row with this key, or NULL. */
+const rl_train_field *rl_train_field_find(const char *name);
+/* The name of choice i of an ENUM or named BOOL row; NULL out of range. */
+const char *rl_train_field_choice(const rl_train_field *f, int i);
+/* Set field f of c from text as the command line gives it: a number in
+ * [f->lo, f->hi], a choice's name, a path (c keeps the pointer), "1" or "0"
+ * for a BOOL without value. Setting the optimizer resets its other fields to
+ * that kind's defaults (rl_optim_defaults), so set it first. RL_ERR_ARG with
+ * a message in terms of the option ("--lr = -1 is out of range [1e-12, 1000]"). */
+rl_status rl_train_field_parse(rl_train_config *c, const rl_train_field *f, const char *text);
+/* The value of field f in c as text ("0.001", "adam", "" for an unset path). */
+void rl_train_field_format(const rl_train_config *c, const rl_train_field *f, char *buf, size_t n);
+/* Every field in its range, and the fields consistent with one another;
+ * RL_ERR_ARG naming the first that is not. rl_trainer_new checks this. */
+rl_status rl_train_config_check(const rl_train_config *c);
+
 typedef struct {
     int64_t step, total;
     double loss;        /* mean over the steps since the last report */
@@ -583,8 +631,22 @@ typedef struct {
 typedef struct rl_trainer rl_trainer;
 /* A new run in folder dir (created; it must not hold a run already). */
 rl_status rl_trainer_new(rl_trainer **out, const rl_train_config *cfg, const char *dir);
-/* Continue the run in dir from its checkpoint; steps > 0 replaces the total. */
+/* Continue the run in dir from its checkpoint; steps > 0 replaces the total
+ * (RL_ERR_ARG if the run is already past it). */
 rl_status rl_trainer_resume(rl_trainer **out, const char *dir, int64_t steps);
+/* A hook on every training step, called after the backward pass and before
+ * clipping and the optimizer's update. ws holds the batch's activations and
+ * dL/dtheta (rl_ws_grad, the model's layout and dtype), which the hook may
+ * change (add a regulariser's gradient, average it over processes), and m
+ * the parameters before the update; *loss is the batch's loss, which it may
+ * change too (the value logged). A status other than RL_OK ends the step as
+ * a failed backward pass would: RL_ERR_NONFINITE is a non-finite step
+ * (stopped, or skipped with skip_nonfinite), anything else stops the run
+ * with the hook's message. Hooks are not saved in checkpoints: set it again
+ * after rl_trainer_resume. */
+typedef rl_status (*rl_step_hook)(void *ctx, rl_trainer *t, rl_model *m, rl_ws *ws, const rl_batch *b, double *loss);
+/* Set (fn NULL: remove) the step hook; ctx is passed to it. */
+void rl_trainer_set_hook(rl_trainer *t, rl_step_hook fn, void *ctx);
 /* Train until the total number of steps, or until *stop becomes nonzero (then
  * a checkpoint is written and RL_OK returned with *interrupted set). progress
  * (may be NULL) is called after every step. A non-finite loss or gradient
