@@ -325,13 +325,7 @@ rl_status rl_evaluate(const rl_model *m0, const rl_task *task, int B, int batche
         if (!s) s = rl_forward_eval(ws, m, &b, &loss);
         if (!s) s = rl_task_score(task, &b, ws, loss, sc);
         /* text: the streams carry their state to the next window */
-        for (int l = 0; !s && text && l < c.num_layers; l++) {
-            const float *hl = (const float *)rl_ws_hidden(ws, l) + (size_t)in.steps * B * c.hidden_size;
-            memcpy(h0 + (size_t)l * B * c.hidden_size, hl, (size_t)B * c.hidden_size * 4);
-            if (rl_cell_states(c.cell) == 2)
-                memcpy(c0 + (size_t)l * B * c.hidden_size, (const float *)rl_ws_cell(ws, l) + (size_t)in.steps * B * c.hidden_size,
-                       (size_t)B * c.hidden_size * 4);
-        }
+        if (!s && text) s = rl_ws_state_at(ws, in.steps, h0, c0);
     }
     free(pos);
     rl_free(h0), rl_free(c0);
@@ -398,12 +392,8 @@ static rl_status train_step(rl_trainer *t, double *loss, double *gnorm, int *cli
     *clipped = c->clip > 0 && *gnorm >= c->clip;
     if (c->clip_value > 0) rl_clip_grad_value(rl_ws_grad(t->ws), n, RL_F32, c->clip_value);
     s = rl_optim_step(t->opt, t->m, rl_ws_grad(t->ws), rl_lr_at(&c->sched, t->step));
-    if (!s && t->k1)
-        for (int l = 0; l < L; l++) { /* the state after k1 steps starts the next window */
-            memcpy(t->carry_h + (size_t)l * B * H, (const float *)rl_ws_hidden(t->ws, l) + (size_t)t->k1 * B * H, (size_t)B * H * 4);
-            if (rl_cell_states(c->cell) == 2)
-                memcpy(t->carry_c + (size_t)l * B * H, (const float *)rl_ws_cell(t->ws, l) + (size_t)t->k1 * B * H, (size_t)B * H * 4);
-        }
+    /* the state after k1 steps starts the next window */
+    if (!s && t->k1) s = rl_ws_state_at(t->ws, t->k1, t->carry_h, t->carry_c);
     return s;
 }
 
