@@ -664,6 +664,74 @@ void rl_trainer_free(rl_trainer *t);
  * most `batches` windows; batches <= 0: all of it). */
 rl_status rl_evaluate(const rl_model *m, const rl_task *task, int batch, int batches, uint64_t seed, rl_score *sc);
 
+/* ---------------------------------------------------------------- system */
+
+/* The BLAS kernel check. Debian 12's OpenBLAS 0.3.21 (built with DYNAMIC_ARCH,
+ * choosing its kernels when it loads) does not recognise recent Intel CPUs
+ * and falls back to its SSE3 "Prescott" kernels, about 10x slower on large
+ * sgemm than the AVX-512 ones the CPU runs. When rnnlab loads (before main)
+ * it compares the kernel OpenBLAS chose with the best one this CPU's
+ * features (cpuid) allow and, if OpenBLAS's is weaker and OPENBLAS_CORETYPE
+ * is not set, switches OpenBLAS to the better one. A user's OPENBLAS_CORETYPE
+ * is always respected; when it names a weaker kernel (or one this CPU cannot
+ * run) the check records a one-line warning. docs/performance.md says more. */
+typedef enum {
+    RL_BLAS_OTHER = 0, /* not OpenBLAS (or its functions not found): nothing checked */
+    RL_BLAS_FIXED,     /* OpenBLAS built for one CPU (no DYNAMIC_ARCH): nothing to switch */
+    RL_BLAS_KEPT,      /* OpenBLAS's kernel is as good as the best this CPU runs */
+    RL_BLAS_SWITCHED,  /* rnnlab switched OpenBLAS to kernel_target */
+    RL_BLAS_USER,      /* OPENBLAS_CORETYPE was set: left as the user chose */
+    RL_BLAS_FAILED,    /* a switch was due but could not be made (see warning) */
+    RL_BLAS_ACTION_COUNT
+} rl_blas_action;
+
+/* CPU features, as bits of rl_sysinfo.cpu_features. Each means the CPU has it
+ * and the operating system saves its registers. */
+typedef enum {
+    RL_CPU_AVX = 1 << 0,
+    RL_CPU_AVX2 = 1 << 1,
+    RL_CPU_FMA = 1 << 2,
+    RL_CPU_AVX512F = 1 << 3,
+    RL_CPU_AVX512BW = 1 << 4,
+    RL_CPU_AVX512DQ = 1 << 5,
+    RL_CPU_AVX512VL = 1 << 6,
+    RL_CPU_AVX512BF16 = 1 << 7,
+    RL_CPU_AMX = 1 << 8, /* AMX-TILE and AMX-BF16, with the tile state enabled by the OS */
+    RL_CPU_FEATURE_COUNT = 9
+} rl_cpu_feature;
+
+typedef struct {
+    /* the BLAS library that provides cblas_sgemm */
+    rl_blas_action blas_action;
+    char blas_name[16];       /* "OpenBLAS", or "other" */
+    char blas_version[16];    /* "0.3.21", or "" when not known */
+    char blas_config[160];    /* openblas_get_config() after the check, or "" */
+    char blas_path[256];      /* the file that holds cblas_sgemm (the program itself when linked in statically) */
+    int blas_threads;         /* OpenBLAS's own thread count (openblas_get_num_threads), 0 if not OpenBLAS */
+    char kernel_before[32];   /* openblas_get_corename() when rnnlab loaded, "" if not OpenBLAS */
+    char kernel_after[32];    /* the same after the check */
+    char kernel_target[32];   /* the best kernel this CPU runs ("SkylakeX", "Haswell", "Sandybridge"), or "" */
+    char coretype_env[32];    /* OPENBLAS_CORETYPE as the user set it, "" when unset */
+    char warning[320];        /* one line (no newline) when something needs the user's attention, else "" */
+    /* the CPU */
+    char cpu_vendor[16];      /* "GenuineIntel", "AuthenticAMD", "" when unknown */
+    char cpu_model_name[64];  /* cpuid's brand string, or /proc/cpuinfo's "model name" */
+    int cpu_family, cpu_model, cpu_stepping; /* cpuid leaf 1 (display family and model); -1 when unknown */
+    unsigned cpu_features;    /* RL_CPU_* bits */
+    int cores_online;         /* sysconf(_SC_NPROCESSORS_ONLN) */
+    int cores_allowed;        /* CPUs in this process's affinity mask */
+    int threads;              /* rl_get_num_threads() */
+} rl_sysinfo;
+
+/* The BLAS library, its kernel before and after rnnlab's check, the CPU and
+ * the thread counts. Runs the check if it has not run yet (it runs once). */
+rl_sysinfo rl_system_info(void);
+/* "other", "fixed", "kept", "switched", "user", "failed"; NULL if out of range. */
+const char *rl_blas_action_name(rl_blas_action a);
+/* "avx", "avx2", "fma", "avx512f", "avx512bw", "avx512dq", "avx512vl",
+ * "avx512_bf16", "amx" for the bits 1 << 0 .. 1 << 8; NULL for others. */
+const char *rl_cpu_feature_name(rl_cpu_feature f);
+
 /* ---------------------------------------------------------------- checks */
 
 /* Central finite differences (4-point stencil, step 1e-3) against BPTT in

@@ -1,10 +1,24 @@
 /* Status codes, the per-thread error message, checked allocation, enum names. */
 #include "internal.h"
 
+#include "blas.h"
+
 #include <stdarg.h>
 #include <string.h>
 
 static _Thread_local char errbuf[512];
+
+/* The BLAS kernel check (src/blas.c) runs here, when the program loads:
+ * - before main, so before any BLAS call and before the program starts
+ *   threads that could be inside OpenBLAS while it switches kernels;
+ * - after OpenBLAS's own initialisation, which has chosen its kernel (a
+ *   shared library's initialisers run before those of what depends on it);
+ * - in every program that uses rnnlab: every function that can fail reports
+ *   through rl_fail, so this file is always linked, and it pulls in blas.o.
+ * The public functions that start BLAS work do not call the check: run
+ * later, a switch could meet the program's own threads inside OpenBLAS.
+ * rl_system_info() calls the same once, and so never sees a half-done check. */
+__attribute__((constructor)) static void blas_check_at_load(void) { rl_blas_check_once(); }
 
 const char *rl_strerror(rl_status s)
 {
