@@ -14,7 +14,7 @@ static inline real sigm(real v) { return 1 / (1 + RL_EXP(-v)); }
 /* sequence b's step t, units [j0, j1): g (3H) holds the input side and gets
  * r, z, n; w (3H) is the hidden side W_hh h_{t-1} + b_hh, reset to b_hh
  * for the next step */
-RL_CLONES static void fwd(const rl_layer *ly, int t, int b, int j0, int j1)
+RL_CLONES_EW static void fwd(const rl_layer *ly, int t, int b, int j0, int j1)
 {
     const int H = ly->H, G = 3 * H;
     const size_t k = (size_t)b * H, BH = (size_t)ly->B * H;
@@ -33,7 +33,7 @@ RL_CLONES static void fwd(const rl_layer *ly, int t, int b, int j0, int j1)
 }
 
 /* d (3H): dL/d(input side W_ih x + b_ih), e (3H): dL/d(hidden side W_hh h + b_hh) */
-RL_CLONES static void bwd(const rl_layer *ly, int t, int b, int j0, int j1, const real *dh, real *dc, real *d, real *e,
+RL_CLONES_EW static void bwd(const rl_layer *ly, int t, int b, int j0, int j1, const real *dh, real *dc, real *d, real *e,
                           real *dprev)
 {
     (void)dc;

@@ -9,7 +9,7 @@
 static inline real sigm(real v) { return 1 / (1 + RL_EXP(-v)); }
 
 /* sequence b's step t, units [j0, j1): z holds z_t and gets the activations */
-RL_CLONES static void fwd(const rl_layer *ly, int t, int b, int j0, int j1)
+RL_CLONES_EW static void fwd(const rl_layer *ly, int t, int b, int j0, int j1)
 {
     const int H = ly->H;
     const size_t k = (size_t)b * H, BH = (size_t)ly->B * H;
@@ -28,7 +28,7 @@ RL_CLONES static void fwd(const rl_layer *ly, int t, int b, int j0, int j1)
 }
 
 /* dL/dz_t from dL/dh_t and the dL/dc_t carried from t+1; dc carries dL/dc_{t-1} back */
-RL_CLONES static void bwd(const rl_layer *ly, int t, int b, int j0, int j1, const real *dh, real *dc, real *d,
+RL_CLONES_EW static void bwd(const rl_layer *ly, int t, int b, int j0, int j1, const real *dh, real *dc, real *d,
                           real *dzh, real *dprev)
 {
     (void)dzh, (void)dprev;

@@ -11,7 +11,7 @@ static inline real *row(real *base, int t, int b, const rl_layer *ly)
     return base + ((size_t)t * ly->B + (size_t)b) * ly->H;
 }
 
-RL_CLONES static void fwd_tanh(const rl_layer *ly, int t, int b, int j0, int j1)
+RL_CLONES_EW static void fwd_tanh(const rl_layer *ly, int t, int b, int j0, int j1)
 {
     real *h = row(ly->h, t + 1, b, ly);
     RL_SIMD
@@ -35,7 +35,7 @@ static void fwd_linear(const rl_layer *ly, int t, int b, int j0, int j1)
 }
 
 /* dL/da_t = act'(a_t) dL/dh_t */
-RL_CLONES static void bwd_tanh(const rl_layer *ly, int t, int b, int j0, int j1, const real *dh, real *dc, real *dz,
+RL_CLONES_EW static void bwd_tanh(const rl_layer *ly, int t, int b, int j0, int j1, const real *dh, real *dc, real *dz,
                                real *dzh, real *dprev)
 {
     (void)dc, (void)dzh, (void)dprev;
@@ -44,7 +44,7 @@ RL_CLONES static void bwd_tanh(const rl_layer *ly, int t, int b, int j0, int j1,
     for (int j = j0; j < j1; j++) dz[j] = dh[j] * (1 - h[j] * h[j]);
 }
 
-RL_CLONES static void bwd_relu(const rl_layer *ly, int t, int b, int j0, int j1, const real *dh, real *dc, real *dz,
+RL_CLONES_EW static void bwd_relu(const rl_layer *ly, int t, int b, int j0, int j1, const real *dh, real *dc, real *dz,
                                real *dzh, real *dprev)
 {
     (void)dc, (void)dzh, (void)dprev;

@@ -43,13 +43,20 @@ rl_status rl_parse_name(const char *what, const char *name, const char *const *n
 void *rl_alloc(size_t n, size_t size);
 void rl_free(void *p);
 
-/* Elementwise kernels over a row are compiled for AVX2+FMA as well as for
- * the baseline, and picked when the program starts (GCC's target_clones), so
- * one binary runs everywhere and vectorises where it can. */
+/* Kernels over a row are compiled for AVX2+FMA as well as for the
+ * baseline, and picked when the program starts (GCC's target_clones), so
+ * one binary runs everywhere and vectorises where it can. Purely
+ * elementwise ones (RL_CLONES_EW: the cells' steps, the optimizer's update)
+ * also get an AVX-512 copy: each element is the same sequence of IEEE
+ * operations on any vector width (no contraction into FMA under -std=c11),
+ * so the copies give the same bits. Reductions (sums, maxima) stay at
+ * AVX2's width, whose lanes fix their order of summation. */
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(RL_NO_CLONES)
 #define RL_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
+#define RL_CLONES_EW __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #else
 #define RL_CLONES
+#define RL_CLONES_EW
 #endif
 
 /* Threads (src/par.c). rl_parallel runs fn(ctx, part, n) for part =
@@ -83,10 +90,17 @@ static inline void rl_part_range(int n, int part, int parts, int *lo, int *hi)
 }
 
 /* The float32 step GEMM on W packed once per pass (src/kernel.c):
- * rl_packed_kernel() says whether this CPU runs it (AVX2 and FMA);
+ * rl_packed_kernel() says which kernel this CPU runs (RL_KERNEL_NONE: none,
+ * the caller keeps to OpenBLAS; RNNLAB_KERNEL=none|avx2 asks for less);
  * rl_pack_nt packs W (N, K) for C += A W^T, rl_pack_nn W (K, N) for C += A W,
  * each into rl_pack_size(N, K) floats (64-byte aligned); rl_gemm_packed then
- * adds A (M, K) times the packed W into C (M, N). */
+ * adds A (M, K) times the packed W into C (M, N). Every kernel gives the same
+ * bits. rl_set_packed_kernel (tests, bench) picks one (no better than the
+ * CPU runs; -1: the default again) and returns the one in use; a packed W
+ * must be used with the kernel it was packed for. */
+enum { RL_KERNEL_NONE = 0, RL_KERNEL_AVX2, RL_KERNEL_AVX512 };
+int rl_set_packed_kernel(int k);
+const char *rl_packed_kernel_name(void);
 int rl_packed_kernel(void);
 size_t rl_pack_size(int N, int K);
 void rl_pack_nt(float *wp, const float *W, int N, int K);

@@ -4,26 +4,85 @@
  * every one of T steps. OpenBLAS copies the whole of W_hh into its packed
  * layout on every call: at H = 1024 that copy took a third of the time of the
  * step (docs/performance.md). Here W_hh is packed once per forward or backward
- * pass into panels of 24 columns, and a 4 x 24 AVX2/FMA micro-kernel reads the
- * panels in place. Each element of C is one FMA chain over k = 0..K-1 in
- * order, whatever the number of rows or threads, so the results do not depend
- * on how the batch is split. Without AVX2 and FMA (or with RL_NO_CLONES) the
- * caller keeps to OpenBLAS. */
+ * pass into panels of NR columns, and a micro-kernel reads the panels in
+ * place: 4 rows x 24 columns with AVX2 and FMA (12 accumulators), or with
+ * AVX-512 8 rows x 48 columns (24 of the 32 zmm registers). A panel holds NR
+ * columns; the last one only what is left, rounded up to the vector width,
+ * so that no H pays for a mostly empty panel.
+ *
+ * Each element of C is one FMA chain over k = 0..K-1 in order, started from
+ * zero and added to C at the end, whatever the kernel, the number of rows
+ * or the threads: the two kernels give the same bits, and the results do not
+ * depend on how the batch is split. Without AVX2 and FMA (or with
+ * RL_NO_CLONES) the caller keeps to OpenBLAS. */
 #include "internal.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && !defined(RL_NO_CLONES)
-#define HAVE_AVX2_KERNEL 1
+#define HAVE_KERNELS 1
 #include <immintrin.h>
 #endif
 
-#define NR 24 /* columns per panel: 4 x 24 = 12 accumulators, enough to keep both FMA units busy */
+/* The kernel in use: RL_KERNEL_NONE, _AVX2 or _AVX512; the best the CPU
+ * runs, or RNNLAB_KERNEL=none|avx2|avx512 (no better than the CPU runs). */
+static int kernel = -1;
 
-size_t rl_pack_size(int N, int K) { return (size_t)((N + NR - 1) / NR) * NR * (size_t)K; }
-int rl_pack_panels(int N) { return (N + NR - 1) / NR; }
-int rl_pack_panel_width(void) { return NR; }
+static int cpu_best(void)
+{
+#ifdef HAVE_KERNELS
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bw") &&
+        __builtin_cpu_supports("avx512dq"))
+        return RL_KERNEL_AVX512;
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return RL_KERNEL_AVX2;
+#endif
+    return RL_KERNEL_NONE;
+}
+
+int rl_packed_kernel(void)
+{
+    if (kernel < 0) {
+        int best = cpu_best(), want = best;
+        const char *e = getenv("RNNLAB_KERNEL");
+        if (e && strcmp(e, "none") == 0) want = RL_KERNEL_NONE;
+        if (e && strcmp(e, "avx2") == 0) want = RL_KERNEL_AVX2;
+        kernel = want < best ? want : best;
+    }
+    return kernel;
+}
+
+int rl_set_packed_kernel(int k)
+{
+    int best = cpu_best();
+    kernel = k < 0 ? -1 : k > best ? best : k;
+    return rl_packed_kernel();
+}
+
+const char *rl_packed_kernel_name(void)
+{
+    static const char *const names[] = {"none (OpenBLAS)", "avx2 4x24", "avx512 8x48"};
+    return names[rl_packed_kernel()];
+}
+
+/* columns of a full panel, and the vector width the last one rounds up to */
+static int nr(void) { return rl_packed_kernel() == RL_KERNEL_AVX512 ? 48 : 24; }
+static int vw(void) { return rl_packed_kernel() == RL_KERNEL_AVX512 ? 16 : 24; }
+
+int rl_pack_panels(int N) { return (N + nr() - 1) / nr(); }
+int rl_pack_panel_width(void) { return nr(); }
+/* width as stored of panel p of N columns */
+static int stored_width(int N, int p)
+{
+    int w = N - p * nr();
+    return w >= nr() ? nr() : (w + vw() - 1) / vw() * vw();
+}
+size_t rl_pack_size(int N, int K)
+{
+    int p = rl_pack_panels(N);
+    return p ? ((size_t)(p - 1) * nr() + (size_t)stored_width(N, p - 1)) * (size_t)K : 0;
+}
 size_t rl_step_pack_size(int Gh, int H)
 {
     size_t fw = (size_t)Gh * rl_pack_size(H, H), bw = rl_pack_size(H, Gh * H);
@@ -32,48 +91,35 @@ size_t rl_step_pack_size(int Gh, int H)
 /* W_hh larger than two cores' L2 caches (512 KB each here): lockstep pays */
 size_t rl_lockstep_min_bytes = (size_t)1 << 20;
 
-void rl_pack_nt(float *wp, const float *W, int N, int K)
+/* element (n, k) of the operand at wp: panel n / NR, k-th row of it */
+static void pack(float *wp, const float *W, int N, int K, size_t sn, size_t sk)
 {
-    for (int p = 0; p * NR < N; p++)
+    const int R = nr();
+    for (int p = 0; p * R < N; p++) {
+        int ws = stored_width(N, p);
+        float *panel = wp + (size_t)p * R * K;
         for (int k = 0; k < K; k++)
-            for (int c = 0; c < NR; c++) {
-                int n = p * NR + c;
-                wp[((size_t)p * K + k) * NR + c] = n < N ? W[(size_t)n * K + k] : 0;
+            for (int c = 0; c < ws; c++) {
+                int n = p * R + c;
+                panel[(size_t)k * ws + c] = n < N ? W[(size_t)n * sn + (size_t)k * sk] : 0;
             }
-}
-
-void rl_pack_nn(float *wp, const float *W, int K, int N)
-{
-    for (int p = 0; p * NR < N; p++)
-        for (int k = 0; k < K; k++)
-            for (int c = 0; c < NR; c++) {
-                int n = p * NR + c;
-                wp[((size_t)p * K + k) * NR + c] = n < N ? W[(size_t)k * N + n] : 0;
-            }
-}
-
-#ifdef HAVE_AVX2_KERNEL
-int rl_packed_kernel(void)
-{
-    static int have = -1;
-    if (have < 0) {
-        __builtin_cpu_init();
-        have = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
     }
-    return have;
 }
+void rl_pack_nt(float *wp, const float *W, int N, int K) { pack(wp, W, N, K, (size_t)K, 1); }
+void rl_pack_nn(float *wp, const float *W, int K, int N) { pack(wp, W, N, K, 1, (size_t)N); }
 
-/* rows [i, i + R) of C (R = 1..4) against panel p: acc = sum_k A[r][k] B[k][:];
- * rows past R repeat row 0 and are not stored */
-__attribute__((target("avx2,fma"))) static inline void tile(int R, int K, const float *A, int lda, const float *b,
-                                                             float *C, int ldc, int w)
+#ifdef HAVE_KERNELS
+/* AVX2: rows [i, i + R) of C (R = 1..4) against one panel of stored width 24:
+ * acc = sum_k A[r][k] b[k][:]; rows past R repeat row 0 and are not stored */
+__attribute__((target("avx2,fma"))) static inline void tile24(int R, int K, const float *A, int lda, const float *b,
+                                                               float *C, int ldc, int w)
 {
     __m256 c0 = _mm256_setzero_ps(), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0, c6 = c0, c7 = c0, c8 = c0, c9 = c0,
            c10 = c0, c11 = c0;
     const float *a0 = A, *a1 = A + (R > 1 ? lda : 0), *a2 = A + (R > 2 ? 2 * lda : 0), *a3 = A + (R > 3 ? 3 * lda : 0);
     for (int k = 0; k < K; k++) {
-        const float *bk = b + (size_t)k * NR;
-        __m256 b0 = _mm256_load_ps(bk), b1 = _mm256_load_ps(bk + 8), b2 = _mm256_load_ps(bk + 16);
+        const float *bk = b + (size_t)k * 24;
+        __m256 b0 = _mm256_loadu_ps(bk), b1 = _mm256_loadu_ps(bk + 8), b2 = _mm256_loadu_ps(bk + 16);
         __m256 x = _mm256_broadcast_ss(a0 + k);
         c0 = _mm256_fmadd_ps(x, b0, c0), c1 = _mm256_fmadd_ps(x, b1, c1), c2 = _mm256_fmadd_ps(x, b2, c2);
         x = _mm256_broadcast_ss(a1 + k);
@@ -86,44 +132,115 @@ __attribute__((target("avx2,fma"))) static inline void tile(int R, int K, const 
     __m256 acc[12] = {c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11};
     for (int r = 0; r < R; r++) {
         float *cr = C + (size_t)r * ldc;
-        if (w == NR) {
+        if (w == 24) {
             for (int v = 0; v < 3; v++)
                 _mm256_storeu_ps(cr + 8 * v, _mm256_add_ps(_mm256_loadu_ps(cr + 8 * v), acc[3 * r + v]));
         } else {
-            float t[NR];
+            float t[24];
             for (int v = 0; v < 3; v++) _mm256_storeu_ps(t + 8 * v, acc[3 * r + v]);
             for (int c = 0; c < w; c++) cr[c] += t[c];
         }
     }
 }
 
-__attribute__((target("avx2,fma"))) void rl_gemm_packed_cols(int M, int N, int K, const float *A, int lda,
-                                                              const float *wp, float *C, int ldc, int p0, int p1)
+__attribute__((target("avx2,fma"))) static void cols_avx2(int M, int N, int K, const float *A, int lda, const float *wp,
+                                                           float *C, int ldc, int p0, int p1)
 {
     for (int p = p0; p < p1; p++) {
-        const float *b = wp + (size_t)p * K * NR;
-        int w = N - p * NR < NR ? N - p * NR : NR;
+        const float *b = wp + (size_t)p * 24 * K;
+        int w = N - p * 24 < 24 ? N - p * 24 : 24;
         for (int i = 0; i < M; i += 4)
-            tile(M - i < 4 ? M - i : 4, K, A + (size_t)i * lda, lda, b, C + (size_t)i * ldc + p * NR, ldc, w);
+            tile24(M - i < 4 ? M - i : 4, K, A + (size_t)i * lda, lda, b, C + (size_t)i * ldc + p * 24, ldc, w);
     }
 }
 
-void rl_gemm_packed(int M, int N, int K, const float *A, int lda, const float *wp, float *C, int ldc)
+/* AVX-512: R (1..8) rows against V (1..3) vectors of 16 columns of a panel
+ * of stored width 16 V; w columns are stored. R and V are constants where
+ * it is called, so each pair is compiled on its own with its accumulators
+ * in registers. */
+#define AVX512 __attribute__((target("avx512f,avx512vl,avx512bw,avx512dq,fma")))
+AVX512 static inline __attribute__((always_inline)) void tile16(const int R, const int V, int K, const float *A, int lda,
+                                                                 const float *b, float *C, int ldc, int w)
 {
-    rl_gemm_packed_cols(M, N, K, A, lda, wp, C, ldc, 0, rl_pack_panels(N));
+    __m512 acc[8][3];
+#pragma GCC unroll 8
+    for (int r = 0; r < R; r++)
+#pragma GCC unroll 3
+        for (int v = 0; v < V; v++) acc[r][v] = _mm512_setzero_ps();
+    const int ws = 16 * V;
+    for (int k = 0; k < K; k++) {
+        const float *bk = b + (size_t)k * ws;
+        __m512 bv[3];
+#pragma GCC unroll 3
+        for (int v = 0; v < V; v++) bv[v] = _mm512_loadu_ps(bk + 16 * v);
+#pragma GCC unroll 8
+        for (int r = 0; r < R; r++) {
+            __m512 x = _mm512_set1_ps(A[(size_t)r * lda + k]);
+#pragma GCC unroll 3
+            for (int v = 0; v < V; v++) acc[r][v] = _mm512_fmadd_ps(x, bv[v], acc[r][v]);
+        }
+    }
+    for (int r = 0; r < R; r++) {
+        float *cr = C + (size_t)r * ldc;
+        for (int v = 0; v < V; v++) {
+            int left = w - 16 * v;
+            if (left <= 0) break;
+            __mmask16 mk = left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1);
+            __m512 c = _mm512_maskz_loadu_ps(mk, cr + 16 * v);
+            _mm512_mask_storeu_ps(cr + 16 * v, mk, _mm512_add_ps(c, acc[r][v]));
+        }
+    }
 }
-#else
-int rl_packed_kernel(void) { return 0; }
+
+#define TILE_R(V)                                                                                              \
+    switch (R) {                                                                                               \
+    case 1: tile16(1, V, K, A, lda, b, C, ldc, w); break;                                                      \
+    case 2: tile16(2, V, K, A, lda, b, C, ldc, w); break;                                                      \
+    case 3: tile16(3, V, K, A, lda, b, C, ldc, w); break;                                                      \
+    case 4: tile16(4, V, K, A, lda, b, C, ldc, w); break;                                                      \
+    case 5: tile16(5, V, K, A, lda, b, C, ldc, w); break;                                                      \
+    case 6: tile16(6, V, K, A, lda, b, C, ldc, w); break;                                                      \
+    case 7: tile16(7, V, K, A, lda, b, C, ldc, w); break;                                                      \
+    default: tile16(8, V, K, A, lda, b, C, ldc, w); break;                                                     \
+    }
+
+AVX512 static void tile_avx512(int R, int V, int K, const float *A, int lda, const float *b, float *C, int ldc, int w)
+{
+    if (V == 3) TILE_R(3)
+    else if (V == 2) TILE_R(2)
+    else TILE_R(1)
+}
+
+AVX512 static void cols_avx512(int M, int N, int K, const float *A, int lda, const float *wp, float *C, int ldc, int p0,
+                               int p1)
+{
+    for (int p = p0; p < p1; p++) {
+        const float *b = wp + (size_t)p * 48 * K;
+        int w = N - p * 48 < 48 ? N - p * 48 : 48, V = stored_width(N, p) / 16;
+        for (int i = 0; i < M; i += 8)
+            tile_avx512(M - i < 8 ? M - i : 8, V, K, A + (size_t)i * lda, lda, b, C + (size_t)i * ldc + p * 48, ldc, w);
+    }
+}
 
 void rl_gemm_packed_cols(int M, int N, int K, const float *A, int lda, const float *wp, float *C, int ldc, int p0,
                          int p1)
 {
-    (void)M, (void)N, (void)K, (void)A, (void)lda, (void)wp, (void)C, (void)ldc, (void)p0, (void)p1;
-    RL_UNREACHABLE("rl_gemm_packed without the AVX2 kernel");
+    switch (rl_packed_kernel()) {
+    case RL_KERNEL_AVX512: cols_avx512(M, N, K, A, lda, wp, C, ldc, p0, p1); break;
+    case RL_KERNEL_AVX2: cols_avx2(M, N, K, A, lda, wp, C, ldc, p0, p1); break;
+    default: RL_UNREACHABLE("rl_gemm_packed without a packed kernel");
+    }
 }
+#else
+void rl_gemm_packed_cols(int M, int N, int K, const float *A, int lda, const float *wp, float *C, int ldc, int p0,
+                         int p1)
+{
+    (void)M, (void)N, (void)K, (void)A, (void)lda, (void)wp, (void)C, (void)ldc, (void)p0, (void)p1;
+    RL_UNREACHABLE("rl_gemm_packed without a packed kernel");
+}
+#endif
 
 void rl_gemm_packed(int M, int N, int K, const float *A, int lda, const float *wp, float *C, int ldc)
 {
     rl_gemm_packed_cols(M, N, K, A, lda, wp, C, ldc, 0, rl_pack_panels(N));
 }
-#endif

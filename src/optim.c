@@ -88,7 +88,7 @@ void *rl_optim_buffer(rl_optim *o, int i)
  * vectorises. Moments are kept in the model's type; the arithmetic of one
  * element is done in double. */
 #define UPDATE(real, SQRT)                                                                                       \
-    static RL_CLONES void update_##real(const rl_optim *o, real *p, real *b0, real *b1, const real *g, double lr) \
+    static RL_CLONES_EW void update_##real(const rl_optim *o, real *p, real *b0, real *b1, const real *g, double lr) \
     {                                                                                                      \
         const rl_optim_config *c = &o->cfg;                                                                \
         const real wd = (real)(c->kind != RL_OPT_ADAMW ? c->weight_decay : 0), lr_ = (real)lr;               \
