@@ -45,6 +45,7 @@ cJSON *cli_system_json(void)
     cJSON_AddNumberToObject(c, "cores_online", si.cores_online);
     cJSON_AddNumberToObject(c, "cores_allowed", si.cores_allowed);
     cJSON_AddNumberToObject(j, "threads", si.threads);
+    cJSON_AddStringToObject(j, "step_kernel", si.step_kernel);
     return j;
 }
 
@@ -74,6 +75,7 @@ static void print_table(const rl_sysinfo *si)
     printf("\n%-16s %s\n", "features", feats[0] ? feats : "(none of those rnnlab checks)");
     printf("%-16s %d online, %d in this process's affinity mask\n", "cores", si->cores_online, si->cores_allowed);
     printf("%-16s %d\n", "rnnlab threads", si->threads);
+    printf("%-16s %s\n", "step kernel", si->step_kernel);
 }
 
 int cmd_info(int argc, char **argv)

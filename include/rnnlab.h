@@ -721,6 +721,8 @@ typedef struct {
     int cores_online;         /* sysconf(_SC_NPROCESSORS_ONLN) */
     int cores_allowed;        /* CPUs in this process's affinity mask */
     int threads;              /* rl_get_num_threads() */
+    char step_kernel[32];     /* rnnlab's float32 recurrent step kernel: "avx512 8x48", "avx2 4x24",
+                                 "none (OpenBLAS)" */
 } rl_sysinfo;
 
 /* The BLAS library, its kernel before and after rnnlab's check, the CPU and

@@ -382,5 +382,6 @@ rl_sysinfo rl_system_info(void)
     CPU_ZERO(&set);
     si.cores_allowed = sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set) : si.cores_online;
     si.threads = rl_get_num_threads();
+    snprintf(si.step_kernel, sizeof si.step_kernel, "%s", rl_packed_kernel_name());
     return si;
 }
