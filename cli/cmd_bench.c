@@ -114,9 +114,12 @@ static int one_gemm(void *p)
     return 0;
 }
 
+/* OpenBLAS's sgemm on rl_get_num_threads() threads: the ceiling the shares
+ * are of (OpenBLAS is put back on one thread after) */
 static double sgemm_gflops(double seconds)
 {
     gemm_ctx g = {NULL, NULL, NULL, 2048};
+    openblas_set_num_threads(rl_get_num_threads());
     size_t n2 = (size_t)g.n * g.n;
     g.a = malloc(n2 * 4), g.b = malloc(n2 * 4), g.c = malloc(n2 * 4);
     double r = NAN;
@@ -127,6 +130,7 @@ static double sgemm_gflops(double seconds)
         r = 2.0 * g.n * g.n * g.n / time_calls(one_gemm, &g, seconds, 1) / 1e9;
     }
     free(g.a), free(g.b), free(g.c);
+    openblas_set_num_threads(1);
     return r;
 }
 
@@ -198,8 +202,7 @@ int cmd_bench(int argc, char **argv)
     rl_cell cell;
     if (strcmp(cellname, "rnn") == 0) cell = RL_CELL_TANH;
     else if (rl_cell_parse(cellname, &cell)) return cli_usage_error(&c, "%s", rl_errmsg());
-    openblas_set_num_threads(threads); /* for the sgemm rate; rnnlab's own calls split the work themselves */
-    rl_set_num_threads(threads);
+    rl_set_num_threads(threads); /* rnnlab's own threads; OpenBLAS stays on one but for the sgemm rate */
     cJSON *j = cJSON_CreateObject();
     cJSON_AddNumberToObject(j, "threads", threads);
     rl_status s = RL_OK;
@@ -260,13 +263,19 @@ int cmd_bench(int argc, char **argv)
         rl_rng_seed(&r, 4);
         for (size_t i = 0; x && y && i < (size_t)B * T; i++) x[i * V + rl_rng_next(&r) % V] = 1, y[i] = (int32_t)(rl_rng_next(&r) % V);
         sc.b = (rl_batch){RL_F32, B, T, V, x, y, NULL, NULL, NULL, NULL};
-        double gs = c.seen[O_NO_SGEMM] ? NAN : sgemm_gflops(seconds), tr = NAN, fw = NAN;
+        double gs = NAN, tr = NAN, fw = NAN;
+        rl_phase_time prof[16];
+        int nprof = 0;
         if (!s && x && y) {
             sc.train = 1;
+            rl_profile_reset();
             tr = time_it(one_step, &sc, seconds);
+            nprof = rl_profile_get(prof, 16);
             sc.train = 0;
             fw = time_it(one_step, &sc, seconds);
         }
+        /* after rnnlab's runs: OpenBLAS's workers spin for a while after a call */
+        if (!c.seen[O_NO_SGEMM]) gs = sgemm_gflops(seconds);
         /* FLOPs of the multiplies, per step: forward h W_hh^T and h W_o^T; backward the
          * recurrence (dh = da W_hh), dW_hh, dW_o and dh = do W_o. The one-hot input
          * projection and its weight gradient are row gathers and scatter-adds here,
@@ -280,6 +289,12 @@ int cmd_bench(int argc, char **argv)
         cJSON_AddNumberToObject(j, "seq", T);
         cJSON_AddNumberToObject(j, "vocab", V);
         cJSON_AddNumberToObject(j, "train_tokens_per_s", TB / tr);
+        if (nprof) { /* RNNLAB_PROFILE=1: the share of the training time in each phase */
+            cJSON *pj = cJSON_AddObjectToObject(j, "profile_share");
+            double all = 0;
+            for (int i = 0; i < nprof; i++) all += prof[i].seconds;
+            for (int i = 0; i < nprof; i++) cJSON_AddNumberToObject(pj, prof[i].name, prof[i].seconds / all);
+        }
         cJSON_AddNumberToObject(j, "infer_tokens_per_s", TB / fw);
         cJSON_AddNumberToObject(j, "train_step_s", tr);
         cJSON_AddNumberToObject(j, "train_flop_per_step", train);

@@ -1,6 +1,8 @@
 /* rnnlab: the command-line lab. Each subcommand lives in its own file. */
 #include "cli.h"
 
+#include <cblas.h>
+
 #include <stdio.h>
 #include <string.h>
 
@@ -44,6 +46,12 @@ int main(int argc, char **argv)
      * here, once per process, whatever the command */
     rl_sysinfo si = rl_system_info();
     if (si.warning[0]) fprintf(stderr, "rnnlab: warning: %s\n", si.warning);
+    /* rnnlab splits its work over its own threads (as many as OpenBLAS was
+     * started with, unless --threads says otherwise) and keeps OpenBLAS on
+     * one thread: a multi-threaded BLAS call would leave OpenBLAS's workers
+     * spinning on the cores rnnlab's threads need */
+    rl_set_num_threads(rl_get_num_threads());
+    openblas_set_num_threads(1);
     if (argc < 2) {
         fputs("usage: rnnlab <command> [options]; 'rnnlab --help' lists the commands\n", stderr);
         return 2;

@@ -310,6 +310,16 @@ const void *rl_ws_grad_hidden(const rl_ws *ws);
 void rl_set_num_threads(int n);
 int rl_get_num_threads(void);
 
+/* Where the time of rl_forward and rl_backward went since the last reset,
+ * phase by phase, when the environment held RNNLAB_PROFILE=1 at start-up:
+ * fills up to max entries and returns how many (0 when profiling is off). */
+typedef struct {
+    const char *name;
+    double seconds;
+} rl_phase_time;
+int rl_profile_get(rl_phase_time *out, int max);
+void rl_profile_reset(void);
+
 /* Write the result of a forward and backward pass as safetensors: "loss" (a
  * scalar), "grad.<tensor name>" for every parameter, "grad.h0" when b has h0
  * and "grad.c0" when it has c0, all in the model's dtype. */

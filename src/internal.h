@@ -82,6 +82,21 @@ int rl_blas_single(void);
 void rl_blas_restore(int before);
 /* tests: nonzero makes starting a pool thread fail */
 extern int rl_test_fail_thread_start;
+
+/* Where the time of rl_forward and rl_backward goes (RNNLAB_PROFILE=1;
+ * src/par.c): the phases, and RL_PROF(phase, statement), which times the
+ * statement when profiling is on. */
+enum { RL_PROF_INPUT, RL_PROF_FWD_LOOP, RL_PROF_READOUT, RL_PROF_HEAD_BWD, RL_PROF_BWD_LOOP, RL_PROF_WEIGHT_GRAD,
+       RL_PROF_COUNT };
+extern int rl_prof_on;
+extern double rl_prof_s[RL_PROF_COUNT];
+double rl_now(void);
+#define RL_PROF(phase, stmt)                                                                                   \
+    do {                                                                                                       \
+        double t0_ = rl_prof_on ? rl_now() : 0;                                                                \
+        stmt;                                                                                                  \
+        if (rl_prof_on) rl_prof_s[phase] += rl_now() - t0_;                                                    \
+    } while (0)
 /* rows [lo, hi) of n that part `part` of `parts` takes */
 static inline void rl_part_range(int n, int part, int parts, int *lo, int *hi)
 {
@@ -117,6 +132,11 @@ size_t rl_step_pack_size(int Gh, int H);
 /* From this size of W_hh on, the time loop runs in lockstep (real.h);
  * tests lower it to cover that mode on small models. */
 extern size_t rl_lockstep_min_bytes;
+/* A thread's share of a step's work (FLOPs) from which lockstep pays, and
+ * -1 (the plan of src/loop.c), 0 (never) or 1 (whenever the kernel allows:
+ * tests) */
+extern double rl_step_min_work;
+extern int rl_lockstep_mode;
 void rl_gemm_packed_cols(int M, int N, int K, const float *A, int lda, const float *wp, float *C, int ldc, int p0,
                          int p1);
 

@@ -90,6 +90,18 @@ size_t rl_step_pack_size(int Gh, int H)
 }
 /* W_hh larger than two cores' L2 caches (512 KB each here): lockstep pays */
 size_t rl_lockstep_min_bytes = (size_t)1 << 20;
+/* the time loop's thread plan (src/loop.c), and its knobs for measuring:
+ * RNNLAB_STEP_MIN_WORK (FLOPs a thread's share of a step must reach) and
+ * RNNLAB_LOCKSTEP (0 never, 1 whenever the kernel allows) */
+double rl_step_min_work = 2e6;
+int rl_lockstep_mode = -1;
+
+__attribute__((constructor)) static void plan_knobs(void)
+{
+    const char *w = getenv("RNNLAB_STEP_MIN_WORK"), *l = getenv("RNNLAB_LOCKSTEP");
+    if (w && strtod(w, NULL) > 0) rl_step_min_work = strtod(w, NULL);
+    if (l && (strcmp(l, "0") == 0 || strcmp(l, "1") == 0)) rl_lockstep_mode = l[0] - '0';
+}
 
 /* element (n, k) of the operand at wp: panel n / NR, k-th row of it */
 static void pack(float *wp, const float *W, int N, int K, size_t sn, size_t sk)

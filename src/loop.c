@@ -187,16 +187,26 @@ static void forward_part(void *p, int part, int parts)
     }
 }
 
-static int use_lockstep(const rl_cell_desc *d, int B, int H, const real *wp)
+/* How many threads pay off, and which way the steps are shared. Row
+ * blocks give at most one thread per block of sequences; lockstep one per
+ * panel of W_hh's units, as long as each thread's share of a step's work
+ * (its FLOPs, or twice the bytes of W_hh it reads, whichever is larger) is
+ * at least rl_step_min_work: below that the barrier and the wake-up cost
+ * more than the thread gives. Lockstep is taken when it gives more threads,
+ * or as many and W_hh is too large for one core's cache. */
+static int plan(const rl_cell_desc *d, int B, int H, const real *wp, int *lock)
 {
-    return PACKED(wp) && d->recur == RL_RECUR_DENSE && B >= 2 && rl_get_num_threads() > 1 &&
-           (size_t)d->hh_gates * H * H * sizeof(real) >= rl_lockstep_min_bytes;
-}
-
-static int loop_parts(int lock, int B, int H)
-{
-    int n = lock ? rl_pack_panels(H) : row_blocks(B), t = rl_get_num_threads();
-    return n < t ? n : t;
+    const int threads = rl_get_num_threads();
+    int rows = row_blocks(B) < threads ? row_blocks(B) : threads, lp = 1;
+    const double bytes = (double)d->hh_gates * H * H * sizeof(real);
+    *lock = 0;
+    if (!PACKED(wp) || d->recur != RL_RECUR_DENSE || threads < 2 || rl_lockstep_mode == 0) return rows;
+    double flops = 2.0 * B * d->hh_gates * H * (double)H, work = flops > 2 * bytes ? flops : 2 * bytes;
+    lp = rl_pack_panels(H) < threads ? rl_pack_panels(H) : threads;
+    if (rl_lockstep_mode != 1 && work / rl_step_min_work < lp) lp = (int)(work / rl_step_min_work);
+    if (lp < 1) lp = 1;
+    *lock = lp >= 2 && (rl_lockstep_mode == 1 || lp > rows || (lp == rows && bytes >= (double)rl_lockstep_min_bytes));
+    return *lock ? lp : rows;
 }
 
 void RL_T(rl_layer_forward)(const rl_cell_desc *d, const rl_layer *ly, const real *x, const int32_t *ids, real *wt,
@@ -207,12 +217,17 @@ void RL_T(rl_layer_forward)(const rl_cell_desc *d, const rl_layer *ly, const rea
     /* the input side W_ih x_t + b_ih (+ b_hh, unless kept apart) of every
      * step at once, in the gates or in h[1..T] */
     real *zin = d->cache_gates ? ly->z : ly->h + (size_t)B * H;
-    RL_T(rl_in_project)(zin, G * H, x, ids, wt, ly->w_ih, ly->b_ih, d->hh_apart ? NULL : ly->b_hh, T * B, ly->in);
+    RL_PROF(RL_PROF_INPUT,
+            RL_T(rl_in_project)(zin, G * H, x, ids, wt, ly->w_ih, ly->b_ih, d->hh_apart ? NULL : ly->b_hh, T * B, ly->in));
     if (d->hh_apart)
         for (int b = 0; b < B; b++) memcpy(ly->hw + (size_t)b * Gh * H, ly->b_hh, (size_t)Gh * H * sizeof(real));
-    loop_args a = {d, ly, d->recur == RL_RECUR_DENSE ? wp : NULL, use_lockstep(d, B, H, wp), {0}};
+    loop_args a = {d, ly, d->recur == RL_RECUR_DENSE ? wp : NULL, 0, {0}};
+    int parts = plan(d, B, H, a.wp, &a.lock);
+    if (!a.lock && B == 1) a.wp = NULL; /* one sequence: GEMV reads W_hh in place */
+    double t0 = rl_prof_on ? rl_now() : 0;
     if (a.wp) pack_fwd(wp, ly->w_hh, Gh, H, a.lock);
-    rl_parallel(loop_parts(a.lock, B, H), forward_part, &a, &a.bar);
+    rl_parallel(parts, forward_part, &a, &a.bar);
+    if (rl_prof_on) rl_prof_s[RL_PROF_FWD_LOOP] += rl_now() - t0;
 }
 
 static void backward_part(void *p, int part, int parts)
@@ -253,9 +268,13 @@ void RL_T(rl_layer_backward)(const rl_cell_desc *d, const rl_layer *ly, real *dx
 {
     const int T = ly->T, B = ly->B, H = ly->H, G = d->gates, Gh = d->hh_gates, in = ly->in;
     const size_t TB = (size_t)T * B, BH = (size_t)B * H;
-    loop_args a = {d, ly, d->recur == RL_RECUR_DENSE ? wp : NULL, use_lockstep(d, B, H, wp), {0}};
+    loop_args a = {d, ly, d->recur == RL_RECUR_DENSE ? wp : NULL, 0, {0}};
+    int parts = plan(d, B, H, a.wp, &a.lock);
+    if (!a.lock && B == 1) a.wp = NULL;
+    double t0 = rl_prof_on ? rl_now() : 0;
     if (a.wp) pack_bwd(wp, ly->w_hh, Gh, H);
-    rl_parallel(loop_parts(a.lock, B, H), backward_part, &a, &a.bar);
+    rl_parallel(parts, backward_part, &a, &a.bar);
+    if (rl_prof_on) rl_prof_s[RL_PROF_BWD_LOOP] += rl_now() - t0, t0 = rl_now();
     if (ly->dc)
         for (size_t k = 0; k < BH; k++) ly->dc0[k] += ly->dc[k];
     /* weight gradients: one GEMM each over all T*B rows (the cache's rows
@@ -285,4 +304,5 @@ void RL_T(rl_layer_backward)(const rl_cell_desc *d, const rl_layer *ly, real *dx
     if (dextra) RL_OPS(d)->extra_grad(ly, dextra);
     /* dL/dx_t = W_ih^T dL/dz_t */
     if (dx) RL_T(rl_gemm)(CblasNoTrans, CblasNoTrans, (int)TB, in, G * H, 1, ly->dz, G * H, ly->w_ih, in, 0, dx, in);
+    if (rl_prof_on) rl_prof_s[RL_PROF_WEIGHT_GRAD] += rl_now() - t0;
 }

@@ -49,10 +49,10 @@ void RL_T(rl_gemm)(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int M, int N, int K, 
                    const real *B, int ldb, real beta, real *C, int ldc)
 {
     int by_rows = M >= N, n = by_rows ? M : N;
-    /* once the GEMM is worth two threads (about 2 MFLOP), four panels of rows
-     * (or columns), at least 128 wide and cut at multiples of 16: the cut
-     * depends on the shape alone */
-    int panel = ((n + 63) / 64) * 16, panels;
+    /* once the GEMM is worth two threads (about 2 MFLOP), up to sixteen
+     * panels of rows (or columns), at least 128 wide and cut at multiples of
+     * 16: the cut depends on the shape alone */
+    int panel = ((n + 255) / 256) * 16, panels;
     if (panel < 128) panel = 128;
     panels = (double)M * N * K < (1 << 20) ? 1 : (n + panel - 1) / panel;
     gemm_panels g = {{ta, tb, M, N, K, by_rows, panels, alpha, beta, A, B, C, lda, ldb, ldc}, panel};
@@ -236,16 +236,21 @@ rl_status RL_T(rl_forward)(rl_ws *ws, const rl_model *m, const rl_batch *b, doub
             for (size_t i = 0; i < BH; i++) cc[i] = b->c0 ? rl_get(b->c0, b->dtype, l * BH + i) : 0;
         }
         rl_layer ly = RL_T(rl_layer_of)(ws, m, l);
-        RL_T(rl_layer_forward)(m->cell, &ly, in, l == 0 ? ids0 : NULL, ws->wt, (real *)(B > 1 ? ws->wpack : NULL));
+        RL_T(rl_layer_forward)(m->cell, &ly, in, l == 0 ? ids0 : NULL, ws->wt, (real *)ws->wpack);
     }
     /* o_t = W_o h_t + b_o for all T*B rows of the top layer at once */
     const real *htop = (const real *)ws->h + (size_t)(c->num_layers - 1) * (T + 1) * BH + BH;
     real *out = ws->out;
     const real *bo = P(m, rl_t_head_b(m));
     for (size_t r = 0; r < (size_t)T * B; r++) memcpy(out + r * O, bo, (size_t)O * sizeof *out);
+    double t0 = rl_prof_on ? rl_now() : 0;
     RL_T(rl_gemm)(CblasNoTrans, CblasTrans, T * B, O, H, 1, htop, H, P(m, rl_t_head_w(m)), H, 1, out, O);
-    if (!loss) return RL_OK;
+    if (!loss) {
+        if (rl_prof_on) rl_prof_s[RL_PROF_READOUT] += rl_now() - t0;
+        return RL_OK;
+    }
     double l = loss_and_dout(ws->dout, out, b, ws->wsum, T, B, O, c->loss, !ws->no_dout);
+    if (rl_prof_on) rl_prof_s[RL_PROF_READOUT] += rl_now() - t0;
     if (!isfinite(l)) return rl_fail(RL_ERR_NONFINITE, "the loss is %g", l);
     *loss = l;
     ws->have_loss = !ws->no_dout;
@@ -287,7 +292,7 @@ rl_status RL_T(rl_backward)(rl_ws *ws, const rl_model *m, const rl_batch *b)
     real *dh = ws->dh_top;
     head_job hj = {dout, htop, P(m, rl_t_head_w(m)), DP(ws, m, rl_t_head_w(m)), DP(ws, m, rl_t_head_b(m)), dh,
                    (int)TB, O, H};
-    rl_parallel(rl_get_num_threads() < 2 ? 1 : 2, head_backward, &hj, NULL);
+    RL_PROF(RL_PROF_HEAD_BWD, rl_parallel(rl_get_num_threads() < 2 ? 1 : 2, head_backward, &hj, NULL));
 
     real *spare[2] = {ws->dh, ws->dh_below};
     for (int l = L - 1; l >= 0; l--) {
@@ -299,7 +304,7 @@ rl_status RL_T(rl_backward)(rl_ws *ws, const rl_model *m, const rl_batch *b)
         ly.dh = dh;
         RL_T(rl_layer_backward)(m->cell, &ly, dx, DPL(ws, m, l, RL_W_IH), DPL(ws, m, l, RL_W_HH), DPL(ws, m, l, RL_B_IH),
                                 DPL(ws, m, l, RL_B_HH), DPL(ws, m, l, RL_EXTRA), in, ids, ws->wt,
-                                (real *)(B > 1 ? ws->wpack : NULL));
+                                (real *)ws->wpack);
         if (dx && ws->dropout > 0) { /* back through the dropout mask */
             const real *mask = (const real *)ws->dmask + (size_t)(l - 1) * T * BH;
             for (size_t i = 0; i < (size_t)T * BH; i++) dx[i] *= mask[i];

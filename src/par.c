@@ -15,6 +15,8 @@
 #include <cblas.h>
 #include <pthread.h>
 #include <sched.h>
+#include <string.h>
+#include <time.h>
 
 static int n_threads; /* 0: as many as OpenBLAS was started with */
 
@@ -181,3 +183,32 @@ void rl_barrier_wait(rl_barrier *b)
         if (spins > 2000) sched_yield();
         else cpu_relax();
 }
+
+/* ------------------------------------------------------------------ profile */
+
+int rl_prof_on;
+double rl_prof_s[RL_PROF_COUNT];
+static const char *const prof_names[RL_PROF_COUNT] = {"input projection", "forward time loop", "readout and loss",
+                                                      "readout backward", "backward time loop", "weight gradients"};
+
+__attribute__((constructor)) static void prof_init(void)
+{
+    const char *e = getenv("RNNLAB_PROFILE");
+    rl_prof_on = e && strcmp(e, "1") == 0;
+}
+
+double rl_now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+int rl_profile_get(rl_phase_time *out, int max)
+{
+    int n = 0;
+    for (int i = 0; i < RL_PROF_COUNT && n < max; i++) out[n++] = (rl_phase_time){prof_names[i], rl_prof_s[i]};
+    return rl_prof_on ? n : 0;
+}
+
+void rl_profile_reset(void) { memset(rl_prof_s, 0, sizeof rl_prof_s); }

@@ -97,10 +97,10 @@ TEST(threads_give_the_same_bits)
                 rl_set_num_threads(2);
                 run_pass(&two, m, rl_data_batch(data), 0);
                 /* threads in lockstep over the columns of each step (float32 on AVX2) */
-                size_t keep = rl_lockstep_min_bytes;
-                rl_lockstep_min_bytes = 1;
+                int keep = rl_lockstep_mode;
+                rl_lockstep_mode = 1;
                 run_pass(&lock, m, rl_data_batch(data), 0);
-                rl_lockstep_min_bytes = keep;
+                rl_lockstep_mode = keep;
                 rl_set_num_threads(3);
                 run_pass(&three, m, rl_data_batch(data), 0);
                 rl_set_num_threads(0);
@@ -324,8 +324,8 @@ TEST(no_thread_startable_same_numbers)
     pass one, many;
     rl_set_num_threads(1);
     run_pass(&one, m, rl_data_batch(data), 0);
-    size_t keep = rl_lockstep_min_bytes;
-    rl_lockstep_min_bytes = 1;
+    int keep = rl_lockstep_mode;
+    rl_lockstep_mode = 1;
     rl_set_num_threads(RL_MAX_THREADS);
     rl_test_fail_thread_start = 1;
     run_pass(&many, m, rl_data_batch(data), 0);
@@ -335,7 +335,7 @@ TEST(no_thread_startable_same_numbers)
     CHECK_OK(rl_model_cast(&m64, m, RL_F64));
     CHECK_OK(rl_lyapunov(m64, NULL, 0, &lc, e2, NULL));
     rl_test_fail_thread_start = 0;
-    rl_lockstep_min_bytes = keep;
+    rl_lockstep_mode = keep;
     rl_set_num_threads(1);
     CHECK_OK(rl_lyapunov(m64, NULL, 0, &lc, e1, NULL));
     rl_set_num_threads(0);
@@ -369,15 +369,15 @@ TEST(step_kernels_give_the_same_bits)
         CHECK_OK(rl_model_init(m, &init, 8));
         CHECK_OK(rl_data_random(&data, m, 21, 7, RL_F32, 1, 1, 9));
         pass p[2][2];
-        size_t keep = rl_lockstep_min_bytes;
+        int keep = rl_lockstep_mode;
         for (int lock = 0; lock < 2; lock++)
             for (int k = 0; k < 2; k++) {
                 rl_set_packed_kernel(k ? RL_KERNEL_AVX512 : RL_KERNEL_AVX2);
                 rl_set_num_threads(lock ? 3 : 2);
-                rl_lockstep_min_bytes = lock ? 1 : keep;
+                rl_lockstep_mode = lock ? 1 : keep;
                 run_pass(&p[lock][k], m, rl_data_batch(data), 0);
             }
-        rl_lockstep_min_bytes = keep;
+        rl_lockstep_mode = keep;
         rl_set_num_threads(0);
         rl_set_packed_kernel(-1);
         for (int lock = 0; lock < 2; lock++)
