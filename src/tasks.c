@@ -97,8 +97,6 @@ static rl_status text_from_bytes(rl_task *t, const unsigned char *src, size_t n,
             int32_t *hit = bsearch(&cps[i], sorted, (size_t)V, sizeof *sorted, cmp_i32);
             cps[i] = (int32_t)(hit - sorted);
         }
-        t->ids = cps;
-        t->n = len;
         t->info.input_size = t->info.output_size = V;
         t->info.vocab = t->vocab;
         t->info.train_len = (int64_t)(len * 0.95);
@@ -106,7 +104,10 @@ static rl_status text_from_bytes(rl_task *t, const unsigned char *src, size_t n,
         if (t->info.val_len < t->info.seq_len + 1 || t->info.train_len < t->info.seq_len + 1)
             s = rl_fail(RL_ERR_ARG, "%s: too short for sequences of %d characters", name, t->info.seq_len);
     }
-    if (s || t->ids != cps) rl_free(cps);
+    /* The task takes cps only on success; on failure it is freed here, once
+     * (rl_task_free frees t->ids, so it must not point at cps then). */
+    if (!s) t->ids = cps, t->n = len;
+    else rl_free(cps);
     rl_free(sorted);
     return s;
 }
