@@ -96,7 +96,10 @@ void rl_gemm_packed_cols(int M, int N, int K, const float *A, int lda, const flo
 
 static inline size_t rl_dtype_size(rl_dtype d) { return d == RL_F64 ? 8 : 4; }
 
-#define RL_MAX_TENSORS 256
+/* A model's tensors: four per layer (W_ih, W_hh, b_ih, b_hh) and the head's
+ * two; derived from the layer limit so that a model at that limit fits. */
+#define RL_MAX_TENSORS (4 * RL_MAX_LAYERS + 2)
+_Static_assert(RL_MAX_TENSORS >= 4 * RL_MAX_LAYERS + 2, "the tensor table must hold a model of RL_MAX_LAYERS layers");
 
 struct rl_model {
     rl_config cfg;

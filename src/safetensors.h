@@ -10,6 +10,9 @@
 #define ST_MAX_TENSORS 4096
 #define ST_MAX_NDIM RL_ST_MAX_NDIM
 #define ST_MAX_NAME 255
+/* What rnnlab writes it must read back: a model's tensors, and the optimizer
+ * and trainer state a checkpoint adds (src/trainer.c: at most 8 more). */
+_Static_assert(RL_MAX_TENSORS + 8 <= ST_MAX_TENSORS, "a checkpoint of the largest model must be readable");
 
 typedef enum { ST_F32, ST_F64, ST_I64, ST_I32, ST_OTHER } st_dtype;
 
