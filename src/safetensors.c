@@ -73,7 +73,7 @@ static rl_status slurp(FILE *fp, const char *path, unsigned char **buf, size_t *
     } else if (fstat(fileno(fp), &sb) == 0 && S_ISDIR(sb.st_mode)) {
         return rl_fail(RL_ERR_IO, "%s: is a directory", path);
     }
-    unsigned char *b = malloc(cap);
+    unsigned char *b = rl_malloc(cap);
     if (!b) return rl_fail(RL_ERR_NOMEM, "%s: cannot allocate %zu bytes to read it", path, cap);
     for (;;) {
         if (n == cap) {
@@ -81,7 +81,7 @@ static rl_status slurp(FILE *fp, const char *path, unsigned char **buf, size_t *
                 free(b);
                 return rl_fail(RL_ERR_FORMAT, "%s: file too large", path);
             }
-            unsigned char *nb = realloc(b, cap * 2);
+            unsigned char *nb = rl_realloc(b, cap * 2);
             if (!nb) {
                 free(b);
                 return rl_fail(RL_ERR_NOMEM, "%s: cannot allocate %zu bytes to read it", path, cap * 2);
@@ -108,7 +108,9 @@ static int cmp_begin(const void *a, const void *b)
     return x->begin < y->begin ? -1 : x->begin > y->begin;
 }
 
-/* A JSON number that is an exact non-negative integer no larger than max. */
+/* A JSON number that is an exact non-negative integer no larger than max
+ * (at most ST_MAX_INT: above it, cJSON's doubles round a number written
+ * as 2^53 + 1 to 2^53 without a word). */
 static int json_uint(const cJSON *j, double max, uint64_t *out)
 {
     if (!cJSON_IsNumber(j)) return 0;
@@ -146,8 +148,8 @@ static rl_status parse_tensor(st_file *f, const cJSON *e, st_tensor *t)
     uint64_t numel = 1;
     for (int i = 0; i < nd; i++) {
         uint64_t d;
-        if (!json_uint(cJSON_GetArrayItem(sh, i), 9007199254740992.0, &d))
-            return rl_fail(RL_ERR_FORMAT, "%s: tensor '%s': dimension %d is not a non-negative integer", p,
+        if (!json_uint(cJSON_GetArrayItem(sh, i), ST_MAX_INT, &d))
+            return rl_fail(RL_ERR_FORMAT, "%s: tensor '%s': dimension %d is not an integer in [0, 2^53 - 1]", p,
                            t->name, i);
         t->shape[i] = (int64_t)d;
         if (d != 0 && numel > UINT64_MAX / d)
@@ -158,9 +160,9 @@ static rl_status parse_tensor(st_file *f, const cJSON *e, st_tensor *t)
         return rl_fail(RL_ERR_FORMAT, "%s: tensor '%s': byte size overflows", p, t->name);
     t->numel = (size_t)numel;
     uint64_t b, en;
-    if (cJSON_GetArraySize(off) != 2 || !json_uint(cJSON_GetArrayItem(off, 0), 9007199254740992.0, &b) ||
-        !json_uint(cJSON_GetArrayItem(off, 1), 9007199254740992.0, &en))
-        return rl_fail(RL_ERR_FORMAT, "%s: tensor '%s': data_offsets must be two non-negative integers", p,
+    if (cJSON_GetArraySize(off) != 2 || !json_uint(cJSON_GetArrayItem(off, 0), ST_MAX_INT, &b) ||
+        !json_uint(cJSON_GetArrayItem(off, 1), ST_MAX_INT, &en))
+        return rl_fail(RL_ERR_FORMAT, "%s: tensor '%s': data_offsets must be two integers in [0, 2^53 - 1]", p,
                        t->name);
     if (b > en || en > f->data_len)
         return rl_fail(RL_ERR_FORMAT,
@@ -178,7 +180,8 @@ static rl_status parse_meta(st_file *f, const cJSON *meta)
 {
     if (!cJSON_IsObject(meta)) return rl_fail(RL_ERR_FORMAT, "%s: __metadata__ is not an object", f->path);
     int n = cJSON_GetArraySize(meta);
-    if (n > ST_MAX_TENSORS) return rl_fail(RL_ERR_FORMAT, "%s: too many metadata entries", f->path);
+    if (n > ST_MAX_META)
+        return rl_fail(RL_ERR_FORMAT, "%s: %d metadata entries (limit %d)", f->path, n, ST_MAX_META);
     f->meta_key = calloc((size_t)n + 1, sizeof(char *));
     f->meta_val = calloc((size_t)n + 1, sizeof(char *));
     if (!f->meta_key || !f->meta_val) return rl_fail(RL_ERR_NOMEM, "%s: out of memory", f->path);

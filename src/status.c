@@ -34,6 +34,22 @@ rl_status rl_fail(rl_status s, const char *fmt, ...)
     return s;
 }
 
+/* Tests only (rl_debug_alloc_limit): allocations above this many bytes fail
+ * as a machine without the memory would; 0 is no limit. */
+static size_t alloc_limit;
+
+void rl_debug_alloc_limit(size_t bytes) { alloc_limit = bytes; }
+
+void *rl_malloc(size_t bytes)
+{
+    return alloc_limit && bytes > alloc_limit ? NULL : malloc(bytes ? bytes : 1);
+}
+
+void *rl_realloc(void *p, size_t bytes)
+{
+    return alloc_limit && bytes > alloc_limit ? NULL : realloc(p, bytes ? bytes : 1);
+}
+
 void *rl_alloc(size_t n, size_t size)
 {
     if (n == 0) n = 1;
@@ -42,7 +58,7 @@ void *rl_alloc(size_t n, size_t size)
         return NULL;
     }
     size_t bytes = (n * size + 63) & ~(size_t)63;
-    void *p = aligned_alloc(64, bytes);
+    void *p = alloc_limit && bytes > alloc_limit ? NULL : aligned_alloc(64, bytes);
     if (!p) {
         rl_fail(RL_ERR_NOMEM, "cannot allocate %zu bytes", bytes);
         return NULL;

@@ -4,7 +4,9 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdint.h>
 #include <string.h>
+#include <sys/stat.h>
 
 extern const char rl_corpus_data[];
 extern const uint64_t rl_corpus_size;
@@ -67,8 +69,6 @@ static int cmp_i32(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-#define MAX_VOCAB 4096
-
 /* UTF-8 bytes as class ids over their sorted distinct code points. */
 static rl_status text_from_bytes(rl_task *t, const unsigned char *src, size_t n, const char *name)
 {
@@ -77,7 +77,8 @@ static rl_status text_from_bytes(rl_task *t, const unsigned char *src, size_t n,
     int64_t len = cps ? utf8_decode(src, n, cps) : 0;
     if (!cps) s = RL_ERR_NOMEM;
     else if (len < 0) s = rl_fail(RL_ERR_FORMAT, "%s: not valid UTF-8", name);
-    else if (len < 1000) s = rl_fail(RL_ERR_FORMAT, "%s: %lld characters; a text model needs at least 1000", name, (long long)len);
+    else if (len < RL_TEXT_MIN_CHARS)
+        s = rl_fail(RL_ERR_FORMAT, "%s: %lld characters; a text model needs at least %d", name, (long long)len, RL_TEXT_MIN_CHARS);
     if (!s && !(sorted = rl_alloc((size_t)len, sizeof *sorted))) s = RL_ERR_NOMEM;
     int V = 0;
     if (!s) {
@@ -85,7 +86,7 @@ static rl_status text_from_bytes(rl_task *t, const unsigned char *src, size_t n,
         qsort(sorted, (size_t)len, sizeof *sorted, cmp_i32);
         for (int64_t i = 0; i < len; i++)
             if (i == 0 || sorted[i] != sorted[i - 1]) sorted[V++] = sorted[i];
-        if (V > MAX_VOCAB) s = rl_fail(RL_ERR_FORMAT, "%s: %d distinct characters (limit %d)", name, V, MAX_VOCAB);
+        if (V > RL_TEXT_MAX_VOCAB) s = rl_fail(RL_ERR_FORMAT, "%s: %d distinct characters (limit %d)", name, V, RL_TEXT_MAX_VOCAB);
         if (!s && V < 2) s = rl_fail(RL_ERR_FORMAT, "%s: a single distinct character", name);
     }
     if (!s && !(t->vocab = malloc((size_t)V * 4 + 1))) s = RL_ERR_NOMEM;
@@ -112,26 +113,37 @@ static rl_status text_from_bytes(rl_task *t, const unsigned char *src, size_t n,
     return s;
 }
 
-/* The text of path, or the built-in corpus. */
+/* The text of path, or the built-in corpus. A regular file is measured
+ * (fstat) and refused before it is read when it is over the limit; anything
+ * else (a pipe) is read up to one byte past it. */
 static rl_status load_text(rl_task *t, const char *path)
 {
     if (!path) return text_from_bytes(t, (const unsigned char *)rl_corpus_data, (size_t)rl_corpus_size, "<built-in corpus>");
-    unsigned char *buf = NULL;
-    size_t n = 0, cap = 1 << 16;
     FILE *f = fopen(path, "rb");
     if (!f) return rl_fail(RL_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-    buf = malloc(cap);
-    while (buf) {
+    const size_t limit = RL_TEXT_MAX_BYTES;
+    size_t cap = (size_t)1 << 16, n = 0;
+    struct stat sb;
+    rl_status s = RL_OK;
+    unsigned char *buf = NULL;
+    if (fstat(fileno(f), &sb) != 0) s = rl_fail(RL_ERR_IO, "%s: cannot stat: %s", path, strerror(errno));
+    else if (S_ISDIR(sb.st_mode)) s = rl_fail(RL_ERR_IO, "%s: is a directory", path);
+    else if (S_ISREG(sb.st_mode) && (uintmax_t)sb.st_size > limit) n = limit + 1; /* not read */
+    else if (S_ISREG(sb.st_mode)) cap = (size_t)sb.st_size + 1; /* + 1: EOF is seen without growing */
+    if (!s && n <= limit && !(buf = rl_malloc(cap)))
+        s = rl_fail(RL_ERR_NOMEM, "%s: cannot allocate %zu bytes to read it", path, cap);
+    while (buf && !s) {
         n += fread(buf + n, 1, cap - n, f);
-        if (n < cap) break;
-        unsigned char *nb = cap < ((size_t)1 << 31) ? realloc(buf, cap *= 2) : NULL;
-        if (!nb) free(buf);
-        buf = nb;
+        if (n < cap || n > limit) break;
+        size_t ncap = cap > limit / 2 ? limit + 1 : 2 * cap;
+        unsigned char *nb = rl_realloc(buf, ncap);
+        if (!nb) s = rl_fail(RL_ERR_NOMEM, "%s: cannot allocate %zu bytes to read it", path, ncap);
+        else buf = nb, cap = ncap;
     }
-    int err = ferror(f);
+    if (!s && ferror(f)) s = rl_fail(RL_ERR_IO, "%s: read error: %s", path, strerror(errno));
+    if (!s && n > limit) s = rl_fail(RL_ERR_FORMAT, "%s: larger than the limit of %zu bytes (2 GiB) for a text", path, limit);
     fclose(f);
-    if (!buf) return rl_fail(RL_ERR_NOMEM, "%s: too large to read (limit 2 GiB)", path);
-    rl_status s = err ? rl_fail(RL_ERR_IO, "%s: read error", path) : text_from_bytes(t, buf, n, path);
+    if (!s) s = text_from_bytes(t, buf, n, path);
     free(buf);
     return s;
 }
@@ -155,7 +167,8 @@ static rl_status task_new(rl_task **out, rl_task_kind kind, int T, const char *t
     *out = NULL;
     if ((unsigned)kind >= RL_TASK_COUNT) return rl_fail(RL_ERR_ARG, "unknown task");
     int min = kind == RL_TASK_COPY ? 1 : kind == RL_TASK_TEMPORAL_ORDER ? 20 : 2;
-    if (T < min || T > 1000000) return rl_fail(RL_ERR_ARG, "--seq-len %d is out of range [%d, 1000000] for %s", T, min, task_names[kind]);
+    if (T < min || T > RL_MAX_SEQ_LEN)
+        return rl_fail(RL_ERR_ARG, "--seq-len %d is out of range [%d, %d] for %s", T, min, RL_MAX_SEQ_LEN, task_names[kind]);
     if (text_path && kind != RL_TASK_TEXT) return rl_fail(RL_ERR_ARG, "a text file is only for the text task");
     rl_task *t = calloc(1, sizeof *t);
     if (!t) return rl_fail(RL_ERR_NOMEM, "out of memory");

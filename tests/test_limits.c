@@ -121,6 +121,31 @@ static unsigned char *st_image(const char *header, size_t hlen, const void *data
     return b;
 }
 
+/* Parse a header with ndata zero bytes of data; the status, f filled on success. */
+static rl_status parse_header_str(st_file *f, const char *header, size_t ndata, const char *name)
+{
+    size_t len = 0;
+    unsigned char *img = st_image(header, 0, NULL, ndata, &len);
+    rl_status s = st_parse(f, img, len, name);
+    free(img);
+    return s;
+}
+
+#define EXPECT_PARSES(header, ndata)                                                                             \
+    do {                                                                                                         \
+        st_file f_;                                                                                              \
+        CHECK_OK(parse_header_str(&f_, header, ndata, "ok.st"));                                                 \
+        st_close(&f_);                                                                                           \
+    } while (0)
+#define EXPECT_REFUSED(header, ndata, frag)                                                                      \
+    do {                                                                                                         \
+        st_file f_;                                                                                              \
+        rl_status s_ = parse_header_str(&f_, header, ndata, "bad.st");                                           \
+        CHECK_MSG(s_ == RL_ERR_FORMAT && strstr(rl_errmsg(), frag) && strstr(rl_errmsg(), "bad.st"),             \
+                  "want '%s', got status %d: %s", frag, (int)s_, rl_errmsg());                                   \
+        if (!s_) st_close(&f_);                                                                                  \
+    } while (0)
+
 /* The metadata and tensors of a model, F32, back to back from offset 0;
  * sizes given as strings so that bad ones can be written. *nparams: the
  * elements the tensors hold. */
@@ -194,6 +219,185 @@ static void expect_model_refused(const char *path, rl_status want, const char *f
               "want %d '%s', got %d: %s", (int)want, frag, (int)s, rl_errmsg());
     CHECK(m == NULL);
     rl_model_free(m);
+}
+
+/* ------------------------------------------------------------------ the container */
+
+/* The header length: exactly ST_MAX_HEADER (100 MiB, the format's limit) is
+ * read, parsed and loaded as a model; one byte more is refused before it is
+ * parsed, although the file holds all of it. In memory (st_parse), no disk. */
+TEST(limit_header_length)
+{
+    size_t np = 0, len = 0;
+    char *hdr = model_header("tanh", "1", "1", "1", "1", "mse", &np);
+    float w[6] = {0.1f, 0.2f, 0.3f, 0.4f, 0.5f, 0.6f};
+    CHECK(np == 6);
+    unsigned char *img = st_image(hdr, ST_MAX_HEADER, w, sizeof w, &len);
+    st_file f;
+    CHECK_OK(st_parse(&f, img, len, "big-header.st"));
+    rl_model *m = NULL;
+    if (f.buf) CHECK_OK(rl_model_from_st(&m, &f, RL_F32));
+    CHECK(m && ((float *)rl_model_params(m))[5] == 0.6f);
+    rl_model_free(m);
+    st_close(&f);
+    free(img);
+    img = st_image(hdr, (size_t)ST_MAX_HEADER + 1, w, sizeof w, &len);
+    rl_status s = st_parse(&f, img, len, "big-header.st");
+    CHECK_MSG(s == RL_ERR_FORMAT && strstr(rl_errmsg(), "header length 104857601 exceeds the limit of 104857600 bytes"),
+              "%s", rl_errmsg());
+    free(img);
+    free(hdr);
+}
+
+/* JSON nesting: cJSON's limit of CJSON_NESTING_LIMIT levels. At the limit the
+ * header is JSON (refused for what it says); one level more is not JSON. */
+TEST(limit_json_nesting)
+{
+    for (int levels = CJSON_NESTING_LIMIT; levels <= CJSON_NESTING_LIMIT + 1; levels++) {
+        /* the object, then levels - 1 arrays */
+        sbuf b = {0};
+        sb_printf(&b, "{\"a\":");
+        for (int i = 1; i < levels; i++) sb_printf(&b, "[");
+        for (int i = 1; i < levels; i++) sb_printf(&b, "]");
+        sb_printf(&b, "}");
+        if (levels == CJSON_NESTING_LIMIT) EXPECT_REFUSED(b.s, 0, "tensor 'a': header entry is not an object");
+        else EXPECT_REFUSED(b.s, 0, "the header is not valid JSON");
+        free(b.s);
+    }
+}
+
+/* n empty tensors (and a metadata entry), or n metadata entries. */
+static char *many(int n, int meta)
+{
+    sbuf b = {0};
+    sb_printf(&b, "{\"__metadata__\":{\"k\":\"v\"");
+    for (int i = 0; meta && i < n - 1; i++) sb_printf(&b, ",\"k%d\":\"v\"", i);
+    sb_printf(&b, "}");
+    for (int i = 0; !meta && i < n; i++) sb_printf(&b, ",\"t%d\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[0,0]}", i);
+    sb_printf(&b, "}");
+    return b.s;
+}
+
+/* Tensors in a file (ST_MAX_TENSORS, 4096) and metadata entries (ST_MAX_META, 4096). */
+TEST(limit_tensor_and_metadata_count)
+{
+    char *h = many(ST_MAX_TENSORS, 0);
+    st_file f;
+    CHECK_OK(parse_header_str(&f, h, 0, "ok.st"));
+    CHECK(f.n == ST_MAX_TENSORS && f.nmeta == 1);
+    st_close(&f);
+    free(h);
+    h = many(ST_MAX_TENSORS + 1, 0);
+    EXPECT_REFUSED(h, 0, "4097 header entries (limit 4096 tensors)");
+    free(h);
+    h = many(ST_MAX_META, 1);
+    CHECK_OK(parse_header_str(&f, h, 0, "ok.st"));
+    CHECK(f.n == 0 && f.nmeta == ST_MAX_META && strcmp(st_meta(&f, "k4094"), "v") == 0);
+    st_close(&f);
+    free(h);
+    h = many(ST_MAX_META + 1, 1);
+    EXPECT_REFUSED(h, 0, "4097 metadata entries (limit 4096)");
+    free(h);
+}
+
+/* Rank (ST_MAX_NDIM, 8) and name length (ST_MAX_NAME, 255 bytes). */
+TEST(limit_rank_and_name)
+{
+    CHECK(ST_MAX_NDIM == 8 && ST_MAX_NAME == 255);
+    EXPECT_PARSES("{\"a\":{\"dtype\":\"F32\",\"shape\":[1,1,1,1,1,1,1,1],\"data_offsets\":[0,4]}}", 4);
+    EXPECT_REFUSED("{\"a\":{\"dtype\":\"F32\",\"shape\":[1,1,1,1,1,1,1,1,1],\"data_offsets\":[0,4]}}", 4,
+                   "9 dimensions (limit 8)");
+    char name[ST_MAX_NAME + 2], hdr[1024];
+    memset(name, 'n', sizeof name - 1);
+    name[ST_MAX_NAME] = '\0';
+    snprintf(hdr, sizeof hdr, "{\"%s\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}", name);
+    st_file f;
+    CHECK_OK(parse_header_str(&f, hdr, 4, "ok.st"));
+    CHECK(f.n == 1 && strlen(f.t[0].name) == ST_MAX_NAME);
+    st_close(&f);
+    name[ST_MAX_NAME] = 'n';
+    name[ST_MAX_NAME + 1] = '\0';
+    snprintf(hdr, sizeof hdr, "{\"%s\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}", name);
+    EXPECT_REFUSED(hdr, 4, "a tensor name is longer than 255 bytes");
+}
+
+/* Integers in the header are exact in JSON's doubles up to 2^53 - 1; above,
+ * 2^53 + 1 would be read as 2^53 without a word, so 2^53 is refused. */
+TEST(limit_header_integers)
+{
+    /* a dimension of 2^53 - 1 beside a 0: an empty tensor, accepted */
+    EXPECT_PARSES("{\"a\":{\"dtype\":\"F32\",\"shape\":[9007199254740991,0],\"data_offsets\":[0,0]}}", 0);
+    EXPECT_REFUSED("{\"a\":{\"dtype\":\"F32\",\"shape\":[9007199254740992,0],\"data_offsets\":[0,0]}}", 0,
+                   "dimension 0 is not an integer in [0, 2^53 - 1]");
+    EXPECT_REFUSED("{\"a\":{\"dtype\":\"F32\",\"shape\":[9007199254740993,0],\"data_offsets\":[0,0]}}", 0,
+                   "dimension 0 is not an integer");
+    /* offsets: 2^53 - 1 passes as an integer and is then outside the data */
+    EXPECT_REFUSED("{\"a\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[9007199254740991,9007199254740991]}}", 0,
+                   "data_offsets [9007199254740991, 9007199254740991) lie outside the 0-byte data section");
+    EXPECT_REFUSED("{\"a\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[0,9007199254740992]}}", 0,
+                   "data_offsets must be two integers in [0, 2^53 - 1]");
+}
+
+/* Element count and byte size must not overflow 64 bits: each check is
+ * passed at its edge (then the data does not match) and refused one past it. */
+TEST(limit_element_count)
+{
+    /* 4294967295 x 4294967297 = 2^64 - 1 elements: counted; one byte each: sized */
+    EXPECT_REFUSED("{\"a\":{\"dtype\":\"U8\",\"shape\":[4294967295,4294967297],\"data_offsets\":[0,0]}}", 0,
+                   "0 data bytes for 18446744073709551615 elements of U8");
+    EXPECT_REFUSED("{\"a\":{\"dtype\":\"U8\",\"shape\":[4294967296,4294967296],\"data_offsets\":[0,0]}}", 0,
+                   "element count overflows");
+    /* F32: 2^62 - 1 elements are 2^64 - 4 bytes; 2^62 would be 2^64 */
+    EXPECT_REFUSED("{\"a\":{\"dtype\":\"F32\",\"shape\":[2147483647,2147483649],\"data_offsets\":[0,0]}}", 0,
+                   "0 data bytes for 4611686018427387903 elements of F32");
+    EXPECT_REFUSED("{\"a\":{\"dtype\":\"F32\",\"shape\":[2147483648,2147483648],\"data_offsets\":[0,0]}}", 0,
+                   "byte size overflows");
+}
+
+/* Data offsets: begin <= end <= the data section's size, no shared bytes. */
+TEST(limit_data_offsets)
+{
+    /* two tensors that fill the 8 bytes exactly, touching; an empty one at the end */
+    EXPECT_PARSES("{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},"
+                  "\"b\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]},"
+                  "\"c\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[8,8]}}",
+                  8);
+    EXPECT_REFUSED("{\"b\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[5,9]}}", 8,
+                   "data_offsets [5, 9) lie outside the 8-byte data section");
+    EXPECT_REFUSED("{\"c\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[9,9]}}", 8, "outside");
+    EXPECT_REFUSED("{\"c\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[5,4]}}", 8, "data_offsets [5, 4) lie outside");
+    EXPECT_REFUSED("{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},"
+                   "\"b\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[3,7]}}",
+                   8, "tensors 'a' and 'b' overlap");
+}
+
+/* The whole file is read by its real size; a file larger than the memory
+ * there is gives an out-of-memory error naming it, not a crash. The memory
+ * is made small (rl_debug_alloc_limit) and the files sparse: no disk, no RAM. */
+TEST(limit_file_memory)
+{
+    const size_t lim = (size_t)1 << 20;
+    const char *p = tmp_path("sparse.st");
+    FILE *fp = fopen(p, "wb");
+    CHECK(fp && ftruncate(fileno(fp), (off_t)lim - 1) == 0); /* read into lim bytes (one for EOF) */
+    if (fp) fclose(fp);
+    rl_debug_alloc_limit(lim);
+    expect_model_refused(p, RL_ERR_FORMAT, "not a safetensors file"); /* read: 8 zero bytes say length 0 */
+    CHECK(truncate(p, (off_t)lim) == 0);
+    expect_model_refused(p, RL_ERR_NOMEM, "cannot allocate 1048577 bytes to read it");
+    /* a text file: at most RL_TEXT_MAX_BYTES (2 GiB), measured before it is read */
+    const char *tp = tmp_path("sparse.txt");
+    fp = fopen(tp, "wb");
+    CHECK(fp && ftruncate(fileno(fp), (off_t)RL_TEXT_MAX_BYTES) == 0);
+    if (fp) fclose(fp);
+    rl_task *t = NULL;
+    CHECK_REFUSED(rl_task_new(&t, RL_TASK_TEXT, 10, tp), RL_ERR_NOMEM, "cannot allocate 2147483649 bytes to read it", t);
+    rl_debug_alloc_limit(0);
+    CHECK(truncate(tp, (off_t)RL_TEXT_MAX_BYTES + 1) == 0);
+    CHECK_REFUSED(rl_task_new(&t, RL_TASK_TEXT, 10, tp), RL_ERR_FORMAT,
+                  "sparse.txt: larger than the limit of 2147483648 bytes (2 GiB) for a text", t);
+    remove(p);
+    remove(tp);
 }
 
 /* ------------------------------------------------------------------ models */
@@ -300,5 +504,260 @@ TEST(limit_num_layers_cli)
     snprintf(dir, sizeof dir, "%s/l65-run", test_tmpdir);
     rc = run_cli(train, NULL, NULL, 0, err, sizeof err);
     CHECK_MSG(rc == 2 && strstr(err, "layers"), "train --layers 65: %d %s", rc, err);
+}
+
+/* Sizes in [1, RL_MAX_SIZE = 65536]: a model with 65536 inputs, and one with
+ * 65536 classes, load from files; 65536 hidden units pass the size check and
+ * are then more parameters than the file holds; 65537 and 0 are refused, and
+ * the library says the same (rl_model_new). */
+TEST(limit_model_sizes)
+{
+    size_t np = 0;
+    char *hdr = model_header("tanh", "65536", "1", "1", "1", "mse", &np);
+    rl_model *m = NULL;
+    CHECK_OK(rl_model_load(&m, model_file("in65536.st", hdr, np), RL_F32));
+    CHECK(m && rl_model_config(m).input_size == RL_MAX_SIZE);
+    rl_model_free(m);
+    free(hdr);
+    hdr = model_header("tanh", "1", "1", "1", "65536", "cross_entropy", &np);
+    m = NULL;
+    CHECK_OK(rl_model_load(&m, model_file("out65536.st", hdr, np), RL_F32));
+    CHECK(m && rl_model_config(m).output_size == RL_MAX_SIZE);
+    rl_model_free(m);
+    free(hdr);
+    static const char *const keys[] = {"input_size", "hidden_size", "output_size"};
+    for (int k = 0; k < 3; k++) {
+        const char *v[3] = {"1", "1", "2"};
+        char frag[200];
+        /* 65536 passes the check of the key (a small model file then lacks the data) */
+        v[k] = "65536";
+        hdr = meta_header("tanh", v[0], v[1], "1", v[2], "mse");
+        size_t len = 0;
+        unsigned char *img = st_image(hdr, 0, NULL, 24, &len); /* 6 parameters' worth of data */
+        expect_model_refused(write_tmp("size65536.st", img, len), RL_ERR_FORMAT, "parameters but the file holds at most");
+        free(img);
+        free(hdr);
+        for (int bad = 0; bad < 2; bad++) {
+            v[k] = bad ? "0" : "65537";
+            hdr = meta_header("tanh", v[0], v[1], "1", v[2], "mse");
+            img = st_image(hdr, 0, NULL, 24, &len);
+            snprintf(frag, sizeof frag, "metadata %s = '%s' is not an integer in [1, 65536]", keys[k], v[k]);
+            expect_model_refused(write_tmp("badsize.st", img, len), RL_ERR_FORMAT, frag);
+            free(img);
+            free(hdr);
+        }
+        /* the library */
+        int sz[3] = {1, 1, 2};
+        sz[k] = RL_MAX_SIZE + 1;
+        rl_config cfg = {RL_CELL_TANH, sz[0], sz[1], 1, sz[2], RL_LOSS_MSE};
+        m = NULL;
+        snprintf(frag, sizeof frag, "%s = 65537 is out of range [1, 65536]", keys[k]);
+        CHECK_REFUSED(rl_model_new(&m, &cfg, RL_F32), RL_ERR_ARG, frag, m);
+    }
+    /* a cross-entropy model needs 2 classes */
+    hdr = model_header("tanh", "1", "1", "1", "2", "cross_entropy", &np);
+    m = NULL;
+    CHECK_OK(rl_model_load(&m, model_file("ce2.st", hdr, np), RL_F32));
+    rl_model_free(m);
+    free(hdr);
+    hdr = model_header("tanh", "1", "1", "1", "1", "cross_entropy", &np);
+    expect_model_refused(model_file("ce1.st", hdr, np), RL_ERR_FORMAT, "a cross_entropy model needs output_size >= 2");
+    free(hdr);
+}
+
+/* Parameters: at most what the data section holds (bytes / 4), checked
+ * before anything is allocated, and at most RL_MAX_PARAMS = 2^31. A model of
+ * exactly 2^31 would take 8 GiB: it passes the check and then fails to
+ * allocate under a small test limit (rl_debug_alloc_limit); one more is
+ * refused by the check. */
+TEST(limit_parameters)
+{
+    char *meta = meta_header("tanh", "1", "1", "1", "1", "mse");
+    size_t len = 0;
+    unsigned char *img = st_image(meta, 0, NULL, 24, &len); /* 6 parameters need 24 bytes */
+    expect_model_refused(write_tmp("p24.st", img, len), RL_ERR_FORMAT, "tensor 'rnn.weight_ih_l0' is missing");
+    free(img);
+    img = st_image(meta, 0, NULL, 23, &len);
+    expect_model_refused(write_tmp("p23.st", img, len), RL_ERR_FORMAT,
+                         "the metadata asks for 6 parameters but the file holds at most 5");
+    free(img);
+    free(meta);
+    /* tanh, I = 65131, H = 14779, O = 65390: H (I + H + 2) + O (H + 1) = 2^31 */
+    rl_config at = {RL_CELL_TANH, 65131, 14779, 1, 65390, RL_LOSS_MSE}, over = {RL_CELL_TANH, 65130, 14779, 1, 65391, RL_LOSS_MSE};
+    CHECK(14779ll * (65131 + 14779 + 2) + 65390ll * 14780 == RL_MAX_PARAMS);
+    CHECK(14779ll * (65130 + 14779 + 2) + 65391ll * 14780 == RL_MAX_PARAMS + 1);
+    rl_model *m = NULL;
+    rl_debug_alloc_limit((size_t)1 << 30);
+    CHECK_REFUSED(rl_model_new(&m, &at, RL_F32), RL_ERR_NOMEM, "cannot allocate 8589934592 bytes", m);
+    rl_debug_alloc_limit(0);
+    CHECK_REFUSED(rl_model_new(&m, &over, RL_F32), RL_ERR_ARG, "model would have 2147483649 parameters (limit 2147483648)", m);
+}
+
+/* ------------------------------------------------------------------ data files */
+
+/* Class ids in [0, O), masks >= 0 with a positive sum. */
+TEST(limit_data_values)
+{
+    rl_config c = {RL_CELL_TANH, 1, 2, 1, 3, RL_LOSS_CE};
+    rl_model *m = NULL;
+    CHECK_OK(rl_model_new(&m, &c, RL_F32));
+    if (!m) return;
+    float x[4] = {0}, mask[4] = {0, 0, 0, 1};
+    int32_t ids[4] = {0, 0, 1, 2};
+    rl_batch b = {RL_F32, 2, 2, 1, x, ids, NULL, mask, NULL, NULL};
+    const char *p = tmp_path("values.st");
+    rl_data *d = NULL;
+    CHECK_OK(rl_data_save(&b, m, p)); /* ids 0 and O - 1, a mask of zeros and one 1 */
+    CHECK_OK(rl_data_load(&d, p, m, RL_F32));
+    rl_data_free(d);
+    d = NULL;
+    ids[3] = 3;
+    CHECK_OK(rl_data_save(&b, m, p));
+    CHECK_REFUSED(rl_data_load(&d, p, m, RL_F32), RL_ERR_FORMAT, "tensor 'y' element 3 is 3, outside [0, 2]", d);
+    ids[3] = -1;
+    CHECK_OK(rl_data_save(&b, m, p));
+    CHECK_REFUSED(rl_data_load(&d, p, m, RL_F32), RL_ERR_FORMAT, "element 3 is -1, outside [0, 2]", d);
+    ids[3] = 2;
+    mask[0] = -0x1p-149f; /* the negative number nearest 0 */
+    CHECK_OK(rl_data_save(&b, m, p));
+    CHECK_REFUSED(rl_data_load(&d, p, m, RL_F32), RL_ERR_ARG, "mask element 0 is negative", d);
+    mask[0] = 0, mask[3] = 0;
+    CHECK_OK(rl_data_save(&b, m, p));
+    CHECK_REFUSED(rl_data_load(&d, p, m, RL_F32), RL_ERR_ARG, "the mask sums to zero", d);
+    rl_model_free(m);
+}
+
+/* ------------------------------------------------------------------ text */
+
+/* Append code point cp as UTF-8. */
+static void put_utf8(sbuf *b, uint32_t cp)
+{
+    if (cp < 0x80) sb_printf(b, "%c", (char)cp);
+    else if (cp < 0x800) sb_printf(b, "%c%c", (char)(0xC0 | cp >> 6), (char)(0x80 | (cp & 0x3F)));
+    else if (cp < 0x10000)
+        sb_printf(b, "%c%c%c", (char)(0xE0 | cp >> 12), (char)(0x80 | ((cp >> 6) & 0x3F)), (char)(0x80 | (cp & 0x3F)));
+    else
+        sb_printf(b, "%c%c%c%c", (char)(0xF0 | cp >> 18), (char)(0x80 | ((cp >> 12) & 0x3F)),
+                  (char)(0x80 | ((cp >> 6) & 0x3F)), (char)(0x80 | (cp & 0x3F)));
+}
+
+/* A text task from bytes: the status, the vocabulary size on success. */
+static rl_status text_task(const void *bytes, size_t n, int T, int *V)
+{
+    rl_task *t = NULL;
+    rl_status s = rl_task_text_from_buffer(&t, T, bytes, n, "t.txt");
+    if (t) *V = rl_task_get_info(t).output_size;
+    CHECK(!s == !!t);
+    rl_task_free(t);
+    return s;
+}
+
+/* At least RL_TEXT_MIN_CHARS characters, at most RL_TEXT_MAX_VOCAB distinct. */
+TEST(limit_text_size_and_vocabulary)
+{
+    char *txt = ascii_text(RL_TEXT_MIN_CHARS);
+    int V = 0;
+    CHECK_OK(text_task(txt, RL_TEXT_MIN_CHARS, 2, &V));
+    CHECK(V == 27);
+    CHECK(text_task(txt, RL_TEXT_MIN_CHARS - 1, 2, &V) == RL_ERR_FORMAT &&
+          strstr(rl_errmsg(), "t.txt: 999 characters; a text model needs at least 1000"));
+    free(txt);
+    /* 4096 distinct code points (U+0100 on, 2 and 3 bytes each), then one more */
+    for (int extra = 0; extra < 2; extra++) {
+        sbuf b = {0};
+        for (uint32_t i = 0; i < RL_TEXT_MAX_VOCAB + (uint32_t)extra; i++) put_utf8(&b, 0x100 + i);
+        rl_status s = text_task(b.s, b.n, 2, &V);
+        if (!extra) CHECK_MSG(s == RL_OK && V == RL_TEXT_MAX_VOCAB, "%d: %s", (int)s, rl_errmsg());
+        else CHECK_MSG(s == RL_ERR_FORMAT && strstr(rl_errmsg(), "4097 distinct characters (limit 4096)"), "%s", rl_errmsg());
+        free(b.s);
+    }
+}
+
+/* UTF-8 at the edges of each rule: the shortest form of each length, the
+ * last code point, the surrogates. Each case: 999 ASCII letters and one more
+ * character. */
+TEST(limit_text_utf8)
+{
+    static const struct { const char *bytes; int ok; } cases[] = {
+        {"\xC2\x80", 1},         {"\xC1\xBF", 0},         /* U+0080; U+007F overlong in 2 bytes */
+        {"\xE0\xA0\x80", 1},     {"\xE0\x9F\xBF", 0},     /* U+0800; U+07FF overlong in 3 */
+        {"\xF0\x90\x80\x80", 1}, {"\xF0\x8F\xBF\xBF", 0}, /* U+10000; U+FFFF overlong in 4 */
+        {"\xF4\x8F\xBF\xBF", 1}, {"\xF4\x90\x80\x80", 0}, /* U+10FFFF; U+110000 */
+        {"\xED\x9F\xBF", 1},     {"\xED\xA0\x80", 0},     /* U+D7FF; U+D800 (a surrogate) */
+        {"\xEE\x80\x80", 1},     {"\xED\xBF\xBF", 0},     /* U+E000; U+DFFF */
+    };
+    char *txt = ascii_text(999 + 4);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        size_t k = strlen(cases[i].bytes);
+        memcpy(txt + 999, cases[i].bytes, k);
+        int V = 0;
+        rl_status s = text_task(txt, 999 + k, 2, &V);
+        if (cases[i].ok) CHECK_MSG(s == RL_OK && V == 28, "case %zu: %s", i, rl_errmsg());
+        else CHECK_MSG(s == RL_ERR_FORMAT && strstr(rl_errmsg(), "not valid UTF-8"), "case %zu accepted", i);
+    }
+    free(txt);
+}
+
+/* A task's sequence length: its minimum and RL_MAX_SEQ_LEN; the command
+ * line takes the same range (the text is too short for it, which says the
+ * length itself was taken). */
+TEST(limit_seq_len)
+{
+    static const struct { rl_task_kind k; int min; } tasks[] = {
+        {RL_TASK_ADDING, 2}, {RL_TASK_ADDING_HS97, 2}, {RL_TASK_COPY, 1}, {RL_TASK_TEMPORAL_ORDER, 20}};
+    for (size_t i = 0; i < sizeof tasks / sizeof tasks[0]; i++) {
+        rl_task *t = NULL;
+        CHECK_OK(rl_task_new(&t, tasks[i].k, tasks[i].min, NULL));
+        rl_task_free(t);
+        t = NULL;
+        CHECK_OK(rl_task_new(&t, tasks[i].k, RL_MAX_SEQ_LEN, NULL));
+        rl_task_free(t);
+        t = NULL;
+        CHECK_REFUSED(rl_task_new(&t, tasks[i].k, tasks[i].min - 1, NULL), RL_ERR_ARG, "is out of range", t);
+        CHECK_REFUSED(rl_task_new(&t, tasks[i].k, RL_MAX_SEQ_LEN + 1, NULL), RL_ERR_ARG,
+                      "--seq-len 1000001 is out of range", t);
+    }
+    char *txt = ascii_text(1200);
+    const char *p = write_tmp("seq.txt", txt, 1200);
+    free(txt);
+    char err[512], at[16], over[16], dir[1100];
+    snprintf(at, sizeof at, "%d", RL_MAX_SEQ_LEN);
+    snprintf(over, sizeof over, "%d", RL_MAX_SEQ_LEN + 1);
+    snprintf(dir, sizeof dir, "%s/seq-run", test_tmpdir);
+    const char *train[] = {"rnnlab", "train", "--task", "text", "--data", p, "--seq-len", at, "--out", dir, NULL};
+    int rc = run_cli(train, NULL, NULL, 0, err, sizeof err);
+    CHECK_MSG(rc == 2 && strstr(err, "too short for sequences of 1000000 characters"), "train: %d %s", rc, err);
+    train[7] = over;
+    rc = run_cli(train, NULL, NULL, 0, err, sizeof err);
+    CHECK_MSG(rc == 2 && strstr(err, "seq-len") && strstr(err, "1000001"), "train: %d %s", rc, err);
+}
+
+/* ------------------------------------------------------------------ the documentation */
+
+/* docs/security.md states the limits the code has. */
+TEST(limit_docs_agree)
+{
+    char path[2048];
+    snprintf(path, sizeof path, "%s/../../docs/security.md", test_fixtures);
+    size_t n = 0;
+    char *doc = (char *)read_file(path, &n);
+    CHECK_MSG(doc != NULL, "cannot read %s", path);
+    if (!doc) return;
+    char want[16][128];
+    int k = 0;
+    snprintf(want[k++], 128, "| header length | %u MiB", ST_MAX_HEADER >> 20);
+    snprintf(want[k++], 128, "| JSON nesting | %d levels", CJSON_NESTING_LIMIT);
+    snprintf(want[k++], 128, "| tensors in a file | %d |", ST_MAX_TENSORS);
+    snprintf(want[k++], 128, "| metadata entries | %d |", ST_MAX_META);
+    snprintf(want[k++], 128, "| dimensions of a tensor | %d |", ST_MAX_NDIM);
+    snprintf(want[k++], 128, "| tensor name | %d bytes |", ST_MAX_NAME);
+    snprintf(want[k++], 128, "in [1, %d], `num_layers` in [1, %d]", RL_MAX_SIZE, RL_MAX_LAYERS);
+    snprintf(want[k++], 128, "at most 2³¹, and at most"); /* RL_MAX_PARAMS */
+    snprintf(want[k++], 128, "at least %d characters, at most %d distinct ones, at most 2 GiB", RL_TEXT_MIN_CHARS,
+             RL_TEXT_MAX_VOCAB);
+    snprintf(want[k++], 128, "2^53 − 1");
+    CHECK(RL_MAX_PARAMS == 1ll << 31 && RL_TEXT_MAX_BYTES == (size_t)2 << 30 && ST_MAX_INT == 0x1p53 - 1);
+    for (int i = 0; i < k; i++) CHECK_MSG(strstr(doc, want[i]) != NULL, "docs/security.md lacks '%s'", want[i]);
+    free(doc);
 }
 
