@@ -374,9 +374,14 @@ static rl_status vocab_points(const rl_model *m, int32_t **cps, int64_t *V)
     size_t n = strlen(v);
     if (!(*cps = rl_alloc(n + 1, sizeof **cps))) return RL_ERR_NOMEM;
     *V = utf8_decode((const unsigned char *)v, n, *cps);
-    if (*V < 0 || *V != rl_model_config(m).output_size) {
+    /* a character model reads and predicts the same classes: a file whose
+     * input size differs would have a class id index outside its inputs */
+    const rl_config c = rl_model_config(m);
+    if (*V < 0 || *V != c.output_size || c.input_size != c.output_size) {
         rl_free(*cps);
-        return rl_fail(RL_ERR_FORMAT, "the model's vocabulary does not match its %d outputs", rl_model_config(m).output_size);
+        *cps = NULL;
+        return rl_fail(RL_ERR_FORMAT, "the model's vocabulary does not match its %d inputs and %d outputs", c.input_size,
+                       c.output_size);
     }
     return RL_OK;
 }

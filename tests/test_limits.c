@@ -761,3 +761,43 @@ TEST(limit_docs_agree)
     free(doc);
 }
 
+/* ------------------------------------------------------------------ error paths */
+
+/* A character model whose vocabulary matches its outputs but not its inputs
+ * (a crafted file): rnnlab sample wrote class ids past the end of the
+ * one-hot input (heap overflow), or read outputs that do not exist. Now
+ * refused when the vocabulary is read, for both shapes. */
+TEST(vocab_needs_inputs_equal_outputs)
+{
+    static const struct { int in, out; const char *vocab; } bad[] = {{2, 4, "abcd"}, {4, 2, "ab"}};
+    for (int k = 0; k < 2; k++) {
+        rl_config c = {RL_CELL_TANH, bad[k].in, 2, 1, bad[k].out, RL_LOSS_CE};
+        rl_model *m = NULL;
+        CHECK_OK(rl_model_new(&m, &c, RL_F32));
+        if (!m) continue;
+        CHECK_OK(rl_model_set_vocab(m, bad[k].vocab));
+        int32_t ids[8];
+        size_t n = 0;
+        char ch[5];
+        CHECK(rl_vocab_encode(m, "b", ids, 8, &n) == RL_ERR_FORMAT && strstr(rl_errmsg(), "does not match its"));
+        CHECK(rl_vocab_char(m, 1, ch) == RL_ERR_FORMAT);
+        const char *p = tmp_path("vocab-mismatch.st");
+        CHECK_OK(rl_model_save(m, p));
+        rl_model_free(m);
+        char err[512];
+        const char *argv[] = {"rnnlab", "sample", "--model", p, "--prime", bad[k].vocab + 1, "--len", "5", NULL};
+        int rc = run_cli(argv, NULL, NULL, 0, err, sizeof err);
+        CHECK_MSG(rc == 1 && run_cli_err_lines() == 1 && strstr(err, "vocabulary does not match"), "sample: %d %s", rc, err);
+    }
+    /* the accepted side: inputs = outputs = the vocabulary's size */
+    rl_config c = {RL_CELL_TANH, 3, 2, 1, 3, RL_LOSS_CE};
+    rl_model *m = NULL;
+    CHECK_OK(rl_model_new(&m, &c, RL_F32));
+    if (!m) return;
+    CHECK_OK(rl_model_set_vocab(m, "abc"));
+    int32_t ids[8];
+    size_t n = 0;
+    CHECK_OK(rl_vocab_encode(m, "cab", ids, 8, &n));
+    CHECK(n == 3 && ids[0] == 2 && ids[1] == 0 && ids[2] == 1);
+    rl_model_free(m);
+}
