@@ -34,21 +34,36 @@ rl_status rl_fail(rl_status s, const char *fmt, ...)
     return s;
 }
 
-/* Tests only (rl_debug_alloc_limit): allocations above this many bytes fail
- * as a machine without the memory would; 0 is no limit. */
+/* Tests only: allocations above alloc_limit bytes fail as on a machine
+ * without the memory (0: no limit); the fail_at-th allocation from the
+ * moment it was set fails once (0: none). */
 static size_t alloc_limit;
+static _Atomic long fail_at;
+static _Atomic int fail_fired;
 
 void rl_debug_alloc_limit(size_t bytes) { alloc_limit = bytes; }
 
-void *rl_malloc(size_t bytes)
+int rl_debug_fail_alloc(long n)
 {
-    return alloc_limit && bytes > alloc_limit ? NULL : malloc(bytes ? bytes : 1);
+    int fired = atomic_exchange(&fail_fired, 0);
+    atomic_store(&fail_at, n > 0 ? n : 0);
+    return fired;
 }
 
-void *rl_realloc(void *p, size_t bytes)
+/* Whether this allocation is to fail. */
+static int refused(size_t bytes)
 {
-    return alloc_limit && bytes > alloc_limit ? NULL : realloc(p, bytes ? bytes : 1);
+    if (alloc_limit && bytes > alloc_limit) return 1;
+    if (atomic_load_explicit(&fail_at, memory_order_relaxed) > 0 && atomic_fetch_sub(&fail_at, 1) == 1) {
+        atomic_store(&fail_fired, 1);
+        return 1;
+    }
+    return 0;
 }
+
+void *rl_malloc(size_t bytes) { return refused(bytes) ? NULL : malloc(bytes ? bytes : 1); }
+
+void *rl_realloc(void *p, size_t bytes) { return refused(bytes) ? NULL : realloc(p, bytes ? bytes : 1); }
 
 void *rl_alloc(size_t n, size_t size)
 {
@@ -58,7 +73,7 @@ void *rl_alloc(size_t n, size_t size)
         return NULL;
     }
     size_t bytes = (n * size + 63) & ~(size_t)63;
-    void *p = alloc_limit && bytes > alloc_limit ? NULL : aligned_alloc(64, bytes);
+    void *p = refused(bytes) ? NULL : aligned_alloc(64, bytes);
     if (!p) {
         rl_fail(RL_ERR_NOMEM, "cannot allocate %zu bytes", bytes);
         return NULL;

@@ -89,7 +89,7 @@ static rl_status text_from_bytes(rl_task *t, const unsigned char *src, size_t n,
         if (V > RL_TEXT_MAX_VOCAB) s = rl_fail(RL_ERR_FORMAT, "%s: %d distinct characters (limit %d)", name, V, RL_TEXT_MAX_VOCAB);
         if (!s && V < 2) s = rl_fail(RL_ERR_FORMAT, "%s: a single distinct character", name);
     }
-    if (!s && !(t->vocab = malloc((size_t)V * 4 + 1))) s = RL_ERR_NOMEM;
+    if (!s && !(t->vocab = rl_malloc((size_t)V * 4 + 1))) s = rl_fail(RL_ERR_NOMEM, "%s: no memory for the vocabulary", name);
     if (!s) {
         size_t at = 0;
         for (int i = 0; i < V; i++) at += utf8_encode((uint32_t)sorted[i], t->vocab + at);

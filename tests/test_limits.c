@@ -801,3 +801,107 @@ TEST(vocab_needs_inputs_equal_outputs)
     CHECK(n == 3 && ids[0] == 2 && ids[1] == 0 && ids[2] == 1);
     rl_model_free(m);
 }
+
+/* A step of the sweep below: OK, or out of memory with a message. */
+#define SWEEP_STEP(expr)                                                                                         \
+    do {                                                                                                         \
+        if (!s) {                                                                                                \
+            s = (expr);                                                                                          \
+            CHECK_MSG(s == RL_OK || (s == RL_ERR_NOMEM && *rl_errmsg()),                                         \
+                      "%s, allocation %ld failing: status %d (%s)", #expr, n, (int)s, rl_errmsg());              \
+        }                                                                                                        \
+    } while (0)
+
+/* The library's steps from files to training, with allocation n failing. */
+static rl_status sweep_once(long n, const char *text, const char *dir, int *fired)
+{
+    rl_model *m = NULL;
+    rl_data *d = NULL, *td = NULL;
+    rl_ws *ws = NULL;
+    rl_jac *j = NULL;
+    rl_task *task = NULL;
+    rl_optim *o = NULL;
+    rl_trainer *tr = NULL;
+    double loss = 0, *buf = NULL;
+    rl_status s = RL_OK;
+    rl_debug_fail_alloc(n);
+    SWEEP_STEP(rl_model_load(&m, fixture("lstm_l2_mse.model.safetensors"), RL_F64));
+    SWEEP_STEP(rl_data_load(&d, fixture("lstm_l2_mse.data.safetensors"), m, RL_F64));
+    SWEEP_STEP(rl_ws_new(&ws, m, rl_data_batch(d)->batch, rl_data_batch(d)->steps));
+    SWEEP_STEP(rl_ws_set_dropout(ws, 0.25, 1));
+    SWEEP_STEP(rl_forward(ws, m, rl_data_batch(d), &loss));
+    SWEEP_STEP(rl_backward(ws, m, rl_data_batch(d)));
+    rl_optim_config oc = rl_optim_defaults(RL_OPT_ADAM);
+    SWEEP_STEP(rl_optim_new(&o, m, &oc));
+    rl_init init = {RL_INIT_ORTHOGONAL, 1, 1.5, 1, 0};
+    SWEEP_STEP(rl_model_init(m, &init, 5));
+    SWEEP_STEP(rl_jac_new(&j, m, rl_data_batch(d), 0));
+    if (!s) {
+        int S = rl_jac_state_size(j), T = rl_jac_steps(j);
+        buf = calloc((size_t)(5 * (T + 1) + 5 * S), sizeof *buf);
+        double scale = 0, *e = buf + 5 * (T + 1);
+        rl_lag_stats st = {buf, buf + (T + 1), buf + 2 * (T + 1), buf + 3 * (T + 1), buf + 4 * (T + 1), NULL, NULL,
+                           NULL, &scale};
+        SWEEP_STEP(rl_jac_lags(j, &st));
+        SWEEP_STEP(rl_jac_step_spectrum(j, 1, e, e + S, e + 2 * S));
+        rl_theorem th = {e, e + S, e + 2 * S, e + 3 * S, e + 4 * S, 0, 0, 0};
+        SWEEP_STEP(rl_jac_theorem(j, 0, &th));
+        rl_lyap_config lc = {.steps = 20, .transient = 5, .k = S < 8 ? S : 8, .input = RL_INPUT_NOISE, .noise_std = 1,
+                             .state = RL_STATE_RANDOM, .seed = 1, .trace_every = 10};
+        double ex[8], trace[2 * 8];
+        SWEEP_STEP(rl_lyapunov(m, NULL, 0, &lc, ex, trace));
+    }
+    SWEEP_STEP(rl_task_new(&task, RL_TASK_TEXT, 20, text));
+    SWEEP_STEP(rl_task_data_new(&td, task, 3));
+    rl_train_config tc = rl_train_defaults();
+    tc.task = RL_TASK_TEXT, tc.text_path = text, tc.seq_len = 12, tc.k1 = 6, tc.cell = RL_CELL_LSTM, tc.hidden = 4;
+    tc.layers = 2, tc.batch = 2, tc.steps = 2, tc.eval_every = 2, tc.eval_batches = 1, tc.flow_every = 1;
+    tc.ckpt_every = 1, tc.dropout = 0.1;
+    SWEEP_STEP(rl_trainer_new(&tr, &tc, dir));
+    int intr = 0;
+    if (tr) SWEEP_STEP(rl_trainer_run(tr, NULL, &intr, NULL, NULL));
+    rl_trainer_free(tr);
+    tr = NULL;
+    if (!s) SWEEP_STEP(rl_trainer_resume(&tr, dir, 3));
+    *fired = rl_debug_fail_alloc(0);
+    rl_trainer_free(tr);
+    rl_data_free(td);
+    rl_task_free(task);
+    free(buf);
+    rl_jac_free(j);
+    rl_optim_free(o);
+    rl_ws_free(ws);
+    rl_data_free(d);
+    rl_model_free(m);
+    return s;
+}
+
+/* Every allocation the library sizes by its input (rl_alloc, rl_malloc,
+ * rl_realloc) fails in turn, the first, then the second, ...: the loaders,
+ * the workspace, the Jacobian tools, Lyapunov, the text task and the trainer
+ * must each give RL_ERR_NOMEM with a message or carry on (the Jacobian
+ * product falls back to one thread), and free what they had: make asan and
+ * make valgrind check the freeing. Ends when no allocation is left to fail. */
+TEST(error_paths_out_of_memory)
+{
+    char *txt = ascii_text(1200), text[1100]; /* a copy: the path buffers rotate */
+    snprintf(text, sizeof text, "%s", write_tmp("sweep.txt", txt, 1200));
+    free(txt);
+    for (int threads = 1; threads <= 2; threads++) { /* 2: the threads' own buffers fail too */
+        rl_set_num_threads(threads);
+        long n = 1, failed = 0;
+        for (; n < 100000; n++) {
+            char dir[1100];
+            snprintf(dir, sizeof dir, "%s/sweep-run-%d-%ld", test_tmpdir, threads, n);
+            int fired = 0;
+            rl_status s = sweep_once(n, text, dir, &fired);
+            failed += s != RL_OK;
+            if (!fired) {
+                CHECK_MSG(s == RL_OK, "with no allocation failing: %s", rl_errmsg());
+                break;
+            }
+        }
+        CHECK_MSG(n > 50 && failed > 20, "only %ld allocations, %ld failures seen", n, failed);
+    }
+    rl_set_num_threads(0);
+}
