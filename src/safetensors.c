@@ -176,22 +176,31 @@ static rl_status parse_tensor(st_file *f, const cJSON *e, st_tensor *t)
     return RL_OK;
 }
 
+/* A copy of s (malloc'ed, under the tests' allocation limits), or NULL. */
+static char *copy_str(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *c = rl_malloc(n);
+    if (c) memcpy(c, s, n);
+    return c;
+}
+
 static rl_status parse_meta(st_file *f, const cJSON *meta)
 {
     if (!cJSON_IsObject(meta)) return rl_fail(RL_ERR_FORMAT, "%s: __metadata__ is not an object", f->path);
     int n = cJSON_GetArraySize(meta);
     if (n > ST_MAX_META)
         return rl_fail(RL_ERR_FORMAT, "%s: %d metadata entries (limit %d)", f->path, n, ST_MAX_META);
-    f->meta_key = calloc((size_t)n + 1, sizeof(char *));
-    f->meta_val = calloc((size_t)n + 1, sizeof(char *));
+    f->meta_key = rl_alloc((size_t)n + 1, sizeof(char *));
+    f->meta_val = rl_alloc((size_t)n + 1, sizeof(char *));
     if (!f->meta_key || !f->meta_val) return rl_fail(RL_ERR_NOMEM, "%s: out of memory", f->path);
     const cJSON *e;
     cJSON_ArrayForEach(e, meta)
     {
         if (!cJSON_IsString(e))
             return rl_fail(RL_ERR_FORMAT, "%s: metadata '%.40s' is not a string", f->path, e->string);
-        f->meta_key[f->nmeta] = strdup(e->string);
-        f->meta_val[f->nmeta] = strdup(e->valuestring);
+        f->meta_key[f->nmeta] = copy_str(e->string);
+        f->meta_val[f->nmeta] = copy_str(e->valuestring);
         f->nmeta++;
         if (!f->meta_key[f->nmeta - 1] || !f->meta_val[f->nmeta - 1])
             return rl_fail(RL_ERR_NOMEM, "%s: out of memory", f->path);
@@ -225,7 +234,7 @@ static rl_status parse_header(st_file *f)
     int tensors = n - (cJSON_GetObjectItemCaseSensitive(root, "__metadata__") != NULL);
     if (tensors > ST_MAX_TENSORS)
         s = rl_fail(RL_ERR_FORMAT, "%s: %d header entries (limit %d tensors)", p, tensors, ST_MAX_TENSORS);
-    if (!s && !(f->t = calloc((size_t)n + 1, sizeof *f->t))) s = rl_fail(RL_ERR_NOMEM, "%s: out of memory", p);
+    if (!s && !(f->t = rl_alloc((size_t)n + 1, sizeof *f->t))) s = rl_fail(RL_ERR_NOMEM, "%s: out of memory", p);
     const cJSON *e;
     cJSON_ArrayForEach(e, root)
     {
@@ -244,7 +253,7 @@ static rl_status parse_header(st_file *f)
     cJSON_Delete(root);
     if (s) return s;
     /* no two tensors may share bytes */
-    st_tensor **order = malloc(((size_t)f->n + 1) * sizeof *order);
+    st_tensor **order = rl_malloc(((size_t)f->n + 1) * sizeof *order);
     if (!order) return rl_fail(RL_ERR_NOMEM, "%s: out of memory", p);
     for (int i = 0; i < f->n; i++) order[i] = &f->t[i];
     qsort(order, (size_t)f->n, sizeof *order, cmp_begin);
@@ -272,7 +281,7 @@ rl_status st_parse(st_file *f, const void *data, size_t len, const char *name)
 {
     memset(f, 0, sizeof *f);
     snprintf(f->path, sizeof f->path, "%s", name);
-    if (!(f->buf = malloc(len ? len : 1))) return rl_fail(RL_ERR_NOMEM, "%s: out of memory", name);
+    if (!(f->buf = rl_malloc(len))) return rl_fail(RL_ERR_NOMEM, "%s: out of memory", name);
     memcpy(f->buf, data, len);
     f->len = len;
     rl_status s = parse_header(f);
@@ -468,7 +477,7 @@ struct rl_st {
 rl_status rl_st_open(rl_st **out, const char *path)
 {
     *out = NULL;
-    rl_st *r = calloc(1, sizeof *r);
+    rl_st *r = rl_alloc(1, sizeof *r);
     if (!r) return rl_fail(RL_ERR_NOMEM, "out of memory");
     rl_status s = st_read(&r->f, path);
     if (s) {

@@ -170,7 +170,7 @@ static rl_status task_new(rl_task **out, rl_task_kind kind, int T, const char *t
     if (T < min || T > RL_MAX_SEQ_LEN)
         return rl_fail(RL_ERR_ARG, "--seq-len %d is out of range [%d, %d] for %s", T, min, RL_MAX_SEQ_LEN, task_names[kind]);
     if (text_path && kind != RL_TASK_TEXT) return rl_fail(RL_ERR_ARG, "a text file is only for the text task");
-    rl_task *t = calloc(1, sizeof *t);
+    rl_task *t = rl_alloc(1, sizeof *t);
     if (!t) return rl_fail(RL_ERR_NOMEM, "out of memory");
     rl_task_info *in = &t->info;
     in->kind = kind;
@@ -228,7 +228,7 @@ rl_status rl_task_data_new(rl_data **out, const rl_task *t, int B)
     const rl_task_info *in = &t->info;
     if (B < 1) return rl_fail(RL_ERR_ARG, "batch size %d", B);
     size_t BT = (size_t)B * in->steps;
-    rl_data *d = calloc(1, sizeof *d);
+    rl_data *d = rl_alloc(1, sizeof *d);
     if (!d) return rl_fail(RL_ERR_NOMEM, "out of memory");
     int ok = (d->x = rl_alloc(BT * (size_t)in->input_size, 4)) && (d->mask = rl_alloc(BT, 4)) &&
              (in->loss == RL_LOSS_CE ? (d->target = rl_alloc(BT, 4)) != NULL : (d->y = rl_alloc(BT * (size_t)in->output_size, 4)) != NULL);
