@@ -29,7 +29,7 @@ typedef struct {
 } st_tensor;
 
 typedef struct {
-    char path[512];         /* for messages */
+    char path[4096];        /* for messages (PATH_MAX: a longer path is cut) */
     unsigned char *buf;     /* the whole file */
     size_t len;
     const unsigned char *data; /* the data section inside buf */

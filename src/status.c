@@ -4,7 +4,8 @@
 #include <stdarg.h>
 #include <string.h>
 
-static _Thread_local char errbuf[512];
+/* room for a message with two paths of PATH_MAX (4096) bytes */
+static _Thread_local char errbuf[8192 + 512];
 
 const char *rl_strerror(rl_status s)
 {

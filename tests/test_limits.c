@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* n characters of ASCII text (26 letters and a space, repeated). */
@@ -904,4 +905,30 @@ TEST(error_paths_out_of_memory)
         CHECK_MSG(n > 50 && failed > 20, "only %ld allocations, %ld failures seen", n, failed);
     }
     rl_set_num_threads(0);
+}
+
+/* A long path (1,500 bytes here; PATH_MAX is 4096) is named whole in the
+ * message, with the reason after it: the messages were cut at 512 bytes,
+ * which lost the file's name and the reason. */
+TEST(error_message_names_a_long_path)
+{
+    char dir[2048];
+    int at = snprintf(dir, sizeof dir, "%s", test_tmpdir);
+    for (int i = 0; i < 6; i++) {
+        at += snprintf(dir + at, sizeof dir - (size_t)at, "/%0250d", i);
+        CHECK(mkdir(dir, 0755) == 0);
+    }
+    char path[2200];
+    snprintf(path, sizeof path, "%s/the-model.st", dir);
+    FILE *f = fopen(path, "wb");
+    CHECK(f && fwrite("1234567", 1, 7, f) == 7);
+    if (f) fclose(f);
+    rl_model *m = NULL;
+    CHECK(rl_model_load(&m, path, RL_F32) == RL_ERR_FORMAT);
+    CHECK_MSG(strstr(rl_errmsg(), path) && strstr(rl_errmsg(), "the-model.st: too short to be a safetensors file"),
+              "message (%zu bytes) does not name %s", strlen(rl_errmsg()), path);
+    snprintf(path, sizeof path, "%s/no-such.txt", dir);
+    rl_task *t = NULL;
+    CHECK(rl_task_new(&t, RL_TASK_TEXT, 10, path) == RL_ERR_IO);
+    CHECK_MSG(strstr(rl_errmsg(), "no-such.txt: cannot open: No such file or directory"), "message lacks the reason");
 }
