@@ -391,6 +391,13 @@ static rl_status write_all(FILE *fp, const void *p, size_t n, const char *path)
 
 rl_status st_write(const char *path, const st_out *t, int n, const char *const *meta_kv, int nmeta)
 {
+    /* what is written must read back: the reader's limits */
+    if (n > ST_MAX_TENSORS || nmeta > ST_MAX_META)
+        return rl_fail(RL_ERR_ARG, "%s: %d tensors and %d metadata entries (limits %d and %d)", path, n, nmeta,
+                       ST_MAX_TENSORS, ST_MAX_META);
+    for (int i = 0; i < n; i++)
+        if (strlen(t[i].name) > ST_MAX_NAME)
+            return rl_fail(RL_ERR_ARG, "%s: tensor name '%.40s...' is longer than %d bytes", path, t[i].name, ST_MAX_NAME);
     cJSON *root = cJSON_CreateObject();
     if (!root) return rl_fail(RL_ERR_NOMEM, "out of memory");
     if (nmeta > 0) {
@@ -422,6 +429,10 @@ rl_status st_write(const char *path, const st_out *t, int n, const char *const *
     if (!json) return rl_fail(RL_ERR_NOMEM, "out of memory while writing %s", path);
     size_t jlen = strlen(json);
     size_t hlen = (jlen + 7) & ~(size_t)7; /* pad with spaces so the data is 8-byte aligned */
+    if (hlen > ST_MAX_HEADER) {
+        free(json);
+        return rl_fail(RL_ERR_ARG, "%s: the header would be %zu bytes (limit %u)", path, hlen, ST_MAX_HEADER);
+    }
 
     int to_stdout = strcmp(path, "-") == 0;
     char tmp[4096];
@@ -462,9 +473,15 @@ rl_status st_write(const char *path, const st_out *t, int n, const char *const *
 
 rl_status rl_st_write(const char *path, const rl_st_tensor *t, int n, const char *const *meta_kv, int nmeta)
 {
-    for (int i = 0; i < n; i++)
+    for (int i = 0; i < n; i++) {
         if (parse_dtype(t[i].dtype) == ST_OTHER || t[i].ndim < 0 || t[i].ndim > ST_MAX_NDIM)
             return rl_fail(RL_ERR_ARG, "%s: tensor '%s' has an unsupported dtype or rank", path, t[i].name);
+        if (strcmp(t[i].name, "__metadata__") == 0)
+            return rl_fail(RL_ERR_ARG, "%s: '__metadata__' is not a tensor name", path);
+        for (int k = 0; k < i; k++)
+            if (strcmp(t[k].name, t[i].name) == 0)
+                return rl_fail(RL_ERR_ARG, "%s: tensor '%.64s' is given twice", path, t[i].name);
+    }
     return st_write(path, t, n, meta_kv, nmeta);
 }
 

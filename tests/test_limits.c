@@ -932,3 +932,62 @@ TEST(error_message_names_a_long_path)
     CHECK(rl_task_new(&t, RL_TASK_TEXT, 10, path) == RL_ERR_IO);
     CHECK_MSG(strstr(rl_errmsg(), "no-such.txt: cannot open: No such file or directory"), "message lacks the reason");
 }
+
+/* What the writer writes, the reader reads: rl_st_write refuses what
+ * st_read would refuse (names over 255 bytes, more than 4096 tensors, a name
+ * twice) and writes what it would accept, at each limit. */
+TEST(limit_writer_agrees_with_reader)
+{
+    const char *p = tmp_path("written.st");
+    static rl_st_tensor ts[ST_MAX_TENSORS + 1];
+    static char names[ST_MAX_TENSORS + 1][16];
+    for (int i = 0; i <= ST_MAX_TENSORS; i++) {
+        snprintf(names[i], sizeof names[i], "t%d", i);
+        ts[i] = (rl_st_tensor){names[i], "F32", 1, {0}, NULL};
+    }
+    CHECK_OK(rl_st_write(p, ts, ST_MAX_TENSORS, NULL, 0));
+    rl_st *r = NULL;
+    CHECK_OK(rl_st_open(&r, p));
+    int64_t shape[RL_ST_MAX_NDIM];
+    CHECK(r && rl_st_shape(r, "t4095", shape) == 1 && shape[0] == 0);
+    rl_st_close(r);
+    CHECK(rl_st_write(p, ts, ST_MAX_TENSORS + 1, NULL, 0) == RL_ERR_ARG && strstr(rl_errmsg(), "4097 tensors"));
+    char name[ST_MAX_NAME + 2];
+    memset(name, 'n', sizeof name - 1);
+    name[ST_MAX_NAME] = '\0';
+    float v = 1;
+    rl_st_tensor one = {name, "F32", 1, {1}, &v};
+    CHECK_OK(rl_st_write(p, &one, 1, NULL, 0));
+    r = NULL;
+    CHECK_OK(rl_st_open(&r, p));
+    rl_st_close(r);
+    name[ST_MAX_NAME] = 'n', name[ST_MAX_NAME + 1] = '\0';
+    CHECK(rl_st_write(p, &one, 1, NULL, 0) == RL_ERR_ARG && strstr(rl_errmsg(), "longer than 255 bytes"));
+    rl_st_tensor twice[2] = {{"a", "F32", 1, {1}, &v}, {"a", "F32", 1, {1}, &v}};
+    CHECK(rl_st_write(p, twice, 2, NULL, 0) == RL_ERR_ARG && strstr(rl_errmsg(), "'a' is given twice"));
+    twice[1].name = "__metadata__";
+    CHECK(rl_st_write(p, twice + 1, 1, NULL, 0) == RL_ERR_ARG);
+}
+
+/* The writer's header: exactly ST_MAX_HEADER bytes are written and read
+ * back; one more byte of metadata is refused before anything is written. */
+TEST(writer_header_length)
+{
+    const char *p = tmp_path("big-meta.st");
+    const size_t frame = strlen("{\"__metadata__\":{\"k\":\"\"}}");
+    char *v = malloc(ST_MAX_HEADER + 2);
+    if (!v) return;
+    memset(v, 'v', ST_MAX_HEADER + 1);
+    v[ST_MAX_HEADER - frame] = '\0';
+    const char *kv[2] = {"k", v};
+    CHECK_OK(rl_st_write(p, NULL, 0, kv, 1));
+    rl_st *r = NULL;
+    CHECK_OK(rl_st_open(&r, p));
+    CHECK(r && strlen(rl_st_meta(r, "k")) == ST_MAX_HEADER - frame);
+    rl_st_close(r);
+    v[ST_MAX_HEADER - frame] = 'v';
+    v[ST_MAX_HEADER - frame + 1] = '\0';
+    CHECK(rl_st_write(p, NULL, 0, kv, 1) == RL_ERR_ARG && strstr(rl_errmsg(), "the header would be 104857608 bytes"));
+    free(v);
+    remove(p);
+}
