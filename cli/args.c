@@ -29,9 +29,17 @@ int cli_fail(const cli_ctx *c, rl_status s)
     return 1;
 }
 
+/* The usage text, with "{cells}" replaced by the cells of the library's
+ * table ("tanh | relu | ..."), so that a new cell shows up in every help. */
 int cli_help(const cli_ctx *c)
 {
-    fputs(c->usage, stdout);
+    const char *u = c->usage, *at;
+    while ((at = strstr(u, "{cells}"))) {
+        fwrite(u, 1, (size_t)(at - u), stdout);
+        for (int i = 0; i < RL_CELL_COUNT; i++) printf("%s%s", i ? " | " : "", rl_cell_name((rl_cell)i));
+        u = at + strlen("{cells}");
+    }
+    fputs(u, stdout);
     return 0;
 }
 

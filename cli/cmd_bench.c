@@ -14,6 +14,7 @@
 static const char usage[] =
     "usage: rnnlab bench [--cell C] [--hidden H] [--batch B] [--seq T] [--threads N] [--json]\n"
     "       rnnlab bench --jacobian | --lyapunov [--hidden H] [--seq T] [--threads N] [--json]\n"
+    "       rnnlab bench --sgemm [--threads N] [--json]\n"
     "\n"
     "Time the peer's workloads: a character-model training step (one-hot input over\n"
     "V = 65 symbols, one recurrent layer, a Linear(H, 65) readout at every step,\n"
@@ -22,7 +23,9 @@ static const char usage[] =
     "GFLOP/s from a FLOP count of the multiplies (one-hot inputs are gathered, not\n"
     "multiplied, and not counted), and the share of the best sgemm rate measured\n"
     "here on 2048^3. --jacobian times the product dh_T/dh_0 of a tanh RNN (T = 100,\n"
-    "H = 128, float64); --lyapunov the full spectrum at H = 128 over 1,000 steps.\n"
+    "H = 128, float64); --lyapunov the full spectrum at H = 128 over 1,000 steps;\n"
+    "--sgemm the sgemm rate alone. The JSON has a \"system\" object: the BLAS, its\n"
+    "kernel, the CPU and cores, as rnnlab info --json prints them.\n"
     "\n"
     "  --cell C          rnn (tanh) | relu | lstm | gru                [rnn]\n"
     "  --hidden H        hidden size                                   [128]\n"
@@ -30,6 +33,7 @@ static const char usage[] =
     "  --seq T           sequence length                               [64; 100 with --jacobian]\n"
     "  --threads N       threads (rnnlab's, and OpenBLAS's for sgemm)   [2]\n"
     "  --seconds X       time each measurement for about X seconds     [1.5]\n"
+    "  --no-sgemm        leave out the sgemm rate (and the shares of it)\n"
     "  --json            one JSON object on stdout\n";
 
 static double now_s(void)
@@ -160,13 +164,14 @@ static double peak_mb(void)
 
 int cmd_bench(int argc, char **argv)
 {
-    enum { O_CELL = 1, O_HID, O_BATCH, O_SEQ, O_THREADS, O_SECONDS, O_JSON, O_JAC, O_LYAP };
+    enum { O_CELL = 1, O_HID, O_BATCH, O_SEQ, O_THREADS, O_SECONDS, O_JSON, O_JAC, O_LYAP, O_SGEMM, O_NO_SGEMM };
     static const struct option opts[] = {
         {"cell", required_argument, 0, O_CELL},       {"hidden", required_argument, 0, O_HID},
         {"batch", required_argument, 0, O_BATCH},     {"seq", required_argument, 0, O_SEQ},
         {"threads", required_argument, 0, O_THREADS}, {"seconds", required_argument, 0, O_SECONDS},
         {"json", no_argument, 0, O_JSON},             {"jacobian", no_argument, 0, O_JAC},
-        {"lyapunov", no_argument, 0, O_LYAP},         {"help", no_argument, 0, 'h'},
+        {"lyapunov", no_argument, 0, O_LYAP},         {"sgemm", no_argument, 0, O_SGEMM},
+        {"no-sgemm", no_argument, 0, O_NO_SGEMM},     {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0}};
     cli_ctx c = {.cmd = "bench", .usage = usage};
     const char *cellname = "rnn";
@@ -182,12 +187,14 @@ int cmd_bench(int argc, char **argv)
         case O_SEQ: e = cli_int(&c, "seq", optarg, 1, 100000, &T); break;
         case O_THREADS: e = cli_int(&c, "threads", optarg, 1, 256, &threads); break;
         case O_SECONDS: e = cli_double(&c, "seconds", optarg, 0.01, 600, &seconds); break;
-        case O_JSON: case O_JAC: case O_LYAP: break;
+        case O_JSON: case O_JAC: case O_LYAP: case O_SGEMM: case O_NO_SGEMM: break;
         default: return 2;
         }
     }
     if (e) return e;
-    if (c.seen[O_JAC] && c.seen[O_LYAP]) return cli_usage_error(&c, "--jacobian and --lyapunov are separate benchmarks");
+    if (c.seen[O_JAC] + c.seen[O_LYAP] + c.seen[O_SGEMM] > 1)
+        return cli_usage_error(&c, "--jacobian, --lyapunov and --sgemm are separate benchmarks");
+    if (c.seen[O_SGEMM] && c.seen[O_NO_SGEMM]) return cli_usage_error(&c, "--sgemm and --no-sgemm exclude each other");
     rl_cell cell;
     if (strcmp(cellname, "rnn") == 0) cell = RL_CELL_TANH;
     else if (rl_cell_parse(cellname, &cell)) return cli_usage_error(&c, "%s", rl_errmsg());
@@ -196,7 +203,10 @@ int cmd_bench(int argc, char **argv)
     cJSON *j = cJSON_CreateObject();
     cJSON_AddNumberToObject(j, "threads", threads);
     rl_status s = RL_OK;
-    if (c.seen[O_JAC] || c.seen[O_LYAP]) {
+    if (c.seen[O_SGEMM]) {
+        cJSON_AddStringToObject(j, "workload", "sgemm 2048^3, float32");
+        cJSON_AddNumberToObject(j, "sgemm_gflops", sgemm_gflops(seconds));
+    } else if (c.seen[O_JAC] || c.seen[O_LYAP]) {
         /* the analysis workloads: a tanh RNN, W_hh ~ N(0, 1.5^2/H), noise inputs */
         if (!c.seen[O_SEQ]) T = 100;
         rl_config mc = {RL_CELL_TANH, 1, H, 1, 1, RL_LOSS_MSE};
@@ -250,7 +260,7 @@ int cmd_bench(int argc, char **argv)
         rl_rng_seed(&r, 4);
         for (size_t i = 0; x && y && i < (size_t)B * T; i++) x[i * V + rl_rng_next(&r) % V] = 1, y[i] = (int32_t)(rl_rng_next(&r) % V);
         sc.b = (rl_batch){RL_F32, B, T, V, x, y, NULL, NULL, NULL, NULL};
-        double gs = sgemm_gflops(seconds), tr = NAN, fw = NAN;
+        double gs = c.seen[O_NO_SGEMM] ? NAN : sgemm_gflops(seconds), tr = NAN, fw = NAN;
         if (!s && x && y) {
             sc.train = 1;
             tr = time_it(one_step, &sc, seconds);
@@ -275,8 +285,10 @@ int cmd_bench(int argc, char **argv)
         cJSON_AddNumberToObject(j, "train_flop_per_step", train);
         cJSON_AddNumberToObject(j, "gflops", train / tr / 1e9);
         cJSON_AddNumberToObject(j, "infer_gflops", fwd / fw / 1e9);
-        cJSON_AddNumberToObject(j, "sgemm_gflops", gs);
-        cJSON_AddNumberToObject(j, "share_of_sgemm", train / tr / 1e9 / gs);
+        if (!c.seen[O_NO_SGEMM]) {
+            cJSON_AddNumberToObject(j, "sgemm_gflops", gs);
+            cJSON_AddNumberToObject(j, "share_of_sgemm", train / tr / 1e9 / gs);
+        }
         free(x), free(y);
         rl_optim_free(sc.opt);
         rl_ws_free(sc.ws);
@@ -287,6 +299,8 @@ int cmd_bench(int argc, char **argv)
         cJSON_Delete(j);
         return cli_fail(&c, s);
     }
+    /* the machine, for the record (cli_print_object's table leaves objects out) */
+    cJSON_AddItemToObject(j, "system", cli_system_json());
     cli_print_object(j, c.seen[O_JSON]);
     cJSON_Delete(j);
     return 0;

@@ -69,7 +69,7 @@ int cmd_data(int argc, char **argv)
     if (s) return cli_fail(&c, s);
     rl_config cfg = rl_model_config(m);
     size_t BT = (size_t)B * T, LBH = (size_t)cfg.num_layers * B * cfg.hidden_size;
-    int ce = cfg.loss == RL_LOSS_CE, lstm = cfg.cell == RL_CELL_LSTM, rnd = strcmp(h0kind, "random") == 0;
+    int ce = cfg.loss == RL_LOSS_CE, lstm = rl_cell_states(cfg.cell) == 2, rnd = strcmp(h0kind, "random") == 0;
     float *x = calloc(BT * cfg.input_size + 1, 4), *y = ce ? NULL : calloc(BT * cfg.output_size + 1, 4),
           *mask = calloc(BT, 4), *h0 = calloc(LBH, 4), *c0 = calloc(LBH, 4);
     int32_t *ids = ce ? calloc(BT, 4) : NULL;

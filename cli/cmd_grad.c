@@ -80,7 +80,7 @@ static const char gradcheck_usage[] =
     "piece its point lies on (each unit held on or off as there), so that no\n"
     "difference straddles a kink. Exits 1 if the worst exceeds --tol.\n"
     "\n"
-    "  --cell C          tanh | relu | linear | lstm | gru             [tanh]\n"
+    "  --cell C          {cells}             [tanh]\n"
     "  --layers L        number of layers                              [1]\n"
     "  --hidden H        hidden size                                   [8]\n"
     "  --input I         input size                                    [3]\n"

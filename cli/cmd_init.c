@@ -10,7 +10,7 @@ static const char usage[] =
     "layer, saved as safetensors with PyTorch state_dict names.\n"
     "\n"
     "model:\n"
-    "  --cell C          tanh | relu | linear | lstm | gru            (required)\n"
+    "  --cell C          {cells}            (required)\n"
     "  --input I         input size                                    (required)\n"
     "  --hidden H        hidden size                                   (required)\n"
     "  --output O        output size (classes for cross_entropy)       (required)\n"
@@ -78,7 +78,7 @@ int cmd_init(int argc, char **argv)
         (e = cli_require(&c, cfg.output_size ? "" : NULL, "output")) || (e = cli_require(&c, out, "out")))
         return e;
     if (rl_cell_parse(cell, &cfg.cell)) return cli_usage_error(&c, "%s", rl_errmsg());
-    if (c.seen[O_FB] && cfg.cell != RL_CELL_LSTM) return cli_usage_error(&c, "--forget-bias is for lstm only");
+    if (c.seen[O_FB] && !rl_cell_has_forget_gate(cfg.cell)) return cli_usage_error(&c, "--forget-bias is for cells with a forget gate (lstm)");
     rl_model *m = NULL;
     rl_status s = rl_model_new(&m, &cfg, RL_F64);
     if (s == RL_ERR_ARG) return cli_usage_error(&c, "%s", rl_errmsg());

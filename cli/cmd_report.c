@@ -136,7 +136,9 @@ static const char plot_usage[] =
     "                           the BPTT gradient norms when present\n"
     "  spectrum INPUT.json      (rnnlab spectrum) the eigenvalues of every J_t in the\n"
     "                           complex plane, with the unit circle\n"
-    "  lyapunov INPUT.json      (rnnlab lyapunov) the exponents against their index\n";
+    "  lyapunov INPUT.json      (rnnlab lyapunov) the exponents against their index\n"
+    "  scaling INPUT.csv        (bench/cores.sh) training tokens/s against threads,\n"
+    "                           rnnlab and PyTorch, log-log, one panel per cell\n";
 
 static cJSON *load_json(const char *path)
 {
@@ -260,8 +262,10 @@ int cmd_plot(int argc, char **argv)
             free(re), free(im);
         }
         cJSON_Delete(j);
+    } else if (strcmp(kind, "scaling") == 0) {
+        bad = plot_scaling(in, out) != 0;
     } else {
-        return cli_usage_error(&c, "unknown plot kind '%s' (choose from lags, spectrum, lyapunov)", kind);
+        return cli_usage_error(&c, "unknown plot kind '%s' (choose from lags, spectrum, lyapunov, scaling)", kind);
     }
     if (bad) return 1;
     fprintf(stderr, "rnnlab plot: wrote %s\n", out);

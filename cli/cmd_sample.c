@@ -20,6 +20,12 @@ static const char usage[] =
     "  --len N           characters to generate                       [500]\n"
     "  --seed S          random seed                                  [0]\n";
 
+static rl_status emit(const char *utf8, void *ctx)
+{
+    (void)ctx;
+    return fputs(utf8, stdout) < 0 ? RL_ERR_IO : RL_OK;
+}
+
 int cmd_sample(int argc, char **argv)
 {
     enum { O_MODEL = 1, O_PRIME, O_TEMP, O_TOPK, O_LEN, O_SEED };
@@ -49,71 +55,14 @@ int cmd_sample(int argc, char **argv)
     if (e || (e = cli_require(&c, model, "model"))) return e;
     if (!*prime) return cli_usage_error(&c, "--prime is empty");
     rl_model *m = NULL;
-    rl_ws *ws = NULL;
     rl_status s = rl_model_load(&m, model, RL_F32);
-    size_t plen = strlen(prime) + 1, n = 0;
-    int32_t *ids = malloc(plen * sizeof *ids);
-    if (!s && !ids) s = RL_ERR_NOMEM;
-    if (!s && !rl_model_vocab(m)) s = RL_ERR_ARG, fprintf(stderr, "rnnlab sample: %s has no vocabulary: it is not a character model\n", model);
-    else if (!s) s = rl_vocab_encode(m, prime, ids, plen, &n);
-    if (!s) s = rl_ws_new(&ws, m, 1, 1);
-    if (s) {
-        if (*rl_errmsg() || s != RL_ERR_ARG) cli_fail(&c, s);
-        free(ids);
-        rl_ws_free(ws);
+    if (!s && !rl_model_vocab(m)) {
+        fprintf(stderr, "rnnlab sample: %s has no vocabulary: it is not a character model\n", model);
         rl_model_free(m);
         return 1;
     }
-    rl_config cfg = rl_model_config(m);
-    const int V = cfg.input_size, L = cfg.num_layers, H = cfg.hidden_size, lstm = cfg.cell == RL_CELL_LSTM;
-    float *x = calloc((size_t)V, 4), *h = calloc((size_t)L * H, 4), *cc = calloc((size_t)L * H, 4);
-    double *p = malloc((size_t)V * 8);
-    int *order = malloc((size_t)V * sizeof *order);
-    rl_rng r;
-    rl_rng_seed(&r, seed);
-    fputs(prime, stdout);
-    int32_t cur = ids[0];
-    for (long k = 0; !s && k < (long)n + len - 1; k++) {
-        memset(x, 0, (size_t)V * 4);
-        x[cur] = 1;
-        rl_batch b = {RL_F32, 1, 1, V, x, NULL, NULL, NULL, h, lstm ? cc : NULL};
-        s = rl_forward(ws, m, &b, NULL);
-        if (s) break;
-        for (int l = 0; l < L; l++) {
-            memcpy(h + (size_t)l * H, (const float *)rl_ws_hidden(ws, l) + H, (size_t)H * 4);
-            if (lstm) memcpy(cc + (size_t)l * H, (const float *)rl_ws_cell(ws, l) + H, (size_t)H * 4);
-        }
-        if (k + 1 < (long)n) { /* still reading the prime */
-            cur = ids[k + 1];
-            continue;
-        }
-        /* softmax(o / temperature) over the top k */
-        const float *o = rl_ws_outputs(ws);
-        for (int i = 0; i < V; i++) order[i] = i;
-        int K = topk > 0 && topk < V ? topk : V;
-        for (int i = 0; i < K; i++) /* partial selection sort: the K largest first */
-            for (int j = i + 1; j < V; j++)
-                if (o[order[j]] > o[order[i]]) {
-                    int tmp = order[i];
-                    order[i] = order[j], order[j] = tmp;
-                }
-        double mx = o[order[0]], sum = 0;
-        for (int i = 0; i < K; i++) sum += (p[i] = exp((o[order[i]] - mx) / temp));
-        double u = rl_rng_uniform(&r) * sum, acc = 0;
-        int pick = K - 1;
-        for (int i = 0; i < K; i++)
-            if ((acc += p[i]) > u) {
-                pick = i;
-                break;
-            }
-        cur = order[pick];
-        char ch[5];
-        s = rl_vocab_char(m, cur, ch);
-        if (!s) fputs(ch, stdout);
-    }
-    fputc('\n', stdout);
-    free(x), free(h), free(cc), free(p), free(order), free(ids);
-    rl_ws_free(ws);
+    if (!s) s = rl_sample(m, prime, len, temp, topk, seed, emit, NULL);
+    if (!s) fputc('\n', stdout);
     rl_model_free(m);
     return s ? cli_fail(&c, s) : 0;
 }

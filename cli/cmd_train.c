@@ -1,6 +1,7 @@
 /* rnnlab train, eval, sample. */
 #include "cli.h"
 
+#include <assert.h>
 #include <cJSON.h>
 #include <math.h>
 #include <signal.h>
@@ -16,7 +17,7 @@ static void on_signal(int sig)
     stop_requested = 1;
 }
 
-static const char train_usage[] =
+static const char train_intro[] =
     "usage: rnnlab train --task TASK --out RUN_DIR [options]\n"
     "       rnnlab train --resume RUN_DIR [--steps N]\n"
     "\n"
@@ -26,42 +27,79 @@ static const char train_usage[] =
     "(docs/training.md). Ctrl-C saves a checkpoint and stops; --resume continues it\n"
     "to exactly the numbers of an uninterrupted run.\n"
     "\n"
-    "task:\n"
-    "  --task TASK       adding | adding-hs97 | copy | temporal-order | text  [adding]\n"
-    "  --seq-len T       sequence length (text: the BPTT window k2)   [100]\n"
-    "  --data FILE       text: a UTF-8 file      [the built-in corpus: Pride and Prejudice]\n"
-    "  --k1 N            text: steps between updates, truncated BPTT(k1, T)  [T]\n"
-    "model:\n"
-    "  --cell C          tanh | relu | linear | lstm | gru            [tanh]\n"
-    "  --hidden H        units per layer                              [128]\n"
-    "  --layers L        layers                                       [1]\n"
-    "  --dropout P       dropout between layers                       [0]\n"
-    "  --init KIND       uniform | gaussian | orthogonal | identity | symmetric  [uniform]\n"
-    "  --gain G, --radius R, --forget-bias F, --zero-bias   as for rnnlab init\n"
-    "optimisation:\n"
-    "  --batch B         sequences per batch                          [50]\n"
-    "  --steps N         updates                                      [1000]\n"
-    "  --optim O         sgd | adagrad | rmsprop | adam | adamw       [adam]\n"
-    "  --lr X            learning rate                                [1e-3]\n"
-    "  --momentum X, --nesterov (sgd); --alpha X (rmsprop decay) [0.99];\n"
-    "  --beta1 X [0.9], --beta2 X [0.999], --eps X [1e-8]; --weight-decay X [0; adamw 0.01]\n"
-    "  --schedule S      constant | step | cosine                     [constant]\n"
-    "  --warmup N        linear warm-up steps                         [0]\n"
-    "  --step-size N, --gamma X   step schedule: lr *= gamma every N  [0, 0.1]\n"
-    "  --min-lr X        cosine: the final rate                       [0]\n"
-    "  --clip X          global-norm clipping (Pascanu et al.)        [1; 0 = off]\n"
-    "  --clip-value X    elementwise clipping                         [0 = off]\n"
-    "  --on-nonfinite A  stop | skip: a NaN/Inf loss or gradient      [stop]\n"
-    "  --seed S          seed for the init, the data and dropout      [0]\n"
-    "records:\n"
-    "  --log-every N     metrics line every N steps                   [10]\n"
-    "  --eval-every N    validation every N steps (and at the end)    [200]\n"
-    "  --eval-batches N  validation batches                           [10]\n"
-    "  --flow-every N    gradient-flow record every N steps (0 = off) [100]\n"
-    "  --ckpt-every N    checkpoint every N steps (and at the end)    [200]\n"
-    "  --quiet           no progress on stderr\n"
-    "testing:\n"
-    "  --inject-nan-at N make step N's gradient NaN (to see --on-nonfinite at work)\n";
+    "run:\n"
+    "  --out RUN_DIR       the run's folder (created; it must not hold a run)\n"
+    "  --resume RUN_DIR    continue the run there (--steps N: to N steps in all)\n"
+    "  --quiet             no progress on stderr\n"
+    "  --config-fields     print the table of the options below as Markdown and exit\n";
+
+/* The sections of --help, in order; each option is in the table's group. */
+static const char *const groups[] = {"task", "model", "optimisation", "records", "testing"};
+
+/* "adding | copy | ..." for a row with named values; "" otherwise. */
+static void choices(const rl_train_field *f, const char *sep, char *buf, size_t n)
+{
+    buf[0] = '\0';
+    for (int k = 0; k < f->num_choices; k++) {
+        size_t len = strlen(buf);
+        snprintf(buf + len, n - len, "%s%s", k ? sep : "", rl_train_field_choice(f, k));
+    }
+}
+
+static void field_default(const rl_train_field *f, char *buf, size_t n)
+{
+    rl_train_config def = rl_train_defaults();
+    if (f->default_text) snprintf(buf, n, "%s", f->default_text);
+    else rl_train_field_format(&def, f, buf, n);
+}
+
+/* The usage text: the introduction, then every row of the table by group. */
+static const char *train_usage(void)
+{
+    static char u[12288];
+    size_t len = (size_t)snprintf(u, sizeof u, "%s", train_intro);
+    for (size_t g = 0; g < sizeof groups / sizeof groups[0]; g++) {
+        len += (size_t)snprintf(u + len, sizeof u - len, "%s:\n", groups[g]);
+        for (int i = 0; i < rl_train_num_fields() && len < sizeof u; i++) {
+            const rl_train_field *f = rl_train_field_at(i);
+            if (strcmp(f->group, groups[g]) != 0) continue;
+            char left[64], ch[160], def[64] = "";
+            snprintf(left, sizeof left, "--%s%s%s", f->flag, f->arg ? " " : "", f->arg ? f->arg : "");
+            choices(f, " | ", ch, sizeof ch);
+            if (f->arg) field_default(f, def, sizeof def);
+            len += (size_t)snprintf(u + len, sizeof u - len, "  %-19s %s%s%s%s%s%s\n", left, f->help, *ch ? ": " : "", ch,
+                                    *def ? "  [" : "", def, *def ? "]" : "");
+        }
+    }
+    return u;
+}
+
+/* The table of docs/training.md (a test checks that the two agree). */
+static int print_fields(void)
+{
+    puts("| key | option | value | default | meaning |\n|---|---|---|---|---|");
+    for (int i = 0; i < rl_train_num_fields(); i++) {
+        const rl_train_field *f = rl_train_field_at(i);
+        char opt[64], val[200], ch[160], def[64];
+        snprintf(opt, sizeof opt, "`--%s%s%s`", f->flag, f->arg ? " " : "", f->arg ? f->arg : "");
+        choices(f, ", ", ch, sizeof ch);
+        switch (f->type) {
+        case RL_FIELD_INT:
+        case RL_FIELD_INT64: snprintf(val, sizeof val, "integer, %.15g to %.15g", f->lo, f->hi); break;
+        case RL_FIELD_DOUBLE: snprintf(val, sizeof val, "number, %.10g to %.10g", f->lo, f->hi); break;
+        case RL_FIELD_BOOL:
+            if (f->num_choices) snprintf(val, sizeof val, "0 (%s) or 1 (%s)", rl_train_field_choice(f, 0), rl_train_field_choice(f, 1));
+            else snprintf(val, sizeof val, "0 or 1 (the option sets 1)");
+            break;
+        case RL_FIELD_ENUM: snprintf(val, sizeof val, "%s", ch); break;
+        case RL_FIELD_PATH: snprintf(val, sizeof val, "path"); break;
+        case RL_FIELD_SEED: snprintf(val, sizeof val, "integer, 0 to 2^64 - 1 (in JSON a string from 2^53 on)"); break;
+        }
+        field_default(f, def, sizeof def);
+        printf("| `%s` | %s | %s | %s | %s |\n", f->name, opt, val, def, f->help);
+    }
+    return 0;
+}
 
 static void show_progress(const rl_progress *p, void *ctx)
 {
@@ -76,135 +114,65 @@ static void show_progress(const rl_progress *p, void *ctx)
     fflush(stderr);
 }
 
+/* The getopt value of the option of the table's row `name`: 1 + its index. */
+static int field_opt(const char *name)
+{
+    for (int i = 0; i < rl_train_num_fields(); i++)
+        if (strcmp(rl_train_field_at(i)->name, name) == 0) return 1 + i;
+    assert(!"a row of the table");
+    return 0;
+}
+
+static int given(const cli_ctx *c, const char *name) { return c->seen[field_opt(name)]; }
+
 int cmd_train(int argc, char **argv)
 {
-    enum { O_TASK = 1, O_SEQ, O_DATA, O_K1, O_CELL, O_HID, O_LAYERS, O_DROP, O_INIT, O_GAIN, O_RADIUS, O_FB, O_ZB,
-           O_BATCH, O_STEPS, O_OPTIM, O_LR, O_MOM, O_NEST, O_ALPHA, O_B1, O_B2, O_EPS, O_WD, O_SCHED, O_WARM,
-           O_SSIZE, O_GAMMA, O_MINLR, O_CLIP, O_CLIPV, O_NONFIN, O_SEED, O_LOG, O_EVAL, O_EVALB, O_FLOW, O_CKPT,
-           O_QUIET, O_OUT, O_RESUME, O_INJECT };
-    static const struct option opts[] = {
-        {"task", required_argument, 0, O_TASK}, {"seq-len", required_argument, 0, O_SEQ},
-        {"data", required_argument, 0, O_DATA}, {"k1", required_argument, 0, O_K1},
-        {"cell", required_argument, 0, O_CELL}, {"hidden", required_argument, 0, O_HID},
-        {"layers", required_argument, 0, O_LAYERS}, {"dropout", required_argument, 0, O_DROP},
-        {"init", required_argument, 0, O_INIT}, {"gain", required_argument, 0, O_GAIN},
-        {"radius", required_argument, 0, O_RADIUS}, {"forget-bias", required_argument, 0, O_FB},
-        {"zero-bias", no_argument, 0, O_ZB}, {"batch", required_argument, 0, O_BATCH},
-        {"steps", required_argument, 0, O_STEPS}, {"optim", required_argument, 0, O_OPTIM},
-        {"lr", required_argument, 0, O_LR}, {"momentum", required_argument, 0, O_MOM},
-        {"nesterov", no_argument, 0, O_NEST}, {"alpha", required_argument, 0, O_ALPHA},
-        {"beta1", required_argument, 0, O_B1}, {"beta2", required_argument, 0, O_B2},
-        {"eps", required_argument, 0, O_EPS}, {"weight-decay", required_argument, 0, O_WD},
-        {"schedule", required_argument, 0, O_SCHED}, {"warmup", required_argument, 0, O_WARM},
-        {"step-size", required_argument, 0, O_SSIZE}, {"gamma", required_argument, 0, O_GAMMA},
-        {"min-lr", required_argument, 0, O_MINLR}, {"clip", required_argument, 0, O_CLIP},
-        {"clip-value", required_argument, 0, O_CLIPV}, {"on-nonfinite", required_argument, 0, O_NONFIN},
-        {"seed", required_argument, 0, O_SEED}, {"log-every", required_argument, 0, O_LOG},
-        {"eval-every", required_argument, 0, O_EVAL}, {"eval-batches", required_argument, 0, O_EVALB},
-        {"flow-every", required_argument, 0, O_FLOW}, {"ckpt-every", required_argument, 0, O_CKPT},
-        {"quiet", no_argument, 0, O_QUIET}, {"out", required_argument, 0, O_OUT},
-        {"resume", required_argument, 0, O_RESUME}, {"inject-nan-at", required_argument, 0, O_INJECT},
-        {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
-    cli_ctx c = {.cmd = "train", .usage = train_usage};
-    rl_train_config cfg = rl_train_defaults();
-    const char *out = NULL, *resume = NULL, *optim = NULL;
-    int e = 0, v, steps_i = 0;
-    double lr = cfg.sched.lr;
-    int tmp;
-    rl_optim_config oc = cfg.optim;
-    optind = 0;
-    while (!e && (v = cli_next(&c, argc, argv, opts)) != -1) {
-        switch (v) {
-        case 'h': return cli_help(&c);
-        case O_TASK:
-            if (rl_task_parse(optarg, &cfg.task)) e = cli_usage_error(&c, "%s", rl_errmsg());
-            break;
-        case O_SEQ: e = cli_int(&c, "seq-len", optarg, 1, 1000000, &cfg.seq_len); break;
-        case O_DATA: cfg.text_path = optarg; break;
-        case O_K1: e = cli_int(&c, "k1", optarg, 1, 1000000, &cfg.k1); break;
-        case O_CELL:
-            if (rl_cell_parse(optarg, &cfg.cell)) e = cli_usage_error(&c, "%s", rl_errmsg());
-            break;
-        case O_HID: e = cli_int(&c, "hidden", optarg, 1, RL_MAX_SIZE, &cfg.hidden); break;
-        case O_LAYERS: e = cli_int(&c, "layers", optarg, 1, RL_MAX_LAYERS, &cfg.layers); break;
-        case O_DROP: e = cli_double(&c, "dropout", optarg, 0, 0.99, &cfg.dropout); break;
-        case O_INIT:
-            if (rl_init_parse(optarg, &cfg.init.kind)) e = cli_usage_error(&c, "%s", rl_errmsg());
-            break;
-        case O_GAIN: e = cli_double(&c, "gain", optarg, -1e6, 1e6, &cfg.init.gain); break;
-        case O_RADIUS: e = cli_double(&c, "radius", optarg, 1e-300, 1e6, &cfg.init.radius); break;
-        case O_FB: e = cli_double(&c, "forget-bias", optarg, -100, 100, &cfg.init.forget_bias); break;
-        case O_ZB: cfg.init.zero_bias = 1; break;
-        case O_BATCH: e = cli_int(&c, "batch", optarg, 1, 1000000, &cfg.batch); break;
-        case O_STEPS: e = cli_int(&c, "steps", optarg, 1, 2000000000, &steps_i); cfg.steps = steps_i; break;
-        case O_OPTIM: optim = optarg; break;
-        case O_LR: e = cli_double(&c, "lr", optarg, 1e-12, 1e3, &lr); break;
-        case O_MOM: e = cli_double(&c, "momentum", optarg, 0, 0.9999, &oc.momentum); break;
-        case O_NEST: oc.nesterov = 1; break;
-        case O_ALPHA: e = cli_double(&c, "alpha", optarg, 0, 0.9999999, &oc.alpha); break;
-        case O_B1: e = cli_double(&c, "beta1", optarg, 0, 0.9999999, &oc.beta1); break;
-        case O_B2: e = cli_double(&c, "beta2", optarg, 0, 0.9999999, &oc.beta2); break;
-        case O_EPS: e = cli_double(&c, "eps", optarg, 1e-30, 1, &oc.eps); break;
-        case O_WD: e = cli_double(&c, "weight-decay", optarg, 0, 10, &oc.weight_decay); break;
-        case O_SCHED:
-            if (rl_sched_parse(optarg, &cfg.sched.kind)) e = cli_usage_error(&c, "%s", rl_errmsg());
-            break;
-        case O_WARM: e = cli_int(&c, "warmup", optarg, 0, 2000000000, &tmp); cfg.sched.warmup = tmp; break;
-        case O_SSIZE: e = cli_int(&c, "step-size", optarg, 1, 2000000000, &tmp); cfg.sched.step_size = tmp; break;
-        case O_GAMMA: e = cli_double(&c, "gamma", optarg, 0, 10, &cfg.sched.gamma); break;
-        case O_MINLR: e = cli_double(&c, "min-lr", optarg, 0, 1e3, &cfg.sched.min_lr); break;
-        case O_CLIP: e = cli_double(&c, "clip", optarg, 0, 1e12, &cfg.clip); break;
-        case O_CLIPV: e = cli_double(&c, "clip-value", optarg, 0, 1e12, &cfg.clip_value); break;
-        case O_NONFIN:
-            if (strcmp(optarg, "stop") == 0) cfg.skip_nonfinite = 0;
-            else if (strcmp(optarg, "skip") == 0) cfg.skip_nonfinite = 1;
-            else e = cli_usage_error(&c, "--on-nonfinite must be stop or skip, got '%s'", optarg);
-            break;
-        case O_SEED: e = cli_u64(&c, "seed", optarg, &cfg.seed); break;
-        case O_LOG: e = cli_int(&c, "log-every", optarg, 1, 2000000000, &tmp); cfg.log_every = tmp; break;
-        case O_EVAL: e = cli_int(&c, "eval-every", optarg, 0, 2000000000, &tmp); cfg.eval_every = tmp; break;
-        case O_EVALB: e = cli_int(&c, "eval-batches", optarg, 1, 1000000, &cfg.eval_batches); break;
-        case O_FLOW: e = cli_int(&c, "flow-every", optarg, 0, 2000000000, &tmp); cfg.flow_every = tmp; break;
-        case O_CKPT: e = cli_int(&c, "ckpt-every", optarg, 0, 2000000000, &tmp); cfg.ckpt_every = tmp; break;
-        case O_QUIET: break;
-        case O_OUT: out = optarg; break;
-        case O_RESUME: resume = optarg; break;
-        case O_INJECT: e = cli_int(&c, "inject-nan-at", optarg, 1, 2000000000, &tmp); cfg.inject_nan_at = tmp; break;
-        default: return 2;
-        }
+    /* an option per row of the table (value 1 + its index), then the run's own */
+    enum { O_OUT = 200, O_RESUME, O_QUIET, O_FIELDS };
+    const int nf = rl_train_num_fields();
+    struct option opts[128];
+    assert(nf + 6 <= 128 && nf < O_OUT);
+    for (int i = 0; i < nf; i++) {
+        const rl_train_field *f = rl_train_field_at(i);
+        opts[i] = (struct option){f->flag, f->arg ? required_argument : no_argument, 0, 1 + i};
     }
-    if (e) return e;
+    opts[nf] = (struct option){"out", required_argument, 0, O_OUT};
+    opts[nf + 1] = (struct option){"resume", required_argument, 0, O_RESUME};
+    opts[nf + 2] = (struct option){"quiet", no_argument, 0, O_QUIET};
+    opts[nf + 3] = (struct option){"config-fields", no_argument, 0, O_FIELDS};
+    opts[nf + 4] = (struct option){"help", no_argument, 0, 'h'};
+    opts[nf + 5] = (struct option){0, 0, 0, 0};
+    cli_ctx c = {.cmd = "train", .usage = train_usage()};
+    rl_train_config cfg = rl_train_defaults();
+    const char *out = NULL, *resume = NULL, *value[128] = {0};
+    int v;
+    optind = 0;
+    while ((v = cli_next(&c, argc, argv, opts)) != -1) {
+        if (v == 'h') return cli_help(&c);
+        if (v == O_FIELDS) return print_fields();
+        if (v >= 1 && v <= nf) value[v - 1] = optarg ? optarg : "1";
+        else if (v == O_OUT) out = optarg;
+        else if (v == O_RESUME) resume = optarg;
+        else if (v != O_QUIET) return 2;
+    }
+    /* in the table's order, so that an optimizer's defaults come before its options */
+    for (int i = 0; i < nf; i++)
+        if (value[i] && rl_train_field_parse(&cfg, rl_train_field_at(i), value[i])) return cli_usage_error(&c, "%s", rl_errmsg());
     if (resume && out) return cli_usage_error(&c, "--resume continues a run in its own folder: drop --out");
     if (!resume && !out) return cli_usage_error(&c, "--out RUN_DIR is required (or --resume RUN_DIR)");
     if (resume)
         for (int k = 1; k < 256; k++)
-            if (c.seen[k] && k != O_RESUME && k != O_STEPS && k != O_QUIET)
+            if (c.seen[k] && k != O_RESUME && k != O_QUIET && k != field_opt("steps"))
                 return cli_usage_error(&c, "--resume takes only --steps and --quiet: the rest comes from the checkpoint");
-    if (optim) {
-        rl_optim_kind kind;
-        if (rl_optim_parse(optim, &kind)) return cli_usage_error(&c, "%s", rl_errmsg());
-        rl_optim_config def = rl_optim_defaults(kind);
-        /* the kind's defaults, then what was given */
-        def.momentum = c.seen[O_MOM] ? oc.momentum : def.momentum;
-        def.nesterov = oc.nesterov;
-        def.alpha = c.seen[O_ALPHA] ? oc.alpha : def.alpha;
-        def.beta1 = c.seen[O_B1] ? oc.beta1 : def.beta1;
-        def.beta2 = c.seen[O_B2] ? oc.beta2 : def.beta2;
-        def.eps = c.seen[O_EPS] ? oc.eps : def.eps;
-        def.weight_decay = c.seen[O_WD] ? oc.weight_decay : def.weight_decay;
-        oc = def;
-    }
-    cfg.optim = oc;
-    cfg.sched.lr = lr;
-    if (cfg.sched.kind == RL_SCHED_COSINE) cfg.sched.total = cfg.steps;
-    if (cfg.text_path && cfg.task != RL_TASK_TEXT) return cli_usage_error(&c, "--data is for --task text");
-    if (c.seen[O_FB] && cfg.cell != RL_CELL_LSTM) return cli_usage_error(&c, "--forget-bias is for lstm only");
-    if (c.seen[O_NEST] && !(oc.kind == RL_OPT_SGD && oc.momentum > 0))
+    if (given(&c, "forget_bias") && !rl_cell_has_forget_gate(cfg.cell))
+        return cli_usage_error(&c, "--forget-bias is for cells with a forget gate (lstm)");
+    if (given(&c, "nesterov") && !(cfg.optim.kind == RL_OPT_SGD && cfg.optim.momentum > 0))
         return cli_usage_error(&c, "--nesterov needs --optim sgd and --momentum > 0");
     rl_trainer *t = NULL;
-    rl_status s = resume ? rl_trainer_resume(&t, resume, c.seen[O_STEPS] ? cfg.steps : 0) : rl_trainer_new(&t, &cfg, out);
+    rl_status s = resume ? rl_trainer_resume(&t, resume, given(&c, "steps") ? cfg.steps : 0) : rl_trainer_new(&t, &cfg, out);
     if (s == RL_ERR_ARG && !resume) return cli_usage_error(&c, "%s", rl_errmsg());
     if (s) return cli_fail(&c, s);
+    const int quiet = c.seen[O_QUIET];
     const char *dir = resume ? resume : out;
     rl_train_config rc = rl_trainer_config(t);
     rl_config mc = rl_model_config(rl_trainer_model(t));
@@ -218,8 +186,8 @@ int cmd_train(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     int tty = isatty(2), interrupted = 0;
-    s = rl_trainer_run(t, (volatile int *)&stop_requested, &interrupted, c.seen[O_QUIET] ? NULL : show_progress, &tty);
-    if (tty && !c.seen[O_QUIET]) fputc('\n', stderr);
+    s = rl_trainer_run(t, (volatile int *)&stop_requested, &interrupted, quiet ? NULL : show_progress, &tty);
+    if (tty && !quiet) fputc('\n', stderr);
     int64_t at = rl_trainer_step(t);
     rl_trainer_free(t);
     if (s) return cli_fail(&c, s);

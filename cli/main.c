@@ -23,6 +23,7 @@ static const struct {
     {"jacobian", cmd_jacobian, "every ds_t/ds_tau of a sequence, per-lag norms, BPTT gradient norms"},
     {"spectrum", cmd_spectrum, "eigen- and singular values of J_t and of the products; the theorem check"},
     {"lyapunov", cmd_lyapunov, "Lyapunov exponents of the state map (QR method)"},
+    {"info", cmd_info, "the BLAS library and kernel, the CPU, cores and threads"},
 };
 
 static void usage(FILE *f)
@@ -38,6 +39,11 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
+    /* the library records what its BLAS check found; the one line a user
+     * should see (a weak OPENBLAS_CORETYPE, a switch that failed) is printed
+     * here, once per process, whatever the command */
+    rl_sysinfo si = rl_system_info();
+    if (si.warning[0]) fprintf(stderr, "rnnlab: warning: %s\n", si.warning);
     if (argc < 2) {
         fputs("usage: rnnlab <command> [options]; 'rnnlab --help' lists the commands\n", stderr);
         return 2;

@@ -31,4 +31,11 @@ int plot_lines(const pl_figure *f, const pl_series *s, int n);
 int plot_heatmap(const pl_figure *f, const double *z, int nx, int ny, double x0, double x1, double y0, double y1,
                  const char *zlabel);
 
+/* Thread scaling from the CSV of bench/cores.sh (columns cell, hidden,
+ * batch, threads, rnnlab_train_tok_s, torch_train_tok_s): one log-log panel
+ * of tokens/s against threads per cell (up to 3), a colour and marker per
+ * (H, B), rnnlab solid and PyTorch dashed, the legend in the fourth panel.
+ * 0 on success; -1 with a message on stderr. */
+int plot_scaling(const char *csv, const char *png);
+
 #endif

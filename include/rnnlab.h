@@ -67,6 +67,12 @@ rl_status rl_cell_parse(const char *name, rl_cell *out);
 rl_status rl_loss_parse(const char *name, rl_loss *out);
 /* Gates per cell: 1, 1, 1, 4, 3. */
 int rl_cell_gates(rl_cell c);
+/* State components per unit: 2 for LSTM ([h; c]), else 1 (h). */
+int rl_cell_states(rl_cell c);
+/* Nonzero when the cell has a forget gate (--forget-bias applies). */
+int rl_cell_has_forget_gate(rl_cell c);
+/* The cell's update in one line, e.g. "h_t = tanh(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh)". */
+const char *rl_cell_equation(rl_cell c);
 
 /* ---------------------------------------------------------------- random */
 
@@ -284,6 +290,11 @@ const void *rl_ws_hidden(const rl_ws *ws, int layer);
 /* Cell states of an LSTM layer, (T+1, B, H) like the hidden states; NULL for
  * other cells. */
 const void *rl_ws_cell(const rl_ws *ws, int layer);
+/* The state after step t (0..T) of the last forward pass into h0 and, for
+ * an LSTM, c0 (either may be NULL), in the (L, B, H) layout and dtype of
+ * rl_batch.h0 and c0: how a stream carries its state from one window (or
+ * step) to the next. */
+rl_status rl_ws_state_at(const rl_ws *ws, int t, void *h0, void *c0);
 /* Outputs o_t of the last forward pass, (T, B, O) (time-major). */
 const void *rl_ws_outputs(const rl_ws *ws);
 /* dL/dh_t of the top layer from the last backward pass, all contributions
@@ -456,7 +467,7 @@ typedef struct {
     int64_t warmup;   /* linear warm-up from lr/warmup over the first steps (0: none) */
     int64_t step_size;/* step: multiply by gamma every step_size steps */
     double gamma;
-    int64_t total;    /* cosine: steps to decay over, down to min_lr */
+    int64_t total;    /* cosine: steps to decay over, down to min_lr (the trainer takes 0 as its steps) */
     double min_lr;
 } rl_schedule;
 const char *rl_sched_name(rl_sched_kind k);
@@ -520,6 +531,13 @@ rl_status rl_task_score(const rl_task *t, const rl_batch *b, const rl_ws *ws, do
 rl_status rl_vocab_encode(const rl_model *m, const char *text, int32_t *ids, size_t max, size_t *n);
 /* The UTF-8 bytes of class id, NUL-terminated. */
 rl_status rl_vocab_char(const rl_model *m, int32_t id, char out[5]);
+/* Text from a character model: it reads prime, then draws each of `length`
+ * characters from softmax(o / temperature) over the top_k most likely (0:
+ * all) and reads it back; emit gets the prime, once it is known to be in
+ * the vocabulary, then each drawn character (UTF-8), and may stop the run by
+ * returning an error. Deterministic for a seed. */
+rl_status rl_sample(const rl_model *m, const char *prime, int64_t length, double temperature, int top_k, uint64_t seed,
+                    rl_status (*emit)(const char *utf8, void *ctx), void *ctx);
 
 /* ---------------------------------------------------------------- training */
 
@@ -553,6 +571,54 @@ typedef struct {
  * 100, checkpoint every 200. */
 rl_train_config rl_train_defaults(void);
 
+/* The training configuration as a table, one row per field of rl_train_config:
+ * config.json, a checkpoint's train_config, the options of `rnnlab train` and
+ * their --help, and the table in docs/training.md are all made from it. A
+ * checkpoint whose train_config lacks a key resumes with the key's default; a
+ * key the table does not know is refused. */
+typedef enum {
+    RL_FIELD_INT,    /* int; JSON a number */
+    RL_FIELD_INT64,  /* int64_t; JSON a number */
+    RL_FIELD_DOUBLE, /* double; JSON a number */
+    RL_FIELD_BOOL,   /* int, 0 or 1; JSON 0 or 1 (true and false are read too) */
+    RL_FIELD_ENUM,   /* an enum; JSON and the option: its name */
+    RL_FIELD_PATH,   /* const char *, NULL when unset; JSON a string, absent when unset */
+    RL_FIELD_SEED    /* uint64_t; JSON a number below 2^53, a decimal string above (both are read) */
+} rl_field_type;
+
+typedef struct {
+    const char *name;         /* key in config.json and train_config: "seq_len" */
+    const char *flag;         /* the option of rnnlab train, without "--": "seq-len" */
+    const char *group;        /* its section of --help: task, model, optimisation, records, testing */
+    rl_field_type type;
+    size_t offset;            /* offsetof(rl_train_config, the field) */
+    double lo, hi;            /* INT, INT64, DOUBLE: the values allowed */
+    int num_choices;          /* ENUM, and a BOOL given by name: value i is rl_train_field_choice(f, i) */
+    const char *arg;          /* the value's placeholder in --help ("N"); NULL: an option without value */
+    const char *help;         /* one line */
+    const char *default_text; /* shown instead of the default value where the value would mislead, else NULL */
+} rl_train_field;
+
+int rl_train_num_fields(void);
+/* Row i (0 <= i < rl_train_num_fields()), in the order of config.json, or
+ * NULL. The rows are not one array of rl_train_field: ask for each by index. */
+const rl_train_field *rl_train_field_at(int i);
+/* The row with this key, or NULL. */
+const rl_train_field *rl_train_field_find(const char *name);
+/* The name of choice i of an ENUM or named BOOL row; NULL out of range. */
+const char *rl_train_field_choice(const rl_train_field *f, int i);
+/* Set field f of c from text as the command line gives it: a number in
+ * [f->lo, f->hi], a choice's name, a path (c keeps the pointer), "1" or "0"
+ * for a BOOL without value. Setting the optimizer resets its other fields to
+ * that kind's defaults (rl_optim_defaults), so set it first. RL_ERR_ARG with
+ * a message in terms of the option ("--lr = -1 is out of range [1e-12, 1000]"). */
+rl_status rl_train_field_parse(rl_train_config *c, const rl_train_field *f, const char *text);
+/* The value of field f in c as text ("0.001", "adam", "" for an unset path). */
+void rl_train_field_format(const rl_train_config *c, const rl_train_field *f, char *buf, size_t n);
+/* Every field in its range, and the fields consistent with one another;
+ * RL_ERR_ARG naming the first that is not. rl_trainer_new checks this. */
+rl_status rl_train_config_check(const rl_train_config *c);
+
 typedef struct {
     int64_t step, total;
     double loss;        /* mean over the steps since the last report */
@@ -566,8 +632,22 @@ typedef struct {
 typedef struct rl_trainer rl_trainer;
 /* A new run in folder dir (created; it must not hold a run already). */
 rl_status rl_trainer_new(rl_trainer **out, const rl_train_config *cfg, const char *dir);
-/* Continue the run in dir from its checkpoint; steps > 0 replaces the total. */
+/* Continue the run in dir from its checkpoint; steps > 0 replaces the total
+ * (RL_ERR_ARG if the run is already past it). */
 rl_status rl_trainer_resume(rl_trainer **out, const char *dir, int64_t steps);
+/* A hook on every training step, called after the backward pass and before
+ * clipping and the optimizer's update. ws holds the batch's activations and
+ * dL/dtheta (rl_ws_grad, the model's layout and dtype), which the hook may
+ * change (add a regulariser's gradient, average it over processes), and m
+ * the parameters before the update; *loss is the batch's loss, which it may
+ * change too (the value logged). A status other than RL_OK ends the step as
+ * a failed backward pass would: RL_ERR_NONFINITE is a non-finite step
+ * (stopped, or skipped with skip_nonfinite), anything else stops the run
+ * with the hook's message. Hooks are not saved in checkpoints: set it again
+ * after rl_trainer_resume. */
+typedef rl_status (*rl_step_hook)(void *ctx, rl_trainer *t, rl_model *m, rl_ws *ws, const rl_batch *b, double *loss);
+/* Set (fn NULL: remove) the step hook; ctx is passed to it. */
+void rl_trainer_set_hook(rl_trainer *t, rl_step_hook fn, void *ctx);
 /* Train until the total number of steps, or until *stop becomes nonzero (then
  * a checkpoint is written and RL_OK returned with *interrupted set). progress
  * (may be NULL) is called after every step. A non-finite loss or gradient
@@ -584,6 +664,74 @@ void rl_trainer_free(rl_trainer *t);
  * seed (text: the validation split as B streams with the state carried, at
  * most `batches` windows; batches <= 0: all of it). */
 rl_status rl_evaluate(const rl_model *m, const rl_task *task, int batch, int batches, uint64_t seed, rl_score *sc);
+
+/* ---------------------------------------------------------------- system */
+
+/* The BLAS kernel check. Debian 12's OpenBLAS 0.3.21 (built with DYNAMIC_ARCH,
+ * choosing its kernels when it loads) does not recognise recent Intel CPUs
+ * and falls back to its SSE3 "Prescott" kernels, about 10x slower on large
+ * sgemm than the AVX-512 ones the CPU runs. When rnnlab loads (before main)
+ * it compares the kernel OpenBLAS chose with the best one this CPU's
+ * features (cpuid) allow and, if OpenBLAS's is weaker and OPENBLAS_CORETYPE
+ * is not set, switches OpenBLAS to the better one. A user's OPENBLAS_CORETYPE
+ * is always respected; when it names a weaker kernel (or one this CPU cannot
+ * run) the check records a one-line warning. docs/performance.md says more. */
+typedef enum {
+    RL_BLAS_OTHER = 0, /* not OpenBLAS (or its functions not found): nothing checked */
+    RL_BLAS_FIXED,     /* OpenBLAS built for one CPU (no DYNAMIC_ARCH): nothing to switch */
+    RL_BLAS_KEPT,      /* OpenBLAS's kernel is as good as the best this CPU runs */
+    RL_BLAS_SWITCHED,  /* rnnlab switched OpenBLAS to kernel_target */
+    RL_BLAS_USER,      /* OPENBLAS_CORETYPE was set: left as the user chose */
+    RL_BLAS_FAILED,    /* a switch was due but could not be made (see warning) */
+    RL_BLAS_ACTION_COUNT
+} rl_blas_action;
+
+/* CPU features, as bits of rl_sysinfo.cpu_features. Each means the CPU has it
+ * and the operating system saves its registers. */
+typedef enum {
+    RL_CPU_AVX = 1 << 0,
+    RL_CPU_AVX2 = 1 << 1,
+    RL_CPU_FMA = 1 << 2,
+    RL_CPU_AVX512F = 1 << 3,
+    RL_CPU_AVX512BW = 1 << 4,
+    RL_CPU_AVX512DQ = 1 << 5,
+    RL_CPU_AVX512VL = 1 << 6,
+    RL_CPU_AVX512BF16 = 1 << 7,
+    RL_CPU_AMX = 1 << 8, /* AMX-TILE and AMX-BF16, with the tile state enabled by the OS */
+    RL_CPU_FEATURE_COUNT = 9
+} rl_cpu_feature;
+
+typedef struct {
+    /* the BLAS library that provides cblas_sgemm */
+    rl_blas_action blas_action;
+    char blas_name[16];       /* "OpenBLAS", or "other" */
+    char blas_version[16];    /* "0.3.21", or "" when not known */
+    char blas_config[160];    /* openblas_get_config() after the check, or "" */
+    char blas_path[256];      /* the file that holds cblas_sgemm (the program itself when linked in statically) */
+    int blas_threads;         /* OpenBLAS's own thread count (openblas_get_num_threads), 0 if not OpenBLAS */
+    char kernel_before[32];   /* openblas_get_corename() when rnnlab loaded, "" if not OpenBLAS */
+    char kernel_after[32];    /* the same after the check */
+    char kernel_target[32];   /* the best kernel this CPU runs ("SkylakeX", "Haswell", "Sandybridge"), or "" */
+    char coretype_env[32];    /* OPENBLAS_CORETYPE as the user set it, "" when unset */
+    char warning[320];        /* one line (no newline) when something needs the user's attention, else "" */
+    /* the CPU */
+    char cpu_vendor[16];      /* "GenuineIntel", "AuthenticAMD", "" when unknown */
+    char cpu_model_name[64];  /* cpuid's brand string, or /proc/cpuinfo's "model name" */
+    int cpu_family, cpu_model, cpu_stepping; /* cpuid leaf 1 (display family and model); -1 when unknown */
+    unsigned cpu_features;    /* RL_CPU_* bits */
+    int cores_online;         /* sysconf(_SC_NPROCESSORS_ONLN) */
+    int cores_allowed;        /* CPUs in this process's affinity mask */
+    int threads;              /* rl_get_num_threads() */
+} rl_sysinfo;
+
+/* The BLAS library, its kernel before and after rnnlab's check, the CPU and
+ * the thread counts. Runs the check if it has not run yet (it runs once). */
+rl_sysinfo rl_system_info(void);
+/* "other", "fixed", "kept", "switched", "user", "failed"; NULL if out of range. */
+const char *rl_blas_action_name(rl_blas_action a);
+/* "avx", "avx2", "fma", "avx512f", "avx512bw", "avx512dq", "avx512vl",
+ * "avx512_bf16", "amx" for the bits 1 << 0 .. 1 << 8; NULL for others. */
+const char *rl_cpu_feature_name(rl_cpu_feature f);
 
 /* ---------------------------------------------------------------- checks */
 

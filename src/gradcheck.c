@@ -1,5 +1,5 @@
 /* BPTT against central finite differences in float64. */
-#include "internal.h"
+#include "cell.h"
 
 #include <math.h>
 #include <string.h>
@@ -47,7 +47,7 @@ rl_status rl_gradcheck(const rl_model *m0, const rl_batch *b0, double *worst, ch
     unsigned char *pattern = NULL;
     rl_status s = rl_model_cast(&m, m0, RL_F64);
     if (!s) s = rl_ws_new(&ws, m, b0->batch, b0->steps);
-    int lstm = c->cell == RL_CELL_LSTM;
+    int lstm = m0->cell->states == 2; /* c0 is a variable too */
     if (!s && (!(h0 = rl_alloc(LBH, 8)) || !(c0 = rl_alloc(LBH, 8)) || !(gh0 = rl_alloc(LBH, 8)) ||
                !(gc0 = rl_alloc(LBH, 8)) || !(grad = rl_alloc(m->num_params, 8))))
         s = RL_ERR_NOMEM;
@@ -62,7 +62,7 @@ rl_status rl_gradcheck(const rl_model *m0, const rl_batch *b0, double *worst, ch
         s = rl_forward(ws, m, &b, &loss);
     }
     if (!s) s = rl_backward(ws, m, &b);
-    if (!s && c->cell == RL_CELL_RELU) {
+    if (!s && m0->cell->relu) {
         /* A ReLU net is piecewise smooth, and a finite difference whose points
          * straddle a kink measures nothing. Its gradient at the base point is
          * the gradient of the smooth piece the point lies on: the same net with

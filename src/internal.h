@@ -62,22 +62,29 @@ int rl_debug_fail_alloc(long n);
 #define RL_CLONES
 #endif
 
-/* Threads (src/par.c). rl_parallel runs fn(ctx, part, parts) for part =
- * 0..parts-1, part 0 on the calling thread, and returns when all are done.
+/* Threads (src/par.c). rl_parallel runs fn(ctx, part, n) for part =
+ * 0..n-1, part 0 on the calling thread and the others on a persistent pool,
+ * all at the same time, and returns n when all are done. n is `parts`, or
+ * fewer when the threads are not there (a thread that could not be started,
+ * a region inside a region): so a part must take its share from (part, n)
+ * alone, and the result must not depend on n. bar, if not NULL, is set up
+ * for the n parts before any runs, for parts that meet at a barrier.
  * rnnlab keeps OpenBLAS on one thread inside its calls: rl_blas_single sets
  * it and returns the count to hand back to rl_blas_restore. */
 #define RL_MAX_THREADS 64
 typedef void (*rl_part_fn)(void *ctx, int part, int parts);
-void rl_parallel(int parts, rl_part_fn fn, void *ctx);
-int rl_blas_single(void);
-/* A barrier for n threads of one rl_parallel call, spinning briefly. */
+/* A barrier for the n parts of one rl_parallel call, spinning briefly. */
 typedef struct {
     _Atomic int count, phase;
     int n;
 } rl_barrier;
+int rl_parallel(int parts, rl_part_fn fn, void *ctx, rl_barrier *bar);
 void rl_barrier_init(rl_barrier *b, int n);
 void rl_barrier_wait(rl_barrier *b);
+int rl_blas_single(void);
 void rl_blas_restore(int before);
+/* tests: nonzero makes starting a pool thread fail */
+extern int rl_test_fail_thread_start;
 /* rows [lo, hi) of n that part `part` of `parts` takes */
 static inline void rl_part_range(int n, int part, int parts, int *lo, int *hi)
 {
@@ -98,6 +105,11 @@ void rl_gemm_packed(int M, int N, int K, const float *A, int lda, const float *w
 /* The same for the columns of panels [p0, p1) only (rl_pack_panels(N) in all):
  * threads that share the columns of one step read only their part of W. */
 int rl_pack_panels(int N);
+/* columns per panel */
+int rl_pack_panel_width(void);
+/* floats of scratch for W_hh (Gh*H, H) packed for the forward (per gate)
+ * and for the backward step */
+size_t rl_step_pack_size(int Gh, int H);
 /* From this size of W_hh on, the time loop runs in lockstep (real.h);
  * tests lower it to cover that mode on small models. */
 extern size_t rl_lockstep_min_bytes;
@@ -106,29 +118,50 @@ void rl_gemm_packed_cols(int M, int N, int K, const float *A, int lda, const flo
 
 static inline size_t rl_dtype_size(rl_dtype d) { return d == RL_F64 ? 8 : 4; }
 
-/* A model's tensors: four per layer (W_ih, W_hh, b_ih, b_hh) and the head's
- * two; derived from the layer limit so that a model at that limit fits. */
-#define RL_MAX_TENSORS (4 * RL_MAX_LAYERS + 2)
-_Static_assert(RL_MAX_TENSORS >= 4 * RL_MAX_LAYERS + 2, "the tensor table must hold a model of RL_MAX_LAYERS layers");
+/* A layer's parameter tensors by role (src/cell.h says which a cell has). */
+typedef enum { RL_W_IH = 0, RL_W_HH, RL_B_IH, RL_B_HH, RL_EXTRA, RL_ROLE_COUNT } rl_role;
+/* Tensors of a model: at most every role of every layer, and the head's two. */
+#define RL_MAX_TENSORS (RL_MAX_LAYERS * RL_ROLE_COUNT + 2)
+#define RL_TENSOR_NAME_MAX 64
 
+struct rl_cell_desc;
 struct rl_model {
     rl_config cfg;
+    const struct rl_cell_desc *cell; /* the row of cfg.cell */
     rl_dtype dtype;
     size_t num_params;
     void *params; /* (num_params) of dtype, the tensors below back to back */
     int num_tensors;
     rl_tensor_info tensors[RL_MAX_TENSORS];
-    char names[RL_MAX_TENSORS][32];
+    char names[RL_MAX_TENSORS][RL_TENSOR_NAME_MAX];
+    short role[RL_MAX_LAYERS][RL_ROLE_COUNT]; /* index of layer k's tensor of each role, -1: none */
     char *vocab; /* owned UTF-8 string or NULL */
 };
 
-/* Indices of layer k's tensors in the table, and of the head. */
-static inline int rl_t_wih(int k) { return 4 * k; }
-static inline int rl_t_whh(int k) { return 4 * k + 1; }
-static inline int rl_t_bih(int k) { return 4 * k + 2; }
-static inline int rl_t_bhh(int k) { return 4 * k + 3; }
-static inline int rl_t_head_w(const rl_model *m) { return 4 * m->cfg.num_layers; }
-static inline int rl_t_head_b(const rl_model *m) { return 4 * m->cfg.num_layers + 1; }
+/* Index of layer k's tensor of a role (-1: the cell has none), and of the head's. */
+static inline int rl_t(const rl_model *m, int k, rl_role r) { return m->role[k][r]; }
+static inline int rl_t_head_w(const rl_model *m) { return m->num_tensors - 2; }
+static inline int rl_t_head_b(const rl_model *m) { return m->num_tensors - 1; }
+/* The elements of tensor i (in the model's dtype), or NULL for i = -1. */
+static inline void *rl_tensor_data(const rl_model *m, int i)
+{
+    return i < 0 ? NULL : (char *)m->params + m->tensors[i].offset * (m->dtype == RL_F64 ? 8 : 4);
+}
+/* Element i of an array of dtype d, as a double; store v there. The one way
+ * the library reads and writes arrays whose type is known at run time. */
+static inline double rl_load(const void *p, rl_dtype d, size_t i)
+{
+    return d == RL_F64 ? ((const double *)p)[i] : (double)((const float *)p)[i];
+}
+static inline void rl_store(void *p, rl_dtype d, size_t i, double v)
+{
+    if (d == RL_F64) ((double *)p)[i] = v;
+    else ((float *)p)[i] = (float)v;
+}
+
+/* The number of parameters a model of this config has (the one count the
+ * model, the file loader and the limits use). */
+long long rl_config_num_params(const rl_config *c);
 
 /* Check a config; RL_ERR_ARG with a message naming the bad field. */
 rl_status rl_config_check(const rl_config *cfg);
@@ -147,21 +180,21 @@ struct rl_ws {
     int no_dout;   /* rl_forward_eval: the loss without dL/do */
     float *wpack;  /* float32 with rl_packed_kernel(): W_hh of one layer, packed for the step GEMM */
     void *h;       /* (L, T+1, B, H) hidden-state cache */
-    void *c;       /* (L, T+1, B, H) LSTM cell-state cache, else NULL */
-    void *gates;   /* (L, T, B, G*H) gate activations (LSTM, GRU), else NULL */
-    void *hn;      /* (L, T, B, H) GRU: W_hn h_{t-1} + b_hn, else NULL */
+    void *c;       /* (L, T+1, B, H) second state component (LSTM's c), else NULL */
+    void *gates;   /* (L, T, B, G*H) gate activations of cells that cache them, else NULL */
+    void *aux;     /* (L, T, B, aux*H) a cell's further caches (GRU: W_hn h_{t-1} + b_hn), else NULL */
     void *out;     /* (T, B, O) outputs o_t */
     void *dout;    /* (T, B, O) dL/do_t */
     void *dh;      /* (T, B, H) dL/dh of the layer being differentiated */
     void *dh_below;/* (T, B, H) dL/d(input) handed to the layer below */
     void *dh_top;  /* (T, B, H) dL/dh of the top layer, kept for inspection */
     void *da;      /* (T, B, G*H) dL/d(pre-activation) (GRU: of the input side W_ih x + b_ih) */
-    void *da_h;    /* (T, B, 3H) GRU: dL/d(W_hh h + b_hh), else NULL */
-    void *dc;      /* (B, H) LSTM: dL/dc carried back one step, else NULL */
-    void *carry;   /* (B, G*H) scratch for one step */
+    void *da_h;    /* (T, B, Gh*H) dL/d(W_hh h + b_hh) of a cell that keeps it apart (GRU), else NULL */
+    void *dc;      /* (B, H) dL/dc carried back one step (two-state cells), else NULL */
+    void *carry;   /* (B, Gh*H) the hidden side of one step (GRU), else NULL */
     void *grad;    /* (num_params) dL/dtheta, layout of the model's buffer */
     void *grad_h0; /* (L, B, H) */
-    void *grad_c0; /* (L, B, H) LSTM, else NULL */
+    void *grad_c0; /* (L, B, H) two-state cells, else NULL */
     double *wsum;  /* (B, T) mask / sum(mask), the per-step loss weights */
     /* (L, T+1, B, H) or NULL: when set, ReLU units are on where this is 1
      * instead of where a_t > 0 (gradient checks differentiate the smooth

@@ -1,7 +1,7 @@
 /* Jacobians through time: J_t = ds_t/ds_{t-1} from the activation cache, the
  * products P(t, tau) with their scale carried apart, per-lag statistics, and
  * the seed's eigenvalue theorem as a check. All float64. */
-#include "internal.h"
+#include "cell.h"
 
 #include <cblas.h>
 #include <lapacke.h>
@@ -20,157 +20,124 @@ struct rl_jac {
     double *J, *M, *tmp, *scratch; /* (S, S) x 3 and (H) */
 };
 
-int rl_state_size(const rl_model *m)
-{
-    return (m->cfg.cell == RL_CELL_LSTM ? 2 : 1) * m->cfg.num_layers * m->cfg.hidden_size;
-}
+int rl_state_size(const rl_model *m) { return m->cell->states * m->cfg.num_layers * m->cfg.hidden_size; }
 
 int rl_jac_state_size(const rl_jac *j) { return j->S; }
 int rl_jac_steps(const rl_jac *j) { return j->T; }
 double rl_jac_loss(const rl_jac *j) { return j->loss; }
 
-static const double *cache_h(const rl_ws *ws, int l, int t)
+/* Where layer l's h (and, for a two-state cell, then c) sit in the state vector. */
+static int h_off(const rl_model *m, int l) { return m->cell->states * l * m->cfg.hidden_size; }
+
+/* scratch: the input sensitivities (states, H, H), then the coefficients
+ * of one seed: dz (G*H), dzh (Gh*H), seed, direct h, direct c (H each) */
+size_t rl_jac_scratch_size(const rl_model *m)
 {
-    return (const double *)ws->h + ((size_t)l * (ws->T + 1) + (size_t)t) * ws->cfg.hidden_size;
+    const size_t H = (size_t)m->cfg.hidden_size, n = (size_t)m->cell->states;
+    return n * H * H + ((size_t)m->cell->gates + (size_t)m->cell->hh_gates + 3) * H;
 }
-
-/* Where layer l's h (and, for LSTM, c) sit in the state vector. */
-static int h_off(const rl_config *c, int l) { return (c->cell == RL_CELL_LSTM ? 2 : 1) * l * c->hidden_size; }
-
-size_t rl_jac_scratch_size(const rl_model *m) { return 2 * (size_t)m->cfg.hidden_size * (m->cfg.hidden_size + 4); }
 
 void rl_ws_state(const rl_ws *ws, int t, double *s)
 {
     RL_ASSERT(ws->dtype == RL_F64 && ws->B == 1 && t >= 0 && t <= ws->T);
-    const int H = ws->cfg.hidden_size;
+    const int H = ws->cfg.hidden_size, two = ws->c != NULL;
     for (int l = 0; l < ws->cfg.num_layers; l++) {
-        double *at = s + h_off(&ws->cfg, l);
-        memcpy(at, cache_h(ws, l, t), (size_t)H * 8);
-        if (ws->cfg.cell == RL_CELL_LSTM)
-            memcpy(at + H, (const double *)ws->c + ((size_t)l * (ws->T + 1) + (size_t)t) * H, (size_t)H * 8);
+        double *at = s + (size_t)(two ? 2 : 1) * l * H;
+        size_t row = ((size_t)l * (ws->T + 1) + (size_t)t) * H;
+        memcpy(at, (const double *)ws->h + row, (size_t)H * 8);
+        if (two) memcpy(at + H, (const double *)ws->c + row, (size_t)H * 8);
     }
 }
 
-/* act'(a_t) read off h_t: tanh' = 1 - h^2, relu' = [h > 0], linear' = 1 */
-static void act_deriv(rl_cell cell, const double *h, double *d, int H)
+/* The coefficients of layer l's step t (1..T) for state component r (0: h,
+ * 1: c), from the cell's backward step seeded with ones on that component
+ * (src/cell.h): d(component r)/d(pre-activations) on the input side (dz,
+ * G*H) and the hidden side (dzh, Gh*H), and the direct derivatives to
+ * h_{t-1} (dh, H) and c_{t-1} (dc, H) that bypass W_hh. */
+typedef struct {
+    double *dz, *dzh, *seed, *dh, *dc;
+} coefs;
+
+static coefs seed_coefs(const rl_model *m, const rl_ws *ws, int l, int t, int r, double *scratch)
 {
-    for (int i = 0; i < H; i++)
-        d[i] = cell == RL_CELL_TANH ? 1 - h[i] * h[i] : cell == RL_CELL_RELU ? (h[i] > 0) : 1.0;
+    const rl_cell_desc *d = m->cell;
+    const int H = m->cfg.hidden_size;
+    coefs k;
+    k.dz = scratch + (size_t)d->states * H * H;
+    k.dzh = d->hh_apart ? k.dz + (size_t)d->gates * H : k.dz;
+    k.seed = k.dz + (size_t)(d->gates + d->hh_gates) * H;
+    k.dh = k.seed + H, k.dc = k.dh + H;
+    for (int i = 0; i < H; i++) k.seed[i] = r == 0, k.dc[i] = r == 1, k.dh[i] = 0;
+    rl_layer_f64 ly = rl_layer_of_f64(ws, m, l);
+    d->f64->bwd(&ly, t - 1, 0, 0, H, k.seed, d->states == 2 ? k.dc : NULL, k.dz, k.dzh, k.dh);
+    return k;
 }
 
-/* Row j of out (ld) = sum_k coef[k][j] * row j of gate block gate[k] of W
- * (G*H, n): the derivative of a gated unit through a weight matrix. */
-static void combine(double *out, size_t ld, const double *W, int H, int n, int ngates, const int *gate,
-                    const double *const *coef)
+static int all_zero(const double *v, int n)
 {
-    for (int j = 0; j < H; j++) {
-        double *o = out + (size_t)j * ld;
-        for (int k = 0; k < n; k++) o[k] = 0;
-        for (int q = 0; q < ngates; q++) {
-            const double *w = W + ((size_t)gate[q] * H + j) * n;
-            double a = coef[q][j];
+    for (int i = 0; i < n; i++)
+        if (v[i] != 0) return 0;
+    return 1;
+}
+
+/* out (H, n) with row stride ld = sum_g diag(coef[g]) W[g], the gate blocks
+ * W[g] (H, n) of W (G*H, n): the derivative of a unit through a weight
+ * matrix. Blocks whose coefficients are all zero are passed over. */
+static void combine(double *out, size_t ld, const double *W, int H, int n, int G, const double *coef)
+{
+    for (int j = 0; j < H; j++)
+        for (int k = 0; k < n; k++) out[(size_t)j * ld + k] = 0;
+    for (int g = 0; g < G; g++) {
+        const double *cg = coef + (size_t)g * H;
+        if (all_zero(cg, H)) continue;
+        for (int j = 0; j < H; j++) {
+            double *o = out + (size_t)j * ld, a = cg[j];
+            const double *w = W + ((size_t)g * H + j) * n;
             for (int k = 0; k < n; k++) o[k] += a * w[k];
         }
     }
 }
 
-/* Layer l's rows of J_t. For a unit u_t = phi(W_ih x_t + W_hh h_{t-1} + ...)
- * the derivative through a weight matrix W is diag(coefficients) W, summed
- * over the gates: "recur" is that matrix for W_hh (written in place into the
- * layer's own columns), "input" (H, in) for W_ih, which the caller chains
- * with the layer below. LSTM has two rows per unit, h then c. */
-static void layer_rows(const rl_model *m, const rl_ws *ws, int l, int t, double *J, int S, double *input,
-                       double *input_c, double *d)
+/* Layer l's rows of J_t: for each state component, the derivative through
+ * W_hh (written into the layer's own columns) plus the direct terms, and
+ * through W_ih (input: (states, H, in)), which the caller chains with the
+ * layer below. */
+static void layer_rows(const rl_model *m, const rl_ws *ws, int l, int t, double *J, int S, double *scratch)
 {
-    const rl_config *c = &m->cfg;
-    const int H = c->hidden_size, T = ws->T, in = l == 0 ? c->input_size : H, off = h_off(c, l);
-    const double *p = m->params;
-    const double *whh = p + m->tensors[rl_t_whh(l)].offset, *wih = p + m->tensors[rl_t_wih(l)].offset;
-    double *hr = J + (size_t)off * S; /* the h rows of layer l */
-    switch (c->cell) {
-    case RL_CELL_TANH: case RL_CELL_RELU: case RL_CELL_LINEAR: {
-        /* dh_t/dh_{t-1} = diag(act'(a_t)) W_hh, and diag(act'(a_t)) W_ih for the input */
-        act_deriv(c->cell, cache_h(ws, l, t), d, H);
-        const int g0 = 0;
-        const double *cf[1] = {d};
-        combine(hr + off, (size_t)S, whh, H, H, 1, &g0, cf);
-        if (l > 0) combine(input, (size_t)in, wih, H, in, 1, &g0, cf);
-        break;
-    }
-    case RL_CELL_LSTM: {
-        /* c_t = f c_{t-1} + i g, h_t = o tanh(c_t); every gate reads h_{t-1}:
-         *   dc_t/du = diag(g i(1-i)) W_i + diag(c_{t-1} f(1-f)) W_f + diag(i (1-g^2)) W_g
-         *   dh_t/du = diag(tanh(c_t) o(1-o)) W_o + diag(o (1 - tanh^2 c_t)) dc_t/du
-         *   dc_t/dc_{t-1} = diag(f),  dh_t/dc_{t-1} = diag(o (1 - tanh^2 c_t) f) */
-        const double *z = (const double *)ws->gates + ((size_t)l * T + (size_t)(t - 1)) * 4 * H;
-        const double *cp = (const double *)ws->c + ((size_t)l * (T + 1) + (size_t)(t - 1)) * H, *ct = cp + H;
-        double *ai = d, *af = d + H, *ag = d + 2 * H, *ao = d + 3 * H, *kk = d + 4 * H, *ci = d + 5 * H,
-               *cf_ = d + 6 * H, *cg = d + 7 * H;
+    const rl_cell_desc *d = m->cell;
+    const int H = m->cfg.hidden_size, in = l == 0 ? m->cfg.input_size : H, off = h_off(m, l);
+    const double *whh = rl_tensor_data(m, rl_t(m, l, RL_W_HH)), *wih = rl_tensor_data(m, rl_t(m, l, RL_W_IH));
+    for (int r = 0; r < d->states; r++) {
+        coefs k = seed_coefs(m, ws, l, t, r, scratch);
+        double *rows = J + (size_t)(off + r * H) * S;
+        if (d->recur == RL_RECUR_DENSE) {
+            combine(rows + off, (size_t)S, whh, H, H, d->hh_gates, k.dzh);
+        } else {
+            for (int j = 0; j < H; j++) rows[(size_t)j * S + off + j] = k.dzh[j] * whh[j];
+        }
         for (int j = 0; j < H; j++) {
-            double i = z[j], f = z[H + j], g = z[2 * H + j], o = z[3 * H + j], tc = tanh(ct[j]);
-            ai[j] = g * i * (1 - i), af[j] = cp[j] * f * (1 - f), ag[j] = i * (1 - g * g);
-            ao[j] = tc * o * (1 - o), kk[j] = o * (1 - tc * tc);
-            ci[j] = kk[j] * ai[j], cf_[j] = kk[j] * af[j], cg[j] = kk[j] * ag[j];
+            rows[(size_t)j * S + off + j] += k.dh[j];
+            if (d->states == 2) rows[(size_t)j * S + off + H + j] += k.dc[j];
         }
-        const int gc[3] = {0, 1, 2}, gh[4] = {0, 1, 2, 3};
-        const double *coef_c[3] = {ai, af, ag}, *coef_h[4] = {ci, cf_, cg, ao};
-        double *cr = hr + (size_t)H * S; /* the c rows */
-        combine(hr + off, (size_t)S, whh, H, H, 4, gh, coef_h);
-        combine(cr + off, (size_t)S, whh, H, H, 3, gc, coef_c);
-        for (int j = 0; j < H; j++) {
-            double f = z[H + j];
-            cr[(size_t)j * S + off + H + j] = f;
-            hr[(size_t)j * S + off + H + j] = kk[j] * f;
-        }
-        if (l > 0) {
-            combine(input, (size_t)in, wih, H, in, 4, gh, coef_h);
-            combine(input_c, (size_t)in, wih, H, in, 3, gc, coef_c);
-        }
-        break;
-    }
-    case RL_CELL_GRU: {
-        /* h_t = (1 - z) n + z h_{t-1}, n = tanh(W_in x + b_in + r (W_hn h_{t-1} + b_hn)):
-         *   dh_t/dh_{t-1} = diag(z) + diag((h_{t-1} - n) z(1-z)) W_hz
-         *                 + diag((1-z)(1-n^2) r) W_hn + diag((1-z)(1-n^2) hn r(1-r)) W_hr
-         *   dh_t/dx       = the same with W_iz, W_in (no r) and W_ir */
-        const double *g = (const double *)ws->gates + ((size_t)l * T + (size_t)(t - 1)) * 3 * H;
-        const double *hn = (const double *)ws->hn + ((size_t)l * T + (size_t)(t - 1)) * H, *hp = cache_h(ws, l, t - 1);
-        double *cr_ = d, *cz = d + H, *cn = d + 2 * H, *cnr = d + 3 * H;
-        for (int j = 0; j < H; j++) {
-            double r = g[j], zz = g[H + j], n = g[2 * H + j], a = (1 - zz) * (1 - n * n);
-            cz[j] = (hp[j] - n) * zz * (1 - zz), cn[j] = a, cnr[j] = a * r, cr_[j] = a * hn[j] * r * (1 - r);
-        }
-        const int gates[3] = {0, 1, 2};
-        const double *coef_h[3] = {cr_, cz, cnr}, *coef_x[3] = {cr_, cz, cn};
-        combine(hr + off, (size_t)S, whh, H, H, 3, gates, coef_h);
-        for (int j = 0; j < H; j++) hr[(size_t)j * S + off + j] += g[H + j];
-        if (l > 0) combine(input, (size_t)in, wih, H, in, 3, gates, coef_x);
-        break;
-    }
-    default:
-        RL_UNREACHABLE("unknown cell");
+        if (l > 0) combine(scratch + (size_t)r * H * H, (size_t)in, wih, H, in, d->gates, k.dz);
     }
 }
 
 void rl_jac_build(const rl_model *m, const rl_ws *ws, int t, double *J, double *scratch)
 {
     const rl_config *c = &m->cfg;
-    const int L = c->num_layers, H = c->hidden_size, S = rl_state_size(m), lstm = c->cell == RL_CELL_LSTM;
+    const int L = c->num_layers, H = c->hidden_size, S = rl_state_size(m);
     RL_ASSERT(m->dtype == RL_F64 && ws->dtype == RL_F64 && ws->B == 1 && t >= 1 && t <= ws->T);
     memset(J, 0, (size_t)S * S * sizeof *J);
-    /* scratch: input sensitivities (H, H) for h and c, then 8H coefficients */
-    double *input = scratch, *input_c = scratch + (size_t)H * H, *coef = scratch + 2 * (size_t)H * H;
     for (int l = 0; l < L; l++) {
-        layer_rows(m, ws, l, t, J, S, input, input_c, coef);
+        layer_rows(m, ws, l, t, J, S, scratch);
         if (l == 0) continue;
         /* through the layer below at the same step: d(unit)/dh^{l-1}_t times
          * dh^{l-1}_t/ds_{t-1}, whose nonzero columns are those of layers < l */
-        int cols = h_off(c, l), below = h_off(c, l - 1);
-        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, H, cols, H, 1, input, H, J + (size_t)below * S, S,
-                    0, J + (size_t)h_off(c, l) * S, S);
-        if (lstm)
-            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, H, cols, H, 1, input_c, H, J + (size_t)below * S, S,
-                        0, J + (size_t)(h_off(c, l) + H) * S, S);
+        int cols = h_off(m, l), below = h_off(m, l - 1);
+        for (int r = 0; r < m->cell->states; r++)
+            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, H, cols, H, 1, scratch + (size_t)r * H * H, H,
+                        J + (size_t)below * S, S, 0, J + (size_t)(h_off(m, l) + r * H) * S, S);
     }
 }
 
@@ -182,11 +149,6 @@ void rl_jac_free(rl_jac *j)
     void *bufs[] = {j->x, j->y, j->mask, j->h0, j->c0, j->target, j->J, j->M, j->tmp, j->scratch};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) rl_free(bufs[i]);
     free(j);
-}
-
-static double get(const void *p, rl_dtype d, size_t i)
-{
-    return d == RL_F64 ? ((const double *)p)[i] : (double)((const float *)p)[i];
 }
 
 rl_status rl_jac_new(rl_jac **out, const rl_model *m0, const rl_batch *b, int seq)
@@ -215,19 +177,19 @@ rl_status rl_jac_new(rl_jac **out, const rl_model *m0, const rl_batch *b, int se
     }
     /* the sequence as a batch of one, in float64 */
     double msum = 0;
-    for (size_t i = 0; i < (size_t)T * NI; i++) j->x[i] = get(b->x, b->dtype, (size_t)seq * T * NI + i);
-    for (int t = 0; t < T; t++) msum += (j->mask[t] = b->mask ? get(b->mask, b->dtype, (size_t)seq * T + t) : 1.0);
+    for (size_t i = 0; i < (size_t)T * NI; i++) j->x[i] = rl_load(b->x, b->dtype, (size_t)seq * T * NI + i);
+    for (int t = 0; t < T; t++) msum += (j->mask[t] = b->mask ? rl_load(b->mask, b->dtype, (size_t)seq * T + t) : 1.0);
     for (int l = 0; l < L; l++)
         for (int i = 0; i < H; i++) {
             size_t at = ((size_t)l * b->batch + seq) * H + i;
-            j->h0[(size_t)l * H + i] = b->h0 ? get(b->h0, b->dtype, at) : 0;
-            j->c0[(size_t)l * H + i] = b->c0 ? get(b->c0, b->dtype, at) : 0;
+            j->h0[(size_t)l * H + i] = b->h0 ? rl_load(b->h0, b->dtype, at) : 0;
+            j->c0[(size_t)l * H + i] = b->c0 ? rl_load(b->c0, b->dtype, at) : 0;
         }
     if (targets && ce) memcpy(j->target, b->target + (size_t)seq * T, (size_t)T * 4);
     if (targets && !ce)
-        for (size_t i = 0; i < (size_t)T * O; i++) j->y[i] = get(b->y, b->dtype, (size_t)seq * T * O + i);
+        for (size_t i = 0; i < (size_t)T * O; i++) j->y[i] = rl_load(b->y, b->dtype, (size_t)seq * T * O + i);
     j->b = (rl_batch){RL_F64, 1, T, NI, j->x, j->target, j->y, j->mask, j->h0,
-                      c->cell == RL_CELL_LSTM ? j->c0 : NULL};
+                      j->m->cell->states == 2 ? j->c0 : NULL};
     j->have_grad = targets && msum > 0;
     if (j->have_grad) {
         rl_ws_zero_grad(j->ws);
@@ -339,20 +301,26 @@ static void product_part(void *p, int part, int parts)
     double *src = q->P, *dst = q->tmp;
     int k0, k1;
     rl_part_range(q->panels, part, parts, &k0, &k1);
-    /* one vanilla layer: J_k = diag(act'(a_k)) W_hh, so P <- diag(act') (W_hh P)
-     * without building J_k */
-    const rl_config *c = &j->m->cfg;
-    const int vanilla = c->num_layers == 1 && c->cell != RL_CELL_LSTM && c->cell != RL_CELL_GRU;
-    const double *whh = (const double *)j->m->params + j->m->tensors[rl_t_whh(0)].offset;
+    /* one layer of a one-gate, one-state cell with a dense W_hh (tanh, relu,
+     * linear): J_k = diag(dz_k) W_hh, so P <- diag(dz_k) (W_hh P) without
+     * building J_k (when the cell has no direct term) */
+    const rl_model *m = j->m;
+    const rl_cell_desc *d = m->cell;
+    const int vanilla = m->cfg.num_layers == 1 && d->states == 1 && d->gates == 1 && d->recur == RL_RECUR_DENSE;
+    const double *whh = rl_tensor_data(m, rl_t(m, 0, RL_W_HH));
     /* P <- J_k P for k = tau+1..t */
     for (int k = q->tau + 1; k <= q->t; k++) {
-        if (vanilla) act_deriv(c->cell, cache_h(j->ws, 0, k), scratch, S);
-        else rl_jac_build(j->m, j->ws, k, J, scratch);
+        const double *rows = NULL;
+        if (vanilla) {
+            coefs cf = seed_coefs(m, j->ws, 0, k, 0, scratch);
+            if (all_zero(cf.dh, S)) rows = cf.dzh;
+        }
+        if (!rows) rl_jac_build(j->m, j->ws, k, J, scratch);
         for (int pan = k0; pan < k1; pan++) {
             int c0 = pan * PANEL_W, w = S - c0 < PANEL_W ? S - c0 : PANEL_W;
-            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, S, w, S, 1, vanilla ? whh : J, S, src + c0, S, 0,
+            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, S, w, S, 1, rows ? whh : J, S, src + c0, S, 0,
                         dst + c0, S);
-            rescale_pow2(dst + c0, S, w, vanilla ? scratch : NULL, &q->pscale[pan]);
+            rescale_pow2(dst + c0, S, w, rows, &q->pscale[pan]);
         }
         double *sw = src;
         src = dst, dst = sw;
@@ -375,7 +343,7 @@ rl_status rl_jac_product(rl_jac *j, int t, int tau, double *P, double *log_scale
     for (int i = 0; i < panels; i++) pscale[i] = 0;
     product_job q = {j, t, tau, panels, P, j->tmp, pscale, extra};
     int blas = rl_blas_single();
-    rl_parallel(parts, product_part, &q);
+    rl_parallel(parts, product_part, &q, NULL);
     rl_blas_restore(blas);
     rl_free(extra);
     if ((t - tau) % 2) memcpy(P, j->tmp, (size_t)S * S * sizeof *P);
@@ -461,7 +429,7 @@ rl_status rl_jac_lags(rl_jac *j, rl_lag_stats *st)
            *gs = rl_alloc((size_t)S, 8), *gl = rl_alloc((size_t)S, 8), *d = rl_alloc((size_t)S, 8),
            *tv = rl_alloc((size_t)S, 8);
     rl_status s = (work && vals && vals2 && gs && gl && d && tv) ? RL_OK : RL_ERR_NOMEM;
-    const double *wo = (const double *)j->m->params + j->m->tensors[rl_t_head_w(j->m)].offset;
+    const double *wo = rl_tensor_data(j->m, rl_t_head_w(j->m));
     const double *dout = j->ws->dout, *dh = j->ws->dh_top;
     /* the direct term of eq. 10.21 at step tau: W_o^T dL/do_tau in the top layer's block */
 #define DIRECT(tau)                                                                                        \
@@ -469,7 +437,7 @@ rl_status rl_jac_lags(rl_jac *j, rl_lag_stats *st)
         memset(d, 0, (size_t)S * sizeof *d);                                                               \
         if ((tau) >= 1)                                                                                    \
             cblas_dgemv(CblasRowMajor, CblasTrans, O, H, 1, wo, H, dout + (size_t)((tau)-1) * O, 1, 0,     \
-                        d + h_off(&j->m->cfg, L - 1), 1);                                                  \
+                        d + h_off(j->m, L - 1), 1);                                                  \
     } while (0)
     double scale = 0, ss = -INFINITY, sl = -INFINITY;
     if (!s) {

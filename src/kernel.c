@@ -23,6 +23,12 @@
 
 size_t rl_pack_size(int N, int K) { return (size_t)((N + NR - 1) / NR) * NR * (size_t)K; }
 int rl_pack_panels(int N) { return (N + NR - 1) / NR; }
+int rl_pack_panel_width(void) { return NR; }
+size_t rl_step_pack_size(int Gh, int H)
+{
+    size_t fw = (size_t)Gh * rl_pack_size(H, H), bw = rl_pack_size(H, Gh * H);
+    return fw > bw ? fw : bw;
+}
 /* W_hh larger than two cores' L2 caches (512 KB each here): lockstep pays */
 size_t rl_lockstep_min_bytes = (size_t)1 << 20;
 

@@ -25,11 +25,6 @@
 #define BLOCK_LOG_COND 16.0
 #define CHOL_LOG_COND 16.1 /* ln 1e7 */
 
-static double get(const void *p, rl_dtype d, size_t i)
-{
-    return d == RL_F64 ? ((const double *)p)[i] : (double)((const float *)p)[i];
-}
-
 /* Blocks are factorised by Cholesky QR, twice (CholeskyQR2: Yamamoto,
  * Nakatsukasa, Yanagisawa, Fukaya 2015): R^T R = Z^T Z, Q = Z R^-1, and once
  * more on Q to make it orthonormal to rounding. All level-3 BLAS, about ten
@@ -238,7 +233,7 @@ rl_status rl_lyapunov(const rl_model *m0, const rl_batch *b, int seq, const rl_l
     rl_model *m = NULL;
     rl_ws *ws = NULL;
     size_t SS = (size_t)S * S;
-    const int lstm = c->cell == RL_CELL_LSTM;
+    const int lstm = rl_cell_states(c->cell) == 2; /* a second state component, c */
     double *x = NULL, *h0 = NULL, *c0 = NULL, *state = NULL, *J = NULL, *q = NULL, *z = NULL, *tau = NULL, *work = NULL, *sum = NULL,
            *scratch = NULL, *gram = NULL, *lr = NULL, *halves = NULL;
     rl_status s = rl_model_cast(&m, m0, RL_F64);
@@ -279,9 +274,9 @@ rl_status rl_lyapunov(const rl_model *m0, const rl_batch *b, int seq, const rl_l
         for (int l = 0; l < L; l++)
             for (int i = 0; i < H; i++) {
                 size_t at = (size_t)l * H + i, src = ((size_t)l * b_batch(b) + seq) * H + i;
-                h0[at] = cfg->state == RL_STATE_DATA ? get(b->h0, b->dtype, src)
+                h0[at] = cfg->state == RL_STATE_DATA ? rl_load(b->h0, b->dtype, src)
                          : cfg->state == RL_STATE_RANDOM ? 2 * rl_rng_uniform(&rng) - 1 : 0;
-                c0[at] = cfg->state == RL_STATE_DATA ? (b->c0 ? get(b->c0, b->dtype, src) : 0)
+                c0[at] = cfg->state == RL_STATE_DATA ? (b->c0 ? rl_load(b->c0, b->dtype, src) : 0)
                          : cfg->state == RL_STATE_RANDOM && lstm ? 2 * rl_rng_uniform(&rng) - 1 : 0;
             }
     }
@@ -296,7 +291,7 @@ rl_status rl_lyapunov(const rl_model *m0, const rl_batch *b, int seq, const rl_l
             for (int i = 0; i < NI; i++) {
                 double v = 0;
                 if (t < n && cfg->input == RL_INPUT_DATA)
-                    v = get(b->x, b->dtype, ((size_t)seq * b->steps + (size_t)((done + t) % b->steps)) * NI + i);
+                    v = rl_load(b->x, b->dtype, ((size_t)seq * b->steps + (size_t)((done + t) % b->steps)) * NI + i);
                 else if (t < n && cfg->input == RL_INPUT_NOISE)
                     v = cfg->noise_std * rl_rng_normal(&rng);
                 x[(size_t)t * NI + i] = v;
@@ -305,8 +300,7 @@ rl_status rl_lyapunov(const rl_model *m0, const rl_batch *b, int seq, const rl_l
         s = rl_forward(ws, m, &cb, NULL);
         if (!s) {
             run.n = n, run.done = done, run.t = 1, run.q = q, run.z = z;
-            rl_barrier_init(&run.bar, parts);
-            rl_parallel(parts, chunk_part, &run);
+            rl_parallel(parts, chunk_part, &run, &run.bar);
             q = run.q, z = run.z, s = run.s;
         }
         if (!s) { /* the state carries over to the next chunk */

@@ -1,6 +1,6 @@
 /* The model: one parameter buffer with a table of named views into it, and
  * the initialisations of rnnlab init. */
-#include "internal.h"
+#include "cell.h"
 
 #include <lapacke.h>
 #include <math.h>
@@ -24,9 +24,44 @@ rl_status rl_config_check(const rl_config *c)
     return RL_OK;
 }
 
-static void add_tensor(rl_model *m, const char *name, int ndim, int64_t r, int64_t c)
+/* The tensors of a model, in buffer order: for each layer k those of its
+ * cell's roles (W_ih, W_hh, b_ih, b_hh, then the cell's own), then the
+ * head's. Called twice: to count (m NULL) and to lay out. */
+typedef struct {
+    const char *fmt; /* name, %d the layer */
+    int ndim;
+    long long rows, cols;
+} tensor_spec;
+
+static int layer_specs(const rl_cell_desc *d, const rl_config *c, int k, tensor_spec *out)
 {
-    RL_ASSERT(m->num_tensors < RL_MAX_TENSORS);
+    const long long H = c->hidden_size, in = k == 0 ? c->input_size : H, G = d->gates, Gh = d->hh_gates;
+    int n = 0;
+    out[n++] = (tensor_spec){"rnn.weight_ih_l%d", 2, G * H, in};
+    if (d->recur == RL_RECUR_DIAG) out[n++] = (tensor_spec){"rnn.weight_hh_l%d", 1, H, 1};
+    else out[n++] = (tensor_spec){"rnn.weight_hh_l%d", 2, Gh * H, H};
+    out[n++] = (tensor_spec){"rnn.bias_ih_l%d", 1, G * H, 1};
+    out[n++] = (tensor_spec){"rnn.bias_hh_l%d", 1, Gh * H, 1};
+    out[n++] = (tensor_spec){d->extra, d->extra ? 1 : 0, H, 1};
+    return n; /* one spec per role, in role order; ndim 0: the cell has none */
+}
+
+long long rl_config_num_params(const rl_config *c)
+{
+    const rl_cell_desc *d = rl_cell_desc_of(c->cell);
+    tensor_spec sp[RL_ROLE_COUNT];
+    long long total = 0;
+    for (int k = 0; k < c->num_layers; k++) {
+        int n = layer_specs(d, c, k, sp);
+        for (int r = 0; r < n; r++)
+            if (sp[r].ndim) total += sp[r].rows * sp[r].cols;
+    }
+    return total + (long long)c->output_size * (c->hidden_size + 1);
+}
+
+static int add_tensor(rl_model *m, const char *name, int ndim, int64_t r, int64_t c)
+{
+    RL_ASSERT(m->num_tensors < RL_MAX_TENSORS && strlen(name) < sizeof m->names[0]);
     int i = m->num_tensors++;
     snprintf(m->names[i], sizeof m->names[i], "%s", name);
     rl_tensor_info *t = &m->tensors[i];
@@ -37,6 +72,7 @@ static void add_tensor(rl_model *m, const char *name, int ndim, int64_t r, int64
     t->offset = m->num_params;
     t->numel = (size_t)r * (size_t)t->shape[1];
     m->num_params += t->numel;
+    return i;
 }
 
 rl_status rl_model_new(rl_model **out, const rl_config *cfg, rl_dtype dtype)
@@ -44,34 +80,28 @@ rl_status rl_model_new(rl_model **out, const rl_config *cfg, rl_dtype dtype)
     *out = NULL;
     rl_status s = rl_config_check(cfg);
     if (s) return s;
-    int G = rl_cell_gates(cfg->cell), H = cfg->hidden_size;
     /* Count before allocating: the sizes may come from an untrusted file. */
-    long long total = 0;
-    for (int k = 0; k < cfg->num_layers; k++) {
-        long long in = k == 0 ? cfg->input_size : H;
-        total += (long long)G * H * (in + H + 2);
-    }
-    total += (long long)cfg->output_size * (H + 1);
+    long long total = rl_config_num_params(cfg);
     if (total > RL_MAX_PARAMS)
         return rl_fail(RL_ERR_ARG, "model would have %lld parameters (limit %lld)", total, RL_MAX_PARAMS);
 
     rl_model *m = calloc(1, sizeof *m);
     if (!m) return rl_fail(RL_ERR_NOMEM, "cannot allocate a model");
     m->cfg = *cfg;
+    m->cell = rl_cell_desc_of(cfg->cell);
     m->dtype = dtype;
-    char name[32];
+    tensor_spec sp[RL_ROLE_COUNT];
+    char name[RL_TENSOR_NAME_MAX];
     for (int k = 0; k < cfg->num_layers; k++) {
-        int in = k == 0 ? cfg->input_size : H;
-        snprintf(name, sizeof name, "rnn.weight_ih_l%d", k);
-        add_tensor(m, name, 2, (int64_t)G * H, in);
-        snprintf(name, sizeof name, "rnn.weight_hh_l%d", k);
-        add_tensor(m, name, 2, (int64_t)G * H, H);
-        snprintf(name, sizeof name, "rnn.bias_ih_l%d", k);
-        add_tensor(m, name, 1, (int64_t)G * H, 1);
-        snprintf(name, sizeof name, "rnn.bias_hh_l%d", k);
-        add_tensor(m, name, 1, (int64_t)G * H, 1);
+        int n = layer_specs(m->cell, cfg, k, sp);
+        for (int r = 0; r < n; r++) {
+            m->role[k][r] = -1;
+            if (!sp[r].ndim) continue;
+            snprintf(name, sizeof name, sp[r].fmt, k);
+            m->role[k][r] = (short)add_tensor(m, name, sp[r].ndim, sp[r].rows, sp[r].cols);
+        }
     }
-    add_tensor(m, "head.weight", 2, cfg->output_size, H);
+    add_tensor(m, "head.weight", 2, cfg->output_size, cfg->hidden_size);
     add_tensor(m, "head.bias", 1, cfg->output_size, 1);
     RL_ASSERT((long long)m->num_params == total);
     m->params = rl_alloc(m->num_params, rl_dtype_size(dtype));
@@ -152,13 +182,7 @@ rl_status rl_model_set_vocab(rl_model *m, const char *vocab)
 /* ------------------------------------------------------------------ init */
 
 /* Write value v into element i of the buffer, whatever its dtype. */
-static void set_param(rl_model *m, size_t i, double v)
-{
-    if (m->dtype == RL_F64)
-        ((double *)m->params)[i] = v;
-    else
-        ((float *)m->params)[i] = (float)v;
-}
+static void set_param(rl_model *m, size_t i, double v) { rl_store(m->params, m->dtype, i, v); }
 
 /* Q (n, n) row-major: a Haar-random orthogonal matrix, the Q of a Gaussian
  * matrix's QR with the signs of diag(R) folded in (Mezzadri 2007). */
@@ -264,7 +288,13 @@ rl_status rl_model_init(rl_model *m, const rl_init *init, uint64_t seed)
         return rl_fail(RL_ERR_ARG, "init gain, radius and forget bias must be finite, radius >= 0");
     rl_rng rng;
     rl_rng_seed(&rng, seed);
-    int H = m->cfg.hidden_size, G = rl_cell_gates(m->cfg.cell);
+    const rl_cell_desc *d = m->cell;
+    int H = m->cfg.hidden_size, G = d->hh_gates;
+    if (init->forget_bias != 0 && d->forget_gate < 0)
+        return rl_fail(RL_ERR_ARG, "a forget bias is for cells with a forget gate, not %s", d->name);
+    if (d->recur != RL_RECUR_DENSE && init->kind != RL_INIT_UNIFORM)
+        return rl_fail(RL_ERR_ARG, "init %s is for a recurrent weight matrix; %s has a vector", rl_init_name(init->kind),
+                       d->name);
     double k = 1.0 / sqrt((double)H);
     /* PyTorch's default for every tensor first, in buffer order. */
     for (size_t i = 0; i < m->num_params; i++) set_param(m, i, (2 * rl_rng_uniform(&rng) - 1) * k);
@@ -272,21 +302,25 @@ rl_status rl_model_init(rl_model *m, const rl_init *init, uint64_t seed)
     if (!block) return RL_ERR_NOMEM;
     rl_status s = RL_OK;
     for (int l = 0; l < m->cfg.num_layers && !s; l++) {
-        const rl_tensor_info *whh = &m->tensors[rl_t_whh(l)];
-        for (int g = 0; g < G && !s; g++) {
+        const rl_tensor_info *whh = &m->tensors[rl_t(m, l, RL_W_HH)];
+        for (int g = 0; g < G && !s && d->recur == RL_RECUR_DENSE; g++) {
             s = init_block(block, H, init, &rng);
             for (size_t i = 0; !s && i < (size_t)H * H; i++)
                 set_param(m, whh->offset + (size_t)g * H * H + i, block[i]);
         }
         if (init->kind == RL_INIT_IDENTITY || init->zero_bias) /* IRNN: recurrent biases start at zero */
-            for (int t = rl_t_bih(l); t <= rl_t_bhh(l); t++)
-                for (size_t i = 0; i < m->tensors[t].numel; i++) set_param(m, m->tensors[t].offset + i, 0.0);
-        if (m->cfg.cell == RL_CELL_LSTM && init->forget_bias != 0) {
-            /* forget-gate rows are [H, 2H): b_if = forget_bias, b_hf = 0, so the
-             * gate starts at sigmoid(forget_bias) for a zero input and state */
+            for (int r = RL_B_IH; r <= RL_B_HH; r++) {
+                const rl_tensor_info *t = &m->tensors[rl_t(m, l, (rl_role)r)];
+                for (size_t i = 0; i < t->numel; i++) set_param(m, t->offset + i, 0.0);
+            }
+        if (init->forget_bias != 0) {
+            /* the forget gate's rows of b_ih get the bias and those of b_hh
+             * 0, so the gate starts at sigmoid(forget_bias) for a zero input
+             * and state */
+            size_t f0 = (size_t)d->forget_gate * H;
             for (int i = 0; i < H; i++) {
-                set_param(m, m->tensors[rl_t_bih(l)].offset + (size_t)H + (size_t)i, init->forget_bias);
-                set_param(m, m->tensors[rl_t_bhh(l)].offset + (size_t)H + (size_t)i, 0.0);
+                set_param(m, m->tensors[rl_t(m, l, RL_B_IH)].offset + f0 + (size_t)i, init->forget_bias);
+                set_param(m, m->tensors[rl_t(m, l, RL_B_HH)].offset + f0 + (size_t)i, 0.0);
             }
         }
     }

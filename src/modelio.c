@@ -62,9 +62,7 @@ rl_status rl_model_from_st(rl_model **out, const st_file *fp, rl_dtype dtype)
     s = config_from_meta(&f, &cfg);
     if (!s) {
         /* the tensors must fit in the file before anything is allocated */
-        long long G = rl_cell_gates(cfg.cell), H = cfg.hidden_size, need = 0;
-        for (int k = 0; k < cfg.num_layers; k++) need += G * H * ((k ? H : cfg.input_size) + H + 2);
-        need += (long long)cfg.output_size * (H + 1);
+        long long need = rl_config_num_params(&cfg);
         if (need > (long long)(f.data_len / 4))
             s = rl_fail(RL_ERR_FORMAT, "%s: the metadata asks for %lld parameters but the file holds at most %zu",
                         f.path, need, f.data_len / 4);
@@ -222,8 +220,8 @@ rl_status rl_data_from_st(rl_data **out, const st_file *fp, const rl_model *m, r
         }
         if (!s && !state_only) s = load_real(&f, "mask", 0, 2, sm, dtype, &d->mask);
         if (!s) s = load_real(&f, "h0", 0, 3, sh, dtype, &d->h0);
-        if (!s && c->cell != RL_CELL_LSTM && st_find(&f, "c0"))
-            s = rl_fail(RL_ERR_FORMAT, "%s: tensor 'c0' is only for LSTM models, this is %s", f.path,
+        if (!s && rl_cell_states(c->cell) != 2 && st_find(&f, "c0"))
+            s = rl_fail(RL_ERR_FORMAT, "%s: tensor 'c0' is only for LSTM models (a cell state c), this is %s", f.path,
                         rl_cell_name(c->cell));
         if (!s) s = load_real(&f, "c0", 0, 3, sh, dtype, &d->c0);
     }
@@ -274,11 +272,6 @@ rl_status rl_data_save(const rl_batch *b, const rl_model *m, const char *path)
 
 /* ------------------------------------------------------------------ checks */
 
-static double get(const void *p, rl_dtype d, size_t i)
-{
-    return d == RL_F64 ? ((const double *)p)[i] : (double)((const float *)p)[i];
-}
-
 /* x * 0 is 0 for every finite x and NaN for inf and NaN: one vectorised
  * pass says whether all n are finite */
 #define ALL_FINITE(real)                                                                                   \
@@ -295,7 +288,7 @@ static rl_status check_finite(const void *p, rl_dtype d, size_t n, const char *w
 {
     if (!p || (d == RL_F64 ? all_finite_double(p, n) : all_finite_float(p, n))) return RL_OK;
     for (size_t i = 0; i < n; i++)
-        if (!isfinite(get(p, d, i)))
+        if (!isfinite(rl_load(p, d, i)))
             return rl_fail(RL_ERR_NONFINITE, "%s holds a non-finite value at element %zu", what, i);
     return RL_OK;
 }
@@ -310,7 +303,7 @@ rl_status rl_batch_check(const rl_batch *b, const rl_model *m, int with_loss, do
     if (!b->x) return rl_fail(RL_ERR_ARG, "the batch has no inputs");
     if (with_loss && c->loss == RL_LOSS_CE && !b->target) return rl_fail(RL_ERR_ARG, "a cross_entropy model needs class ids");
     if (with_loss && c->loss == RL_LOSS_MSE && !b->y) return rl_fail(RL_ERR_ARG, "an mse model needs real targets");
-    if (b->c0 && c->cell != RL_CELL_LSTM) return rl_fail(RL_ERR_ARG, "c0 is only for LSTM models");
+    if (b->c0 && rl_cell_states(c->cell) != 2) return rl_fail(RL_ERR_ARG, "c0 is only for LSTM models (a cell state c)");
     size_t BT = (size_t)b->batch * (size_t)b->steps, LBH = (size_t)c->num_layers * b->batch * c->hidden_size;
     rl_status s;
     if ((s = check_finite(b->x, b->dtype, BT * (size_t)c->input_size, "x")) ||
@@ -326,22 +319,16 @@ rl_status rl_batch_check(const rl_batch *b, const rl_model *m, int with_loss, do
                                c->output_size);
     double sum = 0;
     for (size_t i = 0; i < BT; i++) {
-        double w = b->mask ? get(b->mask, b->dtype, i) : 1.0;
+        double w = b->mask ? rl_load(b->mask, b->dtype, i) : 1.0;
         if (w < 0) return rl_fail(RL_ERR_ARG, "mask element %zu is negative (%g)", i, w);
         sum += w;
     }
     if (!(sum > 0)) return rl_fail(RL_ERR_ARG, "the mask sums to zero: no step carries a loss");
-    for (size_t i = 0; wsum && i < BT; i++) wsum[i] = (b->mask ? get(b->mask, b->dtype, i) : 1.0) / sum;
+    for (size_t i = 0; wsum && i < BT; i++) wsum[i] = (b->mask ? rl_load(b->mask, b->dtype, i) : 1.0) / sum;
     return RL_OK;
 }
 
 /* ------------------------------------------------------------------ random data */
-
-static void set_real(void *p, rl_dtype d, size_t i, double v)
-{
-    if (d == RL_F64) ((double *)p)[i] = v;
-    else ((float *)p)[i] = (float)v;
-}
 
 rl_status rl_data_random(rl_data **out, const rl_model *m, int batch, int steps, rl_dtype dtype,
                          int with_mask, int with_h0, uint64_t seed)
@@ -352,7 +339,7 @@ rl_status rl_data_random(rl_data **out, const rl_model *m, int batch, int steps,
     size_t BT = (size_t)batch * steps, LBH = (size_t)c->num_layers * batch * c->hidden_size, es = rl_dtype_size(dtype);
     rl_data *d = calloc(1, sizeof *d);
     if (!d) return rl_fail(RL_ERR_NOMEM, "out of memory");
-    int ce = c->loss == RL_LOSS_CE, lstm = c->cell == RL_CELL_LSTM;
+    int ce = c->loss == RL_LOSS_CE, lstm = rl_cell_states(c->cell) == 2;
     int ok = (d->x = rl_alloc(BT * (size_t)c->input_size, es)) != NULL;
     if (ok && ce) ok = (d->target = rl_alloc(BT, sizeof(int32_t))) != NULL;
     if (ok && !ce) ok = (d->y = rl_alloc(BT * (size_t)c->output_size, es)) != NULL;
@@ -365,14 +352,14 @@ rl_status rl_data_random(rl_data **out, const rl_model *m, int batch, int steps,
     }
     rl_rng r;
     rl_rng_seed(&r, seed);
-    for (size_t i = 0; i < BT * (size_t)c->input_size; i++) set_real(d->x, dtype, i, rl_rng_normal(&r));
+    for (size_t i = 0; i < BT * (size_t)c->input_size; i++) rl_store(d->x, dtype, i, rl_rng_normal(&r));
     for (size_t i = 0; ce && i < BT; i++) d->target[i] = (int32_t)(rl_rng_next(&r) % (uint64_t)c->output_size);
-    for (size_t i = 0; !ce && i < BT * (size_t)c->output_size; i++) set_real(d->y, dtype, i, rl_rng_normal(&r));
+    for (size_t i = 0; !ce && i < BT * (size_t)c->output_size; i++) rl_store(d->y, dtype, i, rl_rng_normal(&r));
     static const double weights[4] = {0, 0.5, 1, 2};
     for (size_t i = 0; with_mask && i < BT; i++)
-        set_real(d->mask, dtype, i, i == BT - 1 ? 1.0 : weights[rl_rng_next(&r) % 4]);
-    for (size_t i = 0; with_h0 && i < LBH; i++) set_real(d->h0, dtype, i, 0.5 * rl_rng_normal(&r));
-    for (size_t i = 0; d->c0 && i < LBH; i++) set_real(d->c0, dtype, i, 0.5 * rl_rng_normal(&r));
+        rl_store(d->mask, dtype, i, i == BT - 1 ? 1.0 : weights[rl_rng_next(&r) % 4]);
+    for (size_t i = 0; with_h0 && i < LBH; i++) rl_store(d->h0, dtype, i, 0.5 * rl_rng_normal(&r));
+    for (size_t i = 0; d->c0 && i < LBH; i++) rl_store(d->c0, dtype, i, 0.5 * rl_rng_normal(&r));
     d->b = (rl_batch){dtype, batch, steps, c->input_size, d->x, d->target, d->y, d->mask, d->h0, d->c0};
     *out = d;
     return RL_OK;

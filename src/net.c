@@ -8,6 +8,9 @@
 
 #define P(m, i) ((const real *)(m)->params + (m)->tensors[(i)].offset)
 #define DP(ws, m, i) ((real *)(ws)->grad + (m)->tensors[(i)].offset)
+/* layer l's tensor of role r and its gradient, NULL when the cell has none */
+#define PL(m, l, r) (rl_t(m, l, r) < 0 ? NULL : P(m, rl_t(m, l, r)))
+#define DPL(ws, m, l, r) (rl_t(m, l, r) < 0 ? NULL : DP(ws, m, rl_t(m, l, r)))
 
 typedef struct {
     CBLAS_TRANSPOSE ta, tb;
@@ -57,7 +60,7 @@ void RL_T(rl_gemm)(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int M, int N, int K, 
     if (panels == 1)
         GEMM(CblasRowMajor, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
     else
-        rl_parallel(parts, gemm_part, &g);
+        rl_parallel(parts, gemm_part, &g, NULL);
 }
 
 void RL_T(rl_in_project)(real *z, int G, const real *x, const int32_t *ids, real *wt, const real *w_ih,
@@ -218,7 +221,6 @@ rl_status RL_T(rl_forward)(rl_ws *ws, const rl_model *m, const rl_batch *b, doub
         real *h = (real *)ws->h + (size_t)l * (T + 1) * BH;
         for (size_t i = 0; i < BH; i++) h[i] = b->h0 ? rl_get(b->h0, b->dtype, l * BH + i) : 0;
         const real *in = l == 0 ? xt : (const real *)ws->h + (size_t)(l - 1) * (T + 1) * BH + BH;
-        int in_size = l == 0 ? NI : H;
         if (l > 0 && ws->dropout > 0) {
             /* inverted dropout on the layer's input: x' = x * m, m in {0, 1/(1-p)} */
             real *mask = (real *)ws->dmask + (size_t)(l - 1) * T * BH, *dropped = (real *)ws->drop + (size_t)(l - 1) * T * BH;
@@ -229,28 +231,12 @@ rl_status RL_T(rl_forward)(rl_ws *ws, const rl_model *m, const rl_batch *b, doub
             }
             in = dropped;
         }
-        switch (c->cell) {
-        case RL_CELL_TANH: case RL_CELL_RELU: case RL_CELL_LINEAR:
-            RL_T(rnn_layer_forward)(h, ws->relu_on ? ws->relu_on + (size_t)l * (T + 1) * BH + BH : NULL, in,
-                                    l == 0 ? ids0 : NULL, ws->wt, (real *)(B > 1 ? ws->wpack : NULL), P(m, rl_t_wih(l)), P(m, rl_t_whh(l)), P(m, rl_t_bih(l)),
-                                    P(m, rl_t_bhh(l)), c->cell, T, B, in_size, H);
-            break;
-        case RL_CELL_LSTM: {
+        if (ws->c) {
             real *cc = (real *)ws->c + (size_t)l * (T + 1) * BH;
             for (size_t i = 0; i < BH; i++) cc[i] = b->c0 ? rl_get(b->c0, b->dtype, l * BH + i) : 0;
-            RL_T(lstm_layer_forward)(h, cc, (real *)ws->gates + (size_t)l * T * 4 * BH, in, l == 0 ? ids0 : NULL,
-                                     ws->wt, (real *)(B > 1 ? ws->wpack : NULL), P(m, rl_t_wih(l)),
-                                     P(m, rl_t_whh(l)), P(m, rl_t_bih(l)), P(m, rl_t_bhh(l)), T, B, in_size, H);
-            break;
         }
-        case RL_CELL_GRU:
-            RL_T(gru_layer_forward)(h, (real *)ws->gates + (size_t)l * T * 3 * BH, (real *)ws->hn + (size_t)l * T * BH,
-                                    ws->carry, in, l == 0 ? ids0 : NULL, ws->wt, (real *)(B > 1 ? ws->wpack : NULL), P(m, rl_t_wih(l)), P(m, rl_t_whh(l)), P(m, rl_t_bih(l)),
-                                    P(m, rl_t_bhh(l)), T, B, in_size, H);
-            break;
-        default:
-            RL_UNREACHABLE("unknown cell");
-        }
+        rl_layer ly = RL_T(rl_layer_of)(ws, m, l);
+        RL_T(rl_layer_forward)(m->cell, &ly, in, l == 0 ? ids0 : NULL, ws->wt, (real *)(B > 1 ? ws->wpack : NULL));
     }
     /* o_t = W_o h_t + b_o for all T*B rows of the top layer at once */
     const real *htop = (const real *)ws->h + (size_t)(c->num_layers - 1) * (T + 1) * BH + BH;
@@ -293,8 +279,7 @@ static void head_backward(void *p, int part, int parts)
 rl_status RL_T(rl_backward)(rl_ws *ws, const rl_model *m, const rl_batch *b)
 {
     const rl_config *c = &m->cfg;
-    const int B = ws->B, T = ws->T, NI = c->input_size, H = c->hidden_size, O = c->output_size,
-              L = c->num_layers;
+    const int B = ws->B, T = ws->T, H = c->hidden_size, O = c->output_size, L = c->num_layers;
     const size_t BH = (size_t)B * H, TB = (size_t)T * B;
     RL_ASSERT(ws->dtype == RL_DTYPE && m->dtype == RL_DTYPE && b->batch == B && b->steps == T);
     const real *htop = (const real *)ws->h + (size_t)(L - 1) * (T + 1) * BH + BH;
@@ -302,40 +287,19 @@ rl_status RL_T(rl_backward)(rl_ws *ws, const rl_model *m, const rl_batch *b)
     real *dh = ws->dh_top;
     head_job hj = {dout, htop, P(m, rl_t_head_w(m)), DP(ws, m, rl_t_head_w(m)), DP(ws, m, rl_t_head_b(m)), dh,
                    (int)TB, O, H};
-    rl_parallel(rl_get_num_threads() < 2 ? 1 : 2, head_backward, &hj);
+    rl_parallel(rl_get_num_threads() < 2 ? 1 : 2, head_backward, &hj, NULL);
 
     real *spare[2] = {ws->dh, ws->dh_below};
     for (int l = L - 1; l >= 0; l--) {
-        const real *h = (const real *)ws->h + (size_t)l * (T + 1) * BH;
         const real *in = l == 0 ? (const real *)ws->xt : (const real *)ws->h + (size_t)(l - 1) * (T + 1) * BH + BH;
         if (l > 0 && ws->dropout > 0) in = (const real *)ws->drop + (size_t)(l - 1) * T * BH;
-        int in_size = l == 0 ? NI : H;
         real *dx = l > 0 ? spare[l % 2] : NULL; /* dL/dh of layer l-1, from this layer alone */
-        real *dh0 = (real *)ws->grad_h0 + (size_t)l * BH;
         const int32_t *ids = l == 0 && ws->onehot ? ws->ids : NULL;
-        switch (c->cell) {
-        case RL_CELL_TANH: case RL_CELL_RELU: case RL_CELL_LINEAR:
-            RL_T(rnn_layer_backward)(dx, DP(ws, m, rl_t_wih(l)), DP(ws, m, rl_t_whh(l)), DP(ws, m, rl_t_bih(l)),
-                                     DP(ws, m, rl_t_bhh(l)), dh0, dh, ws->da, h, in, ids, ws->wt, (real *)(B > 1 ? ws->wpack : NULL), P(m, rl_t_wih(l)),
-                                     P(m, rl_t_whh(l)), c->cell, T, B, in_size, H);
-            break;
-        case RL_CELL_LSTM:
-            RL_T(lstm_layer_backward)(dx, DP(ws, m, rl_t_wih(l)), DP(ws, m, rl_t_whh(l)), DP(ws, m, rl_t_bih(l)),
-                                      DP(ws, m, rl_t_bhh(l)), dh0, (real *)ws->grad_c0 + (size_t)l * BH, dh, ws->da,
-                                      ws->dc, h, (const real *)ws->c + (size_t)l * (T + 1) * BH,
-                                      (const real *)ws->gates + (size_t)l * T * 4 * BH, in, ids, ws->wt, (real *)(B > 1 ? ws->wpack : NULL), P(m, rl_t_wih(l)),
-                                      P(m, rl_t_whh(l)), T, B, in_size, H);
-            break;
-        case RL_CELL_GRU:
-            RL_T(gru_layer_backward)(dx, DP(ws, m, rl_t_wih(l)), DP(ws, m, rl_t_whh(l)), DP(ws, m, rl_t_bih(l)),
-                                     DP(ws, m, rl_t_bhh(l)), dh0, dh, ws->da, ws->da_h, h,
-                                     (const real *)ws->gates + (size_t)l * T * 3 * BH,
-                                     (const real *)ws->hn + (size_t)l * T * BH, in, ids, ws->wt, (real *)(B > 1 ? ws->wpack : NULL), P(m, rl_t_wih(l)),
-                                     P(m, rl_t_whh(l)), T, B, in_size, H);
-            break;
-        default:
-            RL_UNREACHABLE("unknown cell");
-        }
+        rl_layer ly = RL_T(rl_layer_of)(ws, m, l);
+        ly.dh = dh;
+        RL_T(rl_layer_backward)(m->cell, &ly, dx, DPL(ws, m, l, RL_W_IH), DPL(ws, m, l, RL_W_HH), DPL(ws, m, l, RL_B_IH),
+                                DPL(ws, m, l, RL_B_HH), DPL(ws, m, l, RL_EXTRA), in, ids, ws->wt,
+                                (real *)(B > 1 ? ws->wpack : NULL));
         if (dx && ws->dropout > 0) { /* back through the dropout mask */
             const real *mask = (const real *)ws->dmask + (size_t)(l - 1) * T * BH;
             for (size_t i = 0; i < (size_t)T * BH; i++) dx[i] *= mask[i];

@@ -3,9 +3,13 @@
  * per-step GEMM to a second thread and waiting for it cost about a fifth of
  * a training step (docs/performance.md). The split is along rows that do not
  * depend on each other (the sequences of a batch through the whole time
- * loop, or the rows or columns of one large GEMM), so the threads never wait
- * for each other inside the loop and every element is computed exactly as
- * one thread would compute it. */
+ * loop, the units of a layer, or the rows or columns of one large GEMM), and
+ * every element is computed exactly as one thread would compute it.
+ *
+ * The threads are a pool started on first use and kept: a parallel region
+ * costs a wake-up, not a thread creation. Workers spin for a while after a
+ * region (the next one usually follows within microseconds: the layers and
+ * the passes of a training step), then sleep on a condition variable. */
 #include "internal.h"
 
 #include <cblas.h>
@@ -40,35 +44,116 @@ void rl_blas_restore(int before)
     if (before != 1) openblas_set_num_threads(before);
 }
 
-typedef struct {
-    rl_part_fn fn;
-    void *ctx;
-    int part, parts;
-} job;
+/* ------------------------------------------------------------------ the pool */
 
-static void *run_job(void *p)
+/* Spins of a waiting worker before it sleeps (each a relaxed load and a
+ * pause): about a hundred microseconds. */
+#define WORKER_SPINS 20000
+
+static struct {
+    pthread_mutex_t region; /* held by the thread that runs a region */
+    pthread_mutex_t m;      /* guards sleeping workers and the condition */
+    pthread_cond_t wake;
+    int workers;            /* started; worker i runs part i + 1 */
+    rl_part_fn fn;          /* the region being run */
+    void *ctx;
+    /* the region's number (bits 8..) and its count of parts (bits 0..7), in
+     * one word: a worker that reads it knows at once whether it takes part,
+     * and fn and ctx cannot change before every part has finished */
+    _Atomic uint64_t job;
+    _Atomic int pending;    /* parts 1.. of the region not yet finished */
+} pool = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, NULL, NULL, 0, 0};
+
+/* Tests: make the next pthread_create calls fail, to check that a region
+ * still completes on the threads that exist. */
+int rl_test_fail_thread_start;
+
+static inline void cpu_relax(void)
 {
-    job *j = p;
-    j->fn(j->ctx, j->part, j->parts);
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+}
+
+static void *worker(void *arg)
+{
+    /* part me + 1 of every region after the one numbered `seen` (the last
+     * before this worker was started) */
+    const int me = (int)((uintptr_t)arg & 0xff);
+    uint64_t seen = (uint64_t)(uintptr_t)arg >> 8;
+    for (;;) {
+        uint64_t job;
+        int spins = 0;
+        while ((job = atomic_load_explicit(&pool.job, memory_order_acquire)) >> 8 == seen) {
+            if (++spins < WORKER_SPINS) {
+                cpu_relax();
+                continue;
+            }
+            pthread_mutex_lock(&pool.m);
+            while ((job = atomic_load_explicit(&pool.job, memory_order_acquire)) >> 8 == seen)
+                pthread_cond_wait(&pool.wake, &pool.m);
+            pthread_mutex_unlock(&pool.m);
+            break;
+        }
+        seen = job >> 8;
+        int parts = (int)(job & 0xff);
+        if (me + 1 < parts) {
+            pool.fn(pool.ctx, me + 1, parts);
+            atomic_fetch_sub_explicit(&pool.pending, 1, memory_order_acq_rel);
+        }
+    }
     return NULL;
 }
 
-void rl_parallel(int parts, rl_part_fn fn, void *ctx)
+/* Start workers until there are `want`; returns how many there are. */
+static int grow(int want)
+{
+    while (pool.workers < want) {
+        pthread_t th;
+        pthread_attr_t at;
+        int ok = !rl_test_fail_thread_start && pthread_attr_init(&at) == 0;
+        if (ok) {
+            pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+            uint64_t seen = atomic_load_explicit(&pool.job, memory_order_relaxed) >> 8;
+            ok = pthread_create(&th, &at, worker, (void *)(uintptr_t)(seen << 8 | (uint64_t)pool.workers)) == 0;
+            pthread_attr_destroy(&at);
+        }
+        if (!ok) break; /* the region runs on the threads there are */
+        pool.workers++;
+    }
+    return pool.workers;
+}
+
+int rl_parallel(int parts, rl_part_fn fn, void *ctx, rl_barrier *bar)
 {
     if (parts > RL_MAX_THREADS) parts = RL_MAX_THREADS;
-    pthread_t th[RL_MAX_THREADS];
-    job jobs[RL_MAX_THREADS];
-    int started[RL_MAX_THREADS] = {0};
-    for (int i = 1; i < parts; i++) {
-        jobs[i] = (job){fn, ctx, i, parts};
-        started[i] = pthread_create(&th[i], NULL, run_job, &jobs[i]) == 0;
+    if (parts < 1) parts = 1;
+    /* one region at a time: a nested call, or a second application thread
+     * while a region runs, takes its parts on its own thread */
+    int locked = parts > 1 && pthread_mutex_trylock(&pool.region) == 0;
+    if (!locked) parts = 1;
+    if (parts > 1) {
+        int have = grow(parts - 1);
+        if (have + 1 < parts) parts = have + 1;
     }
-    fn(ctx, 0, parts);
-    /* a part whose thread could not start runs here: same result, more time */
-    for (int i = 1; i < parts; i++) {
-        if (started[i]) pthread_join(th[i], NULL);
-        else fn(ctx, i, parts);
+    if (bar) rl_barrier_init(bar, parts);
+    if (parts == 1) {
+        fn(ctx, 0, 1);
+    } else {
+        pool.fn = fn, pool.ctx = ctx;
+        atomic_store_explicit(&pool.pending, parts - 1, memory_order_relaxed);
+        pthread_mutex_lock(&pool.m);
+        uint64_t next = ((atomic_load_explicit(&pool.job, memory_order_relaxed) >> 8) + 1) << 8;
+        atomic_store_explicit(&pool.job, next | (uint64_t)parts, memory_order_release);
+        pthread_cond_broadcast(&pool.wake);
+        pthread_mutex_unlock(&pool.m);
+        fn(ctx, 0, parts);
+        for (int spins = 0; atomic_load_explicit(&pool.pending, memory_order_acquire) > 0; spins++)
+            if (spins > 2000) sched_yield();
+            else cpu_relax();
     }
+    if (locked) pthread_mutex_unlock(&pool.region);
+    return parts;
 }
 
 void rl_barrier_init(rl_barrier *b, int n)
@@ -81,7 +166,8 @@ void rl_barrier_init(rl_barrier *b, int n)
 /* Spin, then yield: the threads are never more than the cores (rnnlab keeps
  * OpenBLAS on one thread meanwhile), so the wait is short; yielding keeps
  * an oversubscribed machine (or valgrind, which runs one thread at a time)
- * moving. */
+ * moving. Every part of the region is running (rl_parallel starts them all
+ * or runs fewer parts), so a barrier cannot wait for a part that never comes. */
 void rl_barrier_wait(rl_barrier *b)
 {
     if (b->n < 2) return;
@@ -93,4 +179,5 @@ void rl_barrier_wait(rl_barrier *b)
     }
     for (int spins = 0; atomic_load_explicit(&b->phase, memory_order_acquire) == phase; spins++)
         if (spins > 2000) sched_yield();
+        else cpu_relax();
 }

@@ -4,7 +4,7 @@
 #ifndef RL_REAL_H
 #define RL_REAL_H
 
-#include "internal.h"
+#include "cell.h"
 
 #include <cblas.h>
 #include <math.h>
@@ -66,10 +66,7 @@ static inline float rl_tanhf(float x)
 #endif
 
 /* Element i of a caller's array of type d, as a real. */
-static inline real rl_get(const void *p, rl_dtype d, size_t i)
-{
-    return d == RL_F64 ? (real)((const double *)p)[i] : (real)((const float *)p)[i];
-}
+static inline real rl_get(const void *p, rl_dtype d, size_t i) { return (real)rl_load(p, d, i); }
 
 
 /* C (M, N) = alpha op(A) op(B) + beta C, row-major. A large one is cut into
@@ -88,147 +85,29 @@ void RL_T(rl_in_project)(real *z, int G, const real *x, const int32_t *ids, real
  * through wt (in, G). */
 void RL_T(rl_in_grad)(real *dw_ih, const real *da, int G, const real *x, const int32_t *ids, real *wt, int TB, int in);
 
-/* The time loop takes the batch in blocks of RL_ROW_BLOCK sequences, each
- * block one GEMM per step, and hands whole blocks to threads. OpenBLAS's
- * rounding depends on the shape of a call, not only on the numbers, so the
- * shapes depend on B alone: any thread count gives the same bits. */
-#define RL_ROW_BLOCK 16
-static inline int rl_row_blocks(int B) { return (B + RL_ROW_BLOCK - 1) / RL_ROW_BLOCK; }
-/* the sequences [b0, b1) of part `part` of `parts` */
-static inline void rl_row_part(int B, int part, int parts, int *b0, int *b1)
-{
-    int k0, k1;
-    rl_part_range(rl_row_blocks(B), part, parts, &k0, &k1);
-    *b0 = k0 * RL_ROW_BLOCK;
-    *b1 = k1 * RL_ROW_BLOCK < B ? k1 * RL_ROW_BLOCK : B;
-}
-static inline int rl_row_parts(int B)
-{
-    int n = rl_row_blocks(B), t = rl_get_num_threads();
-    return n < t ? n : t;
-}
-
-/* One step of the recurrence for rows [0, M): C (M, N) += A (M, K) W^T with
- * W (N, K) (nt), or C += A W with W (K, N) (nn). With wp (float32 on an
- * AVX2 CPU) W has been packed by rl_pack_step_* and the packed kernel runs
- * (src/kernel.c); else one GEMM per block of rows. A whole batch of one
- * sequence (vec) goes through GEMV, which reads W in place. */
+/* One layer through all T steps: src/loop.c, the one time loop, drives a
+ * cell's step functions (src/cell.h) and owns the threads, the packed
+ * step kernel and the GEMMs around the loop.
+ * Forward: ly->h[0] (and c[0]) hold the initial state; x (T, B, in) is the
+ *   layer's input, or ids (T, B) one-hot indices with wt (in, G*H) scratch
+ *   (see rl_in_project); wp, NULL or scratch of rl_step_pack_size floats,
+ *   turns on the packed step kernel. Fills h[1..T] and the caches.
+ * Backward: ly->dh holds dL/dh[1..T] from above on entry and all of it
+ *   (eq. 10.21, the recurrent part added) on return; adds dL/dW, dL/db and
+ *   the cell's own parameters' gradient (dextra, if the cell has them) and
+ *   dL/ds[0] into ly->dh0, dc0; sets dx (T, B, in) = dL/dx unless dx is NULL.
+ * The time loop runs on up to rl_get_num_threads() threads; any count gives
+ * the same numbers. */
+typedef RL_T(rl_layer) rl_layer;
+typedef RL_T(rl_cell_ops) rl_cell_ops;
 #ifdef RL_REAL_F64
-#define RL_PACKED(wp) ((void)(wp), 0)
-static inline void rl_pack_step_nt(real *wp, const real *W, int N, int K) { (void)wp, (void)W, (void)N, (void)K; }
-static inline void rl_pack_step_nn(real *wp, const real *W, int K, int N) { (void)wp, (void)W, (void)N, (void)K; }
-static inline void rl_step_packed(int M, int N, int K, const real *A, int lda, const real *wp, real *C, int ldc)
-{
-    (void)M, (void)N, (void)K, (void)A, (void)lda, (void)wp, (void)C, (void)ldc;
-    RL_UNREACHABLE("no packed float64 kernel");
-}
+#define RL_OPS(d) ((d)->f64)
 #else
-#define RL_PACKED(wp) ((wp) != NULL)
-#define rl_pack_step_nt rl_pack_nt
-#define rl_pack_step_nn rl_pack_nn
-#define rl_step_packed rl_gemm_packed
+#define RL_OPS(d) ((d)->f32)
 #endif
-/* Lockstep: for a W_hh too large to sit in every core's cache, the threads
- * share the columns of each step's product (panels of the packed W, all
- * rows) and the rows of its elementwise work, and meet at a barrier between
- * the two, so each thread reads only its part of W. Each element is
- * computed exactly as in the other mode. */
-static inline int rl_lockstep(int B, int N, int K, const real *wp)
-{
-    return RL_PACKED(wp) && B >= 2 && rl_get_num_threads() > 1 && (size_t)N * K * sizeof(real) >= rl_lockstep_min_bytes;
-}
-static inline int rl_lockstep_parts(int B, int N)
-{
-    int p = rl_get_num_threads();
-    if (p > B) p = B;
-    return p;
-}
-#ifdef RL_REAL_F64
-static inline void rl_step_cols(int M, int N, int K, const real *A, int lda, const real *wp, real *C, int ldc, int part,
-                                int parts)
-{
-    (void)M, (void)N, (void)K, (void)A, (void)lda, (void)wp, (void)C, (void)ldc, (void)part, (void)parts;
-    RL_UNREACHABLE("no packed float64 kernel");
-}
-#else
-static inline void rl_step_cols(int M, int N, int K, const real *A, int lda, const real *wp, real *C, int ldc, int part,
-                                int parts)
-{
-    int p0, p1;
-    rl_part_range(rl_pack_panels(N), part, parts, &p0, &p1);
-    rl_gemm_packed_cols(M, N, K, A, lda, wp, C, ldc, p0, p1);
-}
-#endif
-
-static inline void rl_step(int transw, int M, int N, int K, const real *A, int lda, const real *W, real *C, int ldc,
-                           int vec, const real *wp)
-{
-    const int ldw = transw ? K : N;
-    if (vec) {
-        if (transw) GEMV(CblasRowMajor, CblasNoTrans, N, K, 1, W, ldw, A, 1, 1, C, 1);
-        else GEMV(CblasRowMajor, CblasTrans, K, N, 1, W, ldw, A, 1, 1, C, 1);
-        return;
-    }
-    if (RL_PACKED(wp)) {
-        rl_step_packed(M, N, K, A, lda, wp, C, ldc);
-        return;
-    }
-    for (int r = 0; r < M; r += RL_ROW_BLOCK)
-        GEMM(CblasRowMajor, CblasNoTrans, transw ? CblasTrans : CblasNoTrans, M - r < RL_ROW_BLOCK ? M - r : RL_ROW_BLOCK,
-             N, K, 1, A + (size_t)r * lda, lda, W, ldw, 1, C + (size_t)r * ldc, ldc);
-}
-#define rl_step_nt(...) rl_step(1, __VA_ARGS__)
-#define rl_step_nn(...) rl_step(0, __VA_ARGS__)
-
-/* The sequences [b0, b1) whose elementwise work part `part` of `parts`
- * does: whole blocks of RL_ROW_BLOCK, or in lockstep any even share. */
-static inline void rl_loop_rows(int B, int lock, int part, int parts, int *b0, int *b1)
-{
-    if (lock) rl_part_range(B, part, parts, b0, b1);
-    else rl_row_part(B, part, parts, b0, b1);
-}
-
-/* Vanilla RNN layer (tanh, relu, linear) over all T steps; src/cell_rnn.c.
- * Forward: h (T+1, B, H) holds h[0] on entry and gets h[1..T];
- *   x (T, B, in) is the layer's input, or ids (T, B) one-hot indices with
- *   wt (in, H) scratch (see rl_in_project); wp, NULL or scratch of
- *   rl_pack_size floats, turns on the packed step kernel; w_ih (H, in), w_hh (H, H),
- *   b_ih, b_hh (H); relu_on (T, B, H), normally NULL, fixes which ReLU units
- *   are on.
- * Backward: adds dL/dW and dL/db into dw_ih, dw_hh, db_ih, db_hh and dL/dh[0]
- *   into dh0 (B, H); sets dx (T, B, in) = dL/dx unless dx is NULL.
- *   dh (T, B, H) holds dL/dh[1..T] from above on entry and all of dL/dh[1..T]
- *   (eq. 10.21, the recurrent part added) on return; da (T, B, H) is scratch
- *   that ends up holding dL/da_t.
- * The time loop runs the batch's sequences on rl_get_num_threads() threads. */
-void RL_T(rnn_layer_forward)(real *h, const unsigned char *relu_on, const real *x, const int32_t *ids, real *wt, real *wp,
-                             const real *w_ih, const real *w_hh, const real *b_ih, const real *b_hh, rl_cell act,
-                             int T, int B, int in, int H);
-void RL_T(rnn_layer_backward)(real *dx, real *dw_ih, real *dw_hh, real *db_ih, real *db_hh, real *dh0,
-                              real *dh, real *da, const real *h, const real *x, const int32_t *ids, real *wt, real *wp,
-                              const real *w_ih, const real *w_hh, rl_cell act, int T, int B, int in, int H);
-
-/* LSTM layer; src/cell_lstm.c. h, c (T+1, B, H) hold h[0], c[0] on entry;
- * gates (T, B, 4H) gets the activations i, f, g, o of every step. Backward as
- * for the vanilla layer, plus dc0 (B, H) += dL/dc[0]; da (T, B, 4H) gets
- * dL/dz_t; dc (B, H) is scratch. */
-void RL_T(lstm_layer_forward)(real *h, real *c, real *gates, const real *x, const int32_t *ids, real *wt, real *wp,
-                              const real *w_ih, const real *w_hh, const real *b_ih, const real *b_hh, int T, int B,
-                              int in, int H);
-void RL_T(lstm_layer_backward)(real *dx, real *dw_ih, real *dw_hh, real *db_ih, real *db_hh, real *dh0, real *dc0,
-                               real *dh, real *da, real *dc, const real *h, const real *c, const real *gates,
-                               const real *x, const int32_t *ids, real *wt, real *wp, const real *w_ih, const real *w_hh, int T,
-                               int B, int in, int H);
-
-/* GRU layer; src/cell_gru.c. gates (T, B, 3H) gets r, z, n; hn (T, B, H) gets
- * W_hn h_{t-1} + b_hn; hw (B, 3H) is scratch. Backward: da (T, B, 3H) gets
- * dL/d(W_ih x_t + b_ih), da_h (T, B, 3H) dL/d(W_hh h_{t-1} + b_hh). */
-void RL_T(gru_layer_forward)(real *h, real *gates, real *hn, real *hw, const real *x, const int32_t *ids, real *wt, real *wp,
-                             const real *w_ih, const real *w_hh, const real *b_ih, const real *b_hh, int T, int B,
-                             int in, int H);
-void RL_T(gru_layer_backward)(real *dx, real *dw_ih, real *dw_hh, real *db_ih, real *db_hh, real *dh0, real *dh,
-                              real *da, real *da_h, const real *h, const real *gates, const real *hn, const real *x,
-                              const int32_t *ids, real *wt, real *wp, const real *w_ih, const real *w_hh, int T, int B, int in,
-                              int H);
+void RL_T(rl_layer_forward)(const rl_cell_desc *d, const rl_layer *ly, const real *x, const int32_t *ids, real *wt,
+                            real *wp);
+void RL_T(rl_layer_backward)(const rl_cell_desc *d, const rl_layer *ly, real *dx, real *dw_ih, real *dw_hh, real *db_ih,
+                             real *db_hh, real *dextra, const real *x, const int32_t *ids, real *wt, real *wp);
 
 #endif

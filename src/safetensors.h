@@ -13,8 +13,8 @@
 #define ST_MAX_NAME 255
 #define ST_MAX_INT 9007199254740991.0 /* 2^53 - 1: dimensions and data offsets */
 /* What rnnlab writes it must read back: a model's tensors, and the optimizer
- * and trainer state a checkpoint adds (src/trainer.c: at most 8 more). */
-_Static_assert(RL_MAX_TENSORS + 8 <= ST_MAX_TENSORS, "a checkpoint of the largest model must be readable");
+ * and trainer state a checkpoint adds (src/run.c: at most 12 more). */
+_Static_assert(RL_MAX_TENSORS + 12 <= ST_MAX_TENSORS, "a checkpoint of the largest model must be readable");
 
 typedef enum { ST_F32, ST_F64, ST_I64, ST_I32, ST_OTHER } st_dtype;
 

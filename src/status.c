@@ -1,11 +1,25 @@
 /* Status codes, the per-thread error message, checked allocation, enum names. */
 #include "internal.h"
 
+#include "blas.h"
+
 #include <stdarg.h>
 #include <string.h>
 
 /* room for a message with two paths of PATH_MAX (4096) bytes */
 static _Thread_local char errbuf[8192 + 512];
+
+/* The BLAS kernel check (src/blas.c) runs here, when the program loads:
+ * - before main, so before any BLAS call and before the program starts
+ *   threads that could be inside OpenBLAS while it switches kernels;
+ * - after OpenBLAS's own initialisation, which has chosen its kernel (a
+ *   shared library's initialisers run before those of what depends on it);
+ * - in every program that uses rnnlab: every function that can fail reports
+ *   through rl_fail, so this file is always linked, and it pulls in blas.o.
+ * The public functions that start BLAS work do not call the check: run
+ * later, a switch could meet the program's own threads inside OpenBLAS.
+ * rl_system_info() calls the same once, and so never sees a half-done check. */
+__attribute__((constructor)) static void blas_check_at_load(void) { rl_blas_check_once(); }
 
 const char *rl_strerror(rl_status s)
 {
@@ -85,20 +99,16 @@ void *rl_alloc(size_t n, size_t size)
 
 void rl_free(void *p) { free(p); }
 
-static const char *const cell_names[RL_CELL_COUNT] = {"tanh", "relu", "linear", "lstm", "gru"};
 static const char *const loss_names[RL_LOSS_COUNT] = {"cross_entropy", "mse"};
 static const char *const init_names[RL_INIT_COUNT] = {"uniform", "gaussian", "orthogonal", "identity",
                                                       "symmetric"};
 
-const char *rl_cell_name(rl_cell c) { return (unsigned)c < RL_CELL_COUNT ? cell_names[c] : NULL; }
 const char *rl_loss_name(rl_loss l) { return (unsigned)l < RL_LOSS_COUNT ? loss_names[l] : NULL; }
 const char *rl_init_name(rl_init_kind k)
 {
     return (unsigned)k < RL_INIT_COUNT ? init_names[k] : NULL;
 }
 const char *rl_dtype_name(rl_dtype d) { return d == RL_F64 ? "f64" : d == RL_F32 ? "f32" : NULL; }
-
-int rl_cell_gates(rl_cell c) { return c == RL_CELL_LSTM ? 4 : c == RL_CELL_GRU ? 3 : 1; }
 
 rl_status rl_parse_name(const char *what, const char *name, const char *const *names, int n, int *out)
 {
@@ -113,14 +123,6 @@ rl_status rl_parse_name(const char *what, const char *name, const char *const *n
         if (i + 1 < n) strncat(list, ", ", sizeof list - strlen(list) - 1);
     }
     return rl_fail(RL_ERR_ARG, "unknown %s '%s' (choose from %s)", what, name ? name : "", list);
-}
-
-rl_status rl_cell_parse(const char *name, rl_cell *out)
-{
-    int i = 0;
-    rl_status s = rl_parse_name("cell", name, cell_names, RL_CELL_COUNT, &i);
-    if (s == RL_OK) *out = (rl_cell)i;
-    return s;
 }
 
 rl_status rl_loss_parse(const char *name, rl_loss *out)

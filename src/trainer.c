@@ -1,22 +1,20 @@
-/* The trainer: minibatches of a task, BPTT (full, or truncated with the
- * state carried for text), clipping, an optimizer and a schedule; metrics,
- * gradient flow and atomic checkpoints in a run folder, from which a run
- * resumes to exactly the numbers of one that was never interrupted. */
-#include "safetensors.h"
+/* The training loop: minibatches of a task, BPTT (full, or truncated with
+ * the state carried for text), a hook, clipping, an optimizer and a schedule;
+ * the records it makes (metrics, gradient flow, validation). The run folder
+ * it keeps them in, with its atomic checkpoints and what resuming needs, is
+ * src/run.c; the configuration's table is src/train_config.c. */
+#include "run.h"
 
-#include <cJSON.h>
-#include <errno.h>
-#include <glob.h>
 #include <lapacke.h>
+#include <limits.h>
 #include <math.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 
 struct rl_trainer {
     rl_train_config cfg;
-    char dir[1024];
-    char text_path[1024];
+    char *dir;               /* owned copies of the run folder's path */
+    char *text_path;         /* and of cfg.text_path */
     rl_task *task;
     rl_task_info info;
     rl_model *m; /* float32 */
@@ -31,119 +29,11 @@ struct rl_trainer {
     float *carry_h, *carry_c; /* text: state carried between windows (L, B, H) */
     rl_data *flow;           /* one fixed validation sequence */
     int k1;
+    int fresh;               /* a new run that has not started */
+    rl_run_records acc;      /* the metrics line being gathered, and the steps skipped */
+    rl_step_hook hook;       /* or NULL */
+    void *hook_ctx;
 };
-
-rl_train_config rl_train_defaults(void)
-{
-    rl_train_config c = {0};
-    c.task = RL_TASK_ADDING, c.seq_len = 100, c.cell = RL_CELL_TANH, c.hidden = 128, c.layers = 1;
-    c.init = (rl_init){RL_INIT_UNIFORM, 1, 0, 0, 0};
-    c.batch = 50, c.steps = 1000;
-    c.optim = rl_optim_defaults(RL_OPT_ADAM);
-    c.sched = (rl_schedule){RL_SCHED_CONSTANT, 1e-3, 0, 0, 0.1, 0, 0};
-    c.clip = 1, c.log_every = 10, c.eval_every = 200, c.eval_batches = 10, c.flow_every = 100, c.ckpt_every = 200;
-    return c;
-}
-
-static char *join(char *buf, size_t n, const char *dir, const char *name)
-{
-    snprintf(buf, n, "%s/%s", dir, name);
-    return buf;
-}
-
-/* ------------------------------------------------------------------ config as JSON */
-
-static cJSON *config_json(const rl_train_config *c)
-{
-    cJSON *j = cJSON_CreateObject();
-    cJSON_AddStringToObject(j, "task", rl_task_name(c->task));
-    cJSON_AddNumberToObject(j, "seq_len", c->seq_len);
-    if (c->text_path) cJSON_AddStringToObject(j, "text_path", c->text_path);
-    cJSON_AddNumberToObject(j, "k1", c->k1);
-    cJSON_AddStringToObject(j, "cell", rl_cell_name(c->cell));
-    cJSON_AddNumberToObject(j, "hidden", c->hidden);
-    cJSON_AddNumberToObject(j, "layers", c->layers);
-    cJSON_AddStringToObject(j, "init", rl_init_name(c->init.kind));
-    cJSON_AddNumberToObject(j, "gain", c->init.gain);
-    cJSON_AddNumberToObject(j, "radius", c->init.radius);
-    cJSON_AddNumberToObject(j, "forget_bias", c->init.forget_bias);
-    cJSON_AddNumberToObject(j, "zero_bias", c->init.zero_bias);
-    cJSON_AddNumberToObject(j, "batch", c->batch);
-    cJSON_AddNumberToObject(j, "steps", (double)c->steps);
-    cJSON_AddStringToObject(j, "optim", rl_optim_name(c->optim.kind));
-    cJSON_AddNumberToObject(j, "momentum", c->optim.momentum);
-    cJSON_AddNumberToObject(j, "nesterov", c->optim.nesterov);
-    cJSON_AddNumberToObject(j, "alpha", c->optim.alpha);
-    cJSON_AddNumberToObject(j, "beta1", c->optim.beta1);
-    cJSON_AddNumberToObject(j, "beta2", c->optim.beta2);
-    cJSON_AddNumberToObject(j, "eps", c->optim.eps);
-    cJSON_AddNumberToObject(j, "weight_decay", c->optim.weight_decay);
-    cJSON_AddStringToObject(j, "schedule", rl_sched_name(c->sched.kind));
-    cJSON_AddNumberToObject(j, "lr", c->sched.lr);
-    cJSON_AddNumberToObject(j, "warmup", (double)c->sched.warmup);
-    cJSON_AddNumberToObject(j, "step_size", (double)c->sched.step_size);
-    cJSON_AddNumberToObject(j, "gamma", c->sched.gamma);
-    cJSON_AddNumberToObject(j, "min_lr", c->sched.min_lr);
-    cJSON_AddNumberToObject(j, "clip", c->clip);
-    cJSON_AddNumberToObject(j, "clip_value", c->clip_value);
-    cJSON_AddNumberToObject(j, "dropout", c->dropout);
-    char seed[32];
-    snprintf(seed, sizeof seed, "%llu", (unsigned long long)c->seed); /* exact beyond 2^53 */
-    cJSON_AddStringToObject(j, "seed", seed);
-    cJSON_AddNumberToObject(j, "log_every", (double)c->log_every);
-    cJSON_AddNumberToObject(j, "eval_every", (double)c->eval_every);
-    cJSON_AddNumberToObject(j, "eval_batches", c->eval_batches);
-    cJSON_AddNumberToObject(j, "flow_every", (double)c->flow_every);
-    cJSON_AddNumberToObject(j, "ckpt_every", (double)c->ckpt_every);
-    cJSON_AddNumberToObject(j, "skip_nonfinite", c->skip_nonfinite);
-    cJSON_AddNumberToObject(j, "inject_nan_at", (double)c->inject_nan_at);
-    return j;
-}
-
-static rl_status config_parse(const char *txt, rl_train_config *c, char *text_path, size_t tp_len)
-{
-    cJSON *j = cJSON_Parse(txt);
-    if (!j) return rl_fail(RL_ERR_FORMAT, "the checkpoint's train_config is not JSON");
-    *c = rl_train_defaults();
-    rl_status s = RL_OK;
-#define NUM(key, field, type)                                                                       \
-    do {                                                                                            \
-        cJSON *v_ = cJSON_GetObjectItemCaseSensitive(j, key);                                       \
-        if (!cJSON_IsNumber(v_)) s = rl_fail(RL_ERR_FORMAT, "the checkpoint's train_config lacks %s", key); \
-        else c->field = (type)v_->valuedouble;                                                      \
-    } while (0)
-#define STR(key) (cJSON_IsString(cJSON_GetObjectItemCaseSensitive(j, key)) ? cJSON_GetObjectItemCaseSensitive(j, key)->valuestring : NULL)
-    if (!s) s = rl_task_parse(STR("task"), &c->task);
-    if (!s) s = rl_cell_parse(STR("cell"), &c->cell);
-    if (!s) s = rl_init_parse(STR("init"), &c->init.kind);
-    if (!s) s = rl_optim_parse(STR("optim"), &c->optim.kind);
-    if (!s) s = rl_sched_parse(STR("schedule"), &c->sched.kind);
-    NUM("seq_len", seq_len, int); NUM("k1", k1, int); NUM("hidden", hidden, int); NUM("layers", layers, int);
-    NUM("gain", init.gain, double); NUM("radius", init.radius, double); NUM("forget_bias", init.forget_bias, double);
-    NUM("zero_bias", init.zero_bias, int); NUM("batch", batch, int); NUM("steps", steps, int64_t);
-    NUM("momentum", optim.momentum, double); NUM("nesterov", optim.nesterov, int); NUM("alpha", optim.alpha, double);
-    NUM("beta1", optim.beta1, double); NUM("beta2", optim.beta2, double); NUM("eps", optim.eps, double);
-    NUM("weight_decay", optim.weight_decay, double); NUM("lr", sched.lr, double); NUM("warmup", sched.warmup, int64_t);
-    NUM("step_size", sched.step_size, int64_t); NUM("gamma", sched.gamma, double); NUM("min_lr", sched.min_lr, double);
-    NUM("clip", clip, double); NUM("clip_value", clip_value, double); NUM("dropout", dropout, double);
-    NUM("log_every", log_every, int64_t); NUM("eval_every", eval_every, int64_t); NUM("eval_batches", eval_batches, int);
-    NUM("flow_every", flow_every, int64_t); NUM("ckpt_every", ckpt_every, int64_t);
-    NUM("skip_nonfinite", skip_nonfinite, int);
-    NUM("inject_nan_at", inject_nan_at, int64_t);
-#undef NUM
-    const char *seed = STR("seed");
-    if (!s && seed) c->seed = strtoull(seed, NULL, 10);
-    const char *tp = STR("text_path");
-    c->text_path = NULL;
-    if (!s && tp) {
-        snprintf(text_path, tp_len, "%s", tp);
-        c->text_path = text_path;
-    }
-#undef STR
-    if (s && s != RL_ERR_FORMAT) s = rl_fail(RL_ERR_FORMAT, "the checkpoint's train_config: %s", rl_errmsg());
-    cJSON_Delete(j);
-    return s;
-}
 
 /* ------------------------------------------------------------------ set-up */
 
@@ -160,22 +50,20 @@ void rl_trainer_free(rl_trainer *t)
     free(t->pos_before);
     rl_free(t->carry_h);
     rl_free(t->carry_c);
+    free(t->dir);
+    free(t->text_path);
     free(t);
 }
 
-static rl_status check_config(const rl_train_config *c)
+/* Text: validation reads B streams of the validation split, each at least
+ * one window of T + 1 characters long. */
+static rl_status check_validation_fits(const rl_task_info *in, int B)
 {
-    if (c->hidden < 1 || c->hidden > RL_MAX_SIZE || c->layers < 1 || c->layers > RL_MAX_LAYERS)
-        return rl_fail(RL_ERR_ARG, "hidden size and layers out of range");
-    if (c->batch < 1 || c->steps < 1) return rl_fail(RL_ERR_ARG, "batch and steps must be >= 1");
-    if (c->k1 < 0 || c->k1 > c->seq_len) return rl_fail(RL_ERR_ARG, "k1 = %d must be in [1, seq_len = %d]", c->k1, c->seq_len);
-    if (c->k1 && c->task != RL_TASK_TEXT) return rl_fail(RL_ERR_ARG, "--k1 (truncated BPTT) is for the text task");
-    if (!(c->dropout >= 0 && c->dropout < 1)) return rl_fail(RL_ERR_ARG, "dropout must be in [0, 1)");
-    if (!(c->clip >= 0) || !(c->clip_value >= 0) || !(c->sched.lr > 0) || !isfinite(c->sched.lr))
-        return rl_fail(RL_ERR_ARG, "clip >= 0, clip-value >= 0 and lr > 0 are required");
-    if (c->log_every < 1 || c->eval_every < 0 || c->flow_every < 0 || c->ckpt_every < 0 || c->eval_batches < 1)
-        return rl_fail(RL_ERR_ARG, "log-every >= 1; eval-every, flow-every, ckpt-every >= 0; eval-batches >= 1");
-    return RL_OK;
+    if (in->kind != RL_TASK_TEXT || in->val_len / B >= in->steps + 1) return RL_OK;
+    return rl_fail(RL_ERR_ARG,
+                   "the validation text (%lld characters) is too short for %d streams of %d: use --batch %lld or less, or "
+                   "--seq-len %lld or less, or a longer text",
+                   (long long)in->val_len, B, in->steps, (long long)(in->val_len / (in->steps + 1)), (long long)(in->val_len / B - 1));
 }
 
 /* Everything but the model's weights and the optimizer's moments. */
@@ -185,6 +73,8 @@ static rl_status build(rl_trainer *t)
     rl_status s = rl_task_new(&t->task, c->task, c->seq_len, c->text_path);
     if (s) return s;
     t->info = rl_task_get_info(t->task);
+    /* every run validates at its end: a text too short for that would stop it then */
+    if ((s = check_validation_fits(&t->info, c->batch))) return s;
     t->k1 = c->task == RL_TASK_TEXT ? (c->k1 ? c->k1 : c->seq_len) : 0;
     rl_config mc = {c->cell, t->info.input_size, c->hidden, c->layers, t->info.output_size, t->info.loss};
     if ((s = rl_model_new(&t->m, &mc, RL_F32))) return s;
@@ -206,38 +96,40 @@ static rl_status build(rl_trainer *t)
     return s;
 }
 
+/* A cosine schedule without its length decays over the run's steps (the
+ * steps it was created with: resuming with more steps keeps the schedule). */
+static void resolve_schedule(rl_train_config *c)
+{
+    if (c->sched.kind == RL_SCHED_COSINE && c->sched.total == 0) c->sched.total = c->steps;
+}
+
+/* The trainer's state as the run folder saves and restores it. */
+static rl_run_state run_state(const rl_trainer *t)
+{
+    rl_run_state st = {t->step, t->rng, t->acc, NULL, NULL, NULL};
+    if (t->k1) st.pos = t->pos, st.carry_h = t->carry_h, st.carry_c = rl_cell_states(t->cfg.cell) == 2 ? t->carry_c : NULL;
+    return st;
+}
+
 rl_status rl_trainer_new(rl_trainer **out, const rl_train_config *cfg, const char *dir)
 {
     *out = NULL;
-    rl_status s = check_config(cfg);
+    rl_status s = rl_train_config_check(cfg);
     if (s) return s;
-    char path[1200];
-    struct stat sb;
-    if (stat(join(path, sizeof path, dir, "checkpoint.safetensors"), &sb) == 0)
-        return rl_fail(RL_ERR_ARG, "%s already holds a run: continue it with --resume %s, or use another folder", dir, dir);
-    if (mkdir(dir, 0755) != 0 && errno != EEXIST) return rl_fail(RL_ERR_IO, "%s: cannot create: %s", dir, strerror(errno));
     rl_trainer *t = calloc(1, sizeof *t);
     if (!t) return rl_fail(RL_ERR_NOMEM, "out of memory");
     t->cfg = *cfg;
-    snprintf(t->dir, sizeof t->dir, "%s", dir);
-    if (cfg->text_path) {
-        snprintf(t->text_path, sizeof t->text_path, "%s", cfg->text_path);
-        t->cfg.text_path = t->text_path;
-    }
-    s = build(t);
+    resolve_schedule(&t->cfg);
+    /* the text by its absolute path, so that the run resumes from anywhere */
+    if (cfg->text_path && !(t->text_path = realpath(cfg->text_path, NULL))) t->text_path = strdup(cfg->text_path);
+    t->cfg.text_path = t->text_path;
+    if (!(t->dir = strdup(dir)) || (cfg->text_path && !t->text_path)) s = rl_fail(RL_ERR_NOMEM, "out of memory");
+    /* everything that can fail before the folder is touched */
+    if (!s) s = build(t);
     if (!s) s = rl_model_init(t->m, &t->cfg.init, t->cfg.seed);
     rl_rng_seed(&t->rng, t->cfg.seed ^ 0x7472616e69ull);
-    if (!s) { /* the configuration, for people */
-        cJSON *j = config_json(&t->cfg);
-        char *txt = j ? cJSON_Print(j) : NULL;
-        FILE *f = txt ? fopen(join(path, sizeof path, dir, "config.json"), "w") : NULL;
-        if (!f || fputs(txt, f) < 0 || fclose(f) != 0) s = rl_fail(RL_ERR_IO, "%s: cannot write config.json", dir);
-        free(txt);
-        cJSON_Delete(j);
-        /* a new run starts new logs */
-        remove(join(path, sizeof path, dir, "metrics.jsonl"));
-        remove(join(path, sizeof path, dir, "flow.jsonl"));
-    }
+    if (!s) s = rl_run_create(dir, &t->cfg);
+    t->fresh = 1;
     if (s) {
         rl_trainer_free(t);
         return s;
@@ -246,168 +138,55 @@ rl_status rl_trainer_new(rl_trainer **out, const rl_train_config *cfg, const cha
     return RL_OK;
 }
 
-/* ------------------------------------------------------------------ checkpoints */
-
 static rl_status save_checkpoint(rl_trainer *t)
 {
-    char path[1200];
-    st_out ts[RL_MAX_TENSORS + 8];
-    int n = rl_model_st_tensors(t->m, ts);
-    const char *onames[2] = {"optim.0", "optim.1"};
-    for (int i = 0; i < rl_optim_num_buffers(t->opt); i++)
-        ts[n++] = (st_out){onames[i], "F32", 1, {(int64_t)rl_model_num_params(t->m)}, rl_optim_buffer(t->opt, i)};
-    int64_t step = t->step, ost = rl_optim_steps(t->opt), rng[4];
-    memcpy(rng, t->rng.s, sizeof rng);
-    int64_t L = t->cfg.layers, B = t->cfg.batch, H = t->cfg.hidden;
-    ts[n++] = (st_out){"train.step", "I64", 1, {1}, &step};
-    ts[n++] = (st_out){"train.optim_steps", "I64", 1, {1}, &ost};
-    ts[n++] = (st_out){"train.rng", "I64", 1, {4}, rng};
-    if (t->k1) {
-        ts[n++] = (st_out){"train.pos", "I64", 1, {B}, t->pos};
-        ts[n++] = (st_out){"train.carry_h", "F32", 3, {L, B, H}, t->carry_h};
-        if (t->cfg.cell == RL_CELL_LSTM) ts[n++] = (st_out){"train.carry_c", "F32", 3, {L, B, H}, t->carry_c};
-    }
-    char num[4][16];
-    const char *meta[20];
-    int nmeta = rl_model_meta(t->m, num, meta);
-    cJSON *j = config_json(&t->cfg);
-    char *txt = j ? cJSON_PrintUnformatted(j) : NULL;
-    cJSON_Delete(j);
-    if (!txt) return rl_fail(RL_ERR_NOMEM, "out of memory");
-    meta[2 * nmeta] = "train_config", meta[2 * nmeta + 1] = txt;
-    rl_status s = st_write(join(path, sizeof path, t->dir, "checkpoint.safetensors"), ts, n, meta, nmeta + 1);
-    free(txt);
-    if (!s) s = rl_model_save(t->m, join(path, sizeof path, t->dir, "model.safetensors"));
+    rl_run_state st = run_state(t);
+    rl_status s = rl_run_save(t->dir, &t->cfg, t->m, t->opt, &st);
     if (!s) t->last_ckpt = t->step;
     return s;
-}
-
-static rl_status get_i64(const st_file *f, const char *name, int64_t *out, size_t n)
-{
-    const st_tensor *t = st_find(f, name);
-    if (!t || t->dtype != ST_I64 || t->numel != n) return rl_fail(RL_ERR_FORMAT, "%s: %s is missing or malformed", f->path, name);
-    memcpy(out, f->data + t->begin, n * 8);
-    return RL_OK;
-}
-
-static rl_status get_f32(const st_file *f, const char *name, void *out, size_t n)
-{
-    const st_tensor *t = st_find(f, name);
-    if (!t || t->numel != n) return rl_fail(RL_ERR_FORMAT, "%s: %s is missing or malformed", f->path, name);
-    return st_get_real(f, t, RL_F32, out);
-}
-
-/* Keep the lines of a JSON-lines log whose "step" is at most step: what a
- * run wrote after its last checkpoint is written again when it resumes. */
-static rl_status trim_log(const char *path, int64_t step)
-{
-    FILE *f = fopen(path, "r");
-    if (!f) return RL_OK;
-    char tmp[1300];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *o = fopen(tmp, "w");
-    if (!o) {
-        fclose(f);
-        return rl_fail(RL_ERR_IO, "%s: cannot write: %s", tmp, strerror(errno));
-    }
-    char *line = NULL;
-    size_t cap = 0;
-    ssize_t len;
-    while ((len = getline(&line, &cap, f)) > 0) {
-        cJSON *j = cJSON_Parse(line);
-        cJSON *st = j ? cJSON_GetObjectItemCaseSensitive(j, "step") : NULL;
-        if (cJSON_IsNumber(st) && st->valuedouble <= (double)step) fputs(line, o);
-        cJSON_Delete(j);
-    }
-    free(line);
-    fclose(f);
-    if (fclose(o) != 0 || rename(tmp, path) != 0) return rl_fail(RL_ERR_IO, "%s: cannot rewrite", path);
-    return RL_OK;
-}
-
-/* A run killed while writing leaves temporary files (never the files
- * themselves half-written): remove them. */
-static void remove_temporaries(const char *dir)
-{
-    char pat[1200];
-    snprintf(pat, sizeof pat, "%s/*.tmp*", dir);
-    glob_t g;
-    if (glob(pat, 0, NULL, &g) == 0)
-        for (size_t i = 0; i < g.gl_pathc; i++) remove(g.gl_pathv[i]);
-    globfree(&g);
 }
 
 rl_status rl_trainer_resume(rl_trainer **out, const char *dir, int64_t steps)
 {
     *out = NULL;
-    char path[1200];
-    remove_temporaries(dir);
-    st_file f;
-    rl_status s = st_read(&f, join(path, sizeof path, dir, "checkpoint.safetensors"));
-    if (s) return s;
     rl_trainer *t = calloc(1, sizeof *t);
-    if (!t) {
-        st_close(&f);
-        return rl_fail(RL_ERR_NOMEM, "out of memory");
-    }
-    snprintf(t->dir, sizeof t->dir, "%s", dir);
-    const char *cj = st_meta(&f, "train_config");
-    if (!cj) s = rl_fail(RL_ERR_FORMAT, "%s: no train_config: not a checkpoint", f.path);
-    if (!s) s = config_parse(cj, &t->cfg, t->text_path, sizeof t->text_path);
+    if (!t) return rl_fail(RL_ERR_NOMEM, "out of memory");
+    st_file f;
+    rl_status s = rl_run_open(&f, dir, &t->cfg);
+    t->text_path = (char *)t->cfg.text_path; /* owned */
+    if (!s && !(t->dir = strdup(dir))) s = rl_fail(RL_ERR_NOMEM, "out of memory");
+    resolve_schedule(&t->cfg); /* a checkpoint from before decay_steps was recorded */
     if (!s && steps > 0) t->cfg.steps = steps;
-    if (!s) s = check_config(&t->cfg);
+    if (!s && rl_train_config_check(&t->cfg)) s = rl_fail(RL_ERR_FORMAT, "%s: train_config: %s", f.path, rl_errmsg());
     if (!s) s = build(t);
-    rl_model *saved = NULL;
-    if (!s) s = rl_model_from_st(&saved, &f, RL_F32);
-    if (!s) {
-        rl_config a = rl_model_config(saved), b = rl_model_config(t->m);
-        if (memcmp(&a, &b, sizeof a) != 0) s = rl_fail(RL_ERR_FORMAT, "%s: the model does not match train_config", f.path);
-        else memcpy(rl_model_params(t->m), rl_model_params(saved), rl_model_num_params(t->m) * 4);
-    }
-    rl_model_free(saved);
-    const char *onames[2] = {"optim.0", "optim.1"};
-    for (int i = 0; !s && i < rl_optim_num_buffers(t->opt); i++)
-        s = get_f32(&f, onames[i], rl_optim_buffer(t->opt, i), rl_model_num_params(t->m));
-    int64_t ost = 0, rng[4];
-    if (!s) s = get_i64(&f, "train.step", &t->step, 1);
-    t->last_ckpt = t->step;
-    if (!s) s = get_i64(&f, "train.optim_steps", &ost, 1);
-    if (!s) s = get_i64(&f, "train.rng", rng, 4);
-    size_t LBH = (size_t)t->cfg.layers * t->cfg.batch * t->cfg.hidden;
-    if (!s && t->k1) s = get_i64(&f, "train.pos", t->pos, (size_t)t->cfg.batch);
-    if (!s && t->k1) s = get_f32(&f, "train.carry_h", t->carry_h, LBH);
-    if (!s && t->k1 && t->cfg.cell == RL_CELL_LSTM) s = get_f32(&f, "train.carry_c", t->carry_c, LBH);
-    if (!s) {
-        rl_optim_set_steps(t->opt, ost);
-        memcpy(t->rng.s, rng, sizeof rng);
-        s = trim_log(join(path, sizeof path, dir, "metrics.jsonl"), t->step);
-    }
-    if (!s) s = trim_log(join(path, sizeof path, dir, "flow.jsonl"), t->step);
+    rl_run_state st = run_state(t);
+    if (!s) s = rl_run_restore(&f, dir, &t->cfg, t->m, t->opt, &st, t->info.train_len);
     st_close(&f);
+    t->step = t->last_ckpt = st.step;
+    t->rng = st.rng;
+    t->acc = st.records;
+    if (!s && t->step > t->cfg.steps)
+        s = rl_fail(RL_ERR_ARG, "%s is at step %lld, past the %lld steps asked for", dir, (long long)t->step,
+                    (long long)t->cfg.steps);
     if (s) {
         rl_trainer_free(t);
         return s;
     }
     *out = t;
     return RL_OK;
+}
+
+void rl_trainer_set_hook(rl_trainer *t, rl_step_hook fn, void *ctx)
+{
+    t->hook = fn;
+    t->hook_ctx = fn ? ctx : NULL;
 }
 
 const rl_model *rl_trainer_model(const rl_trainer *t) { return t->m; }
 rl_train_config rl_trainer_config(const rl_trainer *t) { return t->cfg; }
 int64_t rl_trainer_step(const rl_trainer *t) { return t->step; }
 
-/* ------------------------------------------------------------------ logs */
-
-static rl_status append_line(const rl_trainer *t, const char *name, cJSON *j)
-{
-    char path[1200], *txt = cJSON_PrintUnformatted(j);
-    cJSON_Delete(j);
-    FILE *f = txt ? fopen(join(path, sizeof path, t->dir, name), "a") : NULL;
-    rl_status s = RL_OK;
-    if (!f || fprintf(f, "%s\n", txt) < 0 || fclose(f) != 0) s = rl_fail(RL_ERR_IO, "%s: cannot append: %s", path, strerror(errno));
-    free(txt);
-    return s;
-}
+/* ------------------------------------------------------------------ records */
 
 static double now_s(void)
 {
@@ -420,11 +199,11 @@ static double now_s(void)
 static void whh_stats(const rl_model *m, int l, double *radius, double *sigma)
 {
     const int H = m->cfg.hidden_size, G = rl_cell_gates(m->cfg.cell);
-    const float *w = (const float *)m->params + m->tensors[rl_t_whh(l)].offset;
+    const float *w = (const float *)m->params + m->tensors[rl_t(m, l, RL_W_HH)].offset;
     double *a = malloc((size_t)H * H * 8), *wr = malloc((size_t)H * 8), *wi = malloc((size_t)H * 8);
+    for (int g = 0; g < G; g++) radius[g] = sigma[g] = NAN; /* also when out of memory */
     for (int g = 0; g < G && a && wr && wi; g++) {
         for (size_t i = 0; i < (size_t)H * H; i++) a[i] = w[(size_t)g * H * H + i];
-        radius[g] = sigma[g] = NAN;
         if (LAPACKE_dgesdd(LAPACK_COL_MAJOR, 'N', H, H, a, H, wr, NULL, H, NULL, H) == 0) sigma[g] = wr[0];
         for (size_t i = 0; i < (size_t)H * H; i++) a[i] = w[(size_t)g * H * H + i];
         if (LAPACKE_dgeev(LAPACK_COL_MAJOR, 'N', 'N', H, a, H, wr, wi, NULL, H, NULL, H) == 0) {
@@ -475,7 +254,7 @@ static rl_status flow_record(rl_trainer *t, double loss, double gnorm)
         /* index tau = 0..T: ln||dL/dh_tau|| of the top layer; and the part from the last step */
         cJSON_AddItemToObject(r, "lag_log_grad", darray(lag, T + 1));
         cJSON_AddItemToObject(r, "lag_log_grad_last", darray(last, T + 1));
-        s = append_line(t, "flow.jsonl", r);
+        s = rl_run_append(t->dir, "flow.jsonl", r);
     }
     free(lag), free(last);
     rl_jac_free(j);
@@ -534,25 +313,19 @@ rl_status rl_evaluate(const rl_model *m0, const rl_task *task, int B, int batche
     if (text && !s) { /* pos is NULL when an allocation above failed */
         for (int b = 0; b < B; b++) pos[b] = (int64_t)b * stride;
         int64_t windows = (stride - 1) / in.steps; /* windows that fit each stream */
-        if (windows < 1) s = s ? s : rl_fail(RL_ERR_ARG, "the validation text is too short for %d streams of %d", B, in.steps);
+        if (windows < 1 && !s) s = check_validation_fits(&in, B);
         if (batches <= 0 || batches > windows) batches = (int)windows;
     }
     if (batches <= 0) batches = 1;
     for (int k = 0; !s && k < batches; k++) {
         s = rl_task_fill(task, d, &r, 1, pos);
         rl_batch b = *rl_data_batch(d);
-        if (text) b.h0 = h0, b.c0 = c.cell == RL_CELL_LSTM ? c0 : NULL;
+        if (text) b.h0 = h0, b.c0 = rl_cell_states(c.cell) == 2 ? c0 : NULL;
         double loss = 0;
         if (!s) s = rl_forward_eval(ws, m, &b, &loss);
         if (!s) s = rl_task_score(task, &b, ws, loss, sc);
         /* text: the streams carry their state to the next window */
-        for (int l = 0; !s && text && l < c.num_layers; l++) {
-            const float *hl = (const float *)rl_ws_hidden(ws, l) + (size_t)in.steps * B * c.hidden_size;
-            memcpy(h0 + (size_t)l * B * c.hidden_size, hl, (size_t)B * c.hidden_size * 4);
-            if (c.cell == RL_CELL_LSTM)
-                memcpy(c0 + (size_t)l * B * c.hidden_size, (const float *)rl_ws_cell(ws, l) + (size_t)in.steps * B * c.hidden_size,
-                       (size_t)B * c.hidden_size * 4);
-        }
+        if (!s && text) s = rl_ws_state_at(ws, in.steps, h0, c0);
     }
     free(pos);
     rl_free(h0), rl_free(c0);
@@ -570,7 +343,7 @@ static rl_status eval_record(rl_trainer *t)
     cJSON *r = cJSON_CreateObject();
     cJSON_AddNumberToObject(r, "step", (double)t->step);
     score_json(r, &t->info, &sc, "val_");
-    return append_line(t, "metrics.jsonl", r);
+    return rl_run_append(t->dir, "metrics.jsonl", r);
 }
 
 /* ------------------------------------------------------------------ the loop */
@@ -600,7 +373,7 @@ static rl_status train_step(rl_trainer *t, double *loss, double *gnorm, int *cli
         for (int bb = 0; bb < B; bb++)
             for (int k = 0; k < T; k++) mask[(size_t)bb * T + k] = k >= T - t->k1;
         b.h0 = t->carry_h;
-        b.c0 = c->cell == RL_CELL_LSTM ? t->carry_c : NULL;
+        b.c0 = rl_cell_states(c->cell) == 2 ? t->carry_c : NULL;
     } else {
         s = rl_task_fill(t->task, t->data, &t->rng, 0, NULL);
     }
@@ -611,17 +384,44 @@ static rl_status train_step(rl_trainer *t, double *loss, double *gnorm, int *cli
     if (!s) s = rl_backward(t->ws, t->m, &b);
     size_t n = rl_model_num_params(t->m);
     if (!s && c->inject_nan_at == t->step + 1) ((float *)rl_ws_grad(t->ws))[n / 2] = NAN;
+    /* a regulariser's term, an all-reduce of the gradient */
+    if (!s && t->hook) s = t->hook(t->hook_ctx, t, t->m, t->ws, &b, loss);
+    if (!s && !isfinite(*loss)) s = rl_fail(RL_ERR_NONFINITE, "the loss is %g", *loss);
     if (!s) s = rl_clip_grad_norm(rl_ws_grad(t->ws), n, RL_F32, c->clip, gnorm);
     if (s) return s;
     *clipped = c->clip > 0 && *gnorm >= c->clip;
     if (c->clip_value > 0) rl_clip_grad_value(rl_ws_grad(t->ws), n, RL_F32, c->clip_value);
     s = rl_optim_step(t->opt, t->m, rl_ws_grad(t->ws), rl_lr_at(&c->sched, t->step));
-    if (!s && t->k1)
-        for (int l = 0; l < L; l++) { /* the state after k1 steps starts the next window */
-            memcpy(t->carry_h + (size_t)l * B * H, (const float *)rl_ws_hidden(t->ws, l) + (size_t)t->k1 * B * H, (size_t)B * H * 4);
-            if (c->cell == RL_CELL_LSTM)
-                memcpy(t->carry_c + (size_t)l * B * H, (const float *)rl_ws_cell(t->ws, l) + (size_t)t->k1 * B * H, (size_t)B * H * 4);
-        }
+    /* the state after k1 steps starts the next window */
+    if (!s && t->k1) s = rl_ws_state_at(t->ws, t->k1, t->carry_h, t->carry_c);
+    return s;
+}
+
+/* The metrics line of the steps since the last one. */
+static rl_status log_metrics(rl_trainer *t, double now, double tlog, int64_t tokens, double t0,
+                             void (*progress)(const rl_progress *, void *), void *ctx)
+{
+    const rl_train_config *c = &t->cfg;
+    rl_run_records *a = &t->acc;
+    const double n = (double)a->steps, lr = rl_lr_at(&c->sched, t->step - 1), tps = (double)tokens / fmax(now - tlog, 1e-9);
+    cJSON *r = cJSON_CreateObject();
+    cJSON_AddNumberToObject(r, "step", (double)t->step);
+    if (a->steps > 0) { /* not when every step since the last line was skipped */
+        cJSON_AddNumberToObject(r, "loss", a->loss / n);
+        cJSON_AddNumberToObject(r, "grad_norm", a->grad_norm / n);
+        cJSON_AddNumberToObject(r, "grad_norm_max", a->grad_norm_max);
+        cJSON_AddNumberToObject(r, "clipped", (double)a->clipped / n);
+    }
+    cJSON_AddNumberToObject(r, "lr", lr);
+    cJSON_AddNumberToObject(r, "skipped", (double)a->skipped);
+    cJSON_AddNumberToObject(r, "tokens_per_s", tps);
+    if (!isnan(t->info.baseline)) cJSON_AddNumberToObject(r, "baseline", t->info.baseline);
+    rl_status s = rl_run_append(t->dir, "metrics.jsonl", r);
+    if (progress) {
+        rl_progress p = {t->step, c->steps, a->loss / n, a->grad_norm / n, lr, tps, now - t0, a->skipped};
+        progress(&p, ctx);
+    }
+    a->loss = a->grad_norm = a->grad_norm_max = 0, a->steps = a->clipped = 0;
     return s;
 }
 
@@ -631,10 +431,12 @@ rl_status rl_trainer_run(rl_trainer *t, volatile int *stop, int *interrupted,
     const rl_train_config *c = &t->cfg;
     rl_status s = RL_OK;
     *interrupted = 0;
-    double t0 = now_s(), tlog = t0, sum_loss = 0, sum_norm = 0, max_norm = 0, last_loss = NAN, last_norm = NAN;
-    int64_t n_int = 0, n_clip = 0, skipped = 0, tokens = 0;
+    double t0 = now_s(), tlog = t0, last_loss = NAN, last_norm = NAN;
+    int64_t tokens = 0;
     const int64_t tokens_per_step = (int64_t)c->batch * (t->k1 ? t->k1 : t->info.steps);
-    if (t->step == 0 && c->flow_every > 0) s = flow_record(t, NAN, NAN);
+    /* the flow before training, once: a run resumed at step 0 has it */
+    if (t->fresh && c->flow_every > 0) s = flow_record(t, NAN, NAN);
+    t->fresh = 0;
     while (!s && t->step < c->steps) {
         if (stop && *stop) {
             *interrupted = 1;
@@ -644,8 +446,7 @@ rl_status rl_trainer_run(rl_trainer *t, volatile int *stop, int *interrupted,
         int clipped;
         s = train_step(t, &loss, &gnorm, &clipped);
         if (s == RL_ERR_NONFINITE || (!s && !isfinite(loss))) {
-            if (!c->skip_nonfinite)
-            {
+            if (!c->skip_nonfinite) {
                 char what[200];
                 snprintf(what, sizeof what, "%s", s ? rl_errmsg() : "the loss is not finite");
                 if (t->last_ckpt > 0)
@@ -654,35 +455,23 @@ rl_status rl_trainer_run(rl_trainer *t, volatile int *stop, int *interrupted,
                 return rl_fail(RL_ERR_NONFINITE, "step %lld: %s; stopped before any checkpoint was written",
                                (long long)t->step + 1, what);
             }
+            /* skipped: no update, but the step counts, with its records and checkpoint */
             s = RL_OK;
-            skipped++;
-            t->step++;
-            continue;
+            t->acc.skipped++;
+        } else if (s) {
+            break;
+        } else {
+            rl_run_records *a = &t->acc;
+            a->loss += loss, a->grad_norm += gnorm, a->grad_norm_max = fmax(a->grad_norm_max, gnorm);
+            a->clipped += clipped, a->steps++;
+            last_loss = loss, last_norm = gnorm;
         }
-        if (s) break;
         t->step++;
         tokens += tokens_per_step;
-        sum_loss += loss, sum_norm += gnorm, max_norm = fmax(max_norm, gnorm), n_clip += clipped, n_int++;
-        last_loss = loss, last_norm = gnorm;
         if (t->step % c->log_every == 0 || t->step == c->steps) {
             double now = now_s();
-            cJSON *r = cJSON_CreateObject();
-            cJSON_AddNumberToObject(r, "step", (double)t->step);
-            cJSON_AddNumberToObject(r, "loss", sum_loss / (double)n_int);
-            cJSON_AddNumberToObject(r, "grad_norm", sum_norm / (double)n_int);
-            cJSON_AddNumberToObject(r, "grad_norm_max", max_norm);
-            cJSON_AddNumberToObject(r, "clipped", (double)n_clip / (double)n_int);
-            cJSON_AddNumberToObject(r, "lr", rl_lr_at(&c->sched, t->step - 1));
-            cJSON_AddNumberToObject(r, "skipped", (double)skipped);
-            cJSON_AddNumberToObject(r, "tokens_per_s", (double)tokens / fmax(now - tlog, 1e-9));
-            if (!isnan(t->info.baseline)) cJSON_AddNumberToObject(r, "baseline", t->info.baseline);
-            s = append_line(t, "metrics.jsonl", r);
-            if (progress) {
-                rl_progress p = {t->step, c->steps, sum_loss / (double)n_int, sum_norm / (double)n_int,
-                                 rl_lr_at(&c->sched, t->step - 1), (double)tokens / fmax(now - tlog, 1e-9), now - t0, skipped};
-                progress(&p, ctx);
-            }
-            sum_loss = sum_norm = max_norm = 0, n_int = n_clip = 0, tokens = 0, tlog = now;
+            s = log_metrics(t, now, tlog, tokens, t0, progress, ctx);
+            tokens = 0, tlog = now;
         }
         if (!s && c->flow_every > 0 && (t->step % c->flow_every == 0 || t->step == c->steps))
             s = flow_record(t, last_loss, last_norm);

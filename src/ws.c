@@ -1,6 +1,6 @@
 /* The workspace: every buffer a forward and backward pass needs, allocated
  * once, and the dispatch from the public calls to the two real types. */
-#include "internal.h"
+#include "cell.h"
 
 #include <string.h>
 
@@ -19,40 +19,40 @@ rl_status rl_ws_new(rl_ws **out, const rl_model *m, int batch, int steps)
     ws->B = batch;
     ws->T = steps;
     ws->num_params = m->num_params;
+    const rl_cell_desc *d = m->cell;
     size_t es = rl_dtype_size(m->dtype), B = (size_t)batch, T = (size_t)steps, L = (size_t)c->num_layers,
-           H = (size_t)c->hidden_size, I = (size_t)c->input_size, O = (size_t)c->output_size,
-           G = (size_t)rl_cell_gates(c->cell);
+           H = (size_t)c->hidden_size, I = (size_t)c->input_size, O = (size_t)c->output_size, G = (size_t)d->gates,
+           Gh = (size_t)d->hh_gates, two = d->states == 2;
     size_t BH = mul(B, H), TBH = mul(T, BH), TB = mul(T, B);
-    size_t LT1BH = mul(L, mul(T + 1, BH)), TBGH = mul(TBH, G), TBO = mul(TB, O), TBI = mul(TB, I);
-    int ok = BH && TBH && TB && LT1BH && TBGH && TBO && TBI;
+    size_t LT1BH = mul(L, mul(T + 1, BH)), TBGH = mul(TBH, G), TBGhH = mul(TBH, Gh), TBO = mul(TB, O), TBI = mul(TB, I);
+    int ok = BH && TBH && TB && LT1BH && TBGH && TBGhH && TBO && TBI;
     struct { void **p; size_t n; int want; } bufs[] = {
         {&ws->xt, TBI, 1},
         {&ws->h, LT1BH, 1},
-        {&ws->c, LT1BH, c->cell == RL_CELL_LSTM},
-        {&ws->gates, mul(L, TBGH), c->cell == RL_CELL_LSTM || c->cell == RL_CELL_GRU},
-        {&ws->hn, mul(L, TBH), c->cell == RL_CELL_GRU},
+        {&ws->c, LT1BH, two},
+        {&ws->gates, mul(L, TBGH), d->cache_gates},
+        {&ws->aux, mul(L, mul(TBH, (size_t)d->aux)), d->aux > 0},
         {&ws->out, TBO, 1},
         {&ws->dout, TBO, 1},
         {&ws->dh, TBH, 1},
         {&ws->dh_below, TBH, 1},
         {&ws->dh_top, TBH, 1},
         {&ws->da, TBGH, 1},
-        {&ws->da_h, TBGH, c->cell == RL_CELL_GRU},
-        {&ws->dc, BH, c->cell == RL_CELL_LSTM},
-        {&ws->carry, mul(BH, G), 1},
+        {&ws->da_h, TBGhH, d->hh_apart},
+        {&ws->dc, BH, two},
+        {&ws->carry, mul(BH, Gh), d->hh_apart},
         {&ws->grad, m->num_params, 1},
         {&ws->grad_h0, mul(L, BH), 1},
-        {&ws->grad_c0, mul(L, BH), c->cell == RL_CELL_LSTM},
+        {&ws->grad_c0, mul(L, BH), two},
         {&ws->wt, mul(I, mul(G, H)), 1},
     };
     for (size_t i = 0; ok && i < sizeof bufs / sizeof bufs[0]; i++)
         if (bufs[i].want && !(*bufs[i].p = rl_alloc(bufs[i].n, es))) ok = 0;
     if (ok && !(ws->wsum = rl_alloc(TB, sizeof(double)))) ok = 0;
     if (ok && !(ws->ids = rl_alloc(TB, sizeof *ws->ids))) ok = 0;
-    if (ok && m->dtype == RL_F32 && rl_packed_kernel()) {
-        /* W_hh packed for the step kernel, forward (N = GH, K = H) or backward (N = H, K = GH) */
-        size_t fw = rl_pack_size((int)(G * H), (int)H), bw = rl_pack_size((int)H, (int)(G * H));
-        if (!(ws->wpack = rl_alloc(fw > bw ? fw : bw, sizeof(float)))) ok = 0;
+    if (ok && m->dtype == RL_F32 && rl_packed_kernel() && d->recur == RL_RECUR_DENSE) {
+        /* W_hh packed for the step kernel, forward or backward */
+        if (!(ws->wpack = rl_alloc(rl_step_pack_size((int)Gh, (int)H), sizeof(float)))) ok = 0;
     }
     if (!ok) {
         rl_ws_free(ws);
@@ -66,7 +66,7 @@ rl_status rl_ws_new(rl_ws **out, const rl_model *m, int batch, int steps)
 void rl_ws_free(rl_ws *ws)
 {
     if (!ws) return;
-    void *bufs[] = {ws->xt, ws->h, ws->c, ws->gates, ws->hn, ws->out, ws->dout, ws->dh, ws->dh_below,
+    void *bufs[] = {ws->xt, ws->h, ws->c, ws->gates, ws->aux, ws->out, ws->dout, ws->dh, ws->dh_below,
                     ws->dh_top, ws->da, ws->da_h, ws->dc, ws->drop, ws->dmask, ws->carry, ws->grad, ws->grad_h0, ws->grad_c0, ws->wsum,
                     ws->wt, ws->ids, ws->wpack};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) rl_free(bufs[i]);

@@ -57,7 +57,7 @@ TEST(cli_table)
          2, "out of range"},
         {{"rnnlab", "init", "--cell", "tanh", "--input", "3", "--hidden", "4", "--output", "2", "--forget-bias", "1",
           "--out", out, NULL},
-         2, "--forget-bias is for lstm only"},
+         2, "--forget-bias is for cells with a forget gate"},
         {{"rnnlab", "init", "--cell", "tanh", "--input", "3", "--hidden", "4", "--output", "1", "--loss",
           "cross_entropy", "--out", out, NULL},
          2, "output_size >= 2"},

@@ -73,16 +73,16 @@ static int same_bits(const pass *a, const pass *b, size_t es)
            !memcmp(a->gh0, b->gh0, a->ngh0 * es);
 }
 
-static const rl_cell cells[] = {RL_CELL_TANH, RL_CELL_RELU, RL_CELL_LINEAR, RL_CELL_LSTM, RL_CELL_GRU};
+
 
 /* B = 40: three blocks of sequences; large enough that the weight-gradient
  * GEMMs are cut into panels too. */
 TEST(threads_give_the_same_bits)
 {
-    for (size_t ci = 0; ci < sizeof cells / sizeof cells[0]; ci++)
+    for (int ci = 0; ci < RL_CELL_COUNT; ci++) /* every cell of the table */
         for (int dt = 0; dt < 2; dt++) {
             rl_dtype d = dt ? RL_F64 : RL_F32;
-            rl_config c = {cells[ci], 7, 80, 2, 6, RL_LOSS_CE};
+            rl_config c = {(rl_cell)ci, 7, 80, 2, 6, RL_LOSS_CE};
             rl_init init = {RL_INIT_UNIFORM, 1, 0, 0, 0};
             rl_model *m = NULL;
             rl_data *data = NULL;
@@ -106,7 +106,7 @@ TEST(threads_give_the_same_bits)
                 rl_set_num_threads(0);
                 size_t es = d == RL_F64 ? 8 : 4;
                 CHECK_MSG(same_bits(&one, &two, es) && same_bits(&one, &three, es) && same_bits(&one, &lock, es),
-                          "%s %s: 1, 2, 3 threads and lockstep differ", rl_cell_name(cells[ci]), rl_dtype_name(d));
+                          "%s %s: 1, 2, 3 threads and lockstep differ", rl_cell_name((rl_cell)ci), rl_dtype_name(d));
                 free_pass(&one), free_pass(&two), free_pass(&three), free_pass(&lock);
             }
             rl_data_free(data);
@@ -119,11 +119,11 @@ TEST(threads_give_the_same_bits)
 TEST(onehot_gather_matches_the_gemm)
 {
     const int B = 4, T = 30, V = 9;
-    for (size_t ci = 0; ci < sizeof cells / sizeof cells[0]; ci++)
+    for (int ci = 0; ci < RL_CELL_COUNT; ci++) /* every cell of the table */
         for (int dt = 0; dt < 2; dt++) {
             rl_dtype d = dt ? RL_F64 : RL_F32;
             size_t es = dt ? 8 : 4;
-            rl_config c = {cells[ci], V, 12, 2, V, RL_LOSS_CE};
+            rl_config c = {(rl_cell)ci, V, 12, 2, V, RL_LOSS_CE};
             rl_init init = {RL_INIT_UNIFORM, 1, 0, 0, 0};
             rl_model *m = NULL;
             CHECK_OK(rl_model_new(&m, &c, d));
@@ -145,7 +145,7 @@ TEST(onehot_gather_matches_the_gemm)
             if (gather.h && gemm.h) {
                 CHECK_MSG(gather.loss == gemm.loss && !memcmp(gather.h, gemm.h, gather.nh * es) &&
                               !memcmp(gather.out, gemm.out, gather.nout * es),
-                          "%s %s: the gathered forward differs", rl_cell_name(cells[ci]), rl_dtype_name(d));
+                          "%s %s: the gathered forward differs", rl_cell_name((rl_cell)ci), rl_dtype_name(d));
                 double *ref = malloc(gemm.ngrad * 8);
                 for (size_t i = 0; ref && i < gemm.ngrad; i++)
                     ref[i] = dt ? ((double *)gemm.grad)[i] : ((float *)gemm.grad)[i];
@@ -249,5 +249,100 @@ TEST(lyapunov_threads_give_the_same_bits)
     rl_set_num_threads(0);
     CHECK(!memcmp(e1, e2, sizeof e1) && !memcmp(t1, t2, sizeof t1));
     CHECK(e1[0] > e1[H - 1] && isfinite(e1[H - 1]));
+    rl_model_free(m);
+}
+
+/* The pool (src/par.c): a region whose threads cannot all be started runs
+ * on fewer parts, all at the same time, so that parts meeting at a barrier
+ * never wait for one that is not there (it used to run such a part on the
+ * caller afterwards, and a lockstep loop then waited forever). */
+typedef struct {
+    _Atomic int ran[RL_MAX_THREADS];
+    _Atomic int parts_seen;
+    rl_barrier bar;
+} region_probe;
+
+static void probe_part(void *p, int part, int parts)
+{
+    region_probe *r = p;
+    atomic_fetch_add(&r->ran[part], 1);
+    atomic_store(&r->parts_seen, parts);
+    for (int k = 0; k < 3; k++) rl_barrier_wait(&r->bar);
+}
+
+TEST(pool_without_threads_shrinks_the_region)
+{
+    region_probe r;
+    memset(&r, 0, sizeof r);
+    rl_test_fail_thread_start = 1;
+    int n = rl_parallel(RL_MAX_THREADS, probe_part, &r, &r.bar);
+    rl_test_fail_thread_start = 0;
+    CHECK_MSG(n >= 1 && n < RL_MAX_THREADS, "%d parts ran with no thread startable", n);
+    CHECK(atomic_load(&r.parts_seen) == n);
+    for (int i = 0; i < RL_MAX_THREADS; i++) CHECK_MSG(atomic_load(&r.ran[i]) == (i < n), "part %d ran %d times", i, atomic_load(&r.ran[i]));
+    /* with threads it runs them all */
+    memset(&r, 0, sizeof r);
+    n = rl_parallel(4, probe_part, &r, &r.bar);
+    CHECK(n == 4);
+    for (int i = 0; i < 4; i++) CHECK(atomic_load(&r.ran[i]) == 1);
+}
+
+/* A region inside a region (or a second application thread while one runs)
+ * takes its parts on its own thread. */
+static void nested_part(void *p, int part, int parts)
+{
+    region_probe *r = p;
+    if (part == 0) {
+        region_probe inner;
+        memset(&inner, 0, sizeof inner);
+        int n = rl_parallel(3, probe_part, &inner, &inner.bar);
+        atomic_store(&r->parts_seen, n);
+    }
+    (void)parts;
+}
+
+TEST(pool_nested_region_runs_inline)
+{
+    region_probe r;
+    memset(&r, 0, sizeof r);
+    CHECK(rl_parallel(2, nested_part, &r, NULL) == 2);
+    CHECK(atomic_load(&r.parts_seen) == 1);
+}
+
+/* Training passes in lockstep and the Lyapunov spectrum when no thread can
+ * be started: they complete, with the same numbers. */
+TEST(no_thread_startable_same_numbers)
+{
+    rl_config c = {RL_CELL_LSTM, 5, 70, 2, 3, RL_LOSS_CE};
+    rl_init init = {RL_INIT_UNIFORM, 1, 0, 0, 0};
+    rl_model *m = NULL;
+    rl_data *data = NULL;
+    CHECK_OK(rl_model_new(&m, &c, RL_F32));
+    if (!m) return;
+    CHECK_OK(rl_model_init(m, &init, 5));
+    CHECK_OK(rl_data_random(&data, m, 24, 9, RL_F32, 1, 1, 6));
+    pass one, many;
+    rl_set_num_threads(1);
+    run_pass(&one, m, rl_data_batch(data), 0);
+    size_t keep = rl_lockstep_min_bytes;
+    rl_lockstep_min_bytes = 1;
+    rl_set_num_threads(RL_MAX_THREADS);
+    rl_test_fail_thread_start = 1;
+    run_pass(&many, m, rl_data_batch(data), 0);
+    rl_model *m64 = NULL;
+    double e1[6], e2[6];
+    rl_lyap_config lc = {.steps = 300, .transient = 10, .k = 6, .input = RL_INPUT_ZEROS, .state = RL_STATE_RANDOM, .seed = 2};
+    CHECK_OK(rl_model_cast(&m64, m, RL_F64));
+    CHECK_OK(rl_lyapunov(m64, NULL, 0, &lc, e2, NULL));
+    rl_test_fail_thread_start = 0;
+    rl_lockstep_min_bytes = keep;
+    rl_set_num_threads(1);
+    CHECK_OK(rl_lyapunov(m64, NULL, 0, &lc, e1, NULL));
+    rl_set_num_threads(0);
+    CHECK_MSG(same_bits(&one, &many, 4), "lockstep with failed thread starts differs from one thread");
+    CHECK(memcmp(e1, e2, sizeof e1) == 0);
+    free_pass(&one), free_pass(&many);
+    rl_model_free(m64);
+    rl_data_free(data);
     rl_model_free(m);
 }

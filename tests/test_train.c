@@ -1,6 +1,6 @@
 /* Training: optimizers, clipping and schedules against hand-computed values;
  * task generators measured on many samples; checkpoints, resume, NaN, Ctrl-C. */
-#include "safetensors.h"
+#include "run.h"
 #include "test.h"
 
 #include <glob.h>
@@ -8,6 +8,8 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 static const double P0[6] = {1, -2, 0.5, 0, 3, -1}, G[6] = {0.1, -0.2, 0.3, 0, 1, -1};
 
@@ -440,7 +442,7 @@ TEST(cli_train_eval_sample)
         {{"rnnlab", "train", "--schedule", "linear", "--out", run, NULL}, 2, "unknown schedule 'linear'"},
         {{"rnnlab", "train", "--on-nonfinite", "pray", "--out", run, NULL}, 2, "stop or skip"},
         {{"rnnlab", "train", "--task", "adding", "--data", model, "--out", run, NULL}, 2, "--data is for --task text"},
-        {{"rnnlab", "train", "--forget-bias", "1", "--out", run, NULL}, 2, "lstm only"},
+        {{"rnnlab", "train", "--forget-bias", "1", "--out", run, NULL}, 2, "cells with a forget gate"},
         {{"rnnlab", "train", "--nesterov", "--out", run, NULL}, 2, "--nesterov needs"},
         {{"rnnlab", "train", "--lr", "-1", "--out", run, NULL}, 2, "out of range"},
         {{"rnnlab", "train", "--dropout", "1", "--out", run, NULL}, 2, "out of range"},
@@ -607,4 +609,602 @@ TEST(every_cell_on_every_task)
                       rl_task_name(cfg.task), rl_errmsg());
             rl_trainer_free(t);
         }
+}
+
+/* ------------------------------------------------------------------ the configuration's table */
+
+/* Every row: a value other than the default survives config -> JSON -> config,
+ * and no two rows share a field. */
+TEST(train_config_table_round_trips)
+{
+    const int n = rl_train_num_fields();
+    rl_train_config def = rl_train_defaults(), c = def;
+    CHECK(n >= 40 && rl_train_field_at(n) == NULL && rl_train_field_at(-1) == NULL);
+    CHECK_OK(rl_train_config_check(&def));
+    c.task = RL_TASK_TEXT; /* so that text_path and k1 are consistent */
+    c.optim.kind = RL_OPT_SGD;
+    char want[64][64], got[64];
+    for (int i = 0; i < n; i++) {
+        const rl_train_field *f = rl_train_field_at(i);
+        CHECK(rl_train_field_find(f->name) == f && strchr(f->flag, '_') == NULL && f->help && f->group);
+        for (int k = 0; k < i; k++) CHECK_MSG(rl_train_field_at(k)->offset != f->offset, "%s and %s share a field", f->name, rl_train_field_at(k)->name);
+        switch (f->type) {
+        case RL_FIELD_INT:
+        case RL_FIELD_INT64: snprintf(got, sizeof got, "%lld", (long long)(f->lo + 1 < f->hi ? f->lo + 1 : f->lo)); break;
+        case RL_FIELD_DOUBLE: snprintf(got, sizeof got, "%.17g", f->lo + (f->hi - f->lo) / 3); break;
+        case RL_FIELD_BOOL: snprintf(got, sizeof got, "%s", f->num_choices ? rl_train_field_choice(f, 1) : "1"); break;
+        case RL_FIELD_ENUM: snprintf(got, sizeof got, "%s", rl_train_field_choice(f, f->num_choices - 1)); break;
+        case RL_FIELD_PATH: break;
+        case RL_FIELD_SEED: snprintf(got, sizeof got, "18446744073709551615"); break;
+        }
+        if (f->offset == offsetof(rl_train_config, optim.kind)) continue; /* it would reset the fields set before */
+        if (f->offset == offsetof(rl_train_config, task) || f->offset == offsetof(rl_train_config, seq_len)) continue;
+        const char *v = f->type == RL_FIELD_PATH ? "some/text.txt" : got; /* c keeps a path's pointer */
+        CHECK_MSG(rl_train_field_parse(&c, f, v) == RL_OK, "%s = %s: %s", f->name, v, rl_errmsg());
+    }
+    c.k1 = 3;
+    for (int i = 0; i < n; i++) {
+        const rl_train_field *f = rl_train_field_at(i);
+        rl_train_field_format(&c, f, want[i], sizeof want[i]);
+        rl_train_field_format(&def, f, got, sizeof got);
+        int fixed = f->offset == offsetof(rl_train_config, optim.kind) || f->offset == offsetof(rl_train_config, seq_len);
+        CHECK_MSG(fixed || strcmp(want[i], got) != 0, "%s: still the default %s", f->name, got);
+    }
+    cJSON *j = rl_train_config_json(&c);
+    rl_train_config back;
+    CHECK_OK(rl_train_config_from_json(j, &back));
+    for (int i = 0; i < n; i++) {
+        rl_train_field_format(&back, rl_train_field_at(i), got, sizeof got);
+        CHECK_MSG(strcmp(want[i], got) == 0, "%s: wrote %s, read %s", rl_train_field_at(i)->name, want[i], got);
+    }
+    cJSON_Delete(j);
+}
+
+TEST(train_config_parse_and_json_values)
+{
+    rl_train_config c = rl_train_defaults();
+    const rl_train_field *lr = rl_train_field_find("lr"), *nf = rl_train_field_find("skip_nonfinite"),
+                         *opt = rl_train_field_find("optim"), *wd = rl_train_field_find("weight_decay"),
+                         *seed = rl_train_field_find("seed"), *hid = rl_train_field_find("hidden");
+    CHECK(lr && nf && opt && wd && seed && hid && rl_train_field_find("no_such") == NULL);
+    if (!lr || !nf || !opt || !wd || !seed || !hid) return;
+    CHECK(rl_train_field_parse(&c, lr, "-1") == RL_ERR_ARG && strstr(rl_errmsg(), "--lr = -1 is out of range"));
+    CHECK(rl_train_field_parse(&c, lr, "1e-3x") == RL_ERR_ARG && strstr(rl_errmsg(), "--lr expects a finite number"));
+    CHECK(rl_train_field_parse(&c, hid, "12.5") == RL_ERR_ARG && strstr(rl_errmsg(), "--hidden expects an integer"));
+    CHECK(rl_train_field_parse(&c, nf, "pray") == RL_ERR_ARG && strstr(rl_errmsg(), "--on-nonfinite must be stop or skip"));
+    CHECK(rl_train_field_parse(&c, opt, "lion") == RL_ERR_ARG && strstr(rl_errmsg(), "unknown optimizer 'lion'"));
+    CHECK(rl_train_field_parse(&c, seed, "-1") == RL_ERR_ARG && strstr(rl_errmsg(), "non-negative"));
+    /* an optimizer brings its own defaults */
+    CHECK_OK(rl_train_field_parse(&c, opt, "adamw"));
+    CHECK(c.optim.kind == RL_OPT_ADAMW && c.optim.weight_decay == 0.01);
+    CHECK_OK(rl_train_field_parse(&c, wd, "0.5"));
+    CHECK_OK(rl_train_field_parse(&c, nf, "skip"));
+    CHECK(c.optim.weight_decay == 0.5 && c.skip_nonfinite == 1);
+    /* seeds: a JSON number where that is exact, a string above 2^53; both read */
+    const uint64_t seeds[3] = {9007199254740991ull, 9007199254740992ull, UINT64_MAX};
+    for (int k = 0; k < 3; k++) {
+        c.seed = seeds[k];
+        cJSON *j = rl_train_config_json(&c);
+        cJSON *v = cJSON_GetObjectItemCaseSensitive(j, "seed");
+        CHECK(k == 0 ? cJSON_IsNumber(v) : cJSON_IsString(v));
+        rl_train_config back;
+        CHECK_OK(rl_train_config_from_json(j, &back));
+        CHECK(back.seed == seeds[k]);
+        cJSON_Delete(j);
+    }
+    struct { const char *json; rl_status s; const char *frag; } cases[] = {
+        {"{\"seed\": \"12\"}", RL_OK, NULL},
+        {"{\"seed\": 12}", RL_OK, NULL},
+        {"{\"seed\": 9007199254740992}", RL_ERR_FORMAT, "seed must be an integer"},
+        {"{\"seed\": \"12x\"}", RL_ERR_FORMAT, "seed must be an integer"},
+        {"{\"hidden\": 1e300}", RL_ERR_FORMAT, "hidden = 1e+300 is out of range [1, 65536]"},
+        {"{\"hidden\": 12.5}", RL_ERR_FORMAT, "hidden = 12.5 is not an integer"},
+        {"{\"hidden\": \"12\"}", RL_ERR_FORMAT, "hidden must be a number"},
+        {"{\"zero_bias\": 2}", RL_ERR_FORMAT, "zero_bias must be 0 or 1"},
+        {"{\"zero_bias\": true}", RL_OK, NULL},
+        {"{\"cell\": \"lstn\"}", RL_ERR_FORMAT, "unknown cell 'lstn'"},
+        {"{\"gradient_flossing\": 1}", RL_ERR_FORMAT, "the option 'gradient_flossing' is unknown to this version"},
+        {"{\"batch\": 4, \"batch\": 5}", RL_ERR_FORMAT, "'batch' is given twice"},
+        {"[1]", RL_ERR_FORMAT, "not a JSON object"},
+        {"{}", RL_OK, NULL},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        cJSON *j = cJSON_Parse(cases[i].json);
+        rl_train_config back;
+        rl_status s = rl_train_config_from_json(j, &back);
+        CHECK_MSG(s == cases[i].s && (!cases[i].frag || strstr(rl_errmsg(), cases[i].frag)), "%s: %d, '%s'", cases[i].json,
+                  (int)s, rl_errmsg());
+        cJSON_Delete(j);
+    }
+    /* a missing key keeps its default, and an optimizer's own defaults apply */
+    cJSON *j = cJSON_Parse("{\"optim\": \"adagrad\", \"batch\": 7}");
+    rl_train_config back;
+    CHECK_OK(rl_train_config_from_json(j, &back));
+    CHECK(back.batch == 7 && back.hidden == 128 && back.optim.kind == RL_OPT_ADAGRAD && back.optim.eps == 1e-10);
+    cJSON_Delete(j);
+    /* the checks a library caller gets */
+    c = rl_train_defaults();
+    c.hidden = 0;
+    CHECK(rl_train_config_check(&c) == RL_ERR_ARG && strstr(rl_errmsg(), "hidden = 0 is out of range"));
+    c = rl_train_defaults();
+    c.text_path = "x.txt";
+    CHECK(rl_train_config_check(&c) == RL_ERR_ARG && strstr(rl_errmsg(), "--data is for --task text"));
+    c = rl_train_defaults();
+    c.sched.lr = NAN;
+    CHECK(rl_train_config_check(&c) == RL_ERR_ARG && strstr(rl_errmsg(), "lr = nan is not finite"));
+}
+
+/* Rewrite the train_config of dir's checkpoint with edit(json), keeping every tensor. */
+static void edit_checkpoint(const char *dir, void (*edit)(cJSON *))
+{
+    char path[1200];
+    snprintf(path, sizeof path, "%s/checkpoint.safetensors", dir);
+    st_file f;
+    CHECK_OK(st_read(&f, path));
+    if (!f.buf) return;
+    st_out *ts = calloc((size_t)f.n, sizeof *ts);
+    const char **meta = calloc(2 * (size_t)f.nmeta, sizeof *meta);
+    for (int i = 0; i < f.n; i++) {
+        const st_tensor *t = &f.t[i];
+        ts[i] = (st_out){t->name, t->dtype_name, t->ndim, {0}, f.data + t->begin};
+        for (int d = 0; d < t->ndim; d++) ts[i].shape[d] = t->shape[d];
+    }
+    char *txt = NULL;
+    for (int i = 0; i < f.nmeta; i++) {
+        meta[2 * i] = f.meta_key[i], meta[2 * i + 1] = f.meta_val[i];
+        if (strcmp(f.meta_key[i], "train_config") == 0) {
+            cJSON *j = cJSON_Parse(f.meta_val[i]);
+            edit(j);
+            meta[2 * i + 1] = txt = cJSON_PrintUnformatted(j);
+            cJSON_Delete(j);
+        }
+    }
+    CHECK(txt != NULL);
+    CHECK_OK(st_write(path, ts, f.n, meta, f.nmeta));
+    free(txt);
+    free(meta);
+    free(ts);
+    st_close(&f);
+}
+
+/* As the first versions wrote it: no decay_steps, no clip_value, the seed a string. */
+static void make_old(cJSON *j)
+{
+    cJSON_DeleteItemFromObjectCaseSensitive(j, "decay_steps");
+    cJSON_DeleteItemFromObjectCaseSensitive(j, "clip_value");
+    cJSON *seed = cJSON_GetObjectItemCaseSensitive(j, "seed");
+    char s[32];
+    snprintf(s, sizeof s, "%.0f", seed->valuedouble);
+    cJSON_ReplaceItemInObjectCaseSensitive(j, "seed", cJSON_CreateString(s));
+}
+static void add_unknown(cJSON *j) { cJSON_AddNumberToObject(j, "gradient_flossing", 1); }
+static void huge_hidden(cJSON *j) { cJSON_ReplaceItemInObjectCaseSensitive(j, "hidden", cJSON_CreateNumber(1e300)); }
+
+static void stop_at_15(const rl_progress *p, void *ctx)
+{
+    if (p->step >= 15) *(volatile int *)ctx = 1;
+}
+
+/* Issue 12, defect 4: a checkpoint whose train_config lacks keys resumes with
+ * their defaults, to the numbers of an uninterrupted run; one with a key this
+ * version does not know is refused with one line naming it. The schedule is
+ * cosine, whose length a resumed run used to lose. */
+TEST(resume_old_checkpoints_and_refuse_newer_ones)
+{
+    rl_train_config c = small(RL_TASK_ADDING, RL_CELL_GRU);
+    c.steps = 30, c.sched.kind = RL_SCHED_COSINE, c.sched.min_lr = 1e-5, c.sched.lr = 1e-2, c.sched.warmup = 3;
+    c.ckpt_every = 0;
+    char full[1000], part[1000];
+    snprintf(full, sizeof full, "%s/cos-full", test_tmpdir);
+    snprintf(part, sizeof part, "%s/cos-part", test_tmpdir);
+    rl_trainer *t = NULL;
+    int intr = 0;
+    volatile int stop = 0;
+    CHECK_OK(rl_trainer_new(&t, &c, full));
+    if (t) CHECK_OK(rl_trainer_run(t, NULL, &intr, NULL, NULL));
+    CHECK(t && rl_trainer_config(t).sched.total == 30);
+    rl_trainer_free(t);
+    for (int round = 0; round < 2; round++) { /* as written, then as an old version wrote it */
+        char dir[1100];
+        snprintf(dir, sizeof dir, "%s%d", part, round);
+        t = NULL;
+        stop = 0;
+        CHECK_OK(rl_trainer_new(&t, &c, dir));
+        if (t) CHECK_OK(rl_trainer_run(t, &stop, &intr, stop_at_15, (void *)&stop));
+        CHECK(intr && t && rl_trainer_step(t) == 15);
+        rl_trainer_free(t);
+        if (round == 1) edit_checkpoint(dir, make_old);
+        t = NULL;
+        CHECK_OK(rl_trainer_resume(&t, dir, 0));
+        if (t) {
+            rl_train_config r = rl_trainer_config(t);
+            CHECK(r.sched.total == 30 && r.clip_value == 0 && r.seed == 9);
+            CHECK_OK(rl_trainer_run(t, NULL, &intr, NULL, NULL));
+        }
+        rl_trainer_free(t);
+        size_t na = 0, nb = 0;
+        unsigned char *ma = model_bytes(full, &na), *mb = model_bytes(dir, &nb);
+        CHECK_MSG(ma && mb && na == nb && memcmp(ma, mb, na) == 0, "round %d: the resumed cosine run differs", round);
+        free(ma), free(mb);
+    }
+    /* a newer version's option, and a value out of range */
+    snprintf(part, sizeof part, "%s/cos-part1", test_tmpdir);
+    edit_checkpoint(part, add_unknown);
+    t = NULL;
+    CHECK(rl_trainer_resume(&t, part, 0) == RL_ERR_FORMAT && !t);
+    CHECK_MSG(strstr(rl_errmsg(), "checkpoint.safetensors: train_config: the option 'gradient_flossing' is unknown") &&
+                  !strchr(rl_errmsg(), '\n'), "%s", rl_errmsg());
+    const char *argv[] = {"rnnlab", "train", "--resume", part, "--quiet", NULL};
+    char e[512];
+    CHECK(run_cli(argv, NULL, NULL, 0, e, sizeof e) == 1 && strstr(e, "'gradient_flossing' is unknown") &&
+          run_cli_err_lines() == 1);
+    snprintf(part, sizeof part, "%s/cos-part0", test_tmpdir);
+    edit_checkpoint(part, huge_hidden);
+    CHECK(rl_trainer_resume(&t, part, 0) == RL_ERR_FORMAT && strstr(rl_errmsg(), "hidden = ") &&
+          strstr(rl_errmsg(), "out of range"));
+    /* a run past the steps asked for is not "done" */
+    CHECK(rl_trainer_resume(&t, full, 20) == RL_ERR_ARG && strstr(rl_errmsg(), "at step 30, past the 20 steps"));
+}
+
+/* A start that fails leaves nothing behind; an --out that is a file says so. */
+TEST(failed_start_leaves_no_folder)
+{
+    rl_train_config c = small(RL_TASK_TEXT, RL_CELL_TANH);
+    c.text_path = tmp_path("no-such-text.txt");
+    rl_trainer *t = NULL;
+    struct stat sb;
+    CHECK(rl_trainer_new(&t, &c, tmp_path("failed-start")) == RL_ERR_IO && !t);
+    CHECK(stat(tmp_path("failed-start"), &sb) != 0);
+    c = small(RL_TASK_ADDING, RL_CELL_TANH);
+    const char *file = write_tmp("a-file", "x", 1);
+    CHECK(rl_trainer_new(&t, &c, file) == RL_ERR_ARG && strstr(rl_errmsg(), "exists and is not a folder"));
+    const char *argv[] = {"rnnlab", "train", "--task", "text", "--data", tmp_path("no-such-text.txt"), "--out",
+                          tmp_path("failed-cli"), NULL};
+    CHECK(run_cli(argv, NULL, NULL, 0, NULL, 0) == 1 && stat(tmp_path("failed-cli"), &sb) != 0);
+    char longdir[1100];
+    memset(longdir, 'a', sizeof longdir - 1);
+    longdir[sizeof longdir - 1] = '\0';
+    CHECK(rl_trainer_new(&t, &c, longdir) == RL_ERR_ARG && strstr(rl_errmsg(), "path is longer"));
+}
+
+/* A text run started with a relative --data resumes from another directory;
+ * a text whose characters changed is refused; resuming removes what a killed
+ * write left and nothing else. */
+TEST(text_run_resumes_from_elsewhere)
+{
+    char text[20001], cwd[1024], dir[1100], p[1200];
+    rl_rng r;
+    rl_rng_seed(&r, 5);
+    for (size_t i = 0; i < sizeof text - 1; i++) text[i] = "abcdefgh \n"[rl_rng_next(&r) % 10];
+    write_tmp("rel.txt", text, sizeof text - 1);
+    rl_train_config c = small(RL_TASK_TEXT, RL_CELL_LSTM);
+    c.steps = 10, c.hidden = 8, c.batch = 4, c.layers = 1, c.text_path = "rel.txt";
+    snprintf(dir, sizeof dir, "%s/reltext", test_tmpdir);
+    CHECK(getcwd(cwd, sizeof cwd) != NULL);
+    rl_trainer *t = NULL;
+    int intr = 0;
+    if (chdir(test_tmpdir) == 0) {
+        CHECK_OK(rl_trainer_new(&t, &c, dir));
+        CHECK(chdir(cwd) == 0);
+    }
+    if (t) CHECK_OK(rl_trainer_run(t, NULL, &intr, NULL, NULL));
+    rl_trainer_free(t);
+    snprintf(p, sizeof p, "%s/checkpoint.safetensors.tmp.Ab12Cd", dir);
+    write_tmp("reltext/checkpoint.safetensors.tmp.Ab12Cd", "x", 1);
+    write_tmp("reltext/notes.tmpl", "keep", 4);
+    t = NULL;
+    CHECK_OK(rl_trainer_resume(&t, dir, 20));
+    if (t) CHECK_OK(rl_trainer_run(t, NULL, &intr, NULL, NULL));
+    CHECK(t && rl_trainer_step(t) == 20);
+    rl_trainer_free(t);
+    struct stat sb;
+    CHECK(stat(p, &sb) != 0 && stat(tmp_path("reltext/notes.tmpl"), &sb) == 0);
+    /* a character the run never saw: one more, or one for another */
+    for (int k = 0; k < 2; k++) {
+        if (k == 0) text[0] = 'z';
+        for (size_t i = 0; k == 1 && i < sizeof text - 1; i++) text[i] = text[i] == 'h' ? 'z' : text[i];
+        write_tmp("rel.txt", text, sizeof text - 1);
+        t = NULL;
+        CHECK_MSG(rl_trainer_resume(&t, dir, 30) == RL_ERR_FORMAT && strstr(rl_errmsg(), "characters are not the ones"),
+                  "%d: %s", k, rl_errmsg());
+    }
+}
+
+/* ------------------------------------------------------------------ the step hook */
+
+typedef struct {
+    int calls, bad;
+    double lambda;   /* l2: add lambda p to the gradient, lambda/2 |p|^2 to the loss */
+    double add_loss; /* added to the loss */
+    int zero;        /* zero the gradient */
+    int fail_at;     /* return fail_status at this step (1-based) */
+    rl_status fail_status;
+} hook_ctx;
+
+static rl_status test_hook(void *ctx, rl_trainer *t, rl_model *m, rl_ws *ws, const rl_batch *b, double *loss)
+{
+    hook_ctx *h = ctx;
+    h->calls++;
+    rl_train_config c = rl_trainer_config(t);
+    h->bad += rl_trainer_step(t) != h->calls - 1 || b->batch != c.batch || m != (rl_model *)rl_trainer_model(t);
+    if (h->fail_at == h->calls) return rl_fail(h->fail_status, "the hook says no at step %d", h->calls);
+    float *g = rl_ws_grad(ws);
+    const float *p = rl_model_params_const(m);
+    size_t n = rl_model_num_params(m);
+    double sq = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (h->zero) g[i] = 0;
+        g[i] += (float)(h->lambda * p[i]);
+        sq += (double)p[i] * p[i];
+    }
+    *loss += h->add_loss + 0.5 * h->lambda * sq;
+    return RL_OK;
+}
+
+typedef struct {
+    double loss_sum;
+    int64_t skipped;
+} seen_progress;
+
+static void note_progress(const rl_progress *p, void *ctx)
+{
+    seen_progress *s = ctx;
+    s->loss_sum += p->loss;
+    s->skipped = p->skipped;
+}
+
+/* Train c with hook h (NULL: none); the parameters after it, the sum of the
+ * reported losses, the status. */
+static rl_status train_with(rl_train_config c, hook_ctx *h, const char *name, float *params, size_t n, seen_progress *sp)
+{
+    char dir[1100];
+    snprintf(dir, sizeof dir, "%s/hook-%s", test_tmpdir, name);
+    rl_trainer *t = NULL;
+    int intr = 0;
+    rl_status s = rl_trainer_new(&t, &c, dir);
+    if (!s && h) rl_trainer_set_hook(t, test_hook, h);
+    if (!s) s = rl_trainer_run(t, NULL, &intr, note_progress, sp);
+    if (t && rl_model_num_params(rl_trainer_model(t)) == n) memcpy(params, rl_model_params_const(rl_trainer_model(t)), n * 4);
+    rl_trainer_free(t);
+    return s;
+}
+
+TEST(step_hook_acts_on_each_step)
+{
+    rl_train_config c = small(RL_TASK_ADDING, RL_CELL_LSTM);
+    c.steps = 12, c.log_every = 4, c.eval_every = 0, c.flow_every = 0, c.ckpt_every = 0, c.dropout = 0, c.clip = 0;
+    c.optim = rl_optim_defaults(RL_OPT_SGD), c.sched.lr = 0.1;
+    /* the parameters it starts from */
+    rl_trainer *t0 = NULL;
+    CHECK_OK(rl_trainer_new(&t0, &c, tmp_path("hook-init")));
+    if (!t0) return;
+    const size_t n = rl_model_num_params(rl_trainer_model(t0));
+    float *p0 = malloc(n * 4), *pa = malloc(n * 4), *pb = malloc(n * 4);
+    memcpy(p0, rl_model_params_const(rl_trainer_model(t0)), n * 4);
+    rl_trainer_free(t0);
+    /* a gradient zeroed by the hook: SGD leaves every parameter as it was */
+    hook_ctx zero = {.zero = 1};
+    seen_progress sp0 = {0}, sp1 = {0};
+    CHECK_OK(train_with(c, &zero, "zero", pa, n, &sp0));
+    CHECK(zero.calls == 12 && zero.bad == 0);
+    CHECK(memcmp(pa, p0, n * 4) == 0);
+    /* a term added to the loss only: the same parameters, the loss larger by it */
+    hook_ctx plus = {.add_loss = 1.0};
+    sp0 = (seen_progress){0};
+    CHECK_OK(train_with(c, NULL, "none", pa, n, &sp0));
+    CHECK_OK(train_with(c, &plus, "plus", pb, n, &sp1));
+    CHECK(memcmp(pa, pb, n * 4) == 0 && memcmp(pa, p0, n * 4) != 0);
+    CHECK_MSG(fabs(sp1.loss_sum - sp0.loss_sum - 3.0) < 1e-12, "reported losses %.17g and %.17g", sp1.loss_sum, sp0.loss_sum);
+    /* an L2 term in the hook is SGD's weight decay (g + wd p) */
+    hook_ctx l2 = {.lambda = 0.05};
+    rl_train_config wd = c;
+    wd.optim.weight_decay = 0.05;
+    CHECK_OK(train_with(c, &l2, "l2", pa, n, &sp0));
+    CHECK_OK(train_with(wd, NULL, "wd", pb, n, &sp1));
+    double worst = 0;
+    for (size_t i = 0; i < n; i++) worst = fmax(worst, fabs((double)pa[i] - pb[i]) / (1e-6 + fabs((double)pb[i])));
+    CHECK_MSG(worst < 1e-5, "hook L2 and weight decay differ by %g", worst);
+    /* a hook that fails stops the run with its message; a non-finite one is skipped when asked */
+    hook_ctx no = {.fail_at = 3, .fail_status = RL_ERR_ARG};
+    rl_status s = train_with(c, &no, "fail", pa, n, &sp0);
+    CHECK_MSG(s == RL_ERR_ARG && strstr(rl_errmsg(), "the hook says no at step 3"), "%d: %s", (int)s, rl_errmsg());
+    hook_ctx nan = {.fail_at = 5, .fail_status = RL_ERR_NONFINITE};
+    c.skip_nonfinite = 1;
+    seen_progress sp2 = {0};
+    CHECK_OK(train_with(c, &nan, "skip", pa, n, &sp2));
+    CHECK(nan.calls == 12 && sp2.skipped == 1);
+    free(p0), free(pa), free(pb);
+}
+
+/* docs/training.md holds the table of `rnnlab train --config-fields` as printed. */
+TEST(training_doc_has_the_config_table)
+{
+    const char *argv[] = {"rnnlab", "train", "--config-fields", NULL};
+    CHECK(run_cli(argv, NULL, NULL, 0, NULL, 0) == 0);
+    size_t n = 0, m = 0;
+    unsigned char *table = read_file(tmp_path("cli.stdout"), &n);
+    char doc[1200];
+    snprintf(doc, sizeof doc, "%s/../../docs/training.md", test_fixtures); /* docs/ beside tests/ */
+    unsigned char *text = read_file(doc, &m);
+    CHECK(table && n > 1000 && text);
+    CHECK_MSG(table && text && strstr((char *)text, (char *)table),
+              "%s: the configuration's table differs from `rnnlab train --config-fields`: paste its output there", doc);
+    /* one line a field, and every option of --help in it */
+    int lines = 0;
+    for (size_t i = 0; table && i < n; i++) lines += table[i] == '\n';
+    CHECK(lines == rl_train_num_fields() + 2);
+    free(table), free(text);
+}
+
+/* The options come from the table: an optimizer's options may come before it;
+ * config.json holds what was given; --resume refuses steps behind the run. */
+TEST(cli_train_options_from_the_table)
+{
+    char run[1100], cfgp[1200];
+    snprintf(run, sizeof run, "%s/cli-table", test_tmpdir);
+    snprintf(cfgp, sizeof cfgp, "%s/config.json", run);
+    const char *train[] = {"rnnlab", "train", "--momentum", "0.9", "--nesterov", "--optim", "sgd", "--seq-len", "10",
+                           "--hidden", "4", "--batch", "2", "--steps", "6", "--schedule", "cosine", "--seed", "77",
+                           "--on-nonfinite", "skip", "--quiet", "--out", run, NULL};
+    CHECK(run_cli(train, NULL, NULL, 0, NULL, 0) == 0);
+    size_t n = 0;
+    unsigned char *txt = read_file(cfgp, &n);
+    cJSON *j = txt ? cJSON_Parse((char *)txt) : NULL;
+    rl_train_config c;
+    CHECK_OK(rl_train_config_from_json(j, &c));
+    CHECK(c.optim.kind == RL_OPT_SGD && c.optim.momentum == 0.9 && c.optim.nesterov == 1 && c.sched.total == 6 &&
+          c.seed == 77 && c.skip_nonfinite == 1 && c.hidden == 4);
+    CHECK(cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(j, "seed")));
+    cJSON_Delete(j);
+    free(txt);
+    struct { const char *argv[12]; int status; const char *frag; } cases[] = {
+        {{"rnnlab", "train", "--resume", run, "--steps", "3", NULL}, 1, "is at step 6, past the 3 steps asked for"},
+        {{"rnnlab", "train", "--out", cfgp, NULL}, 2, "exists and is not a folder"},
+        {{"rnnlab", "train", "--decay-steps", "-1", "--out", run, NULL}, 2, "--decay-steps = -1 is out of range"},
+        {{"rnnlab", "train", "--zero-bias", "--zero-bias", "--out", run, NULL}, 2, "given twice"},
+        {{"rnnlab", "train", "--resume", run, "--seed", "1", NULL}, 2, "--resume takes only --steps"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char e[512];
+        int st = run_cli(cases[i].argv, NULL, NULL, 0, e, sizeof e);
+        CHECK_MSG(st == cases[i].status && strstr(e, cases[i].frag) && run_cli_err_lines() == 1, "case %zu: exit %d, '%s'", i,
+                  st, e);
+    }
+}
+
+/* Issue 13.1: a text whose validation split is too short for the batch fails
+ * before training (not at the first validation, losing the run), saying what fixes it. */
+TEST(text_too_short_for_validation_fails_up_front)
+{
+    char text[2001];
+    for (size_t i = 0; i < sizeof text - 1; i++) text[i] = "abcdefgh \n"[(i * 7 + i / 3) % 10];
+    const char *path = write_tmp("short.txt", text, sizeof text - 1); /* 100 characters validate */
+    rl_train_config c = small(RL_TASK_TEXT, RL_CELL_TANH);
+    c.text_path = path;
+    rl_trainer *t = NULL;
+    struct stat sb;
+    CHECK(rl_trainer_new(&t, &c, tmp_path("short-run")) == RL_ERR_ARG && !t);
+    rl_trainer_free(t);
+    t = NULL;
+    CHECK_MSG(strstr(rl_errmsg(), "(100 characters) is too short for 6 streams of 25: use --batch 3 or less, or --seq-len 15 or less"),
+              "%s", rl_errmsg());
+    CHECK(stat(tmp_path("short-run"), &sb) != 0);
+    c.batch = 3;
+    CHECK_OK(rl_trainer_new(&t, &c, tmp_path("short-run")));
+    rl_trainer_free(t);
+    rl_task *task = NULL;
+    rl_model *m = NULL;
+    rl_score sc;
+    CHECK_OK(rl_task_new(&task, RL_TASK_TEXT, 25, path));
+    rl_config mc = {RL_CELL_TANH, 10, 4, 1, 10, RL_LOSS_CE}; /* ten characters */
+    CHECK_OK(rl_model_new(&m, &mc, RL_F32));
+    if (task && m) {
+        rl_model_set_vocab(m, rl_task_get_info(task).vocab);
+        CHECK(rl_evaluate(m, task, 6, 0, 1, &sc) == RL_ERR_ARG && strstr(rl_errmsg(), "use --batch 3 or less"));
+        CHECK_OK(rl_evaluate(m, task, 3, 0, 1, &sc));
+    }
+    rl_model_free(m);
+    rl_task_free(task);
+}
+
+/* A run stopped before its first step and resumed records the flow before
+ * training once, as a run never stopped does. */
+TEST(resume_at_step_0_records_once)
+{
+    rl_train_config c = small(RL_TASK_ADDING, RL_CELL_TANH);
+    c.steps = 10;
+    char dir[1100], p[1200];
+    snprintf(dir, sizeof dir, "%s/step0", test_tmpdir);
+    rl_trainer *t = NULL;
+    int intr = 0;
+    volatile int stop = 1;
+    CHECK_OK(rl_trainer_new(&t, &c, dir));
+    if (t) CHECK_OK(rl_trainer_run(t, &stop, &intr, NULL, NULL));
+    CHECK(intr && t && rl_trainer_step(t) == 0);
+    rl_trainer_free(t);
+    t = NULL;
+    CHECK_OK(rl_trainer_resume(&t, dir, 0));
+    if (t) CHECK_OK(rl_trainer_run(t, NULL, &intr, NULL, NULL));
+    rl_trainer_free(t);
+    snprintf(p, sizeof p, "%s/flow.jsonl", dir);
+    size_t n = 0;
+    unsigned char *txt = read_file(p, &n);
+    int zeros = 0, lines = 0;
+    for (char *l = txt ? strtok((char *)txt, "\n") : NULL; l; l = strtok(NULL, "\n")) lines++, zeros += strncmp(l, "{\"step\":0,", 10) == 0;
+    CHECK_MSG(zeros == 1 && lines == 2, "flow.jsonl: %d records at step 0 of %d", zeros, lines);
+    free(txt);
+}
+
+/* metrics.jsonl without its timings, as one string */
+static char *records_of(const char *dir)
+{
+    char p[1200];
+    snprintf(p, sizeof p, "%s/metrics.jsonl", dir);
+    size_t n = 0, len = 0;
+    unsigned char *txt = read_file(p, &n);
+    char *out = calloc(n + 1, 1);
+    for (char *l = txt ? strtok((char *)txt, "\n") : NULL; l && out; l = strtok(NULL, "\n")) {
+        cJSON *j = cJSON_Parse(l);
+        cJSON_DeleteItemFromObjectCaseSensitive(j, "tokens_per_s");
+        char *s = cJSON_PrintUnformatted(j);
+        len += (size_t)snprintf(out + len, n + 1 - len, "%s\n", s ? s : "?");
+        free(s);
+        cJSON_Delete(j);
+    }
+    free(txt);
+    return out;
+}
+
+static rl_status stop_at_step(void *ctx, rl_trainer *t, rl_model *m, rl_ws *ws, const rl_batch *b, double *loss)
+{
+    if (rl_trainer_step(t) == 12) *(volatile int *)ctx = 1;
+    return RL_OK;
+}
+
+/* A run interrupted between two metrics lines and resumed writes the records
+ * of a run never interrupted (the sums of the line being gathered and the
+ * count of skipped steps are in the checkpoint); a skipped last step still
+ * ends the run with its records and checkpoint. */
+TEST(resumed_records_are_exact)
+{
+    rl_train_config c = small(RL_TASK_ADDING, RL_CELL_TANH);
+    c.steps = 30, c.log_every = 5, c.ckpt_every = 0, c.inject_nan_at = 3, c.skip_nonfinite = 1;
+    char full[1100], part[1100];
+    snprintf(full, sizeof full, "%s/rec-full", test_tmpdir);
+    snprintf(part, sizeof part, "%s/rec-part", test_tmpdir);
+    rl_trainer *t = NULL;
+    int intr = 0;
+    volatile int stop = 0;
+    CHECK_OK(rl_trainer_new(&t, &c, full));
+    if (t) CHECK_OK(rl_trainer_run(t, NULL, &intr, NULL, NULL));
+    rl_trainer_free(t);
+    t = NULL;
+    CHECK_OK(rl_trainer_new(&t, &c, part));
+    if (t) rl_trainer_set_hook(t, stop_at_step, (void *)&stop);
+    if (t) CHECK_OK(rl_trainer_run(t, &stop, &intr, NULL, NULL));
+    CHECK(intr && t && rl_trainer_step(t) == 13);
+    rl_trainer_free(t);
+    t = NULL;
+    CHECK_OK(rl_trainer_resume(&t, part, 0));
+    if (t) CHECK_OK(rl_trainer_run(t, NULL, &intr, NULL, NULL));
+    rl_trainer_free(t);
+    char *a = records_of(full), *b = records_of(part);
+    CHECK_MSG(a && b && strcmp(a, b) == 0 && strstr(a, "\"skipped\":1"), "the records differ:\n%s---\n%s", a, b);
+    free(a), free(b);
+    /* the last step skipped: the run still ends with its records and model */
+    c.inject_nan_at = 30;
+    snprintf(part, sizeof part, "%s/rec-lastskip", test_tmpdir);
+    t = NULL;
+    CHECK_OK(rl_trainer_new(&t, &c, part));
+    if (t) CHECK_OK(rl_trainer_run(t, NULL, &intr, NULL, NULL));
+    rl_trainer_free(t);
+    size_t n = 0;
+    unsigned char *m = model_bytes(part, &n);
+    a = records_of(part);
+    CHECK_MSG(m && a && strstr(a, "{\"step\":30,\"loss\"") && strstr(a, "{\"step\":30,\"val_loss\""), "%s", a);
+    free(m), free(a);
+    t = NULL;
+    CHECK_OK(rl_trainer_resume(&t, part, 0));
+    CHECK(t && rl_trainer_step(t) == 30);
+    rl_trainer_free(t);
 }

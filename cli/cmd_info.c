@@ -1,0 +1,101 @@
+/* rnnlab info: the BLAS library and the kernel it runs (before and after
+ * rnnlab's check), the CPU and its vector features, cores and threads. */
+#include "cli.h"
+
+#include <cJSON.h>
+#include <stdio.h>
+#include <string.h>
+
+static const char usage[] =
+    "usage: rnnlab info [--json]\n"
+    "\n"
+    "What rnnlab runs on: the BLAS library (name, version, build configuration,\n"
+    "file), the OpenBLAS kernel before and after rnnlab's check when it loaded\n"
+    "and what the check did (kept, switched, user: OPENBLAS_CORETYPE is set;\n"
+    "failed; fixed: OpenBLAS built for one CPU; other: not OpenBLAS), the best\n"
+    "kernel for this CPU, the CPU's model and vector features, the cores online\n"
+    "and in this process's affinity mask, and the threads rnnlab uses.\n"
+    "\n"
+    "  --json            one JSON object on stdout\n";
+
+cJSON *cli_system_json(void)
+{
+    rl_sysinfo si = rl_system_info();
+    cJSON *j = cJSON_CreateObject(), *b = cJSON_AddObjectToObject(j, "blas"), *c = cJSON_AddObjectToObject(j, "cpu");
+    cJSON_AddStringToObject(b, "library", si.blas_name);
+    cJSON_AddStringToObject(b, "version", si.blas_version);
+    cJSON_AddStringToObject(b, "config", si.blas_config);
+    cJSON_AddStringToObject(b, "path", si.blas_path);
+    cJSON_AddStringToObject(b, "kernel_before", si.kernel_before);
+    cJSON_AddStringToObject(b, "kernel_after", si.kernel_after);
+    cJSON_AddStringToObject(b, "kernel_best", si.kernel_target);
+    cJSON_AddStringToObject(b, "action", rl_blas_action_name(si.blas_action));
+    cJSON_AddBoolToObject(b, "switched", si.blas_action == RL_BLAS_SWITCHED);
+    cJSON_AddStringToObject(b, "openblas_coretype", si.coretype_env);
+    cJSON_AddNumberToObject(b, "threads", si.blas_threads);
+    cJSON_AddStringToObject(b, "warning", si.warning);
+    cJSON_AddStringToObject(c, "vendor", si.cpu_vendor);
+    cJSON_AddStringToObject(c, "model_name", si.cpu_model_name);
+    cJSON_AddNumberToObject(c, "family", si.cpu_family);
+    cJSON_AddNumberToObject(c, "model", si.cpu_model);
+    cJSON_AddNumberToObject(c, "stepping", si.cpu_stepping);
+    cJSON *f = cJSON_AddObjectToObject(c, "features");
+    for (int i = 0; i < RL_CPU_FEATURE_COUNT; i++)
+        cJSON_AddBoolToObject(f, rl_cpu_feature_name((rl_cpu_feature)(1 << i)), (si.cpu_features >> i) & 1);
+    cJSON_AddNumberToObject(c, "cores_online", si.cores_online);
+    cJSON_AddNumberToObject(c, "cores_allowed", si.cores_allowed);
+    cJSON_AddNumberToObject(j, "threads", si.threads);
+    return j;
+}
+
+static void print_table(const rl_sysinfo *si)
+{
+    char feats[160] = "";
+    for (int i = 0; i < RL_CPU_FEATURE_COUNT; i++)
+        if ((si->cpu_features >> i) & 1) {
+            if (feats[0]) strncat(feats, " ", sizeof feats - strlen(feats) - 1);
+            strncat(feats, rl_cpu_feature_name((rl_cpu_feature)(1 << i)), sizeof feats - strlen(feats) - 1);
+        }
+    printf("%-16s %s%s%s\n", "BLAS", si->blas_name, si->blas_version[0] ? " " : "", si->blas_version);
+    if (si->blas_path[0]) printf("%-16s %s\n", "file", si->blas_path);
+    if (si->blas_config[0]) printf("%-16s %s\n", "configuration", si->blas_config);
+    if (si->blas_action != RL_BLAS_OTHER) {
+        printf("%-16s %s", "kernel", si->kernel_after);
+        if (strcmp(si->kernel_before, si->kernel_after) != 0) printf(" (was %s)", si->kernel_before);
+        printf("; check: %s", rl_blas_action_name(si->blas_action));
+        if (si->coretype_env[0]) printf(" (OPENBLAS_CORETYPE=%s)", si->coretype_env);
+        printf("\n%-16s %s\n", "best for CPU", si->kernel_target[0] ? si->kernel_target : "(nothing beyond SSE)");
+        printf("%-16s %d\n", "BLAS threads", si->blas_threads);
+    }
+    if (si->warning[0]) printf("%-16s %s\n", "warning", si->warning);
+    printf("%-16s %s", "CPU", si->cpu_model_name[0] ? si->cpu_model_name : "(unknown)");
+    if (si->cpu_family >= 0) printf(" (%s family %d model %d stepping %d)", si->cpu_vendor, si->cpu_family, si->cpu_model,
+                                    si->cpu_stepping);
+    printf("\n%-16s %s\n", "features", feats[0] ? feats : "(none of those rnnlab checks)");
+    printf("%-16s %d online, %d in this process's affinity mask\n", "cores", si->cores_online, si->cores_allowed);
+    printf("%-16s %d\n", "rnnlab threads", si->threads);
+}
+
+int cmd_info(int argc, char **argv)
+{
+    enum { O_JSON = 1 };
+    static const struct option opts[] = {{"json", no_argument, 0, O_JSON}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+    cli_ctx c = {.cmd = "info", .usage = usage};
+    int v;
+    optind = 0;
+    while ((v = cli_next(&c, argc, argv, opts)) != -1) {
+        if (v == 'h') return cli_help(&c);
+        if (v != O_JSON) return 2;
+    }
+    if (!c.seen[O_JSON]) {
+        rl_sysinfo si = rl_system_info();
+        print_table(&si);
+        return 0;
+    }
+    cJSON *j = cli_system_json();
+    char *txt = cJSON_PrintUnformatted(j);
+    if (txt) puts(txt);
+    cJSON_free(txt);
+    cJSON_Delete(j);
+    return 0;
+}

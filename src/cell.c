@@ -1,0 +1,35 @@
+/* The cell table: one row per kind of cell, each filled by its own file. */
+#include "cell.h"
+
+/* each defined in its own src/cell_*.c */
+extern const rl_cell_desc rl_cell_tanh, rl_cell_relu, rl_cell_linear, rl_cell_lstm, rl_cell_gru;
+
+static const rl_cell_desc *const table[RL_CELL_COUNT] = {
+    [RL_CELL_TANH] = &rl_cell_tanh,
+    [RL_CELL_RELU] = &rl_cell_relu,
+    [RL_CELL_LINEAR] = &rl_cell_linear,
+    [RL_CELL_LSTM] = &rl_cell_lstm,
+    [RL_CELL_GRU] = &rl_cell_gru,
+};
+
+const rl_cell_desc *rl_cell_desc_of(rl_cell c)
+{
+    RL_ASSERT((unsigned)c < RL_CELL_COUNT && table[c] && table[c]->id == c);
+    return table[c];
+}
+
+const char *rl_cell_name(rl_cell c) { return (unsigned)c < RL_CELL_COUNT ? table[c]->name : NULL; }
+int rl_cell_gates(rl_cell c) { return rl_cell_desc_of(c)->gates; }
+int rl_cell_states(rl_cell c) { return rl_cell_desc_of(c)->states; }
+int rl_cell_has_forget_gate(rl_cell c) { return rl_cell_desc_of(c)->forget_gate >= 0; }
+const char *rl_cell_equation(rl_cell c) { return (unsigned)c < RL_CELL_COUNT ? table[c]->equation : NULL; }
+
+rl_status rl_cell_parse(const char *name, rl_cell *out)
+{
+    const char *names[RL_CELL_COUNT];
+    for (int i = 0; i < RL_CELL_COUNT; i++) names[i] = table[i]->name;
+    int i = 0;
+    rl_status s = rl_parse_name("cell", name, names, RL_CELL_COUNT, &i);
+    if (s == RL_OK) *out = (rl_cell)i;
+    return s;
+}

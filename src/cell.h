@@ -1,0 +1,95 @@
+/* The cell table. Each kind of cell is one file (src/cell_*.c) that fills
+ * one rl_cell_desc; everything else (the time loop, the workspace, the
+ * model's tensors, the file loader, the Jacobians, the command line) asks
+ * the table. A cell gives two pure step functions over one layer's buffers:
+ *
+ *   forward  step t: the step's pre-activations (input side, plus the
+ *            recurrent product the time loop has added) -> the new state and
+ *            the caches;
+ *   backward step t: dL/ds_{t+1} -> dL/d(pre-activations) of the input and
+ *            the hidden side, and the part of dL/ds_t that does not go
+ *            through W_hh (LSTM's cell path, GRU's z h_{t-1}, a leaky unit's
+ *            (1 - alpha) h_{t-1}).
+ *
+ * The backward step is linear in dL/ds_{t+1} and acts unit by unit, so it
+ * is also where the step Jacobian comes from: seeded with ones on one state
+ * component it gives, for every unit at once, the coefficients of
+ *   J_t = sum_g diag(dz_g) W_hh[g] + diag(direct terms)
+ * (src/jacobian.c). Each cell's derivatives are written once. */
+#ifndef RL_CELL_H
+#define RL_CELL_H
+
+#include "internal.h"
+
+/* One layer's buffers for one pass, in the real type R; t is the step,
+ * 0..T-1, whose state is h[t+1]. */
+#define RL_LAYER_STRUCT(R)                                                                                      \
+    struct {                                                                                                    \
+        int T, B, H, in;                                                                                        \
+        R *h;           /* (T+1, B, H) h[0] the initial state, h[t+1] the state after step t */                 \
+        R *c;           /* (T+1, B, H) the second state component (LSTM's c), or NULL */                        \
+        R *z;           /* (T, B, G*H) gate pre-activations in, activations out; NULL when the cell builds its  \
+                           pre-activation in place of h[t+1] */                                                 \
+        R *aux;         /* (T, B, aux*H) a cell's further cache (GRU: W_hn h_{t-1} + b_hn), or NULL */          \
+        R *hw;          /* (B, Gh*H) the hidden side W_hh h_{t-1} + b_hh of one step (hh_apart), or NULL */    \
+        const R *w_ih;  /* (G*H, in) */                                                                         \
+        const R *w_hh;  /* (Gh*H, H), or (H) for a diagonal recurrence */                                      \
+        const R *b_ih;  /* (G*H) */                                                                             \
+        const R *b_hh;  /* (Gh*H) */                                                                            \
+        const R *extra; /* (H) the cell's own per-unit parameters (leaky: theta), or NULL */                    \
+        const unsigned char *relu_on; /* (T, B, H) or NULL: ReLU units held on (1) or off (0) */               \
+        /* backward */                                                                                          \
+        R *dh;          /* (T, B, H) dL/dh[1..T]: from above on entry, complete after the time loop */          \
+        R *dz;          /* (T, B, G*H) dL/d(input-side pre-activations) */                                      \
+        R *dzh;         /* (T, B, Gh*H) dL/d(hidden-side pre-activations); == dz unless hh_apart */            \
+        R *dc;          /* (B, H) dL/dc carried back one step (two-state cells) */                              \
+        R *dh0, *dc0;   /* (B, H) dL/ds[0] += */                                                                \
+    }
+typedef RL_LAYER_STRUCT(float) rl_layer_f32;
+typedef RL_LAYER_STRUCT(double) rl_layer_f64;
+
+/* The step functions of one real type. Pointers in bwd are sequence b's rows
+ * at step t: dh (H) dL/dh_{t+1}; dc (H) dL/dc_{t+1} in, dL/dc_t out (NULL
+ * for one-state cells); dz (G*H) and dzh (Gh*H, the same pointer unless
+ * hh_apart) get the pre-activation gradients; dprev (H) += the direct part
+ * of dL/dh_t. Both act on the units [j0, j1) only. extra_grad adds the
+ * gradient of the cell's own parameters, read off the caches and the
+ * complete dL/dh after the time loop. */
+#define RL_CELL_OPS(R, suffix)                                                                                  \
+    typedef struct {                                                                                            \
+        void (*fwd)(const rl_layer_##suffix *ly, int t, int b, int j0, int j1);                                  \
+        void (*bwd)(const rl_layer_##suffix *ly, int t, int b, int j0, int j1, const R *dh, R *dc, R *dz, R *dzh, \
+                    R *dprev);                                                                                  \
+        void (*extra_grad)(const rl_layer_##suffix *ly, R *dextra);                                             \
+    } rl_cell_ops_##suffix;
+RL_CELL_OPS(float, f32)
+RL_CELL_OPS(double, f64)
+
+typedef enum { RL_RECUR_DENSE = 0, RL_RECUR_DIAG } rl_recur;
+
+typedef struct rl_cell_desc {
+    rl_cell id;
+    const char *name;     /* in files and on the command line */
+    const char *equation; /* one line, for help and docs */
+    int gates;            /* G: rows of W_ih and b_ih per unit */
+    int hh_gates;         /* Gh: rows of W_hh and b_hh per unit */
+    rl_recur recur;       /* dense W_hh (Gh*H, H), or a diagonal one: a vector (H), Gh = 1 */
+    int states;           /* state components per unit: 1 (h) or 2 ([h; c]) */
+    int cache_gates;      /* 1: z (T, B, G*H) caches the gates; 0: the pre-activation is built in h */
+    int hh_apart;         /* 1: the hidden side W_hh h + b_hh is kept apart from the input side */
+    int aux;              /* (T, B, H) caches beyond the gates */
+    const char *extra;    /* name of the cell's own per-unit parameter ("rnn.leak_l%d"), or NULL */
+    int forget_gate;      /* the gate whose bias --forget-bias sets (its b_ih rows; b_hh rows 0), or -1 */
+    int relu;             /* the state is a ReLU of the pre-activation: relu_on can hold each unit on or off */
+    const rl_cell_ops_f32 *f32;
+    const rl_cell_ops_f64 *f64;
+} rl_cell_desc;
+
+/* Layer l's buffers in a workspace of the model's dtype (src/loop.c). */
+rl_layer_f32 rl_layer_of_f32(const rl_ws *ws, const rl_model *m, int l);
+rl_layer_f64 rl_layer_of_f64(const rl_ws *ws, const rl_model *m, int l);
+
+/* The row of cell c (c < RL_CELL_COUNT). */
+const rl_cell_desc *rl_cell_desc_of(rl_cell c);
+
+#endif

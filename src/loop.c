@@ -1,0 +1,288 @@
+/* The time loop: one layer of any cell through all T steps, forward and
+ * backward. The cell (src/cell.h) gives the step's elementwise work; this
+ * file owns everything around it: the input projection of all steps at
+ * once, the recurrent product of each step, the threads, the weight
+ * gradients after the loop. Compiled once per real type (see real.h).
+ *
+ * Two ways to share a step among threads, both computing every element
+ * exactly as one thread would (so any thread count gives the same bits):
+ *   row blocks: each thread takes whole blocks of RL_ROW_BLOCK sequences
+ *     through all T steps on its own; the threads never wait for each other.
+ *   lockstep (a float32 W_hh too large for every core's cache): each thread
+ *     owns a range of hidden units: the columns of all gates of those units
+ *     in each step's product (its panels of the packed W, so it reads only
+ *     its part of W), then the units' elementwise work for every sequence;
+ *     one barrier per step, as the next step reads every unit. */
+#include "real.h"
+
+#include <string.h>
+
+#define P(m, i) ((const real *)(m)->params + (m)->tensors[(i)].offset)
+/* layer l's tensor of role r, NULL when the cell has none */
+#define PL(m, l, r) (rl_t(m, l, r) < 0 ? NULL : P(m, rl_t(m, l, r)))
+
+/* Layer l's buffers in the workspace (dh left NULL: the caller's). */
+rl_layer RL_T(rl_layer_of)(const rl_ws *ws, const rl_model *m, int l)
+{
+    const rl_cell_desc *d = m->cell;
+    const int B = ws->B, T = ws->T, H = m->cfg.hidden_size;
+    const size_t BH = (size_t)B * H, LT1 = (size_t)l * (T + 1) * BH, LT = (size_t)l * T * BH;
+    rl_layer ly = {.T = T, .B = B, .H = H, .in = l == 0 ? m->cfg.input_size : H};
+    ly.h = (real *)ws->h + LT1;
+    ly.c = ws->c ? (real *)ws->c + LT1 : NULL;
+    ly.z = ws->gates ? (real *)ws->gates + LT * d->gates : NULL;
+    ly.aux = ws->aux ? (real *)ws->aux + LT * d->aux : NULL;
+    ly.hw = ws->carry;
+    ly.w_ih = PL(m, l, RL_W_IH), ly.w_hh = PL(m, l, RL_W_HH);
+    ly.b_ih = PL(m, l, RL_B_IH), ly.b_hh = PL(m, l, RL_B_HH), ly.extra = PL(m, l, RL_EXTRA);
+    ly.relu_on = ws->relu_on ? ws->relu_on + LT1 + BH : NULL;
+    ly.dz = ws->da;
+    ly.dzh = d->hh_apart ? (real *)ws->da_h : (real *)ws->da;
+    ly.dc = ws->dc;
+    ly.dh0 = (real *)ws->grad_h0 + (size_t)l * BH;
+    ly.dc0 = ws->grad_c0 ? (real *)ws->grad_c0 + (size_t)l * BH : NULL;
+    return ly;
+}
+
+
+/* The batch's sequences go in blocks of RL_ROW_BLOCK, each block one GEMM
+ * per step. OpenBLAS's rounding depends on the shape of a call, not only on
+ * the numbers, so the shapes depend on B alone. */
+#define RL_ROW_BLOCK 16
+static int row_blocks(int B) { return (B + RL_ROW_BLOCK - 1) / RL_ROW_BLOCK; }
+/* the sequences [b0, b1) of part `part` of `parts` */
+static void row_part(int B, int part, int parts, int *b0, int *b1)
+{
+    int k0, k1;
+    rl_part_range(row_blocks(B), part, parts, &k0, &k1);
+    *b0 = k0 * RL_ROW_BLOCK;
+    *b1 = k1 * RL_ROW_BLOCK < B ? k1 * RL_ROW_BLOCK : B;
+}
+
+#ifdef RL_REAL_F64
+#define PACKED(wp) ((void)(wp), 0)
+static void pack_fwd(real *wp, const real *w, int Gh, int H, int per_gate)
+{
+    (void)wp, (void)w, (void)Gh, (void)H, (void)per_gate;
+}
+static void pack_bwd(real *wp, const real *w, int Gh, int H) { (void)wp, (void)w, (void)Gh, (void)H; }
+static void packed_cols(int M, int N, int K, const real *A, int lda, const real *wp, real *C, int ldc, int p0, int p1)
+{
+    (void)M, (void)N, (void)K, (void)A, (void)lda, (void)wp, (void)C, (void)ldc, (void)p0, (void)p1;
+    RL_UNREACHABLE("no packed float64 kernel");
+}
+#else
+#define PACKED(wp) ((wp) != NULL)
+/* forward: C += h W_hh^T, the Gh*H columns packed in one run of panels,
+ * or in lockstep one run per gate, so that a thread's panels hold every
+ * gate of its units (the padding of each gate's last panel is the price) */
+static void pack_fwd(real *wp, const real *w, int Gh, int H, int per_gate)
+{
+    if (!per_gate) {
+        rl_pack_nt(wp, w, Gh * H, H);
+        return;
+    }
+    for (int g = 0; g < Gh; g++) rl_pack_nt(wp + (size_t)g * rl_pack_size(H, H), w + (size_t)g * H * H, H, H);
+}
+/* backward: dh_{t-1} += dz W_hh, W_hh (Gh*H, H) as K rows of H columns */
+static void pack_bwd(real *wp, const real *w, int Gh, int H) { rl_pack_nn(wp, w, Gh * H, H); }
+#define packed_cols rl_gemm_packed_cols
+#endif
+
+/* C (M, Gh*H) += A (M, H) W^T for W (Gh*H, H) packed per gate: the
+ * columns of panels [p0, p1) of every gate */
+static void step_fwd_cols(int Gh, int H, int M, const real *A, const real *wp, real *C, int ldc, int p0, int p1)
+{
+    for (int g = 0; g < Gh; g++)
+        packed_cols(M, H, H, A, H, wp + (size_t)g * rl_pack_size(H, H), C + (size_t)g * H, ldc, p0, p1);
+}
+
+/* One step's product for rows [0, M): C (M, N) += A (M, K) W^T with W (N,
+ * K) (forward), or C += A W with W (K, N) (backward, transw 0). Packed: the
+ * kernel; one sequence: GEMV, which reads W in place; else one GEMM per
+ * block of rows. */
+static void step_product(int fwd, int Gh, int H, int M, const real *A, const real *W, const real *wp, real *C, int ldc,
+                         int vec)
+{
+    const int N = fwd ? Gh * H : H, K = fwd ? H : Gh * H, lda = K;
+    if (vec) {
+        if (fwd) GEMV(CblasRowMajor, CblasNoTrans, N, K, 1, W, K, A, 1, 1, C, 1);
+        else GEMV(CblasRowMajor, CblasTrans, K, N, 1, W, N, A, 1, 1, C, 1);
+        return;
+    }
+    if (PACKED(wp)) { /* the whole of W, packed in one run of panels */
+        packed_cols(M, N, K, A, lda, wp, C, ldc, 0, rl_pack_panels(N));
+        return;
+    }
+    for (int r = 0; r < M; r += RL_ROW_BLOCK)
+        GEMM(CblasRowMajor, CblasNoTrans, fwd ? CblasTrans : CblasNoTrans, M - r < RL_ROW_BLOCK ? M - r : RL_ROW_BLOCK, N,
+             K, 1, A + (size_t)r * lda, lda, W, fwd ? K : N, 1, C + (size_t)r * ldc, ldc);
+}
+
+typedef struct {
+    const rl_cell_desc *d;
+    const rl_layer *ly;
+    const real *wp;
+    int lock;
+    rl_barrier bar;
+} loop_args;
+
+/* Where step t's recurrent product goes, and its row stride: the hidden
+ * side apart (GRU), the gates (LSTM), or the pre-activation in h[t+1]. */
+static real *pre(const rl_cell_desc *d, const rl_layer *ly, int t, int *ld)
+{
+    const size_t B = (size_t)ly->B, H = (size_t)ly->H;
+    if (d->hh_apart) {
+        *ld = d->hh_gates * ly->H;
+        return ly->hw;
+    }
+    if (d->cache_gates) {
+        *ld = d->gates * ly->H;
+        return ly->z + (size_t)t * B * d->gates * H;
+    }
+    *ld = ly->H;
+    return ly->h + (size_t)(t + 1) * B * H;
+}
+
+/* the units [u0, u1) part `part` of `parts` owns in lockstep, and its panels */
+static void unit_part(int H, int part, int parts, int *p0, int *p1, int *u0, int *u1)
+{
+    rl_part_range(rl_pack_panels(H), part, parts, p0, p1);
+    *u0 = *p0 * rl_pack_panel_width();
+    *u1 = *p1 * rl_pack_panel_width() < H ? *p1 * rl_pack_panel_width() : H;
+}
+
+static void forward_part(void *p, int part, int parts)
+{
+    loop_args *a = p;
+    const rl_cell_desc *d = a->d;
+    const rl_layer *ly = a->ly;
+    const int H = ly->H, B = ly->B, Gh = d->hh_gates, vec = B == 1;
+    const size_t BH = (size_t)B * H;
+    if (a->lock) {
+        int p0, p1, u0, u1;
+        unit_part(H, part, parts, &p0, &p1, &u0, &u1);
+        for (int t = 0; t < ly->T; t++) {
+            int ld;
+            real *c = pre(d, ly, t, &ld);
+            step_fwd_cols(Gh, H, B, ly->h + (size_t)t * BH, a->wp, c, ld, p0, p1);
+            for (int b = 0; u0 < u1 && b < B; b++) RL_OPS(d)->fwd(ly, t, b, u0, u1);
+            rl_barrier_wait(&a->bar);
+        }
+        return;
+    }
+    int b0, b1;
+    row_part(B, part, parts, &b0, &b1);
+    for (int t = 0; t < ly->T; t++) {
+        int ld;
+        real *c = pre(d, ly, t, &ld) + (size_t)b0 * ld;
+        const real *hp = ly->h + (size_t)t * BH + (size_t)b0 * H;
+        if (d->recur == RL_RECUR_DENSE) {
+            step_product(1, Gh, H, b1 - b0, hp, ly->w_hh, a->wp, c, ld, vec);
+        } else { /* a diagonal recurrence: u * h_{t-1} */
+            for (int b = 0; b < b1 - b0; b++)
+                for (int j = 0; j < H; j++) c[(size_t)b * ld + j] += ly->w_hh[j] * hp[(size_t)b * H + j];
+        }
+        for (int b = b0; b < b1; b++) RL_OPS(d)->fwd(ly, t, b, 0, H);
+    }
+}
+
+static int use_lockstep(const rl_cell_desc *d, int B, int H, const real *wp)
+{
+    return PACKED(wp) && d->recur == RL_RECUR_DENSE && B >= 2 && rl_get_num_threads() > 1 &&
+           (size_t)d->hh_gates * H * H * sizeof(real) >= rl_lockstep_min_bytes;
+}
+
+static int loop_parts(int lock, int B, int H)
+{
+    int n = lock ? rl_pack_panels(H) : row_blocks(B), t = rl_get_num_threads();
+    return n < t ? n : t;
+}
+
+void RL_T(rl_layer_forward)(const rl_cell_desc *d, const rl_layer *ly, const real *x, const int32_t *ids, real *wt,
+                            real *wp)
+{
+    const int T = ly->T, B = ly->B, H = ly->H, G = d->gates, Gh = d->hh_gates;
+    RL_ASSERT(d->hh_apart || G == Gh);
+    /* the input side W_ih x_t + b_ih (+ b_hh, unless kept apart) of every
+     * step at once, in the gates or in h[1..T] */
+    real *zin = d->cache_gates ? ly->z : ly->h + (size_t)B * H;
+    RL_T(rl_in_project)(zin, G * H, x, ids, wt, ly->w_ih, ly->b_ih, d->hh_apart ? NULL : ly->b_hh, T * B, ly->in);
+    if (d->hh_apart)
+        for (int b = 0; b < B; b++) memcpy(ly->hw + (size_t)b * Gh * H, ly->b_hh, (size_t)Gh * H * sizeof(real));
+    loop_args a = {d, ly, d->recur == RL_RECUR_DENSE ? wp : NULL, use_lockstep(d, B, H, wp), {0}};
+    if (a.wp) pack_fwd(wp, ly->w_hh, Gh, H, a.lock);
+    rl_parallel(loop_parts(a.lock, B, H), forward_part, &a, &a.bar);
+}
+
+static void backward_part(void *p, int part, int parts)
+{
+    loop_args *a = p;
+    const rl_cell_desc *d = a->d;
+    const rl_layer *ly = a->ly;
+    const int H = ly->H, B = ly->B, G = d->gates, Gh = d->hh_gates, vec = B == 1;
+    const size_t BH = (size_t)B * H, BG = (size_t)B * G * H, BGh = (size_t)B * Gh * H;
+    int b0 = 0, b1 = B, u0 = 0, u1 = H, p0 = 0, p1 = 0;
+    if (a->lock) unit_part(H, part, parts, &p0, &p1, &u0, &u1);
+    else row_part(B, part, parts, &b0, &b1);
+    if (ly->dc)
+        for (int b = b0; b < b1; b++)
+            for (int j = u0; j < u1; j++) ly->dc[(size_t)b * H + j] = 0; /* dL/dc carried back from t+1 */
+    for (int t = ly->T - 1; t >= 0; t--) {
+        real *dprev = t > 0 ? ly->dh + (size_t)(t - 1) * BH : ly->dh0;
+        real *dz = ly->dz + (size_t)t * BG, *dzh = ly->dzh + (size_t)t * BGh;
+        const real *dh = ly->dh + (size_t)t * BH;
+        for (int b = b0; u0 < u1 && b < b1; b++)
+            RL_OPS(d)->bwd(ly, t, b, u0, u1, dh + (size_t)b * H, ly->dc ? ly->dc + (size_t)b * H : NULL,
+                           dz + (size_t)b * G * H, dzh + (size_t)b * Gh * H, dprev + (size_t)b * H);
+        /* dL/dh_{t-1} += W_hh^T dL/dz_t   (Deep Learning, eq. 10.21, through the gates) */
+        if (a->lock) {
+            rl_barrier_wait(&a->bar);
+            packed_cols(B, H, Gh * H, dzh, Gh * H, a->wp, dprev, H, p0, p1);
+        } else if (d->recur == RL_RECUR_DENSE) {
+            step_product(0, Gh, H, b1 - b0, dzh + (size_t)b0 * Gh * H, ly->w_hh, a->wp, dprev + (size_t)b0 * H, H, vec);
+        } else {
+            for (int b = b0; b < b1; b++)
+                for (int j = 0; j < H; j++) dprev[(size_t)b * H + j] += ly->w_hh[j] * dzh[(size_t)b * H + j];
+        }
+    }
+}
+
+void RL_T(rl_layer_backward)(const rl_cell_desc *d, const rl_layer *ly, real *dx, real *dw_ih, real *dw_hh, real *db_ih,
+                             real *db_hh, real *dextra, const real *x, const int32_t *ids, real *wt, real *wp)
+{
+    const int T = ly->T, B = ly->B, H = ly->H, G = d->gates, Gh = d->hh_gates, in = ly->in;
+    const size_t TB = (size_t)T * B, BH = (size_t)B * H;
+    loop_args a = {d, ly, d->recur == RL_RECUR_DENSE ? wp : NULL, use_lockstep(d, B, H, wp), {0}};
+    if (a.wp) pack_bwd(wp, ly->w_hh, Gh, H);
+    rl_parallel(loop_parts(a.lock, B, H), backward_part, &a, &a.bar);
+    if (ly->dc)
+        for (size_t k = 0; k < BH; k++) ly->dc0[k] += ly->dc[k];
+    /* weight gradients: one GEMM each over all T*B rows (the cache's rows
+     * 0..T-1 are exactly the h_{t-1}) */
+    /* dW_hh += sum_t dL/dz_t h_{t-1}^T */
+    if (d->recur == RL_RECUR_DENSE) {
+        RL_T(rl_gemm)(CblasTrans, CblasNoTrans, Gh * H, H, (int)TB, 1, ly->dzh, Gh * H, ly->h, H, 1, dw_hh, H);
+    } else {
+        for (size_t r = 0; r < TB; r++)
+            for (int j = 0; j < H; j++) dw_hh[j] += ly->dzh[r * H + j] * ly->h[r * H + j];
+    }
+    /* dW_ih += sum_t dL/dz_t x_t^T */
+    RL_T(rl_in_grad)(dw_ih, ly->dz, G * H, x, ids, wt, (int)TB, in);
+    /* db_ih += sum_t dL/dz_t, db_hh += sum_t dL/dzh_t (one pass when they are the same) */
+    for (size_t r = 0; r < TB; r++) {
+        const real *dz = ly->dz + r * G * H, *dzh = ly->dzh + r * Gh * H;
+        if (dz == dzh) {
+            RL_SIMD
+            for (int j = 0; j < G * H; j++) db_ih[j] += dz[j], db_hh[j] += dz[j];
+        } else {
+            RL_SIMD
+            for (int j = 0; j < G * H; j++) db_ih[j] += dz[j];
+            RL_SIMD
+            for (int j = 0; j < Gh * H; j++) db_hh[j] += dzh[j];
+        }
+    }
+    if (dextra) RL_OPS(d)->extra_grad(ly, dextra);
+    /* dL/dx_t = W_ih^T dL/dz_t */
+    if (dx) RL_T(rl_gemm)(CblasNoTrans, CblasNoTrans, (int)TB, in, G * H, 1, ly->dz, G * H, ly->w_ih, in, 0, dx, in);
+}

@@ -1,0 +1,272 @@
+/* The run folder: config.json, atomic checkpoints, the JSON-lines records,
+ * and what resuming needs (the configuration back, the state restored, the
+ * records trimmed to the checkpoint). */
+#include "run.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <math.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* The files of a run; each may have temporaries named "<file>.tmp...". */
+static const char *const run_files[] = {"config.json", "checkpoint.safetensors", "model.safetensors", "metrics.jsonl",
+                                        "flow.jsonl"};
+
+static char *join(char *buf, size_t n, const char *dir, const char *name)
+{
+    snprintf(buf, n, "%s/%s", dir, name);
+    return buf;
+}
+
+/* Write f's buffered data through to the disk and close it; nonzero on failure. */
+static int flush_close(FILE *f)
+{
+    int bad = fflush(f) != 0 || fsync(fileno(f)) != 0;
+    return fclose(f) != 0 || bad;
+}
+
+/* text into path atomically: a temporary file beside it, flushed, synced and
+ * renamed over path. */
+static rl_status write_atomic(const char *path, const char *text)
+{
+    char tmp[RL_RUN_MAX_PATH + 128];
+    snprintf(tmp, sizeof tmp, "%s.tmp.XXXXXX", path);
+    int fd = mkstemp(tmp);
+    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+    if (!f) {
+        rl_status s = rl_fail(RL_ERR_IO, "%s: cannot write: %s", path, strerror(errno));
+        if (fd >= 0) close(fd), unlink(tmp);
+        return s;
+    }
+    int bad = fputs(text, f) < 0;
+    bad |= flush_close(f);
+    if (bad || chmod(tmp, 0644) != 0 || rename(tmp, path) != 0) {
+        rl_status s = rl_fail(RL_ERR_IO, "%s: cannot write: %s", path, strerror(errno));
+        unlink(tmp);
+        return s;
+    }
+    return RL_OK;
+}
+
+rl_status rl_run_create(const char *dir, const rl_train_config *c)
+{
+    char path[RL_RUN_MAX_PATH + 64];
+    struct stat sb;
+    if (strlen(dir) > RL_RUN_MAX_PATH) return rl_fail(RL_ERR_ARG, "the run folder's path is longer than %d bytes", RL_RUN_MAX_PATH);
+    int created = 0;
+    if (stat(dir, &sb) == 0) {
+        if (!S_ISDIR(sb.st_mode)) return rl_fail(RL_ERR_ARG, "%s exists and is not a folder", dir);
+        if (stat(join(path, sizeof path, dir, "checkpoint.safetensors"), &sb) == 0)
+            return rl_fail(RL_ERR_ARG, "%s already holds a run: continue it with --resume %s, or use another folder", dir, dir);
+    } else {
+        if (mkdir(dir, 0755) != 0) return rl_fail(RL_ERR_IO, "%s: cannot create: %s", dir, strerror(errno));
+        created = 1;
+    }
+    cJSON *j = rl_train_config_json(c);
+    char *txt = j ? cJSON_Print(j) : NULL;
+    cJSON_Delete(j);
+    rl_status s = txt ? write_atomic(join(path, sizeof path, dir, "config.json"), txt) : rl_fail(RL_ERR_NOMEM, "out of memory");
+    free(txt);
+    if (s) {
+        if (created) rmdir(dir);
+        return s;
+    }
+    /* the records of a run that stopped before its first checkpoint */
+    remove(join(path, sizeof path, dir, "metrics.jsonl"));
+    remove(join(path, sizeof path, dir, "flow.jsonl"));
+    return RL_OK;
+}
+
+rl_status rl_run_append(const char *dir, const char *name, cJSON *record)
+{
+    char path[RL_RUN_MAX_PATH + 64];
+    join(path, sizeof path, dir, name);
+    char *txt = record ? cJSON_PrintUnformatted(record) : NULL;
+    cJSON_Delete(record);
+    if (!txt) return rl_fail(RL_ERR_NOMEM, "%s: out of memory for a record", path);
+    FILE *f = fopen(path, "a");
+    int bad = !f;
+    if (f) {
+        bad = fprintf(f, "%s\n", txt) < 0;
+        bad |= fclose(f) != 0;
+    }
+    free(txt);
+    return bad ? rl_fail(RL_ERR_IO, "%s: cannot append: %s", path, strerror(errno)) : RL_OK;
+}
+
+/* ------------------------------------------------------------------ checkpoints */
+
+static const char *const optim_names[2] = {"optim.0", "optim.1"};
+
+rl_status rl_run_save(const char *dir, const rl_train_config *c, const rl_model *m, rl_optim *o, const rl_run_state *st)
+{
+    char path[RL_RUN_MAX_PATH + 64];
+    st_out ts[RL_MAX_TENSORS + 12]; /* the model, optim.0-1, train.* */
+    int n = rl_model_st_tensors(m, ts);
+    const int64_t P = (int64_t)rl_model_num_params(m);
+    for (int i = 0; i < rl_optim_num_buffers(o); i++) ts[n++] = (st_out){optim_names[i], "F32", 1, {P}, rl_optim_buffer(o, i)};
+    int64_t step = st->step, ost = rl_optim_steps(o), rng[4];
+    memcpy(rng, st->rng.s, sizeof rng);
+    const int64_t L = c->layers, B = c->batch, H = c->hidden;
+    ts[n++] = (st_out){"train.step", "I64", 1, {1}, &step};
+    ts[n++] = (st_out){"train.optim_steps", "I64", 1, {1}, &ost};
+    ts[n++] = (st_out){"train.rng", "I64", 1, {4}, rng};
+    const rl_run_records *a = &st->records;
+    double rec[6] = {a->loss, a->grad_norm, a->grad_norm_max, (double)a->steps, (double)a->clipped, (double)a->skipped};
+    ts[n++] = (st_out){"train.records", "F64", 1, {6}, rec};
+    if (st->pos) ts[n++] = (st_out){"train.pos", "I64", 1, {B}, st->pos};
+    if (st->carry_h) ts[n++] = (st_out){"train.carry_h", "F32", 3, {L, B, H}, st->carry_h};
+    if (st->carry_c) ts[n++] = (st_out){"train.carry_c", "F32", 3, {L, B, H}, st->carry_c};
+    char num[4][16];
+    const char *meta[20];
+    int nmeta = rl_model_meta(m, num, meta);
+    cJSON *j = rl_train_config_json(c);
+    char *txt = j ? cJSON_PrintUnformatted(j) : NULL;
+    cJSON_Delete(j);
+    if (!txt) return rl_fail(RL_ERR_NOMEM, "out of memory");
+    meta[2 * nmeta] = "train_config", meta[2 * nmeta + 1] = txt;
+    rl_status s = st_write(join(path, sizeof path, dir, "checkpoint.safetensors"), ts, n, meta, nmeta + 1);
+    free(txt);
+    if (!s) s = rl_model_save(m, join(path, sizeof path, dir, "model.safetensors"));
+    return s;
+}
+
+/* A run killed while writing leaves temporary files (never the files
+ * themselves half-written): remove them, and nothing else. */
+static void remove_temporaries(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d) return;
+    char path[RL_RUN_MAX_PATH + 300];
+    for (struct dirent *e; (e = readdir(d));)
+        for (size_t i = 0; i < sizeof run_files / sizeof run_files[0]; i++) {
+            size_t k = strlen(run_files[i]);
+            if (strncmp(e->d_name, run_files[i], k) == 0 && strncmp(e->d_name + k, ".tmp", 4) == 0 &&
+                (e->d_name[k + 4] == '\0' || e->d_name[k + 4] == '.'))
+                remove(join(path, sizeof path, dir, e->d_name));
+        }
+    closedir(d);
+}
+
+rl_status rl_run_open(st_file *f, const char *dir, rl_train_config *c)
+{
+    char path[RL_RUN_MAX_PATH + 64];
+    memset(f, 0, sizeof *f);
+    *c = rl_train_defaults();
+    if (strlen(dir) > RL_RUN_MAX_PATH) return rl_fail(RL_ERR_ARG, "the run folder's path is longer than %d bytes", RL_RUN_MAX_PATH);
+    remove_temporaries(dir);
+    rl_status s = st_read(f, join(path, sizeof path, dir, "checkpoint.safetensors"));
+    if (s) return s;
+    const char *txt = st_meta(f, "train_config");
+    if (!txt) return rl_fail(RL_ERR_FORMAT, "%s: no train_config: not a checkpoint", f->path);
+    cJSON *j = cJSON_Parse(txt);
+    if (!j) return rl_fail(RL_ERR_FORMAT, "%s: train_config is not JSON", f->path);
+    s = rl_train_config_from_json(j, c);
+    if (s) s = rl_fail(RL_ERR_FORMAT, "%s: train_config: %s", f->path, rl_errmsg());
+    if (!s && c->text_path && !(c->text_path = strdup(c->text_path))) s = rl_fail(RL_ERR_NOMEM, "out of memory");
+    if (s) c->text_path = NULL;
+    cJSON_Delete(j);
+    return s;
+}
+
+static rl_status get_i64(const st_file *f, const char *name, int64_t *out, size_t n, int64_t lo, int64_t hi)
+{
+    const st_tensor *t = st_find(f, name);
+    if (!t || t->dtype != ST_I64 || t->numel != n) return rl_fail(RL_ERR_FORMAT, "%s: %s is missing or malformed", f->path, name);
+    memcpy(out, f->data + t->begin, n * 8);
+    for (size_t i = 0; i < n; i++)
+        if (out[i] < lo || out[i] > hi) return rl_fail(RL_ERR_FORMAT, "%s: %s holds %lld, out of range", f->path, name, (long long)out[i]);
+    return RL_OK;
+}
+
+static rl_status get_f32(const st_file *f, const char *name, void *out, size_t n)
+{
+    const st_tensor *t = st_find(f, name);
+    if (!t || t->numel != n) return rl_fail(RL_ERR_FORMAT, "%s: %s is missing or malformed", f->path, name);
+    return st_get_real(f, t, RL_F32, out);
+}
+
+/* Keep the lines of a JSON-lines log whose "step" is at most step: what a
+ * run wrote after its last checkpoint is written again when it resumes. The
+ * log is rewritten atomically: on any failure it stays as it was. */
+static rl_status trim_log(const char *path, int64_t step)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) return errno == ENOENT ? RL_OK : rl_fail(RL_ERR_IO, "%s: cannot read: %s", path, strerror(errno));
+    char tmp[RL_RUN_MAX_PATH + 128];
+    snprintf(tmp, sizeof tmp, "%s.tmp.XXXXXX", path);
+    int fd = mkstemp(tmp);
+    FILE *o = fd >= 0 ? fdopen(fd, "w") : NULL;
+    if (!o) {
+        rl_status s = rl_fail(RL_ERR_IO, "%s: cannot write: %s", tmp, strerror(errno));
+        if (fd >= 0) close(fd), unlink(tmp);
+        fclose(f);
+        return s;
+    }
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t len;
+    int bad = 0;
+    while (!bad && (len = getline(&line, &cap, f)) > 0) {
+        cJSON *j = cJSON_Parse(line);
+        cJSON *st = j ? cJSON_GetObjectItemCaseSensitive(j, "step") : NULL;
+        if (cJSON_IsNumber(st) && st->valuedouble <= (double)step)
+            bad = fputs(line, o) < 0 || (line[len - 1] != '\n' && fputc('\n', o) == EOF);
+        cJSON_Delete(j);
+    }
+    bad |= ferror(f);
+    free(line);
+    fclose(f);
+    bad |= flush_close(o);
+    if (bad || chmod(tmp, 0644) != 0 || rename(tmp, path) != 0) {
+        rl_status s = rl_fail(RL_ERR_IO, "%s: cannot rewrite: %s", path, strerror(errno));
+        unlink(tmp);
+        return s;
+    }
+    return RL_OK;
+}
+
+rl_status rl_run_restore(const st_file *f, const char *dir, const rl_train_config *c, rl_model *m, rl_optim *o,
+                         rl_run_state *st, int64_t text_len)
+{
+    rl_model *saved = NULL;
+    rl_status s = rl_model_from_st(&saved, f, RL_F32);
+    if (!s) {
+        rl_config a = rl_model_config(saved), b = rl_model_config(m);
+        const char *va = rl_model_vocab(saved), *vb = rl_model_vocab(m);
+        if ((va || vb) && (!va || !vb || strcmp(va, vb) != 0))
+            s = rl_fail(RL_ERR_FORMAT, "%s: the text's characters are not the ones the run was trained on (%s)", f->path,
+                        c->text_path ? c->text_path : "the built-in corpus");
+        else if (memcmp(&a, &b, sizeof a) != 0) s = rl_fail(RL_ERR_FORMAT, "%s: the model does not match train_config", f->path);
+        else memcpy(rl_model_params(m), rl_model_params(saved), rl_model_num_params(m) * 4);
+    }
+    rl_model_free(saved);
+    for (int i = 0; !s && i < rl_optim_num_buffers(o); i++)
+        s = get_f32(f, optim_names[i], rl_optim_buffer(o, i), rl_model_num_params(m));
+    int64_t ost = 0, rng[4];
+    if (!s) s = get_i64(f, "train.step", &st->step, 1, 0, INT64_MAX);
+    if (!s) s = get_i64(f, "train.optim_steps", &ost, 1, 0, INT64_MAX);
+    if (!s) s = get_i64(f, "train.rng", rng, 4, INT64_MIN, INT64_MAX);
+    /* checkpoints from before train.records start the metrics line afresh */
+    double rec[6] = {0};
+    const st_tensor *rt = st_find(f, "train.records");
+    if (!s && rt && (rt->numel != 6 || st_get_real(f, rt, RL_F64, rec)))
+        s = rl_fail(RL_ERR_FORMAT, "%s: train.records is malformed", f->path);
+    for (int i = 3; !s && i < 6; i++)
+        if (!(rec[i] >= 0 && rec[i] <= 9e15 && rec[i] == floor(rec[i])))
+            s = rl_fail(RL_ERR_FORMAT, "%s: train.records holds a count of %g", f->path, rec[i]);
+    const size_t LBH = (size_t)c->layers * c->batch * c->hidden;
+    if (!s && st->pos) s = get_i64(f, "train.pos", st->pos, (size_t)c->batch, 0, text_len);
+    if (!s && st->carry_h) s = get_f32(f, "train.carry_h", st->carry_h, LBH);
+    if (!s && st->carry_c) s = get_f32(f, "train.carry_c", st->carry_c, LBH);
+    if (s) return s;
+    rl_optim_set_steps(o, ost);
+    memcpy(st->rng.s, rng, sizeof rng);
+    st->records = (rl_run_records){rec[0], rec[1], rec[2], (int64_t)rec[3], (int64_t)rec[4], (int64_t)rec[5]};
+    char path[RL_RUN_MAX_PATH + 64];
+    s = trim_log(join(path, sizeof path, dir, "metrics.jsonl"), st->step);
+    if (!s) s = trim_log(join(path, sizeof path, dir, "flow.jsonl"), st->step);
+    return s;
+}

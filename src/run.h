@@ -1,0 +1,67 @@
+/* Private to the library: the run folder of a training run (src/run.c) and
+ * the training configuration as JSON (src/train_config.c).
+ *
+ * A run folder holds config.json (the configuration, for people),
+ * checkpoint.safetensors (the model, the optimizer's moments and the
+ * trainer's state, with the configuration in its metadata train_config),
+ * model.safetensors (the latest model), metrics.jsonl and flow.jsonl (one
+ * JSON record a line, each with its "step"). Every file that holds state is
+ * written to a temporary name and renamed over the old one. */
+#ifndef RL_RUN_H
+#define RL_RUN_H
+
+#include "safetensors.h"
+
+#include <cJSON.h>
+
+/* The configuration as a JSON object, one key per field of the table (NULL
+ * when out of memory). */
+cJSON *rl_train_config_json(const rl_train_config *c);
+/* The configuration from a JSON object: a missing key keeps its default; an
+ * unknown or repeated key, a value of the wrong type or out of its range is
+ * RL_ERR_FORMAT naming it. c->text_path, when set, points into j. */
+rl_status rl_train_config_from_json(const cJSON *j, rl_train_config *c);
+
+/* The longest run-folder path accepted (the files' names are added to it). */
+#define RL_RUN_MAX_PATH 1000
+
+/* Make dir a new run's folder: it must not hold a run already or be a file;
+ * it is created if missing (*created set), config.json written, and the
+ * records of an earlier run that never reached a checkpoint removed. On
+ * failure nothing is left behind that was not there before. */
+rl_status rl_run_create(const char *dir, const rl_train_config *c);
+
+/* Append one record (consumed) as a line of the log `name` ("metrics.jsonl"). */
+rl_status rl_run_append(const char *dir, const char *name, cJSON *record);
+
+/* What the metrics line being gathered holds: sums over the steps since the
+ * last line (a resumed run logs what an uninterrupted one does), and the
+ * steps skipped since the start. */
+typedef struct {
+    double loss, grad_norm, grad_norm_max;
+    int64_t steps, clipped, skipped;
+} rl_run_records;
+
+/* The trainer's state beside the model and the optimizer. */
+typedef struct {
+    int64_t step;             /* updates done */
+    rl_rng rng;               /* the data's generator */
+    rl_run_records records;
+    int64_t *pos;             /* (B) text: the streams' offsets, else NULL */
+    float *carry_h, *carry_c; /* (L, B, H) text: the carried state (c: LSTM only), else NULL */
+} rl_run_state;
+
+/* Write checkpoint.safetensors, then model.safetensors. */
+rl_status rl_run_save(const char *dir, const rl_train_config *c, const rl_model *m, rl_optim *o, const rl_run_state *st);
+
+/* Resuming, in two steps around building the trainer from the configuration:
+ * rl_run_open removes what an interrupted write left, opens the checkpoint
+ * and reads its configuration (c->text_path, when set, is a copy the caller
+ * frees); rl_run_restore then fills the model's parameters, the optimizer
+ * and st (st's buffers sized by c) from it, checks that they fit, and trims
+ * the records to the checkpoint's step. f is closed by the caller. */
+rl_status rl_run_open(st_file *f, const char *dir, rl_train_config *c);
+rl_status rl_run_restore(const st_file *f, const char *dir, const rl_train_config *c, rl_model *m, rl_optim *o,
+                         rl_run_state *st, int64_t text_len);
+
+#endif

@@ -1,0 +1,407 @@
+/* The training configuration as one table: a row per field of
+ * rl_train_config with its key, option, type, range, default and help. JSON
+ * (config.json, a checkpoint's train_config), the command line and the docs
+ * are loops over it. */
+#include "run.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stddef.h>
+#include <string.h>
+
+/* Enum fields are written through int pointers. */
+_Static_assert(sizeof(rl_task_kind) == sizeof(int) && sizeof(rl_cell) == sizeof(int), "enum size");
+_Static_assert(sizeof(rl_init_kind) == sizeof(int) && sizeof(rl_optim_kind) == sizeof(int), "enum size");
+_Static_assert(sizeof(rl_sched_kind) == sizeof(int), "enum size");
+
+rl_train_config rl_train_defaults(void)
+{
+    rl_train_config c = {0};
+    c.task = RL_TASK_ADDING, c.seq_len = 100, c.cell = RL_CELL_TANH, c.hidden = 128, c.layers = 1;
+    c.init = (rl_init){RL_INIT_UNIFORM, 1, 0, 0, 0};
+    c.batch = 50, c.steps = 1000;
+    c.optim = rl_optim_defaults(RL_OPT_ADAM);
+    c.sched = (rl_schedule){RL_SCHED_CONSTANT, 1e-3, 0, 0, 0.1, 0, 0};
+    c.clip = 1, c.log_every = 10, c.eval_every = 200, c.eval_batches = 10, c.flow_every = 100, c.ckpt_every = 200;
+    return c;
+}
+
+/* A row: the public description, then what only this file needs. */
+typedef struct {
+    rl_train_field f; /* first, so that a field pointer is a row pointer */
+    const char *what; /* ENUM: the word in messages ("optimizer") */
+    const char *(*choice)(int i);
+} row;
+
+static const char *task_choice(int i) { return rl_task_name((rl_task_kind)i); }
+static const char *cell_choice(int i) { return rl_cell_name((rl_cell)i); }
+static const char *init_choice(int i) { return rl_init_name((rl_init_kind)i); }
+static const char *optim_choice(int i) { return rl_optim_name((rl_optim_kind)i); }
+static const char *sched_choice(int i) { return rl_sched_name((rl_sched_kind)i); }
+static const char *nonfinite_choice(int i) { return i == 0 ? "stop" : i == 1 ? "skip" : NULL; }
+
+#define OFF(field) offsetof(rl_train_config, field)
+#define NUM(key, flag, group, type, field, lo, hi, arg, help, def) \
+    {{key, flag, group, type, OFF(field), lo, hi, 0, arg, help, def}, NULL, NULL}
+#define ENUM(key, group, field, n, arg, help, what, fn) \
+    {{key, key, group, RL_FIELD_ENUM, OFF(field), 0, 0, n, arg, help, NULL}, what, fn}
+#define BIG 2000000000.0
+
+/* In the order of config.json. The ranges are those of the command line;
+ * where 0 is the default it means "off" or "the usual value", as help says. */
+static const row rows[] = {
+    ENUM("task", "task", task, RL_TASK_COUNT, "TASK", "the task", "task", task_choice),
+    NUM("seq_len", "seq-len", "task", RL_FIELD_INT, seq_len, 1, 1000000, "T", "sequence length (text: the BPTT window k2)", NULL),
+    NUM("text_path", "data", "task", RL_FIELD_PATH, text_path, 0, 0, "FILE", "text: a UTF-8 file",
+        "the built-in corpus, Pride and Prejudice"),
+    NUM("k1", "k1", "task", RL_FIELD_INT, k1, 0, 1000000, "N", "text: steps between updates, truncated BPTT(k1, T); 0 = T", "T"),
+    ENUM("cell", "model", cell, RL_CELL_COUNT, "CELL", "the cell", "cell", cell_choice),
+    NUM("hidden", "hidden", "model", RL_FIELD_INT, hidden, 1, RL_MAX_SIZE, "H", "units per layer", NULL),
+    NUM("layers", "layers", "model", RL_FIELD_INT, layers, 1, RL_MAX_LAYERS, "L", "layers", NULL),
+    ENUM("init", "model", init.kind, RL_INIT_COUNT, "KIND", "W_hh's init, as for rnnlab init", "init", init_choice),
+    NUM("gain", "gain", "model", RL_FIELD_DOUBLE, init.gain, -1e6, 1e6, "G", "gain of gaussian, orthogonal, identity, symmetric", NULL),
+    NUM("radius", "radius", "model", RL_FIELD_DOUBLE, init.radius, 0, 1e6, "R", "rescale each W_hh block to this spectral radius; 0 = leave", NULL),
+    NUM("forget_bias", "forget-bias", "model", RL_FIELD_DOUBLE, init.forget_bias, -100, 100, "F",
+        "lstm: b_if = F, b_hf = 0 (0: as the init)", NULL),
+    NUM("zero_bias", "zero-bias", "model", RL_FIELD_BOOL, init.zero_bias, 0, 1, NULL, "every recurrent bias starts at 0", NULL),
+    NUM("batch", "batch", "optimisation", RL_FIELD_INT, batch, 1, 1000000, "B", "sequences per batch", NULL),
+    NUM("steps", "steps", "optimisation", RL_FIELD_INT64, steps, 1, BIG, "N", "updates", NULL),
+    ENUM("optim", "optimisation", optim.kind, RL_OPT_COUNT, "O", "the optimizer, with PyTorch's defaults", "optimizer",
+         optim_choice),
+    NUM("momentum", "momentum", "optimisation", RL_FIELD_DOUBLE, optim.momentum, 0, 0.9999, "X", "sgd: momentum", NULL),
+    NUM("nesterov", "nesterov", "optimisation", RL_FIELD_BOOL, optim.nesterov, 0, 1, NULL, "sgd: Nesterov momentum", NULL),
+    NUM("alpha", "alpha", "optimisation", RL_FIELD_DOUBLE, optim.alpha, 0, 0.9999999, "X", "rmsprop: decay", NULL),
+    NUM("beta1", "beta1", "optimisation", RL_FIELD_DOUBLE, optim.beta1, 0, 0.9999999, "X", "adam, adamw: first-moment decay", NULL),
+    NUM("beta2", "beta2", "optimisation", RL_FIELD_DOUBLE, optim.beta2, 0, 0.9999999, "X", "adam, adamw: second-moment decay", NULL),
+    NUM("eps", "eps", "optimisation", RL_FIELD_DOUBLE, optim.eps, 1e-30, 1, "X", "added to the denominator", "1e-08; adagrad 1e-10"),
+    NUM("weight_decay", "weight-decay", "optimisation", RL_FIELD_DOUBLE, optim.weight_decay, 0, 10, "X",
+        "L2 (adamw: decoupled)", "0; adamw 0.01"),
+    ENUM("schedule", "optimisation", sched.kind, RL_SCHED_COUNT, "S", "the learning-rate schedule", "schedule", sched_choice),
+    NUM("lr", "lr", "optimisation", RL_FIELD_DOUBLE, sched.lr, 1e-12, 1e3, "X", "learning rate", NULL),
+    NUM("warmup", "warmup", "optimisation", RL_FIELD_INT64, sched.warmup, 0, BIG, "N", "linear warm-up steps", NULL),
+    NUM("step_size", "step-size", "optimisation", RL_FIELD_INT64, sched.step_size, 0, BIG, "N",
+        "step schedule: lr *= gamma every N steps", NULL),
+    NUM("gamma", "gamma", "optimisation", RL_FIELD_DOUBLE, sched.gamma, 0, 10, "X", "step schedule: the factor", NULL),
+    NUM("min_lr", "min-lr", "optimisation", RL_FIELD_DOUBLE, sched.min_lr, 0, 1e3, "X", "cosine: the final rate", NULL),
+    NUM("decay_steps", "decay-steps", "optimisation", RL_FIELD_INT64, sched.total, 0, BIG, "N",
+        "cosine: steps to decay over; 0 = --steps", NULL),
+    NUM("clip", "clip", "optimisation", RL_FIELD_DOUBLE, clip, 0, 1e12, "X", "global-norm clipping (Pascanu et al.); 0 = off", NULL),
+    NUM("clip_value", "clip-value", "optimisation", RL_FIELD_DOUBLE, clip_value, 0, 1e12, "X", "elementwise clipping; 0 = off", NULL),
+    NUM("dropout", "dropout", "model", RL_FIELD_DOUBLE, dropout, 0, 0.99, "P", "dropout between layers", NULL),
+    NUM("seed", "seed", "optimisation", RL_FIELD_SEED, seed, 0, 0, "S", "seed of the init, the data and dropout", NULL),
+    NUM("log_every", "log-every", "records", RL_FIELD_INT64, log_every, 1, BIG, "N", "metrics line every N steps", NULL),
+    NUM("eval_every", "eval-every", "records", RL_FIELD_INT64, eval_every, 0, BIG, "N",
+        "validation every N steps and at the end; 0 = at the end only", NULL),
+    NUM("eval_batches", "eval-batches", "records", RL_FIELD_INT, eval_batches, 1, 1000000, "N", "validation batches", NULL),
+    NUM("flow_every", "flow-every", "records", RL_FIELD_INT64, flow_every, 0, BIG, "N",
+        "gradient-flow record every N steps; 0 = off", NULL),
+    NUM("ckpt_every", "ckpt-every", "records", RL_FIELD_INT64, ckpt_every, 0, BIG, "N",
+        "checkpoint every N steps and at the end; 0 = at the end only", NULL),
+    {{"skip_nonfinite", "on-nonfinite", "optimisation", RL_FIELD_BOOL, OFF(skip_nonfinite), 0, 1, 2, "A",
+      "what a NaN or Inf loss or gradient does", NULL},
+     NULL, nonfinite_choice},
+    NUM("inject_nan_at", "inject-nan-at", "testing", RL_FIELD_INT64, inject_nan_at, 0, BIG, "N",
+        "make step N's gradient NaN (to see --on-nonfinite at work); 0 = off", NULL),
+};
+#define NROWS ((int)(sizeof rows / sizeof rows[0]))
+
+int rl_train_num_fields(void) { return NROWS; }
+
+const rl_train_field *rl_train_field_at(int i) { return i >= 0 && i < NROWS ? &rows[i].f : NULL; }
+
+const rl_train_field *rl_train_field_find(const char *name)
+{
+    for (int i = 0; name && i < NROWS; i++)
+        if (strcmp(rows[i].f.name, name) == 0) return &rows[i].f;
+    return NULL;
+}
+
+static const row *row_of(const rl_train_field *f)
+{
+    RL_ASSERT(f >= &rows[0].f && f <= &rows[NROWS - 1].f);
+    return (const row *)f;
+}
+
+const char *rl_train_field_choice(const rl_train_field *f, int i)
+{
+    const row *r = row_of(f);
+    return r->choice && i >= 0 && i < f->num_choices ? r->choice(i) : NULL;
+}
+
+/* ------------------------------------------------------------------ values */
+
+static void *at(rl_train_config *c, const rl_train_field *f) { return (char *)c + f->offset; }
+static const void *at_const(const rl_train_config *c, const rl_train_field *f) { return (const char *)c + f->offset; }
+
+/* INT, INT64, BOOL and ENUM as one integer. */
+static int64_t get_int(const rl_train_config *c, const rl_train_field *f)
+{
+    return f->type == RL_FIELD_INT64 ? *(const int64_t *)at_const(c, f) : (int64_t)*(const int *)at_const(c, f);
+}
+
+static void set_int(rl_train_config *c, const rl_train_field *f, int64_t v)
+{
+    if (f->type == RL_FIELD_INT64) *(int64_t *)at(c, f) = v;
+    else *(int *)at(c, f) = (int)v;
+    /* an optimizer comes with its own defaults for the fields that follow it */
+    if (f->offset == OFF(optim.kind)) c->optim = rl_optim_defaults((rl_optim_kind)v);
+}
+
+/* Check v against the row's range; label is "--flag" or "key". */
+static rl_status in_range(const rl_train_field *f, const char *label, double v)
+{
+    if (v >= f->lo && v <= f->hi) return RL_OK;
+    if (f->type == RL_FIELD_DOUBLE) return rl_fail(RL_ERR_ARG, "%s = %g is out of range [%g, %g]", label, v, f->lo, f->hi);
+    return rl_fail(RL_ERR_ARG, "%s = %.15g is out of range [%.15g, %.15g]", label, v, f->lo, f->hi);
+}
+
+static rl_status parse_choice(const row *r, const char *text, int *out)
+{
+    const char *names[32];
+    RL_ASSERT(r->f.num_choices <= 32);
+    for (int i = 0; i < r->f.num_choices; i++) names[i] = r->choice(i);
+    if (r->f.type == RL_FIELD_BOOL) { /* two named values */
+        for (int i = 0; i < 2; i++)
+            if (strcmp(text, names[i]) == 0) return *out = i, RL_OK;
+        return rl_fail(RL_ERR_ARG, "--%s must be %s or %s, got '%s'", r->f.flag, names[0], names[1], text);
+    }
+    return rl_parse_name(r->what, text, names, r->f.num_choices, out);
+}
+
+/* A decimal uint64 with nothing around it. */
+static int parse_u64(const char *s, uint64_t *out)
+{
+    if (!s || *s < '0' || *s > '9') return 0;
+    errno = 0;
+    char *end = NULL;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || *end) return 0;
+    *out = (uint64_t)v;
+    return 1;
+}
+
+rl_status rl_train_field_parse(rl_train_config *c, const rl_train_field *f, const char *text)
+{
+    const row *r = row_of(f);
+    char label[48];
+    snprintf(label, sizeof label, "--%s", f->flag);
+    errno = 0;
+    char *end = NULL;
+    switch (f->type) {
+    case RL_FIELD_INT:
+    case RL_FIELD_INT64: {
+        long long v = strtoll(text, &end, 10);
+        if (errno || end == text || *end) return rl_fail(RL_ERR_ARG, "%s expects an integer, got '%s'", label, text);
+        if (v < f->lo || v > f->hi)
+            return rl_fail(RL_ERR_ARG, "%s = %lld is out of range [%lld, %lld]", label, v, (long long)f->lo, (long long)f->hi);
+        set_int(c, f, v);
+        return RL_OK;
+    }
+    case RL_FIELD_DOUBLE: {
+        double v = strtod(text, &end);
+        if (errno || end == text || *end || !isfinite(v))
+            return rl_fail(RL_ERR_ARG, "%s expects a finite number, got '%s'", label, text);
+        rl_status s = in_range(f, label, v);
+        if (!s) *(double *)at(c, f) = v;
+        return s;
+    }
+    case RL_FIELD_BOOL:
+    case RL_FIELD_ENUM: {
+        int v = 0;
+        if (r->choice) {
+            rl_status s = parse_choice(r, text, &v);
+            if (s) return s;
+        } else if (strcmp(text, "1") == 0 || strcmp(text, "0") == 0) {
+            v = text[0] == '1';
+        } else {
+            return rl_fail(RL_ERR_ARG, "%s expects 0 or 1, got '%s'", label, text);
+        }
+        set_int(c, f, v);
+        return RL_OK;
+    }
+    case RL_FIELD_PATH:
+        if (!*text) return rl_fail(RL_ERR_ARG, "%s expects a path, got ''", label);
+        *(const char **)at(c, f) = text;
+        return RL_OK;
+    case RL_FIELD_SEED:
+        if (!parse_u64(text, (uint64_t *)at(c, f)))
+            return rl_fail(RL_ERR_ARG, "%s expects a non-negative integer, got '%s'", label, text);
+        return RL_OK;
+    }
+    RL_UNREACHABLE("field type");
+}
+
+void rl_train_field_format(const rl_train_config *c, const rl_train_field *f, char *buf, size_t n)
+{
+    const row *r = row_of(f);
+    switch (f->type) {
+    case RL_FIELD_INT:
+    case RL_FIELD_INT64: snprintf(buf, n, "%lld", (long long)get_int(c, f)); return;
+    case RL_FIELD_DOUBLE: snprintf(buf, n, "%g", *(const double *)at_const(c, f)); return;
+    case RL_FIELD_BOOL:
+    case RL_FIELD_ENUM: {
+        int v = (int)get_int(c, f);
+        const char *name = r->choice ? r->choice(v) : NULL;
+        if (name) snprintf(buf, n, "%s", name);
+        else snprintf(buf, n, "%d", v);
+        return;
+    }
+    case RL_FIELD_PATH: {
+        const char *p = *(const char *const *)at_const(c, f);
+        snprintf(buf, n, "%s", p ? p : "");
+        return;
+    }
+    case RL_FIELD_SEED: snprintf(buf, n, "%llu", (unsigned long long)*(const uint64_t *)at_const(c, f)); return;
+    }
+    RL_UNREACHABLE("field type");
+}
+
+/* ------------------------------------------------------------------ checks */
+
+static rl_status check_field(const rl_train_config *c, const rl_train_field *f)
+{
+    switch (f->type) {
+    case RL_FIELD_INT:
+    case RL_FIELD_INT64: return in_range(f, f->name, (double)get_int(c, f));
+    case RL_FIELD_DOUBLE: {
+        double v = *(const double *)at_const(c, f);
+        if (!isfinite(v)) return rl_fail(RL_ERR_ARG, "%s = %g is not finite", f->name, v);
+        return in_range(f, f->name, v);
+    }
+    case RL_FIELD_BOOL:
+    case RL_FIELD_ENUM: {
+        int64_t v = get_int(c, f), hi = f->type == RL_FIELD_BOOL ? 1 : f->num_choices - 1;
+        if (v < 0 || v > hi) return rl_fail(RL_ERR_ARG, "%s = %lld is not one of its values", f->name, (long long)v);
+        return RL_OK;
+    }
+    case RL_FIELD_PATH:
+    case RL_FIELD_SEED: return RL_OK;
+    }
+    RL_UNREACHABLE("field type");
+}
+
+rl_status rl_train_config_check(const rl_train_config *c)
+{
+    for (int i = 0; i < NROWS; i++) {
+        rl_status s = check_field(c, &rows[i].f);
+        if (s) return s;
+    }
+    if (c->k1 > c->seq_len) return rl_fail(RL_ERR_ARG, "k1 = %d must be in [1, seq_len = %d]", c->k1, c->seq_len);
+    if (c->k1 && c->task != RL_TASK_TEXT) return rl_fail(RL_ERR_ARG, "--k1 (truncated BPTT) is for the text task");
+    if (c->text_path && c->task != RL_TASK_TEXT) return rl_fail(RL_ERR_ARG, "--data is for --task text");
+    return RL_OK;
+}
+
+/* ------------------------------------------------------------------ JSON */
+
+/* Seeds are exact: a JSON number is a double, exact only below 2^53. */
+#define SEED_EXACT 9007199254740992.0
+
+cJSON *rl_train_config_json(const rl_train_config *c)
+{
+    cJSON *j = cJSON_CreateObject();
+    for (int i = 0; j && i < NROWS; i++) {
+        const rl_train_field *f = &rows[i].f;
+        cJSON *v = NULL;
+        char txt[32];
+        switch (f->type) {
+        case RL_FIELD_INT:
+        case RL_FIELD_INT64:
+        case RL_FIELD_BOOL: v = cJSON_CreateNumber((double)get_int(c, f)); break;
+        case RL_FIELD_DOUBLE: v = cJSON_CreateNumber(*(const double *)at_const(c, f)); break;
+        case RL_FIELD_ENUM:
+            rl_train_field_format(c, f, txt, sizeof txt);
+            v = cJSON_CreateString(txt);
+            break;
+        case RL_FIELD_PATH: {
+            const char *p = *(const char *const *)at_const(c, f);
+            if (!p) continue;
+            v = cJSON_CreateString(p);
+            break;
+        }
+        case RL_FIELD_SEED: {
+            uint64_t s = *(const uint64_t *)at_const(c, f);
+            snprintf(txt, sizeof txt, "%llu", (unsigned long long)s);
+            v = (double)s < SEED_EXACT ? cJSON_CreateNumber((double)s) : cJSON_CreateString(txt);
+            break;
+        }
+        }
+        if (!v || !cJSON_AddItemToObject(j, f->name, v)) {
+            cJSON_Delete(v);
+            cJSON_Delete(j);
+            return NULL;
+        }
+    }
+    return j;
+}
+
+static rl_status read_value(const cJSON *v, rl_train_config *c, const rl_train_field *f)
+{
+    const row *r = row_of(f);
+    switch (f->type) {
+    case RL_FIELD_INT:
+    case RL_FIELD_INT64: {
+        if (!cJSON_IsNumber(v)) return rl_fail(RL_ERR_FORMAT, "%s must be a number", f->name);
+        double d = v->valuedouble;
+        if (d != floor(d)) return rl_fail(RL_ERR_FORMAT, "%s = %g is not an integer", f->name, d);
+        rl_status s = in_range(f, f->name, d);
+        if (!s) set_int(c, f, (int64_t)d);
+        return s;
+    }
+    case RL_FIELD_DOUBLE: {
+        if (!cJSON_IsNumber(v)) return rl_fail(RL_ERR_FORMAT, "%s must be a number", f->name);
+        rl_status s = in_range(f, f->name, v->valuedouble);
+        if (!s) *(double *)at(c, f) = v->valuedouble;
+        return s;
+    }
+    case RL_FIELD_BOOL:
+        if (cJSON_IsBool(v)) set_int(c, f, cJSON_IsTrue(v));
+        else if (cJSON_IsNumber(v) && (v->valuedouble == 0 || v->valuedouble == 1)) set_int(c, f, (int64_t)v->valuedouble);
+        else return rl_fail(RL_ERR_FORMAT, "%s must be 0 or 1", f->name);
+        return RL_OK;
+    case RL_FIELD_ENUM: {
+        int k = 0;
+        if (!cJSON_IsString(v)) return rl_fail(RL_ERR_FORMAT, "%s must be a name", f->name);
+        if (parse_choice(r, v->valuestring, &k)) return RL_ERR_FORMAT;
+        set_int(c, f, k);
+        return RL_OK;
+    }
+    case RL_FIELD_PATH:
+        if (cJSON_IsNull(v)) *(const char **)at(c, f) = NULL;
+        else if (cJSON_IsString(v) && *v->valuestring) *(const char **)at(c, f) = v->valuestring;
+        else return rl_fail(RL_ERR_FORMAT, "%s must be a path", f->name);
+        return RL_OK;
+    case RL_FIELD_SEED: {
+        uint64_t *s = (uint64_t *)at(c, f);
+        if (cJSON_IsNumber(v) && v->valuedouble >= 0 && v->valuedouble < SEED_EXACT && v->valuedouble == floor(v->valuedouble))
+            *s = (uint64_t)v->valuedouble;
+        else if (!cJSON_IsString(v) || !parse_u64(v->valuestring, s))
+            return rl_fail(RL_ERR_FORMAT, "%s must be an integer in [0, 2^64) (a string from 2^53 on)", f->name);
+        return RL_OK;
+    }
+    }
+    RL_UNREACHABLE("field type");
+}
+
+rl_status rl_train_config_from_json(const cJSON *j, rl_train_config *c)
+{
+    *c = rl_train_defaults();
+    if (!cJSON_IsObject(j)) return rl_fail(RL_ERR_FORMAT, "not a JSON object");
+    /* a key this version does not know: written by a newer one, whose
+     * meaning would be lost here */
+    for (const cJSON *it = j->child; it; it = it->next) {
+        if (!it->string || !rl_train_field_find(it->string))
+            return rl_fail(RL_ERR_FORMAT, "the option '%s' is unknown to this version of rnnlab (a newer version's?)",
+                           it->string ? it->string : "");
+        for (const cJSON *jt = j->child; jt != it; jt = jt->next)
+            if (strcmp(jt->string, it->string) == 0) return rl_fail(RL_ERR_FORMAT, "'%s' is given twice", it->string);
+    }
+    /* in the table's order (the optimizer before its fields); a key that is
+     * missing (an older version's file) keeps its default */
+    for (int i = 0; i < NROWS; i++) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, rows[i].f.name);
+        rl_status s = v ? read_value(v, c, &rows[i].f) : RL_OK;
+        if (s) return rl_fail(RL_ERR_FORMAT, "%s", rl_errmsg());
+    }
+    return RL_OK;
+}
