@@ -100,6 +100,7 @@ typedef struct {
 #define RL_MAX_SIZE 65536   /* input, hidden and output sizes */
 #define RL_MAX_LAYERS 64
 #define RL_MAX_PARAMS (1ll << 31) /* total number of parameters */
+#define RL_MAX_SEQ_LEN 1000000    /* a task's sequence length (rl_task_new) */
 
 typedef struct rl_model rl_model;
 

@@ -42,6 +42,16 @@ rl_status rl_parse_name(const char *what, const char *name, const char *const *n
  * n * size overflows. Memory is zeroed and 64-byte aligned. */
 void *rl_alloc(size_t n, size_t size);
 void rl_free(void *p);
+/* malloc and realloc for buffers sized by input (a file, a text), under the
+ * same test limit; freed with free(). */
+void *rl_malloc(size_t bytes);
+void *rl_realloc(void *p, size_t bytes);
+/* Tests only: make rl_alloc, rl_malloc and rl_realloc fail above this many
+ * bytes, as on a machine without the memory (0: off); or make the n-th of
+ * them from now fail, once (0: off), returning whether the failure armed
+ * before had happened. */
+void rl_debug_alloc_limit(size_t bytes);
+int rl_debug_fail_alloc(long n);
 
 /* Kernels over a row are compiled for AVX2+FMA as well as for the
  * baseline, and picked when the program starts (GCC's target_clones), so

@@ -66,6 +66,9 @@ static struct {
     _Atomic int pending;    /* parts 1.. of the region not yet finished */
 } pool = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, NULL, NULL, 0, 0};
 
+/* parts and a worker's index travel in 8 bits (job, the worker's argument) */
+_Static_assert(RL_MAX_THREADS <= 0xff, "RL_MAX_THREADS must fit the 8-bit part count of the pool's job word");
+
 /* Tests: make the next pthread_create calls fail, to check that a region
  * still completes on the threads that exist. */
 int rl_test_fail_thread_start;

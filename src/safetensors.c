@@ -73,7 +73,7 @@ static rl_status slurp(FILE *fp, const char *path, unsigned char **buf, size_t *
     } else if (fstat(fileno(fp), &sb) == 0 && S_ISDIR(sb.st_mode)) {
         return rl_fail(RL_ERR_IO, "%s: is a directory", path);
     }
-    unsigned char *b = malloc(cap);
+    unsigned char *b = rl_malloc(cap);
     if (!b) return rl_fail(RL_ERR_NOMEM, "%s: cannot allocate %zu bytes to read it", path, cap);
     for (;;) {
         if (n == cap) {
@@ -81,7 +81,7 @@ static rl_status slurp(FILE *fp, const char *path, unsigned char **buf, size_t *
                 free(b);
                 return rl_fail(RL_ERR_FORMAT, "%s: file too large", path);
             }
-            unsigned char *nb = realloc(b, cap * 2);
+            unsigned char *nb = rl_realloc(b, cap * 2);
             if (!nb) {
                 free(b);
                 return rl_fail(RL_ERR_NOMEM, "%s: cannot allocate %zu bytes to read it", path, cap * 2);
@@ -108,7 +108,9 @@ static int cmp_begin(const void *a, const void *b)
     return x->begin < y->begin ? -1 : x->begin > y->begin;
 }
 
-/* A JSON number that is an exact non-negative integer no larger than max. */
+/* A JSON number that is an exact non-negative integer no larger than max
+ * (at most ST_MAX_INT: above it, cJSON's doubles round a number written
+ * as 2^53 + 1 to 2^53 without a word). */
 static int json_uint(const cJSON *j, double max, uint64_t *out)
 {
     if (!cJSON_IsNumber(j)) return 0;
@@ -146,8 +148,8 @@ static rl_status parse_tensor(st_file *f, const cJSON *e, st_tensor *t)
     uint64_t numel = 1;
     for (int i = 0; i < nd; i++) {
         uint64_t d;
-        if (!json_uint(cJSON_GetArrayItem(sh, i), 9007199254740992.0, &d))
-            return rl_fail(RL_ERR_FORMAT, "%s: tensor '%s': dimension %d is not a non-negative integer", p,
+        if (!json_uint(cJSON_GetArrayItem(sh, i), ST_MAX_INT, &d))
+            return rl_fail(RL_ERR_FORMAT, "%s: tensor '%s': dimension %d is not an integer in [0, 2^53 - 1]", p,
                            t->name, i);
         t->shape[i] = (int64_t)d;
         if (d != 0 && numel > UINT64_MAX / d)
@@ -158,9 +160,9 @@ static rl_status parse_tensor(st_file *f, const cJSON *e, st_tensor *t)
         return rl_fail(RL_ERR_FORMAT, "%s: tensor '%s': byte size overflows", p, t->name);
     t->numel = (size_t)numel;
     uint64_t b, en;
-    if (cJSON_GetArraySize(off) != 2 || !json_uint(cJSON_GetArrayItem(off, 0), 9007199254740992.0, &b) ||
-        !json_uint(cJSON_GetArrayItem(off, 1), 9007199254740992.0, &en))
-        return rl_fail(RL_ERR_FORMAT, "%s: tensor '%s': data_offsets must be two non-negative integers", p,
+    if (cJSON_GetArraySize(off) != 2 || !json_uint(cJSON_GetArrayItem(off, 0), ST_MAX_INT, &b) ||
+        !json_uint(cJSON_GetArrayItem(off, 1), ST_MAX_INT, &en))
+        return rl_fail(RL_ERR_FORMAT, "%s: tensor '%s': data_offsets must be two integers in [0, 2^53 - 1]", p,
                        t->name);
     if (b > en || en > f->data_len)
         return rl_fail(RL_ERR_FORMAT,
@@ -174,21 +176,31 @@ static rl_status parse_tensor(st_file *f, const cJSON *e, st_tensor *t)
     return RL_OK;
 }
 
+/* A copy of s (malloc'ed, under the tests' allocation limits), or NULL. */
+static char *copy_str(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *c = rl_malloc(n);
+    if (c) memcpy(c, s, n);
+    return c;
+}
+
 static rl_status parse_meta(st_file *f, const cJSON *meta)
 {
     if (!cJSON_IsObject(meta)) return rl_fail(RL_ERR_FORMAT, "%s: __metadata__ is not an object", f->path);
     int n = cJSON_GetArraySize(meta);
-    if (n > ST_MAX_TENSORS) return rl_fail(RL_ERR_FORMAT, "%s: too many metadata entries", f->path);
-    f->meta_key = calloc((size_t)n + 1, sizeof(char *));
-    f->meta_val = calloc((size_t)n + 1, sizeof(char *));
+    if (n > ST_MAX_META)
+        return rl_fail(RL_ERR_FORMAT, "%s: %d metadata entries (limit %d)", f->path, n, ST_MAX_META);
+    f->meta_key = rl_alloc((size_t)n + 1, sizeof(char *));
+    f->meta_val = rl_alloc((size_t)n + 1, sizeof(char *));
     if (!f->meta_key || !f->meta_val) return rl_fail(RL_ERR_NOMEM, "%s: out of memory", f->path);
     const cJSON *e;
     cJSON_ArrayForEach(e, meta)
     {
         if (!cJSON_IsString(e))
             return rl_fail(RL_ERR_FORMAT, "%s: metadata '%.40s' is not a string", f->path, e->string);
-        f->meta_key[f->nmeta] = strdup(e->string);
-        f->meta_val[f->nmeta] = strdup(e->valuestring);
+        f->meta_key[f->nmeta] = copy_str(e->string);
+        f->meta_val[f->nmeta] = copy_str(e->valuestring);
         f->nmeta++;
         if (!f->meta_key[f->nmeta - 1] || !f->meta_val[f->nmeta - 1])
             return rl_fail(RL_ERR_NOMEM, "%s: out of memory", f->path);
@@ -222,7 +234,7 @@ static rl_status parse_header(st_file *f)
     int tensors = n - (cJSON_GetObjectItemCaseSensitive(root, "__metadata__") != NULL);
     if (tensors > ST_MAX_TENSORS)
         s = rl_fail(RL_ERR_FORMAT, "%s: %d header entries (limit %d tensors)", p, tensors, ST_MAX_TENSORS);
-    if (!s && !(f->t = calloc((size_t)n + 1, sizeof *f->t))) s = rl_fail(RL_ERR_NOMEM, "%s: out of memory", p);
+    if (!s && !(f->t = rl_alloc((size_t)n + 1, sizeof *f->t))) s = rl_fail(RL_ERR_NOMEM, "%s: out of memory", p);
     const cJSON *e;
     cJSON_ArrayForEach(e, root)
     {
@@ -241,7 +253,7 @@ static rl_status parse_header(st_file *f)
     cJSON_Delete(root);
     if (s) return s;
     /* no two tensors may share bytes */
-    st_tensor **order = malloc(((size_t)f->n + 1) * sizeof *order);
+    st_tensor **order = rl_malloc(((size_t)f->n + 1) * sizeof *order);
     if (!order) return rl_fail(RL_ERR_NOMEM, "%s: out of memory", p);
     for (int i = 0; i < f->n; i++) order[i] = &f->t[i];
     qsort(order, (size_t)f->n, sizeof *order, cmp_begin);
@@ -269,7 +281,7 @@ rl_status st_parse(st_file *f, const void *data, size_t len, const char *name)
 {
     memset(f, 0, sizeof *f);
     snprintf(f->path, sizeof f->path, "%s", name);
-    if (!(f->buf = malloc(len ? len : 1))) return rl_fail(RL_ERR_NOMEM, "%s: out of memory", name);
+    if (!(f->buf = rl_malloc(len))) return rl_fail(RL_ERR_NOMEM, "%s: out of memory", name);
     memcpy(f->buf, data, len);
     f->len = len;
     rl_status s = parse_header(f);
@@ -379,6 +391,13 @@ static rl_status write_all(FILE *fp, const void *p, size_t n, const char *path)
 
 rl_status st_write(const char *path, const st_out *t, int n, const char *const *meta_kv, int nmeta)
 {
+    /* what is written must read back: the reader's limits */
+    if (n > ST_MAX_TENSORS || nmeta > ST_MAX_META)
+        return rl_fail(RL_ERR_ARG, "%s: %d tensors and %d metadata entries (limits %d and %d)", path, n, nmeta,
+                       ST_MAX_TENSORS, ST_MAX_META);
+    for (int i = 0; i < n; i++)
+        if (strlen(t[i].name) > ST_MAX_NAME)
+            return rl_fail(RL_ERR_ARG, "%s: tensor name '%.40s...' is longer than %d bytes", path, t[i].name, ST_MAX_NAME);
     cJSON *root = cJSON_CreateObject();
     if (!root) return rl_fail(RL_ERR_NOMEM, "out of memory");
     if (nmeta > 0) {
@@ -410,6 +429,10 @@ rl_status st_write(const char *path, const st_out *t, int n, const char *const *
     if (!json) return rl_fail(RL_ERR_NOMEM, "out of memory while writing %s", path);
     size_t jlen = strlen(json);
     size_t hlen = (jlen + 7) & ~(size_t)7; /* pad with spaces so the data is 8-byte aligned */
+    if (hlen > ST_MAX_HEADER) {
+        free(json);
+        return rl_fail(RL_ERR_ARG, "%s: the header would be %zu bytes (limit %u)", path, hlen, ST_MAX_HEADER);
+    }
 
     int to_stdout = strcmp(path, "-") == 0;
     char tmp[4096];
@@ -450,9 +473,15 @@ rl_status st_write(const char *path, const st_out *t, int n, const char *const *
 
 rl_status rl_st_write(const char *path, const rl_st_tensor *t, int n, const char *const *meta_kv, int nmeta)
 {
-    for (int i = 0; i < n; i++)
+    for (int i = 0; i < n; i++) {
         if (parse_dtype(t[i].dtype) == ST_OTHER || t[i].ndim < 0 || t[i].ndim > ST_MAX_NDIM)
             return rl_fail(RL_ERR_ARG, "%s: tensor '%s' has an unsupported dtype or rank", path, t[i].name);
+        if (strcmp(t[i].name, "__metadata__") == 0)
+            return rl_fail(RL_ERR_ARG, "%s: '__metadata__' is not a tensor name", path);
+        for (int k = 0; k < i; k++)
+            if (strcmp(t[k].name, t[i].name) == 0)
+                return rl_fail(RL_ERR_ARG, "%s: tensor '%.64s' is given twice", path, t[i].name);
+    }
     return st_write(path, t, n, meta_kv, nmeta);
 }
 
@@ -465,7 +494,7 @@ struct rl_st {
 rl_status rl_st_open(rl_st **out, const char *path)
 {
     *out = NULL;
-    rl_st *r = calloc(1, sizeof *r);
+    rl_st *r = rl_alloc(1, sizeof *r);
     if (!r) return rl_fail(RL_ERR_NOMEM, "out of memory");
     rl_status s = st_read(&r->f, path);
     if (s) {

@@ -8,8 +8,13 @@
 
 #define ST_MAX_HEADER (100u << 20) /* the format's own limit on the JSON header */
 #define ST_MAX_TENSORS 4096
+#define ST_MAX_META 4096 /* entries of __metadata__ */
 #define ST_MAX_NDIM RL_ST_MAX_NDIM
 #define ST_MAX_NAME 255
+#define ST_MAX_INT 9007199254740991.0 /* 2^53 - 1: dimensions and data offsets */
+/* What rnnlab writes it must read back: a model's tensors, and the optimizer
+ * and trainer state a checkpoint adds (src/run.c: at most 12 more). */
+_Static_assert(RL_MAX_TENSORS + 12 <= ST_MAX_TENSORS, "a checkpoint of the largest model must be readable");
 
 typedef enum { ST_F32, ST_F64, ST_I64, ST_I32, ST_OTHER } st_dtype;
 
@@ -24,7 +29,7 @@ typedef struct {
 } st_tensor;
 
 typedef struct {
-    char path[512];         /* for messages */
+    char path[4096];        /* for messages (PATH_MAX: a longer path is cut) */
     unsigned char *buf;     /* the whole file */
     size_t len;
     const unsigned char *data; /* the data section inside buf */
@@ -65,6 +70,12 @@ rl_status st_write(const char *path, const st_out *t, int n, const char *const *
 
 /* A data file in an open file (rl_data_load_ex without the reading). */
 rl_status rl_data_from_st(rl_data **out, const st_file *f, const rl_model *m, rl_dtype dtype, unsigned flags);
+/* The limits on a text (docs/security.md): characters, distinct ones (the
+ * classes of a text model, within RL_MAX_SIZE), and bytes of a file. */
+#define RL_TEXT_MIN_CHARS 1000
+#define RL_TEXT_MAX_VOCAB 4096
+#define RL_TEXT_MAX_BYTES ((size_t)1 << 31)
+_Static_assert(RL_TEXT_MAX_VOCAB <= RL_MAX_SIZE, "a text model's classes must be a valid output size");
 /* The text task from UTF-8 bytes in memory (rl_task_new's text loading). src/tasks.c */
 rl_status rl_task_text_from_buffer(rl_task **out, int seq_len, const void *text, size_t len, const char *name);
 /* The model in an open file (checkpoints: tensors named optim.* and train.*

@@ -6,7 +6,8 @@
 #include <stdarg.h>
 #include <string.h>
 
-static _Thread_local char errbuf[512];
+/* room for a message with two paths of PATH_MAX (4096) bytes */
+static _Thread_local char errbuf[8192 + 512];
 
 /* The BLAS kernel check (src/blas.c) runs here, when the program loads:
  * - before main, so before any BLAS call and before the program starts
@@ -48,6 +49,37 @@ rl_status rl_fail(rl_status s, const char *fmt, ...)
     return s;
 }
 
+/* Tests only: allocations above alloc_limit bytes fail as on a machine
+ * without the memory (0: no limit); the fail_at-th allocation from the
+ * moment it was set fails once (0: none). */
+static size_t alloc_limit;
+static _Atomic long fail_at;
+static _Atomic int fail_fired;
+
+void rl_debug_alloc_limit(size_t bytes) { alloc_limit = bytes; }
+
+int rl_debug_fail_alloc(long n)
+{
+    int fired = atomic_exchange(&fail_fired, 0);
+    atomic_store(&fail_at, n > 0 ? n : 0);
+    return fired;
+}
+
+/* Whether this allocation is to fail. */
+static int refused(size_t bytes)
+{
+    if (alloc_limit && bytes > alloc_limit) return 1;
+    if (atomic_load_explicit(&fail_at, memory_order_relaxed) > 0 && atomic_fetch_sub(&fail_at, 1) == 1) {
+        atomic_store(&fail_fired, 1);
+        return 1;
+    }
+    return 0;
+}
+
+void *rl_malloc(size_t bytes) { return refused(bytes) ? NULL : malloc(bytes ? bytes : 1); }
+
+void *rl_realloc(void *p, size_t bytes) { return refused(bytes) ? NULL : realloc(p, bytes ? bytes : 1); }
+
 void *rl_alloc(size_t n, size_t size)
 {
     if (n == 0) n = 1;
@@ -56,7 +88,7 @@ void *rl_alloc(size_t n, size_t size)
         return NULL;
     }
     size_t bytes = (n * size + 63) & ~(size_t)63;
-    void *p = aligned_alloc(64, bytes);
+    void *p = refused(bytes) ? NULL : aligned_alloc(64, bytes);
     if (!p) {
         rl_fail(RL_ERR_NOMEM, "cannot allocate %zu bytes", bytes);
         return NULL;

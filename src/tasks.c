@@ -4,7 +4,9 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdint.h>
 #include <string.h>
+#include <sys/stat.h>
 
 extern const char rl_corpus_data[];
 extern const uint64_t rl_corpus_size;
@@ -67,8 +69,6 @@ static int cmp_i32(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-#define MAX_VOCAB 4096
-
 /* UTF-8 bytes as class ids over their sorted distinct code points. */
 static rl_status text_from_bytes(rl_task *t, const unsigned char *src, size_t n, const char *name)
 {
@@ -77,7 +77,8 @@ static rl_status text_from_bytes(rl_task *t, const unsigned char *src, size_t n,
     int64_t len = cps ? utf8_decode(src, n, cps) : 0;
     if (!cps) s = RL_ERR_NOMEM;
     else if (len < 0) s = rl_fail(RL_ERR_FORMAT, "%s: not valid UTF-8", name);
-    else if (len < 1000) s = rl_fail(RL_ERR_FORMAT, "%s: %lld characters; a text model needs at least 1000", name, (long long)len);
+    else if (len < RL_TEXT_MIN_CHARS)
+        s = rl_fail(RL_ERR_FORMAT, "%s: %lld characters; a text model needs at least %d", name, (long long)len, RL_TEXT_MIN_CHARS);
     if (!s && !(sorted = rl_alloc((size_t)len, sizeof *sorted))) s = RL_ERR_NOMEM;
     int V = 0;
     if (!s) {
@@ -85,10 +86,10 @@ static rl_status text_from_bytes(rl_task *t, const unsigned char *src, size_t n,
         qsort(sorted, (size_t)len, sizeof *sorted, cmp_i32);
         for (int64_t i = 0; i < len; i++)
             if (i == 0 || sorted[i] != sorted[i - 1]) sorted[V++] = sorted[i];
-        if (V > MAX_VOCAB) s = rl_fail(RL_ERR_FORMAT, "%s: %d distinct characters (limit %d)", name, V, MAX_VOCAB);
+        if (V > RL_TEXT_MAX_VOCAB) s = rl_fail(RL_ERR_FORMAT, "%s: %d distinct characters (limit %d)", name, V, RL_TEXT_MAX_VOCAB);
         if (!s && V < 2) s = rl_fail(RL_ERR_FORMAT, "%s: a single distinct character", name);
     }
-    if (!s && !(t->vocab = malloc((size_t)V * 4 + 1))) s = RL_ERR_NOMEM;
+    if (!s && !(t->vocab = rl_malloc((size_t)V * 4 + 1))) s = rl_fail(RL_ERR_NOMEM, "%s: no memory for the vocabulary", name);
     if (!s) {
         size_t at = 0;
         for (int i = 0; i < V; i++) at += utf8_encode((uint32_t)sorted[i], t->vocab + at);
@@ -97,8 +98,6 @@ static rl_status text_from_bytes(rl_task *t, const unsigned char *src, size_t n,
             int32_t *hit = bsearch(&cps[i], sorted, (size_t)V, sizeof *sorted, cmp_i32);
             cps[i] = (int32_t)(hit - sorted);
         }
-        t->ids = cps;
-        t->n = len;
         t->info.input_size = t->info.output_size = V;
         t->info.vocab = t->vocab;
         t->info.train_len = (int64_t)(len * 0.95);
@@ -106,31 +105,45 @@ static rl_status text_from_bytes(rl_task *t, const unsigned char *src, size_t n,
         if (t->info.val_len < t->info.seq_len + 1 || t->info.train_len < t->info.seq_len + 1)
             s = rl_fail(RL_ERR_ARG, "%s: too short for sequences of %d characters", name, t->info.seq_len);
     }
-    if (s || t->ids != cps) rl_free(cps);
+    /* The task takes cps only on success; on failure it is freed here, once
+     * (rl_task_free frees t->ids, so it must not point at cps then). */
+    if (!s) t->ids = cps, t->n = len;
+    else rl_free(cps);
     rl_free(sorted);
     return s;
 }
 
-/* The text of path, or the built-in corpus. */
+/* The text of path, or the built-in corpus. A regular file is measured
+ * (fstat) and refused before it is read when it is over the limit; anything
+ * else (a pipe) is read up to one byte past it. */
 static rl_status load_text(rl_task *t, const char *path)
 {
     if (!path) return text_from_bytes(t, (const unsigned char *)rl_corpus_data, (size_t)rl_corpus_size, "<built-in corpus>");
-    unsigned char *buf = NULL;
-    size_t n = 0, cap = 1 << 16;
     FILE *f = fopen(path, "rb");
     if (!f) return rl_fail(RL_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-    buf = malloc(cap);
-    while (buf) {
+    const size_t limit = RL_TEXT_MAX_BYTES;
+    size_t cap = (size_t)1 << 16, n = 0;
+    struct stat sb;
+    rl_status s = RL_OK;
+    unsigned char *buf = NULL;
+    if (fstat(fileno(f), &sb) != 0) s = rl_fail(RL_ERR_IO, "%s: cannot stat: %s", path, strerror(errno));
+    else if (S_ISDIR(sb.st_mode)) s = rl_fail(RL_ERR_IO, "%s: is a directory", path);
+    else if (S_ISREG(sb.st_mode) && (uintmax_t)sb.st_size > limit) n = limit + 1; /* not read */
+    else if (S_ISREG(sb.st_mode)) cap = (size_t)sb.st_size + 1; /* + 1: EOF is seen without growing */
+    if (!s && n <= limit && !(buf = rl_malloc(cap)))
+        s = rl_fail(RL_ERR_NOMEM, "%s: cannot allocate %zu bytes to read it", path, cap);
+    while (buf && !s) {
         n += fread(buf + n, 1, cap - n, f);
-        if (n < cap) break;
-        unsigned char *nb = cap < ((size_t)1 << 31) ? realloc(buf, cap *= 2) : NULL;
-        if (!nb) free(buf);
-        buf = nb;
+        if (n < cap || n > limit) break;
+        size_t ncap = cap > limit / 2 ? limit + 1 : 2 * cap;
+        unsigned char *nb = rl_realloc(buf, ncap);
+        if (!nb) s = rl_fail(RL_ERR_NOMEM, "%s: cannot allocate %zu bytes to read it", path, ncap);
+        else buf = nb, cap = ncap;
     }
-    int err = ferror(f);
+    if (!s && ferror(f)) s = rl_fail(RL_ERR_IO, "%s: read error: %s", path, strerror(errno));
+    if (!s && n > limit) s = rl_fail(RL_ERR_FORMAT, "%s: larger than the limit of %zu bytes (2 GiB) for a text", path, limit);
     fclose(f);
-    if (!buf) return rl_fail(RL_ERR_NOMEM, "%s: too large to read (limit 2 GiB)", path);
-    rl_status s = err ? rl_fail(RL_ERR_IO, "%s: read error", path) : text_from_bytes(t, buf, n, path);
+    if (!s) s = text_from_bytes(t, buf, n, path);
     free(buf);
     return s;
 }
@@ -154,9 +167,10 @@ static rl_status task_new(rl_task **out, rl_task_kind kind, int T, const char *t
     *out = NULL;
     if ((unsigned)kind >= RL_TASK_COUNT) return rl_fail(RL_ERR_ARG, "unknown task");
     int min = kind == RL_TASK_COPY ? 1 : kind == RL_TASK_TEMPORAL_ORDER ? 20 : 2;
-    if (T < min || T > 1000000) return rl_fail(RL_ERR_ARG, "--seq-len %d is out of range [%d, 1000000] for %s", T, min, task_names[kind]);
+    if (T < min || T > RL_MAX_SEQ_LEN)
+        return rl_fail(RL_ERR_ARG, "--seq-len %d is out of range [%d, %d] for %s", T, min, RL_MAX_SEQ_LEN, task_names[kind]);
     if (text_path && kind != RL_TASK_TEXT) return rl_fail(RL_ERR_ARG, "a text file is only for the text task");
-    rl_task *t = calloc(1, sizeof *t);
+    rl_task *t = rl_alloc(1, sizeof *t);
     if (!t) return rl_fail(RL_ERR_NOMEM, "out of memory");
     rl_task_info *in = &t->info;
     in->kind = kind;
@@ -214,7 +228,7 @@ rl_status rl_task_data_new(rl_data **out, const rl_task *t, int B)
     const rl_task_info *in = &t->info;
     if (B < 1) return rl_fail(RL_ERR_ARG, "batch size %d", B);
     size_t BT = (size_t)B * in->steps;
-    rl_data *d = calloc(1, sizeof *d);
+    rl_data *d = rl_alloc(1, sizeof *d);
     if (!d) return rl_fail(RL_ERR_NOMEM, "out of memory");
     int ok = (d->x = rl_alloc(BT * (size_t)in->input_size, 4)) && (d->mask = rl_alloc(BT, 4)) &&
              (in->loss == RL_LOSS_CE ? (d->target = rl_alloc(BT, 4)) != NULL : (d->y = rl_alloc(BT * (size_t)in->output_size, 4)) != NULL);
@@ -360,9 +374,14 @@ static rl_status vocab_points(const rl_model *m, int32_t **cps, int64_t *V)
     size_t n = strlen(v);
     if (!(*cps = rl_alloc(n + 1, sizeof **cps))) return RL_ERR_NOMEM;
     *V = utf8_decode((const unsigned char *)v, n, *cps);
-    if (*V < 0 || *V != rl_model_config(m).output_size) {
+    /* a character model reads and predicts the same classes: a file whose
+     * input size differs would have a class id index outside its inputs */
+    const rl_config c = rl_model_config(m);
+    if (*V < 0 || *V != c.output_size || c.input_size != c.output_size) {
         rl_free(*cps);
-        return rl_fail(RL_ERR_FORMAT, "the model's vocabulary does not match its %d outputs", rl_model_config(m).output_size);
+        *cps = NULL;
+        return rl_fail(RL_ERR_FORMAT, "the model's vocabulary does not match its %d inputs and %d outputs", c.input_size,
+                       c.output_size);
     }
     return RL_OK;
 }

@@ -310,7 +310,7 @@ rl_status rl_evaluate(const rl_model *m0, const rl_task *task, int B, int batche
     rl_rng_seed(&r, seed);
     int text = in.kind == RL_TASK_TEXT;
     int64_t stride = text ? in.val_len / B : 0;
-    if (text) {
+    if (text && !s) { /* pos is NULL when an allocation above failed */
         for (int b = 0; b < B; b++) pos[b] = (int64_t)b * stride;
         int64_t windows = (stride - 1) / in.steps; /* windows that fit each stream */
         if (windows < 1 && !s) s = check_validation_fits(&in, B);

@@ -10,6 +10,8 @@
 
 typedef void (*test_fn)(void);
 void test_register(const char *name, test_fn fn);
+/* How many registered tests have name in their names (the runner's selection). */
+int test_count_matching(const char *name);
 void test_fail_at(const char *file, int line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 #define TEST(name)                                                                  \
