@@ -398,18 +398,8 @@ int cmd_lyapunov(int argc, char **argv)
     if (e || (e = cli_require(&c, model, "model")) || (e = cli_require(&c, c.seen[O_STEPS] ? "" : NULL, "steps")) ||
         (e = cli_require(&c, out, "out")))
         return e;
-    if (input) {
-        if (strcmp(input, "data") == 0) cfg.input = RL_INPUT_DATA;
-        else if (strcmp(input, "zeros") == 0) cfg.input = RL_INPUT_ZEROS;
-        else if (strcmp(input, "noise") == 0) cfg.input = RL_INPUT_NOISE;
-        else return cli_usage_error(&c, "--input must be data, zeros or noise, got '%s'", input);
-    }
-    if (state) {
-        if (strcmp(state, "data") == 0) cfg.state = RL_STATE_DATA;
-        else if (strcmp(state, "zeros") == 0) cfg.state = RL_STATE_ZEROS;
-        else if (strcmp(state, "random") == 0) cfg.state = RL_STATE_RANDOM;
-        else return cli_usage_error(&c, "--state must be data, zeros or random, got '%s'", state);
-    }
+    if (input && rl_input_parse(input, &cfg.input)) return cli_usage_error(&c, "--input: %s", rl_errmsg());
+    if (state && rl_state_parse(state, &cfg.state)) return cli_usage_error(&c, "--state: %s", rl_errmsg());
     if (!data && ((input && cfg.input == RL_INPUT_DATA) || (state && cfg.state == RL_STATE_DATA)))
         return cli_usage_error(&c, "--input data and --state data need --data");
     if (c.seen[O_NOISE] && cfg.input != RL_INPUT_NOISE) return cli_usage_error(&c, "--noise-std needs --input noise");
@@ -440,16 +430,15 @@ int cmd_lyapunov(int argc, char **argv)
         e = cli_fail(&c, s);
         goto done;
     }
-    static const char *const inputs[] = {"data", "zeros", "noise"}, *const states[] = {"data", "zeros", "random"};
     rl_config mc = rl_model_config(m);
     root = cJSON_CreateObject();
     cJSON_AddStringToObject(root, "cell", rl_cell_name(mc.cell));
     cJSON_AddNumberToObject(root, "state_size", S);
     cJSON_AddNumberToObject(root, "steps", cfg.steps);
     cJSON_AddNumberToObject(root, "transient", cfg.transient);
-    cJSON_AddStringToObject(root, "input", inputs[cfg.input]);
+    cJSON_AddStringToObject(root, "input", rl_input_name(cfg.input));
     if (cfg.input == RL_INPUT_NOISE) cJSON_AddNumberToObject(root, "noise_std", cfg.noise_std);
-    cJSON_AddStringToObject(root, "state", states[cfg.state]);
+    cJSON_AddStringToObject(root, "state", rl_state_name(cfg.state));
     cJSON_AddNumberToObject(root, "seed", (double)cfg.seed);
     cJSON_AddItemToObject(root, "exponents", darray(ex, cfg.k));
     if (ntrace) {

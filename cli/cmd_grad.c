@@ -38,9 +38,7 @@ int cmd_grad(int argc, char **argv)
         case O_DATA: data = optarg; break;
         case O_OUT: out = optarg; break;
         case O_PREC:
-            if (strcmp(optarg, "f32") == 0) dt = RL_F32;
-            else if (strcmp(optarg, "f64") == 0) dt = RL_F64;
-            else return cli_usage_error(&c, "--precision must be f32 or f64, got '%s'", optarg);
+            if (rl_dtype_parse(optarg, &dt)) return cli_usage_error(&c, "--precision: %s", rl_errmsg());
             break;
         default: return 2;
         }

@@ -62,6 +62,7 @@ typedef enum {
 const char *rl_cell_name(rl_cell c);
 const char *rl_loss_name(rl_loss l);
 const char *rl_dtype_name(rl_dtype d);
+rl_status rl_dtype_parse(const char *name, rl_dtype *out); /* "f32" or "f64" */
 /* Parse a name; RL_ERR_ARG (with a message listing the choices) if unknown. */
 rl_status rl_cell_parse(const char *name, rl_cell *out);
 rl_status rl_loss_parse(const char *name, rl_loss *out);
@@ -402,6 +403,11 @@ rl_status rl_jac_theorem(rl_jac *j, int tau, rl_theorem *out);
 
 typedef enum { RL_INPUT_DATA = 0, RL_INPUT_ZEROS, RL_INPUT_NOISE } rl_input_kind;
 typedef enum { RL_STATE_DATA = 0, RL_STATE_ZEROS, RL_STATE_RANDOM } rl_state_kind;
+/* "data", "zeros", "noise" and "data", "zeros", "random"; NULL if out of range */
+const char *rl_input_name(rl_input_kind k);
+const char *rl_state_name(rl_state_kind k);
+rl_status rl_input_parse(const char *name, rl_input_kind *out);
+rl_status rl_state_parse(const char *name, rl_state_kind *out);
 
 typedef struct {
     int steps;            /* N >= 1 steps averaged over */

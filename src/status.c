@@ -108,7 +108,12 @@ const char *rl_init_name(rl_init_kind k)
 {
     return (unsigned)k < RL_INIT_COUNT ? init_names[k] : NULL;
 }
-const char *rl_dtype_name(rl_dtype d) { return d == RL_F64 ? "f64" : d == RL_F32 ? "f32" : NULL; }
+static const char *const dtype_names[2] = {"f32", "f64"};
+static const char *const input_names[3] = {"data", "zeros", "noise"};
+static const char *const state_names[3] = {"data", "zeros", "random"};
+const char *rl_dtype_name(rl_dtype d) { return (unsigned)d < 2 ? dtype_names[d] : NULL; }
+const char *rl_input_name(rl_input_kind k) { return (unsigned)k < 3 ? input_names[k] : NULL; }
+const char *rl_state_name(rl_state_kind k) { return (unsigned)k < 3 ? state_names[k] : NULL; }
 
 rl_status rl_parse_name(const char *what, const char *name, const char *const *names, int n, int *out)
 {
@@ -138,5 +143,29 @@ rl_status rl_init_parse(const char *name, rl_init_kind *out)
     int i = 0;
     rl_status s = rl_parse_name("init", name, init_names, RL_INIT_COUNT, &i);
     if (s == RL_OK) *out = (rl_init_kind)i;
+    return s;
+}
+
+rl_status rl_dtype_parse(const char *name, rl_dtype *out)
+{
+    int i = 0;
+    rl_status s = rl_parse_name("precision", name, dtype_names, 2, &i);
+    if (s == RL_OK) *out = (rl_dtype)i;
+    return s;
+}
+
+rl_status rl_input_parse(const char *name, rl_input_kind *out)
+{
+    int i = 0;
+    rl_status s = rl_parse_name("input", name, input_names, 3, &i);
+    if (s == RL_OK) *out = (rl_input_kind)i;
+    return s;
+}
+
+rl_status rl_state_parse(const char *name, rl_state_kind *out)
+{
+    int i = 0;
+    rl_status s = rl_parse_name("initial state", name, state_names, 3, &i);
+    if (s == RL_OK) *out = (rl_state_kind)i;
     return s;
 }

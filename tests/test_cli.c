@@ -75,7 +75,7 @@ TEST(cli_table)
         {{"rnnlab", "grad", "--model", M, NULL}, 2, "--data is required"},
         {{"rnnlab", "grad", "--model", M, "--data", D, NULL}, 2, "--out is required"},
         {{"rnnlab", "grad", "--model", M, "--data", D, "--out", out, "--precision", "f16", NULL}, 2,
-         "--precision must be f32 or f64"},
+         "unknown precision 'f16' (choose from f32, f64)"},
         {{"rnnlab", "grad", "--model", M, "--model", M, NULL}, 2, "given twice"},
         {{"rnnlab", "grad", "--model", "-", "--data", "-", "--out", out, NULL}, 2, "only one of"},
         {{"rnnlab", "grad", "--model", tmp_path("nope.st"), "--data", D, "--out", out, NULL}, 1, "nope.st: cannot open"},
