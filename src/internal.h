@@ -90,6 +90,11 @@ int rl_parallel(int parts, rl_part_fn fn, void *ctx, rl_barrier *bar);
  * (starting at multiples of 16), one per thread: for loops whose elements
  * do not depend on each other, so that the cut changes no number. */
 void rl_parallel_for(size_t n, size_t grain, void (*fn)(void *ctx, size_t lo, size_t hi), void *ctx);
+/* the elementwise work (in element operations) a thread must get for a
+ * region to pay: tens of microseconds (2^17; tests lower it to cover the
+ * cuts on small problems) */
+extern size_t rl_grain;
+#define RL_GRAIN rl_grain
 void rl_barrier_init(rl_barrier *b, int n);
 void rl_barrier_wait(rl_barrier *b);
 int rl_blas_single(void);

@@ -340,7 +340,7 @@ void RL_T(rl_layer_backward)(const rl_cell_desc *d, const rl_layer *ly, real *dx
     RL_T(rl_in_grad)(dw_ih, ly->dz, G * H, x, ids, wt, (int)TB, in);
     /* db_ih += sum_t dL/dz_t, db_hh += sum_t dL/dzh_t, the threads taking columns */
     bias_job bj = {db_ih, db_hh, ly->dz, ly->dzh, TB, (size_t)G * H, (size_t)Gh * H};
-    rl_parallel_for((size_t)G * H, 256, bias_part, &bj);
+    rl_parallel_for((size_t)G * H, RL_GRAIN / TB + 1, bias_part, &bj);
     if (dextra) RL_OPS(d)->extra_grad(ly, dextra);
     /* dL/dx_t = W_ih^T dL/dz_t */
     if (dx) RL_T(rl_gemm)(CblasNoTrans, CblasNoTrans, (int)TB, in, G * H, 1, ly->dz, G * H, ly->w_ih, in, 0, dx, in);

@@ -54,7 +54,10 @@ void RL_T(rl_gemm)(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int M, int N, int K, 
      * 16: the cut depends on the shape alone */
     int panel = ((n + 255) / 256) * 16, panels;
     if (panel < 128) panel = 128;
-    panels = (double)M * N * K < (1 << 20) ? 1 : (n + panel - 1) / panel;
+    panels = (n + panel - 1) / panel;
+    /* at least 4 MFLOP a panel (tens of microseconds): less is not worth a thread */
+    if ((double)M * N * K / (1 << 21) < panels) panels = (int)((double)M * N * K / (1 << 21));
+    if (panels < 1) panels = 1;
     gemm_panels g = {{ta, tb, M, N, K, by_rows, panels, alpha, beta, A, B, C, lda, ldb, ldc}, panel};
     int parts = rl_get_num_threads() < panels ? rl_get_num_threads() : panels;
     if (panels == 1)
@@ -103,7 +106,7 @@ void RL_T(rl_in_project)(real *z, int G, const real *x, const int32_t *ids, real
             for (int i = 0; i < in; i++) wt[(size_t)i * G + k] = w_ih[(size_t)k * in + i] + bias;
         }
     }
-    rl_parallel_for((size_t)TB, 8192 / (size_t)(G > 0 ? G : 1) + 1, in_rows, &j);
+    rl_parallel_for((size_t)TB, RL_GRAIN / (size_t)G + 1, in_rows, &j);
 }
 
 typedef struct {
@@ -139,7 +142,7 @@ void RL_T(rl_in_grad)(real *dw_ih, const real *da, int G, const real *x, const i
         return;
     }
     grad_job gj = {dw_ih, da, ids, wt, G, TB, in};
-    rl_parallel_for((size_t)G, 64, in_grad_part, &gj);
+    rl_parallel_for((size_t)G, RL_GRAIN / (size_t)TB + 1, in_grad_part, &gj);
 }
 
 #ifdef RL_REAL_F64
@@ -236,7 +239,7 @@ static double loss_and_dout(real *dout, const real *out, const rl_batch *b, cons
                             int B, int O, rl_loss loss, int want_d)
 {
     loss_job j = {dout, out, b, wsum, lrow, T, B, O, want_d, loss};
-    rl_parallel_for((size_t)T * B, 4096 / (size_t)O + 1, loss_rows, &j);
+    rl_parallel_for((size_t)T * B, RL_GRAIN / 8 / (size_t)O + 1, loss_rows, &j);
     /* the sum in the order of the steps, then the sequences, whatever the threads */
     double total = 0;
     for (size_t i = 0; i < (size_t)T * B; i++) total += lrow[i];
@@ -342,7 +345,7 @@ rl_status RL_T(rl_backward)(rl_ws *ws, const rl_model *m, const rl_batch *b)
     /* dW_o += sum_t dL/do_t h_t^T, db_o += sum_t dL/do_t */
     RL_T(rl_gemm)(CblasTrans, CblasNoTrans, O, H, (int)TB, 1, dout, O, htop, H, 1, DP(ws, m, rl_t_head_w(m)), H);
     colsum_job cj = {DP(ws, m, rl_t_head_b(m)), dout, TB, (size_t)O};
-    rl_parallel_for((size_t)O, 16, colsum_part, &cj);
+    rl_parallel_for((size_t)O, RL_GRAIN / TB + 1, colsum_part, &cj);
     /* the output part of eq. 10.21 for the top layer: (do_t/dh_t)^T dL/do_t = W_o^T dL/do_t */
     RL_T(rl_gemm)(CblasNoTrans, CblasNoTrans, (int)TB, H, O, 1, dout, O, P(m, rl_t_head_w(m)), H, 0, dh, H);
     if (rl_prof_on) rl_prof_s[RL_PROF_HEAD_BWD] += rl_now() - t0;

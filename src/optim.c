@@ -168,7 +168,7 @@ rl_status rl_optim_step(rl_optim *o, rl_model *m, const void *grad, double lr)
     if (!isfinite(lr) || lr < 0) return rl_fail(RL_ERR_ARG, "learning rate %g", lr);
     o->t++;
     update_job j = {o, m->params, grad, lr};
-    rl_parallel_for(o->n, 1 << 16, update_range, &j);
+    rl_parallel_for(o->n, RL_GRAIN, update_range, &j);
     return RL_OK;
 }
 
@@ -280,7 +280,7 @@ rl_status rl_clip_grad_norm(void *grad, size_t n, rl_dtype dtype, double max_nor
     if (!isfinite(g)) return rl_fail(RL_ERR_NONFINITE, "the gradient norm is %g", g);
     if (max_norm > 0 && g >= max_norm) {
         scale_job j = {grad, dtype, max_norm / g};
-        rl_parallel_for(n, 1 << 16, scale_range, &j);
+        rl_parallel_for(n, RL_GRAIN, scale_range, &j);
     }
     return RL_OK;
 }

@@ -163,6 +163,8 @@ int rl_parallel(int parts, rl_part_fn fn, void *ctx, rl_barrier *bar)
     return parts;
 }
 
+size_t rl_grain = (size_t)1 << 17;
+
 typedef struct {
     void (*fn)(void *ctx, size_t lo, size_t hi);
     void *ctx;

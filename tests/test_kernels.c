@@ -94,6 +94,8 @@ TEST(threads_give_the_same_bits)
                 pass one, two, three, lock;
                 rl_set_num_threads(1);
                 run_pass(&one, m, rl_data_batch(data), 0);
+                size_t grain = rl_grain;
+                rl_grain = 16; /* cut the elementwise loops too, small as they are here */
                 rl_set_num_threads(2);
                 run_pass(&two, m, rl_data_batch(data), 0);
                 /* threads in lockstep over the columns of each step (float32 on AVX2) */
@@ -104,6 +106,7 @@ TEST(threads_give_the_same_bits)
                 rl_set_num_threads(3);
                 run_pass(&three, m, rl_data_batch(data), 0);
                 rl_set_num_threads(0);
+                rl_grain = grain;
                 size_t es = d == RL_F64 ? 8 : 4;
                 CHECK_MSG(same_bits(&one, &two, es) && same_bits(&one, &three, es) && same_bits(&one, &lock, es),
                           "%s %s: 1, 2, 3 threads and lockstep differ", rl_cell_name((rl_cell)ci), rl_dtype_name(d));
@@ -388,4 +391,26 @@ TEST(step_kernels_give_the_same_bits)
         rl_data_free(data);
         rl_model_free(m);
     }
+}
+
+/* The gradient norm over a buffer of several chunks of 2^20: the same bits
+ * on any thread count, and the value of a plain sum to rounding. */
+TEST(gradient_norm_threads_give_the_same_bits)
+{
+    size_t n = (3u << 20) + 12345;
+    float *g = malloc(n * sizeof *g);
+    if (!g) return;
+    rl_rng r;
+    rl_rng_seed(&r, 11);
+    long double plain = 0;
+    for (size_t i = 0; i < n; i++) g[i] = (float)(rl_rng_normal(&r) * 1e-3), plain += (long double)g[i] * g[i];
+    double v[4];
+    for (int t = 1; t <= 4; t++) {
+        rl_set_num_threads(t);
+        v[t - 1] = rl_buffer_norm(g, n, RL_F32);
+    }
+    rl_set_num_threads(0);
+    CHECK(v[0] == v[1] && v[0] == v[2] && v[0] == v[3]);
+    CHECK_MSG(fabs(v[0] - (double)sqrtl(plain)) < 1e-12 * v[0], "norm %.17g, plain %.17g", v[0], (double)sqrtl(plain));
+    free(g);
 }
