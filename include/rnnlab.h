@@ -49,6 +49,10 @@ typedef enum {
     RL_CELL_LINEAR,   /* the same with the identity (Deep Learning section 10.7) */
     RL_CELL_LSTM,     /* torch.nn.LSTM, gate rows i, f, g, o */
     RL_CELL_GRU,      /* torch.nn.GRU, gate rows r, z, n */
+    RL_CELL_LEAKY,    /* h_t = (1 - a) h_{t-1} + a tanh(...), a = sigmoid(rnn.leak_l{k}) per unit
+                         (Deep Learning section 10.9.2) */
+    RL_CELL_INDRNN,   /* h_t = relu(W_ih x_t + b_ih + u * h_{t-1} + b_hh), u = rnn.weight_hh_l{k} (H)
+                         (Li et al. 2018) */
     RL_CELL_COUNT
 } rl_cell;
 
@@ -66,7 +70,7 @@ rl_status rl_dtype_parse(const char *name, rl_dtype *out); /* "f32" or "f64" */
 /* Parse a name; RL_ERR_ARG (with a message listing the choices) if unknown. */
 rl_status rl_cell_parse(const char *name, rl_cell *out);
 rl_status rl_loss_parse(const char *name, rl_loss *out);
-/* Gates per cell: 1, 1, 1, 4, 3. */
+/* Gates per cell: 1, 1, 1, 4, 3, 1, 1. */
 int rl_cell_gates(rl_cell c);
 /* State components per unit: 2 for LSTM ([h; c]), else 1 (h). */
 int rl_cell_states(rl_cell c);

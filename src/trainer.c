@@ -3,6 +3,7 @@
  * the records it makes (metrics, gradient flow, validation). The run folder
  * it keeps them in, with its atomic checkpoints and what resuming needs, is
  * src/run.c; the configuration's table is src/train_config.c. */
+#include "cell.h"
 #include "run.h"
 
 #include <lapacke.h>
@@ -195,11 +196,18 @@ static double now_s(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-/* Spectral radius and largest singular value of each (H, H) gate block of layer l's W_hh. */
+/* Spectral radius and largest singular value of each (H, H) gate block of
+ * layer l's W_hh; of diag(u) (both max |u_j|) for a diagonal recurrence. */
 static void whh_stats(const rl_model *m, int l, double *radius, double *sigma)
 {
     const int H = m->cfg.hidden_size, G = rl_cell_gates(m->cfg.cell);
     const float *w = (const float *)m->params + m->tensors[rl_t(m, l, RL_W_HH)].offset;
+    if (m->cell->recur == RL_RECUR_DIAG) {
+        radius[0] = 0;
+        for (int j = 0; j < H; j++) radius[0] = fmax(radius[0], fabs(w[j]));
+        sigma[0] = radius[0];
+        return;
+    }
     double *a = malloc((size_t)H * H * 8), *wr = malloc((size_t)H * 8), *wi = malloc((size_t)H * 8);
     for (int g = 0; g < G; g++) radius[g] = sigma[g] = NAN; /* also when out of memory */
     for (int g = 0; g < G && a && wr && wi; g++) {
