@@ -157,6 +157,10 @@ typedef enum {
     RL_INIT_IDENTITY,    /* W_hh = gain * I per gate block, recurrent biases 0 (IRNN) */
     RL_INIT_SYMMETRIC,   /* W_hh = gain (A + A^T) / (2 sqrt(2H)), A_ij ~ N(0, 1): real eigenvalues
                             filling [-gain, gain] (a semicircle), orthonormal eigenvectors */
+    RL_INIT_CHRONO,      /* gated cells (Tallec & Ollivier 2018): W_hh uniform, every recurrent bias 0
+                            but the keep gate's (LSTM f, GRU z) b_ih = ln u and LSTM's input gate
+                            b_ih = -ln u, u ~ U[1, t_max - 1] per unit: the forgetting time
+                            1 / (1 - sigmoid(b_f)) = 1 + u is uniform on [2, t_max] */
     RL_INIT_COUNT
 } rl_init_kind;
 
@@ -170,11 +174,25 @@ typedef struct {
     double forget_bias; /* LSTM, if nonzero: b_if = forget_bias and b_hf = 0 */
     int zero_bias;      /* nonzero: every recurrent bias starts at 0 (h = 0 is then a fixed
                            point under zero input, the setting of the Lyapunov theory) */
+    /* The options of one kind of init or cell; 0 (the default) leaves each unused. */
+    double t_max;         /* chrono: the longest forgetting time, >= 2 */
+    double leak;          /* leaky: every unit's rate a in (0, 1): rnn.leak_l{k} = ln(a / (1 - a)) */
+    double timescales[2]; /* leaky: time scales 1/a log-uniform in [lo, hi], 1 < lo <= hi */
+    double recurrent_max; /* indrnn: u ~ U(0, recurrent_max) (0: U(0, 1)); rnnlab train keeps
+                             |u| <= recurrent_max (rl_model_clip_recurrent) */
 } rl_init;
 
-/* Everything but W_hh gets PyTorch's default uniform init; W_hh follows init.
- * Deterministic for a seed. RL_ERR_LAPACK if a factorisation fails. */
+/* Everything but W_hh gets PyTorch's default uniform init; W_hh follows init
+ * (a diagonal W_hh, IndRNN's u: U(0, recurrent_max)); then the init's biases
+ * (identity, chrono, forget_bias, zero_bias) and the cell's own parameter
+ * (leak, timescales). Deterministic for a seed. RL_ERR_ARG (the model
+ * untouched) for an option the kind or the cell does not take or out of its
+ * range; RL_ERR_LAPACK if a factorisation fails. */
 rl_status rl_model_init(rl_model *m, const rl_init *init, uint64_t seed);
+/* Clamp every element of a diagonal recurrent weight (IndRNN's u) to
+ * [-max, max]: the constraint of Li et al. 2018, applied after each update.
+ * Nothing for a cell with a dense W_hh, or for max <= 0. */
+void rl_model_clip_recurrent(rl_model *m, double max);
 
 /* ---------------------------------------------------------------- files */
 
@@ -603,7 +621,8 @@ typedef enum {
     RL_FIELD_BOOL,   /* int, 0 or 1; JSON 0 or 1 (true and false are read too) */
     RL_FIELD_ENUM,   /* an enum; JSON and the option: its name */
     RL_FIELD_PATH,   /* const char *, NULL when unset; JSON a string, absent when unset */
-    RL_FIELD_SEED    /* uint64_t; JSON a number below 2^53, a decimal string above (both are read) */
+    RL_FIELD_SEED,   /* uint64_t; JSON a number below 2^53, a decimal string above (both are read) */
+    RL_FIELD_RANGE   /* double[2] a <= b, each in [lo, hi], or 0,0 (unset); JSON [a, b], the option "a,b" */
 } rl_field_type;
 
 typedef struct {

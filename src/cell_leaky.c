@@ -11,6 +11,8 @@
  * alpha is small. Compiled once per real type (see real.h). */
 #include "real.h"
 
+#include <math.h>
+
 static inline real sigm(real v) { return 1 / (1 + RL_EXP(-v)); }
 
 static inline size_t row(const rl_layer *ly, int t, int b) { return ((size_t)t * ly->B + (size_t)b) * ly->H; }
@@ -59,6 +61,30 @@ extern const rl_cell_ops RL_T(rl_leaky_ops);
 const rl_cell_ops RL_T(rl_leaky_ops) = {fwd, bwd, extra_grad};
 
 #ifdef RL_REAL_F64
+/* theta from init: one rate for every unit, theta = logit(leak); or time
+ * scales 1/alpha log-uniform in [lo, hi] (alpha = 1/tau, so theta =
+ * -ln(tau - 1)); neither: PyTorch's uniform, as every other tensor */
+static rl_status init_leak(double *theta, int H, const rl_init *init, rl_rng *rng)
+{
+    const double lo = init->timescales[0], hi = init->timescales[1];
+    if (init->leak != 0 && (lo != 0 || hi != 0))
+        return rl_fail(RL_ERR_ARG, "give one of leak (one rate) and timescales (a range), not both");
+    if (init->leak != 0) {
+        if (!(init->leak > 0 && init->leak < 1))
+            return rl_fail(RL_ERR_ARG, "leak = %g must be in (0, 1): alpha = 1 is the tanh cell", init->leak);
+        for (int j = 0; j < H; j++) theta[j] = log(init->leak / (1 - init->leak));
+    } else if (lo != 0 || hi != 0) {
+        if (!(lo > 1 && lo <= hi && isfinite(hi)))
+            return rl_fail(RL_ERR_ARG, "timescales %g,%g must satisfy 1 < a <= b (a time scale 1/alpha of 1 is the tanh cell)",
+                           lo, hi);
+        for (int j = 0; j < H; j++) {
+            double tau = exp(log(lo) + (log(hi) - log(lo)) * rl_rng_uniform(rng));
+            theta[j] = -log(tau - 1);
+        }
+    }
+    return RL_OK;
+}
+
 extern const rl_cell_ops_f32 rl_leaky_ops_f32;
 const rl_cell_desc rl_cell_leaky = {
     .id = RL_CELL_LEAKY,
@@ -70,6 +96,7 @@ const rl_cell_desc rl_cell_leaky = {
     .states = 1,
     .cache_gates = 1,
     .extra = "rnn.leak_l%d",
+    .init_extra = init_leak,
     .forget_gate = -1,
     .keep_gate = -1,
     .write_gate = -1,

@@ -54,7 +54,7 @@ TEST(jacobian_steps_and_products_match_finite_differences)
     for (int ci = 0; ci < RL_CELL_COUNT; ci++) /* every cell of the table */
         for (int L = 1; L <= 3; L++) {
             rl_config c = {(rl_cell)ci, 3, 5, L, 2, RL_LOSS_MSE};
-            rl_init init = {RL_INIT_UNIFORM, 1, 0, 0, 0};
+            rl_init init = {.kind = RL_INIT_UNIFORM, .gain = 1};
             rl_model *m = NULL;
             rl_data *d = NULL;
             rl_jac *j = NULL;
@@ -155,7 +155,7 @@ TEST(jacobian_matches_torch_autograd)
 static rl_model *linear_model(int H, const double *lambda, int normal, uint64_t seed)
 {
     rl_config c = {RL_CELL_LINEAR, 1, H, 1, 1, RL_LOSS_MSE};
-    rl_init init = {RL_INIT_ORTHOGONAL, 1, 0, 0, 1};
+    rl_init init = {.kind = RL_INIT_ORTHOGONAL, .gain = 1, .zero_bias = 1};
     rl_model *m = NULL;
     CHECK_OK(rl_model_new(&m, &c, RL_F64));
     if (!m) return NULL;
@@ -225,7 +225,7 @@ TEST(theorem_reports_the_deviation)
     rl_model_free(m);
     /* tanh with inputs: diag(1 - h_t^2) changes with t, the J_t do not commute */
     rl_config c = {RL_CELL_TANH, 2, 8, 1, 1, RL_LOSS_MSE};
-    rl_init init = {RL_INIT_GAUSSIAN, 1.5, 0, 0, 0};
+    rl_init init = {.kind = RL_INIT_GAUSSIAN, .gain = 1.5};
     rl_data *d = NULL;
     double buf2[5 * 8];
     rl_theorem th2 = {buf2, buf2 + 8, buf2 + 16, buf2 + 24, buf2 + 32, 0, 0, 0};
@@ -249,7 +249,7 @@ TEST(theorem_reports_the_deviation)
 TEST(lag_gradients_agree_with_bptt)
 {
     rl_config c = {RL_CELL_TANH, 3, 7, 1, 4, RL_LOSS_CE};
-    rl_init init = {RL_INIT_GAUSSIAN, 1.2, 0, 0, 0};
+    rl_init init = {.kind = RL_INIT_GAUSSIAN, .gain = 1.2};
     rl_model *m = NULL;
     rl_data *d = NULL;
     rl_jac *j = NULL;
@@ -277,7 +277,7 @@ out:
 static rl_model *random_tanh(int H, double gain, uint64_t seed)
 {
     rl_config c = {RL_CELL_TANH, 1, H, 1, 1, RL_LOSS_MSE};
-    rl_init init = {RL_INIT_GAUSSIAN, gain, 0, 0, 1};
+    rl_init init = {.kind = RL_INIT_GAUSSIAN, .gain = gain, .zero_bias = 1};
     rl_model *m = NULL;
     CHECK_OK(rl_model_new(&m, &c, RL_F64));
     if (m) CHECK_OK(rl_model_init(m, &init, seed));
@@ -373,7 +373,7 @@ TEST(long_products_stay_finite)
 TEST(pascanu_sufficient_condition)
 {
     rl_config c = {RL_CELL_TANH, 2, 16, 1, 1, RL_LOSS_MSE};
-    rl_init init = {RL_INIT_ORTHOGONAL, 0.9, 0, 0, 0};
+    rl_init init = {.kind = RL_INIT_ORTHOGONAL, .gain = 0.9};
     rl_model *m = NULL;
     rl_data *d = NULL;
     rl_jac *j = NULL;
@@ -404,7 +404,7 @@ TEST(lyapunov_gated_fixed_points)
     rl_cell cells[2] = {RL_CELL_GRU, RL_CELL_LSTM};
     for (int ci = 0; ci < 2; ci++) {
         rl_config c = {cells[ci], 1, H, 1, 1, RL_LOSS_MSE};
-        rl_init init = {RL_INIT_GAUSSIAN, 2.5, 0, 0, 1};
+        rl_init init = {.kind = RL_INIT_GAUSSIAN, .gain = 2.5, .zero_bias = 1};
         rl_model *m = NULL;
         CHECK_OK(rl_model_new(&m, &c, RL_F64));
         if (!m) continue;
