@@ -348,3 +348,85 @@ TEST(cli_cures_bad_options)
         if (cases[i].status) CHECK_MSG(run_cli_err_lines() == 1, "case %zu: %d lines on stderr", i, run_cli_err_lines());
     }
 }
+
+/* A copy of fixture `name`'s model with tensor `which` replaced by one of
+ * ndim/shape/data (NULL: left out), written to tmp file `out`. */
+static const char *edited_model(const char *name, const char *which, int ndim, const int64_t *shape, const double *data,
+                                const char *out)
+{
+    rl_model *m = NULL;
+    CHECK_OK(rl_model_load(&m, fixture(name), RL_F64));
+    if (!m) return NULL;
+    rl_st_tensor t[32];
+    int n = 0;
+    for (int i = 0; i < rl_model_num_tensors(m) && n < 32; i++) {
+        const rl_tensor_info *ti = rl_model_tensor(m, i);
+        rl_st_tensor *o = &t[n];
+        *o = (rl_st_tensor){ti->name, "F64", ti->ndim, {ti->shape[0], ti->shape[1]},
+                            (const double *)rl_model_params_const(m) + ti->offset};
+        if (strcmp(ti->name, which) == 0) {
+            if (!data) continue;
+            o->ndim = ndim, o->data = data;
+            memcpy(o->shape, shape, sizeof(int64_t) * (size_t)ndim);
+        }
+        n++;
+    }
+    rl_config c = rl_model_config(m);
+    char num[4][16];
+    snprintf(num[0], 16, "%d", c.input_size), snprintf(num[1], 16, "%d", c.hidden_size);
+    snprintf(num[2], 16, "%d", c.num_layers), snprintf(num[3], 16, "%d", c.output_size);
+    const char *meta[] = {"cell", rl_cell_name(c.cell), "input_size", num[0], "hidden_size", num[1],
+                          "num_layers", num[2], "output_size", num[3], "loss", rl_loss_name(c.loss)};
+    const char *path = tmp_path(out);
+    CHECK_OK(rl_st_write(path, t, n, meta, 6));
+    rl_model_free(m);
+    return path;
+}
+
+/* Bad model files of the new cells: an IndRNN weight of the wrong rank, a
+ * leak that is not finite or missing; each refused with a line that names
+ * the file and the tensor, by the library and by the command line. */
+TEST(bad_cure_model_files)
+{
+    double buf[25];
+    for (int i = 0; i < 25; i++) buf[i] = 0.1 * i;
+    const struct {
+        const char *fixture, *tensor;
+        int ndim;
+        int64_t shape[2];
+        int nan_at; /* >= 0: a NaN there */
+        rl_status want;
+        const char *frag;
+    } cases[] = {
+        {"indrnn_l1_mse.model.safetensors", "rnn.weight_hh_l0", 2, {5, 5}, -1, RL_ERR_FORMAT,
+         "tensor 'rnn.weight_hh_l0' has shape (5, 5), expected (5)"},
+        {"indrnn_l1_mse.model.safetensors", "rnn.weight_hh_l0", 2, {5, 1}, -1, RL_ERR_FORMAT, "has shape (5, 1), expected (5)"},
+        {"indrnn_l1_mse.model.safetensors", "rnn.weight_hh_l0", 1, {4, 1}, -1, RL_ERR_FORMAT, "has shape (4), expected (5)"},
+        {"leaky_l1_ce.model.safetensors", "rnn.leak_l0", 1, {5, 1}, 3, RL_ERR_NONFINITE,
+         "tensor 'rnn.leak_l0' holds a non-finite value at element 3"},
+        {"leaky_l1_ce.model.safetensors", "rnn.leak_l0", 0, {0, 0}, -1, RL_ERR_FORMAT, "tensor 'rnn.leak_l0' is missing"},
+        {"leaky_l1_ce.model.safetensors", "rnn.leak_l0", 2, {5, 1}, -1, RL_ERR_FORMAT, "has shape (5, 1), expected (5)"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        double data[25];
+        memcpy(data, buf, sizeof data);
+        if (cases[i].nan_at >= 0) data[cases[i].nan_at] = NAN;
+        char out[32];
+        snprintf(out, sizeof out, "badcure%zu.safetensors", i);
+        const char *p = edited_model(cases[i].fixture, cases[i].tensor, cases[i].ndim, cases[i].shape,
+                                     cases[i].ndim ? data : NULL, out);
+        if (!p) continue;
+        rl_model *m = NULL;
+        rl_status s = rl_model_load(&m, p, RL_F32);
+        CHECK_MSG(s == cases[i].want && !m && strstr(rl_errmsg(), cases[i].frag) && strstr(rl_errmsg(), out),
+                  "case %zu: status %d, '%s'", i, (int)s, rl_errmsg());
+        rl_model_free(m);
+        const char *argv[] = {"rnnlab", "jacobian", "--model", p, "--data",
+                              fixture(i < 3 ? "indrnn_l1_mse.data.safetensors" : "leaky_l1_ce.data.safetensors"),
+                              "--out", tmp_path("j.safetensors"), NULL};
+        char e[512];
+        int st = run_cli(argv, NULL, NULL, 0, e, sizeof e);
+        CHECK_MSG(st == 1 && strstr(e, cases[i].frag) && run_cli_err_lines() == 1, "case %zu: rnnlab jacobian exit %d: %s",
+                  i, st, e);
+    }
+}
