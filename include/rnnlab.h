@@ -356,7 +356,8 @@ rl_status rl_grad_save(const char *path, const rl_model *m, rl_ws *ws, const rl_
  * of a batch, an rl_jac holds a float64 forward pass (and BPTT, when the
  * batch has targets and the sequence carries loss) and gives
  *   J_t = ds_t/ds_{t-1}, t = 1..T, analytic from the cached activations
- *   (tanh: diag(1 - h_t^2) W_hh, relu: diag(1[a_t > 0]) W_hh, linear: W_hh; a
+ *   (tanh: diag(1 - h_t^2) W_hh, relu: diag(1[a_t > 0]) W_hh, linear: W_hh,
+ *   leaky: diag(1 - a) + diag(a tanh'(a_t)) W_hh, indrnn: diag(1[a_t > 0] u); a
  *   layer above also depends on the layer below at the same step), and the
  *   products P(t, tau) = ds_t/ds_tau = J_t J_{t-1} ... J_{tau+1}. */
 typedef struct rl_jac rl_jac;
