@@ -83,7 +83,7 @@ TEST(threads_give_the_same_bits)
         for (int dt = 0; dt < 2; dt++) {
             rl_dtype d = dt ? RL_F64 : RL_F32;
             rl_config c = {(rl_cell)ci, 7, 80, 2, 6, RL_LOSS_CE};
-            rl_init init = {RL_INIT_UNIFORM, 1, 0, 0, 0};
+            rl_init init = {.kind = RL_INIT_UNIFORM, .gain = 1};
             rl_model *m = NULL;
             rl_data *data = NULL;
             CHECK_OK(rl_model_new(&m, &c, d));
@@ -127,7 +127,7 @@ TEST(onehot_gather_matches_the_gemm)
             rl_dtype d = dt ? RL_F64 : RL_F32;
             size_t es = dt ? 8 : 4;
             rl_config c = {(rl_cell)ci, V, 12, 2, V, RL_LOSS_CE};
-            rl_init init = {RL_INIT_UNIFORM, 1, 0, 0, 0};
+            rl_init init = {.kind = RL_INIT_UNIFORM, .gain = 1};
             rl_model *m = NULL;
             CHECK_OK(rl_model_new(&m, &c, d));
             if (!m) return;
@@ -164,7 +164,7 @@ TEST(onehot_gather_matches_the_gemm)
 TEST(eval_forward_gives_the_loss_only)
 {
     rl_config c = {RL_CELL_LSTM, 3, 10, 1, 4, RL_LOSS_CE};
-    rl_init init = {RL_INIT_UNIFORM, 1, 0, 0, 0};
+    rl_init init = {.kind = RL_INIT_UNIFORM, .gain = 1};
     rl_model *m = NULL;
     rl_data *d = NULL;
     rl_ws *ws = NULL;
@@ -194,7 +194,7 @@ TEST(jacobian_product_threads_and_panels)
 {
     const int H = 150, T = 30; /* three panels, the last one narrow */
     rl_config c = {RL_CELL_TANH, 2, H, 1, 1, RL_LOSS_MSE};
-    rl_init init = {RL_INIT_GAUSSIAN, 1.5, 0, 0, 0};
+    rl_init init = {.kind = RL_INIT_GAUSSIAN, .gain = 1.5};
     rl_model *m = NULL;
     rl_data *d = NULL;
     rl_jac *j = NULL;
@@ -237,7 +237,7 @@ TEST(lyapunov_threads_give_the_same_bits)
 {
     const int H = 100; /* two column panels, the second narrower */
     rl_config c = {RL_CELL_TANH, 3, H, 1, 1, RL_LOSS_MSE};
-    rl_init init = {RL_INIT_GAUSSIAN, 2.0, 0, 0, 0};
+    rl_init init = {.kind = RL_INIT_GAUSSIAN, .gain = 2.0};
     rl_model *m = NULL;
     CHECK_OK(rl_model_new(&m, &c, RL_F64));
     if (!m) return;
@@ -317,7 +317,7 @@ TEST(pool_nested_region_runs_inline)
 TEST(no_thread_startable_same_numbers)
 {
     rl_config c = {RL_CELL_LSTM, 5, 70, 2, 3, RL_LOSS_CE};
-    rl_init init = {RL_INIT_UNIFORM, 1, 0, 0, 0};
+    rl_init init = {.kind = RL_INIT_UNIFORM, .gain = 1};
     rl_model *m = NULL;
     rl_data *data = NULL;
     CHECK_OK(rl_model_new(&m, &c, RL_F32));
@@ -364,7 +364,7 @@ TEST(step_kernels_give_the_same_bits)
     }
     for (int ci = 0; ci < RL_CELL_COUNT; ci++) {
         rl_config c = {(rl_cell)ci, 5, 70, 2, 4, RL_LOSS_CE};
-        rl_init init = {RL_INIT_UNIFORM, 1, 0, 0, 0};
+        rl_init init = {.kind = RL_INIT_UNIFORM, .gain = 1};
         rl_model *m = NULL;
         rl_data *data = NULL;
         CHECK_OK(rl_model_new(&m, &c, RL_F32));
