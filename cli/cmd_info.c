@@ -21,7 +21,9 @@ static const char usage[] =
 cJSON *cli_system_json(void)
 {
     rl_sysinfo si = rl_system_info();
-    cJSON *j = cJSON_CreateObject(), *b = cJSON_AddObjectToObject(j, "blas"), *c = cJSON_AddObjectToObject(j, "cpu");
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddStringToObject(j, "version", rl_version());
+    cJSON *b = cJSON_AddObjectToObject(j, "blas"), *c = cJSON_AddObjectToObject(j, "cpu");
     cJSON_AddStringToObject(b, "library", si.blas_name);
     cJSON_AddStringToObject(b, "version", si.blas_version);
     cJSON_AddStringToObject(b, "config", si.blas_config);
@@ -57,6 +59,7 @@ static void print_table(const rl_sysinfo *si)
             if (feats[0]) strncat(feats, " ", sizeof feats - strlen(feats) - 1);
             strncat(feats, rl_cpu_feature_name((rl_cpu_feature)(1 << i)), sizeof feats - strlen(feats) - 1);
         }
+    printf("%-16s %s\n", "rnnlab", rl_version());
     printf("%-16s %s%s%s\n", "BLAS", si->blas_name, si->blas_version[0] ? " " : "", si->blas_version);
     if (si->blas_path[0]) printf("%-16s %s\n", "file", si->blas_path);
     if (si->blas_config[0]) printf("%-16s %s\n", "configuration", si->blas_config);

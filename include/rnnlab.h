@@ -20,6 +20,12 @@
 extern "C" {
 #endif
 
+/* The version of rnnlab, defined here and nowhere else: `rnnlab --version`,
+ * `rnnlab info` and rl_version() report it. */
+#define RL_VERSION_STRING "0.1.0"
+/* The version the library was built as (RL_VERSION_STRING of its build). */
+const char *rl_version(void);
+
 /* ---------------------------------------------------------------- status */
 
 typedef enum {

@@ -37,6 +37,8 @@ const char *rl_strerror(rl_status s)
 
 const char *rl_errmsg(void) { return errbuf; }
 
+const char *rl_version(void) { return RL_VERSION_STRING; }
+
 rl_status rl_fail(rl_status s, const char *fmt, ...)
 {
     /* the arguments may include rl_errmsg() itself: format into a copy */

@@ -1,0 +1,40 @@
+/* The rough edges a new user met (issue 13, items 1-13), each as the user
+ * met it: the command as typed, then what it must say and leave behind. */
+#include "test.h"
+
+#include <cJSON.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define M fixture("tanh_l1_ce.model.safetensors")
+#define D fixture("tanh_l1_ce.data.safetensors")
+
+/* ------------------------------------------------------------------ 13: versions */
+
+/* `rnnlab --version` and `rnnlab version` print the one version of
+ * include/rnnlab.h, which the library reports too; info shows it. */
+TEST(ux_version)
+{
+    char o[256], want[64];
+    snprintf(want, sizeof want, "rnnlab %s", RL_VERSION_STRING);
+    CHECK(strcmp(rl_version(), RL_VERSION_STRING) == 0);
+    const char *a[] = {"rnnlab", "--version", NULL}, *b[] = {"rnnlab", "version", NULL},
+               *h[] = {"rnnlab", "version", "--help", NULL}, *x[] = {"rnnlab", "version", "extra", NULL},
+               *info[] = {"rnnlab", "info", "--json", NULL}, *top[] = {"rnnlab", "--help", NULL};
+    CHECK(run_cli(a, NULL, o, sizeof o, NULL, 0) == 0 && strcmp(o, want) == 0);
+    CHECK(run_cli(b, NULL, o, sizeof o, NULL, 0) == 0 && strcmp(o, want) == 0);
+    CHECK(run_cli(h, NULL, o, sizeof o, NULL, 0) == 0 && strstr(o, "usage: rnnlab version"));
+    CHECK(run_cli(x, NULL, NULL, 0, NULL, 0) == 2);
+    CHECK(run_cli(info, NULL, NULL, 0, NULL, 0) == 0);
+    size_t n = 0;
+    char *txt = (char *)read_file(tmp_path("cli.stdout"), &n);
+    cJSON *j = txt ? cJSON_Parse(txt) : NULL;
+    const cJSON *v = cJSON_GetObjectItem(j, "version");
+    CHECK(cJSON_IsString(v) && strcmp(v->valuestring, RL_VERSION_STRING) == 0);
+    cJSON_Delete(j);
+    free(txt);
+    CHECK(run_cli(top, NULL, NULL, 0, NULL, 0) == 0);
+    txt = (char *)read_file(tmp_path("cli.stdout"), &n);
+    CHECK(txt && strstr(txt, "--version"));
+    free(txt);
+}
