@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 int cli_usage_error(const cli_ctx *c, const char *fmt, ...)
 {
@@ -125,4 +127,39 @@ void cli_print_object(const void *json_object, int as_json)
     for (const cJSON *it = j->child; it; it = it->next)
         if (cJSON_IsNumber(it)) printf("%-20s %.6g\n", it->string, it->valuedouble);
         else if (cJSON_IsString(it)) printf("%-20s %s\n", it->string, it->valuestring);
+}
+
+int cli_check_output(const cli_ctx *c, const char *path)
+{
+    if (strcmp(path, "-") == 0) return 0;
+    struct stat sb;
+    if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+        fprintf(stderr, "rnnlab %s: %s: cannot write: it is a folder\n", c->cmd, path);
+        return 1;
+    }
+    /* a probe beside it, named as the writers name their temporaries */
+    size_t n = strlen(path);
+    char *probe = malloc(n + 16);
+    if (!probe) {
+        fprintf(stderr, "rnnlab %s: out of memory\n", c->cmd);
+        return 1;
+    }
+    memcpy(probe, path, n);
+    memcpy(probe + n, ".tmp.XXXXXX", 12);
+    int fd = mkstemp(probe);
+    if (fd < 0) {
+        int err = errno;
+        const char *slash = strrchr(path, '/');
+        char dir[4200];
+        snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash == path ? 1 : slash - path) : 1, slash ? path : ".");
+        if (stat(dir, &sb) != 0) fprintf(stderr, "rnnlab %s: %s: cannot write: no folder %s\n", c->cmd, path, dir);
+        else if (!S_ISDIR(sb.st_mode)) fprintf(stderr, "rnnlab %s: %s: cannot write: %s is not a folder\n", c->cmd, path, dir);
+        else fprintf(stderr, "rnnlab %s: %s: cannot write: %s\n", c->cmd, path, strerror(err));
+        free(probe);
+        return 1;
+    }
+    close(fd);
+    unlink(probe);
+    free(probe);
+    return 0;
 }

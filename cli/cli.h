@@ -38,6 +38,12 @@ void cli_print_object(const void *json_object, int as_json);
 /* 2 after a usage error if a required option is missing. */
 int cli_require(const cli_ctx *c, const void *value, const char *flag);
 
+/* Before the work, not after it: can a file be written at path ('-' is
+ * stdout)? Its folder must exist and take a new file (a probe is created and
+ * removed), and path must not be a folder. 0, or 1 after one line
+ * "rnnlab CMD: PATH: cannot write: REASON". */
+int cli_check_output(const cli_ctx *c, const char *path);
+
 int cmd_init(int argc, char **argv);
 int cmd_grad(int argc, char **argv);
 int cmd_gradcheck(int argc, char **argv);

@@ -79,7 +79,7 @@ static int open_jac(const cli_ctx *c, const char *model, const char *data, const
 {
     int e;
     if ((e = cli_require(c, model, "model")) || (e = cli_require(c, data, "data")) || (e = cli_require(c, out, "out")) ||
-        (e = load_pair(c, model, data, 0, m, d)))
+        (e = cli_check_output(c, out)) || (e = load_pair(c, model, data, 0, m, d)))
         return e;
     rl_status s = rl_jac_new(j, *m, rl_data_batch(*d), seq);
     return s ? cli_fail(c, s) : 0;
@@ -403,6 +403,7 @@ int cmd_lyapunov(int argc, char **argv)
     if (!data && ((input && cfg.input == RL_INPUT_DATA) || (state && cfg.state == RL_STATE_DATA)))
         return cli_usage_error(&c, "--input data and --state data need --data");
     if (c.seen[O_NOISE] && cfg.input != RL_INPUT_NOISE) return cli_usage_error(&c, "--noise-std needs --input noise");
+    if ((e = cli_check_output(&c, out))) return e;
     rl_model *m = NULL;
     rl_data *d = NULL;
     double *ex = NULL, *trace = NULL;

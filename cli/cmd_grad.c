@@ -49,6 +49,7 @@ int cmd_grad(int argc, char **argv)
         return e;
     if (strcmp(model, "-") == 0 && strcmp(data, "-") == 0)
         return cli_usage_error(&c, "only one of --model and --data can be stdin");
+    if ((e = cli_check_output(&c, out))) return e;
     rl_model *m = NULL;
     rl_data *d = NULL;
     rl_ws *ws = NULL;

@@ -186,6 +186,9 @@ int cmd_plot(int argc, char **argv)
     const char *kind = argv[optind], *in = argv[optind + 1];
     int e = cli_require(&c, out, "out");
     if (e) return e;
+    if (strcmp(kind, "lags") && strcmp(kind, "spectrum") && strcmp(kind, "lyapunov") && strcmp(kind, "scaling"))
+        return cli_usage_error(&c, "unknown plot kind '%s' (choose from lags, spectrum, lyapunov, scaling)", kind);
+    if ((e = cli_check_output(&c, out))) return e;
     int bad = 0;
     if (strcmp(kind, "lags") == 0) {
         rl_st *f = NULL;

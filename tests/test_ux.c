@@ -38,3 +38,31 @@ TEST(ux_version)
     CHECK(txt && strstr(txt, "--version"));
     free(txt);
 }
+
+/* ------------------------------------------------------------------ 3: outputs checked first */
+
+/* Every command that writes a file checks that it can before it works: one
+ * line, exit 1, at once (the lyapunov run asked for here takes minutes). */
+TEST(ux_outputs_are_checked_before_the_work)
+{
+    const char *bad = tmp_path("no/such/dir/out"), *dir = test_tmpdir;
+    const char *cases[][20] = {
+        {"rnnlab", "init", "--cell", "tanh", "--input", "1", "--hidden", "2", "--output", "1", "--out", bad, NULL},
+        {"rnnlab", "data", "--model", M, "--steps", "5", "--out", bad, NULL},
+        {"rnnlab", "grad", "--model", M, "--data", D, "--out", bad, NULL},
+        {"rnnlab", "jacobian", "--model", M, "--data", D, "--out", bad, NULL},
+        {"rnnlab", "spectrum", "--model", M, "--data", D, "--out", bad, NULL},
+        {"rnnlab", "spectrum", "--model", M, "--data", D, "--out", dir, NULL},
+        {"rnnlab", "lyapunov", "--model", M, "--steps", "50000000", "--out", bad, NULL},
+        {"rnnlab", "plot", "lyapunov", tmp_path("none.json"), "--out", bad, NULL},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char e[512];
+        int st = run_cli(cases[i], NULL, NULL, 0, e, sizeof e);
+        CHECK_MSG(st == 1 && strstr(e, "cannot write") && run_cli_err_lines() == 1, "rnnlab %s: exit %d, %d lines: %s",
+                  cases[i][1], st, run_cli_err_lines(), e);
+        char want[64];
+        snprintf(want, sizeof want, "rnnlab %s: ", cases[i][1]);
+        CHECK_MSG(strncmp(e, want, strlen(want)) == 0, "%s", e);
+    }
+}
