@@ -306,9 +306,11 @@ int cmd_spectrum(int argc, char **argv)
         }
     }
     cJSON *la = cJSON_AddArrayToObject(root, "lags");
-    printf("theorem check, %s, S = %d, T = %d: eig(P(T, T-k)) against prod_t [V^-1 J_t V]_ii\n",
+    /* the table for people; on stderr when the JSON goes to stdout */
+    FILE *tf = strcmp(out, "-") == 0 ? stderr : stdout;
+    fprintf(tf, "theorem check, %s, S = %d, T = %d: eig(P(T, T-k)) against prod_t [V^-1 J_t V]_ii\n",
            rl_cell_name(cfg.cell), S, T);
-    printf("%6s %14s %14s %12s %14s %12s %9s\n", "lag", "ln|lambda_1|", "ln|mu_1|", "eig_dev", "ln sigma_1", "sv_dev",
+    fprintf(tf, "%6s %14s %14s %12s %14s %12s %9s\n", "lag", "ln|lambda_1|", "ln|mu_1|", "eig_dev", "ln sigma_1", "sv_dev",
            "resolved");
     for (int i = 0; !s && i < nl; i++) {
         rl_theorem th = {buf, buf + S, buf + 2 * S, buf + 3 * S, buf + 4 * S, 0, 0, 0};
@@ -326,7 +328,7 @@ int cmd_spectrum(int argc, char **argv)
         cJSON_AddNumberToObject(o, "sv_dev", th.sv_dev);
         cJSON_AddNumberToObject(o, "resolved", th.resolved);
         cJSON_AddItemToArray(la, o);
-        printf("%6d %14.6g %14.6g %12.3g %14.6g %12.3g %9d\n", lags[i], th.eig_log_abs[0], th.matched_log_abs[0],
+        fprintf(tf, "%6d %14.6g %14.6g %12.3g %14.6g %12.3g %9d\n", lags[i], th.eig_log_abs[0], th.matched_log_abs[0],
                th.eig_dev, th.sv_log[0], th.sv_dev, th.resolved);
     }
     if (s) e = cli_fail(&c, s);

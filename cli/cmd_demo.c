@@ -398,6 +398,7 @@ int cmd_demo(int argc, char **argv)
         }
     }
     if (e) return e;
+    if (strcmp(out, "-") == 0) return cli_usage_error(&c, "--out -: the demo writes a folder, it cannot go to stdout");
     d.r = report_open(out,
                       "Vanishing and exploding gradients, in rnnlab's numbers",
                       "<p>Backpropagation through time sends the gradient of the loss back through the recurrence "

@@ -160,6 +160,7 @@ int cmd_train(int argc, char **argv)
         if (value[i] && rl_train_field_parse(&cfg, rl_train_field_at(i), value[i])) return cli_usage_error(&c, "%s", rl_errmsg());
     if (resume && out) return cli_usage_error(&c, "--resume continues a run in its own folder: drop --out");
     if (!resume && !out) return cli_usage_error(&c, "--out RUN_DIR is required (or --resume RUN_DIR)");
+    if (out && strcmp(out, "-") == 0) return cli_usage_error(&c, "--out -: a run is a folder, it cannot go to stdout");
     if (resume)
         for (int k = 1; k < 256; k++)
             if (c.seen[k] && k != O_RESUME && k != O_QUIET && k != field_opt("steps"))

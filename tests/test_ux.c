@@ -66,3 +66,53 @@ TEST(ux_outputs_are_checked_before_the_work)
         CHECK_MSG(strncmp(e, want, strlen(want)) == 0, "%s", e);
     }
 }
+
+/* ------------------------------------------------------------------ 10: --out - */
+
+static char *cli_stdout(size_t *n) { return (char *)read_file(tmp_path("cli.stdout"), n); }
+
+/* With --out -, stdout holds the output and nothing else: tables and notes
+ * go to stderr. Every command that takes --out. */
+TEST(ux_out_dash_keeps_stdout_clean)
+{
+    size_t n = 0;
+    const char *json_cmds[][16] = {
+        {"rnnlab", "spectrum", "--model", M, "--data", D, "--lags", "1,2", "--out", "-", NULL},
+        {"rnnlab", "lyapunov", "--model", M, "--steps", "50", "--out", "-", NULL},
+    };
+    for (size_t i = 0; i < 2; i++) {
+        CHECK(run_cli(json_cmds[i], NULL, NULL, 0, NULL, 0) == 0);
+        char *txt = cli_stdout(&n);
+        cJSON *j = txt ? cJSON_Parse(txt) : NULL;
+        CHECK_MSG(cJSON_IsObject(j), "rnnlab %s --out -: stdout is not one JSON object", json_cmds[i][1]);
+        cJSON_Delete(j);
+        free(txt);
+    }
+    /* safetensors on stdout: the whole of it reads back */
+    const char *st_cmds[][16] = {
+        {"rnnlab", "jacobian", "--model", M, "--data", D, "--out", "-", NULL},
+        {"rnnlab", "grad", "--model", M, "--data", D, "--out", "-", NULL},
+        {"rnnlab", "data", "--model", M, "--steps", "4", "--out", "-", NULL},
+        {"rnnlab", "init", "--cell", "gru", "--input", "2", "--hidden", "3", "--output", "2", "--out", "-", NULL},
+    };
+    for (size_t i = 0; i < 4; i++) {
+        CHECK(run_cli(st_cmds[i], NULL, NULL, 0, NULL, 0) == 0);
+        rl_st *f = NULL;
+        CHECK_MSG(rl_st_open(&f, tmp_path("cli.stdout")) == RL_OK, "rnnlab %s --out -: %s", st_cmds[i][1], rl_errmsg());
+        rl_st_close(f);
+    }
+    /* a figure on stdout is a PNG from its first byte */
+    const char *ly[] = {"rnnlab", "lyapunov", "--model", M, "--steps", "50", "--out", tmp_path("l.json"), NULL};
+    const char *pl[] = {"rnnlab", "plot", "lyapunov", tmp_path("l.json"), "--out", "-", NULL};
+    CHECK(run_cli(ly, NULL, NULL, 0, NULL, 0) == 0);
+    CHECK(run_cli(pl, NULL, NULL, 0, NULL, 0) == 0);
+    unsigned char *png = (unsigned char *)cli_stdout(&n);
+    CHECK(png && n > 8 && memcmp(png, "\x89PNG\r\n\x1a\n", 8) == 0);
+    free(png);
+    /* a run and the demo are folders: --out - is a usage error, and makes no folder '-' */
+    const char *tr[] = {"rnnlab", "train", "--task", "adding", "--out", "-", NULL};
+    const char *de[] = {"rnnlab", "demo", "--out", "-", NULL};
+    char e[512];
+    CHECK(run_cli(tr, NULL, NULL, 0, e, sizeof e) == 2 && strstr(e, "stdout"));
+    CHECK(run_cli(de, NULL, NULL, 0, e, sizeof e) == 2 && strstr(e, "stdout"));
+}
