@@ -31,6 +31,13 @@ int cli_fail(const cli_ctx *c, rl_status s)
     return 1;
 }
 
+int cli_fail_arg(const cli_ctx *c, rl_status s)
+{
+    return s == RL_ERR_ARG ? cli_usage_error(c, "%s", rl_errmsg()) : cli_fail(c, s);
+}
+
+const char *cli_prog = "rnnlab";
+
 /* The usage text, with "{cells}" replaced by the cells of the library's
  * table ("tanh | relu | ..."), so that a new cell shows up in every help. */
 int cli_help(const cli_ctx *c)

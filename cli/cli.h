@@ -25,6 +25,13 @@ int cli_next(cli_ctx *c, int argc, char **argv, const struct option *opts);
 int cli_usage_error(const cli_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Print "rnnlab CMD: <rl_errmsg()>"; return 1. */
 int cli_fail(const cli_ctx *c, rl_status s);
+/* cli_fail, except that RL_ERR_ARG (an option's value that does not fit the
+ * files or the task: --seq-len, --seq, --batch) is a usage error: 2. For the
+ * calls that check options against what was loaded. */
+int cli_fail_arg(const cli_ctx *c, rl_status s);
+/* "rnnlab CMD" of the running command, for the messages of the modules the
+ * commands share (report.c, plot.c, runplots.c); main sets it. */
+extern const char *cli_prog;
 /* Print the usage text to stdout; return 0. */
 int cli_help(const cli_ctx *c);
 

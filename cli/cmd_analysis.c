@@ -82,7 +82,7 @@ static int open_jac(const cli_ctx *c, const char *model, const char *data, const
         (e = cli_check_output(c, out)) || (e = load_pair(c, model, data, 0, m, d)))
         return e;
     rl_status s = rl_jac_new(j, *m, rl_data_batch(*d), seq);
-    return s ? cli_fail(c, s) : 0;
+    return s ? cli_fail_arg(c, s) : 0; /* --seq outside the batch: 2 */
 }
 
 int cmd_jacobian(int argc, char **argv)
@@ -430,7 +430,7 @@ int cmd_lyapunov(int argc, char **argv)
     }
     rl_status s = rl_lyapunov(m, b, seq, &cfg, ex, trace);
     if (s) {
-        e = cli_fail(&c, s);
+        e = cli_fail_arg(&c, s); /* --seq outside the batch, --input data without x: 2 */
         goto done;
     }
     rl_config mc = rl_model_config(m);

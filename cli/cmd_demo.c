@@ -421,10 +421,7 @@ int cmd_demo(int argc, char **argv)
     progress(&d, "3/3 training on the adding problem");
     if (!bad) bad = section_training(&d);
     if (report_close(d.r) != 0) bad = 1;
-    if (bad) {
-        fprintf(stderr, "rnnlab demo: failed\n");
-        return 1;
-    }
+    if (bad) return 1; /* the part that failed has said why, in one line */
     fprintf(stderr, "rnnlab demo: %.1fs  done: open %s/report.html\n", now_s() - d.t0, out);
     return 0;
 }

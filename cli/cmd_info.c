@@ -59,7 +59,6 @@ static void print_table(const rl_sysinfo *si)
             if (feats[0]) strncat(feats, " ", sizeof feats - strlen(feats) - 1);
             strncat(feats, rl_cpu_feature_name((rl_cpu_feature)(1 << i)), sizeof feats - strlen(feats) - 1);
         }
-    printf("%-16s %s\n", "rnnlab", rl_version());
     printf("%-16s %s%s%s\n", "BLAS", si->blas_name, si->blas_version[0] ? " " : "", si->blas_version);
     if (si->blas_path[0]) printf("%-16s %s\n", "file", si->blas_path);
     if (si->blas_config[0]) printf("%-16s %s\n", "configuration", si->blas_config);
@@ -79,6 +78,7 @@ static void print_table(const rl_sysinfo *si)
     printf("%-16s %d online, %d in this process's affinity mask\n", "cores", si->cores_online, si->cores_allowed);
     printf("%-16s %d\n", "rnnlab threads", si->threads);
     printf("%-16s %s\n", "step kernel", si->step_kernel);
+    printf("%-16s %s\n", "rnnlab", rl_version());
 }
 
 int cmd_info(int argc, char **argv)

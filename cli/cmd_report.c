@@ -7,10 +7,12 @@
 #include "runplots.h"
 
 #include <cJSON.h>
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 static const char report_usage[] =
     "usage: rnnlab report RUN_DIR [--json]\n"
@@ -93,6 +95,11 @@ int cmd_report(int argc, char **argv)
     }
     if (optind >= argc) return cli_usage_error(&c, "RUN_DIR is required");
     const char *dir = argv[optind];
+    struct stat sb;
+    if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+        fprintf(stderr, "rnnlab report: %s: %s\n", dir, errno == ENOENT ? "no such folder" : "not a folder (a run folder of rnnlab train)");
+        return 1;
+    }
     double *s = NULL, *l = NULL;
     int n = 0;
     if (read_series(dir, "metrics.jsonl", "loss", &s, &l, &n) != 0 || n == 0) {

@@ -258,7 +258,7 @@ int cmd_eval(int argc, char **argv)
     if (s) {
         rl_task_free(task);
         rl_model_free(m);
-        return cli_fail(&c, s);
+        return cli_fail_arg(&c, s); /* --seq-len, --batch or --task that do not fit: 2, as in train */
     }
     rl_task_info in = rl_task_get_info(task);
     double loss = sc.loss_sum / sc.weight_sum;

@@ -84,7 +84,12 @@ int main(int argc, char **argv)
         return 0;
     }
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        if (strcmp(argv[1], commands[i].name) == 0) return commands[i].run(argc - 1, argv + 1);
+        if (strcmp(argv[1], commands[i].name) == 0) {
+            static char prog[32];
+            snprintf(prog, sizeof prog, "rnnlab %s", commands[i].name);
+            cli_prog = prog;
+            return commands[i].run(argc - 1, argv + 1);
+        }
     fprintf(stderr, "rnnlab: unknown command '%s' (see 'rnnlab --help')\n", argv[1]);
     return 2;
 }

@@ -1,6 +1,8 @@
 /* Figures with PLplot: see plot.h. */
 #include "plot.h"
 
+#include "cli.h"
+
 #include <math.h>
 #include <plplot.h>
 #include <stdio.h>
@@ -149,7 +151,7 @@ int plot_heatmap(const pl_figure *f, const double *z, int nx, int ny, double x0,
     double *buf = malloc((size_t)nx * ny * sizeof *buf);
     if (!cols || !buf) {
         free(cols), free(buf);
-        fprintf(stderr, "rnnlab: out of memory for a figure\n");
+        fprintf(stderr, "%s: out of memory for a figure\n", cli_prog);
         return -1;
     }
     for (int i = 0; i < nx; i++) {

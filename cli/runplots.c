@@ -3,6 +3,8 @@
 
 #include "plot.h"
 
+#include "cli.h"
+
 #include <cJSON.h>
 #include <math.h>
 #include <stdio.h>
@@ -104,7 +106,7 @@ int run_figures(report *r, const char *run_dir, const char *tag, const char *lab
     read_series(run_dir, "metrics.jsonl", "grad_norm", &gst, &gn, &ng);
     read_series(run_dir, "metrics.jsonl", "baseline", &bs, &bl, &nb);
     if (n == 0) {
-        fprintf(stderr, "rnnlab: %s/metrics.jsonl holds no training losses\n", run_dir);
+        fprintf(stderr, "%s: %s/metrics.jsonl holds no training losses\n", cli_prog, run_dir);
         bad = -1;
         goto out;
     }

@@ -116,3 +116,83 @@ TEST(ux_out_dash_keeps_stdout_clean)
     CHECK(run_cli(tr, NULL, NULL, 0, e, sizeof e) == 2 && strstr(e, "stdout"));
     CHECK(run_cli(de, NULL, NULL, 0, e, sizeof e) == 2 && strstr(e, "stdout"));
 }
+
+/* ------------------------------------------------------------------ 11: prefixes and exit codes */
+
+/* Run-time failures: one line "rnnlab CMD: ...", exit 1, in every command;
+ * an option that does not fit what was loaded (a sequence length, a
+ * sequence index, a task) is a usage error, 2, as in train. */
+TEST(ux_prefixes_and_exit_codes)
+{
+    const char *none = tmp_path("no-such-file"), *file = write_tmp("a-file", "x", 1);
+    struct { const char *argv[16]; int status; const char *frag; } cases[] = {
+        {{"rnnlab", "data", "--model", none, "--steps", "3", "--out", tmp_path("d.st"), NULL}, 1, "cannot open"},
+        {{"rnnlab", "grad", "--model", M, "--data", none, "--out", tmp_path("g.st"), NULL}, 1, "cannot open"},
+        {{"rnnlab", "jacobian", "--model", none, "--data", D, "--out", tmp_path("j.st"), NULL}, 1, "cannot open"},
+        {{"rnnlab", "spectrum", "--model", M, "--data", none, "--out", tmp_path("s.json"), NULL}, 1, "cannot open"},
+        {{"rnnlab", "lyapunov", "--model", none, "--steps", "3", "--out", tmp_path("l.json"), NULL}, 1, "cannot open"},
+        {{"rnnlab", "eval", "--model", none, "--task", "adding", NULL}, 1, "cannot open"},
+        {{"rnnlab", "sample", "--model", none, NULL}, 1, "cannot open"},
+        {{"rnnlab", "plot", "lags", none, "--out", tmp_path("p.png"), NULL}, 1, "cannot open"},
+        {{"rnnlab", "report", none, NULL}, 1, "no such folder"},
+        {{"rnnlab", "report", file, NULL}, 1, "not a folder"},
+        {{"rnnlab", "demo", "--quick", "--out", file, NULL}, 1, "not a folder"},
+        {{"rnnlab", "train", "--resume", none, NULL}, 1, "cannot open"},
+        {{"rnnlab", "train", "--task", "adding", "--out", file, NULL}, 2, "not a folder"},
+        {{"rnnlab", "train", "--task", "adding", "--seq-len", "1", "--out", tmp_path("r"), NULL}, 2, "--seq-len 1"},
+        {{"rnnlab", "eval", "--model", M, "--task", "adding", "--seq-len", "1", NULL}, 2, "--seq-len 1"},
+        {{"rnnlab", "eval", "--model", M, "--task", "adding", NULL}, 2, "does not fit the task adding"},
+        {{"rnnlab", "jacobian", "--model", M, "--data", D, "--seq", "99", "--out", tmp_path("j.st"), NULL}, 2, "sequence 99"},
+        {{"rnnlab", "lyapunov", "--model", M, "--data", D, "--seq", "99", "--steps", "3", "--out", tmp_path("l.json"), NULL}, 2,
+         "sequence 99"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char e[512], prefix[64];
+        int st = run_cli(cases[i].argv, NULL, NULL, 0, e, sizeof e);
+        snprintf(prefix, sizeof prefix, "rnnlab %s: ", cases[i].argv[1]);
+        CHECK_MSG(st == cases[i].status && strstr(e, cases[i].frag) && strncmp(e, prefix, strlen(prefix)) == 0 &&
+                      run_cli_err_lines() == 1,
+                  "rnnlab %s (case %zu): exit %d (want %d), %d lines: %s", cases[i].argv[1], i, st, cases[i].status,
+                  run_cli_err_lines(), e);
+    }
+}
+
+/* ------------------------------------------------------------------ 9: failed starts */
+
+/* A run that cannot start leaves nothing: no folder, or the folder it was
+ * given as it was. Usage errors and every kind of bad --data. */
+TEST(ux_failed_starts_leave_nothing)
+{
+    char text[3000];
+    for (size_t i = 0; i < sizeof text; i++) text[i] = "ab \n"[i % 4];
+    const char *shorttext = write_tmp("short.txt", text, sizeof text), *nul = write_tmp("nul.txt", "ab\0cd", 5),
+               *latin1 = write_tmp("latin1.txt", "caf\xe9", 4), *empty = write_tmp("empty.txt", "", 0);
+    const char *datas[] = {tmp_path("no-such.txt"), test_tmpdir, empty, nul, latin1, shorttext};
+    const char *out = tmp_path("failed-run");
+    for (size_t i = 0; i < sizeof datas / sizeof datas[0]; i++) {
+        const char *a[] = {"rnnlab", "train", "--task", "text", "--data", datas[i], "--out", out, "--quiet", NULL};
+        char e[512];
+        int st = run_cli(a, NULL, NULL, 0, e, sizeof e);
+        size_t n = 0;
+        unsigned char *probe = read_file(tmp_path("failed-run/config.json"), &n);
+        CHECK_MSG(st != 0 && !probe, "--data %s: exit %d: %s", datas[i], st, e);
+        free(probe);
+        CHECK_MSG(run_cli_err_lines() == 1, "--data %s: %d lines", datas[i], run_cli_err_lines());
+    }
+    const char *usage[][12] = {
+        {"rnnlab", "train", "--task", "adding", "--hidden", "0", "--out", out, NULL},
+        {"rnnlab", "train", "--task", "adding", "--colour", "red", "--out", out, NULL},
+        {"rnnlab", "train", "--task", "copy", "--seq-len", "0", "--out", out, NULL},
+        {"rnnlab", "train", "--task", "adding", "--cell", "tanh", "--forget-bias", "1", "--out", out, NULL},
+        {"rnnlab", "demo", "--seed", "x", "--out", out, NULL},
+    };
+    for (size_t i = 0; i < sizeof usage / sizeof usage[0]; i++) {
+        CHECK(run_cli(usage[i], NULL, NULL, 0, NULL, 0) == 2);
+        size_t n = 0;
+        unsigned char *probe = read_file(tmp_path("failed-run/config.json"), &n);
+        CHECK_MSG(!probe, "case %zu left a run", i);
+        free(probe);
+    }
+    CHECK(rl_st_open(&(rl_st *){NULL}, out) != RL_OK); /* no folder either */
+    CHECK(strstr(rl_errmsg(), "cannot open") != NULL);
+}
