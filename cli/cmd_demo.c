@@ -12,6 +12,7 @@
 #include <string.h>
 #include <errno.h>
 #include <sys/stat.h>
+#include <dirent.h>
 #include <time.h>
 
 static const char usage[] =
@@ -24,7 +25,7 @@ static const char usage[] =
     "with and without clipping. Writes DIR/report.html (self-contained), every\n"
     "figure as PNG and the data behind each as CSV. About a minute on 2 cores.\n"
     "\n"
-    "  --out DIR         output folder                                [rnnlab-demo]\n"
+    "  --out DIR         output folder: new, empty, or the demo's own [rnnlab-demo]\n"
     "  --quick           smaller sizes and fewer steps (seconds; for tests)\n"
     "  --seed S          seed of every model and data set             [1]\n";
 
@@ -375,6 +376,31 @@ static int section_training(demo *d)
     return bad;
 }
 
+/* The file that marks a folder as the demo's: a folder holding it is the
+ * demo's to rewrite; any other folder with files in it is the user's. */
+#define DEMO_MARK ".rnnlab-demo"
+
+/* 0 if the demo may write into dir (absent, empty, or the demo's own), else
+ * 2 after a usage error. */
+static int check_out_dir(const cli_ctx *c, const char *dir)
+{
+    struct stat sb;
+    if (stat(dir, &sb) != 0) return 0;
+    if (!S_ISDIR(sb.st_mode)) return cli_usage_error(c, "--out %s exists and is not a folder", dir);
+    char mark[4200];
+    snprintf(mark, sizeof mark, "%s/" DEMO_MARK, dir);
+    if (stat(mark, &sb) == 0) return 0;
+    DIR *d = opendir(dir);
+    if (!d) return 0; /* report_open says why it cannot be written */
+    int files = 0;
+    for (struct dirent *e; !files && (e = readdir(d));) files = strcmp(e->d_name, ".") && strcmp(e->d_name, "..");
+    closedir(d);
+    if (files)
+        return cli_usage_error(c, "--out %s holds files that are not the demo's; the demo would overwrite them: "
+                                  "choose a new folder (one the demo made is rewritten)", dir);
+    return 0;
+}
+
 int cmd_demo(int argc, char **argv)
 {
     enum { O_OUT = 1, O_QUICK, O_SEED };
@@ -399,6 +425,7 @@ int cmd_demo(int argc, char **argv)
     }
     if (e) return e;
     if (strcmp(out, "-") == 0) return cli_usage_error(&c, "--out -: the demo writes a folder, it cannot go to stdout");
+    if ((e = check_out_dir(&c, out))) return e;
     d.r = report_open(out,
                       "Vanishing and exploding gradients, in rnnlab's numbers",
                       "<p>Backpropagation through time sends the gradient of the loss back through the recurrence "
@@ -414,6 +441,12 @@ int cmd_demo(int argc, char **argv)
                       "where |&#955;| &gt; 1. The figures below compute all of this exactly, in float64, on real models, "
                       "and show where the simple picture holds and where it breaks.</p>");
     if (!d.r) return 1;
+    FILE *mk = fopen(report_path(d.r, DEMO_MARK), "w");
+    if (!mk || fprintf(mk, "made by rnnlab demo %s: the demo rewrites this folder\n", rl_version()) < 0 || fclose(mk) != 0) {
+        fprintf(stderr, "rnnlab demo: %s: cannot write\n", report_path(d.r, DEMO_MARK));
+        report_abort(d.r);
+        return 1;
+    }
     progress(&d, "1/3 linear RNN");
     int bad = section_linear(&d);
     progress(&d, "2/3 tanh RNNs across gains");

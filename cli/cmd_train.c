@@ -28,7 +28,7 @@ static const char train_intro[] =
     "to exactly the numbers of an uninterrupted run.\n"
     "\n"
     "run:\n"
-    "  --out RUN_DIR       the run's folder (created; it must not hold a run)\n"
+    "  --out RUN_DIR       the run's folder (created, or an empty one)\n"
     "  --resume RUN_DIR    continue the run there (--steps N: to N steps in all)\n"
     "  --quiet             no progress on stderr\n"
     "  --config-fields     print the table of the options below as Markdown and exit\n";

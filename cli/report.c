@@ -115,6 +115,13 @@ int report_close(report *r)
     return bad ? -1 : 0;
 }
 
+void report_abort(report *r)
+{
+    fclose(r->f);
+    remove(report_path(r, "report.html.tmp"));
+    free(r);
+}
+
 int write_csv(const char *path, const char *const *names, const double *const *cols, int ncol, int nrow)
 {
     FILE *f = fopen(path, "w");

@@ -652,7 +652,8 @@ typedef struct {
 } rl_progress;
 
 typedef struct rl_trainer rl_trainer;
-/* A new run in folder dir (created; it must not hold a run already). */
+/* A new run in folder dir: created, or an existing folder that holds no run
+ * and no files but a run's (RL_ERR_ARG otherwise: nothing is overwritten). */
 rl_status rl_trainer_new(rl_trainer **out, const rl_train_config *cfg, const char *dir);
 /* Continue the run in dir from its checkpoint; steps > 0 replaces the total
  * (RL_ERR_ARG if the run is already past it). */

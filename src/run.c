@@ -14,6 +14,18 @@
 static const char *const run_files[] = {"config.json", "checkpoint.safetensors", "model.safetensors", "metrics.jsonl",
                                         "flow.jsonl"};
 
+/* One of run_files, or a temporary of one ("<file>.tmp", "<file>.tmp.XXXXXX"). */
+static int is_run_file(const char *name)
+{
+    for (size_t i = 0; i < sizeof run_files / sizeof run_files[0]; i++) {
+        size_t k = strlen(run_files[i]);
+        if (strncmp(name, run_files[i], k) == 0 &&
+            (name[k] == '\0' || (strncmp(name + k, ".tmp", 4) == 0 && (name[k + 4] == '\0' || name[k + 4] == '.'))))
+            return 1;
+    }
+    return 0;
+}
+
 static char *join(char *buf, size_t n, const char *dir, const char *name)
 {
     snprintf(buf, n, "%s/%s", dir, name);
@@ -60,6 +72,15 @@ rl_status rl_run_create(const char *dir, const rl_train_config *c)
         if (!S_ISDIR(sb.st_mode)) return rl_fail(RL_ERR_ARG, "%s exists and is not a folder", dir);
         if (stat(join(path, sizeof path, dir, "checkpoint.safetensors"), &sb) == 0)
             return rl_fail(RL_ERR_ARG, "%s already holds a run: continue it with --resume %s, or use another folder", dir, dir);
+        /* a folder of the user's is not overwritten: it may hold only what a
+         * run that stopped before its first checkpoint wrote */
+        const char *other = NULL;
+        DIR *d = opendir(dir);
+        for (struct dirent *e; d && !other && (e = readdir(d));)
+            if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..") && !is_run_file(e->d_name)) other = e->d_name;
+        if (other) rl_fail(RL_ERR_ARG, "%s holds files that are not a run's ('%s'): use a new folder", dir, other);
+        if (d) closedir(d);
+        if (other) return RL_ERR_ARG;
     } else {
         if (mkdir(dir, 0755) != 0) return rl_fail(RL_ERR_IO, "%s: cannot create: %s", dir, strerror(errno));
         created = 1;
@@ -141,12 +162,7 @@ static void remove_temporaries(const char *dir)
     if (!d) return;
     char path[RL_RUN_MAX_PATH + 300];
     for (struct dirent *e; (e = readdir(d));)
-        for (size_t i = 0; i < sizeof run_files / sizeof run_files[0]; i++) {
-            size_t k = strlen(run_files[i]);
-            if (strncmp(e->d_name, run_files[i], k) == 0 && strncmp(e->d_name + k, ".tmp", 4) == 0 &&
-                (e->d_name[k + 4] == '\0' || e->d_name[k + 4] == '.'))
-                remove(join(path, sizeof path, dir, e->d_name));
-        }
+        if (is_run_file(e->d_name) && strstr(e->d_name, ".tmp")) remove(join(path, sizeof path, dir, e->d_name));
     closedir(d);
 }
 

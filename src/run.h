@@ -25,7 +25,8 @@ rl_status rl_train_config_from_json(const cJSON *j, rl_train_config *c);
 /* The longest run-folder path accepted (the files' names are added to it). */
 #define RL_RUN_MAX_PATH 1000
 
-/* Make dir a new run's folder: it must not hold a run already or be a file;
+/* Make dir a new run's folder: it must not hold a run already, files that
+ * are not a run's (a folder of the user's) or be a file;
  * it is created if missing (*created set), config.json written, and the
  * records of an earlier run that never reached a checkpoint removed. On
  * failure nothing is left behind that was not there before. */

@@ -5,6 +5,7 @@
 #include <cJSON.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #define M fixture("tanh_l1_ce.model.safetensors")
 #define D fixture("tanh_l1_ce.data.safetensors")
@@ -136,7 +137,7 @@ TEST(ux_prefixes_and_exit_codes)
         {{"rnnlab", "plot", "lags", none, "--out", tmp_path("p.png"), NULL}, 1, "cannot open"},
         {{"rnnlab", "report", none, NULL}, 1, "no such folder"},
         {{"rnnlab", "report", file, NULL}, 1, "not a folder"},
-        {{"rnnlab", "demo", "--quick", "--out", file, NULL}, 1, "not a folder"},
+        {{"rnnlab", "demo", "--quick", "--out", file, NULL}, 2, "not a folder"},
         {{"rnnlab", "train", "--resume", none, NULL}, 1, "cannot open"},
         {{"rnnlab", "train", "--task", "adding", "--out", file, NULL}, 2, "not a folder"},
         {{"rnnlab", "train", "--task", "adding", "--seq-len", "1", "--out", tmp_path("r"), NULL}, 2, "--seq-len 1"},
@@ -195,4 +196,35 @@ TEST(ux_failed_starts_leave_nothing)
     }
     CHECK(rl_st_open(&(rl_st *){NULL}, out) != RL_OK); /* no folder either */
     CHECK(strstr(rl_errmsg(), "cannot open") != NULL);
+}
+
+/* ------------------------------------------------------------------ 5: the user's files */
+
+/* The demo and train write into a folder of the user's only when it is
+ * empty or their own: a file there stays as it was. A folder the demo made
+ * is rewritten (it carries the demo's mark). */
+TEST(ux_user_folders_are_not_overwritten)
+{
+    const char *user = tmp_path("users-folder");
+    CHECK(mkdir(user, 0755) == 0);
+    write_tmp("users-folder/notes.txt", "mine", 4);
+    write_tmp("users-folder/metrics.jsonl", "{}", 2);
+    const char *demo[] = {"rnnlab", "demo", "--quick", "--out", user, NULL};
+    const char *train[] = {"rnnlab", "train", "--task", "adding", "--steps", "2", "--quiet", "--out", user, NULL};
+    char e[512];
+    CHECK(run_cli(demo, NULL, NULL, 0, e, sizeof e) == 2 && strstr(e, "not the demo's"));
+    CHECK(run_cli(train, NULL, NULL, 0, e, sizeof e) == 2 && strstr(e, "not a run's"));
+    size_t n = 0;
+    unsigned char *a = read_file(tmp_path("users-folder/notes.txt"), &n), *b = read_file(tmp_path("users-folder/metrics.jsonl"), &n);
+    CHECK(a && memcmp(a, "mine", 4) == 0 && b && memcmp(b, "{}", 2) == 0);
+    free(a), free(b);
+    /* an empty folder is taken, and the demo's own folder rewritten */
+    const char *fresh = tmp_path("empty-folder");
+    CHECK(mkdir(fresh, 0755) == 0);
+    const char *demo2[] = {"rnnlab", "demo", "--quick", "--out", fresh, NULL};
+    CHECK(run_cli(demo2, NULL, NULL, 0, e, sizeof e) == 0);
+    CHECK(run_cli(demo2, NULL, NULL, 0, e, sizeof e) == 0);
+    a = read_file(tmp_path("empty-folder/.rnnlab-demo"), &n);
+    CHECK(a != NULL);
+    free(a);
 }
