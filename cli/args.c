@@ -136,6 +136,38 @@ void cli_print_object(const void *json_object, int as_json)
         else if (cJSON_IsString(it)) printf("%-20s %s\n", it->string, it->valuestring);
 }
 
+FILE *cli_fopen_read(const char *path, size_t limit)
+{
+    FILE *f = fopen(path, "r");
+    struct stat sb;
+    if (!f || (fstat(fileno(f), &sb) == 0 && S_ISREG(sb.st_mode))) return f;
+    FILE *t = tmpfile();
+    char buf[1 << 16];
+    size_t total = 0, got;
+    int err = t ? 0 : errno;
+    while (!err && (got = fread(buf, 1, sizeof buf, f)) > 0) {
+        if (memchr(buf, 0, got)) err = EINVAL;
+        else if ((total += got) > limit) err = EFBIG;
+        else if (fwrite(buf, 1, got, t) != got) err = errno ? errno : EIO;
+    }
+    if (!err && ferror(f)) err = EIO;
+    fclose(f);
+    if (!err) {
+        rewind(t);
+        return t;
+    }
+    if (t) fclose(t);
+    errno = err;
+    return NULL;
+}
+
+const char *cli_read_error(int err)
+{
+    if (err == EINVAL) return "it holds a NUL byte: not a text file";
+    if (err == EFBIG) return "larger than a file of its kind can be";
+    return strerror(err);
+}
+
 int cli_check_output(const cli_ctx *c, const char *path)
 {
     if (strcmp(path, "-") == 0) return 0;

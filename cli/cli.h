@@ -7,6 +7,7 @@
 #include "rnnlab.h"
 
 #include <getopt.h>
+#include <stdio.h>
 
 typedef struct {
     const char *cmd;           /* subcommand name, for messages */
@@ -44,6 +45,15 @@ int cli_u64(const cli_ctx *c, const char *flag, const char *s, uint64_t *out);
 void cli_print_object(const void *json_object, int as_json);
 /* 2 after a usage error if a required option is missing. */
 int cli_require(const cli_ctx *c, const void *value, const char *flag);
+
+/* fopen(path, "r") for a text file that is read whole (JSON, JSON lines,
+ * CSV), bounded whatever the file is: a regular file is opened as it is; a
+ * pipe or a device (/dev/zero) is copied, at most limit bytes and up to its
+ * first NUL byte, to an anonymous temporary file that is returned instead.
+ * NULL with errno set (EFBIG over the limit, EINVAL a NUL byte). */
+FILE *cli_fopen_read(const char *path, size_t limit);
+/* strerror, in the words of cli_fopen_read for EINVAL and EFBIG. */
+const char *cli_read_error(int err);
 
 /* Before the work, not after it: can a file be written at path ('-' is
  * stdout)? Its folder must exist and take a new file (a probe is created and

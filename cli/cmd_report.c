@@ -28,6 +28,27 @@ static const char report_usage[] =
     "                    and ln||dL/dh_tau|| at lags 0, T/2 and T in the first and\n"
     "                    the last gradient-flow record\n";
 
+/* A JSON file of at most limit bytes, or NULL (errno says why when it
+ * could not be read at all). */
+static cJSON *load_json(const char *path, size_t limit)
+{
+    FILE *f = cli_fopen_read(path, limit);
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    errno = 0;
+    char *b = n > 0 ? malloc((size_t)n + 1) : NULL;
+    cJSON *j = NULL;
+    if (b && fread(b, 1, (size_t)n, f) == (size_t)n) {
+        b[n] = '\0';
+        j = cJSON_Parse(b);
+    }
+    free(b);
+    fclose(f);
+    return j;
+}
+
 /* The key numbers of a run, for scripts (bench/results.sh). */
 static int summary_json(const char *dir)
 {
@@ -109,16 +130,10 @@ int cmd_report(int argc, char **argv)
     }
     free(s), free(l);
     if (c.seen[O_JSON]) return summary_json(dir);
-    char intro[2048], cfgtxt[1024] = "";
+    char intro[2048];
     char p[1300];
     snprintf(p, sizeof p, "%s/config.json", dir);
-    FILE *f = fopen(p, "r");
-    if (f) {
-        size_t k = fread(cfgtxt, 1, sizeof cfgtxt - 1, f);
-        cfgtxt[k] = '\0';
-        fclose(f);
-    }
-    cJSON *cj = cJSON_Parse(cfgtxt);
+    cJSON *cj = load_json(p, 1 << 20);
     cJSON *task = cJSON_GetObjectItem(cj, "task"), *cell = cJSON_GetObjectItem(cj, "cell"),
           *hid = cJSON_GetObjectItem(cj, "hidden"), *T = cJSON_GetObjectItem(cj, "seq_len");
     snprintf(intro, sizeof intro, "<p>Run folder <code>%s</code>: %s %s, %d units, T = %d. The configuration is in "
@@ -146,24 +161,6 @@ static const char plot_usage[] =
     "  lyapunov INPUT.json      (rnnlab lyapunov) the exponents against their index\n"
     "  scaling INPUT.csv        (bench/cores.sh) training tokens/s against threads,\n"
     "                           rnnlab and PyTorch, log-log, one panel per cell\n";
-
-static cJSON *load_json(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *b = n > 0 ? malloc((size_t)n + 1) : NULL;
-    cJSON *j = NULL;
-    if (b && fread(b, 1, (size_t)n, f) == (size_t)n) {
-        b[n] = '\0';
-        j = cJSON_Parse(b);
-    }
-    free(b);
-    fclose(f);
-    return j;
-}
 
 static double *json_doubles(const cJSON *a, int *n)
 {
@@ -226,9 +223,10 @@ int cmd_plot(int argc, char **argv)
         rl_st_close(f);
         if (s) return cli_fail(&c, s);
     } else if (strcmp(kind, "spectrum") == 0 || strcmp(kind, "lyapunov") == 0) {
-        cJSON *j = load_json(in);
+        cJSON *j = load_json(in, (size_t)1 << 30);
         if (!j) {
-            fprintf(stderr, "rnnlab plot: %s: cannot read it as JSON\n", in);
+            if (errno) fprintf(stderr, "rnnlab plot: %s: cannot read it: %s\n", in, cli_read_error(errno));
+            else fprintf(stderr, "rnnlab plot: %s: not JSON (rnnlab %s --out writes it)\n", in, kind);
             return 1;
         }
         if (strcmp(kind, "lyapunov") == 0) {

@@ -211,6 +211,11 @@ static rl_status trim_log(const char *path, int64_t step)
 {
     FILE *f = fopen(path, "r");
     if (!f) return errno == ENOENT ? RL_OK : rl_fail(RL_ERR_IO, "%s: cannot read: %s", path, strerror(errno));
+    struct stat sb;
+    if (fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode)) { /* a record is read whole: never a FIFO or a device */
+        fclose(f);
+        return rl_fail(RL_ERR_IO, "%s: not a regular file", path);
+    }
     char tmp[RL_RUN_MAX_PATH + 128];
     snprintf(tmp, sizeof tmp, "%s.tmp.XXXXXX", path);
     int fd = mkstemp(tmp);

@@ -12,6 +12,10 @@
 #define ST_MAX_NDIM RL_ST_MAX_NDIM
 #define ST_MAX_NAME 255
 #define ST_MAX_INT 9007199254740991.0 /* 2^53 - 1: dimensions and data offsets */
+/* The most data read from a stream (stdin, a pipe): the data section of the
+ * largest model (RL_MAX_PARAMS float64 values) and more. A regular file is
+ * measured instead. */
+#define ST_MAX_STREAM ((uint64_t)1 << 36)
 /* What rnnlab writes it must read back: a model's tensors, and the optimizer
  * and trainer state a checkpoint adds (src/run.c: at most 12 more). */
 _Static_assert(RL_MAX_TENSORS + 12 <= ST_MAX_TENSORS, "a checkpoint of the largest model must be readable");

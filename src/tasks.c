@@ -115,7 +115,8 @@ static rl_status text_from_bytes(rl_task *t, const unsigned char *src, size_t n,
 
 /* The text of path, or the built-in corpus. A regular file is measured
  * (fstat) and refused before it is read when it is over the limit; anything
- * else (a pipe) is read up to one byte past it. */
+ * else (a pipe) is read up to one byte past it, and any file up to its first
+ * NUL byte, which no text holds. */
 static rl_status load_text(rl_task *t, const char *path)
 {
     if (!path) return text_from_bytes(t, (const unsigned char *)rl_corpus_data, (size_t)rl_corpus_size, "<built-in corpus>");
@@ -133,7 +134,14 @@ static rl_status load_text(rl_task *t, const char *path)
     if (!s && n <= limit && !(buf = rl_malloc(cap)))
         s = rl_fail(RL_ERR_NOMEM, "%s: cannot allocate %zu bytes to read it", path, cap);
     while (buf && !s) {
-        n += fread(buf + n, 1, cap - n, f);
+        size_t got = fread(buf + n, 1, cap - n, f);
+        /* a NUL byte is no text's: stop at the first (so /dev/zero is read no further) */
+        const unsigned char *nul = memchr(buf + n, 0, got);
+        if (nul) {
+            s = rl_fail(RL_ERR_FORMAT, "%s: a NUL byte at offset %zu: not a text file", path, (size_t)(nul - buf));
+            break;
+        }
+        n += got;
         if (n < cap || n > limit) break;
         size_t ncap = cap > limit / 2 ? limit + 1 : 2 * cap;
         unsigned char *nb = rl_realloc(buf, ncap);

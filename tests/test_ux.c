@@ -3,9 +3,15 @@
 #include "test.h"
 
 #include <cJSON.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 
 #define M fixture("tanh_l1_ce.model.safetensors")
 #define D fixture("tanh_l1_ce.data.safetensors")
@@ -227,4 +233,94 @@ TEST(ux_user_folders_are_not_overwritten)
     a = read_file(tmp_path("empty-folder/.rnnlab-demo"), &n);
     CHECK(a != NULL);
     free(a);
+}
+
+/* ------------------------------------------------------------------ 8: bounded reads */
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* A child that opens fifo for writing and writes head, then zeros until the
+ * reader goes away. */
+static pid_t fifo_writer(const char *fifo, const void *head, size_t n)
+{
+    pid_t pid = fork();
+    if (pid != 0) return pid;
+    signal(SIGPIPE, SIG_DFL);
+    int fd = open(fifo, O_WRONLY);
+    if (fd < 0) _exit(1);
+    if (n && write(fd, head, n) != (ssize_t)n) _exit(1);
+    static const char zeros[65536];
+    for (;;)
+        if (write(fd, zeros, sizeof zeros) < 0) _exit(0);
+}
+
+/* Every file is read within a bound, whatever it is: /dev/zero as a model,
+ * a data file, a text, a JSON or CSV input, a run's records, and a FIFO
+ * whose writer never stops after a valid model. Each command answers at once. */
+TEST(ux_every_read_is_bounded)
+{
+    const char *z = "/dev/zero";
+    const char *cases[][16] = {
+        {"rnnlab", "eval", "--model", z, "--task", "adding", NULL},
+        {"rnnlab", "grad", "--model", z, "--data", D, "--out", tmp_path("g.st"), NULL},
+        {"rnnlab", "grad", "--model", M, "--data", z, "--out", tmp_path("g.st"), NULL},
+        {"rnnlab", "jacobian", "--model", M, "--data", z, "--out", tmp_path("j.st"), NULL},
+        {"rnnlab", "lyapunov", "--model", z, "--steps", "5", "--out", tmp_path("l.json"), NULL},
+        {"rnnlab", "sample", "--model", z, NULL},
+        {"rnnlab", "data", "--model", z, "--steps", "5", "--out", tmp_path("d.st"), NULL},
+        {"rnnlab", "train", "--task", "text", "--data", z, "--out", tmp_path("zrun"), NULL},
+        {"rnnlab", "eval", "--model", M, "--task", "text", "--data", z, NULL},
+        {"rnnlab", "plot", "lags", z, "--out", tmp_path("p.png"), NULL},
+        {"rnnlab", "plot", "spectrum", z, "--out", tmp_path("p.png"), NULL},
+        {"rnnlab", "plot", "lyapunov", z, "--out", tmp_path("p.png"), NULL},
+        {"rnnlab", "plot", "scaling", z, "--out", tmp_path("p.png"), NULL},
+        {"rnnlab", "grad", "--model", "-", "--data", D, "--out", tmp_path("g.st"), NULL}, /* stdin: /dev/zero */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        double t0 = now_s();
+        char e[512];
+        int st = run_cli(cases[i], strcmp(cases[i][3], "-") == 0 ? z : NULL, NULL, 0, e, sizeof e);
+        CHECK_MSG(st == 1 || st == 2, "case %zu (rnnlab %s): exit %d: %s", i, cases[i][1], st, e);
+        CHECK_MSG(now_s() - t0 < 5, "case %zu (rnnlab %s) took %.1f s", i, cases[i][1], now_s() - t0);
+        CHECK_MSG(run_cli_err_lines() == 1, "case %zu: %d lines", i, run_cli_err_lines());
+    }
+    /* a run folder whose records are /dev/zero */
+    CHECK(mkdir(tmp_path("zero-run"), 0755) == 0 && symlink(z, tmp_path("zero-run/metrics.jsonl")) == 0);
+    const char *rep[] = {"rnnlab", "report", tmp_path("zero-run"), NULL};
+    double t0 = now_s();
+    CHECK(run_cli(rep, NULL, NULL, 0, NULL, 0) == 1 && now_s() - t0 < 5);
+    /* a FIFO: a valid model, then zeros without end: read as far as the header says */
+    const char *fifo = tmp_path("model.fifo");
+    size_t n = 0;
+    unsigned char *model = read_file(M, &n);
+    CHECK(model && mkfifo(fifo, 0600) == 0);
+    if (!model) return;
+    pid_t w = fifo_writer(fifo, model, n);
+    const char *ev[] = {"rnnlab", "grad", "--model", fifo, "--data", D, "--out", tmp_path("g.st"), NULL};
+    char o[256];
+    t0 = now_s();
+    CHECK(run_cli(ev, NULL, o, sizeof o, NULL, 0) == 0 && strstr(o, "loss 1.52296"));
+    CHECK(now_s() - t0 < 5);
+    kill(w, SIGKILL);
+    waitpid(w, NULL, 0);
+    /* and a FIFO whose header claims more data than a stream may hold */
+    unsigned char big[256] = {0};
+    const char *hdr = "{\"x\":{\"dtype\":\"F32\",\"shape\":[1099511627776],\"data_offsets\":[0,4398046511104]}}";
+    uint64_t hl = strlen(hdr);
+    memcpy(big, &hl, 8);
+    memcpy(big + 8, hdr, hl);
+    w = fifo_writer(fifo, big, 8 + hl);
+    const char *ev2[] = {"rnnlab", "grad", "--model", fifo, "--data", D, "--out", tmp_path("g.st"), NULL};
+    char e[512];
+    t0 = now_s();
+    CHECK_MSG(run_cli(ev2, NULL, NULL, 0, e, sizeof e) == 1 && strstr(e, "stream"), "%s", e);
+    CHECK(now_s() - t0 < 5);
+    kill(w, SIGKILL);
+    waitpid(w, NULL, 0);
+    free(model);
 }
