@@ -200,8 +200,10 @@ int cmd_plot(int argc, char **argv)
         if (s) return cli_fail(&c, s);
         int64_t shape[RL_ST_MAX_NDIM];
         if (rl_st_shape(f, "lag_log_norm", shape) != 1) {
+            const char *what = rl_st_kind(f);
+            if (what) fprintf(stderr, "rnnlab plot: %s is %s, not an output of rnnlab jacobian\n", in, what);
+            else fprintf(stderr, "rnnlab plot: %s has no lag_log_norm: not made by rnnlab jacobian\n", in);
             rl_st_close(f);
-            fprintf(stderr, "rnnlab plot: %s has no lag_log_norm: not made by rnnlab jacobian\n", in);
             return 1;
         }
         int n = (int)shape[0], T = n - 1;

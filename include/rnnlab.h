@@ -214,6 +214,14 @@ int rl_st_shape(const rl_st *f, const char *name, int64_t *shape);
 rl_status rl_st_read_f64(const rl_st *f, const char *name, double *out, size_t n);
 /* A metadata value, or NULL. */
 const char *rl_st_meta(const rl_st *f, const char *key);
+/* What an rnnlab file is, from its tensor names and metadata: "a model", "a
+ * training checkpoint", "a PyTorch state_dict without rnnlab's metadata", "a
+ * Jacobian output (rnnlab jacobian)", "a gradient file (rnnlab grad)", "a
+ * data file"; NULL when none of these. The loaders name it when they are
+ * given the wrong kind ("j.safetensors is a Jacobian output (rnnlab
+ * jacobian), not a model"); a file that is not safetensors at all is named
+ * by its first bytes ("a zip archive", "a JSON file") when it is opened. */
+const char *rl_st_kind(const rl_st *f);
 
 /* ---------------------------------------------------------------- batches */
 

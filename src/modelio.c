@@ -41,6 +41,50 @@ static rl_status config_from_meta(const st_file *f, rl_config *c)
  * under these prefixes; the model loader passes over them. */
 static int is_run_state(const char *name) { return strncmp(name, "optim.", 6) == 0 || strncmp(name, "train.", 6) == 0; }
 
+static int has_prefix(const st_file *f, const char *prefix)
+{
+    for (int i = 0; i < f->n; i++)
+        if (strncmp(f->t[i].name, prefix, strlen(prefix)) == 0) return 1;
+    return 0;
+}
+
+const char *st_kind(const st_file *f)
+{
+    if (st_find(f, "rnn.weight_ih_l0"))
+        return !st_meta(f, "cell") ? "a PyTorch state_dict without rnnlab's metadata"
+               : st_meta(f, "train_config") ? "a training checkpoint"
+                                            : "a model";
+    if (st_find(f, "J") || st_find(f, "lag_log_norm") || st_find(f, "P_scaled")) return "a Jacobian output (rnnlab jacobian)";
+    if (st_find(f, "loss") && has_prefix(f, "grad.")) return "a gradient file (rnnlab grad)";
+    if (st_find(f, "x") || (st_find(f, "h0") && !has_prefix(f, "rnn."))) return "a data file";
+    return NULL;
+}
+
+/* The model's tensors must be F32 or F64: say which is not, before the sizes
+ * (a half-precision model holds half the bytes its metadata asks for). */
+static rl_status check_dtypes(const st_file *f)
+{
+    for (int i = 0; i < f->n; i++) {
+        const st_tensor *t = &f->t[i];
+        if ((strncmp(t->name, "rnn.", 4) == 0 || strncmp(t->name, "head.", 5) == 0) && t->dtype != ST_F32 && t->dtype != ST_F64)
+            return rl_fail(RL_ERR_FORMAT,
+                           "%s: tensor '%s' has dtype %s, expected F32 or F64: rnnlab does not read %s (convert "
+                           "the model with .float() before saving it)",
+                           f->path, t->name, t->dtype_name, t->dtype_name);
+    }
+    return RL_OK;
+}
+
+/* What an rnnlab model has that a PyTorch model may lack, said when its
+ * tensor is missing. */
+static const char *missing_hint(const char *name)
+{
+    if (strncmp(name, "head.", 5) == 0)
+        return ": rnnlab models end in a linear readout of the top layer, head = nn.Linear(hidden_size, output_size)";
+    if (strncmp(name, "rnn.bias_", 9) == 0) return ": rnnlab models have both biases (PyTorch's bias=True)";
+    return "";
+}
+
 rl_status rl_model_load(rl_model **out, const char *path, rl_dtype dtype)
 {
     *out = NULL;
@@ -59,11 +103,23 @@ rl_status rl_model_from_st(rl_model **out, const st_file *fp, rl_dtype dtype)
     rl_status s = RL_OK;
     rl_config cfg;
     rl_model *m = NULL;
+    /* another kind of file: say which, rather than what it lacks */
+    const char *kind = st_kind(&f);
+    if (kind && !st_find(&f, "rnn.weight_ih_l0")) return rl_fail(RL_ERR_FORMAT, "%s is %s, not a model", f.path, kind);
+    if (!st_meta(&f, "cell") && st_find(&f, "rnn.weight_ih_l0"))
+        return rl_fail(RL_ERR_FORMAT,
+                       "%s: metadata 'cell' is missing: a PyTorch state_dict saved without rnnlab's metadata (cell, "
+                       "input_size, hidden_size, num_layers, output_size, loss: docs/files.md)",
+                       f.path);
     s = config_from_meta(&f, &cfg);
+    if (!s) s = check_dtypes(&f);
     if (!s) {
         /* the tensors must fit in the file before anything is allocated */
         long long need = rl_config_num_params(&cfg);
-        if (need > (long long)(f.data_len / 4))
+        const char *lack = !st_find(&f, "head.weight") ? "head.weight" : !st_find(&f, "rnn.bias_ih_l0") ? "rnn.bias_ih_l0" : NULL;
+        if (need > (long long)(f.data_len / 4) && lack && st_find(&f, "rnn.weight_ih_l0"))
+            s = rl_fail(RL_ERR_FORMAT, "%s: tensor '%s' is missing%s", f.path, lack, missing_hint(lack));
+        else if (need > (long long)(f.data_len / 4))
             s = rl_fail(RL_ERR_FORMAT, "%s: the metadata asks for %lld parameters but the file holds at most %zu",
                         f.path, need, f.data_len / 4);
     }
@@ -72,7 +128,7 @@ rl_status rl_model_from_st(rl_model **out, const st_file *fp, rl_dtype dtype)
         const rl_tensor_info *ti = &m->tensors[i];
         const st_tensor *t = st_find(&f, ti->name);
         if (!t) {
-            s = rl_fail(RL_ERR_FORMAT, "%s: tensor '%s' is missing", f.path, ti->name);
+            s = rl_fail(RL_ERR_FORMAT, "%s: tensor '%s' is missing%s", f.path, ti->name, missing_hint(ti->name));
             break;
         }
         s = st_expect_shape(&f, t, ti->ndim, ti->shape);
@@ -186,6 +242,11 @@ rl_status rl_data_from_st(rl_data **out, const st_file *fp, const rl_model *m, r
     rl_data *d = calloc(1, sizeof *d);
     if (!d) return rl_fail(RL_ERR_NOMEM, "out of memory");
     const rl_config *c = &m->cfg;
+    const char *kind = st_kind(&f);
+    if (kind && strcmp(kind, "a data file") != 0) {
+        free(d);
+        return rl_fail(RL_ERR_FORMAT, "%s is %s, not a data file", f.path, kind);
+    }
     const st_tensor *x = st_find(&f, "x"), *h0 = st_find(&f, "h0");
     int state_only = !x && (flags & RL_DATA_OPTIONAL_XY);
     int64_t B = 0, T = 0;

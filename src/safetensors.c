@@ -246,12 +246,43 @@ static rl_status parse_meta(st_file *f, const cJSON *meta)
     return RL_OK;
 }
 
+/* What a file that is not safetensors is, by its first bytes; NULL when
+ * they say nothing. */
+static const char *sniff(const unsigned char *b, size_t n)
+{
+    static const struct { const char *magic; size_t len; const char *what; } tab[] = {
+        {"PK\x03\x04", 4, "a zip archive (a PyTorch .pt or .pth file from torch.save is one: save the state_dict "
+                           "with safetensors.torch.save_file instead)"},
+        {"\x80\x02", 2, "a Python pickle (an old PyTorch .pt file?)"},
+        {"\x80\x03", 2, "a Python pickle (an old PyTorch .pt file?)"},
+        {"\x80\x04", 2, "a Python pickle"},
+        {"\x80\x05", 2, "a Python pickle"},
+        {"\x93NUMPY", 6, "a NumPy .npy file"},
+        {"\x89HDF\r\n", 6, "an HDF5 file"},
+        {"\x89PNG\r\n", 6, "a PNG image"},
+        {"\x1f\x8b", 2, "a gzip file"},
+    };
+    for (size_t i = 0; i < sizeof tab / sizeof tab[0]; i++)
+        if (n >= tab[i].len && memcmp(b, tab[i].magic, tab[i].len) == 0) return tab[i].what;
+    size_t k = 0;
+    while (k < n && k < 4096 && (b[k] == ' ' || b[k] == '\t' || b[k] == '\n' || b[k] == '\r')) k++;
+    if (k < n && (b[k] == '{' || b[k] == '[')) return "a JSON file";
+    for (k = 0; k < n && k < 4096; k++)
+        if (b[k] < 0x20 && b[k] != '\n' && b[k] != '\r' && b[k] != '\t') return NULL;
+    return n ? "a text file" : NULL;
+}
+
 static rl_status parse_header(st_file *f)
 {
     const char *p = f->path;
-    if (f->len < 8) return rl_fail(RL_ERR_FORMAT, "%s: too short to be a safetensors file (%zu bytes)", p, f->len);
     uint64_t hlen = 0;
-    memcpy(&hlen, f->buf, 8);
+    if (f->len >= 8) memcpy(&hlen, f->buf, 8);
+    /* not safetensors at all: say what it is instead, where its bytes tell */
+    const char *what = f->len < 8 || (hlen <= ST_MAX_HEADER && hlen <= f->len - 8 && hlen >= 2 && f->buf[8] == '{')
+                           ? NULL
+                           : sniff(f->buf, f->len);
+    if (what) return rl_fail(RL_ERR_FORMAT, "%s: %s, not a safetensors file", p, what);
+    if (f->len < 8) return rl_fail(RL_ERR_FORMAT, "%s: too short to be a safetensors file (%zu bytes)", p, f->len);
     if (hlen > ST_MAX_HEADER)
         return rl_fail(RL_ERR_FORMAT, "%s: header length %llu exceeds the limit of %u bytes", p,
                        (unsigned long long)hlen, ST_MAX_HEADER);
@@ -579,3 +610,5 @@ rl_status rl_st_read_f64(const rl_st *r, const char *name, double *out, size_t n
 }
 
 const char *rl_st_meta(const rl_st *r, const char *key) { return st_meta(&r->f, key); }
+
+const char *rl_st_kind(const rl_st *r) { return st_kind(&r->f); }

@@ -72,6 +72,12 @@ void st_debug_fail_writes(long long after_bytes);
  * fsync'ed and renamed over path. */
 rl_status st_write(const char *path, const st_out *t, int n, const char *const *meta_kv, int nmeta);
 
+/* What an rnnlab file is, from its tensor names and metadata: "a model",
+ * "a training checkpoint", "a PyTorch state_dict without rnnlab's metadata",
+ * "a Jacobian output (rnnlab jacobian)", "a gradient file (rnnlab grad)",
+ * "a data file"; NULL when it is none of these. src/modelio.c */
+const char *st_kind(const st_file *f);
+
 /* A data file in an open file (rl_data_load_ex without the reading). */
 rl_status rl_data_from_st(rl_data **out, const st_file *f, const rl_model *m, rl_dtype dtype, unsigned flags);
 /* The limits on a text (docs/security.md): characters, distinct ones (the

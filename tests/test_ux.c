@@ -324,3 +324,93 @@ TEST(ux_every_read_is_bounded)
     waitpid(w, NULL, 0);
     free(model);
 }
+
+/* ------------------------------------------------------------------ 7: what a file is */
+
+/* A safetensors file of zeros with these tensors ("name:DTYPE:d0,d1" each)
+ * and an optional metadata object (JSON text, without braces). */
+static const char *st_of(const char *file, const char *meta, const char *const *specs, int n)
+{
+    char hdr[4096];
+    size_t at = (size_t)snprintf(hdr, sizeof hdr, "{");
+    if (meta) at += (size_t)snprintf(hdr + at, sizeof hdr - at, "\"__metadata__\":{%s}", meta);
+    size_t off = 0;
+    for (int i = 0; i < n; i++) {
+        char name[64], dt[8], dims[32];
+        CHECK(sscanf(specs[i], "%63[^:]:%7[^:]:%31s", name, dt, dims) == 3);
+        size_t numel = 1, es = strcmp(dt, "F16") == 0 ? 2 : strcmp(dt, "F64") == 0 ? 8 : 4;
+        for (char *p = dims; *p;) {
+            numel *= strtoul(p, &p, 10);
+            if (*p == ',') p++;
+        }
+        at += (size_t)snprintf(hdr + at, sizeof hdr - at, "%s\"%s\":{\"dtype\":\"%s\",\"shape\":[%s],\"data_offsets\":[%zu,%zu]}",
+                               at > 1 ? "," : "", name, dt, dims, off, off + numel * es);
+        off += numel * es;
+    }
+    at += (size_t)snprintf(hdr + at, sizeof hdr - at, "}");
+    size_t len = 8 + at + off;
+    unsigned char *img = calloc(1, len);
+    uint64_t h = at;
+    memcpy(img, &h, 8);
+    memcpy(img + 8, hdr, at);
+    const char *p = write_tmp(file, img, len);
+    free(img);
+    return p;
+}
+
+#define TANH_META "\"cell\":\"tanh\",\"input_size\":\"3\",\"hidden_size\":\"4\",\"num_layers\":\"1\",\"output_size\":\"2\",\"loss\":\"mse\""
+
+/* A file that is not a model, given as one, is named for what it is; a
+ * PyTorch model that lacks what rnnlab needs is told what it lacks. */
+TEST(ux_files_say_what_they_are)
+{
+    const char *j = tmp_path("j.st"), *g = tmp_path("g.st"), *l = tmp_path("l.json");
+    const char *mk[][12] = {
+        {"rnnlab", "jacobian", "--model", M, "--data", D, "--out", j, NULL},
+        {"rnnlab", "grad", "--model", M, "--data", D, "--out", g, NULL},
+        {"rnnlab", "lyapunov", "--model", M, "--steps", "5", "--out", l, NULL},
+    };
+    for (int i = 0; i < 3; i++) CHECK(run_cli(mk[i], NULL, NULL, 0, NULL, 0) == 0);
+    unsigned char zip[64] = "PK\x03\x04", pkl[64] = "\x80\x02}q\x00(X\x06";
+    for (int i = 8; i < 64; i++) zip[i] = (unsigned char)(i * 7), pkl[i] = (unsigned char)(i * 5);
+    const char *const rnn[] = {"rnn.weight_ih_l0:F32:4,3", "rnn.weight_hh_l0:F32:4,4", "rnn.bias_ih_l0:F32:4",
+                               "rnn.bias_hh_l0:F32:4", "head.weight:F32:2,4", "head.bias:F32:2"};
+    const char *const nobias[] = {"rnn.weight_ih_l0:F32:4,3", "rnn.weight_hh_l0:F32:4,4", "head.weight:F32:2,4", "head.bias:F32:2"};
+    const char *const half[] = {"rnn.weight_ih_l0:F16:4,3", "rnn.weight_hh_l0:F16:4,4", "rnn.bias_ih_l0:F16:4",
+                                "rnn.bias_hh_l0:F16:4", "head.weight:F16:2,4", "head.bias:F16:2"};
+    struct { const char *path, *frag; } cases[] = {
+        {j, "j.st is a Jacobian output (rnnlab jacobian), not a model"},
+        {g, "g.st is a gradient file (rnnlab grad), not a model"},
+        {D, "is a data file, not a model"},
+        {l, "l.json: a JSON file, not a safetensors file"},
+        {write_tmp("model.pt", zip, sizeof zip), "model.pt: a zip archive (a PyTorch .pt or .pth file"},
+        {write_tmp("old.pt", pkl, sizeof pkl), "old.pt: a Python pickle"},
+        {write_tmp("notes.txt", "some notes about a model\n", 25), "notes.txt: a text file, not a safetensors file"},
+        {st_of("sd.st", NULL, rnn, 6), "metadata 'cell' is missing: a PyTorch state_dict saved without rnnlab's metadata"},
+        {st_of("nohead.st", TANH_META, rnn, 4), "tensor 'head.weight' is missing: rnnlab models end in a linear readout"},
+        {st_of("nobias.st", TANH_META, nobias, 4), "tensor 'rnn.bias_ih_l0' is missing: rnnlab models have both biases"},
+        {st_of("half.st", TANH_META, half, 6), "tensor 'rnn.weight_ih_l0' has dtype F16, expected F32 or F64"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const char *a[] = {"rnnlab", "eval", "--model", cases[i].path, "--task", "adding", NULL};
+        char e[1024];
+        int st = run_cli(a, NULL, NULL, 0, e, sizeof e);
+        CHECK_MSG(st == 1 && strstr(e, cases[i].frag) && run_cli_err_lines() == 1, "case %zu: exit %d: %s", i, st, e);
+    }
+    /* the full model loads (the cases above are it, less a part) */
+    rl_model *m = NULL;
+    CHECK_OK(rl_model_load(&m, st_of("full.st", TANH_META, rnn, 6), RL_F32));
+    rl_model_free(m);
+    /* and the other way round: a model, or an output, given as data or as a plot's input */
+    const char *asdata[][12] = {
+        {"rnnlab", "grad", "--model", M, "--data", M, "--out", g, NULL},
+        {"rnnlab", "jacobian", "--model", M, "--data", j, "--out", tmp_path("j2.st"), NULL},
+        {"rnnlab", "plot", "lags", M, "--out", tmp_path("p.png"), NULL},
+    };
+    const char *frags[] = {"is a model, not a data file", "is a Jacobian output (rnnlab jacobian), not a data file",
+                           "is a model, not an output of rnnlab jacobian"};
+    for (int i = 0; i < 3; i++) {
+        char e[1024];
+        CHECK_MSG(run_cli(asdata[i], NULL, NULL, 0, e, sizeof e) == 1 && strstr(e, frags[i]), "%s", e);
+    }
+}
