@@ -19,7 +19,7 @@ static void on_signal(int sig)
 
 static const char train_intro[] =
     "usage: rnnlab train --task TASK --out RUN_DIR [options]\n"
-    "       rnnlab train --resume RUN_DIR [--steps N]\n"
+    "       rnnlab train --resume RUN_DIR [--steps N] [--data FILE]\n"
     "\n"
     "Train a model on a task, recording how the gradient flows back through time.\n"
     "RUN_DIR gets model.safetensors (the latest model), checkpoint.safetensors\n"
@@ -29,7 +29,8 @@ static const char train_intro[] =
     "\n"
     "run:\n"
     "  --out RUN_DIR       the run's folder (created, or an empty one)\n"
-    "  --resume RUN_DIR    continue the run there (--steps N: to N steps in all)\n"
+    "  --resume RUN_DIR    continue the run there (--steps N: to N steps in all;\n"
+    "                      --data FILE: the run's text, moved there)\n"
     "  --quiet             no progress on stderr\n"
     "  --config-fields     print the table of the options below as Markdown and exit\n";
 
@@ -163,15 +164,16 @@ int cmd_train(int argc, char **argv)
     if (out && strcmp(out, "-") == 0) return cli_usage_error(&c, "--out -: a run is a folder, it cannot go to stdout");
     if (resume)
         for (int k = 1; k < 256; k++)
-            if (c.seen[k] && k != O_RESUME && k != O_QUIET && k != field_opt("steps"))
-                return cli_usage_error(&c, "--resume takes only --steps and --quiet: the rest comes from the checkpoint");
+            if (c.seen[k] && k != O_RESUME && k != O_QUIET && k != field_opt("steps") && k != field_opt("text_path"))
+                return cli_usage_error(&c, "--resume takes only --steps, --data and --quiet: the rest comes from the checkpoint");
     if (given(&c, "forget_bias") && !rl_cell_has_forget_gate(cfg.cell))
         return cli_usage_error(&c, "--forget-bias is for cells with a forget gate (lstm)");
     if (given(&c, "nesterov") && !(cfg.optim.kind == RL_OPT_SGD && cfg.optim.momentum > 0))
         return cli_usage_error(&c, "--nesterov needs --optim sgd and --momentum > 0");
     rl_trainer *t = NULL;
-    rl_status s = resume ? rl_trainer_resume(&t, resume, given(&c, "steps") ? cfg.steps : 0) : rl_trainer_new(&t, &cfg, out);
-    if (s == RL_ERR_ARG && !resume) return cli_usage_error(&c, "%s", rl_errmsg());
+    rl_resume_options ro = {given(&c, "steps") ? cfg.steps : 0, given(&c, "text_path") ? cfg.text_path : NULL};
+    rl_status s = resume ? rl_trainer_resume_ex(&t, resume, &ro) : rl_trainer_new(&t, &cfg, out);
+    if (s == RL_ERR_ARG) return cli_usage_error(&c, "%s", rl_errmsg()); /* --steps below the run's step, too */
     if (s) return cli_fail(&c, s);
     const int quiet = c.seen[O_QUIET];
     const char *dir = resume ? resume : out;

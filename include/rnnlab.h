@@ -533,6 +533,8 @@ typedef struct {
     double baseline;   /* the loss of the memoryless baseline; NaN for text */
     const char *vocab; /* text: the characters as UTF-8, class i = i-th code point; else NULL */
     int64_t train_len, val_len; /* text: characters in each split */
+    int64_t text_bytes;         /* text: the file's size in bytes, and its 64-bit FNV-1a hash: */
+    uint64_t text_hash;         /* what a run records to know its text again (else 0) */
 } rl_task_info;
 
 /* seq_len >= 2 (copy >= 1, temporal-order >= 20); text_path only for text (NULL: the built-in
@@ -666,6 +668,15 @@ rl_status rl_trainer_new(rl_trainer **out, const rl_train_config *cfg, const cha
 /* Continue the run in dir from its checkpoint; steps > 0 replaces the total
  * (RL_ERR_ARG if the run is already past it). */
 rl_status rl_trainer_resume(rl_trainer **out, const char *dir, int64_t steps);
+/* rl_trainer_resume with options. text_path (not NULL): where the text of a
+ * text run is now, when it has moved; it must be the text the run was
+ * trained on, by the size and hash the checkpoint records (RL_ERR_ARG
+ * otherwise), and the run records the new path from then on. */
+typedef struct {
+    int64_t steps;         /* > 0: the new total */
+    const char *text_path; /* NULL: the path the run recorded */
+} rl_resume_options;
+rl_status rl_trainer_resume_ex(rl_trainer **out, const char *dir, const rl_resume_options *o);
 /* A hook on every training step, called after the backward pass and before
  * clipping and the optimizer's update. ws holds the batch's activations and
  * dL/dtheta (rl_ws_grad, the model's layout and dtype), which the hook may

@@ -85,11 +85,7 @@ rl_status rl_run_create(const char *dir, const rl_train_config *c)
         if (mkdir(dir, 0755) != 0) return rl_fail(RL_ERR_IO, "%s: cannot create: %s", dir, strerror(errno));
         created = 1;
     }
-    cJSON *j = rl_train_config_json(c);
-    char *txt = j ? cJSON_Print(j) : NULL;
-    cJSON_Delete(j);
-    rl_status s = txt ? write_atomic(join(path, sizeof path, dir, "config.json"), txt) : rl_fail(RL_ERR_NOMEM, "out of memory");
-    free(txt);
+    rl_status s = rl_run_write_config(dir, c);
     if (s) {
         if (created) rmdir(dir);
         return s;
@@ -98,6 +94,17 @@ rl_status rl_run_create(const char *dir, const rl_train_config *c)
     remove(join(path, sizeof path, dir, "metrics.jsonl"));
     remove(join(path, sizeof path, dir, "flow.jsonl"));
     return RL_OK;
+}
+
+rl_status rl_run_write_config(const char *dir, const rl_train_config *c)
+{
+    char path[RL_RUN_MAX_PATH + 64];
+    cJSON *j = rl_train_config_json(c);
+    char *txt = j ? cJSON_Print(j) : NULL;
+    cJSON_Delete(j);
+    rl_status s = txt ? write_atomic(join(path, sizeof path, dir, "config.json"), txt) : rl_fail(RL_ERR_NOMEM, "out of memory");
+    free(txt);
+    return s;
 }
 
 rl_status rl_run_append(const char *dir, const char *name, cJSON *record)
@@ -140,15 +147,22 @@ rl_status rl_run_save(const char *dir, const rl_train_config *c, const rl_model 
     if (st->pos) ts[n++] = (st_out){"train.pos", "I64", 1, {B}, st->pos};
     if (st->carry_h) ts[n++] = (st_out){"train.carry_h", "F32", 3, {L, B, H}, st->carry_h};
     if (st->carry_c) ts[n++] = (st_out){"train.carry_c", "F32", 3, {L, B, H}, st->carry_c};
-    char num[4][16];
-    const char *meta[20];
+    char num[4][16], tb[24], th[24];
+    const char *meta[24];
     int nmeta = rl_model_meta(m, num, meta);
     cJSON *j = rl_train_config_json(c);
     char *txt = j ? cJSON_PrintUnformatted(j) : NULL;
     cJSON_Delete(j);
     if (!txt) return rl_fail(RL_ERR_NOMEM, "out of memory");
     meta[2 * nmeta] = "train_config", meta[2 * nmeta + 1] = txt;
-    rl_status s = st_write(join(path, sizeof path, dir, "checkpoint.safetensors"), ts, n, meta, nmeta + 1);
+    nmeta++;
+    if (st->text_bytes > 0) { /* the text, to be known again on resuming (from another path) */
+        snprintf(tb, sizeof tb, "%lld", (long long)st->text_bytes);
+        snprintf(th, sizeof th, "%016llx", (unsigned long long)st->text_hash);
+        meta[2 * nmeta] = "text_bytes", meta[2 * nmeta + 1] = tb, nmeta++;
+        meta[2 * nmeta] = "text_hash", meta[2 * nmeta + 1] = th, nmeta++;
+    }
+    rl_status s = st_write(join(path, sizeof path, dir, "checkpoint.safetensors"), ts, n, meta, nmeta);
     free(txt);
     if (!s) s = rl_model_save(m, join(path, sizeof path, dir, "model.safetensors"));
     return s;

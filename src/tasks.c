@@ -69,10 +69,20 @@ static int cmp_i32(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* 64-bit FNV-1a: a text's fingerprint, for a run to know its text again. */
+static uint64_t fnv1a(const unsigned char *p, size_t n)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (size_t i = 0; i < n; i++) h = (h ^ p[i]) * 0x100000001b3ull;
+    return h;
+}
+
 /* UTF-8 bytes as class ids over their sorted distinct code points. */
 static rl_status text_from_bytes(rl_task *t, const unsigned char *src, size_t n, const char *name)
 {
     rl_status s = RL_OK;
+    t->info.text_bytes = (int64_t)n;
+    t->info.text_hash = fnv1a(src, n);
     int32_t *cps = rl_alloc(n + 1, sizeof *cps), *sorted = NULL;
     int64_t len = cps ? utf8_decode(src, n, cps) : 0;
     if (!cps) s = RL_ERR_NOMEM;

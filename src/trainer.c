@@ -106,7 +106,7 @@ static void resolve_schedule(rl_train_config *c)
 /* The trainer's state as the run folder saves and restores it. */
 static rl_run_state run_state(const rl_trainer *t)
 {
-    rl_run_state st = {t->step, t->rng, t->acc, NULL, NULL, NULL};
+    rl_run_state st = {t->step, t->rng, t->acc, NULL, NULL, NULL, t->info.text_bytes, t->info.text_hash};
     if (t->k1) st.pos = t->pos, st.carry_h = t->carry_h, st.carry_c = rl_cell_states(t->cfg.cell) == 2 ? t->carry_c : NULL;
     return st;
 }
@@ -148,7 +148,44 @@ static rl_status save_checkpoint(rl_trainer *t)
 
 rl_status rl_trainer_resume(rl_trainer **out, const char *dir, int64_t steps)
 {
+    rl_resume_options o = {steps, NULL};
+    return rl_trainer_resume_ex(out, dir, &o);
+}
+
+/* The step a checkpoint is at (-1 if it does not say), read before anything
+ * is built or trimmed. */
+static int64_t checkpoint_step(const st_file *f)
+{
+    const st_tensor *t = st_find(f, "train.step");
+    int64_t v = -1;
+    if (t && t->dtype == ST_I64 && t->numel == 1) memcpy(&v, f->data + t->begin, 8);
+    return v;
+}
+
+/* The text of a resumed text run must be the one it was trained on: the
+ * size and hash the checkpoint records (older checkpoints record neither;
+ * the vocabulary is checked then, in rl_run_restore). */
+static rl_status check_text(const st_file *f, const rl_task_info *in, const char *path)
+{
+    const char *b = st_meta(f, "text_bytes"), *h = st_meta(f, "text_hash"), *v = st_meta(f, "vocab");
+    if (in->kind != RL_TASK_TEXT) return RL_OK;
+    if (v && in->vocab && strcmp(v, in->vocab) != 0)
+        return rl_fail(RL_ERR_FORMAT, "%s: the text's characters are not the ones the run was trained on (%s)", f->path,
+                       path ? path : "the built-in corpus");
+    if (!b || !h) return RL_OK;
+    unsigned long long want = strtoull(h, NULL, 16);
+    long long bytes = strtoll(b, NULL, 10);
+    if (bytes == in->text_bytes && want == in->text_hash) return RL_OK;
+    return rl_fail(RL_ERR_FORMAT,
+                   "%s is not the text this run was trained on: %lld bytes, hash %016llx; the run's had %s bytes, hash %s",
+                   path ? path : "the built-in corpus", (long long)in->text_bytes, (unsigned long long)in->text_hash, b, h);
+}
+
+rl_status rl_trainer_resume_ex(rl_trainer **out, const char *dir, const rl_resume_options *o)
+{
     *out = NULL;
+    const int64_t steps = o ? o->steps : 0;
+    const char *new_text = o ? o->text_path : NULL;
     rl_trainer *t = calloc(1, sizeof *t);
     if (!t) return rl_fail(RL_ERR_NOMEM, "out of memory");
     st_file f;
@@ -156,9 +193,28 @@ rl_status rl_trainer_resume(rl_trainer **out, const char *dir, int64_t steps)
     t->text_path = (char *)t->cfg.text_path; /* owned */
     if (!s && !(t->dir = strdup(dir))) s = rl_fail(RL_ERR_NOMEM, "out of memory");
     resolve_schedule(&t->cfg); /* a checkpoint from before decay_steps was recorded */
+    /* refused before anything is built, or a record trimmed */
+    int64_t at = s ? -1 : checkpoint_step(&f);
+    if (!s && steps > 0 && at > steps)
+        s = rl_fail(RL_ERR_ARG, "%s is at step %lld, past the %lld steps asked for: give --steps %lld or more", dir,
+                    (long long)at, (long long)steps, (long long)at);
     if (!s && steps > 0) t->cfg.steps = steps;
+    if (!s && new_text && t->cfg.task != RL_TASK_TEXT) s = rl_fail(RL_ERR_ARG, "a text file is only for a run of the text task");
+    if (!s && new_text) { /* the run's text, moved: from now on recorded by its new absolute path */
+        free(t->text_path);
+        if (!(t->text_path = realpath(new_text, NULL))) t->text_path = strdup(new_text);
+        t->cfg.text_path = t->text_path;
+        if (!t->text_path) s = rl_fail(RL_ERR_NOMEM, "out of memory");
+    }
     if (!s && rl_train_config_check(&t->cfg)) s = rl_fail(RL_ERR_FORMAT, "%s: train_config: %s", f.path, rl_errmsg());
     if (!s) s = build(t);
+    if (s == RL_ERR_IO && t->cfg.task == RL_TASK_TEXT && !new_text) {
+        char why[1024];
+        snprintf(why, sizeof why, "%s", rl_errmsg());
+        s = rl_fail(s, "%s (if the run's text has moved, resume with --data NEWPATH)", why);
+    }
+    if (!s) s = check_text(&f, &t->info, t->cfg.text_path);
+    if (!s && new_text) s = rl_run_write_config(dir, &t->cfg);
     rl_run_state st = run_state(t);
     if (!s) s = rl_run_restore(&f, dir, &t->cfg, t->m, t->opt, &st, t->info.train_len);
     st_close(&f);

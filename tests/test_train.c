@@ -1058,7 +1058,7 @@ TEST(cli_train_options_from_the_table)
     cJSON_Delete(j);
     free(txt);
     struct { const char *argv[12]; int status; const char *frag; } cases[] = {
-        {{"rnnlab", "train", "--resume", run, "--steps", "3", NULL}, 1, "is at step 6, past the 3 steps asked for"},
+        {{"rnnlab", "train", "--resume", run, "--steps", "3", NULL}, 2, "is at step 6, past the 3 steps asked for"},
         {{"rnnlab", "train", "--out", cfgp, NULL}, 2, "exists and is not a folder"},
         {{"rnnlab", "train", "--decay-steps", "-1", "--out", run, NULL}, 2, "--decay-steps = -1 is out of range"},
         {{"rnnlab", "train", "--zero-bias", "--zero-bias", "--out", run, NULL}, 2, "given twice"},

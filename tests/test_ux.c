@@ -414,3 +414,54 @@ TEST(ux_files_say_what_they_are)
         CHECK_MSG(run_cli(asdata[i], NULL, NULL, 0, e, sizeof e) == 1 && strstr(e, frags[i]), "%s", e);
     }
 }
+
+/* ------------------------------------------------------------------ 6: resuming */
+
+/* A text run whose text has moved: resuming says how to repoint it, --data
+ * repoints it (and the run records the new path), another text is refused
+ * by its size and hash, and --steps below the run's step is a usage error
+ * that leaves the run's records as they were. */
+TEST(ux_resume_a_moved_text)
+{
+    char text[20000], other[20000];
+    rl_rng r;
+    rl_rng_seed(&r, 11);
+    for (size_t i = 0; i < sizeof text; i++) text[i] = "abcdefgh \n"[rl_rng_next(&r) % 10];
+    memcpy(other, text, sizeof other);
+    other[100] = other[100] == 'a' ? 'b' : 'a'; /* the same characters, another text */
+    const char *first = write_tmp("first.txt", text, sizeof text), *moved = tmp_path("moved.txt"),
+               *wrong = write_tmp("other.txt", other, sizeof other), *run = tmp_path("text-run");
+    const char *train[] = {"rnnlab", "train", "--task", "text", "--data", first, "--hidden", "8", "--batch", "4",
+                           "--seq-len", "20", "--steps", "6", "--quiet", "--out", run, NULL};
+    CHECK(run_cli(train, NULL, NULL, 0, NULL, 0) == 0);
+    CHECK(rename(first, moved) == 0);
+    char e[1024];
+    const char *again[] = {"rnnlab", "train", "--resume", run, "--steps", "8", "--quiet", NULL};
+    CHECK(run_cli(again, NULL, NULL, 0, e, sizeof e) == 1 && strstr(e, "cannot open") && strstr(e, "--data NEWPATH"));
+    const char *bad[] = {"rnnlab", "train", "--resume", run, "--steps", "8", "--data", wrong, "--quiet", NULL};
+    CHECK_MSG(run_cli(bad, NULL, NULL, 0, e, sizeof e) == 1 && strstr(e, "is not the text this run was trained on"), "%s", e);
+    const char *good[] = {"rnnlab", "train", "--resume", run, "--steps", "8", "--data", moved, "--quiet", NULL};
+    CHECK_MSG(run_cli(good, NULL, NULL, 0, e, sizeof e) == 0, "%s", e);
+    size_t n = 0;
+    char *cfg = (char *)read_file(tmp_path("text-run/config.json"), &n);
+    CHECK(cfg && strstr(cfg, "moved.txt"));
+    free(cfg);
+    const char *more[] = {"rnnlab", "train", "--resume", run, "--steps", "10", "--quiet", NULL}; /* the new path, recorded */
+    CHECK_MSG(run_cli(more, NULL, NULL, 0, e, sizeof e) == 0, "%s", e);
+    /* --steps below the run's step: refused before anything is touched */
+    unsigned char *before = read_file(tmp_path("text-run/metrics.jsonl"), &n);
+    size_t nb = n;
+    const char *back[] = {"rnnlab", "train", "--resume", run, "--steps", "7", NULL};
+    CHECK(run_cli(back, NULL, NULL, 0, e, sizeof e) == 2 && strstr(e, "is at step 10, past the 7 steps") &&
+          strstr(e, "--steps 10 or more"));
+    unsigned char *after = read_file(tmp_path("text-run/metrics.jsonl"), &n);
+    CHECK(before && after && n == nb && memcmp(before, after, n) == 0);
+    free(before), free(after);
+    /* --data for a run that has no text */
+    const char *arun = tmp_path("adding-run");
+    const char *tr[] = {"rnnlab", "train", "--task", "adding", "--seq-len", "5", "--hidden", "4", "--batch", "2",
+                        "--steps", "2", "--quiet", "--out", arun, NULL};
+    const char *ad[] = {"rnnlab", "train", "--resume", arun, "--steps", "3", "--data", moved, NULL};
+    CHECK(run_cli(tr, NULL, NULL, 0, NULL, 0) == 0);
+    CHECK(run_cli(ad, NULL, NULL, 0, e, sizeof e) == 2 && strstr(e, "only for a run of the text task"));
+}
