@@ -228,7 +228,7 @@ int cmd_plot(int argc, char **argv)
         cJSON *j = load_json(in, (size_t)1 << 30);
         if (!j) {
             if (errno) fprintf(stderr, "rnnlab plot: %s: cannot read it: %s\n", in, cli_read_error(errno));
-            else fprintf(stderr, "rnnlab plot: %s: not JSON (rnnlab %s --out writes it)\n", in, kind);
+            else fprintf(stderr, "rnnlab plot: %s: cannot read it as JSON, which rnnlab %s --out writes\n", in, kind);
             return 1;
         }
         if (strcmp(kind, "lyapunov") == 0) {
