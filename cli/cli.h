@@ -61,6 +61,22 @@ const char *cli_read_error(int err);
  * "rnnlab CMD: PATH: cannot write: REASON". */
 int cli_check_output(const cli_ctx *c, const char *path);
 
+/* The task and T to use with model m (cli/taskdata.c): --task (task_arg,
+ * NULL when not given) or else the task the model records; T: the model's
+ * when the task is the model's and --seq-len was not given (*T is left as
+ * it is otherwise). note (n bytes) gets what was taken from the model ("" if
+ * nothing), for the command to say once it has succeeded (an error stays
+ * one line). 0, or 2 after a usage error (no --task and none recorded, an
+ * unknown task). */
+int cli_model_task(const cli_ctx *c, const rl_model *m, const char *task_arg, int seq_given, rl_task_kind *kind, int *T,
+                   char *note, size_t n);
+/* B fresh sequences of a task (the validation split for text, text NULL:
+ * the built-in corpus), drawn from seed, checked to fit model m. 0, or the
+ * exit code after one line (2: what does not fit). The caller frees *task
+ * and *d, also on failure. */
+int cli_task_data(const cli_ctx *c, const rl_model *m, rl_task_kind kind, int T, const char *text, int B, uint64_t seed,
+                  rl_task **task, rl_data **d);
+
 int cmd_init(int argc, char **argv);
 int cmd_grad(int argc, char **argv);
 int cmd_gradcheck(int argc, char **argv);

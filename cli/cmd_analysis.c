@@ -58,7 +58,7 @@ static const char jacobian_usage[] =
     "A short table goes to stdout. Products carry their scale apart: T = 10,000 is fine.\n"
     "\n"
     "  --model M         model file                                    (required)\n"
-    "  --data D          data file                                     (required)\n"
+    "  --data D          data file                  [a sequence of the task the model records]\n"
     "  --seq b           which sequence of the batch                   [0]\n"
     "  --out J           output file ('-' for stdout)                  (required)\n"
     "  --no-steps        do not write J (it is T*S*S numbers)\n"
@@ -72,15 +72,30 @@ static int load_pair(const cli_ctx *c, const char *model, const char *data, unsi
     return s ? cli_fail(c, s) : 0;
 }
 
+/* What open_jac took from the model, said once the command has succeeded. */
+static char jac_note[256];
+
 /* The shared part of jacobian and spectrum: the required options, then the
- * model, the data and the Jacobians of sequence seq. 0, or the exit code. */
+ * model, the data (without --data: sequences of the task the model records,
+ * seed 0) and the Jacobians of sequence seq. 0, or the exit code. */
 static int open_jac(const cli_ctx *c, const char *model, const char *data, const char *out, int seq, rl_model **m,
                     rl_data **d, rl_jac **j)
 {
     int e;
-    if ((e = cli_require(c, model, "model")) || (e = cli_require(c, data, "data")) || (e = cli_require(c, out, "out")) ||
-        (e = cli_check_output(c, out)) || (e = load_pair(c, model, data, 0, m, d)))
+    if ((e = cli_require(c, model, "model")) || (e = cli_require(c, out, "out")) || (e = cli_check_output(c, out)) ||
+        (e = load_pair(c, model, data, 0, m, d)))
         return e;
+    if (!data) {
+        rl_task_kind kind;
+        rl_task *task = NULL;
+        int T = rl_model_task(*m, &kind);
+        if (!T) return cli_usage_error(c, "--data is required: the model does not record the task it was trained on");
+        snprintf(jac_note, sizeof jac_note, "no --data: sequence %d of the model's own task, %s with T = %d (seed 0)", seq,
+                 rl_task_name(kind), T);
+        e = cli_task_data(c, *m, kind, T, NULL, seq + 1, 0, &task, d);
+        rl_task_free(task);
+        if (e) return e;
+    }
     rl_status s = rl_jac_new(j, *m, rl_data_batch(*d), seq);
     return s ? cli_fail_arg(c, s) : 0; /* --seq outside the batch: 2 */
 }
@@ -182,6 +197,7 @@ int cmd_jacobian(int argc, char **argv)
     }
     free(buf);
 done:
+    if (!e && jac_note[0]) fprintf(stderr, "rnnlab jacobian: %s\n", jac_note);
     rl_jac_free(j);
     rl_data_free(d);
     rl_model_free(m);
@@ -200,7 +216,7 @@ static const char spectrum_usage[] =
     "the eigenvalues, which needs normal J_t as well. The layout is in docs/jacobians.md.\n"
     "\n"
     "  --model M         model file                                    (required)\n"
-    "  --data D          data file                                     (required)\n"
+    "  --data D          data file                  [a sequence of the task the model records]\n"
     "  --seq b           which sequence of the batch                   [0]\n"
     "  --lags LIST       lags k in [1, T]                              [1,2,5,10,...,T]\n"
     "  --no-steps        leave out the spectra of the J_t\n"
@@ -334,6 +350,7 @@ int cmd_spectrum(int argc, char **argv)
     if (s) e = cli_fail(&c, s);
     else e = write_json(&c, root, out);
 done:
+    if (!e && jac_note[0]) fprintf(stderr, "rnnlab spectrum: %s\n", jac_note);
     free(buf);
     cJSON_Delete(root);
     rl_jac_free(j);

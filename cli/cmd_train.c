@@ -204,17 +204,18 @@ int cmd_train(int argc, char **argv)
 }
 
 static const char eval_usage[] =
-    "usage: rnnlab eval --model M --task TASK [--seq-len T] [--data FILE] [--json]\n"
+    "usage: rnnlab eval --model M [--task TASK] [--seq-len T] [--data FILE] [--json]\n"
     "\n"
     "Evaluate a model on fresh sequences of a task (text: the validation split):\n"
     "the loss; MSE, accuracy and the baseline for the tasks; bits per character and\n"
-    "perplexity for text. --json: one JSON object on stdout.\n"
+    "perplexity for text. --json: one JSON object on stdout. A model made by rnnlab\n"
+    "train records its task and T: they are the defaults (and said so on stderr).\n"
     "\n"
     "  --model M         model file                                   (required)\n"
-    "  --task TASK       adding | adding-hs97 | copy | temporal-order | text  (required)\n"
-    "  --seq-len T       sequence length                              [100]\n"
+    "  --task TASK       adding | adding-hs97 | copy | temporal-order | text  [the model's]\n"
+    "  --seq-len T       sequence length                              [the model's, else 100]\n"
     "  --data FILE       text: the file the model was trained on      [built-in corpus]\n"
-    "  --batch B         sequences per batch                          [50]\n"
+    "  --batch B         sequences per batch       [50; text: fewer if the validation split is short]\n"
     "  --batches N       batches (text: all of the validation split)  [20]\n"
     "  --seed S          seed of the sequences                        [12345]\n"
     "  --json            JSON on stdout instead of a table\n";
@@ -247,15 +248,34 @@ int cmd_eval(int argc, char **argv)
         default: return 2;
         }
     }
-    if (e || (e = cli_require(&c, model, "model")) || (e = cli_require(&c, task_name, "task"))) return e;
-    rl_task_kind kind;
-    if (rl_task_parse(task_name, &kind)) return cli_usage_error(&c, "%s", rl_errmsg());
-    if (data && kind != RL_TASK_TEXT) return cli_usage_error(&c, "--data is for --task text");
+    if (e || (e = cli_require(&c, model, "model"))) return e;
+    rl_task_kind kind = RL_TASK_ADDING;
+    if (task_name && rl_task_parse(task_name, &kind)) return cli_usage_error(&c, "%s", rl_errmsg());
+    if (task_name && data && kind != RL_TASK_TEXT) return cli_usage_error(&c, "--data is for --task text");
     rl_model *m = NULL;
     rl_task *task = NULL;
     rl_score sc;
     rl_status s = rl_model_load(&m, model, RL_F32);
-    if (!s) s = rl_task_new(&task, kind, T, data);
+    if (s) return cli_fail(&c, s);
+    char note[256], bnote[160] = "";
+    if ((e = cli_model_task(&c, m, task_name, c.seen[O_SEQ], &kind, &T, note, sizeof note))) {
+        rl_model_free(m);
+        return e;
+    }
+    if (data && kind != RL_TASK_TEXT) {
+        rl_model_free(m);
+        return cli_usage_error(&c, "--data is for --task text");
+    }
+    s = rl_task_new(&task, kind, T, data);
+    if (!s && kind == RL_TASK_TEXT && !c.seen[O_BATCH]) {
+        /* the default batch adapts to a short text: as many streams of one window as its validation split holds */
+        rl_task_info ti = rl_task_get_info(task);
+        if (ti.val_len / B < ti.steps + 1 && ti.val_len / (ti.steps + 1) >= 1) {
+            B = (int)(ti.val_len / (ti.steps + 1));
+            snprintf(bnote, sizeof bnote, "--batch %d: the validation text (%lld characters) holds %d streams of %d", B,
+                     (long long)ti.val_len, B, ti.steps);
+        }
+    }
     if (!s) s = rl_evaluate(m, task, B, kind == RL_TASK_TEXT && !c.seen[O_BATCHES] ? 0 : batches, seed, &sc);
     if (s) {
         rl_task_free(task);
@@ -265,7 +285,7 @@ int cmd_eval(int argc, char **argv)
     rl_task_info in = rl_task_get_info(task);
     double loss = sc.loss_sum / sc.weight_sum;
     cJSON *j = cJSON_CreateObject();
-    cJSON_AddStringToObject(j, "task", task_name);
+    cJSON_AddStringToObject(j, "task", rl_task_name(kind));
     cJSON_AddNumberToObject(j, "seq_len", T);
     cJSON_AddNumberToObject(j, "loss", loss);
     if (!isnan(in.baseline)) cJSON_AddNumberToObject(j, "baseline", in.baseline);
@@ -280,5 +300,7 @@ int cmd_eval(int argc, char **argv)
     cJSON_Delete(j);
     rl_task_free(task);
     rl_model_free(m);
+    if (note[0]) fprintf(stderr, "rnnlab eval: %s\n", note);
+    if (bnote[0]) fprintf(stderr, "rnnlab eval: %s\n", bnote);
     return 0;
 }

@@ -537,6 +537,16 @@ typedef struct {
     uint64_t text_hash;         /* what a run records to know its text again (else 0) */
 } rl_task_info;
 
+/* The task a model was trained on and its sequence length T: rnnlab train
+ * records them in the model file (metadata task, seq_len), and the commands
+ * take them as their defaults. rl_model_task returns T and sets *kind, or
+ * returns 0 when the model records no task (made by rnnlab init, or by a
+ * version that did not record one, or naming a task this version does not
+ * know). rl_model_set_task: RL_ERR_ARG unless 1 <= seq_len <= RL_MAX_SEQ_LEN;
+ * seq_len 0 forgets the task. */
+int rl_model_task(const rl_model *m, rl_task_kind *kind);
+rl_status rl_model_set_task(rl_model *m, rl_task_kind kind, int seq_len);
+
 /* seq_len >= 2 (copy >= 1, temporal-order >= 20); text_path only for text (NULL: the built-in
  * corpus, the opening of Pride and Prejudice; see data/README.md). */
 rl_status rl_task_new(rl_task **out, rl_task_kind kind, int seq_len, const char *text_path);

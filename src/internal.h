@@ -170,6 +170,7 @@ struct rl_model {
     char names[RL_MAX_TENSORS][RL_TENSOR_NAME_MAX];
     short role[RL_MAX_LAYERS][RL_ROLE_COUNT]; /* index of layer k's tensor of each role, -1: none */
     char *vocab; /* owned UTF-8 string or NULL */
+    int task, seq_len; /* the rl_task_kind it was trained on and its T (metadata task, seq_len); seq_len 0: none */
 };
 
 /* Index of layer k's tensor of a role (-1: the cell has none), and of the head's. */

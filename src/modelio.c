@@ -139,6 +139,13 @@ rl_status rl_model_from_st(rl_model **out, const st_file *fp, rl_dtype dtype)
             s = rl_fail(RL_ERR_FORMAT, "%s: unexpected tensor '%s' for a %d-layer %s model", f.path, f.t[i].name,
                         cfg.num_layers, rl_cell_name(cfg.cell));
     if (!s && st_meta(&f, "vocab")) s = rl_model_set_vocab(m, st_meta(&f, "vocab"));
+    /* the task it was trained on: optional, and a value this version does not
+     * know (a newer task) is passed over rather than refused */
+    const char *task = st_meta(&f, "task"), *sl = st_meta(&f, "seq_len");
+    char *end = NULL;
+    long T = sl ? strtol(sl, &end, 10) : 0;
+    for (int k = 0; !s && task && sl && *end == '\0' && T >= 1 && T <= RL_MAX_SEQ_LEN && k < RL_TASK_COUNT; k++)
+        if (strcmp(task, rl_task_name((rl_task_kind)k)) == 0) m->task = k, m->seq_len = (int)T;
     if (s) {
         rl_model_free(m);
         return s;
@@ -147,17 +154,38 @@ rl_status rl_model_from_st(rl_model **out, const st_file *fp, rl_dtype dtype)
     return RL_OK;
 }
 
-int rl_model_meta(const rl_model *m, char num[4][16], const char **meta)
+int rl_model_task(const rl_model *m, rl_task_kind *kind)
+{
+    if (m->seq_len > 0) *kind = (rl_task_kind)m->task;
+    return m->seq_len;
+}
+
+rl_status rl_model_set_task(rl_model *m, rl_task_kind kind, int seq_len)
+{
+    if (seq_len < 0 || seq_len > RL_MAX_SEQ_LEN || (seq_len > 0 && !rl_task_name(kind)))
+        return rl_fail(RL_ERR_ARG, "a task and a sequence length in [1, %d]", RL_MAX_SEQ_LEN);
+    m->task = seq_len ? (int)kind : 0, m->seq_len = seq_len;
+    return RL_OK;
+}
+
+int rl_model_meta(const rl_model *m, char num[5][16], const char **meta)
 {
     snprintf(num[0], 16, "%d", m->cfg.input_size);
     snprintf(num[1], 16, "%d", m->cfg.hidden_size);
     snprintf(num[2], 16, "%d", m->cfg.num_layers);
     snprintf(num[3], 16, "%d", m->cfg.output_size);
+    snprintf(num[4], 16, "%d", m->seq_len);
     const char *kv[] = {"format", "pt", "cell", rl_cell_name(m->cfg.cell), "input_size", num[0],
                         "hidden_size", num[1], "num_layers", num[2], "output_size", num[3],
-                        "loss", rl_loss_name(m->cfg.loss), "vocab", m->vocab};
+                        "loss", rl_loss_name(m->cfg.loss)};
+    int n = (int)(sizeof kv / sizeof kv[0]) / 2;
     memcpy(meta, kv, sizeof kv);
-    return m->vocab ? 8 : 7;
+    if (m->seq_len > 0) {
+        meta[2 * n] = "task", meta[2 * n + 1] = rl_task_name((rl_task_kind)m->task), n++;
+        meta[2 * n] = "seq_len", meta[2 * n + 1] = num[4], n++;
+    }
+    if (m->vocab) meta[2 * n] = "vocab", meta[2 * n + 1] = m->vocab, n++;
+    return n;
 }
 
 int rl_model_st_tensors(const rl_model *m, st_out *t)
@@ -181,8 +209,8 @@ rl_status rl_model_save(const rl_model *m, const char *path)
     }
     st_out t[RL_MAX_TENSORS];
     int n = rl_model_st_tensors(m32, t);
-    char num[4][16];
-    const char *meta[16];
+    char num[5][16];
+    const char *meta[2 * RL_MODEL_META];
     int nmeta = rl_model_meta(m, num, meta);
     s = st_write(path, t, n, meta, nmeta);
     rl_model_free(cast);

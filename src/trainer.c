@@ -78,6 +78,8 @@ static rl_status build(rl_trainer *t)
     t->k1 = c->task == RL_TASK_TEXT ? (c->k1 ? c->k1 : c->seq_len) : 0;
     rl_config mc = {c->cell, t->info.input_size, c->hidden, c->layers, t->info.output_size, t->info.loss};
     if ((s = rl_model_new(&t->m, &mc, RL_F32))) return s;
+    /* the model file says what it was trained on: the commands' defaults */
+    if ((s = rl_model_set_task(t->m, c->task, c->seq_len))) return s;
     if (t->info.vocab && (s = rl_model_set_vocab(t->m, t->info.vocab))) return s;
     if ((s = rl_ws_new(&t->ws, t->m, c->batch, t->info.steps))) return s;
     if ((s = rl_task_data_new(&t->data, t->task, c->batch))) return s;
@@ -350,7 +352,7 @@ rl_status rl_evaluate(const rl_model *m0, const rl_task *task, int B, int batche
                        c.input_size, c.output_size, rl_loss_name(c.loss), rl_task_name(in.kind), in.input_size,
                        in.output_size, rl_loss_name(in.loss));
     if (in.vocab && (!rl_model_vocab(m0) || strcmp(rl_model_vocab(m0), in.vocab) != 0))
-        return rl_fail(RL_ERR_ARG, "the model's vocabulary is not the text's");
+        return rl_fail(RL_ERR_ARG, "the model's characters are not the text's: give the text it was trained on (--data)");
     rl_model *m = NULL;
     rl_ws *ws = NULL;
     rl_data *d = NULL;

@@ -453,7 +453,7 @@ TEST(cli_train_eval_sample)
         {{"rnnlab", "train", "--task", "adding", "--seq-len", "10", "--hidden", "4", "--batch", "2", "--steps", "9",
           "--inject-nan-at", "4", "--quiet", "--out", tmp_path("nanrun"), NULL},
          1, "step 4: the gradient norm is nan"},
-        {{"rnnlab", "eval", "--model", model, NULL}, 2, "--task is required"},
+        {{"rnnlab", "eval", "--model", fixture("tanh_l1_ce.model.safetensors"), NULL}, 2, "--task is required"},
         {{"rnnlab", "eval", "--model", model, "--task", "adding", NULL}, 2, "does not fit the task adding"},
         {{"rnnlab", "eval", "--model", model, "--task", "adding", "--data", model, NULL}, 2, "--data is for --task text"},
         {{"rnnlab", "sample", "--model", model, "--temperature", "0", NULL}, 2, "out of range"},

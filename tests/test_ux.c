@@ -4,6 +4,7 @@
 
 #include <cJSON.h>
 #include <fcntl.h>
+#include <math.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -464,4 +465,140 @@ TEST(ux_resume_a_moved_text)
     const char *ad[] = {"rnnlab", "train", "--resume", arun, "--steps", "3", "--data", moved, NULL};
     CHECK(run_cli(tr, NULL, NULL, 0, NULL, 0) == 0);
     CHECK(run_cli(ad, NULL, NULL, 0, e, sizeof e) == 2 && strstr(e, "only for a run of the text task"));
+}
+
+/* ------------------------------------------------------------------ 4: a model knows its task */
+
+static cJSON *stdout_json(void)
+{
+    size_t n = 0;
+    char *txt = (char *)read_file(tmp_path("cli.stdout"), &n);
+    cJSON *j = txt ? cJSON_Parse(txt) : NULL;
+    free(txt);
+    return j;
+}
+
+static double jnum(const cJSON *j, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItem(j, key);
+    return cJSON_IsNumber(v) ? v->valuedouble : -1;
+}
+
+/* rnnlab train records the task and T in the model file; eval, data,
+ * jacobian and spectrum take them as defaults and say so; rnnlab data makes
+ * the task's data for a trained model. */
+TEST(ux_a_model_knows_its_task)
+{
+    const char *run = tmp_path("task-run"), *model = tmp_path("task-run/model.safetensors");
+    const char *tr[] = {"rnnlab", "train", "--task", "adding", "--seq-len", "12", "--hidden", "6", "--batch", "4",
+                        "--steps", "3", "--quiet", "--out", run, NULL};
+    CHECK(run_cli(tr, NULL, NULL, 0, NULL, 0) == 0);
+    rl_model *m = NULL, *m64 = NULL;
+    rl_task_kind k = RL_TASK_TEXT;
+    CHECK_OK(rl_model_load(&m, model, RL_F32));
+    CHECK(m && rl_model_task(m, &k) == 12 && k == RL_TASK_ADDING);
+    if (m) CHECK_OK(rl_model_cast(&m64, m, RL_F64));
+    CHECK(m64 && rl_model_task(m64, &k) == 12);
+    rl_model_free(m64);
+    /* eval: the model's task and T, said on stderr; --seq-len chooses another */
+    const char *ev[] = {"rnnlab", "eval", "--model", model, "--json", NULL};
+    char e[512];
+    CHECK(run_cli(ev, NULL, NULL, 0, e, sizeof e) == 0 && strstr(e, "task adding, T = 12, as the model was trained"));
+    cJSON *j = stdout_json();
+    const cJSON *task = cJSON_GetObjectItem(j, "task");
+    CHECK(jnum(j, "seq_len") == 12 && cJSON_IsString(task) && strcmp(task->valuestring, "adding") == 0);
+    cJSON_Delete(j);
+    const char *ev30[] = {"rnnlab", "eval", "--model", model, "--seq-len", "30", "--json", NULL};
+    CHECK(run_cli(ev30, NULL, NULL, 0, e, sizeof e) == 0 && strstr(e, "task adding, as the model was trained"));
+    j = stdout_json();
+    CHECK(jnum(j, "seq_len") == 30);
+    cJSON_Delete(j);
+    /* data: the model's own task, or one asked for */
+    const char *d1 = tmp_path("task-d1.st"), *d2 = tmp_path("task-d2.st");
+    const char *da[] = {"rnnlab", "data", "--model", model, "--out", d1, NULL};
+    const char *db[] = {"rnnlab", "data", "--model", model, "--task", "adding", "--seq-len", "7", "--batch", "3", "--out", d2, NULL};
+    CHECK(run_cli(da, NULL, NULL, 0, e, sizeof e) == 0 && strstr(e, "as the model was trained"));
+    CHECK(run_cli(db, NULL, NULL, 0, e, sizeof e) == 0);
+    rl_data *d = NULL;
+    if (m) CHECK_OK(rl_data_load(&d, d1, m, RL_F32));
+    CHECK(d && rl_data_batch(d)->batch == 1 && rl_data_batch(d)->steps == 12);
+    rl_data_free(d);
+    d = NULL;
+    if (m) CHECK_OK(rl_data_load(&d, d2, m, RL_F32));
+    const rl_batch *b = d ? rl_data_batch(d) : NULL;
+    CHECK(b && b->batch == 3 && b->steps == 7 && b->mask && b->y);
+    for (int s = 0; b && b->mask && s < 3; s++) {
+        const float *x = (const float *)b->x + (size_t)s * 7 * 2, *mask = (const float *)b->mask + (size_t)s * 7;
+        double sum = 0;
+        for (int t = 0; t < 7; t++) {
+            sum += x[2 * t + 1] ? x[2 * t] : 0;
+            CHECK(mask[t] == (t == 6));
+        }
+        CHECK(fabs(((const float *)b->y)[(size_t)s * 7 + 6] - sum) < 1e-6);
+    }
+    rl_data_free(d);
+    /* jacobian and spectrum without --data: a sequence of the model's task */
+    const char *ja[] = {"rnnlab", "jacobian", "--model", model, "--out", tmp_path("task-j.st"), NULL};
+    const char *sa[] = {"rnnlab", "spectrum", "--model", model, "--lags", "1,12", "--out", tmp_path("task-s.json"), NULL};
+    CHECK(run_cli(ja, NULL, NULL, 0, e, sizeof e) == 0 && strstr(e, "no --data: sequence 0 of the model's own task, adding with T = 12"));
+    CHECK(run_cli(sa, NULL, NULL, 0, e, sizeof e) == 0);
+    rl_st *f = NULL;
+    CHECK_OK(rl_st_open(&f, tmp_path("task-j.st")));
+    CHECK(f && rl_st_meta(f, "steps") && strcmp(rl_st_meta(f, "steps"), "12") == 0 && rl_st_meta(f, "loss"));
+    rl_st_close(f);
+    /* a model without a task: the options are required, and say why */
+    const char *nt[][12] = {
+        {"rnnlab", "eval", "--model", M, NULL},
+        {"rnnlab", "data", "--model", M, "--out", d1, NULL},
+        {"rnnlab", "jacobian", "--model", M, "--out", tmp_path("x.st"), NULL},
+        {"rnnlab", "data", "--model", model, "--task", "copy", "--out", d1, NULL},
+        {"rnnlab", "data", "--model", model, "--task", "adding", "--steps", "5", "--out", d1, NULL},
+    };
+    const char *frag[] = {"--task is required: the model does not record", "--steps is required (or --task)",
+                          "--data is required: the model does not record", "does not fit the task copy", "--seq-len"};
+    for (int i = 0; i < 5; i++)
+        CHECK_MSG(run_cli(nt[i], NULL, NULL, 0, e, sizeof e) == 2 && strstr(e, frag[i]), "case %d: %s", i, e);
+    /* metadata the loader does not know is allowed; a task it does not know is no default */
+    rl_model_free(m);
+    m = NULL;
+    const char *const rnn[] = {"rnn.weight_ih_l0:F32:4,3", "rnn.weight_hh_l0:F32:4,4", "rnn.bias_ih_l0:F32:4",
+                               "rnn.bias_hh_l0:F32:4", "head.weight:F32:2,4", "head.bias:F32:2"};
+    CHECK_OK(rl_model_load(&m, st_of("newer.st", TANH_META ",\"task\":\"sorting\",\"seq_len\":\"9\",\"author\":\"x\"", rnn, 6), RL_F32));
+    CHECK(m && rl_model_task(m, &k) == 0);
+    rl_model_free(m);
+}
+
+/* ------------------------------------------------------------------ 1: a text too short */
+
+/* With the defaults, a text of 20,000 characters validates on 1,000: too few
+ * for 50 streams of 100. train and eval say so before any work, naming the
+ * options that fix it, exit 2, and train leaves no folder. */
+TEST(ux_text_too_short_is_said_first)
+{
+    char text[20000];
+    rl_rng r;
+    rl_rng_seed(&r, 3);
+    for (size_t i = 0; i < sizeof text; i++) text[i] = "abcdefgh \n"[rl_rng_next(&r) % 10];
+    const char *p = write_tmp("twenty-k.txt", text, sizeof text), *run = tmp_path("short-text-run");
+    const char *tr[] = {"rnnlab", "train", "--task", "text", "--data", p, "--hidden", "8", "--out", run, NULL};
+    char e[512];
+    double t0 = now_s();
+    CHECK(run_cli(tr, NULL, NULL, 0, e, sizeof e) == 2 && strstr(e, "too short for 50 streams of 100") && strstr(e, "--batch 9 or less") &&
+          strstr(e, "--seq-len 19 or less"));
+    CHECK(now_s() - t0 < 5);
+    struct stat sb;
+    CHECK(stat(run, &sb) != 0);
+    const char *ok[] = {"rnnlab", "train", "--task", "text", "--data", p, "--hidden", "8", "--batch", "4", "--seq-len", "20",
+                        "--steps", "2", "--quiet", "--out", run, NULL};
+    CHECK(run_cli(ok, NULL, NULL, 0, e, sizeof e) == 0);
+    const char *ev[] = {"rnnlab", "eval", "--model", tmp_path("short-text-run/model.safetensors"), "--data", p, "--batch", "50", NULL};
+    CHECK_MSG(run_cli(ev, NULL, NULL, 0, e, sizeof e) == 2 && strstr(e, "too short for 50 streams of 20") && strstr(e, "--batch 47 or less"),
+              "%s", e);
+    /* without --batch, eval's batch adapts to the text, and says so */
+    const char *ev2[] = {"rnnlab", "eval", "--model", tmp_path("short-text-run/model.safetensors"), "--data", p, "--json", NULL};
+    CHECK(run_cli(ev2, NULL, NULL, 0, e, sizeof e) == 0);
+    size_t n = 0;
+    char *err = (char *)read_file(tmp_path("cli.stderr"), &n);
+    CHECK(err && strstr(err, "--batch 47: the validation text (1000 characters) holds 47 streams of 20"));
+    free(err);
 }
