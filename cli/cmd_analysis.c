@@ -365,7 +365,10 @@ static const char lyapunov_usage[] =
     "Lyapunov exponents of the state map s_t = F(s_{t-1}, x_t) by QR\n"
     "re-orthonormalisation (Benettin): Q <- qr(J_t Q), sum ln|diag R| over N steps\n"
     "after a discarded transient, natural log per step, sorted descending. Writes JSON\n"
-    "with \"exponents\" and, with --trace-every, the running estimates.\n"
+    "with \"exponents\" and, with --trace-every, the running estimates. Without --data\n"
+    "the state starts at random (seeded): from h = 0 a zero-bias net under zero input\n"
+    "never moves, and the exponents would be those of that fixed point. A state that\n"
+    "never moves is said, on stderr and as \"stationary\" in the JSON.\n"
     "\n"
     "  --model M         model file                                    (required)\n"
     "  --data D          data file: x (the inputs) and/or h0 (the initial state)\n"
@@ -375,7 +378,8 @@ static const char lyapunov_usage[] =
     "  --k K             how many exponents                            [all: S]\n"
     "  --input KIND      data (D's x, cycled) | zeros | noise          [data if D has x, else zeros]\n"
     "  --noise-std X     standard deviation of noise inputs            [1]\n"
-    "  --state KIND      data (D's h0) | zeros | random U(-1,1)        [data if D has h0, else zeros]\n"
+    "  --state KIND      data (D's h0) | zeros | random U(-1,1)        [D's h0; zeros with a D\n"
+    "                                                                   without h0; random without D]\n"
     "  --seed S          seed for noise, random state and first frame  [0]\n"
     "  --trace-every N   record the running estimates every N steps    [0: off]\n"
     "  --out L           output JSON ('-' for stdout)                  (required)\n";
@@ -430,7 +434,8 @@ int cmd_lyapunov(int argc, char **argv)
     if ((e = load_pair(&c, model, data, RL_DATA_OPTIONAL_XY, &m, &d))) goto done;
     const rl_batch *b = d ? rl_data_batch(d) : NULL;
     if (!input) cfg.input = b && b->x ? RL_INPUT_DATA : RL_INPUT_ZEROS;
-    if (!state) cfg.state = b && b->h0 ? RL_STATE_DATA : RL_STATE_ZEROS;
+    /* from zero, a zero-bias net under zero input would stand still at a fixed point */
+    if (!state) cfg.state = b && b->h0 ? RL_STATE_DATA : b ? RL_STATE_ZEROS : RL_STATE_RANDOM;
     int S = rl_state_size(m);
     if (!c.seen[O_K]) cfg.k = S;
     if (cfg.k > S) {
@@ -445,7 +450,8 @@ int cmd_lyapunov(int argc, char **argv)
         e = 1;
         goto done;
     }
-    rl_status s = rl_lyapunov(m, b, seq, &cfg, ex, trace);
+    rl_lyap_info info;
+    rl_status s = rl_lyapunov_ex(m, b, seq, &cfg, ex, trace, &info);
     if (s) {
         e = cli_fail_arg(&c, s); /* --seq outside the batch, --input data without x: 2 */
         goto done;
@@ -461,6 +467,8 @@ int cmd_lyapunov(int argc, char **argv)
     cJSON_AddStringToObject(root, "state", rl_state_name(cfg.state));
     cJSON_AddNumberToObject(root, "seed", (double)cfg.seed);
     cJSON_AddItemToObject(root, "exponents", darray(ex, cfg.k));
+    cJSON_AddBoolToObject(root, "stationary", info.stationary);
+    cJSON_AddNumberToObject(root, "displacement", info.displacement);
     if (ntrace) {
         cJSON *tr = cJSON_AddObjectToObject(root, "trace");
         cJSON_AddNumberToObject(tr, "every", cfg.trace_every);
@@ -475,6 +483,11 @@ int cmd_lyapunov(int argc, char **argv)
     if (cfg.k > 1) fprintf(f, ", smallest %.6g, sum of %d %.6g", ex[cfg.k - 1], cfg.k, sum);
     fputc('\n', f);
     e = write_json(&c, root, out);
+    if (!e && info.stationary)
+        fprintf(stderr,
+                "rnnlab lyapunov: the state never moved in the %d steps: these are the exponents of the fixed point it sits on "
+                "(ln|eig| of its Jacobian)%s, not of a trajectory; --state random starts elsewhere\n",
+                cfg.steps, ex[0] > 0 ? ", an unstable one" : "");
 done:
     cJSON_Delete(root);
     free(ex);

@@ -441,6 +441,17 @@ typedef struct {
  * receives steps / trace_every rows of k running estimates. */
 rl_status rl_lyapunov(const rl_model *m, const rl_batch *b, int seq, const rl_lyap_config *cfg,
                       double *exponents, double *trace);
+/* What the run's trajectory did. A state that never moves (started on a
+ * fixed point, zero inputs) gives the exponents of that fixed point, ln|eig|
+ * of its Jacobian, not of the attractor around it: h = 0 of a zero-bias
+ * tanh net under zero input is one. */
+typedef struct {
+    int stationary;      /* every measured s_t equals the state after the transient, bit for bit */
+    double displacement; /* max over the measured steps of max_i |s_t[i] - s_transient[i]| */
+} rl_lyap_info;
+/* rl_lyapunov, and what its trajectory did into *info (may be NULL). */
+rl_status rl_lyapunov_ex(const rl_model *m, const rl_batch *b, int seq, const rl_lyap_config *cfg, double *exponents,
+                         double *trace, rl_lyap_info *info);
 
 /* ---------------------------------------------------------------- optimisation */
 

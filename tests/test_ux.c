@@ -602,3 +602,64 @@ TEST(ux_text_too_short_is_said_first)
     CHECK(err && strstr(err, "--batch 47: the validation text (1000 characters) holds 47 streams of 20"));
     free(err);
 }
+
+/* ------------------------------------------------------------------ 2: Lyapunov from a fixed point */
+
+/* A zero-bias gain-3 tanh net (H = 40): from h = 0 under zero input the
+ * state never moves, the exponents are those of the fixed point (the top one
+ * ln rho(W_hh)) and the run says so; the default start (no --data) is
+ * random, moves, and finds the attractor's much smaller exponent. */
+TEST(ux_lyapunov_does_not_sit_on_a_fixed_point)
+{
+    const char *m = tmp_path("g3.st"), *z = tmp_path("g3-zero.json"), *r = tmp_path("g3-default.json");
+    const char *init[] = {"rnnlab", "init", "--cell", "tanh", "--input", "1", "--hidden", "40", "--output", "1", "--init",
+                          "gaussian", "--gain", "3", "--zero-bias", "--seed", "2", "--out", m, NULL};
+    CHECK(run_cli(init, NULL, NULL, 0, NULL, 0) == 0);
+    const char *lz[] = {"rnnlab", "lyapunov", "--model", m, "--steps", "400", "--k", "2", "--state", "zeros", "--out", z, NULL};
+    const char *ld[] = {"rnnlab", "lyapunov", "--model", m, "--steps", "400", "--k", "2", "--out", r, NULL};
+    size_t n = 0;
+    char *err = NULL;
+    CHECK(run_cli(lz, NULL, NULL, 0, NULL, 0) == 0);
+    err = (char *)read_file(tmp_path("cli.stderr"), &n);
+    CHECK(err && strstr(err, "the state never moved in the 400 steps") && strstr(err, "an unstable one"));
+    free(err);
+    CHECK(run_cli(ld, NULL, NULL, 0, NULL, 0) == 0);
+    err = (char *)read_file(tmp_path("cli.stderr"), &n);
+    CHECK(err && !strstr(err, "never moved"));
+    free(err);
+    char *a = (char *)read_file(z, &n), *b = (char *)read_file(r, &n);
+    cJSON *jz = a ? cJSON_Parse(a) : NULL, *jr = b ? cJSON_Parse(b) : NULL;
+    free(a), free(b);
+    CHECK(cJSON_IsTrue(cJSON_GetObjectItem(jz, "stationary")) && jnum(jz, "displacement") == 0);
+    CHECK(cJSON_IsFalse(cJSON_GetObjectItem(jr, "stationary")) && jnum(jr, "displacement") > 0.1);
+    const cJSON *sz = cJSON_GetObjectItem(jz, "state"), *sr = cJSON_GetObjectItem(jr, "state");
+    CHECK(cJSON_IsString(sz) && strcmp(sz->valuestring, "zeros") == 0 && cJSON_IsString(sr) && strcmp(sr->valuestring, "random") == 0);
+    double lz0 = cJSON_GetArrayItem(cJSON_GetObjectItem(jz, "exponents"), 0)->valuedouble,
+           lr0 = cJSON_GetArrayItem(cJSON_GetObjectItem(jr, "exponents"), 0)->valuedouble;
+    /* the fixed point's exponent is ln rho(W_hh): J_1 at h = 0 under zero input is W_hh */
+    rl_model *mm = NULL;
+    rl_jac *j = NULL;
+    CHECK_OK(rl_model_load(&mm, m, RL_F64));
+    double x[1] = {0}, re[40], im[40];
+    rl_batch bt = {RL_F64, 1, 1, 1, x, NULL, NULL, NULL, NULL, NULL};
+    if (mm) CHECK_OK(rl_jac_new(&j, mm, &bt, 0));
+    if (j) CHECK_OK(rl_jac_step_spectrum(j, 1, re, im, NULL));
+    double rho = j ? hypot(re[0], im[0]) : 0;
+    CHECK_MSG(fabs(lz0 - log(rho)) < 1e-3, "from zero %g, ln rho(W) %g", lz0, log(rho));
+    CHECK_MSG(lr0 < log(rho) - 0.4 && lr0 > 0, "from the default start %g, ln rho(W) %g", lr0, log(rho));
+    rl_jac_free(j);
+    rl_model_free(mm);
+    cJSON_Delete(jz), cJSON_Delete(jr);
+    /* the library says the same */
+    rl_lyap_info info = {0};
+    rl_lyap_config lc = {.steps = 50, .transient = 10, .k = 1, .input = RL_INPUT_ZEROS, .state = RL_STATE_ZEROS};
+    double ex[1];
+    rl_model *m32 = NULL;
+    CHECK_OK(rl_model_load(&m32, m, RL_F32));
+    if (m32) CHECK_OK(rl_lyapunov_ex(m32, NULL, 0, &lc, ex, NULL, &info));
+    CHECK(info.stationary == 1 && info.displacement == 0);
+    lc.state = RL_STATE_RANDOM;
+    if (m32) CHECK_OK(rl_lyapunov_ex(m32, NULL, 0, &lc, ex, NULL, &info));
+    CHECK(info.stationary == 0 && info.displacement > 0);
+    rl_model_free(m32);
+}
