@@ -26,9 +26,21 @@ int cli_usage_error(const cli_ctx *c, const char *fmt, ...)
 
 int cli_fail(const cli_ctx *c, rl_status s)
 {
+    if (s == RL_ERR_INTERRUPTED) {
+        cli_progress_end();
+        fprintf(stderr, "rnnlab %s: interrupted; nothing written\n", c->cmd);
+        return 130;
+    }
     const char *m = rl_errmsg();
     fprintf(stderr, "rnnlab %s: %s\n", c->cmd, m && *m ? m : rl_strerror(s));
     return 1;
+}
+
+int cli_progress_mode(const cli_ctx *c, int o_progress, int o_quiet, int *mode)
+{
+    if (c->seen[o_progress] && c->seen[o_quiet]) return cli_usage_error(c, "--progress and --quiet contradict each other");
+    *mode = c->seen[o_progress] ? 1 : c->seen[o_quiet] ? -1 : 0;
+    return 0;
 }
 
 int cli_fail_arg(const cli_ctx *c, rl_status s)

@@ -77,6 +77,27 @@ int cli_model_task(const cli_ctx *c, const rl_model *m, const char *task_arg, in
 int cli_task_data(const cli_ctx *c, const rl_model *m, rl_task_kind kind, int T, const char *text, int B, uint64_t seed,
                   rl_task **task, rl_data **d);
 
+/* Progress and Ctrl-C (cli/progress.c). cli_progress_begin sets the
+ * library's progress hook and a SIGINT/SIGTERM handler; mode -1 (--quiet)
+ * shows nothing, 1 (--progress) shows progress even when stderr is not a
+ * terminal, 0 when it is. cli_progress draws "CMD: WHAT done of total (p%),
+ * elapsed, left" when one is due (at most 4 a second on a terminal, 1 as
+ * lines elsewhere); cli_progress_note prints a line of its own when
+ * progress is on; cli_progress_end clears the line and removes the hook.
+ * cli_interrupted is nonzero after Ctrl-C; cli_stop_flag is the same flag
+ * for rl_trainer_run. */
+void cli_progress_begin(const cli_ctx *c, int mode);
+int cli_progress_due(void);
+void cli_progress_line(const char *text);
+void cli_progress(const char *what, double done, double total);
+void cli_progress_note(const char *text);
+void cli_progress_end(void);
+int cli_interrupted(void);
+volatile int *cli_stop_flag(void);
+/* The progress mode from --progress and --quiet (their getopt values, seen
+ * in c): 2 after a usage error when both are given. */
+int cli_progress_mode(const cli_ctx *c, int o_progress, int o_quiet, int *mode);
+
 int cmd_init(int argc, char **argv);
 int cmd_grad(int argc, char **argv);
 int cmd_gradcheck(int argc, char **argv);

@@ -35,7 +35,8 @@ typedef enum {
     RL_ERR_FORMAT,    /* a file is not a valid safetensors, model or data file */
     RL_ERR_NOMEM,     /* an allocation failed or would exceed a limit */
     RL_ERR_NONFINITE, /* a NaN or Inf where a finite number is required */
-    RL_ERR_LAPACK     /* a LAPACK routine reported info != 0 */
+    RL_ERR_LAPACK,    /* a LAPACK routine reported info != 0 */
+    RL_ERR_INTERRUPTED /* the progress hook asked to stop (rl_set_progress) */
 } rl_status;
 
 /* A short fixed description of a status ("invalid file format"). */
@@ -44,6 +45,16 @@ const char *rl_strerror(rl_status s);
  * "m.safetensors: tensor 'rnn.weight_hh_l0' has shape (4, 3), expected (4, 4)".
  * Empty when nothing has failed. */
 const char *rl_errmsg(void);
+
+/* Progress of the long computations (rl_gradcheck, rl_jac_lags,
+ * rl_lyapunov): they call fn(ctx, what, done, total) from the calling thread
+ * as they go ("Lyapunov steps", 4096, 300100), often: fn keeps its own pace.
+ * A nonzero return stops the computation, which returns RL_ERR_INTERRUPTED
+ * with nothing written (how a program stops on Ctrl-C). One hook for the
+ * process; fn NULL removes it. The trainer does not report through it (it
+ * has its own, and its own stop flag: rl_trainer_run). */
+typedef int (*rl_progress_fn)(void *ctx, const char *what, double done, double total);
+void rl_set_progress(rl_progress_fn fn, void *ctx);
 
 /* ---------------------------------------------------------------- enums */
 
@@ -680,6 +691,9 @@ typedef struct {
     double tokens_per_s;
     double elapsed_s;
     int64_t skipped;
+    double val_loss;    /* the last validation loss (NaN before the first one) */
+    int64_t val_step;   /* its step (0: none yet) */
+    double baseline;    /* the task's baseline loss (NaN for text) */
 } rl_progress;
 
 typedef struct rl_trainer rl_trainer;
@@ -718,6 +732,11 @@ void rl_trainer_set_hook(rl_trainer *t, rl_step_hook fn, void *ctx);
  * as it was (unless skip_nonfinite). */
 rl_status rl_trainer_run(rl_trainer *t, volatile int *stop, int *interrupted,
                          void (*progress)(const rl_progress *, void *), void *ctx);
+/* The last validation of this trainer (since it was made or resumed) into
+ * *sc; its step, or 0 when there has been none. */
+int64_t rl_trainer_last_eval(const rl_trainer *t, rl_score *sc);
+/* The task the trainer trains on (baseline, vocabulary, sizes). */
+rl_task_info rl_trainer_task_info(const rl_trainer *t);
 const rl_model *rl_trainer_model(const rl_trainer *t);
 rl_train_config rl_trainer_config(const rl_trainer *t);
 int64_t rl_trainer_step(const rl_trainer *t);

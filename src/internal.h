@@ -34,6 +34,13 @@
 /* Record the detailed message for rl_errmsg() and return s. */
 rl_status rl_fail(rl_status s, const char *fmt, ...) RL_PRINTF(2, 3);
 
+/* Report progress to the hook of rl_set_progress; RL_ERR_INTERRUPTED (with
+ * its message) when the hook asks to stop. */
+rl_status rl_progress_report(const char *what, double done, double total);
+/* Mute reports (nonzero) around work that reports its own way (the
+ * trainer); returns the previous setting. */
+int rl_progress_mute(int mute);
+
 /* Look name up in a table of n names (what: "cell", "optimizer", ...);
  * RL_ERR_ARG with a message listing the choices when it is not there. */
 rl_status rl_parse_name(const char *what, const char *name, const char *const *names, int n, int *out);

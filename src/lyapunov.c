@@ -331,6 +331,7 @@ rl_status rl_lyapunov_ex(const rl_model *m0, const rl_batch *b, int seq, const r
             }
         }
         done += n;
+        if (!s) s = rl_progress_report("QR steps", done, total);
     }
     if (out) {
         out->stationary = !moved;

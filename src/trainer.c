@@ -33,6 +33,8 @@ struct rl_trainer {
     rl_run_records acc;      /* the metrics line being gathered, and the steps skipped */
     rl_step_hook hook;       /* or NULL */
     void *hook_ctx;
+    rl_score last_val;       /* the last validation, and its step (0: none yet) */
+    int64_t last_val_step;
 };
 
 /* ------------------------------------------------------------------ set-up */
@@ -241,6 +243,13 @@ void rl_trainer_set_hook(rl_trainer *t, rl_step_hook fn, void *ctx)
 }
 
 const rl_model *rl_trainer_model(const rl_trainer *t) { return t->m; }
+rl_task_info rl_trainer_task_info(const rl_trainer *t) { return t->info; }
+
+int64_t rl_trainer_last_eval(const rl_trainer *t, rl_score *sc)
+{
+    *sc = t->last_val;
+    return t->last_val_step;
+}
 rl_train_config rl_trainer_config(const rl_trainer *t) { return t->cfg; }
 int64_t rl_trainer_step(const rl_trainer *t) { return t->step; }
 
@@ -398,6 +407,7 @@ static rl_status eval_record(rl_trainer *t)
     rl_score sc;
     rl_status s = rl_evaluate(t->m, t->task, t->cfg.batch, t->cfg.eval_batches, t->cfg.seed ^ 0x76616cull, &sc);
     if (s) return s;
+    t->last_val = sc, t->last_val_step = t->step;
     cJSON *r = cJSON_CreateObject();
     cJSON_AddNumberToObject(r, "step", (double)t->step);
     score_json(r, &t->info, &sc, "val_");
@@ -455,9 +465,10 @@ static rl_status train_step(rl_trainer *t, double *loss, double *gnorm, int *cli
     return s;
 }
 
-/* The metrics line of the steps since the last one. */
-static rl_status log_metrics(rl_trainer *t, double now, double tlog, int64_t tokens, double t0,
-                             void (*progress)(const rl_progress *, void *), void *ctx)
+/* The metrics line of the steps since the last one; *p gets the progress
+ * report of the same steps (the validation fields are filled later, after
+ * the step's validation). */
+static rl_status log_metrics(rl_trainer *t, double now, double tlog, int64_t tokens, double t0, rl_progress *p)
 {
     const rl_train_config *c = &t->cfg;
     rl_run_records *a = &t->acc;
@@ -475,16 +486,14 @@ static rl_status log_metrics(rl_trainer *t, double now, double tlog, int64_t tok
     cJSON_AddNumberToObject(r, "tokens_per_s", tps);
     if (!isnan(t->info.baseline)) cJSON_AddNumberToObject(r, "baseline", t->info.baseline);
     rl_status s = rl_run_append(t->dir, "metrics.jsonl", r);
-    if (progress) {
-        rl_progress p = {t->step, c->steps, a->loss / n, a->grad_norm / n, lr, tps, now - t0, a->skipped};
-        progress(&p, ctx);
-    }
+    *p = (rl_progress){t->step, c->steps, a->loss / n, a->grad_norm / n, lr, tps, now - t0, a->skipped,
+                       NAN, 0, t->info.baseline};
     a->loss = a->grad_norm = a->grad_norm_max = 0, a->steps = a->clipped = 0;
     return s;
 }
 
-rl_status rl_trainer_run(rl_trainer *t, volatile int *stop, int *interrupted,
-                         void (*progress)(const rl_progress *, void *), void *ctx)
+static rl_status trainer_loop(rl_trainer *t, volatile int *stop, int *interrupted,
+                              void (*progress)(const rl_progress *, void *), void *ctx)
 {
     const rl_train_config *c = &t->cfg;
     rl_status s = RL_OK;
@@ -526,16 +535,34 @@ rl_status rl_trainer_run(rl_trainer *t, volatile int *stop, int *interrupted,
         }
         t->step++;
         tokens += tokens_per_step;
-        if (t->step % c->log_every == 0 || t->step == c->steps) {
+        rl_progress rep;
+        int report = t->step % c->log_every == 0 || t->step == c->steps;
+        if (report) {
             double now = now_s();
-            s = log_metrics(t, now, tlog, tokens, t0, progress, ctx);
+            s = log_metrics(t, now, tlog, tokens, t0, &rep);
             tokens = 0, tlog = now;
         }
         if (!s && c->flow_every > 0 && (t->step % c->flow_every == 0 || t->step == c->steps))
             s = flow_record(t, last_loss, last_norm);
         if (!s && ((c->eval_every > 0 && t->step % c->eval_every == 0) || t->step == c->steps)) s = eval_record(t);
         if (!s && ((c->ckpt_every > 0 && t->step % c->ckpt_every == 0) || t->step == c->steps)) s = save_checkpoint(t);
+        if (report && progress) { /* after the step's validation: the report shows it */
+            rep.val_step = t->last_val_step;
+            rep.val_loss = t->last_val_step ? t->last_val.loss_sum / t->last_val.weight_sum : NAN;
+            progress(&rep, ctx);
+        }
     }
     if (!s && *interrupted) s = save_checkpoint(t);
+    return s;
+}
+
+rl_status rl_trainer_run(rl_trainer *t, volatile int *stop, int *interrupted,
+                         void (*progress)(const rl_progress *, void *), void *ctx)
+{
+    /* the trainer reports through progress and stops on *stop: the Jacobian
+     * products of its flow records must not stop it half-way through a step */
+    int muted = rl_progress_mute(1);
+    rl_status s = trainer_loop(t, stop, interrupted, progress, ctx);
+    rl_progress_mute(muted);
     return s;
 }

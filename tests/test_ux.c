@@ -3,6 +3,7 @@
 #include "test.h"
 
 #include <cJSON.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <math.h>
 #include <signal.h>
@@ -662,4 +663,128 @@ TEST(ux_lyapunov_does_not_sit_on_a_fixed_point)
     if (m32) CHECK_OK(rl_lyapunov_ex(m32, NULL, 0, &lc, ex, NULL, &info));
     CHECK(info.stationary == 0 && info.displacement > 0);
     rl_model_free(m32);
+}
+
+/* ------------------------------------------------------------------ 12: progress and Ctrl-C */
+
+static char *cli_stderr(void)
+{
+    size_t n = 0;
+    return (char *)read_file(tmp_path("cli.stderr"), &n);
+}
+
+/* Progress goes to stderr only on a terminal or with --progress (never in
+ * a test's output otherwise, never on stdout); --quiet and --progress
+ * together are a usage error. */
+TEST(ux_progress_where_asked)
+{
+    const char *g[] = {"rnnlab", "gradcheck", "--hidden", "4", "--steps", "5", "--progress", NULL};
+    const char *gq[] = {"rnnlab", "gradcheck", "--hidden", "4", "--steps", "5", NULL};
+    CHECK(run_cli(g, NULL, NULL, 0, NULL, 0) == 0);
+    char *err = cli_stderr();
+    CHECK_MSG(err && strstr(err, "rnnlab gradcheck: finite differences, element 0 of "), "%s", err ? err : "");
+    free(err);
+    CHECK(run_cli(gq, NULL, NULL, 0, NULL, 0) == 0 && run_cli_err_lines() == 0);
+    const char *ly[] = {"rnnlab", "lyapunov", "--model", M, "--steps", "600", "--progress", "--out", "-", NULL};
+    CHECK(run_cli(ly, NULL, NULL, 0, NULL, 0) == 0);
+    err = cli_stderr();
+    CHECK(err && strstr(err, "rnnlab lyapunov: QR steps "));
+    free(err);
+    cJSON *j = stdout_json(); /* and stdout is the JSON alone */
+    CHECK(cJSON_IsObject(j));
+    cJSON_Delete(j);
+    const char *ja[] = {"rnnlab", "jacobian", "--model", M, "--data", D, "--progress", "--out", tmp_path("pj.st"), NULL};
+    CHECK(run_cli(ja, NULL, NULL, 0, NULL, 0) == 0);
+    err = cli_stderr();
+    CHECK(err && strstr(err, "rnnlab jacobian: Jacobian products, lag 0 of "));
+    free(err);
+    const char *sp[] = {"rnnlab", "spectrum", "--model", M, "--data", D, "--progress", "--out", tmp_path("ps.json"), NULL};
+    CHECK(run_cli(sp, NULL, NULL, 0, NULL, 0) == 0);
+    err = cli_stderr();
+    CHECK(err && strstr(err, "rnnlab spectrum: step spectra, t 0 of "));
+    free(err);
+    const char *both[][12] = {
+        {"rnnlab", "gradcheck", "--progress", "--quiet", NULL},
+        {"rnnlab", "lyapunov", "--model", M, "--steps", "5", "--progress", "--quiet", "--out", tmp_path("x.json")},
+        {"rnnlab", "train", "--task", "adding", "--progress", "--quiet", "--out", tmp_path("pq"), NULL},
+        {"rnnlab", "demo", "--quick", "--progress", "--quiet", NULL},
+    };
+    for (int i = 0; i < 4; i++) {
+        char e[512];
+        CHECK_MSG(run_cli(both[i], NULL, NULL, 0, e, sizeof e) == 2 && strstr(e, "contradict"), "%s", e);
+    }
+}
+
+/* Ctrl-C in a long command: a line, status 130, no output and no temporary
+ * file; in the demo, the figures made so far, no report.html or its
+ * temporary, and a training run stopped with its checkpoint and model. */
+TEST(ux_ctrl_c_stops_cleanly)
+{
+    const char *dir = tmp_path("ctrl-c");
+    CHECK(mkdir(dir, 0755) == 0);
+    const char *m = tmp_path("ctrl-c/m.st"), *out = tmp_path("ctrl-c/l.json");
+    const char *init[] = {"rnnlab", "init", "--cell", "tanh", "--input", "1", "--hidden", "96", "--output", "1", "--init",
+                          "gaussian", "--gain", "3", "--zero-bias", "--out", m, NULL};
+    CHECK(run_cli(init, NULL, NULL, 0, NULL, 0) == 0);
+    const char *ly[] = {"rnnlab", "lyapunov", "--model", m, "--steps", "100000000", "--out", out, NULL};
+    CHECK(run_cli_signal(ly, 1.0, SIGINT) == 130);
+    const char *gc[] = {"rnnlab", "gradcheck", "--cell", "lstm", "--hidden", "64", "--steps", "200", NULL};
+    CHECK(run_cli_signal(gc, 1.0, SIGINT) == 130);
+    /* nothing but the model in the folder: no output, no temporary */
+    DIR *d = opendir(dir);
+    int others = 0;
+    for (struct dirent *e; d && (e = readdir(d));) others += e->d_name[0] != '.' && strcmp(e->d_name, "m.st") != 0;
+    if (d) closedir(d);
+    CHECK(others == 0);
+    /* the demo (in full: it runs long enough to be stopped in its training part or before) */
+    const char *demo_dir = tmp_path("ctrl-c-demo");
+    const char *demo[] = {"rnnlab", "demo", "--out", demo_dir, NULL};
+    CHECK(run_cli_signal(demo, 2.5, SIGINT) == 130);
+    size_t n = 0;
+    unsigned char *page = read_file(tmp_path("ctrl-c-demo/report.html"), &n), *tmp = read_file(tmp_path("ctrl-c-demo/report.html.tmp"), &n),
+                  *fig = read_file(tmp_path("ctrl-c-demo/linear-eigen.png"), &n);
+    CHECK(!page && !tmp && fig);
+    free(page), free(tmp), free(fig);
+    /* a training run the demo started has its model */
+    const char *runs[] = {"tanh-clip", "tanh-noclip", "lstm-clip", "lstm-noclip", "irnn-clip"};
+    for (int k = 0; k < 5; k++) {
+        char p[1400], q[1400];
+        snprintf(p, sizeof p, "%s/runs/%s/config.json", demo_dir, runs[k]);
+        snprintf(q, sizeof q, "%s/runs/%s/model.safetensors", demo_dir, runs[k]);
+        struct stat sb;
+        CHECK_MSG(stat(p, &sb) != 0 || stat(q, &sb) == 0, "%s has no model", runs[k]);
+    }
+}
+
+/* ------------------------------------------------------------------ 13: what training says */
+
+/* The train progress line shows the last validation loss and the baseline,
+ * the last line the validation result; a run's report opens with a summary
+ * table, which --json gives too. */
+TEST(ux_training_says_how_it_went)
+{
+    const char *run = tmp_path("said-run");
+    const char *tr[] = {"rnnlab", "train", "--task", "adding", "--seq-len", "10", "--hidden", "8", "--batch", "8", "--steps", "40",
+                        "--eval-every", "10", "--log-every", "10", "--progress", "--out", run, NULL};
+    CHECK(run_cli(tr, NULL, NULL, 0, NULL, 0) == 0);
+    char *err = cli_stderr();
+    CHECK_MSG(err && strstr(err, "step 10/40  loss ") && strstr(err, "  val ") && strstr(err, "(baseline 0.1667)"), "%s", err ? err : "");
+    CHECK(err && strstr(err, "rnnlab train: done, 40 steps; validation loss ") && strstr(err, ", mse "));
+    free(err);
+    /* without --progress (stderr is no terminal here): the first line and the last only */
+    const char *tq[] = {"rnnlab", "train", "--task", "adding", "--seq-len", "10", "--hidden", "8", "--batch", "8", "--steps", "20",
+                        "--out", tmp_path("quiet-run"), NULL};
+    CHECK(run_cli(tq, NULL, NULL, 0, NULL, 0) == 0 && run_cli_err_lines() == 2);
+    const char *rep[] = {"rnnlab", "report", run, NULL}, *rj[] = {"rnnlab", "report", run, "--json", NULL};
+    CHECK(run_cli(rep, NULL, NULL, 0, NULL, 0) == 0);
+    size_t n = 0;
+    char *html = (char *)read_file(tmp_path("said-run/report.html"), &n);
+    char *sum = html ? strstr(html, "<h2>Summary</h2>") : NULL, *fig = html ? strstr(html, "<figure") : NULL;
+    CHECK(sum && fig && sum < fig && strstr(sum, "validation loss") && strstr(sum, "baseline") && strstr(sum, "adding, T = 10"));
+    free(html);
+    CHECK(run_cli(rj, NULL, NULL, 0, NULL, 0) == 0);
+    cJSON *j = stdout_json();
+    CHECK(fabs(jnum(j, "baseline") - 1.0 / 6) < 1e-12 && jnum(j, "steps") == 40 && jnum(j, "tokens_per_s") > 0 &&
+          jnum(j, "clipped") >= 0 && jnum(j, "skipped") == 0 && jnum(j, "last_val_loss") > 0);
+    cJSON_Delete(j);
 }
