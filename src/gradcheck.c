@@ -84,7 +84,7 @@ rl_status rl_gradcheck(const rl_model *m0, const rl_batch *b0, double *worst, ch
     for (int ti = 0; !s && ti < m->num_tensors; ti++) {
         const rl_tensor_info *t = &m->tensors[ti];
         for (size_t i = 0; !s && i < t->numel; i++) {
-            double n;
+            double n = 0;
             s = rl_progress_report("finite differences, element", done++, total);
             if (!s) s = fd(ws, m, &b, (double *)m->params + t->offset + i, &n);
             double e = rel_err(grad[t->offset + i], n);
@@ -93,7 +93,7 @@ rl_status rl_gradcheck(const rl_model *m0, const rl_batch *b0, double *worst, ch
     }
     for (int which = 0; which < (lstm ? 2 : 1); which++)
         for (size_t i = 0; !s && i < LBH; i++) {
-            double n;
+            double n = 0;
             s = rl_progress_report("finite differences, element", done++, total);
             if (!s) s = fd(ws, m, &b, (which ? c0 : h0) + i, &n);
             double e = rel_err((which ? gc0 : gh0)[i], n);
