@@ -788,3 +788,27 @@ TEST(ux_training_says_how_it_went)
           jnum(j, "clipped") >= 0 && jnum(j, "skipped") == 0 && jnum(j, "last_val_loss") > 0);
     cJSON_Delete(j);
 }
+
+/* The library's side of item 8, in this process (so that valgrind sees it):
+ * a model from a FIFO that goes on with zeros is read as far as its header
+ * says; /dev/zero as a model and as a text stops at once. */
+TEST(ux_stream_reads_in_process)
+{
+    const char *fifo = tmp_path("inproc.fifo");
+    size_t n = 0;
+    unsigned char *model = read_file(M, &n);
+    CHECK(model && mkfifo(fifo, 0600) == 0);
+    if (!model) return;
+    pid_t w = fifo_writer(fifo, model, n);
+    rl_model *m = NULL;
+    CHECK_OK(rl_model_load(&m, fifo, RL_F32));
+    CHECK(m && rl_model_config(m).cell == RL_CELL_TANH);
+    rl_model_free(m);
+    kill(w, SIGKILL);
+    waitpid(w, NULL, 0);
+    free(model);
+    m = NULL;
+    CHECK(rl_model_load(&m, "/dev/zero", RL_F32) == RL_ERR_FORMAT && !m);
+    rl_task *t = NULL;
+    CHECK(rl_task_new(&t, RL_TASK_TEXT, 10, "/dev/zero") == RL_ERR_FORMAT && !t && strstr(rl_errmsg(), "NUL byte"));
+}
