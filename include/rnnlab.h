@@ -612,6 +612,12 @@ typedef struct {
                                     symbols, temporal-order the class, text next character */
 } rl_score;
 rl_status rl_task_score(const rl_task *t, const rl_batch *b, const rl_ws *ws, double loss, rl_score *sc);
+/* Whether scores sc solve the task: adding, val MSE < 0.01; adding-hs97,
+ * copy and temporal-order, at least 99% of the items right (the recalled
+ * symbols for copy, |error| < 0.04 for adding-hs97); tasks without such a
+ * criterion (text) are never solved. rl_task_solved_rule says it in words. */
+int rl_task_solved(const rl_task *t, const rl_score *sc);
+const char *rl_task_solved_rule(rl_task_kind k);
 
 /* Class ids of a UTF-8 text under a character model's vocabulary (*n gets
  * the count, at most max); RL_ERR_ARG naming the first character not in it. */
@@ -651,6 +657,7 @@ typedef struct {
     int64_t ckpt_every;     /* checkpoint every this many steps (0 = at the end only) */
     int skip_nonfinite;     /* 1: skip a batch whose loss or gradient is not finite; 0: stop */
     int64_t inject_nan_at;  /* fault injection for tests: make this step's gradient NaN (0 = off) */
+    int stop_when_solved;   /* 1: stop at the first validation that solves the task (rl_task_solved) */
 } rl_train_config;
 
 /* Defaults: adding, T 100, tanh, 128 units, 1 layer, batch 50, 1000 steps,
@@ -764,6 +771,8 @@ rl_task_info rl_trainer_task_info(const rl_trainer *t);
 const rl_model *rl_trainer_model(const rl_trainer *t);
 rl_train_config rl_trainer_config(const rl_trainer *t);
 int64_t rl_trainer_step(const rl_trainer *t);
+/* The step whose validation solved the task (rl_task_solved), 0 if none has. */
+int64_t rl_trainer_solved_step(const rl_trainer *t);
 void rl_trainer_free(rl_trainer *t);
 
 /* Validation of m on task: `batches` batches of B fresh sequences drawn from

@@ -110,6 +110,9 @@ static const row rows[] = {
      NULL, nonfinite_choice},
     NUM("inject_nan_at", "inject-nan-at", "testing", RL_FIELD_INT64, inject_nan_at, 0, BIG, "N",
         "make step N's gradient NaN (to see --on-nonfinite at work); 0 = off", NULL),
+    NUM("stop_when_solved", "stop-when-solved", "records", RL_FIELD_BOOL, stop_when_solved, 0, 1, NULL,
+        "stop at the first validation that solves the task (adding: MSE < 0.01; copy, temporal-order, "
+        "adding-hs97: 99% right)", NULL),
 };
 #define NROWS ((int)(sizeof rows / sizeof rows[0]))
 

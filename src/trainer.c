@@ -36,6 +36,7 @@ struct rl_trainer {
     void *hook_ctx;
     rl_score last_val;       /* the last validation, and its step (0: none yet) */
     int64_t last_val_step;
+    int64_t solved_step;     /* the step whose validation solved the task, 0: none */
 };
 
 /* ------------------------------------------------------------------ set-up */
@@ -263,6 +264,7 @@ int64_t rl_trainer_last_eval(const rl_trainer *t, rl_score *sc)
 }
 rl_train_config rl_trainer_config(const rl_trainer *t) { return t->cfg; }
 int64_t rl_trainer_step(const rl_trainer *t) { return t->step; }
+int64_t rl_trainer_solved_step(const rl_trainer *t) { return t->solved_step; }
 
 /* ------------------------------------------------------------------ records */
 
@@ -564,13 +566,26 @@ static rl_status trainer_loop(rl_trainer *t, volatile int *stop, int *interrupte
         }
         if (!s && c->flow_every > 0 && (t->step % c->flow_every == 0 || t->step == c->steps))
             s = flow_record(t, last_loss, last_norm);
-        if (!s && ((c->eval_every > 0 && t->step % c->eval_every == 0) || t->step == c->steps)) s = eval_record(t);
-        if (!s && ((c->ckpt_every > 0 && t->step % c->ckpt_every == 0) || t->step == c->steps)) s = save_checkpoint(t);
+        int evaluated = !s && ((c->eval_every > 0 && t->step % c->eval_every == 0) || t->step == c->steps);
+        if (evaluated) s = eval_record(t);
+        int solved = evaluated && !s && c->stop_when_solved && rl_task_solved(t->task, &t->last_val);
+        if (solved) { /* one line that says so, then the checkpoint and the model */
+            t->solved_step = t->step;
+            cJSON *r = cJSON_CreateObject();
+            cJSON_AddNumberToObject(r, "step", (double)t->step);
+            cJSON_AddBoolToObject(r, "solved", 1);
+            cJSON_AddStringToObject(r, "rule", rl_task_solved_rule(c->task));
+            cJSON_AddNumberToObject(r, "elapsed_s", now_s() - t0);
+            s = rl_run_append(t->dir, "metrics.jsonl", r);
+        }
+        if (!s && (solved || (c->ckpt_every > 0 && t->step % c->ckpt_every == 0) || t->step == c->steps))
+            s = save_checkpoint(t);
         if (report && progress) { /* after the step's validation: the report shows it */
             rep.val_step = t->last_val_step;
             rep.val_loss = t->last_val_step ? t->last_val.loss_sum / t->last_val.weight_sum : NAN;
             progress(&rep, ctx);
         }
+        if (t->solved_step) break;
     }
     if (!s && *interrupted) s = save_checkpoint(t);
     return s;
