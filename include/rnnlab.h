@@ -658,6 +658,7 @@ typedef struct {
     int skip_nonfinite;     /* 1: skip a batch whose loss or gradient is not finite; 0: stop */
     int64_t inject_nan_at;  /* fault injection for tests: make this step's gradient NaN (0 = off) */
     int stop_when_solved;   /* 1: stop at the first validation that solves the task (rl_task_solved) */
+    int save_init;          /* 1: write the model before training to RUN/init.safetensors */
 } rl_train_config;
 
 /* Defaults: adding, T 100, tanh, 128 units, 1 layer, batch 50, 1000 steps,

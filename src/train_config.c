@@ -113,6 +113,8 @@ static const row rows[] = {
     NUM("stop_when_solved", "stop-when-solved", "records", RL_FIELD_BOOL, stop_when_solved, 0, 1, NULL,
         "stop at the first validation that solves the task (adding: MSE < 0.01; copy, temporal-order, "
         "adding-hs97: 99% right)", NULL),
+    NUM("save_init", "save-init", "records", RL_FIELD_BOOL, save_init, 0, 1, NULL,
+        "write the model before training to RUN/init.safetensors", NULL),
 };
 #define NROWS ((int)(sizeof rows / sizeof rows[0]))
 

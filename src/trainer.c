@@ -145,6 +145,11 @@ rl_status rl_trainer_new(rl_trainer **out, const rl_train_config *cfg, const cha
     if (!s) s = rl_model_init(t->m, &t->cfg.init, t->cfg.seed);
     rl_rng_seed(&t->rng, t->cfg.seed ^ 0x7472616e69ull);
     if (!s) s = rl_run_create(dir, &t->cfg);
+    if (!s && t->cfg.save_init) { /* the model before training, for the analysis of what training changed */
+        char p[RL_RUN_MAX_PATH + 32];
+        snprintf(p, sizeof p, "%s/init.safetensors", dir);
+        s = rl_model_save(t->m, p);
+    }
     t->fresh = 1;
     if (s) {
         rl_trainer_free(t);

@@ -1230,7 +1230,7 @@ TEST(solved_criteria_and_stop_when_solved)
     rl_train_config c = rl_train_defaults();
     c.task = RL_TASK_ADDING, c.seq_len = 10, c.cell = RL_CELL_LSTM, c.hidden = 32, c.batch = 32, c.steps = 3000;
     c.sched.lr = 1e-2, c.eval_every = 100, c.eval_batches = 4, c.flow_every = 0, c.ckpt_every = 1000, c.seed = 2;
-    c.stop_when_solved = 1;
+    c.stop_when_solved = 1, c.save_init = 1;
     rl_trainer *t = NULL;
     int interrupted = 0;
     const char *dir = tmp_path("solve-run");
@@ -1249,6 +1249,14 @@ TEST(solved_criteria_and_stop_when_solved)
     unsigned char *m = read_file(p, &n);
     CHECK(m && strstr((const char *)m, "\"solved\":true"));
     free(m);
+    /* the model before training, as the trainer initialised it */
+    snprintf(p, sizeof p, "%s/init.safetensors", dir);
+    rl_model *init = NULL, *fin = NULL;
+    CHECK_OK(rl_model_load(&init, p, RL_F32));
+    snprintf(p, sizeof p, "%s/model.safetensors", dir);
+    CHECK_OK(rl_model_load(&fin, p, RL_F32));
+    if (init && fin) CHECK(memcmp(rl_model_params(init), rl_model_params(fin), rl_model_num_params(fin) * 4) != 0);
+    rl_model_free(init), rl_model_free(fin);
     /* the checkpoint holds the solving step: a resume would go on from there */
     CHECK_OK(rl_trainer_resume(&t, dir, 0));
     if (t) CHECK(rl_trainer_step(t) == solved);
