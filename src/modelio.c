@@ -37,6 +37,16 @@ static rl_status config_from_meta(const st_file *f, rl_config *c)
     return RL_OK;
 }
 
+/* metadata orthogonal = exp | cayley (absent: none), and whether the cell can have it */
+static rl_status orth_from_meta(const st_file *f, const rl_config *c, rl_orth *map)
+{
+    const char *v = st_meta(f, "orthogonal");
+    *map = RL_ORTH_NONE;
+    if (v && rl_orth_parse(v, map)) return rl_fail(RL_ERR_FORMAT, "%s: metadata %s", f->path, rl_errmsg());
+    if (rl_orth_check(c, *map)) return rl_fail(RL_ERR_FORMAT, "%s: metadata orthogonal = %s: %s", f->path, v, rl_errmsg());
+    return RL_OK;
+}
+
 /* Checkpoints hold the optimizer's and the trainer's state beside the model
  * under these prefixes; the model loader passes over them. */
 static int is_run_state(const char *name) { return strncmp(name, "optim.", 6) == 0 || strncmp(name, "train.", 6) == 0; }
@@ -58,21 +68,26 @@ rl_status rl_model_from_st(rl_model **out, const st_file *fp, rl_dtype dtype)
     const st_file f = *fp;
     rl_status s = RL_OK;
     rl_config cfg;
+    rl_orth orth = RL_ORTH_NONE;
     rl_model *m = NULL;
     s = config_from_meta(&f, &cfg);
+    if (!s) s = orth_from_meta(&f, &cfg, &orth);
     if (!s) {
         /* the tensors must fit in the file before anything is allocated */
-        long long need = rl_config_num_params(&cfg);
+        long long need = rl_config_num_params_orth(&cfg, orth);
         if (need > (long long)(f.data_len / 4))
             s = rl_fail(RL_ERR_FORMAT, "%s: the metadata asks for %lld parameters but the file holds at most %zu",
                         f.path, need, f.data_len / 4);
     }
-    if (!s && (s = rl_model_new(&m, &cfg, dtype)) != RL_OK) s = rl_fail(s, "%s: %s", f.path, rl_errmsg());
+    if (!s && (s = rl_model_new_orth(&m, &cfg, dtype, orth)) != RL_OK) s = rl_fail(s, "%s: %s", f.path, rl_errmsg());
     for (int i = 0; !s && i < m->num_tensors; i++) {
         const rl_tensor_info *ti = &m->tensors[i];
         const st_tensor *t = st_find(&f, ti->name);
         if (!t) {
-            s = rl_fail(RL_ERR_FORMAT, "%s: tensor '%s' is missing", f.path, ti->name);
+            if (orth && strstr(ti->name, ".parametrizations."))
+                s = rl_fail(RL_ERR_FORMAT, "%s: metadata orthogonal = %s, but tensor '%s' is missing", f.path,
+                            rl_orth_name(orth), ti->name);
+            else s = rl_fail(RL_ERR_FORMAT, "%s: tensor '%s' is missing", f.path, ti->name);
             break;
         }
         s = st_expect_shape(&f, t, ti->ndim, ti->shape);
@@ -80,8 +95,10 @@ rl_status rl_model_from_st(rl_model **out, const st_file *fp, rl_dtype dtype)
     }
     for (int i = 0; !s && i < f.n; i++)
         if (rl_model_find_tensor(m, f.t[i].name) < 0 && !is_run_state(f.t[i].name))
-            s = rl_fail(RL_ERR_FORMAT, "%s: unexpected tensor '%s' for a %d-layer %s model", f.path, f.t[i].name,
-                        cfg.num_layers, rl_cell_name(cfg.cell));
+            s = rl_fail(RL_ERR_FORMAT, "%s: unexpected tensor '%s' for a %d-layer %s model%s", f.path, f.t[i].name,
+                        cfg.num_layers, rl_cell_name(cfg.cell),
+                        orth ? " with an orthogonal W_hh"
+                             : strstr(f.t[i].name, ".parametrizations.") ? " (metadata 'orthogonal' is missing)" : "");
     if (!s && st_meta(&f, "vocab")) s = rl_model_set_vocab(m, st_meta(&f, "vocab"));
     if (s) {
         rl_model_free(m);
@@ -99,9 +116,12 @@ int rl_model_meta(const rl_model *m, char num[4][16], const char **meta)
     snprintf(num[3], 16, "%d", m->cfg.output_size);
     const char *kv[] = {"format", "pt", "cell", rl_cell_name(m->cfg.cell), "input_size", num[0],
                         "hidden_size", num[1], "num_layers", num[2], "output_size", num[3],
-                        "loss", rl_loss_name(m->cfg.loss), "vocab", m->vocab};
+                        "loss", rl_loss_name(m->cfg.loss)};
     memcpy(meta, kv, sizeof kv);
-    return m->vocab ? 8 : 7;
+    int n = 7;
+    if (m->orth) meta[2 * n] = "orthogonal", meta[2 * n + 1] = rl_orth_name(m->orth), n++;
+    if (m->vocab) meta[2 * n] = "vocab", meta[2 * n + 1] = m->vocab, n++;
+    return n;
 }
 
 int rl_model_st_tensors(const rl_model *m, st_out *t)
@@ -126,7 +146,7 @@ rl_status rl_model_save(const rl_model *m, const char *path)
     st_out t[RL_MAX_TENSORS];
     int n = rl_model_st_tensors(m32, t);
     char num[4][16];
-    const char *meta[16];
+    const char *meta[2 * RL_MODEL_MAX_META];
     int nmeta = rl_model_meta(m, num, meta);
     s = st_write(path, t, n, meta, nmeta);
     rl_model_free(cast);
@@ -372,13 +392,14 @@ rl_status rl_grad_save(const char *path, const rl_model *m, rl_ws *ws, const rl_
     const char *dt = m->dtype == RL_F64 ? "F64" : "F32";
     size_t es = rl_dtype_size(m->dtype);
     st_out t[RL_MAX_TENSORS + 3];
-    char names[RL_MAX_TENSORS][40];
+    char names[RL_MAX_TENSORS][RL_TENSOR_NAME_MAX + 8];
     double loss64 = loss;
     float loss32 = (float)loss;
     int n = 0;
     t[n++] = (st_out){"loss", dt, 0, {0}, m->dtype == RL_F64 ? (const void *)&loss64 : (const void *)&loss32};
     for (int i = 0; i < m->num_tensors; i++) {
         const rl_tensor_info *ti = &m->tensors[i];
+        if (ti->fixed) continue; /* a buffer, as torch's state_dict has it: no gradient */
         snprintf(names[i], sizeof names[i], "grad.%s", ti->name);
         t[n++] = (st_out){names[i], dt, ti->ndim, {ti->shape[0], ti->shape[1]},
                           (const char *)rl_ws_grad(ws) + ti->offset * es};

@@ -12,6 +12,8 @@ struct rl_optim {
     int64_t t;    /* updates done */
     int nbuf;
     void *buf[2]; /* momentum / sum of squares / first and second moments */
+    int nscale;   /* ranges of elements whose learning rate is scaled, the last set counting */
+    struct { size_t lo, hi; double scale; } scale[RL_MAX_TENSORS + 8];
 };
 
 static const char *const optim_names[RL_OPT_COUNT] = {"sgd", "adagrad", "rmsprop", "adam", "adamw"};
@@ -63,7 +65,23 @@ rl_status rl_optim_new(rl_optim **out, const rl_model *m, const rl_optim_config 
             rl_optim_free(o);
             return RL_ERR_NOMEM;
         }
+    for (int i = 0; i < m->num_tensors; i++)
+        if (m->tensors[i].fixed) rl_optim_set_lr_scale(o, m->tensors[i].offset, m->tensors[i].numel, 0);
     *out = o;
+    return RL_OK;
+}
+
+rl_status rl_optim_set_lr_scale(rl_optim *o, size_t offset, size_t count, double scale)
+{
+    if (offset > o->n || count > o->n - offset) return rl_fail(RL_ERR_ARG, "the range is outside the parameters");
+    if (!isfinite(scale) || scale < 0) return rl_fail(RL_ERR_ARG, "learning-rate scale %g", scale);
+    int k = 0; /* a range set again replaces the old one; else it goes last */
+    while (k < o->nscale && !(o->scale[k].lo == offset && o->scale[k].hi == offset + count)) k++;
+    if (k == (int)(sizeof o->scale / sizeof o->scale[0])) return rl_fail(RL_ERR_ARG, "too many learning-rate ranges");
+    for (int i = k; i + 1 < o->nscale; i++) o->scale[i] = o->scale[i + 1];
+    if (k == o->nscale) o->nscale++;
+    o->scale[o->nscale - 1].lo = offset, o->scale[o->nscale - 1].hi = offset + count;
+    o->scale[o->nscale - 1].scale = scale;
     return RL_OK;
 }
 
@@ -88,17 +106,17 @@ void *rl_optim_buffer(rl_optim *o, int i)
  * vectorises. Moments are kept in the model's type; the arithmetic of one
  * element is done in double. */
 #define UPDATE(real, SQRT)                                                                                       \
-    static RL_CLONES_EW void update_##real(const rl_optim *o, real *p, real *b0, real *b1, const real *g, double lr) \
+    static RL_CLONES_EW void update_##real(const rl_optim *o, real *p, real *b0, real *b1, const real *g, double lr, \
+                                           size_t i0, size_t n)                                            \
     {                                                                                                      \
         const rl_optim_config *c = &o->cfg;                                                                \
         const real wd = (real)(c->kind != RL_OPT_ADAMW ? c->weight_decay : 0), lr_ = (real)lr;               \
         const real bc1 = (real)(1 - pow(c->beta1, (double)o->t)), bc2 = (real)(1 - pow(c->beta2, (double)o->t)); \
         const real mom = (real)c->momentum, alpha = (real)c->alpha, eps = (real)c->eps;                     \
         const real beta1 = (real)c->beta1, beta2 = (real)c->beta2, awd = (real)c->weight_decay;             \
-        const size_t n = o->n;                                                                             \
         switch (c->kind) {                                                                                 \
         case RL_OPT_SGD:                                                                                   \
-            for (size_t i = 0; i < n; i++) {                                                               \
+            for (size_t i = i0; i < n; i++) {                                                              \
                 real gi = g[i] + wd * p[i];                                                              \
                 if (mom > 0) {                                                                     \
                     real v = o->t == 1 ? gi : mom * b0[i] + gi;                                  \
@@ -109,14 +127,14 @@ void *rl_optim_buffer(rl_optim *o, int i)
             }                                                                                              \
             break;                                                                                         \
         case RL_OPT_ADAGRAD:                                                                               \
-            _Pragma("omp simd") for (size_t i = 0; i < n; i++) {                                           \
+            _Pragma("omp simd") for (size_t i = i0; i < n; i++) {                                           \
                 real gi = g[i] + wd * p[i], s2 = b0[i] + gi * gi;                                        \
                 b0[i] = (real)s2;                                                                          \
                 p[i] = (real)(p[i] - lr_ * gi / (SQRT(s2) + eps));                                       \
             }                                                                                              \
             break;                                                                                         \
         case RL_OPT_RMSPROP:                                                                               \
-            _Pragma("omp simd") for (size_t i = 0; i < n; i++) {                                           \
+            _Pragma("omp simd") for (size_t i = i0; i < n; i++) {                                           \
                 real gi = g[i] + wd * p[i], s2 = alpha * b0[i] + (1 - alpha) * gi * gi;            \
                 b0[i] = (real)s2;                                                                          \
                 p[i] = (real)(p[i] - lr_ * gi / (SQRT(s2) + eps));                                       \
@@ -124,7 +142,7 @@ void *rl_optim_buffer(rl_optim *o, int i)
             break;                                                                                         \
         case RL_OPT_ADAM:                                                                                  \
         case RL_OPT_ADAMW:                                                                                 \
-            _Pragma("omp simd") for (size_t i = 0; i < n; i++) {                                           \
+            _Pragma("omp simd") for (size_t i = i0; i < n; i++) {                                           \
                 real pi = p[i], gi = g[i] + wd * pi;                                                     \
                 if (c->kind == RL_OPT_ADAMW) pi -= lr_ * awd * pi;                              \
                 real m1 = beta1 * b0[i] + (1 - beta1) * gi;                                        \
@@ -146,8 +164,26 @@ rl_status rl_optim_step(rl_optim *o, rl_model *m, const void *grad, double lr)
         return rl_fail(RL_ERR_ARG, "the optimizer was made for another model");
     if (!isfinite(lr) || lr < 0) return rl_fail(RL_ERR_ARG, "learning rate %g", lr);
     o->t++;
-    if (o->dtype == RL_F64) update_double(o, m->params, o->buf[0], o->buf[1], grad, lr);
-    else update_float(o, m->params, o->buf[0], o->buf[1], grad, lr);
+    /* the buffer in pieces of one scale: cut at every range's ends */
+    size_t cut[2 * (sizeof o->scale / sizeof o->scale[0]) + 2];
+    int nc = 0;
+    cut[nc++] = 0, cut[nc++] = o->n;
+    for (int k = 0; k < o->nscale; k++) cut[nc++] = o->scale[k].lo, cut[nc++] = o->scale[k].hi;
+    for (int i = 1; i < nc; i++) /* insertion sort: a few cuts */
+        for (int j = i; j > 0 && cut[j - 1] > cut[j]; j--) {
+            size_t t = cut[j];
+            cut[j] = cut[j - 1], cut[j - 1] = t;
+        }
+    for (int c = 0; c + 1 < nc; c++) {
+        size_t a = cut[c], b = cut[c + 1];
+        if (a == b) continue;
+        double sc = 1;
+        for (int k = 0; k < o->nscale; k++)
+            if (o->scale[k].lo <= a && b <= o->scale[k].hi) sc = o->scale[k].scale;
+        if (sc == 0) continue;
+        if (o->dtype == RL_F64) update_double(o, m->params, o->buf[0], o->buf[1], grad, lr * sc, a, b);
+        else update_float(o, m->params, o->buf[0], o->buf[1], grad, lr * sc, a, b);
+    }
     return RL_OK;
 }
 

@@ -120,7 +120,7 @@ rl_status rl_run_save(const char *dir, const rl_train_config *c, const rl_model 
     if (st->carry_h) ts[n++] = (st_out){"train.carry_h", "F32", 3, {L, B, H}, st->carry_h};
     if (st->carry_c) ts[n++] = (st_out){"train.carry_c", "F32", 3, {L, B, H}, st->carry_c};
     char num[4][16];
-    const char *meta[20];
+    const char *meta[2 * RL_MODEL_MAX_META + 2]; /* the model's, and train_config */
     int nmeta = rl_model_meta(m, num, meta);
     cJSON *j = rl_train_config_json(c);
     char *txt = j ? cJSON_PrintUnformatted(j) : NULL;
@@ -239,7 +239,8 @@ rl_status rl_run_restore(const st_file *f, const char *dir, const rl_train_confi
         if ((va || vb) && (!va || !vb || strcmp(va, vb) != 0))
             s = rl_fail(RL_ERR_FORMAT, "%s: the text's characters are not the ones the run was trained on (%s)", f->path,
                         c->text_path ? c->text_path : "the built-in corpus");
-        else if (memcmp(&a, &b, sizeof a) != 0) s = rl_fail(RL_ERR_FORMAT, "%s: the model does not match train_config", f->path);
+        else if (memcmp(&a, &b, sizeof a) != 0 || rl_model_orthogonal(saved) != rl_model_orthogonal(m))
+            s = rl_fail(RL_ERR_FORMAT, "%s: the model does not match train_config", f->path);
         else memcpy(rl_model_params(m), rl_model_params(saved), rl_model_num_params(m) * 4);
     }
     rl_model_free(saved);

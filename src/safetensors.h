@@ -81,8 +81,10 @@ rl_status rl_task_text_from_buffer(rl_task **out, int seq_len, const void *text,
 /* The model in an open file (checkpoints: tensors named optim.* and train.*
  * are passed over). src/modelio.c */
 rl_status rl_model_from_st(rl_model **out, const st_file *f, rl_dtype dtype);
-/* The model's metadata pairs (num: scratch for the numbers) and its tensors
- * as st_out views (m must be F32); both return their count. */
+/* The model's metadata pairs (num: scratch for the numbers; meta: room for
+ * 2 RL_MODEL_MAX_META strings) and its tensors as st_out views (m must be
+ * F32); both return their count. */
+#define RL_MODEL_MAX_META 9
 int rl_model_meta(const rl_model *m, char num[4][16], const char **meta);
 int rl_model_st_tensors(const rl_model *m, st_out *t);
 

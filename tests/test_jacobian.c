@@ -95,7 +95,11 @@ TEST(jacobian_steps_and_products_match_finite_differences)
 
 static const char *const jac_cases[] = {"tanh_l1_ce",  "relu_l2_mse",     "linear_l3_ce", "tanh_l2_mse",
                                         "relu_l3_ce",  "tanh_l3_mse_long", "lstm_l1_ce",   "lstm_l2_mse",
-                                        "lstm_l3_ce_long", "gru_l1_mse",   "gru_l2_ce",    "gru_l3_mse_long"};
+                                        "lstm_l3_ce_long", "gru_l1_mse",   "gru_l2_ce",    "gru_l3_mse_long",
+                                        "orth_exp_tanh_l1_ce", "orth_cayley_tanh_l2_mse", "orth_exp_relu_l2_ce",
+                                        "orth_cayley_relu_l1_mse", "orth_exp_linear_l1_mse_long",
+                                        "orth_cayley_linear_l3_ce", "orth_exp_tanh_l2_mse_h1",
+                                        "orth_cayley_tanh_l1_ce_registered", "orth_exp_tanh_l3_ce_long"};
 
 /* The fixtures hold torch.autograd.functional.jacobian of the step map and
  * of the whole run (tools/make_fixtures.py). */
