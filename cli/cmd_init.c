@@ -26,13 +26,18 @@ static const char usage[] =
     "  --forget-bias F   LSTM: forget-gate bias b_if = F, b_hf = 0\n"
     "  --zero-bias       recurrent biases start at 0 (then h = 0 is a fixed point\n"
     "                    under zero input)\n"
+    "  --orthogonal MAP  exp | cayley: W_hh = B expm(A) or B (I - A/2)^-1 (I + A/2),\n"
+    "                    A = tril(X) - tril(X)^T, as torch's orthogonal parametrisation\n"
+    "                    registered on the init's W_hh leaves it: B = that W_hh if\n"
+    "                    orthogonal, else its QR factor; X = -I (tanh, relu, linear)\n"
     "  --seed S          random seed                                   [0]\n"
     "output:\n"
     "  --out MODEL       where to write the model ('-' for stdout)     (required)\n";
 
 int cmd_init(int argc, char **argv)
 {
-    enum { O_CELL = 1, O_IN, O_HID, O_OUTSZ, O_LAYERS, O_LOSS, O_INIT, O_GAIN, O_RADIUS, O_FB, O_SEED, O_OUT, O_ZB };
+    enum { O_CELL = 1, O_IN, O_HID, O_OUTSZ, O_LAYERS, O_LOSS, O_INIT, O_GAIN, O_RADIUS, O_FB, O_SEED, O_OUT, O_ZB,
+           O_ORTH };
     static const struct option opts[] = {
         {"cell", required_argument, 0, O_CELL},     {"input", required_argument, 0, O_IN},
         {"hidden", required_argument, 0, O_HID},    {"output", required_argument, 0, O_OUTSZ},
@@ -40,12 +45,13 @@ int cmd_init(int argc, char **argv)
         {"init", required_argument, 0, O_INIT},     {"gain", required_argument, 0, O_GAIN},
         {"radius", required_argument, 0, O_RADIUS}, {"forget-bias", required_argument, 0, O_FB},
         {"seed", required_argument, 0, O_SEED},     {"out", required_argument, 0, O_OUT},
-        {"zero-bias", no_argument, 0, O_ZB},
+        {"zero-bias", no_argument, 0, O_ZB},        {"orthogonal", required_argument, 0, O_ORTH},
         {"help", no_argument, 0, 'h'},              {0, 0, 0, 0}};
     cli_ctx c = {.cmd = "init", .usage = usage};
     rl_config cfg = {.num_layers = 1, .loss = RL_LOSS_MSE};
     rl_init init = {.kind = RL_INIT_UNIFORM, .gain = 1.0};
     const char *cell = NULL, *out = NULL;
+    rl_orth orth = RL_ORTH_NONE;
     uint64_t seed = 0;
     int v, e = 0;
     optind = 0;
@@ -69,6 +75,9 @@ int cmd_init(int argc, char **argv)
         case O_SEED: e = cli_u64(&c, "seed", optarg, &seed); break;
         case O_OUT: out = optarg; break;
         case O_ZB: init.zero_bias = 1; break;
+        case O_ORTH:
+            if (rl_orth_parse(optarg, &orth)) e = cli_usage_error(&c, "%s", rl_errmsg());
+            break;
         default: return 2;
         }
     }
@@ -80,7 +89,7 @@ int cmd_init(int argc, char **argv)
     if (rl_cell_parse(cell, &cfg.cell)) return cli_usage_error(&c, "%s", rl_errmsg());
     if (c.seen[O_FB] && !rl_cell_has_forget_gate(cfg.cell)) return cli_usage_error(&c, "--forget-bias is for cells with a forget gate (lstm)");
     rl_model *m = NULL;
-    rl_status s = rl_model_new(&m, &cfg, RL_F64);
+    rl_status s = rl_model_new_orth(&m, &cfg, RL_F64, orth);
     if (s == RL_ERR_ARG) return cli_usage_error(&c, "%s", rl_errmsg());
     if (!s) s = rl_model_init(m, &init, seed);
     if (!s) s = rl_model_save(m, out);
@@ -88,7 +97,8 @@ int cmd_init(int argc, char **argv)
     rl_model_free(m);
     if (s) return cli_fail(&c, s);
     if (out[0] != '-' || out[1])
-        fprintf(stderr, "rnnlab init: wrote %s (%s, %d layer%s, %zu parameters)\n", out, rl_cell_name(cfg.cell),
-                cfg.num_layers, cfg.num_layers > 1 ? "s" : "", np);
+        fprintf(stderr, "rnnlab init: wrote %s (%s%s%s, %d layer%s, %zu parameters)\n", out, rl_cell_name(cfg.cell),
+                orth ? ", orthogonal W_hh by " : "", orth ? rl_orth_name(orth) : "", cfg.num_layers,
+                cfg.num_layers > 1 ? "s" : "", np);
     return 0;
 }

@@ -385,6 +385,10 @@ rl_status rl_orth_sync(rl_ws *ws, const rl_model *m)
         layer_xb(m, l, x, b);
         rl_status s = rl_orth_layer_forward(m->orth, H, x, b, w, scratch, ws->orth_ipiv);
         if (s) return s;
+        for (size_t i = 0; i < HH; i++)
+            if (!isfinite(w[i]))
+                return rl_fail(RL_ERR_NONFINITE, "layer %d: W_hh = B %s(A) is not finite (X or B too large)", l,
+                               rl_orth_name(m->orth));
         for (size_t i = 0; i < HH; i++) rl_store((char *)ws->whh + (size_t)l * HH * es, m->dtype, i, w[i]);
         char *src = (char *)ws->orth_src + 2 * (size_t)l * HH * es;
         memcpy(src, rl_tensor_data(m, rl_t(m, l, RL_ORTH_X)), HH * es);

@@ -35,13 +35,20 @@ int fuzz_model(const uint8_t *data, size_t size)
     if (st_parse(&f, data, size, "fuzz") != RL_OK) return 0;
     rl_model *m = NULL;
     if (rl_model_from_st(&m, &f, RL_F32) == RL_OK) {
-        /* a model that loads must also run */
+        /* a model that loads must also run, forward and (with a loss) backward:
+         * an orthogonal W_hh's map and its adjoint on whatever X and B hold */
         rl_config c = rl_model_config(m);
         rl_ws *ws = NULL;
-        if (c.input_size <= 64 && c.hidden_size <= 64 && c.num_layers <= 3 && rl_ws_new(&ws, m, 1, 2) == RL_OK) {
-            float x[128] = {0};
+        if (c.input_size <= 64 && c.hidden_size <= 64 && c.num_layers <= 3 && c.output_size <= 64 &&
+            rl_ws_new(&ws, m, 1, 2) == RL_OK) {
+            float x[128] = {0}, y[128] = {0};
+            int32_t ids[2] = {0, c.output_size - 1};
             rl_batch b = {RL_F32, 1, 2, c.input_size, x, NULL, NULL, NULL, NULL, NULL};
             rl_forward(ws, m, &b, NULL);
+            double loss;
+            if (c.loss == RL_LOSS_CE) b.target = ids;
+            else b.y = y;
+            if (rl_forward(ws, m, &b, &loss) == RL_OK) rl_backward(ws, m, &b);
         }
         rl_ws_free(ws);
     }
@@ -50,8 +57,9 @@ int fuzz_model(const uint8_t *data, size_t size)
     return 0;
 }
 
-/* The data loader against three models: a 2-layer tanh classifier, an mse
- * model, an LSTM (c0 allowed); with and without RL_DATA_OPTIONAL_XY. */
+/* The data loader against four models: a 2-layer tanh classifier, an mse
+ * model, an LSTM (c0 allowed), the tanh classifier with an orthogonal W_hh
+ * (zero parameters: X = 0, B = 0); with and without RL_DATA_OPTIONAL_XY. */
 int fuzz_data(const uint8_t *data, size_t size)
 {
     st_file f;
@@ -59,9 +67,9 @@ int fuzz_data(const uint8_t *data, size_t size)
     const rl_config cfgs[3] = {{RL_CELL_TANH, 3, 4, 2, 2, RL_LOSS_CE},
                                {RL_CELL_GRU, 2, 3, 1, 1, RL_LOSS_MSE},
                                {RL_CELL_LSTM, 1, 2, 1, 3, RL_LOSS_CE}};
-    for (int k = 0; k < 3; k++) {
+    for (int k = 0; k < 4; k++) { /* the fourth: the first with an orthogonal W_hh */
         rl_model *m = NULL;
-        if (rl_model_new(&m, &cfgs[k], RL_F32) != RL_OK) continue;
+        if (rl_model_new_orth(&m, &cfgs[k % 3], RL_F32, k == 3 ? RL_ORTH_EXP : RL_ORTH_NONE) != RL_OK) continue;
         for (unsigned flags = 0; flags < 2; flags++) {
             rl_data *d = NULL;
             if (rl_data_from_st(&d, &f, m, RL_F32, flags) == RL_OK) {

@@ -284,3 +284,231 @@ TEST(orth_linear_lyapunov_zero)
         rl_model_free(m);
     }
 }
+
+/* W^T W - I, largest element */
+static double orth_dev(const double *W, int H)
+{
+    double dev = 0;
+    for (int i = 0; i < H; i++)
+        for (int j = 0; j < H; j++) {
+            double s = 0;
+            for (int k = 0; k < H; k++) s += W[k * H + i] * W[k * H + j];
+            dev = fmax(dev, fabs(s - (i == j)));
+        }
+    return dev;
+}
+
+/* Training in float32 keeps W_hh orthogonal (W^T W = I to 1e-5), leaves B
+ * and X on and above the diagonal as they were (no gradient reaches them),
+ * moves X below it, and --orthogonal-lr scales X's steps: with SGD and a
+ * tenth of the rate, X moves a tenth as far on the first step. */
+TEST(orth_training_keeps_w_orthogonal)
+{
+    for (int map = RL_ORTH_EXP; map <= RL_ORTH_CAYLEY; map++) {
+        rl_train_config c = rl_train_defaults();
+        c.task = RL_TASK_COPY, c.seq_len = 5, c.cell = RL_CELL_TANH, c.hidden = 12, c.layers = 2, c.batch = 8;
+        c.steps = 25, c.log_every = 5, c.eval_every = 0, c.eval_batches = 1, c.flow_every = 0, c.ckpt_every = 0;
+        c.orthogonal = (rl_orth)map, c.init.kind = RL_INIT_ORTHOGONAL, c.sched.lr = 0.02, c.seed = 3;
+        char dir[1100];
+        snprintf(dir, sizeof dir, "%s/orth-train-%d", test_tmpdir, map);
+        rl_trainer *t = NULL, *t0 = NULL;
+        int intr = 0;
+        CHECK_OK(rl_trainer_new(&t0, &c, tmp_path("orth-train-start")));
+        CHECK_OK(rl_trainer_new(&t, &c, dir));
+        if (t) CHECK_OK(rl_trainer_run(t, NULL, &intr, NULL, NULL));
+        if (!t || !t0) goto next;
+        const rl_model *m = rl_trainer_model(t), *m0 = rl_trainer_model(t0);
+        const int H = 12;
+        for (int l = 0; l < 2; l++) {
+            char xn[80], bn[80];
+            snprintf(xn, sizeof xn, "rnn.parametrizations.weight_hh_l%d.original", l);
+            snprintf(bn, sizeof bn, "rnn.parametrizations.weight_hh_l%d.0.base", l);
+            const rl_tensor_info *tx = rl_model_tensor(m, rl_model_find_tensor(m, xn)),
+                                 *tb = rl_model_tensor(m, rl_model_find_tensor(m, bn));
+            const float *p = rl_model_params_const(m), *p0 = rl_model_params_const(m0);
+            CHECK(memcmp(p + tb->offset, p0 + tb->offset, (size_t)H * H * 4) == 0);
+            int moved = 0, kept = 1;
+            for (int i = 0; i < H; i++)
+                for (int j = 0; j < H; j++) {
+                    float a = p[tx->offset + i * H + j], b = p0[tx->offset + i * H + j];
+                    if (j >= i) kept &= a == b && b == (i == j ? -1.f : 0.f);
+                    else moved += a != b;
+                }
+            CHECK(kept && moved > H * (H - 1) / 4);
+            /* the W_hh the steps run with */
+            double X[144], Bm[144], W[144], *scratch = calloc(rl_orth_scratch_size(H), 8);
+            int ipiv[12];
+            for (int i = 0; i < H * H; i++) X[i] = p[tx->offset + i], Bm[i] = p[tb->offset + i];
+            if (scratch) CHECK_OK(rl_orth_layer_forward((rl_orth)map, H, X, Bm, W, scratch, ipiv));
+            float W32[144];
+            for (int i = 0; i < H * H; i++) W32[i] = (float)W[i], W[i] = W32[i];
+            double dev = orth_dev(W, H);
+            CHECK_MSG(dev < 1e-5, "%s layer %d: max |W^T W - I| = %g after training", rl_orth_name((rl_orth)map), l, dev);
+            free(scratch);
+        }
+    next:
+        rl_trainer_free(t);
+        rl_trainer_free(t0);
+    }
+}
+
+/* rl_optim_set_lr_scale: SGD moves a range by scale * lr * g, a fixed
+ * tensor not at all (moments included), the one set last wins, bad
+ * arguments are refused. */
+TEST(orth_optim_lr_scale)
+{
+    rl_model *m = orth_model(RL_CELL_LINEAR, RL_ORTH_CAYLEY, 1, 3, RL_INIT_UNIFORM, 0.5, 11);
+    if (!m) return;
+    const size_t n = rl_model_num_params(m);
+    double *p0 = malloc(n * 8), *g = malloc(n * 8);
+    memcpy(p0, rl_model_params(m), n * 8);
+    for (size_t i = 0; i < n; i++) g[i] = 1.0 + (double)i / 8;
+    const rl_tensor_info *x = rl_model_tensor(m, rl_model_find_tensor(m, "rnn.parametrizations.weight_hh_l0.original"));
+    const rl_tensor_info *b = rl_model_tensor(m, rl_model_find_tensor(m, "rnn.parametrizations.weight_hh_l0.0.base"));
+    for (int kind = 0; kind < 2; kind++) {
+        rl_optim_config oc = rl_optim_defaults(kind ? RL_OPT_ADAM : RL_OPT_SGD);
+        oc.weight_decay = 0.1; /* even decay leaves a fixed tensor */
+        rl_optim *o = NULL;
+        memcpy(rl_model_params(m), p0, n * 8);
+        CHECK_OK(rl_optim_new(&o, m, &oc));
+        if (!o) continue;
+        CHECK_OK(rl_optim_set_lr_scale(o, x->offset, x->numel, 0.5));
+        CHECK_OK(rl_optim_set_lr_scale(o, x->offset, x->numel, 0.1)); /* the same range again: replaced */
+        CHECK(rl_optim_set_lr_scale(o, n - 1, 2, 1) == RL_ERR_ARG);
+        CHECK(rl_optim_set_lr_scale(o, 0, 1, -1) == RL_ERR_ARG);
+        CHECK(rl_optim_set_lr_scale(o, 0, 1, NAN) == RL_ERR_ARG);
+        CHECK_OK(rl_optim_step(o, m, g, 0.01));
+        const double *p = rl_model_params(m);
+        for (size_t i = 0; i < n; i++) {
+            double step = p0[i] - p[i], want = kind ? 0.01 : 0.01 * (g[i] + 0.1 * p0[i]);
+            if (i >= b->offset && i < b->offset + b->numel) want = 0;
+            else if (i >= x->offset && i < x->offset + x->numel) want *= 0.1;
+            /* Adam's first step is lr g / (|g| + eps) */
+            CHECK_MSG(fabs(step - want) <= (kind ? 1e-7 : 1e-9) * fabs(want) + 1e-15, "%s element %zu: step %g, want %g",
+                      kind ? "adam" : "sgd", i, step, want);
+        }
+        for (size_t i = 0; kind && i < b->numel; i++)
+            CHECK(((const double *)rl_optim_buffer(o, 0))[b->offset + i] == 0);
+        rl_optim_free(o);
+    }
+    free(p0), free(g);
+    rl_model_free(m);
+}
+
+/* A model file of a 1-layer tanh net (I 2, H 3, O 2) with the tensors
+ * named, each of the shape given (cols 0: a vector), and metadata
+ * orthogonal = orth (NULL: none), cell = cell. */
+static const char *model_file(const char *name, const char *cell, const char *orth, const char *const *names,
+                              const int64_t (*shapes)[2], int n)
+{
+    static const double v[64] = {0.1, -0.2, 0.3, 0.05, -0.4, 0.25, 0.15, -0.1, 0.2, 0.3, -0.3, 0.1, 0.05, 0.2};
+    rl_st_tensor t[16];
+    for (int i = 0; i < n; i++) t[i] = (rl_st_tensor){names[i], "F64", shapes[i][1] ? 2 : 1, {shapes[i][0], shapes[i][1]}, v};
+    const char *meta[] = {"cell", cell, "input_size", "2", "hidden_size", "3", "num_layers", "1", "output_size", "2",
+                          "loss", "mse", "orthogonal", orth};
+    const char *path = tmp_path(name);
+    CHECK_OK(rl_st_write(path, t, n, meta, orth ? 7 : 6));
+    return path;
+}
+
+/* What a damaged or inconsistent orthogonal model file gets: one line
+ * that names the problem. */
+TEST(orth_bad_model_files)
+{
+    static const char *const base_names[] = {"rnn.weight_ih_l0", "rnn.bias_ih_l0", "rnn.bias_hh_l0", "head.weight",
+                                             "head.bias", "rnn.parametrizations.weight_hh_l0.original",
+                                             "rnn.parametrizations.weight_hh_l0.0.base", "rnn.weight_hh_l0"};
+    const int64_t good[8][2] = {{3, 2}, {3, 0}, {3, 0}, {2, 3}, {2, 0}, {3, 3}, {3, 3}, {3, 3}};
+    int64_t wrong[8][2];
+    memcpy(wrong, good, sizeof wrong);
+    wrong[6][1] = 2; /* the base (3, 2) */
+    const int64_t (*gs)[2] = (const int64_t (*)[2])good;
+    struct { const char *file; const char *frag; } cases[] = {
+        {model_file("o1.st", "tanh", "exp", base_names, gs, 5), "metadata orthogonal = exp, but tensor "
+                                                                 "'rnn.parametrizations.weight_hh_l0.original' is missing"},
+        {model_file("o2.st", "tanh", "cayley", base_names, gs, 6), "'rnn.parametrizations.weight_hh_l0.0.base' is missing"},
+        {model_file("o3.st", "tanh", "exp", base_names, (const int64_t (*)[2])wrong, 7), "has shape"},
+        {model_file("o4.st", "lstm", "exp", base_names, gs, 7), "not lstm"},
+        {model_file("o5.st", "tanh", "expm", base_names, gs, 7), "unknown orthogonal map 'expm'"},
+        {model_file("o6.st", "tanh", NULL, base_names, gs, 8), "(metadata 'orthogonal' is missing)"},
+        {model_file("o7.st", "tanh", "exp", base_names, gs, 8), "unexpected tensor 'rnn.weight_hh_l0'"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        rl_model *m = NULL;
+        rl_status s = rl_model_load(&m, cases[i].file, RL_F32);
+        CHECK_MSG(s == RL_ERR_FORMAT && !m && strstr(rl_errmsg(), cases[i].frag), "case %zu: %d '%s'", i, (int)s,
+                  rl_errmsg());
+        const char *argv[] = {"rnnlab", "lyapunov", "--model", cases[i].file, "--steps", "5", "--out", tmp_path("l.json"),
+                              NULL};
+        char e[512];
+        CHECK(run_cli(argv, NULL, NULL, 0, e, sizeof e) == 1 && strstr(e, cases[i].frag) && run_cli_err_lines() == 1);
+        rl_model_free(m);
+    }
+    /* the good one loads, and the file's tensors are what it saves */
+    rl_model *m = NULL, *back = NULL;
+    const char *ok = model_file("o8.st", "relu", "cayley", base_names, gs, 7), *again = tmp_path("o9.st");
+    CHECK_OK(rl_model_load(&m, ok, RL_F32));
+    if (m) CHECK_OK(rl_model_save(m, again));
+    CHECK_OK(rl_model_load(&back, again, RL_F32));
+    CHECK(m && back && rl_model_orthogonal(back) == RL_ORTH_CAYLEY &&
+          memcmp(rl_model_params(m), rl_model_params(back), rl_model_num_params(m) * 4) == 0);
+    rl_model_free(m);
+    rl_model_free(back);
+}
+
+/* rnnlab init, gradcheck, grad, train and eval with --orthogonal, and their
+ * refusals. */
+TEST(orth_cli)
+{
+    const char *mp = tmp_path("orth.model"), *dp = tmp_path("orth.data"), *gp = tmp_path("orth.grad");
+    const char *init[] = {"rnnlab", "init", "--cell", "linear", "--input", "2", "--hidden", "6", "--output", "1",
+                          "--layers", "2", "--init", "orthogonal", "--orthogonal", "cayley", "--out", mp, NULL};
+    char o[512], e[512];
+    CHECK(run_cli(init, NULL, NULL, 0, e, sizeof e) == 0 && strstr(e, "orthogonal W_hh by cayley"));
+    rl_model *m = NULL;
+    CHECK_OK(rl_model_load(&m, mp, RL_F64));
+    if (m) {
+        /* as torch's registration leaves it: X = -I, B = the init's W_hh (orthogonal: itself) */
+        const double *p = rl_model_params(m);
+        const rl_tensor_info *x = rl_model_tensor(m, rl_model_find_tensor(m, "rnn.parametrizations.weight_hh_l1.original"));
+        const rl_tensor_info *b = rl_model_tensor(m, rl_model_find_tensor(m, "rnn.parametrizations.weight_hh_l1.0.base"));
+        for (int i = 0; i < 36; i++) CHECK(p[x->offset + i] == (i % 7 == 0 ? -1 : 0));
+        CHECK(orth_dev(p + b->offset, 6) < 1e-6); /* float32 in the file */
+        CHECK(rl_model_find_tensor(m, "rnn.weight_hh_l0") < 0);
+    }
+    rl_model_free(m);
+    const char *data[] = {"rnnlab", "data", "--model", mp, "--steps", "7", "--batch", "2", "--out", dp, NULL};
+    const char *grad[] = {"rnnlab", "grad", "--model", mp, "--data", dp, "--out", gp, "--precision", "f64", NULL};
+    CHECK(run_cli(data, NULL, NULL, 0, NULL, 0) == 0);
+    CHECK(run_cli(grad, NULL, o, sizeof o, NULL, 0) == 0 && strncmp(o, "loss ", 5) == 0);
+    st_file g;
+    CHECK_OK(st_read(&g, gp));
+    CHECK(st_find(&g, "grad.rnn.parametrizations.weight_hh_l1.original") && !st_find(&g, "grad.rnn.parametrizations.weight_hh_l1.0.base"));
+    st_close(&g);
+    const char *gc[] = {"rnnlab", "gradcheck", "--orthogonal", "exp", "--layers", "2", "--hidden", "5", NULL};
+    CHECK(run_cli(gc, NULL, o, sizeof o, NULL, 0) == 0 && strstr(o, "orthogonal exp"));
+    const char *run = tmp_path("orth-run");
+    const char *train[] = {"rnnlab", "train", "--task", "copy", "--seq-len", "5", "--hidden", "8", "--orthogonal", "exp",
+                           "--optim", "rmsprop", "--lr", "1e-3", "--orthogonal-lr", "1e-4", "--steps", "6",
+                           "--eval-every", "0", "--flow-every", "3", "--out", run, NULL};
+    CHECK(run_cli(train, NULL, NULL, 0, e, sizeof e) == 0);
+    char model[1200];
+    snprintf(model, sizeof model, "%s/model.safetensors", run);
+    const char *eval[] = {"rnnlab", "eval", "--model", model, "--task", "copy", "--seq-len", "5", "--batches", "2", NULL};
+    CHECK(run_cli(eval, NULL, NULL, 0, e, sizeof e) == 0);
+    struct { const char *argv[16]; const char *frag; } bad[] = {
+        {{"rnnlab", "init", "--cell", "gru", "--input", "2", "--hidden", "6", "--output", "1", "--orthogonal", "exp",
+          "--out", mp, NULL}, "not gru"},
+        {{"rnnlab", "init", "--cell", "tanh", "--input", "2", "--hidden", "6", "--output", "1", "--orthogonal", "yes",
+          "--out", mp, NULL}, "unknown orthogonal map 'yes'"},
+        {{"rnnlab", "train", "--cell", "lstm", "--orthogonal", "cayley", "--out", tmp_path("r2"), NULL}, "not lstm"},
+        {{"rnnlab", "train", "--orthogonal-lr", "1e-4", "--out", tmp_path("r3"), NULL}, "--orthogonal-lr is for"},
+        {{"rnnlab", "train", "--orthogonal", "exp", "--orthogonal-lr", "-1", "--out", tmp_path("r4"), NULL}, "out of range"},
+        {{"rnnlab", "gradcheck", "--orthogonal", "exp", "--cell", "lstm", NULL}, "not lstm"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        int st = run_cli(bad[i].argv, NULL, NULL, 0, e, sizeof e);
+        CHECK_MSG(st == 2 && strstr(e, bad[i].frag) && run_cli_err_lines() == 1, "%s case %zu: exit %d: %s",
+                  bad[i].argv[1], i, st, e);
+    }
+}
