@@ -116,7 +116,10 @@ closed form (Cayley), the block identity at 40 digits (n <= 16) and central
 differences (n <= 5)."""
 import math
 import os
+import shutil
+import subprocess
 import sys
+import tempfile
 
 import mpmath
 import torch
@@ -717,6 +720,92 @@ def expm_file(out_dir):
     st.save(os.path.join(out_dir, "expm_cayley.safetensors"), out, {"count": len(EXPM_CASES)})
 
 
+# ------------------------------------------- the other direction: made by rnnlab
+
+RNNLAB = "build/rnnlab"
+_TRAIN = ["--steps", "20", "--batch", "8", "--eval-every", "0", "--eval-batches", "1", "--flow-every", "0",
+          "--quiet"]
+# name, what rnnlab runs (init writes the model; train writes a run folder whose model.safetensors is taken),
+# B, T, mask, h0 of the data. The trained ones have a strict lower triangle of X that rnnlab's optimizer
+# moved (exp with its own learning rate), so the map is not at A = 0.
+RNNLAB_MADE = [
+    ("rnnlab_made_orth_exp_tanh_l2",
+     ["train", "--task", "copy", "--seq-len", "3", "--cell", "tanh", "--layers", "2", "--hidden", "5", "--init",
+      "orthogonal", "--orthogonal", "exp", "--optim", "rmsprop", "--lr", "0.01", "--orthogonal-lr", "0.003",
+      "--seed", "5"] + _TRAIN, 3, 7, True, True),
+    ("rnnlab_made_orth_cayley_linear_l1",
+     ["train", "--task", "adding", "--seq-len", "6", "--cell", "linear", "--hidden", "4", "--orthogonal", "cayley",
+      "--lr", "0.01", "--seed", "6"] + _TRAIN, 2, 9, True, True),
+    ("rnnlab_made_orth_exp_relu_l1",
+     ["init", "--cell", "relu", "--input", "3", "--hidden", "5", "--output", "2", "--init", "gaussian",
+      "--orthogonal", "exp", "--seed", "4"], 2, 6, True, True),
+]
+
+
+def rnnlab_made_case(out_dir, name, args, B, T, use_mask, use_h0, seed):
+    """A model made by rnnlab (RNNLAB_MADE) loaded into torch as load_net does it (the
+    parametrization registered on a fresh nn.RNN, then load_state_dict, strict): NAME.model is
+    rnnlab's file as written; NAME.data, NAME.grad (torch.autograd, seeded as in run_case) and
+    NAME.jac as for the other cases; and NAME.torch.safetensors, the state_dict torch then holds
+    (F64), which rnnlab must read back to the same parameters."""
+    path = os.path.join(out_dir, name + ".model.safetensors")
+    with tempfile.TemporaryDirectory() as tmp:
+        if args[0] == "train":
+            subprocess.run([RNNLAB] + args + ["--out", os.path.join(tmp, "run")], check=True)
+            shutil.copyfile(os.path.join(tmp, "run", "model.safetensors"), path)
+        else:
+            subprocess.run([RNNLAB] + args + ["--out", path], check=True, stderr=subprocess.DEVNULL)
+    net, meta = load_net(path)
+    cell, omap = meta["cell"], meta["orthogonal"]
+    L, I, H, O = (int(meta[k]) for k in ("num_layers", "input_size", "hidden_size", "output_size"))
+    sd_file, _ = st.load(path)
+    for n, t in net.state_dict().items():  # what torch holds is the file, exactly
+        assert torch.equal(t, sd_file[n].double()), (name, n)
+    for k in range(L):
+        pl = net.rnn.parametrizations[f"weight_hh_l{k}"]
+        W = getattr(net.rnn, f"weight_hh_l{k}").detach()
+        close(f"{name}: W_l{k} = B map(A)", W, w_by_hand(pl.original.detach(), pl[0].base, omap))
+        # B is float32 in the file: orthogonal to its rounding
+        close(f"{name}: W_l{k} orthogonal", W.T @ W, torch.eye(H, dtype=f64), 1e-6)
+        if args[0] == "train":
+            assert torch.tril(pl.original.detach(), -1).abs().max() > 0, name  # the map is not at A = 0
+    g = torch.Generator().manual_seed(seed)
+    x, y, mask, h0 = make_data(g, cell, L, I, H, O, meta["loss"], B, T, use_mask, use_h0)
+    h0r = (h0 if h0 is not None else torch.zeros(L, B, H, dtype=f64)).clone().requires_grad_()
+    o, hT = net(x, h0r)
+    lossv = mf.masked_loss(o, y, mask, meta["loss"])
+    gW = torch.autograd.grad(lossv, net.last_w, retain_graph=True)
+    big = max(g_.norm().item() for g_ in gW)
+    c = 2.0 ** -math.ceil(math.log2(big)) if big > 1 else 1.0  # see run_case
+    lossv.backward(torch.tensor(c, dtype=f64))
+    grads = {"loss": lossv.detach().reshape(())}
+    for n, p in net.named_parameters():
+        grads["grad." + n] = p.grad / c
+    if h0 is not None:
+        grads["grad.h0"] = h0r.grad / c
+    # the same by hand
+    sd = {n: t.detach().clone().requires_grad_() for n, t in net.state_dict().items()}
+    h0b = h0r.detach().clone().requires_grad_()
+    ob, hTb, _ = by_hand(meta, sd, x, h0b)
+    lb = mf.masked_loss(ob, y, mask, meta["loss"])
+    lb.backward()
+    close(f"{name}: o", ob, o)
+    close(f"{name}: loss", lb, lossv)
+    for n, p in net.named_parameters():
+        close(f"{name}: grad.{n}", sd[n].grad, grads["grad." + n])
+    close(f"{name}: grad.h0", h0b.grad, h0r.grad / c)
+    data = {"x": x, "y": y}
+    if use_mask:
+        data["mask"] = mask
+    if h0 is not None:
+        data["h0"] = h0
+    st.save(os.path.join(out_dir, name + ".data.safetensors"), data)
+    st.save(os.path.join(out_dir, name + ".grad.safetensors"), grads)
+    st.save(os.path.join(out_dir, name + ".torch.safetensors"), {n: t.detach() for n, t in net.state_dict().items()},
+            {k: v for k, v in meta.items() if k != "format"})
+    print(f"{name}: made by rnnlab ({args[0]}), loss {lossv.item():.12g}")
+
+
 def main(argv):
     out_dir = argv[1] if len(argv) > 1 else "tests/fixtures"
     os.makedirs(out_dir, exist_ok=True)
@@ -727,6 +816,9 @@ def main(argv):
     for c in CASES:
         jacobian_case(out_dir, c[0])
     expm_file(out_dir)
+    for i, c in enumerate(RNNLAB_MADE):
+        rnnlab_made_case(out_dir, *c, seed=4000 + i)
+        jacobian_case(out_dir, c[0])
 
 
 if __name__ == "__main__":
