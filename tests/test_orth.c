@@ -547,3 +547,42 @@ TEST(orth_pytorch_round_trip)
         rl_model_free(b);
     }
 }
+
+/* Every allocation of an orthogonal model's way (the model, its init's
+ * base, the workspace's map buffers, forward, backward, the optimizer, a
+ * cast) fails in turn: RL_ERR_NOMEM with a message, and nothing leaks
+ * (make asan, make valgrind). */
+TEST(orth_out_of_memory)
+{
+    rl_config cfg = {RL_CELL_TANH, 2, 5, 2, 3, RL_LOSS_CE};
+    rl_init init = {.kind = RL_INIT_GAUSSIAN, .gain = 1};
+    long n = 1;
+    for (; n < 1000; n++) {
+        rl_model *m = NULL, *m32 = NULL;
+        rl_data *d = NULL;
+        rl_ws *ws = NULL;
+        rl_optim *o = NULL;
+        rl_optim_config oc = rl_optim_defaults(RL_OPT_ADAM);
+        double loss;
+        rl_debug_fail_alloc(n);
+        rl_status s = rl_model_new_orth(&m, &cfg, RL_F64, RL_ORTH_EXP);
+        if (!s) s = rl_model_init(m, &init, 1);
+        if (!s) s = rl_data_random(&d, m, 2, 4, RL_F64, 1, 1, 2);
+        if (!s) s = rl_ws_new(&ws, m, 2, 4);
+        if (!s) s = rl_forward(ws, m, rl_data_batch(d), &loss);
+        if (!s) s = rl_backward(ws, m, rl_data_batch(d));
+        if (!s) s = rl_optim_new(&o, m, &oc);
+        if (!s) s = rl_optim_step(o, m, rl_ws_grad(ws), 1e-3);
+        if (!s) s = rl_model_cast(&m32, m, RL_F32);
+        int fired = rl_debug_fail_alloc(0);
+        CHECK_MSG(s == RL_OK || (s == RL_ERR_NOMEM && *rl_errmsg()), "allocation %ld failing: %d (%s)", n, (int)s,
+                  rl_errmsg());
+        rl_model_free(m32);
+        rl_optim_free(o);
+        rl_ws_free(ws);
+        rl_data_free(d);
+        rl_model_free(m);
+        if (!fired) break;
+    }
+    CHECK(n > 10 && n < 1000);
+}
