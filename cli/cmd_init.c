@@ -93,12 +93,13 @@ int cmd_init(int argc, char **argv)
     if (s == RL_ERR_ARG) return cli_usage_error(&c, "%s", rl_errmsg());
     if (!s) s = rl_model_init(m, &init, seed);
     if (!s) s = rl_model_save(m, out);
-    size_t np = m ? rl_model_num_params(m) : 0;
+    size_t np = m ? rl_model_num_params(m) : 0, fixed = 0;
+    for (int i = 0; m && i < rl_model_num_tensors(m); i++) fixed += rl_model_tensor(m, i)->fixed ? rl_model_tensor(m, i)->numel : 0;
     rl_model_free(m);
     if (s) return cli_fail(&c, s);
     if (out[0] != '-' || out[1])
-        fprintf(stderr, "rnnlab init: wrote %s (%s%s%s, %d layer%s, %zu parameters)\n", out, rl_cell_name(cfg.cell),
+        fprintf(stderr, "rnnlab init: wrote %s (%s%s%s, %d layer%s, %zu parameters%s)\n", out, rl_cell_name(cfg.cell),
                 orth ? ", orthogonal W_hh by " : "", orth ? rl_orth_name(orth) : "", cfg.num_layers,
-                cfg.num_layers > 1 ? "s" : "", np);
+                cfg.num_layers > 1 ? "s" : "", np - fixed, fixed ? " and the fixed bases" : "");
     return 0;
 }
