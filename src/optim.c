@@ -102,12 +102,12 @@ void *rl_optim_buffer(rl_optim *o, int i)
     return o->buf[i];
 }
 
-/* The update, for one real type: one loop per rule, so that each
+/* The update of elements [i0, i1), for one real type: one loop per rule, so that each
  * vectorises. Moments are kept in the model's type; the arithmetic of one
  * element is done in double. */
 #define UPDATE(real, SQRT)                                                                                       \
     static RL_CLONES_EW void update_##real(const rl_optim *o, real *p, real *b0, real *b1, const real *g, double lr, \
-                                           size_t i0, size_t n)                                            \
+                                           size_t i0, size_t i1)                                           \
     {                                                                                                      \
         const rl_optim_config *c = &o->cfg;                                                                \
         const real wd = (real)(c->kind != RL_OPT_ADAMW ? c->weight_decay : 0), lr_ = (real)lr;               \
@@ -116,7 +116,7 @@ void *rl_optim_buffer(rl_optim *o, int i)
         const real beta1 = (real)c->beta1, beta2 = (real)c->beta2, awd = (real)c->weight_decay;             \
         switch (c->kind) {                                                                                 \
         case RL_OPT_SGD:                                                                                   \
-            for (size_t i = i0; i < n; i++) {                                                              \
+            for (size_t i = i0; i < i1; i++) {                                                              \
                 real gi = g[i] + wd * p[i];                                                              \
                 if (mom > 0) {                                                                     \
                     real v = o->t == 1 ? gi : mom * b0[i] + gi;                                  \
@@ -127,14 +127,14 @@ void *rl_optim_buffer(rl_optim *o, int i)
             }                                                                                              \
             break;                                                                                         \
         case RL_OPT_ADAGRAD:                                                                               \
-            _Pragma("omp simd") for (size_t i = i0; i < n; i++) {                                           \
+            _Pragma("omp simd") for (size_t i = i0; i < i1; i++) {                                           \
                 real gi = g[i] + wd * p[i], s2 = b0[i] + gi * gi;                                        \
                 b0[i] = (real)s2;                                                                          \
                 p[i] = (real)(p[i] - lr_ * gi / (SQRT(s2) + eps));                                       \
             }                                                                                              \
             break;                                                                                         \
         case RL_OPT_RMSPROP:                                                                               \
-            _Pragma("omp simd") for (size_t i = i0; i < n; i++) {                                           \
+            _Pragma("omp simd") for (size_t i = i0; i < i1; i++) {                                           \
                 real gi = g[i] + wd * p[i], s2 = alpha * b0[i] + (1 - alpha) * gi * gi;            \
                 b0[i] = (real)s2;                                                                          \
                 p[i] = (real)(p[i] - lr_ * gi / (SQRT(s2) + eps));                                       \
@@ -142,7 +142,7 @@ void *rl_optim_buffer(rl_optim *o, int i)
             break;                                                                                         \
         case RL_OPT_ADAM:                                                                                  \
         case RL_OPT_ADAMW:                                                                                 \
-            _Pragma("omp simd") for (size_t i = i0; i < n; i++) {                                           \
+            _Pragma("omp simd") for (size_t i = i0; i < i1; i++) {                                           \
                 real pi = p[i], gi = g[i] + wd * pi;                                                     \
                 if (c->kind == RL_OPT_ADAMW) pi -= lr_ * awd * pi;                              \
                 real m1 = beta1 * b0[i] + (1 - beta1) * gi;                                        \

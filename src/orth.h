@@ -30,7 +30,11 @@ size_t rl_orth_scratch_size(int H);
  * the Frechet derivative of exp at A in the direction D, from the
  * derivative of every step (Al-Mohy & Higham 2009, Algorithm 6.4): the same
  * as the (1, 2) block of exp([[A, D], [0, A]]), with the scaling chosen by A
- * alone. scratch: rl_expm_scratch_size(n) doubles. RL_ERR_LAPACK when the
+ * alone: every step is linear in D, so L(A, 2^k D) is 2^k L(A, D) to the
+ * bit and its accuracy does not depend on ||D|| (torch 1.13's backward takes
+ * the exponential of the whole block matrix, whose scaling grows with ||D||,
+ * and loses accuracy as D grows; tools/make_cure_fixtures.py). scratch:
+ * rl_expm_scratch_size(n) doubles. RL_ERR_LAPACK when the
  * Pade denominator is singular (it is not for a finite A), RL_ERR_NONFINITE
  * for a non-finite A. */
 rl_status rl_expm(int n, const double *A, const double *D, double *E, double *L, double *scratch);

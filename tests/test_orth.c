@@ -69,6 +69,12 @@ TEST(orth_expm_cayley_torch)
                 for (int j = 0; j < n; j++) At[(size_t)i * n + j] = A[(size_t)j * n + i];
             CHECK_OK(rl_expm(n, At, G, E2, got[2], scratch));
             CHECK_OK(rl_cayley_adjoint(n, A, G, got[3], scratch, ipiv));
+            /* linear in G to the bit: a large cotangent costs no accuracy */
+            double *G30 = calloc(nn, 8), *L30 = calloc(nn, 8);
+            for (size_t i = 0; G30 && i < nn; i++) G30[i] = ldexp(G[i], 30);
+            if (G30 && L30) CHECK_OK(rl_expm(n, At, G30, E2, L30, scratch));
+            for (size_t i = 0; G30 && L30 && i < nn; i++) CHECK(L30[i] == ldexp(got[2][i], 30));
+            free(G30), free(L30);
             const double tol[4] = {1e-13, 1e-13, 1e-13, 1e-13};
             for (int k = 0; k < 4; k++) {
                 double mx = max_abs(want[k], nn), err = 0;
