@@ -65,7 +65,7 @@ static int section_linear(demo *d)
                    "Here <code>W = Q &#923; Q<sup>T</sup></code> is symmetric with eigenvalues 1.1, 1.0, &#8722;0.95, "
                    "0.9, 0.7 and &#8722;0.5: inside, on and outside the unit circle (Deep Learning, &#167;10.7).</p>");
     rl_config c = {RL_CELL_LINEAR, 1, H, 1, 1, RL_LOSS_MSE};
-    rl_init init = {RL_INIT_ORTHOGONAL, 1, 0, 0, 1};
+    rl_init init = {.kind = RL_INIT_ORTHOGONAL, .gain = 1, .zero_bias = 1};
     rl_model *m = NULL;
     rl_jac *j = NULL;
     rl_status s = rl_model_new(&m, &c, RL_F64);
@@ -165,7 +165,7 @@ static int section_gains(demo *d)
         snprintf(what, sizeof what, "gain %g", gains[g]);
         progress(d, what);
         rl_config c = {RL_CELL_TANH, 1, H, 1, 1, RL_LOSS_MSE};
-        rl_init init = {RL_INIT_GAUSSIAN, gains[g], 0, 0, 1};
+        rl_init init = {.kind = RL_INIT_GAUSSIAN, .gain = gains[g], .zero_bias = 1};
         rl_model *m = NULL;
         rl_jac *j = NULL;
         s = rl_model_new(&m, &c, RL_F64);

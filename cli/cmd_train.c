@@ -94,6 +94,7 @@ static int print_fields(void)
         case RL_FIELD_ENUM: snprintf(val, sizeof val, "%s", ch); break;
         case RL_FIELD_PATH: snprintf(val, sizeof val, "path"); break;
         case RL_FIELD_SEED: snprintf(val, sizeof val, "integer, 0 to 2^64 - 1 (in JSON a string from 2^53 on)"); break;
+        case RL_FIELD_RANGE: snprintf(val, sizeof val, "two numbers A,B, %.10g to %.10g, A <= B (in JSON [A, B])", f->lo, f->hi); break;
         }
         field_default(f, def, sizeof def);
         printf("| `%s` | %s | %s | %s | %s |\n", f->name, opt, val, def, f->help);

@@ -49,6 +49,10 @@ typedef enum {
     RL_CELL_LINEAR,   /* the same with the identity (Deep Learning section 10.7) */
     RL_CELL_LSTM,     /* torch.nn.LSTM, gate rows i, f, g, o */
     RL_CELL_GRU,      /* torch.nn.GRU, gate rows r, z, n */
+    RL_CELL_LEAKY,    /* h_t = (1 - a) h_{t-1} + a tanh(...), a = sigmoid(rnn.leak_l{k}) per unit
+                         (Deep Learning section 10.9.2) */
+    RL_CELL_INDRNN,   /* h_t = relu(W_ih x_t + b_ih + u * h_{t-1} + b_hh), u = rnn.weight_hh_l{k} (H)
+                         (Li et al. 2018) */
     RL_CELL_COUNT
 } rl_cell;
 
@@ -78,7 +82,7 @@ rl_status rl_dtype_parse(const char *name, rl_dtype *out); /* "f32" or "f64" */
 /* Parse a name; RL_ERR_ARG (with a message listing the choices) if unknown. */
 rl_status rl_cell_parse(const char *name, rl_cell *out);
 rl_status rl_loss_parse(const char *name, rl_loss *out);
-/* Gates per cell: 1, 1, 1, 4, 3. */
+/* Gates per cell: 1, 1, 1, 4, 3, 1, 1. */
 int rl_cell_gates(rl_cell c);
 /* State components per unit: 2 for LSTM ([h; c]), else 1 (h). */
 int rl_cell_states(rl_cell c);
@@ -127,7 +131,8 @@ typedef struct rl_model rl_model;
  *   head.bias          (O)
  * in that order in the buffer, each tensor row-major. An orthogonal model
  * (rl_model_new_orth) has no rnn.weight_hh_l{k}; after the layer's other
- * tensors come those of torch's parametrisation:
+ * tensors (a leaky layer's rnn.leak_l{k} among them) come those of torch's
+ * parametrisation:
  *   rnn.parametrizations.weight_hh_l{k}.original  (H, H)  X, trained
  *   rnn.parametrizations.weight_hh_l{k}.0.base    (H, H)  B, fixed */
 typedef struct {
@@ -144,7 +149,7 @@ typedef struct {
 rl_status rl_model_new(rl_model **out, const rl_config *cfg, rl_dtype dtype);
 /* The same with an orthogonal W_hh made by map from X and B (tensors above;
  * RL_ORTH_NONE: rl_model_new): for cells with one dense (H, H) W_hh (tanh,
- * relu, linear; RL_ERR_ARG for others). W_hh = B map(A) is computed in
+ * relu, linear, leaky; RL_ERR_ARG for LSTM, GRU and IndRNN's vector). W_hh = B map(A) is computed in
  * float64 by each workspace before a forward pass whenever X or B have
  * changed (however they were written), and rounded to the model's dtype;
  * rl_backward gives dL/dX through the map (exp: the adjoint of the Frechet
@@ -181,6 +186,10 @@ typedef enum {
     RL_INIT_IDENTITY,    /* W_hh = gain * I per gate block, recurrent biases 0 (IRNN) */
     RL_INIT_SYMMETRIC,   /* W_hh = gain (A + A^T) / (2 sqrt(2H)), A_ij ~ N(0, 1): real eigenvalues
                             filling [-gain, gain] (a semicircle), orthonormal eigenvectors */
+    RL_INIT_CHRONO,      /* gated cells (Tallec & Ollivier 2018): W_hh uniform, every recurrent bias 0
+                            but the keep gate's (LSTM f, GRU z) b_ih = ln u and LSTM's input gate
+                            b_ih = -ln u, u ~ U[1, t_max - 1] per unit: the forgetting time
+                            1 / (1 - sigmoid(b_f)) = 1 + u is uniform on [2, t_max] */
     RL_INIT_COUNT
 } rl_init_kind;
 
@@ -194,11 +203,25 @@ typedef struct {
     double forget_bias; /* LSTM, if nonzero: b_if = forget_bias and b_hf = 0 */
     int zero_bias;      /* nonzero: every recurrent bias starts at 0 (h = 0 is then a fixed
                            point under zero input, the setting of the Lyapunov theory) */
+    /* The options of one kind of init or cell; 0 (the default) leaves each unused. */
+    double t_max;         /* chrono: the longest forgetting time, >= 2 */
+    double leak;          /* leaky: every unit's rate a in (0, 1): rnn.leak_l{k} = ln(a / (1 - a)) */
+    double timescales[2]; /* leaky: time scales 1/a log-uniform in [lo, hi], 1 < lo <= hi */
+    double recurrent_max; /* indrnn: u ~ U(0, recurrent_max) (0: U(0, 1)); rnnlab train keeps
+                             |u| <= recurrent_max (rl_model_clip_recurrent) */
 } rl_init;
 
-/* Everything but W_hh gets PyTorch's default uniform init; W_hh follows init.
- * Deterministic for a seed. RL_ERR_LAPACK if a factorisation fails. */
+/* Everything but W_hh gets PyTorch's default uniform init; W_hh follows init
+ * (a diagonal W_hh, IndRNN's u: U(0, recurrent_max)); then the init's biases
+ * (identity, chrono, forget_bias, zero_bias) and the cell's own parameter
+ * (leak, timescales). Deterministic for a seed. RL_ERR_ARG (the model
+ * untouched) for an option the kind or the cell does not take or out of its
+ * range; RL_ERR_LAPACK if a factorisation fails. */
 rl_status rl_model_init(rl_model *m, const rl_init *init, uint64_t seed);
+/* Clamp every element of a diagonal recurrent weight (IndRNN's u) to
+ * [-max, max]: the constraint of Li et al. 2018, applied after each update.
+ * Nothing for a cell with a dense W_hh, or for max <= 0. */
+void rl_model_clip_recurrent(rl_model *m, double max);
 
 /* ---------------------------------------------------------------- files */
 
@@ -362,7 +385,8 @@ rl_status rl_grad_save(const char *path, const rl_model *m, rl_ws *ws, const rl_
  * of a batch, an rl_jac holds a float64 forward pass (and BPTT, when the
  * batch has targets and the sequence carries loss) and gives
  *   J_t = ds_t/ds_{t-1}, t = 1..T, analytic from the cached activations
- *   (tanh: diag(1 - h_t^2) W_hh, relu: diag(1[a_t > 0]) W_hh, linear: W_hh; a
+ *   (tanh: diag(1 - h_t^2) W_hh, relu: diag(1[a_t > 0]) W_hh, linear: W_hh,
+ *   leaky: diag(1 - a) + diag(a tanh'(a_t)) W_hh, indrnn: diag(1[a_t > 0] u); a
  *   layer above also depends on the layer below at the same step), and the
  *   products P(t, tau) = ds_t/ds_tau = J_t J_{t-1} ... J_{tau+1}. */
 typedef struct rl_jac rl_jac;
@@ -614,7 +638,7 @@ typedef struct {
     int64_t ckpt_every;     /* checkpoint every this many steps (0 = at the end only) */
     int skip_nonfinite;     /* 1: skip a batch whose loss or gradient is not finite; 0: stop */
     int64_t inject_nan_at;  /* fault injection for tests: make this step's gradient NaN (0 = off) */
-    rl_orth orthogonal;     /* W_hh = B map(A) (rl_model_new_orth): tanh, relu, linear */
+    rl_orth orthogonal;     /* W_hh = B map(A) (rl_model_new_orth): tanh, relu, linear, leaky */
     double orthogonal_lr;   /* the learning rate of X, scaled by the schedule as sched.lr is; 0 = sched.lr */
 } rl_train_config;
 
@@ -635,7 +659,8 @@ typedef enum {
     RL_FIELD_BOOL,   /* int, 0 or 1; JSON 0 or 1 (true and false are read too) */
     RL_FIELD_ENUM,   /* an enum; JSON and the option: its name */
     RL_FIELD_PATH,   /* const char *, NULL when unset; JSON a string, absent when unset */
-    RL_FIELD_SEED    /* uint64_t; JSON a number below 2^53, a decimal string above (both are read) */
+    RL_FIELD_SEED,   /* uint64_t; JSON a number below 2^53, a decimal string above (both are read) */
+    RL_FIELD_RANGE   /* double[2] a <= b, each in [lo, hi], or 0,0 (unset); JSON [a, b], the option "a,b" */
 } rl_field_type;
 
 typedef struct {

@@ -5,6 +5,10 @@
 #include <math.h>
 #include <string.h>
 
+/* learning-rate ranges an optimizer holds (rl_optim_set_lr_scale): a
+ * tensor each and a few more */
+#define LR_RANGES (RL_MAX_TENSORS + 8)
+
 struct rl_optim {
     rl_optim_config cfg;
     rl_dtype dtype;
@@ -13,7 +17,7 @@ struct rl_optim {
     int nbuf;
     void *buf[2]; /* momentum / sum of squares / first and second moments */
     int nscale;   /* ranges of elements whose learning rate is scaled, the last set counting */
-    struct { size_t lo, hi; double scale; } scale[RL_MAX_TENSORS + 8];
+    struct { size_t lo, hi; double scale; } scale[LR_RANGES];
 };
 
 static const char *const optim_names[RL_OPT_COUNT] = {"sgd", "adagrad", "rmsprop", "adam", "adamw"};
@@ -102,12 +106,12 @@ void *rl_optim_buffer(rl_optim *o, int i)
     return o->buf[i];
 }
 
-/* The update of elements [i0, i1), for one real type: one loop per rule, so that each
+/* The update of n elements, for one real type: one loop per rule, so that each
  * vectorises. Moments are kept in the model's type; the arithmetic of one
  * element is done in double. */
 #define UPDATE(real, SQRT)                                                                                       \
     static RL_CLONES_EW void update_##real(const rl_optim *o, real *p, real *b0, real *b1, const real *g, double lr, \
-                                           size_t i0, size_t i1)                                           \
+                                           size_t n)                                                       \
     {                                                                                                      \
         const rl_optim_config *c = &o->cfg;                                                                \
         const real wd = (real)(c->kind != RL_OPT_ADAMW ? c->weight_decay : 0), lr_ = (real)lr;               \
@@ -116,7 +120,7 @@ void *rl_optim_buffer(rl_optim *o, int i)
         const real beta1 = (real)c->beta1, beta2 = (real)c->beta2, awd = (real)c->weight_decay;             \
         switch (c->kind) {                                                                                 \
         case RL_OPT_SGD:                                                                                   \
-            for (size_t i = i0; i < i1; i++) {                                                              \
+            for (size_t i = 0; i < n; i++) {                                                               \
                 real gi = g[i] + wd * p[i];                                                              \
                 if (mom > 0) {                                                                     \
                     real v = o->t == 1 ? gi : mom * b0[i] + gi;                                  \
@@ -127,14 +131,14 @@ void *rl_optim_buffer(rl_optim *o, int i)
             }                                                                                              \
             break;                                                                                         \
         case RL_OPT_ADAGRAD:                                                                               \
-            _Pragma("omp simd") for (size_t i = i0; i < i1; i++) {                                           \
+            _Pragma("omp simd") for (size_t i = 0; i < n; i++) {                                           \
                 real gi = g[i] + wd * p[i], s2 = b0[i] + gi * gi;                                        \
                 b0[i] = (real)s2;                                                                          \
                 p[i] = (real)(p[i] - lr_ * gi / (SQRT(s2) + eps));                                       \
             }                                                                                              \
             break;                                                                                         \
         case RL_OPT_RMSPROP:                                                                               \
-            _Pragma("omp simd") for (size_t i = i0; i < i1; i++) {                                           \
+            _Pragma("omp simd") for (size_t i = 0; i < n; i++) {                                           \
                 real gi = g[i] + wd * p[i], s2 = alpha * b0[i] + (1 - alpha) * gi * gi;            \
                 b0[i] = (real)s2;                                                                          \
                 p[i] = (real)(p[i] - lr_ * gi / (SQRT(s2) + eps));                                       \
@@ -142,7 +146,7 @@ void *rl_optim_buffer(rl_optim *o, int i)
             break;                                                                                         \
         case RL_OPT_ADAM:                                                                                  \
         case RL_OPT_ADAMW:                                                                                 \
-            _Pragma("omp simd") for (size_t i = i0; i < i1; i++) {                                           \
+            _Pragma("omp simd") for (size_t i = 0; i < n; i++) {                                           \
                 real pi = p[i], gi = g[i] + wd * pi;                                                     \
                 if (c->kind == RL_OPT_ADAMW) pi -= lr_ * awd * pi;                              \
                 real m1 = beta1 * b0[i] + (1 - beta1) * gi;                                        \
@@ -158,15 +162,48 @@ void *rl_optim_buffer(rl_optim *o, int i)
 UPDATE(double, sqrt)
 UPDATE(float, sqrtf)
 
-rl_status rl_optim_step(rl_optim *o, rl_model *m, const void *grad, double lr)
+/* a piece [lo, hi) of the buffer that learns at scale * lr */
+typedef struct {
+    size_t lo, hi;
+    double scale;
+} lr_piece;
+
+typedef struct {
+    const rl_optim *o;
+    void *p;
+    const void *g;
+    double lr;
+    int npieces;
+    lr_piece pieces[2 * LR_RANGES + 1]; /* in order, disjoint; those of scale 0 left out */
+} update_job;
+
+/* elements [lo, hi) of every buffer, each piece of it at its own rate: the
+ * update is elementwise, so neither the threads' cut nor the pieces'
+ * changes a number */
+static void update_range(void *ctx, size_t lo, size_t hi)
 {
-    if (m->dtype != o->dtype || m->num_params != o->n)
-        return rl_fail(RL_ERR_ARG, "the optimizer was made for another model");
-    if (!isfinite(lr) || lr < 0) return rl_fail(RL_ERR_ARG, "learning rate %g", lr);
-    o->t++;
-    /* the buffer in pieces of one scale: cut at every range's ends */
-    size_t cut[2 * (sizeof o->scale / sizeof o->scale[0]) + 2];
-    int nc = 0;
+    const update_job *j = ctx;
+    const rl_optim *o = j->o;
+    for (int k = 0; k < j->npieces && j->pieces[k].lo < hi; k++) {
+        const size_t a = j->pieces[k].lo > lo ? j->pieces[k].lo : lo, b = j->pieces[k].hi < hi ? j->pieces[k].hi : hi;
+        if (a >= b) continue;
+        const double lr = j->lr * j->pieces[k].scale;
+        if (o->dtype == RL_F64)
+            update_double(o, (double *)j->p + a, o->buf[0] ? (double *)o->buf[0] + a : NULL,
+                          o->buf[1] ? (double *)o->buf[1] + a : NULL, (const double *)j->g + a, lr, b - a);
+        else
+            update_float(o, (float *)j->p + a, o->buf[0] ? (float *)o->buf[0] + a : NULL,
+                         o->buf[1] ? (float *)o->buf[1] + a : NULL, (const float *)j->g + a, lr, b - a);
+    }
+}
+
+/* The buffer [0, n) in pieces of one scale, cut at the ends of every range
+ * (the last range set that holds a piece gives its scale, 1 where none
+ * does); pieces of scale 0 are left out. Returns their count. */
+static int lr_pieces(const rl_optim *o, lr_piece *out)
+{
+    size_t cut[2 * LR_RANGES + 2];
+    int nc = 0, np = 0;
     cut[nc++] = 0, cut[nc++] = o->n;
     for (int k = 0; k < o->nscale; k++) cut[nc++] = o->scale[k].lo, cut[nc++] = o->scale[k].hi;
     for (int i = 1; i < nc; i++) /* insertion sort: a few cuts */
@@ -175,15 +212,27 @@ rl_status rl_optim_step(rl_optim *o, rl_model *m, const void *grad, double lr)
             cut[j] = cut[j - 1], cut[j - 1] = t;
         }
     for (int c = 0; c + 1 < nc; c++) {
-        size_t a = cut[c], b = cut[c + 1];
-        if (a == b) continue;
+        const size_t lo = cut[c], hi = cut[c + 1];
+        if (lo == hi) continue;
         double sc = 1;
         for (int k = 0; k < o->nscale; k++)
-            if (o->scale[k].lo <= a && b <= o->scale[k].hi) sc = o->scale[k].scale;
+            if (o->scale[k].lo <= lo && hi <= o->scale[k].hi) sc = o->scale[k].scale;
         if (sc == 0) continue;
-        if (o->dtype == RL_F64) update_double(o, m->params, o->buf[0], o->buf[1], grad, lr * sc, a, b);
-        else update_float(o, m->params, o->buf[0], o->buf[1], grad, lr * sc, a, b);
+        if (np > 0 && out[np - 1].hi == lo && out[np - 1].scale == sc) out[np - 1].hi = hi; /* one rate: one piece */
+        else out[np++] = (lr_piece){lo, hi, sc};
     }
+    return np;
+}
+
+rl_status rl_optim_step(rl_optim *o, rl_model *m, const void *grad, double lr)
+{
+    if (m->dtype != o->dtype || m->num_params != o->n)
+        return rl_fail(RL_ERR_ARG, "the optimizer was made for another model");
+    if (!isfinite(lr) || lr < 0) return rl_fail(RL_ERR_ARG, "learning rate %g", lr);
+    o->t++;
+    update_job j = {o, m->params, grad, lr, 0, {{0}}};
+    j.npieces = lr_pieces(o, j.pieces);
+    rl_parallel_for(o->n, RL_GRAIN, update_range, &j);
     return RL_OK;
 }
 
@@ -210,19 +259,82 @@ rl_status rl_optim_step(rl_optim *o, rl_model *m, const void *grad, double lr)
 NORM(double)
 NORM(float)
 
+/* The reductions go in chunks of NORM_CHUNK elements, each chunk's result
+ * combined in order, so that the threads (one or more chunks each) change
+ * no bit; a buffer of one chunk is summed exactly as by one loop. */
+#define NORM_CHUNK ((size_t)1 << 20)
+
+typedef struct {
+    const void *p;
+    rl_dtype dtype;
+    size_t n;
+    double s;
+    int sq;        /* 0: the largest |p_i|; 1: the sum of (s p_i)^2 */
+    double *part;  /* (chunks) */
+} norm_job;
+
+static void norm_part(void *ctx, size_t lo, size_t hi)
+{
+    const norm_job *j = ctx;
+    for (size_t c = lo; c < hi; c++) {
+        size_t a = c * NORM_CHUNK, len = j->n - a < NORM_CHUNK ? j->n - a : NORM_CHUNK;
+        if (j->dtype == RL_F64)
+            j->part[c] = j->sq ? sum_sq_double((const double *)j->p + a, len, j->s) : max_abs_double((const double *)j->p + a, len);
+        else
+            j->part[c] = j->sq ? sum_sq_float((const float *)j->p + a, len, j->s) : max_abs_float((const float *)j->p + a, len);
+    }
+}
+
+static double reduce(const void *p, size_t n, rl_dtype dtype, int sq, double s)
+{
+    size_t chunks = (n + NORM_CHUNK - 1) / NORM_CHUNK;
+    double one, *part = chunks > 1 ? rl_alloc(chunks, sizeof *part) : &one;
+    if (!part) { /* no memory for the partial results: one thread, the same chunks */
+        double acc = 0;
+        for (size_t c = 0; c < chunks; c++) {
+            norm_job j1 = {p, dtype, n, s, sq, &one};
+            norm_part(&j1, c, c + 1);
+            acc = sq ? acc + one : fmax(acc, one);
+        }
+        return acc;
+    }
+    norm_job j = {p, dtype, n, s, sq, part};
+    if (chunks == 1) norm_part(&j, 0, 1);
+    else rl_parallel_for(chunks, 1, norm_part, &j);
+    double acc = 0;
+    for (size_t c = 0; c < chunks; c++) acc = sq ? acc + part[c] : (part[c] > acc || isnan(part[c]) ? part[c] : acc);
+    if (part != &one) rl_free(part);
+    return acc;
+}
+
 double rl_buffer_norm(const void *p, size_t n, rl_dtype dtype)
 {
     /* sum of squares after scaling by a power of two that brings the largest
      * element near 1 (exact): no overflow or underflow; NaN and inf come through */
-    double mx = dtype == RL_F64 ? max_abs_double(p, n) : max_abs_float(p, n);
+    double mx = reduce(p, n, dtype, 0, 1);
     if (mx == 0 || !isfinite(mx)) {
-        double ssq = dtype == RL_F64 ? sum_sq_double(p, n, 1) : sum_sq_float(p, n, 1);
+        double ssq = reduce(p, n, dtype, 1, 1);
         return isnan(ssq) ? ssq : mx;
     }
     int e;
     frexp(mx, &e);
-    double s = ldexp(1, -e), ssq = dtype == RL_F64 ? sum_sq_double(p, n, s) : sum_sq_float(p, n, s);
+    double s = ldexp(1, -e), ssq = reduce(p, n, dtype, 1, s);
     return sqrt(ssq) / s;
+}
+
+typedef struct {
+    void *g;
+    rl_dtype dtype;
+    double f;
+} scale_job;
+
+static void scale_range(void *ctx, size_t lo, size_t hi)
+{
+    const scale_job *j = ctx;
+    for (size_t i = lo; i < hi; i++) {
+        if (j->dtype == RL_F64) ((double *)j->g)[i] *= j->f;
+        else ((float *)j->g)[i] = (float)(((float *)j->g)[i] * j->f);
+    }
 }
 
 rl_status rl_clip_grad_norm(void *grad, size_t n, rl_dtype dtype, double max_norm, double *norm)
@@ -231,11 +343,8 @@ rl_status rl_clip_grad_norm(void *grad, size_t n, rl_dtype dtype, double max_nor
     *norm = g;
     if (!isfinite(g)) return rl_fail(RL_ERR_NONFINITE, "the gradient norm is %g", g);
     if (max_norm > 0 && g >= max_norm) {
-        double f = max_norm / g;
-        for (size_t i = 0; i < n; i++) {
-            if (dtype == RL_F64) ((double *)grad)[i] *= f;
-            else ((float *)grad)[i] = (float)(((float *)grad)[i] * f);
-        }
+        scale_job j = {grad, dtype, max_norm / g};
+        rl_parallel_for(n, RL_GRAIN, scale_range, &j);
     }
     return RL_OK;
 }

@@ -3,6 +3,7 @@
  * the records it makes (metrics, gradient flow, validation). The run folder
  * it keeps them in, with its atomic checkpoints and what resuming needs, is
  * src/run.c; the configuration's table is src/train_config.c. */
+#include "cell.h"
 #include "run.h"
 #include "orth.h"
 
@@ -109,6 +110,15 @@ static void resolve_schedule(rl_train_config *c)
     if (c->sched.kind == RL_SCHED_COSINE && c->sched.total == 0) c->sched.total = c->steps;
 }
 
+/* Init options whose default is the task's length T (its steps): chrono's
+ * longest forgetting time T, and IndRNN's bound 2^{1/T} on |u| (Li et al.
+ * 2018: then |u|^T <= 2). Written into the run's configuration. */
+static void resolve_init(rl_train_config *c, const rl_model *m, int T)
+{
+    if (c->init.kind == RL_INIT_CHRONO && c->init.t_max == 0) c->init.t_max = T;
+    if (m->cell->recur == RL_RECUR_DIAG && c->init.recurrent_max == 0) c->init.recurrent_max = pow(2.0, 1.0 / T);
+}
+
 /* The trainer's state as the run folder saves and restores it. */
 static rl_run_state run_state(const rl_trainer *t)
 {
@@ -132,6 +142,7 @@ rl_status rl_trainer_new(rl_trainer **out, const rl_train_config *cfg, const cha
     if (!(t->dir = strdup(dir)) || (cfg->text_path && !t->text_path)) s = rl_fail(RL_ERR_NOMEM, "out of memory");
     /* everything that can fail before the folder is touched */
     if (!s) s = build(t);
+    if (!s) resolve_init(&t->cfg, t->m, t->info.steps);
     if (!s) s = rl_model_init(t->m, &t->cfg.init, t->cfg.seed);
     rl_rng_seed(&t->rng, t->cfg.seed ^ 0x7472616e69ull);
     if (!s) s = rl_run_create(dir, &t->cfg);
@@ -201,11 +212,19 @@ static double now_s(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-/* Spectral radius and largest singular value of each (H, H) gate block of layer l's W_hh. */
+/* Spectral radius and largest singular value of each (H, H) gate block of
+ * layer l's W_hh (an orthogonal one as it is now, B map(A)); of diag(u)
+ * (both max |u_j|) for a diagonal recurrence. */
 static void whh_stats(const rl_model *m, rl_ws *ws, int l, double *radius, double *sigma)
 {
     const int H = m->cfg.hidden_size, G = rl_cell_gates(m->cfg.cell);
-    const float *w = rl_orth_sync(ws, m) ? NULL : rl_layer_whh(ws, m, l); /* an orthogonal W_hh as it is now */
+    const float *w = rl_orth_sync(ws, m) ? NULL : rl_layer_whh(ws, m, l);
+    if (w && m->cell->recur == RL_RECUR_DIAG) {
+        radius[0] = 0;
+        for (int j = 0; j < H; j++) radius[0] = fmax(radius[0], fabs(w[j]));
+        sigma[0] = radius[0];
+        return;
+    }
     double *a = malloc((size_t)H * H * 8), *wr = malloc((size_t)H * 8), *wi = malloc((size_t)H * 8);
     for (int g = 0; g < G; g++) radius[g] = sigma[g] = NAN; /* also when out of memory */
     for (int g = 0; g < G && w && a && wr && wi; g++) {
@@ -398,6 +417,8 @@ static rl_status train_step(rl_trainer *t, double *loss, double *gnorm, int *cli
     *clipped = c->clip > 0 && *gnorm >= c->clip;
     if (c->clip_value > 0) rl_clip_grad_value(rl_ws_grad(t->ws), n, RL_F32, c->clip_value);
     s = rl_optim_step(t->opt, t->m, rl_ws_grad(t->ws), rl_lr_at(&c->sched, t->step));
+    /* IndRNN: |u| <= recurrent_max after every update (nothing for a dense W_hh) */
+    if (!s) rl_model_clip_recurrent(t->m, c->init.recurrent_max);
     /* the state after k1 steps starts the next window */
     if (!s && t->k1) s = rl_ws_state_at(t->ws, t->k1, t->carry_h, t->carry_c);
     return s;

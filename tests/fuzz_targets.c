@@ -57,19 +57,29 @@ int fuzz_model(const uint8_t *data, size_t size)
     return 0;
 }
 
-/* The data loader against four models: a 2-layer tanh classifier, an mse
- * model, an LSTM (c0 allowed), the tanh classifier with an orthogonal W_hh
- * (zero parameters: X = 0, B = 0); with and without RL_DATA_OPTIONAL_XY. */
+/* The data loader against seven models: a 2-layer tanh classifier, an mse
+ * model, an LSTM (c0 allowed), a 2-layer leaky classifier (the cell's own
+ * parameter rnn.leak_l{k}), a 2-layer IndRNN regressor (a vector W_hh), and
+ * the tanh and leaky classifiers with an orthogonal W_hh (exp, cayley); with
+ * and without RL_DATA_OPTIONAL_XY. */
 int fuzz_data(const uint8_t *data, size_t size)
 {
     st_file f;
     if (st_parse(&f, data, size, "fuzz") != RL_OK) return 0;
-    const rl_config cfgs[3] = {{RL_CELL_TANH, 3, 4, 2, 2, RL_LOSS_CE},
+    const rl_config cfgs[5] = {{RL_CELL_TANH, 3, 4, 2, 2, RL_LOSS_CE},
                                {RL_CELL_GRU, 2, 3, 1, 1, RL_LOSS_MSE},
-                               {RL_CELL_LSTM, 1, 2, 1, 3, RL_LOSS_CE}};
-    for (int k = 0; k < 4; k++) { /* the fourth: the first with an orthogonal W_hh */
+                               {RL_CELL_LSTM, 1, 2, 1, 3, RL_LOSS_CE},
+                               {RL_CELL_LEAKY, 2, 3, 2, 2, RL_LOSS_CE},
+                               {RL_CELL_INDRNN, 1, 3, 2, 1, RL_LOSS_MSE}};
+    /* the last two: models 0 and 3 again, with an orthogonal W_hh */
+    const int cfg_of[7] = {0, 1, 2, 3, 4, 0, 3};
+    const rl_orth map_of[7] = {RL_ORTH_NONE, RL_ORTH_NONE, RL_ORTH_NONE, RL_ORTH_NONE, RL_ORTH_NONE, RL_ORTH_EXP,
+                               RL_ORTH_CAYLEY};
+    const rl_init init = {.kind = RL_INIT_UNIFORM, .gain = 1};
+    for (int k = 0; k < 7; k++) {
         rl_model *m = NULL;
-        if (rl_model_new_orth(&m, &cfgs[k % 3], RL_F32, k == 3 ? RL_ORTH_EXP : RL_ORTH_NONE) != RL_OK) continue;
+        if (rl_model_new_orth(&m, &cfgs[cfg_of[k]], RL_F32, map_of[k]) != RL_OK) continue;
+        rl_model_init(m, &init, 1); /* nonzero weights: the leak, u, X and B are used */
         for (unsigned flags = 0; flags < 2; flags++) {
             rl_data *d = NULL;
             if (rl_data_from_st(&d, &f, m, RL_F32, flags) == RL_OK) {

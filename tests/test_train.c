@@ -636,6 +636,7 @@ TEST(train_config_table_round_trips)
         case RL_FIELD_ENUM: snprintf(got, sizeof got, "%s", rl_train_field_choice(f, f->num_choices - 1)); break;
         case RL_FIELD_PATH: break;
         case RL_FIELD_SEED: snprintf(got, sizeof got, "18446744073709551615"); break;
+        case RL_FIELD_RANGE: snprintf(got, sizeof got, "%.17g,%.17g", f->lo + (f->hi - f->lo) / 3, f->lo + (f->hi - f->lo) / 2); break;
         }
         if (f->offset == offsetof(rl_train_config, optim.kind)) continue; /* it would reset the fields set before */
         if (f->offset == offsetof(rl_train_config, task) || f->offset == offsetof(rl_train_config, seq_len)) continue;
