@@ -7,6 +7,7 @@
 #include "safetensors.h"
 #include "test.h"
 
+#include <lapacke.h>
 #include <math.h>
 #include <string.h>
 
@@ -176,12 +177,14 @@ static rl_model *orth_model(rl_cell cell, rl_orth map, int layers, int H, rl_ini
 
 /* Finite differences of the whole thing in float64: X's gradient through
  * the map (every element of X is perturbed; the diagonal and the upper
- * triangle have derivative 0), with the cells, layers and both maps. */
+ * triangle have derivative 0), with the cells, layers and both maps; the
+ * leaky cell's W_hh = B map(A) inside its update, its rates' gradient
+ * beside X's. */
 TEST(orth_gradcheck)
 {
-    const rl_cell cells[3] = {RL_CELL_TANH, RL_CELL_RELU, RL_CELL_LINEAR};
+    const rl_cell cells[4] = {RL_CELL_TANH, RL_CELL_RELU, RL_CELL_LINEAR, RL_CELL_LEAKY};
     int k = 0;
-    for (int ci = 0; ci < 3; ci++)
+    for (int ci = 0; ci < 4; ci++)
         for (int map = RL_ORTH_EXP; map <= RL_ORTH_CAYLEY; map++)
             for (int layers = 1; layers <= 2; layers++, k++) {
                 /* |A| up to 2 (exp: the degree-13 branch with squaring at H = 6) */
@@ -304,22 +307,84 @@ static double orth_dev(const double *W, int H)
     return dev;
 }
 
+static int cmp_desc(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x < y) - (x > y);
+}
+
+/* A leaky net with an orthogonal W_hh and one rate a, at its fixed point
+ * h = 0 (zero biases, zero input, zero state, so tanh' = 1):
+ *   J = (1 - a) I + a W_hh,
+ * normal, with eigenvalues 1 - a + a e^{i theta_k} on the disc of radius a
+ * about 1 - a (docs/jacobians.md, sections 7 and 8): no exponent above 0;
+ * each is ln |1 - a + a lambda_k| (to the estimate's convergence, 0.02 as
+ * in lyapunov_fixed_point_is_log_eig), and their sum, ln |det J| per step
+ * exactly, to 1e-9. */
+TEST(orth_leaky_fixed_point)
+{
+    enum { H = 8 };
+    for (int map = RL_ORTH_EXP; map <= RL_ORTH_CAYLEY; map++) {
+        rl_config cfg = {RL_CELL_LEAKY, 2, H, 1, 2, RL_LOSS_MSE};
+        rl_init init = {.kind = RL_INIT_UNIFORM, .gain = 1, .zero_bias = 1, .leak = 0.3};
+        rl_model *m = NULL;
+        CHECK_OK(rl_model_new_orth(&m, &cfg, RL_F64, (rl_orth)map));
+        if (m) CHECK_OK(rl_model_init(m, &init, 17 + (uint64_t)map));
+        if (!m) continue;
+        double *p = rl_model_params(m);
+        const rl_tensor_info *x = rl_model_tensor(m, rl_model_find_tensor(m, "rnn.parametrizations.weight_hh_l0.original"));
+        const rl_tensor_info *b = rl_model_tensor(m, rl_model_find_tensor(m, "rnn.parametrizations.weight_hh_l0.0.base"));
+        const rl_tensor_info *th = rl_model_tensor(m, rl_model_find_tensor(m, "rnn.leak_l0"));
+        rl_rng r;
+        rl_rng_seed(&r, 5 + (uint64_t)map);
+        for (int i = 0; i < H; i++) /* A != 0: W_hh is not the base */
+            for (int j = 0; j < i; j++) p[x->offset + (size_t)i * H + j] = 2 * rl_rng_uniform(&r) - 1;
+        const double a = 1 / (1 + exp(-p[th->offset])); /* every unit's rate, from the file's theta */
+        CHECK(fabs(a - 0.3) < 1e-15);
+        double W[H * H], ex[H], wr[H], wi[H], want[H], *scratch = calloc(rl_orth_scratch_size(H), 8);
+        int ipiv[H];
+        if (scratch) CHECK_OK(rl_orth_layer_forward((rl_orth)map, H, p + x->offset, p + b->offset, W, scratch, ipiv));
+        free(scratch);
+        CHECK(orth_dev(W, H) < 1e-14);
+        for (int i = 0; i < H * H; i++) W[i] = a * W[i] + (i % (H + 1) == 0 ? 1 - a : 0);
+        CHECK(LAPACKE_dgeev(LAPACK_ROW_MAJOR, 'N', 'N', H, W, H, wr, wi, NULL, 1, NULL, 1) == 0);
+        double sum_want = 0, sum = 0;
+        for (int i = 0; i < H; i++) want[i] = log(hypot(wr[i], wi[i])), sum_want += want[i];
+        qsort(want, H, sizeof *want, cmp_desc);
+        rl_lyap_config lc = {.steps = 3000, .transient = 100, .k = H, .input = RL_INPUT_ZEROS, .state = RL_STATE_ZEROS};
+        CHECK_OK(rl_lyapunov(m, NULL, 0, &lc, ex, NULL));
+        for (int i = 0; i < H; i++) {
+            sum += ex[i];
+            CHECK_MSG(ex[i] <= 1e-12 && fabs(ex[i] - want[i]) < 0.02, "%s: exponent %d %.6g, ln|1 - a + a lambda| %.6g",
+                      rl_orth_name((rl_orth)map), i, ex[i], want[i]);
+        }
+        CHECK_MSG(fabs(sum - sum_want) < 1e-9, "%s: sum of the exponents %.12g, ln|det J| %.12g", rl_orth_name((rl_orth)map),
+                  sum, sum_want);
+        rl_model_free(m);
+    }
+}
+
 /* Training in float32 keeps W_hh orthogonal (W^T W = I to 1e-5), leaves B
  * and X on and above the diagonal as they were (no gradient reaches them),
  * moves X below it, and --orthogonal-lr scales X's steps: with SGD and a
  * tenth of the rate, X moves a tenth as far on the first step. */
 TEST(orth_training_keeps_w_orthogonal)
 {
-    for (int map = RL_ORTH_EXP; map <= RL_ORTH_CAYLEY; map++) {
+    /* tanh with either map, and a leaky net (its rates trained beside X) */
+    const rl_cell cells[3] = {RL_CELL_TANH, RL_CELL_TANH, RL_CELL_LEAKY};
+    const rl_orth maps[3] = {RL_ORTH_EXP, RL_ORTH_CAYLEY, RL_ORTH_CAYLEY};
+    for (int run = 0; run < 3; run++) {
+        const rl_orth map = maps[run];
         rl_train_config c = rl_train_defaults();
-        c.task = RL_TASK_COPY, c.seq_len = 5, c.cell = RL_CELL_TANH, c.hidden = 12, c.layers = 2, c.batch = 8;
+        c.task = RL_TASK_COPY, c.seq_len = 5, c.cell = cells[run], c.hidden = 12, c.layers = 2, c.batch = 8;
         c.steps = 25, c.log_every = 5, c.eval_every = 0, c.eval_batches = 1, c.flow_every = 0, c.ckpt_every = 0;
-        c.orthogonal = (rl_orth)map, c.init.kind = RL_INIT_ORTHOGONAL, c.sched.lr = 0.02, c.seed = 3;
-        char dir[1100];
-        snprintf(dir, sizeof dir, "%s/orth-train-%d", test_tmpdir, map);
+        c.orthogonal = map, c.init.kind = RL_INIT_ORTHOGONAL, c.sched.lr = 0.02, c.seed = 3;
+        char dir[1100], start[1100];
+        snprintf(dir, sizeof dir, "%s/orth-train-%d", test_tmpdir, run);
+        snprintf(start, sizeof start, "%s/orth-train-start-%d", test_tmpdir, run);
         rl_trainer *t = NULL, *t0 = NULL;
         int intr = 0;
-        CHECK_OK(rl_trainer_new(&t0, &c, tmp_path("orth-train-start")));
+        CHECK_OK(rl_trainer_new(&t0, &c, start));
         CHECK_OK(rl_trainer_new(&t, &c, dir));
         if (t) CHECK_OK(rl_trainer_run(t, NULL, &intr, NULL, NULL));
         if (!t || !t0) goto next;
@@ -341,15 +406,22 @@ TEST(orth_training_keeps_w_orthogonal)
                     else moved += a != b;
                 }
             CHECK(kept && moved > H * (H - 1) / 4);
+            if (cells[run] == RL_CELL_LEAKY) { /* the rates learn beside X */
+                char ln[40];
+                snprintf(ln, sizeof ln, "rnn.leak_l%d", l);
+                const rl_tensor_info *tl = rl_model_tensor(m, rl_model_find_tensor(m, ln));
+                CHECK(memcmp(p + tl->offset, p0 + tl->offset, (size_t)H * 4) != 0);
+            }
             /* the W_hh the steps run with */
             double X[144], Bm[144], W[144], *scratch = calloc(rl_orth_scratch_size(H), 8);
             int ipiv[12];
             for (int i = 0; i < H * H; i++) X[i] = p[tx->offset + i], Bm[i] = p[tb->offset + i];
-            if (scratch) CHECK_OK(rl_orth_layer_forward((rl_orth)map, H, X, Bm, W, scratch, ipiv));
+            if (scratch) CHECK_OK(rl_orth_layer_forward(map, H, X, Bm, W, scratch, ipiv));
             float W32[144];
             for (int i = 0; i < H * H; i++) W32[i] = (float)W[i], W[i] = W32[i];
             double dev = orth_dev(W, H);
-            CHECK_MSG(dev < 1e-5, "%s layer %d: max |W^T W - I| = %g after training", rl_orth_name((rl_orth)map), l, dev);
+            CHECK_MSG(dev < 1e-5, "%s %s layer %d: max |W^T W - I| = %g after training", rl_cell_name(cells[run]),
+                      rl_orth_name(map), l, dev);
             free(scratch);
         }
     next:
@@ -401,6 +473,79 @@ TEST(orth_optim_lr_scale)
     rl_model_free(m);
 }
 
+/* The update runs over the buffer in threads (rl_parallel_for, cut at
+ * blocks of 16 elements) and each thread's part in pieces of one rate:
+ * ranges that start and end anywhere, cross tensors and threads' cuts,
+ * overlap and are set again give every element the rate of the range set
+ * last that holds it: SGD's step is exactly p - (scale lr) g on 1, 2 and 3
+ * threads, and Adam's bits are the same on each. */
+TEST(orth_optim_lr_scale_threads)
+{
+    rl_model *m = orth_model(RL_CELL_TANH, RL_ORTH_EXP, 2, 12, RL_INIT_UNIFORM, 0.5, 13);
+    if (!m) return;
+    const size_t n = rl_model_num_params(m);
+    const rl_tensor_info *x0 = rl_model_tensor(m, rl_model_find_tensor(m, "rnn.parametrizations.weight_hh_l0.original"));
+    const rl_tensor_info *x1 = rl_model_tensor(m, rl_model_find_tensor(m, "rnn.parametrizations.weight_hh_l1.original"));
+    const rl_tensor_info *w1 = rl_model_tensor(m, rl_model_find_tensor(m, "rnn.weight_ih_l1"));
+    const rl_tensor_info *hw = rl_model_tensor(m, rl_model_find_tensor(m, "head.weight"));
+    /* in the order they are set; none touches a base */
+    const struct { size_t lo, count; double scale; } ranges[] = {
+        {x0->offset, x0->numel, 0.1},      {3, 50, 0.5},
+        {x1->offset, x1->numel, 0.1},      {x1->offset + 7, 37, 3},
+        {w1->offset + 1, 1, 0},            {hw->offset + 1, 30, 0.25}, /* into head.bias */
+        {40, 30, 2},                       /* over the end of {3, 50} and into X0 */
+        {3, 50, 0.75},                     /* set again: replaced, and last, so over {40, 30} too */
+    };
+    const int nr = (int)(sizeof ranges / sizeof ranges[0]);
+    double *p0 = malloc(n * 8), *g = malloc(n * 8), *sc = malloc(n * 8), *got[2][3] = {{NULL}};
+    if (!p0 || !g || !sc) goto out;
+    memcpy(p0, rl_model_params(m), n * 8);
+    for (size_t i = 0; i < n; i++) {
+        g[i] = 0.5 + (double)((i * 7919) % 1000) / 997;
+        sc[i] = 1; /* then the fixed bases 0, then the ranges in order */
+    }
+    for (int i = 0; i < rl_model_num_tensors(m); i++)
+        if (rl_model_tensor(m, i)->fixed)
+            for (size_t k = 0; k < rl_model_tensor(m, i)->numel; k++) sc[rl_model_tensor(m, i)->offset + k] = 0;
+    for (int r = 0; r < nr; r++)
+        for (size_t k = 0; k < ranges[r].count; k++) sc[ranges[r].lo + k] = ranges[r].scale;
+    const size_t grain = rl_grain;
+    rl_grain = 16; /* cut a buffer this small into parts too */
+    for (int kind = 0; kind < 2; kind++)
+        for (int th = 1; th <= 3; th++) {
+            rl_optim_config oc = rl_optim_defaults(kind ? RL_OPT_ADAM : RL_OPT_SGD);
+            rl_optim *o = NULL;
+            memcpy(rl_model_params(m), p0, n * 8);
+            CHECK_OK(rl_optim_new(&o, m, &oc));
+            if (!o) continue;
+            for (int r = 0; r < nr; r++) CHECK_OK(rl_optim_set_lr_scale(o, ranges[r].lo, ranges[r].count, ranges[r].scale));
+            rl_set_num_threads(th);
+            CHECK_OK(rl_optim_step(o, m, g, 0.01));
+            rl_set_num_threads(0);
+            got[kind][th - 1] = malloc(n * 8);
+            if (got[kind][th - 1]) memcpy(got[kind][th - 1], rl_model_params(m), n * 8);
+            const double *p = rl_model_params(m);
+            size_t bad = n;
+            for (size_t i = 0; !kind && i < n && bad == n; i++)
+                if (p[i] != p0[i] - (0.01 * sc[i]) * g[i]) bad = i;
+            CHECK_MSG(bad == n, "sgd, %d threads: element %zu stepped %g, want %g (scale %g)", th, bad,
+                      bad < n ? p0[bad] - p[bad] : 0, bad < n ? 0.01 * sc[bad] * g[bad] : 0, bad < n ? sc[bad] : 0);
+            for (size_t i = 0; kind && i < n; i++) /* Adam: a frozen element keeps its moments at 0 */
+                if (sc[i] == 0) CHECK(p[i] == p0[i] && ((const double *)rl_optim_buffer(o, 1))[i] == 0);
+            rl_optim_free(o);
+        }
+    rl_grain = grain;
+    for (int kind = 0; kind < 2; kind++)
+        for (int th = 1; th < 3; th++)
+            CHECK_MSG(got[kind][0] && got[kind][th] && memcmp(got[kind][0], got[kind][th], n * 8) == 0,
+                      "%s: %d threads give other bits than 1", kind ? "adam" : "sgd", th + 1);
+out:
+    for (int k = 0; k < 2; k++)
+        for (int t = 0; t < 3; t++) free(got[k][t]);
+    free(p0), free(g), free(sc);
+    rl_model_free(m);
+}
+
 /* A model file of a 1-layer tanh net (I 2, H 3, O 2) with the tensors
  * named, each of the shape given (cols 0: a vector), and metadata
  * orthogonal = orth (NULL: none), cell = cell. */
@@ -435,6 +580,7 @@ TEST(orth_bad_model_files)
         {model_file("o2.st", "tanh", "cayley", base_names, gs, 6), "'rnn.parametrizations.weight_hh_l0.0.base' is missing"},
         {model_file("o3.st", "tanh", "exp", base_names, (const int64_t (*)[2])wrong, 7), "has shape"},
         {model_file("o4.st", "lstm", "exp", base_names, gs, 7), "not lstm"},
+        {model_file("o4i.st", "indrnn", "cayley", base_names, gs, 7), "not indrnn (its recurrent weight is a vector"},
         {model_file("o5.st", "tanh", "expm", base_names, gs, 7), "unknown orthogonal map 'expm'"},
         {model_file("o6.st", "tanh", NULL, base_names, gs, 8), "(metadata 'orthogonal' is missing)"},
         {model_file("o7.st", "tanh", "exp", base_names, gs, 8), "unexpected tensor 'rnn.weight_hh_l0'"},
@@ -493,6 +639,20 @@ TEST(orth_cli)
     st_close(&g);
     const char *gc[] = {"rnnlab", "gradcheck", "--orthogonal", "exp", "--layers", "2", "--hidden", "5", NULL};
     CHECK(run_cli(gc, NULL, o, sizeof o, NULL, 0) == 0 && strstr(o, "orthogonal exp"));
+    /* the leaky cell: its own rates, and W_hh = B map(A) in its update */
+    const char *lp = tmp_path("orth-leaky.model");
+    const char *linit[] = {"rnnlab", "init", "--cell", "leaky", "--input", "2", "--hidden", "5", "--output", "1",
+                           "--leak", "0.2", "--orthogonal", "exp", "--out", lp, NULL};
+    CHECK(run_cli(linit, NULL, NULL, 0, e, sizeof e) == 0 && strstr(e, "leaky, orthogonal W_hh by exp"));
+    CHECK_OK(rl_model_load(&m, lp, RL_F64));
+    CHECK(m && rl_model_orthogonal(m) == RL_ORTH_EXP && rl_model_find_tensor(m, "rnn.leak_l0") >= 0 &&
+          rl_model_find_tensor(m, "rnn.weight_hh_l0") < 0 &&
+          rl_model_find_tensor(m, "rnn.parametrizations.weight_hh_l0.0.base") >= 0);
+    rl_model_free(m);
+    m = NULL;
+    const char *lgc[] = {"rnnlab", "gradcheck", "--cell", "leaky", "--orthogonal", "cayley", "--layers", "2", "--hidden",
+                         "4", "--steps", "6", NULL};
+    CHECK(run_cli(lgc, NULL, o, sizeof o, NULL, 0) == 0 && strstr(o, "gradcheck leaky orthogonal cayley"));
     const char *run = tmp_path("orth-run");
     const char *train[] = {"rnnlab", "train", "--task", "copy", "--seq-len", "5", "--hidden", "8", "--orthogonal", "exp",
                            "--optim", "rmsprop", "--lr", "1e-3", "--orthogonal-lr", "1e-4", "--steps", "6",
@@ -511,6 +671,11 @@ TEST(orth_cli)
         {{"rnnlab", "train", "--orthogonal-lr", "1e-4", "--out", tmp_path("r3"), NULL}, "--orthogonal-lr is for"},
         {{"rnnlab", "train", "--orthogonal", "exp", "--orthogonal-lr", "-1", "--out", tmp_path("r4"), NULL}, "out of range"},
         {{"rnnlab", "gradcheck", "--orthogonal", "exp", "--cell", "lstm", NULL}, "not lstm"},
+        /* IndRNN's recurrent weight is a vector: nothing to make orthogonal */
+        {{"rnnlab", "init", "--cell", "indrnn", "--input", "2", "--hidden", "6", "--output", "1", "--orthogonal", "exp",
+          "--out", mp, NULL}, "not indrnn (its recurrent weight is a vector u of shape (H)"},
+        {{"rnnlab", "train", "--cell", "indrnn", "--orthogonal", "exp", "--out", tmp_path("r5"), NULL}, "not indrnn"},
+        {{"rnnlab", "gradcheck", "--orthogonal", "cayley", "--cell", "indrnn", NULL}, "not indrnn"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         int st = run_cli(bad[i].argv, NULL, NULL, 0, e, sizeof e);
