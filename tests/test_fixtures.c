@@ -18,7 +18,8 @@ static const char *const cases[] = {"tanh_l1_ce",      "relu_l2_mse",     "linea
                                     "orth_cayley_relu_l1_mse", "orth_exp_linear_l1_mse_long", "orth_cayley_linear_l3_ce",
                                     "orth_exp_tanh_l2_mse_h1", "orth_cayley_tanh_l1_ce_registered",
                                     "orth_exp_tanh_l3_ce_long", "rnnlab_made_orth_exp_tanh_l2",
-                                    "rnnlab_made_orth_cayley_linear_l1", "rnnlab_made_orth_exp_relu_l1"};
+                                    "rnnlab_made_orth_cayley_linear_l1", "rnnlab_made_orth_exp_relu_l1",
+                                    "orth_exp_leaky_l2_mse", "orth_cayley_leaky_l1_ce", "rnnlab_made_orth_cayley_leaky_l2"};
 
 /* Max |x| over a tensor, for the absolute part of the tolerance. */
 static double max_abs(const double *x, size_t n)

@@ -119,7 +119,8 @@ static const char *const jac_cases[] = {"tanh_l1_ce",  "relu_l2_mse",     "linea
                                         "orth_cayley_linear_l3_ce", "orth_exp_tanh_l2_mse_h1",
                                         "orth_cayley_tanh_l1_ce_registered", "orth_exp_tanh_l3_ce_long",
                                         "rnnlab_made_orth_exp_tanh_l2", "rnnlab_made_orth_cayley_linear_l1",
-                                        "rnnlab_made_orth_exp_relu_l1"};
+                                        "rnnlab_made_orth_exp_relu_l1", "orth_exp_leaky_l2_mse", "orth_cayley_leaky_l1_ce",
+                                        "rnnlab_made_orth_cayley_leaky_l2"};
 
 /* The fixtures hold torch.autograd.functional.jacobian of the step map and
  * of the whole run (tools/make_fixtures.py). */

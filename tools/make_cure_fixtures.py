@@ -50,13 +50,15 @@ The contracts (issue 14):
     h_t = relu(W_ih x_t + b_ih + u * h_{t-1} + b_hh),
     u stored as rnn.weight_hh_l{k} with shape (H,) (clipping u is a training
     detail, not part of the forward).
-- cells "tanh", "relu", "linear" with metadata orthogonal = "exp" | "cayley":
+- cells "tanh", "relu", "linear" (and "leaky") with metadata orthogonal = "exp" | "cayley":
     exactly torch.nn.utils.parametrizations.orthogonal(rnn, "weight_hh_l{k}",
     orthogonal_map="matrix_exp" | "cayley") of PyTorch 1.13, registered on a
     real nn.RNN whose state_dict is written. Tensors
     rnn.parametrizations.weight_hh_l{k}.original (X, (H,H), trained) and
     rnn.parametrizations.weight_hh_l{k}.0.base (B, (H,H), a buffer, not
-    trained, no gradient); no rnn.weight_hh_l{k}.
+    trained, no gradient); no rnn.weight_hh_l{k}. The same on the leaky
+    cell: registered on LeakyRNN's weight_hh_l{k}, whose forward reads the
+    parametrised W = B map(A) by attribute (rnn.leak_l{k} beside X and B).
 
 What PyTorch 1.13 does (torch/nn/utils/parametrizations.py, class
 _Orthogonal, read in /usr/lib/python3/dist-packages/torch):
@@ -154,6 +156,9 @@ CASES = [
     ("orth_exp_tanh_l2_mse_h1", "tanh", "exp", 2, 2, 1, 2, MSE, 2, 5, True, True, "full"),
     ("orth_cayley_tanh_l1_ce_registered", "tanh", "cayley", 1, 3, 4, 3, CE, 2, 6, True, True, "registered"),
     ("orth_exp_tanh_l3_ce_long", "tanh", "exp", 3, 3, 4, 3, CE, 2, 30, True, True, "full"),
+    # the leaky cell with torch's parametrization registered on LeakyRNN's weight_hh_l{k}
+    ("orth_exp_leaky_l2_mse", "leaky", "exp", 2, 3, 5, 2, MSE, 2, 8, True, True, "full"),
+    ("orth_cayley_leaky_l1_ce", "leaky", "cayley", 1, 2, 4, 3, CE, 3, 7, True, False, "torch"),
 ]
 
 TORCH_MAP = {"exp": "matrix_exp", "cayley": "cayley"}
@@ -227,6 +232,8 @@ class CureNet(torch.nn.Module):
         self.cell, self.omap = cell, omap
         if cell == "leaky":
             self.rnn = LeakyRNN(I, H, L)
+            for k in range(L if omap and register else 0):
+                parametrizations.orthogonal(self.rnn, f"weight_hh_l{k}", orthogonal_map=TORCH_MAP[omap])
         elif cell == "indrnn":
             self.rnn = IndRNN(I, H, L)
         elif register:
@@ -244,6 +251,9 @@ class CureNet(torch.nn.Module):
         rnn, L = self.rnn, self.rnn.num_layers
         with parametrize.cached():  # each W = B map(A) is computed once per forward
             self.last_w = [getattr(rnn, f"weight_hh_l{k}") for k in range(L)]
+            if self.cell == "leaky":  # LeakyRNN reads its weights by attribute: the cached W
+                out, hT = rnn(x, h0)
+                return self.head(out), hT
             if self.cell != "linear":
                 # nn.RNN's _flat_weights still holds the pre-registration Parameter (now X): refresh it
                 rnn._flat_weights = [getattr(rnn, n) for n in rnn._flat_weights_names]
@@ -428,6 +438,8 @@ def selfcheck_registration(rnn, k, W0):
         close(f"base_l{k} = qr(W)", pl[0].base, Q * torch.sgn(torch.diagonal(R)))
     with torch.no_grad():
         assert torch.equal(getattr(rnn, f"weight_hh_l{k}"), pl[0].base)
+    if not hasattr(rnn, "_flat_weights_names"):  # LeakyRNN reads its weights by attribute
+        return
     # nn.RNN's flat weight list holds the old Parameter object, which now holds X, not W
     idx = rnn._flat_weights_names.index(f"weight_hh_l{k}")
     if rnn._flat_weights[idx] is not pl.original:
@@ -739,6 +751,10 @@ RNNLAB_MADE = [
     ("rnnlab_made_orth_exp_relu_l1",
      ["init", "--cell", "relu", "--input", "3", "--hidden", "5", "--output", "2", "--init", "gaussian",
       "--orthogonal", "exp", "--seed", "4"], 2, 6, True, True),
+    ("rnnlab_made_orth_cayley_leaky_l2",
+     ["train", "--task", "adding", "--seq-len", "5", "--cell", "leaky", "--layers", "2", "--hidden", "4",
+      "--timescales", "2,20", "--orthogonal", "cayley", "--lr", "0.01", "--orthogonal-lr", "0.005", "--seed", "7"]
+     + _TRAIN, 2, 6, True, True),
 ]
 
 
