@@ -230,7 +230,8 @@ rl_status rl_optim_step(rl_optim *o, rl_model *m, const void *grad, double lr)
         return rl_fail(RL_ERR_ARG, "the optimizer was made for another model");
     if (!isfinite(lr) || lr < 0) return rl_fail(RL_ERR_ARG, "learning rate %g", lr);
     o->t++;
-    update_job j = {o, m->params, grad, lr, 0, {{0}}};
+    update_job j; /* the pieces are written, not cleared: a few of many hundred are used */
+    j.o = o, j.p = m->params, j.g = grad, j.lr = lr;
     j.npieces = lr_pieces(o, j.pieces);
     rl_parallel_for(o->n, RL_GRAIN, update_range, &j);
     return RL_OK;
