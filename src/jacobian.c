@@ -1,6 +1,6 @@
 /* Jacobians through time: J_t = ds_t/ds_{t-1} from the activation cache, the
  * products P(t, tau) with their scale carried apart, per-lag statistics, and
- * the seed's eigenvalue theorem as a check. All float64. */
+ * the eigenvalue-product theorem (shared eigenvectors) as a check. All float64. */
 #include "cell.h"
 
 #include <cblas.h>
@@ -588,6 +588,19 @@ rl_status rl_jac_theorem(rl_jac *j, int tau, rl_theorem *out)
         lapack_int info = LAPACKE_zgetrf(LAPACK_ROW_MAJOR, S, S, vinv, S, ipiv);
         if (info == 0) info = LAPACKE_zgetri(LAPACK_ROW_MAJOR, S, vinv, S, ipiv);
         if (info) s = rl_fail(RL_ERR_LAPACK, "the eigenvectors of P(T, %d) are singular (info %d)", tau, (int)info);
+    }
+    /* kappa_1(V) = max column sum of |V| times that of |V^-1| */
+    if (!s) {
+        double nv = 0, ni = 0;
+        for (int c = 0; c < S; c++) {
+            double a = 0, b = 0;
+            for (int r = 0; r < S; r++) {
+                a += hypot(vre[(size_t)r * S + c], vim[(size_t)r * S + c]);
+                b += hypot(lapack_complex_double_real(vinv[(size_t)r * S + c]), lapack_complex_double_imag(vinv[(size_t)r * S + c]));
+            }
+            nv = fmax(nv, a), ni = fmax(ni, b);
+        }
+        out->v_cond = nv * ni;
     }
     /* mu_i = prod_t [V^-1 J_t V]_ii, as sums of logs and angles */
     for (int i = 0; !s && i < S; i++) mu_abs[i] = mu_arg[i] = 0;
