@@ -510,8 +510,8 @@ static int section_clipping(demo *d)
                  "The largest gradient norm in each logging interval, before clipping (log scale), against the "
                  "threshold. Both runs start from the same weights and see the same batches. The largest norm "
                  "is %.3g with clipping and %.3g without; in the second half of training it is at most %.3g and "
-                 "%.3g. With clipping no update is longer than the learning rate; without it, each exploding "
-                 "step is taken in full.",
+                 "%.3g. With clipping no gradient longer than 1 enters the update; without it, each exploding "
+                 "gradient is used in full.",
                  peak[0], peak[1], late[0], late[1]);
         report_figure(d->r, "clip-gradnorm.png", cap, "clip-gradnorm.csv");
         for (int k = 0; k < 2; k++) ser[k] = (pl_series){runs[k].label, rs[k].st, rs[k].loss, rs[k].n, PL_LINE, 2 - k};
@@ -522,13 +522,14 @@ static int section_clipping(demo *d)
                         .ymax = fmax(worst[0], worst[1]) > 10 ? 10 : NAN, .intx = 1};
         bad |= plot_lines(&fl, ser, 3);
         bad |= runs_csv(d, "clip-loss.csv", runs, rs, 2, 0);
-        char rd[1400], dead[400] = "", off[200] = "";
+        char rd[1400], dead[512] = "", off[200] = "";
         snprintf(rd, sizeof rd, "%s/%s", dir, runs[1].tag);
         int zstep = 0, z = zero_from(rd, &zstep);
         if (z >= 0)
             snprintf(dead, sizeof dead, " At the end (step %d) the gradient of the run without clipping is exactly "
-                     "zero from lag %d on: exploding steps drove ReLU units to where they output 0 for every input, "
-                     "and no gradient brings them back (the heatmaps below).", zstep, z);
+                     "zero from lag %d on: on the validation sequence its ReLU units are off (input &#8804; 0) "
+                     "there, where they pass no gradient, so after the exploding steps nothing brings them back "
+                     "(the heatmaps below).", zstep, z);
         if (fmax(worst[0], worst[1]) > 10)
             snprintf(off, sizeof off, " The axis stops at 10; the worst interval averaged a loss of %.3g.",
                      fmax(worst[0], worst[1]));
