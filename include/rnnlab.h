@@ -393,7 +393,7 @@ typedef struct {
     double *matched_log_abs, *matched_arg; /* ln|mu_i|, arg mu_i, paired with lambda_i */
     double *sv_log;                        /* ln sigma_i(P), descending */
     double eig_dev; /* max |mu_i / lambda_i - 1| over the resolved eigenvalues */
-    double sv_dev;  /* max |ln sigma_i - ln|mu|_(i)| (|mu| sorted descending) over them */
+    double sv_dev;  /* max |ln sigma_i - ln|mu|_(i)| over them (their |mu| sorted descending) */
     int resolved;   /* eigenvalues with |lambda_i| >= 1e-6 |lambda_1|, the ones compared */
     double v_cond;  /* ||V||_1 ||V^-1||_1, V's columns of unit length: the matched products lose about
                        log10(v_cond) of double precision's 16 digits, so eig_dev and sv_dev say nothing

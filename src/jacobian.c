@@ -642,8 +642,10 @@ rl_status rl_jac_theorem(rl_jac *j, int tau, rl_theorem *out)
     }
     if (!s) {
         for (int i = 0; i < S; i++) out->sv_log[i] = log(out->sv_log[i]) + scale;
-        memcpy(sorted, mu_abs, (size_t)S * 8);
-        qsort(sorted, (size_t)S, sizeof *sorted, cmp_desc);
+        /* the matched products of the resolved eigenvalues only (a prefix: they are in order of modulus);
+         * those of the others are rounding noise and would take the places of real ones */
+        memcpy(sorted, mu_abs, (size_t)out->resolved * 8);
+        qsort(sorted, (size_t)out->resolved, sizeof *sorted, cmp_desc);
         out->sv_dev = 0;
         for (int i = 0; i < out->resolved; i++) out->sv_dev = fmax(out->sv_dev, fabs(out->sv_log[i] - sorted[i]));
     }
