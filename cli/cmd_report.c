@@ -293,8 +293,9 @@ static int plot_lag_spectra(const cJSON *j, const char *in, const char *out, con
     if (!bad) {
         for (int i = 0; i < S; i++) idx[i] = i + 1;
         for (int c = 0; c < m; c++) {
-            ser[2 * c] = (pl_series){lab[c], idx, ev[c], S, PL_POINTS, c};
-            ser[2 * c + 1] = (pl_series){NULL, idx, sv[c], S, PL_LINE, c};
+            /* the legend shows each lag's marker and line */
+            ser[2 * c] = (pl_series){NULL, idx, ev[c], S, PL_POINTS, c};
+            ser[2 * c + 1] = (pl_series){lab[c], idx, sv[c], S, PL_LINE, c};
         }
         char title[160];
         snprintf(title, sizeof title, "Spectra of #[0x2202]s#dT#u/#[0x2202]s#dT#[0x2212]k#u per step (%s)", who);

@@ -91,12 +91,11 @@ static void axis_linear(pl_axis *a, int integer)
     static const double nice[5] = {1, 2, 2.5, 5, 10};
     double step = 10 * mag, f = 10;
     for (int i = 0; i < 5; i++)
-        if (nice[i] * mag >= raw * (1 - 1e-9)) {
+        if (nice[i] * mag >= raw * (1 - 1e-9) && !(integer && nice[i] == 2.5 && mag < 10)) { /* no 2.5 on whole numbers */
             step = nice[i] * mag, f = nice[i];
             break;
         }
     if (integer && step < 1) step = 1, f = 1, mag = 1;
-    if (integer && fabs(step - round(step)) > 1e-9) step = ceil(step), f = step / mag; /* 2.5 -> 3 */
     double minor = step / (f == 2 ? 4 : 5);
     if (integer && fabs(minor - round(minor)) > 1e-9) minor = step >= 2 && fmod(step, 2) == 0 ? step / 2 : 0;
     /* labels of large or tiny numbers share one power of ten */
