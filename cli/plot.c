@@ -196,6 +196,9 @@ double pl_axis_label_width(const pl_axis *a)
     return w;
 }
 
+/* a digit of the tick labels is about 0.8 character heights wide */
+double pl_title_disp(const pl_axis *a) { return 0.6 + 0.8 * pl_axis_label_width(a) + 1.3; }
+
 void pl_axis_draw(const pl_axis *x, const pl_axis *y, int grid, double vw, double vh)
 {
     double xs = x->hi - x->lo, ys = y->hi - y->lo, eps = 1e-6;
@@ -327,7 +330,7 @@ static void place(layout *L, double right, int square)
     plgchr(&def, &ch);
     plgspa(&xmin, &xmax, &ymin, &ymax);
     double chw = ch / (xmax - xmin), chh = ch / (ymax - ymin); /* a character's height in page fractions */
-    double ylab = 0.6 + 0.62 * pl_axis_label_width(&L->y) + 1.4;
+    double ylab = pl_title_disp(&L->y);
     L->vx0 = (ylab + 1.2) * chw, L->vx1 = right, L->vy0 = 4.6 * chh, L->vy1 = 1 - 3.4 * chh;
     if (square) { /* equal pixel sizes: shrink the longer side, centred */
         double pw = (L->vx1 - L->vx0) * L->w, ph = (L->vy1 - L->vy0) * L->h;
@@ -336,7 +339,7 @@ static void place(layout *L, double right, int square)
     }
 }
 
-static double ylabel_disp(const layout *L) { return 0.6 + 0.62 * pl_axis_label_width(&L->y) + 1.4; }
+static double ylabel_disp(const layout *L) { return pl_title_disp(&L->y); }
 
 /* The normalised position of plot point (x, y). */
 static double nx_of(const layout *L, double x) { return (x - L->x.lo) / (L->x.hi - L->x.lo); }
@@ -657,7 +660,7 @@ int plot_heatmap(const pl_figure *f, const double *z, int nx, int ny, double x0,
         pljoin(1, c.at[k], 0.7, c.at[k]);
         plmtex("rv", 0.5, (c.at[k] - lo) / (hi - lo), 0, c.text[k]);
     }
-    plmtex("r", 0.8 + 0.62 * pl_axis_label_width(&c) + 1.0, 0.5, 0.5, zlabel);
+    plmtex("r", pl_title_disp(&c) - 0.1, 0.5, 0.5, zlabel);
     if (zeros) {
         plvpor(bx0, bx1, L.vy0, L.vy0 + 0.07);
         plwind(0, 1, 0, 1);

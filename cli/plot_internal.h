@@ -38,6 +38,9 @@ void pl_axis_make(pl_axis *a, const char *name, double lo, double hi, int log, i
 double pl_label_width(const char *s);
 /* The widest label of an axis, in characters. */
 double pl_axis_label_width(const pl_axis *a);
+/* How far (in character heights, plmtex's disp) the axis title goes from a
+ * vertical axis so that it clears the tick labels. */
+double pl_title_disp(const pl_axis *a);
 /* Draw the box, the ticks (inside, on all four sides), the tick labels
  * (bottom and left) and, if grid, light lines at the labelled ticks, in the
  * current viewport and window (x lo..hi, y lo..hi), whose size in pixels is

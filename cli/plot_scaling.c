@@ -151,7 +151,7 @@ int plot_scaling(const char *csv, const char *png)
         pl_hook(png, cells[p], axes, 2, NULL, NULL, NULL, 0, 0);
         char title[64];
         snprintf(title, sizeof title, "%s", strcmp(cells[p], "rnn") == 0 ? "rnn (tanh)" : cells[p]);
-        plmtex("l", 0.6 + 0.62 * pl_axis_label_width(&ay) + 1.4, 0.5, 0.5, "training tokens/s");
+        plmtex("l", pl_title_disp(&ay), 0.5, 0.5, "training tokens/s");
         plmtex("t", 1.2, 0.5, 0.5, title);
         plmtex("b", 3.0, 0.5, 0.5, "threads");
         for (int l = 0; l < nl; l++)
