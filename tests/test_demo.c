@@ -223,6 +223,52 @@ TEST(demo_quick_report)
     CHECK(html && !strstr(html, "seed's") && strstr(html, "eigenvalue-product theorem"));
     CHECK(html && strstr(html, "no clipping") && strstr(html, "SGD"));
     free(html);
+    /* the theorem's deviations are drawn up to 10^3, with a marked line there */
+    char *flog = (char *)read_file(log, &n), *save = NULL;
+    const char *top = NULL;
+    cJSON *th = NULL;
+    for (char *line = flog ? strtok_r(flog, "\n", &save) : NULL; line && !th; line = strtok_r(NULL, "\n", &save))
+        if (strstr(line, "gain-theorem.png")) th = cJSON_Parse(line);
+    const cJSON *ax;
+    cJSON_ArrayForEach(ax, cJSON_GetObjectItem(th, "axes")) {
+        const cJSON *l = cJSON_GetObjectItem(ax, "labels");
+        if (strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(ax, "name")), "y") == 0)
+            top = cJSON_GetStringValue(cJSON_GetArrayItem(l, cJSON_GetArraySize(l) - 1));
+    }
+    CHECK_MSG(top && (strcmp(top, "10#u3#d") == 0 || strcmp(top, "1000") == 0), "gain-theorem's y axis ends at %s",
+              top ? top : "?");
+    cJSON_Delete(th);
+    free(flog);
+}
+
+/* The demo's clipping comparison (section 4) in its own settings: plain SGD
+ * on the IRNN explodes without clipping and its ReLU units die (exact-zero
+ * gradients at long lags); the clipped twin keeps its gradient. */
+TEST(demo_clipping_comparison_shows_the_effect)
+{
+    double gmax[2] = {0, 0};
+    int dead[2] = {0, 0};
+    for (int k = 0; k < 2; k++) {
+        char run[1100];
+        snprintf(run, sizeof run, "%s/clip-%d", test_tmpdir, k);
+        const char *train[] = {"rnnlab", "train", "--task", "adding", "--seq-len", "30", "--hidden", "32", "--batch", "32",
+                               "--cell", "relu", "--init", "identity", "--optim", "sgd", "--lr", "0.01", "--momentum", "0.9",
+                               "--clip", k ? "0" : "1", "--steps", "300", "--seed", "1", "--log-every", "75",
+                               "--flow-every", "75", "--eval-every", "300", "--on-nonfinite", "skip", "--quiet", "--out", run,
+                               NULL};
+        CHECK(run_cli(train, NULL, NULL, 0, NULL, 0) == 0);
+        const char *rep[] = {"rnnlab", "report", run, "--json", NULL};
+        CHECK(run_cli(rep, NULL, NULL, 0, NULL, 0) == 0);
+        size_t n = 0;
+        char *out = (char *)read_file(tmp_path("cli.stdout"), &n);
+        cJSON *j = out ? cJSON_Parse(out) : NULL;
+        gmax[k] = cJSON_GetNumberValue(cJSON_GetObjectItem(j, "grad_norm_max"));
+        dead[k] = cJSON_IsNull(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "last_flow"), "ln_grad_lag_T"));
+        cJSON_Delete(j);
+        free(out);
+    }
+    CHECK_MSG(gmax[1] > 1e5 && gmax[0] < 1e4, "largest gradient norms: %g with clipping, %g without", gmax[0], gmax[1]);
+    CHECK_MSG(dead[1] && !dead[0], "exact-zero gradient at lag T: %d with clipping, %d without", dead[0], dead[1]);
 }
 
 /* A run whose gradient flow has exact zeros (ln = -inf, null in flow.jsonl):
