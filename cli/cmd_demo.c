@@ -377,6 +377,7 @@ static int train_run(demo *d, const char *dir, const demo_run *r, int steps, run
     read_series(rd, "metrics.jsonl", "loss", &out->st, &out->loss, &out->n);
     read_series(rd, "metrics.jsonl", "grad_norm_max", &out->gst, &out->gmax, &out->ng);
     read_series(rd, "metrics.jsonl", "val_loss", &out->vst, &out->val, &out->nv);
+    if (out->n == 0) fprintf(stderr, "rnnlab demo: %s/metrics.jsonl holds no training losses\n", rd);
     return out->n > 0 ? 0 : 1;
 }
 

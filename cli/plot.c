@@ -469,14 +469,19 @@ int plot_lines(const pl_figure *f, const pl_series *s, int n)
     /* axes, plot area and legend: inside where it covers nothing, else with
      * room made above the data, else outside on the right */
     pl_points pts = {0};
-    double box[4] = {0}, lw = 0, lh = 0;
+    double box[4] = {0}, lw = 0, lh = 0, y1_data = y1;
     int outside = 0, found = g.n == 0;
     for (int attempt = 0; attempt < 3; attempt++) {
         pl_axis_make(&L.x, "x", x0, x1, logx, f->intx && !logx, 0);
         pl_axis_make(&L.y, "y", y0, y1, logy, 0, 0);
         place(&L, outside ? 0.97 - lw * (L.vx1 - L.vx0) - 0.03 : 0.96, f->unit_circle);
         if (g.n) measure_legend(&g, &L, &lw, &lh);
-        if (collect(&L, f, s, n, &pts)) break;
+        if (collect(&L, f, s, n, &pts)) {
+            plend1();
+            free(pts.xy);
+            fprintf(stderr, "rnnlab: out of memory for a figure\n");
+            return -1;
+        }
         if (found || outside) break;
         if (find_spot(&pts, lw, lh, box) == 0) {
             found = 1;
@@ -489,8 +494,8 @@ int plot_lines(const pl_figure *f, const pl_series *s, int n)
             if (top > 0) y1 = y0 + (y1 - y0) * top / (1 - 0.02 - lh - 0.04);
             continue;
         }
-        outside = 1;
-        box[0] = 1 + 0.03 / 0.97, box[2] = box[0] + 1; /* the real box is known once the area has shrunk */
+        outside = 1; /* the box is known once drawn */
+        y1 = y1_data;
     }
     plvpor(L.vx0, L.vx1, L.vy0, L.vy1);
     plwind(L.x.lo, L.x.hi, L.y.lo, L.y.hi);

@@ -265,7 +265,7 @@ static void block_fixed_point(const doc_run *r, text *t)
     cJSON *l = json_of(r, t, "fp.json"), *s = json_of(r, t, "fps.json");
     const cJSON *st = cJSON_GetArrayItem(cJSON_GetObjectItem(s, "step_spectra"), 0);
     int n = cJSON_GetArraySize(cJSON_GetObjectItem(l, "exponents"));
-    double ex[64], le[64], worst = 0;
+    double ex[64] = {0}, le[64] = {0}, worst = 0;
     if (n > 64) n = 64;
     for (int i = 0; i < n; i++) ex[i] = jat(l, "exponents", i), le[i] = log(hypot(jat(st, "eig_re", i), jat(st, "eig_im", i)));
     qsort(le, (size_t)n, sizeof *le, cmp_desc);
