@@ -12,6 +12,7 @@
 #include <string.h>
 #include <errno.h>
 #include <sys/stat.h>
+#include <dirent.h>
 #include <time.h>
 
 static const char usage[] =
@@ -25,9 +26,13 @@ static const char usage[] =
     "DIR/report.html (self-contained), every figure as PNG and the data behind\n"
     "each as CSV. 15 to 35 seconds on 2 cores (docs/demo.md).\n"
     "\n"
-    "  --out DIR         output folder                                [rnnlab-demo]\n"
+    "  --out DIR         output folder: new, empty, or the demo's own [rnnlab-demo]\n"
     "  --quick           smaller sizes and fewer steps (seconds; for tests)\n"
-    "  --seed S          seed of every model and data set             [1]\n";
+    "  --seed S          seed of every model and data set             [1]\n"
+    "  --progress        progress on stderr even when it is not a terminal\n"
+    "  --quiet           no progress (shown on a terminal by default)\n"
+    "Ctrl-C stops it (exit 130): the figures made so far stay, report.html is not\n"
+    "written, a training run stopped half-way keeps a checkpoint and its model.\n";
 
 typedef struct {
     int H, T, lyap_steps, train_T, train_H, train_steps, clip_steps;
@@ -43,13 +48,18 @@ static double now_s(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+/* A part begins: a line when progress is shown (a terminal, or --progress). */
 static void progress(const demo *d, const char *what)
 {
-    fprintf(stderr, "rnnlab demo: %5.1fs  %s\n", now_s() - d->t0, what);
+    char line[160];
+    snprintf(line, sizeof line, "%5.1fs  %s", now_s() - d->t0, what);
+    cli_progress_note(line);
 }
 
+/* A failure: one line, except Ctrl-C, which cmd_demo reports. */
 static int fail(rl_status s)
 {
+    if (s == RL_ERR_INTERRUPTED) return 1;
     fprintf(stderr, "rnnlab demo: %s\n", *rl_errmsg() ? rl_errmsg() : rl_strerror(s));
     return 1;
 }
@@ -66,7 +76,7 @@ static int section_linear(demo *d)
                    "Here <code>W = Q &#923; Q<sup>T</sup></code> is symmetric with eigenvalues 1.1, 1.0, &#8722;0.95, "
                    "0.9, 0.7 and &#8722;0.5: inside, on and outside the unit circle (Deep Learning, &#167;10.7).</p>");
     rl_config c = {RL_CELL_LINEAR, 1, H, 1, 1, RL_LOSS_MSE};
-    rl_init init = {RL_INIT_ORTHOGONAL, 1, 0, 0, 1};
+    rl_init init = {.kind = RL_INIT_ORTHOGONAL, .gain = 1, .zero_bias = 1};
     rl_model *m = NULL;
     rl_jac *j = NULL;
     rl_status s = rl_model_new(&m, &c, RL_F64);
@@ -173,7 +183,7 @@ static int section_gains(demo *d)
         snprintf(what, sizeof what, "gain %g", gains[g]);
         progress(d, what);
         rl_config c = {RL_CELL_TANH, 1, H, 1, 1, RL_LOSS_MSE};
-        rl_init init = {RL_INIT_GAUSSIAN, gains[g], 0, 0, 1};
+        rl_init init = {.kind = RL_INIT_GAUSSIAN, .gain = gains[g], .zero_bias = 1};
         rl_model *m = NULL;
         rl_jac *j = NULL;
         s = rl_model_new(&m, &c, RL_F64);
@@ -371,9 +381,10 @@ static int train_run(demo *d, const char *dir, const demo_run *r, int steps, run
     rl_trainer *t = NULL;
     int intr = 0;
     rl_status s = rl_trainer_new(&t, &c, rd);
-    if (!s) s = rl_trainer_run(t, NULL, &intr, NULL, NULL);
+    if (!s) s = rl_trainer_run(t, cli_stop_flag(), &intr, NULL, NULL); /* Ctrl-C: a checkpoint, then stop */
     rl_trainer_free(t);
     if (s) return fail(s);
+    if (intr) return 1;
     read_series(rd, "metrics.jsonl", "loss", &out->st, &out->loss, &out->n);
     read_series(rd, "metrics.jsonl", "grad_norm_max", &out->gst, &out->gmax, &out->ng);
     read_series(rd, "metrics.jsonl", "val_loss", &out->vst, &out->val, &out->nv);
@@ -551,12 +562,39 @@ static int section_clipping(demo *d)
     return bad;
 }
 
+/* The file that marks a folder as the demo's: a folder holding it is the
+ * demo's to rewrite; any other folder with files in it is the user's. */
+#define DEMO_MARK ".rnnlab-demo"
+
+/* 0 if the demo may write into dir (absent, empty, or the demo's own), else
+ * 2 after a usage error. */
+static int check_out_dir(const cli_ctx *c, const char *dir)
+{
+    struct stat sb;
+    if (stat(dir, &sb) != 0) return 0;
+    if (!S_ISDIR(sb.st_mode)) return cli_usage_error(c, "--out %s exists and is not a folder", dir);
+    char mark[4200];
+    snprintf(mark, sizeof mark, "%s/" DEMO_MARK, dir);
+    if (stat(mark, &sb) == 0) return 0;
+    DIR *d = opendir(dir);
+    if (!d) return 0; /* report_open says why it cannot be written */
+    int files = 0;
+    for (struct dirent *e; !files && (e = readdir(d));) files = strcmp(e->d_name, ".") && strcmp(e->d_name, "..");
+    closedir(d);
+    if (files)
+        return cli_usage_error(c, "--out %s holds files that are not the demo's; the demo would overwrite them: "
+                                  "choose a new folder (one the demo made is rewritten)", dir);
+    return 0;
+}
+
 int cmd_demo(int argc, char **argv)
 {
-    enum { O_OUT = 1, O_QUICK, O_SEED };
+    enum { O_OUT = 1, O_QUICK, O_SEED, O_PROGRESS, O_QUIET };
     static const struct option opts[] = {{"out", required_argument, 0, O_OUT},
                                          {"quick", no_argument, 0, O_QUICK},
                                          {"seed", required_argument, 0, O_SEED},
+                                         {"progress", no_argument, 0, O_PROGRESS},
+                                         {"quiet", no_argument, 0, O_QUIET},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     cli_ctx c = {.cmd = "demo", .usage = usage};
@@ -571,10 +609,15 @@ int cmd_demo(int argc, char **argv)
         case O_QUICK: d.H = 16, d.T = 40, d.lyap_steps = 200, d.train_T = 10, d.train_H = 8, d.train_steps = 40,
                        d.clip_steps = 60; break;
         case O_SEED: e = cli_u64(&c, "seed", optarg, &d.seed); break;
+        case O_PROGRESS: case O_QUIET: break;
         default: return 2;
         }
     }
-    if (e) return e;
+    int mode = 0;
+    if (e || (e = cli_progress_mode(&c, O_PROGRESS, O_QUIET, &mode))) return e;
+    if (strcmp(out, "-") == 0) return cli_usage_error(&c, "--out -: the demo writes a folder, it cannot go to stdout");
+    if ((e = check_out_dir(&c, out))) return e;
+    cli_progress_begin(&c, mode); /* from here Ctrl-C stops the demo cleanly */
     d.r = report_open(out,
                       "Vanishing and exploding gradients, in rnnlab's numbers",
                       "<p>Backpropagation through time sends the gradient of the loss back through the recurrence "
@@ -590,19 +633,32 @@ int cmd_demo(int argc, char **argv)
                       "where |&#955;| &gt; 1. The figures below compute all of this exactly, in float64, on real models, "
                       "and show where the simple picture holds and where it breaks.</p>");
     if (!d.r) return 1;
-    progress(&d, "1/4 linear RNN");
-    int bad = section_linear(&d);
-    progress(&d, "2/4 tanh RNNs across gains");
-    if (!bad) bad = section_gains(&d);
-    progress(&d, "3/4 training on the adding problem");
-    if (!bad) bad = section_training(&d);
-    progress(&d, "4/4 clipping with SGD");
-    if (!bad) bad = section_clipping(&d);
-    if (report_close(d.r) != 0) bad = 1;
-    if (bad) {
-        fprintf(stderr, "rnnlab demo: failed\n");
+    FILE *mk = fopen(report_path(d.r, DEMO_MARK), "w");
+    if (!mk || fprintf(mk, "made by rnnlab demo %s: the demo rewrites this folder\n", rl_version()) < 0 || fclose(mk) != 0) {
+        fprintf(stderr, "rnnlab demo: %s: cannot write\n", report_path(d.r, DEMO_MARK));
+        report_abort(d.r);
         return 1;
     }
+    static const struct {
+        const char *what;
+        int (*run)(demo *);
+    } sections[] = {{"1/4 linear RNN", section_linear},
+                    {"2/4 tanh RNNs across gains", section_gains},
+                    {"3/4 training on the adding problem", section_training},
+                    {"4/4 clipping with SGD", section_clipping}};
+    int bad = 0;
+    for (size_t i = 0; !bad && !cli_interrupted() && i < sizeof sections / sizeof *sections; i++) {
+        progress(&d, sections[i].what);
+        bad = sections[i].run(&d);
+    }
+    cli_progress_end();
+    if (cli_interrupted()) {
+        report_abort(d.r);
+        fprintf(stderr, "rnnlab demo: interrupted: the figures made so far are in %s; report.html was not written\n", out);
+        return 130;
+    }
+    if (report_close(d.r) != 0) bad = 1;
+    if (bad) return 1; /* the part that failed has said why, in one line */
     fprintf(stderr, "rnnlab demo: %.1fs  done: open %s/report.html\n", now_s() - d.t0, out);
     return 0;
 }

@@ -2,6 +2,7 @@
 #include "cli.h"
 
 #include <stdio.h>
+#include <string.h>
 
 static const char usage[] =
     "usage: rnnlab init --cell C --input I --hidden H --output O --out MODEL [options]\n"
@@ -17,22 +18,30 @@ static const char usage[] =
     "  --layers L        number of stacked layers                      [1]\n"
     "  --loss LOSS       mse | cross_entropy                           [mse]\n"
     "initialisation (every tensor gets PyTorch's U(-1/sqrt(H), 1/sqrt(H)), then W_hh):\n"
-    "  --init KIND       uniform | gaussian | orthogonal | identity | symmetric  [uniform]\n"
-    "                    gaussian: W_hh ~ N(0, g^2/H); orthogonal: g Q; identity: g I\n"
-    "                    with zero biases (IRNN); symmetric: g (A + A^T)/(2 sqrt(2H)),\n"
-    "                    real eigenvalues filling [-g, g]; per gate block for LSTM/GRU\n"
+    "  --init KIND       uniform | gaussian | orthogonal | identity | symmetric | chrono\n"
+    "                    [uniform] gaussian: W_hh ~ N(0, g^2/H); orthogonal: g Q;\n"
+    "                    identity: g I with zero biases (IRNN); symmetric:\n"
+    "                    g (A + A^T)/(2 sqrt(2H)), real eigenvalues filling [-g, g]; per\n"
+    "                    gate block for LSTM/GRU; chrono (lstm, gru): biases 0 but the\n"
+    "                    forget (GRU: update) gate's b_ih = ln u, LSTM's input gate's\n"
+    "                    -ln u, u ~ U[1, T - 1] (Tallec & Ollivier 2018)\n"
     "  --gain G          the g above                                   [1]\n"
     "  --radius R        then rescale each W_hh block to spectral radius R\n"
     "  --forget-bias F   LSTM: forget-gate bias b_if = F, b_hf = 0\n"
     "  --zero-bias       recurrent biases start at 0 (then h = 0 is a fixed point\n"
     "                    under zero input)\n"
+    "  --t-max T         chrono: forgetting times uniform in [2, T]    (required, >= 2)\n"
+    "  --leak A          leaky: every unit's rate a = A in (0, 1)      [uniform init]\n"
+    "  --timescales A,B  leaky: time scales 1/a log-uniform in [A, B], 1 < A <= B\n"
+    "  --recurrent-max R indrnn: u ~ U(0, R)                           [1]\n"
     "  --seed S          random seed                                   [0]\n"
     "output:\n"
     "  --out MODEL       where to write the model ('-' for stdout)     (required)\n";
 
 int cmd_init(int argc, char **argv)
 {
-    enum { O_CELL = 1, O_IN, O_HID, O_OUTSZ, O_LAYERS, O_LOSS, O_INIT, O_GAIN, O_RADIUS, O_FB, O_SEED, O_OUT, O_ZB };
+    enum { O_CELL = 1, O_IN, O_HID, O_OUTSZ, O_LAYERS, O_LOSS, O_INIT, O_GAIN, O_RADIUS, O_FB, O_SEED, O_OUT, O_ZB,
+           O_TMAX, O_LEAK, O_TS, O_RMAX };
     static const struct option opts[] = {
         {"cell", required_argument, 0, O_CELL},     {"input", required_argument, 0, O_IN},
         {"hidden", required_argument, 0, O_HID},    {"output", required_argument, 0, O_OUTSZ},
@@ -40,7 +49,9 @@ int cmd_init(int argc, char **argv)
         {"init", required_argument, 0, O_INIT},     {"gain", required_argument, 0, O_GAIN},
         {"radius", required_argument, 0, O_RADIUS}, {"forget-bias", required_argument, 0, O_FB},
         {"seed", required_argument, 0, O_SEED},     {"out", required_argument, 0, O_OUT},
-        {"zero-bias", no_argument, 0, O_ZB},
+        {"zero-bias", no_argument, 0, O_ZB},       {"t-max", required_argument, 0, O_TMAX},
+        {"leak", required_argument, 0, O_LEAK},     {"timescales", required_argument, 0, O_TS},
+        {"recurrent-max", required_argument, 0, O_RMAX},
         {"help", no_argument, 0, 'h'},              {0, 0, 0, 0}};
     cli_ctx c = {.cmd = "init", .usage = usage};
     rl_config cfg = {.num_layers = 1, .loss = RL_LOSS_MSE};
@@ -69,6 +80,15 @@ int cmd_init(int argc, char **argv)
         case O_SEED: e = cli_u64(&c, "seed", optarg, &seed); break;
         case O_OUT: out = optarg; break;
         case O_ZB: init.zero_bias = 1; break;
+        case O_TMAX: e = cli_double(&c, "t-max", optarg, 2, 1e9, &init.t_max); break;
+        case O_LEAK: e = cli_double(&c, "leak", optarg, 1e-300, 1, &init.leak); break;
+        case O_TS: { /* "A,B", read as rnnlab train reads it */
+            rl_train_config tc = rl_train_defaults();
+            if (rl_train_field_parse(&tc, rl_train_field_find("timescales"), optarg)) e = cli_usage_error(&c, "%s", rl_errmsg());
+            else memcpy(init.timescales, tc.init.timescales, sizeof init.timescales);
+            break;
+        }
+        case O_RMAX: e = cli_double(&c, "recurrent-max", optarg, 1e-300, 1e6, &init.recurrent_max); break;
         default: return 2;
         }
     }
@@ -79,10 +99,14 @@ int cmd_init(int argc, char **argv)
         return e;
     if (rl_cell_parse(cell, &cfg.cell)) return cli_usage_error(&c, "%s", rl_errmsg());
     if (c.seen[O_FB] && !rl_cell_has_forget_gate(cfg.cell)) return cli_usage_error(&c, "--forget-bias is for cells with a forget gate (lstm)");
+    if ((e = cli_check_output(&c, out))) return e;
     rl_model *m = NULL;
     rl_status s = rl_model_new(&m, &cfg, RL_F64);
     if (s == RL_ERR_ARG) return cli_usage_error(&c, "%s", rl_errmsg());
-    if (!s) s = rl_model_init(m, &init, seed);
+    if (!s && (s = rl_model_init(m, &init, seed)) == RL_ERR_ARG) { /* an option the init or the cell does not take */
+        rl_model_free(m);
+        return cli_usage_error(&c, "%s", rl_errmsg());
+    }
     if (!s) s = rl_model_save(m, out);
     size_t np = m ? rl_model_num_params(m) : 0;
     rl_model_free(m);

@@ -1,6 +1,7 @@
 /* Figures with PLplot: see plot.h. */
 #include "plot.h"
 
+#include "cli.h"
 #include "plot_internal.h"
 
 #include <cJSON.h>
@@ -271,6 +272,7 @@ void pl_hook(const char *png, const char *title, const pl_axis *const *axes, int
 
 int plot_png_name(const char *path)
 {
+    if (strcmp(path, "-") == 0) return 1;
     const char *dot = strrchr(path, '.'), *slash = strrchr(path, '/');
     return dot && (!slash || dot > slash) && strcasecmp(dot, ".png") == 0;
 }
@@ -479,7 +481,7 @@ int plot_lines(const pl_figure *f, const pl_series *s, int n)
         if (collect(&L, f, s, n, &pts)) {
             plend1();
             free(pts.xy);
-            fprintf(stderr, "rnnlab: out of memory for a figure\n");
+            fprintf(stderr, "%s: out of memory for a figure\n", cli_prog);
             return -1;
         }
         if (found || outside) break;
@@ -618,7 +620,7 @@ int plot_heatmap(const pl_figure *f, const double *z, int nx, int ny, double x0,
     double *buf = malloc((size_t)nx * ny * sizeof *buf);
     if (!cols || !buf) {
         free(cols), free(buf);
-        fprintf(stderr, "rnnlab: out of memory for a figure\n");
+        fprintf(stderr, "%s: out of memory for a figure\n", cli_prog);
         return -1;
     }
     /* cells outside [lo, hi] are not drawn by plimage: zeros and NaN */

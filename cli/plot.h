@@ -66,7 +66,8 @@ int plot_heatmap(const pl_figure *f, const double *z, int nx, int ny, double x0,
  * 0 on success; -1 with a message on stderr. */
 int plot_scaling(const char *csv, const char *png);
 
-/* Whether path ends in ".png" (any case): figures are written as PNG only. */
+/* Whether path ends in ".png" (any case), or is "-" (stdout): figures are
+ * written as PNG only. */
 int plot_png_name(const char *path);
 
 #endif

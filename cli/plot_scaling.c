@@ -1,8 +1,10 @@
 /* The thread-scaling figure of bench/cores.sh: see plot.h. */
 #include "plot.h"
 
+#include "cli.h"
 #include "plot_internal.h"
 
+#include <errno.h>
 #include <math.h>
 #include <plplot.h>
 #include <stdio.h>
@@ -36,8 +38,8 @@ static int sc_columns(char *header, int col[6])
 
 static int sc_read(const char *path, sc_row **rows, int *n)
 {
-    FILE *f = fopen(path, "r");
-    if (!f) return fprintf(stderr, "rnnlab plot: %s: cannot open it\n", path), -1;
+    FILE *f = cli_fopen_read(path, (size_t)1 << 30); /* a FIFO or /dev/zero is read no further */
+    if (!f) return fprintf(stderr, "rnnlab plot: %s: cannot read it: %s\n", path, cli_read_error(errno)), -1;
     char line[1024];
     int col[6], cap = 0, bad = 0;
     *rows = NULL, *n = 0;

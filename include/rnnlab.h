@@ -20,6 +20,12 @@
 extern "C" {
 #endif
 
+/* The version of rnnlab, defined here and nowhere else: `rnnlab --version`,
+ * `rnnlab info` and rl_version() report it. */
+#define RL_VERSION_STRING "0.1.0"
+/* The version the library was built as (RL_VERSION_STRING of its build). */
+const char *rl_version(void);
+
 /* ---------------------------------------------------------------- status */
 
 typedef enum {
@@ -29,7 +35,8 @@ typedef enum {
     RL_ERR_FORMAT,    /* a file is not a valid safetensors, model or data file */
     RL_ERR_NOMEM,     /* an allocation failed or would exceed a limit */
     RL_ERR_NONFINITE, /* a NaN or Inf where a finite number is required */
-    RL_ERR_LAPACK     /* a LAPACK routine reported info != 0 */
+    RL_ERR_LAPACK,    /* a LAPACK routine reported info != 0 */
+    RL_ERR_INTERRUPTED /* the progress hook asked to stop (rl_set_progress) */
 } rl_status;
 
 /* A short fixed description of a status ("invalid file format"). */
@@ -38,6 +45,16 @@ const char *rl_strerror(rl_status s);
  * "m.safetensors: tensor 'rnn.weight_hh_l0' has shape (4, 3), expected (4, 4)".
  * Empty when nothing has failed. */
 const char *rl_errmsg(void);
+
+/* Progress of the long computations (rl_gradcheck, rl_jac_lags,
+ * rl_lyapunov): they call fn(ctx, what, done, total) from the calling thread
+ * as they go ("Lyapunov steps", 4096, 300100), often: fn keeps its own pace.
+ * A nonzero return stops the computation, which returns RL_ERR_INTERRUPTED
+ * with nothing written (how a program stops on Ctrl-C). One hook for the
+ * process; fn NULL removes it. The trainer does not report through it (it
+ * has its own, and its own stop flag: rl_trainer_run). */
+typedef int (*rl_progress_fn)(void *ctx, const char *what, double done, double total);
+void rl_set_progress(rl_progress_fn fn, void *ctx);
 
 /* ---------------------------------------------------------------- enums */
 
@@ -49,6 +66,10 @@ typedef enum {
     RL_CELL_LINEAR,   /* the same with the identity (Deep Learning section 10.7) */
     RL_CELL_LSTM,     /* torch.nn.LSTM, gate rows i, f, g, o */
     RL_CELL_GRU,      /* torch.nn.GRU, gate rows r, z, n */
+    RL_CELL_LEAKY,    /* h_t = (1 - a) h_{t-1} + a tanh(...), a = sigmoid(rnn.leak_l{k}) per unit
+                         (Deep Learning section 10.9.2) */
+    RL_CELL_INDRNN,   /* h_t = relu(W_ih x_t + b_ih + u * h_{t-1} + b_hh), u = rnn.weight_hh_l{k} (H)
+                         (Li et al. 2018) */
     RL_CELL_COUNT
 } rl_cell;
 
@@ -66,7 +87,7 @@ rl_status rl_dtype_parse(const char *name, rl_dtype *out); /* "f32" or "f64" */
 /* Parse a name; RL_ERR_ARG (with a message listing the choices) if unknown. */
 rl_status rl_cell_parse(const char *name, rl_cell *out);
 rl_status rl_loss_parse(const char *name, rl_loss *out);
-/* Gates per cell: 1, 1, 1, 4, 3. */
+/* Gates per cell: 1, 1, 1, 4, 3, 1, 1. */
 int rl_cell_gates(rl_cell c);
 /* State components per unit: 2 for LSTM ([h; c]), else 1 (h). */
 int rl_cell_states(rl_cell c);
@@ -153,6 +174,10 @@ typedef enum {
     RL_INIT_IDENTITY,    /* W_hh = gain * I per gate block, recurrent biases 0 (IRNN) */
     RL_INIT_SYMMETRIC,   /* W_hh = gain (A + A^T) / (2 sqrt(2H)), A_ij ~ N(0, 1): real eigenvalues
                             filling [-gain, gain] (a semicircle), orthonormal eigenvectors */
+    RL_INIT_CHRONO,      /* gated cells (Tallec & Ollivier 2018): W_hh uniform, every recurrent bias 0
+                            but the keep gate's (LSTM f, GRU z) b_ih = ln u and LSTM's input gate
+                            b_ih = -ln u, u ~ U[1, t_max - 1] per unit: the forgetting time
+                            1 / (1 - sigmoid(b_f)) = 1 + u is uniform on [2, t_max] */
     RL_INIT_COUNT
 } rl_init_kind;
 
@@ -166,11 +191,25 @@ typedef struct {
     double forget_bias; /* LSTM, if nonzero: b_if = forget_bias and b_hf = 0 */
     int zero_bias;      /* nonzero: every recurrent bias starts at 0 (h = 0 is then a fixed
                            point under zero input, the setting of the Lyapunov theory) */
+    /* The options of one kind of init or cell; 0 (the default) leaves each unused. */
+    double t_max;         /* chrono: the longest forgetting time, >= 2 */
+    double leak;          /* leaky: every unit's rate a in (0, 1): rnn.leak_l{k} = ln(a / (1 - a)) */
+    double timescales[2]; /* leaky: time scales 1/a log-uniform in [lo, hi], 1 < lo <= hi */
+    double recurrent_max; /* indrnn: u ~ U(0, recurrent_max) (0: U(0, 1)); rnnlab train keeps
+                             |u| <= recurrent_max (rl_model_clip_recurrent) */
 } rl_init;
 
-/* Everything but W_hh gets PyTorch's default uniform init; W_hh follows init.
- * Deterministic for a seed. RL_ERR_LAPACK if a factorisation fails. */
+/* Everything but W_hh gets PyTorch's default uniform init; W_hh follows init
+ * (a diagonal W_hh, IndRNN's u: U(0, recurrent_max)); then the init's biases
+ * (identity, chrono, forget_bias, zero_bias) and the cell's own parameter
+ * (leak, timescales). Deterministic for a seed. RL_ERR_ARG (the model
+ * untouched) for an option the kind or the cell does not take or out of its
+ * range; RL_ERR_LAPACK if a factorisation fails. */
 rl_status rl_model_init(rl_model *m, const rl_init *init, uint64_t seed);
+/* Clamp every element of a diagonal recurrent weight (IndRNN's u) to
+ * [-max, max]: the constraint of Li et al. 2018, applied after each update.
+ * Nothing for a cell with a dense W_hh, or for max <= 0. */
+void rl_model_clip_recurrent(rl_model *m, double max);
 
 /* ---------------------------------------------------------------- files */
 
@@ -208,6 +247,14 @@ int rl_st_shape(const rl_st *f, const char *name, int64_t *shape);
 rl_status rl_st_read_f64(const rl_st *f, const char *name, double *out, size_t n);
 /* A metadata value, or NULL. */
 const char *rl_st_meta(const rl_st *f, const char *key);
+/* What an rnnlab file is, from its tensor names and metadata: "a model", "a
+ * training checkpoint", "a PyTorch state_dict without rnnlab's metadata", "a
+ * Jacobian output (rnnlab jacobian)", "a gradient file (rnnlab grad)", "a
+ * data file"; NULL when none of these. The loaders name it when they are
+ * given the wrong kind ("j.safetensors is a Jacobian output (rnnlab
+ * jacobian), not a model"); a file that is not safetensors at all is named
+ * by its first bytes ("a zip archive", "a JSON file") when it is opened. */
+const char *rl_st_kind(const rl_st *f);
 
 /* ---------------------------------------------------------------- batches */
 
@@ -334,7 +381,8 @@ rl_status rl_grad_save(const char *path, const rl_model *m, rl_ws *ws, const rl_
  * of a batch, an rl_jac holds a float64 forward pass (and BPTT, when the
  * batch has targets and the sequence carries loss) and gives
  *   J_t = ds_t/ds_{t-1}, t = 1..T, analytic from the cached activations
- *   (tanh: diag(1 - h_t^2) W_hh, relu: diag(1[a_t > 0]) W_hh, linear: W_hh; a
+ *   (tanh: diag(1 - h_t^2) W_hh, relu: diag(1[a_t > 0]) W_hh, linear: W_hh,
+ *   leaky: diag(1 - a) + diag(a tanh'(a_t)) W_hh, indrnn: diag(1[a_t > 0] u); a
  *   layer above also depends on the layer below at the same step), and the
  *   products P(t, tau) = ds_t/ds_tau = J_t J_{t-1} ... J_{tau+1}. */
 typedef struct rl_jac rl_jac;
@@ -430,6 +478,17 @@ typedef struct {
  * receives steps / trace_every rows of k running estimates. */
 rl_status rl_lyapunov(const rl_model *m, const rl_batch *b, int seq, const rl_lyap_config *cfg,
                       double *exponents, double *trace);
+/* What the run's trajectory did. A state that never moves (started on a
+ * fixed point, zero inputs) gives the exponents of that fixed point, ln|eig|
+ * of its Jacobian, not of the attractor around it: h = 0 of a zero-bias
+ * tanh net under zero input is one. */
+typedef struct {
+    int stationary;      /* every measured s_t equals the state after the transient, bit for bit */
+    double displacement; /* max over the measured steps of max_i |s_t[i] - s_transient[i]| */
+} rl_lyap_info;
+/* rl_lyapunov, and what its trajectory did into *info (may be NULL). */
+rl_status rl_lyapunov_ex(const rl_model *m, const rl_batch *b, int seq, const rl_lyap_config *cfg, double *exponents,
+                         double *trace, rl_lyap_info *info);
 
 /* ---------------------------------------------------------------- optimisation */
 
@@ -522,7 +581,19 @@ typedef struct {
     double baseline;   /* the loss of the memoryless baseline; NaN for text */
     const char *vocab; /* text: the characters as UTF-8, class i = i-th code point; else NULL */
     int64_t train_len, val_len; /* text: characters in each split */
+    int64_t text_bytes;         /* text: the file's size in bytes, and its 64-bit FNV-1a hash: */
+    uint64_t text_hash;         /* what a run records to know its text again (else 0) */
 } rl_task_info;
+
+/* The task a model was trained on and its sequence length T: rnnlab train
+ * records them in the model file (metadata task, seq_len), and the commands
+ * take them as their defaults. rl_model_task returns T and sets *kind, or
+ * returns 0 when the model records no task (made by rnnlab init, or by a
+ * version that did not record one, or naming a task this version does not
+ * know). rl_model_set_task: RL_ERR_ARG unless 1 <= seq_len <= RL_MAX_SEQ_LEN;
+ * seq_len 0 forgets the task. */
+int rl_model_task(const rl_model *m, rl_task_kind *kind);
+rl_status rl_model_set_task(rl_model *m, rl_task_kind kind, int seq_len);
 
 /* seq_len >= 2 (copy >= 1, temporal-order >= 20); text_path only for text (NULL: the built-in
  * corpus, the opening of Pride and Prejudice; see data/README.md). */
@@ -544,6 +615,12 @@ typedef struct {
                                     symbols, temporal-order the class, text next character */
 } rl_score;
 rl_status rl_task_score(const rl_task *t, const rl_batch *b, const rl_ws *ws, double loss, rl_score *sc);
+/* Whether scores sc solve the task: adding, val MSE < 0.01; adding-hs97,
+ * copy and temporal-order, at least 99% of the items right (the recalled
+ * symbols for copy, |error| < 0.04 for adding-hs97); tasks without such a
+ * criterion (text) are never solved. rl_task_solved_rule says it in words. */
+int rl_task_solved(const rl_task *t, const rl_score *sc);
+const char *rl_task_solved_rule(rl_task_kind k);
 
 /* Class ids of a UTF-8 text under a character model's vocabulary (*n gets
  * the count, at most max); RL_ERR_ARG naming the first character not in it. */
@@ -583,6 +660,7 @@ typedef struct {
     int64_t ckpt_every;     /* checkpoint every this many steps (0 = at the end only) */
     int skip_nonfinite;     /* 1: skip a batch whose loss or gradient is not finite; 0: stop */
     int64_t inject_nan_at;  /* fault injection for tests: make this step's gradient NaN (0 = off) */
+    int stop_when_solved;   /* 1: stop at the first validation that solves the task (rl_task_solved) */
 } rl_train_config;
 
 /* Defaults: adding, T 100, tanh, 128 units, 1 layer, batch 50, 1000 steps,
@@ -602,7 +680,8 @@ typedef enum {
     RL_FIELD_BOOL,   /* int, 0 or 1; JSON 0 or 1 (true and false are read too) */
     RL_FIELD_ENUM,   /* an enum; JSON and the option: its name */
     RL_FIELD_PATH,   /* const char *, NULL when unset; JSON a string, absent when unset */
-    RL_FIELD_SEED    /* uint64_t; JSON a number below 2^53, a decimal string above (both are read) */
+    RL_FIELD_SEED,   /* uint64_t; JSON a number below 2^53, a decimal string above (both are read) */
+    RL_FIELD_RANGE   /* double[2] a <= b, each in [lo, hi], or 0,0 (unset); JSON [a, b], the option "a,b" */
 } rl_field_type;
 
 typedef struct {
@@ -646,14 +725,27 @@ typedef struct {
     double tokens_per_s;
     double elapsed_s;
     int64_t skipped;
+    double val_loss;    /* the last validation loss (NaN before the first one) */
+    int64_t val_step;   /* its step (0: none yet) */
+    double baseline;    /* the task's baseline loss (NaN for text) */
 } rl_progress;
 
 typedef struct rl_trainer rl_trainer;
-/* A new run in folder dir (created; it must not hold a run already). */
+/* A new run in folder dir: created, or an existing folder that holds no run
+ * and no files but a run's (RL_ERR_ARG otherwise: nothing is overwritten). */
 rl_status rl_trainer_new(rl_trainer **out, const rl_train_config *cfg, const char *dir);
 /* Continue the run in dir from its checkpoint; steps > 0 replaces the total
  * (RL_ERR_ARG if the run is already past it). */
 rl_status rl_trainer_resume(rl_trainer **out, const char *dir, int64_t steps);
+/* rl_trainer_resume with options. text_path (not NULL): where the text of a
+ * text run is now, when it has moved; it must be the text the run was
+ * trained on, by the size and hash the checkpoint records (RL_ERR_ARG
+ * otherwise), and the run records the new path from then on. */
+typedef struct {
+    int64_t steps;         /* > 0: the new total */
+    const char *text_path; /* NULL: the path the run recorded */
+} rl_resume_options;
+rl_status rl_trainer_resume_ex(rl_trainer **out, const char *dir, const rl_resume_options *o);
 /* A hook on every training step, called after the backward pass and before
  * clipping and the optimizer's update. ws holds the batch's activations and
  * dL/dtheta (rl_ws_grad, the model's layout and dtype), which the hook may
@@ -674,9 +766,16 @@ void rl_trainer_set_hook(rl_trainer *t, rl_step_hook fn, void *ctx);
  * as it was (unless skip_nonfinite). */
 rl_status rl_trainer_run(rl_trainer *t, volatile int *stop, int *interrupted,
                          void (*progress)(const rl_progress *, void *), void *ctx);
+/* The last validation of this trainer (since it was made or resumed) into
+ * *sc; its step, or 0 when there has been none. */
+int64_t rl_trainer_last_eval(const rl_trainer *t, rl_score *sc);
+/* The task the trainer trains on (baseline, vocabulary, sizes). */
+rl_task_info rl_trainer_task_info(const rl_trainer *t);
 const rl_model *rl_trainer_model(const rl_trainer *t);
 rl_train_config rl_trainer_config(const rl_trainer *t);
 int64_t rl_trainer_step(const rl_trainer *t);
+/* The step whose validation solved the task (rl_task_solved), 0 if none has. */
+int64_t rl_trainer_solved_step(const rl_trainer *t);
 void rl_trainer_free(rl_trainer *t);
 
 /* Validation of m on task: `batches` batches of B fresh sequences drawn from

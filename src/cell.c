@@ -2,7 +2,8 @@
 #include "cell.h"
 
 /* each defined in its own src/cell_*.c */
-extern const rl_cell_desc rl_cell_tanh, rl_cell_relu, rl_cell_linear, rl_cell_lstm, rl_cell_gru;
+extern const rl_cell_desc rl_cell_tanh, rl_cell_relu, rl_cell_linear, rl_cell_lstm, rl_cell_gru, rl_cell_leaky,
+    rl_cell_indrnn;
 
 static const rl_cell_desc *const table[RL_CELL_COUNT] = {
     [RL_CELL_TANH] = &rl_cell_tanh,
@@ -10,6 +11,8 @@ static const rl_cell_desc *const table[RL_CELL_COUNT] = {
     [RL_CELL_LINEAR] = &rl_cell_linear,
     [RL_CELL_LSTM] = &rl_cell_lstm,
     [RL_CELL_GRU] = &rl_cell_gru,
+    [RL_CELL_LEAKY] = &rl_cell_leaky,
+    [RL_CELL_INDRNN] = &rl_cell_indrnn,
 };
 
 const rl_cell_desc *rl_cell_desc_of(rl_cell c)

@@ -79,7 +79,15 @@ typedef struct rl_cell_desc {
     int hh_apart;         /* 1: the hidden side W_hh h + b_hh is kept apart from the input side */
     int aux;              /* (T, B, H) caches beyond the gates */
     const char *extra;    /* name of the cell's own per-unit parameter ("rnn.leak_l%d"), or NULL */
+    /* fills that parameter (H) of one layer from init (--leak, --timescales), or leaves the uniform
+     * default it holds; NULL: the cell takes no such option */
+    rl_status (*init_extra)(double *extra, int H, const rl_init *init, rl_rng *rng);
     int forget_gate;      /* the gate whose bias --forget-bias sets (its b_ih rows; b_hh rows 0), or -1 */
+    /* chrono init (Tallec & Ollivier 2018): the gate whose activation keeps s_{t-1} (LSTM f in
+     * c_t = f c_{t-1} + ..., GRU z in h_t = (1 - z) n + z h_{t-1}) gets b_ih = +ln u, and the gate
+     * that lets the new value in, where it is a gate of its own (LSTM i), b_ih = -ln u; -1: none.
+     * A cell without a keep gate cannot take chrono. */
+    int keep_gate, write_gate;
     int relu;             /* the state is a ReLU of the pre-activation: relu_on can hold each unit on or off */
     const rl_cell_ops_f32 *f32;
     const rl_cell_ops_f64 *f64;

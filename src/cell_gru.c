@@ -71,6 +71,8 @@ const rl_cell_desc rl_cell_gru = {
     .hh_apart = 1,
     .aux = 1,
     .forget_gate = -1,
+    .keep_gate = 1, /* z */
+    .write_gate = -1,
     .f32 = &rl_gru_ops_f32,
     .f64 = &rl_gru_ops_f64,
 };

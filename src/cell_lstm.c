@@ -65,6 +65,8 @@ const rl_cell_desc rl_cell_lstm = {
     .states = 2,
     .cache_gates = 1,
     .forget_gate = 1,
+    .keep_gate = 1,  /* f */
+    .write_gate = 0, /* i */
     .f32 = &rl_lstm_ops_f32,
     .f64 = &rl_lstm_ops_f64,
 };

@@ -34,6 +34,13 @@
 /* Record the detailed message for rl_errmsg() and return s. */
 rl_status rl_fail(rl_status s, const char *fmt, ...) RL_PRINTF(2, 3);
 
+/* Report progress to the hook of rl_set_progress; RL_ERR_INTERRUPTED (with
+ * its message) when the hook asks to stop. */
+rl_status rl_progress_report(const char *what, double done, double total);
+/* Mute reports (nonzero) around work that reports its own way (the
+ * trainer); returns the previous setting. */
+int rl_progress_mute(int mute);
+
 /* Look name up in a table of n names (what: "cell", "optimizer", ...);
  * RL_ERR_ARG with a message listing the choices when it is not there. */
 rl_status rl_parse_name(const char *what, const char *name, const char *const *names, int n, int *out);
@@ -86,6 +93,15 @@ typedef struct {
     int n;
 } rl_barrier;
 int rl_parallel(int parts, rl_part_fn fn, void *ctx, rl_barrier *bar);
+/* fn(ctx, lo, hi) over [0, n) cut into ranges of at least `grain` elements
+ * (starting at multiples of 16), one per thread: for loops whose elements
+ * do not depend on each other, so that the cut changes no number. */
+void rl_parallel_for(size_t n, size_t grain, void (*fn)(void *ctx, size_t lo, size_t hi), void *ctx);
+/* the elementwise work (in element operations) a thread must get for a
+ * region to pay: tens of microseconds (2^17; tests lower it to cover the
+ * cuts on small problems) */
+extern size_t rl_grain;
+#define RL_GRAIN rl_grain
 void rl_barrier_init(rl_barrier *b, int n);
 void rl_barrier_wait(rl_barrier *b);
 int rl_blas_single(void);
@@ -130,12 +146,20 @@ int rl_packed_kernel(void);
 size_t rl_pack_size(int N, int K);
 void rl_pack_nt(float *wp, const float *W, int N, int K);
 void rl_pack_nn(float *wp, const float *W, int K, int N);
+/* the same for the panels [p0, p1) only (threads pack their share) */
+void rl_pack_nt_panels(float *wp, const float *W, int N, int K, int p0, int p1);
+void rl_pack_nn_panels(float *wp, const float *W, int K, int N, int p0, int p1);
 void rl_gemm_packed(int M, int N, int K, const float *A, int lda, const float *wp, float *C, int ldc);
 /* The same for the columns of panels [p0, p1) only (rl_pack_panels(N) in all):
  * threads that share the columns of one step read only their part of W. */
 int rl_pack_panels(int N);
-/* columns per panel */
+/* columns per panel, and the columns a thread may own: a range of whole
+ * chunks (a vector's width with AVX-512, a panel with AVX2) */
 int rl_pack_panel_width(void);
+int rl_pack_chunk(void);
+/* the columns [n0, n1) of C only (n0 a multiple of rl_pack_chunk()) */
+void rl_gemm_packed_range(int M, int N, int K, const float *A, int lda, const float *wp, float *C, int ldc, int n0,
+                          int n1);
 /* floats of scratch for W_hh (Gh*H, H) packed for the forward (per gate)
  * and for the backward step */
 size_t rl_step_pack_size(int Gh, int H);
@@ -170,6 +194,7 @@ struct rl_model {
     char names[RL_MAX_TENSORS][RL_TENSOR_NAME_MAX];
     short role[RL_MAX_LAYERS][RL_ROLE_COUNT]; /* index of layer k's tensor of each role, -1: none */
     char *vocab; /* owned UTF-8 string or NULL */
+    int task, seq_len; /* the rl_task_kind it was trained on and its T (metadata task, seq_len); seq_len 0: none */
 };
 
 /* Index of layer k's tensor of a role (-1: the cell has none), and of the head's. */
@@ -230,6 +255,7 @@ struct rl_ws {
     void *grad_h0; /* (L, B, H) */
     void *grad_c0; /* (L, B, H) two-state cells, else NULL */
     double *wsum;  /* (B, T) mask / sum(mask), the per-step loss weights */
+    double *lrow;  /* (T, B) each step's weighted loss */
     /* (L, T+1, B, H) or NULL: when set, ReLU units are on where this is 1
      * instead of where a_t > 0 (gradient checks differentiate the smooth
      * piece of a ReLU net that the base point lies on); not owned */

@@ -72,6 +72,7 @@ static int vw(void) { return rl_packed_kernel() == RL_KERNEL_AVX512 ? 16 : 24; }
 
 int rl_pack_panels(int N) { return (N + nr() - 1) / nr(); }
 int rl_pack_panel_width(void) { return nr(); }
+int rl_pack_chunk(void) { return rl_packed_kernel() == RL_KERNEL_AVX512 ? 16 : nr(); }
 /* width as stored of panel p of N columns */
 static int stored_width(int N, int p)
 {
@@ -103,11 +104,12 @@ __attribute__((constructor)) static void plan_knobs(void)
     if (l && (strcmp(l, "0") == 0 || strcmp(l, "1") == 0)) rl_lockstep_mode = l[0] - '0';
 }
 
-/* element (n, k) of the operand at wp: panel n / NR, k-th row of it */
-static void pack(float *wp, const float *W, int N, int K, size_t sn, size_t sk)
+/* element (n, k) of the operand at wp: panel n / NR, k-th row of it; the
+ * panels [p0, p1) only */
+static void pack(float *wp, const float *W, int N, int K, size_t sn, size_t sk, int p0, int p1)
 {
     const int R = nr();
-    for (int p = 0; p * R < N; p++) {
+    for (int p = p0; p < p1; p++) {
         int ws = stored_width(N, p);
         float *panel = wp + (size_t)p * R * K;
         for (int k = 0; k < K; k++)
@@ -117,8 +119,10 @@ static void pack(float *wp, const float *W, int N, int K, size_t sn, size_t sk)
             }
     }
 }
-void rl_pack_nt(float *wp, const float *W, int N, int K) { pack(wp, W, N, K, (size_t)K, 1); }
-void rl_pack_nn(float *wp, const float *W, int K, int N) { pack(wp, W, N, K, 1, (size_t)N); }
+void rl_pack_nt(float *wp, const float *W, int N, int K) { pack(wp, W, N, K, (size_t)K, 1, 0, rl_pack_panels(N)); }
+void rl_pack_nn(float *wp, const float *W, int K, int N) { pack(wp, W, N, K, 1, (size_t)N, 0, rl_pack_panels(N)); }
+void rl_pack_nt_panels(float *wp, const float *W, int N, int K, int p0, int p1) { pack(wp, W, N, K, (size_t)K, 1, p0, p1); }
+void rl_pack_nn_panels(float *wp, const float *W, int K, int N, int p0, int p1) { pack(wp, W, N, K, 1, (size_t)N, p0, p1); }
 
 #ifdef HAVE_KERNELS
 /* AVX2: rows [i, i + R) of C (R = 1..4) against one panel of stored width 24:
@@ -167,19 +171,18 @@ __attribute__((target("avx2,fma"))) static void cols_avx2(int M, int N, int K, c
 }
 
 /* AVX-512: R (1..8) rows against V (1..3) vectors of 16 columns of a panel
- * of stored width 16 V; w columns are stored. R and V are constants where
- * it is called, so each pair is compiled on its own with its accumulators
- * in registers. */
+ * whose rows are ws floats apart; w columns are stored. R and V are
+ * constants where it is called, so each pair is compiled on its own with
+ * its accumulators in registers. */
 #define AVX512 __attribute__((target("avx512f,avx512vl,avx512bw,avx512dq,fma")))
 AVX512 static inline __attribute__((always_inline)) void tile16(const int R, const int V, int K, const float *A, int lda,
-                                                                 const float *b, float *C, int ldc, int w)
+                                                                 const float *b, int ws, float *C, int ldc, int w)
 {
     __m512 acc[8][3];
 #pragma GCC unroll 8
     for (int r = 0; r < R; r++)
 #pragma GCC unroll 3
         for (int v = 0; v < V; v++) acc[r][v] = _mm512_setzero_ps();
-    const int ws = 16 * V;
     for (int k = 0; k < K; k++) {
         const float *bk = b + (size_t)k * ws;
         __m512 bv[3];
@@ -206,40 +209,52 @@ AVX512 static inline __attribute__((always_inline)) void tile16(const int R, con
 
 #define TILE_R(V)                                                                                              \
     switch (R) {                                                                                               \
-    case 1: tile16(1, V, K, A, lda, b, C, ldc, w); break;                                                      \
-    case 2: tile16(2, V, K, A, lda, b, C, ldc, w); break;                                                      \
-    case 3: tile16(3, V, K, A, lda, b, C, ldc, w); break;                                                      \
-    case 4: tile16(4, V, K, A, lda, b, C, ldc, w); break;                                                      \
-    case 5: tile16(5, V, K, A, lda, b, C, ldc, w); break;                                                      \
-    case 6: tile16(6, V, K, A, lda, b, C, ldc, w); break;                                                      \
-    case 7: tile16(7, V, K, A, lda, b, C, ldc, w); break;                                                      \
-    default: tile16(8, V, K, A, lda, b, C, ldc, w); break;                                                     \
+    case 1: tile16(1, V, K, A, lda, b, ws, C, ldc, w); break;                                                      \
+    case 2: tile16(2, V, K, A, lda, b, ws, C, ldc, w); break;                                                      \
+    case 3: tile16(3, V, K, A, lda, b, ws, C, ldc, w); break;                                                      \
+    case 4: tile16(4, V, K, A, lda, b, ws, C, ldc, w); break;                                                      \
+    case 5: tile16(5, V, K, A, lda, b, ws, C, ldc, w); break;                                                      \
+    case 6: tile16(6, V, K, A, lda, b, ws, C, ldc, w); break;                                                      \
+    case 7: tile16(7, V, K, A, lda, b, ws, C, ldc, w); break;                                                      \
+    default: tile16(8, V, K, A, lda, b, ws, C, ldc, w); break;                                                     \
     }
 
-AVX512 static void tile_avx512(int R, int V, int K, const float *A, int lda, const float *b, float *C, int ldc, int w)
+AVX512 static void tile_avx512(int R, int V, int K, const float *A, int lda, const float *b, int ws, float *C, int ldc,
+                               int w)
 {
     if (V == 3) TILE_R(3)
     else if (V == 2) TILE_R(2)
     else TILE_R(1)
 }
 
-AVX512 static void cols_avx512(int M, int N, int K, const float *A, int lda, const float *wp, float *C, int ldc, int p0,
-                               int p1)
+/* the columns [n0, n1) of C (n0 a multiple of 16): in each panel they
+ * touch, the vectors of 16 that hold them */
+AVX512 static void range_avx512(int M, int N, int K, const float *A, int lda, const float *wp, float *C, int ldc, int n0,
+                                int n1)
 {
-    for (int p = p0; p < p1; p++) {
+    for (int p = n0 / 48; p * 48 < n1; p++) {
         const float *b = wp + (size_t)p * 48 * K;
-        int w = N - p * 48 < 48 ? N - p * 48 : 48, V = stored_width(N, p) / 16;
+        int lo = (n0 > p * 48 ? n0 : p * 48) - p * 48, hi = (n1 < p * 48 + 48 ? n1 : p * 48 + 48) - p * 48;
+        int v0 = lo / 16, V = (hi + 15) / 16 - v0, ws = stored_width(N, p);
         for (int i = 0; i < M; i += 8)
-            tile_avx512(M - i < 8 ? M - i : 8, V, K, A + (size_t)i * lda, lda, b, C + (size_t)i * ldc + p * 48, ldc, w);
+            tile_avx512(M - i < 8 ? M - i : 8, V, K, A + (size_t)i * lda, lda, b + 16 * v0, ws,
+                        C + (size_t)i * ldc + p * 48 + 16 * v0, ldc, hi - 16 * v0);
     }
 }
 
 void rl_gemm_packed_cols(int M, int N, int K, const float *A, int lda, const float *wp, float *C, int ldc, int p0,
                          int p1)
 {
+    rl_gemm_packed_range(M, N, K, A, lda, wp, C, ldc, p0 * nr(), p1 * nr() < N ? p1 * nr() : N);
+}
+
+void rl_gemm_packed_range(int M, int N, int K, const float *A, int lda, const float *wp, float *C, int ldc, int n0,
+                          int n1)
+{
+    RL_ASSERT(n0 % rl_pack_chunk() == 0 && n0 <= n1 && n1 <= N);
     switch (rl_packed_kernel()) {
-    case RL_KERNEL_AVX512: cols_avx512(M, N, K, A, lda, wp, C, ldc, p0, p1); break;
-    case RL_KERNEL_AVX2: cols_avx2(M, N, K, A, lda, wp, C, ldc, p0, p1); break;
+    case RL_KERNEL_AVX512: range_avx512(M, N, K, A, lda, wp, C, ldc, n0, n1); break;
+    case RL_KERNEL_AVX2: cols_avx2(M, N, K, A, lda, wp, C, ldc, n0 / 24, (n1 + 23) / 24); break;
     default: RL_UNREACHABLE("rl_gemm_packed without a packed kernel");
     }
 }
@@ -248,6 +263,12 @@ void rl_gemm_packed_cols(int M, int N, int K, const float *A, int lda, const flo
                          int p1)
 {
     (void)M, (void)N, (void)K, (void)A, (void)lda, (void)wp, (void)C, (void)ldc, (void)p0, (void)p1;
+    RL_UNREACHABLE("rl_gemm_packed without a packed kernel");
+}
+void rl_gemm_packed_range(int M, int N, int K, const float *A, int lda, const float *wp, float *C, int ldc, int n0,
+                          int n1)
+{
+    (void)M, (void)N, (void)K, (void)A, (void)lda, (void)wp, (void)C, (void)ldc, (void)n0, (void)n1;
     RL_UNREACHABLE("rl_gemm_packed without a packed kernel");
 }
 #endif

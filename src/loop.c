@@ -61,40 +61,61 @@ static void row_part(int B, int part, int parts, int *b0, int *b1)
 
 #ifdef RL_REAL_F64
 #define PACKED(wp) ((void)(wp), 0)
-static void pack_fwd(real *wp, const real *w, int Gh, int H, int per_gate)
+static void pack(real *wp, const real *w, int Gh, int H, int fwd, int per_gate)
 {
-    (void)wp, (void)w, (void)Gh, (void)H, (void)per_gate;
+    (void)wp, (void)w, (void)Gh, (void)H, (void)fwd, (void)per_gate;
 }
-static void pack_bwd(real *wp, const real *w, int Gh, int H) { (void)wp, (void)w, (void)Gh, (void)H; }
-static void packed_cols(int M, int N, int K, const real *A, int lda, const real *wp, real *C, int ldc, int p0, int p1)
+static void packed_range(int M, int N, int K, const real *A, int lda, const real *wp, real *C, int ldc, int n0, int n1)
 {
-    (void)M, (void)N, (void)K, (void)A, (void)lda, (void)wp, (void)C, (void)ldc, (void)p0, (void)p1;
+    (void)M, (void)N, (void)K, (void)A, (void)lda, (void)wp, (void)C, (void)ldc, (void)n0, (void)n1;
     RL_UNREACHABLE("no packed float64 kernel");
 }
 #else
 #define PACKED(wp) ((wp) != NULL)
-/* forward: C += h W_hh^T, the Gh*H columns packed in one run of panels,
- * or in lockstep one run per gate, so that a thread's panels hold every
- * gate of its units (the padding of each gate's last panel is the price) */
-static void pack_fwd(real *wp, const real *w, int Gh, int H, int per_gate)
+#define packed_range rl_gemm_packed_range
+
+/* W_hh (Gh*H, H) packed, the threads each taking a share of the panels:
+ *   forward, C += h W_hh^T: the Gh*H columns in one run of panels, or in
+ *     lockstep one run per gate, so that a thread's columns hold every gate
+ *     of its units (the padding of each gate's last panel is the price);
+ *   backward, dh_{t-1} += dz W_hh: W_hh as Gh*H rows of H columns. */
+typedef struct {
+    real *wp;
+    const real *w;
+    int Gh, H, fwd, per_gate;
+} pack_job;
+
+static void pack_part(void *p, int part, int parts)
 {
-    if (!per_gate) {
-        rl_pack_nt(wp, w, Gh * H, H);
-        return;
+    const pack_job *j = p;
+    const int H = j->H, runs = j->fwd && j->per_gate ? j->Gh : 1, N = runs > 1 ? H : j->fwd ? j->Gh * H : H;
+    const int per = rl_pack_panels(N);
+    int q0, q1;
+    rl_part_range(runs * per, part, parts, &q0, &q1);
+    for (int r = 0; r < runs; r++) {
+        int p0 = q0 - r * per, p1 = q1 - r * per;
+        if (p0 < 0) p0 = 0;
+        if (p1 > per) p1 = per;
+        if (p0 >= p1) continue;
+        if (!j->fwd) rl_pack_nn_panels(j->wp, j->w, j->Gh * H, H, p0, p1);
+        else rl_pack_nt_panels(j->wp + (size_t)r * rl_pack_size(N, H), j->w + (size_t)r * N * H, N, H, p0, p1);
     }
-    for (int g = 0; g < Gh; g++) rl_pack_nt(wp + (size_t)g * rl_pack_size(H, H), w + (size_t)g * H * H, H, H);
 }
-/* backward: dh_{t-1} += dz W_hh, W_hh (Gh*H, H) as K rows of H columns */
-static void pack_bwd(real *wp, const real *w, int Gh, int H) { rl_pack_nn(wp, w, Gh * H, H); }
-#define packed_cols rl_gemm_packed_cols
+
+static void pack(real *wp, const real *w, int Gh, int H, int fwd, int per_gate)
+{
+    pack_job j = {wp, w, Gh, H, fwd, per_gate};
+    int panels = Gh * rl_pack_panels(H), t = rl_get_num_threads();
+    rl_parallel(panels < t ? panels : t, pack_part, &j, NULL);
+}
 #endif
 
 /* C (M, Gh*H) += A (M, H) W^T for W (Gh*H, H) packed per gate: the
- * columns of panels [p0, p1) of every gate */
-static void step_fwd_cols(int Gh, int H, int M, const real *A, const real *wp, real *C, int ldc, int p0, int p1)
+ * columns of units [u0, u1) of every gate */
+static void step_fwd_units(int Gh, int H, int M, const real *A, const real *wp, real *C, int ldc, int u0, int u1)
 {
     for (int g = 0; g < Gh; g++)
-        packed_cols(M, H, H, A, H, wp + (size_t)g * rl_pack_size(H, H), C + (size_t)g * H, ldc, p0, p1);
+        packed_range(M, H, H, A, H, wp + (size_t)g * rl_pack_size(H, H), C + (size_t)g * H, ldc, u0, u1);
 }
 
 /* One step's product for rows [0, M): C (M, N) += A (M, K) W^T with W (N,
@@ -111,7 +132,7 @@ static void step_product(int fwd, int Gh, int H, int M, const real *A, const rea
         return;
     }
     if (PACKED(wp)) { /* the whole of W, packed in one run of panels */
-        packed_cols(M, N, K, A, lda, wp, C, ldc, 0, rl_pack_panels(N));
+        packed_range(M, N, K, A, lda, wp, C, ldc, 0, N);
         return;
     }
     for (int r = 0; r < M; r += RL_ROW_BLOCK)
@@ -144,12 +165,15 @@ static real *pre(const rl_cell_desc *d, const rl_layer *ly, int t, int *ld)
     return ly->h + (size_t)(t + 1) * B * H;
 }
 
-/* the units [u0, u1) part `part` of `parts` owns in lockstep, and its panels */
-static void unit_part(int H, int part, int parts, int *p0, int *p1, int *u0, int *u1)
+/* the units [u0, u1) part `part` of `parts` owns in lockstep: whole chunks
+ * of the packed W's columns (src/kernel.c) */
+static int unit_chunks(int H) { return (H + rl_pack_chunk() - 1) / rl_pack_chunk(); }
+static void unit_part(int H, int part, int parts, int *u0, int *u1)
 {
-    rl_part_range(rl_pack_panels(H), part, parts, p0, p1);
-    *u0 = *p0 * rl_pack_panel_width();
-    *u1 = *p1 * rl_pack_panel_width() < H ? *p1 * rl_pack_panel_width() : H;
+    int c0, c1;
+    rl_part_range(unit_chunks(H), part, parts, &c0, &c1);
+    *u0 = c0 * rl_pack_chunk();
+    *u1 = c1 * rl_pack_chunk() < H ? c1 * rl_pack_chunk() : H;
 }
 
 static void forward_part(void *p, int part, int parts)
@@ -160,12 +184,12 @@ static void forward_part(void *p, int part, int parts)
     const int H = ly->H, B = ly->B, Gh = d->hh_gates, vec = B == 1;
     const size_t BH = (size_t)B * H;
     if (a->lock) {
-        int p0, p1, u0, u1;
-        unit_part(H, part, parts, &p0, &p1, &u0, &u1);
+        int u0, u1;
+        unit_part(H, part, parts, &u0, &u1);
         for (int t = 0; t < ly->T; t++) {
             int ld;
             real *c = pre(d, ly, t, &ld);
-            step_fwd_cols(Gh, H, B, ly->h + (size_t)t * BH, a->wp, c, ld, p0, p1);
+            if (u0 < u1) step_fwd_units(Gh, H, B, ly->h + (size_t)t * BH, a->wp, c, ld, u0, u1);
             for (int b = 0; u0 < u1 && b < B; b++) RL_OPS(d)->fwd(ly, t, b, u0, u1);
             rl_barrier_wait(&a->bar);
         }
@@ -202,7 +226,7 @@ static int plan(const rl_cell_desc *d, int B, int H, const real *wp, int *lock)
     *lock = 0;
     if (!PACKED(wp) || d->recur != RL_RECUR_DENSE || threads < 2 || rl_lockstep_mode == 0) return rows;
     double flops = 2.0 * B * d->hh_gates * H * (double)H, work = flops > 2 * bytes ? flops : 2 * bytes;
-    lp = rl_pack_panels(H) < threads ? rl_pack_panels(H) : threads;
+    lp = unit_chunks(H) < threads ? unit_chunks(H) : threads;
     if (rl_lockstep_mode != 1 && work / rl_step_min_work < lp) lp = (int)(work / rl_step_min_work);
     if (lp < 1) lp = 1;
     *lock = lp >= 2 && (rl_lockstep_mode == 1 || lp > rows || (lp == rows && bytes >= (double)rl_lockstep_min_bytes));
@@ -225,7 +249,7 @@ void RL_T(rl_layer_forward)(const rl_cell_desc *d, const rl_layer *ly, const rea
     int parts = plan(d, B, H, a.wp, &a.lock);
     if (!a.lock && B == 1) a.wp = NULL; /* one sequence: GEMV reads W_hh in place */
     double t0 = rl_prof_on ? rl_now() : 0;
-    if (a.wp) pack_fwd(wp, ly->w_hh, Gh, H, a.lock);
+    if (a.wp) pack(wp, ly->w_hh, Gh, H, 1, a.lock);
     rl_parallel(parts, forward_part, &a, &a.bar);
     if (rl_prof_on) rl_prof_s[RL_PROF_FWD_LOOP] += rl_now() - t0;
 }
@@ -237,8 +261,8 @@ static void backward_part(void *p, int part, int parts)
     const rl_layer *ly = a->ly;
     const int H = ly->H, B = ly->B, G = d->gates, Gh = d->hh_gates, vec = B == 1;
     const size_t BH = (size_t)B * H, BG = (size_t)B * G * H, BGh = (size_t)B * Gh * H;
-    int b0 = 0, b1 = B, u0 = 0, u1 = H, p0 = 0, p1 = 0;
-    if (a->lock) unit_part(H, part, parts, &p0, &p1, &u0, &u1);
+    int b0 = 0, b1 = B, u0 = 0, u1 = H;
+    if (a->lock) unit_part(H, part, parts, &u0, &u1);
     else row_part(B, part, parts, &b0, &b1);
     if (ly->dc)
         for (int b = b0; b < b1; b++)
@@ -253,12 +277,38 @@ static void backward_part(void *p, int part, int parts)
         /* dL/dh_{t-1} += W_hh^T dL/dz_t   (Deep Learning, eq. 10.21, through the gates) */
         if (a->lock) {
             rl_barrier_wait(&a->bar);
-            packed_cols(B, H, Gh * H, dzh, Gh * H, a->wp, dprev, H, p0, p1);
+            if (u0 < u1) packed_range(B, H, Gh * H, dzh, Gh * H, a->wp, dprev, H, u0, u1);
         } else if (d->recur == RL_RECUR_DENSE) {
             step_product(0, Gh, H, b1 - b0, dzh + (size_t)b0 * Gh * H, ly->w_hh, a->wp, dprev + (size_t)b0 * H, H, vec);
         } else {
             for (int b = b0; b < b1; b++)
                 for (int j = 0; j < H; j++) dprev[(size_t)b * H + j] += ly->w_hh[j] * dzh[(size_t)b * H + j];
+        }
+    }
+}
+
+typedef struct {
+    real *db_ih, *db_hh;
+    const real *dz, *dzh;
+    size_t rows, G, Gh; /* G, Gh: the row lengths of dz and dzh */
+} bias_job;
+
+/* columns [lo, hi) of the bias gradients, row by row (one pass when the
+ * two sides are the same) */
+static void bias_part(void *p, size_t lo, size_t hi)
+{
+    const bias_job *j = p;
+    size_t hh = hi < j->Gh ? hi : j->Gh;
+    for (size_t r = 0; r < j->rows; r++) {
+        const real *dz = j->dz + r * j->G, *dzh = j->dzh + r * j->Gh;
+        if (dz == dzh) {
+            RL_SIMD
+            for (size_t k = lo; k < hi; k++) j->db_ih[k] += dz[k], j->db_hh[k] += dz[k];
+        } else {
+            RL_SIMD
+            for (size_t k = lo; k < hi; k++) j->db_ih[k] += dz[k];
+            RL_SIMD
+            for (size_t k = lo; k < hh; k++) j->db_hh[k] += dzh[k];
         }
     }
 }
@@ -272,7 +322,7 @@ void RL_T(rl_layer_backward)(const rl_cell_desc *d, const rl_layer *ly, real *dx
     int parts = plan(d, B, H, a.wp, &a.lock);
     if (!a.lock && B == 1) a.wp = NULL;
     double t0 = rl_prof_on ? rl_now() : 0;
-    if (a.wp) pack_bwd(wp, ly->w_hh, Gh, H);
+    if (a.wp) pack(wp, ly->w_hh, Gh, H, 0, 0);
     rl_parallel(parts, backward_part, &a, &a.bar);
     if (rl_prof_on) rl_prof_s[RL_PROF_BWD_LOOP] += rl_now() - t0, t0 = rl_now();
     if (ly->dc)
@@ -288,19 +338,9 @@ void RL_T(rl_layer_backward)(const rl_cell_desc *d, const rl_layer *ly, real *dx
     }
     /* dW_ih += sum_t dL/dz_t x_t^T */
     RL_T(rl_in_grad)(dw_ih, ly->dz, G * H, x, ids, wt, (int)TB, in);
-    /* db_ih += sum_t dL/dz_t, db_hh += sum_t dL/dzh_t (one pass when they are the same) */
-    for (size_t r = 0; r < TB; r++) {
-        const real *dz = ly->dz + r * G * H, *dzh = ly->dzh + r * Gh * H;
-        if (dz == dzh) {
-            RL_SIMD
-            for (int j = 0; j < G * H; j++) db_ih[j] += dz[j], db_hh[j] += dz[j];
-        } else {
-            RL_SIMD
-            for (int j = 0; j < G * H; j++) db_ih[j] += dz[j];
-            RL_SIMD
-            for (int j = 0; j < Gh * H; j++) db_hh[j] += dzh[j];
-        }
-    }
+    /* db_ih += sum_t dL/dz_t, db_hh += sum_t dL/dzh_t, the threads taking columns */
+    bias_job bj = {db_ih, db_hh, ly->dz, ly->dzh, TB, (size_t)G * H, (size_t)Gh * H};
+    rl_parallel_for((size_t)G * H, RL_GRAIN / TB + 1, bias_part, &bj);
     if (dextra) RL_OPS(d)->extra_grad(ly, dextra);
     /* dL/dx_t = W_ih^T dL/dz_t */
     if (dx) RL_T(rl_gemm)(CblasNoTrans, CblasNoTrans, (int)TB, in, G * H, 1, ly->dz, G * H, ly->w_ih, in, 0, dx, in);

@@ -137,6 +137,7 @@ rl_status rl_model_cast(rl_model **out, const rl_model *m, rl_dtype dtype)
         float *dst = (*out)->params;
         for (size_t i = 0; i < n; i++) dst[i] = (float)src[i];
     }
+    (*out)->task = m->task, (*out)->seq_len = m->seq_len;
     if (m->vocab && (s = rl_model_set_vocab(*out, m->vocab)) != RL_OK) {
         rl_model_free(*out);
         *out = NULL;
@@ -233,7 +234,8 @@ static rl_status init_block(double *w, int H, const rl_init *init, rl_rng *rng)
 {
     size_t n = (size_t)H * H;
     switch (init->kind) {
-    case RL_INIT_UNIFORM: {
+    case RL_INIT_UNIFORM:
+    case RL_INIT_CHRONO: { /* chrono is about the biases; W_hh as PyTorch's */
         double k = 1.0 / sqrt((double)H);
         for (size_t i = 0; i < n; i++) w[i] = (2 * rl_rng_uniform(rng) - 1) * k;
         break;
@@ -280,35 +282,72 @@ static rl_status init_block(double *w, int H, const rl_init *init, rl_rng *rng)
     return RL_OK;
 }
 
-rl_status rl_model_init(rl_model *m, const rl_init *init, uint64_t seed)
+/* Every option of init against the kind and the cell, before anything is
+ * written: an option nothing would use is a mistake, not a no-op. */
+static rl_status check_init(const rl_cell_desc *d, const rl_init *init, int H)
 {
     if ((unsigned)init->kind >= RL_INIT_COUNT) return rl_fail(RL_ERR_ARG, "unknown init kind");
-    if (!isfinite(init->gain) || !isfinite(init->radius) || init->radius < 0 ||
-        !isfinite(init->forget_bias))
-        return rl_fail(RL_ERR_ARG, "init gain, radius and forget bias must be finite, radius >= 0");
-    rl_rng rng;
-    rl_rng_seed(&rng, seed);
-    const rl_cell_desc *d = m->cell;
-    int H = m->cfg.hidden_size, G = d->hh_gates;
+    const double opt[] = {init->gain, init->radius, init->forget_bias, init->t_max, init->leak,
+                          init->timescales[0], init->timescales[1], init->recurrent_max};
+    for (size_t i = 0; i < sizeof opt / sizeof opt[0]; i++)
+        if (!isfinite(opt[i])) return rl_fail(RL_ERR_ARG, "the init's options must be finite numbers");
+    if (init->radius < 0) return rl_fail(RL_ERR_ARG, "init radius = %g must be >= 0", init->radius);
     if (init->forget_bias != 0 && d->forget_gate < 0)
         return rl_fail(RL_ERR_ARG, "a forget bias is for cells with a forget gate, not %s", d->name);
-    if (d->recur != RL_RECUR_DENSE && init->kind != RL_INIT_UNIFORM)
-        return rl_fail(RL_ERR_ARG, "init %s is for a recurrent weight matrix; %s has a vector", rl_init_name(init->kind),
-                       d->name);
+    if (d->recur != RL_RECUR_DENSE && (init->kind != RL_INIT_UNIFORM || init->radius > 0))
+        return rl_fail(RL_ERR_ARG, "init %s is for a recurrent weight matrix; %s has a vector",
+                       init->kind != RL_INIT_UNIFORM ? rl_init_name(init->kind) : "radius", d->name);
+    if (init->recurrent_max != 0 && d->recur != RL_RECUR_DIAG)
+        return rl_fail(RL_ERR_ARG, "recurrent_max bounds a recurrent vector u (indrnn); %s has a matrix W_hh", d->name);
+    if (init->recurrent_max < 0) return rl_fail(RL_ERR_ARG, "recurrent_max = %g must be > 0", init->recurrent_max);
+    if (init->kind == RL_INIT_CHRONO) {
+        if (d->keep_gate < 0)
+            return rl_fail(RL_ERR_ARG, "init chrono sets the bias of a gate that keeps the state (lstm, gru); %s has none",
+                           d->name);
+        if (init->t_max == 0) return rl_fail(RL_ERR_ARG, "init chrono needs t_max, the longest forgetting time (>= 2)");
+        if (!(init->t_max >= 2))
+            return rl_fail(RL_ERR_ARG, "init chrono needs t_max >= 2 (forgetting times in [2, t_max]), got %g", init->t_max);
+        if (init->forget_bias != 0)
+            return rl_fail(RL_ERR_ARG, "init chrono sets the forget gate's bias: give it or a forget bias, not both");
+    } else if (init->t_max != 0) {
+        return rl_fail(RL_ERR_ARG, "t_max is for init chrono, not %s", rl_init_name(init->kind));
+    }
+    int leak = init->leak != 0 || init->timescales[0] != 0 || init->timescales[1] != 0;
+    if (leak && !d->init_extra) return rl_fail(RL_ERR_ARG, "leak and timescales are for the leaky cell, not %s", d->name);
+    if (!d->init_extra) return RL_OK;
+    /* the cell checks its own options: a dry run on scratch */
+    double *scratch = rl_alloc((size_t)H, sizeof *scratch);
+    if (!scratch) return RL_ERR_NOMEM;
+    rl_rng r;
+    rl_rng_seed(&r, 0);
+    rl_status s = d->init_extra(scratch, H, init, &r);
+    rl_free(scratch);
+    return s;
+}
+
+rl_status rl_model_init(rl_model *m, const rl_init *init, uint64_t seed)
+{
+    const rl_cell_desc *d = m->cell;
+    int H = m->cfg.hidden_size, G = d->hh_gates;
+    rl_status s = check_init(d, init, H);
+    if (s) return s;
+    rl_rng rng;
+    rl_rng_seed(&rng, seed);
     double k = 1.0 / sqrt((double)H);
     /* PyTorch's default for every tensor first, in buffer order. */
     for (size_t i = 0; i < m->num_params; i++) set_param(m, i, (2 * rl_rng_uniform(&rng) - 1) * k);
     double *block = rl_alloc((size_t)H * H, sizeof *block);
     if (!block) return RL_ERR_NOMEM;
-    rl_status s = RL_OK;
     for (int l = 0; l < m->cfg.num_layers && !s; l++) {
         const rl_tensor_info *whh = &m->tensors[rl_t(m, l, RL_W_HH)];
+        const size_t bih = m->tensors[rl_t(m, l, RL_B_IH)].offset, bhh = m->tensors[rl_t(m, l, RL_B_HH)].offset;
         for (int g = 0; g < G && !s && d->recur == RL_RECUR_DENSE; g++) {
             s = init_block(block, H, init, &rng);
             for (size_t i = 0; !s && i < (size_t)H * H; i++)
                 set_param(m, whh->offset + (size_t)g * H * H + i, block[i]);
         }
-        if (init->kind == RL_INIT_IDENTITY || init->zero_bias) /* IRNN: recurrent biases start at zero */
+        /* IRNN and chrono: recurrent biases start at zero */
+        if (init->kind == RL_INIT_IDENTITY || init->kind == RL_INIT_CHRONO || init->zero_bias)
             for (int r = RL_B_IH; r <= RL_B_HH; r++) {
                 const rl_tensor_info *t = &m->tensors[rl_t(m, l, (rl_role)r)];
                 for (size_t i = 0; i < t->numel; i++) set_param(m, t->offset + i, 0.0);
@@ -319,11 +358,45 @@ rl_status rl_model_init(rl_model *m, const rl_init *init, uint64_t seed)
              * and state */
             size_t f0 = (size_t)d->forget_gate * H;
             for (int i = 0; i < H; i++) {
-                set_param(m, m->tensors[rl_t(m, l, RL_B_IH)].offset + f0 + (size_t)i, init->forget_bias);
-                set_param(m, m->tensors[rl_t(m, l, RL_B_HH)].offset + f0 + (size_t)i, 0.0);
+                set_param(m, bih + f0 + (size_t)i, init->forget_bias);
+                set_param(m, bhh + f0 + (size_t)i, 0.0);
             }
+        }
+        /* a diagonal recurrence (IndRNN's u): U(0, R), Li et al. 2018's
+         * first-layer init, R = recurrent_max or 1 */
+        for (int i = 0; d->recur == RL_RECUR_DIAG && i < H; i++)
+            set_param(m, whh->offset + (size_t)i, (init->recurrent_max > 0 ? init->recurrent_max : 1) * rl_rng_uniform(&rng));
+        if (init->kind == RL_INIT_CHRONO) {
+            /* Tallec & Ollivier 2018: b_keep = ln u, b_write = -ln u, u ~
+             * U[1, t_max - 1], in b_ih only (b_hh's rows are 0 above, so the
+             * gate's bias is not doubled): the keep gate starts at
+             * sigmoid(ln u) = u / (1 + u), a forgetting time 1 + u */
+            for (int i = 0; i < H; i++) {
+                double lu = log(1 + (init->t_max - 2) * rl_rng_uniform(&rng));
+                set_param(m, bih + (size_t)d->keep_gate * H + (size_t)i, lu);
+                if (d->write_gate >= 0) set_param(m, bih + (size_t)d->write_gate * H + (size_t)i, -lu);
+            }
+        }
+        if (d->init_extra && rl_t(m, l, RL_EXTRA) >= 0) {
+            /* the cell's own parameter, over its uniform default */
+            const size_t off = m->tensors[rl_t(m, l, RL_EXTRA)].offset;
+            for (int i = 0; i < H; i++) block[i] = rl_load(m->params, m->dtype, off + (size_t)i);
+            s = d->init_extra(block, H, init, &rng);
+            for (int i = 0; !s && i < H; i++) set_param(m, off + (size_t)i, block[i]);
         }
     }
     rl_free(block);
     return s;
+}
+
+void rl_model_clip_recurrent(rl_model *m, double max)
+{
+    if (m->cell->recur != RL_RECUR_DIAG || !(max > 0)) return;
+    for (int l = 0; l < m->cfg.num_layers; l++) {
+        const rl_tensor_info *t = &m->tensors[rl_t(m, l, RL_W_HH)];
+        for (size_t i = 0; i < t->numel; i++) {
+            double v = rl_load(m->params, m->dtype, t->offset + i);
+            if (v > max || v < -max) set_param(m, t->offset + i, v > 0 ? max : -max);
+        }
+    }
 }

@@ -54,7 +54,10 @@ void RL_T(rl_gemm)(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int M, int N, int K, 
      * 16: the cut depends on the shape alone */
     int panel = ((n + 255) / 256) * 16, panels;
     if (panel < 128) panel = 128;
-    panels = (double)M * N * K < (1 << 20) ? 1 : (n + panel - 1) / panel;
+    panels = (n + panel - 1) / panel;
+    /* at least 4 MFLOP a panel (tens of microseconds): less is not worth a thread */
+    if ((double)M * N * K / (1 << 21) < panels) panels = (int)((double)M * N * K / (1 << 21));
+    if (panels < 1) panels = 1;
     gemm_panels g = {{ta, tb, M, N, K, by_rows, panels, alpha, beta, A, B, C, lda, ldb, ldc}, panel};
     int parts = rl_get_num_threads() < panels ? rl_get_num_threads() : panels;
     if (panels == 1)
@@ -63,28 +66,73 @@ void RL_T(rl_gemm)(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int M, int N, int K, 
         rl_parallel(parts, gemm_part, &g, NULL);
 }
 
+/* The elementwise loops around the GEMMs, cut among the threads by rows or
+ * columns (rl_parallel_for): each element is computed as one thread would. */
+typedef struct {
+    real *z, *wt, *dw;
+    const real *x, *w_ih, *b1, *b2, *da;
+    const int32_t *ids;
+    int G, in;
+} in_job;
+
+/* rows [lo, hi) of z: the input side of a one-hot row is the row ids[r] of
+ * wt, or the biases for a row of zeros; of a dense input, += the biases */
+static void in_rows(void *p, size_t lo, size_t hi)
+{
+    const in_job *j = p;
+    const int G = j->G;
+    for (size_t r = lo; r < hi; r++) {
+        real *zr = j->z + r * G;
+        if (!j->ids) {
+            for (int k = 0; k < G; k++) zr[k] += j->b1[k] + (j->b2 ? j->b2[k] : 0);
+        } else if (j->ids[r] >= 0) {
+            memcpy(zr, j->wt + (size_t)j->ids[r] * G, (size_t)G * sizeof *zr);
+        } else {
+            for (int k = 0; k < G; k++) zr[k] = j->b1[k] + (j->b2 ? j->b2[k] : 0);
+        }
+    }
+}
+
 void RL_T(rl_in_project)(real *z, int G, const real *x, const int32_t *ids, real *wt, const real *w_ih,
                          const real *b1, const real *b2, int TB, int in)
 {
+    in_job j = {z, wt, NULL, x, w_ih, b1, b2, NULL, ids, G, in};
     if (!ids) {
         RL_T(rl_gemm)(CblasNoTrans, CblasTrans, TB, G, in, 1, x, in, w_ih, in, 0, z, G);
-        for (size_t r = 0; r < (size_t)TB; r++)
-            for (int j = 0; j < G; j++) z[r * G + j] += b1[j] + (b2 ? b2[j] : 0);
-        return;
-    }
-    /* wt[k] = column k of W_ih plus the biases: the row a one-hot x = e_k gets */
-    for (int j = 0; j < G; j++) {
-        real bias = b1[j] + (b2 ? b2[j] : 0);
-        for (int k = 0; k < in; k++) wt[(size_t)k * G + j] = w_ih[(size_t)j * in + k] + bias;
-    }
-    for (size_t r = 0; r < (size_t)TB; r++) {
-        real *zr = z + r * G;
-        if (ids[r] >= 0) {
-            memcpy(zr, wt + (size_t)ids[r] * G, (size_t)G * sizeof *zr);
-        } else {
-            for (int j = 0; j < G; j++) zr[j] = b1[j] + (b2 ? b2[j] : 0);
+    } else {
+        /* wt[k] = column k of W_ih plus the biases: the row a one-hot x = e_k gets */
+        for (int k = 0; k < G; k++) {
+            real bias = b1[k] + (b2 ? b2[k] : 0);
+            for (int i = 0; i < in; i++) wt[(size_t)i * G + k] = w_ih[(size_t)k * in + i] + bias;
         }
     }
+    rl_parallel_for((size_t)TB, RL_GRAIN / (size_t)G + 1, in_rows, &j);
+}
+
+typedef struct {
+    real *dw_ih;
+    const real *da;
+    const int32_t *ids;
+    real *wt;
+    int G, TB, in;
+} grad_job;
+
+/* columns [lo, hi) of dL/dW_ih (rows of W_ih) for one-hot inputs:
+ * dL/dW_ih[j, k] = the sum of dL/da[., j] over the rows whose input is e_k,
+ * in the order of the rows */
+static void in_grad_part(void *p, size_t lo, size_t hi)
+{
+    const grad_job *g = p;
+    const size_t G = (size_t)g->G, in = (size_t)g->in, w = hi - lo;
+    for (size_t k = 0; k < in; k++) memset(g->wt + k * G + lo, 0, w * sizeof *g->wt);
+    for (size_t r = 0; r < (size_t)g->TB; r++) {
+        if (g->ids[r] < 0) continue;
+        real *acc = g->wt + (size_t)g->ids[r] * G;
+        const real *d = g->da + r * G;
+        for (size_t j = lo; j < hi; j++) acc[j] += d[j];
+    }
+    for (size_t j = lo; j < hi; j++)
+        for (size_t k = 0; k < in; k++) g->dw_ih[j * in + k] += g->wt[k * G + j];
 }
 
 void RL_T(rl_in_grad)(real *dw_ih, const real *da, int G, const real *x, const int32_t *ids, real *wt, int TB, int in)
@@ -93,16 +141,8 @@ void RL_T(rl_in_grad)(real *dw_ih, const real *da, int G, const real *x, const i
         RL_T(rl_gemm)(CblasTrans, CblasNoTrans, G, in, TB, 1, da, G, x, in, 1, dw_ih, in);
         return;
     }
-    /* dL/dW_ih[:, k] = sum of dL/da over the rows whose input is e_k */
-    memset(wt, 0, (size_t)in * G * sizeof *wt);
-    for (size_t r = 0; r < (size_t)TB; r++) {
-        if (ids[r] < 0) continue;
-        real *acc = wt + (size_t)ids[r] * G;
-        const real *d = da + r * G;
-        for (int j = 0; j < G; j++) acc[j] += d[j];
-    }
-    for (int j = 0; j < G; j++)
-        for (int k = 0; k < in; k++) dw_ih[(size_t)j * in + k] += wt[(size_t)k * G + j];
+    grad_job gj = {dw_ih, da, ids, wt, G, TB, in};
+    rl_parallel_for((size_t)G, RL_GRAIN / (size_t)TB + 1, in_grad_part, &gj);
 }
 
 #ifdef RL_REAL_F64
@@ -155,33 +195,54 @@ RL_CLONES static double ce_row(real *d, real *e, const real *o, int y, real w, i
  * only as scratch): the softmax is computed once.
  *   cross-entropy: l = logsumexp(o) - o_y,        dL/do = w (softmax(o) - e_y)
  *   mse:           l = sum_k (o_k - y_k)^2 / O,   dL/do = w 2 (o - y) / O */
-static double loss_and_dout(real *dout, const real *out, const rl_batch *b, const double *wsum, int T,
+typedef struct {
+    real *dout;
+    const real *out;
+    const rl_batch *b;
+    const double *wsum;
+    double *lrow;
+    int T, B, O, want_d;
+    rl_loss loss;
+} loss_job;
+
+/* rows [lo, hi) of (T, B): each row's weighted loss into lrow */
+static void loss_rows(void *p, size_t lo, size_t hi)
+{
+    const loss_job *j = p;
+    const int O = j->O;
+    for (size_t i = lo; i < hi; i++) {
+        size_t t = i / (size_t)j->B, bb = i % (size_t)j->B, bt = bb * (size_t)j->T + t;
+        const real *o = j->out + i * O;
+        real *d = j->dout + i * O;
+        double w = j->wsum[bt];
+        j->lrow[i] = 0;
+        if (w == 0) {
+            memset(d, 0, (size_t)O * sizeof *d);
+            continue;
+        }
+        if (j->loss == RL_LOSS_CE) {
+            j->lrow[i] = w * ce_row(j->want_d ? d : NULL, d, o, j->b->target[bt], (real)w, O);
+        } else {
+            double l = 0;
+            const real *y = (const real *)j->b->y + bt * O;
+            for (int k = 0; k < O; k++) {
+                real e = o[k] - y[k];
+                l += (double)e * e;
+                d[k] = (real)(w * 2.0 / O) * e;
+            }
+            j->lrow[i] = w * l / O;
+        }
+    }
+}
+
+static double loss_and_dout(real *dout, const real *out, const rl_batch *b, const double *wsum, double *lrow, int T,
                             int B, int O, rl_loss loss, int want_d)
 {
+    loss_job j = {dout, out, b, wsum, lrow, T, B, O, want_d, loss};
+    rl_parallel_for((size_t)T * B, RL_GRAIN / 8 / (size_t)O + 1, loss_rows, &j);
+    /* the sum in the order of the steps, then the sequences, whatever the threads */
     double total = 0;
-    for (int t = 0; t < T; t++)
-        for (int bb = 0; bb < B; bb++) {
-            size_t bt = (size_t)bb * T + t;
-            const real *o = out + ((size_t)t * B + bb) * O;
-            real *d = dout + ((size_t)t * B + bb) * O;
-            double w = wsum[bt];
-            if (w == 0) {
-                memset(d, 0, (size_t)O * sizeof *d);
-                continue;
-            }
-            if (loss == RL_LOSS_CE) {
-                total += w * ce_row(want_d ? d : NULL, d, o, b->target[bt], (real)w, O);
-            } else {
-                double l = 0;
-                const real *y = (const real *)b->y + bt * O;
-                for (int k = 0; k < O; k++) {
-                    real e = o[k] - y[k];
-                    l += (double)e * e;
-                    d[k] = (real)(w * 2.0 / O) * e;
-                }
-                total += w * l / O;
-            }
-        }
+    for (size_t i = 0; i < (size_t)T * B; i++) total += lrow[i];
     return total;
 }
 
@@ -249,7 +310,7 @@ rl_status RL_T(rl_forward)(rl_ws *ws, const rl_model *m, const rl_batch *b, doub
         if (rl_prof_on) rl_prof_s[RL_PROF_READOUT] += rl_now() - t0;
         return RL_OK;
     }
-    double l = loss_and_dout(ws->dout, out, b, ws->wsum, T, B, O, c->loss, !ws->no_dout);
+    double l = loss_and_dout(ws->dout, out, b, ws->wsum, ws->lrow, T, B, O, c->loss, !ws->no_dout);
     if (rl_prof_on) rl_prof_s[RL_PROF_READOUT] += rl_now() - t0;
     if (!isfinite(l)) return rl_fail(RL_ERR_NONFINITE, "the loss is %g", l);
     *loss = l;
@@ -258,27 +319,17 @@ rl_status RL_T(rl_forward)(rl_ws *ws, const rl_model *m, const rl_batch *b, doub
 }
 
 typedef struct {
-    const real *dout, *htop, *wo;
-    real *dwo, *dbo, *dh;
-    int TB, O, H;
-} head_job;
+    real *db;
+    const real *d;
+    size_t rows, ld;
+} colsum_job;
 
-/* The readout's backward, two independent GEMMs (one call each, so the
- * thread count changes no bit), on two threads when there are two. */
-static void head_backward(void *p, int part, int parts)
+/* columns [lo, hi) of db += the column sums of d (rows, ld), row by row */
+static void colsum_part(void *p, size_t lo, size_t hi)
 {
-    const head_job *j = p;
-    for (int task = part; task < 2; task += parts) {
-        if (task == 0) {
-            /* dW_o += sum_t dL/do_t h_t^T, db_o += sum_t dL/do_t */
-            GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, j->O, j->H, j->TB, 1, j->dout, j->O, j->htop, j->H, 1, j->dwo, j->H);
-            for (size_t r = 0; r < (size_t)j->TB; r++)
-                for (int k = 0; k < j->O; k++) j->dbo[k] += j->dout[r * j->O + k];
-        } else {
-            /* the output part of eq. 10.21 for the top layer: (do_t/dh_t)^T dL/do_t = W_o^T dL/do_t */
-            GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, j->TB, j->H, j->O, 1, j->dout, j->O, j->wo, j->H, 0, j->dh, j->H);
-        }
-    }
+    const colsum_job *j = p;
+    for (size_t r = 0; r < j->rows; r++)
+        for (size_t k = lo; k < hi; k++) j->db[k] += j->d[r * j->ld + k];
 }
 
 rl_status RL_T(rl_backward)(rl_ws *ws, const rl_model *m, const rl_batch *b)
@@ -290,9 +341,14 @@ rl_status RL_T(rl_backward)(rl_ws *ws, const rl_model *m, const rl_batch *b)
     const real *htop = (const real *)ws->h + (size_t)(L - 1) * (T + 1) * BH + BH;
     const real *dout = ws->dout;
     real *dh = ws->dh_top;
-    head_job hj = {dout, htop, P(m, rl_t_head_w(m)), DP(ws, m, rl_t_head_w(m)), DP(ws, m, rl_t_head_b(m)), dh,
-                   (int)TB, O, H};
-    RL_PROF(RL_PROF_HEAD_BWD, rl_parallel(rl_get_num_threads() < 2 ? 1 : 2, head_backward, &hj, NULL));
+    double t0 = rl_prof_on ? rl_now() : 0;
+    /* dW_o += sum_t dL/do_t h_t^T, db_o += sum_t dL/do_t */
+    RL_T(rl_gemm)(CblasTrans, CblasNoTrans, O, H, (int)TB, 1, dout, O, htop, H, 1, DP(ws, m, rl_t_head_w(m)), H);
+    colsum_job cj = {DP(ws, m, rl_t_head_b(m)), dout, TB, (size_t)O};
+    rl_parallel_for((size_t)O, RL_GRAIN / TB + 1, colsum_part, &cj);
+    /* the output part of eq. 10.21 for the top layer: (do_t/dh_t)^T dL/do_t = W_o^T dL/do_t */
+    RL_T(rl_gemm)(CblasNoTrans, CblasNoTrans, (int)TB, H, O, 1, dout, O, P(m, rl_t_head_w(m)), H, 0, dh, H);
+    if (rl_prof_on) rl_prof_s[RL_PROF_HEAD_BWD] += rl_now() - t0;
 
     real *spare[2] = {ws->dh, ws->dh_below};
     for (int l = L - 1; l >= 0; l--) {

@@ -88,14 +88,14 @@ void *rl_optim_buffer(rl_optim *o, int i)
  * vectorises. Moments are kept in the model's type; the arithmetic of one
  * element is done in double. */
 #define UPDATE(real, SQRT)                                                                                       \
-    static RL_CLONES_EW void update_##real(const rl_optim *o, real *p, real *b0, real *b1, const real *g, double lr) \
+    static RL_CLONES_EW void update_##real(const rl_optim *o, real *p, real *b0, real *b1, const real *g, double lr, \
+                                           size_t n)                                                       \
     {                                                                                                      \
         const rl_optim_config *c = &o->cfg;                                                                \
         const real wd = (real)(c->kind != RL_OPT_ADAMW ? c->weight_decay : 0), lr_ = (real)lr;               \
         const real bc1 = (real)(1 - pow(c->beta1, (double)o->t)), bc2 = (real)(1 - pow(c->beta2, (double)o->t)); \
         const real mom = (real)c->momentum, alpha = (real)c->alpha, eps = (real)c->eps;                     \
         const real beta1 = (real)c->beta1, beta2 = (real)c->beta2, awd = (real)c->weight_decay;             \
-        const size_t n = o->n;                                                                             \
         switch (c->kind) {                                                                                 \
         case RL_OPT_SGD:                                                                                   \
             for (size_t i = 0; i < n; i++) {                                                               \
@@ -140,14 +140,35 @@ void *rl_optim_buffer(rl_optim *o, int i)
 UPDATE(double, sqrt)
 UPDATE(float, sqrtf)
 
+typedef struct {
+    const rl_optim *o;
+    void *p;
+    const void *g;
+    double lr;
+} update_job;
+
+/* elements [lo, hi) of every buffer: the update is elementwise, so the
+ * threads' cut changes no number */
+static void update_range(void *ctx, size_t lo, size_t hi)
+{
+    const update_job *j = ctx;
+    const rl_optim *o = j->o;
+    if (o->dtype == RL_F64)
+        update_double(o, (double *)j->p + lo, o->buf[0] ? (double *)o->buf[0] + lo : NULL,
+                      o->buf[1] ? (double *)o->buf[1] + lo : NULL, (const double *)j->g + lo, j->lr, hi - lo);
+    else
+        update_float(o, (float *)j->p + lo, o->buf[0] ? (float *)o->buf[0] + lo : NULL,
+                     o->buf[1] ? (float *)o->buf[1] + lo : NULL, (const float *)j->g + lo, j->lr, hi - lo);
+}
+
 rl_status rl_optim_step(rl_optim *o, rl_model *m, const void *grad, double lr)
 {
     if (m->dtype != o->dtype || m->num_params != o->n)
         return rl_fail(RL_ERR_ARG, "the optimizer was made for another model");
     if (!isfinite(lr) || lr < 0) return rl_fail(RL_ERR_ARG, "learning rate %g", lr);
     o->t++;
-    if (o->dtype == RL_F64) update_double(o, m->params, o->buf[0], o->buf[1], grad, lr);
-    else update_float(o, m->params, o->buf[0], o->buf[1], grad, lr);
+    update_job j = {o, m->params, grad, lr};
+    rl_parallel_for(o->n, RL_GRAIN, update_range, &j);
     return RL_OK;
 }
 
@@ -174,19 +195,82 @@ rl_status rl_optim_step(rl_optim *o, rl_model *m, const void *grad, double lr)
 NORM(double)
 NORM(float)
 
+/* The reductions go in chunks of NORM_CHUNK elements, each chunk's result
+ * combined in order, so that the threads (one or more chunks each) change
+ * no bit; a buffer of one chunk is summed exactly as by one loop. */
+#define NORM_CHUNK ((size_t)1 << 20)
+
+typedef struct {
+    const void *p;
+    rl_dtype dtype;
+    size_t n;
+    double s;
+    int sq;        /* 0: the largest |p_i|; 1: the sum of (s p_i)^2 */
+    double *part;  /* (chunks) */
+} norm_job;
+
+static void norm_part(void *ctx, size_t lo, size_t hi)
+{
+    const norm_job *j = ctx;
+    for (size_t c = lo; c < hi; c++) {
+        size_t a = c * NORM_CHUNK, len = j->n - a < NORM_CHUNK ? j->n - a : NORM_CHUNK;
+        if (j->dtype == RL_F64)
+            j->part[c] = j->sq ? sum_sq_double((const double *)j->p + a, len, j->s) : max_abs_double((const double *)j->p + a, len);
+        else
+            j->part[c] = j->sq ? sum_sq_float((const float *)j->p + a, len, j->s) : max_abs_float((const float *)j->p + a, len);
+    }
+}
+
+static double reduce(const void *p, size_t n, rl_dtype dtype, int sq, double s)
+{
+    size_t chunks = (n + NORM_CHUNK - 1) / NORM_CHUNK;
+    double one = 0, *part = chunks > 1 ? rl_alloc(chunks, sizeof *part) : &one;
+    if (!part) { /* no memory for the partial results: one thread, the same chunks */
+        double acc = 0;
+        for (size_t c = 0; c < chunks; c++) {
+            norm_job j1 = {p, dtype, n, s, sq, &one};
+            norm_part(&j1, c, c + 1);
+            acc = sq ? acc + one : fmax(acc, one);
+        }
+        return acc;
+    }
+    norm_job j = {p, dtype, n, s, sq, part};
+    if (chunks == 1) norm_part(&j, 0, 1);
+    else rl_parallel_for(chunks, 1, norm_part, &j);
+    double acc = 0;
+    for (size_t c = 0; c < chunks; c++) acc = sq ? acc + part[c] : (part[c] > acc || isnan(part[c]) ? part[c] : acc);
+    if (part != &one) rl_free(part);
+    return acc;
+}
+
 double rl_buffer_norm(const void *p, size_t n, rl_dtype dtype)
 {
     /* sum of squares after scaling by a power of two that brings the largest
      * element near 1 (exact): no overflow or underflow; NaN and inf come through */
-    double mx = dtype == RL_F64 ? max_abs_double(p, n) : max_abs_float(p, n);
+    double mx = reduce(p, n, dtype, 0, 1);
     if (mx == 0 || !isfinite(mx)) {
-        double ssq = dtype == RL_F64 ? sum_sq_double(p, n, 1) : sum_sq_float(p, n, 1);
+        double ssq = reduce(p, n, dtype, 1, 1);
         return isnan(ssq) ? ssq : mx;
     }
     int e;
     frexp(mx, &e);
-    double s = ldexp(1, -e), ssq = dtype == RL_F64 ? sum_sq_double(p, n, s) : sum_sq_float(p, n, s);
+    double s = ldexp(1, -e), ssq = reduce(p, n, dtype, 1, s);
     return sqrt(ssq) / s;
+}
+
+typedef struct {
+    void *g;
+    rl_dtype dtype;
+    double f;
+} scale_job;
+
+static void scale_range(void *ctx, size_t lo, size_t hi)
+{
+    const scale_job *j = ctx;
+    for (size_t i = lo; i < hi; i++) {
+        if (j->dtype == RL_F64) ((double *)j->g)[i] *= j->f;
+        else ((float *)j->g)[i] = (float)(((float *)j->g)[i] * j->f);
+    }
 }
 
 rl_status rl_clip_grad_norm(void *grad, size_t n, rl_dtype dtype, double max_norm, double *norm)
@@ -195,11 +279,8 @@ rl_status rl_clip_grad_norm(void *grad, size_t n, rl_dtype dtype, double max_nor
     *norm = g;
     if (!isfinite(g)) return rl_fail(RL_ERR_NONFINITE, "the gradient norm is %g", g);
     if (max_norm > 0 && g >= max_norm) {
-        double f = max_norm / g;
-        for (size_t i = 0; i < n; i++) {
-            if (dtype == RL_F64) ((double *)grad)[i] *= f;
-            else ((float *)grad)[i] = (float)(((float *)grad)[i] * f);
-        }
+        scale_job j = {grad, dtype, max_norm / g};
+        rl_parallel_for(n, RL_GRAIN, scale_range, &j);
     }
     return RL_OK;
 }

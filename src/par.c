@@ -49,13 +49,30 @@ void rl_blas_restore(int before)
 /* ------------------------------------------------------------------ the pool */
 
 /* Spins of a waiting worker before it sleeps (each a relaxed load and a
- * pause): about a hundred microseconds. */
-#define WORKER_SPINS 20000
+ * pause, 10 to 140 cycles): tens of microseconds, enough to bridge the
+ * gaps between the regions of one training step without taking much from
+ * a thread that shares the core (SMT) and has work to do. */
+#define WORKER_SPINS 4000
+
+/* A worker's bed: it sleeps on its own condition, so that a region wakes
+ * only the workers it needs; the others sleep on. */
+typedef struct {
+    pthread_mutex_t m;
+    pthread_cond_t c;
+    int asleep;
+} bed;
+static bed beds[RL_MAX_THREADS];
+static pthread_once_t beds_once = PTHREAD_ONCE_INIT;
+static void beds_init(void)
+{
+    for (int i = 0; i < RL_MAX_THREADS; i++) {
+        pthread_mutex_init(&beds[i].m, NULL);
+        pthread_cond_init(&beds[i].c, NULL);
+    }
+}
 
 static struct {
     pthread_mutex_t region; /* held by the thread that runs a region */
-    pthread_mutex_t m;      /* guards sleeping workers and the condition */
-    pthread_cond_t wake;
     int workers;            /* started; worker i runs part i + 1 */
     rl_part_fn fn;          /* the region being run */
     void *ctx;
@@ -64,7 +81,7 @@ static struct {
      * and fn and ctx cannot change before every part has finished */
     _Atomic uint64_t job;
     _Atomic int pending;    /* parts 1.. of the region not yet finished */
-} pool = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, NULL, NULL, 0, 0};
+} pool = {PTHREAD_MUTEX_INITIALIZER, 0, NULL, NULL, 0, 0};
 
 /* parts and a worker's index travel in 8 bits (job, the worker's argument) */
 _Static_assert(RL_MAX_THREADS <= 0xff, "RL_MAX_THREADS must fit the 8-bit part count of the pool's job word");
@@ -86,23 +103,26 @@ static void *worker(void *arg)
      * before this worker was started) */
     const int me = (int)((uintptr_t)arg & 0xff);
     uint64_t seen = (uint64_t)(uintptr_t)arg >> 8;
+    bed *b = &beds[me];
+    int spin = 1; /* after a region it took part in: the next one is likely near */
     for (;;) {
         uint64_t job;
-        int spins = 0;
-        while ((job = atomic_load_explicit(&pool.job, memory_order_acquire)) >> 8 == seen) {
-            if (++spins < WORKER_SPINS) {
-                cpu_relax();
-                continue;
-            }
-            pthread_mutex_lock(&pool.m);
-            while ((job = atomic_load_explicit(&pool.job, memory_order_acquire)) >> 8 == seen)
-                pthread_cond_wait(&pool.wake, &pool.m);
-            pthread_mutex_unlock(&pool.m);
-            break;
+        for (int spins = 0; spin && spins < WORKER_SPINS; spins++) {
+            if ((atomic_load_explicit(&pool.job, memory_order_acquire) >> 8) != seen) break;
+            cpu_relax();
         }
+        if ((atomic_load_explicit(&pool.job, memory_order_acquire) >> 8) == seen) {
+            pthread_mutex_lock(&b->m);
+            b->asleep = 1;
+            while ((atomic_load_explicit(&pool.job, memory_order_acquire) >> 8) == seen) pthread_cond_wait(&b->c, &b->m);
+            b->asleep = 0;
+            pthread_mutex_unlock(&b->m);
+        }
+        job = atomic_load_explicit(&pool.job, memory_order_acquire);
         seen = job >> 8;
         int parts = (int)(job & 0xff);
-        if (me + 1 < parts) {
+        spin = me + 1 < parts;
+        if (spin) {
             pool.fn(pool.ctx, me + 1, parts);
             atomic_fetch_sub_explicit(&pool.pending, 1, memory_order_acq_rel);
         }
@@ -113,6 +133,7 @@ static void *worker(void *arg)
 /* Start workers until there are `want`; returns how many there are. */
 static int grow(int want)
 {
+    pthread_once(&beds_once, beds_init);
     while (pool.workers < want) {
         pthread_t th;
         pthread_attr_t at;
@@ -147,11 +168,16 @@ int rl_parallel(int parts, rl_part_fn fn, void *ctx, rl_barrier *bar)
     } else {
         pool.fn = fn, pool.ctx = ctx;
         atomic_store_explicit(&pool.pending, parts - 1, memory_order_relaxed);
-        pthread_mutex_lock(&pool.m);
         uint64_t next = ((atomic_load_explicit(&pool.job, memory_order_relaxed) >> 8) + 1) << 8;
         atomic_store_explicit(&pool.job, next | (uint64_t)parts, memory_order_release);
-        pthread_cond_broadcast(&pool.wake);
-        pthread_mutex_unlock(&pool.m);
+        /* wake the sleepers among this region's workers; a worker that is
+         * not asleep (spinning, or on its way to bed) sees the new job */
+        for (int i = 0; i + 1 < parts; i++) {
+            bed *b = &beds[i];
+            pthread_mutex_lock(&b->m);
+            if (b->asleep) pthread_cond_signal(&b->c);
+            pthread_mutex_unlock(&b->m);
+        }
         fn(ctx, 0, parts);
         for (int spins = 0; atomic_load_explicit(&pool.pending, memory_order_acquire) > 0; spins++)
             if (spins > 2000) sched_yield();
@@ -159,6 +185,36 @@ int rl_parallel(int parts, rl_part_fn fn, void *ctx, rl_barrier *bar)
     }
     if (locked) pthread_mutex_unlock(&pool.region);
     return parts;
+}
+
+size_t rl_grain = (size_t)1 << 17;
+
+typedef struct {
+    void (*fn)(void *ctx, size_t lo, size_t hi);
+    void *ctx;
+    size_t n;
+} for_job;
+
+static void for_part(void *p, int part, int parts)
+{
+    const for_job *j = p;
+    /* blocks of 16 elements, so that no two threads write one cache line of floats */
+    size_t blocks = (j->n + 15) / 16, b0 = blocks * (size_t)part / (size_t)parts, b1 = blocks * (size_t)(part + 1) / (size_t)parts;
+    size_t lo = b0 * 16, hi = b1 * 16 < j->n ? b1 * 16 : j->n;
+    if (lo < hi) j->fn(j->ctx, lo, hi);
+}
+
+void rl_parallel_for(size_t n, size_t grain, void (*fn)(void *ctx, size_t lo, size_t hi), void *ctx)
+{
+    size_t want = grain ? n / grain : 1;
+    int parts = rl_get_num_threads();
+    if (want < (size_t)parts) parts = want < 1 ? 1 : (int)want;
+    if (parts < 2) {
+        if (n) fn(ctx, 0, n);
+        return;
+    }
+    for_job j = {fn, ctx, n};
+    rl_parallel(parts, for_part, &j, NULL);
 }
 
 void rl_barrier_init(rl_barrier *b, int n)

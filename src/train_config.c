@@ -18,7 +18,7 @@ rl_train_config rl_train_defaults(void)
 {
     rl_train_config c = {0};
     c.task = RL_TASK_ADDING, c.seq_len = 100, c.cell = RL_CELL_TANH, c.hidden = 128, c.layers = 1;
-    c.init = (rl_init){RL_INIT_UNIFORM, 1, 0, 0, 0};
+    c.init = (rl_init){.kind = RL_INIT_UNIFORM, .gain = 1};
     c.batch = 50, c.steps = 1000;
     c.optim = rl_optim_defaults(RL_OPT_ADAM);
     c.sched = (rl_schedule){RL_SCHED_CONSTANT, 1e-3, 0, 0, 0.1, 0, 0};
@@ -58,12 +58,20 @@ static const row rows[] = {
     ENUM("cell", "model", cell, RL_CELL_COUNT, "CELL", "the cell", "cell", cell_choice),
     NUM("hidden", "hidden", "model", RL_FIELD_INT, hidden, 1, RL_MAX_SIZE, "H", "units per layer", NULL),
     NUM("layers", "layers", "model", RL_FIELD_INT, layers, 1, RL_MAX_LAYERS, "L", "layers", NULL),
-    ENUM("init", "model", init.kind, RL_INIT_COUNT, "KIND", "W_hh's init, as for rnnlab init", "init", init_choice),
+    ENUM("init", "model", init.kind, RL_INIT_COUNT, "KIND", "the init, as for rnnlab init", "init", init_choice),
     NUM("gain", "gain", "model", RL_FIELD_DOUBLE, init.gain, -1e6, 1e6, "G", "gain of gaussian, orthogonal, identity, symmetric", NULL),
     NUM("radius", "radius", "model", RL_FIELD_DOUBLE, init.radius, 0, 1e6, "R", "rescale each W_hh block to this spectral radius; 0 = leave", NULL),
     NUM("forget_bias", "forget-bias", "model", RL_FIELD_DOUBLE, init.forget_bias, -100, 100, "F",
         "lstm: b_if = F, b_hf = 0 (0: as the init)", NULL),
     NUM("zero_bias", "zero-bias", "model", RL_FIELD_BOOL, init.zero_bias, 0, 1, NULL, "every recurrent bias starts at 0", NULL),
+    NUM("t_max", "t-max", "model", RL_FIELD_DOUBLE, init.t_max, 0, 1e9, "T",
+        "init chrono: forgetting times uniform in [2, T] (>= 2); 0 = the task's steps", NULL),
+    NUM("leak", "leak", "model", RL_FIELD_DOUBLE, init.leak, 0, 1, "A", "leaky: every unit's rate a in (0, 1); 0 = as the init",
+        NULL),
+    NUM("timescales", "timescales", "model", RL_FIELD_RANGE, init.timescales, 1, 1e9, "A,B",
+        "leaky: time scales 1/a log-uniform in [A, B], 1 < A <= B", NULL),
+    NUM("recurrent_max", "recurrent-max", "model", RL_FIELD_DOUBLE, init.recurrent_max, 0, 1e6, "R",
+        "indrnn: u clipped to [-R, R] after every update, u ~ U(0, R) at init; 0 = 2^(1/T) for T steps", NULL),
     NUM("batch", "batch", "optimisation", RL_FIELD_INT, batch, 1, 1000000, "B", "sequences per batch", NULL),
     NUM("steps", "steps", "optimisation", RL_FIELD_INT64, steps, 1, BIG, "N", "updates", NULL),
     ENUM("optim", "optimisation", optim.kind, RL_OPT_COUNT, "O", "the optimizer, with PyTorch's defaults", "optimizer",
@@ -102,6 +110,9 @@ static const row rows[] = {
      NULL, nonfinite_choice},
     NUM("inject_nan_at", "inject-nan-at", "testing", RL_FIELD_INT64, inject_nan_at, 0, BIG, "N",
         "make step N's gradient NaN (to see --on-nonfinite at work); 0 = off", NULL),
+    NUM("stop_when_solved", "stop-when-solved", "records", RL_FIELD_BOOL, stop_when_solved, 0, 1, NULL,
+        "stop at the first validation that solves the task (adding: MSE < 0.01; copy, temporal-order, "
+        "adding-hs97: 99% right)", NULL),
 };
 #define NROWS ((int)(sizeof rows / sizeof rows[0]))
 
@@ -153,6 +164,14 @@ static rl_status in_range(const rl_train_field *f, const char *label, double v)
     if (v >= f->lo && v <= f->hi) return RL_OK;
     if (f->type == RL_FIELD_DOUBLE) return rl_fail(RL_ERR_ARG, "%s = %g is out of range [%g, %g]", label, v, f->lo, f->hi);
     return rl_fail(RL_ERR_ARG, "%s = %.15g is out of range [%.15g, %.15g]", label, v, f->lo, f->hi);
+}
+
+/* A range a <= b with both ends in the row's [lo, hi], or 0,0 (unset). */
+static rl_status range_ok(const rl_train_field *f, const char *label, const double *v)
+{
+    if (v[0] == 0 && v[1] == 0) return RL_OK;
+    if (v[0] >= f->lo && v[1] <= f->hi && v[0] <= v[1]) return RL_OK;
+    return rl_fail(RL_ERR_ARG, "%s = %g,%g must be two numbers A <= B in [%g, %g]", label, v[0], v[1], f->lo, f->hi);
 }
 
 static rl_status parse_choice(const row *r, const char *text, int *out)
@@ -227,6 +246,21 @@ rl_status rl_train_field_parse(rl_train_config *c, const rl_train_field *f, cons
         if (!parse_u64(text, (uint64_t *)at(c, f)))
             return rl_fail(RL_ERR_ARG, "%s expects a non-negative integer, got '%s'", label, text);
         return RL_OK;
+    case RL_FIELD_RANGE: {
+        double v[2] = {NAN, NAN};
+        v[0] = strtod(text, &end);
+        int ok = !errno && end != text && *end == ',';
+        if (ok) {
+            const char *b = end + 1;
+            v[1] = strtod(b, &end);
+            ok = !errno && end != b && !*end;
+        }
+        if (!ok || !isfinite(v[0]) || !isfinite(v[1]))
+            return rl_fail(RL_ERR_ARG, "%s expects two finite numbers A,B, got '%s'", label, text);
+        rl_status s = range_ok(f, label, v);
+        if (!s) memcpy(at(c, f), v, sizeof v);
+        return s;
+    }
     }
     RL_UNREACHABLE("field type");
 }
@@ -252,6 +286,11 @@ void rl_train_field_format(const rl_train_config *c, const rl_train_field *f, ch
         return;
     }
     case RL_FIELD_SEED: snprintf(buf, n, "%llu", (unsigned long long)*(const uint64_t *)at_const(c, f)); return;
+    case RL_FIELD_RANGE: {
+        const double *v = at_const(c, f);
+        snprintf(buf, n, "%.17g,%.17g", v[0], v[1]);
+        return;
+    }
     }
     RL_UNREACHABLE("field type");
 }
@@ -276,6 +315,11 @@ static rl_status check_field(const rl_train_config *c, const rl_train_field *f)
     }
     case RL_FIELD_PATH:
     case RL_FIELD_SEED: return RL_OK;
+    case RL_FIELD_RANGE: {
+        const double *v = at_const(c, f);
+        if (!isfinite(v[0]) || !isfinite(v[1])) return rl_fail(RL_ERR_ARG, "%s is not finite", f->name);
+        return range_ok(f, f->name, v);
+    }
     }
     RL_UNREACHABLE("field type");
 }
@@ -325,6 +369,7 @@ cJSON *rl_train_config_json(const rl_train_config *c)
             v = (double)s < SEED_EXACT ? cJSON_CreateNumber((double)s) : cJSON_CreateString(txt);
             break;
         }
+        case RL_FIELD_RANGE: v = cJSON_CreateDoubleArray(at_const(c, f), 2); break;
         }
         if (!v || !cJSON_AddItemToObject(j, f->name, v)) {
             cJSON_Delete(v);
@@ -378,6 +423,16 @@ static rl_status read_value(const cJSON *v, rl_train_config *c, const rl_train_f
         else if (!cJSON_IsString(v) || !parse_u64(v->valuestring, s))
             return rl_fail(RL_ERR_FORMAT, "%s must be an integer in [0, 2^64) (a string from 2^53 on)", f->name);
         return RL_OK;
+    }
+    case RL_FIELD_RANGE: {
+        double x[2];
+        if (!cJSON_IsArray(v) || cJSON_GetArraySize(v) != 2 || !cJSON_IsNumber(v->child) ||
+            !cJSON_IsNumber(v->child->next))
+            return rl_fail(RL_ERR_FORMAT, "%s must be an array of two numbers", f->name);
+        x[0] = v->child->valuedouble, x[1] = v->child->next->valuedouble;
+        rl_status s = range_ok(f, f->name, x);
+        if (!s) memcpy(at(c, f), x, sizeof x);
+        return s;
     }
     }
     RL_UNREACHABLE("field type");

@@ -3,6 +3,7 @@
  * the records it makes (metrics, gradient flow, validation). The run folder
  * it keeps them in, with its atomic checkpoints and what resuming needs, is
  * src/run.c; the configuration's table is src/train_config.c. */
+#include "cell.h"
 #include "run.h"
 
 #include <lapacke.h>
@@ -33,6 +34,9 @@ struct rl_trainer {
     rl_run_records acc;      /* the metrics line being gathered, and the steps skipped */
     rl_step_hook hook;       /* or NULL */
     void *hook_ctx;
+    rl_score last_val;       /* the last validation, and its step (0: none yet) */
+    int64_t last_val_step;
+    int64_t solved_step;     /* the step whose validation solved the task, 0: none */
 };
 
 /* ------------------------------------------------------------------ set-up */
@@ -78,6 +82,8 @@ static rl_status build(rl_trainer *t)
     t->k1 = c->task == RL_TASK_TEXT ? (c->k1 ? c->k1 : c->seq_len) : 0;
     rl_config mc = {c->cell, t->info.input_size, c->hidden, c->layers, t->info.output_size, t->info.loss};
     if ((s = rl_model_new(&t->m, &mc, RL_F32))) return s;
+    /* the model file says what it was trained on: the commands' defaults */
+    if ((s = rl_model_set_task(t->m, c->task, c->seq_len))) return s;
     if (t->info.vocab && (s = rl_model_set_vocab(t->m, t->info.vocab))) return s;
     if ((s = rl_ws_new(&t->ws, t->m, c->batch, t->info.steps))) return s;
     if ((s = rl_task_data_new(&t->data, t->task, c->batch))) return s;
@@ -103,10 +109,19 @@ static void resolve_schedule(rl_train_config *c)
     if (c->sched.kind == RL_SCHED_COSINE && c->sched.total == 0) c->sched.total = c->steps;
 }
 
+/* Init options whose default is the task's length T (its steps): chrono's
+ * longest forgetting time T, and IndRNN's bound 2^{1/T} on |u| (Li et al.
+ * 2018: then |u|^T <= 2). Written into the run's configuration. */
+static void resolve_init(rl_train_config *c, const rl_model *m, int T)
+{
+    if (c->init.kind == RL_INIT_CHRONO && c->init.t_max == 0) c->init.t_max = T;
+    if (m->cell->recur == RL_RECUR_DIAG && c->init.recurrent_max == 0) c->init.recurrent_max = pow(2.0, 1.0 / T);
+}
+
 /* The trainer's state as the run folder saves and restores it. */
 static rl_run_state run_state(const rl_trainer *t)
 {
-    rl_run_state st = {t->step, t->rng, t->acc, NULL, NULL, NULL};
+    rl_run_state st = {t->step, t->rng, t->acc, NULL, NULL, NULL, t->info.text_bytes, t->info.text_hash};
     if (t->k1) st.pos = t->pos, st.carry_h = t->carry_h, st.carry_c = rl_cell_states(t->cfg.cell) == 2 ? t->carry_c : NULL;
     return st;
 }
@@ -126,6 +141,7 @@ rl_status rl_trainer_new(rl_trainer **out, const rl_train_config *cfg, const cha
     if (!(t->dir = strdup(dir)) || (cfg->text_path && !t->text_path)) s = rl_fail(RL_ERR_NOMEM, "out of memory");
     /* everything that can fail before the folder is touched */
     if (!s) s = build(t);
+    if (!s) resolve_init(&t->cfg, t->m, t->info.steps);
     if (!s) s = rl_model_init(t->m, &t->cfg.init, t->cfg.seed);
     rl_rng_seed(&t->rng, t->cfg.seed ^ 0x7472616e69ull);
     if (!s) s = rl_run_create(dir, &t->cfg);
@@ -148,7 +164,44 @@ static rl_status save_checkpoint(rl_trainer *t)
 
 rl_status rl_trainer_resume(rl_trainer **out, const char *dir, int64_t steps)
 {
+    rl_resume_options o = {steps, NULL};
+    return rl_trainer_resume_ex(out, dir, &o);
+}
+
+/* The step a checkpoint is at (-1 if it does not say), read before anything
+ * is built or trimmed. */
+static int64_t checkpoint_step(const st_file *f)
+{
+    const st_tensor *t = st_find(f, "train.step");
+    int64_t v = -1;
+    if (t && t->dtype == ST_I64 && t->numel == 1) memcpy(&v, f->data + t->begin, 8);
+    return v;
+}
+
+/* The text of a resumed text run must be the one it was trained on: the
+ * size and hash the checkpoint records (older checkpoints record neither;
+ * the vocabulary is checked then, in rl_run_restore). */
+static rl_status check_text(const st_file *f, const rl_task_info *in, const char *path)
+{
+    const char *b = st_meta(f, "text_bytes"), *h = st_meta(f, "text_hash"), *v = st_meta(f, "vocab");
+    if (in->kind != RL_TASK_TEXT) return RL_OK;
+    if (v && in->vocab && strcmp(v, in->vocab) != 0)
+        return rl_fail(RL_ERR_FORMAT, "%s: the text's characters are not the ones the run was trained on (%s)", f->path,
+                       path ? path : "the built-in corpus");
+    if (!b || !h) return RL_OK;
+    unsigned long long want = strtoull(h, NULL, 16);
+    long long bytes = strtoll(b, NULL, 10);
+    if (bytes == in->text_bytes && want == in->text_hash) return RL_OK;
+    return rl_fail(RL_ERR_FORMAT,
+                   "%s is not the text this run was trained on: %lld bytes, hash %016llx; the run's had %s bytes, hash %s",
+                   path ? path : "the built-in corpus", (long long)in->text_bytes, (unsigned long long)in->text_hash, b, h);
+}
+
+rl_status rl_trainer_resume_ex(rl_trainer **out, const char *dir, const rl_resume_options *o)
+{
     *out = NULL;
+    const int64_t steps = o ? o->steps : 0;
+    const char *new_text = o ? o->text_path : NULL;
     rl_trainer *t = calloc(1, sizeof *t);
     if (!t) return rl_fail(RL_ERR_NOMEM, "out of memory");
     st_file f;
@@ -156,9 +209,28 @@ rl_status rl_trainer_resume(rl_trainer **out, const char *dir, int64_t steps)
     t->text_path = (char *)t->cfg.text_path; /* owned */
     if (!s && !(t->dir = strdup(dir))) s = rl_fail(RL_ERR_NOMEM, "out of memory");
     resolve_schedule(&t->cfg); /* a checkpoint from before decay_steps was recorded */
+    /* refused before anything is built, or a record trimmed */
+    int64_t at = s ? -1 : checkpoint_step(&f);
+    if (!s && steps > 0 && at > steps)
+        s = rl_fail(RL_ERR_ARG, "%s is at step %lld, past the %lld steps asked for: give --steps %lld or more", dir,
+                    (long long)at, (long long)steps, (long long)at);
     if (!s && steps > 0) t->cfg.steps = steps;
+    if (!s && new_text && t->cfg.task != RL_TASK_TEXT) s = rl_fail(RL_ERR_ARG, "a text file is only for a run of the text task");
+    if (!s && new_text) { /* the run's text, moved: from now on recorded by its new absolute path */
+        free(t->text_path);
+        if (!(t->text_path = realpath(new_text, NULL))) t->text_path = strdup(new_text);
+        t->cfg.text_path = t->text_path;
+        if (!t->text_path) s = rl_fail(RL_ERR_NOMEM, "out of memory");
+    }
     if (!s && rl_train_config_check(&t->cfg)) s = rl_fail(RL_ERR_FORMAT, "%s: train_config: %s", f.path, rl_errmsg());
     if (!s) s = build(t);
+    if (s == RL_ERR_IO && t->cfg.task == RL_TASK_TEXT && !new_text) {
+        char why[1024];
+        snprintf(why, sizeof why, "%s", rl_errmsg());
+        s = rl_fail(s, "%s (if the run's text has moved, resume with --data NEWPATH)", why);
+    }
+    if (!s) s = check_text(&f, &t->info, t->cfg.text_path);
+    if (!s && new_text) s = rl_run_write_config(dir, &t->cfg);
     rl_run_state st = run_state(t);
     if (!s) s = rl_run_restore(&f, dir, &t->cfg, t->m, t->opt, &st, t->info.train_len);
     st_close(&f);
@@ -183,8 +255,16 @@ void rl_trainer_set_hook(rl_trainer *t, rl_step_hook fn, void *ctx)
 }
 
 const rl_model *rl_trainer_model(const rl_trainer *t) { return t->m; }
+rl_task_info rl_trainer_task_info(const rl_trainer *t) { return t->info; }
+
+int64_t rl_trainer_last_eval(const rl_trainer *t, rl_score *sc)
+{
+    *sc = t->last_val;
+    return t->last_val_step;
+}
 rl_train_config rl_trainer_config(const rl_trainer *t) { return t->cfg; }
 int64_t rl_trainer_step(const rl_trainer *t) { return t->step; }
+int64_t rl_trainer_solved_step(const rl_trainer *t) { return t->solved_step; }
 
 /* ------------------------------------------------------------------ records */
 
@@ -195,11 +275,18 @@ static double now_s(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-/* Spectral radius and largest singular value of each (H, H) gate block of layer l's W_hh. */
+/* Spectral radius and largest singular value of each (H, H) gate block of
+ * layer l's W_hh; of diag(u) (both max |u_j|) for a diagonal recurrence. */
 static void whh_stats(const rl_model *m, int l, double *radius, double *sigma)
 {
     const int H = m->cfg.hidden_size, G = rl_cell_gates(m->cfg.cell);
     const float *w = (const float *)m->params + m->tensors[rl_t(m, l, RL_W_HH)].offset;
+    if (m->cell->recur == RL_RECUR_DIAG) {
+        radius[0] = 0;
+        for (int j = 0; j < H; j++) radius[0] = fmax(radius[0], fabs(w[j]));
+        sigma[0] = radius[0];
+        return;
+    }
     double *a = malloc((size_t)H * H * 8), *wr = malloc((size_t)H * 8), *wi = malloc((size_t)H * 8);
     for (int g = 0; g < G; g++) radius[g] = sigma[g] = NAN; /* also when out of memory */
     for (int g = 0; g < G && a && wr && wi; g++) {
@@ -294,7 +381,7 @@ rl_status rl_evaluate(const rl_model *m0, const rl_task *task, int B, int batche
                        c.input_size, c.output_size, rl_loss_name(c.loss), rl_task_name(in.kind), in.input_size,
                        in.output_size, rl_loss_name(in.loss));
     if (in.vocab && (!rl_model_vocab(m0) || strcmp(rl_model_vocab(m0), in.vocab) != 0))
-        return rl_fail(RL_ERR_ARG, "the model's vocabulary is not the text's");
+        return rl_fail(RL_ERR_ARG, "the model's characters are not the text's: give the text it was trained on (--data)");
     rl_model *m = NULL;
     rl_ws *ws = NULL;
     rl_data *d = NULL;
@@ -340,6 +427,7 @@ static rl_status eval_record(rl_trainer *t)
     rl_score sc;
     rl_status s = rl_evaluate(t->m, t->task, t->cfg.batch, t->cfg.eval_batches, t->cfg.seed ^ 0x76616cull, &sc);
     if (s) return s;
+    t->last_val = sc, t->last_val_step = t->step;
     cJSON *r = cJSON_CreateObject();
     cJSON_AddNumberToObject(r, "step", (double)t->step);
     score_json(r, &t->info, &sc, "val_");
@@ -392,14 +480,17 @@ static rl_status train_step(rl_trainer *t, double *loss, double *gnorm, int *cli
     *clipped = c->clip > 0 && *gnorm >= c->clip;
     if (c->clip_value > 0) rl_clip_grad_value(rl_ws_grad(t->ws), n, RL_F32, c->clip_value);
     s = rl_optim_step(t->opt, t->m, rl_ws_grad(t->ws), rl_lr_at(&c->sched, t->step));
+    /* IndRNN: |u| <= recurrent_max after every update (nothing for a dense W_hh) */
+    if (!s) rl_model_clip_recurrent(t->m, c->init.recurrent_max);
     /* the state after k1 steps starts the next window */
     if (!s && t->k1) s = rl_ws_state_at(t->ws, t->k1, t->carry_h, t->carry_c);
     return s;
 }
 
-/* The metrics line of the steps since the last one. */
-static rl_status log_metrics(rl_trainer *t, double now, double tlog, int64_t tokens, double t0,
-                             void (*progress)(const rl_progress *, void *), void *ctx)
+/* The metrics line of the steps since the last one; *p gets the progress
+ * report of the same steps (the validation fields are filled later, after
+ * the step's validation). */
+static rl_status log_metrics(rl_trainer *t, double now, double tlog, int64_t tokens, double t0, rl_progress *p)
 {
     const rl_train_config *c = &t->cfg;
     rl_run_records *a = &t->acc;
@@ -417,16 +508,14 @@ static rl_status log_metrics(rl_trainer *t, double now, double tlog, int64_t tok
     cJSON_AddNumberToObject(r, "tokens_per_s", tps);
     if (!isnan(t->info.baseline)) cJSON_AddNumberToObject(r, "baseline", t->info.baseline);
     rl_status s = rl_run_append(t->dir, "metrics.jsonl", r);
-    if (progress) {
-        rl_progress p = {t->step, c->steps, a->loss / n, a->grad_norm / n, lr, tps, now - t0, a->skipped};
-        progress(&p, ctx);
-    }
+    *p = (rl_progress){t->step, c->steps, a->loss / n, a->grad_norm / n, lr, tps, now - t0, a->skipped,
+                       NAN, 0, t->info.baseline};
     a->loss = a->grad_norm = a->grad_norm_max = 0, a->steps = a->clipped = 0;
     return s;
 }
 
-rl_status rl_trainer_run(rl_trainer *t, volatile int *stop, int *interrupted,
-                         void (*progress)(const rl_progress *, void *), void *ctx)
+static rl_status trainer_loop(rl_trainer *t, volatile int *stop, int *interrupted,
+                              void (*progress)(const rl_progress *, void *), void *ctx)
 {
     const rl_train_config *c = &t->cfg;
     rl_status s = RL_OK;
@@ -468,16 +557,47 @@ rl_status rl_trainer_run(rl_trainer *t, volatile int *stop, int *interrupted,
         }
         t->step++;
         tokens += tokens_per_step;
-        if (t->step % c->log_every == 0 || t->step == c->steps) {
+        rl_progress rep;
+        int report = t->step % c->log_every == 0 || t->step == c->steps;
+        if (report) {
             double now = now_s();
-            s = log_metrics(t, now, tlog, tokens, t0, progress, ctx);
+            s = log_metrics(t, now, tlog, tokens, t0, &rep);
             tokens = 0, tlog = now;
         }
         if (!s && c->flow_every > 0 && (t->step % c->flow_every == 0 || t->step == c->steps))
             s = flow_record(t, last_loss, last_norm);
-        if (!s && ((c->eval_every > 0 && t->step % c->eval_every == 0) || t->step == c->steps)) s = eval_record(t);
-        if (!s && ((c->ckpt_every > 0 && t->step % c->ckpt_every == 0) || t->step == c->steps)) s = save_checkpoint(t);
+        int evaluated = !s && ((c->eval_every > 0 && t->step % c->eval_every == 0) || t->step == c->steps);
+        if (evaluated) s = eval_record(t);
+        int solved = evaluated && !s && c->stop_when_solved && rl_task_solved(t->task, &t->last_val);
+        if (solved) { /* one line that says so, then the checkpoint and the model */
+            t->solved_step = t->step;
+            cJSON *r = cJSON_CreateObject();
+            cJSON_AddNumberToObject(r, "step", (double)t->step);
+            cJSON_AddBoolToObject(r, "solved", 1);
+            cJSON_AddStringToObject(r, "rule", rl_task_solved_rule(c->task));
+            cJSON_AddNumberToObject(r, "elapsed_s", now_s() - t0);
+            s = rl_run_append(t->dir, "metrics.jsonl", r);
+        }
+        if (!s && (solved || (c->ckpt_every > 0 && t->step % c->ckpt_every == 0) || t->step == c->steps))
+            s = save_checkpoint(t);
+        if (report && progress) { /* after the step's validation: the report shows it */
+            rep.val_step = t->last_val_step;
+            rep.val_loss = t->last_val_step ? t->last_val.loss_sum / t->last_val.weight_sum : NAN;
+            progress(&rep, ctx);
+        }
+        if (t->solved_step) break;
     }
     if (!s && *interrupted) s = save_checkpoint(t);
+    return s;
+}
+
+rl_status rl_trainer_run(rl_trainer *t, volatile int *stop, int *interrupted,
+                         void (*progress)(const rl_progress *, void *), void *ctx)
+{
+    /* the trainer reports through progress and stops on *stop: the Jacobian
+     * products of its flow records must not stop it half-way through a step */
+    int muted = rl_progress_mute(1);
+    rl_status s = trainer_loop(t, stop, interrupted, progress, ctx);
+    rl_progress_mute(muted);
     return s;
 }

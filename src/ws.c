@@ -49,6 +49,7 @@ rl_status rl_ws_new(rl_ws **out, const rl_model *m, int batch, int steps)
     for (size_t i = 0; ok && i < sizeof bufs / sizeof bufs[0]; i++)
         if (bufs[i].want && !(*bufs[i].p = rl_alloc(bufs[i].n, es))) ok = 0;
     if (ok && !(ws->wsum = rl_alloc(TB, sizeof(double)))) ok = 0;
+    if (ok && !(ws->lrow = rl_alloc(TB, sizeof(double)))) ok = 0;
     if (ok && !(ws->ids = rl_alloc(TB, sizeof *ws->ids))) ok = 0;
     if (ok && m->dtype == RL_F32 && rl_packed_kernel() && d->recur == RL_RECUR_DENSE) {
         /* W_hh packed for the step kernel, forward or backward */
@@ -67,7 +68,7 @@ void rl_ws_free(rl_ws *ws)
 {
     if (!ws) return;
     void *bufs[] = {ws->xt, ws->h, ws->c, ws->gates, ws->aux, ws->out, ws->dout, ws->dh, ws->dh_below,
-                    ws->dh_top, ws->da, ws->da_h, ws->dc, ws->drop, ws->dmask, ws->carry, ws->grad, ws->grad_h0, ws->grad_c0, ws->wsum,
+                    ws->dh_top, ws->da, ws->da_h, ws->dc, ws->drop, ws->dmask, ws->carry, ws->grad, ws->grad_h0, ws->grad_c0, ws->wsum, ws->lrow,
                     ws->wt, ws->ids, ws->wpack};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) rl_free(bufs[i]);
     free(ws);

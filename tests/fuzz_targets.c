@@ -50,18 +50,24 @@ int fuzz_model(const uint8_t *data, size_t size)
     return 0;
 }
 
-/* The data loader against three models: a 2-layer tanh classifier, an mse
- * model, an LSTM (c0 allowed); with and without RL_DATA_OPTIONAL_XY. */
+/* The data loader against five models: a 2-layer tanh classifier, an mse
+ * model, an LSTM (c0 allowed), a 2-layer leaky classifier (the cell's own
+ * parameter rnn.leak_l{k}), a 2-layer IndRNN regressor (a vector W_hh);
+ * with and without RL_DATA_OPTIONAL_XY. */
 int fuzz_data(const uint8_t *data, size_t size)
 {
     st_file f;
     if (st_parse(&f, data, size, "fuzz") != RL_OK) return 0;
-    const rl_config cfgs[3] = {{RL_CELL_TANH, 3, 4, 2, 2, RL_LOSS_CE},
+    const rl_config cfgs[5] = {{RL_CELL_TANH, 3, 4, 2, 2, RL_LOSS_CE},
                                {RL_CELL_GRU, 2, 3, 1, 1, RL_LOSS_MSE},
-                               {RL_CELL_LSTM, 1, 2, 1, 3, RL_LOSS_CE}};
-    for (int k = 0; k < 3; k++) {
+                               {RL_CELL_LSTM, 1, 2, 1, 3, RL_LOSS_CE},
+                               {RL_CELL_LEAKY, 2, 3, 2, 2, RL_LOSS_CE},
+                               {RL_CELL_INDRNN, 1, 3, 2, 1, RL_LOSS_MSE}};
+    const rl_init init = {.kind = RL_INIT_UNIFORM, .gain = 1};
+    for (int k = 0; k < 5; k++) {
         rl_model *m = NULL;
         if (rl_model_new(&m, &cfgs[k], RL_F32) != RL_OK) continue;
+        rl_model_init(m, &init, 1); /* nonzero weights: the leak and u are used */
         for (unsigned flags = 0; flags < 2; flags++) {
             rl_data *d = NULL;
             if (rl_data_from_st(&d, &f, m, RL_F32, flags) == RL_OK) {

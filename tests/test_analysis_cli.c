@@ -111,7 +111,7 @@ TEST(cli_lyapunov_json)
     float h0[1 * 1 * 8] = {0.5f, -0.5f, 0.25f, 0, 0.1f, -0.2f, 0.3f, 0.9f};
     rl_config c = {RL_CELL_TANH, 2, 8, 1, 1, RL_LOSS_MSE};
     rl_model *m = NULL;
-    rl_init init = {RL_INIT_GAUSSIAN, 2.0, 0, 0, 1};
+    rl_init init = {.kind = RL_INIT_GAUSSIAN, .gain = 2.0, .zero_bias = 1};
     CHECK_OK(rl_model_new(&m, &c, RL_F32));
     if (!m) return;
     CHECK_OK(rl_model_init(m, &init, 3));
@@ -146,7 +146,7 @@ TEST(cli_analysis_errors)
     const char *out = tmp_path("x.out");
     struct { const char *argv[16]; int status; const char *frag; } cases[] = {
         {{"rnnlab", "jacobian", "--model", JM, "--data", JD, NULL}, 2, "--out is required"},
-        {{"rnnlab", "jacobian", "--model", JM, "--data", JD, "--seq", "9", "--out", out, NULL}, 1, "outside the batch"},
+        {{"rnnlab", "jacobian", "--model", JM, "--data", JD, "--seq", "9", "--out", out, NULL}, 2, "outside the batch"},
         {{"rnnlab", "jacobian", "--model", JM, "--data", JD, "--seq", "-1", "--out", out, NULL}, 2, "out of range"},
         {{"rnnlab", "spectrum", "--model", JM, "--data", JD, "--lags", "0", "--out", out, NULL}, 2, "outside [1, T = 40]"},
         {{"rnnlab", "spectrum", "--model", JM, "--data", JD, "--lags", "1,x", "--out", out, NULL}, 2, "expects a list"},

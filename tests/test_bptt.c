@@ -46,7 +46,7 @@ TEST(loss_by_hand)
 TEST(backward_accumulates)
 {
     rl_config c = {RL_CELL_TANH, 3, 5, 2, 4, RL_LOSS_CE};
-    rl_init init = {RL_INIT_UNIFORM, 1, 0, 0, 0};
+    rl_init init = {.kind = RL_INIT_UNIFORM, .gain = 1};
     rl_model *m = NULL;
     rl_data *d = NULL;
     rl_ws *ws = NULL;
@@ -85,7 +85,7 @@ out:
 TEST(eq_10_21_holds_in_the_cache)
 {
     rl_config c = {RL_CELL_TANH, 2, 4, 1, 3, RL_LOSS_MSE};
-    rl_init init = {RL_INIT_GAUSSIAN, 1.2, 0, 0, 0};
+    rl_init init = {.kind = RL_INIT_GAUSSIAN, .gain = 1.2};
     rl_model *m = NULL;
     rl_data *d = NULL;
     rl_ws *ws = NULL;
@@ -118,7 +118,7 @@ TEST(f32_matches_f64)
     rl_cell cells[] = {RL_CELL_TANH, RL_CELL_RELU, RL_CELL_LINEAR};
     for (int ci = 0; ci < 3; ci++) {
         rl_config c = {cells[ci], 4, 16, 2, 5, RL_LOSS_CE};
-        rl_init init = {RL_INIT_UNIFORM, 1, 0, 0, 0};
+        rl_init init = {.kind = RL_INIT_UNIFORM, .gain = 1};
         rl_model *m64 = NULL, *m32 = NULL;
         rl_data *d64 = NULL, *d32 = NULL;
         rl_ws *w64 = NULL, *w32 = NULL;

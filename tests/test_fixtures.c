@@ -1,4 +1,5 @@
-/* rnnlab against PyTorch autograd: fixtures written by tools/make_fixtures.py. */
+/* rnnlab against PyTorch autograd: fixtures written by tools/make_fixtures.py
+ * and tools/make_cure_fixtures.py. */
 #include "safetensors.h"
 #include "test.h"
 
@@ -8,7 +9,10 @@
 static const char *const cases[] = {"tanh_l1_ce",      "relu_l2_mse",     "linear_l3_ce",    "tanh_l2_mse",
                                     "relu_l3_ce",      "tanh_l3_mse_long", "rnnlab_made_tanh_l2", "lstm_l1_ce",
                                     "lstm_l2_mse",     "lstm_l3_ce_long", "gru_l1_mse",      "gru_l2_ce",
-                                    "gru_l3_mse_long", "rnnlab_made_lstm_l2", "rnnlab_made_gru_l1"};
+                                    "gru_l3_mse_long", "rnnlab_made_lstm_l2", "rnnlab_made_gru_l1",
+                                    /* the cures (tools/make_cure_fixtures.py) */
+                                    "leaky_l1_ce",     "leaky_l2_mse_h1", "leaky_l3_ce",     "leaky_l2_mse_long",
+                                    "indrnn_l1_mse",   "indrnn_l2_ce_h1", "indrnn_l3_mse_long"};
 
 /* Max |x| over a tensor, for the absolute part of the tolerance. */
 static double max_abs(const double *x, size_t n)

@@ -39,6 +39,8 @@ TEST(gradcheck_relu) { sweep(RL_CELL_RELU); }
 TEST(gradcheck_linear) { sweep(RL_CELL_LINEAR); }
 TEST(gradcheck_lstm) { sweep(RL_CELL_LSTM); }
 TEST(gradcheck_gru) { sweep(RL_CELL_GRU); }
+TEST(gradcheck_leaky) { sweep(RL_CELL_LEAKY); }
+TEST(gradcheck_indrnn) { sweep(RL_CELL_INDRNN); }
 
 /* The check can fail: a gradient that is off shows up. Here the analytic
  * gradient is compared with the finite difference of another loss. */

@@ -9,7 +9,7 @@
 static rl_model *make(rl_cell cell, int H, rl_init_kind kind, double gain, double radius, uint64_t seed)
 {
     rl_config c = {cell, 3, H, 2, 2, RL_LOSS_MSE};
-    rl_init init = {kind, gain, radius, 0, 0};
+    rl_init init = {.kind = kind, .gain = gain, .radius = radius};
     rl_model *m = NULL;
     CHECK_OK(rl_model_new(&m, &c, RL_F64));
     if (m) CHECK_OK(rl_model_init(m, &init, seed));
@@ -132,7 +132,7 @@ TEST(init_is_deterministic)
 TEST(init_forget_bias)
 {
     rl_config c = {RL_CELL_LSTM, 3, 4, 1, 2, RL_LOSS_MSE};
-    rl_init init = {RL_INIT_UNIFORM, 1, 0, 1.0, 0};
+    rl_init init = {.kind = RL_INIT_UNIFORM, .gain = 1, .forget_bias = 1.0};
     rl_model *m = NULL;
     CHECK_OK(rl_model_new(&m, &c, RL_F64));
     if (!m) return;

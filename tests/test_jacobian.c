@@ -54,7 +54,7 @@ TEST(jacobian_steps_and_products_match_finite_differences)
     for (int ci = 0; ci < RL_CELL_COUNT; ci++) /* every cell of the table */
         for (int L = 1; L <= 3; L++) {
             rl_config c = {(rl_cell)ci, 3, 5, L, 2, RL_LOSS_MSE};
-            rl_init init = {RL_INIT_UNIFORM, 1, 0, 0, 0};
+            rl_init init = {.kind = RL_INIT_UNIFORM, .gain = 1};
             rl_model *m = NULL;
             rl_data *d = NULL;
             rl_jac *j = NULL;
@@ -78,13 +78,16 @@ TEST(jacobian_steps_and_products_match_finite_differences)
                 snprintf(what, sizeof what, "%s L=%d J_%d", rl_cell_name((rl_cell)ci), L, t);
                 CHECK_CLOSE(what, J, RL_F64, F, (size_t)S * S, 1e-7, 1e-8 * max_abs(F, (size_t)S * S));
             }
-            /* P(T, 0) against a difference of the whole run */
+            /* P(T, 0) against a difference of the whole run; the difference
+             * itself is good to about 1e-16 / 1e-6 (roundoff of states of order
+             * 1 over the step), which matters where P is small (IndRNN: products
+             * of u over the steps) */
             CHECK_OK(rl_jac_product(j, T, 0, J, &scale));
             for (int i = 0; i < S * S; i++) J[i] *= exp(scale);
             CHECK_OK(rl_jac_state(j, 0, s));
             fd_product(m, x1, T, s, S, F);
             snprintf(what, sizeof what, "%s L=%d P(T,0)", rl_cell_name((rl_cell)ci), L);
-            CHECK_CLOSE(what, J, RL_F64, F, (size_t)S * S, 1e-6, 1e-8 * max_abs(F, (size_t)S * S));
+            CHECK_CLOSE(what, J, RL_F64, F, (size_t)S * S, 1e-6, fmax(1e-8 * max_abs(F, (size_t)S * S), 1e-9));
             free(J), free(F), free(s);
         next:
             rl_jac_free(j);
@@ -95,7 +98,9 @@ TEST(jacobian_steps_and_products_match_finite_differences)
 
 static const char *const jac_cases[] = {"tanh_l1_ce",  "relu_l2_mse",     "linear_l3_ce", "tanh_l2_mse",
                                         "relu_l3_ce",  "tanh_l3_mse_long", "lstm_l1_ce",   "lstm_l2_mse",
-                                        "lstm_l3_ce_long", "gru_l1_mse",   "gru_l2_ce",    "gru_l3_mse_long"};
+                                        "lstm_l3_ce_long", "gru_l1_mse",   "gru_l2_ce",    "gru_l3_mse_long",
+                                        "leaky_l1_ce",     "leaky_l2_mse_h1", "leaky_l3_ce", "leaky_l2_mse_long",
+                                        "indrnn_l1_mse",   "indrnn_l2_ce_h1", "indrnn_l3_mse_long"};
 
 /* The fixtures hold torch.autograd.functional.jacobian of the step map and
  * of the whole run (tools/make_fixtures.py). */
@@ -150,7 +155,7 @@ TEST(jacobian_matches_torch_autograd)
 static rl_model *linear_model(int H, const double *lambda, int normal, uint64_t seed)
 {
     rl_config c = {RL_CELL_LINEAR, 1, H, 1, 1, RL_LOSS_MSE};
-    rl_init init = {RL_INIT_ORTHOGONAL, 1, 0, 0, 1};
+    rl_init init = {.kind = RL_INIT_ORTHOGONAL, .gain = 1, .zero_bias = 1};
     rl_model *m = NULL;
     CHECK_OK(rl_model_new(&m, &c, RL_F64));
     if (!m) return NULL;
@@ -223,7 +228,7 @@ TEST(theorem_reports_the_deviation)
     rl_model_free(m);
     /* tanh with inputs: diag(1 - h_t^2) changes with t, the J_t do not commute */
     rl_config c = {RL_CELL_TANH, 2, 8, 1, 1, RL_LOSS_MSE};
-    rl_init init = {RL_INIT_GAUSSIAN, 1.5, 0, 0, 0};
+    rl_init init = {.kind = RL_INIT_GAUSSIAN, .gain = 1.5};
     rl_data *d = NULL;
     double buf2[5 * 8];
     rl_theorem th2 = {buf2, buf2 + 8, buf2 + 16, buf2 + 24, buf2 + 32, 0, 0, 0, 0};
@@ -247,7 +252,7 @@ TEST(theorem_reports_the_deviation)
 TEST(lag_gradients_agree_with_bptt)
 {
     rl_config c = {RL_CELL_TANH, 3, 7, 1, 4, RL_LOSS_CE};
-    rl_init init = {RL_INIT_GAUSSIAN, 1.2, 0, 0, 0};
+    rl_init init = {.kind = RL_INIT_GAUSSIAN, .gain = 1.2};
     rl_model *m = NULL;
     rl_data *d = NULL;
     rl_jac *j = NULL;
@@ -275,7 +280,7 @@ out:
 static rl_model *random_tanh(int H, double gain, uint64_t seed)
 {
     rl_config c = {RL_CELL_TANH, 1, H, 1, 1, RL_LOSS_MSE};
-    rl_init init = {RL_INIT_GAUSSIAN, gain, 0, 0, 1};
+    rl_init init = {.kind = RL_INIT_GAUSSIAN, .gain = gain, .zero_bias = 1};
     rl_model *m = NULL;
     CHECK_OK(rl_model_new(&m, &c, RL_F64));
     if (m) CHECK_OK(rl_model_init(m, &init, seed));
@@ -371,7 +376,7 @@ TEST(long_products_stay_finite)
 TEST(pascanu_sufficient_condition)
 {
     rl_config c = {RL_CELL_TANH, 2, 16, 1, 1, RL_LOSS_MSE};
-    rl_init init = {RL_INIT_ORTHOGONAL, 0.9, 0, 0, 0};
+    rl_init init = {.kind = RL_INIT_ORTHOGONAL, .gain = 0.9};
     rl_model *m = NULL;
     rl_data *d = NULL;
     rl_jac *j = NULL;
@@ -402,7 +407,7 @@ TEST(lyapunov_gated_fixed_points)
     rl_cell cells[2] = {RL_CELL_GRU, RL_CELL_LSTM};
     for (int ci = 0; ci < 2; ci++) {
         rl_config c = {cells[ci], 1, H, 1, 1, RL_LOSS_MSE};
-        rl_init init = {RL_INIT_GAUSSIAN, 2.5, 0, 0, 1};
+        rl_init init = {.kind = RL_INIT_GAUSSIAN, .gain = 2.5, .zero_bias = 1};
         rl_model *m = NULL;
         CHECK_OK(rl_model_new(&m, &c, RL_F64));
         if (!m) continue;

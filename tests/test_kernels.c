@@ -83,7 +83,7 @@ TEST(threads_give_the_same_bits)
         for (int dt = 0; dt < 2; dt++) {
             rl_dtype d = dt ? RL_F64 : RL_F32;
             rl_config c = {(rl_cell)ci, 7, 80, 2, 6, RL_LOSS_CE};
-            rl_init init = {RL_INIT_UNIFORM, 1, 0, 0, 0};
+            rl_init init = {.kind = RL_INIT_UNIFORM, .gain = 1};
             rl_model *m = NULL;
             rl_data *data = NULL;
             CHECK_OK(rl_model_new(&m, &c, d));
@@ -94,6 +94,8 @@ TEST(threads_give_the_same_bits)
                 pass one, two, three, lock;
                 rl_set_num_threads(1);
                 run_pass(&one, m, rl_data_batch(data), 0);
+                size_t grain = rl_grain;
+                rl_grain = 16; /* cut the elementwise loops too, small as they are here */
                 rl_set_num_threads(2);
                 run_pass(&two, m, rl_data_batch(data), 0);
                 /* threads in lockstep over the columns of each step (float32 on AVX2) */
@@ -104,6 +106,7 @@ TEST(threads_give_the_same_bits)
                 rl_set_num_threads(3);
                 run_pass(&three, m, rl_data_batch(data), 0);
                 rl_set_num_threads(0);
+                rl_grain = grain;
                 size_t es = d == RL_F64 ? 8 : 4;
                 CHECK_MSG(same_bits(&one, &two, es) && same_bits(&one, &three, es) && same_bits(&one, &lock, es),
                           "%s %s: 1, 2, 3 threads and lockstep differ", rl_cell_name((rl_cell)ci), rl_dtype_name(d));
@@ -124,7 +127,7 @@ TEST(onehot_gather_matches_the_gemm)
             rl_dtype d = dt ? RL_F64 : RL_F32;
             size_t es = dt ? 8 : 4;
             rl_config c = {(rl_cell)ci, V, 12, 2, V, RL_LOSS_CE};
-            rl_init init = {RL_INIT_UNIFORM, 1, 0, 0, 0};
+            rl_init init = {.kind = RL_INIT_UNIFORM, .gain = 1};
             rl_model *m = NULL;
             CHECK_OK(rl_model_new(&m, &c, d));
             if (!m) return;
@@ -161,7 +164,7 @@ TEST(onehot_gather_matches_the_gemm)
 TEST(eval_forward_gives_the_loss_only)
 {
     rl_config c = {RL_CELL_LSTM, 3, 10, 1, 4, RL_LOSS_CE};
-    rl_init init = {RL_INIT_UNIFORM, 1, 0, 0, 0};
+    rl_init init = {.kind = RL_INIT_UNIFORM, .gain = 1};
     rl_model *m = NULL;
     rl_data *d = NULL;
     rl_ws *ws = NULL;
@@ -191,7 +194,7 @@ TEST(jacobian_product_threads_and_panels)
 {
     const int H = 150, T = 30; /* three panels, the last one narrow */
     rl_config c = {RL_CELL_TANH, 2, H, 1, 1, RL_LOSS_MSE};
-    rl_init init = {RL_INIT_GAUSSIAN, 1.5, 0, 0, 0};
+    rl_init init = {.kind = RL_INIT_GAUSSIAN, .gain = 1.5};
     rl_model *m = NULL;
     rl_data *d = NULL;
     rl_jac *j = NULL;
@@ -234,7 +237,7 @@ TEST(lyapunov_threads_give_the_same_bits)
 {
     const int H = 100; /* two column panels, the second narrower */
     rl_config c = {RL_CELL_TANH, 3, H, 1, 1, RL_LOSS_MSE};
-    rl_init init = {RL_INIT_GAUSSIAN, 2.0, 0, 0, 0};
+    rl_init init = {.kind = RL_INIT_GAUSSIAN, .gain = 2.0};
     rl_model *m = NULL;
     CHECK_OK(rl_model_new(&m, &c, RL_F64));
     if (!m) return;
@@ -314,7 +317,7 @@ TEST(pool_nested_region_runs_inline)
 TEST(no_thread_startable_same_numbers)
 {
     rl_config c = {RL_CELL_LSTM, 5, 70, 2, 3, RL_LOSS_CE};
-    rl_init init = {RL_INIT_UNIFORM, 1, 0, 0, 0};
+    rl_init init = {.kind = RL_INIT_UNIFORM, .gain = 1};
     rl_model *m = NULL;
     rl_data *data = NULL;
     CHECK_OK(rl_model_new(&m, &c, RL_F32));
@@ -361,7 +364,7 @@ TEST(step_kernels_give_the_same_bits)
     }
     for (int ci = 0; ci < RL_CELL_COUNT; ci++) {
         rl_config c = {(rl_cell)ci, 5, 70, 2, 4, RL_LOSS_CE};
-        rl_init init = {RL_INIT_UNIFORM, 1, 0, 0, 0};
+        rl_init init = {.kind = RL_INIT_UNIFORM, .gain = 1};
         rl_model *m = NULL;
         rl_data *data = NULL;
         CHECK_OK(rl_model_new(&m, &c, RL_F32));
@@ -388,4 +391,26 @@ TEST(step_kernels_give_the_same_bits)
         rl_data_free(data);
         rl_model_free(m);
     }
+}
+
+/* The gradient norm over a buffer of several chunks of 2^20: the same bits
+ * on any thread count, and the value of a plain sum to rounding. */
+TEST(gradient_norm_threads_give_the_same_bits)
+{
+    size_t n = (3u << 20) + 12345;
+    float *g = malloc(n * sizeof *g);
+    if (!g) return;
+    rl_rng r;
+    rl_rng_seed(&r, 11);
+    long double plain = 0;
+    for (size_t i = 0; i < n; i++) g[i] = (float)(rl_rng_normal(&r) * 1e-3), plain += (long double)g[i] * g[i];
+    double v[4];
+    for (int t = 1; t <= 4; t++) {
+        rl_set_num_threads(t);
+        v[t - 1] = rl_buffer_norm(g, n, RL_F32);
+    }
+    rl_set_num_threads(0);
+    CHECK(v[0] == v[1] && v[0] == v[2] && v[0] == v[3]);
+    CHECK_MSG(fabs(v[0] - (double)sqrtl(plain)) < 1e-12 * v[0], "norm %.17g, plain %.17g", v[0], (double)sqrtl(plain));
+    free(g);
 }

@@ -465,7 +465,7 @@ TEST(limit_num_layers)
     rl_model *m = NULL;
     CHECK_OK(rl_model_new(&m, &cfg, RL_F32));
     if (m) {
-        rl_init init = {RL_INIT_ORTHOGONAL, 1, 0, 1, 0};
+        rl_init init = {.kind = RL_INIT_ORTHOGONAL, .gain = 1, .forget_bias = 1};
         CHECK_OK(rl_model_init(m, &init, 3));
         use_model(m, "lstm f32");
     }
@@ -834,7 +834,7 @@ static rl_status sweep_once(long n, const char *text, const char *dir, int *fire
     SWEEP_STEP(rl_backward(ws, m, rl_data_batch(d)));
     rl_optim_config oc = rl_optim_defaults(RL_OPT_ADAM);
     SWEEP_STEP(rl_optim_new(&o, m, &oc));
-    rl_init init = {RL_INIT_ORTHOGONAL, 1, 1.5, 1, 0};
+    rl_init init = {.kind = RL_INIT_ORTHOGONAL, .gain = 1, .radius = 1.5, .forget_bias = 1};
     SWEEP_STEP(rl_model_init(m, &init, 5));
     SWEEP_STEP(rl_jac_new(&j, m, rl_data_batch(d), 0));
     if (!s) {

@@ -4,7 +4,8 @@ python3-torch: `make fixtures`). For each case: a model (F64 weights, PyTorch
 state_dict names), a data file, and the loss and gradients that torch.autograd
 computes in float64. The C tests compare rnnlab against them; they need no
 Python. One case starts from a model written by `rnnlab init`, so both
-directions of the file format are exercised."""
+directions of the file format are exercised. `--cures DIR` makes only the
+fixtures of the new cells (tools/make_cure_fixtures.py) and leaves these alone."""
 import os
 import subprocess
 import sys
@@ -202,6 +203,10 @@ def jacobian_case(out_dir, name):
 
 
 def main():
+    if len(sys.argv) > 1 and sys.argv[1] == "--cures":  # the cells of issue 14: tools/make_cure_fixtures.py
+        import make_cure_fixtures
+        make_cure_fixtures.main(sys.argv[1:])
+        return
     out_dir = sys.argv[1] if len(sys.argv) > 1 else "tests/fixtures"
     os.makedirs(out_dir, exist_ok=True)
     for i, c in enumerate(CASES):

@@ -1,0 +1,106 @@
+/* The leaky unit (Deep Learning, sec. 10.9.2; Jaeger 2007's leaky
+ * integrator), each unit j with its own rate alpha_j = sigma(theta_j):
+ *   n_t = tanh(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh),
+ *   h_t = (1 - alpha) h_{t-1} + alpha n_t,
+ * theta stored as rnn.leak_l{k} (H) and trained like any parameter. A unit
+ * forgets at the rate (1 - alpha)^k: its time scale is about 1/alpha steps.
+ * The step Jacobian is J_t = diag(1 - alpha) + diag(alpha tanh'(a_t)) W_hh,
+ * so its eigenvalues are pulled toward 1 - alpha as alpha falls.
+ * The gates' cache (T, B, H) holds n_t (the pre-activation a_t until the
+ * step has run), since n_t cannot be recovered from h_t and h_{t-1} when
+ * alpha is small. Compiled once per real type (see real.h). */
+#include "real.h"
+
+#include <math.h>
+
+static inline real sigm(real v) { return 1 / (1 + RL_EXP(-v)); }
+
+static inline size_t row(const rl_layer *ly, int t, int b) { return ((size_t)t * ly->B + (size_t)b) * ly->H; }
+
+RL_CLONES_EW static void fwd(const rl_layer *ly, int t, int b, int j0, int j1)
+{
+    real *n = ly->z + row(ly, t, b), *ht = ly->h + row(ly, t + 1, b);
+    const real *hp = ly->h + row(ly, t, b), *theta = ly->extra;
+    RL_SIMD
+    for (int j = j0; j < j1; j++) {
+        real a = sigm(theta[j]), v = RL_TANH(n[j]);
+        n[j] = v; /* the cache keeps n_t */
+        /* h_t = (1 - alpha) h_{t-1} + alpha n_t */
+        ht[j] = (1 - a) * hp[j] + a * v;
+    }
+}
+
+/* dL/da_t = dL/dh_t alpha (1 - n_t^2); the direct path dL/dh_{t-1} += dL/dh_t (1 - alpha) */
+RL_CLONES_EW static void bwd(const rl_layer *ly, int t, int b, int j0, int j1, const real *dh, real *dc, real *dz,
+                          real *dzh, real *dprev)
+{
+    (void)dc, (void)dzh;
+    const real *n = ly->z + row(ly, t, b), *theta = ly->extra;
+    RL_SIMD
+    for (int j = j0; j < j1; j++) {
+        real a = sigm(theta[j]);
+        dz[j] = dh[j] * a * (1 - n[j] * n[j]);
+        dprev[j] += dh[j] * (1 - a);
+    }
+}
+
+/* dL/dtheta_j += sum_{t,b} dL/dh_t alpha (1 - alpha) (n_t - h_{t-1}), with
+ * the complete dL/dh_t the time loop leaves in dh */
+static void extra_grad(const rl_layer *ly, real *dtheta)
+{
+    const size_t TB = (size_t)ly->T * ly->B;
+    const int H = ly->H;
+    for (int j = 0; j < H; j++) {
+        real a = sigm(ly->extra[j]), s = 0;
+        for (size_t r = 0; r < TB; r++) s += ly->dh[r * H + j] * (ly->z[r * H + j] - ly->h[r * H + j]);
+        dtheta[j] += a * (1 - a) * s;
+    }
+}
+
+extern const rl_cell_ops RL_T(rl_leaky_ops);
+const rl_cell_ops RL_T(rl_leaky_ops) = {fwd, bwd, extra_grad};
+
+#ifdef RL_REAL_F64
+/* theta from init: one rate for every unit, theta = logit(leak); or time
+ * scales 1/alpha log-uniform in [lo, hi] (alpha = 1/tau, so theta =
+ * -ln(tau - 1)); neither: PyTorch's uniform, as every other tensor */
+static rl_status init_leak(double *theta, int H, const rl_init *init, rl_rng *rng)
+{
+    const double lo = init->timescales[0], hi = init->timescales[1];
+    if (init->leak != 0 && (lo != 0 || hi != 0))
+        return rl_fail(RL_ERR_ARG, "give one of leak (one rate) and timescales (a range), not both");
+    if (init->leak != 0) {
+        if (!(init->leak > 0 && init->leak < 1))
+            return rl_fail(RL_ERR_ARG, "leak = %g must be in (0, 1): alpha = 1 is the tanh cell", init->leak);
+        for (int j = 0; j < H; j++) theta[j] = log(init->leak / (1 - init->leak));
+    } else if (lo != 0 || hi != 0) {
+        if (!(lo > 1 && lo <= hi && isfinite(hi)))
+            return rl_fail(RL_ERR_ARG, "timescales %g,%g must satisfy 1 < a <= b (a time scale 1/alpha of 1 is the tanh cell)",
+                           lo, hi);
+        for (int j = 0; j < H; j++) {
+            double tau = exp(log(lo) + (log(hi) - log(lo)) * rl_rng_uniform(rng));
+            theta[j] = -log(tau - 1);
+        }
+    }
+    return RL_OK;
+}
+
+extern const rl_cell_ops_f32 rl_leaky_ops_f32;
+const rl_cell_desc rl_cell_leaky = {
+    .id = RL_CELL_LEAKY,
+    .name = "leaky",
+    .equation = "h_t = (1 - a) h_{t-1} + a tanh(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh), a = sigmoid(leak) per unit",
+    .gates = 1,
+    .hh_gates = 1,
+    .recur = RL_RECUR_DENSE,
+    .states = 1,
+    .cache_gates = 1,
+    .extra = "rnn.leak_l%d",
+    .init_extra = init_leak,
+    .forget_gate = -1,
+    .keep_gate = -1,
+    .write_gate = -1,
+    .f32 = &rl_leaky_ops_f32,
+    .f64 = &rl_leaky_ops_f64,
+};
+#endif
