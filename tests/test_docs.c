@@ -278,6 +278,21 @@ static void block_fixed_point(const doc_run *r, text *t)
     cJSON_Delete(l), cJSON_Delete(s);
 }
 
+/* lyapunov without --data: a random start against h = 0, a fixed point that is unstable at gain 3 */
+static void block_random_start(const doc_run *r, text *t)
+{
+    cJSON *a = json_of(r, t, "g3-200.json"), *z = json_of(r, t, "g3-200-zero.json"), *s = json_of(r, t, "g3-200-s.json");
+    const cJSON *sa = cJSON_GetObjectItem(a, "stationary"), *sz = cJSON_GetObjectItem(z, "stationary");
+    if (!cJSON_IsBool(sa) || !cJSON_IsBool(sz))
+        t->bad = 1, test_fail_at(__FILE__, __LINE__, "%s: g3-200.json or g3-200-zero.json has no \"stationary\"", r->doc);
+    /* the random start's trajectory is chaotic: its third digit moves with the BLAS kernel (≈) */
+    put(t, "give ≈ %s from the default random start (`\"stationary\": %s`) and %s\nfrom zero (`\"stationary\": %s`), "
+           "which is `ln ρ(W_hh)` (%s by the\n`spectrum` command, at lag 1 on one zero step).\n",
+        num(jat(a, "exponents", 0), 3), cJSON_IsTrue(sa) ? "true" : "false", num(jat(z, "exponents", 0), 4),
+        cJSON_IsTrue(sz) ? "true" : "false", num(jat(lag_entry(s, 1), "eig_log_abs", 0), 6));
+    cJSON_Delete(a), cJSON_Delete(z), cJSON_Delete(s);
+}
+
 static void block_order_chaos(const doc_run *r, text *t)
 {
     static const char *const files[4] = {"g05.json", "g1.json", "g15.json", "g3b.json"};
@@ -347,7 +362,8 @@ static const struct {
     void (*make)(const doc_run *r, text *t);
 } blocks[] = {
     {"g3-lags", block_g3_lags},         {"sym", block_sym},     {"nonnormal", block_nonnormal},
-    {"tanh15", block_tanh15},           {"fixed-point", block_fixed_point}, {"order-chaos", block_order_chaos},
+    {"tanh15", block_tanh15},           {"fixed-point", block_fixed_point}, {"random-start", block_random_start},
+    {"order-chaos", block_order_chaos},
     {"gates", block_gates},             {"gradcheck", block_gradcheck},
 };
 
