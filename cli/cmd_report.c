@@ -142,6 +142,15 @@ static double num(const cJSON *o, const char *key)
     return cJSON_IsNumber(v) ? v->valuedouble : NAN;
 }
 
+/* ln of a gradient's norm for the table: an exact zero (ln = -inf, null in
+ * the JSON) in words, as the heatmap's key says it. */
+static const char *ln_words(double v, char *b, size_t n)
+{
+    if (isinf(v) && v < 0) return "&#8722;&#8734; (exact 0)";
+    snprintf(b, n, "%.3g", v);
+    return b;
+}
+
 /* The summary table at the top of the run's report: the numbers of --json,
  * in words, with the configuration's main lines. HTML into buf. */
 static void summary_table(const cJSON *j, const cJSON *cfg, char *buf, size_t n)
@@ -173,11 +182,15 @@ static void summary_table(const cJSON *j, const cJSON *cfg, char *buf, size_t n)
             num(j, "grad_norm_max"), num(j, "clipped"));
     if (num(j, "skipped") > 0) ROW(TH "steps skipped</th><td>%g (a loss or gradient not finite)</td></tr>\n", num(j, "skipped"));
     const cJSON *f0 = cJSON_GetObjectItem(j, "first_flow"), *f1 = cJSON_GetObjectItem(j, "last_flow");
-    if (f0 && f1)
-        ROW(TH "gradient flow</th><td>ln&#8214;&#8706;L/&#8706;h&#8214; at lag 0, T/2, T: %.3g, %.3g, %.3g at step %g; "
-            "%.3g, %.3g, %.3g at step %g</td></tr>\n",
-            num(f0, "ln_grad_lag0"), num(f0, "ln_grad_lag_half"), num(f0, "ln_grad_lag_T"), num(f0, "step"),
-            num(f1, "ln_grad_lag0"), num(f1, "ln_grad_lag_half"), num(f1, "ln_grad_lag_T"), num(f1, "step"));
+    if (f0 && f1) {
+        static const char *const key[3] = {"ln_grad_lag0", "ln_grad_lag_half", "ln_grad_lag_T"};
+        char w[6][48];
+        const char *s[6];
+        for (int i = 0; i < 6; i++) s[i] = ln_words(num(i < 3 ? f0 : f1, key[i % 3]), w[i], sizeof w[i]);
+        ROW(TH "gradient flow</th><td>ln&#8214;&#8706;L/&#8706;h&#8214; at lag 0, T/2, T: %s, %s, %s at step %g; "
+            "%s, %s, %s at step %g</td></tr>\n",
+            s[0], s[1], s[2], num(f0, "step"), s[3], s[4], s[5], num(f1, "step"));
+    }
     if (!isnan(num(j, "tokens_per_s"))) ROW(TH "speed</th><td>%.0f tokens/s (median)</td></tr>\n", num(j, "tokens_per_s"));
     ROW("</table>\n");
 #undef ROW

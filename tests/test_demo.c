@@ -312,6 +312,9 @@ TEST(report_flow_exact_zeros)
     size_t n = 0;
     char *html = (char *)read_file(p, &n);
     CHECK(html && strstr(html, "exactly zero"));
+    /* the summary table says the last record's ln at lag T is an exact zero */
+    const char *flow = html ? strstr(html, "gradient flow</th>") : NULL;
+    CHECK(flow && strstr(flow, "(exact 0) at step 60"));
     free(html);
 }
 
