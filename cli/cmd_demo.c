@@ -81,7 +81,10 @@ static int section_linear(demo *d)
     rl_jac *j = NULL;
     rl_status s = rl_model_new(&m, &c, RL_F64);
     if (!s) s = rl_model_init(m, &init, d->seed);
-    if (s) return fail(s);
+    if (s) {
+        rl_model_free(m);
+        return fail(s);
+    }
     double *w = (double *)rl_model_params(m) + rl_model_tensor(m, rl_model_find_tensor(m, "rnn.weight_hh_l0"))->offset;
     double q[36];
     memcpy(q, w, sizeof q);
@@ -93,9 +96,9 @@ static int section_linear(demo *d)
         }
     double *x = calloc((size_t)T, 8), h0[6] = {1, 1, 1, 1, 1, 1}, *y = calloc((size_t)T, 8);
     rl_batch b = {RL_F64, 1, T, 1, x, NULL, y, NULL, h0, NULL};
-    s = rl_jac_new(&j, m, &b, 0);
     double *lag = calloc((size_t)T + 1, 8), *eig = calloc((size_t)(T + 1) * H, 8), *theory = calloc((size_t)(T + 1) * H, 8),
            *ts = calloc((size_t)T + 1, 8), buf[5 * 6] = {0};
+    s = !x || !y || !lag || !eig || !theory || !ts ? RL_ERR_NOMEM : rl_jac_new(&j, m, &b, 0);
     rl_lag_stats st = {.log_norm = lag};
     if (!s) s = rl_jac_lags(j, &st);
     for (int t = 1; !s && t <= T; t++) {
@@ -107,11 +110,11 @@ static int section_linear(demo *d)
             eig[(size_t)i * (T + 1) + t] =
                 th.eig_log_abs[i] >= th.eig_log_abs[0] + log(1e-12) ? th.eig_log_abs[i] / log(10.0) : NAN;
     }
-    for (int t = 0; t <= T; t++) {
+    for (int t = 0; !s && t <= T; t++) {
         ts[t] = t;
         for (int i = 0; i < H; i++) theory[(size_t)i * (T + 1) + t] = t * log(fabs(lambda[i])) / log(10.0);
     }
-    for (int i = 0; i < H; i++) eig[(size_t)i * (T + 1)] = 0;
+    for (int i = 0; !s && i < H; i++) eig[(size_t)i * (T + 1)] = 0;
     int bad = s ? fail(s) : 0;
     /* the markers at every (T/40)-th step, so that they stay apart */
     double *marks = malloc((size_t)(T + 1) * H * 8);
@@ -177,7 +180,7 @@ static int section_gains(demo *d)
     double devs[NG][ND], conds[NG][ND], shown[NG][ND], devk[ND];
     int nd = 0;
     while (nd < ND && dev_lags[nd] <= T) devk[nd] = dev_lags[nd], nd++;
-    rl_status s = RL_OK;
+    rl_status s = !lags || !ks || !re || !im || !smax || !smin || !tt || !lyap || !idx || !sv ? RL_ERR_NOMEM : RL_OK;
     for (int g = 0; !s && g < NG; g++) {
         char what[64];
         snprintf(what, sizeof what, "gain %g", gains[g]);
@@ -188,14 +191,14 @@ static int section_gains(demo *d)
         rl_jac *j = NULL;
         s = rl_model_new(&m, &c, RL_F64);
         if (!s) s = rl_model_init(m, &init, d->seed + 10);
-        double *x = calloc((size_t)T, 8), *y = calloc((size_t)T, 8), *h0 = calloc((size_t)H, 8);
+        double *x = calloc((size_t)T, 8), *y = calloc((size_t)T, 8), *h0 = calloc((size_t)H, 8), *ln = calloc((size_t)T + 1, 8);
+        if (!s && (!x || !y || !h0 || !ln)) s = RL_ERR_NOMEM;
         rl_rng r;
         rl_rng_seed(&r, d->seed + 20);
-        for (int t = 0; t < T; t++) x[t] = rl_rng_normal(&r);
-        for (int i = 0; i < H; i++) h0[i] = 2 * rl_rng_uniform(&r) - 1;
+        for (int t = 0; !s && t < T; t++) x[t] = rl_rng_normal(&r);
+        for (int i = 0; !s && i < H; i++) h0[i] = 2 * rl_rng_uniform(&r) - 1;
         rl_batch b = {RL_F64, 1, T, 1, x, NULL, y, NULL, h0, NULL};
         if (!s) s = rl_jac_new(&j, m, &b, 0);
-        double *ln = calloc((size_t)T + 1, 8);
         rl_lag_stats st = {.log_norm = ln};
         if (!s) s = rl_jac_lags(j, &st);
         for (int k = 0; !s && k <= T; k++) lags[(size_t)g * (T + 1) + k] = ln[T - k] / log(10.0), ks[k] = k;
@@ -218,7 +221,10 @@ static int section_gains(demo *d)
         rl_jac_free(j);
         rl_model_free(m);
     }
-    if (s) return fail(s);
+    if (s) { /* Ctrl-C lands here too */
+        free(lags), free(ks), free(re), free(im), free(smax), free(smin), free(tt), free(lyap), free(idx), free(sv);
+        return fail(s);
+    }
     for (int i = 0; i < H; i++) idx[i] = i + 1;
     int bad = 0;
     char lab[NG][32];
