@@ -545,6 +545,27 @@ static void block_gradcheck(const doc_run *r, text *t)
         num(ce, 3), tce, num(pow(10, ceil(log10(mse))), 1));
 }
 
+/* rnnlab explain --json on the linear and the tanh model of §3 */
+static void block_explain(const doc_run *r, text *t)
+{
+    const char *which[2] = {"explain --model lin3", "explain --model tanh3"}, *label[2] = {"linear", "tanh"};
+    put(t, "| model | share of V⁻¹J_kV off its diagonal, k = 1 … 4 | max \\|P − V Λ₄⋯Λ₁ V⁻¹\\| / max \\|P\\| |\n|---|---|---|\n");
+    for (int m = 0; m < 2; m++) {
+        char *s = output_of(r, t, which[m]);
+        cJSON *j = s ? cJSON_Parse(s) : NULL;
+        free(s);
+        if (!j) {
+            t->bad = 1;
+            test_fail_at(__FILE__, __LINE__, "%s: the output of '%s' is not JSON", r->doc, which[m]);
+            continue;
+        }
+        put(t, "| %s |", label[m]);
+        for (int k = 0; k < 4; k++) put(t, "%s %s", k ? "," : "", dev(jat(j, "off_share", k)));
+        put(t, " | %s |\n", dev(jnum(j, "deviation")));
+        cJSON_Delete(j);
+    }
+}
+
 static const struct {
     const char *name;
     void (*make)(const doc_run *r, text *t);
@@ -554,7 +575,7 @@ static const struct {
     {"order-chaos", block_order_chaos},
     {"gates", block_gates},             {"leaky-fixed-point", block_leaky_fixed_point},
     {"leaky-noise", block_leaky_noise}, {"indrnn", block_indrnn},
-    {"chrono", block_chrono},           {"gradcheck", block_gradcheck},
+    {"chrono", block_chrono},           {"gradcheck", block_gradcheck}, {"explain", block_explain},
 };
 
 static int block_used[sizeof blocks / sizeof blocks[0]];
