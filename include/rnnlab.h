@@ -527,8 +527,22 @@ double rl_lr_at(const rl_schedule *s, int64_t step);
  *                   after T - 1 blanks; cross-entropy; baseline 10 ln 8 / (T + 20)
  *   temporal-order  after Hochreiter & Schmidhuber exp. 6a (Pascanu et al. 2013): classify the
  *                   order (XX, XY, YX, YY) of two marked symbols among distractors; baseline ln 4
- *   text            next character of a UTF-8 text (95% train, 5% validation) */
-typedef enum { RL_TASK_ADDING = 0, RL_TASK_ADDING_HS97, RL_TASK_COPY, RL_TASK_TEMPORAL_ORDER, RL_TASK_TEXT, RL_TASK_COUNT } rl_task_kind;
+ *   text            next character of a UTF-8 text (95% train, 5% validation)
+ *   mackey-glass    one-step prediction of the Mackey-Glass series (tau = 17; RK4 with h = 1,
+ *                   ReservoirPy's recipe), input x_t, target x_{t+1}; MSE on every step
+ *   narma10         the 10th-order NARMA system (Atiya & Parlos 2000): input u_t ~ U[0, 0.5),
+ *                   target y_{t+1}; MSE on every step
+ * (the last two have no memoryless baseline: NaN; their NRMSE is 1 for the target's mean) */
+typedef enum {
+    RL_TASK_ADDING = 0,
+    RL_TASK_ADDING_HS97,
+    RL_TASK_COPY,
+    RL_TASK_TEMPORAL_ORDER,
+    RL_TASK_TEXT,
+    RL_TASK_MACKEY_GLASS,
+    RL_TASK_NARMA10,
+    RL_TASK_COUNT
+} rl_task_kind;
 const char *rl_task_name(rl_task_kind k);
 rl_status rl_task_parse(const char *name, rl_task_kind *out);
 
@@ -562,8 +576,14 @@ typedef struct {
     double sq_err, n_err;        /* squared errors (MSE tasks) */
     double correct, n_items;     /* correct items: hs97 |err| < 0.04, copy the 10 recalled
                                     symbols, temporal-order the class, text next character */
+    double y_sum, y_sq;          /* MSE tasks: sums of the scored targets and of their squares, so
+                                    that NRMSE = sqrt(mse / var(y)), var(y) = y_sq/n - (y_sum/n)^2 */
 } rl_score;
 rl_status rl_task_score(const rl_task *t, const rl_batch *b, const rl_ws *ws, double loss, rl_score *sc);
+/* The normalised root-mean-square error of an MSE score: sqrt(mse / var(y)),
+ * the variance of the scored targets (population); 1 for always predicting
+ * their mean. NaN without MSE scores or when the targets do not vary. */
+double rl_score_nrmse(const rl_score *sc);
 
 /* Class ids of a UTF-8 text under a character model's vocabulary (*n gets
  * the count, at most max); RL_ERR_ARG naming the first character not in it. */

@@ -288,6 +288,8 @@ static void score_json(cJSON *r, const rl_task_info *in, const rl_score *sc, con
     if (sc->n_err > 0) {
         snprintf(k, sizeof k, "%smse", prefix);
         cJSON_AddNumberToObject(r, k, sc->sq_err / sc->n_err);
+        snprintf(k, sizeof k, "%snrmse", prefix);
+        if (!isnan(rl_score_nrmse(sc))) cJSON_AddNumberToObject(r, k, rl_score_nrmse(sc));
     }
     if (sc->n_items > 0) {
         snprintf(k, sizeof k, "%saccuracy", prefix);
