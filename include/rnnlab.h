@@ -180,6 +180,8 @@ typedef struct {
     double timescales[2]; /* leaky: time scales 1/a log-uniform in [lo, hi], 1 < lo <= hi */
     double recurrent_max; /* indrnn: u ~ U(0, recurrent_max) (0: U(0, 1)); rnnlab train keeps
                              |u| <= recurrent_max (rl_model_clip_recurrent) */
+    double input_scale;   /* > 0: every layer's W_ih ~ U[-input_scale, input_scale] (an echo state
+                             network's input scaling), drawn after everything else; 0: PyTorch's */
 } rl_init;
 
 /* Everything but W_hh gets PyTorch's default uniform init; W_hh follows init

@@ -61,6 +61,8 @@ static const row rows[] = {
     ENUM("init", "model", init.kind, RL_INIT_COUNT, "KIND", "the init, as for rnnlab init", "init", init_choice),
     NUM("gain", "gain", "model", RL_FIELD_DOUBLE, init.gain, -1e6, 1e6, "G", "gain of gaussian, orthogonal, identity, symmetric", NULL),
     NUM("radius", "radius", "model", RL_FIELD_DOUBLE, init.radius, 0, 1e6, "R", "rescale each W_hh block to this spectral radius; 0 = leave", NULL),
+    NUM("input_scale", "input-scale", "model", RL_FIELD_DOUBLE, init.input_scale, 0, 1e6, "S",
+        "every layer's W_ih ~ U[-S, S] (an echo state network's input scaling); 0 = as the init", NULL),
     NUM("forget_bias", "forget-bias", "model", RL_FIELD_DOUBLE, init.forget_bias, -100, 100, "F",
         "lstm: b_if = F, b_hf = 0 (0: as the init)", NULL),
     NUM("zero_bias", "zero-bias", "model", RL_FIELD_BOOL, init.zero_bias, 0, 1, NULL, "every recurrent bias starts at 0", NULL),
