@@ -169,6 +169,17 @@ int cmd_train(int argc, char **argv)
         return cli_usage_error(&c, "--forget-bias is for cells with a forget gate (lstm)");
     if (given(&c, "nesterov") && !(cfg.optim.kind == RL_OPT_SGD && cfg.optim.momentum > 0))
         return cli_usage_error(&c, "--nesterov needs --optim sgd and --momentum > 0");
+    if ((given(&c, "ridge") || given(&c, "washout")) && cfg.readout != RL_READOUT_RIDGE)
+        return cli_usage_error(&c, "--%s is for --readout ridge", given(&c, "ridge") ? "ridge" : "washout");
+    /* a ridge readout is one solve: the optimiser's options (and dropout) would do nothing */
+    for (int i = 0; i < nf && cfg.readout == RL_READOUT_RIDGE; i++) {
+        const rl_train_field *f = rl_train_field_at(i);
+        const char *keep[] = {"readout", "ridge", "washout", "batch", "seed"};
+        int kept = 0;
+        for (size_t k = 0; k < sizeof keep / sizeof keep[0]; k++) kept |= strcmp(f->name, keep[k]) == 0;
+        if (value[i] && !kept && (strcmp(f->group, "optimisation") == 0 || strcmp(f->name, "dropout") == 0))
+            return cli_usage_error(&c, "--%s is for --readout bptt: a ridge readout is fitted in one solve", f->flag);
+    }
     rl_trainer *t = NULL;
     rl_status s = resume ? rl_trainer_resume(&t, resume, given(&c, "steps") ? cfg.steps : 0) : rl_trainer_new(&t, &cfg, out);
     if (s == RL_ERR_ARG && !resume) return cli_usage_error(&c, "%s", rl_errmsg());
@@ -177,10 +188,13 @@ int cmd_train(int argc, char **argv)
     const char *dir = resume ? resume : out;
     rl_train_config rc = rl_trainer_config(t);
     rl_config mc = rl_model_config(rl_trainer_model(t));
-    fprintf(stderr, "rnnlab train: %s %s, T = %d, %s %d x %d, %zu parameters, %s lr %g, clip %g, from step %lld of %lld -> %s\n",
+    char how[96];
+    if (rc.readout == RL_READOUT_RIDGE) snprintf(how, sizeof how, "ridge readout, beta %g, washout %d", rc.ridge, rc.washout);
+    else snprintf(how, sizeof how, "%s lr %g, clip %g", rl_optim_name(rc.optim.kind), rc.sched.lr, rc.clip);
+    fprintf(stderr, "rnnlab train: %s %s, T = %d, %s %d x %d, %zu parameters, %s, from step %lld of %lld -> %s\n",
             resume ? "resuming" : "task", rl_task_name(rc.task), rc.seq_len, rl_cell_name(mc.cell), mc.num_layers,
-            mc.hidden_size, rl_model_num_params(rl_trainer_model(t)), rl_optim_name(rc.optim.kind), rc.sched.lr, rc.clip,
-            (long long)rl_trainer_step(t), (long long)rc.steps, dir);
+            mc.hidden_size, rl_model_num_params(rl_trainer_model(t)), how, (long long)rl_trainer_step(t), (long long)rc.steps,
+            dir);
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;

@@ -600,6 +600,40 @@ rl_status rl_vocab_char(const rl_model *m, int32_t id, char out[5]);
 rl_status rl_sample(const rl_model *m, const char *prime, int64_t length, double temperature, int top_k, uint64_t seed,
                     rl_status (*emit)(const char *utf8, void *ctx), void *ctx);
 
+/* ---------------------------------------------------------------- readouts */
+
+/* How rnnlab train fits a model: BPTT on every parameter, or, for an echo
+ * state network (Jaeger 2001; Deep Learning sec. 10.8), the recurrence left
+ * as initialised and the head fitted by ridge regression. */
+typedef enum { RL_READOUT_BPTT = 0, RL_READOUT_RIDGE, RL_READOUT_COUNT } rl_readout;
+/* "bptt", "ridge"; NULL out of range. */
+const char *rl_readout_name(rl_readout k);
+rl_status rl_readout_parse(const char *name, rl_readout *out);
+
+typedef struct {
+    int64_t rows;        /* the (b, t) fitted: t >= washout and a positive mask */
+    double train_mse;    /* the MSE loss of the fitted head on those rows (mask-weighted) */
+    double target_var;   /* the mask-weighted variance of their targets (all outputs pooled) */
+    double rcond;        /* reciprocal condition number (1-norm estimate) of X^T X + beta D */
+    double weight_norm;  /* Frobenius norm of the fitted head.weight */
+} rl_ridge_info;
+
+/* Fit the head of an MSE model by ridge regression on the states of one
+ * forward pass over b (in b's dtype; the model is cast to it): with x_bt the
+ * top layer's state after step t of sequence b, for every t >= washout with
+ * mask m_bt > 0, (head.weight, head.bias) minimise
+ *   sum_{b,t} m_bt ||y_bt - W x_bt - c||^2 + ridge ||W||_F^2
+ * (the bias c is not penalised): the normal equations
+ *   (X^T M X + ridge D) [W c]^T = X^T M Y,  X = [x_bt 1], D = diag(1, ..., 1, 0),
+ * accumulated and solved in float64 with LAPACK (Cholesky, dpotrf/dpotrs:
+ * one factorisation for all O outputs). Writes head.weight and head.bias in
+ * the model's dtype; nothing else changes. info may be NULL. RL_ERR_ARG for
+ * a cross-entropy model, ridge < 0, washout outside [0, steps), or no row
+ * to fit; RL_ERR_LAPACK when the system is singular to working precision
+ * (reciprocal condition number below DBL_EPSILON: ridge 0 on collinear
+ * states, or fewer rows than H + 1); the head is then untouched. */
+rl_status rl_ridge_readout(rl_model *m, const rl_batch *b, int washout, double ridge, rl_ridge_info *info);
+
 /* ---------------------------------------------------------------- training */
 
 typedef struct {
@@ -610,6 +644,9 @@ typedef struct {
     rl_cell cell;
     int hidden, layers;
     rl_init init;
+    rl_readout readout;     /* bptt: train every parameter; ridge: fit the head alone, in one solve */
+    double ridge;           /* ridge: the penalty beta on head.weight (not on head.bias), >= 0 */
+    int washout;            /* ridge: steps of each sequence not fitted (nor scored in validation) */
     int batch;
     int64_t steps;          /* updates */
     rl_optim_config optim;
@@ -726,6 +763,11 @@ void rl_trainer_free(rl_trainer *t);
  * seed (text: the validation split as B streams with the state carried, at
  * most `batches` windows; batches <= 0: all of it). */
 rl_status rl_evaluate(const rl_model *m, const rl_task *task, int batch, int batches, uint64_t seed, rl_score *sc);
+/* The same, with the first `washout` steps of every sequence neither scored
+ * nor in the loss (an echo state network's reservoir forgetting its zero
+ * initial state); RL_ERR_ARG unless 0 <= washout < the task's steps. */
+rl_status rl_evaluate_washout(const rl_model *m, const rl_task *task, int batch, int batches, uint64_t seed, int washout,
+                              rl_score *sc);
 
 /* ---------------------------------------------------------------- system */
 

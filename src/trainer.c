@@ -67,6 +67,30 @@ static rl_status check_validation_fits(const rl_task_info *in, int B)
                    (long long)in->val_len, B, in->steps, (long long)(in->val_len / (in->steps + 1)), (long long)(in->val_len / B - 1));
 }
 
+/* --readout ridge fits an MSE head on the steps after the washout; the
+ * washout is its option alone. */
+static rl_status check_ridge(const rl_train_config *c, const rl_task_info *in)
+{
+    if (c->readout != RL_READOUT_RIDGE) {
+        if (c->washout) return rl_fail(RL_ERR_ARG, "--washout is for --readout ridge");
+        return RL_OK;
+    }
+    if (in->loss != RL_LOSS_MSE)
+        return rl_fail(RL_ERR_ARG, "--readout ridge fits an MSE head by least squares; the task %s has a %s loss",
+                       rl_task_name(in->kind), rl_loss_name(in->loss));
+    if (c->washout >= in->steps)
+        return rl_fail(RL_ERR_ARG, "--washout %d leaves nothing to fit: the task's sequences have %d steps", c->washout,
+                       in->steps);
+    /* fewer rows than unknowns: X^T X is singular whatever the states (a task with a mask has fewer still) */
+    const long long rows = (long long)c->batch * (in->steps - c->washout);
+    if (c->ridge == 0 && rows < c->hidden + 1)
+        return rl_fail(RL_ERR_ARG,
+                       "--ridge 0 with %lld rows for %d unknowns (batch x (steps - washout) against hidden + 1): the normal "
+                       "equations are singular; use --ridge > 0 or more rows",
+                       rows, c->hidden + 1);
+    return RL_OK;
+}
+
 /* Everything but the model's weights and the optimizer's moments. */
 static rl_status build(rl_trainer *t)
 {
@@ -76,6 +100,7 @@ static rl_status build(rl_trainer *t)
     t->info = rl_task_get_info(t->task);
     /* every run validates at its end: a text too short for that would stop it then */
     if ((s = check_validation_fits(&t->info, c->batch))) return s;
+    if ((s = check_ridge(c, &t->info))) return s;
     t->k1 = c->task == RL_TASK_TEXT ? (c->k1 ? c->k1 : c->seq_len) : 0;
     rl_config mc = {c->cell, t->info.input_size, c->hidden, c->layers, t->info.output_size, t->info.loss};
     if ((s = rl_model_new(&t->m, &mc, RL_F32))) return s;
@@ -130,6 +155,7 @@ rl_status rl_trainer_new(rl_trainer **out, const rl_train_config *cfg, const cha
     if (!t) return rl_fail(RL_ERR_NOMEM, "out of memory");
     t->cfg = *cfg;
     resolve_schedule(&t->cfg);
+    if (cfg->readout == RL_READOUT_RIDGE) t->cfg.steps = 1; /* the fit is the run's one step */
     /* the text by its absolute path, so that the run resumes from anywhere */
     if (cfg->text_path && !(t->text_path = realpath(cfg->text_path, NULL))) t->text_path = strdup(cfg->text_path);
     t->cfg.text_path = t->text_path;
@@ -167,6 +193,8 @@ rl_status rl_trainer_resume(rl_trainer **out, const char *dir, int64_t steps)
     t->text_path = (char *)t->cfg.text_path; /* owned */
     if (!s && !(t->dir = strdup(dir))) s = rl_fail(RL_ERR_NOMEM, "out of memory");
     resolve_schedule(&t->cfg); /* a checkpoint from before decay_steps was recorded */
+    if (!s && steps > 0 && t->cfg.readout == RL_READOUT_RIDGE && steps != 1)
+        s = rl_fail(RL_ERR_ARG, "%s is a ridge readout, fitted in one step: there are no more steps to run", dir);
     if (!s && steps > 0) t->cfg.steps = steps;
     if (!s && rl_train_config_check(&t->cfg)) s = rl_fail(RL_ERR_FORMAT, "%s: train_config: %s", f.path, rl_errmsg());
     if (!s) s = build(t);
@@ -306,9 +334,17 @@ static void score_json(cJSON *r, const rl_task_info *in, const rl_score *sc, con
 
 rl_status rl_evaluate(const rl_model *m0, const rl_task *task, int B, int batches, uint64_t seed, rl_score *sc)
 {
+    return rl_evaluate_washout(m0, task, B, batches, seed, 0, sc);
+}
+
+rl_status rl_evaluate_washout(const rl_model *m0, const rl_task *task, int B, int batches, uint64_t seed, int washout,
+                              rl_score *sc)
+{
     const rl_task_info in = rl_task_get_info(task);
     rl_config c = rl_model_config(m0);
     memset(sc, 0, sizeof *sc);
+    if (washout < 0 || washout >= in.steps)
+        return rl_fail(RL_ERR_ARG, "--washout %d must be below the task's %d steps", washout, in.steps);
     if (c.input_size != in.input_size || c.output_size != in.output_size || c.loss != in.loss)
         return rl_fail(RL_ERR_ARG, "the model (input %d, output %d, %s) does not fit the task %s (input %d, output %d, %s)",
                        c.input_size, c.output_size, rl_loss_name(c.loss), rl_task_name(in.kind), in.input_size,
@@ -339,6 +375,8 @@ rl_status rl_evaluate(const rl_model *m0, const rl_task *task, int B, int batche
     if (batches <= 0) batches = 1;
     for (int k = 0; !s && k < batches; k++) {
         s = rl_task_fill(task, d, &r, 1, pos);
+        /* the washout: the first steps of every sequence are not scored */
+        for (int bb = 0; bb < B && washout > 0; bb++) memset((float *)d->mask + (size_t)bb * in.steps, 0, (size_t)washout * sizeof(float));
         rl_batch b = *rl_data_batch(d);
         if (text) b.h0 = h0, b.c0 = rl_cell_states(c.cell) == 2 ? c0 : NULL;
         double loss = 0;
@@ -358,7 +396,8 @@ rl_status rl_evaluate(const rl_model *m0, const rl_task *task, int B, int batche
 static rl_status eval_record(rl_trainer *t)
 {
     rl_score sc;
-    rl_status s = rl_evaluate(t->m, t->task, t->cfg.batch, t->cfg.eval_batches, t->cfg.seed ^ 0x76616cull, &sc);
+    rl_status s = rl_evaluate_washout(t->m, t->task, t->cfg.batch, t->cfg.eval_batches, t->cfg.seed ^ 0x76616cull,
+                                      t->cfg.washout, &sc);
     if (s) return s;
     cJSON *r = cJSON_CreateObject();
     cJSON_AddNumberToObject(r, "step", (double)t->step);
@@ -419,6 +458,35 @@ static rl_status train_step(rl_trainer *t, double *loss, double *gnorm, int *cli
     return s;
 }
 
+/* --readout ridge: the run's one step. A batch of the task's training
+ * sequences, one forward pass, and the head fitted by ridge regression on
+ * the states after the washout (src/readout.c); the recurrence keeps its
+ * init. The metrics line holds the fit. */
+static rl_status ridge_step(rl_trainer *t, double *loss)
+{
+    const rl_train_config *c = &t->cfg;
+    const double t0 = now_s();
+    rl_ridge_info fit;
+    rl_status s = rl_task_fill(t->task, t->data, &t->rng, 0, NULL);
+    if (!s) s = rl_ridge_readout(t->m, rl_data_batch(t->data), c->washout, c->ridge, &fit);
+    if (s) return s;
+    t->step = c->steps;
+    *loss = fit.train_mse;
+    const double el = now_s() - t0;
+    cJSON *r = cJSON_CreateObject();
+    cJSON_AddNumberToObject(r, "step", (double)t->step);
+    cJSON_AddNumberToObject(r, "loss", fit.train_mse);
+    cJSON_AddNumberToObject(r, "readout", 1); /* the line of a ridge fit: no gradient, no rate */
+    cJSON_AddNumberToObject(r, "ridge_rows", (double)fit.rows);
+    if (fit.target_var > 0) cJSON_AddNumberToObject(r, "train_nrmse", sqrt(fit.train_mse / fit.target_var));
+    cJSON_AddNumberToObject(r, "ridge_rcond", fit.rcond);
+    cJSON_AddNumberToObject(r, "head_weight_norm", fit.weight_norm);
+    cJSON_AddNumberToObject(r, "skipped", 0);
+    cJSON_AddNumberToObject(r, "tokens_per_s", (double)c->batch * t->info.steps / fmax(el, 1e-9));
+    if (!isnan(t->info.baseline)) cJSON_AddNumberToObject(r, "baseline", t->info.baseline);
+    return rl_run_append(t->dir, "metrics.jsonl", r);
+}
+
 /* The metrics line of the steps since the last one. */
 static rl_status log_metrics(rl_trainer *t, double now, double tlog, int64_t tokens, double t0,
                              void (*progress)(const rl_progress *, void *), void *ctx)
@@ -459,6 +527,13 @@ rl_status rl_trainer_run(rl_trainer *t, volatile int *stop, int *interrupted,
     /* the flow before training, once: a run resumed at step 0 has it */
     if (t->fresh && c->flow_every > 0) s = flow_record(t, NAN, NAN);
     t->fresh = 0;
+    while (!s && t->step < c->steps && c->readout == RL_READOUT_RIDGE) {
+        double loss = NAN;
+        s = ridge_step(t, &loss);
+        if (!s && c->flow_every > 0) s = flow_record(t, loss, NAN);
+        if (!s) s = eval_record(t);
+        if (!s) s = save_checkpoint(t);
+    }
     while (!s && t->step < c->steps) {
         if (stop && *stop) {
             *interrupted = 1;
