@@ -219,12 +219,15 @@ static const char eval_usage[] =
     "usage: rnnlab eval --model M --task TASK [--seq-len T] [--data FILE] [--json]\n"
     "\n"
     "Evaluate a model on fresh sequences of a task (text: the validation split):\n"
-    "the loss; MSE, accuracy and the baseline for the tasks; bits per character and\n"
-    "perplexity for text. --json: one JSON object on stdout.\n"
+    "the loss; MSE, RMSE, NRMSE (normalised by the targets' standard deviation),\n"
+    "accuracy and the baseline for the tasks; bits per character and perplexity\n"
+    "for text. --json: one JSON object on stdout.\n"
     "\n"
     "  --model M         model file                                   (required)\n"
-    "  --task TASK       adding | adding-hs97 | copy | temporal-order | text  (required)\n"
+    "  --task TASK       adding | adding-hs97 | copy | temporal-order | text |\n"
+    "                    mackey-glass | narma10                       (required)\n"
     "  --seq-len T       sequence length                              [100]\n"
+    "  --washout W       the first W steps of each sequence are not scored [0]\n"
     "  --data FILE       text: the file the model was trained on      [built-in corpus]\n"
     "  --batch B         sequences per batch                          [50]\n"
     "  --batches N       batches (text: all of the validation split)  [20]\n"
@@ -233,16 +236,17 @@ static const char eval_usage[] =
 
 int cmd_eval(int argc, char **argv)
 {
-    enum { O_MODEL = 1, O_TASK, O_SEQ, O_DATA, O_BATCH, O_BATCHES, O_SEED, O_JSON };
+    enum { O_MODEL = 1, O_TASK, O_SEQ, O_DATA, O_BATCH, O_BATCHES, O_SEED, O_JSON, O_WASHOUT };
     static const struct option opts[] = {
         {"model", required_argument, 0, O_MODEL}, {"task", required_argument, 0, O_TASK},
         {"seq-len", required_argument, 0, O_SEQ}, {"data", required_argument, 0, O_DATA},
         {"batch", required_argument, 0, O_BATCH}, {"batches", required_argument, 0, O_BATCHES},
         {"seed", required_argument, 0, O_SEED},   {"json", no_argument, 0, O_JSON},
+        {"washout", required_argument, 0, O_WASHOUT},
         {"help", no_argument, 0, 'h'},            {0, 0, 0, 0}};
     cli_ctx c = {.cmd = "eval", .usage = eval_usage};
     const char *model = NULL, *task_name = NULL, *data = NULL;
-    int T = 100, B = 50, batches = 20, e = 0, v;
+    int T = 100, B = 50, batches = 20, washout = 0, e = 0, v;
     uint64_t seed = 12345;
     optind = 0;
     while (!e && (v = cli_next(&c, argc, argv, opts)) != -1) {
@@ -256,6 +260,7 @@ int cmd_eval(int argc, char **argv)
         case O_BATCHES: e = cli_int(&c, "batches", optarg, 1, 1000000, &batches); break;
         case O_SEED: e = cli_u64(&c, "seed", optarg, &seed); break;
         case O_JSON: break;
+        case O_WASHOUT: e = cli_int(&c, "washout", optarg, 0, 1000000, &washout); break;
         default: return 2;
         }
     }
@@ -268,7 +273,13 @@ int cmd_eval(int argc, char **argv)
     rl_score sc;
     rl_status s = rl_model_load(&m, model, RL_F32);
     if (!s) s = rl_task_new(&task, kind, T, data);
-    if (!s) s = rl_evaluate(m, task, B, kind == RL_TASK_TEXT && !c.seen[O_BATCHES] ? 0 : batches, seed, &sc);
+    const int steps = s ? 0 : rl_task_get_info(task).steps;
+    if (!s && washout >= steps) {
+        rl_task_free(task);
+        rl_model_free(m);
+        return cli_usage_error(&c, "--washout %d leaves nothing to score: the sequences have %d steps", washout, steps);
+    }
+    if (!s) s = rl_evaluate_washout(m, task, B, kind == RL_TASK_TEXT && !c.seen[O_BATCHES] ? 0 : batches, seed, washout, &sc);
     if (s) {
         rl_task_free(task);
         rl_model_free(m);
@@ -281,7 +292,12 @@ int cmd_eval(int argc, char **argv)
     cJSON_AddNumberToObject(j, "seq_len", T);
     cJSON_AddNumberToObject(j, "loss", loss);
     if (!isnan(in.baseline)) cJSON_AddNumberToObject(j, "baseline", in.baseline);
-    if (sc.n_err > 0) cJSON_AddNumberToObject(j, "mse", sc.sq_err / sc.n_err);
+    if (sc.n_err > 0) {
+        cJSON_AddNumberToObject(j, "mse", sc.sq_err / sc.n_err);
+        cJSON_AddNumberToObject(j, "rmse", sqrt(sc.sq_err / sc.n_err));
+        if (!isnan(rl_score_nrmse(&sc))) cJSON_AddNumberToObject(j, "nrmse", rl_score_nrmse(&sc));
+    }
+    if (washout) cJSON_AddNumberToObject(j, "washout", washout);
     if (sc.n_items > 0) cJSON_AddNumberToObject(j, "accuracy", sc.correct / sc.n_items);
     if (kind == RL_TASK_TEXT) {
         cJSON_AddNumberToObject(j, "bpc", loss / log(2.0));
