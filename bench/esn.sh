@@ -1,6 +1,6 @@
 #!/bin/sh
 # The echo state network runs behind docs/results.md ("Echo state networks")
-# and docs/jacobians.md (section 8): ReservoirPy's Mackey-Glass setting over
+# and docs/jacobians.md (section 9): ReservoirPy's Mackey-Glass setting over
 # ten seeds, NARMA10 with ridge readouts and one BPTT run for comparison, and
 # the spectral radius against the Lyapunov exponents. About 2.5 minutes on 2
 # cores, most of it the BPTT run. Usage: bench/esn.sh [OUT_DIR]; prints the
@@ -87,8 +87,8 @@ for r in 0.8 1.25 2 3; do
     $R train --task mackey-glass --seq-len 1599 --batch 1 $(echo "$ESN" | sed "s/--radius 1.25/--radius $r/") --washout 100 \
         --seed 0 --quiet --out "$d" 2>/dev/null
     m="$d/model.safetensors"
-    $R data --model "$m" --task mackey-glass --steps 2100 --seed 5 --out "$d/mg.safetensors" 2>/dev/null
-    $R data --model "$m" --task mackey-glass --steps 500 --seed 5 --out "$d/mg500.safetensors" 2>/dev/null
+    $R data --model "$m" --task mackey-glass --seq-len 2100 --seed 5 --out "$d/mg.safetensors" 2>/dev/null
+    $R data --model "$m" --task mackey-glass --seq-len 500 --seed 5 --out "$d/mg500.safetensors" 2>/dev/null
     $R data --model "$m" --steps 1 --input zeros --out "$d/z1.safetensors" 2>/dev/null
     rho=$($R spectrum --model "$m" --data "$d/z1.safetensors" --lags 1 --out "$d/z1.json" | awk '$1 == 1 { printf "%.4f", exp($2) }')
     lz=$($R lyapunov --model "$m" --steps 2000 --input zeros --state random --k 5 --out "$d/ly-zero.json" |

@@ -20,6 +20,12 @@
 extern "C" {
 #endif
 
+/* The version of rnnlab, defined here and nowhere else: `rnnlab --version`,
+ * `rnnlab info` and rl_version() report it. */
+#define RL_VERSION_STRING "0.1.0"
+/* The version the library was built as (RL_VERSION_STRING of its build). */
+const char *rl_version(void);
+
 /* ---------------------------------------------------------------- status */
 
 typedef enum {
@@ -29,7 +35,8 @@ typedef enum {
     RL_ERR_FORMAT,    /* a file is not a valid safetensors, model or data file */
     RL_ERR_NOMEM,     /* an allocation failed or would exceed a limit */
     RL_ERR_NONFINITE, /* a NaN or Inf where a finite number is required */
-    RL_ERR_LAPACK     /* a LAPACK routine reported info != 0 */
+    RL_ERR_LAPACK,    /* a LAPACK routine reported info != 0 */
+    RL_ERR_INTERRUPTED /* the progress hook asked to stop (rl_set_progress) */
 } rl_status;
 
 /* A short fixed description of a status ("invalid file format"). */
@@ -38,6 +45,16 @@ const char *rl_strerror(rl_status s);
  * "m.safetensors: tensor 'rnn.weight_hh_l0' has shape (4, 3), expected (4, 4)".
  * Empty when nothing has failed. */
 const char *rl_errmsg(void);
+
+/* Progress of the long computations (rl_gradcheck, rl_jac_lags,
+ * rl_lyapunov): they call fn(ctx, what, done, total) from the calling thread
+ * as they go ("Lyapunov steps", 4096, 300100), often: fn keeps its own pace.
+ * A nonzero return stops the computation, which returns RL_ERR_INTERRUPTED
+ * with nothing written (how a program stops on Ctrl-C). One hook for the
+ * process; fn NULL removes it. The trainer does not report through it (it
+ * has its own, and its own stop flag: rl_trainer_run). */
+typedef int (*rl_progress_fn)(void *ctx, const char *what, double done, double total);
+void rl_set_progress(rl_progress_fn fn, void *ctx);
 
 /* ---------------------------------------------------------------- enums */
 
@@ -62,8 +79,20 @@ typedef enum {
     RL_LOSS_COUNT
 } rl_loss;
 
+/* An orthogonal recurrent matrix, as torch.nn.utils.parametrizations.orthogonal
+ * (PyTorch 1.13) makes it from X (trained) and an orthogonal base B (fixed),
+ * A = tril(X) - tril(X)^T: */
+typedef enum {
+    RL_ORTH_NONE = 0, /* W_hh is a parameter */
+    RL_ORTH_EXP,      /* W_hh = B expm(A)                   (orthogonal_map="matrix_exp") */
+    RL_ORTH_CAYLEY,   /* W_hh = B (I - A/2)^{-1} (I + A/2)  (orthogonal_map="cayley") */
+    RL_ORTH_COUNT
+} rl_orth;
+
 /* Names as they appear in files and on the command line; NULL if out of range. */
 const char *rl_cell_name(rl_cell c);
+const char *rl_orth_name(rl_orth o); /* "none", "exp", "cayley" */
+rl_status rl_orth_parse(const char *name, rl_orth *out);
 const char *rl_loss_name(rl_loss l);
 const char *rl_dtype_name(rl_dtype d);
 rl_status rl_dtype_parse(const char *name, rl_dtype *out); /* "f32" or "f64" */
@@ -117,17 +146,34 @@ typedef struct rl_model rl_model;
  *   rnn.bias_hh_l{k}   (G*H)
  *   head.weight        (O, H)
  *   head.bias          (O)
- * in that order in the buffer, each tensor row-major. */
+ * in that order in the buffer, each tensor row-major. An orthogonal model
+ * (rl_model_new_orth) has no rnn.weight_hh_l{k}; after the layer's other
+ * tensors (a leaky layer's rnn.leak_l{k} among them) come those of torch's
+ * parametrisation:
+ *   rnn.parametrizations.weight_hh_l{k}.original  (H, H)  X, trained
+ *   rnn.parametrizations.weight_hh_l{k}.0.base    (H, H)  B, fixed */
 typedef struct {
     const char *name;
     int ndim;          /* 1 or 2 */
     int64_t shape[2];  /* shape[1] == 1 when ndim == 1 */
     size_t offset;     /* in elements from the start of the buffer */
     size_t numel;
+    int fixed;         /* 1: not trained (an orthogonal base): optimizers leave it, no gradient reaches it,
+                          gradient files do not hold it */
 } rl_tensor_info;
 
 /* A model with every parameter zero. *out is NULL on failure. */
 rl_status rl_model_new(rl_model **out, const rl_config *cfg, rl_dtype dtype);
+/* The same with an orthogonal W_hh made by map from X and B (tensors above;
+ * RL_ORTH_NONE: rl_model_new): for cells with one dense (H, H) W_hh (tanh,
+ * relu, linear, leaky; RL_ERR_ARG for LSTM, GRU and IndRNN's vector). W_hh = B map(A) is computed in
+ * float64 by each workspace before a forward pass whenever X or B have
+ * changed (however they were written), and rounded to the model's dtype;
+ * rl_backward gives dL/dX through the map (exp: the adjoint of the Frechet
+ * derivative of the matrix exponential; cayley: two solves) and no gradient
+ * for B. */
+rl_status rl_model_new_orth(rl_model **out, const rl_config *cfg, rl_dtype dtype, rl_orth map);
+rl_orth rl_model_orthogonal(const rl_model *m);
 /* A copy with parameters converted to dtype (rounded when narrowing). */
 rl_status rl_model_cast(rl_model **out, const rl_model *m, rl_dtype dtype);
 void rl_model_free(rl_model *m);
@@ -232,6 +278,14 @@ int rl_st_shape(const rl_st *f, const char *name, int64_t *shape);
 rl_status rl_st_read_f64(const rl_st *f, const char *name, double *out, size_t n);
 /* A metadata value, or NULL. */
 const char *rl_st_meta(const rl_st *f, const char *key);
+/* What an rnnlab file is, from its tensor names and metadata: "a model", "a
+ * training checkpoint", "a PyTorch state_dict without rnnlab's metadata", "a
+ * Jacobian output (rnnlab jacobian)", "a gradient file (rnnlab grad)", "a
+ * data file"; NULL when none of these. The loaders name it when they are
+ * given the wrong kind ("j.safetensors is a Jacobian output (rnnlab
+ * jacobian), not a model"); a file that is not safetensors at all is named
+ * by its first bytes ("a zip archive", "a JSON file") when it is opened. */
+const char *rl_st_kind(const rl_st *f);
 
 /* ---------------------------------------------------------------- batches */
 
@@ -424,6 +478,27 @@ typedef struct {
 
 rl_status rl_jac_theorem(rl_jac *j, int tau, rl_theorem *out);
 
+/* The study notes' question in numbers, for a small model: P(t, tau) =
+ * J_t ... J_{tau+1} beside V Lambda_t ... Lambda_{tau+1} V^-1, where V holds
+ * the eigenvectors of J_{tau+1} and Lambda_k = diag(V^-1 J_k V). Equal when
+ * every J_k has the eigenvectors V (a linear RNN, J_k = W_hh); apart when
+ * J_k changes them (tanh: J_k = diag(1 - h_k^2) W_hh), and off_share says by
+ * how much. RL_ERR_ARG when S > RL_WORKED_MAX_S, t - tau > RL_WORKED_MAX_STEPS,
+ * or J_{tau+1} has complex eigenvalues. All matrices (S, S) row-major. */
+#define RL_WORKED_MAX_S 8
+#define RL_WORKED_MAX_STEPS 16
+typedef struct {
+    int S, t, tau;
+    double J[RL_WORKED_MAX_STEPS][RL_WORKED_MAX_S * RL_WORKED_MAX_S]; /* J[k] = J_{tau+1+k} */
+    double V[RL_WORKED_MAX_S * RL_WORKED_MAX_S], Vinv[RL_WORKED_MAX_S * RL_WORKED_MAX_S];
+    double lambda[RL_WORKED_MAX_STEPS][RL_WORKED_MAX_S]; /* diag(V^-1 J_k V) */
+    double off_share[RL_WORKED_MAX_STEPS]; /* ||offdiag(V^-1 J_k V)||_F / ||V^-1 J_k V||_F */
+    double prod_lambda[RL_WORKED_MAX_S];   /* prod_k lambda[k] */
+    double P[RL_WORKED_MAX_S * RL_WORKED_MAX_S], R[RL_WORKED_MAX_S * RL_WORKED_MAX_S]; /* the product, V (prod) V^-1 */
+    double deviation; /* max |P - R| / max |P| */
+} rl_worked;
+rl_status rl_jac_worked(rl_jac *j, int t, int tau, rl_worked *w);
+
 /* ---------------------------------------------------------------- Lyapunov */
 
 typedef enum { RL_INPUT_DATA = 0, RL_INPUT_ZEROS, RL_INPUT_NOISE } rl_input_kind;
@@ -452,6 +527,17 @@ typedef struct {
  * receives steps / trace_every rows of k running estimates. */
 rl_status rl_lyapunov(const rl_model *m, const rl_batch *b, int seq, const rl_lyap_config *cfg,
                       double *exponents, double *trace);
+/* What the run's trajectory did. A state that never moves (started on a
+ * fixed point, zero inputs) gives the exponents of that fixed point, ln|eig|
+ * of its Jacobian, not of the attractor around it: h = 0 of a zero-bias
+ * tanh net under zero input is one. */
+typedef struct {
+    int stationary;      /* every measured s_t equals the state after the transient, bit for bit */
+    double displacement; /* max over the measured steps of max_i |s_t[i] - s_transient[i]| */
+} rl_lyap_info;
+/* rl_lyapunov, and what its trajectory did into *info (may be NULL). */
+rl_status rl_lyapunov_ex(const rl_model *m, const rl_batch *b, int seq, const rl_lyap_config *cfg, double *exponents,
+                         double *trace, rl_lyap_info *info);
 
 /* ---------------------------------------------------------------- optimisation */
 
@@ -485,6 +571,12 @@ rl_status rl_optim_new(rl_optim **out, const rl_model *m, const rl_optim_config 
 void rl_optim_free(rl_optim *o);
 /* One update of m's parameters from grad (the model's layout and dtype). */
 rl_status rl_optim_step(rl_optim *o, rl_model *m, const void *grad, double lr);
+/* From the next step on, elements [offset, offset + count) of the buffer
+ * learn at scale * lr (scale >= 0; 0 leaves them, and their moments, as
+ * they are). Where ranges overlap the one set last counts. A new optimizer
+ * has scale 0 on the model's fixed tensors (rl_tensor_info.fixed) and 1
+ * elsewhere. RL_ERR_ARG for a range outside the buffer or a bad scale. */
+rl_status rl_optim_set_lr_scale(rl_optim *o, size_t offset, size_t count, double scale);
 /* The optimizer's state for checkpoints: its step count and its moment
  * buffers (0 to 2, each rl_model_num_params elements of the model's dtype). */
 int64_t rl_optim_steps(const rl_optim *o);
@@ -558,7 +650,19 @@ typedef struct {
     double baseline;   /* the loss of the memoryless baseline; NaN for text */
     const char *vocab; /* text: the characters as UTF-8, class i = i-th code point; else NULL */
     int64_t train_len, val_len; /* text: characters in each split */
+    int64_t text_bytes;         /* text: the file's size in bytes, and its 64-bit FNV-1a hash: */
+    uint64_t text_hash;         /* what a run records to know its text again (else 0) */
 } rl_task_info;
+
+/* The task a model was trained on and its sequence length T: rnnlab train
+ * records them in the model file (metadata task, seq_len), and the commands
+ * take them as their defaults. rl_model_task returns T and sets *kind, or
+ * returns 0 when the model records no task (made by rnnlab init, or by a
+ * version that did not record one, or naming a task this version does not
+ * know). rl_model_set_task: RL_ERR_ARG unless 1 <= seq_len <= RL_MAX_SEQ_LEN;
+ * seq_len 0 forgets the task. */
+int rl_model_task(const rl_model *m, rl_task_kind *kind);
+rl_status rl_model_set_task(rl_model *m, rl_task_kind kind, int seq_len);
 
 /* seq_len >= 2 (copy >= 1, temporal-order >= 20); text_path only for text (NULL: the built-in
  * corpus, the opening of Pride and Prejudice; see data/README.md). */
@@ -586,6 +690,13 @@ rl_status rl_task_score(const rl_task *t, const rl_batch *b, const rl_ws *ws, do
  * the variance of the scored targets (population); 1 for always predicting
  * their mean. NaN without MSE scores or when the targets do not vary. */
 double rl_score_nrmse(const rl_score *sc);
+/* Whether scores sc solve the task: adding, val MSE < 0.01; adding-hs97,
+ * copy and temporal-order, at least 99% of the items right (the recalled
+ * symbols for copy, |error| < 0.04 for adding-hs97); tasks without such a
+ * criterion (text, mackey-glass, narma10) are never solved. rl_task_solved_rule
+ * says it in words (NULL for those). */
+int rl_task_solved(const rl_task *t, const rl_score *sc);
+const char *rl_task_solved_rule(rl_task_kind k);
 
 /* Class ids of a UTF-8 text under a character model's vocabulary (*n gets
  * the count, at most max); RL_ERR_ARG naming the first character not in it. */
@@ -662,6 +773,10 @@ typedef struct {
     int64_t ckpt_every;     /* checkpoint every this many steps (0 = at the end only) */
     int skip_nonfinite;     /* 1: skip a batch whose loss or gradient is not finite; 0: stop */
     int64_t inject_nan_at;  /* fault injection for tests: make this step's gradient NaN (0 = off) */
+    int stop_when_solved;   /* 1: stop at the first validation that solves the task (rl_task_solved) */
+    int save_init;          /* 1: write the model before training to RUN/init.safetensors */
+    rl_orth orthogonal;     /* W_hh = B map(A) (rl_model_new_orth): tanh, relu, linear, leaky */
+    double orthogonal_lr;   /* the learning rate of X, scaled by the schedule as sched.lr is; 0 = sched.lr */
 } rl_train_config;
 
 /* Defaults: adding, T 100, tanh, 128 units, 1 layer, batch 50, 1000 steps,
@@ -726,14 +841,27 @@ typedef struct {
     double tokens_per_s;
     double elapsed_s;
     int64_t skipped;
+    double val_loss;    /* the last validation loss (NaN before the first one) */
+    int64_t val_step;   /* its step (0: none yet) */
+    double baseline;    /* the task's baseline loss (NaN for text) */
 } rl_progress;
 
 typedef struct rl_trainer rl_trainer;
-/* A new run in folder dir (created; it must not hold a run already). */
+/* A new run in folder dir: created, or an existing folder that holds no run
+ * and no files but a run's (RL_ERR_ARG otherwise: nothing is overwritten). */
 rl_status rl_trainer_new(rl_trainer **out, const rl_train_config *cfg, const char *dir);
 /* Continue the run in dir from its checkpoint; steps > 0 replaces the total
  * (RL_ERR_ARG if the run is already past it). */
 rl_status rl_trainer_resume(rl_trainer **out, const char *dir, int64_t steps);
+/* rl_trainer_resume with options. text_path (not NULL): where the text of a
+ * text run is now, when it has moved; it must be the text the run was
+ * trained on, by the size and hash the checkpoint records (RL_ERR_ARG
+ * otherwise), and the run records the new path from then on. */
+typedef struct {
+    int64_t steps;         /* > 0: the new total */
+    const char *text_path; /* NULL: the path the run recorded */
+} rl_resume_options;
+rl_status rl_trainer_resume_ex(rl_trainer **out, const char *dir, const rl_resume_options *o);
 /* A hook on every training step, called after the backward pass and before
  * clipping and the optimizer's update. ws holds the batch's activations and
  * dL/dtheta (rl_ws_grad, the model's layout and dtype), which the hook may
@@ -754,9 +882,16 @@ void rl_trainer_set_hook(rl_trainer *t, rl_step_hook fn, void *ctx);
  * as it was (unless skip_nonfinite). */
 rl_status rl_trainer_run(rl_trainer *t, volatile int *stop, int *interrupted,
                          void (*progress)(const rl_progress *, void *), void *ctx);
+/* The last validation of this trainer (since it was made or resumed) into
+ * *sc; its step, or 0 when there has been none. */
+int64_t rl_trainer_last_eval(const rl_trainer *t, rl_score *sc);
+/* The task the trainer trains on (baseline, vocabulary, sizes). */
+rl_task_info rl_trainer_task_info(const rl_trainer *t);
 const rl_model *rl_trainer_model(const rl_trainer *t);
 rl_train_config rl_trainer_config(const rl_trainer *t);
 int64_t rl_trainer_step(const rl_trainer *t);
+/* The step whose validation solved the task (rl_task_solved), 0 if none has. */
+int64_t rl_trainer_solved_step(const rl_trainer *t);
 void rl_trainer_free(rl_trainer *t);
 
 /* Validation of m on task: `batches` batches of B fresh sequences drawn from

@@ -76,10 +76,20 @@ static int cmp_i32(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* 64-bit FNV-1a: a text's fingerprint, for a run to know its text again. */
+static uint64_t fnv1a(const unsigned char *p, size_t n)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (size_t i = 0; i < n; i++) h = (h ^ p[i]) * 0x100000001b3ull;
+    return h;
+}
+
 /* UTF-8 bytes as class ids over their sorted distinct code points. */
 static rl_status text_from_bytes(rl_task *t, const unsigned char *src, size_t n, const char *name)
 {
     rl_status s = RL_OK;
+    t->info.text_bytes = (int64_t)n;
+    t->info.text_hash = fnv1a(src, n);
     int32_t *cps = rl_alloc(n + 1, sizeof *cps), *sorted = NULL;
     int64_t len = cps ? utf8_decode(src, n, cps) : 0;
     if (!cps) s = RL_ERR_NOMEM;
@@ -122,7 +132,8 @@ static rl_status text_from_bytes(rl_task *t, const unsigned char *src, size_t n,
 
 /* The text of path, or the built-in corpus. A regular file is measured
  * (fstat) and refused before it is read when it is over the limit; anything
- * else (a pipe) is read up to one byte past it. */
+ * else (a pipe) is read up to one byte past it, and any file up to its first
+ * NUL byte, which no text holds. */
 static rl_status load_text(rl_task *t, const char *path)
 {
     if (!path) return text_from_bytes(t, (const unsigned char *)rl_corpus_data, (size_t)rl_corpus_size, "<built-in corpus>");
@@ -140,7 +151,14 @@ static rl_status load_text(rl_task *t, const char *path)
     if (!s && n <= limit && !(buf = rl_malloc(cap)))
         s = rl_fail(RL_ERR_NOMEM, "%s: cannot allocate %zu bytes to read it", path, cap);
     while (buf && !s) {
-        n += fread(buf + n, 1, cap - n, f);
+        size_t got = fread(buf + n, 1, cap - n, f);
+        /* a NUL byte is no text's: stop at the first (so /dev/zero is read no further) */
+        const unsigned char *nul = memchr(buf + n, 0, got);
+        if (nul) {
+            s = rl_fail(RL_ERR_FORMAT, "%s: a NUL byte at offset %zu: not a text file", path, (size_t)(nul - buf));
+            break;
+        }
+        n += got;
         if (n < cap || n > limit) break;
         size_t ncap = cap > limit / 2 ? limit + 1 : 2 * cap;
         unsigned char *nb = rl_realloc(buf, ncap);
@@ -375,6 +393,29 @@ rl_status rl_task_fill(const rl_task *task, rl_data *d, rl_rng *r, int split, in
     rl_free(sx);
     rl_free(sy);
     return st;
+}
+
+/* The "solved" criteria of the long-lag literature (docs/training.md) */
+int rl_task_solved(const rl_task *t, const rl_score *sc)
+{
+    switch (t->info.kind) {
+    case RL_TASK_ADDING: return sc->n_err > 0 && sc->sq_err / sc->n_err < 0.01;
+    case RL_TASK_ADDING_HS97:
+    case RL_TASK_COPY:
+    case RL_TASK_TEMPORAL_ORDER: return sc->n_items > 0 && sc->correct / sc->n_items >= 0.99;
+    default: return 0;
+    }
+}
+
+const char *rl_task_solved_rule(rl_task_kind k)
+{
+    switch (k) {
+    case RL_TASK_ADDING: return "validation MSE < 0.01";
+    case RL_TASK_ADDING_HS97: return "at least 99% of the validation sequences within 0.04";
+    case RL_TASK_COPY: return "at least 99% of the recalled symbols right";
+    case RL_TASK_TEMPORAL_ORDER: return "at least 99% of the validation sequences classified right";
+    default: return NULL;
+    }
 }
 
 rl_status rl_task_score(const rl_task *t, const rl_batch *b, const rl_ws *ws, double loss, rl_score *sc)

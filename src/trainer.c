@@ -5,6 +5,7 @@
  * src/run.c; the configuration's table is src/train_config.c. */
 #include "cell.h"
 #include "run.h"
+#include "orth.h"
 
 #include <lapacke.h>
 #include <limits.h>
@@ -34,6 +35,9 @@ struct rl_trainer {
     rl_run_records acc;      /* the metrics line being gathered, and the steps skipped */
     rl_step_hook hook;       /* or NULL */
     void *hook_ctx;
+    rl_score last_val;       /* the last validation, and its step (0: none yet) */
+    int64_t last_val_step;
+    int64_t solved_step;     /* the step whose validation solved the task, 0: none */
 };
 
 /* ------------------------------------------------------------------ set-up */
@@ -103,11 +107,18 @@ static rl_status build(rl_trainer *t)
     if ((s = check_ridge(c, &t->info))) return s;
     t->k1 = c->task == RL_TASK_TEXT ? (c->k1 ? c->k1 : c->seq_len) : 0;
     rl_config mc = {c->cell, t->info.input_size, c->hidden, c->layers, t->info.output_size, t->info.loss};
-    if ((s = rl_model_new(&t->m, &mc, RL_F32))) return s;
+    if ((s = rl_model_new_orth(&t->m, &mc, RL_F32, c->orthogonal))) return s;
+    /* the model file says what it was trained on: the commands' defaults */
+    if ((s = rl_model_set_task(t->m, c->task, c->seq_len))) return s;
     if (t->info.vocab && (s = rl_model_set_vocab(t->m, t->info.vocab))) return s;
     if ((s = rl_ws_new(&t->ws, t->m, c->batch, t->info.steps))) return s;
     if ((s = rl_task_data_new(&t->data, t->task, c->batch))) return s;
     if ((s = rl_optim_new(&t->opt, t->m, &c->optim))) return s;
+    for (int l = 0; c->orthogonal_lr > 0 && l < c->layers && !s; l++) { /* X learns at its own rate */
+        const rl_tensor_info *x = &t->m->tensors[rl_t(t->m, l, RL_ORTH_X)];
+        s = rl_optim_set_lr_scale(t->opt, x->offset, x->numel, c->orthogonal_lr / c->sched.lr);
+    }
+    if (s) return s;
     size_t LBH = (size_t)c->layers * c->batch * c->hidden;
     if (!(t->pos = calloc((size_t)c->batch, sizeof *t->pos)) || !(t->pos_before = calloc((size_t)c->batch, 8)) || !(t->carry_h = rl_alloc(LBH, 4)) ||
         !(t->carry_c = rl_alloc(LBH, 4)))
@@ -141,7 +152,7 @@ static void resolve_init(rl_train_config *c, const rl_model *m, int T)
 /* The trainer's state as the run folder saves and restores it. */
 static rl_run_state run_state(const rl_trainer *t)
 {
-    rl_run_state st = {t->step, t->rng, t->acc, NULL, NULL, NULL};
+    rl_run_state st = {t->step, t->rng, t->acc, NULL, NULL, NULL, t->info.text_bytes, t->info.text_hash};
     if (t->k1) st.pos = t->pos, st.carry_h = t->carry_h, st.carry_c = rl_cell_states(t->cfg.cell) == 2 ? t->carry_c : NULL;
     return st;
 }
@@ -166,6 +177,11 @@ rl_status rl_trainer_new(rl_trainer **out, const rl_train_config *cfg, const cha
     if (!s) s = rl_model_init(t->m, &t->cfg.init, t->cfg.seed);
     rl_rng_seed(&t->rng, t->cfg.seed ^ 0x7472616e69ull);
     if (!s) s = rl_run_create(dir, &t->cfg);
+    if (!s && t->cfg.save_init) { /* the model before training, for the analysis of what training changed */
+        char p[RL_RUN_MAX_PATH + 32];
+        snprintf(p, sizeof p, "%s/init.safetensors", dir);
+        s = rl_model_save(t->m, p);
+    }
     t->fresh = 1;
     if (s) {
         rl_trainer_free(t);
@@ -185,7 +201,44 @@ static rl_status save_checkpoint(rl_trainer *t)
 
 rl_status rl_trainer_resume(rl_trainer **out, const char *dir, int64_t steps)
 {
+    rl_resume_options o = {steps, NULL};
+    return rl_trainer_resume_ex(out, dir, &o);
+}
+
+/* The step a checkpoint is at (-1 if it does not say), read before anything
+ * is built or trimmed. */
+static int64_t checkpoint_step(const st_file *f)
+{
+    const st_tensor *t = st_find(f, "train.step");
+    int64_t v = -1;
+    if (t && t->dtype == ST_I64 && t->numel == 1) memcpy(&v, f->data + t->begin, 8);
+    return v;
+}
+
+/* The text of a resumed text run must be the one it was trained on: the
+ * size and hash the checkpoint records (older checkpoints record neither;
+ * the vocabulary is checked then, in rl_run_restore). */
+static rl_status check_text(const st_file *f, const rl_task_info *in, const char *path)
+{
+    const char *b = st_meta(f, "text_bytes"), *h = st_meta(f, "text_hash"), *v = st_meta(f, "vocab");
+    if (in->kind != RL_TASK_TEXT) return RL_OK;
+    if (v && in->vocab && strcmp(v, in->vocab) != 0)
+        return rl_fail(RL_ERR_FORMAT, "%s: the text's characters are not the ones the run was trained on (%s)", f->path,
+                       path ? path : "the built-in corpus");
+    if (!b || !h) return RL_OK;
+    unsigned long long want = strtoull(h, NULL, 16);
+    long long bytes = strtoll(b, NULL, 10);
+    if (bytes == in->text_bytes && want == in->text_hash) return RL_OK;
+    return rl_fail(RL_ERR_FORMAT,
+                   "%s is not the text this run was trained on: %lld bytes, hash %016llx; the run's had %s bytes, hash %s",
+                   path ? path : "the built-in corpus", (long long)in->text_bytes, (unsigned long long)in->text_hash, b, h);
+}
+
+rl_status rl_trainer_resume_ex(rl_trainer **out, const char *dir, const rl_resume_options *o)
+{
     *out = NULL;
+    const int64_t steps = o ? o->steps : 0;
+    const char *new_text = o ? o->text_path : NULL;
     rl_trainer *t = calloc(1, sizeof *t);
     if (!t) return rl_fail(RL_ERR_NOMEM, "out of memory");
     st_file f;
@@ -193,11 +246,30 @@ rl_status rl_trainer_resume(rl_trainer **out, const char *dir, int64_t steps)
     t->text_path = (char *)t->cfg.text_path; /* owned */
     if (!s && !(t->dir = strdup(dir))) s = rl_fail(RL_ERR_NOMEM, "out of memory");
     resolve_schedule(&t->cfg); /* a checkpoint from before decay_steps was recorded */
+    /* refused before anything is built, or a record trimmed */
+    int64_t at = s ? -1 : checkpoint_step(&f);
     if (!s && steps > 0 && t->cfg.readout == RL_READOUT_RIDGE && steps != 1)
         s = rl_fail(RL_ERR_ARG, "%s is a ridge readout, fitted in one step: there are no more steps to run", dir);
+    if (!s && steps > 0 && at > steps)
+        s = rl_fail(RL_ERR_ARG, "%s is at step %lld, past the %lld steps asked for: give --steps %lld or more", dir,
+                    (long long)at, (long long)steps, (long long)at);
     if (!s && steps > 0) t->cfg.steps = steps;
+    if (!s && new_text && t->cfg.task != RL_TASK_TEXT) s = rl_fail(RL_ERR_ARG, "a text file is only for a run of the text task");
+    if (!s && new_text) { /* the run's text, moved: from now on recorded by its new absolute path */
+        free(t->text_path);
+        if (!(t->text_path = realpath(new_text, NULL))) t->text_path = strdup(new_text);
+        t->cfg.text_path = t->text_path;
+        if (!t->text_path) s = rl_fail(RL_ERR_NOMEM, "out of memory");
+    }
     if (!s && rl_train_config_check(&t->cfg)) s = rl_fail(RL_ERR_FORMAT, "%s: train_config: %s", f.path, rl_errmsg());
     if (!s) s = build(t);
+    if (s == RL_ERR_IO && t->cfg.task == RL_TASK_TEXT && !new_text) {
+        char why[1024];
+        snprintf(why, sizeof why, "%s", rl_errmsg());
+        s = rl_fail(s, "%s (if the run's text has moved, resume with --data NEWPATH)", why);
+    }
+    if (!s) s = check_text(&f, &t->info, t->cfg.text_path);
+    if (!s && new_text) s = rl_run_write_config(dir, &t->cfg);
     rl_run_state st = run_state(t);
     if (!s) s = rl_run_restore(&f, dir, &t->cfg, t->m, t->opt, &st, t->info.train_len);
     st_close(&f);
@@ -222,8 +294,16 @@ void rl_trainer_set_hook(rl_trainer *t, rl_step_hook fn, void *ctx)
 }
 
 const rl_model *rl_trainer_model(const rl_trainer *t) { return t->m; }
+rl_task_info rl_trainer_task_info(const rl_trainer *t) { return t->info; }
+
+int64_t rl_trainer_last_eval(const rl_trainer *t, rl_score *sc)
+{
+    *sc = t->last_val;
+    return t->last_val_step;
+}
 rl_train_config rl_trainer_config(const rl_trainer *t) { return t->cfg; }
 int64_t rl_trainer_step(const rl_trainer *t) { return t->step; }
+int64_t rl_trainer_solved_step(const rl_trainer *t) { return t->solved_step; }
 
 /* ------------------------------------------------------------------ records */
 
@@ -235,12 +315,13 @@ static double now_s(void)
 }
 
 /* Spectral radius and largest singular value of each (H, H) gate block of
- * layer l's W_hh; of diag(u) (both max |u_j|) for a diagonal recurrence. */
-static void whh_stats(const rl_model *m, int l, double *radius, double *sigma)
+ * layer l's W_hh (an orthogonal one as it is now, B map(A)); of diag(u)
+ * (both max |u_j|) for a diagonal recurrence. */
+static void whh_stats(const rl_model *m, rl_ws *ws, int l, double *radius, double *sigma)
 {
     const int H = m->cfg.hidden_size, G = rl_cell_gates(m->cfg.cell);
-    const float *w = (const float *)m->params + m->tensors[rl_t(m, l, RL_W_HH)].offset;
-    if (m->cell->recur == RL_RECUR_DIAG) {
+    const float *w = rl_orth_sync(ws, m) ? NULL : rl_layer_whh(ws, m, l);
+    if (w && m->cell->recur == RL_RECUR_DIAG) {
         radius[0] = 0;
         for (int j = 0; j < H; j++) radius[0] = fmax(radius[0], fabs(w[j]));
         sigma[0] = radius[0];
@@ -248,7 +329,7 @@ static void whh_stats(const rl_model *m, int l, double *radius, double *sigma)
     }
     double *a = malloc((size_t)H * H * 8), *wr = malloc((size_t)H * 8), *wi = malloc((size_t)H * 8);
     for (int g = 0; g < G; g++) radius[g] = sigma[g] = NAN; /* also when out of memory */
-    for (int g = 0; g < G && a && wr && wi; g++) {
+    for (int g = 0; g < G && w && a && wr && wi; g++) {
         for (size_t i = 0; i < (size_t)H * H; i++) a[i] = w[(size_t)g * H * H + i];
         if (LAPACKE_dgesdd(LAPACK_COL_MAJOR, 'N', H, H, a, H, wr, NULL, H, NULL, H) == 0) sigma[g] = wr[0];
         for (size_t i = 0; i < (size_t)H * H; i++) a[i] = w[(size_t)g * H * H + i];
@@ -290,7 +371,7 @@ static rl_status flow_record(rl_trainer *t, double loss, double gnorm)
         for (int l = 0; l < t->cfg.layers; l++) {
             double rad[4], sig[4];
             int G = rl_cell_gates(t->cfg.cell);
-            whh_stats(t->m, l, rad, sig);
+            whh_stats(t->m, t->ws, l, rad, sig);
             cJSON *e = cJSON_CreateObject();
             cJSON_AddNumberToObject(e, "layer", l);
             cJSON_AddItemToObject(e, "radius", darray(rad, G));
@@ -350,7 +431,7 @@ rl_status rl_evaluate_washout(const rl_model *m0, const rl_task *task, int B, in
                        c.input_size, c.output_size, rl_loss_name(c.loss), rl_task_name(in.kind), in.input_size,
                        in.output_size, rl_loss_name(in.loss));
     if (in.vocab && (!rl_model_vocab(m0) || strcmp(rl_model_vocab(m0), in.vocab) != 0))
-        return rl_fail(RL_ERR_ARG, "the model's vocabulary is not the text's");
+        return rl_fail(RL_ERR_ARG, "the model's characters are not the text's: give the text it was trained on (--data)");
     rl_model *m = NULL;
     rl_ws *ws = NULL;
     rl_data *d = NULL;
@@ -399,6 +480,7 @@ static rl_status eval_record(rl_trainer *t)
     rl_status s = rl_evaluate_washout(t->m, t->task, t->cfg.batch, t->cfg.eval_batches, t->cfg.seed ^ 0x76616cull,
                                       t->cfg.washout, &sc);
     if (s) return s;
+    t->last_val = sc, t->last_val_step = t->step;
     cJSON *r = cJSON_CreateObject();
     cJSON_AddNumberToObject(r, "step", (double)t->step);
     score_json(r, &t->info, &sc, "val_");
@@ -461,35 +543,43 @@ static rl_status train_step(rl_trainer *t, double *loss, double *gnorm, int *cli
 /* --readout ridge: the run's one step. A batch of the task's training
  * sequences, one forward pass, and the head fitted by ridge regression on
  * the states after the washout (src/readout.c); the recurrence keeps its
- * init. The metrics line holds the fit. */
-static rl_status ridge_step(rl_trainer *t, double *loss)
+ * init. */
+static rl_status ridge_step(rl_trainer *t, double *loss, rl_ridge_info *fit)
 {
     const rl_train_config *c = &t->cfg;
-    const double t0 = now_s();
-    rl_ridge_info fit;
     rl_status s = rl_task_fill(t->task, t->data, &t->rng, 0, NULL);
-    if (!s) s = rl_ridge_readout(t->m, rl_data_batch(t->data), c->washout, c->ridge, &fit);
-    if (s) return s;
-    t->step = c->steps;
-    *loss = fit.train_mse;
-    const double el = now_s() - t0;
-    cJSON *r = cJSON_CreateObject();
-    cJSON_AddNumberToObject(r, "step", (double)t->step);
-    cJSON_AddNumberToObject(r, "loss", fit.train_mse);
-    cJSON_AddNumberToObject(r, "readout", 1); /* the line of a ridge fit: no gradient, no rate */
-    cJSON_AddNumberToObject(r, "ridge_rows", (double)fit.rows);
-    if (fit.target_var > 0) cJSON_AddNumberToObject(r, "train_nrmse", sqrt(fit.train_mse / fit.target_var));
-    cJSON_AddNumberToObject(r, "ridge_rcond", fit.rcond);
-    cJSON_AddNumberToObject(r, "head_weight_norm", fit.weight_norm);
-    cJSON_AddNumberToObject(r, "skipped", 0);
-    cJSON_AddNumberToObject(r, "tokens_per_s", (double)c->batch * t->info.steps / fmax(el, 1e-9));
-    if (!isnan(t->info.baseline)) cJSON_AddNumberToObject(r, "baseline", t->info.baseline);
-    return rl_run_append(t->dir, "metrics.jsonl", r);
+    if (!s) s = rl_ridge_readout(t->m, rl_data_batch(t->data), c->washout, c->ridge, fit);
+    *loss = s ? NAN : fit->train_mse;
+    return s;
 }
 
-/* The metrics line of the steps since the last one. */
-static rl_status log_metrics(rl_trainer *t, double now, double tlog, int64_t tokens, double t0,
-                             void (*progress)(const rl_progress *, void *), void *ctx)
+/* The metrics line of a ridge fit, in place of log_metrics's: no gradient,
+ * no learning rate; *p its progress report (grad_norm and lr NaN). */
+static rl_status ridge_metrics(rl_trainer *t, const rl_ridge_info *fit, double now, double tlog, int64_t tokens, double t0,
+                               rl_progress *p)
+{
+    const rl_train_config *c = &t->cfg;
+    const double tps = (double)tokens / fmax(now - tlog, 1e-9);
+    cJSON *r = cJSON_CreateObject();
+    cJSON_AddNumberToObject(r, "step", (double)t->step);
+    cJSON_AddNumberToObject(r, "loss", fit->train_mse);
+    cJSON_AddNumberToObject(r, "readout", 1); /* the line of a ridge fit */
+    cJSON_AddNumberToObject(r, "ridge_rows", (double)fit->rows);
+    if (fit->target_var > 0) cJSON_AddNumberToObject(r, "train_nrmse", sqrt(fit->train_mse / fit->target_var));
+    cJSON_AddNumberToObject(r, "ridge_rcond", fit->rcond);
+    cJSON_AddNumberToObject(r, "head_weight_norm", fit->weight_norm);
+    cJSON_AddNumberToObject(r, "skipped", 0);
+    cJSON_AddNumberToObject(r, "tokens_per_s", tps);
+    if (!isnan(t->info.baseline)) cJSON_AddNumberToObject(r, "baseline", t->info.baseline);
+    rl_status s = rl_run_append(t->dir, "metrics.jsonl", r);
+    *p = (rl_progress){t->step, c->steps, fit->train_mse, NAN, NAN, tps, now - t0, 0, NAN, 0, t->info.baseline};
+    return s;
+}
+
+/* The metrics line of the steps since the last one; *p gets the progress
+ * report of the same steps (the validation fields are filled later, after
+ * the step's validation). */
+static rl_status log_metrics(rl_trainer *t, double now, double tlog, int64_t tokens, double t0, rl_progress *p)
 {
     const rl_train_config *c = &t->cfg;
     rl_run_records *a = &t->acc;
@@ -507,16 +597,14 @@ static rl_status log_metrics(rl_trainer *t, double now, double tlog, int64_t tok
     cJSON_AddNumberToObject(r, "tokens_per_s", tps);
     if (!isnan(t->info.baseline)) cJSON_AddNumberToObject(r, "baseline", t->info.baseline);
     rl_status s = rl_run_append(t->dir, "metrics.jsonl", r);
-    if (progress) {
-        rl_progress p = {t->step, c->steps, a->loss / n, a->grad_norm / n, lr, tps, now - t0, a->skipped};
-        progress(&p, ctx);
-    }
+    *p = (rl_progress){t->step, c->steps, a->loss / n, a->grad_norm / n, lr, tps, now - t0, a->skipped,
+                       NAN, 0, t->info.baseline};
     a->loss = a->grad_norm = a->grad_norm_max = 0, a->steps = a->clipped = 0;
     return s;
 }
 
-rl_status rl_trainer_run(rl_trainer *t, volatile int *stop, int *interrupted,
-                         void (*progress)(const rl_progress *, void *), void *ctx)
+static rl_status trainer_loop(rl_trainer *t, volatile int *stop, int *interrupted,
+                              void (*progress)(const rl_progress *, void *), void *ctx)
 {
     const rl_train_config *c = &t->cfg;
     rl_status s = RL_OK;
@@ -524,24 +612,19 @@ rl_status rl_trainer_run(rl_trainer *t, volatile int *stop, int *interrupted,
     double t0 = now_s(), tlog = t0, last_loss = NAN, last_norm = NAN;
     int64_t tokens = 0;
     const int64_t tokens_per_step = (int64_t)c->batch * (t->k1 ? t->k1 : t->info.steps);
+    const int ridge = c->readout == RL_READOUT_RIDGE; /* one step, the head's fit (steps = 1) */
     /* the flow before training, once: a run resumed at step 0 has it */
     if (t->fresh && c->flow_every > 0) s = flow_record(t, NAN, NAN);
     t->fresh = 0;
-    while (!s && t->step < c->steps && c->readout == RL_READOUT_RIDGE) {
-        double loss = NAN;
-        s = ridge_step(t, &loss);
-        if (!s && c->flow_every > 0) s = flow_record(t, loss, NAN);
-        if (!s) s = eval_record(t);
-        if (!s) s = save_checkpoint(t);
-    }
     while (!s && t->step < c->steps) {
         if (stop && *stop) {
             *interrupted = 1;
             break;
         }
-        double loss, gnorm;
-        int clipped;
-        s = train_step(t, &loss, &gnorm, &clipped);
+        double loss, gnorm = NAN;
+        int clipped = 0;
+        rl_ridge_info fit;
+        s = ridge ? ridge_step(t, &loss, &fit) : train_step(t, &loss, &gnorm, &clipped);
         if (s == RL_ERR_NONFINITE || (!s && !isfinite(loss))) {
             if (!c->skip_nonfinite) {
                 char what[200];
@@ -557,6 +640,8 @@ rl_status rl_trainer_run(rl_trainer *t, volatile int *stop, int *interrupted,
             t->acc.skipped++;
         } else if (s) {
             break;
+        } else if (ridge) { /* the fit: nothing for the gradient's records */
+            last_loss = loss;
         } else {
             rl_run_records *a = &t->acc;
             a->loss += loss, a->grad_norm += gnorm, a->grad_norm_max = fmax(a->grad_norm_max, gnorm);
@@ -565,16 +650,47 @@ rl_status rl_trainer_run(rl_trainer *t, volatile int *stop, int *interrupted,
         }
         t->step++;
         tokens += tokens_per_step;
-        if (t->step % c->log_every == 0 || t->step == c->steps) {
+        rl_progress rep;
+        int report = t->step % c->log_every == 0 || t->step == c->steps;
+        if (report) {
             double now = now_s();
-            s = log_metrics(t, now, tlog, tokens, t0, progress, ctx);
+            s = ridge ? ridge_metrics(t, &fit, now, tlog, tokens, t0, &rep) : log_metrics(t, now, tlog, tokens, t0, &rep);
             tokens = 0, tlog = now;
         }
         if (!s && c->flow_every > 0 && (t->step % c->flow_every == 0 || t->step == c->steps))
             s = flow_record(t, last_loss, last_norm);
-        if (!s && ((c->eval_every > 0 && t->step % c->eval_every == 0) || t->step == c->steps)) s = eval_record(t);
-        if (!s && ((c->ckpt_every > 0 && t->step % c->ckpt_every == 0) || t->step == c->steps)) s = save_checkpoint(t);
+        int evaluated = !s && ((c->eval_every > 0 && t->step % c->eval_every == 0) || t->step == c->steps);
+        if (evaluated) s = eval_record(t);
+        int solved = evaluated && !s && c->stop_when_solved && rl_task_solved(t->task, &t->last_val);
+        if (solved) { /* one line that says so, then the checkpoint and the model */
+            t->solved_step = t->step;
+            cJSON *r = cJSON_CreateObject();
+            cJSON_AddNumberToObject(r, "step", (double)t->step);
+            cJSON_AddBoolToObject(r, "solved", 1);
+            cJSON_AddStringToObject(r, "rule", rl_task_solved_rule(c->task));
+            cJSON_AddNumberToObject(r, "elapsed_s", now_s() - t0);
+            s = rl_run_append(t->dir, "metrics.jsonl", r);
+        }
+        if (!s && (solved || (c->ckpt_every > 0 && t->step % c->ckpt_every == 0) || t->step == c->steps))
+            s = save_checkpoint(t);
+        if (report && progress) { /* after the step's validation: the report shows it */
+            rep.val_step = t->last_val_step;
+            rep.val_loss = t->last_val_step ? t->last_val.loss_sum / t->last_val.weight_sum : NAN;
+            progress(&rep, ctx);
+        }
+        if (t->solved_step) break;
     }
     if (!s && *interrupted) s = save_checkpoint(t);
+    return s;
+}
+
+rl_status rl_trainer_run(rl_trainer *t, volatile int *stop, int *interrupted,
+                         void (*progress)(const rl_progress *, void *), void *ctx)
+{
+    /* the trainer reports through progress and stops on *stop: the Jacobian
+     * products of its flow records must not stop it half-way through a step */
+    int muted = rl_progress_mute(1);
+    rl_status s = trainer_loop(t, stop, interrupted, progress, ctx);
+    rl_progress_mute(muted);
     return s;
 }

@@ -317,7 +317,7 @@ TEST(esn_cli_end_to_end)
     CHECK(cJSON_IsNumber(rm) && cJSON_IsNumber(ms) && fabs(rm->valuedouble * rm->valuedouble - ms->valuedouble) < 1e-12);
     cJSON_Delete(j);
     /* the reservoir on its input: the largest Lyapunov exponent is negative */
-    const char *dt[] = {"rnnlab", "data", "--model", model, "--task", "mackey-glass", "--steps", "600", "--seed", "5", "--out", data, NULL};
+    const char *dt[] = {"rnnlab", "data", "--model", model, "--task", "mackey-glass", "--seq-len", "600", "--seed", "5", "--out", data, NULL};
     CHECK(run_cli(dt, NULL, NULL, 0, NULL, 0) == 0);
     const char *lp[] = {"rnnlab", "lyapunov", "--model", model, "--data", data, "--steps", "500", "--k", "3", "--out", ly, NULL};
     CHECK(run_cli(lp, NULL, NULL, 0, NULL, 0) == 0);
@@ -391,10 +391,10 @@ TEST(esn_cli_bad_input)
     struct { const char *argv[16]; int status; const char *frag; } after[] = {
         {{"rnnlab", "eval", "--model", model, "--task", "narma10", "--seq-len", "20", "--washout", "20", NULL}, 2,
          "--washout 20 leaves nothing to score"},
-        {{"rnnlab", "data", "--model", model, "--task", "copy", "--steps", "20", "--out", "-", NULL}, 1, "does not fit the task copy"},
-        {{"rnnlab", "data", "--model", model, "--task", "narma10", "--steps", "20", "--mask", "last", "--out", "-", NULL}, 2,
-         "--task draws the inputs"},
-        {{"rnnlab", "train", "--resume", lstm, "--steps", "2", NULL}, 1, "one step"},
+        {{"rnnlab", "data", "--model", model, "--task", "copy", "--seq-len", "20", "--out", "-", NULL}, 2, "does not fit the task copy"},
+        {{"rnnlab", "data", "--model", model, "--task", "narma10", "--seq-len", "20", "--mask", "last", "--out", "-", NULL}, 2,
+         "a task makes its own"},
+        {{"rnnlab", "train", "--resume", lstm, "--steps", "2", NULL}, 2, "one step"},
     };
     for (size_t i = 0; i < sizeof after / sizeof after[0]; i++) {
         char e[512] = "";

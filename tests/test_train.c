@@ -453,11 +453,11 @@ TEST(cli_train_eval_sample)
         {{"rnnlab", "train", "--task", "adding", "--seq-len", "10", "--hidden", "4", "--batch", "2", "--steps", "9",
           "--inject-nan-at", "4", "--quiet", "--out", tmp_path("nanrun"), NULL},
          1, "step 4: the gradient norm is nan"},
-        {{"rnnlab", "eval", "--model", model, NULL}, 2, "--task is required"},
-        {{"rnnlab", "eval", "--model", model, "--task", "adding", NULL}, 1, "does not fit the task adding"},
+        {{"rnnlab", "eval", "--model", fixture("tanh_l1_ce.model.safetensors"), NULL}, 2, "--task is required"},
+        {{"rnnlab", "eval", "--model", model, "--task", "adding", NULL}, 2, "does not fit the task adding"},
         {{"rnnlab", "eval", "--model", model, "--task", "adding", "--data", model, NULL}, 2, "--data is for --task text"},
         {{"rnnlab", "sample", "--model", model, "--temperature", "0", NULL}, 2, "out of range"},
-        {{"rnnlab", "sample", "--model", model, "--prime", "\xc3\xa9t\xc3\xa9", NULL}, 1, "is not in the model's vocabulary"},
+        {{"rnnlab", "sample", "--model", model, "--prime", "\xc3\xa9t\xc3\xa9", NULL}, 2, "is not in the model's vocabulary"},
         {{"rnnlab", "sample", "--model", fixture("tanh_l1_ce.model.safetensors"), NULL}, 1, "no vocabulary"},
         {{"rnnlab", "train", "--help", NULL}, 0, "usage: rnnlab train"},
         {{"rnnlab", "eval", "--help", NULL}, 0, "usage: rnnlab eval"},
@@ -1059,7 +1059,7 @@ TEST(cli_train_options_from_the_table)
     cJSON_Delete(j);
     free(txt);
     struct { const char *argv[12]; int status; const char *frag; } cases[] = {
-        {{"rnnlab", "train", "--resume", run, "--steps", "3", NULL}, 1, "is at step 6, past the 3 steps asked for"},
+        {{"rnnlab", "train", "--resume", run, "--steps", "3", NULL}, 2, "is at step 6, past the 3 steps asked for"},
         {{"rnnlab", "train", "--out", cfgp, NULL}, 2, "exists and is not a folder"},
         {{"rnnlab", "train", "--decay-steps", "-1", "--out", run, NULL}, 2, "--decay-steps = -1 is out of range"},
         {{"rnnlab", "train", "--zero-bias", "--zero-bias", "--out", run, NULL}, 2, "given twice"},
@@ -1207,5 +1207,58 @@ TEST(resumed_records_are_exact)
     t = NULL;
     CHECK_OK(rl_trainer_resume(&t, part, 0));
     CHECK(t && rl_trainer_step(t) == 30);
+    rl_trainer_free(t);
+}
+
+/* The "solved" criteria at their thresholds, and a run that stops at the
+ * first validation that solves its task (and one that may not: it runs on). */
+TEST(solved_criteria_and_stop_when_solved)
+{
+    rl_task *add = NULL, *copy = NULL, *text = NULL;
+    CHECK_OK(rl_task_new(&add, RL_TASK_ADDING, 10, NULL));
+    CHECK_OK(rl_task_new(&copy, RL_TASK_COPY, 10, NULL));
+    CHECK_OK(rl_task_new(&text, RL_TASK_TEXT, 25, NULL));
+    if (!add || !copy || !text) return;
+    rl_score at = {.sq_err = 1.0, .n_err = 100}, below = {.sq_err = 0.999, .n_err = 100};
+    CHECK(!rl_task_solved(add, &at) && rl_task_solved(add, &below));
+    rl_score c99 = {.correct = 99, .n_items = 100}, c98 = {.correct = 98.99, .n_items = 100};
+    CHECK(rl_task_solved(copy, &c99) && !rl_task_solved(copy, &c98));
+    rl_score all = {.correct = 100, .n_items = 100, .sq_err = 0, .n_err = 100};
+    CHECK(!rl_task_solved(text, &all) && rl_task_solved_rule(RL_TASK_TEXT) == NULL);
+    rl_task_free(add), rl_task_free(copy), rl_task_free(text);
+
+    rl_train_config c = rl_train_defaults();
+    c.task = RL_TASK_ADDING, c.seq_len = 10, c.cell = RL_CELL_LSTM, c.hidden = 32, c.batch = 32, c.steps = 3000;
+    c.sched.lr = 1e-2, c.eval_every = 100, c.eval_batches = 4, c.flow_every = 0, c.ckpt_every = 1000, c.seed = 2;
+    c.stop_when_solved = 1, c.save_init = 1;
+    rl_trainer *t = NULL;
+    int interrupted = 0;
+    const char *dir = tmp_path("solve-run");
+    CHECK_OK(rl_trainer_new(&t, &c, dir));
+    if (!t) return;
+    CHECK_OK(rl_trainer_run(t, NULL, &interrupted, NULL, NULL));
+    int64_t solved = rl_trainer_solved_step(t), at_step = rl_trainer_step(t);
+    rl_score sc;
+    CHECK_MSG(solved > 0 && solved == at_step && solved < c.steps && solved % 100 == 0, "solved at %lld, stopped at %lld",
+              (long long)solved, (long long)at_step);
+    CHECK(rl_trainer_last_eval(t, &sc) == solved && sc.sq_err / sc.n_err < 0.01);
+    rl_trainer_free(t);
+    char p[1200];
+    snprintf(p, sizeof p, "%s/metrics.jsonl", dir);
+    size_t n = 0;
+    unsigned char *m = read_file(p, &n);
+    CHECK(m && strstr((const char *)m, "\"solved\":true"));
+    free(m);
+    /* the model before training, as the trainer initialised it */
+    snprintf(p, sizeof p, "%s/init.safetensors", dir);
+    rl_model *init = NULL, *fin = NULL;
+    CHECK_OK(rl_model_load(&init, p, RL_F32));
+    snprintf(p, sizeof p, "%s/model.safetensors", dir);
+    CHECK_OK(rl_model_load(&fin, p, RL_F32));
+    if (init && fin) CHECK(memcmp(rl_model_params(init), rl_model_params(fin), rl_model_num_params(fin) * 4) != 0);
+    rl_model_free(init), rl_model_free(fin);
+    /* the checkpoint holds the solving step: a resume would go on from there */
+    CHECK_OK(rl_trainer_resume(&t, dir, 0));
+    if (t) CHECK(rl_trainer_step(t) == solved);
     rl_trainer_free(t);
 }
