@@ -105,13 +105,15 @@ static void show_progress(const rl_progress *p, void *ctx)
     (void)ctx;
     if (!cli_progress_due()) return;
     double eta = p->step > 0 ? p->elapsed_s * (double)(p->total - p->step) / (double)p->step : 0;
-    char val[96] = "", base[48] = "", skipped[48] = "", line[400];
+    char val[96] = "", base[48] = "", grad[64] = "", skipped[48] = "", line[400];
     if (!isnan(p->baseline)) snprintf(base, sizeof base, " (baseline %.4g)", p->baseline);
     if (p->val_step) snprintf(val, sizeof val, "  val %.5g%s", p->val_loss, base);
     else if (base[0]) snprintf(val, sizeof val, " %s", base);
+    /* a ridge readout's fit has neither gradient nor learning rate (NaN) */
+    if (!isnan(p->grad_norm) || !isnan(p->lr)) snprintf(grad, sizeof grad, "  |g| %.3g  lr %.3g", p->grad_norm, p->lr);
     if (p->skipped) snprintf(skipped, sizeof skipped, "  skipped %lld", (long long)p->skipped);
-    snprintf(line, sizeof line, "step %lld/%lld  loss %.5g%s  |g| %.3g  lr %.3g  %.0f tok/s  ETA %dm%02ds%s", (long long)p->step,
-             (long long)p->total, p->loss, val, p->grad_norm, p->lr, p->tokens_per_s, (int)eta / 60, (int)eta % 60, skipped);
+    snprintf(line, sizeof line, "step %lld/%lld  loss %.5g%s%s  %.0f tok/s  ETA %dm%02ds%s", (long long)p->step,
+             (long long)p->total, p->loss, val, grad, p->tokens_per_s, (int)eta / 60, (int)eta % 60, skipped);
     cli_progress_line(line);
 }
 

@@ -835,9 +835,9 @@ rl_status rl_train_config_check(const rl_train_config *c);
 
 typedef struct {
     int64_t step, total;
-    double loss;        /* mean over the steps since the last report */
-    double grad_norm;   /* mean norm before clipping, same steps */
-    double lr;
+    double loss;        /* mean over the steps since the last report (ridge readout: the fit's MSE) */
+    double grad_norm;   /* mean norm before clipping, same steps (NaN for a ridge readout) */
+    double lr;          /* NaN for a ridge readout */
     double tokens_per_s;
     double elapsed_s;
     int64_t skipped;

@@ -403,3 +403,22 @@ TEST(esn_cli_bad_input)
                   st, e);
     }
 }
+
+/* What a ridge run says on stderr: main's progress line and final line,
+ * with the fit's MSE as the loss, no gradient or learning rate (a fit has
+ * neither: no "nan"), and the NRMSE of the validation. */
+TEST(esn_cli_says_how_the_fit_went)
+{
+    char run[1100];
+    snprintf(run, sizeof run, "%s/esn-said", test_tmpdir);
+    const char *tr[] = {"rnnlab", "train", "--task", "narma10", "--seq-len", "120", "--batch", "2", "--hidden", "16",
+                        "--readout", "ridge", "--washout", "20", "--progress", "--out", run, NULL};
+    CHECK(run_cli(tr, NULL, NULL, 0, NULL, 0) == 0);
+    size_t n = 0;
+    char *err = (char *)read_file(tmp_path("cli.stderr"), &n);
+    CHECK_MSG(err && strstr(err, "ridge readout, beta 1e-06, washout 20") && strstr(err, "step 1/1  loss ") &&
+                  strstr(err, "  val ") && !strstr(err, "nan") && !strstr(err, "|g|") &&
+                  strstr(err, "rnnlab train: done, 1 steps; validation loss ") && strstr(err, ", nrmse "),
+              "%s", err ? err : "");
+    free(err);
+}
