@@ -34,6 +34,8 @@ static const char usage[] =
     "  --leak A          leaky: every unit's rate a = A in (0, 1)      [uniform init]\n"
     "  --timescales A,B  leaky: time scales 1/a log-uniform in [A, B], 1 < A <= B\n"
     "  --recurrent-max R indrnn: u ~ U(0, R)                           [1]\n"
+    "  --input-scale S   every layer's W_ih ~ U[-S, S], drawn last (an echo state\n"
+    "                    network's input scaling)                      [PyTorch's]\n"
     "  --orthogonal MAP  exp | cayley: W_hh = B expm(A) or B (I - A/2)^-1 (I + A/2),\n"
     "                    A = tril(X) - tril(X)^T, as torch's orthogonal parametrisation\n"
     "                    registered on the init's W_hh leaves it: B = that W_hh if\n"
@@ -46,7 +48,7 @@ static const char usage[] =
 int cmd_init(int argc, char **argv)
 {
     enum { O_CELL = 1, O_IN, O_HID, O_OUTSZ, O_LAYERS, O_LOSS, O_INIT, O_GAIN, O_RADIUS, O_FB, O_SEED, O_OUT, O_ZB,
-           O_TMAX, O_LEAK, O_TS, O_RMAX, O_ORTH };
+           O_TMAX, O_LEAK, O_TS, O_RMAX, O_INSCALE, O_ORTH };
     static const struct option opts[] = {
         {"cell", required_argument, 0, O_CELL},     {"input", required_argument, 0, O_IN},
         {"hidden", required_argument, 0, O_HID},    {"output", required_argument, 0, O_OUTSZ},
@@ -56,7 +58,8 @@ int cmd_init(int argc, char **argv)
         {"seed", required_argument, 0, O_SEED},     {"out", required_argument, 0, O_OUT},
         {"zero-bias", no_argument, 0, O_ZB},       {"t-max", required_argument, 0, O_TMAX},
         {"leak", required_argument, 0, O_LEAK},     {"timescales", required_argument, 0, O_TS},
-        {"recurrent-max", required_argument, 0, O_RMAX}, {"orthogonal", required_argument, 0, O_ORTH},
+        {"recurrent-max", required_argument, 0, O_RMAX}, {"input-scale", required_argument, 0, O_INSCALE},
+        {"orthogonal", required_argument, 0, O_ORTH},
         {"help", no_argument, 0, 'h'},              {0, 0, 0, 0}};
     cli_ctx c = {.cmd = "init", .usage = usage};
     rl_config cfg = {.num_layers = 1, .loss = RL_LOSS_MSE};
@@ -95,6 +98,7 @@ int cmd_init(int argc, char **argv)
             break;
         }
         case O_RMAX: e = cli_double(&c, "recurrent-max", optarg, 1e-300, 1e6, &init.recurrent_max); break;
+        case O_INSCALE: e = cli_double(&c, "input-scale", optarg, 1e-300, 1e6, &init.input_scale); break;
         case O_ORTH:
             if (rl_orth_parse(optarg, &orth)) e = cli_usage_error(&c, "%s", rl_errmsg());
             break;

@@ -226,6 +226,8 @@ typedef struct {
     double timescales[2]; /* leaky: time scales 1/a log-uniform in [lo, hi], 1 < lo <= hi */
     double recurrent_max; /* indrnn: u ~ U(0, recurrent_max) (0: U(0, 1)); rnnlab train keeps
                              |u| <= recurrent_max (rl_model_clip_recurrent) */
+    double input_scale;   /* > 0: every layer's W_ih ~ U[-input_scale, input_scale] (an echo state
+                             network's input scaling), drawn after everything else; 0: PyTorch's */
 } rl_init;
 
 /* Everything but W_hh gets PyTorch's default uniform init; W_hh follows init
@@ -622,8 +624,22 @@ double rl_lr_at(const rl_schedule *s, int64_t step);
  *                   after T - 1 blanks; cross-entropy; baseline 10 ln 8 / (T + 20)
  *   temporal-order  after Hochreiter & Schmidhuber exp. 6a (Pascanu et al. 2013): classify the
  *                   order (XX, XY, YX, YY) of two marked symbols among distractors; baseline ln 4
- *   text            next character of a UTF-8 text (95% train, 5% validation) */
-typedef enum { RL_TASK_ADDING = 0, RL_TASK_ADDING_HS97, RL_TASK_COPY, RL_TASK_TEMPORAL_ORDER, RL_TASK_TEXT, RL_TASK_COUNT } rl_task_kind;
+ *   text            next character of a UTF-8 text (95% train, 5% validation)
+ *   mackey-glass    one-step prediction of the Mackey-Glass series (tau = 17; RK4 with h = 1,
+ *                   ReservoirPy's recipe), input x_t, target x_{t+1}; MSE on every step
+ *   narma10         the 10th-order NARMA system (Atiya & Parlos 2000): input u_t ~ U[0, 0.5),
+ *                   target y_{t+1}; MSE on every step
+ * (the last two have no memoryless baseline: NaN; their NRMSE is 1 for the target's mean) */
+typedef enum {
+    RL_TASK_ADDING = 0,
+    RL_TASK_ADDING_HS97,
+    RL_TASK_COPY,
+    RL_TASK_TEMPORAL_ORDER,
+    RL_TASK_TEXT,
+    RL_TASK_MACKEY_GLASS,
+    RL_TASK_NARMA10,
+    RL_TASK_COUNT
+} rl_task_kind;
 const char *rl_task_name(rl_task_kind k);
 rl_status rl_task_parse(const char *name, rl_task_kind *out);
 
@@ -669,12 +685,19 @@ typedef struct {
     double sq_err, n_err;        /* squared errors (MSE tasks) */
     double correct, n_items;     /* correct items: hs97 |err| < 0.04, copy the 10 recalled
                                     symbols, temporal-order the class, text next character */
+    double y_sum, y_sq;          /* MSE tasks: sums of the scored targets and of their squares, so
+                                    that NRMSE = sqrt(mse / var(y)), var(y) = y_sq/n - (y_sum/n)^2 */
 } rl_score;
 rl_status rl_task_score(const rl_task *t, const rl_batch *b, const rl_ws *ws, double loss, rl_score *sc);
+/* The normalised root-mean-square error of an MSE score: sqrt(mse / var(y)),
+ * the variance of the scored targets (population); 1 for always predicting
+ * their mean. NaN without MSE scores or when the targets do not vary. */
+double rl_score_nrmse(const rl_score *sc);
 /* Whether scores sc solve the task: adding, val MSE < 0.01; adding-hs97,
  * copy and temporal-order, at least 99% of the items right (the recalled
  * symbols for copy, |error| < 0.04 for adding-hs97); tasks without such a
- * criterion (text) are never solved. rl_task_solved_rule says it in words. */
+ * criterion (text, mackey-glass, narma10) are never solved. rl_task_solved_rule
+ * says it in words (NULL for those). */
 int rl_task_solved(const rl_task *t, const rl_score *sc);
 const char *rl_task_solved_rule(rl_task_kind k);
 
@@ -691,6 +714,40 @@ rl_status rl_vocab_char(const rl_model *m, int32_t id, char out[5]);
 rl_status rl_sample(const rl_model *m, const char *prime, int64_t length, double temperature, int top_k, uint64_t seed,
                     rl_status (*emit)(const char *utf8, void *ctx), void *ctx);
 
+/* ---------------------------------------------------------------- readouts */
+
+/* How rnnlab train fits a model: BPTT on every parameter, or, for an echo
+ * state network (Jaeger 2001; Deep Learning sec. 10.8), the recurrence left
+ * as initialised and the head fitted by ridge regression. */
+typedef enum { RL_READOUT_BPTT = 0, RL_READOUT_RIDGE, RL_READOUT_COUNT } rl_readout;
+/* "bptt", "ridge"; NULL out of range. */
+const char *rl_readout_name(rl_readout k);
+rl_status rl_readout_parse(const char *name, rl_readout *out);
+
+typedef struct {
+    int64_t rows;        /* the (b, t) fitted: t >= washout and a positive mask */
+    double train_mse;    /* the MSE loss of the fitted head on those rows (mask-weighted) */
+    double target_var;   /* the mask-weighted variance of their targets (all outputs pooled) */
+    double rcond;        /* reciprocal condition number (1-norm estimate) of X^T X + beta D */
+    double weight_norm;  /* Frobenius norm of the fitted head.weight */
+} rl_ridge_info;
+
+/* Fit the head of an MSE model by ridge regression on the states of one
+ * forward pass over b (in b's dtype; the model is cast to it): with x_bt the
+ * top layer's state after step t of sequence b, for every t >= washout with
+ * mask m_bt > 0, (head.weight, head.bias) minimise
+ *   sum_{b,t} m_bt ||y_bt - W x_bt - c||^2 + ridge ||W||_F^2
+ * (the bias c is not penalised): the normal equations
+ *   (X^T M X + ridge D) [W c]^T = X^T M Y,  X = [x_bt 1], D = diag(1, ..., 1, 0),
+ * accumulated and solved in float64 with LAPACK (Cholesky, dpotrf/dpotrs:
+ * one factorisation for all O outputs). Writes head.weight and head.bias in
+ * the model's dtype; nothing else changes. info may be NULL. RL_ERR_ARG for
+ * a cross-entropy model, ridge < 0, washout outside [0, steps), or no row
+ * to fit; RL_ERR_LAPACK when the system is singular to working precision
+ * (reciprocal condition number below DBL_EPSILON: ridge 0 on collinear
+ * states, or fewer rows than H + 1); the head is then untouched. */
+rl_status rl_ridge_readout(rl_model *m, const rl_batch *b, int washout, double ridge, rl_ridge_info *info);
+
 /* ---------------------------------------------------------------- training */
 
 typedef struct {
@@ -701,6 +758,9 @@ typedef struct {
     rl_cell cell;
     int hidden, layers;
     rl_init init;
+    rl_readout readout;     /* bptt: train every parameter; ridge: fit the head alone, in one solve */
+    double ridge;           /* ridge: the penalty beta on head.weight (not on head.bias), >= 0 */
+    int washout;            /* ridge: steps of each sequence not fitted (nor scored in validation) */
     int batch;
     int64_t steps;          /* updates */
     rl_optim_config optim;
@@ -778,9 +838,9 @@ rl_status rl_train_config_check(const rl_train_config *c);
 
 typedef struct {
     int64_t step, total;
-    double loss;        /* mean over the steps since the last report */
-    double grad_norm;   /* mean norm before clipping, same steps */
-    double lr;
+    double loss;        /* mean over the steps since the last report (ridge readout: the fit's MSE) */
+    double grad_norm;   /* mean norm before clipping, same steps (NaN for a ridge readout) */
+    double lr;          /* NaN for a ridge readout */
     double tokens_per_s;
     double elapsed_s;
     int64_t skipped;
@@ -841,6 +901,11 @@ void rl_trainer_free(rl_trainer *t);
  * seed (text: the validation split as B streams with the state carried, at
  * most `batches` windows; batches <= 0: all of it). */
 rl_status rl_evaluate(const rl_model *m, const rl_task *task, int batch, int batches, uint64_t seed, rl_score *sc);
+/* The same, with the first `washout` steps of every sequence neither scored
+ * nor in the loss (an echo state network's reservoir forgetting its zero
+ * initial state); RL_ERR_ARG unless 0 <= washout < the task's steps. */
+rl_status rl_evaluate_washout(const rl_model *m, const rl_task *task, int batch, int batches, uint64_t seed, int washout,
+                              rl_score *sc);
 
 /* ---------------------------------------------------------------- system */
 

@@ -344,7 +344,7 @@ static rl_status check_init(const rl_cell_desc *d, const rl_init *init, int H)
 {
     if ((unsigned)init->kind >= RL_INIT_COUNT) return rl_fail(RL_ERR_ARG, "unknown init kind");
     const double opt[] = {init->gain, init->radius, init->forget_bias, init->t_max, init->leak,
-                          init->timescales[0], init->timescales[1], init->recurrent_max};
+                          init->timescales[0], init->timescales[1], init->recurrent_max, init->input_scale};
     for (size_t i = 0; i < sizeof opt / sizeof opt[0]; i++)
         if (!isfinite(opt[i])) return rl_fail(RL_ERR_ARG, "the init's options must be finite numbers");
     if (init->radius < 0) return rl_fail(RL_ERR_ARG, "init radius = %g must be >= 0", init->radius);
@@ -356,6 +356,7 @@ static rl_status check_init(const rl_cell_desc *d, const rl_init *init, int H)
     if (init->recurrent_max != 0 && d->recur != RL_RECUR_DIAG)
         return rl_fail(RL_ERR_ARG, "recurrent_max bounds a recurrent vector u (indrnn); %s has a matrix W_hh", d->name);
     if (init->recurrent_max < 0) return rl_fail(RL_ERR_ARG, "recurrent_max = %g must be > 0", init->recurrent_max);
+    if (init->input_scale < 0) return rl_fail(RL_ERR_ARG, "input_scale = %g must be >= 0", init->input_scale);
     if (init->kind == RL_INIT_CHRONO) {
         if (d->keep_gate < 0)
             return rl_fail(RL_ERR_ARG, "init chrono sets the bias of a gate that keeps the state (lstm, gru); %s has none",
@@ -439,6 +440,12 @@ rl_status rl_model_init(rl_model *m, const rl_init *init, uint64_t seed)
             s = d->init_extra(block, H, init, &rng);
             for (int i = 0; !s && i < H; i++) set_param(m, off + (size_t)i, block[i]);
         }
+    }
+    /* an echo state network's input weights, drawn last so that every other
+     * tensor is as without the option: W_ih ~ U[-s, s], every layer */
+    for (int l = 0; l < m->cfg.num_layers && !s && init->input_scale > 0; l++) {
+        const rl_tensor_info *wih = &m->tensors[rl_t(m, l, RL_W_IH)];
+        for (size_t i = 0; i < wih->numel; i++) set_param(m, wih->offset + i, init->input_scale * (2 * rl_rng_uniform(&rng) - 1));
     }
     rl_free(block);
     return s;

@@ -12,7 +12,8 @@
 /* Enum fields are written through int pointers. */
 _Static_assert(sizeof(rl_task_kind) == sizeof(int) && sizeof(rl_cell) == sizeof(int), "enum size");
 _Static_assert(sizeof(rl_init_kind) == sizeof(int) && sizeof(rl_optim_kind) == sizeof(int), "enum size");
-_Static_assert(sizeof(rl_sched_kind) == sizeof(int) && sizeof(rl_orth) == sizeof(int), "enum size");
+_Static_assert(sizeof(rl_sched_kind) == sizeof(int) && sizeof(rl_readout) == sizeof(int) && sizeof(rl_orth) == sizeof(int),
+               "enum size");
 
 rl_train_config rl_train_defaults(void)
 {
@@ -22,6 +23,7 @@ rl_train_config rl_train_defaults(void)
     c.batch = 50, c.steps = 1000;
     c.optim = rl_optim_defaults(RL_OPT_ADAM);
     c.sched = (rl_schedule){RL_SCHED_CONSTANT, 1e-3, 0, 0, 0.1, 0, 0};
+    c.ridge = 1e-6;
     c.clip = 1, c.log_every = 10, c.eval_every = 200, c.eval_batches = 10, c.flow_every = 100, c.ckpt_every = 200;
     return c;
 }
@@ -38,6 +40,7 @@ static const char *cell_choice(int i) { return rl_cell_name((rl_cell)i); }
 static const char *init_choice(int i) { return rl_init_name((rl_init_kind)i); }
 static const char *optim_choice(int i) { return rl_optim_name((rl_optim_kind)i); }
 static const char *sched_choice(int i) { return rl_sched_name((rl_sched_kind)i); }
+static const char *readout_choice(int i) { return rl_readout_name((rl_readout)i); }
 static const char *nonfinite_choice(int i) { return i == 0 ? "stop" : i == 1 ? "skip" : NULL; }
 static const char *orth_choice(int i) { return rl_orth_name((rl_orth)i); }
 
@@ -62,6 +65,8 @@ static const row rows[] = {
     ENUM("init", "model", init.kind, RL_INIT_COUNT, "KIND", "the init, as for rnnlab init", "init", init_choice),
     NUM("gain", "gain", "model", RL_FIELD_DOUBLE, init.gain, -1e6, 1e6, "G", "gain of gaussian, orthogonal, identity, symmetric", NULL),
     NUM("radius", "radius", "model", RL_FIELD_DOUBLE, init.radius, 0, 1e6, "R", "rescale each W_hh block to this spectral radius; 0 = leave", NULL),
+    NUM("input_scale", "input-scale", "model", RL_FIELD_DOUBLE, init.input_scale, 0, 1e6, "S",
+        "every layer's W_ih ~ U[-S, S] (an echo state network's input scaling); 0 = as the init", NULL),
     NUM("forget_bias", "forget-bias", "model", RL_FIELD_DOUBLE, init.forget_bias, -100, 100, "F",
         "lstm: b_if = F, b_hf = 0 (0: as the init)", NULL),
     NUM("zero_bias", "zero-bias", "model", RL_FIELD_BOOL, init.zero_bias, 0, 1, NULL, "every recurrent bias starts at 0", NULL),
@@ -76,6 +81,13 @@ static const row rows[] = {
     ENUM("orthogonal", "model", orthogonal, RL_ORTH_COUNT, "MAP",
          "W_hh = B map(A), torch's orthogonal parametrisation; B from --init (tanh, relu, linear, leaky)", "orthogonal map",
          orth_choice),
+    ENUM("readout", "optimisation", readout, RL_READOUT_COUNT, "R",
+         "bptt trains every parameter; ridge keeps the recurrence as initialised and fits the head in one solve (an echo state network)",
+         "readout", readout_choice),
+    NUM("ridge", "ridge", "optimisation", RL_FIELD_DOUBLE, ridge, 0, 1e6, "BETA",
+        "readout ridge: BETA times the squared norm of head.weight is added (head.bias is not penalised)", NULL),
+    NUM("washout", "washout", "optimisation", RL_FIELD_INT, washout, 0, 1000000, "W",
+        "readout ridge: the first W steps of each sequence are neither fitted nor validated", NULL),
     NUM("batch", "batch", "optimisation", RL_FIELD_INT, batch, 1, 1000000, "B", "sequences per batch", NULL),
     NUM("steps", "steps", "optimisation", RL_FIELD_INT64, steps, 1, BIG, "N", "updates", NULL),
     ENUM("optim", "optimisation", optim.kind, RL_OPT_COUNT, "O", "the optimizer, with PyTorch's defaults", "optimizer",

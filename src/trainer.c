@@ -71,6 +71,30 @@ static rl_status check_validation_fits(const rl_task_info *in, int B)
                    (long long)in->val_len, B, in->steps, (long long)(in->val_len / (in->steps + 1)), (long long)(in->val_len / B - 1));
 }
 
+/* --readout ridge fits an MSE head on the steps after the washout; the
+ * washout is its option alone. */
+static rl_status check_ridge(const rl_train_config *c, const rl_task_info *in)
+{
+    if (c->readout != RL_READOUT_RIDGE) {
+        if (c->washout) return rl_fail(RL_ERR_ARG, "--washout is for --readout ridge");
+        return RL_OK;
+    }
+    if (in->loss != RL_LOSS_MSE)
+        return rl_fail(RL_ERR_ARG, "--readout ridge fits an MSE head by least squares; the task %s has a %s loss",
+                       rl_task_name(in->kind), rl_loss_name(in->loss));
+    if (c->washout >= in->steps)
+        return rl_fail(RL_ERR_ARG, "--washout %d leaves nothing to fit: the task's sequences have %d steps", c->washout,
+                       in->steps);
+    /* fewer rows than unknowns: X^T X is singular whatever the states (a task with a mask has fewer still) */
+    const long long rows = (long long)c->batch * (in->steps - c->washout);
+    if (c->ridge == 0 && rows < c->hidden + 1)
+        return rl_fail(RL_ERR_ARG,
+                       "--ridge 0 with %lld rows for %d unknowns (batch x (steps - washout) against hidden + 1): the normal "
+                       "equations are singular; use --ridge > 0 or more rows",
+                       rows, c->hidden + 1);
+    return RL_OK;
+}
+
 /* Everything but the model's weights and the optimizer's moments. */
 static rl_status build(rl_trainer *t)
 {
@@ -80,6 +104,7 @@ static rl_status build(rl_trainer *t)
     t->info = rl_task_get_info(t->task);
     /* every run validates at its end: a text too short for that would stop it then */
     if ((s = check_validation_fits(&t->info, c->batch))) return s;
+    if ((s = check_ridge(c, &t->info))) return s;
     t->k1 = c->task == RL_TASK_TEXT ? (c->k1 ? c->k1 : c->seq_len) : 0;
     rl_config mc = {c->cell, t->info.input_size, c->hidden, c->layers, t->info.output_size, t->info.loss};
     if ((s = rl_model_new_orth(&t->m, &mc, RL_F32, c->orthogonal))) return s;
@@ -141,6 +166,7 @@ rl_status rl_trainer_new(rl_trainer **out, const rl_train_config *cfg, const cha
     if (!t) return rl_fail(RL_ERR_NOMEM, "out of memory");
     t->cfg = *cfg;
     resolve_schedule(&t->cfg);
+    if (cfg->readout == RL_READOUT_RIDGE) t->cfg.steps = 1; /* the fit is the run's one step */
     /* the text by its absolute path, so that the run resumes from anywhere */
     if (cfg->text_path && !(t->text_path = realpath(cfg->text_path, NULL))) t->text_path = strdup(cfg->text_path);
     t->cfg.text_path = t->text_path;
@@ -222,6 +248,8 @@ rl_status rl_trainer_resume_ex(rl_trainer **out, const char *dir, const rl_resum
     resolve_schedule(&t->cfg); /* a checkpoint from before decay_steps was recorded */
     /* refused before anything is built, or a record trimmed */
     int64_t at = s ? -1 : checkpoint_step(&f);
+    if (!s && steps > 0 && t->cfg.readout == RL_READOUT_RIDGE && steps != 1)
+        s = rl_fail(RL_ERR_ARG, "%s is a ridge readout, fitted in one step: there are no more steps to run", dir);
     if (!s && steps > 0 && at > steps)
         s = rl_fail(RL_ERR_ARG, "%s is at step %lld, past the %lld steps asked for: give --steps %lld or more", dir,
                     (long long)at, (long long)steps, (long long)at);
@@ -369,6 +397,8 @@ static void score_json(cJSON *r, const rl_task_info *in, const rl_score *sc, con
     if (sc->n_err > 0) {
         snprintf(k, sizeof k, "%smse", prefix);
         cJSON_AddNumberToObject(r, k, sc->sq_err / sc->n_err);
+        snprintf(k, sizeof k, "%snrmse", prefix);
+        if (!isnan(rl_score_nrmse(sc))) cJSON_AddNumberToObject(r, k, rl_score_nrmse(sc));
     }
     if (sc->n_items > 0) {
         snprintf(k, sizeof k, "%saccuracy", prefix);
@@ -385,9 +415,17 @@ static void score_json(cJSON *r, const rl_task_info *in, const rl_score *sc, con
 
 rl_status rl_evaluate(const rl_model *m0, const rl_task *task, int B, int batches, uint64_t seed, rl_score *sc)
 {
+    return rl_evaluate_washout(m0, task, B, batches, seed, 0, sc);
+}
+
+rl_status rl_evaluate_washout(const rl_model *m0, const rl_task *task, int B, int batches, uint64_t seed, int washout,
+                              rl_score *sc)
+{
     const rl_task_info in = rl_task_get_info(task);
     rl_config c = rl_model_config(m0);
     memset(sc, 0, sizeof *sc);
+    if (washout < 0 || washout >= in.steps)
+        return rl_fail(RL_ERR_ARG, "--washout %d must be below the task's %d steps", washout, in.steps);
     if (c.input_size != in.input_size || c.output_size != in.output_size || c.loss != in.loss)
         return rl_fail(RL_ERR_ARG, "the model (input %d, output %d, %s) does not fit the task %s (input %d, output %d, %s)",
                        c.input_size, c.output_size, rl_loss_name(c.loss), rl_task_name(in.kind), in.input_size,
@@ -418,6 +456,8 @@ rl_status rl_evaluate(const rl_model *m0, const rl_task *task, int B, int batche
     if (batches <= 0) batches = 1;
     for (int k = 0; !s && k < batches; k++) {
         s = rl_task_fill(task, d, &r, 1, pos);
+        /* the washout: the first steps of every sequence are not scored */
+        for (int bb = 0; bb < B && washout > 0; bb++) memset((float *)d->mask + (size_t)bb * in.steps, 0, (size_t)washout * sizeof(float));
         rl_batch b = *rl_data_batch(d);
         if (text) b.h0 = h0, b.c0 = rl_cell_states(c.cell) == 2 ? c0 : NULL;
         double loss = 0;
@@ -437,7 +477,8 @@ rl_status rl_evaluate(const rl_model *m0, const rl_task *task, int B, int batche
 static rl_status eval_record(rl_trainer *t)
 {
     rl_score sc;
-    rl_status s = rl_evaluate(t->m, t->task, t->cfg.batch, t->cfg.eval_batches, t->cfg.seed ^ 0x76616cull, &sc);
+    rl_status s = rl_evaluate_washout(t->m, t->task, t->cfg.batch, t->cfg.eval_batches, t->cfg.seed ^ 0x76616cull,
+                                      t->cfg.washout, &sc);
     if (s) return s;
     t->last_val = sc, t->last_val_step = t->step;
     cJSON *r = cJSON_CreateObject();
@@ -499,6 +540,42 @@ static rl_status train_step(rl_trainer *t, double *loss, double *gnorm, int *cli
     return s;
 }
 
+/* --readout ridge: the run's one step. A batch of the task's training
+ * sequences, one forward pass, and the head fitted by ridge regression on
+ * the states after the washout (src/readout.c); the recurrence keeps its
+ * init. */
+static rl_status ridge_step(rl_trainer *t, double *loss, rl_ridge_info *fit)
+{
+    const rl_train_config *c = &t->cfg;
+    rl_status s = rl_task_fill(t->task, t->data, &t->rng, 0, NULL);
+    if (!s) s = rl_ridge_readout(t->m, rl_data_batch(t->data), c->washout, c->ridge, fit);
+    *loss = s ? NAN : fit->train_mse;
+    return s;
+}
+
+/* The metrics line of a ridge fit, in place of log_metrics's: no gradient,
+ * no learning rate; *p its progress report (grad_norm and lr NaN). */
+static rl_status ridge_metrics(rl_trainer *t, const rl_ridge_info *fit, double now, double tlog, int64_t tokens, double t0,
+                               rl_progress *p)
+{
+    const rl_train_config *c = &t->cfg;
+    const double tps = (double)tokens / fmax(now - tlog, 1e-9);
+    cJSON *r = cJSON_CreateObject();
+    cJSON_AddNumberToObject(r, "step", (double)t->step);
+    cJSON_AddNumberToObject(r, "loss", fit->train_mse);
+    cJSON_AddNumberToObject(r, "readout", 1); /* the line of a ridge fit */
+    cJSON_AddNumberToObject(r, "ridge_rows", (double)fit->rows);
+    if (fit->target_var > 0) cJSON_AddNumberToObject(r, "train_nrmse", sqrt(fit->train_mse / fit->target_var));
+    cJSON_AddNumberToObject(r, "ridge_rcond", fit->rcond);
+    cJSON_AddNumberToObject(r, "head_weight_norm", fit->weight_norm);
+    cJSON_AddNumberToObject(r, "skipped", 0);
+    cJSON_AddNumberToObject(r, "tokens_per_s", tps);
+    if (!isnan(t->info.baseline)) cJSON_AddNumberToObject(r, "baseline", t->info.baseline);
+    rl_status s = rl_run_append(t->dir, "metrics.jsonl", r);
+    *p = (rl_progress){t->step, c->steps, fit->train_mse, NAN, NAN, tps, now - t0, 0, NAN, 0, t->info.baseline};
+    return s;
+}
+
 /* The metrics line of the steps since the last one; *p gets the progress
  * report of the same steps (the validation fields are filled later, after
  * the step's validation). */
@@ -535,6 +612,7 @@ static rl_status trainer_loop(rl_trainer *t, volatile int *stop, int *interrupte
     double t0 = now_s(), tlog = t0, last_loss = NAN, last_norm = NAN;
     int64_t tokens = 0;
     const int64_t tokens_per_step = (int64_t)c->batch * (t->k1 ? t->k1 : t->info.steps);
+    const int ridge = c->readout == RL_READOUT_RIDGE; /* one step, the head's fit (steps = 1) */
     /* the flow before training, once: a run resumed at step 0 has it */
     if (t->fresh && c->flow_every > 0) s = flow_record(t, NAN, NAN);
     t->fresh = 0;
@@ -543,9 +621,10 @@ static rl_status trainer_loop(rl_trainer *t, volatile int *stop, int *interrupte
             *interrupted = 1;
             break;
         }
-        double loss, gnorm;
-        int clipped;
-        s = train_step(t, &loss, &gnorm, &clipped);
+        double loss, gnorm = NAN;
+        int clipped = 0;
+        rl_ridge_info fit;
+        s = ridge ? ridge_step(t, &loss, &fit) : train_step(t, &loss, &gnorm, &clipped);
         if (s == RL_ERR_NONFINITE || (!s && !isfinite(loss))) {
             if (!c->skip_nonfinite) {
                 char what[200];
@@ -561,6 +640,8 @@ static rl_status trainer_loop(rl_trainer *t, volatile int *stop, int *interrupte
             t->acc.skipped++;
         } else if (s) {
             break;
+        } else if (ridge) { /* the fit: nothing for the gradient's records */
+            last_loss = loss;
         } else {
             rl_run_records *a = &t->acc;
             a->loss += loss, a->grad_norm += gnorm, a->grad_norm_max = fmax(a->grad_norm_max, gnorm);
@@ -573,7 +654,7 @@ static rl_status trainer_loop(rl_trainer *t, volatile int *stop, int *interrupte
         int report = t->step % c->log_every == 0 || t->step == c->steps;
         if (report) {
             double now = now_s();
-            s = log_metrics(t, now, tlog, tokens, t0, &rep);
+            s = ridge ? ridge_metrics(t, &fit, now, tlog, tokens, t0, &rep) : log_metrics(t, now, tlog, tokens, t0, &rep);
             tokens = 0, tlog = now;
         }
         if (!s && c->flow_every > 0 && (t->step % c->flow_every == 0 || t->step == c->steps))
