@@ -1,5 +1,6 @@
-# rnnlab: `make` builds build/librnnlab.a and build/rnnlab; `make test` runs
-# every test; `make asan` runs them under AddressSanitizer and UBSan.
+# rnnlab: `make` builds build/librnnlab.a, build/librnnlab.so and build/rnnlab;
+# `make test` runs every test; `make asan` runs them under AddressSanitizer and
+# UBSan; `make install` (PREFIX, DESTDIR) installs them (docs/install.md).
 BUILD ?= build
 CC ?= cc
 OPT ?= -O2
@@ -26,16 +27,38 @@ LIB_OBJS = $(LIB_PLAIN:%=$(BUILD)/src/%.o) $(LIB_REAL:%=$(BUILD)/src/%_f32.o) $(
 CLI_OBJS = $(patsubst cli/%.c,$(BUILD)/cli/%.o,$(wildcard cli/*.c))
 TEST_OBJS = $(patsubst tests/%.c,$(BUILD)/tests/%.o,$(wildcard tests/*.c))
 FUZZERS = safetensors model data text
+
+# The shared library: the same sources compiled as position-independent code
+# into $(BUILD)/pic/, linked with a version script made from the public
+# header, so that it exports the functions rnnlab.h declares and nothing else.
+VERSION := $(shell cat VERSION)
+SOMAJOR = $(firstword $(subst ., ,$(VERSION)))
+SONAME = librnnlab.so.$(SOMAJOR)
+PIC_OBJS = $(LIB_OBJS:$(BUILD)/src/%=$(BUILD)/pic/%)
 FUZZ_SECONDS ?= 60
 
 .PHONY: all deps test asan valgrind run clean fixtures fuzz lint
-all: $(BUILD)/rnnlab
+all: $(BUILD)/rnnlab $(BUILD)/librnnlab.so
 
 deps:
 	@sh tools/deps.sh build
 
 $(BUILD)/librnnlab.a: $(LIB_OBJS)
 	ar rcs $@ $^
+
+# The exports: every rl_ name the header declares as a function (a name that
+# is also a type, such as rl_status in a function-pointer typedef, has no
+# symbol and so exports nothing).
+$(BUILD)/rnnlab.map: include/rnnlab.h
+	@mkdir -p $(dir $@)
+	{ echo '{ global:'; grep -oE '\brl_[a-z0-9_]+ ?\(' $< | tr -d '( ' | sort -u | sed 's/.*/  &;/'; \
+	  echo 'local: *; };'; } >$@.tmp && mv $@.tmp $@
+$(BUILD)/librnnlab.so.$(VERSION): $(PIC_OBJS) $(BUILD)/rnnlab.map
+	$(CC) $(SAN) -shared -Wl,-soname,$(SONAME) -Wl,--version-script=$(BUILD)/rnnlab.map -Wl,-Bsymbolic-functions \
+	  -Wl,--no-undefined -Wl,-z,relro,-z,now -o $@ $(PIC_OBJS) $(LDLIBS_ALL)
+$(BUILD)/librnnlab.so: $(BUILD)/librnnlab.so.$(VERSION)
+	ln -sf librnnlab.so.$(VERSION) $(BUILD)/$(SONAME)
+	ln -sf $(SONAME) $@
 
 $(BUILD)/rnnlab: $(CLI_OBJS) $(BUILD)/librnnlab.a
 	$(CC) $(SAN) -o $@ $(CLI_OBJS) $(BUILD)/librnnlab.a $(CLI_LIBS) $(LDLIBS_ALL)
@@ -53,6 +76,18 @@ $(BUILD)/src/%_f64.o: src/%.c | deps
 $(BUILD)/src/corpus.o: src/corpus.S data/pride_and_prejudice.txt | deps
 	@mkdir -p $(dir $@)
 	$(CC) -c -o $@ $<
+$(BUILD)/pic/%_f32.o: src/%.c | deps
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -fPIC -fno-semantic-interposition -c -o $@ $<
+$(BUILD)/pic/%_f64.o: src/%.c | deps
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -fPIC -fno-semantic-interposition -DRL_REAL_F64 -c -o $@ $<
+$(BUILD)/pic/corpus.o: src/corpus.S data/pride_and_prejudice.txt | deps
+	@mkdir -p $(dir $@)
+	$(CC) -c -o $@ $<
+$(BUILD)/pic/%.o: src/%.c | deps
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -fPIC -fno-semantic-interposition -c -o $@ $<
 $(BUILD)/cli/%.o: cli/%.c | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $(CLI_CFLAGS) -c -o $@ $<
