@@ -31,7 +31,7 @@ FUZZERS = safetensors model data text
 # The shared library: the same sources compiled as position-independent code
 # into $(BUILD)/pic/, linked with a version script made from the public
 # header, so that it exports the functions rnnlab.h declares and nothing else.
-VERSION := $(shell cat VERSION)
+VERSION := $(shell sed -n 's/^\#define RL_VERSION_STRING "\(.*\)"/\1/p' include/rnnlab.h)
 SOMAJOR = $(firstword $(subst ., ,$(VERSION)))
 SONAME = librnnlab.so.$(SOMAJOR)
 PIC_OBJS = $(LIB_OBJS:$(BUILD)/src/%=$(BUILD)/pic/%)
