@@ -370,9 +370,10 @@ class Model:
         with _interrupt.guard():
             check(fn.rl_lyapunov_ex(self._h, bp, int(seq), byref(cfg), ex.ctypes.data,
                                     trace.ctypes.data if ntrace else None, byref(info)))
-        if info.stationary:
-            warnings.warn("the state never moved: these are the exponents of a fixed point "
-                          "(ln|eig| of its Jacobian), not of an attractor; try state='random'", stacklevel=2)
+        if info.stationary:  # what rnnlab lyapunov says on stderr
+            warnings.warn(f"the state never moved in the {cfg.steps} steps: these are the exponents of the fixed "
+                          f"point it sits on (ln|eig| of its Jacobian){', an unstable one' if ex[0] > 0 else ''}, "
+                          f"not of a trajectory; state='random' starts elsewhere", stacklevel=2)
         return (ex, trace) if cfg.trace_every else ex
 
 
