@@ -37,7 +37,8 @@ SONAME = librnnlab.so.$(SOMAJOR)
 PIC_OBJS = $(LIB_OBJS:$(BUILD)/src/%=$(BUILD)/pic/%)
 FUZZ_SECONDS ?= 60
 
-.PHONY: all deps test asan valgrind run clean fixtures fuzz lint
+.PHONY: all deps test asan valgrind run clean fixtures fuzz lint man install uninstall install-python uninstall-python \
+        installcheck test-python
 all: $(BUILD)/rnnlab $(BUILD)/librnnlab.so
 
 deps:
@@ -154,6 +155,74 @@ lint:
 fixtures:
 	@sh tools/deps.sh fixtures
 	/usr/bin/python3 tools/make_fixtures.py tests/fixtures
+
+# ---------------------------------------------------------------- install
+# make install PREFIX=/usr/local DESTDIR=...: the program, both libraries, the
+# header, rnnlab.pc, the man pages and the docs (docs/install.md);
+# make uninstall removes exactly those. install-python puts the Python
+# package beside them (python/; docs/python.md).
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+MANDIR ?= $(PREFIX)/share/man
+DOCDIR ?= $(PREFIX)/share/doc/rnnlab
+PYTHON ?= /usr/bin/python3
+PYTHONDIR ?= $(PREFIX)/lib/python$(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)/dist-packages
+INSTALL ?= install
+
+# The man pages, from the program's --help (tools/man.sh).
+man: $(BUILD)/man/rnnlab.1
+$(BUILD)/man/rnnlab.1: $(BUILD)/rnnlab tools/man.sh
+	rm -rf $(BUILD)/man
+	sh tools/man.sh $(BUILD)/rnnlab $(VERSION) $(BUILD)/man
+
+install: all man
+	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(MANDIR)/man1 \
+	  $(DESTDIR)$(DOCDIR)/docs/img $(DESTDIR)$(DOCDIR)/examples
+	$(INSTALL) -m 755 $(BUILD)/rnnlab $(DESTDIR)$(BINDIR)/rnnlab
+	$(INSTALL) -m 644 $(BUILD)/librnnlab.a $(DESTDIR)$(LIBDIR)/librnnlab.a
+	$(INSTALL) -m 755 $(BUILD)/librnnlab.so.$(VERSION) $(DESTDIR)$(LIBDIR)/librnnlab.so.$(VERSION)
+	ln -sf librnnlab.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME)
+	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/librnnlab.so
+	printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$(LIBDIR)' 'includedir=$(INCLUDEDIR)' '' 'Name: rnnlab' \
+	  'Description: recurrent networks trained by backpropagation through time, their Jacobians and Lyapunov exponents' \
+	  'Version: $(VERSION)' 'Requires.private: $(PKGS)' 'Libs: -L$${libdir} -lrnnlab' 'Libs.private: -lm -lpthread' \
+	  'Cflags: -I$${includedir}' >$(DESTDIR)$(LIBDIR)/pkgconfig/rnnlab.pc
+	chmod 644 $(DESTDIR)$(LIBDIR)/pkgconfig/rnnlab.pc
+	$(INSTALL) -m 644 include/rnnlab.h $(DESTDIR)$(INCLUDEDIR)/rnnlab.h
+	$(INSTALL) -m 644 $(BUILD)/man/*.1 $(DESTDIR)$(MANDIR)/man1/
+	$(INSTALL) -m 644 README.md $(DESTDIR)$(DOCDIR)/README.md
+	$(INSTALL) -m 644 docs/*.md $(DESTDIR)$(DOCDIR)/docs/
+	$(INSTALL) -m 644 docs/img/* $(DESTDIR)$(DOCDIR)/docs/img/
+	$(INSTALL) -m 644 examples/*.c $(DESTDIR)$(DOCDIR)/examples/
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ] && command -v ldconfig >/dev/null; then ldconfig; fi
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/rnnlab $(DESTDIR)$(LIBDIR)/librnnlab.a $(DESTDIR)$(LIBDIR)/librnnlab.so \
+	  $(DESTDIR)$(LIBDIR)/$(SONAME) $(DESTDIR)$(LIBDIR)/librnnlab.so.$(VERSION) $(DESTDIR)$(LIBDIR)/pkgconfig/rnnlab.pc \
+	  $(DESTDIR)$(INCLUDEDIR)/rnnlab.h $(DESTDIR)$(MANDIR)/man1/rnnlab.1 $(DESTDIR)$(MANDIR)/man1/rnnlab-*.1
+	rm -rf $(DESTDIR)$(DOCDIR)
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ] && command -v ldconfig >/dev/null; then ldconfig; fi
+
+# The Python package, pure Python, copied (no pip: DESTDIR works and
+# uninstall-python removes it exactly); it records LIBDIR to find the library.
+install-python:
+	$(INSTALL) -d $(DESTDIR)$(PYTHONDIR)/rnnlab
+	$(INSTALL) -m 644 python/rnnlab/*.py $(DESTDIR)$(PYTHONDIR)/rnnlab/
+	printf '%s\n' '# written by make install-python: where librnnlab was installed' "LIBDIRS = ['$(LIBDIR)']" \
+	  >$(DESTDIR)$(PYTHONDIR)/rnnlab/_install.py
+
+uninstall-python:
+	rm -rf $(DESTDIR)$(PYTHONDIR)/rnnlab
+
+# Install into temporary folders and check what is there (tests/install_check.sh).
+installcheck: all man
+	sh tests/install_check.sh
+
+# The Python package's tests (Debian's python3-pytest, python3-torch: sh tools/deps.sh python).
+test-python: $(BUILD)/rnnlab $(BUILD)/librnnlab.so
+	cd python && RNNLAB_CLI=$(CURDIR)/$(BUILD)/rnnlab $(PYTHON) -m pytest -q -p no:cacheprovider
 
 clean:
 	rm -rf build

@@ -274,14 +274,15 @@ class Model:
         finally:
             fn.rl_ws_free(ws)
 
-    def jacobian(self, x, h0=None, c0=None, seq=0, y=None, mask=None, steps=True, radius=False):
+    def jacobian(self, x, h0=None, c0=None, seq=0, y=None, mask=None, steps=True, norms=True, radius=False):
         """The Jacobians through time of sequence seq of x, in float64
         (rnnlab jacobian): a dict with
           J (T, S, S)            J[t] = ds_{t+1}/ds_t (not with steps=False)
           P (S, S)               ds_T/ds_0 = P_scaled * exp(P_log_scale)
           P_scaled, P_log_scale  the product with its scale carried apart
-          lag_log_norm (T+1,)    ln ||ds_T/ds_tau||_2, tau = 0..T
-          lag_log_fro (T+1,)     ln ||ds_T/ds_tau||_F
+          lag_log_norm (T+1,)    ln ||ds_T/ds_tau||_2, tau = 0..T (an SVD per lag: most of
+                                 the time; norms=False leaves it out)
+          lag_log_fro (T+1,)     ln ||ds_T/ds_tau||_F (free: the products' carried scale)
           lag_log_radius (T+1,)  ln rho(ds_T/ds_tau) (radius=True: an eigensolve per lag)
           loss                   the sequence's loss (NaN without y)
         and with targets y, the BPTT view log_grad_bptt, log_grad_state and
@@ -302,8 +303,10 @@ class Model:
                 return out[name].ctypes.data
 
             scale = c_double()
-            st = LagStats(log_norm=arr("lag_log_norm", T + 1), log_fro=arr("lag_log_fro", T + 1),
-                          P=arr("P_scaled", (S, S)), P_log_scale=ctypes.addressof(scale))
+            st = LagStats(log_fro=arr("lag_log_fro", T + 1), P=arr("P_scaled", (S, S)),
+                          P_log_scale=ctypes.addressof(scale))
+            if norms:
+                st.log_norm = arr("lag_log_norm", T + 1)
             if radius:
                 st.log_radius = arr("lag_log_radius", T + 1)
             if steps:

@@ -1,0 +1,117 @@
+"""m.jacobian against torch.autograd.functional.jacobian, and what the Python
+layer adds to the library's own call (docs/python.md, "Speed").
+
+A tanh nn.RNN(8, 128) in float64, one sequence of T = 100 steps. Times the
+median of repeated calls of:
+  torch      torch.autograd.functional.jacobian of h_T in h_0: P = dh_T/dh_0
+             (vectorize=False, PyTorch's default, and vectorize=True)
+  rnnlab     m.jacobian(x): every J_t (T, S, S), P, ln||dh_T/dh_tau|| and its
+             Frobenius twin for every lag (T+1 spectral norms: an SVD each);
+             and m.jacobian(x, norms=False): the same without the SVDs
+  library    the same library calls (rl_jac_new, rl_jac_lags, rl_jac_free)
+             made straight through ctypes, into buffers allocated the same way
+and checks that P agrees with PyTorch's. Usage (from a checkout, after make):
+  PYTHONPATH=python /usr/bin/python3 bench/python_jacobian.py [--threads N] [--rounds R] [--json]
+"""
+import argparse
+import ctypes
+import json
+import statistics
+import time
+
+import numpy as np
+import torch
+
+import rnnlab
+from rnnlab import _arrays, _lib
+from rnnlab._lib import LagStats, fn
+
+
+def interleaved(funcs, rounds):
+    """Median seconds of each function, calling them in turn round after
+    round, so that a busy moment of the machine falls on all of them."""
+    for f in funcs.values():
+        f()  # warm up
+    times = {k: [] for k in funcs}
+    for _ in range(rounds):
+        for k, f in funcs.items():
+            t0 = time.perf_counter()
+            f()
+            times[k].append(time.perf_counter() - t0)
+    return {k: statistics.median(v) for k, v in times.items()}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--threads", type=int, default=0, help="torch.set_num_threads (0: leave)")
+    ap.add_argument("--rounds", type=int, default=15)
+    ap.add_argument("--json", action="store_true")
+    a = ap.parse_args()
+    if a.threads:
+        torch.set_num_threads(a.threads)
+    torch.manual_seed(0)
+    T, H, I = 100, 128, 8
+    rnn = torch.nn.RNN(I, H, batch_first=True).double()
+    x = torch.randn(1, T, I, dtype=torch.float64)
+    m = rnnlab.Model.from_torch(rnn)
+    h0 = torch.zeros(H, dtype=torch.float64)
+    xs = np.ascontiguousarray(x.numpy())
+
+    def hT(h):
+        return rnn(x, h.reshape(1, 1, H))[1].reshape(-1)
+
+    def bare(norms):
+        def call():
+            b, keep = _arrays.batch(m.config, xs)
+            h = ctypes.c_void_p()
+            fn.rl_jac_new(ctypes.byref(h), m._h, ctypes.byref(b), 0)
+            S = fn.rl_jac_state_size(h)
+            out = [np.empty(T + 1), np.empty(T + 1), np.empty((S, S)), np.empty((T, S, S))]
+            scale = ctypes.c_double()
+            st = LagStats(log_norm=out[0].ctypes.data if norms else None, log_fro=out[1].ctypes.data,
+                          P=out[2].ctypes.data, P_log_scale=ctypes.addressof(scale), J=out[3].ctypes.data)
+            fn.rl_jac_lags(h, ctypes.byref(st))
+            fn.rl_jac_free(h)
+            return out
+        return call
+
+    P_ref = torch.autograd.functional.jacobian(hT, h0).numpy()
+    j = m.jacobian(xs)
+    res = {"T": T, "H": H, "torch": torch.__version__, "torch_threads": torch.get_num_threads(),
+           "rnnlab_threads": rnnlab.system_info()["threads"], "rounds": a.rounds,
+           "max_abs_diff_P": float(np.abs(j["P"] - P_ref).max()),
+           "max_rel_diff_P": float(np.abs(j["P"] - P_ref).max() / np.abs(P_ref).max())}
+    t = interleaved({
+        "torch": lambda: torch.autograd.functional.jacobian(hT, h0),
+        "torch_vectorize": lambda: torch.autograd.functional.jacobian(hT, h0, vectorize=True),
+        "rnnlab": lambda: m.jacobian(x),
+        "rnnlab_no_norms": lambda: m.jacobian(x, norms=False),
+        "library": bare(True),
+        "library_no_norms": bare(False),
+    }, a.rounds)
+    res.update({k + "_s": v for k, v in t.items()})
+    if a.json:
+        print(json.dumps(res))
+        return
+    print(f"tanh RNN, T = {T}, H = {H}, float64; torch {res['torch']} on {res['torch_threads']} thread(s), "
+          f"rnnlab on {res['rnnlab_threads']}; medians of {a.rounds} interleaved rounds")
+    rows = [("torch.autograd.functional.jacobian (P)", "torch"),
+            ("  the same, vectorize=True", "torch_vectorize"),
+            ("m.jacobian(x): J, P, lag norms (T+1 SVDs)", "rnnlab"),
+            ("m.jacobian(x, norms=False): J, P, Frobenius", "rnnlab_no_norms"),
+            ("  its library calls, bare ctypes", "library_no_norms"),
+            ("  the library calls with the SVDs", "library")]
+    for label, k in rows:
+        v = t[k]
+        extra = ""
+        if k.startswith("rnnlab"):
+            extra = f"  {t['torch'] / v:5.1f}x torch, {t['torch_vectorize'] / v:4.1f}x vectorize"
+        if k.startswith("library"):
+            w = t["rnnlab" + k[len("library"):]]
+            extra = f"  Python layer adds {100 * (w / v - 1):+.2f}%"
+        print(f"{label:46s} {v * 1e3:9.2f} ms{extra}")
+    print(f"max |P - P_torch| = {res['max_abs_diff_P']:.3g} (relative to max |P|: {res['max_rel_diff_P']:.3g})")
+
+
+if __name__ == "__main__":
+    main()
