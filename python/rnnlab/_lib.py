@@ -175,6 +175,8 @@ _DECLS = {
     "rl_jac_state_size": (c_int, [P]),
     "rl_jac_loss": (c_double, [P]),
     "rl_jac_lags": (_S, [P, POINTER(LagStats)]),
+    "rl_jac_step": (_S, [P, c_int, P]),
+    "rl_jac_product": (_S, [P, c_int, c_int, P, POINTER(c_double)]),
     "rl_lyapunov_ex": (_S, [P, POINTER(Batch), c_int, POINTER(LyapConfig), P, P, POINTER(LyapInfo)]),
     "rl_train_num_fields": (c_int, []),
     "rl_train_field_at": (POINTER(TrainField), [c_int]),

@@ -274,19 +274,23 @@ class Model:
         finally:
             fn.rl_ws_free(ws)
 
-    def jacobian(self, x, h0=None, c0=None, seq=0, y=None, mask=None, steps=True, norms=True, radius=False):
+    def jacobian(self, x, h0=None, c0=None, seq=0, y=None, mask=None, steps=True, lags=True, radius=False):
         """The Jacobians through time of sequence seq of x, in float64
         (rnnlab jacobian): a dict with
           J (T, S, S)            J[t] = ds_{t+1}/ds_t (not with steps=False)
           P (S, S)               ds_T/ds_0 = P_scaled * exp(P_log_scale)
           P_scaled, P_log_scale  the product with its scale carried apart
-          lag_log_norm (T+1,)    ln ||ds_T/ds_tau||_2, tau = 0..T (an SVD per lag: most of
-                                 the time; norms=False leaves it out)
-          lag_log_fro (T+1,)     ln ||ds_T/ds_tau||_F (free: the products' carried scale)
-          lag_log_radius (T+1,)  ln rho(ds_T/ds_tau) (radius=True: an eigensolve per lag)
           loss                   the sequence's loss (NaN without y)
-        and with targets y, the BPTT view log_grad_bptt, log_grad_state and
-        log_grad_last (T+1,). S is the state size: L*H, 2*L*H for an LSTM."""
+        and, unless lags=False, what rnnlab jacobian gives for every lag
+        tau = 0..T, from one sweep over the products ds_T/ds_tau:
+          lag_log_norm (T+1,)    ln ||ds_T/ds_tau||_2 (an SVD per lag: most of the time)
+          lag_log_fro (T+1,)     ln ||ds_T/ds_tau||_F
+          lag_log_radius (T+1,)  ln rho(ds_T/ds_tau) (radius=True: an eigensolve per lag)
+          log_grad_bptt, log_grad_state, log_grad_last (T+1,)   with targets y: the BPTT view
+        lags=False computes J and P alone, P by the library's threaded product
+        (rl_jac_product, what rnnlab bench --jacobian times); its last bits
+        may differ from the sweep's. S is the state size: L*H, 2*L*H for an
+        LSTM, whose state is [h; c] per layer."""
         b, keep = _arrays.batch(self.config, x, y, mask, h0, c0, "f64")
         if not 0 <= int(seq) < b.batch:
             raise Error(f"sequence {seq} is outside the batch [0, {b.batch})")
@@ -295,7 +299,6 @@ class Model:
         try:
             T, S = fn.rl_jac_steps(j), fn.rl_jac_state_size(j)
             loss = fn.rl_jac_loss(j)
-            grads = not math.isnan(loss)
             out = {}
 
             def arr(name, shape):
@@ -303,20 +306,26 @@ class Model:
                 return out[name].ctypes.data
 
             scale = c_double()
-            st = LagStats(log_fro=arr("lag_log_fro", T + 1), P=arr("P_scaled", (S, S)),
-                          P_log_scale=ctypes.addressof(scale))
-            if norms:
-                st.log_norm = arr("lag_log_norm", T + 1)
-            if radius:
-                st.log_radius = arr("lag_log_radius", T + 1)
-            if steps:
-                st.J = arr("J", (T, S, S))
-            if grads:
-                st.log_grad_bptt = arr("log_grad_bptt", T + 1)
-                st.log_grad_state = arr("log_grad_state", T + 1)
-                st.log_grad_last = arr("log_grad_last", T + 1)
-            with _interrupt.guard():
-                check(fn.rl_jac_lags(j, byref(st)))
+            if lags:
+                st = LagStats(log_fro=arr("lag_log_fro", T + 1), log_norm=arr("lag_log_norm", T + 1),
+                              P=arr("P_scaled", (S, S)), P_log_scale=ctypes.addressof(scale))
+                if radius:
+                    st.log_radius = arr("lag_log_radius", T + 1)
+                if steps:
+                    st.J = arr("J", (T, S, S))
+                if not math.isnan(loss):
+                    st.log_grad_bptt = arr("log_grad_bptt", T + 1)
+                    st.log_grad_state = arr("log_grad_state", T + 1)
+                    st.log_grad_last = arr("log_grad_last", T + 1)
+                with _interrupt.guard():
+                    check(fn.rl_jac_lags(j, byref(st)))
+            else:
+                with _interrupt.guard():
+                    if steps:
+                        J = arr("J", (T, S, S))
+                        for t in range(T):
+                            check(fn.rl_jac_step(j, t + 1, J + t * S * S * 8))
+                    check(fn.rl_jac_product(j, T, 0, arr("P_scaled", (S, S)), byref(scale)))
             # as rnnlab jacobian writes it: P = P_scaled * exp(scale), with C's exp
             try:
                 e = math.exp(scale.value)

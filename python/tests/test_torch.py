@@ -173,6 +173,10 @@ def test_jacobian_tanh_T100_H128_equals_autograd():
                                            torch.zeros(128), vectorize=True)
     j = m.jacobian(x)
     close(j["P"], P.numpy(), what="P")
+    fast = m.jacobian(x, lags=False)  # the threaded product alone
+    close(fast["P"], P.numpy(), what="P (lags=False)")
+    assert set(fast) == {"J", "P", "P_scaled", "P_log_scale", "loss"}
+    np.testing.assert_array_equal(fast["J"], j["J"])
 
 
 def lyapunov_reference(rnn, cell, L, H, x, s0, transient, steps, k):
