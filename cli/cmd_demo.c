@@ -209,7 +209,10 @@ static int section_gains(demo *d)
         rl_jac_free(j);
         rl_model_free(m);
     }
-    if (s) return fail(s);
+    if (s) {
+        free(lags), free(ks), free(re), free(im), free(smax), free(smin), free(tt), free(lyap), free(idx), free(sv);
+        return fail(s);
+    }
     for (int i = 0; i < H; i++) idx[i] = i + 1;
     int bad = 0;
     char lab[NG][32];
@@ -356,8 +359,10 @@ static int section_training(demo *d)
         rl_status s = rl_trainer_new(&t, &c, rd);
         if (!s) s = rl_trainer_run(t, cli_stop_flag(), &intr, NULL, NULL); /* Ctrl-C: a checkpoint, then stop */
         rl_trainer_free(t);
-        if (s) return fail(s);
-        if (intr) return 1;
+        if (s || intr) { /* stopped: the series read so far go */
+            for (int i = 0; i < k; i++) free(st[i]), free(loss[i]);
+            return s ? fail(s) : 1;
+        }
         read_series(rd, "metrics.jsonl", "loss", &st[k], &loss[k], &n[k]);
     }
     pl_series ser[6];
