@@ -90,7 +90,7 @@ def _struct(name, fields):
 Config = _struct("Config", [("cell", c_int), ("input_size", c_int), ("hidden_size", c_int),
                             ("num_layers", c_int), ("output_size", c_int), ("loss", c_int)])
 TensorInfo = _struct("TensorInfo", [("name", c_char_p), ("ndim", c_int), ("shape", c_int64 * 2),
-                                    ("offset", c_size_t), ("numel", c_size_t)])
+                                    ("offset", c_size_t), ("numel", c_size_t), ("fixed", c_int)])
 Batch = _struct("Batch", [("dtype", c_int), ("batch", c_int), ("steps", c_int), ("input_size", c_int),
                           ("x", c_void_p), ("target", c_void_p), ("y", c_void_p), ("mask", c_void_p),
                           ("h0", c_void_p), ("c0", c_void_p)])
@@ -150,6 +150,10 @@ _DECLS = {
     "rl_cell_gates": (c_int, [c_int]),
     "rl_cell_equation": (c_char_p, [c_int]),
     "rl_model_new": (_S, [_PP, POINTER(Config), c_int]),
+    "rl_model_new_orth": (_S, [_PP, POINTER(Config), c_int, c_int]),
+    "rl_model_orthogonal": (c_int, [P]),
+    "rl_orth_name": (c_char_p, [c_int]),
+    "rl_orth_parse": (_S, [c_char_p, POINTER(c_int)]),
     "rl_model_cast": (_S, [_PP, P, c_int]),
     "rl_model_free": (None, [P]),
     "rl_model_config": (Config, [P]),

@@ -31,10 +31,13 @@ class Model:
     float64; the computations cast it where they ask for float32).
 
     Make one with Model.from_torch, Model.from_state_dict, Model.load or
-    Model(cell, input_size, hidden_size, output_size, num_layers, loss),
-    which has every parameter 0."""
+    Model(cell, input_size, hidden_size, output_size, num_layers, loss,
+    orthogonal), which has every parameter 0. orthogonal ("exp" or
+    "cayley", the library's names; None: a plain W_hh) makes W_hh = B map(A)
+    from the tensors of torch.nn.utils.parametrizations.orthogonal."""
 
-    def __init__(self, cell="tanh", input_size=1, hidden_size=1, output_size=1, num_layers=1, loss="mse", _handle=None):
+    def __init__(self, cell="tanh", input_size=1, hidden_size=1, output_size=1, num_layers=1, loss="mse",
+                 orthogonal=None, _handle=None):
         self._h = None
         self._cast = {}
         if _handle is None:
@@ -42,7 +45,7 @@ class Model:
                          hidden_size=int(hidden_size), num_layers=int(num_layers), output_size=int(output_size),
                          loss=parse(fn.rl_loss_parse, loss))
             h = c_void_p()
-            check(fn.rl_model_new(byref(h), byref(cfg), _F64))
+            check(fn.rl_model_new_orth(byref(h), byref(cfg), _F64, parse(fn.rl_orth_parse, orthogonal or "none")))
             _handle = h
         self._h = _handle
         c = fn.rl_model_config(self._h)
@@ -50,6 +53,8 @@ class Model:
         self.config = {"cell": cell_name, "input_size": c.input_size, "hidden_size": c.hidden_size,
                        "num_layers": c.num_layers, "output_size": c.output_size,
                        "loss": text(fn.rl_loss_name(c.loss)), "states": fn.rl_cell_states(c.cell)}
+        orth = text(fn.rl_orth_name(fn.rl_model_orthogonal(self._h)))
+        self.config["orthogonal"] = None if orth == "none" else orth
         self.state_size = fn.rl_state_size(self._h)
 
     def __del__(self):
@@ -64,8 +69,9 @@ class Model:
 
     def __repr__(self):
         c = self.config
+        orth = f", orthogonal={c['orthogonal']!r}" if c["orthogonal"] else ""
         return (f"rnnlab.Model({c['cell']!r}, input_size={c['input_size']}, hidden_size={c['hidden_size']}, "
-                f"output_size={c['output_size']}, num_layers={c['num_layers']}, loss={c['loss']!r})")
+                f"output_size={c['output_size']}, num_layers={c['num_layers']}, loss={c['loss']!r}{orth})")
 
     @property
     def cell(self):
@@ -73,11 +79,14 @@ class Model:
 
     # ------------------------------------------------------------ parameters
 
-    def _tensors(self):
-        """(name, shape, offset, numel) of every tensor, from the library's table."""
+    def _tensors(self, trained_only=False):
+        """(name, shape, offset, numel) of every tensor, from the library's
+        table (trained_only: without the fixed ones, an orthogonal base)."""
         out = []
         for i in range(fn.rl_model_num_tensors(self._h)):
             t = fn.rl_model_tensor(self._h, i).contents
+            if trained_only and t.fixed:
+                continue
             shape = tuple(int(t.shape[k]) for k in range(t.ndim))
             out.append((t.name.decode(), shape, int(t.offset), int(t.numel)))
         return out
@@ -135,11 +144,13 @@ class Model:
     # ------------------------------------------------------------ making one
 
     @classmethod
-    def from_state_dict(cls, sd, cell, loss="mse"):
+    def from_state_dict(cls, sd, cell, loss="mse", orthogonal=None):
         """A model from a mapping of PyTorch state_dict names (rnn.* and
         head.*, numpy arrays or tensors); the sizes are read off the shapes:
         I from rnn.weight_ih_l0, H and O from head.weight, L from the layers
-        present. Any cell of the library's table."""
+        present. Any cell of the library's table; orthogonal ("exp",
+        "cayley") when the dict holds torch's orthogonal parametrisation
+        (rnn.parametrizations.weight_hh_l{k}.original and .0.base)."""
         sd = dict(sd)
         try:
             O, H = _arrays.as_numpy(sd["head.weight"], "head.weight").shape
@@ -151,7 +162,9 @@ class Model:
         L = 0
         while f"rnn.weight_ih_l{L}" in sd:
             L += 1
-        m = cls(cell, I, H, O, L, loss)
+        if orthogonal is None and "rnn.parametrizations.weight_hh_l0.original" in sd:
+            raise Error("the dict holds an orthogonal parametrisation: say which map (orthogonal='exp' or 'cayley')")
+        m = cls(cell, I, H, O, L, loss, orthogonal)
         m.load_state_dict(sd)
         return m
 
@@ -162,19 +175,23 @@ class Model:
         for Jacobians). The weights are copied (exactly: float32 and float64
         both fit the library's float64). Bias-free modules get zero biases;
         bidirectional and projected (proj_size) modules have no counterpart."""
-        kind = type(rnn).__name__
-        cell = {"LSTM": "lstm", "GRU": "gru"}.get(kind)
-        if kind == "RNN":
+        import torch
+        if isinstance(rnn, torch.nn.LSTM):
+            cell = "lstm"
+        elif isinstance(rnn, torch.nn.GRU):
+            cell = "gru"
+        elif isinstance(rnn, torch.nn.RNN):
             cell = rnn.nonlinearity
-        if cell is None:
-            raise Error(f"from_torch takes torch.nn.RNN, LSTM or GRU, not {kind}")
+        else:
+            raise Error(f"from_torch takes torch.nn.RNN, LSTM or GRU, not {type(rnn).__name__}")
         if getattr(rnn, "bidirectional", False):
             raise Error("a bidirectional module has no counterpart in rnnlab")
         if getattr(rnn, "proj_size", 0):
             raise Error("an LSTM with proj_size has no counterpart in rnnlab")
         H, L = rnn.hidden_size, rnn.num_layers
+        orthogonal = _torch_orthogonal(rnn)
         sd = {"rnn." + k: v for k, v in rnn.state_dict().items()}
-        G = len(sd["rnn.weight_hh_l0"]) // H
+        G = len(rnn.weight_ih_l0) // H
         for k in range(L):
             for b in ("bias_ih", "bias_hh"):
                 sd.setdefault(f"rnn.{b}_l{k}", np.zeros(G * H))
@@ -186,12 +203,17 @@ class Model:
             hs = head.state_dict()
             sd["head.weight"] = hs["weight"]
             sd["head.bias"] = hs.get("bias", np.zeros(head.out_features))
-        return cls.from_state_dict(sd, cell, loss)
+        return cls.from_state_dict(sd, cell, loss, orthogonal)
 
     def to_torch(self, dtype=None):
         """(rnn, head): torch.nn.RNN/LSTM/GRU(batch_first=True) and
         torch.nn.Linear holding this model's parameters, in dtype (None:
-        torch's default dtype, float32 unless set otherwise)."""
+        torch's default dtype, float32 unless set otherwise). An orthogonal
+        model's rnn has torch.nn.utils.parametrizations.orthogonal on each
+        weight_hh_l{k}; PyTorch 1.13's nn.RNN keeps reading the weights it
+        held before the registration, so before a forward refresh them:
+        rnn._flat_weights = [getattr(rnn, n) for n in rnn._flat_weights_names]
+        (as tools/make_cure_fixtures.py does)."""
         import torch
         c = self.config
         args = (c["input_size"], c["hidden_size"], c["num_layers"])
@@ -206,6 +228,10 @@ class Model:
         head = torch.nn.Linear(c["hidden_size"], c["output_size"])
         if dtype is not None:
             rnn, head = rnn.to(dtype), head.to(dtype)
+        if c["orthogonal"]:
+            from torch.nn.utils import parametrizations
+            for k in range(c["num_layers"]):
+                parametrizations.orthogonal(rnn, f"weight_hh_l{k}", orthogonal_map=_TORCH_MAPS[c["orthogonal"]])
         sd = self.state_dict()
         with torch.no_grad():
             rnn.load_state_dict({k[4:]: torch.from_numpy(v) for k, v in sd.items() if k.startswith("rnn.")})
@@ -247,7 +273,7 @@ class Model:
             dt = np.float64 if d == _F64 else np.float32
             g = _view(fn.rl_ws_grad(ws), fn.rl_model_num_params(m), dt)
             out = {"loss": loss.value}
-            for name, shape, off, n in self._tensors():
+            for name, shape, off, n in self._tensors(trained_only=True):  # as gradient files: no base
                 out[name] = g[off:off + n].reshape(shape).copy()
             c = self.config
             LBH = (c["num_layers"], b.batch, c["hidden_size"])
@@ -387,6 +413,34 @@ class Model:
                           f"point it sits on (ln|eig| of its Jacobian){', an unstable one' if ex[0] > 0 else ''}, "
                           f"not of a trajectory; state='random' starts elsewhere", stacklevel=2)
         return (ex, trace) if cfg.trace_every else ex
+
+
+# the library's names of the orthogonal maps and PyTorch's
+_TORCH_MAPS = {"exp": "matrix_exp", "cayley": "cayley"}
+
+
+def _torch_orthogonal(rnn):
+    """The library's name of the orthogonal map torch's parametrisation puts
+    on rnn's weight_hh_l{k} (all layers alike), or None."""
+    p = getattr(rnn, "parametrizations", None)
+    if p is None or "weight_hh_l0" not in p:
+        return None
+    maps = set()
+    for k in range(rnn.num_layers):
+        if f"weight_hh_l{k}" not in p:
+            raise Error(f"weight_hh_l{k} has no orthogonal parametrisation but weight_hh_l0 has: all layers or none")
+        par = p[f"weight_hh_l{k}"]
+        if len(par) != 1 or type(par[0]).__name__ != "_Orthogonal":
+            raise Error(f"weight_hh_l{k} has a parametrisation other than torch's orthogonal")
+        name = getattr(par[0].orthogonal_map, "name", str(par[0].orthogonal_map))
+        ours = {v: k2 for k2, v in _TORCH_MAPS.items()}.get(name)
+        if ours is None or not getattr(par[0], "use_trivialization", True):
+            raise Error(f"the orthogonal map {name} has no counterpart in rnnlab (matrix_exp and cayley do, "
+                        "with use_trivialization=True)")
+        maps.add(ours)
+    if len(maps) > 1:
+        raise Error("the layers use different orthogonal maps")
+    return maps.pop()
 
 
 def cells():

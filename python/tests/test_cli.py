@@ -144,3 +144,28 @@ def test_train_fields_follow_the_table(run_cli):
     byname = {f["name"]: f for f in fields}
     assert byname["cell"]["choices"] == rnnlab.cells()
     assert byname["lr"]["default"] == "0.001" and byname["optim"]["type"] == "enum"
+
+
+@pytest.mark.parametrize("omap", ["exp", "cayley"])
+def test_orthogonal_model_files(tmp_path, omap):
+    cli("init", "--cell", "leaky", "--input", 2, "--hidden", 4, "--output", 1, "--orthogonal", omap,
+        "--seed", 2, "--out", tmp_path / "m.safetensors")
+    m = rnnlab.Model.load(tmp_path / "m.safetensors")
+    assert m.config["orthogonal"] == omap and "rnn.parametrizations.weight_hh_l0.0.base" in m.state_dict()
+    cli("data", "--model", tmp_path / "m.safetensors", "--steps", 5, "--batch", 2, "--h0", "random",
+        "--out", tmp_path / "d.safetensors")
+    d, _ = read(tmp_path / "d.safetensors")
+    cli("grad", "--model", tmp_path / "m.safetensors", "--data", tmp_path / "d.safetensors", "--precision", "f64",
+        "--out", tmp_path / "g.safetensors")
+    ref, _ = read(tmp_path / "g.safetensors")
+    g = m.grad(d["x"], d["y"], h0=d["h0"])
+    assert {"grad." + k for k in g if k != "loss"} | {"loss"} == set(ref)
+    for k, v in g.items():
+        close(v, ref["loss" if k == "loss" else "grad." + k], tol=0, what=k)
+    m2 = rnnlab.Model.from_state_dict(m.state_dict(), cell="leaky", orthogonal=omap)
+    m2.save(tmp_path / "again.safetensors")
+    again, meta = read(tmp_path / "again.safetensors")
+    assert meta["orthogonal"] == omap
+    refused = pytest.raises(rnnlab.Error, match="orthogonal='exp' or 'cayley'")
+    with refused:
+        rnnlab.Model.from_state_dict(m.state_dict(), cell="leaky")

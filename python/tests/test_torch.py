@@ -242,3 +242,37 @@ def test_from_torch_float32_module_and_tensors_with_grad():
     close(m.state_dict()["rnn.weight_hh_l0"], rnn.weight_hh_l0.detach().double().numpy(), tol=0, what="weights")
     x = torch.randn(1, 4, 3, requires_grad=True)  # a tensor that requires grad is read without it
     assert m.jacobian(x)["P"].shape == (8, 8)
+
+
+@pytest.mark.parametrize("omap", ["matrix_exp", "cayley"])
+def test_orthogonal_parametrisation_against_autograd(omap):
+    # torch.nn.utils.parametrizations.orthogonal on every W_hh: the library's
+    # rl_model_new_orth, gradients of X (not of the fixed base B), Jacobians
+    from torch.nn.utils import parametrizations
+    torch.manual_seed(3)
+    rnn, head = torch.nn.RNN(3, 5, 2, batch_first=True), torch.nn.Linear(5, 2)
+    for k in range(2):
+        parametrizations.orthogonal(rnn, f"weight_hh_l{k}", orthogonal_map=omap)
+    with torch.no_grad():
+        for k in range(2):
+            rnn.parametrizations[f"weight_hh_l{k}"].original.add_(0.3 * torch.randn(5, 5))
+    rnn._flat_weights = [getattr(rnn, n) for n in rnn._flat_weights_names]  # PyTorch 1.13's nn.RNN needs it
+    m = rnnlab.Model.from_torch(rnn, head)
+    assert m.config["orthogonal"] == {"matrix_exp": "exp", "cayley": "cayley"}[omap]
+    x, y, mask, h0, _ = data("tanh", 2, "mse", O=2)
+    h0.requires_grad_(True)
+    ref = torch_loss(rnn, head, "mse", x, y, mask, h0, None)
+    ref.backward()
+    g = m.grad(x, y, mask=mask, h0=h0)
+    assert "rnn.parametrizations.weight_hh_l0.0.base" not in g  # fixed: no gradient, as in gradient files
+    close(g["loss"], ref.item(), what="loss")
+    for k in range(2):
+        name = f"parametrizations.weight_hh_l{k}.original"
+        close(g["rnn." + name], rnn.get_parameter(name).grad.numpy(), what=name)
+    close(g["h0"], h0.grad.numpy(), what="h0")
+    s = pack("tanh", h0[:, :1].detach(), None)
+    P = torch.autograd.functional.jacobian(step_map(rnn, "tanh", 2, 5, x[:1]), s)
+    close(m.jacobian(x, h0=h0)["P"], P.numpy(), what="P")
+    rnn2, head2 = m.to_torch(dtype=torch.float64)
+    rnn2._flat_weights = [getattr(rnn2, n) for n in rnn2._flat_weights_names]
+    close(head2(rnn2(x)[0]).detach().numpy(), head(rnn(x)[0]).detach().numpy(), tol=0, what="to_torch")
