@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 import rnnlab
-from rnnlab import _arrays, _lib
+from rnnlab import _arrays
 from rnnlab._lib import LagStats, fn
 
 

@@ -4,7 +4,6 @@ The library checks the values (finite, a mask >= 0 with a positive sum,
 class ids in range) and says what is wrong; what it cannot check, the size
 of a buffer behind a pointer, is checked here, so that no array can make it
 read or write out of bounds."""
-import ctypes
 
 import numpy as np
 

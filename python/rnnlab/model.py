@@ -61,11 +61,15 @@ class Model:
         self._free()
 
     def _free(self):
-        for h in getattr(self, "_cast", {}).values():
-            fn.rl_model_free(h)
-        if getattr(self, "_h", None):
-            fn.rl_model_free(self._h)
-            self._h = None
+        try:
+            for h in getattr(self, "_cast", {}).values():
+                fn.rl_model_free(h)
+            self._cast = {}
+            if getattr(self, "_h", None):
+                fn.rl_model_free(self._h)
+                self._h = None
+        except (AttributeError, TypeError):  # at interpreter exit the module may be gone first
+            pass
 
     def __repr__(self):
         c = self.config
@@ -296,7 +300,7 @@ class Model:
             O = self.config["output_size"]
             dt = np.float64 if d == _F64 else np.float32
             o = _view(fn.rl_ws_outputs(ws), b.steps * b.batch * O, dt).reshape(b.steps, b.batch, O)
-            return np.ascontiguousarray(o.transpose(1, 0, 2))
+            return o.transpose(1, 0, 2).copy()  # a copy: the workspace goes below
         finally:
             fn.rl_ws_free(ws)
 

@@ -152,3 +152,14 @@ def test_a_fixed_point_is_said():
     m = rnnlab.Model("tanh", 1, 3, 1)  # all zero: h = 0 under zero input stays
     with pytest.warns(UserWarning, match="never moved"):
         m.lyapunov(steps=10, inputs="zeros", state="zeros")
+
+
+def test_results_own_their_memory(lstm):
+    # every array returned is a copy: the library's buffers are freed after the call
+    for B in (1, 2):
+        o = lstm.forward(X[:B])
+        g = lstm.grad(X[:B], Y[:B])
+        assert o.flags.owndata and all(v.flags.owndata for k, v in g.items() if k != "loss")
+        junk = [np.ones(10000) for _ in range(50)]  # reuse the freed memory
+        np.testing.assert_array_equal(o, lstm.forward(X[:B]))
+        del junk
