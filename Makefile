@@ -218,7 +218,7 @@ uninstall-python:
 
 # Install into temporary folders and check what is there (tests/install_check.sh).
 installcheck: all man
-	sh tests/install_check.sh
+	+sh tests/install_check.sh
 
 # The Python package's tests (Debian's python3-pytest, python3-torch: sh tools/deps.sh python).
 test-python: $(BUILD)/rnnlab $(BUILD)/librnnlab.so
