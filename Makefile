@@ -225,6 +225,6 @@ test-python: $(BUILD)/rnnlab $(BUILD)/librnnlab.so
 	cd python && RNNLAB_CLI=$(CURDIR)/$(BUILD)/rnnlab $(PYTHON) -m pytest -q -p no:cacheprovider
 
 clean:
-	rm -rf build
+	rm -rf build python/build python/rnnlab.egg-info
 
 -include $(wildcard $(BUILD)/*/*.d)
