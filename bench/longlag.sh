@@ -20,6 +20,8 @@
 #   METHODS    the methods to run (names below)      [all]
 #   TASKS      adding copy                           [both]
 #   LADDER     the T of each rung                    [100 200 500 1000]
+# Run times are CPU seconds of the training command (wall seconds in the CSV):
+# other programs on the machine do not change them much.
 # Writes OUT/RUN folders (METHOD-TASK-T), OUT/runs.jsonl (one line a run),
 # OUT/table.md and OUT/table.csv, and the lag data for the figures.
 set -eu
@@ -61,21 +63,29 @@ if [ "${1:-}" = "--ladder" ]; then
         flags=$(echo "$base $extra" | sed "s|3T/2|$half|g; s|\\bT\\b|$T|g")
         run="$out/$name-$task-$T"
         rm -rf "$run"
-        t0=$(date +%s.%N)
+        # the run, timed in wall and in CPU seconds (the CPU time does not
+        # count what other programs on the machine take)
         # shellcheck disable=SC2086
-        OPENBLAS_NUM_THREADS=1 $RNNLAB train --task "$task" --seq-len "$T" $flags --steps "$steps" \
-            --eval-every "$(every "$T")" --eval-batches 4 --flow-every "$steps" --ckpt-every 0 --stop-when-solved \
-            --save-init --seed 1 --out "$run" --quiet >"$run.log" 2>&1 || { echo "longlag: $run failed" >&2; tail -3 "$run.log" >&2; }
-        t1=$(date +%s.%N)
+        times=$(python3 -c '
+import resource, subprocess, sys, time
+w = time.time()
+rc = subprocess.call(sys.argv[2:], stdout=open(sys.argv[1], "w"), stderr=subprocess.STDOUT)
+u = resource.getrusage(resource.RUSAGE_CHILDREN)
+print(time.time() - w, u.ru_utime + u.ru_stime, rc)' "$run.log" env OPENBLAS_NUM_THREADS=1 $RNNLAB train --task "$task" --seq-len "$T" $flags \
+            --steps "$steps" --eval-every "$(every "$T")" --eval-batches 4 --flow-every "$steps" --ckpt-every 0 \
+            --stop-when-solved --save-init --seed 1 --out "$run" --quiet)
+        set -- $times
+        wall=$1 cpu=$2
+        [ "$3" = 0 ] || { echo "longlag: $run failed" >&2; tail -3 "$run.log" >&2; }
         for which in init model; do
             [ -f "$run/$which.safetensors" ] &&
                 OPENBLAS_NUM_THREADS=1 $RNNLAB lyapunov --model "$run/$which.safetensors" --steps 1000 --transient 200 \
                     --input zeros --state random --seed 3 --out "$run/lyap-$which.json" --quiet >>"$run.log" 2>&1 || true
         done
-        python3 - "$run" "$name" "$task" "$T" "$steps" "$t0" "$t1" >>"$out/runs.jsonl" <<'PY'
+        python3 - "$run" "$name" "$task" "$T" "$steps" "$wall" "$cpu" >>"$out/runs.jsonl" <<'PY'
 import json, math, sys
-run, name, task, T, cap, t0, t1 = sys.argv[1:]
-rec = {"method": name, "task": task, "T": int(T), "cap": int(cap), "wall_s": float(t1) - float(t0)}
+run, name, task, T, cap, wall, cpu = sys.argv[1:]
+rec = {"method": name, "task": task, "T": int(T), "cap": int(cap), "wall_s": float(wall), "cpu_s": float(cpu)}
 solved, last = None, None
 try:
     for l in open(f"{run}/metrics.jsonl"):
@@ -142,17 +152,17 @@ runs.sort(key=lambda r: (order.index(r["method"]) if r["method"] in order else 9
 def f(x, d=2):
     return "" if x is None else f"{x:.{d}f}"
 md = [f"Long-lag table: {len(runs)} runs, {total} s in all on this machine ({streams} parallel streams of one thread).", "",
-      "| method | task | T | solved | steps (cap) | wall s | final metric | ln‖∂L/∂h_0‖ init → end | λ_max init → end | near-0 share init → end |",
+      "| method | task | T | solved | steps (cap) | CPU s | final metric | ln‖∂L/∂h_0‖ init → end | λ_max init → end | near-0 share init → end |",
       "|---|---|---|---|---|---|---|---|---|---|"]
 with open(f"{out}/table.csv", "w") as c:
-    c.write("method,task,T,solved,steps,cap,wall_s,final_loss,final_mse,final_accuracy,lag_grad_init,lag_grad_end,lmax_init,lmax_end,near0_init,near0_end\n")
+    c.write("method,task,T,solved,steps,cap,wall_s,cpu_s,final_loss,final_mse,final_accuracy,lag_grad_init,lag_grad_end,lmax_init,lmax_end,near0_init,near0_end\n")
     for r in runs:
         fin = r.get("final", {})
         metric = f"MSE {fin['val_mse']:.4f}" if "val_mse" in fin else (f"acc {fin['val_accuracy']:.3f}" if "val_accuracy" in fin else "")
         md.append(f"| {r['method']} | {r['task']} | {r['T']} | {'yes' if r['solved'] else 'no'} | {r['steps']} ({r['cap']}) | "
-                  f"{r['wall_s']:.0f} | {metric} | {f(r.get('lag_grad_init'))} → {f(r.get('lag_grad_end'))} | "
+                  f"{r['cpu_s']:.0f} | {metric} | {f(r.get('lag_grad_init'))} → {f(r.get('lag_grad_end'))} | "
                   f"{f(r.get('lmax_init'), 3)} → {f(r.get('lmax_end'), 3)} | {f(r.get('near0_init'))} → {f(r.get('near0_end'))} |")
-        c.write(",".join(str(v) for v in [r["method"], r["task"], r["T"], int(r["solved"]), r["steps"], r["cap"], round(r["wall_s"], 1),
+        c.write(",".join(str(v) for v in [r["method"], r["task"], r["T"], int(r["solved"]), r["steps"], r["cap"], round(r["wall_s"], 1), round(r["cpu_s"], 1),
                 fin.get("val_loss", ""), fin.get("val_mse", ""), fin.get("val_accuracy", ""), r.get("lag_grad_init", ""),
                 r.get("lag_grad_end", ""), r.get("lmax_init", ""), r.get("lmax_end", ""), r.get("near0_init", ""),
                 r.get("near0_end", "")]) + "\n")

@@ -476,6 +476,27 @@ typedef struct {
 
 rl_status rl_jac_theorem(rl_jac *j, int tau, rl_theorem *out);
 
+/* The study notes' question in numbers, for a small model: P(t, tau) =
+ * J_t ... J_{tau+1} beside V Lambda_t ... Lambda_{tau+1} V^-1, where V holds
+ * the eigenvectors of J_{tau+1} and Lambda_k = diag(V^-1 J_k V). Equal when
+ * every J_k has the eigenvectors V (a linear RNN, J_k = W_hh); apart when
+ * J_k changes them (tanh: J_k = diag(1 - h_k^2) W_hh), and off_share says by
+ * how much. RL_ERR_ARG when S > RL_WORKED_MAX_S, t - tau > RL_WORKED_MAX_STEPS,
+ * or J_{tau+1} has complex eigenvalues. All matrices (S, S) row-major. */
+#define RL_WORKED_MAX_S 8
+#define RL_WORKED_MAX_STEPS 16
+typedef struct {
+    int S, t, tau;
+    double J[RL_WORKED_MAX_STEPS][RL_WORKED_MAX_S * RL_WORKED_MAX_S]; /* J[k] = J_{tau+1+k} */
+    double V[RL_WORKED_MAX_S * RL_WORKED_MAX_S], Vinv[RL_WORKED_MAX_S * RL_WORKED_MAX_S];
+    double lambda[RL_WORKED_MAX_STEPS][RL_WORKED_MAX_S]; /* diag(V^-1 J_k V) */
+    double off_share[RL_WORKED_MAX_STEPS]; /* ||offdiag(V^-1 J_k V)||_F / ||V^-1 J_k V||_F */
+    double prod_lambda[RL_WORKED_MAX_S];   /* prod_k lambda[k] */
+    double P[RL_WORKED_MAX_S * RL_WORKED_MAX_S], R[RL_WORKED_MAX_S * RL_WORKED_MAX_S]; /* the product, V (prod) V^-1 */
+    double deviation; /* max |P - R| / max |P| */
+} rl_worked;
+rl_status rl_jac_worked(rl_jac *j, int t, int tau, rl_worked *w);
+
 /* ---------------------------------------------------------------- Lyapunov */
 
 typedef enum { RL_INPUT_DATA = 0, RL_INPUT_ZEROS, RL_INPUT_NOISE } rl_input_kind;
