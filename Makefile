@@ -1,5 +1,6 @@
-# rnnlab: `make` builds build/librnnlab.a and build/rnnlab; `make test` runs
-# every test; `make asan` runs them under AddressSanitizer and UBSan.
+# rnnlab: `make` builds build/librnnlab.a, build/librnnlab.so and build/rnnlab;
+# `make test` runs every test; `make asan` runs them under AddressSanitizer and
+# UBSan; `make install` (PREFIX, DESTDIR) installs them (docs/install.md).
 BUILD ?= build
 CC ?= cc
 OPT ?= -O2
@@ -26,16 +27,39 @@ LIB_OBJS = $(LIB_PLAIN:%=$(BUILD)/src/%.o) $(LIB_REAL:%=$(BUILD)/src/%_f32.o) $(
 CLI_OBJS = $(patsubst cli/%.c,$(BUILD)/cli/%.o,$(wildcard cli/*.c))
 TEST_OBJS = $(patsubst tests/%.c,$(BUILD)/tests/%.o,$(wildcard tests/*.c))
 FUZZERS = safetensors model data text
+
+# The shared library: the same sources compiled as position-independent code
+# into $(BUILD)/pic/, linked with a version script made from the public
+# header, so that it exports the functions rnnlab.h declares and nothing else.
+VERSION := $(shell sed -n 's/^\#define RL_VERSION_STRING "\(.*\)"/\1/p' include/rnnlab.h)
+SOMAJOR = $(firstword $(subst ., ,$(VERSION)))
+SONAME = librnnlab.so.$(SOMAJOR)
+PIC_OBJS = $(LIB_OBJS:$(BUILD)/src/%=$(BUILD)/pic/%)
 FUZZ_SECONDS ?= 60
 
-.PHONY: all deps test asan valgrind run clean fixtures fuzz lint
-all: $(BUILD)/rnnlab
+.PHONY: all deps test asan valgrind run clean fixtures fuzz lint man install uninstall install-python uninstall-python \
+        installcheck test-python
+all: $(BUILD)/rnnlab $(BUILD)/librnnlab.so
 
 deps:
 	@sh tools/deps.sh build
 
 $(BUILD)/librnnlab.a: $(LIB_OBJS)
 	ar rcs $@ $^
+
+# The exports: every rl_ name the header declares as a function (a name that
+# is also a type, such as rl_status in a function-pointer typedef, has no
+# symbol and so exports nothing).
+$(BUILD)/rnnlab.map: include/rnnlab.h
+	@mkdir -p $(dir $@)
+	{ echo '{ global:'; grep -oE '\brl_[a-z0-9_]+ ?\(' $< | tr -d '( ' | sort -u | sed 's/.*/  &;/'; \
+	  echo 'local: *; };'; } >$@.tmp && mv $@.tmp $@
+$(BUILD)/librnnlab.so.$(VERSION): $(PIC_OBJS) $(BUILD)/rnnlab.map
+	$(CC) $(SAN) -shared -Wl,-soname,$(SONAME) -Wl,--version-script=$(BUILD)/rnnlab.map -Wl,-Bsymbolic-functions \
+	  -Wl,--no-undefined -Wl,-z,relro,-z,now -o $@ $(PIC_OBJS) $(LDLIBS_ALL)
+$(BUILD)/librnnlab.so: $(BUILD)/librnnlab.so.$(VERSION)
+	ln -sf librnnlab.so.$(VERSION) $(BUILD)/$(SONAME)
+	ln -sf $(SONAME) $@
 
 $(BUILD)/rnnlab: $(CLI_OBJS) $(BUILD)/librnnlab.a
 	$(CC) $(SAN) -o $@ $(CLI_OBJS) $(BUILD)/librnnlab.a $(CLI_LIBS) $(LDLIBS_ALL)
@@ -53,6 +77,18 @@ $(BUILD)/src/%_f64.o: src/%.c | deps
 $(BUILD)/src/corpus.o: src/corpus.S data/pride_and_prejudice.txt | deps
 	@mkdir -p $(dir $@)
 	$(CC) -c -o $@ $<
+$(BUILD)/pic/%_f32.o: src/%.c | deps
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -fPIC -fno-semantic-interposition -c -o $@ $<
+$(BUILD)/pic/%_f64.o: src/%.c | deps
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -fPIC -fno-semantic-interposition -DRL_REAL_F64 -c -o $@ $<
+$(BUILD)/pic/corpus.o: src/corpus.S data/pride_and_prejudice.txt | deps
+	@mkdir -p $(dir $@)
+	$(CC) -c -o $@ $<
+$(BUILD)/pic/%.o: src/%.c | deps
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -fPIC -fno-semantic-interposition -c -o $@ $<
 $(BUILD)/cli/%.o: cli/%.c | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $(CLI_CFLAGS) -c -o $@ $<
@@ -120,7 +156,75 @@ fixtures:
 	@sh tools/deps.sh fixtures
 	/usr/bin/python3 tools/make_fixtures.py tests/fixtures
 
+# ---------------------------------------------------------------- install
+# make install PREFIX=/usr/local DESTDIR=...: the program, both libraries, the
+# header, rnnlab.pc, the man pages and the docs (docs/install.md);
+# make uninstall removes exactly those. install-python puts the Python
+# package beside them (python/; docs/python.md).
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+MANDIR ?= $(PREFIX)/share/man
+DOCDIR ?= $(PREFIX)/share/doc/rnnlab
+PYTHON ?= /usr/bin/python3
+PYTHONDIR ?= $(PREFIX)/lib/python$(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)/dist-packages
+INSTALL ?= install
+
+# The man pages, from the program's --help (tools/man.sh).
+man: $(BUILD)/man/rnnlab.1
+$(BUILD)/man/rnnlab.1: $(BUILD)/rnnlab tools/man.sh
+	rm -rf $(BUILD)/man
+	sh tools/man.sh $(BUILD)/rnnlab $(VERSION) $(BUILD)/man
+
+install: all man
+	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(MANDIR)/man1 \
+	  $(DESTDIR)$(DOCDIR)/docs/img $(DESTDIR)$(DOCDIR)/examples
+	$(INSTALL) -m 755 $(BUILD)/rnnlab $(DESTDIR)$(BINDIR)/rnnlab
+	$(INSTALL) -m 644 $(BUILD)/librnnlab.a $(DESTDIR)$(LIBDIR)/librnnlab.a
+	$(INSTALL) -m 755 $(BUILD)/librnnlab.so.$(VERSION) $(DESTDIR)$(LIBDIR)/librnnlab.so.$(VERSION)
+	ln -sf librnnlab.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME)
+	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/librnnlab.so
+	printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$(LIBDIR)' 'includedir=$(INCLUDEDIR)' '' 'Name: rnnlab' \
+	  'Description: recurrent networks trained by backpropagation through time, their Jacobians and Lyapunov exponents' \
+	  'Version: $(VERSION)' 'Requires.private: $(PKGS)' 'Libs: -L$${libdir} -lrnnlab' 'Libs.private: -lm -lpthread' \
+	  'Cflags: -I$${includedir}' >$(DESTDIR)$(LIBDIR)/pkgconfig/rnnlab.pc
+	chmod 644 $(DESTDIR)$(LIBDIR)/pkgconfig/rnnlab.pc
+	$(INSTALL) -m 644 include/rnnlab.h $(DESTDIR)$(INCLUDEDIR)/rnnlab.h
+	$(INSTALL) -m 644 $(BUILD)/man/*.1 $(DESTDIR)$(MANDIR)/man1/
+	$(INSTALL) -m 644 README.md $(DESTDIR)$(DOCDIR)/README.md
+	$(INSTALL) -m 644 docs/*.md $(DESTDIR)$(DOCDIR)/docs/
+	$(INSTALL) -m 644 docs/img/* $(DESTDIR)$(DOCDIR)/docs/img/
+	$(INSTALL) -m 644 examples/*.c $(DESTDIR)$(DOCDIR)/examples/
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ] && command -v ldconfig >/dev/null; then ldconfig; fi
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/rnnlab $(DESTDIR)$(LIBDIR)/librnnlab.a $(DESTDIR)$(LIBDIR)/librnnlab.so \
+	  $(DESTDIR)$(LIBDIR)/$(SONAME) $(DESTDIR)$(LIBDIR)/librnnlab.so.$(VERSION) $(DESTDIR)$(LIBDIR)/pkgconfig/rnnlab.pc \
+	  $(DESTDIR)$(INCLUDEDIR)/rnnlab.h $(DESTDIR)$(MANDIR)/man1/rnnlab.1 $(DESTDIR)$(MANDIR)/man1/rnnlab-*.1
+	rm -rf $(DESTDIR)$(DOCDIR)
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ] && command -v ldconfig >/dev/null; then ldconfig; fi
+
+# The Python package, pure Python, copied (no pip: DESTDIR works and
+# uninstall-python removes it exactly); it records LIBDIR to find the library.
+install-python:
+	$(INSTALL) -d $(DESTDIR)$(PYTHONDIR)/rnnlab
+	$(INSTALL) -m 644 python/rnnlab/*.py $(DESTDIR)$(PYTHONDIR)/rnnlab/
+	printf '%s\n' '# written by make install-python: where librnnlab was installed' "LIBDIRS = ['$(LIBDIR)']" \
+	  >$(DESTDIR)$(PYTHONDIR)/rnnlab/_install.py
+
+uninstall-python:
+	rm -rf $(DESTDIR)$(PYTHONDIR)/rnnlab
+
+# Install into temporary folders and check what is there (tests/install_check.sh).
+installcheck: all man
+	+sh tests/install_check.sh
+
+# The Python package's tests (Debian's python3-pytest, python3-torch: sh tools/deps.sh python).
+test-python: $(BUILD)/rnnlab $(BUILD)/librnnlab.so
+	cd python && RNNLAB_CLI=$(CURDIR)/$(BUILD)/rnnlab $(PYTHON) -m pytest -q -p no:cacheprovider
+
 clean:
-	rm -rf build
+	rm -rf build python/build python/rnnlab.egg-info
 
 -include $(wildcard $(BUILD)/*/*.d)

@@ -786,6 +786,12 @@ typedef struct {
  * adam 1e-3, clip 1, log every 10, eval every 200 over 10 batches, flow every
  * 100, checkpoint every 200. */
 rl_train_config rl_train_defaults(void);
+/* The defaults in a new allocation (NULL when out of memory), freed with
+ * rl_train_config_free: for bindings (Python's ctypes) that set the fields
+ * through the table below and so need not know the struct's layout, which
+ * grows with the table. */
+rl_train_config *rl_train_config_new(void);
+void rl_train_config_free(rl_train_config *c);
 
 /* The training configuration as a table, one row per field of rl_train_config:
  * config.json, a checkpoint's train_config, the options of `rnnlab train` and

@@ -28,6 +28,15 @@ rl_train_config rl_train_defaults(void)
     return c;
 }
 
+rl_train_config *rl_train_config_new(void)
+{
+    rl_train_config *c = rl_alloc(1, sizeof *c);
+    if (c) *c = rl_train_defaults();
+    return c;
+}
+
+void rl_train_config_free(rl_train_config *c) { rl_free(c); }
+
 /* A row: the public description, then what only this file needs. */
 typedef struct {
     rl_train_field f; /* first, so that a field pointer is a row pointer */
