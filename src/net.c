@@ -361,6 +361,7 @@ rl_status RL_T(rl_backward)(rl_ws *ws, const rl_model *m, const rl_batch *b)
         RL_T(rl_layer_backward)(m->cell, &ly, dx, DPL(ws, m, l, RL_W_IH), DPL(ws, m, l, RL_W_HH), DPL(ws, m, l, RL_B_IH),
                                 DPL(ws, m, l, RL_B_HH), DPL(ws, m, l, RL_EXTRA), in, ids, ws->wt,
                                 (real *)ws->wpack);
+        if (ws->dh_all) memcpy((real *)ws->dh_all + (size_t)l * TB * H, dh, TB * H * sizeof *dh); /* Omega's delta */
         if (dx && ws->dropout > 0) { /* back through the dropout mask */
             const real *mask = (const real *)ws->dmask + (size_t)(l - 1) * T * BH;
             for (size_t i = 0; i < (size_t)T * BH; i++) dx[i] *= mask[i];
