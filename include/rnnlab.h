@@ -348,6 +348,10 @@ void rl_profile_reset(void);
  * scalar), "grad.<tensor name>" for every parameter, "grad.h0" when b has h0
  * and "grad.c0" when it has c0, all in the model's dtype. */
 rl_status rl_grad_save(const char *path, const rl_model *m, rl_ws *ws, const rl_batch *b, double loss);
+/* The same with up to 8 more tensors written after those (rnnlab grad's
+ * "omega", "floss", ...); RL_ERR_ARG for more. */
+rl_status rl_grad_save_ex(const char *path, const rl_model *m, rl_ws *ws, const rl_batch *b, double loss,
+                          const rl_st_tensor *extra, int nextra);
 
 /* ---------------------------------------------------------------- Jacobians */
 

@@ -3,6 +3,7 @@
  * with the activations and the deltas frozen, as its gradient holds them),
  * against PyTorch float64 autograd (tools/make_reg_fixtures.py), the linear
  * cell's exact cases, the bad inputs, and training with each. */
+#include "safetensors.h"
 #include "test.h"
 
 #include <math.h>
@@ -180,4 +181,253 @@ TEST(omega_gradient_matches_finite_differences)
                 CHECK_MSG(e < 3e-7, "%s, %d layer(s), %s: dOmega/dtheta off by %.3g at %s", rl_cell_name((rl_cell)cell), L,
                           rl_omega_form_name((rl_omega_form)form), e, where);
             }
+}
+
+/* ------------------------------------------------------------------ PyTorch */
+
+static const char *const reg_cases[] = {"tanh_l1", "tanh_l2",  "relu_l1",  "linear_l2", "lstm_l1",   "lstm_l2",
+                                        "gru_l1",  "gru_l2",   "leaky_l1", "leaky_l2",  "indrnn_l1", "indrnn_l2"};
+
+/* Reference tensor name (n elements) from f, float64; NULL (a failure) if it is missing. */
+static double *ref_get(const st_file *f, const char *name, size_t n)
+{
+    const st_tensor *t = st_find(f, name);
+    CHECK_MSG(t != NULL && t->numel == n, "reference %s missing or of %zu elements", name, t ? t->numel : 0);
+    if (!t || t->numel != n) return NULL;
+    double *v = malloc(n * 8);
+    CHECK_OK(st_get_real(f, t, RL_F64, v));
+    return v;
+}
+
+static void compare_ref(const st_file *f, const char *name, const void *got, rl_dtype dt, size_t n, double rtol,
+                        const char *what)
+{
+    double *want = ref_get(f, name, n);
+    if (!want) return;
+    double mx = 0;
+    for (size_t i = 0; i < n; i++) mx = fmax(mx, fabs(want[i]));
+    char label[200];
+    snprintf(label, sizeof label, "%s: %s", what, name);
+    CHECK_CLOSE(label, got, dt, want, n, rtol, rtol * 1e-2 * mx);
+    free(want);
+}
+
+/* Omega in both forms (and the ratios), and flossing, against torch. */
+static void reg_case(const char *name, rl_dtype dt, double rtol)
+{
+    char mp[128], dp[128], rp[128], what[160];
+    snprintf(mp, sizeof mp, "reg_%s.model.safetensors", name);
+    snprintf(dp, sizeof dp, "reg_%s.data.safetensors", name);
+    snprintf(rp, sizeof rp, "reg_%s.reg.safetensors", name);
+    snprintf(what, sizeof what, "%s %s", name, rl_dtype_name(dt));
+    rl_model *m = NULL;
+    rl_data *d = NULL;
+    rl_ws *ws = NULL;
+    st_file ref = {0};
+    CHECK_OK(rl_model_load(&m, fixture(mp), dt));
+    if (m) CHECK_OK(rl_data_load(&d, fixture(dp), m, dt));
+    CHECK_OK(st_read(&ref, fixture(rp)));
+    if (!m || !d || !ref.n) goto out;
+    const rl_batch *b = rl_data_batch(d);
+    const rl_config c = rl_model_config(m);
+    const size_t n = rl_model_num_params(m), es = dt == RL_F64 ? 8 : 4, LBH = (size_t)c.num_layers * b->batch * c.hidden_size;
+    double loss = 0;
+    CHECK_OK(rl_ws_new(&ws, m, b->batch, b->steps));
+    if (!ws) goto out;
+    CHECK_OK(rl_ws_keep_grad_hidden(ws));
+    CHECK_OK(rl_forward(ws, m, b, &loss));
+    CHECK_OK(rl_backward(ws, m, b));
+    compare_ref(&ref, "loss", &loss, RL_F64, 1, rtol, what);
+    for (int form = 0; form < RL_OMEGA_FORM_COUNT; form++) {
+        const char *fn = rl_omega_form_name((rl_omega_form)form);
+        double om = NAN, *ratio = malloc((size_t)c.num_layers * b->batch * b->steps * 8);
+        char key[160];
+        rl_ws_zero_grad(ws);
+        CHECK_OK(rl_omega(ws, m, (rl_omega_form)form, 1, &om, ratio));
+        snprintf(key, sizeof key, "omega.%s", fn);
+        compare_ref(&ref, key, &om, RL_F64, 1, rtol, what);
+        for (int i = 0; i < rl_model_num_tensors(m); i++) {
+            const rl_tensor_info *ti = rl_model_tensor(m, i);
+            snprintf(key, sizeof key, "grad.omega.%s.%s", fn, ti->name);
+            compare_ref(&ref, key, (const char *)rl_ws_grad(ws) + ti->offset * es, dt, ti->numel, rtol, what);
+        }
+        if (form == RL_OMEGA_NORM) { /* the ratios; not counted: NaN here, -1 in the file */
+            size_t nr = (size_t)c.num_layers * b->batch * b->steps;
+            double *want = ref_get(&ref, "omega.ratio", nr);
+            for (size_t i = 0; want && i < nr; i++) {
+                CHECK_MSG((want[i] == -1) == isnan(ratio[i]), "%s: ratio[%zu] %g, want %g", what, i, ratio[i], want[i]);
+                if (isnan(ratio[i])) ratio[i] = -1;
+            }
+            if (want) CHECK_CLOSE(what, ratio, RL_F64, want, nr, rtol, 0);
+            free(want);
+        }
+        free(ratio);
+    }
+    /* flossing: k and the target from the file's metadata */
+    const char *ks = st_meta(&ref, "k"), *ts = st_meta(&ref, "target");
+    CHECK(ks && ts);
+    if (!ks || !ts) goto out;
+    rl_floss_config fc = {atoi(ks), strtod(ts, NULL), 1};
+    double F = NAN, *lam = malloc((size_t)b->batch * fc.k * 8);
+    void *g = calloc(n, es), *gh = calloc(LBH, es), *gc = calloc(LBH, es);
+    CHECK_OK(rl_floss(m, b, &fc, &F, lam, g, gh, gc));
+    compare_ref(&ref, "floss", &F, RL_F64, 1, rtol, what);
+    compare_ref(&ref, "floss.lambda", lam, RL_F64, (size_t)b->batch * fc.k, rtol, what);
+    for (int i = 0; i < rl_model_num_tensors(m); i++) {
+        const rl_tensor_info *ti = rl_model_tensor(m, i);
+        char key[160];
+        snprintf(key, sizeof key, "grad.floss.%s", ti->name);
+        compare_ref(&ref, key, (const char *)g + ti->offset * es, dt, ti->numel, rtol, what);
+    }
+    compare_ref(&ref, "grad.floss.h0", gh, dt, LBH, rtol, what);
+    if (b->c0) compare_ref(&ref, "grad.floss.c0", gc, dt, LBH, rtol, what);
+    free(lam), free(g), free(gh), free(gc);
+out:
+    st_close(&ref);
+    rl_ws_free(ws);
+    rl_data_free(d);
+    rl_model_free(m);
+}
+
+TEST(reg_fixtures_match_torch_f64)
+{
+    for (size_t i = 0; i < sizeof reg_cases / sizeof reg_cases[0]; i++) reg_case(reg_cases[i], RL_F64, 1e-10);
+}
+
+/* the same in float32 (Omega in float32 as training runs it; flossing
+ * always in float64, from the rounded weights) */
+TEST(reg_fixtures_match_torch_f32)
+{
+    for (size_t i = 0; i < sizeof reg_cases / sizeof reg_cases[0]; i++) reg_case(reg_cases[i], RL_F32, 1e-3);
+}
+
+/* ------------------------------------------------------------------ exact cases */
+
+/* The linear cell, J_t = W_hh at every step: an orthogonal W_hh keeps every
+ * length (all lambda_i = 0, F = 0 with target 0, and dF/dtheta = 0); W_hh =
+ * cI gives R_t = cI up to signs, lambda_i = ln|c|. */
+TEST(floss_linear_cell_exact_exponents)
+{
+    const double cs[] = {0.5, -1.3, 2.0};
+    for (int kind = 0; kind < 4; kind++) {
+        rl_config cfg = {RL_CELL_LINEAR, 2, 6, 1, 2, RL_LOSS_MSE};
+        rl_init init = {.kind = kind == 0 ? RL_INIT_ORTHOGONAL : RL_INIT_IDENTITY, .gain = kind ? cs[kind - 1] : 1};
+        rl_model *m = NULL;
+        rl_data *d = NULL;
+        CHECK_OK(rl_model_new(&m, &cfg, RL_F64));
+        if (m) CHECK_OK(rl_model_init(m, &init, 5));
+        if (m) CHECK_OK(rl_data_random(&d, m, 3, 40, RL_F64, 0, 1, 6));
+        if (!d) {
+            rl_model_free(m);
+            continue;
+        }
+        size_t n = rl_model_num_params(m);
+        double F = NAN, lam[3 * 6], *g = calloc(n, 8), want = kind ? log(fabs(cs[kind - 1])) : 0;
+        rl_floss_config fc = {6, 0, 1};
+        CHECK_OK(rl_floss(m, rl_data_batch(d), &fc, &F, lam, g, NULL, NULL));
+        for (int i = 0; i < 3 * 6; i++) CHECK_MSG(fabs(lam[i] - want) < 1e-13, "lambda[%d] = %.17g, want %.17g", i, lam[i], want);
+        CHECK_MSG(fabs(F - want * want) < 1e-12, "F = %.17g, want %.17g", F, want * want);
+        if (kind == 0) {
+            double mx = 0;
+            for (size_t i = 0; i < n; i++) mx = fmax(mx, fabs(g[i]));
+            CHECK_MSG(mx < 1e-12, "orthogonal W_hh: |dF/dtheta| = %g, want 0", mx);
+        }
+        free(g);
+        rl_data_free(d);
+        rl_model_free(m);
+    }
+}
+
+/* ------------------------------------------------------------------ bad input */
+
+TEST(reg_bad_input_is_refused)
+{
+    rl_model *m = reg_model(RL_CELL_TANH, 2, 4, 1, 2, RL_LOSS_MSE, 1);
+    rl_data *d = NULL;
+    rl_ws *ws = NULL;
+    double v = 0, loss;
+    if (m) CHECK_OK(rl_data_random(&d, m, 2, 5, RL_F64, 0, 0, 2));
+    if (!d) goto out;
+    const rl_batch *b = rl_data_batch(d);
+    /* k larger than the state, k < 1, a negative weight */
+    rl_floss_config bad[] = {{5, 0, 1}, {0, 0, 1}, {2, 0, -1}, {2, NAN, 1}};
+    for (int i = 0; i < 4; i++) {
+        CHECK(rl_floss(m, b, &bad[i], &v, NULL, NULL, NULL, NULL) == RL_ERR_ARG);
+        CHECK(strlen(rl_errmsg()) > 10);
+    }
+    CHECK(strstr((rl_floss(m, b, &bad[0], &v, NULL, NULL, NULL, NULL), rl_errmsg()), "S = 4") != NULL);
+    /* Omega: a negative weight; the per-layer dL/dh not kept */
+    CHECK_OK(rl_ws_new(&ws, m, 2, 5));
+    if (!ws) goto out;
+    CHECK_OK(rl_forward(ws, m, b, &loss));
+    CHECK_OK(rl_backward(ws, m, b));
+    CHECK(rl_omega(ws, m, RL_OMEGA_NORM, 1, &v, NULL) == RL_ERR_ARG);
+    CHECK(strstr(rl_errmsg(), "rl_ws_keep_grad_hidden") != NULL);
+    CHECK_OK(rl_ws_keep_grad_hidden(ws));
+    CHECK(rl_omega(ws, m, RL_OMEGA_NORM, -1, &v, NULL) == RL_ERR_ARG);
+    CHECK(rl_omega(ws, m, RL_OMEGA_NORM, NAN, &v, NULL) == RL_ERR_ARG);
+    rl_omega_form f;
+    CHECK(rl_omega_form_parse("cubed", &f) == RL_ERR_ARG);
+    CHECK(rl_omega_form_parse("squared", &f) == RL_OK && f == RL_OMEGA_SQUARED);
+out:
+    rl_ws_free(ws);
+    rl_data_free(d);
+    rl_model_free(m);
+}
+
+/* ReLU units all off: J_t = 0, R_1 = 0: refused, naming the step */
+TEST(floss_rank_deficient_is_refused)
+{
+    rl_model *m = reg_model(RL_CELL_RELU, 2, 4, 1, 2, RL_LOSS_MSE, 1);
+    rl_data *d = NULL;
+    if (m) CHECK_OK(rl_data_random(&d, m, 2, 5, RL_F64, 0, 0, 2));
+    if (!d) goto out;
+    double *p = rl_model_params(m), v = 0;
+    const rl_tensor_info *t = rl_model_tensor(m, rl_model_find_tensor(m, "rnn.bias_ih_l0"));
+    for (size_t i = 0; i < t->numel; i++) p[t->offset + i] = -100;
+    rl_floss_config fc = {2, 0, 1};
+    CHECK(rl_floss(m, rl_data_batch(d), &fc, &v, NULL, NULL, NULL, NULL) == RL_ERR_NONFINITE);
+    CHECK(strstr(rl_errmsg(), "rank-deficient at step 1 of sequence 0") != NULL);
+out:
+    rl_data_free(d);
+    rl_model_free(m);
+}
+
+/* rnnlab grad: the new tensors in the file, exit 2 on bad flags */
+TEST(reg_grad_cli)
+{
+    const char *model = tmp_path("reg_cli.model.safetensors"), *data = tmp_path("reg_cli.data.safetensors");
+    const char *out = tmp_path("reg_cli.grad.safetensors");
+    char so[512], se[512];
+    const char *init[] = {"rnnlab", "init", "--cell", "lstm", "--input", "2", "--hidden", "3", "--output", "2",
+                          "--out", model, NULL};
+    CHECK(run_cli(init, NULL, so, sizeof so, se, sizeof se) == 0);
+    const char *dat[] = {"rnnlab", "data", "--model", model, "--steps", "8", "--batch", "2", "--h0", "random", "--out", data, NULL};
+    CHECK(run_cli(dat, NULL, so, sizeof so, se, sizeof se) == 0);
+    const char *ok[] = {"rnnlab", "grad", "--model", model, "--data", data, "--out", out, "--omega", "0.5",
+                        "--omega-form", "squared", "--floss", "6", "--floss-weight", "0.1", "--precision", "f64", NULL};
+    CHECK_MSG(run_cli(ok, NULL, so, sizeof so, se, sizeof se) == 0, "%s", se);
+    CHECK(strncmp(so, "loss ", 5) == 0);
+    rl_st *f = NULL;
+    CHECK_OK(rl_st_open(&f, out));
+    if (f) {
+        int64_t shape[8];
+        CHECK(rl_st_shape(f, "omega", shape) == 0);
+        CHECK(rl_st_shape(f, "floss", shape) == 0);
+        CHECK(rl_st_shape(f, "omega.ratio", shape) == 3 && shape[0] == 1 && shape[1] == 2 && shape[2] == 8);
+        CHECK(rl_st_shape(f, "floss.lambda", shape) == 2 && shape[0] == 2 && shape[1] == 6);
+        CHECK(rl_st_shape(f, "grad.rnn.weight_hh_l0", shape) == 2);
+        rl_st_close(f);
+    }
+    const char *bad[][14] = {
+        {"rnnlab", "grad", "--model", model, "--data", data, "--out", out, "--omega", "-1", NULL},
+        {"rnnlab", "grad", "--model", model, "--data", data, "--out", out, "--floss", "7", NULL}, /* S = 6 */
+        {"rnnlab", "grad", "--model", model, "--data", data, "--out", out, "--floss", "2", "--floss-weight", "-0.5", NULL},
+        {"rnnlab", "grad", "--model", model, "--data", data, "--out", out, "--omega-form", "norm", NULL},
+        {"rnnlab", "grad", "--model", model, "--data", data, "--out", out, "--omega", "1", "--omega-form", "cube", NULL},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        CHECK_MSG(run_cli(bad[i], NULL, so, sizeof so, se, sizeof se) == 2, "bad case %zu: %s", i, se);
+        CHECK(run_cli_err_lines() == 1);
+    }
 }
