@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 int cli_usage_error(const cli_ctx *c, const char *fmt, ...)
 {
@@ -24,10 +26,29 @@ int cli_usage_error(const cli_ctx *c, const char *fmt, ...)
 
 int cli_fail(const cli_ctx *c, rl_status s)
 {
+    if (s == RL_ERR_INTERRUPTED) {
+        cli_progress_end();
+        fprintf(stderr, "rnnlab %s: interrupted; nothing written\n", c->cmd);
+        return 130;
+    }
     const char *m = rl_errmsg();
     fprintf(stderr, "rnnlab %s: %s\n", c->cmd, m && *m ? m : rl_strerror(s));
     return 1;
 }
+
+int cli_progress_mode(const cli_ctx *c, int o_progress, int o_quiet, int *mode)
+{
+    if (c->seen[o_progress] && c->seen[o_quiet]) return cli_usage_error(c, "--progress and --quiet contradict each other");
+    *mode = c->seen[o_progress] ? 1 : c->seen[o_quiet] ? -1 : 0;
+    return 0;
+}
+
+int cli_fail_arg(const cli_ctx *c, rl_status s)
+{
+    return s == RL_ERR_ARG ? cli_usage_error(c, "%s", rl_errmsg()) : cli_fail(c, s);
+}
+
+const char *cli_prog = "rnnlab";
 
 /* The usage text, with "{cells}" replaced by the cells of the library's
  * table ("tanh | relu | ..."), so that a new cell shows up in every help. */
@@ -125,4 +146,71 @@ void cli_print_object(const void *json_object, int as_json)
     for (const cJSON *it = j->child; it; it = it->next)
         if (cJSON_IsNumber(it)) printf("%-20s %.6g\n", it->string, it->valuedouble);
         else if (cJSON_IsString(it)) printf("%-20s %s\n", it->string, it->valuestring);
+}
+
+FILE *cli_fopen_read(const char *path, size_t limit)
+{
+    FILE *f = fopen(path, "r");
+    struct stat sb;
+    if (!f || (fstat(fileno(f), &sb) == 0 && S_ISREG(sb.st_mode))) return f;
+    FILE *t = tmpfile();
+    char buf[1 << 16];
+    size_t total = 0, got;
+    int err = t ? 0 : errno;
+    while (!err && (got = fread(buf, 1, sizeof buf, f)) > 0) {
+        if (memchr(buf, 0, got)) err = EINVAL;
+        else if ((total += got) > limit) err = EFBIG;
+        else if (fwrite(buf, 1, got, t) != got) err = errno ? errno : EIO;
+    }
+    if (!err && ferror(f)) err = EIO;
+    fclose(f);
+    if (!err) {
+        rewind(t);
+        return t;
+    }
+    if (t) fclose(t);
+    errno = err;
+    return NULL;
+}
+
+const char *cli_read_error(int err)
+{
+    if (err == EINVAL) return "it holds a NUL byte: not a text file";
+    if (err == EFBIG) return "larger than a file of its kind can be";
+    return strerror(err);
+}
+
+int cli_check_output(const cli_ctx *c, const char *path)
+{
+    if (strcmp(path, "-") == 0) return 0;
+    struct stat sb;
+    if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+        fprintf(stderr, "rnnlab %s: %s: cannot write: it is a folder\n", c->cmd, path);
+        return 1;
+    }
+    /* a probe beside it, named as the writers name their temporaries */
+    size_t n = strlen(path);
+    char *probe = malloc(n + 16);
+    if (!probe) {
+        fprintf(stderr, "rnnlab %s: out of memory\n", c->cmd);
+        return 1;
+    }
+    memcpy(probe, path, n);
+    memcpy(probe + n, ".tmp.XXXXXX", 12);
+    int fd = mkstemp(probe);
+    if (fd < 0) {
+        int err = errno;
+        const char *slash = strrchr(path, '/');
+        char dir[4200];
+        snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash == path ? 1 : slash - path) : 1, slash ? path : ".");
+        if (stat(dir, &sb) != 0) fprintf(stderr, "rnnlab %s: %s: cannot write: no folder %s\n", c->cmd, path, dir);
+        else if (!S_ISDIR(sb.st_mode)) fprintf(stderr, "rnnlab %s: %s: cannot write: %s is not a folder\n", c->cmd, path, dir);
+        else fprintf(stderr, "rnnlab %s: %s: cannot write: %s\n", c->cmd, path, strerror(err));
+        free(probe);
+        return 1;
+    }
+    close(fd);
+    unlink(probe);
+    free(probe);
+    return 0;
 }

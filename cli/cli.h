@@ -7,6 +7,7 @@
 #include "rnnlab.h"
 
 #include <getopt.h>
+#include <stdio.h>
 
 typedef struct {
     const char *cmd;           /* subcommand name, for messages */
@@ -25,6 +26,13 @@ int cli_next(cli_ctx *c, int argc, char **argv, const struct option *opts);
 int cli_usage_error(const cli_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Print "rnnlab CMD: <rl_errmsg()>"; return 1. */
 int cli_fail(const cli_ctx *c, rl_status s);
+/* cli_fail, except that RL_ERR_ARG (an option's value that does not fit the
+ * files or the task: --seq-len, --seq, --batch) is a usage error: 2. For the
+ * calls that check options against what was loaded. */
+int cli_fail_arg(const cli_ctx *c, rl_status s);
+/* "rnnlab CMD" of the running command, for the messages of the modules the
+ * commands share (report.c, plot.c, runplots.c); main sets it. */
+extern const char *cli_prog;
 /* Print the usage text to stdout; return 0. */
 int cli_help(const cli_ctx *c);
 
@@ -37,6 +45,58 @@ int cli_u64(const cli_ctx *c, const char *flag, const char *s, uint64_t *out);
 void cli_print_object(const void *json_object, int as_json);
 /* 2 after a usage error if a required option is missing. */
 int cli_require(const cli_ctx *c, const void *value, const char *flag);
+
+/* fopen(path, "r") for a text file that is read whole (JSON, JSON lines,
+ * CSV), bounded whatever the file is: a regular file is opened as it is; a
+ * pipe or a device (/dev/zero) is copied, at most limit bytes and up to its
+ * first NUL byte, to an anonymous temporary file that is returned instead.
+ * NULL with errno set (EFBIG over the limit, EINVAL a NUL byte). */
+FILE *cli_fopen_read(const char *path, size_t limit);
+/* strerror, in the words of cli_fopen_read for EINVAL and EFBIG. */
+const char *cli_read_error(int err);
+
+/* Before the work, not after it: can a file be written at path ('-' is
+ * stdout)? Its folder must exist and take a new file (a probe is created and
+ * removed), and path must not be a folder. 0, or 1 after one line
+ * "rnnlab CMD: PATH: cannot write: REASON". */
+int cli_check_output(const cli_ctx *c, const char *path);
+
+/* The task and T to use with model m (cli/taskdata.c): --task (task_arg,
+ * NULL when not given) or else the task the model records; T: the model's
+ * when the task is the model's and --seq-len was not given (*T is left as
+ * it is otherwise). note (n bytes) gets what was taken from the model ("" if
+ * nothing), for the command to say once it has succeeded (an error stays
+ * one line). 0, or 2 after a usage error (no --task and none recorded, an
+ * unknown task). */
+int cli_model_task(const cli_ctx *c, const rl_model *m, const char *task_arg, int seq_given, rl_task_kind *kind, int *T,
+                   char *note, size_t n);
+/* B fresh sequences of a task (the validation split for text, text NULL:
+ * the built-in corpus), drawn from seed, checked to fit model m. 0, or the
+ * exit code after one line (2: what does not fit). The caller frees *task
+ * and *d, also on failure. */
+int cli_task_data(const cli_ctx *c, const rl_model *m, rl_task_kind kind, int T, const char *text, int B, uint64_t seed,
+                  rl_task **task, rl_data **d);
+
+/* Progress and Ctrl-C (cli/progress.c). cli_progress_begin sets the
+ * library's progress hook and a SIGINT/SIGTERM handler; mode -1 (--quiet)
+ * shows nothing, 1 (--progress) shows progress even when stderr is not a
+ * terminal, 0 when it is. cli_progress draws "CMD: WHAT done of total (p%),
+ * elapsed, left" when one is due (at most 4 a second on a terminal, 1 as
+ * lines elsewhere); cli_progress_note prints a line of its own when
+ * progress is on; cli_progress_end clears the line and removes the hook.
+ * cli_interrupted is nonzero after Ctrl-C; cli_stop_flag is the same flag
+ * for rl_trainer_run. */
+void cli_progress_begin(const cli_ctx *c, int mode);
+int cli_progress_due(void);
+void cli_progress_line(const char *text);
+void cli_progress(const char *what, double done, double total);
+void cli_progress_note(const char *text);
+void cli_progress_end(void);
+int cli_interrupted(void);
+volatile int *cli_stop_flag(void);
+/* The progress mode from --progress and --quiet (their getopt values, seen
+ * in c): 2 after a usage error when both are given. */
+int cli_progress_mode(const cli_ctx *c, int o_progress, int o_quiet, int *mode);
 
 int cmd_init(int argc, char **argv);
 int cmd_grad(int argc, char **argv);

@@ -45,7 +45,8 @@ static const char jacobian_usage[] =
     "The Jacobians of sequence b of D through time, in float64. The state s_t is the\n"
     "concatenation over layers of h_t (S = L*H); J_t = ds_t/ds_{t-1} is analytic from\n"
     "the cached activations. Writes (all F64):\n"
-    "  J (T, S, S)           J[t] = ds_{t+1}/ds_t, t = 0..T-1 (omitted with --no-steps)\n"
+    "  J (T, S, S)           J[t] = ds_{t+1}/ds_t, t = 0..T-1 (up to 64 MiB, else with\n"
+    "                        --full-j; never with --no-steps)\n"
     "  P (S, S)              ds_T/ds_0 (may overflow for long sequences; exactly\n"
     "  P_scaled, P_log_scale P = P_scaled * exp(P_log_scale), ||P_scaled||_F = 1)\n"
     "  lag_log_norm (T+1)    ln ||ds_T/ds_tau||_2 for tau = 0..T\n"
@@ -58,11 +59,15 @@ static const char jacobian_usage[] =
     "A short table goes to stdout. Products carry their scale apart: T = 10,000 is fine.\n"
     "\n"
     "  --model M         model file                                    (required)\n"
-    "  --data D          data file                                     (required)\n"
+    "  --data D          data file                  [a sequence of the task the model records]\n"
     "  --seq b           which sequence of the batch                   [0]\n"
     "  --out J           output file ('-' for stdout)                  (required)\n"
     "  --no-steps        do not write J (it is T*S*S numbers)\n"
-    "  --no-radius       skip the spectral radius per lag (an eigensolve each)\n";
+    "  --full-j          write J however large (above 64 MiB it is left out, and said so)\n"
+    "  --no-radius       skip the spectral radius per lag (an eigensolve each)\n"
+    "  --progress        progress on stderr even when it is not a terminal\n"
+    "  --quiet           no progress (shown on a terminal by default)\n"
+    "Ctrl-C stops it (exit 130) and writes nothing.\n";
 
 /* Load model (as F64) and data; report errors. Returns 0, or the exit code. */
 static int load_pair(const cli_ctx *c, const char *model, const char *data, unsigned flags, rl_model **m, rl_data **d)
@@ -72,28 +77,49 @@ static int load_pair(const cli_ctx *c, const char *model, const char *data, unsi
     return s ? cli_fail(c, s) : 0;
 }
 
+/* The largest J (T, S, S) written without --full-j, in bytes. */
+#define JAC_J_LIMIT (64.0 * (1 << 20))
+
+/* What open_jac took from the model, said once the command has succeeded. */
+static char jac_note[256];
+
 /* The shared part of jacobian and spectrum: the required options, then the
- * model, the data and the Jacobians of sequence seq. 0, or the exit code. */
+ * model, the data (without --data: sequences of the task the model records,
+ * seed 0) and the Jacobians of sequence seq. 0, or the exit code. */
 static int open_jac(const cli_ctx *c, const char *model, const char *data, const char *out, int seq, rl_model **m,
                     rl_data **d, rl_jac **j)
 {
     int e;
-    if ((e = cli_require(c, model, "model")) || (e = cli_require(c, data, "data")) || (e = cli_require(c, out, "out")) ||
+    if ((e = cli_require(c, model, "model")) || (e = cli_require(c, out, "out")) || (e = cli_check_output(c, out)) ||
         (e = load_pair(c, model, data, 0, m, d)))
         return e;
+    if (!data) {
+        rl_task_kind kind;
+        rl_task *task = NULL;
+        int T = rl_model_task(*m, &kind);
+        if (!T) return cli_usage_error(c, "--data is required: the model does not record the task it was trained on");
+        snprintf(jac_note, sizeof jac_note, "no --data: sequence %d of the model's own task, %s with T = %d (seed 0)", seq,
+                 rl_task_name(kind), T);
+        e = cli_task_data(c, *m, kind, T, NULL, seq + 1, 0, &task, d);
+        rl_task_free(task);
+        if (e) return e;
+    }
     rl_status s = rl_jac_new(j, *m, rl_data_batch(*d), seq);
-    return s ? cli_fail(c, s) : 0;
+    return s ? cli_fail_arg(c, s) : 0; /* --seq outside the batch: 2 */
 }
 
 int cmd_jacobian(int argc, char **argv)
 {
-    enum { O_MODEL = 1, O_DATA, O_SEQ, O_OUT, O_NOSTEPS, O_NORADIUS };
+    enum { O_MODEL = 1, O_DATA, O_SEQ, O_OUT, O_NOSTEPS, O_NORADIUS, O_FULLJ, O_PROGRESS, O_QUIET };
     static const struct option opts[] = {{"model", required_argument, 0, O_MODEL},
                                          {"data", required_argument, 0, O_DATA},
                                          {"seq", required_argument, 0, O_SEQ},
                                          {"out", required_argument, 0, O_OUT},
                                          {"no-steps", no_argument, 0, O_NOSTEPS},
                                          {"no-radius", no_argument, 0, O_NORADIUS},
+                                         {"full-j", no_argument, 0, O_FULLJ},
+                                         {"progress", no_argument, 0, O_PROGRESS},
+                                         {"quiet", no_argument, 0, O_QUIET},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     cli_ctx c = {.cmd = "jacobian", .usage = jacobian_usage};
@@ -107,23 +133,27 @@ int cmd_jacobian(int argc, char **argv)
         case O_DATA: data = optarg; break;
         case O_SEQ: e = cli_int(&c, "seq", optarg, 0, 1 << 30, &seq); break;
         case O_OUT: out = optarg; break;
-        case O_NOSTEPS: case O_NORADIUS: break;
+        case O_NOSTEPS: case O_NORADIUS: case O_FULLJ: case O_PROGRESS: case O_QUIET: break;
         default: return 2;
         }
     }
-    if (e) return e;
+    int mode = 0;
+    if (e || (e = cli_progress_mode(&c, O_PROGRESS, O_QUIET, &mode))) return e;
+    if (c.seen[O_FULLJ] && c.seen[O_NOSTEPS]) return cli_usage_error(&c, "--full-j and --no-steps contradict each other");
     rl_model *m = NULL;
     rl_data *d = NULL;
     rl_jac *j = NULL;
     rl_status s = RL_OK;
+    char skipped[200] = "";
     if ((e = open_jac(&c, model, data, out, seq, &m, &d, &j))) goto done;
     int T = rl_jac_steps(j), S = rl_jac_state_size(j), grads = !isnan(rl_jac_loss(j));
     size_t n1 = (size_t)T + 1, SS = (size_t)S * S;
-    if (!c.seen[O_NOSTEPS] && (double)T * SS > (double)(1u << 30) / 8) {
-        e = cli_usage_error(&c, "J would be %.1f GiB: add --no-steps", (double)T * SS * 8 / (1u << 30));
-        goto done;
-    }
-    double *buf = calloc(6 * n1 + 2 * SS + (c.seen[O_NOSTEPS] ? 0 : (size_t)T * SS) + 1, sizeof(double));
+    /* J is opt-in above 64 MiB: a file nobody asked for is not written */
+    int with_j = !c.seen[O_NOSTEPS] && (c.seen[O_FULLJ] || (double)T * SS * 8 <= JAC_J_LIMIT);
+    if (!c.seen[O_NOSTEPS] && !with_j)
+        snprintf(skipped, sizeof skipped, "J (T*S*S = %.0f numbers, %.0f MiB) was left out: --full-j writes it",
+                 (double)T * SS, (double)T * SS * 8 / (1 << 20));
+    double *buf = calloc(6 * n1 + 2 * SS + (with_j ? (size_t)T * SS : 0) + 1, sizeof(double));
     if (!buf) {
         fprintf(stderr, "rnnlab jacobian: out of memory\n");
         e = 1;
@@ -132,8 +162,10 @@ int cmd_jacobian(int argc, char **argv)
     double scale = 0;
     rl_lag_stats st = {buf, buf + n1, c.seen[O_NORADIUS] ? NULL : buf + 2 * n1, grads ? buf + 3 * n1 : NULL,
                        grads ? buf + 4 * n1 : NULL, grads ? buf + 5 * n1 : NULL,
-                       c.seen[O_NOSTEPS] ? NULL : buf + 6 * n1 + 2 * SS, buf + 6 * n1, &scale};
+                       with_j ? buf + 6 * n1 + 2 * SS : NULL, buf + 6 * n1, &scale};
+    cli_progress_begin(&c, mode);
     s = rl_jac_lags(j, &st);
+    cli_progress_end();
     double *P = buf + 6 * n1 + SS;
     for (size_t i = 0; i < SS; i++) P[i] = st.P[i] * exp(scale);
     char sbuf[5][32];
@@ -182,6 +214,8 @@ int cmd_jacobian(int argc, char **argv)
     }
     free(buf);
 done:
+    if (!e && jac_note[0]) fprintf(stderr, "rnnlab jacobian: %s\n", jac_note);
+    if (!e && skipped[0]) fprintf(stderr, "rnnlab jacobian: %s\n", skipped);
     rl_jac_free(j);
     rl_data_free(d);
     rl_model_free(m);
@@ -200,11 +234,14 @@ static const char spectrum_usage[] =
     "the eigenvalues, which needs normal J_t as well. The layout is in docs/jacobians.md.\n"
     "\n"
     "  --model M         model file                                    (required)\n"
-    "  --data D          data file                                     (required)\n"
+    "  --data D          data file                  [a sequence of the task the model records]\n"
     "  --seq b           which sequence of the batch                   [0]\n"
     "  --lags LIST       lags k in [1, T]                              [1,2,5,10,...,T]\n"
     "  --no-steps        leave out the spectra of the J_t\n"
-    "  --out S           output JSON ('-' for stdout)                  (required)\n";
+    "  --out S           output JSON ('-' for stdout)                  (required)\n"
+    "  --progress        progress on stderr even when it is not a terminal\n"
+    "  --quiet           no progress (shown on a terminal by default)\n"
+    "Ctrl-C stops it (exit 130) and writes nothing.\n";
 
 static cJSON *darray(const double *v, int n)
 {
@@ -240,13 +277,15 @@ static int write_json(const cli_ctx *c, cJSON *root, const char *path)
 
 int cmd_spectrum(int argc, char **argv)
 {
-    enum { O_MODEL = 1, O_DATA, O_SEQ, O_LAGS, O_OUT, O_NOSTEPS };
+    enum { O_MODEL = 1, O_DATA, O_SEQ, O_LAGS, O_OUT, O_NOSTEPS, O_PROGRESS, O_QUIET };
     static const struct option opts[] = {{"model", required_argument, 0, O_MODEL},
                                          {"data", required_argument, 0, O_DATA},
                                          {"seq", required_argument, 0, O_SEQ},
                                          {"lags", required_argument, 0, O_LAGS},
                                          {"out", required_argument, 0, O_OUT},
                                          {"no-steps", no_argument, 0, O_NOSTEPS},
+                                         {"progress", no_argument, 0, O_PROGRESS},
+                                         {"quiet", no_argument, 0, O_QUIET},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     cli_ctx c = {.cmd = "spectrum", .usage = spectrum_usage};
@@ -261,11 +300,12 @@ int cmd_spectrum(int argc, char **argv)
         case O_SEQ: e = cli_int(&c, "seq", optarg, 0, 1 << 30, &seq); break;
         case O_LAGS: lagarg = optarg; break;
         case O_OUT: out = optarg; break;
-        case O_NOSTEPS: break;
+        case O_NOSTEPS: case O_PROGRESS: case O_QUIET: break;
         default: return 2;
         }
     }
-    if (e) return e;
+    int mode = 0;
+    if (e || (e = cli_progress_mode(&c, O_PROGRESS, O_QUIET, &mode))) return e;
     rl_model *m = NULL;
     rl_data *d = NULL;
     rl_jac *j = NULL;
@@ -293,9 +333,12 @@ int cmd_spectrum(int argc, char **argv)
     cJSON_AddNumberToObject(root, "state_size", S);
     cJSON_AddNumberToObject(root, "steps", T);
     cJSON_AddNumberToObject(root, "seq", seq);
+    cli_progress_begin(&c, mode);
     if (!c.seen[O_NOSTEPS]) {
         cJSON *steps = cJSON_AddArrayToObject(root, "step_spectra");
         for (int t = 1; !s && t <= T; t++) {
+            cli_progress("step spectra, t", t - 1, T);
+            if (cli_interrupted()) break;
             s = rl_jac_step_spectrum(j, t, buf, buf + S, buf + 2 * S);
             cJSON *o = cJSON_CreateObject();
             cJSON_AddNumberToObject(o, "t", t);
@@ -306,11 +349,14 @@ int cmd_spectrum(int argc, char **argv)
         }
     }
     cJSON *la = cJSON_AddArrayToObject(root, "lags");
-    printf("theorem check, %s, S = %d, T = %d: eig(P(T, T-k)) against prod_t [V^-1 J_t V]_ii\n",
+    /* the table for people; on stderr when the JSON goes to stdout */
+    FILE *tf = strcmp(out, "-") == 0 ? stderr : stdout;
+    fprintf(tf, "theorem check, %s, S = %d, T = %d: eig(P(T, T-k)) against prod_t [V^-1 J_t V]_ii\n",
            rl_cell_name(cfg.cell), S, T);
-    printf("%6s %14s %14s %12s %14s %12s %9s\n", "lag", "ln|lambda_1|", "ln|mu_1|", "eig_dev", "ln sigma_1", "sv_dev",
+    fprintf(tf, "%6s %14s %14s %12s %14s %12s %9s\n", "lag", "ln|lambda_1|", "ln|mu_1|", "eig_dev", "ln sigma_1", "sv_dev",
            "resolved");
-    for (int i = 0; !s && i < nl; i++) {
+    for (int i = 0; !s && !cli_interrupted() && i < nl; i++) {
+        cli_progress("theorem check, lag", i, nl);
         rl_theorem th = {buf, buf + S, buf + 2 * S, buf + 3 * S, buf + 4 * S, 0, 0, 0};
         s = rl_jac_theorem(j, T - lags[i], &th);
         if (s) break;
@@ -326,12 +372,15 @@ int cmd_spectrum(int argc, char **argv)
         cJSON_AddNumberToObject(o, "sv_dev", th.sv_dev);
         cJSON_AddNumberToObject(o, "resolved", th.resolved);
         cJSON_AddItemToArray(la, o);
-        printf("%6d %14.6g %14.6g %12.3g %14.6g %12.3g %9d\n", lags[i], th.eig_log_abs[0], th.matched_log_abs[0],
+        fprintf(tf, "%6d %14.6g %14.6g %12.3g %14.6g %12.3g %9d\n", lags[i], th.eig_log_abs[0], th.matched_log_abs[0],
                th.eig_dev, th.sv_log[0], th.sv_dev, th.resolved);
     }
+    cli_progress_end();
+    if (!s && cli_interrupted()) s = RL_ERR_INTERRUPTED;
     if (s) e = cli_fail(&c, s);
     else e = write_json(&c, root, out);
 done:
+    if (!e && jac_note[0]) fprintf(stderr, "rnnlab spectrum: %s\n", jac_note);
     free(buf);
     cJSON_Delete(root);
     rl_jac_free(j);
@@ -346,7 +395,10 @@ static const char lyapunov_usage[] =
     "Lyapunov exponents of the state map s_t = F(s_{t-1}, x_t) by QR\n"
     "re-orthonormalisation (Benettin): Q <- qr(J_t Q), sum ln|diag R| over N steps\n"
     "after a discarded transient, natural log per step, sorted descending. Writes JSON\n"
-    "with \"exponents\" and, with --trace-every, the running estimates.\n"
+    "with \"exponents\" and, with --trace-every, the running estimates. Without --data\n"
+    "the state starts at random (seeded): from h = 0 a zero-bias net under zero input\n"
+    "never moves, and the exponents would be those of that fixed point. A state that\n"
+    "never moves is said, on stderr and as \"stationary\" in the JSON.\n"
     "\n"
     "  --model M         model file                                    (required)\n"
     "  --data D          data file: x (the inputs) and/or h0 (the initial state)\n"
@@ -356,14 +408,19 @@ static const char lyapunov_usage[] =
     "  --k K             how many exponents                            [all: S]\n"
     "  --input KIND      data (D's x, cycled) | zeros | noise          [data if D has x, else zeros]\n"
     "  --noise-std X     standard deviation of noise inputs            [1]\n"
-    "  --state KIND      data (D's h0) | zeros | random U(-1,1)        [data if D has h0, else zeros]\n"
+    "  --state KIND      data (D's h0) | zeros | random U(-1,1)        [D's h0; zeros with a D\n"
+    "                                                                   without h0; random without D]\n"
     "  --seed S          seed for noise, random state and first frame  [0]\n"
     "  --trace-every N   record the running estimates every N steps    [0: off]\n"
-    "  --out L           output JSON ('-' for stdout)                  (required)\n";
+    "  --out L           output JSON ('-' for stdout)                  (required)\n"
+    "  --progress        progress on stderr even when it is not a terminal\n"
+    "  --quiet           no progress (shown on a terminal by default)\n"
+    "Ctrl-C stops it (exit 130) and writes nothing.\n";
 
 int cmd_lyapunov(int argc, char **argv)
 {
-    enum { O_MODEL = 1, O_DATA, O_SEQ, O_STEPS, O_TRANS, O_K, O_INPUT, O_NOISE, O_STATE, O_SEED, O_TRACE, O_OUT };
+    enum { O_MODEL = 1, O_DATA, O_SEQ, O_STEPS, O_TRANS, O_K, O_INPUT, O_NOISE, O_STATE, O_SEED, O_TRACE, O_OUT, O_PROGRESS,
+           O_QUIET };
     static const struct option opts[] = {
         {"model", required_argument, 0, O_MODEL},     {"data", required_argument, 0, O_DATA},
         {"seq", required_argument, 0, O_SEQ},         {"steps", required_argument, 0, O_STEPS},
@@ -371,6 +428,7 @@ int cmd_lyapunov(int argc, char **argv)
         {"input", required_argument, 0, O_INPUT},     {"noise-std", required_argument, 0, O_NOISE},
         {"state", required_argument, 0, O_STATE},     {"seed", required_argument, 0, O_SEED},
         {"trace-every", required_argument, 0, O_TRACE}, {"out", required_argument, 0, O_OUT},
+        {"progress", no_argument, 0, O_PROGRESS},     {"quiet", no_argument, 0, O_QUIET},
         {"help", no_argument, 0, 'h'},                {0, 0, 0, 0}};
     cli_ctx c = {.cmd = "lyapunov", .usage = lyapunov_usage};
     const char *model = NULL, *data = NULL, *out = NULL, *input = NULL, *state = NULL;
@@ -392,9 +450,12 @@ int cmd_lyapunov(int argc, char **argv)
         case O_SEED: e = cli_u64(&c, "seed", optarg, &cfg.seed); break;
         case O_TRACE: e = cli_int(&c, "trace-every", optarg, 1, 100000000, &cfg.trace_every); break;
         case O_OUT: out = optarg; break;
+        case O_PROGRESS: case O_QUIET: break;
         default: return 2;
         }
     }
+    int mode = 0;
+    if (!e) e = cli_progress_mode(&c, O_PROGRESS, O_QUIET, &mode);
     if (e || (e = cli_require(&c, model, "model")) || (e = cli_require(&c, c.seen[O_STEPS] ? "" : NULL, "steps")) ||
         (e = cli_require(&c, out, "out")))
         return e;
@@ -403,6 +464,7 @@ int cmd_lyapunov(int argc, char **argv)
     if (!data && ((input && cfg.input == RL_INPUT_DATA) || (state && cfg.state == RL_STATE_DATA)))
         return cli_usage_error(&c, "--input data and --state data need --data");
     if (c.seen[O_NOISE] && cfg.input != RL_INPUT_NOISE) return cli_usage_error(&c, "--noise-std needs --input noise");
+    if ((e = cli_check_output(&c, out))) return e;
     rl_model *m = NULL;
     rl_data *d = NULL;
     double *ex = NULL, *trace = NULL;
@@ -410,7 +472,8 @@ int cmd_lyapunov(int argc, char **argv)
     if ((e = load_pair(&c, model, data, RL_DATA_OPTIONAL_XY, &m, &d))) goto done;
     const rl_batch *b = d ? rl_data_batch(d) : NULL;
     if (!input) cfg.input = b && b->x ? RL_INPUT_DATA : RL_INPUT_ZEROS;
-    if (!state) cfg.state = b && b->h0 ? RL_STATE_DATA : RL_STATE_ZEROS;
+    /* from zero, a zero-bias net under zero input would stand still at a fixed point */
+    if (!state) cfg.state = b && b->h0 ? RL_STATE_DATA : b ? RL_STATE_ZEROS : RL_STATE_RANDOM;
     int S = rl_state_size(m);
     if (!c.seen[O_K]) cfg.k = S;
     if (cfg.k > S) {
@@ -425,9 +488,12 @@ int cmd_lyapunov(int argc, char **argv)
         e = 1;
         goto done;
     }
-    rl_status s = rl_lyapunov(m, b, seq, &cfg, ex, trace);
+    rl_lyap_info info;
+    cli_progress_begin(&c, mode);
+    rl_status s = rl_lyapunov_ex(m, b, seq, &cfg, ex, trace, &info);
+    cli_progress_end();
     if (s) {
-        e = cli_fail(&c, s);
+        e = cli_fail_arg(&c, s); /* --seq outside the batch, --input data without x: 2 */
         goto done;
     }
     rl_config mc = rl_model_config(m);
@@ -441,6 +507,8 @@ int cmd_lyapunov(int argc, char **argv)
     cJSON_AddStringToObject(root, "state", rl_state_name(cfg.state));
     cJSON_AddNumberToObject(root, "seed", (double)cfg.seed);
     cJSON_AddItemToObject(root, "exponents", darray(ex, cfg.k));
+    cJSON_AddBoolToObject(root, "stationary", info.stationary);
+    cJSON_AddNumberToObject(root, "displacement", info.displacement);
     if (ntrace) {
         cJSON *tr = cJSON_AddObjectToObject(root, "trace");
         cJSON_AddNumberToObject(tr, "every", cfg.trace_every);
@@ -455,6 +523,11 @@ int cmd_lyapunov(int argc, char **argv)
     if (cfg.k > 1) fprintf(f, ", smallest %.6g, sum of %d %.6g", ex[cfg.k - 1], cfg.k, sum);
     fputc('\n', f);
     e = write_json(&c, root, out);
+    if (!e && info.stationary)
+        fprintf(stderr,
+                "rnnlab lyapunov: the state never moved in the %d steps: these are the exponents of the fixed point it sits on "
+                "(ln|eig| of its Jacobian)%s, not of a trajectory; --state random starts elsewhere\n",
+                cfg.steps, ex[0] > 0 ? ", an unstable one" : "");
 done:
     cJSON_Delete(root);
     free(ex);

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <errno.h>
 #include <sys/stat.h>
+#include <dirent.h>
 #include <time.h>
 
 static const char usage[] =
@@ -24,9 +25,13 @@ static const char usage[] =
     "with and without clipping. Writes DIR/report.html (self-contained), every\n"
     "figure as PNG and the data behind each as CSV. About a minute on 2 cores.\n"
     "\n"
-    "  --out DIR         output folder                                [rnnlab-demo]\n"
+    "  --out DIR         output folder: new, empty, or the demo's own [rnnlab-demo]\n"
     "  --quick           smaller sizes and fewer steps (seconds; for tests)\n"
-    "  --seed S          seed of every model and data set             [1]\n";
+    "  --seed S          seed of every model and data set             [1]\n"
+    "  --progress        progress on stderr even when it is not a terminal\n"
+    "  --quiet           no progress (shown on a terminal by default)\n"
+    "Ctrl-C stops it (exit 130): the figures made so far stay, report.html is not\n"
+    "written, a training run stopped half-way keeps a checkpoint and its model.\n";
 
 typedef struct {
     int H, T, lyap_steps, train_T, train_H, train_steps;
@@ -42,13 +47,18 @@ static double now_s(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+/* A part begins: a line when progress is shown (a terminal, or --progress). */
 static void progress(const demo *d, const char *what)
 {
-    fprintf(stderr, "rnnlab demo: %5.1fs  %s\n", now_s() - d->t0, what);
+    char line[160];
+    snprintf(line, sizeof line, "%5.1fs  %s", now_s() - d->t0, what);
+    cli_progress_note(line);
 }
 
+/* A failure: one line, except Ctrl-C, which cmd_demo reports. */
 static int fail(rl_status s)
 {
+    if (s == RL_ERR_INTERRUPTED) return 1;
     fprintf(stderr, "rnnlab demo: %s\n", *rl_errmsg() ? rl_errmsg() : rl_strerror(s));
     return 1;
 }
@@ -344,9 +354,10 @@ static int section_training(demo *d)
         rl_trainer *t = NULL;
         int intr = 0;
         rl_status s = rl_trainer_new(&t, &c, rd);
-        if (!s) s = rl_trainer_run(t, NULL, &intr, NULL, NULL);
+        if (!s) s = rl_trainer_run(t, cli_stop_flag(), &intr, NULL, NULL); /* Ctrl-C: a checkpoint, then stop */
         rl_trainer_free(t);
         if (s) return fail(s);
+        if (intr) return 1;
         read_series(rd, "metrics.jsonl", "loss", &st[k], &loss[k], &n[k]);
     }
     pl_series ser[6];
@@ -375,12 +386,39 @@ static int section_training(demo *d)
     return bad;
 }
 
+/* The file that marks a folder as the demo's: a folder holding it is the
+ * demo's to rewrite; any other folder with files in it is the user's. */
+#define DEMO_MARK ".rnnlab-demo"
+
+/* 0 if the demo may write into dir (absent, empty, or the demo's own), else
+ * 2 after a usage error. */
+static int check_out_dir(const cli_ctx *c, const char *dir)
+{
+    struct stat sb;
+    if (stat(dir, &sb) != 0) return 0;
+    if (!S_ISDIR(sb.st_mode)) return cli_usage_error(c, "--out %s exists and is not a folder", dir);
+    char mark[4200];
+    snprintf(mark, sizeof mark, "%s/" DEMO_MARK, dir);
+    if (stat(mark, &sb) == 0) return 0;
+    DIR *d = opendir(dir);
+    if (!d) return 0; /* report_open says why it cannot be written */
+    int files = 0;
+    for (struct dirent *e; !files && (e = readdir(d));) files = strcmp(e->d_name, ".") && strcmp(e->d_name, "..");
+    closedir(d);
+    if (files)
+        return cli_usage_error(c, "--out %s holds files that are not the demo's; the demo would overwrite them: "
+                                  "choose a new folder (one the demo made is rewritten)", dir);
+    return 0;
+}
+
 int cmd_demo(int argc, char **argv)
 {
-    enum { O_OUT = 1, O_QUICK, O_SEED };
+    enum { O_OUT = 1, O_QUICK, O_SEED, O_PROGRESS, O_QUIET };
     static const struct option opts[] = {{"out", required_argument, 0, O_OUT},
                                          {"quick", no_argument, 0, O_QUICK},
                                          {"seed", required_argument, 0, O_SEED},
+                                         {"progress", no_argument, 0, O_PROGRESS},
+                                         {"quiet", no_argument, 0, O_QUIET},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     cli_ctx c = {.cmd = "demo", .usage = usage};
@@ -394,10 +432,15 @@ int cmd_demo(int argc, char **argv)
         case O_OUT: out = optarg; break;
         case O_QUICK: d.H = 16, d.T = 40, d.lyap_steps = 200, d.train_T = 10, d.train_H = 8, d.train_steps = 40; break;
         case O_SEED: e = cli_u64(&c, "seed", optarg, &d.seed); break;
+        case O_PROGRESS: case O_QUIET: break;
         default: return 2;
         }
     }
-    if (e) return e;
+    int mode = 0;
+    if (e || (e = cli_progress_mode(&c, O_PROGRESS, O_QUIET, &mode))) return e;
+    if (strcmp(out, "-") == 0) return cli_usage_error(&c, "--out -: the demo writes a folder, it cannot go to stdout");
+    if ((e = check_out_dir(&c, out))) return e;
+    cli_progress_begin(&c, mode); /* from here Ctrl-C stops the demo cleanly */
     d.r = report_open(out,
                       "Vanishing and exploding gradients, in rnnlab's numbers",
                       "<p>Backpropagation through time sends the gradient of the loss back through the recurrence "
@@ -413,17 +456,30 @@ int cmd_demo(int argc, char **argv)
                       "where |&#955;| &gt; 1. The figures below compute all of this exactly, in float64, on real models, "
                       "and show where the simple picture holds and where it breaks.</p>");
     if (!d.r) return 1;
-    progress(&d, "1/3 linear RNN");
-    int bad = section_linear(&d);
-    progress(&d, "2/3 tanh RNNs across gains");
-    if (!bad) bad = section_gains(&d);
-    progress(&d, "3/3 training on the adding problem");
-    if (!bad) bad = section_training(&d);
-    if (report_close(d.r) != 0) bad = 1;
-    if (bad) {
-        fprintf(stderr, "rnnlab demo: failed\n");
+    FILE *mk = fopen(report_path(d.r, DEMO_MARK), "w");
+    if (!mk || fprintf(mk, "made by rnnlab demo %s: the demo rewrites this folder\n", rl_version()) < 0 || fclose(mk) != 0) {
+        fprintf(stderr, "rnnlab demo: %s: cannot write\n", report_path(d.r, DEMO_MARK));
+        report_abort(d.r);
         return 1;
     }
+    progress(&d, "1/3 linear RNN");
+    int bad = section_linear(&d);
+    if (!bad && !cli_interrupted()) {
+        progress(&d, "2/3 tanh RNNs across gains");
+        bad = section_gains(&d);
+    }
+    if (!bad && !cli_interrupted()) {
+        progress(&d, "3/3 training on the adding problem");
+        bad = section_training(&d);
+    }
+    cli_progress_end();
+    if (cli_interrupted()) {
+        report_abort(d.r);
+        fprintf(stderr, "rnnlab demo: interrupted: the figures made so far are in %s; report.html was not written\n", out);
+        return 130;
+    }
+    if (report_close(d.r) != 0) bad = 1;
+    if (bad) return 1; /* the part that failed has said why, in one line */
     fprintf(stderr, "rnnlab demo: %.1fs  done: open %s/report.html\n", now_s() - d.t0, out);
     return 0;
 }

@@ -99,6 +99,7 @@ int cmd_grad(int argc, char **argv)
         return e ? e : 2;
     if (strcmp(model, "-") == 0 && strcmp(data, "-") == 0)
         return cli_usage_error(&c, "only one of --model and --data can be stdin");
+    if ((e = cli_check_output(&c, out))) return e;
     const int want_omega = c.seen[O_OMEGA], want_floss = c.seen[O_FLOSS];
     if (c.seen[O_OFORM] && !want_omega) return cli_usage_error(&c, "--omega-form needs --omega W");
     if ((c.seen[O_FWEIGHT] || c.seen[O_FTARGET]) && !want_floss)
@@ -189,13 +190,16 @@ static const char gradcheck_usage[] =
     "  --no-mask         every step carries loss (default: a random mask)\n"
     "  --no-h0           zero initial state (default: a random h0)\n"
     "  --seed S          random seed                                   [1]\n"
-    "  --tol X           largest accepted error                        [1e-7]\n";
+    "  --tol X           largest accepted error                        [1e-7]\n"
+    "  --progress        progress on stderr even when it is not a terminal\n"
+    "  --quiet           no progress (shown on a terminal by default)\n"
+    "Ctrl-C stops the check (exit 130).\n";
 
 
 int cmd_gradcheck(int argc, char **argv)
 {
     enum { O_CELL = 1, O_LAYERS, O_HID, O_IN, O_OUTSZ, O_LOSS, O_BATCH, O_STEPS, O_INIT, O_GAIN, O_NOMASK,
-           O_NOH0, O_SEED, O_TOL };
+           O_NOH0, O_SEED, O_TOL, O_PROGRESS, O_QUIET };
     static const struct option opts[] = {
         {"cell", required_argument, 0, O_CELL},     {"layers", required_argument, 0, O_LAYERS},
         {"hidden", required_argument, 0, O_HID},    {"input", required_argument, 0, O_IN},
@@ -204,6 +208,7 @@ int cmd_gradcheck(int argc, char **argv)
         {"init", required_argument, 0, O_INIT},     {"gain", required_argument, 0, O_GAIN},
         {"no-mask", no_argument, 0, O_NOMASK},      {"no-h0", no_argument, 0, O_NOH0},
         {"seed", required_argument, 0, O_SEED},     {"tol", required_argument, 0, O_TOL},
+        {"progress", no_argument, 0, O_PROGRESS},   {"quiet", no_argument, 0, O_QUIET},
         {"help", no_argument, 0, 'h'},              {0, 0, 0, 0}};
     cli_ctx c = {.cmd = "gradcheck", .usage = gradcheck_usage};
     rl_config cfg = {RL_CELL_TANH, 3, 8, 1, 4, RL_LOSS_CE};
@@ -231,13 +236,14 @@ int cmd_gradcheck(int argc, char **argv)
             if (rl_init_parse(optarg, &init.kind)) e = cli_usage_error(&c, "%s", rl_errmsg());
             break;
         case O_GAIN: e = cli_double(&c, "gain", optarg, -100, 100, &init.gain); break;
-        case O_NOMASK: case O_NOH0: break;
+        case O_NOMASK: case O_NOH0: case O_PROGRESS: case O_QUIET: break;
         case O_SEED: e = cli_u64(&c, "seed", optarg, &seed); break;
         case O_TOL: e = cli_double(&c, "tol", optarg, 0, 1, &tol); break;
         default: return 2;
         }
     }
-    if (e) return e;
+    int mode = 0;
+    if (e || (e = cli_progress_mode(&c, O_PROGRESS, O_QUIET, &mode))) return e;
     rl_model *m = NULL;
     rl_data *d = NULL;
     double worst = 0;
@@ -246,7 +252,9 @@ int cmd_gradcheck(int argc, char **argv)
     if (s == RL_ERR_ARG) return cli_usage_error(&c, "%s", rl_errmsg());
     if (!s) s = rl_model_init(m, &init, seed);
     if (!s) s = rl_data_random(&d, m, B, T, RL_F64, !c.seen[O_NOMASK], !c.seen[O_NOH0], seed + 1);
+    cli_progress_begin(&c, mode);
     if (!s) s = rl_gradcheck(m, rl_data_batch(d), &worst, where, sizeof where);
+    cli_progress_end();
     size_t np = m ? rl_model_num_params(m) : 0;
     rl_data_free(d);
     rl_model_free(m);

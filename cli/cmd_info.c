@@ -21,7 +21,9 @@ static const char usage[] =
 cJSON *cli_system_json(void)
 {
     rl_sysinfo si = rl_system_info();
-    cJSON *j = cJSON_CreateObject(), *b = cJSON_AddObjectToObject(j, "blas"), *c = cJSON_AddObjectToObject(j, "cpu");
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddStringToObject(j, "version", rl_version());
+    cJSON *b = cJSON_AddObjectToObject(j, "blas"), *c = cJSON_AddObjectToObject(j, "cpu");
     cJSON_AddStringToObject(b, "library", si.blas_name);
     cJSON_AddStringToObject(b, "version", si.blas_version);
     cJSON_AddStringToObject(b, "config", si.blas_config);
@@ -76,6 +78,7 @@ static void print_table(const rl_sysinfo *si)
     printf("%-16s %d online, %d in this process's affinity mask\n", "cores", si->cores_online, si->cores_allowed);
     printf("%-16s %d\n", "rnnlab threads", si->threads);
     printf("%-16s %s\n", "step kernel", si->step_kernel);
+    printf("%-16s %s\n", "rnnlab", rl_version());
 }
 
 int cmd_info(int argc, char **argv)

@@ -7,10 +7,12 @@
 #include "runplots.h"
 
 #include <cJSON.h>
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 static const char report_usage[] =
     "usage: rnnlab report RUN_DIR [--json]\n"
@@ -20,14 +22,44 @@ static const char report_usage[] =
     "gradient-flow heatmap ln||dL/dh_tau|| over lag and training step, each as PNG\n"
     "with its data as CSV beside the page.\n"
     "\n"
-    "  --json            print the run's key numbers as one JSON object instead:\n"
-    "                    steps, the first, largest and last training loss (means over\n"
-    "                    logging intervals), last and best validation loss, largest gradient norm,\n"
-    "                    and ln||dL/dh_tau|| at lags 0, T/2 and T in the first and\n"
-    "                    the last gradient-flow record\n";
+    "  --json            print the run's key numbers as one JSON object instead (the\n"
+    "                    page's summary table holds them too): steps, the first,\n"
+    "                    largest and last training loss (means over logging intervals),\n"
+    "                    last and best validation loss, the baseline, the last validation\n"
+    "                    mse/accuracy/bpc, largest gradient norm, the fraction clipped,\n"
+    "                    steps skipped, tokens/s (median), and ln||dL/dh_tau|| at lags 0,\n"
+    "                    T/2 and T in the first and the last gradient-flow record\n";
 
-/* The key numbers of a run, for scripts (bench/results.sh). */
-static int summary_json(const char *dir)
+/* A JSON file of at most limit bytes, or NULL (errno says why when it
+ * could not be read at all). */
+static cJSON *load_json(const char *path, size_t limit)
+{
+    FILE *f = cli_fopen_read(path, limit);
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    errno = 0;
+    char *b = n > 0 ? malloc((size_t)n + 1) : NULL;
+    cJSON *j = NULL;
+    if (b && fread(b, 1, (size_t)n, f) == (size_t)n) {
+        b[n] = '\0';
+        j = cJSON_Parse(b);
+    }
+    free(b);
+    fclose(f);
+    return j;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* The key numbers of a run: for scripts (--json; bench/results.sh) and the
+ * report's summary table. */
+static cJSON *summary(const char *dir)
 {
     double *s = NULL, *v = NULL;
     int n = 0;
@@ -53,10 +85,28 @@ static int summary_json(const char *dir)
         if (n) cJSON_AddNumberToObject(j, extra[k] + 4, v[n - 1]);
         free(s), free(v);
     }
+    read_series(dir, "metrics.jsonl", "baseline", &s, &v, &n);
+    if (n) cJSON_AddNumberToObject(j, "baseline", v[n - 1]);
+    free(s), free(v);
     read_series(dir, "metrics.jsonl", "grad_norm_max", &s, &v, &n);
     double mx = 0;
     for (int i = 0; i < n; i++) mx = fmax(mx, v[i]);
     if (n) cJSON_AddNumberToObject(j, "grad_norm_max", mx);
+    free(s), free(v);
+    /* the fraction of logged steps clipped (the mean of the intervals' fractions), the steps skipped */
+    read_series(dir, "metrics.jsonl", "clipped", &s, &v, &n);
+    double cl = 0;
+    for (int i = 0; i < n; i++) cl += v[i];
+    if (n) cJSON_AddNumberToObject(j, "clipped", cl / n);
+    free(s), free(v);
+    read_series(dir, "metrics.jsonl", "skipped", &s, &v, &n);
+    if (n) cJSON_AddNumberToObject(j, "skipped", v[n - 1]);
+    free(s), free(v);
+    read_series(dir, "metrics.jsonl", "tokens_per_s", &s, &v, &n);
+    if (n) {
+        qsort(v, (size_t)n, sizeof *v, cmp_double);
+        cJSON_AddNumberToObject(j, "tokens_per_s", v[n / 2]); /* the median over the logging intervals */
+    }
     free(s), free(v);
     double *z = NULL;
     int T = 0;
@@ -73,11 +123,65 @@ static int summary_json(const char *dir)
         }
     }
     free(s), free(z);
+    return j;
+}
+
+static int summary_json(const char *dir)
+{
+    cJSON *j = summary(dir);
     char *txt = cJSON_PrintUnformatted(j);
     if (txt) puts(txt);
     free(txt);
     cJSON_Delete(j);
     return 0;
+}
+
+static double num(const cJSON *o, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    return cJSON_IsNumber(v) ? v->valuedouble : NAN;
+}
+
+/* The summary table at the top of the run's report: the numbers of --json,
+ * in words, with the configuration's main lines. HTML into buf. */
+static void summary_table(const cJSON *j, const cJSON *cfg, char *buf, size_t n)
+{
+    size_t at = (size_t)snprintf(buf, n, "<table class=\"summary\" style=\"border-collapse:collapse;margin:1rem 0\">\n");
+#define TH "<tr><th style=\"text-align:left;padding:0.15rem 1.5rem 0.15rem 0;vertical-align:top\">"
+#define ROW(...)                                                                                                           \
+    do {                                                                                                                   \
+        if (at < n) at += (size_t)snprintf(buf + at, n - at, __VA_ARGS__);                                                \
+    } while (0)
+    const cJSON *task = cJSON_GetObjectItem(cfg, "task"), *cell = cJSON_GetObjectItem(cfg, "cell"),
+                *optim = cJSON_GetObjectItem(cfg, "optim");
+    if (cJSON_IsString(task) && cJSON_IsString(cell))
+        ROW(TH "run</th><td>%s, T = %g; %s, %g x %g units; %s, learning rate %g, clipping %g</td></tr>\n", task->valuestring,
+            num(cfg, "seq_len"), cell->valuestring, num(cfg, "layers"), num(cfg, "hidden"),
+            cJSON_IsString(optim) ? optim->valuestring : "?", num(cfg, "lr"), num(cfg, "clip"));
+    ROW(TH "steps</th><td>%g</td></tr>\n", num(j, "steps"));
+    ROW(TH "training loss</th><td>%.5g at the start, %.5g at the end (means over a logging interval; largest %.5g)</td></tr>\n",
+        num(j, "first_loss"), num(j, "last_loss"), num(j, "max_loss"));
+    if (!isnan(num(j, "last_val_loss")))
+        ROW(TH "validation loss</th><td>%.5g at the end, best %.5g</td></tr>\n", num(j, "last_val_loss"), num(j, "best_val_loss"));
+    if (!isnan(num(j, "baseline")))
+        ROW(TH "baseline</th><td>%.5g (the loss of the memoryless answer)</td></tr>\n", num(j, "baseline"));
+    if (!isnan(num(j, "mse"))) ROW(TH "validation MSE</th><td>%.5g</td></tr>\n", num(j, "mse"));
+    if (!isnan(num(j, "accuracy"))) ROW(TH "validation accuracy</th><td>%.4g</td></tr>\n", num(j, "accuracy"));
+    if (!isnan(num(j, "bpc"))) ROW(TH "bits per character</th><td>%.4g</td></tr>\n", num(j, "bpc"));
+    if (!isnan(num(j, "grad_norm_max")))
+        ROW(TH "gradient norm</th><td>largest %.4g (before clipping); %.3g of the steps clipped</td></tr>\n",
+            num(j, "grad_norm_max"), num(j, "clipped"));
+    if (num(j, "skipped") > 0) ROW(TH "steps skipped</th><td>%g (a loss or gradient not finite)</td></tr>\n", num(j, "skipped"));
+    const cJSON *f0 = cJSON_GetObjectItem(j, "first_flow"), *f1 = cJSON_GetObjectItem(j, "last_flow");
+    if (f0 && f1)
+        ROW(TH "gradient flow</th><td>ln&#8214;&#8706;L/&#8706;h&#8214; at lag 0, T/2, T: %.3g, %.3g, %.3g at step %g; "
+            "%.3g, %.3g, %.3g at step %g</td></tr>\n",
+            num(f0, "ln_grad_lag0"), num(f0, "ln_grad_lag_half"), num(f0, "ln_grad_lag_T"), num(f0, "step"),
+            num(f1, "ln_grad_lag0"), num(f1, "ln_grad_lag_half"), num(f1, "ln_grad_lag_T"), num(f1, "step"));
+    if (!isnan(num(j, "tokens_per_s"))) ROW(TH "speed</th><td>%.0f tokens/s (median)</td></tr>\n", num(j, "tokens_per_s"));
+    ROW("</table>\n");
+#undef ROW
+#undef TH
 }
 
 int cmd_report(int argc, char **argv)
@@ -93,6 +197,11 @@ int cmd_report(int argc, char **argv)
     }
     if (optind >= argc) return cli_usage_error(&c, "RUN_DIR is required");
     const char *dir = argv[optind];
+    struct stat sb;
+    if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+        fprintf(stderr, "rnnlab report: %s: %s\n", dir, errno == ENOENT ? "no such folder" : "not a folder (a run folder of rnnlab train)");
+        return 1;
+    }
     double *s = NULL, *l = NULL;
     int n = 0;
     if (read_series(dir, "metrics.jsonl", "loss", &s, &l, &n) != 0 || n == 0) {
@@ -102,16 +211,13 @@ int cmd_report(int argc, char **argv)
     }
     free(s), free(l);
     if (c.seen[O_JSON]) return summary_json(dir);
-    char intro[2048], cfgtxt[1024] = "";
+    char intro[2048];
     char p[1300];
     snprintf(p, sizeof p, "%s/config.json", dir);
-    FILE *f = fopen(p, "r");
-    if (f) {
-        size_t k = fread(cfgtxt, 1, sizeof cfgtxt - 1, f);
-        cfgtxt[k] = '\0';
-        fclose(f);
-    }
-    cJSON *cj = cJSON_Parse(cfgtxt);
+    cJSON *cj = load_json(p, 1 << 20), *sum = summary(dir);
+    char table[4096];
+    summary_table(sum, cj, table, sizeof table);
+    cJSON_Delete(sum);
     cJSON *task = cJSON_GetObjectItem(cj, "task"), *cell = cJSON_GetObjectItem(cj, "cell"),
           *hid = cJSON_GetObjectItem(cj, "hidden"), *T = cJSON_GetObjectItem(cj, "seq_len");
     snprintf(intro, sizeof intro, "<p>Run folder <code>%s</code>: %s %s, %d units, T = %d. The configuration is in "
@@ -121,6 +227,7 @@ int cmd_report(int argc, char **argv)
     cJSON_Delete(cj);
     report *r = report_open(dir, "Training run: how the gradient flowed", intro);
     if (!r) return 1;
+    report_heading(r, "Summary", table);
     int bad = run_figures(r, dir, "run", "this run");
     if (report_close(r) != 0) bad = 1;
     if (bad) return 1;
@@ -139,24 +246,6 @@ static const char plot_usage[] =
     "  lyapunov INPUT.json      (rnnlab lyapunov) the exponents against their index\n"
     "  scaling INPUT.csv        (bench/cores.sh) training tokens/s against threads,\n"
     "                           rnnlab and PyTorch, log-log, one panel per cell\n";
-
-static cJSON *load_json(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *b = n > 0 ? malloc((size_t)n + 1) : NULL;
-    cJSON *j = NULL;
-    if (b && fread(b, 1, (size_t)n, f) == (size_t)n) {
-        b[n] = '\0';
-        j = cJSON_Parse(b);
-    }
-    free(b);
-    fclose(f);
-    return j;
-}
 
 static double *json_doubles(const cJSON *a, int *n)
 {
@@ -186,6 +275,9 @@ int cmd_plot(int argc, char **argv)
     const char *kind = argv[optind], *in = argv[optind + 1];
     int e = cli_require(&c, out, "out");
     if (e) return e;
+    if (strcmp(kind, "lags") && strcmp(kind, "spectrum") && strcmp(kind, "lyapunov") && strcmp(kind, "scaling"))
+        return cli_usage_error(&c, "unknown plot kind '%s' (choose from lags, spectrum, lyapunov, scaling)", kind);
+    if ((e = cli_check_output(&c, out))) return e;
     int bad = 0;
     if (strcmp(kind, "lags") == 0) {
         rl_st *f = NULL;
@@ -193,8 +285,10 @@ int cmd_plot(int argc, char **argv)
         if (s) return cli_fail(&c, s);
         int64_t shape[RL_ST_MAX_NDIM];
         if (rl_st_shape(f, "lag_log_norm", shape) != 1) {
+            const char *what = rl_st_kind(f);
+            if (what) fprintf(stderr, "rnnlab plot: %s is %s, not an output of rnnlab jacobian\n", in, what);
+            else fprintf(stderr, "rnnlab plot: %s has no lag_log_norm: not made by rnnlab jacobian\n", in);
             rl_st_close(f);
-            fprintf(stderr, "rnnlab plot: %s has no lag_log_norm: not made by rnnlab jacobian\n", in);
             return 1;
         }
         int n = (int)shape[0], T = n - 1;
@@ -216,9 +310,10 @@ int cmd_plot(int argc, char **argv)
         rl_st_close(f);
         if (s) return cli_fail(&c, s);
     } else if (strcmp(kind, "spectrum") == 0 || strcmp(kind, "lyapunov") == 0) {
-        cJSON *j = load_json(in);
+        cJSON *j = load_json(in, (size_t)1 << 30);
         if (!j) {
-            fprintf(stderr, "rnnlab plot: %s: cannot read it as JSON\n", in);
+            if (errno) fprintf(stderr, "rnnlab plot: %s: cannot read it: %s\n", in, cli_read_error(errno));
+            else fprintf(stderr, "rnnlab plot: %s: cannot read it as JSON, which rnnlab %s --out writes\n", in, kind);
             return 1;
         }
         if (strcmp(kind, "lyapunov") == 0) {

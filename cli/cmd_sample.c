@@ -64,5 +64,5 @@ int cmd_sample(int argc, char **argv)
     if (!s) s = rl_sample(m, prime, len, temp, topk, seed, emit, NULL);
     if (!s) fputc('\n', stdout);
     rl_model_free(m);
-    return s ? cli_fail(&c, s) : 0;
+    return s ? cli_fail_arg(&c, s) : 0; /* a --prime the vocabulary lacks: 2 */
 }

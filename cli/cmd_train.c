@@ -10,16 +10,9 @@
 #include <string.h>
 #include <unistd.h>
 
-static volatile int stop_requested;
-static void on_signal(int sig)
-{
-    (void)sig;
-    stop_requested = 1;
-}
-
 static const char train_intro[] =
     "usage: rnnlab train --task TASK --out RUN_DIR [options]\n"
-    "       rnnlab train --resume RUN_DIR [--steps N]\n"
+    "       rnnlab train --resume RUN_DIR [--steps N] [--data FILE]\n"
     "\n"
     "Train a model on a task, recording how the gradient flows back through time.\n"
     "RUN_DIR gets model.safetensors (the latest model), checkpoint.safetensors\n"
@@ -28,9 +21,11 @@ static const char train_intro[] =
     "to exactly the numbers of an uninterrupted run.\n"
     "\n"
     "run:\n"
-    "  --out RUN_DIR       the run's folder (created; it must not hold a run)\n"
-    "  --resume RUN_DIR    continue the run there (--steps N: to N steps in all)\n"
-    "  --quiet             no progress on stderr\n"
+    "  --out RUN_DIR       the run's folder (created, or an empty one)\n"
+    "  --resume RUN_DIR    continue the run there (--steps N: to N steps in all;\n"
+    "                      --data FILE: the run's text, moved there)\n"
+    "  --quiet             no progress on stderr (shown on a terminal by default)\n"
+    "  --progress          progress on stderr even when it is not a terminal\n"
     "  --config-fields     print the table of the options below as Markdown and exit\n";
 
 /* The sections of --help, in order; each option is in the table's group. */
@@ -102,17 +97,34 @@ static int print_fields(void)
     return 0;
 }
 
+/* The progress line: the step, the training loss, the last validation
+ * loss against the baseline, the gradient norm, the rate and what is left;
+ * drawn when one is due (cli_progress_due). */
 static void show_progress(const rl_progress *p, void *ctx)
 {
-    int tty = *(int *)ctx;
+    (void)ctx;
+    if (!cli_progress_due()) return;
     double eta = p->step > 0 ? p->elapsed_s * (double)(p->total - p->step) / (double)p->step : 0;
-    char skipped[48] = "";
+    char val[96] = "", base[48] = "", skipped[48] = "", line[400];
+    if (!isnan(p->baseline)) snprintf(base, sizeof base, " (baseline %.4g)", p->baseline);
+    if (p->val_step) snprintf(val, sizeof val, "  val %.5g%s", p->val_loss, base);
+    else if (base[0]) snprintf(val, sizeof val, " %s", base);
     if (p->skipped) snprintf(skipped, sizeof skipped, "  skipped %lld", (long long)p->skipped);
-    /* a live line on a terminal, plain lines otherwise */
-    fprintf(stderr, "%sstep %lld/%lld  loss %.5g  |g| %.3g  lr %.3g  %.0f tok/s  ETA %dm%02ds%s%s", tty ? "\r" : "",
-            (long long)p->step, (long long)p->total, p->loss, p->grad_norm, p->lr, p->tokens_per_s, (int)eta / 60,
-            (int)eta % 60, skipped, tty ? "   " : "\n");
-    fflush(stderr);
+    snprintf(line, sizeof line, "step %lld/%lld  loss %.5g%s  |g| %.3g  lr %.3g  %.0f tok/s  ETA %dm%02ds%s", (long long)p->step,
+             (long long)p->total, p->loss, val, p->grad_norm, p->lr, p->tokens_per_s, (int)eta / 60, (int)eta % 60, skipped);
+    cli_progress_line(line);
+}
+
+/* The validation result in words: "validation loss 0.0123 (baseline 0.167),
+ * mse 0.0123", "... accuracy 0.97", "... 2.31 bits per character". */
+static void val_words(const rl_score *sc, const rl_task_info *in, char *buf, size_t n)
+{
+    double loss = sc->loss_sum / sc->weight_sum;
+    size_t at = (size_t)snprintf(buf, n, "validation loss %.5g", loss);
+    if (!isnan(in->baseline) && at < n) at += (size_t)snprintf(buf + at, n - at, " (baseline %.4g)", in->baseline);
+    if (sc->n_err > 0 && at < n) at += (size_t)snprintf(buf + at, n - at, ", mse %.5g", sc->sq_err / sc->n_err);
+    if (sc->n_items > 0 && at < n) at += (size_t)snprintf(buf + at, n - at, ", accuracy %.4g", sc->correct / sc->n_items);
+    if (in->kind == RL_TASK_TEXT && at < n) snprintf(buf + at, n - at, ", %.4g bits per character", loss / log(2.0));
 }
 
 /* The getopt value of the option of the table's row `name`: 1 + its index. */
@@ -129,10 +141,10 @@ static int given(const cli_ctx *c, const char *name) { return c->seen[field_opt(
 int cmd_train(int argc, char **argv)
 {
     /* an option per row of the table (value 1 + its index), then the run's own */
-    enum { O_OUT = 200, O_RESUME, O_QUIET, O_FIELDS };
+    enum { O_OUT = 200, O_RESUME, O_QUIET, O_FIELDS, O_PROGRESS };
     const int nf = rl_train_num_fields();
     struct option opts[128];
-    assert(nf + 6 <= 128 && nf < O_OUT);
+    assert(nf + 7 <= 128 && nf < O_OUT);
     for (int i = 0; i < nf; i++) {
         const rl_train_field *f = rl_train_field_at(i);
         opts[i] = (struct option){f->flag, f->arg ? required_argument : no_argument, 0, 1 + i};
@@ -141,8 +153,9 @@ int cmd_train(int argc, char **argv)
     opts[nf + 1] = (struct option){"resume", required_argument, 0, O_RESUME};
     opts[nf + 2] = (struct option){"quiet", no_argument, 0, O_QUIET};
     opts[nf + 3] = (struct option){"config-fields", no_argument, 0, O_FIELDS};
-    opts[nf + 4] = (struct option){"help", no_argument, 0, 'h'};
-    opts[nf + 5] = (struct option){0, 0, 0, 0};
+    opts[nf + 4] = (struct option){"progress", no_argument, 0, O_PROGRESS};
+    opts[nf + 5] = (struct option){"help", no_argument, 0, 'h'};
+    opts[nf + 6] = (struct option){0, 0, 0, 0};
     cli_ctx c = {.cmd = "train", .usage = train_usage()};
     rl_train_config cfg = rl_train_defaults();
     const char *out = NULL, *resume = NULL, *value[128] = {0};
@@ -154,26 +167,30 @@ int cmd_train(int argc, char **argv)
         if (v >= 1 && v <= nf) value[v - 1] = optarg ? optarg : "1";
         else if (v == O_OUT) out = optarg;
         else if (v == O_RESUME) resume = optarg;
-        else if (v != O_QUIET) return 2;
+        else if (v != O_QUIET && v != O_PROGRESS) return 2;
     }
+    int mode = 0, e;
+    if ((e = cli_progress_mode(&c, O_PROGRESS, O_QUIET, &mode))) return e;
     /* in the table's order, so that an optimizer's defaults come before its options */
     for (int i = 0; i < nf; i++)
         if (value[i] && rl_train_field_parse(&cfg, rl_train_field_at(i), value[i])) return cli_usage_error(&c, "%s", rl_errmsg());
     if (resume && out) return cli_usage_error(&c, "--resume continues a run in its own folder: drop --out");
     if (!resume && !out) return cli_usage_error(&c, "--out RUN_DIR is required (or --resume RUN_DIR)");
+    if (out && strcmp(out, "-") == 0) return cli_usage_error(&c, "--out -: a run is a folder, it cannot go to stdout");
     if (resume)
         for (int k = 1; k < 256; k++)
-            if (c.seen[k] && k != O_RESUME && k != O_QUIET && k != field_opt("steps"))
-                return cli_usage_error(&c, "--resume takes only --steps and --quiet: the rest comes from the checkpoint");
+            if (c.seen[k] && k != O_RESUME && k != O_QUIET && k != O_PROGRESS && k != field_opt("steps") && k != field_opt("text_path"))
+                return cli_usage_error(&c, "--resume takes only --steps, --data, --quiet and --progress: the rest comes from the "
+                                           "checkpoint");
     if (given(&c, "forget_bias") && !rl_cell_has_forget_gate(cfg.cell))
         return cli_usage_error(&c, "--forget-bias is for cells with a forget gate (lstm)");
     if (given(&c, "nesterov") && !(cfg.optim.kind == RL_OPT_SGD && cfg.optim.momentum > 0))
         return cli_usage_error(&c, "--nesterov needs --optim sgd and --momentum > 0");
     rl_trainer *t = NULL;
-    rl_status s = resume ? rl_trainer_resume(&t, resume, given(&c, "steps") ? cfg.steps : 0) : rl_trainer_new(&t, &cfg, out);
-    if (s == RL_ERR_ARG && !resume) return cli_usage_error(&c, "%s", rl_errmsg());
+    rl_resume_options ro = {given(&c, "steps") ? cfg.steps : 0, given(&c, "text_path") ? cfg.text_path : NULL};
+    rl_status s = resume ? rl_trainer_resume_ex(&t, resume, &ro) : rl_trainer_new(&t, &cfg, out);
+    if (s == RL_ERR_ARG) return cli_usage_error(&c, "%s", rl_errmsg()); /* --steps below the run's step, too */
     if (s) return cli_fail(&c, s);
-    const int quiet = c.seen[O_QUIET];
     const char *dir = resume ? resume : out;
     rl_train_config rc = rl_trainer_config(t);
     rl_config mc = rl_model_config(rl_trainer_model(t));
@@ -181,15 +198,18 @@ int cmd_train(int argc, char **argv)
             resume ? "resuming" : "task", rl_task_name(rc.task), rc.seq_len, rl_cell_name(mc.cell), mc.num_layers,
             mc.hidden_size, rl_model_num_params(rl_trainer_model(t)), rl_optim_name(rc.optim.kind), rc.sched.lr, rc.clip,
             (long long)rl_trainer_step(t), (long long)rc.steps, dir);
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    int tty = isatty(2), interrupted = 0;
-    s = rl_trainer_run(t, (volatile int *)&stop_requested, &interrupted, quiet ? NULL : show_progress, &tty);
-    if (tty && !quiet) fputc('\n', stderr);
+    /* Ctrl-C: the step finishes, a checkpoint is written, then it stops */
+    cli_progress_begin(&c, mode);
+    int interrupted = 0;
+    s = rl_trainer_run(t, cli_stop_flag(), &interrupted, show_progress, NULL);
+    cli_progress_end();
     int64_t at = rl_trainer_step(t);
+    rl_score sc;
+    char words[200] = "";
+    if (rl_trainer_last_eval(t, &sc) == at && at > 0) {
+        rl_task_info in = rl_trainer_task_info(t);
+        val_words(&sc, &in, words, sizeof words);
+    }
     rl_trainer_free(t);
     if (s) return cli_fail(&c, s);
     if (interrupted) {
@@ -197,22 +217,24 @@ int cmd_train(int argc, char **argv)
                 (long long)at, dir);
         return 130;
     }
-    fprintf(stderr, "rnnlab train: done, %lld steps; model in %s/model.safetensors\n", (long long)at, dir);
+    fprintf(stderr, "rnnlab train: done, %lld steps%s%s; model in %s/model.safetensors\n", (long long)at, words[0] ? "; " : "",
+            words, dir);
     return 0;
 }
 
 static const char eval_usage[] =
-    "usage: rnnlab eval --model M --task TASK [--seq-len T] [--data FILE] [--json]\n"
+    "usage: rnnlab eval --model M [--task TASK] [--seq-len T] [--data FILE] [--json]\n"
     "\n"
     "Evaluate a model on fresh sequences of a task (text: the validation split):\n"
     "the loss; MSE, accuracy and the baseline for the tasks; bits per character and\n"
-    "perplexity for text. --json: one JSON object on stdout.\n"
+    "perplexity for text. --json: one JSON object on stdout. A model made by rnnlab\n"
+    "train records its task and T: they are the defaults (and said so on stderr).\n"
     "\n"
     "  --model M         model file                                   (required)\n"
-    "  --task TASK       adding | adding-hs97 | copy | temporal-order | text  (required)\n"
-    "  --seq-len T       sequence length                              [100]\n"
+    "  --task TASK       adding | adding-hs97 | copy | temporal-order | text  [the model's]\n"
+    "  --seq-len T       sequence length                              [the model's, else 100]\n"
     "  --data FILE       text: the file the model was trained on      [built-in corpus]\n"
-    "  --batch B         sequences per batch                          [50]\n"
+    "  --batch B         sequences per batch       [50; text: fewer if the validation split is short]\n"
     "  --batches N       batches (text: all of the validation split)  [20]\n"
     "  --seed S          seed of the sequences                        [12345]\n"
     "  --json            JSON on stdout instead of a table\n";
@@ -245,25 +267,44 @@ int cmd_eval(int argc, char **argv)
         default: return 2;
         }
     }
-    if (e || (e = cli_require(&c, model, "model")) || (e = cli_require(&c, task_name, "task"))) return e;
-    rl_task_kind kind;
-    if (rl_task_parse(task_name, &kind)) return cli_usage_error(&c, "%s", rl_errmsg());
-    if (data && kind != RL_TASK_TEXT) return cli_usage_error(&c, "--data is for --task text");
+    if (e || (e = cli_require(&c, model, "model"))) return e;
+    rl_task_kind kind = RL_TASK_ADDING;
+    if (task_name && rl_task_parse(task_name, &kind)) return cli_usage_error(&c, "%s", rl_errmsg());
+    if (task_name && data && kind != RL_TASK_TEXT) return cli_usage_error(&c, "--data is for --task text");
     rl_model *m = NULL;
     rl_task *task = NULL;
     rl_score sc;
     rl_status s = rl_model_load(&m, model, RL_F32);
-    if (!s) s = rl_task_new(&task, kind, T, data);
+    if (s) return cli_fail(&c, s);
+    char note[256], bnote[160] = "";
+    if ((e = cli_model_task(&c, m, task_name, c.seen[O_SEQ], &kind, &T, note, sizeof note))) {
+        rl_model_free(m);
+        return e;
+    }
+    if (data && kind != RL_TASK_TEXT) {
+        rl_model_free(m);
+        return cli_usage_error(&c, "--data is for --task text");
+    }
+    s = rl_task_new(&task, kind, T, data);
+    if (!s && kind == RL_TASK_TEXT && !c.seen[O_BATCH]) {
+        /* the default batch adapts to a short text: as many streams of one window as its validation split holds */
+        rl_task_info ti = rl_task_get_info(task);
+        if (ti.val_len / B < ti.steps + 1 && ti.val_len / (ti.steps + 1) >= 1) {
+            B = (int)(ti.val_len / (ti.steps + 1));
+            snprintf(bnote, sizeof bnote, "--batch %d: the validation text (%lld characters) holds %d streams of %d", B,
+                     (long long)ti.val_len, B, ti.steps);
+        }
+    }
     if (!s) s = rl_evaluate(m, task, B, kind == RL_TASK_TEXT && !c.seen[O_BATCHES] ? 0 : batches, seed, &sc);
     if (s) {
         rl_task_free(task);
         rl_model_free(m);
-        return cli_fail(&c, s);
+        return cli_fail_arg(&c, s); /* --seq-len, --batch or --task that do not fit: 2, as in train */
     }
     rl_task_info in = rl_task_get_info(task);
     double loss = sc.loss_sum / sc.weight_sum;
     cJSON *j = cJSON_CreateObject();
-    cJSON_AddStringToObject(j, "task", task_name);
+    cJSON_AddStringToObject(j, "task", rl_task_name(kind));
     cJSON_AddNumberToObject(j, "seq_len", T);
     cJSON_AddNumberToObject(j, "loss", loss);
     if (!isnan(in.baseline)) cJSON_AddNumberToObject(j, "baseline", in.baseline);
@@ -278,5 +319,7 @@ int cmd_eval(int argc, char **argv)
     cJSON_Delete(j);
     rl_task_free(task);
     rl_model_free(m);
+    if (note[0]) fprintf(stderr, "rnnlab eval: %s\n", note);
+    if (bnote[0]) fprintf(stderr, "rnnlab eval: %s\n", bnote);
     return 0;
 }

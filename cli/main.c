@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 
+static int cmd_version(int argc, char **argv);
+
 static const struct {
     const char *name;
     int (*run)(int, char **);
@@ -26,7 +28,26 @@ static const struct {
     {"spectrum", cmd_spectrum, "eigen- and singular values of J_t and of the products; the theorem check"},
     {"lyapunov", cmd_lyapunov, "Lyapunov exponents of the state map (QR method)"},
     {"info", cmd_info, "the BLAS library and kernel, the CPU, cores and threads"},
+    {"version", cmd_version, "the version of rnnlab (also rnnlab --version)"},
 };
+
+static const char version_usage[] =
+    "usage: rnnlab version   (or rnnlab --version)\n"
+    "\n"
+    "Print the version of rnnlab: \"rnnlab X.Y.Z\" on stdout.\n";
+
+static int cmd_version(int argc, char **argv)
+{
+    static const struct option opts[] = {{"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+    cli_ctx c = {.cmd = "version", .usage = version_usage};
+    int v;
+    optind = 0;
+    while ((v = cli_next(&c, argc, argv, opts)) != -1)
+        if (v == 'h') return cli_help(&c);
+        else return 2;
+    printf("rnnlab %s\n", rl_version());
+    return 0;
+}
 
 static void usage(FILE *f)
 {
@@ -36,7 +57,8 @@ static void usage(FILE *f)
           f);
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
-    fputs("\nFiles are safetensors with PyTorch state_dict names; see docs/ for formats.\n", f);
+    fputs("\nFiles are safetensors with PyTorch state_dict names; see docs/ for formats.\n"
+          "rnnlab --version prints the version.\n", f);
 }
 
 int main(int argc, char **argv)
@@ -56,12 +78,18 @@ int main(int argc, char **argv)
         fputs("usage: rnnlab <command> [options]; 'rnnlab --help' lists the commands\n", stderr);
         return 2;
     }
+    if (strcmp(argv[1], "--version") == 0) return cmd_version(1, argv + 1);
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
         usage(stdout);
         return 0;
     }
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        if (strcmp(argv[1], commands[i].name) == 0) return commands[i].run(argc - 1, argv + 1);
+        if (strcmp(argv[1], commands[i].name) == 0) {
+            static char prog[32];
+            snprintf(prog, sizeof prog, "rnnlab %s", commands[i].name);
+            cli_prog = prog;
+            return commands[i].run(argc - 1, argv + 1);
+        }
     fprintf(stderr, "rnnlab: unknown command '%s' (see 'rnnlab --help')\n", argv[1]);
     return 2;
 }

@@ -1,6 +1,9 @@
 /* Figures with PLplot: see plot.h. */
 #include "plot.h"
 
+#include "cli.h"
+
+#include <errno.h>
 #include <math.h>
 #include <plplot.h>
 #include <stdio.h>
@@ -149,7 +152,7 @@ int plot_heatmap(const pl_figure *f, const double *z, int nx, int ny, double x0,
     double *buf = malloc((size_t)nx * ny * sizeof *buf);
     if (!cols || !buf) {
         free(cols), free(buf);
-        fprintf(stderr, "rnnlab: out of memory for a figure\n");
+        fprintf(stderr, "%s: out of memory for a figure\n", cli_prog);
         return -1;
     }
     for (int i = 0; i < nx; i++) {
@@ -222,8 +225,8 @@ static int sc_columns(char *header, int col[6])
 
 static int sc_read(const char *path, sc_row **rows, int *n)
 {
-    FILE *f = fopen(path, "r");
-    if (!f) return fprintf(stderr, "rnnlab plot: %s: cannot open it\n", path), -1;
+    FILE *f = cli_fopen_read(path, (size_t)1 << 30); /* a FIFO or /dev/zero is read no further */
+    if (!f) return fprintf(stderr, "rnnlab plot: %s: cannot read it: %s\n", path, cli_read_error(errno)), -1;
     char line[1024];
     int col[6], cap = 0, bad = 0;
     *rows = NULL, *n = 0;

@@ -1,6 +1,8 @@
 /* The HTML report: see report.h. */
 #include "report.h"
 
+#include "cli.h"
+
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
@@ -33,8 +35,13 @@ static const char style[] =
 
 report *report_open(const char *dir, const char *title, const char *intro_html)
 {
+    struct stat sb;
+    if (stat(dir, &sb) == 0 && !S_ISDIR(sb.st_mode)) {
+        fprintf(stderr, "%s: %s exists and is not a folder\n", cli_prog, dir);
+        return NULL;
+    }
     if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
-        fprintf(stderr, "rnnlab: %s: cannot create: %s\n", dir, strerror(errno));
+        fprintf(stderr, "%s: %s: cannot create: %s\n", cli_prog, dir, strerror(errno));
         return NULL;
     }
     report *r = calloc(1, sizeof *r);
@@ -42,7 +49,7 @@ report *report_open(const char *dir, const char *title, const char *intro_html)
     snprintf(r->dir, sizeof r->dir, "%s", dir);
     r->f = fopen(report_path(r, "report.html.tmp"), "w");
     if (!r->f) {
-        fprintf(stderr, "rnnlab: %s/report.html: cannot write: %s\n", dir, strerror(errno));
+        fprintf(stderr, "%s: %s/report.html: cannot write: %s\n", cli_prog, dir, strerror(errno));
         free(r);
         return NULL;
     }
@@ -81,7 +88,7 @@ void report_figure(report *r, const char *png, const char *caption, const char *
         fclose(f);
     }
     if (!n) {
-        fprintf(stderr, "rnnlab: figure %s/%s is missing or empty\n", r->dir, png);
+        fprintf(stderr, "%s: figure %s/%s is missing or empty\n", cli_prog, r->dir, png);
         r->failed = 1;
     }
     r->figures++;
@@ -103,16 +110,23 @@ int report_close(report *r)
     snprintf(tmp, sizeof tmp, "%s", report_path(r, "report.html.tmp"));
     snprintf(fin, sizeof fin, "%s", report_path(r, "report.html"));
     if (!bad && rename(tmp, fin) != 0) bad = 1;
-    if (bad) fprintf(stderr, "rnnlab: %s: the report could not be written completely\n", fin);
+    if (bad) fprintf(stderr, "%s: %s: the report could not be written completely\n", cli_prog, fin);
     free(r);
     return bad ? -1 : 0;
+}
+
+void report_abort(report *r)
+{
+    fclose(r->f);
+    remove(report_path(r, "report.html.tmp"));
+    free(r);
 }
 
 int write_csv(const char *path, const char *const *names, const double *const *cols, int ncol, int nrow)
 {
     FILE *f = fopen(path, "w");
     if (!f) {
-        fprintf(stderr, "rnnlab: %s: cannot write: %s\n", path, strerror(errno));
+        fprintf(stderr, "%s: %s: cannot write: %s\n", cli_prog, path, strerror(errno));
         return -1;
     }
     for (int c = 0; c < ncol; c++) fprintf(f, "%s%s", c ? "," : "", names[c]);

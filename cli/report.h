@@ -15,6 +15,9 @@ void report_heading(report *r, const char *heading, const char *html);
 void report_figure(report *r, const char *png, const char *caption, const char *csv);
 /* Finish the page; 0 on success. Frees r. */
 int report_close(report *r);
+/* Give the page up (an interrupted or failed run): its temporary file is
+ * removed, the figures already made stay. Frees r. */
+void report_abort(report *r);
 const char *report_dir(const report *r);
 /* dir/name in a static rotating buffer. */
 const char *report_path(const report *r, const char *name);

@@ -3,6 +3,8 @@
 
 #include "plot.h"
 
+#include "cli.h"
+
 #include <cJSON.h>
 #include <math.h>
 #include <stdio.h>
@@ -15,7 +17,7 @@ static int each_record(const char *dir, const char *file, int (*fn)(const cJSON 
 {
     char p[1300];
     snprintf(p, sizeof p, "%s/%s", dir, file);
-    FILE *f = fopen(p, "r");
+    FILE *f = cli_fopen_read(p, (size_t)1 << 32); /* a FIFO or /dev/zero is read no further */
     if (!f) return -1;
     char *line = NULL;
     size_t cap = 0;
@@ -104,7 +106,7 @@ int run_figures(report *r, const char *run_dir, const char *tag, const char *lab
     read_series(run_dir, "metrics.jsonl", "grad_norm", &gst, &gn, &ng);
     read_series(run_dir, "metrics.jsonl", "baseline", &bs, &bl, &nb);
     if (n == 0) {
-        fprintf(stderr, "rnnlab: %s/metrics.jsonl holds no training losses\n", run_dir);
+        fprintf(stderr, "%s: %s/metrics.jsonl holds no training losses\n", cli_prog, run_dir);
         bad = -1;
         goto out;
     }

@@ -20,6 +20,12 @@
 extern "C" {
 #endif
 
+/* The version of rnnlab, defined here and nowhere else: `rnnlab --version`,
+ * `rnnlab info` and rl_version() report it. */
+#define RL_VERSION_STRING "0.1.0"
+/* The version the library was built as (RL_VERSION_STRING of its build). */
+const char *rl_version(void);
+
 /* ---------------------------------------------------------------- status */
 
 typedef enum {
@@ -29,7 +35,8 @@ typedef enum {
     RL_ERR_FORMAT,    /* a file is not a valid safetensors, model or data file */
     RL_ERR_NOMEM,     /* an allocation failed or would exceed a limit */
     RL_ERR_NONFINITE, /* a NaN or Inf where a finite number is required */
-    RL_ERR_LAPACK     /* a LAPACK routine reported info != 0 */
+    RL_ERR_LAPACK,    /* a LAPACK routine reported info != 0 */
+    RL_ERR_INTERRUPTED /* the progress hook asked to stop (rl_set_progress) */
 } rl_status;
 
 /* A short fixed description of a status ("invalid file format"). */
@@ -38,6 +45,16 @@ const char *rl_strerror(rl_status s);
  * "m.safetensors: tensor 'rnn.weight_hh_l0' has shape (4, 3), expected (4, 4)".
  * Empty when nothing has failed. */
 const char *rl_errmsg(void);
+
+/* Progress of the long computations (rl_gradcheck, rl_jac_lags,
+ * rl_lyapunov): they call fn(ctx, what, done, total) from the calling thread
+ * as they go ("Lyapunov steps", 4096, 300100), often: fn keeps its own pace.
+ * A nonzero return stops the computation, which returns RL_ERR_INTERRUPTED
+ * with nothing written (how a program stops on Ctrl-C). One hook for the
+ * process; fn NULL removes it. The trainer does not report through it (it
+ * has its own, and its own stop flag: rl_trainer_run). */
+typedef int (*rl_progress_fn)(void *ctx, const char *what, double done, double total);
+void rl_set_progress(rl_progress_fn fn, void *ctx);
 
 /* ---------------------------------------------------------------- enums */
 
@@ -230,6 +247,14 @@ int rl_st_shape(const rl_st *f, const char *name, int64_t *shape);
 rl_status rl_st_read_f64(const rl_st *f, const char *name, double *out, size_t n);
 /* A metadata value, or NULL. */
 const char *rl_st_meta(const rl_st *f, const char *key);
+/* What an rnnlab file is, from its tensor names and metadata: "a model", "a
+ * training checkpoint", "a PyTorch state_dict without rnnlab's metadata", "a
+ * Jacobian output (rnnlab jacobian)", "a gradient file (rnnlab grad)", "a
+ * data file"; NULL when none of these. The loaders name it when they are
+ * given the wrong kind ("j.safetensors is a Jacobian output (rnnlab
+ * jacobian), not a model"); a file that is not safetensors at all is named
+ * by its first bytes ("a zip archive", "a JSON file") when it is opened. */
+const char *rl_st_kind(const rl_st *f);
 
 /* ---------------------------------------------------------------- batches */
 
@@ -454,6 +479,17 @@ typedef struct {
  * receives steps / trace_every rows of k running estimates. */
 rl_status rl_lyapunov(const rl_model *m, const rl_batch *b, int seq, const rl_lyap_config *cfg,
                       double *exponents, double *trace);
+/* What the run's trajectory did. A state that never moves (started on a
+ * fixed point, zero inputs) gives the exponents of that fixed point, ln|eig|
+ * of its Jacobian, not of the attractor around it: h = 0 of a zero-bias
+ * tanh net under zero input is one. */
+typedef struct {
+    int stationary;      /* every measured s_t equals the state after the transient, bit for bit */
+    double displacement; /* max over the measured steps of max_i |s_t[i] - s_transient[i]| */
+} rl_lyap_info;
+/* rl_lyapunov, and what its trajectory did into *info (may be NULL). */
+rl_status rl_lyapunov_ex(const rl_model *m, const rl_batch *b, int seq, const rl_lyap_config *cfg, double *exponents,
+                         double *trace, rl_lyap_info *info);
 
 /* ------------------------------------------------ regularisers on the Jacobians */
 
@@ -605,7 +641,19 @@ typedef struct {
     double baseline;   /* the loss of the memoryless baseline; NaN for text */
     const char *vocab; /* text: the characters as UTF-8, class i = i-th code point; else NULL */
     int64_t train_len, val_len; /* text: characters in each split */
+    int64_t text_bytes;         /* text: the file's size in bytes, and its 64-bit FNV-1a hash: */
+    uint64_t text_hash;         /* what a run records to know its text again (else 0) */
 } rl_task_info;
+
+/* The task a model was trained on and its sequence length T: rnnlab train
+ * records them in the model file (metadata task, seq_len), and the commands
+ * take them as their defaults. rl_model_task returns T and sets *kind, or
+ * returns 0 when the model records no task (made by rnnlab init, or by a
+ * version that did not record one, or naming a task this version does not
+ * know). rl_model_set_task: RL_ERR_ARG unless 1 <= seq_len <= RL_MAX_SEQ_LEN;
+ * seq_len 0 forgets the task. */
+int rl_model_task(const rl_model *m, rl_task_kind *kind);
+rl_status rl_model_set_task(rl_model *m, rl_task_kind kind, int seq_len);
 
 /* seq_len >= 2 (copy >= 1, temporal-order >= 20); text_path only for text (NULL: the built-in
  * corpus, the opening of Pride and Prejudice; see data/README.md). */
@@ -730,14 +778,27 @@ typedef struct {
     double tokens_per_s;
     double elapsed_s;
     int64_t skipped;
+    double val_loss;    /* the last validation loss (NaN before the first one) */
+    int64_t val_step;   /* its step (0: none yet) */
+    double baseline;    /* the task's baseline loss (NaN for text) */
 } rl_progress;
 
 typedef struct rl_trainer rl_trainer;
-/* A new run in folder dir (created; it must not hold a run already). */
+/* A new run in folder dir: created, or an existing folder that holds no run
+ * and no files but a run's (RL_ERR_ARG otherwise: nothing is overwritten). */
 rl_status rl_trainer_new(rl_trainer **out, const rl_train_config *cfg, const char *dir);
 /* Continue the run in dir from its checkpoint; steps > 0 replaces the total
  * (RL_ERR_ARG if the run is already past it). */
 rl_status rl_trainer_resume(rl_trainer **out, const char *dir, int64_t steps);
+/* rl_trainer_resume with options. text_path (not NULL): where the text of a
+ * text run is now, when it has moved; it must be the text the run was
+ * trained on, by the size and hash the checkpoint records (RL_ERR_ARG
+ * otherwise), and the run records the new path from then on. */
+typedef struct {
+    int64_t steps;         /* > 0: the new total */
+    const char *text_path; /* NULL: the path the run recorded */
+} rl_resume_options;
+rl_status rl_trainer_resume_ex(rl_trainer **out, const char *dir, const rl_resume_options *o);
 /* A hook on every training step, called after the backward pass and before
  * clipping and the optimizer's update. ws holds the batch's activations and
  * dL/dtheta (rl_ws_grad, the model's layout and dtype), which the hook may
@@ -758,6 +819,11 @@ void rl_trainer_set_hook(rl_trainer *t, rl_step_hook fn, void *ctx);
  * as it was (unless skip_nonfinite). */
 rl_status rl_trainer_run(rl_trainer *t, volatile int *stop, int *interrupted,
                          void (*progress)(const rl_progress *, void *), void *ctx);
+/* The last validation of this trainer (since it was made or resumed) into
+ * *sc; its step, or 0 when there has been none. */
+int64_t rl_trainer_last_eval(const rl_trainer *t, rl_score *sc);
+/* The task the trainer trains on (baseline, vocabulary, sizes). */
+rl_task_info rl_trainer_task_info(const rl_trainer *t);
 const rl_model *rl_trainer_model(const rl_trainer *t);
 rl_train_config rl_trainer_config(const rl_trainer *t);
 int64_t rl_trainer_step(const rl_trainer *t);

@@ -79,19 +79,23 @@ rl_status rl_gradcheck(const rl_model *m0, const rl_batch *b0, double *worst, ch
     }
     *worst = 0;
     if (where_len) where[0] = '\0';
+    const double total = (double)m->num_params + (double)LBH * (lstm ? 2 : 1);
+    double done = 0;
     for (int ti = 0; !s && ti < m->num_tensors; ti++) {
         const rl_tensor_info *t = &m->tensors[ti];
         for (size_t i = 0; !s && i < t->numel; i++) {
-            double n;
-            s = fd(ws, m, &b, (double *)m->params + t->offset + i, &n);
+            double n = 0;
+            s = rl_progress_report("finite differences, element", done++, total);
+            if (!s) s = fd(ws, m, &b, (double *)m->params + t->offset + i, &n);
             double e = rel_err(grad[t->offset + i], n);
             if (!s && e >= *worst) *worst = e, snprintf(where, where_len, "%s", t->name);
         }
     }
     for (int which = 0; which < (lstm ? 2 : 1); which++)
         for (size_t i = 0; !s && i < LBH; i++) {
-            double n;
-            s = fd(ws, m, &b, (which ? c0 : h0) + i, &n);
+            double n = 0;
+            s = rl_progress_report("finite differences, element", done++, total);
+            if (!s) s = fd(ws, m, &b, (which ? c0 : h0) + i, &n);
             double e = rel_err((which ? gc0 : gh0)[i], n);
             if (!s && e >= *worst) *worst = e, snprintf(where, where_len, "%s", which ? "c0" : "h0");
         }

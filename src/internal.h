@@ -34,6 +34,13 @@
 /* Record the detailed message for rl_errmsg() and return s. */
 rl_status rl_fail(rl_status s, const char *fmt, ...) RL_PRINTF(2, 3);
 
+/* Report progress to the hook of rl_set_progress; RL_ERR_INTERRUPTED (with
+ * its message) when the hook asks to stop. */
+rl_status rl_progress_report(const char *what, double done, double total);
+/* Mute reports (nonzero) around work that reports its own way (the
+ * trainer); returns the previous setting. */
+int rl_progress_mute(int mute);
+
 /* Look name up in a table of n names (what: "cell", "optimizer", ...);
  * RL_ERR_ARG with a message listing the choices when it is not there. */
 rl_status rl_parse_name(const char *what, const char *name, const char *const *names, int n, int *out);
@@ -187,6 +194,7 @@ struct rl_model {
     char names[RL_MAX_TENSORS][RL_TENSOR_NAME_MAX];
     short role[RL_MAX_LAYERS][RL_ROLE_COUNT]; /* index of layer k's tensor of each role, -1: none */
     char *vocab; /* owned UTF-8 string or NULL */
+    int task, seq_len; /* the rl_task_kind it was trained on and its T (metadata task, seq_len); seq_len 0: none */
 };
 
 /* Index of layer k's tensor of a role (-1: the cell has none), and of the head's. */

@@ -486,6 +486,7 @@ rl_status rl_jac_lags(rl_jac *j, rl_lag_stats *st)
             const double *row = tau >= 1 ? dh + (size_t)(tau - 1) * H : (const double *)j->ws->grad_h0 + (size_t)(L - 1) * H;
             st->log_grad_bptt[tau] = log(vnorm(row, H));
         }
+        if (!s) s = rl_progress_report("Jacobian products, lag", T - tau, T);
     }
 #undef DIRECT
     if (!s && st->P) memcpy(st->P, j->M, SS * sizeof *st->P);

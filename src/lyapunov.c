@@ -212,8 +212,14 @@ static void chunk_part(void *p, int part, int parts)
 static int b_batch(const rl_batch *b) { return b ? b->batch : 1; }
 
 
-rl_status rl_lyapunov(const rl_model *m0, const rl_batch *b, int seq, const rl_lyap_config *cfg,
-                      double *exponents, double *trace)
+rl_status rl_lyapunov(const rl_model *m, const rl_batch *b, int seq, const rl_lyap_config *cfg, double *exponents,
+                      double *trace)
+{
+    return rl_lyapunov_ex(m, b, seq, cfg, exponents, trace, NULL);
+}
+
+rl_status rl_lyapunov_ex(const rl_model *m0, const rl_batch *b, int seq, const rl_lyap_config *cfg, double *exponents,
+                         double *trace, rl_lyap_info *out)
 {
     const rl_config *c = &m0->cfg;
     const int S = rl_state_size(m0), k = cfg->k, L = c->num_layers, H = c->hidden_size, NI = c->input_size;
@@ -234,7 +240,7 @@ rl_status rl_lyapunov(const rl_model *m0, const rl_batch *b, int seq, const rl_l
     rl_ws *ws = NULL;
     size_t SS = (size_t)S * S;
     const int lstm = rl_cell_states(c->cell) == 2; /* a second state component, c */
-    double *x = NULL, *h0 = NULL, *c0 = NULL, *state = NULL, *J = NULL, *q = NULL, *z = NULL, *tau = NULL, *work = NULL, *sum = NULL,
+    double *x = NULL, *h0 = NULL, *c0 = NULL, *state = NULL, *ref = NULL, *J = NULL, *q = NULL, *z = NULL, *tau = NULL, *work = NULL, *sum = NULL,
            *scratch = NULL, *gram = NULL, *lr = NULL, *halves = NULL;
     rl_status s = rl_model_cast(&m, m0, RL_F64);
     int total = cfg->transient + cfg->steps, chunk = total < CHUNK ? total : CHUNK;
@@ -242,7 +248,8 @@ rl_status rl_lyapunov(const rl_model *m0, const rl_batch *b, int seq, const rl_l
     lapack_int lwork = -1;
     double wq = 0, wq2 = 0;
     if (!s && (!(x = rl_alloc((size_t)chunk * NI, 8)) || !(h0 = rl_alloc((size_t)L * H, 8)) ||
-               !(c0 = rl_alloc((size_t)L * H, 8)) || !(state = rl_alloc((size_t)S, 8)) || !(J = rl_alloc(SS, 8)) ||
+               !(c0 = rl_alloc((size_t)L * H, 8)) || !(state = rl_alloc((size_t)S, 8)) || !(ref = rl_alloc((size_t)S, 8)) ||
+               !(J = rl_alloc(SS, 8)) ||
                !(q = rl_alloc((size_t)S * k, 8)) || !(z = rl_alloc((size_t)S * k, 8)) || !(tau = rl_alloc((size_t)k, 8)) ||
                !(sum = rl_alloc((size_t)k, 8)) || !(scratch = rl_alloc(rl_jac_scratch_size(m0), 8)) ||
                !(gram = rl_alloc((size_t)k * k, 8)) || !(lr = rl_alloc((size_t)k, 8)) ||
@@ -280,7 +287,8 @@ rl_status rl_lyapunov(const rl_model *m0, const rl_batch *b, int seq, const rl_l
                          : cfg->state == RL_STATE_RANDOM && lstm ? 2 * rl_rng_uniform(&rng) - 1 : 0;
             }
     }
-    int done = 0;
+    int done = 0, moved = 0;
+    double displacement = 0;
     lyap_run run = {.m = m, .ws = ws, .cfg = cfg, .S = S, .k = k, .total = total, .J = J, .scratch = scratch,
                     .extra = extra, .gram = gram, .lr = lr, .tau = tau, .work = work, .lwork = lwork, .sum = sum,
                     .trace = trace, .block = 1, .halves = halves};
@@ -303,6 +311,18 @@ rl_status rl_lyapunov(const rl_model *m0, const rl_batch *b, int seq, const rl_l
             rl_parallel(parts, chunk_part, &run, &run.bar);
             q = run.q, z = run.z, s = run.s;
         }
+        /* did the state move over the measured steps? s_t against the state
+         * the measurement starts from (the one after the transient) */
+        for (int t = done ? 1 : 0; !s && t <= n; t++) {
+            int step = done + t - cfg->transient;
+            if (step < 0) continue;
+            rl_ws_state(ws, t, step == 0 ? ref : state);
+            for (int i = 0; step > 0 && i < S; i++) {
+                double d = fabs(state[i] - ref[i]);
+                moved |= state[i] != ref[i];
+                displacement = d > displacement ? d : displacement;
+            }
+        }
         if (!s) { /* the state carries over to the next chunk */
             rl_ws_state(ws, n, state);
             for (int l = 0; l < L; l++) {
@@ -311,6 +331,11 @@ rl_status rl_lyapunov(const rl_model *m0, const rl_batch *b, int seq, const rl_l
             }
         }
         done += n;
+        if (!s) s = rl_progress_report("QR steps", done, total);
+    }
+    if (out) {
+        out->stationary = !moved;
+        out->displacement = displacement;
     }
     if (!s) {
         for (int i = 0; i < k; i++) exponents[i] = sum[i] / cfg->steps;
@@ -318,7 +343,7 @@ rl_status rl_lyapunov(const rl_model *m0, const rl_batch *b, int seq, const rl_l
         for (int i = 0; i < k; i++)
             if (isnan(exponents[i])) s = rl_fail(RL_ERR_NONFINITE, "a Lyapunov exponent is NaN (the state diverged)");
     }
-    rl_free(x), rl_free(h0), rl_free(c0), rl_free(state), rl_free(J), rl_free(q), rl_free(z), rl_free(tau), rl_free(work), rl_free(sum);
+    rl_free(x), rl_free(h0), rl_free(c0), rl_free(state), rl_free(ref), rl_free(J), rl_free(q), rl_free(z), rl_free(tau), rl_free(work), rl_free(sum);
     rl_free(scratch), rl_free(gram), rl_free(lr), rl_free(extra), rl_free(halves);
     rl_blas_restore(blas);
     rl_ws_free(ws);

@@ -137,6 +137,7 @@ rl_status rl_model_cast(rl_model **out, const rl_model *m, rl_dtype dtype)
         float *dst = (*out)->params;
         for (size_t i = 0; i < n; i++) dst[i] = (float)src[i];
     }
+    (*out)->task = m->task, (*out)->seq_len = m->seq_len;
     if (m->vocab && (s = rl_model_set_vocab(*out, m->vocab)) != RL_OK) {
         rl_model_free(*out);
         *out = NULL;

@@ -41,6 +41,50 @@ static rl_status config_from_meta(const st_file *f, rl_config *c)
  * under these prefixes; the model loader passes over them. */
 static int is_run_state(const char *name) { return strncmp(name, "optim.", 6) == 0 || strncmp(name, "train.", 6) == 0; }
 
+static int has_prefix(const st_file *f, const char *prefix)
+{
+    for (int i = 0; i < f->n; i++)
+        if (strncmp(f->t[i].name, prefix, strlen(prefix)) == 0) return 1;
+    return 0;
+}
+
+const char *st_kind(const st_file *f)
+{
+    if (st_find(f, "rnn.weight_ih_l0"))
+        return !st_meta(f, "cell") ? "a PyTorch state_dict without rnnlab's metadata"
+               : st_meta(f, "train_config") ? "a training checkpoint"
+                                            : "a model";
+    if (st_find(f, "J") || st_find(f, "lag_log_norm") || st_find(f, "P_scaled")) return "a Jacobian output (rnnlab jacobian)";
+    if (st_find(f, "loss") && has_prefix(f, "grad.")) return "a gradient file (rnnlab grad)";
+    if (st_find(f, "x") || (st_find(f, "h0") && !has_prefix(f, "rnn."))) return "a data file";
+    return NULL;
+}
+
+/* The model's tensors must be F32 or F64: say which is not, before the sizes
+ * (a half-precision model holds half the bytes its metadata asks for). */
+static rl_status check_dtypes(const st_file *f)
+{
+    for (int i = 0; i < f->n; i++) {
+        const st_tensor *t = &f->t[i];
+        if ((strncmp(t->name, "rnn.", 4) == 0 || strncmp(t->name, "head.", 5) == 0) && t->dtype != ST_F32 && t->dtype != ST_F64)
+            return rl_fail(RL_ERR_FORMAT,
+                           "%s: tensor '%s' has dtype %s, expected F32 or F64: rnnlab does not read %s (convert "
+                           "the model with .float() before saving it)",
+                           f->path, t->name, t->dtype_name, t->dtype_name);
+    }
+    return RL_OK;
+}
+
+/* What an rnnlab model has that a PyTorch model may lack, said when its
+ * tensor is missing. */
+static const char *missing_hint(const char *name)
+{
+    if (strncmp(name, "head.", 5) == 0)
+        return ": rnnlab models end in a linear readout of the top layer, head = nn.Linear(hidden_size, output_size)";
+    if (strncmp(name, "rnn.bias_", 9) == 0) return ": rnnlab models have both biases (PyTorch's bias=True)";
+    return "";
+}
+
 rl_status rl_model_load(rl_model **out, const char *path, rl_dtype dtype)
 {
     *out = NULL;
@@ -59,11 +103,23 @@ rl_status rl_model_from_st(rl_model **out, const st_file *fp, rl_dtype dtype)
     rl_status s = RL_OK;
     rl_config cfg;
     rl_model *m = NULL;
+    /* another kind of file: say which, rather than what it lacks */
+    const char *kind = st_kind(&f);
+    if (kind && !st_find(&f, "rnn.weight_ih_l0")) return rl_fail(RL_ERR_FORMAT, "%s is %s, not a model", f.path, kind);
+    if (!st_meta(&f, "cell") && st_find(&f, "rnn.weight_ih_l0"))
+        return rl_fail(RL_ERR_FORMAT,
+                       "%s: metadata 'cell' is missing: a PyTorch state_dict saved without rnnlab's metadata (cell, "
+                       "input_size, hidden_size, num_layers, output_size, loss: docs/files.md)",
+                       f.path);
     s = config_from_meta(&f, &cfg);
+    if (!s) s = check_dtypes(&f);
     if (!s) {
         /* the tensors must fit in the file before anything is allocated */
         long long need = rl_config_num_params(&cfg);
-        if (need > (long long)(f.data_len / 4))
+        const char *lack = !st_find(&f, "head.weight") ? "head.weight" : !st_find(&f, "rnn.bias_ih_l0") ? "rnn.bias_ih_l0" : NULL;
+        if (need > (long long)(f.data_len / 4) && lack && st_find(&f, "rnn.weight_ih_l0"))
+            s = rl_fail(RL_ERR_FORMAT, "%s: tensor '%s' is missing%s", f.path, lack, missing_hint(lack));
+        else if (need > (long long)(f.data_len / 4))
             s = rl_fail(RL_ERR_FORMAT, "%s: the metadata asks for %lld parameters but the file holds at most %zu",
                         f.path, need, f.data_len / 4);
     }
@@ -72,7 +128,7 @@ rl_status rl_model_from_st(rl_model **out, const st_file *fp, rl_dtype dtype)
         const rl_tensor_info *ti = &m->tensors[i];
         const st_tensor *t = st_find(&f, ti->name);
         if (!t) {
-            s = rl_fail(RL_ERR_FORMAT, "%s: tensor '%s' is missing", f.path, ti->name);
+            s = rl_fail(RL_ERR_FORMAT, "%s: tensor '%s' is missing%s", f.path, ti->name, missing_hint(ti->name));
             break;
         }
         s = st_expect_shape(&f, t, ti->ndim, ti->shape);
@@ -83,6 +139,13 @@ rl_status rl_model_from_st(rl_model **out, const st_file *fp, rl_dtype dtype)
             s = rl_fail(RL_ERR_FORMAT, "%s: unexpected tensor '%s' for a %d-layer %s model", f.path, f.t[i].name,
                         cfg.num_layers, rl_cell_name(cfg.cell));
     if (!s && st_meta(&f, "vocab")) s = rl_model_set_vocab(m, st_meta(&f, "vocab"));
+    /* the task it was trained on: optional, and a value this version does not
+     * know (a newer task) is passed over rather than refused */
+    const char *task = st_meta(&f, "task"), *sl = st_meta(&f, "seq_len");
+    char *end = NULL;
+    long T = sl ? strtol(sl, &end, 10) : 0;
+    for (int k = 0; !s && task && sl && *end == '\0' && T >= 1 && T <= RL_MAX_SEQ_LEN && k < RL_TASK_COUNT; k++)
+        if (strcmp(task, rl_task_name((rl_task_kind)k)) == 0) m->task = k, m->seq_len = (int)T;
     if (s) {
         rl_model_free(m);
         return s;
@@ -91,17 +154,38 @@ rl_status rl_model_from_st(rl_model **out, const st_file *fp, rl_dtype dtype)
     return RL_OK;
 }
 
-int rl_model_meta(const rl_model *m, char num[4][16], const char **meta)
+int rl_model_task(const rl_model *m, rl_task_kind *kind)
+{
+    if (m->seq_len > 0) *kind = (rl_task_kind)m->task;
+    return m->seq_len;
+}
+
+rl_status rl_model_set_task(rl_model *m, rl_task_kind kind, int seq_len)
+{
+    if (seq_len < 0 || seq_len > RL_MAX_SEQ_LEN || (seq_len > 0 && !rl_task_name(kind)))
+        return rl_fail(RL_ERR_ARG, "a task and a sequence length in [1, %d]", RL_MAX_SEQ_LEN);
+    m->task = seq_len ? (int)kind : 0, m->seq_len = seq_len;
+    return RL_OK;
+}
+
+int rl_model_meta(const rl_model *m, char num[5][16], const char **meta)
 {
     snprintf(num[0], 16, "%d", m->cfg.input_size);
     snprintf(num[1], 16, "%d", m->cfg.hidden_size);
     snprintf(num[2], 16, "%d", m->cfg.num_layers);
     snprintf(num[3], 16, "%d", m->cfg.output_size);
+    snprintf(num[4], 16, "%d", m->seq_len);
     const char *kv[] = {"format", "pt", "cell", rl_cell_name(m->cfg.cell), "input_size", num[0],
                         "hidden_size", num[1], "num_layers", num[2], "output_size", num[3],
-                        "loss", rl_loss_name(m->cfg.loss), "vocab", m->vocab};
+                        "loss", rl_loss_name(m->cfg.loss)};
+    int n = (int)(sizeof kv / sizeof kv[0]) / 2;
     memcpy(meta, kv, sizeof kv);
-    return m->vocab ? 8 : 7;
+    if (m->seq_len > 0) {
+        meta[2 * n] = "task", meta[2 * n + 1] = rl_task_name((rl_task_kind)m->task), n++;
+        meta[2 * n] = "seq_len", meta[2 * n + 1] = num[4], n++;
+    }
+    if (m->vocab) meta[2 * n] = "vocab", meta[2 * n + 1] = m->vocab, n++;
+    return n;
 }
 
 int rl_model_st_tensors(const rl_model *m, st_out *t)
@@ -125,8 +209,8 @@ rl_status rl_model_save(const rl_model *m, const char *path)
     }
     st_out t[RL_MAX_TENSORS];
     int n = rl_model_st_tensors(m32, t);
-    char num[4][16];
-    const char *meta[16];
+    char num[5][16];
+    const char *meta[2 * RL_MODEL_META];
     int nmeta = rl_model_meta(m, num, meta);
     s = st_write(path, t, n, meta, nmeta);
     rl_model_free(cast);
@@ -186,6 +270,11 @@ rl_status rl_data_from_st(rl_data **out, const st_file *fp, const rl_model *m, r
     rl_data *d = calloc(1, sizeof *d);
     if (!d) return rl_fail(RL_ERR_NOMEM, "out of memory");
     const rl_config *c = &m->cfg;
+    const char *kind = st_kind(&f);
+    if (kind && strcmp(kind, "a data file") != 0) {
+        free(d);
+        return rl_fail(RL_ERR_FORMAT, "%s is %s, not a data file", f.path, kind);
+    }
     const st_tensor *x = st_find(&f, "x"), *h0 = st_find(&f, "h0");
     int state_only = !x && (flags & RL_DATA_OPTIONAL_XY);
     int64_t B = 0, T = 0;

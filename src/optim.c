@@ -224,7 +224,7 @@ static void norm_part(void *ctx, size_t lo, size_t hi)
 static double reduce(const void *p, size_t n, rl_dtype dtype, int sq, double s)
 {
     size_t chunks = (n + NORM_CHUNK - 1) / NORM_CHUNK;
-    double one, *part = chunks > 1 ? rl_alloc(chunks, sizeof *part) : &one;
+    double one = 0, *part = chunks > 1 ? rl_alloc(chunks, sizeof *part) : &one;
     if (!part) { /* no memory for the partial results: one thread, the same chunks */
         double acc = 0;
         for (size_t c = 0; c < chunks; c++) {

@@ -14,6 +14,18 @@
 static const char *const run_files[] = {"config.json", "checkpoint.safetensors", "model.safetensors", "metrics.jsonl",
                                         "flow.jsonl"};
 
+/* One of run_files, or a temporary of one ("<file>.tmp", "<file>.tmp.XXXXXX"). */
+static int is_run_file(const char *name)
+{
+    for (size_t i = 0; i < sizeof run_files / sizeof run_files[0]; i++) {
+        size_t k = strlen(run_files[i]);
+        if (strncmp(name, run_files[i], k) == 0 &&
+            (name[k] == '\0' || (strncmp(name + k, ".tmp", 4) == 0 && (name[k + 4] == '\0' || name[k + 4] == '.'))))
+            return 1;
+    }
+    return 0;
+}
+
 static char *join(char *buf, size_t n, const char *dir, const char *name)
 {
     snprintf(buf, n, "%s/%s", dir, name);
@@ -60,15 +72,20 @@ rl_status rl_run_create(const char *dir, const rl_train_config *c)
         if (!S_ISDIR(sb.st_mode)) return rl_fail(RL_ERR_ARG, "%s exists and is not a folder", dir);
         if (stat(join(path, sizeof path, dir, "checkpoint.safetensors"), &sb) == 0)
             return rl_fail(RL_ERR_ARG, "%s already holds a run: continue it with --resume %s, or use another folder", dir, dir);
+        /* a folder of the user's is not overwritten: it may hold only what a
+         * run that stopped before its first checkpoint wrote */
+        const char *other = NULL;
+        DIR *d = opendir(dir);
+        for (struct dirent *e; d && !other && (e = readdir(d));)
+            if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..") && !is_run_file(e->d_name)) other = e->d_name;
+        if (other) rl_fail(RL_ERR_ARG, "%s holds files that are not a run's ('%s'): use a new folder", dir, other);
+        if (d) closedir(d);
+        if (other) return RL_ERR_ARG;
     } else {
         if (mkdir(dir, 0755) != 0) return rl_fail(RL_ERR_IO, "%s: cannot create: %s", dir, strerror(errno));
         created = 1;
     }
-    cJSON *j = rl_train_config_json(c);
-    char *txt = j ? cJSON_Print(j) : NULL;
-    cJSON_Delete(j);
-    rl_status s = txt ? write_atomic(join(path, sizeof path, dir, "config.json"), txt) : rl_fail(RL_ERR_NOMEM, "out of memory");
-    free(txt);
+    rl_status s = rl_run_write_config(dir, c);
     if (s) {
         if (created) rmdir(dir);
         return s;
@@ -77,6 +94,17 @@ rl_status rl_run_create(const char *dir, const rl_train_config *c)
     remove(join(path, sizeof path, dir, "metrics.jsonl"));
     remove(join(path, sizeof path, dir, "flow.jsonl"));
     return RL_OK;
+}
+
+rl_status rl_run_write_config(const char *dir, const rl_train_config *c)
+{
+    char path[RL_RUN_MAX_PATH + 64];
+    cJSON *j = rl_train_config_json(c);
+    char *txt = j ? cJSON_Print(j) : NULL;
+    cJSON_Delete(j);
+    rl_status s = txt ? write_atomic(join(path, sizeof path, dir, "config.json"), txt) : rl_fail(RL_ERR_NOMEM, "out of memory");
+    free(txt);
+    return s;
 }
 
 rl_status rl_run_append(const char *dir, const char *name, cJSON *record)
@@ -119,15 +147,22 @@ rl_status rl_run_save(const char *dir, const rl_train_config *c, const rl_model 
     if (st->pos) ts[n++] = (st_out){"train.pos", "I64", 1, {B}, st->pos};
     if (st->carry_h) ts[n++] = (st_out){"train.carry_h", "F32", 3, {L, B, H}, st->carry_h};
     if (st->carry_c) ts[n++] = (st_out){"train.carry_c", "F32", 3, {L, B, H}, st->carry_c};
-    char num[4][16];
-    const char *meta[20];
+    char num[5][16], tb[24], th[24];
+    const char *meta[2 * (RL_MODEL_META + 3)]; /* the model's, train_config, text_bytes, text_hash */
     int nmeta = rl_model_meta(m, num, meta);
     cJSON *j = rl_train_config_json(c);
     char *txt = j ? cJSON_PrintUnformatted(j) : NULL;
     cJSON_Delete(j);
     if (!txt) return rl_fail(RL_ERR_NOMEM, "out of memory");
     meta[2 * nmeta] = "train_config", meta[2 * nmeta + 1] = txt;
-    rl_status s = st_write(join(path, sizeof path, dir, "checkpoint.safetensors"), ts, n, meta, nmeta + 1);
+    nmeta++;
+    if (st->text_bytes > 0) { /* the text, to be known again on resuming (from another path) */
+        snprintf(tb, sizeof tb, "%lld", (long long)st->text_bytes);
+        snprintf(th, sizeof th, "%016llx", (unsigned long long)st->text_hash);
+        meta[2 * nmeta] = "text_bytes", meta[2 * nmeta + 1] = tb, nmeta++;
+        meta[2 * nmeta] = "text_hash", meta[2 * nmeta + 1] = th, nmeta++;
+    }
+    rl_status s = st_write(join(path, sizeof path, dir, "checkpoint.safetensors"), ts, n, meta, nmeta);
     free(txt);
     if (!s) s = rl_model_save(m, join(path, sizeof path, dir, "model.safetensors"));
     return s;
@@ -141,12 +176,7 @@ static void remove_temporaries(const char *dir)
     if (!d) return;
     char path[RL_RUN_MAX_PATH + 300];
     for (struct dirent *e; (e = readdir(d));)
-        for (size_t i = 0; i < sizeof run_files / sizeof run_files[0]; i++) {
-            size_t k = strlen(run_files[i]);
-            if (strncmp(e->d_name, run_files[i], k) == 0 && strncmp(e->d_name + k, ".tmp", 4) == 0 &&
-                (e->d_name[k + 4] == '\0' || e->d_name[k + 4] == '.'))
-                remove(join(path, sizeof path, dir, e->d_name));
-        }
+        if (is_run_file(e->d_name) && strstr(e->d_name, ".tmp")) remove(join(path, sizeof path, dir, e->d_name));
     closedir(d);
 }
 
@@ -195,6 +225,11 @@ static rl_status trim_log(const char *path, int64_t step)
 {
     FILE *f = fopen(path, "r");
     if (!f) return errno == ENOENT ? RL_OK : rl_fail(RL_ERR_IO, "%s: cannot read: %s", path, strerror(errno));
+    struct stat sb;
+    if (fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode)) { /* a record is read whole: never a FIFO or a device */
+        fclose(f);
+        return rl_fail(RL_ERR_IO, "%s: not a regular file", path);
+    }
     char tmp[RL_RUN_MAX_PATH + 128];
     snprintf(tmp, sizeof tmp, "%s.tmp.XXXXXX", path);
     int fd = mkstemp(tmp);

@@ -25,11 +25,15 @@ rl_status rl_train_config_from_json(const cJSON *j, rl_train_config *c);
 /* The longest run-folder path accepted (the files' names are added to it). */
 #define RL_RUN_MAX_PATH 1000
 
-/* Make dir a new run's folder: it must not hold a run already or be a file;
+/* Make dir a new run's folder: it must not hold a run already, files that
+ * are not a run's (a folder of the user's) or be a file;
  * it is created if missing (*created set), config.json written, and the
  * records of an earlier run that never reached a checkpoint removed. On
  * failure nothing is left behind that was not there before. */
 rl_status rl_run_create(const char *dir, const rl_train_config *c);
+
+/* (Re)write dir/config.json from c, atomically. */
+rl_status rl_run_write_config(const char *dir, const rl_train_config *c);
 
 /* Append one record (consumed) as a line of the log `name` ("metrics.jsonl"). */
 rl_status rl_run_append(const char *dir, const char *name, cJSON *record);
@@ -49,6 +53,8 @@ typedef struct {
     rl_run_records records;
     int64_t *pos;             /* (B) text: the streams' offsets, else NULL */
     float *carry_h, *carry_c; /* (L, B, H) text: the carried state (c: LSTM only), else NULL */
+    int64_t text_bytes;       /* text: the text's size and FNV-1a hash (metadata text_bytes, */
+    uint64_t text_hash;       /* text_hash), how a resumed run knows its text; 0 otherwise */
 } rl_run_state;
 
 /* Write checkpoint.safetensors, then model.safetensors. */

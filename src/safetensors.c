@@ -61,41 +61,79 @@ void st_close(st_file *f)
     memcpy(f->path, path, sizeof path);
 }
 
-/* Read a whole stream into memory. */
+/* Read from fp into *b (capacity *cap, *n bytes so far) until it holds want
+ * bytes or the stream ends, growing the buffer by doubling. */
+static rl_status read_upto(FILE *fp, const char *path, unsigned char **b, size_t *cap, size_t *n, size_t want)
+{
+    while (*n < want) {
+        if (*n == *cap) {
+            size_t ncap = *cap > want / 2 ? want : *cap * 2;
+            unsigned char *nb = rl_realloc(*b, ncap);
+            if (!nb) return rl_fail(RL_ERR_NOMEM, "%s: cannot allocate %zu bytes to read it", path, ncap);
+            *b = nb, *cap = ncap;
+        }
+        size_t got = fread(*b + *n, 1, (*cap < want ? *cap : want) - *n, fp); /* not a byte past want */
+        *n += got;
+        if (got == 0) break;
+    }
+    if (ferror(fp)) return rl_fail(RL_ERR_IO, "%s: read error: %s", path, strerror(errno));
+    return RL_OK;
+}
+
+/* The end of the data section a header claims: the largest data_offsets end,
+ * or 0 when the header is not what the format says (parse_header then says
+ * what is wrong). */
+static size_t claimed_data(const unsigned char *json, size_t len)
+{
+    cJSON *root = cJSON_ParseWithLength((const char *)json, len);
+    double end = 0;
+    const cJSON *e;
+    cJSON_ArrayForEach(e, root)
+    {
+        const cJSON *off = cJSON_GetObjectItemCaseSensitive(e, "data_offsets"), *hi = cJSON_GetArrayItem(off, 1);
+        if (cJSON_IsNumber(hi) && hi->valuedouble > end && hi->valuedouble <= ST_MAX_INT) end = hi->valuedouble;
+    }
+    cJSON_Delete(root);
+    return (size_t)end;
+}
+
+/* Read a whole file into memory. A regular file is measured first; a
+ * stream (a pipe, stdin, a device such as /dev/zero) is read only as far as
+ * its own header says: 8 bytes, a header within ST_MAX_HEADER, then the data
+ * section the header claims, within ST_MAX_STREAM, and not a byte more. */
 static rl_status slurp(FILE *fp, const char *path, unsigned char **buf, size_t *len)
 {
     size_t cap = 1 << 16, n = 0;
     struct stat sb;
+    int regular = 0;
     if (fstat(fileno(fp), &sb) == 0 && S_ISREG(sb.st_mode)) {
         if ((uintmax_t)sb.st_size > SIZE_MAX / 2)
             return rl_fail(RL_ERR_FORMAT, "%s: file too large", path);
-        cap = (size_t)sb.st_size + 1;
+        cap = (size_t)sb.st_size + 1, regular = 1;
     } else if (fstat(fileno(fp), &sb) == 0 && S_ISDIR(sb.st_mode)) {
         return rl_fail(RL_ERR_IO, "%s: is a directory", path);
     }
     unsigned char *b = rl_malloc(cap);
     if (!b) return rl_fail(RL_ERR_NOMEM, "%s: cannot allocate %zu bytes to read it", path, cap);
-    for (;;) {
-        if (n == cap) {
-            if (cap > SIZE_MAX / 4) {
-                free(b);
-                return rl_fail(RL_ERR_FORMAT, "%s: file too large", path);
-            }
-            unsigned char *nb = rl_realloc(b, cap * 2);
-            if (!nb) {
-                free(b);
-                return rl_fail(RL_ERR_NOMEM, "%s: cannot allocate %zu bytes to read it", path, cap * 2);
-            }
-            b = nb;
-            cap *= 2;
+    rl_status s;
+    if (regular) {
+        s = read_upto(fp, path, &b, &cap, &n, SIZE_MAX / 2);
+    } else {
+        uint64_t hlen = 0;
+        s = read_upto(fp, path, &b, &cap, &n, 8);
+        if (!s && n == 8) memcpy(&hlen, b, 8);
+        if (!s && n == 8 && hlen <= ST_MAX_HEADER) s = read_upto(fp, path, &b, &cap, &n, 8 + (size_t)hlen);
+        if (!s && n == 8 + hlen && hlen <= ST_MAX_HEADER) {
+            size_t data = claimed_data(b + 8, (size_t)hlen);
+            if (data > ST_MAX_STREAM)
+                s = rl_fail(RL_ERR_FORMAT, "%s: the header claims %zu bytes of data, more than the %llu read from a stream",
+                            path, data, (unsigned long long)ST_MAX_STREAM);
+            else s = read_upto(fp, path, &b, &cap, &n, n + data);
         }
-        size_t got = fread(b + n, 1, cap - n, fp);
-        n += got;
-        if (got == 0) break;
     }
-    if (ferror(fp)) {
+    if (s) {
         free(b);
-        return rl_fail(RL_ERR_IO, "%s: read error: %s", path, strerror(errno));
+        return s;
     }
     *buf = b;
     *len = n;
@@ -208,12 +246,43 @@ static rl_status parse_meta(st_file *f, const cJSON *meta)
     return RL_OK;
 }
 
+/* What a file that is not safetensors is, by its first bytes; NULL when
+ * they say nothing. */
+static const char *sniff(const unsigned char *b, size_t n)
+{
+    static const struct { const char *magic; size_t len; const char *what; } tab[] = {
+        {"PK\x03\x04", 4, "a zip archive (a PyTorch .pt or .pth file from torch.save is one: save the state_dict "
+                           "with safetensors.torch.save_file instead)"},
+        {"\x80\x02", 2, "a Python pickle (an old PyTorch .pt file?)"},
+        {"\x80\x03", 2, "a Python pickle (an old PyTorch .pt file?)"},
+        {"\x80\x04", 2, "a Python pickle"},
+        {"\x80\x05", 2, "a Python pickle"},
+        {"\x93NUMPY", 6, "a NumPy .npy file"},
+        {"\x89HDF\r\n", 6, "an HDF5 file"},
+        {"\x89PNG\r\n", 6, "a PNG image"},
+        {"\x1f\x8b", 2, "a gzip file"},
+    };
+    for (size_t i = 0; i < sizeof tab / sizeof tab[0]; i++)
+        if (n >= tab[i].len && memcmp(b, tab[i].magic, tab[i].len) == 0) return tab[i].what;
+    size_t k = 0;
+    while (k < n && k < 4096 && (b[k] == ' ' || b[k] == '\t' || b[k] == '\n' || b[k] == '\r')) k++;
+    if (k < n && (b[k] == '{' || b[k] == '[')) return "a JSON file";
+    for (k = 0; k < n && k < 4096; k++)
+        if (b[k] < 0x20 && b[k] != '\n' && b[k] != '\r' && b[k] != '\t') return NULL;
+    return n ? "a text file" : NULL;
+}
+
 static rl_status parse_header(st_file *f)
 {
     const char *p = f->path;
-    if (f->len < 8) return rl_fail(RL_ERR_FORMAT, "%s: too short to be a safetensors file (%zu bytes)", p, f->len);
     uint64_t hlen = 0;
-    memcpy(&hlen, f->buf, 8);
+    if (f->len >= 8) memcpy(&hlen, f->buf, 8);
+    /* not safetensors at all: say what it is instead, where its bytes tell */
+    const char *what = f->len < 8 || (hlen <= ST_MAX_HEADER && hlen <= f->len - 8 && hlen >= 2 && f->buf[8] == '{')
+                           ? NULL
+                           : sniff(f->buf, f->len);
+    if (what) return rl_fail(RL_ERR_FORMAT, "%s: %s, not a safetensors file", p, what);
+    if (f->len < 8) return rl_fail(RL_ERR_FORMAT, "%s: too short to be a safetensors file (%zu bytes)", p, f->len);
     if (hlen > ST_MAX_HEADER)
         return rl_fail(RL_ERR_FORMAT, "%s: header length %llu exceeds the limit of %u bytes", p,
                        (unsigned long long)hlen, ST_MAX_HEADER);
@@ -541,3 +610,5 @@ rl_status rl_st_read_f64(const rl_st *r, const char *name, double *out, size_t n
 }
 
 const char *rl_st_meta(const rl_st *r, const char *key) { return st_meta(&r->f, key); }
+
+const char *rl_st_kind(const rl_st *r) { return st_kind(&r->f); }

@@ -12,6 +12,10 @@
 #define ST_MAX_NDIM RL_ST_MAX_NDIM
 #define ST_MAX_NAME 255
 #define ST_MAX_INT 9007199254740991.0 /* 2^53 - 1: dimensions and data offsets */
+/* The most data read from a stream (stdin, a pipe): the data section of the
+ * largest model (RL_MAX_PARAMS float64 values) and more. A regular file is
+ * measured instead. */
+#define ST_MAX_STREAM ((uint64_t)1 << 36)
 /* What rnnlab writes it must read back: a model's tensors, and the optimizer
  * and trainer state a checkpoint adds (src/run.c: at most 12 more). */
 _Static_assert(RL_MAX_TENSORS + 12 <= ST_MAX_TENSORS, "a checkpoint of the largest model must be readable");
@@ -68,6 +72,12 @@ void st_debug_fail_writes(long long after_bytes);
  * fsync'ed and renamed over path. */
 rl_status st_write(const char *path, const st_out *t, int n, const char *const *meta_kv, int nmeta);
 
+/* What an rnnlab file is, from its tensor names and metadata: "a model",
+ * "a training checkpoint", "a PyTorch state_dict without rnnlab's metadata",
+ * "a Jacobian output (rnnlab jacobian)", "a gradient file (rnnlab grad)",
+ * "a data file"; NULL when it is none of these. src/modelio.c */
+const char *st_kind(const st_file *f);
+
 /* A data file in an open file (rl_data_load_ex without the reading). */
 rl_status rl_data_from_st(rl_data **out, const st_file *f, const rl_model *m, rl_dtype dtype, unsigned flags);
 /* The limits on a text (docs/security.md): characters, distinct ones (the
@@ -81,9 +91,11 @@ rl_status rl_task_text_from_buffer(rl_task **out, int seq_len, const void *text,
 /* The model in an open file (checkpoints: tensors named optim.* and train.*
  * are passed over). src/modelio.c */
 rl_status rl_model_from_st(rl_model **out, const st_file *f, rl_dtype dtype);
-/* The model's metadata pairs (num: scratch for the numbers) and its tensors
- * as st_out views (m must be F32); both return their count. */
-int rl_model_meta(const rl_model *m, char num[4][16], const char **meta);
+/* The model's metadata pairs (at most RL_MODEL_META of them, into meta; num:
+ * scratch for the numbers) and its tensors as st_out views (m must be F32);
+ * both return their count. */
+#define RL_MODEL_META 10
+int rl_model_meta(const rl_model *m, char num[5][16], const char **meta);
 int rl_model_st_tensors(const rl_model *m, st_out *t);
 
 #endif

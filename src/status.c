@@ -31,11 +31,37 @@ const char *rl_strerror(rl_status s)
     case RL_ERR_NOMEM: return "out of memory";
     case RL_ERR_NONFINITE: return "non-finite value";
     case RL_ERR_LAPACK: return "LAPACK failure";
+    case RL_ERR_INTERRUPTED: return "interrupted";
     }
     return "unknown status";
 }
 
 const char *rl_errmsg(void) { return errbuf; }
+
+const char *rl_version(void) { return RL_VERSION_STRING; }
+
+static rl_progress_fn progress_fn;
+static void *progress_ctx;
+static int progress_muted;
+
+void rl_set_progress(rl_progress_fn fn, void *ctx)
+{
+    progress_fn = fn;
+    progress_ctx = fn ? ctx : NULL;
+}
+
+rl_status rl_progress_report(const char *what, double done, double total)
+{
+    if (!progress_fn || progress_muted || !progress_fn(progress_ctx, what, done, total)) return RL_OK;
+    return rl_fail(RL_ERR_INTERRUPTED, "interrupted");
+}
+
+int rl_progress_mute(int mute)
+{
+    int was = progress_muted;
+    progress_muted = mute;
+    return was;
+}
 
 rl_status rl_fail(rl_status s, const char *fmt, ...)
 {

@@ -69,10 +69,20 @@ static int cmp_i32(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* 64-bit FNV-1a: a text's fingerprint, for a run to know its text again. */
+static uint64_t fnv1a(const unsigned char *p, size_t n)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (size_t i = 0; i < n; i++) h = (h ^ p[i]) * 0x100000001b3ull;
+    return h;
+}
+
 /* UTF-8 bytes as class ids over their sorted distinct code points. */
 static rl_status text_from_bytes(rl_task *t, const unsigned char *src, size_t n, const char *name)
 {
     rl_status s = RL_OK;
+    t->info.text_bytes = (int64_t)n;
+    t->info.text_hash = fnv1a(src, n);
     int32_t *cps = rl_alloc(n + 1, sizeof *cps), *sorted = NULL;
     int64_t len = cps ? utf8_decode(src, n, cps) : 0;
     if (!cps) s = RL_ERR_NOMEM;
@@ -115,7 +125,8 @@ static rl_status text_from_bytes(rl_task *t, const unsigned char *src, size_t n,
 
 /* The text of path, or the built-in corpus. A regular file is measured
  * (fstat) and refused before it is read when it is over the limit; anything
- * else (a pipe) is read up to one byte past it. */
+ * else (a pipe) is read up to one byte past it, and any file up to its first
+ * NUL byte, which no text holds. */
 static rl_status load_text(rl_task *t, const char *path)
 {
     if (!path) return text_from_bytes(t, (const unsigned char *)rl_corpus_data, (size_t)rl_corpus_size, "<built-in corpus>");
@@ -133,7 +144,14 @@ static rl_status load_text(rl_task *t, const char *path)
     if (!s && n <= limit && !(buf = rl_malloc(cap)))
         s = rl_fail(RL_ERR_NOMEM, "%s: cannot allocate %zu bytes to read it", path, cap);
     while (buf && !s) {
-        n += fread(buf + n, 1, cap - n, f);
+        size_t got = fread(buf + n, 1, cap - n, f);
+        /* a NUL byte is no text's: stop at the first (so /dev/zero is read no further) */
+        const unsigned char *nul = memchr(buf + n, 0, got);
+        if (nul) {
+            s = rl_fail(RL_ERR_FORMAT, "%s: a NUL byte at offset %zu: not a text file", path, (size_t)(nul - buf));
+            break;
+        }
+        n += got;
         if (n < cap || n > limit) break;
         size_t ncap = cap > limit / 2 ? limit + 1 : 2 * cap;
         unsigned char *nb = rl_realloc(buf, ncap);

@@ -34,6 +34,8 @@ struct rl_trainer {
     rl_run_records acc;      /* the metrics line being gathered, and the steps skipped */
     rl_step_hook hook;       /* or NULL */
     void *hook_ctx;
+    rl_score last_val;       /* the last validation, and its step (0: none yet) */
+    int64_t last_val_step;
 };
 
 /* ------------------------------------------------------------------ set-up */
@@ -79,6 +81,8 @@ static rl_status build(rl_trainer *t)
     t->k1 = c->task == RL_TASK_TEXT ? (c->k1 ? c->k1 : c->seq_len) : 0;
     rl_config mc = {c->cell, t->info.input_size, c->hidden, c->layers, t->info.output_size, t->info.loss};
     if ((s = rl_model_new(&t->m, &mc, RL_F32))) return s;
+    /* the model file says what it was trained on: the commands' defaults */
+    if ((s = rl_model_set_task(t->m, c->task, c->seq_len))) return s;
     if (t->info.vocab && (s = rl_model_set_vocab(t->m, t->info.vocab))) return s;
     if ((s = rl_ws_new(&t->ws, t->m, c->batch, t->info.steps))) return s;
     if ((s = rl_task_data_new(&t->data, t->task, c->batch))) return s;
@@ -116,7 +120,7 @@ static void resolve_init(rl_train_config *c, const rl_model *m, int T)
 /* The trainer's state as the run folder saves and restores it. */
 static rl_run_state run_state(const rl_trainer *t)
 {
-    rl_run_state st = {t->step, t->rng, t->acc, NULL, NULL, NULL};
+    rl_run_state st = {t->step, t->rng, t->acc, NULL, NULL, NULL, t->info.text_bytes, t->info.text_hash};
     if (t->k1) st.pos = t->pos, st.carry_h = t->carry_h, st.carry_c = rl_cell_states(t->cfg.cell) == 2 ? t->carry_c : NULL;
     return st;
 }
@@ -159,7 +163,44 @@ static rl_status save_checkpoint(rl_trainer *t)
 
 rl_status rl_trainer_resume(rl_trainer **out, const char *dir, int64_t steps)
 {
+    rl_resume_options o = {steps, NULL};
+    return rl_trainer_resume_ex(out, dir, &o);
+}
+
+/* The step a checkpoint is at (-1 if it does not say), read before anything
+ * is built or trimmed. */
+static int64_t checkpoint_step(const st_file *f)
+{
+    const st_tensor *t = st_find(f, "train.step");
+    int64_t v = -1;
+    if (t && t->dtype == ST_I64 && t->numel == 1) memcpy(&v, f->data + t->begin, 8);
+    return v;
+}
+
+/* The text of a resumed text run must be the one it was trained on: the
+ * size and hash the checkpoint records (older checkpoints record neither;
+ * the vocabulary is checked then, in rl_run_restore). */
+static rl_status check_text(const st_file *f, const rl_task_info *in, const char *path)
+{
+    const char *b = st_meta(f, "text_bytes"), *h = st_meta(f, "text_hash"), *v = st_meta(f, "vocab");
+    if (in->kind != RL_TASK_TEXT) return RL_OK;
+    if (v && in->vocab && strcmp(v, in->vocab) != 0)
+        return rl_fail(RL_ERR_FORMAT, "%s: the text's characters are not the ones the run was trained on (%s)", f->path,
+                       path ? path : "the built-in corpus");
+    if (!b || !h) return RL_OK;
+    unsigned long long want = strtoull(h, NULL, 16);
+    long long bytes = strtoll(b, NULL, 10);
+    if (bytes == in->text_bytes && want == in->text_hash) return RL_OK;
+    return rl_fail(RL_ERR_FORMAT,
+                   "%s is not the text this run was trained on: %lld bytes, hash %016llx; the run's had %s bytes, hash %s",
+                   path ? path : "the built-in corpus", (long long)in->text_bytes, (unsigned long long)in->text_hash, b, h);
+}
+
+rl_status rl_trainer_resume_ex(rl_trainer **out, const char *dir, const rl_resume_options *o)
+{
     *out = NULL;
+    const int64_t steps = o ? o->steps : 0;
+    const char *new_text = o ? o->text_path : NULL;
     rl_trainer *t = calloc(1, sizeof *t);
     if (!t) return rl_fail(RL_ERR_NOMEM, "out of memory");
     st_file f;
@@ -167,9 +208,28 @@ rl_status rl_trainer_resume(rl_trainer **out, const char *dir, int64_t steps)
     t->text_path = (char *)t->cfg.text_path; /* owned */
     if (!s && !(t->dir = strdup(dir))) s = rl_fail(RL_ERR_NOMEM, "out of memory");
     resolve_schedule(&t->cfg); /* a checkpoint from before decay_steps was recorded */
+    /* refused before anything is built, or a record trimmed */
+    int64_t at = s ? -1 : checkpoint_step(&f);
+    if (!s && steps > 0 && at > steps)
+        s = rl_fail(RL_ERR_ARG, "%s is at step %lld, past the %lld steps asked for: give --steps %lld or more", dir,
+                    (long long)at, (long long)steps, (long long)at);
     if (!s && steps > 0) t->cfg.steps = steps;
+    if (!s && new_text && t->cfg.task != RL_TASK_TEXT) s = rl_fail(RL_ERR_ARG, "a text file is only for a run of the text task");
+    if (!s && new_text) { /* the run's text, moved: from now on recorded by its new absolute path */
+        free(t->text_path);
+        if (!(t->text_path = realpath(new_text, NULL))) t->text_path = strdup(new_text);
+        t->cfg.text_path = t->text_path;
+        if (!t->text_path) s = rl_fail(RL_ERR_NOMEM, "out of memory");
+    }
     if (!s && rl_train_config_check(&t->cfg)) s = rl_fail(RL_ERR_FORMAT, "%s: train_config: %s", f.path, rl_errmsg());
     if (!s) s = build(t);
+    if (s == RL_ERR_IO && t->cfg.task == RL_TASK_TEXT && !new_text) {
+        char why[1024];
+        snprintf(why, sizeof why, "%s", rl_errmsg());
+        s = rl_fail(s, "%s (if the run's text has moved, resume with --data NEWPATH)", why);
+    }
+    if (!s) s = check_text(&f, &t->info, t->cfg.text_path);
+    if (!s && new_text) s = rl_run_write_config(dir, &t->cfg);
     rl_run_state st = run_state(t);
     if (!s) s = rl_run_restore(&f, dir, &t->cfg, t->m, t->opt, &st, t->info.train_len);
     st_close(&f);
@@ -194,6 +254,13 @@ void rl_trainer_set_hook(rl_trainer *t, rl_step_hook fn, void *ctx)
 }
 
 const rl_model *rl_trainer_model(const rl_trainer *t) { return t->m; }
+rl_task_info rl_trainer_task_info(const rl_trainer *t) { return t->info; }
+
+int64_t rl_trainer_last_eval(const rl_trainer *t, rl_score *sc)
+{
+    *sc = t->last_val;
+    return t->last_val_step;
+}
 rl_train_config rl_trainer_config(const rl_trainer *t) { return t->cfg; }
 int64_t rl_trainer_step(const rl_trainer *t) { return t->step; }
 
@@ -312,7 +379,7 @@ rl_status rl_evaluate(const rl_model *m0, const rl_task *task, int B, int batche
                        c.input_size, c.output_size, rl_loss_name(c.loss), rl_task_name(in.kind), in.input_size,
                        in.output_size, rl_loss_name(in.loss));
     if (in.vocab && (!rl_model_vocab(m0) || strcmp(rl_model_vocab(m0), in.vocab) != 0))
-        return rl_fail(RL_ERR_ARG, "the model's vocabulary is not the text's");
+        return rl_fail(RL_ERR_ARG, "the model's characters are not the text's: give the text it was trained on (--data)");
     rl_model *m = NULL;
     rl_ws *ws = NULL;
     rl_data *d = NULL;
@@ -358,6 +425,7 @@ static rl_status eval_record(rl_trainer *t)
     rl_score sc;
     rl_status s = rl_evaluate(t->m, t->task, t->cfg.batch, t->cfg.eval_batches, t->cfg.seed ^ 0x76616cull, &sc);
     if (s) return s;
+    t->last_val = sc, t->last_val_step = t->step;
     cJSON *r = cJSON_CreateObject();
     cJSON_AddNumberToObject(r, "step", (double)t->step);
     score_json(r, &t->info, &sc, "val_");
@@ -417,9 +485,10 @@ static rl_status train_step(rl_trainer *t, double *loss, double *gnorm, int *cli
     return s;
 }
 
-/* The metrics line of the steps since the last one. */
-static rl_status log_metrics(rl_trainer *t, double now, double tlog, int64_t tokens, double t0,
-                             void (*progress)(const rl_progress *, void *), void *ctx)
+/* The metrics line of the steps since the last one; *p gets the progress
+ * report of the same steps (the validation fields are filled later, after
+ * the step's validation). */
+static rl_status log_metrics(rl_trainer *t, double now, double tlog, int64_t tokens, double t0, rl_progress *p)
 {
     const rl_train_config *c = &t->cfg;
     rl_run_records *a = &t->acc;
@@ -437,16 +506,14 @@ static rl_status log_metrics(rl_trainer *t, double now, double tlog, int64_t tok
     cJSON_AddNumberToObject(r, "tokens_per_s", tps);
     if (!isnan(t->info.baseline)) cJSON_AddNumberToObject(r, "baseline", t->info.baseline);
     rl_status s = rl_run_append(t->dir, "metrics.jsonl", r);
-    if (progress) {
-        rl_progress p = {t->step, c->steps, a->loss / n, a->grad_norm / n, lr, tps, now - t0, a->skipped};
-        progress(&p, ctx);
-    }
+    *p = (rl_progress){t->step, c->steps, a->loss / n, a->grad_norm / n, lr, tps, now - t0, a->skipped,
+                       NAN, 0, t->info.baseline};
     a->loss = a->grad_norm = a->grad_norm_max = 0, a->steps = a->clipped = 0;
     return s;
 }
 
-rl_status rl_trainer_run(rl_trainer *t, volatile int *stop, int *interrupted,
-                         void (*progress)(const rl_progress *, void *), void *ctx)
+static rl_status trainer_loop(rl_trainer *t, volatile int *stop, int *interrupted,
+                              void (*progress)(const rl_progress *, void *), void *ctx)
 {
     const rl_train_config *c = &t->cfg;
     rl_status s = RL_OK;
@@ -488,16 +555,34 @@ rl_status rl_trainer_run(rl_trainer *t, volatile int *stop, int *interrupted,
         }
         t->step++;
         tokens += tokens_per_step;
-        if (t->step % c->log_every == 0 || t->step == c->steps) {
+        rl_progress rep;
+        int report = t->step % c->log_every == 0 || t->step == c->steps;
+        if (report) {
             double now = now_s();
-            s = log_metrics(t, now, tlog, tokens, t0, progress, ctx);
+            s = log_metrics(t, now, tlog, tokens, t0, &rep);
             tokens = 0, tlog = now;
         }
         if (!s && c->flow_every > 0 && (t->step % c->flow_every == 0 || t->step == c->steps))
             s = flow_record(t, last_loss, last_norm);
         if (!s && ((c->eval_every > 0 && t->step % c->eval_every == 0) || t->step == c->steps)) s = eval_record(t);
         if (!s && ((c->ckpt_every > 0 && t->step % c->ckpt_every == 0) || t->step == c->steps)) s = save_checkpoint(t);
+        if (report && progress) { /* after the step's validation: the report shows it */
+            rep.val_step = t->last_val_step;
+            rep.val_loss = t->last_val_step ? t->last_val.loss_sum / t->last_val.weight_sum : NAN;
+            progress(&rep, ctx);
+        }
     }
     if (!s && *interrupted) s = save_checkpoint(t);
+    return s;
+}
+
+rl_status rl_trainer_run(rl_trainer *t, volatile int *stop, int *interrupted,
+                         void (*progress)(const rl_progress *, void *), void *ctx)
+{
+    /* the trainer reports through progress and stops on *stop: the Jacobian
+     * products of its flow records must not stop it half-way through a step */
+    int muted = rl_progress_mute(1);
+    rl_status s = trainer_loop(t, stop, interrupted, progress, ctx);
+    rl_progress_mute(muted);
     return s;
 }

@@ -146,7 +146,7 @@ TEST(cli_analysis_errors)
     const char *out = tmp_path("x.out");
     struct { const char *argv[16]; int status; const char *frag; } cases[] = {
         {{"rnnlab", "jacobian", "--model", JM, "--data", JD, NULL}, 2, "--out is required"},
-        {{"rnnlab", "jacobian", "--model", JM, "--data", JD, "--seq", "9", "--out", out, NULL}, 1, "outside the batch"},
+        {{"rnnlab", "jacobian", "--model", JM, "--data", JD, "--seq", "9", "--out", out, NULL}, 2, "outside the batch"},
         {{"rnnlab", "jacobian", "--model", JM, "--data", JD, "--seq", "-1", "--out", out, NULL}, 2, "out of range"},
         {{"rnnlab", "spectrum", "--model", JM, "--data", JD, "--lags", "0", "--out", out, NULL}, 2, "outside [1, T = 40]"},
         {{"rnnlab", "spectrum", "--model", JM, "--data", JD, "--lags", "1,x", "--out", out, NULL}, 2, "expects a list"},

@@ -1,6 +1,7 @@
 /* Every subcommand, every kind of bad argument: an unknown option, a repeated
  * one, a non-numeric and an out-of-range number, a missing required option.
- * Each gets one line on stderr and exit status 2, and writes nothing. */
+ * Each gets one line on stderr, "rnnlab CMD: ...", and exit status 2, and
+ * writes nothing. */
 #include "test.h"
 
 #include <string.h>
@@ -46,6 +47,9 @@ TEST(cli_every_subcommand_rejects_bad_arguments)
             CHECK_MSG(st == 2, "rnnlab %s (case %d): exit %d, want 2 (%s)", r->cmd, k, st, e);
             CHECK_MSG(strstr(e, bad[k].frag) != NULL, "rnnlab %s (case %d): '%s' lacks '%s'", r->cmd, k, e, bad[k].frag);
             CHECK_MSG(run_cli_err_lines() == 1, "rnnlab %s (case %d): %d lines on stderr", r->cmd, k, run_cli_err_lines());
+            char prefix[64];
+            snprintf(prefix, sizeof prefix, "rnnlab %s: ", r->cmd);
+            CHECK_MSG(strncmp(e, prefix, strlen(prefix)) == 0, "rnnlab %s (case %d): '%s' lacks the prefix", r->cmd, k, e);
         }
         /* and --help works for each */
         const char *help[] = {"rnnlab", r->cmd, "--help", NULL};

@@ -453,11 +453,11 @@ TEST(cli_train_eval_sample)
         {{"rnnlab", "train", "--task", "adding", "--seq-len", "10", "--hidden", "4", "--batch", "2", "--steps", "9",
           "--inject-nan-at", "4", "--quiet", "--out", tmp_path("nanrun"), NULL},
          1, "step 4: the gradient norm is nan"},
-        {{"rnnlab", "eval", "--model", model, NULL}, 2, "--task is required"},
-        {{"rnnlab", "eval", "--model", model, "--task", "adding", NULL}, 1, "does not fit the task adding"},
+        {{"rnnlab", "eval", "--model", fixture("tanh_l1_ce.model.safetensors"), NULL}, 2, "--task is required"},
+        {{"rnnlab", "eval", "--model", model, "--task", "adding", NULL}, 2, "does not fit the task adding"},
         {{"rnnlab", "eval", "--model", model, "--task", "adding", "--data", model, NULL}, 2, "--data is for --task text"},
         {{"rnnlab", "sample", "--model", model, "--temperature", "0", NULL}, 2, "out of range"},
-        {{"rnnlab", "sample", "--model", model, "--prime", "\xc3\xa9t\xc3\xa9", NULL}, 1, "is not in the model's vocabulary"},
+        {{"rnnlab", "sample", "--model", model, "--prime", "\xc3\xa9t\xc3\xa9", NULL}, 2, "is not in the model's vocabulary"},
         {{"rnnlab", "sample", "--model", fixture("tanh_l1_ce.model.safetensors"), NULL}, 1, "no vocabulary"},
         {{"rnnlab", "train", "--help", NULL}, 0, "usage: rnnlab train"},
         {{"rnnlab", "eval", "--help", NULL}, 0, "usage: rnnlab eval"},
@@ -1059,7 +1059,7 @@ TEST(cli_train_options_from_the_table)
     cJSON_Delete(j);
     free(txt);
     struct { const char *argv[12]; int status; const char *frag; } cases[] = {
-        {{"rnnlab", "train", "--resume", run, "--steps", "3", NULL}, 1, "is at step 6, past the 3 steps asked for"},
+        {{"rnnlab", "train", "--resume", run, "--steps", "3", NULL}, 2, "is at step 6, past the 3 steps asked for"},
         {{"rnnlab", "train", "--out", cfgp, NULL}, 2, "exists and is not a folder"},
         {{"rnnlab", "train", "--decay-steps", "-1", "--out", run, NULL}, 2, "--decay-steps = -1 is out of range"},
         {{"rnnlab", "train", "--zero-bias", "--zero-bias", "--out", run, NULL}, 2, "given twice"},
