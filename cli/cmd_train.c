@@ -29,7 +29,7 @@ static const char train_intro[] =
     "  --config-fields     print the table of the options below as Markdown and exit\n";
 
 /* The sections of --help, in order; each option is in the table's group. */
-static const char *const groups[] = {"task", "model", "optimisation", "records", "testing"};
+static const char *const groups[] = {"task", "model", "optimisation", "regularisers", "records", "testing"};
 
 /* "adding | copy | ..." for a row with named values; "" otherwise. */
 static void choices(const rl_train_field *f, const char *sep, char *buf, size_t n)

@@ -714,6 +714,17 @@ typedef struct {
     int64_t ckpt_every;     /* checkpoint every this many steps (0 = at the end only) */
     int skip_nonfinite;     /* 1: skip a batch whose loss or gradient is not finite; 0: stop */
     int64_t inject_nan_at;  /* fault injection for tests: make this step's gradient NaN (0 = off) */
+    /* the regularisers on the Jacobians (docs/training.md) */
+    double omega;              /* Pascanu et al.'s Omega: each step's gradient is that of L + omega Omega (0 = off) */
+    rl_omega_form omega_form;
+    int floss;                 /* gradient flossing of the top floss exponents (0 = off): floss_steps updates of
+                                  F alone, by an Adam of its own, before training, and after every floss_every
+                                  training steps (0: before only), at most floss_episodes times (0: no limit) */
+    int64_t floss_steps, floss_every;
+    int floss_episodes;
+    double floss_target;       /* lambda* */
+    double floss_lr;           /* the flossing Adam's rate (0 = sched.lr) */
+    int floss_batch;           /* sequences per flossing update */
 } rl_train_config;
 
 /* Defaults: adding, T 100, tanh, 128 units, 1 layer, batch 50, 1000 steps,

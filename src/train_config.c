@@ -12,7 +12,7 @@
 /* Enum fields are written through int pointers. */
 _Static_assert(sizeof(rl_task_kind) == sizeof(int) && sizeof(rl_cell) == sizeof(int), "enum size");
 _Static_assert(sizeof(rl_init_kind) == sizeof(int) && sizeof(rl_optim_kind) == sizeof(int), "enum size");
-_Static_assert(sizeof(rl_sched_kind) == sizeof(int), "enum size");
+_Static_assert(sizeof(rl_sched_kind) == sizeof(int) && sizeof(rl_omega_form) == sizeof(int), "enum size");
 
 rl_train_config rl_train_defaults(void)
 {
@@ -23,6 +23,7 @@ rl_train_config rl_train_defaults(void)
     c.optim = rl_optim_defaults(RL_OPT_ADAM);
     c.sched = (rl_schedule){RL_SCHED_CONSTANT, 1e-3, 0, 0, 0.1, 0, 0};
     c.clip = 1, c.log_every = 10, c.eval_every = 200, c.eval_batches = 10, c.flow_every = 100, c.ckpt_every = 200;
+    c.floss_steps = 100, c.floss_batch = 1;
     return c;
 }
 
@@ -39,6 +40,7 @@ static const char *init_choice(int i) { return rl_init_name((rl_init_kind)i); }
 static const char *optim_choice(int i) { return rl_optim_name((rl_optim_kind)i); }
 static const char *sched_choice(int i) { return rl_sched_name((rl_sched_kind)i); }
 static const char *nonfinite_choice(int i) { return i == 0 ? "stop" : i == 1 ? "skip" : NULL; }
+static const char *omega_form_choice(int i) { return rl_omega_form_name((rl_omega_form)i); }
 
 #define OFF(field) offsetof(rl_train_config, field)
 #define NUM(key, flag, group, type, field, lo, hi, arg, help, def) \
@@ -110,6 +112,25 @@ static const row rows[] = {
      NULL, nonfinite_choice},
     NUM("inject_nan_at", "inject-nan-at", "testing", RL_FIELD_INT64, inject_nan_at, 0, BIG, "N",
         "make step N's gradient NaN (to see --on-nonfinite at work); 0 = off", NULL),
+    NUM("omega", "omega", "regularisers", RL_FIELD_DOUBLE, omega, 0, 1e6, "W",
+        "Pascanu et al.'s Omega on the step Jacobians: train on L + W Omega; 0 = off", NULL),
+    {{"omega_form", "omega-form", "regularisers", RL_FIELD_ENUM, OFF(omega_form), 0, 0, RL_OMEGA_FORM_COUNT, "F",
+      "Omega as a ratio of norms (the paper's) or of squared norms (their code's)", NULL},
+     "Omega form", omega_form_choice},
+    NUM("floss", "floss", "regularisers", RL_FIELD_INT, floss, 0, 1000000, "K",
+        "gradient flossing of the top K Lyapunov exponents (Engelken 2023); 0 = off", NULL),
+    NUM("floss_steps", "floss-steps", "regularisers", RL_FIELD_INT64, floss_steps, 1, BIG, "N",
+        "flossing updates before training and in each episode", NULL),
+    NUM("floss_every", "floss-every", "regularisers", RL_FIELD_INT64, floss_every, 0, BIG, "M",
+        "a flossing episode after every M training steps; 0 = before training only", NULL),
+    NUM("floss_episodes", "floss-episodes", "regularisers", RL_FIELD_INT, floss_episodes, 0, 1000000, "E",
+        "at most E episodes during training; 0 = no limit", NULL),
+    NUM("floss_target", "floss-target", "regularisers", RL_FIELD_DOUBLE, floss_target, -100, 100, "X",
+        "the exponents' target lambda*", NULL),
+    NUM("floss_lr", "floss-lr", "regularisers", RL_FIELD_DOUBLE, floss_lr, 0, 1e3, "X",
+        "learning rate of flossing's own Adam; 0 = --lr", NULL),
+    NUM("floss_batch", "floss-batch", "regularisers", RL_FIELD_INT, floss_batch, 1, 1000000, "B",
+        "sequences per flossing update", NULL),
 };
 #define NROWS ((int)(sizeof rows / sizeof rows[0]))
 
@@ -330,6 +351,9 @@ rl_status rl_train_config_check(const rl_train_config *c)
     if (c->k1 > c->seq_len) return rl_fail(RL_ERR_ARG, "k1 = %d must be in [1, seq_len = %d]", c->k1, c->seq_len);
     if (c->k1 && c->task != RL_TASK_TEXT) return rl_fail(RL_ERR_ARG, "--k1 (truncated BPTT) is for the text task");
     if (c->text_path && c->task != RL_TASK_TEXT) return rl_fail(RL_ERR_ARG, "--data is for --task text");
+    if (c->omega == 0 && c->omega_form != RL_OMEGA_NORM) return rl_fail(RL_ERR_ARG, "--omega-form needs --omega W > 0");
+    if (c->floss == 0 && (c->floss_every || c->floss_episodes || c->floss_target != 0 || c->floss_lr != 0))
+        return rl_fail(RL_ERR_ARG, "--floss-every, --floss-episodes, --floss-target and --floss-lr need --floss K");
     return RL_OK;
 }
 

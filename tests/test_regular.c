@@ -431,3 +431,82 @@ TEST(reg_grad_cli)
         CHECK(run_cli_err_lines() == 1);
     }
 }
+
+/* ------------------------------------------------------------------ training */
+
+static rl_train_config reg_train_config(rl_cell cell)
+{
+    rl_train_config c = rl_train_defaults();
+    c.task = RL_TASK_ADDING, c.seq_len = 12, c.cell = cell, c.hidden = 6, c.batch = 4, c.steps = 30;
+    c.log_every = 5, c.eval_every = 0, c.eval_batches = 1, c.flow_every = 0, c.ckpt_every = 0, c.seed = 3;
+    c.omega = 0.5, c.floss = 3, c.floss_steps = 4, c.floss_every = 10, c.floss_episodes = 2, c.floss_batch = 2;
+    return c;
+}
+
+static unsigned char *run_file(const char *dir, const char *name, size_t *n)
+{
+    char p[1200];
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    return read_file(p, n);
+}
+
+/* Omega through the step hook and flossing episodes: the records are
+ * there, the episodes are where the schedule puts them, and a run stopped
+ * half way and resumed ends with the bytes of one that never stopped
+ * (model and floss.jsonl). */
+TEST(reg_training_records_and_resumes_exactly)
+{
+    const rl_cell cells[2] = {RL_CELL_TANH, RL_CELL_LSTM};
+    for (int k = 0; k < 2; k++) {
+        rl_train_config c = reg_train_config(cells[k]);
+        char a[1100], b[1100];
+        snprintf(a, sizeof a, "%s/reg-full%d", test_tmpdir, k);
+        snprintf(b, sizeof b, "%s/reg-split%d", test_tmpdir, k);
+        rl_trainer *t = NULL;
+        int intr = 0;
+        CHECK_OK(rl_trainer_new(&t, &c, a));
+        if (t) CHECK_OK(rl_trainer_run(t, NULL, &intr, NULL, NULL));
+        rl_trainer_free(t);
+        c.steps = 15, t = NULL;
+        CHECK_OK(rl_trainer_new(&t, &c, b));
+        if (t) CHECK_OK(rl_trainer_run(t, NULL, &intr, NULL, NULL));
+        rl_trainer_free(t);
+        t = NULL;
+        CHECK_OK(rl_trainer_resume(&t, b, 30));
+        if (t) CHECK_OK(rl_trainer_run(t, NULL, &intr, NULL, NULL));
+        rl_trainer_free(t);
+        size_t na = 0, nb = 0, fa = 0, fb = 0, ma_n = 0;
+        unsigned char *ma = run_file(a, "model.safetensors", &na), *mb = run_file(b, "model.safetensors", &nb);
+        CHECK_MSG(ma && mb && na == nb && memcmp(ma, mb, na) == 0, "%s: the resumed model differs", rl_cell_name(cells[k]));
+        unsigned char *la = run_file(a, "floss.jsonl", &fa), *lb = run_file(b, "floss.jsonl", &fb);
+        CHECK_MSG(la && lb && fa == fb && memcmp(la, lb, fa) == 0, "%s: floss.jsonl differs after resuming", rl_cell_name(cells[k]));
+        /* episodes before training and after steps 10 and 20 (at most 2 during training) */
+        int lines = 0;
+        for (size_t i = 0; la && i < fa; i++) lines += la[i] == '\n';
+        CHECK_MSG(lines == 3, "%d flossing episodes, want 3", lines);
+        CHECK(la && strstr((char *)la, "\"step\":0,") && strstr((char *)la, "\"step\":10,") && strstr((char *)la, "\"step\":20,"));
+        CHECK(la && strstr((char *)la, "\"lambda_after\":["));
+        unsigned char *met = run_file(a, "metrics.jsonl", &ma_n);
+        CHECK(met && strstr((char *)met, "\"omega\":"));
+        free(ma), free(mb), free(la), free(lb), free(met);
+    }
+}
+
+/* the options of rnnlab train: a negative weight, K larger than the state,
+ * a flossing option without --floss: one line, exit 2 */
+TEST(reg_train_cli_refuses_bad_options)
+{
+    const char *dir = tmp_path("reg-cli-run");
+    const char *bad[][16] = {
+        {"rnnlab", "train", "--task", "adding", "--seq-len", "10", "--hidden", "4", "--omega", "-1", "--out", dir, NULL},
+        {"rnnlab", "train", "--task", "adding", "--seq-len", "10", "--hidden", "4", "--floss", "5", "--out", dir, NULL},
+        {"rnnlab", "train", "--task", "adding", "--seq-len", "10", "--hidden", "4", "--floss-every", "5", "--out", dir, NULL},
+        {"rnnlab", "train", "--task", "adding", "--seq-len", "10", "--hidden", "4", "--omega-form", "squared", "--out", dir, NULL},
+    };
+    char so[512], se[512];
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        CHECK_MSG(run_cli(bad[i], NULL, so, sizeof so, se, sizeof se) == 2, "case %zu: %s", i, se);
+        CHECK(run_cli_err_lines() == 1);
+    }
+    CHECK(strstr(se, "--omega-form") != NULL);
+}
