@@ -104,6 +104,7 @@ VALGRIND_TESTS = loss_by_hand backward_accumulates eq_10_21 torch_fixtures_f64 b
                  file_limits jacobian_matches theorem_ lag_gradients optimizers_by_hand task_ resume_is_exact \
                  nonfinite fuzz_corpus train_config resume_old step_hook resumed_records blas_ \
                  limit_ vocab_needs error_paths init_chrono init_leak init_indrnn bad_cure_model_files \
+                 reg_fixtures_match_torch_f64 floss_linear_cell reg_bad_input floss_rank_deficient reg_training \
                  ux_stream_reads ux_lyapunov
 valgrind: $(BUILD)/rnnlab $(BUILD)/rnnlab_tests
 	OPENBLAS_NUM_THREADS=1 valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \

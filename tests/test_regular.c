@@ -503,10 +503,54 @@ TEST(reg_train_cli_refuses_bad_options)
         {"rnnlab", "train", "--task", "adding", "--seq-len", "10", "--hidden", "4", "--floss-every", "5", "--out", dir, NULL},
         {"rnnlab", "train", "--task", "adding", "--seq-len", "10", "--hidden", "4", "--omega-form", "squared", "--out", dir, NULL},
     };
-    char so[512], se[512];
+    char so[512] = "", se[512] = "";
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         CHECK_MSG(run_cli(bad[i], NULL, so, sizeof so, se, sizeof se) == 2, "case %zu: %s", i, se);
         CHECK(run_cli_err_lines() == 1);
     }
     CHECK(strstr(se, "--omega-form") != NULL);
+}
+
+/* ------------------------------------------------------------------ rl_gemm */
+
+/* rl_gemm lowers its panel count for small products (4 MFLOP a panel); the
+ * fewer panels must still cover every row. Layer 1's input projection and
+ * dL/dx of a 2-layer net with T B = 10000 rows and H = 50 is such a product
+ * (found through Omega's ratios, exactly 0 past row 7040 = 11 x 640): the
+ * batch's loss and gradient are the means of its sequences' alone. */
+TEST(gemm_with_fewer_panels_covers_every_row)
+{
+    rl_model *m = reg_model(RL_CELL_TANH, 3, 50, 2, 2, RL_LOSS_MSE, 4);
+    rl_data *d = NULL;
+    rl_ws *ws = NULL, *w1 = NULL;
+    const int B = 200, T = 50;
+    if (m) CHECK_OK(rl_data_random(&d, m, B, T, RL_F64, 0, 1, 5));
+    if (d) CHECK_OK(rl_ws_new(&ws, m, B, T));
+    if (ws) CHECK_OK(rl_ws_new(&w1, m, 1, T));
+    if (!w1) goto out;
+    const rl_batch *b = rl_data_batch(d);
+    const size_t n = rl_model_num_params(m), I = 3, LH = 2 * 50;
+    double loss = 0, mean = 0, l1, *g = calloc(n, 8), *x = malloc((size_t)T * I * 8), *h0 = malloc(LH * 8);
+    const double *y = b->y;
+    rl_ws_zero_grad(ws);
+    CHECK_OK(rl_forward(ws, m, b, &loss));
+    CHECK_OK(rl_backward(ws, m, b));
+    for (int q = 0; q < B; q++) {
+        memcpy(x, (const double *)b->x + (size_t)q * T * I, (size_t)T * I * 8);
+        for (int l = 0; l < 2; l++) memcpy(h0 + l * 50, (const double *)b->h0 + ((size_t)l * B + q) * 50, 50 * 8);
+        rl_batch one = {RL_F64, 1, T, 3, x, NULL, y + (size_t)q * T * 2, NULL, h0, NULL};
+        rl_ws_zero_grad(w1);
+        CHECK_OK(rl_forward(w1, m, &one, &l1));
+        CHECK_OK(rl_backward(w1, m, &one));
+        mean += l1 / B;
+        for (size_t i = 0; i < n; i++) g[i] += ((const double *)rl_ws_grad(w1))[i] / B;
+    }
+    CHECK_MSG(fabs(loss - mean) < 1e-12 * fabs(mean), "loss %.17g, the sequences' mean %.17g", loss, mean);
+    CHECK_CLOSE("batch gradient against the sequences' mean", rl_ws_grad(ws), RL_F64, g, n, 1e-10, 1e-13);
+    free(g), free(x), free(h0);
+out:
+    rl_ws_free(w1);
+    rl_ws_free(ws);
+    rl_data_free(d);
+    rl_model_free(m);
 }
