@@ -24,7 +24,8 @@ static const char grad_usage[] =
     "  --precision P     f32 | f64                                     [f32]\n"
     "  --omega W         Pascanu et al.'s Omega, weight W >= 0 (0: only measured):\n"
     "                    'omega', and 'omega.ratio' (L, B, T) = ||J^T delta|| / ||delta||\n"
-    "                    per step (NaN where delta = 0); prints the ratios' quartiles\n"
+    "                    per step (NaN where delta = 0); prints the ratios' quartiles and\n"
+    "                    the share of steps in bins around 1\n"
     "  --omega-form F    norm (the paper's) | squared (their code's)   [norm]\n"
     "  --floss K         gradient flossing of each sequence's top K Lyapunov\n"
     "                    exponents, 1 <= K <= the state size: 'floss' and\n"
@@ -49,6 +50,22 @@ static void print_quartiles(const char *what, const double *v, size_t n)
         qsort(s, k, sizeof *s, cmp_double);
         printf("%s min %.6g q1 %.6g median %.6g q3 %.6g max %.6g over %zu steps\n", what, s[0], s[k / 4], s[k / 2],
                s[(3 * k) / 4 < k ? (3 * k) / 4 : k - 1], s[k - 1], k);
+        /* the histogram: the share of steps in bins around 1 */
+        static const double edge[] = {0.5, 0.8, 0.95, 1.05, 1.25, 2};
+        const int nb = (int)(sizeof edge / sizeof edge[0]);
+        size_t count[8] = {0};
+        for (size_t i = 0; i < k; i++) {
+            int bin = 0;
+            while (bin < nb && s[i] >= edge[bin]) bin++;
+            count[bin]++;
+        }
+        printf("%s histogram", what);
+        for (int bin = 0; bin <= nb; bin++) {
+            if (bin == 0) printf(" [0, %g) %.3f", edge[0], (double)count[0] / k);
+            else if (bin == nb) printf(", [%g, inf) %.3f", edge[nb - 1], (double)count[nb] / k);
+            else printf(", [%g, %g) %.3f", edge[bin - 1], edge[bin], (double)count[bin] / k);
+        }
+        printf("\n");
     }
     free(s);
 }
@@ -146,7 +163,7 @@ int cmd_grad(int argc, char **argv)
         printf("loss %.17g\n", loss);
         if (want_omega) {
             printf("omega %.17g\n", omega);
-            print_quartiles("omega ratio ||J^T delta||/||delta||:", ratio, (size_t)(L * B * T));
+            print_quartiles("omega ratio ||J^T delta||/||delta||", ratio, (size_t)(L * B * T));
         }
         if (want_floss) {
             printf("floss %.17g\nfloss lambda (mean over %lld sequences):", floss, (long long)B);
