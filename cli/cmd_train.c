@@ -203,7 +203,7 @@ int cmd_train(int argc, char **argv)
     int interrupted = 0;
     s = rl_trainer_run(t, cli_stop_flag(), &interrupted, show_progress, NULL);
     cli_progress_end();
-    int64_t at = rl_trainer_step(t);
+    int64_t at = rl_trainer_step(t), solved = rl_trainer_solved_step(t);
     rl_score sc;
     char words[200] = "";
     if (rl_trainer_last_eval(t, &sc) == at && at > 0) {
@@ -217,8 +217,12 @@ int cmd_train(int argc, char **argv)
                 (long long)at, dir);
         return 130;
     }
-    fprintf(stderr, "rnnlab train: done, %lld steps%s%s; model in %s/model.safetensors\n", (long long)at, words[0] ? "; " : "",
-            words, dir);
+    if (solved)
+        fprintf(stderr, "rnnlab train: solved at step %lld (%s)%s%s; model in %s/model.safetensors\n", (long long)solved,
+                rl_task_solved_rule(rc.task), words[0] ? "; " : "", words, dir);
+    else
+        fprintf(stderr, "rnnlab train: done, %lld steps%s%s; model in %s/model.safetensors\n", (long long)at,
+                words[0] ? "; " : "", words, dir);
     return 0;
 }
 

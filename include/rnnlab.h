@@ -79,8 +79,20 @@ typedef enum {
     RL_LOSS_COUNT
 } rl_loss;
 
+/* An orthogonal recurrent matrix, as torch.nn.utils.parametrizations.orthogonal
+ * (PyTorch 1.13) makes it from X (trained) and an orthogonal base B (fixed),
+ * A = tril(X) - tril(X)^T: */
+typedef enum {
+    RL_ORTH_NONE = 0, /* W_hh is a parameter */
+    RL_ORTH_EXP,      /* W_hh = B expm(A)                   (orthogonal_map="matrix_exp") */
+    RL_ORTH_CAYLEY,   /* W_hh = B (I - A/2)^{-1} (I + A/2)  (orthogonal_map="cayley") */
+    RL_ORTH_COUNT
+} rl_orth;
+
 /* Names as they appear in files and on the command line; NULL if out of range. */
 const char *rl_cell_name(rl_cell c);
+const char *rl_orth_name(rl_orth o); /* "none", "exp", "cayley" */
+rl_status rl_orth_parse(const char *name, rl_orth *out);
 const char *rl_loss_name(rl_loss l);
 const char *rl_dtype_name(rl_dtype d);
 rl_status rl_dtype_parse(const char *name, rl_dtype *out); /* "f32" or "f64" */
@@ -134,17 +146,34 @@ typedef struct rl_model rl_model;
  *   rnn.bias_hh_l{k}   (G*H)
  *   head.weight        (O, H)
  *   head.bias          (O)
- * in that order in the buffer, each tensor row-major. */
+ * in that order in the buffer, each tensor row-major. An orthogonal model
+ * (rl_model_new_orth) has no rnn.weight_hh_l{k}; after the layer's other
+ * tensors (a leaky layer's rnn.leak_l{k} among them) come those of torch's
+ * parametrisation:
+ *   rnn.parametrizations.weight_hh_l{k}.original  (H, H)  X, trained
+ *   rnn.parametrizations.weight_hh_l{k}.0.base    (H, H)  B, fixed */
 typedef struct {
     const char *name;
     int ndim;          /* 1 or 2 */
     int64_t shape[2];  /* shape[1] == 1 when ndim == 1 */
     size_t offset;     /* in elements from the start of the buffer */
     size_t numel;
+    int fixed;         /* 1: not trained (an orthogonal base): optimizers leave it, no gradient reaches it,
+                          gradient files do not hold it */
 } rl_tensor_info;
 
 /* A model with every parameter zero. *out is NULL on failure. */
 rl_status rl_model_new(rl_model **out, const rl_config *cfg, rl_dtype dtype);
+/* The same with an orthogonal W_hh made by map from X and B (tensors above;
+ * RL_ORTH_NONE: rl_model_new): for cells with one dense (H, H) W_hh (tanh,
+ * relu, linear, leaky; RL_ERR_ARG for LSTM, GRU and IndRNN's vector). W_hh = B map(A) is computed in
+ * float64 by each workspace before a forward pass whenever X or B have
+ * changed (however they were written), and rounded to the model's dtype;
+ * rl_backward gives dL/dX through the map (exp: the adjoint of the Frechet
+ * derivative of the matrix exponential; cayley: two solves) and no gradient
+ * for B. */
+rl_status rl_model_new_orth(rl_model **out, const rl_config *cfg, rl_dtype dtype, rl_orth map);
+rl_orth rl_model_orthogonal(const rl_model *m);
 /* A copy with parameters converted to dtype (rounded when narrowing). */
 rl_status rl_model_cast(rl_model **out, const rl_model *m, rl_dtype dtype);
 void rl_model_free(rl_model *m);
@@ -451,6 +480,27 @@ typedef struct {
 
 rl_status rl_jac_theorem(rl_jac *j, int tau, rl_theorem *out);
 
+/* The study notes' question in numbers, for a small model: P(t, tau) =
+ * J_t ... J_{tau+1} beside V Lambda_t ... Lambda_{tau+1} V^-1, where V holds
+ * the eigenvectors of J_{tau+1} and Lambda_k = diag(V^-1 J_k V). Equal when
+ * every J_k has the eigenvectors V (a linear RNN, J_k = W_hh); apart when
+ * J_k changes them (tanh: J_k = diag(1 - h_k^2) W_hh), and off_share says by
+ * how much. RL_ERR_ARG when S > RL_WORKED_MAX_S, t - tau > RL_WORKED_MAX_STEPS,
+ * or J_{tau+1} has complex eigenvalues. All matrices (S, S) row-major. */
+#define RL_WORKED_MAX_S 8
+#define RL_WORKED_MAX_STEPS 16
+typedef struct {
+    int S, t, tau;
+    double J[RL_WORKED_MAX_STEPS][RL_WORKED_MAX_S * RL_WORKED_MAX_S]; /* J[k] = J_{tau+1+k} */
+    double V[RL_WORKED_MAX_S * RL_WORKED_MAX_S], Vinv[RL_WORKED_MAX_S * RL_WORKED_MAX_S];
+    double lambda[RL_WORKED_MAX_STEPS][RL_WORKED_MAX_S]; /* diag(V^-1 J_k V) */
+    double off_share[RL_WORKED_MAX_STEPS]; /* ||offdiag(V^-1 J_k V)||_F / ||V^-1 J_k V||_F */
+    double prod_lambda[RL_WORKED_MAX_S];   /* prod_k lambda[k] */
+    double P[RL_WORKED_MAX_S * RL_WORKED_MAX_S], R[RL_WORKED_MAX_S * RL_WORKED_MAX_S]; /* the product, V (prod) V^-1 */
+    double deviation; /* max |P - R| / max |P| */
+} rl_worked;
+rl_status rl_jac_worked(rl_jac *j, int t, int tau, rl_worked *w);
+
 /* ---------------------------------------------------------------- Lyapunov */
 
 typedef enum { RL_INPUT_DATA = 0, RL_INPUT_ZEROS, RL_INPUT_NOISE } rl_input_kind;
@@ -519,7 +569,9 @@ rl_status rl_omega_form_parse(const char *name, rl_omega_form *out);
  * weight > 0 adds weight * dOmega/dtheta to the gradient buffer: their
  * "immediate" gradient, every activation and every delta held, so only
  * what appears in J_t itself: W_hh (with the gates held for LSTM and GRU)
- * and the cell's own parameters (the leaky unit's theta). RL_ERR_ARG for a
+ * and the cell's own parameters (the leaky unit's theta); an orthogonal
+ * W_hh = B map(A(X)) takes it on to X (W_hh remade from the model's X first;
+ * the workspace's dL/dW_hh then holds Omega's part). RL_ERR_ARG for a
  * weight < 0 or not finite, or dL/dh not kept. In the workspace's dtype. */
 rl_status rl_omega(rl_ws *ws, const rl_model *m, rl_omega_form form, double weight, double *omega, double *ratio);
 
@@ -582,6 +634,12 @@ rl_status rl_optim_new(rl_optim **out, const rl_model *m, const rl_optim_config 
 void rl_optim_free(rl_optim *o);
 /* One update of m's parameters from grad (the model's layout and dtype). */
 rl_status rl_optim_step(rl_optim *o, rl_model *m, const void *grad, double lr);
+/* From the next step on, elements [offset, offset + count) of the buffer
+ * learn at scale * lr (scale >= 0; 0 leaves them, and their moments, as
+ * they are). Where ranges overlap the one set last counts. A new optimizer
+ * has scale 0 on the model's fixed tensors (rl_tensor_info.fixed) and 1
+ * elsewhere. RL_ERR_ARG for a range outside the buffer or a bad scale. */
+rl_status rl_optim_set_lr_scale(rl_optim *o, size_t offset, size_t count, double scale);
 /* The optimizer's state for checkpoints: its step count and its moment
  * buffers (0 to 2, each rl_model_num_params elements of the model's dtype). */
 int64_t rl_optim_steps(const rl_optim *o);
@@ -675,6 +733,12 @@ typedef struct {
                                     symbols, temporal-order the class, text next character */
 } rl_score;
 rl_status rl_task_score(const rl_task *t, const rl_batch *b, const rl_ws *ws, double loss, rl_score *sc);
+/* Whether scores sc solve the task: adding, val MSE < 0.01; adding-hs97,
+ * copy and temporal-order, at least 99% of the items right (the recalled
+ * symbols for copy, |error| < 0.04 for adding-hs97); tasks without such a
+ * criterion (text) are never solved. rl_task_solved_rule says it in words. */
+int rl_task_solved(const rl_task *t, const rl_score *sc);
+const char *rl_task_solved_rule(rl_task_kind k);
 
 /* Class ids of a UTF-8 text under a character model's vocabulary (*n gets
  * the count, at most max); RL_ERR_ARG naming the first character not in it. */
@@ -714,6 +778,10 @@ typedef struct {
     int64_t ckpt_every;     /* checkpoint every this many steps (0 = at the end only) */
     int skip_nonfinite;     /* 1: skip a batch whose loss or gradient is not finite; 0: stop */
     int64_t inject_nan_at;  /* fault injection for tests: make this step's gradient NaN (0 = off) */
+    int stop_when_solved;   /* 1: stop at the first validation that solves the task (rl_task_solved) */
+    int save_init;          /* 1: write the model before training to RUN/init.safetensors */
+    rl_orth orthogonal;     /* W_hh = B map(A) (rl_model_new_orth): tanh, relu, linear, leaky */
+    double orthogonal_lr;   /* the learning rate of X, scaled by the schedule as sched.lr is; 0 = sched.lr */
     /* the regularisers on the Jacobians (docs/training.md) */
     double omega;              /* Pascanu et al.'s Omega: each step's gradient is that of L + omega Omega (0 = off) */
     rl_omega_form omega_form;
@@ -838,6 +906,8 @@ rl_task_info rl_trainer_task_info(const rl_trainer *t);
 const rl_model *rl_trainer_model(const rl_trainer *t);
 rl_train_config rl_trainer_config(const rl_trainer *t);
 int64_t rl_trainer_step(const rl_trainer *t);
+/* The step whose validation solved the task (rl_task_solved), 0 if none has. */
+int64_t rl_trainer_solved_step(const rl_trainer *t);
 void rl_trainer_free(rl_trainer *t);
 
 /* Validation of m on task: `batches` batches of B fresh sequences drawn from

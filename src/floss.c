@@ -26,6 +26,7 @@
  *    to dL/dz_t after the step, a state's to dL/ds_t), from the top layer
  *    down; then the weight gradients as in src/loop.c. */
 #include "cell.h"
+#include "orth.h"
 
 #include <cblas.h>
 #include <lapacke.h>
@@ -329,6 +330,36 @@ static void trajectory_sweep(floss_ws *f)
     }
 }
 
+/* dF/dW_hh, kept apart until now, into W_hh's gradient, or for an orthogonal
+ * W_hh = B map(A(X)) through the map into X's (src/orth.h). */
+static rl_status whh_grad(floss_ws *f)
+{
+    const rl_model *m = f->m;
+    const int H = f->H;
+    double *scratch = NULL;
+    int *ipiv = NULL;
+    if (m->orth != RL_ORTH_NONE &&
+        (!(scratch = rl_alloc(rl_orth_scratch_size(H), 8)) || !(ipiv = rl_alloc((size_t)H, sizeof *ipiv)))) {
+        rl_free(scratch);
+        return RL_ERR_NOMEM;
+    }
+    rl_status s = RL_OK;
+    for (int l = 0; !s && l < f->L; l++) {
+        const double *src = f->dwhh + (size_t)l * whh_len(f);
+        if (m->orth == RL_ORTH_NONE) {
+            double *dw = tensor_grad(f, l, RL_W_HH);
+            for (size_t i = 0; i < whh_len(f); i++) dw[i] += src[i];
+        } else {
+            s = rl_orth_layer_backward(m->orth, H, rl_tensor_data(m, rl_t(m, l, RL_ORTH_X)),
+                                       rl_tensor_data(m, rl_t(m, l, RL_ORTH_BASE)), src, tensor_grad(f, l, RL_ORTH_X),
+                                       scratch, ipiv);
+        }
+    }
+    rl_free(scratch);
+    rl_free(ipiv);
+    return s;
+}
+
 rl_status rl_floss(const rl_model *m0, const rl_batch *b, const rl_floss_config *cfg, double *floss, double *lambda,
                    void *grad, void *grad_h0, void *grad_c0)
 {
@@ -378,15 +409,9 @@ rl_status rl_floss(const rl_model *m0, const rl_batch *b, const rl_floss_config 
             }
     }
     rl_blas_restore(blas);
-    if (!s && want && cfg->weight > 0 && grad) {
-        /* dF/dW_hh apart until now, so that a parametrised W_hh can take it */
-        for (int l = 0; l < L; l++) {
-            double *dw = tensor_grad(&f, l, RL_W_HH);
-            const double *src = f.dwhh + (size_t)l * whh_len(&f);
-            for (size_t i = 0; i < whh_len(&f); i++) dw[i] += src[i];
-        }
+    if (!s && want && cfg->weight > 0 && grad) s = whh_grad(&f);
+    if (!s && want && cfg->weight > 0 && grad)
         for (size_t i = 0; i < m->num_params; i++) rl_store(grad, m0->dtype, i, rl_load(grad, m0->dtype, i) + f.g[i]);
-    }
     if (!s) *floss = total;
     floss_free(&f);
     rl_model_free(m);

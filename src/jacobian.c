@@ -106,7 +106,7 @@ static void layer_rows(const rl_model *m, const rl_ws *ws, int l, int t, double 
 {
     const rl_cell_desc *d = m->cell;
     const int H = m->cfg.hidden_size, in = l == 0 ? m->cfg.input_size : H, off = h_off(m, l);
-    const double *whh = rl_tensor_data(m, rl_t(m, l, RL_W_HH)), *wih = rl_tensor_data(m, rl_t(m, l, RL_W_IH));
+    const double *whh = rl_layer_whh(ws, m, l), *wih = rl_tensor_data(m, rl_t(m, l, RL_W_IH));
     for (int r = 0; r < d->states; r++) {
         coefs k = seed_coefs(m, ws, l, t, r, scratch);
         double *rows = J + (size_t)(off + r * H) * S;
@@ -307,7 +307,7 @@ static void product_part(void *p, int part, int parts)
     const rl_model *m = j->m;
     const rl_cell_desc *d = m->cell;
     const int vanilla = m->cfg.num_layers == 1 && d->states == 1 && d->gates == 1 && d->recur == RL_RECUR_DENSE;
-    const double *whh = rl_tensor_data(m, rl_t(m, 0, RL_W_HH));
+    const double *whh = rl_layer_whh(j->ws, m, 0);
     /* P <- J_k P for k = tau+1..t */
     for (int k = q->tau + 1; k <= q->t; k++) {
         const double *rows = NULL;

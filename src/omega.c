@@ -106,19 +106,25 @@ rl_status RL_T(rl_omega)(rl_ws *ws, const rl_model *m, rl_omega_form form, doubl
         if (!(weight > 0) || n == 0) continue;
         /* g = weight/n dOmega/du, a multiple of u on each counted row:
          *   norm:    2 (rho - 1) u / (||delta|| ||u||)   (0 where u = 0)
-         *   squared: 4 (rho^2 - 1) u / ||delta||^2 */
+         *   squared: 4 (rho^2 - 1) u / ||delta||^2
+         * Omega does not see delta's scale, so g grows as 1/||delta|| while e
+         * shrinks with it: a vanishing delta would overflow g and underflow e
+         * in float32 (inf times 0). Each row's scale goes to the other factor,
+         * e g^T = (e / ||delta||) (||delta|| g)^T, both bounded: G holds
+         * ||delta|| g and E becomes e / ||delta||. */
         const double wn = weight / (double)n;
         for (size_t row = 0; row < TB; row++) {
-            double a = o.nd2[row], c = o.nu2[row], f = 0;
+            double a = o.nd2[row], c = o.nu2[row], f = 0, nd = sqrt(a);
             if (counted(form, a)) {
                 double rho = sqrt(c / a);
-                if (form == RL_OMEGA_SQUARED) f = wn * 4 * (c / a - 1) / a;
-                else if (c > 0) f = wn * 2 * (rho - 1) / sqrt(a * c);
+                if (form == RL_OMEGA_SQUARED) f = wn * 4 * (c / a - 1) / nd;
+                else if (c > 0) f = wn * 2 * (rho - 1) / sqrt(c);
             }
             for (int j = 0; j < H; j++) o.G[row * H + j] = (real)(f * o.U[row * H + j]);
+            for (size_t k = 0; k < GhH; k++) o.E[row * GhH + k] = f != 0 ? (real)(o.E[row * GhH + k] / nd) : 0;
         }
         /* dOmega/dW_hh = sum over (b, k) of e g^T */
-        real *dw = DPL(ws, m, l, RL_W_HH);
+        real *dw = (real *)rl_layer_dwhh(ws, m, l); /* orthogonal: the workspace's, mapped to dL/dX after */
         if (dense) {
             RL_T(rl_gemm)(CblasTrans, CblasNoTrans, (int)GhH, H, (int)TB, 1, o.E, (int)GhH, o.G, H, 1, dw, H);
         } else {
@@ -126,7 +132,8 @@ rl_status RL_T(rl_omega)(rl_ws *ws, const rl_model *m, rl_omega_form form, doubl
                 for (int j = 0; j < H; j++) dw[j] += o.E[row * H + j] * o.G[row * H + j];
         }
         if (!theta) continue;
-        /* the cotangent of e is W_hh g; of the coefficients, delta times it */
+        /* the cotangent of e is W_hh g; of the coefficients, delta times it
+         * (here (W_hh ||delta|| g) times delta / ||delta||) */
         if (dense) {
             RL_T(rl_gemm)(CblasNoTrans, CblasTrans, (int)TB, (int)GhH, H, 1, o.G, H, w, H, 0, o.Eb, (int)GhH);
         } else {
@@ -140,12 +147,13 @@ rl_status RL_T(rl_omega)(rl_ws *ws, const rl_model *m, rl_omega_form form, doubl
                 size_t row = (size_t)t * B + b;
                 if (!counted(form, o.nd2[row])) continue;
                 const real *dl = delta + row * H;
+                const double nd = sqrt(o.nd2[row]);
                 memset(o.kbar, 0, (size_t)d->states * CL * sizeof *o.kbar);
                 memset(o.zb, 0, (size_t)G * H * sizeof *o.zb);
                 memset(o.zhb, 0, GhH * sizeof *o.zhb);
                 memset(o.sb, 0, (size_t)d->states * H * sizeof *o.sb);
-                for (size_t k = 0; k < GhH; k++) o.kbar[hid + k] = o.Eb[row * GhH + k] * dl[k % (size_t)H];
-                for (int j = 0; j < H; j++) o.kbar[dir + (size_t)j] = o.G[row * H + j] * dl[j];
+                for (size_t k = 0; k < GhH; k++) o.kbar[hid + k] = (real)(o.Eb[row * GhH + k] * (dl[k % (size_t)H] / nd));
+                for (int j = 0; j < H; j++) o.kbar[dir + (size_t)j] = (real)(o.G[row * H + j] * (dl[j] / nd));
                 RL_OPS(d)->jac_vjp(&ly, t, b, 0, H, o.kbar, o.zb, apart ? o.zhb : NULL, o.sb, dtheta);
             }
     }
@@ -154,6 +162,8 @@ rl_status RL_T(rl_omega)(rl_ws *ws, const rl_model *m, rl_omega_form form, doubl
 }
 
 #ifdef RL_REAL_F64
+#include "orth.h"
+
 static const char *const form_names[RL_OMEGA_FORM_COUNT] = {"norm", "squared"};
 
 const char *rl_omega_form_name(rl_omega_form f) { return (unsigned)f < RL_OMEGA_FORM_COUNT ? form_names[f] : NULL; }
@@ -175,10 +185,18 @@ rl_status rl_omega(rl_ws *ws, const rl_model *m, rl_omega_form form, double weig
         return rl_fail(RL_ERR_ARG, "the workspace was made for a different model");
     if (!ws->dh_all)
         return rl_fail(RL_ERR_ARG, "Omega needs every layer's dL/dh: rl_ws_keep_grad_hidden before rl_backward");
+    /* an orthogonal W_hh = B map(A(X)): the one of the model's X now (moving X
+     * moves Omega through W_hh; the activations stay those of the last pass),
+     * and dOmega/dW_hh alone in the workspace's dL/dW_hh, then mapped to dL/dX */
+    rl_status s = rl_orth_sync(ws, m);
+    if (s) return s;
+    if (ws->dwhh && weight > 0)
+        memset(ws->dwhh, 0, (size_t)m->cfg.num_layers * m->cfg.hidden_size * m->cfg.hidden_size * rl_dtype_size(m->dtype));
     int blas = rl_blas_single();
-    rl_status s = m->dtype == RL_F64 ? rl_omega_f64(ws, m, form, weight, omega, ratio)
-                                     : rl_omega_f32(ws, m, form, weight, omega, ratio);
+    s = m->dtype == RL_F64 ? rl_omega_f64(ws, m, form, weight, omega, ratio)
+                           : rl_omega_f32(ws, m, form, weight, omega, ratio);
     rl_blas_restore(blas);
+    if (!s && ws->dwhh && weight > 0) s = rl_orth_backward(ws, m);
     return s;
 }
 #endif

@@ -353,6 +353,29 @@ rl_status rl_task_fill(const rl_task *task, rl_data *d, rl_rng *r, int split, in
     return RL_OK;
 }
 
+/* The "solved" criteria of the long-lag literature (docs/training.md) */
+int rl_task_solved(const rl_task *t, const rl_score *sc)
+{
+    switch (t->info.kind) {
+    case RL_TASK_ADDING: return sc->n_err > 0 && sc->sq_err / sc->n_err < 0.01;
+    case RL_TASK_ADDING_HS97:
+    case RL_TASK_COPY:
+    case RL_TASK_TEMPORAL_ORDER: return sc->n_items > 0 && sc->correct / sc->n_items >= 0.99;
+    default: return 0;
+    }
+}
+
+const char *rl_task_solved_rule(rl_task_kind k)
+{
+    switch (k) {
+    case RL_TASK_ADDING: return "validation MSE < 0.01";
+    case RL_TASK_ADDING_HS97: return "at least 99% of the validation sequences within 0.04";
+    case RL_TASK_COPY: return "at least 99% of the recalled symbols right";
+    case RL_TASK_TEMPORAL_ORDER: return "at least 99% of the validation sequences classified right";
+    default: return NULL;
+    }
+}
+
 rl_status rl_task_score(const rl_task *t, const rl_batch *b, const rl_ws *ws, double loss, rl_score *sc)
 {
     const rl_task_info *in = &t->info;

@@ -12,7 +12,8 @@
 /* Enum fields are written through int pointers. */
 _Static_assert(sizeof(rl_task_kind) == sizeof(int) && sizeof(rl_cell) == sizeof(int), "enum size");
 _Static_assert(sizeof(rl_init_kind) == sizeof(int) && sizeof(rl_optim_kind) == sizeof(int), "enum size");
-_Static_assert(sizeof(rl_sched_kind) == sizeof(int) && sizeof(rl_omega_form) == sizeof(int), "enum size");
+_Static_assert(sizeof(rl_sched_kind) == sizeof(int) && sizeof(rl_orth) == sizeof(int), "enum size");
+_Static_assert(sizeof(rl_omega_form) == sizeof(int), "enum size");
 
 rl_train_config rl_train_defaults(void)
 {
@@ -40,6 +41,7 @@ static const char *init_choice(int i) { return rl_init_name((rl_init_kind)i); }
 static const char *optim_choice(int i) { return rl_optim_name((rl_optim_kind)i); }
 static const char *sched_choice(int i) { return rl_sched_name((rl_sched_kind)i); }
 static const char *nonfinite_choice(int i) { return i == 0 ? "stop" : i == 1 ? "skip" : NULL; }
+static const char *orth_choice(int i) { return rl_orth_name((rl_orth)i); }
 static const char *omega_form_choice(int i) { return rl_omega_form_name((rl_omega_form)i); }
 
 #define OFF(field) offsetof(rl_train_config, field)
@@ -74,6 +76,9 @@ static const row rows[] = {
         "leaky: time scales 1/a log-uniform in [A, B], 1 < A <= B", NULL),
     NUM("recurrent_max", "recurrent-max", "model", RL_FIELD_DOUBLE, init.recurrent_max, 0, 1e6, "R",
         "indrnn: u clipped to [-R, R] after every update, u ~ U(0, R) at init; 0 = 2^(1/T) for T steps", NULL),
+    ENUM("orthogonal", "model", orthogonal, RL_ORTH_COUNT, "MAP",
+         "W_hh = B map(A), torch's orthogonal parametrisation; B from --init (tanh, relu, linear, leaky)", "orthogonal map",
+         orth_choice),
     NUM("batch", "batch", "optimisation", RL_FIELD_INT, batch, 1, 1000000, "B", "sequences per batch", NULL),
     NUM("steps", "steps", "optimisation", RL_FIELD_INT64, steps, 1, BIG, "N", "updates", NULL),
     ENUM("optim", "optimisation", optim.kind, RL_OPT_COUNT, "O", "the optimizer, with PyTorch's defaults", "optimizer",
@@ -88,6 +93,8 @@ static const row rows[] = {
         "L2 (adamw: decoupled)", "0; adamw 0.01"),
     ENUM("schedule", "optimisation", sched.kind, RL_SCHED_COUNT, "S", "the learning-rate schedule", "schedule", sched_choice),
     NUM("lr", "lr", "optimisation", RL_FIELD_DOUBLE, sched.lr, 1e-12, 1e3, "X", "learning rate", NULL),
+    NUM("orthogonal_lr", "orthogonal-lr", "optimisation", RL_FIELD_DOUBLE, orthogonal_lr, 0, 1e3, "X",
+        "--orthogonal: the learning rate of X (the schedule scales it as --lr); 0 = --lr", NULL),
     NUM("warmup", "warmup", "optimisation", RL_FIELD_INT64, sched.warmup, 0, BIG, "N", "linear warm-up steps", NULL),
     NUM("step_size", "step-size", "optimisation", RL_FIELD_INT64, sched.step_size, 0, BIG, "N",
         "step schedule: lr *= gamma every N steps", NULL),
@@ -112,6 +119,11 @@ static const row rows[] = {
      NULL, nonfinite_choice},
     NUM("inject_nan_at", "inject-nan-at", "testing", RL_FIELD_INT64, inject_nan_at, 0, BIG, "N",
         "make step N's gradient NaN (to see --on-nonfinite at work); 0 = off", NULL),
+    NUM("stop_when_solved", "stop-when-solved", "records", RL_FIELD_BOOL, stop_when_solved, 0, 1, NULL,
+        "stop at the first validation that solves the task (adding: MSE < 0.01; copy, temporal-order, "
+        "adding-hs97: 99% right)", NULL),
+    NUM("save_init", "save-init", "records", RL_FIELD_BOOL, save_init, 0, 1, NULL,
+        "write the model before training to RUN/init.safetensors", NULL),
     NUM("omega", "omega", "regularisers", RL_FIELD_DOUBLE, omega, 0, 1e6, "W",
         "Pascanu et al.'s Omega on the step Jacobians: train on L + W Omega; 0 = off", NULL),
     {{"omega_form", "omega-form", "regularisers", RL_FIELD_ENUM, OFF(omega_form), 0, 0, RL_OMEGA_FORM_COUNT, "F",
@@ -351,6 +363,10 @@ rl_status rl_train_config_check(const rl_train_config *c)
     if (c->k1 > c->seq_len) return rl_fail(RL_ERR_ARG, "k1 = %d must be in [1, seq_len = %d]", c->k1, c->seq_len);
     if (c->k1 && c->task != RL_TASK_TEXT) return rl_fail(RL_ERR_ARG, "--k1 (truncated BPTT) is for the text task");
     if (c->text_path && c->task != RL_TASK_TEXT) return rl_fail(RL_ERR_ARG, "--data is for --task text");
+    if (c->orthogonal_lr > 0 && c->orthogonal == RL_ORTH_NONE)
+        return rl_fail(RL_ERR_ARG, "--orthogonal-lr is for a model with --orthogonal exp or cayley");
+    rl_config mc = {.cell = c->cell, .hidden_size = 1};
+    if (rl_orth_check(&mc, c->orthogonal)) return rl_fail(RL_ERR_ARG, "--orthogonal: %s", rl_errmsg());
     if (c->omega == 0 && c->omega_form != RL_OMEGA_NORM) return rl_fail(RL_ERR_ARG, "--omega-form needs --omega W > 0");
     if (c->floss == 0 && (c->floss_every || c->floss_episodes || c->floss_target != 0 || c->floss_lr != 0))
         return rl_fail(RL_ERR_ARG, "--floss-every, --floss-episodes, --floss-target and --floss-lr need --floss K");

@@ -5,6 +5,7 @@
  * src/run.c; the configuration's table is src/train_config.c. */
 #include "cell.h"
 #include "run.h"
+#include "orth.h"
 
 #include <lapacke.h>
 #include <limits.h>
@@ -43,6 +44,7 @@ struct rl_trainer {
     int64_t *floss_pos;      /* text: the windows' offsets (floss_batch) */
     rl_score last_val;       /* the last validation, and its step (0: none yet) */
     int64_t last_val_step;
+    int64_t solved_step;     /* the step whose validation solved the task, 0: none */
 };
 
 /* ------------------------------------------------------------------ set-up */
@@ -121,13 +123,18 @@ static rl_status build(rl_trainer *t)
     if ((s = check_validation_fits(&t->info, c->batch))) return s;
     t->k1 = c->task == RL_TASK_TEXT ? (c->k1 ? c->k1 : c->seq_len) : 0;
     rl_config mc = {c->cell, t->info.input_size, c->hidden, c->layers, t->info.output_size, t->info.loss};
-    if ((s = rl_model_new(&t->m, &mc, RL_F32))) return s;
+    if ((s = rl_model_new_orth(&t->m, &mc, RL_F32, c->orthogonal))) return s;
     /* the model file says what it was trained on: the commands' defaults */
     if ((s = rl_model_set_task(t->m, c->task, c->seq_len))) return s;
     if (t->info.vocab && (s = rl_model_set_vocab(t->m, t->info.vocab))) return s;
     if ((s = rl_ws_new(&t->ws, t->m, c->batch, t->info.steps))) return s;
     if ((s = rl_task_data_new(&t->data, t->task, c->batch))) return s;
     if ((s = rl_optim_new(&t->opt, t->m, &c->optim))) return s;
+    for (int l = 0; c->orthogonal_lr > 0 && l < c->layers && !s; l++) { /* X learns at its own rate */
+        const rl_tensor_info *x = &t->m->tensors[rl_t(t->m, l, RL_ORTH_X)];
+        s = rl_optim_set_lr_scale(t->opt, x->offset, x->numel, c->orthogonal_lr / c->sched.lr);
+    }
+    if (s) return s;
     size_t LBH = (size_t)c->layers * c->batch * c->hidden;
     if (!(t->pos = calloc((size_t)c->batch, sizeof *t->pos)) || !(t->pos_before = calloc((size_t)c->batch, 8)) || !(t->carry_h = rl_alloc(LBH, 4)) ||
         !(t->carry_c = rl_alloc(LBH, 4)))
@@ -186,6 +193,11 @@ rl_status rl_trainer_new(rl_trainer **out, const rl_train_config *cfg, const cha
     if (!s) s = rl_model_init(t->m, &t->cfg.init, t->cfg.seed);
     rl_rng_seed(&t->rng, t->cfg.seed ^ 0x7472616e69ull);
     if (!s) s = rl_run_create(dir, &t->cfg);
+    if (!s && t->cfg.save_init) { /* the model before training, for the analysis of what training changed */
+        char p[RL_RUN_MAX_PATH + 32];
+        snprintf(p, sizeof p, "%s/init.safetensors", dir);
+        s = rl_model_save(t->m, p);
+    }
     t->fresh = 1;
     if (s) {
         rl_trainer_free(t);
@@ -305,6 +317,7 @@ int64_t rl_trainer_last_eval(const rl_trainer *t, rl_score *sc)
 }
 rl_train_config rl_trainer_config(const rl_trainer *t) { return t->cfg; }
 int64_t rl_trainer_step(const rl_trainer *t) { return t->step; }
+int64_t rl_trainer_solved_step(const rl_trainer *t) { return t->solved_step; }
 
 /* ------------------------------------------------------------------ records */
 
@@ -316,12 +329,13 @@ static double now_s(void)
 }
 
 /* Spectral radius and largest singular value of each (H, H) gate block of
- * layer l's W_hh; of diag(u) (both max |u_j|) for a diagonal recurrence. */
-static void whh_stats(const rl_model *m, int l, double *radius, double *sigma)
+ * layer l's W_hh (an orthogonal one as it is now, B map(A)); of diag(u)
+ * (both max |u_j|) for a diagonal recurrence. */
+static void whh_stats(const rl_model *m, rl_ws *ws, int l, double *radius, double *sigma)
 {
     const int H = m->cfg.hidden_size, G = rl_cell_gates(m->cfg.cell);
-    const float *w = (const float *)m->params + m->tensors[rl_t(m, l, RL_W_HH)].offset;
-    if (m->cell->recur == RL_RECUR_DIAG) {
+    const float *w = rl_orth_sync(ws, m) ? NULL : rl_layer_whh(ws, m, l);
+    if (w && m->cell->recur == RL_RECUR_DIAG) {
         radius[0] = 0;
         for (int j = 0; j < H; j++) radius[0] = fmax(radius[0], fabs(w[j]));
         sigma[0] = radius[0];
@@ -329,7 +343,7 @@ static void whh_stats(const rl_model *m, int l, double *radius, double *sigma)
     }
     double *a = malloc((size_t)H * H * 8), *wr = malloc((size_t)H * 8), *wi = malloc((size_t)H * 8);
     for (int g = 0; g < G; g++) radius[g] = sigma[g] = NAN; /* also when out of memory */
-    for (int g = 0; g < G && a && wr && wi; g++) {
+    for (int g = 0; g < G && w && a && wr && wi; g++) {
         for (size_t i = 0; i < (size_t)H * H; i++) a[i] = w[(size_t)g * H * H + i];
         if (LAPACKE_dgesdd(LAPACK_COL_MAJOR, 'N', H, H, a, H, wr, NULL, H, NULL, H) == 0) sigma[g] = wr[0];
         for (size_t i = 0; i < (size_t)H * H; i++) a[i] = w[(size_t)g * H * H + i];
@@ -371,7 +385,7 @@ static rl_status flow_record(rl_trainer *t, double loss, double gnorm)
         for (int l = 0; l < t->cfg.layers; l++) {
             double rad[4], sig[4];
             int G = rl_cell_gates(t->cfg.cell);
-            whh_stats(t->m, l, rad, sig);
+            whh_stats(t->m, t->ws, l, rad, sig);
             cJSON *e = cJSON_CreateObject();
             cJSON_AddNumberToObject(e, "layer", l);
             cJSON_AddItemToObject(e, "radius", darray(rad, G));
@@ -708,13 +722,26 @@ static rl_status trainer_loop(rl_trainer *t, volatile int *stop, int *interrupte
         }
         if (!s && c->flow_every > 0 && (t->step % c->flow_every == 0 || t->step == c->steps))
             s = flow_record(t, last_loss, last_norm);
-        if (!s && ((c->eval_every > 0 && t->step % c->eval_every == 0) || t->step == c->steps)) s = eval_record(t);
-        if (!s && ((c->ckpt_every > 0 && t->step % c->ckpt_every == 0) || t->step == c->steps)) s = save_checkpoint(t);
+        int evaluated = !s && ((c->eval_every > 0 && t->step % c->eval_every == 0) || t->step == c->steps);
+        if (evaluated) s = eval_record(t);
+        int solved = evaluated && !s && c->stop_when_solved && rl_task_solved(t->task, &t->last_val);
+        if (solved) { /* one line that says so, then the checkpoint and the model */
+            t->solved_step = t->step;
+            cJSON *r = cJSON_CreateObject();
+            cJSON_AddNumberToObject(r, "step", (double)t->step);
+            cJSON_AddBoolToObject(r, "solved", 1);
+            cJSON_AddStringToObject(r, "rule", rl_task_solved_rule(c->task));
+            cJSON_AddNumberToObject(r, "elapsed_s", now_s() - t0);
+            s = rl_run_append(t->dir, "metrics.jsonl", r);
+        }
+        if (!s && (solved || (c->ckpt_every > 0 && t->step % c->ckpt_every == 0) || t->step == c->steps))
+            s = save_checkpoint(t);
         if (report && progress) { /* after the step's validation: the report shows it */
             rep.val_step = t->last_val_step;
             rep.val_loss = t->last_val_step ? t->last_val.loss_sum / t->last_val.weight_sum : NAN;
             progress(&rep, ctx);
         }
+        if (t->solved_step) break;
     }
     if (!s && *interrupted) s = save_checkpoint(t);
     return s;

@@ -12,14 +12,28 @@
 
 static int cell_is_relu(rl_cell c) { return c == RL_CELL_RELU || c == RL_CELL_INDRNN; }
 
-static rl_model *reg_model(rl_cell cell, int I, int H, int L, int O, rl_loss loss, uint64_t seed)
+static rl_model *reg_model_orth(rl_cell cell, int I, int H, int L, int O, rl_loss loss, uint64_t seed, rl_orth orth)
 {
     rl_config c = {cell, I, H, L, O, loss};
     rl_model *m = NULL;
     rl_init init = {.kind = RL_INIT_UNIFORM, .gain = 1};
-    CHECK_OK(rl_model_new(&m, &c, RL_F64));
+    CHECK_OK(rl_model_new_orth(&m, &c, RL_F64, orth));
     if (m) CHECK_OK(rl_model_init(m, &init, seed));
+    /* X's strict lower triangle away from 0, so that A = tril(X) - tril(X)^T is not */
+    for (int l = 0; m && orth != RL_ORTH_NONE && l < L; l++) {
+        char name[80];
+        snprintf(name, sizeof name, "rnn.parametrizations.weight_hh_l%d.original", l);
+        const rl_tensor_info *t = rl_model_tensor(m, rl_model_find_tensor(m, name));
+        rl_rng r;
+        rl_rng_seed(&r, seed + (uint64_t)l);
+        for (size_t i = 0; i < t->numel; i++) ((double *)rl_model_params(m))[t->offset + i] = 0.5 * rl_rng_normal(&r);
+    }
     return m;
+}
+
+static rl_model *reg_model(rl_cell cell, int I, int H, int L, int O, rl_loss loss, uint64_t seed)
+{
+    return reg_model_orth(cell, I, H, L, O, loss, seed, RL_ORTH_NONE);
 }
 
 /* The 4-point central difference of f at x with step h, then one
@@ -62,9 +76,10 @@ static double floss_value(void *p)
 }
 
 /* dF/dtheta and dF/ds_0 of one model against finite differences; the worst error */
-static double floss_fd(rl_cell cell, int L, int H, int T, int B, int K, uint64_t seed, char *where, size_t wn)
+static double floss_fd(rl_cell cell, rl_orth orth, int L, int H, int T, int B, int K, uint64_t seed, char *where,
+                       size_t wn)
 {
-    rl_model *m = reg_model(cell, 2, H, L, 2, RL_LOSS_MSE, seed);
+    rl_model *m = reg_model_orth(cell, 2, H, L, 2, RL_LOSS_MSE, seed, orth);
     rl_data *d = NULL;
     double worst = 0;
     /* ReLU units on (a positive input bias): a unit that is off is a zero row
@@ -86,7 +101,7 @@ static double floss_fd(rl_cell cell, int L, int H, int T, int B, int K, uint64_t
     double *p = rl_model_params(m);
     for (int ti = 0; ti < rl_model_num_tensors(m); ti++) {
         const rl_tensor_info *t = rl_model_tensor(m, ti);
-        if (strncmp(t->name, "head.", 5) == 0) continue; /* F does not read the readout */
+        if (strncmp(t->name, "head.", 5) == 0 || t->fixed) continue; /* F does not read the readout */
         for (size_t i = 0; i < t->numel; i++) {
             double num = fd(floss_value, &c, p + t->offset + i, 1e-4), e = rel_err(g[t->offset + i], num);
             if (e > worst) worst = e, snprintf(where, wn, "%s[%zu] %g vs %g", t->name, i, g[t->offset + i], num);
@@ -112,8 +127,17 @@ TEST(floss_gradient_matches_finite_differences)
             /* three layers: Jbar passed down twice, for one cell of each kind of step */
             if (L == 3 && cell != RL_CELL_TANH && cell != RL_CELL_LSTM && cell != RL_CELL_GRU) continue;
             int H = 3, K = rl_cell_states((rl_cell)cell) == 2 ? 4 : 2;
-            double e = floss_fd((rl_cell)cell, L, H, 6, 2, K, 10 + (uint64_t)cell, where, sizeof where);
+            double e = floss_fd((rl_cell)cell, RL_ORTH_NONE, L, H, 6, 2, K, 10 + (uint64_t)cell, where, sizeof where);
             CHECK_MSG(e < 1e-6, "%s, %d layer(s): dF/dtheta off by %.3g at %s", rl_cell_name((rl_cell)cell), L, e, where);
+        }
+    /* an orthogonal W_hh: dF/dX through the map */
+    const rl_cell oc[2] = {RL_CELL_TANH, RL_CELL_LEAKY};
+    for (int k = 0; k < 2; k++)
+        for (int map = RL_ORTH_EXP; map <= RL_ORTH_CAYLEY; map++) {
+            char where[200] = "";
+            double e = floss_fd(oc[k], (rl_orth)map, 2, 3, 6, 2, 2, 30 + (uint64_t)map, where, sizeof where);
+            CHECK_MSG(e < 1e-6, "%s, orthogonal %s: dF/dtheta off by %.3g at %s", rl_cell_name(oc[k]),
+                      rl_orth_name((rl_orth)map), e, where);
         }
 }
 
@@ -135,9 +159,9 @@ static double omega_value(void *p)
 
 /* dOmega/dtheta with the activations and the deltas frozen: the workspace
  * keeps its forward and backward pass while the weights move */
-static double omega_fd(rl_cell cell, int L, rl_omega_form form, uint64_t seed, char *where, size_t wn)
+static double omega_fd(rl_cell cell, rl_orth orth, int L, rl_omega_form form, uint64_t seed, char *where, size_t wn)
 {
-    rl_model *m = reg_model(cell, 3, 4, L, 2, RL_LOSS_CE, seed);
+    rl_model *m = reg_model_orth(cell, 3, 4, L, 2, RL_LOSS_CE, seed, orth);
     rl_data *d = NULL;
     rl_ws *ws = NULL;
     double worst = 0, loss, om = 0;
@@ -158,7 +182,7 @@ static double omega_fd(rl_cell cell, int L, rl_omega_form form, uint64_t seed, c
     double *p = rl_model_params(m);
     for (int ti = 0; ti < rl_model_num_tensors(m); ti++) {
         const rl_tensor_info *t = rl_model_tensor(m, ti);
-        for (size_t i = 0; i < t->numel; i++) {
+        for (size_t i = 0; !t->fixed && i < t->numel; i++) {
             double num = fd(omega_value, &c, p + t->offset + i, 1e-4), e = rel_err(g[t->offset + i], num);
             if (e > worst) worst = e, snprintf(where, wn, "%s[%zu] %g vs %g", t->name, i, g[t->offset + i], num);
         }
@@ -177,10 +201,19 @@ TEST(omega_gradient_matches_finite_differences)
         for (int L = 1; L <= 2; L++)
             for (int form = 0; form < RL_OMEGA_FORM_COUNT; form++) {
                 char where[200] = "";
-                double e = omega_fd((rl_cell)cell, L, (rl_omega_form)form, 20 + (uint64_t)cell, where, sizeof where);
+                double e = omega_fd((rl_cell)cell, RL_ORTH_NONE, L, (rl_omega_form)form, 20 + (uint64_t)cell, where, sizeof where);
                 CHECK_MSG(e < 3e-7, "%s, %d layer(s), %s: dOmega/dtheta off by %.3g at %s", rl_cell_name((rl_cell)cell), L,
                           rl_omega_form_name((rl_omega_form)form), e, where);
             }
+    /* an orthogonal W_hh: dOmega/dX through the map, W_hh remade from X */
+    const rl_cell oc[2] = {RL_CELL_TANH, RL_CELL_LEAKY};
+    for (int k = 0; k < 2; k++)
+        for (int map = RL_ORTH_EXP; map <= RL_ORTH_CAYLEY; map++) {
+            char where[200] = "";
+            double e = omega_fd(oc[k], (rl_orth)map, 2, RL_OMEGA_NORM, 40 + (uint64_t)map, where, sizeof where);
+            CHECK_MSG(e < 3e-7, "%s, orthogonal %s: dOmega/dtheta off by %.3g at %s", rl_cell_name(oc[k]),
+                      rl_orth_name((rl_orth)map), e, where);
+        }
 }
 
 /* ------------------------------------------------------------------ PyTorch */
@@ -553,4 +586,57 @@ out:
     rl_ws_free(ws);
     rl_data_free(d);
     rl_model_free(m);
+}
+
+/* An orthogonal W_hh keeps lengths: for tanh, relu and linear
+ * ||J^T delta|| = ||W_hh^T D delta|| = ||D delta|| whatever X, so Omega and
+ * its gradient do not reach X at all; the leaky unit's direct term
+ * (1 - alpha) delta breaks that, and its X moves. */
+TEST(omega_orthogonal_reaches_x_only_past_the_rotation)
+{
+    const rl_cell cells[2] = {RL_CELL_TANH, RL_CELL_LEAKY};
+    for (int k = 0; k < 2; k++) {
+        rl_model *m = reg_model_orth(cells[k], 2, 6, 1, 2, RL_LOSS_MSE, 3, RL_ORTH_CAYLEY);
+        rl_data *d = NULL;
+        rl_ws *ws = NULL;
+        double loss, om = 0;
+        if (m) CHECK_OK(rl_data_random(&d, m, 3, 20, RL_F64, 0, 1, 4));
+        if (d) CHECK_OK(rl_ws_new(&ws, m, 3, 20));
+        if (ws) {
+            const rl_batch *b = rl_data_batch(d);
+            CHECK_OK(rl_ws_keep_grad_hidden(ws));
+            CHECK_OK(rl_forward(ws, m, b, &loss));
+            CHECK_OK(rl_backward(ws, m, b));
+            rl_ws_zero_grad(ws);
+            CHECK_OK(rl_omega(ws, m, RL_OMEGA_NORM, 1, &om, NULL));
+            const rl_tensor_info *t =
+                rl_model_tensor(m, rl_model_find_tensor(m, "rnn.parametrizations.weight_hh_l0.original"));
+            double mx = 0;
+            for (size_t i = 0; i < t->numel; i++) mx = fmax(mx, fabs(((const double *)rl_ws_grad(ws))[t->offset + i]));
+            if (k == 0) CHECK_MSG(mx < 1e-12 && om > 0, "tanh: |dOmega/dX| = %g, want 0 (Omega %g)", mx, om);
+            else CHECK_MSG(mx > 1e-3, "leaky: |dOmega/dX| = %g, want it to move", mx);
+        }
+        rl_ws_free(ws);
+        rl_data_free(d);
+        rl_model_free(m);
+    }
+}
+
+/* Omega does not see delta's scale, so its gradient in u grows as 1/||delta||;
+ * with vanishing deltas (T = 100, loss at the last step) it overflowed
+ * float32 while dzh(delta) underflowed, and e g^T was inf times 0: this run
+ * stopped with a NaN gradient at step 30. */
+TEST(reg_omega_float32_with_vanishing_deltas_stays_finite)
+{
+    rl_train_config c = rl_train_defaults();
+    c.task = RL_TASK_TEMPORAL_ORDER, c.seq_len = 100, c.hidden = 50, c.batch = 20, c.steps = 40, c.seed = 3;
+    c.eval_every = 0, c.eval_batches = 1, c.flow_every = 0, c.ckpt_every = 0, c.omega = 2;
+    char dir[1100];
+    snprintf(dir, sizeof dir, "%s/omega-vanishing", test_tmpdir);
+    rl_trainer *t = NULL;
+    int intr = 0;
+    CHECK_OK(rl_trainer_new(&t, &c, dir));
+    if (t) CHECK_OK(rl_trainer_run(t, NULL, &intr, NULL, NULL));
+    CHECK(t && rl_trainer_step(t) == 40);
+    rl_trainer_free(t);
 }
