@@ -46,8 +46,8 @@ summary() {
     echo
     echo "The ratio ||J^T delta|| / ||delta|| per step (rnnlab grad --omega 0 on 200 fresh sequences, T = 50, seed 1)"
     echo
-    echo "| model | Omega | quartiles of the ratio: min, q1, median, q3, max |"
-    echo "|---|---|---|"
+    echo "| model | Omega | the ratio: min, q1, median, q3, max | share of steps in [0.8, 0.95), [0.95, 1.05), [1.05, 1.25) |"
+    echo "|---|---|---|---|"
     d="$out/to50.data"
     $R init --cell tanh --input 8 --hidden 50 --output 4 --loss cross_entropy --seed 1 --out "$out/init-s1.safetensors" 2>/dev/null
     $R data --model "$out/init-s1.safetensors" --task temporal-order --seq-len 50 --batch 200 --seed 7 --out "$d" 2>/dev/null
@@ -55,7 +55,8 @@ summary() {
              "tanh + 2 Omega, 3000 steps:$out/omega-T50-w2-s1/model.safetensors"; do
         g=$($R grad --model "${m#*:}" --data "$d" --omega 0 --out "$out/g.safetensors")
         q=$(echo "$g" | sed -n 's/.*min \([^ ]*\) q1 \([^ ]*\) median \([^ ]*\) q3 \([^ ]*\) max \([^ ]*\) over.*/\1, \2, \3, \4, \5/p')
-        echo "| ${m%%:*} | $(echo "$g" | sed -n 's/^omega \(.*\)/\1/p' | xargs printf '%.4g') | $q |"
+        h=$(echo "$g" | sed -n 's/.*\[0.8, 0.95) \([^,]*\), \[0.95, 1.05) \([^,]*\), \[1.05, 1.25) \([^,]*\),.*/\1, \2, \3/p')
+        echo "| ${m%%:*} | $(echo "$g" | sed -n 's/^omega \(.*\)/\1/p' | xargs printf '%.4g') | $q | $h |"
     done
     echo
     echo "Flossing: accuracy (cross-entropy) on 1000 fresh sequences; the exponents before and after the 300"
