@@ -202,7 +202,8 @@ static const char gradcheck_usage[] =
     "  --loss LOSS       mse | cross_entropy                           [cross_entropy]\n"
     "  --batch B         batch size                                    [3]\n"
     "  --steps T         sequence length                               [10]\n"
-    "  --init KIND       uniform | gaussian | orthogonal | identity    [uniform]\n"
+    "  --init KIND       uniform | gaussian | orthogonal | identity | symmetric | chrono  [uniform]\n"
+    "                    (chrono: lstm and gru, forgetting times up to --steps)\n"
     "  --gain G          gain of the init                              [1]\n"
     "  --no-mask         every step carries loss (default: a random mask)\n"
     "  --no-h0           zero initial state (default: a random h0)\n"
@@ -291,7 +292,11 @@ int cmd_gradcheck(int argc, char **argv)
     char where[64] = "";
     rl_status s = rl_model_new_orth(&m, &cfg, RL_F64, orth);
     if (s == RL_ERR_ARG) return cli_usage_error(&c, "%s", rl_errmsg());
-    if (!s) s = rl_model_init(m, &init, seed);
+    if (init.kind == RL_INIT_CHRONO) init.t_max = T > 2 ? T : 2; /* as rnnlab train: the sequence's steps */
+    if (!s && (s = rl_model_init(m, &init, seed)) == RL_ERR_ARG) { /* an init the cell does not take */
+        rl_model_free(m);
+        return cli_usage_error(&c, "%s", rl_errmsg());
+    }
     if (!s && orth) randomise_x(m, seed + 2);
     if (!s) s = rl_data_random(&d, m, B, T, RL_F64, !c.seen[O_NOMASK], !c.seen[O_NOH0], seed + 1);
     cli_progress_begin(&c, mode);

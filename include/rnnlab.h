@@ -462,7 +462,7 @@ rl_status rl_jac_lags(rl_jac *j, rl_lag_stats *st);
  * (descending) of J_t, t = 1..T; re, im, sv of S elements each, any NULL. */
 rl_status rl_jac_step_spectrum(rl_jac *j, int t, double *re, double *im, double *sv);
 
-/* The seed's theorem at lag k = T - tau: if every J_t = V Lambda_t V^-1 with
+/* The eigenvalue-product theorem (shared eigenvectors) at lag k = T - tau: if every J_t = V Lambda_t V^-1 with
  * one V, then eig(P(T, tau)) = prod_t Lambda_t, matched through V. Here V is
  * the eigenvector matrix of P itself and the matched product is
  * mu_i = prod_{t=tau+1..T} [V^-1 J_t V]_ii: equal to lambda_i(P) when the J_t
@@ -474,8 +474,11 @@ typedef struct {
     double *matched_log_abs, *matched_arg; /* ln|mu_i|, arg mu_i, paired with lambda_i */
     double *sv_log;                        /* ln sigma_i(P), descending */
     double eig_dev; /* max |mu_i / lambda_i - 1| over the resolved eigenvalues */
-    double sv_dev;  /* max |ln sigma_i - ln|mu|_(i)| (|mu| sorted descending) over them */
+    double sv_dev;  /* max |ln sigma_i - ln|mu|_(i)| over them (their |mu| sorted descending) */
     int resolved;   /* eigenvalues with |lambda_i| >= 1e-6 |lambda_1|, the ones compared */
+    double v_cond;  /* ||V||_1 ||V^-1||_1, V's columns of unit length: the matched products lose about
+                       log10(v_cond) of double precision's 16 digits, so eig_dev and sv_dev say nothing
+                       once it passes about 1e8 */
 } rl_theorem;
 
 rl_status rl_jac_theorem(rl_jac *j, int tau, rl_theorem *out);

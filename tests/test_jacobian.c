@@ -210,7 +210,7 @@ TEST(theorem_linear_symmetric_is_exact)
     rl_jac *j = NULL;
     CHECK_OK(rl_jac_new(&j, m, &b, 0));
     double buf[5 * 6];
-    rl_theorem th = {buf, buf + 6, buf + 12, buf + 18, buf + 24, 0, 0, 0};
+    rl_theorem th = {buf, buf + 6, buf + 12, buf + 18, buf + 24, 0, 0, 0, 0};
     if (j) CHECK_OK(rl_jac_theorem(j, 0, &th));
     /* eig(dh_T/dh_0) = lambda^T, sorted by modulus */
     for (int i = 0; i < H; i++) {
@@ -222,6 +222,8 @@ TEST(theorem_linear_symmetric_is_exact)
     CHECK(th.resolved == H);
     CHECK_MSG(th.eig_dev < 1e-10, "eig_dev %g", th.eig_dev);
     CHECK_MSG(th.sv_dev < 1e-10, "sv_dev %g", th.sv_dev);
+    /* orthonormal eigenvectors: kappa_1(V) = ||V||_1 ||V^T||_1 <= H */
+    CHECK_MSG(th.v_cond >= 1 - 1e-12 && th.v_cond <= H + 1e-9, "v_cond %g", th.v_cond);
     rl_jac_free(j);
     rl_model_free(m);
 }
@@ -236,11 +238,12 @@ TEST(theorem_reports_the_deviation)
      * matched product, but the singular values no longer follow |lambda|^T */
     rl_model *m = linear_model(H, lambda, 0, 3);
     rl_jac *j = NULL;
-    rl_theorem th = {buf, buf + 6, buf + 12, buf + 18, buf + 24, 0, 0, 0};
+    rl_theorem th = {buf, buf + 6, buf + 12, buf + 18, buf + 24, 0, 0, 0, 0};
     if (m) CHECK_OK(rl_jac_new(&j, m, &b, 0));
     if (j) CHECK_OK(rl_jac_theorem(j, 0, &th));
     CHECK_MSG(th.eig_dev < 1e-6, "non-normal: eig_dev %g", th.eig_dev);
     CHECK_MSG(th.sv_dev > 0.5, "non-normal: sv_dev %g", th.sv_dev);
+    CHECK_MSG(th.v_cond > H && isfinite(th.v_cond), "non-normal: v_cond %g", th.v_cond);
     rl_jac_free(j);
     rl_model_free(m);
     /* tanh with inputs: diag(1 - h_t^2) changes with t, the J_t do not commute */
@@ -248,7 +251,7 @@ TEST(theorem_reports_the_deviation)
     rl_init init = {.kind = RL_INIT_GAUSSIAN, .gain = 1.5};
     rl_data *d = NULL;
     double buf2[5 * 8];
-    rl_theorem th2 = {buf2, buf2 + 8, buf2 + 16, buf2 + 24, buf2 + 32, 0, 0, 0};
+    rl_theorem th2 = {buf2, buf2 + 8, buf2 + 16, buf2 + 24, buf2 + 32, 0, 0, 0, 0};
     CHECK_OK(rl_model_new(&m, &c, RL_F64));
     if (m) CHECK_OK(rl_model_init(m, &init, 5));
     if (m) CHECK_OK(rl_data_random(&d, m, 1, 20, RL_F64, 0, 1, 6));
