@@ -56,11 +56,13 @@ void RL_T(rl_gemm)(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int M, int N, int K, 
     if (panel < 128) panel = 128;
     panels = (n + panel - 1) / panel;
     /* at least 4 MFLOP a panel (tens of microseconds): less is not worth a thread;
-     * the fewer panels are widened to cover all n rows (or columns) */
+     * the fewer panels are widened to cover all n rows (or columns), and
+     * counted again from the width (its rounding to 16 can leave one empty) */
     if ((double)M * N * K / (1 << 21) < panels) {
         panels = (int)((double)M * N * K / (1 << 21));
         if (panels < 1) panels = 1;
         panel = ((n + panels - 1) / panels + 15) / 16 * 16;
+        panels = (n + panel - 1) / panel;
     }
     gemm_panels g = {{ta, tb, M, N, K, by_rows, panels, alpha, beta, A, B, C, lda, ldb, ldc}, panel};
     int parts = rl_get_num_threads() < panels ? rl_get_num_threads() : panels;

@@ -3,6 +3,7 @@
  * with the activations and the deltas frozen, as its gradient holds them),
  * against PyTorch float64 autograd (tools/make_reg_fixtures.py), the linear
  * cell's exact cases, the bad inputs, and training with each. */
+#include "real.h" /* rl_gemm_f32 */
 #include "safetensors.h"
 #include "test.h"
 
@@ -12,9 +13,9 @@
 
 static int cell_is_relu(rl_cell c) { return c == RL_CELL_RELU || c == RL_CELL_INDRNN; }
 
-static rl_model *reg_model_orth(rl_cell cell, int I, int H, int L, int O, rl_loss loss, uint64_t seed, rl_orth orth)
+static rl_model *reg_model_orth(rl_cell cell, int NI, int H, int L, int O, rl_loss loss, uint64_t seed, rl_orth orth)
 {
-    rl_config c = {cell, I, H, L, O, loss};
+    rl_config c = {cell, NI, H, L, O, loss};
     rl_model *m = NULL;
     rl_init init = {.kind = RL_INIT_UNIFORM, .gain = 1};
     CHECK_OK(rl_model_new_orth(&m, &c, RL_F64, orth));
@@ -31,9 +32,9 @@ static rl_model *reg_model_orth(rl_cell cell, int I, int H, int L, int O, rl_los
     return m;
 }
 
-static rl_model *reg_model(rl_cell cell, int I, int H, int L, int O, rl_loss loss, uint64_t seed)
+static rl_model *reg_model(rl_cell cell, int NI, int H, int L, int O, rl_loss loss, uint64_t seed)
 {
-    return reg_model_orth(cell, I, H, L, O, loss, seed, RL_ORTH_NONE);
+    return reg_model_orth(cell, NI, H, L, O, loss, seed, RL_ORTH_NONE);
 }
 
 /* The 4-point central difference of f at x with step h, then one
@@ -562,14 +563,14 @@ TEST(gemm_with_fewer_panels_covers_every_row)
     if (ws) CHECK_OK(rl_ws_new(&w1, m, 1, T));
     if (!w1) goto out;
     const rl_batch *b = rl_data_batch(d);
-    const size_t n = rl_model_num_params(m), I = 3, LH = 2 * 50;
-    double loss = 0, mean = 0, l1, *g = calloc(n, 8), *x = malloc((size_t)T * I * 8), *h0 = malloc(LH * 8);
+    const size_t n = rl_model_num_params(m), NI = 3, LH = 2 * 50;
+    double loss = 0, mean = 0, l1, *g = calloc(n, 8), *x = malloc((size_t)T * NI * 8), *h0 = malloc(LH * 8);
     const double *y = b->y;
     rl_ws_zero_grad(ws);
     CHECK_OK(rl_forward(ws, m, b, &loss));
     CHECK_OK(rl_backward(ws, m, b));
     for (int q = 0; q < B; q++) {
-        memcpy(x, (const double *)b->x + (size_t)q * T * I, (size_t)T * I * 8);
+        memcpy(x, (const double *)b->x + (size_t)q * T * NI, (size_t)T * NI * 8);
         for (int l = 0; l < 2; l++) memcpy(h0 + l * 50, (const double *)b->h0 + ((size_t)l * B + q) * 50, 50 * 8);
         rl_batch one = {RL_F64, 1, T, 3, x, NULL, y + (size_t)q * T * 2, NULL, h0, NULL};
         rl_ws_zero_grad(w1);
@@ -639,4 +640,46 @@ TEST(reg_omega_float32_with_vanishing_deltas_stays_finite)
     if (t) CHECK_OK(rl_trainer_run(t, NULL, &intr, NULL, NULL));
     CHECK(t && rl_trainer_step(t) == 40);
     rl_trainer_free(t);
+}
+
+/* rl_gemm against a plain triple loop on shapes around the panel rule:
+ * rows or columns from 100 to 10,000 with products of 0.1 to 40 MFLOP, so
+ * that the panel count is left, lowered, or lowered to one, both ways of
+ * cutting (by rows, M >= N, and by columns) and every transposition. */
+TEST(gemm_panels_cover_every_shape)
+{
+    /* and 1950 x 50 x 330: 15 panels of 144 after the cap, the 15th would start past the end */
+    const int ns[] = {100, 300, 1000, 1950, 2000, 4100, 10000}, ks[] = {3, 8, 50, 330}, ws[] = {2, 50};
+    for (size_t a = 0; a < sizeof ns / sizeof ns[0]; a++)
+        for (size_t b = 0; b < sizeof ks / sizeof ks[0]; b++)
+            for (size_t c = 0; c < sizeof ws / sizeof ws[0]; c++)
+                for (int cut = 0; cut < 2; cut++)
+                    for (int tr = 0; tr < 4; tr++) {
+                        if (ks[b] == 330 && (ns[a] != 1950 || ws[c] != 50)) continue;
+                        const int M = cut ? ws[c] : ns[a], N = cut ? ns[a] : ws[c], K = ks[b];
+                        const CBLAS_TRANSPOSE ta = tr & 1 ? CblasTrans : CblasNoTrans, tb = tr & 2 ? CblasTrans : CblasNoTrans;
+                        const int lda = ta == CblasNoTrans ? K : M, ldb = tb == CblasNoTrans ? N : K;
+                        float *A = malloc((size_t)M * K * 4), *B = malloc((size_t)K * N * 4), *C = malloc((size_t)M * N * 4);
+                        double *want = malloc((size_t)M * N * 8);
+                        rl_rng r;
+                        rl_rng_seed(&r, (uint64_t)(M * 31 + N * 7 + K));
+                        for (size_t i = 0; i < (size_t)M * K; i++) A[i] = (float)rl_rng_normal(&r);
+                        for (size_t i = 0; i < (size_t)K * N; i++) B[i] = (float)rl_rng_normal(&r);
+                        for (size_t i = 0; i < (size_t)M * N; i++) C[i] = 1;
+                        for (int i = 0; i < M; i++)
+                            for (int j = 0; j < N; j++) {
+                                double s = 0;
+                                for (int k = 0; k < K; k++)
+                                    s += (double)(ta == CblasNoTrans ? A[(size_t)i * lda + k] : A[(size_t)k * lda + i]) *
+                                         (tb == CblasNoTrans ? B[(size_t)k * ldb + j] : B[(size_t)j * ldb + k]);
+                                want[(size_t)i * N + j] = 2 * s + 0.5; /* alpha 2, beta 0.5 on C = 1 */
+                            }
+                        int blas = rl_blas_single();
+                        rl_gemm_f32(ta, tb, M, N, K, 2, A, lda, B, ldb, 0.5f, C, N);
+                        rl_blas_restore(blas);
+                        char what[96];
+                        snprintf(what, sizeof what, "rl_gemm M %d N %d K %d trans %d", M, N, K, tr);
+                        CHECK_CLOSE(what, C, RL_F32, want, (size_t)M * N, 1e-4, 1e-4 * K);
+                        free(A), free(B), free(C), free(want);
+                    }
 }
