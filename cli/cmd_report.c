@@ -263,7 +263,13 @@ static const char plot_usage[] =
     "  lyapunov-trace INPUT.json (rnnlab lyapunov --trace-every N) the running estimates\n"
     "                           of the exponents against the step, to see them converge\n"
     "  scaling INPUT.csv        (bench/cores.sh) training tokens/s against threads,\n"
-    "                           rnnlab and PyTorch, log-log, one panel per cell\n";
+    "                           rnnlab and PyTorch, log-log, one panel per cell\n"
+    "  csv INPUT.csv            any table: the first column x, every further column a\n"
+    "                           line named by its header (at most 8); empty cells are\n"
+    "                           gaps, lines starting with # comments. With:\n"
+    "      --title S, --xlabel S, --ylabel S   the words (x: the first column's name)\n"
+    "      --logx, --logy       log axes (drawn linear when the data span under a decade)\n"
+    "      --points             a marker at every point\n";
 
 /* The numbers of a JSON array (null, the log of an exact zero, as -inf);
  * malloc'ed, *n its length. */
@@ -462,27 +468,45 @@ static int plot_lyapunov(const cJSON *j, const char *in, const char *out, const 
 
 int cmd_plot(int argc, char **argv)
 {
-    enum { O_OUT = 1 };
-    static const struct option opts[] = {{"out", required_argument, 0, O_OUT}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+    enum { O_OUT = 1, O_TITLE, O_XLABEL, O_YLABEL, O_LOGX, O_LOGY, O_POINTS };
+    static const struct option opts[] = {{"out", required_argument, 0, O_OUT},
+                                         {"title", required_argument, 0, O_TITLE},
+                                         {"xlabel", required_argument, 0, O_XLABEL},
+                                         {"ylabel", required_argument, 0, O_YLABEL},
+                                         {"logx", no_argument, 0, O_LOGX},
+                                         {"logy", no_argument, 0, O_LOGY},
+                                         {"points", no_argument, 0, O_POINTS},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
     cli_ctx c = {.cmd = "plot", .usage = plot_usage, .operands = 2};
     const char *out = NULL;
-    int v;
+    pl_csv_options co = {0};
+    int v, table_opts = 0;
     optind = 0;
     while ((v = cli_next(&c, argc, argv, opts)) != -1) {
         if (v == 'h') return cli_help(&c);
         if (v == O_OUT) out = optarg;
+        else if (v == O_TITLE) co.title = optarg, table_opts = 1;
+        else if (v == O_XLABEL) co.xlabel = optarg, table_opts = 1;
+        else if (v == O_YLABEL) co.ylabel = optarg, table_opts = 1;
+        else if (v == O_LOGX) co.logx = table_opts = 1;
+        else if (v == O_LOGY) co.logy = table_opts = 1;
+        else if (v == O_POINTS) co.points = table_opts = 1;
         else return 2;
     }
     if (argc - optind < 2) return cli_usage_error(&c, "KIND and INPUT are required");
     const char *kind = argv[optind], *in = argv[optind + 1];
     int e = cli_require(&c, out, "out");
     if (e) return e;
-    static const char *const kinds[6] = {"lags", "spectrum", "lag-spectra", "lyapunov", "lyapunov-trace", "scaling"};
+    static const char *const kinds[7] = {"lags", "spectrum", "lag-spectra", "lyapunov", "lyapunov-trace", "scaling", "csv"};
     int k = 0;
-    while (k < 6 && strcmp(kind, kinds[k]) != 0) k++;
-    if (k == 6)
+    while (k < 7 && strcmp(kind, kinds[k]) != 0) k++;
+    if (k == 7)
         return cli_usage_error(&c, "unknown plot kind '%s' (choose from lags, spectrum, lag-spectra, lyapunov, "
-                                   "lyapunov-trace, scaling)", kind);
+                                   "lyapunov-trace, scaling, csv)", kind);
+    if (table_opts && k != 6)
+        return cli_usage_error(&c, "--title, --xlabel, --ylabel, --logx, --logy and --points are for plot csv; "
+                                   "the figures of %s are drawn as they are", kind);
     if (!plot_png_name(out)) return cli_usage_error(&c, "--out %s: figures are written as PNG: name the file .png", out);
     if ((e = cli_check_output(&c, out))) return e;
     int bad = 0;
@@ -490,6 +514,8 @@ int cmd_plot(int argc, char **argv)
         bad = plot_lags(&c, in, out);
     } else if (k == 5) {
         bad = plot_scaling(in, out) != 0;
+    } else if (k == 6) {
+        bad = plot_csv(in, &co, out) != 0;
     } else {
         cJSON *j = load_json(in, (size_t)1 << 30);
         if (!j) {

@@ -66,6 +66,17 @@ int plot_heatmap(const pl_figure *f, const double *z, int nx, int ny, double x0,
  * 0 on success; -1 with a message on stderr. */
 int plot_scaling(const char *csv, const char *png);
 
+/* A figure of a table: the first column x, each further column a series
+ * named by the header (at most PL_CSV_MAX_SERIES, whose colours, line styles
+ * and markers all differ); empty cells (or nan) are gaps. Lines starting
+ * with '#' are comments. 0 on success; -1 with a message on stderr. */
+#define PL_CSV_MAX_SERIES 8
+typedef struct {
+    const char *title, *xlabel, *ylabel; /* NULL: none, the first column's name, none */
+    int logx, logy, points;              /* log axes asked for; a marker at every point */
+} pl_csv_options;
+int plot_csv(const char *csv, const pl_csv_options *o, const char *png);
+
 /* Whether path ends in ".png" (any case), or is "-" (stdout): figures are
  * written as PNG only. */
 int plot_png_name(const char *path);

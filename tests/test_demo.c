@@ -396,3 +396,93 @@ TEST(report_and_plot_commands)
     CHECK_MSG(jpg == NULL, "x.jpg was written");
     if (jpg) fclose(jpg);
 }
+
+static void write_text(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    CHECK(f != NULL);
+    if (f) fputs(text, f), fclose(f);
+}
+
+/* plot csv: a table's columns as lines, log axes where asked and where the
+ * data span a decade, gaps where cells are empty; and every malformed table
+ * said in one line */
+TEST(plot_csv_draws_a_table)
+{
+    const char *t = tmp_path("steps.csv"), *png = tmp_path("steps.png"), *log = tmp_path("csv-figures.jsonl");
+    write_text(t, "# steps to solve\nT,chrono-gru,indrnn,leaky\n100,120,2400,\n200,300,,\n500,900,,\n1000,1700,,\n");
+    remove(log);
+    setenv("RNNLAB_FIGURE_LOG", log, 1);
+    const char *a[] = {"rnnlab", "plot", "csv", t, "--logx", "--logy", "--points", "--title", "Steps to solve",
+                       "--ylabel", "steps", "--out", png, NULL};
+    CHECK(run_cli(a, NULL, NULL, 0, NULL, 0) == 0);
+    unsetenv("RNNLAB_FIGURE_LOG");
+    check_png(png);
+    long zeros = 0;
+    CHECK(check_figure_log(log, 2, &zeros) == 1);
+    size_t n = 0;
+    char *fig = (char *)read_file(log, &n);
+    cJSON *j = fig ? cJSON_Parse(fig) : NULL;
+    CHECK(j != NULL);
+    if (j) {
+        CHECK(strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(j, "title")), "Steps to solve") == 0);
+        const cJSON *ax = cJSON_GetObjectItem(j, "axes");
+        CHECK(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetArrayItem(ax, 0), "log")) &&
+              cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetArrayItem(ax, 1), "log")));
+        /* two series drew markers (leaky has no number: no line, no legend entry): 4 + 1 */
+        const cJSON *marks = cJSON_GetObjectItem(j, "marks");
+        int drawn = 0;
+        for (int i = 0; i + 1 < cJSON_GetArraySize(marks); i += 2) drawn += cJSON_GetArrayItem(marks, i + 1)->valueint;
+        CHECK_MSG(drawn == 5, "%d markers", drawn);
+        cJSON_Delete(j);
+    }
+    free(fig);
+    /* both sides of the series limit: 8 series draw, 9 are refused */
+    char wide[512] = "x", row[512] = "1";
+    for (int k = 1; k <= 9; k++) {
+        char h[32];
+        snprintf(h, sizeof h, ",s%d", k);
+        strcat(wide, h);
+        snprintf(h, sizeof h, ",%d", k);
+        strcat(row, h);
+        if (k == 8) {
+            char text[1100];
+            snprintf(text, sizeof text, "%s\n%s\n", wide, row);
+            write_text(tmp_path("w8.csv"), text);
+        }
+    }
+    char text[1100];
+    snprintf(text, sizeof text, "%s\n%s\n", wide, row);
+    write_text(tmp_path("w9.csv"), text);
+    const char *w8[] = {"rnnlab", "plot", "csv", tmp_path("w8.csv"), "--out", tmp_path("w8.png"), NULL};
+    CHECK(run_cli(w8, NULL, NULL, 0, NULL, 0) == 0);
+    write_text(tmp_path("one.csv"), "x\n1\n");
+    write_text(tmp_path("empty.csv"), "# nothing\nx,y\n");
+    write_text(tmp_path("word.csv"), "x,y\n1,2\n2,abc\n");
+    write_text(tmp_path("short.csv"), "x,y,z\n1,2,3\n2,3\n");
+    write_text(tmp_path("gaps.csv"), "x,y\n1,\n2,\n");
+    struct { const char *in; const char *frag; int status; } bad[] = {
+        {tmp_path("w9.csv"), "more than 8 series", 1},
+        {tmp_path("one.csv"), "the header names one column", 1},
+        {tmp_path("empty.csv"), "has no rows", 1},
+        {tmp_path("word.csv"), "line 3, column 'y': 'abc' is not a number", 1},
+        {tmp_path("short.csv"), "line 3 has 2 fields, the header 3", 1},
+        {tmp_path("gaps.csv"), "no series has a number", 1},
+        {"/nonexistent/t.csv", "cannot read it", 1},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char e[512];
+        const char *argv[] = {"rnnlab", "plot", "csv", bad[i].in, "--out", tmp_path("bad.png"), NULL};
+        int st = run_cli(argv, NULL, NULL, 0, e, sizeof e);
+        CHECK_MSG(st == bad[i].status && strstr(e, bad[i].frag), "case %zu: exit %d, '%s'", i, st, e);
+        CHECK_MSG(run_cli_err_lines() == 1, "case %zu: %d lines on stderr", i, run_cli_err_lines());
+    }
+    FILE *f = fopen(tmp_path("bad.png"), "rb");
+    CHECK_MSG(f == NULL, "a refused table left a figure");
+    if (f) fclose(f);
+    /* the table's options belong to plot csv */
+    const char *jm = fixture("tanh_l3_mse_long.model.safetensors");
+    const char *other[] = {"rnnlab", "plot", "lags", jm, "--logy", "--out", tmp_path("x.png"), NULL};
+    char e[512];
+    CHECK(run_cli(other, NULL, NULL, 0, e, sizeof e) == 2 && strstr(e, "are for plot csv"));
+}

@@ -281,6 +281,7 @@ TEST(ux_every_read_is_bounded)
         {"rnnlab", "plot", "spectrum", z, "--out", tmp_path("p.png"), NULL},
         {"rnnlab", "plot", "lyapunov", z, "--out", tmp_path("p.png"), NULL},
         {"rnnlab", "plot", "scaling", z, "--out", tmp_path("p.png"), NULL},
+        {"rnnlab", "plot", "csv", z, "--out", tmp_path("p.png"), NULL},
         {"rnnlab", "grad", "--model", "-", "--data", D, "--out", tmp_path("g.st"), NULL}, /* stdin: /dev/zero */
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
