@@ -18,7 +18,7 @@ CLI_LIBS = $(shell pkg-config --libs $(CLI_PKGS))
 CFLAGS_ALL = -std=c11 $(OPT) -fopenmp-simd -fno-trapping-math -fno-math-errno -g $(WARN) $(SAN) $(HARDEN) -D_DEFAULT_SOURCE -Iinclude -Isrc -MMD -MP $(PKG_CFLAGS) $(CFLAGS)
 LDLIBS_ALL = $(PKG_LIBS) -lm -lpthread $(LDLIBS)
 
-LIB_PLAIN = status blas par kernel rng cell sample model safetensors modelio ws gradcheck jacobian lyapunov optim tasks train_config run trainer
+LIB_PLAIN = status blas par kernel rng cell sample model safetensors modelio ws gradcheck jacobian lyapunov optim tasks train_config run trainer shard
 # every src/cell_*.c is a cell (a row of the table in src/cell.c), compiled once per real type
 LIB_REAL = net loop $(patsubst src/%.c,%,$(wildcard src/cell_*.c))
 LIB_OBJS = $(LIB_PLAIN:%=$(BUILD)/src/%.o) $(LIB_REAL:%=$(BUILD)/src/%_f32.o) $(LIB_REAL:%=$(BUILD)/src/%_f64.o) \

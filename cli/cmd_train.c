@@ -187,7 +187,7 @@ int cmd_train(int argc, char **argv)
     if (given(&c, "nesterov") && !(cfg.optim.kind == RL_OPT_SGD && cfg.optim.momentum > 0))
         return cli_usage_error(&c, "--nesterov needs --optim sgd and --momentum > 0");
     rl_trainer *t = NULL;
-    rl_resume_options ro = {given(&c, "steps") ? cfg.steps : 0, given(&c, "text_path") ? cfg.text_path : NULL};
+    rl_resume_options ro = {given(&c, "steps") ? cfg.steps : 0, given(&c, "text_path") ? cfg.text_path : NULL, NULL};
     rl_status s = resume ? rl_trainer_resume_ex(&t, resume, &ro) : rl_trainer_new(&t, &cfg, out);
     if (s == RL_ERR_ARG) return cli_usage_error(&c, "%s", rl_errmsg()); /* --steps below the run's step, too */
     if (s) return cli_fail(&c, s);

@@ -651,6 +651,8 @@ typedef struct {
     int64_t ckpt_every;     /* checkpoint every this many steps (0 = at the end only) */
     int skip_nonfinite;     /* 1: skip a batch whose loss or gradient is not finite; 0: stop */
     int64_t inject_nan_at;  /* fault injection for tests: make this step's gradient NaN (0 = off) */
+    int block_sum;          /* 1: the batch's gradient is the sum, in order, of the gradients of its blocks of
+                               RL_BLOCK_SEQS sequences, each computed alone: what N processes compute (rl_shard) */
 } rl_train_config;
 
 /* Defaults: adding, T 100, tanh, 128 units, 1 layer, batch 50, 1000 steps,
@@ -734,6 +736,7 @@ rl_status rl_trainer_resume(rl_trainer **out, const char *dir, int64_t steps);
 typedef struct {
     int64_t steps;         /* > 0: the new total */
     const char *text_path; /* NULL: the path the run recorded */
+    const struct rl_shard *shard; /* NULL: one process; else as for rl_trainer_new_ex */
 } rl_resume_options;
 rl_status rl_trainer_resume_ex(rl_trainer **out, const char *dir, const rl_resume_options *o);
 /* A hook on every training step, called after the backward pass and before
@@ -765,6 +768,64 @@ const rl_model *rl_trainer_model(const rl_trainer *t);
 rl_train_config rl_trainer_config(const rl_trainer *t);
 int64_t rl_trainer_step(const rl_trainer *t);
 void rl_trainer_free(rl_trainer *t);
+
+/* ---------------------------------------------------------------- data parallelism */
+
+/* Sequences per block. With block_sum a batch of B sequences is cut into
+ * ceil(B / RL_BLOCK_SEQS) blocks of consecutive sequences (the last one
+ * shorter when B is not a multiple); each block's forward and backward pass
+ * runs alone, with the loss weights m / S of the whole batch (S its mask
+ * sum), and the batch's gradient is ((0 + g_0) + g_1) + ... in block order,
+ * in float32. The numbers then depend on B alone: not on the threads, and
+ * not on how many processes share the blocks (docs/scaling.md). */
+#define RL_BLOCK_SEQS 16
+
+/* What one process computed of a batch: blocks [first, first + count) of
+ * `total`. grad[i] (n floats, the model's layout) is block first + i's
+ * gradient, weighted already (their sum in block order is the batch's
+ * gradient); loss[i] its part of the batch's loss (likewise); status[i]
+ * RL_OK or why the block failed (RL_ERR_NONFINITE: a loss that is not finite). */
+typedef struct {
+    int first, count, total;
+    size_t n;
+    float *const *grad;
+    const double *loss;
+    const rl_status *status;
+} rl_block_grads;
+
+/* The processes that share a run, for rl_trainer_new_ex and resuming: the
+ * program supplies them (the library knows nothing of MPI). Rank 0 writes
+ * the run folder (records, validation, checkpoints); every rank keeps the
+ * whole model and takes the same update. The blocks are shared out in
+ * contiguous ranges, rl_shard_blocks. */
+typedef struct rl_shard {
+    int rank, size;
+    void *ctx;
+    /* Called by every rank once a step with its own blocks g: sum (g->n
+     * floats) must become, on every rank, ((0 + g_0) + g_1) + ... over all
+     * blocks of all ranks in block order (float32 adds, element by element),
+     * *loss the sum of the blocks' losses in block order (double), *status
+     * the status of the first block in order that failed (RL_OK if none).
+     * A status returned ends the run (a failed exchange). */
+    rl_status (*reduce)(void *ctx, const rl_block_grads *g, float *sum, double *loss, rl_status *status);
+    /* Called by every rank before rank 0 writes a checkpoint: buf holds
+     * rank r's part (part_bytes[r] bytes, after the parts of the ranks
+     * before it); on return rank 0 must hold every part (the others may be
+     * left as they are). */
+    rl_status (*gather)(void *ctx, void *buf, const size_t *part_bytes);
+} rl_shard;
+
+/* The blocks [*first, *first + *count) of a batch of B sequences that rank
+ * `rank` of `size` computes; *total the blocks in all. */
+void rl_shard_blocks(int B, int rank, int size, int *first, int *count, int *total);
+/* One process's reduce: sum = ((0 + g_0) + g_1) + ..., *loss and *status
+ * likewise (g->count == g->total). */
+void rl_block_sum(const rl_block_grads *g, float *sum, double *loss, rl_status *status);
+/* rl_trainer_new for rank shard->rank of shard->size processes (shard NULL:
+ * one). Ranks other than 0 create and write nothing. More than one process
+ * needs cfg->block_sum and at most as many ranks as the batch has blocks
+ * (RL_ERR_ARG otherwise). */
+rl_status rl_trainer_new_ex(rl_trainer **out, const rl_train_config *cfg, const char *dir, const rl_shard *shard);
 
 /* Validation of m on task: `batches` batches of B fresh sequences drawn from
  * seed (text: the validation split as B streams with the state carried, at

@@ -110,6 +110,8 @@ static const row rows[] = {
      NULL, nonfinite_choice},
     NUM("inject_nan_at", "inject-nan-at", "testing", RL_FIELD_INT64, inject_nan_at, 0, BIG, "N",
         "make step N's gradient NaN (to see --on-nonfinite at work); 0 = off", NULL),
+    NUM("block_sum", "block-sum", "optimisation", RL_FIELD_BOOL, block_sum, 0, 1, NULL,
+        "the gradient as the in-order sum over blocks of 16 sequences: the bits of N MPI ranks (on under mpirun)", NULL),
 };
 #define NROWS ((int)(sizeof rows / sizeof rows[0]))
 
