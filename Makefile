@@ -23,13 +23,17 @@ LIB_PLAIN = status blas par kernel rng cell sample model safetensors modelio ws 
 LIB_REAL = net loop $(patsubst src/%.c,%,$(wildcard src/cell_*.c))
 LIB_OBJS = $(LIB_PLAIN:%=$(BUILD)/src/%.o) $(LIB_REAL:%=$(BUILD)/src/%_f32.o) $(LIB_REAL:%=$(BUILD)/src/%_f64.o) \
            $(BUILD)/src/corpus.o
-CLI_OBJS = $(patsubst cli/%.c,$(BUILD)/cli/%.o,$(wildcard cli/*.c))
+# the CLI's objects but the processes' (cli/dist.h): rnnlab links dist_none,
+# rnnlab-mpi (the same program on several processes) dist_mpi and MPI
+CLI_OBJS = $(patsubst cli/%.c,$(BUILD)/cli/%.o,$(filter-out cli/dist_none.c cli/dist_mpi.c,$(wildcard cli/*.c)))
+MPI_CFLAGS ?= $(shell pkg-config --cflags ompi-c)
+MPI_LIBS ?= $(shell pkg-config --libs ompi-c)
 TEST_OBJS = $(patsubst tests/%.c,$(BUILD)/tests/%.o,$(wildcard tests/*.c))
 FUZZERS = safetensors model data text
 FUZZ_SECONDS ?= 60
 
 .PHONY: all deps test asan valgrind run clean fixtures fuzz lint
-all: $(BUILD)/rnnlab
+all: $(BUILD)/rnnlab $(BUILD)/rnnlab-mpi
 
 deps:
 	@sh tools/deps.sh build
@@ -37,8 +41,11 @@ deps:
 $(BUILD)/librnnlab.a: $(LIB_OBJS)
 	ar rcs $@ $^
 
-$(BUILD)/rnnlab: $(CLI_OBJS) $(BUILD)/librnnlab.a
-	$(CC) $(SAN) -o $@ $(CLI_OBJS) $(BUILD)/librnnlab.a $(CLI_LIBS) $(LDLIBS_ALL)
+$(BUILD)/rnnlab: $(CLI_OBJS) $(BUILD)/cli/dist_none.o $(BUILD)/librnnlab.a
+	$(CC) $(SAN) -o $@ $(CLI_OBJS) $(BUILD)/cli/dist_none.o $(BUILD)/librnnlab.a $(CLI_LIBS) $(LDLIBS_ALL)
+
+$(BUILD)/rnnlab-mpi: $(CLI_OBJS) $(BUILD)/cli/dist_mpi.o $(BUILD)/librnnlab.a
+	$(CC) $(SAN) -o $@ $(CLI_OBJS) $(BUILD)/cli/dist_mpi.o $(BUILD)/librnnlab.a $(CLI_LIBS) $(MPI_LIBS) $(LDLIBS_ALL)
 
 $(BUILD)/rnnlab_tests: $(TEST_OBJS) $(BUILD)/librnnlab.a
 	$(CC) $(SAN) -o $@ $(TEST_OBJS) $(BUILD)/librnnlab.a $(CLI_LIBS) $(LDLIBS_ALL)
@@ -56,6 +63,9 @@ $(BUILD)/src/corpus.o: src/corpus.S data/pride_and_prejudice.txt | deps
 $(BUILD)/cli/%.o: cli/%.c | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $(CLI_CFLAGS) -c -o $@ $<
+$(BUILD)/cli/dist_mpi.o: cli/dist_mpi.c | deps
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(CLI_CFLAGS) $(MPI_CFLAGS) -c -o $@ $<
 $(BUILD)/tests/%.o: tests/%.c | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $(CLI_CFLAGS) -c -o $@ $<
@@ -64,7 +74,7 @@ $(BUILD)/%.o: %.c | deps
 	$(CC) $(CFLAGS_ALL) -c -o $@ $<
 
 # OpenBLAS threads are left to their defaults for the tests, which are small.
-test: $(BUILD)/rnnlab $(BUILD)/rnnlab_tests
+test: $(BUILD)/rnnlab $(BUILD)/rnnlab-mpi $(BUILD)/rnnlab_tests
 	$(BUILD)/rnnlab_tests --cli $(BUILD)/rnnlab --fixtures tests/fixtures
 
 # LeakSanitizer is on; tests/lsan.supp lists the system libraries whose
@@ -105,7 +115,7 @@ VALGRIND_TESTS = loss_by_hand backward_accumulates eq_10_21 torch_fixtures_f64 b
                  nonfinite fuzz_corpus train_config resume_old step_hook resumed_records blas_ \
                  limit_ vocab_needs error_paths init_chrono init_leak init_indrnn bad_cure_model_files \
                  ux_stream_reads ux_lyapunov
-valgrind: $(BUILD)/rnnlab $(BUILD)/rnnlab_tests
+valgrind: $(BUILD)/rnnlab $(BUILD)/rnnlab-mpi $(BUILD)/rnnlab_tests
 	OPENBLAS_NUM_THREADS=1 valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
 	  $(BUILD)/rnnlab_tests --cli $(BUILD)/rnnlab --fixtures tests/fixtures $(VALGRIND_TESTS)
 

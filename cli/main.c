@@ -1,5 +1,6 @@
 /* rnnlab: the command-line lab. Each subcommand lives in its own file. */
 #include "cli.h"
+#include "dist.h"
 
 #include <cblas.h>
 
@@ -61,7 +62,20 @@ static void usage(FILE *f)
           "rnnlab --version prints the version.\n", f);
 }
 
+static int run_command(int argc, char **argv);
+
 int main(int argc, char **argv)
+{
+    /* one process of several under an MPI launcher (cli/dist.h); the plain
+     * build hands over to rnnlab-mpi there and does not come back */
+    int e = cli_dist_init(&argc, &argv);
+    if (e) return e;
+    e = run_command(argc, argv);
+    cli_dist_finalize();
+    return e;
+}
+
+static int run_command(int argc, char **argv)
 {
     /* the library records what its BLAS check found; the one line a user
      * should see (a weak OPENBLAS_CORETYPE, a switch that failed) is printed
