@@ -101,6 +101,14 @@ static int run_command(int argc, char **argv)
     }
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (strcmp(argv[1], commands[i].name) == 0) {
+            /* on several processes only train and sweep share their work */
+            if (cli_dist_size() > 1 && strcmp(argv[1], "train") != 0 && strcmp(argv[1], "sweep") != 0) {
+                if (cli_dist_rank() == 0)
+                    fprintf(stderr, "rnnlab %s: runs on one process, not %d: under mpirun, rnnlab train shares a run and "
+                                    "rnnlab sweep hands out many (docs/scaling.md)\n",
+                            argv[1], cli_dist_size());
+                return 2;
+            }
             static char prog[32];
             snprintf(prog, sizeof prog, "rnnlab %s", commands[i].name);
             cli_prog = prog;

@@ -3,6 +3,8 @@
  * the command lines of its stages and an id made from them (cli/sweep.h). */
 #include "sweep.h"
 
+#include "dist.h"
+
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -53,6 +55,7 @@ void spec_free(spec *sp)
 static int spec_error(const spec *sp, int line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static int spec_error(const spec *sp, int line, const char *fmt, ...)
 {
+    if (cli_dist_rank() != 0) return 2; /* every rank reads the same spec: rank 0 says it */
     va_list ap;
     va_start(ap, fmt);
     if (line > 0) fprintf(stderr, "rnnlab sweep: %s:%d: ", sp->path, line);

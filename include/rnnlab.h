@@ -748,7 +748,10 @@ rl_status rl_trainer_resume_ex(rl_trainer **out, const char *dir, const rl_resum
  * a failed backward pass would: RL_ERR_NONFINITE is a non-finite step
  * (stopped, or skipped with skip_nonfinite), anything else stops the run
  * with the hook's message. Hooks are not saved in checkpoints: set it again
- * after rl_trainer_resume. */
+ * after rl_trainer_resume. With block_sum the hook runs on every process
+ * after the blocks' gradients are summed: rl_ws_grad(ws) holds the batch's
+ * gradient, the same everywhere, but ws does not hold the batch's
+ * activations (each block ran in a workspace of its own). */
 typedef rl_status (*rl_step_hook)(void *ctx, rl_trainer *t, rl_model *m, rl_ws *ws, const rl_batch *b, double *loss);
 /* Set (fn NULL: remove) the step hook; ctx is passed to it. */
 void rl_trainer_set_hook(rl_trainer *t, rl_step_hook fn, void *ctx);

@@ -155,6 +155,14 @@ TEST(mpi_train_matches_one_process)
     CHECK_MSG(second && !strstr(second + 1, "use at most 4"), "said more than once: %s", err);
     struct stat sb;
     CHECK_MSG(stat(dir, &sb) != 0, "-np 5 made %s", dir);
+    /* a mistake in the arguments is said once, by rank 0; a command that does not share work is refused */
+    const char *typo[] = {"train", "--task", "bogus", "--out", dir, NULL};
+    rc = mpirun(2, 120, err, sizeof err, typo);
+    second = strstr(err, "unknown task");
+    CHECK_MSG(rc == 2 && second && !strstr(second + 1, "unknown task"), "status %d: %s", rc, err);
+    const char *lyap[] = {"lyapunov", "--help", NULL};
+    rc = mpirun(2, 120, err, sizeof err, lyap);
+    CHECK_MSG(rc == 2 && strstr(err, "rnnlab lyapunov: runs on one process, not 2"), "status %d: %s", rc, err);
     /* a run made without --block-sum is not continued on several processes */
     snprintf(dir, sizeof dir, "%s/mpi-plain", test_tmpdir);
     const char *plain[] = {ADDING, "--out", dir, NULL};
