@@ -92,8 +92,11 @@ rl_status rl_blocks_new(rl_blocks **out, const rl_model *m, int B, int T, const 
     bk->first = first, bk->count = count, bk->total = total;
     bk->full = B < RL_BLOCK_SEQS ? B : RL_BLOCK_SEQS;
     bk->n = rl_model_num_params(m);
+    /* a block to a thread when there are blocks enough for every thread;
+     * else the blocks one after the other, each on all the threads (the
+     * time loop's lockstep, the GEMMs' panels): the bits are the same */
     int threads = rl_get_num_threads();
-    bk->parts = count < threads ? count : threads;
+    bk->parts = count >= threads ? threads : 1;
     const int last_len = B - (total - 1) * RL_BLOCK_SEQS; /* sequences in the last block */
     const size_t LFH = (size_t)bk->L * bk->full * bk->H;
     rl_status s = RL_OK;
@@ -200,7 +203,8 @@ rl_status rl_blocks_step(rl_blocks *bk, const rl_model *m, const rl_batch *b, do
      * block (a region inside a region runs on its caller), and OpenBLAS on
      * one thread for all of them */
     int blas = rl_blas_single();
-    rl_parallel(bk->parts, step_part, &j, NULL);
+    if (bk->parts > 1) rl_parallel(bk->parts, step_part, &j, NULL);
+    else step_part(&j, 0, 1);
     rl_blas_restore(blas);
     rl_block_grads g = {bk->first, bk->count, bk->total, bk->n, bk->grad, bk->loss, bk->status};
     rl_status st = RL_OK, s = RL_OK;

@@ -5,9 +5,10 @@
  * workspace of its own size, with the loss weights of the whole batch; the
  * block gradients are kept apart and summed in block order, by this process
  * (rl_block_sum) or across processes (rl_shard.reduce). A process computes
- * only its own blocks (rl_shard_blocks), several at once on its threads, one
- * block to a thread: a block is computed the same way whichever thread or
- * process takes it, so the sum has the same bits for any split. */
+ * only its own blocks (rl_shard_blocks): one block to a thread when it has
+ * a block for every thread, else one block after the other on all its
+ * threads. A block is computed the same way whichever thread or process
+ * takes it, so the sum has the same bits for any split. */
 #ifndef RL_SHARD_H
 #define RL_SHARD_H
 

@@ -157,13 +157,15 @@ TEST(block_sum_keeps_thread_independence)
     rl_train_config c = rl_train_defaults();
     c.task = RL_TASK_ADDING, c.seq_len = 20, c.cell = RL_CELL_GRU, c.hidden = 16, c.batch = 50, c.steps = 8;
     c.eval_every = 0, c.flow_every = 0, c.ckpt_every = 0, c.eval_batches = 1, c.seed = 3;
-    char dir[4][1100];
-    const int threads[3] = {1, 2, 3};
+    char dir[5][1100];
+    /* 4 blocks: one after the other on 1 thread, one to a thread on 2 and 3,
+     * one after the other on all of 8 (fewer blocks than threads) */
+    const int threads[5] = {1, 2, 3, 8, 2};
     int keep = rl_get_num_threads();
-    for (int k = 0; k < 4; k++) {
+    for (int k = 0; k < 5; k++) {
         snprintf(dir[k], sizeof dir[k], "%s/blocksum-%d", test_tmpdir, k);
-        c.block_sum = k < 3;
-        rl_set_num_threads(k < 3 ? threads[k] : 2);
+        c.block_sum = k < 4;
+        rl_set_num_threads(threads[k]);
         rl_trainer *t = NULL;
         int intr = 0;
         CHECK_OK(rl_trainer_new(&t, &c, dir[k]));
@@ -171,13 +173,14 @@ TEST(block_sum_keeps_thread_independence)
         rl_trainer_free(t);
     }
     rl_set_num_threads(keep);
-    CHECK_MSG(same_file(dir[0], dir[1], "model.safetensors") && same_file(dir[0], dir[2], "model.safetensors"),
-              "block_sum on 1, 2 and 3 threads: the models differ");
+    CHECK_MSG(same_file(dir[0], dir[1], "model.safetensors") && same_file(dir[0], dir[2], "model.safetensors") &&
+                  same_file(dir[0], dir[3], "model.safetensors"),
+              "block_sum on 1, 2, 3 and 8 threads: the models differ");
     /* against one pass over the whole batch: the same model up to rounding */
     rl_model *a = NULL, *b = NULL;
     char pa[1200], pb[1200];
     snprintf(pa, sizeof pa, "%s/model.safetensors", dir[0]);
-    snprintf(pb, sizeof pb, "%s/model.safetensors", dir[3]);
+    snprintf(pb, sizeof pb, "%s/model.safetensors", dir[4]);
     CHECK_OK(rl_model_load(&a, pa, RL_F32));
     CHECK_OK(rl_model_load(&b, pb, RL_F32));
     if (a && b) {
