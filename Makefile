@@ -114,7 +114,7 @@ VALGRIND_TESTS = loss_by_hand backward_accumulates eq_10_21 torch_fixtures_f64 b
                  file_limits jacobian_matches theorem_ lag_gradients optimizers_by_hand task_ resume_is_exact \
                  nonfinite fuzz_corpus train_config resume_old step_hook resumed_records blas_ \
                  limit_ vocab_needs error_paths init_chrono init_leak init_indrnn bad_cure_model_files \
-                 ux_stream_reads ux_lyapunov
+                 ux_stream_reads ux_lyapunov shard_blocks
 valgrind: $(BUILD)/rnnlab $(BUILD)/rnnlab-mpi $(BUILD)/rnnlab_tests
 	OPENBLAS_NUM_THREADS=1 valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
 	  $(BUILD)/rnnlab_tests --cli $(BUILD)/rnnlab --fixtures tests/fixtures $(VALGRIND_TESTS)
