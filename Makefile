@@ -1,5 +1,6 @@
-# rnnlab: `make` builds build/librnnlab.a and build/rnnlab; `make test` runs
-# every test; `make asan` runs them under AddressSanitizer and UBSan.
+# rnnlab: `make` builds build/librnnlab.a, build/librnnlab.so and build/rnnlab;
+# `make test` runs every test; `make asan` runs them under AddressSanitizer and
+# UBSan; `make install` (PREFIX, DESTDIR) installs them (docs/install.md).
 BUILD ?= build
 CC ?= cc
 OPT ?= -O2
@@ -18,7 +19,7 @@ CLI_LIBS = $(shell pkg-config --libs $(CLI_PKGS))
 CFLAGS_ALL = -std=c11 $(OPT) -fopenmp-simd -fno-trapping-math -fno-math-errno -g $(WARN) $(SAN) $(HARDEN) -D_DEFAULT_SOURCE -Iinclude -Isrc -MMD -MP $(PKG_CFLAGS) $(CFLAGS)
 LDLIBS_ALL = $(PKG_LIBS) -lm -lpthread $(LDLIBS)
 
-LIB_PLAIN = status blas par kernel rng cell sample model safetensors modelio ws gradcheck jacobian lyapunov optim tasks train_config run trainer shard
+LIB_PLAIN = status blas par kernel rng cell sample worked model orth safetensors modelio ws gradcheck jacobian lyapunov optim series tasks train_config run trainer readout shard
 # every src/cell_*.c is a cell (a row of the table in src/cell.c), compiled once per real type
 LIB_REAL = net loop $(patsubst src/%.c,%,$(wildcard src/cell_*.c))
 LIB_OBJS = $(LIB_PLAIN:%=$(BUILD)/src/%.o) $(LIB_REAL:%=$(BUILD)/src/%_f32.o) $(LIB_REAL:%=$(BUILD)/src/%_f64.o) \
@@ -30,16 +31,39 @@ MPI_CFLAGS ?= $(shell pkg-config --cflags ompi-c)
 MPI_LIBS ?= $(shell pkg-config --libs ompi-c)
 TEST_OBJS = $(patsubst tests/%.c,$(BUILD)/tests/%.o,$(wildcard tests/*.c))
 FUZZERS = safetensors model data text
+
+# The shared library: the same sources compiled as position-independent code
+# into $(BUILD)/pic/, linked with a version script made from the public
+# header, so that it exports the functions rnnlab.h declares and nothing else.
+VERSION := $(shell sed -n 's/^\#define RL_VERSION_STRING "\(.*\)"/\1/p' include/rnnlab.h)
+SOMAJOR = $(firstword $(subst ., ,$(VERSION)))
+SONAME = librnnlab.so.$(SOMAJOR)
+PIC_OBJS = $(LIB_OBJS:$(BUILD)/src/%=$(BUILD)/pic/%)
 FUZZ_SECONDS ?= 60
 
-.PHONY: all deps test asan valgrind run clean fixtures fuzz lint
-all: $(BUILD)/rnnlab $(BUILD)/rnnlab-mpi
+.PHONY: all deps test asan valgrind run clean fixtures fuzz lint man install uninstall install-python uninstall-python \
+        installcheck test-python
+all: $(BUILD)/rnnlab $(BUILD)/rnnlab-mpi $(BUILD)/librnnlab.so
 
 deps:
 	@sh tools/deps.sh build
 
 $(BUILD)/librnnlab.a: $(LIB_OBJS)
 	ar rcs $@ $^
+
+# The exports: every rl_ name the header declares as a function (a name that
+# is also a type, such as rl_status in a function-pointer typedef, has no
+# symbol and so exports nothing).
+$(BUILD)/rnnlab.map: include/rnnlab.h
+	@mkdir -p $(dir $@)
+	{ echo '{ global:'; grep -oE '\brl_[a-z0-9_]+ ?\(' $< | tr -d '( ' | sort -u | sed 's/.*/  &;/'; \
+	  echo 'local: *; };'; } >$@.tmp && mv $@.tmp $@
+$(BUILD)/librnnlab.so.$(VERSION): $(PIC_OBJS) $(BUILD)/rnnlab.map
+	$(CC) $(SAN) -shared -Wl,-soname,$(SONAME) -Wl,--version-script=$(BUILD)/rnnlab.map -Wl,-Bsymbolic-functions \
+	  -Wl,--no-undefined -Wl,-z,relro,-z,now -o $@ $(PIC_OBJS) $(LDLIBS_ALL)
+$(BUILD)/librnnlab.so: $(BUILD)/librnnlab.so.$(VERSION)
+	ln -sf librnnlab.so.$(VERSION) $(BUILD)/$(SONAME)
+	ln -sf $(SONAME) $@
 
 $(BUILD)/rnnlab: $(CLI_OBJS) $(BUILD)/cli/dist_none.o $(BUILD)/librnnlab.a
 	$(CC) $(SAN) -o $@ $(CLI_OBJS) $(BUILD)/cli/dist_none.o $(BUILD)/librnnlab.a $(CLI_LIBS) $(LDLIBS_ALL)
@@ -60,6 +84,18 @@ $(BUILD)/src/%_f64.o: src/%.c | deps
 $(BUILD)/src/corpus.o: src/corpus.S data/pride_and_prejudice.txt | deps
 	@mkdir -p $(dir $@)
 	$(CC) -c -o $@ $<
+$(BUILD)/pic/%_f32.o: src/%.c | deps
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -fPIC -fno-semantic-interposition -c -o $@ $<
+$(BUILD)/pic/%_f64.o: src/%.c | deps
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -fPIC -fno-semantic-interposition -DRL_REAL_F64 -c -o $@ $<
+$(BUILD)/pic/corpus.o: src/corpus.S data/pride_and_prejudice.txt | deps
+	@mkdir -p $(dir $@)
+	$(CC) -c -o $@ $<
+$(BUILD)/pic/%.o: src/%.c | deps
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -fPIC -fno-semantic-interposition -c -o $@ $<
 $(BUILD)/cli/%.o: cli/%.c | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $(CLI_CFLAGS) -c -o $@ $<
@@ -113,8 +149,9 @@ fuzz:
 VALGRIND_TESTS = loss_by_hand backward_accumulates eq_10_21 torch_fixtures_f64 bad_model_files bad_data_files \
                  file_limits jacobian_matches theorem_ lag_gradients optimizers_by_hand task_ resume_is_exact \
                  nonfinite fuzz_corpus train_config resume_old step_hook resumed_records blas_ \
-                 limit_ vocab_needs error_paths init_chrono init_leak init_indrnn bad_cure_model_files \
-                 ux_stream_reads ux_lyapunov shard_blocks
+                 limit_ vocab_needs error_paths init_chrono init_leak init_indrnn bad_cure_model_files orth_ \
+                 ux_stream_reads ux_lyapunov esn_ridge esn_mackey esn_narma \
+                 shard_blocks
 valgrind: $(BUILD)/rnnlab $(BUILD)/rnnlab-mpi $(BUILD)/rnnlab_tests
 	OPENBLAS_NUM_THREADS=1 valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
 	  $(BUILD)/rnnlab_tests --cli $(BUILD)/rnnlab --fixtures tests/fixtures $(VALGRIND_TESTS)
@@ -130,7 +167,77 @@ fixtures:
 	@sh tools/deps.sh fixtures
 	/usr/bin/python3 tools/make_fixtures.py tests/fixtures
 
+# ---------------------------------------------------------------- install
+# make install PREFIX=/usr/local DESTDIR=...: the program, both libraries, the
+# header, rnnlab.pc, the man pages and the docs (docs/install.md);
+# make uninstall removes exactly those. install-python puts the Python
+# package beside them (python/; docs/python.md).
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+MANDIR ?= $(PREFIX)/share/man
+DOCDIR ?= $(PREFIX)/share/doc/rnnlab
+PYTHON ?= /usr/bin/python3
+PYTHONDIR ?= $(PREFIX)/lib/python$(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)/dist-packages
+INSTALL ?= install
+
+# The man pages, from the program's --help (tools/man.sh).
+man: $(BUILD)/man/rnnlab.1
+$(BUILD)/man/rnnlab.1: $(BUILD)/rnnlab tools/man.sh
+	rm -rf $(BUILD)/man
+	sh tools/man.sh $(BUILD)/rnnlab $(VERSION) $(BUILD)/man
+
+install: all man
+	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(MANDIR)/man1 \
+	  $(DESTDIR)$(DOCDIR)/docs/img $(DESTDIR)$(DOCDIR)/examples/sweeps
+	$(INSTALL) -m 755 $(BUILD)/rnnlab $(DESTDIR)$(BINDIR)/rnnlab
+	$(INSTALL) -m 755 $(BUILD)/rnnlab-mpi $(DESTDIR)$(BINDIR)/rnnlab-mpi
+	$(INSTALL) -m 644 $(BUILD)/librnnlab.a $(DESTDIR)$(LIBDIR)/librnnlab.a
+	$(INSTALL) -m 755 $(BUILD)/librnnlab.so.$(VERSION) $(DESTDIR)$(LIBDIR)/librnnlab.so.$(VERSION)
+	ln -sf librnnlab.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME)
+	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/librnnlab.so
+	printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$(LIBDIR)' 'includedir=$(INCLUDEDIR)' '' 'Name: rnnlab' \
+	  'Description: recurrent networks trained by backpropagation through time, their Jacobians and Lyapunov exponents' \
+	  'Version: $(VERSION)' 'Requires.private: $(PKGS)' 'Libs: -L$${libdir} -lrnnlab' 'Libs.private: -lm -lpthread' \
+	  'Cflags: -I$${includedir}' >$(DESTDIR)$(LIBDIR)/pkgconfig/rnnlab.pc
+	chmod 644 $(DESTDIR)$(LIBDIR)/pkgconfig/rnnlab.pc
+	$(INSTALL) -m 644 include/rnnlab.h $(DESTDIR)$(INCLUDEDIR)/rnnlab.h
+	$(INSTALL) -m 644 $(BUILD)/man/*.1 $(DESTDIR)$(MANDIR)/man1/
+	$(INSTALL) -m 644 README.md $(DESTDIR)$(DOCDIR)/README.md
+	$(INSTALL) -m 644 docs/*.md $(DESTDIR)$(DOCDIR)/docs/
+	$(INSTALL) -m 644 docs/img/* $(DESTDIR)$(DOCDIR)/docs/img/
+	$(INSTALL) -m 644 examples/*.c $(DESTDIR)$(DOCDIR)/examples/
+	$(INSTALL) -m 644 examples/sweeps/*.sweep $(DESTDIR)$(DOCDIR)/examples/sweeps/
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ] && command -v ldconfig >/dev/null; then ldconfig; fi
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/rnnlab $(DESTDIR)$(BINDIR)/rnnlab-mpi $(DESTDIR)$(LIBDIR)/librnnlab.a $(DESTDIR)$(LIBDIR)/librnnlab.so \
+	  $(DESTDIR)$(LIBDIR)/$(SONAME) $(DESTDIR)$(LIBDIR)/librnnlab.so.$(VERSION) $(DESTDIR)$(LIBDIR)/pkgconfig/rnnlab.pc \
+	  $(DESTDIR)$(INCLUDEDIR)/rnnlab.h $(DESTDIR)$(MANDIR)/man1/rnnlab.1 $(DESTDIR)$(MANDIR)/man1/rnnlab-*.1
+	rm -rf $(DESTDIR)$(DOCDIR)
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ] && command -v ldconfig >/dev/null; then ldconfig; fi
+
+# The Python package, pure Python, copied (no pip: DESTDIR works and
+# uninstall-python removes it exactly); it records LIBDIR to find the library.
+install-python:
+	$(INSTALL) -d $(DESTDIR)$(PYTHONDIR)/rnnlab
+	$(INSTALL) -m 644 python/rnnlab/*.py $(DESTDIR)$(PYTHONDIR)/rnnlab/
+	printf '%s\n' '# written by make install-python: where librnnlab was installed' "LIBDIRS = ['$(LIBDIR)']" \
+	  >$(DESTDIR)$(PYTHONDIR)/rnnlab/_install.py
+
+uninstall-python:
+	rm -rf $(DESTDIR)$(PYTHONDIR)/rnnlab
+
+# Install into temporary folders and check what is there (tests/install_check.sh).
+installcheck: all man
+	+sh tests/install_check.sh
+
+# The Python package's tests (Debian's python3-pytest, python3-torch: sh tools/deps.sh python).
+test-python: $(BUILD)/rnnlab $(BUILD)/librnnlab.so
+	cd python && RNNLAB_CLI=$(CURDIR)/$(BUILD)/rnnlab $(PYTHON) -m pytest -q -p no:cacheprovider
+
 clean:
-	rm -rf build
+	rm -rf build python/build python/rnnlab.egg-info
 
 -include $(wildcard $(BUILD)/*/*.d)

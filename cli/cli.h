@@ -112,6 +112,7 @@ int cmd_sample(int argc, char **argv);
 int cmd_jacobian(int argc, char **argv);
 int cmd_spectrum(int argc, char **argv);
 int cmd_lyapunov(int argc, char **argv);
+int cmd_explain(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 
 /* rl_system_info() as a cJSON object (blas, cpu, threads), for rnnlab info

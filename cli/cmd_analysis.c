@@ -43,8 +43,8 @@ static const char jacobian_usage[] =
     "usage: rnnlab jacobian --model M --data D [--seq b] --out J.safetensors [options]\n"
     "\n"
     "The Jacobians of sequence b of D through time, in float64. The state s_t is the\n"
-    "concatenation over layers of h_t (S = L*H); J_t = ds_t/ds_{t-1} is analytic from\n"
-    "the cached activations. Writes (all F64):\n"
+    "concatenation over layers of h_t (LSTM: of [h_t; c_t]), so S = L*H (LSTM: 2*L*H);\n"
+    "J_t = ds_t/ds_{t-1} is analytic from the cached activations. Writes (all F64):\n"
     "  J (T, S, S)           J[t] = ds_{t+1}/ds_t, t = 0..T-1 (up to 64 MiB, else with\n"
     "                        --full-j; never with --no-steps)\n"
     "  P (S, S)              ds_T/ds_0 (may overflow for long sequences; exactly\n"
@@ -226,12 +226,15 @@ static const char spectrum_usage[] =
     "usage: rnnlab spectrum --model M --data D [--seq b] [--lags 1,10,100] --out S.json\n"
     "\n"
     "Eigenvalues (complex, LAPACK dgeev) and singular values (dgesdd) of every step\n"
-    "Jacobian J_t and of the products P(T, T-k) at the chosen lags k, and the seed's\n"
-    "theorem as a check: eig(P) next to mu_i = prod_t [V^-1 J_t V]_ii, V the\n"
-    "eigenvectors of P. They agree when the J_t commute (a linear RNN); eig_dev =\n"
-    "max |mu/lambda - 1| measures how far they do not. sv_dev = max |ln sigma_i -\n"
-    "ln |mu|_(i)| measures whether the singular values (the gradient's growth) follow\n"
-    "the eigenvalues, which needs normal J_t as well. The layout is in docs/jacobians.md.\n"
+    "Jacobian J_t and of the products P(T, T-k) at the chosen lags k, and the\n"
+    "eigenvalue-product theorem (if all J_t share their eigenvectors, the eigenvalues\n"
+    "of the product are the products of theirs) as a check: eig(P) next to\n"
+    "mu_i = prod_t [V^-1 J_t V]_ii, V the eigenvectors of P. They agree when the J_t\n"
+    "commute (a linear RNN); eig_dev = max |mu/lambda - 1| measures how far they do\n"
+    "not. sv_dev = max |ln sigma_i - ln |mu|_(i)| measures whether the singular values\n"
+    "(the gradient's growth) follow the eigenvalues, which needs normal J_t as well.\n"
+    "v_cond is V's condition number: past about 1e8 both say nothing. The layout is\n"
+    "in docs/jacobians.md.\n"
     "\n"
     "  --model M         model file                                    (required)\n"
     "  --data D          data file                  [a sequence of the task the model records]\n"
@@ -357,7 +360,7 @@ int cmd_spectrum(int argc, char **argv)
            "resolved");
     for (int i = 0; !s && !cli_interrupted() && i < nl; i++) {
         cli_progress("theorem check, lag", i, nl);
-        rl_theorem th = {buf, buf + S, buf + 2 * S, buf + 3 * S, buf + 4 * S, 0, 0, 0};
+        rl_theorem th = {buf, buf + S, buf + 2 * S, buf + 3 * S, buf + 4 * S, 0, 0, 0, 0};
         s = rl_jac_theorem(j, T - lags[i], &th);
         if (s) break;
         cJSON *o = cJSON_CreateObject();
@@ -371,6 +374,7 @@ int cmd_spectrum(int argc, char **argv)
         cJSON_AddNumberToObject(o, "eig_dev", th.eig_dev);
         cJSON_AddNumberToObject(o, "sv_dev", th.sv_dev);
         cJSON_AddNumberToObject(o, "resolved", th.resolved);
+        cJSON_AddNumberToObject(o, "v_cond", th.v_cond);
         cJSON_AddItemToArray(la, o);
         fprintf(tf, "%6d %14.6g %14.6g %12.3g %14.6g %12.3g %9d\n", lags[i], th.eig_log_abs[0], th.matched_log_abs[0],
                th.eig_dev, th.sv_log[0], th.sv_dev, th.resolved);

@@ -87,21 +87,41 @@ static const char gradcheck_usage[] =
     "  --loss LOSS       mse | cross_entropy                           [cross_entropy]\n"
     "  --batch B         batch size                                    [3]\n"
     "  --steps T         sequence length                               [10]\n"
-    "  --init KIND       uniform | gaussian | orthogonal | identity    [uniform]\n"
+    "  --init KIND       uniform | gaussian | orthogonal | identity | symmetric | chrono  [uniform]\n"
+    "                    (chrono: lstm and gru, forgetting times up to --steps)\n"
     "  --gain G          gain of the init                              [1]\n"
     "  --no-mask         every step carries loss (default: a random mask)\n"
     "  --no-h0           zero initial state (default: a random h0)\n"
     "  --seed S          random seed                                   [1]\n"
     "  --tol X           largest accepted error                        [1e-7]\n"
+    "  --orthogonal MAP  exp | cayley: an orthogonal W_hh (as rnnlab init makes it,\n"
+    "                    then X's strict lower triangle U(-1, 1), so that A != 0)\n"
     "  --progress        progress on stderr even when it is not a terminal\n"
     "  --quiet           no progress (shown on a terminal by default)\n"
     "Ctrl-C stops the check (exit 130).\n";
 
 
+/* An orthogonal model's X: U(-1, 1) strictly below the diagonal (only
+ * that part counts), so that A is not 0 and the map is checked off its
+ * identity. */
+static void randomise_x(rl_model *m, uint64_t seed)
+{
+    rl_config c = rl_model_config(m);
+    rl_rng r;
+    rl_rng_seed(&r, seed);
+    for (int l = 0; l < c.num_layers; l++) {
+        char name[80];
+        snprintf(name, sizeof name, "rnn.parametrizations.weight_hh_l%d.original", l);
+        double *x = (double *)rl_model_params(m) + rl_model_tensor(m, rl_model_find_tensor(m, name))->offset;
+        for (int i = 0; i < c.hidden_size; i++)
+            for (int j = 0; j < i; j++) x[(size_t)i * c.hidden_size + j] = 2 * rl_rng_uniform(&r) - 1;
+    }
+}
+
 int cmd_gradcheck(int argc, char **argv)
 {
     enum { O_CELL = 1, O_LAYERS, O_HID, O_IN, O_OUTSZ, O_LOSS, O_BATCH, O_STEPS, O_INIT, O_GAIN, O_NOMASK,
-           O_NOH0, O_SEED, O_TOL, O_PROGRESS, O_QUIET };
+           O_NOH0, O_SEED, O_TOL, O_PROGRESS, O_QUIET, O_ORTH };
     static const struct option opts[] = {
         {"cell", required_argument, 0, O_CELL},     {"layers", required_argument, 0, O_LAYERS},
         {"hidden", required_argument, 0, O_HID},    {"input", required_argument, 0, O_IN},
@@ -111,8 +131,10 @@ int cmd_gradcheck(int argc, char **argv)
         {"no-mask", no_argument, 0, O_NOMASK},      {"no-h0", no_argument, 0, O_NOH0},
         {"seed", required_argument, 0, O_SEED},     {"tol", required_argument, 0, O_TOL},
         {"progress", no_argument, 0, O_PROGRESS},   {"quiet", no_argument, 0, O_QUIET},
+        {"orthogonal", required_argument, 0, O_ORTH},
         {"help", no_argument, 0, 'h'},              {0, 0, 0, 0}};
     cli_ctx c = {.cmd = "gradcheck", .usage = gradcheck_usage};
+    rl_orth orth = RL_ORTH_NONE;
     rl_config cfg = {RL_CELL_TANH, 3, 8, 1, 4, RL_LOSS_CE};
     rl_init init = {.kind = RL_INIT_UNIFORM, .gain = 1.0};
     int B = 3, T = 10, e = 0, v;
@@ -141,6 +163,9 @@ int cmd_gradcheck(int argc, char **argv)
         case O_NOMASK: case O_NOH0: case O_PROGRESS: case O_QUIET: break;
         case O_SEED: e = cli_u64(&c, "seed", optarg, &seed); break;
         case O_TOL: e = cli_double(&c, "tol", optarg, 0, 1, &tol); break;
+        case O_ORTH:
+            if (rl_orth_parse(optarg, &orth)) e = cli_usage_error(&c, "%s", rl_errmsg());
+            break;
         default: return 2;
         }
     }
@@ -150,9 +175,14 @@ int cmd_gradcheck(int argc, char **argv)
     rl_data *d = NULL;
     double worst = 0;
     char where[64] = "";
-    rl_status s = rl_model_new(&m, &cfg, RL_F64);
+    rl_status s = rl_model_new_orth(&m, &cfg, RL_F64, orth);
     if (s == RL_ERR_ARG) return cli_usage_error(&c, "%s", rl_errmsg());
-    if (!s) s = rl_model_init(m, &init, seed);
+    if (init.kind == RL_INIT_CHRONO) init.t_max = T > 2 ? T : 2; /* as rnnlab train: the sequence's steps */
+    if (!s && (s = rl_model_init(m, &init, seed)) == RL_ERR_ARG) { /* an init the cell does not take */
+        rl_model_free(m);
+        return cli_usage_error(&c, "%s", rl_errmsg());
+    }
+    if (!s && orth) randomise_x(m, seed + 2);
     if (!s) s = rl_data_random(&d, m, B, T, RL_F64, !c.seen[O_NOMASK], !c.seen[O_NOH0], seed + 1);
     cli_progress_begin(&c, mode);
     if (!s) s = rl_gradcheck(m, rl_data_batch(d), &worst, where, sizeof where);
@@ -162,8 +192,8 @@ int cmd_gradcheck(int argc, char **argv)
     rl_model_free(m);
     if (s) return cli_fail(&c, s);
     int ok = worst <= tol;
-    printf("gradcheck %s: %d layer%s, H=%d, B=%d, T=%d, %zu parameters: worst relative error %.3g (%s) %s %.1g\n",
-           rl_cell_name(cfg.cell), cfg.num_layers, cfg.num_layers > 1 ? "s" : "", cfg.hidden_size, B, T, np, worst,
+    printf("gradcheck %s%s%s: %d layer%s, H=%d, B=%d, T=%d, %zu parameters: worst relative error %.3g (%s) %s %.1g\n",
+           rl_cell_name(cfg.cell), orth ? " orthogonal " : "", orth ? rl_orth_name(orth) : "", cfg.num_layers, cfg.num_layers > 1 ? "s" : "", cfg.hidden_size, B, T, np, worst,
            where, ok ? "<=" : ">", tol);
     if (!ok) fprintf(stderr, "rnnlab gradcheck: FAILED: worst relative error %.3g in %s exceeds %.1g\n", worst, where, tol);
     return ok ? 0 : 1;

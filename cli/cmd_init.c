@@ -34,6 +34,13 @@ static const char usage[] =
     "  --leak A          leaky: every unit's rate a = A in (0, 1)      [uniform init]\n"
     "  --timescales A,B  leaky: time scales 1/a log-uniform in [A, B], 1 < A <= B\n"
     "  --recurrent-max R indrnn: u ~ U(0, R)                           [1]\n"
+    "  --input-scale S   every layer's W_ih ~ U[-S, S], drawn last (an echo state\n"
+    "                    network's input scaling)                      [PyTorch's]\n"
+    "  --orthogonal MAP  exp | cayley: W_hh = B expm(A) or B (I - A/2)^-1 (I + A/2),\n"
+    "                    A = tril(X) - tril(X)^T, as torch's orthogonal parametrisation\n"
+    "                    registered on the init's W_hh leaves it: B = that W_hh if\n"
+    "                    orthogonal, else its QR factor; X = -I (tanh, relu,\n"
+    "                    linear, leaky)\n"
     "  --seed S          random seed                                   [0]\n"
     "output:\n"
     "  --out MODEL       where to write the model ('-' for stdout)     (required)\n";
@@ -41,7 +48,7 @@ static const char usage[] =
 int cmd_init(int argc, char **argv)
 {
     enum { O_CELL = 1, O_IN, O_HID, O_OUTSZ, O_LAYERS, O_LOSS, O_INIT, O_GAIN, O_RADIUS, O_FB, O_SEED, O_OUT, O_ZB,
-           O_TMAX, O_LEAK, O_TS, O_RMAX };
+           O_TMAX, O_LEAK, O_TS, O_RMAX, O_INSCALE, O_ORTH };
     static const struct option opts[] = {
         {"cell", required_argument, 0, O_CELL},     {"input", required_argument, 0, O_IN},
         {"hidden", required_argument, 0, O_HID},    {"output", required_argument, 0, O_OUTSZ},
@@ -51,12 +58,14 @@ int cmd_init(int argc, char **argv)
         {"seed", required_argument, 0, O_SEED},     {"out", required_argument, 0, O_OUT},
         {"zero-bias", no_argument, 0, O_ZB},       {"t-max", required_argument, 0, O_TMAX},
         {"leak", required_argument, 0, O_LEAK},     {"timescales", required_argument, 0, O_TS},
-        {"recurrent-max", required_argument, 0, O_RMAX},
+        {"recurrent-max", required_argument, 0, O_RMAX}, {"input-scale", required_argument, 0, O_INSCALE},
+        {"orthogonal", required_argument, 0, O_ORTH},
         {"help", no_argument, 0, 'h'},              {0, 0, 0, 0}};
     cli_ctx c = {.cmd = "init", .usage = usage};
     rl_config cfg = {.num_layers = 1, .loss = RL_LOSS_MSE};
     rl_init init = {.kind = RL_INIT_UNIFORM, .gain = 1.0};
     const char *cell = NULL, *out = NULL;
+    rl_orth orth = RL_ORTH_NONE;
     uint64_t seed = 0;
     int v, e = 0;
     optind = 0;
@@ -89,6 +98,10 @@ int cmd_init(int argc, char **argv)
             break;
         }
         case O_RMAX: e = cli_double(&c, "recurrent-max", optarg, 1e-300, 1e6, &init.recurrent_max); break;
+        case O_INSCALE: e = cli_double(&c, "input-scale", optarg, 1e-300, 1e6, &init.input_scale); break;
+        case O_ORTH:
+            if (rl_orth_parse(optarg, &orth)) e = cli_usage_error(&c, "%s", rl_errmsg());
+            break;
         default: return 2;
         }
     }
@@ -101,18 +114,20 @@ int cmd_init(int argc, char **argv)
     if (c.seen[O_FB] && !rl_cell_has_forget_gate(cfg.cell)) return cli_usage_error(&c, "--forget-bias is for cells with a forget gate (lstm)");
     if ((e = cli_check_output(&c, out))) return e;
     rl_model *m = NULL;
-    rl_status s = rl_model_new(&m, &cfg, RL_F64);
+    rl_status s = rl_model_new_orth(&m, &cfg, RL_F64, orth);
     if (s == RL_ERR_ARG) return cli_usage_error(&c, "%s", rl_errmsg());
     if (!s && (s = rl_model_init(m, &init, seed)) == RL_ERR_ARG) { /* an option the init or the cell does not take */
         rl_model_free(m);
         return cli_usage_error(&c, "%s", rl_errmsg());
     }
     if (!s) s = rl_model_save(m, out);
-    size_t np = m ? rl_model_num_params(m) : 0;
+    size_t np = m ? rl_model_num_params(m) : 0, fixed = 0;
+    for (int i = 0; m && i < rl_model_num_tensors(m); i++) fixed += rl_model_tensor(m, i)->fixed ? rl_model_tensor(m, i)->numel : 0;
     rl_model_free(m);
     if (s) return cli_fail(&c, s);
     if (out[0] != '-' || out[1])
-        fprintf(stderr, "rnnlab init: wrote %s (%s, %d layer%s, %zu parameters)\n", out, rl_cell_name(cfg.cell),
-                cfg.num_layers, cfg.num_layers > 1 ? "s" : "", np);
+        fprintf(stderr, "rnnlab init: wrote %s (%s%s%s, %d layer%s, %zu parameters%s)\n", out, rl_cell_name(cfg.cell),
+                orth ? ", orthogonal W_hh by " : "", orth ? rl_orth_name(orth) : "", cfg.num_layers,
+                cfg.num_layers > 1 ? "s" : "", np - fixed, fixed ? " and the fixed bases" : "");
     return 0;
 }

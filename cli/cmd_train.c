@@ -106,13 +106,15 @@ static void show_progress(const rl_progress *p, void *ctx)
     (void)ctx;
     if (!cli_progress_due()) return;
     double eta = p->step > 0 ? p->elapsed_s * (double)(p->total - p->step) / (double)p->step : 0;
-    char val[96] = "", base[48] = "", skipped[48] = "", line[400];
+    char val[96] = "", base[48] = "", grad[64] = "", skipped[48] = "", line[400];
     if (!isnan(p->baseline)) snprintf(base, sizeof base, " (baseline %.4g)", p->baseline);
     if (p->val_step) snprintf(val, sizeof val, "  val %.5g%s", p->val_loss, base);
     else if (base[0]) snprintf(val, sizeof val, " %s", base);
+    /* a ridge readout's fit has neither gradient nor learning rate (NaN) */
+    if (!isnan(p->grad_norm) || !isnan(p->lr)) snprintf(grad, sizeof grad, "  |g| %.3g  lr %.3g", p->grad_norm, p->lr);
     if (p->skipped) snprintf(skipped, sizeof skipped, "  skipped %lld", (long long)p->skipped);
-    snprintf(line, sizeof line, "step %lld/%lld  loss %.5g%s  |g| %.3g  lr %.3g  %.0f tok/s  ETA %dm%02ds%s", (long long)p->step,
-             (long long)p->total, p->loss, val, p->grad_norm, p->lr, p->tokens_per_s, (int)eta / 60, (int)eta % 60, skipped);
+    snprintf(line, sizeof line, "step %lld/%lld  loss %.5g%s%s  %.0f tok/s  ETA %dm%02ds%s", (long long)p->step,
+             (long long)p->total, p->loss, val, grad, p->tokens_per_s, (int)eta / 60, (int)eta % 60, skipped);
     cli_progress_line(line);
 }
 
@@ -124,6 +126,7 @@ static void val_words(const rl_score *sc, const rl_task_info *in, char *buf, siz
     size_t at = (size_t)snprintf(buf, n, "validation loss %.5g", loss);
     if (!isnan(in->baseline) && at < n) at += (size_t)snprintf(buf + at, n - at, " (baseline %.4g)", in->baseline);
     if (sc->n_err > 0 && at < n) at += (size_t)snprintf(buf + at, n - at, ", mse %.5g", sc->sq_err / sc->n_err);
+    if (!isnan(rl_score_nrmse(sc)) && at < n) at += (size_t)snprintf(buf + at, n - at, ", nrmse %.4g", rl_score_nrmse(sc));
     if (sc->n_items > 0 && at < n) at += (size_t)snprintf(buf + at, n - at, ", accuracy %.4g", sc->correct / sc->n_items);
     if (in->kind == RL_TASK_TEXT && at < n) snprintf(buf + at, n - at, ", %.4g bits per character", loss / log(2.0));
 }
@@ -187,6 +190,17 @@ int cmd_train(int argc, char **argv)
         return cli_usage_error(&c, "--forget-bias is for cells with a forget gate (lstm)");
     if (given(&c, "nesterov") && !(cfg.optim.kind == RL_OPT_SGD && cfg.optim.momentum > 0))
         return cli_usage_error(&c, "--nesterov needs --optim sgd and --momentum > 0");
+    if ((given(&c, "ridge") || given(&c, "washout")) && cfg.readout != RL_READOUT_RIDGE)
+        return cli_usage_error(&c, "--%s is for --readout ridge", given(&c, "ridge") ? "ridge" : "washout");
+    /* a ridge readout is one solve: the optimiser's options (and dropout) would do nothing */
+    for (int i = 0; i < nf && cfg.readout == RL_READOUT_RIDGE; i++) {
+        const rl_train_field *f = rl_train_field_at(i);
+        const char *keep[] = {"readout", "ridge", "washout", "batch", "seed"};
+        int kept = 0;
+        for (size_t k = 0; k < sizeof keep / sizeof keep[0]; k++) kept |= strcmp(f->name, keep[k]) == 0;
+        if (value[i] && !kept && (strcmp(f->group, "optimisation") == 0 || strcmp(f->name, "dropout") == 0))
+            return cli_usage_error(&c, "--%s is for --readout bptt: a ridge readout is fitted in one solve", f->flag);
+    }
     /* several processes (mpirun -np N): data-parallel, every batch's blocks
      * of 16 sequences shared out, the gradient summed in block order */
     const int rank = cli_dist_rank(), size = cli_dist_size();
@@ -211,11 +225,14 @@ int cmd_train(int argc, char **argv)
     const char *dir = resume ? resume : out;
     rl_train_config rc = rl_trainer_config(t);
     rl_config mc = rl_model_config(rl_trainer_model(t));
+    char how[96];
+    if (rc.readout == RL_READOUT_RIDGE) snprintf(how, sizeof how, "ridge readout, beta %g, washout %d", rc.ridge, rc.washout);
+    else snprintf(how, sizeof how, "%s lr %g, clip %g", rl_optim_name(rc.optim.kind), rc.sched.lr, rc.clip);
     if (rank == 0)
-        fprintf(stderr, "rnnlab train: %s %s, T = %d, %s %d x %d, %zu parameters, %s lr %g, clip %g, from step %lld of %lld -> %s\n",
+        fprintf(stderr, "rnnlab train: %s %s, T = %d, %s %d x %d, %zu parameters, %s, from step %lld of %lld -> %s\n",
                 resume ? "resuming" : "task", rl_task_name(rc.task), rc.seq_len, rl_cell_name(mc.cell), mc.num_layers,
-                mc.hidden_size, rl_model_num_params(rl_trainer_model(t)), rl_optim_name(rc.optim.kind), rc.sched.lr, rc.clip,
-                (long long)rl_trainer_step(t), (long long)rc.steps, dir);
+                mc.hidden_size, rl_model_num_params(rl_trainer_model(t)), how, (long long)rl_trainer_step(t), (long long)rc.steps,
+                dir);
     if (rank == 0 && size > 1) {
         int first, n, total;
         rl_shard_blocks(rc.batch, 0, size, &first, &n, &total);
@@ -237,7 +254,7 @@ int cmd_train(int argc, char **argv)
     int interrupted = 0;
     s = rl_trainer_run(t, size > 1 ? &agreed : cli_stop_flag(), &interrupted, show_progress, NULL);
     cli_progress_end();
-    int64_t at = rl_trainer_step(t);
+    int64_t at = rl_trainer_step(t), solved = rl_trainer_solved_step(t);
     rl_score sc;
     char words[200] = "";
     if (rl_trainer_last_eval(t, &sc) == at && at > 0) {
@@ -261,8 +278,12 @@ int cmd_train(int argc, char **argv)
                 (long long)at, dir);
         return 130;
     }
-    fprintf(stderr, "rnnlab train: done, %lld steps%s%s; model in %s/model.safetensors\n", (long long)at, words[0] ? "; " : "",
-            words, dir);
+    if (solved)
+        fprintf(stderr, "rnnlab train: solved at step %lld (%s)%s%s; model in %s/model.safetensors\n", (long long)solved,
+                rl_task_solved_rule(rc.task), words[0] ? "; " : "", words, dir);
+    else
+        fprintf(stderr, "rnnlab train: done, %lld steps%s%s; model in %s/model.safetensors\n", (long long)at,
+                words[0] ? "; " : "", words, dir);
     return 0;
 }
 
@@ -270,13 +291,16 @@ static const char eval_usage[] =
     "usage: rnnlab eval --model M [--task TASK] [--seq-len T] [--data FILE] [--json]\n"
     "\n"
     "Evaluate a model on fresh sequences of a task (text: the validation split):\n"
-    "the loss; MSE, accuracy and the baseline for the tasks; bits per character and\n"
-    "perplexity for text. --json: one JSON object on stdout. A model made by rnnlab\n"
-    "train records its task and T: they are the defaults (and said so on stderr).\n"
+    "the loss; MSE, RMSE, NRMSE (normalised by the targets' standard deviation),\n"
+    "accuracy and the baseline for the tasks; bits per character and perplexity\n"
+    "for text. --json: one JSON object on stdout. A model made by rnnlab train\n"
+    "records its task and T: they are the defaults (and said so on stderr).\n"
     "\n"
     "  --model M         model file                                   (required)\n"
-    "  --task TASK       adding | adding-hs97 | copy | temporal-order | text  [the model's]\n"
+    "  --task TASK       adding | adding-hs97 | copy | temporal-order | text |\n"
+    "                    mackey-glass | narma10                       [the model's]\n"
     "  --seq-len T       sequence length                              [the model's, else 100]\n"
+    "  --washout W       the first W steps of each sequence are not scored [0]\n"
     "  --data FILE       text: the file the model was trained on      [built-in corpus]\n"
     "  --batch B         sequences per batch       [50; text: fewer if the validation split is short]\n"
     "  --batches N       batches (text: all of the validation split)  [20]\n"
@@ -285,16 +309,17 @@ static const char eval_usage[] =
 
 int cmd_eval(int argc, char **argv)
 {
-    enum { O_MODEL = 1, O_TASK, O_SEQ, O_DATA, O_BATCH, O_BATCHES, O_SEED, O_JSON };
+    enum { O_MODEL = 1, O_TASK, O_SEQ, O_DATA, O_BATCH, O_BATCHES, O_SEED, O_JSON, O_WASHOUT };
     static const struct option opts[] = {
         {"model", required_argument, 0, O_MODEL}, {"task", required_argument, 0, O_TASK},
         {"seq-len", required_argument, 0, O_SEQ}, {"data", required_argument, 0, O_DATA},
         {"batch", required_argument, 0, O_BATCH}, {"batches", required_argument, 0, O_BATCHES},
         {"seed", required_argument, 0, O_SEED},   {"json", no_argument, 0, O_JSON},
+        {"washout", required_argument, 0, O_WASHOUT},
         {"help", no_argument, 0, 'h'},            {0, 0, 0, 0}};
     cli_ctx c = {.cmd = "eval", .usage = eval_usage};
     const char *model = NULL, *task_name = NULL, *data = NULL;
-    int T = 100, B = 50, batches = 20, e = 0, v;
+    int T = 100, B = 50, batches = 20, washout = 0, e = 0, v;
     uint64_t seed = 12345;
     optind = 0;
     while (!e && (v = cli_next(&c, argc, argv, opts)) != -1) {
@@ -308,6 +333,7 @@ int cmd_eval(int argc, char **argv)
         case O_BATCHES: e = cli_int(&c, "batches", optarg, 1, 1000000, &batches); break;
         case O_SEED: e = cli_u64(&c, "seed", optarg, &seed); break;
         case O_JSON: break;
+        case O_WASHOUT: e = cli_int(&c, "washout", optarg, 0, 1000000, &washout); break;
         default: return 2;
         }
     }
@@ -339,7 +365,13 @@ int cmd_eval(int argc, char **argv)
                      (long long)ti.val_len, B, ti.steps);
         }
     }
-    if (!s) s = rl_evaluate(m, task, B, kind == RL_TASK_TEXT && !c.seen[O_BATCHES] ? 0 : batches, seed, &sc);
+    const int steps = s ? 0 : rl_task_get_info(task).steps;
+    if (!s && washout >= steps) {
+        rl_task_free(task);
+        rl_model_free(m);
+        return cli_usage_error(&c, "--washout %d leaves nothing to score: the sequences have %d steps", washout, steps);
+    }
+    if (!s) s = rl_evaluate_washout(m, task, B, kind == RL_TASK_TEXT && !c.seen[O_BATCHES] ? 0 : batches, seed, washout, &sc);
     if (s) {
         rl_task_free(task);
         rl_model_free(m);
@@ -352,7 +384,12 @@ int cmd_eval(int argc, char **argv)
     cJSON_AddNumberToObject(j, "seq_len", T);
     cJSON_AddNumberToObject(j, "loss", loss);
     if (!isnan(in.baseline)) cJSON_AddNumberToObject(j, "baseline", in.baseline);
-    if (sc.n_err > 0) cJSON_AddNumberToObject(j, "mse", sc.sq_err / sc.n_err);
+    if (sc.n_err > 0) {
+        cJSON_AddNumberToObject(j, "mse", sc.sq_err / sc.n_err);
+        cJSON_AddNumberToObject(j, "rmse", sqrt(sc.sq_err / sc.n_err));
+        if (!isnan(rl_score_nrmse(&sc))) cJSON_AddNumberToObject(j, "nrmse", rl_score_nrmse(&sc));
+    }
+    if (washout) cJSON_AddNumberToObject(j, "washout", washout);
     if (sc.n_items > 0) cJSON_AddNumberToObject(j, "accuracy", sc.correct / sc.n_items);
     if (kind == RL_TASK_TEXT) {
         cJSON_AddNumberToObject(j, "bpc", loss / log(2.0));

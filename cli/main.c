@@ -29,6 +29,7 @@ static const struct {
     {"jacobian", cmd_jacobian, "every ds_t/ds_tau of a sequence, per-lag norms, BPTT gradient norms"},
     {"spectrum", cmd_spectrum, "eigen- and singular values of J_t and of the products; the theorem check"},
     {"lyapunov", cmd_lyapunov, "Lyapunov exponents of the state map (QR method)"},
+    {"explain", cmd_explain, "the chain rule and the eigenvalue picture worked in numbers for a small model"},
     {"sweep", cmd_sweep, "run a grid of options of train, lyapunov or jacobian (under mpirun: over processes)"},
     {"info", cmd_info, "the BLAS library and kernel, the CPU, cores and threads"},
     {"version", cmd_version, "the version of rnnlab (also rnnlab --version)"},

@@ -1,10 +1,31 @@
 /* Figures with PLplot (pngcairo): line and scatter plots with legends and
  * optional log axes, and heatmaps with a colour bar. Colours are the
  * Okabe-Ito palette and every series also differs in line style and marker,
- * so that figures survive greyscale printing. */
+ * so that figures survive greyscale printing.
+ *
+ * Every figure's axes come from one helper: ticks at 1, 2, 2.5 or 5 times a
+ * power of ten on linear axes (whole numbers only on an integer axis); on a
+ * log axis labels at 1, 2 and 5 in each decade when the axis spans under
+ * about two decades, at every decade up to nine, and at every 2nd, 5th, 10th
+ * ... decade beyond, so that labels never crowd. A log axis is asked for, not
+ * promised: data that span less than a decade are drawn on a linear axis.
+ * The legend goes where it covers no data: the first empty corner (or edge
+ * middle) of the plot, else above the data with the y range extended, else
+ * outside the plot on the right.
+ *
+ * Test hook: when the environment variable RNNLAB_FIGURE_LOG names a file,
+ * every figure appends one JSON line to it: the PNG's path, its title, each axis's
+ * tick labels and whether it is logarithmic, the legend box and the drawn
+ * data points (markers and points along the lines), both in the plot
+ * area's normalised coordinates ([0, 1] across the axes' box), the markers
+ * each series drew (as colour id, count pairs), and for heatmaps the number
+ * of cells drawn in the colour of exact zeros. */
 #ifndef RL_PLOT_H
 #define RL_PLOT_H
 
+/* PL_LINE: a line, with the series' marker at about ten places along it
+ * unless another series of the same colour marks its points; PL_POINTS: a
+ * marker at every point; PL_LINE_POINTS: both. */
 typedef enum { PL_LINE = 1, PL_POINTS = 2, PL_LINE_POINTS = 3 } pl_style;
 
 typedef struct {
@@ -12,22 +33,29 @@ typedef struct {
     const double *x, *y;  /* n points; non-finite points are left out */
     int n;
     pl_style style;
-    int color;            /* 0.. palette index; -1: the series' own index */
+    int color;            /* 0.. palette index (and line style and marker); -1: the series' own index */
 } pl_series;
 
 typedef struct {
     const char *path;      /* PNG file */
     const char *title, *xlabel, *ylabel;
-    int logx, logy;        /* axes in log10; the data are given unlogged, must be > 0 */
+    int logx, logy;        /* ask for log10 axes; the data are given unlogged (points <= 0 are left out) */
     double xmin, xmax, ymin, ymax; /* NAN: from the data */
     int unit_circle;       /* draw |z| = 1 and keep the aspect ratio 1 */
-    int legend_pos;        /* 0 top right, 1 top left, 2 bottom left, 3 bottom right */
+    int intx;              /* x takes whole numbers only (an index, a step): no ticks between them */
 } pl_figure;
 
 /* 0 on success; -1 with a message on stderr. */
 int plot_lines(const pl_figure *f, const pl_series *s, int n);
+
+/* Whether plot_lines draws axis y (1) or x (0) of these series on a log
+ * scale when asked to: the positive finite values span at least a decade. */
+int plot_log_axis(const pl_series *s, int n, int y);
+
 /* z (ny, nx) row-major, cell (i, j) spanning x in [x0, x1] over nx columns and
- * y in [y0, y1] over ny rows; non-finite cells are drawn at the lowest colour. */
+ * y in [y0, y1] over ny rows. NaN cells are left blank; -inf cells (the log of
+ * an exact zero) get a colour of their own, hatched grey, shown under the
+ * colour bar as "exact 0". */
 int plot_heatmap(const pl_figure *f, const double *z, int nx, int ny, double x0, double x1, double y0, double y1,
                  const char *zlabel);
 
@@ -37,5 +65,9 @@ int plot_heatmap(const pl_figure *f, const double *z, int nx, int ny, double x0,
  * (H, B), rnnlab solid and PyTorch dashed, the legend in the fourth panel.
  * 0 on success; -1 with a message on stderr. */
 int plot_scaling(const char *csv, const char *png);
+
+/* Whether path ends in ".png" (any case), or is "-" (stdout): figures are
+ * written as PNG only. */
+int plot_png_name(const char *path);
 
 #endif

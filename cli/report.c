@@ -31,7 +31,10 @@ static const char style[] =
     "body{font-family:Georgia,'DejaVu Serif',serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222;"
     "line-height:1.5}h1,h2{font-family:'DejaVu Sans',Helvetica,sans-serif}h2{margin-top:2.5rem;border-bottom:1px solid"
     " #ccc}figure{margin:1.5rem 0}figure img{max-width:100%;border:1px solid #ddd}figcaption{font-size:0.95rem;"
-    "color:#333}figcaption a{font-size:0.85rem}code{background:#f4f4f4;padding:0 0.2rem}";
+    "color:#333}figcaption a{font-size:0.85rem}code{background:#f4f4f4;padding:0 0.2rem}"
+    ".mxrow{display:flex;flex-wrap:wrap;gap:1.2rem;align-items:center;margin:0.5rem 0}table.mx{border-collapse:collapse;"
+    "font-family:'DejaVu Sans Mono',monospace;font-size:0.85rem}table.mx td,table.mx th{padding:0.1rem 0.4rem;"
+    "text-align:right}table.mx td[rowspan]{font-family:Georgia,serif;font-size:1rem;padding-right:0.6rem}";
 
 report *report_open(const char *dir, const char *title, const char *intro_html)
 {

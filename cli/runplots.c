@@ -96,63 +96,32 @@ int read_flow(const char *dir, const char *key, double **steps, double **z, int 
     return r;
 }
 
-int run_figures(report *r, const char *run_dir, const char *tag, const char *label)
+int run_flow_figure(report *r, const char *run_dir, const char *tag, const char *label)
 {
-    char png[256], csv[256], cap[1024];
-    double *st = NULL, *loss = NULL, *vst = NULL, *vloss = NULL, *gst = NULL, *gn = NULL, *bs = NULL, *bl = NULL;
-    int n = 0, nv = 0, ng = 0, nb = 0, bad = 0;
-    read_series(run_dir, "metrics.jsonl", "loss", &st, &loss, &n);
-    read_series(run_dir, "metrics.jsonl", "val_loss", &vst, &vloss, &nv);
-    read_series(run_dir, "metrics.jsonl", "grad_norm", &gst, &gn, &ng);
-    read_series(run_dir, "metrics.jsonl", "baseline", &bs, &bl, &nb);
-    if (n == 0) {
-        fprintf(stderr, "%s: %s/metrics.jsonl holds no training losses\n", cli_prog, run_dir);
-        bad = -1;
-        goto out;
-    }
-    pl_series s[3] = {{"training loss", st, loss, n, PL_LINE, 0}, {"validation loss", vst, vloss, nv, PL_LINE_POINTS, 1},
-                      {"baseline", bs, bl, nb, PL_LINE, 7}};
-    snprintf(png, sizeof png, "%s-loss.png", tag);
-    snprintf(csv, sizeof csv, "%s-loss.csv", tag);
-    pl_figure f = {report_path(r, png), label, "training step", "loss", 0, 1, NAN, NAN, NAN, NAN, 0, 0};
-    bad |= plot_lines(&f, s, nb ? 3 : 2);
-    const char *names[3] = {"step", "loss", "grad_norm"};
-    const double *cols[3] = {st, loss, gn};
-    bad |= write_csv(report_path(r, csv), names, cols, ng == n ? 3 : 2, n);
-    snprintf(cap, sizeof cap,
-             "%s: the training loss (mean over each logging interval) and the validation loss against the step, on a "
-             "log scale%s.", label, nb ? ", with the task's memoryless baseline" : "");
-    report_figure(r, png, cap, csv);
-    /* gradient norm before clipping */
-    if (ng) {
-        snprintf(png, sizeof png, "%s-gradnorm.png", tag);
-        pl_series g = {"||g|| before clipping", gst, gn, ng, PL_LINE, 1};
-        pl_figure fg = {report_path(r, png), label, "training step", "#[0x2016]g#[0x2016] (mean over the interval)",
-                        0, 1, NAN, NAN, NAN, NAN, 0, 0};
-        bad |= plot_lines(&fg, &g, 1);
-        snprintf(cap, sizeof cap,
-                 "%s: the global gradient norm before clipping (Pascanu et al., Algorithm 1). Spikes are exploding "
-                 "gradients; clipping rescales any step whose norm exceeds the threshold.", label);
-        report_figure(r, png, cap, csv);
-    }
-    /* the gradient-flow heatmap */
+    char png[256], csv[256], cap[1400];
     double *fs = NULL, *z = NULL;
-    int nf = 0, T = 0;
+    int nf = 0, T = 0, bad = 0;
     read_flow(run_dir, "lag_log_grad", &fs, &z, &nf, &T);
     if (nf > 1 && T > 0) {
         double *zt = malloc((size_t)nf * (T + 1) * 8);
+        long zeros = 0;
         if (zt) {
             /* rows: lags 0..T, columns: records; base-10 logs for reading */
             for (int i = 0; i < nf; i++)
-                for (int k = 0; k <= T; k++) zt[(size_t)k * nf + i] = z[(size_t)i * (T + 1) + k] / log(10.0);
+                for (int k = 0; k <= T; k++) {
+                    zt[(size_t)k * nf + i] = z[(size_t)i * (T + 1) + k] / log(10.0);
+                    zeros += z[(size_t)i * (T + 1) + k] == -INFINITY;
+                }
             snprintf(png, sizeof png, "%s-flow.png", tag);
             snprintf(csv, sizeof csv, "%s-flow.csv", tag);
-            pl_figure fh = {report_path(r, png), label, "training step", "lag T #[0x2212] #[0x03c4]", 0, 0, NAN, NAN, NAN,
-                            NAN, 0, 0};
-            bad |= plot_heatmap(&fh, zt, nf, T + 1, fs[0], fs[nf - 1], 0, T, "log#d10#u #[0x2016]#[0x2202]L/#[0x2202]h#d#[0x03c4]#u#[0x2016]");
+            pl_figure fh = {.path = report_path(r, png), .title = label, .xlabel = "training step",
+                            .ylabel = "lag T #[0x2212] #[0x03c4]", .xmin = NAN, .xmax = NAN, .ymin = NAN, .ymax = NAN,
+                            .intx = 1};
+            bad |= plot_heatmap(&fh, zt, nf, T + 1, fs[0], fs[nf - 1], 0, T,
+                                "log#d10#u #[0x2016]#[0x2202]L/#[0x2202]h#d#[0x03c4]#u#[0x2016]");
             /* CSV: one row per record, the step then one column per lag */
             double **cols2 = malloc((size_t)(T + 2) * sizeof *cols2);
-            char **nm = malloc((size_t)(T + 2) * sizeof *nm);
+            char **nm = calloc((size_t)(T + 2), sizeof *nm);
             double *colbuf = malloc((size_t)nf * (T + 1) * 8);
             if (cols2 && nm && colbuf) {
                 nm[0] = strdup("step"), cols2[0] = fs;
@@ -163,7 +132,10 @@ int run_figures(report *r, const char *run_dir, const char *tag, const char *lab
                     cols2[k + 1] = colbuf + (size_t)k * nf;
                     for (int i = 0; i < nf; i++) cols2[k + 1][i] = z[(size_t)i * (T + 1) + k];
                 }
-                bad |= write_csv(report_path(r, csv), (const char *const *)nm, (const double *const *)cols2, T + 2, nf);
+                int ok = 1;
+                for (int k = 0; k < T + 2; k++) ok &= nm[k] != NULL;
+                bad |= ok ? write_csv(report_path(r, csv), (const char *const *)nm, (const double *const *)cols2, T + 2, nf)
+                          : -1;
                 for (int k = 0; k < T + 2; k++) free(nm[k]);
             }
             free(cols2), free(nm), free(colbuf);
@@ -171,14 +143,68 @@ int run_figures(report *r, const char *run_dir, const char *tag, const char *lab
                      "%s: how the gradient flows back through time while the model trains. Each column is one record "
                      "on a fixed validation sequence; the colour is log<sub>10</sub> &#8214;&#8706;L/&#8706;h<sub>&#964;</sub>&#8214; at lag T &#8722; &#964; "
                      "(eq. 10.21, the top layer). Dark at large lags means the gradient from the loss at the end "
-                     "vanishes before it reaches the early steps. The CSV has the natural logs.",
-                     label);
+                     "vanishes before it reaches the early steps.%s The CSV has the natural logs.",
+                     label,
+                     zeros ? " Hatched grey cells (under the colour bar: exact 0) are gradients that are exactly zero, "
+                             "whose log is &#8722;&#8734;: no step of the colour scale, however dark, stands for them."
+                           : "");
             report_figure(r, png, cap, csv);
         }
         free(zt);
     }
     free(fs), free(z);
+    return bad ? -1 : 0;
+}
+
+int run_figures(report *r, const char *run_dir, const char *tag, const char *label)
+{
+    char png[256], csv[256], cap[1024];
+    double *st = NULL, *loss = NULL, *vst = NULL, *vloss = NULL, *gst = NULL, *gn = NULL, *mst = NULL, *gm = NULL,
+           *bs = NULL, *bl = NULL;
+    int n = 0, nv = 0, ng = 0, nm = 0, nb = 0, bad = 0;
+    read_series(run_dir, "metrics.jsonl", "loss", &st, &loss, &n);
+    read_series(run_dir, "metrics.jsonl", "val_loss", &vst, &vloss, &nv);
+    read_series(run_dir, "metrics.jsonl", "grad_norm", &gst, &gn, &ng);
+    read_series(run_dir, "metrics.jsonl", "grad_norm_max", &mst, &gm, &nm);
+    read_series(run_dir, "metrics.jsonl", "baseline", &bs, &bl, &nb);
+    if (n == 0) {
+        fprintf(stderr, "%s: %s/metrics.jsonl holds no training losses\n", cli_prog, run_dir);
+        bad = -1;
+        goto out;
+    }
+    pl_series s[3] = {{"training loss", st, loss, n, PL_LINE, 0}, {"validation loss", vst, vloss, nv, PL_LINE_POINTS, 1},
+                      {"baseline", bs, bl, nb, PL_LINE, 7}};
+    snprintf(png, sizeof png, "%s-loss.png", tag);
+    snprintf(csv, sizeof csv, "%s-loss.csv", tag);
+    pl_figure f = {.path = report_path(r, png), .title = label, .xlabel = "training step", .ylabel = "loss", .logy = 1,
+                   .xmin = NAN, .xmax = NAN, .ymin = NAN, .ymax = NAN, .intx = 1};
+    bad |= plot_lines(&f, s, nb ? 3 : 2);
+    const char *names[4] = {"step", "loss", "grad_norm", "grad_norm_max"};
+    const double *cols[4] = {st, loss, gn, gm};
+    bad |= write_csv(report_path(r, csv), names, cols, ng == n ? (nm == n ? 4 : 3) : 2, n);
+    snprintf(cap, sizeof cap,
+             "%s: the training loss (mean over each logging interval) and the validation loss against the step%s%s.",
+             label, plot_log_axis(s, nb ? 3 : 2, 1) ? ", on a log scale" : "",
+             nb ? ", with the task's memoryless baseline" : "");
+    report_figure(r, png, cap, csv);
+    /* gradient norm before clipping */
+    if (ng) {
+        snprintf(png, sizeof png, "%s-gradnorm.png", tag);
+        pl_series g[2] = {{"mean over the interval", gst, gn, ng, PL_LINE, 1},
+                          {"largest in the interval", mst, gm, nm, PL_LINE, 4}};
+        pl_figure fg = {.path = report_path(r, png), .title = label, .xlabel = "training step",
+                        .ylabel = "#[0x2016]g#[0x2016] before clipping", .logy = 1, .xmin = NAN, .xmax = NAN,
+                        .ymin = NAN, .ymax = NAN, .intx = 1};
+        bad |= plot_lines(&fg, g, nm ? 2 : 1);
+        snprintf(cap, sizeof cap,
+                 "%s: the global gradient norm before clipping (Pascanu et al., Algorithm 1), the mean and the "
+                 "largest over each logging interval%s. Spikes are exploding gradients; clipping rescales any step "
+                 "whose norm exceeds the threshold.",
+                 label, plot_log_axis(g, nm ? 2 : 1, 1) ? ", on a log scale" : "");
+        report_figure(r, png, cap, csv);
+    }
+    bad |= run_flow_figure(r, run_dir, tag, label);
 out:
-    free(st), free(loss), free(vst), free(vloss), free(gst), free(gn), free(bs), free(bl);
+    free(st), free(loss), free(vst), free(vloss), free(gst), free(gn), free(mst), free(gm), free(bs), free(bl);
     return bad ? -1 : 0;
 }

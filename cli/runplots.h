@@ -13,9 +13,12 @@ int read_series(const char *dir, const char *file, const char *key, double **ste
  * T - tau), z (n, T+1) ln||dL/dh_{T-k}||; malloc'ed. */
 int read_flow(const char *dir, const char *key, double **steps, double **z, int *n, int *T);
 
-/* Add the figures of one run to r: loss, gradient norm, the gradient-flow
- * heatmap and the spectral radius of W_hh over training. tag prefixes the
- * file names, label names the run in captions. 0 on success. */
+/* Add the figures of one run to r: loss, gradient norm and the
+ * gradient-flow heatmap. tag prefixes the file names, label names the run in
+ * captions. 0 on success. */
 int run_figures(report *r, const char *run_dir, const char *tag, const char *label);
+/* The gradient-flow heatmap alone (nothing if the run has fewer than two
+ * flow records). 0 on success. */
+int run_flow_figure(report *r, const char *run_dir, const char *tag, const char *label);
 
 #endif

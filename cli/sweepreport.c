@@ -149,24 +149,6 @@ static void place(const axis_info *a, const double *v, int n, char *label, size_
     for (int k = 0; k < n && at < size; k++) at += (size_t)snprintf(label + at, size - at, " %.6g", v[k]);
 }
 
-/* The corner (plot.h's legend_pos) whose quarter of the axes holds the
- * fewest points; with points in every corner, *grow says to make room above. */
-static int free_corner(const double *x, const double *y, int n, double x0, double x1, double y0, double y1, int *grow)
-{
-    int count[4] = {0};
-    for (int i = 0; i < n; i++) {
-        if (!isfinite(x[i]) || !isfinite(y[i])) continue;
-        double u = (x[i] - x0) / (x1 - x0 > 0 ? x1 - x0 : 1), v = (y[i] - y0) / (y1 - y0 > 0 ? y1 - y0 : 1);
-        int right = u > 0.55, left = u < 0.45, top = v > 0.6, bottom = v < 0.4;
-        count[0] += top && right, count[1] += top && left, count[2] += bottom && left, count[3] += bottom && right;
-    }
-    int best = 0;
-    for (int k = 1; k < 4; k++)
-        if (count[k] < count[best]) best = k;
-    *grow = count[best] > 0;
-    return *grow ? 0 : best;
-}
-
 int cli_sweep_report(const cli_ctx *c, const char *dir, const char *result, const char *xname, const char *byname, int json)
 {
     char p[1300];
@@ -311,6 +293,7 @@ int cli_sweep_report(const cli_ctx *c, const char *dir, const char *result, cons
         double xmin = INFINITY, xmax = -INFINITY;
         for (int k = 0; k < nx; k++) xmin = fmin(xmin, xs[k]), xmax = fmax(xmax, xs[k]);
         f.logx = X->numeric && xmin > 0 && xmax / xmin >= 20;
+        f.intx = !X->numeric; /* a categorical x: its values' places 0, 1, ... */
         if (!e && heat) {
             /* evenly spaced values at their places; others at their indices, named in the label */
             double *ys = malloc((size_t)nb * sizeof *ys);
@@ -343,24 +326,6 @@ int cli_sweep_report(const cli_ctx *c, const char *dir, const char *result, cons
             double zx[2] = {xs[0], xs[nx - 1]}, zy[2] = {0, 0};
             if (strncmp(key, "lambda", 6) == 0 && ymin < 0 && ymax > 0 && X->numeric)
                 s[ns++] = (pl_series){"λ = 0: the edge of chaos", zx, zy, 2, PL_LINE, 7};
-            /* the legend where no data is, or above it with room made */
-            double fx0 = f.logx ? log10(xmin) : xmin, fx1 = f.logx ? log10(xmax) : xmax;
-            double *ux = malloc((size_t)nx * nb * sizeof *ux), *uy = malloc((size_t)nx * nb * sizeof *uy);
-            int grow = 0, m = 0;
-            for (int b = 0; ux && uy && b < nb && b < 8; b++)
-                for (int k = 0; k < nx; k++) {
-                    double y = mean[(size_t)b * nx + k];
-                    if (!isfinite(y) || (f.logy && y <= 0)) continue;
-                    ux[m] = f.logx ? log10(xs[k]) : xs[k], uy[m++] = f.logy ? log10(y) : y;
-                }
-            double fy0 = f.logy ? log10(ymin) : ymin, fy1 = f.logy ? log10(ymax) : ymax;
-            f.legend_pos = ux && uy && BY ? free_corner(ux, uy, m, fx0, fx1, fy0, fy1, &grow) : 0;
-            if (grow && isfinite(fy0)) { /* data fill the lower 60%, the legend the rest */
-                double top = fy0 + (fy1 - fy0) / 0.6;
-                f.ymax = f.logy ? pow(10, top) : top;
-                f.ymin = f.logy ? pow(10, fy0 - 0.05 * (fy1 - fy0)) : fy0 - 0.05 * (fy1 - fy0);
-            }
-            free(ux), free(uy);
             e = plot_lines(&f, s, ns) ? 1 : 0;
         }
         /* the data behind the figure: x, then a column per line (or heat-map row) */

@@ -79,8 +79,20 @@ typedef enum {
     RL_LOSS_COUNT
 } rl_loss;
 
+/* An orthogonal recurrent matrix, as torch.nn.utils.parametrizations.orthogonal
+ * (PyTorch 1.13) makes it from X (trained) and an orthogonal base B (fixed),
+ * A = tril(X) - tril(X)^T: */
+typedef enum {
+    RL_ORTH_NONE = 0, /* W_hh is a parameter */
+    RL_ORTH_EXP,      /* W_hh = B expm(A)                   (orthogonal_map="matrix_exp") */
+    RL_ORTH_CAYLEY,   /* W_hh = B (I - A/2)^{-1} (I + A/2)  (orthogonal_map="cayley") */
+    RL_ORTH_COUNT
+} rl_orth;
+
 /* Names as they appear in files and on the command line; NULL if out of range. */
 const char *rl_cell_name(rl_cell c);
+const char *rl_orth_name(rl_orth o); /* "none", "exp", "cayley" */
+rl_status rl_orth_parse(const char *name, rl_orth *out);
 const char *rl_loss_name(rl_loss l);
 const char *rl_dtype_name(rl_dtype d);
 rl_status rl_dtype_parse(const char *name, rl_dtype *out); /* "f32" or "f64" */
@@ -134,17 +146,34 @@ typedef struct rl_model rl_model;
  *   rnn.bias_hh_l{k}   (G*H)
  *   head.weight        (O, H)
  *   head.bias          (O)
- * in that order in the buffer, each tensor row-major. */
+ * in that order in the buffer, each tensor row-major. An orthogonal model
+ * (rl_model_new_orth) has no rnn.weight_hh_l{k}; after the layer's other
+ * tensors (a leaky layer's rnn.leak_l{k} among them) come those of torch's
+ * parametrisation:
+ *   rnn.parametrizations.weight_hh_l{k}.original  (H, H)  X, trained
+ *   rnn.parametrizations.weight_hh_l{k}.0.base    (H, H)  B, fixed */
 typedef struct {
     const char *name;
     int ndim;          /* 1 or 2 */
     int64_t shape[2];  /* shape[1] == 1 when ndim == 1 */
     size_t offset;     /* in elements from the start of the buffer */
     size_t numel;
+    int fixed;         /* 1: not trained (an orthogonal base): optimizers leave it, no gradient reaches it,
+                          gradient files do not hold it */
 } rl_tensor_info;
 
 /* A model with every parameter zero. *out is NULL on failure. */
 rl_status rl_model_new(rl_model **out, const rl_config *cfg, rl_dtype dtype);
+/* The same with an orthogonal W_hh made by map from X and B (tensors above;
+ * RL_ORTH_NONE: rl_model_new): for cells with one dense (H, H) W_hh (tanh,
+ * relu, linear, leaky; RL_ERR_ARG for LSTM, GRU and IndRNN's vector). W_hh = B map(A) is computed in
+ * float64 by each workspace before a forward pass whenever X or B have
+ * changed (however they were written), and rounded to the model's dtype;
+ * rl_backward gives dL/dX through the map (exp: the adjoint of the Frechet
+ * derivative of the matrix exponential; cayley: two solves) and no gradient
+ * for B. */
+rl_status rl_model_new_orth(rl_model **out, const rl_config *cfg, rl_dtype dtype, rl_orth map);
+rl_orth rl_model_orthogonal(const rl_model *m);
 /* A copy with parameters converted to dtype (rounded when narrowing). */
 rl_status rl_model_cast(rl_model **out, const rl_model *m, rl_dtype dtype);
 void rl_model_free(rl_model *m);
@@ -197,6 +226,8 @@ typedef struct {
     double timescales[2]; /* leaky: time scales 1/a log-uniform in [lo, hi], 1 < lo <= hi */
     double recurrent_max; /* indrnn: u ~ U(0, recurrent_max) (0: U(0, 1)); rnnlab train keeps
                              |u| <= recurrent_max (rl_model_clip_recurrent) */
+    double input_scale;   /* > 0: every layer's W_ih ~ U[-input_scale, input_scale] (an echo state
+                             network's input scaling), drawn after everything else; 0: PyTorch's */
 } rl_init;
 
 /* Everything but W_hh gets PyTorch's default uniform init; W_hh follows init
@@ -429,7 +460,7 @@ rl_status rl_jac_lags(rl_jac *j, rl_lag_stats *st);
  * (descending) of J_t, t = 1..T; re, im, sv of S elements each, any NULL. */
 rl_status rl_jac_step_spectrum(rl_jac *j, int t, double *re, double *im, double *sv);
 
-/* The seed's theorem at lag k = T - tau: if every J_t = V Lambda_t V^-1 with
+/* The eigenvalue-product theorem (shared eigenvectors) at lag k = T - tau: if every J_t = V Lambda_t V^-1 with
  * one V, then eig(P(T, tau)) = prod_t Lambda_t, matched through V. Here V is
  * the eigenvector matrix of P itself and the matched product is
  * mu_i = prod_{t=tau+1..T} [V^-1 J_t V]_ii: equal to lambda_i(P) when the J_t
@@ -441,11 +472,35 @@ typedef struct {
     double *matched_log_abs, *matched_arg; /* ln|mu_i|, arg mu_i, paired with lambda_i */
     double *sv_log;                        /* ln sigma_i(P), descending */
     double eig_dev; /* max |mu_i / lambda_i - 1| over the resolved eigenvalues */
-    double sv_dev;  /* max |ln sigma_i - ln|mu|_(i)| (|mu| sorted descending) over them */
+    double sv_dev;  /* max |ln sigma_i - ln|mu|_(i)| over them (their |mu| sorted descending) */
     int resolved;   /* eigenvalues with |lambda_i| >= 1e-6 |lambda_1|, the ones compared */
+    double v_cond;  /* ||V||_1 ||V^-1||_1, V's columns of unit length: the matched products lose about
+                       log10(v_cond) of double precision's 16 digits, so eig_dev and sv_dev say nothing
+                       once it passes about 1e8 */
 } rl_theorem;
 
 rl_status rl_jac_theorem(rl_jac *j, int tau, rl_theorem *out);
+
+/* The study notes' question in numbers, for a small model: P(t, tau) =
+ * J_t ... J_{tau+1} beside V Lambda_t ... Lambda_{tau+1} V^-1, where V holds
+ * the eigenvectors of J_{tau+1} and Lambda_k = diag(V^-1 J_k V). Equal when
+ * every J_k has the eigenvectors V (a linear RNN, J_k = W_hh); apart when
+ * J_k changes them (tanh: J_k = diag(1 - h_k^2) W_hh), and off_share says by
+ * how much. RL_ERR_ARG when S > RL_WORKED_MAX_S, t - tau > RL_WORKED_MAX_STEPS,
+ * or J_{tau+1} has complex eigenvalues. All matrices (S, S) row-major. */
+#define RL_WORKED_MAX_S 8
+#define RL_WORKED_MAX_STEPS 16
+typedef struct {
+    int S, t, tau;
+    double J[RL_WORKED_MAX_STEPS][RL_WORKED_MAX_S * RL_WORKED_MAX_S]; /* J[k] = J_{tau+1+k} */
+    double V[RL_WORKED_MAX_S * RL_WORKED_MAX_S], Vinv[RL_WORKED_MAX_S * RL_WORKED_MAX_S];
+    double lambda[RL_WORKED_MAX_STEPS][RL_WORKED_MAX_S]; /* diag(V^-1 J_k V) */
+    double off_share[RL_WORKED_MAX_STEPS]; /* ||offdiag(V^-1 J_k V)||_F / ||V^-1 J_k V||_F */
+    double prod_lambda[RL_WORKED_MAX_S];   /* prod_k lambda[k] */
+    double P[RL_WORKED_MAX_S * RL_WORKED_MAX_S], R[RL_WORKED_MAX_S * RL_WORKED_MAX_S]; /* the product, V (prod) V^-1 */
+    double deviation; /* max |P - R| / max |P| */
+} rl_worked;
+rl_status rl_jac_worked(rl_jac *j, int t, int tau, rl_worked *w);
 
 /* ---------------------------------------------------------------- Lyapunov */
 
@@ -519,6 +574,12 @@ rl_status rl_optim_new(rl_optim **out, const rl_model *m, const rl_optim_config 
 void rl_optim_free(rl_optim *o);
 /* One update of m's parameters from grad (the model's layout and dtype). */
 rl_status rl_optim_step(rl_optim *o, rl_model *m, const void *grad, double lr);
+/* From the next step on, elements [offset, offset + count) of the buffer
+ * learn at scale * lr (scale >= 0; 0 leaves them, and their moments, as
+ * they are). Where ranges overlap the one set last counts. A new optimizer
+ * has scale 0 on the model's fixed tensors (rl_tensor_info.fixed) and 1
+ * elsewhere. RL_ERR_ARG for a range outside the buffer or a bad scale. */
+rl_status rl_optim_set_lr_scale(rl_optim *o, size_t offset, size_t count, double scale);
 /* The optimizer's state for checkpoints: its step count and its moment
  * buffers (0 to 2, each rl_model_num_params elements of the model's dtype). */
 int64_t rl_optim_steps(const rl_optim *o);
@@ -563,8 +624,22 @@ double rl_lr_at(const rl_schedule *s, int64_t step);
  *                   after T - 1 blanks; cross-entropy; baseline 10 ln 8 / (T + 20)
  *   temporal-order  after Hochreiter & Schmidhuber exp. 6a (Pascanu et al. 2013): classify the
  *                   order (XX, XY, YX, YY) of two marked symbols among distractors; baseline ln 4
- *   text            next character of a UTF-8 text (95% train, 5% validation) */
-typedef enum { RL_TASK_ADDING = 0, RL_TASK_ADDING_HS97, RL_TASK_COPY, RL_TASK_TEMPORAL_ORDER, RL_TASK_TEXT, RL_TASK_COUNT } rl_task_kind;
+ *   text            next character of a UTF-8 text (95% train, 5% validation)
+ *   mackey-glass    one-step prediction of the Mackey-Glass series (tau = 17; RK4 with h = 1,
+ *                   ReservoirPy's recipe), input x_t, target x_{t+1}; MSE on every step
+ *   narma10         the 10th-order NARMA system (Atiya & Parlos 2000): input u_t ~ U[0, 0.5),
+ *                   target y_{t+1}; MSE on every step
+ * (the last two have no memoryless baseline: NaN; their NRMSE is 1 for the target's mean) */
+typedef enum {
+    RL_TASK_ADDING = 0,
+    RL_TASK_ADDING_HS97,
+    RL_TASK_COPY,
+    RL_TASK_TEMPORAL_ORDER,
+    RL_TASK_TEXT,
+    RL_TASK_MACKEY_GLASS,
+    RL_TASK_NARMA10,
+    RL_TASK_COUNT
+} rl_task_kind;
 const char *rl_task_name(rl_task_kind k);
 rl_status rl_task_parse(const char *name, rl_task_kind *out);
 
@@ -610,8 +685,21 @@ typedef struct {
     double sq_err, n_err;        /* squared errors (MSE tasks) */
     double correct, n_items;     /* correct items: hs97 |err| < 0.04, copy the 10 recalled
                                     symbols, temporal-order the class, text next character */
+    double y_sum, y_sq;          /* MSE tasks: sums of the scored targets and of their squares, so
+                                    that NRMSE = sqrt(mse / var(y)), var(y) = y_sq/n - (y_sum/n)^2 */
 } rl_score;
 rl_status rl_task_score(const rl_task *t, const rl_batch *b, const rl_ws *ws, double loss, rl_score *sc);
+/* The normalised root-mean-square error of an MSE score: sqrt(mse / var(y)),
+ * the variance of the scored targets (population); 1 for always predicting
+ * their mean. NaN without MSE scores or when the targets do not vary. */
+double rl_score_nrmse(const rl_score *sc);
+/* Whether scores sc solve the task: adding, val MSE < 0.01; adding-hs97,
+ * copy and temporal-order, at least 99% of the items right (the recalled
+ * symbols for copy, |error| < 0.04 for adding-hs97); tasks without such a
+ * criterion (text, mackey-glass, narma10) are never solved. rl_task_solved_rule
+ * says it in words (NULL for those). */
+int rl_task_solved(const rl_task *t, const rl_score *sc);
+const char *rl_task_solved_rule(rl_task_kind k);
 
 /* Class ids of a UTF-8 text under a character model's vocabulary (*n gets
  * the count, at most max); RL_ERR_ARG naming the first character not in it. */
@@ -626,6 +714,40 @@ rl_status rl_vocab_char(const rl_model *m, int32_t id, char out[5]);
 rl_status rl_sample(const rl_model *m, const char *prime, int64_t length, double temperature, int top_k, uint64_t seed,
                     rl_status (*emit)(const char *utf8, void *ctx), void *ctx);
 
+/* ---------------------------------------------------------------- readouts */
+
+/* How rnnlab train fits a model: BPTT on every parameter, or, for an echo
+ * state network (Jaeger 2001; Deep Learning sec. 10.8), the recurrence left
+ * as initialised and the head fitted by ridge regression. */
+typedef enum { RL_READOUT_BPTT = 0, RL_READOUT_RIDGE, RL_READOUT_COUNT } rl_readout;
+/* "bptt", "ridge"; NULL out of range. */
+const char *rl_readout_name(rl_readout k);
+rl_status rl_readout_parse(const char *name, rl_readout *out);
+
+typedef struct {
+    int64_t rows;        /* the (b, t) fitted: t >= washout and a positive mask */
+    double train_mse;    /* the MSE loss of the fitted head on those rows (mask-weighted) */
+    double target_var;   /* the mask-weighted variance of their targets (all outputs pooled) */
+    double rcond;        /* reciprocal condition number (1-norm estimate) of X^T X + beta D */
+    double weight_norm;  /* Frobenius norm of the fitted head.weight */
+} rl_ridge_info;
+
+/* Fit the head of an MSE model by ridge regression on the states of one
+ * forward pass over b (in b's dtype; the model is cast to it): with x_bt the
+ * top layer's state after step t of sequence b, for every t >= washout with
+ * mask m_bt > 0, (head.weight, head.bias) minimise
+ *   sum_{b,t} m_bt ||y_bt - W x_bt - c||^2 + ridge ||W||_F^2
+ * (the bias c is not penalised): the normal equations
+ *   (X^T M X + ridge D) [W c]^T = X^T M Y,  X = [x_bt 1], D = diag(1, ..., 1, 0),
+ * accumulated and solved in float64 with LAPACK (Cholesky, dpotrf/dpotrs:
+ * one factorisation for all O outputs). Writes head.weight and head.bias in
+ * the model's dtype; nothing else changes. info may be NULL. RL_ERR_ARG for
+ * a cross-entropy model, ridge < 0, washout outside [0, steps), or no row
+ * to fit; RL_ERR_LAPACK when the system is singular to working precision
+ * (reciprocal condition number below DBL_EPSILON: ridge 0 on collinear
+ * states, or fewer rows than H + 1); the head is then untouched. */
+rl_status rl_ridge_readout(rl_model *m, const rl_batch *b, int washout, double ridge, rl_ridge_info *info);
+
 /* ---------------------------------------------------------------- training */
 
 typedef struct {
@@ -636,6 +758,9 @@ typedef struct {
     rl_cell cell;
     int hidden, layers;
     rl_init init;
+    rl_readout readout;     /* bptt: train every parameter; ridge: fit the head alone, in one solve */
+    double ridge;           /* ridge: the penalty beta on head.weight (not on head.bias), >= 0 */
+    int washout;            /* ridge: steps of each sequence not fitted (nor scored in validation) */
     int batch;
     int64_t steps;          /* updates */
     rl_optim_config optim;
@@ -651,6 +776,10 @@ typedef struct {
     int64_t ckpt_every;     /* checkpoint every this many steps (0 = at the end only) */
     int skip_nonfinite;     /* 1: skip a batch whose loss or gradient is not finite; 0: stop */
     int64_t inject_nan_at;  /* fault injection for tests: make this step's gradient NaN (0 = off) */
+    int stop_when_solved;   /* 1: stop at the first validation that solves the task (rl_task_solved) */
+    int save_init;          /* 1: write the model before training to RUN/init.safetensors */
+    rl_orth orthogonal;     /* W_hh = B map(A) (rl_model_new_orth): tanh, relu, linear, leaky */
+    double orthogonal_lr;   /* the learning rate of X, scaled by the schedule as sched.lr is; 0 = sched.lr */
     int block_sum;          /* 1: the batch's gradient is the sum, in order, of the gradients of its blocks of
                                RL_BLOCK_SEQS sequences, each computed alone: what N processes compute (rl_shard) */
 } rl_train_config;
@@ -659,6 +788,12 @@ typedef struct {
  * adam 1e-3, clip 1, log every 10, eval every 200 over 10 batches, flow every
  * 100, checkpoint every 200. */
 rl_train_config rl_train_defaults(void);
+/* The defaults in a new allocation (NULL when out of memory), freed with
+ * rl_train_config_free: for bindings (Python's ctypes) that set the fields
+ * through the table below and so need not know the struct's layout, which
+ * grows with the table. */
+rl_train_config *rl_train_config_new(void);
+void rl_train_config_free(rl_train_config *c);
 
 /* The training configuration as a table, one row per field of rl_train_config:
  * config.json, a checkpoint's train_config, the options of `rnnlab train` and
@@ -711,9 +846,9 @@ rl_status rl_train_config_check(const rl_train_config *c);
 
 typedef struct {
     int64_t step, total;
-    double loss;        /* mean over the steps since the last report */
-    double grad_norm;   /* mean norm before clipping, same steps */
-    double lr;
+    double loss;        /* mean over the steps since the last report (ridge readout: the fit's MSE) */
+    double grad_norm;   /* mean norm before clipping, same steps (NaN for a ridge readout) */
+    double lr;          /* NaN for a ridge readout */
     double tokens_per_s;
     double elapsed_s;
     int64_t skipped;
@@ -770,6 +905,8 @@ rl_task_info rl_trainer_task_info(const rl_trainer *t);
 const rl_model *rl_trainer_model(const rl_trainer *t);
 rl_train_config rl_trainer_config(const rl_trainer *t);
 int64_t rl_trainer_step(const rl_trainer *t);
+/* The step whose validation solved the task (rl_task_solved), 0 if none has. */
+int64_t rl_trainer_solved_step(const rl_trainer *t);
 void rl_trainer_free(rl_trainer *t);
 
 /* ---------------------------------------------------------------- data parallelism */
@@ -834,6 +971,11 @@ rl_status rl_trainer_new_ex(rl_trainer **out, const rl_train_config *cfg, const 
  * seed (text: the validation split as B streams with the state carried, at
  * most `batches` windows; batches <= 0: all of it). */
 rl_status rl_evaluate(const rl_model *m, const rl_task *task, int batch, int batches, uint64_t seed, rl_score *sc);
+/* The same, with the first `washout` steps of every sequence neither scored
+ * nor in the loss (an echo state network's reservoir forgetting its zero
+ * initial state); RL_ERR_ARG unless 0 <= washout < the task's steps. */
+rl_status rl_evaluate_washout(const rl_model *m, const rl_task *task, int batch, int batches, uint64_t seed, int washout,
+                              rl_score *sc);
 
 /* ---------------------------------------------------------------- system */
 

@@ -24,6 +24,19 @@
  * keeps OpenBLAS's thread count and its thread pool (the pool does not depend
  * on the kernel; the buffers are sized at build time).
  *
+ * Loaded later: librnnlab.so may be loaded into a running process (Python's
+ * ctypes after numpy and torch, which on Debian share this one OpenBLAS
+ * through libblas.so.3: docs/python.md). Its constructor then runs inside
+ * dlopen, on the loading thread, while the process's other threads may be
+ * in OpenBLAS. So the switch is made only when the process has no thread
+ * but this one and OpenBLAS's own workers (which run only inside a call
+ * some program thread made): counted in /proc/self/task against OpenBLAS's
+ * pool. With any other thread alive the check switches nothing and says
+ * so (RL_BLAS_FAILED, with the OPENBLAS_CORETYPE to set). Nothing else can
+ * start a thread meanwhile: only a program thread could, and there is none
+ * but this one. A program loaded with rnnlab, statically or not, passes
+ * this test before main.
+ *
  * The environment: the switch sets OPENBLAS_CORETYPE only for the moment
  * gotoblas_dynamic_init reads it, and unsets it again (it was unset, or
  * there would be no switch). So the variable always says what the user chose:
@@ -41,6 +54,7 @@
 
 #include <cblas.h>
 #include <ctype.h>
+#include <dirent.h>
 #include <dlfcn.h>
 #include <pthread.h>
 #include <sched.h>
@@ -261,6 +275,32 @@ static void corename(char *dst, size_t n)
     copy(dst, n, get_corename());
 }
 
+/* Threads of this process (entries of /proc/self/task), 0 if unknown. */
+static int process_threads(void)
+{
+    DIR *d = opendir("/proc/self/task");
+    if (!d) return 0;
+    int n = 0;
+    for (struct dirent *e; (e = readdir(d));)
+        n += e->d_name[0] != '.';
+    closedir(d);
+    return n;
+}
+
+/* Whether a thread other than the caller and OpenBLAS's idle workers could
+ * be inside OpenBLAS: more threads than 1 + the pool's workers (OpenBLAS
+ * 0.3.21 starts blas_num_threads - 1 of them when it loads, and exports the
+ * count; without the symbols, its thread count stands in). Unknown (no
+ * /proc) counts as alone, as before this test existed. *n gets the count. */
+static int others_running(int *n)
+{
+    const int *num = (const int *)sym("blas_num_threads"), *avail = (const int *)sym("blas_server_avail");
+    int_fn get_threads = (int_fn)sym("openblas_get_num_threads");
+    int pool = num && avail ? (*avail ? *num : 1) : get_threads ? get_threads() : 1;
+    *n = process_threads();
+    return *n > (pool < 1 ? 1 : pool);
+}
+
 static void check(void)
 {
     rl_sysinfo *si = &info;
@@ -301,7 +341,9 @@ static void check(void)
     } else {
         dyn_quit = (void_fn)sym("gotoblas_dynamic_quit");
         dyn_init = (void_fn)sym("gotoblas_dynamic_init");
+        int nthreads = 0, busy = others_running(&nthreads);
         const char *start = getenv("RNNLAB_TEST_BLAS_START");
+        /* made even in a busy process: the tests that set it keep their other threads idle */
         if (start && !env) {
             int cls = kernel_class(start);
             if (dyn_quit && dyn_init && cls >= 0 && best && cls <= kernel_class(best)) {
@@ -324,6 +366,12 @@ static void check(void)
             si->blas_action = RL_BLAS_USER;
         } else if (!target) {
             si->blas_action = RL_BLAS_KEPT;
+        } else if (busy) {
+            si->blas_action = RL_BLAS_FAILED;
+            snprintf(si->warning, sizeof si->warning,
+                     "OpenBLAS runs its %.31s kernel, weaker than %.31s; rnnlab, loaded into a process with %d threads "
+                     "(one may be inside OpenBLAS), switched nothing: set OPENBLAS_CORETYPE=%.31s at its start",
+                     si->kernel_before, target, nthreads, target);
         } else if (!dyn_quit || !dyn_init) {
             si->blas_action = RL_BLAS_FAILED;
             snprintf(si->warning, sizeof si->warning,

@@ -176,8 +176,10 @@ void rl_gemm_packed_cols(int M, int N, int K, const float *A, int lda, const flo
 
 static inline size_t rl_dtype_size(rl_dtype d) { return d == RL_F64 ? 8 : 4; }
 
-/* A layer's parameter tensors by role (src/cell.h says which a cell has). */
-typedef enum { RL_W_IH = 0, RL_W_HH, RL_B_IH, RL_B_HH, RL_EXTRA, RL_ROLE_COUNT } rl_role;
+/* A layer's parameter tensors by role (src/cell.h says which a cell has).
+ * An orthogonal model (src/orth.h) has RL_ORTH_X and RL_ORTH_BASE in place
+ * of RL_W_HH. */
+typedef enum { RL_W_IH = 0, RL_W_HH, RL_B_IH, RL_B_HH, RL_EXTRA, RL_ORTH_X, RL_ORTH_BASE, RL_ROLE_COUNT } rl_role;
 /* Tensors of a model: at most every role of every layer, and the head's two. */
 #define RL_MAX_TENSORS (RL_MAX_LAYERS * RL_ROLE_COUNT + 2)
 #define RL_TENSOR_NAME_MAX 64
@@ -192,6 +194,7 @@ struct rl_model {
     int num_tensors;
     rl_tensor_info tensors[RL_MAX_TENSORS];
     char names[RL_MAX_TENSORS][RL_TENSOR_NAME_MAX];
+    rl_orth orth; /* W_hh = B map(A) (src/orth.h), or RL_ORTH_NONE */
     short role[RL_MAX_LAYERS][RL_ROLE_COUNT]; /* index of layer k's tensor of each role, -1: none */
     char *vocab; /* owned UTF-8 string or NULL */
     int task, seq_len; /* the rl_task_kind it was trained on and its T (metadata task, seq_len); seq_len 0: none */
@@ -221,6 +224,10 @@ static inline void rl_store(void *p, rl_dtype d, size_t i, double v)
 /* The number of parameters a model of this config has (the one count the
  * model, the file loader and the limits use). */
 long long rl_config_num_params(const rl_config *c);
+/* The same for a model with an orthogonal W_hh (rl_model_new_orth); RL_ERR_ARG
+ * with a message when the cell cannot have one. */
+rl_status rl_orth_check(const rl_config *c, rl_orth map);
+long long rl_config_num_params_orth(const rl_config *c, rl_orth map);
 
 /* Check a config; RL_ERR_ARG with a message naming the bad field. */
 rl_status rl_config_check(const rl_config *cfg);
@@ -265,7 +272,34 @@ struct rl_ws {
     rl_rng drop_rng;
     void *drop;      /* (L-1, T, B, H) inputs of layers 1..L-1 after dropout */
     void *dmask;     /* (L-1, T, B, H) 0 or 1/(1-p) */
+    /* orthogonal models (src/orth.h), else NULL */
+    void *whh;       /* (L, H, H) W_hh = B map(A) of each layer, for the last forward's X and B */
+    void *orth_src;  /* (L, 2, H, H) the X and B whh was made from */
+    int orth_valid;  /* whh and orth_src hold a layer's map */
+    void *dwhh;      /* (L, H, H) dL/dW_hh of the backward pass, before it is mapped to dL/dX */
+    double *orth_scratch; /* 4 H^2 (X, B, W or dW, dX in float64) + rl_orth_scratch_size(H) */
+    int *orth_ipiv;  /* (H) */
 };
+
+/* The W_hh layer l's steps run with, in the model's dtype: the workspace's
+ * for an orthogonal model (valid after rl_forward or rl_orth_sync, src/orth.h), else
+ * the model's tensor. */
+static inline const void *rl_layer_whh(const rl_ws *ws, const rl_model *m, int l)
+{
+    if (ws->whh)
+        return (const char *)ws->whh + (size_t)l * m->cfg.hidden_size * m->cfg.hidden_size * rl_dtype_size(m->dtype);
+    return rl_tensor_data(m, rl_t(m, l, RL_W_HH));
+}
+/* Where the time loop adds dL/dW_hh of layer l: the workspace's buffer for
+ * an orthogonal model (mapped to dL/dX afterwards), else the gradient
+ * buffer's view. */
+static inline void *rl_layer_dwhh(const rl_ws *ws, const rl_model *m, int l)
+{
+    if (ws->dwhh)
+        return (char *)ws->dwhh + (size_t)l * m->cfg.hidden_size * m->cfg.hidden_size * rl_dtype_size(m->dtype);
+    int i = rl_t(m, l, RL_W_HH);
+    return i < 0 ? NULL : (char *)ws->grad + m->tensors[i].offset * rl_dtype_size(m->dtype);
+}
 
 struct rl_data {
     rl_batch b;           /* views into the arrays below */

@@ -1,6 +1,6 @@
 /* Jacobians through time: J_t = ds_t/ds_{t-1} from the activation cache, the
  * products P(t, tau) with their scale carried apart, per-lag statistics, and
- * the seed's eigenvalue theorem as a check. All float64. */
+ * the eigenvalue-product theorem (shared eigenvectors) as a check. All float64. */
 #include "cell.h"
 
 #include <cblas.h>
@@ -106,7 +106,7 @@ static void layer_rows(const rl_model *m, const rl_ws *ws, int l, int t, double 
 {
     const rl_cell_desc *d = m->cell;
     const int H = m->cfg.hidden_size, in = l == 0 ? m->cfg.input_size : H, off = h_off(m, l);
-    const double *whh = rl_tensor_data(m, rl_t(m, l, RL_W_HH)), *wih = rl_tensor_data(m, rl_t(m, l, RL_W_IH));
+    const double *whh = rl_layer_whh(ws, m, l), *wih = rl_tensor_data(m, rl_t(m, l, RL_W_IH));
     for (int r = 0; r < d->states; r++) {
         coefs k = seed_coefs(m, ws, l, t, r, scratch);
         double *rows = J + (size_t)(off + r * H) * S;
@@ -307,7 +307,7 @@ static void product_part(void *p, int part, int parts)
     const rl_model *m = j->m;
     const rl_cell_desc *d = m->cell;
     const int vanilla = m->cfg.num_layers == 1 && d->states == 1 && d->gates == 1 && d->recur == RL_RECUR_DENSE;
-    const double *whh = rl_tensor_data(m, rl_t(m, 0, RL_W_HH));
+    const double *whh = rl_layer_whh(j->ws, m, 0);
     /* P <- J_k P for k = tau+1..t */
     for (int k = q->tau + 1; k <= q->t; k++) {
         const double *rows = NULL;
@@ -590,6 +590,19 @@ rl_status rl_jac_theorem(rl_jac *j, int tau, rl_theorem *out)
         if (info == 0) info = LAPACKE_zgetri(LAPACK_ROW_MAJOR, S, vinv, S, ipiv);
         if (info) s = rl_fail(RL_ERR_LAPACK, "the eigenvectors of P(T, %d) are singular (info %d)", tau, (int)info);
     }
+    /* kappa_1(V) = max column sum of |V| times that of |V^-1| */
+    if (!s) {
+        double nv = 0, ni = 0;
+        for (int c = 0; c < S; c++) {
+            double a = 0, b = 0;
+            for (int r = 0; r < S; r++) {
+                a += hypot(vre[(size_t)r * S + c], vim[(size_t)r * S + c]);
+                b += hypot(lapack_complex_double_real(vinv[(size_t)r * S + c]), lapack_complex_double_imag(vinv[(size_t)r * S + c]));
+            }
+            nv = fmax(nv, a), ni = fmax(ni, b);
+        }
+        out->v_cond = nv * ni;
+    }
     /* mu_i = prod_t [V^-1 J_t V]_ii, as sums of logs and angles */
     for (int i = 0; !s && i < S; i++) mu_abs[i] = mu_arg[i] = 0;
     for (int t = tau + 1; !s && t <= T; t++) {
@@ -630,8 +643,10 @@ rl_status rl_jac_theorem(rl_jac *j, int tau, rl_theorem *out)
     }
     if (!s) {
         for (int i = 0; i < S; i++) out->sv_log[i] = log(out->sv_log[i]) + scale;
-        memcpy(sorted, mu_abs, (size_t)S * 8);
-        qsort(sorted, (size_t)S, sizeof *sorted, cmp_desc);
+        /* the matched products of the resolved eigenvalues only (a prefix: they are in order of modulus);
+         * those of the others are rounding noise and would take the places of real ones */
+        memcpy(sorted, mu_abs, (size_t)out->resolved * 8);
+        qsort(sorted, (size_t)out->resolved, sizeof *sorted, cmp_desc);
         out->sv_dev = 0;
         for (int i = 0; i < out->resolved; i++) out->sv_dev = fmax(out->sv_dev, fabs(out->sv_log[i] - sorted[i]));
     }

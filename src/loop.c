@@ -33,7 +33,7 @@ rl_layer RL_T(rl_layer_of)(const rl_ws *ws, const rl_model *m, int l)
     ly.z = ws->gates ? (real *)ws->gates + LT * d->gates : NULL;
     ly.aux = ws->aux ? (real *)ws->aux + LT * d->aux : NULL;
     ly.hw = ws->carry;
-    ly.w_ih = PL(m, l, RL_W_IH), ly.w_hh = PL(m, l, RL_W_HH);
+    ly.w_ih = PL(m, l, RL_W_IH), ly.w_hh = (const real *)rl_layer_whh(ws, m, l); /* orthogonal: B map(A) */
     ly.b_ih = PL(m, l, RL_B_IH), ly.b_hh = PL(m, l, RL_B_HH), ly.extra = PL(m, l, RL_EXTRA);
     ly.relu_on = ws->relu_on ? ws->relu_on + LT1 + BH : NULL;
     ly.dz = ws->da;

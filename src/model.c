@@ -1,6 +1,7 @@
 /* The model: one parameter buffer with a table of named views into it, and
  * the initialisations of rnnlab init. */
 #include "cell.h"
+#include "orth.h"
 
 #include <lapacke.h>
 #include <math.h>
@@ -24,6 +25,26 @@ rl_status rl_config_check(const rl_config *c)
     return RL_OK;
 }
 
+/* The cells an orthogonal W_hh fits: one dense (H, H) recurrent matrix,
+ * as the cell table says (tanh, relu, linear, leaky). */
+static int orth_fits(const rl_cell_desc *d) { return d->hh_gates == 1 && d->recur == RL_RECUR_DENSE; }
+
+rl_status rl_orth_check(const rl_config *c, rl_orth map)
+{
+    if ((unsigned)map >= RL_ORTH_COUNT) return rl_fail(RL_ERR_ARG, "unknown orthogonal map %d", (int)map);
+    const rl_cell_desc *d = rl_cell_desc_of(c->cell);
+    if (map == RL_ORTH_NONE || orth_fits(d)) return RL_OK;
+    char fit[128] = "";
+    for (int k = 0; k < RL_CELL_COUNT; k++)
+        if (orth_fits(rl_cell_desc_of((rl_cell)k)))
+            snprintf(fit + strlen(fit), sizeof fit - strlen(fit), "%s%s", fit[0] ? ", " : "", rl_cell_desc_of((rl_cell)k)->name);
+    if (d->recur == RL_RECUR_DIAG)
+        return rl_fail(RL_ERR_ARG, "an orthogonal W_hh is for cells with one dense (H, H) recurrent matrix (%s), not %s "
+                       "(its recurrent weight is a vector u of shape (H), one weight per unit)", fit, d->name);
+    return rl_fail(RL_ERR_ARG, "an orthogonal W_hh is for cells with one dense (H, H) recurrent matrix (%s), not %s "
+                   "(its W_hh holds %d gate blocks)", fit, d->name, d->hh_gates);
+}
+
 /* The tensors of a model, in buffer order: for each layer k those of its
  * cell's roles (W_ih, W_hh, b_ih, b_hh, then the cell's own), then the
  * head's. Called twice: to count (m NULL) and to lay out. */
@@ -31,28 +52,35 @@ typedef struct {
     const char *fmt; /* name, %d the layer */
     int ndim;
     long long rows, cols;
+    int fixed; /* not trained */
 } tensor_spec;
 
-static int layer_specs(const rl_cell_desc *d, const rl_config *c, int k, tensor_spec *out)
+static int layer_specs(const rl_cell_desc *d, const rl_config *c, rl_orth map, int k, tensor_spec *out)
 {
     const long long H = c->hidden_size, in = k == 0 ? c->input_size : H, G = d->gates, Gh = d->hh_gates;
+    const int orth = map != RL_ORTH_NONE;
     int n = 0;
-    out[n++] = (tensor_spec){"rnn.weight_ih_l%d", 2, G * H, in};
-    if (d->recur == RL_RECUR_DIAG) out[n++] = (tensor_spec){"rnn.weight_hh_l%d", 1, H, 1};
-    else out[n++] = (tensor_spec){"rnn.weight_hh_l%d", 2, Gh * H, H};
-    out[n++] = (tensor_spec){"rnn.bias_ih_l%d", 1, G * H, 1};
-    out[n++] = (tensor_spec){"rnn.bias_hh_l%d", 1, Gh * H, 1};
-    out[n++] = (tensor_spec){d->extra, d->extra ? 1 : 0, H, 1};
-    return n; /* one spec per role, in role order; ndim 0: the cell has none */
+    out[n++] = (tensor_spec){"rnn.weight_ih_l%d", 2, G * H, in, 0};
+    if (orth) out[n++] = (tensor_spec){NULL, 0, 0, 0, 0}; /* W_hh = B map(A) (src/orth.h) */
+    else if (d->recur == RL_RECUR_DIAG) out[n++] = (tensor_spec){"rnn.weight_hh_l%d", 1, H, 1, 0};
+    else out[n++] = (tensor_spec){"rnn.weight_hh_l%d", 2, Gh * H, H, 0};
+    out[n++] = (tensor_spec){"rnn.bias_ih_l%d", 1, G * H, 1, 0};
+    out[n++] = (tensor_spec){"rnn.bias_hh_l%d", 1, Gh * H, 1, 0};
+    out[n++] = (tensor_spec){d->extra, d->extra ? 1 : 0, H, 1, 0};
+    out[n++] = (tensor_spec){"rnn.parametrizations.weight_hh_l%d.original", orth ? 2 : 0, H, H, 0};
+    out[n++] = (tensor_spec){"rnn.parametrizations.weight_hh_l%d.0.base", orth ? 2 : 0, H, H, 1};
+    return n; /* one spec per role, in role order; ndim 0: the layer has none */
 }
 
-long long rl_config_num_params(const rl_config *c)
+long long rl_config_num_params(const rl_config *c) { return rl_config_num_params_orth(c, RL_ORTH_NONE); }
+
+long long rl_config_num_params_orth(const rl_config *c, rl_orth map)
 {
     const rl_cell_desc *d = rl_cell_desc_of(c->cell);
     tensor_spec sp[RL_ROLE_COUNT];
     long long total = 0;
     for (int k = 0; k < c->num_layers; k++) {
-        int n = layer_specs(d, c, k, sp);
+        int n = layer_specs(d, c, map, k, sp);
         for (int r = 0; r < n; r++)
             if (sp[r].ndim) total += sp[r].rows * sp[r].cols;
     }
@@ -77,11 +105,17 @@ static int add_tensor(rl_model *m, const char *name, int ndim, int64_t r, int64_
 
 rl_status rl_model_new(rl_model **out, const rl_config *cfg, rl_dtype dtype)
 {
+    return rl_model_new_orth(out, cfg, dtype, RL_ORTH_NONE);
+}
+
+rl_status rl_model_new_orth(rl_model **out, const rl_config *cfg, rl_dtype dtype, rl_orth map)
+{
     *out = NULL;
     rl_status s = rl_config_check(cfg);
+    if (!s) s = rl_orth_check(cfg, map);
     if (s) return s;
     /* Count before allocating: the sizes may come from an untrusted file. */
-    long long total = rl_config_num_params(cfg);
+    long long total = rl_config_num_params_orth(cfg, map);
     if (total > RL_MAX_PARAMS)
         return rl_fail(RL_ERR_ARG, "model would have %lld parameters (limit %lld)", total, RL_MAX_PARAMS);
 
@@ -90,15 +124,17 @@ rl_status rl_model_new(rl_model **out, const rl_config *cfg, rl_dtype dtype)
     m->cfg = *cfg;
     m->cell = rl_cell_desc_of(cfg->cell);
     m->dtype = dtype;
+    m->orth = map;
     tensor_spec sp[RL_ROLE_COUNT];
     char name[RL_TENSOR_NAME_MAX];
     for (int k = 0; k < cfg->num_layers; k++) {
-        int n = layer_specs(m->cell, cfg, k, sp);
+        int n = layer_specs(m->cell, cfg, map, k, sp);
         for (int r = 0; r < n; r++) {
             m->role[k][r] = -1;
             if (!sp[r].ndim) continue;
             snprintf(name, sizeof name, sp[r].fmt, k);
             m->role[k][r] = (short)add_tensor(m, name, sp[r].ndim, sp[r].rows, sp[r].cols);
+            m->tensors[m->role[k][r]].fixed = sp[r].fixed;
         }
     }
     add_tensor(m, "head.weight", 2, cfg->output_size, cfg->hidden_size);
@@ -123,7 +159,7 @@ void rl_model_free(rl_model *m)
 
 rl_status rl_model_cast(rl_model **out, const rl_model *m, rl_dtype dtype)
 {
-    rl_status s = rl_model_new(out, &m->cfg, dtype);
+    rl_status s = rl_model_new_orth(out, &m->cfg, dtype, m->orth);
     if (s) return s;
     size_t n = m->num_params;
     if (m->dtype == dtype) {
@@ -146,6 +182,7 @@ rl_status rl_model_cast(rl_model **out, const rl_model *m, rl_dtype dtype)
 }
 
 rl_config rl_model_config(const rl_model *m) { return m->cfg; }
+rl_orth rl_model_orthogonal(const rl_model *m) { return m->orth; }
 rl_dtype rl_model_dtype(const rl_model *m) { return m->dtype; }
 size_t rl_model_num_params(const rl_model *m) { return m->num_params; }
 void *rl_model_params(rl_model *m) { return m->params; }
@@ -282,13 +319,32 @@ static rl_status init_block(double *w, int H, const rl_init *init, rl_rng *rng)
     return RL_OK;
 }
 
+/* Gate block g of layer l's W_hh (H, H) from w. An orthogonal layer gets
+ * what registering torch's parametrisation on that W_hh leaves: the base B
+ * from w (w itself if orthogonal, else its QR factor; w is overwritten) and
+ * X = -I, so A = 0 and W_hh = B. */
+static rl_status store_whh_block(rl_model *m, int l, int g, double *w)
+{
+    const size_t H = (size_t)m->cfg.hidden_size, HH = H * H;
+    if (m->orth == RL_ORTH_NONE) {
+        for (size_t i = 0; i < HH; i++) set_param(m, m->tensors[rl_t(m, l, RL_W_HH)].offset + (size_t)g * HH + i, w[i]);
+        return RL_OK;
+    }
+    rl_status s = rl_orth_make_base(w, (int)H);
+    for (size_t i = 0; !s && i < HH; i++) {
+        set_param(m, m->tensors[rl_t(m, l, RL_ORTH_BASE)].offset + i, w[i]);
+        set_param(m, m->tensors[rl_t(m, l, RL_ORTH_X)].offset + i, i % (H + 1) == 0 ? -1.0 : 0.0);
+    }
+    return s;
+}
+
 /* Every option of init against the kind and the cell, before anything is
  * written: an option nothing would use is a mistake, not a no-op. */
 static rl_status check_init(const rl_cell_desc *d, const rl_init *init, int H)
 {
     if ((unsigned)init->kind >= RL_INIT_COUNT) return rl_fail(RL_ERR_ARG, "unknown init kind");
     const double opt[] = {init->gain, init->radius, init->forget_bias, init->t_max, init->leak,
-                          init->timescales[0], init->timescales[1], init->recurrent_max};
+                          init->timescales[0], init->timescales[1], init->recurrent_max, init->input_scale};
     for (size_t i = 0; i < sizeof opt / sizeof opt[0]; i++)
         if (!isfinite(opt[i])) return rl_fail(RL_ERR_ARG, "the init's options must be finite numbers");
     if (init->radius < 0) return rl_fail(RL_ERR_ARG, "init radius = %g must be >= 0", init->radius);
@@ -300,6 +356,7 @@ static rl_status check_init(const rl_cell_desc *d, const rl_init *init, int H)
     if (init->recurrent_max != 0 && d->recur != RL_RECUR_DIAG)
         return rl_fail(RL_ERR_ARG, "recurrent_max bounds a recurrent vector u (indrnn); %s has a matrix W_hh", d->name);
     if (init->recurrent_max < 0) return rl_fail(RL_ERR_ARG, "recurrent_max = %g must be > 0", init->recurrent_max);
+    if (init->input_scale < 0) return rl_fail(RL_ERR_ARG, "input_scale = %g must be >= 0", init->input_scale);
     if (init->kind == RL_INIT_CHRONO) {
         if (d->keep_gate < 0)
             return rl_fail(RL_ERR_ARG, "init chrono sets the bias of a gate that keeps the state (lstm, gru); %s has none",
@@ -339,12 +396,10 @@ rl_status rl_model_init(rl_model *m, const rl_init *init, uint64_t seed)
     double *block = rl_alloc((size_t)H * H, sizeof *block);
     if (!block) return RL_ERR_NOMEM;
     for (int l = 0; l < m->cfg.num_layers && !s; l++) {
-        const rl_tensor_info *whh = &m->tensors[rl_t(m, l, RL_W_HH)];
         const size_t bih = m->tensors[rl_t(m, l, RL_B_IH)].offset, bhh = m->tensors[rl_t(m, l, RL_B_HH)].offset;
         for (int g = 0; g < G && !s && d->recur == RL_RECUR_DENSE; g++) {
             s = init_block(block, H, init, &rng);
-            for (size_t i = 0; !s && i < (size_t)H * H; i++)
-                set_param(m, whh->offset + (size_t)g * H * H + i, block[i]);
+            if (!s) s = store_whh_block(m, l, g, block);
         }
         /* IRNN and chrono: recurrent biases start at zero */
         if (init->kind == RL_INIT_IDENTITY || init->kind == RL_INIT_CHRONO || init->zero_bias)
@@ -365,7 +420,8 @@ rl_status rl_model_init(rl_model *m, const rl_init *init, uint64_t seed)
         /* a diagonal recurrence (IndRNN's u): U(0, R), Li et al. 2018's
          * first-layer init, R = recurrent_max or 1 */
         for (int i = 0; d->recur == RL_RECUR_DIAG && i < H; i++)
-            set_param(m, whh->offset + (size_t)i, (init->recurrent_max > 0 ? init->recurrent_max : 1) * rl_rng_uniform(&rng));
+            set_param(m, m->tensors[rl_t(m, l, RL_W_HH)].offset + (size_t)i,
+                      (init->recurrent_max > 0 ? init->recurrent_max : 1) * rl_rng_uniform(&rng));
         if (init->kind == RL_INIT_CHRONO) {
             /* Tallec & Ollivier 2018: b_keep = ln u, b_write = -ln u, u ~
              * U[1, t_max - 1], in b_ih only (b_hh's rows are 0 above, so the
@@ -384,6 +440,12 @@ rl_status rl_model_init(rl_model *m, const rl_init *init, uint64_t seed)
             s = d->init_extra(block, H, init, &rng);
             for (int i = 0; !s && i < H; i++) set_param(m, off + (size_t)i, block[i]);
         }
+    }
+    /* an echo state network's input weights, drawn last so that every other
+     * tensor is as without the option: W_ih ~ U[-s, s], every layer */
+    for (int l = 0; l < m->cfg.num_layers && !s && init->input_scale > 0; l++) {
+        const rl_tensor_info *wih = &m->tensors[rl_t(m, l, RL_W_IH)];
+        for (size_t i = 0; i < wih->numel; i++) set_param(m, wih->offset + i, init->input_scale * (2 * rl_rng_uniform(&rng) - 1));
     }
     rl_free(block);
     return s;

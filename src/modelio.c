@@ -37,6 +37,16 @@ static rl_status config_from_meta(const st_file *f, rl_config *c)
     return RL_OK;
 }
 
+/* metadata orthogonal = exp | cayley (absent: none), and whether the cell can have it */
+static rl_status orth_from_meta(const st_file *f, const rl_config *c, rl_orth *map)
+{
+    const char *v = st_meta(f, "orthogonal");
+    *map = RL_ORTH_NONE;
+    if (v && rl_orth_parse(v, map)) return rl_fail(RL_ERR_FORMAT, "%s: metadata %s", f->path, rl_errmsg());
+    if (rl_orth_check(c, *map)) return rl_fail(RL_ERR_FORMAT, "%s: metadata orthogonal = %s: %s", f->path, v, rl_errmsg());
+    return RL_OK;
+}
+
 /* Checkpoints hold the optimizer's and the trainer's state beside the model
  * under these prefixes; the model loader passes over them. */
 static int is_run_state(const char *name) { return strncmp(name, "optim.", 6) == 0 || strncmp(name, "train.", 6) == 0; }
@@ -102,6 +112,7 @@ rl_status rl_model_from_st(rl_model **out, const st_file *fp, rl_dtype dtype)
     const st_file f = *fp;
     rl_status s = RL_OK;
     rl_config cfg;
+    rl_orth orth = RL_ORTH_NONE;
     rl_model *m = NULL;
     /* another kind of file: say which, rather than what it lacks */
     const char *kind = st_kind(&f);
@@ -113,9 +124,10 @@ rl_status rl_model_from_st(rl_model **out, const st_file *fp, rl_dtype dtype)
                        f.path);
     s = config_from_meta(&f, &cfg);
     if (!s) s = check_dtypes(&f);
+    if (!s) s = orth_from_meta(&f, &cfg, &orth);
     if (!s) {
         /* the tensors must fit in the file before anything is allocated */
-        long long need = rl_config_num_params(&cfg);
+        long long need = rl_config_num_params_orth(&cfg, orth);
         const char *lack = !st_find(&f, "head.weight") ? "head.weight" : !st_find(&f, "rnn.bias_ih_l0") ? "rnn.bias_ih_l0" : NULL;
         if (need > (long long)(f.data_len / 4) && lack && st_find(&f, "rnn.weight_ih_l0"))
             s = rl_fail(RL_ERR_FORMAT, "%s: tensor '%s' is missing%s", f.path, lack, missing_hint(lack));
@@ -123,12 +135,15 @@ rl_status rl_model_from_st(rl_model **out, const st_file *fp, rl_dtype dtype)
             s = rl_fail(RL_ERR_FORMAT, "%s: the metadata asks for %lld parameters but the file holds at most %zu",
                         f.path, need, f.data_len / 4);
     }
-    if (!s && (s = rl_model_new(&m, &cfg, dtype)) != RL_OK) s = rl_fail(s, "%s: %s", f.path, rl_errmsg());
+    if (!s && (s = rl_model_new_orth(&m, &cfg, dtype, orth)) != RL_OK) s = rl_fail(s, "%s: %s", f.path, rl_errmsg());
     for (int i = 0; !s && i < m->num_tensors; i++) {
         const rl_tensor_info *ti = &m->tensors[i];
         const st_tensor *t = st_find(&f, ti->name);
         if (!t) {
-            s = rl_fail(RL_ERR_FORMAT, "%s: tensor '%s' is missing%s", f.path, ti->name, missing_hint(ti->name));
+            if (orth && strstr(ti->name, ".parametrizations."))
+                s = rl_fail(RL_ERR_FORMAT, "%s: metadata orthogonal = %s, but tensor '%s' is missing", f.path,
+                            rl_orth_name(orth), ti->name);
+            else s = rl_fail(RL_ERR_FORMAT, "%s: tensor '%s' is missing%s", f.path, ti->name, missing_hint(ti->name));
             break;
         }
         s = st_expect_shape(&f, t, ti->ndim, ti->shape);
@@ -136,8 +151,10 @@ rl_status rl_model_from_st(rl_model **out, const st_file *fp, rl_dtype dtype)
     }
     for (int i = 0; !s && i < f.n; i++)
         if (rl_model_find_tensor(m, f.t[i].name) < 0 && !is_run_state(f.t[i].name))
-            s = rl_fail(RL_ERR_FORMAT, "%s: unexpected tensor '%s' for a %d-layer %s model", f.path, f.t[i].name,
-                        cfg.num_layers, rl_cell_name(cfg.cell));
+            s = rl_fail(RL_ERR_FORMAT, "%s: unexpected tensor '%s' for a %d-layer %s model%s", f.path, f.t[i].name,
+                        cfg.num_layers, rl_cell_name(cfg.cell),
+                        orth ? " with an orthogonal W_hh"
+                             : strstr(f.t[i].name, ".parametrizations.") ? " (metadata 'orthogonal' is missing)" : "");
     if (!s && st_meta(&f, "vocab")) s = rl_model_set_vocab(m, st_meta(&f, "vocab"));
     /* the task it was trained on: optional, and a value this version does not
      * know (a newer task) is passed over rather than refused */
@@ -184,6 +201,7 @@ int rl_model_meta(const rl_model *m, char num[5][16], const char **meta)
         meta[2 * n] = "task", meta[2 * n + 1] = rl_task_name((rl_task_kind)m->task), n++;
         meta[2 * n] = "seq_len", meta[2 * n + 1] = num[4], n++;
     }
+    if (m->orth) meta[2 * n] = "orthogonal", meta[2 * n + 1] = rl_orth_name(m->orth), n++;
     if (m->vocab) meta[2 * n] = "vocab", meta[2 * n + 1] = m->vocab, n++;
     return n;
 }
@@ -461,13 +479,14 @@ rl_status rl_grad_save(const char *path, const rl_model *m, rl_ws *ws, const rl_
     const char *dt = m->dtype == RL_F64 ? "F64" : "F32";
     size_t es = rl_dtype_size(m->dtype);
     st_out t[RL_MAX_TENSORS + 3];
-    char names[RL_MAX_TENSORS][40];
+    char names[RL_MAX_TENSORS][RL_TENSOR_NAME_MAX + 8];
     double loss64 = loss;
     float loss32 = (float)loss;
     int n = 0;
     t[n++] = (st_out){"loss", dt, 0, {0}, m->dtype == RL_F64 ? (const void *)&loss64 : (const void *)&loss32};
     for (int i = 0; i < m->num_tensors; i++) {
         const rl_tensor_info *ti = &m->tensors[i];
+        if (ti->fixed) continue; /* a buffer, as torch's state_dict has it: no gradient */
         snprintf(names[i], sizeof names[i], "grad.%s", ti->name);
         t[n++] = (st_out){names[i], dt, ti->ndim, {ti->shape[0], ti->shape[1]},
                           (const char *)rl_ws_grad(ws) + ti->offset * es};

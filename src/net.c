@@ -358,7 +358,7 @@ rl_status RL_T(rl_backward)(rl_ws *ws, const rl_model *m, const rl_batch *b)
         const int32_t *ids = l == 0 && ws->onehot ? ws->ids : NULL;
         rl_layer ly = RL_T(rl_layer_of)(ws, m, l);
         ly.dh = dh;
-        RL_T(rl_layer_backward)(m->cell, &ly, dx, DPL(ws, m, l, RL_W_IH), DPL(ws, m, l, RL_W_HH), DPL(ws, m, l, RL_B_IH),
+        RL_T(rl_layer_backward)(m->cell, &ly, dx, DPL(ws, m, l, RL_W_IH), (real *)rl_layer_dwhh(ws, m, l), DPL(ws, m, l, RL_B_IH),
                                 DPL(ws, m, l, RL_B_HH), DPL(ws, m, l, RL_EXTRA), in, ids, ws->wt,
                                 (real *)ws->wpack);
         if (dx && ws->dropout > 0) { /* back through the dropout mask */

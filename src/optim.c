@@ -5,6 +5,10 @@
 #include <math.h>
 #include <string.h>
 
+/* learning-rate ranges an optimizer holds (rl_optim_set_lr_scale): a
+ * tensor each and a few more */
+#define LR_RANGES (RL_MAX_TENSORS + 8)
+
 struct rl_optim {
     rl_optim_config cfg;
     rl_dtype dtype;
@@ -12,6 +16,8 @@ struct rl_optim {
     int64_t t;    /* updates done */
     int nbuf;
     void *buf[2]; /* momentum / sum of squares / first and second moments */
+    int nscale;   /* ranges of elements whose learning rate is scaled, the last set counting */
+    struct { size_t lo, hi; double scale; } scale[LR_RANGES];
 };
 
 static const char *const optim_names[RL_OPT_COUNT] = {"sgd", "adagrad", "rmsprop", "adam", "adamw"};
@@ -63,7 +69,23 @@ rl_status rl_optim_new(rl_optim **out, const rl_model *m, const rl_optim_config 
             rl_optim_free(o);
             return RL_ERR_NOMEM;
         }
+    for (int i = 0; i < m->num_tensors; i++)
+        if (m->tensors[i].fixed) rl_optim_set_lr_scale(o, m->tensors[i].offset, m->tensors[i].numel, 0);
     *out = o;
+    return RL_OK;
+}
+
+rl_status rl_optim_set_lr_scale(rl_optim *o, size_t offset, size_t count, double scale)
+{
+    if (offset > o->n || count > o->n - offset) return rl_fail(RL_ERR_ARG, "the range is outside the parameters");
+    if (!isfinite(scale) || scale < 0) return rl_fail(RL_ERR_ARG, "learning-rate scale %g", scale);
+    int k = 0; /* a range set again replaces the old one; else it goes last */
+    while (k < o->nscale && !(o->scale[k].lo == offset && o->scale[k].hi == offset + count)) k++;
+    if (k == (int)(sizeof o->scale / sizeof o->scale[0])) return rl_fail(RL_ERR_ARG, "too many learning-rate ranges");
+    for (int i = k; i + 1 < o->nscale; i++) o->scale[i] = o->scale[i + 1];
+    if (k == o->nscale) o->nscale++;
+    o->scale[o->nscale - 1].lo = offset, o->scale[o->nscale - 1].hi = offset + count;
+    o->scale[o->nscale - 1].scale = scale;
     return RL_OK;
 }
 
@@ -84,7 +106,7 @@ void *rl_optim_buffer(rl_optim *o, int i)
     return o->buf[i];
 }
 
-/* The update, for one real type: one loop per rule, so that each
+/* The update of n elements, for one real type: one loop per rule, so that each
  * vectorises. Moments are kept in the model's type; the arithmetic of one
  * element is done in double. */
 #define UPDATE(real, SQRT)                                                                                       \
@@ -140,25 +162,66 @@ void *rl_optim_buffer(rl_optim *o, int i)
 UPDATE(double, sqrt)
 UPDATE(float, sqrtf)
 
+/* a piece [lo, hi) of the buffer that learns at scale * lr */
+typedef struct {
+    size_t lo, hi;
+    double scale;
+} lr_piece;
+
 typedef struct {
     const rl_optim *o;
     void *p;
     const void *g;
     double lr;
+    int npieces;
+    lr_piece pieces[2 * LR_RANGES + 1]; /* in order, disjoint; those of scale 0 left out */
 } update_job;
 
-/* elements [lo, hi) of every buffer: the update is elementwise, so the
- * threads' cut changes no number */
+/* elements [lo, hi) of every buffer, each piece of it at its own rate: the
+ * update is elementwise, so neither the threads' cut nor the pieces'
+ * changes a number */
 static void update_range(void *ctx, size_t lo, size_t hi)
 {
     const update_job *j = ctx;
     const rl_optim *o = j->o;
-    if (o->dtype == RL_F64)
-        update_double(o, (double *)j->p + lo, o->buf[0] ? (double *)o->buf[0] + lo : NULL,
-                      o->buf[1] ? (double *)o->buf[1] + lo : NULL, (const double *)j->g + lo, j->lr, hi - lo);
-    else
-        update_float(o, (float *)j->p + lo, o->buf[0] ? (float *)o->buf[0] + lo : NULL,
-                     o->buf[1] ? (float *)o->buf[1] + lo : NULL, (const float *)j->g + lo, j->lr, hi - lo);
+    for (int k = 0; k < j->npieces && j->pieces[k].lo < hi; k++) {
+        const size_t a = j->pieces[k].lo > lo ? j->pieces[k].lo : lo, b = j->pieces[k].hi < hi ? j->pieces[k].hi : hi;
+        if (a >= b) continue;
+        const double lr = j->lr * j->pieces[k].scale;
+        if (o->dtype == RL_F64)
+            update_double(o, (double *)j->p + a, o->buf[0] ? (double *)o->buf[0] + a : NULL,
+                          o->buf[1] ? (double *)o->buf[1] + a : NULL, (const double *)j->g + a, lr, b - a);
+        else
+            update_float(o, (float *)j->p + a, o->buf[0] ? (float *)o->buf[0] + a : NULL,
+                         o->buf[1] ? (float *)o->buf[1] + a : NULL, (const float *)j->g + a, lr, b - a);
+    }
+}
+
+/* The buffer [0, n) in pieces of one scale, cut at the ends of every range
+ * (the last range set that holds a piece gives its scale, 1 where none
+ * does); pieces of scale 0 are left out. Returns their count. */
+static int lr_pieces(const rl_optim *o, lr_piece *out)
+{
+    size_t cut[2 * LR_RANGES + 2];
+    int nc = 0, np = 0;
+    cut[nc++] = 0, cut[nc++] = o->n;
+    for (int k = 0; k < o->nscale; k++) cut[nc++] = o->scale[k].lo, cut[nc++] = o->scale[k].hi;
+    for (int i = 1; i < nc; i++) /* insertion sort: a few cuts */
+        for (int j = i; j > 0 && cut[j - 1] > cut[j]; j--) {
+            size_t t = cut[j];
+            cut[j] = cut[j - 1], cut[j - 1] = t;
+        }
+    for (int c = 0; c + 1 < nc; c++) {
+        const size_t lo = cut[c], hi = cut[c + 1];
+        if (lo == hi) continue;
+        double sc = 1;
+        for (int k = 0; k < o->nscale; k++)
+            if (o->scale[k].lo <= lo && hi <= o->scale[k].hi) sc = o->scale[k].scale;
+        if (sc == 0) continue;
+        if (np > 0 && out[np - 1].hi == lo && out[np - 1].scale == sc) out[np - 1].hi = hi; /* one rate: one piece */
+        else out[np++] = (lr_piece){lo, hi, sc};
+    }
+    return np;
 }
 
 rl_status rl_optim_step(rl_optim *o, rl_model *m, const void *grad, double lr)
@@ -167,7 +230,9 @@ rl_status rl_optim_step(rl_optim *o, rl_model *m, const void *grad, double lr)
         return rl_fail(RL_ERR_ARG, "the optimizer was made for another model");
     if (!isfinite(lr) || lr < 0) return rl_fail(RL_ERR_ARG, "learning rate %g", lr);
     o->t++;
-    update_job j = {o, m->params, grad, lr};
+    update_job j; /* the pieces are written, not cleared: a few of many hundred are used */
+    j.o = o, j.p = m->params, j.g = grad, j.lr = lr;
+    j.npieces = lr_pieces(o, j.pieces);
     rl_parallel_for(o->n, RL_GRAIN, update_range, &j);
     return RL_OK;
 }

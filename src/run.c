@@ -274,7 +274,8 @@ rl_status rl_run_restore(const st_file *f, const char *dir, const rl_train_confi
         if ((va || vb) && (!va || !vb || strcmp(va, vb) != 0))
             s = rl_fail(RL_ERR_FORMAT, "%s: the text's characters are not the ones the run was trained on (%s)", f->path,
                         c->text_path ? c->text_path : "the built-in corpus");
-        else if (memcmp(&a, &b, sizeof a) != 0) s = rl_fail(RL_ERR_FORMAT, "%s: the model does not match train_config", f->path);
+        else if (memcmp(&a, &b, sizeof a) != 0 || rl_model_orthogonal(saved) != rl_model_orthogonal(m))
+            s = rl_fail(RL_ERR_FORMAT, "%s: the model does not match train_config", f->path);
         else memcpy(rl_model_params(m), rl_model_params(saved), rl_model_num_params(m) * 4);
     }
     rl_model_free(saved);

@@ -1,6 +1,7 @@
 /* Tasks generated on the fly from a seed, and the character corpus. The
  * definitions are in docs/training.md, with their sources. */
 #include "safetensors.h"
+#include "series.h"
 
 #include <errno.h>
 #include <math.h>
@@ -18,7 +19,13 @@ struct rl_task {
     char *vocab;   /* UTF-8 */
 };
 
-static const char *const task_names[RL_TASK_COUNT] = {"adding", "adding-hs97", "copy", "temporal-order", "text"};
+static const char *const task_names[RL_TASK_COUNT] = {"adding", "adding-hs97", "copy", "temporal-order", "text",
+                                                       "mackey-glass", "narma10"};
+
+/* narma10: steps run from rest and dropped before a sequence, and the draws
+ * of a sequence that may diverge in a row before the task gives up */
+#define NARMA_BURN 100
+#define NARMA_TRIES 100
 
 const char *rl_task_name(rl_task_kind k) { return (unsigned)k < RL_TASK_COUNT ? task_names[k] : NULL; }
 
@@ -219,6 +226,10 @@ static rl_status task_new(rl_task **out, rl_task_kind kind, int T, const char *t
         in->loss = RL_LOSS_CE;
         s = buf ? text_from_bytes(t, buf, len, name) : load_text(t, text_path);
         break;
+    case RL_TASK_MACKEY_GLASS: /* one-step prediction; no memoryless baseline: NRMSE 1 is the mean */
+    case RL_TASK_NARMA10:
+        in->input_size = 1, in->output_size = 1, in->loss = RL_LOSS_MSE;
+        break;
     default:
         break;
     }
@@ -277,7 +288,16 @@ rl_status rl_task_fill(const rl_task *task, rl_data *d, rl_rng *r, int split, in
     memset(x, 0, (size_t)B * T * I * sizeof *x);
     memset(m, 0, (size_t)B * T * sizeof *m);
     if (y) memset(y, 0, (size_t)B * T * in->output_size * sizeof *y);
-    for (int b = 0; b < B; b++) {
+    /* the series in float64: mackey-glass T + 1 samples; narma10 u and y over the burn-in too */
+    double *sx = NULL, *sy = NULL;
+    if (in->kind == RL_TASK_MACKEY_GLASS && !(sx = rl_alloc((size_t)T + 1, sizeof *sx))) return RL_ERR_NOMEM;
+    if (in->kind == RL_TASK_NARMA10 &&
+        (!(sx = rl_alloc((size_t)T + NARMA_BURN, sizeof *sx)) || !(sy = rl_alloc((size_t)T + NARMA_BURN + 1, sizeof *sy)))) {
+        rl_free(sx);
+        return RL_ERR_NOMEM;
+    }
+    rl_status st = RL_OK;
+    for (int b = 0; b < B && !st; b++) {
         float *xb = x + (size_t)b * T * I, *mb = m + (size_t)b * T, *yb = y ? y + (size_t)b * T : NULL;
         int32_t *ib = id ? id + (size_t)b * T : NULL;
         switch (in->kind) {
@@ -346,11 +366,56 @@ rl_status rl_task_fill(const rl_task *task, rl_data *d, rl_rng *r, int split, in
             pos[b] += T;
             break;
         }
+        case RL_TASK_MACKEY_GLASS: {
+            /* x(-17..-1) = 1.2 + 0.2 (U - 0.5), x(0) = 1.2 (ReservoirPy's start); input x_t, target x_{t+1} */
+            double hist[RL_MG_TAU];
+            for (int k = 0; k < RL_MG_TAU; k++) hist[k] = RL_MG_X0 + 0.2 * (rl_rng_uniform(r) - 0.5);
+            rl_mackey_glass(hist, T + 1, sx);
+            for (int t = 0; t < T; t++) xb[t] = (float)sx[t], yb[t] = (float)sx[t + 1], mb[t] = 1;
+            break;
+        }
+        case RL_TASK_NARMA10: {
+            /* input u_t, target y_{t+1}, after NARMA_BURN steps from rest; a draw that diverges is drawn again */
+            int k = 0;
+            while (k < NARMA_TRIES && rl_narma10(r, T + NARMA_BURN, sx, sy) != 0) k++;
+            if (k == NARMA_TRIES) {
+                st = rl_fail(RL_ERR_ARG, "narma10: %d draws of %d steps in a row diverged; use a shorter --seq-len",
+                             NARMA_TRIES, T + NARMA_BURN);
+                break;
+            }
+            for (int t = 0; t < T; t++) xb[t] = (float)sx[NARMA_BURN + t], yb[t] = (float)sy[NARMA_BURN + t + 1], mb[t] = 1;
+            break;
+        }
         default:
             RL_ASSERT(0);
         }
     }
-    return RL_OK;
+    rl_free(sx);
+    rl_free(sy);
+    return st;
+}
+
+/* The "solved" criteria of the long-lag literature (docs/training.md) */
+int rl_task_solved(const rl_task *t, const rl_score *sc)
+{
+    switch (t->info.kind) {
+    case RL_TASK_ADDING: return sc->n_err > 0 && sc->sq_err / sc->n_err < 0.01;
+    case RL_TASK_ADDING_HS97:
+    case RL_TASK_COPY:
+    case RL_TASK_TEMPORAL_ORDER: return sc->n_items > 0 && sc->correct / sc->n_items >= 0.99;
+    default: return 0;
+    }
+}
+
+const char *rl_task_solved_rule(rl_task_kind k)
+{
+    switch (k) {
+    case RL_TASK_ADDING: return "validation MSE < 0.01";
+    case RL_TASK_ADDING_HS97: return "at least 99% of the validation sequences within 0.04";
+    case RL_TASK_COPY: return "at least 99% of the recalled symbols right";
+    case RL_TASK_TEMPORAL_ORDER: return "at least 99% of the validation sequences classified right";
+    default: return NULL;
+    }
 }
 
 rl_status rl_task_score(const rl_task *t, const rl_batch *b, const rl_ws *ws, double loss, rl_score *sc)
@@ -370,8 +435,9 @@ rl_status rl_task_score(const rl_task *t, const rl_batch *b, const rl_ws *ws, do
             if (mask && mask[bt] == 0) continue;
             const float *o = out + ((size_t)tt * B + bb) * O;
             if (in->loss == RL_LOSS_MSE) {
-                double e = o[0] - ((const float *)b->y)[bt];
+                const double y = ((const float *)b->y)[bt], e = o[0] - y;
                 sc->sq_err += e * e, sc->n_err += 1;
+                sc->y_sum += y, sc->y_sq += y * y;
                 if (in->kind == RL_TASK_ADDING_HS97) sc->correct += fabs(e) < 0.04, sc->n_items += 1;
                 continue;
             }
@@ -381,6 +447,14 @@ rl_status rl_task_score(const rl_task *t, const rl_batch *b, const rl_ws *ws, do
             sc->correct += arg == b->target[bt], sc->n_items += 1;
         }
     return RL_OK;
+}
+
+double rl_score_nrmse(const rl_score *sc)
+{
+    if (!(sc->n_err > 0)) return NAN;
+    const double mean = sc->y_sum / sc->n_err, var = sc->y_sq / sc->n_err - mean * mean;
+    /* targets that do not vary leave rounding in var */
+    return var > 1e-12 * (sc->y_sq / sc->n_err) ? sqrt(sc->sq_err / sc->n_err / var) : NAN;
 }
 
 /* ------------------------------------------------------------------ vocabularies */

@@ -12,7 +12,8 @@
 /* Enum fields are written through int pointers. */
 _Static_assert(sizeof(rl_task_kind) == sizeof(int) && sizeof(rl_cell) == sizeof(int), "enum size");
 _Static_assert(sizeof(rl_init_kind) == sizeof(int) && sizeof(rl_optim_kind) == sizeof(int), "enum size");
-_Static_assert(sizeof(rl_sched_kind) == sizeof(int), "enum size");
+_Static_assert(sizeof(rl_sched_kind) == sizeof(int) && sizeof(rl_readout) == sizeof(int) && sizeof(rl_orth) == sizeof(int),
+               "enum size");
 
 rl_train_config rl_train_defaults(void)
 {
@@ -22,9 +23,19 @@ rl_train_config rl_train_defaults(void)
     c.batch = 50, c.steps = 1000;
     c.optim = rl_optim_defaults(RL_OPT_ADAM);
     c.sched = (rl_schedule){RL_SCHED_CONSTANT, 1e-3, 0, 0, 0.1, 0, 0};
+    c.ridge = 1e-6;
     c.clip = 1, c.log_every = 10, c.eval_every = 200, c.eval_batches = 10, c.flow_every = 100, c.ckpt_every = 200;
     return c;
 }
+
+rl_train_config *rl_train_config_new(void)
+{
+    rl_train_config *c = rl_alloc(1, sizeof *c);
+    if (c) *c = rl_train_defaults();
+    return c;
+}
+
+void rl_train_config_free(rl_train_config *c) { rl_free(c); }
 
 /* A row: the public description, then what only this file needs. */
 typedef struct {
@@ -38,7 +49,9 @@ static const char *cell_choice(int i) { return rl_cell_name((rl_cell)i); }
 static const char *init_choice(int i) { return rl_init_name((rl_init_kind)i); }
 static const char *optim_choice(int i) { return rl_optim_name((rl_optim_kind)i); }
 static const char *sched_choice(int i) { return rl_sched_name((rl_sched_kind)i); }
+static const char *readout_choice(int i) { return rl_readout_name((rl_readout)i); }
 static const char *nonfinite_choice(int i) { return i == 0 ? "stop" : i == 1 ? "skip" : NULL; }
+static const char *orth_choice(int i) { return rl_orth_name((rl_orth)i); }
 
 #define OFF(field) offsetof(rl_train_config, field)
 #define NUM(key, flag, group, type, field, lo, hi, arg, help, def) \
@@ -61,6 +74,8 @@ static const row rows[] = {
     ENUM("init", "model", init.kind, RL_INIT_COUNT, "KIND", "the init, as for rnnlab init", "init", init_choice),
     NUM("gain", "gain", "model", RL_FIELD_DOUBLE, init.gain, -1e6, 1e6, "G", "gain of gaussian, orthogonal, identity, symmetric", NULL),
     NUM("radius", "radius", "model", RL_FIELD_DOUBLE, init.radius, 0, 1e6, "R", "rescale each W_hh block to this spectral radius; 0 = leave", NULL),
+    NUM("input_scale", "input-scale", "model", RL_FIELD_DOUBLE, init.input_scale, 0, 1e6, "S",
+        "every layer's W_ih ~ U[-S, S] (an echo state network's input scaling); 0 = as the init", NULL),
     NUM("forget_bias", "forget-bias", "model", RL_FIELD_DOUBLE, init.forget_bias, -100, 100, "F",
         "lstm: b_if = F, b_hf = 0 (0: as the init)", NULL),
     NUM("zero_bias", "zero-bias", "model", RL_FIELD_BOOL, init.zero_bias, 0, 1, NULL, "every recurrent bias starts at 0", NULL),
@@ -72,6 +87,16 @@ static const row rows[] = {
         "leaky: time scales 1/a log-uniform in [A, B], 1 < A <= B", NULL),
     NUM("recurrent_max", "recurrent-max", "model", RL_FIELD_DOUBLE, init.recurrent_max, 0, 1e6, "R",
         "indrnn: u clipped to [-R, R] after every update, u ~ U(0, R) at init; 0 = 2^(1/T) for T steps", NULL),
+    ENUM("orthogonal", "model", orthogonal, RL_ORTH_COUNT, "MAP",
+         "W_hh = B map(A), torch's orthogonal parametrisation; B from --init (tanh, relu, linear, leaky)", "orthogonal map",
+         orth_choice),
+    ENUM("readout", "optimisation", readout, RL_READOUT_COUNT, "R",
+         "bptt trains every parameter; ridge keeps the recurrence as initialised and fits the head in one solve (an echo state network)",
+         "readout", readout_choice),
+    NUM("ridge", "ridge", "optimisation", RL_FIELD_DOUBLE, ridge, 0, 1e6, "BETA",
+        "readout ridge: BETA times the squared norm of head.weight is added (head.bias is not penalised)", NULL),
+    NUM("washout", "washout", "optimisation", RL_FIELD_INT, washout, 0, 1000000, "W",
+        "readout ridge: the first W steps of each sequence are neither fitted nor validated", NULL),
     NUM("batch", "batch", "optimisation", RL_FIELD_INT, batch, 1, 1000000, "B", "sequences per batch", NULL),
     NUM("steps", "steps", "optimisation", RL_FIELD_INT64, steps, 1, BIG, "N", "updates", NULL),
     ENUM("optim", "optimisation", optim.kind, RL_OPT_COUNT, "O", "the optimizer, with PyTorch's defaults", "optimizer",
@@ -86,6 +111,8 @@ static const row rows[] = {
         "L2 (adamw: decoupled)", "0; adamw 0.01"),
     ENUM("schedule", "optimisation", sched.kind, RL_SCHED_COUNT, "S", "the learning-rate schedule", "schedule", sched_choice),
     NUM("lr", "lr", "optimisation", RL_FIELD_DOUBLE, sched.lr, 1e-12, 1e3, "X", "learning rate", NULL),
+    NUM("orthogonal_lr", "orthogonal-lr", "optimisation", RL_FIELD_DOUBLE, orthogonal_lr, 0, 1e3, "X",
+        "--orthogonal: the learning rate of X (the schedule scales it as --lr); 0 = --lr", NULL),
     NUM("warmup", "warmup", "optimisation", RL_FIELD_INT64, sched.warmup, 0, BIG, "N", "linear warm-up steps", NULL),
     NUM("step_size", "step-size", "optimisation", RL_FIELD_INT64, sched.step_size, 0, BIG, "N",
         "step schedule: lr *= gamma every N steps", NULL),
@@ -110,6 +137,11 @@ static const row rows[] = {
      NULL, nonfinite_choice},
     NUM("inject_nan_at", "inject-nan-at", "testing", RL_FIELD_INT64, inject_nan_at, 0, BIG, "N",
         "make step N's gradient NaN (to see --on-nonfinite at work); 0 = off", NULL),
+    NUM("stop_when_solved", "stop-when-solved", "records", RL_FIELD_BOOL, stop_when_solved, 0, 1, NULL,
+        "stop at the first validation that solves the task (adding: MSE < 0.01; copy, temporal-order, "
+        "adding-hs97: 99% right)", NULL),
+    NUM("save_init", "save-init", "records", RL_FIELD_BOOL, save_init, 0, 1, NULL,
+        "write the model before training to RUN/init.safetensors", NULL),
     NUM("block_sum", "block-sum", "optimisation", RL_FIELD_BOOL, block_sum, 0, 1, NULL,
         "the gradient as the in-order sum over blocks of 16 sequences: the bits of N MPI ranks (on under mpirun)", NULL),
 };
@@ -332,6 +364,10 @@ rl_status rl_train_config_check(const rl_train_config *c)
     if (c->k1 > c->seq_len) return rl_fail(RL_ERR_ARG, "k1 = %d must be in [1, seq_len = %d]", c->k1, c->seq_len);
     if (c->k1 && c->task != RL_TASK_TEXT) return rl_fail(RL_ERR_ARG, "--k1 (truncated BPTT) is for the text task");
     if (c->text_path && c->task != RL_TASK_TEXT) return rl_fail(RL_ERR_ARG, "--data is for --task text");
+    if (c->orthogonal_lr > 0 && c->orthogonal == RL_ORTH_NONE)
+        return rl_fail(RL_ERR_ARG, "--orthogonal-lr is for a model with --orthogonal exp or cayley");
+    rl_config mc = {.cell = c->cell, .hidden_size = 1};
+    if (rl_orth_check(&mc, c->orthogonal)) return rl_fail(RL_ERR_ARG, "--orthogonal: %s", rl_errmsg());
     return RL_OK;
 }
 

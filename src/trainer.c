@@ -6,6 +6,7 @@
 #include "cell.h"
 #include "run.h"
 #include "shard.h"
+#include "orth.h"
 
 #include <lapacke.h>
 #include <limits.h>
@@ -39,6 +40,7 @@ struct rl_trainer {
     int64_t last_val_step;
     rl_shard shard;          /* the processes sharing the run (rank 0 of 1: this one alone) */
     rl_blocks *blk;          /* block_sum: this process's blocks (src/shard.c), else NULL */
+    int64_t solved_step;     /* the step whose validation solved the task, 0: none */
 };
 
 /* Rank 0 keeps the run folder: its records, validations and checkpoints. */
@@ -76,6 +78,30 @@ static rl_status check_validation_fits(const rl_task_info *in, int B)
                    (long long)in->val_len, B, in->steps, (long long)(in->val_len / (in->steps + 1)), (long long)(in->val_len / B - 1));
 }
 
+/* --readout ridge fits an MSE head on the steps after the washout; the
+ * washout is its option alone. */
+static rl_status check_ridge(const rl_train_config *c, const rl_task_info *in)
+{
+    if (c->readout != RL_READOUT_RIDGE) {
+        if (c->washout) return rl_fail(RL_ERR_ARG, "--washout is for --readout ridge");
+        return RL_OK;
+    }
+    if (in->loss != RL_LOSS_MSE)
+        return rl_fail(RL_ERR_ARG, "--readout ridge fits an MSE head by least squares; the task %s has a %s loss",
+                       rl_task_name(in->kind), rl_loss_name(in->loss));
+    if (c->washout >= in->steps)
+        return rl_fail(RL_ERR_ARG, "--washout %d leaves nothing to fit: the task's sequences have %d steps", c->washout,
+                       in->steps);
+    /* fewer rows than unknowns: X^T X is singular whatever the states (a task with a mask has fewer still) */
+    const long long rows = (long long)c->batch * (in->steps - c->washout);
+    if (c->ridge == 0 && rows < c->hidden + 1)
+        return rl_fail(RL_ERR_ARG,
+                       "--ridge 0 with %lld rows for %d unknowns (batch x (steps - washout) against hidden + 1): the normal "
+                       "equations are singular; use --ridge > 0 or more rows",
+                       rows, c->hidden + 1);
+    return RL_OK;
+}
+
 /* Everything but the model's weights and the optimizer's moments. */
 static rl_status build(rl_trainer *t)
 {
@@ -85,18 +111,26 @@ static rl_status build(rl_trainer *t)
     t->info = rl_task_get_info(t->task);
     /* every run validates at its end: a text too short for that would stop it then */
     if ((s = check_validation_fits(&t->info, c->batch))) return s;
+    if ((s = check_ridge(c, &t->info))) return s;
     t->k1 = c->task == RL_TASK_TEXT ? (c->k1 ? c->k1 : c->seq_len) : 0;
     rl_config mc = {c->cell, t->info.input_size, c->hidden, c->layers, t->info.output_size, t->info.loss};
-    if ((s = rl_model_new(&t->m, &mc, RL_F32))) return s;
+    if ((s = rl_model_new_orth(&t->m, &mc, RL_F32, c->orthogonal))) return s;
     /* the model file says what it was trained on: the commands' defaults */
     if ((s = rl_model_set_task(t->m, c->task, c->seq_len))) return s;
     if (t->info.vocab && (s = rl_model_set_vocab(t->m, t->info.vocab))) return s;
     if ((s = rl_ws_new(&t->ws, t->m, c->batch, t->info.steps))) return s;
     if ((s = rl_task_data_new(&t->data, t->task, c->batch))) return s;
     if ((s = rl_optim_new(&t->opt, t->m, &c->optim))) return s;
+    for (int l = 0; c->orthogonal_lr > 0 && l < c->layers && !s; l++) { /* X learns at its own rate */
+        const rl_tensor_info *x = &t->m->tensors[rl_t(t->m, l, RL_ORTH_X)];
+        s = rl_optim_set_lr_scale(t->opt, x->offset, x->numel, c->orthogonal_lr / c->sched.lr);
+    }
+    if (s) return s;
     if (t->shard.size > 1 && !c->block_sum)
         return rl_fail(RL_ERR_ARG, "a run shared by %d processes needs block_sum (--block-sum): this one was started without it; "
                                    "continue it on one process", t->shard.size);
+    if (c->block_sum && c->readout == RL_READOUT_RIDGE)
+        return rl_fail(RL_ERR_ARG, "--block-sum is for --readout bptt: a ridge readout is fitted in one solve, on one process");
     if (c->block_sum && (s = rl_blocks_new(&t->blk, t->m, c->batch, t->info.steps, &t->shard))) return s;
     size_t LBH = (size_t)c->layers * c->batch * c->hidden;
     if (!(t->pos = calloc((size_t)c->batch, sizeof *t->pos)) || !(t->pos_before = calloc((size_t)c->batch, 8)) || !(t->carry_h = rl_alloc(LBH, 4)) ||
@@ -158,6 +192,7 @@ rl_status rl_trainer_new_ex(rl_trainer **out, const rl_train_config *cfg, const 
     set_shard(t, shard);
     t->cfg = *cfg;
     resolve_schedule(&t->cfg);
+    if (cfg->readout == RL_READOUT_RIDGE) t->cfg.steps = 1; /* the fit is the run's one step */
     /* the text by its absolute path, so that the run resumes from anywhere */
     if (cfg->text_path && !(t->text_path = realpath(cfg->text_path, NULL))) t->text_path = strdup(cfg->text_path);
     t->cfg.text_path = t->text_path;
@@ -168,6 +203,11 @@ rl_status rl_trainer_new_ex(rl_trainer **out, const rl_train_config *cfg, const 
     if (!s) s = rl_model_init(t->m, &t->cfg.init, t->cfg.seed);
     rl_rng_seed(&t->rng, t->cfg.seed ^ 0x7472616e69ull);
     if (!s && writes(t)) s = rl_run_create(dir, &t->cfg);
+    if (!s && writes(t) && t->cfg.save_init) { /* the model before training, for the analysis of what training changed */
+        char p[RL_RUN_MAX_PATH + 32];
+        snprintf(p, sizeof p, "%s/init.safetensors", dir);
+        s = rl_model_save(t->m, p);
+    }
     t->fresh = 1;
     if (s) {
         rl_trainer_free(t);
@@ -239,6 +279,8 @@ rl_status rl_trainer_resume_ex(rl_trainer **out, const char *dir, const rl_resum
     resolve_schedule(&t->cfg); /* a checkpoint from before decay_steps was recorded */
     /* refused before anything is built, or a record trimmed */
     int64_t at = s ? -1 : checkpoint_step(&f);
+    if (!s && steps > 0 && t->cfg.readout == RL_READOUT_RIDGE && steps != 1)
+        s = rl_fail(RL_ERR_ARG, "%s is a ridge readout, fitted in one step: there are no more steps to run", dir);
     if (!s && steps > 0 && at > steps)
         s = rl_fail(RL_ERR_ARG, "%s is at step %lld, past the %lld steps asked for: give --steps %lld or more", dir,
                     (long long)at, (long long)steps, (long long)at);
@@ -292,6 +334,7 @@ int64_t rl_trainer_last_eval(const rl_trainer *t, rl_score *sc)
 }
 rl_train_config rl_trainer_config(const rl_trainer *t) { return t->cfg; }
 int64_t rl_trainer_step(const rl_trainer *t) { return t->step; }
+int64_t rl_trainer_solved_step(const rl_trainer *t) { return t->solved_step; }
 
 /* ------------------------------------------------------------------ records */
 
@@ -303,12 +346,13 @@ static double now_s(void)
 }
 
 /* Spectral radius and largest singular value of each (H, H) gate block of
- * layer l's W_hh; of diag(u) (both max |u_j|) for a diagonal recurrence. */
-static void whh_stats(const rl_model *m, int l, double *radius, double *sigma)
+ * layer l's W_hh (an orthogonal one as it is now, B map(A)); of diag(u)
+ * (both max |u_j|) for a diagonal recurrence. */
+static void whh_stats(const rl_model *m, rl_ws *ws, int l, double *radius, double *sigma)
 {
     const int H = m->cfg.hidden_size, G = rl_cell_gates(m->cfg.cell);
-    const float *w = (const float *)m->params + m->tensors[rl_t(m, l, RL_W_HH)].offset;
-    if (m->cell->recur == RL_RECUR_DIAG) {
+    const float *w = rl_orth_sync(ws, m) ? NULL : rl_layer_whh(ws, m, l);
+    if (w && m->cell->recur == RL_RECUR_DIAG) {
         radius[0] = 0;
         for (int j = 0; j < H; j++) radius[0] = fmax(radius[0], fabs(w[j]));
         sigma[0] = radius[0];
@@ -316,7 +360,7 @@ static void whh_stats(const rl_model *m, int l, double *radius, double *sigma)
     }
     double *a = malloc((size_t)H * H * 8), *wr = malloc((size_t)H * 8), *wi = malloc((size_t)H * 8);
     for (int g = 0; g < G; g++) radius[g] = sigma[g] = NAN; /* also when out of memory */
-    for (int g = 0; g < G && a && wr && wi; g++) {
+    for (int g = 0; g < G && w && a && wr && wi; g++) {
         for (size_t i = 0; i < (size_t)H * H; i++) a[i] = w[(size_t)g * H * H + i];
         if (LAPACKE_dgesdd(LAPACK_COL_MAJOR, 'N', H, H, a, H, wr, NULL, H, NULL, H) == 0) sigma[g] = wr[0];
         for (size_t i = 0; i < (size_t)H * H; i++) a[i] = w[(size_t)g * H * H + i];
@@ -358,7 +402,7 @@ static rl_status flow_record(rl_trainer *t, double loss, double gnorm)
         for (int l = 0; l < t->cfg.layers; l++) {
             double rad[4], sig[4];
             int G = rl_cell_gates(t->cfg.cell);
-            whh_stats(t->m, l, rad, sig);
+            whh_stats(t->m, t->ws, l, rad, sig);
             cJSON *e = cJSON_CreateObject();
             cJSON_AddNumberToObject(e, "layer", l);
             cJSON_AddItemToObject(e, "radius", darray(rad, G));
@@ -384,6 +428,8 @@ static void score_json(cJSON *r, const rl_task_info *in, const rl_score *sc, con
     if (sc->n_err > 0) {
         snprintf(k, sizeof k, "%smse", prefix);
         cJSON_AddNumberToObject(r, k, sc->sq_err / sc->n_err);
+        snprintf(k, sizeof k, "%snrmse", prefix);
+        if (!isnan(rl_score_nrmse(sc))) cJSON_AddNumberToObject(r, k, rl_score_nrmse(sc));
     }
     if (sc->n_items > 0) {
         snprintf(k, sizeof k, "%saccuracy", prefix);
@@ -400,9 +446,17 @@ static void score_json(cJSON *r, const rl_task_info *in, const rl_score *sc, con
 
 rl_status rl_evaluate(const rl_model *m0, const rl_task *task, int B, int batches, uint64_t seed, rl_score *sc)
 {
+    return rl_evaluate_washout(m0, task, B, batches, seed, 0, sc);
+}
+
+rl_status rl_evaluate_washout(const rl_model *m0, const rl_task *task, int B, int batches, uint64_t seed, int washout,
+                              rl_score *sc)
+{
     const rl_task_info in = rl_task_get_info(task);
     rl_config c = rl_model_config(m0);
     memset(sc, 0, sizeof *sc);
+    if (washout < 0 || washout >= in.steps)
+        return rl_fail(RL_ERR_ARG, "--washout %d must be below the task's %d steps", washout, in.steps);
     if (c.input_size != in.input_size || c.output_size != in.output_size || c.loss != in.loss)
         return rl_fail(RL_ERR_ARG, "the model (input %d, output %d, %s) does not fit the task %s (input %d, output %d, %s)",
                        c.input_size, c.output_size, rl_loss_name(c.loss), rl_task_name(in.kind), in.input_size,
@@ -433,6 +487,8 @@ rl_status rl_evaluate(const rl_model *m0, const rl_task *task, int B, int batche
     if (batches <= 0) batches = 1;
     for (int k = 0; !s && k < batches; k++) {
         s = rl_task_fill(task, d, &r, 1, pos);
+        /* the washout: the first steps of every sequence are not scored */
+        for (int bb = 0; bb < B && washout > 0; bb++) memset((float *)d->mask + (size_t)bb * in.steps, 0, (size_t)washout * sizeof(float));
         rl_batch b = *rl_data_batch(d);
         if (text) b.h0 = h0, b.c0 = rl_cell_states(c.cell) == 2 ? c0 : NULL;
         double loss = 0;
@@ -452,9 +508,11 @@ rl_status rl_evaluate(const rl_model *m0, const rl_task *task, int B, int batche
 static rl_status eval_record(rl_trainer *t)
 {
     rl_score sc;
-    rl_status s = rl_evaluate(t->m, t->task, t->cfg.batch, t->cfg.eval_batches, t->cfg.seed ^ 0x76616cull, &sc);
+    rl_status s = rl_evaluate_washout(t->m, t->task, t->cfg.batch, t->cfg.eval_batches, t->cfg.seed ^ 0x76616cull,
+                                      t->cfg.washout, &sc);
     if (s) return s;
     t->last_val = sc, t->last_val_step = t->step;
+    if (!writes(t)) return RL_OK;
     cJSON *r = cJSON_CreateObject();
     cJSON_AddNumberToObject(r, "step", (double)t->step);
     score_json(r, &t->info, &sc, "val_");
@@ -520,6 +578,42 @@ static rl_status train_step(rl_trainer *t, double *loss, double *gnorm, int *cli
     return s;
 }
 
+/* --readout ridge: the run's one step. A batch of the task's training
+ * sequences, one forward pass, and the head fitted by ridge regression on
+ * the states after the washout (src/readout.c); the recurrence keeps its
+ * init. */
+static rl_status ridge_step(rl_trainer *t, double *loss, rl_ridge_info *fit)
+{
+    const rl_train_config *c = &t->cfg;
+    rl_status s = rl_task_fill(t->task, t->data, &t->rng, 0, NULL);
+    if (!s) s = rl_ridge_readout(t->m, rl_data_batch(t->data), c->washout, c->ridge, fit);
+    *loss = s ? NAN : fit->train_mse;
+    return s;
+}
+
+/* The metrics line of a ridge fit, in place of log_metrics's: no gradient,
+ * no learning rate; *p its progress report (grad_norm and lr NaN). */
+static rl_status ridge_metrics(rl_trainer *t, const rl_ridge_info *fit, double now, double tlog, int64_t tokens, double t0,
+                               rl_progress *p)
+{
+    const rl_train_config *c = &t->cfg;
+    const double tps = (double)tokens / fmax(now - tlog, 1e-9);
+    cJSON *r = cJSON_CreateObject();
+    cJSON_AddNumberToObject(r, "step", (double)t->step);
+    cJSON_AddNumberToObject(r, "loss", fit->train_mse);
+    cJSON_AddNumberToObject(r, "readout", 1); /* the line of a ridge fit */
+    cJSON_AddNumberToObject(r, "ridge_rows", (double)fit->rows);
+    if (fit->target_var > 0) cJSON_AddNumberToObject(r, "train_nrmse", sqrt(fit->train_mse / fit->target_var));
+    cJSON_AddNumberToObject(r, "ridge_rcond", fit->rcond);
+    cJSON_AddNumberToObject(r, "head_weight_norm", fit->weight_norm);
+    cJSON_AddNumberToObject(r, "skipped", 0);
+    cJSON_AddNumberToObject(r, "tokens_per_s", tps);
+    if (!isnan(t->info.baseline)) cJSON_AddNumberToObject(r, "baseline", t->info.baseline);
+    rl_status s = rl_run_append(t->dir, "metrics.jsonl", r);
+    *p = (rl_progress){t->step, c->steps, fit->train_mse, NAN, NAN, tps, now - t0, 0, NAN, 0, t->info.baseline};
+    return s;
+}
+
 /* The metrics line of the steps since the last one; *p gets the progress
  * report of the same steps (the validation fields are filled later, after
  * the step's validation). */
@@ -558,6 +652,7 @@ static rl_status trainer_loop(rl_trainer *t, volatile int *stop, int *interrupte
     double t0 = now_s(), tlog = t0, last_loss = NAN, last_norm = NAN;
     int64_t tokens = 0;
     const int64_t tokens_per_step = (int64_t)c->batch * (t->k1 ? t->k1 : t->info.steps);
+    const int ridge = c->readout == RL_READOUT_RIDGE; /* one step, the head's fit (steps = 1) */
     /* the flow before training, once: a run resumed at step 0 has it */
     if (t->fresh && c->flow_every > 0 && writes(t)) s = flow_record(t, NAN, NAN);
     t->fresh = 0;
@@ -566,9 +661,10 @@ static rl_status trainer_loop(rl_trainer *t, volatile int *stop, int *interrupte
             *interrupted = 1;
             break;
         }
-        double loss, gnorm;
-        int clipped;
-        s = train_step(t, &loss, &gnorm, &clipped);
+        double loss, gnorm = NAN;
+        int clipped = 0;
+        rl_ridge_info fit;
+        s = ridge ? ridge_step(t, &loss, &fit) : train_step(t, &loss, &gnorm, &clipped);
         if (s == RL_ERR_NONFINITE || (!s && !isfinite(loss))) {
             if (!c->skip_nonfinite) {
                 char what[200];
@@ -584,6 +680,8 @@ static rl_status trainer_loop(rl_trainer *t, volatile int *stop, int *interrupte
             t->acc.skipped++;
         } else if (s) {
             break;
+        } else if (ridge) { /* the fit: nothing for the gradient's records */
+            last_loss = loss;
         } else {
             rl_run_records *a = &t->acc;
             a->loss += loss, a->grad_norm += gnorm, a->grad_norm_max = fmax(a->grad_norm_max, gnorm);
@@ -596,19 +694,35 @@ static rl_status trainer_loop(rl_trainer *t, volatile int *stop, int *interrupte
         int report = t->step % c->log_every == 0 || t->step == c->steps;
         if (report) {
             double now = now_s();
-            s = log_metrics(t, now, tlog, tokens, t0, &rep);
+            s = ridge ? ridge_metrics(t, &fit, now, tlog, tokens, t0, &rep) : log_metrics(t, now, tlog, tokens, t0, &rep);
             tokens = 0, tlog = now;
         }
         /* the records are rank 0's, and so is the time they take */
         if (!s && writes(t) && c->flow_every > 0 && (t->step % c->flow_every == 0 || t->step == c->steps))
             s = flow_record(t, last_loss, last_norm);
-        if (!s && writes(t) && ((c->eval_every > 0 && t->step % c->eval_every == 0) || t->step == c->steps)) s = eval_record(t);
-        if (!s && ((c->ckpt_every > 0 && t->step % c->ckpt_every == 0) || t->step == c->steps)) s = save_checkpoint(t);
+        /* every rank validates (the same numbers: a stop when solved is every
+         * rank's); rank 0 writes the records */
+        int evaluated = !s && ((c->eval_every > 0 && t->step % c->eval_every == 0) || t->step == c->steps);
+        if (evaluated) s = eval_record(t);
+        int solved = evaluated && !s && c->stop_when_solved && rl_task_solved(t->task, &t->last_val);
+        if (solved) { /* one line that says so, then the checkpoint and the model */
+            t->solved_step = t->step;
+            cJSON *r = cJSON_CreateObject();
+            cJSON_AddNumberToObject(r, "step", (double)t->step);
+            cJSON_AddBoolToObject(r, "solved", 1);
+            cJSON_AddStringToObject(r, "rule", rl_task_solved_rule(c->task));
+            cJSON_AddNumberToObject(r, "elapsed_s", now_s() - t0);
+            if (writes(t)) s = rl_run_append(t->dir, "metrics.jsonl", r);
+            else cJSON_Delete(r);
+        }
+        if (!s && (solved || (c->ckpt_every > 0 && t->step % c->ckpt_every == 0) || t->step == c->steps))
+            s = save_checkpoint(t);
         if (report && progress) { /* after the step's validation: the report shows it */
             rep.val_step = t->last_val_step;
             rep.val_loss = t->last_val_step ? t->last_val.loss_sum / t->last_val.weight_sum : NAN;
             progress(&rep, ctx);
         }
+        if (t->solved_step) break;
     }
     if (!s && *interrupted) s = save_checkpoint(t);
     return s;

@@ -1,6 +1,7 @@
 /* The workspace: every buffer a forward and backward pass needs, allocated
  * once, and the dispatch from the public calls to the two real types. */
 #include "cell.h"
+#include "orth.h"
 
 #include <string.h>
 
@@ -51,6 +52,7 @@ rl_status rl_ws_new(rl_ws **out, const rl_model *m, int batch, int steps)
     if (ok && !(ws->wsum = rl_alloc(TB, sizeof(double)))) ok = 0;
     if (ok && !(ws->lrow = rl_alloc(TB, sizeof(double)))) ok = 0;
     if (ok && !(ws->ids = rl_alloc(TB, sizeof *ws->ids))) ok = 0;
+    if (ok && rl_orth_ws_alloc(ws, m)) ok = 0; /* W_hh = B map(A), dL/dW_hh, the map's scratch */
     if (ok && m->dtype == RL_F32 && rl_packed_kernel() && d->recur == RL_RECUR_DENSE) {
         /* W_hh packed for the step kernel, forward or backward */
         if (!(ws->wpack = rl_alloc(rl_step_pack_size((int)Gh, (int)H), sizeof(float)))) ok = 0;
@@ -71,6 +73,7 @@ void rl_ws_free(rl_ws *ws)
                     ws->dh_top, ws->da, ws->da_h, ws->dc, ws->drop, ws->dmask, ws->carry, ws->grad, ws->grad_h0, ws->grad_c0, ws->wsum, ws->lrow,
                     ws->wt, ws->ids, ws->wpack};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) rl_free(bufs[i]);
+    rl_orth_ws_free(ws);
     free(ws);
 }
 
@@ -124,7 +127,8 @@ static rl_status same_shape(const rl_ws *ws, const rl_model *m)
 {
     const rl_config *a = &ws->cfg, *b = &m->cfg;
     if (ws->dtype != m->dtype || a->cell != b->cell || a->input_size != b->input_size ||
-        a->hidden_size != b->hidden_size || a->num_layers != b->num_layers || a->output_size != b->output_size)
+        a->hidden_size != b->hidden_size || a->num_layers != b->num_layers || a->output_size != b->output_size ||
+        (ws->whh != NULL) != (m->orth != RL_ORTH_NONE))
         return rl_fail(RL_ERR_ARG, "the workspace was made for a different model");
     return RL_OK;
 }
@@ -134,7 +138,8 @@ rl_status rl_forward(rl_ws *ws, const rl_model *m, const rl_batch *b, double *lo
     rl_status s = same_shape(ws, m);
     if (s) return s;
     int blas = rl_blas_single();
-    s = m->dtype == RL_F64 ? rl_forward_f64(ws, m, b, loss) : rl_forward_f32(ws, m, b, loss);
+    s = rl_orth_sync(ws, m); /* an orthogonal W_hh, remade if X or B changed */
+    if (!s) s = m->dtype == RL_F64 ? rl_forward_f64(ws, m, b, loss) : rl_forward_f32(ws, m, b, loss);
     rl_blas_restore(blas);
     return s;
 }
@@ -156,7 +161,10 @@ rl_status rl_backward(rl_ws *ws, const rl_model *m, const rl_batch *b)
         return rl_fail(RL_ERR_ARG, "rl_backward needs the batch of the preceding rl_forward");
     if (!ws->have_loss) return rl_fail(RL_ERR_ARG, "rl_backward needs a preceding rl_forward that computed the loss");
     int blas = rl_blas_single();
+    if (ws->dwhh) /* an orthogonal model: dL/dW_hh first, then dL/dX from it */
+        memset(ws->dwhh, 0, (size_t)ws->cfg.num_layers * ws->cfg.hidden_size * ws->cfg.hidden_size * rl_dtype_size(ws->dtype));
     s = m->dtype == RL_F64 ? rl_backward_f64(ws, m, b) : rl_backward_f32(ws, m, b);
+    if (!s) s = rl_orth_backward(ws, m);
     rl_blas_restore(blas);
     return s;
 }

@@ -35,13 +35,20 @@ int fuzz_model(const uint8_t *data, size_t size)
     if (st_parse(&f, data, size, "fuzz") != RL_OK) return 0;
     rl_model *m = NULL;
     if (rl_model_from_st(&m, &f, RL_F32) == RL_OK) {
-        /* a model that loads must also run */
+        /* a model that loads must also run, forward and (with a loss) backward:
+         * an orthogonal W_hh's map and its adjoint on whatever X and B hold */
         rl_config c = rl_model_config(m);
         rl_ws *ws = NULL;
-        if (c.input_size <= 64 && c.hidden_size <= 64 && c.num_layers <= 3 && rl_ws_new(&ws, m, 1, 2) == RL_OK) {
-            float x[128] = {0};
+        if (c.input_size <= 64 && c.hidden_size <= 64 && c.num_layers <= 3 && c.output_size <= 64 &&
+            rl_ws_new(&ws, m, 1, 2) == RL_OK) {
+            float x[128] = {0}, y[128] = {0};
+            int32_t ids[2] = {0, c.output_size - 1};
             rl_batch b = {RL_F32, 1, 2, c.input_size, x, NULL, NULL, NULL, NULL, NULL};
             rl_forward(ws, m, &b, NULL);
+            double loss;
+            if (c.loss == RL_LOSS_CE) b.target = ids;
+            else b.y = y;
+            if (rl_forward(ws, m, &b, &loss) == RL_OK) rl_backward(ws, m, &b);
         }
         rl_ws_free(ws);
     }
@@ -50,10 +57,11 @@ int fuzz_model(const uint8_t *data, size_t size)
     return 0;
 }
 
-/* The data loader against five models: a 2-layer tanh classifier, an mse
+/* The data loader against seven models: a 2-layer tanh classifier, an mse
  * model, an LSTM (c0 allowed), a 2-layer leaky classifier (the cell's own
- * parameter rnn.leak_l{k}), a 2-layer IndRNN regressor (a vector W_hh);
- * with and without RL_DATA_OPTIONAL_XY. */
+ * parameter rnn.leak_l{k}), a 2-layer IndRNN regressor (a vector W_hh), and
+ * the tanh and leaky classifiers with an orthogonal W_hh (exp, cayley); with
+ * and without RL_DATA_OPTIONAL_XY. */
 int fuzz_data(const uint8_t *data, size_t size)
 {
     st_file f;
@@ -63,11 +71,15 @@ int fuzz_data(const uint8_t *data, size_t size)
                                {RL_CELL_LSTM, 1, 2, 1, 3, RL_LOSS_CE},
                                {RL_CELL_LEAKY, 2, 3, 2, 2, RL_LOSS_CE},
                                {RL_CELL_INDRNN, 1, 3, 2, 1, RL_LOSS_MSE}};
+    /* the last two: models 0 and 3 again, with an orthogonal W_hh */
+    const int cfg_of[7] = {0, 1, 2, 3, 4, 0, 3};
+    const rl_orth map_of[7] = {RL_ORTH_NONE, RL_ORTH_NONE, RL_ORTH_NONE, RL_ORTH_NONE, RL_ORTH_NONE, RL_ORTH_EXP,
+                               RL_ORTH_CAYLEY};
     const rl_init init = {.kind = RL_INIT_UNIFORM, .gain = 1};
-    for (int k = 0; k < 5; k++) {
+    for (int k = 0; k < 7; k++) {
         rl_model *m = NULL;
-        if (rl_model_new(&m, &cfgs[k], RL_F32) != RL_OK) continue;
-        rl_model_init(m, &init, 1); /* nonzero weights: the leak and u are used */
+        if (rl_model_new_orth(&m, &cfgs[cfg_of[k]], RL_F32, map_of[k]) != RL_OK) continue;
+        rl_model_init(m, &init, 1); /* nonzero weights: the leak, u, X and B are used */
         for (unsigned flags = 0; flags < 2; flags++) {
             rl_data *d = NULL;
             if (rl_data_from_st(&d, &f, m, RL_F32, flags) == RL_OK) {

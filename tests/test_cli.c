@@ -100,6 +100,10 @@ TEST(cli_table)
         {{"rnnlab", "gradcheck", "--cell", "relu", "--layers", "2", "--steps", "12", NULL}, 0,
          "worst relative error"},
         {{"rnnlab", "gradcheck", "--cell", "tanh", "--tol", "0", NULL}, 1, "exceeds"},
+        /* chrono with the sequence's steps as its longest forgetting time, as in rnnlab train */
+        {{"rnnlab", "gradcheck", "--cell", "lstm", "--init", "chrono", "--hidden", "6", "--steps", "12", NULL}, 0,
+         "worst relative error"},
+        {{"rnnlab", "gradcheck", "--cell", "tanh", "--init", "chrono", NULL}, 2, "tanh has none"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         const cli_case *c = &cases[i];

@@ -2,10 +2,12 @@
  * PNG that is not blank, and every CSV parses with the columns it names. */
 #include "test.h"
 
+#include <cJSON.h>
 #include <math.h>
 #include <png.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 int png_stats(const char *path, unsigned *w, unsigned *h, double *ink, int *colours)
 {
@@ -48,6 +50,91 @@ static void check_png(const char *path)
     CHECK_MSG(w >= 300 && h >= 300, "%s: %ux%u", path, w, h);
     CHECK_MSG(ink > 0.01, "%s: blank (%.2f%% of the pixels not white)", path, 100 * ink);
     CHECK_MSG(nc >= 3, "%s: %d colours", path, nc);
+}
+
+/* Whether a pixel of the PNG has exactly this colour. */
+static int png_has_colour(const char *path, unsigned rgb)
+{
+    png_image im;
+    memset(&im, 0, sizeof im);
+    im.version = PNG_IMAGE_VERSION;
+    if (!png_image_begin_read_from_file(&im, path)) return 0;
+    im.format = PNG_FORMAT_RGB;
+    unsigned char *px = malloc(PNG_IMAGE_SIZE(im));
+    int found = 0;
+    if (px && png_image_finish_read(&im, NULL, px, 0, NULL))
+        for (size_t i = 0; !found && i < (size_t)im.width * im.height; i++)
+            found = ((unsigned)px[3 * i] << 16 | (unsigned)px[3 * i + 1] << 8 | px[3 * i + 2]) == rgb;
+    free(px);
+    png_image_free(&im);
+    return found;
+}
+
+/* The figure log of cli/plot.h's test hook (RNNLAB_FIGURE_LOG), figure by
+ * figure: every axis has min_labels to 12 tick labels, none empty, no two
+ * alike (readable ticks, on log axes too); the legend lies inside the plot
+ * area or wholly right of it and no drawn data point (markers, and points
+ * along the lines) lies inside it; every colour of a line plot draws markers.
+ * Returns the number of figures; *zeros gets the sum of their exact-zero
+ * heatmap cells. */
+static int check_figure_log(const char *path, int min_labels, long *zeros)
+{
+    size_t n = 0;
+    char *t = (char *)read_file(path, &n);
+    CHECK_MSG(t != NULL, "%s: no figure log", path);
+    if (!t) return 0;
+    int figs = 0;
+    *zeros = 0;
+    char *save = NULL;
+    for (char *line = strtok_r(t, "\n", &save); line; line = strtok_r(NULL, "\n", &save), figs++) {
+        cJSON *j = cJSON_Parse(line);
+        CHECK_MSG(j != NULL, "%s: line %d is not JSON", path, figs + 1);
+        if (!j) continue;
+        const char *png = cJSON_GetStringValue(cJSON_GetObjectItem(j, "png"));
+        const cJSON *axes = cJSON_GetObjectItem(j, "axes"), *a;
+        CHECK_MSG(png && cJSON_GetArraySize(axes) >= 2, "line %d: no png or axes", figs + 1);
+        if (!png) png = "?";
+        cJSON_ArrayForEach(a, axes) {
+            const cJSON *labels = cJSON_GetObjectItem(a, "labels");
+            const char *name = cJSON_GetStringValue(cJSON_GetObjectItem(a, "name"));
+            int nl = cJSON_GetArraySize(labels);
+            CHECK_MSG(nl >= min_labels && nl <= 12, "%s: axis %s (log %d) has %d tick labels", png, name ? name : "?",
+                      cJSON_IsTrue(cJSON_GetObjectItem(a, "log")), nl);
+            for (int i = 0; i < nl; i++) {
+                const char *li = cJSON_GetStringValue(cJSON_GetArrayItem(labels, i));
+                CHECK_MSG(li && *li, "%s: axis %s: an empty label", png, name);
+                for (int k = 0; li && k < i; k++)
+                    CHECK_MSG(strcmp(li, cJSON_GetStringValue(cJSON_GetArrayItem(labels, k))) != 0,
+                              "%s: axis %s: label %s twice", png, name, li);
+            }
+        }
+        const cJSON *leg = cJSON_GetObjectItem(j, "legend"), *pts = cJSON_GetObjectItem(j, "points");
+        if (cJSON_GetArraySize(leg) == 4) {
+            double b[4];
+            for (int i = 0; i < 4; i++) b[i] = cJSON_GetArrayItem(leg, i)->valuedouble;
+            CHECK_MSG((b[0] >= 0 && b[2] <= 1 && b[1] >= 0 && b[3] <= 1) || b[0] >= 1,
+                      "%s: legend [%g %g %g %g] straddles the plot area's edge", png, b[0], b[1], b[2], b[3]);
+            int np = cJSON_GetArraySize(pts) / 2, hit = 0;
+            const cJSON *p = pts ? pts->child : NULL;
+            for (int i = 0; i < np && p && p->next; i++, p = p->next->next) {
+                double x = p->valuedouble, y = p->next->valuedouble;
+                hit += x > b[0] && x < b[2] && y > b[1] && y < b[3];
+            }
+            CHECK_MSG(hit == 0, "%s: %d of %d data points under the legend", png, hit, np);
+        }
+        /* every colour that has points draws markers */
+        const cJSON *marks = cJSON_GetObjectItem(j, "marks");
+        int nm = cJSON_GetArraySize(marks) / 2, drawn[8] = {0}, used[8] = {0};
+        for (int i = 0; i < nm; i++) {
+            int id = cJSON_GetArrayItem(marks, 2 * i)->valueint; /* -1: a series with no points */
+            if (id >= 0 && id < 8) used[id] = 1, drawn[id] += cJSON_GetArrayItem(marks, 2 * i + 1)->valueint;
+        }
+        for (int id = 0; id < 8; id++) CHECK_MSG(!used[id] || drawn[id] > 0, "%s: colour %d draws no markers", png, id);
+        *zeros += (long)cJSON_GetNumberValue(cJSON_GetObjectItem(j, "zero_cells"));
+        cJSON_Delete(j);
+    }
+    free(t);
+    return figs;
 }
 
 /* Every row has as many numeric fields as the header names. */
@@ -115,13 +202,120 @@ TEST(demo_quick_report)
     char dir[1100];
     snprintf(dir, sizeof dir, "%s/demo", test_tmpdir);
     const char *argv[] = {"rnnlab", "demo", "--quick", "--out", dir, NULL};
+    const char *log = tmp_path("demo-figures.jsonl");
+    setenv("RNNLAB_FIGURE_LOG", log, 1);
     CHECK(run_cli(argv, NULL, NULL, 0, NULL, 0) == 0);
+    unsetenv("RNNLAB_FIGURE_LOG");
     size_t n = 0;
     unsigned char *err = read_file(tmp_path("cli.stderr"), &n);
-    CHECK_MSG(err && !strstr((char *)err, "PLPLOT"), "PLplot complained");
+    CHECK_MSG(err && !strstr((char *)err, "PLPLOT") && !strstr((char *)err, "plwind") && !strstr((char *)err, "plvpor"),
+              "PLplot complained: %s", err ? (char *)err : "");
     free(err);
     int k = check_report(dir);
     CHECK_MSG(k / 1000 >= 10 && k % 1000 >= 8, "demo: %d figures, %d CSVs", k / 1000, k % 1000);
+    long zeros = 0;
+    int figs = check_figure_log(log, 3, &zeros);
+    CHECK_MSG(figs == k / 1000, "%d figures drawn, %d on the page", figs, k / 1000);
+    /* the demo's captions name what they show: no "seed's theorem" */
+    char p[1300];
+    snprintf(p, sizeof p, "%s/report.html", dir);
+    char *html = (char *)read_file(p, &n);
+    CHECK(html && !strstr(html, "seed's") && strstr(html, "eigenvalue-product theorem"));
+    CHECK(html && strstr(html, "no clipping") && strstr(html, "SGD"));
+    free(html);
+    /* the theorem's deviations are drawn up to 10^3, with a marked line there */
+    char *flog = (char *)read_file(log, &n), *save = NULL;
+    const char *top = NULL;
+    cJSON *th = NULL;
+    for (char *line = flog ? strtok_r(flog, "\n", &save) : NULL; line && !th; line = strtok_r(NULL, "\n", &save))
+        if (strstr(line, "gain-theorem.png")) th = cJSON_Parse(line);
+    const cJSON *ax;
+    cJSON_ArrayForEach(ax, cJSON_GetObjectItem(th, "axes")) {
+        const cJSON *l = cJSON_GetObjectItem(ax, "labels");
+        if (strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(ax, "name")), "y") == 0)
+            top = cJSON_GetStringValue(cJSON_GetArrayItem(l, cJSON_GetArraySize(l) - 1));
+    }
+    CHECK_MSG(top && (strcmp(top, "10#u3#d") == 0 || strcmp(top, "1000") == 0), "gain-theorem's y axis ends at %s",
+              top ? top : "?");
+    cJSON_Delete(th);
+    free(flog);
+}
+
+/* The demo's clipping comparison (section 4) in its own settings: plain SGD
+ * on the IRNN explodes without clipping and its ReLU units die (exact-zero
+ * gradients at long lags); the clipped twin keeps its gradient. */
+TEST(demo_clipping_comparison_shows_the_effect)
+{
+    double gmax[2] = {0, 0};
+    int dead[2] = {0, 0};
+    for (int k = 0; k < 2; k++) {
+        char run[1100];
+        snprintf(run, sizeof run, "%s/clip-%d", test_tmpdir, k);
+        const char *train[] = {"rnnlab", "train", "--task", "adding", "--seq-len", "30", "--hidden", "32", "--batch", "32",
+                               "--cell", "relu", "--init", "identity", "--optim", "sgd", "--lr", "0.01", "--momentum", "0.9",
+                               "--clip", k ? "0" : "1", "--steps", "300", "--seed", "1", "--log-every", "75",
+                               "--flow-every", "75", "--eval-every", "300", "--on-nonfinite", "skip", "--quiet", "--out", run,
+                               NULL};
+        CHECK(run_cli(train, NULL, NULL, 0, NULL, 0) == 0);
+        const char *rep[] = {"rnnlab", "report", run, "--json", NULL};
+        CHECK(run_cli(rep, NULL, NULL, 0, NULL, 0) == 0);
+        size_t n = 0;
+        char *out = (char *)read_file(tmp_path("cli.stdout"), &n);
+        cJSON *j = out ? cJSON_Parse(out) : NULL;
+        gmax[k] = cJSON_GetNumberValue(cJSON_GetObjectItem(j, "grad_norm_max"));
+        dead[k] = cJSON_IsNull(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "last_flow"), "ln_grad_lag_T"));
+        cJSON_Delete(j);
+        free(out);
+    }
+    CHECK_MSG(gmax[1] > 1e5 && gmax[0] < 1e4, "largest gradient norms: %g with clipping, %g without", gmax[0], gmax[1]);
+    CHECK_MSG(dead[1] && !dead[0], "exact-zero gradient at lag T: %d with clipping, %d without", dead[0], dead[1]);
+}
+
+/* A run whose gradient flow has exact zeros (ln = -inf, null in flow.jsonl):
+ * the heatmap gives them a colour of their own and says so. */
+TEST(report_flow_exact_zeros)
+{
+    char run[1100];
+    snprintf(run, sizeof run, "%s/zero-run", test_tmpdir);
+    CHECK(mkdir(run, 0755) == 0);
+    char p[1300];
+    snprintf(p, sizeof p, "%s/metrics.jsonl", run);
+    FILE *f = fopen(p, "w");
+    CHECK(f != NULL);
+    if (!f) return;
+    for (int s = 10; s <= 60; s += 10)
+        fprintf(f, "{\"step\":%d,\"loss\":%g,\"grad_norm\":%g,\"grad_norm_max\":%g,\"baseline\":0.1667}\n", s,
+                0.3 / s * 10, 2.0 / s * 10, 5.0 / s * 10);
+    fclose(f);
+    snprintf(p, sizeof p, "%s/flow.jsonl", run);
+    f = fopen(p, "w");
+    CHECK(f != NULL);
+    if (!f) return;
+    /* tau = 0..4; from step 20 on the gradient at tau 0 and 1 is exactly zero */
+    for (int s = 0; s <= 60; s += 10)
+        fprintf(f, "{\"step\":%d,\"lag_log_grad\":[%s,%s,-3.5,-2,-1]}\n", s, s >= 20 ? "null" : "-6",
+                s >= 20 ? "null" : "-5");
+    fclose(f);
+    const char *log = tmp_path("zero-figures.jsonl");
+    setenv("RNNLAB_FIGURE_LOG", log, 1);
+    const char *rep[] = {"rnnlab", "report", run, NULL};
+    CHECK(run_cli(rep, NULL, NULL, 0, NULL, 0) == 0);
+    unsetenv("RNNLAB_FIGURE_LOG");
+    CHECK(check_report(run) / 1000 == 3);
+    long zeros = 0;
+    CHECK(check_figure_log(log, 3, &zeros) == 3);
+    CHECK_MSG(zeros == 10, "%ld cells drawn as exact zeros, want 10", zeros);
+    snprintf(p, sizeof p, "%s/run-flow.png", run);
+    /* the zero colour (light grey, hatched in dark grey) is on the figure */
+    CHECK(png_has_colour(p, 0xD7D7D7) && png_has_colour(p, 0x6E6E6E));
+    snprintf(p, sizeof p, "%s/report.html", run);
+    size_t n = 0;
+    char *html = (char *)read_file(p, &n);
+    CHECK(html && strstr(html, "exactly zero"));
+    /* the summary table says the last record's ln at lag T is an exact zero */
+    const char *flow = html ? strstr(html, "gradient flow</th>") : NULL;
+    CHECK(flow && strstr(flow, "(exact 0) at step 60"));
+    free(html);
 }
 
 TEST(report_and_plot_commands)
@@ -144,13 +338,41 @@ TEST(report_and_plot_commands)
     const char *a3[] = {"rnnlab", "lyapunov", "--model", jm, "--steps", "200", "--out", l, NULL};
     CHECK(run_cli(a1, NULL, NULL, 0, NULL, 0) == 0 && run_cli(a2, NULL, NULL, 0, NULL, 0) == 0 &&
           run_cli(a3, NULL, NULL, 0, NULL, 0) == 0);
-    const char *kinds[3] = {"lags", "spectrum", "lyapunov"}, *ins[3] = {j, s, l};
-    for (int i = 0; i < 3; i++) {
-        const char *png = tmp_path(kinds[i]);
-        const char *pa[] = {"rnnlab", "plot", kinds[i], ins[i], "--out", png, NULL};
-        CHECK_MSG(run_cli(pa, NULL, NULL, 0, NULL, 0) == 0, "plot %s", kinds[i]);
-        check_png(png);
+    /* a --no-steps spectrum and a Lyapunov run with a trace of its running estimates */
+    const char *sn = tmp_path("psn.json"), *lt = tmp_path("plt.json");
+    const char *a4[] = {"rnnlab", "spectrum", "--model", jm, "--data", jd, "--lags", "1,5,20", "--no-steps", "--out", sn, NULL};
+    const char *a5[] = {"rnnlab", "lyapunov", "--model", jm, "--steps", "200", "--k", "3", "--trace-every", "20",
+                        "--out", lt, NULL};
+    CHECK(run_cli(a4, NULL, NULL, 0, NULL, 0) == 0 && run_cli(a5, NULL, NULL, 0, NULL, 0) == 0);
+    const char *kinds[7] = {"lags", "spectrum", "lyapunov", "lag-spectra", "lag-spectra", "lyapunov", "lyapunov-trace"};
+    const char *ins[7] = {j, s, l, s, sn, lt, lt};
+    const char *log = tmp_path("plot-figures.jsonl");
+    remove(log);
+    setenv("RNNLAB_FIGURE_LOG", log, 1);
+    for (int i = 0; i < 7; i++) {
+        char png[64];
+        snprintf(png, sizeof png, "plot%d.png", i);
+        const char *pa[] = {"rnnlab", "plot", kinds[i], ins[i], "--out", tmp_path(png), NULL};
+        CHECK_MSG(run_cli(pa, NULL, NULL, 0, NULL, 0) == 0, "plot %s %s", kinds[i], ins[i]);
+        check_png(tmp_path(png));
     }
+    unsetenv("RNNLAB_FIGURE_LOG");
+    long zeros = 0;
+    CHECK(check_figure_log(log, 2, &zeros) == 7);
+    /* titles name what is drawn, not the input's path; the index of three
+     * exponents is ticked at whole numbers */
+    size_t n = 0;
+    char *figs = (char *)read_file(log, &n);
+    char needle[1100];
+    snprintf(needle, sizeof needle, "\"title\":\"%s", test_tmpdir);
+    CHECK(figs && !strstr(figs, needle) && strstr(figs, "Lyapunov exponents: running estimates"));
+    const char *ly = figs ? strstr(figs, "Lyapunov spectrum (tanh, S = 18, 200 steps)") : NULL;
+    CHECK(ly != NULL);
+    if (ly) {
+        const char *x = strstr(ly, "\"labels\":[") + 10, *e = strchr(x, ']');
+        CHECK_MSG(e && (size_t)(e - x) < 40 && !memchr(x, '.', (size_t)(e - x)), "index labels %.40s", x);
+    }
+    free(figs);
     struct { const char *argv[8]; int status; const char *frag; } bad[] = {
         {{"rnnlab", "report", NULL}, 2, "RUN_DIR is required"},
         {{"rnnlab", "report", run, "extra", NULL}, 2, "unexpected argument 'extra'"},
@@ -159,6 +381,9 @@ TEST(report_and_plot_commands)
         {{"rnnlab", "plot", "lags", j, NULL}, 2, "--out is required"},
         {{"rnnlab", "plot", "lags", s, "--out", tmp_path("x.png"), NULL}, 1, "ps.json"},
         {{"rnnlab", "plot", "lyapunov", j, "--out", tmp_path("x.png"), NULL}, 1, "cannot read it as JSON"},
+        {{"rnnlab", "plot", "lags", j, "--out", tmp_path("x.jpg"), NULL}, 2, "figures are written as PNG"},
+        {{"rnnlab", "plot", "spectrum", sn, "--out", tmp_path("x.png"), NULL}, 1, "plot lag-spectra"},
+        {{"rnnlab", "plot", "lyapunov-trace", l, "--out", tmp_path("x.png"), NULL}, 1, "--trace-every"},
         {{"rnnlab", "demo", "--frames", "3", NULL}, 2, "unknown option '--frames'"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -167,4 +392,7 @@ TEST(report_and_plot_commands)
         CHECK_MSG(st == bad[i].status && strstr(e, bad[i].frag), "case %zu: exit %d, '%s'", i, st, e);
         CHECK_MSG(run_cli_err_lines() == 1, "case %zu: %d lines on stderr", i, run_cli_err_lines());
     }
+    FILE *jpg = fopen(tmp_path("x.jpg"), "rb");
+    CHECK_MSG(jpg == NULL, "x.jpg was written");
+    if (jpg) fclose(jpg);
 }

@@ -12,7 +12,14 @@ static const char *const cases[] = {"tanh_l1_ce",      "relu_l2_mse",     "linea
                                     "gru_l3_mse_long", "rnnlab_made_lstm_l2", "rnnlab_made_gru_l1",
                                     /* the cures (tools/make_cure_fixtures.py) */
                                     "leaky_l1_ce",     "leaky_l2_mse_h1", "leaky_l3_ce",     "leaky_l2_mse_long",
-                                    "indrnn_l1_mse",   "indrnn_l2_ce_h1", "indrnn_l3_mse_long"};
+                                    "indrnn_l1_mse",   "indrnn_l2_ce_h1", "indrnn_l3_mse_long",
+                                    /* orthogonal W_hh (tools/make_cure_fixtures.py) */
+                                    "orth_exp_tanh_l1_ce", "orth_cayley_tanh_l2_mse", "orth_exp_relu_l2_ce",
+                                    "orth_cayley_relu_l1_mse", "orth_exp_linear_l1_mse_long", "orth_cayley_linear_l3_ce",
+                                    "orth_exp_tanh_l2_mse_h1", "orth_cayley_tanh_l1_ce_registered",
+                                    "orth_exp_tanh_l3_ce_long", "rnnlab_made_orth_exp_tanh_l2",
+                                    "rnnlab_made_orth_cayley_linear_l1", "rnnlab_made_orth_exp_relu_l1",
+                                    "orth_exp_leaky_l2_mse", "orth_cayley_leaky_l1_ce", "rnnlab_made_orth_cayley_leaky_l2"};
 
 /* Max |x| over a tensor, for the absolute part of the tolerance. */
 static double max_abs(const double *x, size_t n)
@@ -23,7 +30,9 @@ static double max_abs(const double *x, size_t n)
 }
 
 /* Forward and backward of case name in dtype dt, compared with torch's
- * float64 loss and gradients: |a - b| <= rtol (|b| + 1e-3 max|b|). */
+ * float64 loss and gradients: |a - b| <= rtol (|b| + floor max|b|), floor
+ * 1e-3 in float64; in float32 1e-2, a few float32 epsilons of the largest
+ * element (3 layers of 30 steps, orth_exp_tanh_l3_ce_long, reach 2.5). */
 static void compare_case(const char *name, rl_dtype dt, double rtol)
 {
     char mp[256], dp[256], gp[256];
@@ -34,7 +43,7 @@ static void compare_case(const char *name, rl_dtype dt, double rtol)
     rl_data *d = NULL;
     rl_ws *ws = NULL;
     st_file ref;
-    double loss = NAN;
+    double loss = NAN, floor = dt == RL_F64 ? 1e-3 : 1e-2;
     CHECK_OK(rl_model_load(&m, fixture(mp), dt));
     if (m) CHECK_OK(rl_data_load(&d, fixture(dp), m, dt));
     CHECK_OK(st_read(&ref, fixture(gp)));
@@ -57,6 +66,7 @@ static void compare_case(const char *name, rl_dtype dt, double rtol)
     int matched = 1; /* loss */
     for (int i = 0; i < rl_model_num_tensors(m); i++) {
         const rl_tensor_info *ti = rl_model_tensor(m, i);
+        if (ti->fixed) continue; /* an orthogonal base: a buffer in torch, no gradient */
         char gname[80];
         snprintf(gname, sizeof gname, "grad.%s", ti->name);
         const st_tensor *t = st_find(&ref, gname);
@@ -66,7 +76,7 @@ static void compare_case(const char *name, rl_dtype dt, double rtol)
         CHECK_OK(st_get_real(&ref, t, RL_F64, want));
         snprintf(what, sizeof what, "%s %s %s", name, rl_dtype_name(dt), gname);
         CHECK_CLOSE(what, (const char *)rl_ws_grad(ws) + ti->offset * (dt == RL_F64 ? 8 : 4), dt, want, t->numel,
-                    rtol, rtol * 1e-3 * max_abs(want, t->numel));
+                    rtol, rtol * floor * max_abs(want, t->numel));
         free(want);
         matched++;
     }
@@ -78,7 +88,7 @@ static void compare_case(const char *name, rl_dtype dt, double rtol)
         CHECK_OK(st_get_real(&ref, gh, RL_F64, want));
         snprintf(what, sizeof what, "%s %s %s", name, rl_dtype_name(dt), gh->name);
         CHECK_CLOSE(what, k ? rl_ws_grad_c0(ws) : rl_ws_grad_h0(ws), dt, want, gh->numel, rtol,
-                    rtol * 1e-3 * max_abs(want, gh->numel));
+                    rtol * floor * max_abs(want, gh->numel));
         free(want);
         matched++;
     }

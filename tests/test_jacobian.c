@@ -49,18 +49,31 @@ static void fd_product(const rl_model *m, const double *x, int T, const double *
     free(sp), free(sm), free(s);
 }
 
+/* Every cell of the table, and each that can have one with an orthogonal
+ * W_hh = B map(A) (exp on 1 and 3 layers, cayley on 2; X's strict lower
+ * triangle nonzero, so that A != 0). */
 TEST(jacobian_steps_and_products_match_finite_differences)
 {
-    for (int ci = 0; ci < RL_CELL_COUNT; ci++) /* every cell of the table */
-        for (int L = 1; L <= 3; L++) {
+    for (int ci = 0; ci < RL_CELL_COUNT; ci++)
+        for (int k = 0; k < 6; k++) {
+            const int orth = k >= 3, L = k % 3 + 1;
             rl_config c = {(rl_cell)ci, 3, 5, L, 2, RL_LOSS_MSE};
             rl_init init = {.kind = RL_INIT_UNIFORM, .gain = 1};
+            rl_orth map = !orth ? RL_ORTH_NONE : L == 2 ? RL_ORTH_CAYLEY : RL_ORTH_EXP;
             rl_model *m = NULL;
             rl_data *d = NULL;
             rl_jac *j = NULL;
-            CHECK_OK(rl_model_new(&m, &c, RL_F64));
+            if (orth && rl_model_new_orth(&m, &c, RL_F64, map) == RL_ERR_ARG) continue; /* not for this cell */
+            if (!orth) CHECK_OK(rl_model_new(&m, &c, RL_F64));
             if (!m) continue;
             CHECK_OK(rl_model_init(m, &init, 10 + L));
+            for (int l = 0; orth && l < L; l++) {
+                char name[80];
+                snprintf(name, sizeof name, "rnn.parametrizations.weight_hh_l%d.original", l);
+                double *x = (double *)rl_model_params(m) + rl_model_tensor(m, rl_model_find_tensor(m, name))->offset;
+                for (int i = 0; i < 5; i++)
+                    for (int q = 0; q < i; q++) x[i * 5 + q] = 0.3 * (i - 2 * q) + 0.1 * l;
+            }
             const int T = 6, S = L * 5 * rl_cell_states((rl_cell)ci);
             CHECK_OK(rl_data_random(&d, m, 2, T, RL_F64, 1, 1, 20 + L));
             if (d) CHECK_OK(rl_jac_new(&j, m, rl_data_batch(d), 1));
@@ -75,7 +88,7 @@ TEST(jacobian_steps_and_products_match_finite_differences)
                 CHECK_OK(rl_jac_step(j, t, J));
                 CHECK_OK(rl_jac_state(j, t - 1, s));
                 fd_product(m, x1 + (size_t)(t - 1) * 3, 1, s, S, F);
-                snprintf(what, sizeof what, "%s L=%d J_%d", rl_cell_name((rl_cell)ci), L, t);
+                snprintf(what, sizeof what, "%s%s L=%d J_%d", rl_cell_name((rl_cell)ci), orth ? " orthogonal" : "", L, t);
                 CHECK_CLOSE(what, J, RL_F64, F, (size_t)S * S, 1e-7, 1e-8 * max_abs(F, (size_t)S * S));
             }
             /* P(T, 0) against a difference of the whole run; the difference
@@ -86,7 +99,7 @@ TEST(jacobian_steps_and_products_match_finite_differences)
             for (int i = 0; i < S * S; i++) J[i] *= exp(scale);
             CHECK_OK(rl_jac_state(j, 0, s));
             fd_product(m, x1, T, s, S, F);
-            snprintf(what, sizeof what, "%s L=%d P(T,0)", rl_cell_name((rl_cell)ci), L);
+            snprintf(what, sizeof what, "%s%s L=%d P(T,0)", rl_cell_name((rl_cell)ci), orth ? " orthogonal" : "", L);
             CHECK_CLOSE(what, J, RL_F64, F, (size_t)S * S, 1e-6, fmax(1e-8 * max_abs(F, (size_t)S * S), 1e-9));
             free(J), free(F), free(s);
         next:
@@ -100,7 +113,14 @@ static const char *const jac_cases[] = {"tanh_l1_ce",  "relu_l2_mse",     "linea
                                         "relu_l3_ce",  "tanh_l3_mse_long", "lstm_l1_ce",   "lstm_l2_mse",
                                         "lstm_l3_ce_long", "gru_l1_mse",   "gru_l2_ce",    "gru_l3_mse_long",
                                         "leaky_l1_ce",     "leaky_l2_mse_h1", "leaky_l3_ce", "leaky_l2_mse_long",
-                                        "indrnn_l1_mse",   "indrnn_l2_ce_h1", "indrnn_l3_mse_long"};
+                                        "indrnn_l1_mse",   "indrnn_l2_ce_h1", "indrnn_l3_mse_long",
+                                        "orth_exp_tanh_l1_ce", "orth_cayley_tanh_l2_mse", "orth_exp_relu_l2_ce",
+                                        "orth_cayley_relu_l1_mse", "orth_exp_linear_l1_mse_long",
+                                        "orth_cayley_linear_l3_ce", "orth_exp_tanh_l2_mse_h1",
+                                        "orth_cayley_tanh_l1_ce_registered", "orth_exp_tanh_l3_ce_long",
+                                        "rnnlab_made_orth_exp_tanh_l2", "rnnlab_made_orth_cayley_linear_l1",
+                                        "rnnlab_made_orth_exp_relu_l1", "orth_exp_leaky_l2_mse", "orth_cayley_leaky_l1_ce",
+                                        "rnnlab_made_orth_cayley_leaky_l2"};
 
 /* The fixtures hold torch.autograd.functional.jacobian of the step map and
  * of the whole run (tools/make_fixtures.py). */
@@ -190,7 +210,7 @@ TEST(theorem_linear_symmetric_is_exact)
     rl_jac *j = NULL;
     CHECK_OK(rl_jac_new(&j, m, &b, 0));
     double buf[5 * 6];
-    rl_theorem th = {buf, buf + 6, buf + 12, buf + 18, buf + 24, 0, 0, 0};
+    rl_theorem th = {buf, buf + 6, buf + 12, buf + 18, buf + 24, 0, 0, 0, 0};
     if (j) CHECK_OK(rl_jac_theorem(j, 0, &th));
     /* eig(dh_T/dh_0) = lambda^T, sorted by modulus */
     for (int i = 0; i < H; i++) {
@@ -202,6 +222,8 @@ TEST(theorem_linear_symmetric_is_exact)
     CHECK(th.resolved == H);
     CHECK_MSG(th.eig_dev < 1e-10, "eig_dev %g", th.eig_dev);
     CHECK_MSG(th.sv_dev < 1e-10, "sv_dev %g", th.sv_dev);
+    /* orthonormal eigenvectors: kappa_1(V) = ||V||_1 ||V^T||_1 <= H */
+    CHECK_MSG(th.v_cond >= 1 - 1e-12 && th.v_cond <= H + 1e-9, "v_cond %g", th.v_cond);
     rl_jac_free(j);
     rl_model_free(m);
 }
@@ -216,11 +238,12 @@ TEST(theorem_reports_the_deviation)
      * matched product, but the singular values no longer follow |lambda|^T */
     rl_model *m = linear_model(H, lambda, 0, 3);
     rl_jac *j = NULL;
-    rl_theorem th = {buf, buf + 6, buf + 12, buf + 18, buf + 24, 0, 0, 0};
+    rl_theorem th = {buf, buf + 6, buf + 12, buf + 18, buf + 24, 0, 0, 0, 0};
     if (m) CHECK_OK(rl_jac_new(&j, m, &b, 0));
     if (j) CHECK_OK(rl_jac_theorem(j, 0, &th));
     CHECK_MSG(th.eig_dev < 1e-6, "non-normal: eig_dev %g", th.eig_dev);
     CHECK_MSG(th.sv_dev > 0.5, "non-normal: sv_dev %g", th.sv_dev);
+    CHECK_MSG(th.v_cond > H && isfinite(th.v_cond), "non-normal: v_cond %g", th.v_cond);
     rl_jac_free(j);
     rl_model_free(m);
     /* tanh with inputs: diag(1 - h_t^2) changes with t, the J_t do not commute */
@@ -228,7 +251,7 @@ TEST(theorem_reports_the_deviation)
     rl_init init = {.kind = RL_INIT_GAUSSIAN, .gain = 1.5};
     rl_data *d = NULL;
     double buf2[5 * 8];
-    rl_theorem th2 = {buf2, buf2 + 8, buf2 + 16, buf2 + 24, buf2 + 32, 0, 0, 0};
+    rl_theorem th2 = {buf2, buf2 + 8, buf2 + 16, buf2 + 24, buf2 + 32, 0, 0, 0, 0};
     CHECK_OK(rl_model_new(&m, &c, RL_F64));
     if (m) CHECK_OK(rl_model_init(m, &init, 5));
     if (m) CHECK_OK(rl_data_random(&d, m, 1, 20, RL_F64, 0, 1, 6));

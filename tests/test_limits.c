@@ -845,7 +845,7 @@ static rl_status sweep_once(long n, const char *text, const char *dir, int *fire
                            NULL, &scale};
         SWEEP_STEP(rl_jac_lags(j, &st));
         SWEEP_STEP(rl_jac_step_spectrum(j, 1, e, e + S, e + 2 * S));
-        rl_theorem th = {e, e + S, e + 2 * S, e + 3 * S, e + 4 * S, 0, 0, 0};
+        rl_theorem th = {e, e + S, e + 2 * S, e + 3 * S, e + 4 * S, 0, 0, 0, 0};
         SWEEP_STEP(rl_jac_theorem(j, 0, &th));
         rl_lyap_config lc = {.steps = 20, .transient = 5, .k = S < 8 ? S : 8, .input = RL_INPUT_NOISE, .noise_std = 1,
                              .state = RL_STATE_RANDOM, .seed = 1, .trace_every = 10};

@@ -1209,3 +1209,56 @@ TEST(resumed_records_are_exact)
     CHECK(t && rl_trainer_step(t) == 30);
     rl_trainer_free(t);
 }
+
+/* The "solved" criteria at their thresholds, and a run that stops at the
+ * first validation that solves its task (and one that may not: it runs on). */
+TEST(solved_criteria_and_stop_when_solved)
+{
+    rl_task *add = NULL, *copy = NULL, *text = NULL;
+    CHECK_OK(rl_task_new(&add, RL_TASK_ADDING, 10, NULL));
+    CHECK_OK(rl_task_new(&copy, RL_TASK_COPY, 10, NULL));
+    CHECK_OK(rl_task_new(&text, RL_TASK_TEXT, 25, NULL));
+    if (!add || !copy || !text) return;
+    rl_score at = {.sq_err = 1.0, .n_err = 100}, below = {.sq_err = 0.999, .n_err = 100};
+    CHECK(!rl_task_solved(add, &at) && rl_task_solved(add, &below));
+    rl_score c99 = {.correct = 99, .n_items = 100}, c98 = {.correct = 98.99, .n_items = 100};
+    CHECK(rl_task_solved(copy, &c99) && !rl_task_solved(copy, &c98));
+    rl_score all = {.correct = 100, .n_items = 100, .sq_err = 0, .n_err = 100};
+    CHECK(!rl_task_solved(text, &all) && rl_task_solved_rule(RL_TASK_TEXT) == NULL);
+    rl_task_free(add), rl_task_free(copy), rl_task_free(text);
+
+    rl_train_config c = rl_train_defaults();
+    c.task = RL_TASK_ADDING, c.seq_len = 10, c.cell = RL_CELL_LSTM, c.hidden = 32, c.batch = 32, c.steps = 3000;
+    c.sched.lr = 1e-2, c.eval_every = 100, c.eval_batches = 4, c.flow_every = 0, c.ckpt_every = 1000, c.seed = 2;
+    c.stop_when_solved = 1, c.save_init = 1;
+    rl_trainer *t = NULL;
+    int interrupted = 0;
+    const char *dir = tmp_path("solve-run");
+    CHECK_OK(rl_trainer_new(&t, &c, dir));
+    if (!t) return;
+    CHECK_OK(rl_trainer_run(t, NULL, &interrupted, NULL, NULL));
+    int64_t solved = rl_trainer_solved_step(t), at_step = rl_trainer_step(t);
+    rl_score sc;
+    CHECK_MSG(solved > 0 && solved == at_step && solved < c.steps && solved % 100 == 0, "solved at %lld, stopped at %lld",
+              (long long)solved, (long long)at_step);
+    CHECK(rl_trainer_last_eval(t, &sc) == solved && sc.sq_err / sc.n_err < 0.01);
+    rl_trainer_free(t);
+    char p[1200];
+    snprintf(p, sizeof p, "%s/metrics.jsonl", dir);
+    size_t n = 0;
+    unsigned char *m = read_file(p, &n);
+    CHECK(m && strstr((const char *)m, "\"solved\":true"));
+    free(m);
+    /* the model before training, as the trainer initialised it */
+    snprintf(p, sizeof p, "%s/init.safetensors", dir);
+    rl_model *init = NULL, *fin = NULL;
+    CHECK_OK(rl_model_load(&init, p, RL_F32));
+    snprintf(p, sizeof p, "%s/model.safetensors", dir);
+    CHECK_OK(rl_model_load(&fin, p, RL_F32));
+    if (init && fin) CHECK(memcmp(rl_model_params(init), rl_model_params(fin), rl_model_num_params(fin) * 4) != 0);
+    rl_model_free(init), rl_model_free(fin);
+    /* the checkpoint holds the solving step: a resume would go on from there */
+    CHECK_OK(rl_trainer_resume(&t, dir, 0));
+    if (t) CHECK(rl_trainer_step(t) == solved);
+    rl_trainer_free(t);
+}

@@ -54,7 +54,7 @@ TEST(ux_version)
  * line, exit 1, at once (the lyapunov run asked for here takes minutes). */
 TEST(ux_outputs_are_checked_before_the_work)
 {
-    const char *bad = tmp_path("no/such/dir/out"), *dir = test_tmpdir;
+    const char *bad = tmp_path("no/such/dir/out"), *badpng = tmp_path("no/such/dir/out.png"), *dir = test_tmpdir;
     const char *cases[][20] = {
         {"rnnlab", "init", "--cell", "tanh", "--input", "1", "--hidden", "2", "--output", "1", "--out", bad, NULL},
         {"rnnlab", "data", "--model", M, "--steps", "5", "--out", bad, NULL},
@@ -63,7 +63,7 @@ TEST(ux_outputs_are_checked_before_the_work)
         {"rnnlab", "spectrum", "--model", M, "--data", D, "--out", bad, NULL},
         {"rnnlab", "spectrum", "--model", M, "--data", D, "--out", dir, NULL},
         {"rnnlab", "lyapunov", "--model", M, "--steps", "50000000", "--out", bad, NULL},
-        {"rnnlab", "plot", "lyapunov", tmp_path("none.json"), "--out", bad, NULL},
+        {"rnnlab", "plot", "lyapunov", tmp_path("none.json"), "--out", badpng, NULL},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char e[512];
@@ -292,8 +292,8 @@ TEST(ux_every_read_is_bounded)
         CHECK_MSG(run_cli_err_lines() == 1, "case %zu: %d lines", i, run_cli_err_lines());
     }
     /* a run folder whose records are /dev/zero */
-    CHECK(mkdir(tmp_path("zero-run"), 0755) == 0 && symlink(z, tmp_path("zero-run/metrics.jsonl")) == 0);
-    const char *rep[] = {"rnnlab", "report", tmp_path("zero-run"), NULL};
+    CHECK(mkdir(tmp_path("devzero-run"), 0755) == 0 && symlink(z, tmp_path("devzero-run/metrics.jsonl")) == 0);
+    const char *rep[] = {"rnnlab", "report", tmp_path("devzero-run"), NULL};
     double t0 = now_s();
     CHECK(run_cli(rep, NULL, NULL, 0, NULL, 0) == 1 && now_s() - t0 < 5);
     /* a FIFO: a valid model, then zeros without end: read as far as the header says */
@@ -746,7 +746,7 @@ TEST(ux_ctrl_c_stops_cleanly)
     CHECK(!page && !tmp && fig);
     free(page), free(tmp), free(fig);
     /* a training run the demo started has its model */
-    const char *runs[] = {"tanh-clip", "tanh-noclip", "lstm-clip", "lstm-noclip", "irnn-clip"};
+    const char *runs[] = {"tanh-clip", "lstm-clip", "irnn-clip", "irnn-sgd-clip", "irnn-sgd-noclip"};
     for (int k = 0; k < 5; k++) {
         char p[1400], q[1400];
         snprintf(p, sizeof p, "%s/runs/%s/config.json", demo_dir, runs[k]);

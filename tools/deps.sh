@@ -1,10 +1,12 @@
 #!/bin/sh
 # Make sure the build's Debian packages are present. Installs them with apt-get
 # when run as root; otherwise prints the exact command and fails.
-# Usage: tools/deps.sh [build|fixtures]
+# Usage: tools/deps.sh [build|fixtures|python]
+# python: also what the Python package and its tests need (make test-python).
 set -u
 pkgs="build-essential pkg-config libopenblas-dev liblapacke-dev libcjson-dev libplplot-dev plplot-driver-cairo libpng-dev libopenmpi-dev openmpi-bin"
 [ "${1:-build}" = fixtures ] && pkgs="$pkgs python3-torch"
+[ "${1:-build}" = python ] && pkgs="$pkgs python3-numpy python3-torch python3-pytest python3-setuptools python3-pip"
 
 have() {
     command -v pkg-config >/dev/null 2>&1 || return 1
@@ -14,6 +16,9 @@ have() {
     command -v cc >/dev/null 2>&1 || return 1
     command -v make >/dev/null 2>&1 || return 1
     if [ "${1:-build}" = fixtures ]; then /usr/bin/python3 -c 'import torch' 2>/dev/null || return 1; fi
+    if [ "${1:-build}" = python ]; then
+        /usr/bin/python3 -c 'import numpy, torch, pytest, setuptools, pip' 2>/dev/null || return 1
+    fi
     return 0
 }
 

@@ -50,13 +50,15 @@ The contracts (issue 14):
     h_t = relu(W_ih x_t + b_ih + u * h_{t-1} + b_hh),
     u stored as rnn.weight_hh_l{k} with shape (H,) (clipping u is a training
     detail, not part of the forward).
-- cells "tanh", "relu", "linear" with metadata orthogonal = "exp" | "cayley":
+- cells "tanh", "relu", "linear" (and "leaky") with metadata orthogonal = "exp" | "cayley":
     exactly torch.nn.utils.parametrizations.orthogonal(rnn, "weight_hh_l{k}",
     orthogonal_map="matrix_exp" | "cayley") of PyTorch 1.13, registered on a
     real nn.RNN whose state_dict is written. Tensors
     rnn.parametrizations.weight_hh_l{k}.original (X, (H,H), trained) and
     rnn.parametrizations.weight_hh_l{k}.0.base (B, (H,H), a buffer, not
-    trained, no gradient); no rnn.weight_hh_l{k}.
+    trained, no gradient); no rnn.weight_hh_l{k}. The same on the leaky
+    cell: registered on LeakyRNN's weight_hh_l{k}, whose forward reads the
+    parametrised W = B map(A) by attribute (rnn.leak_l{k} beside X and B).
 
 What PyTorch 1.13 does (torch/nn/utils/parametrizations.py, class
 _Orthogonal, read in /usr/lib/python3/dist-packages/torch):
@@ -116,7 +118,10 @@ closed form (Cayley), the block identity at 40 digits (n <= 16) and central
 differences (n <= 5)."""
 import math
 import os
+import shutil
+import subprocess
 import sys
+import tempfile
 
 import mpmath
 import torch
@@ -151,6 +156,9 @@ CASES = [
     ("orth_exp_tanh_l2_mse_h1", "tanh", "exp", 2, 2, 1, 2, MSE, 2, 5, True, True, "full"),
     ("orth_cayley_tanh_l1_ce_registered", "tanh", "cayley", 1, 3, 4, 3, CE, 2, 6, True, True, "registered"),
     ("orth_exp_tanh_l3_ce_long", "tanh", "exp", 3, 3, 4, 3, CE, 2, 30, True, True, "full"),
+    # the leaky cell with torch's parametrization registered on LeakyRNN's weight_hh_l{k}
+    ("orth_exp_leaky_l2_mse", "leaky", "exp", 2, 3, 5, 2, MSE, 2, 8, True, True, "full"),
+    ("orth_cayley_leaky_l1_ce", "leaky", "cayley", 1, 2, 4, 3, CE, 3, 7, True, False, "torch"),
 ]
 
 TORCH_MAP = {"exp": "matrix_exp", "cayley": "cayley"}
@@ -224,6 +232,8 @@ class CureNet(torch.nn.Module):
         self.cell, self.omap = cell, omap
         if cell == "leaky":
             self.rnn = LeakyRNN(I, H, L)
+            for k in range(L if omap and register else 0):
+                parametrizations.orthogonal(self.rnn, f"weight_hh_l{k}", orthogonal_map=TORCH_MAP[omap])
         elif cell == "indrnn":
             self.rnn = IndRNN(I, H, L)
         elif register:
@@ -241,6 +251,9 @@ class CureNet(torch.nn.Module):
         rnn, L = self.rnn, self.rnn.num_layers
         with parametrize.cached():  # each W = B map(A) is computed once per forward
             self.last_w = [getattr(rnn, f"weight_hh_l{k}") for k in range(L)]
+            if self.cell == "leaky":  # LeakyRNN reads its weights by attribute: the cached W
+                out, hT = rnn(x, h0)
+                return self.head(out), hT
             if self.cell != "linear":
                 # nn.RNN's _flat_weights still holds the pre-registration Parameter (now X): refresh it
                 rnn._flat_weights = [getattr(rnn, n) for n in rnn._flat_weights_names]
@@ -425,6 +438,8 @@ def selfcheck_registration(rnn, k, W0):
         close(f"base_l{k} = qr(W)", pl[0].base, Q * torch.sgn(torch.diagonal(R)))
     with torch.no_grad():
         assert torch.equal(getattr(rnn, f"weight_hh_l{k}"), pl[0].base)
+    if not hasattr(rnn, "_flat_weights_names"):  # LeakyRNN reads its weights by attribute
+        return
     # nn.RNN's flat weight list holds the old Parameter object, which now holds X, not W
     idx = rnn._flat_weights_names.index(f"weight_hh_l{k}")
     if rnn._flat_weights[idx] is not pl.original:
@@ -717,6 +732,96 @@ def expm_file(out_dir):
     st.save(os.path.join(out_dir, "expm_cayley.safetensors"), out, {"count": len(EXPM_CASES)})
 
 
+# ------------------------------------------- the other direction: made by rnnlab
+
+RNNLAB = "build/rnnlab"
+_TRAIN = ["--steps", "20", "--batch", "8", "--eval-every", "0", "--eval-batches", "1", "--flow-every", "0",
+          "--quiet"]
+# name, what rnnlab runs (init writes the model; train writes a run folder whose model.safetensors is taken),
+# B, T, mask, h0 of the data. The trained ones have a strict lower triangle of X that rnnlab's optimizer
+# moved (exp with its own learning rate), so the map is not at A = 0.
+RNNLAB_MADE = [
+    ("rnnlab_made_orth_exp_tanh_l2",
+     ["train", "--task", "copy", "--seq-len", "3", "--cell", "tanh", "--layers", "2", "--hidden", "5", "--init",
+      "orthogonal", "--orthogonal", "exp", "--optim", "rmsprop", "--lr", "0.01", "--orthogonal-lr", "0.003",
+      "--seed", "5"] + _TRAIN, 3, 7, True, True),
+    ("rnnlab_made_orth_cayley_linear_l1",
+     ["train", "--task", "adding", "--seq-len", "6", "--cell", "linear", "--hidden", "4", "--orthogonal", "cayley",
+      "--lr", "0.01", "--seed", "6"] + _TRAIN, 2, 9, True, True),
+    ("rnnlab_made_orth_exp_relu_l1",
+     ["init", "--cell", "relu", "--input", "3", "--hidden", "5", "--output", "2", "--init", "gaussian",
+      "--orthogonal", "exp", "--seed", "4"], 2, 6, True, True),
+    ("rnnlab_made_orth_cayley_leaky_l2",
+     ["train", "--task", "adding", "--seq-len", "5", "--cell", "leaky", "--layers", "2", "--hidden", "4",
+      "--timescales", "2,20", "--orthogonal", "cayley", "--lr", "0.01", "--orthogonal-lr", "0.005", "--seed", "7"]
+     + _TRAIN, 2, 6, True, True),
+]
+
+
+def rnnlab_made_case(out_dir, name, args, B, T, use_mask, use_h0, seed):
+    """A model made by rnnlab (RNNLAB_MADE) loaded into torch as load_net does it (the
+    parametrization registered on a fresh nn.RNN, then load_state_dict, strict): NAME.model is
+    rnnlab's file as written; NAME.data, NAME.grad (torch.autograd, seeded as in run_case) and
+    NAME.jac as for the other cases; and NAME.torch.safetensors, the state_dict torch then holds
+    (F64), which rnnlab must read back to the same parameters."""
+    path = os.path.join(out_dir, name + ".model.safetensors")
+    with tempfile.TemporaryDirectory() as tmp:
+        if args[0] == "train":
+            subprocess.run([RNNLAB] + args + ["--out", os.path.join(tmp, "run")], check=True)
+            shutil.copyfile(os.path.join(tmp, "run", "model.safetensors"), path)
+        else:
+            subprocess.run([RNNLAB] + args + ["--out", path], check=True, stderr=subprocess.DEVNULL)
+    net, meta = load_net(path)
+    cell, omap = meta["cell"], meta["orthogonal"]
+    L, I, H, O = (int(meta[k]) for k in ("num_layers", "input_size", "hidden_size", "output_size"))
+    sd_file, _ = st.load(path)
+    for n, t in net.state_dict().items():  # what torch holds is the file, exactly
+        assert torch.equal(t, sd_file[n].double()), (name, n)
+    for k in range(L):
+        pl = net.rnn.parametrizations[f"weight_hh_l{k}"]
+        W = getattr(net.rnn, f"weight_hh_l{k}").detach()
+        close(f"{name}: W_l{k} = B map(A)", W, w_by_hand(pl.original.detach(), pl[0].base, omap))
+        # B is float32 in the file: orthogonal to its rounding
+        close(f"{name}: W_l{k} orthogonal", W.T @ W, torch.eye(H, dtype=f64), 1e-6)
+        if args[0] == "train":
+            assert torch.tril(pl.original.detach(), -1).abs().max() > 0, name  # the map is not at A = 0
+    g = torch.Generator().manual_seed(seed)
+    x, y, mask, h0 = make_data(g, cell, L, I, H, O, meta["loss"], B, T, use_mask, use_h0)
+    h0r = (h0 if h0 is not None else torch.zeros(L, B, H, dtype=f64)).clone().requires_grad_()
+    o, hT = net(x, h0r)
+    lossv = mf.masked_loss(o, y, mask, meta["loss"])
+    gW = torch.autograd.grad(lossv, net.last_w, retain_graph=True)
+    big = max(g_.norm().item() for g_ in gW)
+    c = 2.0 ** -math.ceil(math.log2(big)) if big > 1 else 1.0  # see run_case
+    lossv.backward(torch.tensor(c, dtype=f64))
+    grads = {"loss": lossv.detach().reshape(())}
+    for n, p in net.named_parameters():
+        grads["grad." + n] = p.grad / c
+    if h0 is not None:
+        grads["grad.h0"] = h0r.grad / c
+    # the same by hand
+    sd = {n: t.detach().clone().requires_grad_() for n, t in net.state_dict().items()}
+    h0b = h0r.detach().clone().requires_grad_()
+    ob, hTb, _ = by_hand(meta, sd, x, h0b)
+    lb = mf.masked_loss(ob, y, mask, meta["loss"])
+    lb.backward()
+    close(f"{name}: o", ob, o)
+    close(f"{name}: loss", lb, lossv)
+    for n, p in net.named_parameters():
+        close(f"{name}: grad.{n}", sd[n].grad, grads["grad." + n])
+    close(f"{name}: grad.h0", h0b.grad, h0r.grad / c)
+    data = {"x": x, "y": y}
+    if use_mask:
+        data["mask"] = mask
+    if h0 is not None:
+        data["h0"] = h0
+    st.save(os.path.join(out_dir, name + ".data.safetensors"), data)
+    st.save(os.path.join(out_dir, name + ".grad.safetensors"), grads)
+    st.save(os.path.join(out_dir, name + ".torch.safetensors"), {n: t.detach() for n, t in net.state_dict().items()},
+            {k: v for k, v in meta.items() if k != "format"})
+    print(f"{name}: made by rnnlab ({args[0]}), loss {lossv.item():.12g}")
+
+
 def main(argv):
     out_dir = argv[1] if len(argv) > 1 else "tests/fixtures"
     os.makedirs(out_dir, exist_ok=True)
@@ -727,6 +832,9 @@ def main(argv):
     for c in CASES:
         jacobian_case(out_dir, c[0])
     expm_file(out_dir)
+    for i, c in enumerate(RNNLAB_MADE):
+        rnnlab_made_case(out_dir, *c, seed=4000 + i)
+        jacobian_case(out_dir, c[0])
 
 
 if __name__ == "__main__":

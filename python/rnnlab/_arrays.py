@@ -1,0 +1,107 @@
+"""Arrays in: anything np.asarray takes (torch tensors too) checked for kind,
+shape and size, and made C-contiguous in the dtype the library computes in.
+The library checks the values (finite, a mask >= 0 with a positive sum,
+class ids in range) and says what is wrong; what it cannot check, the size
+of a buffer behind a pointer, is checked here, so that no array can make it
+read or write out of bounds."""
+
+import numpy as np
+
+from ._lib import Batch, Error
+
+_REAL = {"f32": np.float32, "f64": np.float64}
+
+
+def as_numpy(v, what):
+    """v as a numpy array without copying where possible; a torch tensor is
+    detached and moved to the CPU."""
+    if hasattr(v, "detach") and hasattr(v, "cpu"):
+        v = v.detach().cpu()
+        if hasattr(v, "resolve_conj"):
+            v = v.resolve_conj()
+        v = v.numpy()
+    try:
+        a = np.asarray(v)
+    except Exception as e:  # ragged lists and the like
+        raise Error(f"{what}: not an array ({e})") from None
+    return a
+
+
+def real(v, what, dtype, shape=None):
+    """A C-contiguous real array of dtype ('f32' or 'f64') with the given
+    shape (None entries: any size >= 1)."""
+    a = as_numpy(v, what)
+    if a.dtype.kind not in "fiub":
+        raise Error(f"{what}: expected real numbers, got an array of {a.dtype}")
+    if shape is not None:
+        check_shape(a, what, shape)
+    return np.ascontiguousarray(a, dtype=_REAL[dtype])
+
+
+def ids(v, what, shape, upper):
+    """Integer class or input ids (int32, C-contiguous), each in [0, upper)."""
+    a = as_numpy(v, what)
+    if a.dtype.kind not in "iu":
+        raise Error(f"{what}: expected integer ids, got an array of {a.dtype}")
+    check_shape(a, what, shape)
+    if a.size and (a.min() < 0 or a.max() >= upper):
+        bad = a[(a < 0) | (a >= upper)].flat[0]
+        raise Error(f"{what}: id {int(bad)} is outside [0, {upper})")
+    return np.ascontiguousarray(a, dtype=np.int32)
+
+
+def check_shape(a, what, shape):
+    ok = a.ndim == len(shape) and all(s is None or n == s for n, s in zip(a.shape, shape))
+    if not ok or any(n < 1 for n in a.shape):
+        want = "(" + ", ".join("any" if s is None else str(s) for s in shape) + ")"
+        raise Error(f"{what}: shape {tuple(a.shape)}, expected {want}")
+    if a.size > 2**40:
+        raise Error(f"{what}: {a.size} elements are too many")
+
+
+def _int(n, what):
+    if n >= 2**31:
+        raise Error(f"{what} = {n} does not fit the library's int")
+    return int(n)
+
+
+def batch(cfg, x, y=None, mask=None, h0=None, c0=None, dtype="f64", need_targets=False):
+    """An rl_batch for model config cfg (a dict) and the arrays that back it
+    (keep them alive as long as the batch). x is (B, T, I) real, or (B, T)
+    integer ids made one-hot (the library then gathers rows, as for text)."""
+    I, O, L, H = cfg["input_size"], cfg["output_size"], cfg["num_layers"], cfg["hidden_size"]
+    xa = as_numpy(x, "x")
+    if xa.dtype.kind in "iu" and xa.ndim == 2:
+        xi = ids(xa, "x (input ids)", (None, None), I)
+        xr = np.zeros(xi.shape + (I,), dtype=_REAL[dtype])
+        np.put_along_axis(xr, xi[..., None], 1, axis=-1)
+    elif xa.ndim == 3 or xa.dtype.kind in "fb":
+        xr = real(xa, "x", dtype, (None, None, I))
+    else:
+        raise Error(f"x: shape {tuple(xa.shape)} of {xa.dtype}: expected (B, T, {I}) real inputs or (B, T) integer ids")
+    B, T = xr.shape[:2]
+    keep = [xr]
+    b = Batch(dtype=1 if dtype == "f64" else 0, batch=_int(B, "B"), steps=_int(T, "T"), input_size=I,
+              x=xr.ctypes.data)
+    if y is not None:
+        if cfg["loss"] == "cross_entropy":
+            ya = ids(y, "y (class ids)", (B, T), O)
+            b.target = ya.ctypes.data
+        else:
+            ya = as_numpy(y, "y")
+            if O == 1 and ya.ndim == 2:
+                ya = ya[..., None]
+            ya = real(ya, "y", dtype, (B, T, O))
+            b.y = ya.ctypes.data
+        keep.append(ya)
+    elif need_targets:
+        raise Error("y is required: " + ("class ids (B, T)" if cfg["loss"] == "cross_entropy" else f"targets (B, T, {O})"))
+    for name, v, shape in (("mask", mask, (B, T)), ("h0", h0, (L, B, H)), ("c0", c0, (L, B, H))):
+        if v is None:
+            continue
+        if name == "c0" and cfg["states"] != 2:
+            raise Error(f"c0 is only for LSTM models (a cell state c); this is {cfg['cell']}")
+        a = real(v, name, dtype, shape)
+        setattr(b, name, a.ctypes.data)
+        keep.append(a)
+    return b, keep

@@ -1,0 +1,206 @@
+"""rnnlab.train: the library's trainer (rnnlab train) with its options taken
+from the library's table of training fields (rl_train_field_at), so that
+every field the library has is an option here, by its key in config.json."""
+import json
+import os
+import sys
+import threading
+import time
+from ctypes import byref, c_int, c_void_p, create_string_buffer
+
+from ._lib import Error, TrainProgressFn, check, fn, text, _interrupt
+from .model import Model
+
+# rl_field_type, for describing the fields (the values go through the library's parser)
+_TYPES = ["int", "int64", "double", "bool", "enum", "path", "seed", "range"]
+
+
+def _rows():
+    return [fn.rl_train_field_at(i) for i in range(fn.rl_train_num_fields())]
+
+
+def train_fields():
+    """The trainer's options, one dict per row of the library's table:
+    name (the keyword here and the key in config.json), flag (of rnnlab
+    train), group, type, lo, hi, choices, default (as text), help."""
+    c = fn.rl_train_config_new()
+    if not c:
+        raise Error("out of memory")
+    try:
+        out = []
+        for r in _rows():
+            f = r.contents
+            buf = create_string_buffer(256)
+            fn.rl_train_field_format(c, r, buf, len(buf))
+            out.append({"name": text(f.name), "flag": text(f.flag), "group": text(f.group),
+                        "type": _TYPES[f.type] if 0 <= f.type < len(_TYPES) else f"type {f.type}",
+                        "lo": f.lo, "hi": f.hi,
+                        "choices": [text(fn.rl_train_field_choice(r, k)) for k in range(f.num_choices)],
+                        "default": text(f.default_text) or text(buf.value), "help": text(f.help)})
+        return out
+    finally:
+        fn.rl_train_config_free(c)
+
+
+def _format(row, value):
+    """A Python value as the text the library's parser takes for this row."""
+    f = row.contents
+    if isinstance(value, bool):
+        if f.num_choices and _TYPES[f.type] == "bool":
+            return text(fn.rl_train_field_choice(row, int(value)))
+        return "1" if value else "0"
+    if isinstance(value, (tuple, list)):
+        return ",".join(_format(row, v) for v in value)
+    if isinstance(value, os.PathLike):
+        return os.fsdecode(value)
+    if hasattr(value, "item"):  # numpy scalars
+        value = value.item()
+    if isinstance(value, float):
+        return repr(value)
+    return str(value)
+
+
+class Run:
+    """A run folder (rnnlab train's): dir, step (the trainer's), the model,
+    the config, and the records metrics.jsonl and flow.jsonl as lists."""
+
+    def __init__(self, path, step=None):
+        self.dir = os.fspath(path)
+        self.step = step
+
+    def __repr__(self):
+        return f"rnnlab.Run({self.dir!r}, step={self.step})"
+
+    @property
+    def model(self):
+        return Model.load(os.path.join(self.dir, "model.safetensors"))
+
+    @property
+    def config(self):
+        with open(os.path.join(self.dir, "config.json")) as f:
+            return json.load(f)
+
+    def _jsonl(self, name):
+        p = os.path.join(self.dir, name)
+        if not os.path.exists(p):
+            return []
+        with open(p) as f:
+            return [json.loads(line) for line in f if line.strip()]
+
+    @property
+    def metrics(self):
+        return self._jsonl("metrics.jsonl")
+
+    @property
+    def flow(self):
+        return self._jsonl("flow.jsonl")
+
+
+def _printer():
+    last = [0.0]
+
+    def show(p):
+        now = time.monotonic()
+        if now - last[0] < 1 and p["step"] < p["total"]:
+            return
+        last[0] = now
+        val = f"  val {p['val_loss']:.5g} (baseline {p['baseline']:.4g})" if p["val_step"] else ""
+        print(f"step {p['step']}/{p['total']}  loss {p['loss']:.5g}  |g| {p['grad_norm']:.3g}  lr {p['lr']:.3g}  "
+              f"{p['tokens_per_s']:.0f} tok/s{val}", file=sys.stderr, flush=True)
+    return show
+
+
+def train(out=None, resume=None, progress=False, **options):
+    """Train a model on a task, as `rnnlab train` does, into the run folder
+    out (new or empty), or continue the run in folder resume (then only
+    steps may be given). options are the trainer's fields by their keys
+    (rnnlab.train_fields(): task, seq_len, cell, hidden, layers, optim, lr,
+    clip, steps, seed, ...): numbers, names of choices, True/False, (a, b)
+    for a range. progress: False, True (a line on stderr a second) or a
+    function called with a dict at every metrics line (log_every steps; on
+    the thread that runs the trainer). Ctrl-C stops the run with
+    a checkpoint (rnnlab.train(resume=dir) continues it exactly) and raises
+    KeyboardInterrupt. Returns a Run."""
+    if (out is None) == (resume is None):
+        raise Error("give out (a new run's folder) or resume (a run's folder), one of them")
+    rows = _rows()
+    by_key = {}
+    for r in rows:
+        by_key[text(r.contents.name)] = r
+        by_key.setdefault(text(r.contents.flag).replace("-", "_"), r)
+    for k in options:
+        if k not in by_key:
+            raise Error(f"unknown training option '{k}' (the options: {', '.join(text(r.contents.name) for r in rows)})")
+    if resume is not None and set(options) - {"steps"}:
+        raise Error("resume takes only steps: the rest comes from the checkpoint")
+    t = c_void_p()
+    if resume is not None:
+        steps = int(options.get("steps", 0))
+        check(fn.rl_trainer_resume(byref(t), os.fsencode(resume), steps))
+        folder = resume
+    else:
+        cfg = fn.rl_train_config_new()
+        if not cfg:
+            raise Error("out of memory")
+        keep = []
+        try:
+            given = {}
+            for k, v in options.items():
+                key = text(by_key[k].contents.name)
+                if key in given:
+                    raise Error(f"training option '{key}' is given twice (as '{k}')")
+                given[key] = v
+            for r in rows:  # in the table's order: an optimizer's defaults before its options
+                key = text(r.contents.name)
+                if key in given:
+                    b = _format(r, given[key]).encode()
+                    keep.append(b)
+                    check(fn.rl_train_field_parse(cfg, r, b))
+            check(fn.rl_trainer_new(byref(t), cfg, os.fsencode(out)))
+        finally:
+            fn.rl_train_config_free(cfg)
+        folder = out
+    stop, interrupted = c_int(0), c_int(0)
+    show = _printer() if progress is True else progress if callable(progress) else None
+    errors = []
+
+    @TrainProgressFn
+    def hook(p, ctx):
+        if show is None or errors:
+            return
+        q = p.contents
+        try:
+            show({name: getattr(q, name) for name, _ in q._fields_ if name != "_pad"})
+        except BaseException as e:  # stop the run and raise it afterwards
+            errors.append(e)
+            stop.value = 1
+
+    res = {}
+
+    def work():
+        s = fn.rl_trainer_run(t, byref(stop), byref(interrupted), hook, None)
+        res["status"], res["msg"] = s, text(fn.rl_errmsg()) if s else None
+
+    try:
+        # The trainer looks at its stop flag after every step. Python runs a
+        # signal handler only in the main thread between bytecodes, so from
+        # the main thread the run goes to a thread of its own while this one
+        # waits, and the handler (ours, for the run) sets the flag at once.
+        with _interrupt.guard(stop_flag=stop):
+            if threading.current_thread() is threading.main_thread():
+                th = threading.Thread(target=work, name="rnnlab.train")
+                th.start()
+                while th.is_alive():
+                    th.join(0.25)
+            else:
+                work()
+            check(res["status"], res["msg"])
+            step = fn.rl_trainer_step(t)
+            if errors:
+                raise errors[0]
+            if interrupted.value:
+                raise KeyboardInterrupt(f"training interrupted at step {step}; checkpoint saved in {folder}; "
+                                        f"continue with rnnlab.train(resume={os.fspath(folder)!r})")
+    finally:
+        fn.rl_trainer_free(t)
+    return Run(folder, step)

@@ -1,0 +1,171 @@
+"""The package against the command line's files on the same inputs: the
+same library runs both, so every number must be the same bit for bit."""
+import json
+
+import numpy as np
+import pytest
+import safetensors_py as st
+import torch
+
+import rnnlab
+from conftest import cli, close
+
+
+def files(tmp_path, cell, loss, L=2, B=3, T=6, I=3, H=4, O=2):
+    """A model saved by the package (float32 weights, exact in the file) and
+    a data file written beside it; the arrays as the package takes them."""
+    torch.manual_seed(7)
+    mod = {"tanh": torch.nn.RNN, "lstm": torch.nn.LSTM, "gru": torch.nn.GRU}[cell]
+    rnn, head = mod(I, H, L, batch_first=True).float(), torch.nn.Linear(H, O).float()
+    m = rnnlab.Model.from_torch(rnn, head, loss=loss)
+    m.save(tmp_path / "m.safetensors")
+    g = torch.Generator().manual_seed(8)
+    d = {"x": torch.randn(B, T, I, generator=g, dtype=torch.float64),
+         "y": torch.randint(0, O, (B, T), generator=g) if loss == "cross_entropy" else
+         torch.randn(B, T, O, generator=g, dtype=torch.float64),
+         "mask": torch.randint(1, 3, (B, T), generator=g).double(),
+         "h0": 0.5 * torch.randn(L, B, H, generator=g, dtype=torch.float64)}
+    if cell == "lstm":
+        d["c0"] = 0.5 * torch.randn(L, B, H, generator=g, dtype=torch.float64)
+    st.save(tmp_path / "d.safetensors", d)
+    return m, {k: v.numpy() for k, v in d.items()}
+
+
+def read(path):
+    t, meta = st.load(path)
+    return {k: v.numpy() for k, v in t.items()}, meta
+
+
+@pytest.mark.parametrize("cell,loss", [("tanh", "mse"), ("lstm", "cross_entropy"), ("gru", "mse")])
+@pytest.mark.parametrize("precision", ["f64", "f32"])
+def test_grad_equals_rnnlab_grad(tmp_path, cell, loss, precision):
+    m, d = files(tmp_path, cell, loss)
+    cli("grad", "--model", tmp_path / "m.safetensors", "--data", tmp_path / "d.safetensors",
+        "--out", tmp_path / "g.safetensors", "--precision", precision)
+    ref, _ = read(tmp_path / "g.safetensors")
+    g = m.grad(d["x"], d["y"], mask=d["mask"], h0=d["h0"], c0=d.get("c0"), precision=precision)
+    assert {"grad." + k for k in g if k != "loss"} | {"loss"} == set(ref)
+    # the file holds the loss in the computation's precision; the package a float
+    close(np.asarray(g["loss"]).astype(ref["loss"].dtype), ref["loss"], tol=0, what="loss")
+    for k, v in g.items():
+        if k != "loss":
+            assert v.dtype == ref["grad." + k].dtype
+            close(v, ref["grad." + k], tol=0, what=k)
+
+
+@pytest.mark.parametrize("cell,loss", [("tanh", "mse"), ("lstm", "cross_entropy"), ("gru", "mse")])
+def test_jacobian_equals_rnnlab_jacobian(tmp_path, cell, loss):
+    m, d = files(tmp_path, cell, loss)
+    cli("jacobian", "--model", tmp_path / "m.safetensors", "--data", tmp_path / "d.safetensors", "--seq", 2,
+        "--out", tmp_path / "j.safetensors")
+    ref, meta = read(tmp_path / "j.safetensors")
+    j = m.jacobian(d["x"], h0=d["h0"], c0=d.get("c0"), seq=2, y=d["y"], mask=d["mask"], radius=True)
+    assert set(ref) == set(j) - {"loss"}
+    for k, v in ref.items():
+        close(j[k], v, tol=0, what=k)
+    close(j["loss"], float(meta["loss"]), tol=0, what="loss")
+
+
+def test_lyapunov_equals_rnnlab_lyapunov(tmp_path):
+    m, d = files(tmp_path, "lstm", "mse")
+    cli("lyapunov", "--model", tmp_path / "m.safetensors", "--data", tmp_path / "d.safetensors", "--seq", 1,
+        "--steps", 400, "--transient", 50, "--k", 5, "--seed", 3, "--trace-every", 100, "--out", tmp_path / "l.json")
+    ref = json.loads((tmp_path / "l.json").read_text())
+    ex, trace = m.lyapunov(steps=400, transient=50, k=5, seed=3, x=d["x"], h0=d["h0"], c0=d["c0"], seq=1,
+                           trace_every=100)
+    assert ref["input"] == "data" and ref["state"] == "data"
+    # cJSON writes 15 digits when they read back within an epsilon: 1 ulp
+    close(ex, ref["exponents"], tol=3e-16, what="exponents")
+    close(trace, ref["trace"]["estimates"], tol=3e-16, what="trace")
+    # without data: the command's defaults (zero inputs, a random state)
+    cli("lyapunov", "--model", tmp_path / "m.safetensors", "--steps", 300, "--seed", 9, "--out", tmp_path / "z.json")
+    close(m.lyapunov(steps=300, seed=9), json.loads((tmp_path / "z.json").read_text())["exponents"], tol=3e-16,
+          what="exponents without data")
+
+
+def test_model_files_both_ways(tmp_path):
+    cli("init", "--cell", "gru", "--input", 3, "--hidden", 5, "--output", 2, "--layers", 2, "--init", "orthogonal",
+        "--seed", 4, "--out", tmp_path / "a.safetensors")
+    m = rnnlab.Model.load(tmp_path / "a.safetensors")
+    ref, meta = read(tmp_path / "a.safetensors")
+    assert m.config["cell"] == meta["cell"] == "gru" and m.config["num_layers"] == 2
+    sd = m.state_dict()
+    assert set(sd) == set(ref)
+    for k in sd:
+        close(sd[k], ref[k], tol=0, what=k)
+    m.save(tmp_path / "b.safetensors")
+    again, meta2 = read(tmp_path / "b.safetensors")
+    for k in sd:
+        close(again[k], ref[k], tol=0, what=k)
+    assert meta2["cell"] == "gru"
+
+
+def test_every_cell_of_the_table(tmp_path):
+    # the cells come from the library's table: a model of each, as the CLI makes it
+    assert rnnlab.cells()[:5] == ["tanh", "relu", "linear", "lstm", "gru"]
+    for cell in rnnlab.cells():
+        cli("init", "--cell", cell, "--input", 2, "--hidden", 3, "--output", 1, "--out", tmp_path / f"{cell}.st")
+        m = rnnlab.Model.load(tmp_path / f"{cell}.st")
+        m2 = rnnlab.Model.from_state_dict(m.state_dict(), cell=cell)
+        x = np.random.default_rng(0).normal(size=(1, 5, 2))
+        close(m2.jacobian(x)["P"], m.jacobian(x)["P"], tol=0, what=cell)
+        assert m.lyapunov(steps=20).shape == (m.state_size,)
+
+
+def test_train_equals_rnnlab_train(tmp_path):
+    opts = dict(task="adding", seq_len=12, cell="lstm", hidden=6, batch=8, steps=30, lr=0.01, seed=5,
+                eval_every=10, flow_every=10, ckpt_every=10)
+    run = rnnlab.train(out=tmp_path / "py", **opts)
+    args = [a for k, v in opts.items() for a in ("--" + k.replace("_", "-"), v)]
+    cli("train", *args, "--out", tmp_path / "cli", "--quiet")
+    a, _ = read(tmp_path / "py" / "model.safetensors")
+    b, _ = read(tmp_path / "cli" / "model.safetensors")
+    for k in b:
+        close(a[k], b[k], tol=0, what=k)
+    drop = ("tokens_per_s", "elapsed_s")
+    ma = [{k: v for k, v in r.items() if k not in drop} for r in run.metrics]
+    mb = [json.loads(line) for line in (tmp_path / "cli" / "metrics.jsonl").read_text().splitlines()]
+    assert ma == [{k: v for k, v in r.items() if k not in drop} for r in mb]
+    assert run.step == 30 and run.config["hidden"] == 6 and run.model.cell == "lstm"
+    # resumed to more steps, as rnnlab train --resume does
+    run2 = rnnlab.train(resume=tmp_path / "py", steps=40)
+    cli("train", "--resume", tmp_path / "cli", "--steps", 40, "--quiet")
+    a, _ = read(tmp_path / "py" / "model.safetensors")
+    b, _ = read(tmp_path / "cli" / "model.safetensors")
+    assert run2.step == 40
+    for k in b:
+        close(a[k], b[k], tol=0, what=k)
+
+
+def test_train_fields_follow_the_table(run_cli):
+    fields = rnnlab.train_fields()
+    table = run_cli("train", "--config-fields").splitlines()[2:]
+    assert [f["name"] for f in fields] == [row.split("|")[1].strip().strip("`") for row in table]
+    byname = {f["name"]: f for f in fields}
+    assert byname["cell"]["choices"] == rnnlab.cells()
+    assert byname["lr"]["default"] == "0.001" and byname["optim"]["type"] == "enum"
+
+
+@pytest.mark.parametrize("omap", ["exp", "cayley"])
+def test_orthogonal_model_files(tmp_path, omap):
+    cli("init", "--cell", "leaky", "--input", 2, "--hidden", 4, "--output", 1, "--orthogonal", omap,
+        "--seed", 2, "--out", tmp_path / "m.safetensors")
+    m = rnnlab.Model.load(tmp_path / "m.safetensors")
+    assert m.config["orthogonal"] == omap and "rnn.parametrizations.weight_hh_l0.0.base" in m.state_dict()
+    cli("data", "--model", tmp_path / "m.safetensors", "--steps", 5, "--batch", 2, "--h0", "random",
+        "--out", tmp_path / "d.safetensors")
+    d, _ = read(tmp_path / "d.safetensors")
+    cli("grad", "--model", tmp_path / "m.safetensors", "--data", tmp_path / "d.safetensors", "--precision", "f64",
+        "--out", tmp_path / "g.safetensors")
+    ref, _ = read(tmp_path / "g.safetensors")
+    g = m.grad(d["x"], d["y"], h0=d["h0"])
+    assert {"grad." + k for k in g if k != "loss"} | {"loss"} == set(ref)
+    for k, v in g.items():
+        close(v, ref["loss" if k == "loss" else "grad." + k], tol=0, what=k)
+    m2 = rnnlab.Model.from_state_dict(m.state_dict(), cell="leaky", orthogonal=omap)
+    m2.save(tmp_path / "again.safetensors")
+    again, meta = read(tmp_path / "again.safetensors")
+    assert meta["orthogonal"] == omap
+    refused = pytest.raises(rnnlab.Error, match="orthogonal='exp' or 'cayley'")
+    with refused:
+        rnnlab.Model.from_state_dict(m.state_dict(), cell="leaky")
