@@ -19,9 +19,9 @@ CLI_LIBS = $(shell pkg-config --libs $(CLI_PKGS))
 CFLAGS_ALL = -std=c11 $(OPT) -fopenmp-simd -fno-trapping-math -fno-math-errno -g $(WARN) $(SAN) $(HARDEN) -D_DEFAULT_SOURCE -Iinclude -Isrc -MMD -MP $(PKG_CFLAGS) $(CFLAGS)
 LDLIBS_ALL = $(PKG_LIBS) -lm -lpthread $(LDLIBS)
 
-LIB_PLAIN = status blas par kernel rng cell sample worked model orth safetensors modelio ws gradcheck jacobian lyapunov optim series tasks train_config run trainer readout shard
+LIB_PLAIN = status blas par kernel rng cell sample worked model orth safetensors modelio ws gradcheck jacobian lyapunov floss optim series tasks train_config run trainer readout shard
 # every src/cell_*.c is a cell (a row of the table in src/cell.c), compiled once per real type
-LIB_REAL = net loop $(patsubst src/%.c,%,$(wildcard src/cell_*.c))
+LIB_REAL = net loop omega $(patsubst src/%.c,%,$(wildcard src/cell_*.c))
 LIB_OBJS = $(LIB_PLAIN:%=$(BUILD)/src/%.o) $(LIB_REAL:%=$(BUILD)/src/%_f32.o) $(LIB_REAL:%=$(BUILD)/src/%_f64.o) \
            $(BUILD)/src/corpus.o
 # the CLI's objects but the processes' (cli/dist.h): rnnlab links dist_none,
@@ -150,6 +150,7 @@ VALGRIND_TESTS = loss_by_hand backward_accumulates eq_10_21 torch_fixtures_f64 b
                  file_limits jacobian_matches theorem_ lag_gradients optimizers_by_hand task_ resume_is_exact \
                  nonfinite fuzz_corpus train_config resume_old step_hook resumed_records blas_ \
                  limit_ vocab_needs error_paths init_chrono init_leak init_indrnn bad_cure_model_files orth_ \
+                 reg_fixtures_match_torch_f64 floss_linear_cell reg_bad_input floss_rank_deficient reg_training \
                  ux_stream_reads ux_lyapunov esn_ridge esn_mackey esn_narma \
                  shard_blocks
 valgrind: $(BUILD)/rnnlab $(BUILD)/rnnlab-mpi $(BUILD)/rnnlab_tests

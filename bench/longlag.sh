@@ -38,8 +38,11 @@ chrono-gru|--cell gru --hidden 128 --init chrono --optim adam --lr 1e-3 --batch 
 irnn|--cell relu --hidden 128 --init identity --optim adam --lr 1e-4 --batch 50 --clip 1|||IRNN (Le et al. 2015): W_hh = I, biases 0
 indrnn|--cell indrnn --hidden 128 --layers 2 --optim adam --lr 2e-4 --batch 50 --clip 0|||IndRNN (Li et al. 2018): 2 layers of 128, Adam 2e-4, batch 50, u clipped to 2^(1/T)
 leaky|--cell leaky --hidden 128 --timescales 2,T --optim adam --lr 1e-3 --batch 50 --clip 1|||leaky units, time scales 1/alpha log-uniform in [2, T] (Deep Learning 10.9)
-orth-exp|--cell tanh --hidden 128 --orthogonal exp --optim rmsprop --lr 2e-4 --orthogonal-lr 2e-5 --batch 50 --clip 0|||orthogonal W_hh, exp map (expRNN: RMSprop 2e-4, 2e-5 on the orthogonal part)
-orth-cayley|--cell tanh --hidden 128 --orthogonal cayley --optim rmsprop --lr 2e-4 --orthogonal-lr 2e-5 --batch 50 --clip 0|||orthogonal W_hh, Cayley map (scoRNN-style)
+orth-exp|--cell tanh --orthogonal exp --optim rmsprop --lr 2e-4 --orthogonal-lr 2e-5 --batch 50 --clip 0|--hidden 128|--hidden 190|orthogonal W_hh, exp map (expRNN: RMSprop 2e-4, 2e-5 on the orthogonal part; 190 units on copy, 128 on adding)
+orth-cayley|--cell tanh --hidden 128 --orthogonal cayley --optim rmsprop --lr 2e-4 --orthogonal-lr 2e-5 --batch 50 --clip 0|||orthogonal W_hh, Cayley map (scoRNN-style), 128 units, expRNN's optimiser
+tanh|--cell tanh --hidden 128 --optim adam --lr 1e-3 --batch 50 --clip 1|||plain tanh RNN, PyTorch's init: the disease the others cure
+tanh-omega|--cell tanh --hidden 128 --omega 2 --optim adam --lr 1e-3 --batch 50 --clip 1|||tanh RNN with Pascanu et al.'s Omega, weight 2 (Pascanu et al. 2013), clipping at 1
+tanh-floss|--cell tanh --hidden 128 --floss 16 --floss-steps 300 --optim adam --lr 1e-3 --batch 50 --clip 1|||tanh RNN, gradient flossing of the top 16 exponents towards 0 for 300 updates before training (Engelken 2023)
 EOF
 }
 

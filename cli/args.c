@@ -90,7 +90,7 @@ int cli_next(cli_ctx *c, int argc, char **argv, const struct option *opts)
         return cli_usage_error(c, "unknown option '%s'", arg), -2;
     }
     if (v == ':') return cli_usage_error(c, "option '%s' needs a value", argv[prev]), -2;
-    if (v < 0 || v > 255) return v;
+    if (v < 0 || v >= (int)sizeof c->seen) return v;
     if (c->seen[v]) return cli_usage_error(c, "option '--%s' is given twice", long_name(opts, v)), -2;
     c->seen[v] = 1;
     return v;

@@ -12,7 +12,7 @@
 typedef struct {
     const char *cmd;           /* subcommand name, for messages */
     const char *usage;         /* its --help text */
-    unsigned char seen[256];   /* options given so far, by getopt value */
+    unsigned char seen[1024];  /* options given so far, by getopt value (values below 1024) */
     int operands;              /* how many operands (non-option arguments) it takes; they are
                                   argv[optind..argc) after the last cli_next */
 } cli_ctx;

@@ -1,37 +1,98 @@
 /* rnnlab grad and rnnlab gradcheck: BPTT on a file, and BPTT checked. */
 #include "cli.h"
 
+#include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const char grad_usage[] =
     "usage: rnnlab grad --model M --data D --out G [--precision f32|f64]\n"
+    "                   [--omega W [--omega-form F]] [--floss K [--floss-weight W] [--floss-target X]]\n"
     "\n"
     "Forward pass and backpropagation through time of model M on data D. Writes\n"
     "safetensors G holding 'loss' and 'grad.<name>' for every parameter (names as\n"
     "in the model file), plus 'grad.h0' when D has h0 ('grad.c0' with c0), in the\n"
     "precision of the computation. Prints the loss on stdout.\n"
     "\n"
+    "The regularisers on the Jacobians (docs/training.md) add their gradients: G\n"
+    "then holds those of L + W Omega + W' F, and the unweighted Omega and F.\n"
+    "\n"
     "  --model M         model file (safetensors)                      (required)\n"
     "  --data D          data file: x, y, optional mask, h0, c0        (required)\n"
     "  --out G           gradient file ('-' for stdout)                (required)\n"
-    "  --precision P     f32 | f64                                     [f32]\n";
+    "  --precision P     f32 | f64                                     [f32]\n"
+    "  --omega W         Pascanu et al.'s Omega, weight W >= 0 (0: only measured):\n"
+    "                    'omega', and 'omega.ratio' (L, B, T) = ||J^T delta|| / ||delta||\n"
+    "                    per step (NaN where delta = 0); prints the ratios' quartiles and\n"
+    "                    the share of steps in bins around 1\n"
+    "  --omega-form F    norm (the paper's) | squared (their code's)   [norm]\n"
+    "  --floss K         gradient flossing of each sequence's top K Lyapunov\n"
+    "                    exponents, 1 <= K <= the state size: 'floss' and\n"
+    "                    'floss.lambda' (B, K); prints their means over the sequences\n"
+    "  --floss-weight W  its weight W >= 0                             [1]\n"
+    "  --floss-target X  the exponents' target lambda*                 [0]\n";
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* min, quartiles and max of the counted (non-NaN) ratios */
+static void print_quartiles(const char *what, const double *v, size_t n)
+{
+    double *s = malloc((n ? n : 1) * sizeof *s);
+    size_t k = 0;
+    for (size_t i = 0; s && i < n; i++)
+        if (!isnan(v[i])) s[k++] = v[i];
+    if (s && k) {
+        qsort(s, k, sizeof *s, cmp_double);
+        printf("%s min %.6g q1 %.6g median %.6g q3 %.6g max %.6g over %zu steps\n", what, s[0], s[k / 4], s[k / 2],
+               s[(3 * k) / 4 < k ? (3 * k) / 4 : k - 1], s[k - 1], k);
+        /* the histogram: the share of steps in bins around 1 */
+        static const double edge[] = {0.5, 0.8, 0.95, 1.05, 1.25, 2};
+        const int nb = (int)(sizeof edge / sizeof edge[0]);
+        size_t count[8] = {0};
+        for (size_t i = 0; i < k; i++) {
+            int bin = 0;
+            while (bin < nb && s[i] >= edge[bin]) bin++;
+            count[bin]++;
+        }
+        printf("%s histogram", what);
+        for (int bin = 0; bin <= nb; bin++) {
+            if (bin == 0) printf(" [0, %g) %.3f", edge[0], (double)count[0] / k);
+            else if (bin == nb) printf(", [%g, inf) %.3f", edge[nb - 1], (double)count[nb] / k);
+            else printf(", [%g, %g) %.3f", edge[bin - 1], edge[bin], (double)count[bin] / k);
+        }
+        printf("\n");
+    }
+    free(s);
+}
 
 int cmd_grad(int argc, char **argv)
 {
-    enum { O_MODEL = 1, O_DATA, O_OUT, O_PREC };
+    enum { O_MODEL = 1, O_DATA, O_OUT, O_PREC, O_OMEGA, O_OFORM, O_FLOSS, O_FWEIGHT, O_FTARGET };
     static const struct option opts[] = {{"model", required_argument, 0, O_MODEL},
                                          {"data", required_argument, 0, O_DATA},
                                          {"out", required_argument, 0, O_OUT},
                                          {"precision", required_argument, 0, O_PREC},
+                                         {"omega", required_argument, 0, O_OMEGA},
+                                         {"omega-form", required_argument, 0, O_OFORM},
+                                         {"floss", required_argument, 0, O_FLOSS},
+                                         {"floss-weight", required_argument, 0, O_FWEIGHT},
+                                         {"floss-target", required_argument, 0, O_FTARGET},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     cli_ctx c = {.cmd = "grad", .usage = grad_usage};
     const char *model = NULL, *data = NULL, *out = NULL;
     rl_dtype dt = RL_F32;
-    int v;
+    rl_omega_form form = RL_OMEGA_NORM;
+    double omega_w = 0;
+    rl_floss_config fc = {0, 0, 1};
+    int v, e = 0;
     optind = 0;
-    while ((v = cli_next(&c, argc, argv, opts)) != -1) {
+    while (!e && (v = cli_next(&c, argc, argv, opts)) != -1) {
         switch (v) {
         case 'h': return cli_help(&c);
         case O_MODEL: model = optarg; break;
@@ -40,32 +101,86 @@ int cmd_grad(int argc, char **argv)
         case O_PREC:
             if (rl_dtype_parse(optarg, &dt)) return cli_usage_error(&c, "--precision: %s", rl_errmsg());
             break;
+        case O_OMEGA: e = cli_double(&c, "omega", optarg, 0, 1e12, &omega_w); break;
+        case O_OFORM:
+            if (rl_omega_form_parse(optarg, &form)) return cli_usage_error(&c, "--omega-form: %s", rl_errmsg());
+            break;
+        case O_FLOSS: e = cli_int(&c, "floss", optarg, 1, 1 << 30, &fc.k); break;
+        case O_FWEIGHT: e = cli_double(&c, "floss-weight", optarg, 0, 1e12, &fc.weight); break;
+        case O_FTARGET: e = cli_double(&c, "floss-target", optarg, -1e6, 1e6, &fc.target); break;
         default: return 2;
         }
     }
-    int e;
-    if ((e = cli_require(&c, model, "model")) || (e = cli_require(&c, data, "data")) ||
+    if (e || (e = cli_require(&c, model, "model")) || (e = cli_require(&c, data, "data")) ||
         (e = cli_require(&c, out, "out")))
-        return e;
+        return e ? e : 2;
     if (strcmp(model, "-") == 0 && strcmp(data, "-") == 0)
         return cli_usage_error(&c, "only one of --model and --data can be stdin");
     if ((e = cli_check_output(&c, out))) return e;
+    const int want_omega = c.seen[O_OMEGA], want_floss = c.seen[O_FLOSS];
+    if (c.seen[O_OFORM] && !want_omega) return cli_usage_error(&c, "--omega-form needs --omega W");
+    if ((c.seen[O_FWEIGHT] || c.seen[O_FTARGET]) && !want_floss)
+        return cli_usage_error(&c, "--floss-weight and --floss-target need --floss K");
     rl_model *m = NULL;
     rl_data *d = NULL;
     rl_ws *ws = NULL;
-    double loss = 0;
+    double loss = 0, omega = 0, floss = 0, *ratio = NULL, *lambda = NULL;
     rl_status s = rl_model_load(&m, model, dt);
     if (!s) s = rl_data_load(&d, data, m, dt);
     const rl_batch *b = d ? rl_data_batch(d) : NULL;
+    if (!s && want_floss && (fc.k > rl_state_size(m))) {
+        int S = rl_state_size(m);
+        rl_data_free(d);
+        rl_model_free(m);
+        return cli_usage_error(&c, "--floss %d: the model's state has %d dimensions, so K <= %d", fc.k, S, S);
+    }
+    const int64_t L = m ? rl_model_config(m).num_layers : 0, B = b ? b->batch : 0, T = b ? b->steps : 0;
     if (!s) s = rl_ws_new(&ws, m, b->batch, b->steps);
+    if (!s && want_omega) s = rl_ws_keep_grad_hidden(ws);
     if (!s) s = rl_forward(ws, m, b, &loss);
     if (!s) s = rl_backward(ws, m, b);
-    if (!s) s = rl_grad_save(out, m, ws, b, loss);
+    if (!s && want_omega && !(ratio = malloc((size_t)(L * B * T) * sizeof *ratio))) s = RL_ERR_NOMEM;
+    if (!s && want_omega) s = rl_omega(ws, m, form, omega_w, &omega, ratio);
+    if (!s && want_floss && !(lambda = malloc((size_t)(B * fc.k) * sizeof *lambda))) s = RL_ERR_NOMEM;
+    if (!s && want_floss)
+        s = rl_floss(m, b, &fc, &floss, lambda, rl_ws_grad(ws), b->h0 ? (void *)rl_ws_grad_h0(ws) : NULL,
+                     b->c0 ? (void *)rl_ws_grad_c0(ws) : NULL);
+    /* the unweighted values beside the gradients, in the precision of the computation */
+    float om32 = (float)omega, fl32 = (float)floss;
+    const char *ft = dt == RL_F64 ? "F64" : "F32";
+    rl_st_tensor extra[4];
+    int nx = 0;
+    if (want_omega) {
+        extra[nx++] = (rl_st_tensor){"omega", ft, 0, {0}, dt == RL_F64 ? (const void *)&omega : (const void *)&om32};
+        extra[nx++] = (rl_st_tensor){"omega.ratio", "F64", 3, {L, B, T}, ratio};
+    }
+    if (want_floss) {
+        extra[nx++] = (rl_st_tensor){"floss", ft, 0, {0}, dt == RL_F64 ? (const void *)&floss : (const void *)&fl32};
+        extra[nx++] = (rl_st_tensor){"floss.lambda", "F64", 2, {B, fc.k}, lambda};
+    }
+    if (!s) s = rl_grad_save_ex(out, m, ws, b, loss, extra, nx);
+    if (!s && strcmp(out, "-") != 0) {
+        printf("loss %.17g\n", loss);
+        if (want_omega) {
+            printf("omega %.17g\n", omega);
+            print_quartiles("omega ratio ||J^T delta||/||delta||", ratio, (size_t)(L * B * T));
+        }
+        if (want_floss) {
+            printf("floss %.17g\nfloss lambda (mean over %lld sequences):", floss, (long long)B);
+            for (int i = 0; i < fc.k; i++) {
+                double mean = 0;
+                for (int64_t q = 0; q < B; q++) mean += lambda[q * fc.k + i] / (double)B;
+                printf(" %.6g", mean);
+            }
+            printf("\n");
+        }
+    }
+    free(ratio);
+    free(lambda);
     rl_ws_free(ws);
     rl_data_free(d);
     rl_model_free(m);
     if (s) return cli_fail(&c, s);
-    if (strcmp(out, "-") != 0) printf("loss %.17g\n", loss);
     return 0;
 }
 

@@ -30,7 +30,7 @@ static const char train_intro[] =
     "  --config-fields     print the table of the options below as Markdown and exit\n";
 
 /* The sections of --help, in order; each option is in the table's group. */
-static const char *const groups[] = {"task", "model", "optimisation", "records", "testing"};
+static const char *const groups[] = {"task", "model", "optimisation", "regularisers", "records", "testing"};
 
 /* "adding | copy | ..." for a row with named values; "" otherwise. */
 static void choices(const rl_train_field *f, const char *sep, char *buf, size_t n)
@@ -132,10 +132,13 @@ static void val_words(const rl_score *sc, const rl_task_info *in, char *buf, siz
 }
 
 /* The getopt value of the option of the table's row `name`: 1 + its index. */
+/* getopt values of the table's options: FIELD_OPT0 + the row, above every
+ * character getopt_long returns for itself (':', '?') or for a short option */
+#define FIELD_OPT0 256
 static int field_opt(const char *name)
 {
     for (int i = 0; i < rl_train_num_fields(); i++)
-        if (strcmp(rl_train_field_at(i)->name, name) == 0) return 1 + i;
+        if (strcmp(rl_train_field_at(i)->name, name) == 0) return FIELD_OPT0 + i;
     assert(!"a row of the table");
     return 0;
 }
@@ -144,14 +147,14 @@ static int given(const cli_ctx *c, const char *name) { return c->seen[field_opt(
 
 int cmd_train(int argc, char **argv)
 {
-    /* an option per row of the table (value 1 + its index), then the run's own */
-    enum { O_OUT = 200, O_RESUME, O_QUIET, O_FIELDS, O_PROGRESS };
+    /* an option per row of the table (value FIELD_OPT0 + its index), then the run's own */
+    enum { O_OUT = 900, O_RESUME, O_QUIET, O_FIELDS, O_PROGRESS };
     const int nf = rl_train_num_fields();
-    struct option opts[128];
-    assert(nf + 7 <= 128 && nf < O_OUT);
+    struct option opts[256];
+    assert(nf + 7 <= 256 && FIELD_OPT0 + nf < O_OUT);
     for (int i = 0; i < nf; i++) {
         const rl_train_field *f = rl_train_field_at(i);
-        opts[i] = (struct option){f->flag, f->arg ? required_argument : no_argument, 0, 1 + i};
+        opts[i] = (struct option){f->flag, f->arg ? required_argument : no_argument, 0, FIELD_OPT0 + i};
     }
     opts[nf] = (struct option){"out", required_argument, 0, O_OUT};
     opts[nf + 1] = (struct option){"resume", required_argument, 0, O_RESUME};
@@ -162,13 +165,13 @@ int cmd_train(int argc, char **argv)
     opts[nf + 6] = (struct option){0, 0, 0, 0};
     cli_ctx c = {.cmd = "train", .usage = train_usage()};
     rl_train_config cfg = rl_train_defaults();
-    const char *out = NULL, *resume = NULL, *value[128] = {0};
+    const char *out = NULL, *resume = NULL, *value[256] = {0};
     int v;
     optind = 0;
     while ((v = cli_next(&c, argc, argv, opts)) != -1) {
         if (v == 'h') return cli_help(&c);
         if (v == O_FIELDS) return print_fields();
-        if (v >= 1 && v <= nf) value[v - 1] = optarg ? optarg : "1";
+        if (v >= FIELD_OPT0 && v < FIELD_OPT0 + nf) value[v - FIELD_OPT0] = optarg ? optarg : "1";
         else if (v == O_OUT) out = optarg;
         else if (v == O_RESUME) resume = optarg;
         else if (v != O_QUIET && v != O_PROGRESS) return 2;
@@ -182,7 +185,7 @@ int cmd_train(int argc, char **argv)
     if (!resume && !out) return cli_usage_error(&c, "--out RUN_DIR is required (or --resume RUN_DIR)");
     if (out && strcmp(out, "-") == 0) return cli_usage_error(&c, "--out -: a run is a folder, it cannot go to stdout");
     if (resume)
-        for (int k = 1; k < 256; k++)
+        for (int k = 1; k < (int)sizeof c.seen; k++)
             if (c.seen[k] && k != O_RESUME && k != O_QUIET && k != O_PROGRESS && k != field_opt("steps") && k != field_opt("text_path"))
                 return cli_usage_error(&c, "--resume takes only --steps, --data, --quiet and --progress: the rest comes from the "
                                            "checkpoint");

@@ -36,7 +36,8 @@ int main(int argc, char **argv)
     double log_scale = 0;
     /* P(T, 0) = exp(log_scale) * P, ||P||_F = 1: no over- or underflow */
     if (!s) s = rl_jac_product(j, T, 0, P, &log_scale);
-    rl_theorem th = {buf, buf + S, buf + 2 * S, buf + 3 * S, buf + 4 * S, 0, 0, 0};
+    rl_theorem th = {.eig_log_abs = buf, .eig_arg = buf + S, .matched_log_abs = buf + 2 * S,
+                     .matched_arg = buf + 3 * S, .sv_log = buf + 4 * S};
     if (!s) s = rl_jac_theorem(j, 0, &th);
     if (s) {
         fprintf(stderr, "jacobian: %s\n", rl_errmsg()[0] ? rl_errmsg() : rl_strerror(s));

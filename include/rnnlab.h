@@ -404,6 +404,10 @@ void rl_profile_reset(void);
  * scalar), "grad.<tensor name>" for every parameter, "grad.h0" when b has h0
  * and "grad.c0" when it has c0, all in the model's dtype. */
 rl_status rl_grad_save(const char *path, const rl_model *m, rl_ws *ws, const rl_batch *b, double loss);
+/* The same with up to 8 more tensors written after those (rnnlab grad's
+ * "omega", "floss", ...); RL_ERR_ARG for more. */
+rl_status rl_grad_save_ex(const char *path, const rl_model *m, rl_ws *ws, const rl_batch *b, double loss,
+                          const rl_st_tensor *extra, int nextra);
 
 /* ---------------------------------------------------------------- Jacobians */
 
@@ -541,6 +545,67 @@ typedef struct {
 /* rl_lyapunov, and what its trajectory did into *info (may be NULL). */
 rl_status rl_lyapunov_ex(const rl_model *m, const rl_batch *b, int seq, const rl_lyap_config *cfg, double *exponents,
                          double *trace, rl_lyap_info *info);
+
+/* ------------------------------------------------ regularisers on the Jacobians */
+
+/* From now on rl_backward keeps every layer's complete dL/dh (eq. 10.21),
+ * (L, T, B, H) in the workspace's dtype, as Pascanu's Omega needs. */
+rl_status rl_ws_keep_grad_hidden(rl_ws *ws);
+/* Layer l's dL/dh from the last rl_backward, (T, B, H) time-major (row t
+ * is dL/dh_{t+1}); NULL unless rl_ws_keep_grad_hidden was called first. */
+const void *rl_ws_grad_hidden_layer(const rl_ws *ws, int layer);
+
+/* The two forms of Omega: the paper's ratio of norms, or the ratio of
+ * squared norms of Pascanu's released code ("norm", "squared"). */
+typedef enum { RL_OMEGA_NORM = 0, RL_OMEGA_SQUARED, RL_OMEGA_FORM_COUNT } rl_omega_form;
+const char *rl_omega_form_name(rl_omega_form f);
+rl_status rl_omega_form_parse(const char *name, rl_omega_form *out);
+
+/* Pascanu, Mikolov & Bengio 2013, eq. (9), summed over the layers: for each
+ * layer, with delta = dL/dh_{k+1} that layer's BPTT gradient and
+ * J_{k+1} = dh_{k+1}/dh_k its step Jacobian (LSTM: the h block, c_k held),
+ *   norm:    Omega_l = mean over (b, k) of (||J^T delta|| / ||delta|| - 1)^2,
+ *            over the sequences b and steps k = 0..T-1 with delta != 0;
+ *   squared: Omega_l = mean of (||J^T delta||^2 / ||delta||^2 - 1)^2 over
+ *            those with ||delta||^2 >= 1e-20 (their code's bound).
+ * Call after rl_forward and rl_backward on ws, with rl_ws_keep_grad_hidden
+ * before them. *omega gets Omega (0 when no step counts); ratio (L, B, T)
+ * doubles, if not NULL, ||J^T delta|| / ||delta|| (NaN where not counted).
+ * weight > 0 adds weight * dOmega/dtheta to the gradient buffer: their
+ * "immediate" gradient, every activation and every delta held, so only
+ * what appears in J_t itself: W_hh (with the gates held for LSTM and GRU)
+ * and the cell's own parameters (the leaky unit's theta); an orthogonal
+ * W_hh = B map(A(X)) takes it on to X (W_hh remade from the model's X first;
+ * the workspace's dL/dW_hh then holds Omega's part). RL_ERR_ARG for a
+ * weight < 0 or not finite, or dL/dh not kept. In the workspace's dtype. */
+rl_status rl_omega(rl_ws *ws, const rl_model *m, rl_omega_form form, double weight, double *omega, double *ratio);
+
+/* Gradient flossing (Engelken, NeurIPS 2023). For each sequence b of the
+ * batch, along its own forward trajectory, with J_t = ds_t/ds_{t-1} on the
+ * state of rl_jac (t = 1..T): Q_0 = the first k columns of the identity,
+ * J_t Q_{t-1} = Q_t R_t (QR), lambda_i = (1/T) sum_t ln|R_t[i,i]|, and
+ *   F = mean over b of (1/k) sum_{i<=k} (lambda_i - target)^2.
+ * Its gradient goes through everything: the QR (its adjoint), J_t's
+ * dependence on the weights and on the trajectory (the cells' second
+ * derivatives, rl_cell_desc's jac_vjp), and the trajectory back to every
+ * weight and the initial state. Computed in float64 whatever the model's
+ * dtype. */
+typedef struct {
+    int k;         /* exponents, 1 <= k <= S (rl_state_size) */
+    double target; /* lambda*: 0 drives them to 0 */
+    double weight; /* the gradient added is weight * dF/dtheta (>= 0) */
+} rl_floss_config;
+
+/* F into *floss; lambda (B, k), if not NULL, gets each sequence's
+ * exponents (in the order of R's diagonal). grad (rl_model_num_params of
+ * the model's dtype), if not NULL, += weight * dF/dtheta, and grad_h0,
+ * grad_c0 ((L, B, H), may be NULL) += weight * dF/ds_0. b needs x (no
+ * targets). RL_ERR_ARG: k outside [1, S], a weight < 0; RL_ERR_NONFINITE:
+ * a rank-deficient R (some |R_t[i,i]| <= 1e-13 max_j |R_t[j,j]|: ln|R_ii|
+ * is -inf or nearly) or a non-finite trajectory, naming the sequence and
+ * the step; RL_ERR_LAPACK if the QR fails. */
+rl_status rl_floss(const rl_model *m, const rl_batch *b, const rl_floss_config *cfg, double *floss, double *lambda,
+                   void *grad, void *grad_h0, void *grad_c0);
 
 /* ---------------------------------------------------------------- optimisation */
 
@@ -782,6 +847,17 @@ typedef struct {
     double orthogonal_lr;   /* the learning rate of X, scaled by the schedule as sched.lr is; 0 = sched.lr */
     int block_sum;          /* 1: the batch's gradient is the sum, in order, of the gradients of its blocks of
                                RL_BLOCK_SEQS sequences, each computed alone: what N processes compute (rl_shard) */
+    /* the regularisers on the Jacobians (docs/training.md) */
+    double omega;              /* Pascanu et al.'s Omega: each step's gradient is that of L + omega Omega (0 = off) */
+    rl_omega_form omega_form;
+    int floss;                 /* gradient flossing of the top floss exponents (0 = off): floss_steps updates of
+                                  F alone, by an Adam of its own, before training, and after every floss_every
+                                  training steps (0: before only), at most floss_episodes times (0: no limit) */
+    int64_t floss_steps, floss_every;
+    int floss_episodes;
+    double floss_target;       /* lambda* */
+    double floss_lr;           /* the flossing Adam's rate (0 = sched.lr) */
+    int floss_batch;           /* sequences per flossing update */
 } rl_train_config;
 
 /* Defaults: adding, T 100, tanh, 128 units, 1 layer, batch 50, 1000 steps,

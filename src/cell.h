@@ -54,13 +54,31 @@ typedef RL_LAYER_STRUCT(double) rl_layer_f64;
  * hh_apart) get the pre-activation gradients; dprev (H) += the direct part
  * of dL/dh_t. Both act on the units [j0, j1) only. extra_grad adds the
  * gradient of the cell's own parameters, read off the caches and the
- * complete dL/dh after the time loop. */
+ * complete dL/dh after the time loop.
+ *
+ * jac_vjp is the derivative of the step Jacobian's coefficients (the
+ * second derivatives of the cell; docs/design.md, "Regularisers on the
+ * Jacobians"). The coefficients of step t are the backward step seeded
+ * with ones on state component r (0: h, 1: c), laid out per component as
+ * one block of rl_coef_len(d, H) values:
+ *   [dz (G*H) | dzh (Gh*H), hh_apart only | direct h (H) | direct c (H), two-state only]
+ * (without hh_apart, dz is also the hidden side's). Given kbar, the
+ * cotangent of every coefficient of sequence b's step t (states blocks),
+ * jac_vjp adds, for the units [j0, j1), the cotangents of what they are
+ * made from: the input-side pre-activations (zbar, G*H: of the sum
+ * W_ih x + b_ih + W_hh h + b_hh when the sides are not apart), the
+ * hidden-side ones (zhbar, Gh*H, hh_apart only, else NULL), the previous
+ * state (sbar: h (H), then c (H) for two-state cells) and the cell's own
+ * parameter (dextra, H, or NULL). W_hh itself is not among them: J_t is
+ * linear in it, and the caller takes that part. */
 #define RL_CELL_OPS(R, suffix)                                                                                  \
     typedef struct {                                                                                            \
         void (*fwd)(const rl_layer_##suffix *ly, int t, int b, int j0, int j1);                                  \
         void (*bwd)(const rl_layer_##suffix *ly, int t, int b, int j0, int j1, const R *dh, R *dc, R *dz, R *dzh, \
                     R *dprev);                                                                                  \
         void (*extra_grad)(const rl_layer_##suffix *ly, R *dextra);                                             \
+        void (*jac_vjp)(const rl_layer_##suffix *ly, int t, int b, int j0, int j1, const R *kbar, R *zbar,       \
+                        R *zhbar, R *sbar, R *dextra);                                                          \
     } rl_cell_ops_##suffix;
 RL_CELL_OPS(float, f32)
 RL_CELL_OPS(double, f64)
@@ -92,6 +110,13 @@ typedef struct rl_cell_desc {
     const rl_cell_ops_f32 *f32;
     const rl_cell_ops_f64 *f64;
 } rl_cell_desc;
+
+/* The length of one state component's block of step-Jacobian coefficients
+ * (see jac_vjp above). */
+static inline int rl_coef_len(const rl_cell_desc *d, int H)
+{
+    return (d->gates + (d->hh_apart ? d->hh_gates : 0) + d->states) * H;
+}
 
 /* Layer l's buffers in a workspace of the model's dtype (src/loop.c). */
 rl_layer_f32 rl_layer_of_f32(const rl_ws *ws, const rl_model *m, int l);

@@ -54,8 +54,43 @@ RL_CLONES_EW static void bwd(const rl_layer *ly, int t, int b, int j0, int j1, c
     }
 }
 
+/* The coefficients of step t, from bwd seeded with ones, s_x = x (1 - x),
+ * a = (1 - z) (1 - n^2), hn = W_hn h_{t-1} + b_hn:
+ *   input side  r: a hn s_r,  z: (h_{t-1} - n) s_z,  n: a
+ *   hidden side r: a hn s_r,  z: (h_{t-1} - n) s_z,  n: a r
+ *   direct h: z.
+ * They are functions of r, z, n, h_{t-1} and hn (the hidden side's n row,
+ * a pre-activation); r, z and n of the pre-activations, with
+ * n = tanh(x_n + r hn), so hn reaches them twice. */
+static void jac_vjp(const rl_layer *ly, int t, int b, int j0, int j1, const real *kbar, real *zbar, real *zhbar,
+                    real *sbar, real *dextra)
+{
+    (void)dextra;
+    const int H = ly->H;
+    const size_t k = (size_t)b * H, BH = (size_t)ly->B * H;
+    const real *g = ly->z + ((size_t)t * ly->B + (size_t)b) * 3 * H, *hnt = ly->aux + (size_t)t * BH + k;
+    const real *hp = ly->h + (size_t)t * BH + k;
+    const real *kd = kbar, *ke = kbar + 3 * H, *kdir = kbar + 6 * H;
+    for (int j = j0; j < j1; j++) {
+        real r = g[j], z = g[H + j], n = g[2 * H + j], hn = hnt[j];
+        real sr = r * (1 - r), sz = z * (1 - z), sn = 1 - n * n, a = (1 - z) * sn;
+        real R = kd[j] + ke[j], Z = kd[H + j] + ke[H + j]; /* r and z have one coefficient on both sides */
+        real ab = R * hn * sr + kd[2 * H + j] + ke[2 * H + j] * r;
+        real rb = R * a * hn * (1 - 2 * r) + ke[2 * H + j] * a;
+        real hnb = R * a * sr;
+        real zb = ab * -sn + Z * (hp[j] - n) * (1 - 2 * z) + kdir[j];
+        real nb = ab * (1 - z) * -2 * n - Z * sz;
+        /* n = tanh(x_n + r hn) */
+        real pnb = nb * sn;
+        rb += pnb * hn, hnb += pnb * r;
+        zbar[j] += rb * sr, zbar[H + j] += zb * sz, zbar[2 * H + j] += pnb;
+        zhbar[j] += rb * sr, zhbar[H + j] += zb * sz, zhbar[2 * H + j] += hnb;
+        sbar[j] += Z * sz;
+    }
+}
+
 extern const rl_cell_ops RL_T(rl_gru_ops);
-const rl_cell_ops RL_T(rl_gru_ops) = {fwd, bwd, NULL};
+const rl_cell_ops RL_T(rl_gru_ops) = {fwd, bwd, NULL, jac_vjp};
 
 #ifdef RL_REAL_F64
 extern const rl_cell_ops_f32 rl_gru_ops_f32;

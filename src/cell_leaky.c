@@ -57,8 +57,26 @@ static void extra_grad(const rl_layer *ly, real *dtheta)
     }
 }
 
+/* The coefficients of step t: kappa = alpha (1 - n_t^2) on the pre-activation
+ * (kbar's dz block) and d = 1 - alpha direct (its h block), alpha =
+ * sigma(theta). So
+ *   dkappa/da_t = alpha tanh''(a_t) = -2 alpha n_t (1 - n_t^2),
+ *   dkappa/dtheta = alpha (1 - alpha) (1 - n_t^2),  dd/dtheta = -alpha (1 - alpha). */
+static void jac_vjp(const rl_layer *ly, int t, int b, int j0, int j1, const real *kbar, real *zbar, real *zhbar,
+                    real *sbar, real *dextra)
+{
+    (void)zhbar, (void)sbar;
+    const int H = ly->H;
+    const real *n = ly->z + row(ly, t, b), *theta = ly->extra, *kd = kbar + H;
+    for (int j = j0; j < j1; j++) {
+        real a = sigm(theta[j]), s = 1 - n[j] * n[j];
+        zbar[j] += kbar[j] * -2 * a * n[j] * s;
+        if (dextra) dextra[j] += a * (1 - a) * (kbar[j] * s - kd[j]);
+    }
+}
+
 extern const rl_cell_ops RL_T(rl_leaky_ops);
-const rl_cell_ops RL_T(rl_leaky_ops) = {fwd, bwd, extra_grad};
+const rl_cell_ops RL_T(rl_leaky_ops) = {fwd, bwd, extra_grad, jac_vjp};
 
 #ifdef RL_REAL_F64
 /* theta from init: one rate for every unit, theta = logit(leak); or time

@@ -50,8 +50,48 @@ RL_CLONES_EW static void bwd(const rl_layer *ly, int t, int b, int j0, int j1, c
     }
 }
 
+/* The coefficients of step t, from bwd seeded with ones on h (block 0) and
+ * on c (block 1), s_x = x (1 - x) for a sigmoid gate, s_g = 1 - g^2,
+ * tc = tanh(c_t), u = o (1 - tc^2):
+ *   block 0: z_i u g s_i, z_f u c_{t-1} s_f, z_g u i s_g, z_o tc s_o;  direct c: u f
+ *   block 1: z_i g s_i,   z_f c_{t-1} s_f,   z_g i s_g,   z_o 0;       direct c: f
+ * (no direct h). They are functions of the gates i, f, g, o, of c_{t-1},
+ * and of c_t = f c_{t-1} + i g, itself made of them; the cotangents go back
+ * through each, then through c_t, then through the gates' nonlinearities
+ * to the pre-activations. */
+static void jac_vjp(const rl_layer *ly, int t, int b, int j0, int j1, const real *kbar, real *zbar, real *zhbar,
+                    real *sbar, real *dextra)
+{
+    (void)zhbar, (void)dextra;
+    const int H = ly->H, CL = 6 * H; /* a block: dz (4H), direct h, direct c */
+    const size_t k = (size_t)b * H, BH = (size_t)ly->B * H;
+    const real *z = ly->z + ((size_t)t * ly->B + (size_t)b) * 4 * H;
+    const real *cp = ly->c + (size_t)t * BH + k, *ct = ly->c + (size_t)(t + 1) * BH + k;
+    const real *k0 = kbar, *k1 = kbar + CL;
+    for (int j = j0; j < j1; j++) {
+        real i = z[j], f = z[H + j], g = z[2 * H + j], o = z[3 * H + j], tc = RL_TANH(ct[j]);
+        real si = i * (1 - i), sf = f * (1 - f), sg = 1 - g * g, so = o * (1 - o), u = o * (1 - tc * tc);
+        real a0i = k0[j], a0f = k0[H + j], a0g = k0[2 * H + j], a0o = k0[3 * H + j], d0c = k0[5 * H + j];
+        real a1i = k1[j], a1f = k1[H + j], a1g = k1[2 * H + j], d1c = k1[5 * H + j];
+        /* through u (block 0's factor) */
+        real ub = a0i * g * si + a0f * cp[j] * sf + a0g * i * sg + d0c * f;
+        real ci = a0i * u + a1i, cf = a0f * u + a1f, cg = a0g * u + a1g; /* the two blocks' common factors */
+        real gb = ci * si + cg * i * -2 * g;
+        real ib = ci * g * (1 - 2 * i) + cg * sg;
+        real fb = cf * cp[j] * (1 - 2 * f) + d0c * u + d1c;
+        real ob = a0o * tc * (1 - 2 * o) + ub * (1 - tc * tc);
+        real tcb = a0o * so + ub * o * -2 * tc;
+        real cpb = cf * sf;
+        /* through c_t = f c_{t-1} + i g */
+        real ctb = tcb * (1 - tc * tc);
+        ib += ctb * g, gb += ctb * i, fb += ctb * cp[j], cpb += ctb * f;
+        zbar[j] += ib * si, zbar[H + j] += fb * sf, zbar[2 * H + j] += gb * sg, zbar[3 * H + j] += ob * so;
+        sbar[H + j] += cpb;
+    }
+}
+
 extern const rl_cell_ops RL_T(rl_lstm_ops);
-const rl_cell_ops RL_T(rl_lstm_ops) = {fwd, bwd, NULL};
+const rl_cell_ops RL_T(rl_lstm_ops) = {fwd, bwd, NULL, jac_vjp};
 
 #ifdef RL_REAL_F64
 extern const rl_cell_ops_f32 rl_lstm_ops_f32;

@@ -60,10 +60,30 @@ static void bwd_linear(const rl_layer *ly, int t, int b, int j0, int j1, const r
     for (int j = j0; j < j1; j++) dz[j] = dh[j];
 }
 
+/* The coefficient of step t is kappa = tanh'(a_t) = 1 - h_t^2 (kbar's dz
+ * block; the direct block has none), so
+ *   dkappa/da_t = tanh''(a_t) = -2 h_t (1 - h_t^2). */
+static void vjp_tanh(const rl_layer *ly, int t, int b, int j0, int j1, const real *kbar, real *zbar, real *zhbar,
+                     real *sbar, real *dextra)
+{
+    (void)zhbar, (void)sbar, (void)dextra;
+    const real *h = row(ly->h, t + 1, b, ly);
+    for (int j = j0; j < j1; j++) zbar[j] += kbar[j] * -2 * h[j] * (1 - h[j] * h[j]);
+}
+
+/* relu' = [a_t > 0] and linear' = 1 are constant wherever they are
+ * differentiable: relu'' = linear'' = 0, so nothing is added (this is
+ * also IndRNN's: its step is the ReLU's). */
+static void vjp_none(const rl_layer *ly, int t, int b, int j0, int j1, const real *kbar, real *zbar, real *zhbar,
+                     real *sbar, real *dextra)
+{
+    (void)ly, (void)t, (void)b, (void)j0, (void)j1, (void)kbar, (void)zbar, (void)zhbar, (void)sbar, (void)dextra;
+}
+
 extern const rl_cell_ops RL_T(rl_tanh_ops), RL_T(rl_relu_ops), RL_T(rl_linear_ops);
-const rl_cell_ops RL_T(rl_tanh_ops) = {fwd_tanh, bwd_tanh, NULL};
-const rl_cell_ops RL_T(rl_relu_ops) = {fwd_relu, bwd_relu, NULL};
-const rl_cell_ops RL_T(rl_linear_ops) = {fwd_linear, bwd_linear, NULL};
+const rl_cell_ops RL_T(rl_tanh_ops) = {fwd_tanh, bwd_tanh, NULL, vjp_tanh};
+const rl_cell_ops RL_T(rl_relu_ops) = {fwd_relu, bwd_relu, NULL, vjp_none};
+const rl_cell_ops RL_T(rl_linear_ops) = {fwd_linear, bwd_linear, NULL, vjp_none};
 
 #ifdef RL_REAL_F64
 extern const rl_cell_ops_f32 rl_tanh_ops_f32, rl_relu_ops_f32, rl_linear_ops_f32;

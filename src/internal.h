@@ -254,6 +254,8 @@ struct rl_ws {
     void *dh;      /* (T, B, H) dL/dh of the layer being differentiated */
     void *dh_below;/* (T, B, H) dL/d(input) handed to the layer below */
     void *dh_top;  /* (T, B, H) dL/dh of the top layer, kept for inspection */
+    void *dh_all;  /* (L, T, B, H) every layer's complete dL/dh, kept by rl_backward once
+                      rl_ws_keep_grad_hidden allocated it (Pascanu's Omega reads it), else NULL */
     void *da;      /* (T, B, G*H) dL/d(pre-activation) (GRU: of the input side W_ih x + b_ih) */
     void *da_h;    /* (T, B, Gh*H) dL/d(W_hh h + b_hh) of a cell that keeps it apart (GRU), else NULL */
     void *dc;      /* (B, H) dL/dc carried back one step (two-state cells), else NULL */
@@ -312,6 +314,9 @@ rl_status rl_forward_f32(rl_ws *ws, const rl_model *m, const rl_batch *b, double
 rl_status rl_forward_f64(rl_ws *ws, const rl_model *m, const rl_batch *b, double *loss);
 rl_status rl_backward_f32(rl_ws *ws, const rl_model *m, const rl_batch *b);
 rl_status rl_backward_f64(rl_ws *ws, const rl_model *m, const rl_batch *b);
+/* Pascanu's Omega in each real type (src/omega.c compiled twice). */
+rl_status rl_omega_f32(rl_ws *ws, const rl_model *m, rl_omega_form form, double weight, double *omega, double *ratio);
+rl_status rl_omega_f64(rl_ws *ws, const rl_model *m, rl_omega_form form, double weight, double *omega, double *ratio);
 
 /* Check a batch against a model: sizes, finite values and, when with_loss,
  * targets present and in range, mask >= 0 with a positive sum; fills wsum

@@ -476,9 +476,16 @@ rl_status rl_data_random(rl_data **out, const rl_model *m, int batch, int steps,
 
 rl_status rl_grad_save(const char *path, const rl_model *m, rl_ws *ws, const rl_batch *b, double loss)
 {
+    return rl_grad_save_ex(path, m, ws, b, loss, NULL, 0);
+}
+
+rl_status rl_grad_save_ex(const char *path, const rl_model *m, rl_ws *ws, const rl_batch *b, double loss,
+                          const rl_st_tensor *extra, int nextra)
+{
     const char *dt = m->dtype == RL_F64 ? "F64" : "F32";
     size_t es = rl_dtype_size(m->dtype);
-    st_out t[RL_MAX_TENSORS + 3];
+    if (nextra < 0 || nextra > 8) return rl_fail(RL_ERR_ARG, "at most 8 extra tensors in a gradient file");
+    st_out t[RL_MAX_TENSORS + 3 + 8];
     char names[RL_MAX_TENSORS][RL_TENSOR_NAME_MAX + 8];
     double loss64 = loss;
     float loss32 = (float)loss;
@@ -494,5 +501,6 @@ rl_status rl_grad_save(const char *path, const rl_model *m, rl_ws *ws, const rl_
     int64_t L = m->cfg.num_layers, B = b->batch, H = m->cfg.hidden_size;
     if (b->h0) t[n++] = (st_out){"grad.h0", dt, 3, {L, B, H}, rl_ws_grad_h0(ws)};
     if (b->c0) t[n++] = (st_out){"grad.c0", dt, 3, {L, B, H}, rl_ws_grad_c0(ws)};
+    for (int i = 0; i < nextra; i++) t[n++] = extra[i];
     return st_write(path, t, n, NULL, 0);
 }

@@ -55,9 +55,15 @@ void RL_T(rl_gemm)(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int M, int N, int K, 
     int panel = ((n + 255) / 256) * 16, panels;
     if (panel < 128) panel = 128;
     panels = (n + panel - 1) / panel;
-    /* at least 4 MFLOP a panel (tens of microseconds): less is not worth a thread */
-    if ((double)M * N * K / (1 << 21) < panels) panels = (int)((double)M * N * K / (1 << 21));
-    if (panels < 1) panels = 1;
+    /* at least 4 MFLOP a panel (tens of microseconds): less is not worth a thread;
+     * the fewer panels are widened to cover all n rows (or columns), and
+     * counted again from the width (its rounding to 16 can leave one empty) */
+    if ((double)M * N * K / (1 << 21) < panels) {
+        panels = (int)((double)M * N * K / (1 << 21));
+        if (panels < 1) panels = 1;
+        panel = ((n + panels - 1) / panels + 15) / 16 * 16;
+        panels = (n + panel - 1) / panel;
+    }
     gemm_panels g = {{ta, tb, M, N, K, by_rows, panels, alpha, beta, A, B, C, lda, ldb, ldc}, panel};
     int parts = rl_get_num_threads() < panels ? rl_get_num_threads() : panels;
     if (panels == 1)
@@ -361,6 +367,7 @@ rl_status RL_T(rl_backward)(rl_ws *ws, const rl_model *m, const rl_batch *b)
         RL_T(rl_layer_backward)(m->cell, &ly, dx, DPL(ws, m, l, RL_W_IH), (real *)rl_layer_dwhh(ws, m, l), DPL(ws, m, l, RL_B_IH),
                                 DPL(ws, m, l, RL_B_HH), DPL(ws, m, l, RL_EXTRA), in, ids, ws->wt,
                                 (real *)ws->wpack);
+        if (ws->dh_all) memcpy((real *)ws->dh_all + (size_t)l * TB * H, dh, TB * H * sizeof *dh); /* Omega's delta */
         if (dx && ws->dropout > 0) { /* back through the dropout mask */
             const real *mask = (const real *)ws->dmask + (size_t)(l - 1) * T * BH;
             for (size_t i = 0; i < (size_t)T * BH; i++) dx[i] *= mask[i];

@@ -12,7 +12,7 @@
 
 /* The files of a run; each may have temporaries named "<file>.tmp...". */
 static const char *const run_files[] = {"config.json", "checkpoint.safetensors", "model.safetensors", "metrics.jsonl",
-                                        "flow.jsonl"};
+                                        "flow.jsonl", "floss.jsonl"};
 
 /* One of run_files, or a temporary of one ("<file>.tmp", "<file>.tmp.XXXXXX"). */
 static int is_run_file(const char *name)
@@ -93,6 +93,7 @@ rl_status rl_run_create(const char *dir, const rl_train_config *c)
     /* the records of a run that stopped before its first checkpoint */
     remove(join(path, sizeof path, dir, "metrics.jsonl"));
     remove(join(path, sizeof path, dir, "flow.jsonl"));
+    remove(join(path, sizeof path, dir, "floss.jsonl"));
     return RL_OK;
 }
 
@@ -305,5 +306,6 @@ rl_status rl_run_restore(const st_file *f, const char *dir, const rl_train_confi
     if (!dir) return RL_OK;
     s = trim_log(join(path, sizeof path, dir, "metrics.jsonl"), st->step);
     if (!s) s = trim_log(join(path, sizeof path, dir, "flow.jsonl"), st->step);
+    if (!s) s = trim_log(join(path, sizeof path, dir, "floss.jsonl"), st->step);
     return s;
 }

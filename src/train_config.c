@@ -14,6 +14,7 @@ _Static_assert(sizeof(rl_task_kind) == sizeof(int) && sizeof(rl_cell) == sizeof(
 _Static_assert(sizeof(rl_init_kind) == sizeof(int) && sizeof(rl_optim_kind) == sizeof(int), "enum size");
 _Static_assert(sizeof(rl_sched_kind) == sizeof(int) && sizeof(rl_readout) == sizeof(int) && sizeof(rl_orth) == sizeof(int),
                "enum size");
+_Static_assert(sizeof(rl_omega_form) == sizeof(int), "enum size");
 
 rl_train_config rl_train_defaults(void)
 {
@@ -25,6 +26,7 @@ rl_train_config rl_train_defaults(void)
     c.sched = (rl_schedule){RL_SCHED_CONSTANT, 1e-3, 0, 0, 0.1, 0, 0};
     c.ridge = 1e-6;
     c.clip = 1, c.log_every = 10, c.eval_every = 200, c.eval_batches = 10, c.flow_every = 100, c.ckpt_every = 200;
+    c.floss_steps = 100, c.floss_batch = 1;
     return c;
 }
 
@@ -52,6 +54,7 @@ static const char *sched_choice(int i) { return rl_sched_name((rl_sched_kind)i);
 static const char *readout_choice(int i) { return rl_readout_name((rl_readout)i); }
 static const char *nonfinite_choice(int i) { return i == 0 ? "stop" : i == 1 ? "skip" : NULL; }
 static const char *orth_choice(int i) { return rl_orth_name((rl_orth)i); }
+static const char *omega_form_choice(int i) { return rl_omega_form_name((rl_omega_form)i); }
 
 #define OFF(field) offsetof(rl_train_config, field)
 #define NUM(key, flag, group, type, field, lo, hi, arg, help, def) \
@@ -144,6 +147,25 @@ static const row rows[] = {
         "write the model before training to RUN/init.safetensors", NULL),
     NUM("block_sum", "block-sum", "optimisation", RL_FIELD_BOOL, block_sum, 0, 1, NULL,
         "the gradient as the in-order sum over blocks of 16 sequences: the bits of N MPI ranks (on under mpirun)", NULL),
+    NUM("omega", "omega", "regularisers", RL_FIELD_DOUBLE, omega, 0, 1e6, "W",
+        "Pascanu et al.'s Omega on the step Jacobians: train on L + W Omega; 0 = off", NULL),
+    {{"omega_form", "omega-form", "regularisers", RL_FIELD_ENUM, OFF(omega_form), 0, 0, RL_OMEGA_FORM_COUNT, "F",
+      "Omega as a ratio of norms (the paper's) or of squared norms (their code's)", NULL},
+     "Omega form", omega_form_choice},
+    NUM("floss", "floss", "regularisers", RL_FIELD_INT, floss, 0, 1000000, "K",
+        "gradient flossing of the top K Lyapunov exponents (Engelken 2023); 0 = off", NULL),
+    NUM("floss_steps", "floss-steps", "regularisers", RL_FIELD_INT64, floss_steps, 1, BIG, "N",
+        "flossing updates before training and in each episode", NULL),
+    NUM("floss_every", "floss-every", "regularisers", RL_FIELD_INT64, floss_every, 0, BIG, "M",
+        "a flossing episode after every M training steps; 0 = before training only", NULL),
+    NUM("floss_episodes", "floss-episodes", "regularisers", RL_FIELD_INT, floss_episodes, 0, 1000000, "E",
+        "at most E episodes during training; 0 = no limit", NULL),
+    NUM("floss_target", "floss-target", "regularisers", RL_FIELD_DOUBLE, floss_target, -100, 100, "X",
+        "the exponents' target lambda*", NULL),
+    NUM("floss_lr", "floss-lr", "regularisers", RL_FIELD_DOUBLE, floss_lr, 0, 1e3, "X",
+        "learning rate of flossing's own Adam; 0 = --lr", NULL),
+    NUM("floss_batch", "floss-batch", "regularisers", RL_FIELD_INT, floss_batch, 1, 1000000, "B",
+        "sequences per flossing update", NULL),
 };
 #define NROWS ((int)(sizeof rows / sizeof rows[0]))
 
@@ -368,6 +390,9 @@ rl_status rl_train_config_check(const rl_train_config *c)
         return rl_fail(RL_ERR_ARG, "--orthogonal-lr is for a model with --orthogonal exp or cayley");
     rl_config mc = {.cell = c->cell, .hidden_size = 1};
     if (rl_orth_check(&mc, c->orthogonal)) return rl_fail(RL_ERR_ARG, "--orthogonal: %s", rl_errmsg());
+    if (c->omega == 0 && c->omega_form != RL_OMEGA_NORM) return rl_fail(RL_ERR_ARG, "--omega-form needs --omega W > 0");
+    if (c->floss == 0 && (c->floss_every || c->floss_episodes || c->floss_target != 0 || c->floss_lr != 0))
+        return rl_fail(RL_ERR_ARG, "--floss-every, --floss-episodes, --floss-target and --floss-lr need --floss K");
     return RL_OK;
 }
 

@@ -36,6 +36,13 @@ struct rl_trainer {
     rl_run_records acc;      /* the metrics line being gathered, and the steps skipped */
     rl_step_hook hook;       /* or NULL */
     void *hook_ctx;
+    /* the regularisers on the Jacobians: Omega as a step hook of the
+     * trainer's own (it runs before the user's), flossing in episodes */
+    rl_step_hook reg_hook;   /* omega_hook, or NULL */
+    double last_omega;       /* Omega of the last step, for the metrics line */
+    rl_data *floss_data;     /* floss_batch sequences of the task */
+    void *floss_grad;        /* (num_params) float32 */
+    int64_t *floss_pos;      /* text: the windows' offsets (floss_batch) */
     rl_score last_val;       /* the last validation, and its step (0: none yet) */
     int64_t last_val_step;
     rl_shard shard;          /* the processes sharing the run (rank 0 of 1: this one alone) */
@@ -56,6 +63,9 @@ void rl_trainer_free(rl_trainer *t)
     rl_ws_free(t->ws);
     rl_data_free(t->data);
     rl_data_free(t->flow);
+    rl_data_free(t->floss_data);
+    rl_free(t->floss_grad);
+    free(t->floss_pos);
     rl_optim_free(t->opt);
     rl_blocks_free(t->blk);
     free(t->pos);
@@ -102,6 +112,37 @@ static rl_status check_ridge(const rl_train_config *c, const rl_task_info *in)
     return RL_OK;
 }
 
+/* Pascanu et al.'s Omega as a step hook: weight * dOmega/dtheta added to
+ * the gradient before clipping (as their code adds it), Omega kept for the
+ * metrics line; the loss logged stays the task's. */
+static rl_status omega_hook(void *ctx, rl_trainer *t, rl_model *m, rl_ws *ws, const rl_batch *b, double *loss)
+{
+    (void)ctx, (void)b, (void)loss;
+    return rl_omega(ws, m, t->cfg.omega_form, t->cfg.omega, &t->last_omega, NULL);
+}
+
+/* What the regularisers need: every layer's dL/dh for Omega; a batch and a
+ * gradient buffer for flossing, and k within the state. */
+static rl_status build_regularisers(rl_trainer *t)
+{
+    const rl_train_config *c = &t->cfg;
+    t->last_omega = NAN;
+    if (c->omega > 0) {
+        rl_status s = rl_ws_keep_grad_hidden(t->ws);
+        if (s) return s;
+        t->reg_hook = omega_hook;
+    }
+    if (c->floss == 0) return RL_OK;
+    if (c->floss > rl_state_size(t->m))
+        return rl_fail(RL_ERR_ARG, "--floss %d: this model's state has %d dimensions (K <= %d)", c->floss,
+                       rl_state_size(t->m), rl_state_size(t->m));
+    rl_status s = rl_task_data_new(&t->floss_data, t->task, c->floss_batch);
+    if (s) return s;
+    if (!(t->floss_grad = rl_alloc(rl_model_num_params(t->m), 4)) || !(t->floss_pos = calloc((size_t)c->floss_batch, 8)))
+        return rl_fail(RL_ERR_NOMEM, "out of memory");
+    return RL_OK;
+}
+
 /* Everything but the model's weights and the optimizer's moments. */
 static rl_status build(rl_trainer *t)
 {
@@ -143,6 +184,7 @@ static rl_status build(rl_trainer *t)
     rl_rng_seed(&fr, c->seed ^ 0x466c6f77ull);
     int64_t p0 = 0;
     s = rl_task_fill(t->task, t->flow, &fr, 1, &p0);
+    if (!s) s = build_regularisers(t);
     return s;
 }
 
@@ -562,7 +604,8 @@ static rl_status train_step(rl_trainer *t, double *loss, double *gnorm, int *cli
     }
     size_t n = rl_model_num_params(t->m);
     if (!s && c->inject_nan_at == t->step + 1) ((float *)rl_ws_grad(t->ws))[n / 2] = NAN;
-    /* a regulariser's term, an all-reduce of the gradient */
+    /* a regulariser's term, an all-reduce of the gradient: the trainer's own first */
+    if (!s && t->reg_hook) s = t->reg_hook(NULL, t, t->m, t->ws, &b, loss);
     if (!s && t->hook) s = t->hook(t->hook_ctx, t, t->m, t->ws, &b, loss);
     if (!s && !isfinite(*loss)) s = rl_fail(RL_ERR_NONFINITE, "the loss is %g", *loss);
     if (!s) s = rl_clip_grad_norm(rl_ws_grad(t->ws), n, RL_F32, c->clip, gnorm);
@@ -614,6 +657,103 @@ static rl_status ridge_metrics(rl_trainer *t, const rl_ridge_info *fit, double n
     return s;
 }
 
+/* ------------------------------------------------------------------ flossing */
+
+/* An episode is due after training step `step` (0: before training); not
+ * on the run's length, so that a run resumed to more steps floss as one
+ * that was asked for them at once. */
+static int floss_due(const rl_train_config *c, int64_t step)
+{
+    if (c->floss == 0) return 0;
+    if (step == 0) return 1;
+    if (c->floss_every == 0 || step % c->floss_every != 0) return 0;
+    return c->floss_episodes == 0 || step / c->floss_every <= c->floss_episodes;
+}
+
+/* Fresh sequences for flossing into d, from r; text: windows at random offsets. */
+static rl_status floss_fill(rl_trainer *t, rl_data *d, rl_rng *r)
+{
+    if (t->k1) {
+        int64_t span = t->info.train_len - t->info.steps - 1;
+        for (int b = 0; b < t->cfg.floss_batch; b++)
+            t->floss_pos[b] = span > 0 ? (int64_t)(rl_rng_next(r) % (uint64_t)span) : 0;
+    }
+    return rl_task_fill(t->task, d, r, 0, t->k1 ? t->floss_pos : NULL);
+}
+
+/* F and the exponents' means over the sequences of d into *f and mean (k);
+ * NaN for a rank-deficient R. */
+static rl_status floss_measure(rl_trainer *t, rl_data *d, double *lam, double *f, double *mean)
+{
+    const int K = t->cfg.floss, B = t->cfg.floss_batch;
+    rl_floss_config fc = {K, t->cfg.floss_target, 1};
+    rl_status s = rl_floss(t->m, rl_data_batch(d), &fc, f, lam, NULL, NULL, NULL);
+    if (s == RL_ERR_NONFINITE) s = RL_OK, *f = NAN;
+    for (int i = 0; !s && i < K; i++) {
+        mean[i] = 0;
+        for (int b = 0; b < B; b++) mean[i] += isnan(*f) ? NAN : lam[(size_t)b * K + i] / B;
+    }
+    return s;
+}
+
+/* One episode of gradient flossing (Engelken 2023): floss_steps updates of
+ * F alone by an Adam of its own (made afresh for each episode, so that a
+ * checkpoint holds nothing of it), on fresh batches from a generator of its
+ * own (the training data are the same with or without flossing). An
+ * update whose QR is rank-deficient, or whose trajectory is not finite, is
+ * skipped and counted. One line of floss.jsonl: F and the exponents (means
+ * over the sequences) on the episode's first batch, before and after. */
+static rl_status floss_episode(rl_trainer *t)
+{
+    const rl_train_config *c = &t->cfg;
+    const int K = c->floss, B = c->floss_batch;
+    const size_t n = rl_model_num_params(t->m);
+    const rl_optim_config oc = rl_optim_defaults(RL_OPT_ADAM);
+    rl_floss_config fc = {K, c->floss_target, 1};
+    rl_optim *o = NULL;
+    rl_data *first = NULL;
+    rl_rng r;
+    rl_rng_seed(&r, c->seed ^ 0x666c6f7373ull ^ (0x9E3779B97F4A7C15ull * (uint64_t)(t->step + 1)));
+    double *lam = calloc((size_t)B * K, 8), *before = calloc((size_t)K, 8), *after = calloc((size_t)K, 8);
+    double f0 = NAN, f1 = NAN, F = NAN;
+    int64_t skipped = 0;
+    rl_status s = lam && before && after ? rl_optim_new(&o, t->m, &oc) : rl_fail(RL_ERR_NOMEM, "out of memory");
+    if (!s) s = rl_task_data_new(&first, t->task, B);
+    if (!s) s = floss_fill(t, first, &r);
+    if (!s) s = floss_measure(t, first, lam, &f0, before);
+    for (int64_t i = 0; !s && i < c->floss_steps; i++) {
+        const rl_data *d = first;
+        if (i > 0) {
+            s = floss_fill(t, t->floss_data, &r);
+            d = t->floss_data;
+        }
+        memset(t->floss_grad, 0, n * 4);
+        if (!s) s = rl_floss(t->m, rl_data_batch(d), &fc, &F, NULL, t->floss_grad, NULL, NULL);
+        if (s == RL_ERR_NONFINITE) {
+            s = RL_OK, skipped++;
+            continue;
+        }
+        if (!s) s = rl_optim_step(o, t->m, t->floss_grad, c->floss_lr > 0 ? c->floss_lr : c->sched.lr);
+        if (!s) rl_model_clip_recurrent(t->m, c->init.recurrent_max);
+    }
+    if (!s) s = floss_measure(t, first, lam, &f1, after);
+    if (!s) {
+        cJSON *rec = cJSON_CreateObject();
+        cJSON_AddNumberToObject(rec, "step", (double)t->step);
+        cJSON_AddNumberToObject(rec, "updates", (double)c->floss_steps);
+        cJSON_AddNumberToObject(rec, "skipped", (double)skipped);
+        cJSON_AddNumberToObject(rec, "floss_before", f0);
+        cJSON_AddNumberToObject(rec, "floss_after", f1);
+        cJSON_AddItemToObject(rec, "lambda_before", darray(before, K));
+        cJSON_AddItemToObject(rec, "lambda_after", darray(after, K));
+        s = rl_run_append(t->dir, "floss.jsonl", rec);
+    }
+    rl_data_free(first);
+    rl_optim_free(o);
+    free(lam), free(before), free(after);
+    return s;
+}
+
 /* The metrics line of the steps since the last one; *p gets the progress
  * report of the same steps (the validation fields are filled later, after
  * the step's validation). */
@@ -634,6 +774,7 @@ static rl_status log_metrics(rl_trainer *t, double now, double tlog, int64_t tok
     cJSON_AddNumberToObject(r, "skipped", (double)a->skipped);
     cJSON_AddNumberToObject(r, "tokens_per_s", tps);
     if (!isnan(t->info.baseline)) cJSON_AddNumberToObject(r, "baseline", t->info.baseline);
+    if (c->omega > 0 && !isnan(t->last_omega)) cJSON_AddNumberToObject(r, "omega", t->last_omega);
     rl_status s = RL_OK;
     if (writes(t)) s = rl_run_append(t->dir, "metrics.jsonl", r);
     else cJSON_Delete(r);
@@ -653,8 +794,10 @@ static rl_status trainer_loop(rl_trainer *t, volatile int *stop, int *interrupte
     int64_t tokens = 0;
     const int64_t tokens_per_step = (int64_t)c->batch * (t->k1 ? t->k1 : t->info.steps);
     const int ridge = c->readout == RL_READOUT_RIDGE; /* one step, the head's fit (steps = 1) */
-    /* the flow before training, once: a run resumed at step 0 has it */
+    /* the flow before training, once: a run resumed at step 0 has it; then flossing before training
+     * (one process only: flossing does not combine with block_sum, rl_train_config_check) */
     if (t->fresh && c->flow_every > 0 && writes(t)) s = flow_record(t, NAN, NAN);
+    if (!s && t->fresh && floss_due(c, 0)) s = floss_episode(t);
     t->fresh = 0;
     while (!s && t->step < c->steps) {
         if (stop && *stop) {
@@ -690,6 +833,8 @@ static rl_status trainer_loop(rl_trainer *t, volatile int *stop, int *interrupte
         }
         t->step++;
         tokens += tokens_per_step;
+        /* flossing after this update, before its records and checkpoint: a resumed run does it once */
+        if (!s && floss_due(c, t->step)) s = floss_episode(t);
         rl_progress rep;
         int report = t->step % c->log_every == 0 || t->step == c->steps;
         if (report) {

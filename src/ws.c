@@ -70,7 +70,7 @@ void rl_ws_free(rl_ws *ws)
 {
     if (!ws) return;
     void *bufs[] = {ws->xt, ws->h, ws->c, ws->gates, ws->aux, ws->out, ws->dout, ws->dh, ws->dh_below,
-                    ws->dh_top, ws->da, ws->da_h, ws->dc, ws->drop, ws->dmask, ws->carry, ws->grad, ws->grad_h0, ws->grad_c0, ws->wsum, ws->lrow,
+                    ws->dh_top, ws->dh_all, ws->da, ws->da_h, ws->dc, ws->drop, ws->dmask, ws->carry, ws->grad, ws->grad_h0, ws->grad_c0, ws->wsum, ws->lrow,
                     ws->wt, ws->ids, ws->wpack};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) rl_free(bufs[i]);
     rl_orth_ws_free(ws);
@@ -90,6 +90,21 @@ const void *rl_ws_grad_h0(const rl_ws *ws) { return ws->grad_h0; }
 const void *rl_ws_grad_c0(const rl_ws *ws) { return ws->grad_c0; }
 const void *rl_ws_outputs(const rl_ws *ws) { return ws->out; }
 const void *rl_ws_grad_hidden(const rl_ws *ws) { return ws->dh_top; }
+
+rl_status rl_ws_keep_grad_hidden(rl_ws *ws)
+{
+    if (ws->dh_all) return RL_OK;
+    size_t n = (size_t)ws->cfg.num_layers * ws->T * ws->B * ws->cfg.hidden_size;
+    if (!(ws->dh_all = rl_alloc(n, rl_dtype_size(ws->dtype)))) return RL_ERR_NOMEM;
+    return RL_OK;
+}
+
+const void *rl_ws_grad_hidden_layer(const rl_ws *ws, int layer)
+{
+    RL_ASSERT(layer >= 0 && layer < ws->cfg.num_layers);
+    if (!ws->dh_all) return NULL;
+    return (const char *)ws->dh_all + (size_t)layer * ws->T * ws->B * ws->cfg.hidden_size * rl_dtype_size(ws->dtype);
+}
 
 const void *rl_ws_cell(const rl_ws *ws, int layer)
 {
