@@ -846,7 +846,8 @@ typedef struct {
     rl_orth orthogonal;     /* W_hh = B map(A) (rl_model_new_orth): tanh, relu, linear, leaky */
     double orthogonal_lr;   /* the learning rate of X, scaled by the schedule as sched.lr is; 0 = sched.lr */
     int block_sum;          /* 1: the batch's gradient is the sum, in order, of the gradients of its blocks of
-                               RL_BLOCK_SEQS sequences, each computed alone: what N processes compute (rl_shard) */
+                               RL_BLOCK_SEQS sequences, each computed alone: what N processes compute (rl_shard);
+                               refused with omega or floss (rl_train_config_check) */
     /* the regularisers on the Jacobians (docs/training.md) */
     double omega;              /* Pascanu et al.'s Omega: each step's gradient is that of L + omega Omega (0 = off) */
     rl_omega_form omega_form;

@@ -393,6 +393,16 @@ rl_status rl_train_config_check(const rl_train_config *c)
     if (c->omega == 0 && c->omega_form != RL_OMEGA_NORM) return rl_fail(RL_ERR_ARG, "--omega-form needs --omega W > 0");
     if (c->floss == 0 && (c->floss_every || c->floss_episodes || c->floss_target != 0 || c->floss_lr != 0))
         return rl_fail(RL_ERR_ARG, "--floss-every, --floss-episodes, --floss-target and --floss-lr need --floss K");
+    /* block_sum (and so mpirun) runs each block in a workspace of its own:
+     * no workspace ever holds the batch's activations and dL/dh that Omega
+     * reads, and flossing's episodes are not shared among processes (the
+     * model of one process with block_sum is that of N processes) */
+    if (c->block_sum && c->omega > 0)
+        return rl_fail(RL_ERR_ARG, "--omega does not combine with --block-sum (on by itself under mpirun): Omega reads the "
+                                   "whole batch's activations, which block sums never hold at once");
+    if (c->block_sum && c->floss > 0)
+        return rl_fail(RL_ERR_ARG, "--floss does not combine with --block-sum (on by itself under mpirun): flossing's episodes "
+                                   "run on one process, not shared among several");
     return RL_OK;
 }
 

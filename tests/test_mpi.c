@@ -195,6 +195,26 @@ TEST(mpi_text_resumes_on_other_counts)
     CHECK_MSG(same_file(one, dir, "checkpoint.safetensors"), "2 then 3 ranks: the checkpoint differs");
 }
 
+/* Omega and flossing under mpirun (where --block-sum is on by itself):
+ * refused in one line from rank 0, status 2, nothing made
+ * (reg_with_block_sum_refused: the same on one process). */
+TEST(mpi_refuses_omega_and_floss)
+{
+    if (!have_mpirun()) return;
+    static const char *const regs[][2] = {{"--omega", "0.1"}, {"--floss", "2"}};
+    char dir[1100], err[4096], want[64];
+    struct stat sb;
+    for (int k = 0; k < 2; k++) {
+        snprintf(dir, sizeof dir, "%s/mpi-reg%d", test_tmpdir, k);
+        const char *a[] = {ADDING, regs[k][0], regs[k][1], "--out", dir, NULL};
+        int rc = mpirun(2, 120, err, sizeof err, a);
+        snprintf(want, sizeof want, "%s does not combine with --block-sum (on by itself under mpirun)", regs[k][0]);
+        char *said = strstr(err, want);
+        CHECK_MSG(rc == 2 && said && !strstr(said + 1, want), "%s: status %d: %s", regs[k][0], rc, err);
+        CHECK_MSG(stat(dir, &sb) != 0, "%s made %s", regs[k][0], dir);
+    }
+}
+
 /* The pid of the rank of the job under mpirun `parent`, or -1. */
 static pid_t rank_pid(pid_t parent, int rank)
 {
