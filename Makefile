@@ -19,12 +19,16 @@ CLI_LIBS = $(shell pkg-config --libs $(CLI_PKGS))
 CFLAGS_ALL = -std=c11 $(OPT) -fopenmp-simd -fno-trapping-math -fno-math-errno -g $(WARN) $(SAN) $(HARDEN) -D_DEFAULT_SOURCE -Iinclude -Isrc -MMD -MP $(PKG_CFLAGS) $(CFLAGS)
 LDLIBS_ALL = $(PKG_LIBS) -lm -lpthread $(LDLIBS)
 
-LIB_PLAIN = status blas par kernel rng cell sample worked model orth safetensors modelio ws gradcheck jacobian lyapunov floss optim series tasks train_config run trainer readout
+LIB_PLAIN = status blas par kernel rng cell sample worked model orth safetensors modelio ws gradcheck jacobian lyapunov floss optim series tasks train_config run trainer readout shard
 # every src/cell_*.c is a cell (a row of the table in src/cell.c), compiled once per real type
 LIB_REAL = net loop omega $(patsubst src/%.c,%,$(wildcard src/cell_*.c))
 LIB_OBJS = $(LIB_PLAIN:%=$(BUILD)/src/%.o) $(LIB_REAL:%=$(BUILD)/src/%_f32.o) $(LIB_REAL:%=$(BUILD)/src/%_f64.o) \
            $(BUILD)/src/corpus.o
-CLI_OBJS = $(patsubst cli/%.c,$(BUILD)/cli/%.o,$(wildcard cli/*.c))
+# the CLI's objects but the processes' (cli/dist.h): rnnlab links dist_none,
+# rnnlab-mpi (the same program on several processes) dist_mpi and MPI
+CLI_OBJS = $(patsubst cli/%.c,$(BUILD)/cli/%.o,$(filter-out cli/dist_none.c cli/dist_mpi.c,$(wildcard cli/*.c)))
+MPI_CFLAGS ?= $(shell pkg-config --cflags ompi-c)
+MPI_LIBS ?= $(shell pkg-config --libs ompi-c)
 TEST_OBJS = $(patsubst tests/%.c,$(BUILD)/tests/%.o,$(wildcard tests/*.c))
 FUZZERS = safetensors model data text
 
@@ -39,7 +43,7 @@ FUZZ_SECONDS ?= 60
 
 .PHONY: all deps test asan valgrind run clean fixtures fuzz lint man install uninstall install-python uninstall-python \
         installcheck test-python
-all: $(BUILD)/rnnlab $(BUILD)/librnnlab.so
+all: $(BUILD)/rnnlab $(BUILD)/rnnlab-mpi $(BUILD)/librnnlab.so
 
 deps:
 	@sh tools/deps.sh build
@@ -61,8 +65,11 @@ $(BUILD)/librnnlab.so: $(BUILD)/librnnlab.so.$(VERSION)
 	ln -sf librnnlab.so.$(VERSION) $(BUILD)/$(SONAME)
 	ln -sf $(SONAME) $@
 
-$(BUILD)/rnnlab: $(CLI_OBJS) $(BUILD)/librnnlab.a
-	$(CC) $(SAN) -o $@ $(CLI_OBJS) $(BUILD)/librnnlab.a $(CLI_LIBS) $(LDLIBS_ALL)
+$(BUILD)/rnnlab: $(CLI_OBJS) $(BUILD)/cli/dist_none.o $(BUILD)/librnnlab.a
+	$(CC) $(SAN) -o $@ $(CLI_OBJS) $(BUILD)/cli/dist_none.o $(BUILD)/librnnlab.a $(CLI_LIBS) $(LDLIBS_ALL)
+
+$(BUILD)/rnnlab-mpi: $(CLI_OBJS) $(BUILD)/cli/dist_mpi.o $(BUILD)/librnnlab.a
+	$(CC) $(SAN) -o $@ $(CLI_OBJS) $(BUILD)/cli/dist_mpi.o $(BUILD)/librnnlab.a $(CLI_LIBS) $(MPI_LIBS) $(LDLIBS_ALL)
 
 $(BUILD)/rnnlab_tests: $(TEST_OBJS) $(BUILD)/librnnlab.a
 	$(CC) $(SAN) -o $@ $(TEST_OBJS) $(BUILD)/librnnlab.a $(CLI_LIBS) $(LDLIBS_ALL)
@@ -92,6 +99,9 @@ $(BUILD)/pic/%.o: src/%.c | deps
 $(BUILD)/cli/%.o: cli/%.c | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $(CLI_CFLAGS) -c -o $@ $<
+$(BUILD)/cli/dist_mpi.o: cli/dist_mpi.c | deps
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(CLI_CFLAGS) $(MPI_CFLAGS) -c -o $@ $<
 $(BUILD)/tests/%.o: tests/%.c | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $(CLI_CFLAGS) -c -o $@ $<
@@ -100,7 +110,7 @@ $(BUILD)/%.o: %.c | deps
 	$(CC) $(CFLAGS_ALL) -c -o $@ $<
 
 # OpenBLAS threads are left to their defaults for the tests, which are small.
-test: $(BUILD)/rnnlab $(BUILD)/rnnlab_tests
+test: $(BUILD)/rnnlab $(BUILD)/rnnlab-mpi $(BUILD)/rnnlab_tests
 	$(BUILD)/rnnlab_tests --cli $(BUILD)/rnnlab --fixtures tests/fixtures
 
 # LeakSanitizer is on; tests/lsan.supp lists the system libraries whose
@@ -141,8 +151,9 @@ VALGRIND_TESTS = loss_by_hand backward_accumulates eq_10_21 torch_fixtures_f64 b
                  nonfinite fuzz_corpus train_config resume_old step_hook resumed_records blas_ \
                  limit_ vocab_needs error_paths init_chrono init_leak init_indrnn bad_cure_model_files orth_ \
                  reg_fixtures_match_torch_f64 floss_linear_cell reg_bad_input floss_rank_deficient reg_training \
-                 ux_stream_reads ux_lyapunov esn_ridge esn_mackey esn_narma
-valgrind: $(BUILD)/rnnlab $(BUILD)/rnnlab_tests
+                 ux_stream_reads ux_lyapunov esn_ridge esn_mackey esn_narma \
+                 shard_blocks
+valgrind: $(BUILD)/rnnlab $(BUILD)/rnnlab-mpi $(BUILD)/rnnlab_tests
 	OPENBLAS_NUM_THREADS=1 valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
 	  $(BUILD)/rnnlab_tests --cli $(BUILD)/rnnlab --fixtures tests/fixtures $(VALGRIND_TESTS)
 
@@ -180,8 +191,9 @@ $(BUILD)/man/rnnlab.1: $(BUILD)/rnnlab tools/man.sh
 
 install: all man
 	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(MANDIR)/man1 \
-	  $(DESTDIR)$(DOCDIR)/docs/img $(DESTDIR)$(DOCDIR)/examples
+	  $(DESTDIR)$(DOCDIR)/docs/img $(DESTDIR)$(DOCDIR)/examples/sweeps
 	$(INSTALL) -m 755 $(BUILD)/rnnlab $(DESTDIR)$(BINDIR)/rnnlab
+	$(INSTALL) -m 755 $(BUILD)/rnnlab-mpi $(DESTDIR)$(BINDIR)/rnnlab-mpi
 	$(INSTALL) -m 644 $(BUILD)/librnnlab.a $(DESTDIR)$(LIBDIR)/librnnlab.a
 	$(INSTALL) -m 755 $(BUILD)/librnnlab.so.$(VERSION) $(DESTDIR)$(LIBDIR)/librnnlab.so.$(VERSION)
 	ln -sf librnnlab.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME)
@@ -197,10 +209,11 @@ install: all man
 	$(INSTALL) -m 644 docs/*.md $(DESTDIR)$(DOCDIR)/docs/
 	$(INSTALL) -m 644 docs/img/* $(DESTDIR)$(DOCDIR)/docs/img/
 	$(INSTALL) -m 644 examples/*.c $(DESTDIR)$(DOCDIR)/examples/
+	$(INSTALL) -m 644 examples/sweeps/*.sweep $(DESTDIR)$(DOCDIR)/examples/sweeps/
 	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ] && command -v ldconfig >/dev/null; then ldconfig; fi
 
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/rnnlab $(DESTDIR)$(LIBDIR)/librnnlab.a $(DESTDIR)$(LIBDIR)/librnnlab.so \
+	rm -f $(DESTDIR)$(BINDIR)/rnnlab $(DESTDIR)$(BINDIR)/rnnlab-mpi $(DESTDIR)$(LIBDIR)/librnnlab.a $(DESTDIR)$(LIBDIR)/librnnlab.so \
 	  $(DESTDIR)$(LIBDIR)/$(SONAME) $(DESTDIR)$(LIBDIR)/librnnlab.so.$(VERSION) $(DESTDIR)$(LIBDIR)/pkgconfig/rnnlab.pc \
 	  $(DESTDIR)$(INCLUDEDIR)/rnnlab.h $(DESTDIR)$(MANDIR)/man1/rnnlab.1 $(DESTDIR)$(MANDIR)/man1/rnnlab-*.1
 	rm -rf $(DESTDIR)$(DOCDIR)

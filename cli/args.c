@@ -1,6 +1,7 @@
 /* Argument handling shared by every subcommand: strict, with one clear line
  * for each mistake. */
 #include "cli.h"
+#include "dist.h"
 
 #include <cJSON.h>
 #include <errno.h>
@@ -15,6 +16,8 @@
 
 int cli_usage_error(const cli_ctx *c, const char *fmt, ...)
 {
+    /* on several processes every rank reads the same arguments: rank 0 says it */
+    if (cli_dist_rank() != 0) return 2;
     va_list ap;
     va_start(ap, fmt);
     fprintf(stderr, "rnnlab %s: ", c->cmd);

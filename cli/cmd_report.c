@@ -5,6 +5,7 @@
 #include "plot.h"
 #include "report.h"
 #include "runplots.h"
+#include "sweep.h"
 
 #include <cJSON.h>
 #include <errno.h>
@@ -16,6 +17,7 @@
 
 static const char report_usage[] =
     "usage: rnnlab report RUN_DIR [--json]\n"
+    "       rnnlab report SWEEP_DIR [--result KEY] [--x OPT] [--by OPT] [--json]\n"
     "\n"
     "Make RUN_DIR/report.html for a training run folder (rnnlab train --out): the\n"
     "loss and validation curves, the gradient norm before clipping, and the\n"
@@ -28,7 +30,16 @@ static const char report_usage[] =
     "                    last and best validation loss, the baseline, the last validation\n"
     "                    mse/accuracy/bpc, largest gradient norm, the fraction clipped,\n"
     "                    steps skipped, tokens/s (median), and ln||dL/dh_tau|| at lags 0,\n"
-    "                    T/2 and T in the first and the last gradient-flow record\n";
+    "                    T/2 and T in the first and the last gradient-flow record\n"
+    "\n"
+    "A sweep's folder (rnnlab sweep --out): SWEEP_DIR/report.html with a figure of a\n"
+    "result against a swept option, a line for each value of another (the mean over\n"
+    "the seeds and the other axes), or a heat map when both options are numbers, and\n"
+    "the points as a table; the figure's data as CSV beside it.\n"
+    "  --result KEY      the result drawn      [the first number of a point's result]\n"
+    "  --x OPT           the axis along x      [the first numeric axis]\n"
+    "  --by OPT          a line (or heat-map row) for each of its values  [the next axis]\n"
+    "  --json            the numbers behind the figure as one JSON object instead\n";
 
 /* A JSON file of at most limit bytes, or NULL (errno says why when it
  * could not be read at all). */
@@ -199,17 +210,25 @@ static void summary_table(const cJSON *j, const cJSON *cfg, char *buf, size_t n)
 
 int cmd_report(int argc, char **argv)
 {
-    enum { O_JSON = 1 };
-    static const struct option opts[] = {{"json", no_argument, 0, O_JSON}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+    enum { O_JSON = 1, O_RESULT, O_X, O_BY };
+    static const struct option opts[] = {{"json", no_argument, 0, O_JSON}, {"result", required_argument, 0, O_RESULT},
+                                         {"x", required_argument, 0, O_X},     {"by", required_argument, 0, O_BY},
+                                         {"help", no_argument, 0, 'h'},        {0, 0, 0, 0}};
     cli_ctx c = {.cmd = "report", .usage = report_usage, .operands = 1};
+    const char *result = NULL, *x = NULL, *by = NULL;
     int v;
     optind = 0;
     while ((v = cli_next(&c, argc, argv, opts)) != -1) {
         if (v == 'h') return cli_help(&c);
-        if (v != O_JSON) return 2;
+        if (v == O_RESULT) result = optarg;
+        else if (v == O_X) x = optarg;
+        else if (v == O_BY) by = optarg;
+        else if (v != O_JSON) return 2;
     }
     if (optind >= argc) return cli_usage_error(&c, "RUN_DIR is required");
     const char *dir = argv[optind];
+    if (cli_is_sweep(dir)) return cli_sweep_report(&c, dir, result, x, by, c.seen[O_JSON]);
+    if (result || x || by) return cli_usage_error(&c, "--result, --x and --by are for a sweep's folder");
     struct stat sb;
     if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
         fprintf(stderr, "rnnlab report: %s: %s\n", dir, errno == ENOENT ? "no such folder" : "not a folder (a run folder of rnnlab train)");

@@ -1,5 +1,6 @@
 /* rnnlab train, eval, sample. */
 #include "cli.h"
+#include "dist.h"
 
 #include <assert.h>
 #include <cJSON.h>
@@ -203,9 +204,25 @@ int cmd_train(int argc, char **argv)
         if (value[i] && !kept && (strcmp(f->group, "optimisation") == 0 || strcmp(f->name, "dropout") == 0))
             return cli_usage_error(&c, "--%s is for --readout bptt: a ridge readout is fitted in one solve", f->flag);
     }
+    /* several processes (mpirun -np N): data-parallel, every batch's blocks
+     * of 16 sequences shared out, the gradient summed in block order */
+    const int rank = cli_dist_rank(), size = cli_dist_size();
+    static volatile int agreed; /* the stop every rank has agreed on (cli/dist.h) */
+    rl_shard sh = cli_dist_shard(cli_stop_flag(), &agreed);
+    if (size > 1 && !resume) cfg.block_sum = 1;
+    if (rank != 0) mode = -1; /* rank 0 speaks for the job */
     rl_trainer *t = NULL;
-    rl_resume_options ro = {given(&c, "steps") ? cfg.steps : 0, given(&c, "text_path") ? cfg.text_path : NULL};
-    rl_status s = resume ? rl_trainer_resume_ex(&t, resume, &ro) : rl_trainer_new(&t, &cfg, out);
+    rl_resume_options ro = {given(&c, "steps") ? cfg.steps : 0, given(&c, "text_path") ? cfg.text_path : NULL, &sh};
+    rl_status s = resume ? rl_trainer_resume_ex(&t, resume, &ro) : rl_trainer_new_ex(&t, &cfg, out, &sh);
+    if (size > 1) { /* every rank starts, or none; rank 0 says why, or else the ranks that failed */
+        int mine = s == RL_ERR_ARG ? 2 : s ? 1 : 0, worst = cli_dist_max(mine), zero = cli_dist_max(rank == 0 ? mine : 0);
+        if (worst) {
+            if (mine && rank == 0) fprintf(stderr, "rnnlab train: %s%s\n", rl_errmsg(), mine == 2 ? " (see 'rnnlab train --help')" : "");
+            else if (mine && !zero) fprintf(stderr, "rnnlab train: rank %d of %d: %s\n", rank, size, rl_errmsg());
+            rl_trainer_free(t);
+            return worst;
+        }
+    }
     if (s == RL_ERR_ARG) return cli_usage_error(&c, "%s", rl_errmsg()); /* --steps below the run's step, too */
     if (s) return cli_fail(&c, s);
     const char *dir = resume ? resume : out;
@@ -214,14 +231,31 @@ int cmd_train(int argc, char **argv)
     char how[96];
     if (rc.readout == RL_READOUT_RIDGE) snprintf(how, sizeof how, "ridge readout, beta %g, washout %d", rc.ridge, rc.washout);
     else snprintf(how, sizeof how, "%s lr %g, clip %g", rl_optim_name(rc.optim.kind), rc.sched.lr, rc.clip);
-    fprintf(stderr, "rnnlab train: %s %s, T = %d, %s %d x %d, %zu parameters, %s, from step %lld of %lld -> %s\n",
-            resume ? "resuming" : "task", rl_task_name(rc.task), rc.seq_len, rl_cell_name(mc.cell), mc.num_layers,
-            mc.hidden_size, rl_model_num_params(rl_trainer_model(t)), how, (long long)rl_trainer_step(t), (long long)rc.steps,
-            dir);
-    /* Ctrl-C: the step finishes, a checkpoint is written, then it stops */
+    if (rank == 0)
+        fprintf(stderr, "rnnlab train: %s %s, T = %d, %s %d x %d, %zu parameters, %s, from step %lld of %lld -> %s\n",
+                resume ? "resuming" : "task", rl_task_name(rc.task), rc.seq_len, rl_cell_name(mc.cell), mc.num_layers,
+                mc.hidden_size, rl_model_num_params(rl_trainer_model(t)), how, (long long)rl_trainer_step(t), (long long)rc.steps,
+                dir);
+    if (rank == 0 && size > 1) {
+        int first, n, total;
+        rl_shard_blocks(rc.batch, 0, size, &first, &n, &total);
+        fprintf(stderr, "rnnlab train: %d processes share each batch's %d blocks of %d sequences; the gradient is their sum in "
+                        "block order (--block-sum: the same model on one process)\n",
+                size, total, RL_BLOCK_SEQS);
+    }
+    /* Ctrl-C: the step finishes, a checkpoint is written, then it stops;
+     * on several processes at the step they all agree on */
     cli_progress_begin(&c, mode);
+    if (size > 1 && rank == 0) {
+        char line[1100];
+        snprintf(line, sizeof line,
+                 "rnnlab train: stopped by the MPI launcher (SIGTERM: a process of the job died, or the job was cancelled); "
+                 "the last checkpoint is intact: continue with rnnlab train --resume %s",
+                 dir);
+        cli_dist_say_on_term(line, cli_stop_flag());
+    }
     int interrupted = 0;
-    s = rl_trainer_run(t, cli_stop_flag(), &interrupted, show_progress, NULL);
+    s = rl_trainer_run(t, size > 1 ? &agreed : cli_stop_flag(), &interrupted, show_progress, NULL);
     cli_progress_end();
     int64_t at = rl_trainer_step(t), solved = rl_trainer_solved_step(t);
     rl_score sc;
@@ -231,7 +265,17 @@ int cmd_train(int argc, char **argv)
         val_words(&sc, &in, words, sizeof words);
     }
     rl_trainer_free(t);
+    if (s && size > 1 && s != RL_ERR_NONFINITE) {
+        /* a failure of this rank alone (a checkpoint rank 0 could not write):
+         * the others wait for it in the next exchange, so the job ends here */
+        if (rank == 0) cli_fail(&c, s);
+        else fprintf(stderr, "rnnlab train: rank %d of %d: %s\n", rank, size, rl_errmsg());
+        cli_dist_abort(1);
+    }
+    if (s && rank != 0) return 1; /* a non-finite step: every rank stops alike, rank 0 says so */
     if (s) return cli_fail(&c, s);
+    if (interrupted && rank != 0) return 130;
+    if (rank != 0) return 0;
     if (interrupted) {
         fprintf(stderr, "rnnlab train: interrupted at step %lld; checkpoint saved; continue with: rnnlab train --resume %s\n",
                 (long long)at, dir);

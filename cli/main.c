@@ -1,5 +1,7 @@
 /* rnnlab: the command-line lab. Each subcommand lives in its own file. */
 #include "cli.h"
+#include "dist.h"
+#include "sweep.h"
 
 #include <cblas.h>
 
@@ -28,6 +30,7 @@ static const struct {
     {"spectrum", cmd_spectrum, "eigen- and singular values of J_t and of the products; the theorem check"},
     {"lyapunov", cmd_lyapunov, "Lyapunov exponents of the state map (QR method)"},
     {"explain", cmd_explain, "the chain rule and the eigenvalue picture worked in numbers for a small model"},
+    {"sweep", cmd_sweep, "run a grid of options of train, lyapunov or jacobian (under mpirun: over processes)"},
     {"info", cmd_info, "the BLAS library and kernel, the CPU, cores and threads"},
     {"version", cmd_version, "the version of rnnlab (also rnnlab --version)"},
 };
@@ -62,7 +65,20 @@ static void usage(FILE *f)
           "rnnlab --version prints the version.\n", f);
 }
 
+static int run_command(int argc, char **argv);
+
 int main(int argc, char **argv)
+{
+    /* one process of several under an MPI launcher (cli/dist.h); the plain
+     * build hands over to rnnlab-mpi there and does not come back */
+    int e = cli_dist_init(&argc, &argv);
+    if (e) return e;
+    e = run_command(argc, argv);
+    cli_dist_finalize();
+    return e;
+}
+
+static int run_command(int argc, char **argv)
 {
     /* the library records what its BLAS check found; the one line a user
      * should see (a weak OPENBLAS_CORETYPE, a switch that failed) is printed
@@ -86,6 +102,14 @@ int main(int argc, char **argv)
     }
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (strcmp(argv[1], commands[i].name) == 0) {
+            /* on several processes only train and sweep share their work */
+            if (cli_dist_size() > 1 && strcmp(argv[1], "train") != 0 && strcmp(argv[1], "sweep") != 0) {
+                if (cli_dist_rank() == 0)
+                    fprintf(stderr, "rnnlab %s: runs on one process, not %d: under mpirun, rnnlab train shares a run and "
+                                    "rnnlab sweep hands out many (docs/scaling.md)\n",
+                            argv[1], cli_dist_size());
+                return 2;
+            }
             static char prog[32];
             snprintf(prog, sizeof prog, "rnnlab %s", commands[i].name);
             cli_prog = prog;

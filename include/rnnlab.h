@@ -845,6 +845,9 @@ typedef struct {
     int save_init;          /* 1: write the model before training to RUN/init.safetensors */
     rl_orth orthogonal;     /* W_hh = B map(A) (rl_model_new_orth): tanh, relu, linear, leaky */
     double orthogonal_lr;   /* the learning rate of X, scaled by the schedule as sched.lr is; 0 = sched.lr */
+    int block_sum;          /* 1: the batch's gradient is the sum, in order, of the gradients of its blocks of
+                               RL_BLOCK_SEQS sequences, each computed alone: what N processes compute (rl_shard);
+                               refused with omega or floss (rl_train_config_check) */
     /* the regularisers on the Jacobians (docs/training.md) */
     double omega;              /* Pascanu et al.'s Omega: each step's gradient is that of L + omega Omega (0 = off) */
     rl_omega_form omega_form;
@@ -945,6 +948,7 @@ rl_status rl_trainer_resume(rl_trainer **out, const char *dir, int64_t steps);
 typedef struct {
     int64_t steps;         /* > 0: the new total */
     const char *text_path; /* NULL: the path the run recorded */
+    const struct rl_shard *shard; /* NULL: one process; else as for rl_trainer_new_ex */
 } rl_resume_options;
 rl_status rl_trainer_resume_ex(rl_trainer **out, const char *dir, const rl_resume_options *o);
 /* A hook on every training step, called after the backward pass and before
@@ -956,7 +960,10 @@ rl_status rl_trainer_resume_ex(rl_trainer **out, const char *dir, const rl_resum
  * a failed backward pass would: RL_ERR_NONFINITE is a non-finite step
  * (stopped, or skipped with skip_nonfinite), anything else stops the run
  * with the hook's message. Hooks are not saved in checkpoints: set it again
- * after rl_trainer_resume. */
+ * after rl_trainer_resume. With block_sum the hook runs on every process
+ * after the blocks' gradients are summed: rl_ws_grad(ws) holds the batch's
+ * gradient, the same everywhere, but ws does not hold the batch's
+ * activations (each block ran in a workspace of its own). */
 typedef rl_status (*rl_step_hook)(void *ctx, rl_trainer *t, rl_model *m, rl_ws *ws, const rl_batch *b, double *loss);
 /* Set (fn NULL: remove) the step hook; ctx is passed to it. */
 void rl_trainer_set_hook(rl_trainer *t, rl_step_hook fn, void *ctx);
@@ -978,6 +985,64 @@ int64_t rl_trainer_step(const rl_trainer *t);
 /* The step whose validation solved the task (rl_task_solved), 0 if none has. */
 int64_t rl_trainer_solved_step(const rl_trainer *t);
 void rl_trainer_free(rl_trainer *t);
+
+/* ---------------------------------------------------------------- data parallelism */
+
+/* Sequences per block. With block_sum a batch of B sequences is cut into
+ * ceil(B / RL_BLOCK_SEQS) blocks of consecutive sequences (the last one
+ * shorter when B is not a multiple); each block's forward and backward pass
+ * runs alone, with the loss weights m / S of the whole batch (S its mask
+ * sum), and the batch's gradient is ((0 + g_0) + g_1) + ... in block order,
+ * in float32. The numbers then depend on B alone: not on the threads, and
+ * not on how many processes share the blocks (docs/scaling.md). */
+#define RL_BLOCK_SEQS 16
+
+/* What one process computed of a batch: blocks [first, first + count) of
+ * `total`. grad[i] (n floats, the model's layout) is block first + i's
+ * gradient, weighted already (their sum in block order is the batch's
+ * gradient); loss[i] its part of the batch's loss (likewise); status[i]
+ * RL_OK or why the block failed (RL_ERR_NONFINITE: a loss that is not finite). */
+typedef struct {
+    int first, count, total;
+    size_t n;
+    float *const *grad;
+    const double *loss;
+    const rl_status *status;
+} rl_block_grads;
+
+/* The processes that share a run, for rl_trainer_new_ex and resuming: the
+ * program supplies them (the library knows nothing of MPI). Rank 0 writes
+ * the run folder (records, validation, checkpoints); every rank keeps the
+ * whole model and takes the same update. The blocks are shared out in
+ * contiguous ranges, rl_shard_blocks. */
+typedef struct rl_shard {
+    int rank, size;
+    void *ctx;
+    /* Called by every rank once a step with its own blocks g: sum (g->n
+     * floats) must become, on every rank, ((0 + g_0) + g_1) + ... over all
+     * blocks of all ranks in block order (float32 adds, element by element),
+     * *loss the sum of the blocks' losses in block order (double), *status
+     * the status of the first block in order that failed (RL_OK if none).
+     * A status returned ends the run (a failed exchange). */
+    rl_status (*reduce)(void *ctx, const rl_block_grads *g, float *sum, double *loss, rl_status *status);
+    /* Called by every rank before rank 0 writes a checkpoint: buf holds
+     * rank r's part (part_bytes[r] bytes, after the parts of the ranks
+     * before it); on return rank 0 must hold every part (the others may be
+     * left as they are). */
+    rl_status (*gather)(void *ctx, void *buf, const size_t *part_bytes);
+} rl_shard;
+
+/* The blocks [*first, *first + *count) of a batch of B sequences that rank
+ * `rank` of `size` computes; *total the blocks in all. */
+void rl_shard_blocks(int B, int rank, int size, int *first, int *count, int *total);
+/* One process's reduce: sum = ((0 + g_0) + g_1) + ..., *loss and *status
+ * likewise (g->count == g->total). */
+void rl_block_sum(const rl_block_grads *g, float *sum, double *loss, rl_status *status);
+/* rl_trainer_new for rank shard->rank of shard->size processes (shard NULL:
+ * one). Ranks other than 0 create and write nothing. More than one process
+ * needs cfg->block_sum and at most as many ranks as the batch has blocks
+ * (RL_ERR_ARG otherwise). */
+rl_status rl_trainer_new_ex(rl_trainer **out, const rl_train_config *cfg, const char *dir, const rl_shard *shard);
 
 /* Validation of m on task: `batches` batches of B fresh sequences drawn from
  * seed (text: the validation split as B streams with the state carried, at

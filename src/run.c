@@ -181,13 +181,13 @@ static void remove_temporaries(const char *dir)
     closedir(d);
 }
 
-rl_status rl_run_open(st_file *f, const char *dir, rl_train_config *c)
+rl_status rl_run_open(st_file *f, const char *dir, rl_train_config *c, int tidy)
 {
     char path[RL_RUN_MAX_PATH + 64];
     memset(f, 0, sizeof *f);
     *c = rl_train_defaults();
     if (strlen(dir) > RL_RUN_MAX_PATH) return rl_fail(RL_ERR_ARG, "the run folder's path is longer than %d bytes", RL_RUN_MAX_PATH);
-    remove_temporaries(dir);
+    if (tidy) remove_temporaries(dir);
     rl_status s = st_read(f, join(path, sizeof path, dir, "checkpoint.safetensors"));
     if (s) return s;
     const char *txt = st_meta(f, "train_config");
@@ -303,6 +303,7 @@ rl_status rl_run_restore(const st_file *f, const char *dir, const rl_train_confi
     memcpy(st->rng.s, rng, sizeof rng);
     st->records = (rl_run_records){rec[0], rec[1], rec[2], (int64_t)rec[3], (int64_t)rec[4], (int64_t)rec[5]};
     char path[RL_RUN_MAX_PATH + 64];
+    if (!dir) return RL_OK;
     s = trim_log(join(path, sizeof path, dir, "metrics.jsonl"), st->step);
     if (!s) s = trim_log(join(path, sizeof path, dir, "flow.jsonl"), st->step);
     if (!s) s = trim_log(join(path, sizeof path, dir, "floss.jsonl"), st->step);

@@ -65,8 +65,10 @@ rl_status rl_run_save(const char *dir, const rl_train_config *c, const rl_model 
  * and reads its configuration (c->text_path, when set, is a copy the caller
  * frees); rl_run_restore then fills the model's parameters, the optimizer
  * and st (st's buffers sized by c) from it, checks that they fit, and trims
- * the records to the checkpoint's step. f is closed by the caller. */
-rl_status rl_run_open(st_file *f, const char *dir, rl_train_config *c);
+ * the records to the checkpoint's step. f is closed by the caller. With
+ * tidy 0 (rl_run_open) and dir NULL (rl_run_restore) they only read: the
+ * processes of a shared run other than rank 0 (src/shard.h). */
+rl_status rl_run_open(st_file *f, const char *dir, rl_train_config *c, int tidy);
 rl_status rl_run_restore(const st_file *f, const char *dir, const rl_train_config *c, rl_model *m, rl_optim *o,
                          rl_run_state *st, int64_t text_len);
 

@@ -145,6 +145,8 @@ static const row rows[] = {
         "adding-hs97: 99% right)", NULL),
     NUM("save_init", "save-init", "records", RL_FIELD_BOOL, save_init, 0, 1, NULL,
         "write the model before training to RUN/init.safetensors", NULL),
+    NUM("block_sum", "block-sum", "optimisation", RL_FIELD_BOOL, block_sum, 0, 1, NULL,
+        "the gradient as the in-order sum over blocks of 16 sequences: the bits of N MPI ranks (on under mpirun)", NULL),
     NUM("omega", "omega", "regularisers", RL_FIELD_DOUBLE, omega, 0, 1e6, "W",
         "Pascanu et al.'s Omega on the step Jacobians: train on L + W Omega; 0 = off", NULL),
     {{"omega_form", "omega-form", "regularisers", RL_FIELD_ENUM, OFF(omega_form), 0, 0, RL_OMEGA_FORM_COUNT, "F",
@@ -391,6 +393,16 @@ rl_status rl_train_config_check(const rl_train_config *c)
     if (c->omega == 0 && c->omega_form != RL_OMEGA_NORM) return rl_fail(RL_ERR_ARG, "--omega-form needs --omega W > 0");
     if (c->floss == 0 && (c->floss_every || c->floss_episodes || c->floss_target != 0 || c->floss_lr != 0))
         return rl_fail(RL_ERR_ARG, "--floss-every, --floss-episodes, --floss-target and --floss-lr need --floss K");
+    /* block_sum (and so mpirun) runs each block in a workspace of its own:
+     * no workspace ever holds the batch's activations and dL/dh that Omega
+     * reads, and flossing's episodes are not shared among processes (the
+     * model of one process with block_sum is that of N processes) */
+    if (c->block_sum && c->omega > 0)
+        return rl_fail(RL_ERR_ARG, "--omega does not combine with --block-sum (on by itself under mpirun): Omega reads the "
+                                   "whole batch's activations, which block sums never hold at once");
+    if (c->block_sum && c->floss > 0)
+        return rl_fail(RL_ERR_ARG, "--floss does not combine with --block-sum (on by itself under mpirun): flossing's episodes "
+                                   "run on one process, not shared among several");
     return RL_OK;
 }
 

@@ -5,6 +5,7 @@
  * src/run.c; the configuration's table is src/train_config.c. */
 #include "cell.h"
 #include "run.h"
+#include "shard.h"
 #include "orth.h"
 
 #include <lapacke.h>
@@ -44,8 +45,13 @@ struct rl_trainer {
     int64_t *floss_pos;      /* text: the windows' offsets (floss_batch) */
     rl_score last_val;       /* the last validation, and its step (0: none yet) */
     int64_t last_val_step;
+    rl_shard shard;          /* the processes sharing the run (rank 0 of 1: this one alone) */
+    rl_blocks *blk;          /* block_sum: this process's blocks (src/shard.c), else NULL */
     int64_t solved_step;     /* the step whose validation solved the task, 0: none */
 };
+
+/* Rank 0 keeps the run folder: its records, validations and checkpoints. */
+static int writes(const rl_trainer *t) { return t->shard.rank == 0; }
 
 /* ------------------------------------------------------------------ set-up */
 
@@ -61,6 +67,7 @@ void rl_trainer_free(rl_trainer *t)
     rl_free(t->floss_grad);
     free(t->floss_pos);
     rl_optim_free(t->opt);
+    rl_blocks_free(t->blk);
     free(t->pos);
     free(t->pos_before);
     rl_free(t->carry_h);
@@ -160,6 +167,12 @@ static rl_status build(rl_trainer *t)
         s = rl_optim_set_lr_scale(t->opt, x->offset, x->numel, c->orthogonal_lr / c->sched.lr);
     }
     if (s) return s;
+    if (t->shard.size > 1 && !c->block_sum)
+        return rl_fail(RL_ERR_ARG, "a run shared by %d processes needs block_sum (--block-sum): this one was started without it; "
+                                   "continue it on one process", t->shard.size);
+    if (c->block_sum && c->readout == RL_READOUT_RIDGE)
+        return rl_fail(RL_ERR_ARG, "--block-sum is for --readout bptt: a ridge readout is fitted in one solve, on one process");
+    if (c->block_sum && (s = rl_blocks_new(&t->blk, t->m, c->batch, t->info.steps, &t->shard))) return s;
     size_t LBH = (size_t)c->layers * c->batch * c->hidden;
     if (!(t->pos = calloc((size_t)c->batch, sizeof *t->pos)) || !(t->pos_before = calloc((size_t)c->batch, 8)) || !(t->carry_h = rl_alloc(LBH, 4)) ||
         !(t->carry_c = rl_alloc(LBH, 4)))
@@ -199,13 +212,26 @@ static rl_run_state run_state(const rl_trainer *t)
     return st;
 }
 
+/* One process, or rank 0 of 1 when shard is NULL. */
+static void set_shard(rl_trainer *t, const rl_shard *shard)
+{
+    if (shard) t->shard = *shard;
+    else t->shard = (rl_shard){0, 1, NULL, NULL, NULL};
+}
+
 rl_status rl_trainer_new(rl_trainer **out, const rl_train_config *cfg, const char *dir)
+{
+    return rl_trainer_new_ex(out, cfg, dir, NULL);
+}
+
+rl_status rl_trainer_new_ex(rl_trainer **out, const rl_train_config *cfg, const char *dir, const rl_shard *shard)
 {
     *out = NULL;
     rl_status s = rl_train_config_check(cfg);
     if (s) return s;
     rl_trainer *t = calloc(1, sizeof *t);
     if (!t) return rl_fail(RL_ERR_NOMEM, "out of memory");
+    set_shard(t, shard);
     t->cfg = *cfg;
     resolve_schedule(&t->cfg);
     if (cfg->readout == RL_READOUT_RIDGE) t->cfg.steps = 1; /* the fit is the run's one step */
@@ -218,8 +244,8 @@ rl_status rl_trainer_new(rl_trainer **out, const rl_train_config *cfg, const cha
     if (!s) resolve_init(&t->cfg, t->m, t->info.steps);
     if (!s) s = rl_model_init(t->m, &t->cfg.init, t->cfg.seed);
     rl_rng_seed(&t->rng, t->cfg.seed ^ 0x7472616e69ull);
-    if (!s) s = rl_run_create(dir, &t->cfg);
-    if (!s && t->cfg.save_init) { /* the model before training, for the analysis of what training changed */
+    if (!s && writes(t)) s = rl_run_create(dir, &t->cfg);
+    if (!s && writes(t) && t->cfg.save_init) { /* the model before training, for the analysis of what training changed */
         char p[RL_RUN_MAX_PATH + 32];
         snprintf(p, sizeof p, "%s/init.safetensors", dir);
         s = rl_model_save(t->m, p);
@@ -236,14 +262,17 @@ rl_status rl_trainer_new(rl_trainer **out, const rl_train_config *cfg, const cha
 static rl_status save_checkpoint(rl_trainer *t)
 {
     rl_run_state st = run_state(t);
-    rl_status s = rl_run_save(t->dir, &t->cfg, t->m, t->opt, &st);
+    rl_status s = RL_OK;
+    /* text: every process's streams' state, to rank 0 */
+    if (t->blk && t->k1) s = rl_blocks_gather(t->blk, t->carry_h, t->carry_c);
+    if (!s && writes(t)) s = rl_run_save(t->dir, &t->cfg, t->m, t->opt, &st);
     if (!s) t->last_ckpt = t->step;
     return s;
 }
 
 rl_status rl_trainer_resume(rl_trainer **out, const char *dir, int64_t steps)
 {
-    rl_resume_options o = {steps, NULL};
+    rl_resume_options o = {steps, NULL, NULL};
     return rl_trainer_resume_ex(out, dir, &o);
 }
 
@@ -283,8 +312,10 @@ rl_status rl_trainer_resume_ex(rl_trainer **out, const char *dir, const rl_resum
     const char *new_text = o ? o->text_path : NULL;
     rl_trainer *t = calloc(1, sizeof *t);
     if (!t) return rl_fail(RL_ERR_NOMEM, "out of memory");
+    set_shard(t, o ? o->shard : NULL);
     st_file f;
-    rl_status s = rl_run_open(&f, dir, &t->cfg);
+    /* the other processes only read the checkpoint */
+    rl_status s = rl_run_open(&f, dir, &t->cfg, writes(t));
     t->text_path = (char *)t->cfg.text_path; /* owned */
     if (!s && !(t->dir = strdup(dir))) s = rl_fail(RL_ERR_NOMEM, "out of memory");
     resolve_schedule(&t->cfg); /* a checkpoint from before decay_steps was recorded */
@@ -311,9 +342,9 @@ rl_status rl_trainer_resume_ex(rl_trainer **out, const char *dir, const rl_resum
         s = rl_fail(s, "%s (if the run's text has moved, resume with --data NEWPATH)", why);
     }
     if (!s) s = check_text(&f, &t->info, t->cfg.text_path);
-    if (!s && new_text) s = rl_run_write_config(dir, &t->cfg);
+    if (!s && new_text && writes(t)) s = rl_run_write_config(dir, &t->cfg);
     rl_run_state st = run_state(t);
-    if (!s) s = rl_run_restore(&f, dir, &t->cfg, t->m, t->opt, &st, t->info.train_len);
+    if (!s) s = rl_run_restore(&f, writes(t) ? dir : NULL, &t->cfg, t->m, t->opt, &st, t->info.train_len);
     st_close(&f);
     t->step = t->last_ckpt = st.step;
     t->rng = st.rng;
@@ -523,6 +554,7 @@ static rl_status eval_record(rl_trainer *t)
                                       t->cfg.washout, &sc);
     if (s) return s;
     t->last_val = sc, t->last_val_step = t->step;
+    if (!writes(t)) return RL_OK;
     cJSON *r = cJSON_CreateObject();
     cJSON_AddNumberToObject(r, "step", (double)t->step);
     score_json(r, &t->info, &sc, "val_");
@@ -560,11 +592,16 @@ static rl_status train_step(rl_trainer *t, double *loss, double *gnorm, int *cli
     } else {
         s = rl_task_fill(t->task, t->data, &t->rng, 0, NULL);
     }
-    if (!s) s = rl_ws_set_dropout(t->ws, c->dropout, c->seed ^ (0x9E3779B97F4A7C15ull * (uint64_t)(t->step + 1)));
-    rl_ws_zero_grad(t->ws);
+    const uint64_t drop_seed = c->seed ^ (0x9E3779B97F4A7C15ull * (uint64_t)(t->step + 1));
     *loss = NAN, *gnorm = NAN, *clipped = 0;
-    if (!s) s = rl_forward(t->ws, t->m, &b, loss);
-    if (!s) s = rl_backward(t->ws, t->m, &b);
+    if (t->blk) { /* the sum over blocks, on every process alike (src/shard.c) */
+        if (!s) s = rl_blocks_step(t->blk, t->m, &b, c->dropout, drop_seed, t->k1, rl_ws_grad(t->ws), loss);
+    } else {
+        if (!s) s = rl_ws_set_dropout(t->ws, c->dropout, drop_seed);
+        rl_ws_zero_grad(t->ws);
+        if (!s) s = rl_forward(t->ws, t->m, &b, loss);
+        if (!s) s = rl_backward(t->ws, t->m, &b);
+    }
     size_t n = rl_model_num_params(t->m);
     if (!s && c->inject_nan_at == t->step + 1) ((float *)rl_ws_grad(t->ws))[n / 2] = NAN;
     /* a regulariser's term, an all-reduce of the gradient: the trainer's own first */
@@ -579,7 +616,8 @@ static rl_status train_step(rl_trainer *t, double *loss, double *gnorm, int *cli
     /* IndRNN: |u| <= recurrent_max after every update (nothing for a dense W_hh) */
     if (!s) rl_model_clip_recurrent(t->m, c->init.recurrent_max);
     /* the state after k1 steps starts the next window */
-    if (!s && t->k1) s = rl_ws_state_at(t->ws, t->k1, t->carry_h, t->carry_c);
+    if (!s && t->k1 && t->blk) rl_blocks_carry(t->blk, t->carry_h, t->carry_c);
+    else if (!s && t->k1) s = rl_ws_state_at(t->ws, t->k1, t->carry_h, t->carry_c);
     return s;
 }
 
@@ -737,7 +775,9 @@ static rl_status log_metrics(rl_trainer *t, double now, double tlog, int64_t tok
     cJSON_AddNumberToObject(r, "tokens_per_s", tps);
     if (!isnan(t->info.baseline)) cJSON_AddNumberToObject(r, "baseline", t->info.baseline);
     if (c->omega > 0 && !isnan(t->last_omega)) cJSON_AddNumberToObject(r, "omega", t->last_omega);
-    rl_status s = rl_run_append(t->dir, "metrics.jsonl", r);
+    rl_status s = RL_OK;
+    if (writes(t)) s = rl_run_append(t->dir, "metrics.jsonl", r);
+    else cJSON_Delete(r);
     *p = (rl_progress){t->step, c->steps, a->loss / n, a->grad_norm / n, lr, tps, now - t0, a->skipped,
                        NAN, 0, t->info.baseline};
     a->loss = a->grad_norm = a->grad_norm_max = 0, a->steps = a->clipped = 0;
@@ -754,8 +794,9 @@ static rl_status trainer_loop(rl_trainer *t, volatile int *stop, int *interrupte
     int64_t tokens = 0;
     const int64_t tokens_per_step = (int64_t)c->batch * (t->k1 ? t->k1 : t->info.steps);
     const int ridge = c->readout == RL_READOUT_RIDGE; /* one step, the head's fit (steps = 1) */
-    /* the flow before training, once: a run resumed at step 0 has it; then flossing before training */
-    if (t->fresh && c->flow_every > 0) s = flow_record(t, NAN, NAN);
+    /* the flow before training, once: a run resumed at step 0 has it; then flossing before training
+     * (one process only: flossing does not combine with block_sum, rl_train_config_check) */
+    if (t->fresh && c->flow_every > 0 && writes(t)) s = flow_record(t, NAN, NAN);
     if (!s && t->fresh && floss_due(c, 0)) s = floss_episode(t);
     t->fresh = 0;
     while (!s && t->step < c->steps) {
@@ -801,8 +842,11 @@ static rl_status trainer_loop(rl_trainer *t, volatile int *stop, int *interrupte
             s = ridge ? ridge_metrics(t, &fit, now, tlog, tokens, t0, &rep) : log_metrics(t, now, tlog, tokens, t0, &rep);
             tokens = 0, tlog = now;
         }
-        if (!s && c->flow_every > 0 && (t->step % c->flow_every == 0 || t->step == c->steps))
+        /* the records are rank 0's, and so is the time they take */
+        if (!s && writes(t) && c->flow_every > 0 && (t->step % c->flow_every == 0 || t->step == c->steps))
             s = flow_record(t, last_loss, last_norm);
+        /* every rank validates (the same numbers: a stop when solved is every
+         * rank's); rank 0 writes the records */
         int evaluated = !s && ((c->eval_every > 0 && t->step % c->eval_every == 0) || t->step == c->steps);
         if (evaluated) s = eval_record(t);
         int solved = evaluated && !s && c->stop_when_solved && rl_task_solved(t->task, &t->last_val);
@@ -813,7 +857,8 @@ static rl_status trainer_loop(rl_trainer *t, volatile int *stop, int *interrupte
             cJSON_AddBoolToObject(r, "solved", 1);
             cJSON_AddStringToObject(r, "rule", rl_task_solved_rule(c->task));
             cJSON_AddNumberToObject(r, "elapsed_s", now_s() - t0);
-            s = rl_run_append(t->dir, "metrics.jsonl", r);
+            if (writes(t)) s = rl_run_append(t->dir, "metrics.jsonl", r);
+            else cJSON_Delete(r);
         }
         if (!s && (solved || (c->ckpt_every > 0 && t->step % c->ckpt_every == 0) || t->step == c->steps))
             s = save_checkpoint(t);

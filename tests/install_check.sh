@@ -18,10 +18,11 @@ stage=$tmp/stage
 $MAKE -s install PREFIX=/usr/local DESTDIR="$stage" >/dev/null
 (cd "$stage" && find . \( -type f -o -type l \) | sort) >"$tmp/files"
 version=$(sed -n 's/^#define RL_VERSION_STRING "\(.*\)"/\1/p' include/rnnlab.h)
-for f in bin/rnnlab lib/librnnlab.a lib/librnnlab.so lib/librnnlab.so.0 "lib/librnnlab.so.$version" \
+for f in bin/rnnlab bin/rnnlab-mpi lib/librnnlab.a lib/librnnlab.so lib/librnnlab.so.0 "lib/librnnlab.so.$version" \
          lib/pkgconfig/rnnlab.pc include/rnnlab.h share/man/man1/rnnlab.1 share/man/man1/rnnlab-train.1 \
          share/man/man1/rnnlab-jacobian.1 share/doc/rnnlab/README.md share/doc/rnnlab/docs/python.md \
-         share/doc/rnnlab/examples/train.c share/doc/rnnlab/examples/jacobian.c; do
+         share/doc/rnnlab/examples/train.c share/doc/rnnlab/examples/jacobian.c \
+         share/doc/rnnlab/examples/sweeps/edge-of-chaos.sweep share/doc/rnnlab/docs/scaling.md; do
     grep -qx "./usr/local/$f" "$tmp/files" || fail "make install did not install $f"
 done
 [ "$(readlink "$stage/usr/local/lib/librnnlab.so")" = librnnlab.so.0 ] || fail "librnnlab.so is not a link to the soname"

@@ -30,6 +30,7 @@ TEST(cli_every_subcommand_rejects_bad_arguments)
         {"report", NULL, NULL, "RUN_DIR is required"},
         {"plot", NULL, NULL, "KIND and INPUT are required"},
         {"bench", "--hidden", "0", NULL},
+        {"sweep", "--threads", "0", "SPEC is required"},
     };
     char e[512];
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {

@@ -10,6 +10,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 static int cell_is_relu(rl_cell c) { return c == RL_CELL_RELU || c == RL_CELL_INDRNN; }
 
@@ -543,6 +544,46 @@ TEST(reg_train_cli_refuses_bad_options)
         CHECK(run_cli_err_lines() == 1);
     }
     CHECK(strstr(se, "--omega-form") != NULL);
+}
+
+/* Omega and flossing train on one process, and are refused with
+ * --block-sum (on by itself under mpirun; tests/test_mpi.c): one line naming
+ * both options and why, status 2, no run folder; the library's check alike. */
+TEST(reg_with_block_sum_refused)
+{
+    static const struct {
+        const char *opt, *val, *why;
+    } regs[] = {{"--omega", "0.1", "activations"}, {"--floss", "2", "one process"}};
+    char so[512] = "", se[1024] = "", dir[1100];
+    struct stat sb;
+    for (int k = 0; k < 2; k++) {
+        snprintf(dir, sizeof dir, "%s/reg-bs-alone%d", test_tmpdir, k);
+        const char *alone[] = {"rnnlab", "train", "--task", "adding", "--seq-len", "10", "--hidden", "4", "--batch", "4",
+                               "--steps", "2", "--floss-steps", "2", "--eval-batches", "1", "--quiet", regs[k].opt,
+                               regs[k].val, "--out", dir, NULL};
+        CHECK_MSG(run_cli(alone, NULL, so, sizeof so, se, sizeof se) == 0, "%s alone: %s", regs[k].opt, se);
+        CHECK_MSG(stat(dir, &sb) == 0, "%s alone made no run", regs[k].opt);
+        snprintf(dir, sizeof dir, "%s/reg-bs-both%d", test_tmpdir, k);
+        const char *both[] = {"rnnlab", "train", "--task", "adding", "--seq-len", "10", "--hidden", "4", "--batch", "4",
+                              "--steps", "2", "--floss-steps", "2", "--eval-batches", "1", "--quiet", regs[k].opt,
+                              regs[k].val, "--block-sum", "--out", dir, NULL};
+        CHECK_MSG(run_cli(both, NULL, so, sizeof so, se, sizeof se) == 2, "%s --block-sum: %s", regs[k].opt, se);
+        CHECK(run_cli_err_lines() == 1);
+        char want[64];
+        snprintf(want, sizeof want, "%s does not combine with --block-sum", regs[k].opt);
+        CHECK_MSG(strstr(se, want) && strstr(se, "mpirun") && strstr(se, regs[k].why), "%s --block-sum said: %s",
+                  regs[k].opt, se);
+        CHECK_MSG(stat(dir, &sb) != 0, "%s --block-sum made %s", regs[k].opt, dir);
+    }
+    rl_train_config c = rl_train_defaults();
+    c.block_sum = 1;
+    CHECK_OK(rl_train_config_check(&c));
+    c.omega = 0.1;
+    CHECK(rl_train_config_check(&c) == RL_ERR_ARG);
+    c.omega = 0, c.floss = 2;
+    CHECK(rl_train_config_check(&c) == RL_ERR_ARG);
+    c.block_sum = 0;
+    CHECK_OK(rl_train_config_check(&c));
 }
 
 /* ------------------------------------------------------------------ rl_gemm */
