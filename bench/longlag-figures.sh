@@ -11,7 +11,8 @@
 #     leaky, IndRNN and orthogonal ones in the other). Omega acts on the
 #     training steps and starts from the tanh init, so it has no curve of its
 #     own; flossing's curve is after its 300 updates before training (and one
-#     training step: the first record after them).
+#     training step: the first record after them); indrnn-lr1e-3 starts as
+#     indrnn, and orth-cayley as orth-exp (A = 0: the same W_hh).
 # Usage: bench/longlag-figures.sh OUT [IMG]   (OUT: bench/longlag.sh's folder;
 #   IMG: where the PNGs go, default OUT). RNNLAB picks the program.
 # The CSVs behind the figures go to OUT (steps-*.csv, flow-*.csv).
@@ -27,12 +28,14 @@ T=1000
 
 # the gradient flow at initialisation at T = 1000: one training step's records
 grep '|' "$OUT/methods.txt" | while IFS='|' read -r name base extra_add _ _; do
-    [ "$name" = tanh-omega ] && continue
+    # the same initial model as tanh and indrnn: no curve of their own
+    [ "$name" = tanh-omega ] || [ "$name" = indrnn-lr1e-3 ] && continue
     run="$OUT/flow-init/$name"
     [ -f "$run/flow.jsonl" ] && continue
     rm -rf "$run"
     mkdir -p "$OUT/flow-init"
-    flags=$(echo "$base $extra_add" | sed "s|\\bT\\b|$T|g")
+    rmin=$(awk "BEGIN { printf \"%.9f\", 2 ^ (-1 / $T) }")
+    flags=$(echo "$base $extra_add" | sed "s|\\bT\\b|$T|g; s|RMIN|$rmin|g")
     # shellcheck disable=SC2086
     OPENBLAS_NUM_THREADS=1 $RNNLAB train --task adding --seq-len $T $flags --steps 1 --flow-every 1 --eval-every 0 \
         --ckpt-every 0 --seed 1 --quiet --out "$run" >"$run.log" 2>&1 ||

@@ -36,10 +36,11 @@ lstm-fb1|--cell lstm --hidden 128 --forget-bias 1 --optim adam --lr 1e-3 --batch
 chrono-lstm|--cell lstm --hidden 128 --init chrono --optim adam --lr 1e-3 --batch 50 --clip 1|--t-max T|--t-max 3T/2|chrono init, T_max = T (adding), 3T/2 (copy) (Tallec & Ollivier 2018)
 chrono-gru|--cell gru --hidden 128 --init chrono --optim adam --lr 1e-3 --batch 50 --clip 1|--t-max T|--t-max 3T/2|chrono init on the update gate
 irnn|--cell relu --hidden 128 --init identity --optim adam --lr 1e-4 --batch 50 --clip 1|||IRNN (Le et al. 2015): W_hh = I, biases 0
-indrnn|--cell indrnn --hidden 128 --layers 2 --optim adam --lr 2e-4 --batch 50 --clip 0|||IndRNN (Li et al. 2018): 2 layers of 128, Adam 2e-4, batch 50, u clipped to 2^(1/T)
+indrnn|--cell indrnn --hidden 128 --layers 2 --recurrent-min RMIN --optim adam --lr 2e-4 --batch 50 --clip 0|||IndRNN (Li et al. 2018): 2 layers of 128, Adam 2e-4, batch 50, u clipped to 2^(1/T), the last layer's u ~ U(2^(-1/T), 2^(1/T))
+indrnn-lr1e-3|--cell indrnn --hidden 128 --layers 2 --recurrent-min RMIN --optim adam --lr 1e-3 --batch 50 --clip 0|||IndRNN as above with Adam 1e-3 (not the paper's)
 leaky|--cell leaky --hidden 128 --timescales 2,T --optim adam --lr 1e-3 --batch 50 --clip 1|||leaky units, time scales 1/alpha log-uniform in [2, T] (Deep Learning 10.9)
-orth-exp|--cell tanh --orthogonal exp --optim rmsprop --lr 2e-4 --orthogonal-lr 2e-5 --batch 50 --clip 0|--hidden 128|--hidden 190|orthogonal W_hh, exp map (expRNN: RMSprop 2e-4, 2e-5 on the orthogonal part; 190 units on copy, 128 on adding)
-orth-cayley|--cell tanh --hidden 128 --orthogonal cayley --optim rmsprop --lr 2e-4 --orthogonal-lr 2e-5 --batch 50 --clip 0|||orthogonal W_hh, Cayley map (scoRNN-style), 128 units, expRNN's optimiser
+orth-exp|--orthogonal exp --optim rmsprop --lr 2e-4 --orthogonal-lr 2e-5 --batch 50 --clip 0|--cell tanh --hidden 128|--cell linear --hidden 190 --init henaff|orthogonal W_hh, exp map, expRNN's RMSprop 2e-4 with 2e-5 on the orthogonal part; copy: 190 linear units from Henaff's init (expRNN's recipe, linear for its modReLU), adding: 128 tanh units from a random orthogonal W_hh
+orth-cayley|--orthogonal cayley --optim rmsprop --lr 2e-4 --orthogonal-lr 2e-5 --batch 50 --clip 0|--cell tanh --hidden 128|--cell linear --hidden 190 --init henaff|orthogonal W_hh, Cayley map, otherwise as orth-exp
 tanh|--cell tanh --hidden 128 --optim adam --lr 1e-3 --batch 50 --clip 1|||plain tanh RNN, PyTorch's init: the disease the others cure
 tanh-omega|--cell tanh --hidden 128 --omega 2 --optim adam --lr 1e-3 --batch 50 --clip 1|||tanh RNN with Pascanu et al.'s Omega, weight 2 (Pascanu et al. 2013), clipping at 1
 tanh-floss|--cell tanh --hidden 128 --floss 16 --floss-steps 300 --optim adam --lr 1e-3 --batch 50 --clip 1|||tanh RNN, gradient flossing of the top 16 exponents towards 0 for 300 updates before training (Engelken 2023)
@@ -47,7 +48,7 @@ EOF
 }
 
 # steps cap and validation interval of a rung
-cap() { case $1 in 50) echo 600 ;; 100) echo 3000 ;; 200) echo 3000 ;; 500) echo 2500 ;; *) echo 2000 ;; esac; }
+cap() { case $1 in 50) echo 600 ;; 100) echo 3000 ;; 200) echo 3000 ;; 500) echo 3000 ;; *) echo 5000 ;; esac; }
 every() { case $1 in 50|100) echo 100 ;; *) echo 100 ;; esac; }
 
 # ------------------------------------------------------------------ one ladder
@@ -63,7 +64,8 @@ if [ "${1:-}" = "--ladder" ]; then
         steps=$(cap "$T")
         [ "${QUICK:-0}" = 1 ] && steps=$((steps / 5))
         half=$((3 * T / 2))
-        flags=$(echo "$base $extra" | sed "s|3T/2|$half|g; s|\\bT\\b|$T|g")
+        rmin=$(awk "BEGIN { printf \"%.9f\", 2 ^ (-1 / $T) }")
+        flags=$(echo "$base $extra" | sed "s|3T/2|$half|g; s|\\bT\\b|$T|g; s|RMIN|$rmin|g")
         run="$out/$name-$task-$T"
         rm -rf "$run"
         # the run, timed in wall and in CPU seconds (the CPU time does not

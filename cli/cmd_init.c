@@ -18,13 +18,16 @@ static const char usage[] =
     "  --layers L        number of stacked layers                      [1]\n"
     "  --loss LOSS       mse | cross_entropy                           [mse]\n"
     "initialisation (every tensor gets PyTorch's U(-1/sqrt(H), 1/sqrt(H)), then W_hh):\n"
-    "  --init KIND       uniform | gaussian | orthogonal | identity | symmetric | chrono\n"
+    "  --init KIND       uniform | gaussian | orthogonal | identity | symmetric | chrono |\n"
+    "                    henaff\n"
     "                    [uniform] gaussian: W_hh ~ N(0, g^2/H); orthogonal: g Q;\n"
     "                    identity: g I with zero biases (IRNN); symmetric:\n"
     "                    g (A + A^T)/(2 sqrt(2H)), real eigenvalues filling [-g, g]; per\n"
     "                    gate block for LSTM/GRU; chrono (lstm, gru): biases 0 but the\n"
     "                    forget (GRU: update) gate's b_ih = ln u, LSTM's input gate's\n"
-    "                    -ln u, u ~ U[1, T - 1] (Tallec & Ollivier 2018)\n"
+    "                    -ln u, u ~ U[1, T - 1] (Tallec & Ollivier 2018); henaff: g times\n"
+    "                    2x2 rotations by angles ~ U[-pi, pi] on the diagonal (Henaff\n"
+    "                    et al. 2016), orthogonal, eigenvalues all over the unit circle\n"
     "  --gain G          the g above                                   [1]\n"
     "  --radius R        then rescale each W_hh block to spectral radius R\n"
     "  --forget-bias F   LSTM: forget-gate bias b_if = F, b_hf = 0\n"
@@ -34,6 +37,8 @@ static const char usage[] =
     "  --leak A          leaky: every unit's rate a = A in (0, 1)      [uniform init]\n"
     "  --timescales A,B  leaky: time scales 1/a log-uniform in [A, B], 1 < A <= B\n"
     "  --recurrent-max R indrnn: u ~ U(0, R)                           [1]\n"
+    "  --recurrent-min R0 indrnn: the last layer's u ~ U(R0, R) instead (u near 1 for\n"
+    "                    an answer at the end: Li et al. 2018)        [0]\n"
     "  --input-scale S   every layer's W_ih ~ U[-S, S], drawn last (an echo state\n"
     "                    network's input scaling)                      [PyTorch's]\n"
     "  --orthogonal MAP  exp | cayley: W_hh = B expm(A) or B (I - A/2)^-1 (I + A/2),\n"
@@ -48,7 +53,7 @@ static const char usage[] =
 int cmd_init(int argc, char **argv)
 {
     enum { O_CELL = 1, O_IN, O_HID, O_OUTSZ, O_LAYERS, O_LOSS, O_INIT, O_GAIN, O_RADIUS, O_FB, O_SEED, O_OUT, O_ZB,
-           O_TMAX, O_LEAK, O_TS, O_RMAX, O_INSCALE, O_ORTH };
+           O_TMAX, O_LEAK, O_TS, O_RMAX, O_INSCALE, O_ORTH, O_RMIN };
     static const struct option opts[] = {
         {"cell", required_argument, 0, O_CELL},     {"input", required_argument, 0, O_IN},
         {"hidden", required_argument, 0, O_HID},    {"output", required_argument, 0, O_OUTSZ},
@@ -58,7 +63,7 @@ int cmd_init(int argc, char **argv)
         {"seed", required_argument, 0, O_SEED},     {"out", required_argument, 0, O_OUT},
         {"zero-bias", no_argument, 0, O_ZB},       {"t-max", required_argument, 0, O_TMAX},
         {"leak", required_argument, 0, O_LEAK},     {"timescales", required_argument, 0, O_TS},
-        {"recurrent-max", required_argument, 0, O_RMAX}, {"input-scale", required_argument, 0, O_INSCALE},
+        {"recurrent-max", required_argument, 0, O_RMAX}, {"recurrent-min", required_argument, 0, O_RMIN}, {"input-scale", required_argument, 0, O_INSCALE},
         {"orthogonal", required_argument, 0, O_ORTH},
         {"help", no_argument, 0, 'h'},              {0, 0, 0, 0}};
     cli_ctx c = {.cmd = "init", .usage = usage};
@@ -98,6 +103,7 @@ int cmd_init(int argc, char **argv)
             break;
         }
         case O_RMAX: e = cli_double(&c, "recurrent-max", optarg, 1e-300, 1e6, &init.recurrent_max); break;
+        case O_RMIN: e = cli_double(&c, "recurrent-min", optarg, 0, 1e6, &init.recurrent_min); break;
         case O_INSCALE: e = cli_double(&c, "input-scale", optarg, 1e-300, 1e6, &init.input_scale); break;
         case O_ORTH:
             if (rl_orth_parse(optarg, &orth)) e = cli_usage_error(&c, "%s", rl_errmsg());

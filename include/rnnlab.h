@@ -207,6 +207,10 @@ typedef enum {
                             but the keep gate's (LSTM f, GRU z) b_ih = ln u and LSTM's input gate
                             b_ih = -ln u, u ~ U[1, t_max - 1] per unit: the forgetting time
                             1 / (1 - sigmoid(b_f)) = 1 + u is uniform on [2, t_max] */
+    RL_INIT_HENAFF,      /* W_hh = gain * diag(R(theta_1), R(theta_2), ...), 2x2 rotations with
+                            theta_i ~ U[-pi, pi] (Henaff et al. 2016; expRNN's copy init): orthogonal,
+                            its eigenvalues e^(+-i theta) spread over the unit circle; an odd H
+                            ends with gain on the diagonal */
     RL_INIT_COUNT
 } rl_init_kind;
 
@@ -228,6 +232,9 @@ typedef struct {
                              |u| <= recurrent_max (rl_model_clip_recurrent) */
     double input_scale;   /* > 0: every layer's W_ih ~ U[-input_scale, input_scale] (an echo state
                              network's input scaling), drawn after everything else; 0: PyTorch's */
+    double recurrent_min; /* indrnn, > 0: the last layer's u ~ U(recurrent_min, recurrent_max) instead
+                             (Li et al. 2018's init when the answer comes at the last step: u near 1,
+                             e.g. 2^(-1/T) to 2^(1/T)); below recurrent_max (or 1) */
 } rl_init;
 
 /* Everything but W_hh gets PyTorch's default uniform init; W_hh follows init

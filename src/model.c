@@ -303,6 +303,16 @@ static rl_status init_block(double *w, int H, const rl_init *init, rl_rng *rng)
             }
         break;
     }
+    case RL_INIT_HENAFF:
+        /* 2x2 rotations [c -s; s c], theta ~ U[-pi, pi] */
+        memset(w, 0, n * sizeof *w);
+        for (int i = 0; i + 1 < H; i += 2) {
+            double th = 3.14159265358979323846 * (2 * rl_rng_uniform(rng) - 1), c = init->gain * cos(th), sn = init->gain * sin(th);
+            w[(size_t)i * H + i] = c, w[(size_t)i * H + i + 1] = -sn;
+            w[(size_t)(i + 1) * H + i] = sn, w[(size_t)(i + 1) * H + i + 1] = c;
+        }
+        if (H % 2) w[n - 1] = init->gain;
+        break;
     default:
         return rl_fail(RL_ERR_ARG, "unknown init kind %d", (int)init->kind);
     }
@@ -344,7 +354,8 @@ static rl_status check_init(const rl_cell_desc *d, const rl_init *init, int H)
 {
     if ((unsigned)init->kind >= RL_INIT_COUNT) return rl_fail(RL_ERR_ARG, "unknown init kind");
     const double opt[] = {init->gain, init->radius, init->forget_bias, init->t_max, init->leak,
-                          init->timescales[0], init->timescales[1], init->recurrent_max, init->input_scale};
+                          init->timescales[0], init->timescales[1], init->recurrent_max, init->input_scale,
+                          init->recurrent_min};
     for (size_t i = 0; i < sizeof opt / sizeof opt[0]; i++)
         if (!isfinite(opt[i])) return rl_fail(RL_ERR_ARG, "the init's options must be finite numbers");
     if (init->radius < 0) return rl_fail(RL_ERR_ARG, "init radius = %g must be >= 0", init->radius);
@@ -356,6 +367,12 @@ static rl_status check_init(const rl_cell_desc *d, const rl_init *init, int H)
     if (init->recurrent_max != 0 && d->recur != RL_RECUR_DIAG)
         return rl_fail(RL_ERR_ARG, "recurrent_max bounds a recurrent vector u (indrnn); %s has a matrix W_hh", d->name);
     if (init->recurrent_max < 0) return rl_fail(RL_ERR_ARG, "recurrent_max = %g must be > 0", init->recurrent_max);
+    if (init->recurrent_min != 0 && d->recur != RL_RECUR_DIAG)
+        return rl_fail(RL_ERR_ARG, "recurrent_min sets the last layer's recurrent vector u (indrnn); %s has a matrix W_hh",
+                       d->name);
+    double rmax = init->recurrent_max > 0 ? init->recurrent_max : 1;
+    if (init->recurrent_min < 0 || (init->recurrent_min > 0 && !(init->recurrent_min < rmax)))
+        return rl_fail(RL_ERR_ARG, "recurrent_min = %g must be in [0, %g), below recurrent_max", init->recurrent_min, rmax);
     if (init->input_scale < 0) return rl_fail(RL_ERR_ARG, "input_scale = %g must be >= 0", init->input_scale);
     if (init->kind == RL_INIT_CHRONO) {
         if (d->keep_gate < 0)
@@ -418,10 +435,12 @@ rl_status rl_model_init(rl_model *m, const rl_init *init, uint64_t seed)
             }
         }
         /* a diagonal recurrence (IndRNN's u): U(0, R), Li et al. 2018's
-         * first-layer init, R = recurrent_max or 1 */
+         * first-layer init, R = recurrent_max or 1; with recurrent_min R0,
+         * the last layer's U(R0, R), their init for an answer at the end */
+        const double R = init->recurrent_max > 0 ? init->recurrent_max : 1,
+                     R0 = l == m->cfg.num_layers - 1 ? init->recurrent_min : 0;
         for (int i = 0; d->recur == RL_RECUR_DIAG && i < H; i++)
-            set_param(m, m->tensors[rl_t(m, l, RL_W_HH)].offset + (size_t)i,
-                      (init->recurrent_max > 0 ? init->recurrent_max : 1) * rl_rng_uniform(&rng));
+            set_param(m, m->tensors[rl_t(m, l, RL_W_HH)].offset + (size_t)i, R0 + (R - R0) * rl_rng_uniform(&rng));
         if (init->kind == RL_INIT_CHRONO) {
             /* Tallec & Ollivier 2018: b_keep = ln u, b_write = -ln u, u ~
              * U[1, t_max - 1], in b_ih only (b_hh's rows are 0 above, so the

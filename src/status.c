@@ -127,7 +127,7 @@ void rl_free(void *p) { free(p); }
 
 static const char *const loss_names[RL_LOSS_COUNT] = {"cross_entropy", "mse"};
 static const char *const init_names[RL_INIT_COUNT] = {"uniform", "gaussian", "orthogonal", "identity",
-                                                      "symmetric", "chrono"};
+                                                      "symmetric", "chrono", "henaff"};
 
 const char *rl_loss_name(rl_loss l) { return (unsigned)l < RL_LOSS_COUNT ? loss_names[l] : NULL; }
 const char *rl_init_name(rl_init_kind k)

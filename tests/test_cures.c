@@ -190,6 +190,77 @@ TEST(init_indrnn_u_and_the_clip)
     rl_model_free(m);
 }
 
+/* Li et al.'s init for an answer at the end: the last layer's u ~ U(R0, R),
+ * the others U(0, R) as before, drawn from the same stream: a model without
+ * R0 is bit for bit what it was; both sides of R0 < R. */
+TEST(init_indrnn_last_layer_near_one)
+{
+    const int H = 400, L = 3, T = 1000;
+    const double R = pow(2.0, 1.0 / T), R0 = pow(2.0, -1.0 / T);
+    rl_init near = {.kind = RL_INIT_UNIFORM, .gain = 1, .recurrent_max = R, .recurrent_min = R0};
+    rl_init plain = {.kind = RL_INIT_UNIFORM, .gain = 1, .recurrent_max = R};
+    rl_model *a = make(RL_CELL_INDRNN, H, L, &near, 5), *b = make(RL_CELL_INDRNN, H, L, &plain, 5);
+    if (!a || !b) return;
+    double *u = malloc(sizeof *u * H);
+    for (int l = 0; l < L; l++) {
+        const double *wa = tensor(a, "rnn.weight_hh_l%d", l), *wb = tensor(b, "rnn.weight_hh_l%d", l);
+        if (!wa || !wb) continue;
+        if (l < L - 1) {
+            CHECK_MSG(memcmp(wa, wb, sizeof *wa * H) == 0, "layer %d: u changed", l);
+            continue;
+        }
+        for (int j = 0; j < H; j++) u[j] = (wa[j] - R0) / (R - R0);
+        double d = ks_uniform(u, H, 0, 1);
+        CHECK_MSG(u[0] >= 0 && u[H - 1] < 1, "u in [%g, %g] of [R0, R]", u[0], u[H - 1]);
+        CHECK_MSG(d < ks_critical(H), "KS distance of the last layer's u to U(R0, R): %.4f", d);
+    }
+    /* every tensor but the last layer's u is the same */
+    size_t np = rl_model_num_params(a), off = rl_model_tensor(a, rl_model_find_tensor(a, "rnn.weight_hh_l2"))->offset;
+    const double *pa = rl_model_params(a), *pb = rl_model_params(b);
+    int other = 0;
+    for (size_t i = 0; i < np; i++) other += (i < off || i >= off + (size_t)H) && pa[i] != pb[i];
+    CHECK_MSG(other == 0, "%d other parameters differ", other);
+    /* the edge: R0 just below R draws, R0 = R is refused (init_options_refused) */
+    rl_init edge = {.kind = RL_INIT_UNIFORM, .gain = 1, .recurrent_max = 1, .recurrent_min = 1 - 1e-12};
+    rl_model *c = make(RL_CELL_INDRNN, 8, 1, &edge, 1);
+    const double *wc = c ? tensor(c, "rnn.weight_hh_l%d", 0) : NULL;
+    for (int j = 0; wc && j < 8; j++) CHECK(wc[j] >= 1 - 1e-12 && wc[j] <= 1);
+    free(u);
+    rl_model_free(a), rl_model_free(b), rl_model_free(c);
+}
+
+/* Henaff et al.'s init: 2x2 rotations, orthogonal (times the gain), whose
+ * eigenvalues' angles are uniform on [-pi, pi]; an odd H ends with the gain. */
+TEST(init_henaff_rotations)
+{
+    const int H = 401;
+    rl_init in = {.kind = RL_INIT_HENAFF, .gain = 0.9};
+    rl_model *m = make(RL_CELL_TANH, H, 1, &in, 7);
+    const double *w = m ? tensor(m, "rnn.weight_hh_l%d", 0) : NULL;
+    if (!w) return rl_model_free(m);
+    const double pi = 3.14159265358979323846;
+    double worst = 0, *ang = malloc(sizeof *ang * (H / 2));
+    for (int i = 0; i < H; i++)
+        for (int j = 0; j < H; j++) {
+            double s = 0;
+            for (int k = 0; k < H; k++) s += w[k * H + i] * w[k * H + j];
+            worst = fmax(worst, fabs(s - (i == j ? 0.81 : 0)));
+            int blk = i / 2 == j / 2 && i < H - 1 && j < H - 1;
+            if (!blk && !(i == H - 1 && j == H - 1)) CHECK_MSG(w[i * H + j] == 0, "W[%d][%d] = %g off the blocks", i, j, w[i * H + j]);
+        }
+    CHECK_MSG(worst < 1e-14, "|W^T W - g^2 I| = %g", worst);
+    CHECK(w[(size_t)H * H - 1] == 0.9);
+    for (int b = 0; b < H / 2; b++) {
+        const double *q = w + (size_t)(2 * b) * H + 2 * b;
+        CHECK(q[0] == q[H + 1] && q[1] == -q[H]); /* [c -s; s c] */
+        ang[b] = (atan2(q[H], q[0]) + pi) / (2 * pi);
+    }
+    double d = ks_uniform(ang, H / 2, 0, 1);
+    CHECK_MSG(d < ks_critical(H / 2), "KS distance of the angles to U[-pi, pi]: %.4f", d);
+    free(ang);
+    rl_model_free(m);
+}
+
 /* Options the kind or the cell does not take: RL_ERR_ARG, a message that
  * says which, and the model as it was. */
 TEST(init_options_refused)
@@ -221,6 +292,13 @@ TEST(init_options_refused)
         {RL_CELL_INDRNN, {.kind = RL_INIT_UNIFORM, .gain = 1, .recurrent_max = -1}, "must be > 0"},
         {RL_CELL_INDRNN, {.kind = RL_INIT_IDENTITY, .gain = 1}, "indrnn has a vector"},
         {RL_CELL_INDRNN, {.kind = RL_INIT_UNIFORM, .gain = 1, .radius = 1}, "indrnn has a vector"},
+        {RL_CELL_INDRNN, {.kind = RL_INIT_HENAFF, .gain = 1}, "indrnn has a vector"},
+        {RL_CELL_TANH, {.kind = RL_INIT_UNIFORM, .gain = 1, .recurrent_min = 0.5}, "tanh has a matrix"},
+        {RL_CELL_INDRNN, {.kind = RL_INIT_UNIFORM, .gain = 1, .recurrent_min = 1}, "below recurrent_max"},
+        {RL_CELL_INDRNN, {.kind = RL_INIT_UNIFORM, .gain = 1, .recurrent_max = 1.01, .recurrent_min = 1.01},
+         "below recurrent_max"},
+        {RL_CELL_INDRNN, {.kind = RL_INIT_UNIFORM, .gain = 1, .recurrent_min = -0.1}, "below recurrent_max"},
+        {RL_CELL_INDRNN, {.kind = RL_INIT_UNIFORM, .gain = 1, .recurrent_min = NAN}, "finite"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         rl_config c = {bad[i].cell, 2, 3, 1, 2, RL_LOSS_MSE};
