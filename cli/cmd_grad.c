@@ -202,7 +202,7 @@ static const char gradcheck_usage[] =
     "  --loss LOSS       mse | cross_entropy                           [cross_entropy]\n"
     "  --batch B         batch size                                    [3]\n"
     "  --steps T         sequence length                               [10]\n"
-    "  --init KIND       uniform | gaussian | orthogonal | identity | symmetric | chrono  [uniform]\n"
+    "  --init KIND       uniform | gaussian | orthogonal | identity | symmetric | chrono | henaff  [uniform]\n"
     "                    (chrono: lstm and gru, forgetting times up to --steps)\n"
     "  --gain G          gain of the init                              [1]\n"
     "  --no-mask         every step carries loss (default: a random mask)\n"
