@@ -860,6 +860,9 @@ static rl_status trainer_loop(rl_trainer *t, volatile int *stop, int *interrupte
             if (writes(t)) s = rl_run_append(t->dir, "metrics.jsonl", r);
             else cJSON_Delete(r);
         }
+        /* a run that stops because it solved the task ends with its flow, as one that runs to its last step */
+        if (!s && solved && writes(t) && c->flow_every > 0 && t->step % c->flow_every != 0 && t->step != c->steps)
+            s = flow_record(t, last_loss, last_norm);
         if (!s && (solved || (c->ckpt_every > 0 && t->step % c->ckpt_every == 0) || t->step == c->steps))
             s = save_checkpoint(t);
         if (report && progress) { /* after the step's validation: the report shows it */

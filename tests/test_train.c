@@ -1229,7 +1229,7 @@ TEST(solved_criteria_and_stop_when_solved)
 
     rl_train_config c = rl_train_defaults();
     c.task = RL_TASK_ADDING, c.seq_len = 10, c.cell = RL_CELL_LSTM, c.hidden = 32, c.batch = 32, c.steps = 3000;
-    c.sched.lr = 1e-2, c.eval_every = 100, c.eval_batches = 4, c.flow_every = 0, c.ckpt_every = 1000, c.seed = 2;
+    c.sched.lr = 1e-2, c.eval_every = 100, c.eval_batches = 4, c.flow_every = 5000, c.ckpt_every = 1000, c.seed = 2;
     c.stop_when_solved = 1, c.save_init = 1;
     rl_trainer *t = NULL;
     int interrupted = 0;
@@ -1248,6 +1248,16 @@ TEST(solved_criteria_and_stop_when_solved)
     size_t n = 0;
     unsigned char *m = read_file(p, &n);
     CHECK(m && strstr((const char *)m, "\"solved\":true"));
+    free(m);
+    /* the flow before training and at the stop, though 5000 steps apart */
+    snprintf(p, sizeof p, "%s/flow.jsonl", dir);
+    m = read_file(p, &n);
+    char want[64];
+    snprintf(want, sizeof want, "\n{\"step\":%lld,", (long long)solved);
+    int lines = 0;
+    for (size_t i = 0; m && i < n; i++) lines += m[i] == '\n';
+    CHECK_MSG(m && lines == 2 && strncmp((const char *)m, "{\"step\":0,", 10) == 0 && strstr((const char *)m, want),
+              "flow.jsonl, %d lines: %.80s", lines, m ? (const char *)m : "");
     free(m);
     /* the model before training, as the trainer initialised it */
     snprintf(p, sizeof p, "%s/init.safetensors", dir);
