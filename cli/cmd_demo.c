@@ -28,7 +28,7 @@ static const char usage[] =
     "without clipping, and the cures (chrono LSTM, orthogonal W_hh, IndRNN, leaky\n"
     "units) through the same Jacobians and Lyapunov spectra, and trained. Writes\n"
     "DIR/report.html (self-contained), every figure as PNG and the data behind\n"
-    "each as CSV. 15 to 35 seconds on 2 cores (docs/demo.md).\n"
+    "each as CSV. About 13 seconds on 2 idle cores (docs/demo.md).\n"
     "\n"
     "  --out DIR         output folder: new, empty, or the demo's own [rnnlab-demo]\n"
     "  --quick           smaller sizes and fewer steps (seconds; for tests)\n"
