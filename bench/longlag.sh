@@ -7,13 +7,17 @@
 # each run is capped in steps and stopped at the first validation that solves
 # the task (rnnlab train --stop-when-solved: adding, validation MSE < 0.01;
 # copy, at least 99% of the recalled symbols right). Each run records the
-# gradient flow at initialisation and at the end (ln ||dL/dh_tau|| at lag T,
-# from flow.jsonl), and the Lyapunov spectrum of the initial and the final
-# model (lambda_max and the share of exponents within 0.01 of 0). The
-# ladders run in STREAMS parallel streams of one thread each.
+# gradient flow of the initial and the final model on one fresh sequence of
+# the task (ln ||dL/dh_0||, the gradient that crosses all T steps, from
+# rnnlab jacobian's log_grad_bptt), and their Lyapunov spectra (lambda_max and
+# the share of exponents within 0.01 of 0). The ladders run in STREAMS
+# parallel streams of one thread each.
 #
 # Usage: bench/longlag.sh [--quick] [OUT]        (OUT: longlag)
 #   --quick    T = 50 and 100 only, small step caps: a smoke run (minutes)
+#        bench/longlag.sh --flows OUT
+#   measures the gradient flow of every run in OUT again and remakes the
+#   table (for a folder from before the flow was measured so)
 # Settings (environment):
 #   RNNLAB     the rnnlab program                    [build/rnnlab]
 #   STREAMS    parallel ladders                      [2]
@@ -51,6 +55,18 @@ EOF
 cap() { case $1 in 50) echo 600 ;; 100) echo 3000 ;; 200) echo 3000 ;; 500) echo 3000 ;; *) echo 5000 ;; esac; }
 every() { case $1 in 50|100) echo 100 ;; *) echo 100 ;; esac; }
 
+# ln ||dL/dh_tau|| of RUN's initial and final models on one sequence of the
+# task (seed 7), into RUN/flow-init.safetensors and RUN/flow-model.safetensors
+flows() { # RUN TASK T
+    OPENBLAS_NUM_THREADS=1 $RNNLAB data --model "$1/init.safetensors" --task "$2" --seq-len "$3" --seed 7 \
+        --out "$1/flow-data.safetensors" >>"$1.log" 2>&1 || return 0
+    for which in init model; do
+        [ -f "$1/$which.safetensors" ] &&
+            OPENBLAS_NUM_THREADS=1 $RNNLAB jacobian --model "$1/$which.safetensors" --data "$1/flow-data.safetensors" \
+                --no-radius --no-steps --out "$1/flow-$which.safetensors" >>"$1.log" 2>&1 || true
+    done
+}
+
 # ------------------------------------------------------------------ one ladder
 if [ "${1:-}" = "--ladder" ]; then
     name=$2 task=$3 out=$4 rungs=$5
@@ -87,46 +103,24 @@ print(time.time() - w, u.ru_utime + u.ru_stime, rc)' "$run.log" env OPENBLAS_NUM
                 OPENBLAS_NUM_THREADS=1 $RNNLAB lyapunov --model "$run/$which.safetensors" --steps 1000 --transient 200 \
                     --input zeros --state random --seed 3 --out "$run/lyap-$which.json" --quiet >>"$run.log" 2>&1 || true
         done
-        python3 - "$run" "$name" "$task" "$T" "$steps" "$wall" "$cpu" >>"$out/runs.jsonl" <<'PY'
-import json, math, sys
-run, name, task, T, cap, wall, cpu = sys.argv[1:]
-rec = {"method": name, "task": task, "T": int(T), "cap": int(cap), "wall_s": float(wall), "cpu_s": float(cpu)}
-solved, last = None, None
-try:
-    for l in open(f"{run}/metrics.jsonl"):
-        r = json.loads(l)
-        if r.get("solved"):
-            solved = r
-        if "val_loss" in r:
-            last = r
-except OSError:
-    pass
-rec["solved"] = solved is not None
-rec["steps"] = solved["step"] if solved else (last["step"] if last else None)
-if last:
-    rec["final"] = {k: last[k] for k in ("val_loss", "val_mse", "val_accuracy", "baseline") if k in last}
-flows = []
-try:
-    flows = [json.loads(l) for l in open(f"{run}/flow.jsonl")]
-except OSError:
-    pass
-if flows:
-    rec["lag_grad_init"] = flows[0]["lag_log_grad"][0]
-    rec["lag_grad_end"] = flows[-1]["lag_log_grad"][0]
-    rec["lag_curve_init"] = flows[0]["lag_log_grad"]
-for which in ("init", "model"):
-    try:
-        ex = json.load(open(f"{run}/lyap-{which}.json"))["exponents"]
-        key = "init" if which == "init" else "end"
-        rec[f"lmax_{key}"] = ex[0]
-        # an exponent of -inf (a unit that is always off) is null in the JSON
-        rec[f"near0_{key}"] = sum(e is not None and abs(e) < 0.01 for e in ex) / len(ex)
-    except (OSError, KeyError, ValueError):
-        pass
-print(json.dumps(rec))
-PY
+        flows "$run" "$task" "$T"
+        python3 bench/longlag.py record "$run" "$name" "$task" "$T" "$steps" "$wall" "$cpu" >>"$out/runs.jsonl"
         grep -q '"solved":true' "$run/metrics.jsonl" 2>/dev/null || break # the ladder stops at its first failure
     done
+    exit 0
+fi
+
+# ------------------------------------------------------------------ the flow again
+if [ "${1:-}" = "--flows" ]; then
+    OUT=${2:?usage: bench/longlag.sh --flows OUT}
+    python3 -c 'import json, sys
+for l in open(sys.argv[1]):
+    r = json.loads(l)
+    print(r["method"], r["task"], r["T"])' "$OUT/runs.jsonl" | while read -r name task T; do
+        flows "$OUT/$name-$task-$T" "$task" "$T"
+    done
+    python3 bench/longlag.py reflow "$OUT"
+    python3 bench/longlag.py table "$OUT" >/dev/null
     exit 0
 fi
 
@@ -147,31 +141,5 @@ for m in $METHODS; do for task in $TASKS; do echo "$m $task"; done; done |
     xargs -P "$STREAMS" -L 1 sh -c 'sh bench/longlag.sh --ladder "$0" "$1" "'"$OUT"'" "'"$LADDER"'"'
 echo "longlag: all ladders done in $(($(date +%s) - start)) s" >&2
 methods >"$OUT/methods.txt"
-python3 - "$OUT" "$(($(date +%s) - start))" "$STREAMS" <<'PY'
-import json, sys
-out, total, streams = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-runs = [json.loads(l) for l in open(f"{out}/runs.jsonl")]
-notes = {l.split("|")[0]: l.strip().split("|")[4] for l in open(f"{out}/methods.txt") if "|" in l}
-order = list(dict.fromkeys(l.split("|")[0] for l in open(f"{out}/methods.txt") if "|" in l))
-runs.sort(key=lambda r: (order.index(r["method"]) if r["method"] in order else 99, r["task"], r["T"]))
-def f(x, d=2):
-    return "" if x is None else f"{x:.{d}f}"
-md = [f"Long-lag table: {len(runs)} runs, {total} s in all on this machine ({streams} parallel streams of one thread).", "",
-      "| method | task | T | solved | steps (cap) | CPU s | final metric | ln‖∂L/∂h_0‖ init → end | λ_max init → end | near-0 share init → end |",
-      "|---|---|---|---|---|---|---|---|---|---|"]
-with open(f"{out}/table.csv", "w") as c:
-    c.write("method,task,T,solved,steps,cap,wall_s,cpu_s,final_loss,final_mse,final_accuracy,lag_grad_init,lag_grad_end,lmax_init,lmax_end,near0_init,near0_end\n")
-    for r in runs:
-        fin = r.get("final", {})
-        metric = f"MSE {fin['val_mse']:.4f}" if "val_mse" in fin else (f"acc {fin['val_accuracy']:.3f}" if "val_accuracy" in fin else "")
-        md.append(f"| {r['method']} | {r['task']} | {r['T']} | {'yes' if r['solved'] else 'no'} | {r['steps']} ({r['cap']}) | "
-                  f"{r['cpu_s']:.0f} | {metric} | {f(r.get('lag_grad_init'))} → {f(r.get('lag_grad_end'))} | "
-                  f"{f(r.get('lmax_init'), 3)} → {f(r.get('lmax_end'), 3)} | {f(r.get('near0_init'))} → {f(r.get('near0_end'))} |")
-        c.write(",".join(str(v) for v in [r["method"], r["task"], r["T"], int(r["solved"]), r["steps"], r["cap"], round(r["wall_s"], 1), round(r["cpu_s"], 1),
-                fin.get("val_loss", ""), fin.get("val_mse", ""), fin.get("val_accuracy", ""), r.get("lag_grad_init", ""),
-                r.get("lag_grad_end", ""), r.get("lmax_init", ""), r.get("lmax_end", ""), r.get("near0_init", ""),
-                r.get("near0_end", "")]) + "\n")
-md += ["", "Methods:", ""] + [f"- {m}: {notes.get(m, '')}" for m in order]
-open(f"{out}/table.md", "w").write("\n".join(md) + "\n")
-print("\n".join(md))
-PY
+echo "{\"total_s\": $(($(date +%s) - start)), \"streams\": $STREAMS}" >"$OUT/run.json"
+python3 bench/longlag.py table "$OUT"
