@@ -2,6 +2,7 @@
 it is loaded into a running interpreter, and how the library is found."""
 import json
 import os
+import signal
 import subprocess
 import sys
 import textwrap
@@ -14,11 +15,18 @@ import rnnlab
 from conftest import ROOT
 
 
+def _sigint_default():
+    # a job started in the background by a non-interactive shell (nohup, &)
+    # inherits SIGINT ignored, and Python then keeps it ignored: give the
+    # child the disposition of a program started from a terminal
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def python(code, env=None, timeout=120):
     e = dict(os.environ, PYTHONPATH=str(ROOT / "python"))
     e.update(env or {})
     return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, env=e,
-                          timeout=timeout)
+                          timeout=timeout, preexec_fn=_sigint_default)
 
 
 INTERRUPT = """
