@@ -203,6 +203,9 @@ int cmd_bench(int argc, char **argv)
     if (strcmp(cellname, "rnn") == 0) cell = RL_CELL_TANH;
     else if (rl_cell_parse(cellname, &cell)) return cli_usage_error(&c, "%s", rl_errmsg());
     rl_set_num_threads(threads); /* rnnlab's own threads; OpenBLAS stays on one but for the sgemm rate */
+    /* a weak or failed BLAS kernel changes every number below: say so first
+     * (with --json it is in the object's system.blas.warning) */
+    if (!c.seen[O_JSON]) cli_blas_warning(&c);
     cJSON *j = cJSON_CreateObject();
     cJSON_AddNumberToObject(j, "threads", threads);
     rl_status s = RL_OK;

@@ -20,35 +20,16 @@ static const char usage[] =
 
 cJSON *cli_system_json(void)
 {
+    char *txt = rl_system_info_json();
+    cJSON *j = txt ? cJSON_Parse(txt) : NULL;
+    rl_free(txt);
+    return j ? j : cJSON_CreateObject();
+}
+
+void cli_blas_warning(const cli_ctx *c)
+{
     rl_sysinfo si = rl_system_info();
-    cJSON *j = cJSON_CreateObject();
-    cJSON_AddStringToObject(j, "version", rl_version());
-    cJSON *b = cJSON_AddObjectToObject(j, "blas"), *c = cJSON_AddObjectToObject(j, "cpu");
-    cJSON_AddStringToObject(b, "library", si.blas_name);
-    cJSON_AddStringToObject(b, "version", si.blas_version);
-    cJSON_AddStringToObject(b, "config", si.blas_config);
-    cJSON_AddStringToObject(b, "path", si.blas_path);
-    cJSON_AddStringToObject(b, "kernel_before", si.kernel_before);
-    cJSON_AddStringToObject(b, "kernel_after", si.kernel_after);
-    cJSON_AddStringToObject(b, "kernel_best", si.kernel_target);
-    cJSON_AddStringToObject(b, "action", rl_blas_action_name(si.blas_action));
-    cJSON_AddBoolToObject(b, "switched", si.blas_action == RL_BLAS_SWITCHED);
-    cJSON_AddStringToObject(b, "openblas_coretype", si.coretype_env);
-    cJSON_AddNumberToObject(b, "threads", si.blas_threads);
-    cJSON_AddStringToObject(b, "warning", si.warning);
-    cJSON_AddStringToObject(c, "vendor", si.cpu_vendor);
-    cJSON_AddStringToObject(c, "model_name", si.cpu_model_name);
-    cJSON_AddNumberToObject(c, "family", si.cpu_family);
-    cJSON_AddNumberToObject(c, "model", si.cpu_model);
-    cJSON_AddNumberToObject(c, "stepping", si.cpu_stepping);
-    cJSON *f = cJSON_AddObjectToObject(c, "features");
-    for (int i = 0; i < RL_CPU_FEATURE_COUNT; i++)
-        cJSON_AddBoolToObject(f, rl_cpu_feature_name((rl_cpu_feature)(1 << i)), (si.cpu_features >> i) & 1);
-    cJSON_AddNumberToObject(c, "cores_online", si.cores_online);
-    cJSON_AddNumberToObject(c, "cores_allowed", si.cores_allowed);
-    cJSON_AddNumberToObject(j, "threads", si.threads);
-    cJSON_AddStringToObject(j, "step_kernel", si.step_kernel);
-    return j;
+    if (si.warning[0]) fprintf(stderr, "rnnlab %s: warning: %s\n", c->cmd, si.warning);
 }
 
 static void print_table(const rl_sysinfo *si)
@@ -70,8 +51,12 @@ static void print_table(const rl_sysinfo *si)
         printf("\n%-16s %s\n", "best for CPU", si->kernel_target[0] ? si->kernel_target : "(nothing beyond SSE)");
         printf("%-16s %d\n", "BLAS threads", si->blas_threads);
     }
+    printf("%-16s %s", "kernel check", rl_kernel_check_name(si->kernel_check));
+    if (si->kernel_failed[0]) printf(" (failed: %s; first: %s)", si->kernel_failed, si->kernel_detail);
+    printf(", sgemm and dgemm against plain loops in %.2f ms\n", si->check_ms);
     if (si->warning[0]) printf("%-16s %s\n", "warning", si->warning);
     printf("%-16s %s", "CPU", si->cpu_model_name[0] ? si->cpu_model_name : "(unknown)");
+    if (si->cpu_arch[0]) printf(", %s", si->cpu_arch);
     if (si->cpu_family >= 0) printf(" (%s family %d model %d stepping %d)", si->cpu_vendor, si->cpu_family, si->cpu_model,
                                     si->cpu_stepping);
     printf("\n%-16s %s\n", "features", feats[0] ? feats : "(none of those rnnlab checks)");

@@ -236,6 +236,7 @@ int cmd_train(int argc, char **argv)
                 resume ? "resuming" : "task", rl_task_name(rc.task), rc.seq_len, rl_cell_name(mc.cell), mc.num_layers,
                 mc.hidden_size, rl_model_num_params(rl_trainer_model(t)), how, (long long)rl_trainer_step(t), (long long)rc.steps,
                 dir);
+    if (rank == 0) cli_blas_warning(&c);
     if (rank == 0 && size > 1) {
         int first, n, total;
         rl_shard_blocks(rc.batch, 0, size, &first, &n, &total);

@@ -80,11 +80,9 @@ int main(int argc, char **argv)
 
 static int run_command(int argc, char **argv)
 {
-    /* the library records what its BLAS check found; the one line a user
-     * should see (a weak OPENBLAS_CORETYPE, a switch that failed) is printed
-     * here, once per process, whatever the command */
-    rl_sysinfo si = rl_system_info();
-    if (si.warning[0]) fprintf(stderr, "rnnlab: warning: %s\n", si.warning);
+    /* the library's BLAS check has run (before main); what it found is said
+     * by info, bench and train's start (cli_blas_warning), not by every
+     * command: --help, --version and a usage error say nothing about BLAS */
     /* rnnlab splits its work over its own threads (as many as OpenBLAS was
      * started with, unless --threads says otherwise) and keeps OpenBLAS on
      * one thread: a multi-threaded BLAS call would leave OpenBLAS's workers

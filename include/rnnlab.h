@@ -1082,6 +1082,17 @@ typedef enum {
     RL_BLAS_ACTION_COUNT
 } rl_blas_action;
 
+/* What the kernel check found (rl_sysinfo.kernel_check). */
+typedef enum {
+    RL_KCHECK_PASSED = 0, /* the running kernel computed sgemm and dgemm right */
+    RL_KCHECK_FELL_BACK,  /* it did not: rnnlab switched to the next safer kernel, which did */
+    RL_KCHECK_FAILED,     /* it did not, and no kernel rnnlab could switch to did (see warning) */
+    RL_KCHECK_COUNT
+} rl_kernel_check;
+
+/* "passed", "fell back", "failed"; NULL if out of range. */
+const char *rl_kernel_check_name(rl_kernel_check k);
+
 /* CPU features, as bits of rl_sysinfo.cpu_features. Each means the CPU has it
  * and the operating system saves its registers. */
 typedef enum {
@@ -1110,9 +1121,18 @@ typedef struct {
     char kernel_target[32];   /* the best kernel this CPU runs ("SkylakeX", "Haswell", "Sandybridge"), or "" */
     char coretype_env[32];    /* OPENBLAS_CORETYPE as the user set it, "" when unset */
     char warning[320];        /* one line (no newline) when something needs the user's attention, else "" */
+    /* the kernel check: sgemm and dgemm of the running kernel against plain
+     * loops, once per process; a kernel that disagrees beyond rounding is
+     * replaced by the next safer one (fell_back) */
+    rl_kernel_check kernel_check;
+    char kernel_failed[96];   /* the kernels that failed the check, comma-separated, "" if none */
+    char kernel_detail[160];  /* the first disagreement found ("sgemm 67x45x129 NT: C[3,7] = 12.5, want 1.25"), or "" */
+    double check_ms;          /* wall time of the check in milliseconds (all kernels tried) */
     /* the CPU */
     char cpu_vendor[16];      /* "GenuineIntel", "AuthenticAMD", "" when unknown */
     char cpu_model_name[64];  /* cpuid's brand string, or /proc/cpuinfo's "model name" */
+    char cpu_arch[32];        /* the microarchitecture from vendor, family and model ("Zen 5", "Sapphire Rapids"),
+                                 for the reader only: kernels are chosen from cpu_features; "" when unknown */
     int cpu_family, cpu_model, cpu_stepping; /* cpuid leaf 1 (display family and model); -1 when unknown */
     unsigned cpu_features;    /* RL_CPU_* bits */
     int cores_online;         /* sysconf(_SC_NPROCESSORS_ONLN) */
@@ -1125,6 +1145,12 @@ typedef struct {
 /* The BLAS library, its kernel before and after rnnlab's check, the CPU and
  * the thread counts. Runs the check if it has not run yet (it runs once). */
 rl_sysinfo rl_system_info(void);
+/* The same as one line of JSON (the object `rnnlab info --json` prints:
+ * version, blas, cpu, threads, step_kernel), malloc'ed: free it with
+ * rl_free. NULL when out of memory. */
+char *rl_system_info_json(void);
+/* free() for the strings the library returns (rl_system_info_json). */
+void rl_free(void *p);
 /* "other", "fixed", "kept", "switched", "user", "failed"; NULL if out of range. */
 const char *rl_blas_action_name(rl_blas_action a);
 /* "avx", "avx2", "fma", "avx512f", "avx512bw", "avx512dq", "avx512vl",

@@ -52,14 +52,19 @@
 
 #include "internal.h"
 
+#include <cJSON.h>
 #include <cblas.h>
 #include <ctype.h>
 #include <dirent.h>
 #include <dlfcn.h>
+#include <float.h>
+#include <math.h>
 #include <pthread.h>
 #include <sched.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -98,12 +103,18 @@ static const struct {
 };
 
 static const char *const action_names[RL_BLAS_ACTION_COUNT] = {"other", "fixed", "kept", "switched", "user", "failed"};
+static const char *const check_names[RL_KCHECK_COUNT] = {"passed", "fell back", "failed"};
 static const char *const feature_names[RL_CPU_FEATURE_COUNT] = {
     "avx", "avx2", "fma", "avx512f", "avx512bw", "avx512dq", "avx512vl", "avx512_bf16", "amx"};
 
 const char *rl_blas_action_name(rl_blas_action a)
 {
     return (unsigned)a < RL_BLAS_ACTION_COUNT ? action_names[a] : NULL;
+}
+
+const char *rl_kernel_check_name(rl_kernel_check k)
+{
+    return (unsigned)k < RL_KCHECK_COUNT ? check_names[k] : NULL;
 }
 
 const char *rl_cpu_feature_name(rl_cpu_feature f)
@@ -176,6 +187,51 @@ static void proc_model_name(char *dst, size_t n)
     fclose(f);
 }
 
+/* Microarchitectures by vendor, display family and model range, for the
+ * reader of rnnlab info (AMD's family/model lists in its Processor
+ * Programming References; Intel's in the SDM, vol. 4, table 2-1). Nothing
+ * is chosen from them: kernels come from the features. */
+static const struct {
+    const char *vendor;
+    int family, lo, hi;
+    const char *name;
+} arches[] = {
+    {"AuthenticAMD", 21, 0, 255, "Bulldozer family"},
+    {"AuthenticAMD", 22, 0, 255, "Jaguar"},
+    {"AuthenticAMD", 23, 0x00, 0x2f, "Zen / Zen+"},
+    {"AuthenticAMD", 23, 0x30, 0xff, "Zen 2"},
+    {"AuthenticAMD", 25, 0x00, 0x0f, "Zen 3"},
+    {"AuthenticAMD", 25, 0x10, 0x1f, "Zen 4"},
+    {"AuthenticAMD", 25, 0x20, 0x5f, "Zen 3"},
+    {"AuthenticAMD", 25, 0x60, 0xaf, "Zen 4"},
+    {"AuthenticAMD", 26, 0, 255, "Zen 5"},
+    {"GenuineIntel", 6, 0x3c, 0x3c, "Haswell"},
+    {"GenuineIntel", 6, 0x3f, 0x3f, "Haswell-EP"},
+    {"GenuineIntel", 6, 0x4f, 0x4f, "Broadwell-EP"},
+    {"GenuineIntel", 6, 0x55, 0x55, "Skylake-SP / Cascade Lake / Cooper Lake"},
+    {"GenuineIntel", 6, 0x5e, 0x5e, "Skylake"},
+    {"GenuineIntel", 6, 0x6a, 0x6c, "Ice Lake-SP"},
+    {"GenuineIntel", 6, 0x7d, 0x7e, "Ice Lake"},
+    {"GenuineIntel", 6, 0x8c, 0x8d, "Tiger Lake"},
+    {"GenuineIntel", 6, 0x8e, 0x8e, "Kaby Lake / Coffee Lake"},
+    {"GenuineIntel", 6, 0x8f, 0x8f, "Sapphire Rapids"},
+    {"GenuineIntel", 6, 0x97, 0x9a, "Alder Lake"},
+    {"GenuineIntel", 6, 0x9e, 0x9e, "Kaby Lake / Coffee Lake"},
+    {"GenuineIntel", 6, 0xad, 0xae, "Granite Rapids"},
+    {"GenuineIntel", 6, 0xb7, 0xbf, "Raptor Lake"},
+    {"GenuineIntel", 6, 0xcf, 0xcf, "Emerald Rapids"},
+};
+
+static void name_arch(rl_sysinfo *si)
+{
+    for (size_t i = 0; i < sizeof arches / sizeof arches[0]; i++)
+        if (strcmp(si->cpu_vendor, arches[i].vendor) == 0 && si->cpu_family == arches[i].family &&
+            si->cpu_model >= arches[i].lo && si->cpu_model <= arches[i].hi) {
+            copy(si->cpu_arch, sizeof si->cpu_arch, arches[i].name);
+            return;
+        }
+}
+
 static void detect_cpu(rl_sysinfo *si)
 {
     si->cpu_family = si->cpu_model = si->cpu_stepping = -1;
@@ -229,6 +285,7 @@ static void detect_cpu(rl_sysinfo *si)
     }
 #endif
     if (!si->cpu_model_name[0]) proc_model_name(si->cpu_model_name, sizeof si->cpu_model_name);
+    name_arch(si);
 }
 
 /* ---------------------------------------------------------------- the BLAS */
@@ -260,14 +317,18 @@ static rl_sysinfo info;  /* written once, by check() */
 static str_fn get_corename;
 static void_fn dyn_quit, dyn_init;
 
-/* Let OpenBLAS choose again with OPENBLAS_CORETYPE=name, and unset the
- * variable afterwards (callers make sure the user had not set it). */
+/* Let OpenBLAS choose again with OPENBLAS_CORETYPE=name, and give the
+ * variable back its value afterwards (unset, or the user's). */
 static void switch_to(const char *name)
 {
+    const char *was = getenv("OPENBLAS_CORETYPE");
+    char saved[64];
+    if (was) copy(saved, sizeof saved, was);
     setenv("OPENBLAS_CORETYPE", name, 1);
     dyn_quit();
     dyn_init();
-    unsetenv("OPENBLAS_CORETYPE");
+    if (was) setenv("OPENBLAS_CORETYPE", saved, 1);
+    else unsetenv("OPENBLAS_CORETYPE");
 }
 
 static void corename(char *dst, size_t n)
@@ -301,9 +362,12 @@ static int others_running(int *n)
     return *n > (pool < 1 ? 1 : pool);
 }
 
+static void verify(rl_sysinfo *si, int can_switch, int nthreads);
+
 static void check(void)
 {
     rl_sysinfo *si = &info;
+    int can_switch = 0, nthreads = 0;
     detect_cpu(si);
     const char *best = rl_blas_best(si->cpu_features);
     copy(si->kernel_target, sizeof si->kernel_target, best);
@@ -324,6 +388,8 @@ static void check(void)
     if (!get_config || !get_corename || !get_threads || !set_threads || !same_lib) {
         si->blas_action = RL_BLAS_OTHER;
         copy(si->blas_name, sizeof si->blas_name, "other");
+        get_corename = NULL;
+        verify(si, 0, process_threads());
         return;
     }
     copy(si->blas_name, sizeof si->blas_name, "OpenBLAS");
@@ -341,7 +407,8 @@ static void check(void)
     } else {
         dyn_quit = (void_fn)sym("gotoblas_dynamic_quit");
         dyn_init = (void_fn)sym("gotoblas_dynamic_init");
-        int nthreads = 0, busy = others_running(&nthreads);
+        int busy = others_running(&nthreads);
+        can_switch = dyn_quit && dyn_init && !busy;
         const char *start = getenv("RNNLAB_TEST_BLAS_START");
         /* made even in a busy process: the tests that set it keep their other threads idle */
         if (start && !env) {
@@ -394,6 +461,16 @@ static void check(void)
             }
         }
     }
+    /* a kernel the CPU cannot run would die in the check (SIGILL): only the
+     * user can have chosen one, and is warned below */
+    char running[32];
+    corename(running, sizeof running);
+    if (!(si->blas_action == RL_BLAS_USER && kernel_class(running) > (best ? kernel_class(best) : 0))) {
+        /* on one thread (the kernel is the same on every thread; waking the
+         * pool costs more than the check), unless others may be calling */
+        if (nthreads <= 1 || can_switch) set_threads(1);
+        verify(si, can_switch, nthreads);
+    }
     if (get_threads() != threads) set_threads(threads);
     corename(si->kernel_after, sizeof si->kernel_after);
     copy(si->blas_config, sizeof si->blas_config, get_config());
@@ -410,6 +487,211 @@ static void check(void)
                      "lacks (its best is %.31s): expect a crash (illegal instruction)",
                      si->coretype_env, si->kernel_after, best ? best : "SSE3");
     }
+}
+
+/* ---------------------------------------------------------------- the kernel check
+ *
+ * OpenBLAS 0.3.21 predates some CPUs it runs on (Zen 5, family 26; Emerald
+ * Rapids, family 6 model 207) and picks their kernels from features alone;
+ * nothing in it verifies that a kernel computes right there. So rnnlab
+ * does, once per process: sgemm and dgemm on shapes that reach the kernels'
+ * edge cases (sizes that are no multiple of any unrolling, 1x1x1, every
+ * transposition, leading dimensions past the rows, alpha and beta other
+ * than 1 and 0, and one product above OpenBLAS's small-matrix limit of
+ * 100^3 multiply-adds (101 x 103 x 97), so that both of its paths run) against plain loops
+ * accumulated in a wider type. A kernel that disagrees beyond rounding is
+ * replaced by the next safer one. */
+
+typedef struct {
+    int m, n, k, ta, tb, pad;
+} gemm_shape;
+
+static const gemm_shape shapes[] = {
+    {1, 1, 1, 0, 0, 0},   {5, 3, 7, 1, 0, 1},    {17, 9, 33, 0, 1, 3},
+    {33, 31, 65, 1, 1, 0}, {67, 45, 129, 0, 0, 5}, {101, 103, 97, 1, 0, 2},
+};
+#define GEMM_MAX_A (131 * 136) /* the largest A, B or C of the shapes, with its padding */
+
+/* Deterministic values in [-1, 1] on a grid of 1/128: exact in float, and
+ * every product and every sum of up to 2^28 products exact in double. So the
+ * reference is exact, dgemm must match it exactly, and sgemm within its own
+ * rounding. */
+static double value(unsigned i, unsigned salt)
+{
+    unsigned x = i * 2654435761u ^ salt * 40503u;
+    x ^= x >> 15, x *= 2246822519u, x ^= x >> 13;
+    return (double)((int)(x % 257) - 128) / 128.0;
+}
+
+/* Whether name is in the comma-separated list (any case; "all" matches every name). */
+static int listed(const char *list, const char *name)
+{
+    for (const char *p = list; p && *p;) {
+        size_t n = strcspn(p, ",");
+        if ((n == 3 && strncasecmp(p, "all", 3) == 0) || (n == strlen(name) && strncasecmp(p, name, n) == 0)) return 1;
+        p += n + (p[n] == ',');
+    }
+    return 0;
+}
+
+/* One shape's operands and exact result, for both precisions. */
+typedef struct {
+    float af[GEMM_MAX_A], bf[GEMM_MAX_A], cf[GEMM_MAX_A];
+    double ad[GEMM_MAX_A], bd[GEMM_MAX_A], cd[GEMM_MAX_A], want[GEMM_MAX_A], mag[GEMM_MAX_A];
+} gemm_case;
+
+static gemm_case gc; /* 2.3 MB, written by the one thread that runs the check */
+
+static void gemm_dims(const gemm_shape *g, int *lda, int *ldb, int *ldc, int *ar, int *br)
+{
+    /* row-major: op(A) is m x k, stored k x m when transposed */
+    *ar = g->ta ? g->k : g->m, *br = g->tb ? g->n : g->k;
+    *lda = (g->ta ? g->m : g->k) + g->pad, *ldb = (g->tb ? g->k : g->n) + g->pad, *ldc = g->n + g->pad;
+}
+
+static const double gemm_alpha = 0.75, gemm_beta = -0.5;
+
+/* The operands of shape g and C = alpha op(A) op(B) + beta C by the loop,
+ * with the sum of the magnitudes that made each element (for sgemm's bound). */
+static void gemm_reference(const gemm_shape *g)
+{
+    int lda, ldb, ldc, ar, br;
+    gemm_dims(g, &lda, &ldb, &ldc, &ar, &br);
+    const int m = g->m, n = g->n, k = g->k;
+    for (int i = 0; i < ar * lda; i++) gc.ad[i] = value((unsigned)i, 1);
+    for (int i = 0; i < br * ldb; i++) gc.bd[i] = value((unsigned)i, 2);
+    for (int i = 0; i < m * ldc; i++) gc.cd[i] = value((unsigned)i, 3);
+    for (int i = 0; i < m; i++) {
+        double *w = gc.want + i * ldc, *a = gc.mag + i * ldc;
+        for (int j = 0; j < ldc; j++) w[j] = a[j] = 0;
+        for (int l = 0; l < k; l++) {
+            const double x = g->ta ? gc.ad[l * lda + i] : gc.ad[i * lda + l];
+            if (g->tb) {
+                for (int j = 0; j < n; j++) w[j] += x * gc.bd[j * ldb + l], a[j] += fabs(x * gc.bd[j * ldb + l]);
+            } else {
+                const double *y = gc.bd + l * ldb;
+#pragma omp simd
+                for (int j = 0; j < n; j++) w[j] += x * y[j], a[j] += fabs(x * y[j]);
+            }
+        }
+        for (int j = 0; j < n; j++) {
+            w[j] = gemm_alpha * w[j] + gemm_beta * gc.cd[i * ldc + j];
+            a[j] = gemm_alpha * a[j] + fabs(gemm_beta * gc.cd[i * ldc + j]);
+        }
+        for (int j = n; j < ldc; j++) w[j] = gc.cd[i * ldc + j]; /* past the columns: untouched */
+    }
+}
+
+/* cblas_sgemm (dbl 0) or cblas_dgemm (dbl 1) of shape g against the
+ * reference: dgemm exactly, sgemm within (k + 2) float epsilons of the
+ * magnitudes, twice over; the columns past n must be left as they were.
+ * 0 and a description in detail at the first element off. corrupt: change
+ * one element of the result before the comparison (RNNLAB_TEST_BLAS_CORRUPT). */
+static int gemm_agrees(const gemm_shape *g, int dbl, int corrupt, char *detail, size_t dn)
+{
+    int lda, ldb, ldc, ar, br;
+    gemm_dims(g, &lda, &ldb, &ldc, &ar, &br);
+    const int m = g->m, n = g->n, k = g->k;
+    const CBLAS_TRANSPOSE ta = g->ta ? CblasTrans : CblasNoTrans, tb = g->tb ? CblasTrans : CblasNoTrans;
+    double *cd = gc.cd;
+    float *cf = gc.cf;
+    if (dbl) {
+        for (int i = 0; i < m * ldc; i++) cd[i] = value((unsigned)i, 3);
+        cblas_dgemm(CblasRowMajor, ta, tb, m, n, k, gemm_alpha, gc.ad, lda, gc.bd, ldb, gemm_beta, cd, ldc);
+    } else {
+        for (int i = 0; i < ar * lda; i++) gc.af[i] = (float)gc.ad[i];
+        for (int i = 0; i < br * ldb; i++) gc.bf[i] = (float)gc.bd[i];
+        for (int i = 0; i < m * ldc; i++) cf[i] = (float)value((unsigned)i, 3);
+        cblas_sgemm(CblasRowMajor, ta, tb, m, n, k, (float)gemm_alpha, gc.af, lda, gc.bf, ldb, (float)gemm_beta, cf, ldc);
+    }
+    int at = (m / 2) * ldc + n / 2;
+    if (corrupt) {
+        if (dbl) cd[at] = cd[at] * 1.5 + 1;
+        else cf[at] = cf[at] * 1.5f + 1;
+    }
+    for (int i = 0; i < m; i++)
+        for (int j = 0; j < ldc; j++) {
+            double got = dbl ? cd[i * ldc + j] : cf[i * ldc + j], w = gc.want[i * ldc + j];
+            double tol = dbl || j >= n ? 0 : 2.0 * (k + 2) * FLT_EPSILON * gc.mag[i * ldc + j];
+            if (!(fabs(got - w) <= tol)) {
+                if (j >= n)
+                    snprintf(detail, dn, "%s %dx%dx%d: wrote C[%d,%d], past its %d columns", dbl ? "dgemm" : "sgemm", m, n,
+                             k, i, j, n);
+                else
+                    snprintf(detail, dn, "%s %dx%dx%d %c%c: C[%d,%d] = %.9g, want %.9g", dbl ? "dgemm" : "sgemm", m, n, k,
+                             g->ta ? 'T' : 'N', g->tb ? 'T' : 'N', i, j, got, w);
+                return 0;
+            }
+        }
+    return 1;
+}
+
+/* Whether the running kernel computes every shape right, in both precisions;
+ * the first disagreement goes to detail. */
+static int kernel_agrees(const char *kernel, char *detail, size_t n)
+{
+    const char *corrupt = getenv("RNNLAB_TEST_BLAS_CORRUPT");
+    int bad = kernel && listed(corrupt, kernel);
+    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
+        gemm_reference(&shapes[i]);
+        for (int dbl = 0; dbl < 2; dbl++)
+            if (!gemm_agrees(&shapes[i], dbl, bad && dbl == 0 && i == 4, detail, n)) return 0;
+    }
+    return 1;
+}
+
+static void add_failed(rl_sysinfo *si, const char *kernel)
+{
+    size_t used = strlen(si->kernel_failed);
+    snprintf(si->kernel_failed + used, sizeof si->kernel_failed - used, "%s%s", used ? "," : "", kernel);
+}
+
+/* Check the running kernel; while it fails, switch (when can_switch) to the
+ * next safer kernel: the switch targets of a lower vector class this CPU
+ * and this OpenBLAS have, then Prescott (SSE3). */
+static void verify(rl_sysinfo *si, int can_switch, int nthreads)
+{
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    char now[32], detail[160];
+    if (get_corename) corename(now, sizeof now);
+    else copy(now, sizeof now, si->blas_name);
+    si->kernel_check = RL_KCHECK_PASSED;
+    while (!kernel_agrees(now, detail, sizeof detail)) {
+        if (!si->kernel_detail[0]) copy(si->kernel_detail, sizeof si->kernel_detail, detail);
+        add_failed(si, now);
+        const char *next = NULL;
+        int cls = replace_class(now);
+        for (size_t i = 0; can_switch && !next && i < sizeof targets / sizeof targets[0]; i++)
+            if ((si->cpu_features & targets[i].needs) == targets[i].needs && kernel_class(targets[i].name) < cls &&
+                has_kernel(targets[i].name))
+                next = targets[i].name;
+        if (can_switch && !next && cls > 0) next = "Prescott";
+        if (!next) {
+            si->kernel_check = RL_KCHECK_FAILED;
+            if (!can_switch)
+                snprintf(si->warning, sizeof si->warning,
+                         "the BLAS computes wrong results on this CPU (%.100s) and rnnlab cannot switch its kernel%s: do "
+                         "not trust this process's numbers",
+                         si->kernel_detail, nthreads > 1 ? " in a process with other threads" : "");
+            else
+                snprintf(si->warning, sizeof si->warning,
+                         "every OpenBLAS kernel rnnlab tried computes wrong results on this CPU (%.60s; first: %.100s): do "
+                         "not trust this process's numbers",
+                         si->kernel_failed, si->kernel_detail);
+            break;
+        }
+        switch_to(next);
+        corename(now, sizeof now);
+        si->kernel_check = RL_KCHECK_FELL_BACK;
+    }
+    if (si->kernel_check == RL_KCHECK_FELL_BACK)
+        snprintf(si->warning, sizeof si->warning,
+                 "OpenBLAS's %s %.60s computed wrong results on this CPU (first: %.100s): rnnlab fell back to its %.31s "
+                 "kernel",
+                 strchr(si->kernel_failed, ',') ? "kernels" : "kernel", si->kernel_failed, si->kernel_detail, now);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    si->check_ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) * 1e-6;
 }
 
 static pthread_once_t once = PTHREAD_ONCE_INIT;
@@ -432,4 +714,47 @@ rl_sysinfo rl_system_info(void)
     si.threads = rl_get_num_threads();
     snprintf(si.step_kernel, sizeof si.step_kernel, "%s", rl_packed_kernel_name());
     return si;
+}
+
+
+
+char *rl_system_info_json(void)
+{
+    rl_sysinfo si = rl_system_info();
+    cJSON *j = cJSON_CreateObject();
+    if (!j) return NULL;
+    cJSON_AddStringToObject(j, "version", rl_version());
+    cJSON *b = cJSON_AddObjectToObject(j, "blas"), *c = cJSON_AddObjectToObject(j, "cpu");
+    cJSON_AddStringToObject(b, "library", si.blas_name);
+    cJSON_AddStringToObject(b, "version", si.blas_version);
+    cJSON_AddStringToObject(b, "config", si.blas_config);
+    cJSON_AddStringToObject(b, "path", si.blas_path);
+    cJSON_AddStringToObject(b, "kernel_before", si.kernel_before);
+    cJSON_AddStringToObject(b, "kernel_after", si.kernel_after);
+    cJSON_AddStringToObject(b, "kernel_best", si.kernel_target);
+    cJSON_AddStringToObject(b, "action", rl_blas_action_name(si.blas_action));
+    cJSON_AddBoolToObject(b, "switched", si.blas_action == RL_BLAS_SWITCHED);
+    cJSON_AddStringToObject(b, "openblas_coretype", si.coretype_env);
+    cJSON_AddNumberToObject(b, "threads", si.blas_threads);
+    cJSON_AddStringToObject(b, "kernel_check", rl_kernel_check_name(si.kernel_check));
+    cJSON_AddStringToObject(b, "kernel_failed", si.kernel_failed);
+    cJSON_AddStringToObject(b, "kernel_check_detail", si.kernel_detail);
+    cJSON_AddNumberToObject(b, "kernel_check_ms", si.check_ms);
+    cJSON_AddStringToObject(b, "warning", si.warning);
+    cJSON_AddStringToObject(c, "vendor", si.cpu_vendor);
+    cJSON_AddStringToObject(c, "model_name", si.cpu_model_name);
+    cJSON_AddStringToObject(c, "arch", si.cpu_arch);
+    cJSON_AddNumberToObject(c, "family", si.cpu_family);
+    cJSON_AddNumberToObject(c, "model", si.cpu_model);
+    cJSON_AddNumberToObject(c, "stepping", si.cpu_stepping);
+    cJSON *f = cJSON_AddObjectToObject(c, "features");
+    for (int i = 0; i < RL_CPU_FEATURE_COUNT; i++)
+        cJSON_AddBoolToObject(f, rl_cpu_feature_name((rl_cpu_feature)(1 << i)), (si.cpu_features >> i) & 1);
+    cJSON_AddNumberToObject(c, "cores_online", si.cores_online);
+    cJSON_AddNumberToObject(c, "cores_allowed", si.cores_allowed);
+    cJSON_AddNumberToObject(j, "threads", si.threads);
+    cJSON_AddStringToObject(j, "step_kernel", si.step_kernel);
+    char *txt = cJSON_PrintUnformatted(j);
+    cJSON_Delete(j);
+    return txt;
 }

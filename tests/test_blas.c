@@ -107,7 +107,9 @@ TEST(blas_system_info)
                   si.kernel_after, si.kernel_target);
     if (si.blas_action == RL_BLAS_SWITCHED) CHECK(same(si.kernel_after, si.kernel_target));
     CHECK(strstr(si.blas_config, si.kernel_after) != NULL);
-    CHECK((si.warning[0] != 0) == (si.blas_action == RL_BLAS_FAILED) || si.blas_action == RL_BLAS_USER);
+    CHECK((si.warning[0] != 0) == (si.blas_action == RL_BLAS_FAILED || si.kernel_check != RL_KCHECK_PASSED) ||
+          si.blas_action == RL_BLAS_USER);
+    CHECK(si.check_ms > 0);
 }
 
 /* Set (or, with NULL, unset) an environment variable for the programs the
@@ -179,7 +181,9 @@ static int child_info(child_view *v)
 }
 
 /* A user's OPENBLAS_CORETYPE is respected; when it is weaker than the CPU,
- * every command prints exactly one warning line. */
+ * info says so (in its table and its JSON), and nothing else does but bench
+ * and train's start: --help, --version, usage errors and quick commands
+ * print no BLAS line. */
 TEST(blas_user_coretype_is_kept)
 {
     child_view cv;
@@ -193,22 +197,184 @@ TEST(blas_user_coretype_is_kept)
     CHECK(same(jstr(j, "blas", "openblas_coretype"), "Prescott"));
     CHECK(same(jstr(j, "blas", "kernel_before"), "Prescott"));
     CHECK(same(jstr(j, "blas", "kernel_after"), "Prescott"));
+    CHECK(same(jstr(j, "blas", "kernel_check"), "passed"));
     CHECK(strstr(jstr(j, "blas", "config"), "Prescott") != NULL);
     int weaker = rl_blas_choose("Prescott", cv.features) != NULL;
-    CHECK_MSG(lines == weaker, "OPENBLAS_CORETYPE=Prescott: %d lines on stderr, want %d", lines, weaker);
+    CHECK_MSG(lines == 0, "info --json with OPENBLAS_CORETYPE=Prescott: %d lines on stderr (%s)", lines, err);
     if (weaker) {
-        CHECK(strncmp(err, "rnnlab: warning: OPENBLAS_CORETYPE=Prescott", 43) == 0);
-        CHECK(strstr(err, cv.best) != NULL);
-        CHECK(same(jstr(j, "blas", "warning"), err + strlen("rnnlab: warning: ")));
+        CHECK(strncmp(jstr(j, "blas", "warning"), "OPENBLAS_CORETYPE=Prescott", 26) == 0);
+        CHECK(strstr(jstr(j, "blas", "warning"), cv.best) != NULL);
     }
     cJSON_Delete(j);
-    /* the warning comes with every command, once */
+    /* the table shows the warning on stdout */
     char *old = env_set("OPENBLAS_CORETYPE", "Prescott");
-    const char *argv[] = {"rnnlab", "init", "--cell", "tanh", NULL};
-    CHECK(run_cli(argv, NULL, NULL, 0, err, sizeof err) == 2);
+    static char out[4096];
+    const char *info[] = {"rnnlab", "info", NULL};
+    CHECK(run_cli(info, NULL, out, sizeof out, err, sizeof err) == 0 && run_cli_err_lines() == 0);
+    char *whole = (char *)read_file(tmp_path("cli.stdout"), &(size_t){0});
+    if (weaker) CHECK_MSG(whole && strstr(whole, "warning          OPENBLAS_CORETYPE=Prescott"), "rnnlab info: %s", whole);
+    free(whole);
+    /* under every setting of the variable, the quick paths print nothing about BLAS */
+    static const char *const settings[] = {NULL, "Haswell", "Prescott"};
+    for (size_t k = 0; k < sizeof settings / sizeof settings[0]; k++) {
+        char *prev = env_set("OPENBLAS_CORETYPE", settings[k]);
+        static const struct {
+            const char *argv[8];
+            int status, lines;
+        } quick[] = {
+            {{"rnnlab", "--help", NULL}, 0, 0},
+            {{"rnnlab", "--version", NULL}, 0, 0},
+            {{"rnnlab", "train", "--help", NULL}, 0, 0},
+            {{"rnnlab", "init", "--cell", "tanh", NULL}, 2, 1},
+            {{"rnnlab", "nosuch", NULL}, 2, 1},
+            {{"rnnlab", "gradcheck", "--cell", "tanh", "--steps", "3", NULL}, 0, 0},
+        };
+        for (size_t i = 0; i < sizeof quick / sizeof quick[0]; i++) {
+            int st = run_cli(quick[i].argv, NULL, NULL, 0, err, sizeof err);
+            CHECK_MSG(st == quick[i].status && run_cli_err_lines() == quick[i].lines,
+                      "OPENBLAS_CORETYPE=%s rnnlab %s: exit %d, %d lines on stderr (%s)", settings[k] ? settings[k] : "(unset)",
+                      quick[i].argv[1], st, run_cli_err_lines(), err);
+            CHECK_MSG(!strstr(err, "BLAS") && !strstr(err, "OPENBLAS"), "rnnlab %s: %s", quick[i].argv[1], err);
+        }
+        env_restore("OPENBLAS_CORETYPE", prev);
+    }
+    /* bench and train's start say it once */
+    const char *bench[] = {"rnnlab", "bench", "--cell", "tanh", "--hidden", "8", "--batch", "2", "--seq", "4",
+                           "--seconds", "0.01", "--no-sgemm", NULL};
+    CHECK(run_cli(bench, NULL, NULL, 0, err, sizeof err) == 0);
+    if (weaker) CHECK_MSG(run_cli_err_lines() == 1 && strstr(err, "rnnlab bench: warning: OPENBLAS_CORETYPE=Prescott"),
+                          "bench: %s", err);
+    const char *train[] = {"rnnlab", "train", "--task", "adding", "--seq-len", "5", "--cell", "tanh", "--hidden", "4",
+                           "--steps", "2", "--out", tmp_path("blas-run"), "--quiet", NULL};
+    CHECK(run_cli(train, NULL, NULL, 0, err, sizeof err) == 0);
+    whole = (char *)read_file(tmp_path("cli.stderr"), &(size_t){0});
+    int said = 0;
+    for (const char *p = whole; p && (p = strstr(p, "warning: OPENBLAS_CORETYPE")); p++) said++;
+    CHECK_MSG(said == weaker, "train said the warning %d times: %s", said, whole ? whole : "");
+    free(whole);
     env_restore("OPENBLAS_CORETYPE", old);
-    CHECK_MSG(run_cli_err_lines() == 1 + weaker, "rnnlab init with OPENBLAS_CORETYPE=Prescott: %d lines on stderr",
-              run_cli_err_lines());
+}
+
+static double *read_grads(const char *path, const rl_model *m, size_t *n);
+
+/* The kernel check: the running kernel computes sgemm and dgemm right (here,
+ * where nothing is wrong); a kernel that does not (simulated: the test hook
+ * changes one element of its result) is replaced by the next safer one the
+ * CPU and OpenBLAS have, in one warning, and the gradients stay right;
+ * when every kernel fails, the warning says not to trust the numbers. */
+TEST(blas_kernel_check_falls_back)
+{
+    child_view cv;
+    char err[512];
+    int lines;
+    if (child_info(&cv)) return;
+    cJSON *j = info_json(NULL, NULL, &lines, err, sizeof err);
+    if (!j) return;
+    const char *was = jstr(j, "blas", "kernel_after");
+    char first[32];
+    snprintf(first, sizeof first, "%s", was);
+    CHECK(same(jstr(j, "blas", "kernel_check"), "passed") && same(jstr(j, "blas", "kernel_failed"), ""));
+    const cJSON *ms = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(j, "blas"), "kernel_check_ms");
+    CHECK(cJSON_IsNumber(ms) && ms->valuedouble > 0);
+    cJSON_Delete(j);
+    if (same(cv.action, "other") || same(cv.action, "fixed")) {
+        printf("     (no kernel to fall back to here: check %s)\n", cv.action);
+        return;
+    }
+    /* the running kernel made wrong: the next safer one, said once in the JSON's warning */
+    char *a = env_set("RNNLAB_TEST_BLAS_CORRUPT", first);
+    j = info_json(NULL, NULL, &lines, err, sizeof err);
+    env_restore("RNNLAB_TEST_BLAS_CORRUPT", a);
+    if (!j) return;
+    const char *now = jstr(j, "blas", "kernel_after");
+    CHECK_MSG(same(jstr(j, "blas", "kernel_check"), "fell back"), "check: %s", jstr(j, "blas", "kernel_check"));
+    CHECK(same(jstr(j, "blas", "kernel_failed"), first));
+    CHECK_MSG(!same(now, first) && now[0], "still on %s", now);
+    /* safer: a lower vector class, which the CPU runs */
+    CHECK_MSG(rl_blas_choose(now, cv.features) != NULL || same(now, "Prescott"), "%s after %s", now, first);
+    CHECK(strstr(jstr(j, "blas", "kernel_check_detail"), "sgemm 67x45x129 NN: C[33,22]") != NULL);
+    CHECK_MSG(strstr(jstr(j, "blas", "warning"), "computed wrong results") && strstr(jstr(j, "blas", "warning"), now),
+              "warning: %s", jstr(j, "blas", "warning"));
+    CHECK(lines == 0);
+    char second[32];
+    snprintf(second, sizeof second, "%s", now);
+    cJSON_Delete(j);
+    /* the fall-back's numbers: float64 gradients as without it */
+    const char *m = tmp_path("kc.model.st"), *d = tmp_path("kc.data.st");
+    const char *init[] = {"rnnlab", "init", "--cell", "gru", "--input", "6", "--hidden", "40", "--output", "3",
+                          "--seed", "5", "--out", m, NULL};
+    const char *data[] = {"rnnlab", "data", "--model", m, "--steps", "20", "--batch", "4", "--seed", "6", "--out", d, NULL};
+    CHECK(run_cli(init, NULL, NULL, 0, NULL, 0) == 0 && run_cli(data, NULL, NULL, 0, NULL, 0) == 0);
+    const char *g0 = tmp_path("kc.g0.st"), *g1 = tmp_path("kc.g1.st");
+    const char *grad0[] = {"rnnlab", "grad", "--model", m, "--data", d, "--out", g0, "--precision", "f64", NULL};
+    const char *grad1[] = {"rnnlab", "grad", "--model", m, "--data", d, "--out", g1, "--precision", "f64", NULL};
+    CHECK(run_cli(grad0, NULL, NULL, 0, NULL, 0) == 0);
+    a = env_set("RNNLAB_TEST_BLAS_CORRUPT", first);
+    CHECK(run_cli(grad1, NULL, NULL, 0, err, sizeof err) == 0);
+    env_restore("RNNLAB_TEST_BLAS_CORRUPT", a);
+    rl_model *model = NULL;
+    CHECK_OK(rl_model_load(&model, m, RL_F64));
+    size_t n0 = 0, n1 = 0;
+    double *r0 = model ? read_grads(g0, model, &n0) : NULL, *r1 = model ? read_grads(g1, model, &n1) : NULL;
+    double scale = 0;
+    for (size_t i = 0; r0 && i < n0; i++) scale = fmax(scale, fabs(r0[i]));
+    if (r0 && r1 && n0 == n1) CHECK_CLOSE("after the fall-back", r1, RL_F64, r0, n0, 1e-12, 1e-12 * scale);
+    free(r0), free(r1);
+    rl_model_free(model);
+    /* two kernels wrong: the one after the second */
+    char both[80];
+    snprintf(both, sizeof both, "%s,%s", first, second);
+    a = env_set("RNNLAB_TEST_BLAS_CORRUPT", both);
+    j = info_json(NULL, NULL, &lines, err, sizeof err);
+    env_restore("RNNLAB_TEST_BLAS_CORRUPT", a);
+    if (j) {
+        CHECK(same(jstr(j, "blas", "kernel_failed"), both));
+        if (!same(second, "Prescott")) {
+            CHECK(same(jstr(j, "blas", "kernel_check"), "fell back"));
+            CHECK(!same(jstr(j, "blas", "kernel_after"), first) && !same(jstr(j, "blas", "kernel_after"), second));
+        }
+        cJSON_Delete(j);
+    }
+    /* every kernel wrong: failed, and the warning says not to trust the numbers */
+    a = env_set("RNNLAB_TEST_BLAS_CORRUPT", "all");
+    j = info_json(NULL, NULL, &lines, err, sizeof err);
+    env_restore("RNNLAB_TEST_BLAS_CORRUPT", a);
+    if (j) {
+        CHECK(same(jstr(j, "blas", "kernel_check"), "failed"));
+        CHECK(same(jstr(j, "blas", "kernel_after"), "Prescott"));
+        CHECK(strstr(jstr(j, "blas", "warning"), "do not trust") != NULL);
+        cJSON_Delete(j);
+    }
+    /* a user's kernel is checked too */
+    a = env_set("RNNLAB_TEST_BLAS_CORRUPT", "Prescott");
+    j = info_json("Prescott", NULL, &lines, err, sizeof err);
+    env_restore("RNNLAB_TEST_BLAS_CORRUPT", a);
+    if (j) {
+        CHECK(same(jstr(j, "blas", "kernel_check"), "failed") && same(jstr(j, "blas", "kernel_failed"), "Prescott"));
+        CHECK(same(jstr(j, "blas", "openblas_coretype"), "Prescott"));
+        cJSON_Delete(j);
+    }
+}
+
+/* The CPU as info names it: the microarchitecture comes from the vendor,
+ * family and model for the reader (family 26 is AMD's Zen 5), the kernel
+ * from the features alone (tested above). */
+TEST(blas_cpu_named)
+{
+    rl_sysinfo si = rl_system_info();
+    if (strcmp(si.cpu_vendor, "AuthenticAMD") == 0 && si.cpu_family == 26) CHECK(same(si.cpu_arch, "Zen 5"));
+    if (strcmp(si.cpu_vendor, "GenuineIntel") == 0 && si.cpu_family == 6 && si.cpu_model == 207)
+        CHECK(same(si.cpu_arch, "Emerald Rapids"));
+    CHECK(same(rl_kernel_check_name(RL_KCHECK_PASSED), "passed"));
+    CHECK(same(rl_kernel_check_name(RL_KCHECK_FELL_BACK), "fell back"));
+    CHECK(rl_kernel_check_name(RL_KCHECK_COUNT) == NULL);
+    char *txt = rl_system_info_json();
+    cJSON *j = txt ? cJSON_Parse(txt) : NULL;
+    CHECK(j != NULL);
+    CHECK(same(jstr(j, "cpu", "arch"), si.cpu_arch));
+    CHECK(same(jstr(j, "blas", "kernel_check"), rl_kernel_check_name(si.kernel_check)));
+    cJSON_Delete(j);
+    rl_free(txt);
 }
 
 /* loss and every gradient of a grad file, in the model's tensor order */

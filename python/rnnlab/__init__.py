@@ -9,39 +9,34 @@ tour; the functions' docstrings say what each returns.
     lam = m.lyapunov(steps=1000)
     run = rnnlab.train(task="adding", seq_len=100, cell="lstm", out="run")
 """
-import warnings as _warnings
+import ctypes as _ctypes
+import json as _json
 
 from . import _lib
 from ._lib import Error
 from .model import Model, cells, losses
 from .train import Run, train, train_fields
 
-__all__ = ["Error", "Model", "Run", "cells", "losses", "train", "train_fields", "system_info", "library_path",
+__all__ = ["Error", "Model", "Run", "cells", "losses", "train", "train_fields", "info", "library_path",
            "__version__"]
 
 __version__ = _lib.version
 library_path = _lib.path
 
 
-def system_info():
-    """What the library runs on (rnnlab info): the BLAS, its kernel before and
-    after rnnlab's check, the CPU and the thread counts, as a dict."""
-    si = _lib.fn.rl_system_info()
-    out = {}
-    for name, _ in si._fields_:
-        if name == "_pad":
-            continue
-        v = getattr(si, name)
-        out[name] = v.decode("utf-8", "replace") if isinstance(v, bytes) else v
-    out["blas_action"] = _lib.text(_lib.fn.rl_blas_action_name(si.blas_action))
-    return out
-
-
-def _warn_blas():
-    # the line `rnnlab` prints on stderr when the BLAS check needs the user
-    w = system_info()["warning"]
-    if w:
-        _warnings.warn("rnnlab: " + w, RuntimeWarning, stacklevel=3)
-
-
-_warn_blas()
+def info():
+    """What the library runs on, as `rnnlab info --json` prints it (a dict of
+    the same fields): version; blas (library, version, config, path, the
+    kernel before and after rnnlab's check, the best kernel for this CPU,
+    what the check did, OPENBLAS_CORETYPE, the kernel check's result and
+    time, and a warning when something needs the user's attention); cpu
+    (vendor, model name, microarchitecture, family, model, stepping,
+    features, cores); threads; step_kernel. Importing rnnlab says nothing:
+    look here (the warning) when speed or numbers look wrong."""
+    p = _lib.fn.rl_system_info_json()
+    if not p:
+        raise Error("rnnlab.info: out of memory")
+    try:
+        return _json.loads(_ctypes.string_at(p).decode("utf-8", "replace"))
+    finally:
+        _lib.fn.rl_free(p)

@@ -109,19 +109,10 @@ Progress = _struct("Progress", [("step", c_int64), ("total", c_int64), ("loss", 
                                 ("grad_norm", c_double), ("lr", c_double), ("tokens_per_s", c_double),
                                 ("elapsed_s", c_double), ("skipped", c_int64), ("val_loss", c_double),
                                 ("val_step", c_int64), ("baseline", c_double)])
-SysInfo = _struct("SysInfo", [("blas_action", c_int), ("blas_name", c_char * 16), ("blas_version", c_char * 16),
-                              ("blas_config", c_char * 160), ("blas_path", c_char * 256), ("blas_threads", c_int),
-                              ("kernel_before", c_char * 32), ("kernel_after", c_char * 32),
-                              ("kernel_target", c_char * 32), ("coretype_env", c_char * 32),
-                              ("warning", c_char * 320), ("cpu_vendor", c_char * 16),
-                              ("cpu_model_name", c_char * 64), ("cpu_family", c_int), ("cpu_model", c_int),
-                              ("cpu_stepping", c_int), ("cpu_features", c_uint), ("cores_online", c_int),
-                              ("cores_allowed", c_int), ("threads", c_int), ("step_kernel", c_char * 32)])
-
 # the C names of the mirrors, for python/tests/test_layout.py
 MIRRORS = {"rl_config": Config, "rl_tensor_info": TensorInfo, "rl_batch": Batch, "rl_lag_stats": LagStats,
            "rl_lyap_config": LyapConfig, "rl_lyap_info": LyapInfo, "rl_train_field": TrainField,
-           "rl_progress": Progress, "rl_sysinfo": SysInfo}
+           "rl_progress": Progress}
 
 ProgressFn = CFUNCTYPE(c_int, c_void_p, c_char_p, c_double, c_double)
 TrainProgressFn = CFUNCTYPE(None, POINTER(Progress), c_void_p)
@@ -194,7 +185,8 @@ _DECLS = {
     "rl_trainer_run": (_S, [P, POINTER(c_int), POINTER(c_int), TrainProgressFn, P]),
     "rl_trainer_step": (c_int64, [P]),
     "rl_trainer_free": (None, [P]),
-    "rl_system_info": (SysInfo, []),
+    "rl_system_info_json": (c_void_p, []),
+    "rl_free": (None, [c_void_p]),
     "rl_blas_action_name": (c_char_p, [c_int]),
 }
 
