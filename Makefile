@@ -120,7 +120,7 @@ asan:
 	$(MAKE) BUILD=build/asan OPT=-O1 HARDEN= SAN="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" test
 
 # The main job (README's first command): the demo report in rnnlab-demo/.
-run: $(BUILD)/rnnlab
+run: $(BUILD)/rnnlab $(BUILD)/rnnlab-mpi
 	$(BUILD)/rnnlab demo --out rnnlab-demo
 
 # libFuzzer (clang, ASan, UBSan): each harness for FUZZ_SECONDS on the seeds
@@ -190,45 +190,45 @@ $(BUILD)/man/rnnlab.1: $(BUILD)/rnnlab tools/man.sh
 	sh tools/man.sh $(BUILD)/rnnlab $(VERSION) $(BUILD)/man
 
 install: all man
-	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(MANDIR)/man1 \
-	  $(DESTDIR)$(DOCDIR)/docs/img $(DESTDIR)$(DOCDIR)/examples/sweeps
-	$(INSTALL) -m 755 $(BUILD)/rnnlab $(DESTDIR)$(BINDIR)/rnnlab
-	$(INSTALL) -m 755 $(BUILD)/rnnlab-mpi $(DESTDIR)$(BINDIR)/rnnlab-mpi
-	$(INSTALL) -m 644 $(BUILD)/librnnlab.a $(DESTDIR)$(LIBDIR)/librnnlab.a
-	$(INSTALL) -m 755 $(BUILD)/librnnlab.so.$(VERSION) $(DESTDIR)$(LIBDIR)/librnnlab.so.$(VERSION)
-	ln -sf librnnlab.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME)
-	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/librnnlab.so
+	$(INSTALL) -d "$(DESTDIR)$(BINDIR)" "$(DESTDIR)$(LIBDIR)/pkgconfig" "$(DESTDIR)$(INCLUDEDIR)" "$(DESTDIR)$(MANDIR)/man1" \
+	  "$(DESTDIR)$(DOCDIR)/docs/img" "$(DESTDIR)$(DOCDIR)/examples/sweeps"
+	$(INSTALL) -m 755 $(BUILD)/rnnlab "$(DESTDIR)$(BINDIR)/rnnlab"
+	$(INSTALL) -m 755 $(BUILD)/rnnlab-mpi "$(DESTDIR)$(BINDIR)/rnnlab-mpi"
+	$(INSTALL) -m 644 $(BUILD)/librnnlab.a "$(DESTDIR)$(LIBDIR)/librnnlab.a"
+	$(INSTALL) -m 755 $(BUILD)/librnnlab.so.$(VERSION) "$(DESTDIR)$(LIBDIR)/librnnlab.so.$(VERSION)"
+	ln -sf librnnlab.so.$(VERSION) "$(DESTDIR)$(LIBDIR)/$(SONAME)"
+	ln -sf $(SONAME) "$(DESTDIR)$(LIBDIR)/librnnlab.so"
 	printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$(LIBDIR)' 'includedir=$(INCLUDEDIR)' '' 'Name: rnnlab' \
 	  'Description: recurrent networks trained by backpropagation through time, their Jacobians and Lyapunov exponents' \
 	  'Version: $(VERSION)' 'Requires.private: $(PKGS)' 'Libs: -L$${libdir} -lrnnlab' 'Libs.private: -lm -lpthread' \
-	  'Cflags: -I$${includedir}' >$(DESTDIR)$(LIBDIR)/pkgconfig/rnnlab.pc
-	chmod 644 $(DESTDIR)$(LIBDIR)/pkgconfig/rnnlab.pc
-	$(INSTALL) -m 644 include/rnnlab.h $(DESTDIR)$(INCLUDEDIR)/rnnlab.h
-	$(INSTALL) -m 644 $(BUILD)/man/*.1 $(DESTDIR)$(MANDIR)/man1/
-	$(INSTALL) -m 644 README.md $(DESTDIR)$(DOCDIR)/README.md
-	$(INSTALL) -m 644 docs/*.md $(DESTDIR)$(DOCDIR)/docs/
-	$(INSTALL) -m 644 docs/img/* $(DESTDIR)$(DOCDIR)/docs/img/
-	$(INSTALL) -m 644 examples/*.c $(DESTDIR)$(DOCDIR)/examples/
-	$(INSTALL) -m 644 examples/sweeps/*.sweep $(DESTDIR)$(DOCDIR)/examples/sweeps/
+	  'Cflags: -I$${includedir}' >"$(DESTDIR)$(LIBDIR)/pkgconfig/rnnlab.pc"
+	chmod 644 "$(DESTDIR)$(LIBDIR)/pkgconfig/rnnlab.pc"
+	$(INSTALL) -m 644 include/rnnlab.h "$(DESTDIR)$(INCLUDEDIR)/rnnlab.h"
+	$(INSTALL) -m 644 $(BUILD)/man/*.1 "$(DESTDIR)$(MANDIR)/man1/"
+	$(INSTALL) -m 644 README.md "$(DESTDIR)$(DOCDIR)/README.md"
+	$(INSTALL) -m 644 docs/*.md "$(DESTDIR)$(DOCDIR)/docs/"
+	$(INSTALL) -m 644 docs/img/* "$(DESTDIR)$(DOCDIR)/docs/img/"
+	$(INSTALL) -m 644 examples/*.c "$(DESTDIR)$(DOCDIR)/examples/"
+	$(INSTALL) -m 644 examples/sweeps/*.sweep "$(DESTDIR)$(DOCDIR)/examples/sweeps/"
 	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ] && command -v ldconfig >/dev/null; then ldconfig; fi
 
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/rnnlab $(DESTDIR)$(BINDIR)/rnnlab-mpi $(DESTDIR)$(LIBDIR)/librnnlab.a $(DESTDIR)$(LIBDIR)/librnnlab.so \
-	  $(DESTDIR)$(LIBDIR)/$(SONAME) $(DESTDIR)$(LIBDIR)/librnnlab.so.$(VERSION) $(DESTDIR)$(LIBDIR)/pkgconfig/rnnlab.pc \
-	  $(DESTDIR)$(INCLUDEDIR)/rnnlab.h $(DESTDIR)$(MANDIR)/man1/rnnlab.1 $(DESTDIR)$(MANDIR)/man1/rnnlab-*.1
-	rm -rf $(DESTDIR)$(DOCDIR)
+	rm -f "$(DESTDIR)$(BINDIR)/rnnlab" "$(DESTDIR)$(BINDIR)/rnnlab-mpi" "$(DESTDIR)$(LIBDIR)/librnnlab.a" "$(DESTDIR)$(LIBDIR)/librnnlab.so" \
+	  "$(DESTDIR)$(LIBDIR)/$(SONAME)" "$(DESTDIR)$(LIBDIR)/librnnlab.so.$(VERSION)" "$(DESTDIR)$(LIBDIR)/pkgconfig/rnnlab.pc" \
+	  "$(DESTDIR)$(INCLUDEDIR)/rnnlab.h" "$(DESTDIR)$(MANDIR)/man1/rnnlab.1" "$(DESTDIR)$(MANDIR)/man1/"rnnlab-*.1
+	rm -rf "$(DESTDIR)$(DOCDIR)"
 	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ] && command -v ldconfig >/dev/null; then ldconfig; fi
 
 # The Python package, pure Python, copied (no pip: DESTDIR works and
 # uninstall-python removes it exactly); it records LIBDIR to find the library.
 install-python:
-	$(INSTALL) -d $(DESTDIR)$(PYTHONDIR)/rnnlab
-	$(INSTALL) -m 644 python/rnnlab/*.py $(DESTDIR)$(PYTHONDIR)/rnnlab/
+	$(INSTALL) -d "$(DESTDIR)$(PYTHONDIR)/rnnlab"
+	$(INSTALL) -m 644 python/rnnlab/*.py "$(DESTDIR)$(PYTHONDIR)/rnnlab/"
 	printf '%s\n' '# written by make install-python: where librnnlab was installed' "LIBDIRS = ['$(LIBDIR)']" \
-	  >$(DESTDIR)$(PYTHONDIR)/rnnlab/_install.py
+	  >"$(DESTDIR)$(PYTHONDIR)/rnnlab/_install.py"
 
 uninstall-python:
-	rm -rf $(DESTDIR)$(PYTHONDIR)/rnnlab
+	rm -rf "$(DESTDIR)$(PYTHONDIR)/rnnlab"
 
 # Install into temporary folders and check what is there (tests/install_check.sh).
 installcheck: all man

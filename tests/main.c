@@ -199,6 +199,78 @@ unsigned char *read_file(const char *path, size_t *n)
     return b;
 }
 
+/* ---------------------------------------------------------------- the environment
+ *
+ * Every test, and every program a test starts, sees one known environment,
+ * whatever the caller's: the variables that change what rnnlab, OpenBLAS,
+ * Open MPI or a terminal do are dropped, and a few are pinned. Kept: PATH,
+ * TMPDIR (the tests' folder goes there: a path with a space in it is part
+ * of the test), the sanitizers' and the dynamic loader's settings. A test
+ * that is about a variable sets it itself (tests/test_blas.c). The runner
+ * re-executes itself once with that environment, so that OpenBLAS, which
+ * reads its variables when it loads, starts from it too; under valgrind,
+ * which would not follow the re-execution, it only changes its own. */
+static const char *const kept[] = {"PATH",           "TMPDIR",        "LD_LIBRARY_PATH", "ASAN_OPTIONS",
+                                   "LSAN_OPTIONS",   "UBSAN_OPTIONS", "MSAN_OPTIONS",    "TSAN_OPTIONS",
+                                   "LLVM_PROFILE_FILE"};
+static const char *const pinned[][2] = {{"LC_ALL", "C"}, {"TERM", "dumb"}, {"RNNLAB_TESTS_ENV", "pinned"}};
+
+static int under_valgrind(void)
+{
+    const char *p = getenv("LD_PRELOAD");
+    return p && strstr(p, "vgpreload") != NULL;
+}
+
+static int is_kept(const char *entry)
+{
+    for (size_t i = 0; i < sizeof kept / sizeof kept[0]; i++) {
+        size_t n = strlen(kept[i]);
+        if (strncmp(entry, kept[i], n) == 0 && entry[n] == '=') return 1;
+    }
+    return under_valgrind() && strncmp(entry, "LD_PRELOAD=", 11) == 0;
+}
+
+extern char **environ;
+
+/* The pinned environment (malloc'ed, NULL-terminated; its strings are the
+ * caller's or the table's). */
+static char **pinned_environment(void)
+{
+    size_t n = 0, k = 0;
+    while (environ[n]) n++;
+    char **env = calloc(n + sizeof pinned / sizeof pinned[0] + 1, sizeof *env);
+    if (!env) return NULL;
+    for (size_t i = 0; i < n; i++)
+        if (is_kept(environ[i])) env[k++] = environ[i];
+    for (size_t i = 0; i < sizeof pinned / sizeof pinned[0]; i++) {
+        size_t len = strlen(pinned[i][0]) + strlen(pinned[i][1]) + 2;
+        char *e = malloc(len);
+        if (!e) return NULL;
+        snprintf(e, len, "%s=%s", pinned[i][0], pinned[i][1]);
+        env[k++] = e;
+    }
+    env[k] = NULL;
+    return env;
+}
+
+static void pin_environment(char **argv)
+{
+    const char *mark = getenv("RNNLAB_TESTS_ENV");
+    if (mark && strcmp(mark, "pinned") == 0) return;
+    char **env = pinned_environment();
+    if (!env) {
+        perror("rnnlab_tests: the pinned environment");
+        exit(1);
+    }
+    if (!under_valgrind()) {
+        execve("/proc/self/exe", argv, env);
+        perror("rnnlab_tests: re-executing with the pinned environment");
+        exit(1);
+    }
+    /* valgrind: this process keeps the OpenBLAS it started with; the programs it starts get the pinned environment */
+    environ = env;
+}
+
 static void remove_tree(const char *dir)
 {
     pid_t pid = fork();
@@ -219,6 +291,7 @@ int main(int argc, char **argv)
         printf("%s: %ux%u, %.1f%% ink, %d+ colours\n", argv[2], w, h, 100 * ink, nc);
         return w >= 800 && ink > 0.05 && nc >= 8 ? 0 : 1;
     }
+    pin_environment(argv);
     int first_name = argc;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--cli") == 0 && i + 1 < argc) test_cli = argv[++i];
@@ -232,11 +305,15 @@ int main(int argc, char **argv)
     static char cli_abs[4096], fix_abs[4096];
     if (realpath(test_cli, cli_abs)) test_cli = cli_abs;
     if (realpath(test_fixtures, fix_abs)) test_fixtures = fix_abs;
-    static char tmpl[] = "/tmp/rnnlab-tests.XXXXXX";
+    static char tmpl[4096];
+    const char *tmp = getenv("TMPDIR");
+    snprintf(tmpl, sizeof tmpl, "%s/rnnlab-tests.XXXXXX", tmp && *tmp == '/' ? tmp : "/tmp");
     if (!(test_tmpdir = mkdtemp(tmpl))) {
         perror("mkdtemp");
         return 1;
     }
+    /* HOME: a folder that exists and is the tests' own */
+    setenv("HOME", test_tmpdir, 1);
     /* A name that selects nothing is a mistake (a renamed test would drop out
      * of a list such as make valgrind's silently): say which, run nothing. */
     int unmatched = 0;

@@ -8,6 +8,17 @@ from pathlib import Path
 
 import pytest
 
+# One known environment for these tests and every program they start, as the
+# C tests' runner gives (tests/main.c): the variables that change what rnnlab,
+# OpenBLAS or a terminal do are dropped or pinned, whatever the caller set; a
+# test about one of them sets it itself.
+_KEEP = {"RNNLAB_CLI", "RNNLAB_LIB"}
+for _k in list(os.environ):
+    if (_k.startswith(("OPENBLAS_", "GOTO", "OMP_", "LC_", "RNNLAB_", "OMPI_", "PMIX_")) and _k not in _KEEP) or \
+            _k in ("LANG", "LANGUAGE", "COLUMNS", "LINES", "TERM"):
+        del os.environ[_k]
+os.environ.update(LC_ALL="C.UTF-8", TERM="dumb")
+
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "python"))
 sys.path.insert(0, str(ROOT / "tools"))  # safetensors_py, the fixtures' reader and writer
