@@ -183,9 +183,33 @@ const char *cli_read_error(int err)
     return strerror(err);
 }
 
-int cli_check_output(const cli_ctx *c, const char *path)
+void cli_input(cli_ctx *c, const char *what, const char *path)
+{
+    if (!path || strcmp(path, "-") == 0 || c->ninputs == (int)(sizeof c->inputs / sizeof c->inputs[0])) return;
+    c->inputs[c->ninputs].what = what;
+    c->inputs[c->ninputs++].path = path;
+}
+
+int cli_check_written(const cli_ctx *c, const char *flag, const char *path)
+{
+    struct stat out, in;
+    if (strcmp(path, "-") == 0 || stat(path, &out) != 0) return 0; /* a new file is nobody's input */
+    for (int i = 0; i < c->ninputs; i++)
+        if (stat(c->inputs[i].path, &in) == 0 && in.st_dev == out.st_dev && in.st_ino == out.st_ino) {
+            if (strcmp(c->inputs[i].path, path) == 0)
+                return cli_usage_error(c, "--%s %s is the file given to %s: the command would overwrite its own input; "
+                                          "write to another path", flag, path, c->inputs[i].what);
+            return cli_usage_error(c, "--%s %s is the file given to %s as %s: the command would overwrite its own input; "
+                                      "write to another path", flag, path, c->inputs[i].what, c->inputs[i].path);
+        }
+    return 0;
+}
+
+int cli_check_output(const cli_ctx *c, const char *flag, const char *path)
 {
     if (strcmp(path, "-") == 0) return 0;
+    int e = cli_check_written(c, flag, path);
+    if (e) return e;
     struct stat sb;
     if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) {
         fprintf(stderr, "rnnlab %s: %s: cannot write: it is a folder\n", c->cmd, path);

@@ -15,6 +15,10 @@ typedef struct {
     unsigned char seen[1024];  /* options given so far, by getopt value (values below 1024) */
     int operands;              /* how many operands (non-option arguments) it takes; they are
                                   argv[optind..argc) after the last cli_next */
+    struct {
+        const char *what, *path; /* "--model", "INPUT": how the user gave it */
+    } inputs[8];               /* the files (and folders) the command reads: cli_input */
+    int ninputs;
 } cli_ctx;
 
 /* getopt_long over argv (argv[0] is the subcommand). Returns the option's
@@ -55,11 +59,23 @@ FILE *cli_fopen_read(const char *path, size_t limit);
 /* strerror, in the words of cli_fopen_read for EINVAL and EFBIG. */
 const char *cli_read_error(int err);
 
-/* Before the work, not after it: can a file be written at path ('-' is
- * stdout)? Its folder must exist and take a new file (a probe is created and
- * removed), and path must not be a folder. 0, or 1 after one line
- * "rnnlab CMD: PATH: cannot write: REASON". */
-int cli_check_output(const cli_ctx *c, const char *path);
+/* Record a file (or folder) the command reads, as the user named it (what:
+ * "--model", or an operand's name such as "INPUT"), for cli_check_output.
+ * NULL and "-" are skipped. */
+void cli_input(cli_ctx *c, const char *what, const char *path);
+/* Before the work, not after it: may the command write path, given by the
+ * option `flag` ("out"; '-' is stdout)? Refused with a usage error (2) when
+ * it is the same file as one of the inputs recorded by cli_input (the same
+ * device and inode: another spelling, a symbolic or a hard link). Then its
+ * folder must exist and take a new file (a probe is created and removed), and path
+ * must not be a folder: else 1 after one line "rnnlab CMD: PATH: cannot
+ * write: REASON". 0 when it may. */
+int cli_check_output(const cli_ctx *c, const char *flag, const char *path);
+/* Whether the command may write path, a file it makes inside an output
+ * folder (flag names the folder's option): 2 after a usage error when it is
+ * one of the inputs, else 0. For commands that write fixed names into a
+ * folder (train's model.safetensors, report's report.html). */
+int cli_check_written(const cli_ctx *c, const char *flag, const char *path);
 
 /* The task and T to use with model m (cli/taskdata.c): --task (task_arg,
  * NULL when not given) or else the task the model records; T: the model's
@@ -115,6 +131,11 @@ int cmd_lyapunov(int argc, char **argv);
 int cmd_explain(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 
+/* "rnnlab CMD: warning: ..." on stderr when the BLAS check left a warning
+ * (a weak OPENBLAS_CORETYPE, a kernel that failed the check, a switch that
+ * could not be made); for the commands whose speed or numbers it concerns
+ * and that run long enough to matter: bench and train's start. */
+void cli_blas_warning(const cli_ctx *c);
 /* rl_system_info() as a cJSON object (blas, cpu, threads), for rnnlab info
  * and rnnlab bench; the caller deletes it. */
 struct cJSON *cli_system_json(void);

@@ -86,11 +86,13 @@ static char jac_note[256];
 /* The shared part of jacobian and spectrum: the required options, then the
  * model, the data (without --data: sequences of the task the model records,
  * seed 0) and the Jacobians of sequence seq. 0, or the exit code. */
-static int open_jac(const cli_ctx *c, const char *model, const char *data, const char *out, int seq, rl_model **m,
+static int open_jac(cli_ctx *c, const char *model, const char *data, const char *out, int seq, rl_model **m,
                     rl_data **d, rl_jac **j)
 {
     int e;
-    if ((e = cli_require(c, model, "model")) || (e = cli_require(c, out, "out")) || (e = cli_check_output(c, out)) ||
+    cli_input(c, "--model", model);
+    cli_input(c, "--data", data);
+    if ((e = cli_require(c, model, "model")) || (e = cli_require(c, out, "out")) || (e = cli_check_output(c, "out", out)) ||
         (e = load_pair(c, model, data, 0, m, d)))
         return e;
     if (!data) {
@@ -468,7 +470,9 @@ int cmd_lyapunov(int argc, char **argv)
     if (!data && ((input && cfg.input == RL_INPUT_DATA) || (state && cfg.state == RL_STATE_DATA)))
         return cli_usage_error(&c, "--input data and --state data need --data");
     if (c.seen[O_NOISE] && cfg.input != RL_INPUT_NOISE) return cli_usage_error(&c, "--noise-std needs --input noise");
-    if ((e = cli_check_output(&c, out))) return e;
+    cli_input(&c, "--model", model);
+    cli_input(&c, "--data", data);
+    if ((e = cli_check_output(&c, "out", out))) return e;
     rl_model *m = NULL;
     rl_data *d = NULL;
     double *ex = NULL, *trace = NULL;

@@ -124,7 +124,9 @@ int cmd_data(int argc, char **argv)
     if (strcmp(maskkind, "all") && strcmp(maskkind, "last"))
         return cli_usage_error(&c, "--mask must be all or last, got '%s'", maskkind);
     if (c.seen[O_NOISE] && strcmp(input, "noise")) return cli_usage_error(&c, "--noise-std needs --input noise");
-    if ((e = cli_check_output(&c, out))) return e;
+    cli_input(&c, "--model", model);
+    cli_input(&c, "--text", text);
+    if ((e = cli_check_output(&c, "out", out))) return e;
     rl_model *m = NULL;
     rl_status s = rl_model_load(&m, model, RL_F32);
     if (s) return cli_fail(&c, s);

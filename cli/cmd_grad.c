@@ -116,7 +116,9 @@ int cmd_grad(int argc, char **argv)
         return e ? e : 2;
     if (strcmp(model, "-") == 0 && strcmp(data, "-") == 0)
         return cli_usage_error(&c, "only one of --model and --data can be stdin");
-    if ((e = cli_check_output(&c, out))) return e;
+    cli_input(&c, "--model", model);
+    cli_input(&c, "--data", data);
+    if ((e = cli_check_output(&c, "out", out))) return e;
     const int want_omega = c.seen[O_OMEGA], want_floss = c.seen[O_FLOSS];
     if (c.seen[O_OFORM] && !want_omega) return cli_usage_error(&c, "--omega-form needs --omega W");
     if ((c.seen[O_FWEIGHT] || c.seen[O_FTARGET]) && !want_floss)

@@ -117,7 +117,7 @@ int cmd_init(int argc, char **argv)
         return e;
     if (rl_cell_parse(cell, &cfg.cell)) return cli_usage_error(&c, "%s", rl_errmsg());
     if (c.seen[O_FB] && !rl_cell_has_forget_gate(cfg.cell)) return cli_usage_error(&c, "--forget-bias is for cells with a forget gate (lstm)");
-    if ((e = cli_check_output(&c, out))) return e;
+    if ((e = cli_check_output(&c, "out", out))) return e;
     rl_model *m = NULL;
     rl_status s = rl_model_new_orth(&m, &cfg, RL_F64, orth);
     if (s == RL_ERR_ARG) return cli_usage_error(&c, "%s", rl_errmsg());

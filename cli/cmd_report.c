@@ -527,7 +527,8 @@ int cmd_plot(int argc, char **argv)
         return cli_usage_error(&c, "--title, --xlabel, --ylabel, --logx, --logy and --points are for plot csv; "
                                    "the figures of %s are drawn as they are", kind);
     if (!plot_png_name(out)) return cli_usage_error(&c, "--out %s: figures are written as PNG: name the file .png", out);
-    if ((e = cli_check_output(&c, out))) return e;
+    cli_input(&c, "INPUT", in);
+    if ((e = cli_check_output(&c, "out", out))) return e;
     int bad = 0;
     if (k == 0) {
         bad = plot_lags(&c, in, out);

@@ -590,6 +590,12 @@ int cmd_sweep(int argc, char **argv)
     if (argc - optind > 1) return cli_usage_error(&c, "one SPEC at a time (got '%s' after it)", argv[optind + 1]);
     if ((e = cli_require(&c, out, "out"))) return e;
     if (strcmp(out, "-") == 0) return cli_usage_error(&c, "--out -: a sweep is a folder");
+    /* the files the sweep writes into its folder must not be its spec */
+    cli_input(&c, "SPEC", argv[optind]);
+    char written[2][4200];
+    snprintf(written[0], sizeof written[0], "%s/sweep.json", out);
+    snprintf(written[1], sizeof written[1], "%s/results.jsonl", out);
+    if ((e = cli_check_written(&c, "out", written[0])) || (e = cli_check_written(&c, "out", written[1]))) return e;
     const int rank = cli_dist_rank(), size = cli_dist_size();
     spec sp;
     if ((e = parse_spec(&sp, argv[optind]))) {

@@ -32,6 +32,16 @@ static char *join(char *buf, size_t n, const char *dir, const char *name)
     return buf;
 }
 
+int rl_run_holds(const char *dir, const char *path)
+{
+    struct stat a, b;
+    char p[RL_RUN_MAX_PATH + 64];
+    if (!path || stat(path, &a) != 0) return 0;
+    for (size_t i = 0; i < sizeof run_files / sizeof run_files[0]; i++)
+        if (stat(join(p, sizeof p, dir, run_files[i]), &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino) return 1;
+    return 0;
+}
+
 /* Write f's buffered data through to the disk and close it; nonzero on failure. */
 static int flush_close(FILE *f)
 {

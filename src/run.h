@@ -25,6 +25,10 @@ rl_status rl_train_config_from_json(const cJSON *j, rl_train_config *c);
 /* The longest run-folder path accepted (the files' names are added to it). */
 #define RL_RUN_MAX_PATH 1000
 
+/* Whether path is one of the files a run writes in dir (the same file:
+ * device and inode), so that a run never writes over its own input. */
+int rl_run_holds(const char *dir, const char *path);
+
 /* Make dir a new run's folder: it must not hold a run already, files that
  * are not a run's (a folder of the user's) or be a file;
  * it is created if missing (*created set), config.json written, and the

@@ -239,6 +239,9 @@ rl_status rl_trainer_new_ex(rl_trainer **out, const rl_train_config *cfg, const 
     if (cfg->text_path && !(t->text_path = realpath(cfg->text_path, NULL))) t->text_path = strdup(cfg->text_path);
     t->cfg.text_path = t->text_path;
     if (!(t->dir = strdup(dir)) || (cfg->text_path && !t->text_path)) s = rl_fail(RL_ERR_NOMEM, "out of memory");
+    if (!s && rl_run_holds(dir, cfg->text_path))
+        s = rl_fail(RL_ERR_ARG, "--data %s is one of the files a run writes in %s: give the text another place",
+                    cfg->text_path, dir);
     /* everything that can fail before the folder is touched */
     if (!s) s = build(t);
     if (!s) resolve_init(&t->cfg, t->m, t->info.steps);
@@ -328,6 +331,8 @@ rl_status rl_trainer_resume_ex(rl_trainer **out, const char *dir, const rl_resum
                     (long long)at, (long long)steps, (long long)at);
     if (!s && steps > 0) t->cfg.steps = steps;
     if (!s && new_text && t->cfg.task != RL_TASK_TEXT) s = rl_fail(RL_ERR_ARG, "a text file is only for a run of the text task");
+    if (!s && new_text && rl_run_holds(dir, new_text))
+        s = rl_fail(RL_ERR_ARG, "--data %s is one of the run's own files, which training writes: give the run's text", new_text);
     if (!s && new_text) { /* the run's text, moved: from now on recorded by its new absolute path */
         free(t->text_path);
         if (!(t->text_path = realpath(new_text, NULL))) t->text_path = strdup(new_text);
