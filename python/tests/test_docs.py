@@ -26,10 +26,11 @@ def run(code, cwd, pythonpath):
 
 
 def test_six_lines(tmp_path):
-    (pip,) = [line for b in blocks("sh") for line in b.splitlines() if line.startswith("pip install")]
+    # the line names Debian's Python, whatever pip or python3 comes first on the PATH
+    (pip,) = [line for b in blocks("sh") for line in b.splitlines() if " -m pip install" in line]
     args = shlex.split(pip)
-    assert args[:2] == ["pip", "install"] and args[-1] == "./python"
-    flags = [a for a in args[2:-1] if a != "--break-system-packages"]  # --target needs no PEP 668 override
+    assert args[:4] == ["/usr/bin/python3", "-m", "pip", "install"] and args[-1] == "./python"
+    flags = [a for a in args[4:-1] if a != "--break-system-packages"]  # --target needs no PEP 668 override
     target = tmp_path / "site"
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", *flags, "--no-deps", "--target", str(target),
                     "./python"], cwd=ROOT, check=True)
