@@ -19,11 +19,16 @@ CLI_LIBS = $(shell pkg-config --libs $(CLI_PKGS))
 CFLAGS_ALL = -std=c11 $(OPT) -fopenmp-simd -fno-trapping-math -fno-math-errno -g $(WARN) $(SAN) $(HARDEN) -D_DEFAULT_SOURCE -Iinclude -Isrc -MMD -MP $(PKG_CFLAGS) $(CFLAGS)
 LDLIBS_ALL = $(PKG_LIBS) -lm -lpthread $(LDLIBS)
 
-LIB_PLAIN = status blas par kernel rng cell sample worked model orth safetensors modelio ws gradcheck jacobian lyapunov floss optim series tasks train_config run trainer readout shard
-# every src/cell_*.c is a cell (a row of the table in src/cell.c), compiled once per real type
-LIB_REAL = net loop omega $(patsubst src/%.c,%,$(wildcard src/cell_*.c))
+# src/ in layers, each using only those before it (docs/design.md; make lint checks it)
+LAYERS = base cells net analysis io train
+LIB_PLAIN = base/status base/blas base/par base/kernel base/rng cells/cell cells/orth net/model net/ws net/orth_ws \
+            net/batch analysis/worked analysis/gradcheck analysis/jacobian analysis/lyapunov io/safetensors io/modelio \
+            train/sample train/floss train/optim train/series train/tasks train/train_config train/run train/trainer \
+            train/readout train/shard
+# every src/cells/cell_*.c is a cell (a row of the table in src/cells/cell.c), compiled once per real type
+LIB_REAL = net/net net/loop train/omega $(patsubst src/%.c,%,$(wildcard src/cells/cell_*.c))
 LIB_OBJS = $(LIB_PLAIN:%=$(BUILD)/src/%.o) $(LIB_REAL:%=$(BUILD)/src/%_f32.o) $(LIB_REAL:%=$(BUILD)/src/%_f64.o) \
-           $(BUILD)/src/corpus.o
+           $(BUILD)/src/io/corpus.o
 # the CLI's objects but the processes' (cli/dist.h): rnnlab links dist_none,
 # rnnlab-mpi (the same program on several processes) dist_mpi and MPI
 CLI_OBJS = $(patsubst cli/%.c,$(BUILD)/cli/%.o,$(filter-out cli/dist_none.c cli/dist_mpi.c,$(wildcard cli/*.c)))
@@ -81,7 +86,7 @@ $(BUILD)/src/%_f64.o: src/%.c | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -DRL_REAL_F64 -c -o $@ $<
 # the built-in corpus, embedded with .incbin (path relative to the repository root)
-$(BUILD)/src/corpus.o: src/corpus.S data/pride_and_prejudice.txt | deps
+$(BUILD)/src/io/corpus.o: src/io/corpus.S data/pride_and_prejudice.txt | deps
 	@mkdir -p $(dir $@)
 	$(CC) -c -o $@ $<
 $(BUILD)/pic/%_f32.o: src/%.c | deps
@@ -90,7 +95,7 @@ $(BUILD)/pic/%_f32.o: src/%.c | deps
 $(BUILD)/pic/%_f64.o: src/%.c | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -fPIC -fno-semantic-interposition -DRL_REAL_F64 -c -o $@ $<
-$(BUILD)/pic/corpus.o: src/corpus.S data/pride_and_prejudice.txt | deps
+$(BUILD)/pic/io/corpus.o: src/io/corpus.S data/pride_and_prejudice.txt | deps
 	@mkdir -p $(dir $@)
 	$(CC) -c -o $@ $<
 $(BUILD)/pic/%.o: src/%.c | deps
@@ -158,8 +163,10 @@ valgrind: $(BUILD)/rnnlab $(BUILD)/rnnlab-mpi $(BUILD)/rnnlab_tests
 	  $(BUILD)/rnnlab_tests --cli $(BUILD)/rnnlab --fixtures tests/fixtures $(VALGRIND_TESTS)
 
 # Static analysis: cppcheck must report nothing; each inline suppression in
-# the sources says why it is there.
-lint:
+# the sources says why it is there. Then the layers of src/: no file includes
+# or calls a layer above its own (tools/check-layers.sh).
+lint: $(BUILD)/librnnlab.a
+	sh tools/check-layers.sh $(BUILD)
 	cppcheck --enable=warning,portability,performance --std=c11 --inline-suppr -q --error-exitcode=1 \
 	  -Iinclude -Isrc -Icli -Itests -D__GNUC__ --suppress=missingIncludeSystem src cli tests
 

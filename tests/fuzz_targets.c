@@ -4,7 +4,8 @@
  * regression test that replays every file under tests/fuzz/. */
 #include "fuzz_targets.h"
 
-#include "safetensors.h"
+#include "io/modelio.h"
+#include "train/tasks.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,5 +1,5 @@
 /* rnnlab jacobian, spectrum and lyapunov: their files hold what the docs say. */
-#include "safetensors.h"
+#include "io/safetensors.h"
 #include "test.h"
 
 #include <cJSON.h>

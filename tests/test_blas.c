@@ -3,7 +3,7 @@
  * OPENBLAS_CORETYPE (kept, with one warning line), and a switch from a weak
  * kernel (simulated with RNNLAB_TEST_BLAS_START) that gives the same float64
  * gradients as the run without it. */
-#include "blas.h"
+#include "base/blas.h"
 #include "test.h"
 
 #include <cJSON.h>

@@ -3,7 +3,7 @@
  * numpy implementation (tools/make_series_fixtures.py), NARMA10's
  * recurrence exactly, the tasks' data from those generators, an ESN trained
  * and analysed end to end, and every bad input refused with one line. */
-#include "series.h"
+#include "train/series.h"
 #include "test.h"
 
 #include <cJSON.h>

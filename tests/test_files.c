@@ -1,6 +1,6 @@
 /* Bad files: every lie a header can tell, truncation, bad values. Each must
  * give its status and a message naming the file, never a crash. */
-#include "safetensors.h"
+#include "io/safetensors.h"
 #include "test.h"
 
 #include <glob.h>

@@ -1,6 +1,6 @@
 /* rnnlab against PyTorch autograd: fixtures written by tools/make_fixtures.py
  * and tools/make_cure_fixtures.py. */
-#include "safetensors.h"
+#include "io/safetensors.h"
 #include "test.h"
 
 #include <math.h>

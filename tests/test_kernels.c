@@ -2,7 +2,7 @@
  * float32 exp and tanh against libm, the threaded time loop and GEMMs against
  * one thread (bit for bit), the one-hot row gather against the GEMM, and the
  * evaluation forward against the training one. */
-#include "real.h"
+#include "net/layer.h"
 #include "test.h"
 
 

@@ -3,7 +3,8 @@
  * itself) it is accepted; one past it is refused with a clear message. And
  * the error paths around them: a refused input must not crash, double-free
  * or leak (make asan, make valgrind run these). */
-#include "safetensors.h"
+#include "io/modelio.h"
+#include "train/tasks.h"
 #include "test.h"
 
 #include <cJSON.h>

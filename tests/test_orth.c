@@ -3,8 +3,8 @@
  * expm_cayley.safetensors, written by tools/make_cure_fixtures.py), the
  * orth_* models' losses and gradients, finite differences through the map,
  * W^T W = I after training, and the linear cell's Lyapunov spectrum. */
-#include "orth.h"
-#include "safetensors.h"
+#include "net/orth_ws.h"
+#include "io/safetensors.h"
 #include "test.h"
 
 #include <lapacke.h>

@@ -3,8 +3,8 @@
  * with the activations and the deltas frozen, as its gradient holds them),
  * against PyTorch float64 autograd (tools/make_reg_fixtures.py), the linear
  * cell's exact cases, the bad inputs, and training with each. */
-#include "real.h" /* rl_gemm_f32 */
-#include "safetensors.h"
+#include "net/layer.h" /* rl_gemm_f32 */
+#include "io/safetensors.h"
 #include "test.h"
 
 #include <math.h>

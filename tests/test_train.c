@@ -1,6 +1,6 @@
 /* Training: optimizers, clipping and schedules against hand-computed values;
  * task generators measured on many samples; checkpoints, resume, NaN, Ctrl-C. */
-#include "run.h"
+#include "train/run.h"
 #include "test.h"
 
 #include <glob.h>

@@ -1,5 +1,6 @@
 /* BPTT against central finite differences in float64. */
-#include "cell.h"
+#include "cells/cell.h"
+#include "net/net.h"
 
 #include <math.h>
 #include <string.h>

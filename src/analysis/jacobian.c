@@ -1,7 +1,9 @@
 /* Jacobians through time: J_t = ds_t/ds_{t-1} from the activation cache, the
  * products P(t, tau) with their scale carried apart, per-lag statistics, and
  * the eigenvalue-product theorem (shared eigenvectors) as a check. All float64. */
-#include "cell.h"
+#include "analysis/jacobian.h"
+#include "cells/cell.h"
+#include "net/net.h"
 
 #include <cblas.h>
 #include <lapacke.h>

@@ -13,7 +13,7 @@
  * is factorised by CholeskyQR2 (level-3 BLAS), and by Householder QR (LAPACK)
  * whenever CholeskyQR2 would not be accurate: a Gram matrix that is not
  * positive definite, or a block worse conditioned than planned. */
-#include "internal.h"
+#include "analysis/jacobian.h"
 
 #include <cblas.h>
 #include <lapacke.h>

@@ -8,7 +8,7 @@
  * linear RNN: J_k = W_hh), apart when they do not (a tanh RNN: J_k =
  * diag(1 - h_k^2) W_hh changes its eigenvectors with k). Small models only:
  * every matrix is printed. */
-#include "internal.h"
+#include "net/net.h"
 
 #include <cblas.h>
 #include <lapacke.h>

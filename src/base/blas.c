@@ -48,9 +48,9 @@
  * if it had chosen it (only a kernel this CPU runs, and only when
  * OPENBLAS_CORETYPE is unset), then the check runs as usual. */
 #define _GNU_SOURCE
-#include "blas.h"
+#include "base/blas.h"
 
-#include "internal.h"
+#include "base/internal.h"
 
 #include <cJSON.h>
 #include <cblas.h>

@@ -15,7 +15,7 @@
  * or the threads: the two kernels give the same bits, and the results do not
  * depend on how the batch is split. Without AVX2 and FMA (or with
  * RL_NO_CLONES) the caller keeps to OpenBLAS. */
-#include "internal.h"
+#include "base/internal.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -10,7 +10,7 @@
  * costs a wake-up, not a thread creation. Workers spin for a while after a
  * region (the next one usually follows within microseconds: the layers and
  * the passes of a training step), then sleep on a condition variable. */
-#include "internal.h"
+#include "base/internal.h"
 
 #include <cblas.h>
 #include <pthread.h>

@@ -1,5 +1,5 @@
 /* xoshiro256** (Blackman and Vigna), seeded through splitmix64. */
-#include "internal.h"
+#include "base/internal.h"
 
 #include <math.h>
 

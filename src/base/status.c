@@ -1,7 +1,7 @@
 /* Status codes, the per-thread error message, checked allocation, enum names. */
-#include "internal.h"
+#include "base/internal.h"
 
-#include "blas.h"
+#include "base/blas.h"
 
 #include <stdarg.h>
 #include <string.h>
@@ -134,6 +134,20 @@ const char *rl_init_name(rl_init_kind k)
 {
     return (unsigned)k < RL_INIT_COUNT ? init_names[k] : NULL;
 }
+/* the tasks' names: model files record the task they were trained on (io/), the trainer makes them (train/) */
+static const char *const task_names[RL_TASK_COUNT] = {"adding", "adding-hs97", "copy", "temporal-order", "text",
+                                                       "mackey-glass", "narma10"};
+
+const char *rl_task_name(rl_task_kind k) { return (unsigned)k < RL_TASK_COUNT ? task_names[k] : NULL; }
+
+rl_status rl_task_parse(const char *name, rl_task_kind *out)
+{
+    int i = 0;
+    rl_status s = rl_parse_name("task", name, task_names, RL_TASK_COUNT, &i);
+    if (!s) *out = (rl_task_kind)i;
+    return s;
+}
+
 static const char *const dtype_names[2] = {"f32", "f64"};
 static const char *const input_names[3] = {"data", "zeros", "noise"};
 static const char *const state_names[3] = {"data", "zeros", "random"};

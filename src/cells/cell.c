@@ -1,5 +1,5 @@
 /* The cell table: one row per kind of cell, each filled by its own file. */
-#include "cell.h"
+#include "cells/cell.h"
 
 /* each defined in its own src/cell_*.c */
 extern const rl_cell_desc rl_cell_tanh, rl_cell_relu, rl_cell_linear, rl_cell_lstm, rl_cell_gru, rl_cell_leaky,

@@ -19,7 +19,7 @@
 #ifndef RL_CELL_H
 #define RL_CELL_H
 
-#include "internal.h"
+#include "base/internal.h"
 
 /* One layer's buffers for one pass, in the real type R; t is the step,
  * 0..T-1, whose state is h[t+1]. */
@@ -117,10 +117,6 @@ static inline int rl_coef_len(const rl_cell_desc *d, int H)
 {
     return (d->gates + (d->hh_apart ? d->hh_gates : 0) + d->states) * H;
 }
-
-/* Layer l's buffers in a workspace of the model's dtype (src/loop.c). */
-rl_layer_f32 rl_layer_of_f32(const rl_ws *ws, const rl_model *m, int l);
-rl_layer_f64 rl_layer_of_f64(const rl_ws *ws, const rl_model *m, int l);
 
 /* The row of cell c (c < RL_CELL_COUNT). */
 const rl_cell_desc *rl_cell_desc_of(rl_cell c);

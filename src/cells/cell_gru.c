@@ -5,7 +5,7 @@
  * KANN put it before, and flip z), so the hidden side W_hh h + b_hh is kept
  * apart from the input side. Caches: the gates' activations (T, B, 3H) and
  * W_hn h_{t-1} + b_hn (T, B, H). Compiled once per real type (see real.h). */
-#include "real.h"
+#include "cells/cell_real.h"
 
 #include <string.h>
 

@@ -8,7 +8,7 @@
  * The step itself is the ReLU cell's (src/cell_rnn.c): the time loop adds
  * the diagonal product u * h_{t-1} (a row with recur = RL_RECUR_DIAG) and
  * gets dL/du and the direct dL/dh_{t-1} = u dL/da_t. This file is the row. */
-#include "real.h"
+#include "cells/cell_real.h"
 
 #ifdef RL_REAL_F64
 extern const rl_cell_ops_f32 rl_relu_ops_f32;

@@ -9,7 +9,7 @@
  * The gates' cache (T, B, H) holds n_t (the pre-activation a_t until the
  * step has run), since n_t cannot be recovered from h_t and h_{t-1} when
  * alpha is small. Compiled once per real type (see real.h). */
-#include "real.h"
+#include "cells/cell_real.h"
 
 #include <math.h>
 

@@ -4,7 +4,7 @@
  *   c_t = f * c_{t-1} + i * g,   h_t = o * tanh(c_t).
  * The state is [h; c]; the gates' activations are cached (T, B, 4H).
  * Compiled once per real type (see real.h). */
-#include "real.h"
+#include "cells/cell_real.h"
 
 static inline real sigm(real v) { return 1 / (1 + RL_EXP(-v)); }
 

@@ -4,7 +4,7 @@
  * overwritten by act(a_t), and act'(a_t) is read off h_t:
  *   tanh' = 1 - h_t^2, relu' = [h_t > 0] (h_t > 0 exactly when a_t > 0), linear' = 1.
  * Compiled once per real type (see real.h). */
-#include "real.h"
+#include "cells/cell_real.h"
 
 static inline real *row(real *base, int t, int b, const rl_layer *ly)
 {

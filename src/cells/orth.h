@@ -17,7 +17,7 @@
 #ifndef RL_ORTH_H
 #define RL_ORTH_H
 
-#include "internal.h"
+#include "base/internal.h"
 
 /* Doubles of scratch rl_expm needs for an (n, n) matrix, and
  * rl_orth_layer_* for H. */
@@ -58,13 +58,5 @@ rl_status rl_orth_layer_backward(rl_orth map, int H, const double *X, const doub
  * when it is orthogonal to 10 n eps (max |W^T W - I|), else the Q of its QR
  * factorisation with diag(R) >= 0. */
 rl_status rl_orth_make_base(double *w, int n);
-
-/* The workspace's part (src/ws.c calls these): the buffers of an
- * orthogonal model's workspace, remaking W_hh before a forward pass when
- * X or B changed, and dL/dX after a backward pass. */
-rl_status rl_orth_ws_alloc(rl_ws *ws, const rl_model *m);
-void rl_orth_ws_free(rl_ws *ws);
-rl_status rl_orth_sync(rl_ws *ws, const rl_model *m);
-rl_status rl_orth_backward(rl_ws *ws, const rl_model *m);
 
 #endif

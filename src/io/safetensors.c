@@ -1,6 +1,6 @@
 /* A defensive safetensors reader and an atomic writer. Every number in the
  * header is checked against the real size of the file before it is used. */
-#include "safetensors.h"
+#include "io/safetensors.h"
 
 #include <cJSON.h>
 #include <errno.h>
@@ -556,10 +556,6 @@ rl_status rl_st_write(const char *path, const rl_st_tensor *t, int n, const char
 
 /* ------------------------------------------------------------------ public reader */
 
-struct rl_st {
-    st_file f;
-};
-
 rl_status rl_st_open(rl_st **out, const char *path)
 {
     *out = NULL;
@@ -611,4 +607,3 @@ rl_status rl_st_read_f64(const rl_st *r, const char *name, double *out, size_t n
 
 const char *rl_st_meta(const rl_st *r, const char *key) { return st_meta(&r->f, key); }
 
-const char *rl_st_kind(const rl_st *r) { return st_kind(&r->f); }

@@ -4,7 +4,7 @@
 #ifndef RL_SAFETENSORS_H
 #define RL_SAFETENSORS_H
 
-#include "internal.h"
+#include "base/internal.h"
 
 #define ST_MAX_HEADER (100u << 20) /* the format's own limit on the JSON header */
 #define ST_MAX_TENSORS 4096
@@ -16,9 +16,6 @@
  * largest model (RL_MAX_PARAMS float64 values) and more. A regular file is
  * measured instead. */
 #define ST_MAX_STREAM ((uint64_t)1 << 36)
-/* What rnnlab writes it must read back: a model's tensors, and the optimizer
- * and trainer state a checkpoint adds (src/run.c: at most 12 more). */
-_Static_assert(RL_MAX_TENSORS + 12 <= ST_MAX_TENSORS, "a checkpoint of the largest model must be readable");
 
 typedef enum { ST_F32, ST_F64, ST_I64, ST_I32, ST_OTHER } st_dtype;
 
@@ -63,6 +60,11 @@ rl_status st_get_ids(const st_file *f, const st_tensor *t, int32_t lo, int32_t h
 
 typedef rl_st_tensor st_out;
 
+/* The public handle of an open file (rl_st_open). */
+struct rl_st {
+    st_file f;
+};
+
 /* Tests only: make the next file write fail once it passes after_bytes
  * bytes (as a full disk would); negative turns it off. */
 void st_debug_fail_writes(long long after_bytes);
@@ -71,31 +73,5 @@ void st_debug_fail_writes(long long after_bytes);
  * is written atomically: a temporary file in the same folder, flushed,
  * fsync'ed and renamed over path. */
 rl_status st_write(const char *path, const st_out *t, int n, const char *const *meta_kv, int nmeta);
-
-/* What an rnnlab file is, from its tensor names and metadata: "a model",
- * "a training checkpoint", "a PyTorch state_dict without rnnlab's metadata",
- * "a Jacobian output (rnnlab jacobian)", "a gradient file (rnnlab grad)",
- * "a data file"; NULL when it is none of these. src/modelio.c */
-const char *st_kind(const st_file *f);
-
-/* A data file in an open file (rl_data_load_ex without the reading). */
-rl_status rl_data_from_st(rl_data **out, const st_file *f, const rl_model *m, rl_dtype dtype, unsigned flags);
-/* The limits on a text (docs/security.md): characters, distinct ones (the
- * classes of a text model, within RL_MAX_SIZE), and bytes of a file. */
-#define RL_TEXT_MIN_CHARS 1000
-#define RL_TEXT_MAX_VOCAB 4096
-#define RL_TEXT_MAX_BYTES ((size_t)1 << 31)
-_Static_assert(RL_TEXT_MAX_VOCAB <= RL_MAX_SIZE, "a text model's classes must be a valid output size");
-/* The text task from UTF-8 bytes in memory (rl_task_new's text loading). src/tasks.c */
-rl_status rl_task_text_from_buffer(rl_task **out, int seq_len, const void *text, size_t len, const char *name);
-/* The model in an open file (checkpoints: tensors named optim.* and train.*
- * are passed over). src/modelio.c */
-rl_status rl_model_from_st(rl_model **out, const st_file *f, rl_dtype dtype);
-/* The model's metadata pairs (at most RL_MODEL_META of them, into meta; num:
- * scratch for the numbers) and its tensors as st_out views (m must be F32);
- * both return their count. */
-#define RL_MODEL_META 11
-int rl_model_meta(const rl_model *m, char num[5][16], const char **meta);
-int rl_model_st_tensors(const rl_model *m, st_out *t);
 
 #endif

@@ -13,7 +13,7 @@
  *     in each step's product (its panels of the packed W, so it reads only
  *     its part of W), then the units' elementwise work for every sequence;
  *     one barrier per step, as the next step reads every unit. */
-#include "real.h"
+#include "net/layer.h"
 
 #include <string.h>
 

@@ -1,7 +1,8 @@
 /* The model: one parameter buffer with a table of named views into it, and
  * the initialisations of rnnlab init. */
-#include "cell.h"
-#include "orth.h"
+#include "cells/cell.h"
+#include "net/net.h"
+#include "net/orth_ws.h"
 
 #include <lapacke.h>
 #include <math.h>

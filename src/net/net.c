@@ -1,7 +1,7 @@
 /* The network: layers of cells, the readout o_t = W_o h_t + b_o of the top
  * layer, the masked loss, and BPTT through all of it. Compiled once per real
  * type (see real.h); rl_forward/rl_backward in ws.c pick the copy. */
-#include "real.h"
+#include "net/layer.h"
 
 #include <math.h>
 #include <string.h>

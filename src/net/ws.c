@@ -1,7 +1,8 @@
 /* The workspace: every buffer a forward and backward pass needs, allocated
  * once, and the dispatch from the public calls to the two real types. */
-#include "cell.h"
-#include "orth.h"
+#include "cells/cell.h"
+#include "net/net.h"
+#include "net/orth_ws.h"
 
 #include <string.h>
 

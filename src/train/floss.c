@@ -25,8 +25,10 @@
  *    bwd), with the injections added where they belong (a pre-activation's
  *    to dL/dz_t after the step, a state's to dL/ds_t), from the top layer
  *    down; then the weight gradients as in src/loop.c. */
-#include "cell.h"
-#include "orth.h"
+#include "analysis/jacobian.h"
+#include "cells/cell.h"
+#include "net/net.h"
+#include "net/orth_ws.h"
 
 #include <cblas.h>
 #include <lapacke.h>

@@ -18,7 +18,8 @@
  * dextra output is exactly that parameter's share (its other outputs, the
  * activations', are dropped: they are held). Compiled once per real type
  * (see real.h): training runs it in float32 on the trainer's workspace. */
-#include "real.h"
+#include "net/layer.h"
+#include "train/regular.h"
 
 #include <string.h>
 
@@ -162,7 +163,7 @@ rl_status RL_T(rl_omega)(rl_ws *ws, const rl_model *m, rl_omega_form form, doubl
 }
 
 #ifdef RL_REAL_F64
-#include "orth.h"
+#include "net/orth_ws.h"
 
 static const char *const form_names[RL_OMEGA_FORM_COUNT] = {"norm", "squared"};
 

@@ -1,6 +1,6 @@
 /* Optimizers, gradient clipping and learning-rate schedules: single loops
  * over the one parameter buffer. */
-#include "internal.h"
+#include "net/net.h"
 
 #include <math.h>
 #include <string.h>

@@ -2,7 +2,7 @@
  * 2012, sec. 4; Deep Learning sec. 10.8): the recurrence stays as it was
  * initialised, and only the head is fitted, in closed form, on the states
  * of one forward pass. */
-#include "internal.h"
+#include "net/net.h"
 
 #include <cblas.h>
 #include <float.h>

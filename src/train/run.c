@@ -1,7 +1,8 @@
 /* The run folder: config.json, atomic checkpoints, the JSON-lines records,
  * and what resuming needs (the configuration back, the state restored, the
  * records trimmed to the checkpoint). */
-#include "run.h"
+#include "train/run.h"
+#include "net/net.h"
 
 #include <dirent.h>
 #include <errno.h>

@@ -10,7 +10,8 @@
 #ifndef RL_RUN_H
 #define RL_RUN_H
 
-#include "safetensors.h"
+#include "io/modelio.h"
+#include "net/net.h"
 
 #include <cJSON.h>
 

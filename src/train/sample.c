@@ -1,7 +1,7 @@
 /* Text from a character model: read a prime, then draw each next character
  * from softmax(o / temperature) over the k most likely and read it back,
  * the state carried from one step to the next. */
-#include "internal.h"
+#include "net/net.h"
 
 #include <math.h>
 #include <string.h>

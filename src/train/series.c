@@ -1,7 +1,8 @@
 /* The series of the reservoir-computing benchmarks: Mackey-Glass (Mackey &
  * Glass 1977, tau = 17) and NARMA10 (Atiya & Parlos 2000). docs/training.md
  * states both recipes; tests/test_esn.c checks them. */
-#include "series.h"
+#include "train/series.h"
+#include "net/net.h"
 
 #include <math.h>
 

@@ -4,7 +4,7 @@
 #ifndef RL_SERIES_H
 #define RL_SERIES_H
 
-#include "internal.h"
+#include "net/net.h"
 
 /* Mackey-Glass, dx/dt = a x(t - tau) / (1 + x(t - tau)^p) - b x(t) with
  * a = 0.2, b = 0.1, p = 10, tau = 17, in ReservoirPy's recipe: one RK4 step

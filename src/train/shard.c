@@ -9,9 +9,10 @@
  * block's sequences and the parameters, so every process that computes a
  * block gets the same bits, and a sum over blocks in a fixed order is the
  * same however the blocks were shared out. */
-#include "shard.h"
+#include "train/shard.h"
+#include "net/net.h"
 
-#include "cell.h"
+#include "cells/cell.h"
 
 #include <math.h>
 #include <string.h>

@@ -12,7 +12,7 @@
 #ifndef RL_SHARD_H
 #define RL_SHARD_H
 
-#include "internal.h"
+#include "net/net.h"
 
 typedef struct rl_blocks rl_blocks;
 

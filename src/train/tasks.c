@@ -1,13 +1,20 @@
 /* Tasks generated on the fly from a seed, and the character corpus. The
  * definitions are in docs/training.md, with their sources. */
-#include "safetensors.h"
-#include "series.h"
+#include "io/modelio.h"
+#include "train/tasks.h"
+#include "net/net.h"
+#include "train/series.h"
 
 #include <errno.h>
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/stat.h>
+
+/* narma10: steps run from rest and dropped before a sequence, and the draws
+ * of a sequence that may diverge in a row before the task gives up */
+#define NARMA_BURN 100
+#define NARMA_TRIES 100
 
 extern const char rl_corpus_data[];
 extern const uint64_t rl_corpus_size;
@@ -19,23 +26,6 @@ struct rl_task {
     char *vocab;   /* UTF-8 */
 };
 
-static const char *const task_names[RL_TASK_COUNT] = {"adding", "adding-hs97", "copy", "temporal-order", "text",
-                                                       "mackey-glass", "narma10"};
-
-/* narma10: steps run from rest and dropped before a sequence, and the draws
- * of a sequence that may diverge in a row before the task gives up */
-#define NARMA_BURN 100
-#define NARMA_TRIES 100
-
-const char *rl_task_name(rl_task_kind k) { return (unsigned)k < RL_TASK_COUNT ? task_names[k] : NULL; }
-
-rl_status rl_task_parse(const char *name, rl_task_kind *out)
-{
-    int i = 0;
-    rl_status s = rl_parse_name("task", name, task_names, RL_TASK_COUNT, &i);
-    if (!s) *out = (rl_task_kind)i;
-    return s;
-}
 
 /* Decode UTF-8 into code points; -1 at the first invalid byte. */
 static int64_t utf8_decode(const unsigned char *s, size_t n, int32_t *out)
@@ -193,7 +183,7 @@ static rl_status task_new(rl_task **out, rl_task_kind kind, int T, const char *t
     if ((unsigned)kind >= RL_TASK_COUNT) return rl_fail(RL_ERR_ARG, "unknown task");
     int min = kind == RL_TASK_COPY ? 1 : kind == RL_TASK_TEMPORAL_ORDER ? 20 : 2;
     if (T < min || T > RL_MAX_SEQ_LEN)
-        return rl_fail(RL_ERR_ARG, "--seq-len %d is out of range [%d, %d] for %s", T, min, RL_MAX_SEQ_LEN, task_names[kind]);
+        return rl_fail(RL_ERR_ARG, "--seq-len %d is out of range [%d, %d] for %s", T, min, RL_MAX_SEQ_LEN, rl_task_name(kind));
     if (text_path && kind != RL_TASK_TEXT) return rl_fail(RL_ERR_ARG, "a text file is only for the text task");
     rl_task *t = rl_alloc(1, sizeof *t);
     if (!t) return rl_fail(RL_ERR_NOMEM, "out of memory");

@@ -2,7 +2,8 @@
  * rl_train_config with its key, option, type, range, default and help. JSON
  * (config.json, a checkpoint's train_config), the command line and the docs
  * are loops over it. */
-#include "run.h"
+#include "train/run.h"
+#include "net/net.h"
 
 #include <errno.h>
 #include <math.h>

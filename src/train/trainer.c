@@ -3,10 +3,11 @@
  * the records it makes (metrics, gradient flow, validation). The run folder
  * it keeps them in, with its atomic checkpoints and what resuming needs, is
  * src/run.c; the configuration's table is src/train_config.c. */
-#include "cell.h"
-#include "run.h"
-#include "shard.h"
-#include "orth.h"
+#include "cells/cell.h"
+#include "net/net.h"
+#include "train/run.h"
+#include "train/shard.h"
+#include "net/orth_ws.h"
 
 #include <lapacke.h>
 #include <limits.h>

@@ -1,0 +1,146 @@
+/* Private to the library, the net layer and the layers above it: the model
+ * (one parameter buffer, a table of named views), the workspace (every
+ * buffer of a forward and backward pass), data, and the calls between the
+ * net's files. */
+#ifndef RL_NET_H
+#define RL_NET_H
+
+#include "base/internal.h"
+#include "cells/cell.h"
+
+/* A layer's parameter tensors by role (src/cell.h says which a cell has).
+ * An orthogonal model (src/orth.h) has RL_ORTH_X and RL_ORTH_BASE in place
+ * of RL_W_HH. */
+typedef enum { RL_W_IH = 0, RL_W_HH, RL_B_IH, RL_B_HH, RL_EXTRA, RL_ORTH_X, RL_ORTH_BASE, RL_ROLE_COUNT } rl_role;
+/* Tensors of a model: at most every role of every layer, and the head's two. */
+#define RL_MAX_TENSORS (RL_MAX_LAYERS * RL_ROLE_COUNT + 2)
+#define RL_TENSOR_NAME_MAX 64
+
+struct rl_cell_desc;
+struct rl_model {
+    rl_config cfg;
+    const struct rl_cell_desc *cell; /* the row of cfg.cell */
+    rl_dtype dtype;
+    size_t num_params;
+    void *params; /* (num_params) of dtype, the tensors below back to back */
+    int num_tensors;
+    rl_tensor_info tensors[RL_MAX_TENSORS];
+    char names[RL_MAX_TENSORS][RL_TENSOR_NAME_MAX];
+    rl_orth orth; /* W_hh = B map(A) (src/orth.h), or RL_ORTH_NONE */
+    short role[RL_MAX_LAYERS][RL_ROLE_COUNT]; /* index of layer k's tensor of each role, -1: none */
+    char *vocab; /* owned UTF-8 string or NULL */
+    int task, seq_len; /* the rl_task_kind it was trained on and its T (metadata task, seq_len); seq_len 0: none */
+};
+
+/* Index of layer k's tensor of a role (-1: the cell has none), and of the head's. */
+static inline int rl_t(const rl_model *m, int k, rl_role r) { return m->role[k][r]; }
+static inline int rl_t_head_w(const rl_model *m) { return m->num_tensors - 2; }
+static inline int rl_t_head_b(const rl_model *m) { return m->num_tensors - 1; }
+/* The elements of tensor i (in the model's dtype), or NULL for i = -1. */
+static inline void *rl_tensor_data(const rl_model *m, int i)
+{
+    return i < 0 ? NULL : (char *)m->params + m->tensors[i].offset * (m->dtype == RL_F64 ? 8 : 4);
+}
+/* The number of parameters a model of this config has (the one count the
+ * model, the file loader and the limits use). */
+long long rl_config_num_params(const rl_config *c);
+/* The same for a model with an orthogonal W_hh (rl_model_new_orth); RL_ERR_ARG
+ * with a message when the cell cannot have one. */
+rl_status rl_orth_check(const rl_config *c, rl_orth map);
+long long rl_config_num_params_orth(const rl_config *c, rl_orth map);
+
+/* Check a config; RL_ERR_ARG with a message naming the bad field. */
+rl_status rl_config_check(const rl_config *cfg);
+
+struct rl_ws {
+    rl_dtype dtype;
+    rl_config cfg;
+    int B, T;
+    size_t num_params;
+    /* All buffers below are of dtype and sized from (cfg, B, T). */
+    void *xt;      /* (T, B, I) inputs, time-major */
+    int32_t *ids;  /* (T, B) when every input row is one-hot: its index (-1 for a row of zeros) */
+    int onehot;    /* the last rl_forward found one-hot inputs: layer 0 gathers rows of W_ih */
+    int no_gather; /* tests: take the GEMM path even for one-hot inputs */
+    void *wt;      /* (I, G*H) one-hot inputs: W_ih^T + biases (forward), dL/dW_ih^T (backward) */
+    int no_dout;   /* rl_forward_eval: the loss without dL/do */
+    float *wpack;  /* float32 with rl_packed_kernel(): W_hh of one layer, packed for the step GEMM */
+    void *h;       /* (L, T+1, B, H) hidden-state cache */
+    void *c;       /* (L, T+1, B, H) second state component (LSTM's c), else NULL */
+    void *gates;   /* (L, T, B, G*H) gate activations of cells that cache them, else NULL */
+    void *aux;     /* (L, T, B, aux*H) a cell's further caches (GRU: W_hn h_{t-1} + b_hn), else NULL */
+    void *out;     /* (T, B, O) outputs o_t */
+    void *dout;    /* (T, B, O) dL/do_t */
+    void *dh;      /* (T, B, H) dL/dh of the layer being differentiated */
+    void *dh_below;/* (T, B, H) dL/d(input) handed to the layer below */
+    void *dh_top;  /* (T, B, H) dL/dh of the top layer, kept for inspection */
+    void *dh_all;  /* (L, T, B, H) every layer's complete dL/dh, kept by rl_backward once
+                      rl_ws_keep_grad_hidden allocated it (Pascanu's Omega reads it), else NULL */
+    void *da;      /* (T, B, G*H) dL/d(pre-activation) (GRU: of the input side W_ih x + b_ih) */
+    void *da_h;    /* (T, B, Gh*H) dL/d(W_hh h + b_hh) of a cell that keeps it apart (GRU), else NULL */
+    void *dc;      /* (B, H) dL/dc carried back one step (two-state cells), else NULL */
+    void *carry;   /* (B, Gh*H) the hidden side of one step (GRU), else NULL */
+    void *grad;    /* (num_params) dL/dtheta, layout of the model's buffer */
+    void *grad_h0; /* (L, B, H) */
+    void *grad_c0; /* (L, B, H) two-state cells, else NULL */
+    double *wsum;  /* (B, T) mask / sum(mask), the per-step loss weights */
+    double *lrow;  /* (T, B) each step's weighted loss */
+    /* (L, T+1, B, H) or NULL: when set, ReLU units are on where this is 1
+     * instead of where a_t > 0 (gradient checks differentiate the smooth
+     * piece of a ReLU net that the base point lies on); not owned */
+    const unsigned char *relu_on;
+    int have_loss; /* the last rl_forward computed the loss and dL/do */
+    double dropout;  /* p of dropout between layers, 0 = off */
+    rl_rng drop_rng;
+    void *drop;      /* (L-1, T, B, H) inputs of layers 1..L-1 after dropout */
+    void *dmask;     /* (L-1, T, B, H) 0 or 1/(1-p) */
+    /* orthogonal models (src/orth.h), else NULL */
+    void *whh;       /* (L, H, H) W_hh = B map(A) of each layer, for the last forward's X and B */
+    void *orth_src;  /* (L, 2, H, H) the X and B whh was made from */
+    int orth_valid;  /* whh and orth_src hold a layer's map */
+    void *dwhh;      /* (L, H, H) dL/dW_hh of the backward pass, before it is mapped to dL/dX */
+    double *orth_scratch; /* 4 H^2 (X, B, W or dW, dX in float64) + rl_orth_scratch_size(H) */
+    int *orth_ipiv;  /* (H) */
+};
+
+/* The W_hh layer l's steps run with, in the model's dtype: the workspace's
+ * for an orthogonal model (valid after rl_forward or rl_orth_sync, src/orth.h), else
+ * the model's tensor. */
+static inline const void *rl_layer_whh(const rl_ws *ws, const rl_model *m, int l)
+{
+    if (ws->whh)
+        return (const char *)ws->whh + (size_t)l * m->cfg.hidden_size * m->cfg.hidden_size * rl_dtype_size(m->dtype);
+    return rl_tensor_data(m, rl_t(m, l, RL_W_HH));
+}
+/* Where the time loop adds dL/dW_hh of layer l: the workspace's buffer for
+ * an orthogonal model (mapped to dL/dX afterwards), else the gradient
+ * buffer's view. */
+static inline void *rl_layer_dwhh(const rl_ws *ws, const rl_model *m, int l)
+{
+    if (ws->dwhh)
+        return (char *)ws->dwhh + (size_t)l * m->cfg.hidden_size * m->cfg.hidden_size * rl_dtype_size(m->dtype);
+    int i = rl_t(m, l, RL_W_HH);
+    return i < 0 ? NULL : (char *)ws->grad + m->tensors[i].offset * rl_dtype_size(m->dtype);
+}
+
+struct rl_data {
+    rl_batch b;           /* views into the arrays below */
+    void *x, *y, *mask, *h0, *c0;
+    int32_t *target;
+};
+
+/* The two real-type instantiations of the core (src/net.c compiled twice). */
+rl_status rl_forward_f32(rl_ws *ws, const rl_model *m, const rl_batch *b, double *loss);
+rl_status rl_forward_f64(rl_ws *ws, const rl_model *m, const rl_batch *b, double *loss);
+rl_status rl_backward_f32(rl_ws *ws, const rl_model *m, const rl_batch *b);
+rl_status rl_backward_f64(rl_ws *ws, const rl_model *m, const rl_batch *b);
+/* Check a batch against a model: sizes, finite values and, when with_loss,
+ * targets present and in range, mask >= 0 with a positive sum; fills wsum
+ * (B, T) if not NULL. */
+rl_status rl_batch_check(const rl_batch *b, const rl_model *m, int with_loss, double *wsum);
+
+/* Layer l's buffers in a workspace of the model's dtype (src/net/loop.c). */
+rl_layer_f32 rl_layer_of_f32(const rl_ws *ws, const rl_model *m, int l);
+rl_layer_f64 rl_layer_of_f64(const rl_ws *ws, const rl_model *m, int l);
+
+#endif
