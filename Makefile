@@ -26,7 +26,7 @@ LIB_PLAIN = base/status base/blas base/par base/kernel base/rng cells/cell cells
             train/sample train/floss train/optim train/series train/tasks train/train_config train/run train/trainer \
             train/readout train/shard
 # every src/cells/cell_*.c is a cell (a row of the table in src/cells/cell.c), compiled once per real type
-LIB_REAL = net/net net/loop train/omega $(patsubst src/%.c,%,$(wildcard src/cells/cell_*.c))
+LIB_REAL = base/gemm cells/recur net/net net/loop train/omega $(patsubst src/%.c,%,$(wildcard src/cells/cell_*.c))
 LIB_OBJS = $(LIB_PLAIN:%=$(BUILD)/src/%.o) $(LIB_REAL:%=$(BUILD)/src/%_f32.o) $(LIB_REAL:%=$(BUILD)/src/%_f64.o) \
            $(BUILD)/src/io/corpus.o
 # the CLI's objects but the processes' (cli/dist.h): rnnlab links dist_none,
@@ -248,4 +248,4 @@ test-python: $(BUILD)/rnnlab $(BUILD)/librnnlab.so
 clean:
 	rm -rf build python/build python/rnnlab.egg-info
 
--include $(wildcard $(BUILD)/*/*.d)
+-include $(wildcard $(BUILD)/*/*.d $(BUILD)/*/*/*.d)

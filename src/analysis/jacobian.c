@@ -112,11 +112,7 @@ static void layer_rows(const rl_model *m, const rl_ws *ws, int l, int t, double 
     for (int r = 0; r < d->states; r++) {
         coefs k = seed_coefs(m, ws, l, t, r, scratch);
         double *rows = J + (size_t)(off + r * H) * S;
-        if (d->recur == RL_RECUR_DENSE) {
-            combine(rows + off, (size_t)S, whh, H, H, d->hh_gates, k.dzh);
-        } else {
-            for (int j = 0; j < H; j++) rows[(size_t)j * S + off + j] = k.dzh[j] * whh[j];
-        }
+        rl_cell_recur(d)->jac(d->hh_gates, H, whh, k.dzh, rows + off, (size_t)S);
         for (int j = 0; j < H; j++) {
             rows[(size_t)j * S + off + j] += k.dh[j];
             if (d->states == 2) rows[(size_t)j * S + off + H + j] += k.dc[j];
@@ -308,7 +304,7 @@ static void product_part(void *p, int part, int parts)
      * building J_k (when the cell has no direct term) */
     const rl_model *m = j->m;
     const rl_cell_desc *d = m->cell;
-    const int vanilla = m->cfg.num_layers == 1 && d->states == 1 && d->gates == 1 && d->recur == RL_RECUR_DENSE;
+    const int vanilla = m->cfg.num_layers == 1 && d->states == 1 && d->gates == 1 && rl_cell_recur(d)->matrix;
     const double *whh = rl_layer_whh(j->ws, m, 0);
     /* P <- J_k P for k = tau+1..t */
     for (int k = q->tau + 1; k <= q->t; k++) {

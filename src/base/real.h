@@ -69,4 +69,10 @@ static inline float rl_tanhf(float x)
 static inline real rl_get(const void *p, rl_dtype d, size_t i) { return (real)rl_load(p, d, i); }
 
 
+/* C (M, N) = alpha op(A) op(B) + beta C, row-major. A large one is cut into
+ * panels of rows or columns of C whose shapes depend on (M, N, K) alone, and
+ * the panels are shared among rnnlab's threads. Called with OpenBLAS on one
+ * thread. src/base/gemm.c */
+void RL_T(rl_gemm)(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int M, int N, int K, real alpha, const real *A, int lda,
+                   const real *B, int ldb, real beta, real *C, int ldc);
 #endif

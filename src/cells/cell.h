@@ -20,6 +20,7 @@
 #define RL_CELL_H
 
 #include "base/internal.h"
+#include "cells/recur.h"
 
 /* One layer's buffers for one pass, in the real type R; t is the step,
  * 0..T-1, whose state is h[t+1]. */
@@ -44,6 +45,11 @@
         R *dzh;         /* (T, B, Gh*H) dL/d(hidden-side pre-activations); == dz unless hh_apart */            \
         R *dc;          /* (B, H) dL/dc carried back one step (two-state cells) */                              \
         R *dh0, *dc0;   /* (B, H) dL/ds[0] += */                                                                \
+        /* injections (gradient flossing, src/train/floss.c), each NULL when there is none: added to a step's   \
+         * dL/dz (inj_z, (T, B, G*H)) and dL/dzh (inj_zh, (T, B, Gh*H), hh_apart) after its backward step, and \
+         * to dL/dc_{t+1} before step t's (inj_c: row (t, b) at inj_c + (t B + b) inj_cld, for t + 1 < T) */     \
+        const R *inj_z, *inj_zh, *inj_c;                                                                       \
+        size_t inj_cld;                                                                                         \
     }
 typedef RL_LAYER_STRUCT(float) rl_layer_f32;
 typedef RL_LAYER_STRUCT(double) rl_layer_f64;
@@ -83,15 +89,13 @@ typedef RL_LAYER_STRUCT(double) rl_layer_f64;
 RL_CELL_OPS(float, f32)
 RL_CELL_OPS(double, f64)
 
-typedef enum { RL_RECUR_DENSE = 0, RL_RECUR_DIAG } rl_recur;
-
 typedef struct rl_cell_desc {
     rl_cell id;
     const char *name;     /* in files and on the command line */
     const char *equation; /* one line, for help and docs */
     int gates;            /* G: rows of W_ih and b_ih per unit */
     int hh_gates;         /* Gh: rows of W_hh and b_hh per unit */
-    rl_recur recur;       /* dense W_hh (Gh*H, H), or a diagonal one: a vector (H), Gh = 1 */
+    rl_recur recur;       /* the row of the recurrence table its state evolves by (src/cells/recur.h) */
     int states;           /* state components per unit: 1 (h) or 2 ([h; c]) */
     int cache_gates;      /* 1: z (T, B, G*H) caches the gates; 0: the pre-activation is built in h */
     int hh_apart;         /* 1: the hidden side W_hh h + b_hh is kept apart from the input side */
@@ -120,5 +124,7 @@ static inline int rl_coef_len(const rl_cell_desc *d, int H)
 
 /* The row of cell c (c < RL_CELL_COUNT). */
 const rl_cell_desc *rl_cell_desc_of(rl_cell c);
+/* The row of the recurrence table the cell's state evolves by. */
+static inline const rl_recur_desc *rl_cell_recur(const rl_cell_desc *d) { return rl_recur_of(d->recur); }
 
 #endif

@@ -8,6 +8,8 @@
 
 typedef RL_T(rl_layer) rl_layer;
 typedef RL_T(rl_cell_ops) rl_cell_ops;
+typedef RL_T(rl_recur_ops) rl_recur_ops;
+/* a cell's step functions, and a recurrence's products, in this real type */
 #ifdef RL_REAL_F64
 #define RL_OPS(d) ((d)->f64)
 #else

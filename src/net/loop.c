@@ -46,8 +46,9 @@ rl_layer RL_T(rl_layer_of)(const rl_ws *ws, const rl_model *m, int l)
 
 
 /* The batch's sequences go in blocks of RL_ROW_BLOCK, each block one GEMM
- * per step. OpenBLAS's rounding depends on the shape of a call, not only on
- * the numbers, so the shapes depend on B alone. */
+ * per step (src/cells/recur.c cuts the same blocks). OpenBLAS's rounding
+ * depends on the shape of a call, not only on the numbers, so the shapes
+ * depend on B alone. */
 #define RL_ROW_BLOCK 16
 static int row_blocks(int B) { return (B + RL_ROW_BLOCK - 1) / RL_ROW_BLOCK; }
 /* the sequences [b0, b1) of part `part` of `parts` */
@@ -59,89 +60,9 @@ static void row_part(int B, int part, int parts, int *b0, int *b1)
     *b1 = k1 * RL_ROW_BLOCK < B ? k1 * RL_ROW_BLOCK : B;
 }
 
-#ifdef RL_REAL_F64
-#define PACKED(wp) ((void)(wp), 0)
-static void pack(real *wp, const real *w, int Gh, int H, int fwd, int per_gate)
-{
-    (void)wp, (void)w, (void)Gh, (void)H, (void)fwd, (void)per_gate;
-}
-static void packed_range(int M, int N, int K, const real *A, int lda, const real *wp, real *C, int ldc, int n0, int n1)
-{
-    (void)M, (void)N, (void)K, (void)A, (void)lda, (void)wp, (void)C, (void)ldc, (void)n0, (void)n1;
-    RL_UNREACHABLE("no packed float64 kernel");
-}
-#else
-#define PACKED(wp) ((wp) != NULL)
-#define packed_range rl_gemm_packed_range
-
-/* W_hh (Gh*H, H) packed, the threads each taking a share of the panels:
- *   forward, C += h W_hh^T: the Gh*H columns in one run of panels, or in
- *     lockstep one run per gate, so that a thread's columns hold every gate
- *     of its units (the padding of each gate's last panel is the price);
- *   backward, dh_{t-1} += dz W_hh: W_hh as Gh*H rows of H columns. */
-typedef struct {
-    real *wp;
-    const real *w;
-    int Gh, H, fwd, per_gate;
-} pack_job;
-
-static void pack_part(void *p, int part, int parts)
-{
-    const pack_job *j = p;
-    const int H = j->H, runs = j->fwd && j->per_gate ? j->Gh : 1, N = runs > 1 ? H : j->fwd ? j->Gh * H : H;
-    const int per = rl_pack_panels(N);
-    int q0, q1;
-    rl_part_range(runs * per, part, parts, &q0, &q1);
-    for (int r = 0; r < runs; r++) {
-        int p0 = q0 - r * per, p1 = q1 - r * per;
-        if (p0 < 0) p0 = 0;
-        if (p1 > per) p1 = per;
-        if (p0 >= p1) continue;
-        if (!j->fwd) rl_pack_nn_panels(j->wp, j->w, j->Gh * H, H, p0, p1);
-        else rl_pack_nt_panels(j->wp + (size_t)r * rl_pack_size(N, H), j->w + (size_t)r * N * H, N, H, p0, p1);
-    }
-}
-
-static void pack(real *wp, const real *w, int Gh, int H, int fwd, int per_gate)
-{
-    pack_job j = {wp, w, Gh, H, fwd, per_gate};
-    int panels = Gh * rl_pack_panels(H), t = rl_get_num_threads();
-    rl_parallel(panels < t ? panels : t, pack_part, &j, NULL);
-}
-#endif
-
-/* C (M, Gh*H) += A (M, H) W^T for W (Gh*H, H) packed per gate: the
- * columns of units [u0, u1) of every gate */
-static void step_fwd_units(int Gh, int H, int M, const real *A, const real *wp, real *C, int ldc, int u0, int u1)
-{
-    for (int g = 0; g < Gh; g++)
-        packed_range(M, H, H, A, H, wp + (size_t)g * rl_pack_size(H, H), C + (size_t)g * H, ldc, u0, u1);
-}
-
-/* One step's product for rows [0, M): C (M, N) += A (M, K) W^T with W (N,
- * K) (forward), or C += A W with W (K, N) (backward, transw 0). Packed: the
- * kernel; one sequence: GEMV, which reads W in place; else one GEMM per
- * block of rows. */
-static void step_product(int fwd, int Gh, int H, int M, const real *A, const real *W, const real *wp, real *C, int ldc,
-                         int vec)
-{
-    const int N = fwd ? Gh * H : H, K = fwd ? H : Gh * H, lda = K;
-    if (vec) {
-        if (fwd) GEMV(CblasRowMajor, CblasNoTrans, N, K, 1, W, K, A, 1, 1, C, 1);
-        else GEMV(CblasRowMajor, CblasTrans, K, N, 1, W, N, A, 1, 1, C, 1);
-        return;
-    }
-    if (PACKED(wp)) { /* the whole of W, packed in one run of panels */
-        packed_range(M, N, K, A, lda, wp, C, ldc, 0, N);
-        return;
-    }
-    for (int r = 0; r < M; r += RL_ROW_BLOCK)
-        GEMM(CblasRowMajor, CblasNoTrans, fwd ? CblasTrans : CblasNoTrans, M - r < RL_ROW_BLOCK ? M - r : RL_ROW_BLOCK, N,
-             K, 1, A + (size_t)r * lda, lda, W, fwd ? K : N, 1, C + (size_t)r * ldc, ldc);
-}
-
 typedef struct {
     const rl_cell_desc *d;
+    const rl_recur_ops *r; /* the recurrence's products (src/cells/recur.h) */
     const rl_layer *ly;
     const real *wp;
     int lock;
@@ -189,7 +110,7 @@ static void forward_part(void *p, int part, int parts)
         for (int t = 0; t < ly->T; t++) {
             int ld;
             real *c = pre(d, ly, t, &ld);
-            if (u0 < u1) step_fwd_units(Gh, H, B, ly->h + (size_t)t * BH, a->wp, c, ld, u0, u1);
+            if (u0 < u1) a->r->units(1, Gh, H, B, ly->h + (size_t)t * BH, a->wp, c, ld, u0, u1);
             for (int b = 0; u0 < u1 && b < B; b++) RL_OPS(d)->fwd(ly, t, b, u0, u1);
             rl_barrier_wait(&a->bar);
         }
@@ -201,12 +122,7 @@ static void forward_part(void *p, int part, int parts)
         int ld;
         real *c = pre(d, ly, t, &ld) + (size_t)b0 * ld;
         const real *hp = ly->h + (size_t)t * BH + (size_t)b0 * H;
-        if (d->recur == RL_RECUR_DENSE) {
-            step_product(1, Gh, H, b1 - b0, hp, ly->w_hh, a->wp, c, ld, vec);
-        } else { /* a diagonal recurrence: u * h_{t-1} */
-            for (int b = 0; b < b1 - b0; b++)
-                for (int j = 0; j < H; j++) c[(size_t)b * ld + j] += ly->w_hh[j] * hp[(size_t)b * H + j];
-        }
+        a->r->step(1, Gh, H, b1 - b0, hp, ly->w_hh, a->wp, c, ld, vec);
         for (int b = b0; b < b1; b++) RL_OPS(d)->fwd(ly, t, b, 0, H);
     }
 }
@@ -218,13 +134,13 @@ static void forward_part(void *p, int part, int parts)
  * at least rl_step_min_work: below that the barrier and the wake-up cost
  * more than the thread gives. Lockstep is taken when it gives more threads,
  * or as many and W_hh is too large for one core's cache. */
-static int plan(const rl_cell_desc *d, int B, int H, const real *wp, int *lock)
+static int plan(const rl_cell_desc *d, const rl_recur_ops *r, int B, int H, const real *wp, int *lock)
 {
     const int threads = rl_get_num_threads();
     int rows = row_blocks(B) < threads ? row_blocks(B) : threads, lp = 1;
     const double bytes = (double)d->hh_gates * H * H * sizeof(real);
     *lock = 0;
-    if (!PACKED(wp) || d->recur != RL_RECUR_DENSE || threads < 2 || rl_lockstep_mode == 0) return rows;
+    if (!wp || !r->units || threads < 2 || rl_lockstep_mode == 0) return rows;
     double flops = 2.0 * B * d->hh_gates * H * (double)H, work = flops > 2 * bytes ? flops : 2 * bytes;
     lp = unit_chunks(H) < threads ? unit_chunks(H) : threads;
     if (rl_lockstep_mode != 1 && work / rl_step_min_work < lp) lp = (int)(work / rl_step_min_work);
@@ -245,13 +161,21 @@ void RL_T(rl_layer_forward)(const rl_cell_desc *d, const rl_layer *ly, const rea
             RL_T(rl_in_project)(zin, G * H, x, ids, wt, ly->w_ih, ly->b_ih, d->hh_apart ? NULL : ly->b_hh, T * B, ly->in));
     if (d->hh_apart)
         for (int b = 0; b < B; b++) memcpy(ly->hw + (size_t)b * Gh * H, ly->b_hh, (size_t)Gh * H * sizeof(real));
-    loop_args a = {d, ly, d->recur == RL_RECUR_DENSE ? wp : NULL, 0, {0}};
-    int parts = plan(d, B, H, a.wp, &a.lock);
+    const rl_recur_ops *r = RL_OPS(rl_cell_recur(d));
+    loop_args a = {d, r, ly, r->pack ? wp : NULL, 0, {0}};
+    int parts = plan(d, r, B, H, a.wp, &a.lock);
     if (!a.lock && B == 1) a.wp = NULL; /* one sequence: GEMV reads W_hh in place */
     double t0 = rl_prof_on ? rl_now() : 0;
-    if (a.wp) pack(wp, ly->w_hh, Gh, H, 1, a.lock);
+    if (a.wp) r->pack(wp, ly->w_hh, Gh, H, 1, a.lock);
     rl_parallel(parts, forward_part, &a, &a.bar);
     if (rl_prof_on) rl_prof_s[RL_PROF_FWD_LOOP] += rl_now() - t0;
+}
+
+/* dst += src on the units [u0, u1) of each of the G blocks of H */
+static void inject(real *dst, const real *src, int G, int H, int u0, int u1)
+{
+    for (int g = 0; g < G; g++)
+        for (int j = u0; j < u1; j++) dst[(size_t)g * H + j] += src[(size_t)g * H + j];
 }
 
 static void backward_part(void *p, int part, int parts)
@@ -271,18 +195,19 @@ static void backward_part(void *p, int part, int parts)
         real *dprev = t > 0 ? ly->dh + (size_t)(t - 1) * BH : ly->dh0;
         real *dz = ly->dz + (size_t)t * BG, *dzh = ly->dzh + (size_t)t * BGh;
         const real *dh = ly->dh + (size_t)t * BH;
-        for (int b = b0; u0 < u1 && b < b1; b++)
-            RL_OPS(d)->bwd(ly, t, b, u0, u1, dh + (size_t)b * H, ly->dc ? ly->dc + (size_t)b * H : NULL,
-                           dz + (size_t)b * G * H, dzh + (size_t)b * Gh * H, dprev + (size_t)b * H);
+        for (int b = b0; u0 < u1 && b < b1; b++) {
+            real *dcb = ly->dc ? ly->dc + (size_t)b * H : NULL, *dzb = dz + (size_t)b * G * H, *dzhb = dzh + (size_t)b * Gh * H;
+            if (ly->inj_c && t + 1 < ly->T) inject(dcb, ly->inj_c + ((size_t)(t + 1) * B + b) * ly->inj_cld, 1, H, u0, u1);
+            RL_OPS(d)->bwd(ly, t, b, u0, u1, dh + (size_t)b * H, dcb, dzb, dzhb, dprev + (size_t)b * H);
+            if (ly->inj_z) inject(dzb, ly->inj_z + ((size_t)t * B + b) * G * H, G, H, u0, u1);
+            if (ly->inj_zh) inject(dzhb, ly->inj_zh + ((size_t)t * B + b) * Gh * H, Gh, H, u0, u1);
+        }
         /* dL/dh_{t-1} += W_hh^T dL/dz_t   (Deep Learning, eq. 10.21, through the gates) */
         if (a->lock) {
             rl_barrier_wait(&a->bar);
-            if (u0 < u1) packed_range(B, H, Gh * H, dzh, Gh * H, a->wp, dprev, H, u0, u1);
-        } else if (d->recur == RL_RECUR_DENSE) {
-            step_product(0, Gh, H, b1 - b0, dzh + (size_t)b0 * Gh * H, ly->w_hh, a->wp, dprev + (size_t)b0 * H, H, vec);
+            if (u0 < u1) a->r->units(0, Gh, H, B, dzh, a->wp, dprev, H, u0, u1);
         } else {
-            for (int b = b0; b < b1; b++)
-                for (int j = 0; j < H; j++) dprev[(size_t)b * H + j] += ly->w_hh[j] * dzh[(size_t)b * H + j];
+            a->r->step(0, Gh, H, b1 - b0, dzh + (size_t)b0 * Gh * H, ly->w_hh, a->wp, dprev + (size_t)b0 * H, H, vec);
         }
     }
 }
@@ -318,11 +243,12 @@ void RL_T(rl_layer_backward)(const rl_cell_desc *d, const rl_layer *ly, real *dx
 {
     const int T = ly->T, B = ly->B, H = ly->H, G = d->gates, Gh = d->hh_gates, in = ly->in;
     const size_t TB = (size_t)T * B, BH = (size_t)B * H;
-    loop_args a = {d, ly, d->recur == RL_RECUR_DENSE ? wp : NULL, 0, {0}};
-    int parts = plan(d, B, H, a.wp, &a.lock);
+    const rl_recur_ops *r = RL_OPS(rl_cell_recur(d));
+    loop_args a = {d, r, ly, r->pack ? wp : NULL, 0, {0}};
+    int parts = plan(d, r, B, H, a.wp, &a.lock);
     if (!a.lock && B == 1) a.wp = NULL;
     double t0 = rl_prof_on ? rl_now() : 0;
-    if (a.wp) pack(wp, ly->w_hh, Gh, H, 0, 0);
+    if (a.wp) r->pack(wp, ly->w_hh, Gh, H, 0, 0);
     rl_parallel(parts, backward_part, &a, &a.bar);
     if (rl_prof_on) rl_prof_s[RL_PROF_BWD_LOOP] += rl_now() - t0, t0 = rl_now();
     if (ly->dc)
@@ -330,12 +256,7 @@ void RL_T(rl_layer_backward)(const rl_cell_desc *d, const rl_layer *ly, real *dx
     /* weight gradients: one GEMM each over all T*B rows (the cache's rows
      * 0..T-1 are exactly the h_{t-1}) */
     /* dW_hh += sum_t dL/dz_t h_{t-1}^T */
-    if (d->recur == RL_RECUR_DENSE) {
-        RL_T(rl_gemm)(CblasTrans, CblasNoTrans, Gh * H, H, (int)TB, 1, ly->dzh, Gh * H, ly->h, H, 1, dw_hh, H);
-    } else {
-        for (size_t r = 0; r < TB; r++)
-            for (int j = 0; j < H; j++) dw_hh[j] += ly->dzh[r * H + j] * ly->h[r * H + j];
-    }
+    r->grad(Gh, H, (int)TB, ly->dzh, ly->h, dw_hh);
     /* dW_ih += sum_t dL/dz_t x_t^T */
     RL_T(rl_in_grad)(dw_ih, ly->dz, G * H, x, ids, wt, (int)TB, in);
     /* db_ih += sum_t dL/dz_t, db_hh += sum_t dL/dzh_t, the threads taking columns */

@@ -143,4 +143,28 @@ rl_status rl_batch_check(const rl_batch *b, const rl_model *m, int with_loss, do
 rl_layer_f32 rl_layer_of_f32(const rl_ws *ws, const rl_model *m, int l);
 rl_layer_f64 rl_layer_of_f64(const rl_ws *ws, const rl_model *m, int l);
 
+/* One layer through all T steps: src/net/loop.c, the one time loop, drives a
+ * cell's step functions (src/cells/cell.h) and owns the threads, the packed
+ * step kernel and the GEMMs around the loop.
+ * Forward: ly->h[0] (and c[0]) hold the initial state; x (T, B, in) is the
+ *   layer's input, or ids (T, B) one-hot indices with wt (in, G*H) scratch
+ *   (see rl_in_project); wp, NULL or scratch of rl_step_pack_size floats,
+ *   turns on the packed step kernel. Fills h[1..T] and the caches.
+ * Backward: ly->dh holds dL/dh[1..T] from above on entry and all of it
+ *   (eq. 10.21, the recurrent part added) on return; adds dL/dW, dL/db and
+ *   the cell's own parameters' gradient (dextra, if the cell has them) and
+ *   dL/ds[0] into ly->dh0, dc0; sets dx (T, B, in) = dL/dx unless dx is NULL.
+ * The time loop runs on up to rl_get_num_threads() threads; any count gives
+ * the same numbers. */
+void rl_layer_forward_f32(const rl_cell_desc *d, const rl_layer_f32 *ly, const float *x, const int32_t *ids, float *wt,
+                          float *wp);
+void rl_layer_forward_f64(const rl_cell_desc *d, const rl_layer_f64 *ly, const double *x, const int32_t *ids,
+                          double *wt, double *wp);
+void rl_layer_backward_f32(const rl_cell_desc *d, const rl_layer_f32 *ly, float *dx, float *dw_ih, float *dw_hh,
+                           float *db_ih, float *db_hh, float *dextra, const float *x, const int32_t *ids, float *wt,
+                           float *wp);
+void rl_layer_backward_f64(const rl_cell_desc *d, const rl_layer_f64 *ly, double *dx, double *dw_ih, double *dw_hh,
+                           double *db_ih, double *db_hh, double *dextra, const double *x, const int32_t *ids, double *wt,
+                           double *wp);
+
 #endif

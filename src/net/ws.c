@@ -54,7 +54,7 @@ rl_status rl_ws_new(rl_ws **out, const rl_model *m, int batch, int steps)
     if (ok && !(ws->lrow = rl_alloc(TB, sizeof(double)))) ok = 0;
     if (ok && !(ws->ids = rl_alloc(TB, sizeof *ws->ids))) ok = 0;
     if (ok && rl_orth_ws_alloc(ws, m)) ok = 0; /* W_hh = B map(A), dL/dW_hh, the map's scratch */
-    if (ok && m->dtype == RL_F32 && rl_packed_kernel() && d->recur == RL_RECUR_DENSE) {
+    if (ok && m->dtype == RL_F32 && rl_packed_kernel() && rl_cell_recur(d)->f32->pack) {
         /* W_hh packed for the step kernel, forward or backward */
         if (!(ws->wpack = rl_alloc(rl_step_pack_size((int)Gh, (int)H), sizeof(float)))) ok = 0;
     }

@@ -55,9 +55,10 @@ typedef struct {
     double *lam;                   /* (K) */
 } floss_ws;
 
+/* the elements of one layer's R (src/cells/recur.h) */
 static size_t whh_len(const floss_ws *f)
 {
-    return f->d->recur == RL_RECUR_DENSE ? (size_t)f->Gh * f->H * f->H : (size_t)f->H;
+    return rl_cell_recur(f->d)->ndim == 2 ? (size_t)f->Gh * f->H * f->H : (size_t)f->H;
 }
 
 static void floss_free(floss_ws *f)
@@ -204,19 +205,10 @@ static void jbar_step(floss_ws *f, int t)
             double *kb = f->kapb + r * CL, *kbhid = apart ? kb + (size_t)G * H : kb;
             double *kbdh = kb + (size_t)(G + (apart ? Gh : 0)) * H, *kbdc = kbdh + H;
             double *Jr = f->Jb + (size_t)(off + r * H) * S; /* this component's rows of Jbar_t */
-            /* through W_hh: J[j, k] = sum_g khid[g, j] W[g*H + j, k] + [j = k] (direct h) */
+            /* through R: J[j, k] = sum_g khid[g, j] R[g*H + j, k] + [j = k] (direct h) */
+            rl_cell_recur(d)->jac_adj(Gh, H, w, khid, Jr + off, (size_t)S, dw, kbhid);
             for (int j = 0; j < H; j++) {
                 const double *jb = Jr + (size_t)j * S + off;
-                if (d->recur == RL_RECUR_DENSE) {
-                    for (int g = 0; g < Gh; g++) {
-                        const size_t wr = ((size_t)g * H + j) * H;
-                        cblas_daxpy(H, khid[(size_t)g * H + j], jb, 1, dw + wr, 1);
-                        kbhid[(size_t)g * H + j] += cblas_ddot(H, jb, 1, w + wr, 1);
-                    }
-                } else {
-                    dw[j] += khid[j] * jb[j];
-                    kbhid[j] += jb[j] * w[j];
-                }
                 kbdh[j] += jb[j];
                 if (n == 2) kbdc[j] += jb[H + j];
             }
@@ -271,7 +263,9 @@ static void qr_adjoint_sweep(floss_ws *f, const double *lbar)
 }
 
 /* Sweep 3: BPTT along the trajectory with the injections, layer by layer
- * from the top (nothing comes from the readout: F does not read it). */
+ * from the top, through the one time loop (src/net/loop.c): nothing comes
+ * from the readout (F does not read it); the states' injections are added
+ * to dL/dh before, the pre-activations' after each step. */
 static void trajectory_sweep(floss_ws *f)
 {
     const rl_cell_desc *d = f->d;
@@ -280,55 +274,22 @@ static void trajectory_sweep(floss_ws *f)
     memset(f->dxb, 0, (size_t)T * H * sizeof *f->dxb);
     for (int l = f->L - 1; l >= 0; l--) {
         rl_layer_f64 ly = rl_layer_of_f64(f->ws, f->m, l);
-        const int in = l ? H : f->NI;
         const double *xin = l ? ly.h - (size_t)(T + 1) * H + H : f->x; /* layer l-1's h[1..T], or x */
-        const double *zi = f->zinj + (size_t)l * T * GH, *zhi = f->zhinj + (size_t)l * T * GhH;
         const double *si = f->sinj + (size_t)l * T * nH;
-        double *dh0 = f->dh0 + (size_t)l * H, *dc0 = f->dc0 + (size_t)l * H, *dzh = apart ? f->dzh : f->dz;
+        double *dh0 = f->dh0 + (size_t)l * H, *dc0 = f->dc0 + (size_t)l * H;
         /* dL/dh from above, plus the states' injections: h[t] is row t-1, h[0] is dh0 */
         memcpy(f->dh, f->dxb, (size_t)T * H * sizeof *f->dh);
         for (int t = 1; t < T; t++) cblas_daxpy(H, 1, si + (size_t)t * nH, 1, f->dh + (size_t)(t - 1) * H, 1);
         cblas_daxpy(H, 1, si, 1, dh0, 1);
-        memset(f->dc, 0, (size_t)H * sizeof *f->dc);
-        for (int t = T - 1; t >= 0; t--) {
-            /* LSTM: dL/dc_{t+1} gets its injection before the step that reads it */
-            if (n == 2 && t + 1 < T) cblas_daxpy(H, 1, si + (size_t)(t + 1) * nH + H, 1, f->dc, 1);
-            double *dz = f->dz + (size_t)t * GH, *dzt = dzh + (size_t)t * GhH;
-            double *dprev = t ? f->dh + (size_t)(t - 1) * H : dh0;
-            d->f64->bwd(&ly, t, 0, 0, H, f->dh + (size_t)t * H, n == 2 ? f->dc : NULL, dz, dzt, dprev);
-            cblas_daxpy((int)GH, 1, zi + (size_t)t * GH, 1, dz, 1);
-            if (apart) cblas_daxpy((int)GhH, 1, zhi + (size_t)t * GhH, 1, dzt, 1);
-            /* dL/dh_{t-1} += W_hh^T dL/dzh_t */
-            if (d->recur == RL_RECUR_DENSE)
-                cblas_dgemv(CblasRowMajor, CblasTrans, (int)GhH, H, 1, ly.w_hh, H, dzt, 1, 1, dprev, 1);
-            else
-                for (int j = 0; j < H; j++) dprev[j] += ly.w_hh[j] * dzt[j];
-        }
-        if (n == 2) {
-            cblas_daxpy(H, 1, f->dc, 1, dc0, 1);
-            cblas_daxpy(H, 1, si + H, 1, dc0, 1);
-        }
-        /* the weights: dW_hh += sum_t dzh_t h_{t-1}^T, dW_ih += sum_t dz_t x_t^T, the biases by sums */
-        double *dw = f->dwhh + (size_t)l * whh_len(f);
-        if (d->recur == RL_RECUR_DENSE) {
-            cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)GhH, H, T, 1, dzh, (int)GhH, ly.h, H, 1, dw, H);
-        } else {
-            for (int t = 0; t < T; t++)
-                for (int j = 0; j < H; j++) dw[j] += dzh[(size_t)t * H + j] * ly.h[(size_t)t * H + j];
-        }
-        cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)GH, in, T, 1, f->dz, (int)GH, xin, in, 1,
-                    tensor_grad(f, l, RL_W_IH), in);
-        double *dbi = tensor_grad(f, l, RL_B_IH), *dbh = tensor_grad(f, l, RL_B_HH);
-        for (int t = 0; t < T; t++) {
-            cblas_daxpy((int)GH, 1, f->dz + (size_t)t * GH, 1, dbi, 1);
-            cblas_daxpy((int)GhH, 1, dzh + (size_t)t * GhH, 1, dbh, 1);
-        }
-        if (d->f64->extra_grad && rl_t(f->m, l, RL_EXTRA) >= 0) {
-            ly.dh = f->dh;
-            d->f64->extra_grad(&ly, tensor_grad(f, l, RL_EXTRA));
-        }
-        /* dL/dx_t = W_ih^T dL/dz_t: the layer below's dL/dh from above */
-        if (l) cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, H, (int)GH, 1, f->dz, (int)GH, ly.w_ih, H, 0, f->dxb, H);
+        ly.dh = f->dh, ly.dz = f->dz, ly.dzh = apart ? f->dzh : f->dz, ly.dc = n == 2 ? f->dc : NULL;
+        ly.dh0 = dh0, ly.dc0 = dc0;
+        ly.inj_z = f->zinj + (size_t)l * T * GH, ly.inj_zh = apart ? f->zhinj + (size_t)l * T * GhH : NULL;
+        /* LSTM: dL/dc_{t+1} gets its injection before the step that reads it */
+        ly.inj_c = n == 2 ? si + H : NULL, ly.inj_cld = nH;
+        rl_layer_backward_f64(d, &ly, l ? f->dxb : NULL, tensor_grad(f, l, RL_W_IH), f->dwhh + (size_t)l * whh_len(f),
+                              tensor_grad(f, l, RL_B_IH), tensor_grad(f, l, RL_B_HH), tensor_grad(f, l, RL_EXTRA), xin,
+                              NULL, NULL, NULL);
+        if (n == 2) cblas_daxpy(H, 1, si + H, 1, dc0, 1);
     }
 }
 
