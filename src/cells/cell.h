@@ -22,6 +22,35 @@
 #include "base/internal.h"
 #include "cells/recur.h"
 
+/* A layer's parameter tensors by role: what each is to the time loop. An
+ * orthogonal model (src/cells/orth.h) has RL_ORTH_X and RL_ORTH_BASE in
+ * place of RL_W_HH. Tensors of one role follow each other in the buffer,
+ * so that the time loop sees one block (rl_t gives the first). */
+typedef enum { RL_W_IH = 0, RL_W_HH, RL_B_IH, RL_B_HH, RL_EXTRA, RL_ORTH_X, RL_ORTH_BASE, RL_ROLE_COUNT } rl_role;
+
+/* A tensor's dimensions, in the units of a layer: the hidden units H (also
+ * the layer's output), its input (the model's input for layer 0, H above),
+ * or none (a vector). */
+typedef enum { RL_DIM_NONE = 0, RL_DIM_HIDDEN, RL_DIM_INPUT } rl_dim;
+
+/* One parameter tensor of a layer: named fmt (a state_dict name, %d the
+ * layer), of shape (mult * rows, cols), or (mult * rows) when cols is
+ * RL_DIM_NONE. A cell lists its tensors in buffer order (rl_cell_desc). */
+typedef struct {
+    const char *fmt;
+    rl_role role;
+    int mult;
+    rl_dim rows, cols;
+} rl_param_spec;
+#define RL_MAX_CELL_PARAMS 8
+
+/* torch.nn.RNN/LSTM/GRU's four tensors for G input-side and Gh hidden-side
+ * gate blocks, W_hh as the recurrence's row has it: dense (Gh*H, H) */
+#define RL_TORCH_PARAMS(G, Gh)                                                                                  \
+    {"rnn.weight_ih_l%d", RL_W_IH, G, RL_DIM_HIDDEN, RL_DIM_INPUT},                                           \
+        {"rnn.weight_hh_l%d", RL_W_HH, Gh, RL_DIM_HIDDEN, RL_DIM_HIDDEN},                                      \
+        {"rnn.bias_ih_l%d", RL_B_IH, G, RL_DIM_HIDDEN, RL_DIM_NONE}, {"rnn.bias_hh_l%d", RL_B_HH, Gh, RL_DIM_HIDDEN, RL_DIM_NONE}
+
 /* One layer's buffers for one pass, in the real type R; t is the step,
  * 0..T-1, whose state is h[t+1]. */
 #define RL_LAYER_STRUCT(R)                                                                                      \
@@ -100,7 +129,10 @@ typedef struct rl_cell_desc {
     int cache_gates;      /* 1: z (T, B, G*H) caches the gates; 0: the pre-activation is built in h */
     int hh_apart;         /* 1: the hidden side W_hh h + b_hh is kept apart from the input side */
     int aux;              /* (T, B, H) caches beyond the gates */
-    const char *extra;    /* name of the cell's own per-unit parameter ("rnn.leak_l%d"), or NULL */
+    /* the tensors of a layer, in buffer order (the cell's own per-unit
+     * parameters role RL_EXTRA, e.g. "rnn.leak_l%d") */
+    int nparams;
+    rl_param_spec params[RL_MAX_CELL_PARAMS];
     /* fills that parameter (H) of one layer from init (--leak, --timescales), or leaves the uniform
      * default it holds; NULL: the cell takes no such option */
     rl_status (*init_extra)(double *extra, int H, const rl_init *init, rl_rng *rng);

@@ -90,7 +90,8 @@ extern const rl_cell_ops_f32 rl_tanh_ops_f32, rl_relu_ops_f32, rl_linear_ops_f32
 #define VANILLA(ID, NAME, ACT, OPS, RELU)                                                                      \
     {                                                                                                          \
         .id = ID, .name = NAME, .equation = "h_t = " ACT "(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh)", .gates = 1, \
-        .hh_gates = 1, .recur = RL_RECUR_DENSE, .states = 1, .forget_gate = -1, .keep_gate = -1,               \
+        .hh_gates = 1, .recur = RL_RECUR_DENSE, .nparams = 4, .params = {RL_TORCH_PARAMS(1, 1)}, .states = 1,     \
+        .forget_gate = -1, .keep_gate = -1,                                                                    \
         .write_gate = -1, .relu = RELU, .f32 = &OPS##_f32, .f64 = &OPS##_f64                                   \
     }
 const rl_cell_desc rl_cell_tanh = VANILLA(RL_CELL_TANH, "tanh", "tanh", rl_tanh_ops, 0);

@@ -28,7 +28,7 @@ rl_status rl_config_check(const rl_config *c)
 
 /* The cells an orthogonal W_hh fits: one dense (H, H) recurrent matrix,
  * as the cell table says (tanh, relu, linear, leaky). */
-static int orth_fits(const rl_cell_desc *d) { return d->hh_gates == 1 && d->recur == RL_RECUR_DENSE; }
+static int orth_fits(const rl_cell_desc *d) { return d->hh_gates == 1 && rl_cell_recur(d)->matrix; }
 
 rl_status rl_orth_check(const rl_config *c, rl_orth map)
 {
@@ -39,38 +39,41 @@ rl_status rl_orth_check(const rl_config *c, rl_orth map)
     for (int k = 0; k < RL_CELL_COUNT; k++)
         if (orth_fits(rl_cell_desc_of((rl_cell)k)))
             snprintf(fit + strlen(fit), sizeof fit - strlen(fit), "%s%s", fit[0] ? ", " : "", rl_cell_desc_of((rl_cell)k)->name);
-    if (d->recur == RL_RECUR_DIAG)
+    if (rl_cell_recur(d)->bounded)
         return rl_fail(RL_ERR_ARG, "an orthogonal W_hh is for cells with one dense (H, H) recurrent matrix (%s), not %s "
                        "(its recurrent weight is a vector u of shape (H), one weight per unit)", fit, d->name);
     return rl_fail(RL_ERR_ARG, "an orthogonal W_hh is for cells with one dense (H, H) recurrent matrix (%s), not %s "
                    "(its W_hh holds %d gate blocks)", fit, d->name, d->hh_gates);
 }
 
-/* The tensors of a model, in buffer order: for each layer k those of its
- * cell's roles (W_ih, W_hh, b_ih, b_hh, then the cell's own), then the
- * head's. Called twice: to count (m NULL) and to lay out. */
+/* The tensors of a model, in buffer order: for each layer k those its
+ * cell lists (src/cells/cell.h), an orthogonal W_hh's X and B after them in
+ * place of W_hh, then the head's. Called to count and to lay out. */
 typedef struct {
     const char *fmt; /* name, %d the layer */
+    rl_role role;
     int ndim;
     long long rows, cols;
     int fixed; /* not trained */
 } tensor_spec;
 
+static long long dim(rl_dim d, long long H, long long in) { return d == RL_DIM_HIDDEN ? H : d == RL_DIM_INPUT ? in : 1; }
+
 static int layer_specs(const rl_cell_desc *d, const rl_config *c, rl_orth map, int k, tensor_spec *out)
 {
-    const long long H = c->hidden_size, in = k == 0 ? c->input_size : H, G = d->gates, Gh = d->hh_gates;
+    const long long H = c->hidden_size, in = k == 0 ? c->input_size : H;
     const int orth = map != RL_ORTH_NONE;
     int n = 0;
-    out[n++] = (tensor_spec){"rnn.weight_ih_l%d", 2, G * H, in, 0};
-    if (orth) out[n++] = (tensor_spec){NULL, 0, 0, 0, 0}; /* W_hh = B map(A) (src/orth.h) */
-    else if (d->recur == RL_RECUR_DIAG) out[n++] = (tensor_spec){"rnn.weight_hh_l%d", 1, H, 1, 0};
-    else out[n++] = (tensor_spec){"rnn.weight_hh_l%d", 2, Gh * H, H, 0};
-    out[n++] = (tensor_spec){"rnn.bias_ih_l%d", 1, G * H, 1, 0};
-    out[n++] = (tensor_spec){"rnn.bias_hh_l%d", 1, Gh * H, 1, 0};
-    out[n++] = (tensor_spec){d->extra, d->extra ? 1 : 0, H, 1, 0};
-    out[n++] = (tensor_spec){"rnn.parametrizations.weight_hh_l%d.original", orth ? 2 : 0, H, H, 0};
-    out[n++] = (tensor_spec){"rnn.parametrizations.weight_hh_l%d.0.base", orth ? 2 : 0, H, H, 1};
-    return n; /* one spec per role, in role order; ndim 0: the layer has none */
+    for (int i = 0; i < d->nparams; i++) {
+        const rl_param_spec *p = &d->params[i];
+        if (orth && p->role == RL_W_HH) continue; /* W_hh = B map(A) (src/cells/orth.h) */
+        out[n++] = (tensor_spec){p->fmt, p->role, p->cols ? 2 : 1, p->mult * dim(p->rows, H, in), dim(p->cols, H, in), 0};
+    }
+    if (orth) {
+        out[n++] = (tensor_spec){"rnn.parametrizations.weight_hh_l%d.original", RL_ORTH_X, 2, H, H, 0};
+        out[n++] = (tensor_spec){"rnn.parametrizations.weight_hh_l%d.0.base", RL_ORTH_BASE, 2, H, H, 1};
+    }
+    return n;
 }
 
 long long rl_config_num_params(const rl_config *c) { return rl_config_num_params_orth(c, RL_ORTH_NONE); }
@@ -78,12 +81,11 @@ long long rl_config_num_params(const rl_config *c) { return rl_config_num_params
 long long rl_config_num_params_orth(const rl_config *c, rl_orth map)
 {
     const rl_cell_desc *d = rl_cell_desc_of(c->cell);
-    tensor_spec sp[RL_ROLE_COUNT];
+    tensor_spec sp[RL_MAX_CELL_PARAMS + 2];
     long long total = 0;
     for (int k = 0; k < c->num_layers; k++) {
         int n = layer_specs(d, c, map, k, sp);
-        for (int r = 0; r < n; r++)
-            if (sp[r].ndim) total += sp[r].rows * sp[r].cols;
+        for (int r = 0; r < n; r++) total += sp[r].rows * sp[r].cols;
     }
     return total + (long long)c->output_size * (c->hidden_size + 1);
 }
@@ -126,16 +128,18 @@ rl_status rl_model_new_orth(rl_model **out, const rl_config *cfg, rl_dtype dtype
     m->cell = rl_cell_desc_of(cfg->cell);
     m->dtype = dtype;
     m->orth = map;
-    tensor_spec sp[RL_ROLE_COUNT];
+    tensor_spec sp[RL_MAX_CELL_PARAMS + 2];
     char name[RL_TENSOR_NAME_MAX];
     for (int k = 0; k < cfg->num_layers; k++) {
         int n = layer_specs(m->cell, cfg, map, k, sp);
-        for (int r = 0; r < n; r++) {
-            m->role[k][r] = -1;
-            if (!sp[r].ndim) continue;
-            snprintf(name, sizeof name, sp[r].fmt, k);
-            m->role[k][r] = (short)add_tensor(m, name, sp[r].ndim, sp[r].rows, sp[r].cols);
-            m->tensors[m->role[k][r]].fixed = sp[r].fixed;
+        for (int r = 0; r < RL_ROLE_COUNT; r++) m->role[k][r] = -1;
+        for (int i = 0; i < n; i++) {
+            snprintf(name, sizeof name, sp[i].fmt, k);
+            int t = add_tensor(m, name, sp[i].ndim, sp[i].rows, sp[i].cols);
+            m->tensors[t].fixed = sp[i].fixed;
+            /* a role's tensors follow each other: the first stands for the block */
+            RL_ASSERT(m->role[k][sp[i].role] < 0 || sp[i - 1].role == sp[i].role);
+            if (m->role[k][sp[i].role] < 0) m->role[k][sp[i].role] = (short)t;
         }
     }
     add_tensor(m, "head.weight", 2, cfg->output_size, cfg->hidden_size);
@@ -362,13 +366,14 @@ static rl_status check_init(const rl_cell_desc *d, const rl_init *init, int H)
     if (init->radius < 0) return rl_fail(RL_ERR_ARG, "init radius = %g must be >= 0", init->radius);
     if (init->forget_bias != 0 && d->forget_gate < 0)
         return rl_fail(RL_ERR_ARG, "a forget bias is for cells with a forget gate, not %s", d->name);
-    if (d->recur != RL_RECUR_DENSE && (init->kind != RL_INIT_UNIFORM || init->radius > 0))
+    const rl_recur_desc *rec = rl_cell_recur(d);
+    if (!rec->matrix && (init->kind != RL_INIT_UNIFORM || init->radius > 0))
         return rl_fail(RL_ERR_ARG, "init %s is for a recurrent weight matrix; %s has a vector",
                        init->kind != RL_INIT_UNIFORM ? rl_init_name(init->kind) : "radius", d->name);
-    if (init->recurrent_max != 0 && d->recur != RL_RECUR_DIAG)
+    if (init->recurrent_max != 0 && !rec->bounded)
         return rl_fail(RL_ERR_ARG, "recurrent_max bounds a recurrent vector u (indrnn); %s has a matrix W_hh", d->name);
     if (init->recurrent_max < 0) return rl_fail(RL_ERR_ARG, "recurrent_max = %g must be > 0", init->recurrent_max);
-    if (init->recurrent_min != 0 && d->recur != RL_RECUR_DIAG)
+    if (init->recurrent_min != 0 && !rec->bounded)
         return rl_fail(RL_ERR_ARG, "recurrent_min sets the last layer's recurrent vector u (indrnn); %s has a matrix W_hh",
                        d->name);
     double rmax = init->recurrent_max > 0 ? init->recurrent_max : 1;
@@ -415,7 +420,7 @@ rl_status rl_model_init(rl_model *m, const rl_init *init, uint64_t seed)
     if (!block) return RL_ERR_NOMEM;
     for (int l = 0; l < m->cfg.num_layers && !s; l++) {
         const size_t bih = m->tensors[rl_t(m, l, RL_B_IH)].offset, bhh = m->tensors[rl_t(m, l, RL_B_HH)].offset;
-        for (int g = 0; g < G && !s && d->recur == RL_RECUR_DENSE; g++) {
+        for (int g = 0; g < G && !s && rl_cell_recur(d)->matrix; g++) {
             s = init_block(block, H, init, &rng);
             if (!s) s = store_whh_block(m, l, g, block);
         }
@@ -440,7 +445,7 @@ rl_status rl_model_init(rl_model *m, const rl_init *init, uint64_t seed)
          * the last layer's U(R0, R), their init for an answer at the end */
         const double R = init->recurrent_max > 0 ? init->recurrent_max : 1,
                      R0 = l == m->cfg.num_layers - 1 ? init->recurrent_min : 0;
-        for (int i = 0; d->recur == RL_RECUR_DIAG && i < H; i++)
+        for (int i = 0; rl_cell_recur(d)->bounded && i < H; i++)
             set_param(m, m->tensors[rl_t(m, l, RL_W_HH)].offset + (size_t)i, R0 + (R - R0) * rl_rng_uniform(&rng));
         if (init->kind == RL_INIT_CHRONO) {
             /* Tallec & Ollivier 2018: b_keep = ln u, b_write = -ln u, u ~
@@ -473,7 +478,7 @@ rl_status rl_model_init(rl_model *m, const rl_init *init, uint64_t seed)
 
 void rl_model_clip_recurrent(rl_model *m, double max)
 {
-    if (m->cell->recur != RL_RECUR_DIAG || !(max > 0)) return;
+    if (!rl_cell_recur(m->cell)->bounded || !(max > 0)) return;
     for (int l = 0; l < m->cfg.num_layers; l++) {
         const rl_tensor_info *t = &m->tensors[rl_t(m, l, RL_W_HH)];
         for (size_t i = 0; i < t->numel; i++) {

@@ -8,12 +8,9 @@
 #include "base/internal.h"
 #include "cells/cell.h"
 
-/* A layer's parameter tensors by role (src/cell.h says which a cell has).
- * An orthogonal model (src/orth.h) has RL_ORTH_X and RL_ORTH_BASE in place
- * of RL_W_HH. */
-typedef enum { RL_W_IH = 0, RL_W_HH, RL_B_IH, RL_B_HH, RL_EXTRA, RL_ORTH_X, RL_ORTH_BASE, RL_ROLE_COUNT } rl_role;
-/* Tensors of a model: at most every role of every layer, and the head's two. */
-#define RL_MAX_TENSORS (RL_MAX_LAYERS * RL_ROLE_COUNT + 2)
+/* Tensors of a model: at most every parameter of a cell (and the orthogonal
+ * parametrisation's two) in every layer, and the head's two. */
+#define RL_MAX_TENSORS (RL_MAX_LAYERS * (RL_MAX_CELL_PARAMS + 2) + 2)
 #define RL_TENSOR_NAME_MAX 64
 
 struct rl_cell_desc;
@@ -27,7 +24,7 @@ struct rl_model {
     rl_tensor_info tensors[RL_MAX_TENSORS];
     char names[RL_MAX_TENSORS][RL_TENSOR_NAME_MAX];
     rl_orth orth; /* W_hh = B map(A) (src/orth.h), or RL_ORTH_NONE */
-    short role[RL_MAX_LAYERS][RL_ROLE_COUNT]; /* index of layer k's tensor of each role, -1: none */
+    short role[RL_MAX_LAYERS][RL_ROLE_COUNT]; /* index of layer k's (first) tensor of each role, -1: none */
     char *vocab; /* owned UTF-8 string or NULL */
     int task, seq_len; /* the rl_task_kind it was trained on and its T (metadata task, seq_len); seq_len 0: none */
 };

@@ -50,8 +50,9 @@ rl_status RL_T(rl_omega)(rl_ws *ws, const rl_model *m, rl_omega_form form, doubl
     const rl_cell_desc *d = m->cell;
     const int B = ws->B, T = ws->T, H = m->cfg.hidden_size, L = m->cfg.num_layers, G = d->gates;
     const size_t TB = (size_t)T * B, GhH = (size_t)d->hh_gates * H, CL = (size_t)rl_coef_len(d, H);
-    const int dense = d->recur == RL_RECUR_DENSE, apart = d->hh_apart;
-    const int theta = weight > 0 && d->extra != NULL; /* a parameter of the cell's own in J_t */
+    const rl_recur_ops *r = RL_OPS(rl_cell_recur(d)); /* R's products (src/cells/recur.h) */
+    const int apart = d->hh_apart;
+    const int theta = weight > 0 && rl_t(m, 0, RL_EXTRA) >= 0; /* a parameter of the cell's own in J_t */
     omega_bufs o = {0};
     int ok = (o.E = rl_alloc(TB * GhH, sizeof(real))) && (o.U = rl_alloc(TB * H, sizeof(real))) &&
              (o.G = rl_alloc(TB * H, sizeof(real))) && (o.nd2 = rl_alloc(TB, 8)) && (o.nu2 = rl_alloc(TB, 8)) &&
@@ -80,13 +81,8 @@ rl_status RL_T(rl_omega)(rl_ws *ws, const rl_model *m, rl_omega_form form, doubl
                 if (o.dc) memset(o.dc, 0, (size_t)H * sizeof *o.dc);
                 RL_OPS(d)->bwd(&ly, t, b, 0, H, delta + row * H, o.dc, apart ? o.dz : e, e, o.U + row * H);
             }
-        /* u = W_hh^T e + r, every (b, k) at once */
-        if (dense) {
-            RL_T(rl_gemm)(CblasNoTrans, CblasNoTrans, (int)TB, H, (int)GhH, 1, o.E, (int)GhH, w, H, 1, o.U, H);
-        } else {
-            for (size_t row = 0; row < TB; row++)
-                for (int j = 0; j < H; j++) o.U[row * H + j] += w[j] * o.E[row * H + j];
-        }
+        /* u = R^T e + r, every (b, k) at once */
+        r->mul_t(d->hh_gates, H, (int)TB, 1, o.E, w, 1, o.U);
         /* the ratios, and Omega_l as their mean */
         double sum = 0;
         size_t n = 0;
@@ -124,23 +120,13 @@ rl_status RL_T(rl_omega)(rl_ws *ws, const rl_model *m, rl_omega_form form, doubl
             for (int j = 0; j < H; j++) o.G[row * H + j] = (real)(f * o.U[row * H + j]);
             for (size_t k = 0; k < GhH; k++) o.E[row * GhH + k] = f != 0 ? (real)(o.E[row * GhH + k] / nd) : 0;
         }
-        /* dOmega/dW_hh = sum over (b, k) of e g^T */
+        /* dOmega/dR = sum over (b, k) of e g^T */
         real *dw = (real *)rl_layer_dwhh(ws, m, l); /* orthogonal: the workspace's, mapped to dL/dX after */
-        if (dense) {
-            RL_T(rl_gemm)(CblasTrans, CblasNoTrans, (int)GhH, H, (int)TB, 1, o.E, (int)GhH, o.G, H, 1, dw, H);
-        } else {
-            for (size_t row = 0; row < TB; row++)
-                for (int j = 0; j < H; j++) dw[j] += o.E[row * H + j] * o.G[row * H + j];
-        }
+        r->grad(d->hh_gates, H, (int)TB, o.E, o.G, dw);
         if (!theta) continue;
         /* the cotangent of e is W_hh g; of the coefficients, delta times it
          * (here (W_hh ||delta|| g) times delta / ||delta||) */
-        if (dense) {
-            RL_T(rl_gemm)(CblasNoTrans, CblasTrans, (int)TB, (int)GhH, H, 1, o.G, H, w, H, 0, o.Eb, (int)GhH);
-        } else {
-            for (size_t row = 0; row < TB; row++)
-                for (int j = 0; j < H; j++) o.Eb[row * H + j] = w[j] * o.G[row * H + j];
-        }
+        r->mul(d->hh_gates, H, (int)TB, 1, o.G, w, 0, o.Eb);
         real *dtheta = DPL(ws, m, l, RL_EXTRA);
         const size_t hid = apart ? (size_t)G * H : 0, dir = hid + GhH;
         for (int t = 0; t < T; t++)

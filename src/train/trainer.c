@@ -202,7 +202,7 @@ static void resolve_schedule(rl_train_config *c)
 static void resolve_init(rl_train_config *c, const rl_model *m, int T)
 {
     if (c->init.kind == RL_INIT_CHRONO && c->init.t_max == 0) c->init.t_max = T;
-    if (m->cell->recur == RL_RECUR_DIAG && c->init.recurrent_max == 0) c->init.recurrent_max = pow(2.0, 1.0 / T);
+    if (rl_cell_recur(m->cell)->bounded && c->init.recurrent_max == 0) c->init.recurrent_max = pow(2.0, 1.0 / T);
 }
 
 /* The trainer's state as the run folder saves and restores it. */
@@ -393,31 +393,15 @@ static double now_s(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-/* Spectral radius and largest singular value of each (H, H) gate block of
- * layer l's W_hh (an orthogonal one as it is now, B map(A)); of diag(u)
- * (both max |u_j|) for a diagonal recurrence. */
+/* Spectral radius and largest singular value of each gate block of layer
+ * l's R (an orthogonal W_hh as it is now, B map(A); diag(u): both max |u_j|),
+ * by the recurrence's row. */
 static void whh_stats(const rl_model *m, rl_ws *ws, int l, double *radius, double *sigma)
 {
-    const int H = m->cfg.hidden_size, G = rl_cell_gates(m->cfg.cell);
+    const int G = rl_cell_gates(m->cfg.cell);
     const float *w = rl_orth_sync(ws, m) ? NULL : rl_layer_whh(ws, m, l);
-    if (w && m->cell->recur == RL_RECUR_DIAG) {
-        radius[0] = 0;
-        for (int j = 0; j < H; j++) radius[0] = fmax(radius[0], fabs(w[j]));
-        sigma[0] = radius[0];
-        return;
-    }
-    double *a = malloc((size_t)H * H * 8), *wr = malloc((size_t)H * 8), *wi = malloc((size_t)H * 8);
-    for (int g = 0; g < G; g++) radius[g] = sigma[g] = NAN; /* also when out of memory */
-    for (int g = 0; g < G && w && a && wr && wi; g++) {
-        for (size_t i = 0; i < (size_t)H * H; i++) a[i] = w[(size_t)g * H * H + i];
-        if (LAPACKE_dgesdd(LAPACK_COL_MAJOR, 'N', H, H, a, H, wr, NULL, H, NULL, H) == 0) sigma[g] = wr[0];
-        for (size_t i = 0; i < (size_t)H * H; i++) a[i] = w[(size_t)g * H * H + i];
-        if (LAPACKE_dgeev(LAPACK_COL_MAJOR, 'N', 'N', H, a, H, wr, wi, NULL, H, NULL, H) == 0) {
-            radius[g] = 0;
-            for (int i = 0; i < H; i++) radius[g] = fmax(radius[g], hypot(wr[i], wi[i]));
-        }
-    }
-    free(a), free(wr), free(wi);
+    for (int g = 0; g < G; g++) radius[g] = sigma[g] = NAN;
+    if (w) rl_cell_recur(m->cell)->stats(m->cell->hh_gates, m->cfg.hidden_size, w, radius, sigma);
 }
 
 static cJSON *darray(const double *v, int n)
