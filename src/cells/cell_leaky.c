@@ -75,8 +75,13 @@ static void jac_vjp(const rl_layer *ly, int t, int b, int j0, int j1, const real
     }
 }
 
-extern const rl_cell_ops RL_T(rl_leaky_ops);
-const rl_cell_ops RL_T(rl_leaky_ops) = {fwd, bwd, extra_grad, jac_vjp};
+#ifdef RL_REAL_F64
+extern const rl_cell_ops_f64 rl_leaky_ops_f64;
+const rl_cell_ops_f64 rl_leaky_ops_f64 = {fwd, bwd, extra_grad, jac_vjp};
+#else
+extern const rl_cell_ops_f32 rl_leaky_ops_f32;
+const rl_cell_ops_f32 rl_leaky_ops_f32 = {fwd, bwd, extra_grad, jac_vjp};
+#endif
 
 #ifdef RL_REAL_F64
 /* theta from init: one rate for every unit, theta = logit(leak); or time

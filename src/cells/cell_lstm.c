@@ -90,8 +90,13 @@ static void jac_vjp(const rl_layer *ly, int t, int b, int j0, int j1, const real
     }
 }
 
-extern const rl_cell_ops RL_T(rl_lstm_ops);
-const rl_cell_ops RL_T(rl_lstm_ops) = {fwd, bwd, NULL, jac_vjp};
+#ifdef RL_REAL_F64
+extern const rl_cell_ops_f64 rl_lstm_ops_f64;
+const rl_cell_ops_f64 rl_lstm_ops_f64 = {fwd, bwd, NULL, jac_vjp};
+#else
+extern const rl_cell_ops_f32 rl_lstm_ops_f32;
+const rl_cell_ops_f32 rl_lstm_ops_f32 = {fwd, bwd, NULL, jac_vjp};
+#endif
 
 #ifdef RL_REAL_F64
 extern const rl_cell_ops_f32 rl_lstm_ops_f32;

@@ -80,10 +80,17 @@ static void vjp_none(const rl_layer *ly, int t, int b, int j0, int j1, const rea
     (void)ly, (void)t, (void)b, (void)j0, (void)j1, (void)kbar, (void)zbar, (void)zhbar, (void)sbar, (void)dextra;
 }
 
-extern const rl_cell_ops RL_T(rl_tanh_ops), RL_T(rl_relu_ops), RL_T(rl_linear_ops);
-const rl_cell_ops RL_T(rl_tanh_ops) = {fwd_tanh, bwd_tanh, NULL, vjp_tanh};
-const rl_cell_ops RL_T(rl_relu_ops) = {fwd_relu, bwd_relu, NULL, vjp_none};
-const rl_cell_ops RL_T(rl_linear_ops) = {fwd_linear, bwd_linear, NULL, vjp_none};
+#ifdef RL_REAL_F64
+extern const rl_cell_ops_f64 rl_tanh_ops_f64, rl_relu_ops_f64, rl_linear_ops_f64;
+const rl_cell_ops_f64 rl_tanh_ops_f64 = {fwd_tanh, bwd_tanh, NULL, vjp_tanh};
+const rl_cell_ops_f64 rl_relu_ops_f64 = {fwd_relu, bwd_relu, NULL, vjp_none};
+const rl_cell_ops_f64 rl_linear_ops_f64 = {fwd_linear, bwd_linear, NULL, vjp_none};
+#else
+extern const rl_cell_ops_f32 rl_tanh_ops_f32, rl_relu_ops_f32, rl_linear_ops_f32;
+const rl_cell_ops_f32 rl_tanh_ops_f32 = {fwd_tanh, bwd_tanh, NULL, vjp_tanh};
+const rl_cell_ops_f32 rl_relu_ops_f32 = {fwd_relu, bwd_relu, NULL, vjp_none};
+const rl_cell_ops_f32 rl_linear_ops_f32 = {fwd_linear, bwd_linear, NULL, vjp_none};
+#endif
 
 #ifdef RL_REAL_F64
 extern const rl_cell_ops_f32 rl_tanh_ops_f32, rl_relu_ops_f32, rl_linear_ops_f32;

@@ -143,9 +143,15 @@ static void diag_grad(int Gh, int H, int n, const real *E, const real *S, real *
         for (int j = 0; j < H; j++) du[j] += E[r * H + j] * S[r * H + j];
 }
 
-extern const rl_recur_ops RL_T(rl_recur_dense_ops), RL_T(rl_recur_diag_ops);
-const rl_recur_ops RL_T(rl_recur_dense_ops) = {dense_step, dense_units, dense_pack, dense_mul, dense_mul_t, dense_grad};
-const rl_recur_ops RL_T(rl_recur_diag_ops) = {diag_step, NULL, NULL, diag_mul, diag_mul, diag_grad};
+#ifdef RL_REAL_F64
+extern const rl_recur_ops_f64 rl_recur_dense_ops_f64, rl_recur_diag_ops_f64;
+const rl_recur_ops_f64 rl_recur_dense_ops_f64 = {dense_step, dense_units, dense_pack, dense_mul, dense_mul_t, dense_grad};
+const rl_recur_ops_f64 rl_recur_diag_ops_f64 = {diag_step, NULL, NULL, diag_mul, diag_mul, diag_grad};
+#else
+extern const rl_recur_ops_f32 rl_recur_dense_ops_f32, rl_recur_diag_ops_f32;
+const rl_recur_ops_f32 rl_recur_dense_ops_f32 = {dense_step, dense_units, dense_pack, dense_mul, dense_mul_t, dense_grad};
+const rl_recur_ops_f32 rl_recur_diag_ops_f32 = {diag_step, NULL, NULL, diag_mul, diag_mul, diag_grad};
+#endif
 
 #ifdef RL_REAL_F64
 #include <lapacke.h>

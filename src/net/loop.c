@@ -22,7 +22,7 @@
 #define PL(m, l, r) (rl_t(m, l, r) < 0 ? NULL : P(m, rl_t(m, l, r)))
 
 /* Layer l's buffers in the workspace (dh left NULL: the caller's). */
-rl_layer RL_T(rl_layer_of)(const rl_ws *ws, const rl_model *m, int l)
+static rl_layer layer_of(const rl_ws *ws, const rl_model *m, int l)
 {
     const rl_cell_desc *d = m->cell;
     const int B = ws->B, T = ws->T, H = m->cfg.hidden_size;
@@ -149,7 +149,7 @@ static int plan(const rl_cell_desc *d, const rl_recur_ops *r, int B, int H, cons
     return *lock ? lp : rows;
 }
 
-void RL_T(rl_layer_forward)(const rl_cell_desc *d, const rl_layer *ly, const real *x, const int32_t *ids, real *wt,
+static void layer_forward(const rl_cell_desc *d, const rl_layer *ly, const real *x, const int32_t *ids, real *wt,
                             real *wp)
 {
     const int T = ly->T, B = ly->B, H = ly->H, G = d->gates, Gh = d->hh_gates;
@@ -238,7 +238,7 @@ static void bias_part(void *p, size_t lo, size_t hi)
     }
 }
 
-void RL_T(rl_layer_backward)(const rl_cell_desc *d, const rl_layer *ly, real *dx, real *dw_ih, real *dw_hh, real *db_ih,
+static void layer_backward(const rl_cell_desc *d, const rl_layer *ly, real *dx, real *dw_ih, real *dw_hh, real *db_ih,
                              real *db_hh, real *dextra, const real *x, const int32_t *ids, real *wt, real *wp)
 {
     const int T = ly->T, B = ly->B, H = ly->H, G = d->gates, Gh = d->hh_gates, in = ly->in;
@@ -267,3 +267,32 @@ void RL_T(rl_layer_backward)(const rl_cell_desc *d, const rl_layer *ly, real *dx
     if (dx) RL_T(rl_gemm)(CblasNoTrans, CblasNoTrans, (int)TB, in, G * H, 1, ly->dz, G * H, ly->w_ih, in, 0, dx, in);
     if (rl_prof_on) rl_prof_s[RL_PROF_WEIGHT_GRAD] += rl_now() - t0;
 }
+
+/* This file's functions by their names in each precision (real.h). */
+#ifdef RL_REAL_F64
+rl_layer_f64 rl_layer_of_f64(const rl_ws *ws, const rl_model *m, int l) { return layer_of(ws, m, l); }
+void rl_layer_forward_f64(const rl_cell_desc *d, const rl_layer_f64 *ly, const double *x, const int32_t *ids,
+                          double *wt, double *wp)
+{
+    layer_forward(d, ly, x, ids, wt, wp);
+}
+void rl_layer_backward_f64(const rl_cell_desc *d, const rl_layer_f64 *ly, double *dx, double *dw_ih, double *dw_hh,
+                           double *db_ih, double *db_hh, double *dextra, const double *x, const int32_t *ids,
+                           double *wt, double *wp)
+{
+    layer_backward(d, ly, dx, dw_ih, dw_hh, db_ih, db_hh, dextra, x, ids, wt, wp);
+}
+#else
+rl_layer_f32 rl_layer_of_f32(const rl_ws *ws, const rl_model *m, int l) { return layer_of(ws, m, l); }
+void rl_layer_forward_f32(const rl_cell_desc *d, const rl_layer_f32 *ly, const float *x, const int32_t *ids, float *wt,
+                          float *wp)
+{
+    layer_forward(d, ly, x, ids, wt, wp);
+}
+void rl_layer_backward_f32(const rl_cell_desc *d, const rl_layer_f32 *ly, float *dx, float *dw_ih, float *dw_hh,
+                           float *db_ih, float *db_hh, float *dextra, const float *x, const int32_t *ids, float *wt,
+                           float *wp)
+{
+    layer_backward(d, ly, dx, dw_ih, dw_hh, db_ih, db_hh, dextra, x, ids, wt, wp);
+}
+#endif

@@ -39,7 +39,7 @@ static void in_rows(void *p, size_t lo, size_t hi)
     }
 }
 
-void RL_T(rl_in_project)(real *z, int G, const real *x, const int32_t *ids, real *wt, const real *w_ih,
+static void in_project(real *z, int G, const real *x, const int32_t *ids, real *wt, const real *w_ih,
                          const real *b1, const real *b2, int TB, int in)
 {
     in_job j = {z, wt, NULL, x, w_ih, b1, b2, NULL, ids, G, in};
@@ -81,7 +81,7 @@ static void in_grad_part(void *p, size_t lo, size_t hi)
         for (size_t k = 0; k < in; k++) g->dw_ih[j * in + k] += g->wt[k * G + j];
 }
 
-void RL_T(rl_in_grad)(real *dw_ih, const real *da, int G, const real *x, const int32_t *ids, real *wt, int TB, int in)
+static void in_grad(real *dw_ih, const real *da, int G, const real *x, const int32_t *ids, real *wt, int TB, int in)
 {
     if (!ids) {
         RL_T(rl_gemm)(CblasTrans, CblasNoTrans, G, in, TB, 1, da, G, x, in, 1, dw_ih, in);
@@ -192,7 +192,7 @@ static double loss_and_dout(real *dout, const real *out, const rl_batch *b, cons
     return total;
 }
 
-rl_status RL_T(rl_forward)(rl_ws *ws, const rl_model *m, const rl_batch *b, double *loss)
+static rl_status forward(rl_ws *ws, const rl_model *m, const rl_batch *b, double *loss)
 {
     const rl_config *c = &m->cfg;
     const int B = ws->B, T = ws->T, NI = c->input_size, H = c->hidden_size, O = c->output_size;
@@ -278,7 +278,7 @@ static void colsum_part(void *p, size_t lo, size_t hi)
         for (size_t k = lo; k < hi; k++) j->db[k] += j->d[r * j->ld + k];
 }
 
-rl_status RL_T(rl_backward)(rl_ws *ws, const rl_model *m, const rl_batch *b)
+static rl_status backward(rl_ws *ws, const rl_model *m, const rl_batch *b)
 {
     const rl_config *c = &m->cfg;
     const int B = ws->B, T = ws->T, H = c->hidden_size, O = c->output_size, L = c->num_layers;
@@ -316,3 +316,37 @@ rl_status RL_T(rl_backward)(rl_ws *ws, const rl_model *m, const rl_batch *b)
     }
     return RL_OK;
 }
+
+/* This file's functions by their names in each precision (real.h). */
+#ifdef RL_REAL_F64
+void rl_in_project_f64(double *z, int G, const double *x, const int32_t *ids, double *wt, const double *w_ih,
+                       const double *b1, const double *b2, int TB, int in)
+{
+    in_project(z, G, x, ids, wt, w_ih, b1, b2, TB, in);
+}
+void rl_in_grad_f64(double *dw_ih, const double *da, int G, const double *x, const int32_t *ids, double *wt, int TB,
+                    int in)
+{
+    in_grad(dw_ih, da, G, x, ids, wt, TB, in);
+}
+rl_status rl_forward_f64(rl_ws *ws, const rl_model *m, const rl_batch *b, double *loss)
+{
+    return forward(ws, m, b, loss);
+}
+rl_status rl_backward_f64(rl_ws *ws, const rl_model *m, const rl_batch *b) { return backward(ws, m, b); }
+#else
+void rl_in_project_f32(float *z, int G, const float *x, const int32_t *ids, float *wt, const float *w_ih,
+                       const float *b1, const float *b2, int TB, int in)
+{
+    in_project(z, G, x, ids, wt, w_ih, b1, b2, TB, in);
+}
+void rl_in_grad_f32(float *dw_ih, const float *da, int G, const float *x, const int32_t *ids, float *wt, int TB, int in)
+{
+    in_grad(dw_ih, da, G, x, ids, wt, TB, in);
+}
+rl_status rl_forward_f32(rl_ws *ws, const rl_model *m, const rl_batch *b, double *loss)
+{
+    return forward(ws, m, b, loss);
+}
+rl_status rl_backward_f32(rl_ws *ws, const rl_model *m, const rl_batch *b) { return backward(ws, m, b); }
+#endif

@@ -45,7 +45,7 @@ static void free_bufs(omega_bufs *o)
 
 static int counted(rl_omega_form form, double nd2) { return form == RL_OMEGA_NORM ? nd2 > 0 : nd2 >= OMEGA_BOUND; }
 
-rl_status RL_T(rl_omega)(rl_ws *ws, const rl_model *m, rl_omega_form form, double weight, double *omega, double *ratio)
+static rl_status omega_of_layers(rl_ws *ws, const rl_model *m, rl_omega_form form, double weight, double *omega, double *ratio)
 {
     const rl_cell_desc *d = m->cell;
     const int B = ws->B, T = ws->T, H = m->cfg.hidden_size, L = m->cfg.num_layers, G = d->gates;
@@ -185,5 +185,18 @@ rl_status rl_omega(rl_ws *ws, const rl_model *m, rl_omega_form form, double weig
     rl_blas_restore(blas);
     if (!s && ws->dwhh && weight > 0) s = rl_orth_backward(ws, m);
     return s;
+}
+#endif
+
+/* This file's functions by their names in each precision (real.h). */
+#ifdef RL_REAL_F64
+rl_status rl_omega_f64(rl_ws *ws, const rl_model *m, rl_omega_form form, double weight, double *omega, double *ratio)
+{
+    return omega_of_layers(ws, m, form, weight, omega, ratio);
+}
+#else
+rl_status rl_omega_f32(rl_ws *ws, const rl_model *m, rl_omega_form form, double weight, double *omega, double *ratio)
+{
+    return omega_of_layers(ws, m, form, weight, omega, ratio);
 }
 #endif
