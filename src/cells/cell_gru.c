@@ -9,7 +9,31 @@
 
 #include <string.h>
 
-static inline real sigm(real v) { return 1 / (1 + RL_EXP(-v)); }
+/* One unit's step over a scalar type N (cells/cell_real.h), written once:
+ * forward, from the pre-activations ar, az (both sides summed), the input
+ * side xn of n and the hidden side hn = W_hn h_{t-1} + b_hn, and h_{t-1}
+ * (cr, cz, cn: the cached activations, for the complex step);
+ *   r = sigma(ar), z = sigma(az), n = tanh(xn + r hn), h = (1 - z) n + z h_{t-1};
+ * backward, from dv = dL/dh_t: dL/d(pre-activations) on the input side (dr,
+ * dz, dn) and the hidden side (dr, dz, dn r), and the direct dL/dh_{t-1} = dv z. */
+#define GRU_STEP(N, SIGM, TANH)                                                                                 \
+    static inline void step_fwd_##N(N ar, N az, N xn, N hn, N hp, real cr, real cz, real cn, N *r, N *z, N *n, \
+                                    N *h)                                                                       \
+    {                                                                                                           \
+        *r = SIGM(ar, cr), *z = SIGM(az, cz);                                                                   \
+        *n = TANH(xn + *r * hn, cn);                                                                            \
+        *h = (1 - *z) * *n + *z * hp;                                                                           \
+    }                                                                                                           \
+    static inline void step_bwd_##N(N r, N z, N n, N hp, N hn, N dv, N *dr, N *dz, N *dn, N *dnh, N *ddir)    \
+    {                                                                                                           \
+        N dn_ = dv * (1 - z) * (1 - n * n);   /* dL/d(pre-activation of n) */                                    \
+        N dz_ = dv * (hp - n) * z * (1 - z); /* dL/d(pre-activation of z) */                                    \
+        *dr = dn_ * hn * r * (1 - r);         /* through r * (W_hn h + b_hn) */                                   \
+        *dz = dz_, *dn = dn_, *dnh = dn_ * r;                                                                   \
+        *ddir = dv * z; /* the direct path z h_{t-1} */                                                          \
+    }
+GRU_STEP(real, rl_act_sigm, rl_act_tanh)
+GRU_STEP(cnum, rl_cact_sigm, rl_cact_tanh)
 
 /* sequence b's step t, units [j0, j1): g (3H) holds the input side and gets
  * r, z, n; w (3H) is the hidden side W_hh h_{t-1} + b_hh, reset to b_hh
@@ -23,11 +47,11 @@ RL_CLONES_EW static void fwd(const rl_layer *ly, int t, int b, int j0, int j1)
     const real *hp = ly->h + (size_t)t * BH + k;
     RL_SIMD
     for (int j = j0; j < j1; j++) {
-        real r = sigm(g[j] + w[j]), z = sigm(g[H + j] + w[H + j]);
-        real n = RL_TANH(g[2 * H + j] + r * w[2 * H + j]);
+        real r, z, n, h;
+        step_fwd_real(g[j] + w[j], g[H + j] + w[H + j], g[2 * H + j], w[2 * H + j], hp[j], 0, 0, 0, &r, &z, &n, &h);
         g[j] = r, g[H + j] = z, g[2 * H + j] = n; /* the cache keeps activations */
         hnt[j] = w[2 * H + j];                    /* and W_hn h_{t-1} + b_hn */
-        ht[j] = (1 - z) * n + z * hp[j];
+        ht[j] = h;
     }
     for (int q = 0; q < 3; q++) memcpy(w + q * H + j0, ly->b_hh + q * H + j0, (size_t)(j1 - j0) * sizeof *w);
 }
@@ -43,25 +67,34 @@ RL_CLONES_EW static void bwd(const rl_layer *ly, int t, int b, int j0, int j1, c
     const real *hp = ly->h + (size_t)t * BH + k;
     RL_SIMD
     for (int j = j0; j < j1; j++) {
-        real r = g[j], z = g[H + j], n = g[2 * H + j], dv = dh[j];
-        /* h_t = (1 - z) n + z h_{t-1} */
-        real dn = dv * (1 - z) * (1 - n * n);     /* dL/d(pre-activation of n) */
-        real dz = dv * (hp[j] - n) * z * (1 - z); /* dL/d(pre-activation of z) */
-        real dr = dn * hnt[j] * r * (1 - r);      /* through r * (W_hn h + b_hn) */
-        d[j] = dr, d[H + j] = dz, d[2 * H + j] = dn;     /* input side: W_ih x + b_ih */
-        e[j] = dr, e[H + j] = dz, e[2 * H + j] = dn * r; /* hidden side: W_hh h + b_hh */
-        dprev[j] += dv * z;                              /* the direct path z h_{t-1} */
+        real dr, dz, dn, dnh, ddir;
+        step_bwd_real(g[j], g[H + j], g[2 * H + j], hp[j], hnt[j], dh[j], &dr, &dz, &dn, &dnh, &ddir);
+        d[j] = dr, d[H + j] = dz, d[2 * H + j] = dn;  /* input side: W_ih x + b_ih */
+        e[j] = dr, e[H + j] = dz, e[2 * H + j] = dnh; /* hidden side: W_hh h + b_hh */
+        dprev[j] += ddir;
     }
 }
 
-/* The coefficients of step t, from bwd seeded with ones, s_x = x (1 - x),
- * a = (1 - z) (1 - n^2), hn = W_hn h_{t-1} + b_hn:
- *   input side  r: a hn s_r,  z: (h_{t-1} - n) s_z,  n: a
- *   hidden side r: a hn s_r,  z: (h_{t-1} - n) s_z,  n: a r
- *   direct h: z.
- * They are functions of r, z, n, h_{t-1} and hn (the hidden side's n row,
- * a pre-activation); r, z and n of the pre-activations, with
- * n = tanh(x_n + r hn), so hn reaches them twice. */
+/* the unit's cached activations, for the complex step */
+typedef struct {
+    real r, z, n;
+} unit_cache;
+
+/* the coefficients (the backward step seeded with dv = 1) from the unit's
+ * inputs u = (ar, az, xn, hn, h_{t-1}): input side r, z, n; hidden side r,
+ * z, n; direct h */
+static void coefs(const void *ctx, const cnum *u, cnum *k)
+{
+    const unit_cache *c = ctx;
+    cnum r, z, n, h;
+    step_fwd_cnum(u[0], u[1], u[2], u[3], u[4], c->r, c->z, c->n, &r, &z, &n, &h);
+    step_bwd_cnum(r, z, n, u[4], u[3], 1, &k[0], &k[1], &k[2], &k[5], &k[6]);
+    k[3] = k[0], k[4] = k[1];
+}
+
+/* The derivative of the coefficients (src/cells/cell.h), by the complex
+ * step through the step above: ar and az reach both sides, xn the input
+ * side's n row, hn the hidden side's, h_{t-1} the state. */
 static void jac_vjp(const rl_layer *ly, int t, int b, int j0, int j1, const real *kbar, real *zbar, real *zhbar,
                     real *sbar, real *dextra)
 {
@@ -72,20 +105,14 @@ static void jac_vjp(const rl_layer *ly, int t, int b, int j0, int j1, const real
     const real *hp = ly->h + (size_t)t * BH + k;
     const real *kd = kbar, *ke = kbar + 3 * H, *kdir = kbar + 6 * H;
     for (int j = j0; j < j1; j++) {
-        real r = g[j], z = g[H + j], n = g[2 * H + j], hn = hnt[j];
-        real sr = r * (1 - r), sz = z * (1 - z), sn = 1 - n * n, a = (1 - z) * sn;
-        real R = kd[j] + ke[j], Z = kd[H + j] + ke[H + j]; /* r and z have one coefficient on both sides */
-        real ab = R * hn * sr + kd[2 * H + j] + ke[2 * H + j] * r;
-        real rb = R * a * hn * (1 - 2 * r) + ke[2 * H + j] * a;
-        real hnb = R * a * sr;
-        real zb = ab * -sn + Z * (hp[j] - n) * (1 - 2 * z) + kdir[j];
-        real nb = ab * (1 - z) * -2 * n - Z * sz;
-        /* n = tanh(x_n + r hn) */
-        real pnb = nb * sn;
-        rb += pnb * hn, hnb += pnb * r;
-        zbar[j] += rb * sr, zbar[H + j] += zb * sz, zbar[2 * H + j] += pnb;
-        zhbar[j] += rb * sr, zhbar[H + j] += zb * sz, zhbar[2 * H + j] += hnb;
-        sbar[j] += Z * sz;
+        unit_cache c = {g[j], g[H + j], g[2 * H + j]};
+        const real u[5] = {0, 0, 0, hnt[j], hp[j]};
+        const real kq[7] = {kd[j], kd[H + j], kd[2 * H + j], ke[j], ke[H + j], ke[2 * H + j], kdir[j]};
+        real ub[5] = {0};
+        rl_cstep_vjp(5, 7, u, coefs, &c, kq, ub);
+        zbar[j] += ub[0], zbar[H + j] += ub[1], zbar[2 * H + j] += ub[2];
+        zhbar[j] += ub[0], zhbar[H + j] += ub[1], zhbar[2 * H + j] += ub[3];
+        sbar[j] += ub[4];
     }
 }
 

@@ -13,7 +13,25 @@
 
 #include <math.h>
 
-static inline real sigm(real v) { return 1 / (1 + RL_EXP(-v)); }
+/* One unit's step over a scalar type N (cells/cell_real.h), written once:
+ * forward, from the pre-activation a, theta and h_{t-1} (cn: the cached
+ * n_t, for the complex step); backward, from dv = dL/dh_t: dL/da and the
+ * direct dL/dh_{t-1}. */
+#define LEAKY_STEP(N, TANH, FN_SIGM)                                                                            \
+    static inline void step_fwd_##N(N a, N theta, N hp, real cn, N *n, N *h)                                    \
+    {                                                                                                           \
+        N al = FN_SIGM(theta);                                                                                  \
+        *n = TANH(a, cn);                                                                                       \
+        *h = (1 - al) * hp + al * *n; /* h_t = (1 - alpha) h_{t-1} + alpha n_t */                               \
+    }                                                                                                           \
+    static inline void step_bwd_##N(N n, N theta, N dv, N *da, N *ddir)                                         \
+    {                                                                                                           \
+        N al = FN_SIGM(theta);                                                                                  \
+        *da = dv * al * (1 - n * n);                                                                            \
+        *ddir = dv * (1 - al);                                                                                  \
+    }
+LEAKY_STEP(real, rl_act_tanh, rl_fn_sigm)
+LEAKY_STEP(cnum, rl_cact_tanh, rl_cfn_sigm)
 
 static inline size_t row(const rl_layer *ly, int t, int b) { return ((size_t)t * ly->B + (size_t)b) * ly->H; }
 
@@ -23,10 +41,10 @@ RL_CLONES_EW static void fwd(const rl_layer *ly, int t, int b, int j0, int j1)
     const real *hp = ly->h + row(ly, t, b), *theta = ly->extra;
     RL_SIMD
     for (int j = j0; j < j1; j++) {
-        real a = sigm(theta[j]), v = RL_TANH(n[j]);
+        real v, h;
+        step_fwd_real(n[j], theta[j], hp[j], 0, &v, &h);
         n[j] = v; /* the cache keeps n_t */
-        /* h_t = (1 - alpha) h_{t-1} + alpha n_t */
-        ht[j] = (1 - a) * hp[j] + a * v;
+        ht[j] = h;
     }
 }
 
@@ -38,9 +56,10 @@ RL_CLONES_EW static void bwd(const rl_layer *ly, int t, int b, int j0, int j1, c
     const real *n = ly->z + row(ly, t, b), *theta = ly->extra;
     RL_SIMD
     for (int j = j0; j < j1; j++) {
-        real a = sigm(theta[j]);
-        dz[j] = dh[j] * a * (1 - n[j] * n[j]);
-        dprev[j] += dh[j] * (1 - a);
+        real da, ddir;
+        step_bwd_real(n[j], theta[j], dh[j], &da, &ddir);
+        dz[j] = da;
+        dprev[j] += ddir;
     }
 }
 
@@ -51,27 +70,35 @@ static void extra_grad(const rl_layer *ly, real *dtheta)
     const size_t TB = (size_t)ly->T * ly->B;
     const int H = ly->H;
     for (int j = 0; j < H; j++) {
-        real a = sigm(ly->extra[j]), s = 0;
+        real a = rl_sigm(ly->extra[j]), s = 0;
         for (size_t r = 0; r < TB; r++) s += ly->dh[r * H + j] * (ly->z[r * H + j] - ly->h[r * H + j]);
         dtheta[j] += a * (1 - a) * s;
     }
 }
 
-/* The coefficients of step t: kappa = alpha (1 - n_t^2) on the pre-activation
- * (kbar's dz block) and d = 1 - alpha direct (its h block), alpha =
- * sigma(theta). So
- *   dkappa/da_t = alpha tanh''(a_t) = -2 alpha n_t (1 - n_t^2),
- *   dkappa/dtheta = alpha (1 - alpha) (1 - n_t^2),  dd/dtheta = -alpha (1 - alpha). */
+/* the coefficients (dL/da and the direct path, seeded with dv = 1) from
+ * the unit's inputs u = (a, theta); ctx: the cached n_t */
+static void coefs(const void *ctx, const cnum *u, cnum *k)
+{
+    cnum n, h;
+    step_fwd_cnum(u[0], u[1], 0, *(const real *)ctx, &n, &h);
+    step_bwd_cnum(n, u[1], 1, &k[0], &k[1]);
+}
+
+/* The derivative of the coefficients (src/cells/cell.h), by the complex
+ * step through the step above: to the pre-activation and to theta. */
 static void jac_vjp(const rl_layer *ly, int t, int b, int j0, int j1, const real *kbar, real *zbar, real *zhbar,
                     real *sbar, real *dextra)
 {
     (void)zhbar, (void)sbar;
     const int H = ly->H;
-    const real *n = ly->z + row(ly, t, b), *theta = ly->extra, *kd = kbar + H;
+    const real *n = ly->z + row(ly, t, b), *theta = ly->extra;
     for (int j = j0; j < j1; j++) {
-        real a = sigm(theta[j]), s = 1 - n[j] * n[j];
-        zbar[j] += kbar[j] * -2 * a * n[j] * s;
-        if (dextra) dextra[j] += a * (1 - a) * (kbar[j] * s - kd[j]);
+        const real u[2] = {0, theta[j]}, kq[2] = {kbar[j], kbar[H + j]};
+        real ub[2] = {0};
+        rl_cstep_vjp(2, 2, u, coefs, &n[j], kq, ub);
+        zbar[j] += ub[0];
+        if (dextra) dextra[j] += ub[1];
     }
 }
 

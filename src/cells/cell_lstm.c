@@ -6,7 +6,35 @@
  * Compiled once per real type (see real.h). */
 #include "cells/cell_real.h"
 
-static inline real sigm(real v) { return 1 / (1 + RL_EXP(-v)); }
+/* One unit's step over a scalar type N (cells/cell_real.h), written once:
+ * forward, from the pre-activations zi, zf, zg, zo and c_{t-1} (ci, cf,
+ * cg, co: the cached activations, for the complex step);
+ *   c_t = f c_{t-1} + i g,   h_t = o tanh(c_t);
+ * backward, from dh = dL/dh_t and dc = the dL/dc_t carried from t+1: the
+ * gates' dL/dz and dL/dc_{t-1} (the cell path). */
+#define LSTM_STEP(N, SIGM, TANH, FN_TANH)                                                                       \
+    static inline void step_fwd_##N(N zi, N zf, N zg, N zo, N cp, real ci, real cf, real cg, real co, N *i, N *f, \
+                                    N *g, N *o, N *c, N *h)                                                     \
+    {                                                                                                           \
+        *i = SIGM(zi, ci), *f = SIGM(zf, cf), *g = TANH(zg, cg), *o = SIGM(zo, co);                             \
+        *c = *f * cp + *i * *g;                                                                                 \
+        *h = *o * FN_TANH(*c);                                                                                  \
+    }                                                                                                           \
+    static inline void step_bwd_##N(N i, N f, N g, N o, N cp, N ct, N dh, N dc, N *di, N *df, N *dg, N *do_,    \
+                                    N *dcp)                                                                     \
+    {                                                                                                           \
+        N tc = FN_TANH(ct);                                                                                     \
+        /* dL/dc_t = dL/dc_t (from t+1) + dL/dh_t o (1 - tanh^2 c_t) */                                          \
+        N dcv = dc + dh * o * (1 - tc * tc);                                                                    \
+        /* through the gates' nonlinearities: sigma' = s (1 - s), tanh' = 1 - g^2 */                             \
+        *di = dcv * g * i * (1 - i);                                                                            \
+        *df = dcv * cp * f * (1 - f);                                                                           \
+        *dg = dcv * i * (1 - g * g);                                                                            \
+        *do_ = dh * tc * o * (1 - o);                                                                           \
+        *dcp = dcv * f; /* dL/dc_{t-1}, the cell path */                                                         \
+    }
+LSTM_STEP(real, rl_act_sigm, rl_act_tanh, rl_fn_tanh)
+LSTM_STEP(cnum, rl_cact_sigm, rl_cact_tanh, rl_cfn_tanh)
 
 /* sequence b's step t, units [j0, j1): z holds z_t and gets the activations */
 RL_CLONES_EW static void fwd(const rl_layer *ly, int t, int b, int j0, int j1)
@@ -18,12 +46,10 @@ RL_CLONES_EW static void fwd(const rl_layer *ly, int t, int b, int j0, int j1)
     real *ct = ly->c + (size_t)(t + 1) * BH + k, *ht = ly->h + (size_t)(t + 1) * BH + k;
     RL_SIMD
     for (int j = j0; j < j1; j++) {
-        real i = sigm(z[j]), f = sigm(z[H + j]), g = RL_TANH(z[2 * H + j]), o = sigm(z[3 * H + j]);
+        real i, f, g, o, c, h;
+        step_fwd_real(z[j], z[H + j], z[2 * H + j], z[3 * H + j], cp[j], 0, 0, 0, 0, &i, &f, &g, &o, &c, &h);
         z[j] = i, z[H + j] = f, z[2 * H + j] = g, z[3 * H + j] = o; /* the cache keeps activations */
-        /* c_t = f * c_{t-1} + i * g;  h_t = o * tanh(c_t) */
-        real cv = f * cp[j] + i * g;
-        ct[j] = cv;
-        ht[j] = o * RL_TANH(cv);
+        ct[j] = c, ht[j] = h;
     }
 }
 
@@ -38,55 +64,50 @@ RL_CLONES_EW static void bwd(const rl_layer *ly, int t, int b, int j0, int j1, c
     const real *cp = ly->c + (size_t)t * BH + k, *ct = ly->c + (size_t)(t + 1) * BH + k;
     RL_SIMD
     for (int j = j0; j < j1; j++) {
-        real i = z[j], f = z[H + j], g = z[2 * H + j], o = z[3 * H + j], tc = RL_TANH(ct[j]);
-        /* dL/dc_t = dL/dc_t (from t+1) + dL/dh_t * o * (1 - tanh^2 c_t) */
-        real dcv = dc[j] + dh[j] * o * (1 - tc * tc);
-        /* through the gates' nonlinearities: sigma' = s (1 - s), tanh' = 1 - g^2 */
-        d[j] = dcv * g * i * (1 - i);            /* dL/dz_i */
-        d[H + j] = dcv * cp[j] * f * (1 - f);    /* dL/dz_f */
-        d[2 * H + j] = dcv * i * (1 - g * g);    /* dL/dz_g */
-        d[3 * H + j] = dh[j] * tc * o * (1 - o); /* dL/dz_o */
-        dc[j] = dcv * f;                         /* dL/dc_{t-1}, the cell path */
+        real di, df, dg, dz_o, dcp;
+        step_bwd_real(z[j], z[H + j], z[2 * H + j], z[3 * H + j], cp[j], ct[j], dh[j], dc[j], &di, &df, &dg, &dz_o, &dcp);
+        d[j] = di, d[H + j] = df, d[2 * H + j] = dg, d[3 * H + j] = dz_o;
+        dc[j] = dcp;
     }
 }
 
-/* The coefficients of step t, from bwd seeded with ones on h (block 0) and
- * on c (block 1), s_x = x (1 - x) for a sigmoid gate, s_g = 1 - g^2,
- * tc = tanh(c_t), u = o (1 - tc^2):
- *   block 0: z_i u g s_i, z_f u c_{t-1} s_f, z_g u i s_g, z_o tc s_o;  direct c: u f
- *   block 1: z_i g s_i,   z_f c_{t-1} s_f,   z_g i s_g,   z_o 0;       direct c: f
- * (no direct h). They are functions of the gates i, f, g, o, of c_{t-1},
- * and of c_t = f c_{t-1} + i g, itself made of them; the cotangents go back
- * through each, then through c_t, then through the gates' nonlinearities
- * to the pre-activations. */
+typedef struct {
+    real i, f, g, o;
+} unit_cache;
+
+/* the coefficients from the unit's inputs u = (zi, zf, zg, zo, c_{t-1}):
+ * the backward step seeded on h (the gates' four, then the cell path) and
+ * on c (the same five) */
+static void coefs(const void *ctx, const cnum *u, cnum *k)
+{
+    const unit_cache *c = ctx;
+    cnum i, f, g, o, ct, h;
+    step_fwd_cnum(u[0], u[1], u[2], u[3], u[4], c->i, c->f, c->g, c->o, &i, &f, &g, &o, &ct, &h);
+    step_bwd_cnum(i, f, g, o, u[4], ct, 1, 0, &k[0], &k[1], &k[2], &k[3], &k[4]);
+    step_bwd_cnum(i, f, g, o, u[4], ct, 0, 1, &k[5], &k[6], &k[7], &k[8], &k[9]);
+}
+
+/* The derivative of the coefficients (src/cells/cell.h), by the complex
+ * step through the step above. A block of kbar: dz (4H), direct h (none
+ * for the LSTM), direct c. */
 static void jac_vjp(const rl_layer *ly, int t, int b, int j0, int j1, const real *kbar, real *zbar, real *zhbar,
                     real *sbar, real *dextra)
 {
     (void)zhbar, (void)dextra;
-    const int H = ly->H, CL = 6 * H; /* a block: dz (4H), direct h, direct c */
+    const int H = ly->H, CL = 6 * H;
     const size_t k = (size_t)b * H, BH = (size_t)ly->B * H;
     const real *z = ly->z + ((size_t)t * ly->B + (size_t)b) * 4 * H;
-    const real *cp = ly->c + (size_t)t * BH + k, *ct = ly->c + (size_t)(t + 1) * BH + k;
+    const real *cp = ly->c + (size_t)t * BH + k;
     const real *k0 = kbar, *k1 = kbar + CL;
     for (int j = j0; j < j1; j++) {
-        real i = z[j], f = z[H + j], g = z[2 * H + j], o = z[3 * H + j], tc = RL_TANH(ct[j]);
-        real si = i * (1 - i), sf = f * (1 - f), sg = 1 - g * g, so = o * (1 - o), u = o * (1 - tc * tc);
-        real a0i = k0[j], a0f = k0[H + j], a0g = k0[2 * H + j], a0o = k0[3 * H + j], d0c = k0[5 * H + j];
-        real a1i = k1[j], a1f = k1[H + j], a1g = k1[2 * H + j], d1c = k1[5 * H + j];
-        /* through u (block 0's factor) */
-        real ub = a0i * g * si + a0f * cp[j] * sf + a0g * i * sg + d0c * f;
-        real ci = a0i * u + a1i, cf = a0f * u + a1f, cg = a0g * u + a1g; /* the two blocks' common factors */
-        real gb = ci * si + cg * i * -2 * g;
-        real ib = ci * g * (1 - 2 * i) + cg * sg;
-        real fb = cf * cp[j] * (1 - 2 * f) + d0c * u + d1c;
-        real ob = a0o * tc * (1 - 2 * o) + ub * (1 - tc * tc);
-        real tcb = a0o * so + ub * o * -2 * tc;
-        real cpb = cf * sf;
-        /* through c_t = f c_{t-1} + i g */
-        real ctb = tcb * (1 - tc * tc);
-        ib += ctb * g, gb += ctb * i, fb += ctb * cp[j], cpb += ctb * f;
-        zbar[j] += ib * si, zbar[H + j] += fb * sf, zbar[2 * H + j] += gb * sg, zbar[3 * H + j] += ob * so;
-        sbar[H + j] += cpb;
+        unit_cache c = {z[j], z[H + j], z[2 * H + j], z[3 * H + j]};
+        const real u[5] = {0, 0, 0, 0, cp[j]};
+        const real kq[10] = {k0[j], k0[H + j], k0[2 * H + j], k0[3 * H + j], k0[5 * H + j],
+                             k1[j], k1[H + j], k1[2 * H + j], k1[3 * H + j], k1[5 * H + j]};
+        real ub[5] = {0};
+        rl_cstep_vjp(5, 10, u, coefs, &c, kq, ub);
+        for (int q = 0; q < 4; q++) zbar[q * H + j] += ub[q];
+        sbar[H + j] += ub[4];
     }
 }
 

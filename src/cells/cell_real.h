@@ -15,4 +15,71 @@ typedef RL_T(rl_recur_ops) rl_recur_ops;
 #else
 #define RL_OPS(d) ((d)->f32)
 #endif
+
+/* ---------------------------------------------------------------- the gate primitives
+ *
+ * Each cell writes its step once, forward and backward, over a scalar type
+ * N and these primitives (a unit at a time, infix arithmetic), and
+ * instantiates it twice:
+ *   real   the time loop's fwd and bwd: the activations computed (rl_act_*),
+ *          the hot path, vectorised;
+ *   cnum   the complex step (Squire & Trapp 1998; Martins, Sturdza & Alonso
+ *          2003): an input perturbed by i h moves every output by i h times
+ *          its derivative, to rounding, since C's complex product carries
+ *          (a + i b)(c + i d) = ac - bd + i (ad + bc) and bd is of order h^2.
+ *          Here an activation is the cached value plus i times its
+ *          derivative (from the cached value: sigma' = s (1 - s), tanh' =
+ *          1 - t^2) times the pre-activation's perturbation.
+ * jac_vjp (src/cells/cell.h) is then the backward step's coefficients
+ * differentiated by the complex step through the same forward and
+ * backward code: no derivative is written twice. */
+#include <complex.h>
+#ifdef RL_REAL_F64
+typedef double complex cnum;
+#define RL_CSTEP 1e-150 /* h: h^2 far below the smallest double a derivative meets */
+#else
+typedef float complex cnum;
+#define RL_CSTEP 1e-18f /* h^2 = 1e-36: below float's rounding of any value it meets */
+#endif
+
+static inline real rl_sigm(real v) { return 1 / (1 + RL_EXP(-v)); }
+/* an activation from its pre-activation (real), or its cached value c
+ * moved by the pre-activation's perturbation (complex) */
+static inline real rl_act_sigm(real a, real c) { return (void)c, rl_sigm(a); }
+static inline real rl_act_tanh(real a, real c) { return (void)c, RL_TANH(a); }
+static inline cnum rl_cact_sigm(cnum a, real c) { return c + I * ((c * (1 - c)) * cimag(a)); }
+static inline cnum rl_cact_tanh(cnum a, real c) { return c + I * ((1 - c * c) * cimag(a)); }
+/* a nonlinearity of a value that is not cached (LSTM's tanh(c_t), the
+ * leaky unit's sigma(theta)) */
+static inline real rl_fn_tanh(real v) { return RL_TANH(v); }
+static inline real rl_fn_sigm(real v) { return rl_sigm(v); }
+static inline cnum rl_cfn_tanh(cnum v)
+{
+    real t = RL_TANH(creal(v));
+    return t + I * ((1 - t * t) * cimag(v));
+}
+static inline cnum rl_cfn_sigm(cnum v)
+{
+    real s = rl_sigm(creal(v));
+    return s + I * ((s * (1 - s)) * cimag(v));
+}
+
+/* The vector-Jacobian product of a unit's coefficients by the complex step:
+ * u (P) the unit's inputs (pre-activations, previous state, its own
+ * parameters), eval(ctx, u, coef) its Q coefficients (the backward step
+ * seeded with ones), kbar (Q) their cotangents; ubar (P) += the inputs'
+ * cotangents, one evaluation per input. */
+#define RL_CSTEP_MAX 8
+static inline void rl_cstep_vjp(int P, int Q, const real *u, void (*eval)(const void *ctx, const cnum *u, cnum *coef),
+                                const void *ctx, const real *kbar, real *ubar)
+{
+    cnum cu[RL_CSTEP_MAX], coef[RL_CSTEP_MAX * 2];
+    for (int p = 0; p < P; p++) {
+        for (int q = 0; q < P; q++) cu[q] = u[q] + (q == p ? I * RL_CSTEP : 0);
+        eval(ctx, cu, coef);
+        real s = 0;
+        for (int q = 0; q < Q; q++) s += kbar[q] * (cimag(coef[q]) / RL_CSTEP);
+        ubar[p] += s;
+    }
+}
 #endif

@@ -11,11 +11,20 @@ static inline real *row(real *base, int t, int b, const rl_layer *ly)
     return base + ((size_t)t * ly->B + (size_t)b) * ly->H;
 }
 
+/* the tanh unit over a scalar type N (cells/cell_real.h), written once:
+ * h = tanh(a) (c: the cached h, for the complex step), and the backward
+ * step dL/da = dL/dh tanh'(a), tanh' read off h */
+#define TANH_STEP(N, TANH)                                                                                      \
+    static inline N tanh_fwd_##N(N a, real c) { return TANH(a, c); }                                            \
+    static inline N tanh_bwd_##N(N h, N dv) { return dv * (1 - h * h); }
+TANH_STEP(real, rl_act_tanh)
+TANH_STEP(cnum, rl_cact_tanh)
+
 RL_CLONES_EW static void fwd_tanh(const rl_layer *ly, int t, int b, int j0, int j1)
 {
     real *h = row(ly->h, t + 1, b, ly);
     RL_SIMD
-    for (int j = j0; j < j1; j++) h[j] = RL_TANH(h[j]);
+    for (int j = j0; j < j1; j++) h[j] = tanh_fwd_real(h[j], 0);
 }
 
 static void fwd_relu(const rl_layer *ly, int t, int b, int j0, int j1)
@@ -41,7 +50,7 @@ RL_CLONES_EW static void bwd_tanh(const rl_layer *ly, int t, int b, int j0, int 
     (void)dc, (void)dzh, (void)dprev;
     const real *h = row(ly->h, t + 1, b, ly);
     RL_SIMD
-    for (int j = j0; j < j1; j++) dz[j] = dh[j] * (1 - h[j] * h[j]);
+    for (int j = j0; j < j1; j++) dz[j] = tanh_bwd_real(h[j], dh[j]);
 }
 
 RL_CLONES_EW static void bwd_relu(const rl_layer *ly, int t, int b, int j0, int j1, const real *dh, real *dc, real *dz,
@@ -60,15 +69,26 @@ static void bwd_linear(const rl_layer *ly, int t, int b, int j0, int j1, const r
     for (int j = j0; j < j1; j++) dz[j] = dh[j];
 }
 
-/* The coefficient of step t is kappa = tanh'(a_t) = 1 - h_t^2 (kbar's dz
- * block; the direct block has none), so
- *   dkappa/da_t = tanh''(a_t) = -2 h_t (1 - h_t^2). */
+/* the coefficient (the backward step seeded with dv = 1) from u = (a);
+ * ctx: the cached h */
+static void tanh_coefs(const void *ctx, const cnum *u, cnum *k)
+{
+    k[0] = tanh_bwd_cnum(tanh_fwd_cnum(u[0], *(const real *)ctx), 1);
+}
+
+/* The derivative of the coefficient (src/cells/cell.h), by the complex step
+ * through the step above. */
 static void vjp_tanh(const rl_layer *ly, int t, int b, int j0, int j1, const real *kbar, real *zbar, real *zhbar,
                      real *sbar, real *dextra)
 {
     (void)zhbar, (void)sbar, (void)dextra;
     const real *h = row(ly->h, t + 1, b, ly);
-    for (int j = j0; j < j1; j++) zbar[j] += kbar[j] * -2 * h[j] * (1 - h[j] * h[j]);
+    for (int j = j0; j < j1; j++) {
+        const real u[1] = {0};
+        real ub[1] = {0};
+        rl_cstep_vjp(1, 1, u, tanh_coefs, &h[j], &kbar[j], ub);
+        zbar[j] += ub[0];
+    }
 }
 
 /* relu' = [a_t > 0] and linear' = 1 are constant wherever they are
