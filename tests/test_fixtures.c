@@ -3,6 +3,8 @@
 #include "io/safetensors.h"
 #include "test.h"
 
+#include <dirent.h>
+
 #include <math.h>
 #include <string.h>
 
@@ -204,4 +206,33 @@ out:
     rl_data_free(back);
     rl_data_free(d);
     rl_model_free(m);
+}
+
+/* Every cell of the table has PyTorch fixtures of its loss and gradients
+ * (tools/make_fixtures.py and the scripts it calls loop over the cells): a
+ * file [PREFIX_]<cell>_l<L>_*.grad.safetensors in tests/fixtures. A new cell fails
+ * here until its reference implementation makes them. */
+TEST(fixtures_cover_every_cell)
+{
+    DIR *dir = opendir(test_fixtures);
+    CHECK_MSG(dir != NULL, "cannot read %s", test_fixtures);
+    if (!dir) return;
+    int have[RL_CELL_COUNT] = {0};
+    for (struct dirent *e; (e = readdir(dir));) {
+        size_t n = strlen(e->d_name);
+        if (n < 17 || strcmp(e->d_name + n - 17, ".grad.safetensors") != 0) continue;
+        for (int c = 0; c < RL_CELL_COUNT; c++) {
+            char key[40];
+            snprintf(key, sizeof key, "%s_l", rl_cell_name((rl_cell)c));
+            for (const char *at = e->d_name; (at = strstr(at, key)); at++)
+                if (at == e->d_name || at[-1] == '_') {
+                    have[c]++;
+                    break;
+                }
+        }
+    }
+    closedir(dir);
+    for (int c = 0; c < RL_CELL_COUNT; c++)
+        CHECK_MSG(have[c] >= 2, "cell %s has %d PyTorch gradient fixtures in %s (at least 2: make fixtures)",
+                  rl_cell_name((rl_cell)c), have[c], test_fixtures);
 }
