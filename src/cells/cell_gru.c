@@ -56,9 +56,9 @@ RL_CLONES_EW static void fwd(const rl_layer *ly, int t, int b, int j0, int j1)
     for (int q = 0; q < 3; q++) memcpy(w + q * H + j0, ly->b_hh + q * H + j0, (size_t)(j1 - j0) * sizeof *w);
 }
 
-/* d (3H): dL/d(input side W_ih x + b_ih), e (3H): dL/d(hidden side W_hh h + b_hh) */
-RL_CLONES_EW static void bwd(const rl_layer *ly, int t, int b, int j0, int j1, const real *dh, real *dc, real *d, real *e,
-                          real *dprev)
+/* dz (3H): dL/d(input side W_ih x + b_ih), dzh (3H): dL/d(hidden side W_hh h + b_hh) */
+RL_CLONES_EW static void bwd(const rl_layer *ly, int t, int b, int j0, int j1, const real *dh, real *dc, real *dz,
+                          real *dzh, real *dprev)
 {
     (void)dc;
     const int H = ly->H;
@@ -67,10 +67,10 @@ RL_CLONES_EW static void bwd(const rl_layer *ly, int t, int b, int j0, int j1, c
     const real *hp = ly->h + (size_t)t * BH + k;
     RL_SIMD
     for (int j = j0; j < j1; j++) {
-        real dr, dz, dn, dnh, ddir;
-        step_bwd_real(g[j], g[H + j], g[2 * H + j], hp[j], hnt[j], dh[j], &dr, &dz, &dn, &dnh, &ddir);
-        d[j] = dr, d[H + j] = dz, d[2 * H + j] = dn;  /* input side: W_ih x + b_ih */
-        e[j] = dr, e[H + j] = dz, e[2 * H + j] = dnh; /* hidden side: W_hh h + b_hh */
+        real dr, dzz, dn, dnh, ddir;
+        step_bwd_real(g[j], g[H + j], g[2 * H + j], hp[j], hnt[j], dh[j], &dr, &dzz, &dn, &dnh, &ddir);
+        dz[j] = dr, dz[H + j] = dzz, dz[2 * H + j] = dn;    /* input side: W_ih x + b_ih */
+        dzh[j] = dr, dzh[H + j] = dzz, dzh[2 * H + j] = dnh; /* hidden side: W_hh h + b_hh */
         dprev[j] += ddir;
     }
 }

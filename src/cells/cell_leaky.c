@@ -33,12 +33,10 @@
 LEAKY_STEP(real, rl_act_tanh, rl_fn_sigm)
 LEAKY_STEP(cnum, rl_cact_tanh, rl_cfn_sigm)
 
-static inline size_t row(const rl_layer *ly, int t, int b) { return ((size_t)t * ly->B + (size_t)b) * ly->H; }
-
 RL_CLONES_EW static void fwd(const rl_layer *ly, int t, int b, int j0, int j1)
 {
-    real *n = ly->z + row(ly, t, b), *ht = ly->h + row(ly, t + 1, b);
-    const real *hp = ly->h + row(ly, t, b), *theta = ly->extra;
+    real *n = ly->z + rl_row(ly, t, b), *ht = ly->h + rl_row(ly, t + 1, b);
+    const real *hp = ly->h + rl_row(ly, t, b), *theta = ly->extra;
     RL_SIMD
     for (int j = j0; j < j1; j++) {
         real v, h;
@@ -53,7 +51,7 @@ RL_CLONES_EW static void bwd(const rl_layer *ly, int t, int b, int j0, int j1, c
                           real *dzh, real *dprev)
 {
     (void)dc, (void)dzh;
-    const real *n = ly->z + row(ly, t, b), *theta = ly->extra;
+    const real *n = ly->z + rl_row(ly, t, b), *theta = ly->extra;
     RL_SIMD
     for (int j = j0; j < j1; j++) {
         real da, ddir;
@@ -92,7 +90,7 @@ static void jac_vjp(const rl_layer *ly, int t, int b, int j0, int j1, const real
 {
     (void)zhbar, (void)sbar;
     const int H = ly->H;
-    const real *n = ly->z + row(ly, t, b), *theta = ly->extra;
+    const real *n = ly->z + rl_row(ly, t, b), *theta = ly->extra;
     for (int j = j0; j < j1; j++) {
         const real u[2] = {0, theta[j]}, kq[2] = {kbar[j], kbar[H + j]};
         real ub[2] = {0};

@@ -54,7 +54,7 @@ RL_CLONES_EW static void fwd(const rl_layer *ly, int t, int b, int j0, int j1)
 }
 
 /* dL/dz_t from dL/dh_t and the dL/dc_t carried from t+1; dc carries dL/dc_{t-1} back */
-RL_CLONES_EW static void bwd(const rl_layer *ly, int t, int b, int j0, int j1, const real *dh, real *dc, real *d,
+RL_CLONES_EW static void bwd(const rl_layer *ly, int t, int b, int j0, int j1, const real *dh, real *dc, real *dz,
                           real *dzh, real *dprev)
 {
     (void)dzh, (void)dprev;
@@ -66,7 +66,7 @@ RL_CLONES_EW static void bwd(const rl_layer *ly, int t, int b, int j0, int j1, c
     for (int j = j0; j < j1; j++) {
         real di, df, dg, dz_o, dcp;
         step_bwd_real(z[j], z[H + j], z[2 * H + j], z[3 * H + j], cp[j], ct[j], dh[j], dc[j], &di, &df, &dg, &dz_o, &dcp);
-        d[j] = di, d[H + j] = df, d[2 * H + j] = dg, d[3 * H + j] = dz_o;
+        dz[j] = di, dz[H + j] = df, dz[2 * H + j] = dg, dz[3 * H + j] = dz_o;
         dc[j] = dcp;
     }
 }

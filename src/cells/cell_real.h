@@ -16,6 +16,9 @@ typedef RL_T(rl_recur_ops) rl_recur_ops;
 #define RL_OPS(d) ((d)->f32)
 #endif
 
+/* The offset of sequence b's row at step t in a (T, B, H) buffer of the layer. */
+static inline size_t rl_row(const rl_layer *ly, int t, int b) { return ((size_t)t * ly->B + (size_t)b) * ly->H; }
+
 /* ---------------------------------------------------------------- the gate primitives
  *
  * Each cell writes its step once, forward and backward, over a scalar type

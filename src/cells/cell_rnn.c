@@ -6,11 +6,6 @@
  * Compiled once per real type (see real.h). */
 #include "cells/cell_real.h"
 
-static inline real *row(real *base, int t, int b, const rl_layer *ly)
-{
-    return base + ((size_t)t * ly->B + (size_t)b) * ly->H;
-}
-
 /* the tanh unit over a scalar type N (cells/cell_real.h), written once:
  * h = tanh(a) (c: the cached h, for the complex step), and the backward
  * step dL/da = dL/dh tanh'(a), tanh' read off h */
@@ -22,14 +17,14 @@ TANH_STEP(cnum, rl_cact_tanh)
 
 RL_CLONES_EW static void fwd_tanh(const rl_layer *ly, int t, int b, int j0, int j1)
 {
-    real *h = row(ly->h, t + 1, b, ly);
+    real *h = ly->h + rl_row(ly, t + 1, b);
     RL_SIMD
     for (int j = j0; j < j1; j++) h[j] = tanh_fwd_real(h[j], 0);
 }
 
 static void fwd_relu(const rl_layer *ly, int t, int b, int j0, int j1)
 {
-    real *h = row(ly->h, t + 1, b, ly);
+    real *h = ly->h + rl_row(ly, t + 1, b);
     if (ly->relu_on) {
         const unsigned char *on = ly->relu_on + ((size_t)t * ly->B + (size_t)b) * ly->H;
         for (int j = j0; j < j1; j++) h[j] = on[j] ? h[j] : 0;
@@ -48,7 +43,7 @@ RL_CLONES_EW static void bwd_tanh(const rl_layer *ly, int t, int b, int j0, int 
                                real *dzh, real *dprev)
 {
     (void)dc, (void)dzh, (void)dprev;
-    const real *h = row(ly->h, t + 1, b, ly);
+    const real *h = ly->h + rl_row(ly, t + 1, b);
     RL_SIMD
     for (int j = j0; j < j1; j++) dz[j] = tanh_bwd_real(h[j], dh[j]);
 }
@@ -57,7 +52,7 @@ RL_CLONES_EW static void bwd_relu(const rl_layer *ly, int t, int b, int j0, int 
                                real *dzh, real *dprev)
 {
     (void)dc, (void)dzh, (void)dprev;
-    const real *h = row(ly->h, t + 1, b, ly);
+    const real *h = ly->h + rl_row(ly, t + 1, b);
     RL_SIMD
     for (int j = j0; j < j1; j++) dz[j] = h[j] > 0 ? dh[j] : 0;
 }
@@ -82,7 +77,7 @@ static void vjp_tanh(const rl_layer *ly, int t, int b, int j0, int j1, const rea
                      real *sbar, real *dextra)
 {
     (void)zhbar, (void)sbar, (void)dextra;
-    const real *h = row(ly->h, t + 1, b, ly);
+    const real *h = ly->h + rl_row(ly, t + 1, b);
     for (int j = j0; j < j1; j++) {
         const real u[1] = {0};
         real ub[1] = {0};

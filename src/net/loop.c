@@ -36,8 +36,8 @@ static rl_layer layer_of(const rl_ws *ws, const rl_model *m, int l)
     ly.w_ih = PL(m, l, RL_W_IH), ly.w_hh = (const real *)rl_layer_whh(ws, m, l); /* orthogonal: B map(A) */
     ly.b_ih = PL(m, l, RL_B_IH), ly.b_hh = PL(m, l, RL_B_HH), ly.extra = PL(m, l, RL_EXTRA);
     ly.relu_on = ws->relu_on ? ws->relu_on + LT1 + BH : NULL;
-    ly.dz = ws->da;
-    ly.dzh = d->hh_apart ? (real *)ws->da_h : (real *)ws->da;
+    ly.dz = ws->dz;
+    ly.dzh = d->hh_apart ? (real *)ws->dzh : (real *)ws->dz;
     ly.dc = ws->dc;
     ly.dh0 = (real *)ws->grad_h0 + (size_t)l * BH;
     ly.dc0 = ws->grad_c0 ? (real *)ws->grad_c0 + (size_t)l * BH : NULL;

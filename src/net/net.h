@@ -73,8 +73,8 @@ struct rl_ws {
     void *dh_top;  /* (T, B, H) dL/dh of the top layer, kept for inspection */
     void *dh_all;  /* (L, T, B, H) every layer's complete dL/dh, kept by rl_backward once
                       rl_ws_keep_grad_hidden allocated it (Pascanu's Omega reads it), else NULL */
-    void *da;      /* (T, B, G*H) dL/d(pre-activation) (GRU: of the input side W_ih x + b_ih) */
-    void *da_h;    /* (T, B, Gh*H) dL/d(W_hh h + b_hh) of a cell that keeps it apart (GRU), else NULL */
+    void *dz;      /* (T, B, G*H) dL/d(pre-activation) (GRU: of the input side W_ih x + b_ih): the layer's ly.dz */
+    void *dzh;     /* (T, B, Gh*H) dL/d(W_hh h + b_hh) of a cell that keeps it apart (GRU), else NULL */
     void *dc;      /* (B, H) dL/dc carried back one step (two-state cells), else NULL */
     void *carry;   /* (B, Gh*H) the hidden side of one step (GRU), else NULL */
     void *grad;    /* (num_params) dL/dtheta, layout of the model's buffer */

@@ -39,8 +39,8 @@ rl_status rl_ws_new(rl_ws **out, const rl_model *m, int batch, int steps)
         {&ws->dh, TBH, 1},
         {&ws->dh_below, TBH, 1},
         {&ws->dh_top, TBH, 1},
-        {&ws->da, TBGH, 1},
-        {&ws->da_h, TBGhH, d->hh_apart},
+        {&ws->dz, TBGH, 1},
+        {&ws->dzh, TBGhH, d->hh_apart},
         {&ws->dc, BH, two},
         {&ws->carry, mul(BH, Gh), d->hh_apart},
         {&ws->grad, m->num_params, 1},
@@ -71,7 +71,7 @@ void rl_ws_free(rl_ws *ws)
 {
     if (!ws) return;
     void *bufs[] = {ws->xt, ws->h, ws->c, ws->gates, ws->aux, ws->out, ws->dout, ws->dh, ws->dh_below,
-                    ws->dh_top, ws->dh_all, ws->da, ws->da_h, ws->dc, ws->drop, ws->dmask, ws->carry, ws->grad, ws->grad_h0, ws->grad_c0, ws->wsum, ws->lrow,
+                    ws->dh_top, ws->dh_all, ws->dz, ws->dzh, ws->dc, ws->drop, ws->dmask, ws->carry, ws->grad, ws->grad_h0, ws->grad_c0, ws->wsum, ws->lrow,
                     ws->wt, ws->ids, ws->wpack};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) rl_free(bufs[i]);
     rl_orth_ws_free(ws);
