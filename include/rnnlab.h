@@ -70,6 +70,8 @@ typedef enum {
                          (Deep Learning section 10.9.2) */
     RL_CELL_INDRNN,   /* h_t = relu(W_ih x_t + b_ih + u * h_{t-1} + b_hh), u = rnn.weight_hh_l{k} (H)
                          (Li et al. 2018) */
+    RL_CELL_MINGRU,   /* h_t = (1 - z) h_{t-1} + z h~, [z; h~] from the input alone (Feng et al. 2024) */
+    RL_CELL_MINLSTM,  /* h_t = f' h_{t-1} + i' h~, f' = f/(f+i), i' = i/(f+i) (Feng et al. 2024) */
     RL_CELL_COUNT
 } rl_cell;
 

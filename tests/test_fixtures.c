@@ -1,5 +1,5 @@
-/* rnnlab against PyTorch autograd: fixtures written by tools/make_fixtures.py
- * and tools/make_cure_fixtures.py. */
+/* rnnlab against PyTorch autograd: fixtures written by tools/make_fixtures.py,
+ * tools/make_cure_fixtures.py and tools/make_diag_fixtures.py. */
 #include "io/safetensors.h"
 #include "test.h"
 
@@ -21,7 +21,10 @@ static const char *const cases[] = {"tanh_l1_ce",      "relu_l2_mse",     "linea
                                     "orth_exp_tanh_l2_mse_h1", "orth_cayley_tanh_l1_ce_registered",
                                     "orth_exp_tanh_l3_ce_long", "rnnlab_made_orth_exp_tanh_l2",
                                     "rnnlab_made_orth_cayley_linear_l1", "rnnlab_made_orth_exp_relu_l1",
-                                    "orth_exp_leaky_l2_mse", "orth_cayley_leaky_l1_ce", "rnnlab_made_orth_cayley_leaky_l2"};
+                                    "orth_exp_leaky_l2_mse", "orth_cayley_leaky_l1_ce", "rnnlab_made_orth_cayley_leaky_l2",
+                                    /* the diagonal recurrences (tools/make_diag_fixtures.py) */
+                                    "mingru_l1_mse", "mingru_l2_ce", "mingru_l3_mse_long", "minlstm_l1_ce",
+                                    "minlstm_l2_mse_h1", "minlstm_l3_ce_long"};
 
 /* Max |x| over a tensor, for the absolute part of the tolerance. */
 static double max_abs(const double *x, size_t n)

@@ -120,7 +120,9 @@ static const char *const jac_cases[] = {"tanh_l1_ce",  "relu_l2_mse",     "linea
                                         "orth_cayley_tanh_l1_ce_registered", "orth_exp_tanh_l3_ce_long",
                                         "rnnlab_made_orth_exp_tanh_l2", "rnnlab_made_orth_cayley_linear_l1",
                                         "rnnlab_made_orth_exp_relu_l1", "orth_exp_leaky_l2_mse", "orth_cayley_leaky_l1_ce",
-                                        "rnnlab_made_orth_cayley_leaky_l2"};
+                                        "rnnlab_made_orth_cayley_leaky_l2",
+                                        "mingru_l1_mse", "mingru_l2_ce", "mingru_l3_mse_long", "minlstm_l1_ce",
+                                        "minlstm_l2_mse_h1", "minlstm_l3_ce_long"};
 
 /* The fixtures hold torch.autograd.functional.jacobian of the step map and
  * of the whole run (tools/make_fixtures.py). */

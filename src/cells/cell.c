@@ -3,7 +3,7 @@
 
 /* each defined in its own src/cell_*.c */
 extern const rl_cell_desc rl_cell_tanh, rl_cell_relu, rl_cell_linear, rl_cell_lstm, rl_cell_gru, rl_cell_leaky,
-    rl_cell_indrnn;
+    rl_cell_indrnn, rl_cell_mingru, rl_cell_minlstm;
 
 static const rl_cell_desc *const table[RL_CELL_COUNT] = {
     [RL_CELL_TANH] = &rl_cell_tanh,
@@ -13,6 +13,8 @@ static const rl_cell_desc *const table[RL_CELL_COUNT] = {
     [RL_CELL_GRU] = &rl_cell_gru,
     [RL_CELL_LEAKY] = &rl_cell_leaky,
     [RL_CELL_INDRNN] = &rl_cell_indrnn,
+    [RL_CELL_MINGRU] = &rl_cell_mingru,
+    [RL_CELL_MINLSTM] = &rl_cell_minlstm,
 };
 
 const rl_cell_desc *rl_cell_desc_of(rl_cell c)

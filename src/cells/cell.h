@@ -35,21 +35,24 @@ typedef enum { RL_DIM_NONE = 0, RL_DIM_HIDDEN, RL_DIM_INPUT } rl_dim;
 
 /* One parameter tensor of a layer: named fmt (a state_dict name, %d the
  * layer), of shape (mult * rows, cols), or (mult * rows) when cols is
- * RL_DIM_NONE. A cell lists its tensors in buffer order (rl_cell_desc). */
+ * RL_DIM_NONE; its default init is PyTorch's U(-1/sqrt(fan), 1/sqrt(fan))
+ * (torch.nn.RNN's tensors: fan H; torch.nn.Linear's: its input). A cell
+ * lists its tensors in buffer order (rl_cell_desc). */
 typedef struct {
     const char *fmt;
     rl_role role;
     int mult;
-    rl_dim rows, cols;
+    rl_dim rows, cols, fan;
 } rl_param_spec;
 #define RL_MAX_CELL_PARAMS 8
 
 /* torch.nn.RNN/LSTM/GRU's four tensors for G input-side and Gh hidden-side
  * gate blocks, W_hh as the recurrence's row has it: dense (Gh*H, H) */
 #define RL_TORCH_PARAMS(G, Gh)                                                                                  \
-    {"rnn.weight_ih_l%d", RL_W_IH, G, RL_DIM_HIDDEN, RL_DIM_INPUT},                                           \
-        {"rnn.weight_hh_l%d", RL_W_HH, Gh, RL_DIM_HIDDEN, RL_DIM_HIDDEN},                                      \
-        {"rnn.bias_ih_l%d", RL_B_IH, G, RL_DIM_HIDDEN, RL_DIM_NONE}, {"rnn.bias_hh_l%d", RL_B_HH, Gh, RL_DIM_HIDDEN, RL_DIM_NONE}
+    {"rnn.weight_ih_l%d", RL_W_IH, G, RL_DIM_HIDDEN, RL_DIM_INPUT, RL_DIM_HIDDEN},                            \
+        {"rnn.weight_hh_l%d", RL_W_HH, Gh, RL_DIM_HIDDEN, RL_DIM_HIDDEN, RL_DIM_HIDDEN},                       \
+        {"rnn.bias_ih_l%d", RL_B_IH, G, RL_DIM_HIDDEN, RL_DIM_NONE, RL_DIM_HIDDEN},                            \
+        {"rnn.bias_hh_l%d", RL_B_HH, Gh, RL_DIM_HIDDEN, RL_DIM_NONE, RL_DIM_HIDDEN}
 
 /* One layer's buffers for one pass, in the real type R; t is the step,
  * 0..T-1, whose state is h[t+1]. */

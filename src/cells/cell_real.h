@@ -61,6 +61,16 @@ static inline cnum rl_cfn_tanh(cnum v)
     real t = RL_TANH(creal(v));
     return t + I * ((1 - t * t) * cimag(v));
 }
+/* exp, for the cells that build their gates from it */
+static inline real rl_fn_exp(real v) { return RL_EXP(v); }
+static inline cnum rl_cfn_exp(cnum v)
+{
+    real e = RL_EXP(creal(v));
+    return e + I * (e * cimag(v));
+}
+/* a when it is a number, else b (minLSTM's two forms of a ratio) */
+static inline real rl_fn_number_or(real a, real b) { return a == a ? a : b; }
+static inline cnum rl_cfn_number_or(cnum a, cnum b) { return creal(a) == creal(a) ? a : b; }
 static inline cnum rl_cfn_sigm(cnum v)
 {
     real s = rl_sigm(creal(v));

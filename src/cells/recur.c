@@ -143,14 +143,43 @@ static void diag_grad(int Gh, int H, int n, const real *E, const real *S, real *
         for (int j = 0; j < H; j++) du[j] += E[r * H + j] * S[r * H + j];
 }
 
+/* ---------------------------------------------------------------- none: R = 0 */
+
+static void none_step(int fwd, int Gh, int H, int M, const real *A, const real *W, const real *wp, real *C, int ldc,
+                      int vec)
+{
+    (void)fwd, (void)Gh, (void)H, (void)M, (void)A, (void)W, (void)wp, (void)C, (void)ldc, (void)vec;
+}
+
+/* C = beta C: the product with R = 0 */
+static void none_mul(int Gh, int H, int n, real alpha, const real *A, const real *W, real beta, real *C)
+{
+    (void)alpha, (void)A, (void)W;
+    if (beta == 1) return;
+    for (size_t i = 0; i < (size_t)n * Gh * H; i++) C[i] = beta == 0 ? 0 : beta * C[i];
+}
+
+static void none_mul_t(int Gh, int H, int n, real alpha, const real *A, const real *W, real beta, real *C)
+{
+    (void)Gh;
+    none_mul(1, H, n, alpha, A, W, beta, C);
+}
+
+static void none_grad(int Gh, int H, int n, const real *E, const real *S, real *dW)
+{
+    (void)Gh, (void)H, (void)n, (void)E, (void)S, (void)dW;
+}
+
 #ifdef RL_REAL_F64
-extern const rl_recur_ops_f64 rl_recur_dense_ops_f64, rl_recur_diag_ops_f64;
+extern const rl_recur_ops_f64 rl_recur_dense_ops_f64, rl_recur_diag_ops_f64, rl_recur_none_ops_f64;
 const rl_recur_ops_f64 rl_recur_dense_ops_f64 = {dense_step, dense_units, dense_pack, dense_mul, dense_mul_t, dense_grad};
 const rl_recur_ops_f64 rl_recur_diag_ops_f64 = {diag_step, NULL, NULL, diag_mul, diag_mul, diag_grad};
+const rl_recur_ops_f64 rl_recur_none_ops_f64 = {none_step, NULL, NULL, none_mul, none_mul_t, none_grad};
 #else
-extern const rl_recur_ops_f32 rl_recur_dense_ops_f32, rl_recur_diag_ops_f32;
+extern const rl_recur_ops_f32 rl_recur_dense_ops_f32, rl_recur_diag_ops_f32, rl_recur_none_ops_f32;
 const rl_recur_ops_f32 rl_recur_dense_ops_f32 = {dense_step, dense_units, dense_pack, dense_mul, dense_mul_t, dense_grad};
 const rl_recur_ops_f32 rl_recur_diag_ops_f32 = {diag_step, NULL, NULL, diag_mul, diag_mul, diag_grad};
+const rl_recur_ops_f32 rl_recur_none_ops_f32 = {none_step, NULL, NULL, none_mul, none_mul_t, none_grad};
 #endif
 
 #ifdef RL_REAL_F64
@@ -244,13 +273,35 @@ static void diag_stats(int Gh, int H, const float *u, double *radius, double *si
     sigma[0] = radius[0];
 }
 
-extern const rl_recur_ops_f32 rl_recur_dense_ops_f32, rl_recur_diag_ops_f32;
+/* R = 0: no block, nothing to add */
+static void none_jac(int Gh, int H, const double *W, const double *coef, double *rows, size_t ld)
+{
+    (void)Gh, (void)W, (void)coef;
+    for (int j = 0; j < H; j++)
+        for (int k = 0; k < H; k++) rows[(size_t)j * ld + k] = 0;
+}
+
+static void none_jac_adj(int Gh, int H, const double *W, const double *coef, const double *jbar, size_t ld, double *dW,
+                         double *coef_bar)
+{
+    (void)Gh, (void)H, (void)W, (void)coef, (void)jbar, (void)ld, (void)dW, (void)coef_bar;
+}
+
+static void none_stats(int Gh, int H, const float *W, double *radius, double *sigma)
+{
+    (void)H, (void)W;
+    for (int g = 0; g < Gh; g++) radius[g] = sigma[g] = 0;
+}
+
+extern const rl_recur_ops_f32 rl_recur_dense_ops_f32, rl_recur_diag_ops_f32, rl_recur_none_ops_f32;
 
 static const rl_recur_desc table[RL_RECUR_COUNT] = {
     [RL_RECUR_DENSE] = {RL_RECUR_DENSE, "dense", 2, 0, 1, 0, &rl_recur_dense_ops_f32, &rl_recur_dense_ops_f64, dense_jac,
                         dense_jac_adj, dense_stats},
     [RL_RECUR_DIAG] = {RL_RECUR_DIAG, "diagonal", 1, 1, 0, 1, &rl_recur_diag_ops_f32, &rl_recur_diag_ops_f64, diag_jac,
                        diag_jac_adj, diag_stats},
+    [RL_RECUR_NONE] = {RL_RECUR_NONE, "none", 0, 0, 0, 0, &rl_recur_none_ops_f32, &rl_recur_none_ops_f64, none_jac,
+                       none_jac_adj, none_stats},
 };
 
 /* every kind has its row */

@@ -8,7 +8,10 @@
  * side of a step (pre-activations, or their hidden part kept apart):
  *
  *   dense  R = W_hh (Gh*U, U), rnn.weight_hh_l{k}: tanh, relu, linear, LSTM, GRU, leaky;
- *   diag   R = diag(u), u (U), rnn.weight_hh_l{k} of shape (U): IndRNN (Gh = 1).
+ *   diag   R = diag(u), u (U), rnn.weight_hh_l{k} of shape (U): IndRNN (Gh = 1);
+ *   none   R = 0: the gates come from the input alone, and the previous
+ *          state enters only through the cell's direct terms: minGRU,
+ *          minLSTM (no W_hh tensor).
  *
  * In every product below "rows" are sequences (or steps and sequences):
  *   step     the time loop's product of one step, for M rows:
@@ -33,7 +36,7 @@
 
 #include "base/internal.h"
 
-typedef enum { RL_RECUR_DENSE = 0, RL_RECUR_DIAG, RL_RECUR_COUNT } rl_recur;
+typedef enum { RL_RECUR_DENSE = 0, RL_RECUR_DIAG, RL_RECUR_NONE, RL_RECUR_COUNT } rl_recur;
 
 #define RL_RECUR_OPS(R, suffix)                                                                                 \
     typedef struct {                                                                                            \
@@ -50,8 +53,8 @@ RL_RECUR_OPS(double, f64)
 typedef struct rl_recur_desc {
     rl_recur kind;
     const char *name;
-    /* R's tensor: ndim 2 (Gh*U, U) or 1 (U); gates: how many gate blocks it
-     * may hold (0: any, 1: one only) */
+    /* R's tensor: ndim 2 (Gh*U, U), 1 (U), or 0: none; gates: how many
+     * gate blocks it may hold (0: any, 1: one only) */
     int ndim, gates;
     /* dense: the inits of a matrix (orthogonal, Gaussian, identity, ...,
      * --radius) and an orthogonal parametrisation apply */

@@ -226,7 +226,10 @@ static void bias_part(void *p, size_t lo, size_t hi)
     size_t hh = hi < j->Gh ? hi : j->Gh;
     for (size_t r = 0; r < j->rows; r++) {
         const real *dz = j->dz + r * j->G, *dzh = j->dzh + r * j->Gh;
-        if (dz == dzh) {
+        if (!j->db_hh) { /* a cell without b_hh (minGRU, minLSTM) */
+            RL_SIMD
+            for (size_t k = lo; k < hi; k++) j->db_ih[k] += dz[k];
+        } else if (dz == dzh) {
             RL_SIMD
             for (size_t k = lo; k < hi; k++) j->db_ih[k] += dz[k], j->db_hh[k] += dz[k];
         } else {

@@ -53,8 +53,8 @@ typedef struct {
     const char *fmt; /* name, %d the layer */
     rl_role role;
     int ndim;
-    long long rows, cols;
-    int fixed; /* not trained */
+    long long rows, cols, fan; /* fan: the default init is U(+-1/sqrt(fan)) */
+    int fixed;                 /* not trained */
 } tensor_spec;
 
 static long long dim(rl_dim d, long long H, long long in) { return d == RL_DIM_HIDDEN ? H : d == RL_DIM_INPUT ? in : 1; }
@@ -67,11 +67,12 @@ static int layer_specs(const rl_cell_desc *d, const rl_config *c, rl_orth map, i
     for (int i = 0; i < d->nparams; i++) {
         const rl_param_spec *p = &d->params[i];
         if (orth && p->role == RL_W_HH) continue; /* W_hh = B map(A) (src/cells/orth.h) */
-        out[n++] = (tensor_spec){p->fmt, p->role, p->cols ? 2 : 1, p->mult * dim(p->rows, H, in), dim(p->cols, H, in), 0};
+        out[n++] = (tensor_spec){p->fmt, p->role, p->cols ? 2 : 1, p->mult * dim(p->rows, H, in), dim(p->cols, H, in),
+                                 dim(p->fan, H, in), 0};
     }
     if (orth) {
-        out[n++] = (tensor_spec){"rnn.parametrizations.weight_hh_l%d.original", RL_ORTH_X, 2, H, H, 0};
-        out[n++] = (tensor_spec){"rnn.parametrizations.weight_hh_l%d.0.base", RL_ORTH_BASE, 2, H, H, 1};
+        out[n++] = (tensor_spec){"rnn.parametrizations.weight_hh_l%d.original", RL_ORTH_X, 2, H, H, H, 0};
+        out[n++] = (tensor_spec){"rnn.parametrizations.weight_hh_l%d.0.base", RL_ORTH_BASE, 2, H, H, H, 1};
     }
     return n;
 }
@@ -137,13 +138,14 @@ rl_status rl_model_new_orth(rl_model **out, const rl_config *cfg, rl_dtype dtype
             snprintf(name, sizeof name, sp[i].fmt, k);
             int t = add_tensor(m, name, sp[i].ndim, sp[i].rows, sp[i].cols);
             m->tensors[t].fixed = sp[i].fixed;
+            m->fan[t] = (int)sp[i].fan;
             /* a role's tensors follow each other: the first stands for the block */
             RL_ASSERT(m->role[k][sp[i].role] < 0 || sp[i - 1].role == sp[i].role);
             if (m->role[k][sp[i].role] < 0) m->role[k][sp[i].role] = (short)t;
         }
     }
-    add_tensor(m, "head.weight", 2, cfg->output_size, cfg->hidden_size);
-    add_tensor(m, "head.bias", 1, cfg->output_size, 1);
+    m->fan[add_tensor(m, "head.weight", 2, cfg->output_size, cfg->hidden_size)] = cfg->hidden_size;
+    m->fan[add_tensor(m, "head.bias", 1, cfg->output_size, 1)] = cfg->hidden_size;
     RL_ASSERT((long long)m->num_params == total);
     m->params = rl_alloc(m->num_params, rl_dtype_size(dtype));
     if (!m->params) {
@@ -413,13 +415,18 @@ rl_status rl_model_init(rl_model *m, const rl_init *init, uint64_t seed)
     if (s) return s;
     rl_rng rng;
     rl_rng_seed(&rng, seed);
-    double k = 1.0 / sqrt((double)H);
-    /* PyTorch's default for every tensor first, in buffer order. */
-    for (size_t i = 0; i < m->num_params; i++) set_param(m, i, (2 * rl_rng_uniform(&rng) - 1) * k);
+    /* PyTorch's default for every tensor first, in buffer order: U(+-1/sqrt(fan)) */
+    for (int t = 0; t < m->num_tensors; t++) {
+        const double k = 1.0 / sqrt((double)m->fan[t]);
+        for (size_t i = 0; i < m->tensors[t].numel; i++)
+            set_param(m, m->tensors[t].offset + i, (2 * rl_rng_uniform(&rng) - 1) * k);
+    }
     double *block = rl_alloc((size_t)H * H, sizeof *block);
     if (!block) return RL_ERR_NOMEM;
     for (int l = 0; l < m->cfg.num_layers && !s; l++) {
-        const size_t bih = m->tensors[rl_t(m, l, RL_B_IH)].offset, bhh = m->tensors[rl_t(m, l, RL_B_HH)].offset;
+        /* the biases' offsets; a cell without b_hh (minGRU) has its b_ih alone */
+        const int tih = rl_t(m, l, RL_B_IH), thh = rl_t(m, l, RL_B_HH);
+        const size_t bih = tih >= 0 ? m->tensors[tih].offset : 0, bhh = thh >= 0 ? m->tensors[thh].offset : 0;
         for (int g = 0; g < G && !s && rl_cell_recur(d)->matrix; g++) {
             s = init_block(block, H, init, &rng);
             if (!s) s = store_whh_block(m, l, g, block);
@@ -427,6 +434,7 @@ rl_status rl_model_init(rl_model *m, const rl_init *init, uint64_t seed)
         /* IRNN and chrono: recurrent biases start at zero */
         if (init->kind == RL_INIT_IDENTITY || init->kind == RL_INIT_CHRONO || init->zero_bias)
             for (int r = RL_B_IH; r <= RL_B_HH; r++) {
+                if (rl_t(m, l, (rl_role)r) < 0) continue;
                 const rl_tensor_info *t = &m->tensors[rl_t(m, l, (rl_role)r)];
                 for (size_t i = 0; i < t->numel; i++) set_param(m, t->offset + i, 0.0);
             }
@@ -437,7 +445,7 @@ rl_status rl_model_init(rl_model *m, const rl_init *init, uint64_t seed)
             size_t f0 = (size_t)d->forget_gate * H;
             for (int i = 0; i < H; i++) {
                 set_param(m, bih + f0 + (size_t)i, init->forget_bias);
-                set_param(m, bhh + f0 + (size_t)i, 0.0);
+                if (thh >= 0) set_param(m, bhh + f0 + (size_t)i, 0.0);
             }
         }
         /* a diagonal recurrence (IndRNN's u): U(0, R), Li et al. 2018's

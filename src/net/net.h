@@ -23,6 +23,7 @@ struct rl_model {
     int num_tensors;
     rl_tensor_info tensors[RL_MAX_TENSORS];
     char names[RL_MAX_TENSORS][RL_TENSOR_NAME_MAX];
+    int fan[RL_MAX_TENSORS]; /* each tensor's default init is U(+-1/sqrt(fan)) */
     rl_orth orth; /* W_hh = B map(A) (src/orth.h), or RL_ORTH_NONE */
     short role[RL_MAX_LAYERS][RL_ROLE_COUNT]; /* index of layer k's (first) tensor of each role, -1: none */
     char *vocab; /* owned UTF-8 string or NULL */

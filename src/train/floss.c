@@ -310,8 +310,8 @@ static rl_status whh_grad(floss_ws *f)
     for (int l = 0; !s && l < f->L; l++) {
         const double *src = f->dwhh + (size_t)l * whh_len(f);
         if (m->orth == RL_ORTH_NONE) {
-            double *dw = tensor_grad(f, l, RL_W_HH);
-            for (size_t i = 0; i < whh_len(f); i++) dw[i] += src[i];
+            double *dw = tensor_grad(f, l, RL_W_HH); /* NULL: the cell has no R */
+            for (size_t i = 0; dw && i < whh_len(f); i++) dw[i] += src[i];
         } else {
             s = rl_orth_layer_backward(m->orth, H, rl_tensor_data(m, rl_t(m, l, RL_ORTH_X)),
                                        rl_tensor_data(m, rl_t(m, l, RL_ORTH_BASE)), src, tensor_grad(f, l, RL_ORTH_X),
