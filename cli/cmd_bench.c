@@ -215,7 +215,7 @@ int cmd_bench(int argc, char **argv)
     } else if (c.seen[O_JAC] || c.seen[O_LYAP]) {
         /* the analysis workloads: a tanh RNN, W_hh ~ N(0, 1.5^2/H), noise inputs */
         if (!c.seen[O_SEQ]) T = 100;
-        rl_config mc = {RL_CELL_TANH, 1, H, 1, 1, RL_LOSS_MSE};
+        rl_config mc = {.cell = RL_CELL_TANH, .input_size = 1, .hidden_size = H, .num_layers = 1, .output_size = 1, .loss = RL_LOSS_MSE};
         rl_init init = {.kind = RL_INIT_GAUSSIAN, .gain = 1.5};
         rl_model *m = NULL;
         s = rl_model_new(&m, &mc, RL_F64);
@@ -252,7 +252,7 @@ int cmd_bench(int argc, char **argv)
     } else {
         /* the training workload */
         const int V = 65, G = rl_cell_gates(cell);
-        rl_config mc = {cell, V, H, 1, V, RL_LOSS_CE};
+        rl_config mc = {.cell = cell, .input_size = V, .hidden_size = H, .num_layers = 1, .output_size = V, .loss = RL_LOSS_CE};
         rl_init init = {.kind = RL_INIT_UNIFORM, .gain = 1};
         step_ctx sc = {0};
         rl_optim_config oc = rl_optim_defaults(RL_OPT_ADAM);

@@ -74,7 +74,7 @@ static int section_linear(demo *d)
                    "<code>J = W</code>, so <code>&#8706;h<sub>t</sub>/&#8706;h<sub>0</sub> = W<sup>t</sup></code>. "
                    "Here <code>W = Q &#923; Q<sup>T</sup></code> is symmetric with eigenvalues 1.1, 1.0, &#8722;0.95, "
                    "0.9, 0.7 and &#8722;0.5: inside, on and outside the unit circle (Deep Learning, &#167;10.7).</p>");
-    rl_config c = {RL_CELL_LINEAR, 1, H, 1, 1, RL_LOSS_MSE};
+    rl_config c = {.cell = RL_CELL_LINEAR, .input_size = 1, .hidden_size = H, .num_layers = 1, .output_size = 1, .loss = RL_LOSS_MSE};
     rl_init init = {.kind = RL_INIT_ORTHOGONAL, .gain = 1, .zero_bias = 1};
     rl_model *m = NULL;
     rl_jac *j = NULL;
@@ -184,7 +184,7 @@ static int section_gains(demo *d)
         char what[64];
         snprintf(what, sizeof what, "gain %g", gains[g]);
         progress(d, what);
-        rl_config c = {RL_CELL_TANH, 1, H, 1, 1, RL_LOSS_MSE};
+        rl_config c = {.cell = RL_CELL_TANH, .input_size = 1, .hidden_size = H, .num_layers = 1, .output_size = 1, .loss = RL_LOSS_MSE};
         rl_init init = {.kind = RL_INIT_GAUSSIAN, .gain = gains[g], .zero_bias = 1};
         rl_model *m = NULL;
         rl_jac *j = NULL;

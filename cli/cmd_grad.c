@@ -252,7 +252,7 @@ int cmd_gradcheck(int argc, char **argv)
         {"help", no_argument, 0, 'h'},              {0, 0, 0, 0}};
     cli_ctx c = {.cmd = "gradcheck", .usage = gradcheck_usage};
     rl_orth orth = RL_ORTH_NONE;
-    rl_config cfg = {RL_CELL_TANH, 3, 8, 1, 4, RL_LOSS_CE};
+    rl_config cfg = {.cell = RL_CELL_TANH, .input_size = 3, .hidden_size = 8, .num_layers = 1, .output_size = 4, .loss = RL_LOSS_CE};
     rl_init init = {.kind = RL_INIT_UNIFORM, .gain = 1.0};
     int B = 3, T = 10, e = 0, v;
     uint64_t seed = 1;

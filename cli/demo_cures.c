@@ -29,7 +29,7 @@ static void html_matrix(char *buf, size_t n, const char *name, const double *a, 
 /* One worked model: its J_k, V, Lambda_k and the product beside V (prod) V^-1. */
 static int worked_part(demo *d, rl_cell cell, double gain, const char *what, char *html, size_t n, double *dev)
 {
-    rl_config c = {cell, 1, 3, 1, 1, RL_LOSS_MSE};
+    rl_config c = {.cell = cell, .input_size = 1, .hidden_size = 3, .num_layers = 1, .output_size = 1, .loss = RL_LOSS_MSE};
     rl_init init = {.kind = RL_INIT_SYMMETRIC, .gain = gain};
     rl_model *m = NULL;
     rl_jac *j = NULL;
@@ -142,7 +142,7 @@ static rl_init cure_init(const cure *c, int T)
 /* The model of cure k at initialisation (float64, H units, adding inputs). */
 static rl_status cure_model(demo *d, int k, int T, rl_model **m)
 {
-    rl_config cfg = {cures[k].cell, 2, d->cure_H, 1, 1, RL_LOSS_MSE};
+    rl_config cfg = {.cell = cures[k].cell, .input_size = 2, .hidden_size = d->cure_H, .num_layers = 1, .output_size = 1, .loss = RL_LOSS_MSE};
     rl_init in = cure_init(&cures[k], T);
     rl_status s = rl_model_new_orth(m, &cfg, RL_F64, cures[k].orth);
     if (!s) s = rl_model_init(*m, &in, d->seed);

@@ -32,7 +32,7 @@ int main(int argc, char **argv)
     TRY(rl_task_new(&task, RL_TASK_ADDING, T, NULL));
     rl_task_info info = rl_task_get_info(task);
     /* a float32 model sized for the task: inputs (value, marker), one output */
-    rl_config cfg = {RL_CELL_LSTM, info.input_size, 32, 1, info.output_size, info.loss};
+    rl_config cfg = {.cell = RL_CELL_LSTM, .input_size = info.input_size, .hidden_size = 32, .num_layers = 1, .output_size = info.output_size, .loss = info.loss};
     TRY(rl_model_new(&m, &cfg, RL_F32));
     rl_init init = {.kind = RL_INIT_UNIFORM, .gain = 1};
     TRY(rl_model_init(m, &init, 1));

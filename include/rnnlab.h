@@ -72,6 +72,8 @@ typedef enum {
                          (Li et al. 2018) */
     RL_CELL_MINGRU,   /* h_t = (1 - z) h_{t-1} + z h~, [z; h~] from the input alone (Feng et al. 2024) */
     RL_CELL_MINLSTM,  /* h_t = f' h_{t-1} + i' h~, f' = f/(f+i), i' = i/(f+i) (Feng et al. 2024) */
+    RL_CELL_LRU,      /* x_t = lambda x_{t-1} + gamma (B u_t) (complex, N units), y_t = act(Re(C x_t) + D u_t)
+                         (Orvieto et al. 2023) */
     RL_CELL_COUNT
 } rl_cell;
 
@@ -122,6 +124,13 @@ double rl_rng_normal(rl_rng *r);  /* N(0, 1) */
 
 /* ---------------------------------------------------------------- model */
 
+/* The output nonlinearity of a cell that has one (lru): y = act(a). gelu is
+ * the erf form, a Phi(a). */
+typedef enum { RL_ACT_DEFAULT = 0, RL_ACT_LINEAR, RL_ACT_RELU, RL_ACT_TANH, RL_ACT_GELU, RL_ACT_COUNT } rl_act;
+/* "default", "linear", "relu", "tanh", "gelu"; NULL if out of range. */
+const char *rl_act_name(rl_act a);
+rl_status rl_act_parse(const char *name, rl_act *out);
+
 /* The shape of a model. Passed by value; validated by rl_model_new. */
 typedef struct {
     rl_cell cell;
@@ -130,6 +139,10 @@ typedef struct {
     int num_layers;  /* L >= 1 */
     int output_size; /* O >= 1: the readout o_t = W_o h_t + b_o of the top layer */
     rl_loss loss;
+    int state_size;  /* N: the complex state's units of an lru layer (its real state is 2N numbers);
+                        0: hidden_size. Other cells: 0 */
+    rl_act activation; /* an lru layer's output y = act(Re(C x) + D u): RL_ACT_DEFAULT (gelu for lru) or one
+                        of the others; other cells: RL_ACT_DEFAULT */
 } rl_config;
 
 /* Limits a model may not exceed (they bound what a file can make us allocate). */
@@ -186,6 +199,10 @@ rl_dtype rl_model_dtype(const rl_model *m);
 size_t rl_model_num_params(const rl_model *m);
 void *rl_model_params(rl_model *m);
 const void *rl_model_params_const(const rl_model *m);
+/* The numbers of one state component of one layer: hidden_size, but for lru
+ * 2 * state_size ([Re x; Im x]). An initial state h0 (and c0) is
+ * (num_layers, B, rl_model_units). */
+int rl_model_units(const rl_model *m);
 int rl_model_num_tensors(const rl_model *m);
 const rl_tensor_info *rl_model_tensor(const rl_model *m, int i);
 /* Index of the tensor with this name, or -1. */
@@ -237,6 +254,9 @@ typedef struct {
     double recurrent_min; /* indrnn, > 0: the last layer's u ~ U(recurrent_min, recurrent_max) instead
                              (Li et al. 2018's init when the answer comes at the last step: u near 1,
                              e.g. 2^(-1/T) to 2^(1/T)); below recurrent_max (or 1) */
+    /* lru's ring init (Orvieto et al. 2023): |lambda|^2 ~ U[r_min^2, r_max^2], arg lambda ~
+     * U[0, max_phase]; 0 leaves each at its default (0.9, 0.999, 2 pi); 0 <= r_min <= r_max < 1 */
+    double r_min, r_max, max_phase;
 } rl_init;
 
 /* Everything but W_hh gets PyTorch's default uniform init; W_hh follows init

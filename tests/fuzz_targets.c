@@ -67,11 +67,11 @@ int fuzz_data(const uint8_t *data, size_t size)
 {
     st_file f;
     if (st_parse(&f, data, size, "fuzz") != RL_OK) return 0;
-    const rl_config cfgs[5] = {{RL_CELL_TANH, 3, 4, 2, 2, RL_LOSS_CE},
-                               {RL_CELL_GRU, 2, 3, 1, 1, RL_LOSS_MSE},
-                               {RL_CELL_LSTM, 1, 2, 1, 3, RL_LOSS_CE},
-                               {RL_CELL_LEAKY, 2, 3, 2, 2, RL_LOSS_CE},
-                               {RL_CELL_INDRNN, 1, 3, 2, 1, RL_LOSS_MSE}};
+    const rl_config cfgs[5] = {{.cell = RL_CELL_TANH, .input_size = 3, .hidden_size = 4, .num_layers = 2, .output_size = 2, .loss = RL_LOSS_CE},
+                               {.cell = RL_CELL_GRU, .input_size = 2, .hidden_size = 3, .num_layers = 1, .output_size = 1, .loss = RL_LOSS_MSE},
+                               {.cell = RL_CELL_LSTM, .input_size = 1, .hidden_size = 2, .num_layers = 1, .output_size = 3, .loss = RL_LOSS_CE},
+                               {.cell = RL_CELL_LEAKY, .input_size = 2, .hidden_size = 3, .num_layers = 2, .output_size = 2, .loss = RL_LOSS_CE},
+                               {.cell = RL_CELL_INDRNN, .input_size = 1, .hidden_size = 3, .num_layers = 2, .output_size = 1, .loss = RL_LOSS_MSE}};
     /* the last two: models 0 and 3 again, with an orthogonal W_hh */
     const int cfg_of[7] = {0, 1, 2, 3, 4, 0, 3};
     const rl_orth map_of[7] = {RL_ORTH_NONE, RL_ORTH_NONE, RL_ORTH_NONE, RL_ORTH_NONE, RL_ORTH_NONE, RL_ORTH_EXP,

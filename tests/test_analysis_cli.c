@@ -109,7 +109,7 @@ TEST(cli_lyapunov_json)
 {
     /* a data file holding only h0 gives the initial state */
     float h0[1 * 1 * 8] = {0.5f, -0.5f, 0.25f, 0, 0.1f, -0.2f, 0.3f, 0.9f};
-    rl_config c = {RL_CELL_TANH, 2, 8, 1, 1, RL_LOSS_MSE};
+    rl_config c = {.cell = RL_CELL_TANH, .input_size = 2, .hidden_size = 8, .num_layers = 1, .output_size = 1, .loss = RL_LOSS_MSE};
     rl_model *m = NULL;
     rl_init init = {.kind = RL_INIT_GAUSSIAN, .gain = 2.0, .zero_bias = 1};
     CHECK_OK(rl_model_new(&m, &c, RL_F32));

@@ -9,7 +9,7 @@
  * the loss is the mask-weighted mean of -log softmax(b_o)[y]. */
 TEST(loss_by_hand)
 {
-    rl_config c = {RL_CELL_TANH, 2, 3, 2, 3, RL_LOSS_CE};
+    rl_config c = {.cell = RL_CELL_TANH, .input_size = 2, .hidden_size = 3, .num_layers = 2, .output_size = 3, .loss = RL_LOSS_CE};
     rl_model *m = NULL;
     rl_ws *ws = NULL;
     CHECK_OK(rl_model_new(&m, &c, RL_F64));
@@ -25,7 +25,7 @@ TEST(loss_by_hand)
     double want = (1 * (lse - 0.5) + 0.5 * (lse - 2) + 2 * (lse + 1)) / 3.5;
     CHECK_MSG(fabs(loss - want) < 1e-14, "loss %.17g want %.17g", loss, want);
     /* mse, mean over outputs */
-    rl_config c2 = {RL_CELL_TANH, 2, 3, 1, 2, RL_LOSS_MSE};
+    rl_config c2 = {.cell = RL_CELL_TANH, .input_size = 2, .hidden_size = 3, .num_layers = 1, .output_size = 2, .loss = RL_LOSS_MSE};
     rl_model *m2 = NULL;
     rl_ws *ws2 = NULL;
     CHECK_OK(rl_model_new(&m2, &c2, RL_F64));
@@ -45,7 +45,7 @@ TEST(loss_by_hand)
 /* Backward accumulates; zero_grad clears. */
 TEST(backward_accumulates)
 {
-    rl_config c = {RL_CELL_TANH, 3, 5, 2, 4, RL_LOSS_CE};
+    rl_config c = {.cell = RL_CELL_TANH, .input_size = 3, .hidden_size = 5, .num_layers = 2, .output_size = 4, .loss = RL_LOSS_CE};
     rl_init init = {.kind = RL_INIT_UNIFORM, .gain = 1};
     rl_model *m = NULL;
     rl_data *d = NULL;
@@ -84,7 +84,7 @@ out:
  * with dL/dh_1 the full gradient the workspace keeps for the top layer. */
 TEST(eq_10_21_holds_in_the_cache)
 {
-    rl_config c = {RL_CELL_TANH, 2, 4, 1, 3, RL_LOSS_MSE};
+    rl_config c = {.cell = RL_CELL_TANH, .input_size = 2, .hidden_size = 4, .num_layers = 1, .output_size = 3, .loss = RL_LOSS_MSE};
     rl_init init = {.kind = RL_INIT_GAUSSIAN, .gain = 1.2};
     rl_model *m = NULL;
     rl_data *d = NULL;
@@ -117,7 +117,7 @@ TEST(f32_matches_f64)
 {
     rl_cell cells[] = {RL_CELL_TANH, RL_CELL_RELU, RL_CELL_LINEAR};
     for (int ci = 0; ci < 3; ci++) {
-        rl_config c = {cells[ci], 4, 16, 2, 5, RL_LOSS_CE};
+        rl_config c = {.cell = cells[ci], .input_size = 4, .hidden_size = 16, .num_layers = 2, .output_size = 5, .loss = RL_LOSS_CE};
         rl_init init = {.kind = RL_INIT_UNIFORM, .gain = 1};
         rl_model *m64 = NULL, *m32 = NULL;
         rl_data *d64 = NULL, *d32 = NULL;
@@ -153,7 +153,7 @@ TEST(f32_matches_f64)
 /* A mismatched batch is an error, not a crash. */
 TEST(batch_mismatch_is_an_error)
 {
-    rl_config c = {RL_CELL_TANH, 2, 3, 1, 2, RL_LOSS_MSE};
+    rl_config c = {.cell = RL_CELL_TANH, .input_size = 2, .hidden_size = 3, .num_layers = 1, .output_size = 2, .loss = RL_LOSS_MSE};
     rl_model *m = NULL, *m32 = NULL;
     rl_ws *ws = NULL;
     CHECK_OK(rl_model_new(&m, &c, RL_F64));

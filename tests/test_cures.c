@@ -11,7 +11,7 @@
 
 static rl_model *make(rl_cell cell, int H, int L, const rl_init *init, uint64_t seed)
 {
-    rl_config c = {cell, 3, H, L, 2, RL_LOSS_MSE};
+    rl_config c = {.cell = cell, .input_size = 3, .hidden_size = H, .num_layers = L, .output_size = 2, .loss = RL_LOSS_MSE};
     rl_model *m = NULL;
     CHECK_OK(rl_model_new(&m, &c, RL_F64));
     if (m) CHECK_OK(rl_model_init(m, init, seed));
@@ -301,7 +301,7 @@ TEST(init_options_refused)
         {RL_CELL_INDRNN, {.kind = RL_INIT_UNIFORM, .gain = 1, .recurrent_min = NAN}, "finite"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        rl_config c = {bad[i].cell, 2, 3, 1, 2, RL_LOSS_MSE};
+        rl_config c = {.cell = bad[i].cell, .input_size = 2, .hidden_size = 3, .num_layers = 1, .output_size = 2, .loss = RL_LOSS_MSE};
         rl_model *m = NULL;
         CHECK_OK(rl_model_new(&m, &c, RL_F32));
         if (!m) continue;

@@ -16,7 +16,7 @@
  * 0.5, 1, 2}, a random h0. */
 static rl_model *esn_model(rl_cell cell, int H, int L, int O, rl_loss loss, uint64_t seed)
 {
-    rl_config c = {cell, 2, H, L, O, loss};
+    rl_config c = {.cell = cell, .input_size = 2, .hidden_size = H, .num_layers = L, .output_size = O, .loss = loss};
     rl_model *m = NULL;
     rl_init init = {.kind = RL_INIT_UNIFORM, .gain = 1};
     CHECK_OK(rl_model_new(&m, &c, RL_F64));

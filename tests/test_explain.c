@@ -9,7 +9,7 @@
 
 static rl_model *small_model(rl_cell cell, int H, rl_init_kind kind, double gain)
 {
-    rl_config c = {cell, 1, H, 1, 1, RL_LOSS_MSE};
+    rl_config c = {.cell = cell, .input_size = 1, .hidden_size = H, .num_layers = 1, .output_size = 1, .loss = RL_LOSS_MSE};
     rl_init init = {.kind = kind, .gain = gain};
     rl_model *m = NULL;
     CHECK_OK(rl_model_new(&m, &c, RL_F64));

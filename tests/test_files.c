@@ -160,7 +160,7 @@ static void expect_data_error(const rl_model *m, const char *path, rl_status wan
 TEST(bad_data_files)
 {
     rl_model *ce = NULL, *mse = NULL;
-    rl_config c1 = {RL_CELL_TANH, 2, 3, 2, 4, RL_LOSS_CE}, c2 = {RL_CELL_TANH, 2, 3, 1, 2, RL_LOSS_MSE};
+    rl_config c1 = {.cell = RL_CELL_TANH, .input_size = 2, .hidden_size = 3, .num_layers = 2, .output_size = 4, .loss = RL_LOSS_CE}, c2 = {.cell = RL_CELL_TANH, .input_size = 2, .hidden_size = 3, .num_layers = 1, .output_size = 2, .loss = RL_LOSS_MSE};
     CHECK_OK(rl_model_new(&ce, &c1, RL_F32));
     CHECK_OK(rl_model_new(&mse, &c2, RL_F32));
     if (!ce || !mse) return;
@@ -241,7 +241,7 @@ TEST(bad_data_files)
  * whole, through a temporary that is gone afterwards. */
 TEST(save_is_atomic)
 {
-    rl_config c = {RL_CELL_TANH, 1, 2, 1, 1, RL_LOSS_MSE};
+    rl_config c = {.cell = RL_CELL_TANH, .input_size = 1, .hidden_size = 2, .num_layers = 1, .output_size = 1, .loss = RL_LOSS_MSE};
     rl_model *m = NULL;
     CHECK_OK(rl_model_new(&m, &c, RL_F32));
     if (!m) return;

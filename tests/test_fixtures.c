@@ -24,7 +24,8 @@ static const char *const cases[] = {"tanh_l1_ce",      "relu_l2_mse",     "linea
                                     "orth_exp_leaky_l2_mse", "orth_cayley_leaky_l1_ce", "rnnlab_made_orth_cayley_leaky_l2",
                                     /* the diagonal recurrences (tools/make_diag_fixtures.py) */
                                     "mingru_l1_mse", "mingru_l2_ce", "mingru_l3_mse_long", "minlstm_l1_ce",
-                                    "minlstm_l2_mse_h1", "minlstm_l3_ce_long"};
+                                    "minlstm_l2_mse_h1", "minlstm_l3_ce_long", "lru_l1_ce", "lru_l1_mse_h1",
+                                    "lru_l2_mse_linear", "lru_l2_ce_relu", "lru_l3_mse_tanh_long", "lru_l2_ce_gelu_long"};
 
 /* Max |x| over a tensor, for the absolute part of the tolerance. */
 static double max_abs(const double *x, size_t n)

@@ -7,7 +7,7 @@
 
 static void gradcheck_case(rl_cell cell, int layers, int steps, rl_loss loss, int mask, int h0, uint64_t seed)
 {
-    rl_config cfg = {cell, 3, 6, layers, 4, loss};
+    rl_config cfg = {.cell = cell, .input_size = 3, .hidden_size = 6, .num_layers = layers, .output_size = 4, .loss = loss};
     rl_init init = {.kind = RL_INIT_UNIFORM, .gain = 1};
     rl_model *m = NULL;
     rl_data *d = NULL;
@@ -44,7 +44,7 @@ TEST(gradcheck_every_cell)
  * gradient is compared with the finite difference of another loss. */
 TEST(gradcheck_detects_a_wrong_gradient)
 {
-    rl_config cfg = {RL_CELL_TANH, 3, 6, 2, 4, RL_LOSS_MSE};
+    rl_config cfg = {.cell = RL_CELL_TANH, .input_size = 3, .hidden_size = 6, .num_layers = 2, .output_size = 4, .loss = RL_LOSS_MSE};
     rl_init init = {.kind = RL_INIT_UNIFORM, .gain = 1};
     rl_model *m = NULL;
     rl_data *d = NULL;

@@ -8,7 +8,7 @@
 
 static rl_model *make(rl_cell cell, int H, rl_init_kind kind, double gain, double radius, uint64_t seed)
 {
-    rl_config c = {cell, 3, H, 2, 2, RL_LOSS_MSE};
+    rl_config c = {.cell = cell, .input_size = 3, .hidden_size = H, .num_layers = 2, .output_size = 2, .loss = RL_LOSS_MSE};
     rl_init init = {.kind = kind, .gain = gain, .radius = radius};
     rl_model *m = NULL;
     CHECK_OK(rl_model_new(&m, &c, RL_F64));
@@ -131,7 +131,7 @@ TEST(init_is_deterministic)
 
 TEST(init_forget_bias)
 {
-    rl_config c = {RL_CELL_LSTM, 3, 4, 1, 2, RL_LOSS_MSE};
+    rl_config c = {.cell = RL_CELL_LSTM, .input_size = 3, .hidden_size = 4, .num_layers = 1, .output_size = 2, .loss = RL_LOSS_MSE};
     rl_init init = {.kind = RL_INIT_UNIFORM, .gain = 1, .forget_bias = 1.0};
     rl_model *m = NULL;
     CHECK_OK(rl_model_new(&m, &c, RL_F64));
@@ -146,15 +146,15 @@ TEST(init_forget_bias)
 TEST(config_limits)
 {
     rl_model *m = NULL;
-    rl_config bad[] = {{RL_CELL_TANH, 0, 4, 1, 2, RL_LOSS_MSE},     {RL_CELL_TANH, 3, 0, 1, 2, RL_LOSS_MSE},
-                       {RL_CELL_TANH, 3, 4, 0, 2, RL_LOSS_MSE},     {RL_CELL_TANH, 3, 4, 1, 0, RL_LOSS_MSE},
-                       {RL_CELL_TANH, 3, 4, 1, 1, RL_LOSS_CE},      {RL_CELL_COUNT, 3, 4, 1, 2, RL_LOSS_MSE},
-                       {RL_CELL_TANH, 3, 4, 65, 2, RL_LOSS_MSE},    {RL_CELL_LSTM, 65536, 65536, 64, 2, RL_LOSS_MSE}};
+    rl_config bad[] = {{.cell = RL_CELL_TANH, .input_size = 0, .hidden_size = 4, .num_layers = 1, .output_size = 2, .loss = RL_LOSS_MSE},     {.cell = RL_CELL_TANH, .input_size = 3, .hidden_size = 0, .num_layers = 1, .output_size = 2, .loss = RL_LOSS_MSE},
+                       {.cell = RL_CELL_TANH, .input_size = 3, .hidden_size = 4, .num_layers = 0, .output_size = 2, .loss = RL_LOSS_MSE},     {.cell = RL_CELL_TANH, .input_size = 3, .hidden_size = 4, .num_layers = 1, .output_size = 0, .loss = RL_LOSS_MSE},
+                       {.cell = RL_CELL_TANH, .input_size = 3, .hidden_size = 4, .num_layers = 1, .output_size = 1, .loss = RL_LOSS_CE},      {.cell = RL_CELL_COUNT, .input_size = 3, .hidden_size = 4, .num_layers = 1, .output_size = 2, .loss = RL_LOSS_MSE},
+                       {.cell = RL_CELL_TANH, .input_size = 3, .hidden_size = 4, .num_layers = 65, .output_size = 2, .loss = RL_LOSS_MSE},    {.cell = RL_CELL_LSTM, .input_size = 65536, .hidden_size = 65536, .num_layers = 64, .output_size = 2, .loss = RL_LOSS_MSE}};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         CHECK_MSG(rl_model_new(&m, &bad[i], RL_F32) == RL_ERR_ARG, "config %zu accepted", i);
         CHECK(m == NULL);
     }
-    rl_config ok = {RL_CELL_LSTM, 3, 4, 2, 5, RL_LOSS_MSE};
+    rl_config ok = {.cell = RL_CELL_LSTM, .input_size = 3, .hidden_size = 4, .num_layers = 2, .output_size = 5, .loss = RL_LOSS_MSE};
     CHECK_OK(rl_model_new(&m, &ok, RL_F32));
     /* 4H(I + H + 2) + 4H(H + H + 2) + O(H + 1) */
     CHECK(m && rl_model_num_params(m) == (size_t)(16 * 9 + 16 * 10 + 5 * 5));

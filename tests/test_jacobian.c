@@ -20,7 +20,7 @@ static double max_abs(const double *x, size_t n)
 static void run_state(const rl_model *m, const double *x, int T, const double *s0, double *sT)
 {
     rl_config c = rl_model_config(m);
-    int H = c.hidden_size, L = c.num_layers, lstm = rl_cell_states(c.cell) == 2;
+    int H = rl_model_units(m), L = c.num_layers, lstm = rl_cell_states(c.cell) == 2;
     double *h0 = malloc((size_t)L * H * 8), *c0 = malloc((size_t)L * H * 8);
     for (int l = 0; l < L; l++) {
         memcpy(h0 + (size_t)l * H, s0 + (size_t)(lstm ? 2 : 1) * l * H, (size_t)H * 8);
@@ -57,7 +57,7 @@ TEST(jacobian_steps_and_products_match_finite_differences)
     for (int ci = 0; ci < RL_CELL_COUNT; ci++)
         for (int k = 0; k < 6; k++) {
             const int orth = k >= 3, L = k % 3 + 1;
-            rl_config c = {(rl_cell)ci, 3, 5, L, 2, RL_LOSS_MSE};
+            rl_config c = {.cell = (rl_cell)ci, .input_size = 3, .hidden_size = 5, .num_layers = L, .output_size = 2, .loss = RL_LOSS_MSE};
             rl_init init = {.kind = RL_INIT_UNIFORM, .gain = 1};
             rl_orth map = !orth ? RL_ORTH_NONE : L == 2 ? RL_ORTH_CAYLEY : RL_ORTH_EXP;
             rl_model *m = NULL;
@@ -74,7 +74,7 @@ TEST(jacobian_steps_and_products_match_finite_differences)
                 for (int i = 0; i < 5; i++)
                     for (int q = 0; q < i; q++) x[i * 5 + q] = 0.3 * (i - 2 * q) + 0.1 * l;
             }
-            const int T = 6, S = L * 5 * rl_cell_states((rl_cell)ci);
+            const int T = 6, S = rl_state_size(m);
             CHECK_OK(rl_data_random(&d, m, 2, T, RL_F64, 1, 1, 20 + L));
             if (d) CHECK_OK(rl_jac_new(&j, m, rl_data_batch(d), 1));
             if (!j) goto next;
@@ -122,7 +122,8 @@ static const char *const jac_cases[] = {"tanh_l1_ce",  "relu_l2_mse",     "linea
                                         "rnnlab_made_orth_exp_relu_l1", "orth_exp_leaky_l2_mse", "orth_cayley_leaky_l1_ce",
                                         "rnnlab_made_orth_cayley_leaky_l2",
                                         "mingru_l1_mse", "mingru_l2_ce", "mingru_l3_mse_long", "minlstm_l1_ce",
-                                        "minlstm_l2_mse_h1", "minlstm_l3_ce_long"};
+                                        "minlstm_l2_mse_h1", "minlstm_l3_ce_long", "lru_l1_ce", "lru_l1_mse_h1",
+                                        "lru_l2_mse_linear", "lru_l2_ce_relu", "lru_l3_mse_tanh_long", "lru_l2_ce_gelu_long"};
 
 /* The fixtures hold torch.autograd.functional.jacobian of the step map and
  * of the whole run (tools/make_fixtures.py). */
@@ -176,7 +177,7 @@ TEST(jacobian_matches_torch_autograd)
 /* A linear RNN with zero input, zero biases and W_hh = Q diag(lambda) Q^T. */
 static rl_model *linear_model(int H, const double *lambda, int normal, uint64_t seed)
 {
-    rl_config c = {RL_CELL_LINEAR, 1, H, 1, 1, RL_LOSS_MSE};
+    rl_config c = {.cell = RL_CELL_LINEAR, .input_size = 1, .hidden_size = H, .num_layers = 1, .output_size = 1, .loss = RL_LOSS_MSE};
     rl_init init = {.kind = RL_INIT_ORTHOGONAL, .gain = 1, .zero_bias = 1};
     rl_model *m = NULL;
     CHECK_OK(rl_model_new(&m, &c, RL_F64));
@@ -249,7 +250,7 @@ TEST(theorem_reports_the_deviation)
     rl_jac_free(j);
     rl_model_free(m);
     /* tanh with inputs: diag(1 - h_t^2) changes with t, the J_t do not commute */
-    rl_config c = {RL_CELL_TANH, 2, 8, 1, 1, RL_LOSS_MSE};
+    rl_config c = {.cell = RL_CELL_TANH, .input_size = 2, .hidden_size = 8, .num_layers = 1, .output_size = 1, .loss = RL_LOSS_MSE};
     rl_init init = {.kind = RL_INIT_GAUSSIAN, .gain = 1.5};
     rl_data *d = NULL;
     double buf2[5 * 8];
@@ -273,7 +274,7 @@ TEST(theorem_reports_the_deviation)
  * the backward pass's dL/dh_tau. */
 TEST(lag_gradients_agree_with_bptt)
 {
-    rl_config c = {RL_CELL_TANH, 3, 7, 1, 4, RL_LOSS_CE};
+    rl_config c = {.cell = RL_CELL_TANH, .input_size = 3, .hidden_size = 7, .num_layers = 1, .output_size = 4, .loss = RL_LOSS_CE};
     rl_init init = {.kind = RL_INIT_GAUSSIAN, .gain = 1.2};
     rl_model *m = NULL;
     rl_data *d = NULL;
@@ -301,7 +302,7 @@ out:
 
 static rl_model *random_tanh(int H, double gain, uint64_t seed)
 {
-    rl_config c = {RL_CELL_TANH, 1, H, 1, 1, RL_LOSS_MSE};
+    rl_config c = {.cell = RL_CELL_TANH, .input_size = 1, .hidden_size = H, .num_layers = 1, .output_size = 1, .loss = RL_LOSS_MSE};
     rl_init init = {.kind = RL_INIT_GAUSSIAN, .gain = gain, .zero_bias = 1};
     rl_model *m = NULL;
     CHECK_OK(rl_model_new(&m, &c, RL_F64));
@@ -397,7 +398,7 @@ TEST(long_products_stay_finite)
  * ||P(T, tau)||_2 <= sigma_max(W_hh)^(T - tau). */
 TEST(pascanu_sufficient_condition)
 {
-    rl_config c = {RL_CELL_TANH, 2, 16, 1, 1, RL_LOSS_MSE};
+    rl_config c = {.cell = RL_CELL_TANH, .input_size = 2, .hidden_size = 16, .num_layers = 1, .output_size = 1, .loss = RL_LOSS_MSE};
     rl_init init = {.kind = RL_INIT_ORTHOGONAL, .gain = 0.9};
     rl_model *m = NULL;
     rl_data *d = NULL;
@@ -428,7 +429,7 @@ TEST(lyapunov_gated_fixed_points)
     const int H = 10;
     rl_cell cells[2] = {RL_CELL_GRU, RL_CELL_LSTM};
     for (int ci = 0; ci < 2; ci++) {
-        rl_config c = {cells[ci], 1, H, 1, 1, RL_LOSS_MSE};
+        rl_config c = {.cell = cells[ci], .input_size = 1, .hidden_size = H, .num_layers = 1, .output_size = 1, .loss = RL_LOSS_MSE};
         rl_init init = {.kind = RL_INIT_GAUSSIAN, .gain = 2.5, .zero_bias = 1};
         rl_model *m = NULL;
         CHECK_OK(rl_model_new(&m, &c, RL_F64));

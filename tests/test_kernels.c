@@ -82,7 +82,7 @@ TEST(threads_give_the_same_bits)
     for (int ci = 0; ci < RL_CELL_COUNT; ci++) /* every cell of the table */
         for (int dt = 0; dt < 2; dt++) {
             rl_dtype d = dt ? RL_F64 : RL_F32;
-            rl_config c = {(rl_cell)ci, 7, 80, 2, 6, RL_LOSS_CE};
+            rl_config c = {.cell = (rl_cell)ci, .input_size = 7, .hidden_size = 80, .num_layers = 2, .output_size = 6, .loss = RL_LOSS_CE};
             rl_init init = {.kind = RL_INIT_UNIFORM, .gain = 1};
             rl_model *m = NULL;
             rl_data *data = NULL;
@@ -126,7 +126,7 @@ TEST(onehot_gather_matches_the_gemm)
         for (int dt = 0; dt < 2; dt++) {
             rl_dtype d = dt ? RL_F64 : RL_F32;
             size_t es = dt ? 8 : 4;
-            rl_config c = {(rl_cell)ci, V, 12, 2, V, RL_LOSS_CE};
+            rl_config c = {.cell = (rl_cell)ci, .input_size = V, .hidden_size = 12, .num_layers = 2, .output_size = V, .loss = RL_LOSS_CE};
             rl_init init = {.kind = RL_INIT_UNIFORM, .gain = 1};
             rl_model *m = NULL;
             CHECK_OK(rl_model_new(&m, &c, d));
@@ -163,7 +163,7 @@ TEST(onehot_gather_matches_the_gemm)
 
 TEST(eval_forward_gives_the_loss_only)
 {
-    rl_config c = {RL_CELL_LSTM, 3, 10, 1, 4, RL_LOSS_CE};
+    rl_config c = {.cell = RL_CELL_LSTM, .input_size = 3, .hidden_size = 10, .num_layers = 1, .output_size = 4, .loss = RL_LOSS_CE};
     rl_init init = {.kind = RL_INIT_UNIFORM, .gain = 1};
     rl_model *m = NULL;
     rl_data *d = NULL;
@@ -193,7 +193,7 @@ TEST(eval_forward_gives_the_loss_only)
 TEST(jacobian_product_threads_and_panels)
 {
     const int H = 150, T = 30; /* three panels, the last one narrow */
-    rl_config c = {RL_CELL_TANH, 2, H, 1, 1, RL_LOSS_MSE};
+    rl_config c = {.cell = RL_CELL_TANH, .input_size = 2, .hidden_size = H, .num_layers = 1, .output_size = 1, .loss = RL_LOSS_MSE};
     rl_init init = {.kind = RL_INIT_GAUSSIAN, .gain = 1.5};
     rl_model *m = NULL;
     rl_data *d = NULL;
@@ -236,7 +236,7 @@ TEST(jacobian_product_threads_and_panels)
 TEST(lyapunov_threads_give_the_same_bits)
 {
     const int H = 100; /* two column panels, the second narrower */
-    rl_config c = {RL_CELL_TANH, 3, H, 1, 1, RL_LOSS_MSE};
+    rl_config c = {.cell = RL_CELL_TANH, .input_size = 3, .hidden_size = H, .num_layers = 1, .output_size = 1, .loss = RL_LOSS_MSE};
     rl_init init = {.kind = RL_INIT_GAUSSIAN, .gain = 2.0};
     rl_model *m = NULL;
     CHECK_OK(rl_model_new(&m, &c, RL_F64));
@@ -316,7 +316,7 @@ TEST(pool_nested_region_runs_inline)
  * be started: they complete, with the same numbers. */
 TEST(no_thread_startable_same_numbers)
 {
-    rl_config c = {RL_CELL_LSTM, 5, 70, 2, 3, RL_LOSS_CE};
+    rl_config c = {.cell = RL_CELL_LSTM, .input_size = 5, .hidden_size = 70, .num_layers = 2, .output_size = 3, .loss = RL_LOSS_CE};
     rl_init init = {.kind = RL_INIT_UNIFORM, .gain = 1};
     rl_model *m = NULL;
     rl_data *data = NULL;
@@ -363,7 +363,7 @@ TEST(step_kernels_give_the_same_bits)
         return;
     }
     for (int ci = 0; ci < RL_CELL_COUNT; ci++) {
-        rl_config c = {(rl_cell)ci, 5, 70, 2, 4, RL_LOSS_CE};
+        rl_config c = {.cell = (rl_cell)ci, .input_size = 5, .hidden_size = 70, .num_layers = 2, .output_size = 4, .loss = RL_LOSS_CE};
         rl_init init = {.kind = RL_INIT_UNIFORM, .gain = 1};
         rl_model *m = NULL;
         rl_data *data = NULL;

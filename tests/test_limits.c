@@ -462,7 +462,7 @@ TEST(limit_num_layers)
     free(img);
     free(meta);
     /* the library: 64 layers of an LSTM in float32, 65 refused */
-    rl_config cfg = {RL_CELL_LSTM, 2, 3, RL_MAX_LAYERS, 2, RL_LOSS_CE};
+    rl_config cfg = {.cell = RL_CELL_LSTM, .input_size = 2, .hidden_size = 3, .num_layers = RL_MAX_LAYERS, .output_size = 2, .loss = RL_LOSS_CE};
     rl_model *m = NULL;
     CHECK_OK(rl_model_new(&m, &cfg, RL_F32));
     if (m) {
@@ -551,7 +551,7 @@ TEST(limit_model_sizes)
         /* the library */
         int sz[3] = {1, 1, 2};
         sz[k] = RL_MAX_SIZE + 1;
-        rl_config cfg = {RL_CELL_TANH, sz[0], sz[1], 1, sz[2], RL_LOSS_MSE};
+        rl_config cfg = {.cell = RL_CELL_TANH, .input_size = sz[0], .hidden_size = sz[1], .num_layers = 1, .output_size = sz[2], .loss = RL_LOSS_MSE};
         m = NULL;
         snprintf(frag, sizeof frag, "%s = 65537 is out of range [1, 65536]", keys[k]);
         CHECK_REFUSED(rl_model_new(&m, &cfg, RL_F32), RL_ERR_ARG, frag, m);
@@ -585,7 +585,7 @@ TEST(limit_parameters)
     free(img);
     free(meta);
     /* tanh, I = 65131, H = 14779, O = 65390: H (I + H + 2) + O (H + 1) = 2^31 */
-    rl_config at = {RL_CELL_TANH, 65131, 14779, 1, 65390, RL_LOSS_MSE}, over = {RL_CELL_TANH, 65130, 14779, 1, 65391, RL_LOSS_MSE};
+    rl_config at = {.cell = RL_CELL_TANH, .input_size = 65131, .hidden_size = 14779, .num_layers = 1, .output_size = 65390, .loss = RL_LOSS_MSE}, over = {.cell = RL_CELL_TANH, .input_size = 65130, .hidden_size = 14779, .num_layers = 1, .output_size = 65391, .loss = RL_LOSS_MSE};
     CHECK(14779ll * (65131 + 14779 + 2) + 65390ll * 14780 == RL_MAX_PARAMS);
     CHECK(14779ll * (65130 + 14779 + 2) + 65391ll * 14780 == RL_MAX_PARAMS + 1);
     rl_model *m = NULL;
@@ -600,7 +600,7 @@ TEST(limit_parameters)
 /* Class ids in [0, O), masks >= 0 with a positive sum. */
 TEST(limit_data_values)
 {
-    rl_config c = {RL_CELL_TANH, 1, 2, 1, 3, RL_LOSS_CE};
+    rl_config c = {.cell = RL_CELL_TANH, .input_size = 1, .hidden_size = 2, .num_layers = 1, .output_size = 3, .loss = RL_LOSS_CE};
     rl_model *m = NULL;
     CHECK_OK(rl_model_new(&m, &c, RL_F32));
     if (!m) return;
@@ -773,7 +773,7 @@ TEST(vocab_needs_inputs_equal_outputs)
 {
     static const struct { int in, out; const char *vocab; } bad[] = {{2, 4, "abcd"}, {4, 2, "ab"}};
     for (int k = 0; k < 2; k++) {
-        rl_config c = {RL_CELL_TANH, bad[k].in, 2, 1, bad[k].out, RL_LOSS_CE};
+        rl_config c = {.cell = RL_CELL_TANH, .input_size = bad[k].in, .hidden_size = 2, .num_layers = 1, .output_size = bad[k].out, .loss = RL_LOSS_CE};
         rl_model *m = NULL;
         CHECK_OK(rl_model_new(&m, &c, RL_F32));
         if (!m) continue;
@@ -792,7 +792,7 @@ TEST(vocab_needs_inputs_equal_outputs)
         CHECK_MSG(rc == 1 && run_cli_err_lines() == 1 && strstr(err, "vocabulary does not match"), "sample: %d %s", rc, err);
     }
     /* the accepted side: inputs = outputs = the vocabulary's size */
-    rl_config c = {RL_CELL_TANH, 3, 2, 1, 3, RL_LOSS_CE};
+    rl_config c = {.cell = RL_CELL_TANH, .input_size = 3, .hidden_size = 2, .num_layers = 1, .output_size = 3, .loss = RL_LOSS_CE};
     rl_model *m = NULL;
     CHECK_OK(rl_model_new(&m, &c, RL_F32));
     if (!m) return;

@@ -153,7 +153,7 @@ TEST(orth_fixture_w_and_dw)
 static rl_model *orth_model(rl_cell cell, rl_orth map, int layers, int H, rl_init_kind kind, double xscale,
                             uint64_t seed)
 {
-    rl_config cfg = {cell, 3, H, layers, 4, RL_LOSS_MSE};
+    rl_config cfg = {.cell = cell, .input_size = 3, .hidden_size = H, .num_layers = layers, .output_size = 4, .loss = RL_LOSS_MSE};
     rl_init init = {.kind = kind, .gain = 1};
     rl_model *m = NULL;
     CHECK_OK(rl_model_new_orth(&m, &cfg, RL_F64, map));
@@ -326,7 +326,7 @@ TEST(orth_leaky_fixed_point)
 {
     enum { H = 8 };
     for (int map = RL_ORTH_EXP; map <= RL_ORTH_CAYLEY; map++) {
-        rl_config cfg = {RL_CELL_LEAKY, 2, H, 1, 2, RL_LOSS_MSE};
+        rl_config cfg = {.cell = RL_CELL_LEAKY, .input_size = 2, .hidden_size = H, .num_layers = 1, .output_size = 2, .loss = RL_LOSS_MSE};
         rl_init init = {.kind = RL_INIT_UNIFORM, .gain = 1, .zero_bias = 1, .leak = 0.3};
         rl_model *m = NULL;
         CHECK_OK(rl_model_new_orth(&m, &cfg, RL_F64, (rl_orth)map));
@@ -726,7 +726,7 @@ TEST(orth_pytorch_round_trip)
  * (make asan, make valgrind). */
 TEST(orth_out_of_memory)
 {
-    rl_config cfg = {RL_CELL_TANH, 2, 5, 2, 3, RL_LOSS_CE};
+    rl_config cfg = {.cell = RL_CELL_TANH, .input_size = 2, .hidden_size = 5, .num_layers = 2, .output_size = 3, .loss = RL_LOSS_CE};
     rl_init init = {.kind = RL_INIT_GAUSSIAN, .gain = 1};
     long n = 1;
     for (; n < 1000; n++) {

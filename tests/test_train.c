@@ -16,7 +16,7 @@ static const double P0[6] = {1, -2, 0.5, 0, 3, -1}, G[6] = {0.1, -0.2, 0.3, 0, 1
 /* Two updates of a 6-parameter model with the same gradient; p after them. */
 static void two_steps(rl_optim_config oc, double lr, int steps, double *p)
 {
-    rl_config c = {RL_CELL_TANH, 1, 1, 1, 1, RL_LOSS_MSE};
+    rl_config c = {.cell = RL_CELL_TANH, .input_size = 1, .hidden_size = 1, .num_layers = 1, .output_size = 1, .loss = RL_LOSS_MSE};
     rl_model *m = NULL;
     rl_optim *o = NULL;
     CHECK_OK(rl_model_new(&m, &c, RL_F64));
@@ -1097,7 +1097,7 @@ TEST(text_too_short_for_validation_fails_up_front)
     rl_model *m = NULL;
     rl_score sc;
     CHECK_OK(rl_task_new(&task, RL_TASK_TEXT, 25, path));
-    rl_config mc = {RL_CELL_TANH, 10, 4, 1, 10, RL_LOSS_CE}; /* ten characters */
+    rl_config mc = {.cell = RL_CELL_TANH, .input_size = 10, .hidden_size = 4, .num_layers = 1, .output_size = 10, .loss = RL_LOSS_CE}; /* ten characters */
     CHECK_OK(rl_model_new(&m, &mc, RL_F32));
     if (task && m) {
         rl_model_set_vocab(m, rl_task_get_info(task).vocab);

@@ -88,7 +88,8 @@ def _struct(name, fields):
 
 
 Config = _struct("Config", [("cell", c_int), ("input_size", c_int), ("hidden_size", c_int),
-                            ("num_layers", c_int), ("output_size", c_int), ("loss", c_int)])
+                            ("num_layers", c_int), ("output_size", c_int), ("loss", c_int),
+                            ("state_size", c_int), ("activation", c_int)])
 TensorInfo = _struct("TensorInfo", [("name", c_char_p), ("ndim", c_int), ("shape", c_int64 * 2),
                                     ("offset", c_size_t), ("numel", c_size_t), ("fixed", c_int)])
 Batch = _struct("Batch", [("dtype", c_int), ("batch", c_int), ("steps", c_int), ("input_size", c_int),
@@ -133,6 +134,8 @@ _DECLS = {
     "rl_input_name": (c_char_p, [c_int]),
     "rl_state_name": (c_char_p, [c_int]),
     "rl_cell_parse": (_S, [c_char_p, POINTER(c_int)]),
+    "rl_act_parse": (_S, [c_char_p, POINTER(c_int)]),
+    "rl_act_name": (c_char_p, [c_int]),
     "rl_loss_parse": (_S, [c_char_p, POINTER(c_int)]),
     "rl_dtype_parse": (_S, [c_char_p, POINTER(c_int)]),
     "rl_input_parse": (_S, [c_char_p, POINTER(c_int)]),

@@ -32,18 +32,24 @@ class Model:
 
     Make one with Model.from_torch, Model.from_state_dict, Model.load or
     Model(cell, input_size, hidden_size, output_size, num_layers, loss,
-    orthogonal), which has every parameter 0. orthogonal ("exp" or
-    "cayley", the library's names; None: a plain W_hh) makes W_hh = B map(A)
-    from the tensors of torch.nn.utils.parametrizations.orthogonal."""
+    orthogonal, state_size, activation), which has every parameter 0.
+    orthogonal ("exp" or "cayley", the library's names; None: a plain W_hh)
+    makes W_hh = B map(A) from the tensors of
+    torch.nn.utils.parametrizations.orthogonal. state_size (N, the complex
+    state's units) and activation (of y = act(Re(C x) + D u): "gelu", the
+    default, "tanh", "relu" or "linear") belong to an lru layer; None: N =
+    hidden_size and gelu."""
 
     def __init__(self, cell="tanh", input_size=1, hidden_size=1, output_size=1, num_layers=1, loss="mse",
-                 orthogonal=None, _handle=None):
+                 orthogonal=None, state_size=None, activation=None, _handle=None):
         self._h = None
         self._cast = {}
         if _handle is None:
             cfg = Config(cell=parse(fn.rl_cell_parse, cell), input_size=int(input_size),
                          hidden_size=int(hidden_size), num_layers=int(num_layers), output_size=int(output_size),
-                         loss=parse(fn.rl_loss_parse, loss))
+                         loss=parse(fn.rl_loss_parse, loss),
+                         state_size=0 if state_size is None else int(state_size),
+                         activation=parse(fn.rl_act_parse, activation or "default"))
             h = c_void_p()
             check(fn.rl_model_new_orth(byref(h), byref(cfg), _F64, parse(fn.rl_orth_parse, orthogonal or "none")))
             _handle = h
@@ -55,6 +61,9 @@ class Model:
                        "loss": text(fn.rl_loss_name(c.loss)), "states": fn.rl_cell_states(c.cell)}
         orth = text(fn.rl_orth_name(fn.rl_model_orthogonal(self._h)))
         self.config["orthogonal"] = None if orth == "none" else orth
+        if cell_name == "lru":
+            self.config["state_size"] = c.state_size or c.hidden_size
+            self.config["activation"] = text(fn.rl_act_name(c.activation))
         self.state_size = fn.rl_state_size(self._h)
 
     def __del__(self):
@@ -74,6 +83,8 @@ class Model:
     def __repr__(self):
         c = self.config
         orth = f", orthogonal={c['orthogonal']!r}" if c["orthogonal"] else ""
+        if "state_size" in c:
+            orth += f", state_size={c['state_size']}, activation={c['activation']!r}"
         return (f"rnnlab.Model({c['cell']!r}, input_size={c['input_size']}, hidden_size={c['hidden_size']}, "
                 f"output_size={c['output_size']}, num_layers={c['num_layers']}, loss={c['loss']!r}{orth})")
 
@@ -148,27 +159,30 @@ class Model:
     # ------------------------------------------------------------ making one
 
     @classmethod
-    def from_state_dict(cls, sd, cell, loss="mse", orthogonal=None):
+    def from_state_dict(cls, sd, cell, loss="mse", orthogonal=None, activation=None):
         """A model from a mapping of PyTorch state_dict names (rnn.* and
         head.*, numpy arrays or tensors); the sizes are read off the shapes:
-        I from rnn.weight_ih_l0, H and O from head.weight, L from the layers
-        present. Any cell of the library's table; orthogonal ("exp",
-        "cayley") when the dict holds torch's orthogonal parametrisation
-        (rnn.parametrizations.weight_hh_l{k}.original and .0.base)."""
+        I from rnn.weight_ih_l0 (an lru: I and N from rnn.B_re_l0, which is
+        (N, I)), H and O from head.weight, L from the layers present. Any
+        cell of the library's table; orthogonal ("exp", "cayley") when the
+        dict holds torch's orthogonal parametrisation
+        (rnn.parametrizations.weight_hh_l{k}.original and .0.base);
+        activation: an lru's (a state_dict does not hold it)."""
         sd = dict(sd)
+        first = "B_re" if cell == "lru" else "weight_ih"
         try:
             O, H = _arrays.as_numpy(sd["head.weight"], "head.weight").shape
-            I = _arrays.as_numpy(sd["rnn.weight_ih_l0"], "rnn.weight_ih_l0").shape[1]
+            N, I = _arrays.as_numpy(sd[f"rnn.{first}_l0"], f"rnn.{first}_l0").shape
         except KeyError as e:
             raise Error(f"tensor {e} is missing") from None
         except ValueError:
-            raise Error("head.weight must be (O, H) and rnn.weight_ih_l0 (G*H, I)") from None
+            raise Error(f"head.weight must be (O, H) and rnn.{first}_l0 (rows, I)") from None
         L = 0
-        while f"rnn.weight_ih_l{L}" in sd:
+        while f"rnn.{first}_l{L}" in sd:
             L += 1
         if orthogonal is None and "rnn.parametrizations.weight_hh_l0.original" in sd:
             raise Error("the dict holds an orthogonal parametrisation: say which map (orthogonal='exp' or 'cayley')")
-        m = cls(cell, I, H, O, L, loss, orthogonal)
+        m = cls(cell, I, H, O, L, loss, orthogonal, state_size=N if cell == "lru" else None, activation=activation)
         m.load_state_dict(sd)
         return m
 

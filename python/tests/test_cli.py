@@ -112,6 +112,22 @@ def test_every_cell_of_the_table(tmp_path):
         assert m.lyapunov(steps=20).shape == (m.state_size,)
 
 
+def test_lru_state_size_and_activation():
+    # an lru's N (complex state units) is its own size: 2N real state numbers, B is (N, I), C is (H, N)
+    m = rnnlab.Model("lru", input_size=2, hidden_size=3, output_size=1, state_size=5, activation="tanh")
+    assert m.config["state_size"] == 5 and m.config["activation"] == "tanh"
+    assert m.state_size == 10
+    shapes = {n: a.shape for n, a in m.state_dict().items()}
+    assert shapes["rnn.B_re_l0"] == (5, 2) and shapes["rnn.C_im_l0"] == (3, 5) and shapes["rnn.D_l0"] == (3, 2)
+    m2 = rnnlab.Model.from_state_dict(m.state_dict(), cell="lru", activation="tanh")
+    assert m2.config == m.config
+    assert "state_size=5" in repr(m)
+    with pytest.raises(rnnlab.Error):
+        rnnlab.Model("lru", input_size=2, hidden_size=3, activation="sigmoid")
+    with pytest.raises(rnnlab.Error):
+        rnnlab.Model("tanh", input_size=2, hidden_size=3, state_size=4)
+
+
 def test_train_equals_rnnlab_train(tmp_path):
     opts = dict(task="adding", seq_len=12, cell="lstm", hidden=6, batch=8, steps=30, lr=0.01, seed=5,
                 eval_every=10, flow_every=10, ckpt_every=10)

@@ -25,11 +25,21 @@ static rl_status stencil(rl_ws *ws, const rl_model *m, const rl_batch *b, double
     return s;
 }
 
+/* D(h) and D(h/2) agree to 1e-6 where the loss is smooth on the scale of h;
+ * where they do not (an LRU's phase theta over many steps: lambda^t turns by
+ * t e^theta per unit of theta), h is quartered until they do or it reaches
+ * FD_MIN_STEP, below which rounding would take over. */
+#define FD_MIN_STEP 1e-5
 static rl_status fd(rl_ws *ws, const rl_model *m, const rl_batch *b, double *x, double *out)
 {
-    double d1 = 0, d2 = 0;
-    rl_status s = stencil(ws, m, b, x, FD_STEP, &d1);
-    if (!s) s = stencil(ws, m, b, x, FD_STEP / 2, &d2);
+    double d1 = 0, d2 = 0, h = FD_STEP;
+    rl_status s = stencil(ws, m, b, x, h, &d1);
+    if (!s) s = stencil(ws, m, b, x, h / 2, &d2);
+    while (!s && fabs(d2 - d1) > 1e-6 * fmax(fabs(d2), FD_FLOOR) && h / 4 >= FD_MIN_STEP) {
+        h /= 4;
+        s = stencil(ws, m, b, x, h, &d1);
+        if (!s) s = stencil(ws, m, b, x, h / 2, &d2);
+    }
     *out = d2 + (d2 - d1) / 15;
     return s;
 }
@@ -41,7 +51,7 @@ rl_status rl_gradcheck(const rl_model *m0, const rl_batch *b0, double *worst, ch
     if (m0->dtype != RL_F64 || b0->dtype != RL_F64)
         return rl_fail(RL_ERR_ARG, "gradient checks run in float64: model and batch must be F64");
     const rl_config *c = &m0->cfg;
-    size_t LBH = (size_t)c->num_layers * b0->batch * c->hidden_size;
+    size_t LBH = (size_t)c->num_layers * b0->batch * rl_model_units(m0);
     rl_model *m = NULL;
     rl_ws *ws = NULL;
     double *h0 = NULL, *c0 = NULL, *grad = NULL, *gh0 = NULL, *gc0 = NULL, loss;

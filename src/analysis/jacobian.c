@@ -22,27 +22,29 @@ struct rl_jac {
     double *J, *M, *tmp, *scratch; /* (S, S) x 3 and (H) */
 };
 
-int rl_state_size(const rl_model *m) { return m->cell->states * m->cfg.num_layers * m->cfg.hidden_size; }
+int rl_state_size(const rl_model *m) { return m->cell->states * m->cfg.num_layers * rl_model_units(m); }
 
 int rl_jac_state_size(const rl_jac *j) { return j->S; }
 int rl_jac_steps(const rl_jac *j) { return j->T; }
 double rl_jac_loss(const rl_jac *j) { return j->loss; }
 
 /* Where layer l's h (and, for a two-state cell, then c) sit in the state vector. */
-static int h_off(const rl_model *m, int l) { return m->cell->states * l * m->cfg.hidden_size; }
+static int h_off(const rl_model *m, int l) { return m->cell->states * l * rl_model_units(m); }
 
-/* scratch: the input sensitivities (states, H, H), then the coefficients
- * of one seed: dz (G*H), dzh (Gh*H), seed, direct h, direct c (H each) */
+/* scratch: the input sensitivities (states, U, H), then the coefficients
+ * of one seed: dz (Z), dzh (Gh*U), seed, direct h, direct c (U each), then
+ * for a cell with an output map two (H, S) blocks of output rows */
 size_t rl_jac_scratch_size(const rl_model *m)
 {
-    const size_t H = (size_t)m->cfg.hidden_size, n = (size_t)m->cell->states;
-    return n * H * H + ((size_t)m->cell->gates + (size_t)m->cell->hh_gates + 3) * H;
+    const size_t U = (size_t)rl_model_units(m), H = (size_t)m->cfg.hidden_size, n = (size_t)m->cell->states;
+    const size_t Z = (size_t)rl_cell_proj(m->cell, &m->cfg), S = (size_t)rl_state_size(m);
+    return n * U * H + Z + ((size_t)m->cell->hh_gates + 3) * U + (m->cell->out_map ? 2 * H * S : 0);
 }
 
 void rl_ws_state(const rl_ws *ws, int t, double *s)
 {
     RL_ASSERT(ws->dtype == RL_F64 && ws->B == 1 && t >= 0 && t <= ws->T);
-    const int H = ws->cfg.hidden_size, two = ws->c != NULL;
+    const int H = rl_cell_units(rl_cell_desc_of(ws->cfg.cell), &ws->cfg), two = ws->c != NULL;
     for (int l = 0; l < ws->cfg.num_layers; l++) {
         double *at = s + (size_t)(two ? 2 : 1) * l * H;
         size_t row = ((size_t)l * (ws->T + 1) + (size_t)t) * H;
@@ -63,11 +65,11 @@ typedef struct {
 static coefs seed_coefs(const rl_model *m, const rl_ws *ws, int l, int t, int r, double *scratch)
 {
     const rl_cell_desc *d = m->cell;
-    const int H = m->cfg.hidden_size;
+    const int H = rl_model_units(m), Z = rl_cell_proj(d, &m->cfg);
     coefs k;
-    k.dz = scratch + (size_t)d->states * H * H;
-    k.dzh = d->hh_apart ? k.dz + (size_t)d->gates * H : k.dz;
-    k.seed = k.dz + (size_t)(d->gates + d->hh_gates) * H;
+    k.dz = scratch + (size_t)d->states * H * m->cfg.hidden_size;
+    k.dzh = d->hh_apart ? k.dz + Z : k.dz;
+    k.seed = k.dz + Z + (size_t)d->hh_gates * H;
     k.dh = k.seed + H, k.dc = k.dh + H;
     for (int i = 0; i < H; i++) k.seed[i] = r == 0, k.dc[i] = r == 1, k.dh[i] = 0;
     rl_layer_f64 ly = rl_layer_of_f64(ws, m, l);
@@ -101,13 +103,13 @@ static void combine(double *out, size_t ld, const double *W, int H, int n, int G
 }
 
 /* Layer l's rows of J_t: for each state component, the derivative through
- * W_hh (written into the layer's own columns) plus the direct terms, and
- * through W_ih (input: (states, H, in)), which the caller chains with the
+ * R (written into the layer's own columns) plus the direct terms, and
+ * through W_ih (input: (states, U, in)), which the caller chains with the
  * layer below. */
 static void layer_rows(const rl_model *m, const rl_ws *ws, int l, int t, double *J, int S, double *scratch)
 {
     const rl_cell_desc *d = m->cell;
-    const int H = m->cfg.hidden_size, in = l == 0 ? m->cfg.input_size : H, off = h_off(m, l);
+    const int H = rl_model_units(m), in = l == 0 ? m->cfg.input_size : m->cfg.hidden_size, off = h_off(m, l);
     const double *whh = rl_layer_whh(ws, m, l), *wih = rl_tensor_data(m, rl_t(m, l, RL_W_IH));
     for (int r = 0; r < d->states; r++) {
         coefs k = seed_coefs(m, ws, l, t, r, scratch);
@@ -117,25 +119,42 @@ static void layer_rows(const rl_model *m, const rl_ws *ws, int l, int t, double 
             rows[(size_t)j * S + off + j] += k.dh[j];
             if (d->states == 2) rows[(size_t)j * S + off + H + j] += k.dc[j];
         }
-        if (l > 0) combine(scratch + (size_t)r * H * H, (size_t)in, wih, H, in, d->gates, k.dz);
+        if (l > 0) combine(scratch + (size_t)r * H * in, (size_t)in, wih, H, in, d->gates, k.dz);
     }
+}
+
+/* The rows of layer l's output at step t (what the layer above reads) in
+ * J_t's columns: its state's h rows (a view), or, for an output map (lru),
+ * the map's derivative from its state's rows and the rows of its own input
+ * (below: the layer below's output rows, NULL for layer 0), into out. */
+static const double *out_rows(const rl_model *m, const rl_ws *ws, int l, int t, const double *J, int S,
+                              const double *below, double *out)
+{
+    if (!m->cell->out_map) return J + (size_t)h_off(m, l) * S;
+    rl_layer_f64 ly = rl_layer_of_f64(ws, m, l);
+    m->cell->out_jac(&ly, t - 1, J + (size_t)h_off(m, l) * S, below, S, out);
+    return out;
 }
 
 void rl_jac_build(const rl_model *m, const rl_ws *ws, int t, double *J, double *scratch)
 {
     const rl_config *c = &m->cfg;
-    const int L = c->num_layers, H = c->hidden_size, S = rl_state_size(m);
+    const int L = c->num_layers, U = rl_model_units(m), H = c->hidden_size, S = rl_state_size(m);
     RL_ASSERT(m->dtype == RL_F64 && ws->dtype == RL_F64 && ws->B == 1 && t >= 1 && t <= ws->T);
     memset(J, 0, (size_t)S * S * sizeof *J);
+    double *obuf = scratch + rl_jac_scratch_size(m) - (m->cell->out_map ? 2 * (size_t)H * S : 0);
+    const double *below = NULL; /* the output rows of the layer below */
     for (int l = 0; l < L; l++) {
         layer_rows(m, ws, l, t, J, S, scratch);
-        if (l == 0) continue;
-        /* through the layer below at the same step: d(unit)/dh^{l-1}_t times
-         * dh^{l-1}_t/ds_{t-1}, whose nonzero columns are those of layers < l */
-        int cols = h_off(m, l), below = h_off(m, l - 1);
-        for (int r = 0; r < m->cell->states; r++)
-            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, H, cols, H, 1, scratch + (size_t)r * H * H, H,
-                        J + (size_t)below * S, S, 0, J + (size_t)(h_off(m, l) + r * H) * S, S);
+        if (l > 0) {
+            /* through the layer below at the same step: d(unit)/d(input^l_t) times
+             * d(input^l_t)/ds_{t-1}, whose nonzero columns are those of layers < l */
+            int cols = h_off(m, l);
+            for (int r = 0; r < m->cell->states; r++)
+                cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, U, cols, H, 1, scratch + (size_t)r * U * H, H,
+                            below, S, 0, J + (size_t)(h_off(m, l) + r * U) * S, S);
+        }
+        if (l + 1 < L) below = out_rows(m, ws, l, t, J, S, l ? below : NULL, obuf + (size_t)(l % 2) * H * S);
     }
 }
 
@@ -157,8 +176,8 @@ rl_status rl_jac_new(rl_jac **out, const rl_model *m0, const rl_batch *b, int se
     if (seq < 0 || seq >= b->batch) return rl_fail(RL_ERR_ARG, "sequence %d is outside the batch [0, %d)", seq, b->batch);
     rl_jac *j = calloc(1, sizeof *j);
     if (!j) return rl_fail(RL_ERR_NOMEM, "out of memory");
-    const int T = b->steps, NI = c->input_size, O = c->output_size, L = c->num_layers, H = c->hidden_size;
-    j->T = T, j->L = L, j->H = H, j->S = rl_state_size(m0), j->loss = NAN;
+    const int T = b->steps, NI = c->input_size, O = c->output_size, L = c->num_layers, H = rl_model_units(m0);
+    j->T = T, j->L = L, j->H = H, j->S = rl_state_size(m0), j->loss = NAN; /* H: the units of a layer's state */
     size_t SS = (size_t)j->S * j->S;
     rl_status s = rl_model_cast(&j->m, m0, RL_F64);
     if (!s) s = rl_ws_new(&j->ws, j->m, 1, T);

@@ -148,6 +148,16 @@ rl_status rl_task_parse(const char *name, rl_task_kind *out)
     return s;
 }
 
+static const char *const act_names[RL_ACT_COUNT] = {"default", "linear", "relu", "tanh", "gelu"};
+const char *rl_act_name(rl_act a) { return (unsigned)a < RL_ACT_COUNT ? act_names[a] : NULL; }
+rl_status rl_act_parse(const char *name, rl_act *out)
+{
+    int i = 0;
+    rl_status s = rl_parse_name("activation", name, act_names, RL_ACT_COUNT, &i);
+    if (!s) *out = (rl_act)i;
+    return s;
+}
+
 static const char *const dtype_names[2] = {"f32", "f64"};
 static const char *const input_names[3] = {"data", "zeros", "noise"};
 static const char *const state_names[3] = {"data", "zeros", "random"};

@@ -26,12 +26,23 @@
  * orthogonal model (src/cells/orth.h) has RL_ORTH_X and RL_ORTH_BASE in
  * place of RL_W_HH. Tensors of one role follow each other in the buffer,
  * so that the time loop sees one block (rl_t gives the first). */
-typedef enum { RL_W_IH = 0, RL_W_HH, RL_B_IH, RL_B_HH, RL_EXTRA, RL_ORTH_X, RL_ORTH_BASE, RL_ROLE_COUNT } rl_role;
+typedef enum {
+    RL_W_IH = 0, /* the input side: rows W_ih (G*U), and for an output map D (H) */
+    RL_W_HH,     /* R, the recurrence's own tensor (src/cells/recur.h) */
+    RL_B_IH,
+    RL_B_HH,
+    RL_EXTRA,    /* the cell's own per-unit parameters */
+    RL_ORTH_X,
+    RL_ORTH_BASE,
+    RL_W_OUT,    /* an output map's weights (lru: C_re, C_im) */
+    RL_ROLE_COUNT
+} rl_role;
 
 /* A tensor's dimensions, in the units of a layer: the hidden units H (also
  * the layer's output), its input (the model's input for layer 0, H above),
- * or none (a vector). */
-typedef enum { RL_DIM_NONE = 0, RL_DIM_HIDDEN, RL_DIM_INPUT } rl_dim;
+ * the units N of a complex state (rl_config.state_size, lru), or none (a
+ * vector). */
+typedef enum { RL_DIM_NONE = 0, RL_DIM_HIDDEN, RL_DIM_INPUT, RL_DIM_STATE } rl_dim;
 
 /* One parameter tensor of a layer: named fmt (a state_dict name, %d the
  * layer), of shape (mult * rows, cols), or (mult * rows) when cols is
@@ -59,6 +70,7 @@ typedef struct {
 #define RL_LAYER_STRUCT(R)                                                                                      \
     struct {                                                                                                    \
         int T, B, H, in;                                                                                        \
+        int U, Z;       /* state units per component (H but for lru: 2N), input-side rows (G*U, + H for lru's D) */ \
         R *h;           /* (T+1, B, H) h[0] the initial state, h[t+1] the state after step t */                 \
         R *c;           /* (T+1, B, H) the second state component (LSTM's c), or NULL */                        \
         R *z;           /* (T, B, G*H) gate pre-activations in, activations out; NULL when the cell builds its  \
@@ -70,6 +82,9 @@ typedef struct {
         const R *b_ih;  /* (G*H) */                                                                             \
         const R *b_hh;  /* (Gh*H) */                                                                            \
         const R *extra; /* (H) the cell's own per-unit parameters (leaky: theta), or NULL */                    \
+        const R *w_out; /* an output map's weights (lru: C_re (H, N) then C_im (H, N)), or NULL */              \
+        R *y, *ya;      /* (T, B, H) an output map's outputs and their pre-activations, or NULL */              \
+        int act;        /* an output map's nonlinearity (rl_act) */                                             \
         const unsigned char *relu_on; /* (T, B, H) or NULL: ReLU units held on (1) or off (0) */               \
         /* backward */                                                                                          \
         R *dh;          /* (T, B, H) dL/dh[1..T]: from above on entry, complete after the time loop */          \
@@ -99,7 +114,7 @@ typedef RL_LAYER_STRUCT(double) rl_layer_f64;
  * Jacobians"). The coefficients of step t are the backward step seeded
  * with ones on state component r (0: h, 1: c), laid out per component as
  * one block of rl_coef_len(d, H) values:
- *   [dz (G*H) | dzh (Gh*H), hh_apart only | direct h (H) | direct c (H), two-state only]
+ *   [dz (Z) | dzh (Gh*U), hh_apart only | direct h (U) | direct c (U), two-state only]
  * (without hh_apart, dz is also the hidden side's). Given kbar, the
  * cotangent of every coefficient of sequence b's step t (states blocks),
  * jac_vjp adds, for the units [j0, j1), the cotangents of what they are
@@ -117,6 +132,15 @@ typedef RL_LAYER_STRUCT(double) rl_layer_f64;
         void (*extra_grad)(const rl_layer_##suffix *ly, R *dextra);                                             \
         void (*jac_vjp)(const rl_layer_##suffix *ly, int t, int b, int j0, int j1, const R *kbar, R *zbar,       \
                         R *zhbar, R *sbar, R *dextra);                                                          \
+        /* a cell with an output map (out_map): after the time loop, y and ya from the states (T*B rows at     \
+         * once); before the backward loop, from dy = dL/dy (T, B, H): dL/d(state) into dstate (T, B, U), the  \
+         * map's weight gradient into dw_out and its share of the input side into ly->dz */                    \
+        void (*out_fwd)(const rl_layer_##suffix *ly);                                                           \
+        void (*out_bwd)(const rl_layer_##suffix *ly, const R *dy, R *dstate, R *dw_out);                      \
+        /* a recurrence whose R the cell derives from its own parameters (lru: [Re lambda; Im lambda] (U)    \
+         * from nu and theta): R from own, and the gradient dR into the own parameters' gradient down (+=) */ \
+        void (*derive)(const R *own, R *W, int U);                                                             \
+        void (*derive_back)(const R *own, const R *W, const R *dW, R *down, int U);                            \
     } rl_cell_ops_##suffix;
 RL_CELL_OPS(float, f32)
 RL_CELL_OPS(double, f64)
@@ -129,6 +153,13 @@ typedef struct rl_cell_desc {
     int hh_gates;         /* Gh: rows of W_hh and b_hh per unit */
     rl_recur recur;       /* the row of the recurrence table its state evolves by (src/cells/recur.h) */
     int states;           /* state components per unit: 1 (h) or 2 ([h; c]) */
+    /* the units U of a state component: H (0), or units_mult N (lru: 2, the
+     * real and imaginary parts of N complex units, [Re x; Im x]) */
+    int units_mult;
+    /* the layer's output is a map of its state (lru: y = act(Re(C x) + D u),
+     * out_fwd and out_bwd), not the state itself; its D part adds H rows
+     * to the input projection, after the G*U of the gates */
+    int out_map;
     int cache_gates;      /* 1: z (T, B, G*H) caches the gates; 0: the pre-activation is built in h */
     int hh_apart;         /* 1: the hidden side W_hh h + b_hh is kept apart from the input side */
     int aux;              /* (T, B, H) caches beyond the gates */
@@ -146,19 +177,38 @@ typedef struct rl_cell_desc {
      * A cell without a keep gate cannot take chrono. */
     int keep_gate, write_gate;
     int relu;             /* the state is a ReLU of the pre-activation: relu_on can hold each unit on or off */
+    /* a cell whose tensors have an init of their own (lru's ring init): fills
+     * layer k's tensors over PyTorch's default, p[i] (float64) the i-th of
+     * its params list; in its input size, N its complex units */
+    rl_status (*init_layer)(double *const *p, int H, int in, int N, const rl_init *init, rl_rng *rng);
     const rl_cell_ops_f32 *f32;
     const rl_cell_ops_f64 *f64;
+    /* an output map's rows of the step Jacobian (out_map; float64): the
+     * derivative of the layer's output at step t with respect to the state
+     * s_{t-1} of the whole net, from its own state's rows X (U, S) and its
+     * input's (below: (H, S), NULL for layer 0), into out (H, S) */
+    void (*out_jac)(const rl_layer_f64 *ly, int t, const double *X, const double *below, int S, double *out);
 } rl_cell_desc;
 
 /* The length of one state component's block of step-Jacobian coefficients
  * (see jac_vjp above). */
-static inline int rl_coef_len(const rl_cell_desc *d, int H)
+static inline int rl_coef_len(const rl_cell_desc *d, int U, int Z)
 {
-    return (d->gates + (d->hh_apart ? d->hh_gates : 0) + d->states) * H;
+    return Z + (d->hh_apart ? d->hh_gates * U : 0) + d->states * U;
 }
 
 /* The row of cell c (c < RL_CELL_COUNT). */
 const rl_cell_desc *rl_cell_desc_of(rl_cell c);
+/* A layer's state units U (per state component) and input-side rows Z. */
+static inline int rl_cell_units(const rl_cell_desc *d, const rl_config *c)
+{
+    return d->units_mult ? d->units_mult * (c->state_size ? c->state_size : c->hidden_size) : c->hidden_size;
+}
+static inline int rl_cell_proj(const rl_cell_desc *d, const rl_config *c)
+{
+    return d->gates * rl_cell_units(d, c) + (d->out_map ? c->hidden_size : 0);
+}
+
 /* The row of the recurrence table the cell's state evolves by. */
 static inline const rl_recur_desc *rl_cell_recur(const rl_cell_desc *d) { return rl_recur_of(d->recur); }
 

@@ -16,14 +16,15 @@
  *   r = sigma(ar), z = sigma(az), n = tanh(xn + r hn), h = (1 - z) n + z h_{t-1};
  * backward, from dv = dL/dh_t: dL/d(pre-activations) on the input side (dr,
  * dz, dn) and the hidden side (dr, dz, dn r), and the direct dL/dh_{t-1} = dv z. */
-#define GRU_STEP(N, SIGM, TANH)                                                                                 \
+#define GRU_FWD(N, SIGM, TANH)                                                                                  \
     static inline void step_fwd_##N(N ar, N az, N xn, N hn, N hp, real cr, real cz, real cn, N *r, N *z, N *n, \
                                     N *h)                                                                       \
     {                                                                                                           \
         *r = SIGM(ar, cr), *z = SIGM(az, cz);                                                                   \
         *n = TANH(xn + *r * hn, cn);                                                                            \
         *h = (1 - *z) * *n + *z * hp;                                                                           \
-    }                                                                                                           \
+    }
+#define GRU_BWD(N)                                                                                              \
     static inline void step_bwd_##N(N r, N z, N n, N hp, N hn, N dv, N *dr, N *dz, N *dn, N *dnh, N *ddir)    \
     {                                                                                                           \
         N dn_ = dv * (1 - z) * (1 - n * n);   /* dL/d(pre-activation of n) */                                    \
@@ -32,8 +33,10 @@
         *dz = dz_, *dn = dn_, *dnh = dn_ * r;                                                                   \
         *ddir = dv * z; /* the direct path z h_{t-1} */                                                          \
     }
-GRU_STEP(real, rl_act_sigm, rl_act_tanh)
-GRU_STEP(cnum, rl_cact_sigm, rl_cact_tanh)
+GRU_FWD(real, rl_act_sigm, rl_act_tanh)
+GRU_BWD(real)
+GRU_FWD(cnum, rl_cact_sigm, rl_cact_tanh)
+GRU_BWD(cnum)
 
 /* sequence b's step t, units [j0, j1): g (3H) holds the input side and gets
  * r, z, n; w (3H) is the hidden side W_hh h_{t-1} + b_hh, reset to b_hh
@@ -118,10 +121,10 @@ static void jac_vjp(const rl_layer *ly, int t, int b, int j0, int j1, const real
 
 #ifdef RL_REAL_F64
 extern const rl_cell_ops_f64 rl_gru_ops_f64;
-const rl_cell_ops_f64 rl_gru_ops_f64 = {fwd, bwd, NULL, jac_vjp};
+const rl_cell_ops_f64 rl_gru_ops_f64 = {.fwd = fwd, .bwd = bwd, .extra_grad = NULL, .jac_vjp = jac_vjp};
 #else
 extern const rl_cell_ops_f32 rl_gru_ops_f32;
-const rl_cell_ops_f32 rl_gru_ops_f32 = {fwd, bwd, NULL, jac_vjp};
+const rl_cell_ops_f32 rl_gru_ops_f32 = {.fwd = fwd, .bwd = bwd, .extra_grad = NULL, .jac_vjp = jac_vjp};
 #endif
 
 #ifdef RL_REAL_F64

@@ -17,21 +17,24 @@
  * forward, from the pre-activation a, theta and h_{t-1} (cn: the cached
  * n_t, for the complex step); backward, from dv = dL/dh_t: dL/da and the
  * direct dL/dh_{t-1}. */
-#define LEAKY_STEP(N, TANH, FN_SIGM)                                                                            \
+#define LEAKY_FWD(N, TANH, FN_SIGM)                                                                             \
     static inline void step_fwd_##N(N a, N theta, N hp, real cn, N *n, N *h)                                    \
     {                                                                                                           \
         N al = FN_SIGM(theta);                                                                                  \
         *n = TANH(a, cn);                                                                                       \
         *h = (1 - al) * hp + al * *n; /* h_t = (1 - alpha) h_{t-1} + alpha n_t */                               \
-    }                                                                                                           \
+    }
+#define LEAKY_BWD(N, FN_SIGM)                                                                                   \
     static inline void step_bwd_##N(N n, N theta, N dv, N *da, N *ddir)                                         \
     {                                                                                                           \
         N al = FN_SIGM(theta);                                                                                  \
         *da = dv * al * (1 - n * n);                                                                            \
         *ddir = dv * (1 - al);                                                                                  \
     }
-LEAKY_STEP(real, rl_act_tanh, rl_fn_sigm)
-LEAKY_STEP(cnum, rl_cact_tanh, rl_cfn_sigm)
+LEAKY_FWD(real, rl_act_tanh, rl_fn_sigm)
+LEAKY_BWD(real, rl_fn_sigm)
+LEAKY_FWD(cnum, rl_cact_tanh, rl_cfn_sigm)
+LEAKY_BWD(cnum, rl_cfn_sigm)
 
 RL_CLONES_EW static void fwd(const rl_layer *ly, int t, int b, int j0, int j1)
 {
@@ -102,10 +105,10 @@ static void jac_vjp(const rl_layer *ly, int t, int b, int j0, int j1, const real
 
 #ifdef RL_REAL_F64
 extern const rl_cell_ops_f64 rl_leaky_ops_f64;
-const rl_cell_ops_f64 rl_leaky_ops_f64 = {fwd, bwd, extra_grad, jac_vjp};
+const rl_cell_ops_f64 rl_leaky_ops_f64 = {.fwd = fwd, .bwd = bwd, .extra_grad = extra_grad, .jac_vjp = jac_vjp};
 #else
 extern const rl_cell_ops_f32 rl_leaky_ops_f32;
-const rl_cell_ops_f32 rl_leaky_ops_f32 = {fwd, bwd, extra_grad, jac_vjp};
+const rl_cell_ops_f32 rl_leaky_ops_f32 = {.fwd = fwd, .bwd = bwd, .extra_grad = extra_grad, .jac_vjp = jac_vjp};
 #endif
 
 #ifdef RL_REAL_F64

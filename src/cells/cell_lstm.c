@@ -12,14 +12,15 @@
  *   c_t = f c_{t-1} + i g,   h_t = o tanh(c_t);
  * backward, from dh = dL/dh_t and dc = the dL/dc_t carried from t+1: the
  * gates' dL/dz and dL/dc_{t-1} (the cell path). */
-#define LSTM_STEP(N, SIGM, TANH, FN_TANH)                                                                       \
+#define LSTM_FWD(N, SIGM, TANH, FN_TANH)                                                                        \
     static inline void step_fwd_##N(N zi, N zf, N zg, N zo, N cp, real ci, real cf, real cg, real co, N *i, N *f, \
                                     N *g, N *o, N *c, N *h)                                                     \
     {                                                                                                           \
         *i = SIGM(zi, ci), *f = SIGM(zf, cf), *g = TANH(zg, cg), *o = SIGM(zo, co);                             \
         *c = *f * cp + *i * *g;                                                                                 \
         *h = *o * FN_TANH(*c);                                                                                  \
-    }                                                                                                           \
+    }
+#define LSTM_BWD(N, FN_TANH)                                                                                    \
     static inline void step_bwd_##N(N i, N f, N g, N o, N cp, N ct, N dh, N dc, N *di, N *df, N *dg, N *do_,    \
                                     N *dcp)                                                                     \
     {                                                                                                           \
@@ -33,8 +34,10 @@
         *do_ = dh * tc * o * (1 - o);                                                                           \
         *dcp = dcv * f; /* dL/dc_{t-1}, the cell path */                                                         \
     }
-LSTM_STEP(real, rl_act_sigm, rl_act_tanh, rl_fn_tanh)
-LSTM_STEP(cnum, rl_cact_sigm, rl_cact_tanh, rl_cfn_tanh)
+LSTM_FWD(real, rl_act_sigm, rl_act_tanh, rl_fn_tanh)
+LSTM_BWD(real, rl_fn_tanh)
+LSTM_FWD(cnum, rl_cact_sigm, rl_cact_tanh, rl_cfn_tanh)
+LSTM_BWD(cnum, rl_cfn_tanh)
 
 /* sequence b's step t, units [j0, j1): z holds z_t and gets the activations */
 RL_CLONES_EW static void fwd(const rl_layer *ly, int t, int b, int j0, int j1)
@@ -113,10 +116,10 @@ static void jac_vjp(const rl_layer *ly, int t, int b, int j0, int j1, const real
 
 #ifdef RL_REAL_F64
 extern const rl_cell_ops_f64 rl_lstm_ops_f64;
-const rl_cell_ops_f64 rl_lstm_ops_f64 = {fwd, bwd, NULL, jac_vjp};
+const rl_cell_ops_f64 rl_lstm_ops_f64 = {.fwd = fwd, .bwd = bwd, .extra_grad = NULL, .jac_vjp = jac_vjp};
 #else
 extern const rl_cell_ops_f32 rl_lstm_ops_f32;
-const rl_cell_ops_f32 rl_lstm_ops_f32 = {fwd, bwd, NULL, jac_vjp};
+const rl_cell_ops_f32 rl_lstm_ops_f32 = {.fwd = fwd, .bwd = bwd, .extra_grad = NULL, .jac_vjp = jac_vjp};
 #endif
 
 #ifdef RL_REAL_F64

@@ -82,10 +82,10 @@ static void jac_vjp(const rl_layer *ly, int t, int b, int j0, int j1, const real
 
 #ifdef RL_REAL_F64
 extern const rl_cell_ops_f64 rl_mingru_ops_f64;
-const rl_cell_ops_f64 rl_mingru_ops_f64 = {fwd, bwd, NULL, jac_vjp};
+const rl_cell_ops_f64 rl_mingru_ops_f64 = {.fwd = fwd, .bwd = bwd, .extra_grad = NULL, .jac_vjp = jac_vjp};
 #else
 extern const rl_cell_ops_f32 rl_mingru_ops_f32;
-const rl_cell_ops_f32 rl_mingru_ops_f32 = {fwd, bwd, NULL, jac_vjp};
+const rl_cell_ops_f32 rl_mingru_ops_f32 = {.fwd = fwd, .bwd = bwd, .extra_grad = NULL, .jac_vjp = jac_vjp};
 #endif
 
 #ifdef RL_REAL_F64

@@ -97,14 +97,14 @@ static void vjp_none(const rl_layer *ly, int t, int b, int j0, int j1, const rea
 
 #ifdef RL_REAL_F64
 extern const rl_cell_ops_f64 rl_tanh_ops_f64, rl_relu_ops_f64, rl_linear_ops_f64;
-const rl_cell_ops_f64 rl_tanh_ops_f64 = {fwd_tanh, bwd_tanh, NULL, vjp_tanh};
-const rl_cell_ops_f64 rl_relu_ops_f64 = {fwd_relu, bwd_relu, NULL, vjp_none};
-const rl_cell_ops_f64 rl_linear_ops_f64 = {fwd_linear, bwd_linear, NULL, vjp_none};
+const rl_cell_ops_f64 rl_tanh_ops_f64 = {.fwd = fwd_tanh, .bwd = bwd_tanh, .extra_grad = NULL, .jac_vjp = vjp_tanh};
+const rl_cell_ops_f64 rl_relu_ops_f64 = {.fwd = fwd_relu, .bwd = bwd_relu, .extra_grad = NULL, .jac_vjp = vjp_none};
+const rl_cell_ops_f64 rl_linear_ops_f64 = {.fwd = fwd_linear, .bwd = bwd_linear, .extra_grad = NULL, .jac_vjp = vjp_none};
 #else
 extern const rl_cell_ops_f32 rl_tanh_ops_f32, rl_relu_ops_f32, rl_linear_ops_f32;
-const rl_cell_ops_f32 rl_tanh_ops_f32 = {fwd_tanh, bwd_tanh, NULL, vjp_tanh};
-const rl_cell_ops_f32 rl_relu_ops_f32 = {fwd_relu, bwd_relu, NULL, vjp_none};
-const rl_cell_ops_f32 rl_linear_ops_f32 = {fwd_linear, bwd_linear, NULL, vjp_none};
+const rl_cell_ops_f32 rl_tanh_ops_f32 = {.fwd = fwd_tanh, .bwd = bwd_tanh, .extra_grad = NULL, .jac_vjp = vjp_tanh};
+const rl_cell_ops_f32 rl_relu_ops_f32 = {.fwd = fwd_relu, .bwd = bwd_relu, .extra_grad = NULL, .jac_vjp = vjp_none};
+const rl_cell_ops_f32 rl_linear_ops_f32 = {.fwd = fwd_linear, .bwd = bwd_linear, .extra_grad = NULL, .jac_vjp = vjp_none};
 #endif
 
 #ifdef RL_REAL_F64

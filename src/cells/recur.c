@@ -170,16 +170,74 @@ static void none_grad(int Gh, int H, int n, const real *E, const real *S, real *
     (void)Gh, (void)H, (void)n, (void)E, (void)S, (void)dW;
 }
 
+/* ---------------------------------------------------------------- cdiag: lambda (N complex), U = 2N */
+
+/* fwd: C (M, 2N) += A (M, 2N) R^T, the rotation-scaling of each unit:
+ *   c_re += Re l a_re - Im l a_im,  c_im += Im l a_re + Re l a_im;
+ * bwd: C += A R, its transpose: c_re += Re l a_re + Im l a_im, c_im += -Im l a_re + Re l a_im */
+static void cdiag_apply(int fwd, int U, int M, const real *A, int lda, const real *W, real alpha, real beta, real *C,
+                        int ldc)
+{
+    const int N = U / 2;
+    const real *lr = W, *li = W + N, s = fwd ? 1 : -1;
+    for (int b = 0; b < M; b++) {
+        const real *a = A + (size_t)b * lda;
+        real *c = C + (size_t)b * ldc;
+        for (int n = 0; n < N; n++) {
+            real re = lr[n] * a[n] - s * li[n] * a[N + n], im = s * li[n] * a[n] + lr[n] * a[N + n];
+            c[n] = beta == 0 ? alpha * re : beta * c[n] + alpha * re;
+            c[N + n] = beta == 0 ? alpha * im : beta * c[N + n] + alpha * im;
+        }
+    }
+}
+
+static void cdiag_step(int fwd, int Gh, int U, int M, const real *A, const real *W, const real *wp, real *C, int ldc,
+                       int vec)
+{
+    (void)Gh, (void)wp, (void)vec;
+    cdiag_apply(fwd, U, M, A, U, W, 1, 1, C, ldc);
+}
+
+static void cdiag_mul(int Gh, int U, int n, real alpha, const real *A, const real *W, real beta, real *C)
+{
+    (void)Gh;
+    cdiag_apply(1, U, n, A, U, W, alpha, beta, C, U);
+}
+
+static void cdiag_mul_t(int Gh, int U, int n, real alpha, const real *A, const real *W, real beta, real *C)
+{
+    (void)Gh;
+    cdiag_apply(0, U, n, A, U, W, alpha, beta, C, U);
+}
+
+/* dR += E^T S: d(Re l) += e_re s_re + e_im s_im, d(Im l) += -e_re s_im + e_im s_re */
+static void cdiag_grad(int Gh, int U, int n, const real *E, const real *S, real *dW)
+{
+    (void)Gh;
+    const int N = U / 2;
+    for (size_t r = 0; r < (size_t)n; r++) {
+        const real *e = E + r * U, *s = S + r * U;
+        for (int k = 0; k < N; k++) {
+            dW[k] += e[k] * s[k] + e[N + k] * s[N + k];
+            dW[N + k] += e[N + k] * s[k] - e[k] * s[N + k];
+        }
+    }
+}
+
 #ifdef RL_REAL_F64
-extern const rl_recur_ops_f64 rl_recur_dense_ops_f64, rl_recur_diag_ops_f64, rl_recur_none_ops_f64;
+extern const rl_recur_ops_f64 rl_recur_dense_ops_f64, rl_recur_diag_ops_f64, rl_recur_none_ops_f64,
+    rl_recur_cdiag_ops_f64;
 const rl_recur_ops_f64 rl_recur_dense_ops_f64 = {dense_step, dense_units, dense_pack, dense_mul, dense_mul_t, dense_grad};
 const rl_recur_ops_f64 rl_recur_diag_ops_f64 = {diag_step, NULL, NULL, diag_mul, diag_mul, diag_grad};
 const rl_recur_ops_f64 rl_recur_none_ops_f64 = {none_step, NULL, NULL, none_mul, none_mul_t, none_grad};
+const rl_recur_ops_f64 rl_recur_cdiag_ops_f64 = {cdiag_step, NULL, NULL, cdiag_mul, cdiag_mul_t, cdiag_grad};
 #else
-extern const rl_recur_ops_f32 rl_recur_dense_ops_f32, rl_recur_diag_ops_f32, rl_recur_none_ops_f32;
+extern const rl_recur_ops_f32 rl_recur_dense_ops_f32, rl_recur_diag_ops_f32, rl_recur_none_ops_f32,
+    rl_recur_cdiag_ops_f32;
 const rl_recur_ops_f32 rl_recur_dense_ops_f32 = {dense_step, dense_units, dense_pack, dense_mul, dense_mul_t, dense_grad};
 const rl_recur_ops_f32 rl_recur_diag_ops_f32 = {diag_step, NULL, NULL, diag_mul, diag_mul, diag_grad};
 const rl_recur_ops_f32 rl_recur_none_ops_f32 = {none_step, NULL, NULL, none_mul, none_mul_t, none_grad};
+const rl_recur_ops_f32 rl_recur_cdiag_ops_f32 = {cdiag_step, NULL, NULL, cdiag_mul, cdiag_mul_t, cdiag_grad};
 #endif
 
 #ifdef RL_REAL_F64
@@ -293,7 +351,45 @@ static void none_stats(int Gh, int H, const float *W, double *radius, double *si
     for (int g = 0; g < Gh; g++) radius[g] = sigma[g] = 0;
 }
 
-extern const rl_recur_ops_f32 rl_recur_dense_ops_f32, rl_recur_diag_ops_f32, rl_recur_none_ops_f32;
+/* rows (2N, 2N) = diag(coef) R: unit n's rows re and im */
+static void cdiag_jac(int Gh, int U, const double *W, const double *coef, double *rows, size_t ld)
+{
+    (void)Gh;
+    const int N = U / 2;
+    for (int j = 0; j < U; j++)
+        for (int k = 0; k < U; k++) rows[(size_t)j * ld + k] = 0;
+    for (int n = 0; n < N; n++) {
+        double *re = rows + (size_t)n * ld, *im = rows + (size_t)(N + n) * ld;
+        re[n] = coef[n] * W[n], re[N + n] = -coef[n] * W[N + n];
+        im[n] = coef[N + n] * W[N + n], im[N + n] = coef[N + n] * W[n];
+    }
+}
+
+static void cdiag_jac_adj(int Gh, int U, const double *W, const double *coef, const double *jbar, size_t ld, double *dW,
+                          double *coef_bar)
+{
+    (void)Gh;
+    const int N = U / 2;
+    for (int n = 0; n < N; n++) {
+        const double *re = jbar + (size_t)n * ld, *im = jbar + (size_t)(N + n) * ld;
+        dW[n] += coef[n] * re[n] + coef[N + n] * im[N + n];
+        dW[N + n] += -coef[n] * re[N + n] + coef[N + n] * im[n];
+        coef_bar[n] += re[n] * W[n] - re[N + n] * W[N + n];
+        coef_bar[N + n] += im[n] * W[N + n] + im[N + n] * W[n];
+    }
+}
+
+/* a normal matrix: both are max |lambda| */
+static void cdiag_stats(int Gh, int U, const float *W, double *radius, double *sigma)
+{
+    (void)Gh;
+    radius[0] = 0;
+    for (int n = 0; n < U / 2; n++) radius[0] = fmax(radius[0], hypot(W[n], W[U / 2 + n]));
+    sigma[0] = radius[0];
+}
+
+extern const rl_recur_ops_f32 rl_recur_dense_ops_f32, rl_recur_diag_ops_f32, rl_recur_none_ops_f32,
+    rl_recur_cdiag_ops_f32;
 
 static const rl_recur_desc table[RL_RECUR_COUNT] = {
     [RL_RECUR_DENSE] = {RL_RECUR_DENSE, "dense", 2, 0, 1, 0, &rl_recur_dense_ops_f32, &rl_recur_dense_ops_f64, dense_jac,
@@ -302,6 +398,8 @@ static const rl_recur_desc table[RL_RECUR_COUNT] = {
                        diag_jac_adj, diag_stats},
     [RL_RECUR_NONE] = {RL_RECUR_NONE, "none", 0, 0, 0, 0, &rl_recur_none_ops_f32, &rl_recur_none_ops_f64, none_jac,
                        none_jac_adj, none_stats},
+    [RL_RECUR_CDIAG] = {RL_RECUR_CDIAG, "complex diagonal", 0, 1, 0, 0, &rl_recur_cdiag_ops_f32, &rl_recur_cdiag_ops_f64,
+                        cdiag_jac, cdiag_jac_adj, cdiag_stats},
 };
 
 /* every kind has its row */

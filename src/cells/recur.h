@@ -11,7 +11,14 @@
  *   diag   R = diag(u), u (U), rnn.weight_hh_l{k} of shape (U): IndRNN (Gh = 1);
  *   none   R = 0: the gates come from the input alone, and the previous
  *          state enters only through the cell's direct terms: minGRU,
- *          minLSTM (no W_hh tensor).
+ *          minLSTM (no W_hh tensor);
+ *   cdiag  R = diag(lambda), lambda (N) complex, acting on a state of U = 2N
+ *          real numbers [Re x; Im x]: in that order R is
+ *            [ diag(Re lambda)  -diag(Im lambda) ]
+ *            [ diag(Im lambda)   diag(Re lambda) ],
+ *          stored as the vector [Re lambda; Im lambda] (U), which the cell
+ *          derives from its own parameters (LRU: lambda = exp(-e^nu + i e^theta),
+ *          no tensor of its own; Gh = 1).
  *
  * In every product below "rows" are sequences (or steps and sequences):
  *   step     the time loop's product of one step, for M rows:
@@ -36,7 +43,7 @@
 
 #include "base/internal.h"
 
-typedef enum { RL_RECUR_DENSE = 0, RL_RECUR_DIAG, RL_RECUR_NONE, RL_RECUR_COUNT } rl_recur;
+typedef enum { RL_RECUR_DENSE = 0, RL_RECUR_DIAG, RL_RECUR_NONE, RL_RECUR_CDIAG, RL_RECUR_COUNT } rl_recur;
 
 #define RL_RECUR_OPS(R, suffix)                                                                                 \
     typedef struct {                                                                                            \

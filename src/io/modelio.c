@@ -34,6 +34,11 @@ static rl_status config_from_meta(const st_file *f, rl_config *c)
         (s = meta_int(f, "num_layers", 1, RL_MAX_LAYERS, &c->num_layers)) ||
         (s = meta_int(f, "output_size", 1, RL_MAX_SIZE, &c->output_size)))
         return s;
+    /* an lru's complex units and output nonlinearity (absent: hidden_size, gelu) */
+    c->state_size = 0, c->activation = RL_ACT_DEFAULT;
+    if (st_meta(f, "state_size") && (s = meta_int(f, "state_size", 1, RL_MAX_SIZE, &c->state_size))) return s;
+    const char *act = st_meta(f, "activation");
+    if (act && rl_act_parse(act, &c->activation)) return rl_fail(RL_ERR_FORMAT, "%s: metadata %s", f->path, rl_errmsg());
     if ((s = rl_config_check(c))) return rl_fail(RL_ERR_FORMAT, "%s: %s", f->path, rl_errmsg());
     return RL_OK;
 }
@@ -186,7 +191,7 @@ rl_status rl_model_set_task(rl_model *m, rl_task_kind kind, int seq_len)
     return RL_OK;
 }
 
-int rl_model_meta(const rl_model *m, char num[5][16], const char **meta)
+int rl_model_meta(const rl_model *m, char num[6][16], const char **meta)
 {
     snprintf(num[0], 16, "%d", m->cfg.input_size);
     snprintf(num[1], 16, "%d", m->cfg.hidden_size);
@@ -203,6 +208,12 @@ int rl_model_meta(const rl_model *m, char num[5][16], const char **meta)
         meta[2 * n] = "seq_len", meta[2 * n + 1] = num[4], n++;
     }
     if (m->orth) meta[2 * n] = "orthogonal", meta[2 * n + 1] = rl_orth_name(m->orth), n++;
+    if (m->cell->units_mult) { /* an lru: its complex units, and its output's nonlinearity */
+        snprintf(num[5], 16, "%d", rl_model_units(m) / m->cell->units_mult);
+        meta[2 * n] = "state_size", meta[2 * n + 1] = num[5], n++;
+    }
+    if (m->cell->out_map)
+        meta[2 * n] = "activation", meta[2 * n + 1] = rl_act_name(m->cfg.activation ? m->cfg.activation : RL_ACT_GELU), n++;
     if (m->vocab) meta[2 * n] = "vocab", meta[2 * n + 1] = m->vocab, n++;
     return n;
 }
@@ -228,7 +239,7 @@ rl_status rl_model_save(const rl_model *m, const char *path)
     }
     st_out t[RL_MAX_TENSORS];
     int n = rl_model_st_tensors(m32, t);
-    char num[5][16];
+    char num[6][16];
     const char *meta[2 * RL_MODEL_META];
     int nmeta = rl_model_meta(m, num, meta);
     s = st_write(path, t, n, meta, nmeta);
@@ -299,7 +310,8 @@ rl_status rl_data_from_st(rl_data **out, const st_file *fp, const rl_model *m, r
     int64_t B = 0, T = 0;
     if (state_only) {
         if (!h0 || h0->ndim != 3 || h0->shape[1] < 1 || h0->shape[1] > INT32_MAX)
-            s = rl_fail(RL_ERR_FORMAT, "%s: a file without x must hold h0 (L, B, H)", f.path);
+            s = rl_fail(RL_ERR_FORMAT, "%s: a file without x must hold h0 (L, B, %s)", f.path,
+                        m->cell->units_mult ? "2N" : "H");
         else
             B = h0->shape[1];
         if (!s && st_find(&f, "y")) s = rl_fail(RL_ERR_FORMAT, "%s: tensor 'y' without 'x'", f.path);
@@ -314,7 +326,7 @@ rl_status rl_data_from_st(rl_data **out, const st_file *fp, const rl_model *m, r
     }
     if (!s) {
         int64_t sx[3] = {B, T, c->input_size}, sy[3] = {B, T, c->output_size}, sm[2] = {B, T},
-                sh[3] = {c->num_layers, B, c->hidden_size};
+                sh[3] = {c->num_layers, B, rl_model_units(m)};
         if (!state_only) s = load_real(&f, "x", 1, 3, sx, dtype, &d->x);
         const st_tensor *y = st_find(&f, "y");
         if (state_only) {
@@ -356,7 +368,7 @@ rl_status rl_data_save(const rl_batch *b, const rl_model *m, const char *path)
 {
     const rl_config *c = &m->cfg;
     const char *rt = b->dtype == RL_F64 ? "F64" : "F32";
-    int64_t B = b->batch, T = b->steps, L = c->num_layers, H = c->hidden_size;
+    int64_t B = b->batch, T = b->steps, L = c->num_layers, H = rl_model_units(m);
     st_out t[5];
     int n = 0;
     int64_t *ids = NULL;
@@ -386,7 +398,7 @@ rl_status rl_data_random(rl_data **out, const rl_model *m, int batch, int steps,
     *out = NULL;
     const rl_config *c = &m->cfg;
     if (batch < 1 || steps < 1) return rl_fail(RL_ERR_ARG, "batch and steps must be >= 1");
-    size_t BT = (size_t)batch * steps, LBH = (size_t)c->num_layers * batch * c->hidden_size, es = rl_dtype_size(dtype);
+    size_t BT = (size_t)batch * steps, LBH = (size_t)c->num_layers * batch * rl_model_units(m), es = rl_dtype_size(dtype);
     rl_data *d = calloc(1, sizeof *d);
     if (!d) return rl_fail(RL_ERR_NOMEM, "out of memory");
     int ce = c->loss == RL_LOSS_CE, lstm = rl_cell_states(c->cell) == 2;
@@ -441,7 +453,7 @@ rl_status rl_grad_save_ex(const char *path, const rl_model *m, rl_ws *ws, const 
         t[n++] = (st_out){names[i], dt, ti->ndim, {ti->shape[0], ti->shape[1]},
                           (const char *)rl_ws_grad(ws) + ti->offset * es};
     }
-    int64_t L = m->cfg.num_layers, B = b->batch, H = m->cfg.hidden_size;
+    int64_t L = m->cfg.num_layers, B = b->batch, H = rl_model_units(m);
     if (b->h0) t[n++] = (st_out){"grad.h0", dt, 3, {L, B, H}, rl_ws_grad_h0(ws)};
     if (b->c0) t[n++] = (st_out){"grad.c0", dt, 3, {L, B, H}, rl_ws_grad_c0(ws)};
     for (int i = 0; i < nextra; i++) t[n++] = extra[i];

@@ -24,8 +24,8 @@ rl_status rl_model_from_st(rl_model **out, const st_file *f, rl_dtype dtype);
 /* The model's metadata pairs (at most RL_MODEL_META of them, into meta; num:
  * scratch for the numbers) and its tensors as st_out views (m must be F32);
  * both return their count. */
-#define RL_MODEL_META 11
-int rl_model_meta(const rl_model *m, char num[5][16], const char **meta);
+#define RL_MODEL_META 13
+int rl_model_meta(const rl_model *m, char num[6][16], const char **meta);
 int rl_model_st_tensors(const rl_model *m, st_out *t);
 
 #endif

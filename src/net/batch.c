@@ -37,7 +37,7 @@ rl_status rl_batch_check(const rl_batch *b, const rl_model *m, int with_loss, do
     if (with_loss && c->loss == RL_LOSS_CE && !b->target) return rl_fail(RL_ERR_ARG, "a cross_entropy model needs class ids");
     if (with_loss && c->loss == RL_LOSS_MSE && !b->y) return rl_fail(RL_ERR_ARG, "an mse model needs real targets");
     if (b->c0 && rl_cell_states(c->cell) != 2) return rl_fail(RL_ERR_ARG, "c0 is only for LSTM models (a cell state c)");
-    size_t BT = (size_t)b->batch * (size_t)b->steps, LBH = (size_t)c->num_layers * b->batch * c->hidden_size;
+    size_t BT = (size_t)b->batch * (size_t)b->steps, LBH = (size_t)c->num_layers * b->batch * rl_model_units(m);
     rl_status s;
     if ((s = check_finite(b->x, b->dtype, BT * (size_t)c->input_size, "x")) ||
         (s = check_finite(b->y, b->dtype, b->y ? BT * (size_t)c->output_size : 0, "y")) ||

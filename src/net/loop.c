@@ -25,22 +25,24 @@
 static rl_layer layer_of(const rl_ws *ws, const rl_model *m, int l)
 {
     const rl_cell_desc *d = m->cell;
-    const int B = ws->B, T = ws->T, H = m->cfg.hidden_size;
-    const size_t BH = (size_t)B * H, LT1 = (size_t)l * (T + 1) * BH, LT = (size_t)l * T * BH;
-    rl_layer ly = {.T = T, .B = B, .H = H, .in = l == 0 ? m->cfg.input_size : H};
+    const int B = ws->B, T = ws->T, H = m->cfg.hidden_size, U = rl_cell_units(d, &m->cfg), Z = rl_cell_proj(d, &m->cfg);
+    const size_t BU = (size_t)B * U, LT1 = (size_t)l * (T + 1) * BU, LT = (size_t)l * T * B;
+    rl_layer ly = {.T = T, .B = B, .H = H, .in = l == 0 ? m->cfg.input_size : H, .U = U, .Z = Z};
     ly.h = (real *)ws->h + LT1;
     ly.c = ws->c ? (real *)ws->c + LT1 : NULL;
-    ly.z = ws->gates ? (real *)ws->gates + LT * d->gates : NULL;
-    ly.aux = ws->aux ? (real *)ws->aux + LT * d->aux : NULL;
+    ly.z = ws->gates ? (real *)ws->gates + LT * Z : NULL;
+    ly.aux = ws->aux ? (real *)ws->aux + LT * U * d->aux : NULL;
     ly.hw = ws->carry;
     ly.w_ih = PL(m, l, RL_W_IH), ly.w_hh = (const real *)rl_layer_whh(ws, m, l); /* orthogonal: B map(A) */
     ly.b_ih = PL(m, l, RL_B_IH), ly.b_hh = PL(m, l, RL_B_HH), ly.extra = PL(m, l, RL_EXTRA);
-    ly.relu_on = ws->relu_on ? ws->relu_on + LT1 + BH : NULL;
+    ly.w_out = PL(m, l, RL_W_OUT), ly.act = (int)m->cfg.activation;
+    ly.y = ws->y ? (real *)ws->y + LT * H : NULL, ly.ya = ws->ya ? (real *)ws->ya + LT * H : NULL;
+    ly.relu_on = ws->relu_on ? ws->relu_on + LT1 + BU : NULL;
     ly.dz = ws->dz;
     ly.dzh = d->hh_apart ? (real *)ws->dzh : (real *)ws->dz;
     ly.dc = ws->dc;
-    ly.dh0 = (real *)ws->grad_h0 + (size_t)l * BH;
-    ly.dc0 = ws->grad_c0 ? (real *)ws->grad_c0 + (size_t)l * BH : NULL;
+    ly.dh0 = (real *)ws->grad_h0 + (size_t)l * BU;
+    ly.dc0 = ws->grad_c0 ? (real *)ws->grad_c0 + (size_t)l * BU : NULL;
     return ly;
 }
 
@@ -73,17 +75,17 @@ typedef struct {
  * side apart (GRU), the gates (LSTM), or the pre-activation in h[t+1]. */
 static real *pre(const rl_cell_desc *d, const rl_layer *ly, int t, int *ld)
 {
-    const size_t B = (size_t)ly->B, H = (size_t)ly->H;
+    const size_t B = (size_t)ly->B;
     if (d->hh_apart) {
-        *ld = d->hh_gates * ly->H;
+        *ld = d->hh_gates * ly->U;
         return ly->hw;
     }
     if (d->cache_gates) {
-        *ld = d->gates * ly->H;
-        return ly->z + (size_t)t * B * d->gates * H;
+        *ld = ly->Z;
+        return ly->z + (size_t)t * B * ly->Z;
     }
-    *ld = ly->H;
-    return ly->h + (size_t)(t + 1) * B * H;
+    *ld = ly->U;
+    return ly->h + (size_t)(t + 1) * B * ly->U;
 }
 
 /* the units [u0, u1) part `part` of `parts` owns in lockstep: whole chunks
@@ -102,7 +104,7 @@ static void forward_part(void *p, int part, int parts)
     loop_args *a = p;
     const rl_cell_desc *d = a->d;
     const rl_layer *ly = a->ly;
-    const int H = ly->H, B = ly->B, Gh = d->hh_gates, vec = B == 1;
+    const int H = ly->U, B = ly->B, Gh = d->hh_gates, vec = B == 1; /* H: the state's units */
     const size_t BH = (size_t)B * H;
     if (a->lock) {
         int u0, u1;
@@ -152,15 +154,19 @@ static int plan(const rl_cell_desc *d, const rl_recur_ops *r, int B, int H, cons
 static void layer_forward(const rl_cell_desc *d, const rl_layer *ly, const real *x, const int32_t *ids, real *wt,
                             real *wp)
 {
-    const int T = ly->T, B = ly->B, H = ly->H, G = d->gates, Gh = d->hh_gates;
+    const int T = ly->T, B = ly->B, H = ly->U, G = d->gates, Gh = d->hh_gates; /* H: the state's units */
     RL_ASSERT(d->hh_apart || G == Gh);
     /* the input side W_ih x_t + b_ih (+ b_hh, unless kept apart) of every
-     * step at once, in the gates or in h[1..T] */
+     * step at once, in the gates or in h[1..T] (then Z = U) */
     real *zin = d->cache_gates ? ly->z : ly->h + (size_t)B * H;
+    RL_ASSERT(d->cache_gates || ly->Z == H);
     RL_PROF(RL_PROF_INPUT,
-            RL_T(rl_in_project)(zin, G * H, x, ids, wt, ly->w_ih, ly->b_ih, d->hh_apart ? NULL : ly->b_hh, T * B, ly->in));
-    if (d->hh_apart)
-        for (int b = 0; b < B; b++) memcpy(ly->hw + (size_t)b * Gh * H, ly->b_hh, (size_t)Gh * H * sizeof(real));
+            RL_T(rl_in_project)(zin, ly->Z, x, ids, wt, ly->w_ih, ly->b_ih, d->hh_apart ? NULL : ly->b_hh, T * B, ly->in));
+    for (int b = 0; d->hh_apart && b < B; b++) {
+        real *hw = ly->hw + (size_t)b * Gh * H;
+        if (ly->b_hh) memcpy(hw, ly->b_hh, (size_t)Gh * H * sizeof(real));
+        else memset(hw, 0, (size_t)Gh * H * sizeof(real));
+    }
     const rl_recur_ops *r = RL_OPS(rl_cell_recur(d));
     loop_args a = {d, r, ly, r->pack ? wp : NULL, 0, {0}};
     int parts = plan(d, r, B, H, a.wp, &a.lock);
@@ -183,8 +189,8 @@ static void backward_part(void *p, int part, int parts)
     loop_args *a = p;
     const rl_cell_desc *d = a->d;
     const rl_layer *ly = a->ly;
-    const int H = ly->H, B = ly->B, G = d->gates, Gh = d->hh_gates, vec = B == 1;
-    const size_t BH = (size_t)B * H, BG = (size_t)B * G * H, BGh = (size_t)B * Gh * H;
+    const int H = ly->U, B = ly->B, G = d->gates, Gh = d->hh_gates, Z = ly->Z, vec = B == 1; /* H: the state's units */
+    const size_t BH = (size_t)B * H, BG = (size_t)B * Z, BGh = (size_t)B * Gh * H;
     int b0 = 0, b1 = B, u0 = 0, u1 = H;
     if (a->lock) unit_part(H, part, parts, &u0, &u1);
     else row_part(B, part, parts, &b0, &b1);
@@ -196,10 +202,10 @@ static void backward_part(void *p, int part, int parts)
         real *dz = ly->dz + (size_t)t * BG, *dzh = ly->dzh + (size_t)t * BGh;
         const real *dh = ly->dh + (size_t)t * BH;
         for (int b = b0; u0 < u1 && b < b1; b++) {
-            real *dcb = ly->dc ? ly->dc + (size_t)b * H : NULL, *dzb = dz + (size_t)b * G * H, *dzhb = dzh + (size_t)b * Gh * H;
+            real *dcb = ly->dc ? ly->dc + (size_t)b * H : NULL, *dzb = dz + (size_t)b * Z, *dzhb = dzh + (size_t)b * Gh * H;
             if (ly->inj_c && t + 1 < ly->T) inject(dcb, ly->inj_c + ((size_t)(t + 1) * B + b) * ly->inj_cld, 1, H, u0, u1);
             RL_OPS(d)->bwd(ly, t, b, u0, u1, dh + (size_t)b * H, dcb, dzb, dzhb, dprev + (size_t)b * H);
-            if (ly->inj_z) inject(dzb, ly->inj_z + ((size_t)t * B + b) * G * H, G, H, u0, u1);
+            if (ly->inj_z) inject(dzb, ly->inj_z + ((size_t)t * B + b) * Z, G, H, u0, u1);
             if (ly->inj_zh) inject(dzhb, ly->inj_zh + ((size_t)t * B + b) * Gh * H, Gh, H, u0, u1);
         }
         /* dL/dh_{t-1} += W_hh^T dL/dz_t   (Deep Learning, eq. 10.21, through the gates) */
@@ -244,7 +250,7 @@ static void bias_part(void *p, size_t lo, size_t hi)
 static void layer_backward(const rl_cell_desc *d, const rl_layer *ly, real *dx, real *dw_ih, real *dw_hh, real *db_ih,
                              real *db_hh, real *dextra, const real *x, const int32_t *ids, real *wt, real *wp)
 {
-    const int T = ly->T, B = ly->B, H = ly->H, G = d->gates, Gh = d->hh_gates, in = ly->in;
+    const int T = ly->T, B = ly->B, H = ly->U, Gh = d->hh_gates, in = ly->in, Z = ly->Z; /* H: the state's units */
     const size_t TB = (size_t)T * B, BH = (size_t)B * H;
     const rl_recur_ops *r = RL_OPS(rl_cell_recur(d));
     loop_args a = {d, r, ly, r->pack ? wp : NULL, 0, {0}};
@@ -261,13 +267,13 @@ static void layer_backward(const rl_cell_desc *d, const rl_layer *ly, real *dx, 
     /* dW_hh += sum_t dL/dz_t h_{t-1}^T */
     r->grad(Gh, H, (int)TB, ly->dzh, ly->h, dw_hh);
     /* dW_ih += sum_t dL/dz_t x_t^T */
-    RL_T(rl_in_grad)(dw_ih, ly->dz, G * H, x, ids, wt, (int)TB, in);
+    RL_T(rl_in_grad)(dw_ih, ly->dz, Z, x, ids, wt, (int)TB, in);
     /* db_ih += sum_t dL/dz_t, db_hh += sum_t dL/dzh_t, the threads taking columns */
-    bias_job bj = {db_ih, db_hh, ly->dz, ly->dzh, TB, (size_t)G * H, (size_t)Gh * H};
-    rl_parallel_for((size_t)G * H, RL_GRAIN / TB + 1, bias_part, &bj);
+    bias_job bj = {db_ih, db_hh, ly->dz, ly->dzh, TB, (size_t)Z, (size_t)Gh * H};
+    if (db_ih) rl_parallel_for((size_t)Z, RL_GRAIN / TB + 1, bias_part, &bj);
     if (dextra) RL_OPS(d)->extra_grad(ly, dextra);
     /* dL/dx_t = W_ih^T dL/dz_t */
-    if (dx) RL_T(rl_gemm)(CblasNoTrans, CblasNoTrans, (int)TB, in, G * H, 1, ly->dz, G * H, ly->w_ih, in, 0, dx, in);
+    if (dx) RL_T(rl_gemm)(CblasNoTrans, CblasNoTrans, (int)TB, in, Z, 1, ly->dz, Z, ly->w_ih, in, 0, dx, in);
     if (rl_prof_on) rl_prof_s[RL_PROF_WEIGHT_GRAD] += rl_now() - t0;
 }
 

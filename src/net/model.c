@@ -23,6 +23,14 @@ rl_status rl_config_check(const rl_config *c)
             return rl_fail(RL_ERR_ARG, "%s = %d is out of range [1, %d]", f[i].name, f[i].v, f[i].max);
     if (c->loss == RL_LOSS_CE && c->output_size < 2)
         return rl_fail(RL_ERR_ARG, "a cross_entropy model needs output_size >= 2");
+    const rl_cell_desc *d = rl_cell_desc_of(c->cell);
+    if (c->state_size < 0 || c->state_size > RL_MAX_SIZE)
+        return rl_fail(RL_ERR_ARG, "state_size = %d is out of range [0, %d]", c->state_size, RL_MAX_SIZE);
+    if (c->state_size && !d->units_mult)
+        return rl_fail(RL_ERR_ARG, "state_size sets the complex units of an lru; %s's state is its hidden_size", d->name);
+    if ((unsigned)c->activation >= RL_ACT_COUNT) return rl_fail(RL_ERR_ARG, "unknown activation %d", (int)c->activation);
+    if (c->activation && !d->out_map)
+        return rl_fail(RL_ERR_ARG, "activation is the output map's of an lru; %s's output is its state", d->name);
     return RL_OK;
 }
 
@@ -57,18 +65,21 @@ typedef struct {
     int fixed;                 /* not trained */
 } tensor_spec;
 
-static long long dim(rl_dim d, long long H, long long in) { return d == RL_DIM_HIDDEN ? H : d == RL_DIM_INPUT ? in : 1; }
+static long long dim(rl_dim d, long long H, long long in, long long N)
+{
+    return d == RL_DIM_HIDDEN ? H : d == RL_DIM_INPUT ? in : d == RL_DIM_STATE ? N : 1;
+}
 
 static int layer_specs(const rl_cell_desc *d, const rl_config *c, rl_orth map, int k, tensor_spec *out)
 {
-    const long long H = c->hidden_size, in = k == 0 ? c->input_size : H;
+    const long long H = c->hidden_size, in = k == 0 ? c->input_size : H, N = c->state_size ? c->state_size : H;
     const int orth = map != RL_ORTH_NONE;
     int n = 0;
     for (int i = 0; i < d->nparams; i++) {
         const rl_param_spec *p = &d->params[i];
         if (orth && p->role == RL_W_HH) continue; /* W_hh = B map(A) (src/cells/orth.h) */
-        out[n++] = (tensor_spec){p->fmt, p->role, p->cols ? 2 : 1, p->mult * dim(p->rows, H, in), dim(p->cols, H, in),
-                                 dim(p->fan, H, in), 0};
+        out[n++] = (tensor_spec){p->fmt, p->role, p->cols ? 2 : 1, p->mult * dim(p->rows, H, in, N), dim(p->cols, H, in, N),
+                                 dim(p->fan, H, in, N), 0};
     }
     if (orth) {
         out[n++] = (tensor_spec){"rnn.parametrizations.weight_hh_l%d.original", RL_ORTH_X, 2, H, H, H, 0};
@@ -195,6 +206,7 @@ size_t rl_model_num_params(const rl_model *m) { return m->num_params; }
 void *rl_model_params(rl_model *m) { return m->params; }
 const void *rl_model_params_const(const rl_model *m) { return m->params; }
 int rl_model_num_tensors(const rl_model *m) { return m->num_tensors; }
+int rl_model_units(const rl_model *m) { return rl_cell_units(m->cell, &m->cfg); }
 const char *rl_model_vocab(const rl_model *m) { return m->vocab; }
 
 const rl_tensor_info *rl_model_tensor(const rl_model *m, int i)
@@ -407,6 +419,27 @@ static rl_status check_init(const rl_cell_desc *d, const rl_init *init, int H)
     return s;
 }
 
+/* A cell's own init of layer l's tensors (lru's ring init), on float64
+ * copies of them in the order the cell lists them. */
+static rl_status init_layer(rl_model *m, int l, const rl_init *init, rl_rng *rng)
+{
+    const rl_cell_desc *d = m->cell;
+    double *p[RL_MAX_CELL_PARAMS] = {0};
+    int first = -1;
+    for (int t = 0; t < m->num_tensors && first < 0; t++)
+        for (int r = 0; r < RL_ROLE_COUNT; r++)
+            if (m->role[l][r] == t) first = first < 0 || t < first ? t : first;
+    rl_status s = RL_OK;
+    for (int i = 0; i < d->nparams && !s; i++)
+        if (!(p[i] = rl_alloc(m->tensors[first + i].numel, sizeof(double)))) s = RL_ERR_NOMEM;
+    const int H = m->cfg.hidden_size, in = l ? H : m->cfg.input_size, N = m->cfg.state_size ? m->cfg.state_size : H;
+    if (!s) s = d->init_layer(p, H, in, N, init, rng);
+    for (int i = 0; i < d->nparams && !s; i++)
+        for (size_t k = 0; k < m->tensors[first + i].numel; k++) set_param(m, m->tensors[first + i].offset + k, p[i][k]);
+    for (int i = 0; i < d->nparams; i++) rl_free(p[i]);
+    return s;
+}
+
 rl_status rl_model_init(rl_model *m, const rl_init *init, uint64_t seed)
 {
     const rl_cell_desc *d = m->cell;
@@ -421,6 +454,8 @@ rl_status rl_model_init(rl_model *m, const rl_init *init, uint64_t seed)
         for (size_t i = 0; i < m->tensors[t].numel; i++)
             set_param(m, m->tensors[t].offset + i, (2 * rl_rng_uniform(&rng) - 1) * k);
     }
+    for (int l = 0; l < m->cfg.num_layers && !s && d->init_layer; l++) s = init_layer(m, l, init, &rng);
+    if (s) return s;
     double *block = rl_alloc((size_t)H * H, sizeof *block);
     if (!block) return RL_ERR_NOMEM;
     for (int l = 0; l < m->cfg.num_layers && !s; l++) {

@@ -30,11 +30,11 @@ static void in_rows(void *p, size_t lo, size_t hi)
     for (size_t r = lo; r < hi; r++) {
         real *zr = j->z + r * G;
         if (!j->ids) {
-            for (int k = 0; k < G; k++) zr[k] += j->b1[k] + (j->b2 ? j->b2[k] : 0);
+            for (int k = 0; j->b1 && k < G; k++) zr[k] += j->b1[k] + (j->b2 ? j->b2[k] : 0);
         } else if (j->ids[r] >= 0) {
             memcpy(zr, j->wt + (size_t)j->ids[r] * G, (size_t)G * sizeof *zr);
         } else {
-            for (int k = 0; k < G; k++) zr[k] = j->b1[k] + (j->b2 ? j->b2[k] : 0);
+            for (int k = 0; k < G; k++) zr[k] = j->b1 ? j->b1[k] + (j->b2 ? j->b2[k] : 0) : 0;
         }
     }
 }
@@ -48,7 +48,7 @@ static void in_project(real *z, int G, const real *x, const int32_t *ids, real *
     } else {
         /* wt[k] = column k of W_ih plus the biases: the row a one-hot x = e_k gets */
         for (int k = 0; k < G; k++) {
-            real bias = b1[k] + (b2 ? b2[k] : 0);
+            real bias = b1 ? b1[k] + (b2 ? b2[k] : 0) : 0;
             for (int i = 0; i < in; i++) wt[(size_t)i * G + k] = w_ih[(size_t)k * in + i] + bias;
         }
     }
@@ -192,11 +192,21 @@ static double loss_and_dout(real *dout, const real *out, const rl_batch *b, cons
     return total;
 }
 
+/* Layer l's outputs (T, B, H), what the layer above and the readout read:
+ * its states h[1..T], or its output map's y (lru). */
+static const real *layer_out(const rl_ws *ws, const rl_model *m, int l)
+{
+    const size_t T = (size_t)ws->T, B = (size_t)ws->B;
+    if (m->cell->out_map) return (const real *)ws->y + (size_t)l * T * B * m->cfg.hidden_size;
+    const size_t BU = B * (size_t)rl_cell_units(m->cell, &m->cfg);
+    return (const real *)ws->h + (size_t)l * (T + 1) * BU + BU;
+}
+
 static rl_status forward(rl_ws *ws, const rl_model *m, const rl_batch *b, double *loss)
 {
     const rl_config *c = &m->cfg;
     const int B = ws->B, T = ws->T, NI = c->input_size, H = c->hidden_size, O = c->output_size;
-    const size_t BH = (size_t)B * H;
+    const size_t BH = (size_t)B * H, BU = (size_t)B * rl_cell_units(m->cell, c);
     RL_ASSERT(ws->dtype == RL_DTYPE && m->dtype == RL_DTYPE);
     if (b->dtype != RL_DTYPE)
         return rl_fail(RL_ERR_ARG, "the batch is %s but the model is %s", rl_dtype_name(b->dtype),
@@ -225,9 +235,9 @@ static rl_status forward(rl_ws *ws, const rl_model *m, const rl_batch *b, double
     const int32_t *ids0 = ws->onehot ? ws->ids : NULL;
 
     for (int l = 0; l < c->num_layers; l++) {
-        real *h = (real *)ws->h + (size_t)l * (T + 1) * BH;
-        for (size_t i = 0; i < BH; i++) h[i] = b->h0 ? rl_get(b->h0, b->dtype, l * BH + i) : 0;
-        const real *in = l == 0 ? xt : (const real *)ws->h + (size_t)(l - 1) * (T + 1) * BH + BH;
+        real *h = (real *)ws->h + (size_t)l * (T + 1) * BU;
+        for (size_t i = 0; i < BU; i++) h[i] = b->h0 ? rl_get(b->h0, b->dtype, l * BU + i) : 0;
+        const real *in = l == 0 ? xt : layer_out(ws, m, l - 1);
         if (l > 0 && ws->dropout > 0) {
             /* inverted dropout on the layer's input: x' = x * m, m in {0, 1/(1-p)} */
             real *mask = (real *)ws->dmask + (size_t)(l - 1) * T * BH, *dropped = (real *)ws->drop + (size_t)(l - 1) * T * BH;
@@ -239,14 +249,15 @@ static rl_status forward(rl_ws *ws, const rl_model *m, const rl_batch *b, double
             in = dropped;
         }
         if (ws->c) {
-            real *cc = (real *)ws->c + (size_t)l * (T + 1) * BH;
-            for (size_t i = 0; i < BH; i++) cc[i] = b->c0 ? rl_get(b->c0, b->dtype, l * BH + i) : 0;
+            real *cc = (real *)ws->c + (size_t)l * (T + 1) * BU;
+            for (size_t i = 0; i < BU; i++) cc[i] = b->c0 ? rl_get(b->c0, b->dtype, l * BU + i) : 0;
         }
         rl_layer ly = RL_T(rl_layer_of)(ws, m, l);
         RL_T(rl_layer_forward)(m->cell, &ly, in, l == 0 ? ids0 : NULL, ws->wt, (real *)ws->wpack);
+        if (m->cell->out_map) RL_OPS(m->cell)->out_fwd(&ly); /* y = act(Re(C x) + D u), lru */
     }
     /* o_t = W_o h_t + b_o for all T*B rows of the top layer at once */
-    const real *htop = (const real *)ws->h + (size_t)(c->num_layers - 1) * (T + 1) * BH + BH;
+    const real *htop = layer_out(ws, m, c->num_layers - 1);
     real *out = ws->out;
     const real *bo = P(m, rl_t_head_b(m));
     for (size_t r = 0; r < (size_t)T * B; r++) memcpy(out + r * O, bo, (size_t)O * sizeof *out);
@@ -282,9 +293,9 @@ static rl_status backward(rl_ws *ws, const rl_model *m, const rl_batch *b)
 {
     const rl_config *c = &m->cfg;
     const int B = ws->B, T = ws->T, H = c->hidden_size, O = c->output_size, L = c->num_layers;
-    const size_t BH = (size_t)B * H, TB = (size_t)T * B;
+    const size_t BH = (size_t)B * H, TB = (size_t)T * B, TBU = TB * (size_t)rl_cell_units(m->cell, c);
     RL_ASSERT(ws->dtype == RL_DTYPE && m->dtype == RL_DTYPE && b->batch == B && b->steps == T);
-    const real *htop = (const real *)ws->h + (size_t)(L - 1) * (T + 1) * BH + BH;
+    const real *htop = layer_out(ws, m, L - 1);
     const real *dout = ws->dout;
     real *dh = ws->dh_top;
     double t0 = rl_prof_on ? rl_now() : 0;
@@ -298,16 +309,20 @@ static rl_status backward(rl_ws *ws, const rl_model *m, const rl_batch *b)
 
     real *spare[2] = {ws->dh, ws->dh_below};
     for (int l = L - 1; l >= 0; l--) {
-        const real *in = l == 0 ? (const real *)ws->xt : (const real *)ws->h + (size_t)(l - 1) * (T + 1) * BH + BH;
+        const real *in = l == 0 ? (const real *)ws->xt : layer_out(ws, m, l - 1);
         if (l > 0 && ws->dropout > 0) in = (const real *)ws->drop + (size_t)(l - 1) * T * BH;
         real *dx = l > 0 ? spare[l % 2] : NULL; /* dL/dh of layer l-1, from this layer alone */
         const int32_t *ids = l == 0 && ws->onehot ? ws->ids : NULL;
         rl_layer ly = RL_T(rl_layer_of)(ws, m, l);
         ly.dh = dh;
+        if (m->cell->out_map) { /* dL/dy to dL/d(state), the map's weights and its share of the input side */
+            RL_OPS(m->cell)->out_bwd(&ly, dh, ws->dstate, DPL(ws, m, l, RL_W_OUT));
+            ly.dh = ws->dstate;
+        }
         RL_T(rl_layer_backward)(m->cell, &ly, dx, DPL(ws, m, l, RL_W_IH), (real *)rl_layer_dwhh(ws, m, l), DPL(ws, m, l, RL_B_IH),
                                 DPL(ws, m, l, RL_B_HH), DPL(ws, m, l, RL_EXTRA), in, ids, ws->wt,
                                 (real *)ws->wpack);
-        if (ws->dh_all) memcpy((real *)ws->dh_all + (size_t)l * TB * H, dh, TB * H * sizeof *dh); /* Omega's delta */
+        if (ws->dh_all) memcpy((real *)ws->dh_all + (size_t)l * TBU, ly.dh, TBU * sizeof *dh); /* Omega's delta */
         if (dx && ws->dropout > 0) { /* back through the dropout mask */
             const real *mask = (const real *)ws->dmask + (size_t)(l - 1) * T * BH;
             for (size_t i = 0; i < (size_t)T * BH; i++) dx[i] *= mask[i];

@@ -63,10 +63,16 @@ struct rl_ws {
     void *wt;      /* (I, G*H) one-hot inputs: W_ih^T + biases (forward), dL/dW_ih^T (backward) */
     int no_dout;   /* rl_forward_eval: the loss without dL/do */
     float *wpack;  /* float32 with rl_packed_kernel(): W_hh of one layer, packed for the step GEMM */
-    void *h;       /* (L, T+1, B, H) hidden-state cache */
-    void *c;       /* (L, T+1, B, H) second state component (LSTM's c), else NULL */
-    void *gates;   /* (L, T, B, G*H) gate activations of cells that cache them, else NULL */
-    void *aux;     /* (L, T, B, aux*H) a cell's further caches (GRU: W_hn h_{t-1} + b_hn), else NULL */
+    void *h;       /* (L, T+1, B, U) hidden-state cache (U: rl_cell_units, H but for lru) */
+    void *c;       /* (L, T+1, B, U) second state component (LSTM's c), else NULL */
+    void *gates;   /* (L, T, B, Z) gate activations (or input-side pre-activations) of cells that cache them,
+                      else NULL; Z = rl_cell_proj, G*H but for lru */
+    void *aux;     /* (L, T, B, aux*U) a cell's further caches (GRU: W_hn h_{t-1} + b_hn), else NULL */
+    void *y;       /* (L, T, B, H) the layers' outputs of a cell with an output map (lru), else NULL: h[1..T] */
+    void *ya;      /* (L, T, B, H) their pre-activations a = Re(C x) + D u */
+    void *dstate;  /* (T, B, U) dL/d(state) of the layer being differentiated, from its output (lru) */
+    void *rder;    /* (L, U) R of each layer derived by its cell (lru: [Re lambda; Im lambda]), else NULL */
+    void *drder;   /* (L, U) dL/dR of the backward pass, before it is mapped to the cell's own parameters */
     void *out;     /* (T, B, O) outputs o_t */
     void *dout;    /* (T, B, O) dL/do_t */
     void *dh;      /* (T, B, H) dL/dh of the layer being differentiated */
@@ -101,25 +107,34 @@ struct rl_ws {
     int *orth_ipiv;  /* (H) */
 };
 
-/* The W_hh layer l's steps run with, in the model's dtype: the workspace's
- * for an orthogonal model (valid after rl_forward or rl_orth_sync, src/orth.h), else
- * the model's tensor. */
+/* The R layer l's steps run with, in the model's dtype: the workspace's for
+ * an orthogonal model (valid after rl_forward or rl_orth_sync,
+ * src/net/orth_ws.h) or for a cell that derives it (lru's lambda, after
+ * rl_forward), else the model's tensor (NULL: the recurrence has none). */
 static inline const void *rl_layer_whh(const rl_ws *ws, const rl_model *m, int l)
 {
-    if (ws->whh)
-        return (const char *)ws->whh + (size_t)l * m->cfg.hidden_size * m->cfg.hidden_size * rl_dtype_size(m->dtype);
+    const size_t es = rl_dtype_size(m->dtype);
+    if (ws->whh) return (const char *)ws->whh + (size_t)l * m->cfg.hidden_size * m->cfg.hidden_size * es;
+    if (ws->rder) return (const char *)ws->rder + (size_t)l * rl_cell_units(m->cell, &m->cfg) * es;
     return rl_tensor_data(m, rl_t(m, l, RL_W_HH));
 }
-/* Where the time loop adds dL/dW_hh of layer l: the workspace's buffer for
- * an orthogonal model (mapped to dL/dX afterwards), else the gradient
- * buffer's view. */
+/* Where the time loop adds dL/dR of layer l: the workspace's buffer for
+ * an orthogonal model or a derived R (mapped to dL/dX or to the cell's own
+ * parameters afterwards), else the gradient buffer's view. */
 static inline void *rl_layer_dwhh(const rl_ws *ws, const rl_model *m, int l)
 {
-    if (ws->dwhh)
-        return (char *)ws->dwhh + (size_t)l * m->cfg.hidden_size * m->cfg.hidden_size * rl_dtype_size(m->dtype);
+    const size_t es = rl_dtype_size(m->dtype);
+    if (ws->dwhh) return (char *)ws->dwhh + (size_t)l * m->cfg.hidden_size * m->cfg.hidden_size * es;
+    if (ws->drder) return (char *)ws->drder + (size_t)l * rl_cell_units(m->cell, &m->cfg) * es;
     int i = rl_t(m, l, RL_W_HH);
-    return i < 0 ? NULL : (char *)ws->grad + m->tensors[i].offset * rl_dtype_size(m->dtype);
+    return i < 0 ? NULL : (char *)ws->grad + m->tensors[i].offset * es;
 }
+
+/* A cell that derives its R (lru): R of every layer from the model's
+ * parameters (before a forward pass), and dL/dR into the gradient of the
+ * cell's own parameters (after a backward pass). src/net/ws.c */
+void rl_derive_sync(rl_ws *ws, const rl_model *m);
+void rl_derive_backward(rl_ws *ws, const rl_model *m);
 
 struct rl_data {
     rl_batch b;           /* views into the arrays below */

@@ -6,6 +6,9 @@
 
 #include <string.h>
 
+/* the units of a layer's state component (H but for lru) */
+static size_t units(const rl_ws *ws) { return (size_t)rl_cell_units(rl_cell_desc_of(ws->cfg.cell), &ws->cfg); }
+
 /* a * b * ... with overflow detection; 0 on overflow */
 static size_t mul(size_t a, size_t b) { return (a && b > (size_t)-1 / a) ? 0 : a * b; }
 
@@ -23,30 +26,37 @@ rl_status rl_ws_new(rl_ws **out, const rl_model *m, int batch, int steps)
     ws->num_params = m->num_params;
     const rl_cell_desc *d = m->cell;
     size_t es = rl_dtype_size(m->dtype), B = (size_t)batch, T = (size_t)steps, L = (size_t)c->num_layers,
-           H = (size_t)c->hidden_size, I = (size_t)c->input_size, O = (size_t)c->output_size, G = (size_t)d->gates,
-           Gh = (size_t)d->hh_gates, two = d->states == 2;
-    size_t BH = mul(B, H), TBH = mul(T, BH), TB = mul(T, B);
-    size_t LT1BH = mul(L, mul(T + 1, BH)), TBGH = mul(TBH, G), TBGhH = mul(TBH, Gh), TBO = mul(TB, O), TBI = mul(TB, I);
-    int ok = BH && TBH && TB && LT1BH && TBGH && TBGhH && TBO && TBI;
+           H = (size_t)c->hidden_size, I = (size_t)c->input_size, O = (size_t)c->output_size,
+           U = (size_t)rl_cell_units(d, c), Z = (size_t)rl_cell_proj(d, c), Gh = (size_t)d->hh_gates,
+           two = d->states == 2;
+    /* the state's U units per component (H but for lru), the output's H, Z input-side rows */
+    size_t BU = mul(B, U), TBU = mul(T, BU), BH = mul(B, H), TBH = mul(T, BH), TB = mul(T, B);
+    size_t LT1BU = mul(L, mul(T + 1, BU)), TBZ = mul(TB, Z), TBGhU = mul(TBU, Gh), TBO = mul(TB, O), TBI = mul(TB, I);
+    int ok = BU && TBU && BH && TBH && TB && LT1BU && TBZ && TBGhU && TBO && TBI;
     struct { void **p; size_t n; int want; } bufs[] = {
         {&ws->xt, TBI, 1},
-        {&ws->h, LT1BH, 1},
-        {&ws->c, LT1BH, two},
-        {&ws->gates, mul(L, TBGH), d->cache_gates},
-        {&ws->aux, mul(L, mul(TBH, (size_t)d->aux)), d->aux > 0},
+        {&ws->h, LT1BU, 1},
+        {&ws->c, LT1BU, two},
+        {&ws->gates, mul(L, TBZ), d->cache_gates},
+        {&ws->aux, mul(L, mul(TBU, (size_t)d->aux)), d->aux > 0},
+        {&ws->y, mul(L, TBH), d->out_map},
+        {&ws->ya, mul(L, TBH), d->out_map},
         {&ws->out, TBO, 1},
         {&ws->dout, TBO, 1},
         {&ws->dh, TBH, 1},
         {&ws->dh_below, TBH, 1},
         {&ws->dh_top, TBH, 1},
-        {&ws->dz, TBGH, 1},
-        {&ws->dzh, TBGhH, d->hh_apart},
-        {&ws->dc, BH, two},
-        {&ws->carry, mul(BH, Gh), d->hh_apart},
+        {&ws->dstate, TBU, d->out_map},
+        {&ws->dz, TBZ, 1},
+        {&ws->dzh, TBGhU, d->hh_apart},
+        {&ws->dc, BU, two},
+        {&ws->carry, mul(BU, Gh), d->hh_apart},
         {&ws->grad, m->num_params, 1},
-        {&ws->grad_h0, mul(L, BH), 1},
-        {&ws->grad_c0, mul(L, BH), two},
-        {&ws->wt, mul(I, mul(G, H)), 1},
+        {&ws->grad_h0, mul(L, BU), 1},
+        {&ws->grad_c0, mul(L, BU), two},
+        {&ws->wt, mul(I, Z), 1},
+        {&ws->rder, mul(L, U), d->f32->derive != NULL},
+        {&ws->drder, mul(L, U), d->f32->derive != NULL},
     };
     for (size_t i = 0; ok && i < sizeof bufs / sizeof bufs[0]; i++)
         if (bufs[i].want && !(*bufs[i].p = rl_alloc(bufs[i].n, es))) ok = 0;
@@ -56,7 +66,7 @@ rl_status rl_ws_new(rl_ws **out, const rl_model *m, int batch, int steps)
     if (ok && rl_orth_ws_alloc(ws, m)) ok = 0; /* W_hh = B map(A), dL/dW_hh, the map's scratch */
     if (ok && m->dtype == RL_F32 && rl_packed_kernel() && rl_cell_recur(d)->f32->pack) {
         /* W_hh packed for the step kernel, forward or backward */
-        if (!(ws->wpack = rl_alloc(rl_step_pack_size((int)Gh, (int)H), sizeof(float)))) ok = 0;
+        if (!(ws->wpack = rl_alloc(rl_recur_pack_size((int)Gh, (int)U), sizeof(float)))) ok = 0;
     }
     if (!ok) {
         rl_ws_free(ws);
@@ -70,7 +80,7 @@ rl_status rl_ws_new(rl_ws **out, const rl_model *m, int batch, int steps)
 void rl_ws_free(rl_ws *ws)
 {
     if (!ws) return;
-    void *bufs[] = {ws->xt, ws->h, ws->c, ws->gates, ws->aux, ws->out, ws->dout, ws->dh, ws->dh_below,
+    void *bufs[] = {ws->xt, ws->h, ws->c, ws->gates, ws->aux, ws->y, ws->ya, ws->dstate, ws->rder, ws->drder, ws->out, ws->dout, ws->dh, ws->dh_below,
                     ws->dh_top, ws->dh_all, ws->dz, ws->dzh, ws->dc, ws->drop, ws->dmask, ws->carry, ws->grad, ws->grad_h0, ws->grad_c0, ws->wsum, ws->lrow,
                     ws->wt, ws->ids, ws->wpack};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) rl_free(bufs[i]);
@@ -80,7 +90,7 @@ void rl_ws_free(rl_ws *ws)
 
 void rl_ws_zero_grad(rl_ws *ws)
 {
-    size_t es = rl_dtype_size(ws->dtype), LBH = (size_t)ws->cfg.num_layers * ws->B * ws->cfg.hidden_size;
+    size_t es = rl_dtype_size(ws->dtype), LBH = (size_t)ws->cfg.num_layers * ws->B * units(ws);
     memset(ws->grad, 0, ws->num_params * es);
     memset(ws->grad_h0, 0, LBH * es);
     if (ws->grad_c0) memset(ws->grad_c0, 0, LBH * es);
@@ -95,7 +105,7 @@ const void *rl_ws_grad_hidden(const rl_ws *ws) { return ws->dh_top; }
 rl_status rl_ws_keep_grad_hidden(rl_ws *ws)
 {
     if (ws->dh_all) return RL_OK;
-    size_t n = (size_t)ws->cfg.num_layers * ws->T * ws->B * ws->cfg.hidden_size;
+    size_t n = (size_t)ws->cfg.num_layers * ws->T * ws->B * units(ws);
     if (!(ws->dh_all = rl_alloc(n, rl_dtype_size(ws->dtype)))) return RL_ERR_NOMEM;
     return RL_OK;
 }
@@ -104,14 +114,14 @@ const void *rl_ws_grad_hidden_layer(const rl_ws *ws, int layer)
 {
     RL_ASSERT(layer >= 0 && layer < ws->cfg.num_layers);
     if (!ws->dh_all) return NULL;
-    return (const char *)ws->dh_all + (size_t)layer * ws->T * ws->B * ws->cfg.hidden_size * rl_dtype_size(ws->dtype);
+    return (const char *)ws->dh_all + (size_t)layer * ws->T * ws->B * units(ws) * rl_dtype_size(ws->dtype);
 }
 
 const void *rl_ws_cell(const rl_ws *ws, int layer)
 {
     RL_ASSERT(layer >= 0 && layer < ws->cfg.num_layers);
     if (!ws->c) return NULL;
-    return (const char *)ws->c + (size_t)layer * (ws->T + 1) * ws->B * ws->cfg.hidden_size * rl_dtype_size(ws->dtype);
+    return (const char *)ws->c + (size_t)layer * (ws->T + 1) * ws->B * units(ws) * rl_dtype_size(ws->dtype);
 }
 
 rl_status rl_ws_set_dropout(rl_ws *ws, double p, uint64_t seed)
@@ -136,7 +146,7 @@ const void *rl_ws_hidden(const rl_ws *ws, int layer)
 {
     RL_ASSERT(layer >= 0 && layer < ws->cfg.num_layers);
     return (const char *)ws->h +
-           (size_t)layer * (ws->T + 1) * ws->B * ws->cfg.hidden_size * rl_dtype_size(ws->dtype);
+           (size_t)layer * (ws->T + 1) * ws->B * units(ws) * rl_dtype_size(ws->dtype);
 }
 
 static rl_status same_shape(const rl_ws *ws, const rl_model *m)
@@ -144,7 +154,7 @@ static rl_status same_shape(const rl_ws *ws, const rl_model *m)
     const rl_config *a = &ws->cfg, *b = &m->cfg;
     if (ws->dtype != m->dtype || a->cell != b->cell || a->input_size != b->input_size ||
         a->hidden_size != b->hidden_size || a->num_layers != b->num_layers || a->output_size != b->output_size ||
-        (ws->whh != NULL) != (m->orth != RL_ORTH_NONE))
+        a->state_size != b->state_size || a->activation != b->activation || (ws->whh != NULL) != (m->orth != RL_ORTH_NONE))
         return rl_fail(RL_ERR_ARG, "the workspace was made for a different model");
     return RL_OK;
 }
@@ -154,6 +164,7 @@ rl_status rl_forward(rl_ws *ws, const rl_model *m, const rl_batch *b, double *lo
     rl_status s = same_shape(ws, m);
     if (s) return s;
     int blas = rl_blas_single();
+    rl_derive_sync(ws, m);   /* a cell's derived R (lru's lambda) */
     s = rl_orth_sync(ws, m); /* an orthogonal W_hh, remade if X or B changed */
     if (!s) s = m->dtype == RL_F64 ? rl_forward_f64(ws, m, b, loss) : rl_forward_f32(ws, m, b, loss);
     rl_blas_restore(blas);
@@ -179,8 +190,35 @@ rl_status rl_backward(rl_ws *ws, const rl_model *m, const rl_batch *b)
     int blas = rl_blas_single();
     if (ws->dwhh) /* an orthogonal model: dL/dW_hh first, then dL/dX from it */
         memset(ws->dwhh, 0, (size_t)ws->cfg.num_layers * ws->cfg.hidden_size * ws->cfg.hidden_size * rl_dtype_size(ws->dtype));
+    if (ws->drder) memset(ws->drder, 0, (size_t)ws->cfg.num_layers * units(ws) * rl_dtype_size(ws->dtype));
     s = m->dtype == RL_F64 ? rl_backward_f64(ws, m, b) : rl_backward_f32(ws, m, b);
     if (!s) s = rl_orth_backward(ws, m);
+    if (!s) rl_derive_backward(ws, m);
     rl_blas_restore(blas);
     return s;
+}
+
+void rl_derive_sync(rl_ws *ws, const rl_model *m)
+{
+    if (!ws->rder) return;
+    const size_t U = units(ws), es = rl_dtype_size(m->dtype);
+    for (int l = 0; l < m->cfg.num_layers; l++) {
+        const void *own = rl_tensor_data(m, rl_t(m, l, RL_EXTRA));
+        void *W = (char *)ws->rder + (size_t)l * U * es;
+        if (m->dtype == RL_F64) m->cell->f64->derive(own, W, (int)U);
+        else m->cell->f32->derive(own, W, (int)U);
+    }
+}
+
+void rl_derive_backward(rl_ws *ws, const rl_model *m)
+{
+    if (!ws->rder) return;
+    const size_t U = units(ws), es = rl_dtype_size(m->dtype);
+    for (int l = 0; l < m->cfg.num_layers; l++) {
+        const void *own = rl_tensor_data(m, rl_t(m, l, RL_EXTRA));
+        const void *W = (const char *)ws->rder + (size_t)l * U * es, *dW = (const char *)ws->drder + (size_t)l * U * es;
+        void *down = (char *)ws->grad + m->tensors[rl_t(m, l, RL_EXTRA)].offset * es;
+        if (m->dtype == RL_F64) m->cell->f64->derive_back(own, W, dW, down, (int)U);
+        else m->cell->f32->derive_back(own, W, dW, down, (int)U);
+    }
 }

@@ -42,7 +42,7 @@ typedef struct {
     const rl_model *m; /* float64 */
     const rl_cell_desc *d;
     rl_ws *ws; /* B = 1 */
-    int S, K, T, L, H, NI, CL, G, Gh;
+    int S, K, T, L, H, NI, CL, G, Gh, Z; /* H: the units of a layer's state (U); Z: its input side's rows */
     double *x, *h0, *c0; /* the sequence: (T, I), (L, H), (L, H) */
     rl_batch b;
     double *Q, *R, *tau;           /* (T+1, S, K), (T, K, K), (K) */
@@ -74,8 +74,8 @@ static rl_status floss_alloc(floss_ws *f, const rl_model *m, int T, int K, int g
 {
     const rl_cell_desc *d = m->cell;
     f->m = m, f->d = d, f->T = T, f->K = K, f->S = rl_state_size(m);
-    f->L = m->cfg.num_layers, f->H = m->cfg.hidden_size, f->NI = m->cfg.input_size;
-    f->G = d->gates, f->Gh = d->hh_gates, f->CL = rl_coef_len(d, f->H);
+    f->L = m->cfg.num_layers, f->H = rl_model_units(m), f->NI = m->cfg.input_size;
+    f->G = d->gates, f->Gh = d->hh_gates, f->Z = rl_cell_proj(d, &m->cfg), f->CL = rl_coef_len(d, f->H, f->Z);
     const size_t S = (size_t)f->S, H = (size_t)f->H, L = (size_t)f->L, TT = (size_t)T, n = (size_t)d->states;
     rl_status s = rl_ws_new(&f->ws, m, 1, T);
     if (s) return s;
@@ -84,7 +84,7 @@ static rl_status floss_alloc(floss_ws *f, const rl_model *m, int T, int K, int g
              (f->tau = rl_alloc((size_t)K, 8)) && (f->J = rl_alloc(S * S, 8)) && (f->Y = rl_alloc(S * (size_t)K, 8)) &&
              (f->scratch = rl_alloc(rl_jac_scratch_size(m), 8)) && (f->lam = rl_alloc((size_t)K, 8));
     if (ok && grad) {
-        const size_t GH = (size_t)f->G * H, GhH = (size_t)f->Gh * H;
+        const size_t GH = (size_t)f->Z, GhH = (size_t)f->Gh * H;
         ok = (f->Jb = rl_alloc(S * S, 8)) && (f->Qb = rl_alloc(S * (size_t)K, 8)) && (f->M = rl_alloc((size_t)K * K, 8)) &&
              (f->E = rl_alloc(H * H, 8)) && (f->Eb = rl_alloc(H * H, 8)) && (f->kap = rl_alloc(n * f->CL, 8)) &&
              (f->kapb = rl_alloc(n * f->CL, 8)) && (f->ones = rl_alloc(H, 8)) && (f->zeros = rl_alloc(H, 8)) &&
@@ -159,8 +159,8 @@ static void coefs(floss_ws *f, const rl_layer_f64 *ly, int t, int r, double *k)
 {
     const rl_cell_desc *d = f->d;
     const int H = f->H, two = d->states == 2;
-    double *kdz = k, *khid = d->hh_apart ? k + (size_t)f->G * H : k;
-    double *kdh = k + (size_t)(f->G + (d->hh_apart ? f->Gh : 0)) * H, *kdc = kdh + H;
+    double *kdz = k, *khid = d->hh_apart ? k + (size_t)f->Z : k;
+    double *kdh = k + (size_t)f->Z + (size_t)(d->hh_apart ? f->Gh : 0) * H, *kdc = kdh + H;
     memset(kdh, 0, (size_t)H * sizeof *kdh);
     /* LSTM's bwd takes dL/dc_{t+1} in kdc and leaves dL/dc_t there: the direct c coefficient */
     if (two)
@@ -201,8 +201,8 @@ static void jbar_step(floss_ws *f, int t)
         memset(f->kapb, 0, (size_t)n * CL * sizeof *f->kapb);
         for (int r = 0; r < n; r++) coefs(f, &ly, (int)ti, r, f->kap + r * CL);
         for (int r = 0; r < n; r++) {
-            const double *k = f->kap + r * CL, *khid = apart ? k + (size_t)G * H : k;
-            double *kb = f->kapb + r * CL, *kbhid = apart ? kb + (size_t)G * H : kb;
+            const double *k = f->kap + r * CL, *khid = apart ? k + (size_t)f->Z : k;
+            double *kb = f->kapb + r * CL, *kbhid = apart ? kb + (size_t)f->Z : kb;
             double *kbdh = kb + (size_t)(G + (apart ? Gh : 0)) * H, *kbdc = kbdh + H;
             double *Jr = f->Jb + (size_t)(off + r * H) * S; /* this component's rows of Jbar_t */
             /* through R: J[j, k] = sum_g khid[g, j] R[g*H + j, k] + [j = k] (direct h) */
@@ -229,7 +229,7 @@ static void jbar_step(floss_ws *f, int t)
                     kb[(size_t)g * H + j] += cblas_ddot(H, f->Eb + (size_t)j * H, 1, ly.w_ih + wr, 1);
                 }
         }
-        const size_t GH = (size_t)G * H, GhH = (size_t)Gh * H;
+        const size_t GH = (size_t)f->Z, GhH = (size_t)Gh * H;
         d->f64->jac_vjp(&ly, (int)ti, 0, 0, H, f->kapb, f->zinj + ((size_t)l * f->T + ti) * GH,
                         apart ? f->zhinj + ((size_t)l * f->T + ti) * GhH : NULL,
                         f->sinj + ((size_t)l * f->T + ti) * n * H, tensor_grad(f, l, RL_EXTRA));
@@ -269,8 +269,8 @@ static void qr_adjoint_sweep(floss_ws *f, const double *lbar)
 static void trajectory_sweep(floss_ws *f)
 {
     const rl_cell_desc *d = f->d;
-    const int T = f->T, H = f->H, G = f->G, Gh = f->Gh, n = d->states, apart = d->hh_apart;
-    const size_t GH = (size_t)G * H, GhH = (size_t)Gh * H, nH = (size_t)n * H;
+    const int T = f->T, H = f->H, Gh = f->Gh, n = d->states, apart = d->hh_apart;
+    const size_t GH = (size_t)f->Z, GhH = (size_t)Gh * H, nH = (size_t)n * H;
     memset(f->dxb, 0, (size_t)T * H * sizeof *f->dxb);
     for (int l = f->L - 1; l >= 0; l--) {
         rl_layer_f64 ly = rl_layer_of_f64(f->ws, f->m, l);
@@ -309,7 +309,10 @@ static rl_status whh_grad(floss_ws *f)
     rl_status s = RL_OK;
     for (int l = 0; !s && l < f->L; l++) {
         const double *src = f->dwhh + (size_t)l * whh_len(f);
-        if (m->orth == RL_ORTH_NONE) {
+        if (m->cell->f64->derive_back) { /* lru: dF/dlambda into its nu and theta */
+            m->cell->f64->derive_back(rl_tensor_data(m, rl_t(m, l, RL_EXTRA)), rl_layer_whh(f->ws, m, l), src,
+                                      tensor_grad(f, l, RL_EXTRA), H);
+        } else if (m->orth == RL_ORTH_NONE) {
             double *dw = tensor_grad(f, l, RL_W_HH); /* NULL: the cell has no R */
             for (size_t i = 0; dw && i < whh_len(f); i++) dw[i] += src[i];
         } else {
@@ -336,6 +339,9 @@ rl_status rl_floss(const rl_model *m0, const rl_batch *b, const rl_floss_config 
     if (!b->x || T < 1 || B < 1) return rl_fail(RL_ERR_ARG, "gradient flossing needs inputs x with T >= 1 steps");
     if (b->input_size != m0->cfg.input_size)
         return rl_fail(RL_ERR_ARG, "the batch has input size %d but the model %d", b->input_size, m0->cfg.input_size);
+    if (m0->cell->out_map && m0->cfg.num_layers > 1)
+        return rl_fail(RL_ERR_ARG, "gradient flossing of a %d-layer %s: through the output map between its layers it is "
+                                   "not implemented (one layer is)", m0->cfg.num_layers, m0->cell->name);
     rl_model *m = NULL;
     floss_ws f = {0};
     const int want = grad != NULL || grad_h0 != NULL || grad_c0 != NULL;
@@ -356,7 +362,7 @@ rl_status rl_floss(const rl_model *m0, const rl_batch *b, const rl_floss_config 
         /* dF/dlambda_i, weighted */
         double *lbar = f.tau; /* free until the next QR */
         for (int i = 0; i < K; i++) lbar[i] = cfg->weight * 2 * (f.lam[i] - cfg->target) / ((double)K * B);
-        memset(f.zinj, 0, (size_t)L * T * f.G * H * sizeof *f.zinj);
+        memset(f.zinj, 0, (size_t)L * T * f.Z * sizeof *f.zinj);
         memset(f.zhinj, 0, (size_t)L * T * f.Gh * H * sizeof *f.zhinj);
         memset(f.sinj, 0, (size_t)L * T * f.d->states * H * sizeof *f.sinj);
         memset(f.dh0, 0, (size_t)L * H * sizeof *f.dh0);

@@ -48,19 +48,20 @@ static int counted(rl_omega_form form, double nd2) { return form == RL_OMEGA_NOR
 static rl_status omega_of_layers(rl_ws *ws, const rl_model *m, rl_omega_form form, double weight, double *omega, double *ratio)
 {
     const rl_cell_desc *d = m->cell;
-    const int B = ws->B, T = ws->T, H = m->cfg.hidden_size, L = m->cfg.num_layers, G = d->gates;
-    const size_t TB = (size_t)T * B, GhH = (size_t)d->hh_gates * H, CL = (size_t)rl_coef_len(d, H);
+    /* H: the units of a layer's state (U), Z its input side's rows */
+    const int B = ws->B, T = ws->T, H = rl_model_units(m), L = m->cfg.num_layers, Z = rl_cell_proj(d, &m->cfg);
+    const size_t TB = (size_t)T * B, GhH = (size_t)d->hh_gates * H, CL = (size_t)rl_coef_len(d, H, Z);
     const rl_recur_ops *r = RL_OPS(rl_cell_recur(d)); /* R's products (src/cells/recur.h) */
     const int apart = d->hh_apart;
     const int theta = weight > 0 && rl_t(m, 0, RL_EXTRA) >= 0; /* a parameter of the cell's own in J_t */
     omega_bufs o = {0};
     int ok = (o.E = rl_alloc(TB * GhH, sizeof(real))) && (o.U = rl_alloc(TB * H, sizeof(real))) &&
              (o.G = rl_alloc(TB * H, sizeof(real))) && (o.nd2 = rl_alloc(TB, 8)) && (o.nu2 = rl_alloc(TB, 8)) &&
-             (!apart || (o.dz = rl_alloc((size_t)G * H, sizeof(real)))) &&
+             (!apart || (o.dz = rl_alloc((size_t)Z, sizeof(real)))) &&
              (d->states < 2 || (o.dc = rl_alloc((size_t)H, sizeof(real))));
     if (ok && theta)
         ok = (o.Eb = rl_alloc(TB * GhH, sizeof(real))) && (o.kbar = rl_alloc((size_t)d->states * CL, sizeof(real))) &&
-             (o.zb = rl_alloc((size_t)G * H, sizeof(real))) && (o.zhb = rl_alloc(GhH, sizeof(real))) &&
+             (o.zb = rl_alloc((size_t)Z, sizeof(real))) && (o.zhb = rl_alloc(GhH, sizeof(real))) &&
              (o.sb = rl_alloc((size_t)d->states * H, sizeof(real)));
     if (!ok) {
         free_bufs(&o);
@@ -128,7 +129,7 @@ static rl_status omega_of_layers(rl_ws *ws, const rl_model *m, rl_omega_form for
          * (here (W_hh ||delta|| g) times delta / ||delta||) */
         r->mul(d->hh_gates, H, (int)TB, 1, o.G, w, 0, o.Eb);
         real *dtheta = DPL(ws, m, l, RL_EXTRA);
-        const size_t hid = apart ? (size_t)G * H : 0, dir = hid + GhH;
+        const size_t hid = apart ? (size_t)Z : 0, dir = hid + GhH;
         for (int t = 0; t < T; t++)
             for (int b = 0; b < B; b++) {
                 size_t row = (size_t)t * B + b;
@@ -136,7 +137,7 @@ static rl_status omega_of_layers(rl_ws *ws, const rl_model *m, rl_omega_form for
                 const real *dl = delta + row * H;
                 const double nd = sqrt(o.nd2[row]);
                 memset(o.kbar, 0, (size_t)d->states * CL * sizeof *o.kbar);
-                memset(o.zb, 0, (size_t)G * H * sizeof *o.zb);
+                memset(o.zb, 0, (size_t)Z * sizeof *o.zb);
                 memset(o.zhb, 0, GhH * sizeof *o.zhb);
                 memset(o.sb, 0, (size_t)d->states * H * sizeof *o.sb);
                 for (size_t k = 0; k < GhH; k++) o.kbar[hid + k] = (real)(o.Eb[row * GhH + k] * (dl[k % (size_t)H] / nd));
@@ -175,8 +176,10 @@ rl_status rl_omega(rl_ws *ws, const rl_model *m, rl_omega_form form, double weig
     /* an orthogonal W_hh = B map(A(X)): the one of the model's X now (moving X
      * moves Omega through W_hh; the activations stay those of the last pass),
      * and dOmega/dW_hh alone in the workspace's dL/dW_hh, then mapped to dL/dX */
+    rl_derive_sync(ws, m); /* a derived R (lru's lambda), whose dOmega/dR goes to the cell's own parameters */
     rl_status s = rl_orth_sync(ws, m);
     if (s) return s;
+    if (ws->drder && weight > 0) memset(ws->drder, 0, (size_t)m->cfg.num_layers * rl_model_units(m) * rl_dtype_size(m->dtype));
     if (ws->dwhh && weight > 0)
         memset(ws->dwhh, 0, (size_t)m->cfg.num_layers * m->cfg.hidden_size * m->cfg.hidden_size * rl_dtype_size(m->dtype));
     int blas = rl_blas_single();
@@ -184,6 +187,7 @@ rl_status rl_omega(rl_ws *ws, const rl_model *m, rl_omega_form form, double weig
                            : rl_omega_f32(ws, m, form, weight, omega, ratio);
     rl_blas_restore(blas);
     if (!s && ws->dwhh && weight > 0) s = rl_orth_backward(ws, m);
+    if (!s && ws->drder && weight > 0) rl_derive_backward(ws, m);
     return s;
 }
 #endif

@@ -57,6 +57,9 @@ rl_status rl_ridge_readout(rl_model *m, const rl_batch *b, int washout, double r
     const int B = b->batch, T = b->steps, H = c.hidden_size, O = c.output_size, p = H + 1;
     if (c.loss != RL_LOSS_MSE)
         return rl_fail(RL_ERR_ARG, "a ridge readout fits an MSE head; this model's loss is %s", rl_loss_name(c.loss));
+    if (m->cell->out_map)
+        return rl_fail(RL_ERR_ARG, "a ridge readout fits the head on the top layer's states; %s's output is a map of "
+                                   "its state: train it with --readout bptt", m->cell->name);
     if (!(ridge >= 0) || !isfinite(ridge)) return rl_fail(RL_ERR_ARG, "ridge = %g must be a finite number >= 0", ridge);
     if (washout < 0 || washout >= T)
         return rl_fail(RL_ERR_ARG, "washout = %d must be in [0, %d): the sequences have %d steps", washout, T, T);

@@ -159,7 +159,7 @@ rl_status rl_run_save(const char *dir, const rl_train_config *c, const rl_model 
     if (st->pos) ts[n++] = (st_out){"train.pos", "I64", 1, {B}, st->pos};
     if (st->carry_h) ts[n++] = (st_out){"train.carry_h", "F32", 3, {L, B, H}, st->carry_h};
     if (st->carry_c) ts[n++] = (st_out){"train.carry_c", "F32", 3, {L, B, H}, st->carry_c};
-    char num[5][16], tb[24], th[24];
+    char num[6][16], tb[24], th[24];
     const char *meta[2 * (RL_MODEL_META + 3)]; /* the model's, train_config, text_bytes, text_hash */
     int nmeta = rl_model_meta(m, num, meta);
     cJSON *j = rl_train_config_json(c);

@@ -9,7 +9,7 @@
 rl_status rl_ws_state_at(const rl_ws *ws, int t, void *h0, void *c0)
 {
     if (t < 0 || t > ws->T) return rl_fail(RL_ERR_ARG, "step %d is outside [0, %d]", t, ws->T);
-    const size_t BH = (size_t)ws->B * ws->cfg.hidden_size, es = rl_dtype_size(ws->dtype);
+    const size_t BH = (size_t)ws->B * rl_cell_units(rl_cell_desc_of(ws->cfg.cell), &ws->cfg), es = rl_dtype_size(ws->dtype);
     for (int l = 0; l < ws->cfg.num_layers; l++) {
         size_t from = ((size_t)l * (ws->T + 1) + (size_t)t) * BH * es, to = (size_t)l * BH * es;
         if (h0) memcpy((char *)h0 + to, (const char *)ws->h + from, BH * es);
@@ -27,7 +27,7 @@ rl_status rl_sample(const rl_model *m, const char *prime, int64_t length, double
     if (length < 0 || top_k < 0) return rl_fail(RL_ERR_ARG, "the length and k must be >= 0");
     const rl_config cfg = m->cfg;
     const int V = cfg.input_size, two = rl_cell_states(cfg.cell) == 2;
-    const size_t LH = (size_t)cfg.num_layers * cfg.hidden_size, plen = strlen(prime) + 1;
+    const size_t LH = (size_t)cfg.num_layers * rl_model_units(m), plen = strlen(prime) + 1;
     rl_model *m32 = NULL;
     rl_ws *ws = NULL;
     size_t n = 0;

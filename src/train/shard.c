@@ -88,7 +88,7 @@ rl_status rl_blocks_new(rl_blocks **out, const rl_model *m, int B, int T, const 
     if (!bk) return rl_fail(RL_ERR_NOMEM, "out of memory");
     const rl_config *c = &m->cfg;
     bk->sh = *sh;
-    bk->B = B, bk->T = T, bk->L = c->num_layers, bk->H = c->hidden_size, bk->I = c->input_size, bk->O = c->output_size;
+    bk->B = B, bk->T = T, bk->L = c->num_layers, bk->H = rl_model_units(m), bk->I = c->input_size, bk->O = c->output_size;
     bk->c_states = rl_cell_states(c->cell) == 2;
     bk->first = first, bk->count = count, bk->total = total;
     bk->full = B < RL_BLOCK_SEQS ? B : RL_BLOCK_SEQS;

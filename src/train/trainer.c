@@ -155,7 +155,7 @@ static rl_status build(rl_trainer *t)
     if ((s = check_validation_fits(&t->info, c->batch))) return s;
     if ((s = check_ridge(c, &t->info))) return s;
     t->k1 = c->task == RL_TASK_TEXT ? (c->k1 ? c->k1 : c->seq_len) : 0;
-    rl_config mc = {c->cell, t->info.input_size, c->hidden, c->layers, t->info.output_size, t->info.loss};
+    rl_config mc = {.cell = c->cell, .input_size = t->info.input_size, .hidden_size = c->hidden, .num_layers = c->layers, .output_size = t->info.output_size, .loss = t->info.loss};
     if ((s = rl_model_new_orth(&t->m, &mc, RL_F32, c->orthogonal))) return s;
     /* the model file says what it was trained on: the commands' defaults */
     if ((s = rl_model_set_task(t->m, c->task, c->seq_len))) return s;
@@ -174,7 +174,7 @@ static rl_status build(rl_trainer *t)
     if (c->block_sum && c->readout == RL_READOUT_RIDGE)
         return rl_fail(RL_ERR_ARG, "--block-sum is for --readout bptt: a ridge readout is fitted in one solve, on one process");
     if (c->block_sum && (s = rl_blocks_new(&t->blk, t->m, c->batch, t->info.steps, &t->shard))) return s;
-    size_t LBH = (size_t)c->layers * c->batch * c->hidden;
+    size_t LBH = (size_t)c->layers * c->batch * rl_model_units(t->m); /* the state carried between text windows */
     if (!(t->pos = calloc((size_t)c->batch, sizeof *t->pos)) || !(t->pos_before = calloc((size_t)c->batch, 8)) || !(t->carry_h = rl_alloc(LBH, 4)) ||
         !(t->carry_c = rl_alloc(LBH, 4)))
         return rl_fail(RL_ERR_NOMEM, "out of memory");
@@ -401,7 +401,7 @@ static void whh_stats(const rl_model *m, rl_ws *ws, int l, double *radius, doubl
     const int G = rl_cell_gates(m->cfg.cell);
     const float *w = rl_orth_sync(ws, m) ? NULL : rl_layer_whh(ws, m, l);
     for (int g = 0; g < G; g++) radius[g] = sigma[g] = NAN;
-    if (w) rl_cell_recur(m->cell)->stats(m->cell->hh_gates, m->cfg.hidden_size, w, radius, sigma);
+    if (w) rl_cell_recur(m->cell)->stats(m->cell->hh_gates, rl_model_units(m), w, radius, sigma);
 }
 
 static cJSON *darray(const double *v, int n)
@@ -500,7 +500,7 @@ rl_status rl_evaluate_washout(const rl_model *m0, const rl_task *task, int B, in
     rl_data *d = NULL;
     int64_t *pos = NULL;
     float *h0 = NULL, *c0 = NULL;
-    size_t LBH = (size_t)c.num_layers * B * c.hidden_size;
+    size_t LBH = (size_t)c.num_layers * B * rl_model_units(m0);
     rl_status s = rl_model_cast(&m, m0, RL_F32);
     if (!s) s = rl_ws_new(&ws, m, B, in.steps);
     if (!s) s = rl_task_data_new(&d, task, B);
