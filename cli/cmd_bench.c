@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <time.h>
 
 static const char usage[] =
     "usage: rnnlab bench [--cell C] [--hidden H] [--batch B] [--seq T] [--threads N] [--json]\n"
@@ -36,13 +35,6 @@ static const char usage[] =
     "  --no-sgemm        leave out the sgemm rate (and the shares of it)\n"
     "  --json            one JSON object on stdout\n";
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 static int cmp_d(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -53,23 +45,23 @@ static int cmp_d(const void *a, const void *b)
  * `seconds`, after a warm-up. */
 static double time_calls(int (*fn)(void *), void *ctx, double seconds, int best)
 {
-    double t0 = now_s(), one = 0;
-    for (int i = 0; i < 2 || now_s() - t0 < 0.2; i++) {
-        double s = now_s();
+    double t0 = rl_now(), one = 0;
+    for (int i = 0; i < 2 || rl_now() - t0 < 0.2; i++) {
+        double s = rl_now();
         if (fn(ctx)) return NAN;
-        one = now_s() - s;
+        one = rl_now() - s;
         if (i > 50) break;
     }
     int reps = (int)fmin(200, fmax(5, ceil(seconds / fmax(one, 1e-7))));
     double *ts = malloc((size_t)reps * sizeof *ts);
     if (!ts) return NAN;
     for (int i = 0; i < reps; i++) {
-        double s = now_s();
+        double s = rl_now();
         if (fn(ctx)) {
             free(ts);
             return NAN;
         }
-        ts[i] = now_s() - s;
+        ts[i] = rl_now() - s;
     }
     qsort(ts, (size_t)reps, sizeof *ts, cmp_d);
     double med = ts[best ? 0 : reps / 2];

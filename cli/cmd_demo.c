@@ -14,7 +14,6 @@
 #include <errno.h>
 #include <sys/stat.h>
 #include <dirent.h>
-#include <time.h>
 
 static const char usage[] =
     "usage: rnnlab demo [--out DIR] [--quick] [--seed S]\n"
@@ -38,18 +37,11 @@ static const char usage[] =
     "Ctrl-C stops it (exit 130): the figures made so far stay, report.html is not\n"
     "written, a training run stopped half-way keeps a checkpoint and its model.\n";
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 /* A part begins: a line when progress is shown (a terminal, or --progress). */
 void demo_progress(const demo *d, const char *what)
 {
     char line[160];
-    snprintf(line, sizeof line, "%5.1fs  %s", now_s() - d->t0, what);
+    snprintf(line, sizeof line, "%5.1fs  %s", rl_now() - d->t0, what);
     cli_progress_note(line);
 }
 #define progress demo_progress
@@ -605,7 +597,7 @@ int cmd_demo(int argc, char **argv)
     cli_ctx c = {.cmd = "demo", .usage = usage};
     const char *out = "rnnlab-demo";
     demo d = {.H = 64, .T = 200, .lyap_steps = 1000, .train_T = 30, .train_H = 32, .train_steps = 2000, .clip_steps = 3000,
-              .cure_H = 64, .cure_T = 200, .cure_train_T = 50, .cure_steps = 1000, .seed = 1, .t0 = now_s()};
+              .cure_H = 64, .cure_T = 200, .cure_train_T = 50, .cure_steps = 1000, .seed = 1, .t0 = rl_now()};
     int e = 0, v;
     optind = 0;
     while (!e && (v = cli_next(&c, argc, argv, opts)) != -1) {
@@ -667,6 +659,6 @@ int cmd_demo(int argc, char **argv)
     }
     if (report_close(d.r) != 0) bad = 1;
     if (bad) return 1; /* the part that failed has said why, in one line */
-    fprintf(stderr, "rnnlab demo: %.1fs  done: open %s/report.html\n", now_s() - d.t0, out);
+    fprintf(stderr, "rnnlab demo: %.1fs  done: open %s/report.html\n", rl_now() - d.t0, out);
     return 0;
 }

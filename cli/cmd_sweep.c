@@ -121,13 +121,6 @@ typedef struct {
     int stopped;       /* a stop was passed on to the child */
 } job;
 
-static double now_s(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
 static void job_clear(job *j)
 {
     point_free(&j->p);
@@ -190,7 +183,7 @@ static int job_start(const sweep *sw, job *j, long index)
         fprintf(stderr, "rnnlab sweep: out of memory\n");
         return 1;
     }
-    j->index = index, j->t0 = now_s();
+    j->index = index, j->t0 = rl_now();
     if (start_stage(sw, j)) {
         fprintf(stderr, "rnnlab sweep: cannot start a process: %s\n", strerror(errno));
         return 1;
@@ -561,7 +554,7 @@ static char *run_point(const sweep *sw, long index, volatile int *stop, double *
         struct timespec ts = {0, 5000000};
         nanosleep(&ts, NULL);
     }
-    *secs = now_s() - j.t0;
+    *secs = rl_now() - j.t0;
     job_clear(&j);
     return text ? text : strdup("!out of memory");
 }
@@ -652,7 +645,7 @@ int cmd_sweep(int argc, char **argv)
     tally t = {0};
     cli_progress_begin(&c, -1); /* Ctrl-C and SIGTERM: no new points; the running ones are told */
     volatile int *stop = cli_stop_flag();
-    double t0 = now_s();
+    double t0 = rl_now();
     if (!e && rank == 0) {
         long *todo = malloc((size_t)n * sizeof *todo), ntodo = 0, next = 0;
         for (long i = 0; todo && i < n; i++)
@@ -678,7 +671,7 @@ int cmd_sweep(int argc, char **argv)
             }
             char *text = NULL;
             if (own.index >= 0 && job_poll(&sw, &own, stop, &text)) {
-                fatal |= take(&sw, own.index, text ? text : "!out of memory", now_s() - own.t0, 0, n, &t);
+                fatal |= take(&sw, own.index, text ? text : "!out of memory", rl_now() - own.t0, 0, n, &t);
                 free(text);
                 job_clear(&own);
                 busy = 1;
@@ -708,7 +701,7 @@ int cmd_sweep(int argc, char **argv)
         free(todo);
         if (!c.seen[O_QUIET])
             fprintf(stderr, "rnnlab sweep: %ld of %ld points finished (%ld in this run, %.1f s), %ld failed%s; results in %s/results.jsonl\n",
-                    t.done, n, t.done - before, now_s() - t0, t.failed, *stop ? ", stopped" : "", out);
+                    t.done, n, t.done - before, rl_now() - t0, t.failed, *stop ? ", stopped" : "", out);
     } else if (!e) { /* a worker: points from rank 0 until there are none */
         int pt = cli_dist_ask(-1, NULL);
         while (pt >= 0) {

@@ -397,6 +397,10 @@ const void *rl_ws_grad_hidden(const rl_ws *ws);
 void rl_set_num_threads(int n);
 int rl_get_num_threads(void);
 
+/* Seconds on the monotonic clock (CLOCK_MONOTONIC) from an arbitrary start:
+ * for measuring how long something took. */
+double rl_now(void);
+
 /* Where the time of rl_forward and rl_backward went since the last reset,
  * phase by phase, when the environment held RNNLAB_PROFILE=1 at start-up:
  * fills up to max entries and returns how many (0 when profiling is off). */

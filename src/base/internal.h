@@ -116,7 +116,6 @@ enum { RL_PROF_INPUT, RL_PROF_FWD_LOOP, RL_PROF_READOUT, RL_PROF_HEAD_BWD, RL_PR
        RL_PROF_COUNT };
 extern int rl_prof_on;
 extern double rl_prof_s[RL_PROF_COUNT];
-double rl_now(void);
 #define RL_PROF(phase, stmt)                                                                                   \
     do {                                                                                                       \
         double t0_ = rl_prof_on ? rl_now() : 0;                                                                \

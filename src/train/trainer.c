@@ -13,7 +13,6 @@
 #include <limits.h>
 #include <math.h>
 #include <string.h>
-#include <time.h>
 
 struct rl_trainer {
     rl_train_config cfg;
@@ -385,13 +384,6 @@ int64_t rl_trainer_step(const rl_trainer *t) { return t->step; }
 int64_t rl_trainer_solved_step(const rl_trainer *t) { return t->solved_step; }
 
 /* ------------------------------------------------------------------ records */
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 /* Spectral radius and largest singular value of each (H, H) gate block of
  * layer l's W_hh (an orthogonal one as it is now, B map(A)); of diag(u)
@@ -796,7 +788,7 @@ static rl_status trainer_loop(rl_trainer *t, volatile int *stop, int *interrupte
     const rl_train_config *c = &t->cfg;
     rl_status s = RL_OK;
     *interrupted = 0;
-    double t0 = now_s(), tlog = t0, last_loss = NAN, last_norm = NAN;
+    double t0 = rl_now(), tlog = t0, last_loss = NAN, last_norm = NAN;
     int64_t tokens = 0;
     const int64_t tokens_per_step = (int64_t)c->batch * (t->k1 ? t->k1 : t->info.steps);
     const int ridge = c->readout == RL_READOUT_RIDGE; /* one step, the head's fit (steps = 1) */
@@ -844,7 +836,7 @@ static rl_status trainer_loop(rl_trainer *t, volatile int *stop, int *interrupte
         rl_progress rep;
         int report = t->step % c->log_every == 0 || t->step == c->steps;
         if (report) {
-            double now = now_s();
+            double now = rl_now();
             s = ridge ? ridge_metrics(t, &fit, now, tlog, tokens, t0, &rep) : log_metrics(t, now, tlog, tokens, t0, &rep);
             tokens = 0, tlog = now;
         }
@@ -862,7 +854,7 @@ static rl_status trainer_loop(rl_trainer *t, volatile int *stop, int *interrupte
             cJSON_AddNumberToObject(r, "step", (double)t->step);
             cJSON_AddBoolToObject(r, "solved", 1);
             cJSON_AddStringToObject(r, "rule", rl_task_solved_rule(c->task));
-            cJSON_AddNumberToObject(r, "elapsed_s", now_s() - t0);
+            cJSON_AddNumberToObject(r, "elapsed_s", rl_now() - t0);
             if (writes(t)) s = rl_run_append(t->dir, "metrics.jsonl", r);
             else cJSON_Delete(r);
         }
