@@ -21,7 +21,7 @@ LDLIBS_ALL = $(PKG_LIBS) -lm -lpthread $(LDLIBS)
 
 # src/ in layers, each using only those before it (docs/design.md; make lint checks it)
 LAYERS = base cells net analysis io train
-LIB_PLAIN = base/status base/blas base/par base/kernel base/rng cells/cell cells/orth net/model net/ws net/orth_ws \
+LIB_PLAIN = base/status base/names base/blas base/par base/kernel base/rng cells/cell cells/orth net/model net/ws net/orth_ws \
             net/batch analysis/worked analysis/gradcheck analysis/jacobian analysis/lyapunov io/safetensors io/modelio \
             train/sample train/floss train/optim train/series train/tasks train/train_config train/run train/trainer \
             train/readout train/shard
@@ -58,10 +58,11 @@ $(BUILD)/librnnlab.a: $(LIB_OBJS)
 
 # The exports: every rl_ name the header declares as a function (a name that
 # is also a type, such as rl_status in a function-pointer typedef, has no
-# symbol and so exports nothing).
+# symbol and so exports nothing), and the tables it declares `extern const`.
 $(BUILD)/rnnlab.map: include/rnnlab.h
 	@mkdir -p $(dir $@)
-	{ echo '{ global:'; grep -oE '\brl_[a-z0-9_]+ ?\(' $< | tr -d '( ' | sort -u | sed 's/.*/  &;/'; \
+	{ echo '{ global:'; { grep -oE '\brl_[a-z0-9_]+ ?\(' $< | tr -d '( '; \
+	  sed -n 's/^extern const [a-z_]* \(rl_[a-z0-9_]*\);.*/\1/p' $<; } | sort -u | sed 's/.*/  &;/'; \
 	  echo 'local: *; };'; } >$@.tmp && mv $@.tmp $@
 $(BUILD)/librnnlab.so.$(VERSION): $(PIC_OBJS) $(BUILD)/rnnlab.map
 	$(CC) $(SAN) -shared -Wl,-soname,$(SONAME) -Wl,--version-script=$(BUILD)/rnnlab.map -Wl,-Bsymbolic-functions \

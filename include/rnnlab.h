@@ -89,6 +89,32 @@ typedef enum {
     RL_ORTH_COUNT
 } rl_orth;
 
+/* The names of an enum's values, one table per enum: value i is spelled
+ * names[i] in files and on the command line. Each enum's pair rl_X_name and
+ * rl_X_parse below is rl_names_get and rl_names_parse on its table rl_X_names. */
+typedef struct {
+    const char *what;         /* the word in messages: "optimizer" */
+    int count;                /* the values 0 .. count - 1 */
+    const char *const *names; /* (count) */
+} rl_names;
+/* names[i]; NULL when i is out of range. */
+const char *rl_names_get(const rl_names *n, int i);
+/* The value named name into *out; RL_ERR_ARG "unknown WHAT 'name' (choose
+ * from a, b, ...)" when there is none (*out untouched). */
+rl_status rl_names_parse(const rl_names *n, const char *name, int *out);
+extern const rl_names rl_cell_names;       /* tanh, relu, ... (the cell table's) */
+extern const rl_names rl_loss_names;       /* cross_entropy, mse */
+extern const rl_names rl_dtype_names;      /* f32, f64 ("precision") */
+extern const rl_names rl_orth_names;       /* none, exp, cayley */
+extern const rl_names rl_init_names;       /* rl_init_kind */
+extern const rl_names rl_input_names;      /* rl_input_kind */
+extern const rl_names rl_state_names;      /* rl_state_kind */
+extern const rl_names rl_task_names;       /* rl_task_kind */
+extern const rl_names rl_optim_names;      /* rl_optim_kind */
+extern const rl_names rl_sched_names;      /* rl_sched_kind */
+extern const rl_names rl_readout_names;    /* rl_readout */
+extern const rl_names rl_omega_form_names; /* rl_omega_form */
+
 /* Names as they appear in files and on the command line; NULL if out of range. */
 const char *rl_cell_name(rl_cell c);
 const char *rl_orth_name(rl_orth o); /* "none", "exp", "cayley" */

@@ -41,9 +41,6 @@ rl_status rl_progress_report(const char *what, double done, double total);
  * trainer); returns the previous setting. */
 int rl_progress_mute(int mute);
 
-/* Look name up in a table of n names (what: "cell", "optimizer", ...);
- * RL_ERR_ARG with a message listing the choices when it is not there. */
-rl_status rl_parse_name(const char *what, const char *name, const char *const *names, int n, int *out);
 
 /* Checked allocation: NULL and an RL_ERR_NOMEM message on failure or when
  * n * size overflows. Memory is zeroed and 64-byte aligned. */

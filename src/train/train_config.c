@@ -42,40 +42,33 @@ void rl_train_config_free(rl_train_config *c) { rl_free(c); }
 
 /* A row: the public description, then what only this file needs. */
 typedef struct {
-    rl_train_field f; /* first, so that a field pointer is a row pointer */
-    const char *what; /* ENUM: the word in messages ("optimizer") */
-    const char *(*choice)(int i);
+    rl_train_field f;         /* first, so that a field pointer is a row pointer */
+    const rl_names *choices;  /* ENUM and a BOOL given by name: the values' names */
 } row;
 
-static const char *task_choice(int i) { return rl_task_name((rl_task_kind)i); }
-static const char *cell_choice(int i) { return rl_cell_name((rl_cell)i); }
-static const char *init_choice(int i) { return rl_init_name((rl_init_kind)i); }
-static const char *optim_choice(int i) { return rl_optim_name((rl_optim_kind)i); }
-static const char *sched_choice(int i) { return rl_sched_name((rl_sched_kind)i); }
-static const char *readout_choice(int i) { return rl_readout_name((rl_readout)i); }
-static const char *nonfinite_choice(int i) { return i == 0 ? "stop" : i == 1 ? "skip" : NULL; }
-static const char *orth_choice(int i) { return rl_orth_name((rl_orth)i); }
-static const char *omega_form_choice(int i) { return rl_omega_form_name((rl_omega_form)i); }
+/* --on-nonfinite: skip_nonfinite 0 or 1 by name */
+static const char *const nonfinite_[2] = {"stop", "skip"};
+static const rl_names nonfinite_names = {"action", 2, nonfinite_};
 
 #define OFF(field) offsetof(rl_train_config, field)
 #define NUM(key, flag, group, type, field, lo, hi, arg, help, def) \
-    {{key, flag, group, type, OFF(field), lo, hi, 0, arg, help, def}, NULL, NULL}
-#define ENUM(key, group, field, n, arg, help, what, fn) \
-    {{key, key, group, RL_FIELD_ENUM, OFF(field), 0, 0, n, arg, help, NULL}, what, fn}
+    {{key, flag, group, type, OFF(field), lo, hi, 0, arg, help, def}, NULL}
+#define ENUM(key, flag, group, field, names, count, arg, help) \
+    {{key, flag, group, RL_FIELD_ENUM, OFF(field), 0, 0, count, arg, help, NULL}, &names}
 #define BIG 2000000000.0
 
 /* In the order of config.json. The ranges are those of the command line;
  * where 0 is the default it means "off" or "the usual value", as help says. */
 static const row rows[] = {
-    ENUM("task", "task", task, RL_TASK_COUNT, "TASK", "the task", "task", task_choice),
+    ENUM("task", "task", "task", task, rl_task_names, RL_TASK_COUNT, "TASK", "the task"),
     NUM("seq_len", "seq-len", "task", RL_FIELD_INT, seq_len, 1, 1000000, "T", "sequence length (text: the BPTT window k2)", NULL),
     NUM("text_path", "data", "task", RL_FIELD_PATH, text_path, 0, 0, "FILE", "text: a UTF-8 file",
         "the built-in corpus, Pride and Prejudice"),
     NUM("k1", "k1", "task", RL_FIELD_INT, k1, 0, 1000000, "N", "text: steps between updates, truncated BPTT(k1, T); 0 = T", "T"),
-    ENUM("cell", "model", cell, RL_CELL_COUNT, "CELL", "the cell", "cell", cell_choice),
+    ENUM("cell", "cell", "model", cell, rl_cell_names, RL_CELL_COUNT, "CELL", "the cell"),
     NUM("hidden", "hidden", "model", RL_FIELD_INT, hidden, 1, RL_MAX_SIZE, "H", "units per layer", NULL),
     NUM("layers", "layers", "model", RL_FIELD_INT, layers, 1, RL_MAX_LAYERS, "L", "layers", NULL),
-    ENUM("init", "model", init.kind, RL_INIT_COUNT, "KIND", "the init, as for rnnlab init", "init", init_choice),
+    ENUM("init", "init", "model", init.kind, rl_init_names, RL_INIT_COUNT, "KIND", "the init, as for rnnlab init"),
     NUM("gain", "gain", "model", RL_FIELD_DOUBLE, init.gain, -1e6, 1e6, "G", "gain of gaussian, orthogonal, identity, symmetric, henaff", NULL),
     NUM("radius", "radius", "model", RL_FIELD_DOUBLE, init.radius, 0, 1e6, "R", "rescale each W_hh block to this spectral radius; 0 = leave", NULL),
     NUM("input_scale", "input-scale", "model", RL_FIELD_DOUBLE, init.input_scale, 0, 1e6, "S",
@@ -93,20 +86,17 @@ static const row rows[] = {
         "indrnn: u clipped to [-R, R] after every update, u ~ U(0, R) at init; 0 = 2^(1/T) for T steps", NULL),
     NUM("recurrent_min", "recurrent-min", "model", RL_FIELD_DOUBLE, init.recurrent_min, 0, 1e6, "R0",
         "indrnn: the last layer's u ~ U(R0, R) at init (Li et al.'s for an answer at the end: 2^(-1/T)); 0 = U(0, R)", NULL),
-    ENUM("orthogonal", "model", orthogonal, RL_ORTH_COUNT, "MAP",
-         "W_hh = B map(A), torch's orthogonal parametrisation; B from --init (tanh, relu, linear, leaky)", "orthogonal map",
-         orth_choice),
-    ENUM("readout", "optimisation", readout, RL_READOUT_COUNT, "R",
-         "bptt trains every parameter; ridge keeps the recurrence as initialised and fits the head in one solve (an echo state network)",
-         "readout", readout_choice),
+    ENUM("orthogonal", "orthogonal", "model", orthogonal, rl_orth_names, RL_ORTH_COUNT, "MAP",
+         "W_hh = B map(A), torch's orthogonal parametrisation; B from --init (tanh, relu, linear, leaky)"),
+    ENUM("readout", "readout", "optimisation", readout, rl_readout_names, RL_READOUT_COUNT, "R",
+         "bptt trains every parameter; ridge keeps the recurrence as initialised and fits the head in one solve (an echo state network)"),
     NUM("ridge", "ridge", "optimisation", RL_FIELD_DOUBLE, ridge, 0, 1e6, "BETA",
         "readout ridge: BETA times the squared norm of head.weight is added (head.bias is not penalised)", NULL),
     NUM("washout", "washout", "optimisation", RL_FIELD_INT, washout, 0, 1000000, "W",
         "readout ridge: the first W steps of each sequence are neither fitted nor validated", NULL),
     NUM("batch", "batch", "optimisation", RL_FIELD_INT, batch, 1, 1000000, "B", "sequences per batch", NULL),
     NUM("steps", "steps", "optimisation", RL_FIELD_INT64, steps, 1, BIG, "N", "updates", NULL),
-    ENUM("optim", "optimisation", optim.kind, RL_OPT_COUNT, "O", "the optimizer, with PyTorch's defaults", "optimizer",
-         optim_choice),
+    ENUM("optim", "optim", "optimisation", optim.kind, rl_optim_names, RL_OPT_COUNT, "O", "the optimizer, with PyTorch's defaults"),
     NUM("momentum", "momentum", "optimisation", RL_FIELD_DOUBLE, optim.momentum, 0, 0.9999, "X", "sgd: momentum", NULL),
     NUM("nesterov", "nesterov", "optimisation", RL_FIELD_BOOL, optim.nesterov, 0, 1, NULL, "sgd: Nesterov momentum", NULL),
     NUM("alpha", "alpha", "optimisation", RL_FIELD_DOUBLE, optim.alpha, 0, 0.9999999, "X", "rmsprop: decay", NULL),
@@ -115,7 +105,7 @@ static const row rows[] = {
     NUM("eps", "eps", "optimisation", RL_FIELD_DOUBLE, optim.eps, 1e-30, 1, "X", "added to the denominator", "1e-08; adagrad 1e-10"),
     NUM("weight_decay", "weight-decay", "optimisation", RL_FIELD_DOUBLE, optim.weight_decay, 0, 10, "X",
         "L2 (adamw: decoupled)", "0; adamw 0.01"),
-    ENUM("schedule", "optimisation", sched.kind, RL_SCHED_COUNT, "S", "the learning-rate schedule", "schedule", sched_choice),
+    ENUM("schedule", "schedule", "optimisation", sched.kind, rl_sched_names, RL_SCHED_COUNT, "S", "the learning-rate schedule"),
     NUM("lr", "lr", "optimisation", RL_FIELD_DOUBLE, sched.lr, 1e-12, 1e3, "X", "learning rate", NULL),
     NUM("orthogonal_lr", "orthogonal-lr", "optimisation", RL_FIELD_DOUBLE, orthogonal_lr, 0, 1e3, "X",
         "--orthogonal: the learning rate of X (the schedule scales it as --lr); 0 = --lr", NULL),
@@ -140,7 +130,7 @@ static const row rows[] = {
         "checkpoint every N steps and at the end; 0 = at the end only", NULL),
     {{"skip_nonfinite", "on-nonfinite", "optimisation", RL_FIELD_BOOL, OFF(skip_nonfinite), 0, 1, 2, "A",
       "what a NaN or Inf loss or gradient does", NULL},
-     NULL, nonfinite_choice},
+     &nonfinite_names},
     NUM("inject_nan_at", "inject-nan-at", "testing", RL_FIELD_INT64, inject_nan_at, 0, BIG, "N",
         "make step N's gradient NaN (to see --on-nonfinite at work); 0 = off", NULL),
     NUM("stop_when_solved", "stop-when-solved", "records", RL_FIELD_BOOL, stop_when_solved, 0, 1, NULL,
@@ -152,9 +142,8 @@ static const row rows[] = {
         "the gradient as the in-order sum over blocks of 16 sequences: the bits of N MPI ranks (on under mpirun)", NULL),
     NUM("omega", "omega", "regularisers", RL_FIELD_DOUBLE, omega, 0, 1e6, "W",
         "Pascanu et al.'s Omega on the step Jacobians: train on L + W Omega; 0 = off", NULL),
-    {{"omega_form", "omega-form", "regularisers", RL_FIELD_ENUM, OFF(omega_form), 0, 0, RL_OMEGA_FORM_COUNT, "F",
-      "Omega as a ratio of norms (the paper's) or of squared norms (their code's)", NULL},
-     "Omega form", omega_form_choice},
+    ENUM("omega_form", "omega-form", "regularisers", omega_form, rl_omega_form_names, RL_OMEGA_FORM_COUNT, "F",
+         "Omega as a ratio of norms (the paper's) or of squared norms (their code's)"),
     NUM("floss", "floss", "regularisers", RL_FIELD_INT, floss, 0, 1000000, "K",
         "gradient flossing of the top K Lyapunov exponents (Engelken 2023); 0 = off", NULL),
     NUM("floss_steps", "floss-steps", "regularisers", RL_FIELD_INT64, floss_steps, 1, BIG, "N",
@@ -192,7 +181,7 @@ static const row *row_of(const rl_train_field *f)
 const char *rl_train_field_choice(const rl_train_field *f, int i)
 {
     const row *r = row_of(f);
-    return r->choice && i >= 0 && i < f->num_choices ? r->choice(i) : NULL;
+    return r->choices ? rl_names_get(r->choices, i) : NULL;
 }
 
 /* ------------------------------------------------------------------ values */
@@ -232,15 +221,13 @@ static rl_status range_ok(const rl_train_field *f, const char *label, const doub
 
 static rl_status parse_choice(const row *r, const char *text, int *out)
 {
-    const char *names[32];
-    RL_ASSERT(r->f.num_choices <= 32);
-    for (int i = 0; i < r->f.num_choices; i++) names[i] = r->choice(i);
     if (r->f.type == RL_FIELD_BOOL) { /* two named values */
         for (int i = 0; i < 2; i++)
-            if (strcmp(text, names[i]) == 0) return *out = i, RL_OK;
-        return rl_fail(RL_ERR_ARG, "--%s must be %s or %s, got '%s'", r->f.flag, names[0], names[1], text);
+            if (strcmp(text, r->choices->names[i]) == 0) return *out = i, RL_OK;
+        return rl_fail(RL_ERR_ARG, "--%s must be %s or %s, got '%s'", r->f.flag, r->choices->names[0], r->choices->names[1],
+                       text);
     }
-    return rl_parse_name(r->what, text, names, r->f.num_choices, out);
+    return rl_names_parse(r->choices, text, out);
 }
 
 /* A decimal uint64 with nothing around it. */
@@ -283,7 +270,7 @@ rl_status rl_train_field_parse(rl_train_config *c, const rl_train_field *f, cons
     case RL_FIELD_BOOL:
     case RL_FIELD_ENUM: {
         int v = 0;
-        if (r->choice) {
+        if (r->choices) {
             rl_status s = parse_choice(r, text, &v);
             if (s) return s;
         } else if (strcmp(text, "1") == 0 || strcmp(text, "0") == 0) {
@@ -331,7 +318,7 @@ void rl_train_field_format(const rl_train_config *c, const rl_train_field *f, ch
     case RL_FIELD_BOOL:
     case RL_FIELD_ENUM: {
         int v = (int)get_int(c, f);
-        const char *name = r->choice ? r->choice(v) : NULL;
+        const char *name = r->choices ? rl_names_get(r->choices, v) : NULL;
         if (name) snprintf(buf, n, "%s", name);
         else snprintf(buf, n, "%d", v);
         return;
