@@ -76,8 +76,11 @@ static int section_linear(demo *d)
         rl_model_free(m);
         return fail(s);
     }
-    double *w = (double *)rl_model_params(m) + rl_model_tensor(m, rl_model_find_tensor(m, "rnn.weight_hh_l0"))->offset;
-    double q[36];
+    double *w = rl_model_view(m, "rnn.weight_hh_l0", 2, (const int64_t[]){H, H}), q[36];
+    if (!w) {
+        rl_model_free(m);
+        return fail(RL_ERR_ARG);
+    }
     memcpy(q, w, sizeof q);
     for (int i = 0; i < H; i++)
         for (int k = 0; k < H; k++) {

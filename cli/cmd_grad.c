@@ -221,18 +221,21 @@ static const char gradcheck_usage[] =
 /* An orthogonal model's X: U(-1, 1) strictly below the diagonal (only
  * that part counts), so that A is not 0 and the map is checked off its
  * identity. */
-static void randomise_x(rl_model *m, uint64_t seed)
+static rl_status randomise_x(rl_model *m, uint64_t seed)
 {
     rl_config c = rl_model_config(m);
+    const int64_t shape[2] = {c.hidden_size, c.hidden_size};
     rl_rng r;
     rl_rng_seed(&r, seed);
     for (int l = 0; l < c.num_layers; l++) {
         char name[80];
         snprintf(name, sizeof name, "rnn.parametrizations.weight_hh_l%d.original", l);
-        double *x = (double *)rl_model_params(m) + rl_model_tensor(m, rl_model_find_tensor(m, name))->offset;
+        double *x = rl_model_view(m, name, 2, shape);
+        if (!x) return RL_ERR_ARG;
         for (int i = 0; i < c.hidden_size; i++)
             for (int j = 0; j < i; j++) x[(size_t)i * c.hidden_size + j] = 2 * rl_rng_uniform(&r) - 1;
     }
+    return RL_OK;
 }
 
 int cmd_gradcheck(int argc, char **argv)
@@ -299,7 +302,7 @@ int cmd_gradcheck(int argc, char **argv)
         rl_model_free(m);
         return cli_usage_error(&c, "%s", rl_errmsg());
     }
-    if (!s && orth) randomise_x(m, seed + 2);
+    if (!s && orth) s = randomise_x(m, seed + 2);
     if (!s) s = rl_data_random(&d, m, B, T, RL_F64, !c.seen[O_NOMASK], !c.seen[O_NOH0], seed + 1);
     cli_progress_begin(&c, mode);
     if (!s) s = rl_gradcheck(m, rl_data_batch(d), &worst, where, sizeof where);

@@ -214,6 +214,14 @@ int rl_model_num_tensors(const rl_model *m);
 const rl_tensor_info *rl_model_tensor(const rl_model *m, int i);
 /* Index of the tensor with this name, or -1. */
 int rl_model_find_tensor(const rl_model *m, const char *name);
+/* The tensor named name as a view into the parameter buffer (elements of
+ * rl_model_dtype, row-major), checked to have the shape the caller expects:
+ * ndim (1 or 2) dimensions of sizes shape[0..ndim). Writing through it
+ * writes the model. NULL, with rl_errmsg saying which, when the model has no
+ * tensor by that name or its shape is another ("tensor 'rnn.weight_hh_l0'
+ * has shape (4, 4), not (4, 3)"). The view lives as long as the model. */
+void *rl_model_view(rl_model *m, const char *name, int ndim, const int64_t *shape);
+const void *rl_model_view_const(const rl_model *m, const char *name, int ndim, const int64_t *shape);
 
 /* The vocabulary of a character model: a UTF-8 string whose i-th code point is
  * class i. NULL when the model has none. */
