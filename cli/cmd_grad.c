@@ -297,7 +297,7 @@ int cmd_gradcheck(int argc, char **argv)
     char where[64] = "";
     rl_status s = rl_model_new_orth(&m, &cfg, RL_F64, orth);
     if (s == RL_ERR_ARG) return cli_usage_error(&c, "%s", rl_errmsg());
-    if (init.kind == RL_INIT_CHRONO) init.t_max = T > 2 ? T : 2; /* as rnnlab train: the sequence's steps */
+    rl_init_for_steps(&init, cfg.cell, T); /* as rnnlab train: from the sequence's steps */
     if (!s && (s = rl_model_init(m, &init, seed)) == RL_ERR_ARG) { /* an init the cell does not take */
         rl_model_free(m);
         return cli_usage_error(&c, "%s", rl_errmsg());

@@ -129,12 +129,13 @@ static const cure cures[NCURE] = {
     {"leaky", "leaky units (time scales 2..T)", RL_CELL_LEAKY, RL_INIT_UNIFORM, RL_ORTH_NONE},
 };
 
-/* the cure's init for sequences of T steps */
+/* the cure's init for sequences of T steps: the library's defaults for T
+ * (chrono's forgetting times up to T, IndRNN's bound 2^(1/T)), and the
+ * leaky units' time scales from 2 to T */
 static rl_init cure_init(const cure *c, int T)
 {
     rl_init in = {.kind = c->init, .gain = 1};
-    if (c->init == RL_INIT_CHRONO) in.t_max = T;
-    if (c->cell == RL_CELL_INDRNN) in.recurrent_max = pow(2.0, 1.0 / T);
+    rl_init_for_steps(&in, c->cell, T);
     if (c->cell == RL_CELL_LEAKY) in.timescales[0] = 2, in.timescales[1] = T;
     return in;
 }

@@ -278,6 +278,13 @@ typedef struct {
  * untouched) for an option the kind or the cell does not take or out of its
  * range; RL_ERR_LAPACK if a factorisation fails. */
 rl_status rl_model_init(rl_model *m, const rl_init *init, uint64_t seed);
+/* The init's options whose default depends on the length T of the
+ * sequences the model will see, as rnnlab train (and gradcheck, and the
+ * demo) fill them when they are 0: chrono's longest forgetting time t_max =
+ * T (at least 2), and a diagonal recurrence's bound recurrent_max =
+ * 2^(1/T), so that |u|^T <= 2 (Li et al. 2018). Options already set, and
+ * those the kind or the cell does not take, are left as they are. */
+void rl_init_for_steps(rl_init *init, rl_cell cell, int T);
 /* Clamp every element of a diagonal recurrent weight (IndRNN's u) to
  * [-max, max]: the constraint of Li et al. 2018, applied after each update.
  * Nothing for a cell with a dense W_hh, or for max <= 0. */

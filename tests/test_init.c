@@ -207,3 +207,29 @@ TEST(model_view_checks_name_and_shape)
     CHECK(rl_model_view(m, NULL, 2, whh) == NULL && rl_model_view(m, "head.bias", 1, NULL) == NULL);
     rl_model_free(m);
 }
+
+/* The init's defaults that depend on the sequences' length, in one place
+ * for rnnlab train, gradcheck and the demo. */
+TEST(init_for_steps_fills_the_length_defaults)
+{
+    rl_init a = {.kind = RL_INIT_CHRONO, .gain = 1};
+    rl_init_for_steps(&a, RL_CELL_LSTM, 50);
+    CHECK(a.t_max == 50 && a.recurrent_max == 0);
+    rl_init_for_steps(&a, RL_CELL_LSTM, 80); /* set: kept */
+    CHECK(a.t_max == 50);
+    rl_init b = {.kind = RL_INIT_CHRONO, .gain = 1};
+    rl_init_for_steps(&b, RL_CELL_GRU, 1); /* forgetting times in [2, T]: T at least 2 */
+    CHECK(b.t_max == 2);
+    rl_init c = {.kind = RL_INIT_UNIFORM, .gain = 1};
+    rl_init_for_steps(&c, RL_CELL_INDRNN, 30);
+    CHECK(c.t_max == 0 && c.recurrent_max == pow(2.0, 1.0 / 30));
+    rl_init d = {.kind = RL_INIT_UNIFORM, .gain = 1}, d0 = d;
+    rl_init_for_steps(&d, RL_CELL_TANH, 30); /* nothing a tanh cell with this init takes */
+    CHECK(memcmp(&d, &d0, sizeof d) == 0);
+    /* what it fills is accepted by the model's init */
+    rl_config cfg = {RL_CELL_INDRNN, 2, 6, 1, 1, RL_LOSS_MSE};
+    rl_model *m = NULL;
+    CHECK_OK(rl_model_new(&m, &cfg, RL_F64));
+    if (m) CHECK_OK(rl_model_init(m, &c, 1));
+    rl_model_free(m);
+}

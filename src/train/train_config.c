@@ -3,6 +3,7 @@
  * (config.json, a checkpoint's train_config), the command line and the docs
  * are loops over it. */
 #include "train/run.h"
+#include "cells/cell.h"
 #include "net/net.h"
 
 #include <errno.h>
@@ -29,6 +30,13 @@ rl_train_config rl_train_defaults(void)
     c.clip = 1, c.log_every = 10, c.eval_every = 200, c.eval_batches = 10, c.flow_every = 100, c.ckpt_every = 200;
     c.floss_steps = 100, c.floss_batch = 1;
     return c;
+}
+
+void rl_init_for_steps(rl_init *init, rl_cell cell, int T)
+{
+    if (init->kind == RL_INIT_CHRONO && init->t_max == 0) init->t_max = T > 2 ? T : 2;
+    if (rl_cell_desc_of(cell)->recur == RL_RECUR_DIAG && init->recurrent_max == 0 && T > 0)
+        init->recurrent_max = pow(2.0, 1.0 / T);
 }
 
 rl_train_config *rl_train_config_new(void)

@@ -195,15 +195,6 @@ static void resolve_schedule(rl_train_config *c)
     if (c->sched.kind == RL_SCHED_COSINE && c->sched.total == 0) c->sched.total = c->steps;
 }
 
-/* Init options whose default is the task's length T (its steps): chrono's
- * longest forgetting time T, and IndRNN's bound 2^{1/T} on |u| (Li et al.
- * 2018: then |u|^T <= 2). Written into the run's configuration. */
-static void resolve_init(rl_train_config *c, const rl_model *m, int T)
-{
-    if (c->init.kind == RL_INIT_CHRONO && c->init.t_max == 0) c->init.t_max = T;
-    if (m->cell->recur == RL_RECUR_DIAG && c->init.recurrent_max == 0) c->init.recurrent_max = pow(2.0, 1.0 / T);
-}
-
 /* The trainer's state as the run folder saves and restores it. */
 static rl_run_state run_state(const rl_trainer *t)
 {
@@ -244,7 +235,9 @@ rl_status rl_trainer_new_ex(rl_trainer **out, const rl_train_config *cfg, const 
                     cfg->text_path, dir);
     /* everything that can fail before the folder is touched */
     if (!s) s = build(t);
-    if (!s) resolve_init(&t->cfg, t->m, t->info.steps);
+    /* the init's options whose default is the task's length T (its steps),
+     * written into the run's configuration */
+    if (!s) rl_init_for_steps(&t->cfg.init, t->cfg.cell, t->info.steps);
     if (!s) s = rl_model_init(t->m, &t->cfg.init, t->cfg.seed);
     rl_rng_seed(&t->rng, t->cfg.seed ^ 0x7472616e69ull);
     if (!s && writes(t)) s = rl_run_create(dir, &t->cfg);
