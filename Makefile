@@ -23,7 +23,7 @@ LDLIBS_ALL = $(PKG_LIBS) -lm -lpthread $(LDLIBS)
 LAYERS = base cells net analysis io train
 LIB_PLAIN = base/status base/names base/blas base/par base/kernel base/rng cells/cell cells/orth net/model net/ws net/orth_ws \
             net/batch analysis/worked analysis/gradcheck analysis/jacobian analysis/lyapunov io/safetensors io/modelio \
-            train/sample train/floss train/optim train/series train/tasks train/train_config train/run train/trainer \
+            train/sample train/floss train/optim train/series train/tasks train/options train/train_config train/run train/trainer \
             train/readout train/shard
 # every src/cells/cell_*.c is a cell (a row of the table in src/cells/cell.c), compiled once per real type
 LIB_REAL = net/net net/loop train/omega $(patsubst src/%.c,%,$(wildcard src/cells/cell_*.c))

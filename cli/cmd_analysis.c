@@ -57,17 +57,11 @@ static const char jacobian_usage[] =
     "  log_grad_state (T+1)  ln ||dL/ds_tau|| by dL/ds_tau = J^T dL/ds_{tau+1} + W_o^T dL/do_tau\n"
     "  log_grad_last (T+1)   ln ||d l_T/ds_tau||, the part from the loss at the last step\n"
     "A short table goes to stdout. Products carry their scale apart: T = 10,000 is fine.\n"
-    "\n"
-    "  --model M         model file                                    (required)\n"
-    "  --data D          data file                  [a sequence of the task the model records]\n"
-    "  --seq b           which sequence of the batch                   [0]\n"
-    "  --out J           output file ('-' for stdout)                  (required)\n"
-    "  --no-steps        do not write J (it is T*S*S numbers)\n"
-    "  --full-j          write J however large (above 64 MiB it is left out, and said so)\n"
-    "  --no-radius       skip the spectral radius per lag (an eigensolve each)\n"
-    "  --progress        progress on stderr even when it is not a terminal\n"
-    "  --quiet           no progress (shown on a terminal by default)\n"
-    "Ctrl-C stops it (exit 130) and writes nothing.\n";
+    "Without --data: sequence --seq of the task the model records (rnnlab train's model).\n"
+    "\n";
+
+const cli_command cli_jacobian_command = {"jacobian", jacobian_usage, "Ctrl-C stops it (exit 130) and writes nothing.\n", NULL, 0,
+                                          NULL};
 
 /* Load model (as F64) and data; report errors. Returns 0, or the exit code. */
 static int load_pair(const cli_ctx *c, const char *model, const char *data, unsigned flags, rl_model **m, rl_data **d)
@@ -112,36 +106,14 @@ static int open_jac(cli_ctx *c, const char *model, const char *data, const char 
 
 int cmd_jacobian(int argc, char **argv)
 {
-    enum { O_MODEL = 1, O_DATA, O_SEQ, O_OUT, O_NOSTEPS, O_NORADIUS, O_FULLJ, O_PROGRESS, O_QUIET };
-    static const struct option opts[] = {{"model", required_argument, 0, O_MODEL},
-                                         {"data", required_argument, 0, O_DATA},
-                                         {"seq", required_argument, 0, O_SEQ},
-                                         {"out", required_argument, 0, O_OUT},
-                                         {"no-steps", no_argument, 0, O_NOSTEPS},
-                                         {"no-radius", no_argument, 0, O_NORADIUS},
-                                         {"full-j", no_argument, 0, O_FULLJ},
-                                         {"progress", no_argument, 0, O_PROGRESS},
-                                         {"quiet", no_argument, 0, O_QUIET},
-                                         {"help", no_argument, 0, 'h'},
-                                         {0, 0, 0, 0}};
-    cli_ctx c = {.cmd = "jacobian", .usage = jacobian_usage};
-    const char *model = NULL, *data = NULL, *out = NULL;
-    int seq = 0, e = 0, v;
-    optind = 0;
-    while (!e && (v = cli_next(&c, argc, argv, opts)) != -1) {
-        switch (v) {
-        case 'h': return cli_help(&c);
-        case O_MODEL: model = optarg; break;
-        case O_DATA: data = optarg; break;
-        case O_SEQ: e = cli_int(&c, "seq", optarg, 0, 1 << 30, &seq); break;
-        case O_OUT: out = optarg; break;
-        case O_NOSTEPS: case O_NORADIUS: case O_FULLJ: case O_PROGRESS: case O_QUIET: break;
-        default: return 2;
-        }
-    }
-    int mode = 0;
-    if (e || (e = cli_progress_mode(&c, O_PROGRESS, O_QUIET, &mode))) return e;
-    if (c.seen[O_FULLJ] && c.seen[O_NOSTEPS]) return cli_usage_error(&c, "--full-j and --no-steps contradict each other");
+    cli_ctx c = {.spec = &cli_jacobian_command};
+    cli_args a;
+    int e = cli_parse(&c, argc, argv, &a), mode = 0;
+    if (e) return e == CLI_HELP ? 0 : e;
+    if ((e = cli_progress_mode(&c, &mode))) return e;
+    const char *model = a.model, *data = a.data_file, *out = a.out_file;
+    const int seq = a.seq;
+    if (a.full_j && a.no_steps) return cli_usage_error(&c, "--full-j and --no-steps contradict each other");
     rl_model *m = NULL;
     rl_data *d = NULL;
     rl_jac *j = NULL;
@@ -151,8 +123,8 @@ int cmd_jacobian(int argc, char **argv)
     int T = rl_jac_steps(j), S = rl_jac_state_size(j), grads = !isnan(rl_jac_loss(j));
     size_t n1 = (size_t)T + 1, SS = (size_t)S * S;
     /* J is opt-in above 64 MiB: a file nobody asked for is not written */
-    int with_j = !c.seen[O_NOSTEPS] && (c.seen[O_FULLJ] || (double)T * SS * 8 <= JAC_J_LIMIT);
-    if (!c.seen[O_NOSTEPS] && !with_j)
+    int with_j = !a.no_steps && (a.full_j || (double)T * SS * 8 <= JAC_J_LIMIT);
+    if (!a.no_steps && !with_j)
         snprintf(skipped, sizeof skipped, "J (T*S*S = %.0f numbers, %.0f MiB) was left out: --full-j writes it",
                  (double)T * SS, (double)T * SS * 8 / (1 << 20));
     double *buf = calloc(6 * n1 + 2 * SS + (with_j ? (size_t)T * SS : 0) + 1, sizeof(double));
@@ -162,7 +134,7 @@ int cmd_jacobian(int argc, char **argv)
         goto done;
     }
     double scale = 0;
-    rl_lag_stats st = {buf, buf + n1, c.seen[O_NORADIUS] ? NULL : buf + 2 * n1, grads ? buf + 3 * n1 : NULL,
+    rl_lag_stats st = {buf, buf + n1, a.no_radius ? NULL : buf + 2 * n1, grads ? buf + 3 * n1 : NULL,
                        grads ? buf + 4 * n1 : NULL, grads ? buf + 5 * n1 : NULL,
                        with_j ? buf + 6 * n1 + 2 * SS : NULL, buf + 6 * n1, &scale};
     cli_progress_begin(&c, mode);
@@ -236,17 +208,11 @@ static const char spectrum_usage[] =
     "not. sv_dev = max |ln sigma_i - ln |mu|_(i)| measures whether the singular values\n"
     "(the gradient's growth) follow the eigenvalues, which needs normal J_t as well.\n"
     "v_cond is V's condition number: past about 1e8 both say nothing. The layout is\n"
-    "in docs/jacobians.md.\n"
-    "\n"
-    "  --model M         model file                                    (required)\n"
-    "  --data D          data file                  [a sequence of the task the model records]\n"
-    "  --seq b           which sequence of the batch                   [0]\n"
-    "  --lags LIST       lags k in [1, T]                              [1,2,5,10,...,T]\n"
-    "  --no-steps        leave out the spectra of the J_t\n"
-    "  --out S           output JSON ('-' for stdout)                  (required)\n"
-    "  --progress        progress on stderr even when it is not a terminal\n"
-    "  --quiet           no progress (shown on a terminal by default)\n"
-    "Ctrl-C stops it (exit 130) and writes nothing.\n";
+    "in docs/jacobians.md. Without --data: sequence --seq of the task the model records.\n"
+    "\n";
+
+const cli_command cli_spectrum_command = {"spectrum", spectrum_usage, "Ctrl-C stops it (exit 130) and writes nothing.\n", NULL, 0,
+                                          NULL};
 
 static cJSON *darray(const double *v, int n)
 {
@@ -282,35 +248,13 @@ static int write_json(const cli_ctx *c, cJSON *root, const char *path)
 
 int cmd_spectrum(int argc, char **argv)
 {
-    enum { O_MODEL = 1, O_DATA, O_SEQ, O_LAGS, O_OUT, O_NOSTEPS, O_PROGRESS, O_QUIET };
-    static const struct option opts[] = {{"model", required_argument, 0, O_MODEL},
-                                         {"data", required_argument, 0, O_DATA},
-                                         {"seq", required_argument, 0, O_SEQ},
-                                         {"lags", required_argument, 0, O_LAGS},
-                                         {"out", required_argument, 0, O_OUT},
-                                         {"no-steps", no_argument, 0, O_NOSTEPS},
-                                         {"progress", no_argument, 0, O_PROGRESS},
-                                         {"quiet", no_argument, 0, O_QUIET},
-                                         {"help", no_argument, 0, 'h'},
-                                         {0, 0, 0, 0}};
-    cli_ctx c = {.cmd = "spectrum", .usage = spectrum_usage};
-    const char *model = NULL, *data = NULL, *out = NULL, *lagarg = NULL;
-    int seq = 0, e = 0, v;
-    optind = 0;
-    while (!e && (v = cli_next(&c, argc, argv, opts)) != -1) {
-        switch (v) {
-        case 'h': return cli_help(&c);
-        case O_MODEL: model = optarg; break;
-        case O_DATA: data = optarg; break;
-        case O_SEQ: e = cli_int(&c, "seq", optarg, 0, 1 << 30, &seq); break;
-        case O_LAGS: lagarg = optarg; break;
-        case O_OUT: out = optarg; break;
-        case O_NOSTEPS: case O_PROGRESS: case O_QUIET: break;
-        default: return 2;
-        }
-    }
-    int mode = 0;
-    if (e || (e = cli_progress_mode(&c, O_PROGRESS, O_QUIET, &mode))) return e;
+    cli_ctx c = {.spec = &cli_spectrum_command};
+    cli_args a;
+    int e = cli_parse(&c, argc, argv, &a), mode = 0;
+    if (e) return e == CLI_HELP ? 0 : e;
+    if ((e = cli_progress_mode(&c, &mode))) return e;
+    const char *model = a.model, *data = a.data_file, *out = a.out_file, *lagarg = a.lags;
+    const int seq = a.seq;
     rl_model *m = NULL;
     rl_data *d = NULL;
     rl_jac *j = NULL;
@@ -339,7 +283,7 @@ int cmd_spectrum(int argc, char **argv)
     cJSON_AddNumberToObject(root, "steps", T);
     cJSON_AddNumberToObject(root, "seq", seq);
     cli_progress_begin(&c, mode);
-    if (!c.seen[O_NOSTEPS]) {
+    if (!a.no_steps) {
         cJSON *steps = cJSON_AddArrayToObject(root, "step_spectra");
         for (int t = 1; !s && t <= T; t++) {
             cli_progress("step spectra, t", t - 1, T);
@@ -404,72 +348,27 @@ static const char lyapunov_usage[] =
     "with \"exponents\" and, with --trace-every, the running estimates. Without --data\n"
     "the state starts at random (seeded): from h = 0 a zero-bias net under zero input\n"
     "never moves, and the exponents would be those of that fixed point. A state that\n"
-    "never moves is said, on stderr and as \"stationary\" in the JSON.\n"
-    "\n"
-    "  --model M         model file                                    (required)\n"
-    "  --data D          data file: x (the inputs) and/or h0 (the initial state)\n"
-    "  --seq b           which sequence of D                           [0]\n"
-    "  --steps N         steps averaged over                           (required)\n"
-    "  --transient N0    steps run first and discarded                 [100]\n"
-    "  --k K             how many exponents                            [all: S]\n"
-    "  --input KIND      data (D's x, cycled) | zeros | noise          [data if D has x, else zeros]\n"
-    "  --noise-std X     standard deviation of noise inputs            [1]\n"
-    "  --state KIND      data (D's h0) | zeros | random U(-1,1)        [D's h0; zeros with a D\n"
-    "                                                                   without h0; random without D]\n"
-    "  --seed S          seed for noise, random state and first frame  [0]\n"
-    "  --trace-every N   record the running estimates every N steps    [0: off]\n"
-    "  --out L           output JSON ('-' for stdout)                  (required)\n"
-    "  --progress        progress on stderr even when it is not a terminal\n"
-    "  --quiet           no progress (shown on a terminal by default)\n"
-    "Ctrl-C stops it (exit 130) and writes nothing.\n";
+    "never moves is said, on stderr and as \"stationary\" in the JSON. D may hold x\n"
+    "(the inputs) or h0 (the initial state) alone.\n"
+    "\n";
+
+const cli_command cli_lyapunov_command = {"lyapunov", lyapunov_usage, "Ctrl-C stops it (exit 130) and writes nothing.\n",
+                                          "model lyap_steps out_file", 0, NULL};
 
 int cmd_lyapunov(int argc, char **argv)
 {
-    enum { O_MODEL = 1, O_DATA, O_SEQ, O_STEPS, O_TRANS, O_K, O_INPUT, O_NOISE, O_STATE, O_SEED, O_TRACE, O_OUT, O_PROGRESS,
-           O_QUIET };
-    static const struct option opts[] = {
-        {"model", required_argument, 0, O_MODEL},     {"data", required_argument, 0, O_DATA},
-        {"seq", required_argument, 0, O_SEQ},         {"steps", required_argument, 0, O_STEPS},
-        {"transient", required_argument, 0, O_TRANS}, {"k", required_argument, 0, O_K},
-        {"input", required_argument, 0, O_INPUT},     {"noise-std", required_argument, 0, O_NOISE},
-        {"state", required_argument, 0, O_STATE},     {"seed", required_argument, 0, O_SEED},
-        {"trace-every", required_argument, 0, O_TRACE}, {"out", required_argument, 0, O_OUT},
-        {"progress", no_argument, 0, O_PROGRESS},     {"quiet", no_argument, 0, O_QUIET},
-        {"help", no_argument, 0, 'h'},                {0, 0, 0, 0}};
-    cli_ctx c = {.cmd = "lyapunov", .usage = lyapunov_usage};
-    const char *model = NULL, *data = NULL, *out = NULL, *input = NULL, *state = NULL;
-    rl_lyap_config cfg = {.transient = 100, .noise_std = 1};
-    int seq = 0, e = 0, v;
-    optind = 0;
-    while (!e && (v = cli_next(&c, argc, argv, opts)) != -1) {
-        switch (v) {
-        case 'h': return cli_help(&c);
-        case O_MODEL: model = optarg; break;
-        case O_DATA: data = optarg; break;
-        case O_SEQ: e = cli_int(&c, "seq", optarg, 0, 1 << 30, &seq); break;
-        case O_STEPS: e = cli_int(&c, "steps", optarg, 1, 100000000, &cfg.steps); break;
-        case O_TRANS: e = cli_int(&c, "transient", optarg, 0, 100000000, &cfg.transient); break;
-        case O_K: e = cli_int(&c, "k", optarg, 1, 1 << 30, &cfg.k); break;
-        case O_INPUT: input = optarg; break;
-        case O_NOISE: e = cli_double(&c, "noise-std", optarg, 0, 1e6, &cfg.noise_std); break;
-        case O_STATE: state = optarg; break;
-        case O_SEED: e = cli_u64(&c, "seed", optarg, &cfg.seed); break;
-        case O_TRACE: e = cli_int(&c, "trace-every", optarg, 1, 100000000, &cfg.trace_every); break;
-        case O_OUT: out = optarg; break;
-        case O_PROGRESS: case O_QUIET: break;
-        default: return 2;
-        }
-    }
-    int mode = 0;
-    if (!e) e = cli_progress_mode(&c, O_PROGRESS, O_QUIET, &mode);
-    if (e || (e = cli_require(&c, model, "model")) || (e = cli_require(&c, c.seen[O_STEPS] ? "" : NULL, "steps")) ||
-        (e = cli_require(&c, out, "out")))
-        return e;
-    if (input && rl_input_parse(input, &cfg.input)) return cli_usage_error(&c, "--input: %s", rl_errmsg());
-    if (state && rl_state_parse(state, &cfg.state)) return cli_usage_error(&c, "--state: %s", rl_errmsg());
+    cli_ctx c = {.spec = &cli_lyapunov_command};
+    cli_args a;
+    int e = cli_parse(&c, argc, argv, &a), mode = 0;
+    if (e) return e == CLI_HELP ? 0 : e;
+    if ((e = cli_progress_mode(&c, &mode))) return e;
+    const char *model = a.model, *data = a.data_file, *out = a.out_file;
+    const int input = cli_given(&c, "lyap_input"), state = cli_given(&c, "state"), seq = a.seq;
+    rl_lyap_config cfg = a.lyap;
+    cfg.noise_std = a.noise_std, cfg.seed = a.t.seed;
     if (!data && ((input && cfg.input == RL_INPUT_DATA) || (state && cfg.state == RL_STATE_DATA)))
         return cli_usage_error(&c, "--input data and --state data need --data");
-    if (c.seen[O_NOISE] && cfg.input != RL_INPUT_NOISE) return cli_usage_error(&c, "--noise-std needs --input noise");
+    if (cli_given(&c, "noise_std") && cfg.input != RL_INPUT_NOISE) return cli_usage_error(&c, "--noise-std needs --input noise");
     cli_input(&c, "--model", model);
     cli_input(&c, "--data", data);
     if ((e = cli_check_output(&c, "out", out))) return e;
@@ -483,7 +382,7 @@ int cmd_lyapunov(int argc, char **argv)
     /* from zero, a zero-bias net under zero input would stand still at a fixed point */
     if (!state) cfg.state = b && b->h0 ? RL_STATE_DATA : b ? RL_STATE_ZEROS : RL_STATE_RANDOM;
     int S = rl_state_size(m);
-    if (!c.seen[O_K]) cfg.k = S;
+    if (!cli_given(&c, "k")) cfg.k = S;
     if (cfg.k > S) {
         e = cli_usage_error(&c, "--k = %d exceeds the state size %d", cfg.k, S);
         goto done;

@@ -24,16 +24,25 @@ static const char usage[] =
     "here on 2048^3. --jacobian times the product dh_T/dh_0 of a tanh RNN (T = 100,\n"
     "H = 128, float64); --lyapunov the full spectrum at H = 128 over 1,000 steps;\n"
     "--sgemm the sgemm rate alone. The JSON has a \"system\" object: the BLAS, its\n"
-    "kernel, the CPU and cores, as rnnlab info --json prints them.\n"
-    "\n"
-    "  --cell C          rnn (tanh) | relu | lstm | gru                [rnn]\n"
-    "  --hidden H        hidden size                                   [128]\n"
-    "  --batch B         batch size                                    [32]\n"
-    "  --seq T           sequence length                               [64; 100 with --jacobian]\n"
-    "  --threads N       threads (rnnlab's, and OpenBLAS's for sgemm)   [2]\n"
-    "  --seconds X       time each measurement for about X seconds     [1.5]\n"
-    "  --no-sgemm        leave out the sgemm rate (and the shares of it)\n"
-    "  --json            one JSON object on stdout\n";
+    "kernel, the CPU and cores, as rnnlab info --json prints them. The workloads'\n"
+    "sizes stop at 8192 units, batches of 4096 and 256 threads.\n"
+    "\n";
+
+static void bench_defaults(cli_args *a)
+{
+    a->bench_cell = "rnn", a->t.hidden = 128, a->t.batch = 32, a->bench_seq = 64, a->threads = 2, a->seconds = 1.5;
+}
+
+const cli_command cli_bench_command = {"bench", usage, NULL, NULL, 0, bench_defaults};
+
+/* The sizes bench times at most: 0, or 2 after a usage error. */
+static int bench_limits(const cli_ctx *c, const cli_args *a)
+{
+    if (a->t.hidden > 8192) return cli_usage_error(c, "--hidden = %d: bench times at most 8192 units", a->t.hidden);
+    if (a->t.batch > 4096) return cli_usage_error(c, "--batch = %d: bench times batches of at most 4096", a->t.batch);
+    if (a->threads > 256) return cli_usage_error(c, "--threads = %d: bench times at most 256 threads", a->threads);
+    return 0;
+}
 
 static int cmp_d(const void *a, const void *b)
 {
@@ -160,60 +169,41 @@ static double peak_mb(void)
 
 int cmd_bench(int argc, char **argv)
 {
-    enum { O_CELL = 1, O_HID, O_BATCH, O_SEQ, O_THREADS, O_SECONDS, O_JSON, O_JAC, O_LYAP, O_SGEMM, O_NO_SGEMM };
-    static const struct option opts[] = {
-        {"cell", required_argument, 0, O_CELL},       {"hidden", required_argument, 0, O_HID},
-        {"batch", required_argument, 0, O_BATCH},     {"seq", required_argument, 0, O_SEQ},
-        {"threads", required_argument, 0, O_THREADS}, {"seconds", required_argument, 0, O_SECONDS},
-        {"json", no_argument, 0, O_JSON},             {"jacobian", no_argument, 0, O_JAC},
-        {"lyapunov", no_argument, 0, O_LYAP},         {"sgemm", no_argument, 0, O_SGEMM},
-        {"no-sgemm", no_argument, 0, O_NO_SGEMM},     {"help", no_argument, 0, 'h'},
-        {0, 0, 0, 0}};
-    cli_ctx c = {.cmd = "bench", .usage = usage};
-    const char *cellname = "rnn";
-    int H = 128, B = 32, T = 64, threads = 2, e = 0, v;
-    double seconds = 1.5;
-    optind = 0;
-    while (!e && (v = cli_next(&c, argc, argv, opts)) != -1) {
-        switch (v) {
-        case 'h': return cli_help(&c);
-        case O_CELL: cellname = optarg; break;
-        case O_HID: e = cli_int(&c, "hidden", optarg, 1, 8192, &H); break;
-        case O_BATCH: e = cli_int(&c, "batch", optarg, 1, 4096, &B); break;
-        case O_SEQ: e = cli_int(&c, "seq", optarg, 1, 100000, &T); break;
-        case O_THREADS: e = cli_int(&c, "threads", optarg, 1, 256, &threads); break;
-        case O_SECONDS: e = cli_double(&c, "seconds", optarg, 0.01, 600, &seconds); break;
-        case O_JSON: case O_JAC: case O_LYAP: case O_SGEMM: case O_NO_SGEMM: break;
-        default: return 2;
-        }
-    }
-    if (e) return e;
-    if (c.seen[O_JAC] + c.seen[O_LYAP] + c.seen[O_SGEMM] > 1)
+    cli_ctx c = {.spec = &cli_bench_command};
+    cli_args a;
+    int e = cli_parse(&c, argc, argv, &a);
+    if (e) return e == CLI_HELP ? 0 : e;
+    if ((e = bench_limits(&c, &a))) return e;
+    const char *cellname = a.bench_cell;
+    const int H = a.t.hidden, B = a.t.batch, threads = a.threads;
+    int T = a.bench_seq;
+    const double seconds = a.seconds;
+    if (a.bench_jacobian + a.bench_lyapunov + a.sgemm > 1)
         return cli_usage_error(&c, "--jacobian, --lyapunov and --sgemm are separate benchmarks");
-    if (c.seen[O_SGEMM] && c.seen[O_NO_SGEMM]) return cli_usage_error(&c, "--sgemm and --no-sgemm exclude each other");
+    if (a.sgemm && a.no_sgemm) return cli_usage_error(&c, "--sgemm and --no-sgemm exclude each other");
     rl_cell cell;
     if (strcmp(cellname, "rnn") == 0) cell = RL_CELL_TANH;
     else if (rl_cell_parse(cellname, &cell)) return cli_usage_error(&c, "%s", rl_errmsg());
     rl_set_num_threads(threads); /* rnnlab's own threads; OpenBLAS stays on one but for the sgemm rate */
     /* a weak or failed BLAS kernel changes every number below: say so first
      * (with --json it is in the object's system.blas.warning) */
-    if (!c.seen[O_JSON]) cli_blas_warning(&c);
+    if (!a.json) cli_blas_warning(&c);
     cJSON *j = cJSON_CreateObject();
     cJSON_AddNumberToObject(j, "threads", threads);
     rl_status s = RL_OK;
-    if (c.seen[O_SGEMM]) {
+    if (a.sgemm) {
         cJSON_AddStringToObject(j, "workload", "sgemm 2048^3, float32");
         cJSON_AddNumberToObject(j, "sgemm_gflops", sgemm_gflops(seconds));
-    } else if (c.seen[O_JAC] || c.seen[O_LYAP]) {
+    } else if (a.bench_jacobian || a.bench_lyapunov) {
         /* the analysis workloads: a tanh RNN, W_hh ~ N(0, 1.5^2/H), noise inputs */
-        if (!c.seen[O_SEQ]) T = 100;
+        if (!cli_given(&c, "bench_seq")) T = 100;
         rl_config mc = {RL_CELL_TANH, 1, H, 1, 1, RL_LOSS_MSE};
         rl_init init = {.kind = RL_INIT_GAUSSIAN, .gain = 1.5};
         rl_model *m = NULL;
         s = rl_model_new(&m, &mc, RL_F64);
         if (!s) s = rl_model_init(m, &init, 1);
         double secs = NAN;
-        if (!s && c.seen[O_JAC]) {
+        if (!s && a.bench_jacobian) {
             double *x = calloc((size_t)T, 8);
             rl_rng r;
             rl_rng_seed(&r, 2);
@@ -270,7 +260,7 @@ int cmd_bench(int argc, char **argv)
             fw = time_it(one_step, &sc, seconds);
         }
         /* after rnnlab's runs: OpenBLAS's workers spin for a while after a call */
-        if (!c.seen[O_NO_SGEMM]) gs = sgemm_gflops(seconds);
+        if (!a.no_sgemm) gs = sgemm_gflops(seconds);
         /* FLOPs of the multiplies, per step: forward h W_hh^T and h W_o^T; backward the
          * recurrence (dh = da W_hh), dW_hh, dW_o and dh = do W_o. The one-hot input
          * projection and its weight gradient are row gathers and scatter-adds here,
@@ -295,7 +285,7 @@ int cmd_bench(int argc, char **argv)
         cJSON_AddNumberToObject(j, "train_flop_per_step", train);
         cJSON_AddNumberToObject(j, "gflops", train / tr / 1e9);
         cJSON_AddNumberToObject(j, "infer_gflops", fwd / fw / 1e9);
-        if (!c.seen[O_NO_SGEMM]) {
+        if (!a.no_sgemm) {
             cJSON_AddNumberToObject(j, "sgemm_gflops", gs);
             cJSON_AddNumberToObject(j, "share_of_sgemm", train / tr / 1e9 / gs);
         }
@@ -311,7 +301,7 @@ int cmd_bench(int argc, char **argv)
     }
     /* the machine, for the record (cli_print_object's table leaves objects out) */
     cJSON_AddItemToObject(j, "system", cli_system_json());
-    cli_print_object(j, c.seen[O_JSON]);
+    cli_print_object(j, a.json);
     cJSON_Delete(j);
     return 0;
 }

@@ -28,14 +28,14 @@ static const char usage[] =
     "units) through the same Jacobians and Lyapunov spectra, and trained. Writes\n"
     "DIR/report.html (self-contained), every figure as PNG and the data behind\n"
     "each as CSV. About 13 seconds on 2 idle cores (docs/demo.md).\n"
-    "\n"
-    "  --out DIR         output folder: new, empty, or the demo's own [rnnlab-demo]\n"
-    "  --quick           smaller sizes and fewer steps (seconds; for tests)\n"
-    "  --seed S          seed of every model and data set             [1]\n"
-    "  --progress        progress on stderr even when it is not a terminal\n"
-    "  --quiet           no progress (shown on a terminal by default)\n"
-    "Ctrl-C stops it (exit 130): the figures made so far stay, report.html is not\n"
-    "written, a training run stopped half-way keeps a checkpoint and its model.\n";
+    "\n";
+
+static void demo_defaults(cli_args *a) { a->out_dir = "rnnlab-demo", a->t.seed = 1; }
+
+const cli_command cli_demo_command = {"demo", usage,
+                                      "Ctrl-C stops it (exit 130): the figures made so far stay, report.html is not\n"
+                                      "written, a training run stopped half-way keeps a checkpoint and its model.\n",
+                                      NULL, 0, demo_defaults};
 
 /* A part begins: a line when progress is shown (a terminal, or --progress). */
 void demo_progress(const demo *d, const char *what)
@@ -589,33 +589,17 @@ static int check_out_dir(const cli_ctx *c, const char *dir)
 
 int cmd_demo(int argc, char **argv)
 {
-    enum { O_OUT = 1, O_QUICK, O_SEED, O_PROGRESS, O_QUIET };
-    static const struct option opts[] = {{"out", required_argument, 0, O_OUT},
-                                         {"quick", no_argument, 0, O_QUICK},
-                                         {"seed", required_argument, 0, O_SEED},
-                                         {"progress", no_argument, 0, O_PROGRESS},
-                                         {"quiet", no_argument, 0, O_QUIET},
-                                         {"help", no_argument, 0, 'h'},
-                                         {0, 0, 0, 0}};
-    cli_ctx c = {.cmd = "demo", .usage = usage};
-    const char *out = "rnnlab-demo";
+    cli_ctx c = {.spec = &cli_demo_command};
+    cli_args a;
+    int e = cli_parse(&c, argc, argv, &a), mode = 0;
+    if (e) return e == CLI_HELP ? 0 : e;
+    if ((e = cli_progress_mode(&c, &mode))) return e;
+    const char *out = a.out_dir;
     demo d = {.H = 64, .T = 200, .lyap_steps = 1000, .train_T = 30, .train_H = 32, .train_steps = 2000, .clip_steps = 3000,
-              .cure_H = 64, .cure_T = 200, .cure_train_T = 50, .cure_steps = 1000, .seed = 1, .t0 = rl_now()};
-    int e = 0, v;
-    optind = 0;
-    while (!e && (v = cli_next(&c, argc, argv, opts)) != -1) {
-        switch (v) {
-        case 'h': return cli_help(&c);
-        case O_OUT: out = optarg; break;
-        case O_QUICK: d.H = 16, d.T = 40, d.lyap_steps = 200, d.train_T = 10, d.train_H = 8, d.train_steps = 40,
-                       d.clip_steps = 60, d.cure_H = 8, d.cure_T = 40, d.cure_train_T = 10, d.cure_steps = 40; break;
-        case O_SEED: e = cli_u64(&c, "seed", optarg, &d.seed); break;
-        case O_PROGRESS: case O_QUIET: break;
-        default: return 2;
-        }
-    }
-    int mode = 0;
-    if (e || (e = cli_progress_mode(&c, O_PROGRESS, O_QUIET, &mode))) return e;
+              .cure_H = 64, .cure_T = 200, .cure_train_T = 50, .cure_steps = 1000, .seed = a.t.seed, .t0 = rl_now()};
+    if (a.quick)
+        d.H = 16, d.T = 40, d.lyap_steps = 200, d.train_T = 10, d.train_H = 8, d.train_steps = 40, d.clip_steps = 60,
+        d.cure_H = 8, d.cure_T = 40, d.cure_train_T = 10, d.cure_steps = 40;
     if (strcmp(out, "-") == 0) return cli_usage_error(&c, "--out -: the demo writes a folder, it cannot go to stdout");
     if ((e = check_out_dir(&c, out))) return e;
     cli_progress_begin(&c, mode); /* from here Ctrl-C stops the demo cleanly */

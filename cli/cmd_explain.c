@@ -22,18 +22,19 @@ static const char usage[] =
     "diagonal, and the product beside V Lambda_t ... Lambda_{tau+1} V^-1. For a linear\n"
     "RNN (J_k = W_hh) they agree; for a tanh RNN (J_k = diag(1 - h_k^2) W_hh) the\n"
     "eigenvectors change with k and the identity breaks: by how much is printed.\n"
-    "V must be real: a symmetric W_hh (rnnlab init --init symmetric) gives that.\n"
-    "\n"
-    "  --model M         model file (a state of at most 8: L*H, LSTM 2*L*H) (required)\n"
-    "  --data D          data file: the inputs x and initial state h0 of sequence 0\n"
-    "  --steps T         without --data: T steps of inputs x ~ N(0, 1)    [4]\n"
-    "  --seed S          without --data: the seed of those inputs         [0]\n"
-    "  --tau TAU         the product over steps TAU+1..T                 [0]\n"
-    "  --json            the numbers as JSON on stdout instead of the text\n"
-    "\n"
-    "example:\n"
-    "  rnnlab init --cell linear --input 1 --hidden 3 --output 1 --init symmetric --gain 0.9 --out m.safetensors\n"
-    "  rnnlab explain --model m.safetensors\n";
+    "V must be real: a symmetric W_hh (rnnlab init --init symmetric) gives that. The\n"
+    "model's state has at most 8 numbers (L*H, LSTM 2*L*H). Without --data the inputs\n"
+    "are x ~ N(0, 1) for --steps steps (at most 16), drawn from --seed; --data D takes\n"
+    "the inputs x and initial state h0 of its sequence 0.\n"
+    "\n";
+
+static void explain_defaults(cli_args *a) { a->seq_steps = 4, a->t.seed = 0; }
+
+const cli_command cli_explain_command = {"explain", usage,
+                                         "example:\n"
+                                         "  rnnlab init --cell linear --input 1 --hidden 3 --output 1 --init symmetric --gain 0.9 --out m.safetensors\n"
+                                         "  rnnlab explain --model m.safetensors\n",
+                                         "model", 0, explain_defaults};
 
 static void print_matrix(const char *name, const double *a, int S, int indent)
 {
@@ -55,31 +56,17 @@ static cJSON *json_matrix(const double *a, int S)
 
 int cmd_explain(int argc, char **argv)
 {
-    enum { O_MODEL = 1, O_DATA, O_STEPS, O_SEED, O_TAU, O_JSON };
-    static const struct option opts[] = {
-        {"model", required_argument, 0, O_MODEL}, {"data", required_argument, 0, O_DATA},
-        {"steps", required_argument, 0, O_STEPS}, {"seed", required_argument, 0, O_SEED},
-        {"tau", required_argument, 0, O_TAU},     {"json", no_argument, 0, O_JSON},
-        {"help", no_argument, 0, 'h'},            {0, 0, 0, 0}};
-    cli_ctx c = {.cmd = "explain", .usage = usage};
-    const char *model = NULL, *data = NULL;
-    int T = 4, tau = 0, json = 0, e = 0, v;
-    uint64_t seed = 0;
-    optind = 0;
-    while (!e && (v = cli_next(&c, argc, argv, opts)) != -1) {
-        switch (v) {
-        case 'h': return cli_help(&c);
-        case O_MODEL: model = optarg; break;
-        case O_DATA: data = optarg; break;
-        case O_STEPS: e = cli_int(&c, "steps", optarg, 1, RL_WORKED_MAX_STEPS, &T); break;
-        case O_SEED: e = cli_u64(&c, "seed", optarg, &seed); break;
-        case O_TAU: e = cli_int(&c, "tau", optarg, 0, 1000000, &tau); break;
-        case O_JSON: json = 1; break;
-        default: return 2;
-        }
-    }
-    if (e || (e = cli_require(&c, model, "model"))) return e;
-    if (data && c.seen[O_STEPS]) return cli_usage_error(&c, "--steps is for inputs made here; --data brings its own");
+    cli_ctx c = {.spec = &cli_explain_command};
+    cli_args a;
+    int e = cli_parse(&c, argc, argv, &a);
+    if (e) return e == CLI_HELP ? 0 : e;
+    const char *model = a.model, *data = a.data_file;
+    int T = a.seq_steps;
+    const int tau = a.tau, json = a.json;
+    const uint64_t seed = a.t.seed;
+    if (T > RL_WORKED_MAX_STEPS)
+        return cli_usage_error(&c, "--steps = %d: explain prints every step's matrices, so at most %d", T, RL_WORKED_MAX_STEPS);
+    if (data && cli_given(&c, "seq_steps")) return cli_usage_error(&c, "--steps is for inputs made here; --data brings its own");
     rl_model *m = NULL;
     rl_data *d = NULL;
     rl_jac *j = NULL;

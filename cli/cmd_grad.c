@@ -16,22 +16,14 @@ static const char grad_usage[] =
     "precision of the computation. Prints the loss on stdout.\n"
     "\n"
     "The regularisers on the Jacobians (docs/training.md) add their gradients: G\n"
-    "then holds those of L + W Omega + W' F, and the unweighted Omega and F.\n"
-    "\n"
-    "  --model M         model file (safetensors)                      (required)\n"
-    "  --data D          data file: x, y, optional mask, h0, c0        (required)\n"
-    "  --out G           gradient file ('-' for stdout)                (required)\n"
-    "  --precision P     f32 | f64                                     [f32]\n"
-    "  --omega W         Pascanu et al.'s Omega, weight W >= 0 (0: only measured):\n"
-    "                    'omega', and 'omega.ratio' (L, B, T) = ||J^T delta|| / ||delta||\n"
-    "                    per step (NaN where delta = 0); prints the ratios' quartiles and\n"
-    "                    the share of steps in bins around 1\n"
-    "  --omega-form F    norm (the paper's) | squared (their code's)   [norm]\n"
-    "  --floss K         gradient flossing of each sequence's top K Lyapunov\n"
-    "                    exponents, 1 <= K <= the state size: 'floss' and\n"
-    "                    'floss.lambda' (B, K); prints their means over the sequences\n"
-    "  --floss-weight W  its weight W >= 0                             [1]\n"
-    "  --floss-target X  the exponents' target lambda*                 [0]\n";
+    "then holds those of L + W Omega + W' F, and the unweighted Omega and F. With\n"
+    "--omega, also 'omega.ratio' (L, B, T) = ||J^T delta|| / ||delta|| per step (NaN\n"
+    "where delta = 0), and the ratios' quartiles and the share of steps in bins\n"
+    "around 1 on stdout; with --floss K (1 <= K <= the state size), 'floss.lambda'\n"
+    "(B, K), each sequence's top K Lyapunov exponents, and their means on stdout.\n"
+    "\n";
+
+const cli_command cli_grad_command = {"grad", grad_usage, NULL, "model data_file out_file", 0, NULL};
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -72,57 +64,24 @@ static void print_quartiles(const char *what, const double *v, size_t n)
 
 int cmd_grad(int argc, char **argv)
 {
-    enum { O_MODEL = 1, O_DATA, O_OUT, O_PREC, O_OMEGA, O_OFORM, O_FLOSS, O_FWEIGHT, O_FTARGET };
-    static const struct option opts[] = {{"model", required_argument, 0, O_MODEL},
-                                         {"data", required_argument, 0, O_DATA},
-                                         {"out", required_argument, 0, O_OUT},
-                                         {"precision", required_argument, 0, O_PREC},
-                                         {"omega", required_argument, 0, O_OMEGA},
-                                         {"omega-form", required_argument, 0, O_OFORM},
-                                         {"floss", required_argument, 0, O_FLOSS},
-                                         {"floss-weight", required_argument, 0, O_FWEIGHT},
-                                         {"floss-target", required_argument, 0, O_FTARGET},
-                                         {"help", no_argument, 0, 'h'},
-                                         {0, 0, 0, 0}};
-    cli_ctx c = {.cmd = "grad", .usage = grad_usage};
-    const char *model = NULL, *data = NULL, *out = NULL;
-    rl_dtype dt = RL_F32;
-    rl_omega_form form = RL_OMEGA_NORM;
-    double omega_w = 0;
-    rl_floss_config fc = {0, 0, 1};
-    int v, e = 0;
-    optind = 0;
-    while (!e && (v = cli_next(&c, argc, argv, opts)) != -1) {
-        switch (v) {
-        case 'h': return cli_help(&c);
-        case O_MODEL: model = optarg; break;
-        case O_DATA: data = optarg; break;
-        case O_OUT: out = optarg; break;
-        case O_PREC:
-            if (rl_dtype_parse(optarg, &dt)) return cli_usage_error(&c, "--precision: %s", rl_errmsg());
-            break;
-        case O_OMEGA: e = cli_double(&c, "omega", optarg, 0, 1e12, &omega_w); break;
-        case O_OFORM:
-            if (rl_omega_form_parse(optarg, &form)) return cli_usage_error(&c, "--omega-form: %s", rl_errmsg());
-            break;
-        case O_FLOSS: e = cli_int(&c, "floss", optarg, 1, 1 << 30, &fc.k); break;
-        case O_FWEIGHT: e = cli_double(&c, "floss-weight", optarg, 0, 1e12, &fc.weight); break;
-        case O_FTARGET: e = cli_double(&c, "floss-target", optarg, -1e6, 1e6, &fc.target); break;
-        default: return 2;
-        }
-    }
-    if (e || (e = cli_require(&c, model, "model")) || (e = cli_require(&c, data, "data")) ||
-        (e = cli_require(&c, out, "out")))
-        return e ? e : 2;
+    cli_ctx c = {.spec = &cli_grad_command};
+    cli_args a;
+    int e = cli_parse(&c, argc, argv, &a);
+    if (e) return e == CLI_HELP ? 0 : e;
+    const char *model = a.model, *data = a.data_file, *out = a.out_file;
+    const rl_dtype dt = a.precision;
+    const rl_omega_form form = a.t.omega_form;
+    const double omega_w = a.t.omega;
+    rl_floss_config fc = {a.t.floss, a.t.floss_target, a.floss_weight};
     if (strcmp(model, "-") == 0 && strcmp(data, "-") == 0)
         return cli_usage_error(&c, "only one of --model and --data can be stdin");
     cli_input(&c, "--model", model);
     cli_input(&c, "--data", data);
     if ((e = cli_check_output(&c, "out", out))) return e;
-    const int want_omega = c.seen[O_OMEGA], want_floss = c.seen[O_FLOSS];
-    if (c.seen[O_OFORM] && !want_omega) return cli_usage_error(&c, "--omega-form needs --omega W");
-    if ((c.seen[O_FWEIGHT] || c.seen[O_FTARGET]) && !want_floss)
-        return cli_usage_error(&c, "--floss-weight and --floss-target need --floss K");
+    const int want_omega = cli_given(&c, "omega"), want_floss = fc.k > 0;
+    if (cli_given(&c, "omega_form") && !want_omega) return cli_usage_error(&c, "--omega-form needs --omega W");
+    if ((cli_given(&c, "floss_weight") || cli_given(&c, "floss_target")) && !want_floss)
+        return cli_usage_error(&c, "--floss-weight and --floss-target need --floss K (K >= 1)");
     rl_model *m = NULL;
     rl_data *d = NULL;
     rl_ws *ws = NULL;
@@ -194,29 +153,35 @@ static const char gradcheck_usage[] =
     "every element of h0 (and c0). The error of an element is\n"
     "|a - n| / max(|a|, |n|, 1e-4). A relu net is differentiated on the smooth\n"
     "piece its point lies on (each unit held on or off as there), so that no\n"
-    "difference straddles a kink. Exits 1 if the worst exceeds --tol.\n"
-    "\n"
-    "  --cell C          {cells}             [tanh]\n"
-    "  --layers L        number of layers                              [1]\n"
-    "  --hidden H        hidden size                                   [8]\n"
-    "  --input I         input size                                    [3]\n"
-    "  --output O        output size                                   [4]\n"
-    "  --loss LOSS       mse | cross_entropy                           [cross_entropy]\n"
-    "  --batch B         batch size                                    [3]\n"
-    "  --steps T         sequence length                               [10]\n"
-    "  --init KIND       uniform | gaussian | orthogonal | identity | symmetric | chrono | henaff  [uniform]\n"
-    "                    (chrono: lstm and gru, forgetting times up to --steps)\n"
-    "  --gain G          gain of the init                              [1]\n"
-    "  --no-mask         every step carries loss (default: a random mask)\n"
-    "  --no-h0           zero initial state (default: a random h0)\n"
-    "  --seed S          random seed                                   [1]\n"
-    "  --tol X           largest accepted error                        [1e-7]\n"
-    "  --orthogonal MAP  exp | cayley: an orthogonal W_hh (as rnnlab init makes it,\n"
-    "                    then X's strict lower triangle U(-1, 1), so that A != 0)\n"
-    "  --progress        progress on stderr even when it is not a terminal\n"
-    "  --quiet           no progress (shown on a terminal by default)\n"
-    "Ctrl-C stops the check (exit 130).\n";
+    "difference straddles a kink. Exits 1 if the worst exceeds --tol. The init's\n"
+    "length rules are rnnlab train's for --steps (chrono: forgetting times up to T).\n"
+    "With --orthogonal, X's strict lower triangle is drawn from U(-1, 1), so that\n"
+    "the map is checked away from A = 0. The check perturbs every parameter in turn:\n"
+    "it takes at most 256 units, inputs and outputs, 8 layers, batches of 64 and\n"
+    "1000 steps.\n"
+    "\n";
 
+static void gradcheck_defaults(cli_args *a)
+{
+    a->t.hidden = 8, a->t.batch = 3, a->t.seed = 1, a->input = 3, a->output = 4, a->loss = RL_LOSS_CE, a->seq_steps = 10;
+}
+
+const cli_command cli_gradcheck_command = {"gradcheck", gradcheck_usage, "Ctrl-C stops the check (exit 130).\n", NULL, 0,
+                                           gradcheck_defaults};
+
+/* The check's size limits (it perturbs every parameter in turn): 0, or 2
+ * after a usage error naming the option. */
+static int gradcheck_limits(const cli_ctx *c, const cli_args *a)
+{
+    static const struct { const char *name; long most; } limit[] = {
+        {"hidden", 256}, {"input", 256}, {"output", 256}, {"layers", 8}, {"batch", 64}, {"seq_steps", 1000}};
+    const long value[] = {a->t.hidden, a->input, a->output, a->t.layers, a->t.batch, a->seq_steps};
+    for (size_t i = 0; i < sizeof limit / sizeof limit[0]; i++)
+        if (value[i] > limit[i].most)
+            return cli_usage_error(c, "--%s = %ld: gradcheck perturbs every parameter in turn, so at most %ld",
+                                   cli_option_find(limit[i].name)->flag, value[i], limit[i].most);
+    return 0;
+}
 
 /* An orthogonal model's X: U(-1, 1) strictly below the diagonal (only
  * that part counts), so that A is not 0 and the map is checked off its
@@ -240,57 +205,17 @@ static rl_status randomise_x(rl_model *m, uint64_t seed)
 
 int cmd_gradcheck(int argc, char **argv)
 {
-    enum { O_CELL = 1, O_LAYERS, O_HID, O_IN, O_OUTSZ, O_LOSS, O_BATCH, O_STEPS, O_INIT, O_GAIN, O_NOMASK,
-           O_NOH0, O_SEED, O_TOL, O_PROGRESS, O_QUIET, O_ORTH };
-    static const struct option opts[] = {
-        {"cell", required_argument, 0, O_CELL},     {"layers", required_argument, 0, O_LAYERS},
-        {"hidden", required_argument, 0, O_HID},    {"input", required_argument, 0, O_IN},
-        {"output", required_argument, 0, O_OUTSZ},  {"loss", required_argument, 0, O_LOSS},
-        {"batch", required_argument, 0, O_BATCH},   {"steps", required_argument, 0, O_STEPS},
-        {"init", required_argument, 0, O_INIT},     {"gain", required_argument, 0, O_GAIN},
-        {"no-mask", no_argument, 0, O_NOMASK},      {"no-h0", no_argument, 0, O_NOH0},
-        {"seed", required_argument, 0, O_SEED},     {"tol", required_argument, 0, O_TOL},
-        {"progress", no_argument, 0, O_PROGRESS},   {"quiet", no_argument, 0, O_QUIET},
-        {"orthogonal", required_argument, 0, O_ORTH},
-        {"help", no_argument, 0, 'h'},              {0, 0, 0, 0}};
-    cli_ctx c = {.cmd = "gradcheck", .usage = gradcheck_usage};
-    rl_orth orth = RL_ORTH_NONE;
-    rl_config cfg = {RL_CELL_TANH, 3, 8, 1, 4, RL_LOSS_CE};
-    rl_init init = {.kind = RL_INIT_UNIFORM, .gain = 1.0};
-    int B = 3, T = 10, e = 0, v;
-    uint64_t seed = 1;
-    double tol = 1e-7;
-    optind = 0;
-    while (!e && (v = cli_next(&c, argc, argv, opts)) != -1) {
-        switch (v) {
-        case 'h': return cli_help(&c);
-        case O_CELL:
-            if (rl_cell_parse(optarg, &cfg.cell)) e = cli_usage_error(&c, "%s", rl_errmsg());
-            break;
-        case O_LAYERS: e = cli_int(&c, "layers", optarg, 1, 8, &cfg.num_layers); break;
-        case O_HID: e = cli_int(&c, "hidden", optarg, 1, 256, &cfg.hidden_size); break;
-        case O_IN: e = cli_int(&c, "input", optarg, 1, 256, &cfg.input_size); break;
-        case O_OUTSZ: e = cli_int(&c, "output", optarg, 1, 256, &cfg.output_size); break;
-        case O_LOSS:
-            if (rl_loss_parse(optarg, &cfg.loss)) e = cli_usage_error(&c, "%s", rl_errmsg());
-            break;
-        case O_BATCH: e = cli_int(&c, "batch", optarg, 1, 64, &B); break;
-        case O_STEPS: e = cli_int(&c, "steps", optarg, 1, 1000, &T); break;
-        case O_INIT:
-            if (rl_init_parse(optarg, &init.kind)) e = cli_usage_error(&c, "%s", rl_errmsg());
-            break;
-        case O_GAIN: e = cli_double(&c, "gain", optarg, -100, 100, &init.gain); break;
-        case O_NOMASK: case O_NOH0: case O_PROGRESS: case O_QUIET: break;
-        case O_SEED: e = cli_u64(&c, "seed", optarg, &seed); break;
-        case O_TOL: e = cli_double(&c, "tol", optarg, 0, 1, &tol); break;
-        case O_ORTH:
-            if (rl_orth_parse(optarg, &orth)) e = cli_usage_error(&c, "%s", rl_errmsg());
-            break;
-        default: return 2;
-        }
-    }
-    int mode = 0;
-    if (e || (e = cli_progress_mode(&c, O_PROGRESS, O_QUIET, &mode))) return e;
+    cli_ctx c = {.spec = &cli_gradcheck_command};
+    cli_args a;
+    int e = cli_parse(&c, argc, argv, &a), mode = 0;
+    if (e) return e == CLI_HELP ? 0 : e;
+    if ((e = gradcheck_limits(&c, &a)) || (e = cli_progress_mode(&c, &mode))) return e;
+    const rl_orth orth = a.t.orthogonal;
+    const rl_config cfg = {a.t.cell, a.input, a.t.hidden, a.t.layers, a.output, a.loss};
+    rl_init init = a.t.init;
+    const int B = a.t.batch, T = a.seq_steps;
+    const uint64_t seed = a.t.seed;
+    const double tol = a.tol;
     rl_model *m = NULL;
     rl_data *d = NULL;
     double worst = 0;
@@ -303,7 +228,7 @@ int cmd_gradcheck(int argc, char **argv)
         return cli_usage_error(&c, "%s", rl_errmsg());
     }
     if (!s && orth) s = randomise_x(m, seed + 2);
-    if (!s) s = rl_data_random(&d, m, B, T, RL_F64, !c.seen[O_NOMASK], !c.seen[O_NOH0], seed + 1);
+    if (!s) s = rl_data_random(&d, m, B, T, RL_F64, !a.no_mask, !a.no_h0, seed + 1);
     cli_progress_begin(&c, mode);
     if (!s) s = rl_gradcheck(m, rl_data_batch(d), &worst, where, sizeof where);
     cli_progress_end();

@@ -15,8 +15,9 @@ static const char usage[] =
     "failed; fixed: OpenBLAS built for one CPU; other: not OpenBLAS), the best\n"
     "kernel for this CPU, the CPU's model and vector features, the cores online\n"
     "and in this process's affinity mask, and the threads rnnlab uses.\n"
-    "\n"
-    "  --json            one JSON object on stdout\n";
+    "\n";
+
+const cli_command cli_info_command = {"info", usage, NULL, NULL, 0, NULL};
 
 cJSON *cli_system_json(void)
 {
@@ -68,16 +69,11 @@ static void print_table(const rl_sysinfo *si)
 
 int cmd_info(int argc, char **argv)
 {
-    enum { O_JSON = 1 };
-    static const struct option opts[] = {{"json", no_argument, 0, O_JSON}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
-    cli_ctx c = {.cmd = "info", .usage = usage};
-    int v;
-    optind = 0;
-    while ((v = cli_next(&c, argc, argv, opts)) != -1) {
-        if (v == 'h') return cli_help(&c);
-        if (v != O_JSON) return 2;
-    }
-    if (!c.seen[O_JSON]) {
+    cli_ctx c = {.spec = &cli_info_command};
+    cli_args a;
+    int e = cli_parse(&c, argc, argv, &a);
+    if (e) return e == CLI_HELP ? 0 : e;
+    if (!a.json) {
         rl_sysinfo si = rl_system_info();
         print_table(&si);
         return 0;

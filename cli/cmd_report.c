@@ -24,22 +24,21 @@ static const char report_usage[] =
     "gradient-flow heatmap ln||dL/dh_tau|| over lag and training step, each as PNG\n"
     "with its data as CSV beside the page.\n"
     "\n"
-    "  --json            print the run's key numbers as one JSON object instead (the\n"
-    "                    page's summary table holds them too): steps, the first,\n"
-    "                    largest and last training loss (means over logging intervals),\n"
-    "                    last and best validation loss, the baseline, the last validation\n"
-    "                    mse/accuracy/bpc, largest gradient norm, the fraction clipped,\n"
-    "                    steps skipped, tokens/s (median), and ln||dL/dh_tau|| at lags 0,\n"
-    "                    T/2 and T in the first and the last gradient-flow record\n"
-    "\n"
     "A sweep's folder (rnnlab sweep --out): SWEEP_DIR/report.html with a figure of a\n"
     "result against a swept option, a line for each value of another (the mean over\n"
     "the seeds and the other axes), or a heat map when both options are numbers, and\n"
     "the points as a table; the figure's data as CSV beside it.\n"
-    "  --result KEY      the result drawn      [the first number of a point's result]\n"
-    "  --x OPT           the axis along x      [the first numeric axis]\n"
-    "  --by OPT          a line (or heat-map row) for each of its values  [the next axis]\n"
-    "  --json            the numbers behind the figure as one JSON object instead\n";
+    "\n"
+    "--json prints the numbers instead of the page: for a run its key numbers (the\n"
+    "page's summary table holds them too): steps, the first, largest and last\n"
+    "training loss (means over logging intervals), last and best validation loss,\n"
+    "the baseline, the last validation mse/accuracy/bpc, largest gradient norm, the\n"
+    "fraction clipped, steps skipped, tokens/s (median), and ln||dL/dh_tau|| at lags\n"
+    "0, T/2 and T in the first and the last gradient-flow record; for a sweep the\n"
+    "numbers behind the figure.\n"
+    "\n";
+
+const cli_command cli_report_command = {"report", report_usage, NULL, NULL, 1, NULL};
 
 /* A JSON file of at most limit bytes, or NULL (errno says why when it
  * could not be read at all). */
@@ -210,24 +209,14 @@ static void summary_table(const cJSON *j, const cJSON *cfg, char *buf, size_t n)
 
 int cmd_report(int argc, char **argv)
 {
-    enum { O_JSON = 1, O_RESULT, O_X, O_BY };
-    static const struct option opts[] = {{"json", no_argument, 0, O_JSON}, {"result", required_argument, 0, O_RESULT},
-                                         {"x", required_argument, 0, O_X},     {"by", required_argument, 0, O_BY},
-                                         {"help", no_argument, 0, 'h'},        {0, 0, 0, 0}};
-    cli_ctx c = {.cmd = "report", .usage = report_usage, .operands = 1};
-    const char *result = NULL, *x = NULL, *by = NULL;
-    int v;
-    optind = 0;
-    while ((v = cli_next(&c, argc, argv, opts)) != -1) {
-        if (v == 'h') return cli_help(&c);
-        if (v == O_RESULT) result = optarg;
-        else if (v == O_X) x = optarg;
-        else if (v == O_BY) by = optarg;
-        else if (v != O_JSON) return 2;
-    }
+    cli_ctx c = {.spec = &cli_report_command};
+    cli_args a;
+    int e = cli_parse(&c, argc, argv, &a);
+    if (e) return e == CLI_HELP ? 0 : e;
+    const char *result = a.result, *x = a.x, *by = a.by;
     if (optind >= argc) return cli_usage_error(&c, "RUN_DIR is required");
     const char *dir = argv[optind];
-    if (cli_is_sweep(dir)) return cli_sweep_report(&c, dir, result, x, by, c.seen[O_JSON]);
+    if (cli_is_sweep(dir)) return cli_sweep_report(&c, dir, result, x, by, a.json);
     if (result || x || by) return cli_usage_error(&c, "--result, --x and --by are for a sweep's folder");
     struct stat sb;
     if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
@@ -242,7 +231,7 @@ int cmd_report(int argc, char **argv)
         return 1;
     }
     free(s), free(l);
-    if (c.seen[O_JSON]) return summary_json(dir);
+    if (a.json) return summary_json(dir);
     char intro[2048];
     char p[1300];
     snprintf(p, sizeof p, "%s/config.json", dir);
@@ -285,10 +274,10 @@ static const char plot_usage[] =
     "                           rnnlab and PyTorch, log-log, one panel per cell\n"
     "  csv INPUT.csv            any table: the first column x, every further column a\n"
     "                           line named by its header (at most 8); empty cells are\n"
-    "                           gaps, lines starting with # comments. With:\n"
-    "      --title S, --xlabel S, --ylabel S   the words (x: the first column's name)\n"
-    "      --logx, --logy       log axes (drawn linear when the data span under a decade)\n"
-    "      --points             a marker at every point\n";
+    "                           gaps, lines starting with # comments\n"
+    "\n";
+
+const cli_command cli_plot_command = {"plot", plot_usage, NULL, NULL, 2, NULL};
 
 /* The numbers of a JSON array (null, the log of an exact zero, as -inf);
  * malloc'ed, *n its length. */
@@ -487,36 +476,16 @@ static int plot_lyapunov(const cJSON *j, const char *in, const char *out, const 
 
 int cmd_plot(int argc, char **argv)
 {
-    enum { O_OUT = 1, O_TITLE, O_XLABEL, O_YLABEL, O_LOGX, O_LOGY, O_POINTS };
-    static const struct option opts[] = {{"out", required_argument, 0, O_OUT},
-                                         {"title", required_argument, 0, O_TITLE},
-                                         {"xlabel", required_argument, 0, O_XLABEL},
-                                         {"ylabel", required_argument, 0, O_YLABEL},
-                                         {"logx", no_argument, 0, O_LOGX},
-                                         {"logy", no_argument, 0, O_LOGY},
-                                         {"points", no_argument, 0, O_POINTS},
-                                         {"help", no_argument, 0, 'h'},
-                                         {0, 0, 0, 0}};
-    cli_ctx c = {.cmd = "plot", .usage = plot_usage, .operands = 2};
-    const char *out = NULL;
-    pl_csv_options co = {0};
-    int v, table_opts = 0;
-    optind = 0;
-    while ((v = cli_next(&c, argc, argv, opts)) != -1) {
-        if (v == 'h') return cli_help(&c);
-        if (v == O_OUT) out = optarg;
-        else if (v == O_TITLE) co.title = optarg, table_opts = 1;
-        else if (v == O_XLABEL) co.xlabel = optarg, table_opts = 1;
-        else if (v == O_YLABEL) co.ylabel = optarg, table_opts = 1;
-        else if (v == O_LOGX) co.logx = table_opts = 1;
-        else if (v == O_LOGY) co.logy = table_opts = 1;
-        else if (v == O_POINTS) co.points = table_opts = 1;
-        else return 2;
-    }
+    cli_ctx c = {.spec = &cli_plot_command};
+    cli_args a;
+    int e = cli_parse(&c, argc, argv, &a);
+    if (e) return e == CLI_HELP ? 0 : e;
+    const char *out = a.out_file;
+    pl_csv_options co = {a.title, a.xlabel, a.ylabel, a.logx, a.logy, a.points};
+    const int table_opts = cli_given(&c, "title") || cli_given(&c, "xlabel") || cli_given(&c, "ylabel") || a.logx || a.logy || a.points;
     if (argc - optind < 2) return cli_usage_error(&c, "KIND and INPUT are required");
     const char *kind = argv[optind], *in = argv[optind + 1];
-    int e = cli_require(&c, out, "out");
-    if (e) return e;
+    if ((e = cli_require(&c, out, "out"))) return e;
     static const char *const kinds[7] = {"lags", "spectrum", "lag-spectra", "lyapunov", "lyapunov-trace", "scaling", "csv"};
     int k = 0;
     while (k < 7 && strcmp(kind, kinds[k]) != 0) k++;

@@ -45,15 +45,14 @@ static const char usage[] =
     "  grid NAME            an axis of named sets of options, one per indented line\n"
     "      LABEL ARGS...    below it\n"
     "  seeds S1 S2...       seeds (A:B a range): --seed at every stage that takes one\n"
-    "The points are every combination of the axes' values and the seeds.\n"
-    "\n"
-    "  --out DIR         the sweep's folder (created; or one made by rnnlab sweep)  (required)\n"
-    "  --threads N       threads of each point's process  [as OpenBLAS's; under mpirun the\n"
-    "                    cores over the processes on the machine]\n"
-    "  --dry-run         print the points' command lines and run nothing\n"
-    "  --quiet           no line per point on stderr\n"
-    "Ctrl-C stops it: the points that were running end as interrupted (a train point\n"
-    "with a checkpoint), and a rerun goes on.\n";
+    "The points are every combination of the axes' values and the seeds. Every option\n"
+    "is checked against the command (or stage) it goes to before anything runs.\n"
+    "\n";
+
+const cli_command cli_sweep_command = {"sweep", usage,
+                                       "Ctrl-C stops it: the points that were running end as interrupted (a train point\n"
+                                       "with a checkpoint), and a rerun goes on.\n",
+                                       NULL, 1, NULL};
 
 /* ------------------------------------------------------------------ running a point */
 
@@ -561,24 +560,12 @@ static char *run_point(const sweep *sw, long index, volatile int *stop, double *
 
 int cmd_sweep(int argc, char **argv)
 {
-    enum { O_OUT = 1, O_THREADS, O_DRY, O_QUIET };
-    static const struct option opts[] = {{"out", required_argument, 0, O_OUT},   {"threads", required_argument, 0, O_THREADS},
-                                         {"dry-run", no_argument, 0, O_DRY},     {"quiet", no_argument, 0, O_QUIET},
-                                         {"help", no_argument, 0, 'h'},          {0, 0, 0, 0}};
-    cli_ctx c = {.cmd = "sweep", .usage = usage, .operands = 1};
-    const char *out = NULL;
-    int threads = 0, e = 0, v;
-    optind = 0;
-    while (!e && (v = cli_next(&c, argc, argv, opts)) != -1) {
-        switch (v) {
-        case 'h': return cli_help(&c);
-        case O_OUT: out = optarg; break;
-        case O_THREADS: e = cli_int(&c, "threads", optarg, 1, 1024, &threads); break;
-        case O_DRY: case O_QUIET: break;
-        default: return 2;
-        }
-    }
-    if (e) return e;
+    cli_ctx c = {.spec = &cli_sweep_command};
+    cli_args a;
+    int e = cli_parse(&c, argc, argv, &a);
+    if (e) return e == CLI_HELP ? 0 : e;
+    const char *out = a.out_dir;
+    const int threads = a.threads, dry = a.dry_run;
     if (optind >= argc) return cli_usage_error(&c, "SPEC is required: the file that says what to sweep");
     if (argc - optind > 1) return cli_usage_error(&c, "one SPEC at a time (got '%s' after it)", argv[optind + 1]);
     if ((e = cli_require(&c, out, "out"))) return e;
@@ -595,7 +582,7 @@ int cmd_sweep(int argc, char **argv)
         spec_free(&sp);
         return e;
     }
-    sweep sw = {&sp, out, "", threads, c.seen[O_QUIET] || rank != 0};
+    sweep sw = {&sp, out, "", threads, a.quiet || rank != 0};
     ssize_t k = readlink("/proc/self/exe", sw.self, sizeof sw.self - 1);
     if (k <= 0) {
         fprintf(stderr, "rnnlab sweep: cannot find this program: %s\n", strerror(errno));
@@ -620,21 +607,21 @@ int cmd_sweep(int argc, char **argv)
         point p;
         e = make_point(&sp, i, &p);
         if (!e) memcpy(ids[i], p.id, 17);
-        if (!e && c.seen[O_DRY] && rank == 0) { /* the command lines, and nothing run */
+        if (!e && dry && rank == 0) { /* the command lines, and nothing run */
             strv lines[3] = {{0}};
             int ns = 0;
             e = stage_lines(&sw, &p, lines, &ns);
             printf("# %s (%s)\n", p.label[0] ? p.label : "the only point", p.id);
             for (int s = 0; s < ns; s++) {
                 fputs("rnnlab", stdout);
-                for (int a = 1; a < lines[s].n; a++) printf(" %s", lines[s].v[a]);
+                for (int w = 1; w < lines[s].n; w++) printf(" %s", lines[s].v[w]);
                 putchar('\n');
             }
             for (int s = 0; s < 3; s++) strv_free(&lines[s]);
         }
         point_free(&p);
     }
-    if (c.seen[O_DRY] || e) {
+    if (dry || e) {
         free(ids), free(done);
         spec_free(&sp);
         return e;
@@ -699,7 +686,7 @@ int cmd_sweep(int argc, char **argv)
         if (e && own.index >= 0) kill(own.pid, SIGTERM), waitpid(own.pid, NULL, 0);
         job_clear(&own);
         free(todo);
-        if (!c.seen[O_QUIET])
+        if (!a.quiet)
             fprintf(stderr, "rnnlab sweep: %ld of %ld points finished (%ld in this run, %.1f s), %ld failed%s; results in %s/results.jsonl\n",
                     t.done, n, t.done - before, rl_now() - t0, t.failed, *stop ? ", stopped" : "", out);
     } else if (!e) { /* a worker: points from rank 0 until there are none */

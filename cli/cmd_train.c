@@ -11,7 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
-static const char train_intro[] =
+static const char train_usage[] =
     "usage: rnnlab train --task TASK --out RUN_DIR [options]\n"
     "       rnnlab train --resume RUN_DIR [--steps N] [--data FILE]\n"
     "\n"
@@ -20,62 +20,33 @@ static const char train_intro[] =
     "(model, optimizer, step, random state), config.json, metrics.jsonl and flow.jsonl\n"
     "(docs/training.md). Ctrl-C saves a checkpoint and stops; --resume continues it\n"
     "to exactly the numbers of an uninterrupted run.\n"
-    "\n"
-    "run:\n"
-    "  --out RUN_DIR       the run's folder (created, or an empty one)\n"
-    "  --resume RUN_DIR    continue the run there (--steps N: to N steps in all;\n"
-    "                      --data FILE: the run's text, moved there)\n"
-    "  --quiet             no progress on stderr (shown on a terminal by default)\n"
-    "  --progress          progress on stderr even when it is not a terminal\n"
-    "  --config-fields     print the table of the options below as Markdown and exit\n";
+    "\n";
 
-/* The sections of --help, in order; each option is in the table's group. */
-static const char *const groups[] = {"task", "model", "optimisation", "regularisers", "records", "testing"};
+const cli_command cli_train_command = {"train", train_usage, NULL, NULL, 0, NULL};
 
 /* "adding | copy | ..." for a row with named values; "" otherwise. */
-static void choices(const rl_train_field *f, const char *sep, char *buf, size_t n)
+static void choices(const rl_option *f, const char *sep, char *buf, size_t n)
 {
     buf[0] = '\0';
     for (int k = 0; k < f->num_choices; k++) {
         size_t len = strlen(buf);
-        snprintf(buf + len, n - len, "%s%s", k ? sep : "", rl_train_field_choice(f, k));
+        snprintf(buf + len, n - len, "%s%s", k ? sep : "", rl_option_choice(f, k));
     }
 }
 
-static void field_default(const rl_train_field *f, char *buf, size_t n)
+static void field_default(const rl_option *f, char *buf, size_t n)
 {
     rl_train_config def = rl_train_defaults();
     if (f->default_text) snprintf(buf, n, "%s", f->default_text);
-    else rl_train_field_format(&def, f, buf, n);
-}
-
-/* The usage text: the introduction, then every row of the table by group. */
-static const char *train_usage(void)
-{
-    static char u[12288];
-    size_t len = (size_t)snprintf(u, sizeof u, "%s", train_intro);
-    for (size_t g = 0; g < sizeof groups / sizeof groups[0]; g++) {
-        len += (size_t)snprintf(u + len, sizeof u - len, "%s:\n", groups[g]);
-        for (int i = 0; i < rl_train_num_fields() && len < sizeof u; i++) {
-            const rl_train_field *f = rl_train_field_at(i);
-            if (strcmp(f->group, groups[g]) != 0) continue;
-            char left[64], ch[160], def[64] = "";
-            snprintf(left, sizeof left, "--%s%s%s", f->flag, f->arg ? " " : "", f->arg ? f->arg : "");
-            choices(f, " | ", ch, sizeof ch);
-            if (f->arg) field_default(f, def, sizeof def);
-            len += (size_t)snprintf(u + len, sizeof u - len, "  %-19s %s%s%s%s%s%s\n", left, f->help, *ch ? ": " : "", ch,
-                                    *def ? "  [" : "", def, *def ? "]" : "");
-        }
-    }
-    return u;
+    else rl_option_format(&def, f, buf, n);
 }
 
 /* The table of docs/training.md (a test checks that the two agree). */
 static int print_fields(void)
 {
     puts("| key | option | value | default | meaning |\n|---|---|---|---|---|");
-    for (int i = 0; i < rl_train_num_fields(); i++) {
-        const rl_train_field *f = rl_train_field_at(i);
+    for (int i = 0; i < rl_option_count(); i++) {
+        const rl_option *f = rl_option_at(i);
         char opt[64], val[200], ch[160], def[64];
         snprintf(opt, sizeof opt, "`--%s%s%s`", f->flag, f->arg ? " " : "", f->arg ? f->arg : "");
         choices(f, ", ", ch, sizeof ch);
@@ -84,11 +55,12 @@ static int print_fields(void)
         case RL_FIELD_INT64: snprintf(val, sizeof val, "integer, %.15g to %.15g", f->lo, f->hi); break;
         case RL_FIELD_DOUBLE: snprintf(val, sizeof val, "number, %.10g to %.10g", f->lo, f->hi); break;
         case RL_FIELD_BOOL:
-            if (f->num_choices) snprintf(val, sizeof val, "0 (%s) or 1 (%s)", rl_train_field_choice(f, 0), rl_train_field_choice(f, 1));
+            if (f->num_choices) snprintf(val, sizeof val, "0 (%s) or 1 (%s)", rl_option_choice(f, 0), rl_option_choice(f, 1));
             else snprintf(val, sizeof val, "0 or 1 (the option sets 1)");
             break;
         case RL_FIELD_ENUM: snprintf(val, sizeof val, "%s", ch); break;
         case RL_FIELD_PATH: snprintf(val, sizeof val, "path"); break;
+        case RL_FIELD_TEXT: snprintf(val, sizeof val, "text"); break;
         case RL_FIELD_SEED: snprintf(val, sizeof val, "integer, 0 to 2^64 - 1 (in JSON a string from 2^53 on)"); break;
         case RL_FIELD_RANGE: snprintf(val, sizeof val, "two numbers A,B, %.10g to %.10g, A <= B (in JSON [A, B])", f->lo, f->hi); break;
         }
@@ -131,79 +103,55 @@ static void val_words(const rl_score *sc, const rl_task_info *in, char *buf, siz
     if (in->kind == RL_TASK_TEXT && at < n) snprintf(buf + at, n - at, ", %.4g bits per character", loss / log(2.0));
 }
 
-/* The getopt value of the option of the table's row `name`: 1 + its index. */
-/* getopt values of the table's options: FIELD_OPT0 + the row, above every
- * character getopt_long returns for itself (':', '?') or for a short option */
-#define FIELD_OPT0 256
-static int field_opt(const char *name)
+/* The options --resume keeps: the rest comes from the checkpoint. */
+static int resume_takes(const char *name)
 {
-    for (int i = 0; i < rl_train_num_fields(); i++)
-        if (strcmp(rl_train_field_at(i)->name, name) == 0) return FIELD_OPT0 + i;
-    assert(!"a row of the table");
+    static const char *const keep[] = {"resume", "steps", "text_path", "quiet", "progress"};
+    for (size_t k = 0; k < sizeof keep / sizeof keep[0]; k++)
+        if (strcmp(name, keep[k]) == 0) return 1;
     return 0;
 }
 
-static int given(const cli_ctx *c, const char *name) { return c->seen[field_opt(name)]; }
-
-int cmd_train(int argc, char **argv)
+/* What the options say against each other (the library checks the
+ * configuration's own consistency): 0, or 2 after a usage error. */
+static int train_options(const cli_ctx *c, const cli_args *a)
 {
-    /* an option per row of the table (value FIELD_OPT0 + its index), then the run's own */
-    enum { O_OUT = 900, O_RESUME, O_QUIET, O_FIELDS, O_PROGRESS };
-    const int nf = rl_train_num_fields();
-    struct option opts[256];
-    assert(nf + 7 <= 256 && FIELD_OPT0 + nf < O_OUT);
-    for (int i = 0; i < nf; i++) {
-        const rl_train_field *f = rl_train_field_at(i);
-        opts[i] = (struct option){f->flag, f->arg ? required_argument : no_argument, 0, FIELD_OPT0 + i};
-    }
-    opts[nf] = (struct option){"out", required_argument, 0, O_OUT};
-    opts[nf + 1] = (struct option){"resume", required_argument, 0, O_RESUME};
-    opts[nf + 2] = (struct option){"quiet", no_argument, 0, O_QUIET};
-    opts[nf + 3] = (struct option){"config-fields", no_argument, 0, O_FIELDS};
-    opts[nf + 4] = (struct option){"progress", no_argument, 0, O_PROGRESS};
-    opts[nf + 5] = (struct option){"help", no_argument, 0, 'h'};
-    opts[nf + 6] = (struct option){0, 0, 0, 0};
-    cli_ctx c = {.cmd = "train", .usage = train_usage()};
-    rl_train_config cfg = rl_train_defaults();
-    const char *out = NULL, *resume = NULL, *value[256] = {0};
-    int v;
-    optind = 0;
-    while ((v = cli_next(&c, argc, argv, opts)) != -1) {
-        if (v == 'h') return cli_help(&c);
-        if (v == O_FIELDS) return print_fields();
-        if (v >= FIELD_OPT0 && v < FIELD_OPT0 + nf) value[v - FIELD_OPT0] = optarg ? optarg : "1";
-        else if (v == O_OUT) out = optarg;
-        else if (v == O_RESUME) resume = optarg;
-        else if (v != O_QUIET && v != O_PROGRESS) return 2;
-    }
-    int mode = 0, e;
-    if ((e = cli_progress_mode(&c, O_PROGRESS, O_QUIET, &mode))) return e;
-    /* in the table's order, so that an optimizer's defaults come before its options */
-    for (int i = 0; i < nf; i++)
-        if (value[i] && rl_train_field_parse(&cfg, rl_train_field_at(i), value[i])) return cli_usage_error(&c, "%s", rl_errmsg());
-    if (resume && out) return cli_usage_error(&c, "--resume continues a run in its own folder: drop --out");
-    if (!resume && !out) return cli_usage_error(&c, "--out RUN_DIR is required (or --resume RUN_DIR)");
-    if (out && strcmp(out, "-") == 0) return cli_usage_error(&c, "--out -: a run is a folder, it cannot go to stdout");
-    if (resume)
-        for (int k = 1; k < (int)sizeof c.seen; k++)
-            if (c.seen[k] && k != O_RESUME && k != O_QUIET && k != O_PROGRESS && k != field_opt("steps") && k != field_opt("text_path"))
-                return cli_usage_error(&c, "--resume takes only --steps, --data, --quiet and --progress: the rest comes from the "
-                                           "checkpoint");
-    if (given(&c, "forget_bias") && !rl_cell_has_forget_gate(cfg.cell))
-        return cli_usage_error(&c, "--forget-bias is for cells with a forget gate (lstm)");
-    if (given(&c, "nesterov") && !(cfg.optim.kind == RL_OPT_SGD && cfg.optim.momentum > 0))
-        return cli_usage_error(&c, "--nesterov needs --optim sgd and --momentum > 0");
-    if ((given(&c, "ridge") || given(&c, "washout")) && cfg.readout != RL_READOUT_RIDGE)
-        return cli_usage_error(&c, "--%s is for --readout ridge", given(&c, "ridge") ? "ridge" : "washout");
+    const rl_train_config *cfg = &a->t;
+    if (a->resume && a->out_dir) return cli_usage_error(c, "--resume continues a run in its own folder: drop --out");
+    if (!a->resume && !a->out_dir) return cli_usage_error(c, "--out RUN_DIR is required (or --resume RUN_DIR)");
+    if (a->out_dir && strcmp(a->out_dir, "-") == 0) return cli_usage_error(c, "--out -: a run is a folder, it cannot go to stdout");
+    for (int i = 0; a->resume && i < cli_option_count(); i++)
+        if (cli_given(c, cli_option_at(i)->name) && !resume_takes(cli_option_at(i)->name))
+            return cli_usage_error(c, "--resume takes only --steps, --data, --quiet and --progress: the rest comes from the "
+                                      "checkpoint");
+    if (cli_given(c, "forget_bias") && !rl_cell_has_forget_gate(cfg->cell))
+        return cli_usage_error(c, "--forget-bias is for cells with a forget gate (lstm)");
+    if (cli_given(c, "nesterov") && !(cfg->optim.kind == RL_OPT_SGD && cfg->optim.momentum > 0))
+        return cli_usage_error(c, "--nesterov needs --optim sgd and --momentum > 0");
+    if ((cli_given(c, "ridge") || cli_given(c, "washout")) && cfg->readout != RL_READOUT_RIDGE)
+        return cli_usage_error(c, "--%s is for --readout ridge", cli_given(c, "ridge") ? "ridge" : "washout");
     /* a ridge readout is one solve: the optimiser's options (and dropout) would do nothing */
-    for (int i = 0; i < nf && cfg.readout == RL_READOUT_RIDGE; i++) {
-        const rl_train_field *f = rl_train_field_at(i);
+    for (int i = 0; i < rl_option_count() && cfg->readout == RL_READOUT_RIDGE; i++) {
+        const rl_option *f = rl_option_at(i);
         const char *keep[] = {"readout", "ridge", "washout", "batch", "seed"};
         int kept = 0;
         for (size_t k = 0; k < sizeof keep / sizeof keep[0]; k++) kept |= strcmp(f->name, keep[k]) == 0;
-        if (value[i] && !kept && (strcmp(f->group, "optimisation") == 0 || strcmp(f->name, "dropout") == 0))
-            return cli_usage_error(&c, "--%s is for --readout bptt: a ridge readout is fitted in one solve", f->flag);
+        if (cli_given(c, f->name) && !kept && (strcmp(f->group, "optimisation") == 0 || strcmp(f->name, "dropout") == 0))
+            return cli_usage_error(c, "--%s is for --readout bptt: a ridge readout is fitted in one solve", f->flag);
     }
+    return 0;
+}
+
+int cmd_train(int argc, char **argv)
+{
+    cli_ctx c = {.spec = &cli_train_command};
+    cli_args a;
+    int e = cli_parse(&c, argc, argv, &a), mode = 0;
+    if (e) return e == CLI_HELP ? 0 : e;
+    if (a.config_fields) return print_fields();
+    if ((e = cli_progress_mode(&c, &mode)) || (e = train_options(&c, &a))) return e;
+    rl_train_config cfg = a.t;
+    const char *out = a.out_dir, *resume = a.resume;
     /* several processes (mpirun -np N): data-parallel, every batch's blocks
      * of 16 sequences shared out, the gradient summed in block order */
     const int rank = cli_dist_rank(), size = cli_dist_size();
@@ -212,7 +160,7 @@ int cmd_train(int argc, char **argv)
     if (size > 1 && !resume) cfg.block_sum = 1;
     if (rank != 0) mode = -1; /* rank 0 speaks for the job */
     rl_trainer *t = NULL;
-    rl_resume_options ro = {given(&c, "steps") ? cfg.steps : 0, given(&c, "text_path") ? cfg.text_path : NULL, &sh};
+    rl_resume_options ro = {cli_given(&c, "steps") ? cfg.steps : 0, cli_given(&c, "text_path") ? cfg.text_path : NULL, &sh};
     rl_status s = resume ? rl_trainer_resume_ex(&t, resume, &ro) : rl_trainer_new_ex(&t, &cfg, out, &sh);
     if (size > 1) { /* every rank starts, or none; rank 0 says why, or else the ranks that failed */
         int mine = s == RL_ERR_ARG ? 2 : s ? 1 : 0, worst = cli_dist_max(mine), zero = cli_dist_max(rank == 0 ? mine : 0);
@@ -298,60 +246,34 @@ static const char eval_usage[] =
     "the loss; MSE, RMSE, NRMSE (normalised by the targets' standard deviation),\n"
     "accuracy and the baseline for the tasks; bits per character and perplexity\n"
     "for text. --json: one JSON object on stdout. A model made by rnnlab train\n"
-    "records its task and T: they are the defaults (and said so on stderr).\n"
-    "\n"
-    "  --model M         model file                                   (required)\n"
-    "  --task TASK       adding | adding-hs97 | copy | temporal-order | text |\n"
-    "                    mackey-glass | narma10                       [the model's]\n"
-    "  --seq-len T       sequence length                              [the model's, else 100]\n"
-    "  --washout W       the first W steps of each sequence are not scored [0]\n"
-    "  --data FILE       text: the file the model was trained on      [built-in corpus]\n"
-    "  --batch B         sequences per batch       [50; text: fewer if the validation split is short]\n"
-    "  --batches N       batches (text: all of the validation split)  [20]\n"
-    "  --seed S          seed of the sequences                        [12345]\n"
-    "  --json            JSON on stdout instead of a table\n";
+    "records its task and T: they are the defaults (and said so on stderr). For\n"
+    "text, --data is the file the model was trained on, and without --batch the\n"
+    "batch is smaller when the validation split is short.\n"
+    "\n";
+
+static void eval_defaults(cli_args *a) { a->t.seed = 12345, a->t.batch = 50; }
+
+const cli_command cli_eval_command = {"eval", eval_usage, NULL, "model", 0, eval_defaults};
 
 int cmd_eval(int argc, char **argv)
 {
-    enum { O_MODEL = 1, O_TASK, O_SEQ, O_DATA, O_BATCH, O_BATCHES, O_SEED, O_JSON, O_WASHOUT };
-    static const struct option opts[] = {
-        {"model", required_argument, 0, O_MODEL}, {"task", required_argument, 0, O_TASK},
-        {"seq-len", required_argument, 0, O_SEQ}, {"data", required_argument, 0, O_DATA},
-        {"batch", required_argument, 0, O_BATCH}, {"batches", required_argument, 0, O_BATCHES},
-        {"seed", required_argument, 0, O_SEED},   {"json", no_argument, 0, O_JSON},
-        {"washout", required_argument, 0, O_WASHOUT},
-        {"help", no_argument, 0, 'h'},            {0, 0, 0, 0}};
-    cli_ctx c = {.cmd = "eval", .usage = eval_usage};
-    const char *model = NULL, *task_name = NULL, *data = NULL;
-    int T = 100, B = 50, batches = 20, washout = 0, e = 0, v;
-    uint64_t seed = 12345;
-    optind = 0;
-    while (!e && (v = cli_next(&c, argc, argv, opts)) != -1) {
-        switch (v) {
-        case 'h': return cli_help(&c);
-        case O_MODEL: model = optarg; break;
-        case O_TASK: task_name = optarg; break;
-        case O_SEQ: e = cli_int(&c, "seq-len", optarg, 1, 1000000, &T); break;
-        case O_DATA: data = optarg; break;
-        case O_BATCH: e = cli_int(&c, "batch", optarg, 1, 100000, &B); break;
-        case O_BATCHES: e = cli_int(&c, "batches", optarg, 1, 1000000, &batches); break;
-        case O_SEED: e = cli_u64(&c, "seed", optarg, &seed); break;
-        case O_JSON: break;
-        case O_WASHOUT: e = cli_int(&c, "washout", optarg, 0, 1000000, &washout); break;
-        default: return 2;
-        }
-    }
-    if (e || (e = cli_require(&c, model, "model"))) return e;
-    rl_task_kind kind = RL_TASK_ADDING;
-    if (task_name && rl_task_parse(task_name, &kind)) return cli_usage_error(&c, "%s", rl_errmsg());
-    if (task_name && data && kind != RL_TASK_TEXT) return cli_usage_error(&c, "--data is for --task text");
+    cli_ctx c = {.spec = &cli_eval_command};
+    cli_args a;
+    int e = cli_parse(&c, argc, argv, &a);
+    if (e) return e == CLI_HELP ? 0 : e;
+    const char *model = a.model, *data = a.t.text_path;
+    rl_task_kind kind = a.t.task;
+    int T = a.t.seq_len, B = a.t.batch;
+    const int batches = a.batches, washout = a.t.washout, task_given = cli_given(&c, "task");
+    const uint64_t seed = a.t.seed;
+    if (task_given && data && kind != RL_TASK_TEXT) return cli_usage_error(&c, "--data is for --task text");
     rl_model *m = NULL;
     rl_task *task = NULL;
     rl_score sc;
     rl_status s = rl_model_load(&m, model, RL_F32);
     if (s) return cli_fail(&c, s);
     char note[256], bnote[160] = "";
-    if ((e = cli_model_task(&c, m, task_name, c.seen[O_SEQ], &kind, &T, note, sizeof note))) {
+    if ((e = cli_model_task(&c, m, task_given, cli_given(&c, "seq_len"), &kind, &T, note, sizeof note))) {
         rl_model_free(m);
         return e;
     }
@@ -360,7 +282,7 @@ int cmd_eval(int argc, char **argv)
         return cli_usage_error(&c, "--data is for --task text");
     }
     s = rl_task_new(&task, kind, T, data);
-    if (!s && kind == RL_TASK_TEXT && !c.seen[O_BATCH]) {
+    if (!s && kind == RL_TASK_TEXT && !cli_given(&c, "batch")) {
         /* the default batch adapts to a short text: as many streams of one window as its validation split holds */
         rl_task_info ti = rl_task_get_info(task);
         if (ti.val_len / B < ti.steps + 1 && ti.val_len / (ti.steps + 1) >= 1) {
@@ -375,7 +297,7 @@ int cmd_eval(int argc, char **argv)
         rl_model_free(m);
         return cli_usage_error(&c, "--washout %d leaves nothing to score: the sequences have %d steps", washout, steps);
     }
-    if (!s) s = rl_evaluate_washout(m, task, B, kind == RL_TASK_TEXT && !c.seen[O_BATCHES] ? 0 : batches, seed, washout, &sc);
+    if (!s) s = rl_evaluate_washout(m, task, B, kind == RL_TASK_TEXT && !cli_given(&c, "batches") ? 0 : batches, seed, washout, &sc);
     if (s) {
         rl_task_free(task);
         rl_model_free(m);
@@ -400,7 +322,7 @@ int cmd_eval(int argc, char **argv)
         cJSON_AddNumberToObject(j, "perplexity", exp(loss));
     }
     cJSON_AddNumberToObject(j, "scored_steps", sc.weight_sum);
-    cli_print_object(j, c.seen[O_JSON]);
+    cli_print_object(j, a.json);
     cJSON_Delete(j);
     rl_task_free(task);
     rl_model_free(m);

@@ -919,16 +919,23 @@ typedef struct {
 rl_train_config rl_train_defaults(void);
 /* The defaults in a new allocation (NULL when out of memory), freed with
  * rl_train_config_free: for bindings (Python's ctypes) that set the fields
- * through the table below and so need not know the struct's layout, which
- * grows with the table. */
+ * through the table below (rl_option) and so need not know the struct's
+ * layout, which grows with the table. */
 rl_train_config *rl_train_config_new(void);
 void rl_train_config_free(rl_train_config *c);
 
-/* The training configuration as a table, one row per field of rl_train_config:
- * config.json, a checkpoint's train_config, the options of `rnnlab train` and
- * their --help, and the table in docs/training.md are all made from it. A
- * checkpoint whose train_config lacks a key resumes with the key's default; a
- * key the table does not know is refused. */
+/* The options of every command as one table, a row per option: its key,
+ * flag, type, range, choices, help, the commands that take it and the field
+ * its value fills. The library holds the rows that fill rl_train_config:
+ * the fields of a training run, which are the options of rnnlab train and
+ * also those of the other commands that mean the same (--cell, --hidden,
+ * --init, --gain, --seed, --batch, ...); config.json, a checkpoint's
+ * train_config, the keyword arguments of Python's rnnlab.train and the
+ * table in docs/training.md are made from them. The rnnlab program adds the
+ * rows of its own (files, flags, the analysis commands' settings), and its
+ * parsing, --help, man pages, range errors and sweeps are loops over both
+ * (docs/design.md). A checkpoint whose train_config lacks a key resumes
+ * with the key's default; a key the table does not know is refused. */
 typedef enum {
     RL_FIELD_INT,    /* int; JSON a number */
     RL_FIELD_INT64,  /* int64_t; JSON a number */
@@ -937,38 +944,47 @@ typedef enum {
     RL_FIELD_ENUM,   /* an enum; JSON and the option: its name */
     RL_FIELD_PATH,   /* const char *, NULL when unset; JSON a string, absent when unset */
     RL_FIELD_SEED,   /* uint64_t; JSON a number below 2^53, a decimal string above (both are read) */
-    RL_FIELD_RANGE   /* double[2] a <= b, each in [lo, hi], or 0,0 (unset); JSON [a, b], the option "a,b" */
+    RL_FIELD_RANGE,  /* double[2] a <= b, each in [lo, hi], or 0,0 (unset); JSON [a, b], the option "a,b" */
+    RL_FIELD_TEXT    /* const char *, any text (a title, a list the command reads itself), NULL when unset */
 } rl_field_type;
 
 typedef struct {
-    const char *name;         /* key in config.json and train_config: "seq_len" */
-    const char *flag;         /* the option of rnnlab train, without "--": "seq-len" */
-    const char *group;        /* its section of --help: task, model, optimisation, records, testing */
+    const char *name;         /* its key: in config.json and train_config ("seq_len"), Python's keyword */
+    const char *flag;         /* the option, without "--": "seq-len" */
+    const char *group;        /* its section of --help: task, model, initialisation, optimisation, ... */
     rl_field_type type;
-    size_t offset;            /* offsetof(rl_train_config, the field) */
-    double lo, hi;            /* INT, INT64, DOUBLE: the values allowed */
-    int num_choices;          /* ENUM, and a BOOL given by name: value i is rl_train_field_choice(f, i) */
+    size_t offset;            /* where its value goes in the struct it fills: rl_train_config for the library's rows */
+    double lo, hi;            /* INT, INT64, DOUBLE, RANGE: the values allowed */
+    int num_choices;          /* ENUM, and a BOOL given by name: value i is rl_option_choice(o, i) */
     const char *arg;          /* the value's placeholder in --help ("N"); NULL: an option without value */
     const char *help;         /* one line */
     const char *default_text; /* shown instead of the default value where the value would mislead, else NULL */
-} rl_train_field;
+    const char *commands;     /* the rnnlab commands that take it, separated by spaces: "train init gradcheck" */
+    const rl_names *choices;  /* ENUM, and a BOOL given by name: the values' names; else NULL */
+} rl_option;
 
-int rl_train_num_fields(void);
-/* Row i (0 <= i < rl_train_num_fields()), in the order of config.json, or
- * NULL. The rows are not one array of rl_train_field: ask for each by index. */
-const rl_train_field *rl_train_field_at(int i);
-/* The row with this key, or NULL. */
-const rl_train_field *rl_train_field_find(const char *name);
+/* The library's rows: those that fill rl_train_config, in the order of
+ * config.json. Row i (0 <= i < rl_option_count()), or NULL. */
+int rl_option_count(void);
+const rl_option *rl_option_at(int i);
+/* The library's row with this key, or NULL. */
+const rl_option *rl_option_find(const char *name);
 /* The name of choice i of an ENUM or named BOOL row; NULL out of range. */
-const char *rl_train_field_choice(const rl_train_field *f, int i);
-/* Set field f of c from text as the command line gives it: a number in
- * [f->lo, f->hi], a choice's name, a path (c keeps the pointer), "1" or "0"
- * for a BOOL without value. Setting the optimizer resets its other fields to
- * that kind's defaults (rl_optim_defaults), so set it first. RL_ERR_ARG with
- * a message in terms of the option ("--lr = -1 is out of range [1e-12, 1000]"). */
-rl_status rl_train_field_parse(rl_train_config *c, const rl_train_field *f, const char *text);
-/* The value of field f in c as text ("0.001", "adam", "" for an unset path). */
-void rl_train_field_format(const rl_train_config *c, const rl_train_field *f, char *buf, size_t n);
+const char *rl_option_choice(const rl_option *o, int i);
+/* Nonzero when command is one of the words of o->commands. */
+int rl_option_takes(const rl_option *o, const char *command);
+/* Set the field of row o in the struct at dst (rl_train_config for the
+ * library's rows) from text as the command line gives it: a number in
+ * [o->lo, o->hi], a choice's name, a path or a text (dst keeps the
+ * pointer), "1" or "0" for a BOOL without value. Setting the optimizer resets
+ * its other fields to that kind's defaults (rl_optim_defaults), so set it
+ * first. RL_ERR_ARG with a message in terms of the option ("--lr = -1 is out
+ * of range [1e-12, 1000]"); dst is then untouched. Any row, the program's
+ * too, parses here. */
+rl_status rl_option_parse(void *dst, const rl_option *o, const char *text);
+/* The value of row o in the struct at src as text ("0.001", "adam", "" for
+ * an unset path). */
+void rl_option_format(const void *src, const rl_option *o, char *buf, size_t n);
 /* Every field in its range, and the fields consistent with one another;
  * RL_ERR_ARG naming the first that is not. rl_trainer_new checks this. */
 rl_status rl_train_config_check(const rl_train_config *c);

@@ -371,7 +371,7 @@ TEST(cli_cures_bad_options)
     } cases[] = {
         {{"rnnlab", "init", "--cell", "lstm", "--input", "2", "--hidden", "3", "--output", "1", "--init", "chrono",
           "--t-max", "1", "--out", out, NULL},
-         2, "--t-max = 1 is out of range"},
+         2, "init chrono needs t_max >= 2"},
         {{"rnnlab", "init", "--cell", "lstm", "--input", "2", "--hidden", "3", "--output", "1", "--init", "chrono",
           "--out", out, NULL},
          2, "needs t_max"},

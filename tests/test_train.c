@@ -617,37 +617,38 @@ TEST(every_cell_on_every_task)
  * and no two rows share a field. */
 TEST(train_config_table_round_trips)
 {
-    const int n = rl_train_num_fields();
+    const int n = rl_option_count();
     rl_train_config def = rl_train_defaults(), c = def;
-    CHECK(n >= 40 && rl_train_field_at(n) == NULL && rl_train_field_at(-1) == NULL);
+    CHECK(n >= 40 && rl_option_at(n) == NULL && rl_option_at(-1) == NULL);
     CHECK_OK(rl_train_config_check(&def));
     c.task = RL_TASK_TEXT; /* so that text_path and k1 are consistent */
     c.optim.kind = RL_OPT_SGD;
     char want[64][64], got[64];
     for (int i = 0; i < n; i++) {
-        const rl_train_field *f = rl_train_field_at(i);
-        CHECK(rl_train_field_find(f->name) == f && strchr(f->flag, '_') == NULL && f->help && f->group);
-        for (int k = 0; k < i; k++) CHECK_MSG(rl_train_field_at(k)->offset != f->offset, "%s and %s share a field", f->name, rl_train_field_at(k)->name);
+        const rl_option *f = rl_option_at(i);
+        CHECK(rl_option_find(f->name) == f && strchr(f->flag, '_') == NULL && f->help && f->group);
+        for (int k = 0; k < i; k++) CHECK_MSG(rl_option_at(k)->offset != f->offset, "%s and %s share a field", f->name, rl_option_at(k)->name);
         switch (f->type) {
         case RL_FIELD_INT:
         case RL_FIELD_INT64: snprintf(got, sizeof got, "%lld", (long long)(f->lo + 1 < f->hi ? f->lo + 1 : f->lo)); break;
         case RL_FIELD_DOUBLE: snprintf(got, sizeof got, "%.17g", f->lo + (f->hi - f->lo) / 3); break;
-        case RL_FIELD_BOOL: snprintf(got, sizeof got, "%s", f->num_choices ? rl_train_field_choice(f, 1) : "1"); break;
-        case RL_FIELD_ENUM: snprintf(got, sizeof got, "%s", rl_train_field_choice(f, f->num_choices - 1)); break;
-        case RL_FIELD_PATH: break;
+        case RL_FIELD_BOOL: snprintf(got, sizeof got, "%s", f->num_choices ? rl_option_choice(f, 1) : "1"); break;
+        case RL_FIELD_ENUM: snprintf(got, sizeof got, "%s", rl_option_choice(f, f->num_choices - 1)); break;
+        case RL_FIELD_PATH:
+        case RL_FIELD_TEXT: break;
         case RL_FIELD_SEED: snprintf(got, sizeof got, "18446744073709551615"); break;
         case RL_FIELD_RANGE: snprintf(got, sizeof got, "%.17g,%.17g", f->lo + (f->hi - f->lo) / 3, f->lo + (f->hi - f->lo) / 2); break;
         }
         if (f->offset == offsetof(rl_train_config, optim.kind)) continue; /* it would reset the fields set before */
         if (f->offset == offsetof(rl_train_config, task) || f->offset == offsetof(rl_train_config, seq_len)) continue;
         const char *v = f->type == RL_FIELD_PATH ? "some/text.txt" : got; /* c keeps a path's pointer */
-        CHECK_MSG(rl_train_field_parse(&c, f, v) == RL_OK, "%s = %s: %s", f->name, v, rl_errmsg());
+        CHECK_MSG(rl_option_parse(&c, f, v) == RL_OK, "%s = %s: %s", f->name, v, rl_errmsg());
     }
     c.k1 = 3;
     for (int i = 0; i < n; i++) {
-        const rl_train_field *f = rl_train_field_at(i);
-        rl_train_field_format(&c, f, want[i], sizeof want[i]);
-        rl_train_field_format(&def, f, got, sizeof got);
+        const rl_option *f = rl_option_at(i);
+        rl_option_format(&c, f, want[i], sizeof want[i]);
+        rl_option_format(&def, f, got, sizeof got);
         int fixed = f->offset == offsetof(rl_train_config, optim.kind) || f->offset == offsetof(rl_train_config, seq_len);
         CHECK_MSG(fixed || strcmp(want[i], got) != 0, "%s: still the default %s", f->name, got);
     }
@@ -655,8 +656,8 @@ TEST(train_config_table_round_trips)
     rl_train_config back;
     CHECK_OK(rl_train_config_from_json(j, &back));
     for (int i = 0; i < n; i++) {
-        rl_train_field_format(&back, rl_train_field_at(i), got, sizeof got);
-        CHECK_MSG(strcmp(want[i], got) == 0, "%s: wrote %s, read %s", rl_train_field_at(i)->name, want[i], got);
+        rl_option_format(&back, rl_option_at(i), got, sizeof got);
+        CHECK_MSG(strcmp(want[i], got) == 0, "%s: wrote %s, read %s", rl_option_at(i)->name, want[i], got);
     }
     cJSON_Delete(j);
 }
@@ -664,22 +665,22 @@ TEST(train_config_table_round_trips)
 TEST(train_config_parse_and_json_values)
 {
     rl_train_config c = rl_train_defaults();
-    const rl_train_field *lr = rl_train_field_find("lr"), *nf = rl_train_field_find("skip_nonfinite"),
-                         *opt = rl_train_field_find("optim"), *wd = rl_train_field_find("weight_decay"),
-                         *seed = rl_train_field_find("seed"), *hid = rl_train_field_find("hidden");
-    CHECK(lr && nf && opt && wd && seed && hid && rl_train_field_find("no_such") == NULL);
+    const rl_option *lr = rl_option_find("lr"), *nf = rl_option_find("skip_nonfinite"),
+                         *opt = rl_option_find("optim"), *wd = rl_option_find("weight_decay"),
+                         *seed = rl_option_find("seed"), *hid = rl_option_find("hidden");
+    CHECK(lr && nf && opt && wd && seed && hid && rl_option_find("no_such") == NULL);
     if (!lr || !nf || !opt || !wd || !seed || !hid) return;
-    CHECK(rl_train_field_parse(&c, lr, "-1") == RL_ERR_ARG && strstr(rl_errmsg(), "--lr = -1 is out of range"));
-    CHECK(rl_train_field_parse(&c, lr, "1e-3x") == RL_ERR_ARG && strstr(rl_errmsg(), "--lr expects a finite number"));
-    CHECK(rl_train_field_parse(&c, hid, "12.5") == RL_ERR_ARG && strstr(rl_errmsg(), "--hidden expects an integer"));
-    CHECK(rl_train_field_parse(&c, nf, "pray") == RL_ERR_ARG && strstr(rl_errmsg(), "--on-nonfinite must be stop or skip"));
-    CHECK(rl_train_field_parse(&c, opt, "lion") == RL_ERR_ARG && strstr(rl_errmsg(), "unknown optimizer 'lion'"));
-    CHECK(rl_train_field_parse(&c, seed, "-1") == RL_ERR_ARG && strstr(rl_errmsg(), "non-negative"));
+    CHECK(rl_option_parse(&c, lr, "-1") == RL_ERR_ARG && strstr(rl_errmsg(), "--lr = -1 is out of range"));
+    CHECK(rl_option_parse(&c, lr, "1e-3x") == RL_ERR_ARG && strstr(rl_errmsg(), "--lr expects a finite number"));
+    CHECK(rl_option_parse(&c, hid, "12.5") == RL_ERR_ARG && strstr(rl_errmsg(), "--hidden expects an integer"));
+    CHECK(rl_option_parse(&c, nf, "pray") == RL_ERR_ARG && strstr(rl_errmsg(), "--on-nonfinite must be stop or skip"));
+    CHECK(rl_option_parse(&c, opt, "lion") == RL_ERR_ARG && strstr(rl_errmsg(), "unknown optimizer 'lion'"));
+    CHECK(rl_option_parse(&c, seed, "-1") == RL_ERR_ARG && strstr(rl_errmsg(), "non-negative"));
     /* an optimizer brings its own defaults */
-    CHECK_OK(rl_train_field_parse(&c, opt, "adamw"));
+    CHECK_OK(rl_option_parse(&c, opt, "adamw"));
     CHECK(c.optim.kind == RL_OPT_ADAMW && c.optim.weight_decay == 0.01);
-    CHECK_OK(rl_train_field_parse(&c, wd, "0.5"));
-    CHECK_OK(rl_train_field_parse(&c, nf, "skip"));
+    CHECK_OK(rl_option_parse(&c, wd, "0.5"));
+    CHECK_OK(rl_option_parse(&c, nf, "skip"));
     CHECK(c.optim.weight_decay == 0.5 && c.skip_nonfinite == 1);
     /* seeds: a JSON number where that is exact, a string above 2^53; both read */
     const uint64_t seeds[3] = {9007199254740991ull, 9007199254740992ull, UINT64_MAX};
@@ -1033,7 +1034,7 @@ TEST(training_doc_has_the_config_table)
     /* one line a field, and every option of --help in it */
     int lines = 0;
     for (size_t i = 0; table && i < n; i++) lines += table[i] == '\n';
-    CHECK(lines == rl_train_num_fields() + 2);
+    CHECK(lines == rl_option_count() + 2);
     free(table), free(text);
 }
 
