@@ -77,8 +77,10 @@ $(BUILD)/rnnlab: $(CLI_OBJS) $(BUILD)/cli/dist_none.o $(BUILD)/librnnlab.a
 $(BUILD)/rnnlab-mpi: $(CLI_OBJS) $(BUILD)/cli/dist_mpi.o $(BUILD)/librnnlab.a
 	$(CC) $(SAN) -o $@ $(CLI_OBJS) $(BUILD)/cli/dist_mpi.o $(BUILD)/librnnlab.a $(CLI_LIBS) $(MPI_LIBS) $(LDLIBS_ALL)
 
-$(BUILD)/rnnlab_tests: $(TEST_OBJS) $(BUILD)/librnnlab.a
-	$(CC) $(SAN) -o $@ $(TEST_OBJS) $(BUILD)/librnnlab.a $(CLI_LIBS) $(LDLIBS_ALL)
+# the tests link the program's objects but main, to walk its option table in-process
+TEST_CLI_OBJS = $(filter-out $(BUILD)/cli/main.o,$(CLI_OBJS)) $(BUILD)/cli/dist_none.o
+$(BUILD)/rnnlab_tests: $(TEST_OBJS) $(TEST_CLI_OBJS) $(BUILD)/librnnlab.a
+	$(CC) $(SAN) -o $@ $(TEST_OBJS) $(TEST_CLI_OBJS) $(BUILD)/librnnlab.a $(CLI_LIBS) $(LDLIBS_ALL)
 
 $(BUILD)/src/%_f32.o: src/%.c | deps
 	@mkdir -p $(dir $@)

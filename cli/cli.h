@@ -122,6 +122,14 @@ volatile int *cli_stop_flag(void);
 int cli_progress_mode(const cli_ctx *c, int *mode);
 
 /* The commands' words and defaults (each in its file), and their runs. */
+typedef struct {
+    const cli_command *spec;
+    int (*run)(int argc, char **argv);
+    const char *summary; /* its line in rnnlab --help */
+} cli_entry;
+/* The commands in the order of rnnlab --help (cli/commands.c). */
+int cli_command_count(void);
+const cli_entry *cli_command_at(int i);
 extern const cli_command cli_init_command, cli_data_command, cli_grad_command, cli_gradcheck_command, cli_demo_command,
     cli_bench_command, cli_report_command, cli_plot_command, cli_train_command, cli_eval_command, cli_sample_command,
     cli_jacobian_command, cli_spectrum_command, cli_lyapunov_command, cli_explain_command, cli_info_command,
@@ -142,6 +150,7 @@ int cmd_spectrum(int argc, char **argv);
 int cmd_lyapunov(int argc, char **argv);
 int cmd_explain(int argc, char **argv);
 int cmd_info(int argc, char **argv);
+int cmd_version(int argc, char **argv);
 
 /* "rnnlab CMD: warning: ..." on stderr when the BLAS check left a warning
  * (a weak OPENBLAS_CORETYPE, a kernel that failed the check, a switch that

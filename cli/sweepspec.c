@@ -16,10 +16,8 @@ const char *const sweep_stage_names[] = {"init", "data", "cmd"};
 
 /* ------------------------------------------------------------------ the spec */
 
-/* rnnlab init's options (cli/cmd_init.c): they make the model */
-static const char *const init_flags[] = {"cell", "input", "hidden", "output", "layers", "loss", "init", "gain", "radius",
-                                         "forget-bias", "seed", "zero-bias", "t-max", "leak", "timescales",
-                                         "recurrent-max"};
+/* The command a stage of a sweep of cmd runs: rnnlab init, rnnlab data, or cmd. */
+static const char *stage_command(int cmd, int st) { return st == ST_CMD ? sweep_cmd_names[cmd] : sweep_stage_names[st]; }
 
 int strv_push(strv *s, const char *x)
 {
@@ -111,8 +109,8 @@ static int route(const spec *sp, const char *tok, const char **flag)
         }
     }
     if (sp->cmd == CMD_TRAIN) return ST_CMD;
-    for (size_t i = 0; i < sizeof init_flags / sizeof init_flags[0]; i++)
-        if (strncmp(tok, "--", 2) == 0 && strcmp(tok + 2, init_flags[i]) == 0) return ST_INIT;
+    /* the option table says which options rnnlab init takes */
+    if (strncmp(tok, "--", 2) == 0 && cli_option_of("init", tok + 2)) return ST_INIT;
     return ST_CMD;
 }
 
@@ -251,7 +249,65 @@ int sweep_has_stage(int cmd, int st)
 {
     return st == ST_CMD || (st == ST_INIT && cmd != CMD_TRAIN) || (st == ST_DATA && cmd == CMD_JACOBIAN);
 }
-static int takes_seed(int cmd, int st) { return sweep_has_stage(cmd, st) && !(cmd == CMD_JACOBIAN && st == ST_CMD); }
+static int takes_seed(int cmd, int st)
+{
+    return sweep_has_stage(cmd, st) && rl_option_takes(cli_option_find("seed"), stage_command(cmd, st));
+}
+
+/* The options the sweep gives each stage itself (cli/cmd_sweep.c's stage
+ * lines), or that would contradict them (--progress beside its --quiet). */
+static int sweeps_own(int cmd, int st, const char *flag)
+{
+    static const char *const own[ST_COUNT] = {" out ", " model out ", ""};
+    static const char *const cmd_own[3] = {" out resume quiet progress ", " model out quiet progress ",
+                                           " model data out quiet progress "};
+    char word[80];
+    snprintf(word, sizeof word, " %s ", flag);
+    return strstr(st == ST_CMD ? cmd_own[cmd] : own[st], word) != NULL;
+}
+
+/* A point's name in messages. */
+static const char *label_of(const point *p) { return p->label[0] ? p->label : "(the only one)"; }
+
+/* Each stage's options against the table: an option the stage's command
+ * has, its value where it takes one, in its range (parsed as the command
+ * will parse it). 0, or 2 after a line naming the point. */
+static int check_stage(const spec *sp, const point *p, int st)
+{
+    const char *cmd = stage_command(sp->cmd, st);
+    cli_args scratch;
+    cli_defaults(NULL, &scratch);
+    const strv *v = &p->argv[st];
+    for (int k = 0; k < v->n; k++) {
+        const char *w = v->v[k];
+        if (strncmp(w, "--", 2) != 0)
+            return spec_error(sp, 0, "point %s: '%s' for rnnlab %s is not an option (a value without one?)", label_of(p), w, cmd);
+        const rl_option *o = cli_option_of(cmd, w + 2);
+        if (!o) return spec_error(sp, 0, "point %s: rnnlab %s has no option %s", label_of(p), cmd, w);
+        if (sweeps_own(sp->cmd, st, w + 2))
+            return spec_error(sp, 0, "point %s: %s is the sweep's to give rnnlab %s (each point's files are in its folder)",
+                              label_of(p), w, cmd);
+        if (!o->arg) continue;
+        if (k + 1 == v->n) return spec_error(sp, 0, "point %s: %s of rnnlab %s needs a value", label_of(p), w, cmd);
+        if (rl_option_parse(cli_option_field(&scratch, o), o, v->v[++k]))
+            return spec_error(sp, 0, "point %s: rnnlab %s: %s", label_of(p), cmd, rl_errmsg());
+    }
+    /* the command's required options, but those the sweep gives */
+    const cli_command *k = cli_command_named(cmd);
+    for (const char *r = k ? k->required : NULL; r && *r;) {
+        size_t len = strcspn(r, " ");
+        char name[64], flag[80];
+        snprintf(name, sizeof name, "%.*s", (int)len, r);
+        r += len + (r[len] == ' ');
+        const rl_option *o = cli_option_find(name);
+        if (!o || sweeps_own(sp->cmd, st, o->flag)) continue;
+        snprintf(flag, sizeof flag, "--%s", o->flag);
+        int given = 0;
+        for (int i = 0; i < v->n; i++) given |= strcmp(v->v[i], flag) == 0;
+        if (!given) return spec_error(sp, 0, "point %s: rnnlab %s needs %s", label_of(p), cmd, flag);
+    }
+    return 0;
+}
 
 /* FNV-1a, 64 bits */
 static uint64_t fnv(uint64_t h, const char *s)
@@ -286,10 +342,13 @@ int make_point(const spec *sp, long i, point *p)
                 const char *flag;
                 int st = route(sp, args->v[k], &flag);
                 e = strv_push(&p->argv[st], flag);
-                /* its value, unless the next word is an option */
-                if (!e && strncmp(flag, "--", 2) == 0 && k + 1 < args->n && strncmp(args->v[k + 1], "--", 2) != 0 &&
-                    !strchr(args->v[k + 1], ':'))
-                    e = strv_push(&p->argv[st], args->v[++k]);
+                /* its value, when the stage's command takes one with it (the table
+                 * says); an option it does not have keeps the word after it
+                 * unless that is an option, and check_stage says so */
+                const rl_option *o = strncmp(flag, "--", 2) == 0 ? cli_option_of(stage_command(sp->cmd, st), flag + 2) : NULL;
+                int takes = o ? o->arg != NULL : strncmp(flag, "--", 2) == 0 && k + 1 < args->n &&
+                                                     strncmp(args->v[k + 1], "--", 2) != 0 && !strchr(args->v[k + 1], ':');
+                if (!e && takes && k + 1 < args->n) e = strv_push(&p->argv[st], args->v[++k]);
             }
         }
         cJSON_AddItemToObject(p->options, ax->name, value_json(v));
@@ -314,6 +373,7 @@ int make_point(const spec *sp, long i, point *p)
             for (int m = 0; m < k && strncmp(p->argv[s].v[k], "--", 2) == 0; m++)
                 if (strcmp(p->argv[s].v[k], p->argv[s].v[m]) == 0)
                     return spec_error(sp, 0, "point %s: %s is given twice (by the options and an axis?)", p->label, p->argv[s].v[k]);
+        if (sweep_has_stage(sp->cmd, s) && check_stage(sp, p, s)) return 2;
     }
     /* the id: the command and every stage's options, which say all the point is */
     uint64_t h = fnv(0xcbf29ce484222325ull, sweep_cmd_names[sp->cmd]);
