@@ -167,9 +167,11 @@ valgrind: $(BUILD)/rnnlab $(BUILD)/rnnlab-mpi $(BUILD)/rnnlab_tests
 
 # Static analysis: cppcheck must report nothing; each inline suppression in
 # the sources says why it is there. Then the layers of src/: no file includes
-# or calls a layer above its own (tools/check-layers.sh).
+# or calls a layer above its own (tools/check-layers.sh); and no function of
+# the program over 100 lines (tools/check-functions.sh).
 lint: $(BUILD)/librnnlab.a
 	sh tools/check-layers.sh $(BUILD)
+	sh tools/check-functions.sh cli 100
 	cppcheck --enable=warning,portability,performance --std=c11 --inline-suppr -q --error-exitcode=1 \
 	  -Iinclude -Isrc -Icli -Itests -D__GNUC__ --suppress=missingIncludeSystem src cli tests
 

@@ -167,6 +167,120 @@ static double peak_mb(void)
     return ru.ru_maxrss / 1024.0;
 }
 
+/* The analysis workloads (--jacobian, --lyapunov) into j: a tanh RNN,
+ * W_hh ~ N(0, 1.5^2/H), noise inputs. */
+static rl_status bench_analysis(cJSON *j, const cli_args *a, int T)
+{
+    const int H = a->t.hidden;
+    const double seconds = a->seconds;
+    rl_status s;
+    rl_config mc = {RL_CELL_TANH, 1, H, 1, 1, RL_LOSS_MSE};
+    rl_init init = {.kind = RL_INIT_GAUSSIAN, .gain = 1.5};
+    rl_model *m = NULL;
+    s = rl_model_new(&m, &mc, RL_F64);
+    if (!s) s = rl_model_init(m, &init, 1);
+    double secs = NAN;
+    if (!s && a->bench_jacobian) {
+        double *x = calloc((size_t)T, 8);
+        rl_rng r;
+        rl_rng_seed(&r, 2);
+        for (int t = 0; x && t < T; t++) x[t] = rl_rng_normal(&r);
+        rl_batch b = {RL_F64, 1, T, 1, x, NULL, NULL, NULL, NULL, NULL};
+        jac_ctx jc = {NULL, malloc((size_t)H * H * 8), T};
+        s = rl_jac_new(&jc.j, m, &b, 0);
+        if (!s && jc.P) secs = time_it(one_product, &jc, seconds);
+        cJSON_AddStringToObject(j, "workload", "jacobian product dh_T/dh_0, tanh, float64");
+        cJSON_AddNumberToObject(j, "hidden", H);
+        cJSON_AddNumberToObject(j, "seq", T);
+        cJSON_AddNumberToObject(j, "seconds", secs);
+        cJSON_AddNumberToObject(j, "gflops", 2.0 * H * H * H * T / secs / 1e9);
+        rl_jac_free(jc.j);
+        free(jc.P), free(x);
+    } else if (!s) {
+        lyap_ctx lc = {m, {.steps = 1000, .transient = 0, .k = H, .input = RL_INPUT_NOISE, .noise_std = 1,
+                           .state = RL_STATE_RANDOM, .seed = 3},
+                       malloc((size_t)H * 8)};
+        if (lc.ex) secs = time_it(one_lyapunov, &lc, seconds);
+        cJSON_AddStringToObject(j, "workload", "full Lyapunov spectrum, tanh, 1000 steps, float64");
+        cJSON_AddNumberToObject(j, "hidden", H);
+        cJSON_AddNumberToObject(j, "steps", 1000);
+        cJSON_AddNumberToObject(j, "seconds", secs);
+        free(lc.ex);
+    }
+    rl_model_free(m);
+    return s;
+}
+
+/* The training workload into j: a character model's step (one-hot inputs
+ * over 65 symbols), and the forward pass alone. */
+static rl_status bench_training(cJSON *j, const cli_args *a, rl_cell cell, int T)
+{
+    const int H = a->t.hidden, B = a->t.batch;
+    const double seconds = a->seconds;
+    rl_status s;
+    const int V = 65, G = rl_cell_gates(cell);
+    rl_config mc = {cell, V, H, 1, V, RL_LOSS_CE};
+    rl_init init = {.kind = RL_INIT_UNIFORM, .gain = 1};
+    step_ctx sc = {0};
+    rl_optim_config oc = rl_optim_defaults(RL_OPT_ADAM);
+    s = rl_model_new(&sc.m, &mc, RL_F32);
+    if (!s) s = rl_model_init(sc.m, &init, 1);
+    if (!s) s = rl_ws_new(&sc.ws, sc.m, B, T);
+    if (!s) s = rl_optim_new(&sc.opt, sc.m, &oc);
+    float *x = calloc((size_t)B * T * V, 4);
+    int32_t *y = calloc((size_t)B * T, 4);
+    rl_rng r;
+    rl_rng_seed(&r, 4);
+    for (size_t i = 0; x && y && i < (size_t)B * T; i++) x[i * V + rl_rng_next(&r) % V] = 1, y[i] = (int32_t)(rl_rng_next(&r) % V);
+    sc.b = (rl_batch){RL_F32, B, T, V, x, y, NULL, NULL, NULL, NULL};
+    double gs = NAN, tr = NAN, fw = NAN;
+    rl_phase_time prof[16];
+    int nprof = 0;
+    if (!s && x && y) {
+        sc.train = 1;
+        rl_profile_reset();
+        tr = time_it(one_step, &sc, seconds);
+        nprof = rl_profile_get(prof, 16);
+        sc.train = 0;
+        fw = time_it(one_step, &sc, seconds);
+    }
+    /* after rnnlab's runs: OpenBLAS's workers spin for a while after a call */
+    if (!a->no_sgemm) gs = sgemm_gflops(seconds);
+    /* FLOPs of the multiplies, per step: forward h W_hh^T and h W_o^T; backward the
+     * recurrence (dh = da W_hh), dW_hh, dW_o and dh = do W_o. The one-hot input
+     * projection and its weight gradient are row gathers and scatter-adds here,
+     * not multiplies, and are not counted. */
+    double TB = (double)T * B, GH = (double)G * H;
+    double fwd = 2 * TB * GH * H + 2 * TB * V * H;
+    double train = fwd + 2 * TB * GH * H * 2 + 2 * TB * V * H * 2;
+    cJSON_AddStringToObject(j, "cell", a->bench_cell);
+    cJSON_AddNumberToObject(j, "hidden", H);
+    cJSON_AddNumberToObject(j, "batch", B);
+    cJSON_AddNumberToObject(j, "seq", T);
+    cJSON_AddNumberToObject(j, "vocab", V);
+    cJSON_AddNumberToObject(j, "train_tokens_per_s", TB / tr);
+    if (nprof) { /* RNNLAB_PROFILE=1: the share of the training time in each phase */
+        cJSON *pj = cJSON_AddObjectToObject(j, "profile_share");
+        double all = 0;
+        for (int i = 0; i < nprof; i++) all += prof[i].seconds;
+        for (int i = 0; i < nprof; i++) cJSON_AddNumberToObject(pj, prof[i].name, prof[i].seconds / all);
+    }
+    cJSON_AddNumberToObject(j, "infer_tokens_per_s", TB / fw);
+    cJSON_AddNumberToObject(j, "train_step_s", tr);
+    cJSON_AddNumberToObject(j, "train_flop_per_step", train);
+    cJSON_AddNumberToObject(j, "gflops", train / tr / 1e9);
+    cJSON_AddNumberToObject(j, "infer_gflops", fwd / fw / 1e9);
+    if (!a->no_sgemm) {
+        cJSON_AddNumberToObject(j, "sgemm_gflops", gs);
+        cJSON_AddNumberToObject(j, "share_of_sgemm", train / tr / 1e9 / gs);
+    }
+    free(x), free(y);
+    rl_optim_free(sc.opt);
+    rl_ws_free(sc.ws);
+    rl_model_free(sc.m);
+    return s;
+}
+
 int cmd_bench(int argc, char **argv)
 {
     cli_ctx c = {.spec = &cli_bench_command};
@@ -175,7 +289,7 @@ int cmd_bench(int argc, char **argv)
     if (e) return e == CLI_HELP ? 0 : e;
     if ((e = bench_limits(&c, &a))) return e;
     const char *cellname = a.bench_cell;
-    const int H = a.t.hidden, B = a.t.batch, threads = a.threads;
+    const int threads = a.threads;
     int T = a.bench_seq;
     const double seconds = a.seconds;
     if (a.bench_jacobian + a.bench_lyapunov + a.sgemm > 1)
@@ -195,104 +309,10 @@ int cmd_bench(int argc, char **argv)
         cJSON_AddStringToObject(j, "workload", "sgemm 2048^3, float32");
         cJSON_AddNumberToObject(j, "sgemm_gflops", sgemm_gflops(seconds));
     } else if (a.bench_jacobian || a.bench_lyapunov) {
-        /* the analysis workloads: a tanh RNN, W_hh ~ N(0, 1.5^2/H), noise inputs */
         if (!cli_given(&c, "bench_seq")) T = 100;
-        rl_config mc = {RL_CELL_TANH, 1, H, 1, 1, RL_LOSS_MSE};
-        rl_init init = {.kind = RL_INIT_GAUSSIAN, .gain = 1.5};
-        rl_model *m = NULL;
-        s = rl_model_new(&m, &mc, RL_F64);
-        if (!s) s = rl_model_init(m, &init, 1);
-        double secs = NAN;
-        if (!s && a.bench_jacobian) {
-            double *x = calloc((size_t)T, 8);
-            rl_rng r;
-            rl_rng_seed(&r, 2);
-            for (int t = 0; x && t < T; t++) x[t] = rl_rng_normal(&r);
-            rl_batch b = {RL_F64, 1, T, 1, x, NULL, NULL, NULL, NULL, NULL};
-            jac_ctx jc = {NULL, malloc((size_t)H * H * 8), T};
-            s = rl_jac_new(&jc.j, m, &b, 0);
-            if (!s && jc.P) secs = time_it(one_product, &jc, seconds);
-            cJSON_AddStringToObject(j, "workload", "jacobian product dh_T/dh_0, tanh, float64");
-            cJSON_AddNumberToObject(j, "hidden", H);
-            cJSON_AddNumberToObject(j, "seq", T);
-            cJSON_AddNumberToObject(j, "seconds", secs);
-            cJSON_AddNumberToObject(j, "gflops", 2.0 * H * H * H * T / secs / 1e9);
-            rl_jac_free(jc.j);
-            free(jc.P), free(x);
-        } else if (!s) {
-            lyap_ctx lc = {m, {.steps = 1000, .transient = 0, .k = H, .input = RL_INPUT_NOISE, .noise_std = 1,
-                               .state = RL_STATE_RANDOM, .seed = 3},
-                           malloc((size_t)H * 8)};
-            if (lc.ex) secs = time_it(one_lyapunov, &lc, seconds);
-            cJSON_AddStringToObject(j, "workload", "full Lyapunov spectrum, tanh, 1000 steps, float64");
-            cJSON_AddNumberToObject(j, "hidden", H);
-            cJSON_AddNumberToObject(j, "steps", 1000);
-            cJSON_AddNumberToObject(j, "seconds", secs);
-            free(lc.ex);
-        }
-        rl_model_free(m);
+        s = bench_analysis(j, &a, T);
     } else {
-        /* the training workload */
-        const int V = 65, G = rl_cell_gates(cell);
-        rl_config mc = {cell, V, H, 1, V, RL_LOSS_CE};
-        rl_init init = {.kind = RL_INIT_UNIFORM, .gain = 1};
-        step_ctx sc = {0};
-        rl_optim_config oc = rl_optim_defaults(RL_OPT_ADAM);
-        s = rl_model_new(&sc.m, &mc, RL_F32);
-        if (!s) s = rl_model_init(sc.m, &init, 1);
-        if (!s) s = rl_ws_new(&sc.ws, sc.m, B, T);
-        if (!s) s = rl_optim_new(&sc.opt, sc.m, &oc);
-        float *x = calloc((size_t)B * T * V, 4);
-        int32_t *y = calloc((size_t)B * T, 4);
-        rl_rng r;
-        rl_rng_seed(&r, 4);
-        for (size_t i = 0; x && y && i < (size_t)B * T; i++) x[i * V + rl_rng_next(&r) % V] = 1, y[i] = (int32_t)(rl_rng_next(&r) % V);
-        sc.b = (rl_batch){RL_F32, B, T, V, x, y, NULL, NULL, NULL, NULL};
-        double gs = NAN, tr = NAN, fw = NAN;
-        rl_phase_time prof[16];
-        int nprof = 0;
-        if (!s && x && y) {
-            sc.train = 1;
-            rl_profile_reset();
-            tr = time_it(one_step, &sc, seconds);
-            nprof = rl_profile_get(prof, 16);
-            sc.train = 0;
-            fw = time_it(one_step, &sc, seconds);
-        }
-        /* after rnnlab's runs: OpenBLAS's workers spin for a while after a call */
-        if (!a.no_sgemm) gs = sgemm_gflops(seconds);
-        /* FLOPs of the multiplies, per step: forward h W_hh^T and h W_o^T; backward the
-         * recurrence (dh = da W_hh), dW_hh, dW_o and dh = do W_o. The one-hot input
-         * projection and its weight gradient are row gathers and scatter-adds here,
-         * not multiplies, and are not counted. */
-        double TB = (double)T * B, GH = (double)G * H;
-        double fwd = 2 * TB * GH * H + 2 * TB * V * H;
-        double train = fwd + 2 * TB * GH * H * 2 + 2 * TB * V * H * 2;
-        cJSON_AddStringToObject(j, "cell", cellname);
-        cJSON_AddNumberToObject(j, "hidden", H);
-        cJSON_AddNumberToObject(j, "batch", B);
-        cJSON_AddNumberToObject(j, "seq", T);
-        cJSON_AddNumberToObject(j, "vocab", V);
-        cJSON_AddNumberToObject(j, "train_tokens_per_s", TB / tr);
-        if (nprof) { /* RNNLAB_PROFILE=1: the share of the training time in each phase */
-            cJSON *pj = cJSON_AddObjectToObject(j, "profile_share");
-            double all = 0;
-            for (int i = 0; i < nprof; i++) all += prof[i].seconds;
-            for (int i = 0; i < nprof; i++) cJSON_AddNumberToObject(pj, prof[i].name, prof[i].seconds / all);
-        }
-        cJSON_AddNumberToObject(j, "infer_tokens_per_s", TB / fw);
-        cJSON_AddNumberToObject(j, "train_step_s", tr);
-        cJSON_AddNumberToObject(j, "train_flop_per_step", train);
-        cJSON_AddNumberToObject(j, "gflops", train / tr / 1e9);
-        cJSON_AddNumberToObject(j, "infer_gflops", fwd / fw / 1e9);
-        if (!a.no_sgemm) {
-            cJSON_AddNumberToObject(j, "sgemm_gflops", gs);
-            cJSON_AddNumberToObject(j, "share_of_sgemm", train / tr / 1e9 / gs);
-        }
-        free(x), free(y);
-        rl_optim_free(sc.opt);
-        rl_ws_free(sc.ws);
-        rl_model_free(sc.m);
+        s = bench_training(j, &a, cell, T);
     }
     cJSON_AddNumberToObject(j, "peak_rss_mb", peak_mb());
     if (s) {

@@ -158,83 +158,83 @@ static const double gains[NG] = {0.5, 0.9, 1.0, 1.5, 3.0};
 #define ND 14       /* lags of the theorem check */
 #define DEV_CAP 1e3  /* the theorem check's deviations above this are drawn on a marked line at it */
 
-static int section_gains(demo *d)
+/* What section 2 computes for each gain: lags (NG, T+1) log10 of the
+ * product's norm by lag, ks (T+1) the lags; re, im (NG, H) eig(J_T); smax,
+ * smin (NG, T) the extreme singular values of every J_t at tt (T); lyap (NG,
+ * H) the Lyapunov spectra at idx (H); devs, conds, shown (NG, ND) the
+ * theorem's deviation, V's condition number and the deviation drawn, at the
+ * nd lags devk. sv (H) scratch. */
+typedef struct {
+    double *lags, *ks, *re, *im, *smax, *smin, *tt, *lyap, *idx, *sv;
+    double devs[NG][ND], conds[NG][ND], shown[NG][ND], devk[ND];
+    int nd;
+} gains_data;
+
+/* Gain g's network: its products, spectra, theorem check and Lyapunov spectrum. */
+static rl_status gains_one(demo *d, int g, gains_data *G)
 {
     const int H = d->H, T = d->T;
-    report_heading(d->r, "2. tanh RNNs across gains: products, spectra, Lyapunov exponents",
-                   "<p>Random tanh networks <code>h<sub>t</sub> = tanh(W h<sub>t&#8722;1</sub> + U x<sub>t</sub>)</code> "
-                   "with <code>W<sub>ij</sub> ~ N(0, g<sup>2</sup>/H)</code> and noise inputs. Now "
-                   "<code>J<sub>t</sub> = diag(1 &#8722; h<sub>t</sub><sup>2</sup>) W</code> changes with t: the "
-                   "simple eigenvalue picture of section 1 no longer holds, and the growth rate of the product is the "
-                   "largest Lyapunov exponent.</p>");
-    double *lags = calloc((size_t)NG * (T + 1), 8), *ks = calloc((size_t)T + 1, 8), *re = calloc((size_t)NG * H, 8),
-           *im = calloc((size_t)NG * H, 8), *smax = calloc((size_t)NG * T, 8), *smin = calloc((size_t)NG * T, 8),
-           *tt = calloc((size_t)T, 8), *lyap = calloc((size_t)NG * H, 8), *idx = calloc((size_t)H, 8), *sv = calloc((size_t)H, 8);
-    const int dev_lags[ND] = {1, 2, 3, 5, 7, 10, 15, 20, 30, 50, 70, 100, 150, 200};
-    double devs[NG][ND], conds[NG][ND], shown[NG][ND], devk[ND];
-    int nd = 0;
-    while (nd < ND && dev_lags[nd] <= T) devk[nd] = dev_lags[nd], nd++;
-    rl_status s = !lags || !ks || !re || !im || !smax || !smin || !tt || !lyap || !idx || !sv ? RL_ERR_NOMEM : RL_OK;
-    for (int g = 0; !s && g < NG; g++) {
-        char what[64];
-        snprintf(what, sizeof what, "gain %g", gains[g]);
-        progress(d, what);
-        rl_config c = {RL_CELL_TANH, 1, H, 1, 1, RL_LOSS_MSE};
-        rl_init init = {.kind = RL_INIT_GAUSSIAN, .gain = gains[g], .zero_bias = 1};
-        rl_model *m = NULL;
-        rl_jac *j = NULL;
-        s = rl_model_new(&m, &c, RL_F64);
-        if (!s) s = rl_model_init(m, &init, d->seed + 10);
-        double *x = calloc((size_t)T, 8), *y = calloc((size_t)T, 8), *h0 = calloc((size_t)H, 8), *ln = calloc((size_t)T + 1, 8);
-        if (!s && (!x || !y || !h0 || !ln)) s = RL_ERR_NOMEM;
-        rl_rng r;
-        rl_rng_seed(&r, d->seed + 20);
-        for (int t = 0; !s && t < T; t++) x[t] = rl_rng_normal(&r);
-        for (int i = 0; !s && i < H; i++) h0[i] = 2 * rl_rng_uniform(&r) - 1;
-        rl_batch b = {RL_F64, 1, T, 1, x, NULL, y, NULL, h0, NULL};
-        if (!s) s = rl_jac_new(&j, m, &b, 0);
-        rl_lag_stats st = {.log_norm = ln};
-        if (!s) s = rl_jac_lags(j, &st);
-        for (int k = 0; !s && k <= T; k++) lags[(size_t)g * (T + 1) + k] = ln[T - k] / log(10.0), ks[k] = k;
-        if (!s) s = rl_jac_step_spectrum(j, T, re + (size_t)g * H, im + (size_t)g * H, NULL);
-        for (int t = 1; !s && t <= T; t++) {
-            s = rl_jac_step_spectrum(j, t, NULL, NULL, sv);
-            smax[(size_t)g * T + t - 1] = sv[0], smin[(size_t)g * T + t - 1] = sv[H - 1], tt[t - 1] = t;
-        }
-        double buf5[5 * 256] = {0};
-        for (int k = 0; !s && k < nd; k++) {
-            rl_theorem th = {buf5, buf5 + H, buf5 + 2 * H, buf5 + 3 * H, buf5 + 4 * H, 0, 0, 0, 0};
-            rl_status ts = rl_jac_theorem(j, T - dev_lags[k], &th);
-            devs[g][k] = ts ? NAN : th.eig_dev, conds[g][k] = ts ? NAN : th.v_cond;
-            shown[g][k] = fmin(devs[g][k], DEV_CAP);
-        }
-        rl_lyap_config lc = {.steps = d->lyap_steps, .transient = 200, .k = H, .input = RL_INPUT_NOISE, .noise_std = 1,
-                             .state = RL_STATE_RANDOM, .seed = d->seed + 30};
-        if (!s) s = rl_lyapunov(m, NULL, 0, &lc, lyap + (size_t)g * H, NULL);
-        free(x), free(y), free(h0), free(ln);
-        rl_jac_free(j);
-        rl_model_free(m);
+    rl_status s;
+    char what[64];
+    snprintf(what, sizeof what, "gain %g", gains[g]);
+    progress(d, what);
+    rl_config c = {RL_CELL_TANH, 1, H, 1, 1, RL_LOSS_MSE};
+    rl_init init = {.kind = RL_INIT_GAUSSIAN, .gain = gains[g], .zero_bias = 1};
+    rl_model *m = NULL;
+    rl_jac *j = NULL;
+    s = rl_model_new(&m, &c, RL_F64);
+    if (!s) s = rl_model_init(m, &init, d->seed + 10);
+    double *x = calloc((size_t)T, 8), *y = calloc((size_t)T, 8), *h0 = calloc((size_t)H, 8), *ln = calloc((size_t)T + 1, 8);
+    if (!s && (!x || !y || !h0 || !ln)) s = RL_ERR_NOMEM;
+    rl_rng r;
+    rl_rng_seed(&r, d->seed + 20);
+    for (int t = 0; !s && t < T; t++) x[t] = rl_rng_normal(&r);
+    for (int i = 0; !s && i < H; i++) h0[i] = 2 * rl_rng_uniform(&r) - 1;
+    rl_batch b = {RL_F64, 1, T, 1, x, NULL, y, NULL, h0, NULL};
+    if (!s) s = rl_jac_new(&j, m, &b, 0);
+    rl_lag_stats st = {.log_norm = ln};
+    if (!s) s = rl_jac_lags(j, &st);
+    for (int k = 0; !s && k <= T; k++) G->lags[(size_t)g * (T + 1) + k] = ln[T - k] / log(10.0), G->ks[k] = k;
+    if (!s) s = rl_jac_step_spectrum(j, T, G->re + (size_t)g * H, G->im + (size_t)g * H, NULL);
+    for (int t = 1; !s && t <= T; t++) {
+        s = rl_jac_step_spectrum(j, t, NULL, NULL, G->sv);
+        G->smax[(size_t)g * T + t - 1] = G->sv[0], G->smin[(size_t)g * T + t - 1] = G->sv[H - 1], G->tt[t - 1] = t;
     }
-    if (s) { /* Ctrl-C lands here too */
-        free(lags), free(ks), free(re), free(im), free(smax), free(smin), free(tt), free(lyap), free(idx), free(sv);
-        return fail(s);
+    double buf5[5 * 256] = {0};
+    for (int k = 0; !s && k < G->nd; k++) {
+        rl_theorem th = {buf5, buf5 + H, buf5 + 2 * H, buf5 + 3 * H, buf5 + 4 * H, 0, 0, 0, 0};
+        rl_status ts = rl_jac_theorem(j, T - (int)G->devk[k], &th);
+        G->devs[g][k] = ts ? NAN : th.eig_dev, G->conds[g][k] = ts ? NAN : th.v_cond;
+        G->shown[g][k] = fmin(G->devs[g][k], DEV_CAP);
     }
-    for (int i = 0; i < H; i++) idx[i] = i + 1;
+    rl_lyap_config lc = {.steps = d->lyap_steps, .transient = 200, .k = H, .input = RL_INPUT_NOISE, .noise_std = 1,
+                         .state = RL_STATE_RANDOM, .seed = d->seed + 30};
+    if (!s) s = rl_lyapunov(m, NULL, 0, &lc, G->lyap + (size_t)g * H, NULL);
+    free(x), free(y), free(h0), free(ln);
+    rl_jac_free(j);
+    rl_model_free(m);
+    return s;
+}
+
+/* 2a, the product against the lag, and 2b, the eigenvalues of J_T. */
+static int gains_figures_lags_eigs(demo *d, const gains_data *G)
+{
+    const int H = d->H, T = d->T;
     int bad = 0;
     char lab[NG][32];
+    for (int g = 0; g < NG; g++) snprintf(lab[g], sizeof lab[g], "g = %g", gains[g]);
     pl_series ser[NG];
     const char *names[NG + 1];
     const double *cols[NG + 1];
     char cname[NG][32];
-    for (int g = 0; g < NG; g++) snprintf(lab[g], sizeof lab[g], "g = %g", gains[g]);
     /* 2a: ln||dh_T/dh_tau|| against the lag */
-    for (int g = 0; g < NG; g++) ser[g] = (pl_series){lab[g], ks, lags + (size_t)g * (T + 1), T + 1, PL_LINE, g};
+    for (int g = 0; g < NG; g++) ser[g] = (pl_series){lab[g], G->ks, G->lags + (size_t)g * (T + 1), T + 1, PL_LINE, g};
     pl_figure fa = {report_path(d->r, "gain-lags.png"), "tanh RNN: the Jacobian product against the lag",
                     "lag T #[0x2212] #[0x03c4]", "log#d10#u #[0x2016]#[0x2202]h#dT#u/#[0x2202]h#d#[0x03c4]#u#[0x2016]#d2#u", 0, 0, NAN,
                     NAN, NAN, NAN, 0, 1};
     bad |= plot_lines(&fa, ser, NG);
-    names[0] = "lag", cols[0] = ks;
-    for (int g = 0; g < NG; g++) snprintf(cname[g], sizeof cname[g], "log10_norm_g%g", gains[g]), names[g + 1] = cname[g], cols[g + 1] = lags + (size_t)g * (T + 1);
+    names[0] = "lag", cols[0] = G->ks;
+    for (int g = 0; g < NG; g++) snprintf(cname[g], sizeof cname[g], "log10_norm_g%g", gains[g]), names[g + 1] = cname[g], cols[g + 1] = G->lags + (size_t)g * (T + 1);
     bad |= write_csv(report_path(d->r, "gain-lags.csv"), names, cols, NG + 1, T + 1);
     report_figure(d->r, "gain-lags.png",
                   "The spectral norm of &#8706;h<sub>T</sub>/&#8706;h<sub>&#964;</sub>, the factor by which a gradient "
@@ -243,7 +243,7 @@ static int section_gains(demo *d)
                   "Lyapunov exponent (Figure 6).",
                   "gain-lags.csv");
     /* 2b: eigenvalues of J_T in the complex plane */
-    for (int g = 0; g < NG; g++) ser[g] = (pl_series){lab[g], re + (size_t)g * H, im + (size_t)g * H, H, PL_POINTS, g};
+    for (int g = 0; g < NG; g++) ser[g] = (pl_series){lab[g], G->re + (size_t)g * H, G->im + (size_t)g * H, H, PL_POINTS, g};
     pl_figure fb = {report_path(d->r, "gain-eigs.png"), "Eigenvalues of J#dT#u = diag(1 #[0x2212] h#dT#u#u2#d) W",
                     "Re #gl", "Im #gl", 0, 0, NAN, NAN, NAN, NAN, 1, 0};
     bad |= plot_lines(&fb, ser, NG);
@@ -252,7 +252,7 @@ static int section_gains(demo *d)
     char enb[2 * NG][32];
     for (int g = 0; g < NG; g++) {
         snprintf(enb[2 * g], 32, "re_g%g", gains[g]), snprintf(enb[2 * g + 1], 32, "im_g%g", gains[g]);
-        en[2 * g] = enb[2 * g], en[2 * g + 1] = enb[2 * g + 1], ec[2 * g] = re + (size_t)g * H, ec[2 * g + 1] = im + (size_t)g * H;
+        en[2 * g] = enb[2 * g], en[2 * g + 1] = enb[2 * g + 1], ec[2 * g] = G->re + (size_t)g * H, ec[2 * g + 1] = G->im + (size_t)g * H;
     }
     bad |= write_csv(report_path(d->r, "gain-eigs.csv"), en, ec, 2 * NG, H);
     report_figure(d->r, "gain-eigs.png",
@@ -260,18 +260,29 @@ static int section_gains(demo *d)
                   "disc of radius g (the circular law); the factor diag(1 &#8722; h<sub>t</sub><sup>2</sup>) shrinks "
                   "them wherever units saturate, which is why even g = 3 has most eigenvalues inside the circle.",
                   "gain-eigs.csv");
+    return bad;
+}
+
+/* 2c: the singular values of J_t over time. */
+static int gains_figure_sv(demo *d, const gains_data *G)
+{
+    const int T = d->T;
+    int bad = 0;
+    char lab[NG][32];
+    for (int g = 0; g < NG; g++) snprintf(lab[g], sizeof lab[g], "g = %g", gains[g]);
+    pl_series ser[NG];
     /* 2c: singular values over time */
-    for (int g = 0; g < NG; g++) ser[g] = (pl_series){lab[g], tt, smax + (size_t)g * T, T, PL_LINE, g};
+    for (int g = 0; g < NG; g++) ser[g] = (pl_series){lab[g], G->tt, G->smax + (size_t)g * T, T, PL_LINE, g};
     pl_figure fc = {report_path(d->r, "gain-sv.png"), "Largest singular value of J#dt#u over time", "t",
                     "#gs#dmax#u(J#dt#u)", 0, 1, NAN, NAN, NAN, NAN, 0, 1};
     bad |= plot_lines(&fc, ser, NG);
     const char *sn[2 * NG + 1];
     const double *sc[2 * NG + 1];
     char snb[2 * NG][32];
-    sn[0] = "t", sc[0] = tt;
+    sn[0] = "t", sc[0] = G->tt;
     for (int g = 0; g < NG; g++) {
         snprintf(snb[2 * g], 32, "sigma_max_g%g", gains[g]), snprintf(snb[2 * g + 1], 32, "sigma_min_g%g", gains[g]);
-        sn[1 + 2 * g] = snb[2 * g], sn[2 + 2 * g] = snb[2 * g + 1], sc[1 + 2 * g] = smax + (size_t)g * T, sc[2 + 2 * g] = smin + (size_t)g * T;
+        sn[1 + 2 * g] = snb[2 * g], sn[2 + 2 * g] = snb[2 * g + 1], sc[1 + 2 * g] = G->smax + (size_t)g * T, sc[2 + 2 * g] = G->smin + (size_t)g * T;
     }
     bad |= write_csv(report_path(d->r, "gain-sv.csv"), sn, sc, 2 * NG + 1, T);
     char capsv[800];
@@ -282,13 +293,22 @@ static int section_gains(demo *d)
              "has &#963;<sub>min</sub>).",
              plot_log_axis(ser, NG, 1) ? " (log scale)" : "");
     report_figure(d->r, "gain-sv.png", capsv, "gain-sv.csv");
+    return bad;
+}
+
+/* 2d: the theorem's deviation against the lag, capped. */
+static int gains_figure_theorem(demo *d, const gains_data *G)
+{
+    int bad = 0;
+    char lab[NG][32];
+    for (int g = 0; g < NG; g++) snprintf(lab[g], sizeof lab[g], "g = %g", gains[g]);
     /* 2d: theorem deviation, capped */
     pl_series ds[NG + 1];
-    double capx[2] = {devk[0], devk[nd - 1]}, capy[2] = {DEV_CAP, DEV_CAP}, kmin = INFINITY, kmax = 0;
+    double capx[2] = {G->devk[0], G->devk[G->nd - 1]}, capy[2] = {DEV_CAP, DEV_CAP}, kmin = INFINITY, kmax = 0;
     int over = 0;
     for (int g = 0; g < NG; g++) {
-        ds[g] = (pl_series){lab[g], devk, shown[g], nd, PL_LINE_POINTS, g};
-        for (int k = 0; k < nd; k++) over += devs[g][k] > DEV_CAP, kmin = fmin(kmin, conds[g][k]), kmax = fmax(kmax, conds[g][k]);
+        ds[g] = (pl_series){lab[g], G->devk, G->shown[g], G->nd, PL_LINE_POINTS, g};
+        for (int k = 0; k < G->nd; k++) over += G->devs[g][k] > DEV_CAP, kmin = fmin(kmin, G->conds[g][k]), kmax = fmax(kmax, G->conds[g][k]);
     }
     ds[NG] = (pl_series){"off the scale (CSV)", capx, capy, 2, PL_LINE, 7};
     pl_figure fd = {.path = report_path(d->r, "gain-theorem.png"),
@@ -299,12 +319,12 @@ static int section_gains(demo *d)
     const char *dn[2 * NG + 1];
     const double *dc[2 * NG + 1];
     char dnb[2 * NG][32];
-    dn[0] = "lag", dc[0] = devk;
+    dn[0] = "lag", dc[0] = G->devk;
     for (int g = 0; g < NG; g++) {
         snprintf(dnb[2 * g], 32, "eig_dev_g%g", gains[g]), snprintf(dnb[2 * g + 1], 32, "v_cond_g%g", gains[g]);
-        dn[1 + 2 * g] = dnb[2 * g], dn[2 + 2 * g] = dnb[2 * g + 1], dc[1 + 2 * g] = devs[g], dc[2 + 2 * g] = conds[g];
+        dn[1 + 2 * g] = dnb[2 * g], dn[2 + 2 * g] = dnb[2 * g + 1], dc[1 + 2 * g] = G->devs[g], dc[2 + 2 * g] = G->conds[g];
     }
-    bad |= write_csv(report_path(d->r, "gain-theorem.csv"), dn, dc, 2 * NG + 1, nd);
+    bad |= write_csv(report_path(d->r, "gain-theorem.csv"), dn, dc, 2 * NG + 1, G->nd);
     char cap2[2048];
     snprintf(cap2, sizeof cap2,
              "The eigenvalue-product theorem as a check (<code>rnnlab spectrum</code>): if all J<sub>t</sub> "
@@ -319,24 +339,65 @@ static int section_gains(demo *d)
              "arithmetic keeps about %.0f of 16 digits) but the skewed basis: a diagonal entry of "
              "V<sup>&#8722;1</sup>J<sub>t</sub>V can exceed J<sub>t</sub>'s eigenvalues by up to &#954;(V), and "
              "over k steps such factors multiply. The CSV has every value with its &#954;(V).",
-             over, NG * nd, kmin, kmax, 16 - ceil(log10(kmax)));
+             over, NG * G->nd, kmin, kmax, 16 - ceil(log10(kmax)));
     report_figure(d->r, "gain-theorem.png", cap2, "gain-theorem.csv");
+    return bad;
+}
+
+/* 2e: the Lyapunov spectra. */
+static int gains_figure_lyapunov(demo *d, const gains_data *G)
+{
+    const int H = d->H;
+    int bad = 0;
+    char lab[NG][32];
+    for (int g = 0; g < NG; g++) snprintf(lab[g], sizeof lab[g], "g = %g", gains[g]);
+    pl_series ser[NG];
+    const char *names[NG + 1];
+    const double *cols[NG + 1];
+    char cname[NG][32];
     /* 2e: Lyapunov spectra */
-    for (int g = 0; g < NG; g++) ser[g] = (pl_series){lab[g], idx, lyap + (size_t)g * H, H, PL_LINE_POINTS, g};
+    for (int g = 0; g < NG; g++) ser[g] = (pl_series){lab[g], G->idx, G->lyap + (size_t)g * H, H, PL_LINE_POINTS, g};
     pl_figure fe = {report_path(d->r, "gain-lyapunov.png"), "Lyapunov spectra (QR method)", "index i",
                     "#gl#di#u (per step)", 0, 0, NAN, NAN, NAN, NAN, 0, 1};
     bad |= plot_lines(&fe, ser, NG);
-    names[0] = "i", cols[0] = idx;
-    for (int g = 0; g < NG; g++) snprintf(cname[g], sizeof cname[g], "lyapunov_g%g", gains[g]), names[g + 1] = cname[g], cols[g + 1] = lyap + (size_t)g * H;
+    names[0] = "i", cols[0] = G->idx;
+    for (int g = 0; g < NG; g++) snprintf(cname[g], sizeof cname[g], "lyapunov_g%g", gains[g]), names[g + 1] = cname[g], cols[g + 1] = G->lyap + (size_t)g * H;
     bad |= write_csv(report_path(d->r, "gain-lyapunov.csv"), names, cols, NG + 1, H);
     char cap[800];
     snprintf(cap, sizeof cap,
              "The full Lyapunov spectrum of each network, natural log per step, by QR re-orthonormalisation over %d "
              "steps of noise input. The largest exponent is %.3f at g = 0.5 (every perturbation, and every gradient, "
              "dies out) and %+.3f at g = 3 (chaos: a gradient sent back k steps grows like e<sup>%.2fk</sup>).",
-             d->lyap_steps, lyap[0], lyap[(size_t)4 * H], lyap[(size_t)4 * H]);
+             d->lyap_steps, G->lyap[0], G->lyap[(size_t)4 * H], G->lyap[(size_t)4 * H]);
     report_figure(d->r, "gain-lyapunov.png", cap, "gain-lyapunov.csv");
-    free(lags), free(ks), free(re), free(im), free(smax), free(smin), free(tt), free(lyap), free(idx), free(sv);
+    return bad;
+}
+
+static int section_gains(demo *d)
+{
+    const int H = d->H, T = d->T;
+    report_heading(d->r, "2. tanh RNNs across gains: products, spectra, Lyapunov exponents",
+                   "<p>Random tanh networks <code>h<sub>t</sub> = tanh(W h<sub>t&#8722;1</sub> + U x<sub>t</sub>)</code> "
+                   "with <code>W<sub>ij</sub> ~ N(0, g<sup>2</sup>/H)</code> and noise inputs. Now "
+                   "<code>J<sub>t</sub> = diag(1 &#8722; h<sub>t</sub><sup>2</sup>) W</code> changes with t: the "
+                   "simple eigenvalue picture of section 1 no longer holds, and the growth rate of the product is the "
+                   "largest Lyapunov exponent.</p>");
+    gains_data *G = calloc(1, sizeof *G);
+    if (!G) return fail(RL_ERR_NOMEM);
+    G->lags = calloc((size_t)NG * (T + 1), 8), G->ks = calloc((size_t)T + 1, 8), G->re = calloc((size_t)NG * H, 8);
+    G->im = calloc((size_t)NG * H, 8), G->smax = calloc((size_t)NG * T, 8), G->smin = calloc((size_t)NG * T, 8);
+    G->tt = calloc((size_t)T, 8), G->lyap = calloc((size_t)NG * H, 8), G->idx = calloc((size_t)H, 8), G->sv = calloc((size_t)H, 8);
+    static const int dev_lags[ND] = {1, 2, 3, 5, 7, 10, 15, 20, 30, 50, 70, 100, 150, 200};
+    while (G->nd < ND && dev_lags[G->nd] <= T) G->devk[G->nd] = dev_lags[G->nd], G->nd++;
+    rl_status s = !G->lags || !G->ks || !G->re || !G->im || !G->smax || !G->smin || !G->tt || !G->lyap || !G->idx || !G->sv
+                      ? RL_ERR_NOMEM
+                      : RL_OK;
+    for (int g = 0; !s && g < NG; g++) s = gains_one(d, g, G);
+    int bad = s ? fail(s) : 0; /* Ctrl-C lands here too */
+    for (int i = 0; !bad && i < H; i++) G->idx[i] = i + 1;
+    if (!bad) bad = gains_figures_lags_eigs(d, G) | gains_figure_sv(d, G) | gains_figure_theorem(d, G) | gains_figure_lyapunov(d, G);
+    free(G->lags), free(G->ks), free(G->re), free(G->im), free(G->smax), free(G->smin), free(G->tt), free(G->lyap), free(G->idx);
+    free(G->sv), free(G);
     return bad;
 }
 

@@ -54,6 +54,67 @@ static cJSON *json_matrix(const double *a, int S)
     return m;
 }
 
+/* The numbers of w as one JSON object on stdout. */
+static void print_json(const rl_worked *w, rl_cell cell)
+{
+    const int S = w->S, n = w->t - w->tau;
+    cJSON *root = cJSON_CreateObject(), *js = cJSON_AddArrayToObject(root, "J"), *lam = cJSON_AddArrayToObject(root, "lambda");
+    cJSON_AddStringToObject(root, "cell", rl_cell_name(cell));
+    cJSON_AddNumberToObject(root, "state_size", S);
+    cJSON_AddNumberToObject(root, "t", w->t);
+    cJSON_AddNumberToObject(root, "tau", w->tau);
+    for (int k = 0; k < n; k++) {
+        cJSON_AddItemToArray(js, json_matrix(w->J[k], S));
+        cJSON_AddItemToArray(lam, cJSON_CreateDoubleArray(w->lambda[k], S));
+    }
+    cJSON_AddItemToObject(root, "off_share", cJSON_CreateDoubleArray(w->off_share, n));
+    cJSON_AddItemToObject(root, "V", json_matrix(w->V, S));
+    cJSON_AddItemToObject(root, "P", json_matrix(w->P, S));
+    cJSON_AddItemToObject(root, "V_prod_lambda_Vinv", json_matrix(w->R, S));
+    cJSON_AddNumberToObject(root, "deviation", w->deviation);
+    char *txt = cJSON_Print(root);
+    if (txt) puts(txt);
+    free(txt);
+    cJSON_Delete(root);
+}
+
+/* w in words and matrices on stdout; data: where the inputs came from (NULL: drawn here). */
+static void print_text(const rl_worked *w, rl_cell cell, const char *data)
+{
+    const int S = w->S, T = w->t, tau = w->tau, n = T - tau;
+    printf("%s RNN, state of %d (%s), %d steps of inputs %s; the product over steps %d..%d\n\n", rl_cell_name(cell), S,
+           rl_cell_states(cell) == 2 ? "[h; c]" : "h", T, data ? data : "x ~ N(0, 1)", tau + 1, T);
+    for (int k = 0; k < n; k++) {
+        char name[48];
+        snprintf(name, sizeof name, "J_%d = ", tau + 1 + k);
+        print_matrix(name, w->J[k], S, 2);
+        printf("\n");
+    }
+    char name[64];
+    snprintf(name, sizeof name, "V = ");
+    printf("V: the eigenvectors of J_%d (columns)\n", tau + 1);
+    print_matrix(name, w->V, S, 2);
+    printf("\nLambda_k = diag(V^-1 J_k V), and the share of V^-1 J_k V off its diagonal:\n");
+    for (int k = 0; k < n; k++) {
+        printf("  k = %-3d  Lambda = (", tau + 1 + k);
+        for (int i = 0; i < S; i++) printf("%s%9.5f", i ? ", " : "", w->lambda[k][i]);
+        printf(")   off the diagonal: %.3g\n", w->off_share[k]);
+    }
+    printf("\nthe chain rule:\n");
+    snprintf(name, sizeof name, "P(%d, %d) = ", T, tau);
+    print_matrix(name, w->P, S, 2);
+    printf("\nthe eigenvalues multiplied, (");
+    for (int i = 0; i < S; i++) printf("%s%.5g", i ? ", " : "", w->prod_lambda[i]);
+    printf("):\n");
+    snprintf(name, sizeof name, "V Lambda_%d ... Lambda_%d V^-1 = ", T, tau + 1);
+    print_matrix(name, w->R, S, 2);
+    printf("\nlargest |difference| / largest |P| = %.3g: ", w->deviation);
+    if (w->deviation < 1e-10)
+        printf("the identity holds (every J_k has the eigenvectors V, to rounding)\n");
+    else
+        printf("the identity breaks: the J_k do not share their eigenvectors (see the shares off the diagonal)\n");
+}
+
 int cmd_explain(int argc, char **argv)
 {
     cli_ctx c = {.spec = &cli_explain_command};
@@ -117,59 +178,8 @@ int cmd_explain(int argc, char **argv)
         e = cli_fail(&c, s);
         goto done;
     }
-    const int S = w->S, n = T - tau;
-    if (json) {
-        cJSON *root = cJSON_CreateObject(), *js = cJSON_AddArrayToObject(root, "J"), *lam = cJSON_AddArrayToObject(root, "lambda");
-        cJSON_AddStringToObject(root, "cell", rl_cell_name(cfg.cell));
-        cJSON_AddNumberToObject(root, "state_size", S);
-        cJSON_AddNumberToObject(root, "t", T);
-        cJSON_AddNumberToObject(root, "tau", tau);
-        for (int k = 0; k < n; k++) {
-            cJSON_AddItemToArray(js, json_matrix(w->J[k], S));
-            cJSON_AddItemToArray(lam, cJSON_CreateDoubleArray(w->lambda[k], S));
-        }
-        cJSON_AddItemToObject(root, "off_share", cJSON_CreateDoubleArray(w->off_share, n));
-        cJSON_AddItemToObject(root, "V", json_matrix(w->V, S));
-        cJSON_AddItemToObject(root, "P", json_matrix(w->P, S));
-        cJSON_AddItemToObject(root, "V_prod_lambda_Vinv", json_matrix(w->R, S));
-        cJSON_AddNumberToObject(root, "deviation", w->deviation);
-        char *txt = cJSON_Print(root);
-        if (txt) puts(txt);
-        free(txt);
-        cJSON_Delete(root);
-        goto done;
-    }
-    printf("%s RNN, state of %d (%s), %d steps of inputs %s; the product over steps %d..%d\n\n", rl_cell_name(cfg.cell),
-           S, rl_cell_states(cfg.cell) == 2 ? "[h; c]" : "h", T, data ? data : "x ~ N(0, 1)", tau + 1, T);
-    for (int k = 0; k < n; k++) {
-        char name[48];
-        snprintf(name, sizeof name, "J_%d = ", tau + 1 + k);
-        print_matrix(name, w->J[k], S, 2);
-        printf("\n");
-    }
-    char name[64];
-    snprintf(name, sizeof name, "V = ");
-    printf("V: the eigenvectors of J_%d (columns)\n", tau + 1);
-    print_matrix(name, w->V, S, 2);
-    printf("\nLambda_k = diag(V^-1 J_k V), and the share of V^-1 J_k V off its diagonal:\n");
-    for (int k = 0; k < n; k++) {
-        printf("  k = %-3d  Lambda = (", tau + 1 + k);
-        for (int i = 0; i < S; i++) printf("%s%9.5f", i ? ", " : "", w->lambda[k][i]);
-        printf(")   off the diagonal: %.3g\n", w->off_share[k]);
-    }
-    printf("\nthe chain rule:\n");
-    snprintf(name, sizeof name, "P(%d, %d) = ", T, tau);
-    print_matrix(name, w->P, S, 2);
-    printf("\nthe eigenvalues multiplied, (");
-    for (int i = 0; i < S; i++) printf("%s%.5g", i ? ", " : "", w->prod_lambda[i]);
-    printf("):\n");
-    snprintf(name, sizeof name, "V Lambda_%d ... Lambda_%d V^-1 = ", T, tau + 1);
-    print_matrix(name, w->R, S, 2);
-    printf("\nlargest |difference| / largest |P| = %.3g: ", w->deviation);
-    if (w->deviation < 1e-10)
-        printf("the identity holds (every J_k has the eigenvectors V, to rounding)\n");
-    else
-        printf("the identity breaks: the J_k do not share their eigenvectors (see the shares off the diagonal)\n");
+    if (json) print_json(w, cfg.cell);
+    else print_text(w, cfg.cell, data);
 done:
     rl_jac_free(j);
     rl_data_free(d);

@@ -558,6 +558,127 @@ static char *run_point(const sweep *sw, long index, volatile int *stop, double *
     return text ? text : strdup("!out of memory");
 }
 
+/* The plan: every point's id into ids (and any mistake in the spec) before
+ * anything runs; with dry, every point's command lines on stdout (rank 0).
+ * 0, or the exit code. */
+static int plan(const sweep *sw, int dry, int rank, char (*ids)[17])
+{
+    int e = 0;
+    for (long i = 0; !e && i < sw->sp->npoints; i++) {
+        point p;
+        e = make_point(sw->sp, i, &p);
+        if (!e) memcpy(ids[i], p.id, 17);
+        if (!e && dry && rank == 0) { /* the command lines, and nothing run */
+            strv lines[3] = {{0}};
+            int ns = 0;
+            e = stage_lines(sw, &p, lines, &ns);
+            printf("# %s (%s)\n", p.label[0] ? p.label : "the only point", p.id);
+            for (int s = 0; s < ns; s++) {
+                fputs("rnnlab", stdout);
+                for (int w = 1; w < lines[s].n; w++) printf(" %s", lines[s].v[w]);
+                putchar('\n');
+            }
+            for (int s = 0; s < 3; s++) strv_free(&lines[s]);
+        }
+        point_free(&p);
+    }
+    return e;
+}
+
+/* Rank 0 (or the only process): the points not done, handed out to this
+ * process and the workers as they come free, until all are done or a stop.
+ * 0, or 1 after a failure of its own (a record that cannot be written). */
+static int hand_out(const sweep *sw, const char *done, long before, volatile int *stop, tally *t)
+{
+    const long n = sw->sp->npoints;
+    const int size = cli_dist_size();
+    long *todo = malloc((size_t)n * sizeof *todo), ntodo = 0, next = 0;
+    for (long i = 0; todo && i < n; i++)
+        if (!done[i]) todo[ntodo++] = i;
+    int e = !todo;
+    if (!e && !sw->quiet)
+        fprintf(stderr, "rnnlab sweep: %ld points, %ld finished before, %ld to run on %d process%s -> %s\n", n, before, ntodo,
+                size, size > 1 ? "es" : "", sw->dir);
+    t->done = before;
+    job own = {.index = -1};
+    int workers = size - 1, fatal = 0;
+    /* an error here (a record that cannot be written) stops the handing
+     * out, but the workers are still answered: they wait for rank 0 */
+    while (!e) {
+        int busy = 0;
+        if (own.index < 0 && next < ntodo && !*stop) { /* this process works too */
+            long idx = todo[next++];
+            if (job_start(sw, &own, idx)) {
+                fatal |= take(sw, idx, "!could not be started", 0, 0, n, t);
+                job_clear(&own);
+            }
+            busy = 1;
+        }
+        char *text = NULL;
+        if (own.index >= 0 && job_poll(sw, &own, stop, &text)) {
+            fatal |= take(sw, own.index, text ? text : "!out of memory", rl_now() - own.t0, 0, n, t);
+            free(text);
+            job_clear(&own);
+            busy = 1;
+        }
+        int from, pt;
+        while (workers > 0 && cli_dist_poll(&from, &pt, &text)) { /* "SECONDS TEXT" */
+            if (pt >= 0) {
+                char *sp2 = text ? strchr(text, ' ') : NULL;
+                fatal |= take(sw, pt, sp2 ? sp2 + 1 : "!lost", text ? atof(text) : 0, from, n, t);
+            }
+            free(text);
+            if (fatal || t->interrupted) *stop = 1;
+            if (next < ntodo && !*stop) cli_dist_give(from, (int)todo[next++]);
+            else cli_dist_give(from, -1), workers--;
+            busy = 1;
+        }
+        if (fatal || t->interrupted) *stop = 1;
+        if (own.index < 0 && (next >= ntodo || *stop) && workers == 0) break;
+        if (!busy) {
+            struct timespec ts = {0, 5000000};
+            nanosleep(&ts, NULL);
+        }
+    }
+    e = e || fatal;
+    if (e && own.index >= 0) kill(own.pid, SIGTERM), waitpid(own.pid, NULL, 0);
+    job_clear(&own);
+    free(todo);
+    return e;
+}
+
+/* A worker (rank > 0): points from rank 0 until there are none. */
+static void work(const sweep *sw, volatile int *stop)
+{
+    int pt = cli_dist_ask(-1, NULL);
+    while (pt >= 0) {
+        double secs = 0;
+        char *text = run_point(sw, pt, stop, &secs), *msg = NULL;
+        size_t len = strlen(text ? text : "") + 40;
+        if ((msg = malloc(len))) snprintf(msg, len, "%.3f %s", secs, text ? text : "!out of memory");
+        pt = cli_dist_ask(pt, msg ? msg : "0 !out of memory");
+        free(text), free(msg);
+    }
+}
+
+/* This program's path, and each point's threads: --threads, or under
+ * mpirun the machine's cores over the processes on it. 0, or 1 after a line. */
+static int find_self(sweep *sw, int size)
+{
+    ssize_t k = readlink("/proc/self/exe", sw->self, sizeof sw->self - 1);
+    if (k <= 0) {
+        fprintf(stderr, "rnnlab sweep: cannot find this program: %s\n", strerror(errno));
+        return 1;
+    }
+    sw->self[k] = '\0';
+    if (!sw->threads && size > 1) {
+        const char *local = getenv("OMPI_COMM_WORLD_LOCAL_SIZE");
+        long cores = sysconf(_SC_NPROCESSORS_ONLN), per = local ? atol(local) : 1;
+        sw->threads = (int)(per > 0 && cores / per > 1 ? cores / per : 1);
+    }
+    return 0;
+}
+
 int cmd_sweep(int argc, char **argv)
 {
     cli_ctx c = {.spec = &cli_sweep_command};
@@ -565,7 +686,6 @@ int cmd_sweep(int argc, char **argv)
     int e = cli_parse(&c, argc, argv, &a);
     if (e) return e == CLI_HELP ? 0 : e;
     const char *out = a.out_dir;
-    const int threads = a.threads, dry = a.dry_run;
     if (optind >= argc) return cli_usage_error(&c, "SPEC is required: the file that says what to sweep");
     if (argc - optind > 1) return cli_usage_error(&c, "one SPEC at a time (got '%s' after it)", argv[optind + 1]);
     if ((e = cli_require(&c, out, "out"))) return e;
@@ -582,20 +702,11 @@ int cmd_sweep(int argc, char **argv)
         spec_free(&sp);
         return e;
     }
-    sweep sw = {&sp, out, "", threads, a.quiet || rank != 0};
-    ssize_t k = readlink("/proc/self/exe", sw.self, sizeof sw.self - 1);
-    if (k <= 0) {
-        fprintf(stderr, "rnnlab sweep: cannot find this program: %s\n", strerror(errno));
+    sweep sw = {&sp, out, "", a.threads, a.quiet || rank != 0};
+    if (find_self(&sw, size)) {
         spec_free(&sp);
         return 1;
     }
-    sw.self[k] = '\0';
-    if (!threads && size > 1) { /* the machine's cores over the processes on it */
-        const char *local = getenv("OMPI_COMM_WORLD_LOCAL_SIZE");
-        long cores = sysconf(_SC_NPROCESSORS_ONLN), per = local ? atol(local) : 1;
-        sw.threads = (int)(per > 0 && cores / per > 1 ? cores / per : 1);
-    }
-    /* the plan: every point's id (and any mistake in the spec) before anything runs */
     const long n = sp.npoints;
     char (*ids)[17] = calloc((size_t)n, sizeof *ids);
     char *done = calloc((size_t)n, 1);
@@ -603,25 +714,8 @@ int cmd_sweep(int argc, char **argv)
         fprintf(stderr, "rnnlab sweep: out of memory\n");
         e = 1;
     }
-    for (long i = 0; !e && i < n; i++) {
-        point p;
-        e = make_point(&sp, i, &p);
-        if (!e) memcpy(ids[i], p.id, 17);
-        if (!e && dry && rank == 0) { /* the command lines, and nothing run */
-            strv lines[3] = {{0}};
-            int ns = 0;
-            e = stage_lines(&sw, &p, lines, &ns);
-            printf("# %s (%s)\n", p.label[0] ? p.label : "the only point", p.id);
-            for (int s = 0; s < ns; s++) {
-                fputs("rnnlab", stdout);
-                for (int w = 1; w < lines[s].n; w++) printf(" %s", lines[s].v[w]);
-                putchar('\n');
-            }
-            for (int s = 0; s < 3; s++) strv_free(&lines[s]);
-        }
-        point_free(&p);
-    }
-    if (dry || e) {
+    if (!e) e = plan(&sw, a.dry_run, rank, ids);
+    if (a.dry_run || e) {
         free(ids), free(done);
         spec_free(&sp);
         return e;
@@ -634,71 +728,12 @@ int cmd_sweep(int argc, char **argv)
     volatile int *stop = cli_stop_flag();
     double t0 = rl_now();
     if (!e && rank == 0) {
-        long *todo = malloc((size_t)n * sizeof *todo), ntodo = 0, next = 0;
-        for (long i = 0; todo && i < n; i++)
-            if (!done[i]) todo[ntodo++] = i;
-        if (!todo) e = 1;
-        if (!e && !sw.quiet)
-            fprintf(stderr, "rnnlab sweep: %ld points, %ld finished before, %ld to run on %d process%s -> %s\n", n, before,
-                    ntodo, size, size > 1 ? "es" : "", out);
-        t.done = before;
-        job own = {.index = -1};
-        int workers = size - 1, fatal = 0;
-        /* an error here (a record that cannot be written) stops the handing
-         * out, but the workers are still answered: they wait for rank 0 */
-        while (!e) {
-            int busy = 0;
-            if (own.index < 0 && next < ntodo && !*stop) { /* this process works too */
-                long idx = todo[next++];
-                if (job_start(&sw, &own, idx)) {
-                    fatal |= take(&sw, idx, "!could not be started", 0, 0, n, &t);
-                    job_clear(&own);
-                }
-                busy = 1;
-            }
-            char *text = NULL;
-            if (own.index >= 0 && job_poll(&sw, &own, stop, &text)) {
-                fatal |= take(&sw, own.index, text ? text : "!out of memory", rl_now() - own.t0, 0, n, &t);
-                free(text);
-                job_clear(&own);
-                busy = 1;
-            }
-            int from, pt;
-            while (workers > 0 && cli_dist_poll(&from, &pt, &text)) { /* "SECONDS TEXT" */
-                if (pt >= 0) {
-                    char *sp2 = text ? strchr(text, ' ') : NULL;
-                    fatal |= take(&sw, pt, sp2 ? sp2 + 1 : "!lost", text ? atof(text) : 0, from, n, &t);
-                }
-                free(text);
-                if (fatal || t.interrupted) *stop = 1;
-                if (next < ntodo && !*stop) cli_dist_give(from, (int)todo[next++]);
-                else cli_dist_give(from, -1), workers--;
-                busy = 1;
-            }
-            if (fatal || t.interrupted) *stop = 1;
-            if (own.index < 0 && (next >= ntodo || *stop) && workers == 0) break;
-            if (!busy) {
-                struct timespec ts = {0, 5000000};
-                nanosleep(&ts, NULL);
-            }
-        }
-        e = e || fatal;
-        if (e && own.index >= 0) kill(own.pid, SIGTERM), waitpid(own.pid, NULL, 0);
-        job_clear(&own);
-        free(todo);
+        e = hand_out(&sw, done, before, stop, &t);
         if (!a.quiet)
             fprintf(stderr, "rnnlab sweep: %ld of %ld points finished (%ld in this run, %.1f s), %ld failed%s; results in %s/results.jsonl\n",
                     t.done, n, t.done - before, rl_now() - t0, t.failed, *stop ? ", stopped" : "", out);
-    } else if (!e) { /* a worker: points from rank 0 until there are none */
-        int pt = cli_dist_ask(-1, NULL);
-        while (pt >= 0) {
-            double secs = 0;
-            char *text = run_point(&sw, pt, stop, &secs), *msg = NULL;
-            size_t len = strlen(text ? text : "") + 40;
-            if ((msg = malloc(len))) snprintf(msg, len, "%.3f %s", secs, text ? text : "!out of memory");
-            pt = cli_dist_ask(pt, msg ? msg : "0 !out of memory");
-            free(text), free(msg);
-        }
+    } else if (!e) {
+        work(&sw, stop);
     }
     cli_progress_end();
     int code = e ? 1 : t.interrupted || *stop ? 130 : t.failed ? 1 : 0;

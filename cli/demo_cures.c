@@ -150,20 +150,19 @@ static rl_status cure_model(demo *d, int k, int T, rl_model **m)
     return s;
 }
 
-int demo_section_cures(demo *d)
+/* What section 5 measures at initialisation: lag (NCURE, T+1) ln of each
+ * cure's product norm by lag k at ks (T+1); ly (NCURE, 2H) its Lyapunov
+ * spectrum (S[k] of them, NaN after) at idx (2H). */
+typedef struct {
+    double *lag, *ks, *ly, *idx;
+    int S[NCURE];
+} cures_data;
+
+/* Each cure's Jacobian products and Lyapunov spectrum on one sequence of the
+ * adding problem's inputs: 0, or 1 after a line. */
+static int cures_measure(demo *d, cures_data *C)
 {
     const int T = d->cure_T, H = d->cure_H;
-    char intro[1400];
-    snprintf(intro, sizeof intro,
-             "<p>The cures of chapter 10 and after act on the very Jacobians of the sections above. Six recurrent "
-             "networks of %d units at initialisation, on the inputs of the adding problem at T = %d: a tanh RNN "
-             "(PyTorch's init), an LSTM (PyTorch's init), an LSTM with the chrono init (forget biases ln u, "
-             "u ~ U[1, T &#8722; 1]: Tallec and Ollivier 2018), a tanh RNN with an orthogonal W<sub>hh</sub> "
-             "(W = B exp(A), PyTorch's parametrisation), IndRNN (a diagonal recurrence |u| &#8804; 2<sup>1/T</sup>: "
-             "Li et al. 2018) and leaky units whose time scales 1/&#945; spread from 2 to T (Deep Learning "
-             "&#167;10.9).</p>",
-             H, T);
-    report_heading(d->r, "5. The cures, through the same Jacobians", intro);
     /* the adding problem's inputs, one sequence of T steps */
     rl_task *task = NULL;
     rl_data *data = NULL;
@@ -178,14 +177,12 @@ int demo_section_cures(demo *d)
         return demo_fail(s);
     }
     const rl_batch *b32 = rl_data_batch(data);
-    double *x = calloc((size_t)T * 2, sizeof *x), *lag = calloc((size_t)NCURE * (T + 1), sizeof *lag),
-           *ks = calloc((size_t)T + 1, sizeof *ks), *ly = calloc((size_t)NCURE * 2 * H, sizeof *ly),
-           *idx = calloc((size_t)2 * H, sizeof *idx);
-    int bad = !x || !lag || !ks || !ly || !idx, S[NCURE] = {0};
+    double *x = calloc((size_t)T * 2, sizeof *x);
+    int bad = !x;
     for (int i = 0; !bad && i < T * 2; i++) x[i] = ((const float *)b32->x)[i];
-    for (int i = 0; !bad && i <= T; i++) ks[i] = i;
-    for (int i = 0; !bad && i < 2 * H; i++) idx[i] = i + 1;
-    for (int i = 0; !bad && i < NCURE * 2 * H; i++) ly[i] = NAN; /* a state of H leaves the rest blank */
+    for (int i = 0; !bad && i <= T; i++) C->ks[i] = i;
+    for (int i = 0; !bad && i < 2 * H; i++) C->idx[i] = i + 1;
+    for (int i = 0; !bad && i < NCURE * 2 * H; i++) C->ly[i] = NAN; /* a state of H leaves the rest blank */
     rl_batch b = {RL_F64, 1, T, 2, x, NULL, NULL, NULL, NULL, NULL};
     for (int k = 0; !bad && k < NCURE && !cli_interrupted(); k++) {
         demo_progress(d, cures[k].label);
@@ -193,82 +190,107 @@ int demo_section_cures(demo *d)
         rl_jac *j = NULL;
         s = cure_model(d, k, T, &m);
         if (!s) s = rl_jac_new(&j, m, &b, 0);
-        double *lg = lag + (size_t)k * (T + 1), *row = calloc((size_t)T + 1, sizeof *row);
+        double *lg = C->lag + (size_t)k * (T + 1), *row = calloc((size_t)T + 1, sizeof *row);
         rl_lag_stats st = {.log_norm = row};
         if (!s && !row) s = RL_ERR_NOMEM;
         if (!s) s = rl_jac_lags(j, &st);
         /* lag k = T - tau: ln ||dh_T / dh_{T-k}|| */
         for (int i = 0; !s && i <= T; i++) lg[i] = row[T - i];
-        S[k] = m ? rl_state_size(m) : 0;
-        rl_lyap_config lc = {.steps = d->lyap_steps, .transient = 100, .k = S[k], .input = RL_INPUT_DATA,
+        C->S[k] = m ? rl_state_size(m) : 0;
+        rl_lyap_config lc = {.steps = d->lyap_steps, .transient = 100, .k = C->S[k], .input = RL_INPUT_DATA,
                              .state = RL_STATE_RANDOM, .seed = d->seed};
-        if (!s) s = rl_lyapunov(m, &b, 0, &lc, ly + (size_t)k * 2 * H, NULL);
+        if (!s) s = rl_lyapunov(m, &b, 0, &lc, C->ly + (size_t)k * 2 * H, NULL);
         free(row);
         rl_jac_free(j);
         rl_model_free(m);
         if (s) bad = demo_fail(s);
     }
-    if (!bad && !cli_interrupted()) {
-        pl_series ser[NCURE];
-        for (int k = 0; k < NCURE; k++) ser[k] = (pl_series){cures[k].label, ks, lag + (size_t)k * (T + 1), T + 1, PL_LINE, k};
-        pl_figure f = {report_path(d->r, "cures-lags.png"), "At initialisation: how much of a gradient survives k steps",
-                       "lag k", "ln ||#[0x2202]h#dT#u/#[0x2202]h#dT-k#u||#d2#u", 0, 0, NAN, NAN, NAN, NAN, 0, 1};
-        bad |= plot_lines(&f, ser, NCURE);
-        const char *names[NCURE + 1];
-        const double *cols[NCURE + 1];
-        names[0] = "lag", cols[0] = ks;
-        for (int k = 0; k < NCURE; k++) names[k + 1] = cures[k].tag, cols[k + 1] = lag + (size_t)k * (T + 1);
-        bad |= write_csv(report_path(d->r, "cures-lags.csv"), names, cols, NCURE + 1, T + 1);
-        char cap[1600];
-        snprintf(cap, sizeof cap,
-                 "The norm of the Jacobian product from step T &#8722; k to T (T = %d), natural log, at "
-                 "initialisation: the factor by which a gradient that crosses k steps is multiplied at most. At lag "
-                 "%d: tanh %.1f, LSTM %.1f, chrono LSTM %.1f, orthogonal %.1f, IndRNN %.1f, leaky %.1f. The plain "
-                 "tanh RNN and the LSTM with PyTorch's init lose the gradient by orders of magnitude; the cures keep "
-                 "it within a few units of ln 1 = 0 over the whole sequence, each by its own means: forget gates "
-                 "near 1 (chrono), eigenvalues on the unit circle (orthogonal), a diagonal recurrence with weights "
-                 "near 1 (IndRNN), units that change slowly (leaky).",
-                 T, T, lag[T], lag[(size_t)1 * (T + 1) + T], lag[(size_t)2 * (T + 1) + T], lag[(size_t)3 * (T + 1) + T],
-                 lag[(size_t)4 * (T + 1) + T], lag[(size_t)5 * (T + 1) + T]);
-        report_figure(d->r, "cures-lags.png", cap, "cures-lags.csv");
-        /* their Lyapunov spectra */
-        for (int k = 0; k < NCURE; k++) ser[k] = (pl_series){cures[k].label, idx, ly + (size_t)k * 2 * H, S[k], PL_LINE_POINTS, k};
-        /* the interesting part is near 0: exponents far below (IndRNN's units
-         * that are always off are at -inf) are left off the scale, in the CSV */
-        int below = 0, last = 1;
-        for (int k = 0; k < NCURE; k++)
-            for (int i = 0; i < S[k]; i++) {
-                int on = ly[(size_t)k * 2 * H + i] >= -LY_FLOOR;
-                below += !on;
-                if (on && i + 1 > last) last = i + 1;
-            }
-        pl_figure fl = {report_path(d->r, "cures-lyapunov.png"), "At initialisation: Lyapunov spectra", "index i",
-                        "#gl#di#u (per step)", 0, 0, 0, last + 1, -LY_FLOOR, 0.25, 0, 1};
-        bad |= plot_lines(&fl, ser, NCURE);
-        names[0] = "i", cols[0] = idx;
-        for (int k = 0; k < NCURE; k++) names[k + 1] = cures[k].tag, cols[k + 1] = ly + (size_t)k * 2 * H;
-        bad |= write_csv(report_path(d->r, "cures-lyapunov.csv"), names, cols, NCURE + 1, 2 * H);
-        int near[NCURE];
-        for (int k = 0; k < NCURE; k++) {
-            near[k] = 0;
-            for (int i = 0; i < S[k]; i++) near[k] += fabs(ly[(size_t)k * 2 * H + i]) < 0.01;
-        }
-        snprintf(cap, sizeof cap,
-                 "The Lyapunov exponents of each network driven by the adding inputs, from a random state, over %d "
-                 "steps (the LSTM's state is [h; c], twice as long); %d exponents below %g are off the scale (in the "
-                 "CSV; IndRNN's units that are always off have -inf). Exponents within 0.01 of 0: tanh %d of %d, LSTM "
-                 "%d of %d, chrono LSTM %d of %d, orthogonal %d of %d, IndRNN %d of %d, leaky %d of %d. An exponent "
-                 "near 0 is a direction along which perturbations, and gradients, neither die nor grow: the cures "
-                 "put many of their exponents there.",
-                 d->lyap_steps, below, -LY_FLOOR, near[0], S[0], near[1], S[1], near[2], S[2], near[3], S[3], near[4], S[4], near[5], S[5]);
-        report_figure(d->r, "cures-lyapunov.png", cap, "cures-lyapunov.csv");
-    }
-    free(x), free(lag), free(ks), free(ly), free(idx);
+    free(x);
     rl_data_free(data);
     rl_task_free(task);
-    if (bad || cli_interrupted()) return bad;
+    return bad;
+}
 
-    /* short training runs on the adding problem */
+/* How much of a gradient survives k steps, each cure at initialisation. */
+static int cures_figure_lags(demo *d, const cures_data *C)
+{
+    const int T = d->cure_T;
+    const double *lag = C->lag;
+    int bad = 0;
+    pl_series ser[NCURE];
+    for (int k = 0; k < NCURE; k++) ser[k] = (pl_series){cures[k].label, C->ks, lag + (size_t)k * (T + 1), T + 1, PL_LINE, k};
+    pl_figure f = {report_path(d->r, "cures-lags.png"), "At initialisation: how much of a gradient survives k steps",
+                   "lag k", "ln ||#[0x2202]h#dT#u/#[0x2202]h#dT-k#u||#d2#u", 0, 0, NAN, NAN, NAN, NAN, 0, 1};
+    bad |= plot_lines(&f, ser, NCURE);
+    const char *names[NCURE + 1];
+    const double *cols[NCURE + 1];
+    names[0] = "lag", cols[0] = C->ks;
+    for (int k = 0; k < NCURE; k++) names[k + 1] = cures[k].tag, cols[k + 1] = lag + (size_t)k * (T + 1);
+    bad |= write_csv(report_path(d->r, "cures-lags.csv"), names, cols, NCURE + 1, T + 1);
+    char cap[1600];
+    snprintf(cap, sizeof cap,
+             "The norm of the Jacobian product from step T &#8722; k to T (T = %d), natural log, at "
+             "initialisation: the factor by which a gradient that crosses k steps is multiplied at most. At lag "
+             "%d: tanh %.1f, LSTM %.1f, chrono LSTM %.1f, orthogonal %.1f, IndRNN %.1f, leaky %.1f. The plain "
+             "tanh RNN and the LSTM with PyTorch's init lose the gradient by orders of magnitude; the cures keep "
+             "it within a few units of ln 1 = 0 over the whole sequence, each by its own means: forget gates "
+             "near 1 (chrono), eigenvalues on the unit circle (orthogonal), a diagonal recurrence with weights "
+             "near 1 (IndRNN), units that change slowly (leaky).",
+             T, T, lag[T], lag[(size_t)1 * (T + 1) + T], lag[(size_t)2 * (T + 1) + T], lag[(size_t)3 * (T + 1) + T],
+             lag[(size_t)4 * (T + 1) + T], lag[(size_t)5 * (T + 1) + T]);
+    report_figure(d->r, "cures-lags.png", cap, "cures-lags.csv");
+    return bad;
+}
+
+/* Their Lyapunov spectra at initialisation. */
+static int cures_figure_lyapunov(demo *d, const cures_data *C)
+{
+    const int H = d->cure_H;
+    const double *ly = C->ly, *idx = C->idx;
+    const int *S = C->S;
+    int bad = 0;
+    pl_series ser[NCURE];
+    const char *names[NCURE + 1];
+    const double *cols[NCURE + 1];
+    char cap[1600];
+    for (int k = 0; k < NCURE; k++) ser[k] = (pl_series){cures[k].label, idx, ly + (size_t)k * 2 * H, S[k], PL_LINE_POINTS, k};
+    /* the interesting part is near 0: exponents far below (IndRNN's units
+     * that are always off are at -inf) are left off the scale, in the CSV */
+    int below = 0, last = 1;
+    for (int k = 0; k < NCURE; k++)
+        for (int i = 0; i < S[k]; i++) {
+            int on = ly[(size_t)k * 2 * H + i] >= -LY_FLOOR;
+            below += !on;
+            if (on && i + 1 > last) last = i + 1;
+        }
+    pl_figure fl = {report_path(d->r, "cures-lyapunov.png"), "At initialisation: Lyapunov spectra", "index i",
+                    "#gl#di#u (per step)", 0, 0, 0, last + 1, -LY_FLOOR, 0.25, 0, 1};
+    bad |= plot_lines(&fl, ser, NCURE);
+    names[0] = "i", cols[0] = idx;
+    for (int k = 0; k < NCURE; k++) names[k + 1] = cures[k].tag, cols[k + 1] = ly + (size_t)k * 2 * H;
+    bad |= write_csv(report_path(d->r, "cures-lyapunov.csv"), names, cols, NCURE + 1, 2 * H);
+    int near[NCURE];
+    for (int k = 0; k < NCURE; k++) {
+        near[k] = 0;
+        for (int i = 0; i < S[k]; i++) near[k] += fabs(ly[(size_t)k * 2 * H + i]) < 0.01;
+    }
+    snprintf(cap, sizeof cap,
+             "The Lyapunov exponents of each network driven by the adding inputs, from a random state, over %d "
+             "steps (the LSTM's state is [h; c], twice as long); %d exponents below %g are off the scale (in the "
+             "CSV; IndRNN's units that are always off have -inf). Exponents within 0.01 of 0: tanh %d of %d, LSTM "
+             "%d of %d, chrono LSTM %d of %d, orthogonal %d of %d, IndRNN %d of %d, leaky %d of %d. An exponent "
+             "near 0 is a direction along which perturbations, and gradients, neither die nor grow: the cures "
+             "put many of their exponents there.",
+             d->lyap_steps, below, -LY_FLOOR, near[0], S[0], near[1], S[1], near[2], S[2], near[3], S[3], near[4], S[4], near[5], S[5]);
+    report_figure(d->r, "cures-lyapunov.png", cap, "cures-lyapunov.csv");
+    return bad;
+}
+
+/* Short training runs of each cure on the adding problem, and their validation losses. */
+static int cures_trained(demo *d)
+{
+    int bad = 0;
+    rl_status s;
     const int TT = d->cure_train_T, steps = d->cure_steps;
     char dir[1300];
     if (demo_runs_dir(d, dir, sizeof dir)) return 1;
@@ -327,4 +349,27 @@ int demo_section_cures(demo *d)
     }
     for (int k = 0; k < NCURE; k++) free(st[k]), free(val[k]);
     return bad;
+}
+
+int demo_section_cures(demo *d)
+{
+    const int T = d->cure_T, H = d->cure_H;
+    char intro[1400];
+    snprintf(intro, sizeof intro,
+             "<p>The cures of chapter 10 and after act on the very Jacobians of the sections above. Six recurrent "
+             "networks of %d units at initialisation, on the inputs of the adding problem at T = %d: a tanh RNN "
+             "(PyTorch's init), an LSTM (PyTorch's init), an LSTM with the chrono init (forget biases ln u, "
+             "u ~ U[1, T &#8722; 1]: Tallec and Ollivier 2018), a tanh RNN with an orthogonal W<sub>hh</sub> "
+             "(W = B exp(A), PyTorch's parametrisation), IndRNN (a diagonal recurrence |u| &#8804; 2<sup>1/T</sup>: "
+             "Li et al. 2018) and leaky units whose time scales 1/&#945; spread from 2 to T (Deep Learning "
+             "&#167;10.9).</p>",
+             H, T);
+    report_heading(d->r, "5. The cures, through the same Jacobians", intro);
+    cures_data C = {.lag = calloc((size_t)NCURE * (T + 1), sizeof *C.lag), .ks = calloc((size_t)T + 1, sizeof *C.ks),
+                    .ly = calloc((size_t)NCURE * 2 * H, sizeof *C.ly), .idx = calloc((size_t)2 * H, sizeof *C.idx)};
+    int bad = !C.lag || !C.ks || !C.ly || !C.idx ? demo_fail(RL_ERR_NOMEM) : cures_measure(d, &C);
+    if (!bad && !cli_interrupted()) bad = cures_figure_lags(d, &C) | cures_figure_lyapunov(d, &C);
+    free(C.lag), free(C.ks), free(C.ly), free(C.idx);
+    if (bad || cli_interrupted()) return bad;
+    return cures_trained(d);
 }

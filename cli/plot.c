@@ -435,88 +435,79 @@ static int find_spot(const pl_points *p, double w, double h, double box[4])
 }
 
 /* Line styles: solid, then PLplot's dashes; colour id k draws with style 1 + k % 8. */
-int plot_lines(const pl_figure *f, const pl_series *s, int n)
+/* The legend: one entry per labelled series that draws something; a
+ * line's marker shows when its points are marked, by itself or by a series
+ * of the same colour (marked[id]); *ids the colours in use. */
+static void make_legend(const pl_series *s, int n, int logx, int logy, legend *g, int marked[8], int *ids)
 {
-    int logx = f->logx && plot_log_axis(s, n, 0), logy = f->logy && plot_log_axis(s, n, 1);
-    double x0, x1, y0, y1;
-    bounds(s, n, logx, logy, &x0, &x1, &y0, &y1);
-    if (!isnan(f->xmin)) x0 = logx ? log10(f->xmin) : f->xmin;
-    if (!isnan(f->xmax)) x1 = logx ? log10(f->xmax) : f->xmax;
-    if (!isnan(f->ymin)) y0 = logy ? log10(f->ymin) : f->ymin;
-    if (!isnan(f->ymax)) y1 = logy ? log10(f->ymax) : f->ymax;
-    if (f->unit_circle) { /* the circle and the data, with room around */
-        double r = fmax(fmax(fabs(x0), fabs(x1)), fmax(fmax(fabs(y0), fabs(y1)), 1.0)) * 1.08;
-        x0 = y0 = -r, x1 = y1 = r;
-    }
-    layout L = {f->unit_circle ? 700 : 900, f->unit_circle ? 700 : 600, 0, 0, 0, 0, {0}, {0}};
-    pl_open_png(f->path, L.w, L.h);
-    /* the legend: one entry per labelled series; a line's marker shows when
-     * its points are marked, by itself or by a series of the same colour */
-    legend g = {0};
-    int marked[8] = {0}, ids = 0;
+    *ids = 0;
     for (int k = 0; k < n; k++) {
         int id = (s[k].color >= 0 ? s[k].color : k) % 8;
-        ids = id + 1 > ids ? id + 1 : ids;
+        *ids = id + 1 > *ids ? id + 1 : *ids;
         if (s[k].style & PL_POINTS) marked[id] = 1;
     }
-    for (int k = 0; k < n && g.n < 16; k++) {
+    for (int k = 0; k < n && g->n < 16; k++) {
         int id = (s[k].color >= 0 ? s[k].color : k) % 8, m = 0;
         for (int i = 0; i < s[k].n; i++) m += usable(s[k].x[i], s[k].y[i], logx, logy);
         if (!s[k].label || m == 0) continue; /* nothing drawn, nothing to name */
-        g.opt[g.n] = (s[k].style & PL_LINE ? PL_LEGEND_LINE : 0) | PL_LEGEND_SYMBOL;
-        g.lcol[g.n] = g.scol[g.n] = COL0 + id, g.lsty[g.n] = 1 + id, g.lw[g.n] = 2.2;
-        g.ssc[g.n] = 0.7, g.snum[g.n] = s[k].style & PL_LINE ? 2 : 1, g.tcol[g.n] = 1;
-        g.sym[g.n] = pl_markers[id], g.text[g.n++] = s[k].label;
+        g->opt[g->n] = (s[k].style & PL_LINE ? PL_LEGEND_LINE : 0) | PL_LEGEND_SYMBOL;
+        g->lcol[g->n] = g->scol[g->n] = COL0 + id, g->lsty[g->n] = 1 + id, g->lw[g->n] = 2.2;
+        g->ssc[g->n] = 0.7, g->snum[g->n] = s[k].style & PL_LINE ? 2 : 1, g->tcol[g->n] = 1;
+        g->sym[g->n] = pl_markers[id], g->text[g->n++] = s[k].label;
     }
-    /* axes, plot area and legend: inside where it covers nothing, else with
-     * room made above the data, else outside on the right */
-    pl_points pts = {0};
-    double box[4] = {0}, lw = 0, lh = 0, y1_data = y1;
-    int outside = 0, found = g.n == 0;
+}
+
+/* Axes, plot area and legend: the legend inside where it covers nothing
+ * (box), else with room made above the data, else outside on the right
+ * (*outside). lim: x0, x1, y0, y1 of the data. 0, or -1 out of memory. */
+static int arrange(layout *L, const pl_figure *f, const pl_series *s, int n, const legend *g, const double lim[4], int logx,
+                   int logy, pl_points *pts, double box[4], int *outside)
+{
+    double lw = 0, lh = 0, y1 = lim[3];
+    int found = g->n == 0;
     for (int attempt = 0; attempt < 3; attempt++) {
-        pl_axis_make(&L.x, "x", x0, x1, logx, f->intx && !logx, 0);
-        pl_axis_make(&L.y, "y", y0, y1, logy, 0, 0);
-        place(&L, outside ? 0.97 - lw * (L.vx1 - L.vx0) - 0.03 : 0.96, f->unit_circle);
-        if (g.n) measure_legend(&g, &L, &lw, &lh);
-        if (collect(&L, f, s, n, &pts)) {
-            plend1();
-            free(pts.xy);
-            fprintf(stderr, "%s: out of memory for a figure\n", cli_prog);
-            return -1;
-        }
-        if (found || outside) break;
-        if (find_spot(&pts, lw, lh, box) == 0) {
-            found = 1;
-            break;
-        }
+        pl_axis_make(&L->x, "x", lim[0], lim[1], logx, f->intx && !logx, 0);
+        pl_axis_make(&L->y, "y", lim[2], y1, logy, 0, 0);
+        place(L, *outside ? 0.97 - lw * (L->vx1 - L->vx0) - 0.03 : 0.96, f->unit_circle);
+        if (g->n) measure_legend(g, L, &lw, &lh);
+        if (collect(L, f, s, n, pts)) return -1;
+        if (found || *outside) break;
+        if (find_spot(pts, lw, lh, box) == 0) break;
         if (attempt == 0 && isnan(f->ymax) && !f->unit_circle && lh <= 0.3) {
             /* room above the data: the highest point sits below the legend */
             double top = 0;
-            for (int i = 0; i < pts.n; i++) top = fmax(top, pts.xy[2 * i + 1]);
-            if (top > 0) y1 = y0 + (y1 - y0) * top / (1 - 0.02 - lh - 0.04);
+            for (int i = 0; i < pts->n; i++) top = fmax(top, pts->xy[2 * i + 1]);
+            if (top > 0) y1 = lim[2] + (y1 - lim[2]) * top / (1 - 0.02 - lh - 0.04);
             continue;
         }
-        outside = 1; /* the box is known once drawn */
-        y1 = y1_data;
+        *outside = 1; /* the box is known once drawn */
+        y1 = lim[3];
     }
-    plvpor(L.vx0, L.vx1, L.vy0, L.vy1);
-    plwind(L.x.lo, L.x.hi, L.y.lo, L.y.hi);
-    double vw = (L.vx1 - L.vx0) * L.w, vh = (L.vy1 - L.vy0) * L.h;
-    pl_axis_draw(&L.x, &L.y, 1, vw, vh);
-    if (f->unit_circle) {
-        double cx[361], cy[361];
-        for (int i = 0; i <= 360; i++) cx[i] = cos(i * M_PI / 180), cy[i] = sin(i * M_PI / 180);
-        plcol0(COL_HATCH);
-        pllsty(2);
-        plwidth(1.5);
-        plline(361, cx, cy);
-        pllsty(1);
-        plcol0(COL_GRID);
-        plwidth(0.8);
-        pljoin(L.x.lo, 0, L.x.hi, 0), pljoin(0, L.y.lo, 0, L.y.hi);
-    }
+    return 0;
+}
+
+/* The unit circle (dashed) and the axes through 0. */
+static void draw_unit_circle(const layout *L)
+{
+    double cx[361], cy[361];
+    for (int i = 0; i <= 360; i++) cx[i] = cos(i * M_PI / 180), cy[i] = sin(i * M_PI / 180);
+    plcol0(COL_HATCH);
+    pllsty(2);
+    plwidth(1.5);
+    plline(361, cx, cy);
+    pllsty(1);
+    plcol0(COL_GRID);
+    plwidth(0.8);
+    pljoin(L->x.lo, 0, L->x.hi, 0), pljoin(0, L->y.lo, 0, L->y.hi);
+}
+
+/* Every series: its line in its colour and style, its markers (every point,
+ * or about ten along a line whose colour has none); marks gets (colour id,
+ * markers drawn) of the first 16 for the test hook. */
+static void draw_series(const layout *L, const pl_series *s, int n, int logx, int logy, const int marked[8], int ids,
+                        int marks[32])
+{
     double *px = NULL, *py = NULL;
-    int marks[32] = {0}; /* (colour id, markers drawn) of the first 16 series, for the test hook */
     for (int k = 0; k < n; k++) {
         int id = (s[k].color >= 0 ? s[k].color : k) % 8, drawn = 0;
         free(px), free(py);
@@ -542,7 +533,7 @@ int plot_lines(const pl_figure *f, const pl_series *s, int n)
             plschr(0, 0.6);
             int last = -1;
             for (int j = 0; j < 10; j++) {
-                double target = L.x.lo + (L.x.hi - L.x.lo) * (j + (id + 0.5) / ids) / 10;
+                double target = L->x.lo + (L->x.hi - L->x.lo) * (j + (id + 0.5) / ids) / 10;
                 int best = 0;
                 for (int i = 1; i < m; i++)
                     if (fabs(px[i] - target) < fabs(px[best] - target)) best = i;
@@ -554,6 +545,40 @@ int plot_lines(const pl_figure *f, const pl_series *s, int n)
         if (k < 16) marks[2 * k] = m > 0 ? id : -1, marks[2 * k + 1] = drawn;
     }
     free(px), free(py);
+}
+
+int plot_lines(const pl_figure *f, const pl_series *s, int n)
+{
+    int logx = f->logx && plot_log_axis(s, n, 0), logy = f->logy && plot_log_axis(s, n, 1);
+    double lim[4];
+    bounds(s, n, logx, logy, &lim[0], &lim[1], &lim[2], &lim[3]);
+    if (!isnan(f->xmin)) lim[0] = logx ? log10(f->xmin) : f->xmin;
+    if (!isnan(f->xmax)) lim[1] = logx ? log10(f->xmax) : f->xmax;
+    if (!isnan(f->ymin)) lim[2] = logy ? log10(f->ymin) : f->ymin;
+    if (!isnan(f->ymax)) lim[3] = logy ? log10(f->ymax) : f->ymax;
+    if (f->unit_circle) { /* the circle and the data, with room around */
+        double r = fmax(fmax(fabs(lim[0]), fabs(lim[1])), fmax(fmax(fabs(lim[2]), fabs(lim[3])), 1.0)) * 1.08;
+        lim[0] = lim[2] = -r, lim[1] = lim[3] = r;
+    }
+    layout L = {f->unit_circle ? 700 : 900, f->unit_circle ? 700 : 600, 0, 0, 0, 0, {0}, {0}};
+    pl_open_png(f->path, L.w, L.h);
+    legend g = {0};
+    int marked[8] = {0}, ids = 0, outside = 0, marks[32] = {0};
+    make_legend(s, n, logx, logy, &g, marked, &ids);
+    pl_points pts = {0};
+    double box[4] = {0};
+    if (arrange(&L, f, s, n, &g, lim, logx, logy, &pts, box, &outside)) {
+        plend1();
+        free(pts.xy);
+        fprintf(stderr, "%s: out of memory for a figure\n", cli_prog);
+        return -1;
+    }
+    plvpor(L.vx0, L.vx1, L.vy0, L.vy1);
+    plwind(L.x.lo, L.x.hi, L.y.lo, L.y.hi);
+    double vw = (L.vx1 - L.vx0) * L.w, vh = (L.vy1 - L.vy0) * L.h;
+    pl_axis_draw(&L.x, &L.y, 1, vw, vh);
+    if (f->unit_circle) draw_unit_circle(&L);
+    draw_series(&L, s, n, logx, logy, marked, ids, marks);
     plcol0(1);
     plwidth(1);
     plmtex("b", 3.2, 0.5, 0.5, f->xlabel);

@@ -87,101 +87,112 @@ static int sc_read(const char *path, sc_row **rows, int *n)
     return bad ? -1 : 0;
 }
 
-int plot_scaling(const char *csv, const char *png)
-{
-    sc_row *r = NULL;
-    int n = 0;
-    if (sc_read(csv, &r, &n)) {
-        free(r);
-        return -1;
-    }
-    /* panels: the cells in order; series: (hidden, batch), one colour and
-     * marker each; x: the thread counts */
+/* What the figure shows: the panels (cells, in order), the series (hidden
+ * and batch, sorted: H, then B descending), the thread counts and x's range. */
+typedef struct {
     char cells[SC_MAX_CELLS][16];
-    int nc = 0, nl = 0, nt = 0, loads[SC_MAX_LOADS][2] = {{0}}, th[SC_MAX_THREADS] = {0}; /* n >= 1 rows */
+    int nc, nl, nt, loads[SC_MAX_LOADS][2], th[SC_MAX_THREADS];
+    double x0, x1;
+} sc_plan;
+
+/* The plan of n >= 1 rows: 0, or -1 after a line (too many cells or sizes). */
+static int sc_make_plan(const sc_row *r, int n, const char *csv, sc_plan *P)
+{
+    memset(P, 0, sizeof *P);
     for (int i = 0; i < n; i++) {
         int k = 0;
-        while (k < nc && strcmp(cells[k], r[i].cell) != 0) k++;
-        if (k == nc && nc < SC_MAX_CELLS) snprintf(cells[nc++], sizeof cells[0], "%s", r[i].cell);
-        else if (k == nc) return free(r), fprintf(stderr, "rnnlab plot: more than %d cells in %s\n", SC_MAX_CELLS, csv), -1;
-        for (k = 0; k < nl && (loads[k][0] != r[i].hidden || loads[k][1] != r[i].batch);) k++;
-        if (k == nl && nl < SC_MAX_LOADS) loads[nl][0] = r[i].hidden, loads[nl++][1] = r[i].batch;
-        else if (k == nl) return free(r), fprintf(stderr, "rnnlab plot: more than %d sizes in %s\n", SC_MAX_LOADS, csv), -1;
-        for (k = 0; k < nt && th[k] != r[i].threads;) k++;
-        if (k == nt && nt < SC_MAX_THREADS) th[nt++] = r[i].threads;
+        while (k < P->nc && strcmp(P->cells[k], r[i].cell) != 0) k++;
+        if (k == P->nc && P->nc < SC_MAX_CELLS) snprintf(P->cells[P->nc++], sizeof P->cells[0], "%s", r[i].cell);
+        else if (k == P->nc) return fprintf(stderr, "rnnlab plot: more than %d cells in %s\n", SC_MAX_CELLS, csv), -1;
+        for (k = 0; k < P->nl && (P->loads[k][0] != r[i].hidden || P->loads[k][1] != r[i].batch);) k++;
+        if (k == P->nl && P->nl < SC_MAX_LOADS) P->loads[P->nl][0] = r[i].hidden, P->loads[P->nl++][1] = r[i].batch;
+        else if (k == P->nl) return fprintf(stderr, "rnnlab plot: more than %d sizes in %s\n", SC_MAX_LOADS, csv), -1;
+        for (k = 0; k < P->nt && P->th[k] != r[i].threads;) k++;
+        if (k == P->nt && P->nt < SC_MAX_THREADS) P->th[P->nt++] = r[i].threads;
     }
-    for (int a = 0; a < nl; a++) /* insertion sort: H, then B descending (the legend's rows) */
+    int (*loads)[2] = P->loads;
+    for (int a = 0; a < P->nl; a++) /* insertion sort: H, then B descending (the legend's rows) */
         for (int b = a; b > 0 && (loads[b][0] < loads[b - 1][0] ||
                                   (loads[b][0] == loads[b - 1][0] && loads[b][1] > loads[b - 1][1])); b--) {
             int h = loads[b][0], bb = loads[b][1];
             loads[b][0] = loads[b - 1][0], loads[b][1] = loads[b - 1][1], loads[b - 1][0] = h, loads[b - 1][1] = bb;
         }
-    int tmin = th[0], tmax = th[0];
-    for (int k = 1; k < nt; k++) tmin = th[k] < tmin ? th[k] : tmin, tmax = th[k] > tmax ? th[k] : tmax;
-    double x0 = log10(tmin) - 0.1, x1 = log10(tmax) + 0.1;
-    if (tmax == tmin) x0 -= 0.3, x1 += 0.3;
+    int tmin = P->th[0], tmax = P->th[0];
+    for (int k = 1; k < P->nt; k++) tmin = P->th[k] < tmin ? P->th[k] : tmin, tmax = P->th[k] > tmax ? P->th[k] : tmax;
+    P->x0 = log10(tmin) - 0.1, P->x1 = log10(tmax) + 0.1;
+    if (tmax == tmin) P->x0 -= 0.3, P->x1 += 0.3;
+    return 0;
+}
 
-    pl_open_png(png, 1200, 900);
-    static const double vp[SC_MAX_CELLS + 1][4] = {
-        {0.11, 0.47, 0.61, 0.94}, {0.61, 0.97, 0.61, 0.94}, {0.11, 0.47, 0.11, 0.44}, {0.53, 0.99, 0.11, 0.44}};
+/* The panels' places: the cells', then the legend's. */
+static const double vp[SC_MAX_CELLS + 1][4] = {
+    {0.11, 0.47, 0.61, 0.94}, {0.61, 0.97, 0.61, 0.94}, {0.11, 0.47, 0.11, 0.44}, {0.53, 0.99, 0.11, 0.44}};
+
+/* Panel p: cell p's tokens/s against threads, rnnlab solid, PyTorch dashed, a colour per size. */
+static void sc_panel(const sc_row *r, int n, const sc_plan *P, int p, const char *png)
+{
+    const double x0 = P->x0, x1 = P->x1;
     double px[SC_MAX_THREADS], py[SC_MAX_THREADS];
-    for (int p = 0; p < nc; p++) {
-        double lo = INFINITY, hi = -INFINITY;
-        for (int i = 0; i < n; i++)
-            if (strcmp(r[i].cell, cells[p]) == 0)
-                for (int s = 0; s < 2; s++) {
-                    double v = s ? r[i].peer : r[i].ours;
-                    if (isfinite(v) && v > 0) lo = fmin(lo, log10(v)), hi = fmax(hi, log10(v));
-                }
-        if (!isfinite(lo)) lo = 0, hi = 1;
-        double pad = fmax(0.05 * (hi - lo), 0.03), y0 = lo - pad, y1 = hi + pad;
-        /* x: the thread counts, labelled; y: tokens/s as 1k, 20k, 1M */
-        pl_axis ax, ay;
-        pl_axis_make(&ax, "x", x0, x1, 1, 0, 0);
-        ax.n = ax.nminor = 0;
-        for (int k = 0; k < nt; k++) {
-            char lab[16];
-            snprintf(lab, sizeof lab, "%d", th[k]);
-            if (ax.n < PL_AX_MAX) ax.at[ax.n] = log10(th[k]), snprintf(ax.text[ax.n++], sizeof ax.text[0], "%s", lab);
-        }
-        pl_axis_make(&ay, "y", y0, y1, 1, 0, 1);
-        plvpor(vp[p][0], vp[p][1], vp[p][2], vp[p][3]);
-        plwind(x0, x1, y0, y1);
-        plschr(0, 1.0);
-        pl_axis_draw(&ax, &ay, 1, (vp[p][1] - vp[p][0]) * 1200, (vp[p][3] - vp[p][2]) * 900);
-        const pl_axis *axes[2] = {&ax, &ay};
-        pl_hook(png, cells[p], axes, 2, NULL, NULL, NULL, 0, 0);
-        char title[64];
-        snprintf(title, sizeof title, "%s", strcmp(cells[p], "rnn") == 0 ? "rnn (tanh)" : cells[p]);
-        plmtex("l", pl_title_disp(&ay), 0.5, 0.5, "training tokens/s");
-        plmtex("t", 1.2, 0.5, 0.5, title);
-        plmtex("b", 3.0, 0.5, 0.5, "threads");
-        for (int l = 0; l < nl; l++)
+    double lo = INFINITY, hi = -INFINITY;
+    for (int i = 0; i < n; i++)
+        if (strcmp(r[i].cell, P->cells[p]) == 0)
             for (int s = 0; s < 2; s++) {
-                int m = 0;
-                for (int k = 0; k < nt; k++) /* in thread order */
-                    for (int i = 0; i < n; i++)
-                        if (strcmp(r[i].cell, cells[p]) == 0 && r[i].hidden == loads[l][0] && r[i].batch == loads[l][1] &&
-                            r[i].threads == th[k]) {
-                            double v = s ? r[i].peer : r[i].ours;
-                            if (isfinite(v) && v > 0) px[m] = log10(th[k]), py[m++] = log10(v);
-                        }
-                for (int a = 1; a < m; a++) /* th is in order of appearance: sort by x */
-                    for (int b = a; b > 0 && px[b] < px[b - 1]; b--) {
-                        double t = px[b];
-                        px[b] = px[b - 1], px[b - 1] = t, t = py[b], py[b] = py[b - 1], py[b - 1] = t;
-                    }
-                plcol0(COL0 + l % 8);
-                pllsty(s ? 3 : 1);
-                plwidth(s ? 1.8 : 2.4);
-                if (m > 1) plline(m, px, py);
-                plschr(0, 0.6);
-                plstring(m, px, py, pl_markers[l % 8]);
-                plschr(0, 1.0);
+                double v = s ? r[i].peer : r[i].ours;
+                if (isfinite(v) && v > 0) lo = fmin(lo, log10(v)), hi = fmax(hi, log10(v));
             }
-        pllsty(1);
+    if (!isfinite(lo)) lo = 0, hi = 1;
+    double pad = fmax(0.05 * (hi - lo), 0.03), y0 = lo - pad, y1 = hi + pad;
+    /* x: the thread counts, labelled; y: tokens/s as 1k, 20k, 1M */
+    pl_axis ax, ay;
+    pl_axis_make(&ax, "x", x0, x1, 1, 0, 0);
+    ax.n = ax.nminor = 0;
+    for (int k = 0; k < P->nt; k++) {
+        char lab[16];
+        snprintf(lab, sizeof lab, "%d", P->th[k]);
+        if (ax.n < PL_AX_MAX) ax.at[ax.n] = log10(P->th[k]), snprintf(ax.text[ax.n++], sizeof ax.text[0], "%s", lab);
     }
-    /* the legend, in the panel left free */
+    pl_axis_make(&ay, "y", y0, y1, 1, 0, 1);
+    plvpor(vp[p][0], vp[p][1], vp[p][2], vp[p][3]);
+    plwind(x0, x1, y0, y1);
+    plschr(0, 1.0);
+    pl_axis_draw(&ax, &ay, 1, (vp[p][1] - vp[p][0]) * 1200, (vp[p][3] - vp[p][2]) * 900);
+    const pl_axis *axes[2] = {&ax, &ay};
+    pl_hook(png, P->cells[p], axes, 2, NULL, NULL, NULL, 0, 0);
+    char title[64];
+    snprintf(title, sizeof title, "%s", strcmp(P->cells[p], "rnn") == 0 ? "rnn (tanh)" : P->cells[p]);
+    plmtex("l", pl_title_disp(&ay), 0.5, 0.5, "training tokens/s");
+    plmtex("t", 1.2, 0.5, 0.5, title);
+    plmtex("b", 3.0, 0.5, 0.5, "threads");
+    for (int l = 0; l < P->nl; l++)
+        for (int s = 0; s < 2; s++) {
+            int m = 0;
+            for (int k = 0; k < P->nt; k++) /* in thread order */
+                for (int i = 0; i < n; i++)
+                    if (strcmp(r[i].cell, P->cells[p]) == 0 && r[i].hidden == P->loads[l][0] && r[i].batch == P->loads[l][1] &&
+                        r[i].threads == P->th[k]) {
+                        double v = s ? r[i].peer : r[i].ours;
+                        if (isfinite(v) && v > 0) px[m] = log10(P->th[k]), py[m++] = log10(v);
+                    }
+            for (int a = 1; a < m; a++) /* th is in order of appearance: sort by x */
+                for (int b = a; b > 0 && px[b] < px[b - 1]; b--) {
+                    double t = px[b];
+                    px[b] = px[b - 1], px[b - 1] = t, t = py[b], py[b] = py[b - 1], py[b - 1] = t;
+                }
+            plcol0(COL0 + l % 8);
+            pllsty(s ? 3 : 1);
+            plwidth(s ? 1.8 : 2.4);
+            if (m > 1) plline(m, px, py);
+            plschr(0, 0.6);
+            plstring(m, px, py, pl_markers[l % 8]);
+            plschr(0, 1.0);
+        }
+    pllsty(1);
+}
+
+/* The legend, in the panel left free: the sizes, then the two line styles. */
+static void sc_legend(const sc_plan *P)
+{
+    const int nl = P->nl;
     plvpor(vp[SC_MAX_CELLS][0], vp[SC_MAX_CELLS][1], vp[SC_MAX_CELLS][2], vp[SC_MAX_CELLS][3]);
     plwind(0, 1, 0, 1);
     plcol0(1);
@@ -197,7 +208,7 @@ int plot_scaling(const char *csv, const char *png)
     char texts[SC_MAX_LOADS][32];
     for (int l = 0; l < nleg; l++) {
         int load = l < nl;
-        if (load) snprintf(texts[l], sizeof texts[0], "H=%d B=%d", loads[l][0], loads[l][1]);
+        if (load) snprintf(texts[l], sizeof texts[0], "H=%d B=%d", P->loads[l][0], P->loads[l][1]);
         text[l] = load ? texts[l] : l == nl ? "rnnlab" : "PyTorch";
         opt[l] = PL_LEGEND_LINE | (load ? PL_LEGEND_SYMBOL : 0);
         lcol[l] = scol[l] = load ? COL0 + l % 8 : 1;
@@ -210,6 +221,20 @@ int plot_scaling(const char *csv, const char *png)
     pllegend(&w, &h, PL_LEGEND_BACKGROUND | PL_LEGEND_BOUNDING_BOX | PL_LEGEND_ROW_MAJOR,
              PL_POSITION_TOP | PL_POSITION_LEFT | PL_POSITION_INSIDE, 0.03, 0.16, 0.08, 0, 1, 1, (nleg + 1) / 2, 2, nleg,
              opt, 0.6, 0.72, 2.0, 0, tcol, text, NULL, NULL, NULL, NULL, lcol, lsty, lw, scol, ssc, snum, sym);
+}
+
+int plot_scaling(const char *csv, const char *png)
+{
+    sc_row *r = NULL;
+    int n = 0;
+    sc_plan P;
+    if (sc_read(csv, &r, &n) || sc_make_plan(r, n, csv, &P)) {
+        free(r);
+        return -1;
+    }
+    pl_open_png(png, 1200, 900);
+    for (int p = 0; p < P.nc; p++) sc_panel(r, n, &P, p, png);
+    sc_legend(&P);
     plend1();
     free(r);
     return 0;

@@ -149,225 +149,298 @@ static void place(const axis_info *a, const double *v, int n, char *label, size_
     for (int k = 0; k < n && at < size; k++) at += (size_t)snprintf(label + at, size - at, " %.6g", v[k]);
 }
 
-int cli_sweep_report(const cli_ctx *c, const char *dir, const char *result, const char *xname, const char *byname, int json)
+/* What a sweep's report shows: the plan and the finished points, the axes
+ * that vary, the result drawn (key), x and the lines (BY, or NULL), and
+ * the mean (nb, nx) and count of the points of each cell at xs (nx). */
+typedef struct {
+    const cli_ctx *c;
+    const char *dir;
+    cJSON *plan, *lines;
+    const cJSON *cmd, *axes, *ids;
+    points pt;
+    axis_info ax[16];
+    int nax;
+    const char *key;
+    const axis_info *X, *BY;
+    int nx, nb, heat;
+    double *mean, *cnt, *xs;
+    char xl[300], by_t[8][160], png[300], csvn[300], title[400];
+} sweep_view;
+
+static void view_free(sweep_view *v)
 {
+    free(v->mean), free(v->cnt), free(v->xs);
+    free(v->pt.opts), free(v->pt.res);
+    cJSON_Delete(v->lines), cJSON_Delete(v->plan);
+}
+
+/* The plan and the finished points: 0, or 1 after a line. */
+static int view_load(sweep_view *v)
+{
+    const cli_ctx *c = v->c;
     char p[1300];
-    snprintf(p, sizeof p, "%s/sweep.json", dir);
-    cJSON *plan = read_json(p), *lines = NULL;
-    if (!plan) {
+    snprintf(p, sizeof p, "%s/sweep.json", v->dir);
+    v->plan = read_json(p);
+    if (!v->plan) {
         fprintf(stderr, "rnnlab %s: %s: cannot read the sweep's plan\n", c->cmd, p);
         return 1;
     }
-    const cJSON *cmd = cJSON_GetObjectItemCaseSensitive(plan, "command"), *axes = cJSON_GetObjectItemCaseSensitive(plan, "axes");
-    const cJSON *ids = cJSON_GetObjectItemCaseSensitive(plan, "points");
-    points pt = {0};
-    int e = 0;
-    if (!cJSON_IsString(cmd) || !cJSON_IsArray(axes) || !cJSON_IsArray(ids)) {
+    v->cmd = cJSON_GetObjectItemCaseSensitive(v->plan, "command"), v->axes = cJSON_GetObjectItemCaseSensitive(v->plan, "axes");
+    v->ids = cJSON_GetObjectItemCaseSensitive(v->plan, "points");
+    if (!cJSON_IsString(v->cmd) || !cJSON_IsArray(v->axes) || !cJSON_IsArray(v->ids)) {
         fprintf(stderr, "rnnlab %s: %s: not a sweep's plan (rnnlab sweep writes it)\n", c->cmd, p);
-        e = 1;
+        return 1;
     }
-    if (!e && load_points(dir, ids, &pt, &lines)) {
+    if (load_points(v->dir, v->ids, &v->pt, &v->lines)) {
         fprintf(stderr, "rnnlab %s: out of memory\n", c->cmd);
-        e = 1;
+        return 1;
     }
-    if (!e && pt.n == 0) {
-        fprintf(stderr, "rnnlab %s: %s: no point of the sweep has finished yet (results.jsonl)\n", c->cmd, dir);
-        e = 1;
+    if (v->pt.n == 0) {
+        fprintf(stderr, "rnnlab %s: %s: no point of the sweep has finished yet (results.jsonl)\n", c->cmd, v->dir);
+        return 1;
     }
     /* the axes that vary */
-    axis_info ax[16];
-    int nax = 0;
-    for (const cJSON *a = e ? NULL : axes->child; a && nax < 16; a = a->next) {
+    for (const cJSON *a = v->axes->child; a && v->nax < 16; a = a->next) {
         cJSON *name = cJSON_GetObjectItemCaseSensitive(a, "name"), *vals = cJSON_GetObjectItemCaseSensitive(a, "values");
         if (!cJSON_IsString(name) || !cJSON_IsArray(vals) || cJSON_GetArraySize(vals) < 2) continue;
-        axis_info *x = &ax[nax++];
+        axis_info *x = &v->ax[v->nax++];
         cJSON *opt = cJSON_GetObjectItemCaseSensitive(a, "option");
         x->name = name->valuestring, x->values = vals, x->n = cJSON_GetArraySize(vals), x->numeric = 1;
         x->option = cJSON_IsString(opt) ? opt->valuestring : x->name;
-        for (const cJSON *v = vals->child; v; v = v->next) x->numeric &= cJSON_IsNumber(v);
+        for (const cJSON *w = vals->child; w; w = w->next) x->numeric &= cJSON_IsNumber(w);
     }
-    /* the result: --result, or the first number a point gives */
+    return 0;
+}
+
+/* The result (--result, or the first number a point gives), x (--x, or the
+ * first numeric axis, or the first) and the lines (--by, or the next axis):
+ * 0, or the exit code after a line. */
+static int view_choose(sweep_view *v, const char *result, const char *xname, const char *byname)
+{
+    const cli_ctx *c = v->c;
+    const cJSON *res0 = v->pt.res[0];
     const char *key = result;
-    if (!e && !key)
-        for (const cJSON *it = pt.res[0]->child; it && !key; it = it->next)
-            if (cJSON_IsNumber(it)) key = it->string;
-    if (!e && (!key || !cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(pt.res[0], key)))) {
+    for (const cJSON *it = res0->child; !key && it; it = it->next)
+        if (cJSON_IsNumber(it)) key = it->string;
+    if (!key || !cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(res0, key))) {
         char have[600] = "";
-        for (const cJSON *it = pt.res[0]->child; it; it = it->next)
+        for (const cJSON *it = res0->child; it; it = it->next)
             if (cJSON_IsNumber(it)) snprintf(have + strlen(have), sizeof have - strlen(have), "%s%s", have[0] ? ", " : "", it->string);
-        e = cli_usage_error(c, "--result %s: the points' results are %s", key ? key : "?", have);
+        return cli_usage_error(c, "--result %s: the points' results are %s", key ? key : "?", have);
     }
-    /* x: --x, or the first numeric axis, or the first; lines: --by, or the next axis */
+    v->key = key;
     int xi = -1, bi = -1;
-    for (int k = 0; !e && k < nax; k++) {
-        if (xname && strcmp(ax[k].name, xname) == 0) xi = k;
-        if (byname && strcmp(ax[k].name, byname) == 0) bi = k;
+    for (int k = 0; k < v->nax; k++) {
+        if (xname && strcmp(v->ax[k].name, xname) == 0) xi = k;
+        if (byname && strcmp(v->ax[k].name, byname) == 0) bi = k;
     }
-    if (!e && xi >= 0 && xi == bi) e = cli_usage_error(c, "--x and --by name the same axis");
-    if (!e && xname && xi < 0) e = cli_usage_error(c, "--x %s is not an axis of the sweep with two values or more", xname);
-    if (!e && byname && bi < 0) e = cli_usage_error(c, "--by %s is not an axis of the sweep with two values or more", byname);
-    if (!e && nax == 0) {
-        fprintf(stderr, "rnnlab %s: %s: no option of the sweep takes two values: nothing to draw against\n", c->cmd, dir);
-        e = 1;
+    if (xi >= 0 && xi == bi) return cli_usage_error(c, "--x and --by name the same axis");
+    if (xname && xi < 0) return cli_usage_error(c, "--x %s is not an axis of the sweep with two values or more", xname);
+    if (byname && bi < 0) return cli_usage_error(c, "--by %s is not an axis of the sweep with two values or more", byname);
+    if (v->nax == 0) {
+        fprintf(stderr, "rnnlab %s: %s: no option of the sweep takes two values: nothing to draw against\n", c->cmd, v->dir);
+        return 1;
     }
-    for (int k = 0; !e && xi < 0 && k < nax; k++)
-        if (ax[k].numeric && k != bi) xi = k;
-    for (int k = 0; !e && xi < 0 && k < nax; k++)
+    for (int k = 0; xi < 0 && k < v->nax; k++)
+        if (v->ax[k].numeric && k != bi) xi = k;
+    for (int k = 0; xi < 0 && k < v->nax; k++)
         if (k != bi) xi = k;
-    for (int k = 0; !e && bi < 0 && k < nax; k++)
+    for (int k = 0; bi < 0 && k < v->nax; k++)
         if (k != xi) bi = k;
-    if (!e && xi < 0) e = cli_usage_error(c, "--by %s leaves no axis for --x", byname ? byname : "?");
-    if (e) {
-        free(pt.opts), free(pt.res);
-        cJSON_Delete(lines), cJSON_Delete(plan);
-        return e;
+    if (xi < 0) return cli_usage_error(c, "--by %s leaves no axis for --x", byname ? byname : "?");
+    v->X = &v->ax[xi], v->BY = bi >= 0 ? &v->ax[bi] : NULL;
+    v->nx = v->X->n, v->nb = v->BY ? v->BY->n : 1;
+    return 0;
+}
+
+/* The mean over the points of each (x, by) cell, x's places, and the
+ * figure's words: 0, or 1 after a line. */
+static int view_means(sweep_view *v)
+{
+    const axis_info *X = v->X, *BY = v->BY;
+    const int nx = v->nx, nb = v->nb;
+    v->mean = calloc((size_t)nx * nb, sizeof *v->mean), v->cnt = calloc((size_t)nx * nb, sizeof *v->cnt);
+    v->xs = calloc((size_t)nx, sizeof *v->xs);
+    if (!v->mean || !v->cnt || !v->xs) {
+        fprintf(stderr, "rnnlab %s: out of memory\n", v->c->cmd);
+        return 1;
     }
-    const axis_info *X = &ax[xi], *BY = bi >= 0 ? &ax[bi] : NULL;
-    const int nx = X->n, nb = BY ? BY->n : 1;
-    /* the mean over the points of each (x, by) cell */
-    double *mean = calloc((size_t)nx * nb, sizeof *mean), *cnt = calloc((size_t)nx * nb, sizeof *cnt);
-    double *xs = calloc((size_t)nx, sizeof *xs);
-    for (int i = 0; mean && cnt && xs && i < pt.n; i++) {
-        const cJSON *o = pt.opts[i];
+    for (int i = 0; i < v->pt.n; i++) {
+        const cJSON *o = v->pt.opts[i];
         int ix = -1, ib = BY ? -1 : 0;
         for (int k = 0; k < nx; k++)
             if (same_value(cJSON_GetObjectItemCaseSensitive(o, X->name), cJSON_GetArrayItem(X->values, k))) ix = k;
         for (int k = 0; BY && k < nb; k++)
             if (same_value(cJSON_GetObjectItemCaseSensitive(o, BY->name), cJSON_GetArrayItem(BY->values, k))) ib = k;
-        const cJSON *r = cJSON_GetObjectItemCaseSensitive(pt.res[i], key);
+        const cJSON *r = cJSON_GetObjectItemCaseSensitive(v->pt.res[i], v->key);
         if (ix < 0 || ib < 0 || !cJSON_IsNumber(r) || !isfinite(r->valuedouble)) continue;
-        mean[(size_t)ib * nx + ix] += r->valuedouble, cnt[(size_t)ib * nx + ix] += 1;
+        v->mean[(size_t)ib * nx + ix] += r->valuedouble, v->cnt[(size_t)ib * nx + ix] += 1;
     }
-    if (!mean || !cnt || !xs) {
-        fprintf(stderr, "rnnlab %s: out of memory\n", c->cmd);
-        e = 1;
-    }
-    for (int k = 0; !e && k < nx * nb; k++) mean[k] = cnt[k] > 0 ? mean[k] / cnt[k] : NAN;
-    for (int k = 0; !e && k < nx; k++) xs[k] = X->numeric ? cJSON_GetArrayItem(X->values, k)->valuedouble : k;
-    const int heat = !e && BY && X->numeric && BY->numeric;
-    char xl[300], by_t[8][160], png[300], csvn[300], title[400];
-    snprintf(xl, sizeof xl, "%s", X->option);
+    for (int k = 0; k < nx * nb; k++) v->mean[k] = v->cnt[k] > 0 ? v->mean[k] / v->cnt[k] : NAN;
+    for (int k = 0; k < nx; k++) v->xs[k] = X->numeric ? cJSON_GetArrayItem(X->values, k)->valuedouble : k;
+    v->heat = BY && X->numeric && BY->numeric;
+    snprintf(v->xl, sizeof v->xl, "%s", X->option);
     if (!X->numeric) { /* a categorical x: its values' positions, named in the label */
-        size_t at = (size_t)snprintf(xl, sizeof xl, "%s:", X->name);
-        for (int k = 0; k < nx && at < sizeof xl; k++) {
-            char v[64];
-            value_text(cJSON_GetArrayItem(X->values, k), v, sizeof v);
-            at += (size_t)snprintf(xl + at, sizeof xl - at, " %d %s", k, v);
+        size_t at = (size_t)snprintf(v->xl, sizeof v->xl, "%s:", X->name);
+        for (int k = 0; k < nx && at < sizeof v->xl; k++) {
+            char w[64];
+            value_text(cJSON_GetArrayItem(X->values, k), w, sizeof w);
+            at += (size_t)snprintf(v->xl + at, sizeof v->xl - at, " %d %s", k, w);
         }
     }
-    snprintf(png, sizeof png, "sweep-%s.png", key);
-    snprintf(csvn, sizeof csvn, "sweep-%s.csv", key);
-    snprintf(title, sizeof title, "%s: %s against %s%s%s", cmd->valuestring, key, X->name, BY ? (heat ? " and " : ", by ") : "",
-             BY ? BY->name : "");
-    if (!e && json) { /* the numbers behind the figure */
-        cJSON *o = cJSON_CreateObject(), *ser = cJSON_AddArrayToObject(o, "series");
-        cJSON_AddStringToObject(o, "result", key);
-        cJSON_AddStringToObject(o, "x", X->name);
-        if (BY) cJSON_AddStringToObject(o, "by", BY->name);
-        cJSON_AddNumberToObject(o, "points", pt.n);
-        cJSON_AddNumberToObject(o, "planned", cJSON_GetArraySize(ids));
-        for (int b = 0; b < nb; b++) {
-            cJSON *s = cJSON_CreateObject(), *xv = cJSON_AddArrayToObject(s, "x"), *mv = cJSON_AddArrayToObject(s, "mean");
-            cJSON *nv = cJSON_AddArrayToObject(s, "n");
-            if (BY) cJSON_AddItemToObject(s, "by", cJSON_Duplicate(cJSON_GetArrayItem(BY->values, b), 1));
-            for (int k = 0; k < nx; k++) {
-                cJSON_AddItemToArray(xv, cJSON_Duplicate(cJSON_GetArrayItem(X->values, k), 1));
-                cJSON_AddItemToArray(mv, isfinite(mean[(size_t)b * nx + k]) ? cJSON_CreateNumber(mean[(size_t)b * nx + k]) : cJSON_CreateNull());
-                cJSON_AddItemToArray(nv, cJSON_CreateNumber(cnt[(size_t)b * nx + k]));
-            }
-            cJSON_AddItemToArray(ser, s);
-        }
-        char *txt = cJSON_PrintUnformatted(o);
-        if (txt) puts(txt);
-        free(txt);
-        cJSON_Delete(o);
-    } else if (!e) {
-        char intro[1024], ck[400];
-        snprintf(intro, sizeof intro,
-                 "<p>Sweep folder <code>%s</code>: %d of %d points of <code>rnnlab %s</code> finished. Each point's options and "
-                 "key numbers are a line of results.jsonl; its files are in points/ID/.</p>",
-                 dir, pt.n, cJSON_GetArraySize(ids), cmd->valuestring);
-        report *r = report_open(dir, "Sweep", intro);
-        if (!r) e = 1;
-        pl_figure f = {r ? report_path(r, png) : png, title, xl, result_label(key), 0, 0, NAN, NAN, NAN, NAN, 0, 0};
-        double xmin = INFINITY, xmax = -INFINITY;
-        for (int k = 0; k < nx; k++) xmin = fmin(xmin, xs[k]), xmax = fmax(xmax, xs[k]);
-        f.logx = X->numeric && xmin > 0 && xmax / xmin >= 20;
-        f.intx = !X->numeric; /* a categorical x: its values' places 0, 1, ... */
-        if (!e && heat) {
-            /* evenly spaced values at their places; others at their indices, named in the label */
-            double *ys = malloc((size_t)nb * sizeof *ys);
-            char yl[300];
-            double bx[2], by[2];
-            e = !ys;
-            for (int k = 0; !e && k < nb; k++) ys[k] = cJSON_GetArrayItem(BY->values, k)->valuedouble;
-            if (!e) {
-                place(X, xs, nx, xl, sizeof xl, bx);
-                place(BY, ys, nb, yl, sizeof yl, by);
-                f.logx = 0, f.ylabel = yl;
-                e = plot_heatmap(&f, mean, nx, nb, bx[0], bx[1], by[0], by[1], result_label(key)) ? 1 : 0;
-            }
-            free(ys);
-        } else if (!e) {
-            pl_series s[10];
-            int ns = 0;
-            double ymin = INFINITY, ymax = -INFINITY;
-            for (int b = 0; b < nb && ns < 8; b++) {
-                char v[120];
-                if (BY) value_text(cJSON_GetArrayItem(BY->values, b), v, sizeof v);
-                snprintf(by_t[ns], sizeof by_t[ns], "%s = %s", BY ? BY->name : key, BY ? v : "");
-                s[ns] = (pl_series){BY ? by_t[ns] : NULL, xs, mean + (size_t)b * nx, nx, PL_LINE_POINTS, -1};
-                for (int k = 0; k < nx; k++)
-                    if (isfinite(mean[(size_t)b * nx + k])) ymin = fmin(ymin, mean[(size_t)b * nx + k]), ymax = fmax(ymax, mean[(size_t)b * nx + k]);
-                ns++;
-            }
-            f.logy = ymin > 0 && ymax / ymin > 100;
-            /* the edge of chaos: lambda = 0 */
-            double zx[2] = {xs[0], xs[nx - 1]}, zy[2] = {0, 0};
-            if (strncmp(key, "lambda", 6) == 0 && ymin < 0 && ymax > 0 && X->numeric)
-                s[ns++] = (pl_series){"λ = 0: the edge of chaos", zx, zy, 2, PL_LINE, 7};
-            e = plot_lines(&f, s, ns) ? 1 : 0;
-        }
-        /* the data behind the figure: x, then a column per line (or heat-map row) */
-        const char *names[9];
-        const double *cols[9];
-        names[0] = X->name, cols[0] = xs;
-        int ncol = 1;
-        for (int b = 0; b < nb && ncol < 9; b++) {
-            names[ncol] = BY ? by_t[b < 8 ? b : 7] : key;
-            cols[ncol++] = mean + (size_t)b * nx;
-        }
-        if (!e && r) e = write_csv(report_path(r, csvn), names, cols, ncol, nx) ? 1 : 0;
-        snprintf(ck, sizeof ck,
-                 "%s of each point%s, against %s%s%s; a mark is the mean over the seeds%s of that cell.", key,
-                 BY && !heat ? " (a line for each value)" : "", X->name, BY ? (heat ? " and " : ", by ") : "", BY ? BY->name : "",
-                 nax > 2 ? " and the other axes" : "");
-        if (r && !e) report_figure(r, png, ck, csvn);
-        /* every finished point as a row */
-        size_t cap = 65536, at = 0;
-        char *tab = malloc(cap);
-        if (r && tab) {
-            at += (size_t)snprintf(tab + at, cap - at, "<table><tr><th>point</th><th>options</th><th>%s</th></tr>", key);
-            for (int i = 0; i < pt.n && at + 2048 < cap; i++) {
-                char o[1024] = "", v[128], esc[2048];
-                for (const cJSON *it = pt.opts[i]->child; it; it = it->next) {
-                    value_text(it, v, sizeof v);
-                    snprintf(o + strlen(o), sizeof o - strlen(o), "%s%s=%s", o[0] ? " " : "", it->string, v);
-                }
-                html_escape(o, esc, sizeof esc);
-                const cJSON *rv = cJSON_GetObjectItemCaseSensitive(pt.res[i], key);
-                at += (size_t)snprintf(tab + at, cap - at, "<tr><td>%d</td><td>%s</td><td>%.6g</td></tr>", i + 1, esc,
-                                       cJSON_IsNumber(rv) ? rv->valuedouble : NAN);
-            }
-            snprintf(tab + at, cap - at, "</table>");
-            report_heading(r, "The points", tab);
-        }
-        free(tab);
-        if (r && report_close(r) != 0) e = 1;
-        if (!e) fprintf(stderr, "rnnlab %s: wrote %s/report.html and %s/%s\n", c->cmd, dir, dir, png);
+    for (int b = 0; b < nb && b < 8; b++) { /* the lines' (and the CSV's columns') names */
+        char w[120] = "";
+        if (BY) value_text(cJSON_GetArrayItem(BY->values, b), w, sizeof w);
+        snprintf(v->by_t[b], sizeof v->by_t[b], "%s = %s", BY ? BY->name : v->key, w);
     }
-    free(mean), free(cnt), free(xs);
-    free(pt.opts), free(pt.res);
-    cJSON_Delete(lines), cJSON_Delete(plan);
+    snprintf(v->png, sizeof v->png, "sweep-%s.png", v->key);
+    snprintf(v->csvn, sizeof v->csvn, "sweep-%s.csv", v->key);
+    snprintf(v->title, sizeof v->title, "%s: %s against %s%s%s", v->cmd->valuestring, v->key, X->name,
+             BY ? (v->heat ? " and " : ", by ") : "", BY ? BY->name : "");
+    return 0;
+}
+
+/* The numbers behind the figure as one JSON object on stdout. */
+static void view_json(const sweep_view *v)
+{
+    const axis_info *X = v->X, *BY = v->BY;
+    const int nx = v->nx;
+    cJSON *o = cJSON_CreateObject(), *ser = cJSON_AddArrayToObject(o, "series");
+    cJSON_AddStringToObject(o, "result", v->key);
+    cJSON_AddStringToObject(o, "x", X->name);
+    if (BY) cJSON_AddStringToObject(o, "by", BY->name);
+    cJSON_AddNumberToObject(o, "points", v->pt.n);
+    cJSON_AddNumberToObject(o, "planned", cJSON_GetArraySize(v->ids));
+    for (int b = 0; b < v->nb; b++) {
+        cJSON *s = cJSON_CreateObject(), *xv = cJSON_AddArrayToObject(s, "x"), *mv = cJSON_AddArrayToObject(s, "mean");
+        cJSON *nv = cJSON_AddArrayToObject(s, "n");
+        if (BY) cJSON_AddItemToObject(s, "by", cJSON_Duplicate(cJSON_GetArrayItem(BY->values, b), 1));
+        for (int k = 0; k < nx; k++) {
+            const double m = v->mean[(size_t)b * nx + k];
+            cJSON_AddItemToArray(xv, cJSON_Duplicate(cJSON_GetArrayItem(X->values, k), 1));
+            cJSON_AddItemToArray(mv, isfinite(m) ? cJSON_CreateNumber(m) : cJSON_CreateNull());
+            cJSON_AddItemToArray(nv, cJSON_CreateNumber(v->cnt[(size_t)b * nx + k]));
+        }
+        cJSON_AddItemToArray(ser, s);
+    }
+    char *txt = cJSON_PrintUnformatted(o);
+    if (txt) puts(txt);
+    free(txt);
+    cJSON_Delete(o);
+}
+
+/* The figure (a heat map over two numeric axes, else a line for each value
+ * of BY) into the report r: 0, or 1. */
+static int view_figure(sweep_view *v, report *r)
+{
+    const axis_info *X = v->X, *BY = v->BY;
+    const int nx = v->nx, nb = v->nb;
+    const double *xs = v->xs, *mean = v->mean;
+    int e = 0;
+    pl_figure f = {report_path(r, v->png), v->title, v->xl, result_label(v->key), 0, 0, NAN, NAN, NAN, NAN, 0, 0};
+    double xmin = INFINITY, xmax = -INFINITY;
+    for (int k = 0; k < nx; k++) xmin = fmin(xmin, xs[k]), xmax = fmax(xmax, xs[k]);
+    f.logx = X->numeric && xmin > 0 && xmax / xmin >= 20;
+    f.intx = !X->numeric; /* a categorical x: its values' places 0, 1, ... */
+    if (v->heat) {
+        /* evenly spaced values at their places; others at their indices, named in the label */
+        double *ys = malloc((size_t)nb * sizeof *ys);
+        char yl[300];
+        double bx[2], by[2];
+        e = !ys;
+        for (int k = 0; !e && k < nb; k++) ys[k] = cJSON_GetArrayItem(BY->values, k)->valuedouble;
+        if (!e) {
+            place(X, xs, nx, v->xl, sizeof v->xl, bx);
+            place(BY, ys, nb, yl, sizeof yl, by);
+            f.logx = 0, f.ylabel = yl;
+            e = plot_heatmap(&f, mean, nx, nb, bx[0], bx[1], by[0], by[1], result_label(v->key)) ? 1 : 0;
+        }
+        free(ys);
+        return e;
+    }
+    pl_series s[10];
+    int ns = 0;
+    double ymin = INFINITY, ymax = -INFINITY;
+    for (int b = 0; b < nb && ns < 8; b++) {
+        char w[120];
+        if (BY) value_text(cJSON_GetArrayItem(BY->values, b), w, sizeof w);
+        snprintf(v->by_t[ns], sizeof v->by_t[ns], "%s = %s", BY ? BY->name : v->key, BY ? w : "");
+        s[ns] = (pl_series){BY ? v->by_t[ns] : NULL, xs, mean + (size_t)b * nx, nx, PL_LINE_POINTS, -1};
+        for (int k = 0; k < nx; k++)
+            if (isfinite(mean[(size_t)b * nx + k])) ymin = fmin(ymin, mean[(size_t)b * nx + k]), ymax = fmax(ymax, mean[(size_t)b * nx + k]);
+        ns++;
+    }
+    f.logy = ymin > 0 && ymax / ymin > 100;
+    /* the edge of chaos: lambda = 0 */
+    double zx[2] = {xs[0], xs[nx - 1]}, zy[2] = {0, 0};
+    if (strncmp(v->key, "lambda", 6) == 0 && ymin < 0 && ymax > 0 && X->numeric)
+        s[ns++] = (pl_series){"λ = 0: the edge of chaos", zx, zy, 2, PL_LINE, 7};
+    return plot_lines(&f, s, ns) ? 1 : 0;
+}
+
+/* Every finished point as a row of the report's table. */
+static void view_table(const sweep_view *v, report *r)
+{
+    size_t cap = 65536, at = 0;
+    char *tab = malloc(cap);
+    if (!tab) return;
+    at += (size_t)snprintf(tab + at, cap - at, "<table><tr><th>point</th><th>options</th><th>%s</th></tr>", v->key);
+    for (int i = 0; i < v->pt.n && at + 2048 < cap; i++) {
+        char o[1024] = "", w[128], esc[2048];
+        for (const cJSON *it = v->pt.opts[i]->child; it; it = it->next) {
+            value_text(it, w, sizeof w);
+            snprintf(o + strlen(o), sizeof o - strlen(o), "%s%s=%s", o[0] ? " " : "", it->string, w);
+        }
+        html_escape(o, esc, sizeof esc);
+        const cJSON *rv = cJSON_GetObjectItemCaseSensitive(v->pt.res[i], v->key);
+        at += (size_t)snprintf(tab + at, cap - at, "<tr><td>%d</td><td>%s</td><td>%.6g</td></tr>", i + 1, esc,
+                               cJSON_IsNumber(rv) ? rv->valuedouble : NAN);
+    }
+    snprintf(tab + at, cap - at, "</table>");
+    report_heading(r, "The points", tab);
+    free(tab);
+}
+
+/* DIR/report.html: the figure, its data as CSV, the points. 0, or 1. */
+static int view_page(sweep_view *v)
+{
+    const axis_info *X = v->X, *BY = v->BY;
+    char intro[1024], ck[400];
+    snprintf(intro, sizeof intro,
+             "<p>Sweep folder <code>%s</code>: %d of %d points of <code>rnnlab %s</code> finished. Each point's options and "
+             "key numbers are a line of results.jsonl; its files are in points/ID/.</p>",
+             v->dir, v->pt.n, cJSON_GetArraySize(v->ids), v->cmd->valuestring);
+    report *r = report_open(v->dir, "Sweep", intro);
+    if (!r) return 1;
+    int e = view_figure(v, r);
+    /* the data behind the figure: x, then a column per line (or heat-map row) */
+    const char *names[9];
+    const double *cols[9];
+    names[0] = X->name, cols[0] = v->xs;
+    int ncol = 1;
+    for (int b = 0; b < v->nb && ncol < 9; b++) {
+        names[ncol] = BY ? v->by_t[b < 8 ? b : 7] : v->key;
+        cols[ncol++] = v->mean + (size_t)b * v->nx;
+    }
+    if (!e) e = write_csv(report_path(r, v->csvn), names, cols, ncol, v->nx) ? 1 : 0;
+    snprintf(ck, sizeof ck, "%s of each point%s, against %s%s%s; a mark is the mean over the seeds%s of that cell.", v->key,
+             BY && !v->heat ? " (a line for each value)" : "", X->name, BY ? (v->heat ? " and " : ", by ") : "",
+             BY ? BY->name : "", v->nax > 2 ? " and the other axes" : "");
+    if (!e) report_figure(r, v->png, ck, v->csvn);
+    view_table(v, r);
+    if (report_close(r) != 0) e = 1;
+    if (!e) fprintf(stderr, "rnnlab %s: wrote %s/report.html and %s/%s\n", v->c->cmd, v->dir, v->dir, v->png);
+    return e;
+}
+
+int cli_sweep_report(const cli_ctx *c, const char *dir, const char *result, const char *xname, const char *byname, int json)
+{
+    sweep_view v = {.c = c, .dir = dir};
+    int e = view_load(&v);
+    if (!e) e = view_choose(&v, result, xname, byname);
+    if (!e) e = view_means(&v);
+    if (!e && json) view_json(&v);
+    else if (!e) e = view_page(&v);
+    view_free(&v);
     return e;
 }

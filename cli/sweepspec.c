@@ -114,6 +114,44 @@ static int route(const spec *sp, const char *tok, const char **flag)
     return ST_CMD;
 }
 
+/* An indented line "LABEL ARGS..." below "grid NAME": a set of axis a. */
+static int add_set(spec *sp, int no, axis *a, char **w, int n)
+{
+    strv *args = realloc(a->args, (size_t)(a->values.n + 1) * sizeof *args);
+    if (args) a->args = args;
+    if (!args || strv_push(&a->values, w[0])) return spec_error(sp, no, "out of memory");
+    a->args[a->values.n - 1] = (strv){0};
+    for (int i = 1; i < n; i++)
+        if (strv_push(&a->args[a->values.n - 1], w[i])) return spec_error(sp, no, "out of memory");
+    return 0;
+}
+
+/* "grid --OPT V1 V2..." (an axis of an option's values) or "grid NAME" (an
+ * axis of named sets, *sets then takes the indented lines below it). */
+static int add_axis(spec *sp, int no, char **w, int n, axis **sets)
+{
+    int e = 0;
+    if (sp->naxes == MAX_AXES) return spec_error(sp, no, "more than %d axes", MAX_AXES);
+    if (sp->cmd < 0) return spec_error(sp, no, "'command' comes before the axes (they are routed by it)");
+    if (n < 2) return spec_error(sp, no, "'grid' takes --OPT and its values, or a NAME with indented sets below");
+    axis *a = &sp->ax[sp->naxes++];
+    const char *flag;
+    a->stage = route(sp, w[1], &flag);
+    if (strncmp(flag, "--", 2) == 0) {
+        snprintf(a->flag, sizeof a->flag, "%s", flag);
+        snprintf(a->name, sizeof a->name, "%s", flag + 2);
+        if (strchr(w[1], ':')) snprintf(a->name, sizeof a->name, "%s.%s", sweep_stage_names[a->stage], flag + 2);
+        for (int i = 2; i < n && !e; i++) e = expand(sp, no, w[i], &a->values);
+        if (!e && n == 2) e = spec_error(sp, no, "%s has no values", w[1]);
+    } else {
+        if (n != 2) e = spec_error(sp, no, "'grid %s': a set's options go on indented lines below it", w[1]);
+        a->sets = 1;
+        snprintf(a->name, sizeof a->name, "%s", w[1]);
+        *sets = a;
+    }
+    return e;
+}
+
 int parse_spec(spec *sp, const char *path)
 {
     memset(sp, 0, sizeof *sp);
@@ -139,16 +177,7 @@ int parse_spec(spec *sp, const char *path)
             break;
         }
         if (indented && sets) { /* LABEL ARGS... */
-            axis *a = sets;
-            strv *args = realloc(a->args, (size_t)(a->values.n + 1) * sizeof *args);
-            if (args) a->args = args;
-            if (!args || strv_push(&a->values, w[0])) {
-                e = spec_error(sp, no, "out of memory");
-                break;
-            }
-            a->args[a->values.n - 1] = (strv){0};
-            for (int i = 1; i < n && !e; i++)
-                if (strv_push(&a->args[a->values.n - 1], w[i])) e = spec_error(sp, no, "out of memory");
+            e = add_set(sp, no, sets, w, n);
             continue;
         }
         if (indented) {
@@ -175,33 +204,7 @@ int parse_spec(spec *sp, const char *path)
             }
             if (!e && n == 1) e = spec_error(sp, no, "'seeds' needs at least one seed");
         } else if (strcmp(key, "grid") == 0) {
-            if (sp->naxes == MAX_AXES) {
-                e = spec_error(sp, no, "more than %d axes", MAX_AXES);
-                break;
-            }
-            if (sp->cmd < 0) {
-                e = spec_error(sp, no, "'command' comes before the axes (they are routed by it)");
-                break;
-            }
-            if (n < 2) {
-                e = spec_error(sp, no, "'grid' takes --OPT and its values, or a NAME with indented sets below");
-                break;
-            }
-            axis *a = &sp->ax[sp->naxes++];
-            const char *flag;
-            a->stage = route(sp, w[1], &flag);
-            if (strncmp(flag, "--", 2) == 0) {
-                snprintf(a->flag, sizeof a->flag, "%s", flag);
-                snprintf(a->name, sizeof a->name, "%s", flag + 2);
-                if (strchr(w[1], ':')) snprintf(a->name, sizeof a->name, "%s.%s", sweep_stage_names[a->stage], flag + 2);
-                for (int i = 2; i < n && !e; i++) e = expand(sp, no, w[i], &a->values);
-                if (!e && n == 2) e = spec_error(sp, no, "%s has no values", w[1]);
-            } else {
-                if (n != 2) e = spec_error(sp, no, "'grid %s': a set's options go on indented lines below it", w[1]);
-                a->sets = 1;
-                snprintf(a->name, sizeof a->name, "%s", w[1]);
-                sets = a;
-            }
+            e = add_axis(sp, no, w, n, &sets);
         } else {
             e = spec_error(sp, no, "unknown statement '%s' (command, options, init, data, grid, seeds)", key);
         }
