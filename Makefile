@@ -29,9 +29,13 @@ LIB_PLAIN = base/status base/names base/blas base/par base/kernel base/rng cells
 LIB_REAL = net/net net/loop train/omega $(patsubst src/%.c,%,$(wildcard src/cells/cell_*.c))
 LIB_OBJS = $(LIB_PLAIN:%=$(BUILD)/src/%.o) $(LIB_REAL:%=$(BUILD)/src/%_f32.o) $(LIB_REAL:%=$(BUILD)/src/%_f64.o) \
            $(BUILD)/src/io/corpus.o
-# the CLI's objects but the processes' (cli/dist.h): rnnlab links dist_none,
-# rnnlab-mpi (the same program on several processes) dist_mpi and MPI
-CLI_OBJS = $(patsubst cli/%.c,$(BUILD)/cli/%.o,$(filter-out cli/dist_none.c cli/dist_mpi.c,$(wildcard cli/*.c)))
+# the program in folders by concern: cli/ the shared parts (main, the option
+# table and its parsing, progress), cli/commands/, cli/plots/ (figures and
+# reports), cli/sweeps/, cli/processes/ (one or several: cli/processes/dist.h).
+# Its objects but the processes': rnnlab links dist_none, rnnlab-mpi (the
+# same program on several processes) dist_mpi and MPI
+CLI_SRCS = $(wildcard cli/*.c cli/*/*.c)
+CLI_OBJS = $(patsubst cli/%.c,$(BUILD)/cli/%.o,$(filter-out cli/processes/dist_none.c cli/processes/dist_mpi.c,$(CLI_SRCS)))
 MPI_CFLAGS ?= $(shell pkg-config --cflags ompi-c)
 MPI_LIBS ?= $(shell pkg-config --libs ompi-c)
 TEST_OBJS = $(patsubst tests/%.c,$(BUILD)/tests/%.o,$(wildcard tests/*.c))
@@ -71,14 +75,14 @@ $(BUILD)/librnnlab.so: $(BUILD)/librnnlab.so.$(VERSION)
 	ln -sf librnnlab.so.$(VERSION) $(BUILD)/$(SONAME)
 	ln -sf $(SONAME) $@
 
-$(BUILD)/rnnlab: $(CLI_OBJS) $(BUILD)/cli/dist_none.o $(BUILD)/librnnlab.a
-	$(CC) $(SAN) -o $@ $(CLI_OBJS) $(BUILD)/cli/dist_none.o $(BUILD)/librnnlab.a $(CLI_LIBS) $(LDLIBS_ALL)
+$(BUILD)/rnnlab: $(CLI_OBJS) $(BUILD)/cli/processes/dist_none.o $(BUILD)/librnnlab.a
+	$(CC) $(SAN) -o $@ $(CLI_OBJS) $(BUILD)/cli/processes/dist_none.o $(BUILD)/librnnlab.a $(CLI_LIBS) $(LDLIBS_ALL)
 
-$(BUILD)/rnnlab-mpi: $(CLI_OBJS) $(BUILD)/cli/dist_mpi.o $(BUILD)/librnnlab.a
-	$(CC) $(SAN) -o $@ $(CLI_OBJS) $(BUILD)/cli/dist_mpi.o $(BUILD)/librnnlab.a $(CLI_LIBS) $(MPI_LIBS) $(LDLIBS_ALL)
+$(BUILD)/rnnlab-mpi: $(CLI_OBJS) $(BUILD)/cli/processes/dist_mpi.o $(BUILD)/librnnlab.a
+	$(CC) $(SAN) -o $@ $(CLI_OBJS) $(BUILD)/cli/processes/dist_mpi.o $(BUILD)/librnnlab.a $(CLI_LIBS) $(MPI_LIBS) $(LDLIBS_ALL)
 
 # the tests link the program's objects but main, to walk its option table in-process
-TEST_CLI_OBJS = $(filter-out $(BUILD)/cli/main.o,$(CLI_OBJS)) $(BUILD)/cli/dist_none.o
+TEST_CLI_OBJS = $(filter-out $(BUILD)/cli/main.o,$(CLI_OBJS)) $(BUILD)/cli/processes/dist_none.o
 $(BUILD)/rnnlab_tests: $(TEST_OBJS) $(TEST_CLI_OBJS) $(BUILD)/librnnlab.a
 	$(CC) $(SAN) -o $@ $(TEST_OBJS) $(TEST_CLI_OBJS) $(BUILD)/librnnlab.a $(CLI_LIBS) $(LDLIBS_ALL)
 
@@ -106,10 +110,10 @@ $(BUILD)/pic/%.o: src/%.c | deps
 	$(CC) $(CFLAGS_ALL) -fPIC -fno-semantic-interposition -c -o $@ $<
 $(BUILD)/cli/%.o: cli/%.c | deps
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) $(CLI_CFLAGS) -c -o $@ $<
-$(BUILD)/cli/dist_mpi.o: cli/dist_mpi.c | deps
+	$(CC) $(CFLAGS_ALL) -Icli $(CLI_CFLAGS) -c -o $@ $<
+$(BUILD)/cli/processes/dist_mpi.o: cli/processes/dist_mpi.c | deps
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) $(CLI_CFLAGS) $(MPI_CFLAGS) -c -o $@ $<
+	$(CC) $(CFLAGS_ALL) -Icli $(CLI_CFLAGS) $(MPI_CFLAGS) -c -o $@ $<
 $(BUILD)/tests/%.o: tests/%.c | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $(CLI_CFLAGS) -c -o $@ $<
@@ -253,4 +257,4 @@ test-python: $(BUILD)/rnnlab $(BUILD)/librnnlab.so
 clean:
 	rm -rf build python/build python/rnnlab.egg-info
 
--include $(wildcard $(BUILD)/*/*.d)
+-include $(wildcard $(BUILD)/*/*.d $(BUILD)/*/*/*.d)

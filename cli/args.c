@@ -1,7 +1,7 @@
 /* Argument handling shared by every subcommand: strict, with one clear line
  * for each mistake. */
 #include "cli.h"
-#include "dist.h"
+#include "processes/dist.h"
 
 #include <assert.h>
 #include <cJSON.h>

@@ -127,7 +127,7 @@ typedef struct {
     int (*run)(int argc, char **argv);
     const char *summary; /* its line in rnnlab --help */
 } cli_entry;
-/* The commands in the order of rnnlab --help (cli/commands.c). */
+/* The commands in the order of rnnlab --help (cli/commands/commands.c). */
 int cli_command_count(void);
 const cli_entry *cli_command_at(int i);
 extern const cli_command cli_init_command, cli_data_command, cli_grad_command, cli_gradcheck_command, cli_demo_command,

@@ -1,7 +1,7 @@
 /* rnnlab: the command-line lab. Each subcommand lives in its own file; the
- * list of them is cli/commands.c. */
+ * list of them is cli/commands/commands.c. */
 #include "cli.h"
-#include "dist.h"
+#include "processes/dist.h"
 
 #include <cblas.h>
 
@@ -24,7 +24,7 @@ static int run_command(int argc, char **argv);
 
 int main(int argc, char **argv)
 {
-    /* one process of several under an MPI launcher (cli/dist.h); the plain
+    /* one process of several under an MPI launcher (cli/processes/dist.h); the plain
      * build hands over to rnnlab-mpi there and does not come back */
     int e = cli_dist_init(&argc, &argv);
     if (e) return e;

@@ -85,7 +85,7 @@ const rl_option *cli_option_of(const char *cmd, const char *flag);
 void *cli_option_field(cli_args *a, const rl_option *o);
 /* The values every command starts from, then cmd's own defaults. */
 void cli_defaults(const cli_command *cmd, cli_args *a);
-/* The command of this name (cli/main.c's list), or NULL. */
+/* The command of this name (cli/commands/commands.c), or NULL. */
 const cli_command *cli_command_named(const char *name);
 
 #endif

@@ -1,6 +1,6 @@
 /* rnnlab train, eval, sample. */
 #include "cli.h"
-#include "dist.h"
+#include "processes/dist.h"
 
 #include <assert.h>
 #include <cJSON.h>
@@ -155,7 +155,7 @@ int cmd_train(int argc, char **argv)
     /* several processes (mpirun -np N): data-parallel, every batch's blocks
      * of 16 sequences shared out, the gradient summed in block order */
     const int rank = cli_dist_rank(), size = cli_dist_size();
-    static volatile int agreed; /* the stop every rank has agreed on (cli/dist.h) */
+    static volatile int agreed; /* the stop every rank has agreed on (cli/processes/dist.h) */
     rl_shard sh = cli_dist_shard(cli_stop_flag(), &agreed);
     if (size > 1 && !resume) cfg.block_sum = 1;
     if (rank != 0) mode = -1; /* rank 0 speaks for the job */

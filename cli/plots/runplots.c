@@ -1,7 +1,7 @@
 /* Figures of a training run folder: see runplots.h. */
-#include "runplots.h"
+#include "plots/runplots.h"
 
-#include "plot.h"
+#include "plots/plot.h"
 
 #include "cli.h"
 

@@ -1,8 +1,8 @@
 /* Figures with PLplot: see plot.h. */
-#include "plot.h"
+#include "plots/plot.h"
 
 #include "cli.h"
-#include "plot_internal.h"
+#include "plots/plot_internal.h"
 
 #include <cJSON.h>
 #include <math.h>

@@ -2,7 +2,7 @@
  * defaults (a cli_command, in its own file), the function that runs it and
  * its line in the list. */
 #include "cli.h"
-#include "sweep.h"
+#include "sweeps/sweep.h"
 
 #include <stdio.h>
 #include <string.h>

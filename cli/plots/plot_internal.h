@@ -1,4 +1,4 @@
-/* What the figure files share (cli/plot.c, cli/plot_scaling.c): the page,
+/* What the figure files share (cli/plots/plot.c, cli/plots/plot_scaling.c): the page,
  * the colours and markers, the axis helper and the test hook (plot.h). */
 #ifndef RL_PLOT_INTERNAL_H
 #define RL_PLOT_INTERNAL_H

@@ -1,11 +1,11 @@
 /* rnnlab demo: the gradient-flow story end to end, on built-in data, as an
  * HTML report with figures and the data behind them. */
 #include "cli.h"
-#include "demo.h"
+#include "commands/demo.h"
 
-#include "plot.h"
-#include "report.h"
-#include "runplots.h"
+#include "plots/plot.h"
+#include "plots/report.h"
+#include "plots/runplots.h"
 
 #include <math.h>
 #include <stdio.h>

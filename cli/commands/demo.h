@@ -1,10 +1,10 @@
-/* rnnlab demo's parts (cli/cmd_demo.c, cli/demo_cures.c): the settings of
+/* rnnlab demo's parts (cli/commands/cmd_demo.c, cli/commands/demo_cures.c): the settings of
  * one run of the demo and the helpers its sections share. */
 #ifndef RL_DEMO_H
 #define RL_DEMO_H
 
 #include "cli.h"
-#include "report.h"
+#include "plots/report.h"
 
 typedef struct {
     int H, T, lyap_steps, train_T, train_H, train_steps, clip_steps;

@@ -1,10 +1,10 @@
 /* rnnlab demo, its opening and its fifth section: the study notes' question
  * worked in numbers, and the cures for vanishing and exploding gradients
  * seen through the same Jacobians. */
-#include "demo.h"
+#include "commands/demo.h"
 
-#include "plot.h"
-#include "runplots.h"
+#include "plots/plot.h"
+#include "plots/runplots.h"
 
 #include <math.h>
 #include <stdio.h>

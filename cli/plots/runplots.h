@@ -3,7 +3,7 @@
 #ifndef RL_RUNPLOTS_H
 #define RL_RUNPLOTS_H
 
-#include "report.h"
+#include "plots/report.h"
 
 /* The values of numeric field key from the lines of dir/file that have it,
  * with their "step"; malloc'ed arrays, *n their length (0 if none). */

@@ -1,7 +1,7 @@
 /* Was this process started by an MPI launcher? Asked of the environment
- * alone, by both builds (cli/dist.h). */
+ * alone, by both builds (cli/processes/dist.h). */
 #include "cli.h"
-#include "dist.h"
+#include "processes/dist.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -2,10 +2,10 @@
  * from the output of jacobian, spectrum or lyapunov). */
 #include "cli.h"
 
-#include "plot.h"
-#include "report.h"
-#include "runplots.h"
-#include "sweep.h"
+#include "plots/plot.h"
+#include "plots/report.h"
+#include "plots/runplots.h"
+#include "sweeps/sweep.h"
 
 #include <cJSON.h>
 #include <errno.h>

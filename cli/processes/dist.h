@@ -1,7 +1,7 @@
 /* The processes a command runs on. `rnnlab` itself never touches MPI: when
  * an MPI launcher (mpirun, srun --mpi=pmix) starts it as one of several
  * processes, it replaces itself with `rnnlab-mpi` from its own folder, the
- * same program linked with MPI (cli/dist_mpi.c; cli/dist_none.c is the
+ * same program linked with MPI (cli/processes/dist_mpi.c; cli/processes/dist_none.c is the
  * plain build's). Started any other way, both run as one process, with no
  * MPI initialised. docs/scaling.md. */
 #ifndef RL_CLI_DIST_H
@@ -13,7 +13,7 @@
  * world size its environment gives (OMPI_COMM_WORLD_SIZE of Open MPI's
  * mpirun, PMI_SIZE of MPICH's and srun --mpi=pmi2), -1 for a launcher that
  * gives none (PMIX_RANK alone: srun --mpi=pmix), 0 when none did or
- * RNNLAB_NO_MPI=1. var (n bytes) gets the variable that said so. cli/dist_env.c */
+ * RNNLAB_NO_MPI=1. var (n bytes) gets the variable that said so. cli/processes/dist_env.c */
 int cli_dist_launched(char *var, size_t n);
 
 /* First thing in main. The plain build: under an MPI launcher, exec

@@ -1,4 +1,4 @@
-/* The MPI build's processes (rnnlab-mpi; cli/dist.h). MPI is initialised
+/* The MPI build's processes (rnnlab-mpi; cli/processes/dist.h). MPI is initialised
  * only when a launcher started this process; the default error handler
  * (MPI_ERRORS_ARE_FATAL) stays, so a failed exchange ends the job, and a
  * rank that dies is noticed by the launcher, which stops the others
@@ -16,7 +16,7 @@
  * twice (the chain and the broadcast), as a ring all-reduce does, plus one
  * chunk per rank of latency. */
 #include "cli.h"
-#include "dist.h"
+#include "processes/dist.h"
 
 #include <mpi.h>
 #include <signal.h>

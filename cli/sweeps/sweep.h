@@ -1,6 +1,6 @@
 /* Sweeps: rnnlab sweep runs every point of a grid of a command's options
- * (cli/cmd_sweep.c); rnnlab report draws a sweep's folder
- * (cli/sweepreport.c). The folder holds sweep.json (the plan: the command,
+ * (cli/sweeps/cmd_sweep.c); rnnlab report draws a sweep's folder
+ * (cli/sweeps/sweepreport.c). The folder holds sweep.json (the plan: the command,
  * the axes and their values, the points' ids), results.jsonl (one line a
  * finished point: {"id", "command", "options", "result"}) and points/ID/
  * (each point's files and log.txt). docs/scaling.md. */
@@ -11,7 +11,7 @@
 
 #include <cJSON.h>
 
-/* ------------------------------------------------------------------ the spec (cli/sweepspec.c) */
+/* ------------------------------------------------------------------ the spec (cli/sweeps/sweepspec.c) */
 
 enum { CMD_TRAIN, CMD_LYAPUNOV, CMD_JACOBIAN };
 extern const char *const sweep_cmd_names[]; /* "train", "lyapunov", "jacobian" */

@@ -1,9 +1,9 @@
 /* The plain build's processes: one. Started by an MPI launcher as one of
  * several, it hands over to rnnlab-mpi, the MPI build in its own folder
- * (cli/dist.h), so that `mpirun -np N rnnlab train ...` works while rnnlab
+ * (cli/processes/dist.h), so that `mpirun -np N rnnlab train ...` works while rnnlab
  * alone loads no MPI library and starts as fast as ever. */
 #include "cli.h"
-#include "dist.h"
+#include "processes/dist.h"
 
 #include <errno.h>
 #include <limits.h>

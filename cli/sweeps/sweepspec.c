@@ -1,9 +1,9 @@
 /* The spec of a sweep (rnnlab sweep --help shows its format) and its
  * points: every combination of the axes' values and the seeds, each with
- * the command lines of its stages and an id made from them (cli/sweep.h). */
-#include "sweep.h"
+ * the command lines of its stages and an id made from them (cli/sweeps/sweep.h). */
+#include "sweeps/sweep.h"
 
-#include "dist.h"
+#include "processes/dist.h"
 
 #include <errno.h>
 #include <math.h>
@@ -257,7 +257,7 @@ static int takes_seed(int cmd, int st)
     return sweep_has_stage(cmd, st) && rl_option_takes(cli_option_find("seed"), stage_command(cmd, st));
 }
 
-/* The options the sweep gives each stage itself (cli/cmd_sweep.c's stage
+/* The options the sweep gives each stage itself (cli/sweeps/cmd_sweep.c's stage
  * lines), or that would contradict them (--progress beside its --quiet). */
 static int sweeps_own(int cmd, int st, const char *flag)
 {

@@ -1,11 +1,11 @@
-/* rnnlab report on a sweep's folder (cli/sweep.h): a result against one
+/* rnnlab report on a sweep's folder (cli/sweeps/sweep.h): a result against one
  * swept option, a line for each value of another (the mean over the seeds
  * and any further axes), or a heat map over two numeric options; the points
  * as a table; DIR/report.html around them. */
-#include "sweep.h"
+#include "sweeps/sweep.h"
 
-#include "plot.h"
-#include "report.h"
+#include "plots/plot.h"
+#include "plots/report.h"
 
 #include <cJSON.h>
 #include <errno.h>
@@ -111,7 +111,7 @@ static void html_escape(const char *s, char *out, size_t n)
     out[k] = '\0';
 }
 
-/* How the figure names a result: the results' keys of cli/cmd_sweep.c. */
+/* How the figure names a result: the results' keys of cli/sweeps/cmd_sweep.c. */
 static const char *result_label(const char *key)
 {
     static const char *const names[][2] = {

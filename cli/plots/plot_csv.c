@@ -1,5 +1,5 @@
 /* A figure from a table: see plot.h (plot_csv). */
-#include "plot.h"
+#include "plots/plot.h"
 
 #include "cli.h"
 

@@ -1,5 +1,5 @@
 /* The HTML report: see report.h. */
-#include "report.h"
+#include "plots/report.h"
 
 #include "cli.h"
 

@@ -1,8 +1,8 @@
 /* The thread-scaling figure of bench/cores.sh: see plot.h. */
-#include "plot.h"
+#include "plots/plot.h"
 
 #include "cli.h"
-#include "plot_internal.h"
+#include "plots/plot_internal.h"
 
 #include <errno.h>
 #include <math.h>

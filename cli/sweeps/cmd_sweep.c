@@ -1,10 +1,10 @@
 /* rnnlab sweep: every point of a grid of a command's options, once, each in
  * a process of its own; under mpirun the points are handed out as the
  * processes come free. The spec format is in the usage below and
- * docs/scaling.md; the folder's layout in cli/sweep.h. */
+ * docs/scaling.md; the folder's layout in cli/sweeps/sweep.h. */
 #include "cli.h"
-#include "dist.h"
-#include "sweep.h"
+#include "processes/dist.h"
+#include "sweeps/sweep.h"
 
 #include <cJSON.h>
 #include <dirent.h>
