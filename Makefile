@@ -21,17 +21,21 @@ LDLIBS_ALL = $(PKG_LIBS) -lm -lpthread $(LDLIBS)
 
 # src/ in layers, each using only those before it (docs/design.md; make lint checks it)
 LAYERS = base cells net analysis io train
-LIB_PLAIN = base/status base/blas base/par base/kernel base/rng cells/cell cells/orth net/model net/ws net/orth_ws \
+LIB_PLAIN = base/status base/names base/blas base/par base/kernel base/rng cells/cell cells/orth net/model net/ws net/orth_ws \
             net/batch analysis/worked analysis/gradcheck analysis/jacobian analysis/lyapunov io/safetensors io/modelio \
-            train/sample train/floss train/optim train/series train/tasks train/train_config train/run train/trainer \
+            train/sample train/floss train/optim train/series train/tasks train/options train/train_config train/run train/trainer \
             train/readout train/shard
 # every src/cells/cell_*.c is a cell (a row of the table in src/cells/cell.c), compiled once per real type
 LIB_REAL = base/gemm cells/recur net/net net/loop train/omega $(patsubst src/%.c,%,$(wildcard src/cells/cell_*.c))
 LIB_OBJS = $(LIB_PLAIN:%=$(BUILD)/src/%.o) $(LIB_REAL:%=$(BUILD)/src/%_f32.o) $(LIB_REAL:%=$(BUILD)/src/%_f64.o) \
            $(BUILD)/src/io/corpus.o
-# the CLI's objects but the processes' (cli/dist.h): rnnlab links dist_none,
-# rnnlab-mpi (the same program on several processes) dist_mpi and MPI
-CLI_OBJS = $(patsubst cli/%.c,$(BUILD)/cli/%.o,$(filter-out cli/dist_none.c cli/dist_mpi.c,$(wildcard cli/*.c)))
+# the program in folders by concern: cli/ the shared parts (main, the option
+# table and its parsing, progress), cli/commands/, cli/plots/ (figures and
+# reports), cli/sweeps/, cli/processes/ (one or several: cli/processes/dist.h).
+# Its objects but the processes': rnnlab links dist_none, rnnlab-mpi (the
+# same program on several processes) dist_mpi and MPI
+CLI_SRCS = $(wildcard cli/*.c cli/*/*.c)
+CLI_OBJS = $(patsubst cli/%.c,$(BUILD)/cli/%.o,$(filter-out cli/processes/dist_none.c cli/processes/dist_mpi.c,$(CLI_SRCS)))
 MPI_CFLAGS ?= $(shell pkg-config --cflags ompi-c)
 MPI_LIBS ?= $(shell pkg-config --libs ompi-c)
 TEST_OBJS = $(patsubst tests/%.c,$(BUILD)/tests/%.o,$(wildcard tests/*.c))
@@ -58,10 +62,11 @@ $(BUILD)/librnnlab.a: $(LIB_OBJS)
 
 # The exports: every rl_ name the header declares as a function (a name that
 # is also a type, such as rl_status in a function-pointer typedef, has no
-# symbol and so exports nothing).
+# symbol and so exports nothing), and the tables it declares `extern const`.
 $(BUILD)/rnnlab.map: include/rnnlab.h
 	@mkdir -p $(dir $@)
-	{ echo '{ global:'; grep -oE '\brl_[a-z0-9_]+ ?\(' $< | tr -d '( ' | sort -u | sed 's/.*/  &;/'; \
+	{ echo '{ global:'; { grep -oE '\brl_[a-z0-9_]+ ?\(' $< | tr -d '( '; \
+	  sed -n 's/^extern const [a-z_]* \(rl_[a-z0-9_]*\);.*/\1/p' $<; } | sort -u | sed 's/.*/  &;/'; \
 	  echo 'local: *; };'; } >$@.tmp && mv $@.tmp $@
 $(BUILD)/librnnlab.so.$(VERSION): $(PIC_OBJS) $(BUILD)/rnnlab.map
 	$(CC) $(SAN) -shared -Wl,-soname,$(SONAME) -Wl,--version-script=$(BUILD)/rnnlab.map -Wl,-Bsymbolic-functions \
@@ -70,14 +75,16 @@ $(BUILD)/librnnlab.so: $(BUILD)/librnnlab.so.$(VERSION)
 	ln -sf librnnlab.so.$(VERSION) $(BUILD)/$(SONAME)
 	ln -sf $(SONAME) $@
 
-$(BUILD)/rnnlab: $(CLI_OBJS) $(BUILD)/cli/dist_none.o $(BUILD)/librnnlab.a
-	$(CC) $(SAN) -o $@ $(CLI_OBJS) $(BUILD)/cli/dist_none.o $(BUILD)/librnnlab.a $(CLI_LIBS) $(LDLIBS_ALL)
+$(BUILD)/rnnlab: $(CLI_OBJS) $(BUILD)/cli/processes/dist_none.o $(BUILD)/librnnlab.a
+	$(CC) $(SAN) -o $@ $(CLI_OBJS) $(BUILD)/cli/processes/dist_none.o $(BUILD)/librnnlab.a $(CLI_LIBS) $(LDLIBS_ALL)
 
-$(BUILD)/rnnlab-mpi: $(CLI_OBJS) $(BUILD)/cli/dist_mpi.o $(BUILD)/librnnlab.a
-	$(CC) $(SAN) -o $@ $(CLI_OBJS) $(BUILD)/cli/dist_mpi.o $(BUILD)/librnnlab.a $(CLI_LIBS) $(MPI_LIBS) $(LDLIBS_ALL)
+$(BUILD)/rnnlab-mpi: $(CLI_OBJS) $(BUILD)/cli/processes/dist_mpi.o $(BUILD)/librnnlab.a
+	$(CC) $(SAN) -o $@ $(CLI_OBJS) $(BUILD)/cli/processes/dist_mpi.o $(BUILD)/librnnlab.a $(CLI_LIBS) $(MPI_LIBS) $(LDLIBS_ALL)
 
-$(BUILD)/rnnlab_tests: $(TEST_OBJS) $(BUILD)/librnnlab.a
-	$(CC) $(SAN) -o $@ $(TEST_OBJS) $(BUILD)/librnnlab.a $(CLI_LIBS) $(LDLIBS_ALL)
+# the tests link the program's objects but main, to walk its option table in-process
+TEST_CLI_OBJS = $(filter-out $(BUILD)/cli/main.o,$(CLI_OBJS)) $(BUILD)/cli/processes/dist_none.o
+$(BUILD)/rnnlab_tests: $(TEST_OBJS) $(TEST_CLI_OBJS) $(BUILD)/librnnlab.a
+	$(CC) $(SAN) -o $@ $(TEST_OBJS) $(TEST_CLI_OBJS) $(BUILD)/librnnlab.a $(CLI_LIBS) $(LDLIBS_ALL)
 
 $(BUILD)/src/%_f32.o: src/%.c | deps
 	@mkdir -p $(dir $@)
@@ -103,10 +110,10 @@ $(BUILD)/pic/%.o: src/%.c | deps
 	$(CC) $(CFLAGS_ALL) -fPIC -fno-semantic-interposition -c -o $@ $<
 $(BUILD)/cli/%.o: cli/%.c | deps
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) $(CLI_CFLAGS) -c -o $@ $<
-$(BUILD)/cli/dist_mpi.o: cli/dist_mpi.c | deps
+	$(CC) $(CFLAGS_ALL) -Icli $(CLI_CFLAGS) -c -o $@ $<
+$(BUILD)/cli/processes/dist_mpi.o: cli/processes/dist_mpi.c | deps
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) $(CLI_CFLAGS) $(MPI_CFLAGS) -c -o $@ $<
+	$(CC) $(CFLAGS_ALL) -Icli $(CLI_CFLAGS) $(MPI_CFLAGS) -c -o $@ $<
 $(BUILD)/tests/%.o: tests/%.c | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $(CLI_CFLAGS) -c -o $@ $<
@@ -164,9 +171,11 @@ valgrind: $(BUILD)/rnnlab $(BUILD)/rnnlab-mpi $(BUILD)/rnnlab_tests
 
 # Static analysis: cppcheck must report nothing; each inline suppression in
 # the sources says why it is there. Then the layers of src/: no file includes
-# or calls a layer above its own (tools/check-layers.sh).
+# or calls a layer above its own (tools/check-layers.sh); and no function of
+# the program over 100 lines (tools/check-functions.sh).
 lint: $(BUILD)/librnnlab.a
 	sh tools/check-layers.sh $(BUILD)
+	sh tools/check-functions.sh cli 100
 	cppcheck --enable=warning,portability,performance --std=c11 --inline-suppr -q --error-exitcode=1 \
 	  -Iinclude -Isrc -Icli -Itests -D__GNUC__ --suppress=missingIncludeSystem src cli tests
 

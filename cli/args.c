@@ -1,8 +1,9 @@
 /* Argument handling shared by every subcommand: strict, with one clear line
  * for each mistake. */
 #include "cli.h"
-#include "dist.h"
+#include "processes/dist.h"
 
+#include <assert.h>
 #include <cJSON.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -39,10 +40,11 @@ int cli_fail(const cli_ctx *c, rl_status s)
     return 1;
 }
 
-int cli_progress_mode(const cli_ctx *c, int o_progress, int o_quiet, int *mode)
+int cli_progress_mode(const cli_ctx *c, int *mode)
 {
-    if (c->seen[o_progress] && c->seen[o_quiet]) return cli_usage_error(c, "--progress and --quiet contradict each other");
-    *mode = c->seen[o_progress] ? 1 : c->seen[o_quiet] ? -1 : 0;
+    int progress = cli_given(c, "progress"), quiet = cli_given(c, "quiet");
+    if (progress && quiet) return cli_usage_error(c, "--progress and --quiet contradict each other");
+    *mode = progress ? 1 : quiet ? -1 : 0;
     return 0;
 }
 
@@ -53,20 +55,123 @@ int cli_fail_arg(const cli_ctx *c, rl_status s)
 
 const char *cli_prog = "rnnlab";
 
-/* The usage text, with "{cells}" replaced by the cells of the library's
- * table ("tanh | relu | ..."), so that a new cell shows up in every help. */
+/* text with "{cells}" replaced by the cells of the library's table ("tanh |
+ * relu | ..."), so that a new cell shows up in every help, into buf */
+static void with_cells(const char *text, char *buf, size_t n)
+{
+    size_t at = 0;
+    const char *u = text, *c;
+    buf[0] = '\0';
+    while ((c = strstr(u, "{cells}")) && at < n) {
+        at += (size_t)snprintf(buf + at, n - at, "%.*s", (int)(c - u), u);
+        for (int i = 0; i < RL_CELL_COUNT && at < n; i++)
+            at += (size_t)snprintf(buf + at, n - at, "%s%s", i ? " | " : "", rl_cell_name((rl_cell)i));
+        u = c + strlen("{cells}");
+    }
+    if (at < n) snprintf(buf + at, n - at, "%s", u);
+}
+
+/* The sections of --help, in order; a group not listed here comes after
+ * them (tests/test_options.c checks that every group is listed). */
+static const char *const group_order[] = {"files", "task", "model", "initialisation", "sequences", "exponents",
+                                          "sampling", "optimisation", "regularisers", "records", "testing",
+                                          "a sweep's folder", "plot csv", "run", "output"};
+#define NGROUPS ((int)(sizeof group_order / sizeof group_order[0]))
+
+static int group_rank(const char *g)
+{
+    for (int i = 0; i < NGROUPS; i++)
+        if (strcmp(group_order[i], g) == 0) return i;
+    return NGROUPS;
+}
+
+/* Whether word is one of the space-separated words of list. */
+static int listed(const char *list, const char *word)
+{
+    rl_option o = {.commands = list};
+    return list && rl_option_takes(&o, word);
+}
+
+/* "  [default]", "  (required)" or "" for row o of the command. */
+static void default_words(const cli_command *k, const cli_args *def, const rl_option *o, char *buf, size_t n)
+{
+    char v[96] = "";
+    buf[0] = '\0';
+    if (listed(k->required, o->name)) {
+        snprintf(buf, n, "  (required)");
+        return;
+    }
+    if (!o->arg) return;
+    if (o->default_text) {
+        snprintf(buf, n, "  [%s]", o->default_text);
+        return;
+    }
+    rl_option_format(cli_option_field((cli_args *)def, o), o, v, sizeof v);
+    int shown = v[0] != '\0';
+    if (o->type == RL_FIELD_INT || o->type == RL_FIELD_INT64 || o->type == RL_FIELD_DOUBLE) {
+        double x = atof(v);
+        shown = x >= o->lo && x <= o->hi;
+    }
+    if (o->type == RL_FIELD_RANGE) shown = strcmp(v, "0,0") != 0;
+    if (shown) snprintf(buf, n, "  [%s]", v);
+}
+
+/* One option: "  --flag ARG          help: a | b  [default]", its words
+ * folded at 100 columns under the help's column. */
+static void print_option(const rl_option *o, const char *dflt)
+{
+    char left[64], text[1200], help[1000];
+    snprintf(left, sizeof left, "--%s%s%s", o->flag, o->arg ? " " : "", o->arg ? o->arg : "");
+    with_cells(o->help, help, sizeof help);
+    size_t at = (size_t)snprintf(text, sizeof text, "%s", help);
+    for (int k = 0; k < o->num_choices && o->type == RL_FIELD_ENUM && at < sizeof text; k++)
+        at += (size_t)snprintf(text + at, sizeof text - at, "%s%s", k ? " | " : ": ", rl_option_choice(o, k));
+    if (o->type == RL_FIELD_BOOL && o->choices && at < sizeof text)
+        at += (size_t)snprintf(text + at, sizeof text - at, ": %s | %s", rl_option_choice(o, 0), rl_option_choice(o, 1));
+    if (at < sizeof text) snprintf(text + at, sizeof text - at, "%s", dflt);
+    const int indent = 22, width = 100;
+    printf("  %-19s ", left);
+    /* a flag longer than its column: its words start on the next line */
+    int col = strlen(left) > 19 ? width : indent, pending = 0;
+    for (const char *w = text; *w;) {
+        int len = (int)strcspn(w, " ");
+        if (col + pending + len > width && col > indent) printf("\n%*s", indent, ""), col = indent, pending = 0;
+        printf("%*s%.*s", pending, "", len, w);
+        col += pending + len, w += len, pending = (int)strspn(w, " "), w += pending;
+    }
+    putchar('\n');
+}
+
 int cli_help(const cli_ctx *c)
 {
-    const char *u = c->usage, *at;
-    while ((at = strstr(u, "{cells}"))) {
-        fwrite(u, 1, (size_t)(at - u), stdout);
-        for (int i = 0; i < RL_CELL_COUNT; i++) printf("%s%s", i ? " | " : "", rl_cell_name((rl_cell)i));
-        u = at + strlen("{cells}");
+    const cli_command *k = c->spec;
+    static char buf[8192];
+    cli_args def;
+    cli_defaults(k, &def);
+    with_cells(k->usage, buf, sizeof buf);
+    fputs(buf, stdout);
+    for (int g = 0; g <= NGROUPS; g++) {
+        int head = 0;
+        for (int i = 0; i < cli_option_count(); i++) {
+            const rl_option *o = cli_option_at(i);
+            if (group_rank(o->group) != g || !rl_option_takes(o, k->name)) continue;
+            if (!head) printf("%s:\n", o->group), head = 1;
+            char dflt[160];
+            default_words(k, &def, o, dflt, sizeof dflt);
+            print_option(o, dflt);
+        }
     }
-    fputs(u, stdout);
+    if (k->more) {
+        with_cells(k->more, buf, sizeof buf);
+        printf("\n%s", buf);
+    }
     return 0;
 }
 
+
+/* getopt_long over argv (argv[0] is the subcommand). Returns the option's
+ * value, -1 at the end, 'h' for --help, or -2 after printing a usage error
+ * (unknown option, missing value, repeated option, stray argument). */
 static const char *long_name(const struct option *opts, int val)
 {
     for (const struct option *o = opts; o->name; o++)
@@ -74,7 +179,7 @@ static const char *long_name(const struct option *opts, int val)
     return "?";
 }
 
-int cli_next(cli_ctx *c, int argc, char **argv, const struct option *opts)
+static int cli_next(cli_ctx *c, int argc, char **argv, const struct option *opts)
 {
     opterr = 0;
     int prev = optind ? optind : 1; /* optind 0 asks getopt to start over at 1 */
@@ -96,39 +201,50 @@ int cli_next(cli_ctx *c, int argc, char **argv, const struct option *opts)
     return v;
 }
 
-int cli_int(const cli_ctx *c, const char *flag, const char *s, long lo, long hi, int *out)
+int cli_given(const cli_ctx *c, const char *name)
 {
-    errno = 0;
-    char *end = NULL;
-    long v = strtol(s, &end, 10);
-    if (errno || end == s || *end)
-        return cli_usage_error(c, "--%s expects an integer, got '%s'", flag, s);
-    if (v < lo || v > hi) return cli_usage_error(c, "--%s = %ld is out of range [%ld, %ld]", flag, v, lo, hi);
-    *out = (int)v;
-    return 0;
+    int i = cli_option_index(name);
+    return i >= 0 && c->seen[CLI_OPT0 + i];
 }
 
-int cli_double(const cli_ctx *c, const char *flag, const char *s, double lo, double hi, double *out)
+int cli_parse(cli_ctx *c, int argc, char **argv, cli_args *a)
 {
-    errno = 0;
-    char *end = NULL;
-    double v = strtod(s, &end);
-    if (errno || end == s || *end || !isfinite(v))
-        return cli_usage_error(c, "--%s expects a finite number, got '%s'", flag, s);
-    if (v < lo || v > hi) return cli_usage_error(c, "--%s = %g is out of range [%g, %g]", flag, v, lo, hi);
-    *out = v;
-    return 0;
-}
-
-int cli_u64(const cli_ctx *c, const char *flag, const char *s, uint64_t *out)
-{
-    errno = 0;
-    char *end = NULL;
-    if (*s == '-' || *s == '+') return cli_usage_error(c, "--%s expects a non-negative integer, got '%s'", flag, s);
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno || end == s || *end)
-        return cli_usage_error(c, "--%s expects a non-negative integer, got '%s'", flag, s);
-    *out = (uint64_t)v;
+    const cli_command *k = c->spec;
+    enum { MAX = 256 };
+    struct option opts[MAX + 2];
+    const char *value[MAX] = {0};
+    const int n = cli_option_count();
+    assert(n <= MAX && CLI_OPT0 + n < (int)sizeof c->seen);
+    cli_defaults(k, a);
+    c->cmd = k->name, c->operands = k->operands;
+    int m = 0;
+    for (int i = 0; i < n; i++) {
+        const rl_option *o = cli_option_at(i);
+        if (rl_option_takes(o, k->name)) opts[m++] = (struct option){o->flag, o->arg ? required_argument : no_argument, 0, CLI_OPT0 + i};
+    }
+    opts[m++] = (struct option){"help", no_argument, 0, 'h'};
+    opts[m] = (struct option){0, 0, 0, 0};
+    int v;
+    optind = 0;
+    while ((v = cli_next(c, argc, argv, opts)) != -1) {
+        if (v == 'h') return cli_help(c), CLI_HELP;
+        if (v < CLI_OPT0 || v >= CLI_OPT0 + n) return 2;
+        value[v - CLI_OPT0] = optarg ? optarg : "1";
+    }
+    for (int i = 0; i < n; i++)
+        if (value[i] && rl_option_parse(cli_option_field(a, cli_option_at(i)), cli_option_at(i), value[i]))
+            return cli_usage_error(c, "%s", rl_errmsg());
+    /* the required options, in the command's order */
+    for (const char *r = k->required; r && *r;) {
+        size_t len = strcspn(r, " ");
+        char name[64];
+        snprintf(name, sizeof name, "%.*s", (int)len, r);
+        if (!cli_given(c, name)) {
+            const rl_option *o = cli_option_find(name);
+            return cli_usage_error(c, "--%s is required", o ? o->flag : name);
+        }
+        r += len + (r[len] == ' ');
+    }
     return 0;
 }
 

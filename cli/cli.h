@@ -5,13 +5,14 @@
 #define RL_CLI_H
 
 #include "rnnlab.h"
+#include "options.h"
 
 #include <getopt.h>
 #include <stdio.h>
 
 typedef struct {
     const char *cmd;           /* subcommand name, for messages */
-    const char *usage;         /* its --help text */
+    const cli_command *spec;   /* its options' words and defaults (cli/options.h) */
     unsigned char seen[1024];  /* options given so far, by getopt value (values below 1024) */
     int operands;              /* how many operands (non-option arguments) it takes; they are
                                   argv[optind..argc) after the last cli_next */
@@ -21,10 +22,20 @@ typedef struct {
     int ninputs;
 } cli_ctx;
 
-/* getopt_long over argv (argv[0] is the subcommand). Returns the option's
- * value, -1 at the end, 'h' for --help, or -2 after printing a usage error
- * (unknown option, missing value, repeated option, stray argument). */
-int cli_next(cli_ctx *c, int argc, char **argv, const struct option *opts);
+/* The getopt value of row i of the option table (cli_option_at). */
+#define CLI_OPT0 256
+
+/* The arguments of command c->spec into a, from the table: every option the
+ * command takes (rl_option_takes), each value parsed by its row in the
+ * table's order (so that an optimizer's defaults come before its options),
+ * then the command's required options. 0 to go on; CLI_HELP after printing
+ * --help (the command returns 0); 2 after a usage error (an unknown,
+ * repeated, malformed or out-of-range option, a missing one, a stray
+ * argument). The operands are argv[optind..argc). */
+#define CLI_HELP (-1)
+int cli_parse(cli_ctx *c, int argc, char **argv, cli_args *a);
+/* Whether option `name` (a key of the table) was given. */
+int cli_given(const cli_ctx *c, const char *name);
 
 /* Print "rnnlab CMD: message (see 'rnnlab CMD --help')"; return 2. */
 int cli_usage_error(const cli_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -37,13 +48,10 @@ int cli_fail_arg(const cli_ctx *c, rl_status s);
 /* "rnnlab CMD" of the running command, for the messages of the modules the
  * commands share (report.c, plot.c, runplots.c); main sets it. */
 extern const char *cli_prog;
-/* Print the usage text to stdout; return 0. */
+/* Print --help to stdout: the command's words, then its options by the
+ * table's groups, each with its values and default; return 0. */
 int cli_help(const cli_ctx *c);
 
-/* Parse a number given to flag, range-checked; 0 on success, 2 after a usage error. */
-int cli_int(const cli_ctx *c, const char *flag, const char *s, long lo, long hi, int *out);
-int cli_double(const cli_ctx *c, const char *flag, const char *s, double lo, double hi, double *out);
-int cli_u64(const cli_ctx *c, const char *flag, const char *s, uint64_t *out);
 /* Print a flat JSON object (cJSON *) as one line of JSON, or as a two-column
  * table of its keys and values. */
 void cli_print_object(const void *json_object, int as_json);
@@ -77,15 +85,14 @@ int cli_check_output(const cli_ctx *c, const char *flag, const char *path);
  * folder (train's model.safetensors, report's report.html). */
 int cli_check_written(const cli_ctx *c, const char *flag, const char *path);
 
-/* The task and T to use with model m (cli/taskdata.c): --task (task_arg,
- * NULL when not given) or else the task the model records; T: the model's
- * when the task is the model's and --seq-len was not given (*T is left as
- * it is otherwise). note (n bytes) gets what was taken from the model ("" if
+/* The task and T to use with model m (cli/taskdata.c): *kind as given
+ * (task_given) or else the task the model records; T: the model's when the
+ * task is the model's and --seq-len was not given (*T is left as it is
+ * otherwise). note (n bytes) gets what was taken from the model ("" if
  * nothing), for the command to say once it has succeeded (an error stays
- * one line). 0, or 2 after a usage error (no --task and none recorded, an
- * unknown task). */
-int cli_model_task(const cli_ctx *c, const rl_model *m, const char *task_arg, int seq_given, rl_task_kind *kind, int *T,
-                   char *note, size_t n);
+ * one line). 0, or 2 after a usage error (no --task and none recorded). */
+int cli_model_task(const cli_ctx *c, const rl_model *m, int task_given, int seq_given, rl_task_kind *kind, int *T, char *note,
+                   size_t n);
 /* B fresh sequences of a task (the validation split for text, text NULL:
  * the built-in corpus), drawn from seed, checked to fit model m. 0, or the
  * exit code after one line (2: what does not fit). The caller frees *task
@@ -110,10 +117,23 @@ void cli_progress_note(const char *text);
 void cli_progress_end(void);
 int cli_interrupted(void);
 volatile int *cli_stop_flag(void);
-/* The progress mode from --progress and --quiet (their getopt values, seen
- * in c): 2 after a usage error when both are given. */
-int cli_progress_mode(const cli_ctx *c, int o_progress, int o_quiet, int *mode);
+/* The progress mode from --progress and --quiet: 2 after a usage error when
+ * both are given. */
+int cli_progress_mode(const cli_ctx *c, int *mode);
 
+/* The commands' words and defaults (each in its file), and their runs. */
+typedef struct {
+    const cli_command *spec;
+    int (*run)(int argc, char **argv);
+    const char *summary; /* its line in rnnlab --help */
+} cli_entry;
+/* The commands in the order of rnnlab --help (cli/commands/commands.c). */
+int cli_command_count(void);
+const cli_entry *cli_command_at(int i);
+extern const cli_command cli_init_command, cli_data_command, cli_grad_command, cli_gradcheck_command, cli_demo_command,
+    cli_bench_command, cli_report_command, cli_plot_command, cli_train_command, cli_eval_command, cli_sample_command,
+    cli_jacobian_command, cli_spectrum_command, cli_lyapunov_command, cli_explain_command, cli_info_command,
+    cli_sweep_command;
 int cmd_init(int argc, char **argv);
 int cmd_grad(int argc, char **argv);
 int cmd_gradcheck(int argc, char **argv);
@@ -130,6 +150,7 @@ int cmd_spectrum(int argc, char **argv);
 int cmd_lyapunov(int argc, char **argv);
 int cmd_explain(int argc, char **argv);
 int cmd_info(int argc, char **argv);
+int cmd_version(int argc, char **argv);
 
 /* "rnnlab CMD: warning: ..." on stderr when the BLAS check left a warning
  * (a weak OPENBLAS_CORETYPE, a kernel that failed the check, a switch that

@@ -1,57 +1,12 @@
-/* rnnlab: the command-line lab. Each subcommand lives in its own file. */
+/* rnnlab: the command-line lab. Each subcommand lives in its own file; the
+ * list of them is cli/commands/commands.c. */
 #include "cli.h"
-#include "dist.h"
-#include "sweep.h"
+#include "processes/dist.h"
 
 #include <cblas.h>
 
 #include <stdio.h>
 #include <string.h>
-
-static int cmd_version(int argc, char **argv);
-
-static const struct {
-    const char *name;
-    int (*run)(int, char **);
-    const char *summary;
-} commands[] = {
-    {"demo", cmd_demo, "the gradient-flow story end to end: figures and an HTML report"},
-    {"report", cmd_report, "an HTML report with figures for a training run folder"},
-    {"plot", cmd_plot, "one figure from the output of jacobian, spectrum or lyapunov"},
-    {"init", cmd_init, "make a model file (cell, sizes, initialisation)"},
-    {"data", cmd_data, "make a data file for a model (inputs, targets, mask, h0)"},
-    {"grad", cmd_grad, "loss and BPTT gradients of a model on a data file"},
-    {"train", cmd_train, "train a model on a task, recording the gradient flow (run folder)"},
-    {"eval", cmd_eval, "loss, MSE/accuracy/baseline or bits per character of a model on a task"},
-    {"sample", cmd_sample, "generate text from a character model"},
-    {"bench", cmd_bench, "time the PyTorch peer's workloads (training, forward, Jacobians, Lyapunov)"},
-    {"gradcheck", cmd_gradcheck, "BPTT against finite differences on a random model"},
-    {"jacobian", cmd_jacobian, "every ds_t/ds_tau of a sequence, per-lag norms, BPTT gradient norms"},
-    {"spectrum", cmd_spectrum, "eigen- and singular values of J_t and of the products; the theorem check"},
-    {"lyapunov", cmd_lyapunov, "Lyapunov exponents of the state map (QR method)"},
-    {"explain", cmd_explain, "the chain rule and the eigenvalue picture worked in numbers for a small model"},
-    {"sweep", cmd_sweep, "run a grid of options of train, lyapunov or jacobian (under mpirun: over processes)"},
-    {"info", cmd_info, "the BLAS library and kernel, the CPU, cores and threads"},
-    {"version", cmd_version, "the version of rnnlab (also rnnlab --version)"},
-};
-
-static const char version_usage[] =
-    "usage: rnnlab version   (or rnnlab --version)\n"
-    "\n"
-    "Print the version of rnnlab: \"rnnlab X.Y.Z\" on stdout.\n";
-
-static int cmd_version(int argc, char **argv)
-{
-    static const struct option opts[] = {{"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
-    cli_ctx c = {.cmd = "version", .usage = version_usage};
-    int v;
-    optind = 0;
-    while ((v = cli_next(&c, argc, argv, opts)) != -1)
-        if (v == 'h') return cli_help(&c);
-        else return 2;
-    printf("rnnlab %s\n", rl_version());
-    return 0;
-}
 
 static void usage(FILE *f)
 {
@@ -59,8 +14,8 @@ static void usage(FILE *f)
           "rnnlab trains recurrent networks by backpropagation through time and shows\n"
           "how the gradient flows back through time.\n\ncommands:\n",
           f);
-    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+    for (int i = 0; i < cli_command_count(); i++)
+        fprintf(f, "  %-10s %s\n", cli_command_at(i)->spec->name, cli_command_at(i)->summary);
     fputs("\nFiles are safetensors with PyTorch state_dict names; see docs/ for formats.\n"
           "rnnlab --version prints the version.\n", f);
 }
@@ -69,7 +24,7 @@ static int run_command(int argc, char **argv);
 
 int main(int argc, char **argv)
 {
-    /* one process of several under an MPI launcher (cli/dist.h); the plain
+    /* one process of several under an MPI launcher (cli/processes/dist.h); the plain
      * build hands over to rnnlab-mpi there and does not come back */
     int e = cli_dist_init(&argc, &argv);
     if (e) return e;
@@ -98,8 +53,8 @@ static int run_command(int argc, char **argv)
         usage(stdout);
         return 0;
     }
-    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        if (strcmp(argv[1], commands[i].name) == 0) {
+    for (int i = 0; i < cli_command_count(); i++)
+        if (strcmp(argv[1], cli_command_at(i)->spec->name) == 0) {
             /* on several processes only train and sweep share their work */
             if (cli_dist_size() > 1 && strcmp(argv[1], "train") != 0 && strcmp(argv[1], "sweep") != 0) {
                 if (cli_dist_rank() == 0)
@@ -109,9 +64,9 @@ static int run_command(int argc, char **argv)
                 return 2;
             }
             static char prog[32];
-            snprintf(prog, sizeof prog, "rnnlab %s", commands[i].name);
+            snprintf(prog, sizeof prog, "rnnlab %s", cli_command_at(i)->spec->name);
             cli_prog = prog;
-            return commands[i].run(argc - 1, argv + 1);
+            return cli_command_at(i)->run(argc - 1, argv + 1);
         }
     fprintf(stderr, "rnnlab: unknown command '%s' (see 'rnnlab --help')\n", argv[1]);
     return 2;

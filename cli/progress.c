@@ -8,7 +8,6 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 static volatile int stop_flag;
@@ -22,13 +21,6 @@ static void on_signal(int sig)
 {
     (void)sig;
     stop_flag = 1;
-}
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
 static int hook(void *ctx, const char *what, double done, double total)
@@ -45,7 +37,7 @@ void cli_progress_begin(const cli_ctx *c, int mode)
     pg.tty = isatty(2);
     pg.on = mode > 0 || (mode == 0 && pg.tty);
     pg.shown = 0;
-    pg.t0 = pg.last = now_s();
+    pg.t0 = pg.last = rl_now();
     if (mode > 0) pg.last = -1e9; /* asked for: the first report at once */
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -58,7 +50,7 @@ void cli_progress_begin(const cli_ctx *c, int mode)
 int cli_progress_due(void)
 {
     if (!pg.on) return 0;
-    double now = now_s();
+    double now = rl_now();
     if (now - pg.last < (pg.tty ? 0.25 : 1.0)) return 0; /* on a terminal unasked, a short run shows nothing */
     pg.last = now;
     return 1;
@@ -81,7 +73,7 @@ void cli_progress_line(const char *text)
 void cli_progress(const char *what, double done, double total)
 {
     if (!cli_progress_due()) return;
-    double el = now_s() - pg.t0;
+    double el = rl_now() - pg.t0;
     char e[16], left[16], line[256];
     clock_str(e, sizeof e, el);
     clock_str(left, sizeof left, done > 0 ? el * (total - done) / done : 0);

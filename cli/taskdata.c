@@ -6,22 +6,21 @@
 #include <stdlib.h>
 #include <string.h>
 
-int cli_model_task(const cli_ctx *c, const rl_model *m, const char *task_arg, int seq_given, rl_task_kind *kind, int *T,
-                   char *note, size_t n)
+int cli_model_task(const cli_ctx *c, const rl_model *m, int task_given, int seq_given, rl_task_kind *kind, int *T, char *note,
+                   size_t n)
 {
     rl_task_kind mk = RL_TASK_ADDING;
     int mT = rl_model_task(m, &mk);
     note[0] = '\0';
-    if (task_arg && rl_task_parse(task_arg, kind)) return cli_usage_error(c, "%s", rl_errmsg());
-    if (!task_arg) {
+    if (!task_given) {
         if (!mT) return cli_usage_error(c, "--task is required: the model does not record the task it was trained on");
         *kind = mk;
     }
     int took_T = !seq_given && mT && *kind == mk;
     if (took_T) *T = mT;
-    if (!task_arg && took_T)
+    if (!task_given && took_T)
         snprintf(note, n, "task %s, T = %d, as the model was trained (--task, --seq-len choose others)", rl_task_name(*kind), *T);
-    else if (!task_arg)
+    else if (!task_given)
         snprintf(note, n, "task %s, as the model was trained (--task chooses another)", rl_task_name(*kind));
     else if (took_T)
         snprintf(note, n, "T = %d, as the model was trained (--seq-len chooses another)", *T);

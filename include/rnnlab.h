@@ -93,6 +93,32 @@ typedef enum {
     RL_ORTH_COUNT
 } rl_orth;
 
+/* The names of an enum's values, one table per enum: value i is spelled
+ * names[i] in files and on the command line. Each enum's pair rl_X_name and
+ * rl_X_parse below is rl_names_get and rl_names_parse on its table rl_X_names. */
+typedef struct {
+    const char *what;         /* the word in messages: "optimizer" */
+    int count;                /* the values 0 .. count - 1 */
+    const char *const *names; /* (count) */
+} rl_names;
+/* names[i]; NULL when i is out of range. */
+const char *rl_names_get(const rl_names *n, int i);
+/* The value named name into *out; RL_ERR_ARG "unknown WHAT 'name' (choose
+ * from a, b, ...)" when there is none (*out untouched). */
+rl_status rl_names_parse(const rl_names *n, const char *name, int *out);
+extern const rl_names rl_cell_names;       /* tanh, relu, ... (the cell table's) */
+extern const rl_names rl_loss_names;       /* cross_entropy, mse */
+extern const rl_names rl_dtype_names;      /* f32, f64 ("precision") */
+extern const rl_names rl_orth_names;       /* none, exp, cayley */
+extern const rl_names rl_init_names;       /* rl_init_kind */
+extern const rl_names rl_input_names;      /* rl_input_kind */
+extern const rl_names rl_state_names;      /* rl_state_kind */
+extern const rl_names rl_task_names;       /* rl_task_kind */
+extern const rl_names rl_optim_names;      /* rl_optim_kind */
+extern const rl_names rl_sched_names;      /* rl_sched_kind */
+extern const rl_names rl_readout_names;    /* rl_readout */
+extern const rl_names rl_omega_form_names; /* rl_omega_form */
+
 /* Names as they appear in files and on the command line; NULL if out of range. */
 const char *rl_cell_name(rl_cell c);
 const char *rl_orth_name(rl_orth o); /* "none", "exp", "cayley" */
@@ -130,6 +156,7 @@ typedef enum { RL_ACT_DEFAULT = 0, RL_ACT_LINEAR, RL_ACT_RELU, RL_ACT_TANH, RL_A
 /* "default", "linear", "relu", "tanh", "gelu"; NULL if out of range. */
 const char *rl_act_name(rl_act a);
 rl_status rl_act_parse(const char *name, rl_act *out);
+extern const rl_names rl_act_names; /* rl_act */
 
 /* The shape of a model. Passed by value; validated by rl_model_new. */
 typedef struct {
@@ -207,6 +234,14 @@ int rl_model_num_tensors(const rl_model *m);
 const rl_tensor_info *rl_model_tensor(const rl_model *m, int i);
 /* Index of the tensor with this name, or -1. */
 int rl_model_find_tensor(const rl_model *m, const char *name);
+/* The tensor named name as a view into the parameter buffer (elements of
+ * rl_model_dtype, row-major), checked to have the shape the caller expects:
+ * ndim (1 or 2) dimensions of sizes shape[0..ndim). Writing through it
+ * writes the model. NULL, with rl_errmsg saying which, when the model has no
+ * tensor by that name or its shape is another ("tensor 'rnn.weight_hh_l0'
+ * has shape (4, 4), not (4, 3)"). The view lives as long as the model. */
+void *rl_model_view(rl_model *m, const char *name, int ndim, const int64_t *shape);
+const void *rl_model_view_const(const rl_model *m, const char *name, int ndim, const int64_t *shape);
 
 /* The vocabulary of a character model: a UTF-8 string whose i-th code point is
  * class i. NULL when the model has none. */
@@ -266,6 +301,13 @@ typedef struct {
  * untouched) for an option the kind or the cell does not take or out of its
  * range; RL_ERR_LAPACK if a factorisation fails. */
 rl_status rl_model_init(rl_model *m, const rl_init *init, uint64_t seed);
+/* The init's options whose default depends on the length T of the
+ * sequences the model will see, as rnnlab train (and gradcheck, and the
+ * demo) fill them when they are 0: chrono's longest forgetting time t_max =
+ * T (at least 2), and a diagonal recurrence's bound recurrent_max =
+ * 2^(1/T), so that |u|^T <= 2 (Li et al. 2018). Options already set, and
+ * those the kind or the cell does not take, are left as they are. */
+void rl_init_for_steps(rl_init *init, rl_cell cell, int T);
 /* Clamp every element of a diagonal recurrent weight (IndRNN's u) to
  * [-max, max]: the constraint of Li et al. 2018, applied after each update.
  * Nothing for a cell with a dense W_hh, or for max <= 0. */
@@ -418,6 +460,10 @@ const void *rl_ws_grad_hidden(const rl_ws *ws);
  * never compete for the cores; the results do not depend on the count. */
 void rl_set_num_threads(int n);
 int rl_get_num_threads(void);
+
+/* Seconds on the monotonic clock (CLOCK_MONOTONIC) from an arbitrary start:
+ * for measuring how long something took. */
+double rl_now(void);
 
 /* Where the time of rl_forward and rl_backward went since the last reset,
  * phase by phase, when the environment held RNNLAB_PROFILE=1 at start-up:
@@ -896,16 +942,23 @@ typedef struct {
 rl_train_config rl_train_defaults(void);
 /* The defaults in a new allocation (NULL when out of memory), freed with
  * rl_train_config_free: for bindings (Python's ctypes) that set the fields
- * through the table below and so need not know the struct's layout, which
- * grows with the table. */
+ * through the table below (rl_option) and so need not know the struct's
+ * layout, which grows with the table. */
 rl_train_config *rl_train_config_new(void);
 void rl_train_config_free(rl_train_config *c);
 
-/* The training configuration as a table, one row per field of rl_train_config:
- * config.json, a checkpoint's train_config, the options of `rnnlab train` and
- * their --help, and the table in docs/training.md are all made from it. A
- * checkpoint whose train_config lacks a key resumes with the key's default; a
- * key the table does not know is refused. */
+/* The options of every command as one table, a row per option: its key,
+ * flag, type, range, choices, help, the commands that take it and the field
+ * its value fills. The library holds the rows that fill rl_train_config:
+ * the fields of a training run, which are the options of rnnlab train and
+ * also those of the other commands that mean the same (--cell, --hidden,
+ * --init, --gain, --seed, --batch, ...); config.json, a checkpoint's
+ * train_config, the keyword arguments of Python's rnnlab.train and the
+ * table in docs/training.md are made from them. The rnnlab program adds the
+ * rows of its own (files, flags, the analysis commands' settings), and its
+ * parsing, --help, man pages, range errors and sweeps are loops over both
+ * (docs/design.md). A checkpoint whose train_config lacks a key resumes
+ * with the key's default; a key the table does not know is refused. */
 typedef enum {
     RL_FIELD_INT,    /* int; JSON a number */
     RL_FIELD_INT64,  /* int64_t; JSON a number */
@@ -914,38 +967,47 @@ typedef enum {
     RL_FIELD_ENUM,   /* an enum; JSON and the option: its name */
     RL_FIELD_PATH,   /* const char *, NULL when unset; JSON a string, absent when unset */
     RL_FIELD_SEED,   /* uint64_t; JSON a number below 2^53, a decimal string above (both are read) */
-    RL_FIELD_RANGE   /* double[2] a <= b, each in [lo, hi], or 0,0 (unset); JSON [a, b], the option "a,b" */
+    RL_FIELD_RANGE,  /* double[2] a <= b, each in [lo, hi], or 0,0 (unset); JSON [a, b], the option "a,b" */
+    RL_FIELD_TEXT    /* const char *, any text (a title, a list the command reads itself), NULL when unset */
 } rl_field_type;
 
 typedef struct {
-    const char *name;         /* key in config.json and train_config: "seq_len" */
-    const char *flag;         /* the option of rnnlab train, without "--": "seq-len" */
-    const char *group;        /* its section of --help: task, model, optimisation, records, testing */
+    const char *name;         /* its key: in config.json and train_config ("seq_len"), Python's keyword */
+    const char *flag;         /* the option, without "--": "seq-len" */
+    const char *group;        /* its section of --help: task, model, initialisation, optimisation, ... */
     rl_field_type type;
-    size_t offset;            /* offsetof(rl_train_config, the field) */
-    double lo, hi;            /* INT, INT64, DOUBLE: the values allowed */
-    int num_choices;          /* ENUM, and a BOOL given by name: value i is rl_train_field_choice(f, i) */
+    size_t offset;            /* where its value goes in the struct it fills: rl_train_config for the library's rows */
+    double lo, hi;            /* INT, INT64, DOUBLE, RANGE: the values allowed */
+    int num_choices;          /* ENUM, and a BOOL given by name: value i is rl_option_choice(o, i) */
     const char *arg;          /* the value's placeholder in --help ("N"); NULL: an option without value */
     const char *help;         /* one line */
     const char *default_text; /* shown instead of the default value where the value would mislead, else NULL */
-} rl_train_field;
+    const char *commands;     /* the rnnlab commands that take it, separated by spaces: "train init gradcheck" */
+    const rl_names *choices;  /* ENUM, and a BOOL given by name: the values' names; else NULL */
+} rl_option;
 
-int rl_train_num_fields(void);
-/* Row i (0 <= i < rl_train_num_fields()), in the order of config.json, or
- * NULL. The rows are not one array of rl_train_field: ask for each by index. */
-const rl_train_field *rl_train_field_at(int i);
-/* The row with this key, or NULL. */
-const rl_train_field *rl_train_field_find(const char *name);
+/* The library's rows: those that fill rl_train_config, in the order of
+ * config.json. Row i (0 <= i < rl_option_count()), or NULL. */
+int rl_option_count(void);
+const rl_option *rl_option_at(int i);
+/* The library's row with this key, or NULL. */
+const rl_option *rl_option_find(const char *name);
 /* The name of choice i of an ENUM or named BOOL row; NULL out of range. */
-const char *rl_train_field_choice(const rl_train_field *f, int i);
-/* Set field f of c from text as the command line gives it: a number in
- * [f->lo, f->hi], a choice's name, a path (c keeps the pointer), "1" or "0"
- * for a BOOL without value. Setting the optimizer resets its other fields to
- * that kind's defaults (rl_optim_defaults), so set it first. RL_ERR_ARG with
- * a message in terms of the option ("--lr = -1 is out of range [1e-12, 1000]"). */
-rl_status rl_train_field_parse(rl_train_config *c, const rl_train_field *f, const char *text);
-/* The value of field f in c as text ("0.001", "adam", "" for an unset path). */
-void rl_train_field_format(const rl_train_config *c, const rl_train_field *f, char *buf, size_t n);
+const char *rl_option_choice(const rl_option *o, int i);
+/* Nonzero when command is one of the words of o->commands. */
+int rl_option_takes(const rl_option *o, const char *command);
+/* Set the field of row o in the struct at dst (rl_train_config for the
+ * library's rows) from text as the command line gives it: a number in
+ * [o->lo, o->hi], a choice's name, a path or a text (dst keeps the
+ * pointer), "1" or "0" for a BOOL without value. Setting the optimizer resets
+ * its other fields to that kind's defaults (rl_optim_defaults), so set it
+ * first. RL_ERR_ARG with a message in terms of the option ("--lr = -1 is out
+ * of range [1e-12, 1000]"); dst is then untouched. Any row, the program's
+ * too, parses here. */
+rl_status rl_option_parse(void *dst, const rl_option *o, const char *text);
+/* The value of row o in the struct at src as text ("0.001", "adam", "" for
+ * an unset path). */
+void rl_option_format(const void *src, const rl_option *o, char *buf, size_t n);
 /* Every field in its range, and the fields consistent with one another;
  * RL_ERR_ARG naming the first that is not. rl_trainer_new checks this. */
 rl_status rl_train_config_check(const rl_train_config *c);

@@ -2,7 +2,7 @@
 # make installcheck: install into temporary folders and check what is there.
 # 1. make install PREFIX=/usr/local DESTDIR=D: the files expected, and make
 #    uninstall leaves no file or link behind (empty folders stay).
-# 2. librnnlab.so exports the functions of rnnlab.h and nothing else (nm -D).
+# 2. librnnlab.so exports the functions and tables of rnnlab.h and nothing else (nm -D).
 # 3. make install PREFIX=P: the examples built with
 #    `pkg-config --cflags --libs rnnlab` (shared) and with --static (the
 #    static library and Libs.private/Requires.private), and run.
@@ -37,12 +37,13 @@ so=build/librnnlab.so.$version
 readelf -d "$so" | grep -q "SONAME.*\[librnnlab.so.0\]" || fail "the soname is not librnnlab.so.0"
 nm -D --defined-only "$so" | awk '{ print $3 }' | sort >"$tmp/exported"
 grep -v '^rl_' "$tmp/exported" >"$tmp/stray" && fail "exported without the rl_ prefix: $(cat "$tmp/stray")"
-grep -oE '\brl_[a-z0-9_]+\(' include/rnnlab.h | tr -d '(' | sort -u >"$tmp/declared"
+{ grep -oE '\brl_[a-z0-9_]+\(' include/rnnlab.h | tr -d '('
+  sed -n 's/^extern const [a-z_]* \(rl_[a-z0-9_]*\);.*/\1/p' include/rnnlab.h; } | sort -u >"$tmp/declared"
 missing=$(comm -23 "$tmp/declared" "$tmp/exported")
 extra=$(comm -13 "$tmp/declared" "$tmp/exported")
 [ -z "$missing" ] || fail "declared in rnnlab.h but not exported: $missing"
 [ -z "$extra" ] || fail "exported but not in rnnlab.h: $extra"
-echo "install_check: librnnlab.so exports the $(wc -l <"$tmp/exported") functions of rnnlab.h and nothing else"
+echo "install_check: librnnlab.so exports the $(wc -l <"$tmp/exported") functions and tables of rnnlab.h and nothing else"
 
 prefix=$tmp/prefix
 $MAKE -s install PREFIX="$prefix" >/dev/null

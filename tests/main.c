@@ -83,6 +83,21 @@ int check_close_at(const char *file, int line, const char *what, const void *a, 
     return bad == 0;
 }
 
+double *test_view(rl_model *m, const char *name, int64_t rows, int64_t cols)
+{
+    const int64_t shape[2] = {rows, cols};
+    double *v = rl_model_dtype(m) == RL_F64 ? rl_model_view(m, name, cols ? 2 : 1, shape) : NULL;
+    if (!v) test_fail_at(__FILE__, __LINE__, "tensor %s: %s", name, rl_model_dtype(m) == RL_F64 ? rl_errmsg() : "not F64");
+    return v;
+}
+
+double *test_view_l(rl_model *m, const char *fmt, int l, int64_t rows, int64_t cols)
+{
+    char name[96];
+    snprintf(name, sizeof name, fmt, l);
+    return test_view(m, name, rows, cols);
+}
+
 static char last_err[8192];
 
 int run_cli_err_lines(void)

@@ -44,6 +44,13 @@ const char *tmp_path(const char *name);
 /* path of a fixture (static buffer, rotated 256 deep) */
 const char *fixture(const char *name);
 
+/* Tensor `name` of a float64 model (rl_model_view), checked to have the
+ * shape (rows) when cols is 0, else (rows, cols): a failed check and NULL
+ * when it has not. */
+double *test_view(rl_model *m, const char *name, int64_t rows, int64_t cols);
+/* The same with the name made by printf from fmt and l ("rnn.bias_ih_l%d"). */
+double *test_view_l(rl_model *m, const char *fmt, int l, int64_t rows, int64_t cols);
+
 /* Compare n values of a (dtype da) with reference b (float64): pass iff
  * |a - b| <= atol + rtol |b| everywhere; on failure report the worst element. */
 int check_close_at(const char *file, int line, const char *what, const void *a, rl_dtype da, const double *b,

@@ -18,15 +18,6 @@ static rl_model *make(rl_cell cell, int H, int L, const rl_init *init, uint64_t 
     return m;
 }
 
-static const double *tensor(const rl_model *m, const char *fmt, int l)
-{
-    char name[64];
-    snprintf(name, sizeof name, fmt, l);
-    int i = rl_model_find_tensor(m, name);
-    CHECK_MSG(i >= 0, "no tensor %s", name);
-    return i < 0 ? NULL : (const double *)rl_model_params_const(m) + rl_model_tensor(m, i)->offset;
-}
-
 static int cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -70,7 +61,7 @@ TEST(init_chrono_forgetting_times_are_uniform)
         double *tau = malloc(sizeof *tau * n), *doubled = malloc(sizeof *doubled * n);
         int others_zero = 1;
         for (int l = 0; l < L; l++) {
-            const double *bi = tensor(m, "rnn.bias_ih_l%d", l), *bh = tensor(m, "rnn.bias_hh_l%d", l);
+            const double *bi = test_view_l(m, "rnn.bias_ih_l%d", l, G * H, 0), *bh = test_view_l(m, "rnn.bias_hh_l%d", l, G * H, 0);
             if (!bi || !bh) continue;
             for (int j = 0; j < H; j++) {
                 double b = bi[keep * H + j] + bh[keep * H + j];
@@ -103,7 +94,7 @@ TEST(init_chrono_smallest_range)
     rl_init init = {.kind = RL_INIT_CHRONO, .gain = 1, .t_max = 2};
     rl_model *m = make(RL_CELL_LSTM, 5, 1, &init, 1);
     if (!m) return;
-    const double *bi = tensor(m, "rnn.bias_ih_l%d", 0);
+    const double *bi = test_view(m, "rnn.bias_ih_l0", 4 * 5, 0);
     for (int j = 0; bi && j < 4 * 5; j++) CHECK(bi[j] == 0);
     rl_model_free(m);
 }
@@ -116,7 +107,7 @@ TEST(init_leak_rates_and_timescales)
     rl_init one = {.kind = RL_INIT_UNIFORM, .gain = 1, .leak = 0.2};
     rl_model *m = make(RL_CELL_LEAKY, H, L, &one, 3);
     for (int l = 0; m && l < L; l++) {
-        const double *th = tensor(m, "rnn.leak_l%d", l);
+        const double *th = test_view_l(m, "rnn.leak_l%d", l, H, 0);
         for (int j = 0; th && j < H; j++) CHECK_MSG(fabs(sigmoid(th[j]) - 0.2) < 1e-15, "a = %.17g", sigmoid(th[j]));
     }
     rl_model_free(m);
@@ -124,7 +115,7 @@ TEST(init_leak_rates_and_timescales)
     m = make(RL_CELL_LEAKY, H, L, &range, 4);
     double *lt = malloc(sizeof *lt * n);
     for (int l = 0; m && l < L; l++) {
-        const double *th = tensor(m, "rnn.leak_l%d", l);
+        const double *th = test_view_l(m, "rnn.leak_l%d", l, H, 0);
         for (int j = 0; th && j < H; j++) lt[l * H + j] = log(1 / sigmoid(th[j]));
     }
     if (m) {
@@ -142,7 +133,7 @@ TEST(init_leak_rates_and_timescales)
     /* no option: theta keeps PyTorch's uniform, as every tensor */
     rl_init plain = {.kind = RL_INIT_UNIFORM, .gain = 1};
     m = make(RL_CELL_LEAKY, 16, 1, &plain, 5);
-    const double *th = m ? tensor(m, "rnn.leak_l%d", 0) : NULL;
+    const double *th = m ? test_view(m, "rnn.leak_l0", 16, 0) : NULL;
     for (int j = 0; th && j < 16; j++) CHECK(fabs(th[j]) <= 0.25);
     rl_model_free(m);
 }
@@ -158,20 +149,19 @@ TEST(init_indrnn_u_and_the_clip)
         if (!m) continue;
         double *u = malloc(sizeof *u * n);
         for (int l = 0; l < L; l++) {
-            const double *w = tensor(m, "rnn.weight_hh_l%d", l);
-            CHECK(rl_model_tensor(m, rl_model_find_tensor(m, "rnn.weight_hh_l0"))->ndim == 1);
+            const double *w = test_view_l(m, "rnn.weight_hh_l%d", l, H, 0); /* a vector */
             for (int j = 0; w && j < H; j++) u[l * H + j] = w[j];
         }
         double d = ks_uniform(u, n, 0, R); /* sorts u */
         CHECK_MSG(u[0] >= 0 && u[n - 1] < R, "u in [%g, %g], R = %g", u[0], u[n - 1], R);
         CHECK_MSG(d < ks_critical(n), "KS distance of u to U(0, %g): %.4f", R, d);
         /* the clip: |u| <= 0.5 after it, the rest untouched */
-        double *w = (double *)rl_model_params(m) + rl_model_tensor(m, rl_model_find_tensor(m, "rnn.weight_hh_l1"))->offset;
-        w[0] = -3, w[1] = 0.25;
+        double *w = test_view(m, "rnn.weight_hh_l1", H, 0);
+        if (w) w[0] = -3, w[1] = 0.25;
         rl_model_clip_recurrent(m, 0.5);
-        CHECK(w[0] == -0.5 && w[1] == 0.25);
+        CHECK(w && w[0] == -0.5 && w[1] == 0.25);
         for (int l = 0; l < L; l++) {
-            const double *v = tensor(m, "rnn.weight_hh_l%d", l);
+            const double *v = test_view_l(m, "rnn.weight_hh_l%d", l, H, 0);
             for (int j = 0; v && j < H; j++) CHECK(fabs(v[j]) <= 0.5);
         }
         free(u);
@@ -203,7 +193,7 @@ TEST(init_indrnn_last_layer_near_one)
     if (!a || !b) return;
     double *u = malloc(sizeof *u * H);
     for (int l = 0; l < L; l++) {
-        const double *wa = tensor(a, "rnn.weight_hh_l%d", l), *wb = tensor(b, "rnn.weight_hh_l%d", l);
+        const double *wa = test_view_l(a, "rnn.weight_hh_l%d", l, H, 0), *wb = test_view_l(b, "rnn.weight_hh_l%d", l, H, 0);
         if (!wa || !wb) continue;
         if (l < L - 1) {
             CHECK_MSG(memcmp(wa, wb, sizeof *wa * H) == 0, "layer %d: u changed", l);
@@ -215,15 +205,15 @@ TEST(init_indrnn_last_layer_near_one)
         CHECK_MSG(d < ks_critical(H), "KS distance of the last layer's u to U(R0, R): %.4f", d);
     }
     /* every tensor but the last layer's u is the same */
-    size_t np = rl_model_num_params(a), off = rl_model_tensor(a, rl_model_find_tensor(a, "rnn.weight_hh_l2"))->offset;
-    const double *pa = rl_model_params(a), *pb = rl_model_params(b);
+    size_t np = rl_model_num_params(a);
+    const double *pa = rl_model_params(a), *pb = rl_model_params(b), *ua = test_view(a, "rnn.weight_hh_l2", H, 0);
     int other = 0;
-    for (size_t i = 0; i < np; i++) other += (i < off || i >= off + (size_t)H) && pa[i] != pb[i];
+    for (size_t i = 0; ua && i < np; i++) other += (pa + i < ua || pa + i >= ua + H) && pa[i] != pb[i];
     CHECK_MSG(other == 0, "%d other parameters differ", other);
     /* the edge: R0 just below R draws, R0 = R is refused (init_options_refused) */
     rl_init edge = {.kind = RL_INIT_UNIFORM, .gain = 1, .recurrent_max = 1, .recurrent_min = 1 - 1e-12};
     rl_model *c = make(RL_CELL_INDRNN, 8, 1, &edge, 1);
-    const double *wc = c ? tensor(c, "rnn.weight_hh_l%d", 0) : NULL;
+    const double *wc = c ? test_view(c, "rnn.weight_hh_l0", 8, 0) : NULL;
     for (int j = 0; wc && j < 8; j++) CHECK(wc[j] >= 1 - 1e-12 && wc[j] <= 1);
     free(u);
     rl_model_free(a), rl_model_free(b), rl_model_free(c);
@@ -236,7 +226,7 @@ TEST(init_henaff_rotations)
     const int H = 401;
     rl_init in = {.kind = RL_INIT_HENAFF, .gain = 0.9};
     rl_model *m = make(RL_CELL_TANH, H, 1, &in, 7);
-    const double *w = m ? tensor(m, "rnn.weight_hh_l%d", 0) : NULL;
+    const double *w = m ? test_view(m, "rnn.weight_hh_l0", H, H) : NULL;
     if (!w) return rl_model_free(m);
     const double pi = 3.14159265358979323846;
     double worst = 0, *ang = malloc(sizeof *ang * (H / 2));
@@ -351,9 +341,9 @@ TEST(train_indrnn_clips_and_resolves_defaults)
         for (int l = 0; l < 2; l++) {
             char name[32];
             snprintf(name, sizeof name, "rnn.weight_hh_l%d", l);
-            const rl_tensor_info *ti = rl_model_tensor(m, rl_model_find_tensor(m, name));
-            const float *u = (const float *)rl_model_params_const(m) + ti->offset;
-            for (int j = 0; j < 12; j++) at_bound += fabsf(u[j]) == (float)R, beyond += fabsf(u[j]) > (float)R;
+            const float *u = rl_model_view_const(m, name, 1, (const int64_t[]){12});
+            CHECK_MSG(u, "%s", rl_errmsg());
+            for (int j = 0; u && j < 12; j++) at_bound += fabsf(u[j]) == (float)R, beyond += fabsf(u[j]) > (float)R;
         }
         CHECK_MSG((k == 0 || at_bound > 0) && beyond == 0, "%d units at the bound %g, %d beyond", at_bound, R, beyond);
         rl_trainer_free(t);
@@ -381,7 +371,7 @@ TEST(cli_cures_bad_options)
     } cases[] = {
         {{"rnnlab", "init", "--cell", "lstm", "--input", "2", "--hidden", "3", "--output", "1", "--init", "chrono",
           "--t-max", "1", "--out", out, NULL},
-         2, "--t-max = 1 is out of range"},
+         2, "init chrono needs t_max >= 2"},
         {{"rnnlab", "init", "--cell", "lstm", "--input", "2", "--hidden", "3", "--output", "1", "--init", "chrono",
           "--out", out, NULL},
          2, "needs t_max"},

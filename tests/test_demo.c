@@ -70,7 +70,7 @@ static int png_has_colour(const char *path, unsigned rgb)
     return found;
 }
 
-/* The figure log of cli/plot.h's test hook (RNNLAB_FIGURE_LOG), figure by
+/* The figure log of cli/plots/plot.h's test hook (RNNLAB_FIGURE_LOG), figure by
  * figure: every axis has min_labels to 12 tick labels, none empty, no two
  * alike (readable ticks, on log axes too); the legend lies inside the plot
  * area or wholly right of it and no drawn data point (markers, and points

@@ -778,12 +778,14 @@ TEST(help_names_every_init)
         CHECK_MSG(out != NULL, "%s --help: no output", cmds[c]);
         if (!out) continue;
         CHECK_MSG(!strstr(out, "seed's"), "%s --help speaks of the seed's theorem", cmds[c]);
-        const char *init = strstr(out, "--init");
+        /* the option's line and the lines that carry on its words (indented deeper) */
+        const char *init = strstr(out, "\n  --init KIND");
         if (init) {
-            const char *eol = strchr(init, '\n');
+            const char *end = init + 1;
+            while ((end = strchr(end, '\n')) && strncmp(end + 1, "      ", 6) == 0) end++;
             for (int k = 0; k < RL_INIT_COUNT; k++) {
                 const char *name = rl_init_name((rl_init_kind)k), *at = strstr(init, name);
-                CHECK_MSG(at && (!eol || at < eol), "%s --help: --init does not list %s", cmds[c], name);
+                CHECK_MSG(at && (!end || at < end), "%s --help: --init does not list %s", cmds[c], name);
             }
         }
         if (strcmp(cmds[c], "jacobian") == 0) CHECK_MSG(strstr(out, "2*L*H"), "jacobian --help: S for an LSTM");

@@ -16,11 +16,10 @@ static rl_model *make(rl_cell cell, int H, rl_init_kind kind, double gain, doubl
     return m;
 }
 
-static const double *tensor(rl_model *m, const char *name)
+/* Tensor name of m, of rows (G*H) by H (a matrix) or rows long (cols 0). */
+static const double *tensor(rl_model *m, const char *name, int64_t rows, int64_t cols)
 {
-    int i = rl_model_find_tensor(m, name);
-    CHECK_MSG(i >= 0, "no tensor %s", name);
-    return i < 0 ? NULL : (const double *)rl_model_params(m) + rl_model_tensor(m, i)->offset;
+    return test_view(m, name, rows, cols);
 }
 
 static double spectral_radius(const double *w, int H)
@@ -40,8 +39,8 @@ TEST(init_orthogonal_is_orthogonal_per_gate)
     for (int ci = 0; ci < 3; ci++) {
         rl_model *m = make(cells[ci], H, RL_INIT_ORTHOGONAL, 1.5, 0, 3);
         if (!m) continue;
-        const double *w = tensor(m, "rnn.weight_hh_l1");
-        for (int g = 0; g < rl_cell_gates(cells[ci]); g++) {
+        const double *w = tensor(m, "rnn.weight_hh_l1", rl_cell_gates(cells[ci]) * H, H);
+        for (int g = 0; w && g < rl_cell_gates(cells[ci]); g++) {
             const double *q = w + (size_t)g * H * H;
             double worst = 0;
             for (int i = 0; i < H; i++)
@@ -65,9 +64,9 @@ TEST(init_identity_is_irnn)
         snprintf(n[0], 32, "rnn.weight_hh_l%d", l);
         snprintf(n[1], 32, "rnn.bias_ih_l%d", l);
         snprintf(n[2], 32, "rnn.bias_hh_l%d", l);
-        const double *w = tensor(m, n[0]), *bi = tensor(m, n[1]), *bh = tensor(m, n[2]);
-        for (int i = 0; i < 64; i++) CHECK(w[i] == (i % 9 == 0 ? 1.0 : 0.0));
-        for (int i = 0; i < 8; i++) CHECK(bi[i] == 0 && bh[i] == 0);
+        const double *w = tensor(m, n[0], 8, 8), *bi = tensor(m, n[1], 8, 0), *bh = tensor(m, n[2], 8, 0);
+        for (int i = 0; w && i < 64; i++) CHECK(w[i] == (i % 9 == 0 ? 1.0 : 0.0));
+        for (int i = 0; bi && bh && i < 8; i++) CHECK(bi[i] == 0 && bh[i] == 0);
     }
     rl_model_free(m);
 }
@@ -77,7 +76,11 @@ TEST(init_gaussian_variance)
     const int H = 200;
     rl_model *m = make(RL_CELL_TANH, H, RL_INIT_GAUSSIAN, 3, 0, 9);
     if (!m) return;
-    const double *w = tensor(m, "rnn.weight_hh_l0");
+    const double *w = tensor(m, "rnn.weight_hh_l0", H, H);
+    if (!w) {
+        rl_model_free(m);
+        return;
+    }
     double s = 0, s2 = 0, n = (double)H * H;
     for (int i = 0; i < H * H; i++) s += w[i], s2 += w[i] * w[i];
     double mean = s / n, var = s2 / n - mean * mean, want = 9.0 / H;
@@ -96,7 +99,8 @@ TEST(init_radius_rescales)
     for (int k = 0; k < 3; k++) {
         rl_model *m = make(RL_CELL_TANH, 12, kinds[k], 1, 0.9, 4);
         if (!m) continue;
-        double r = spectral_radius(tensor(m, "rnn.weight_hh_l0"), 12);
+        const double *w = tensor(m, "rnn.weight_hh_l0", 12, 12);
+        double r = w ? spectral_radius(w, 12) : NAN;
         CHECK_MSG(fabs(r - 0.9) < 1e-12, "%s: radius %.15g", rl_init_name(kinds[k]), r);
         rl_model_free(m);
     }
@@ -137,9 +141,9 @@ TEST(init_forget_bias)
     CHECK_OK(rl_model_new(&m, &c, RL_F64));
     if (!m) return;
     CHECK_OK(rl_model_init(m, &init, 1));
-    const double *bi = tensor(m, "rnn.bias_ih_l0"), *bh = tensor(m, "rnn.bias_hh_l0");
-    for (int i = 0; i < 4; i++) CHECK(bi[4 + i] == 1.0 && bh[4 + i] == 0.0);
-    CHECK(bi[0] != 1.0); /* the input gate keeps its uniform init */
+    const double *bi = tensor(m, "rnn.bias_ih_l0", 16, 0), *bh = tensor(m, "rnn.bias_hh_l0", 16, 0);
+    for (int i = 0; bi && bh && i < 4; i++) CHECK(bi[4 + i] == 1.0 && bh[4 + i] == 0.0);
+    CHECK(bi && bi[0] != 1.0); /* the input gate keeps its uniform init */
     rl_model_free(m);
 }
 
@@ -166,11 +170,66 @@ TEST(init_symmetric_is_symmetric_with_radius_gain)
     const int H = 200;
     rl_model *m = make(RL_CELL_TANH, H, RL_INIT_SYMMETRIC, 1.3, 0, 5);
     if (!m) return;
-    const double *w = tensor(m, "rnn.weight_hh_l0");
+    const double *w = tensor(m, "rnn.weight_hh_l0", H, H);
+    if (!w) {
+        rl_model_free(m);
+        return;
+    }
     for (int i = 0; i < H; i++)
         for (int j = 0; j < i; j++) CHECK(w[i * H + j] == w[j * H + i]);
     /* the semicircle's edge: within a few percent at H = 200 */
     double r = spectral_radius(w, H);
     CHECK_MSG(fabs(r - 1.3) < 0.08, "spectral radius %g, want about 1.3", r);
+    rl_model_free(m);
+}
+
+/* A tensor by name: the view of the parameter buffer when the shape is the
+ * one asked for, NULL and a message naming what differs when not. */
+TEST(model_view_checks_name_and_shape)
+{
+    rl_config c = {.cell = RL_CELL_GRU, .input_size = 3, .hidden_size = 4, .num_layers = 2, .output_size = 5, .loss = RL_LOSS_MSE};
+    rl_model *m = NULL;
+    CHECK_OK(rl_model_new(&m, &c, RL_F32));
+    if (!m) return;
+    const int64_t whh[2] = {12, 4}, bias[1] = {12}, wrong[2] = {4, 12};
+    float *w = rl_model_view(m, "rnn.weight_hh_l1", 2, whh);
+    const float *p = rl_model_params_const(m);
+    int i = rl_model_find_tensor(m, "rnn.weight_hh_l1");
+    CHECK(w && i >= 0 && w == p + rl_model_tensor(m, i)->offset);
+    CHECK(rl_model_view_const(m, "rnn.bias_hh_l0", 1, bias) == (const void *)(p + rl_model_tensor(m, 3)->offset));
+    if (w) w[5] = 2.5f; /* writes the model */
+    CHECK(i >= 0 && p[rl_model_tensor(m, i)->offset + 5] == 2.5f);
+    CHECK(rl_model_view(m, "rnn.weight_hh_l1", 2, wrong) == NULL);
+    CHECK_MSG(strcmp(rl_errmsg(), "tensor 'rnn.weight_hh_l1' has shape (12, 4), not (4, 12)") == 0, "'%s'", rl_errmsg());
+    CHECK(rl_model_view(m, "rnn.bias_hh_l0", 2, whh) == NULL && strstr(rl_errmsg(), "shape (12), not (12, 4)"));
+    CHECK(rl_model_view(m, "rnn.weight_hh_l2", 2, whh) == NULL);
+    CHECK_MSG(strstr(rl_errmsg(), "has no tensor 'rnn.weight_hh_l2'"), "'%s'", rl_errmsg());
+    CHECK(rl_model_view(m, NULL, 2, whh) == NULL && rl_model_view(m, "head.bias", 1, NULL) == NULL);
+    rl_model_free(m);
+}
+
+/* The init's defaults that depend on the sequences' length, in one place
+ * for rnnlab train, gradcheck and the demo. */
+TEST(init_for_steps_fills_the_length_defaults)
+{
+    rl_init a = {.kind = RL_INIT_CHRONO, .gain = 1};
+    rl_init_for_steps(&a, RL_CELL_LSTM, 50);
+    CHECK(a.t_max == 50 && a.recurrent_max == 0);
+    rl_init_for_steps(&a, RL_CELL_LSTM, 80); /* set: kept */
+    CHECK(a.t_max == 50);
+    rl_init b = {.kind = RL_INIT_CHRONO, .gain = 1};
+    rl_init_for_steps(&b, RL_CELL_GRU, 1); /* forgetting times in [2, T]: T at least 2 */
+    CHECK(b.t_max == 2);
+    rl_init c = {.kind = RL_INIT_UNIFORM, .gain = 1};
+    rl_init_for_steps(&c, RL_CELL_INDRNN, 30);
+    CHECK(c.t_max == 0 && c.recurrent_max == pow(2.0, 1.0 / 30));
+    rl_init d = {.kind = RL_INIT_UNIFORM, .gain = 1}, d0 = d;
+    rl_init_for_steps(&d, RL_CELL_TANH, 30); /* nothing a tanh cell with this init takes */
+    CHECK(memcmp(&d, &d0, sizeof d) == 0);
+    /* what it fills is accepted by the model's init */
+    rl_config cfg = {.cell = RL_CELL_INDRNN, .input_size = 2, .hidden_size = 6, .num_layers = 1, .output_size = 1, .loss = RL_LOSS_MSE};
+    rl_model *m = NULL;
+    CHECK_OK(rl_model_new(&m, &cfg, RL_F64));
+    if (m) CHECK_OK(rl_model_init(m, &c, 1));
     rl_model_free(m);
 }

@@ -68,10 +68,8 @@ TEST(jacobian_steps_and_products_match_finite_differences)
             if (!m) continue;
             CHECK_OK(rl_model_init(m, &init, 10 + L));
             for (int l = 0; orth && l < L; l++) {
-                char name[80];
-                snprintf(name, sizeof name, "rnn.parametrizations.weight_hh_l%d.original", l);
-                double *x = (double *)rl_model_params(m) + rl_model_tensor(m, rl_model_find_tensor(m, name))->offset;
-                for (int i = 0; i < 5; i++)
+                double *x = test_view_l(m, "rnn.parametrizations.weight_hh_l%d.original", l, 5, 5);
+                for (int i = 0; x && i < 5; i++)
                     for (int q = 0; q < i; q++) x[i * 5 + q] = 0.3 * (i - 2 * q) + 0.1 * l;
             }
             const int T = 6, S = rl_state_size(m);
@@ -183,8 +181,12 @@ static rl_model *linear_model(int H, const double *lambda, int normal, uint64_t 
     CHECK_OK(rl_model_new(&m, &c, RL_F64));
     if (!m) return NULL;
     CHECK_OK(rl_model_init(m, &init, seed)); /* W_hh = Q, orthogonal */
-    double *w = (double *)rl_model_params(m) + rl_model_tensor(m, rl_model_find_tensor(m, "rnn.weight_hh_l0"))->offset;
-    double *q = malloc((size_t)H * H * 8);
+    double *w = test_view(m, "rnn.weight_hh_l0", H, H), *q = malloc((size_t)H * H * 8);
+    if (!w || !q) {
+        free(q);
+        rl_model_free(m);
+        return NULL;
+    }
     memcpy(q, w, (size_t)H * H * 8);
     /* normal: Q diag(lambda) Q^T; otherwise Q (diag(lambda) + N) Q^T with N
      * strictly upper triangular: the same eigenvalues, a non-normal matrix */
@@ -326,8 +328,8 @@ TEST(lyapunov_fixed_point_is_log_eig)
     double ex[20], wr[20], wi[20], w[400], want[20];
     rl_lyap_config cfg = {.steps = 3000, .transient = 100, .k = H, .input = RL_INPUT_ZEROS, .state = RL_STATE_ZEROS};
     CHECK_OK(rl_lyapunov(m, NULL, 0, &cfg, ex, NULL));
-    memcpy(w, (const double *)rl_model_params(m) + rl_model_tensor(m, rl_model_find_tensor(m, "rnn.weight_hh_l0"))->offset,
-           sizeof w);
+    const double *whh = test_view(m, "rnn.weight_hh_l0", H, H);
+    if (whh) memcpy(w, whh, sizeof w);
     CHECK(LAPACKE_dgeev(LAPACK_ROW_MAJOR, 'N', 'N', H, w, H, wr, wi, NULL, 1, NULL, 1) == 0);
     for (int i = 0; i < H; i++) want[i] = log(hypot(wr[i], wi[i]));
     qsort(want, H, sizeof *want, cmp_desc);
@@ -435,7 +437,11 @@ TEST(lyapunov_gated_fixed_points)
         CHECK_OK(rl_model_new(&m, &c, RL_F64));
         if (!m) continue;
         CHECK_OK(rl_model_init(m, &init, 31));
-        const double *w = (const double *)rl_model_params(m) + rl_model_tensor(m, rl_model_find_tensor(m, "rnn.weight_hh_l0"))->offset;
+        const double *w = test_view(m, "rnn.weight_hh_l0", rl_cell_gates(cells[ci]) * H, H);
+        if (!w) {
+            rl_model_free(m);
+            continue;
+        }
         int S = rl_state_size(m);
         double *J = calloc((size_t)S * S, 8), *wr = malloc(S * 8), *wi = malloc(S * 8), *want = malloc(S * 8), *ex = malloc(S * 8);
         for (int i = 0; i < H; i++)

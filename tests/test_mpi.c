@@ -10,15 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
-
-static double now_s(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
 
 /* Start argv (argv[0] a path) with stdout and stderr into the temporary
  * folder's mpi.out and mpi.err; its pid. */
@@ -54,7 +46,7 @@ static pid_t start(const char *const *argv)
 static int finish(pid_t pid, double limit_s, char *err, size_t n)
 {
     int st = 0, rc = -1;
-    double t0 = now_s();
+    double t0 = rl_now();
     for (;;) {
         pid_t w = waitpid(pid, &st, WNOHANG);
         if (w == pid) {
@@ -62,7 +54,7 @@ static int finish(pid_t pid, double limit_s, char *err, size_t n)
             break;
         }
         if (w < 0) break;
-        if (now_s() - t0 > limit_s) {
+        if (rl_now() - t0 > limit_s) {
             kill(pid, SIGKILL);
             waitpid(pid, &st, 0);
             break;
@@ -285,15 +277,15 @@ TEST(mpi_rank_kill_stops_and_resumes)
     pid_t job = start(argv);
     /* a checkpoint, then rank 1 killed as the kernel kills a process out of memory */
     struct stat sb;
-    double t0 = now_s();
-    while (stat(ck, &sb) != 0 && now_s() - t0 < 60) usleep(20000);
+    double t0 = rl_now();
+    while (stat(ck, &sb) != 0 && rl_now() - t0 < 60) usleep(20000);
     pid_t victim = -1;
-    for (t0 = now_s(); victim < 0 && now_s() - t0 < 10; usleep(20000)) victim = rank_pid(job, 1);
+    for (t0 = rl_now(); victim < 0 && rl_now() - t0 < 10; usleep(20000)) victim = rank_pid(job, 1);
     CHECK_MSG(victim > 0, "no rank 1 found under mpirun (pid %d)", (int)job);
     if (victim > 0) kill(victim, SIGKILL);
-    double killed = now_s();
+    double killed = rl_now();
     int rc = finish(job, 60, err, sizeof err);
-    double took = now_s() - killed;
+    double took = rl_now() - killed;
     /* every rank stopped within seconds, with a clear message, and not 0 */
     CHECK_MSG(rc > 0 && took < 15, "mpirun status %d, %.1f s after the kill", rc, took);
     CHECK_MSG(strstr(err, "rank 1") && strstr(err, "signal 9"), "mpirun said: %s", err);

@@ -162,13 +162,8 @@ static rl_model *orth_model(rl_cell cell, rl_orth map, int layers, int H, rl_ini
     rl_rng r;
     rl_rng_seed(&r, seed + 1);
     for (int l = 0; l < layers; l++) {
-        char name[80];
-        snprintf(name, sizeof name, "rnn.parametrizations.weight_hh_l%d.original", l);
-        int i = rl_model_find_tensor(m, name);
-        CHECK(i >= 0);
-        if (i < 0) continue;
-        double *x = (double *)rl_model_params(m) + rl_model_tensor(m, i)->offset;
-        for (int a = 0; a < H; a++) {
+        double *x = test_view_l(m, "rnn.parametrizations.weight_hh_l%d.original", l, H, H);
+        for (int a = 0; x && a < H; a++) {
             CHECK(x[a * H + a] == -1); /* as torch's registration leaves it */
             for (int b = 0; b < a; b++) x[a * H + b] = xscale * (2 * rl_rng_uniform(&r) - 1);
         }
@@ -215,18 +210,20 @@ TEST(orth_remade_when_x_changes)
     if (d) CHECK_OK(rl_ws_new(&ws, m, 3, 6));
     if (!ws) goto out;
     double l0, l1, l2, l3;
-    double *p = rl_model_params(m);
-    const rl_tensor_info *x1 = rl_model_tensor(m, rl_model_find_tensor(m, "rnn.parametrizations.weight_hh_l1.original"));
-    const rl_tensor_info *b0 = rl_model_tensor(m, rl_model_find_tensor(m, "rnn.parametrizations.weight_hh_l0.0.base"));
-    CHECK(b0->fixed && !x1->fixed);
+    double *x1 = test_view(m, "rnn.parametrizations.weight_hh_l1.original", 5, 5),
+           *b0 = test_view(m, "rnn.parametrizations.weight_hh_l0.0.base", 5, 5),
+           *b1 = test_view(m, "rnn.parametrizations.weight_hh_l1.0.base", 5, 5);
+    if (!x1 || !b0 || !b1) goto out;
+    CHECK(rl_model_tensor(m, rl_model_find_tensor(m, "rnn.parametrizations.weight_hh_l0.0.base"))->fixed &&
+          !rl_model_tensor(m, rl_model_find_tensor(m, "rnn.parametrizations.weight_hh_l1.original"))->fixed);
     CHECK_OK(rl_forward(ws, m, rl_data_batch(d), &l0));
-    p[x1->offset + 2 * 5 + 1] += 0.25; /* strictly below the diagonal: A changes */
+    x1[2 * 5 + 1] += 0.25; /* strictly below the diagonal: A changes */
     CHECK_OK(rl_forward(ws, m, rl_data_batch(d), &l1));
     CHECK(l1 != l0);
-    p[x1->offset + 1 * 5 + 2] += 0.25; /* above it: A does not change */
+    x1[1 * 5 + 2] += 0.25; /* above it: A does not change */
     CHECK_OK(rl_forward(ws, m, rl_data_batch(d), &l2));
     CHECK(l2 == l1);
-    p[b0->offset] *= -1; /* the base counts too */
+    b0[0] *= -1; /* the base counts too */
     CHECK_OK(rl_forward(ws, m, rl_data_batch(d), &l3));
     CHECK(l3 != l2);
     /* W_hh of layer 1 against the map computed here */
@@ -234,9 +231,8 @@ TEST(orth_remade_when_x_changes)
         const size_t HH = 25;
         double X[25], Bm[25], W[25], *scratch = calloc(rl_orth_scratch_size(5), 8);
         int ipiv[5];
-        const rl_tensor_info *b1 = rl_model_tensor(m, rl_model_find_tensor(m, "rnn.parametrizations.weight_hh_l1.0.base"));
-        memcpy(X, p + x1->offset, sizeof X);
-        memcpy(Bm, p + b1->offset, sizeof Bm);
+        memcpy(X, x1, sizeof X);
+        memcpy(Bm, b1, sizeof Bm);
         if (scratch) CHECK_OK(rl_orth_layer_forward(RL_ORTH_EXP, 5, X, Bm, W, scratch, ipiv));
         CHECK(scratch && memcmp(W, (const double *)ws->whh + HH, sizeof W) == 0);
         /* W^T W = I */
@@ -332,19 +328,21 @@ TEST(orth_leaky_fixed_point)
         CHECK_OK(rl_model_new_orth(&m, &cfg, RL_F64, (rl_orth)map));
         if (m) CHECK_OK(rl_model_init(m, &init, 17 + (uint64_t)map));
         if (!m) continue;
-        double *p = rl_model_params(m);
-        const rl_tensor_info *x = rl_model_tensor(m, rl_model_find_tensor(m, "rnn.parametrizations.weight_hh_l0.original"));
-        const rl_tensor_info *b = rl_model_tensor(m, rl_model_find_tensor(m, "rnn.parametrizations.weight_hh_l0.0.base"));
-        const rl_tensor_info *th = rl_model_tensor(m, rl_model_find_tensor(m, "rnn.leak_l0"));
+        double *x = test_view(m, "rnn.parametrizations.weight_hh_l0.original", H, H),
+               *b = test_view(m, "rnn.parametrizations.weight_hh_l0.0.base", H, H), *th = test_view(m, "rnn.leak_l0", H, 0);
+        if (!x || !b || !th) {
+            rl_model_free(m);
+            continue;
+        }
         rl_rng r;
         rl_rng_seed(&r, 5 + (uint64_t)map);
         for (int i = 0; i < H; i++) /* A != 0: W_hh is not the base */
-            for (int j = 0; j < i; j++) p[x->offset + (size_t)i * H + j] = 2 * rl_rng_uniform(&r) - 1;
-        const double a = 1 / (1 + exp(-p[th->offset])); /* every unit's rate, from the file's theta */
+            for (int j = 0; j < i; j++) x[(size_t)i * H + j] = 2 * rl_rng_uniform(&r) - 1;
+        const double a = 1 / (1 + exp(-th[0])); /* every unit's rate, from the file's theta */
         CHECK(fabs(a - 0.3) < 1e-15);
         double W[H * H], ex[H], wr[H], wi[H], want[H], *scratch = calloc(rl_orth_scratch_size(H), 8);
         int ipiv[H];
-        if (scratch) CHECK_OK(rl_orth_layer_forward((rl_orth)map, H, p + x->offset, p + b->offset, W, scratch, ipiv));
+        if (scratch) CHECK_OK(rl_orth_layer_forward((rl_orth)map, H, x, b, W, scratch, ipiv));
         free(scratch);
         CHECK(orth_dev(W, H) < 1e-14);
         for (int i = 0; i < H * H; i++) W[i] = a * W[i] + (i % (H + 1) == 0 ? 1 - a : 0);
@@ -395,14 +393,16 @@ TEST(orth_training_keeps_w_orthogonal)
             char xn[80], bn[80];
             snprintf(xn, sizeof xn, "rnn.parametrizations.weight_hh_l%d.original", l);
             snprintf(bn, sizeof bn, "rnn.parametrizations.weight_hh_l%d.0.base", l);
-            const rl_tensor_info *tx = rl_model_tensor(m, rl_model_find_tensor(m, xn)),
-                                 *tb = rl_model_tensor(m, rl_model_find_tensor(m, bn));
-            const float *p = rl_model_params_const(m), *p0 = rl_model_params_const(m0);
-            CHECK(memcmp(p + tb->offset, p0 + tb->offset, (size_t)H * H * 4) == 0);
+            const int64_t HH[2] = {H, H};
+            const float *x = rl_model_view_const(m, xn, 2, HH), *x0 = rl_model_view_const(m0, xn, 2, HH),
+                        *bb = rl_model_view_const(m, bn, 2, HH), *bb0 = rl_model_view_const(m0, bn, 2, HH);
+            CHECK_MSG(x && x0 && bb && bb0, "%s", rl_errmsg());
+            if (!x || !x0 || !bb || !bb0) continue;
+            CHECK(memcmp(bb, bb0, (size_t)H * H * 4) == 0);
             int moved = 0, kept = 1;
             for (int i = 0; i < H; i++)
                 for (int j = 0; j < H; j++) {
-                    float a = p[tx->offset + i * H + j], b = p0[tx->offset + i * H + j];
+                    float a = x[i * H + j], b = x0[i * H + j];
                     if (j >= i) kept &= a == b && b == (i == j ? -1.f : 0.f);
                     else moved += a != b;
                 }
@@ -410,13 +410,13 @@ TEST(orth_training_keeps_w_orthogonal)
             if (cells[run] == RL_CELL_LEAKY) { /* the rates learn beside X */
                 char ln[40];
                 snprintf(ln, sizeof ln, "rnn.leak_l%d", l);
-                const rl_tensor_info *tl = rl_model_tensor(m, rl_model_find_tensor(m, ln));
-                CHECK(memcmp(p + tl->offset, p0 + tl->offset, (size_t)H * 4) != 0);
+                const float *th = rl_model_view_const(m, ln, 1, HH), *th0 = rl_model_view_const(m0, ln, 1, HH);
+                CHECK(th && th0 && memcmp(th, th0, (size_t)H * 4) != 0);
             }
             /* the W_hh the steps run with */
             double X[144], Bm[144], W[144], *scratch = calloc(rl_orth_scratch_size(H), 8);
             int ipiv[12];
-            for (int i = 0; i < H * H; i++) X[i] = p[tx->offset + i], Bm[i] = p[tb->offset + i];
+            for (int i = 0; i < H * H; i++) X[i] = x[i], Bm[i] = bb[i];
             if (scratch) CHECK_OK(rl_orth_layer_forward(map, H, X, Bm, W, scratch, ipiv));
             float W32[144];
             for (int i = 0; i < H * H; i++) W32[i] = (float)W[i], W[i] = W32[i];
@@ -622,11 +622,10 @@ TEST(orth_cli)
     CHECK_OK(rl_model_load(&m, mp, RL_F64));
     if (m) {
         /* as torch's registration leaves it: X = -I, B = the init's W_hh (orthogonal: itself) */
-        const double *p = rl_model_params(m);
-        const rl_tensor_info *x = rl_model_tensor(m, rl_model_find_tensor(m, "rnn.parametrizations.weight_hh_l1.original"));
-        const rl_tensor_info *b = rl_model_tensor(m, rl_model_find_tensor(m, "rnn.parametrizations.weight_hh_l1.0.base"));
-        for (int i = 0; i < 36; i++) CHECK(p[x->offset + i] == (i % 7 == 0 ? -1 : 0));
-        CHECK(orth_dev(p + b->offset, 6) < 1e-6); /* float32 in the file */
+        const double *x = test_view(m, "rnn.parametrizations.weight_hh_l1.original", 6, 6),
+                     *b = test_view(m, "rnn.parametrizations.weight_hh_l1.0.base", 6, 6);
+        for (int i = 0; x && i < 36; i++) CHECK(x[i] == (i % 7 == 0 ? -1 : 0));
+        CHECK(b && orth_dev(b, 6) < 1e-6); /* float32 in the file */
         CHECK(rl_model_find_tensor(m, "rnn.weight_hh_l0") < 0);
     }
     rl_model_free(m);

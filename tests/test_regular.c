@@ -23,12 +23,10 @@ static rl_model *reg_model_orth(rl_cell cell, int NI, int H, int L, int O, rl_lo
     if (m) CHECK_OK(rl_model_init(m, &init, seed));
     /* X's strict lower triangle away from 0, so that A = tril(X) - tril(X)^T is not */
     for (int l = 0; m && orth != RL_ORTH_NONE && l < L; l++) {
-        char name[80];
-        snprintf(name, sizeof name, "rnn.parametrizations.weight_hh_l%d.original", l);
-        const rl_tensor_info *t = rl_model_tensor(m, rl_model_find_tensor(m, name));
+        double *x = test_view_l(m, "rnn.parametrizations.weight_hh_l%d.original", l, c.hidden_size, c.hidden_size);
         rl_rng r;
         rl_rng_seed(&r, seed + (uint64_t)l);
-        for (size_t i = 0; i < t->numel; i++) ((double *)rl_model_params(m))[t->offset + i] = 0.5 * rl_rng_normal(&r);
+        for (int i = 0; x && i < c.hidden_size * c.hidden_size; i++) x[i] = 0.5 * rl_rng_normal(&r);
     }
     return m;
 }
@@ -87,10 +85,9 @@ static double floss_fd(rl_cell cell, rl_orth orth, int L, int H, int T, int B, i
     /* ReLU units on (a positive input bias): a unit that is off is a zero row
      * of J_t, and with Q_0 = I[:, :k] a direction can vanish at once */
     for (int l = 0; m && cell_is_relu(cell) && l < L; l++) {
-        char name[32];
-        snprintf(name, sizeof name, "rnn.bias_ih_l%d", l);
-        const rl_tensor_info *t = rl_model_tensor(m, rl_model_find_tensor(m, name));
-        for (size_t i = 0; i < t->numel; i++) ((double *)rl_model_params(m))[t->offset + i] += 1;
+        const int GH = rl_cell_gates(cell) * rl_model_config(m).hidden_size;
+        double *b = test_view_l(m, "rnn.bias_ih_l%d", l, GH, 0);
+        for (int i = 0; b && i < GH; i++) b[i] += 1;
     }
     if (m) CHECK_OK(rl_data_random(&d, m, B, T, RL_F64, 0, 1, seed + 7));
     if (!m || !d) goto out;
@@ -422,9 +419,8 @@ TEST(floss_rank_deficient_is_refused)
     rl_data *d = NULL;
     if (m) CHECK_OK(rl_data_random(&d, m, 2, 5, RL_F64, 0, 0, 2));
     if (!d) goto out;
-    double *p = rl_model_params(m), v = 0;
-    const rl_tensor_info *t = rl_model_tensor(m, rl_model_find_tensor(m, "rnn.bias_ih_l0"));
-    for (size_t i = 0; i < t->numel; i++) p[t->offset + i] = -100;
+    double v = 0, *bias = test_view(m, "rnn.bias_ih_l0", 4, 0);
+    for (int i = 0; bias && i < 4; i++) bias[i] = -100;
     rl_floss_config fc = {2, 0, 1};
     CHECK(rl_floss(m, rl_data_batch(d), &fc, &v, NULL, NULL, NULL, NULL) == RL_ERR_NONFINITE);
     CHECK(strstr(rl_errmsg(), "rank-deficient at step 1 of sequence 0") != NULL);

@@ -144,7 +144,7 @@ TEST(sweep_train_and_jacobian_points)
         "options --task adding --seq-len 10 --hidden 8 --batch 8 --steps 6 --eval-every 0 --eval-batches 1 --flow-every 0\n"
         "grid method\n"
         "    tanh   --cell tanh\n"
-        "    bad    --cell tanh --lr -1\n"
+        "    bad    --cell tanh --forget-bias 1\n"
         "seeds 3\n";
     const char *spec = write_tmp("train.sweep", train_spec, sizeof train_spec - 1);
     char dir[1100], res[1200];
@@ -153,7 +153,7 @@ TEST(sweep_train_and_jacobian_points)
     int rc = sh("'%s' sweep '%s' --out '%s' 2>'%s'", test_cli, spec, dir, err_file());
     char *e = err_text();
     /* a point that fails is said, with its reason and log, and not recorded: a rerun tries it again */
-    CHECK_MSG(rc == 1 && strstr(e, "method=bad seed=3: failed, status 2: rnnlab train: --lr = -1 is out of range") &&
+    CHECK_MSG(rc == 1 && strstr(e, "method=bad seed=3: failed, status 2: rnnlab train: --forget-bias is for cells with a forget gate") &&
                   strstr(e, "1 of 2 points finished") && strstr(e, "1 failed") && count_lines(res) == 1,
               "status %d: %s", rc, e);
     free(e);
@@ -209,6 +209,18 @@ TEST(sweep_spec_mistakes)
         {"command train\n    --hidden 4\n", "bad.sweep:2: an indented line belongs to a 'grid NAME'"},
         {"command train\nseeds -1\n", "seed '-1' is not a whole number"},
         {"command sing\n", "unknown command 'sing'"},
+        /* every point's options are checked against the table before anything runs */
+        {"command train\ngrid method\n    ok --lr 1e-3\n    bad --lr -1\n",
+         "point method=bad: rnnlab train: --lr = -1 is out of range [1e-12, 1000]"},
+        {"command lyapunov\ninit --cell tanh --input 1 --hidden 4 --output 1\noptions --steps 10 --no-such 3\n", "rnnlab lyapunov has no option --no-such"},
+        {"command lyapunov\ninit --cell tanh --input 1 --hidden 4 --output 1\noptions --steps 10\ngrid data:--steps 5\n", "is for a stage lyapunov does not have"},
+        {"command jacobian\ninit --cell tanh --input 1 --hidden 4 --output 1\ndata --steps 5\noptions --out j.safetensors\n",
+         "--out is the sweep's to give rnnlab jacobian"},
+        {"command lyapunov\ninit --cell tanh --input 1 --hidden 4 --output 1\noptions --steps 10 --quiet\n", "--quiet is the sweep's"},
+        {"command lyapunov\ninit --cell tanh --input 1 --hidden 4 --output 1\noptions --steps\n", "--steps of rnnlab lyapunov needs a value"},
+        {"command lyapunov\ninit --cell tanh --input 1 --output 1\noptions --steps 10\n", "rnnlab init needs --hidden"},
+        {"command lyapunov\ninit --cell tanh --input 1 --hidden 2 --output 1\n", "rnnlab lyapunov needs --steps"},
+        {"command train\noptions --steps 5 12\n", "'12' for rnnlab train is not an option"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         const char *spec = write_tmp("bad.sweep", bad[i].text, strlen(bad[i].text));
@@ -232,4 +244,58 @@ TEST(sweep_spec_mistakes)
     char *e = err_text();
     CHECK_MSG(rc == 1 && strstr(e, "holds files that are not a sweep's ('notes.txt')"), "status %d: %s", rc, e);
     free(e);
+}
+
+/* An option of rnnlab init in a lyapunov (or jacobian) sweep goes to the
+ * model, whichever it is: the routing asks the option table. (The sweep
+ * kept a list of init's options that lacked --input-scale, --recurrent-min
+ * and --orthogonal: a sweep over --input-scale sent it to lyapunov, and
+ * every point failed with "unknown option".) */
+TEST(sweep_routes_every_init_option_to_the_model)
+{
+    static const char dry_spec[] = "command lyapunov\n"
+                                   "init --input 1 --hidden 4 --output 1\n"
+                                   "options --steps 20\n"
+                                   "grid --input-scale 0.5 2\n"
+                                   "grid kind\n"
+                                   "    indrnn --cell indrnn --recurrent-max 1 --recurrent-min 0.5\n"
+                                   "    orth   --cell tanh --orthogonal exp\n";
+    const char *spec = write_tmp("route.sweep", dry_spec, sizeof dry_spec - 1);
+    char dir[1100];
+    snprintf(dir, sizeof dir, "%s/sweep-route", test_tmpdir);
+    int rc = sh("'%s' sweep '%s' --out '%s' --dry-run >'%s' 2>'%s'", test_cli, spec, dir, tmp_path("route.out"), err_file());
+    size_t n = 0;
+    char *out = (char *)read_file(tmp_path("route.out"), &n), *e = err_text();
+    CHECK_MSG(rc == 0 && out, "dry run: status %d: %s", rc, e);
+    /* each on the init line, none on the lyapunov line */
+    int on_init = 0, on_cmd = 0;
+    for (char *line = out ? strtok(out, "\n") : NULL; line; line = strtok(NULL, "\n")) {
+        int init = strncmp(line, "rnnlab init ", 12) == 0, cmd = strncmp(line, "rnnlab lyapunov ", 16) == 0;
+        const char *opts[3] = {"--input-scale ", "--recurrent-min ", "--orthogonal "};
+        for (int k = 0; k < 3; k++) {
+            on_init += init && strstr(line, opts[k]) != NULL;
+            on_cmd += cmd && strstr(line, opts[k]) != NULL;
+        }
+    }
+    CHECK_MSG(on_init == 4 + 2 + 2 && on_cmd == 0, "the options on init lines %d times (want 8), on lyapunov lines %d", on_init,
+              on_cmd);
+    free(out), free(e);
+    /* and the points run: lambda_max at both input scales */
+    static const char run_spec[] = "command lyapunov\n"
+                                   "init --cell tanh --input 1 --hidden 4 --output 1 --init gaussian --gain 1.5\n"
+                                   "options --steps 30 --transient 10 --k 1 --input noise\n"
+                                   "grid --input-scale 0.5 2\n";
+    spec = write_tmp("route-run.sweep", run_spec, sizeof run_spec - 1);
+    snprintf(dir, sizeof dir, "%s/sweep-route-run", test_tmpdir);
+    rc = sh("'%s' sweep '%s' --out '%s' 2>'%s'", test_cli, spec, dir, err_file());
+    e = err_text();
+    CHECK_MSG(rc == 0 && strstr(e, "2 of 2 points finished") && strstr(e, ", 0 failed"), "status %d: %s", rc, e);
+    free(e);
+    char res[1200];
+    snprintf(res, sizeof res, "%s/results.jsonl", dir);
+    char *r = (char *)read_file(res, &n);
+    CHECK_MSG(r && strstr(r, "\"options\":{\"input-scale\":0.5}") && strstr(r, "\"options\":{\"input-scale\":2}") &&
+                  strstr(r, "\"lambda_max\":"),
+              "%s", r ? r : "(no results)");
+    free(r);
 }

@@ -12,7 +12,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #define M fixture("tanh_l1_ce.model.safetensors")
@@ -239,13 +238,6 @@ TEST(ux_user_folders_are_not_overwritten)
 
 /* ------------------------------------------------------------------ 8: bounded reads */
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 /* A child that opens fifo for writing and writes head, then zeros until the
  * reader goes away. */
 static pid_t fifo_writer(const char *fifo, const void *head, size_t n)
@@ -285,18 +277,18 @@ TEST(ux_every_read_is_bounded)
         {"rnnlab", "grad", "--model", "-", "--data", D, "--out", tmp_path("g.st"), NULL}, /* stdin: /dev/zero */
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        double t0 = now_s();
+        double t0 = rl_now();
         char e[512];
         int st = run_cli(cases[i], strcmp(cases[i][3], "-") == 0 ? z : NULL, NULL, 0, e, sizeof e);
         CHECK_MSG(st == 1 || st == 2, "case %zu (rnnlab %s): exit %d: %s", i, cases[i][1], st, e);
-        CHECK_MSG(now_s() - t0 < 5, "case %zu (rnnlab %s) took %.1f s", i, cases[i][1], now_s() - t0);
+        CHECK_MSG(rl_now() - t0 < 5, "case %zu (rnnlab %s) took %.1f s", i, cases[i][1], rl_now() - t0);
         CHECK_MSG(run_cli_err_lines() == 1, "case %zu: %d lines", i, run_cli_err_lines());
     }
     /* a run folder whose records are /dev/zero */
     CHECK(mkdir(tmp_path("devzero-run"), 0755) == 0 && symlink(z, tmp_path("devzero-run/metrics.jsonl")) == 0);
     const char *rep[] = {"rnnlab", "report", tmp_path("devzero-run"), NULL};
-    double t0 = now_s();
-    CHECK(run_cli(rep, NULL, NULL, 0, NULL, 0) == 1 && now_s() - t0 < 5);
+    double t0 = rl_now();
+    CHECK(run_cli(rep, NULL, NULL, 0, NULL, 0) == 1 && rl_now() - t0 < 5);
     /* a FIFO: a valid model, then zeros without end: read as far as the header says */
     const char *fifo = tmp_path("model.fifo");
     size_t n = 0;
@@ -306,9 +298,9 @@ TEST(ux_every_read_is_bounded)
     pid_t w = fifo_writer(fifo, model, n);
     const char *ev[] = {"rnnlab", "grad", "--model", fifo, "--data", D, "--out", tmp_path("g.st"), NULL};
     char o[256];
-    t0 = now_s();
+    t0 = rl_now();
     CHECK(run_cli(ev, NULL, o, sizeof o, NULL, 0) == 0 && strstr(o, "loss 1.52296"));
-    CHECK(now_s() - t0 < 5);
+    CHECK(rl_now() - t0 < 5);
     kill(w, SIGKILL);
     waitpid(w, NULL, 0);
     /* and a FIFO whose header claims more data than a stream may hold */
@@ -320,9 +312,9 @@ TEST(ux_every_read_is_bounded)
     w = fifo_writer(fifo, big, 8 + hl);
     const char *ev2[] = {"rnnlab", "grad", "--model", fifo, "--data", D, "--out", tmp_path("g.st"), NULL};
     char e[512];
-    t0 = now_s();
+    t0 = rl_now();
     CHECK_MSG(run_cli(ev2, NULL, NULL, 0, e, sizeof e) == 1 && strstr(e, "stream"), "%s", e);
-    CHECK(now_s() - t0 < 5);
+    CHECK(rl_now() - t0 < 5);
     kill(w, SIGKILL);
     waitpid(w, NULL, 0);
     free(model);
@@ -584,10 +576,10 @@ TEST(ux_text_too_short_is_said_first)
     const char *p = write_tmp("twenty-k.txt", text, sizeof text), *run = tmp_path("short-text-run");
     const char *tr[] = {"rnnlab", "train", "--task", "text", "--data", p, "--hidden", "8", "--out", run, NULL};
     char e[512];
-    double t0 = now_s();
+    double t0 = rl_now();
     CHECK(run_cli(tr, NULL, NULL, 0, e, sizeof e) == 2 && strstr(e, "too short for 50 streams of 100") && strstr(e, "--batch 9 or less") &&
           strstr(e, "--seq-len 19 or less"));
-    CHECK(now_s() - t0 < 5);
+    CHECK(rl_now() - t0 < 5);
     struct stat sb;
     CHECK(stat(run, &sb) != 0);
     const char *ok[] = {"rnnlab", "train", "--task", "text", "--data", p, "--hidden", "8", "--batch", "4", "--seq-len", "20",

@@ -25,7 +25,7 @@ Python's standard library only. The model, per training step of one process:
   ceiling), or a number;
 - communication: a ring all-reduce, 2(N-1)/N x bytes / bandwidth, and
   rnnlab's chain in rank order (chunks of 1 MiB, pipelined) then broadcast,
-  (bytes + (N-2) x chunk) / bandwidth + bytes / bandwidth (cli/dist_mpi.c);
+  (bytes + (N-2) x chunk) / bandwidth + bytes / bandwidth (cli/processes/dist_mpi.c);
   the links' nominal rates, no latency term, no overlap of communication
   with compute;
 - efficiency = compute / (compute + communication) >= 0.8, that is
@@ -43,7 +43,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 RESULTS = os.path.join(HERE, "..", "bench", "results")
 CSV = os.path.join(RESULTS, "cores-16core-run3.csv")
 MD = os.path.join(RESULTS, "cores-16core-run3.md")
-CHUNK = 1 << 20  # bytes: cli/dist_mpi.c's CHUNK of 2^18 floats
+CHUNK = 1 << 20  # bytes: cli/processes/dist_mpi.c's CHUNK of 2^18 floats
 
 
 def measured_rate():

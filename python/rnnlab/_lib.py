@@ -102,17 +102,17 @@ LyapConfig = _struct("LyapConfig", [("steps", c_int), ("transient", c_int), ("k"
                                     ("noise_std", c_double), ("state", c_int), ("seed", c_uint64),
                                     ("trace_every", c_int)])
 LyapInfo = _struct("LyapInfo", [("stationary", c_int), ("displacement", c_double)])
-TrainField = _struct("TrainField", [("name", c_char_p), ("flag", c_char_p), ("group", c_char_p), ("type", c_int),
-                                    ("offset", c_size_t), ("lo", c_double), ("hi", c_double),
-                                    ("num_choices", c_int), ("arg", c_char_p), ("help", c_char_p),
-                                    ("default_text", c_char_p)])
+Option = _struct("Option", [("name", c_char_p), ("flag", c_char_p), ("group", c_char_p), ("type", c_int),
+                            ("offset", c_size_t), ("lo", c_double), ("hi", c_double), ("num_choices", c_int),
+                            ("arg", c_char_p), ("help", c_char_p), ("default_text", c_char_p),
+                            ("commands", c_char_p), ("choices", c_void_p)])
 Progress = _struct("Progress", [("step", c_int64), ("total", c_int64), ("loss", c_double),
                                 ("grad_norm", c_double), ("lr", c_double), ("tokens_per_s", c_double),
                                 ("elapsed_s", c_double), ("skipped", c_int64), ("val_loss", c_double),
                                 ("val_step", c_int64), ("baseline", c_double)])
 # the C names of the mirrors, for python/tests/test_layout.py
 MIRRORS = {"rl_config": Config, "rl_tensor_info": TensorInfo, "rl_batch": Batch, "rl_lag_stats": LagStats,
-           "rl_lyap_config": LyapConfig, "rl_lyap_info": LyapInfo, "rl_train_field": TrainField,
+           "rl_lyap_config": LyapConfig, "rl_lyap_info": LyapInfo, "rl_option": Option,
            "rl_progress": Progress}
 
 ProgressFn = CFUNCTYPE(c_int, c_void_p, c_char_p, c_double, c_double)
@@ -176,11 +176,12 @@ _DECLS = {
     "rl_jac_step": (_S, [P, c_int, P]),
     "rl_jac_product": (_S, [P, c_int, c_int, P, POINTER(c_double)]),
     "rl_lyapunov_ex": (_S, [P, POINTER(Batch), c_int, POINTER(LyapConfig), P, P, POINTER(LyapInfo)]),
-    "rl_train_num_fields": (c_int, []),
-    "rl_train_field_at": (POINTER(TrainField), [c_int]),
-    "rl_train_field_choice": (c_char_p, [POINTER(TrainField), c_int]),
-    "rl_train_field_parse": (_S, [P, POINTER(TrainField), c_char_p]),
-    "rl_train_field_format": (None, [P, POINTER(TrainField), c_char_p, c_size_t]),
+    "rl_option_count": (c_int, []),
+    "rl_option_at": (POINTER(Option), [c_int]),
+    "rl_option_choice": (c_char_p, [POINTER(Option), c_int]),
+    "rl_option_takes": (c_int, [POINTER(Option), c_char_p]),
+    "rl_option_parse": (_S, [P, POINTER(Option), c_char_p]),
+    "rl_option_format": (None, [P, POINTER(Option), c_char_p, c_size_t]),
     "rl_train_config_new": (P, []),
     "rl_train_config_free": (None, [P]),
     "rl_trainer_new": (_S, [_PP, P, c_char_p]),

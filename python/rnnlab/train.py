@@ -1,6 +1,7 @@
 """rnnlab.train: the library's trainer (rnnlab train) with its options taken
-from the library's table of training fields (rl_train_field_at), so that
-every field the library has is an option here, by its key in config.json."""
+from the library's option table (rl_option_at: the rows rnnlab train takes),
+so that every field the library has is an option here, by its key in
+config.json, with the range and the message of the command line."""
 import json
 import os
 import sys
@@ -12,17 +13,20 @@ from ._lib import Error, TrainProgressFn, check, fn, text, _interrupt
 from .model import Model
 
 # rl_field_type, for describing the fields (the values go through the library's parser)
-_TYPES = ["int", "int64", "double", "bool", "enum", "path", "seed", "range"]
+_TYPES = ["int", "int64", "double", "bool", "enum", "path", "seed", "range", "text"]
 
 
 def _rows():
-    return [fn.rl_train_field_at(i) for i in range(fn.rl_train_num_fields())]
+    """The library's rows that rnnlab train takes (all of them fill the training configuration)."""
+    rows = [fn.rl_option_at(i) for i in range(fn.rl_option_count())]
+    return [r for r in rows if fn.rl_option_takes(r, b"train")]
 
 
 def train_fields():
     """The trainer's options, one dict per row of the library's table:
     name (the keyword here and the key in config.json), flag (of rnnlab
-    train), group, type, lo, hi, choices, default (as text), help."""
+    train), group, type, lo, hi, choices, default (as text), help, and
+    commands (the rnnlab commands that take the same option)."""
     c = fn.rl_train_config_new()
     if not c:
         raise Error("out of memory")
@@ -31,12 +35,13 @@ def train_fields():
         for r in _rows():
             f = r.contents
             buf = create_string_buffer(256)
-            fn.rl_train_field_format(c, r, buf, len(buf))
+            fn.rl_option_format(c, r, buf, len(buf))
             out.append({"name": text(f.name), "flag": text(f.flag), "group": text(f.group),
                         "type": _TYPES[f.type] if 0 <= f.type < len(_TYPES) else f"type {f.type}",
                         "lo": f.lo, "hi": f.hi,
-                        "choices": [text(fn.rl_train_field_choice(r, k)) for k in range(f.num_choices)],
-                        "default": text(f.default_text) or text(buf.value), "help": text(f.help)})
+                        "choices": [text(fn.rl_option_choice(r, k)) for k in range(f.num_choices)],
+                        "default": text(f.default_text) or text(buf.value), "help": text(f.help),
+                        "commands": text(f.commands).split()})
         return out
     finally:
         fn.rl_train_config_free(c)
@@ -47,7 +52,7 @@ def _format(row, value):
     f = row.contents
     if isinstance(value, bool):
         if f.num_choices and _TYPES[f.type] == "bool":
-            return text(fn.rl_train_field_choice(row, int(value)))
+            return text(fn.rl_option_choice(row, int(value)))
         return "1" if value else "0"
     if isinstance(value, (tuple, list)):
         return ",".join(_format(row, v) for v in value)
@@ -155,7 +160,7 @@ def train(out=None, resume=None, progress=False, **options):
                 if key in given:
                     b = _format(r, given[key]).encode()
                     keep.append(b)
-                    check(fn.rl_train_field_parse(cfg, r, b))
+                    check(fn.rl_option_parse(cfg, r, b))
             check(fn.rl_trainer_new(byref(t), cfg, os.fsencode(out)))
         finally:
             fn.rl_train_config_free(cfg)

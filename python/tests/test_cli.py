@@ -160,6 +160,9 @@ def test_train_fields_follow_the_table(run_cli):
     byname = {f["name"]: f for f in fields}
     assert byname["cell"]["choices"] == rnnlab.cells()
     assert byname["lr"]["default"] == "0.001" and byname["optim"]["type"] == "enum"
+    # one row for every command that takes the option: init's --gain is train's
+    assert {"train", "init", "gradcheck"} <= set(byname["gain"]["commands"])
+    assert "init" not in byname["lr"]["commands"]
 
 
 @pytest.mark.parametrize("omap", ["exp", "cayley"])

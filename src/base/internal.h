@@ -41,9 +41,6 @@ rl_status rl_progress_report(const char *what, double done, double total);
  * trainer); returns the previous setting. */
 int rl_progress_mute(int mute);
 
-/* Look name up in a table of n names (what: "cell", "optimizer", ...);
- * RL_ERR_ARG with a message listing the choices when it is not there. */
-rl_status rl_parse_name(const char *what, const char *name, const char *const *names, int n, int *out);
 
 /* Checked allocation: NULL and an RL_ERR_NOMEM message on failure or when
  * n * size overflows. Memory is zeroed and 64-byte aligned. */
@@ -116,7 +113,6 @@ enum { RL_PROF_INPUT, RL_PROF_FWD_LOOP, RL_PROF_READOUT, RL_PROF_HEAD_BWD, RL_PR
        RL_PROF_COUNT };
 extern int rl_prof_on;
 extern double rl_prof_s[RL_PROF_COUNT];
-double rl_now(void);
 #define RL_PROF(phase, stmt)                                                                                   \
     do {                                                                                                       \
         double t0_ = rl_prof_on ? rl_now() : 0;                                                                \

@@ -30,12 +30,16 @@ int rl_cell_states(rl_cell c) { return rl_cell_desc_of(c)->states; }
 int rl_cell_has_forget_gate(rl_cell c) { return rl_cell_desc_of(c)->forget_gate >= 0; }
 const char *rl_cell_equation(rl_cell c) { return (unsigned)c < RL_CELL_COUNT ? table[c]->equation : NULL; }
 
+/* the names of the table's rows, as an rl_names table (filled when the library loads) */
+static const char *cell_names[RL_CELL_COUNT];
+__attribute__((constructor)) static void name_cells(void)
+{
+    for (int i = 0; i < RL_CELL_COUNT; i++) cell_names[i] = table[i]->name;
+}
+const rl_names rl_cell_names = {"cell", RL_CELL_COUNT, cell_names};
+
 rl_status rl_cell_parse(const char *name, rl_cell *out)
 {
-    const char *names[RL_CELL_COUNT];
-    for (int i = 0; i < RL_CELL_COUNT; i++) names[i] = table[i]->name;
-    int i = 0;
-    rl_status s = rl_parse_name("cell", name, names, RL_CELL_COUNT, &i);
-    if (s == RL_OK) *out = (rl_cell)i;
-    return s;
+    _Static_assert(sizeof(rl_cell) == sizeof(int), "enum size");
+    return rl_names_parse(&rl_cell_names, name, (int *)out);
 }

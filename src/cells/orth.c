@@ -7,18 +7,6 @@
 #include <math.h>
 #include <string.h>
 
-static const char *const orth_names[RL_ORTH_COUNT] = {"none", "exp", "cayley"};
-
-const char *rl_orth_name(rl_orth o) { return (unsigned)o < RL_ORTH_COUNT ? orth_names[o] : NULL; }
-
-rl_status rl_orth_parse(const char *name, rl_orth *out)
-{
-    int i = 0;
-    rl_status s = rl_parse_name("orthogonal map", name, orth_names, RL_ORTH_COUNT, &i);
-    if (!s) *out = (rl_orth)i;
-    return s;
-}
-
 /* ------------------------------------------------------------------ small helpers */
 
 /* C = alpha A B + beta C, all (n, n) row-major */

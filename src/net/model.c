@@ -222,6 +222,48 @@ int rl_model_find_tensor(const rl_model *m, const char *name)
     return -1;
 }
 
+/* "(4, 3)" */
+static void shape_text(char *b, size_t n, int ndim, const int64_t *shape)
+{
+    size_t at = (size_t)snprintf(b, n, "(");
+    for (int d = 0; d < ndim && at < n; d++) at += (size_t)snprintf(b + at, n - at, "%s%lld", d ? ", " : "", (long long)shape[d]);
+    if (at < n) snprintf(b + at, n - at, ")");
+}
+
+/* The tensor name, if it has that shape; else NULL and a message. */
+static const rl_tensor_info *view_of(const rl_model *m, const char *name, int ndim, const int64_t *shape)
+{
+    int i = name ? rl_model_find_tensor(m, name) : -1;
+    if (i < 0) {
+        rl_fail(RL_ERR_ARG, "the model (%s, %d layer%s) has no tensor '%s'", rl_cell_name(m->cfg.cell), m->cfg.num_layers,
+                m->cfg.num_layers > 1 ? "s" : "", name ? name : "(null)");
+        return NULL;
+    }
+    const rl_tensor_info *t = &m->tensors[i];
+    int same = ndim == t->ndim && shape;
+    for (int d = 0; same && d < ndim; d++) same = shape[d] == t->shape[d];
+    if (!same) {
+        char want[64] = "(?)", have[64];
+        if (shape && ndim >= 0 && ndim <= 8) shape_text(want, sizeof want, ndim, shape);
+        shape_text(have, sizeof have, t->ndim, t->shape);
+        rl_fail(RL_ERR_ARG, "tensor '%s' has shape %s, not %s", name, have, want);
+        return NULL;
+    }
+    return t;
+}
+
+void *rl_model_view(rl_model *m, const char *name, int ndim, const int64_t *shape)
+{
+    const rl_tensor_info *t = view_of(m, name, ndim, shape);
+    return t ? (char *)m->params + t->offset * rl_dtype_size(m->dtype) : NULL;
+}
+
+const void *rl_model_view_const(const rl_model *m, const char *name, int ndim, const int64_t *shape)
+{
+    const rl_tensor_info *t = view_of(m, name, ndim, shape);
+    return t ? (const char *)m->params + t->offset * rl_dtype_size(m->dtype) : NULL;
+}
+
 rl_status rl_model_set_vocab(rl_model *m, const char *vocab)
 {
     char *v = NULL;

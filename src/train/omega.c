@@ -152,18 +152,6 @@ static rl_status omega_of_layers(rl_ws *ws, const rl_model *m, rl_omega_form for
 #ifdef RL_REAL_F64
 #include "net/orth_ws.h"
 
-static const char *const form_names[RL_OMEGA_FORM_COUNT] = {"norm", "squared"};
-
-const char *rl_omega_form_name(rl_omega_form f) { return (unsigned)f < RL_OMEGA_FORM_COUNT ? form_names[f] : NULL; }
-
-rl_status rl_omega_form_parse(const char *name, rl_omega_form *out)
-{
-    int i = 0;
-    rl_status s = rl_parse_name("Omega form", name, form_names, RL_OMEGA_FORM_COUNT, &i);
-    if (s == RL_OK) *out = (rl_omega_form)i;
-    return s;
-}
-
 rl_status rl_omega(rl_ws *ws, const rl_model *m, rl_omega_form form, double weight, double *omega, double *ratio)
 {
     if (!(weight >= 0) || !isfinite(weight)) return rl_fail(RL_ERR_ARG, "the weight of Omega is %g: it must be >= 0", weight);

@@ -20,28 +20,6 @@ struct rl_optim {
     struct { size_t lo, hi; double scale; } scale[LR_RANGES];
 };
 
-static const char *const optim_names[RL_OPT_COUNT] = {"sgd", "adagrad", "rmsprop", "adam", "adamw"};
-static const char *const sched_names[RL_SCHED_COUNT] = {"constant", "step", "cosine"};
-
-const char *rl_optim_name(rl_optim_kind k) { return (unsigned)k < RL_OPT_COUNT ? optim_names[k] : NULL; }
-const char *rl_sched_name(rl_sched_kind k) { return (unsigned)k < RL_SCHED_COUNT ? sched_names[k] : NULL; }
-
-rl_status rl_optim_parse(const char *name, rl_optim_kind *out)
-{
-    int i = 0;
-    rl_status s = rl_parse_name("optimizer", name, optim_names, RL_OPT_COUNT, &i);
-    if (!s) *out = (rl_optim_kind)i;
-    return s;
-}
-
-rl_status rl_sched_parse(const char *name, rl_sched_kind *out)
-{
-    int i = 0;
-    rl_status s = rl_parse_name("schedule", name, sched_names, RL_SCHED_COUNT, &i);
-    if (!s) *out = (rl_sched_kind)i;
-    return s;
-}
-
 rl_optim_config rl_optim_defaults(rl_optim_kind kind)
 {
     rl_optim_config c = {kind, 0, 0, 0.99, 0.9, 0.999, kind == RL_OPT_ADAGRAD ? 1e-10 : 1e-8,

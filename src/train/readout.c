@@ -10,18 +10,6 @@
 #include <math.h>
 #include <string.h>
 
-static const char *const readout_names[RL_READOUT_COUNT] = {"bptt", "ridge"};
-
-const char *rl_readout_name(rl_readout k) { return (unsigned)k < RL_READOUT_COUNT ? readout_names[k] : NULL; }
-
-rl_status rl_readout_parse(const char *name, rl_readout *out)
-{
-    int i = 0;
-    rl_status s = rl_parse_name("readout", name, readout_names, RL_READOUT_COUNT, &i);
-    if (!s) *out = (rl_readout)i;
-    return s;
-}
-
 /* rows of X gathered before they are added into X^T X (one SYRK each) */
 #define CHUNK 512
 

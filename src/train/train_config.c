@@ -3,6 +3,8 @@
  * (config.json, a checkpoint's train_config), the command line and the docs
  * are loops over it. */
 #include "train/run.h"
+#include "train/options.h"
+#include "cells/cell.h"
 #include "net/net.h"
 
 #include <errno.h>
@@ -31,6 +33,13 @@ rl_train_config rl_train_defaults(void)
     return c;
 }
 
+void rl_init_for_steps(rl_init *init, rl_cell cell, int T)
+{
+    if (init->kind == RL_INIT_CHRONO && init->t_max == 0) init->t_max = T > 2 ? T : 2;
+    if (rl_cell_recur(rl_cell_desc_of(cell))->bounded && init->recurrent_max == 0 && T > 0)
+        init->recurrent_max = pow(2.0, 1.0 / T);
+}
+
 rl_train_config *rl_train_config_new(void)
 {
     rl_train_config *c = rl_alloc(1, sizeof *c);
@@ -40,341 +49,201 @@ rl_train_config *rl_train_config_new(void)
 
 void rl_train_config_free(rl_train_config *c) { rl_free(c); }
 
-/* A row: the public description, then what only this file needs. */
-typedef struct {
-    rl_train_field f; /* first, so that a field pointer is a row pointer */
-    const char *what; /* ENUM: the word in messages ("optimizer") */
-    const char *(*choice)(int i);
-} row;
-
-static const char *task_choice(int i) { return rl_task_name((rl_task_kind)i); }
-static const char *cell_choice(int i) { return rl_cell_name((rl_cell)i); }
-static const char *init_choice(int i) { return rl_init_name((rl_init_kind)i); }
-static const char *optim_choice(int i) { return rl_optim_name((rl_optim_kind)i); }
-static const char *sched_choice(int i) { return rl_sched_name((rl_sched_kind)i); }
-static const char *readout_choice(int i) { return rl_readout_name((rl_readout)i); }
-static const char *nonfinite_choice(int i) { return i == 0 ? "stop" : i == 1 ? "skip" : NULL; }
-static const char *orth_choice(int i) { return rl_orth_name((rl_orth)i); }
-static const char *omega_form_choice(int i) { return rl_omega_form_name((rl_omega_form)i); }
+/* --on-nonfinite: skip_nonfinite 0 or 1 by name */
+static const char *const nonfinite_[2] = {"stop", "skip"};
+static const rl_names nonfinite_names = {"action", 2, nonfinite_};
 
 #define OFF(field) offsetof(rl_train_config, field)
-#define NUM(key, flag, group, type, field, lo, hi, arg, help, def) \
-    {{key, flag, group, type, OFF(field), lo, hi, 0, arg, help, def}, NULL, NULL}
-#define ENUM(key, group, field, n, arg, help, what, fn) \
-    {{key, key, group, RL_FIELD_ENUM, OFF(field), 0, 0, n, arg, help, NULL}, what, fn}
+/* a row with a number, a path or a flag; one with named values */
+#define ROW(key, flag, group, type, field, lo, hi, arg, help, def, commands) \
+    {key, flag, group, type, OFF(field), lo, hi, 0, arg, help, def, commands, NULL}
+#define NAMED_BOOL(key, flag, group, field, names, arg, help, commands) \
+    {key, flag, group, RL_FIELD_BOOL, OFF(field), 0, 1, 2, arg, help, NULL, commands, &names}
+#define ENUM(key, flag, group, field, names, count, arg, help, commands) \
+    {key, flag, group, RL_FIELD_ENUM, OFF(field), 0, 0, count, arg, help, NULL, commands, &names}
 #define BIG 2000000000.0
+/* the commands that take the options of a model and its init */
+#define MODEL "train init gradcheck"
+#define INIT "train init"
 
 /* In the order of config.json. The ranges are those of the command line;
- * where 0 is the default it means "off" or "the usual value", as help says. */
-static const row rows[] = {
-    ENUM("task", "task", task, RL_TASK_COUNT, "TASK", "the task", "task", task_choice),
-    NUM("seq_len", "seq-len", "task", RL_FIELD_INT, seq_len, 1, 1000000, "T", "sequence length (text: the BPTT window k2)", NULL),
-    NUM("text_path", "data", "task", RL_FIELD_PATH, text_path, 0, 0, "FILE", "text: a UTF-8 file",
-        "the built-in corpus, Pride and Prejudice"),
-    NUM("k1", "k1", "task", RL_FIELD_INT, k1, 0, 1000000, "N", "text: steps between updates, truncated BPTT(k1, T); 0 = T", "T"),
-    ENUM("cell", "model", cell, RL_CELL_COUNT, "CELL", "the cell", "cell", cell_choice),
-    NUM("hidden", "hidden", "model", RL_FIELD_INT, hidden, 1, RL_MAX_SIZE, "H", "units per layer", NULL),
-    NUM("layers", "layers", "model", RL_FIELD_INT, layers, 1, RL_MAX_LAYERS, "L", "layers", NULL),
-    ENUM("init", "model", init.kind, RL_INIT_COUNT, "KIND", "the init, as for rnnlab init", "init", init_choice),
-    NUM("gain", "gain", "model", RL_FIELD_DOUBLE, init.gain, -1e6, 1e6, "G", "gain of gaussian, orthogonal, identity, symmetric, henaff", NULL),
-    NUM("radius", "radius", "model", RL_FIELD_DOUBLE, init.radius, 0, 1e6, "R", "rescale each W_hh block to this spectral radius; 0 = leave", NULL),
-    NUM("input_scale", "input-scale", "model", RL_FIELD_DOUBLE, init.input_scale, 0, 1e6, "S",
-        "every layer's W_ih ~ U[-S, S] (an echo state network's input scaling); 0 = as the init", NULL),
-    NUM("forget_bias", "forget-bias", "model", RL_FIELD_DOUBLE, init.forget_bias, -100, 100, "F",
-        "lstm: b_if = F, b_hf = 0 (0: as the init)", NULL),
-    NUM("zero_bias", "zero-bias", "model", RL_FIELD_BOOL, init.zero_bias, 0, 1, NULL, "every recurrent bias starts at 0", NULL),
-    NUM("t_max", "t-max", "model", RL_FIELD_DOUBLE, init.t_max, 0, 1e9, "T",
-        "init chrono: forgetting times uniform in [2, T] (>= 2); 0 = the task's steps", NULL),
-    NUM("leak", "leak", "model", RL_FIELD_DOUBLE, init.leak, 0, 1, "A", "leaky: every unit's rate a in (0, 1); 0 = as the init",
-        NULL),
-    NUM("timescales", "timescales", "model", RL_FIELD_RANGE, init.timescales, 1, 1e9, "A,B",
-        "leaky: time scales 1/a log-uniform in [A, B], 1 < A <= B", NULL),
-    NUM("recurrent_max", "recurrent-max", "model", RL_FIELD_DOUBLE, init.recurrent_max, 0, 1e6, "R",
-        "indrnn: u clipped to [-R, R] after every update, u ~ U(0, R) at init; 0 = 2^(1/T) for T steps", NULL),
-    NUM("recurrent_min", "recurrent-min", "model", RL_FIELD_DOUBLE, init.recurrent_min, 0, 1e6, "R0",
-        "indrnn: the last layer's u ~ U(R0, R) at init (Li et al.'s for an answer at the end: 2^(-1/T)); 0 = U(0, R)", NULL),
-    ENUM("orthogonal", "model", orthogonal, RL_ORTH_COUNT, "MAP",
-         "W_hh = B map(A), torch's orthogonal parametrisation; B from --init (tanh, relu, linear, leaky)", "orthogonal map",
-         orth_choice),
-    ENUM("readout", "optimisation", readout, RL_READOUT_COUNT, "R",
-         "bptt trains every parameter; ridge keeps the recurrence as initialised and fits the head in one solve (an echo state network)",
-         "readout", readout_choice),
-    NUM("ridge", "ridge", "optimisation", RL_FIELD_DOUBLE, ridge, 0, 1e6, "BETA",
-        "readout ridge: BETA times the squared norm of head.weight is added (head.bias is not penalised)", NULL),
-    NUM("washout", "washout", "optimisation", RL_FIELD_INT, washout, 0, 1000000, "W",
-        "readout ridge: the first W steps of each sequence are neither fitted nor validated", NULL),
-    NUM("batch", "batch", "optimisation", RL_FIELD_INT, batch, 1, 1000000, "B", "sequences per batch", NULL),
-    NUM("steps", "steps", "optimisation", RL_FIELD_INT64, steps, 1, BIG, "N", "updates", NULL),
-    ENUM("optim", "optimisation", optim.kind, RL_OPT_COUNT, "O", "the optimizer, with PyTorch's defaults", "optimizer",
-         optim_choice),
-    NUM("momentum", "momentum", "optimisation", RL_FIELD_DOUBLE, optim.momentum, 0, 0.9999, "X", "sgd: momentum", NULL),
-    NUM("nesterov", "nesterov", "optimisation", RL_FIELD_BOOL, optim.nesterov, 0, 1, NULL, "sgd: Nesterov momentum", NULL),
-    NUM("alpha", "alpha", "optimisation", RL_FIELD_DOUBLE, optim.alpha, 0, 0.9999999, "X", "rmsprop: decay", NULL),
-    NUM("beta1", "beta1", "optimisation", RL_FIELD_DOUBLE, optim.beta1, 0, 0.9999999, "X", "adam, adamw: first-moment decay", NULL),
-    NUM("beta2", "beta2", "optimisation", RL_FIELD_DOUBLE, optim.beta2, 0, 0.9999999, "X", "adam, adamw: second-moment decay", NULL),
-    NUM("eps", "eps", "optimisation", RL_FIELD_DOUBLE, optim.eps, 1e-30, 1, "X", "added to the denominator", "1e-08; adagrad 1e-10"),
-    NUM("weight_decay", "weight-decay", "optimisation", RL_FIELD_DOUBLE, optim.weight_decay, 0, 10, "X",
-        "L2 (adamw: decoupled)", "0; adamw 0.01"),
-    ENUM("schedule", "optimisation", sched.kind, RL_SCHED_COUNT, "S", "the learning-rate schedule", "schedule", sched_choice),
-    NUM("lr", "lr", "optimisation", RL_FIELD_DOUBLE, sched.lr, 1e-12, 1e3, "X", "learning rate", NULL),
-    NUM("orthogonal_lr", "orthogonal-lr", "optimisation", RL_FIELD_DOUBLE, orthogonal_lr, 0, 1e3, "X",
-        "--orthogonal: the learning rate of X (the schedule scales it as --lr); 0 = --lr", NULL),
-    NUM("warmup", "warmup", "optimisation", RL_FIELD_INT64, sched.warmup, 0, BIG, "N", "linear warm-up steps", NULL),
-    NUM("step_size", "step-size", "optimisation", RL_FIELD_INT64, sched.step_size, 0, BIG, "N",
-        "step schedule: lr *= gamma every N steps", NULL),
-    NUM("gamma", "gamma", "optimisation", RL_FIELD_DOUBLE, sched.gamma, 0, 10, "X", "step schedule: the factor", NULL),
-    NUM("min_lr", "min-lr", "optimisation", RL_FIELD_DOUBLE, sched.min_lr, 0, 1e3, "X", "cosine: the final rate", NULL),
-    NUM("decay_steps", "decay-steps", "optimisation", RL_FIELD_INT64, sched.total, 0, BIG, "N",
-        "cosine: steps to decay over; 0 = --steps", NULL),
-    NUM("clip", "clip", "optimisation", RL_FIELD_DOUBLE, clip, 0, 1e12, "X", "global-norm clipping (Pascanu et al.); 0 = off", NULL),
-    NUM("clip_value", "clip-value", "optimisation", RL_FIELD_DOUBLE, clip_value, 0, 1e12, "X", "elementwise clipping; 0 = off", NULL),
-    NUM("dropout", "dropout", "model", RL_FIELD_DOUBLE, dropout, 0, 0.99, "P", "dropout between layers", NULL),
-    NUM("seed", "seed", "optimisation", RL_FIELD_SEED, seed, 0, 0, "S", "seed of the init, the data and dropout", NULL),
-    NUM("log_every", "log-every", "records", RL_FIELD_INT64, log_every, 1, BIG, "N", "metrics line every N steps", NULL),
-    NUM("eval_every", "eval-every", "records", RL_FIELD_INT64, eval_every, 0, BIG, "N",
-        "validation every N steps and at the end; 0 = at the end only", NULL),
-    NUM("eval_batches", "eval-batches", "records", RL_FIELD_INT, eval_batches, 1, 1000000, "N", "validation batches", NULL),
-    NUM("flow_every", "flow-every", "records", RL_FIELD_INT64, flow_every, 0, BIG, "N",
-        "gradient-flow record every N steps; 0 = off", NULL),
-    NUM("ckpt_every", "ckpt-every", "records", RL_FIELD_INT64, ckpt_every, 0, BIG, "N",
-        "checkpoint every N steps and at the end; 0 = at the end only", NULL),
-    {{"skip_nonfinite", "on-nonfinite", "optimisation", RL_FIELD_BOOL, OFF(skip_nonfinite), 0, 1, 2, "A",
-      "what a NaN or Inf loss or gradient does", NULL},
-     NULL, nonfinite_choice},
-    NUM("inject_nan_at", "inject-nan-at", "testing", RL_FIELD_INT64, inject_nan_at, 0, BIG, "N",
-        "make step N's gradient NaN (to see --on-nonfinite at work); 0 = off", NULL),
-    NUM("stop_when_solved", "stop-when-solved", "records", RL_FIELD_BOOL, stop_when_solved, 0, 1, NULL,
+ * where 0 is the default it means "off" or "the usual value", as help says.
+ * A row is one option of every command that takes it: one range, one help. */
+static const rl_option rows[] = {
+    ENUM("task", "task", "task", task, rl_task_names, RL_TASK_COUNT, "TASK", "the task", "train data eval"),
+    ROW("seq_len", "seq-len", "task", RL_FIELD_INT, seq_len, 1, RL_MAX_SEQ_LEN, "T",
+        "sequence length (text: the BPTT window k2)", NULL, "train data eval"),
+    ROW("text_path", "data", "task", RL_FIELD_PATH, text_path, 0, 0, "FILE", "text: a UTF-8 file",
+        "the built-in corpus, Pride and Prejudice", "train eval"),
+    ROW("k1", "k1", "task", RL_FIELD_INT, k1, 0, 1000000, "N", "text: steps between updates, truncated BPTT(k1, T); 0 = T",
+        "T", "train"),
+    ENUM("cell", "cell", "model", cell, rl_cell_names, RL_CELL_COUNT, "CELL", "the cell", MODEL),
+    ROW("hidden", "hidden", "model", RL_FIELD_INT, hidden, 1, RL_MAX_SIZE, "H", "units per layer", NULL, MODEL " bench"),
+    ROW("layers", "layers", "model", RL_FIELD_INT, layers, 1, RL_MAX_LAYERS, "L", "stacked layers", NULL, MODEL),
+    ENUM("init", "init", "initialisation", init.kind, rl_init_names, RL_INIT_COUNT, "KIND",
+         "the init of W_hh (each one: rnnlab init --help)", MODEL),
+    ROW("gain", "gain", "initialisation", RL_FIELD_DOUBLE, init.gain, -1e6, 1e6, "G",
+        "gain of gaussian, orthogonal, identity, symmetric, henaff", NULL, MODEL),
+    ROW("radius", "radius", "initialisation", RL_FIELD_DOUBLE, init.radius, 0, 1e6, "R",
+        "then rescale each W_hh block to this spectral radius; 0 = leave", NULL, INIT),
+    ROW("input_scale", "input-scale", "initialisation", RL_FIELD_DOUBLE, init.input_scale, 0, 1e6, "S",
+        "every layer's W_ih ~ U[-S, S], drawn last (an echo state network's input scaling); 0 = as the init", NULL, INIT),
+    ROW("forget_bias", "forget-bias", "initialisation", RL_FIELD_DOUBLE, init.forget_bias, -100, 100, "F",
+        "lstm: b_if = F, b_hf = 0 (0: as the init)", NULL, INIT),
+    ROW("zero_bias", "zero-bias", "initialisation", RL_FIELD_BOOL, init.zero_bias, 0, 1, NULL,
+        "every recurrent bias starts at 0 (then h = 0 is a fixed point under zero input)", NULL, INIT),
+    ROW("t_max", "t-max", "initialisation", RL_FIELD_DOUBLE, init.t_max, 0, 1e9, "T",
+        "init chrono: forgetting times uniform in [2, T]; 0 = the sequences' length (train; init needs T >= 2)", NULL, INIT),
+    ROW("leak", "leak", "initialisation", RL_FIELD_DOUBLE, init.leak, 0, 1, "A",
+        "leaky: every unit's rate a in (0, 1); 0 = as the init", NULL, INIT),
+    ROW("timescales", "timescales", "initialisation", RL_FIELD_RANGE, init.timescales, 1, 1e9, "A,B",
+        "leaky: time scales 1/a log-uniform in [A, B], 1 < A <= B", NULL, INIT),
+    ROW("recurrent_max", "recurrent-max", "initialisation", RL_FIELD_DOUBLE, init.recurrent_max, 0, 1e6, "R",
+        "indrnn: u ~ U(0, R) at init, and train keeps |u| <= R after every update; 0 = 2^(1/T) for T steps (train), 1 (init)",
+        NULL, INIT),
+    ROW("recurrent_min", "recurrent-min", "initialisation", RL_FIELD_DOUBLE, init.recurrent_min, 0, 1e6, "R0",
+        "indrnn: the last layer's u ~ U(R0, R) at init (Li et al.'s for an answer at the end: 2^(-1/T)); 0 = U(0, R)", NULL,
+        INIT),
+    ENUM("orthogonal", "orthogonal", "initialisation", orthogonal, rl_orth_names, RL_ORTH_COUNT, "MAP",
+         "W_hh = B map(A), torch's orthogonal parametrisation; B from --init (tanh, relu, linear, leaky)", MODEL),
+    ENUM("readout", "readout", "optimisation", readout, rl_readout_names, RL_READOUT_COUNT, "R",
+         "bptt trains every parameter; ridge keeps the recurrence as initialised and fits the head in one solve (an echo "
+         "state network)",
+         "train"),
+    ROW("ridge", "ridge", "optimisation", RL_FIELD_DOUBLE, ridge, 0, 1e6, "BETA",
+        "readout ridge: BETA times the squared norm of head.weight is added (head.bias is not penalised)", NULL, "train"),
+    ROW("washout", "washout", "task", RL_FIELD_INT, washout, 0, 1000000, "W",
+        "the first W steps of each sequence are not scored (readout ridge: nor fitted)", NULL, "train eval"),
+    ROW("batch", "batch", "task", RL_FIELD_INT, batch, 1, 1000000, "B", "sequences per batch", NULL,
+        "train data eval gradcheck bench"),
+    ROW("steps", "steps", "optimisation", RL_FIELD_INT64, steps, 1, BIG, "N", "updates", NULL, "train"),
+    ENUM("optim", "optim", "optimisation", optim.kind, rl_optim_names, RL_OPT_COUNT, "O", "the optimizer, with PyTorch's defaults",
+         "train"),
+    ROW("momentum", "momentum", "optimisation", RL_FIELD_DOUBLE, optim.momentum, 0, 0.9999, "X", "sgd: momentum", NULL, "train"),
+    ROW("nesterov", "nesterov", "optimisation", RL_FIELD_BOOL, optim.nesterov, 0, 1, NULL, "sgd: Nesterov momentum", NULL,
+        "train"),
+    ROW("alpha", "alpha", "optimisation", RL_FIELD_DOUBLE, optim.alpha, 0, 0.9999999, "X", "rmsprop: decay", NULL, "train"),
+    ROW("beta1", "beta1", "optimisation", RL_FIELD_DOUBLE, optim.beta1, 0, 0.9999999, "X", "adam, adamw: first-moment decay",
+        NULL, "train"),
+    ROW("beta2", "beta2", "optimisation", RL_FIELD_DOUBLE, optim.beta2, 0, 0.9999999, "X", "adam, adamw: second-moment decay",
+        NULL, "train"),
+    ROW("eps", "eps", "optimisation", RL_FIELD_DOUBLE, optim.eps, 1e-30, 1, "X", "added to the denominator",
+        "1e-08; adagrad 1e-10", "train"),
+    ROW("weight_decay", "weight-decay", "optimisation", RL_FIELD_DOUBLE, optim.weight_decay, 0, 10, "X",
+        "L2 (adamw: decoupled)", "0; adamw 0.01", "train"),
+    ENUM("schedule", "schedule", "optimisation", sched.kind, rl_sched_names, RL_SCHED_COUNT, "S", "the learning-rate schedule",
+         "train"),
+    ROW("lr", "lr", "optimisation", RL_FIELD_DOUBLE, sched.lr, 1e-12, 1e3, "X", "learning rate", NULL, "train"),
+    ROW("orthogonal_lr", "orthogonal-lr", "optimisation", RL_FIELD_DOUBLE, orthogonal_lr, 0, 1e3, "X",
+        "--orthogonal: the learning rate of X (the schedule scales it as --lr); 0 = --lr", NULL, "train"),
+    ROW("warmup", "warmup", "optimisation", RL_FIELD_INT64, sched.warmup, 0, BIG, "N", "linear warm-up steps", NULL, "train"),
+    ROW("step_size", "step-size", "optimisation", RL_FIELD_INT64, sched.step_size, 0, BIG, "N",
+        "step schedule: lr *= gamma every N steps", NULL, "train"),
+    ROW("gamma", "gamma", "optimisation", RL_FIELD_DOUBLE, sched.gamma, 0, 10, "X", "step schedule: the factor", NULL, "train"),
+    ROW("min_lr", "min-lr", "optimisation", RL_FIELD_DOUBLE, sched.min_lr, 0, 1e3, "X", "cosine: the final rate", NULL,
+        "train"),
+    ROW("decay_steps", "decay-steps", "optimisation", RL_FIELD_INT64, sched.total, 0, BIG, "N",
+        "cosine: steps to decay over; 0 = --steps", NULL, "train"),
+    ROW("clip", "clip", "optimisation", RL_FIELD_DOUBLE, clip, 0, 1e12, "X", "global-norm clipping (Pascanu et al.); 0 = off",
+        NULL, "train"),
+    ROW("clip_value", "clip-value", "optimisation", RL_FIELD_DOUBLE, clip_value, 0, 1e12, "X", "elementwise clipping; 0 = off",
+        NULL, "train"),
+    ROW("dropout", "dropout", "model", RL_FIELD_DOUBLE, dropout, 0, 0.99, "P", "dropout between layers", NULL, "train"),
+    ROW("seed", "seed", "run", RL_FIELD_SEED, seed, 0, 0, "S", "the seed of every random draw (the init, the data, dropout, noise)",
+        NULL, "train init data gradcheck lyapunov explain eval sample demo"),
+    ROW("log_every", "log-every", "records", RL_FIELD_INT64, log_every, 1, BIG, "N", "metrics line every N steps", NULL, "train"),
+    ROW("eval_every", "eval-every", "records", RL_FIELD_INT64, eval_every, 0, BIG, "N",
+        "validation every N steps and at the end; 0 = at the end only", NULL, "train"),
+    ROW("eval_batches", "eval-batches", "records", RL_FIELD_INT, eval_batches, 1, 1000000, "N", "validation batches", NULL,
+        "train"),
+    ROW("flow_every", "flow-every", "records", RL_FIELD_INT64, flow_every, 0, BIG, "N",
+        "gradient-flow record every N steps; 0 = off", NULL, "train"),
+    ROW("ckpt_every", "ckpt-every", "records", RL_FIELD_INT64, ckpt_every, 0, BIG, "N",
+        "checkpoint every N steps and at the end; 0 = at the end only", NULL, "train"),
+    NAMED_BOOL("skip_nonfinite", "on-nonfinite", "optimisation", skip_nonfinite, nonfinite_names, "A",
+               "what a NaN or Inf loss or gradient does", "train"),
+    ROW("inject_nan_at", "inject-nan-at", "testing", RL_FIELD_INT64, inject_nan_at, 0, BIG, "N",
+        "make step N's gradient NaN (to see --on-nonfinite at work); 0 = off", NULL, "train"),
+    ROW("stop_when_solved", "stop-when-solved", "records", RL_FIELD_BOOL, stop_when_solved, 0, 1, NULL,
         "stop at the first validation that solves the task (adding: MSE < 0.01; copy, temporal-order, "
-        "adding-hs97: 99% right)", NULL),
-    NUM("save_init", "save-init", "records", RL_FIELD_BOOL, save_init, 0, 1, NULL,
-        "write the model before training to RUN/init.safetensors", NULL),
-    NUM("block_sum", "block-sum", "optimisation", RL_FIELD_BOOL, block_sum, 0, 1, NULL,
-        "the gradient as the in-order sum over blocks of 16 sequences: the bits of N MPI ranks (on under mpirun)", NULL),
-    NUM("omega", "omega", "regularisers", RL_FIELD_DOUBLE, omega, 0, 1e6, "W",
-        "Pascanu et al.'s Omega on the step Jacobians: train on L + W Omega; 0 = off", NULL),
-    {{"omega_form", "omega-form", "regularisers", RL_FIELD_ENUM, OFF(omega_form), 0, 0, RL_OMEGA_FORM_COUNT, "F",
-      "Omega as a ratio of norms (the paper's) or of squared norms (their code's)", NULL},
-     "Omega form", omega_form_choice},
-    NUM("floss", "floss", "regularisers", RL_FIELD_INT, floss, 0, 1000000, "K",
-        "gradient flossing of the top K Lyapunov exponents (Engelken 2023); 0 = off", NULL),
-    NUM("floss_steps", "floss-steps", "regularisers", RL_FIELD_INT64, floss_steps, 1, BIG, "N",
-        "flossing updates before training and in each episode", NULL),
-    NUM("floss_every", "floss-every", "regularisers", RL_FIELD_INT64, floss_every, 0, BIG, "M",
-        "a flossing episode after every M training steps; 0 = before training only", NULL),
-    NUM("floss_episodes", "floss-episodes", "regularisers", RL_FIELD_INT, floss_episodes, 0, 1000000, "E",
-        "at most E episodes during training; 0 = no limit", NULL),
-    NUM("floss_target", "floss-target", "regularisers", RL_FIELD_DOUBLE, floss_target, -100, 100, "X",
-        "the exponents' target lambda*", NULL),
-    NUM("floss_lr", "floss-lr", "regularisers", RL_FIELD_DOUBLE, floss_lr, 0, 1e3, "X",
-        "learning rate of flossing's own Adam; 0 = --lr", NULL),
-    NUM("floss_batch", "floss-batch", "regularisers", RL_FIELD_INT, floss_batch, 1, 1000000, "B",
-        "sequences per flossing update", NULL),
+        "adding-hs97: 99% right)",
+        NULL, "train"),
+    ROW("save_init", "save-init", "records", RL_FIELD_BOOL, save_init, 0, 1, NULL,
+        "write the model before training to RUN/init.safetensors", NULL, "train"),
+    ROW("block_sum", "block-sum", "optimisation", RL_FIELD_BOOL, block_sum, 0, 1, NULL,
+        "the gradient as the in-order sum over blocks of 16 sequences: the bits of N MPI ranks (on under mpirun)", NULL,
+        "train"),
+    ROW("omega", "omega", "regularisers", RL_FIELD_DOUBLE, omega, 0, 1e6, "W",
+        "Pascanu et al.'s Omega on the step Jacobians, weighted W: train on L + W Omega; 0 = off (grad: measured only)", NULL,
+        "train grad"),
+    ENUM("omega_form", "omega-form", "regularisers", omega_form, rl_omega_form_names, RL_OMEGA_FORM_COUNT, "F",
+         "Omega as a ratio of norms (the paper's) or of squared norms (their code's)", "train grad"),
+    ROW("floss", "floss", "regularisers", RL_FIELD_INT, floss, 0, 1000000, "K",
+        "gradient flossing of the top K Lyapunov exponents (Engelken 2023); 0 = off", NULL, "train grad"),
+    ROW("floss_steps", "floss-steps", "regularisers", RL_FIELD_INT64, floss_steps, 1, BIG, "N",
+        "flossing updates before training and in each episode", NULL, "train"),
+    ROW("floss_every", "floss-every", "regularisers", RL_FIELD_INT64, floss_every, 0, BIG, "M",
+        "a flossing episode after every M training steps; 0 = before training only", NULL, "train"),
+    ROW("floss_episodes", "floss-episodes", "regularisers", RL_FIELD_INT, floss_episodes, 0, 1000000, "E",
+        "at most E episodes during training; 0 = no limit", NULL, "train"),
+    ROW("floss_target", "floss-target", "regularisers", RL_FIELD_DOUBLE, floss_target, -100, 100, "X",
+        "the exponents' target lambda*", NULL, "train grad"),
+    ROW("floss_lr", "floss-lr", "regularisers", RL_FIELD_DOUBLE, floss_lr, 0, 1e3, "X",
+        "learning rate of flossing's own Adam; 0 = --lr", NULL, "train"),
+    ROW("floss_batch", "floss-batch", "regularisers", RL_FIELD_INT, floss_batch, 1, 1000000, "B",
+        "sequences per flossing update", NULL, "train"),
 };
 #define NROWS ((int)(sizeof rows / sizeof rows[0]))
 
-int rl_train_num_fields(void) { return NROWS; }
+int rl_option_count(void) { return NROWS; }
 
-const rl_train_field *rl_train_field_at(int i) { return i >= 0 && i < NROWS ? &rows[i].f : NULL; }
+const rl_option *rl_option_at(int i) { return i >= 0 && i < NROWS ? &rows[i] : NULL; }
 
-const rl_train_field *rl_train_field_find(const char *name)
+const rl_option *rl_option_find(const char *name)
 {
     for (int i = 0; name && i < NROWS; i++)
-        if (strcmp(rows[i].f.name, name) == 0) return &rows[i].f;
+        if (strcmp(rows[i].name, name) == 0) return &rows[i];
     return NULL;
 }
 
-static const row *row_of(const rl_train_field *f)
+void rl_train_config_after_set(void *c, const rl_option *o)
 {
-    RL_ASSERT(f >= &rows[0].f && f <= &rows[NROWS - 1].f);
-    return (const row *)f;
-}
-
-const char *rl_train_field_choice(const rl_train_field *f, int i)
-{
-    const row *r = row_of(f);
-    return r->choice && i >= 0 && i < f->num_choices ? r->choice(i) : NULL;
-}
-
-/* ------------------------------------------------------------------ values */
-
-static void *at(rl_train_config *c, const rl_train_field *f) { return (char *)c + f->offset; }
-static const void *at_const(const rl_train_config *c, const rl_train_field *f) { return (const char *)c + f->offset; }
-
-/* INT, INT64, BOOL and ENUM as one integer. */
-static int64_t get_int(const rl_train_config *c, const rl_train_field *f)
-{
-    return f->type == RL_FIELD_INT64 ? *(const int64_t *)at_const(c, f) : (int64_t)*(const int *)at_const(c, f);
-}
-
-static void set_int(rl_train_config *c, const rl_train_field *f, int64_t v)
-{
-    if (f->type == RL_FIELD_INT64) *(int64_t *)at(c, f) = v;
-    else *(int *)at(c, f) = (int)v;
     /* an optimizer comes with its own defaults for the fields that follow it */
-    if (f->offset == OFF(optim.kind)) c->optim = rl_optim_defaults((rl_optim_kind)v);
+    if (o >= rows && o < rows + NROWS && o->offset == OFF(optim.kind)) {
+        rl_train_config *tc = c;
+        tc->optim = rl_optim_defaults(tc->optim.kind);
+    }
 }
 
-/* Check v against the row's range; label is "--flag" or "key". */
-static rl_status in_range(const rl_train_field *f, const char *label, double v)
-{
-    if (v >= f->lo && v <= f->hi) return RL_OK;
-    if (f->type == RL_FIELD_DOUBLE) return rl_fail(RL_ERR_ARG, "%s = %g is out of range [%g, %g]", label, v, f->lo, f->hi);
-    return rl_fail(RL_ERR_ARG, "%s = %.15g is out of range [%.15g, %.15g]", label, v, f->lo, f->hi);
-}
-
-/* A range a <= b with both ends in the row's [lo, hi], or 0,0 (unset). */
-static rl_status range_ok(const rl_train_field *f, const char *label, const double *v)
-{
-    if (v[0] == 0 && v[1] == 0) return RL_OK;
-    if (v[0] >= f->lo && v[1] <= f->hi && v[0] <= v[1]) return RL_OK;
-    return rl_fail(RL_ERR_ARG, "%s = %g,%g must be two numbers A <= B in [%g, %g]", label, v[0], v[1], f->lo, f->hi);
-}
-
-static rl_status parse_choice(const row *r, const char *text, int *out)
-{
-    const char *names[32];
-    RL_ASSERT(r->f.num_choices <= 32);
-    for (int i = 0; i < r->f.num_choices; i++) names[i] = r->choice(i);
-    if (r->f.type == RL_FIELD_BOOL) { /* two named values */
-        for (int i = 0; i < 2; i++)
-            if (strcmp(text, names[i]) == 0) return *out = i, RL_OK;
-        return rl_fail(RL_ERR_ARG, "--%s must be %s or %s, got '%s'", r->f.flag, names[0], names[1], text);
-    }
-    return rl_parse_name(r->what, text, names, r->f.num_choices, out);
-}
-
-/* A decimal uint64 with nothing around it. */
-static int parse_u64(const char *s, uint64_t *out)
-{
-    if (!s || *s < '0' || *s > '9') return 0;
-    errno = 0;
-    char *end = NULL;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno || *end) return 0;
-    *out = (uint64_t)v;
-    return 1;
-}
-
-rl_status rl_train_field_parse(rl_train_config *c, const rl_train_field *f, const char *text)
-{
-    const row *r = row_of(f);
-    char label[48];
-    snprintf(label, sizeof label, "--%s", f->flag);
-    errno = 0;
-    char *end = NULL;
-    switch (f->type) {
-    case RL_FIELD_INT:
-    case RL_FIELD_INT64: {
-        long long v = strtoll(text, &end, 10);
-        if (errno || end == text || *end) return rl_fail(RL_ERR_ARG, "%s expects an integer, got '%s'", label, text);
-        if (v < f->lo || v > f->hi)
-            return rl_fail(RL_ERR_ARG, "%s = %lld is out of range [%lld, %lld]", label, v, (long long)f->lo, (long long)f->hi);
-        set_int(c, f, v);
-        return RL_OK;
-    }
-    case RL_FIELD_DOUBLE: {
-        double v = strtod(text, &end);
-        if (errno || end == text || *end || !isfinite(v))
-            return rl_fail(RL_ERR_ARG, "%s expects a finite number, got '%s'", label, text);
-        rl_status s = in_range(f, label, v);
-        if (!s) *(double *)at(c, f) = v;
-        return s;
-    }
-    case RL_FIELD_BOOL:
-    case RL_FIELD_ENUM: {
-        int v = 0;
-        if (r->choice) {
-            rl_status s = parse_choice(r, text, &v);
-            if (s) return s;
-        } else if (strcmp(text, "1") == 0 || strcmp(text, "0") == 0) {
-            v = text[0] == '1';
-        } else {
-            return rl_fail(RL_ERR_ARG, "%s expects 0 or 1, got '%s'", label, text);
-        }
-        set_int(c, f, v);
-        return RL_OK;
-    }
-    case RL_FIELD_PATH:
-        if (!*text) return rl_fail(RL_ERR_ARG, "%s expects a path, got ''", label);
-        *(const char **)at(c, f) = text;
-        return RL_OK;
-    case RL_FIELD_SEED:
-        if (!parse_u64(text, (uint64_t *)at(c, f)))
-            return rl_fail(RL_ERR_ARG, "%s expects a non-negative integer, got '%s'", label, text);
-        return RL_OK;
-    case RL_FIELD_RANGE: {
-        double v[2] = {NAN, NAN};
-        v[0] = strtod(text, &end);
-        int ok = !errno && end != text && *end == ',';
-        if (ok) {
-            const char *b = end + 1;
-            v[1] = strtod(b, &end);
-            ok = !errno && end != b && !*end;
-        }
-        if (!ok || !isfinite(v[0]) || !isfinite(v[1]))
-            return rl_fail(RL_ERR_ARG, "%s expects two finite numbers A,B, got '%s'", label, text);
-        rl_status s = range_ok(f, label, v);
-        if (!s) memcpy(at(c, f), v, sizeof v);
-        return s;
-    }
-    }
-    RL_UNREACHABLE("field type");
-}
-
-void rl_train_field_format(const rl_train_config *c, const rl_train_field *f, char *buf, size_t n)
-{
-    const row *r = row_of(f);
-    switch (f->type) {
-    case RL_FIELD_INT:
-    case RL_FIELD_INT64: snprintf(buf, n, "%lld", (long long)get_int(c, f)); return;
-    case RL_FIELD_DOUBLE: snprintf(buf, n, "%g", *(const double *)at_const(c, f)); return;
-    case RL_FIELD_BOOL:
-    case RL_FIELD_ENUM: {
-        int v = (int)get_int(c, f);
-        const char *name = r->choice ? r->choice(v) : NULL;
-        if (name) snprintf(buf, n, "%s", name);
-        else snprintf(buf, n, "%d", v);
-        return;
-    }
-    case RL_FIELD_PATH: {
-        const char *p = *(const char *const *)at_const(c, f);
-        snprintf(buf, n, "%s", p ? p : "");
-        return;
-    }
-    case RL_FIELD_SEED: snprintf(buf, n, "%llu", (unsigned long long)*(const uint64_t *)at_const(c, f)); return;
-    case RL_FIELD_RANGE: {
-        const double *v = at_const(c, f);
-        snprintf(buf, n, "%.17g,%.17g", v[0], v[1]);
-        return;
-    }
-    }
-    RL_UNREACHABLE("field type");
-}
+/* The field of row f in c. */
+#define FIELD(c, f) ((void *)((char *)(c) + (f)->offset))
+#define CFIELD(c, f) ((const void *)((const char *)(c) + (f)->offset))
 
 /* ------------------------------------------------------------------ checks */
 
-static rl_status check_field(const rl_train_config *c, const rl_train_field *f)
+static rl_status check_field(const rl_train_config *c, const rl_option *f)
 {
     switch (f->type) {
     case RL_FIELD_INT:
-    case RL_FIELD_INT64: return in_range(f, f->name, (double)get_int(c, f));
+    case RL_FIELD_INT64: return rl_opt_in_range(f, f->name, (double)rl_opt_get_int(c, f));
     case RL_FIELD_DOUBLE: {
-        double v = *(const double *)at_const(c, f);
+        double v = *(const double *)CFIELD(c, f);
         if (!isfinite(v)) return rl_fail(RL_ERR_ARG, "%s = %g is not finite", f->name, v);
-        return in_range(f, f->name, v);
+        return rl_opt_in_range(f, f->name, v);
     }
     case RL_FIELD_BOOL:
     case RL_FIELD_ENUM: {
-        int64_t v = get_int(c, f), hi = f->type == RL_FIELD_BOOL ? 1 : f->num_choices - 1;
+        int64_t v = rl_opt_get_int(c, f), hi = f->type == RL_FIELD_BOOL ? 1 : f->num_choices - 1;
         if (v < 0 || v > hi) return rl_fail(RL_ERR_ARG, "%s = %lld is not one of its values", f->name, (long long)v);
         return RL_OK;
     }
     case RL_FIELD_PATH:
+    case RL_FIELD_TEXT:
     case RL_FIELD_SEED: return RL_OK;
     case RL_FIELD_RANGE: {
-        const double *v = at_const(c, f);
+        const double *v = CFIELD(c, f);
         if (!isfinite(v[0]) || !isfinite(v[1])) return rl_fail(RL_ERR_ARG, "%s is not finite", f->name);
-        return range_ok(f, f->name, v);
+        return rl_opt_range_ok(f, f->name, v);
     }
     }
     RL_UNREACHABLE("field type");
@@ -383,7 +252,7 @@ static rl_status check_field(const rl_train_config *c, const rl_train_field *f)
 rl_status rl_train_config_check(const rl_train_config *c)
 {
     for (int i = 0; i < NROWS; i++) {
-        rl_status s = check_field(c, &rows[i].f);
+        rl_status s = check_field(c, &rows[i]);
         if (s) return s;
     }
     if (c->k1 > c->seq_len) return rl_fail(RL_ERR_ARG, "k1 = %d must be in [1, seq_len = %d]", c->k1, c->seq_len);
@@ -418,31 +287,32 @@ cJSON *rl_train_config_json(const rl_train_config *c)
 {
     cJSON *j = cJSON_CreateObject();
     for (int i = 0; j && i < NROWS; i++) {
-        const rl_train_field *f = &rows[i].f;
+        const rl_option *f = &rows[i];
         cJSON *v = NULL;
         char txt[32];
         switch (f->type) {
         case RL_FIELD_INT:
         case RL_FIELD_INT64:
-        case RL_FIELD_BOOL: v = cJSON_CreateNumber((double)get_int(c, f)); break;
-        case RL_FIELD_DOUBLE: v = cJSON_CreateNumber(*(const double *)at_const(c, f)); break;
+        case RL_FIELD_BOOL: v = cJSON_CreateNumber((double)rl_opt_get_int(c, f)); break;
+        case RL_FIELD_DOUBLE: v = cJSON_CreateNumber(*(const double *)CFIELD(c, f)); break;
         case RL_FIELD_ENUM:
-            rl_train_field_format(c, f, txt, sizeof txt);
+            rl_option_format(c, f, txt, sizeof txt);
             v = cJSON_CreateString(txt);
             break;
-        case RL_FIELD_PATH: {
-            const char *p = *(const char *const *)at_const(c, f);
+        case RL_FIELD_PATH:
+        case RL_FIELD_TEXT: {
+            const char *p = *(const char *const *)CFIELD(c, f);
             if (!p) continue;
             v = cJSON_CreateString(p);
             break;
         }
         case RL_FIELD_SEED: {
-            uint64_t s = *(const uint64_t *)at_const(c, f);
+            uint64_t s = *(const uint64_t *)CFIELD(c, f);
             snprintf(txt, sizeof txt, "%llu", (unsigned long long)s);
             v = (double)s < SEED_EXACT ? cJSON_CreateNumber((double)s) : cJSON_CreateString(txt);
             break;
         }
-        case RL_FIELD_RANGE: v = cJSON_CreateDoubleArray(at_const(c, f), 2); break;
+        case RL_FIELD_RANGE: v = cJSON_CreateDoubleArray(CFIELD(c, f), 2); break;
         }
         if (!v || !cJSON_AddItemToObject(j, f->name, v)) {
             cJSON_Delete(v);
@@ -453,47 +323,47 @@ cJSON *rl_train_config_json(const rl_train_config *c)
     return j;
 }
 
-static rl_status read_value(const cJSON *v, rl_train_config *c, const rl_train_field *f)
+static rl_status read_value(const cJSON *v, rl_train_config *c, const rl_option *f)
 {
-    const row *r = row_of(f);
     switch (f->type) {
     case RL_FIELD_INT:
     case RL_FIELD_INT64: {
         if (!cJSON_IsNumber(v)) return rl_fail(RL_ERR_FORMAT, "%s must be a number", f->name);
         double d = v->valuedouble;
         if (d != floor(d)) return rl_fail(RL_ERR_FORMAT, "%s = %g is not an integer", f->name, d);
-        rl_status s = in_range(f, f->name, d);
-        if (!s) set_int(c, f, (int64_t)d);
+        rl_status s = rl_opt_in_range(f, f->name, d);
+        if (!s) rl_opt_set_int(c, f, (int64_t)d);
         return s;
     }
     case RL_FIELD_DOUBLE: {
         if (!cJSON_IsNumber(v)) return rl_fail(RL_ERR_FORMAT, "%s must be a number", f->name);
-        rl_status s = in_range(f, f->name, v->valuedouble);
-        if (!s) *(double *)at(c, f) = v->valuedouble;
+        rl_status s = rl_opt_in_range(f, f->name, v->valuedouble);
+        if (!s) *(double *)FIELD(c, f) = v->valuedouble;
         return s;
     }
     case RL_FIELD_BOOL:
-        if (cJSON_IsBool(v)) set_int(c, f, cJSON_IsTrue(v));
-        else if (cJSON_IsNumber(v) && (v->valuedouble == 0 || v->valuedouble == 1)) set_int(c, f, (int64_t)v->valuedouble);
+        if (cJSON_IsBool(v)) rl_opt_set_int(c, f, cJSON_IsTrue(v));
+        else if (cJSON_IsNumber(v) && (v->valuedouble == 0 || v->valuedouble == 1)) rl_opt_set_int(c, f, (int64_t)v->valuedouble);
         else return rl_fail(RL_ERR_FORMAT, "%s must be 0 or 1", f->name);
         return RL_OK;
     case RL_FIELD_ENUM: {
         int k = 0;
         if (!cJSON_IsString(v)) return rl_fail(RL_ERR_FORMAT, "%s must be a name", f->name);
-        if (parse_choice(r, v->valuestring, &k)) return RL_ERR_FORMAT;
-        set_int(c, f, k);
+        if (rl_opt_parse_choice(f, v->valuestring, &k)) return RL_ERR_FORMAT;
+        rl_opt_set_int(c, f, k);
         return RL_OK;
     }
     case RL_FIELD_PATH:
-        if (cJSON_IsNull(v)) *(const char **)at(c, f) = NULL;
-        else if (cJSON_IsString(v) && *v->valuestring) *(const char **)at(c, f) = v->valuestring;
+    case RL_FIELD_TEXT:
+        if (cJSON_IsNull(v)) *(const char **)FIELD(c, f) = NULL;
+        else if (cJSON_IsString(v) && *v->valuestring) *(const char **)FIELD(c, f) = v->valuestring;
         else return rl_fail(RL_ERR_FORMAT, "%s must be a path", f->name);
         return RL_OK;
     case RL_FIELD_SEED: {
-        uint64_t *s = (uint64_t *)at(c, f);
+        uint64_t *s = (uint64_t *)FIELD(c, f);
         if (cJSON_IsNumber(v) && v->valuedouble >= 0 && v->valuedouble < SEED_EXACT && v->valuedouble == floor(v->valuedouble))
             *s = (uint64_t)v->valuedouble;
-        else if (!cJSON_IsString(v) || !parse_u64(v->valuestring, s))
+        else if (!cJSON_IsString(v) || !rl_opt_parse_u64(v->valuestring, s))
             return rl_fail(RL_ERR_FORMAT, "%s must be an integer in [0, 2^64) (a string from 2^53 on)", f->name);
         return RL_OK;
     }
@@ -503,8 +373,8 @@ static rl_status read_value(const cJSON *v, rl_train_config *c, const rl_train_f
             !cJSON_IsNumber(v->child->next))
             return rl_fail(RL_ERR_FORMAT, "%s must be an array of two numbers", f->name);
         x[0] = v->child->valuedouble, x[1] = v->child->next->valuedouble;
-        rl_status s = range_ok(f, f->name, x);
-        if (!s) memcpy(at(c, f), x, sizeof x);
+        rl_status s = rl_opt_range_ok(f, f->name, x);
+        if (!s) memcpy(FIELD(c, f), x, sizeof x);
         return s;
     }
     }
@@ -518,7 +388,7 @@ rl_status rl_train_config_from_json(const cJSON *j, rl_train_config *c)
     /* a key this version does not know: written by a newer one, whose
      * meaning would be lost here */
     for (const cJSON *it = j->child; it; it = it->next) {
-        if (!it->string || !rl_train_field_find(it->string))
+        if (!it->string || !rl_option_find(it->string))
             return rl_fail(RL_ERR_FORMAT, "the option '%s' is unknown to this version of rnnlab (a newer version's?)",
                            it->string ? it->string : "");
         for (const cJSON *jt = j->child; jt != it; jt = jt->next)
@@ -527,8 +397,8 @@ rl_status rl_train_config_from_json(const cJSON *j, rl_train_config *c)
     /* in the table's order (the optimizer before its fields); a key that is
      * missing (an older version's file) keeps its default */
     for (int i = 0; i < NROWS; i++) {
-        const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, rows[i].f.name);
-        rl_status s = v ? read_value(v, c, &rows[i].f) : RL_OK;
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, rows[i].name);
+        rl_status s = v ? read_value(v, c, &rows[i]) : RL_OK;
         if (s) return rl_fail(RL_ERR_FORMAT, "%s", rl_errmsg());
     }
     return RL_OK;

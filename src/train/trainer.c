@@ -13,7 +13,6 @@
 #include <limits.h>
 #include <math.h>
 #include <string.h>
-#include <time.h>
 
 struct rl_trainer {
     rl_train_config cfg;
@@ -196,15 +195,6 @@ static void resolve_schedule(rl_train_config *c)
     if (c->sched.kind == RL_SCHED_COSINE && c->sched.total == 0) c->sched.total = c->steps;
 }
 
-/* Init options whose default is the task's length T (its steps): chrono's
- * longest forgetting time T, and IndRNN's bound 2^{1/T} on |u| (Li et al.
- * 2018: then |u|^T <= 2). Written into the run's configuration. */
-static void resolve_init(rl_train_config *c, const rl_model *m, int T)
-{
-    if (c->init.kind == RL_INIT_CHRONO && c->init.t_max == 0) c->init.t_max = T;
-    if (rl_cell_recur(m->cell)->bounded && c->init.recurrent_max == 0) c->init.recurrent_max = pow(2.0, 1.0 / T);
-}
-
 /* The trainer's state as the run folder saves and restores it. */
 static rl_run_state run_state(const rl_trainer *t)
 {
@@ -245,7 +235,9 @@ rl_status rl_trainer_new_ex(rl_trainer **out, const rl_train_config *cfg, const 
                     cfg->text_path, dir);
     /* everything that can fail before the folder is touched */
     if (!s) s = build(t);
-    if (!s) resolve_init(&t->cfg, t->m, t->info.steps);
+    /* the init's options whose default is the task's length T (its steps),
+     * written into the run's configuration */
+    if (!s) rl_init_for_steps(&t->cfg.init, t->cfg.cell, t->info.steps);
     if (!s) s = rl_model_init(t->m, &t->cfg.init, t->cfg.seed);
     rl_rng_seed(&t->rng, t->cfg.seed ^ 0x7472616e69ull);
     if (!s && writes(t)) s = rl_run_create(dir, &t->cfg);
@@ -385,13 +377,6 @@ int64_t rl_trainer_step(const rl_trainer *t) { return t->step; }
 int64_t rl_trainer_solved_step(const rl_trainer *t) { return t->solved_step; }
 
 /* ------------------------------------------------------------------ records */
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 /* Spectral radius and largest singular value of each gate block of layer
  * l's R (an orthogonal W_hh as it is now, B map(A); diag(u): both max |u_j|),
@@ -780,7 +765,7 @@ static rl_status trainer_loop(rl_trainer *t, volatile int *stop, int *interrupte
     const rl_train_config *c = &t->cfg;
     rl_status s = RL_OK;
     *interrupted = 0;
-    double t0 = now_s(), tlog = t0, last_loss = NAN, last_norm = NAN;
+    double t0 = rl_now(), tlog = t0, last_loss = NAN, last_norm = NAN;
     int64_t tokens = 0;
     const int64_t tokens_per_step = (int64_t)c->batch * (t->k1 ? t->k1 : t->info.steps);
     const int ridge = c->readout == RL_READOUT_RIDGE; /* one step, the head's fit (steps = 1) */
@@ -828,7 +813,7 @@ static rl_status trainer_loop(rl_trainer *t, volatile int *stop, int *interrupte
         rl_progress rep;
         int report = t->step % c->log_every == 0 || t->step == c->steps;
         if (report) {
-            double now = now_s();
+            double now = rl_now();
             s = ridge ? ridge_metrics(t, &fit, now, tlog, tokens, t0, &rep) : log_metrics(t, now, tlog, tokens, t0, &rep);
             tokens = 0, tlog = now;
         }
@@ -846,7 +831,7 @@ static rl_status trainer_loop(rl_trainer *t, volatile int *stop, int *interrupte
             cJSON_AddNumberToObject(r, "step", (double)t->step);
             cJSON_AddBoolToObject(r, "solved", 1);
             cJSON_AddStringToObject(r, "rule", rl_task_solved_rule(c->task));
-            cJSON_AddNumberToObject(r, "elapsed_s", now_s() - t0);
+            cJSON_AddNumberToObject(r, "elapsed_s", rl_now() - t0);
             if (writes(t)) s = rl_run_append(t->dir, "metrics.jsonl", r);
             else cJSON_Delete(r);
         }

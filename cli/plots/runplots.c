@@ -1,0 +1,210 @@
+/* Figures of a training run folder: see runplots.h. */
+#include "plots/runplots.h"
+
+#include "plots/plot.h"
+
+#include "cli.h"
+
+#include <cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Call fn on each line of dir/file parsed as JSON (lines that are not JSON
+ * are passed over); fn returns nonzero to stop. -1 if the file cannot be read. */
+static int each_record(const char *dir, const char *file, int (*fn)(const cJSON *, void *), void *ctx)
+{
+    char p[1300];
+    snprintf(p, sizeof p, "%s/%s", dir, file);
+    FILE *f = cli_fopen_read(p, (size_t)1 << 32); /* a FIFO or /dev/zero is read no further */
+    if (!f) return -1;
+    char *line = NULL;
+    size_t cap = 0;
+    int stop = 0;
+    while (!stop && getline(&line, &cap, f) > 0) {
+        cJSON *j = cJSON_Parse(line);
+        if (j) stop = fn(j, ctx);
+        cJSON_Delete(j);
+    }
+    free(line);
+    fclose(f);
+    return 0;
+}
+
+/* Growing arrays of (step, values) records, width values each. */
+typedef struct {
+    const char *key;
+    int width; /* -1: not known yet (flow arrays) */
+    int n, cap;
+    double *steps, *vals;
+} series;
+
+static int grow(series *s, int width)
+{
+    if (s->n < s->cap) return 0;
+    int cap = s->cap ? 2 * s->cap : 64;
+    double *a = realloc(s->steps, (size_t)cap * 8);
+    if (a) s->steps = a;
+    double *b = a ? realloc(s->vals, (size_t)cap * width * 8) : NULL;
+    if (!b) return 1;
+    s->vals = b, s->cap = cap;
+    return 0;
+}
+
+static int add_number(const cJSON *j, void *ctx)
+{
+    series *s = ctx;
+    const cJSON *st = cJSON_GetObjectItemCaseSensitive(j, "step"), *v = cJSON_GetObjectItemCaseSensitive(j, s->key);
+    if (!cJSON_IsNumber(st) || !cJSON_IsNumber(v)) return 0;
+    if (grow(s, 1)) return 1;
+    s->steps[s->n] = st->valuedouble, s->vals[s->n++] = v->valuedouble;
+    return 0;
+}
+
+static int add_array(const cJSON *j, void *ctx)
+{
+    series *s = ctx;
+    const cJSON *st = cJSON_GetObjectItemCaseSensitive(j, "step"), *a = cJSON_GetObjectItemCaseSensitive(j, s->key);
+    int m = cJSON_GetArraySize(a);
+    if (!cJSON_IsNumber(st) || !cJSON_IsArray(a) || m < 2 || (s->width > 0 && m != s->width)) return 0;
+    s->width = m;
+    if (grow(s, m)) return 1;
+    s->steps[s->n] = st->valuedouble;
+    /* column k = lag = T - tau; null (the log of an exact zero) becomes -inf */
+    for (int k = 0; k < m; k++) {
+        const cJSON *e = cJSON_GetArrayItem(a, m - 1 - k);
+        s->vals[(size_t)s->n * m + k] = cJSON_IsNumber(e) ? e->valuedouble : -INFINITY;
+    }
+    s->n++;
+    return 0;
+}
+
+int read_series(const char *dir, const char *file, const char *key, double **steps, double **vals, int *n)
+{
+    series s = {key, 1, 0, 0, NULL, NULL};
+    int r = each_record(dir, file, add_number, &s);
+    *steps = s.steps, *vals = s.vals, *n = s.n;
+    return r;
+}
+
+int read_flow(const char *dir, const char *key, double **steps, double **z, int *n, int *T)
+{
+    series s = {key, -1, 0, 0, NULL, NULL};
+    int r = each_record(dir, "flow.jsonl", add_array, &s);
+    *steps = s.steps, *z = s.vals, *n = s.n, *T = s.width - 1;
+    return r;
+}
+
+int run_flow_figure(report *r, const char *run_dir, const char *tag, const char *label)
+{
+    char png[256], csv[256], cap[1400];
+    double *fs = NULL, *z = NULL;
+    int nf = 0, T = 0, bad = 0;
+    read_flow(run_dir, "lag_log_grad", &fs, &z, &nf, &T);
+    if (nf > 1 && T > 0) {
+        double *zt = malloc((size_t)nf * (T + 1) * 8);
+        long zeros = 0;
+        if (zt) {
+            /* rows: lags 0..T, columns: records; base-10 logs for reading */
+            for (int i = 0; i < nf; i++)
+                for (int k = 0; k <= T; k++) {
+                    zt[(size_t)k * nf + i] = z[(size_t)i * (T + 1) + k] / log(10.0);
+                    zeros += z[(size_t)i * (T + 1) + k] == -INFINITY;
+                }
+            snprintf(png, sizeof png, "%s-flow.png", tag);
+            snprintf(csv, sizeof csv, "%s-flow.csv", tag);
+            pl_figure fh = {.path = report_path(r, png), .title = label, .xlabel = "training step",
+                            .ylabel = "lag T #[0x2212] #[0x03c4]", .xmin = NAN, .xmax = NAN, .ymin = NAN, .ymax = NAN,
+                            .intx = 1};
+            bad |= plot_heatmap(&fh, zt, nf, T + 1, fs[0], fs[nf - 1], 0, T,
+                                "log#d10#u #[0x2016]#[0x2202]L/#[0x2202]h#d#[0x03c4]#u#[0x2016]");
+            /* CSV: one row per record, the step then one column per lag */
+            double **cols2 = malloc((size_t)(T + 2) * sizeof *cols2);
+            char **nm = calloc((size_t)(T + 2), sizeof *nm);
+            double *colbuf = malloc((size_t)nf * (T + 1) * 8);
+            if (cols2 && nm && colbuf) {
+                nm[0] = strdup("step"), cols2[0] = fs;
+                for (int k = 0; k <= T; k++) {
+                    char b[32];
+                    snprintf(b, sizeof b, "lag%d", k);
+                    nm[k + 1] = strdup(b);
+                    cols2[k + 1] = colbuf + (size_t)k * nf;
+                    for (int i = 0; i < nf; i++) cols2[k + 1][i] = z[(size_t)i * (T + 1) + k];
+                }
+                int ok = 1;
+                for (int k = 0; k < T + 2; k++) ok &= nm[k] != NULL;
+                bad |= ok ? write_csv(report_path(r, csv), (const char *const *)nm, (const double *const *)cols2, T + 2, nf)
+                          : -1;
+                for (int k = 0; k < T + 2; k++) free(nm[k]);
+            }
+            free(cols2), free(nm), free(colbuf);
+            snprintf(cap, sizeof cap,
+                     "%s: how the gradient flows back through time while the model trains. Each column is one record "
+                     "on a fixed validation sequence; the colour is log<sub>10</sub> &#8214;&#8706;L/&#8706;h<sub>&#964;</sub>&#8214; at lag T &#8722; &#964; "
+                     "(eq. 10.21, the top layer). Dark at large lags means the gradient from the loss at the end "
+                     "vanishes before it reaches the early steps.%s The CSV has the natural logs.",
+                     label,
+                     zeros ? " Hatched grey cells (under the colour bar: exact 0) are gradients that are exactly zero, "
+                             "whose log is &#8722;&#8734;: no step of the colour scale, however dark, stands for them."
+                           : "");
+            report_figure(r, png, cap, csv);
+        }
+        free(zt);
+    }
+    free(fs), free(z);
+    return bad ? -1 : 0;
+}
+
+int run_figures(report *r, const char *run_dir, const char *tag, const char *label)
+{
+    char png[256], csv[256], cap[1024];
+    double *st = NULL, *loss = NULL, *vst = NULL, *vloss = NULL, *gst = NULL, *gn = NULL, *mst = NULL, *gm = NULL,
+           *bs = NULL, *bl = NULL;
+    int n = 0, nv = 0, ng = 0, nm = 0, nb = 0, bad = 0;
+    read_series(run_dir, "metrics.jsonl", "loss", &st, &loss, &n);
+    read_series(run_dir, "metrics.jsonl", "val_loss", &vst, &vloss, &nv);
+    read_series(run_dir, "metrics.jsonl", "grad_norm", &gst, &gn, &ng);
+    read_series(run_dir, "metrics.jsonl", "grad_norm_max", &mst, &gm, &nm);
+    read_series(run_dir, "metrics.jsonl", "baseline", &bs, &bl, &nb);
+    if (n == 0) {
+        fprintf(stderr, "%s: %s/metrics.jsonl holds no training losses\n", cli_prog, run_dir);
+        bad = -1;
+        goto out;
+    }
+    pl_series s[3] = {{"training loss", st, loss, n, PL_LINE, 0}, {"validation loss", vst, vloss, nv, PL_LINE_POINTS, 1},
+                      {"baseline", bs, bl, nb, PL_LINE, 7}};
+    snprintf(png, sizeof png, "%s-loss.png", tag);
+    snprintf(csv, sizeof csv, "%s-loss.csv", tag);
+    pl_figure f = {.path = report_path(r, png), .title = label, .xlabel = "training step", .ylabel = "loss", .logy = 1,
+                   .xmin = NAN, .xmax = NAN, .ymin = NAN, .ymax = NAN, .intx = 1};
+    bad |= plot_lines(&f, s, nb ? 3 : 2);
+    const char *names[4] = {"step", "loss", "grad_norm", "grad_norm_max"};
+    const double *cols[4] = {st, loss, gn, gm};
+    bad |= write_csv(report_path(r, csv), names, cols, ng == n ? (nm == n ? 4 : 3) : 2, n);
+    snprintf(cap, sizeof cap,
+             "%s: the training loss (mean over each logging interval) and the validation loss against the step%s%s.",
+             label, plot_log_axis(s, nb ? 3 : 2, 1) ? ", on a log scale" : "",
+             nb ? ", with the task's memoryless baseline" : "");
+    report_figure(r, png, cap, csv);
+    /* gradient norm before clipping */
+    if (ng) {
+        snprintf(png, sizeof png, "%s-gradnorm.png", tag);
+        pl_series g[2] = {{"mean over the interval", gst, gn, ng, PL_LINE, 1},
+                          {"largest in the interval", mst, gm, nm, PL_LINE, 4}};
+        pl_figure fg = {.path = report_path(r, png), .title = label, .xlabel = "training step",
+                        .ylabel = "#[0x2016]g#[0x2016] before clipping", .logy = 1, .xmin = NAN, .xmax = NAN,
+                        .ymin = NAN, .ymax = NAN, .intx = 1};
+        bad |= plot_lines(&fg, g, nm ? 2 : 1);
+        snprintf(cap, sizeof cap,
+                 "%s: the global gradient norm before clipping (Pascanu et al., Algorithm 1), the mean and the "
+                 "largest over each logging interval%s. Spikes are exploding gradients; clipping rescales any step "
+                 "whose norm exceeds the threshold.",
+                 label, plot_log_axis(g, nm ? 2 : 1, 1) ? ", on a log scale" : "");
+        report_figure(r, png, cap, csv);
+    }
+    bad |= run_flow_figure(r, run_dir, tag, label);
+out:
+    free(st), free(loss), free(vst), free(vloss), free(gst), free(gn), free(mst), free(gm), free(bs), free(bl);
+    return bad ? -1 : 0;
+}

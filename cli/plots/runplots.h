@@ -1,0 +1,24 @@
+/* Figures of a training run folder (metrics.jsonl, flow.jsonl), shared by
+ * rnnlab report and rnnlab demo. */
+#ifndef RL_RUNPLOTS_H
+#define RL_RUNPLOTS_H
+
+#include "plots/report.h"
+
+/* The values of numeric field key from the lines of dir/file that have it,
+ * with their "step"; malloc'ed arrays, *n their length (0 if none). */
+int read_series(const char *dir, const char *file, const char *key, double **steps, double **vals, int *n);
+
+/* The flow records of a run: steps (n), lags 0..T (T+1 columns, lag k =
+ * T - tau), z (n, T+1) ln||dL/dh_{T-k}||; malloc'ed. */
+int read_flow(const char *dir, const char *key, double **steps, double **z, int *n, int *T);
+
+/* Add the figures of one run to r: loss, gradient norm and the
+ * gradient-flow heatmap. tag prefixes the file names, label names the run in
+ * captions. 0 on success. */
+int run_figures(report *r, const char *run_dir, const char *tag, const char *label);
+/* The gradient-flow heatmap alone (nothing if the run has fewer than two
+ * flow records). 0 on success. */
+int run_flow_figure(report *r, const char *run_dir, const char *tag, const char *label);
+
+#endif

@@ -1,0 +1,391 @@
+/* The spec of a sweep (rnnlab sweep --help shows its format) and its
+ * points: every combination of the axes' values and the seeds, each with
+ * the command lines of its stages and an id made from them (cli/sweeps/sweep.h). */
+#include "sweeps/sweep.h"
+
+#include "processes/dist.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *const sweep_cmd_names[] = {"train", "lyapunov", "jacobian"};
+const char *const sweep_stage_names[] = {"init", "data", "cmd"};
+
+/* ------------------------------------------------------------------ the spec */
+
+/* The command a stage of a sweep of cmd runs: rnnlab init, rnnlab data, or cmd. */
+static const char *stage_command(int cmd, int st) { return st == ST_CMD ? sweep_cmd_names[cmd] : sweep_stage_names[st]; }
+
+int strv_push(strv *s, const char *x)
+{
+    if (s->n + 2 > s->cap) {
+        int cap = s->cap ? 2 * s->cap : 16;
+        char **v = realloc(s->v, (size_t)cap * sizeof *v);
+        if (!v) return -1;
+        s->v = v, s->cap = cap;
+    }
+    if (!(s->v[s->n] = strdup(x))) return -1;
+    s->v[++s->n] = NULL;
+    return 0;
+}
+
+void strv_free(strv *s)
+{
+    for (int i = 0; i < s->n; i++) free(s->v[i]);
+    free(s->v);
+    *s = (strv){0};
+}
+
+void spec_free(spec *sp)
+{
+    for (int s = 0; s < ST_COUNT; s++) strv_free(&sp->fixed[s]);
+    for (int a = 0; a < sp->naxes; a++) {
+        for (int k = 0; sp->ax[a].args && k < sp->ax[a].values.n; k++) strv_free(&sp->ax[a].args[k]);
+        free(sp->ax[a].args);
+        strv_free(&sp->ax[a].values);
+    }
+    strv_free(&sp->seeds);
+}
+
+static int spec_error(const spec *sp, int line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int spec_error(const spec *sp, int line, const char *fmt, ...)
+{
+    if (cli_dist_rank() != 0) return 2; /* every rank reads the same spec: rank 0 says it */
+    va_list ap;
+    va_start(ap, fmt);
+    if (line > 0) fprintf(stderr, "rnnlab sweep: %s:%d: ", sp->path, line);
+    else fprintf(stderr, "rnnlab sweep: %s: ", sp->path);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    return 2;
+}
+
+/* "A:B:S" (A, A + S, ... <= B), "A:B" (integers A..B), else v itself. */
+static int expand(const spec *sp, int line, const char *v, strv *out)
+{
+    char *e1 = NULL, *e2 = NULL, *e3 = NULL;
+    if (!strchr(v, ':')) return strv_push(out, v) ? spec_error(sp, line, "out of memory") : 0;
+    errno = 0;
+    double a = strtod(v, &e1), b = e1 && *e1 == ':' ? strtod(e1 + 1, &e2) : NAN, s = 1;
+    if (e2 && *e2 == ':') s = strtod(e2 + 1, &e3);
+    else e3 = e2;
+    if (errno || !e3 || *e3 || !isfinite(a) || !isfinite(b) || !(s > 0) || b < a)
+        return spec_error(sp, line, "'%s' is not a range A:B:STEP (A <= B, STEP > 0)", v);
+    if ((b - a) / s > MAX_POINTS) return spec_error(sp, line, "'%s' has more than %d values", v, MAX_POINTS);
+    for (long k = 0;; k++) {
+        double x = a + (double)k * s;
+        if (x > b + 1e-9 * fabs(s)) break;
+        char buf[64];
+        snprintf(buf, sizeof buf, "%.10g", fabs(x) < 1e-12 * s ? 0.0 : x);
+        if (strv_push(out, buf)) return spec_error(sp, line, "out of memory");
+    }
+    return 0;
+}
+
+/* Split a line into words at blanks; # starts a comment. */
+static int words(char *line, char **w, int max)
+{
+    int n = 0;
+    char *hash = strchr(line, '#');
+    if (hash) *hash = '\0';
+    for (char *t = strtok(line, " \t\r\n"); t && n < max; t = strtok(NULL, " \t\r\n")) w[n++] = t;
+    return n;
+}
+
+/* "init:--gain" -> stage ST_INIT, flag "--gain"; a flag without a stage goes
+ * to init when rnnlab init takes it (lyapunov, jacobian), else to the command. */
+static int route(const spec *sp, const char *tok, const char **flag)
+{
+    *flag = tok;
+    for (int s = 0; s < ST_COUNT; s++) {
+        size_t k = strlen(sweep_stage_names[s]);
+        if (strncmp(tok, sweep_stage_names[s], k) == 0 && tok[k] == ':') {
+            *flag = tok + k + 1;
+            return s;
+        }
+    }
+    if (sp->cmd == CMD_TRAIN) return ST_CMD;
+    /* the option table says which options rnnlab init takes */
+    if (strncmp(tok, "--", 2) == 0 && cli_option_of("init", tok + 2)) return ST_INIT;
+    return ST_CMD;
+}
+
+/* An indented line "LABEL ARGS..." below "grid NAME": a set of axis a. */
+static int add_set(spec *sp, int no, axis *a, char **w, int n)
+{
+    strv *args = realloc(a->args, (size_t)(a->values.n + 1) * sizeof *args);
+    if (args) a->args = args;
+    if (!args || strv_push(&a->values, w[0])) return spec_error(sp, no, "out of memory");
+    a->args[a->values.n - 1] = (strv){0};
+    for (int i = 1; i < n; i++)
+        if (strv_push(&a->args[a->values.n - 1], w[i])) return spec_error(sp, no, "out of memory");
+    return 0;
+}
+
+/* "grid --OPT V1 V2..." (an axis of an option's values) or "grid NAME" (an
+ * axis of named sets, *sets then takes the indented lines below it). */
+static int add_axis(spec *sp, int no, char **w, int n, axis **sets)
+{
+    int e = 0;
+    if (sp->naxes == MAX_AXES) return spec_error(sp, no, "more than %d axes", MAX_AXES);
+    if (sp->cmd < 0) return spec_error(sp, no, "'command' comes before the axes (they are routed by it)");
+    if (n < 2) return spec_error(sp, no, "'grid' takes --OPT and its values, or a NAME with indented sets below");
+    axis *a = &sp->ax[sp->naxes++];
+    const char *flag;
+    a->stage = route(sp, w[1], &flag);
+    if (strncmp(flag, "--", 2) == 0) {
+        snprintf(a->flag, sizeof a->flag, "%s", flag);
+        snprintf(a->name, sizeof a->name, "%s", flag + 2);
+        if (strchr(w[1], ':')) snprintf(a->name, sizeof a->name, "%s.%s", sweep_stage_names[a->stage], flag + 2);
+        for (int i = 2; i < n && !e; i++) e = expand(sp, no, w[i], &a->values);
+        if (!e && n == 2) e = spec_error(sp, no, "%s has no values", w[1]);
+    } else {
+        if (n != 2) e = spec_error(sp, no, "'grid %s': a set's options go on indented lines below it", w[1]);
+        a->sets = 1;
+        snprintf(a->name, sizeof a->name, "%s", w[1]);
+        *sets = a;
+    }
+    return e;
+}
+
+int parse_spec(spec *sp, const char *path)
+{
+    memset(sp, 0, sizeof *sp);
+    sp->path = path;
+    sp->cmd = -1;
+    FILE *f = cli_fopen_read(path, 1 << 20);
+    if (!f) {
+        fprintf(stderr, "rnnlab sweep: %s: cannot read: %s\n", path, cli_read_error(errno));
+        return 1;
+    }
+    char *line = NULL;
+    size_t cap = 0;
+    int no = 0, e = 0;
+    axis *sets = NULL; /* the axis of named sets that indented lines add to */
+    while (!e && getline(&line, &cap, f) > 0) {
+        no++;
+        int indented = line[0] == ' ' || line[0] == '\t';
+        char *w[512];
+        int n = words(line, w, 512);
+        if (n == 0) continue;
+        if (n == 512) {
+            e = spec_error(sp, no, "more than 511 words on a line");
+            break;
+        }
+        if (indented && sets) { /* LABEL ARGS... */
+            e = add_set(sp, no, sets, w, n);
+            continue;
+        }
+        if (indented) {
+            e = spec_error(sp, no, "an indented line belongs to a 'grid NAME' above it");
+            break;
+        }
+        sets = NULL;
+        const char *key = w[0];
+        if (strcmp(key, "command") == 0) {
+            if (n != 2) e = spec_error(sp, no, "'command' takes one word: train, lyapunov or jacobian");
+            for (int k = 0; !e && k < 3; k++)
+                if (strcmp(w[1], sweep_cmd_names[k]) == 0) sp->cmd = k;
+            if (!e && sp->cmd < 0) e = spec_error(sp, no, "unknown command '%s': train, lyapunov or jacobian", w[1]);
+        } else if (strcmp(key, "options") == 0 || strcmp(key, "init") == 0 || strcmp(key, "data") == 0) {
+            int st = key[0] == 'o' ? ST_CMD : key[0] == 'i' ? ST_INIT : ST_DATA;
+            for (int i = 1; i < n && !e; i++)
+                if (strv_push(&sp->fixed[st], w[i])) e = spec_error(sp, no, "out of memory");
+        } else if (strcmp(key, "seeds") == 0) {
+            for (int i = 1; i < n && !e; i++) {
+                char *end = NULL;
+                if (!strchr(w[i], ':') && (strtoull(w[i], &end, 10), !end || *end || w[i][0] == '-'))
+                    e = spec_error(sp, no, "seed '%s' is not a whole number >= 0", w[i]);
+                else e = expand(sp, no, w[i], &sp->seeds);
+            }
+            if (!e && n == 1) e = spec_error(sp, no, "'seeds' needs at least one seed");
+        } else if (strcmp(key, "grid") == 0) {
+            e = add_axis(sp, no, w, n, &sets);
+        } else {
+            e = spec_error(sp, no, "unknown statement '%s' (command, options, init, data, grid, seeds)", key);
+        }
+    }
+    free(line);
+    fclose(f);
+    if (e) return e;
+    if (sp->cmd < 0) return spec_error(sp, no, "no 'command' line");
+    if (sp->cmd == CMD_TRAIN && (sp->fixed[ST_INIT].n || sp->fixed[ST_DATA].n))
+        return spec_error(sp, no, "'init' and 'data' are for lyapunov and jacobian (train makes its own model)");
+    if (sp->cmd == CMD_LYAPUNOV && sp->fixed[ST_DATA].n) return spec_error(sp, no, "'data' is for jacobian");
+    if (sp->cmd == CMD_JACOBIAN && !sp->fixed[ST_DATA].n)
+        return spec_error(sp, no, "jacobian needs a 'data' line: the sequence, as rnnlab data takes it (--steps T)");
+    sp->npoints = sp->seeds.n ? sp->seeds.n : 1;
+    for (int a = 0; a < sp->naxes; a++) {
+        if (!sp->ax[a].values.n) return spec_error(sp, no, "the axis %s has no values", sp->ax[a].name);
+        if (sp->npoints * sp->ax[a].values.n > MAX_POINTS) return spec_error(sp, no, "more than %d points", MAX_POINTS);
+        sp->npoints *= sp->ax[a].values.n;
+        for (int b = 0; b < a; b++)
+            if (strcmp(sp->ax[a].name, sp->ax[b].name) == 0) return spec_error(sp, no, "two axes are named %s", sp->ax[a].name);
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------ points */
+
+void point_free(point *p)
+{
+    for (int s = 0; s < ST_COUNT; s++) strv_free(&p->argv[s]);
+    cJSON_Delete(p->options);
+    memset(p, 0, sizeof *p);
+}
+
+/* A JSON number when all of v is one, else a string. */
+cJSON *value_json(const char *v)
+{
+    char *end = NULL;
+    double x = strtod(v, &end);
+    if (end != v && *end == '\0' && isfinite(x)) return cJSON_CreateNumber(x);
+    return cJSON_CreateString(v);
+}
+
+/* Which stages a command has, and which take --seed. */
+int sweep_has_stage(int cmd, int st)
+{
+    return st == ST_CMD || (st == ST_INIT && cmd != CMD_TRAIN) || (st == ST_DATA && cmd == CMD_JACOBIAN);
+}
+static int takes_seed(int cmd, int st)
+{
+    return sweep_has_stage(cmd, st) && rl_option_takes(cli_option_find("seed"), stage_command(cmd, st));
+}
+
+/* The options the sweep gives each stage itself (cli/sweeps/cmd_sweep.c's stage
+ * lines), or that would contradict them (--progress beside its --quiet). */
+static int sweeps_own(int cmd, int st, const char *flag)
+{
+    static const char *const own[ST_COUNT] = {" out ", " model out ", ""};
+    static const char *const cmd_own[3] = {" out resume quiet progress ", " model out quiet progress ",
+                                           " model data out quiet progress "};
+    char word[80];
+    snprintf(word, sizeof word, " %s ", flag);
+    return strstr(st == ST_CMD ? cmd_own[cmd] : own[st], word) != NULL;
+}
+
+/* A point's name in messages. */
+static const char *label_of(const point *p) { return p->label[0] ? p->label : "(the only one)"; }
+
+/* Each stage's options against the table: an option the stage's command
+ * has, its value where it takes one, in its range (parsed as the command
+ * will parse it). 0, or 2 after a line naming the point. */
+static int check_stage(const spec *sp, const point *p, int st)
+{
+    const char *cmd = stage_command(sp->cmd, st);
+    cli_args scratch;
+    cli_defaults(NULL, &scratch);
+    const strv *v = &p->argv[st];
+    for (int k = 0; k < v->n; k++) {
+        const char *w = v->v[k];
+        if (strncmp(w, "--", 2) != 0)
+            return spec_error(sp, 0, "point %s: '%s' for rnnlab %s is not an option (a value without one?)", label_of(p), w, cmd);
+        const rl_option *o = cli_option_of(cmd, w + 2);
+        if (!o) return spec_error(sp, 0, "point %s: rnnlab %s has no option %s", label_of(p), cmd, w);
+        if (sweeps_own(sp->cmd, st, w + 2))
+            return spec_error(sp, 0, "point %s: %s is the sweep's to give rnnlab %s (each point's files are in its folder)",
+                              label_of(p), w, cmd);
+        if (!o->arg) continue;
+        if (k + 1 == v->n) return spec_error(sp, 0, "point %s: %s of rnnlab %s needs a value", label_of(p), w, cmd);
+        if (rl_option_parse(cli_option_field(&scratch, o), o, v->v[++k]))
+            return spec_error(sp, 0, "point %s: rnnlab %s: %s", label_of(p), cmd, rl_errmsg());
+    }
+    /* the command's required options, but those the sweep gives */
+    const cli_command *k = cli_command_named(cmd);
+    for (const char *r = k ? k->required : NULL; r && *r;) {
+        size_t len = strcspn(r, " ");
+        char name[64], flag[80];
+        snprintf(name, sizeof name, "%.*s", (int)len, r);
+        r += len + (r[len] == ' ');
+        const rl_option *o = cli_option_find(name);
+        if (!o || sweeps_own(sp->cmd, st, o->flag)) continue;
+        snprintf(flag, sizeof flag, "--%s", o->flag);
+        int given = 0;
+        for (int i = 0; i < v->n; i++) given |= strcmp(v->v[i], flag) == 0;
+        if (!given) return spec_error(sp, 0, "point %s: rnnlab %s needs %s", label_of(p), cmd, flag);
+    }
+    return 0;
+}
+
+/* FNV-1a, 64 bits */
+static uint64_t fnv(uint64_t h, const char *s)
+{
+    for (; *s; s++) h = (h ^ (unsigned char)*s) * 0x100000001b3ull;
+    return h;
+}
+
+/* Point i: the axes in order, the first the slowest, the seeds fastest. An
+ * option given twice to one stage is a spec error (2). */
+int make_point(const spec *sp, long i, point *p)
+{
+    memset(p, 0, sizeof *p);
+    long rest = i;
+    int pick[MAX_AXES + 1] = {0};
+    int seed = sp->seeds.n ? (int)(rest % sp->seeds.n) : -1;
+    if (sp->seeds.n) rest /= sp->seeds.n;
+    for (int a = sp->naxes - 1; a >= 0; a--) pick[a] = (int)(rest % sp->ax[a].values.n), rest /= sp->ax[a].values.n;
+    int e = 0;
+    for (int s = 0; s < ST_COUNT && !e; s++)
+        for (int k = 0; k < sp->fixed[s].n && !e; k++) e = strv_push(&p->argv[s], sp->fixed[s].v[k]);
+    p->options = cJSON_CreateObject();
+    size_t at = 0;
+    for (int a = 0; a < sp->naxes && !e; a++) {
+        const axis *ax = &sp->ax[a];
+        const char *v = ax->values.v[pick[a]];
+        if (!ax->sets) {
+            e = strv_push(&p->argv[ax->stage], ax->flag) || strv_push(&p->argv[ax->stage], v);
+        } else {
+            const strv *args = &ax->args[pick[a]];
+            for (int k = 0; k < args->n && !e; k++) {
+                const char *flag;
+                int st = route(sp, args->v[k], &flag);
+                e = strv_push(&p->argv[st], flag);
+                /* its value, when the stage's command takes one with it (the table
+                 * says); an option it does not have keeps the word after it
+                 * unless that is an option, and check_stage says so */
+                const rl_option *o = strncmp(flag, "--", 2) == 0 ? cli_option_of(stage_command(sp->cmd, st), flag + 2) : NULL;
+                int takes = o ? o->arg != NULL : strncmp(flag, "--", 2) == 0 && k + 1 < args->n &&
+                                                     strncmp(args->v[k + 1], "--", 2) != 0 && !strchr(args->v[k + 1], ':');
+                if (!e && takes && k + 1 < args->n) e = strv_push(&p->argv[st], args->v[++k]);
+            }
+        }
+        cJSON_AddItemToObject(p->options, ax->name, value_json(v));
+        at += (size_t)snprintf(p->label + at, at < sizeof p->label ? sizeof p->label - at : 0, "%s%s=%s", a ? " " : "", ax->name, v);
+    }
+    if (seed >= 0 && !e) {
+        for (int s = 0; s < ST_COUNT && !e; s++)
+            if (takes_seed(sp->cmd, s)) e = strv_push(&p->argv[s], "--seed") || strv_push(&p->argv[s], sp->seeds.v[seed]);
+        cJSON_AddItemToObject(p->options, "seed", value_json(sp->seeds.v[seed]));
+        if (at < sizeof p->label) snprintf(p->label + at, sizeof p->label - at, "%sseed=%s", at ? " " : "", sp->seeds.v[seed]);
+    }
+    if (e) {
+        fprintf(stderr, "rnnlab sweep: out of memory\n");
+        return 1;
+    }
+    /* options for a stage the command does not have, and options given twice */
+    for (int s = 0; s < ST_COUNT; s++) {
+        if (p->argv[s].n && !sweep_has_stage(sp->cmd, s))
+            return spec_error(sp, 0, "%s: %s is for a stage %s does not have (%s:)", p->label, p->argv[s].v[0], sweep_cmd_names[sp->cmd],
+                              sweep_stage_names[s]);
+        for (int k = 0; k < p->argv[s].n; k++)
+            for (int m = 0; m < k && strncmp(p->argv[s].v[k], "--", 2) == 0; m++)
+                if (strcmp(p->argv[s].v[k], p->argv[s].v[m]) == 0)
+                    return spec_error(sp, 0, "point %s: %s is given twice (by the options and an axis?)", p->label, p->argv[s].v[k]);
+        if (sweep_has_stage(sp->cmd, s) && check_stage(sp, p, s)) return 2;
+    }
+    /* the id: the command and every stage's options, which say all the point is */
+    uint64_t h = fnv(0xcbf29ce484222325ull, sweep_cmd_names[sp->cmd]);
+    for (int s = 0; s < ST_COUNT; s++) {
+        h = fnv(h, "\n");
+        h = fnv(h, sweep_stage_names[s]);
+        for (int k = 0; k < p->argv[s].n; k++) h = fnv(fnv(h, "\x1f"), p->argv[s].v[k]);
+    }
+    snprintf(p->id, sizeof p->id, "%016llx", (unsigned long long)h);
+    return 0;
+}
+
