@@ -9,7 +9,7 @@ SAN ?=
 # for a 20-step LSTM training run with it against 696,735,794 without (+0.10%).
 HARDEN ?= -D_FORTIFY_SOURCE=2 -fstack-protector-strong
 WARN = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
-PKGS = openblas lapacke libcjson
+PKGS = openblas lapacke libcjson libzip zlib
 CLI_PKGS = plplot libpng
 # Expanded when a recipe runs, after the deps check below has installed them.
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
@@ -23,6 +23,7 @@ LDLIBS_ALL = $(PKG_LIBS) -lm -lpthread $(LDLIBS)
 LAYERS = base cells net analysis io train
 LIB_PLAIN = base/status base/blas base/par base/kernel base/rng cells/cell cells/orth net/model net/ws net/orth_ws \
             net/batch analysis/worked analysis/gradcheck analysis/jacobian analysis/lyapunov io/safetensors io/modelio \
+            io/arrays io/npy io/npz io/idx io/csv \
             train/sample train/floss train/optim train/series train/tasks train/train_config train/run train/trainer \
             train/readout train/shard
 # every src/cells/cell_*.c is a cell (a row of the table in src/cells/cell.c), compiled once per real type
