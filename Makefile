@@ -249,4 +249,4 @@ test-python: $(BUILD)/rnnlab $(BUILD)/librnnlab.so
 clean:
 	rm -rf build python/build python/rnnlab.egg-info
 
--include $(wildcard $(BUILD)/*/*.d)
+-include $(wildcard $(BUILD)/*/*.d $(BUILD)/*/*/*.d)
