@@ -35,6 +35,14 @@ static rl_data *batch_for(const rl_dataset *ds, int B)
     return d;
 }
 
+/* The scored part into d from positions pos (the generator is not used). */
+static rl_status fill_scored(const rl_dataset *ds, rl_data *d, int64_t *pos)
+{
+    rl_rng r;
+    rl_rng_seed(&r, 0);
+    return rl_dataset_fill(ds, d, &r, 1, pos);
+}
+
 static rl_dataset_options opts(const char *path)
 {
     rl_dataset_options o = {0};
@@ -86,7 +94,7 @@ TEST(seqdata_every_target_kind)
                       (long long)ds->train_n, (long long)ds->eval_n);
             rl_data *d = batch_for(ds, 4);
             int64_t pos[4] = {0, 1, 2, 3};
-            CHECK_OK(rl_dataset_fill(ds, d, NULL, 1, pos));
+            CHECK_OK(fill_scored(ds, d, pos));
             const float *bx = d->x, *bm = d->mask, *by = d->y;
             for (int b = 0; b < 3; b++) {
                 const int n = 7 + b, len = with_len ? lengths[n] : T;
@@ -133,7 +141,7 @@ TEST(seqdata_loss_override)
         CHECK(ds->loss == RL_LOSS_MSE && ds->O == 1 && ds->eval_n == 3);
         rl_data *d = batch_for(ds, 3);
         int64_t pos[3] = {0, 1, 2};
-        CHECK_OK(rl_dataset_fill(ds, d, NULL, 1, pos));
+        CHECK_OK(fill_scored(ds, d, pos));
         CHECK(((float *)d->y)[1] == 4 && ((float *)d->y)[3] == 0 && ((float *)d->y)[5] == 7);
         /* a test without a training part: the baseline from the scored part itself (mean 11/3) */
         double m = 11.0 / 3, want = ((4 - m) * (4 - m) + m * m + (7 - m) * (7 - m)) / 3;
@@ -144,7 +152,7 @@ TEST(seqdata_loss_override)
     a[1] = (npy_spec){"y", "<f4", 2, {3, 1}, yf};
     CHECK(npz_write_arrays(p, a, 2, 0) == 0);
     o.loss = RL_LOSS_CE;
-    CHECK_FAILS(rl_dataset_new(&ds, &o), "--loss cross_entropy needs integer class ids in y; y is float32");
+    CHECK_FAILS(rl_dataset_new(&ds, &o), "y is float32, but the loss is cross_entropy (--loss, or the model's), which needs integer class ids");
     (void)yf;
 }
 
@@ -339,8 +347,8 @@ TEST(mnist_sequential_and_permuted)
     rl_data *d = batch_for(ds, 8), *e = batch_for(ps, 8);
     int64_t p1[8], p2[8];
     for (int b = 0; b < 8; b++) p1[b] = p2[b] = b;
-    CHECK_OK(rl_dataset_fill(ds, d, NULL, 1, p1));
-    CHECK_OK(rl_dataset_fill(ps, e, NULL, 1, p2));
+    CHECK_OK(fill_scored(ds, d, p1));
+    CHECK_OK(fill_scored(ps, e, p2));
     const float *x = d->x, *xp = e->x, *m = d->mask;
     int moved = 0, is_perm = 1, seen[12] = {0};
     for (int t = 0; t < T; t++) {
@@ -447,7 +455,7 @@ TEST(csv_windows_split_by_time)
               (long long)ds->eval_rows.hi, (long long)ds->train_n, (long long)ds->eval_n);
     rl_data *d = batch_for(ds, 3);
     int64_t pos[3] = {0, 1, 2};
-    CHECK_OK(rl_dataset_fill(ds, d, NULL, 1, pos));
+    CHECK_OK(fill_scored(ds, d, pos));
     const float *x = d->x, *y = d->y, *m = d->mask;
     for (int b = 0; b < 2; b++)
         for (int t = 0; t < 5; t++) {

@@ -22,9 +22,11 @@ typedef enum { AR_F32, AR_F64, AR_I32, AR_I64, AR_U8, AR_BOOL, AR_I8, AR_I16, AR
  * numpy.lib.format reads by default (its max_header_size). */
 #define AR_NPY_MAX_HEADER 10000
 /* Deflate produces at most 1032 bytes per compressed byte (a 258-byte match
- * in 2 bits): an .npz member or a gzipped IDX file claiming more is refused
- * before anything is allocated for it. */
+ * in 2 bits), plus one match: an .npz member or a gzipped IDX file claiming
+ * more than 1032 x its compressed size + 258 is refused before anything is
+ * allocated for it. */
 #define AR_DEFLATE_MAX_RATIO 1032
+#define AR_DEFLATE_SLACK 258
 /* The most bytes read from one file or inflated from one member or one IDX
  * file, and inflated from one .npz in all. */
 #define AR_MAX_BYTES ((uint64_t)1 << 36)

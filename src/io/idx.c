@@ -107,7 +107,7 @@ static rl_status gunzip(const unsigned char *in, size_t inlen, const char *name,
     if (!s) s = read_header(head, name, a, &data);
     const size_t hl = have, total = hl + data;
     /* what the compressed bytes can hold at most, before anything is allocated */
-    if (!s && inlen < ((uint64_t)total - 258) / AR_DEFLATE_MAX_RATIO && total > 258)
+    if (!s && (uint64_t)total > (uint64_t)AR_DEFLATE_MAX_RATIO * inlen + AR_DEFLATE_SLACK)
         s = rl_fail(RL_ERR_FORMAT, "%s: the IDX header claims %zu bytes from %zu gzipped ones, more than deflate can make (%d:1)",
                     name, total, inlen, AR_DEFLATE_MAX_RATIO);
     if (!s && !(b = rl_malloc(total + 1))) s = rl_fail(RL_ERR_NOMEM, "%s: cannot allocate %zu bytes for it", name, total);

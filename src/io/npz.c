@@ -99,8 +99,8 @@ rl_status ar_npz_arrays(ar_set *s, const unsigned char *buf, size_t len)
         }
         /* what the member claims, against what its compressed bytes can hold */
         uint64_t most = zs.comp_method == ZIP_CM_STORE ? zs.comp_size
-                        : zs.comp_size > (AR_MAX_BYTES - 258) / AR_DEFLATE_MAX_RATIO ? AR_MAX_BYTES
-                                                                                      : zs.comp_size * AR_DEFLATE_MAX_RATIO + 258;
+                        : zs.comp_size > (AR_MAX_BYTES - AR_DEFLATE_SLACK) / AR_DEFLATE_MAX_RATIO ? AR_MAX_BYTES
+                                                                                      : zs.comp_size * AR_DEFLATE_MAX_RATIO + AR_DEFLATE_SLACK;
         if (zs.comp_method == ZIP_CM_STORE && zs.size != zs.comp_size) {
             st = rl_fail(RL_ERR_FORMAT, "%s is stored (not compressed) but claims %llu bytes in %llu", what,
                          (unsigned long long)zs.size, (unsigned long long)zs.comp_size);

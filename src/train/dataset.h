@@ -111,6 +111,8 @@ rl_status rl_dataset_fill(const rl_dataset *ds, rl_data *d, rl_rng *r, int split
 
 /* The sources (each fills ds's parts and sizes; the baselines are then
  * computed by rl_dataset_new). */
+/* A file's arrays as sequences (loss -1: from y; min_classes: a model's
+ * classes, 0: from the data); s is empty on failure. */
 rl_status rl_seqset_from_arrays(rl_seqset *s, const ar_set *a, int loss, int min_classes);
 void rl_seqset_free(rl_seqset *s);
 rl_status rl_dataset_mnist(rl_dataset *ds, const rl_dataset_options *o);

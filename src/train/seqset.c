@@ -173,7 +173,8 @@ static rl_status get_kind(rl_seqset *s, const ar_set *f, const ar_array *y, int 
         return bad_shape(f, y, want);
     }
     if (loss == RL_LOSS_CE && fl)
-        return rl_fail(RL_ERR_FORMAT, "%s: --loss cross_entropy needs integer class ids in y; y is %s", f->path, ar_dtype_name(y->dtype));
+        return rl_fail(RL_ERR_FORMAT, "%s: y is %s, but the loss is cross_entropy (--loss, or the model's), which needs integer class ids",
+                       f->path, ar_dtype_name(y->dtype));
     if (fl) {
         int64_t O = y->shape[y->ndim - 1];
         if (O < 1 || O > RL_MAX_SIZE) {
@@ -186,9 +187,8 @@ static rl_status get_kind(rl_seqset *s, const ar_set *f, const ar_array *y, int 
     return RL_OK;
 }
 
-rl_status rl_seqset_from_arrays(rl_seqset *s, const ar_set *f, int loss, int min_classes)
+static rl_status from_arrays(rl_seqset *s, const ar_set *f, int loss, int min_classes)
 {
-    memset(s, 0, sizeof *s);
     const ar_array *x = NULL, *y = NULL;
     rl_status st = check_names(f);
     if (!st) st = get_x(s, f, &x);
@@ -239,4 +239,12 @@ rl_status rl_seqset_from_arrays(rl_seqset *s, const ar_set *f, int loss, int min
     s->cls = ids;
     s->O = top + 1 > min_classes ? top + 1 : min_classes;
     return RL_OK;
+}
+
+rl_status rl_seqset_from_arrays(rl_seqset *s, const ar_set *f, int loss, int min_classes)
+{
+    memset(s, 0, sizeof *s);
+    rl_status st = from_arrays(s, f, loss, min_classes);
+    if (st) rl_seqset_free(s);
+    return st;
 }
