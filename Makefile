@@ -25,7 +25,7 @@ LIB_PLAIN = base/status base/blas base/par base/kernel base/rng cells/cell cells
             net/batch analysis/worked analysis/gradcheck analysis/jacobian analysis/lyapunov io/safetensors io/modelio \
             io/arrays io/npy io/npz io/idx io/csv \
             train/sample train/floss train/optim train/series train/tasks train/train_config train/run train/trainer \
-            train/readout train/shard train/seqset train/mnist train/windows train/dataset
+            train/readout train/shard train/seqset train/mnist train/windows train/dataset train/datatask
 # every src/cells/cell_*.c is a cell (a row of the table in src/cells/cell.c), compiled once per real type
 LIB_REAL = net/net net/loop train/omega $(patsubst src/%.c,%,$(wildcard src/cells/cell_*.c))
 LIB_OBJS = $(LIB_PLAIN:%=$(BUILD)/src/%.o) $(LIB_REAL:%=$(BUILD)/src/%_f32.o) $(LIB_REAL:%=$(BUILD)/src/%_f64.o) \

@@ -1,5 +1,9 @@
 /* Data files the tests write for themselves (tests/datafiles.h). */
 #include "datafiles.h"
+#include "test.h"
+
+#include <math.h>
+#include <sys/stat.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -129,4 +133,71 @@ int text_write(const char *path, const char *text)
     int rc = fwrite(text, 1, n, f) == n ? 0 : -1;
     if (fclose(f) != 0) rc = -1;
     return rc;
+}
+
+/* ------------------------------------------------------------------ data sets for the tasks */
+
+/* A file of N sequences of T steps, I = 2: the class is whether the sum of
+ * the first input is positive (kind 3), or other targets of the same x. */
+const char *seq_file_write(const char *name, int kind, int N, int T, uint64_t seed)
+{
+    float *x = malloc((size_t)N * T * 2 * 4), *y = malloc((size_t)N * T * 2 * 4);
+    int64_t *c = malloc((size_t)N * T * 8);
+    int32_t *len = malloc((size_t)N * 4);
+    rl_rng r;
+    rl_rng_seed(&r, seed);
+    for (int n = 0; n < N; n++) {
+        double sum = 0;
+        for (int t = 0; t < T; t++) {
+            for (int i = 0; i < 2; i++) x[((size_t)n * T + t) * 2 + i] = (float)rl_rng_normal(&r);
+            sum += x[((size_t)n * T + t) * 2];
+            y[((size_t)n * T + t) * 2] = (float)sum, y[((size_t)n * T + t) * 2 + 1] = (float)-sum;
+            c[(size_t)n * T + t] = sum > 0;
+        }
+        len[n] = 1 + (int32_t)(rl_rng_next(&r) % (uint64_t)T);
+        if (kind == 3) c[n] = sum > 0;
+        if (kind == 2) y[n * 2] = (float)sum, y[n * 2 + 1] = 1;
+    }
+    npy_spec a[3] = {{"x", "<f4", 3, {N, T, 2}, x}, {"y", "<f4", 3, {N, T, 2}, y}, {"lengths", "<i4", 1, {N}, len}};
+    if (kind == 1) a[1] = (npy_spec){"y", "<i8", 2, {N, T}, c};
+    if (kind == 2) a[1] = (npy_spec){"y", "<f4", 2, {N, 2}, y};
+    if (kind == 3) a[1] = (npy_spec){"y", "<i8", 1, {N}, c};
+    const char *p = tmp_path(name);
+    int rc = npz_write_arrays(p, a, kind == 1 || kind == 2 ? 3 : 2, kind % 2);
+    free(x), free(y), free(c), free(len);
+    return rc ? NULL : p;
+}
+
+const char *mnist_folder_write(const char *name, int n, int m)
+{
+    const char *dir = tmp_path(name);
+    mkdir(dir, 0755);
+    for (int part = 0; part < 2; part++) {
+        const int k = part ? m : n;
+        unsigned char *img = malloc((size_t)k * 9), lab[64];
+        for (int i = 0; i < k; i++) {
+            for (int p = 0; p < 9; p++) img[i * 9 + p] = (unsigned char)(p == i % 9 ? 255 : 0);
+            lab[i] = (unsigned char)(i % 9);
+        }
+        char path[1200];
+        uint32_t d3[3] = {(uint32_t)k, 3, 3}, d1[1] = {(uint32_t)k};
+        snprintf(path, sizeof path, "%s/%s-images-idx3-ubyte.gz", dir, part ? "t10k" : "train");
+        int rc = idx_write(path, 0x08, 3, d3, img, (size_t)k * 9, 1);
+        snprintf(path, sizeof path, "%s/%s-labels-idx1-ubyte.gz", dir, part ? "t10k" : "train");
+        rc |= idx_write(path, 0x08, 1, d1, lab, (size_t)k, 1);
+        free(img);
+        if (rc) return NULL;
+    }
+    return dir;
+}
+
+const char *series_file_write(const char *name, int rows)
+{
+    char *txt = malloc((size_t)rows * 64 + 64), *p = txt;
+    p += sprintf(p, "t,u,v\n");
+    for (int r = 0; r < rows; r++) p += sprintf(p, "%d,%.6f,%.6f\n", r, sin(0.3 * r), cos(0.3 * r));
+    const char *path = tmp_path(name);
+    int rc = text_write(path, txt);
+    free(txt);
+    return rc ? NULL : path;
 }

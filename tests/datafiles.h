@@ -35,4 +35,16 @@ unsigned char *gzip_bytes(const void *data, size_t len, size_t *out_len);
 /* Write text to a file. 0 on success. */
 int text_write(const char *path, const char *text);
 
+/* Data sets in the test's temporary folder (their paths, NULL on failure).
+ * A file of N sequences of T steps, I = 2, whose targets are the running
+ * sum of the first input: kind 0 (N, T, 2) real per step, 1 (N, T) class
+ * ids (sum > 0) with lengths, 2 (N, 2) real per sequence with lengths, 3
+ * (N,) class ids. */
+const char *seq_file_write(const char *name, int kind, int N, int T, uint64_t seed);
+/* An MNIST folder (gzipped): n training and m test images of 3 x 3 pixels,
+ * image i lit at pixel i mod 9, its label i mod 9. */
+const char *mnist_folder_write(const char *name, int n, int m);
+/* A CSV series t,u,v of rows rows: u = sin(0.3 t), v = cos(0.3 t). */
+const char *series_file_write(const char *name, int rows);
+
 #endif

@@ -136,7 +136,7 @@ const char *rl_init_name(rl_init_kind k)
 }
 /* the tasks' names: model files record the task they were trained on (io/), the trainer makes them (train/) */
 static const char *const task_names[RL_TASK_COUNT] = {"adding", "adding-hs97", "copy", "temporal-order", "text",
-                                                       "mackey-glass", "narma10"};
+                                                       "mackey-glass", "narma10", "data", "smnist", "psmnist"};
 
 const char *rl_task_name(rl_task_kind k) { return (unsigned)k < RL_TASK_COUNT ? task_names[k] : NULL; }
 

@@ -207,8 +207,14 @@ rl_status rl_run_open(st_file *f, const char *dir, rl_train_config *c, int tidy)
     if (!j) return rl_fail(RL_ERR_FORMAT, "%s: train_config is not JSON", f->path);
     s = rl_train_config_from_json(j, c);
     if (s) s = rl_fail(RL_ERR_FORMAT, "%s: train_config: %s", f->path, rl_errmsg());
-    if (!s && c->text_path && !(c->text_path = strdup(c->text_path))) s = rl_fail(RL_ERR_NOMEM, "out of memory");
-    if (s) c->text_path = NULL;
+    /* every string (text_path, a user's data's paths and columns) a copy of its own: j goes */
+    for (int i = 0; i < rl_train_num_fields(); i++) {
+        const rl_train_field *fd = rl_train_field_at(i);
+        const char **p = (const char **)((char *)c + fd->offset);
+        if (fd->type != RL_FIELD_PATH || !*p) continue;
+        if (!s && !(*p = strdup(*p))) s = rl_fail(RL_ERR_NOMEM, "out of memory");
+        if (s) *p = NULL;
+    }
     cJSON_Delete(j);
     return s;
 }
