@@ -189,6 +189,10 @@ int cmd_train(int argc, char **argv)
             if (c.seen[k] && k != O_RESUME && k != O_QUIET && k != O_PROGRESS && k != field_opt("steps") && k != field_opt("text_path"))
                 return cli_usage_error(&c, "--resume takes only --steps, --data, --quiet and --progress: the rest comes from the "
                                            "checkpoint");
+    /* a user's data (issue 26): --data without --task is a file of sequences; its T is the data's */
+    if (!resume && given(&c, "text_path") && !given(&c, "task")) cfg.task = RL_TASK_DATA;
+    if (!resume && given(&c, "seq_len") && (cfg.task == RL_TASK_DATA || cfg.task == RL_TASK_SMNIST || cfg.task == RL_TASK_PSMNIST))
+        return cli_usage_error(&c, "--seq-len: the data sets the sequences' length (a CSV series: --window T)");
     if (given(&c, "forget_bias") && !rl_cell_has_forget_gate(cfg.cell))
         return cli_usage_error(&c, "--forget-bias is for cells with a forget gate (lstm)");
     if (given(&c, "nesterov") && !(cfg.optim.kind == RL_OPT_SGD && cfg.optim.momentum > 0))
@@ -294,33 +298,49 @@ int cmd_train(int argc, char **argv)
 static const char eval_usage[] =
     "usage: rnnlab eval --model M [--task TASK] [--seq-len T] [--data FILE] [--json]\n"
     "\n"
-    "Evaluate a model on fresh sequences of a task (text: the validation split):\n"
-    "the loss; MSE, RMSE, NRMSE (normalised by the targets' standard deviation),\n"
-    "accuracy and the baseline for the tasks; bits per character and perplexity\n"
-    "for text. --json: one JSON object on stdout. A model made by rnnlab train\n"
-    "records its task and T: they are the defaults (and said so on stderr).\n"
+    "Evaluate a model on fresh sequences of a task (text: the validation split;\n"
+    "data: the file's sequences, or the test part of a CSV series; smnist, psmnist:\n"
+    "the test images): the loss; MSE, RMSE, NRMSE (normalised by the targets'\n"
+    "standard deviation), accuracy and the baseline for the tasks; bits per character\n"
+    "and perplexity for text. --json: one JSON object on stdout. A model made by\n"
+    "rnnlab train records its task and T: they are the defaults (and said so on stderr).\n"
     "\n"
     "  --model M         model file                                   (required)\n"
     "  --task TASK       adding | adding-hs97 | copy | temporal-order | text |\n"
-    "                    mackey-glass | narma10                       [the model's]\n"
+    "                    mackey-glass | narma10 | data | smnist | psmnist [the model's; data with --data]\n"
     "  --seq-len T       sequence length                              [the model's, else 100]\n"
     "  --washout W       the first W steps of each sequence are not scored [0]\n"
     "  --data FILE       text: the file the model was trained on      [built-in corpus]\n"
+    "                    data: sequences (.safetensors, .npz, a folder of .npy) or a .csv series;\n"
+    "                    smnist, psmnist: the folder of the four MNIST files\n"
+    "  --valid-split F   data, smnist, psmnist: score the last F of --data, the part a run held out\n"
+    "  --test-split F, --loss L, --inputs COLS, --targets COLS, --window T, --horizon K,\n"
+    "  --perm-seed S     as for rnnlab train (a CSV series: its last --test-split part is scored)\n"
     "  --batch B         sequences per batch       [50; text: fewer if the validation split is short]\n"
-    "  --batches N       batches (text: all of the validation split)  [20]\n"
+    "  --batches N       batches (text, data: all of the scored part)  [20]\n"
     "  --seed S          seed of the sequences                        [12345]\n"
     "  --json            JSON on stdout instead of a table\n";
 
+/* The options of a user's data that eval shares with train: rows of the
+ * training table (their flags, ranges and parsing), set into a
+ * configuration that rl_task_from_config reads. */
+static const char *const data_rows[] = {"valid_split", "test_split", "loss", "inputs", "targets", "window", "horizon", "perm_seed"};
+#define N_DATA_ROWS ((int)(sizeof data_rows / sizeof data_rows[0]))
+
 int cmd_eval(int argc, char **argv)
 {
-    enum { O_MODEL = 1, O_TASK, O_SEQ, O_DATA, O_BATCH, O_BATCHES, O_SEED, O_JSON, O_WASHOUT };
-    static const struct option opts[] = {
+    enum { O_MODEL = 1, O_TASK, O_SEQ, O_DATA, O_BATCH, O_BATCHES, O_SEED, O_JSON, O_WASHOUT, O_DATA_ROW0 = 64 };
+    struct option opts[11 + N_DATA_ROWS] = {
         {"model", required_argument, 0, O_MODEL}, {"task", required_argument, 0, O_TASK},
         {"seq-len", required_argument, 0, O_SEQ}, {"data", required_argument, 0, O_DATA},
         {"batch", required_argument, 0, O_BATCH}, {"batches", required_argument, 0, O_BATCHES},
         {"seed", required_argument, 0, O_SEED},   {"json", no_argument, 0, O_JSON},
         {"washout", required_argument, 0, O_WASHOUT},
-        {"help", no_argument, 0, 'h'},            {0, 0, 0, 0}};
+        {"help", no_argument, 0, 'h'}};
+    for (int i = 0; i < N_DATA_ROWS; i++)
+        opts[10 + i] = (struct option){rl_train_field_find(data_rows[i])->flag, required_argument, 0, O_DATA_ROW0 + i};
+    opts[10 + N_DATA_ROWS] = (struct option){0, 0, 0, 0};
+    const char *data_value[N_DATA_ROWS] = {0};
     cli_ctx c = {.cmd = "eval", .usage = eval_usage};
     const char *model = NULL, *task_name = NULL, *data = NULL;
     int T = 100, B = 50, batches = 20, washout = 0, e = 0, v;
@@ -338,28 +358,48 @@ int cmd_eval(int argc, char **argv)
         case O_SEED: e = cli_u64(&c, "seed", optarg, &seed); break;
         case O_JSON: break;
         case O_WASHOUT: e = cli_int(&c, "washout", optarg, 0, 1000000, &washout); break;
-        default: return 2;
+        default:
+            if (v < O_DATA_ROW0 || v >= O_DATA_ROW0 + N_DATA_ROWS) return 2;
+            data_value[v - O_DATA_ROW0] = optarg;
         }
     }
     if (e || (e = cli_require(&c, model, "model"))) return e;
     rl_task_kind kind = RL_TASK_ADDING;
     if (task_name && rl_task_parse(task_name, &kind)) return cli_usage_error(&c, "%s", rl_errmsg());
-    if (task_name && data && kind != RL_TASK_TEXT) return cli_usage_error(&c, "--data is for --task text");
+    const int reads_data = kind == RL_TASK_DATA || kind == RL_TASK_SMNIST || kind == RL_TASK_PSMNIST;
+    if (task_name && data && kind != RL_TASK_TEXT && !reads_data) return cli_usage_error(&c, "--data is for --task text, data, smnist and psmnist");
     rl_model *m = NULL;
     rl_task *task = NULL;
     rl_score sc;
     rl_status s = rl_model_load(&m, model, RL_F32);
     if (s) return cli_fail(&c, s);
     char note[256], bnote[160] = "";
+    rl_task_kind mk;
+    /* --data without --task: the model's own task if it reads data or text, else a file of sequences */
+    if (!task_name && data && !(rl_model_task(m, &mk) && (mk == RL_TASK_TEXT || mk == RL_TASK_DATA || mk == RL_TASK_SMNIST ||
+                                                          mk == RL_TASK_PSMNIST)))
+        task_name = "data";
     if ((e = cli_model_task(&c, m, task_name, c.seen[O_SEQ], &kind, &T, note, sizeof note))) {
         rl_model_free(m);
         return e;
     }
-    if (data && kind != RL_TASK_TEXT) {
+    const int data_task = kind == RL_TASK_DATA || kind == RL_TASK_SMNIST || kind == RL_TASK_PSMNIST;
+    if ((data && kind != RL_TASK_TEXT && !data_task) || (data_task && c.seen[O_SEQ])) {
         rl_model_free(m);
-        return cli_usage_error(&c, "--data is for --task text");
+        return cli_usage_error(&c, data_task ? "--seq-len: the data sets the sequences' length" : "--data is for --task text, data, smnist and psmnist");
     }
-    s = rl_task_new(&task, kind, T, data);
+    rl_train_config ec = rl_train_defaults();
+    ec.task = kind, ec.seq_len = T, ec.text_path = data;
+    for (int i = 0; i < N_DATA_ROWS && !e; i++)
+        if (data_value[i] && rl_train_field_parse(&ec, rl_train_field_find(data_rows[i]), data_value[i]))
+            e = cli_usage_error(&c, "%s", rl_errmsg());
+    if (!e && (s = rl_train_config_check(&ec))) e = cli_usage_error(&c, "%s", rl_errmsg());
+    if (e) {
+        rl_model_free(m);
+        return e;
+    }
+    if (data_task) note[0] = '\0'; /* T is the data's */
+    s = rl_task_from_config(&task, &ec, 1, m);
     if (!s && kind == RL_TASK_TEXT && !c.seen[O_BATCH]) {
         /* the default batch adapts to a short text: as many streams of one window as its validation split holds */
         rl_task_info ti = rl_task_get_info(task);
@@ -375,7 +415,7 @@ int cmd_eval(int argc, char **argv)
         rl_model_free(m);
         return cli_usage_error(&c, "--washout %d leaves nothing to score: the sequences have %d steps", washout, steps);
     }
-    if (!s) s = rl_evaluate_washout(m, task, B, kind == RL_TASK_TEXT && !c.seen[O_BATCHES] ? 0 : batches, seed, washout, &sc);
+    if (!s) s = rl_evaluate_washout(m, task, B, (kind == RL_TASK_TEXT || data_task) && !c.seen[O_BATCHES] ? 0 : batches, seed, washout, &sc);
     if (s) {
         rl_task_free(task);
         rl_model_free(m);
@@ -385,9 +425,11 @@ int cmd_eval(int argc, char **argv)
     double loss = sc.loss_sum / sc.weight_sum;
     cJSON *j = cJSON_CreateObject();
     cJSON_AddStringToObject(j, "task", rl_task_name(kind));
-    cJSON_AddNumberToObject(j, "seq_len", T);
+    cJSON_AddNumberToObject(j, "seq_len", in.seq_len);
     cJSON_AddNumberToObject(j, "loss", loss);
     if (!isnan(in.baseline)) cJSON_AddNumberToObject(j, "baseline", in.baseline);
+    if (!isnan(in.baseline_accuracy)) cJSON_AddNumberToObject(j, "baseline_accuracy", in.baseline_accuracy);
+    if (data_task) cJSON_AddNumberToObject(j, "sequences", (double)in.val_len);
     if (sc.n_err > 0) {
         cJSON_AddNumberToObject(j, "mse", sc.sq_err / sc.n_err);
         cJSON_AddNumberToObject(j, "rmse", sqrt(sc.sq_err / sc.n_err));
