@@ -161,5 +161,5 @@ TEST(datatask_options_need_their_task)
     cfg.task = RL_TASK_DATA;
     CHECK(rl_train_config_check(&cfg) == RL_ERR_ARG && strstr(rl_errmsg(), "--task data needs --data FILE"));
     rl_task *t = NULL;
-    CHECK(rl_task_new(&t, RL_TASK_SMNIST, 784, NULL) == RL_ERR_ARG && strstr(rl_errmsg(), "smnist reads its data"));
+    CHECK(rl_task_new(&t, RL_TASK_SMNIST, 784, NULL) == RL_ERR_ARG && strstr(rl_errmsg(), "the task smnist reads its sequences from files"));
 }

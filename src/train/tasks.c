@@ -179,7 +179,9 @@ static rl_status task_new(rl_task **out, rl_task_kind kind, int T, const char *t
     if (T < min || T > RL_MAX_SEQ_LEN)
         return rl_fail(RL_ERR_ARG, "--seq-len %d is out of range [%d, %d] for %s", T, min, RL_MAX_SEQ_LEN, rl_task_name(kind));
     if (text_path && kind != RL_TASK_TEXT) return rl_fail(RL_ERR_ARG, "a text file is only for the text task");
-    if (rl_task_reads_data(kind)) return rl_fail(RL_ERR_ARG, "%s reads its data: give --data (rl_task_from_config)", rl_task_name(kind));
+    if (rl_task_reads_data(kind))
+        return rl_fail(RL_ERR_ARG, "the task %s reads its sequences from files (rnnlab train and eval --data), no generator makes them",
+                       rl_task_name(kind));
     rl_task *t = rl_alloc(1, sizeof *t);
     if (!t) return rl_fail(RL_ERR_NOMEM, "out of memory");
     rl_task_info *in = &t->info;
