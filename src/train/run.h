@@ -31,7 +31,8 @@ rl_status rl_train_config_from_json(const cJSON *j, rl_train_config *c);
 int rl_run_holds(const char *dir, const char *path);
 
 /* Make dir a new run's folder: it must not hold a run already, files that
- * are not a run's (a folder of the user's) or be a file;
+ * are not a run's (a folder of the user's; the folders data and valid, a
+ * run's own arrays that rnnlab.train saves, are a run's) or be a file;
  * it is created if missing (*created set), config.json written, and the
  * records of an earlier run that never reached a checkpoint removed. On
  * failure nothing is left behind that was not there before. */
