@@ -24,7 +24,7 @@ static const char train_intro[] =
     "run:\n"
     "  --out RUN_DIR       the run's folder (created, or an empty one)\n"
     "  --resume RUN_DIR    continue the run there (--steps N: to N steps in all;\n"
-    "                      --data FILE: the run's text, moved there)\n"
+    "                      --data FILE: the run's text or data, moved there)\n"
     "  --quiet             no progress on stderr (shown on a terminal by default)\n"
     "  --progress          progress on stderr even when it is not a terminal\n"
     "  --config-fields     print the table of the options below as Markdown and exit\n";

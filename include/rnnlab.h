@@ -976,7 +976,9 @@ rl_status rl_trainer_resume(rl_trainer **out, const char *dir, int64_t steps);
 /* rl_trainer_resume with options. text_path (not NULL): where the text of a
  * text run is now, when it has moved; it must be the text the run was
  * trained on, by the size and hash the checkpoint records (RL_ERR_ARG
- * otherwise), and the run records the new path from then on. */
+ * otherwise), and the run records the new path from then on. For a run of
+ * a user's data (data, smnist, psmnist), where its --data is now (checked
+ * as at the start, and against the model's sizes; not by a hash). */
 typedef struct {
     int64_t steps;         /* > 0: the new total */
     const char *text_path; /* NULL: the path the run recorded */

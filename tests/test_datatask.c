@@ -120,6 +120,19 @@ TEST(datatask_resume_is_exact)
     }
     rl_trainer_free(a);
     rl_trainer_free(b);
+    /* its data moved: resumed with the new path, recorded from then on */
+    char moved[1200];
+    snprintf(moved, sizeof moved, "%s/moved.npz", test_tmpdir);
+    CHECK(rename(p, moved) == 0);
+    b = NULL;
+    CHECK(rl_trainer_resume(&b, tmp_path("halves"), 14) == RL_ERR_IO && strstr(rl_errmsg(), "resume.npz: cannot open"));
+    rl_resume_options ro = {14, moved, NULL};
+    CHECK_OK(rl_trainer_resume_ex(&b, tmp_path("halves"), &ro));
+    if (b) {
+        CHECK(strcmp(rl_trainer_config(b).text_path, moved) == 0);
+        CHECK_OK(rl_trainer_run(b, NULL, &intr, NULL, NULL));
+    }
+    rl_trainer_free(b);
     /* a CSV run keeps its columns (strings of the configuration) across the resume */
     const char *s = series_file_write("resume.csv", 100);
     rl_train_config cs = small(RL_TASK_DATA, s);

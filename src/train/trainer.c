@@ -362,7 +362,8 @@ rl_status rl_trainer_resume_ex(rl_trainer **out, const char *dir, const rl_resum
         s = rl_fail(RL_ERR_ARG, "%s is at step %lld, past the %lld steps asked for: give --steps %lld or more", dir,
                     (long long)at, (long long)steps, (long long)at);
     if (!s && steps > 0) t->cfg.steps = steps;
-    if (!s && new_text && t->cfg.task != RL_TASK_TEXT) s = rl_fail(RL_ERR_ARG, "a text file is only for a run of the text task");
+    if (!s && new_text && t->cfg.task != RL_TASK_TEXT && !rl_task_reads_data(t->cfg.task))
+        s = rl_fail(RL_ERR_ARG, "--data is only for a run of the text task or of a user's data (data, smnist, psmnist)");
     if (!s && new_text && rl_run_holds(dir, new_text))
         s = rl_fail(RL_ERR_ARG, "--data %s is one of the run's own files, which training writes: give the run's text", new_text);
     if (!s && new_text) { /* the run's text, moved: from now on recorded by its new absolute path */
@@ -373,10 +374,10 @@ rl_status rl_trainer_resume_ex(rl_trainer **out, const char *dir, const rl_resum
     }
     if (!s && rl_train_config_check(&t->cfg)) s = rl_fail(RL_ERR_FORMAT, "%s: train_config: %s", f.path, rl_errmsg());
     if (!s) s = build(t);
-    if (s == RL_ERR_IO && t->cfg.task == RL_TASK_TEXT && !new_text) {
+    if (s == RL_ERR_IO && (t->cfg.task == RL_TASK_TEXT || rl_task_reads_data(t->cfg.task)) && !new_text) {
         char why[1024];
         snprintf(why, sizeof why, "%s", rl_errmsg());
-        s = rl_fail(s, "%s (if the run's text has moved, resume with --data NEWPATH)", why);
+        s = rl_fail(s, "%s (if the run's %s has moved, resume with --data NEWPATH)", why, t->cfg.task == RL_TASK_TEXT ? "text" : "data");
     }
     if (!s) s = check_text(&f, &t->info, t->cfg.text_path);
     if (!s && new_text && writes(t)) s = rl_run_write_config(dir, &t->cfg);
