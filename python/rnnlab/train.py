@@ -66,6 +66,8 @@ def _train_arrays(out, progress, arrays, valid, options):
     reads; removed again (and out, if made here) when the run cannot start."""
     from . import data
     out = os.fspath(out)
+    if os.path.exists(os.path.join(out, "checkpoint.safetensors")):  # its arrays are not to be written over
+        raise Error(f"{out} already holds a run: continue it with rnnlab.train(resume={out!r}), or use another folder")
     made = not os.path.exists(out)
     saved = []
     try:

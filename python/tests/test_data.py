@@ -37,7 +37,11 @@ def test_train_on_arrays_learns_and_evaluate_agrees(tmp_path):
                          "--json"))
     assert out["accuracy"] == got["accuracy"] and abs(out["loss"] - got["loss"]) < 1e-12
     assert abs(out["baseline"] - got["baseline"]) < 1e-12
-    # the run resumes from its own folder's arrays
+    # the run resumes from its own folder's arrays, which a new run there does not write over
+    before = (tmp_path / "run" / "data" / "x.npy").read_bytes()
+    with pytest.raises(rnnlab.Error, match="already holds a run"):
+        rnnlab.train(out=tmp_path / "run", x=x[:10], y=y[:10])
+    assert (tmp_path / "run" / "data" / "x.npy").read_bytes() == before
     assert rnnlab.train(resume=run.dir, steps=210).step == 210
 
 
