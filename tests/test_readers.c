@@ -225,7 +225,8 @@ TEST(npz_refuses_every_defect)
     CHECK_FAILS(ar_parse_npz(&s, dz, dn, "dup.npz"), "dup.npz");
     free(dz);
     /* a member whose .npy is bad: the message names the member */
-    unsigned char *bad = npy_make(1, ">f8", 1, sh, x, 32, 0, NULL, &ls[0]);
+    const double x8[4] = {1, 2, 3, 4};
+    unsigned char *bad = npy_make(1, ">f8", 1, sh, x8, sizeof x8, 0, NULL, &ls[0]);
     bs[0] = bad;
     const char *names3[1] = {"x.npy"};
     CHECK(npz_write(tmp_path("be.npz"), 1, names3, bs, ls, 1) == 0);
