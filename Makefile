@@ -9,7 +9,7 @@ SAN ?=
 # for a 20-step LSTM training run with it against 696,735,794 without (+0.10%).
 HARDEN ?= -D_FORTIFY_SOURCE=2 -fstack-protector-strong
 WARN = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
-PKGS = openblas lapacke libcjson
+PKGS = openblas lapacke libcjson libzip zlib
 CLI_PKGS = plplot libpng
 # Expanded when a recipe runs, after the deps check below has installed them.
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
@@ -23,8 +23,9 @@ LDLIBS_ALL = $(PKG_LIBS) -lm -lpthread $(LDLIBS)
 LAYERS = base cells net analysis io train
 LIB_PLAIN = base/status base/names base/blas base/par base/kernel base/rng cells/cell cells/orth net/model net/ws net/orth_ws \
             net/batch analysis/worked analysis/gradcheck analysis/jacobian analysis/lyapunov io/safetensors io/modelio \
+            io/arrays io/npy io/npz io/idx io/csv \
             train/sample train/floss train/optim train/series train/tasks train/options train/train_config train/run train/trainer \
-            train/readout train/shard
+            train/readout train/shard train/seqset train/mnist train/windows train/dataset train/datatask
 # every src/cells/cell_*.c is a cell (a row of the table in src/cells/cell.c), compiled once per real type
 LIB_REAL = base/gemm cells/recur net/net net/loop train/omega $(patsubst src/%.c,%,$(wildcard src/cells/cell_*.c))
 LIB_OBJS = $(LIB_PLAIN:%=$(BUILD)/src/%.o) $(LIB_REAL:%=$(BUILD)/src/%_f32.o) $(LIB_REAL:%=$(BUILD)/src/%_f64.o) \
@@ -39,7 +40,7 @@ CLI_OBJS = $(patsubst cli/%.c,$(BUILD)/cli/%.o,$(filter-out cli/processes/dist_n
 MPI_CFLAGS ?= $(shell pkg-config --cflags ompi-c)
 MPI_LIBS ?= $(shell pkg-config --libs ompi-c)
 TEST_OBJS = $(patsubst tests/%.c,$(BUILD)/tests/%.o,$(wildcard tests/*.c))
-FUZZERS = safetensors model data text
+FUZZERS = safetensors model data text npy npz idx csv
 
 # The shared library: the same sources compiled as position-independent code
 # into $(BUILD)/pic/, linked with a version script made from the public
@@ -145,7 +146,7 @@ fuzz:
 	$(MAKE) BUILD=build/fuzz CC=clang OPT="-O1 -Wno-pass-failed" HARDEN= SAN="$(FUZZ_SAN) -fsanitize=fuzzer-no-link" build/fuzz/librnnlab.a
 	@for f in $(FUZZERS); do \
 	  clang -std=c11 -O1 -g $(FUZZ_SAN) -fsanitize=fuzzer -D_DEFAULT_SOURCE -Iinclude -Isrc -Itests $(PKG_CFLAGS) \
-	    -o build/fuzz/fuzz_$$f tests/fuzz/fuzz_$$f.c tests/fuzz_targets.c build/fuzz/librnnlab.a $(LDLIBS_ALL) || exit 1; \
+	    -o build/fuzz/fuzz_$$f tests/fuzz/fuzz_$$f.c tests/fuzz_targets.c tests/fuzz_readers.c build/fuzz/librnnlab.a $(LDLIBS_ALL) || exit 1; \
 	done
 	@for f in $(FUZZERS); do \
 	  mkdir -p build/fuzz/corpus-$$f; \

@@ -769,7 +769,15 @@ double rl_lr_at(const rl_schedule *s, int64_t step);
  *                   ReservoirPy's recipe), input x_t, target x_{t+1}; MSE on every step
  *   narma10         the 10th-order NARMA system (Atiya & Parlos 2000): input u_t ~ U[0, 0.5),
  *                   target y_{t+1}; MSE on every step
- * (the last two have no memoryless baseline: NaN; their NRMSE is 1 for the target's mean) */
+ * (the last two have no memoryless baseline: NaN; their NRMSE is 1 for the target's mean)
+ * and a user's data, read from files (rl_task_from_config; docs/files.md):
+ *   data            sequences x (N, T, I) with targets y (N, T, O) float, (N, T) class ids,
+ *                   (N, O) float or (N,) class ids (at each sequence's last counted step),
+ *                   optional mask and lengths; or windows of a CSV series; the baseline is
+ *                   the training targets' mean (MSE) or their classes' frequencies (CE)
+ *   smnist          sequential MNIST (Le et al. 2015): each image one pixel a step in [0, 1],
+ *                   the class at the last step, from the four standard IDX files
+ *   psmnist         the same with the pixels in one fixed permutation (its seed: perm_seed) */
 typedef enum {
     RL_TASK_ADDING = 0,
     RL_TASK_ADDING_HS97,
@@ -778,6 +786,9 @@ typedef enum {
     RL_TASK_TEXT,
     RL_TASK_MACKEY_GLASS,
     RL_TASK_NARMA10,
+    RL_TASK_DATA,
+    RL_TASK_SMNIST,
+    RL_TASK_PSMNIST,
     RL_TASK_COUNT
 } rl_task_kind;
 const char *rl_task_name(rl_task_kind k);
@@ -792,9 +803,12 @@ typedef struct {
     rl_loss loss;
     double baseline;   /* the loss of the memoryless baseline; NaN for text */
     const char *vocab; /* text: the characters as UTF-8, class i = i-th code point; else NULL */
-    int64_t train_len, val_len; /* text: characters in each split */
+    int64_t train_len, val_len; /* text: characters in each split; data, smnist, psmnist: sequences
+                                   (CSV: windows) training draws from, and scored in validation */
     int64_t text_bytes;         /* text: the file's size in bytes, and its 64-bit FNV-1a hash: */
     uint64_t text_hash;         /* what a run records to know its text again (else 0) */
+    double baseline_accuracy;   /* data, smnist, psmnist with class ids: the accuracy of always
+                                   answering the majority training class; else NaN */
 } rl_task_info;
 
 /* The task a model was trained on and its sequence length T: rnnlab train
@@ -808,7 +822,8 @@ int rl_model_task(const rl_model *m, rl_task_kind *kind);
 rl_status rl_model_set_task(rl_model *m, rl_task_kind kind, int seq_len);
 
 /* seq_len >= 2 (copy >= 1, temporal-order >= 20); text_path only for text (NULL: the built-in
- * corpus, the opening of Pride and Prejudice; see data/README.md). */
+ * corpus, the opening of Pride and Prejudice; see data/README.md). The tasks of a user's data
+ * (data, smnist, psmnist) are made by rl_task_from_config. */
 rl_status rl_task_new(rl_task **out, rl_task_kind kind, int seq_len, const char *text_path);
 void rl_task_free(rl_task *t);
 rl_task_info rl_task_get_info(const rl_task *t);
@@ -934,6 +949,16 @@ typedef struct {
     double floss_target;       /* lambda* */
     double floss_lr;           /* the flossing Adam's rate (0 = sched.lr) */
     int floss_batch;           /* sequences per flossing update */
+    /* a user's data (tasks data, smnist, psmnist; docs/training.md), read from text_path */
+    const char *valid_path;    /* data: the validation sequences, a file of its own (NULL: held out of text_path) */
+    double valid_split;        /* the fraction held out at the end for validation; 0: a file's last 10%,
+                                  MNIST's test files, a CSV series' 15% after its first 70% */
+    double test_split;         /* CSV: the fraction at the end kept for a test (rnnlab eval); 0: 15% */
+    int loss;                  /* 0: from the targets (class ids: cross-entropy, else MSE); 1 + an rl_loss */
+    const char *inputs;        /* CSV: the input columns (NULL: the targets) */
+    const char *targets;       /* CSV: the target columns */
+    int window, horizon;       /* CSV: T rows a window; each step's target is K = horizon rows later */
+    uint64_t perm_seed;        /* psmnist: the seed of the pixels' permutation */
 } rl_train_config;
 
 /* Defaults: adding, T 100, tanh, 128 units, 1 layer, batch 50, 1000 steps,
@@ -1035,7 +1060,9 @@ rl_status rl_trainer_resume(rl_trainer **out, const char *dir, int64_t steps);
 /* rl_trainer_resume with options. text_path (not NULL): where the text of a
  * text run is now, when it has moved; it must be the text the run was
  * trained on, by the size and hash the checkpoint records (RL_ERR_ARG
- * otherwise), and the run records the new path from then on. */
+ * otherwise), and the run records the new path from then on. For a run of
+ * a user's data (data, smnist, psmnist), where its --data is now (checked
+ * as at the start, and against the model's sizes; not by a hash). */
 typedef struct {
     int64_t steps;         /* > 0: the new total */
     const char *text_path; /* NULL: the path the run recorded */
@@ -1135,9 +1162,21 @@ void rl_block_sum(const rl_block_grads *g, float *sum, double *loss, rl_status *
  * (RL_ERR_ARG otherwise). */
 rl_status rl_trainer_new_ex(rl_trainer **out, const rl_train_config *cfg, const char *dir, const rl_shard *shard);
 
+/* The task that c describes: rl_task_new(c->task, c->seq_len, c->text_path) for the
+ * generated tasks and text; for data, smnist and psmnist the data read from
+ * c->text_path and split as c says (valid_path, valid_split, test_split), its T
+ * and sizes from the data (c->seq_len is not used). for_test 0: validation
+ * scores the held-out part, as in training; 1: a test (rnnlab eval) scores a file
+ * of sequences whole (its last valid_split when that is set), MNIST's test files
+ * (the training images' last valid_split when set), a CSV series' last part. m
+ * (or NULL): the model a test is for, whose classes the class ids must fall in.
+ * One message naming the file, the array and the defect for a malformed input. */
+rl_status rl_task_from_config(rl_task **out, const rl_train_config *c, int for_test, const rl_model *m);
+
 /* Validation of m on task: `batches` batches of B fresh sequences drawn from
  * seed (text: the validation split as B streams with the state carried, at
- * most `batches` windows; batches <= 0: all of it). */
+ * most `batches` windows; data, smnist, psmnist: the scored sequences in order,
+ * at most `batches` batches; batches <= 0: all of them). */
 rl_status rl_evaluate(const rl_model *m, const rl_task *task, int batch, int batches, uint64_t seed, rl_score *sc);
 /* The same, with the first `washout` steps of every sequence neither scored
  * nor in the loss (an echo state network's reservoir forgetting its zero

@@ -9,5 +9,10 @@ int fuzz_safetensors(const uint8_t *data, size_t size);
 int fuzz_model(const uint8_t *data, size_t size);
 int fuzz_data(const uint8_t *data, size_t size);
 int fuzz_text(const uint8_t *data, size_t size);
+/* the readers of a user's data files: tests/fuzz_readers.c */
+int fuzz_npy(const uint8_t *data, size_t size);
+int fuzz_npz(const uint8_t *data, size_t size);
+int fuzz_idx(const uint8_t *data, size_t size);
+int fuzz_csv(const uint8_t *data, size_t size);
 
 #endif

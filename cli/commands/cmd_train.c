@@ -103,6 +103,9 @@ static void val_words(const rl_score *sc, const rl_task_info *in, char *buf, siz
     if (in->kind == RL_TASK_TEXT && at < n) snprintf(buf + at, n - at, ", %.4g bits per character", loss / log(2.0));
 }
 
+/* Tasks whose sequences come from files: their length is the data's. */
+static int reads_data(rl_task_kind k) { return k == RL_TASK_DATA || k == RL_TASK_SMNIST || k == RL_TASK_PSMNIST; }
+
 /* The options --resume keeps: the rest comes from the checkpoint. */
 static int resume_takes(const char *name)
 {
@@ -114,9 +117,9 @@ static int resume_takes(const char *name)
 
 /* What the options say against each other (the library checks the
  * configuration's own consistency): 0, or 2 after a usage error. */
-static int train_options(const cli_ctx *c, const cli_args *a)
+static int train_options(const cli_ctx *c, cli_args *a)
 {
-    const rl_train_config *cfg = &a->t;
+    rl_train_config *cfg = &a->t;
     if (a->resume && a->out_dir) return cli_usage_error(c, "--resume continues a run in its own folder: drop --out");
     if (!a->resume && !a->out_dir) return cli_usage_error(c, "--out RUN_DIR is required (or --resume RUN_DIR)");
     if (a->out_dir && strcmp(a->out_dir, "-") == 0) return cli_usage_error(c, "--out -: a run is a folder, it cannot go to stdout");
@@ -124,6 +127,10 @@ static int train_options(const cli_ctx *c, const cli_args *a)
         if (cli_given(c, cli_option_at(i)->name) && !resume_takes(cli_option_at(i)->name))
             return cli_usage_error(c, "--resume takes only --steps, --data, --quiet and --progress: the rest comes from the "
                                       "checkpoint");
+    /* a user's data: --data without --task is a file of sequences, whose T is the data's */
+    if (!a->resume && cli_given(c, "text_path") && !cli_given(c, "task")) cfg->task = RL_TASK_DATA;
+    if (!a->resume && cli_given(c, "seq_len") && reads_data(cfg->task))
+        return cli_usage_error(c, "--seq-len: the data sets the sequences' length (a CSV series: --window T)");
     if (cli_given(c, "forget_bias") && !rl_cell_has_forget_gate(cfg->cell))
         return cli_usage_error(c, "--forget-bias is for cells with a forget gate (lstm)");
     if (cli_given(c, "nesterov") && !(cfg->optim.kind == RL_OPT_SGD && cfg->optim.momentum > 0))
@@ -242,13 +249,18 @@ int cmd_train(int argc, char **argv)
 static const char eval_usage[] =
     "usage: rnnlab eval --model M [--task TASK] [--seq-len T] [--data FILE] [--json]\n"
     "\n"
-    "Evaluate a model on fresh sequences of a task (text: the validation split):\n"
-    "the loss; MSE, RMSE, NRMSE (normalised by the targets' standard deviation),\n"
-    "accuracy and the baseline for the tasks; bits per character and perplexity\n"
-    "for text. --json: one JSON object on stdout. A model made by rnnlab train\n"
-    "records its task and T: they are the defaults (and said so on stderr). For\n"
-    "text, --data is the file the model was trained on, and without --batch the\n"
-    "batch is smaller when the validation split is short.\n"
+    "Evaluate a model on fresh sequences of a task (text: the validation split;\n"
+    "data: the file's sequences, or the test part of a CSV series; smnist, psmnist:\n"
+    "the test images): the loss; MSE, RMSE, NRMSE (normalised by the targets'\n"
+    "standard deviation), accuracy and the baseline for the tasks; bits per\n"
+    "character and perplexity for text. --json: one JSON object on stdout. A model\n"
+    "made by rnnlab train records its task and T: they are the defaults (and said\n"
+    "so on stderr). For text, --data is the file the model was trained on, and\n"
+    "without --batch the batch is smaller when the validation split is short. For\n"
+    "a user's data, the options of the data (--valid-split, --test-split, --loss,\n"
+    "--inputs, --targets, --window, --horizon, --perm-seed) are train's: give the\n"
+    "run's to score the part it held out; text and data are scored whole, every\n"
+    "sequence once, unless --batches is given.\n"
     "\n";
 
 static void eval_defaults(cli_args *a) { a->t.seed = 12345, a->t.batch = 50; }
@@ -263,25 +275,39 @@ int cmd_eval(int argc, char **argv)
     if (e) return e == CLI_HELP ? 0 : e;
     const char *model = a.model, *data = a.t.text_path;
     rl_task_kind kind = a.t.task;
-    int T = a.t.seq_len, B = a.t.batch;
-    const int batches = a.batches, washout = a.t.washout, task_given = cli_given(&c, "task");
+    int T = a.t.seq_len, B = a.t.batch, task_given = cli_given(&c, "task");
+    const int batches = a.batches, washout = a.t.washout;
     const uint64_t seed = a.t.seed;
-    if (task_given && data && kind != RL_TASK_TEXT) return cli_usage_error(&c, "--data is for --task text");
+    if (task_given && data && kind != RL_TASK_TEXT && !reads_data(kind))
+        return cli_usage_error(&c, "--data is for --task text, data, smnist and psmnist");
     rl_model *m = NULL;
     rl_task *task = NULL;
     rl_score sc;
     rl_status s = rl_model_load(&m, model, RL_F32);
     if (s) return cli_fail(&c, s);
     char note[256], bnote[160] = "";
+    rl_task_kind mk;
+    /* --data without --task: the model's own task if it reads data or text, else a file of sequences */
+    if (!task_given && data && !(rl_model_task(m, &mk) && (mk == RL_TASK_TEXT || reads_data(mk))))
+        kind = RL_TASK_DATA, task_given = 1;
     if ((e = cli_model_task(&c, m, task_given, cli_given(&c, "seq_len"), &kind, &T, note, sizeof note))) {
         rl_model_free(m);
         return e;
     }
-    if (data && kind != RL_TASK_TEXT) {
+    const int data_task = reads_data(kind);
+    if ((data && kind != RL_TASK_TEXT && !data_task) || (data_task && cli_given(&c, "seq_len"))) {
         rl_model_free(m);
-        return cli_usage_error(&c, "--data is for --task text");
+        return cli_usage_error(&c, data_task ? "--seq-len: the data sets the sequences' length"
+                                             : "--data is for --task text, data, smnist and psmnist");
     }
-    s = rl_task_new(&task, kind, T, data);
+    rl_train_config ec = a.t;
+    ec.task = kind, ec.seq_len = T;
+    if ((s = rl_train_config_check(&ec))) {
+        rl_model_free(m);
+        return cli_usage_error(&c, "%s", rl_errmsg());
+    }
+    if (data_task) note[0] = '\0'; /* T is the data's */
+    s = rl_task_from_config(&task, &ec, 1, m);
     if (!s && kind == RL_TASK_TEXT && !cli_given(&c, "batch")) {
         /* the default batch adapts to a short text: as many streams of one window as its validation split holds */
         rl_task_info ti = rl_task_get_info(task);
@@ -297,7 +323,8 @@ int cmd_eval(int argc, char **argv)
         rl_model_free(m);
         return cli_usage_error(&c, "--washout %d leaves nothing to score: the sequences have %d steps", washout, steps);
     }
-    if (!s) s = rl_evaluate_washout(m, task, B, kind == RL_TASK_TEXT && !cli_given(&c, "batches") ? 0 : batches, seed, washout, &sc);
+    if (!s) s = rl_evaluate_washout(m, task, B, (kind == RL_TASK_TEXT || data_task) && !cli_given(&c, "batches") ? 0 : batches, seed,
+                                    washout, &sc);
     if (s) {
         rl_task_free(task);
         rl_model_free(m);
@@ -307,9 +334,11 @@ int cmd_eval(int argc, char **argv)
     double loss = sc.loss_sum / sc.weight_sum;
     cJSON *j = cJSON_CreateObject();
     cJSON_AddStringToObject(j, "task", rl_task_name(kind));
-    cJSON_AddNumberToObject(j, "seq_len", T);
+    cJSON_AddNumberToObject(j, "seq_len", in.seq_len);
     cJSON_AddNumberToObject(j, "loss", loss);
     if (!isnan(in.baseline)) cJSON_AddNumberToObject(j, "baseline", in.baseline);
+    if (!isnan(in.baseline_accuracy)) cJSON_AddNumberToObject(j, "baseline_accuracy", in.baseline_accuracy);
+    if (data_task) cJSON_AddNumberToObject(j, "sequences", (double)in.val_len);
     if (sc.n_err > 0) {
         cJSON_AddNumberToObject(j, "mse", sc.sq_err / sc.n_err);
         cJSON_AddNumberToObject(j, "rmse", sqrt(sc.sq_err / sc.n_err));

@@ -110,10 +110,16 @@ Progress = _struct("Progress", [("step", c_int64), ("total", c_int64), ("loss", 
                                 ("grad_norm", c_double), ("lr", c_double), ("tokens_per_s", c_double),
                                 ("elapsed_s", c_double), ("skipped", c_int64), ("val_loss", c_double),
                                 ("val_step", c_int64), ("baseline", c_double)])
+TaskInfo = _struct("TaskInfo", [("kind", c_int), ("seq_len", c_int), ("steps", c_int), ("input_size", c_int),
+                                ("output_size", c_int), ("loss", c_int), ("baseline", c_double), ("vocab", c_char_p),
+                                ("train_len", c_int64), ("val_len", c_int64), ("text_bytes", c_int64),
+                                ("text_hash", c_uint64), ("baseline_accuracy", c_double)])
+Score = _struct("Score", [(n, c_double) for n in ("loss_sum", "weight_sum", "sq_err", "n_err", "correct", "n_items",
+                                                  "y_sum", "y_sq")])
 # the C names of the mirrors, for python/tests/test_layout.py
 MIRRORS = {"rl_config": Config, "rl_tensor_info": TensorInfo, "rl_batch": Batch, "rl_lag_stats": LagStats,
            "rl_lyap_config": LyapConfig, "rl_lyap_info": LyapInfo, "rl_option": Option,
-           "rl_progress": Progress}
+           "rl_progress": Progress, "rl_task_info": TaskInfo, "rl_score": Score}
 
 ProgressFn = CFUNCTYPE(c_int, c_void_p, c_char_p, c_double, c_double)
 TrainProgressFn = CFUNCTYPE(None, POINTER(Progress), c_void_p)
@@ -178,6 +184,7 @@ _DECLS = {
     "rl_lyapunov_ex": (_S, [P, POINTER(Batch), c_int, POINTER(LyapConfig), P, P, POINTER(LyapInfo)]),
     "rl_option_count": (c_int, []),
     "rl_option_at": (POINTER(Option), [c_int]),
+    "rl_option_find": (POINTER(Option), [c_char_p]),
     "rl_option_choice": (c_char_p, [POINTER(Option), c_int]),
     "rl_option_takes": (c_int, [POINTER(Option), c_char_p]),
     "rl_option_parse": (_S, [P, POINTER(Option), c_char_p]),
@@ -189,6 +196,11 @@ _DECLS = {
     "rl_trainer_run": (_S, [P, POINTER(c_int), POINTER(c_int), TrainProgressFn, P]),
     "rl_trainer_step": (c_int64, [P]),
     "rl_trainer_free": (None, [P]),
+    "rl_task_from_config": (_S, [_PP, P, c_int, P]),
+    "rl_task_get_info": (TaskInfo, [P]),
+    "rl_task_free": (None, [P]),
+    "rl_evaluate": (_S, [P, P, c_int, c_int, c_uint64, POINTER(Score)]),
+    "rl_score_nrmse": (c_double, [POINTER(Score)]),
     "rl_system_info_json": (c_void_p, []),
     "rl_free": (None, [c_void_p]),
     "rl_blas_action_name": (c_char_p, [c_int]),

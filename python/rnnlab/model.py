@@ -302,6 +302,20 @@ class Model:
         finally:
             fn.rl_ws_free(ws)
 
+    def evaluate(self, x, y, mask=None, lengths=None, batch=50, loss=None):
+        """The model's scores on sequences x (N, T, I) with targets y, as
+        `rnnlab eval --data` gives them for a file of these arrays (float32
+        after the model is cast): {"loss", "sequences", "scored_steps",
+        "baseline" (and, for class ids, "baseline_accuracy"), "mse", "rmse",
+        "nrmse" or "accuracy"}. y is (N, T, O) or (N, O) real, or (N, T) or
+        (N,) class ids (one target a sequence, at its last step that counts);
+        mask (N, T) of 0/1 and lengths (N,) say which steps count. loss (a
+        name) overrides the model's for the targets. Every sequence is scored
+        once; the baseline is learnt from these targets themselves (their
+        mean, their classes' frequencies)."""
+        from . import data
+        return data.evaluate(self._h, x, y, mask, lengths, batch, loss)
+
     def forward(self, x, h0=None, c0=None, precision="f64"):
         """The outputs o_t = W_o h_t + b_o of every step, (B, T, O)."""
         m, d = self._in(precision)

@@ -4,6 +4,7 @@ so that every field the library has is an option here, by its key in
 config.json, with the range and the message of the command line."""
 import json
 import os
+import shutil
 import sys
 import threading
 import time
@@ -65,6 +66,37 @@ def _format(row, value):
     return str(value)
 
 
+def _train_arrays(out, progress, arrays, valid, options):
+    """train() on arrays: saved in out/data (and out/valid), which the run
+    reads; removed again (and out, if made here) when the run cannot start."""
+    from . import data
+    out = os.fspath(out)
+    if os.path.exists(os.path.join(out, "checkpoint.safetensors")):  # its arrays are not to be written over
+        raise Error(f"{out} already holds a run: continue it with rnnlab.train(resume={out!r}), or use another folder")
+    made = not os.path.exists(out)
+    saved = []
+    try:
+        saved.append(os.path.join(out, "data"))
+        data.save(saved[-1], *arrays)
+        options = dict(options, task="data", text_path=saved[-1])
+        if valid is not None:
+            saved.append(os.path.join(out, "valid"))
+            data.save(saved[-1], *data.split(valid))
+            options["valid_path"] = saved[-1]
+        return train(out=out, progress=progress, **options)
+    except BaseException:
+        if not os.path.exists(os.path.join(out, "checkpoint.safetensors")) and not os.path.exists(
+                os.path.join(out, "config.json")):
+            for d in saved:
+                shutil.rmtree(d, ignore_errors=True)
+            if made:
+                try:
+                    os.rmdir(out)
+                except OSError:
+                    pass
+        raise
+
+
 class Run:
     """A run folder (rnnlab train's): dir, step (the trainer's), the model,
     the config, and the records metrics.jsonl and flow.jsonl as lists."""
@@ -115,7 +147,7 @@ def _printer():
     return show
 
 
-def train(out=None, resume=None, progress=False, **options):
+def train(out=None, resume=None, progress=False, x=None, y=None, mask=None, lengths=None, valid=None, **options):
     """Train a model on a task, as `rnnlab train` does, into the run folder
     out (new or empty), or continue the run in folder resume (then only
     steps may be given). options are the trainer's fields by their keys
@@ -125,9 +157,29 @@ def train(out=None, resume=None, progress=False, **options):
     function called with a dict at every metrics line (log_every steps; on
     the thread that runs the trainer). Ctrl-C stops the run with
     a checkpoint (rnnlab.train(resume=dir) continues it exactly) and raises
-    KeyboardInterrupt. Returns a Run."""
+    KeyboardInterrupt. Returns a Run.
+
+    Your own sequences (task "data"): x (N, T, I) and y, the targets
+    ((N, T, O) or (N, O) real, (N, T) or (N,) class ids), with mask (N, T)
+    of 0/1 and lengths (N,) if they have any; valid=(x, y[, mask[,
+    lengths]]) (or a dict) the validation sequences, else the last
+    valid_split of them (0.1). The arrays are saved in the run folder
+    (out/data, out/valid: folders of .npy files, which the run resumes
+    from) and checked as `rnnlab train --data` checks a file; the model's
+    sizes and T come from them."""
     if (out is None) == (resume is None):
         raise Error("give out (a new run's folder) or resume (a run's folder), one of them")
+    arrays = x is not None or y is not None or mask is not None or lengths is not None or valid is not None
+    if arrays and resume is not None:
+        raise Error("resume: the run's arrays are in its folder already; give x and y to a new run")
+    if arrays and (x is None or y is None):
+        raise Error("give x and y, both (mask, lengths and valid go with them)")
+    if arrays and any(k in options for k in ("text_path", "data", "valid_path")):
+        raise Error("give the arrays (x, y, valid) or the files (data, valid_path), not both")
+    if arrays and options.get("task", "data") != "data":
+        raise Error(f"x and y are the data of the task 'data', not {options['task']!r}")
+    if arrays:
+        return _train_arrays(out, progress, (x, y, mask, lengths), valid, options)
     rows = _rows()
     by_key = {}
     for r in rows:

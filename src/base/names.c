@@ -37,7 +37,8 @@ const rl_names rl_input_names = {"input", 3, input_};
 static const char *const state_[3] = {"data", "zeros", "random"};
 const rl_names rl_state_names = {"initial state", 3, state_};
 /* model files record the task they were trained on (io/), the trainer makes them (train/) */
-static const char *const task_[RL_TASK_COUNT] = {"adding", "adding-hs97", "copy", "temporal-order", "text", "mackey-glass", "narma10"};
+static const char *const task_[RL_TASK_COUNT] = {"adding", "adding-hs97", "copy", "temporal-order", "text", "mackey-glass", "narma10",
+                                                  "data", "smnist", "psmnist"};
 const rl_names rl_task_names = {"task", RL_TASK_COUNT, task_};
 static const char *const optim_[RL_OPT_COUNT] = {"sgd", "adagrad", "rmsprop", "adam", "adamw"};
 const rl_names rl_optim_names = {"optimizer", RL_OPT_COUNT, optim_};

@@ -15,6 +15,18 @@
 static const char *const run_files[] = {"config.json", "checkpoint.safetensors", "model.safetensors", "metrics.jsonl",
                                         "flow.jsonl", "floss.jsonl"};
 
+/* What a run reads from its own folder, never writes: the arrays
+ * rnnlab.train(x=..., y=..., valid=...) saves there as folders of .npy
+ * files (python/rnnlab/train.py), so that the run resumes from them. */
+static const char *const run_inputs[] = {"data", "valid"};
+
+static int is_run_input(const char *name)
+{
+    for (size_t i = 0; i < sizeof run_inputs / sizeof run_inputs[0]; i++)
+        if (strcmp(name, run_inputs[i]) == 0) return 1;
+    return 0;
+}
+
 /* One of run_files, or a temporary of one ("<file>.tmp", "<file>.tmp.XXXXXX"). */
 static int is_run_file(const char *name)
 {
@@ -88,7 +100,8 @@ rl_status rl_run_create(const char *dir, const rl_train_config *c)
         const char *other = NULL;
         DIR *d = opendir(dir);
         for (struct dirent *e; d && !other && (e = readdir(d));)
-            if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..") && !is_run_file(e->d_name)) other = e->d_name;
+            if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..") && !is_run_file(e->d_name) && !is_run_input(e->d_name))
+                other = e->d_name;
         if (other) rl_fail(RL_ERR_ARG, "%s holds files that are not a run's ('%s'): use a new folder", dir, other);
         if (d) closedir(d);
         if (other) return RL_ERR_ARG;
@@ -207,8 +220,14 @@ rl_status rl_run_open(st_file *f, const char *dir, rl_train_config *c, int tidy)
     if (!j) return rl_fail(RL_ERR_FORMAT, "%s: train_config is not JSON", f->path);
     s = rl_train_config_from_json(j, c);
     if (s) s = rl_fail(RL_ERR_FORMAT, "%s: train_config: %s", f->path, rl_errmsg());
-    if (!s && c->text_path && !(c->text_path = strdup(c->text_path))) s = rl_fail(RL_ERR_NOMEM, "out of memory");
-    if (s) c->text_path = NULL;
+    /* every string (text_path, a user's data's paths and columns) a copy of its own: j goes */
+    for (int i = 0; i < rl_option_count(); i++) {
+        const rl_option *fd = rl_option_at(i);
+        const char **p = (const char **)((char *)c + fd->offset);
+        if (fd->type != RL_FIELD_PATH || !*p) continue;
+        if (!s && !(*p = strdup(*p))) s = rl_fail(RL_ERR_NOMEM, "out of memory");
+        if (s) *p = NULL;
+    }
     cJSON_Delete(j);
     return s;
 }

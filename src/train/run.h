@@ -31,7 +31,8 @@ rl_status rl_train_config_from_json(const cJSON *j, rl_train_config *c);
 int rl_run_holds(const char *dir, const char *path);
 
 /* Make dir a new run's folder: it must not hold a run already, files that
- * are not a run's (a folder of the user's) or be a file;
+ * are not a run's (a folder of the user's; the folders data and valid, a
+ * run's own arrays that rnnlab.train saves, are a run's) or be a file;
  * it is created if missing (*created set), config.json written, and the
  * records of an earlier run that never reached a checkpoint removed. On
  * failure nothing is left behind that was not there before. */
@@ -67,8 +68,8 @@ rl_status rl_run_save(const char *dir, const rl_train_config *c, const rl_model 
 
 /* Resuming, in two steps around building the trainer from the configuration:
  * rl_run_open removes what an interrupted write left, opens the checkpoint
- * and reads its configuration (c->text_path, when set, is a copy the caller
- * frees); rl_run_restore then fills the model's parameters, the optimizer
+ * and reads its configuration (its strings, c->text_path and the data's
+ * paths and columns, when set, are copies the caller frees); rl_run_restore then fills the model's parameters, the optimizer
  * and st (st's buffers sized by c) from it, checks that they fit, and trims
  * the records to the checkpoint's step. f is closed by the caller. With
  * tidy 0 (rl_run_open) and dir NULL (rl_run_restore) they only read: the

@@ -1,6 +1,7 @@
 /* Tasks generated on the fly from a seed, and the character corpus. The
  * definitions are in docs/training.md, with their sources. */
 #include "io/modelio.h"
+#include "train/dataset.h"
 #include "train/tasks.h"
 #include "net/net.h"
 #include "train/series.h"
@@ -18,13 +19,6 @@
 
 extern const char rl_corpus_data[];
 extern const uint64_t rl_corpus_size;
-
-struct rl_task {
-    rl_task_info info;
-    int32_t *ids;  /* text: the whole text as class ids */
-    int64_t n;     /* its length */
-    char *vocab;   /* UTF-8 */
-};
 
 
 /* Decode UTF-8 into code points; -1 at the first invalid byte. */
@@ -185,12 +179,15 @@ static rl_status task_new(rl_task **out, rl_task_kind kind, int T, const char *t
     if (T < min || T > RL_MAX_SEQ_LEN)
         return rl_fail(RL_ERR_ARG, "--seq-len %d is out of range [%d, %d] for %s", T, min, RL_MAX_SEQ_LEN, rl_task_name(kind));
     if (text_path && kind != RL_TASK_TEXT) return rl_fail(RL_ERR_ARG, "a text file is only for the text task");
+    if (rl_task_reads_data(kind))
+        return rl_fail(RL_ERR_ARG, "the task %s reads its sequences from files (rnnlab train and eval --data), no generator makes them",
+                       rl_task_name(kind));
     rl_task *t = rl_alloc(1, sizeof *t);
     if (!t) return rl_fail(RL_ERR_NOMEM, "out of memory");
     rl_task_info *in = &t->info;
     in->kind = kind;
     in->seq_len = in->steps = T;
-    in->baseline = NAN;
+    in->baseline = in->baseline_accuracy = NAN;
     rl_status s = RL_OK;
     switch (kind) {
     case RL_TASK_ADDING:
@@ -236,6 +233,7 @@ void rl_task_free(rl_task *t)
     if (!t) return;
     rl_free(t->ids);
     free(t->vocab);
+    rl_dataset_free(t->ds);
     free(t);
 }
 
@@ -270,6 +268,7 @@ static int64_t randint(rl_rng *r, int64_t lo, int64_t hi) /* [lo, hi) */
 
 rl_status rl_task_fill(const rl_task *task, rl_data *d, rl_rng *r, int split, int64_t *pos)
 {
+    if (task->ds) return rl_dataset_fill(task->ds, d, r, split, pos);
     const rl_task_info *in = &task->info;
     const int B = d->b.batch, T = in->steps, I = in->input_size, Tn = in->seq_len;
     RL_ASSERT(d->b.steps == T && d->b.input_size == I);
@@ -424,10 +423,14 @@ rl_status rl_task_score(const rl_task *t, const rl_batch *b, const rl_ws *ws, do
             size_t bt = (size_t)bb * T + tt;
             if (mask && mask[bt] == 0) continue;
             const float *o = out + ((size_t)tt * B + bb) * O;
-            if (in->loss == RL_LOSS_MSE) {
-                const double y = ((const float *)b->y)[bt], e = o[0] - y;
-                sc->sq_err += e * e, sc->n_err += 1;
-                sc->y_sum += y, sc->y_sq += y * y;
+            if (in->loss == RL_LOSS_MSE) { /* every output a scored value (a user's data may have O > 1) */
+                double e = 0;
+                for (int k = 0; k < O; k++) {
+                    const double y = ((const float *)b->y)[bt * O + k];
+                    e = o[k] - y;
+                    sc->sq_err += e * e, sc->n_err += 1;
+                    sc->y_sum += y, sc->y_sq += y * y;
+                }
                 if (in->kind == RL_TASK_ADDING_HS97) sc->correct += fabs(e) < 0.04, sc->n_items += 1;
                 continue;
             }

@@ -2,8 +2,10 @@
  * rl_train_config with its key, option, type, range, default and help. JSON
  * (config.json, a checkpoint's train_config), the command line and the docs
  * are loops over it. */
+#include "train/dataset.h"
 #include "train/run.h"
 #include "train/options.h"
+#include "train/tasks.h"
 #include "cells/cell.h"
 #include "net/net.h"
 
@@ -30,6 +32,7 @@ rl_train_config rl_train_defaults(void)
     c.ridge = 1e-6;
     c.clip = 1, c.log_every = 10, c.eval_every = 200, c.eval_batches = 10, c.flow_every = 100, c.ckpt_every = 200;
     c.floss_steps = 100, c.floss_batch = 1;
+    c.horizon = 1, c.perm_seed = RL_PSMNIST_SEED;
     return c;
 }
 
@@ -52,6 +55,9 @@ void rl_train_config_free(rl_train_config *c) { rl_free(c); }
 /* --on-nonfinite: skip_nonfinite 0 or 1 by name */
 static const char *const nonfinite_[2] = {"stop", "skip"};
 static const rl_names nonfinite_names = {"action", 2, nonfinite_};
+/* --loss of a user's data: 0 auto, else rl_loss + 1 */
+static const char *const data_loss_[RL_LOSS_COUNT + 1] = {"auto", "cross_entropy", "mse"};
+static const rl_names data_loss_names = {"loss", RL_LOSS_COUNT + 1, data_loss_};
 
 #define OFF(field) offsetof(rl_train_config, field)
 /* a row with a number, a path or a flag; one with named values */
@@ -73,8 +79,30 @@ static const rl_option rows[] = {
     ENUM("task", "task", "task", task, rl_task_names, RL_TASK_COUNT, "TASK", "the task", "train data eval"),
     ROW("seq_len", "seq-len", "task", RL_FIELD_INT, seq_len, 1, RL_MAX_SEQ_LEN, "T",
         "sequence length (text: the BPTT window k2)", NULL, "train data eval"),
-    ROW("text_path", "data", "task", RL_FIELD_PATH, text_path, 0, 0, "FILE", "text: a UTF-8 file",
-        "the built-in corpus, Pride and Prejudice", "train eval"),
+    ROW("text_path", "data", "task", RL_FIELD_PATH, text_path, 0, 0, "FILE",
+        "text: a UTF-8 file; data: sequences (.safetensors, .npz, a folder of .npy) or a .csv series; smnist, psmnist: "
+        "the folder of the four MNIST files",
+        "text: the built-in corpus, Pride and Prejudice", "train eval"),
+    /* a user's data (src/train/datatask.c): kept together, after --data */
+    ROW("valid_path", "valid", "task", RL_FIELD_PATH, valid_path, 0, 0, "FILE",
+        "data: the validation sequences, a file of their own", "held out of --data", "train eval"),
+    ROW("valid_split", "valid-split", "task", RL_FIELD_DOUBLE, valid_split, 0, 0.99, "F",
+        "data, smnist, psmnist: the fraction held out at the end for validation", "0: 10%; MNIST: test files; CSV: 15%",
+        "train eval"),
+    ROW("test_split", "test-split", "task", RL_FIELD_DOUBLE, test_split, 0, 0.99, "F",
+        "data, a CSV series: the fraction at its end kept for the test (rnnlab eval)", "0: 15%", "train eval"),
+    ENUM("loss", "loss", "task", loss, data_loss_names, RL_LOSS_COUNT + 1, "L",
+         "data: the loss; auto: cross_entropy for integer class ids, mse for real targets", "train eval"),
+    ROW("inputs", "inputs", "task", RL_FIELD_PATH, inputs, 0, 0, "COLS",
+        "data, a CSV series: the input columns, by name or number from 1, comma-separated", "the targets", "train eval"),
+    ROW("targets", "targets", "task", RL_FIELD_PATH, targets, 0, 0, "COLS", "data, a CSV series: the target columns", "none",
+        "train eval"),
+    ROW("window", "window", "task", RL_FIELD_INT, window, 0, 1000000, "T", "data, a CSV series: rows (steps) a window", NULL,
+        "train eval"),
+    ROW("horizon", "horizon", "task", RL_FIELD_INT, horizon, 0, 1000000, "K",
+        "data, a CSV series: each step's target is the target row K rows later", NULL, "train eval"),
+    ROW("perm_seed", "perm-seed", "task", RL_FIELD_SEED, perm_seed, 0, 0, "S", "psmnist: the seed of the pixels' permutation",
+        NULL, "train eval"),
     ROW("k1", "k1", "task", RL_FIELD_INT, k1, 0, 1000000, "N", "text: steps between updates, truncated BPTT(k1, T); 0 = T",
         "T", "train"),
     ENUM("cell", "cell", "model", cell, rl_cell_names, RL_CELL_COUNT, "CELL", "the cell", MODEL),
@@ -249,6 +277,29 @@ static rl_status check_field(const rl_train_config *c, const rl_option *f)
     RL_UNREACHABLE("field type");
 }
 
+/* The options of a user's data: each only with the tasks it is for. */
+static rl_status check_data_fields(const rl_train_config *c)
+{
+    const rl_train_config def = rl_train_defaults();
+    const int data = rl_task_reads_data(c->task), csv = c->task == RL_TASK_DATA;
+    const char *off = !data && c->valid_split > 0 ? "valid-split"
+                      : c->task != RL_TASK_DATA && c->valid_path ? "valid"
+                      : !csv && c->test_split > 0               ? "test-split"
+                      : c->task != RL_TASK_DATA && c->loss       ? "loss"
+                      : !csv && c->inputs                        ? "inputs"
+                      : !csv && c->targets                       ? "targets"
+                      : !csv && c->window                        ? "window"
+                      : !csv && c->horizon != def.horizon        ? "horizon"
+                      : c->task != RL_TASK_PSMNIST && c->perm_seed != def.perm_seed ? "perm-seed"
+                                                                 : NULL;
+    if (off)
+        return rl_fail(RL_ERR_ARG, "--%s is for --task %s", off,
+                       strcmp(off, "valid-split") == 0 ? "data, smnist or psmnist" : strcmp(off, "perm-seed") == 0 ? "psmnist" : "data");
+    if (data && !c->text_path)
+        return rl_fail(RL_ERR_ARG, "--task %s needs --data %s", rl_task_name(c->task), c->task == RL_TASK_DATA ? "FILE" : "DIR");
+    return RL_OK;
+}
+
 rl_status rl_train_config_check(const rl_train_config *c)
 {
     for (int i = 0; i < NROWS; i++) {
@@ -257,7 +308,10 @@ rl_status rl_train_config_check(const rl_train_config *c)
     }
     if (c->k1 > c->seq_len) return rl_fail(RL_ERR_ARG, "k1 = %d must be in [1, seq_len = %d]", c->k1, c->seq_len);
     if (c->k1 && c->task != RL_TASK_TEXT) return rl_fail(RL_ERR_ARG, "--k1 (truncated BPTT) is for the text task");
-    if (c->text_path && c->task != RL_TASK_TEXT) return rl_fail(RL_ERR_ARG, "--data is for --task text");
+    if (c->text_path && c->task != RL_TASK_TEXT && !rl_task_reads_data(c->task))
+        return rl_fail(RL_ERR_ARG, "--data is for --task text, data, smnist and psmnist");
+    rl_status s = check_data_fields(c);
+    if (s) return s;
     if (c->orthogonal_lr > 0 && c->orthogonal == RL_ORTH_NONE)
         return rl_fail(RL_ERR_ARG, "--orthogonal-lr is for a model with --orthogonal exp or cayley");
     rl_config mc = {.cell = c->cell, .hidden_size = 1};

@@ -7,6 +7,7 @@
 #include "net/net.h"
 #include "train/run.h"
 #include "train/shard.h"
+#include "train/tasks.h"
 #include "net/orth_ws.h"
 
 #include <lapacke.h>
@@ -18,6 +19,7 @@ struct rl_trainer {
     rl_train_config cfg;
     char *dir;               /* owned copies of the run folder's path */
     char *text_path;         /* and of cfg.text_path */
+    char *strings[4];        /* and of cfg's other strings (a user's data: valid_path, inputs, targets) */
     rl_task *task;
     rl_task_info info;
     rl_model *m; /* float32 */
@@ -74,6 +76,7 @@ void rl_trainer_free(rl_trainer *t)
     rl_free(t->carry_c);
     free(t->dir);
     free(t->text_path);
+    for (size_t i = 0; i < sizeof t->strings / sizeof t->strings[0]; i++) free(t->strings[i]);
     free(t);
 }
 
@@ -143,13 +146,37 @@ static rl_status build_regularisers(rl_trainer *t)
     return RL_OK;
 }
 
+/* The configuration's strings other than text_path (a user's data's
+ * valid_path, inputs, targets) in copies of the trainer's own, a path by its
+ * absolute path so that the run resumes from anywhere; take: they are copies
+ * already (rl_run_open's), to be freed with the trainer. */
+static rl_status own_strings(rl_trainer *t, int take)
+{
+    int k = 0;
+    rl_status s = RL_OK;
+    for (int i = 0; i < rl_option_count(); i++) {
+        const rl_option *f = rl_option_at(i);
+        if (f->type != RL_FIELD_PATH || strcmp(f->name, "text_path") == 0) continue;
+        RL_ASSERT(k < (int)(sizeof t->strings / sizeof t->strings[0]));
+        const char **p = (const char **)((char *)&t->cfg + f->offset);
+        char *own = take || !*p ? (char *)*p : strcmp(f->name, "valid_path") == 0 ? realpath(*p, NULL) : NULL;
+        if (!own && *p && !take) own = strdup(*p);
+        if (*p && !own) s = rl_fail(RL_ERR_NOMEM, "out of memory");
+        t->strings[k++] = own;
+        *p = own;
+    }
+    return s;
+}
+
 /* Everything but the model's weights and the optimizer's moments. */
 static rl_status build(rl_trainer *t)
 {
     rl_train_config *c = &t->cfg;
-    rl_status s = rl_task_new(&t->task, c->task, c->seq_len, c->text_path);
+    rl_status s = rl_task_from_config(&t->task, c, 0, NULL);
     if (s) return s;
     t->info = rl_task_get_info(t->task);
+    /* a user's data sets T: the run and its model record it */
+    if (rl_task_reads_data(c->task)) c->seq_len = t->info.seq_len;
     /* every run validates at its end: a text too short for that would stop it then */
     if ((s = check_validation_fits(&t->info, c->batch))) return s;
     if ((s = check_ridge(c, &t->info))) return s;
@@ -230,9 +257,12 @@ rl_status rl_trainer_new_ex(rl_trainer **out, const rl_train_config *cfg, const 
     if (cfg->text_path && !(t->text_path = realpath(cfg->text_path, NULL))) t->text_path = strdup(cfg->text_path);
     t->cfg.text_path = t->text_path;
     if (!(t->dir = strdup(dir)) || (cfg->text_path && !t->text_path)) s = rl_fail(RL_ERR_NOMEM, "out of memory");
+    if (!s) s = own_strings(t, 0);
     if (!s && rl_run_holds(dir, cfg->text_path))
         s = rl_fail(RL_ERR_ARG, "--data %s is one of the files a run writes in %s: give the text another place",
                     cfg->text_path, dir);
+    if (!s && rl_run_holds(dir, cfg->valid_path))
+        s = rl_fail(RL_ERR_ARG, "--valid %s is one of the files a run writes in %s: give it another place", cfg->valid_path, dir);
     /* everything that can fail before the folder is touched */
     if (!s) s = build(t);
     /* the init's options whose default is the task's length T (its steps),
@@ -313,6 +343,7 @@ rl_status rl_trainer_resume_ex(rl_trainer **out, const char *dir, const rl_resum
     /* the other processes only read the checkpoint */
     rl_status s = rl_run_open(&f, dir, &t->cfg, writes(t));
     t->text_path = (char *)t->cfg.text_path; /* owned */
+    own_strings(t, 1);
     if (!s && !(t->dir = strdup(dir))) s = rl_fail(RL_ERR_NOMEM, "out of memory");
     resolve_schedule(&t->cfg); /* a checkpoint from before decay_steps was recorded */
     /* refused before anything is built, or a record trimmed */
@@ -323,7 +354,8 @@ rl_status rl_trainer_resume_ex(rl_trainer **out, const char *dir, const rl_resum
         s = rl_fail(RL_ERR_ARG, "%s is at step %lld, past the %lld steps asked for: give --steps %lld or more", dir,
                     (long long)at, (long long)steps, (long long)at);
     if (!s && steps > 0) t->cfg.steps = steps;
-    if (!s && new_text && t->cfg.task != RL_TASK_TEXT) s = rl_fail(RL_ERR_ARG, "a text file is only for a run of the text task");
+    if (!s && new_text && t->cfg.task != RL_TASK_TEXT && !rl_task_reads_data(t->cfg.task))
+        s = rl_fail(RL_ERR_ARG, "--data is only for a run of the text task or of a user's data (data, smnist, psmnist)");
     if (!s && new_text && rl_run_holds(dir, new_text))
         s = rl_fail(RL_ERR_ARG, "--data %s is one of the run's own files, which training writes: give the run's text", new_text);
     if (!s && new_text) { /* the run's text, moved: from now on recorded by its new absolute path */
@@ -334,10 +366,10 @@ rl_status rl_trainer_resume_ex(rl_trainer **out, const char *dir, const rl_resum
     }
     if (!s && rl_train_config_check(&t->cfg)) s = rl_fail(RL_ERR_FORMAT, "%s: train_config: %s", f.path, rl_errmsg());
     if (!s) s = build(t);
-    if (s == RL_ERR_IO && t->cfg.task == RL_TASK_TEXT && !new_text) {
+    if (s == RL_ERR_IO && (t->cfg.task == RL_TASK_TEXT || rl_task_reads_data(t->cfg.task)) && !new_text) {
         char why[1024];
         snprintf(why, sizeof why, "%s", rl_errmsg());
-        s = rl_fail(s, "%s (if the run's text has moved, resume with --data NEWPATH)", why);
+        s = rl_fail(s, "%s (if the run's %s has moved, resume with --data NEWPATH)", why, t->cfg.task == RL_TASK_TEXT ? "text" : "data");
     }
     if (!s) s = check_text(&f, &t->info, t->cfg.text_path);
     if (!s && new_text && writes(t)) s = rl_run_write_config(dir, &t->cfg);
@@ -457,6 +489,7 @@ static void score_json(cJSON *r, const rl_task_info *in, const rl_score *sc, con
         cJSON_AddNumberToObject(r, k, loss / log(2.0));
     }
     if (!isnan(in->baseline)) cJSON_AddNumberToObject(r, "baseline", in->baseline);
+    if (!isnan(in->baseline_accuracy)) cJSON_AddNumberToObject(r, "baseline_accuracy", in->baseline_accuracy);
 }
 
 /* ------------------------------------------------------------------ evaluation */
@@ -501,6 +534,11 @@ rl_status rl_evaluate_washout(const rl_model *m0, const rl_task *task, int B, in
         if (windows < 1 && !s) s = check_validation_fits(&in, B);
         if (batches <= 0 || batches > windows) batches = (int)windows;
     }
+    if (rl_task_reads_data(in.kind) && !s) { /* a user's data: the scored sequences in order, B at a time */
+        for (int b = 0; b < B; b++) pos[b] = b;
+        const int64_t all = (in.val_len + B - 1) / B;
+        if (batches <= 0 || batches > all) batches = (int)all;
+    }
     if (batches <= 0) batches = 1;
     for (int k = 0; !s && k < batches; k++) {
         s = rl_task_fill(task, d, &r, 1, pos);
@@ -525,8 +563,9 @@ rl_status rl_evaluate_washout(const rl_model *m0, const rl_task *task, int B, in
 static rl_status eval_record(rl_trainer *t)
 {
     rl_score sc;
-    rl_status s = rl_evaluate_washout(t->m, t->task, t->cfg.batch, t->cfg.eval_batches, t->cfg.seed ^ 0x76616cull,
-                                      t->cfg.washout, &sc);
+    /* a user's data: the last validation scores every validation sequence */
+    const int batches = rl_task_reads_data(t->cfg.task) && t->step == t->cfg.steps ? 0 : t->cfg.eval_batches;
+    rl_status s = rl_evaluate_washout(t->m, t->task, t->cfg.batch, batches, t->cfg.seed ^ 0x76616cull, t->cfg.washout, &sc);
     if (s) return s;
     t->last_val = sc, t->last_val_step = t->step;
     if (!writes(t)) return RL_OK;
