@@ -21,7 +21,7 @@ LDLIBS_ALL = $(PKG_LIBS) -lm -lpthread $(LDLIBS)
 
 # src/ in layers, each using only those before it (docs/design.md; make lint checks it)
 LAYERS = base cells net analysis io train
-LIB_PLAIN = base/status base/blas base/par base/kernel base/rng cells/cell cells/orth net/model net/ws net/orth_ws \
+LIB_PLAIN = base/status base/files base/blas base/par base/kernel base/rng cells/cell cells/orth net/model net/ws net/orth_ws \
             net/batch analysis/worked analysis/gradcheck analysis/jacobian analysis/lyapunov io/safetensors io/modelio \
             train/sample train/floss train/optim train/series train/tasks train/train_config train/run train/trainer \
             train/readout train/shard

@@ -42,14 +42,20 @@ static const char report_usage[] =
     "  --json            the numbers behind the figure as one JSON object instead\n";
 
 /* A JSON file of at most limit bytes, or NULL (errno says why when it
- * could not be read at all). */
-static cJSON *load_json(const char *path, size_t limit)
+ * could not be read at all); member: a file of a folder, read only when it
+ * is a regular file. */
+static cJSON *load_json(const char *path, size_t limit, int member)
 {
-    FILE *f = cli_fopen_read(path, limit);
+    FILE *f = member ? cli_fopen_member(path) : cli_fopen_read(path, limit);
     if (!f) return NULL;
     fseek(f, 0, SEEK_END);
     long n = ftell(f);
     fseek(f, 0, SEEK_SET);
+    if (n > (long)limit) {
+        fclose(f);
+        errno = EFBIG;
+        return NULL;
+    }
     errno = 0;
     char *b = n > 0 ? malloc((size_t)n + 1) : NULL;
     cJSON *j = NULL;
@@ -243,10 +249,19 @@ int cmd_report(int argc, char **argv)
     }
     free(s), free(l);
     if (c.seen[O_JSON]) return summary_json(dir);
+    /* the page and the figures' files must be regular files (or new) */
+    static const char *const outs[] = {"report.html", "run-loss.png", "run-loss.csv", "run-gradnorm.png", "run-flow.png",
+                                       "run-flow.csv"};
+    for (size_t k = 0; k < sizeof outs / sizeof outs[0]; k++) {
+        char o[1300];
+        snprintf(o, sizeof o, "%s/%s", dir, outs[k]);
+        int e = cli_check_written(&c, "out", o);
+        if (e) return e;
+    }
     char intro[2048];
     char p[1300];
     snprintf(p, sizeof p, "%s/config.json", dir);
-    cJSON *cj = load_json(p, 1 << 20), *sum = summary(dir);
+    cJSON *cj = load_json(p, 1 << 20, 1), *sum = summary(dir);
     char table[4096];
     summary_table(sum, cj, table, sizeof table);
     cJSON_Delete(sum);
@@ -537,7 +552,7 @@ int cmd_plot(int argc, char **argv)
     } else if (k == 6) {
         bad = plot_csv(in, &co, out) != 0;
     } else {
-        cJSON *j = load_json(in, (size_t)1 << 30);
+        cJSON *j = load_json(in, (size_t)1 << 30, 0);
         if (!j) {
             if (errno) fprintf(stderr, "rnnlab plot: %s: cannot read it: %s\n", in, cli_read_error(errno));
             else fprintf(stderr, "rnnlab plot: %s: cannot read it as JSON, which rnnlab %s --out writes\n", in,

@@ -224,7 +224,7 @@ static cJSON *train_result(const char *pdir)
 {
     char path[PATH_MAX + 64];
     snprintf(path, sizeof path, "%s/run/metrics.jsonl", pdir);
-    FILE *f = cli_fopen_read(path, (size_t)1 << 30);
+    FILE *f = cli_fopen_member(path);
     if (!f) return NULL;
     cJSON *r = cJSON_CreateObject(), *val = NULL, *last = NULL;
     char *line = NULL;
@@ -253,7 +253,9 @@ static cJSON *lyapunov_result(const char *pdir)
 {
     char path[PATH_MAX + 64];
     snprintf(path, sizeof path, "%s/lyapunov.json", pdir);
-    FILE *f = cli_fopen_read(path, (size_t)1 << 28);
+    FILE *f = cli_fopen_member(path);
+    struct stat sb;
+    if (f && (fstat(fileno(f), &sb) != 0 || sb.st_size > (off_t)1 << 28)) fclose(f), f = NULL;
     if (!f) return NULL;
     char *txt = NULL;
     size_t cap = 0;
@@ -390,8 +392,8 @@ static int load_done(const sweep *sw, const char (*ids)[17], long n, char *done,
     char path[PATH_MAX + 32], tmp[PATH_MAX + 64];
     snprintf(path, sizeof path, "%s/results.jsonl", sw->dir);
     *before = 0;
-    FILE *f = fopen(path, "r");
-    if (!f) return errno == ENOENT ? 0 : (fprintf(stderr, "rnnlab sweep: %s: %s\n", path, strerror(errno)), 1);
+    FILE *f = cli_fopen_member(path);
+    if (!f) return errno == ENOENT ? 0 : (fprintf(stderr, "rnnlab sweep: %s: %s\n", path, cli_read_error(errno)), 1);
     snprintf(tmp, sizeof tmp, "%s.tmp.XXXXXX", path);
     char *line = NULL;
     size_t cap = 0;

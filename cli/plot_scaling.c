@@ -121,7 +121,10 @@ int plot_scaling(const char *csv, const char *png)
     double x0 = log10(tmin) - 0.1, x1 = log10(tmax) + 0.1;
     if (tmax == tmin) x0 -= 0.3, x1 += 0.3;
 
-    pl_open_png(png, 1200, 900);
+    if (pl_open_png(png, 1200, 900)) {
+        free(r);
+        return -1;
+    }
     static const double vp[SC_MAX_CELLS + 1][4] = {
         {0.11, 0.47, 0.61, 0.94}, {0.61, 0.97, 0.61, 0.94}, {0.11, 0.47, 0.11, 0.44}, {0.53, 0.99, 0.11, 0.44}};
     double px[SC_MAX_THREADS], py[SC_MAX_THREADS];
@@ -210,7 +213,6 @@ int plot_scaling(const char *csv, const char *png)
     pllegend(&w, &h, PL_LEGEND_BACKGROUND | PL_LEGEND_BOUNDING_BOX | PL_LEGEND_ROW_MAJOR,
              PL_POSITION_TOP | PL_POSITION_LEFT | PL_POSITION_INSIDE, 0.03, 0.16, 0.08, 0, 1, 1, (nleg + 1) / 2, 2, nleg,
              opt, 0.6, 0.72, 2.0, 0, tcol, text, NULL, NULL, NULL, NULL, lcol, lsty, lw, scol, ssc, snum, sym);
-    plend1();
     free(r);
-    return 0;
+    return pl_close_png(1);
 }

@@ -253,11 +253,14 @@ void rl_model_clip_recurrent(rl_model *m, double max);
 
 /* Load a safetensors model (F32 or F64 tensors) into a model of dtype. Every
  * tensor of the config must be present with its exact shape and finite values;
- * unknown tensors are an error. */
+ * unknown tensors are an error. A FIFO that no process writes to is refused
+ * (RL_ERR_IO) rather than waited on. */
 rl_status rl_model_load(rl_model **out, const char *path, rl_dtype dtype);
 /* Write a model as F32 safetensors with the metadata cell, input_size,
  * hidden_size, num_layers, output_size, loss (and vocab); atomically: a
- * temporary file, flushed and synced, renamed over path. */
+ * temporary file, flushed and synced, renamed over path. A path that exists
+ * and is not a regular file (a device, a FIFO, a folder) is refused
+ * (RL_ERR_IO), never replaced. */
 rl_status rl_model_save(const rl_model *m, const char *path);
 
 /* Any tensors as a safetensors file: the format rnnlab writes its results in.

@@ -2,6 +2,8 @@
  * header is checked against the real size of the file before it is used. */
 #include "io/safetensors.h"
 
+#include "base/files.h"
+
 #include <cJSON.h>
 #include <errno.h>
 #include <limits.h>
@@ -337,9 +339,11 @@ rl_status st_read(st_file *f, const char *path)
 {
     memset(f, 0, sizeof *f);
     snprintf(f->path, sizeof f->path, "%s", strcmp(path, "-") == 0 ? "<stdin>" : path);
-    FILE *fp = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
-    if (!fp) return rl_fail(RL_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-    rl_status s = slurp(fp, f->path, &f->buf, &f->len);
+    FILE *fp = stdin;
+    int regular = 0;
+    rl_status s = strcmp(path, "-") == 0 ? RL_OK : rl_fopen_input(path, &fp, &regular);
+    if (s) return s;
+    s = slurp(fp, f->path, &f->buf, &f->len);
     if (fp != stdin) fclose(fp);
     if (!s) s = parse_header(f);
     if (s) st_close(f);
@@ -504,6 +508,11 @@ rl_status st_write(const char *path, const st_out *t, int n, const char *const *
     }
 
     int to_stdout = strcmp(path, "-") == 0;
+    rl_status s = to_stdout ? RL_OK : rl_check_output(path);
+    if (s) {
+        free(json);
+        return s;
+    }
     char tmp[4096];
     FILE *fp = stdout;
     if (!to_stdout) {
@@ -521,7 +530,7 @@ rl_status st_write(const char *path, const st_out *t, int n, const char *const *
     }
     uint64_t h = hlen;
     written = 0;
-    rl_status s = write_all(fp, &h, 8, path);
+    s = write_all(fp, &h, 8, path);
     if (!s) s = write_all(fp, json, jlen, path);
     for (size_t i = jlen; !s && i < hlen; i++) s = write_all(fp, " ", 1, path);
     free(json);

@@ -2,10 +2,12 @@
  * and what resuming needs (the configuration back, the state restored, the
  * records trimmed to the checkpoint). */
 #include "train/run.h"
+#include "base/files.h"
 #include "net/net.h"
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -54,6 +56,8 @@ static int flush_close(FILE *f)
  * renamed over path. */
 static rl_status write_atomic(const char *path, const char *text)
 {
+    rl_status s0 = rl_check_output(path);
+    if (s0) return s0;
     char tmp[RL_RUN_MAX_PATH + 128];
     snprintf(tmp, sizeof tmp, "%s.tmp.XXXXXX", path);
     int fd = mkstemp(tmp);
@@ -126,11 +130,22 @@ rl_status rl_run_append(const char *dir, const char *name, cJSON *record)
     char *txt = record ? cJSON_PrintUnformatted(record) : NULL;
     cJSON_Delete(record);
     if (!txt) return rl_fail(RL_ERR_NOMEM, "%s: out of memory for a record", path);
-    FILE *f = fopen(path, "a");
+    /* a record goes to a regular file: O_NONBLOCK, so that a FIFO put in
+     * its place is refused rather than waited on */
+    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NONBLOCK, 0644);
+    struct stat sb;
+    if (fd >= 0 && (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode))) {
+        close(fd);
+        free(txt);
+        return rl_fail(RL_ERR_IO, "%s: cannot append: it is not a regular file", path);
+    }
+    FILE *f = fd >= 0 ? fdopen(fd, "a") : NULL;
     int bad = !f;
     if (f) {
         bad = fprintf(f, "%s\n", txt) < 0;
         bad |= fclose(f) != 0;
+    } else if (fd >= 0) {
+        close(fd);
     }
     free(txt);
     return bad ? rl_fail(RL_ERR_IO, "%s: cannot append: %s", path, strerror(errno)) : RL_OK;
