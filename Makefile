@@ -9,7 +9,7 @@ SAN ?=
 # for a 20-step LSTM training run with it against 696,735,794 without (+0.10%).
 HARDEN ?= -D_FORTIFY_SOURCE=2 -fstack-protector-strong
 WARN = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
-PKGS = openblas lapacke libcjson
+PKGS = openblas lapacke libcjson zlib
 CLI_PKGS = plplot libpng
 # Expanded when a recipe runs, after the deps check below has installed them.
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))

@@ -253,14 +253,18 @@ void rl_model_clip_recurrent(rl_model *m, double max);
 
 /* Load a safetensors model (F32 or F64 tensors) into a model of dtype. Every
  * tensor of the config must be present with its exact shape and finite values;
- * unknown tensors are an error. A FIFO that no process writes to is refused
- * (RL_ERR_IO) rather than waited on. */
+ * unknown tensors are an error. A file that records checksums (data_crc32,
+ * header_crc32: rnnlab's models and checkpoints do) is verified first, and
+ * refused (RL_ERR_FORMAT, "... the file is damaged") when they do not match;
+ * a file without them (PyTorch's) loads as it is. A FIFO that no process
+ * writes to is refused (RL_ERR_IO) rather than waited on. */
 rl_status rl_model_load(rl_model **out, const char *path, rl_dtype dtype);
 /* Write a model as F32 safetensors with the metadata cell, input_size,
- * hidden_size, num_layers, output_size, loss (and vocab); atomically: a
- * temporary file, flushed and synced, renamed over path. A path that exists
- * and is not a regular file (a device, a FIFO, a folder) is refused
- * (RL_ERR_IO), never replaced. */
+ * hidden_size, num_layers, output_size, loss (and vocab) and the checksums
+ * of its tensors and header (zlib's CRC-32; other readers pass over
+ * metadata); atomically: a temporary file, flushed and synced, renamed over
+ * path. A path that exists and is not a regular file (a device, a FIFO, a
+ * folder) is refused (RL_ERR_IO), never replaced. */
 rl_status rl_model_save(const rl_model *m, const char *path);
 
 /* Any tensors as a safetensors file: the format rnnlab writes its results in.

@@ -79,6 +79,124 @@ TEST(trust_fifo_inputs_are_not_waited_on)
           now_s() - t0 < 10);
 }
 
+/* ------------------------------------------------------------------ 5: damaged checkpoints */
+
+/* Flip bit `bit` of byte `at` of a file. */
+static void flip(const char *path, long at, int bit)
+{
+    int fd = open(path, O_RDWR);
+    unsigned char c = 0;
+    CHECK(fd >= 0 && pread(fd, &c, 1, at) == 1);
+    c ^= (unsigned char)(1u << bit);
+    CHECK(pwrite(fd, &c, 1, at) == 1);
+    close(fd);
+}
+
+static long data_start(const char *path)
+{
+    size_t n = 0;
+    unsigned char *b = read_file(path, &n);
+    uint64_t h = 0;
+    if (b && n >= 8) memcpy(&h, b, 8);
+    free(b);
+    return b ? 8 + (long)h : -1;
+}
+
+/* 10 of 10 random bit flips in a checkpoint's tensor data resumed, with
+ * exit 0, to another model. Every one is refused now, in one line; so is a
+ * flip in the header's train_config (it was reported as "--washout is for
+ * --readout ridge"), and a flipped model file. */
+TEST(trust_damaged_checkpoints_are_refused)
+{
+    const char *dir = tmp_path("ck-run");
+    const char *tr[] = {"rnnlab", "train", "--task", "adding", "--seq-len", "10", "--hidden", "8", "--batch", "8",
+                        "--steps", "20", "--eval-every", "0", "--flow-every", "0", "--out", dir, "--quiet", NULL};
+    CHECK(run_cli(tr, NULL, NULL, 0, NULL, 0) == 0);
+    char ck[1200], keep[1200], mp[1200];
+    snprintf(ck, sizeof ck, "%s/checkpoint.safetensors", dir);
+    snprintf(keep, sizeof keep, "%s/checkpoint.keep", dir);
+    snprintf(mp, sizeof mp, "%s/model.safetensors", dir);
+    rl_st *r = NULL;
+    CHECK_OK(rl_st_open(&r, ck));
+    CHECK(r && rl_st_meta(r, "data_crc32") && rl_st_meta(r, "header_crc32"));
+    rl_st_close(r);
+    size_t n = 0;
+    unsigned char *orig = read_file(ck, &n);
+    long d0 = data_start(ck);
+    CHECK(orig && d0 > 8 && (size_t)d0 < n);
+    if (!orig || d0 <= 8 || (size_t)d0 >= n) return;
+    write_tmp("ck-run/checkpoint.keep", orig, n);
+    uint64_t s = 0x9e3779b97f4a7c15ull;
+    const char *resume[] = {"rnnlab", "train", "--resume", dir, "--steps", "30", "--quiet", NULL};
+    for (int k = 0; k < 10; k++) {
+        s ^= s << 13, s ^= s >> 7, s ^= s << 17;
+        long at = d0 + (long)(s % (uint64_t)(n - (size_t)d0));
+        write_tmp("ck-run/checkpoint.safetensors", orig, n);
+        flip(ck, at, (int)(s >> 40) % 8);
+        char e[512] = "";
+        int st = run_cli(resume, NULL, NULL, 0, e, sizeof e);
+        CHECK_MSG(st == 1 && strstr(e, "do not match their checksum") && run_cli_err_lines() == 1,
+                  "flip %d at byte %ld: status %d: %s", k, at, st, e);
+    }
+    /* a digit of the header's train_config ("washout":0 -> 8) */
+    write_tmp("ck-run/checkpoint.safetensors", orig, n);
+    const char *want = "\\\"washout\\\":0";
+    char *w = NULL;
+    for (long i = 8; !w && i + 12 <= d0; i++)
+        if (memcmp(orig + i, want, 12) == 0) w = (char *)orig + i;
+    CHECK(w != NULL);
+    if (w) {
+        flip(ck, (long)(w - (char *)orig) + 11, 3);
+        char e[512] = "";
+        int st = run_cli(resume, NULL, NULL, 0, e, sizeof e);
+        CHECK_MSG(st == 1 && strstr(e, "the header does not match its checksum") && run_cli_err_lines() == 1, "status %d: %s", st, e);
+    }
+    /* the model file: any command that loads it */
+    write_tmp("ck-run/checkpoint.safetensors", orig, n);
+    long m0 = data_start(mp);
+    flip(mp, m0 + 5, 2);
+    const char *ev[] = {"rnnlab", "eval", "--model", mp, "--task", "adding", "--seq-len", "10", NULL};
+    char e[512] = "";
+    CHECK_MSG(run_cli(ev, NULL, NULL, 0, e, sizeof e) == 1 && strstr(e, "model.safetensors: the tensor data do not match"),
+              "%s", e);
+    /* undamaged, it resumes */
+    CHECK(run_cli(resume, NULL, NULL, 0, e, sizeof e) == 0);
+    free(orig);
+}
+
+/* In the library: what rl_model_save writes carries the checksums and
+ * loads; one flipped bit does not; a file without checksums (PyTorch's)
+ * loads; and checksums given as metadata to the writers are dropped, not
+ * copied (they would be another file's). */
+TEST(trust_checksums_in_the_library)
+{
+    rl_model *m = NULL, *back = NULL;
+    CHECK_OK(rl_model_load(&m, M, RL_F32));
+    if (!m) return;
+    const char *p = tmp_path("crc.safetensors");
+    CHECK_OK(rl_model_save(m, p));
+    CHECK_OK(rl_model_load(&back, p, RL_F32));
+    CHECK(back && memcmp(rl_model_params(back), rl_model_params(m), rl_model_num_params(m) * 4) == 0);
+    rl_model_free(back), back = NULL;
+    flip(p, data_start(p) + 3, 0);
+    CHECK(rl_model_load(&back, p, RL_F32) == RL_ERR_FORMAT && !back && strstr(rl_errmsg(), "checksum"));
+    /* the fixture, made before checksums, has none and loads */
+    rl_st *r = NULL;
+    CHECK_OK(rl_st_open(&r, M));
+    CHECK(r && !rl_st_meta(r, "data_crc32"));
+    rl_st_close(r);
+    /* a stale checksum given by a caller is dropped by rl_st_write */
+    float x = 1;
+    rl_st_tensor t = {"x", "F32", 1, {1}, &x};
+    const char *kv[] = {"data_crc32", "00000000", "header_crc32", "00000000", "note", "mine"};
+    const char *q = tmp_path("stale.safetensors");
+    CHECK_OK(rl_st_write(q, &t, 1, kv, 3));
+    CHECK_OK(rl_st_open(&r, q));
+    CHECK(r && !rl_st_meta(r, "data_crc32") && rl_st_meta(r, "note"));
+    rl_st_close(r);
+    rl_model_free(m);
+}
+
 /* ------------------------------------------------------------------ 6: outputs are regular files */
 
 /* The atomic write (a temporary renamed over the path) replaced whatever

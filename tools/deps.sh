@@ -4,13 +4,13 @@
 # Usage: tools/deps.sh [build|fixtures|python]
 # python: also what the Python package and its tests need (make test-python).
 set -u
-pkgs="build-essential pkg-config libopenblas-dev liblapacke-dev libcjson-dev libplplot-dev plplot-driver-cairo libpng-dev libopenmpi-dev openmpi-bin"
+pkgs="build-essential pkg-config libopenblas-dev liblapacke-dev libcjson-dev zlib1g-dev libplplot-dev plplot-driver-cairo libpng-dev libopenmpi-dev openmpi-bin"
 [ "${1:-build}" = fixtures ] && pkgs="$pkgs python3-torch"
 [ "${1:-build}" = python ] && pkgs="$pkgs python3-numpy python3-torch python3-pytest python3-setuptools python3-pip"
 
 have() {
     command -v pkg-config >/dev/null 2>&1 || return 1
-    pkg-config --exists openblas lapacke libcjson plplot libpng ompi-c || return 1
+    pkg-config --exists openblas lapacke libcjson zlib plplot libpng ompi-c || return 1
     command -v mpirun >/dev/null 2>&1 || return 1
     [ -n "$(ls /usr/lib/*/plplot*/drivers/cairo.so 2>/dev/null)" ] || return 1
     command -v cc >/dev/null 2>&1 || return 1

@@ -231,7 +231,7 @@ rl_status rl_model_save(const rl_model *m, const char *path)
     char num[5][16];
     const char *meta[2 * RL_MODEL_META];
     int nmeta = rl_model_meta(m, num, meta);
-    s = st_write(path, t, n, meta, nmeta);
+    s = st_write_ex(path, t, n, meta, nmeta, 1);
     rl_model_free(cast);
     return s;
 }

@@ -189,7 +189,7 @@ rl_status rl_run_save(const char *dir, const rl_train_config *c, const rl_model 
         meta[2 * nmeta] = "text_bytes", meta[2 * nmeta + 1] = tb, nmeta++;
         meta[2 * nmeta] = "text_hash", meta[2 * nmeta + 1] = th, nmeta++;
     }
-    rl_status s = st_write(join(path, sizeof path, dir, "checkpoint.safetensors"), ts, n, meta, nmeta);
+    rl_status s = st_write_ex(join(path, sizeof path, dir, "checkpoint.safetensors"), ts, n, meta, nmeta, 1);
     free(txt);
     if (!s) s = rl_model_save(m, join(path, sizeof path, dir, "model.safetensors"));
     return s;
