@@ -468,28 +468,39 @@ static int write_plan(const sweep *sw, const char (*ids)[17], long n)
     return 0;
 }
 
+/* The lock one sweep holds on its folder for as long as it runs. */
+#define SWEEP_LOCK "sweep.lock"
+
 /* --out DIR: created, or a sweep's folder already, or an empty one (never
- * a folder of the user's other files). */
-static int open_dir(const char *dir)
+ * a folder of the user's other files); its lock taken (*lock, held to the
+ * end: a second sweep on the folder is refused, naming the first's pid). */
+static int open_dir(const char *dir, int *lock)
 {
     struct stat sb;
     char p[PATH_MAX + 32];
     if (stat(dir, &sb) != 0) {
-        if (mkdir(dir, 0755) != 0) {
+        if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
             fprintf(stderr, "rnnlab sweep: %s: cannot create: %s\n", dir, strerror(errno));
             return 1;
         }
     } else if (!S_ISDIR(sb.st_mode)) {
         fprintf(stderr, "rnnlab sweep: %s exists and is not a folder\n", dir);
         return 1;
-    } else if (!cli_is_sweep(dir)) {
+    }
+    if (!cli_is_sweep(dir)) {
         DIR *d = opendir(dir);
         const char *other = NULL;
         for (struct dirent *e; d && !other && (e = readdir(d));)
-            if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..") && strcmp(e->d_name, "points")) other = e->d_name;
+            if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..") && strcmp(e->d_name, "points") && strcmp(e->d_name, SWEEP_LOCK))
+                other = e->d_name;
         if (other) fprintf(stderr, "rnnlab sweep: %s holds files that are not a sweep's ('%s'): use a new folder\n", dir, other);
         if (d) closedir(d);
         if (other) return 1;
+    }
+    /* one sweep at a time (checked after the folder's files: a folder of the user's gets no lock file) */
+    if (rl_folder_lock(dir, SWEEP_LOCK, lock)) {
+        fprintf(stderr, "rnnlab sweep: %s\n", rl_errmsg());
+        return 1;
     }
     snprintf(p, sizeof p, "%s/points", dir);
     if (make_dir(p) != 0) {
@@ -649,7 +660,9 @@ int cmd_sweep(int argc, char **argv)
         return e;
     }
     long before = 0;
-    if (rank == 0) e = open_dir(out) || write_plan(&sw, (const char(*)[17])ids, n) || load_done(&sw, (const char(*)[17])ids, n, done, &before);
+    int lock = -1;
+    if (rank == 0)
+        e = open_dir(out, &lock) || write_plan(&sw, (const char(*)[17])ids, n) || load_done(&sw, (const char(*)[17])ids, n, done, &before);
     e = cli_dist_max(e); /* the folder is ready before any rank runs a point */
     tally t = {0};
     cli_progress_begin(&c, -1); /* Ctrl-C and SIGTERM: no new points; the running ones are told */
@@ -725,6 +738,7 @@ int cmd_sweep(int argc, char **argv)
     cli_progress_end();
     int code = e ? 1 : t.interrupted || *stop ? 130 : t.failed ? 1 : 0;
     code = cli_dist_max(code);
+    if (lock >= 0) close(lock);
     free(ids), free(done);
     spec_free(&sp);
     return code;

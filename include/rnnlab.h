@@ -267,6 +267,15 @@ rl_status rl_model_load(rl_model **out, const char *path, rl_dtype dtype);
  * folder) is refused (RL_ERR_IO), never replaced. */
 rl_status rl_model_save(const rl_model *m, const char *path);
 
+/* The lock of a folder that one process writes at a time (a run folder of
+ * rl_trainer_new, a sweep's): dir/name is created if missing, locked with
+ * flock (exclusive), and holds the holder's pid while *fd stays open;
+ * closing *fd lets go, and so does the kernel when the process ends, kill
+ * -9 included. A lock another process holds is RL_ERR_IO, "DIR is in use:
+ * another rnnlab process (pid N) is writing to it ...". The descriptor is
+ * close-on-exec; *fd is -1 on failure. */
+rl_status rl_folder_lock(const char *dir, const char *name, int *fd);
+
 /* Any tensors as a safetensors file: the format rnnlab writes its results in.
  * dtype is "F32", "F64" or "I64"; data holds the product of the shape's
  * elements. nmeta metadata pairs in meta_kv (key, value, key, value, ...).
@@ -950,7 +959,10 @@ typedef struct {
 
 typedef struct rl_trainer rl_trainer;
 /* A new run in folder dir: created, or an existing folder that holds no run
- * and no files but a run's (RL_ERR_ARG otherwise: nothing is overwritten). */
+ * and no files but a run's (RL_ERR_ARG otherwise: nothing is overwritten).
+ * The trainer holds the folder's lock (dir/run.lock, rl_folder_lock) until
+ * rl_trainer_free, and so does a resumed one: a second writer, in this
+ * process or another, is refused with RL_ERR_IO naming the holder's pid. */
 rl_status rl_trainer_new(rl_trainer **out, const rl_train_config *cfg, const char *dir);
 /* Continue the run in dir from its checkpoint; steps > 0 replaces the total
  * (RL_ERR_ARG if the run is already past it). */

@@ -33,6 +33,46 @@ static double now_s(void)
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
+/* The program under test in the background: stdout and stderr to err_path. */
+static pid_t start_cli(const char *const *argv, const char *err_path)
+{
+    fflush(stdout), fflush(stderr);
+    pid_t pid = fork();
+    if (pid != 0) return pid;
+    int in = open("/dev/null", O_RDONLY), e = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (in < 0 || e < 0) _exit(127);
+    dup2(in, 0), dup2(e, 1), dup2(e, 2);
+    int n = 0;
+    while (argv[n]) n++;
+    char **args = calloc((size_t)n + 1, sizeof *args);
+    if (!args) _exit(127);
+    args[0] = (char *)test_cli;
+    for (int i = 1; i < n; i++) args[i] = (char *)argv[i];
+    execv(test_cli, args);
+    _exit(127);
+}
+
+/* The pid a folder's lock file names once its holder has written it (0 if
+ * none within timeout_s). */
+static long wait_for_lock(const char *lock, double timeout_s)
+{
+    for (double t0 = now_s(); now_s() - t0 < timeout_s;) {
+        size_t n = 0;
+        char *b = (char *)read_file(lock, &n);
+        long pid = b && n ? strtol(b, NULL, 10) : 0;
+        free(b);
+        if (pid > 0) return pid;
+        usleep(20000);
+    }
+    return 0;
+}
+
+static int file_exists(const char *p)
+{
+    struct stat sb;
+    return lstat(p, &sb) == 0;
+}
+
 static void write_text(const char *path, const char *text)
 {
     FILE *f = fopen(path, "w");
@@ -77,6 +117,92 @@ TEST(trust_fifo_inputs_are_not_waited_on)
     t0 = now_s();
     CHECK(rl_model_load(&m, fifo, RL_F32) == RL_ERR_IO && !m && strstr(rl_errmsg(), "no process is writing to") &&
           now_s() - t0 < 10);
+}
+
+/* ------------------------------------------------------------------ 4: one writer per run folder */
+
+/* Two `train --out SAME` at once both ran and interleaved their records;
+ * now the second is refused in one line naming the first's pid, and so is
+ * a --resume of the folder while it trains. After kill -9 the kernel lets
+ * the lock go: resume works, and the records stay in order. */
+TEST(trust_one_writer_per_run_folder)
+{
+    const char *dir = tmp_path("locked-run"), *log = tmp_path("locked-run.log");
+    const char *first[] = {"rnnlab", "train", "--task", "adding", "--seq-len", "10", "--hidden", "8", "--batch", "8",
+                           "--steps", "100000000", "--ckpt-every", "20", "--log-every", "10", "--eval-every", "0",
+                           "--flow-every", "0", "--out", dir, NULL};
+    pid_t a = start_cli(first, log);
+    char lock[1200], ck[1200];
+    snprintf(lock, sizeof lock, "%s/run.lock", dir);
+    snprintf(ck, sizeof ck, "%s/checkpoint.safetensors", dir);
+    long holder = wait_for_lock(lock, 20);
+    CHECK_MSG(holder == (long)a, "the lock names %ld, the first run is %ld", holder, (long)a);
+    const char *second[] = {"rnnlab", "train", "--task", "adding", "--seq-len", "10", "--hidden", "8", "--steps", "50",
+                            "--out", dir, NULL};
+    char e[512] = "", want[64];
+    snprintf(want, sizeof want, "(pid %ld)", (long)a);
+    int st = run_cli(second, NULL, NULL, 0, e, sizeof e);
+    CHECK_MSG(st == 1 && strstr(e, "is in use") && strstr(e, want) && run_cli_err_lines() == 1, "status %d: %s", st, e);
+    for (double t0 = now_s(); !file_exists(ck) && now_s() - t0 < 30;) usleep(20000);
+    const char *resume[] = {"rnnlab", "train", "--resume", dir, NULL};
+    st = run_cli(resume, NULL, NULL, 0, e, sizeof e);
+    CHECK_MSG(st == 1 && strstr(e, want) && run_cli_err_lines() == 1, "status %d: %s", st, e);
+    /* in this process too: the library's trainer refuses the folder */
+    rl_trainer *t = NULL;
+    CHECK(rl_trainer_resume(&t, dir, 0) == RL_ERR_IO && !t && strstr(rl_errmsg(), want));
+    usleep(300000);
+    kill(a, SIGKILL);
+    waitpid(a, NULL, 0);
+    /* the stale lock is the kernel's to release: resume goes on */
+    st_file f;
+    CHECK_OK(st_read(&f, ck));
+    const st_tensor *step = f.buf ? st_find(&f, "train.step") : NULL;
+    int64_t at = 0;
+    if (step) memcpy(&at, f.data + step->begin, 8);
+    st_close(&f);
+    char steps[32];
+    snprintf(steps, sizeof steps, "%lld", (long long)at + 20);
+    const char *go_on[] = {"rnnlab", "train", "--resume", dir, "--steps", steps, "--quiet", NULL};
+    st = run_cli(go_on, NULL, NULL, 0, e, sizeof e);
+    CHECK_MSG(at > 0 && st == 0, "resume after kill -9 at step %lld: status %d: %s", (long long)at, st, e);
+    /* one writer: the steps of metrics.jsonl only go up */
+    char mp[1200];
+    snprintf(mp, sizeof mp, "%s/metrics.jsonl", dir);
+    FILE *mf = fopen(mp, "r");
+    char line[4096];
+    double last = -1;
+    int lines = 0, ordered = 1;
+    while (mf && fgets(line, sizeof line, mf)) {
+        cJSON *j = cJSON_Parse(line), *s = cJSON_GetObjectItem(j, "step");
+        if (cJSON_IsNumber(s) && cJSON_GetObjectItem(j, "loss")) ordered &= s->valuedouble > last, last = s->valuedouble, lines++;
+        cJSON_Delete(j);
+    }
+    if (mf) fclose(mf);
+    CHECK_MSG(ordered && lines >= 2 && last == (double)at + 20, "%d lines, ordered %d, last step %g", lines, ordered, last);
+}
+
+/* Two sweeps of one folder: the second is refused naming the first's pid. */
+TEST(trust_one_sweep_per_folder)
+{
+    const char spec_text[] = "command lyapunov\ninit --input 1 --hidden 64 --output 1\noptions --steps 200000 --k 2\n"
+                             "grid --gain 0.5 1 1.5 2\n";
+    const char *sp = write_tmp("long.sweep", spec_text, sizeof spec_text - 1);
+    const char *dir = tmp_path("locked-sweep");
+    const char *first[] = {"rnnlab", "sweep", sp, "--out", dir, "--quiet", NULL};
+    pid_t a = start_cli(first, tmp_path("locked-sweep.log"));
+    char lock[1200], e[512] = "", want[64];
+    snprintf(lock, sizeof lock, "%s/sweep.lock", dir);
+    long holder = wait_for_lock(lock, 20);
+    CHECK_MSG(holder == (long)a, "the lock names %ld, the first sweep is %ld", holder, (long)a);
+    snprintf(want, sizeof want, "(pid %ld)", (long)a);
+    int st = run_cli(first, NULL, NULL, 0, e, sizeof e);
+    CHECK_MSG(st == 1 && strstr(e, "is in use") && strstr(e, want) && run_cli_err_lines() == 1, "status %d: %s", st, e);
+    kill(a, SIGTERM);
+    int ws = 0;
+    waitpid(a, &ws, 0);
+    /* its points were told to stop with it; a new sweep takes the folder */
+    const char *dry[] = {"rnnlab", "sweep", sp, "--out", dir, "--dry-run", NULL};
+    CHECK(run_cli(dry, NULL, NULL, 0, NULL, 0) == 0);
 }
 
 /* ------------------------------------------------------------------ 5: damaged checkpoints */

@@ -5,6 +5,8 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <string.h>
+#include <stdlib.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -84,3 +86,52 @@ rl_status rl_check_output(const char *path)
                               "replace it)", path, rl_file_kind(sb.st_mode));
 }
 
+/* The pid a lock file holds (0 if it holds none yet). */
+static long lock_holder(int fd)
+{
+    for (int tries = 0; tries < 20; tries++) {
+        char b[32] = {0};
+        ssize_t got = pread(fd, b, sizeof b - 1, 0);
+        char *end = NULL;
+        long pid = got > 0 ? strtol(b, &end, 10) : 0;
+        if (pid > 0 && end && *end == '\n') return pid;
+        /* the holder writes its pid just after it takes the lock */
+        struct timespec ts = {0, 10000000};
+        nanosleep(&ts, NULL);
+    }
+    return 0;
+}
+
+rl_status rl_folder_lock(const char *dir, const char *name, int *out)
+{
+    char path[4200];
+    *out = -1;
+    if (snprintf(path, sizeof path, "%s/%s", dir, name) >= (int)sizeof path)
+        return rl_fail(RL_ERR_ARG, "%s: the path is too long", dir);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0644);
+    if (fd < 0) return rl_fail(RL_ERR_IO, "%s: cannot open the folder's lock: %s", path, strerror(errno));
+    struct stat sb;
+    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        close(fd);
+        return rl_fail(RL_ERR_IO, "%s: the folder's lock is not a regular file", path);
+    }
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        int err = errno;
+        long pid = err == EWOULDBLOCK ? lock_holder(fd) : 0;
+        close(fd);
+        if (err != EWOULDBLOCK) return rl_fail(RL_ERR_IO, "%s: cannot lock: %s", path, strerror(err));
+        char who[64] = "another rnnlab process";
+        if (pid > 0) snprintf(who, sizeof who, "another rnnlab process (pid %ld)", pid);
+        return rl_fail(RL_ERR_IO, "%s is in use: %s is writing to it (it holds %s); wait for it to end, or use another "
+                                  "folder", dir, who, name);
+    }
+    char b[32];
+    int n = snprintf(b, sizeof b, "%ld\n", (long)getpid());
+    if (ftruncate(fd, 0) != 0 || pwrite(fd, b, (size_t)n, 0) != n) {
+        int err = errno;
+        close(fd);
+        return rl_fail(RL_ERR_IO, "%s: cannot write the folder's lock: %s", path, strerror(err));
+    }
+    *out = fd;
+    return RL_OK;
+}

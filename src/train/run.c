@@ -15,7 +15,7 @@
 
 /* The files of a run; each may have temporaries named "<file>.tmp...". */
 static const char *const run_files[] = {"config.json", "checkpoint.safetensors", "model.safetensors", "metrics.jsonl",
-                                        "flow.jsonl", "floss.jsonl"};
+                                        "flow.jsonl", "floss.jsonl", RL_RUN_LOCK};
 
 /* One of run_files, or a temporary of one ("<file>.tmp", "<file>.tmp.XXXXXX"). */
 static int is_run_file(const char *name)
@@ -77,32 +77,52 @@ static rl_status write_atomic(const char *path, const char *text)
     return RL_OK;
 }
 
-rl_status rl_run_create(const char *dir, const rl_train_config *c)
+/* Give up the lock of a run that did not start; with created, also the
+ * folder made for it. */
+static void unlock_new(const char *dir, int *lock, int created)
+{
+    char path[RL_RUN_MAX_PATH + 64];
+    if (*lock >= 0 && created) unlink(join(path, sizeof path, dir, RL_RUN_LOCK));
+    if (*lock >= 0) close(*lock);
+    *lock = -1;
+    if (created) rmdir(dir);
+}
+
+rl_status rl_run_create(const char *dir, const rl_train_config *c, int *lock)
 {
     char path[RL_RUN_MAX_PATH + 64];
     struct stat sb;
+    *lock = -1;
     if (strlen(dir) > RL_RUN_MAX_PATH) return rl_fail(RL_ERR_ARG, "the run folder's path is longer than %d bytes", RL_RUN_MAX_PATH);
     int created = 0;
-    if (stat(dir, &sb) == 0) {
-        if (!S_ISDIR(sb.st_mode)) return rl_fail(RL_ERR_ARG, "%s exists and is not a folder", dir);
-        if (stat(join(path, sizeof path, dir, "checkpoint.safetensors"), &sb) == 0)
-            return rl_fail(RL_ERR_ARG, "%s already holds a run: continue it with --resume %s, or use another folder", dir, dir);
-        /* a folder of the user's is not overwritten: it may hold only what a
-         * run that stopped before its first checkpoint wrote */
-        const char *other = NULL;
-        DIR *d = opendir(dir);
-        for (struct dirent *e; d && !other && (e = readdir(d));)
-            if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..") && !is_run_file(e->d_name)) other = e->d_name;
-        if (other) rl_fail(RL_ERR_ARG, "%s holds files that are not a run's ('%s'): use a new folder", dir, other);
-        if (d) closedir(d);
-        if (other) return RL_ERR_ARG;
-    } else {
-        if (mkdir(dir, 0755) != 0) return rl_fail(RL_ERR_IO, "%s: cannot create: %s", dir, strerror(errno));
-        created = 1;
+    if (stat(dir, &sb) == 0 && !S_ISDIR(sb.st_mode)) return rl_fail(RL_ERR_ARG, "%s exists and is not a folder", dir);
+    if (stat(dir, &sb) != 0) {
+        if (mkdir(dir, 0755) == 0) created = 1;
+        else if (errno != EEXIST) return rl_fail(RL_ERR_IO, "%s: cannot create: %s", dir, strerror(errno));
     }
-    rl_status s = rl_run_write_config(dir, c);
+    /* a folder of the user's is not overwritten: it may hold only what a
+     * run that stopped before its first checkpoint wrote (checked before
+     * the lock, so that such a folder gets no lock file) */
+    const char *other = NULL;
+    DIR *d = opendir(dir);
+    for (struct dirent *e; d && !other && (e = readdir(d));)
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..") && !is_run_file(e->d_name)) other = e->d_name;
+    if (other) rl_fail(RL_ERR_ARG, "%s holds files that are not a run's ('%s'): use a new folder", dir, other);
+    if (d) closedir(d);
+    if (other) return RL_ERR_ARG;
+    /* one writer at a time: what follows holds only for the lock's holder */
+    rl_status s = rl_folder_lock(dir, RL_RUN_LOCK, lock);
     if (s) {
         if (created) rmdir(dir);
+        return s;
+    }
+    if (stat(join(path, sizeof path, dir, "checkpoint.safetensors"), &sb) == 0) {
+        unlock_new(dir, lock, created);
+        return rl_fail(RL_ERR_ARG, "%s already holds a run: continue it with --resume %s, or use another folder", dir, dir);
+    }
+    s = rl_run_write_config(dir, c);
+    if (s) {
+        unlock_new(dir, lock, created);
         return s;
     }
     /* the records of a run that stopped before its first checkpoint */
@@ -207,13 +227,21 @@ static void remove_temporaries(const char *dir)
     closedir(d);
 }
 
-rl_status rl_run_open(st_file *f, const char *dir, rl_train_config *c, int tidy)
+rl_status rl_run_open(st_file *f, const char *dir, rl_train_config *c, int *lock)
 {
     char path[RL_RUN_MAX_PATH + 64];
+    struct stat sb;
     memset(f, 0, sizeof *f);
     *c = rl_train_defaults();
     if (strlen(dir) > RL_RUN_MAX_PATH) return rl_fail(RL_ERR_ARG, "the run folder's path is longer than %d bytes", RL_RUN_MAX_PATH);
-    if (tidy) remove_temporaries(dir);
+    if (lock) { /* the writer: one at a time, then what an interrupted write left is removed */
+        *lock = -1;
+        if (stat(dir, &sb) == 0 && S_ISDIR(sb.st_mode)) { /* else the checkpoint's read below says what is wrong */
+            rl_status s = rl_folder_lock(dir, RL_RUN_LOCK, lock);
+            if (s) return s;
+            remove_temporaries(dir);
+        }
+    }
     rl_status s = st_read(f, join(path, sizeof path, dir, "checkpoint.safetensors"));
     if (s) return s;
     const char *txt = st_meta(f, "train_config");

@@ -14,6 +14,7 @@
 #include <math.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 struct rl_trainer {
     rl_train_config cfg;
@@ -49,6 +50,7 @@ struct rl_trainer {
     rl_shard shard;          /* the processes sharing the run (rank 0 of 1: this one alone) */
     rl_blocks *blk;          /* block_sum: this process's blocks (src/shard.c), else NULL */
     int64_t solved_step;     /* the step whose validation solved the task, 0: none */
+    int lock;                /* the run folder's lock (rank 0), held until rl_trainer_free; -1 none */
 };
 
 /* Rank 0 keeps the run folder: its records, validations and checkpoints. */
@@ -75,6 +77,7 @@ void rl_trainer_free(rl_trainer *t)
     rl_free(t->carry_c);
     free(t->dir);
     free(t->text_path);
+    if (t->lock >= 0) close(t->lock);
     free(t);
 }
 
@@ -232,6 +235,7 @@ rl_status rl_trainer_new_ex(rl_trainer **out, const rl_train_config *cfg, const 
     if (s) return s;
     rl_trainer *t = calloc(1, sizeof *t);
     if (!t) return rl_fail(RL_ERR_NOMEM, "out of memory");
+    t->lock = -1;
     set_shard(t, shard);
     t->cfg = *cfg;
     resolve_schedule(&t->cfg);
@@ -248,7 +252,7 @@ rl_status rl_trainer_new_ex(rl_trainer **out, const rl_train_config *cfg, const 
     if (!s) resolve_init(&t->cfg, t->m, t->info.steps);
     if (!s) s = rl_model_init(t->m, &t->cfg.init, t->cfg.seed);
     rl_rng_seed(&t->rng, t->cfg.seed ^ 0x7472616e69ull);
-    if (!s && writes(t)) s = rl_run_create(dir, &t->cfg);
+    if (!s && writes(t)) s = rl_run_create(dir, &t->cfg, &t->lock);
     if (!s && writes(t) && t->cfg.save_init) { /* the model before training, for the analysis of what training changed */
         char p[RL_RUN_MAX_PATH + 32];
         snprintf(p, sizeof p, "%s/init.safetensors", dir);
@@ -316,10 +320,11 @@ rl_status rl_trainer_resume_ex(rl_trainer **out, const char *dir, const rl_resum
     const char *new_text = o ? o->text_path : NULL;
     rl_trainer *t = calloc(1, sizeof *t);
     if (!t) return rl_fail(RL_ERR_NOMEM, "out of memory");
+    t->lock = -1;
     set_shard(t, o ? o->shard : NULL);
     st_file f;
     /* the other processes only read the checkpoint */
-    rl_status s = rl_run_open(&f, dir, &t->cfg, writes(t));
+    rl_status s = rl_run_open(&f, dir, &t->cfg, writes(t) ? &t->lock : NULL);
     t->text_path = (char *)t->cfg.text_path; /* owned */
     if (!s && !(t->dir = strdup(dir))) s = rl_fail(RL_ERR_NOMEM, "out of memory");
     resolve_schedule(&t->cfg); /* a checkpoint from before decay_steps was recorded */
