@@ -640,7 +640,25 @@ int cmd_sweep(int argc, char **argv)
         point p;
         e = make_point(&sp, i, &p);
         if (!e) memcpy(ids[i], p.id, 17);
-        if (!e && c.seen[O_DRY] && rank == 0) { /* the command lines, and nothing run */
+        point_free(&p);
+    }
+    /* two points the same (an axis of sets that repeats one): the second would never run */
+    long first = 0, second = 0;
+    int rep = e ? 0 : sweep_repeated_id((const char(*)[17])ids, n, &first, &second);
+    if (rep < 0) fprintf(stderr, "rnnlab sweep: out of memory\n"), e = 1;
+    if (rep > 0) {
+        point a = {0}, b = {0};
+        e = make_point(&sp, first < second ? first : second, &a) || make_point(&sp, first < second ? second : first, &b);
+        if (!e && rank == 0)
+            fprintf(stderr, "rnnlab sweep: %s: points '%s' and '%s' run the same command lines (id %s): make the axes' "
+                            "values differ\n", argv[optind], a.label, b.label, a.id);
+        point_free(&a), point_free(&b);
+        e = 2;
+    }
+    for (long i = 0; !e && c.seen[O_DRY] && i < n; i++) {
+        point p;
+        e = make_point(&sp, i, &p);
+        if (!e && rank == 0) { /* the command lines, and nothing run */
             strv lines[3] = {{0}};
             int ns = 0;
             e = stage_lines(&sw, &p, lines, &ns);

@@ -53,7 +53,11 @@ typedef struct {
 /* Read the spec at path: 0, or 1 (unreadable) or 2 (a mistake, said with
  * its line) after one line on stderr. spec_free also after a failure. */
 int parse_spec(spec *sp, const char *path);
+/* The same from an open stream (path names it in messages; f is not closed). */
+int parse_spec_stream(spec *sp, const char *path, FILE *f);
 void spec_free(spec *sp);
+/* Nonzero: the spec's mistakes are not printed (the fuzz target sweepspec). */
+extern int sweep_spec_quiet;
 
 typedef struct {
     strv argv[ST_COUNT]; /* each stage's options, as the spec gives them */
@@ -69,6 +73,10 @@ int make_point(const spec *sp, long i, point *p);
 void point_free(point *p);
 /* A JSON number when all of v is one, else a string. */
 cJSON *value_json(const char *v);
+/* Whether two of the plan's n ids are the same (two points that would run
+ * the same command lines): 1 with the two indices (first < second in the
+ * plan's order), 0 if none, -1 when out of memory. N log N. */
+int sweep_repeated_id(const char (*ids)[17], long n, long *first, long *second);
 /* Whether a command has a stage, and whether that stage takes --seed. */
 int sweep_has_stage(int cmd, int st);
 

@@ -73,10 +73,73 @@ static int file_exists(const char *p)
     return lstat(p, &sb) == 0;
 }
 
+/* Count of needle in the file at path (-1 if unreadable). */
+static int count_in_file(const char *path, const char *needle)
+{
+    size_t n = 0;
+    char *b = (char *)read_file(path, &n);
+    if (!b) return -1;
+    int k = 0;
+    for (char *p = b; (p = strstr(p, needle)); p += strlen(needle)) k++;
+    free(b);
+    return k;
+}
+
 static void write_text(const char *path, const char *text)
 {
     FILE *f = fopen(path, "w");
     CHECK(f && fputs(text, f) >= 0 && fclose(f) == 0);
+}
+
+/* ------------------------------------------------------------------ 2: sweeps that never ended */
+
+/* Ranges of huge values made `a + k*s` stand still (memory grew without
+ * end), and 1e20:1e20 gave 8,193 identical points sharing one id. Now the
+ * count is fixed first; seeds are whole numbers; a value or a point given
+ * twice is refused. Every case answers at once. */
+TEST(trust_sweep_ranges_end)
+{
+    struct {
+        const char *spec, *frag;
+        int status, points; /* points: the dry run's, when status is 0 */
+    } cases[] = {
+        {"command train\nseeds 1e300:1e300\n", "is not a whole number", 2, 0},
+        {"command train\ngrid --gain 1e300:1e300:1\n", NULL, 0, 1},
+        {"command train\ngrid --lr 1e20:1e20\n", NULL, 0, 1},
+        {"command train\ngrid --lr 0:1:0.25\nseeds 3:5\n", NULL, 0, 15},
+        {"command train\ngrid --lr 1:1.0000000001:1e-11\n", "the step is too small", 2, 0},
+        {"command train\ngrid --lr 0:1e308:1e-300\n", "more than 1000000 values", 2, 0},
+        {"command train\nseeds 0.5:2.5\n", "is not a whole number", 2, 0},
+        {"command train\nseeds -3:-1\n", "is not a whole number", 2, 0},
+        {"command train\nseeds 0:3 2\n", "'seeds' lists 2 twice", 2, 0},
+        {"command train\ngrid --lr 1 1.0\n", "lists 1 twice", 2, 0},
+        {"command train\ngrid cells\n  a --cell tanh\n  b --cell tanh\n", "run the same command lines", 2, 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const char *sp = write_tmp("range.sweep", cases[i].spec, strlen(cases[i].spec));
+        const char *a[] = {"rnnlab", "sweep", sp, "--out", tmp_path("range-out"), "--dry-run", NULL};
+        char e[512] = "";
+        double t0 = now_s();
+        int st = run_cli(a, NULL, NULL, 0, e, sizeof e);
+        CHECK_MSG(now_s() - t0 < 10, "case %zu took %.1f s", i, now_s() - t0);
+        CHECK_MSG(st == cases[i].status, "case %zu: status %d: %s", i, st, e);
+        if (cases[i].frag) CHECK_MSG(strstr(e, cases[i].frag) && run_cli_err_lines() == 1, "case %zu: %s", i, e);
+        if (!cases[i].frag) {
+            int n = count_in_file(tmp_path("cli.stdout"), "# ");
+            CHECK_MSG(n == cases[i].points, "case %zu: %d points in the dry run", i, n);
+        }
+    }
+}
+
+/* A spec that is a folder, or holds a NUL byte, is named for what it is. */
+TEST(trust_sweep_spec_words)
+{
+    const char *sp = write_tmp("nul.sweep", "command train\ngrid --lr 1 2\0 3\n", 30);
+    const char *a[] = {"rnnlab", "sweep", sp, "--out", tmp_path("nul-out"), "--dry-run", NULL};
+    char e[512] = "";
+    CHECK_MSG(run_cli(a, NULL, NULL, 0, e, sizeof e) == 2 && strstr(e, "nul.sweep:2: a NUL byte"), "%s", e);
+    const char *b[] = {"rnnlab", "sweep", test_tmpdir, "--out", tmp_path("nul-out"), "--dry-run", NULL};
+    CHECK_MSG(run_cli(b, NULL, NULL, 0, e, sizeof e) == 1 && strstr(e, "it is a folder") && run_cli_err_lines() == 1, "%s", e);
 }
 
 /* ------------------------------------------------------------------ 3: inputs never waited on forever */
