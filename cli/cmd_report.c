@@ -180,10 +180,14 @@ static void summary_table(const cJSON *j, const cJSON *cfg, char *buf, size_t n)
     } while (0)
     const cJSON *task = cJSON_GetObjectItem(cfg, "task"), *cell = cJSON_GetObjectItem(cfg, "cell"),
                 *optim = cJSON_GetObjectItem(cfg, "optim");
-    if (cJSON_IsString(task) && cJSON_IsString(cell))
-        ROW(TH "run</th><td>%s, T = %g; %s, %g x %g units; %s, learning rate %g, clipping %g</td></tr>\n", task->valuestring,
-            num(cfg, "seq_len"), cell->valuestring, num(cfg, "layers"), num(cfg, "hidden"),
-            cJSON_IsString(optim) ? optim->valuestring : "?", num(cfg, "lr"), num(cfg, "clip"));
+    if (cJSON_IsString(task) && cJSON_IsString(cell)) { /* config.json's words: from the folder, escaped */
+        char *et = html_escape(task->valuestring), *ec = html_escape(cell->valuestring),
+             *eo = html_escape(cJSON_IsString(optim) ? optim->valuestring : "?");
+        if (et && ec && eo)
+            ROW(TH "run</th><td>%.200s, T = %g; %.200s, %g x %g units; %.200s, learning rate %g, clipping %g</td></tr>\n", et,
+                num(cfg, "seq_len"), ec, num(cfg, "layers"), num(cfg, "hidden"), eo, num(cfg, "lr"), num(cfg, "clip"));
+        free(et), free(ec), free(eo);
+    }
     ROW(TH "steps</th><td>%g</td></tr>\n", num(j, "steps"));
     ROW(TH "training loss</th><td>%.5g at the start, %.5g at the end (means over a logging interval; largest %.5g)</td></tr>\n",
         num(j, "first_loss"), num(j, "last_loss"), num(j, "max_loss"));
@@ -267,10 +271,13 @@ int cmd_report(int argc, char **argv)
     cJSON_Delete(sum);
     cJSON *task = cJSON_GetObjectItem(cj, "task"), *cell = cJSON_GetObjectItem(cj, "cell"),
           *hid = cJSON_GetObjectItem(cj, "hidden"), *T = cJSON_GetObjectItem(cj, "seq_len");
-    snprintf(intro, sizeof intro, "<p>Run folder <code>%s</code>: %s %s, %d units, T = %d. The configuration is in "
+    char *edir = html_escape(dir), *ecell = html_escape(cJSON_IsString(cell) ? cell->valuestring : "?"),
+         *etask = html_escape(cJSON_IsString(task) ? task->valuestring : "?");
+    snprintf(intro, sizeof intro, "<p>Run folder <code>%.900s</code>: %.200s %.200s, %d units, T = %d. The configuration is in "
                                   "config.json; the records behind these figures are metrics.jsonl and flow.jsonl.</p>",
-             dir, cJSON_IsString(cell) ? cell->valuestring : "?", cJSON_IsString(task) ? task->valuestring : "?",
-             cJSON_IsNumber(hid) ? hid->valueint : 0, cJSON_IsNumber(T) ? T->valueint : 0);
+             edir ? edir : "", ecell ? ecell : "", etask ? etask : "", cJSON_IsNumber(hid) ? hid->valueint : 0,
+             cJSON_IsNumber(T) ? T->valueint : 0);
+    free(edir), free(ecell), free(etask);
     cJSON_Delete(cj);
     report *r = report_open(dir, "Training run: how the gradient flowed", intro);
     if (!r) return 1;

@@ -304,6 +304,42 @@ void pl_hook(const char *png, const char *title, const pl_axis *const *axes, int
     cJSON_Delete(j);
 }
 
+int plot_utf8_len(const char *s)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    if (u[0] < 0x80) return 1;
+    int n = u[0] >= 0xc2 && u[0] <= 0xdf ? 2 : u[0] >= 0xe0 && u[0] <= 0xef ? 3 : u[0] >= 0xf0 && u[0] <= 0xf4 ? 4 : 0;
+    for (int k = 1; k < n; k++)
+        if ((u[k] & 0xc0) != 0x80) return 0;
+    if (n == 3 && ((u[0] == 0xe0 && u[1] < 0xa0) || (u[0] == 0xed && u[1] >= 0xa0))) return 0; /* overlong, surrogate */
+    if (n == 4 && ((u[0] == 0xf0 && u[1] < 0x90) || (u[0] == 0xf4 && u[1] >= 0x90))) return 0; /* overlong, > U+10FFFF */
+    return n;
+}
+
+int plot_utf8_ok(const char *s)
+{
+    for (int k; *s; s += k)
+        if (!(k = plot_utf8_len(s))) return 0;
+    return 1;
+}
+
+void plot_text(char *out, size_t n, const char *s)
+{
+    size_t at = 0;
+    for (int k; *s && at + 5 < n; s += k) {
+        k = plot_utf8_len(s);
+        if (!k || (unsigned char)*s < 0x20 || *s == 0x7f) {
+            out[at++] = '?';
+            k = 1;
+        } else if (*s == '#') {
+            out[at++] = '#', out[at++] = '#';
+        } else {
+            memcpy(out + at, s, (size_t)k), at += (size_t)k;
+        }
+    }
+    if (n) out[at < n ? at : n - 1] = '\0';
+}
+
 int plot_png_name(const char *path)
 {
     if (strcmp(path, "-") == 0) return 1;

@@ -23,6 +23,8 @@
 #ifndef RL_PLOT_H
 #define RL_PLOT_H
 
+#include <stddef.h>
+
 /* PL_LINE: a line, with the series' marker at about ten places along it
  * unless another series of the same colour marks its points; PL_POINTS: a
  * marker at every point; PL_LINE_POINTS: both. */
@@ -77,8 +79,19 @@ typedef struct {
 } pl_csv_options;
 int plot_csv(const char *csv, const pl_csv_options *o, const char *png);
 
+
 /* Whether path ends in ".png" (any case), or is "-" (stdout): figures are
  * written as PNG only. */
 int plot_png_name(const char *path);
+
+/* The length of the UTF-8 sequence at s (1 to 4), or 0 when it is not a
+ * valid one (a stray or missing continuation byte, an overlong form, a
+ * surrogate, past U+10FFFF); and whether all of s is valid UTF-8. */
+int plot_utf8_len(const char *s);
+int plot_utf8_ok(const char *s);
+/* Text from data (a result's key, an option's name or value) as PLplot
+ * draws it literally: invalid UTF-8 bytes and control characters as '?',
+ * PLplot's escape '#' doubled; cut at a character's end to fit n bytes. */
+void plot_text(char *out, size_t n, const char *s);
 
 #endif

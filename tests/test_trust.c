@@ -91,6 +91,27 @@ static void write_text(const char *path, const char *text)
     CHECK(f && fputs(text, f) >= 0 && fclose(f) == 0);
 }
 
+/* ------------------------------------------------------------------ 1: report on a crafted plan */
+
+/* A plan whose point id is a number (not a string) crashed report (a null
+ * pointer in load_points). One line, exit 1. */
+TEST(trust_report_plan_with_a_number_id)
+{
+    const char *dir = tmp_path("numid");
+    CHECK(mkdir(dir, 0755) == 0);
+    write_text(tmp_path("numid/sweep.json"), "{\"command\":\"lyapunov\",\"axes\":[],\"points\":[1]}\n");
+    write_text(tmp_path("numid/results.jsonl"), "{\"id\":\"a\"}\n");
+    const char *a[] = {"rnnlab", "report", dir, NULL};
+    char e[512] = "";
+    int st = run_cli(a, NULL, NULL, 0, e, sizeof e);
+    CHECK_MSG(st == 1 && strstr(e, "not a string id") && run_cli_err_lines() == 1, "status %d: %s", st, e);
+    /* ids listed twice, an axis value twice: refused, not drawn from */
+    write_text(tmp_path("numid/sweep.json"),
+               "{\"command\":\"x\",\"axes\":[{\"name\":\"g\",\"values\":[1,2]}],\"points\":[\"a\",\"a\"]}\n");
+    st = run_cli(a, NULL, NULL, 0, e, sizeof e);
+    CHECK_MSG(st == 1 && strstr(e, "listed twice") && run_cli_err_lines() == 1, "status %d: %s", st, e);
+}
+
 /* ------------------------------------------------------------------ 2: sweeps that never ended */
 
 /* Ranges of huge values made `a + k*s` stand still (memory grew without
@@ -140,6 +161,79 @@ TEST(trust_sweep_spec_words)
     CHECK_MSG(run_cli(a, NULL, NULL, 0, e, sizeof e) == 2 && strstr(e, "nul.sweep:2: a NUL byte"), "%s", e);
     const char *b[] = {"rnnlab", "sweep", test_tmpdir, "--out", tmp_path("nul-out"), "--dry-run", NULL};
     CHECK_MSG(run_cli(b, NULL, NULL, 0, e, sizeof e) == 1 && strstr(e, "it is a folder") && run_cli_err_lines() == 1, "%s", e);
+}
+
+/* ------------------------------------------------------------------ 3: report near-linear */
+
+/* A sweep folder of n points: an axis "gain" of n / 4 values and 4 seeds. */
+static void make_sweep_folder(const char *dir, int n)
+{
+    char p[1200];
+    CHECK(mkdir(dir, 0755) == 0);
+    snprintf(p, sizeof p, "%s/sweep.json", dir);
+    FILE *f = fopen(p, "w");
+    if (!f) return;
+    fprintf(f, "{\"command\":\"lyapunov\",\"axes\":[{\"name\":\"gain\",\"option\":\"--gain\",\"values\":[");
+    for (int k = 0; k < n / 4; k++) fprintf(f, "%s%.4f", k ? "," : "", 0.5 + 0.01 * k);
+    fprintf(f, "]}],\"seeds\":[0,1,2,3],\"points\":[");
+    for (int i = 0; i < n; i++) fprintf(f, "%s\"%016x\"", i ? "," : "", i);
+    fprintf(f, "]}\n");
+    fclose(f);
+    snprintf(p, sizeof p, "%s/results.jsonl", dir);
+    f = fopen(p, "w");
+    if (!f) return;
+    for (int i = 0; i < n; i++)
+        fprintf(f, "{\"id\":\"%016x\",\"command\":\"lyapunov\",\"options\":{\"gain\":%.4f,\"seed\":%d},"
+                   "\"result\":{\"lambda_max\":%.6f,\"lambda_sum\":-1,\"k\":4}}\n", i, 0.5 + 0.01 * (i / 4), i % 4, -0.5 + 0.001 * i);
+    fclose(f);
+}
+
+/* The best of two runs of rnnlab report on dir, in seconds (-1 if it failed). */
+static double time_report(const char *dir)
+{
+    const char *a[] = {"rnnlab", "report", dir, NULL};
+    double best = INFINITY;
+    for (int r = 0; r < 2; r++) {
+        double t0 = now_s();
+        if (run_cli(a, NULL, NULL, 0, NULL, 0) != 0) return -1;
+        best = fmin(best, now_s() - t0);
+    }
+    return best;
+}
+
+/* The points were found by walking cJSON arrays by index inside loops:
+ * 1,000 points took 3 s, 2,000 took 17 s, 5,000 took 435 s. The property:
+ * 4,000 points take under 4 times what 1,000 take, and the page's table
+ * lists every point. */
+TEST(trust_report_is_near_linear)
+{
+    make_sweep_folder(tmp_path("lin1000"), 1000);
+    make_sweep_folder(tmp_path("lin4000"), 4000);
+    double t1 = time_report(tmp_path("lin1000")), t4 = time_report(tmp_path("lin4000"));
+    CHECK_MSG(t1 > 0 && t4 > 0 && t4 < 4 * t1, "report: %.2f s at 1,000 points, %.2f s at 4,000", t1, t4);
+    CHECK(count_in_file(tmp_path("lin4000/report.html"), "<tr><td>") == 4000);
+}
+
+/* A sweep folder's results.jsonl that is a FIFO blocked report forever:
+ * a folder's files are read only when they are regular files. */
+TEST(trust_sweep_folder_fifo_is_refused)
+{
+    const char *dir = tmp_path("fifo-sweep");
+    make_sweep_folder(dir, 8);
+    char p[1200];
+    snprintf(p, sizeof p, "%s/results.jsonl", dir);
+    CHECK(unlink(p) == 0 && mkfifo(p, 0600) == 0);
+    const char *a[] = {"rnnlab", "report", dir, NULL};
+    char e[512] = "";
+    double t0 = now_s();
+    int st = run_cli(a, NULL, NULL, 0, e, sizeof e);
+    CHECK_MSG(st == 1 && strstr(e, "not a regular file") && run_cli_err_lines() == 1 && now_s() - t0 < 5, "status %d: %s", st, e);
+    /* and a page that is a FIFO: refused before any work */
+    CHECK(unlink(p) == 0);
+    make_sweep_folder(tmp_path("fifo-page"), 8);
+    CHECK(mkfifo(tmp_path("fifo-page/report.html"), 0600) == 0);
+    const char *rep[] = {"rnnlab", "report", tmp_path("fifo-page"), NULL};
+    CHECK_MSG(run_cli(rep, NULL, NULL, 0, e, sizeof e) == 1 && strstr(e, "report.html: cannot write: it is a FIFO"), "%s", e);
 }
 
 /* ------------------------------------------------------------------ 3: inputs never waited on forever */
@@ -439,4 +533,69 @@ TEST(trust_outputs_are_regular_files)
     const char *rep[] = {"rnnlab", "report", tmp_path("fifo-run-page"), NULL};
     char e[512] = "";
     CHECK_MSG(run_cli(rep, NULL, NULL, 0, e, sizeof e) == 1 && strstr(e, "report.html: cannot write: it is a FIFO"), "%s", e);
+}
+
+/* ------------------------------------------------------------------ 7, 8: names from data */
+
+/* A sweep folder whose names and keys are markup and paths: a result key
+ * "<img src=x onerror=alert(1)>", another "/../../pwned" (with a folder
+ * "sweep-" beside it, which let the old path reach the parent), an axis
+ * "g<xi>", a command "lyapunov<xb>", a key of 300 characters. The page holds
+ * them escaped; every file goes inside the folder under a safe name;
+ * PLplot never aborts. */
+TEST(trust_names_from_data_stay_data)
+{
+    const char *dir = tmp_path("evil");
+    char p[1200];
+    CHECK(mkdir(dir, 0755) == 0);
+    snprintf(p, sizeof p, "%s/sweep-", dir);
+    CHECK(mkdir(p, 0755) == 0);
+    char longkey[301];
+    memset(longkey, 'k', 300);
+    longkey[300] = '\0';
+    longkey[150] = '/';
+    write_text(tmp_path("evil/sweep.json"), "{\"command\":\"lyapunov<xb>\",\"axes\":[{\"name\":\"g<xi>\",\"option\":\"--gain\","
+                                             "\"values\":[0.5,1,1.5]}],\"points\":[\"a\",\"b\",\"c\"]}\n");
+    snprintf(p, sizeof p, "%s/results.jsonl", dir);
+    FILE *f = fopen(p, "w");
+    for (int i = 0; f && i < 3; i++)
+        fprintf(f, "{\"id\":\"%c\",\"options\":{\"g<xi>\":%g},\"result\":{\"/../../pwned\":%d,\"<img src=x onerror=alert(1)>\":%d,"
+                   "\"%s\":%d,\"#[0x2202]\\u00ff\":1}}\n", 'a' + i, 0.5 + 0.5 * i, i, 2 * i, longkey, i);
+    if (f) fclose(f);
+    const char *keys[] = {"/../../pwned", "<img src=x onerror=alert(1)>", longkey, "#[0x2202]\xc3\xbf"};
+    for (int k = 0; k < 4; k++) {
+        const char *a[] = {"rnnlab", "report", dir, "--result", keys[k], NULL};
+        char e[512] = "";
+        int st = run_cli(a, NULL, NULL, 0, e, sizeof e);
+        CHECK_MSG(st == 0, "key %d: status %d: %s", k, st, e);
+        char page[1200];
+        snprintf(page, sizeof page, "%s/report.html", dir);
+        CHECK_MSG(count_in_file(page, "<img src=x") == 0 && count_in_file(page, "<xb>") == 0 && count_in_file(page, "<xi>") == 0 &&
+                      count_in_file(page, "&lt;xi&gt;") >= 1,
+                  "key %d: markup from the folder reached the page", k);
+        CHECK(k != 1 || count_in_file(page, "&lt;img src=x onerror=alert(1)&gt;") >= 2);
+    }
+    CHECK(!file_exists(tmp_path("pwned.png")) && !file_exists(tmp_path("pwned.csv")) && !file_exists(tmp_path("../pwned.png")));
+    /* the safe names: no '/', inside the folder */
+    snprintf(p, sizeof p, "%s/sweep-_.._.._pwned-", dir);
+    int found = 0;
+    char cmd[1400];
+    snprintf(cmd, sizeof cmd, "ls '%s' | grep -c '^sweep-.*\\.png$' > '%s'", dir, tmp_path("evil.count"));
+    CHECK(system(cmd) == 0);
+    size_t n = 0;
+    char *c = (char *)read_file(tmp_path("evil.count"), &n);
+    found = c ? atoi(c) : 0;
+    free(c);
+    CHECK_MSG(found == 4, "%d figures in the folder", found);
+    /* a run folder whose config.json holds markup */
+    const char *run = tmp_path("evil-run");
+    const char *tr[] = {"rnnlab", "train", "--task", "adding", "--seq-len", "10", "--hidden", "8", "--steps", "20",
+                        "--eval-every", "0", "--out", run, "--quiet", NULL};
+    CHECK(run_cli(tr, NULL, NULL, 0, NULL, 0) == 0);
+    snprintf(p, sizeof p, "%s/config.json", run);
+    write_text(p, "{\"task\":\"<script>alert(1)</script>\",\"cell\":\"<img src=x>\",\"optim\":\"<s>\",\"hidden\":8,\"seq_len\":10}");
+    const char *rr[] = {"rnnlab", "report", run, NULL};
+    CHECK(run_cli(rr, NULL, NULL, 0, NULL, 0) == 0);
+    snprintf(p, sizeof p, "%s/report.html", run);
+    CHECK(count_in_file(p, "<script") == 0 && count_in_file(p, "<img src=x") == 0 && count_in_file(p, "&lt;script&gt;") >= 1);
 }
