@@ -599,3 +599,29 @@ TEST(trust_names_from_data_stay_data)
     snprintf(p, sizeof p, "%s/report.html", run);
     CHECK(count_in_file(p, "<script") == 0 && count_in_file(p, "<img src=x") == 0 && count_in_file(p, "&lt;script&gt;") >= 1);
 }
+
+/* ------------------------------------------------------------------ unclear or silently accepted */
+
+/* plot csv named binary input "a line longer than 4094 characters", a
+ * folder "Input/output error", and drew a header that is not UTF-8 with six
+ * PLplot errors and exit 0. */
+TEST(trust_plot_csv_says_what_is_wrong)
+{
+    const char *bin = write_tmp("bin.csv", "x,y\n1,2\0\n3,4\n", 13);
+    const char *latin = write_tmp("latin.csv", "x,caf\xe9\n1,2\n2,3\n", 16);
+    const char *elf = write_tmp("elf.csv", "\x7f" "ELF\x02\x01\x01\xff\xfe\x90\x91", 11);
+    struct {
+        const char *in, *frag;
+    } cases[] = {
+        {bin, "line 2 holds a NUL byte"},
+        {latin, "line 1 is not UTF-8 text"},
+        {elf, "is not UTF-8 text"},
+        {test_tmpdir, "it is a folder"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const char *a[] = {"rnnlab", "plot", "csv", cases[i].in, "--out", tmp_path("bad.png"), NULL};
+        char e[512] = "";
+        int st = run_cli(a, NULL, NULL, 0, e, sizeof e);
+        CHECK_MSG(st == 1 && strstr(e, cases[i].frag) && run_cli_err_lines() == 1, "case %zu: status %d: %s", i, st, e);
+    }
+}
