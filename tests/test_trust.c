@@ -625,3 +625,18 @@ TEST(trust_plot_csv_says_what_is_wrong)
         CHECK_MSG(st == 1 && strstr(e, cases[i].frag) && run_cli_err_lines() == 1, "case %zu: status %d: %s", i, st, e);
     }
 }
+
+/* train --readout ridge ignored --omega (and flossing) without a word. */
+TEST(trust_ridge_refuses_regularisers)
+{
+    const char *cases[][2] = {{"--omega", "1"}, {"--floss", "2"}};
+    for (int i = 0; i < 2; i++) {
+        const char *a[] = {"rnnlab", "train", "--task", "adding", "--seq-len", "10", "--readout", "ridge", cases[i][0],
+                           cases[i][1], "--out", tmp_path("ridge-reg"), NULL};
+        char e[512] = "";
+        int st = run_cli(a, NULL, NULL, 0, e, sizeof e);
+        CHECK_MSG(st == 2 && strstr(e, cases[i][0]) && strstr(e, "ridge") && run_cli_err_lines() == 1, "%s: status %d: %s",
+                  cases[i][0], st, e);
+        CHECK(!file_exists(tmp_path("ridge-reg")));
+    }
+}

@@ -100,6 +100,10 @@ static rl_status check_ridge(const rl_train_config *c, const rl_task_info *in)
         if (c->washout) return rl_fail(RL_ERR_ARG, "--washout is for --readout ridge");
         return RL_OK;
     }
+    /* a ridge readout has no gradient steps: the regularisers on the Jacobians would never act */
+    if (c->omega > 0 || c->floss > 0)
+        return rl_fail(RL_ERR_ARG, "%s is for --readout bptt: a ridge readout fits the head in one solve, with no gradient "
+                                   "step for it to act on", c->omega > 0 ? "--omega" : "--floss");
     if (in->loss != RL_LOSS_MSE)
         return rl_fail(RL_ERR_ARG, "--readout ridge fits an MSE head by least squares; the task %s has a %s loss",
                        rl_task_name(in->kind), rl_loss_name(in->loss));
