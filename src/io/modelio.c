@@ -219,6 +219,7 @@ int rl_model_st_tensors(const rl_model *m, st_out *t)
 
 rl_status rl_model_save(const rl_model *m, const char *path)
 {
+    if (!m || !path) return rl_fail(RL_ERR_ARG, "rl_model_save: no model or no path (NULL)"); /* a freed handle */
     const rl_model *m32 = m;
     rl_model *cast = NULL;
     rl_status s = RL_OK;

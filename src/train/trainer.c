@@ -390,8 +390,8 @@ int64_t rl_trainer_last_eval(const rl_trainer *t, rl_score *sc)
     return t->last_val_step;
 }
 rl_train_config rl_trainer_config(const rl_trainer *t) { return t->cfg; }
-int64_t rl_trainer_step(const rl_trainer *t) { return t->step; }
-int64_t rl_trainer_solved_step(const rl_trainer *t) { return t->solved_step; }
+int64_t rl_trainer_step(const rl_trainer *t) { return t ? t->step : -1; }
+int64_t rl_trainer_solved_step(const rl_trainer *t) { return t ? t->solved_step : -1; }
 
 /* ------------------------------------------------------------------ records */
 
@@ -802,6 +802,7 @@ static rl_status log_metrics(rl_trainer *t, double now, double tlog, int64_t tok
 static rl_status trainer_loop(rl_trainer *t, volatile int *stop, int *interrupted,
                               void (*progress)(const rl_progress *, void *), void *ctx)
 {
+    if (!t) return rl_fail(RL_ERR_ARG, "rl_trainer_run: no trainer (NULL)");
     const rl_train_config *c = &t->cfg;
     rl_status s = RL_OK;
     *interrupted = 0;
