@@ -32,10 +32,12 @@ LIB_OBJS = $(LIB_PLAIN:%=$(BUILD)/src/%.o) $(LIB_REAL:%=$(BUILD)/src/%_f32.o) $(
 # the CLI's objects but the processes' (cli/dist.h): rnnlab links dist_none,
 # rnnlab-mpi (the same program on several processes) dist_mpi and MPI
 CLI_OBJS = $(patsubst cli/%.c,$(BUILD)/cli/%.o,$(filter-out cli/dist_none.c cli/dist_mpi.c,$(wildcard cli/*.c)))
+# the CLI's modules without main, for the tests and the fuzz targets of its parsers (sweep specs, sweep folders, CSV)
+CLI_LIB_OBJS = $(filter-out $(BUILD)/cli/main.o,$(CLI_OBJS)) $(BUILD)/cli/dist_none.o
 MPI_CFLAGS ?= $(shell pkg-config --cflags ompi-c)
 MPI_LIBS ?= $(shell pkg-config --libs ompi-c)
 TEST_OBJS = $(patsubst tests/%.c,$(BUILD)/tests/%.o,$(wildcard tests/*.c))
-FUZZERS = safetensors model data text
+FUZZERS = safetensors model data text sweepspec sweepjson csv runconfig
 
 # The shared library: the same sources compiled as position-independent code
 # into $(BUILD)/pic/, linked with a version script made from the public
@@ -76,8 +78,11 @@ $(BUILD)/rnnlab: $(CLI_OBJS) $(BUILD)/cli/dist_none.o $(BUILD)/librnnlab.a
 $(BUILD)/rnnlab-mpi: $(CLI_OBJS) $(BUILD)/cli/dist_mpi.o $(BUILD)/librnnlab.a
 	$(CC) $(SAN) -o $@ $(CLI_OBJS) $(BUILD)/cli/dist_mpi.o $(BUILD)/librnnlab.a $(CLI_LIBS) $(MPI_LIBS) $(LDLIBS_ALL)
 
-$(BUILD)/rnnlab_tests: $(TEST_OBJS) $(BUILD)/librnnlab.a
-	$(CC) $(SAN) -o $@ $(TEST_OBJS) $(BUILD)/librnnlab.a $(CLI_LIBS) $(LDLIBS_ALL)
+$(BUILD)/libcli.a: $(CLI_LIB_OBJS)
+	ar rcs $@ $^
+
+$(BUILD)/rnnlab_tests: $(TEST_OBJS) $(BUILD)/libcli.a $(BUILD)/librnnlab.a
+	$(CC) $(SAN) -o $@ $(TEST_OBJS) $(BUILD)/libcli.a $(BUILD)/librnnlab.a $(CLI_LIBS) $(LDLIBS_ALL)
 
 $(BUILD)/src/%_f32.o: src/%.c | deps
 	@mkdir -p $(dir $@)
@@ -135,10 +140,12 @@ FUZZ_SAN = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-fram
 # At -O1 clang does not run its loop vectoriser, and says so for every
 # `omp simd` loop (-Wpass-failed): that is expected in this build.
 fuzz:
-	$(MAKE) BUILD=build/fuzz CC=clang OPT="-O1 -Wno-pass-failed" HARDEN= SAN="$(FUZZ_SAN) -fsanitize=fuzzer-no-link" build/fuzz/librnnlab.a
+	$(MAKE) BUILD=build/fuzz CC=clang OPT="-O1 -Wno-pass-failed" HARDEN= SAN="$(FUZZ_SAN) -fsanitize=fuzzer-no-link" \
+	  build/fuzz/librnnlab.a build/fuzz/libcli.a
 	@for f in $(FUZZERS); do \
-	  clang -std=c11 -O1 -g $(FUZZ_SAN) -fsanitize=fuzzer -D_DEFAULT_SOURCE -Iinclude -Isrc -Itests $(PKG_CFLAGS) \
-	    -o build/fuzz/fuzz_$$f tests/fuzz/fuzz_$$f.c tests/fuzz_targets.c build/fuzz/librnnlab.a $(LDLIBS_ALL) || exit 1; \
+	  clang -std=c11 -O1 -g $(FUZZ_SAN) -fsanitize=fuzzer -D_DEFAULT_SOURCE -Iinclude -Isrc -Itests $(PKG_CFLAGS) $(CLI_CFLAGS) \
+	    -o build/fuzz/fuzz_$$f tests/fuzz/fuzz_$$f.c tests/fuzz_targets.c build/fuzz/libcli.a build/fuzz/librnnlab.a \
+	    $(CLI_LIBS) $(LDLIBS_ALL) || exit 1; \
 	done
 	@for f in $(FUZZERS); do \
 	  mkdir -p build/fuzz/corpus-$$f; \

@@ -56,8 +56,11 @@ int parse_spec(spec *sp, const char *path);
 /* The same from an open stream (path names it in messages; f is not closed). */
 int parse_spec_stream(spec *sp, const char *path, FILE *f);
 void spec_free(spec *sp);
-/* Nonzero: the spec's mistakes are not printed (the fuzz target sweepspec). */
+/* Nonzero: the spec's mistakes are not printed; the most values of a range
+ * and points of a plan (MAX_POINTS; the fuzz target sweepspec sets both,
+ * so that each input costs milliseconds). */
 extern int sweep_spec_quiet;
+extern long sweep_spec_max;
 
 typedef struct {
     strv argv[ST_COUNT]; /* each stage's options, as the spec gives them */

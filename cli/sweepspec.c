@@ -55,6 +55,7 @@ void spec_free(spec *sp)
 
 static int spec_error(const spec *sp, int line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 int sweep_spec_quiet;
+long sweep_spec_max = MAX_POINTS;
 
 static int spec_error(const spec *sp, int line, const char *fmt, ...)
 {
@@ -85,7 +86,7 @@ static int expand(const spec *sp, int line, const char *v, strv *out)
     if (errno || !e3 || *e3 || !isfinite(a) || !isfinite(b) || !(s > 0) || !isfinite(s) || b < a)
         return spec_error(sp, line, "'%s' is not a range A:B:STEP (A <= B, STEP > 0, all finite)", v);
     double span = (b - a) / s; /* inf when b - a overflows */
-    if (!(span <= MAX_POINTS)) return spec_error(sp, line, "'%s' has more than %d values", v, MAX_POINTS);
+    if (!(span <= sweep_spec_max)) return spec_error(sp, line, "'%s' has more than %ld values", v, sweep_spec_max);
     long count = (long)floor(span * (1 + 1e-9) + 1e-9) + 1;
     char prev[64] = "";
     for (long k = 0; k < count; k++) {
@@ -127,7 +128,8 @@ static int expand_seeds(const spec *sp, int line, const char *v, strv *out)
         return spec_error(sp, line, "seed '%s' is not a whole number >= 0 (or a range A:B of them)", v);
     if (parts == 1) return strv_push(out, w[0]) ? spec_error(sp, line, "out of memory") : 0;
     if (b < a || s == 0) return spec_error(sp, line, "'%s' is not a range of seeds A:B:STEP (A <= B, STEP >= 1)", v);
-    if ((b - a) / s >= MAX_POINTS) return spec_error(sp, line, "'%s' has more than %d seeds", v, MAX_POINTS);
+    if ((b - a) / s >= (unsigned long long)sweep_spec_max)
+        return spec_error(sp, line, "'%s' has more than %ld seeds", v, sweep_spec_max);
     for (unsigned long long x = a;; x += s) {
         char buf[32];
         snprintf(buf, sizeof buf, "%llu", x);
@@ -321,7 +323,7 @@ int parse_spec_stream(spec *sp, const char *path, FILE *f)
         char what[96];
         snprintf(what, sizeof what, "the axis %s", sp->ax[a].name);
         if (sp->ax[a].sets && (e = no_repeats(sp, no, what, &sp->ax[a].values))) return e;
-        if (sp->npoints * sp->ax[a].values.n > MAX_POINTS) return spec_error(sp, no, "more than %d points", MAX_POINTS);
+        if (sp->npoints * sp->ax[a].values.n > sweep_spec_max) return spec_error(sp, no, "more than %ld points", sweep_spec_max);
         sp->npoints *= sp->ax[a].values.n;
         for (int b = 0; b < a; b++)
             if (strcmp(sp->ax[a].name, sp->ax[b].name) == 0) return spec_error(sp, no, "two axes are named %s", sp->ax[a].name);

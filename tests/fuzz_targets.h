@@ -9,5 +9,9 @@ int fuzz_safetensors(const uint8_t *data, size_t size);
 int fuzz_model(const uint8_t *data, size_t size);
 int fuzz_data(const uint8_t *data, size_t size);
 int fuzz_text(const uint8_t *data, size_t size);
+int fuzz_sweepspec(const uint8_t *data, size_t size);
+int fuzz_sweepjson(const uint8_t *data, size_t size);
+int fuzz_csv(const uint8_t *data, size_t size);
+int fuzz_runconfig(const uint8_t *data, size_t size);
 
 #endif
