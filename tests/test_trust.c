@@ -640,3 +640,28 @@ TEST(trust_ridge_refuses_regularisers)
         CHECK(!file_exists(tmp_path("ridge-reg")));
     }
 }
+
+/* ------------------------------------------------------------------ the figures of docs/security.md */
+
+/* docs/security.md states the limits of the new surfaces as the code has them. */
+TEST(trust_docs_state_the_limits)
+{
+    char path[2048];
+    snprintf(path, sizeof path, "%s/../../docs/security.md", test_fixtures);
+    size_t n = 0;
+    char *doc = (char *)read_file(path, &n);
+    CHECK_MSG(doc != NULL, "cannot read %s", path);
+    if (!doc) return;
+    CHECK(MAX_POINTS == 1000000 && CSV_MAX_ROWS == 1000000 && RL_FIFO_WAIT_MS == 3000 && CLI_FIFO_WAIT_MS == RL_FIFO_WAIT_MS);
+    char want[8][160];
+    int k = 0;
+    snprintf(want[k++], 160, "at most 1,000,000 values");                           /* MAX_POINTS */
+    snprintf(want[k++], 160, "at most 1,000,000 string ids");                       /* MAX_POINTS */
+    snprintf(want[k++], 160, "lines of at most %d characters", CSV_LINE - 2);
+    snprintf(want[k++], 160, "a header of 2 to %d names", PL_CSV_MAX_SERIES + 1);
+    snprintf(want[k++], 160, "at most 1,000,000 rows");                             /* CSV_MAX_ROWS */
+    snprintf(want[k++], 160, "within %d s is refused", RL_FIFO_WAIT_MS / 1000);
+    snprintf(want[k++], 160, "`%s` and `%s`", ST_CRC_DATA, ST_CRC_HEADER);
+    for (int i = 0; i < k; i++) CHECK_MSG(strstr(doc, want[i]) != NULL, "docs/security.md lacks '%s'", want[i]);
+    free(doc);
+}
