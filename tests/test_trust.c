@@ -535,6 +535,25 @@ TEST(trust_outputs_are_regular_files)
     CHECK_MSG(run_cli(rep, NULL, NULL, 0, e, sizeof e) == 1 && strstr(e, "report.html: cannot write: it is a FIFO"), "%s", e);
 }
 
+/* The JSON outputs (lyapunov, spectrum) were written to PATH.tmp, a fixed
+ * name opened as it was: a link left there wrote through to its target. */
+TEST(trust_json_output_never_follows_a_link)
+{
+    const char *victim = write_tmp("victim.txt", "mine\n", 5), *out = tmp_path("ly.json");
+    char tmp[1200];
+    snprintf(tmp, sizeof tmp, "%s.tmp", out);
+    CHECK(symlink(victim, tmp) == 0);
+    const char *a[] = {"rnnlab", "lyapunov", "--model", M, "--steps", "5", "--out", out, NULL};
+    char e[512] = "";
+    CHECK_MSG(run_cli(a, NULL, NULL, 0, e, sizeof e) == 0, "%s", e);
+    size_t n = 0;
+    char *v = (char *)read_file(victim, &n);
+    CHECK(v && n == 5 && memcmp(v, "mine\n", 5) == 0);
+    free(v);
+    struct stat sb;
+    CHECK(lstat(out, &sb) == 0 && S_ISREG(sb.st_mode) && lstat(tmp, &sb) == 0 && S_ISLNK(sb.st_mode));
+}
+
 /* ------------------------------------------------------------------ 7, 8: names from data */
 
 /* A sweep folder whose names and keys are markup and paths: a result key
