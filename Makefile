@@ -21,7 +21,7 @@ LDLIBS_ALL = $(PKG_LIBS) -lm -lpthread $(LDLIBS)
 
 # src/ in layers, each using only those before it (docs/design.md; make lint checks it)
 LAYERS = base cells net analysis io train
-LIB_PLAIN = base/status base/names base/blas base/par base/kernel base/rng cells/cell cells/orth net/model net/ws net/orth_ws \
+LIB_PLAIN = base/status base/names base/files base/blas base/par base/kernel base/rng cells/cell cells/orth net/model net/ws net/orth_ws \
             net/batch analysis/worked analysis/gradcheck analysis/jacobian analysis/lyapunov io/safetensors io/modelio \
             io/arrays io/npy io/npz io/idx io/csv \
             train/sample train/floss train/optim train/series train/tasks train/options train/train_config train/run train/trainer \
@@ -37,10 +37,13 @@ LIB_OBJS = $(LIB_PLAIN:%=$(BUILD)/src/%.o) $(LIB_REAL:%=$(BUILD)/src/%_f32.o) $(
 # same program on several processes) dist_mpi and MPI
 CLI_SRCS = $(wildcard cli/*.c cli/*/*.c)
 CLI_OBJS = $(patsubst cli/%.c,$(BUILD)/cli/%.o,$(filter-out cli/processes/dist_none.c cli/processes/dist_mpi.c,$(CLI_SRCS)))
+# the program's modules without main, for the tests (which walk its option
+# table in process) and the fuzz targets of its parsers (sweep specs, sweep folders, CSV)
+CLI_LIB_OBJS = $(filter-out $(BUILD)/cli/main.o,$(CLI_OBJS)) $(BUILD)/cli/processes/dist_none.o
 MPI_CFLAGS ?= $(shell pkg-config --cflags ompi-c)
 MPI_LIBS ?= $(shell pkg-config --libs ompi-c)
 TEST_OBJS = $(patsubst tests/%.c,$(BUILD)/tests/%.o,$(wildcard tests/*.c))
-FUZZERS = safetensors model data text npy npz idx csv
+FUZZERS = safetensors model data text npy npz idx csv sweepspec sweepjson plotcsv runconfig
 
 # The shared library: the same sources compiled as position-independent code
 # into $(BUILD)/pic/, linked with a version script made from the public
@@ -82,10 +85,11 @@ $(BUILD)/rnnlab: $(CLI_OBJS) $(BUILD)/cli/processes/dist_none.o $(BUILD)/librnnl
 $(BUILD)/rnnlab-mpi: $(CLI_OBJS) $(BUILD)/cli/processes/dist_mpi.o $(BUILD)/librnnlab.a
 	$(CC) $(SAN) -o $@ $(CLI_OBJS) $(BUILD)/cli/processes/dist_mpi.o $(BUILD)/librnnlab.a $(CLI_LIBS) $(MPI_LIBS) $(LDLIBS_ALL)
 
-# the tests link the program's objects but main, to walk its option table in-process
-TEST_CLI_OBJS = $(filter-out $(BUILD)/cli/main.o,$(CLI_OBJS)) $(BUILD)/cli/processes/dist_none.o
-$(BUILD)/rnnlab_tests: $(TEST_OBJS) $(TEST_CLI_OBJS) $(BUILD)/librnnlab.a
-	$(CC) $(SAN) -o $@ $(TEST_OBJS) $(TEST_CLI_OBJS) $(BUILD)/librnnlab.a $(CLI_LIBS) $(LDLIBS_ALL)
+$(BUILD)/libcli.a: $(CLI_LIB_OBJS)
+	ar rcs $@ $^
+
+$(BUILD)/rnnlab_tests: $(TEST_OBJS) $(BUILD)/libcli.a $(BUILD)/librnnlab.a
+	$(CC) $(SAN) -o $@ $(TEST_OBJS) $(BUILD)/libcli.a $(BUILD)/librnnlab.a $(CLI_LIBS) $(LDLIBS_ALL)
 
 $(BUILD)/src/%_f32.o: src/%.c | deps
 	@mkdir -p $(dir $@)
@@ -117,7 +121,7 @@ $(BUILD)/cli/processes/dist_mpi.o: cli/processes/dist_mpi.c | deps
 	$(CC) $(CFLAGS_ALL) -Icli $(CLI_CFLAGS) $(MPI_CFLAGS) -c -o $@ $<
 $(BUILD)/tests/%.o: tests/%.c | deps
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) $(CLI_CFLAGS) -c -o $@ $<
+	$(CC) $(CFLAGS_ALL) -Icli $(CLI_CFLAGS) -c -o $@ $<
 $(BUILD)/%.o: %.c | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -c -o $@ $<
@@ -143,10 +147,12 @@ FUZZ_SAN = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-fram
 # At -O1 clang does not run its loop vectoriser, and says so for every
 # `omp simd` loop (-Wpass-failed): that is expected in this build.
 fuzz:
-	$(MAKE) BUILD=build/fuzz CC=clang OPT="-O1 -Wno-pass-failed" HARDEN= SAN="$(FUZZ_SAN) -fsanitize=fuzzer-no-link" build/fuzz/librnnlab.a
+	$(MAKE) BUILD=build/fuzz CC=clang OPT="-O1 -Wno-pass-failed" HARDEN= SAN="$(FUZZ_SAN) -fsanitize=fuzzer-no-link" \
+	  build/fuzz/librnnlab.a build/fuzz/libcli.a
 	@for f in $(FUZZERS); do \
-	  clang -std=c11 -O1 -g $(FUZZ_SAN) -fsanitize=fuzzer -D_DEFAULT_SOURCE -Iinclude -Isrc -Itests $(PKG_CFLAGS) \
-	    -o build/fuzz/fuzz_$$f tests/fuzz/fuzz_$$f.c tests/fuzz_targets.c tests/fuzz_readers.c build/fuzz/librnnlab.a $(LDLIBS_ALL) || exit 1; \
+	  clang -std=c11 -O1 -g $(FUZZ_SAN) -fsanitize=fuzzer -D_DEFAULT_SOURCE -Iinclude -Isrc -Icli -Itests $(PKG_CFLAGS) $(CLI_CFLAGS) \
+	    -o build/fuzz/fuzz_$$f tests/fuzz/fuzz_$$f.c tests/fuzz_targets.c tests/fuzz_readers.c build/fuzz/libcli.a \
+	    build/fuzz/librnnlab.a $(CLI_LIBS) $(LDLIBS_ALL) || exit 1; \
 	done
 	@for f in $(FUZZERS); do \
 	  mkdir -p build/fuzz/corpus-$$f; \

@@ -6,13 +6,16 @@
 #include <assert.h>
 #include <cJSON.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 int cli_usage_error(const cli_ctx *c, const char *fmt, ...)
@@ -267,11 +270,57 @@ void cli_print_object(const void *json_object, int as_json)
         else if (cJSON_IsString(it)) printf("%-20s %s\n", it->string, it->valuestring);
 }
 
+/* "a folder", "a FIFO", ... for a st_mode */
+static const char *file_kind(mode_t m)
+{
+    return S_ISDIR(m) ? "a folder" : S_ISFIFO(m) ? "a FIFO" : S_ISCHR(m) ? "a character device" : S_ISBLK(m) ? "a block device"
+           : S_ISSOCK(m) ? "a socket" : S_ISREG(m) ? "a regular file" : "not a regular file";
+}
+
+/* Open path without blocking in the open (a FIFO without a writer); a FIFO
+ * that no process writes to within CLI_FIFO_WAIT_MS is refused (ENXIO).
+ * *pending: a byte its first read took, or -1. A descriptor that blocks. */
+static int open_input(const char *path, struct stat *sb, int *pending)
+{
+    *pending = -1;
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC), err = 0;
+    if (fd < 0) return -1;
+    if (fstat(fd, sb) != 0) err = errno;
+    else if (S_ISDIR(sb->st_mode)) err = EISDIR;
+    for (int waited = 0; !err && S_ISFIFO(sb->st_mode); waited += 10) {
+        struct pollfd p = {fd, POLLIN, 0};
+        if (poll(&p, 1, 0) == 1 && (p.revents & POLLIN)) break;
+        unsigned char c;
+        ssize_t got = read(fd, &c, 1);
+        if (got == 1) *pending = c;
+        if (got == 1 || (got < 0 && errno == EAGAIN)) break;
+        if (got < 0 && errno != EINTR) err = errno;
+        else if (waited >= CLI_FIFO_WAIT_MS) err = ENXIO;
+        else nanosleep(&(struct timespec){0, 10000000}, NULL);
+    }
+    int fl = err ? -1 : fcntl(fd, F_GETFL);
+    if (!err && (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) != 0)) err = errno;
+    if (err) {
+        close(fd);
+        errno = err;
+        return -1;
+    }
+    return fd;
+}
+
 FILE *cli_fopen_read(const char *path, size_t limit)
 {
-    FILE *f = fopen(path, "r");
     struct stat sb;
-    if (!f || (fstat(fileno(f), &sb) == 0 && S_ISREG(sb.st_mode))) return f;
+    int pending, fd = open_input(path, &sb, &pending);
+    FILE *f = fd >= 0 ? fdopen(fd, "r") : NULL;
+    if (!f) {
+        int err = errno;
+        if (fd >= 0) close(fd);
+        errno = err;
+        return NULL;
+    }
+    if (S_ISREG(sb.st_mode)) return f;
+    if (pending >= 0) ungetc(pending, f);
     FILE *t = tmpfile();
     char buf[1 << 16];
     size_t total = 0, got;
@@ -292,10 +341,31 @@ FILE *cli_fopen_read(const char *path, size_t limit)
     return NULL;
 }
 
+FILE *cli_fopen_member(const char *path)
+{
+    struct stat sb;
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC), err = 0;
+    if (fd < 0) return NULL;
+    if (fstat(fd, &sb) != 0) err = errno;
+    else if (S_ISDIR(sb.st_mode)) err = EISDIR;
+    else if (!S_ISREG(sb.st_mode)) err = ESPIPE;
+    int fl = err ? -1 : fcntl(fd, F_GETFL);
+    FILE *f = !err && fl >= 0 && fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) == 0 ? fdopen(fd, "r") : NULL;
+    if (!f) {
+        err = err ? err : errno;
+        close(fd);
+        errno = err;
+    }
+    return f;
+}
+
 const char *cli_read_error(int err)
 {
     if (err == EINVAL) return "it holds a NUL byte: not a text file";
     if (err == EFBIG) return "larger than a file of its kind can be";
+    if (err == EISDIR) return "it is a folder, not a file";
+    if (err == ENXIO) return "a FIFO that no process is writing to: nothing to read (it would be waited on forever)";
+    if (err == ESPIPE) return "not a regular file (a FIFO, a device or a socket): a folder's files are read only as regular files";
     return strerror(err);
 }
 
@@ -318,6 +388,13 @@ int cli_check_written(const cli_ctx *c, const char *flag, const char *path)
             return cli_usage_error(c, "--%s %s is the file given to %s as %s: the command would overwrite its own input; "
                                       "write to another path", flag, path, c->inputs[i].what, c->inputs[i].path);
         }
+    /* outputs are regular files (or -): a device, a FIFO, a socket or a
+     * folder in its place would be replaced, written into or waited on */
+    if (!S_ISREG(out.st_mode)) {
+        fprintf(stderr, "rnnlab %s: %s: cannot write: it is %s, not a regular file (outputs are regular files, or - for "
+                        "stdout)\n", c->cmd, path, file_kind(out.st_mode));
+        return 1;
+    }
     return 0;
 }
 
@@ -327,10 +404,6 @@ int cli_check_output(const cli_ctx *c, const char *flag, const char *path)
     int e = cli_check_written(c, flag, path);
     if (e) return e;
     struct stat sb;
-    if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) {
-        fprintf(stderr, "rnnlab %s: %s: cannot write: it is a folder\n", c->cmd, path);
-        return 1;
-    }
     /* a probe beside it, named as the writers name their temporaries */
     size_t n = strlen(path);
     char *probe = malloc(n + 16);

@@ -61,10 +61,18 @@ int cli_require(const cli_ctx *c, const void *value, const char *flag);
 /* fopen(path, "r") for a text file that is read whole (JSON, JSON lines,
  * CSV), bounded whatever the file is: a regular file is opened as it is; a
  * pipe or a device (/dev/zero) is copied, at most limit bytes and up to its
- * first NUL byte, to an anonymous temporary file that is returned instead.
- * NULL with errno set (EFBIG over the limit, EINVAL a NUL byte). */
+ * first NUL byte, to an anonymous temporary file that is returned instead;
+ * a folder is refused, and so is a FIFO that no process writes to within 3
+ * s (it would be waited on forever). NULL with errno set (EFBIG over the
+ * limit, EINVAL a NUL byte, EISDIR a folder, ENXIO a FIFO without a writer). */
+#define CLI_FIFO_WAIT_MS 3000 /* the library's RL_FIFO_WAIT_MS */
 FILE *cli_fopen_read(const char *path, size_t limit);
-/* strerror, in the words of cli_fopen_read for EINVAL and EFBIG. */
+/* fopen(path, "r") for a file inside a folder the command reads (a run's
+ * records, a sweep's plan and results): a regular file only, since a folder
+ * may come from someone else; NULL with errno set (EISDIR a folder, ESPIPE
+ * anything else that is not a regular file: a FIFO, a device, a socket). */
+FILE *cli_fopen_member(const char *path);
+/* strerror, in the words of cli_fopen_read and cli_fopen_member. */
 const char *cli_read_error(int err);
 
 /* Record a file (or folder) the command reads, as the user named it (what:
@@ -74,15 +82,18 @@ void cli_input(cli_ctx *c, const char *what, const char *path);
 /* Before the work, not after it: may the command write path, given by the
  * option `flag` ("out"; '-' is stdout)? Refused with a usage error (2) when
  * it is the same file as one of the inputs recorded by cli_input (the same
- * device and inode: another spelling, a symbolic or a hard link). Then its
- * folder must exist and take a new file (a probe is created and removed), and path
- * must not be a folder: else 1 after one line "rnnlab CMD: PATH: cannot
+ * device and inode: another spelling, a symbolic or a hard link). Then path
+ * must be a regular file if it exists (not a device, FIFO, socket or
+ * folder), and its folder must exist and take a new file (a probe is
+ * created and removed): else 1 after one line "rnnlab CMD: PATH: cannot
  * write: REASON". 0 when it may. */
 int cli_check_output(const cli_ctx *c, const char *flag, const char *path);
 /* Whether the command may write path, a file it makes inside an output
  * folder (flag names the folder's option): 2 after a usage error when it is
- * one of the inputs, else 0. For commands that write fixed names into a
- * folder (train's model.safetensors, report's report.html). */
+ * one of the inputs; 1 after one line when it exists and is not a regular
+ * file (a device, a FIFO, a socket, a folder: outputs are regular files or
+ * -); else 0. For commands that write fixed names into a folder (train's
+ * model.safetensors, report's report.html); cli_check_output starts with it. */
 int cli_check_written(const cli_ctx *c, const char *flag, const char *path);
 
 /* The task and T to use with model m (cli/taskdata.c): *kind as given

@@ -317,12 +317,28 @@ void rl_model_clip_recurrent(rl_model *m, double max);
 
 /* Load a safetensors model (F32 or F64 tensors) into a model of dtype. Every
  * tensor of the config must be present with its exact shape and finite values;
- * unknown tensors are an error. */
+ * unknown tensors are an error. A file that records checksums (data_crc32,
+ * header_crc32: rnnlab's models and checkpoints do) is verified first, and
+ * refused (RL_ERR_FORMAT, "... the file is damaged") when they do not match;
+ * a file without them (PyTorch's) loads as it is. A FIFO that no process
+ * writes to is refused (RL_ERR_IO) rather than waited on. */
 rl_status rl_model_load(rl_model **out, const char *path, rl_dtype dtype);
 /* Write a model as F32 safetensors with the metadata cell, input_size,
- * hidden_size, num_layers, output_size, loss (and vocab); atomically: a
- * temporary file, flushed and synced, renamed over path. */
+ * hidden_size, num_layers, output_size, loss (and vocab) and the checksums
+ * of its tensors and header (zlib's CRC-32; other readers pass over
+ * metadata); atomically: a temporary file, flushed and synced, renamed over
+ * path. A path that exists and is not a regular file (a device, a FIFO, a
+ * folder) is refused (RL_ERR_IO), never replaced. */
 rl_status rl_model_save(const rl_model *m, const char *path);
+
+/* The lock of a folder that one process writes at a time (a run folder of
+ * rl_trainer_new, a sweep's): dir/name is created if missing, locked with
+ * flock (exclusive), and holds the holder's pid while *fd stays open;
+ * closing *fd lets go, and so does the kernel when the process ends, kill
+ * -9 included. A lock another process holds is RL_ERR_IO, "DIR is in use:
+ * another rnnlab process (pid N) is writing to it ...". The descriptor is
+ * close-on-exec; *fd is -1 on failure. */
+rl_status rl_folder_lock(const char *dir, const char *name, int *fd);
 
 /* Any tensors as a safetensors file: the format rnnlab writes its results in.
  * dtype is "F32", "F64" or "I64"; data holds the product of the shape's
@@ -1052,7 +1068,10 @@ typedef struct {
 
 typedef struct rl_trainer rl_trainer;
 /* A new run in folder dir: created, or an existing folder that holds no run
- * and no files but a run's (RL_ERR_ARG otherwise: nothing is overwritten). */
+ * and no files but a run's (RL_ERR_ARG otherwise: nothing is overwritten).
+ * The trainer holds the folder's lock (dir/run.lock, rl_folder_lock) until
+ * rl_trainer_free, and so does a resumed one: a second writer, in this
+ * process or another, is refused with RL_ERR_IO naming the holder's pid. */
 rl_status rl_trainer_new(rl_trainer **out, const rl_train_config *cfg, const char *dir);
 /* Continue the run in dir from its checkpoint; steps > 0 replaces the total
  * (RL_ERR_ARG if the run is already past it). */

@@ -5,8 +5,13 @@
 #include "fuzz_targets.h"
 
 #include "io/modelio.h"
+#include "train/run.h"
 #include "train/tasks.h"
 
+#include "plots/plot.h"
+#include "sweeps/sweep.h"
+
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -116,5 +121,98 @@ int fuzz_text(const uint8_t *data, size_t size)
         rl_data_free(d);
     }
     rl_task_free(t);
+    return 0;
+}
+
+/* ------------------------------------------------------------------ the command line's parsers */
+
+/* A sweep's spec (cli/sweepspec.c), then the first points of its plan and
+ * the check for repeated ids. */
+int fuzz_sweepspec(const uint8_t *data, size_t size)
+{
+    FILE *f = fmemopen((void *)data, size ? size : 1, "r");
+    if (!f) return 0;
+    if (!size) fgetc(f); /* an empty stream */
+    spec sp;
+    sweep_spec_quiet = 1;
+    sweep_spec_max = 4096; /* the same checks, on plans that take milliseconds */
+    if (parse_spec_stream(&sp, "fuzz", f) == 0) {
+        long n = sp.npoints < 64 ? sp.npoints : 64;
+        char (*ids)[17] = calloc((size_t)n + 1, sizeof *ids);
+        for (long i = 0; ids && i < n; i++) {
+            point p;
+            if (make_point(&sp, i, &p) == 0) memcpy(ids[i], p.id, 17);
+            point_free(&p);
+        }
+        long a, b;
+        if (ids) sweep_repeated_id((const char(*)[17])ids, n, &a, &b);
+        free(ids);
+    }
+    spec_free(&sp);
+    fclose(f);
+    return 0;
+}
+
+/* A sweep's folder (cli/sweeps/sweepload.c): the bytes up to the first NUL are
+ * sweep.json, the rest results.jsonl; then the means of the first number
+ * of the first point's result, against each pair of axes. */
+int fuzz_sweepjson(const uint8_t *data, size_t size)
+{
+    const uint8_t *nul = memchr(data, 0, size);
+    size_t plan = nul ? (size_t)(nul - data) : size;
+    sweep_data d;
+    char err[300];
+    if (sweep_parse_plan(&d, (const char *)data, plan, err, sizeof err) == 0) {
+        for (size_t at = plan + 1; at < size;) {
+            const uint8_t *nl = memchr(data + at, '\n', size - at);
+            size_t len = nl ? (size_t)(nl - data - at) + 1 : size - at;
+            sweep_add_result(&d, (const char *)data + at, len);
+            at += len;
+        }
+        sweep_finish(&d);
+        const char *key = NULL;
+        for (const cJSON *it = d.n ? d.res[0]->child : NULL; it && !key; it = it->next)
+            if (cJSON_IsNumber(it)) key = it->string;
+        for (int x = 0; key && x < d.nax && x < 3; x++)
+            for (int b = -1; b < d.nax && b < 3; b++) {
+                if (b == x || (size_t)d.ax[x].n * (b >= 0 ? (size_t)d.ax[b].n : 1) > 1000000) continue;
+                size_t cells = (size_t)d.ax[x].n * (b >= 0 ? (size_t)d.ax[b].n : 1);
+                double *mean = malloc(cells * sizeof *mean), *cnt = malloc(cells * sizeof *cnt);
+                if (mean && cnt) sweep_means(&d, key, x, b, mean, cnt);
+                free(mean), free(cnt);
+            }
+    }
+    sweep_data_free(&d);
+    return 0;
+}
+
+/* The CSV table of rnnlab plot csv (cli/plots/csvtable.c). */
+int fuzz_plotcsv(const uint8_t *data, size_t size)
+{
+    FILE *f = fmemopen((void *)data, size ? size : 1, "r");
+    if (!f) return 0;
+    if (!size) fgetc(f);
+    csv_table t;
+    char err[300];
+    csv_table_read(&t, f, err, sizeof err);
+    csv_table_free(&t);
+    fclose(f);
+    return 0;
+}
+
+/* A run's configuration (the train_config of a checkpoint, config.json):
+ * parsed, checked, written back and read again to the same configuration. */
+int fuzz_runconfig(const uint8_t *data, size_t size)
+{
+    cJSON *j = cJSON_ParseWithLength((const char *)data, size);
+    rl_train_config c = rl_train_defaults();
+    if (j && rl_train_config_from_json(j, &c) == RL_OK) {
+        rl_train_config_check(&c);
+        cJSON *again = rl_train_config_json(&c);
+        rl_train_config c2 = rl_train_defaults();
+        if (again && rl_train_config_from_json(again, &c2) != RL_OK) abort(); /* what rnnlab writes it must read */
+        cJSON_Delete(again);
+    }
+    cJSON_Delete(j);
     return 0;
 }

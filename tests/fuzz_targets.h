@@ -14,5 +14,10 @@ int fuzz_npy(const uint8_t *data, size_t size);
 int fuzz_npz(const uint8_t *data, size_t size);
 int fuzz_idx(const uint8_t *data, size_t size);
 int fuzz_csv(const uint8_t *data, size_t size);
+/* the program's parsers: a sweep's spec, a sweep folder, plot csv's table, a run's configuration */
+int fuzz_sweepspec(const uint8_t *data, size_t size);
+int fuzz_sweepjson(const uint8_t *data, size_t size);
+int fuzz_plotcsv(const uint8_t *data, size_t size);
+int fuzz_runconfig(const uint8_t *data, size_t size);
 
 #endif

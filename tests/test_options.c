@@ -2,7 +2,7 @@
  * options of every command. */
 #include "test.h"
 
-#include "../cli/cli.h"
+#include "cli.h"
 
 #include <fcntl.h>
 #include <math.h>

@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 /* Lags 1, 2, 5, 10, 20, 50, ... up to T, and T itself: count written to *n. */
 static int default_lags(int T, int *lags, int max)
@@ -233,12 +235,16 @@ static int write_json(const cli_ctx *c, cJSON *root, const char *path)
     if (strcmp(path, "-") == 0) {
         if (fputs(txt, stdout) < 0 || fputc('\n', stdout) < 0) e = 1;
     } else {
+        /* a temporary of its own (O_EXCL): a link left at a fixed name is never followed */
         char tmp[4200];
-        snprintf(tmp, sizeof tmp, "%s.tmp", path);
-        FILE *f = fopen(tmp, "w");
-        if (!f || fputs(txt, f) < 0 || fputc('\n', f) < 0 || fclose(f) != 0 || rename(tmp, path) != 0) {
-            fprintf(stderr, "rnnlab %s: %s: cannot write: %s\n", c->cmd, path, strerror(errno));
-            if (f) remove(tmp);
+        int fd = snprintf(tmp, sizeof tmp, "%s.tmp.XXXXXX", path) < (int)sizeof tmp ? mkstemp(tmp) : -1;
+        FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+        int bad = !f || fputs(txt, f) < 0 || fputc('\n', f) < 0;
+        if (f) bad |= fclose(f) != 0;
+        else if (fd >= 0) close(fd);
+        if (bad || chmod(tmp, 0644) != 0 || rename(tmp, path) != 0) {
+            fprintf(stderr, "rnnlab %s: %s: cannot write: %s\n", c->cmd, path, strerror(errno ? errno : EIO));
+            if (fd >= 0) unlink(tmp);
             e = 1;
         }
     }

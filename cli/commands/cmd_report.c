@@ -41,14 +41,20 @@ static const char report_usage[] =
 const cli_command cli_report_command = {"report", report_usage, NULL, NULL, 1, NULL};
 
 /* A JSON file of at most limit bytes, or NULL (errno says why when it
- * could not be read at all). */
-static cJSON *load_json(const char *path, size_t limit)
+ * could not be read at all); member: a file of a folder, read only when it
+ * is a regular file. */
+static cJSON *load_json(const char *path, size_t limit, int member)
 {
-    FILE *f = cli_fopen_read(path, limit);
+    FILE *f = member ? cli_fopen_member(path) : cli_fopen_read(path, limit);
     if (!f) return NULL;
     fseek(f, 0, SEEK_END);
     long n = ftell(f);
     fseek(f, 0, SEEK_SET);
+    if (n > (long)limit) {
+        fclose(f);
+        errno = EFBIG;
+        return NULL;
+    }
     errno = 0;
     char *b = n > 0 ? malloc((size_t)n + 1) : NULL;
     cJSON *j = NULL;
@@ -173,10 +179,14 @@ static void summary_table(const cJSON *j, const cJSON *cfg, char *buf, size_t n)
     } while (0)
     const cJSON *task = cJSON_GetObjectItem(cfg, "task"), *cell = cJSON_GetObjectItem(cfg, "cell"),
                 *optim = cJSON_GetObjectItem(cfg, "optim");
-    if (cJSON_IsString(task) && cJSON_IsString(cell))
-        ROW(TH "run</th><td>%s, T = %g; %s, %g x %g units; %s, learning rate %g, clipping %g</td></tr>\n", task->valuestring,
-            num(cfg, "seq_len"), cell->valuestring, num(cfg, "layers"), num(cfg, "hidden"),
-            cJSON_IsString(optim) ? optim->valuestring : "?", num(cfg, "lr"), num(cfg, "clip"));
+    if (cJSON_IsString(task) && cJSON_IsString(cell)) { /* config.json's words: from the folder, escaped */
+        char *et = html_escape(task->valuestring), *ec = html_escape(cell->valuestring),
+             *eo = html_escape(cJSON_IsString(optim) ? optim->valuestring : "?");
+        if (et && ec && eo)
+            ROW(TH "run</th><td>%.200s, T = %g; %.200s, %g x %g units; %.200s, learning rate %g, clipping %g</td></tr>\n", et,
+                num(cfg, "seq_len"), ec, num(cfg, "layers"), num(cfg, "hidden"), eo, num(cfg, "lr"), num(cfg, "clip"));
+        free(et), free(ec), free(eo);
+    }
     ROW(TH "steps</th><td>%g</td></tr>\n", num(j, "steps"));
     ROW(TH "training loss</th><td>%.5g at the start, %.5g at the end (means over a logging interval; largest %.5g)</td></tr>\n",
         num(j, "first_loss"), num(j, "last_loss"), num(j, "max_loss"));
@@ -232,19 +242,31 @@ int cmd_report(int argc, char **argv)
     }
     free(s), free(l);
     if (a.json) return summary_json(dir);
+    /* the page and the figures' files must be regular files (or new) */
+    static const char *const outs[] = {"report.html", "run-loss.png", "run-loss.csv", "run-gradnorm.png", "run-flow.png",
+                                       "run-flow.csv"};
+    for (size_t k = 0; k < sizeof outs / sizeof outs[0]; k++) {
+        char o[1300];
+        snprintf(o, sizeof o, "%s/%s", dir, outs[k]);
+        int bad = cli_check_written(&c, "out", o);
+        if (bad) return bad;
+    }
     char intro[2048];
     char p[1300];
     snprintf(p, sizeof p, "%s/config.json", dir);
-    cJSON *cj = load_json(p, 1 << 20), *sum = summary(dir);
+    cJSON *cj = load_json(p, 1 << 20, 1), *sum = summary(dir);
     char table[4096];
     summary_table(sum, cj, table, sizeof table);
     cJSON_Delete(sum);
     cJSON *task = cJSON_GetObjectItem(cj, "task"), *cell = cJSON_GetObjectItem(cj, "cell"),
           *hid = cJSON_GetObjectItem(cj, "hidden"), *T = cJSON_GetObjectItem(cj, "seq_len");
-    snprintf(intro, sizeof intro, "<p>Run folder <code>%s</code>: %s %s, %d units, T = %d. The configuration is in "
+    char *edir = html_escape(dir), *ecell = html_escape(cJSON_IsString(cell) ? cell->valuestring : "?"),
+         *etask = html_escape(cJSON_IsString(task) ? task->valuestring : "?");
+    snprintf(intro, sizeof intro, "<p>Run folder <code>%.900s</code>: %.200s %.200s, %d units, T = %d. The configuration is in "
                                   "config.json; the records behind these figures are metrics.jsonl and flow.jsonl.</p>",
-             dir, cJSON_IsString(cell) ? cell->valuestring : "?", cJSON_IsString(task) ? task->valuestring : "?",
-             cJSON_IsNumber(hid) ? hid->valueint : 0, cJSON_IsNumber(T) ? T->valueint : 0);
+             edir ? edir : "", ecell ? ecell : "", etask ? etask : "", cJSON_IsNumber(hid) ? hid->valueint : 0,
+             cJSON_IsNumber(T) ? T->valueint : 0);
+    free(edir), free(ecell), free(etask);
     cJSON_Delete(cj);
     report *r = report_open(dir, "Training run: how the gradient flowed", intro);
     if (!r) return 1;
@@ -506,7 +528,7 @@ int cmd_plot(int argc, char **argv)
     } else if (k == 6) {
         bad = plot_csv(in, &co, out) != 0;
     } else {
-        cJSON *j = load_json(in, (size_t)1 << 30);
+        cJSON *j = load_json(in, (size_t)1 << 30, 0);
         if (!j) {
             if (errno) fprintf(stderr, "rnnlab plot: %s: cannot read it: %s\n", in, cli_read_error(errno));
             else fprintf(stderr, "rnnlab plot: %s: cannot read it as JSON, which rnnlab %s --out writes\n", in,

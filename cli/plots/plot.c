@@ -5,12 +5,15 @@
 #include "plots/plot_internal.h"
 
 #include <cJSON.h>
+#include <errno.h>
 #include <math.h>
 #include <plplot.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 /* Okabe-Ito: blue, vermillion, bluish green, reddish purple, orange, sky blue, yellow, black */
 static const int palette[8][3] = {{0, 114, 178}, {213, 94, 0},   {0, 158, 115}, {204, 121, 167},
@@ -18,11 +21,30 @@ static const int palette[8][3] = {{0, 114, 178}, {213, 94, 0},   {0, 158, 115}, 
 const char *const pl_markers[8] = {"#[0x25cf]", "#[0x25b2]", "#[0x25a0]", "#[0x25c6]",
                                    "#[0x2716]", "#[0x271a]", "#[0x25bc]", "#[0x2605]"};
 
-void pl_open_png(const char *path, int w, int h)
+static char png_path[4200], png_tmp[4200]; /* the figure being drawn, and where */
+
+int pl_open_png(const char *path, int w, int h)
 {
+    png_tmp[0] = '\0';
+    snprintf(png_path, sizeof png_path, "%s", path);
+    struct stat sb;
+    if (strcmp(path, "-") != 0 && stat(path, &sb) == 0 && !S_ISREG(sb.st_mode)) { /* outputs are regular files */
+        fprintf(stderr, "%s: %s: cannot write: it is not a regular file\n", cli_prog, path);
+        return -1;
+    }
+    if (strcmp(path, "-") != 0) {
+        int fd = -1;
+        if (snprintf(png_tmp, sizeof png_tmp, "%s.tmp.XXXXXX", path) < (int)sizeof png_tmp) fd = mkstemp(png_tmp);
+        if (fd < 0) {
+            fprintf(stderr, "%s: %s: cannot write: %s\n", cli_prog, path, strerror(errno ? errno : ENAMETOOLONG));
+            png_tmp[0] = '\0';
+            return -1;
+        }
+        close(fd);
+    }
     plsstrm(0);
     plsdev("pngcairo");
-    plsfnam(path);
+    plsfnam(png_tmp[0] ? png_tmp : path);
     plspage(0, 0, w, h, 0, 0);
     plscolbg(255, 255, 255);
     plscmap0n(16);
@@ -37,6 +59,18 @@ void pl_open_png(const char *path, int w, int h)
     pladv(0);
     plfontld(1);
     plschr(0, 1.05);
+    return 0;
+}
+
+int pl_close_png(int ok)
+{
+    plend1();
+    if (!png_tmp[0]) return 0;
+    int bad = ok && (chmod(png_tmp, 0644) != 0 || rename(png_tmp, png_path) != 0);
+    if (bad) fprintf(stderr, "%s: %s: cannot write: %s\n", cli_prog, png_path, strerror(errno));
+    if (!ok || bad) unlink(png_tmp);
+    png_tmp[0] = '\0';
+    return bad ? -1 : 0;
 }
 
 /* ---------------------------------------------------------------- axes */
@@ -268,6 +302,42 @@ void pl_hook(const char *png, const char *title, const pl_axis *const *axes, int
     if (f) fclose(f);
     free(txt);
     cJSON_Delete(j);
+}
+
+int plot_utf8_len(const char *s)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    if (u[0] < 0x80) return 1;
+    int n = u[0] >= 0xc2 && u[0] <= 0xdf ? 2 : u[0] >= 0xe0 && u[0] <= 0xef ? 3 : u[0] >= 0xf0 && u[0] <= 0xf4 ? 4 : 0;
+    for (int k = 1; k < n; k++)
+        if ((u[k] & 0xc0) != 0x80) return 0;
+    if (n == 3 && ((u[0] == 0xe0 && u[1] < 0xa0) || (u[0] == 0xed && u[1] >= 0xa0))) return 0; /* overlong, surrogate */
+    if (n == 4 && ((u[0] == 0xf0 && u[1] < 0x90) || (u[0] == 0xf4 && u[1] >= 0x90))) return 0; /* overlong, > U+10FFFF */
+    return n;
+}
+
+int plot_utf8_ok(const char *s)
+{
+    for (int k; *s; s += k)
+        if (!(k = plot_utf8_len(s))) return 0;
+    return 1;
+}
+
+void plot_text(char *out, size_t n, const char *s)
+{
+    size_t at = 0;
+    for (int k; *s && at + 5 < n; s += k) {
+        k = plot_utf8_len(s);
+        if (!k || (unsigned char)*s < 0x20 || *s == 0x7f) {
+            out[at++] = '?';
+            k = 1;
+        } else if (*s == '#') {
+            out[at++] = '#', out[at++] = '#';
+        } else {
+            memcpy(out + at, s, (size_t)k), at += (size_t)k;
+        }
+    }
+    if (n) out[at < n ? at : n - 1] = '\0';
 }
 
 int plot_png_name(const char *path)
@@ -561,14 +631,14 @@ int plot_lines(const pl_figure *f, const pl_series *s, int n)
         lim[0] = lim[2] = -r, lim[1] = lim[3] = r;
     }
     layout L = {f->unit_circle ? 700 : 900, f->unit_circle ? 700 : 600, 0, 0, 0, 0, {0}, {0}};
-    pl_open_png(f->path, L.w, L.h);
+    if (pl_open_png(f->path, L.w, L.h)) return -1;
     legend g = {0};
     int marked[8] = {0}, ids = 0, outside = 0, marks[32] = {0};
     make_legend(s, n, logx, logy, &g, marked, &ids);
     pl_points pts = {0};
     double box[4] = {0};
     if (arrange(&L, f, s, n, &g, lim, logx, logy, &pts, box, &outside)) {
-        plend1();
+        pl_close_png(0);
         free(pts.xy);
         fprintf(stderr, "%s: out of memory for a figure\n", cli_prog);
         return -1;
@@ -597,7 +667,10 @@ int plot_lines(const pl_figure *f, const pl_series *s, int n)
             box[2] = box[0] + w, box[1] = box[3] - h;
         }
     }
-    plend1();
+    if (pl_close_png(1)) {
+        free(pts.xy);
+        return -1;
+    }
     const pl_axis *axes[2] = {&L.x, &L.y};
     pl_hook(f->path, f->title, axes, 2, g.n ? box : NULL, &pts, marks, n > 16 ? 16 : n, 0);
     free(pts.xy);
@@ -657,7 +730,10 @@ int plot_heatmap(const pl_figure *f, const double *z, int nx, int ny, double x0,
         }
     }
     layout L = {900, 600, 0, 0, 0, 0, {0}, {0}};
-    pl_open_png(f->path, L.w, L.h);
+    if (pl_open_png(f->path, L.w, L.h)) {
+        free(cols), free(buf);
+        return -1;
+    }
     viridis();
     pl_axis_make(&L.x, "x", x0, x1, 0, f->intx, 0);
     pl_axis_make(&L.y, "y", y0, y1, 0, 1, 0);
@@ -704,8 +780,8 @@ int plot_heatmap(const pl_figure *f, const double *z, int nx, int ny, double x0,
         plmtex("rv", 0.5, 0.18, 0, "(log = " MINUS "#[0x221e])");
         plschr(0, 1.05);
     }
-    plend1();
     free(cols), free(buf);
+    if (pl_close_png(1)) return -1;
     const pl_axis *axes[3] = {&L.x, &L.y, &c};
     pl_hook(f->path, f->title, axes, 3, NULL, NULL, NULL, 0, zeros);
     return 0;

@@ -23,6 +23,9 @@
 #ifndef RL_PLOT_H
 #define RL_PLOT_H
 
+#include <stddef.h>
+#include <stdio.h>
+
 /* PL_LINE: a line, with the series' marker at about ten places along it
  * unless another series of the same colour marks its points; PL_POINTS: a
  * marker at every point; PL_LINE_POINTS: both. */
@@ -77,8 +80,35 @@ typedef struct {
 } pl_csv_options;
 int plot_csv(const char *csv, const pl_csv_options *o, const char *png);
 
+/* The table of plot csv (cli/csvtable.c), read from f: lines of at most
+ * CSV_LINE - 2 characters, UTF-8 text without NUL bytes; '#' lines and
+ * blank lines passed over; a header of 2 to PL_CSV_MAX_SERIES + 1 names,
+ * then rows of as many numbers (empty or nan: none), at most CSV_MAX_ROWS.
+ * 0, or -1 with why in err (naming the line). csv_table_free also after a
+ * failure. */
+#define CSV_LINE 4096
+#define CSV_MAX_ROWS 1000000
+typedef struct {
+    char header[CSV_LINE];
+    char *name[PL_CSV_MAX_SERIES + 2]; /* into header */
+    int ncol, nrow;
+    double *v;                         /* (nrow, ncol) */
+} csv_table;
+int csv_table_read(csv_table *t, FILE *f, char *err, size_t errn);
+void csv_table_free(csv_table *t);
+
 /* Whether path ends in ".png" (any case), or is "-" (stdout): figures are
  * written as PNG only. */
 int plot_png_name(const char *path);
+
+/* The length of the UTF-8 sequence at s (1 to 4), or 0 when it is not a
+ * valid one (a stray or missing continuation byte, an overlong form, a
+ * surrogate, past U+10FFFF); and whether all of s is valid UTF-8. */
+int plot_utf8_len(const char *s);
+int plot_utf8_ok(const char *s);
+/* Text from data (a result's key, an option's name or value) as PLplot
+ * draws it literally: invalid UTF-8 bytes and control characters as '?',
+ * PLplot's escape '#' doubled; cut at a character's end to fit n bytes. */
+void plot_text(char *out, size_t n, const char *s);
 
 #endif

@@ -12,8 +12,15 @@
 /* markers as Unicode glyphs, drawn with plstring and shown the same in legends */
 extern const char *const pl_markers[8];
 
-/* Start a PNG of w x h pixels: white background, the palette, the font. */
-void pl_open_png(const char *path, int w, int h);
+/* Start a PNG of w x h pixels: white background, the palette, the font.
+ * PLplot draws into a temporary file beside path (made here, so that a path
+ * PLplot could not open never reaches it: it would abort the program), which
+ * pl_close_png(1) renames over path (a link there is replaced, never
+ * followed); "-" is stdout. 0, or -1 after a line on stderr. */
+int pl_open_png(const char *path, int w, int h);
+/* End the PNG begun by pl_open_png: kept (ok) or removed. 0, or -1 after a
+ * line on stderr when it could not be put in place. */
+int pl_close_png(int ok);
 
 #define PL_AX_MAX 24
 #define PL_AX_MINOR 128

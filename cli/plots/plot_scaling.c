@@ -232,10 +232,12 @@ int plot_scaling(const char *csv, const char *png)
         free(r);
         return -1;
     }
-    pl_open_png(png, 1200, 900);
+    if (pl_open_png(png, 1200, 900)) {
+        free(r);
+        return -1;
+    }
     for (int p = 0; p < P.nc; p++) sc_panel(r, n, &P, p, png);
     sc_legend(&P);
-    plend1();
     free(r);
-    return 0;
+    return pl_close_png(1);
 }

@@ -22,8 +22,20 @@ const char *report_dir(const report *r);
 /* dir/name in a static rotating buffer. */
 const char *report_path(const report *r, const char *name);
 
-/* Write a CSV: a header of ncol names, then nrow rows of the columns (each
- * nrow doubles; NaN/inf written as nan/inf). 0 on success. */
+/* Text as HTML: & < > " and ' as entities (malloc'ed; NULL when out of
+ * memory). Everything from a file (a folder's names, keys, values, paths)
+ * goes into a page through it. */
+char *html_escape(const char *s);
+/* A file name made from data (a result's key) for a file inside the
+ * report's folder: prefix, then the text with every byte outside
+ * [A-Za-z0-9._-] as '_' and at most 64 of them, then, when the text had to
+ * change, 8 hex digits of its hash (so that two keys stay apart), then
+ * suffix. It has no '/' and is not "." or "..": it stays inside the folder. */
+void report_file_name(char *out, size_t n, const char *prefix, const char *text, const char *suffix);
+
+/* Write a CSV (through a temporary file renamed over path: a link there is
+ * replaced, never followed): a header of ncol names, then nrow rows of the
+ * columns (each nrow doubles; NaN/inf written as nan/inf). 0 on success. */
 int write_csv(const char *path, const char *const *names, const double *const *cols, int ncol, int nrow);
 
 #endif

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 /* Call fn on each line of dir/file parsed as JSON (lines that are not JSON
  * are passed over); fn returns nonzero to stop. -1 if the file cannot be read. */
@@ -17,8 +18,13 @@ static int each_record(const char *dir, const char *file, int (*fn)(const cJSON 
 {
     char p[1300];
     snprintf(p, sizeof p, "%s/%s", dir, file);
-    FILE *f = cli_fopen_read(p, (size_t)1 << 32); /* a FIFO or /dev/zero is read no further */
+    FILE *f = cli_fopen_member(p); /* a regular file only: a FIFO or a device in a run folder is refused */
+    struct stat sb;
     if (!f) return -1;
+    if (fstat(fileno(f), &sb) != 0 || sb.st_size > (off_t)1 << 32) {
+        fclose(f);
+        return -1;
+    }
     char *line = NULL;
     size_t cap = 0;
     int stop = 0;

@@ -216,7 +216,7 @@ static cJSON *train_result(const char *pdir)
 {
     char path[PATH_MAX + 64];
     snprintf(path, sizeof path, "%s/run/metrics.jsonl", pdir);
-    FILE *f = cli_fopen_read(path, (size_t)1 << 30);
+    FILE *f = cli_fopen_member(path);
     if (!f) return NULL;
     cJSON *r = cJSON_CreateObject(), *val = NULL, *last = NULL;
     char *line = NULL;
@@ -245,7 +245,9 @@ static cJSON *lyapunov_result(const char *pdir)
 {
     char path[PATH_MAX + 64];
     snprintf(path, sizeof path, "%s/lyapunov.json", pdir);
-    FILE *f = cli_fopen_read(path, (size_t)1 << 28);
+    FILE *f = cli_fopen_member(path);
+    struct stat sb;
+    if (f && (fstat(fileno(f), &sb) != 0 || sb.st_size > (off_t)1 << 28)) fclose(f), f = NULL;
     if (!f) return NULL;
     char *txt = NULL;
     size_t cap = 0;
@@ -382,8 +384,8 @@ static int load_done(const sweep *sw, const char (*ids)[17], long n, char *done,
     char path[PATH_MAX + 32], tmp[PATH_MAX + 64];
     snprintf(path, sizeof path, "%s/results.jsonl", sw->dir);
     *before = 0;
-    FILE *f = fopen(path, "r");
-    if (!f) return errno == ENOENT ? 0 : (fprintf(stderr, "rnnlab sweep: %s: %s\n", path, strerror(errno)), 1);
+    FILE *f = cli_fopen_member(path);
+    if (!f) return errno == ENOENT ? 0 : (fprintf(stderr, "rnnlab sweep: %s: %s\n", path, cli_read_error(errno)), 1);
     snprintf(tmp, sizeof tmp, "%s.tmp.XXXXXX", path);
     char *line = NULL;
     size_t cap = 0;
@@ -458,28 +460,39 @@ static int write_plan(const sweep *sw, const char (*ids)[17], long n)
     return 0;
 }
 
+/* The lock one sweep holds on its folder for as long as it runs. */
+#define SWEEP_LOCK "sweep.lock"
+
 /* --out DIR: created, or a sweep's folder already, or an empty one (never
- * a folder of the user's other files). */
-static int open_dir(const char *dir)
+ * a folder of the user's other files); its lock taken (*lock, held to the
+ * end: a second sweep on the folder is refused, naming the first's pid). */
+static int open_dir(const char *dir, int *lock)
 {
     struct stat sb;
     char p[PATH_MAX + 32];
     if (stat(dir, &sb) != 0) {
-        if (mkdir(dir, 0755) != 0) {
+        if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
             fprintf(stderr, "rnnlab sweep: %s: cannot create: %s\n", dir, strerror(errno));
             return 1;
         }
     } else if (!S_ISDIR(sb.st_mode)) {
         fprintf(stderr, "rnnlab sweep: %s exists and is not a folder\n", dir);
         return 1;
-    } else if (!cli_is_sweep(dir)) {
+    }
+    if (!cli_is_sweep(dir)) {
         DIR *d = opendir(dir);
         const char *other = NULL;
         for (struct dirent *e; d && !other && (e = readdir(d));)
-            if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..") && strcmp(e->d_name, "points")) other = e->d_name;
+            if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..") && strcmp(e->d_name, "points") && strcmp(e->d_name, SWEEP_LOCK))
+                other = e->d_name;
         if (other) fprintf(stderr, "rnnlab sweep: %s holds files that are not a sweep's ('%s'): use a new folder\n", dir, other);
         if (d) closedir(d);
         if (other) return 1;
+    }
+    /* one sweep at a time (checked after the folder's files: a folder of the user's gets no lock file) */
+    if (rl_folder_lock(dir, SWEEP_LOCK, lock)) {
+        fprintf(stderr, "rnnlab sweep: %s\n", rl_errmsg());
+        return 1;
     }
     snprintf(p, sizeof p, "%s/points", dir);
     if (make_dir(p) != 0) {
@@ -561,14 +574,33 @@ static char *run_point(const sweep *sw, long index, volatile int *stop, double *
 /* The plan: every point's id into ids (and any mistake in the spec) before
  * anything runs; with dry, every point's command lines on stdout (rank 0).
  * 0, or the exit code. */
-static int plan(const sweep *sw, int dry, int rank, char (*ids)[17])
+static int plan(const sweep *sw, const char *path, int dry, int rank, char (*ids)[17])
 {
+    const long n = sw->sp->npoints;
     int e = 0;
-    for (long i = 0; !e && i < sw->sp->npoints; i++) {
+    for (long i = 0; !e && i < n; i++) {
         point p;
         e = make_point(sw->sp, i, &p);
         if (!e) memcpy(ids[i], p.id, 17);
-        if (!e && dry && rank == 0) { /* the command lines, and nothing run */
+        point_free(&p);
+    }
+    /* two points the same (an axis of sets that repeats one): the second would never run */
+    long first = 0, second = 0;
+    int rep = e ? 0 : sweep_repeated_id((const char(*)[17])ids, n, &first, &second);
+    if (rep < 0) fprintf(stderr, "rnnlab sweep: out of memory\n"), e = 1;
+    if (rep > 0) {
+        point a = {0}, b = {0};
+        e = make_point(sw->sp, first < second ? first : second, &a) || make_point(sw->sp, first < second ? second : first, &b);
+        if (!e && rank == 0)
+            fprintf(stderr, "rnnlab sweep: %s: points '%s' and '%s' run the same command lines (id %s): make the axes' "
+                            "values differ\n", path, a.label, b.label, a.id);
+        point_free(&a), point_free(&b);
+        e = 2;
+    }
+    for (long i = 0; !e && dry && i < n; i++) {
+        point p;
+        e = make_point(sw->sp, i, &p);
+        if (!e && rank == 0) { /* the command lines, and nothing run */
             strv lines[3] = {{0}};
             int ns = 0;
             e = stage_lines(sw, &p, lines, &ns);
@@ -714,14 +746,16 @@ int cmd_sweep(int argc, char **argv)
         fprintf(stderr, "rnnlab sweep: out of memory\n");
         e = 1;
     }
-    if (!e) e = plan(&sw, a.dry_run, rank, ids);
+    if (!e) e = plan(&sw, argv[optind], a.dry_run, rank, ids);
     if (a.dry_run || e) {
         free(ids), free(done);
         spec_free(&sp);
         return e;
     }
     long before = 0;
-    if (rank == 0) e = open_dir(out) || write_plan(&sw, (const char(*)[17])ids, n) || load_done(&sw, (const char(*)[17])ids, n, done, &before);
+    int lock = -1;
+    if (rank == 0)
+        e = open_dir(out, &lock) || write_plan(&sw, (const char(*)[17])ids, n) || load_done(&sw, (const char(*)[17])ids, n, done, &before);
     e = cli_dist_max(e); /* the folder is ready before any rank runs a point */
     tally t = {0};
     cli_progress_begin(&c, -1); /* Ctrl-C and SIGTERM: no new points; the running ones are told */
@@ -738,6 +772,7 @@ int cmd_sweep(int argc, char **argv)
     cli_progress_end();
     int code = e ? 1 : t.interrupted || *stop ? 130 : t.failed ? 1 : 0;
     code = cli_dist_max(code);
+    if (lock >= 0) close(lock);
     free(ids), free(done);
     spec_free(&sp);
     return code;

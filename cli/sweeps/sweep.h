@@ -53,7 +53,14 @@ typedef struct {
 /* Read the spec at path: 0, or 1 (unreadable) or 2 (a mistake, said with
  * its line) after one line on stderr. spec_free also after a failure. */
 int parse_spec(spec *sp, const char *path);
+/* The same from an open stream (path names it in messages; f is not closed). */
+int parse_spec_stream(spec *sp, const char *path, FILE *f);
 void spec_free(spec *sp);
+/* Nonzero: the spec's mistakes are not printed; the most values of a range
+ * and points of a plan (MAX_POINTS; the fuzz target sweepspec sets both,
+ * so that each input costs milliseconds). */
+extern int sweep_spec_quiet;
+extern long sweep_spec_max;
 
 typedef struct {
     strv argv[ST_COUNT]; /* each stage's options, as the spec gives them */
@@ -69,10 +76,61 @@ int make_point(const spec *sp, long i, point *p);
 void point_free(point *p);
 /* A JSON number when all of v is one, else a string. */
 cJSON *value_json(const char *v);
+/* Whether two of the plan's n ids are the same (two points that would run
+ * the same command lines): 1 with the two indices (first < second in the
+ * plan's order), 0 if none, -1 when out of memory. N log N. */
+int sweep_repeated_id(const char (*ids)[17], long n, long *first, long *second);
 /* Whether a command has a stage, and whether that stage takes --seed. */
 int sweep_has_stage(int cmd, int st);
 
 int cmd_sweep(int argc, char **argv);
+
+/* ------------------------------------------------------------------ the folder as data (cli/sweepload.c) */
+
+#define SWEEP_MAX_AXES 16
+
+/* An axis of the plan with two values or more: its values (in the plan's
+ * order) and their texts, sorted through order for binary search. */
+typedef struct {
+    const char *name, *option; /* option: "--gain" for an axis of one option's values, else the name */
+    cJSON **values;
+    char **text;               /* sweep_value_text of each value */
+    int *order;
+    int n, numeric;            /* numeric: every value a finite number */
+} sweep_axis;
+
+/* A sweep's plan and its finished points. */
+typedef struct {
+    cJSON *plan;
+    const char *command;
+    char **idv;            /* (nplanned) the points' ids in the plan's order, */
+    int *id_order;         /* sorted through this */
+    int nplanned;
+    cJSON **latest;        /* (nplanned) each point's last results line, or NULL */
+    cJSON **opts, **res;   /* (n) the finished points' options and results, in the plan's order (sweep_finish) */
+    int n;
+    sweep_axis ax[SWEEP_MAX_AXES];
+    int nax;
+} sweep_data;
+
+/* Value v of an option as text, for comparing and labels ("%.10g" for a number). */
+void sweep_value_text(const cJSON *v, char *buf, size_t n);
+/* The plan (sweep.json's len bytes): 0, or -1 with why in err. Every id a
+ * string and none twice, at most MAX_POINTS; no value twice in an axis, no
+ * two axes of one name. sweep_data_free also after a failure. */
+int sweep_parse_plan(sweep_data *d, const char *text, size_t len, char *err, size_t errn);
+/* One line of results.jsonl: kept (1) when it is an object with a planned
+ * "id", "options" and "result" (the last line of an id counts), else 0. */
+int sweep_add_result(sweep_data *d, const char *line, size_t len);
+/* The finished points into opts, res and n, in the plan's order. */
+void sweep_finish(sweep_data *d);
+/* Which value of axis a v is (its text's), or -1. */
+int sweep_axis_index(const sweep_axis *a, const cJSON *v);
+/* The mean of result key over the finished points of each (x, by) cell
+ * (mean and cnt: (nb, nx), NaN where none), by the axes xi and bi (-1:
+ * none); how many points counted. */
+int sweep_means(const sweep_data *d, const char *key, int xi, int bi, double *mean, double *cnt);
+void sweep_data_free(sweep_data *d);
 
 /* rnnlab report DIR for a sweep's folder: figures of a result against the
  * swept options, and DIR/report.html. opts: "--result KEY", "--x OPT",

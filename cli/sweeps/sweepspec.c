@@ -10,6 +10,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 const char *const sweep_cmd_names[] = {"train", "lyapunov", "jacobian"};
 const char *const sweep_stage_names[] = {"init", "data", "cmd"};
@@ -51,9 +52,12 @@ void spec_free(spec *sp)
 }
 
 static int spec_error(const spec *sp, int line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+int sweep_spec_quiet;
+long sweep_spec_max = MAX_POINTS;
+
 static int spec_error(const spec *sp, int line, const char *fmt, ...)
 {
-    if (cli_dist_rank() != 0) return 2; /* every rank reads the same spec: rank 0 says it */
+    if (cli_dist_rank() != 0 || sweep_spec_quiet) return 2; /* every rank reads the same spec: rank 0 says it */
     va_list ap;
     va_start(ap, fmt);
     if (line > 0) fprintf(stderr, "rnnlab sweep: %s:%d: ", sp->path, line);
@@ -64,7 +68,11 @@ static int spec_error(const spec *sp, int line, const char *fmt, ...)
     return 2;
 }
 
-/* "A:B:S" (A, A + S, ... <= B), "A:B" (integers A..B), else v itself. */
+/* "A:B:S" (A, A + S, ... <= B), "A:B" (A, A + 1, ... <= B), else v itself.
+ * The count is fixed before any value is made, (B - A) / S + 1 within a
+ * relative 1e-9, so that a step below the precision of A (1e300:1e300:1)
+ * cannot go on without end; values that print the same at 10 digits
+ * (the plan's and the ids' text) are refused where they are made. */
 static int expand(const spec *sp, int line, const char *v, strv *out)
 {
     char *e1 = NULL, *e2 = NULL, *e3 = NULL;
@@ -73,17 +81,91 @@ static int expand(const spec *sp, int line, const char *v, strv *out)
     double a = strtod(v, &e1), b = e1 && *e1 == ':' ? strtod(e1 + 1, &e2) : NAN, s = 1;
     if (e2 && *e2 == ':') s = strtod(e2 + 1, &e3);
     else e3 = e2;
-    if (errno || !e3 || *e3 || !isfinite(a) || !isfinite(b) || !(s > 0) || b < a)
-        return spec_error(sp, line, "'%s' is not a range A:B:STEP (A <= B, STEP > 0)", v);
-    if ((b - a) / s > MAX_POINTS) return spec_error(sp, line, "'%s' has more than %d values", v, MAX_POINTS);
-    for (long k = 0;; k++) {
-        double x = a + (double)k * s;
-        if (x > b + 1e-9 * fabs(s)) break;
+    if (errno || !e3 || *e3 || !isfinite(a) || !isfinite(b) || !(s > 0) || !isfinite(s) || b < a)
+        return spec_error(sp, line, "'%s' is not a range A:B:STEP (A <= B, STEP > 0, all finite)", v);
+    double span = (b - a) / s; /* inf when b - a overflows */
+    if (!(span <= sweep_spec_max)) return spec_error(sp, line, "'%s' has more than %ld values", v, sweep_spec_max);
+    long count = (long)floor(span * (1 + 1e-9) + 1e-9) + 1;
+    char prev[64] = "";
+    for (long k = 0; k < count; k++) {
+        double x = k == count - 1 && count > 1 && a + (double)k * s > b ? b : a + (double)k * s;
         char buf[64];
         snprintf(buf, sizeof buf, "%.10g", fabs(x) < 1e-12 * s ? 0.0 : x);
+        if (k && strcmp(buf, prev) == 0)
+            return spec_error(sp, line, "'%s': the step is too small for its values at 10 digits (%s twice)", v, buf);
+        memcpy(prev, buf, sizeof prev);
         if (strv_push(out, buf)) return spec_error(sp, line, "out of memory");
     }
     return 0;
+}
+
+/* A seed: a whole number in [0, 2^64). */
+static int seed_value(const char *w, unsigned long long *out)
+{
+    char *end = NULL;
+    if (!*w || strspn(w, "0123456789") != strlen(w)) return 0;
+    errno = 0;
+    *out = strtoull(w, &end, 10);
+    return !errno && end && !*end;
+}
+
+/* Seeds: S, or a range A:B (A, A + 1, ... B) or A:B:STEP of whole numbers. */
+static int expand_seeds(const spec *sp, int line, const char *v, strv *out)
+{
+    char w[3][32] = {"", "", "1"};
+    const char *c1 = strchr(v, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+    const char *from[3] = {v, c1 ? c1 + 1 : NULL, c2 ? c2 + 1 : NULL}, *to[3] = {c1, c2, NULL};
+    int parts = c2 ? 3 : c1 ? 2 : 1, ok = !(c2 && strchr(c2 + 1, ':'));
+    for (int k = 0; ok && k < parts; k++) {
+        size_t len = to[k] ? (size_t)(to[k] - from[k]) : strlen(from[k]);
+        ok = len < sizeof w[k];
+        if (ok) memcpy(w[k], from[k], len), w[k][len] = '\0';
+    }
+    unsigned long long a = 0, b = 0, s = 1;
+    if (!ok || !seed_value(w[0], &a) || (parts > 1 && !seed_value(w[1], &b)) || (parts > 2 && !seed_value(w[2], &s)))
+        return spec_error(sp, line, "seed '%s' is not a whole number >= 0 (or a range A:B of them)", v);
+    if (parts == 1) return strv_push(out, w[0]) ? spec_error(sp, line, "out of memory") : 0;
+    if (b < a || s == 0) return spec_error(sp, line, "'%s' is not a range of seeds A:B:STEP (A <= B, STEP >= 1)", v);
+    if ((b - a) / s >= (unsigned long long)sweep_spec_max)
+        return spec_error(sp, line, "'%s' has more than %ld seeds", v, sweep_spec_max);
+    for (unsigned long long x = a;; x += s) {
+        char buf[32];
+        snprintf(buf, sizeof buf, "%llu", x);
+        if (strv_push(out, buf)) return spec_error(sp, line, "out of memory");
+        if (b - x < s) break;
+    }
+    return 0;
+}
+
+/* A value as the plan shows it (value_json): a number at 10 digits, else the text. */
+static void canonical(const char *v, char *buf, size_t n)
+{
+    char *end = NULL;
+    double x = strtod(v, &end);
+    if (end != v && *end == '\0' && isfinite(x)) snprintf(buf, n, "%.10g", x);
+    else snprintf(buf, n, "%s", v);
+}
+
+static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+/* A value given twice in a list (an axis, the seeds), as the plan shows
+ * values: 2 after a line naming it, else 0. */
+static int no_repeats(const spec *sp, int line, const char *what, const strv *v)
+{
+    char **c = calloc((size_t)v->n + 1, sizeof *c);
+    int e = c ? 0 : spec_error(sp, line, "out of memory");
+    for (int i = 0; !e && i < v->n; i++) {
+        char buf[512];
+        canonical(v->v[i], buf, sizeof buf);
+        if (!(c[i] = strdup(buf))) e = spec_error(sp, line, "out of memory");
+    }
+    if (!e) qsort(c, (size_t)v->n, sizeof *c, cmp_str);
+    for (int i = 1; !e && i < v->n; i++)
+        if (strcmp(c[i], c[i - 1]) == 0)
+            e = spec_error(sp, line, "%s lists %s twice: each point must be another", what, c[i]);
+    for (int i = 0; c && i < v->n; i++) free(c[i]);
+    free(c);
+    return e;
 }
 
 /* Split a line into words at blanks; # starts a comment. */
@@ -143,6 +225,9 @@ static int add_axis(spec *sp, int no, char **w, int n, axis **sets)
         if (strchr(w[1], ':')) snprintf(a->name, sizeof a->name, "%s.%s", sweep_stage_names[a->stage], flag + 2);
         for (int i = 2; i < n && !e; i++) e = expand(sp, no, w[i], &a->values);
         if (!e && n == 2) e = spec_error(sp, no, "%s has no values", w[1]);
+        char what[96];
+        snprintf(what, sizeof what, "the axis %s", w[1]);
+        if (!e) e = no_repeats(sp, no, what, &a->values);
     } else {
         if (n != 2) e = spec_error(sp, no, "'grid %s': a set's options go on indented lines below it", w[1]);
         a->sets = 1;
@@ -154,20 +239,40 @@ static int add_axis(spec *sp, int no, char **w, int n, axis **sets)
 
 int parse_spec(spec *sp, const char *path)
 {
-    memset(sp, 0, sizeof *sp);
-    sp->path = path;
-    sp->cmd = -1;
     FILE *f = cli_fopen_read(path, 1 << 20);
     if (!f) {
+        memset(sp, 0, sizeof *sp);
         fprintf(stderr, "rnnlab sweep: %s: cannot read: %s\n", path, cli_read_error(errno));
         return 1;
     }
+    struct stat sb;
+    if (fstat(fileno(f), &sb) == 0 && sb.st_size > 1 << 20) { /* a stream was copied with the same bound */
+        memset(sp, 0, sizeof *sp);
+        fprintf(stderr, "rnnlab sweep: %s: cannot read: %s (a spec is at most 1 MiB)\n", path, cli_read_error(EFBIG));
+        fclose(f);
+        return 1;
+    }
+    int e = parse_spec_stream(sp, path, f);
+    fclose(f);
+    return e;
+}
+
+int parse_spec_stream(spec *sp, const char *path, FILE *f)
+{
+    memset(sp, 0, sizeof *sp);
+    sp->path = path;
+    sp->cmd = -1;
     char *line = NULL;
     size_t cap = 0;
     int no = 0, e = 0;
     axis *sets = NULL; /* the axis of named sets that indented lines add to */
-    while (!e && getline(&line, &cap, f) > 0) {
+    ssize_t len;
+    while (!e && (len = getline(&line, &cap, f)) > 0) {
         no++;
+        if (strlen(line) != (size_t)len) { /* a NUL would end the line unseen */
+            e = spec_error(sp, no, "a NUL byte: a spec is a text file");
+            break;
+        }
         int indented = line[0] == ' ' || line[0] == '\t';
         char *w[512];
         int n = words(line, w, 512);
@@ -196,13 +301,9 @@ int parse_spec(spec *sp, const char *path)
             for (int i = 1; i < n && !e; i++)
                 if (strv_push(&sp->fixed[st], w[i])) e = spec_error(sp, no, "out of memory");
         } else if (strcmp(key, "seeds") == 0) {
-            for (int i = 1; i < n && !e; i++) {
-                char *end = NULL;
-                if (!strchr(w[i], ':') && (strtoull(w[i], &end, 10), !end || *end || w[i][0] == '-'))
-                    e = spec_error(sp, no, "seed '%s' is not a whole number >= 0", w[i]);
-                else e = expand(sp, no, w[i], &sp->seeds);
-            }
+            for (int i = 1; i < n && !e; i++) e = expand_seeds(sp, no, w[i], &sp->seeds);
             if (!e && n == 1) e = spec_error(sp, no, "'seeds' needs at least one seed");
+            if (!e) e = no_repeats(sp, no, "'seeds'", &sp->seeds);
         } else if (strcmp(key, "grid") == 0) {
             e = add_axis(sp, no, w, n, &sets);
         } else {
@@ -210,7 +311,6 @@ int parse_spec(spec *sp, const char *path)
         }
     }
     free(line);
-    fclose(f);
     if (e) return e;
     if (sp->cmd < 0) return spec_error(sp, no, "no 'command' line");
     if (sp->cmd == CMD_TRAIN && (sp->fixed[ST_INIT].n || sp->fixed[ST_DATA].n))
@@ -221,7 +321,10 @@ int parse_spec(spec *sp, const char *path)
     sp->npoints = sp->seeds.n ? sp->seeds.n : 1;
     for (int a = 0; a < sp->naxes; a++) {
         if (!sp->ax[a].values.n) return spec_error(sp, no, "the axis %s has no values", sp->ax[a].name);
-        if (sp->npoints * sp->ax[a].values.n > MAX_POINTS) return spec_error(sp, no, "more than %d points", MAX_POINTS);
+        char what[96];
+        snprintf(what, sizeof what, "the axis %s", sp->ax[a].name);
+        if (sp->ax[a].sets && (e = no_repeats(sp, no, what, &sp->ax[a].values))) return e;
+        if (sp->npoints * sp->ax[a].values.n > sweep_spec_max) return spec_error(sp, no, "more than %ld points", sweep_spec_max);
         sp->npoints *= sp->ax[a].values.n;
         for (int b = 0; b < a; b++)
             if (strcmp(sp->ax[a].name, sp->ax[b].name) == 0) return spec_error(sp, no, "two axes are named %s", sp->ax[a].name);
@@ -364,7 +467,7 @@ int make_point(const spec *sp, long i, point *p)
         if (at < sizeof p->label) snprintf(p->label + at, sizeof p->label - at, "%sseed=%s", at ? " " : "", sp->seeds.v[seed]);
     }
     if (e) {
-        fprintf(stderr, "rnnlab sweep: out of memory\n");
+        if (!sweep_spec_quiet) fprintf(stderr, "rnnlab sweep: out of memory\n");
         return 1;
     }
     /* options for a stage the command does not have, and options given twice */
@@ -389,3 +492,27 @@ int make_point(const spec *sp, long i, point *p)
     return 0;
 }
 
+
+/* ------------------------------------------------------------------ the plan's ids */
+
+static const char (*id_table)[17];
+static int cmp_id(const void *a, const void *b)
+{
+    long x = *(const long *)a, y = *(const long *)b;
+    int c = strcmp(id_table[x], id_table[y]);
+    return c ? c : (x > y) - (x < y);
+}
+
+int sweep_repeated_id(const char (*ids)[17], long n, long *first, long *second)
+{
+    long *order = malloc(((size_t)n + 1) * sizeof *order);
+    if (!order) return -1;
+    for (long i = 0; i < n; i++) order[i] = i;
+    id_table = ids;
+    qsort(order, (size_t)n, sizeof *order, cmp_id);
+    int found = 0;
+    for (long i = 1; i < n && !found; i++)
+        if (strcmp(ids[order[i]], ids[order[i - 1]]) == 0) *first = order[i - 1], *second = order[i], found = 1;
+    free(order);
+    return found;
+}

@@ -16,10 +16,17 @@ def as_numpy(v, what):
     """v as a numpy array without copying where possible; a torch tensor is
     detached and moved to the CPU."""
     if hasattr(v, "detach") and hasattr(v, "cpu"):
-        v = v.detach().cpu()
-        if hasattr(v, "resolve_conj"):
-            v = v.resolve_conj()
-        v = v.numpy()
+        if getattr(v, "is_meta", False):
+            raise Error(f"{what}: a tensor on the meta device has no values to copy")
+        try:
+            v = v.detach().cpu()
+            if hasattr(v, "resolve_conj"):
+                v = v.resolve_conj()
+            if str(v.dtype) == "torch.bfloat16":  # numpy has no bfloat16; float32 holds it exactly
+                v = v.float()
+            v = v.numpy()
+        except (TypeError, RuntimeError, NotImplementedError) as e:
+            raise Error(f"{what}: a tensor of {v.dtype} numpy cannot take ({e})") from None
     try:
         a = np.asarray(v)
     except Exception as e:  # ragged lists and the like

@@ -3,6 +3,7 @@ out. The names, shapes and numbers are those of the command line's files:
 grad is `rnnlab grad`, jacobian `rnnlab jacobian`, lyapunov `rnnlab lyapunov`."""
 import ctypes
 import math
+import operator
 import os
 import warnings
 from ctypes import byref, c_double, c_void_p
@@ -13,6 +14,16 @@ from . import _arrays
 from ._lib import Config, Error, LagStats, LyapConfig, LyapInfo, check, fn, names, parse, text, _interrupt
 
 _F64 = 1
+
+
+def _whole(v, what):
+    """A size: a whole number (int, numpy's integers; not a float, not a bool)."""
+    if isinstance(v, bool):
+        raise Error(f"{what} must be a whole number, got {v!r}")
+    try:
+        return operator.index(v)
+    except TypeError:
+        raise Error(f"{what} must be a whole number, got {v!r}") from None
 
 
 def _dtype(precision):
@@ -45,29 +56,58 @@ class Model:
         self._h = None
         self._cast = {}
         if _handle is None:
-            cfg = Config(cell=parse(fn.rl_cell_parse, cell), input_size=int(input_size),
-                         hidden_size=int(hidden_size), num_layers=int(num_layers), output_size=int(output_size),
-                         loss=parse(fn.rl_loss_parse, loss),
-                         state_size=0 if state_size is None else int(state_size),
-                         activation=parse(fn.rl_act_parse, activation or "default"))
+            given = {"input_size": input_size, "hidden_size": hidden_size, "num_layers": num_layers,
+                     "output_size": output_size, "state_size": 0 if state_size is None else state_size}
+            sizes = {k: _whole(v, k) for k, v in given.items()}
+            # the library's int: a size beyond it goes in as the nearest int, which the library refuses
+            # as out of its range; its message then names the size given
+            clamped = {k: min(max(v, -2**31), 2**31 - 1) for k, v in sizes.items()}
+            cfg = Config(cell=parse(fn.rl_cell_parse, cell), loss=parse(fn.rl_loss_parse, loss),
+                         activation=parse(fn.rl_act_parse, activation or "default"), **clamped)
             h = c_void_p()
-            check(fn.rl_model_new_orth(byref(h), byref(cfg), _F64, parse(fn.rl_orth_parse, orthogonal or "none")))
+            try:
+                check(fn.rl_model_new_orth(byref(h), byref(cfg), _F64, parse(fn.rl_orth_parse, orthogonal or "none")))
+            except Error as e:
+                msg = str(e)
+                for k, v in sizes.items():
+                    if clamped[k] != v:
+                        msg = msg.replace(f"{k} = {clamped[k]}", f"{k} = {v}")
+                raise Error(msg, e.status, e.reason) from None
             _handle = h
         self._h = _handle
-        c = fn.rl_model_config(self._h)
+        c = fn.rl_model_config(self._live)
         cell_name = text(fn.rl_cell_name(c.cell))
         self.config = {"cell": cell_name, "input_size": c.input_size, "hidden_size": c.hidden_size,
                        "num_layers": c.num_layers, "output_size": c.output_size,
                        "loss": text(fn.rl_loss_name(c.loss)), "states": fn.rl_cell_states(c.cell)}
-        orth = text(fn.rl_orth_name(fn.rl_model_orthogonal(self._h)))
+        orth = text(fn.rl_orth_name(fn.rl_model_orthogonal(self._live)))
         self.config["orthogonal"] = None if orth == "none" else orth
         if cell_name == "lru":
             self.config["state_size"] = c.state_size or c.hidden_size
             self.config["activation"] = text(fn.rl_act_name(c.activation))
-        self.state_size = fn.rl_state_size(self._h)
+        self.state_size = fn.rl_state_size(self._live)
 
     def __del__(self):
         self._free()
+
+    def close(self):
+        """Free the library's model now (else when the object goes). Any
+        call that needs it afterwards raises rnnlab.Error."""
+        self._free()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self._free()
+        return False
+
+    @property
+    def _live(self):
+        """The library's handle; rnnlab.Error once it is freed (never a NULL into the library)."""
+        if not getattr(self, "_h", None):
+            raise Error("this rnnlab.Model has been freed (close()): make or load another")
+        return self._h
 
     def _free(self):
         try:
@@ -98,8 +138,8 @@ class Model:
         """(name, shape, offset, numel) of every tensor, from the library's
         table (trained_only: without the fixed ones, an orthogonal base)."""
         out = []
-        for i in range(fn.rl_model_num_tensors(self._h)):
-            t = fn.rl_model_tensor(self._h, i).contents
+        for i in range(fn.rl_model_num_tensors(self._live)):
+            t = fn.rl_model_tensor(self._live, i).contents
             if trained_only and t.fixed:
                 continue
             shape = tuple(int(t.shape[k]) for k in range(t.ndim))
@@ -107,7 +147,7 @@ class Model:
         return out
 
     def _params(self):
-        return _view(fn.rl_model_params(self._h), fn.rl_model_num_params(self._h), np.float64)
+        return _view(fn.rl_model_params(self._live), fn.rl_model_num_params(self._live), np.float64)
 
     def state_dict(self):
         """Every parameter by its name (PyTorch's state_dict names of rnn and
@@ -149,10 +189,10 @@ class Model:
         """The model's handle in a precision ("f32" or "f64")."""
         d = _dtype(precision)
         if d == _F64:
-            return self._h, d
+            return self._live, d
         if d not in self._cast:
             h = c_void_p()
-            check(fn.rl_model_cast(byref(h), self._h, d))
+            check(fn.rl_model_cast(byref(h), self._live, d))
             self._cast[d] = h
         return self._cast[d], d
 
@@ -207,6 +247,10 @@ class Model:
         if getattr(rnn, "proj_size", 0):
             raise Error("an LSTM with proj_size has no counterpart in rnnlab")
         H, L = rnn.hidden_size, rnn.num_layers
+        if getattr(rnn, "dropout", 0):
+            warnings.warn(f"the module has dropout={rnn.dropout}{' between its layers' if L > 1 else ''}; rnnlab has no "
+                          "dropout: the model computes what the module computes in eval mode (rnn.eval()), and "
+                          "rnnlab.train does not drop units", RuntimeWarning, stacklevel=2)
         orthogonal = _torch_orthogonal(rnn)
         sd = {"rnn." + k: v for k, v in rnn.state_dict().items()}
         G = len(rnn.weight_ih_l0) // H
@@ -267,7 +311,7 @@ class Model:
 
     def save(self, path):
         """Write the model file (float32 tensors and the metadata), atomically."""
-        check(fn.rl_model_save(self._h, os.fsencode(path)))
+        check(fn.rl_model_save(self._live, os.fsencode(path)))
 
     # ------------------------------------------------------------ computations
 
@@ -353,7 +397,7 @@ class Model:
         if not 0 <= int(seq) < b.batch:
             raise Error(f"sequence {seq} is outside the batch [0, {b.batch})")
         j = c_void_p()
-        check(fn.rl_jac_new(byref(j), self._h, byref(b), int(seq)))
+        check(fn.rl_jac_new(byref(j), self._live, byref(b), int(seq)))
         try:
             T, S = fn.rl_jac_steps(j), fn.rl_jac_state_size(j)
             loss = fn.rl_jac_loss(j)
@@ -438,7 +482,7 @@ class Model:
         trace = np.empty((ntrace, k))
         info = LyapInfo()
         with _interrupt.guard():
-            check(fn.rl_lyapunov_ex(self._h, bp, int(seq), byref(cfg), ex.ctypes.data,
+            check(fn.rl_lyapunov_ex(self._live, bp, int(seq), byref(cfg), ex.ctypes.data,
                                     trace.ctypes.data if ntrace else None, byref(info)))
         if info.stationary:  # what rnnlab lyapunov says on stderr
             warnings.warn(f"the state never moved in the {cfg.steps} steps: these are the exponents of the fixed "

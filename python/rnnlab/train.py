@@ -5,6 +5,7 @@ config.json, with the range and the message of the command line."""
 import json
 import os
 import shutil
+import stat
 import sys
 import threading
 import time
@@ -112,16 +113,25 @@ class Run:
     def model(self):
         return Model.load(os.path.join(self.dir, "model.safetensors"))
 
+    def _open(self, name):
+        """A file of the folder, opened only when it is a regular file: a
+        FIFO there would be waited on forever, a device read without end."""
+        p = os.path.join(self.dir, name)
+        st = os.stat(p)
+        if not stat.S_ISREG(st.st_mode):
+            raise Error(f"{p}: not a regular file (a FIFO, a device, a folder): a run folder's files are read only "
+                        "as regular files")
+        return open(p)
+
     @property
     def config(self):
-        with open(os.path.join(self.dir, "config.json")) as f:
+        with self._open("config.json") as f:
             return json.load(f)
 
     def _jsonl(self, name):
-        p = os.path.join(self.dir, name)
-        if not os.path.exists(p):
+        if not os.path.lexists(os.path.join(self.dir, name)):
             return []
-        with open(p) as f:
+        with self._open(name) as f:
             return [json.loads(line) for line in f if line.strip()]
 
     @property

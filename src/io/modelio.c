@@ -230,6 +230,7 @@ int rl_model_st_tensors(const rl_model *m, st_out *t)
 
 rl_status rl_model_save(const rl_model *m, const char *path)
 {
+    if (!m || !path) return rl_fail(RL_ERR_ARG, "rl_model_save: no model or no path (NULL)"); /* a freed handle */
     const rl_model *m32 = m;
     rl_model *cast = NULL;
     rl_status s = RL_OK;
@@ -242,7 +243,7 @@ rl_status rl_model_save(const rl_model *m, const char *path)
     char num[6][16];
     const char *meta[2 * RL_MODEL_META];
     int nmeta = rl_model_meta(m, num, meta);
-    s = st_write(path, t, n, meta, nmeta);
+    s = st_write_ex(path, t, n, meta, nmeta, 1);
     rl_model_free(cast);
     return s;
 }

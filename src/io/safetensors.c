@@ -2,6 +2,8 @@
  * header is checked against the real size of the file before it is used. */
 #include "io/safetensors.h"
 
+#include "base/files.h"
+
 #include <cJSON.h>
 #include <errno.h>
 #include <limits.h>
@@ -10,6 +12,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "rnnlab reads and writes little-endian data directly"
@@ -272,6 +275,100 @@ static const char *sniff(const unsigned char *b, size_t n)
     return n ? "a text file" : NULL;
 }
 
+/* ------------------------------------------------------------------ checksums */
+
+/* The checksums rnnlab records in the metadata of the models and
+ * checkpoints it writes (other readers pass over metadata): zlib's CRC-32
+ * of the tensors' bytes, and of the header's content (the other metadata and
+ * each tensor's name, dtype and shape), each in an order of their own (by
+ * name), so that a file written again with the same content by another
+ * program, in another order or with other offsets, still verifies. */
+
+typedef struct {
+    const char *name, *dtype;
+    int ndim;
+    const int64_t *shape;
+    const void *data;
+    size_t bytes;
+} crc_item;
+
+static int cmp_item(const void *a, const void *b) { return strcmp(((const crc_item *)a)->name, ((const crc_item *)b)->name); }
+static int cmp_pair(const void *a, const void *b) { return strcmp(*(const char *const *)a, *(const char *const *)b); }
+
+int st_checksum_key(const char *key) { return strcmp(key, ST_CRC_DATA) == 0 || strcmp(key, ST_CRC_HEADER) == 0; }
+
+/* The two checksums of n tensors (sorted here, by name) and nmeta key/value
+ * pairs (the checksums' own keys passed over). -1 when out of memory. */
+static int checksums(crc_item *t, int n, const char *const *kv, int nmeta, uint32_t *data, uint32_t *header)
+{
+    const char **pairs = rl_malloc(((size_t)nmeta + 1) * 2 * sizeof *pairs);
+    if (!pairs) return -1;
+    int m = 0;
+    for (int i = 0; i < nmeta; i++)
+        if (!st_checksum_key(kv[2 * i])) pairs[2 * m] = kv[2 * i], pairs[2 * m + 1] = kv[2 * i + 1], m++;
+    qsort(pairs, (size_t)m, 2 * sizeof *pairs, cmp_pair);
+    qsort(t, (size_t)n, sizeof *t, cmp_item);
+    uLong d = crc32_z(0L, Z_NULL, 0), h = d;
+    for (int i = 0; i < m; i++) {
+        h = crc32_z(h, (const Bytef *)pairs[2 * i], strlen(pairs[2 * i]) + 1);
+        h = crc32_z(h, (const Bytef *)pairs[2 * i + 1], strlen(pairs[2 * i + 1]) + 1);
+    }
+    free(pairs);
+    for (int i = 0; i < n; i++) {
+        char dims[8 * 24 + 8];
+        size_t at = 0;
+        for (int k = 0; k < t[i].ndim && at < sizeof dims; k++)
+            at += (size_t)snprintf(dims + at, sizeof dims - at, "%lld,", (long long)t[i].shape[k]);
+        h = crc32_z(h, (const Bytef *)"\x1e", 1);
+        h = crc32_z(h, (const Bytef *)t[i].name, strlen(t[i].name) + 1);
+        h = crc32_z(h, (const Bytef *)t[i].dtype, strlen(t[i].dtype) + 1);
+        h = crc32_z(h, (const Bytef *)dims, strlen(dims) + 1);
+        d = crc32_z(d, (const Bytef *)t[i].data, t[i].bytes);
+    }
+    *data = (uint32_t)d, *header = (uint32_t)h;
+    return 0;
+}
+
+/* A recorded checksum: exactly 8 hex digits. */
+static int crc_value(const char *v, uint32_t *out)
+{
+    if (strlen(v) != 8 || strspn(v, "0123456789abcdefABCDEF") != 8) return 0;
+    *out = (uint32_t)strtoul(v, NULL, 16);
+    return 1;
+}
+
+/* Verify the checksums f records (a file without them, such as PyTorch's,
+ * has nothing to verify). */
+static rl_status verify_checksums(const st_file *f)
+{
+    const char *rd = st_meta(f, ST_CRC_DATA), *rh = st_meta(f, ST_CRC_HEADER);
+    if (!rd && !rh) return RL_OK;
+    uint32_t want_d = 0, want_h = 0, d, h;
+    if ((rd && !crc_value(rd, &want_d)) || (rh && !crc_value(rh, &want_h)))
+        return rl_fail(RL_ERR_FORMAT, "%s: a checksum in the metadata (%s, %s) is not 8 hex digits: the file is damaged", f->path,
+                       ST_CRC_DATA, ST_CRC_HEADER);
+    crc_item *t = rl_malloc(((size_t)f->n + 1) * sizeof *t);
+    const char **kv = rl_malloc(((size_t)f->nmeta + 1) * 2 * sizeof *kv);
+    int bad = !t || !kv;
+    for (int i = 0; !bad && i < f->n; i++)
+        t[i] = (crc_item){f->t[i].name, f->t[i].dtype_name, f->t[i].ndim, f->t[i].shape, f->data + f->t[i].begin,
+                          f->t[i].end - f->t[i].begin};
+    for (int i = 0; !bad && i < f->nmeta; i++) kv[2 * i] = f->meta_key[i], kv[2 * i + 1] = f->meta_val[i];
+    if (!bad) bad = checksums(t, f->n, kv, f->nmeta, &d, &h);
+    free(t);
+    free(kv);
+    if (bad) return rl_fail(RL_ERR_NOMEM, "%s: out of memory", f->path);
+    if (rh && h != want_h)
+        return rl_fail(RL_ERR_FORMAT, "%s: the header does not match its checksum (%s %s, computed %08x): the file is damaged",
+                       f->path, ST_CRC_HEADER, rh, (unsigned)h);
+    if (rd && d != want_d)
+        return rl_fail(RL_ERR_FORMAT,
+                       "%s: the tensor data do not match their checksum (%s %s, computed %08x): the file is damaged, or "
+                       "was changed by a program that kept rnnlab's metadata",
+                       f->path, ST_CRC_DATA, rd, (unsigned)d);
+    return RL_OK;
+}
+
 static rl_status parse_header(st_file *f)
 {
     const char *p = f->path;
@@ -330,6 +427,7 @@ static rl_status parse_header(st_file *f)
         if (order[i]->end > order[i + 1]->begin)
             s = rl_fail(RL_ERR_FORMAT, "%s: tensors '%s' and '%s' overlap", p, order[i]->name, order[i + 1]->name);
     free(order);
+    if (!s) s = verify_checksums(f);
     return s;
 }
 
@@ -337,9 +435,11 @@ rl_status st_read(st_file *f, const char *path)
 {
     memset(f, 0, sizeof *f);
     snprintf(f->path, sizeof f->path, "%s", strcmp(path, "-") == 0 ? "<stdin>" : path);
-    FILE *fp = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
-    if (!fp) return rl_fail(RL_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-    rl_status s = slurp(fp, f->path, &f->buf, &f->len);
+    FILE *fp = stdin;
+    int regular = 0;
+    rl_status s = strcmp(path, "-") == 0 ? RL_OK : rl_fopen_input(path, &fp, &regular);
+    if (s) return s;
+    s = slurp(fp, f->path, &f->buf, &f->len);
     if (fp != stdin) fclose(fp);
     if (!s) s = parse_header(f);
     if (s) st_close(f);
@@ -458,7 +558,49 @@ static rl_status write_all(FILE *fp, const void *p, size_t n, const char *path)
     return RL_OK;
 }
 
+static rl_status write_file(const char *path, const st_out *t, int n, const char *const *meta_kv, int nmeta);
+
 rl_status st_write(const char *path, const st_out *t, int n, const char *const *meta_kv, int nmeta)
+{
+    return st_write_ex(path, t, n, meta_kv, nmeta, 0);
+}
+
+rl_status st_write_ex(const char *path, const st_out *t, int n, const char *const *meta_kv, int nmeta, int checksum)
+{
+    if (n > ST_MAX_TENSORS || nmeta > ST_MAX_META) return write_file(path, t, n, meta_kv, nmeta); /* which says so */
+    /* the checksums are the writer's own: any given are dropped (they would
+     * be another file's), and with checksum, this file's are added */
+    const char **kv = rl_malloc(((size_t)nmeta + 2) * 2 * sizeof *kv);
+    crc_item *items = rl_malloc(((size_t)n + 1) * sizeof *items);
+    char dv[16], hv[16];
+    rl_status s = kv && items ? RL_OK : rl_fail(RL_ERR_NOMEM, "out of memory while writing %s", path);
+    int m = 0;
+    for (int i = 0; !s && i < nmeta; i++)
+        if (!st_checksum_key(meta_kv[2 * i])) kv[2 * m] = meta_kv[2 * i], kv[2 * m + 1] = meta_kv[2 * i + 1], m++;
+    if (!s && checksum) {
+        uint32_t d, h;
+        for (int i = 0; i < n; i++) {
+            size_t numel = 1;
+            for (int k = 0; k < t[i].ndim; k++) numel *= (size_t)t[i].shape[k];
+            items[i] = (crc_item){t[i].name, t[i].dtype, t[i].ndim, t[i].shape, t[i].data,
+                                  numel * st_elsize(parse_dtype(t[i].dtype))};
+        }
+        if (checksums(items, n, kv, m, &d, &h)) {
+            s = rl_fail(RL_ERR_NOMEM, "out of memory while writing %s", path);
+        } else {
+            snprintf(dv, sizeof dv, "%08x", (unsigned)d);
+            snprintf(hv, sizeof hv, "%08x", (unsigned)h);
+            kv[2 * m] = ST_CRC_DATA, kv[2 * m + 1] = dv, m++;
+            kv[2 * m] = ST_CRC_HEADER, kv[2 * m + 1] = hv, m++;
+        }
+    }
+    if (!s) s = write_file(path, t, n, kv, m);
+    free(kv);
+    free(items);
+    return s;
+}
+
+static rl_status write_file(const char *path, const st_out *t, int n, const char *const *meta_kv, int nmeta)
 {
     /* what is written must read back: the reader's limits */
     if (n > ST_MAX_TENSORS || nmeta > ST_MAX_META)
@@ -504,6 +646,11 @@ rl_status st_write(const char *path, const st_out *t, int n, const char *const *
     }
 
     int to_stdout = strcmp(path, "-") == 0;
+    rl_status s = to_stdout ? RL_OK : rl_check_output(path);
+    if (s) {
+        free(json);
+        return s;
+    }
     char tmp[4096];
     FILE *fp = stdout;
     if (!to_stdout) {
@@ -521,7 +668,7 @@ rl_status st_write(const char *path, const st_out *t, int n, const char *const *
     }
     uint64_t h = hlen;
     written = 0;
-    rl_status s = write_all(fp, &h, 8, path);
+    s = write_all(fp, &h, 8, path);
     if (!s) s = write_all(fp, json, jlen, path);
     for (size_t i = jlen; !s && i < hlen; i++) s = write_all(fp, " ", 1, path);
     free(json);

@@ -69,9 +69,24 @@ struct rl_st {
  * bytes (as a full disk would); negative turns it off. */
 void st_debug_fail_writes(long long after_bytes);
 
+/* The checksums of a file (metadata keys, 8 hex digits each): zlib's
+ * CRC-32 of the tensors' bytes, the tensors taken in the order of their
+ * names; and of the header's content: the other metadata (by key: key NUL
+ * value NUL) and each tensor's name, dtype and shape (by name). Recorded
+ * by the writers of models and checkpoints; verified by st_read and
+ * st_parse whenever a file holds them (PyTorch's files hold none). */
+#define ST_CRC_DATA "data_crc32"
+#define ST_CRC_HEADER "header_crc32"
+/* Whether key is one of the two. */
+int st_checksum_key(const char *key);
+
 /* Write tensors and metadata (nmeta key/value pairs). A path other than "-"
  * is written atomically: a temporary file in the same folder, flushed,
- * fsync'ed and renamed over path. */
+ * fsync'ed and renamed over path; an existing path that is not a regular
+ * file (a device, a FIFO, a folder) is refused, never replaced. Checksum
+ * keys among the metadata are dropped (they would be another file's);
+ * st_write_ex with checksum adds this file's (a model, a checkpoint). */
 rl_status st_write(const char *path, const st_out *t, int n, const char *const *meta_kv, int nmeta);
+rl_status st_write_ex(const char *path, const st_out *t, int n, const char *const *meta_kv, int nmeta, int checksum);
 
 #endif

@@ -2,10 +2,12 @@
  * and what resuming needs (the configuration back, the state restored, the
  * records trimmed to the checkpoint). */
 #include "train/run.h"
+#include "base/files.h"
 #include "net/net.h"
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -13,7 +15,7 @@
 
 /* The files of a run; each may have temporaries named "<file>.tmp...". */
 static const char *const run_files[] = {"config.json", "checkpoint.safetensors", "model.safetensors", "metrics.jsonl",
-                                        "flow.jsonl", "floss.jsonl"};
+                                        "flow.jsonl", "floss.jsonl", RL_RUN_LOCK};
 
 /* What a run reads from its own folder, never writes: the arrays
  * rnnlab.train(x=..., y=..., valid=...) saves there as folders of .npy
@@ -66,6 +68,8 @@ static int flush_close(FILE *f)
  * renamed over path. */
 static rl_status write_atomic(const char *path, const char *text)
 {
+    rl_status s0 = rl_check_output(path);
+    if (s0) return s0;
     char tmp[RL_RUN_MAX_PATH + 128];
     snprintf(tmp, sizeof tmp, "%s.tmp.XXXXXX", path);
     int fd = mkstemp(tmp);
@@ -85,33 +89,53 @@ static rl_status write_atomic(const char *path, const char *text)
     return RL_OK;
 }
 
-rl_status rl_run_create(const char *dir, const rl_train_config *c)
+/* Give up the lock of a run that did not start; with created, also the
+ * folder made for it. */
+static void unlock_new(const char *dir, int *lock, int created)
+{
+    char path[RL_RUN_MAX_PATH + 64];
+    if (*lock >= 0 && created) unlink(join(path, sizeof path, dir, RL_RUN_LOCK));
+    if (*lock >= 0) close(*lock);
+    *lock = -1;
+    if (created) rmdir(dir);
+}
+
+rl_status rl_run_create(const char *dir, const rl_train_config *c, int *lock)
 {
     char path[RL_RUN_MAX_PATH + 64];
     struct stat sb;
+    *lock = -1;
     if (strlen(dir) > RL_RUN_MAX_PATH) return rl_fail(RL_ERR_ARG, "the run folder's path is longer than %d bytes", RL_RUN_MAX_PATH);
     int created = 0;
-    if (stat(dir, &sb) == 0) {
-        if (!S_ISDIR(sb.st_mode)) return rl_fail(RL_ERR_ARG, "%s exists and is not a folder", dir);
-        if (stat(join(path, sizeof path, dir, "checkpoint.safetensors"), &sb) == 0)
-            return rl_fail(RL_ERR_ARG, "%s already holds a run: continue it with --resume %s, or use another folder", dir, dir);
-        /* a folder of the user's is not overwritten: it may hold only what a
-         * run that stopped before its first checkpoint wrote */
-        const char *other = NULL;
-        DIR *d = opendir(dir);
-        for (struct dirent *e; d && !other && (e = readdir(d));)
-            if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..") && !is_run_file(e->d_name) && !is_run_input(e->d_name))
-                other = e->d_name;
-        if (other) rl_fail(RL_ERR_ARG, "%s holds files that are not a run's ('%s'): use a new folder", dir, other);
-        if (d) closedir(d);
-        if (other) return RL_ERR_ARG;
-    } else {
-        if (mkdir(dir, 0755) != 0) return rl_fail(RL_ERR_IO, "%s: cannot create: %s", dir, strerror(errno));
-        created = 1;
+    if (stat(dir, &sb) == 0 && !S_ISDIR(sb.st_mode)) return rl_fail(RL_ERR_ARG, "%s exists and is not a folder", dir);
+    if (stat(dir, &sb) != 0) {
+        if (mkdir(dir, 0755) == 0) created = 1;
+        else if (errno != EEXIST) return rl_fail(RL_ERR_IO, "%s: cannot create: %s", dir, strerror(errno));
     }
-    rl_status s = rl_run_write_config(dir, c);
+    /* a folder of the user's is not overwritten: it may hold only what a
+     * run that stopped before its first checkpoint wrote (checked before
+     * the lock, so that such a folder gets no lock file) */
+    const char *other = NULL;
+    DIR *d = opendir(dir);
+    for (struct dirent *e; d && !other && (e = readdir(d));)
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..") && !is_run_file(e->d_name) && !is_run_input(e->d_name))
+            other = e->d_name;
+    if (other) rl_fail(RL_ERR_ARG, "%s holds files that are not a run's ('%s'): use a new folder", dir, other);
+    if (d) closedir(d);
+    if (other) return RL_ERR_ARG;
+    /* one writer at a time: what follows holds only for the lock's holder */
+    rl_status s = rl_folder_lock(dir, RL_RUN_LOCK, lock);
     if (s) {
         if (created) rmdir(dir);
+        return s;
+    }
+    if (stat(join(path, sizeof path, dir, "checkpoint.safetensors"), &sb) == 0) {
+        unlock_new(dir, lock, created);
+        return rl_fail(RL_ERR_ARG, "%s already holds a run: continue it with --resume %s, or use another folder", dir, dir);
+    }
+    s = rl_run_write_config(dir, c);
+    if (s) {
+        unlock_new(dir, lock, created);
         return s;
     }
     /* the records of a run that stopped before its first checkpoint */
@@ -139,11 +163,22 @@ rl_status rl_run_append(const char *dir, const char *name, cJSON *record)
     char *txt = record ? cJSON_PrintUnformatted(record) : NULL;
     cJSON_Delete(record);
     if (!txt) return rl_fail(RL_ERR_NOMEM, "%s: out of memory for a record", path);
-    FILE *f = fopen(path, "a");
+    /* a record goes to a regular file: O_NONBLOCK, so that a FIFO put in
+     * its place is refused rather than waited on */
+    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NONBLOCK, 0644);
+    struct stat sb;
+    if (fd >= 0 && (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode))) {
+        close(fd);
+        free(txt);
+        return rl_fail(RL_ERR_IO, "%s: cannot append: it is not a regular file", path);
+    }
+    FILE *f = fd >= 0 ? fdopen(fd, "a") : NULL;
     int bad = !f;
     if (f) {
         bad = fprintf(f, "%s\n", txt) < 0;
         bad |= fclose(f) != 0;
+    } else if (fd >= 0) {
+        close(fd);
     }
     free(txt);
     return bad ? rl_fail(RL_ERR_IO, "%s: cannot append: %s", path, strerror(errno)) : RL_OK;
@@ -187,7 +222,7 @@ rl_status rl_run_save(const char *dir, const rl_train_config *c, const rl_model 
         meta[2 * nmeta] = "text_bytes", meta[2 * nmeta + 1] = tb, nmeta++;
         meta[2 * nmeta] = "text_hash", meta[2 * nmeta + 1] = th, nmeta++;
     }
-    rl_status s = st_write(join(path, sizeof path, dir, "checkpoint.safetensors"), ts, n, meta, nmeta);
+    rl_status s = st_write_ex(join(path, sizeof path, dir, "checkpoint.safetensors"), ts, n, meta, nmeta, 1);
     free(txt);
     if (!s) s = rl_model_save(m, join(path, sizeof path, dir, "model.safetensors"));
     return s;
@@ -205,13 +240,21 @@ static void remove_temporaries(const char *dir)
     closedir(d);
 }
 
-rl_status rl_run_open(st_file *f, const char *dir, rl_train_config *c, int tidy)
+rl_status rl_run_open(st_file *f, const char *dir, rl_train_config *c, int *lock)
 {
     char path[RL_RUN_MAX_PATH + 64];
+    struct stat sb;
     memset(f, 0, sizeof *f);
     *c = rl_train_defaults();
     if (strlen(dir) > RL_RUN_MAX_PATH) return rl_fail(RL_ERR_ARG, "the run folder's path is longer than %d bytes", RL_RUN_MAX_PATH);
-    if (tidy) remove_temporaries(dir);
+    if (lock) { /* the writer: one at a time, then what an interrupted write left is removed */
+        *lock = -1;
+        if (stat(dir, &sb) == 0 && S_ISDIR(sb.st_mode)) { /* else the checkpoint's read below says what is wrong */
+            rl_status s = rl_folder_lock(dir, RL_RUN_LOCK, lock);
+            if (s) return s;
+            remove_temporaries(dir);
+        }
+    }
     rl_status s = st_read(f, join(path, sizeof path, dir, "checkpoint.safetensors"));
     if (s) return s;
     const char *txt = st_meta(f, "train_config");

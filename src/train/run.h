@@ -30,13 +30,19 @@ rl_status rl_train_config_from_json(const cJSON *j, rl_train_config *c);
  * device and inode), so that a run never writes over its own input. */
 int rl_run_holds(const char *dir, const char *path);
 
+/* The lock a run's writer holds for the run's life (src/base/files.h):
+ * one writer at a time, released by the kernel however the process ends. */
+#define RL_RUN_LOCK "run.lock"
+
 /* Make dir a new run's folder: it must not hold a run already, files that
  * are not a run's (a folder of the user's; the folders data and valid, a
- * run's own arrays that rnnlab.train saves, are a run's) or be a file;
- * it is created if missing (*created set), config.json written, and the
- * records of an earlier run that never reached a checkpoint removed. On
- * failure nothing is left behind that was not there before. */
-rl_status rl_run_create(const char *dir, const rl_train_config *c);
+ * run's own arrays that rnnlab.train saves, are a run's) or be a file; it
+ * is created if missing, its lock taken (*lock: the descriptor, held until
+ * the run ends; another process's lock is refused naming its pid),
+ * config.json written, and the records of an earlier run that never reached
+ * a checkpoint removed. On failure nothing is left behind that was not
+ * there before and *lock is -1. */
+rl_status rl_run_create(const char *dir, const rl_train_config *c, int *lock);
 
 /* (Re)write dir/config.json from c, atomically. */
 rl_status rl_run_write_config(const char *dir, const rl_train_config *c);
@@ -67,14 +73,16 @@ typedef struct {
 rl_status rl_run_save(const char *dir, const rl_train_config *c, const rl_model *m, rl_optim *o, const rl_run_state *st);
 
 /* Resuming, in two steps around building the trainer from the configuration:
- * rl_run_open removes what an interrupted write left, opens the checkpoint
- * and reads its configuration (its strings, c->text_path and the data's
- * paths and columns, when set, are copies the caller frees); rl_run_restore then fills the model's parameters, the optimizer
+ * rl_run_open takes the folder's lock (lock not NULL: the writer; *lock as
+ * in rl_run_create, -1 on failure), removes what an interrupted write left,
+ * opens the checkpoint and reads its configuration (its strings,
+ * c->text_path and the data's paths and columns, when set, are copies the
+ * caller frees); rl_run_restore then fills the model's parameters, the optimizer
  * and st (st's buffers sized by c) from it, checks that they fit, and trims
  * the records to the checkpoint's step. f is closed by the caller. With
- * tidy 0 (rl_run_open) and dir NULL (rl_run_restore) they only read: the
+ * lock NULL (rl_run_open) and dir NULL (rl_run_restore) they only read: the
  * processes of a shared run other than rank 0 (src/shard.h). */
-rl_status rl_run_open(st_file *f, const char *dir, rl_train_config *c, int tidy);
+rl_status rl_run_open(st_file *f, const char *dir, rl_train_config *c, int *lock);
 rl_status rl_run_restore(const st_file *f, const char *dir, const rl_train_config *c, rl_model *m, rl_optim *o,
                          rl_run_state *st, int64_t text_len);
 

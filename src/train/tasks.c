@@ -1,5 +1,6 @@
 /* Tasks generated on the fly from a seed, and the character corpus. The
  * definitions are in docs/training.md, with their sources. */
+#include "base/files.h"
 #include "io/modelio.h"
 #include "train/dataset.h"
 #include "train/tasks.h"
@@ -121,8 +122,10 @@ static rl_status text_from_bytes(rl_task *t, const unsigned char *src, size_t n,
 static rl_status load_text(rl_task *t, const char *path)
 {
     if (!path) return text_from_bytes(t, (const unsigned char *)rl_corpus_data, (size_t)rl_corpus_size, "<built-in corpus>");
-    FILE *f = fopen(path, "rb");
-    if (!f) return rl_fail(RL_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    FILE *f = NULL;
+    int regular;
+    rl_status s0 = rl_fopen_input(path, &f, &regular);
+    if (s0) return s0;
     const size_t limit = RL_TEXT_MAX_BYTES;
     size_t cap = (size_t)1 << 16, n = 0;
     struct stat sb;

@@ -14,6 +14,8 @@
 #include <limits.h>
 #include <math.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 struct rl_trainer {
     rl_train_config cfg;
@@ -50,6 +52,7 @@ struct rl_trainer {
     rl_shard shard;          /* the processes sharing the run (rank 0 of 1: this one alone) */
     rl_blocks *blk;          /* block_sum: this process's blocks (src/shard.c), else NULL */
     int64_t solved_step;     /* the step whose validation solved the task, 0: none */
+    int lock;                /* the run folder's lock (rank 0), held until rl_trainer_free; -1 none */
 };
 
 /* Rank 0 keeps the run folder: its records, validations and checkpoints. */
@@ -77,6 +80,7 @@ void rl_trainer_free(rl_trainer *t)
     free(t->dir);
     free(t->text_path);
     for (size_t i = 0; i < sizeof t->strings / sizeof t->strings[0]; i++) free(t->strings[i]);
+    if (t->lock >= 0) close(t->lock);
     free(t);
 }
 
@@ -99,6 +103,10 @@ static rl_status check_ridge(const rl_train_config *c, const rl_task_info *in)
         if (c->washout) return rl_fail(RL_ERR_ARG, "--washout is for --readout ridge");
         return RL_OK;
     }
+    /* a ridge readout has no gradient steps: the regularisers on the Jacobians would never act */
+    if (c->omega > 0 || c->floss > 0)
+        return rl_fail(RL_ERR_ARG, "%s is for --readout bptt: a ridge readout fits the head in one solve, with no gradient "
+                                   "step for it to act on", c->omega > 0 ? "--omega" : "--floss");
     if (in->loss != RL_LOSS_MSE)
         return rl_fail(RL_ERR_ARG, "--readout ridge fits an MSE head by least squares; the task %s has a %s loss",
                        rl_task_name(in->kind), rl_loss_name(in->loss));
@@ -249,6 +257,7 @@ rl_status rl_trainer_new_ex(rl_trainer **out, const rl_train_config *cfg, const 
     if (s) return s;
     rl_trainer *t = calloc(1, sizeof *t);
     if (!t) return rl_fail(RL_ERR_NOMEM, "out of memory");
+    t->lock = -1;
     set_shard(t, shard);
     t->cfg = *cfg;
     resolve_schedule(&t->cfg);
@@ -270,7 +279,7 @@ rl_status rl_trainer_new_ex(rl_trainer **out, const rl_train_config *cfg, const 
     if (!s) rl_init_for_steps(&t->cfg.init, t->cfg.cell, t->info.steps);
     if (!s) s = rl_model_init(t->m, &t->cfg.init, t->cfg.seed);
     rl_rng_seed(&t->rng, t->cfg.seed ^ 0x7472616e69ull);
-    if (!s && writes(t)) s = rl_run_create(dir, &t->cfg);
+    if (!s && writes(t)) s = rl_run_create(dir, &t->cfg, &t->lock);
     if (!s && writes(t) && t->cfg.save_init) { /* the model before training, for the analysis of what training changed */
         char p[RL_RUN_MAX_PATH + 32];
         snprintf(p, sizeof p, "%s/init.safetensors", dir);
@@ -338,10 +347,11 @@ rl_status rl_trainer_resume_ex(rl_trainer **out, const char *dir, const rl_resum
     const char *new_text = o ? o->text_path : NULL;
     rl_trainer *t = calloc(1, sizeof *t);
     if (!t) return rl_fail(RL_ERR_NOMEM, "out of memory");
+    t->lock = -1;
     set_shard(t, o ? o->shard : NULL);
     st_file f;
     /* the other processes only read the checkpoint */
-    rl_status s = rl_run_open(&f, dir, &t->cfg, writes(t));
+    rl_status s = rl_run_open(&f, dir, &t->cfg, writes(t) ? &t->lock : NULL);
     t->text_path = (char *)t->cfg.text_path; /* owned */
     own_strings(t, 1);
     if (!s && !(t->dir = strdup(dir))) s = rl_fail(RL_ERR_NOMEM, "out of memory");
@@ -405,8 +415,8 @@ int64_t rl_trainer_last_eval(const rl_trainer *t, rl_score *sc)
     return t->last_val_step;
 }
 rl_train_config rl_trainer_config(const rl_trainer *t) { return t->cfg; }
-int64_t rl_trainer_step(const rl_trainer *t) { return t->step; }
-int64_t rl_trainer_solved_step(const rl_trainer *t) { return t->solved_step; }
+int64_t rl_trainer_step(const rl_trainer *t) { return t ? t->step : -1; }
+int64_t rl_trainer_solved_step(const rl_trainer *t) { return t ? t->solved_step : -1; }
 
 /* ------------------------------------------------------------------ records */
 
@@ -801,6 +811,7 @@ static rl_status log_metrics(rl_trainer *t, double now, double tlog, int64_t tok
 static rl_status trainer_loop(rl_trainer *t, volatile int *stop, int *interrupted,
                               void (*progress)(const rl_progress *, void *), void *ctx)
 {
+    if (!t) return rl_fail(RL_ERR_ARG, "rl_trainer_run: no trainer (NULL)");
     const rl_train_config *c = &t->cfg;
     rl_status s = RL_OK;
     *interrupted = 0;
