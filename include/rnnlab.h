@@ -928,6 +928,8 @@ typedef struct {
     int k1;                 /* text: steps between updates (truncated BPTT(k1, k2 = seq_len)); 0 = seq_len */
     rl_cell cell;
     int hidden, layers;
+    int state_size;         /* lru: complex state units per layer (rl_config.state_size); 0 = hidden */
+    rl_act activation;      /* lru: its output's nonlinearity (rl_config.activation) */
     rl_init init;
     rl_readout readout;     /* bptt: train every parameter; ridge: fit the head alone, in one solve */
     double ridge;           /* ridge: the penalty beta on head.weight (not on head.bias), >= 0 */

@@ -195,3 +195,31 @@ TEST(cli_train_options_from_the_table)
                   st, e);
     }
 }
+
+/* An lru's options (its state size, output nonlinearity and ring) are
+ * refused with any other cell, and the ring's radii in order. */
+TEST(train_config_lru_options)
+{
+    rl_train_config c = rl_train_defaults();
+    c.cell = RL_CELL_LRU, c.state_size = 32, c.activation = RL_ACT_TANH, c.init.r_min = 0.5, c.init.r_max = 0.9;
+    CHECK_OK(rl_train_config_check(&c));
+    c.init.r_min = 0.95;
+    CHECK(rl_train_config_check(&c) == RL_ERR_ARG && strstr(rl_errmsg(), "--r-min 0.95 is above --r-max 0.9"));
+    c.init.r_max = 0, c.init.r_min = 0.999; /* above the default r_max 0.999? equal: allowed */
+    CHECK_OK(rl_train_config_check(&c));
+    c.init.r_min = 0.9995;
+    CHECK(rl_train_config_check(&c) == RL_ERR_ARG);
+    const char *names[] = {"state-size", "activation", "r-min", "r-max", "max-phase"};
+    for (int k = 0; k < 5; k++) {
+        rl_train_config t = rl_train_defaults();
+        t.cell = RL_CELL_GRU;
+        if (k == 0) t.state_size = 8;
+        if (k == 1) t.activation = RL_ACT_RELU;
+        if (k == 2) t.init.r_min = 0.5;
+        if (k == 3) t.init.r_max = 0.5;
+        if (k == 4) t.init.max_phase = 1;
+        char want[64];
+        snprintf(want, sizeof want, "--%s is for --cell lru", names[k]);
+        CHECK_MSG(rl_train_config_check(&t) == RL_ERR_ARG && strstr(rl_errmsg(), want), "%s: %s", names[k], rl_errmsg());
+    }
+}

@@ -211,7 +211,8 @@ int cmd_gradcheck(int argc, char **argv)
     if (e) return e == CLI_HELP ? 0 : e;
     if ((e = gradcheck_limits(&c, &a)) || (e = cli_progress_mode(&c, &mode))) return e;
     const rl_orth orth = a.t.orthogonal;
-    const rl_config cfg = {.cell = a.t.cell, .input_size = a.input, .hidden_size = a.t.hidden, .num_layers = a.t.layers, .output_size = a.output, .loss = a.loss};
+    const rl_config cfg = {.cell = a.t.cell, .input_size = a.input, .hidden_size = a.t.hidden, .num_layers = a.t.layers, .output_size = a.output, .loss = a.loss,
+                     .state_size = a.t.state_size, .activation = a.t.activation};
     rl_init init = a.t.init;
     const int B = a.t.batch, T = a.seq_steps;
     const uint64_t seed = a.t.seed;

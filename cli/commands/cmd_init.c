@@ -39,7 +39,8 @@ int cmd_init(int argc, char **argv)
     int e = cli_parse(&c, argc, argv, &a);
     if (e) return e == CLI_HELP ? 0 : e;
     const char *out = a.out_file;
-    rl_config cfg = {.cell = a.t.cell, .input_size = a.input, .hidden_size = a.t.hidden, .num_layers = a.t.layers, .output_size = a.output, .loss = a.loss};
+    rl_config cfg = {.cell = a.t.cell, .input_size = a.input, .hidden_size = a.t.hidden, .num_layers = a.t.layers, .output_size = a.output, .loss = a.loss,
+                     .state_size = a.t.state_size, .activation = a.t.activation};
     const rl_orth orth = a.t.orthogonal;
     if (cli_given(&c, "forget_bias") && !rl_cell_has_forget_gate(cfg.cell))
         return cli_usage_error(&c, "--forget-bias is for cells with a forget gate (lstm)");

@@ -108,6 +108,10 @@ static const rl_option rows[] = {
     ENUM("cell", "cell", "model", cell, rl_cell_names, RL_CELL_COUNT, "CELL", "the cell", MODEL),
     ROW("hidden", "hidden", "model", RL_FIELD_INT, hidden, 1, RL_MAX_SIZE, "H", "units per layer", NULL, MODEL " bench"),
     ROW("layers", "layers", "model", RL_FIELD_INT, layers, 1, RL_MAX_LAYERS, "L", "stacked layers", NULL, MODEL),
+    ROW("state_size", "state-size", "model", RL_FIELD_INT, state_size, 0, RL_MAX_SIZE, "N",
+        "lru: complex state units per layer (its real state is 2N numbers); 0 = --hidden", NULL, MODEL),
+    ENUM("activation", "activation", "model", activation, rl_act_names, RL_ACT_COUNT, "A",
+         "lru: y = A(Re(C x) + D u); default is gelu", MODEL),
     ENUM("init", "init", "initialisation", init.kind, rl_init_names, RL_INIT_COUNT, "KIND",
          "the init of W_hh (each one: rnnlab init --help)", MODEL),
     ROW("gain", "gain", "initialisation", RL_FIELD_DOUBLE, init.gain, -1e6, 1e6, "G",
@@ -129,6 +133,12 @@ static const rl_option rows[] = {
     ROW("recurrent_max", "recurrent-max", "initialisation", RL_FIELD_DOUBLE, init.recurrent_max, 0, 1e6, "R",
         "indrnn: u ~ U(0, R) at init, and train keeps |u| <= R after every update; 0 = 2^(1/T) for T steps (train), 1 (init)",
         NULL, INIT),
+    ROW("r_min", "r-min", "initialisation", RL_FIELD_DOUBLE, init.r_min, 0, 0.999999, "R",
+        "lru: |lambda| at init with |lambda|^2 ~ U[R^2, r-max^2] (Orvieto et al. 2023); 0 = 0.9", NULL, INIT),
+    ROW("r_max", "r-max", "initialisation", RL_FIELD_DOUBLE, init.r_max, 0, 0.999999, "R",
+        "lru: the ring's outer radius; 0 = 0.999", NULL, INIT),
+    ROW("max_phase", "max-phase", "initialisation", RL_FIELD_DOUBLE, init.max_phase, 0, 6.283185307179586, "P",
+        "lru: arg lambda ~ U[0, P] at init; 0 = 2 pi", NULL, INIT),
     ROW("recurrent_min", "recurrent-min", "initialisation", RL_FIELD_DOUBLE, init.recurrent_min, 0, 1e6, "R0",
         "indrnn: the last layer's u ~ U(R0, R) at init (Li et al.'s for an answer at the end: 2^(-1/T)); 0 = U(0, R)", NULL,
         INIT),
@@ -312,6 +322,13 @@ rl_status rl_train_config_check(const rl_train_config *c)
         return rl_fail(RL_ERR_ARG, "--data is for --task text, data, smnist and psmnist");
     rl_status s = check_data_fields(c);
     if (s) return s;
+    const int lru = c->cell == RL_CELL_LRU;
+    const char *lru_only = c->state_size ? "state-size" : c->activation ? "activation" : c->init.r_min ? "r-min"
+                           : c->init.r_max ? "r-max" : c->init.max_phase ? "max-phase" : NULL;
+    if (!lru && lru_only) return rl_fail(RL_ERR_ARG, "--%s is for --cell lru", lru_only);
+    if (lru && (c->init.r_min ? c->init.r_min : 0.9) > (c->init.r_max ? c->init.r_max : 0.999))
+        return rl_fail(RL_ERR_ARG, "--r-min %g is above --r-max %g (the ring's radii; defaults 0.9 and 0.999)",
+                       c->init.r_min ? c->init.r_min : 0.9, c->init.r_max ? c->init.r_max : 0.999);
     if (c->orthogonal_lr > 0 && c->orthogonal == RL_ORTH_NONE)
         return rl_fail(RL_ERR_ARG, "--orthogonal-lr is for a model with --orthogonal exp or cayley");
     rl_config mc = {.cell = c->cell, .hidden_size = 1};

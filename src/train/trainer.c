@@ -189,7 +189,8 @@ static rl_status build(rl_trainer *t)
     if ((s = check_validation_fits(&t->info, c->batch))) return s;
     if ((s = check_ridge(c, &t->info))) return s;
     t->k1 = c->task == RL_TASK_TEXT ? (c->k1 ? c->k1 : c->seq_len) : 0;
-    rl_config mc = {.cell = c->cell, .input_size = t->info.input_size, .hidden_size = c->hidden, .num_layers = c->layers, .output_size = t->info.output_size, .loss = t->info.loss};
+    rl_config mc = {.cell = c->cell, .input_size = t->info.input_size, .hidden_size = c->hidden, .num_layers = c->layers, .output_size = t->info.output_size, .loss = t->info.loss,
+                     .state_size = c->state_size, .activation = c->activation};
     if ((s = rl_model_new_orth(&t->m, &mc, RL_F32, c->orthogonal))) return s;
     /* the model file says what it was trained on: the commands' defaults */
     if ((s = rl_model_set_task(t->m, c->task, c->seq_len))) return s;
