@@ -541,7 +541,8 @@ typedef struct {
                                on the top layer's block (eq. 10.21 on the state) */
     double *log_grad_last;  /* ln ||d(loss at step T)/ds_tau|| = ln ||P(T, tau)^T g_T||: the part of the
                                gradient that comes from the last step alone */
-    double *log_grad_bptt;  /* ln ||dL/dh_tau|| of the top layer from rl_backward */
+    double *log_grad_bptt;  /* ln ||dL/dh_tau|| of the top layer from rl_backward (an output map, lru: dL/dy_tau, the
+                               output the head reads; at tau = 0 the initial state's) */
     double *J;              /* (T, S, S): J[t] = ds_{t+1}/ds_t, t = 0..T-1 */
     double *P;              /* (S, S) P(T, 0) / exp(*P_log_scale) */
     double *P_log_scale;

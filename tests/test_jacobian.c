@@ -469,3 +469,54 @@ TEST(lyapunov_gated_fixed_points)
         rl_model_free(m);
     }
 }
+
+/* Every cell, two layers: the J^T recursion's dL/ds_0 (log_grad_state at
+ * tau = 0, every direct term on the way, through an output map where the
+ * cell has one) has the norm of the loss's gradient with respect to the
+ * initial state, by central differences of the loss. */
+TEST(lag_gradients_reach_the_initial_state_for_every_cell)
+{
+    for (int k = 0; k < RL_CELL_COUNT; k++) {
+        rl_config c = {.cell = (rl_cell)k, .input_size = 2, .hidden_size = 4, .num_layers = 2, .output_size = 3,
+                       .loss = RL_LOSS_MSE, .state_size = k == RL_CELL_LRU ? 3 : 0};
+        rl_init init = {.kind = RL_INIT_GAUSSIAN, .gain = 1.1}, plain = {.kind = RL_INIT_UNIFORM, .gain = 1};
+        rl_model *m = NULL;
+        rl_data *d = NULL;
+        rl_jac *j = NULL;
+        CHECK_OK(rl_model_new(&m, &c, RL_F64));
+        if (m && rl_model_init(m, &init, 21 + k)) CHECK_OK(rl_model_init(m, &plain, 21 + k)); /* no matrix to draw */
+        if (m) CHECK_OK(rl_data_random(&d, m, 1, 9, RL_F64, 0, 1, 5 + k));
+        if (!d) goto next;
+        rl_batch b = *rl_data_batch(d);
+        const int U = rl_model_units(m), H = c.hidden_size, two = rl_cell_states(c.cell) == 2;
+        const int nh = c.num_layers * U, nc = two ? c.num_layers * H : 0;
+        double h0[64] = {0}, c0[64] = {0}, g2 = 0;
+        CHECK(nh <= 64 && nc <= 64);
+        if (nh > 64 || nc > 64) goto next;
+        memcpy(h0, b.h0, (size_t)nh * sizeof *h0);
+        if (two && b.c0) memcpy(c0, b.c0, (size_t)nc * sizeof *c0);
+        b.h0 = h0, b.c0 = two ? c0 : NULL;
+        for (int i = 0; i < nh + nc; i++) {
+            double *v = i < nh ? &h0[i] : &c0[i - nh], keep = *v, lp = 0, lm = 0;
+            const double e = 1e-6;
+            for (int sgn = 0; sgn < 2; sgn++) {
+                *v = keep + (sgn ? -e : e);
+                CHECK_OK(rl_jac_new(&j, m, &b, 0));
+                if (j) *(sgn ? &lm : &lp) = rl_jac_loss(j);
+                rl_jac_free(j), j = NULL;
+            }
+            *v = keep;
+            g2 += ((lp - lm) / (2 * e)) * ((lp - lm) / (2 * e));
+        }
+        CHECK_OK(rl_jac_new(&j, m, &b, 0));
+        double a[10] = {0};
+        rl_lag_stats st = {.log_grad_state = a};
+        if (j) CHECK_OK(rl_jac_lags(j, &st));
+        CHECK_MSG(j && fabs(a[0] - 0.5 * log(g2)) < 1e-6, "%s: ln||dL/ds_0|| %.10g, by differences %.10g", rl_cell_name(c.cell),
+                  a[0], 0.5 * log(g2));
+    next:
+        rl_jac_free(j);
+        rl_data_free(d);
+        rl_model_free(m);
+    }
+}

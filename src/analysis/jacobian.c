@@ -434,9 +434,31 @@ static void add_scaled(double *v, double *sc, const double *d, int n)
     renormalise(v, (size_t)n, sc);
 }
 
+/* d (S) = (do_tau/ds_tau)^T dL/do_tau, 0 at tau = 0: W_o^T dL/do_tau (wg, H)
+ * in the top layer's h rows, or, through an output map, the rows of each
+ * layer's output at step tau in the state's columns (out_rows on the
+ * identity iden), the top layer's transposed times wg. */
+static void direct_term(const rl_jac *j, int tau, const double *wo, const double *dout, const double *iden, double *wg,
+                        double *d)
+{
+    const rl_model *m = j->m;
+    const int S = j->S, H = m->cfg.hidden_size, L = j->L, O = m->cfg.output_size;
+    memset(d, 0, (size_t)S * sizeof *d);
+    if (tau < 1) return;
+    cblas_dgemv(CblasRowMajor, CblasTrans, O, H, 1, wo, H, dout + (size_t)(tau - 1) * O, 1, 0, wg, 1);
+    if (!iden) {
+        memcpy(d + h_off(m, L - 1), wg, (size_t)H * sizeof *d);
+        return;
+    }
+    double *obuf = j->scratch + rl_jac_scratch_size(m) - 2 * (size_t)H * S;
+    const double *rows = NULL;
+    for (int l = 0; l < L; l++) rows = out_rows(m, j->ws, l, tau, iden, S, l ? rows : NULL, obuf + (size_t)(l % 2) * H * S);
+    cblas_dgemv(CblasRowMajor, CblasTrans, H, S, 1, rows, S, wg, 1, 0, d, 1);
+}
+
 rl_status rl_jac_lags(rl_jac *j, rl_lag_stats *st)
 {
-    const int S = j->S, T = j->T, H = j->H, L = j->L, O = j->m->cfg.output_size;
+    const int S = j->S, T = j->T, H = j->H, L = j->L;
     int want_grad = st->log_grad_state || st->log_grad_last || st->log_grad_bptt;
     int want_p = st->log_norm || st->log_fro || st->log_radius || st->P || st->P_log_scale;
     if (want_grad && !j->have_grad)
@@ -448,14 +470,16 @@ rl_status rl_jac_lags(rl_jac *j, rl_lag_stats *st)
     rl_status s = (work && vals && vals2 && gs && gl && d && tv) ? RL_OK : RL_ERR_NOMEM;
     const double *wo = rl_tensor_data(j->m, rl_t_head_w(j->m));
     const double *dout = j->ws->dout, *dh = j->ws->dh_top;
-    /* the direct term of eq. 10.21 at step tau: W_o^T dL/do_tau in the top layer's block */
-#define DIRECT(tau)                                                                                        \
-    do {                                                                                                   \
-        memset(d, 0, (size_t)S * sizeof *d);                                                               \
-        if ((tau) >= 1)                                                                                    \
-            cblas_dgemv(CblasRowMajor, CblasTrans, O, H, 1, wo, H, dout + (size_t)((tau)-1) * O, 1, 0,     \
-                        d + h_off(j->m, L - 1), 1);                                                  \
-    } while (0)
+    /* a cell with an output map (lru): the top layer's output depends on
+     * the state through the map, so the direct term needs the map's rows in
+     * the state's columns, from the identity's rows (iden, S x S) */
+    const int omap = j->m->cell->out_map != 0;
+    double *iden = omap && want_grad ? rl_alloc(SS, 8) : NULL, *wg = rl_alloc((size_t)j->m->cfg.hidden_size, 8);
+    if (!s && ((omap && want_grad && !iden) || !wg)) s = RL_ERR_NOMEM;
+    for (int i = 0; iden && i < S; i++) iden[(size_t)i * S + i] = 1;
+    /* the direct term of eq. 10.21 at step tau: (do_tau/ds_tau)^T dL/do_tau, which is
+     * W_o^T dL/do_tau in the top layer's h block, or through the output map */
+#define DIRECT(tau) direct_term(j, tau, wo, dout, iden, wg, d)
     double scale = 0, ss = -INFINITY, sl = -INFINITY;
     if (!s) {
         identity(j->M, S, &scale);
@@ -500,15 +524,17 @@ rl_status rl_jac_lags(rl_jac *j, rl_lag_stats *st)
         if (st->log_grad_state) st->log_grad_state[tau] = ss;
         if (st->log_grad_last) st->log_grad_last[tau] = sl;
         if (st->log_grad_bptt) {
-            const double *row = tau >= 1 ? dh + (size_t)(tau - 1) * H : (const double *)j->ws->grad_h0 + (size_t)(L - 1) * H;
-            st->log_grad_bptt[tau] = log(vnorm(row, H));
+            /* the top layer's dL/dh (an output map's: dL/dy, H numbers); at tau = 0 its initial state's */
+            const int Hy = j->m->cfg.hidden_size;
+            const double *row = tau >= 1 ? dh + (size_t)(tau - 1) * Hy : (const double *)j->ws->grad_h0 + (size_t)(L - 1) * H;
+            st->log_grad_bptt[tau] = log(vnorm(row, tau >= 1 ? Hy : H));
         }
         if (!s) s = rl_progress_report("Jacobian products, lag", T - tau, T);
     }
 #undef DIRECT
     if (!s && st->P) memcpy(st->P, j->M, SS * sizeof *st->P);
     if (!s && st->P_log_scale) *st->P_log_scale = scale;
-    rl_free(work), rl_free(vals), rl_free(vals2), rl_free(gs), rl_free(gl), rl_free(d), rl_free(tv);
+    rl_free(work), rl_free(vals), rl_free(vals2), rl_free(gs), rl_free(gl), rl_free(d), rl_free(tv), rl_free(iden), rl_free(wg);
     return s;
 }
 
