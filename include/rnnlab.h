@@ -621,7 +621,10 @@ typedef struct {
 
 /* The top k Lyapunov exponents (natural log per step, sorted descending) of
  * s_t = F(s_{t-1}, x_t), by QR re-orthonormalisation (Benettin et al. 1980):
- * Q <- qr(J_t Q), sum ln|diag R| after the transient, divide by the steps.
+ * Q <- qr(J_t Q), sum ln|diag R| after the transient, divide by the steps;
+ * for a cell whose recurrence is diagonal or complex diagonal, from J_t's
+ * structure without QR (rl_lyap_info.structured). The initial state from
+ * data is h0 (L, B, U) with U = rl_model_units (an lru's 2N), and c0.
  * b may be NULL when neither input nor state is "data". trace (if not NULL)
  * receives steps / trace_every rows of k running estimates. */
 rl_status rl_lyapunov(const rl_model *m, const rl_batch *b, int seq, const rl_lyap_config *cfg,
@@ -633,6 +636,11 @@ rl_status rl_lyapunov(const rl_model *m, const rl_batch *b, int seq, const rl_ly
 typedef struct {
     int stationary;      /* every measured s_t equals the state after the transient, bit for bit */
     double displacement; /* max over the measured steps of max_i |s_t[i] - s_transient[i]| */
+    int structured;      /* 1: no QR. The cell's recurrence is diagonal (indrnn, mingru, minlstm) or
+                            complex diagonal (lru), so J_t is block lower triangular (a layer reads the
+                            layer below at the same step) with diagonal or 2 x 2 blocks |lambda| R(theta)
+                            on its diagonal, and exponent i is exactly (1/N) sum_t ln|J_t[i,i]| (a 2 x 2
+                            block: ln sqrt|det|, for both of its rows) */
 } rl_lyap_info;
 /* rl_lyapunov, and what its trajectory did into *info (may be NULL). */
 rl_status rl_lyapunov_ex(const rl_model *m, const rl_batch *b, int seq, const rl_lyap_config *cfg, double *exponents,

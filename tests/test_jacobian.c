@@ -520,3 +520,121 @@ TEST(lag_gradients_reach_the_initial_state_for_every_cell)
         rl_model_free(m);
     }
 }
+
+/* A model of cell c (L layers, H units; an lru with N = 3), its parameters
+ * uniform, biases included. */
+static rl_model *diag_model(rl_cell cell, int L, int H, uint64_t seed)
+{
+    rl_config c = {.cell = cell, .input_size = 2, .hidden_size = H, .num_layers = L, .output_size = 1, .loss = RL_LOSS_MSE,
+                   .state_size = cell == RL_CELL_LRU ? 3 : 0};
+    rl_init init = {.kind = RL_INIT_UNIFORM, .gain = 1, .r_min = 0.5, .r_max = 0.99};
+    if (cell != RL_CELL_LRU) init.r_min = init.r_max = 0;
+    rl_model *m = NULL;
+    CHECK_OK(rl_model_new(&m, &c, RL_F64));
+    if (m && rl_model_init(m, &init, seed)) {
+        rl_model_free(m);
+        return NULL;
+    }
+    return m;
+}
+
+/* Orvieto et al.'s lambda = exp(-exp(nu) + i exp(theta)): the lru's
+ * exponents are ln|lambda_j| = -exp(nu_j), each twice (the real and the
+ * imaginary row of a unit), layer after layer, whatever the input, and
+ * rnnlab says it found them from the structure. */
+TEST(lyapunov_of_an_lru_is_ln_abs_lambda)
+{
+    rl_model *m = diag_model(RL_CELL_LRU, 2, 4, 3);
+    if (!m) return;
+    const int S = rl_state_size(m);
+    CHECK(S == 12);
+    double ex[12], want[12];
+    for (int l = 0; l < 2; l++) {
+        char name[32];
+        snprintf(name, sizeof name, "rnn.nu_log_l%d", l);
+        const double *nu = rl_model_view_const(m, name, 1, (const int64_t[]){3});
+        for (int j = 0; nu && j < 3; j++) want[6 * l + 2 * j] = want[6 * l + 2 * j + 1] = -exp(nu[j]);
+    }
+    qsort(want, 12, sizeof *want, cmp_desc);
+    for (int input = 0; input < 2; input++) {
+        rl_lyap_config cfg = {.steps = 500, .transient = 50, .k = S, .input = input ? RL_INPUT_NOISE : RL_INPUT_ZEROS,
+                              .noise_std = 1, .state = RL_STATE_RANDOM, .seed = 7};
+        rl_lyap_info info = {0};
+        CHECK_OK(rl_lyapunov_ex(m, NULL, 0, &cfg, ex, NULL, &info));
+        CHECK(info.structured == 1);
+        for (int i = 0; i < S; i++)
+            CHECK_MSG(fabs(ex[i] - want[i]) < 1e-12, "input %d, exponent %d: %.15g, -exp(nu) %.15g", input, i, ex[i], want[i]);
+    }
+    rl_model_free(m);
+}
+
+/* With zero input a minGRU's gate is z = sigma(b_z), so J_t = diag(1 - z)
+ * and the exponents are ln(1 - sigma(b_z)); a minLSTM's J_t = diag(f / (f +
+ * i)), f = sigma(b_f), i = sigma(b_i): ln(sigma(b_f) / (sigma(b_f) + sigma(b_i))). */
+TEST(lyapunov_of_min_cells_under_zero_input)
+{
+    for (int k = 0; k < 2; k++) {
+        const int H = 6;
+        rl_model *m = diag_model(k ? RL_CELL_MINLSTM : RL_CELL_MINGRU, 1, H, 11);
+        if (!m) continue;
+        const double *b = rl_model_view_const(m, "rnn.bias_ih_l0", 1, (const int64_t[]){(k ? 3 : 2) * H});
+        double ex[6], want[6];
+        for (int j = 0; b && j < H; j++) {
+            const double s0 = 1 / (1 + exp(-b[j])), s1 = 1 / (1 + exp(-b[H + j]));
+            want[j] = k ? log(s0 / (s0 + s1)) : log(1 - s0);
+        }
+        qsort(want, H, sizeof *want, cmp_desc);
+        rl_lyap_config cfg = {.steps = 300, .transient = 10, .k = H, .input = RL_INPUT_ZEROS, .state = RL_STATE_RANDOM, .seed = 2};
+        rl_lyap_info info = {0};
+        CHECK_OK(rl_lyapunov_ex(m, NULL, 0, &cfg, ex, NULL, &info));
+        CHECK(info.structured == 1);
+        for (int i = 0; i < H; i++)
+            CHECK_MSG(fabs(ex[i] - want[i]) < 1e-12, "%s exponent %d: %.15g, closed form %.15g", k ? "minlstm" : "mingru", i,
+                      ex[i], want[i]);
+        rl_model_free(m);
+    }
+}
+
+/* The structured exponents are those of the product itself: over a data
+ * sequence of T steps (no transient), for every cell with an elementwise
+ * recurrence and two layers, (1/T) ln|P(T,0)[i,i]| (a complex unit: half
+ * the log of its 2 x 2 block's determinant) from the Jacobian tools, sorted.
+ * A dense recurrence (tanh) is not structured. */
+TEST(lyapunov_structured_equals_the_products_diagonal)
+{
+    const rl_cell cells[] = {RL_CELL_INDRNN, RL_CELL_MINGRU, RL_CELL_MINLSTM, RL_CELL_LRU, RL_CELL_TANH};
+    for (size_t k = 0; k < sizeof cells / sizeof cells[0]; k++) {
+        rl_model *m = diag_model(cells[k], 2, 3, 5 + k);
+        rl_data *d = NULL;
+        rl_jac *j = NULL;
+        if (m) CHECK_OK(rl_data_random(&d, m, 1, 40, RL_F64, 0, 1, 9));
+        if (d) CHECK_OK(rl_jac_new(&j, m, rl_data_batch(d), 0));
+        if (!j) goto next;
+        const int S = rl_state_size(m), T = 40, U = rl_model_units(m);
+        double P[144], scale = 0, ex[12], want[12];
+        rl_lag_stats st = {.P = P, .P_log_scale = &scale};
+        CHECK(S <= 12);
+        CHECK_OK(rl_jac_lags(j, &st));
+        for (int i = 0; i < S; i++) {
+            if (cells[k] != RL_CELL_LRU) {
+                want[i] = (log(fabs(P[(size_t)i * S + i])) + scale) / T;
+                continue;
+            }
+            const int l0 = i / U * U, p = l0 + (i - l0) % (U / 2), q = p + U / 2;
+            const double det = P[(size_t)p * S + p] * P[(size_t)q * S + q] - P[(size_t)p * S + q] * P[(size_t)q * S + p];
+            want[i] = (0.5 * log(fabs(det)) + scale) / T;
+        }
+        qsort(want, (size_t)S, sizeof *want, cmp_desc);
+        rl_lyap_config cfg = {.steps = T, .transient = 0, .k = S, .input = RL_INPUT_DATA, .state = RL_STATE_DATA};
+        rl_lyap_info info = {0};
+        CHECK_OK(rl_lyapunov_ex(m, rl_data_batch(d), 0, &cfg, ex, NULL, &info));
+        CHECK_MSG(info.structured == (cells[k] != RL_CELL_TANH), "%s", rl_cell_name(cells[k]));
+        for (int i = 0; cells[k] != RL_CELL_TANH && i < S; i++)
+            CHECK_MSG(fabs(ex[i] - want[i]) < 1e-10 || (ex[i] == -INFINITY && want[i] == -INFINITY), /* a ReLU unit at 0 */
+                      "%s exponent %d: %.15g, from the product %.15g", rl_cell_name(cells[k]), i, ex[i], want[i]);
+    next:
+        rl_jac_free(j);
+        rl_data_free(d);
+        rl_model_free(m);
+    }
+}

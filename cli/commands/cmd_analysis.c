@@ -420,6 +420,8 @@ int cmd_lyapunov(int argc, char **argv)
     cJSON_AddStringToObject(root, "state", rl_state_name(cfg.state));
     cJSON_AddNumberToObject(root, "seed", (double)cfg.seed);
     cJSON_AddItemToObject(root, "exponents", darray(ex, cfg.k));
+    /* how: QR re-orthonormalisation, or the time averages of ln|J_t[i,i]| where J_t's structure allows */
+    cJSON_AddStringToObject(root, "method", info.structured ? "structured" : "qr");
     cJSON_AddBoolToObject(root, "stationary", info.stationary);
     cJSON_AddNumberToObject(root, "displacement", info.displacement);
     if (ntrace) {
@@ -434,6 +436,7 @@ int cmd_lyapunov(int argc, char **argv)
     fprintf(f, "%s, S = %d, %d steps after %d: largest exponent %.6g", rl_cell_name(mc.cell), S, cfg.steps,
             cfg.transient, ex[0]);
     if (cfg.k > 1) fprintf(f, ", smallest %.6g, sum of %d %.6g", ex[cfg.k - 1], cfg.k, sum);
+    if (info.structured) fputs(" (exact: J_t is block triangular with diagonal blocks, no QR)", f);
     fputc('\n', f);
     e = write_json(&c, root, out);
     if (!e && info.stationary)

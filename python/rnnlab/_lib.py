@@ -101,7 +101,7 @@ LagStats = _struct("LagStats", [(n, c_void_p) for n in ("log_norm", "log_fro", "
 LyapConfig = _struct("LyapConfig", [("steps", c_int), ("transient", c_int), ("k", c_int), ("input", c_int),
                                     ("noise_std", c_double), ("state", c_int), ("seed", c_uint64),
                                     ("trace_every", c_int)])
-LyapInfo = _struct("LyapInfo", [("stationary", c_int), ("displacement", c_double)])
+LyapInfo = _struct("LyapInfo", [("stationary", c_int), ("displacement", c_double), ("structured", c_int)])
 Option = _struct("Option", [("name", c_char_p), ("flag", c_char_p), ("group", c_char_p), ("type", c_int),
                             ("offset", c_size_t), ("lo", c_double), ("hi", c_double), ("num_choices", c_int),
                             ("arg", c_char_p), ("help", c_char_p), ("default_text", c_char_p),

@@ -12,8 +12,20 @@
  * ln|R_ii| over the previous block, stays below e^BLOCK_LOG_COND. The block
  * is factorised by CholeskyQR2 (level-3 BLAS), and by Householder QR (LAPACK)
  * whenever CholeskyQR2 would not be accurate: a Gram matrix that is not
- * positive definite, or a block worse conditioned than planned. */
+ * positive definite, or a block worse conditioned than planned.
+ *
+ * A cell whose recurrence is elementwise (the recurrence table's jblock: a
+ * diagonal u, none, or an lru's complex diagonal) needs none of it: within a
+ * layer J_t is diagonal, or made of 2 x 2 blocks |lambda| R(theta) pairing a
+ * complex unit's real and imaginary rows, and a layer reads the layer below
+ * at the same step, so J_t is block lower triangular. A product of lower
+ * triangular matrices is lower triangular with the products of the diagonal
+ * blocks on its diagonal, and the exponents of such a cocycle are the time
+ * averages of the diagonal blocks' logs: lambda_i = (1/N) sum_t ln|J_t[i,i]|
+ * (a 2 x 2 block: ln sqrt|det| for both of its rows, which is ln|lambda|
+ * exactly for an lru). */
 #include "analysis/jacobian.h"
+#include "cells/cell.h"
 
 #include <cblas.h>
 #include <lapacke.h>
@@ -209,6 +221,35 @@ static void chunk_part(void *p, int part, int parts)
     }
 }
 
+/* The structured path: steps 1..n of the chunk whose first step is done+1,
+ * each measured step's J_t read on its diagonal blocks into sum (S). */
+static void structured_steps(const rl_model *m, const rl_ws *ws, const rl_lyap_config *cfg, int done, int n, int jblock,
+                             double *J, double *scratch, double *sum, double *trace, int *traced)
+{
+    const int S = rl_state_size(m), U = rl_model_units(m), k = cfg->k;
+    double *row = scratch + rl_jac_scratch_size(m); /* S more: the running estimates of a trace row */
+    for (int t = 1; t <= n; t++) {
+        const int step = done + t - cfg->transient;
+        if (step < 1) continue;
+        rl_jac_build(m, ws, t, J, scratch);
+        for (int i = 0; i < S; i++) {
+            if (jblock == 1) {
+                sum[i] += log(fabs(J[(size_t)i * S + i]));
+                continue;
+            }
+            /* the pair (p, p + U/2) of layer i / U */
+            const int l0 = i / U * U, half = U / 2, p = l0 + (i - l0) % half, q = p + half;
+            const double det = J[(size_t)p * S + p] * J[(size_t)q * S + q] - J[(size_t)p * S + q] * J[(size_t)q * S + p];
+            sum[i] += 0.5 * log(fabs(det));
+        }
+        if (trace && cfg->trace_every > 0 && step % cfg->trace_every == 0) {
+            for (int i = 0; i < S; i++) row[i] = sum[i] / step;
+            qsort(row, (size_t)S, sizeof *row, cmp_desc);
+            memcpy(trace + (size_t)(*traced)++ * k, row, (size_t)k * sizeof *row);
+        }
+    }
+}
+
 static int b_batch(const rl_batch *b) { return b ? b->batch : 1; }
 
 
@@ -222,7 +263,9 @@ rl_status rl_lyapunov_ex(const rl_model *m0, const rl_batch *b, int seq, const r
                          double *trace, rl_lyap_info *out)
 {
     const rl_config *c = &m0->cfg;
-    const int S = rl_state_size(m0), k = cfg->k, L = c->num_layers, H = c->hidden_size, NI = c->input_size;
+    /* H: a layer's state units (an lru's 2N), the c state's too */
+    const int S = rl_state_size(m0), k = cfg->k, L = c->num_layers, H = rl_model_units(m0), NI = c->input_size;
+    const int jblock = rl_cell_recur(m0->cell)->jblock;
     if (cfg->steps < 1 || cfg->transient < 0 || k < 1 || k > S || cfg->trace_every < 0)
         return rl_fail(RL_ERR_ARG, "need steps >= 1, transient >= 0, 1 <= k <= S = %d, trace_every >= 0", S);
     if ((cfg->input == RL_INPUT_DATA || cfg->state == RL_STATE_DATA) && !b)
@@ -251,7 +294,7 @@ rl_status rl_lyapunov_ex(const rl_model *m0, const rl_batch *b, int seq, const r
                !(c0 = rl_alloc((size_t)L * H, 8)) || !(state = rl_alloc((size_t)S, 8)) || !(ref = rl_alloc((size_t)S, 8)) ||
                !(J = rl_alloc(SS, 8)) ||
                !(q = rl_alloc((size_t)S * k, 8)) || !(z = rl_alloc((size_t)S * k, 8)) || !(tau = rl_alloc((size_t)k, 8)) ||
-               !(sum = rl_alloc((size_t)k, 8)) || !(scratch = rl_alloc(rl_jac_scratch_size(m0), 8)) ||
+               !(sum = rl_alloc((size_t)(jblock ? S : k), 8)) || !(scratch = rl_alloc(rl_jac_scratch_size(m0) + (size_t)S, 8)) ||
                !(gram = rl_alloc((size_t)k * k, 8)) || !(lr = rl_alloc((size_t)k, 8)) ||
                !(halves = rl_alloc((size_t)CHOL_HALVES * k * k, 8))))
         s = RL_ERR_NOMEM;
@@ -287,7 +330,7 @@ rl_status rl_lyapunov_ex(const rl_model *m0, const rl_batch *b, int seq, const r
                          : cfg->state == RL_STATE_RANDOM && lstm ? 2 * rl_rng_uniform(&rng) - 1 : 0;
             }
     }
-    int done = 0, moved = 0;
+    int done = 0, moved = 0, traced = 0;
     double displacement = 0;
     lyap_run run = {.m = m, .ws = ws, .cfg = cfg, .S = S, .k = k, .total = total, .J = J, .scratch = scratch,
                     .extra = extra, .gram = gram, .lr = lr, .tau = tau, .work = work, .lwork = lwork, .sum = sum,
@@ -306,7 +349,9 @@ rl_status rl_lyapunov_ex(const rl_model *m0, const rl_batch *b, int seq, const r
             }
         rl_batch cb = {RL_F64, 1, chunk, NI, x, NULL, NULL, NULL, h0, lstm ? c0 : NULL};
         s = rl_forward(ws, m, &cb, NULL);
-        if (!s) {
+        if (!s && jblock) {
+            structured_steps(m, ws, cfg, done, n, jblock, J, scratch, sum, trace, &traced);
+        } else if (!s) {
             run.n = n, run.done = done, run.t = 1, run.q = q, run.z = z;
             rl_parallel(parts, chunk_part, &run, &run.bar);
             q = run.q, z = run.z, s = run.s;
@@ -336,9 +381,15 @@ rl_status rl_lyapunov_ex(const rl_model *m0, const rl_batch *b, int seq, const r
     if (out) {
         out->stationary = !moved;
         out->displacement = displacement;
+        out->structured = jblock != 0;
+    }
+    if (!s && jblock) { /* every exponent, then the k largest */
+        for (int i = 0; i < S; i++) sum[i] /= cfg->steps;
+        qsort(sum, (size_t)S, sizeof *sum, cmp_desc);
+        memcpy(exponents, sum, (size_t)k * sizeof *sum);
     }
     if (!s) {
-        for (int i = 0; i < k; i++) exponents[i] = sum[i] / cfg->steps;
+        for (int i = 0; !jblock && i < k; i++) exponents[i] = sum[i] / cfg->steps;
         qsort(exponents, (size_t)k, sizeof *exponents, cmp_desc);
         for (int i = 0; i < k; i++)
             if (isnan(exponents[i])) s = rl_fail(RL_ERR_NONFINITE, "a Lyapunov exponent is NaN (the state diverged)");

@@ -392,13 +392,13 @@ extern const rl_recur_ops_f32 rl_recur_dense_ops_f32, rl_recur_diag_ops_f32, rl_
     rl_recur_cdiag_ops_f32;
 
 static const rl_recur_desc table[RL_RECUR_COUNT] = {
-    [RL_RECUR_DENSE] = {RL_RECUR_DENSE, "dense", 2, 0, 1, 0, &rl_recur_dense_ops_f32, &rl_recur_dense_ops_f64, dense_jac,
+    [RL_RECUR_DENSE] = {RL_RECUR_DENSE, "dense", 2, 0, 1, 0, 0, &rl_recur_dense_ops_f32, &rl_recur_dense_ops_f64, dense_jac,
                         dense_jac_adj, dense_stats},
-    [RL_RECUR_DIAG] = {RL_RECUR_DIAG, "diagonal", 1, 1, 0, 1, &rl_recur_diag_ops_f32, &rl_recur_diag_ops_f64, diag_jac,
+    [RL_RECUR_DIAG] = {RL_RECUR_DIAG, "diagonal", 1, 1, 0, 1, 1, &rl_recur_diag_ops_f32, &rl_recur_diag_ops_f64, diag_jac,
                        diag_jac_adj, diag_stats},
-    [RL_RECUR_NONE] = {RL_RECUR_NONE, "none", 0, 0, 0, 0, &rl_recur_none_ops_f32, &rl_recur_none_ops_f64, none_jac,
+    [RL_RECUR_NONE] = {RL_RECUR_NONE, "none", 0, 0, 0, 0, 1, &rl_recur_none_ops_f32, &rl_recur_none_ops_f64, none_jac,
                        none_jac_adj, none_stats},
-    [RL_RECUR_CDIAG] = {RL_RECUR_CDIAG, "complex diagonal", 0, 1, 0, 0, &rl_recur_cdiag_ops_f32, &rl_recur_cdiag_ops_f64,
+    [RL_RECUR_CDIAG] = {RL_RECUR_CDIAG, "complex diagonal", 0, 1, 0, 0, 2, &rl_recur_cdiag_ops_f32, &rl_recur_cdiag_ops_f64,
                         cdiag_jac, cdiag_jac_adj, cdiag_stats},
 };
 

@@ -69,6 +69,13 @@ typedef struct rl_recur_desc {
     /* one weight per unit that training bounds (IndRNN's |u| <= 2^{1/T}:
      * rl_model_clip_recurrent, --recurrent-max, --recurrent-min) */
     int bounded;
+    /* the step Jacobian's block within a layer: 0 dense; 1 diagonal (each
+     * unit depends on its own past alone); 2 one 2 x 2 block per unit
+     * pairing state rows i and i + U/2 (a complex unit as [Re; Im]). With 1
+     * or 2, a stack's J_t is block lower triangular with such blocks, and
+     * its Lyapunov exponents are the time averages of the blocks' logs
+     * (analysis/lyapunov.c, no QR) */
+    int jblock;
     const rl_recur_ops_f32 *f32;
     const rl_recur_ops_f64 *f64;
     void (*jac)(int Gh, int U, const double *W, const double *coef, double *rows, size_t ld);

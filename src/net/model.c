@@ -424,9 +424,11 @@ static rl_status check_init(const rl_cell_desc *d, const rl_init *init, int H)
         return rl_fail(RL_ERR_ARG, "a forget bias is for cells with a forget gate, not %s", d->name);
     const rl_recur_desc *rec = rl_cell_recur(d);
     if (!rec->matrix && (init->kind != RL_INIT_UNIFORM || init->radius > 0))
-        return rl_fail(RL_ERR_ARG, "init %s is for a recurrent weight matrix; %s's recurrence is %s (init uniform, its own)",
+        return rl_fail(RL_ERR_ARG, "init %s is for a recurrent weight matrix; %s %s (init uniform sets it its own way)",
                        init->kind != RL_INIT_UNIFORM ? rl_init_name(init->kind) : "radius", d->name,
-                       rec->kind == RL_RECUR_NONE ? "elementwise, with no recurrent weights" : rec->name);
+                       rec->kind == RL_RECUR_NONE    ? "has no recurrent weights (its state enters elementwise)"
+                       : rec->kind == RL_RECUR_CDIAG ? "has a complex diagonal"
+                                                     : "has a vector");
     if (init->recurrent_max != 0 && !rec->bounded)
         return rl_fail(RL_ERR_ARG, "recurrent_max bounds a recurrent vector u (indrnn); %s has a matrix W_hh", d->name);
     if (init->recurrent_max < 0) return rl_fail(RL_ERR_ARG, "recurrent_max = %g must be > 0", init->recurrent_max);
