@@ -190,6 +190,7 @@ lint: $(BUILD)/librnnlab.a
 fixtures:
 	@sh tools/deps.sh fixtures
 	/usr/bin/python3 tools/make_fixtures.py tests/fixtures
+	/usr/bin/python3 tools/diag/diag_fixtures.py tests/fixtures
 
 # ---------------------------------------------------------------- install
 # make install PREFIX=/usr/local DESTDIR=...: the program, both libraries, the
