@@ -246,6 +246,7 @@ static int is_kept(const char *entry)
 }
 
 extern char **environ;
+char **pinned_env; /* external: the compiler keeps the store */
 
 /* The pinned environment (malloc'ed, NULL-terminated; its strings are the
  * caller's or the table's). */
@@ -282,7 +283,9 @@ static void pin_environment(char **argv)
         perror("rnnlab_tests: re-executing with the pinned environment");
         exit(1);
     }
-    /* valgrind: this process keeps the OpenBLAS it started with; the programs it starts get the pinned environment */
+    /* valgrind: this process keeps the OpenBLAS it started with; the programs it starts get the pinned environment.
+     * pinned_env keeps the array reachable after setenv() moves environ elsewhere. */
+    pinned_env = env;
     environ = env;
 }
 
