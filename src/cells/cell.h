@@ -82,6 +82,7 @@ typedef struct {
         const R *b_ih;  /* (G*H) */                                                                             \
         const R *b_hh;  /* (Gh*H) */                                                                            \
         const R *extra; /* (H) the cell's own per-unit parameters (leaky: theta), or NULL */                    \
+        const R *der;   /* (U) what the cell derives from them once a pass (lru: gamma, per [Re; Im] row), or NULL */ \
         const R *w_out; /* an output map's weights (lru: C_re (H, N) then C_im (H, N)), or NULL */              \
         R *y, *ya;      /* (T, B, H) an output map's outputs and their pre-activations, or NULL */              \
         int act;        /* an output map's nonlinearity (rl_act) */                                             \
@@ -138,7 +139,8 @@ typedef RL_LAYER_STRUCT(double) rl_layer_f64;
         void (*out_fwd)(const rl_layer_##suffix *ly);                                                           \
         void (*out_bwd)(const rl_layer_##suffix *ly, const R *dy, R *dstate, R *dw_out);                      \
         /* a recurrence whose R the cell derives from its own parameters (lru: [Re lambda; Im lambda] (U)    \
-         * from nu and theta): R from own, and the gradient dR into the own parameters' gradient down (+=) */ \
+         * from nu and theta): W (2U) gets R, then U values of the cell's own (the layer's der; lru: gamma), \
+         * once a pass; derive_back maps dR into the own parameters' gradient down (+=) */                    \
         void (*derive)(const R *own, R *W, int U);                                                             \
         void (*derive_back)(const R *own, const R *W, const R *dW, R *down, int U);                            \
     } rl_cell_ops_##suffix;

@@ -35,14 +35,15 @@ LRU_STEP(cnum, rl_cfn_exp)
 static inline const real *gamma_log(const rl_layer *ly) { return ly->extra + ly->U; }
 
 /* sequence b's step t, units [j0, j1) of [Re x; Im x]: z holds B u_t (and
- * D u_t after it), hw the recurrence's lambda x_{t-1}, reset to 0 */
+ * D u_t after it), hw the recurrence's lambda x_{t-1}, reset to 0; der
+ * gamma per row (derive) */
 RL_CLONES_EW static void fwd(const rl_layer *ly, int t, int b, int j0, int j1)
 {
-    const int U = ly->U, N = U / 2;
-    const real *z = ly->z + ((size_t)t * ly->B + (size_t)b) * ly->Z, *gl = gamma_log(ly);
+    const int U = ly->U;
+    const real *z = ly->z + ((size_t)t * ly->B + (size_t)b) * ly->Z, *g = ly->der;
     real *r = ly->hw + (size_t)b * U, *x = ly->h + ((size_t)(t + 1) * ly->B + (size_t)b) * U;
     for (int j = j0; j < j1; j++) {
-        x[j] = step_fwd_real(gl[j < N ? j : j - N], z[j], r[j]);
+        x[j] = g[j] * z[j] + r[j];
         r[j] = 0;
     }
 }
@@ -51,24 +52,30 @@ RL_CLONES_EW static void bwd(const rl_layer *ly, int t, int b, int j0, int j1, c
                           real *dzh, real *dprev)
 {
     (void)t, (void)b, (void)dc, (void)dprev;
-    const int N = ly->U / 2;
-    const real *gl = gamma_log(ly);
-    for (int j = j0; j < j1; j++) step_bwd_real(gl[j < N ? j : j - N], dh[j], &dz[j], &dzh[j]);
+    const real *g = ly->der;
+    for (int j = j0; j < j1; j++) dz[j] = g[j] * dh[j], dzh[j] = dh[j];
 }
 
 /* dL/dgamma_log += gamma sum_{t,b} (dL/dRe x Re Bu + dL/dIm x Im Bu), with
  * the complete dL/dx the time loop leaves in dh; nu's and theta's come
- * through lambda (derive_back) */
+ * through lambda (derive_back). The sums in double, 64 rows of [Re x; Im
+ * x] at a time over every step (each pass reads a row's contiguous piece). */
 static void extra_grad(const rl_layer *ly, real *down)
 {
     const size_t TB = (size_t)ly->T * ly->B;
-    const int U = ly->U, N = U / 2;
-    const real *gl = gamma_log(ly);
-    for (int n = 0; n < N; n++) {
-        real s = 0;
-        for (size_t r = 0; r < TB; r++)
-            s += ly->dh[r * U + n] * ly->z[r * ly->Z + n] + ly->dh[r * U + N + n] * ly->z[r * ly->Z + N + n];
-        down[2 * N + n] += RL_EXP(gl[n]) * s;
+    const int U = ly->U, N = U / 2, Z = ly->Z;
+    double acc[64];
+    for (int j0 = 0; j0 < U; j0 += 64) {
+        const int w = U - j0 < 64 ? U - j0 : 64;
+        for (int j = 0; j < w; j++) acc[j] = 0;
+        for (size_t r = 0; r < TB; r++) {
+            const real *dx = ly->dh + r * U + j0, *z = ly->z + r * Z + j0;
+            for (int j = 0; j < w; j++) acc[j] += (double)dx[j] * z[j];
+        }
+        for (int j = 0; j < w; j++) {
+            const int n = (j0 + j) % N; /* unit n's real row, then its imaginary row */
+            down[2 * N + n] += (real)(ly->der[j0 + j] * acc[j]);
+        }
     }
 }
 
@@ -100,13 +107,15 @@ static void jac_vjp(const rl_layer *ly, int t, int b, int j0, int j1, const real
 
 /* |lambda| = exp(-exp(nu)), arg lambda = exp(theta): W = [Re lambda; Im
  * lambda], in float64 (libm) whatever the model's type, and rounded once:
- * lambda^t carries any error of lambda t times. */
+ * lambda^t carries any error of lambda t times; then gamma = exp(gamma_log)
+ * for each row of [Re x; Im x] (the layer's der). */
 static void derive(const real *own, real *W, int U)
 {
     const int N = U / 2;
     for (int n = 0; n < N; n++) {
         double mod = exp(-exp((double)own[n])), ph = exp((double)own[N + n]);
         W[n] = (real)(mod * cos(ph)), W[N + n] = (real)(mod * sin(ph));
+        W[U + n] = W[U + N + n] = RL_EXP(own[2 * N + n]); /* gamma, for the real and the imaginary row */
     }
 }
 
@@ -123,13 +132,23 @@ static void derive_back(const real *own, const real *W, const real *dW, real *do
 /* ---------------------------------------------------------------- the output map */
 
 /* act(a) and act'(a) */
+/* gelu's erf and exp in the model's own type (erff, expf for float32: the
+ * double versions cost a third of the output map's time there) */
+#ifdef RL_REAL_F64
+#define GELU_ERF erf
+#define GELU_EXP exp
+#else
+#define GELU_ERF erff
+#define GELU_EXP expf
+#endif
+
 static inline real act(int kind, real a)
 {
     switch (kind) {
     case RL_ACT_LINEAR: return a;
     case RL_ACT_RELU: return a > 0 ? a : 0;
     case RL_ACT_TANH: return RL_TANH(a);
-    default: return (real)(0.5 * a * (1 + erf(a * 0.70710678118654752440)));
+    default: return (real)0.5 * a * (1 + GELU_ERF(a * (real)0.70710678118654752440));
     }
 }
 static inline real dact(int kind, real a)
@@ -142,7 +161,7 @@ static inline real dact(int kind, real a)
         return 1 - t * t;
     }
     default: /* gelu: Phi(a) + a phi(a) */
-        return (real)(0.5 * (1 + erf(a * 0.70710678118654752440)) + a * 0.39894228040143267794 * exp(-0.5 * a * a));
+        return (real)0.5 * (1 + GELU_ERF(a * (real)0.70710678118654752440)) + a * (real)0.39894228040143267794 * GELU_EXP((real)-0.5 * a * a);
     }
 }
 

@@ -35,6 +35,7 @@ static rl_layer layer_of(const rl_ws *ws, const rl_model *m, int l)
     ly.hw = ws->carry;
     ly.w_ih = PL(m, l, RL_W_IH), ly.w_hh = (const real *)rl_layer_whh(ws, m, l); /* orthogonal: B map(A) */
     ly.b_ih = PL(m, l, RL_B_IH), ly.b_hh = PL(m, l, RL_B_HH), ly.extra = PL(m, l, RL_EXTRA);
+    ly.der = ws->rder ? (const real *)ws->rder + (size_t)l * 2 * U + U : NULL;
     ly.w_out = PL(m, l, RL_W_OUT), ly.act = (int)m->cfg.activation;
     ly.y = ws->y ? (real *)ws->y + LT * H : NULL, ly.ya = ws->ya ? (real *)ws->ya + LT * H : NULL;
     ly.relu_on = ws->relu_on ? ws->relu_on + LT1 + BU : NULL;

@@ -71,7 +71,8 @@ struct rl_ws {
     void *y;       /* (L, T, B, H) the layers' outputs of a cell with an output map (lru), else NULL: h[1..T] */
     void *ya;      /* (L, T, B, H) their pre-activations a = Re(C x) + D u */
     void *dstate;  /* (T, B, U) dL/d(state) of the layer being differentiated, from its output (lru) */
-    void *rder;    /* (L, U) R of each layer derived by its cell (lru: [Re lambda; Im lambda]), else NULL */
+    void *rder;    /* (L, 2U) R of each layer derived by its cell (lru: [Re lambda; Im lambda]), then the U values
+                      of the cell's own it derives with it (the layer's der; lru: gamma), else NULL */
     void *drder;   /* (L, U) dL/dR of the backward pass, before it is mapped to the cell's own parameters */
     void *out;     /* (T, B, O) outputs o_t */
     void *dout;    /* (T, B, O) dL/do_t */
@@ -115,7 +116,7 @@ static inline const void *rl_layer_whh(const rl_ws *ws, const rl_model *m, int l
 {
     const size_t es = rl_dtype_size(m->dtype);
     if (ws->whh) return (const char *)ws->whh + (size_t)l * m->cfg.hidden_size * m->cfg.hidden_size * es;
-    if (ws->rder) return (const char *)ws->rder + (size_t)l * rl_cell_units(m->cell, &m->cfg) * es;
+    if (ws->rder) return (const char *)ws->rder + (size_t)l * 2 * rl_cell_units(m->cell, &m->cfg) * es;
     return rl_tensor_data(m, rl_t(m, l, RL_W_HH));
 }
 /* Where the time loop adds dL/dR of layer l: the workspace's buffer for

@@ -55,7 +55,7 @@ rl_status rl_ws_new(rl_ws **out, const rl_model *m, int batch, int steps)
         {&ws->grad_h0, mul(L, BU), 1},
         {&ws->grad_c0, mul(L, BU), two},
         {&ws->wt, mul(I, Z), 1},
-        {&ws->rder, mul(L, U), d->f32->derive != NULL},
+        {&ws->rder, mul(L, 2 * U), d->f32->derive != NULL},
         {&ws->drder, mul(L, U), d->f32->derive != NULL},
     };
     for (size_t i = 0; ok && i < sizeof bufs / sizeof bufs[0]; i++)
@@ -204,7 +204,7 @@ void rl_derive_sync(rl_ws *ws, const rl_model *m)
     const size_t U = units(ws), es = rl_dtype_size(m->dtype);
     for (int l = 0; l < m->cfg.num_layers; l++) {
         const void *own = rl_tensor_data(m, rl_t(m, l, RL_EXTRA));
-        void *W = (char *)ws->rder + (size_t)l * U * es;
+        void *W = (char *)ws->rder + (size_t)l * 2 * U * es;
         if (m->dtype == RL_F64) m->cell->f64->derive(own, W, (int)U);
         else m->cell->f32->derive(own, W, (int)U);
     }
@@ -216,7 +216,7 @@ void rl_derive_backward(rl_ws *ws, const rl_model *m)
     const size_t U = units(ws), es = rl_dtype_size(m->dtype);
     for (int l = 0; l < m->cfg.num_layers; l++) {
         const void *own = rl_tensor_data(m, rl_t(m, l, RL_EXTRA));
-        const void *W = (const char *)ws->rder + (size_t)l * U * es, *dW = (const char *)ws->drder + (size_t)l * U * es;
+        const void *W = (const char *)ws->rder + (size_t)l * 2 * U * es, *dW = (const char *)ws->drder + (size_t)l * U * es;
         void *down = (char *)ws->grad + m->tensors[rl_t(m, l, RL_EXTRA)].offset * es;
         if (m->dtype == RL_F64) m->cell->f64->derive_back(own, W, dW, down, (int)U);
         else m->cell->f32->derive_back(own, W, dW, down, (int)U);
