@@ -1,6 +1,7 @@
 /* The demo and the reports: every figure the page links exists, is a valid
  * PNG that is not blank, and every CSV parses with the columns it names. */
 #include "test.h"
+#include "plots/plot.h"
 
 #include <cJSON.h>
 #include <math.h>
@@ -239,6 +240,58 @@ TEST(demo_quick_report)
               top ? top : "?");
     cJSON_Delete(th);
     free(flog);
+}
+
+/* Column a against column b of a demo CSV: the largest |a - b| over the
+ * rows where both are numbers (their count in *n), or NAN if unreadable. */
+static double csv_gap(const char *path, int a, int b, int *n)
+{
+    FILE *f = fopen(path, "r");
+    csv_table t = {0};
+    char err[200];
+    double gap = NAN;
+    *n = 0;
+    if (f && csv_table_read(&t, f, err, sizeof err) == 0 && a < t.ncol && b < t.ncol) {
+        gap = 0;
+        for (int r = 0; r < t.nrow; r++) {
+            double x = t.v[(size_t)r * t.ncol + a], y = t.v[(size_t)r * t.ncol + b];
+            if (isnan(x) || isnan(y)) continue;
+            (*n)++;
+            if (fabs(x - y) > gap) gap = fabs(x - y);
+        }
+    }
+    csv_table_free(&t);
+    if (f) fclose(f);
+    return gap;
+}
+
+/* Section 6: for the LRU and the minGRU the measured lag norms and Lyapunov
+ * exponents equal their closed forms from the parameters (to the CSV's 10
+ * digits); the tanh RNN's are far from the minGRU's formula. */
+TEST(demo_diagonal_cells_match_their_closed_forms)
+{
+    char dir[1100], p[1300];
+    snprintf(dir, sizeof dir, "%s/demo-diag", test_tmpdir);
+    const char *argv[] = {"rnnlab", "demo", "--quick", "--out", dir, NULL};
+    CHECK(run_cli(argv, NULL, NULL, 0, NULL, 0) == 0);
+    int n = 0;
+    snprintf(p, sizeof p, "%s/diag-lags.csv", dir); /* lag, lru, mingru, tanh, lru_closed_form, mingru_closed_form */
+    double g = csv_gap(p, 1, 4, &n);
+    CHECK_MSG(g < 1e-8 && n == 41, "lru's lags: %g from the closed form over %d", g, n);
+    g = csv_gap(p, 2, 5, &n);
+    CHECK_MSG(g < 1e-8 && n == 41, "mingru's lags: %g from the closed form over %d", g, n);
+    g = csv_gap(p, 3, 5, &n);
+    CHECK_MSG(g > 1, "tanh's lags are only %g from minGRU's formula", g);
+    snprintf(p, sizeof p, "%s/diag-lyapunov.csv", dir); /* i, lru, mingru, tanh, lru_ln_abs_lambda, mingru_mean_ln_1_minus_z */
+    g = csv_gap(p, 1, 4, &n);
+    CHECK_MSG(g < 1e-8 && n == 32, "lru's exponents: %g from ln|lambda| over %d", g, n);
+    g = csv_gap(p, 2, 5, &n);
+    CHECK_MSG(g < 1e-8 && n == 16, "mingru's exponents: %g from mean ln(1 - z) over %d", g, n);
+    snprintf(p, sizeof p, "%s/report.html", dir);
+    size_t len = 0;
+    char *html = (char *)read_file(p, &len);
+    CHECK(html && strstr(html, "6. When the theorem holds exactly"));
+    free(html);
 }
 
 /* The demo's clipping comparison (section 4) in its own settings: plain SGD

@@ -548,7 +548,7 @@ TEST(lyapunov_of_an_lru_is_ln_abs_lambda)
     if (!m) return;
     const int S = rl_state_size(m);
     CHECK(S == 12);
-    double ex[12], want[12];
+    double ex[12], want[12] = {0};
     for (int l = 0; l < 2; l++) {
         char name[32];
         snprintf(name, sizeof name, "rnn.nu_log_l%d", l);
@@ -578,7 +578,7 @@ TEST(lyapunov_of_min_cells_under_zero_input)
         rl_model *m = diag_model(k ? RL_CELL_MINLSTM : RL_CELL_MINGRU, 1, H, 11);
         if (!m) continue;
         const double *b = rl_model_view_const(m, "rnn.bias_ih_l0", 1, (const int64_t[]){(k ? 3 : 2) * H});
-        double ex[6], want[6];
+        double ex[6], want[6] = {0};
         for (int j = 0; b && j < H; j++) {
             const double s0 = 1 / (1 + exp(-b[j])), s1 = 1 / (1 + exp(-b[H + j]));
             want[j] = k ? log(s0 / (s0 + s1)) : log(1 - s0);
@@ -611,7 +611,7 @@ TEST(lyapunov_structured_equals_the_products_diagonal)
         if (d) CHECK_OK(rl_jac_new(&j, m, rl_data_batch(d), 0));
         if (!j) goto next;
         const int S = rl_state_size(m), T = 40, U = rl_model_units(m);
-        double P[144], scale = 0, ex[12], want[12];
+        double P[144], scale = 0, ex[12], want[12] = {0};
         rl_lag_stats st = {.P = P, .P_log_scale = &scale};
         CHECK(S <= 12);
         CHECK_OK(rl_jac_lags(j, &st));

@@ -1,4 +1,4 @@
-/* rnnlab demo's parts (cli/commands/cmd_demo.c, cli/commands/demo_cures.c): the settings of
+/* rnnlab demo's parts (cli/commands/cmd_demo.c, demo_cures.c, demo_diag.c): the settings of
  * one run of the demo and the helpers its sections share. */
 #ifndef RL_DEMO_H
 #define RL_DEMO_H
@@ -26,5 +26,8 @@ int demo_runs_dir(demo *d, char *dir, size_t n);
 int demo_section_worked(demo *d);
 /* Section 5: the cures, through the same Jacobians. */
 int demo_section_cures(demo *d);
+/* Section 6: an LRU and a minGRU, whose J_t share an eigenbasis exactly,
+ * beside a tanh RNN (cli/commands/demo_diag.c). */
+int demo_section_diag(demo *d);
 
 #endif
