@@ -316,6 +316,22 @@ static void block_random_start(const doc_run *r, text *t)
     cJSON_Delete(a), cJSON_Delete(z), cJSON_Delete(s);
 }
 
+/* an lru's exponents come in equal pairs (a unit's real and imaginary rows), from J_t's structure */
+static void block_lru_pairs(const doc_run *r, text *t)
+{
+    cJSON *j = json_of(r, t, "lru8.json");
+    const int n = cJSON_GetArraySize(cJSON_GetObjectItem(j, "exponents"));
+    for (int i = 0; i + 1 < n; i += 2)
+        if (jat(j, "exponents", i) != jat(j, "exponents", i + 1))
+            t->bad = 1, test_fail_at(__FILE__, __LINE__, "%s: lru8.json: exponents %d and %d differ", r->doc, i, i + 1);
+    const char *method = cJSON_GetStringValue(cJSON_GetObjectItem(j, "method"));
+    put(t, "gives %d exponents in equal pairs (%s, %s, %s, %s, …) by the\n`\"%s\"` method: each pair is one unit's "
+           "`−exp(ν_n)`.\n",
+        n, fix(jat(j, "exponents", 0), 4), fix(jat(j, "exponents", 1), 4), fix(jat(j, "exponents", 2), 4),
+        fix(jat(j, "exponents", 3), 4), method ? method : "?");
+    cJSON_Delete(j);
+}
+
 static void block_order_chaos(const doc_run *r, text *t)
 {
     static const char *const files[4] = {"g05.json", "g1.json", "g15.json", "g3b.json"};
@@ -572,7 +588,7 @@ static const struct {
 } blocks[] = {
     {"g3-lags", block_g3_lags},         {"sym", block_sym},     {"nonnormal", block_nonnormal},
     {"tanh15", block_tanh15},           {"fixed-point", block_fixed_point}, {"random-start", block_random_start},
-    {"order-chaos", block_order_chaos},
+    {"order-chaos", block_order_chaos}, {"lru-pairs", block_lru_pairs},
     {"gates", block_gates},             {"leaky-fixed-point", block_leaky_fixed_point},
     {"leaky-noise", block_leaky_noise}, {"indrnn", block_indrnn},
     {"chrono", block_chrono},           {"gradcheck", block_gradcheck}, {"explain", block_explain},
