@@ -15,6 +15,8 @@ static const char *const h0_[2] = {"zeros", "random"};
 static const rl_names h0_names = {"initial state", 2, h0_};
 static const char *const mask_[2] = {"all", "last"};
 static const rl_names mask_names = {"mask", 2, mask_};
+static const char *const bench_task_[2] = {"charlm", "smnist"};
+static const rl_names bench_task_names = {"workload", 2, bench_task_};
 
 #define A(field) offsetof(cli_args, field)
 /* a number, a path or a text; a flag without value; named values */
@@ -100,7 +102,11 @@ static rl_option rows[] = {
     ROW("len", "len", "sampling", RL_FIELD_INT, len, 0, 100000000, "N", "characters to generate", NULL, "sample"),
     /* bench */
     ROW("bench_cell", "cell", "model", RL_FIELD_TEXT, bench_cell, 0, 0, "C", "rnn (tanh), or a cell: {cells}", NULL, "bench"),
-    ROW("bench_seq", "seq", "model", RL_FIELD_INT, bench_seq, 1, 100000, "T", "sequence length", "64; 100 with --jacobian",
+    PAIR("bench_task", "task", "task", bench_task, bench_task_names, "W",
+         "the training workload: charlm (one-hot over 65 symbols, the loss at every step) or smnist (one pixel "
+         "a step, T = 784, 10 classes read at the last step)",
+         "bench"),
+    ROW("bench_seq", "seq", "model", RL_FIELD_INT, bench_seq, 1, 100000, "T", "sequence length", "64; 784 with --task smnist; 100 with --jacobian",
         "bench"),
     ROW("seconds", "seconds", "run", RL_FIELD_DOUBLE, seconds, 0.01, 600, "X", "time each measurement for about X seconds",
         NULL, "bench"),

@@ -50,6 +50,7 @@ typedef struct {
     int top_k, len;
     /* bench */
     const char *bench_cell;   /* bench --cell: rnn (tanh) or a cell */
+    int bench_task;           /* bench --task: 0 charlm, 1 smnist */
     int bench_seq, threads;   /* --seq, --threads (bench, sweep) */
     double seconds;
     int bench_jacobian, bench_lyapunov, sgemm, no_sgemm;

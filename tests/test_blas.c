@@ -257,6 +257,40 @@ TEST(blas_user_coretype_is_kept)
 
 static double *read_grads(const char *path, const rl_model *m, size_t *n);
 
+/* bench --task smnist: sequential MNIST's shape (784 steps by default, one
+ * input, 10 classes), its FLOP count from the model's matrices (an LSTM:
+ * 2 (4H + 4H^2 + 10H) a token forward, 3 times that a training step) and
+ * the epoch of 60,000 sequences; charlm's count leaves out the one-hot
+ * input side. */
+TEST(bench_smnist_workload)
+{
+    char out[4096];
+    const char *argv[] = {"rnnlab", "bench", "--task", "smnist", "--cell", "lstm", "--hidden", "8", "--batch", "2",
+                          "--seconds", "0.01", "--no-sgemm", "--json", NULL};
+    CHECK(run_cli(argv, NULL, out, sizeof out, NULL, 0) == 0);
+    cJSON *j = cJSON_Parse(out);
+    CHECK(j != NULL);
+    const double H = 8, fwd = 2 * (4 * H + 4 * H * H + 10 * H) * 784 * 2;
+    CHECK(strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(j, "task")), "smnist") == 0);
+    CHECK(cJSON_GetNumberValue(cJSON_GetObjectItem(j, "seq")) == 784);
+    CHECK(cJSON_GetNumberValue(cJSON_GetObjectItem(j, "classes")) == 10);
+    CHECK_MSG(fabs(cJSON_GetNumberValue(cJSON_GetObjectItem(j, "train_flop_per_step")) - 3 * fwd) < 1,
+              "flops %g, want %g", cJSON_GetNumberValue(cJSON_GetObjectItem(j, "train_flop_per_step")), 3 * fwd);
+    const double step = cJSON_GetNumberValue(cJSON_GetObjectItem(j, "train_step_s")),
+                 epoch = cJSON_GetNumberValue(cJSON_GetObjectItem(j, "epoch_s"));
+    CHECK_MSG(step > 0 && fabs(epoch - 30000 * step) < 1e-9 * epoch, "epoch %g s, step %g s", epoch, step);
+    cJSON_Delete(j);
+    const char *lm[] = {"rnnlab", "bench", "--cell", "tanh", "--hidden", "8", "--batch", "2", "--seq", "4",
+                        "--seconds", "0.01", "--no-sgemm", "--json", NULL};
+    CHECK(run_cli(lm, NULL, out, sizeof out, NULL, 0) == 0);
+    j = cJSON_Parse(out);
+    CHECK(j != NULL);
+    CHECK_MSG(fabs(cJSON_GetNumberValue(cJSON_GetObjectItem(j, "train_flop_per_step")) - 3 * 2 * (H * H + 65 * H) * 8) < 1,
+              "charlm flops %g", cJSON_GetNumberValue(cJSON_GetObjectItem(j, "train_flop_per_step")));
+    CHECK(!cJSON_GetObjectItem(j, "epoch_s"));
+    cJSON_Delete(j);
+}
+
 /* The kernel check: the running kernel computes sgemm and dgemm right (here,
  * where nothing is wrong); a kernel that does not (simulated: the test hook
  * changes one element of its result) is replaced by the next safer one the
@@ -483,6 +517,8 @@ TEST(blas_info_arguments)
         {{"rnnlab", "info", NULL}, 0, "BLAS "},
         {{"rnnlab", "bench", "--sgemm", "--jacobian", NULL}, 2, "separate benchmarks"},
         {{"rnnlab", "bench", "--sgemm", "--no-sgemm", NULL}, 2, "exclude each other"},
+        {{"rnnlab", "bench", "--task", "smnist", "--jacobian", NULL}, 2, "--task is for the training workloads"},
+        {{"rnnlab", "bench", "--task", "mnist", NULL}, 2, "--task must be charlm or smnist"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char o[512], e[512];

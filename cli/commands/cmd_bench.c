@@ -11,7 +11,7 @@
 #include <sys/resource.h>
 
 static const char usage[] =
-    "usage: rnnlab bench [--cell C] [--hidden H] [--batch B] [--seq T] [--threads N] [--json]\n"
+    "usage: rnnlab bench [--task charlm|smnist] [--cell C] [--hidden H] [--batch B] [--seq T] [--threads N] [--json]\n"
     "       rnnlab bench --jacobian | --lyapunov [--hidden H] [--seq T] [--threads N] [--json]\n"
     "       rnnlab bench --sgemm [--threads N] [--json]\n"
     "\n"
@@ -21,7 +21,10 @@ static const char usage[] =
     "forward pass alone; prints tokens/s (B*T per step, the median over repeats),\n"
     "GFLOP/s from a FLOP count of the multiplies (one-hot inputs are gathered, not\n"
     "multiplied, and not counted), and the share of the best sgemm rate measured\n"
-    "here on 2048^3. --jacobian times the product dh_T/dh_0 of a tanh RNN (T = 100,\n"
+    "here on 2048^3. --task smnist times sequential MNIST's shape instead: one\n"
+    "pixel in [0, 1) a step, T = 784, a Linear(H, 10) readout, cross-entropy on\n"
+    "the last step only, and the epoch of 60,000 sequences it implies.\n"
+    "--jacobian times the product dh_T/dh_0 of a tanh RNN (T = 100,\n"
     "H = 128, float64); --lyapunov the full spectrum at H = 128 over 1,000 steps;\n"
     "--sgemm the sgemm rate alone. The JSON has a \"system\" object: the BLAS, its\n"
     "kernel, the CPU and cores, as rnnlab info --json prints them. The workloads'\n"
@@ -211,15 +214,46 @@ static rl_status bench_analysis(cJSON *j, const cli_args *a, int T)
     return s;
 }
 
+/* 2 per weight of every matrix of model m */
+static double matrix_flops(const rl_model *m)
+{
+    double f = 0;
+    for (int i = 0; i < rl_model_num_tensors(m); i++) {
+        const rl_tensor_info *t = rl_model_tensor(m, i);
+        if (t->ndim == 2) f += 2.0 * (double)t->numel;
+    }
+    return f;
+}
+
+/* FLOPs of one forward pass's multiplies per token: 2 per weight of every
+ * matrix the step multiplies by (the recurrence, an output map, the
+ * readout), and of the input side unless the inputs are one-hot (gathered
+ * rows, not multiplies): the input side, linear in the input size, is what
+ * a model of one input less has fewer. A training step is counted as 3
+ * forward passes (backward: dL/dinput and dL/dW, one multiply each). */
+static double flops_per_token(const rl_model *m, const rl_config *mc, int one_hot)
+{
+    double f = matrix_flops(m);
+    if (!one_hot || mc->input_size < 2) return f;
+    rl_config c1 = *mc;
+    c1.input_size = mc->input_size - 1;
+    rl_model *m1 = NULL;
+    if (rl_model_new(&m1, &c1, RL_F32)) return NAN;
+    const double per_input = f - matrix_flops(m1);
+    rl_model_free(m1);
+    return f - per_input * mc->input_size;
+}
+
 /* The training workload into j: a character model's step (one-hot inputs
- * over 65 symbols), and the forward pass alone. */
+ * over 65 symbols, the loss at every step), or with --task smnist one pixel
+ * a step and the class at the last; and the forward pass alone. */
 static rl_status bench_training(cJSON *j, const cli_args *a, rl_cell cell, int T)
 {
-    const int H = a->t.hidden, B = a->t.batch;
+    const int H = a->t.hidden, B = a->t.batch, mnist = a->bench_task == 1;
     const double seconds = a->seconds;
     rl_status s;
-    const int V = 65, G = rl_cell_gates(cell);
-    rl_config mc = {.cell = cell, .input_size = V, .hidden_size = H, .num_layers = 1, .output_size = V, .loss = RL_LOSS_CE};
+    const int V = mnist ? 1 : 65, O = mnist ? 10 : 65;
+    rl_config mc = {.cell = cell, .input_size = V, .hidden_size = H, .num_layers = 1, .output_size = O, .loss = RL_LOSS_CE};
     rl_init init = {.kind = RL_INIT_UNIFORM, .gain = 1};
     step_ctx sc = {0};
     rl_optim_config oc = rl_optim_defaults(RL_OPT_ADAM);
@@ -227,12 +261,17 @@ static rl_status bench_training(cJSON *j, const cli_args *a, rl_cell cell, int T
     if (!s) s = rl_model_init(sc.m, &init, 1);
     if (!s) s = rl_ws_new(&sc.ws, sc.m, B, T);
     if (!s) s = rl_optim_new(&sc.opt, sc.m, &oc);
-    float *x = calloc((size_t)B * T * V, 4);
+    float *x = calloc((size_t)B * T * V, 4), *mask = mnist ? calloc((size_t)B * T, 4) : NULL;
     int32_t *y = calloc((size_t)B * T, 4);
     rl_rng r;
     rl_rng_seed(&r, 4);
-    for (size_t i = 0; x && y && i < (size_t)B * T; i++) x[i * V + rl_rng_next(&r) % V] = 1, y[i] = (int32_t)(rl_rng_next(&r) % V);
-    sc.b = (rl_batch){RL_F32, B, T, V, x, y, NULL, NULL, NULL, NULL};
+    for (size_t i = 0; x && y && i < (size_t)B * T; i++) {
+        if (mnist) x[i] = (float)rl_rng_uniform(&r), y[i] = (int32_t)(rl_rng_next(&r) % 10);
+        else x[i * V + rl_rng_next(&r) % V] = 1, y[i] = (int32_t)(rl_rng_next(&r) % V);
+    }
+    for (int b = 0; mask && b < B; b++) mask[(size_t)b * T + T - 1] = 1; /* the class at the last step */
+    sc.b = (rl_batch){RL_F32, B, T, V, x, y, NULL, mask, NULL, NULL};
+    if (!s && mnist && !mask) s = RL_ERR_NOMEM;
     double gs = NAN, tr = NAN, fw = NAN;
     rl_phase_time prof[16];
     int nprof = 0;
@@ -246,18 +285,14 @@ static rl_status bench_training(cJSON *j, const cli_args *a, rl_cell cell, int T
     }
     /* after rnnlab's runs: OpenBLAS's workers spin for a while after a call */
     if (!a->no_sgemm) gs = sgemm_gflops(seconds);
-    /* FLOPs of the multiplies, per step: forward h W_hh^T and h W_o^T; backward the
-     * recurrence (dh = da W_hh), dW_hh, dW_o and dh = do W_o. The one-hot input
-     * projection and its weight gradient are row gathers and scatter-adds here,
-     * not multiplies, and are not counted. */
-    double TB = (double)T * B, GH = (double)G * H;
-    double fwd = 2 * TB * GH * H + 2 * TB * V * H;
-    double train = fwd + 2 * TB * GH * H * 2 + 2 * TB * V * H * 2;
+    const double TB = (double)T * B, fwd = TB * (sc.m ? flops_per_token(sc.m, &mc, !mnist) : NAN), train = 3 * fwd;
+    cJSON_AddStringToObject(j, "task", mnist ? "smnist" : "charlm");
     cJSON_AddStringToObject(j, "cell", a->bench_cell);
     cJSON_AddNumberToObject(j, "hidden", H);
     cJSON_AddNumberToObject(j, "batch", B);
     cJSON_AddNumberToObject(j, "seq", T);
-    cJSON_AddNumberToObject(j, "vocab", V);
+    if (mnist) cJSON_AddNumberToObject(j, "classes", O);
+    else cJSON_AddNumberToObject(j, "vocab", V);
     cJSON_AddNumberToObject(j, "train_tokens_per_s", TB / tr);
     if (nprof) { /* RNNLAB_PROFILE=1: the share of the training time in each phase */
         cJSON *pj = cJSON_AddObjectToObject(j, "profile_share");
@@ -267,6 +302,7 @@ static rl_status bench_training(cJSON *j, const cli_args *a, rl_cell cell, int T
     }
     cJSON_AddNumberToObject(j, "infer_tokens_per_s", TB / fw);
     cJSON_AddNumberToObject(j, "train_step_s", tr);
+    if (mnist) cJSON_AddNumberToObject(j, "epoch_s", 60000.0 / B * tr); /* 60,000 training sequences */
     cJSON_AddNumberToObject(j, "train_flop_per_step", train);
     cJSON_AddNumberToObject(j, "gflops", train / tr / 1e9);
     cJSON_AddNumberToObject(j, "infer_gflops", fwd / fw / 1e9);
@@ -274,7 +310,7 @@ static rl_status bench_training(cJSON *j, const cli_args *a, rl_cell cell, int T
         cJSON_AddNumberToObject(j, "sgemm_gflops", gs);
         cJSON_AddNumberToObject(j, "share_of_sgemm", train / tr / 1e9 / gs);
     }
-    free(x), free(y);
+    free(x), free(y), free(mask);
     rl_optim_free(sc.opt);
     rl_ws_free(sc.ws);
     rl_model_free(sc.m);
@@ -295,6 +331,8 @@ int cmd_bench(int argc, char **argv)
     if (a.bench_jacobian + a.bench_lyapunov + a.sgemm > 1)
         return cli_usage_error(&c, "--jacobian, --lyapunov and --sgemm are separate benchmarks");
     if (a.sgemm && a.no_sgemm) return cli_usage_error(&c, "--sgemm and --no-sgemm exclude each other");
+    if (cli_given(&c, "bench_task") && (a.bench_jacobian || a.bench_lyapunov || a.sgemm))
+        return cli_usage_error(&c, "--task is for the training workloads, not --jacobian, --lyapunov or --sgemm");
     rl_cell cell;
     if (strcmp(cellname, "rnn") == 0) cell = RL_CELL_TANH;
     else if (rl_cell_parse(cellname, &cell)) return cli_usage_error(&c, "%s", rl_errmsg());
@@ -312,6 +350,7 @@ int cmd_bench(int argc, char **argv)
         if (!cli_given(&c, "bench_seq")) T = 100;
         s = bench_analysis(j, &a, T);
     } else {
+        if (a.bench_task == 1 && !cli_given(&c, "bench_seq")) T = 784;
         s = bench_training(j, &a, cell, T);
     }
     cJSON_AddNumberToObject(j, "peak_rss_mb", peak_mb());
