@@ -541,8 +541,9 @@ typedef struct {
                                on the top layer's block (eq. 10.21 on the state) */
     double *log_grad_last;  /* ln ||d(loss at step T)/ds_tau|| = ln ||P(T, tau)^T g_T||: the part of the
                                gradient that comes from the last step alone */
-    double *log_grad_bptt;  /* ln ||dL/dh_tau|| of the top layer from rl_backward (an output map, lru: dL/dy_tau, the
-                               output the head reads; at tau = 0 the initial state's) */
+    double *log_grad_bptt;  /* ln ||dL/dh_tau|| of the top layer from rl_backward (at tau = 0 its initial state's);
+                               a cell with an output map (lru): the top layer's state's dL/dx_tau (2N numbers), its
+                               block of dL/ds_tau above, since y_tau reaches the loss only through step tau's head */
     double *J;              /* (T, S, S): J[t] = ds_{t+1}/ds_t, t = 0..T-1 */
     double *P;              /* (S, S) P(T, 0) / exp(*P_log_scale) */
     double *P_log_scale;

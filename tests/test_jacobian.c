@@ -638,3 +638,38 @@ TEST(lyapunov_structured_equals_the_products_diagonal)
         rl_model_free(m);
     }
 }
+
+/* An lru's per-lag gradient (the flow record's lag_log_grad) is its state's
+ * dL/dx_tau: with one layer exactly the J^T recursion's ln||dL/ds_tau||, and
+ * finite at every lag for a loss on the last step alone (its output y_tau
+ * reaches the loss only through step tau's head: the output's gradient was
+ * an exact 0 at every earlier step, -inf in the record). */
+TEST(lru_lag_gradient_is_its_states)
+{
+    rl_config c = {.cell = RL_CELL_LRU, .input_size = 2, .hidden_size = 4, .num_layers = 1, .output_size = 1,
+                   .loss = RL_LOSS_MSE, .state_size = 3};
+    rl_init init = {.kind = RL_INIT_UNIFORM, .gain = 1};
+    rl_model *m = NULL;
+    rl_data *d = NULL;
+    rl_jac *j = NULL;
+    const int T = 12;
+    CHECK_OK(rl_model_new(&m, &c, RL_F64));
+    if (m) CHECK_OK(rl_model_init(m, &init, 7));
+    if (m) CHECK_OK(rl_data_random(&d, m, 1, T, RL_F64, 0, 0, 3));
+    if (!d) goto done;
+    rl_batch b = *rl_data_batch(d);
+    double mask[12] = {0}, bp[13], gs[13];
+    mask[T - 1] = 1; /* the loss on the last step */
+    b.mask = mask;
+    CHECK_OK(rl_jac_new(&j, m, &b, 0));
+    rl_lag_stats st = {.log_grad_bptt = bp, .log_grad_state = gs};
+    if (j) CHECK_OK(rl_jac_lags(j, &st));
+    for (int tau = 0; j && tau <= T; tau++) {
+        CHECK_MSG(isfinite(bp[tau]), "lag_log_grad[%d] = %g", tau, bp[tau]);
+        CHECK_MSG(fabs(bp[tau] - gs[tau]) < 1e-12, "tau %d: %.15g against the recursion's %.15g", tau, bp[tau], gs[tau]);
+    }
+done:
+    rl_jac_free(j);
+    rl_data_free(d);
+    rl_model_free(m);
+}

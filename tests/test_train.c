@@ -276,3 +276,32 @@ TEST(text_too_short_for_validation_fails_up_front)
     rl_model_free(m);
     rl_task_free(task);
 }
+
+/* The flow record of an lru run: lambda's largest modulus as W_hh's radius
+ * from step 0 (it was 0 there: lambda not yet derived from the parameters),
+ * and a gradient at every lag. */
+TEST(lru_flow_record_from_step_0)
+{
+    const char *dir = tmp_path("lru-flow");
+    const char *argv[] = {"rnnlab", "train", "--task", "adding", "--seq-len", "10", "--cell", "lru", "--hidden", "4",
+                          "--steps", "2", "--log-every", "1", "--seed", "3", "--out", dir, "--quiet", NULL};
+    CHECK(run_cli(argv, NULL, NULL, 0, NULL, 0) == 0);
+    char p[1200];
+    snprintf(p, sizeof p, "%s/flow.jsonl", dir);
+    size_t n = 0;
+    char *text = (char *)read_file(p, &n), *save = NULL;
+    int lines = 0;
+    for (char *line = text ? strtok_r(text, "\n", &save) : NULL; line; line = strtok_r(NULL, "\n", &save), lines++) {
+        cJSON *r = cJSON_Parse(line);
+        const cJSON *w = cJSON_GetArrayItem(cJSON_GetObjectItem(r, "w_hh"), 0);
+        double rad = cJSON_GetNumberValue(cJSON_GetArrayItem(cJSON_GetObjectItem(w, "radius"), 0));
+        CHECK_MSG(rad > 0.9 && rad < 1, "step %d: radius %g", lines, rad);
+        const cJSON *g = cJSON_GetObjectItem(r, "lag_log_grad");
+        CHECK(cJSON_GetArraySize(g) == 11);
+        for (int k = 0; k < cJSON_GetArraySize(g); k++)
+            CHECK_MSG(cJSON_IsNumber(cJSON_GetArrayItem(g, k)), "step %d: lag_log_grad[%d] is not a number", lines, k);
+        cJSON_Delete(r);
+    }
+    CHECK(lines >= 2);
+    free(text);
+}

@@ -524,10 +524,13 @@ rl_status rl_jac_lags(rl_jac *j, rl_lag_stats *st)
         if (st->log_grad_state) st->log_grad_state[tau] = ss;
         if (st->log_grad_last) st->log_grad_last[tau] = sl;
         if (st->log_grad_bptt) {
-            /* the top layer's dL/dh (an output map's: dL/dy, H numbers); at tau = 0 its initial state's */
+            /* the top layer's dL/dh; at tau = 0 its initial state's. A cell with an output map (lru): its
+             * state's dL/dx_tau, the top layer's block of the recursion's dL/ds_tau (its output y_tau reaches
+             * the loss only through the head at step tau: no flow through time to see there) */
             const int Hy = j->m->cfg.hidden_size;
             const double *row = tau >= 1 ? dh + (size_t)(tau - 1) * Hy : (const double *)j->ws->grad_h0 + (size_t)(L - 1) * H;
-            st->log_grad_bptt[tau] = log(vnorm(row, tau >= 1 ? Hy : H));
+            if (omap && tau >= 1) st->log_grad_bptt[tau] = ss + log(vnorm(gs + h_off(j->m, L - 1), H));
+            else st->log_grad_bptt[tau] = log(vnorm(row, tau >= 1 ? Hy : H));
         }
         if (!s) s = rl_progress_report("Jacobian products, lag", T - tau, T);
     }

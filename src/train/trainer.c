@@ -427,6 +427,7 @@ int64_t rl_trainer_solved_step(const rl_trainer *t) { return t ? t->solved_step 
 static void whh_stats(const rl_model *m, rl_ws *ws, int l, double *radius, double *sigma)
 {
     const int G = rl_cell_gates(m->cfg.cell);
+    rl_derive_sync(ws, m); /* a derived R (lru's lambda) from the parameters as they are now */
     const float *w = rl_orth_sync(ws, m) ? NULL : rl_layer_whh(ws, m, l);
     for (int g = 0; g < G; g++) radius[g] = sigma[g] = NAN;
     if (w) rl_cell_recur(m->cell)->stats(m->cell->hh_gates, rl_model_units(m), w, radius, sigma);
@@ -469,7 +470,8 @@ static rl_status flow_record(rl_trainer *t, double loss, double gnorm)
             cJSON_AddItemToObject(e, "sigma_max", darray(sig, G));
             cJSON_AddItemToArray(w, e);
         }
-        /* index tau = 0..T: ln||dL/dh_tau|| of the top layer; and the part from the last step */
+        /* index tau = 0..T: ln||dL/dh_tau|| of the top layer (lru: of its state x_tau); and the part from
+         * the last step */
         cJSON_AddItemToObject(r, "lag_log_grad", darray(lag, T + 1));
         cJSON_AddItemToObject(r, "lag_log_grad_last", darray(last, T + 1));
         s = rl_run_append(t->dir, "flow.jsonl", r);
