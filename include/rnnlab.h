@@ -1194,6 +1194,15 @@ rl_status rl_trainer_new_ex(rl_trainer **out, const rl_train_config *cfg, const 
  * One message naming the file, the array and the defect for a malformed input. */
 rl_status rl_task_from_config(rl_task **out, const rl_train_config *c, int for_test, const rl_model *m);
 
+/* The task rows of c as the model records them: task and seq_len, and, for a
+ * run that read a file (text, data, smnist, psmnist), text_path and the
+ * options of its data that were not their defaults (valid_path, valid_split,
+ * test_split, loss, inputs, targets, window, horizon, perm_seed: metadata
+ * task_options, from rnnlab train, docs/files.md). c's strings then point
+ * into m. A model that records no task leaves c as it is. RL_ERR_FORMAT
+ * when the record does not parse. */
+rl_status rl_model_task_config(const rl_model *m, rl_train_config *c);
+
 /* Validation of m on task: `batches` batches of B fresh sequences drawn from
  * seed (text: the validation split as B streams with the state carried, at
  * most `batches` windows; data, smnist, psmnist: the scored sequences in order,
