@@ -579,21 +579,35 @@ rl_status rl_jac_theorem(rl_jac *j, int tau, rl_theorem *out);
 /* The study notes' question in numbers, for a small model: P(t, tau) =
  * J_t ... J_{tau+1} beside V Lambda_t ... Lambda_{tau+1} V^-1, where V holds
  * the eigenvectors of J_{tau+1} and Lambda_k = diag(V^-1 J_k V). Equal when
- * every J_k has the eigenvectors V (a linear RNN, J_k = W_hh); apart when
- * J_k changes them (tanh: J_k = diag(1 - h_k^2) W_hh), and off_share says by
- * how much. RL_ERR_ARG when S > RL_WORKED_MAX_S, t - tau > RL_WORKED_MAX_STEPS,
- * or J_{tau+1} has complex eigenvalues. All matrices (S, S) row-major. */
+ * every J_k has the eigenvectors V (a linear RNN, J_k = W_hh; a diagonal
+ * recurrence: IndRNN, minGRU, minLSTM; the LRU, whose J_k is constant);
+ * apart when J_k changes them (tanh: J_k = diag(1 - h_k^2) W_hh), and
+ * off_share says by how much. A real J_{tau+1} may have complex eigenvalues,
+ * in conjugate pairs (most random W_hh do; the LRU's are its lambda and
+ * their conjugates): V, V^-1, Lambda_k, their products and R are then
+ * complex, with their imaginary parts in the *_im arrays (zero otherwise),
+ * and R is real to rounding. V^-1 is the inverse, not V^T: it is V^H only
+ * when V is unitary (a normal J_{tau+1}: a symmetric W_hh, the LRU's
+ * blocks). RL_ERR_ARG when S > RL_WORKED_MAX_S or t - tau >
+ * RL_WORKED_MAX_STEPS; RL_ERR_LAPACK when V is singular (a defective
+ * J_{tau+1}). All matrices (S, S) row-major. */
 #define RL_WORKED_MAX_S 8
 #define RL_WORKED_MAX_STEPS 16
 typedef struct {
     int S, t, tau;
     double J[RL_WORKED_MAX_STEPS][RL_WORKED_MAX_S * RL_WORKED_MAX_S]; /* J[k] = J_{tau+1+k} */
     double V[RL_WORKED_MAX_S * RL_WORKED_MAX_S], Vinv[RL_WORKED_MAX_S * RL_WORKED_MAX_S];
-    double lambda[RL_WORKED_MAX_STEPS][RL_WORKED_MAX_S]; /* diag(V^-1 J_k V) */
+    double lambda[RL_WORKED_MAX_STEPS][RL_WORKED_MAX_S]; /* diag(V^-1 J_k V); lambda[0]: J_{tau+1}'s eigenvalues */
     double off_share[RL_WORKED_MAX_STEPS]; /* ||offdiag(V^-1 J_k V)||_F / ||V^-1 J_k V||_F */
     double prod_lambda[RL_WORKED_MAX_S];   /* prod_k lambda[k] */
     double P[RL_WORKED_MAX_S * RL_WORKED_MAX_S], R[RL_WORKED_MAX_S * RL_WORKED_MAX_S]; /* the product, V (prod) V^-1 */
-    double deviation; /* max |P - R| / max |P| */
+    double deviation; /* max |P - R| / max |P| (R complex: its modulus) */
+    int complex_eig;  /* J_{tau+1} has complex eigenvalues: the parts below are not all zero */
+    double V_im[RL_WORKED_MAX_S * RL_WORKED_MAX_S], Vinv_im[RL_WORKED_MAX_S * RL_WORKED_MAX_S];
+    double lambda_im[RL_WORKED_MAX_STEPS][RL_WORKED_MAX_S], prod_lambda_im[RL_WORKED_MAX_S];
+    double R_im[RL_WORKED_MAX_S * RL_WORKED_MAX_S];
+    int unitary;      /* V^H V = I to 1e-10 (V's columns have unit length): V^-1 = V^H */
+    double v_cond;    /* ||V||_1 ||V^-1||_1: the digits the products lose, about log10 of it */
 } rl_worked;
 rl_status rl_jac_worked(rl_jac *j, int t, int tau, rl_worked *w);
 
