@@ -74,7 +74,7 @@ TEST(trained_data_a_text_model_alone)
     const char *dd[] = {"rnnlab", "data", "--model", model, "--data", txt, "--batch", "2", "--out", d2, NULL};
     const char *dt[] = {"rnnlab", "data", "--model", model, "--text", txt, "--out", d2, NULL};
     CHECK_MSG((rc = run_cli(dd, NULL, NULL, 0, err, sizeof err)) == 0, "data --data: %d %s", rc, err);
-    CHECK(run_cli(dt, NULL, NULL, 0, err, sizeof err) == 2 && strstr(err, "unknown option '--text'"));
+    CHECK(run_cli(dt, NULL, NULL, 0, err, sizeof err) == 2 && strstr(err, "unknown option '--text' (the text is --data FILE"));
     size_t n1 = 0, n2 = 0;
     unsigned char *b1 = read_file(d1, &n1), *b2 = read_file(d2, &n2);
     CHECK(b1 && b2 && n1 == n2 && memcmp(b1, b2, n1) == 0); /* the same windows of the same text */
