@@ -532,9 +532,12 @@ rl_status rl_jac_step(rl_jac *j, int t, double *J);
 rl_status rl_jac_product(rl_jac *j, int t, int tau, double *P, double *log_scale);
 
 /* What rl_jac_lags computes, each over tau = 0..T (T+1 values, index tau);
- * leave a pointer NULL to skip it. Natural logs; -inf for an exact zero. */
+ * leave a pointer NULL to skip it (each costs only when asked). Natural logs;
+ * -inf for an exact zero. */
 typedef struct {
-    double *log_norm;       /* ln ||P(T, tau)||_2 (tau = T: the identity, 0) */
+    double *log_norm;       /* ln ||P(T, tau)||_2 (tau = T: the identity, 0): sigma_1^2 the top eigenvalue of
+                               P P^T by Lanczos, a few O(S^2) steps a lag from the last lag's vector; a full
+                               SVD (dgesdd, values only) for a lag where it does not settle */
     double *log_fro;        /* ln ||P(T, tau)||_F */
     double *log_radius;     /* ln rho(P(T, tau)), spectral radius (an eigensolve per lag) */
     double *log_grad_state; /* ln ||dL/ds_tau||: dL/ds_tau = J_{tau+1}^T dL/ds_{tau+1} + W_o^T dL/do_tau
@@ -545,6 +548,8 @@ typedef struct {
     double *J;              /* (T, S, S): J[t] = ds_{t+1}/ds_t, t = 0..T-1 */
     double *P;              /* (S, S) P(T, 0) / exp(*P_log_scale) */
     double *P_log_scale;
+    int norm_steps;         /* out: the Lanczos steps of log_norm, all lags together */
+    int norm_svds;          /* out: the lags whose log_norm took a full SVD instead */
 } rl_lag_stats;
 
 /* One backward sweep over the sequence fills every requested field. The

@@ -140,7 +140,7 @@ int cmd_jacobian(int argc, char **argv)
     double scale = 0;
     rl_lag_stats st = {buf, buf + n1, a.no_radius ? NULL : buf + 2 * n1, grads ? buf + 3 * n1 : NULL,
                        grads ? buf + 4 * n1 : NULL, grads ? buf + 5 * n1 : NULL,
-                       with_j ? buf + 6 * n1 + 2 * SS : NULL, buf + 6 * n1, &scale};
+                       with_j ? buf + 6 * n1 + 2 * SS : NULL, buf + 6 * n1, &scale, 0, 0};
     cli_progress_begin(&c, mode);
     s = rl_jac_lags(j, &st);
     cli_progress_end();

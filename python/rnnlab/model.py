@@ -417,7 +417,7 @@ class Model:
           loss                   the sequence's loss (NaN without y)
         and, unless lags=False, what rnnlab jacobian gives for every lag
         tau = 0..T, from one sweep over the products ds_T/ds_tau:
-          lag_log_norm (T+1,)    ln ||ds_T/ds_tau||_2 (an SVD per lag: most of the time)
+          lag_log_norm (T+1,)    ln ||ds_T/ds_tau||_2 (Lanczos on P P^T: a few O(S^2) steps a lag)
           lag_log_fro (T+1,)     ln ||ds_T/ds_tau||_F
           lag_log_radius (T+1,)  ln rho(ds_T/ds_tau) (radius=True: an eigensolve per lag)
           log_grad_bptt, log_grad_state, log_grad_last (T+1,)   with targets y: the BPTT view
