@@ -154,7 +154,8 @@ static void print_text(const rl_worked *w, rl_cell cell, const char *data)
     if (c) {
         double im = 0;
         for (int i = 0; i < S * S; i++) im = fmax(im, fabs(w->R_im[i]));
-        printf("  (real: the imaginary parts cancel in the conjugate pairs, to %.2g)\n", im);
+        if (im == 0) printf("  (real: the imaginary parts cancel exactly in the conjugate pairs)\n");
+        else printf("  (real: the imaginary parts cancel in the conjugate pairs, to %.2g)\n", im);
     }
     printf("\nlargest |difference| / largest |P| = %.3g: ", w->deviation);
     if (w->deviation < 1e-10)
