@@ -7,7 +7,8 @@ median of repeated calls of:
              (vectorize=False, PyTorch's default, and vectorize=True)
   rnnlab     m.jacobian(x, lags=False): every J_t (T, S, S) and P; and
              m.jacobian(x): the same and ln||dh_T/dh_tau||_2 and _F for
-             every lag (T+1 spectral norms: an SVD each)
+             every lag (T+1 spectral norms: Lanczos on P P^T, a few O(S^2)
+             steps a lag; before issue 28 an SVD each)
   library    the same library calls (rl_jac_new, rl_jac_lags, rl_jac_free)
              made straight through ctypes, into buffers allocated the same way
 and checks that P agrees with PyTorch's. Usage (from a checkout, after make):
@@ -89,9 +90,10 @@ def main():
 
     P_ref = torch.autograd.functional.jacobian(hT, h0).numpy()
     j = m.jacobian(xs)
+    info = rnnlab.info()
     res = {"T": T, "H": H, "torch": torch.__version__, "torch_threads": torch.get_num_threads(),
-           "rnnlab_threads": rnnlab.system_info()["threads"], "rounds": a.rounds,
-           "cpu": rnnlab.system_info()["cpu_model_name"], "cores": os.cpu_count(), "load_before": os.getloadavg()[0],
+           "rnnlab_threads": info["threads"], "rounds": a.rounds, "blas_kernel": info["blas"]["kernel_after"],
+           "cpu": info["cpu"]["model_name"], "cores": os.cpu_count(), "load_before": os.getloadavg()[0],
            "max_abs_diff_P": float(np.abs(j["P"] - P_ref).max()),
            "max_rel_diff_P": float(np.abs(j["P"] - P_ref).max() / np.abs(P_ref).max())}
     t = interleaved({
@@ -123,7 +125,7 @@ def main():
             ("  the same, vectorize=True", "torch_vectorize"),
             ("m.jacobian(x, lags=False): J and P", "rnnlab_no_lags"),
             ("  its library calls, straight", "library_no_lags"),
-            ("m.jacobian(x): J, P and per lag (T+1 SVDs)", "rnnlab"),
+            ("m.jacobian(x): J, P and per-lag norms", "rnnlab"),
             ("  its library calls, straight", "library")]
     for label, k in rows:
         v = t[k]

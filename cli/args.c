@@ -195,6 +195,10 @@ static int cli_next(cli_ctx *c, int argc, char **argv, const struct option *opts
     if (v == '?') {
         const char *arg = prev < argc ? argv[prev] : "";
         if (optopt && optopt != '?') return cli_usage_error(c, "unknown option '-%c'", optopt), -2;
+        int has_data = 0; /* --text was data's name for the text before --data (issue 28) */
+        for (const struct option *o = opts; o->name; o++) has_data |= strcmp(o->name, "data") == 0;
+        if (has_data && strncmp(arg, "--text", 6) == 0 && (arg[6] == '\0' || arg[6] == '='))
+            return cli_usage_error(c, "unknown option '%s' (the text is --data FILE, in every command)", arg), -2;
         return cli_usage_error(c, "unknown option '%s'", arg), -2;
     }
     if (v == ':') return cli_usage_error(c, "option '%s' needs a value", argv[prev]), -2;

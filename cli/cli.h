@@ -96,20 +96,25 @@ int cli_check_output(const cli_ctx *c, const char *flag, const char *path);
  * model.safetensors, report's report.html); cli_check_output starts with it. */
 int cli_check_written(const cli_ctx *c, const char *flag, const char *path);
 
-/* The task and T to use with model m (cli/taskdata.c): *kind as given
- * (task_given) or else the task the model records; T: the model's when the
- * task is the model's and --seq-len was not given (*T is left as it is
- * otherwise). note (n bytes) gets what was taken from the model ("" if
- * nothing), for the command to say once it has succeeded (an error stays
- * one line). 0, or 2 after a usage error (no --task and none recorded). */
-int cli_model_task(const cli_ctx *c, const rl_model *m, int task_given, int seq_given, rl_task_kind *kind, int *T, char *note,
-                   size_t n);
-/* B fresh sequences of a task (the validation split for text, text NULL:
- * the built-in corpus), drawn from seed, checked to fit model m. 0, or the
- * exit code after one line (2: what does not fit). The caller frees *task
- * and *d, also on failure. */
-int cli_task_data(const cli_ctx *c, const rl_model *m, rl_task_kind kind, int T, const char *text, int B, uint64_t seed,
-                  rl_task **task, rl_data **d);
+/* The task to run with model m (cli/taskdata.c), in the task rows of t,
+ * which hold the command line's values: for each row it did not give, what
+ * the model records (rl_model_task_config): its task unless --task is given;
+ * for the model's own task its T unless --seq-len is given, and its text or
+ * data (the file's path and the options of its data) unless --data is given
+ * (*own, when not NULL, is then 1: else 0). A recorded file that cannot be
+ * read is a usage error that says how to give it (--data FILE, with the
+ * run's options of the data). note (n bytes) gets what was taken from the
+ * model ("" if nothing), for the command to say once it has succeeded (an
+ * error stays one line). t's strings may point into m. 0, or 2 after a
+ * usage error (no --task and none recorded). */
+int cli_model_task(const cli_ctx *c, const rl_model *m, rl_train_config *t, int *own, char *note, size_t n);
+/* B fresh sequences of the task t describes (rl_task_from_config: text, B
+ * streams through its validation split; a user's data, the first B
+ * sequences of its held-out part; a generated task, drawn from seed),
+ * checked to fit model m. 0, or the exit code after one line (2: what does
+ * not fit). The caller frees *task and *d, also on failure. */
+int cli_task_data(const cli_ctx *c, const rl_model *m, const rl_train_config *t, int B, uint64_t seed, rl_task **task,
+                  rl_data **d);
 
 /* Progress and Ctrl-C (cli/progress.c). cli_progress_begin sets the
  * library's progress hook and a SIGINT/SIGTERM handler; mode -1 (--quiet)

@@ -44,8 +44,6 @@ static rl_option rows[] = {
         "a data file (rnnlab data): inputs x, and targets y, a mask, h0 and c0 where it has them", NULL,
         "grad explain " ANALYSIS),
     ROW("seq", "seq", "files", RL_FIELD_INT, seq, 0, 1 << 30, "b", "which sequence of the batch", NULL, ANALYSIS),
-    ROW("text", "text", "files", RL_FIELD_PATH, text, 0, 0, "FILE", "text: a UTF-8 file",
-        "the built-in corpus, Pride and Prejudice", "data"),
     ROW("out_file", "out", "files", RL_FIELD_PATH, out_file, 0, 0, "FILE", "where to write it ('-': stdout)", NULL,
         "init data grad plot " ANALYSIS),
     ROW("out_dir", "out", "files", RL_FIELD_PATH, out_dir, 0, 0, "DIR",

@@ -20,7 +20,6 @@ typedef struct {
     /* files */
     const char *model;        /* --model M */
     const char *data_file;    /* --data D (a data file; train's and eval's --data FILE is t.text_path) */
-    const char *text;         /* data --text FILE */
     const char *out_file;     /* --out FILE */
     const char *out_dir;      /* --out DIR */
     const char *resume;       /* train --resume RUN_DIR */

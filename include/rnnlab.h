@@ -532,9 +532,12 @@ rl_status rl_jac_step(rl_jac *j, int t, double *J);
 rl_status rl_jac_product(rl_jac *j, int t, int tau, double *P, double *log_scale);
 
 /* What rl_jac_lags computes, each over tau = 0..T (T+1 values, index tau);
- * leave a pointer NULL to skip it. Natural logs; -inf for an exact zero. */
+ * leave a pointer NULL to skip it (each costs only when asked). Natural logs;
+ * -inf for an exact zero. */
 typedef struct {
-    double *log_norm;       /* ln ||P(T, tau)||_2 (tau = T: the identity, 0) */
+    double *log_norm;       /* ln ||P(T, tau)||_2 (tau = T: the identity, 0): sigma_1^2 the top eigenvalue of
+                               P P^T by Lanczos, a few O(S^2) steps a lag from the last lag's vector; a full
+                               SVD (dgesdd, values only) for a lag where it does not settle */
     double *log_fro;        /* ln ||P(T, tau)||_F */
     double *log_radius;     /* ln rho(P(T, tau)), spectral radius (an eigensolve per lag) */
     double *log_grad_state; /* ln ||dL/ds_tau||: dL/ds_tau = J_{tau+1}^T dL/ds_{tau+1} + W_o^T dL/do_tau
@@ -547,6 +550,8 @@ typedef struct {
     double *J;              /* (T, S, S): J[t] = ds_{t+1}/ds_t, t = 0..T-1 */
     double *P;              /* (S, S) P(T, 0) / exp(*P_log_scale) */
     double *P_log_scale;
+    int norm_steps;         /* out: the Lanczos steps of log_norm, all lags together */
+    int norm_svds;          /* out: the lags whose log_norm took a full SVD instead */
 } rl_lag_stats;
 
 /* One backward sweep over the sequence fills every requested field. The
@@ -581,21 +586,35 @@ rl_status rl_jac_theorem(rl_jac *j, int tau, rl_theorem *out);
 /* The study notes' question in numbers, for a small model: P(t, tau) =
  * J_t ... J_{tau+1} beside V Lambda_t ... Lambda_{tau+1} V^-1, where V holds
  * the eigenvectors of J_{tau+1} and Lambda_k = diag(V^-1 J_k V). Equal when
- * every J_k has the eigenvectors V (a linear RNN, J_k = W_hh); apart when
- * J_k changes them (tanh: J_k = diag(1 - h_k^2) W_hh), and off_share says by
- * how much. RL_ERR_ARG when S > RL_WORKED_MAX_S, t - tau > RL_WORKED_MAX_STEPS,
- * or J_{tau+1} has complex eigenvalues. All matrices (S, S) row-major. */
+ * every J_k has the eigenvectors V (a linear RNN, J_k = W_hh; a diagonal
+ * recurrence: IndRNN, minGRU, minLSTM; the LRU, whose J_k is constant);
+ * apart when J_k changes them (tanh: J_k = diag(1 - h_k^2) W_hh), and
+ * off_share says by how much. A real J_{tau+1} may have complex eigenvalues,
+ * in conjugate pairs (most random W_hh do; the LRU's are its lambda and
+ * their conjugates): V, V^-1, Lambda_k, their products and R are then
+ * complex, with their imaginary parts in the *_im arrays (zero otherwise),
+ * and R is real to rounding. V^-1 is the inverse, not V^T: it is V^H only
+ * when V is unitary (a normal J_{tau+1}: a symmetric W_hh, the LRU's
+ * blocks). RL_ERR_ARG when S > RL_WORKED_MAX_S or t - tau >
+ * RL_WORKED_MAX_STEPS; RL_ERR_LAPACK when V is singular (a defective
+ * J_{tau+1}). All matrices (S, S) row-major. */
 #define RL_WORKED_MAX_S 8
 #define RL_WORKED_MAX_STEPS 16
 typedef struct {
     int S, t, tau;
     double J[RL_WORKED_MAX_STEPS][RL_WORKED_MAX_S * RL_WORKED_MAX_S]; /* J[k] = J_{tau+1+k} */
     double V[RL_WORKED_MAX_S * RL_WORKED_MAX_S], Vinv[RL_WORKED_MAX_S * RL_WORKED_MAX_S];
-    double lambda[RL_WORKED_MAX_STEPS][RL_WORKED_MAX_S]; /* diag(V^-1 J_k V) */
+    double lambda[RL_WORKED_MAX_STEPS][RL_WORKED_MAX_S]; /* diag(V^-1 J_k V); lambda[0]: J_{tau+1}'s eigenvalues */
     double off_share[RL_WORKED_MAX_STEPS]; /* ||offdiag(V^-1 J_k V)||_F / ||V^-1 J_k V||_F */
     double prod_lambda[RL_WORKED_MAX_S];   /* prod_k lambda[k] */
     double P[RL_WORKED_MAX_S * RL_WORKED_MAX_S], R[RL_WORKED_MAX_S * RL_WORKED_MAX_S]; /* the product, V (prod) V^-1 */
-    double deviation; /* max |P - R| / max |P| */
+    double deviation; /* max |P - R| / max |P| (R complex: its modulus) */
+    int complex_eig;  /* J_{tau+1} has complex eigenvalues: the parts below are not all zero */
+    double V_im[RL_WORKED_MAX_S * RL_WORKED_MAX_S], Vinv_im[RL_WORKED_MAX_S * RL_WORKED_MAX_S];
+    double lambda_im[RL_WORKED_MAX_STEPS][RL_WORKED_MAX_S], prod_lambda_im[RL_WORKED_MAX_S];
+    double R_im[RL_WORKED_MAX_S * RL_WORKED_MAX_S];
+    int unitary;      /* V^H V = I to 1e-10 (V's columns have unit length): V^-1 = V^H */
+    double v_cond;    /* ||V||_1 ||V^-1||_1: the digits the products lose, about log10 of it */
 } rl_worked;
 rl_status rl_jac_worked(rl_jac *j, int t, int tau, rl_worked *w);
 
@@ -1203,6 +1222,15 @@ rl_status rl_trainer_new_ex(rl_trainer **out, const rl_train_config *cfg, const 
  * (or NULL): the model a test is for, whose classes the class ids must fall in.
  * One message naming the file, the array and the defect for a malformed input. */
 rl_status rl_task_from_config(rl_task **out, const rl_train_config *c, int for_test, const rl_model *m);
+
+/* The task rows of c as the model records them: task and seq_len, and, for a
+ * run that read a file (text, data, smnist, psmnist), text_path and the
+ * options of its data that were not their defaults (valid_path, valid_split,
+ * test_split, loss, inputs, targets, window, horizon, perm_seed: metadata
+ * task_options, from rnnlab train, docs/files.md). c's strings then point
+ * into m. A model that records no task leaves c as it is. RL_ERR_FORMAT
+ * when the record does not parse. */
+rl_status rl_model_task_config(const rl_model *m, rl_train_config *c);
 
 /* Validation of m on task: `batches` batches of B fresh sequences drawn from
  * seed (text: the validation split as B streams with the state carried, at

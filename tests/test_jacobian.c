@@ -673,3 +673,83 @@ done:
     rl_data_free(d);
     rl_model_free(m);
 }
+
+/* ln ||P(T, tau)||_2 of every lag by dgesdd on rl_jac_product's P: the
+ * reference for rl_jac_lags's Lanczos norms. */
+static void svd_lag_norms(rl_jac *j, double *ref)
+{
+    const int S = rl_jac_state_size(j), T = rl_jac_steps(j);
+    double *P = malloc((size_t)S * S * 8), *sv = malloc((size_t)S * 8), sc = 0;
+    for (int tau = 0; P && sv && tau <= T; tau++) {
+        CHECK_OK(rl_jac_product(j, T, tau, P, &sc));
+        ref[tau] = -INFINITY;
+        if (isfinite(sc) && LAPACKE_dgesdd(LAPACK_COL_MAJOR, 'N', S, S, P, S, sv, NULL, S, NULL, S) == 0)
+            ref[tau] = log(sv[0]) + sc;
+    }
+    free(P), free(sv);
+}
+
+/* issue 28, item 10: the lags' spectral norms without an SVD each (Lanczos
+ * on P P^T from the last lag's vector, rl_jac_lags), equal to dgesdd's to
+ * 1e-12 in the log, on a tanh RNN, a 2-layer LSTM, an IndRNN (diagonal J_t,
+ * whose top singular vector jumps between coordinates from lag to lag), a
+ * diagonal linear W (coordinate singular vectors) and W = I (every singular
+ * value equal: the Krylov space is invariant at once); W = 0 gives -inf past
+ * lag 0. And none of them needed the SVD fallback, in a few steps a lag. */
+TEST(lag_norms_without_an_svd_each)
+{
+    const struct {
+        rl_cell cell;
+        int H, L;
+        double diag; /* linear: W_hh = diag(diag * (1 - i / H)) with alternating signs; 1: I; 0: zero */
+    } cases[] = {{RL_CELL_TANH, 40, 1, -1}, {RL_CELL_LSTM, 8, 2, -1}, {RL_CELL_INDRNN, 16, 1, -1},
+                 {RL_CELL_LINEAR, 12, 1, 0.95}, {RL_CELL_LINEAR, 10, 1, 1}, {RL_CELL_LINEAR, 6, 1, 0}};
+    const int T = 50;
+    for (size_t ci = 0; ci < sizeof cases / sizeof cases[0]; ci++) {
+        const int H = cases[ci].H;
+        rl_config c = {.cell = cases[ci].cell, .input_size = 2, .hidden_size = H, .num_layers = cases[ci].L,
+                       .output_size = 1, .loss = RL_LOSS_MSE};
+        rl_init init = {.kind = RL_INIT_UNIFORM, .gain = 1};
+        rl_model *m = NULL;
+        rl_data *d = NULL;
+        rl_jac *j = NULL;
+        CHECK_OK(rl_model_new(&m, &c, RL_F64));
+        if (!m) continue;
+        CHECK_OK(rl_model_init(m, &init, 30 + ci));
+        if (cases[ci].cell == RL_CELL_INDRNN) { /* recurrent weights about 1: the coordinates take turns on top */
+            double *u = test_view(m, "rnn.weight_hh_l0", H, 0);
+            for (int i = 0; u && i < H; i++) u[i] = (i % 2 ? -1 : 1) * (0.97 + 0.002 * i);
+        }
+        if (cases[ci].diag >= 0) {
+            double *w = test_view(m, "rnn.weight_hh_l0", H, H);
+            for (int i = 0; w && i < H * H; i++) w[i] = 0;
+            for (int i = 0; w && i < H; i++)
+                w[i * H + i] = cases[ci].diag == 1 ? 1 : (i % 2 ? -1 : 1) * cases[ci].diag * (1 - (double)i / H);
+        }
+        const int S = rl_state_size(m);
+        CHECK_OK(rl_data_random(&d, m, 1, T, RL_F64, 1, 1, 40 + ci));
+        if (d) CHECK_OK(rl_jac_new(&j, m, rl_data_batch(d), 0));
+        double *n = malloc((T + 1) * 8), *ref = malloc((T + 1) * 8), worst = 0;
+        rl_lag_stats st = {.log_norm = n};
+        if (j && n && ref) {
+            CHECK_OK(rl_jac_lags(j, &st));
+            svd_lag_norms(j, ref);
+            for (int tau = 0; tau <= T; tau++) {
+                if (isinf(ref[tau]) || isinf(n[tau])) {
+                    CHECK_MSG(ref[tau] == n[tau], "%s: tau %d: %g, dgesdd %g", rl_cell_name(c.cell), tau, n[tau], ref[tau]);
+                    continue;
+                }
+                worst = fmax(worst, fabs(n[tau] - ref[tau]));
+            }
+            CHECK_MSG(worst < 1e-12, "%s H %d: max |ln||P||_2 - dgesdd's| = %g", rl_cell_name(c.cell), H, worst);
+            CHECK_MSG(st.norm_svds == 0 && (st.norm_steps > 0 || cases[ci].diag == 0) && st.norm_steps <= (T + 1) * (S < 16 ? S : S / 2),
+                      "%s: %d SVDs, %d Lanczos steps over %d lags (S = %d)", rl_cell_name(c.cell), st.norm_svds,
+                      st.norm_steps, T + 1, S);
+            if (cases[ci].diag == 0) CHECK(isinf(n[0]) && n[0] < 0 && n[T] == 0);
+        }
+        free(n), free(ref);
+        rl_jac_free(j);
+        rl_data_free(d);
+        rl_model_free(m);
+    }
+}

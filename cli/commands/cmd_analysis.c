@@ -77,7 +77,7 @@ static int load_pair(const cli_ctx *c, const char *model, const char *data, unsi
 #define JAC_J_LIMIT (64.0 * (1 << 20))
 
 /* What open_jac took from the model, said once the command has succeeded. */
-static char jac_note[256];
+static char jac_note[1400];
 
 /* The shared part of jacobian and spectrum: the required options, then the
  * model, the data (without --data: sequences of the task the model records,
@@ -91,14 +91,16 @@ static int open_jac(cli_ctx *c, const char *model, const char *data, const char 
     if ((e = cli_require(c, model, "model")) || (e = cli_require(c, out, "out")) || (e = cli_check_output(c, "out", out)) ||
         (e = load_pair(c, model, data, 0, m, d)))
         return e;
-    if (!data) {
-        rl_task_kind kind;
+    if (!data) { /* sequence seq of the model's own task, its text's or data's when it read one */
+        rl_train_config t = rl_train_defaults();
         rl_task *task = NULL;
-        int T = rl_model_task(*m, &kind);
-        if (!T) return cli_usage_error(c, "--data is required: the model does not record the task it was trained on");
-        snprintf(jac_note, sizeof jac_note, "no --data: sequence %d of the model's own task, %s with T = %d (seed 0)", seq,
-                 rl_task_name(kind), T);
-        e = cli_task_data(c, *m, kind, T, NULL, seq + 1, 0, &task, d);
+        char note[1400];
+        if (!rl_model_task(*m, &t.task))
+            return cli_usage_error(c, "--data is required: the model does not record the task it was trained on");
+        if ((e = cli_model_task(c, *m, &t, NULL, note, sizeof note))) return e;
+        snprintf(jac_note, sizeof jac_note, "no --data: sequence %d of the model's own task, %s with T = %d%s%s (seed 0)", seq,
+                 rl_task_name(t.task), t.seq_len, t.text_path ? ", from " : "", t.text_path ? t.text_path : "");
+        e = cli_task_data(c, *m, &t, seq + 1, 0, &task, d);
         rl_task_free(task);
         if (e) return e;
     }
@@ -138,7 +140,7 @@ int cmd_jacobian(int argc, char **argv)
     double scale = 0;
     rl_lag_stats st = {buf, buf + n1, a.no_radius ? NULL : buf + 2 * n1, grads ? buf + 3 * n1 : NULL,
                        grads ? buf + 4 * n1 : NULL, grads ? buf + 5 * n1 : NULL,
-                       with_j ? buf + 6 * n1 + 2 * SS : NULL, buf + 6 * n1, &scale};
+                       with_j ? buf + 6 * n1 + 2 * SS : NULL, buf + 6 * n1, &scale, 0, 0};
     cli_progress_begin(&c, mode);
     s = rl_jac_lags(j, &st);
     cli_progress_end();

@@ -8,14 +8,15 @@
 
 static const char usage[] =
     "usage: rnnlab data --model M --steps T --out D [options]       noise data\n"
-    "       rnnlab data --model M --task TASK [--seq-len T] --out D   a task's data\n"
+    "       rnnlab data --model M --task TASK [--seq-len T] [--data FILE] --out D   a task's data\n"
     "\n"
     "Write a data file that fits model M, for rnnlab grad, jacobian, spectrum and\n"
     "lyapunov: noise inputs, random targets, a mask and an initial state; or fresh\n"
     "sequences of a task (its inputs, targets and mask; text: windows of the\n"
-    "validation split). A model made by rnnlab train records its task and T: without\n"
-    "--steps and --task, the data is of that task (said so on stderr), and --seq-len\n"
-    "is the model's unless given.\n"
+    "validation split; a user's data: the first sequences of its held-out part). A\n"
+    "model made by rnnlab train records its task and T, and the text or data it read:\n"
+    "without --steps and --task, the data is of that task (said so on stderr), and\n"
+    "--seq-len and --data are the model's unless given.\n"
     "\n";
 
 static void data_defaults(cli_args *a) { a->t.batch = 1, a->t.seed = 0, a->seq_steps = 0; }
@@ -42,18 +43,16 @@ static int random_state(const rl_model *m, rl_batch *b, uint64_t seed, float **h
 }
 
 /* The task's data: B fresh sequences, saved with m's layout. Frees m. */
-static int task_file(const cli_ctx *c, rl_model *m, int task_given, rl_task_kind kind, int seq_given, int T, const char *text,
-                     int B, int random_h0, uint64_t seed, const char *out)
+static int task_file(const cli_ctx *c, rl_model *m, rl_train_config *t, int random_h0, const char *out)
 {
     rl_task *task = NULL;
     rl_data *d = NULL;
     float *h0 = NULL, *c0 = NULL;
-    char note[256];
-    int e = cli_model_task(c, m, task_given, seq_given, &kind, &T, note, sizeof note);
-    if (!e && text && kind != RL_TASK_TEXT) e = cli_usage_error(c, "--text is for --task text");
-    if (!e) e = cli_task_data(c, m, kind, T, text, B, seed, &task, &d);
+    char note[1400];
+    int e = cli_model_task(c, m, t, NULL, note, sizeof note);
+    if (!e) e = cli_task_data(c, m, t, t->batch, t->seed, &task, &d);
     rl_batch b = d ? *rl_data_batch(d) : (rl_batch){0};
-    if (!e && random_h0 && random_state(m, &b, seed, &h0, &c0)) {
+    if (!e && random_h0 && random_state(m, &b, t->seed, &h0, &c0)) {
         fprintf(stderr, "rnnlab data: out of memory\n");
         e = 1;
     }
@@ -73,17 +72,21 @@ int cmd_data(int argc, char **argv)
     cli_args a;
     int e = cli_parse(&c, argc, argv, &a);
     if (e) return e == CLI_HELP ? 0 : e;
-    const char *model = a.model, *out = a.out_file, *text = a.text;
+    const char *model = a.model, *out = a.out_file;
     const int T = a.seq_steps, B = a.t.batch, task_given = cli_given(&c, "task"), steps_given = cli_given(&c, "seq_steps");
     const int noise = a.data_input == 1, rnd = a.h0 == 1, all = a.mask == 0;
     const uint64_t seed = a.t.seed;
     if (task_given && steps_given) return cli_usage_error(&c, "--steps is the length of noise data: a task's is --seq-len");
     if (task_given && (cli_given(&c, "data_input") || cli_given(&c, "noise_std") || cli_given(&c, "mask")))
         return cli_usage_error(&c, "--input, --noise-std and --mask are for noise data: a task makes its own");
-    if (steps_given && (cli_given(&c, "seq_len") || cli_given(&c, "text"))) return cli_usage_error(&c, "--seq-len and --text are for --task");
+    for (int i = 0; steps_given && i < rl_option_count(); i++) /* the options of a task's data */
+        if (strcmp(rl_option_at(i)->group, "task") == 0 && strcmp(rl_option_at(i)->name, "batch") != 0 &&
+            cli_given(&c, rl_option_at(i)->name))
+            return cli_usage_error(&c, "--%s is for a task's data (--task, or the model's own): --steps makes noise data",
+                                   rl_option_at(i)->flag);
     if (cli_given(&c, "noise_std") && !noise) return cli_usage_error(&c, "--noise-std needs --input noise");
     cli_input(&c, "--model", model);
-    cli_input(&c, "--text", text);
+    cli_input(&c, "--data", a.t.text_path);
     if ((e = cli_check_output(&c, "out", out))) return e;
     rl_model *m = NULL;
     rl_status s = rl_model_load(&m, model, RL_F32);
@@ -93,8 +96,7 @@ int cmd_data(int argc, char **argv)
         rl_model_free(m);
         return cli_usage_error(&c, "--steps is required (or --task): the model does not record the task it was trained on");
     }
-    if (!steps_given)
-        return task_file(&c, m, task_given, a.t.task, cli_given(&c, "seq_len"), a.t.seq_len, text, B, rnd, seed, out);
+    if (!steps_given) return task_file(&c, m, &a.t, rnd, out);
     rl_config cfg = rl_model_config(m);
     size_t BT = (size_t)B * T, LBH = (size_t)cfg.num_layers * B * cfg.hidden_size;
     int ce = cfg.loss == RL_LOSS_CE, lstm = rl_cell_states(cfg.cell) == 2;

@@ -22,7 +22,9 @@ static const char usage[] =
     "diagonal, and the product beside V Lambda_t ... Lambda_{tau+1} V^-1. For a linear\n"
     "RNN (J_k = W_hh) they agree; for a tanh RNN (J_k = diag(1 - h_k^2) W_hh) the\n"
     "eigenvectors change with k and the identity breaks: by how much is printed.\n"
-    "V must be real: a symmetric W_hh (rnnlab init --init symmetric) gives that. The\n"
+    "Where J_{tau+1} has complex eigenvalues (in conjugate pairs; most W_hh) V,\n"
+    "Lambda_k and the products are complex and printed as a+bi; V^-1 is printed\n"
+    "beside V (the inverse: V^T only where V is orthogonal, a symmetric W_hh). The\n"
     "model's state has at most 8 numbers (L*H, LSTM 2*L*H). Without --data the inputs\n"
     "are x ~ N(0, 1) for --steps steps (at most 16), drawn from --seed; --data D takes\n"
     "the inputs x and initial state h0 of its sequence 0.\n"
@@ -36,15 +38,29 @@ const cli_command cli_explain_command = {"explain", usage,
                                          "  rnnlab explain --model m.safetensors\n",
                                          "model", 0, explain_defaults};
 
-static void print_matrix(const char *name, const double *a, int S, int indent)
+/* A matrix, its name beside the middle row; im (or NULL): the imaginary
+ * parts, each entry then "a+bi" */
+static void print_matrix(const char *name, const double *a, const double *im, int S, int indent)
 {
     for (int i = 0; i < S; i++) {
         printf("%*s%s", indent, "", i == S / 2 ? name : "");
         if (i != S / 2) printf("%*s", (int)strlen(name), "");
         printf("[");
-        for (int k = 0; k < S; k++) printf(" %9.5f", a[(size_t)i * S + k]);
+        for (int k = 0; k < S; k++) {
+            printf(" %9.5f", a[(size_t)i * S + k]);
+            if (im) printf("%+9.5fi", im[(size_t)i * S + k]);
+        }
         printf(" ]\n");
     }
+}
+
+/* "0.5" or "0.3+0.4i": a number, complex when im is (in a complex example, a
+ * real eigenvalue is printed real: its parts are exactly real) */
+static const char *cnum_text(double re, double im, int cplx, char *buf, size_t n)
+{
+    if (cplx && im != 0) snprintf(buf, n, "%.5g%+.5gi", re, im);
+    else snprintf(buf, n, "%.5g", re);
+    return buf;
 }
 
 static cJSON *json_matrix(const double *a, int S)
@@ -54,23 +70,34 @@ static cJSON *json_matrix(const double *a, int S)
     return m;
 }
 
-/* The numbers of w as one JSON object on stdout. */
+/* The numbers of w as one JSON object on stdout (the imaginary parts, *_im, zero for real eigenvalues). */
 static void print_json(const rl_worked *w, rl_cell cell)
 {
     const int S = w->S, n = w->t - w->tau;
-    cJSON *root = cJSON_CreateObject(), *js = cJSON_AddArrayToObject(root, "J"), *lam = cJSON_AddArrayToObject(root, "lambda");
+    cJSON *root = cJSON_CreateObject(), *js = cJSON_AddArrayToObject(root, "J"), *lam = cJSON_AddArrayToObject(root, "lambda"),
+          *lim = cJSON_AddArrayToObject(root, "lambda_im");
     cJSON_AddStringToObject(root, "cell", rl_cell_name(cell));
     cJSON_AddNumberToObject(root, "state_size", S);
     cJSON_AddNumberToObject(root, "t", w->t);
     cJSON_AddNumberToObject(root, "tau", w->tau);
+    cJSON_AddBoolToObject(root, "complex", w->complex_eig);
     for (int k = 0; k < n; k++) {
         cJSON_AddItemToArray(js, json_matrix(w->J[k], S));
         cJSON_AddItemToArray(lam, cJSON_CreateDoubleArray(w->lambda[k], S));
+        cJSON_AddItemToArray(lim, cJSON_CreateDoubleArray(w->lambda_im[k], S));
     }
     cJSON_AddItemToObject(root, "off_share", cJSON_CreateDoubleArray(w->off_share, n));
     cJSON_AddItemToObject(root, "V", json_matrix(w->V, S));
+    cJSON_AddItemToObject(root, "V_im", json_matrix(w->V_im, S));
+    cJSON_AddItemToObject(root, "Vinv", json_matrix(w->Vinv, S));
+    cJSON_AddItemToObject(root, "Vinv_im", json_matrix(w->Vinv_im, S));
+    cJSON_AddBoolToObject(root, "unitary", w->unitary);
+    cJSON_AddNumberToObject(root, "v_cond", w->v_cond);
+    cJSON_AddItemToObject(root, "prod_lambda", cJSON_CreateDoubleArray(w->prod_lambda, S));
+    cJSON_AddItemToObject(root, "prod_lambda_im", cJSON_CreateDoubleArray(w->prod_lambda_im, S));
     cJSON_AddItemToObject(root, "P", json_matrix(w->P, S));
     cJSON_AddItemToObject(root, "V_prod_lambda_Vinv", json_matrix(w->R, S));
+    cJSON_AddItemToObject(root, "V_prod_lambda_Vinv_im", json_matrix(w->R_im, S));
     cJSON_AddNumberToObject(root, "deviation", w->deviation);
     char *txt = cJSON_Print(root);
     if (txt) puts(txt);
@@ -78,36 +105,58 @@ static void print_json(const rl_worked *w, rl_cell cell)
     cJSON_Delete(root);
 }
 
+/* V, V^-1 and what they are, on stdout */
+static void print_basis(const rl_worked *w)
+{
+    const int S = w->S, c = w->complex_eig;
+    char b[64];
+    printf("the eigenvalues of J_%d: ", w->tau + 1);
+    for (int i = 0; i < S; i++) printf("%s%s", i ? ", " : "", cnum_text(w->lambda[0][i], w->lambda_im[0][i], c, b, sizeof b));
+    printf("%s\n\n", c ? " (complex, in conjugate pairs: V and Lambda_k are complex too)" : "");
+    printf("V: the eigenvectors of J_%d (columns, each of length 1)\n", w->tau + 1);
+    print_matrix("V = ", w->V, c ? w->V_im : NULL, S, 2);
+    printf("\nV^-1, its inverse: %s\n", w->unitary ? (c ? "V is unitary, so V^-1 = V^H (the conjugate transpose)"
+                                                         : "V is orthogonal, so V^-1 = V^T")
+                                                   : (c ? "V is not unitary, so V^-1 is not V^H" : "V is not orthogonal, so V^-1 is not V^T"));
+    print_matrix("V^-1 = ", w->Vinv, c ? w->Vinv_im : NULL, S, 2);
+    if (w->v_cond > 1e8) printf("  (V is ill-conditioned, ||V||_1 ||V^-1||_1 = %.3g: about %.0f digits are lost)\n", w->v_cond, log10(w->v_cond));
+}
+
 /* w in words and matrices on stdout; data: where the inputs came from (NULL: drawn here). */
 static void print_text(const rl_worked *w, rl_cell cell, const char *data)
 {
-    const int S = w->S, T = w->t, tau = w->tau, n = T - tau;
+    const int S = w->S, T = w->t, tau = w->tau, n = T - tau, c = w->complex_eig;
+    char b[64];
     printf("%s RNN, state of %d (%s), %d steps of inputs %s; the product over steps %d..%d\n\n", rl_cell_name(cell), S,
            rl_cell_states(cell) == 2 ? "[h; c]" : "h", T, data ? data : "x ~ N(0, 1)", tau + 1, T);
     for (int k = 0; k < n; k++) {
         char name[48];
         snprintf(name, sizeof name, "J_%d = ", tau + 1 + k);
-        print_matrix(name, w->J[k], S, 2);
+        print_matrix(name, w->J[k], NULL, S, 2);
         printf("\n");
     }
-    char name[64];
-    snprintf(name, sizeof name, "V = ");
-    printf("V: the eigenvectors of J_%d (columns)\n", tau + 1);
-    print_matrix(name, w->V, S, 2);
+    print_basis(w);
     printf("\nLambda_k = diag(V^-1 J_k V), and the share of V^-1 J_k V off its diagonal:\n");
     for (int k = 0; k < n; k++) {
         printf("  k = %-3d  Lambda = (", tau + 1 + k);
-        for (int i = 0; i < S; i++) printf("%s%9.5f", i ? ", " : "", w->lambda[k][i]);
+        for (int i = 0; i < S; i++) printf("%s%s", i ? ", " : "", cnum_text(w->lambda[k][i], w->lambda_im[k][i], c, b, sizeof b));
         printf(")   off the diagonal: %.3g\n", w->off_share[k]);
     }
+    char name[64];
     printf("\nthe chain rule:\n");
     snprintf(name, sizeof name, "P(%d, %d) = ", T, tau);
-    print_matrix(name, w->P, S, 2);
+    print_matrix(name, w->P, NULL, S, 2);
     printf("\nthe eigenvalues multiplied, (");
-    for (int i = 0; i < S; i++) printf("%s%.5g", i ? ", " : "", w->prod_lambda[i]);
-    printf("):\n");
+    for (int i = 0; i < S; i++) printf("%s%s", i ? ", " : "", cnum_text(w->prod_lambda[i], w->prod_lambda_im[i], c, b, sizeof b));
+    printf(")%s:\n", c ? ", complex, and V Lambda_t ... Lambda_{tau+1} V^-1 computed in complex numbers" : "");
     snprintf(name, sizeof name, "V Lambda_%d ... Lambda_%d V^-1 = ", T, tau + 1);
-    print_matrix(name, w->R, S, 2);
+    print_matrix(name, w->R, NULL, S, 2);
+    if (c) {
+        double im = 0;
+        for (int i = 0; i < S * S; i++) im = fmax(im, fabs(w->R_im[i]));
+        if (im == 0) printf("  (real: the imaginary parts cancel exactly in the conjugate pairs)\n");
+        else printf("  (real: the imaginary parts cancel in the conjugate pairs, to %.2g)\n", im);
+    }
     printf("\nlargest |difference| / largest |P| = %.3g: ", w->deviation);
     if (w->deviation < 1e-10)
         printf("the identity holds (every J_k has the eigenvectors V, to rounding)\n");

@@ -267,48 +267,60 @@ static void eval_defaults(cli_args *a) { a->t.seed = 12345, a->t.batch = 50; }
 
 const cli_command cli_eval_command = {"eval", eval_usage, NULL, "model", 0, eval_defaults};
 
+/* The task eval scores, in ec (the command line's rows, then the model's):
+ * its data the model's own (the run's held-out part; a CSV series' test
+ * part) unless --data is given (a test file, scored whole). 0 or the exit
+ * code; *task set on success. */
+static int eval_task(const cli_ctx *c, const rl_model *m, rl_train_config *ec, rl_task **task, char *note, size_t n)
+{
+    int task_given = cli_given(c, "task"), own = 0, e;
+    const char *data = ec->text_path;
+    rl_task_kind mk;
+    note[0] = '\0';
+    if (task_given && data && ec->task != RL_TASK_TEXT && !reads_data(ec->task))
+        return cli_usage_error(c, "--data is for --task text, data, smnist and psmnist");
+    /* --data without --task: the model's own task if it reads data or text, else a file of sequences */
+    if (!task_given && data && !(rl_model_task(m, &mk) && (mk == RL_TASK_TEXT || reads_data(mk))))
+        ec->task = RL_TASK_DATA;
+    else if ((e = cli_model_task(c, m, ec, &own, note, n)))
+        return e;
+    const int data_task = reads_data(ec->task);
+    if ((ec->text_path && ec->task != RL_TASK_TEXT && !data_task) || (data_task && cli_given(c, "seq_len")))
+        return cli_usage_error(c, data_task ? "--seq-len: the data sets the sequences' length"
+                                            : "--data is for --task text, data, smnist and psmnist");
+    if (rl_train_config_check(ec)) return cli_usage_error(c, "%s", rl_errmsg());
+    if (data_task && !own) note[0] = '\0'; /* T is the data's */
+    size_t pl = ec->text_path ? strlen(ec->text_path) : 0;
+    const int csv = pl >= 4 && strcmp(ec->text_path + pl - 4, ".csv") == 0;
+    rl_status s = rl_task_from_config(task, ec, !own || csv, m);
+    return s ? cli_fail_arg(c, s) : 0; /* --seq-len, --batch or --task that do not fit: 2, as in train */
+}
+
 int cmd_eval(int argc, char **argv)
 {
     cli_ctx c = {.spec = &cli_eval_command};
     cli_args a;
     int e = cli_parse(&c, argc, argv, &a);
     if (e) return e == CLI_HELP ? 0 : e;
-    const char *model = a.model, *data = a.t.text_path;
-    rl_task_kind kind = a.t.task;
-    int T = a.t.seq_len, B = a.t.batch, task_given = cli_given(&c, "task");
+    const char *model = a.model;
+    int B = a.t.batch;
     const int batches = a.batches, washout = a.t.washout;
     const uint64_t seed = a.t.seed;
-    if (task_given && data && kind != RL_TASK_TEXT && !reads_data(kind))
-        return cli_usage_error(&c, "--data is for --task text, data, smnist and psmnist");
     rl_model *m = NULL;
     rl_task *task = NULL;
     rl_score sc;
     rl_status s = rl_model_load(&m, model, RL_F32);
     if (s) return cli_fail(&c, s);
-    char note[256], bnote[160] = "";
-    rl_task_kind mk;
-    /* --data without --task: the model's own task if it reads data or text, else a file of sequences */
-    if (!task_given && data && !(rl_model_task(m, &mk) && (mk == RL_TASK_TEXT || reads_data(mk))))
-        kind = RL_TASK_DATA, task_given = 1;
-    if ((e = cli_model_task(&c, m, task_given, cli_given(&c, "seq_len"), &kind, &T, note, sizeof note))) {
+    char note[1400], bnote[160] = "";
+    rl_train_config ec = a.t;
+    if ((e = eval_task(&c, m, &ec, &task, note, sizeof note))) {
+        rl_task_free(task);
         rl_model_free(m);
         return e;
     }
+    const rl_task_kind kind = ec.task;
     const int data_task = reads_data(kind);
-    if ((data && kind != RL_TASK_TEXT && !data_task) || (data_task && cli_given(&c, "seq_len"))) {
-        rl_model_free(m);
-        return cli_usage_error(&c, data_task ? "--seq-len: the data sets the sequences' length"
-                                             : "--data is for --task text, data, smnist and psmnist");
-    }
-    rl_train_config ec = a.t;
-    ec.task = kind, ec.seq_len = T;
-    if ((s = rl_train_config_check(&ec))) {
-        rl_model_free(m);
-        return cli_usage_error(&c, "%s", rl_errmsg());
-    }
-    if (data_task) note[0] = '\0'; /* T is the data's */
-    s = rl_task_from_config(&task, &ec, 1, m);
-    if (!s && kind == RL_TASK_TEXT && !cli_given(&c, "batch")) {
+    if (kind == RL_TASK_TEXT && !cli_given(&c, "batch")) {
         /* the default batch adapts to a short text: as many streams of one window as its validation split holds */
         rl_task_info ti = rl_task_get_info(task);
         if (ti.val_len / B < ti.steps + 1 && ti.val_len / (ti.steps + 1) >= 1) {
@@ -317,14 +329,14 @@ int cmd_eval(int argc, char **argv)
                      (long long)ti.val_len, B, ti.steps);
         }
     }
-    const int steps = s ? 0 : rl_task_get_info(task).steps;
-    if (!s && washout >= steps) {
+    const int steps = rl_task_get_info(task).steps;
+    if (washout >= steps) {
         rl_task_free(task);
         rl_model_free(m);
         return cli_usage_error(&c, "--washout %d leaves nothing to score: the sequences have %d steps", washout, steps);
     }
-    if (!s) s = rl_evaluate_washout(m, task, B, (kind == RL_TASK_TEXT || data_task) && !cli_given(&c, "batches") ? 0 : batches, seed,
-                                    washout, &sc);
+    s = rl_evaluate_washout(m, task, B, (kind == RL_TASK_TEXT || data_task) && !cli_given(&c, "batches") ? 0 : batches, seed,
+                            washout, &sc);
     if (s) {
         rl_task_free(task);
         rl_model_free(m);

@@ -29,7 +29,9 @@ static const char usage[] =
     "jacobian) once. Each point runs as its own rnnlab process; its files go to\n"
     "DIR/points/ID/, and when it has finished one JSON line with its options and key\n"
     "numbers is appended to DIR/results.jsonl. Run again, it skips the points that\n"
-    "have finished (a train point resumes from its checkpoint). Under mpirun -np N the\n"
+    "have finished (a train point resumes from its checkpoint). A DIR that holds\n"
+    "another sweep is refused, unless SPEC has every point of its plan (its own spec,\n"
+    "or one grown by values or seeds). Under mpirun -np N the\n"
     "points are handed out to the processes as they come free; the results are the\n"
     "same whatever N. rnnlab report DIR draws them.\n"
     "\n"
@@ -502,6 +504,34 @@ static int open_dir(const char *dir, int *lock)
     return 0;
 }
 
+/* A folder that holds another sweep: refused (2 after a line) unless every
+ * point of its plan (sweep.json) is a point of this spec's, which then goes
+ * on with it: the same spec, or the same grown by values or seeds (a point's
+ * id is a hash of its command lines). 1 when the plan cannot be read; 0 for
+ * a folder without a plan. *grown: the points the plan had, when fewer. */
+static int same_sweep(const cli_ctx *c, const char *dir, const char *path, const char (*ids)[17], long n, long *grown)
+{
+    *grown = 0;
+    if (!cli_is_sweep(dir)) return 0;
+    sweep_data d;
+    if (sweep_load(c, dir, &d)) {
+        sweep_data_free(&d);
+        return 1;
+    }
+    long kept = 0;
+    for (long i = 0; i < n; i++) kept += sweep_plan_index(&d, ids[i]) >= 0;
+    int e = 0;
+    if (kept < d.nplanned)
+        e = cli_usage_error(c,
+                            "%s holds another sweep (%s, %d points, %d finished), %ld of whose points are not %s's: "
+                            "continue it with the spec that made it (or one that adds points to it), or give another --out",
+                            dir, d.command ? d.command : "?", d.nplanned, d.n, d.nplanned - kept, path);
+    else if (d.nplanned < n)
+        *grown = d.nplanned;
+    sweep_data_free(&d);
+    return e;
+}
+
 /* ------------------------------------------------------------------ the command */
 
 /* What a finished point says on stderr: its first number. */
@@ -747,6 +777,8 @@ int cmd_sweep(int argc, char **argv)
         e = 1;
     }
     if (!e) e = plan(&sw, argv[optind], a.dry_run, rank, ids);
+    long grown = 0;
+    if (!e && a.dry_run && rank == 0) e = same_sweep(&c, out, argv[optind], (const char(*)[17])ids, n, &grown);
     if (a.dry_run || e) {
         free(ids), free(done);
         spec_free(&sp);
@@ -755,7 +787,10 @@ int cmd_sweep(int argc, char **argv)
     long before = 0;
     int lock = -1;
     if (rank == 0)
-        e = open_dir(out, &lock) || write_plan(&sw, (const char(*)[17])ids, n) || load_done(&sw, (const char(*)[17])ids, n, done, &before);
+        if (!(e = open_dir(out, &lock)) && !(e = same_sweep(&c, out, argv[optind], (const char(*)[17])ids, n, &grown)))
+            e = write_plan(&sw, (const char(*)[17])ids, n) || load_done(&sw, (const char(*)[17])ids, n, done, &before);
+    if (!e && grown && !sw.quiet)
+        fprintf(stderr, "rnnlab sweep: %s grows the sweep in %s from %ld points to %ld\n", argv[optind], out, grown, n);
     e = cli_dist_max(e); /* the folder is ready before any rank runs a point */
     tally t = {0};
     cli_progress_begin(&c, -1); /* Ctrl-C and SIGTERM: no new points; the running ones are told */
@@ -770,7 +805,7 @@ int cmd_sweep(int argc, char **argv)
         work(&sw, stop);
     }
     cli_progress_end();
-    int code = e ? 1 : t.interrupted || *stop ? 130 : t.failed ? 1 : 0;
+    int code = e ? e : t.interrupted || *stop ? 130 : t.failed ? 1 : 0;
     code = cli_dist_max(code);
     if (lock >= 0) close(lock);
     free(ids), free(done);

@@ -124,6 +124,8 @@ int sweep_parse_plan(sweep_data *d, const char *text, size_t len, char *err, siz
 int sweep_add_result(sweep_data *d, const char *line, size_t len);
 /* The finished points into opts, res and n, in the plan's order. */
 void sweep_finish(sweep_data *d);
+/* Where point id is in the plan, or -1. */
+int sweep_plan_index(const sweep_data *d, const char *id);
 /* Which value of axis a v is (its text's), or -1. */
 int sweep_axis_index(const sweep_axis *a, const cJSON *v);
 /* The mean of result key over the finished points of each (x, by) cell
@@ -132,6 +134,9 @@ int sweep_axis_index(const sweep_axis *a, const cJSON *v);
 int sweep_means(const sweep_data *d, const char *key, int xi, int bi, double *mean, double *cnt);
 void sweep_data_free(sweep_data *d);
 
+/* dir's plan and finished points into d (cli/sweeps/sweepreport.c): 0, or 1
+ * after one line. sweep_data_free also after a failure. */
+int sweep_load(const cli_ctx *c, const char *dir, sweep_data *d);
 /* rnnlab report DIR for a sweep's folder: figures of a result against the
  * swept options, and DIR/report.html. opts: "--result KEY", "--x OPT",
  * "--by OPT" as given (NULL: chosen from the sweep). 0, or the exit code. */

@@ -56,6 +56,8 @@ static int find_text(char *const *text, const int *order, int n, const char *key
     return lo < n && strcmp(text[order[lo]], key) == 0 ? order[lo] : -1;
 }
 
+int sweep_plan_index(const sweep_data *d, const char *id) { return find_text(d->idv, d->id_order, d->nplanned, id); }
+
 static void free_axis(sweep_axis *a)
 {
     for (int k = 0; a->text && k < a->n; k++) free(a->text[k]);

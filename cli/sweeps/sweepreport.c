@@ -114,8 +114,7 @@ static char *read_member(const char *path, size_t limit, size_t *len)
     return txt;
 }
 
-/* dir's plan and finished points into d: 0, or 1 after one line. */
-static int load(const cli_ctx *c, const char *dir, sweep_data *d)
+int sweep_load(const cli_ctx *c, const char *dir, sweep_data *d)
 {
     char p[1300], err[300];
     size_t n = 0;
@@ -379,7 +378,7 @@ static int write_report(const view *v)
 int cli_sweep_report(const cli_ctx *c, const char *dir, const char *result, const char *xname, const char *byname, int json)
 {
     view v = {.c = c, .dir = dir, .xi = -1, .bi = -1};
-    int e = load(c, dir, &v.d);
+    int e = sweep_load(c, dir, &v.d);
     if (!e && v.d.n == 0) {
         fprintf(stderr, "rnnlab %s: %s: no point of the sweep has finished yet (results.jsonl)\n", c->cmd, dir);
         e = 1;

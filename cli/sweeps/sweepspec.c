@@ -375,6 +375,52 @@ static int sweeps_own(int cmd, int st, const char *flag)
 /* A point's name in messages. */
 static const char *label_of(const point *p) { return p->label[0] ? p->label : "(the only one)"; }
 
+/* The edit distance of a and b (insertions, deletions, substitutions,
+ * adjacent swaps), or 3 once it is past 2. */
+static int near(const char *a, const char *b)
+{
+    size_t na = strlen(a), nb = strlen(b);
+    if (na > 62 || nb > 62 || (na > nb ? na - nb : nb - na) > 2) return 3;
+    int d[64][64];
+    for (size_t i = 0; i <= na; i++) d[i][0] = (int)i;
+    for (size_t j = 0; j <= nb; j++) d[0][j] = (int)j;
+    for (size_t i = 1; i <= na; i++)
+        for (size_t j = 1; j <= nb; j++) {
+            int v = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
+            if (d[i - 1][j] + 1 < v) v = d[i - 1][j] + 1;
+            if (d[i][j - 1] + 1 < v) v = d[i][j - 1] + 1;
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] && d[i - 2][j - 2] + 1 < v) v = d[i - 2][j - 2] + 1;
+            d[i][j] = v;
+        }
+    return d[na][nb] < 3 ? d[na][nb] : 3;
+}
+
+/* What an option cmd does not have may be: "(rnnlab spectrum's option)" when
+ * other commands take it, "(did you mean --gain?)" for a near one of cmd's. */
+static void flag_hint(const char *cmd, const char *flag, char *buf, size_t n)
+{
+    size_t at = 0;
+    int best = 3;
+    buf[0] = '\0';
+    for (int i = 0; i < cli_option_count() && at < n; i++) {
+        const rl_option *o = cli_option_at(i);
+        for (const char *w = o->commands; strcmp(o->flag, flag) == 0 && *w && at < n;) { /* its commands' words */
+            size_t k = strcspn(w, " ");
+            at += (size_t)snprintf(buf + at, n - at, "%s%.*s", at ? ", " : " (an option of rnnlab ", (int)k, w);
+            w += k + (w[k] == ' ');
+        }
+    }
+    if (at && at < n) {
+        snprintf(buf + at, n - at, ")");
+        return;
+    }
+    for (int i = 0; i < cli_option_count(); i++) {
+        const rl_option *o = cli_option_at(i);
+        int k = rl_option_takes(o, cmd) ? near(flag, o->flag) : 3;
+        if (k < best) best = k, snprintf(buf, n, " (did you mean --%s?)", o->flag);
+    }
+}
+
 /* Each stage's options against the table: an option the stage's command
  * has, its value where it takes one, in its range (parsed as the command
  * will parse it). 0, or 2 after a line naming the point. */
@@ -389,7 +435,11 @@ static int check_stage(const spec *sp, const point *p, int st)
         if (strncmp(w, "--", 2) != 0)
             return spec_error(sp, 0, "point %s: '%s' for rnnlab %s is not an option (a value without one?)", label_of(p), w, cmd);
         const rl_option *o = cli_option_of(cmd, w + 2);
-        if (!o) return spec_error(sp, 0, "point %s: rnnlab %s has no option %s", label_of(p), cmd, w);
+        if (!o) {
+            char hint[300];
+            flag_hint(cmd, w + 2, hint, sizeof hint);
+            return spec_error(sp, 0, "point %s: rnnlab %s has no option %s%s", label_of(p), cmd, w, hint);
+        }
         if (sweeps_own(sp->cmd, st, w + 2))
             return spec_error(sp, 0, "point %s: %s is the sweep's to give rnnlab %s (each point's files are in its folder)",
                               label_of(p), w, cmd);

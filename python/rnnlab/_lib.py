@@ -97,7 +97,7 @@ Batch = _struct("Batch", [("dtype", c_int), ("batch", c_int), ("steps", c_int), 
                           ("h0", c_void_p), ("c0", c_void_p)])
 LagStats = _struct("LagStats", [(n, c_void_p) for n in ("log_norm", "log_fro", "log_radius", "log_grad_state",
                                                         "log_grad_last", "log_grad_bptt", "J", "P",
-                                                        "P_log_scale")])
+                                                        "P_log_scale")] + [("norm_steps", c_int), ("norm_svds", c_int)])
 LyapConfig = _struct("LyapConfig", [("steps", c_int), ("transient", c_int), ("k", c_int), ("input", c_int),
                                     ("noise_std", c_double), ("state", c_int), ("seed", c_uint64),
                                     ("trace_every", c_int)])

@@ -49,12 +49,22 @@ class Model:
     torch.nn.utils.parametrizations.orthogonal. state_size (N, the complex
     state's units) and activation (of y = act(Re(C x) + D u): "gelu", the
     default, "tanh", "relu" or "linear") belong to an lru layer; None: N =
-    hidden_size and gelu."""
+    hidden_size and gelu.
+
+    batch_first (as PyTorch's modules have it): True, the default here, takes
+    and gives sequences batch first, (B, T, ...); False, PyTorch's default
+    and what from_torch takes from a module made without batch_first=True,
+    time first, (T, B, ...), in grad, forward, evaluate, jacobian and
+    lyapunov (x, y, mask and forward's outputs; h0, c0 and the gradients of
+    h0, c0 stay (L, B, H), as in PyTorch). It may be set at any time."""
 
     def __init__(self, cell="tanh", input_size=1, hidden_size=1, output_size=1, num_layers=1, loss="mse",
-                 orthogonal=None, state_size=None, activation=None, _handle=None):
+                 orthogonal=None, state_size=None, activation=None, batch_first=True, _handle=None):
         self._h = None
         self._cast = {}
+        if not isinstance(batch_first, (bool, np.bool_)):
+            raise Error(f"batch_first must be True or False, got {batch_first!r}")
+        self.batch_first = bool(batch_first)
         if _handle is None:
             given = {"input_size": input_size, "hidden_size": hidden_size, "num_layers": num_layers,
                      "output_size": output_size, "state_size": 0 if state_size is None else state_size}
@@ -125,6 +135,8 @@ class Model:
         orth = f", orthogonal={c['orthogonal']!r}" if c["orthogonal"] else ""
         if "state_size" in c:
             orth += f", state_size={c['state_size']}, activation={c['activation']!r}"
+        if not self.batch_first:
+            orth += ", batch_first=False"
         return (f"rnnlab.Model({c['cell']!r}, input_size={c['input_size']}, hidden_size={c['hidden_size']}, "
                 f"output_size={c['output_size']}, num_layers={c['num_layers']}, loss={c['loss']!r}{orth})")
 
@@ -199,7 +211,7 @@ class Model:
     # ------------------------------------------------------------ making one
 
     @classmethod
-    def from_state_dict(cls, sd, cell, loss="mse", orthogonal=None, activation=None):
+    def from_state_dict(cls, sd, cell, loss="mse", orthogonal=None, activation=None, batch_first=True):
         """A model from a mapping of PyTorch state_dict names (rnn.* and
         head.*, numpy arrays or tensors); the sizes are read off the shapes:
         I from rnn.weight_ih_l0 (an lru: I and N from rnn.B_re_l0, which is
@@ -207,7 +219,8 @@ class Model:
         cell of the library's table; orthogonal ("exp", "cayley") when the
         dict holds torch's orthogonal parametrisation
         (rnn.parametrizations.weight_hh_l{k}.original and .0.base);
-        activation: an lru's (a state_dict does not hold it)."""
+        activation: an lru's (a state_dict does not hold it); batch_first:
+        the layout of the sequences its methods take and give (see Model)."""
         sd = dict(sd)
         first = "B_re" if cell == "lru" else "weight_ih"
         try:
@@ -222,7 +235,8 @@ class Model:
             L += 1
         if orthogonal is None and "rnn.parametrizations.weight_hh_l0.original" in sd:
             raise Error("the dict holds an orthogonal parametrisation: say which map (orthogonal='exp' or 'cayley')")
-        m = cls(cell, I, H, O, L, loss, orthogonal, state_size=N if cell == "lru" else None, activation=activation)
+        m = cls(cell, I, H, O, L, loss, orthogonal, state_size=N if cell == "lru" else None, activation=activation,
+                batch_first=batch_first)
         m.load_state_dict(sd)
         return m
 
@@ -232,7 +246,10 @@ class Model:
         torch.nn.Linear(H, O) on top (None: a zero readout with O = 1, enough
         for Jacobians). The weights are copied (exactly: float32 and float64
         both fit the library's float64). Bias-free modules get zero biases;
-        bidirectional and projected (proj_size) modules have no counterpart."""
+        bidirectional and projected (proj_size) modules have no counterpart.
+        The model keeps the module's layout: rnn.batch_first (False unless
+        the module was made with batch_first=True) becomes m.batch_first, so
+        that m.forward(x) takes the x that rnn(x) takes."""
         import torch
         if isinstance(rnn, torch.nn.LSTM):
             cell = "lstm"
@@ -265,10 +282,10 @@ class Model:
             hs = head.state_dict()
             sd["head.weight"] = hs["weight"]
             sd["head.bias"] = hs.get("bias", np.zeros(head.out_features))
-        return cls.from_state_dict(sd, cell, loss, orthogonal)
+        return cls.from_state_dict(sd, cell, loss, orthogonal, batch_first=bool(getattr(rnn, "batch_first", False)))
 
     def to_torch(self, dtype=None):
-        """(rnn, head): torch.nn.RNN/LSTM/GRU(batch_first=True) and
+        """(rnn, head): torch.nn.RNN/LSTM/GRU(batch_first=m.batch_first) and
         torch.nn.Linear holding this model's parameters, in dtype (None:
         torch's default dtype, float32 unless set otherwise). An orthogonal
         model's rnn has torch.nn.utils.parametrizations.orthogonal on each
@@ -280,11 +297,11 @@ class Model:
         c = self.config
         args = (c["input_size"], c["hidden_size"], c["num_layers"])
         if c["cell"] in ("tanh", "relu"):
-            rnn = torch.nn.RNN(*args, nonlinearity=c["cell"], batch_first=True)
+            rnn = torch.nn.RNN(*args, nonlinearity=c["cell"], batch_first=self.batch_first)
         elif c["cell"] == "lstm":
-            rnn = torch.nn.LSTM(*args, batch_first=True)
+            rnn = torch.nn.LSTM(*args, batch_first=self.batch_first)
         elif c["cell"] == "gru":
-            rnn = torch.nn.GRU(*args, batch_first=True)
+            rnn = torch.nn.GRU(*args, batch_first=self.batch_first)
         else:
             raise Error(f"cell {c['cell']} has no PyTorch module")
         head = torch.nn.Linear(c["hidden_size"], c["output_size"])
@@ -322,9 +339,11 @@ class Model:
 
         x (B, T, I) real or (B, T) integer ids (one-hot inputs); y (B, T, O)
         real targets (mse; (B, T) when O = 1) or (B, T) class ids
-        (cross_entropy); mask (B, T) weights >= 0; h0, c0 (L, B, H)."""
+        (cross_entropy); mask (B, T) weights >= 0; h0, c0 (L, B, H).
+        With batch_first=False, x, y and mask are time first: (T, B, ...)."""
         m, d = self._in(precision)
-        b, keep = _arrays.batch(self.config, x, y, mask, h0, c0, precision, need_targets=True)
+        b, keep = _arrays.batch(self.config, x, y, mask, h0, c0, precision, need_targets=True,
+                                batch_first=self.batch_first)
         ws = c_void_p()
         check(fn.rl_ws_new(byref(ws), m, b.batch, b.steps))
         try:
@@ -356,14 +375,26 @@ class Model:
         mask (N, T) of 0/1 and lengths (N,) say which steps count. loss (a
         name) overrides the model's for the targets. Every sequence is scored
         once; the baseline is learnt from these targets themselves (their
-        mean, their classes' frequencies)."""
+        mean, their classes' frequencies). With batch_first=False, x is
+        (T, N, I), y (T, N, O) or (T, N) class ids, mask (T, N); a target a
+        sequence, (N, O) or (N,), and lengths (N,) are the same in both."""
         from . import data
-        return data.evaluate(self._h, x, y, mask, lengths, batch, loss)
+        if not self.batch_first:
+            def tf(a, what, seq):
+                if a is None:
+                    return None
+                a = _arrays.as_numpy(a, what)
+                return _arrays.to_batch_first(a, seq(a))
+            x = tf(x, "x", lambda a: True)
+            y = tf(y, "y", lambda a: a.ndim == 3 or (a.ndim == 2 and a.dtype.kind in "iub"))
+            mask = tf(mask, "mask", lambda a: True)
+        return data.evaluate(self._live, x, y, mask, lengths, batch, loss)
 
     def forward(self, x, h0=None, c0=None, precision="f64"):
-        """The outputs o_t = W_o h_t + b_o of every step, (B, T, O)."""
+        """The outputs o_t = W_o h_t + b_o of every step, (B, T, O); with
+        batch_first=False, x is (T, B, I) and the outputs (T, B, O)."""
         m, d = self._in(precision)
-        b, keep = _arrays.batch(self.config, x, None, None, h0, c0, precision)
+        b, keep = _arrays.batch(self.config, x, None, None, h0, c0, precision, batch_first=self.batch_first)
         ws = c_void_p()
         check(fn.rl_ws_new(byref(ws), m, b.batch, b.steps))
         try:
@@ -372,7 +403,8 @@ class Model:
             O = self.config["output_size"]
             dt = np.float64 if d == _F64 else np.float32
             o = _view(fn.rl_ws_outputs(ws), b.steps * b.batch * O, dt).reshape(b.steps, b.batch, O)
-            return o.transpose(1, 0, 2).copy()  # a copy: the workspace goes below
+            # a copy: the workspace goes below (the library's outputs are time first)
+            return o.copy() if not self.batch_first else o.transpose(1, 0, 2).copy()
         finally:
             fn.rl_ws_free(ws)
 
@@ -385,15 +417,16 @@ class Model:
           loss                   the sequence's loss (NaN without y)
         and, unless lags=False, what rnnlab jacobian gives for every lag
         tau = 0..T, from one sweep over the products ds_T/ds_tau:
-          lag_log_norm (T+1,)    ln ||ds_T/ds_tau||_2 (an SVD per lag: most of the time)
+          lag_log_norm (T+1,)    ln ||ds_T/ds_tau||_2 (Lanczos on P P^T: a few O(S^2) steps a lag)
           lag_log_fro (T+1,)     ln ||ds_T/ds_tau||_F
           lag_log_radius (T+1,)  ln rho(ds_T/ds_tau) (radius=True: an eigensolve per lag)
           log_grad_bptt, log_grad_state, log_grad_last (T+1,)   with targets y: the BPTT view
         lags=False computes J and P alone, P by the library's threaded product
         (rl_jac_product, what rnnlab bench --jacobian times); its last bits
         may differ from the sweep's. S is the state size: L*H, 2*L*H for an
-        LSTM, whose state is [h; c] per layer."""
-        b, keep = _arrays.batch(self.config, x, y, mask, h0, c0, "f64")
+        LSTM, whose state is [h; c] per layer. With batch_first=False, x (and
+        y, mask) are time first, (T, B, ...), and seq picks along B."""
+        b, keep = _arrays.batch(self.config, x, y, mask, h0, c0, "f64", batch_first=self.batch_first)
         if not 0 <= int(seq) < b.batch:
             raise Error(f"sequence {seq} is outside the batch [0, {b.batch})")
         j = c_void_p()
@@ -450,7 +483,8 @@ class Model:
         "zeros" without. state: "data" (h0, c0), "zeros" or "random"; the
         default is "data" with h0, "zeros" with x only, else "random" (the
         command's defaults). With trace_every > 0 it returns (exponents,
-        trace), trace (steps // trace_every, k) running estimates."""
+        trace), trace (steps // trace_every, k) running estimates. With
+        batch_first=False, x is time first, (T, B, I)."""
         c = self.config
         S = self.state_size
         k = S if k is None else int(k)
@@ -468,10 +502,11 @@ class Model:
             raise Error("steps must be >= 1, transient and trace_every >= 0, noise_std finite and >= 0")
         keep, bp = [], None
         if x is not None or h0 is not None:
+            first = self.batch_first
             if x is None:  # a state without inputs: the batch's size from h0 (L, B, H)
                 h0a = _arrays.as_numpy(h0, "h0")
-                x = np.zeros((h0a.shape[1] if h0a.ndim == 3 else 1, 1, c["input_size"]))
-            b, keep = _arrays.batch(c, x, None, None, h0, c0, "f64")
+                x, first = np.zeros((h0a.shape[1] if h0a.ndim == 3 else 1, 1, c["input_size"])), True
+            b, keep = _arrays.batch(c, x, None, None, h0, c0, "f64", batch_first=first)
             if not 0 <= int(seq) < b.batch:
                 raise Error(f"sequence {seq} is outside the batch [0, {b.batch})")
             bp = byref(b)

@@ -2,9 +2,12 @@
 #include "io/modelio.h"
 #include "net/net.h"
 
+#include <cJSON.h>
 #include <errno.h>
 #include <math.h>
 #include <string.h>
+
+static rl_status task_options_from_meta(rl_model *m, const char *json);
 
 /* A metadata integer in [lo, hi], parsed with strtol. */
 static rl_status meta_int(const st_file *f, const char *key, int lo, int hi, int *out)
@@ -162,6 +165,7 @@ rl_status rl_model_from_st(rl_model **out, const st_file *fp, rl_dtype dtype)
                         orth ? " with an orthogonal W_hh"
                              : strstr(f.t[i].name, ".parametrizations.") ? " (metadata 'orthogonal' is missing)" : "");
     if (!s && st_meta(&f, "vocab")) s = rl_model_set_vocab(m, st_meta(&f, "vocab"));
+    if (!s) s = task_options_from_meta(m, st_meta(&f, "task_options"));
     /* the task it was trained on: optional, and a value this version does not
      * know (a newer task) is passed over rather than refused */
     const char *task = st_meta(&f, "task"), *sl = st_meta(&f, "seq_len");
@@ -177,6 +181,64 @@ rl_status rl_model_from_st(rl_model **out, const st_file *fp, rl_dtype dtype)
     return RL_OK;
 }
 
+/* Metadata task_options: a JSON object of at most RL_TASK_OPTIONS strings.
+ * A value of another shape is passed over, as an unknown task is: what the
+ * model was trained on is a default, never needed to load it. */
+static rl_status task_options_from_meta(rl_model *m, const char *json)
+{
+    cJSON *j = json ? cJSON_Parse(json) : NULL;
+    const char *kv[2 * RL_TASK_OPTIONS];
+    int n = 0, ok = cJSON_IsObject(j) && cJSON_GetArraySize(j) <= RL_TASK_OPTIONS;
+    for (const cJSON *e = ok ? j->child : NULL; e && ok; e = e->next) {
+        ok = cJSON_IsString(e) && e->string;
+        if (ok) kv[2 * n] = e->string, kv[2 * n + 1] = e->valuestring, n++;
+    }
+    rl_status s = ok ? rl_model_set_task_options(m, kv, n) : RL_OK;
+    cJSON_Delete(j);
+    return s;
+}
+
+rl_status rl_model_set_task_options(rl_model *m, const char *const *kv, int n)
+{
+    RL_ASSERT(n >= 0 && n <= RL_TASK_OPTIONS);
+    free(m->task_json), free(m->task_kv);
+    m->task_json = m->task_kv = NULL, m->task_kv_len = 0;
+    if (n == 0) return RL_OK;
+    cJSON *j = cJSON_CreateObject();
+    size_t len = 0;
+    for (int i = 0; j && i < n; i++) {
+        if (!cJSON_AddStringToObject(j, kv[2 * i], kv[2 * i + 1])) break;
+        len += strlen(kv[2 * i]) + strlen(kv[2 * i + 1]) + 2;
+    }
+    char *json = j && cJSON_GetArraySize(j) == n ? cJSON_PrintUnformatted(j) : NULL, *flat = malloc(len ? len : 1);
+    cJSON_Delete(j);
+    if (!json || !flat) {
+        free(json), free(flat);
+        return rl_fail(RL_ERR_NOMEM, "out of memory");
+    }
+    /* "key\0value\0..." */
+    size_t at = 0;
+    for (int i = 0; i < 2 * n; i++) {
+        size_t k = strlen(kv[i]) + 1;
+        memcpy(flat + at, kv[i], k);
+        at += k;
+    }
+    m->task_json = json, m->task_kv = flat, m->task_kv_len = len;
+    return RL_OK;
+}
+
+int rl_model_task_options(const rl_model *m, const char **kv, int max)
+{
+    int n = 0;
+    for (size_t at = 0; at < m->task_kv_len && n < max; n++) {
+        kv[2 * n] = m->task_kv + at;
+        at += strlen(kv[2 * n]) + 1;
+        kv[2 * n + 1] = m->task_kv + at;
+        at += strlen(kv[2 * n + 1]) + 1;
+    }
+    return n;
+}
+
 int rl_model_task(const rl_model *m, rl_task_kind *kind)
 {
     if (m->seq_len > 0) *kind = (rl_task_kind)m->task;
@@ -188,7 +250,7 @@ rl_status rl_model_set_task(rl_model *m, rl_task_kind kind, int seq_len)
     if (seq_len < 0 || seq_len > RL_MAX_SEQ_LEN || (seq_len > 0 && !rl_task_name(kind)))
         return rl_fail(RL_ERR_ARG, "a task and a sequence length in [1, %d]", RL_MAX_SEQ_LEN);
     m->task = seq_len ? (int)kind : 0, m->seq_len = seq_len;
-    return RL_OK;
+    return seq_len ? RL_OK : rl_model_set_task_options(m, NULL, 0);
 }
 
 int rl_model_meta(const rl_model *m, char num[6][16], const char **meta)
@@ -215,6 +277,7 @@ int rl_model_meta(const rl_model *m, char num[6][16], const char **meta)
     if (m->cell->out_map)
         meta[2 * n] = "activation", meta[2 * n + 1] = rl_act_name(m->cfg.activation ? m->cfg.activation : RL_ACT_GELU), n++;
     if (m->vocab) meta[2 * n] = "vocab", meta[2 * n + 1] = m->vocab, n++;
+    if (m->task_json && m->seq_len > 0) meta[2 * n] = "task_options", meta[2 * n + 1] = m->task_json, n++;
     return n;
 }
 

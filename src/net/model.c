@@ -172,6 +172,8 @@ void rl_model_free(rl_model *m)
     if (!m) return;
     rl_free(m->params);
     free(m->vocab);
+    free(m->task_json);
+    free(m->task_kv);
     free(m);
 }
 
@@ -192,7 +194,14 @@ rl_status rl_model_cast(rl_model **out, const rl_model *m, rl_dtype dtype)
         for (size_t i = 0; i < n; i++) dst[i] = (float)src[i];
     }
     (*out)->task = m->task, (*out)->seq_len = m->seq_len;
-    if (m->vocab && (s = rl_model_set_vocab(*out, m->vocab)) != RL_OK) {
+    if (m->task_json) {
+        rl_model *o = *out;
+        o->task_json = strdup(m->task_json), o->task_kv = malloc(m->task_kv_len), o->task_kv_len = m->task_kv_len;
+        if (o->task_kv) memcpy(o->task_kv, m->task_kv, m->task_kv_len);
+        if (!o->task_json || !o->task_kv) s = rl_fail(RL_ERR_NOMEM, "out of memory");
+    }
+    if (!s && m->vocab) s = rl_model_set_vocab(*out, m->vocab);
+    if (s) {
         rl_model_free(*out);
         *out = NULL;
     }

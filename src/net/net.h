@@ -28,6 +28,12 @@ struct rl_model {
     short role[RL_MAX_LAYERS][RL_ROLE_COUNT]; /* index of layer k's (first) tensor of each role, -1: none */
     char *vocab; /* owned UTF-8 string or NULL */
     int task, seq_len; /* the rl_task_kind it was trained on and its T (metadata task, seq_len); seq_len 0: none */
+    /* the rest of that task's options, for a run that read a file (the text or
+     * data's path, the data's splits and columns): metadata task_options, a
+     * JSON object of strings (task_json, owned), and the same pairs decoded as
+     * "key\0value\0..." (task_kv, owned, task_kv_len bytes); NULL: none */
+    char *task_json, *task_kv;
+    size_t task_kv_len;
 };
 
 /* Index of layer k's tensor of a role (-1: the cell has none), and of the head's. */

@@ -1,6 +1,7 @@
 /* The task a training configuration describes: a generated one or text
  * (rl_task_new), or a user's data (data, smnist, psmnist: the sequences of
  * src/train/dataset.h behind the task interface of src/train/tasks.c). */
+#include "io/modelio.h"
 #include "train/dataset.h"
 #include "train/tasks.h"
 
@@ -48,5 +49,53 @@ rl_status rl_task_from_config(rl_task **out, const rl_train_config *c, int for_t
     in->baseline = ds->baseline, in->baseline_accuracy = ds->baseline_accuracy;
     in->train_len = ds->train_n, in->val_len = ds->eval_n;
     *out = t;
+    return RL_OK;
+}
+
+/* What a model records of the task it was trained on beyond its task and T,
+ * for a run that read a file: the file and the options of its data. */
+static const char *const task_keys[] = {"text_path", "valid_path", "valid_split", "test_split", "loss",
+                                         "inputs",    "targets",    "window",      "horizon",    "perm_seed"};
+#define NKEYS ((int)(sizeof task_keys / sizeof task_keys[0]))
+_Static_assert(NKEYS <= RL_TASK_OPTIONS, "the options a model records");
+
+rl_status rl_model_record_task(rl_model *m, const rl_train_config *c)
+{
+    rl_status s = rl_model_set_task(m, c->task, c->seq_len);
+    if (s || !c->text_path) return s ? s : rl_model_set_task_options(m, NULL, 0);
+    const rl_train_config def = rl_train_defaults();
+    char val[NKEYS][64], dval[64];
+    const char *kv[2 * NKEYS];
+    int n = 0;
+    for (int i = 0; i < NKEYS; i++) {
+        const rl_option *o = rl_option_find(task_keys[i]);
+        RL_ASSERT(o);
+        if (o->type == RL_FIELD_PATH) { /* a path or a list of columns: as it is, unless unset */
+            const char *p = *(const char *const *)((const char *)c + o->offset);
+            if (p) kv[2 * n] = o->name, kv[2 * n + 1] = p, n++;
+            continue;
+        }
+        rl_option_format(c, o, val[i], sizeof val[i]);
+        rl_option_format(&def, o, dval, sizeof dval);
+        if (strcmp(val[i], dval) != 0) kv[2 * n] = o->name, kv[2 * n + 1] = val[i], n++;
+    }
+    return rl_model_set_task_options(m, kv, n);
+}
+
+rl_status rl_model_task_config(const rl_model *m, rl_train_config *c)
+{
+    rl_task_kind kind;
+    const int T = rl_model_task(m, &kind);
+    if (!T) return RL_OK;
+    c->task = kind, c->seq_len = T;
+    const char *kv[2 * RL_TASK_OPTIONS];
+    const int n = rl_model_task_options(m, kv, RL_TASK_OPTIONS);
+    for (int i = 0; i < n; i++) {
+        int known = 0;
+        for (int k = 0; k < NKEYS; k++) known |= strcmp(kv[2 * i], task_keys[k]) == 0;
+        const rl_option *o = known ? rl_option_find(kv[2 * i]) : NULL;
+        rl_status s = o ? rl_option_parse(c, o, kv[2 * i + 1]) : RL_ERR_FORMAT;
+        if (s) return rl_fail(RL_ERR_FORMAT, "the model's task_options: %s", o ? rl_errmsg() : "an unknown key");
+    }
     return RL_OK;
 }

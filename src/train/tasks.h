@@ -27,4 +27,9 @@ static inline int rl_task_reads_data(rl_task_kind k)
 {
     return k == RL_TASK_DATA || k == RL_TASK_SMNIST || k == RL_TASK_PSMNIST;
 }
+/* Record in m the task c describes (rl_model_set_task), and for a run that
+ * reads a file (text, data, smnist, psmnist) the file's path and the options
+ * of its data that differ from their defaults, which rl_model_task_config
+ * reads back. src/train/datatask.c */
+rl_status rl_model_record_task(rl_model *m, const rl_train_config *c);
 #endif

@@ -193,7 +193,7 @@ static rl_status build(rl_trainer *t)
                      .state_size = c->state_size, .activation = c->activation};
     if ((s = rl_model_new_orth(&t->m, &mc, RL_F32, c->orthogonal))) return s;
     /* the model file says what it was trained on: the commands' defaults */
-    if ((s = rl_model_set_task(t->m, c->task, c->seq_len))) return s;
+    if ((s = rl_model_record_task(t->m, c))) return s;
     if (t->info.vocab && (s = rl_model_set_vocab(t->m, t->info.vocab))) return s;
     if ((s = rl_ws_new(&t->ws, t->m, c->batch, t->info.steps))) return s;
     if ((s = rl_task_data_new(&t->data, t->task, c->batch))) return s;
