@@ -195,6 +195,20 @@ const char *write_tmp(const char *name, const void *data, size_t n)
     return p;
 }
 
+/* The last line of a run's metrics.jsonl that has key, as a number. */
+double last_metric(const char *dir, const char *key)
+{
+    char p[1300], k[64];
+    snprintf(p, sizeof p, "%s/metrics.jsonl", dir);
+    snprintf(k, sizeof k, "\"%s\":", key);
+    size_t n = 0;
+    char *txt = (char *)read_file(p, &n), *hit = NULL;
+    for (char *q = txt; q && (q = strstr(q, k)); q++) hit = q;
+    double v = hit ? strtod(hit + strlen(k), NULL) : NAN;
+    free(txt);
+    return v;
+}
+
 unsigned char *read_file(const char *path, size_t *n)
 {
     FILE *f = fopen(path, "rb");

@@ -76,5 +76,7 @@ int png_stats(const char *path, unsigned *w, unsigned *h, double *ink, int *colo
 const char *write_tmp(const char *name, const void *data, size_t n);
 /* Read a whole file (malloc'ed, *n its size, a NUL after it) or NULL. */
 unsigned char *read_file(const char *path, size_t *n);
+/* The value of key in the last line of DIR/metrics.jsonl that has it; NAN if none. */
+double last_metric(const char *dir, const char *key);
 
 #endif

@@ -10,20 +10,6 @@
 #include <string.h>
 #include <sys/stat.h>
 
-/* The last line of a run's metrics.jsonl that has key, as a number. */
-static double last_metric(const char *dir, const char *key)
-{
-    char p[1300], k[64];
-    snprintf(p, sizeof p, "%s/metrics.jsonl", dir);
-    snprintf(k, sizeof k, "\"%s\":", key);
-    size_t n = 0;
-    char *txt = (char *)read_file(p, &n), *hit = NULL;
-    for (char *q = txt; q && (q = strstr(q, k)); q++) hit = q;
-    double v = hit ? strtod(hit + strlen(k), NULL) : NAN;
-    free(txt);
-    return v;
-}
-
 TEST(datatask_cli_train_and_eval)
 {
     const char *p = seq_file_write("cli.npz", 3, 200, 8, 5);

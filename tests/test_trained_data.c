@@ -11,20 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The last line of a run's metrics.jsonl that has key, as a number. */
-static double last_metric(const char *dir, const char *key)
-{
-    char p[1300], k[64];
-    snprintf(p, sizeof p, "%s/metrics.jsonl", dir);
-    snprintf(k, sizeof k, "\"%s\":", key);
-    size_t n = 0;
-    char *txt = (char *)read_file(p, &n), *hit = NULL;
-    for (char *q = txt; q && (q = strstr(q, k)); q++) hit = q;
-    double v = hit ? strtod(hit + strlen(k), NULL) : NAN;
-    free(txt);
-    return v;
-}
-
 /* "loss" of eval --json's line on stdout */
 static double json_loss(const char *out)
 {
