@@ -110,7 +110,7 @@ extern int rl_test_fail_thread_start;
  * src/par.c): the phases, and RL_PROF(phase, statement), which times the
  * statement when profiling is on. */
 enum { RL_PROF_INPUT, RL_PROF_FWD_LOOP, RL_PROF_READOUT, RL_PROF_HEAD_BWD, RL_PROF_BWD_LOOP, RL_PROF_WEIGHT_GRAD,
-       RL_PROF_COUNT };
+       RL_PROF_OUT_MAP, RL_PROF_COUNT };
 extern int rl_prof_on;
 extern double rl_prof_s[RL_PROF_COUNT];
 #define RL_PROF(phase, stmt)                                                                                   \

@@ -248,7 +248,8 @@ void rl_barrier_wait(rl_barrier *b)
 int rl_prof_on;
 double rl_prof_s[RL_PROF_COUNT];
 static const char *const prof_names[RL_PROF_COUNT] = {"input projection", "forward time loop", "readout and loss",
-                                                      "readout backward", "backward time loop", "weight gradients"};
+                                                      "readout backward", "backward time loop", "weight gradients",
+                                                      "output map (lru)"};
 
 __attribute__((constructor)) static void prof_init(void)
 {

@@ -254,7 +254,7 @@ static rl_status forward(rl_ws *ws, const rl_model *m, const rl_batch *b, double
         }
         rl_layer ly = RL_T(rl_layer_of)(ws, m, l);
         RL_T(rl_layer_forward)(m->cell, &ly, in, l == 0 ? ids0 : NULL, ws->wt, (real *)ws->wpack);
-        if (m->cell->out_map) RL_OPS(m->cell)->out_fwd(&ly); /* y = act(Re(C x) + D u), lru */
+        if (m->cell->out_map) RL_PROF(RL_PROF_OUT_MAP, RL_OPS(m->cell)->out_fwd(&ly)); /* y = act(Re(C x) + D u), lru */
     }
     /* o_t = W_o h_t + b_o for all T*B rows of the top layer at once */
     const real *htop = layer_out(ws, m, c->num_layers - 1);
@@ -316,7 +316,7 @@ static rl_status backward(rl_ws *ws, const rl_model *m, const rl_batch *b)
         rl_layer ly = RL_T(rl_layer_of)(ws, m, l);
         ly.dh = dh;
         if (m->cell->out_map) { /* dL/dy to dL/d(state), the map's weights and its share of the input side */
-            RL_OPS(m->cell)->out_bwd(&ly, dh, ws->dstate, DPL(ws, m, l, RL_W_OUT));
+            RL_PROF(RL_PROF_OUT_MAP, RL_OPS(m->cell)->out_bwd(&ly, dh, ws->dstate, DPL(ws, m, l, RL_W_OUT)));
             ly.dh = ws->dstate;
         }
         RL_T(rl_layer_backward)(m->cell, &ly, dx, DPL(ws, m, l, RL_W_IH), (real *)rl_layer_dwhh(ws, m, l), DPL(ws, m, l, RL_B_IH),
