@@ -50,7 +50,8 @@ const char *rl_errmsg(void);
  * rl_lyapunov): they call fn(ctx, what, done, total) from the calling thread
  * as they go ("Lyapunov steps", 4096, 300100), often: fn keeps its own pace.
  * A nonzero return stops the computation, which returns RL_ERR_INTERRUPTED
- * with nothing written (how a program stops on Ctrl-C). One hook for the
+ * with nothing written (how a program stops on Ctrl-C), but for
+ * rl_lyapunov_ex, which keeps the exponents of the steps done. One hook for the
  * process; fn NULL removes it. The trainer does not report through it (it
  * has its own, and its own stop flag: rl_trainer_run). */
 typedef int (*rl_progress_fn)(void *ctx, const char *what, double done, double total);
@@ -545,6 +546,9 @@ typedef struct {
     double *J;              /* (T, S, S): J[t] = ds_{t+1}/ds_t, t = 0..T-1 */
     double *P;              /* (S, S) P(T, 0) / exp(*P_log_scale) */
     double *P_log_scale;
+    const unsigned char *at_lag; /* (T+1) or NULL: log_norm and log_radius only at the lags k = T - tau where
+                                    at_lag[k] is nonzero (NaN at the others), which spares an SVD and an
+                                    eigensolve per lag left out; NULL: at every lag */
 } rl_lag_stats;
 
 /* One backward sweep over the sequence fills every requested field. The
@@ -632,8 +636,14 @@ rl_status rl_lyapunov(const rl_model *m, const rl_batch *b, int seq, const rl_ly
 typedef struct {
     int stationary;      /* every measured s_t equals the state after the transient, bit for bit */
     double displacement; /* max over the measured steps of max_i |s_t[i] - s_transient[i]| */
+    int steps_done;      /* the steps the exponents average over: cfg->steps, or fewer when stopped */
+    int traced;          /* the rows of trace filled */
 } rl_lyap_info;
-/* rl_lyapunov, and what its trajectory did into *info (may be NULL). */
+/* rl_lyapunov, and what its trajectory did into *info (may be NULL). When
+ * the progress hook stops it (RL_ERR_INTERRUPTED) after the transient, the
+ * exponents are those of the steps measured so far (info->steps_done of
+ * them, info->traced rows of trace): a partial result, returned with the
+ * status. */
 rl_status rl_lyapunov_ex(const rl_model *m, const rl_batch *b, int seq, const rl_lyap_config *cfg, double *exponents,
                          double *trace, rl_lyap_info *info);
 
@@ -1300,6 +1310,69 @@ const char *rl_blas_action_name(rl_blas_action a);
 /* "avx", "avx2", "fma", "avx512f", "avx512bw", "avx512dq", "avx512vl",
  * "avx512_bf16", "amx" for the bits 1 << 0 .. 1 << 8; NULL for others. */
 const char *rl_cpu_feature_name(rl_cpu_feature f);
+
+/* ---------------------------------------------------------------- memory */
+
+/* What this process may still allocate: the least of the memory available
+ * (MemAvailable of /proc/meminfo), the address-space limit (RLIMIT_AS,
+ * `ulimit -v`) less what the process maps already, the cgroup's memory
+ * limit less its use (v2 memory.max, v1 memory.limit_in_bytes, of the
+ * process's cgroup and its parents), and RNNLAB_MEMORY_LIMIT (bytes, or with
+ * a K, M, G or T suffix: powers of 1024) less what rnnlab holds. what names
+ * the one that sets it ("the memory available (MemAvailable)"). Linux
+ * overcommits: an allocation beyond it succeeds, and the kernel kills the
+ * process when the pages are touched, which is why it is read and not
+ * probed. */
+typedef struct {
+    double bytes; /* INFINITY when nothing says */
+    char what[64];
+} rl_mem_limit;
+rl_mem_limit rl_memory_limit(void);
+/* RL_ERR_NOMEM with one line, "WHAT needs about 95.4 GiB of memory; the
+ * memory available (MemAvailable) leaves 21.3 GiB", when bytes exceed
+ * rl_memory_limit(); RL_OK otherwise, and always below 64 MiB unless
+ * RNNLAB_MEMORY_LIMIT is set. The library checks its large objects with it
+ * before it allocates them (rl_model_new, rl_ws_new, rl_task_data_new,
+ * rl_jac_new, rl_lyapunov, rl_trainer_new: the whole run's peak); a program
+ * checks what it adds of its own. */
+rl_status rl_memory_check(double bytes, const char *what);
+/* bytes in words: "12.3 GiB", "512 MiB", "100 bytes". */
+void rl_format_bytes(double bytes, char *buf, size_t n);
+
+/* What the library's objects allocate, in bytes, from their sizes alone (0
+ * for sizes that are not valid; INFINITY past size_t), as they allocate it:
+ * tests/test_memory.c holds each to what is allocated. A model: */
+double rl_model_bytes(const rl_config *c, rl_orth orth, rl_dtype dtype);
+/* a workspace for batches of B sequences of T steps (rl_ws_new): */
+double rl_ws_bytes(const rl_config *c, rl_orth orth, rl_dtype dtype, int batch, int steps);
+/* a batch of B sequences of T steps as rl_task_data_new makes it (float32 x,
+ * targets, mask): */
+double rl_batch_bytes(const rl_config *c, int batch, int steps);
+/* rl_jac_new on a sequence of T steps and rl_jac_lags after it: */
+double rl_jac_bytes(const rl_config *c, rl_orth orth, int steps);
+/* rl_lyapunov with cfg (on rl_get_num_threads() threads): */
+double rl_lyapunov_bytes(const rl_config *c, rl_orth orth, const rl_lyap_config *cfg);
+
+/* The cost of a training run before it runs (rnnlab train --dry-run). */
+typedef struct {
+    double bytes;        /* the peak: what rl_trainer_new and rl_trainer_run allocate at most */
+    double ws_bytes;     /* of which the training workspace (batch, T) */
+    double params;       /* the model's parameters */
+    double step_seconds; /* one training step, timed (time_it), else NaN */
+    double seconds;      /* the run: its steps, validations and flow records, from the timing, else NaN */
+} rl_train_cost;
+/* The cost of the run c describes (its task is read for its sizes: a
+ * user's data is loaded). time_it: also time one training step (two
+ * forward and backward passes on a smaller batch, scaled) and the run from
+ * it. RL_ERR_ARG for a configuration rl_trainer_new refuses for its options;
+ * a run that does not fit in memory is not an error here (compare bytes
+ * with rl_memory_limit), and nothing is timed then. */
+rl_status rl_train_estimate(const rl_train_config *c, int time_it, rl_train_cost *out);
+/* The seconds rl_jac_lags takes on a model of state size S over T steps,
+ * with the spectral norm at norm_lags of the lags and the spectral radius at
+ * radius_lags (the rest are a product each): LAPACK timed on one matrix
+ * (at most 256 x 256, scaled by the cube of S). */
+double rl_jac_seconds(int S, int T, int norm_lags, int radius_lags);
 
 /* ---------------------------------------------------------------- checks */
 

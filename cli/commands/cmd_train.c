@@ -121,7 +121,7 @@ static int train_options(const cli_ctx *c, cli_args *a)
 {
     rl_train_config *cfg = &a->t;
     if (a->resume && a->out_dir) return cli_usage_error(c, "--resume continues a run in its own folder: drop --out");
-    if (!a->resume && !a->out_dir) return cli_usage_error(c, "--out RUN_DIR is required (or --resume RUN_DIR)");
+    if (!a->resume && !a->out_dir && !a->estimate) return cli_usage_error(c, "--out RUN_DIR is required (or --resume RUN_DIR)");
     if (a->out_dir && strcmp(a->out_dir, "-") == 0) return cli_usage_error(c, "--out -: a run is a folder, it cannot go to stdout");
     for (int i = 0; a->resume && i < cli_option_count(); i++)
         if (cli_given(c, cli_option_at(i)->name) && !resume_takes(cli_option_at(i)->name))
@@ -149,6 +149,26 @@ static int train_options(const cli_ctx *c, cli_args *a)
     return 0;
 }
 
+/* --dry-run: the run's cost (src/train/estimate.c) on stdout; nothing is
+ * made. 0, or 2 for options the trainer would refuse. */
+static int dry_run(const cli_ctx *c, const rl_train_config *cfg)
+{
+    rl_train_cost e;
+    rl_status s = rl_train_estimate(cfg, 1, &e);
+    if (s == RL_ERR_ARG) return cli_usage_error(c, "%s", rl_errmsg());
+    if (s) return cli_fail(c, s);
+    char ws[32], md[160], td[200] = "";
+    rl_format_bytes(e.ws_bytes, ws, sizeof ws);
+    snprintf(md, sizeof md, "the training workspace %s; %.0f parameters", ws, e.params);
+    const rl_train_config *t = cfg;
+    if (!isnan(e.step_seconds))
+        snprintf(td, sizeof td, "%lld steps of %.3g s, and the validations: timed on this machine", (long long)t->steps,
+                 e.step_seconds);
+    else snprintf(td, sizeof td, "%s", t->readout == RL_READOUT_RIDGE ? "a ridge readout is one solve" : "it does not fit");
+    cli_say_cost(c, e.bytes, md, e.seconds, td);
+    return 0;
+}
+
 int cmd_train(int argc, char **argv)
 {
     cli_ctx c = {.spec = &cli_train_command};
@@ -157,6 +177,8 @@ int cmd_train(int argc, char **argv)
     if (e) return e == CLI_HELP ? 0 : e;
     if (a.config_fields) return print_fields();
     if ((e = cli_progress_mode(&c, &mode)) || (e = train_options(&c, &a))) return e;
+    if (a.estimate && a.resume) return cli_usage_error(&c, "--dry-run is for a new run (the estimate of its --out)");
+    if (a.estimate) return dry_run(&c, &a.t);
     rl_train_config cfg = a.t;
     const char *out = a.out_dir, *resume = a.resume;
     /* several processes (mpirun -np N): data-parallel, every batch's blocks

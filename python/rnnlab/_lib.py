@@ -97,11 +97,12 @@ Batch = _struct("Batch", [("dtype", c_int), ("batch", c_int), ("steps", c_int), 
                           ("h0", c_void_p), ("c0", c_void_p)])
 LagStats = _struct("LagStats", [(n, c_void_p) for n in ("log_norm", "log_fro", "log_radius", "log_grad_state",
                                                         "log_grad_last", "log_grad_bptt", "J", "P",
-                                                        "P_log_scale")])
+                                                        "P_log_scale", "at_lag")])
 LyapConfig = _struct("LyapConfig", [("steps", c_int), ("transient", c_int), ("k", c_int), ("input", c_int),
                                     ("noise_std", c_double), ("state", c_int), ("seed", c_uint64),
                                     ("trace_every", c_int)])
-LyapInfo = _struct("LyapInfo", [("stationary", c_int), ("displacement", c_double)])
+LyapInfo = _struct("LyapInfo", [("stationary", c_int), ("displacement", c_double), ("steps_done", c_int),
+                                ("traced", c_int)])
 Option = _struct("Option", [("name", c_char_p), ("flag", c_char_p), ("group", c_char_p), ("type", c_int),
                             ("offset", c_size_t), ("lo", c_double), ("hi", c_double), ("num_choices", c_int),
                             ("arg", c_char_p), ("help", c_char_p), ("default_text", c_char_p),

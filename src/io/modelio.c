@@ -400,6 +400,11 @@ rl_status rl_data_random(rl_data **out, const rl_model *m, int batch, int steps,
     const rl_config *c = &m->cfg;
     if (batch < 1 || steps < 1) return rl_fail(RL_ERR_ARG, "batch and steps must be >= 1");
     size_t BT = (size_t)batch * steps, LBH = (size_t)c->num_layers * batch * rl_model_units(m), es = rl_dtype_size(dtype);
+    char what[160];
+    snprintf(what, sizeof what, "random data of B = %d sequences of T = %d steps", batch, steps);
+    rl_status s0 = rl_memory_check(((double)BT * (c->input_size + (c->loss == RL_LOSS_CE ? 1 : c->output_size) + 1) +
+                                    2.0 * LBH) * (double)es, what);
+    if (s0) return s0;
     rl_data *d = calloc(1, sizeof *d);
     if (!d) return rl_fail(RL_ERR_NOMEM, "out of memory");
     int ce = c->loss == RL_LOSS_CE, lstm = rl_cell_states(c->cell) == 2;

@@ -5,6 +5,7 @@
  * src/run.c; the configuration's table is src/train_config.c. */
 #include "cells/cell.h"
 #include "net/net.h"
+#include "train/estimate.h"
 #include "train/run.h"
 #include "train/shard.h"
 #include "train/tasks.h"
@@ -188,6 +189,14 @@ static rl_status build(rl_trainer *t)
     /* every run validates at its end: a text too short for that would stop it then */
     if ((s = check_validation_fits(&t->info, c->batch))) return s;
     if ((s = check_ridge(c, &t->info))) return s;
+    /* the whole run's peak, before any of it is allocated (src/train/estimate.c) */
+    rl_train_cost e;
+    rl_train_memory(c, &t->info, &e);
+    char what[320], wsb[32];
+    rl_format_bytes(e.ws_bytes, wsb, sizeof wsb);
+    snprintf(what, sizeof what, "training %s %d x %d on %s with --batch %d of T = %d steps (its workspace alone %s)",
+             rl_cell_name(c->cell), c->layers, c->hidden, rl_task_name(c->task), c->batch, t->info.steps, wsb);
+    if ((s = rl_memory_check(e.bytes, what))) return s;
     t->k1 = c->task == RL_TASK_TEXT ? (c->k1 ? c->k1 : c->seq_len) : 0;
     rl_config mc = {.cell = c->cell, .input_size = t->info.input_size, .hidden_size = c->hidden, .num_layers = c->layers, .output_size = t->info.output_size, .loss = t->info.loss,
                      .state_size = c->state_size, .activation = c->activation};
