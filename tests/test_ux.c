@@ -565,8 +565,10 @@ TEST(ux_a_model_knows_its_task)
 /* ------------------------------------------------------------------ 1: a text too short */
 
 /* With the defaults, a text of 20,000 characters validates on 1,000: too few
- * for 50 streams of 100. train and eval say so before any work, naming the
- * options that fix it, exit 2, and train leaves no folder. */
+ * for 50 streams of 100. train validates on the 9 that fit (issue 28: the
+ * validation set is sized on its own); eval, whose --batch is the
+ * validation's, says so before any work, naming the options that fix it,
+ * exit 2. */
 TEST(ux_text_too_short_is_said_first)
 {
     char text[20000];
@@ -574,14 +576,14 @@ TEST(ux_text_too_short_is_said_first)
     rl_rng_seed(&r, 3);
     for (size_t i = 0; i < sizeof text; i++) text[i] = "abcdefgh \n"[rl_rng_next(&r) % 10];
     const char *p = write_tmp("twenty-k.txt", text, sizeof text), *run = tmp_path("short-text-run");
-    const char *tr[] = {"rnnlab", "train", "--task", "text", "--data", p, "--hidden", "8", "--out", run, NULL};
+    const char *tr[] = {"rnnlab", "train", "--task", "text", "--data", p, "--hidden", "8", "--steps", "2", "--quiet",
+                        "--out", tmp_path("short-text-run-50"), NULL};
     char e[512];
-    double t0 = rl_now();
-    CHECK(run_cli(tr, NULL, NULL, 0, e, sizeof e) == 2 && strstr(e, "too short for 50 streams of 100") && strstr(e, "--batch 9 or less") &&
-          strstr(e, "--seq-len 19 or less"));
-    CHECK(rl_now() - t0 < 5);
-    struct stat sb;
-    CHECK(stat(run, &sb) != 0);
+    CHECK_MSG(run_cli(tr, NULL, NULL, 0, e, sizeof e) == 0, "%s", e);
+    size_t nm = 0;
+    char *metrics = (char *)read_file(tmp_path("short-text-run-50/metrics.jsonl"), &nm);
+    CHECK(metrics && strstr(metrics, "\"val_loss\""));
+    free(metrics);
     const char *ok[] = {"rnnlab", "train", "--task", "text", "--data", p, "--hidden", "8", "--batch", "4", "--seq-len", "20",
                         "--steps", "2", "--quiet", "--out", run, NULL};
     CHECK(run_cli(ok, NULL, NULL, 0, e, sizeof e) == 0);

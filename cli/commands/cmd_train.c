@@ -131,6 +131,10 @@ static int train_options(const cli_ctx *c, cli_args *a)
     if (!a->resume && cli_given(c, "text_path") && !cli_given(c, "task")) cfg->task = RL_TASK_DATA;
     if (!a->resume && cli_given(c, "seq_len") && reads_data(cfg->task))
         return cli_usage_error(c, "--seq-len: the data sets the sequences' length (a CSV series: --window T)");
+    /* as PyTorch's nn.RNN: dropout acts between layers, so with one it does nothing (a warning, not an error) */
+    if (!a->resume && cfg->dropout > 0 && cfg->layers == 1)
+        fprintf(stderr, "rnnlab train: warning: --dropout %g does nothing with --layers 1: dropout acts on the outputs of "
+                        "every layer but the last (PyTorch warns the same)\n", cfg->dropout);
     if (cli_given(c, "forget_bias") && !rl_cell_has_forget_gate(cfg->cell))
         return cli_usage_error(c, "--forget-bias is for cells with a forget gate (lstm)");
     if (cli_given(c, "nesterov") && !(cfg->optim.kind == RL_OPT_SGD && cfg->optim.momentum > 0))

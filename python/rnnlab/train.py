@@ -9,6 +9,7 @@ import stat
 import sys
 import threading
 import time
+import warnings
 from ctypes import byref, c_int, c_void_p, create_string_buffer
 
 from ._lib import Error, TrainProgressFn, check, fn, text, _interrupt
@@ -223,6 +224,10 @@ def train(out=None, resume=None, progress=False, x=None, y=None, mask=None, leng
                     b = _format(r, given[key]).encode()
                     keep.append(b)
                     check(fn.rl_option_parse(cfg, r, b))
+            # as PyTorch's nn.RNN: dropout acts between layers, so with one it does nothing
+            if float(given.get("dropout", 0)) > 0 and int(given.get("layers", 1)) == 1:
+                warnings.warn(f"dropout={given['dropout']} does nothing with layers=1: dropout acts on the outputs of "
+                              "every layer but the last (PyTorch warns the same)", stacklevel=2)
             check(fn.rl_trainer_new(byref(t), cfg, os.fsencode(out)))
         finally:
             fn.rl_train_config_free(cfg)

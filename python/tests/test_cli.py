@@ -153,6 +153,25 @@ def test_train_equals_rnnlab_train(tmp_path):
         close(a[k], b[k], tol=0, what=k)
 
 
+def test_dropout_with_one_layer_warns(tmp_path):
+    """As PyTorch's nn.RNN(dropout=0.5) with one layer: a warning, here and on the command line; none with two."""
+    import subprocess
+    import warnings
+    from conftest import CLI
+    opts = dict(task="adding", seq_len=5, hidden=4, batch=2, steps=1, dropout=0.5)
+    with pytest.warns(UserWarning, match="dropout=0.5 does nothing with layers=1"):
+        rnnlab.train(out=tmp_path / "one", **opts)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        rnnlab.train(out=tmp_path / "two", layers=2, **opts)
+    args = ["train", "--task", "adding", "--seq-len", "5", "--hidden", "4", "--batch", "2", "--steps", "1", "--quiet"]
+    p = subprocess.run([CLI, *args, "--dropout", "0.5", "--out", tmp_path / "c1"], capture_output=True, text=True)
+    assert p.returncode == 0 and "warning: --dropout 0.5 does nothing with --layers 1" in p.stderr
+    p = subprocess.run([CLI, *args, "--dropout", "0.5", "--layers", "2", "--out", tmp_path / "c2"], capture_output=True,
+                       text=True)
+    assert p.returncode == 0 and "warning" not in p.stderr
+
+
 def test_train_fields_follow_the_table(run_cli):
     fields = rnnlab.train_fields()
     table = run_cli("train", "--config-fields").splitlines()[2:]

@@ -86,7 +86,8 @@ void rl_trainer_free(rl_trainer *t)
 }
 
 /* Text: validation reads B streams of the validation split, each at least
- * one window of T + 1 characters long. */
+ * one window of T + 1 characters long (rl_evaluate's batch; the trainer
+ * validates on the streams that fit: val_streams). */
 static rl_status check_validation_fits(const rl_task_info *in, int B)
 {
     if (in->kind != RL_TASK_TEXT || in->val_len / B >= in->steps + 1) return RL_OK;
@@ -186,8 +187,6 @@ static rl_status build(rl_trainer *t)
     t->info = rl_task_get_info(t->task);
     /* a user's data sets T: the run and its model record it */
     if (rl_task_reads_data(c->task)) c->seq_len = t->info.seq_len;
-    /* every run validates at its end: a text too short for that would stop it then */
-    if ((s = check_validation_fits(&t->info, c->batch))) return s;
     if ((s = check_ridge(c, &t->info))) return s;
     /* the whole run's peak, before any of it is allocated (src/train/estimate.c) */
     rl_train_cost e;
@@ -580,12 +579,23 @@ rl_status rl_evaluate_washout(const rl_model *m0, const rl_task *task, int B, in
     return s;
 }
 
+/* The validation's streams: the training batch, but for a text whose
+ * validation split holds fewer windows of T + 1 characters (issue 28: the
+ * validation set is sized on its own, not refused for the training batch). */
+static int val_streams(const rl_trainer *t)
+{
+    const rl_task_info *in = &t->info;
+    if (in->kind != RL_TASK_TEXT) return t->cfg.batch;
+    const int64_t fit = in->val_len / (in->steps + 1); /* >= 1: rl_task_new refuses a shorter split */
+    return fit < t->cfg.batch ? (int)(fit > 0 ? fit : 1) : t->cfg.batch;
+}
+
 static rl_status eval_record(rl_trainer *t)
 {
     rl_score sc;
     /* a user's data: the last validation scores every validation sequence */
     const int batches = rl_task_reads_data(t->cfg.task) && t->step == t->cfg.steps ? 0 : t->cfg.eval_batches;
-    rl_status s = rl_evaluate_washout(t->m, t->task, t->cfg.batch, batches, t->cfg.seed ^ 0x76616cull, t->cfg.washout, &sc);
+    rl_status s = rl_evaluate_washout(t->m, t->task, val_streams(t), batches, t->cfg.seed ^ 0x76616cull, t->cfg.washout, &sc);
     if (s) return s;
     t->last_val = sc, t->last_val_step = t->step;
     if (!writes(t)) return RL_OK;
