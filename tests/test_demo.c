@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 int png_stats(const char *path, unsigned *w, unsigned *h, double *ink, int *colours)
 {
@@ -68,6 +69,24 @@ static int png_has_colour(const char *path, unsigned rgb)
     free(px);
     png_image_free(&im);
     return found;
+}
+
+/* The pixels of path that are exactly rgb. */
+static long png_count_colour(const char *path, unsigned rgb)
+{
+    png_image im;
+    memset(&im, 0, sizeof im);
+    im.version = PNG_IMAGE_VERSION;
+    if (!png_image_begin_read_from_file(&im, path)) return 0;
+    im.format = PNG_FORMAT_RGB;
+    unsigned char *px = malloc(PNG_IMAGE_SIZE(im));
+    long n = 0;
+    if (px && png_image_finish_read(&im, NULL, px, 0, NULL))
+        for (size_t i = 0; i < (size_t)im.width * im.height; i++)
+            n += ((unsigned)px[3 * i] << 16 | (unsigned)px[3 * i + 1] << 8 | px[3 * i + 2]) == rgb;
+    free(px);
+    png_image_free(&im);
+    return n;
 }
 
 /* The figure log of cli/plots/plot.h's test hook (RNNLAB_FIGURE_LOG), figure by
@@ -306,8 +325,12 @@ TEST(report_flow_exact_zeros)
     CHECK(check_figure_log(log, 3, &zeros) == 3);
     CHECK_MSG(zeros == 10, "%ld cells drawn as exact zeros, want 10", zeros);
     snprintf(p, sizeof p, "%s/run-flow.png", run);
-    /* the zero colour (light grey, hatched in dark grey) is on the figure */
+    /* the zero colour (light grey, hatched in dark grey) is on the figure, over the cells' whole area (issue
+     * 28: they drew white, the image over them, with a sliver of hatching): 10 of the 35 cells, of a plot area
+     * of about 590 x 470 pixels, so about 79,000 pixels; a third of that at least in the grey itself */
     CHECK(png_has_colour(p, 0xD7D7D7) && png_has_colour(p, 0x6E6E6E));
+    long grey = png_count_colour(p, 0xD7D7D7);
+    CHECK_MSG(grey > 26000, "%ld pixels of the exact-zero grey", grey);
     snprintf(p, sizeof p, "%s/report.html", run);
     size_t n = 0;
     char *html = (char *)read_file(p, &n);
@@ -316,6 +339,63 @@ TEST(report_flow_exact_zeros)
     const char *flow = html ? strstr(html, "gradient flow</th>") : NULL;
     CHECK(flow && strstr(flow, "(exact 0) at step 60"));
     free(html);
+}
+
+/* Issue 28 (2): a run that diverges at step 2, with the default --log-every
+ * 10, logs the steps before it and the step that diverged, with a flow
+ * record of the model that diverged; report draws it (the divergence
+ * marked on the loss and gradient-norm figures, the flow heatmap with its
+ * last column), titled by the run, and no non-finite value reaches PLplot. */
+TEST(report_draws_a_diverged_run)
+{
+    char run[1100], p[1300];
+    snprintf(run, sizeof run, "%s/diverged-run", test_tmpdir);
+    const char *tr[] = {"rnnlab", "train", "--task", "adding", "--hidden", "64", "--init", "gaussian", "--gain", "50",
+                        "--optim", "sgd", "--lr", "1000", "--clip", "0", "--steps", "50", "--quiet", "--out", run, NULL};
+    char e[600];
+    CHECK(run_cli(tr, NULL, NULL, 0, e, sizeof e) == 1);
+    size_t n = 0;
+    char *m = (char *)read_file(tmp_path("cli.stderr"), &n);
+    CHECK_MSG(m && strstr(m, "step 2: the loss is"), "%s", m ? m : "");
+    free(m);
+    snprintf(p, sizeof p, "%s/metrics.jsonl", run);
+    m = (char *)read_file(p, &n);
+    CHECK_MSG(m && strstr(m, "{\"step\":1,\"loss\":") && strstr(m, "{\"step\":2,\"diverged\":true,\"reason\":\"the loss is") &&
+                  strstr(m, "\"step_loss\":\"nan\""),
+              "%s", m ? m : "(none)");
+    free(m);
+    snprintf(p, sizeof p, "%s/flow.jsonl", run);
+    m = (char *)read_file(p, &n);
+    CHECK(m && strstr(m, "{\"step\":0,") && strstr(m, "{\"step\":2,"));
+    free(m);
+    const char *log = tmp_path("diverged-figures.jsonl");
+    unlink(log);
+    setenv("RNNLAB_FIGURE_LOG", log, 1);
+    const char *rep[] = {"rnnlab", "report", run, NULL};
+    CHECK_MSG(run_cli(rep, NULL, NULL, 0, e, sizeof e) == 0, "%s", e);
+    unsetenv("RNNLAB_FIGURE_LOG");
+    m = (char *)read_file(tmp_path("cli.stderr"), &n);
+    CHECK_MSG(m && !strstr(m, "PLPLOT") && !strstr(m, "plwind"), "PLplot complained: %s", m ? m : "");
+    free(m);
+    long zeros = 0;
+    CHECK(check_figure_log(log, 2, &zeros) == 3); /* loss, gradient norm, flow */
+    CHECK_MSG(zeros > 50, "%ld exact-zero cells: the diverged model's gradient underflows", zeros);
+    m = (char *)read_file(log, &n);
+    CHECK(m && strstr(m, "\"title\":\"adding, T = 100: tanh, 1 x 64 units\"") && !strstr(m, "this run"));
+    free(m);
+    /* the divergence's line (colour 5) on the loss and gradient-norm figures */
+    snprintf(p, sizeof p, "%s/run-gradnorm.png", run);
+    CHECK(png_has_colour(p, 0x56B4E9));
+    snprintf(p, sizeof p, "%s/report.html", run);
+    m = (char *)read_file(p, &n);
+    CHECK(m && strstr(m, "diverged</th><td>at step 2: the loss is") && strstr(m, "The run diverged at step 2"));
+    free(m);
+    const char *js[] = {"rnnlab", "report", run, "--json", NULL};
+    char out[2000];
+    CHECK(run_cli(js, NULL, out, sizeof out, NULL, 0) == 0);
+    m = (char *)read_file(tmp_path("cli.stdout"), &n);
+    CHECK(m && strstr(m, "\"diverged_step\":2"));
+    free(m);
 }
 
 TEST(report_and_plot_commands)

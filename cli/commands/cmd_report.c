@@ -124,6 +124,11 @@ static cJSON *summary(const char *dir)
         cJSON_AddNumberToObject(j, "tokens_per_s", v[n / 2]); /* the median over the logging intervals */
     }
     free(s), free(v);
+    run_divergence div;
+    if (read_divergence(dir, &div)) {
+        cJSON_AddNumberToObject(j, "diverged_step", div.step);
+        cJSON_AddStringToObject(j, "diverged", div.reason);
+    }
     double *z = NULL;
     int T = 0;
     read_flow(dir, "lag_log_grad", &s, &z, &n, &T);
@@ -187,9 +192,18 @@ static void summary_table(const cJSON *j, const cJSON *cfg, char *buf, size_t n)
                 num(cfg, "seq_len"), ec, num(cfg, "layers"), num(cfg, "hidden"), eo, num(cfg, "lr"), num(cfg, "clip"));
         free(et), free(ec), free(eo);
     }
-    ROW(TH "steps</th><td>%g</td></tr>\n", num(j, "steps"));
-    ROW(TH "training loss</th><td>%.5g at the start, %.5g at the end (means over a logging interval; largest %.5g)</td></tr>\n",
-        num(j, "first_loss"), num(j, "last_loss"), num(j, "max_loss"));
+    const cJSON *dv = cJSON_GetObjectItem(j, "diverged");
+    if (cJSON_IsString(dv)) {
+        char *why = html_escape(dv->valuestring);
+        ROW(TH "diverged</th><td>at step %g: %.300s; the run stopped there (the figures mark the step)</td></tr>\n",
+            num(j, "diverged_step"), why ? why : "");
+        free(why);
+    }
+    if (!isnan(num(j, "steps"))) {
+        ROW(TH "steps</th><td>%g</td></tr>\n", num(j, "steps"));
+        ROW(TH "training loss</th><td>%.5g at the start, %.5g at the end (means over a logging interval; largest %.5g)</td></tr>\n",
+            num(j, "first_loss"), num(j, "last_loss"), num(j, "max_loss"));
+    }
     if (!isnan(num(j, "last_val_loss")))
         ROW(TH "validation loss</th><td>%.5g at the end, best %.5g</td></tr>\n", num(j, "last_val_loss"), num(j, "best_val_loss"));
     if (!isnan(num(j, "baseline")))
@@ -217,6 +231,33 @@ static void summary_table(const cJSON *j, const cJSON *cfg, char *buf, size_t n)
 #undef TH
 }
 
+/* A name from config.json for a title: letters, digits, '-', '_' and '.'
+ * only (the folder's words go into PLplot's text and HTML), else '?'. */
+static const char *plain_name(const cJSON *v, char *b, size_t n)
+{
+    if (!cJSON_IsString(v) || !v->valuestring[0] || strlen(v->valuestring) >= n) return "?";
+    for (const char *p = v->valuestring; *p; p++)
+        if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.", *p)) return "?";
+    return strcpy(b, v->valuestring);
+}
+
+/* The run in the figures' titles and captions: "adding, T = 100: tanh, 1 x 32 units". */
+static void run_label(const cJSON *cfg, char *out, size_t n)
+{
+    char task[48], cell[48];
+    const cJSON *T = cJSON_GetObjectItem(cfg, "seq_len"), *L = cJSON_GetObjectItem(cfg, "layers"),
+                *H = cJSON_GetObjectItem(cfg, "hidden");
+    if (!cfg || !cJSON_IsNumber(H)) {
+        snprintf(out, n, "this run");
+        return;
+    }
+    char t[32] = "";
+    if (cJSON_IsNumber(T) && T->valueint > 0) snprintf(t, sizeof t, ", T = %d", T->valueint); /* a user's data: its own */
+    snprintf(out, n, "%s%s: %s, %d x %d units", plain_name(cJSON_GetObjectItem(cfg, "task"), task, sizeof task), t,
+             plain_name(cJSON_GetObjectItem(cfg, "cell"), cell, sizeof cell), cJSON_IsNumber(L) ? L->valueint : 1,
+             H->valueint);
+}
+
 int cmd_report(int argc, char **argv)
 {
     cli_ctx c = {.spec = &cli_report_command};
@@ -235,7 +276,8 @@ int cmd_report(int argc, char **argv)
     }
     double *s = NULL, *l = NULL;
     int n = 0;
-    if (read_series(dir, "metrics.jsonl", "loss", &s, &l, &n) != 0 || n == 0) {
+    run_divergence div;
+    if (read_series(dir, "metrics.jsonl", "loss", &s, &l, &n) != 0 || (n == 0 && !read_divergence(dir, &div))) {
         free(s), free(l);
         fprintf(stderr, "rnnlab report: %s: no metrics.jsonl with training losses: not a run folder\n", dir);
         return 1;
@@ -267,11 +309,13 @@ int cmd_report(int argc, char **argv)
              edir ? edir : "", ecell ? ecell : "", etask ? etask : "", cJSON_IsNumber(hid) ? hid->valueint : 0,
              cJSON_IsNumber(T) ? T->valueint : 0);
     free(edir), free(ecell), free(etask);
+    char label[200];
+    run_label(cj, label, sizeof label);
     cJSON_Delete(cj);
     report *r = report_open(dir, "Training run: how the gradient flowed", intro);
     if (!r) return 1;
     report_heading(r, "Summary", table);
-    int bad = run_figures(r, dir, "run", "this run");
+    int bad = run_figures(r, dir, "run", label);
     if (report_close(r) != 0) bad = 1;
     if (bad) return 1;
     fprintf(stderr, "rnnlab report: wrote %s/report.html\n", dir);

@@ -13,6 +13,14 @@ int read_series(const char *dir, const char *file, const char *key, double **ste
  * T - tau), z (n, T+1) ln||dL/dh_{T-k}||; malloc'ed. */
 int read_flow(const char *dir, const char *key, double **steps, double **z, int *n, int *T);
 
+/* The step a run diverged at (its metrics line with "diverged": true) and
+ * why; 1 if it did, else 0 (step NaN). */
+typedef struct {
+    double step;
+    char reason[200];
+} run_divergence;
+int read_divergence(const char *dir, run_divergence *d);
+
 /* Add the figures of one run to r: loss, gradient norm and the
  * gradient-flow heatmap. tag prefixes the file names, label names the run in
  * captions. 0 on success. */

@@ -447,6 +447,21 @@ static cJSON *darray(const double *v, int n)
     return a;
 }
 
+/* A number of a record: JSON has no inf or NaN, and cJSON writes null for
+ * both, which the flow records keep for ln 0 = -inf (an exact zero). So +inf
+ * and NaN (a run that diverged) are the strings "inf" and "nan". */
+static cJSON *jnum(double v)
+{
+    return isfinite(v) || v == -INFINITY ? cJSON_CreateNumber(v) : cJSON_CreateString(isnan(v) ? "nan" : "inf");
+}
+
+static cJSON *darray_nonfinite(const double *v, int n)
+{
+    cJSON *a = cJSON_CreateArray();
+    for (int i = 0; a && i < n; i++) cJSON_AddItemToArray(a, jnum(v[i]));
+    return a;
+}
+
 /* The gradient flow record: per-lag ln||dL/dh_tau|| on the fixed sequence,
  * and the spectra of W_hh. */
 static rl_status flow_record(rl_trainer *t, double loss, double gnorm)
@@ -462,10 +477,10 @@ static rl_status flow_record(rl_trainer *t, double loss, double gnorm)
     if (!s) {
         cJSON *r = cJSON_CreateObject();
         cJSON_AddNumberToObject(r, "step", (double)t->step);
-        cJSON_AddNumberToObject(r, "loss", loss);
-        cJSON_AddNumberToObject(r, "grad_norm", gnorm);
-        cJSON_AddNumberToObject(r, "param_norm", rl_buffer_norm(rl_model_params_const(t->m), rl_model_num_params(t->m), RL_F32));
-        cJSON_AddNumberToObject(r, "val_seq_loss", rl_jac_loss(j));
+        cJSON_AddItemToObject(r, "loss", isnan(loss) ? cJSON_CreateNull() : jnum(loss));
+        cJSON_AddItemToObject(r, "grad_norm", isnan(gnorm) ? cJSON_CreateNull() : jnum(gnorm));
+        cJSON_AddItemToObject(r, "param_norm", jnum(rl_buffer_norm(rl_model_params_const(t->m), rl_model_num_params(t->m), RL_F32)));
+        cJSON_AddItemToObject(r, "val_seq_loss", jnum(rl_jac_loss(j)));
         cJSON *w = cJSON_AddArrayToObject(r, "w_hh");
         for (int l = 0; l < t->cfg.layers; l++) {
             double rad[4], sig[4];
@@ -478,8 +493,8 @@ static rl_status flow_record(rl_trainer *t, double loss, double gnorm)
             cJSON_AddItemToArray(w, e);
         }
         /* index tau = 0..T: ln||dL/dh_tau|| of the top layer; and the part from the last step */
-        cJSON_AddItemToObject(r, "lag_log_grad", darray(lag, T + 1));
-        cJSON_AddItemToObject(r, "lag_log_grad_last", darray(last, T + 1));
+        cJSON_AddItemToObject(r, "lag_log_grad", darray_nonfinite(lag, T + 1));
+        cJSON_AddItemToObject(r, "lag_log_grad_last", darray_nonfinite(last, T + 1));
         s = rl_run_append(t->dir, "flow.jsonl", r);
     }
     free(lag), free(last);
@@ -828,6 +843,35 @@ static rl_status log_metrics(rl_trainer *t, double now, double tlog, int64_t tok
     return s;
 }
 
+/* A run that diverged (a loss or gradient not finite, stopped): the metrics
+ * of the steps since the last line, a line for the step that diverged
+ * ("diverged": true, "reason", the step's step_loss and step_grad_norm,
+ * "inf" or "nan" where they are not numbers), and a flow record of the model that diverged (the one before
+ * the step's update, which was not made), so that the report can show what
+ * led to it (issue 28). Nothing is written on other ranks. Errors here are
+ * passed over: the divergence is the run's error, said by the caller. */
+static void diverged_records(rl_trainer *t, double loss, double gnorm, const char *what, double now, double tlog,
+                             int64_t tokens, double t0)
+{
+    if (!writes(t)) return;
+    rl_progress rep;
+    if (t->cfg.readout == RL_READOUT_BPTT && (t->acc.steps > 0 || t->acc.skipped > 0)) log_metrics(t, now, tlog, tokens, t0, &rep);
+    cJSON *r = cJSON_CreateObject();
+    cJSON_AddNumberToObject(r, "step", (double)t->step + 1);
+    cJSON_AddBoolToObject(r, "diverged", 1);
+    cJSON_AddStringToObject(r, "reason", what);
+    /* the step's own numbers, not an interval's means: other keys than loss and grad_norm */
+    cJSON_AddItemToObject(r, "step_loss", jnum(loss));
+    cJSON_AddItemToObject(r, "step_grad_norm", jnum(gnorm));
+    cJSON_AddNumberToObject(r, "lr", rl_lr_at(&t->cfg.sched, t->step));
+    rl_run_append(t->dir, "metrics.jsonl", r);
+    if (t->cfg.flow_every > 0) {
+        t->step++;
+        flow_record(t, loss, gnorm);
+        t->step--;
+    }
+}
+
 static rl_status trainer_loop(rl_trainer *t, volatile int *stop, int *interrupted,
                               void (*progress)(const rl_progress *, void *), void *ctx)
 {
@@ -857,6 +901,7 @@ static rl_status trainer_loop(rl_trainer *t, volatile int *stop, int *interrupte
             if (!c->skip_nonfinite) {
                 char what[200];
                 snprintf(what, sizeof what, "%s", s ? rl_errmsg() : "the loss is not finite");
+                diverged_records(t, loss, gnorm, what, rl_now(), tlog, tokens + tokens_per_step, t0);
                 if (t->last_ckpt > 0)
                     return rl_fail(RL_ERR_NONFINITE, "step %lld: %s; stopped; the checkpoint of step %lld is intact",
                                    (long long)t->step + 1, what, (long long)t->last_ckpt);
