@@ -1098,6 +1098,15 @@ typedef struct {
     int64_t steps;         /* > 0: the new total */
     const char *text_path; /* NULL: the path the run recorded */
     const struct rl_shard *shard; /* NULL: one process; else as for rl_trainer_new_ex */
+    /* nset settings changed from the checkpoint's, "key=value" (the option
+     * table's keys and texts): lr, schedule, warmup, step_size, gamma,
+     * min_lr, decay_steps, clip, clip_value, log_every; others RL_ERR_ARG.
+     * Those that differ are the run's config history: a line {"step": N,
+     * "config_changed": {"lr": ["0.001", "0.0005"], ...}} of metrics.jsonl,
+     * config.json rewritten, and a checkpoint at step N that holds them. A
+     * schedule changed to cosine without decay_steps decays over the steps. */
+    const char *const *set;
+    int nset;
 } rl_resume_options;
 rl_status rl_trainer_resume_ex(rl_trainer **out, const char *dir, const rl_resume_options *o);
 /* A hook on every training step, called after the backward pass and before

@@ -124,6 +124,9 @@ static cJSON *summary(const char *dir)
         cJSON_AddNumberToObject(j, "tokens_per_s", v[n / 2]); /* the median over the logging intervals */
     }
     free(s), free(v);
+    cJSON *hist = read_config_history(dir);
+    if (cJSON_GetArraySize(hist) > 0) cJSON_AddItemToObject(j, "config_history", hist);
+    else cJSON_Delete(hist);
     run_divergence div;
     if (read_divergence(dir, &div)) {
         cJSON_AddNumberToObject(j, "diverged_step", div.step);
@@ -172,6 +175,13 @@ static const char *ln_words(double v, char *b, size_t n)
     return b;
 }
 
+/* Item i of array a as text ("?" when it is not a string). */
+static const char *item_text(const cJSON *a, int i)
+{
+    const char *t = cJSON_GetStringValue(cJSON_GetArrayItem(a, i));
+    return t ? t : "?";
+}
+
 /* The summary table at the top of the run's report: the numbers of --json,
  * in words, with the configuration's main lines. HTML into buf. */
 static void summary_table(const cJSON *j, const cJSON *cfg, char *buf, size_t n)
@@ -198,6 +208,17 @@ static void summary_table(const cJSON *j, const cJSON *cfg, char *buf, size_t n)
         ROW(TH "diverged</th><td>at step %g: %.300s; the run stopped there (the figures mark the step)</td></tr>\n",
             num(j, "diverged_step"), why ? why : "");
         free(why);
+    }
+    const cJSON *h, *kv;
+    cJSON_ArrayForEach(h, cJSON_GetObjectItem(j, "config_history")) { /* the settings a resume changed */
+        ROW(TH "settings changed</th><td>at step %g (resumed):", num(h, "step"));
+        cJSON_ArrayForEach(kv, cJSON_GetObjectItem(h, "changed")) {
+            char *k = html_escape(kv->string ? kv->string : ""), *v0 = html_escape(item_text(kv, 0)),
+                 *v1 = html_escape(item_text(kv, 1));
+            if (k && v0 && v1) ROW(" %.60s %.60s &#8594; %.60s%s", k, v0, v1, kv->next ? "," : "");
+            free(k), free(v0), free(v1);
+        }
+        ROW("</td></tr>\n");
     }
     if (!isnan(num(j, "steps"))) {
         ROW(TH "steps</th><td>%g</td></tr>\n", num(j, "steps"));

@@ -13,13 +13,14 @@
 
 static const char train_usage[] =
     "usage: rnnlab train --task TASK --out RUN_DIR [options]\n"
-    "       rnnlab train --resume RUN_DIR [--steps N] [--data FILE]\n"
+    "       rnnlab train --resume RUN_DIR [--steps N] [--data FILE] [--lr X] [--clip X] ...\n"
     "\n"
     "Train a model on a task, recording how the gradient flows back through time.\n"
     "RUN_DIR gets model.safetensors (the latest model), checkpoint.safetensors\n"
     "(model, optimizer, step, random state), config.json, metrics.jsonl and flow.jsonl\n"
     "(docs/training.md). Ctrl-C saves a checkpoint and stops; --resume continues it\n"
-    "to exactly the numbers of an uninterrupted run.\n"
+    "to exactly the numbers of an uninterrupted run, or with --lr, the schedule's\n"
+    "options, --clip, --clip-value or --log-every changed (the run's config history).\n"
     "\n";
 
 const cli_command cli_train_command = {"train", train_usage, NULL, NULL, 0, NULL};
@@ -106,13 +107,36 @@ static void val_words(const rl_score *sc, const rl_task_info *in, char *buf, siz
 /* Tasks whose sequences come from files: their length is the data's. */
 static int reads_data(rl_task_kind k) { return k == RL_TASK_DATA || k == RL_TASK_SMNIST || k == RL_TASK_PSMNIST; }
 
-/* The options --resume keeps: the rest comes from the checkpoint. */
+/* What --resume changes (the run's config history: rl_resume_options.set). */
+static const char *const resume_changes[] = {"lr", "schedule", "warmup", "step_size", "gamma", "min_lr", "decay_steps",
+                                             "clip", "clip_value", "log_every"};
+#define RESUME_CHANGES (int)(sizeof resume_changes / sizeof resume_changes[0])
+
+/* The options --resume takes: the rest comes from the checkpoint. */
 static int resume_takes(const char *name)
 {
     static const char *const keep[] = {"resume", "steps", "text_path", "quiet", "progress"};
     for (size_t k = 0; k < sizeof keep / sizeof keep[0]; k++)
         if (strcmp(name, keep[k]) == 0) return 1;
+    for (int k = 0; k < RESUME_CHANGES; k++)
+        if (strcmp(name, resume_changes[k]) == 0) return 1;
     return 0;
+}
+
+/* The changes given with --resume as "key=value" (text[k], pointed to by
+ * set[k]); their number. */
+static int resume_set(const cli_ctx *c, const rl_train_config *cfg, char text[][128], const char **set)
+{
+    int n = 0;
+    for (int k = 0; k < RESUME_CHANGES; k++) {
+        const rl_option *f = rl_option_find(resume_changes[k]);
+        if (!f || !cli_given(c, f->name)) continue;
+        char v[96];
+        rl_option_format(cfg, f, v, sizeof v);
+        snprintf(text[n], 128, "%s=%s", f->name, v);
+        set[n] = text[n], n++;
+    }
+    return n;
 }
 
 /* What the options say against each other (the library checks the
@@ -121,12 +145,14 @@ static int train_options(const cli_ctx *c, cli_args *a)
 {
     rl_train_config *cfg = &a->t;
     if (a->resume && a->out_dir) return cli_usage_error(c, "--resume continues a run in its own folder: drop --out");
+    if (a->estimate && a->resume) return cli_usage_error(c, "--dry-run is for a new run (the estimate of its --out)");
     if (!a->resume && !a->out_dir && !a->estimate) return cli_usage_error(c, "--out RUN_DIR is required (or --resume RUN_DIR)");
     if (a->out_dir && strcmp(a->out_dir, "-") == 0) return cli_usage_error(c, "--out -: a run is a folder, it cannot go to stdout");
     for (int i = 0; a->resume && i < cli_option_count(); i++)
         if (cli_given(c, cli_option_at(i)->name) && !resume_takes(cli_option_at(i)->name))
-            return cli_usage_error(c, "--resume takes only --steps, --data, --quiet and --progress: the rest comes from the "
-                                      "checkpoint");
+            return cli_usage_error(c, "--resume takes only --steps, --data, --quiet, --progress and the changes --lr, "
+                                      "--schedule (--warmup, --step-size, --gamma, --min-lr, --decay-steps), --clip, "
+                                      "--clip-value and --log-every: the rest comes from the checkpoint");
     /* a user's data: --data without --task is a file of sequences, whose T is the data's */
     if (!a->resume && cli_given(c, "text_path") && !cli_given(c, "task")) cfg->task = RL_TASK_DATA;
     if (!a->resume && cli_given(c, "seq_len") && reads_data(cfg->task))
@@ -181,7 +207,6 @@ int cmd_train(int argc, char **argv)
     if (e) return e == CLI_HELP ? 0 : e;
     if (a.config_fields) return print_fields();
     if ((e = cli_progress_mode(&c, &mode)) || (e = train_options(&c, &a))) return e;
-    if (a.estimate && a.resume) return cli_usage_error(&c, "--dry-run is for a new run (the estimate of its --out)");
     if (a.estimate) return dry_run(&c, &a.t);
     rl_train_config cfg = a.t;
     const char *out = a.out_dir, *resume = a.resume;
@@ -193,7 +218,10 @@ int cmd_train(int argc, char **argv)
     if (size > 1 && !resume) cfg.block_sum = 1;
     if (rank != 0) mode = -1; /* rank 0 speaks for the job */
     rl_trainer *t = NULL;
-    rl_resume_options ro = {cli_given(&c, "steps") ? cfg.steps : 0, cli_given(&c, "text_path") ? cfg.text_path : NULL, &sh};
+    char settext[RESUME_CHANGES][128];
+    const char *set[RESUME_CHANGES];
+    rl_resume_options ro = {cli_given(&c, "steps") ? cfg.steps : 0, cli_given(&c, "text_path") ? cfg.text_path : NULL, &sh,
+                            set, resume ? resume_set(&c, &cfg, settext, set) : 0};
     rl_status s = resume ? rl_trainer_resume_ex(&t, resume, &ro) : rl_trainer_new_ex(&t, &cfg, out, &sh);
     if (size > 1) { /* every rank starts, or none; rank 0 says why, or else the ranks that failed */
         int mine = s == RL_ERR_ARG ? 2 : s ? 1 : 0, worst = cli_dist_max(mine), zero = cli_dist_max(rank == 0 ? mine : 0);

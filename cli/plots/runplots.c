@@ -113,6 +113,24 @@ static int find_diverged(const cJSON *j, void *ctx)
     return 1;
 }
 
+static int add_change(const cJSON *j, void *ctx)
+{
+    const cJSON *st = cJSON_GetObjectItemCaseSensitive(j, "step"), *ch = cJSON_GetObjectItemCaseSensitive(j, "config_changed");
+    if (!cJSON_IsNumber(st) || !cJSON_IsObject(ch)) return 0;
+    cJSON *e = cJSON_CreateObject();
+    cJSON_AddNumberToObject(e, "step", st->valuedouble);
+    cJSON_AddItemToObject(e, "changed", cJSON_Duplicate(ch, 1));
+    cJSON_AddItemToArray(ctx, e);
+    return 0;
+}
+
+cJSON *read_config_history(const char *dir)
+{
+    cJSON *a = cJSON_CreateArray();
+    if (a) each_record(dir, "metrics.jsonl", add_change, a);
+    return a;
+}
+
 int read_divergence(const char *dir, run_divergence *d)
 {
     d->step = NAN, d->reason[0] = '\0';

@@ -21,6 +21,12 @@ typedef struct {
 } run_divergence;
 int read_divergence(const char *dir, run_divergence *d);
 
+/* The run's config history: the config_changed lines of its metrics (a
+ * resume that changed settings), as [{"step": N, "changed": {"lr": ["0.001",
+ * "0.0005"], ...}}, ...]; the caller frees it. */
+#include <cJSON.h>
+cJSON *read_config_history(const char *dir);
+
 /* Add the figures of one run to r: loss, gradient norm and the
  * gradient-flow heatmap. tag prefixes the file names, label names the run in
  * captions. 0 on success. */

@@ -98,6 +98,8 @@ Batch = _struct("Batch", [("dtype", c_int), ("batch", c_int), ("steps", c_int), 
 LagStats = _struct("LagStats", [(n, c_void_p) for n in ("log_norm", "log_fro", "log_radius", "log_grad_state",
                                                         "log_grad_last", "log_grad_bptt", "J", "P",
                                                         "P_log_scale", "at_lag")])
+ResumeOptions = _struct("ResumeOptions", [("steps", c_int64), ("text_path", c_char_p), ("shard", c_void_p),
+                                          ("set", POINTER(c_char_p)), ("nset", c_int)])
 LyapConfig = _struct("LyapConfig", [("steps", c_int), ("transient", c_int), ("k", c_int), ("input", c_int),
                                     ("noise_std", c_double), ("state", c_int), ("seed", c_uint64),
                                     ("trace_every", c_int)])
@@ -194,6 +196,7 @@ _DECLS = {
     "rl_train_config_free": (None, [P]),
     "rl_trainer_new": (_S, [_PP, P, c_char_p]),
     "rl_trainer_resume": (_S, [_PP, c_char_p, c_int64]),
+    "rl_trainer_resume_ex": (_S, [_PP, c_char_p, POINTER(ResumeOptions)]),
     "rl_trainer_run": (_S, [P, POINTER(c_int), POINTER(c_int), TrainProgressFn, P]),
     "rl_trainer_step": (c_int64, [P]),
     "rl_trainer_free": (None, [P]),

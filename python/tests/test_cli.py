@@ -153,6 +153,25 @@ def test_train_equals_rnnlab_train(tmp_path):
         close(a[k], b[k], tol=0, what=k)
 
 
+def test_resume_with_changed_settings_equals_rnnlab_train(tmp_path):
+    """rnnlab.train(resume=..., lr=...) changes the rate as rnnlab train --resume --lr does: the same model,
+    the change in the records; a change of the model is refused."""
+    opts = dict(task="adding", seq_len=10, cell="gru", hidden=6, batch=4, steps=20, seed=2)
+    rnnlab.train(out=tmp_path / "py", **opts)
+    args = [a for k, v in opts.items() for a in ("--" + k.replace("_", "-"), v)]
+    cli("train", *args, "--out", tmp_path / "cli", "--quiet")
+    run = rnnlab.train(resume=tmp_path / "py", steps=30, lr=0.003, clip=0.25)
+    cli("train", "--resume", tmp_path / "cli", "--steps", 30, "--lr", 0.003, "--clip", 0.25, "--quiet")
+    a, _ = read(tmp_path / "py" / "model.safetensors")
+    b, _ = read(tmp_path / "cli" / "model.safetensors")
+    for k in b:
+        close(a[k], b[k], tol=0, what=k)
+    assert {"step": 20, "config_changed": {"lr": ["0.001", "0.003"], "clip": ["1", "0.25"]}} in run.metrics
+    assert run.config["lr"] == 0.003
+    with pytest.raises(rnnlab.Error, match="resume takes only steps and the changes"):
+        rnnlab.train(resume=tmp_path / "py", steps=40, hidden=7)
+
+
 def test_dropout_with_one_layer_warns(tmp_path):
     """As PyTorch's nn.RNN(dropout=0.5) with one layer: a warning, here and on the command line; none with two."""
     import subprocess

@@ -316,7 +316,7 @@ static rl_status save_checkpoint(rl_trainer *t)
 
 rl_status rl_trainer_resume(rl_trainer **out, const char *dir, int64_t steps)
 {
-    rl_resume_options o = {steps, NULL, NULL};
+    rl_resume_options o = {steps, NULL, NULL, NULL, 0};
     return rl_trainer_resume_ex(out, dir, &o);
 }
 
@@ -349,6 +349,51 @@ static rl_status check_text(const st_file *f, const rl_task_info *in, const char
                    path ? path : "the built-in corpus", (long long)in->text_bytes, (unsigned long long)in->text_hash, b, h);
 }
 
+static rl_status save_checkpoint(rl_trainer *t);
+
+/* The keys a resumed run may change (issue 28): the learning rate and its
+ * schedule, clipping, the records' interval (and --steps, separately). The
+ * rest (the model, the task and its data, the optimiser's kind and its
+ * moments) is the checkpoint's. */
+static const char *const changeable[] = {"lr", "schedule", "warmup", "step_size", "gamma", "min_lr", "decay_steps",
+                                         "clip", "clip_value", "log_every"};
+
+static int is_changeable(const char *key)
+{
+    for (size_t i = 0; i < sizeof changeable / sizeof changeable[0]; i++)
+        if (strcmp(key, changeable[i]) == 0) return 1;
+    return 0;
+}
+
+/* o->set's "key=value" onto c; *changed gets {"key": ["old", "new"], ...}
+ * for those that differ (NULL when none does). */
+static rl_status apply_changes(rl_train_config *c, const rl_resume_options *o, cJSON **changed)
+{
+    *changed = NULL;
+    for (int i = 0; o && i < o->nset; i++) {
+        const char *eq = o->set[i] ? strchr(o->set[i], '=') : NULL;
+        char key[64], was[96], now[96];
+        if (!eq || eq - o->set[i] >= (long)sizeof key) return rl_fail(RL_ERR_ARG, "a change is \"key=value\", not '%s'", o->set[i] ? o->set[i] : "(null)");
+        snprintf(key, sizeof key, "%.*s", (int)(eq - o->set[i]), o->set[i]);
+        const rl_option *f = rl_option_find(key);
+        if (!f || !is_changeable(f->name))
+            return rl_fail(RL_ERR_ARG, "a resumed run changes only lr, schedule, warmup, step_size, gamma, min_lr, decay_steps, "
+                                       "clip, clip_value, log_every and steps: its %s is the checkpoint's", key);
+        rl_option_format(c, f, was, sizeof was);
+        rl_status s = rl_option_parse(c, f, eq + 1);
+        if (s) return s;
+        rl_option_format(c, f, now, sizeof now);
+        if (strcmp(was, now) == 0) continue;
+        if (!*changed && !(*changed = cJSON_CreateObject())) return rl_fail(RL_ERR_NOMEM, "out of memory");
+        cJSON *pair = cJSON_CreateArray();
+        cJSON_AddItemToArray(pair, cJSON_CreateString(was));
+        cJSON_AddItemToArray(pair, cJSON_CreateString(now));
+        cJSON_DeleteItemFromObject(*changed, f->name); /* given twice: the last */
+        cJSON_AddItemToObject(*changed, f->name, pair);
+    }
+    return RL_OK;
+}
+
 rl_status rl_trainer_resume_ex(rl_trainer **out, const char *dir, const rl_resume_options *o)
 {
     *out = NULL;
@@ -373,6 +418,11 @@ rl_status rl_trainer_resume_ex(rl_trainer **out, const char *dir, const rl_resum
         s = rl_fail(RL_ERR_ARG, "%s is at step %lld, past the %lld steps asked for: give --steps %lld or more", dir,
                     (long long)at, (long long)steps, (long long)at);
     if (!s && steps > 0) t->cfg.steps = steps;
+    cJSON *changed = NULL; /* the settings changed: the run's config history (metrics.jsonl) */
+    if (!s) s = apply_changes(&t->cfg, o, &changed);
+    if (!s && cJSON_GetObjectItem(changed, "schedule") && !cJSON_GetObjectItem(changed, "decay_steps"))
+        t->cfg.sched.total = 0; /* a new cosine schedule decays over the steps, as a new run's */
+    resolve_schedule(&t->cfg);
     if (!s && new_text && t->cfg.task != RL_TASK_TEXT && !rl_task_reads_data(t->cfg.task))
         s = rl_fail(RL_ERR_ARG, "--data is only for a run of the text task or of a user's data (data, smnist, psmnist)");
     if (!s && new_text && rl_run_holds(dir, new_text))
@@ -401,6 +451,19 @@ rl_status rl_trainer_resume_ex(rl_trainer **out, const char *dir, const rl_resum
     if (!s && t->step > t->cfg.steps)
         s = rl_fail(RL_ERR_ARG, "%s is at step %lld, past the %lld steps asked for", dir, (long long)t->step,
                     (long long)t->cfg.steps);
+    /* changed settings: a line of the records, config.json, and a checkpoint that holds them (so that a run
+     * stopped before its next checkpoint resumes with them) */
+    if (!s && changed) {
+        cJSON *r = cJSON_CreateObject();
+        cJSON_AddNumberToObject(r, "step", (double)t->step);
+        cJSON_AddItemToObject(r, "config_changed", changed);
+        changed = NULL;
+        if (writes(t)) s = rl_run_append(dir, "metrics.jsonl", r);
+        else cJSON_Delete(r);
+        if (!s && writes(t)) s = rl_run_write_config(dir, &t->cfg);
+        if (!s) s = save_checkpoint(t);
+    }
+    cJSON_Delete(changed);
     if (s) {
         rl_trainer_free(t);
         return s;

@@ -1,0 +1,94 @@
+/* Continuing and comparing runs (issue 28, item 4): a resume that changes
+ * settings (the run's config history), a run started from a model file,
+ * reports of several runs, metrics as CSV. */
+#include "test.h"
+
+#include <cJSON.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+static rl_train_config small(void)
+{
+    rl_train_config c = rl_train_defaults();
+    c.task = RL_TASK_ADDING, c.seq_len = 12, c.cell = RL_CELL_LSTM, c.hidden = 8, c.batch = 6, c.steps = 40;
+    c.log_every = 5, c.eval_every = 10, c.eval_batches = 2, c.flow_every = 10, c.ckpt_every = 10, c.seed = 3;
+    return c;
+}
+
+static rl_status run_to_end(rl_trainer *t)
+{
+    int stop = 0, interrupted = 0;
+    return rl_trainer_run(t, &stop, &interrupted, NULL, NULL);
+}
+
+static unsigned char *file_in(const char *dir, const char *name, size_t *n)
+{
+    char p[1300];
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    return read_file(p, n);
+}
+
+/* A step schedule (lr halved at step 20) in one run, and a constant rate
+ * resumed at step 20 with the schedule changed to it: the same model to the
+ * bit, and the change recorded where it happened. A change the checkpoint
+ * must keep (the model's size) is refused; a resume that changed settings
+ * and stopped before running a step resumes with them. */
+TEST(resume_with_changed_settings)
+{
+    rl_train_config c = small();
+    c.sched.kind = RL_SCHED_STEP, c.sched.step_size = 20, c.sched.gamma = 0.5;
+    const char *whole = tmp_path("chg-whole"), *parts = tmp_path("chg-parts");
+    rl_trainer *t = NULL;
+    CHECK_OK(rl_trainer_new(&t, &c, whole));
+    if (t) CHECK_OK(run_to_end(t));
+    rl_trainer_free(t);
+    c = small();
+    c.steps = 20;
+    CHECK_OK(rl_trainer_new(&t, &c, parts));
+    if (t) CHECK_OK(run_to_end(t));
+    rl_trainer_free(t);
+    const char *bad[] = {"hidden=9"};
+    rl_resume_options ro = {40, NULL, NULL, bad, 1};
+    CHECK(rl_trainer_resume_ex(&t, parts, &ro) == RL_ERR_ARG && !t);
+    CHECK_MSG(strstr(rl_errmsg(), "its hidden is the checkpoint's"), "%s", rl_errmsg());
+    const char *set[] = {"schedule=step", "step_size=20", "gamma=0.5", "log_every=5"};
+    ro = (rl_resume_options){40, NULL, NULL, set, 4};
+    CHECK_OK(rl_trainer_resume_ex(&t, parts, &ro)); /* and stopped before a step */
+    rl_trainer_free(t);
+    t = NULL;
+    CHECK_OK(rl_trainer_resume(&t, parts, 40));
+    if (t) {
+        rl_train_config got = rl_trainer_config(t);
+        CHECK(got.sched.kind == RL_SCHED_STEP && got.sched.step_size == 20 && got.sched.gamma == 0.5);
+        CHECK_OK(run_to_end(t));
+    }
+    rl_trainer_free(t);
+    size_t na = 0, nb = 0;
+    unsigned char *a = file_in(whole, "model.safetensors", &na), *b = file_in(parts, "model.safetensors", &nb);
+    CHECK_MSG(a && b && na == nb && memcmp(a, b, na) == 0, "the models differ (%zu and %zu bytes)", na, nb);
+    free(a), free(b);
+    char *m = (char *)file_in(parts, "metrics.jsonl", &na);
+    CHECK_MSG(m && strstr(m, "{\"step\":20,\"config_changed\":{\"schedule\":[\"constant\",\"step\"],\"step_size\":[\"0\",\"20\"],"
+                             "\"gamma\":[\"0.1\",\"0.5\"]}}"),
+              "%s", m ? m : "(none)");
+    CHECK(m && strstr(m, "{\"step\":25,\"loss\"") && strstr(m, "\"lr\":0.0005,"));
+    free(m);
+    /* the report shows the history; --json has it */
+    const char *rep[] = {"rnnlab", "report", parts, NULL};
+    CHECK(run_cli(rep, NULL, NULL, 0, NULL, 0) == 0);
+    char *html = (char *)file_in(parts, "report.html", &na);
+    CHECK(html && strstr(html, "settings changed</th><td>at step 20 (resumed): schedule constant &#8594; step, step_size 0 "
+                               "&#8594; 20, gamma 0.1 &#8594; 0.5</td>"));
+    free(html);
+    /* the command line: --lr with --resume is a change, --hidden is refused (2) */
+    const char *ok[] = {"rnnlab", "train", "--resume", parts, "--steps", "45", "--lr", "0.002", "--clip", "0.5", "--quiet", NULL};
+    CHECK(run_cli(ok, NULL, NULL, 0, NULL, 0) == 0);
+    m = (char *)file_in(parts, "metrics.jsonl", &na);
+    CHECK(m && strstr(m, "{\"step\":40,\"config_changed\":{\"lr\":[\"0.001\",\"0.002\"],\"clip\":[\"1\",\"0.5\"]}}"));
+    free(m);
+    const char *no[] = {"rnnlab", "train", "--resume", parts, "--steps", "50", "--hidden", "9", NULL};
+    char e[600];
+    CHECK(run_cli(no, NULL, NULL, 0, e, sizeof e) == 2 && strstr(e, "the rest comes from the checkpoint"));
+}
