@@ -92,3 +92,37 @@ TEST(resume_with_changed_settings)
     char e[600];
     CHECK(run_cli(no, NULL, NULL, 0, e, sizeof e) == 2 && strstr(e, "the rest comes from the checkpoint"));
 }
+
+/* metrics.csv beside metrics.jsonl: a row per step (the training line and
+ * its validation merged), the same numbers to the last digit. */
+TEST(metrics_csv_beside_the_json_lines)
+{
+    rl_train_config c = small();
+    c.steps = 20;
+    const char *dir = tmp_path("csv-run");
+    rl_trainer *t = NULL;
+    CHECK_OK(rl_trainer_new(&t, &c, dir));
+    if (t) CHECK_OK(run_to_end(t));
+    rl_trainer_free(t);
+    size_t n = 0;
+    char *csv = (char *)file_in(dir, "metrics.csv", &n);
+    const char *head = "step,loss,grad_norm,grad_norm_max,clipped,lr,skipped,tokens_per_s,baseline,val_loss,";
+    CHECK_MSG(csv && strncmp(csv, head, strlen(head)) == 0,
+              "%.200s", csv ? csv : "(no metrics.csv)");
+    /* rows at steps 5, 10, 15, 20; the validation of step 10 on the row of step 10 */
+    int rows = 0;
+    for (char *p = csv ? strchr(csv, '\n') : NULL; p && p[1]; p = strchr(p + 1, '\n')) rows++;
+    CHECK_MSG(rows == 4, "%d rows", rows);
+    char *m = (char *)file_in(dir, "metrics.jsonl", &n);
+    const char *v = m ? strstr(m, "{\"step\":10,\"val_loss\":") : NULL;
+    CHECK(v != NULL);
+    if (v && csv) {
+        double want = strtod(v + strlen("{\"step\":10,\"val_loss\":"), NULL);
+        const char *row = strstr(csv, "\n10,");
+        CHECK(row != NULL);
+        int commas = 0;
+        for (const char *p = row + 1; row && *p && *p != '\n' && commas < 9; p++)
+            if (*p == ',' && ++commas == 9) CHECK_MSG(strtod(p + 1, NULL) == want, "val_loss %s, want %.17g", p + 1, want);
+    }
+    free(m), free(csv);
+}

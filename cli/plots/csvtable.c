@@ -76,7 +76,7 @@ int csv_table_read(csv_table *t, FILE *f, char *err, size_t errn)
         const char first = line[strspn(line, " \t")];
         if (!t->ncol && (first == '{' || first == '[')) { /* JSON: a run's metrics.jsonl is the likely one */
             bad = fail(err, errn, "line %d starts a JSON %s: this is JSON (JSON Lines, as a run's metrics.jsonl), not a CSV "
-                                  "table; a run's metrics are also in metrics.csv beside it, and rnnlab report RUN draws them",
+                                  "table; a run's metrics are also in metrics.csv beside it (for a spreadsheet), and rnnlab report RUN draws them",
                        lineno, first == '{' ? "object" : "array");
             break;
         }

@@ -310,6 +310,7 @@ static rl_status save_checkpoint(rl_trainer *t)
     /* text: every process's streams' state, to rank 0 */
     if (t->blk && t->k1) s = rl_blocks_gather(t->blk, t->carry_h, t->carry_c);
     if (!s && writes(t)) s = rl_run_save(t->dir, &t->cfg, t->m, t->opt, &st);
+    if (!s && writes(t)) s = rl_run_write_metrics_csv(t->dir); /* metrics.csv beside the JSON lines */
     if (!s) t->last_ckpt = t->step;
     return s;
 }
@@ -933,6 +934,7 @@ static void diverged_records(rl_trainer *t, double loss, double gnorm, const cha
         flow_record(t, loss, gnorm);
         t->step--;
     }
+    rl_run_write_metrics_csv(t->dir);
 }
 
 static rl_status trainer_loop(rl_trainer *t, volatile int *stop, int *interrupted,
