@@ -324,6 +324,15 @@ void rl_model_clip_recurrent(rl_model *m, double max);
  * a file without them (PyTorch's) loads as it is. A FIFO that no process
  * writes to is refused (RL_ERR_IO) rather than waited on. */
 rl_status rl_model_load(rl_model **out, const char *path, rl_dtype dtype);
+/* Copy the weights of the model file at path into m (a new run's start,
+ * rl_train_config.init_from): rnnlab's model or checkpoint, or a PyTorch
+ * state_dict in safetensors (rnn.* and head.*, or an nn.RNN's own names,
+ * weight_ih_l0, ...). Each of m's tensors by its name with its exact shape;
+ * head.weight and head.bias may both be missing (a bare nn.RNN): the head
+ * keeps its values, and *head_kept (may be NULL) is 1. Another cell (by the
+ * file's metadata), a shape or a tensor that does not fit m: RL_ERR_FORMAT
+ * or RL_ERR_ARG naming it; m is then partly written. */
+rl_status rl_model_load_weights(rl_model *m, const char *path, int *head_kept);
 /* Write a model as F32 safetensors with the metadata cell, input_size,
  * hidden_size, num_layers, output_size, loss (and vocab) and the checksums
  * of its tensors and header (zlib's CRC-32; other readers pass over
@@ -987,6 +996,8 @@ typedef struct {
     const char *targets;       /* CSV: the target columns */
     int window, horizon;       /* CSV: T rows a window; each step's target is K = horizon rows later */
     uint64_t perm_seed;        /* psmnist: the seed of the pixels' permutation */
+    const char *init_from;     /* a model file whose weights start the run (rl_model_load_weights), after the init;
+                                  the optimiser starts afresh. NULL: the init alone */
 } rl_train_config;
 
 /* Defaults: adding, T 100, tanh, 128 units, 1 layer, batch 50, 1000 steps,

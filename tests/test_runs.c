@@ -126,3 +126,53 @@ TEST(metrics_csv_beside_the_json_lines)
     }
     free(m), free(csv);
 }
+
+/* --init-from: a new run starts from another run's model (its weights are
+ * the new run's init.safetensors), with a fresh optimiser; the sizes come
+ * from the model on the command line; a model of another size, or a file
+ * that is not a model, is refused in one line before anything is made. */
+TEST(init_from_a_model)
+{
+    rl_train_config c = small();
+    c.steps = 20;
+    const char *a = tmp_path("from-a"), *b = tmp_path("from-b");
+    rl_trainer *t = NULL;
+    CHECK_OK(rl_trainer_new(&t, &c, a));
+    if (t) CHECK_OK(run_to_end(t));
+    rl_trainer_free(t);
+    char model[1300], init[1300];
+    snprintf(model, sizeof model, "%s/model.safetensors", a);
+    snprintf(init, sizeof init, "%s/init.safetensors", b);
+    const char *tr[] = {"rnnlab", "train", "--init-from", model, "--steps", "5", "--save-init", "--quiet", "--out", b, NULL};
+    CHECK(run_cli(tr, NULL, NULL, 0, NULL, 0) == 0);
+    rl_model *ma = NULL, *mb = NULL;
+    CHECK_OK(rl_model_load(&ma, model, RL_F32));
+    CHECK_OK(rl_model_load(&mb, init, RL_F32));
+    if (ma && mb) {
+        const rl_config ca = rl_model_config(ma), cb = rl_model_config(mb);
+        CHECK(cb.cell == RL_CELL_LSTM && cb.hidden_size == 8 && ca.input_size == cb.input_size);
+        CHECK(rl_model_num_params(ma) == rl_model_num_params(mb) &&
+              memcmp(rl_model_params_const(ma), rl_model_params_const(mb), rl_model_num_params(ma) * 4) == 0);
+    }
+    rl_model_free(ma), rl_model_free(mb);
+    size_t n = 0;
+    char *cfg = (char *)file_in(b, "config.json", &n);
+    CHECK(cfg && strstr(cfg, "\"init_from\":") && strstr(cfg, "\"seq_len\":\t12"));
+    free(cfg);
+    /* another size; a data file */
+    const char *big[] = {"rnnlab", "train", "--init-from", model, "--hidden", "9", "--steps", "5", "--out", tmp_path("from-c"), NULL};
+    char e[600];
+    struct stat sb;
+    CHECK(run_cli(big, NULL, NULL, 0, e, sizeof e) == 1);
+    char *err = (char *)read_file(tmp_path("cli.stderr"), &n);
+    CHECK_MSG(err && strstr(err, "has shape (32, 2), expected (36, 2)"), "%s", err ? err : "");
+    free(err);
+    CHECK(stat(tmp_path("from-c"), &sb) != 0);
+    const char *data = tmp_path("from-data.safetensors");
+    const char *mk[] = {"rnnlab", "data", "--model", model, "--steps", "5", "--out", data, NULL};
+    CHECK(run_cli(mk, NULL, NULL, 0, NULL, 0) == 0);
+    c = small();
+    c.init_from = data;
+    CHECK(rl_trainer_new(&t, &c, tmp_path("from-d")) == RL_ERR_FORMAT && strstr(rl_errmsg(), "is a data file, not a model"));
+    CHECK(stat(tmp_path("from-d"), &sb) != 0);
+}

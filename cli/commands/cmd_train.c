@@ -139,6 +139,33 @@ static int resume_set(const cli_ctx *c, const rl_train_config *cfg, char text[][
     return n;
 }
 
+/* --init-from an rnnlab model: its sizes (cell, hidden, layers, the LRU's,
+ * the orthogonal map) and its task where they are not given; a PyTorch
+ * state_dict without rnnlab's metadata leaves them to the options. Said
+ * on stderr (rank 0). */
+static void init_from_sizes(const cli_ctx *c, rl_train_config *cfg)
+{
+    rl_model *m = NULL;
+    if (!cfg->init_from || rl_model_load(&m, cfg->init_from, RL_F32) != RL_OK) return;
+    const rl_config mc = rl_model_config(m);
+    if (!cli_given(c, "cell")) cfg->cell = mc.cell;
+    if (!cli_given(c, "hidden")) cfg->hidden = mc.hidden_size;
+    if (!cli_given(c, "layers")) cfg->layers = mc.num_layers;
+    if (!cli_given(c, "state_size") && mc.cell == RL_CELL_LRU) cfg->state_size = mc.state_size;
+    if (!cli_given(c, "activation") && mc.cell == RL_CELL_LRU) cfg->activation = mc.activation;
+    if (!cli_given(c, "orthogonal")) cfg->orthogonal = rl_model_orthogonal(m);
+    rl_task_kind k = RL_TASK_ADDING;
+    const int T = rl_model_task(m, &k);
+    if (!cli_given(c, "task") && !cli_given(c, "text_path") && T > 0 && k != RL_TASK_TEXT && !reads_data(k)) {
+        cfg->task = k;
+        if (!cli_given(c, "seq_len")) cfg->seq_len = T;
+    }
+    if (cli_dist_rank() == 0)
+        fprintf(stderr, "rnnlab train: starting from the weights of %s (%s, %d x %d units), with a fresh optimiser\n",
+                cfg->init_from, rl_cell_name(cfg->cell), cfg->layers, cfg->hidden);
+    rl_model_free(m);
+}
+
 /* What the options say against each other (the library checks the
  * configuration's own consistency): 0, or 2 after a usage error. */
 static int train_options(const cli_ctx *c, cli_args *a)
@@ -153,6 +180,7 @@ static int train_options(const cli_ctx *c, cli_args *a)
             return cli_usage_error(c, "--resume takes only --steps, --data, --quiet, --progress and the changes --lr, "
                                       "--schedule (--warmup, --step-size, --gamma, --min-lr, --decay-steps), --clip, "
                                       "--clip-value and --log-every: the rest comes from the checkpoint");
+    if (!a->resume) init_from_sizes(c, cfg);
     /* a user's data: --data without --task is a file of sequences, whose T is the data's */
     if (!a->resume && cli_given(c, "text_path") && !cli_given(c, "task")) cfg->task = RL_TASK_DATA;
     if (!a->resume && cli_given(c, "seq_len") && reads_data(cfg->task))

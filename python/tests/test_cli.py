@@ -172,6 +172,28 @@ def test_resume_with_changed_settings_equals_rnnlab_train(tmp_path):
         rnnlab.train(resume=tmp_path / "py", steps=40, hidden=7)
 
 
+@pytest.mark.parametrize("bare", [False, True])
+def test_init_from_a_pytorch_state_dict(tmp_path, bare):
+    """init_from a PyTorch state_dict in safetensors (a module with rnn and head, or a bare nn.GRU's own names):
+    the run's init.safetensors holds its weights, to the bit; a bare module's head keeps the init."""
+    torch.manual_seed(4)
+    rnn, head = torch.nn.GRU(2, 6, 2, batch_first=True).float(), torch.nn.Linear(6, 1).float()
+    sd = {k: v.detach() for k, v in rnn.state_dict().items()} if bare else \
+        {**{"rnn." + k: v.detach() for k, v in rnn.state_dict().items()},
+         **{"head." + k: v.detach() for k, v in head.state_dict().items()}}
+    st.save(tmp_path / "torch.safetensors", sd)
+    rnnlab.train(out=tmp_path / "run", task="adding", seq_len=8, cell="gru", hidden=6, layers=2, batch=4, steps=2,
+                 save_init=True, init_from=str(tmp_path / "torch.safetensors"))
+    got, _ = read(tmp_path / "run" / "init.safetensors")
+    for k, v in rnn.state_dict().items():
+        close(got["rnn." + k], v.numpy(), tol=0, what=k)
+    if not bare:
+        close(got["head.weight"], head.weight.detach().numpy(), tol=0, what="head.weight")
+    with pytest.raises(rnnlab.Error, match="expected"):
+        rnnlab.train(out=tmp_path / "bad", task="adding", seq_len=8, cell="gru", hidden=5, layers=2, steps=2,
+                     init_from=str(tmp_path / "torch.safetensors"))
+
+
 def test_dropout_with_one_layer_warns(tmp_path):
     """As PyTorch's nn.RNN(dropout=0.5) with one layer: a warning, here and on the command line; none with two."""
     import subprocess

@@ -22,7 +22,7 @@ struct rl_trainer {
     rl_train_config cfg;
     char *dir;               /* owned copies of the run folder's path */
     char *text_path;         /* and of cfg.text_path */
-    char *strings[4];        /* and of cfg's other strings (a user's data: valid_path, inputs, targets) */
+    char *strings[4];        /* and of cfg's other strings (a user's data: valid_path, inputs, targets; init_from) */
     rl_task *task;
     rl_task_info info;
     rl_model *m; /* float32 */
@@ -169,7 +169,8 @@ static rl_status own_strings(rl_trainer *t, int take)
         if (f->type != RL_FIELD_PATH || strcmp(f->name, "text_path") == 0) continue;
         RL_ASSERT(k < (int)(sizeof t->strings / sizeof t->strings[0]));
         const char **p = (const char **)((char *)&t->cfg + f->offset);
-        char *own = take || !*p ? (char *)*p : strcmp(f->name, "valid_path") == 0 ? realpath(*p, NULL) : NULL;
+        const int file = strcmp(f->name, "valid_path") == 0 || strcmp(f->name, "init_from") == 0; /* by absolute path */
+        char *own = take || !*p ? (char *)*p : file ? realpath(*p, NULL) : NULL;
         if (!own && *p && !take) own = strdup(*p);
         if (*p && !own) s = rl_fail(RL_ERR_NOMEM, "out of memory");
         t->strings[k++] = own;
@@ -287,6 +288,8 @@ rl_status rl_trainer_new_ex(rl_trainer **out, const rl_train_config *cfg, const 
      * written into the run's configuration */
     if (!s) rl_init_for_steps(&t->cfg.init, t->cfg.cell, t->info.steps);
     if (!s) s = rl_model_init(t->m, &t->cfg.init, t->cfg.seed);
+    /* --init-from: the weights of a model file over the init (a head it lacks keeps the init's); a fresh optimiser */
+    if (!s && t->cfg.init_from) s = rl_model_load_weights(t->m, t->cfg.init_from, NULL);
     rl_rng_seed(&t->rng, t->cfg.seed ^ 0x7472616e69ull);
     if (!s && writes(t)) s = rl_run_create(dir, &t->cfg, &t->lock);
     if (!s && writes(t) && t->cfg.save_init) { /* the model before training, for the analysis of what training changed */
