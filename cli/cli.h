@@ -153,6 +153,8 @@ extern const cli_command cli_init_command, cli_data_command, cli_grad_command, c
     cli_bench_command, cli_report_command, cli_plot_command, cli_train_command, cli_eval_command, cli_sample_command,
     cli_jacobian_command, cli_spectrum_command, cli_lyapunov_command, cli_explain_command, cli_info_command,
     cli_sweep_command;
+/* rnnlab report A B C --out DIR: several runs on one page (cli/commands/report_compare.c). */
+int report_compare(const cli_ctx *c, char **dirs, int n, const char *out);
 int cmd_init(int argc, char **argv);
 int cmd_grad(int argc, char **argv);
 int cmd_gradcheck(int argc, char **argv);

@@ -48,7 +48,7 @@ static rl_option rows[] = {
         "init data grad plot " ANALYSIS),
     ROW("out_dir", "out", "files", RL_FIELD_PATH, out_dir, 0, 0, "DIR",
         "the folder to write: made, or an empty one (or one the command made, which it goes on with)", NULL,
-        "train demo sweep"),
+        "train demo sweep report"),
     ROW("resume", "resume", "files", RL_FIELD_PATH, resume, 0, 0, "RUN_DIR",
         "continue the run there (--steps N: to N steps in all; --data FILE: the run's text or data, moved there)", NULL, "train"),
     /* a model's sizes */

@@ -176,3 +176,60 @@ TEST(init_from_a_model)
     CHECK(rl_trainer_new(&t, &c, tmp_path("from-d")) == RL_ERR_FORMAT && strstr(rl_errmsg(), "is a data file, not a model"));
     CHECK(stat(tmp_path("from-d"), &sb) != 0);
 }
+
+/* rnnlab report A B C --out DIR: the runs on the same axes (each figure's
+ * CSV holds every run's points, run by run), a table of their settings and
+ * results naming what differs; a folder that holds other files, a missing
+ * --out and a folder that is not a run are refused. */
+TEST(report_compares_runs)
+{
+    const char *dirs[3] = {tmp_path("cmp-a"), tmp_path("cmp-b"), tmp_path("cmp-c")};
+    const double lr[3] = {1e-3, 1e-2, 3e-2};
+    for (int i = 0; i < 3; i++) {
+        rl_train_config c = small();
+        c.steps = 20, c.sched.lr = lr[i];
+        rl_trainer *t = NULL;
+        CHECK_OK(rl_trainer_new(&t, &c, dirs[i]));
+        if (t) CHECK_OK(run_to_end(t));
+        rl_trainer_free(t);
+    }
+    const char *out = tmp_path("cmp-out");
+    const char *rep[] = {"rnnlab", "report", dirs[0], dirs[1], dirs[2], "--out", out, NULL};
+    const char *log = tmp_path("cmp-figures.jsonl");
+    setenv("RNNLAB_FIGURE_LOG", log, 1);
+    char e[600];
+    CHECK_MSG(run_cli(rep, NULL, NULL, 0, e, sizeof e) == 0, "%s", e);
+    unsetenv("RNNLAB_FIGURE_LOG");
+    size_t n = 0;
+    char *html = (char *)file_in(out, "report.html", &n);
+    CHECK(html && strstr(html, "The settings that differ between them: <code>lr</code>.") &&
+          strstr(html, "<td>1</td><td><code>cmp-a</code></td><td>adding</td><td>12</td><td>lstm</td>") &&
+          strstr(html, "<td>0.03</td>"));
+    free(html);
+    /* four figures, each with three runs' lines (the legend names them) */
+    char *figs = (char *)read_file(log, &n);
+    int count = 0;
+    for (char *p = figs; p && (p = strstr(p, "compare-")) != NULL; p++) count += strncmp(p, "compare-loss.png", 16) == 0 ||
+        strncmp(p, "compare-gradnorm.png", 20) == 0 || strncmp(p, "compare-flow.png", 16) == 0 || strncmp(p, "compare-radius.png", 18) == 0;
+    CHECK_MSG(count == 4, "%d figures", count);
+    free(figs);
+    /* the loss CSV: run 1's rows are run cmp-a's metrics (steps 5..20) */
+    char *csv = (char *)file_in(out, "compare-loss.csv", &n);
+    int rows[4] = {0};
+    for (char *p = csv ? strchr(csv, '\n') : NULL; p && p[1]; p = strchr(p + 1, '\n')) {
+        int r = atoi(p + 1);
+        if (r >= 1 && r <= 3) rows[r]++;
+    }
+    CHECK_MSG(rows[1] == 4 && rows[2] == 4 && rows[3] == 4, "%d %d %d rows", rows[1], rows[2], rows[3]);
+    free(csv);
+    /* again into the same folder: it is this command's page */
+    CHECK(run_cli(rep, NULL, NULL, 0, NULL, 0) == 0);
+    const char *no_out[] = {"rnnlab", "report", dirs[0], dirs[1], NULL};
+    CHECK(run_cli(no_out, NULL, NULL, 0, e, sizeof e) == 2 && strstr(e, "--out DIR"));
+    const char *busy[] = {"rnnlab", "report", dirs[0], dirs[1], "--out", dirs[2], NULL};
+    CHECK(run_cli(busy, NULL, NULL, 0, e, sizeof e) == 1 && strstr(e, "holds other files"));
+    const char *notrun[] = {"rnnlab", "report", dirs[0], test_tmpdir, "--out", tmp_path("cmp-out2"), NULL};
+    CHECK(run_cli(notrun, NULL, NULL, 0, e, sizeof e) == 1 && strstr(e, "not a run folder"));
+    const char *one[] = {"rnnlab", "report", dirs[0], "--out", tmp_path("cmp-out3"), NULL};
+    CHECK(run_cli(one, NULL, NULL, 0, e, sizeof e) == 2 && strstr(e, "--out is for several runs"));
+}

@@ -17,12 +17,18 @@
 
 static const char report_usage[] =
     "usage: rnnlab report RUN_DIR [--json]\n"
+    "       rnnlab report RUN_A RUN_B ... --out DIR\n"
     "       rnnlab report SWEEP_DIR [--result KEY] [--x OPT] [--by OPT] [--json]\n"
     "\n"
     "Make RUN_DIR/report.html for a training run folder (rnnlab train --out): the\n"
     "loss and validation curves, the gradient norm before clipping, and the\n"
     "gradient-flow heatmap ln||dL/dh_tau|| over lag and training step, each as PNG\n"
     "with its data as CSV beside the page.\n"
+    "\n"
+    "Several run folders (at most 8): DIR/report.html with them on the same axes (the\n"
+    "training loss, the gradient norm, the gradient flow of each run's last record\n"
+    "against the lag, the spectral radius of W_hh over training) and a table of their\n"
+    "settings and results; DIR is new, empty, or a page made so before.\n"
     "\n"
     "A sweep's folder (rnnlab sweep --out): SWEEP_DIR/report.html with a figure of a\n"
     "result against a swept option, a line for each value of another (the mean over\n"
@@ -38,7 +44,7 @@ static const char report_usage[] =
     "numbers behind the figure.\n"
     "\n";
 
-const cli_command cli_report_command = {"report", report_usage, NULL, NULL, 1, NULL};
+const cli_command cli_report_command = {"report", report_usage, NULL, NULL, 8, NULL};
 
 /* A JSON file of at most limit bytes, or NULL (errno says why when it
  * could not be read at all); member: a file of a folder, read only when it
@@ -75,7 +81,7 @@ static int cmp_double(const void *a, const void *b)
 
 /* The key numbers of a run: for scripts (--json; bench/results.sh) and the
  * report's summary table. */
-static cJSON *summary(const char *dir)
+cJSON *report_run_summary(const char *dir)
 {
     double *s = NULL, *v = NULL;
     int n = 0;
@@ -152,7 +158,7 @@ static cJSON *summary(const char *dir)
 
 static int summary_json(const char *dir)
 {
-    cJSON *j = summary(dir);
+    cJSON *j = report_run_summary(dir);
     char *txt = cJSON_PrintUnformatted(j);
     if (txt) puts(txt);
     free(txt);
@@ -287,6 +293,10 @@ int cmd_report(int argc, char **argv)
     if (e) return e == CLI_HELP ? 0 : e;
     const char *result = a.result, *x = a.x, *by = a.by;
     if (optind >= argc) return cli_usage_error(&c, "RUN_DIR is required");
+    if (argc - optind > 1) return a.json || result || x || by ? cli_usage_error(&c, "several runs make a page: --json, "
+                                                                                  "--result, --x and --by are for one")
+                                                              : report_compare(&c, argv + optind, argc - optind, a.out_dir);
+    if (a.out_dir) return cli_usage_error(&c, "--out is for several runs (rnnlab report A B C --out DIR): one run's page goes in its folder");
     const char *dir = argv[optind];
     if (cli_is_sweep(dir)) return cli_sweep_report(&c, dir, result, x, by, a.json);
     if (result || x || by) return cli_usage_error(&c, "--result, --x and --by are for a sweep's folder");
@@ -317,7 +327,7 @@ int cmd_report(int argc, char **argv)
     char intro[2048];
     char p[1300];
     snprintf(p, sizeof p, "%s/config.json", dir);
-    cJSON *cj = load_json(p, 1 << 20, 1), *sum = summary(dir);
+    cJSON *cj = load_json(p, 1 << 20, 1), *sum = report_run_summary(dir);
     char table[4096];
     summary_table(sum, cj, table, sizeof table);
     cJSON_Delete(sum);

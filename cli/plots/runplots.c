@@ -124,6 +124,28 @@ static int add_change(const cJSON *j, void *ctx)
     return 0;
 }
 
+/* The spectral radius of the top layer's W_hh (the largest over its gate blocks) of a flow record. */
+static int add_radius(const cJSON *j, void *ctx)
+{
+    series *s = ctx;
+    const cJSON *st = cJSON_GetObjectItemCaseSensitive(j, "step"), *w = cJSON_GetObjectItemCaseSensitive(j, "w_hh");
+    const cJSON *top = cJSON_GetArrayItem(w, cJSON_GetArraySize(w) - 1), *g;
+    double r = -INFINITY;
+    cJSON_ArrayForEach(g, cJSON_GetObjectItemCaseSensitive(top, "radius")) if (cJSON_IsNumber(g)) r = fmax(r, g->valuedouble);
+    if (!cJSON_IsNumber(st) || !isfinite(r)) return 0;
+    if (grow(s, 1)) return 1;
+    s->steps[s->n] = st->valuedouble, s->vals[s->n++] = r;
+    return 0;
+}
+
+int read_radius(const char *dir, double **steps, double **vals, int *n)
+{
+    series s = {"w_hh", 1, 0, 0, NULL, NULL};
+    int r = each_record(dir, "flow.jsonl", add_radius, &s);
+    *steps = s.steps, *vals = s.vals, *n = s.n;
+    return r;
+}
+
 cJSON *read_config_history(const char *dir)
 {
     cJSON *a = cJSON_CreateArray();

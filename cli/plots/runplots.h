@@ -21,6 +21,13 @@ typedef struct {
 } run_divergence;
 int read_divergence(const char *dir, run_divergence *d);
 
+/* The spectral radius of W_hh over training from the flow records: the top
+ * layer's, the largest over its gate blocks; malloc'ed, *n their length. */
+int read_radius(const char *dir, double **steps, double **vals, int *n);
+
+/* The key numbers of a run (rnnlab report RUN --json; cli/commands/cmd_report.c). */
+struct cJSON *report_run_summary(const char *dir);
+
 /* The run's config history: the config_changed lines of its metrics (a
  * resume that changed settings), as [{"step": N, "changed": {"lr": ["0.001",
  * "0.0005"], ...}}, ...]; the caller frees it. */
