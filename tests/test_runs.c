@@ -233,3 +233,32 @@ TEST(report_compares_runs)
     const char *one[] = {"rnnlab", "report", dirs[0], "--out", tmp_path("cmp-out3"), NULL};
     CHECK(run_cli(one, NULL, NULL, 0, e, sizeof e) == 2 && strstr(e, "--out is for several runs"));
 }
+
+/* A sweep's figure over --lr (issue 28): a log axis (0.001 to 0.01 is one
+ * decade, drawn linear before), and the task's baseline under a loss. */
+TEST(sweep_figure_of_a_rate)
+{
+    const char *text = "command train\n"
+                       "options --task adding --seq-len 8 --hidden 4 --batch 4 --steps 5 --eval-every 0 --flow-every 0\n"
+                       "grid    --lr 0.001 0.003 0.01\n";
+    const char *spec = write_tmp("rate.sweep", text, strlen(text));
+    const char *out = tmp_path("rate-sweep");
+    const char *sw[] = {"rnnlab", "sweep", spec, "--out", out, "--quiet", NULL};
+    CHECK(run_cli(sw, NULL, NULL, 0, NULL, 0) == 0);
+    const char *log = tmp_path("rate-figures.jsonl");
+    setenv("RNNLAB_FIGURE_LOG", log, 1);
+    const char *rep[] = {"rnnlab", "report", out, "--result", "val_loss", NULL};
+    CHECK(run_cli(rep, NULL, NULL, 0, NULL, 0) == 0);
+    unsetenv("RNNLAB_FIGURE_LOG");
+    size_t n = 0;
+    char *t = (char *)read_file(log, &n);
+    cJSON *fig = t ? cJSON_Parse(t) : NULL;
+    const cJSON *x = cJSON_GetArrayItem(cJSON_GetObjectItem(fig, "axes"), 0), *marks = cJSON_GetObjectItem(fig, "marks");
+    CHECK_MSG(cJSON_IsTrue(cJSON_GetObjectItem(x, "log")), "%s", t ? t : "(no figure)");
+    int black = 0; /* the baseline: colour 7 */
+    for (int i = 0; i + 1 < cJSON_GetArraySize(marks); i += 2)
+        black |= cJSON_GetArrayItem(marks, i)->valueint == 7 && cJSON_GetArrayItem(marks, i + 1)->valueint > 0;
+    CHECK_MSG(black, "no baseline drawn: %s", t ? t : "");
+    cJSON_Delete(fig);
+    free(t);
+}
