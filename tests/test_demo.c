@@ -501,7 +501,7 @@ TEST(report_and_plot_commands)
     free(figs);
     struct { const char *argv[8]; int status; const char *frag; } bad[] = {
         {{"rnnlab", "report", NULL}, 2, "RUN_DIR is required"},
-        {{"rnnlab", "report", run, "extra", NULL}, 2, "unexpected argument 'extra'"},
+        {{"rnnlab", "report", run, "extra", NULL}, 2, "several runs go on one page in a folder of its own: --out DIR"},
         {{"rnnlab", "report", test_fixtures, NULL}, 1, "not a run folder"},
         {{"rnnlab", "plot", "histogram", j, "--out", tmp_path("x.png"), NULL}, 2, "unknown plot kind"},
         {{"rnnlab", "plot", "lags", j, NULL}, 2, "--out is required"},
@@ -588,7 +588,7 @@ TEST(plot_csv_draws_a_table)
     write_text(tmp_path("short.csv"), "x,y,z\n1,2,3\n2,3\n");
     write_text(tmp_path("gaps.csv"), "x,y\n1,\n2,\n");
     /* issue 28 (9): a run's metrics.jsonl given to plot csv says what the file is */
-    write_text(tmp_path("metrics.jsonl"), "{\"step\": 10, \"loss\": 0.5, \"grad_norm\": 1, \"lr\": 0.001, \"skipped\": 0}\n"
+    write_text(tmp_path("plot-metrics.jsonl"), "{\"step\": 10, \"loss\": 0.5, \"grad_norm\": 1, \"lr\": 0.001, \"skipped\": 0}\n"
                                           "{\"step\": 20, \"loss\": 0.4, \"grad_norm\": 1, \"lr\": 0.001, \"skipped\": 0}\n");
     struct { const char *in; const char *frag; int status; } bad[] = {
         {tmp_path("w9.csv"), "more than 8 series", 1},
@@ -597,7 +597,7 @@ TEST(plot_csv_draws_a_table)
         {tmp_path("word.csv"), "line 3, column 'y': 'abc' is not a number", 1},
         {tmp_path("short.csv"), "line 3 has 2 fields, the header 3", 1},
         {tmp_path("gaps.csv"), "no series has a number", 1},
-        {tmp_path("metrics.jsonl"), "line 1 starts a JSON object: this is JSON (JSON Lines, as a run's metrics.jsonl), not a CSV table", 1},
+        {tmp_path("plot-metrics.jsonl"), "line 1 starts a JSON object: this is JSON (JSON Lines, as a run's metrics.jsonl), not a CSV table", 1},
         {"/nonexistent/t.csv", "cannot read it", 1},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {

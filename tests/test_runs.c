@@ -99,7 +99,7 @@ TEST(metrics_csv_beside_the_json_lines)
 {
     rl_train_config c = small();
     c.steps = 20;
-    const char *dir = tmp_path("csv-run");
+    const char *dir = tmp_path("mcsv-run");
     rl_trainer *t = NULL;
     CHECK_OK(rl_trainer_new(&t, &c, dir));
     if (t) CHECK_OK(run_to_end(t));
@@ -228,7 +228,9 @@ TEST(report_compares_runs)
     CHECK(run_cli(no_out, NULL, NULL, 0, e, sizeof e) == 2 && strstr(e, "--out DIR"));
     const char *busy[] = {"rnnlab", "report", dirs[0], dirs[1], "--out", dirs[2], NULL};
     CHECK(run_cli(busy, NULL, NULL, 0, e, sizeof e) == 1 && strstr(e, "holds other files"));
-    const char *notrun[] = {"rnnlab", "report", dirs[0], test_tmpdir, "--out", tmp_path("cmp-out2"), NULL};
+    const char *empty = tmp_path("cmp-empty");
+    CHECK(mkdir(empty, 0755) == 0);
+    const char *notrun[] = {"rnnlab", "report", dirs[0], empty, "--out", tmp_path("cmp-out2"), NULL};
     CHECK(run_cli(notrun, NULL, NULL, 0, e, sizeof e) == 1 && strstr(e, "not a run folder"));
     const char *one[] = {"rnnlab", "report", dirs[0], "--out", tmp_path("cmp-out3"), NULL};
     CHECK(run_cli(one, NULL, NULL, 0, e, sizeof e) == 2 && strstr(e, "--out is for several runs"));
