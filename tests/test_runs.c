@@ -121,7 +121,7 @@ TEST(metrics_csv_beside_the_json_lines)
         const char *row = strstr(csv, "\n10,");
         CHECK(row != NULL);
         int commas = 0;
-        for (const char *p = row + 1; row && *p && *p != '\n' && commas < 9; p++)
+        for (const char *p = row ? row + 1 : ""; *p && *p != '\n' && commas < 9; p++)
             if (*p == ',' && ++commas == 9) CHECK_MSG(strtod(p + 1, NULL) == want, "val_loss %s, want %.17g", p + 1, want);
     }
     free(m), free(csv);
