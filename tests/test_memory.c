@@ -396,3 +396,28 @@ TEST(lyapunov_stopped_keeps_its_exponents)
     cJSON_Delete(j);
     free(t);
 }
+
+/* A jacobian that will take minutes says so when it starts, with what
+ * makes it shorter, and its progress line shows the time left from the
+ * estimate before the rate is known ("about ... left"); Ctrl-C then stops
+ * it with nothing written. S = 1024 over T = 400 steps: an SVD and an
+ * eigensolve of 1024 x 1024 at each of 401 lags, minutes on any machine. */
+TEST(jacobian_says_how_long_it_will_take)
+{
+    const char *model = tmp_path("eta-m.safetensors"), *data = tmp_path("eta-d.safetensors"), *out = tmp_path("eta-j.safetensors");
+    const char *init[] = {"rnnlab", "init", "--cell", "tanh", "--hidden", "1024", "--input", "1", "--output", "1", "--out",
+                          model, NULL};
+    const char *dat[] = {"rnnlab", "data", "--model", model, "--steps", "400", "--out", data, NULL};
+    CHECK(run_cli(init, NULL, NULL, 0, NULL, 0) == 0 && run_cli(dat, NULL, NULL, 0, NULL, 0) == 0);
+    const char *jac[] = {"rnnlab", "jacobian", "--model", model, "--data", data, "--out", out, "--progress", NULL};
+    const char *err = tmp_path("eta.stderr");
+    CHECK(run_cli_signal_err(jac, 4.0, SIGINT, err) == 130);
+    size_t n = 0;
+    char *e = (char *)read_file(err, &n);
+    CHECK_MSG(e && strstr(e, "rnnlab jacobian: this will take about ") && strstr(e, "--lags LIST takes the norms at fewer lags") &&
+                  strstr(e, "Jacobian products, lag 0 of 400 (0%), 0m0") && strstr(e, "s, about "),
+              "%s", e ? e : "(no stderr)");
+    free(e);
+    struct stat sb;
+    CHECK(stat(out, &sb) != 0);
+}
