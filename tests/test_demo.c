@@ -414,6 +414,10 @@ TEST(report_draws_a_diverged_run)
     m = (char *)read_file(p, &n);
     CHECK(m && strstr(m, "{\"step\":0,") && strstr(m, "{\"step\":2,"));
     free(m);
+    snprintf(p, sizeof p, "%s/metrics.csv", run); /* written at the stop too, with the divergence's column */
+    m = (char *)read_file(p, &n);
+    CHECK_MSG(m && strstr(m, ",diverged\n") && strstr(m, "\n2,"), "%s", m ? m : "(no metrics.csv)");
+    free(m);
     const char *log = tmp_path("diverged-figures.jsonl");
     unlink(log);
     setenv("RNNLAB_FIGURE_LOG", log, 1);

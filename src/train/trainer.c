@@ -313,7 +313,6 @@ static rl_status save_checkpoint(rl_trainer *t)
     /* text: every process's streams' state, to rank 0 */
     if (t->blk && t->k1) s = rl_blocks_gather(t->blk, t->carry_h, t->carry_c);
     if (!s && writes(t)) s = rl_run_save(t->dir, &t->cfg, t->m, t->opt, &st);
-    if (!s && writes(t)) s = rl_run_write_metrics_csv(t->dir); /* metrics.csv beside the JSON lines */
     if (!s) t->last_ckpt = t->step;
     return s;
 }
@@ -1042,5 +1041,8 @@ rl_status rl_trainer_run(rl_trainer *t, volatile int *stop, int *interrupted,
     int muted = rl_progress_mute(1);
     rl_status s = trainer_loop(t, stop, interrupted, progress, ctx);
     rl_progress_mute(muted);
+    /* metrics.csv beside the JSON lines, once the run ends or stops (not at every checkpoint: it is the whole
+     * file again, which a long run would pay for thousands of times); a divergence writes it itself */
+    if (!s && t && writes(t)) s = rl_run_write_metrics_csv(t->dir);
     return s;
 }
