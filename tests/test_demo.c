@@ -620,3 +620,26 @@ TEST(plot_csv_draws_a_table)
     char e[512];
     CHECK(run_cli(other, NULL, NULL, 0, e, sizeof e) == 2 && strstr(e, "are for plot csv"));
 }
+
+/* A run with one flow record (stopped before its second): the report draws
+ * that record against the lag instead of leaving the flow out (issue 28). */
+TEST(report_draws_a_single_flow_record)
+{
+    char run[1100], p[1300];
+    snprintf(run, sizeof run, "%s/one-flow-run", test_tmpdir);
+    CHECK(mkdir(run, 0755) == 0);
+    snprintf(p, sizeof p, "%s/metrics.jsonl", run);
+    write_text(p, "{\"step\":1,\"loss\":1.2,\"grad_norm\":3e5,\"grad_norm_max\":3e5}\n"
+                  "{\"step\":2,\"loss\":0.9,\"grad_norm\":2e5,\"grad_norm_max\":2e5}\n");
+    snprintf(p, sizeof p, "%s/flow.jsonl", run);
+    write_text(p, "{\"step\":0,\"lag_log_grad\":[38.1,30.5,20.2,null,0.4]}\n");
+    const char *rep[] = {"rnnlab", "report", run, NULL};
+    CHECK(run_cli(rep, NULL, NULL, 0, NULL, 0) == 0);
+    snprintf(p, sizeof p, "%s/run-flow.png", run);
+    check_png(p);
+    snprintf(p, sizeof p, "%s/report.html", run);
+    size_t n = 0;
+    char *html = (char *)read_file(p, &n);
+    CHECK(html && strstr(html, "only gradient-flow record (step 0)") && strstr(html, "an exact zero"));
+    free(html);
+}

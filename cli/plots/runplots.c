@@ -176,6 +176,37 @@ static pl_series divergence_line(const run_divergence *d, const pl_series *s, in
     return (pl_series){label, x, y, 2, PL_LINE_POINTS, 5}; /* points: a margin, so that it is not on the frame */
 }
 
+/* A run with one flow record (one that stopped before its second): that
+ * record against the lag, a line, rather than no figure. 0 on success. */
+static int one_flow_record(report *r, double step, const double *z, int T, const char *tag, const char *label)
+{
+    char png[256], csv[256], cap[1024];
+    double *k = malloc((size_t)(T + 1) * sizeof *k), *y = malloc((size_t)(T + 1) * sizeof *y);
+    int bad = !k || !y, zeros = 0;
+    for (int i = 0; !bad && i <= T; i++) k[i] = i, y[i] = z[i] / log(10.0), zeros += z[i] == -INFINITY;
+    if (!bad) {
+        snprintf(png, sizeof png, "%s-flow.png", tag);
+        snprintf(csv, sizeof csv, "%s-flow.csv", tag);
+        pl_series s = {"the one record", k, y, T + 1, PL_LINE, 0};
+        pl_figure f = {.path = report_path(r, png), .title = label, .xlabel = "lag T #[0x2212] #[0x03c4]",
+                       .ylabel = "log#d10#u #[0x2016]#[0x2202]L/#[0x2202]h#d#[0x03c4]#u#[0x2016]", .xmin = NAN, .xmax = NAN,
+                       .ymin = NAN, .ymax = NAN, .intx = 1};
+        bad |= plot_lines(&f, &s, 1);
+        const char *names[2] = {"lag", "ln_grad"};
+        const double *cols[2] = {k, z};
+        bad |= write_csv(report_path(r, csv), names, cols, 2, T + 1);
+        snprintf(cap, sizeof cap,
+                 "%s: how the gradient flows back through time in the run's only gradient-flow record (step %.0f): "
+                 "log<sub>10</sub> &#8214;&#8706;L/&#8706;h<sub>&#964;</sub>&#8214; against the lag T &#8722; &#964; "
+                 "on a fixed validation sequence (a heatmap over training needs two records)%s. The CSV has the natural "
+                 "logs.",
+                 label, step, zeros ? "; an exact zero (ln = &#8722;&#8734;) cannot be drawn and is left out" : "");
+        report_figure(r, png, cap, csv);
+    }
+    free(k), free(y);
+    return bad ? -1 : 0;
+}
+
 int run_flow_figure(report *r, const char *run_dir, const char *tag, const char *label)
 {
     char png[256], csv[256], cap[1400];
@@ -239,6 +270,8 @@ int run_flow_figure(report *r, const char *run_dir, const char *tag, const char 
             report_figure(r, png, cap, csv);
         }
         free(zt);
+    } else if (nf == 1 && T > 0) {
+        bad |= one_flow_record(r, fs[0], z, T, tag, label);
     }
     free(fs), free(z);
     return bad ? -1 : 0;

@@ -38,8 +38,8 @@ cJSON *read_config_history(const char *dir);
  * gradient-flow heatmap. tag prefixes the file names, label names the run in
  * captions. 0 on success. */
 int run_figures(report *r, const char *run_dir, const char *tag, const char *label);
-/* The gradient-flow heatmap alone (nothing if the run has fewer than two
- * flow records). 0 on success. */
+/* The gradient-flow heatmap alone (with one flow record, that record
+ * against the lag; nothing without one). 0 on success. */
 int run_flow_figure(report *r, const char *run_dir, const char *tag, const char *label);
 
 #endif
