@@ -131,8 +131,16 @@ void cli_progress_line(const char *text);
 void cli_progress(const char *what, double done, double total);
 void cli_progress_note(const char *text);
 void cli_progress_end(void);
+/* The command's estimate of its time in seconds, for the progress line's
+ * "left" before the rate is known; cleared by cli_progress_end. */
+void cli_progress_expect(double seconds);
 int cli_interrupted(void);
 volatile int *cli_stop_flag(void);
+/* --dry-run's report on stdout: the estimated peak memory (bytes, with
+ * mem_detail in parentheses) against rl_memory_limit(), and whether it
+ * fits; the estimated time (seconds; NaN: "not measured", time_detail
+ * saying why) with time_detail. */
+void cli_say_cost(const cli_ctx *c, double bytes, const char *mem_detail, double seconds, const char *time_detail);
 /* The progress mode from --progress and --quiet: 2 after a usage error when
  * both are given. */
 int cli_progress_mode(const cli_ctx *c, int *mode);
@@ -150,6 +158,8 @@ extern const cli_command cli_init_command, cli_data_command, cli_grad_command, c
     cli_bench_command, cli_report_command, cli_plot_command, cli_train_command, cli_eval_command, cli_sample_command,
     cli_jacobian_command, cli_spectrum_command, cli_lyapunov_command, cli_explain_command, cli_info_command,
     cli_sweep_command;
+/* rnnlab report A B C --out DIR: several runs on one page (cli/commands/report_compare.c). */
+int report_compare(const cli_ctx *c, char **dirs, int n, const char *out);
 int cmd_init(int argc, char **argv);
 int cmd_grad(int argc, char **argv);
 int cmd_gradcheck(int argc, char **argv);

@@ -48,7 +48,7 @@ static rl_option rows[] = {
         "init data grad plot " ANALYSIS),
     ROW("out_dir", "out", "files", RL_FIELD_PATH, out_dir, 0, 0, "DIR",
         "the folder to write: made, or an empty one (or one the command made, which it goes on with)", NULL,
-        "train demo sweep"),
+        "train demo sweep report"),
     ROW("resume", "resume", "files", RL_FIELD_PATH, resume, 0, 0, "RUN_DIR",
         "continue the run there (--steps N: to N steps in all; --data FILE: the run's text or data, moved there)", NULL, "train"),
     /* a model's sizes */
@@ -82,8 +82,9 @@ static rl_option rows[] = {
     ROW("k", "k", "exponents", RL_FIELD_INT, lyap.k, 1, 1 << 30, "K", "how many exponents", "all: S", "lyapunov"),
     ROW("trace_every", "trace-every", "exponents", RL_FIELD_INT, lyap.trace_every, 0, 100000000, "N",
         "record the running estimates every N steps; 0 = off", NULL, "lyapunov"),
-    ROW("lags", "lags", "output", RL_FIELD_TEXT, lags, 0, 0, "LIST", "lags k in [1, T], separated by commas", "1,2,5,10,...,T",
-        "spectrum"),
+    ROW("lags", "lags", "output", RL_FIELD_TEXT, lags, 0, 0, "LIST",
+        "lags k in [1, T], separated by commas (jacobian: the 2-norm and radius at these alone, NaN at the others)",
+        "spectrum: 1,2,5,10,...,T; jacobian: every lag", "jacobian spectrum"),
     FLAG("no_steps", "no-steps", "output", no_steps, "leave out the steps' Jacobians (jacobian: J, T*S*S numbers; spectrum: "
          "the spectra of the J_t)", "jacobian spectrum"),
     FLAG("full_j", "full-j", "output", full_j, "write J however large (above 64 MiB it is left out, and said so)", "jacobian"),
@@ -132,6 +133,8 @@ static rl_option rows[] = {
     FLAG("logy", "logy", "plot csv", logy, "a log y axis (likewise)", "plot"),
     FLAG("points", "points", "plot csv", points, "a marker at every point", "plot"),
     FLAG("dry_run", "dry-run", "run", dry_run, "print the points' command lines and run nothing", "sweep"),
+    FLAG("estimate", "dry-run", "run", estimate, "print the estimated peak memory and time against the memory limit, and "
+         "run nothing", "train " ANALYSIS),
     FLAG("quick", "quick", "run", quick, "smaller sizes and fewer steps (seconds; for tests)", "demo"),
     /* output */
     FLAG("json", "json", "output", json, "one JSON object on stdout instead of a table", "eval explain info bench report"),

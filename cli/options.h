@@ -39,7 +39,7 @@ typedef struct {
     double tol;               /* gradcheck --tol */
     int tau;                  /* explain --tau */
     /* the analysis commands */
-    const char *lags;         /* spectrum --lags LIST */
+    const char *lags;         /* spectrum, jacobian --lags LIST */
     int no_steps, full_j, no_radius;
     rl_lyap_config lyap;      /* lyapunov: --steps, --transient, --k, --input, --state, --trace-every (noise_std, seed: above) */
     /* eval, sample */
@@ -58,6 +58,7 @@ typedef struct {
     const char *title, *xlabel, *ylabel;
     int logx, logy, points;
     int dry_run, quick;
+    int estimate;             /* train, jacobian, spectrum, lyapunov --dry-run: the cost, and nothing run */
     /* output */
     int json, quiet, progress, config_fields;
 } cli_args;

@@ -5,12 +5,14 @@
  * library's progress hook, and the command ends with one line and 130. */
 #include "cli.h"
 
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 static volatile int stop_flag;
+static double expect_s = NAN; /* the command's own estimate of its time (cli_progress_expect), NaN: none */
 static struct {
     const char *cmd;
     int on, tty, shown;
@@ -76,9 +78,11 @@ void cli_progress(const char *what, double done, double total)
     double el = rl_now() - pg.t0;
     char e[16], left[16], line[256];
     clock_str(e, sizeof e, el);
-    clock_str(left, sizeof left, done > 0 ? el * (total - done) / done : 0);
-    snprintf(line, sizeof line, "%s %.0f of %.0f (%.0f%%), %s, %s left", what, done, total, total > 0 ? 100 * done / total : 0,
-             e, done > 0 ? left : "?");
+    /* what is left from the rate so far; before the first part is done, from the command's estimate */
+    const int est = done <= 0 && !isnan(expect_s);
+    clock_str(left, sizeof left, done > 0 ? el * (total - done) / done : est ? expect_s - el : 0);
+    snprintf(line, sizeof line, "%s %.0f of %.0f (%.0f%%), %s, %s%s left", what, done, total, total > 0 ? 100 * done / total : 0,
+             e, est ? "about " : "", done > 0 || est ? left : "?");
     cli_progress_line(line);
 }
 
@@ -89,8 +93,11 @@ void cli_progress_note(const char *text)
     if (pg.tty) fputc('\n', stderr), pg.shown = 0;
 }
 
+void cli_progress_expect(double seconds) { expect_s = seconds; }
+
 void cli_progress_end(void)
 {
+    expect_s = NAN;
     if (pg.shown) fputs("\r\033[K", stderr);
     pg.shown = 0;
     rl_set_progress(NULL, NULL);
@@ -98,3 +105,23 @@ void cli_progress_end(void)
 
 int cli_interrupted(void) { return stop_flag; }
 volatile int *cli_stop_flag(void) { return &stop_flag; }
+
+void cli_say_cost(const cli_ctx *c, double bytes, const char *mem_detail, double seconds, const char *time_detail)
+{
+    rl_mem_limit l = rl_memory_limit();
+    char need[32], have[32], t[16];
+    rl_format_bytes(bytes, need, sizeof need);
+    rl_format_bytes(l.bytes, have, sizeof have);
+    printf("dry run of rnnlab %s: nothing was run\n", c->cmd);
+    printf("memory  about %s at the peak%s%s%s; %s leaves %s: %s\n", need, mem_detail && *mem_detail ? " (" : "",
+           mem_detail ? mem_detail : "", mem_detail && *mem_detail ? ")" : "", l.what[0] ? l.what : "nothing", have,
+           bytes > l.bytes ? "it does NOT fit" : "it fits");
+    if (isnan(seconds)) {
+        printf("time    not measured%s%s\n", time_detail && *time_detail ? ": " : "", time_detail ? time_detail : "");
+        return;
+    }
+    clock_str(t, sizeof t, seconds);
+    if (seconds < 1) snprintf(t, sizeof t, "%.2g s", seconds);
+    printf("time    about %s%s%s%s\n", t, time_detail && *time_detail ? " (" : "", time_detail ? time_detail : "",
+           time_detail && *time_detail ? ")" : "");
+}

@@ -50,7 +50,8 @@ const char *rl_errmsg(void);
  * rl_lyapunov): they call fn(ctx, what, done, total) from the calling thread
  * as they go ("Lyapunov steps", 4096, 300100), often: fn keeps its own pace.
  * A nonzero return stops the computation, which returns RL_ERR_INTERRUPTED
- * with nothing written (how a program stops on Ctrl-C). One hook for the
+ * with nothing written (how a program stops on Ctrl-C), but for
+ * rl_lyapunov_ex, which keeps the exponents of the steps done. One hook for the
  * process; fn NULL removes it. The trainer does not report through it (it
  * has its own, and its own stop flag: rl_trainer_run). */
 typedef int (*rl_progress_fn)(void *ctx, const char *what, double done, double total);
@@ -323,6 +324,15 @@ void rl_model_clip_recurrent(rl_model *m, double max);
  * a file without them (PyTorch's) loads as it is. A FIFO that no process
  * writes to is refused (RL_ERR_IO) rather than waited on. */
 rl_status rl_model_load(rl_model **out, const char *path, rl_dtype dtype);
+/* Copy the weights of the model file at path into m (a new run's start,
+ * rl_train_config.init_from): rnnlab's model or checkpoint, or a PyTorch
+ * state_dict in safetensors (rnn.* and head.*, or an nn.RNN's own names,
+ * weight_ih_l0, ...). Each of m's tensors by its name with its exact shape;
+ * head.weight and head.bias may both be missing (a bare nn.RNN): the head
+ * keeps its values, and *head_kept (may be NULL) is 1. Another cell (by the
+ * file's metadata), a shape or a tensor that does not fit m: RL_ERR_FORMAT
+ * or RL_ERR_ARG naming it; m is then partly written. */
+rl_status rl_model_load_weights(rl_model *m, const char *path, int *head_kept);
 /* Write a model as F32 safetensors with the metadata cell, input_size,
  * hidden_size, num_layers, output_size, loss (and vocab) and the checksums
  * of its tensors and header (zlib's CRC-32; other readers pass over
@@ -552,6 +562,9 @@ typedef struct {
     double *P_log_scale;
     int norm_steps;         /* out: the Lanczos steps of log_norm, all lags together */
     int norm_svds;          /* out: the lags whose log_norm took a full SVD instead */
+    const unsigned char *at_lag; /* (T+1) or NULL: log_norm and log_radius only at the lags k = T - tau where
+                                    at_lag[k] is nonzero (NaN at the others), which spares an SVD and an
+                                    eigensolve per lag left out; NULL: at every lag */
 } rl_lag_stats;
 
 /* One backward sweep over the sequence fills every requested field. The
@@ -661,8 +674,14 @@ typedef struct {
                             layer below at the same step) with diagonal or 2 x 2 blocks |lambda| R(theta)
                             on its diagonal, and exponent i is exactly (1/N) sum_t ln|J_t[i,i]| (a 2 x 2
                             block: ln sqrt|det|, for both of its rows) */
+    int steps_done;      /* the steps the exponents average over: cfg->steps, or fewer when stopped */
+    int traced;          /* the rows of trace filled */
 } rl_lyap_info;
-/* rl_lyapunov, and what its trajectory did into *info (may be NULL). */
+/* rl_lyapunov, and what its trajectory did into *info (may be NULL). When
+ * the progress hook stops it (RL_ERR_INTERRUPTED) after the transient, the
+ * exponents are those of the steps measured so far (info->steps_done of
+ * them, info->traced rows of trace): a partial result, returned with the
+ * status. */
 rl_status rl_lyapunov_ex(const rl_model *m, const rl_batch *b, int seq, const rl_lyap_config *cfg, double *exponents,
                          double *trace, rl_lyap_info *info);
 
@@ -1006,6 +1025,8 @@ typedef struct {
     const char *targets;       /* CSV: the target columns */
     int window, horizon;       /* CSV: T rows a window; each step's target is K = horizon rows later */
     uint64_t perm_seed;        /* psmnist: the seed of the pixels' permutation */
+    const char *init_from;     /* a model file whose weights start the run (rl_model_load_weights), after the init;
+                                  the optimiser starts afresh. NULL: the init alone */
 } rl_train_config;
 
 /* Defaults: adding, T 100, tanh, 128 units, 1 layer, batch 50, 1000 steps,
@@ -1117,6 +1138,15 @@ typedef struct {
     int64_t steps;         /* > 0: the new total */
     const char *text_path; /* NULL: the path the run recorded */
     const struct rl_shard *shard; /* NULL: one process; else as for rl_trainer_new_ex */
+    /* nset settings changed from the checkpoint's, "key=value" (the option
+     * table's keys and texts): lr, schedule, warmup, step_size, gamma,
+     * min_lr, decay_steps, clip, clip_value, log_every; others RL_ERR_ARG.
+     * Those that differ are the run's config history: a line {"step": N,
+     * "config_changed": {"lr": ["0.001", "0.0005"], ...}} of metrics.jsonl,
+     * config.json rewritten, and a checkpoint at step N that holds them. A
+     * schedule changed to cosine without decay_steps decays over the steps. */
+    const char *const *set;
+    int nset;
 } rl_resume_options;
 rl_status rl_trainer_resume_ex(rl_trainer **out, const char *dir, const rl_resume_options *o);
 /* A hook on every training step, called after the backward pass and before
@@ -1338,6 +1368,69 @@ const char *rl_blas_action_name(rl_blas_action a);
 /* "avx", "avx2", "fma", "avx512f", "avx512bw", "avx512dq", "avx512vl",
  * "avx512_bf16", "amx" for the bits 1 << 0 .. 1 << 8; NULL for others. */
 const char *rl_cpu_feature_name(rl_cpu_feature f);
+
+/* ---------------------------------------------------------------- memory */
+
+/* What this process may still allocate: the least of the memory available
+ * (MemAvailable of /proc/meminfo), the address-space limit (RLIMIT_AS,
+ * `ulimit -v`) less what the process maps already, the cgroup's memory
+ * limit less its use (v2 memory.max, v1 memory.limit_in_bytes, of the
+ * process's cgroup and its parents), and RNNLAB_MEMORY_LIMIT (bytes, or with
+ * a K, M, G or T suffix: powers of 1024) less what rnnlab holds. what names
+ * the one that sets it ("the memory available (MemAvailable)"). Linux
+ * overcommits: an allocation beyond it succeeds, and the kernel kills the
+ * process when the pages are touched, which is why it is read and not
+ * probed. */
+typedef struct {
+    double bytes; /* INFINITY when nothing says */
+    char what[64];
+} rl_mem_limit;
+rl_mem_limit rl_memory_limit(void);
+/* RL_ERR_NOMEM with one line, "WHAT needs about 95.4 GiB of memory; the
+ * memory available (MemAvailable) leaves 21.3 GiB", when bytes exceed
+ * rl_memory_limit(); RL_OK otherwise, and always below 64 MiB unless
+ * RNNLAB_MEMORY_LIMIT is set. The library checks its large objects with it
+ * before it allocates them (rl_model_new, rl_ws_new, rl_task_data_new,
+ * rl_jac_new, rl_lyapunov, rl_trainer_new: the whole run's peak); a program
+ * checks what it adds of its own. */
+rl_status rl_memory_check(double bytes, const char *what);
+/* bytes in words: "12.3 GiB", "512 MiB", "100 bytes". */
+void rl_format_bytes(double bytes, char *buf, size_t n);
+
+/* What the library's objects allocate, in bytes, from their sizes alone (0
+ * for sizes that are not valid; INFINITY past size_t), as they allocate it:
+ * tests/test_memory.c holds each to what is allocated. A model: */
+double rl_model_bytes(const rl_config *c, rl_orth orth, rl_dtype dtype);
+/* a workspace for batches of B sequences of T steps (rl_ws_new): */
+double rl_ws_bytes(const rl_config *c, rl_orth orth, rl_dtype dtype, int batch, int steps);
+/* a batch of B sequences of T steps as rl_task_data_new makes it (float32 x,
+ * targets, mask): */
+double rl_batch_bytes(const rl_config *c, int batch, int steps);
+/* rl_jac_new on a sequence of T steps and rl_jac_lags after it: */
+double rl_jac_bytes(const rl_config *c, rl_orth orth, int steps);
+/* rl_lyapunov with cfg (on rl_get_num_threads() threads): */
+double rl_lyapunov_bytes(const rl_config *c, rl_orth orth, const rl_lyap_config *cfg);
+
+/* The cost of a training run before it runs (rnnlab train --dry-run). */
+typedef struct {
+    double bytes;        /* the peak: what rl_trainer_new and rl_trainer_run allocate at most */
+    double ws_bytes;     /* of which the training workspace (batch, T) */
+    double params;       /* the model's parameters */
+    double step_seconds; /* one training step, timed (time_it), else NaN */
+    double seconds;      /* the run: its steps, validations and flow records, from the timing, else NaN */
+} rl_train_cost;
+/* The cost of the run c describes (its task is read for its sizes: a
+ * user's data is loaded). time_it: also time one training step (two
+ * forward and backward passes on a smaller batch, scaled) and the run from
+ * it. RL_ERR_ARG for a configuration rl_trainer_new refuses for its options;
+ * a run that does not fit in memory is not an error here (compare bytes
+ * with rl_memory_limit), and nothing is timed then. */
+rl_status rl_train_estimate(const rl_train_config *c, int time_it, rl_train_cost *out);
+/* The seconds rl_jac_lags takes on a model of state size S over T steps,
+ * with the spectral norm at norm_lags of the lags and the spectral radius at
+ * radius_lags (the rest are a product each): LAPACK timed on one matrix
+ * (at most 256 x 256, scaled by the cube of S). */
+double rl_jac_seconds(int S, int T, int norm_lags, int radius_lags);
 
 /* ---------------------------------------------------------------- checks */
 

@@ -171,9 +171,11 @@ int run_cli(const char *const *argv, const char *stdin_path, char *out, size_t o
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
-int run_cli_signal(const char *const *argv, double delay_s, int sig)
+int run_cli_signal(const char *const *argv, double delay_s, int sig) { return run_cli_signal_err(argv, delay_s, sig, "/dev/null"); }
+
+int run_cli_signal_err(const char *const *argv, double delay_s, int sig, const char *err_path)
 {
-    pid_t pid = spawn(argv, "/dev/null", "/dev/null", "/dev/null");
+    pid_t pid = spawn(argv, "/dev/null", "/dev/null", err_path);
     if (pid < 0) return -1;
     struct timespec ts = {(time_t)delay_s, (long)((delay_s - (double)(time_t)delay_s) * 1e9)};
     nanosleep(&ts, NULL);

@@ -65,6 +65,8 @@ int run_cli(const char *const *argv, const char *stdin_path, char *out, size_t o
 /* Start the program, send it sig after delay_s seconds, wait: its exit status
  * (128 + signal if it died of one). Output is discarded. */
 int run_cli_signal(const char *const *argv, double delay_s, int sig);
+/* run_cli_signal with its stderr into err_path. */
+int run_cli_signal_err(const char *const *argv, double delay_s, int sig, const char *err_path);
 /* Number of lines in the last stderr captured by run_cli. */
 int run_cli_err_lines(void);
 

@@ -126,7 +126,7 @@ TEST(datatask_resume_is_exact)
     CHECK(rename(p, moved) == 0);
     b = NULL;
     CHECK(rl_trainer_resume(&b, tmp_path("halves"), 14) == RL_ERR_IO && strstr(rl_errmsg(), "resume.npz: cannot open"));
-    rl_resume_options ro = {14, moved, NULL};
+    rl_resume_options ro = {14, moved, NULL, NULL, 0};
     CHECK_OK(rl_trainer_resume_ex(&b, tmp_path("halves"), &ro));
     if (b) {
         CHECK(strcmp(rl_trainer_config(b).text_path, moved) == 0);

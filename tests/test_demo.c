@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 int png_stats(const char *path, unsigned *w, unsigned *h, double *ink, int *colours)
 {
@@ -69,6 +70,24 @@ static int png_has_colour(const char *path, unsigned rgb)
     free(px);
     png_image_free(&im);
     return found;
+}
+
+/* The pixels of path that are exactly rgb. */
+static long png_count_colour(const char *path, unsigned rgb)
+{
+    png_image im;
+    memset(&im, 0, sizeof im);
+    im.version = PNG_IMAGE_VERSION;
+    if (!png_image_begin_read_from_file(&im, path)) return 0;
+    im.format = PNG_FORMAT_RGB;
+    unsigned char *px = malloc(PNG_IMAGE_SIZE(im));
+    long n = 0;
+    if (px && png_image_finish_read(&im, NULL, px, 0, NULL))
+        for (size_t i = 0; i < (size_t)im.width * im.height; i++)
+            n += ((unsigned)px[3 * i] << 16 | (unsigned)px[3 * i + 1] << 8 | px[3 * i + 2]) == rgb;
+    free(px);
+    png_image_free(&im);
+    return n;
 }
 
 /* The figure log of cli/plots/plot.h's test hook (RNNLAB_FIGURE_LOG), figure by
@@ -224,20 +243,66 @@ TEST(demo_quick_report)
     CHECK(html && !strstr(html, "seed's") && strstr(html, "eigenvalue-product theorem"));
     CHECK(html && strstr(html, "no clipping") && strstr(html, "SGD"));
     free(html);
-    /* the theorem's deviations are drawn up to 10^3, with a marked line there */
+    /* the theorem's deviations are drawn per step (ln(1 + dev)/k, issue 28), on a log axis that holds them all:
+     * no cap at 10^3 where 37 of 70 points sat */
     char *flog = (char *)read_file(log, &n), *save = NULL;
     const char *top = NULL;
     cJSON *th = NULL;
+    int ylog = 0;
     for (char *line = flog ? strtok_r(flog, "\n", &save) : NULL; line && !th; line = strtok_r(NULL, "\n", &save))
         if (strstr(line, "gain-theorem.png")) th = cJSON_Parse(line);
     const cJSON *ax;
     cJSON_ArrayForEach(ax, cJSON_GetObjectItem(th, "axes")) {
         const cJSON *l = cJSON_GetObjectItem(ax, "labels");
         if (strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(ax, "name")), "y") == 0)
-            top = cJSON_GetStringValue(cJSON_GetArrayItem(l, cJSON_GetArraySize(l) - 1));
+            top = cJSON_GetStringValue(cJSON_GetArrayItem(l, cJSON_GetArraySize(l) - 1)), ylog = cJSON_IsTrue(cJSON_GetObjectItem(ax, "log"));
     }
-    CHECK_MSG(top && (strcmp(top, "10#u3#d") == 0 || strcmp(top, "1000") == 0), "gain-theorem's y axis ends at %s",
-              top ? top : "?");
+    const char *title = cJSON_GetStringValue(cJSON_GetObjectItem(th, "title"));
+    CHECK_MSG(title && strstr(title, "the deviation per step") && ylog && top && strcmp(top, "10#u3#d") != 0 &&
+                  strcmp(top, "1000") != 0,
+              "gain-theorem: '%s', log %d, y axis ends at %s", title ? title : "?", ylog, top ? top : "?");
+    /* issue 28's figures: every point of cures-lyapunov (the LSTMs' 2H exponents too) and of clip-loss (the run
+     * without clipping too) inside the frame; linear-eigen says which is measured */
+    free(flog);
+    flog = (char *)read_file(log, &n), save = NULL;
+    int seen = 0;
+    for (char *line = flog ? strtok_r(flog, "\n", &save) : NULL; line; line = strtok_r(NULL, "\n", &save)) {
+        const int ly = strstr(line, "/cures-lyapunov.png\"") != NULL, cl = strstr(line, "/clip-loss.png\"") != NULL,
+                  le = strstr(line, "/linear-eigen.png\"") != NULL;
+        if (!ly && !cl && !le) continue;
+        cJSON *fig = cJSON_Parse(line);
+        const cJSON *pts = cJSON_GetObjectItem(fig, "points"), *q;
+        int out = 0, np = 0, i = 0;
+        double xmax = 0;
+        cJSON_ArrayForEach(q, pts) {
+            double v = q->valuedouble;
+            out += v < -1e-6 || v > 1 + 1e-6, np += i % 2 == 0;
+            if (i++ % 2 == 0) xmax = fmax(xmax, v);
+        }
+        CHECK_MSG(out == 0 && np > 0, "%s: %d of %d point coordinates outside the frame", ly ? "cures-lyapunov" : cl ? "clip-loss" : "linear-eigen", out, 2 * np);
+        if (ly) CHECK_MSG(xmax > 0.9, "cures-lyapunov: the points end at x = %g of the axis", xmax);
+        /* -lambda on a log axis: the exponents far below 0 (the quick demo's LSTMs reach -7) in the frame, not cut at -2 */
+        const cJSON *yax = cJSON_GetArrayItem(cJSON_GetObjectItem(fig, "axes"), 1);
+        if (ly) CHECK_MSG(cJSON_IsTrue(cJSON_GetObjectItem(yax, "log")), "cures-lyapunov: a linear y axis");
+        const char *t = cJSON_GetStringValue(cJSON_GetObjectItem(fig, "title"));
+        if (le) CHECK_MSG(t && strstr(t, "measured eigenvalues (markers)") && strstr(t, "(lines)"), "linear-eigen: %s", t ? t : "?");
+        seen += ly + cl + le;
+        cJSON_Delete(fig);
+    }
+    CHECK(seen == 3);
+    /* the data drawn: every point from lag 2 on is finite, and the gains' rates at the longest lag are apart */
+    snprintf(p, sizeof p, "%s/gain-theorem.csv", dir);
+    char *csv = (char *)read_file(p, &n), *last = NULL;
+    for (char *q = csv; q && (q = strchr(q, '\n')) && q[1]; q++) last = q + 1;
+    double lag = last ? strtod(last, &last) : 0, r[5];
+    for (int g = 0; last && g < 5; g++) {
+        double dev = strtod(last + 1, &last);
+        strtod(last + 1, &last); /* the condition number */
+        r[g] = log1p(dev) / lag;
+        CHECK_MSG(isfinite(r[g]) && r[g] > 0, "gain %d: rate %g at lag %g", g, r[g], lag);
+        for (int h = 0; h < g; h++) CHECK_MSG(fabs(r[g] - r[h]) > 0.01 * fmax(r[g], r[h]), "gains %d and %d: %g, %g", g, h, r[g], r[h]);
+    }
+    free(csv);
     cJSON_Delete(th);
     free(flog);
 }
@@ -359,8 +424,12 @@ TEST(report_flow_exact_zeros)
     CHECK(check_figure_log(log, 3, &zeros) == 3);
     CHECK_MSG(zeros == 10, "%ld cells drawn as exact zeros, want 10", zeros);
     snprintf(p, sizeof p, "%s/run-flow.png", run);
-    /* the zero colour (light grey, hatched in dark grey) is on the figure */
+    /* the zero colour (light grey, hatched in dark grey) is on the figure, over the cells' whole area (issue
+     * 28: they drew white, the image over them, with a sliver of hatching): 10 of the 35 cells, of a plot area
+     * of about 590 x 470 pixels, so about 79,000 pixels; a third of that at least in the grey itself */
     CHECK(png_has_colour(p, 0xD7D7D7) && png_has_colour(p, 0x6E6E6E));
+    long grey = png_count_colour(p, 0xD7D7D7);
+    CHECK_MSG(grey > 26000, "%ld pixels of the exact-zero grey", grey);
     snprintf(p, sizeof p, "%s/report.html", run);
     size_t n = 0;
     char *html = (char *)read_file(p, &n);
@@ -369,6 +438,67 @@ TEST(report_flow_exact_zeros)
     const char *flow = html ? strstr(html, "gradient flow</th>") : NULL;
     CHECK(flow && strstr(flow, "(exact 0) at step 60"));
     free(html);
+}
+
+/* Issue 28 (2): a run that diverges at step 2, with the default --log-every
+ * 10, logs the steps before it and the step that diverged, with a flow
+ * record of the model that diverged; report draws it (the divergence
+ * marked on the loss and gradient-norm figures, the flow heatmap with its
+ * last column), titled by the run, and no non-finite value reaches PLplot. */
+TEST(report_draws_a_diverged_run)
+{
+    char run[1100], p[1300];
+    snprintf(run, sizeof run, "%s/diverged-run", test_tmpdir);
+    const char *tr[] = {"rnnlab", "train", "--task", "adding", "--hidden", "64", "--init", "gaussian", "--gain", "50",
+                        "--optim", "sgd", "--lr", "1000", "--clip", "0", "--steps", "50", "--quiet", "--out", run, NULL};
+    char e[600];
+    CHECK(run_cli(tr, NULL, NULL, 0, e, sizeof e) == 1);
+    size_t n = 0;
+    char *m = (char *)read_file(tmp_path("cli.stderr"), &n);
+    CHECK_MSG(m && strstr(m, "step 2: the loss is"), "%s", m ? m : "");
+    free(m);
+    snprintf(p, sizeof p, "%s/metrics.jsonl", run);
+    m = (char *)read_file(p, &n);
+    CHECK_MSG(m && strstr(m, "{\"step\":1,\"loss\":") && strstr(m, "{\"step\":2,\"diverged\":true,\"reason\":\"the loss is") &&
+                  strstr(m, "\"step_loss\":\"nan\""),
+              "%s", m ? m : "(none)");
+    free(m);
+    snprintf(p, sizeof p, "%s/flow.jsonl", run);
+    m = (char *)read_file(p, &n);
+    CHECK(m && strstr(m, "{\"step\":0,") && strstr(m, "{\"step\":2,"));
+    free(m);
+    snprintf(p, sizeof p, "%s/metrics.csv", run); /* written at the stop too, with the divergence's column */
+    m = (char *)read_file(p, &n);
+    CHECK_MSG(m && strstr(m, ",diverged\n") && strstr(m, "\n2,"), "%s", m ? m : "(no metrics.csv)");
+    free(m);
+    const char *log = tmp_path("diverged-figures.jsonl");
+    unlink(log);
+    setenv("RNNLAB_FIGURE_LOG", log, 1);
+    const char *rep[] = {"rnnlab", "report", run, NULL};
+    CHECK_MSG(run_cli(rep, NULL, NULL, 0, e, sizeof e) == 0, "%s", e);
+    unsetenv("RNNLAB_FIGURE_LOG");
+    m = (char *)read_file(tmp_path("cli.stderr"), &n);
+    CHECK_MSG(m && !strstr(m, "PLPLOT") && !strstr(m, "plwind"), "PLplot complained: %s", m ? m : "");
+    free(m);
+    long zeros = 0;
+    CHECK(check_figure_log(log, 2, &zeros) == 3); /* loss, gradient norm, flow */
+    CHECK_MSG(zeros > 50, "%ld exact-zero cells: the diverged model's gradient underflows", zeros);
+    m = (char *)read_file(log, &n);
+    CHECK(m && strstr(m, "\"title\":\"adding, T = 100: tanh, 1 x 64 units\"") && !strstr(m, "this run"));
+    free(m);
+    /* the divergence's line (colour 5) on the loss and gradient-norm figures */
+    snprintf(p, sizeof p, "%s/run-gradnorm.png", run);
+    CHECK(png_has_colour(p, 0x56B4E9));
+    snprintf(p, sizeof p, "%s/report.html", run);
+    m = (char *)read_file(p, &n);
+    CHECK(m && strstr(m, "diverged</th><td>at step 2: the loss is") && strstr(m, "The run diverged at step 2"));
+    free(m);
+    const char *js[] = {"rnnlab", "report", run, "--json", NULL};
+    char out[2000];
+    CHECK(run_cli(js, NULL, out, sizeof out, NULL, 0) == 0);
+    m = (char *)read_file(tmp_path("cli.stdout"), &n);
+    CHECK(m && strstr(m, "\"diverged_step\":2"));
+    free(m);
 }
 
 TEST(report_and_plot_commands)
@@ -428,7 +558,7 @@ TEST(report_and_plot_commands)
     free(figs);
     struct { const char *argv[8]; int status; const char *frag; } bad[] = {
         {{"rnnlab", "report", NULL}, 2, "RUN_DIR is required"},
-        {{"rnnlab", "report", run, "extra", NULL}, 2, "unexpected argument 'extra'"},
+        {{"rnnlab", "report", run, "extra", NULL}, 2, "several runs go on one page in a folder of its own: --out DIR"},
         {{"rnnlab", "report", test_fixtures, NULL}, 1, "not a run folder"},
         {{"rnnlab", "plot", "histogram", j, "--out", tmp_path("x.png"), NULL}, 2, "unknown plot kind"},
         {{"rnnlab", "plot", "lags", j, NULL}, 2, "--out is required"},
@@ -514,6 +644,9 @@ TEST(plot_csv_draws_a_table)
     write_text(tmp_path("word.csv"), "x,y\n1,2\n2,abc\n");
     write_text(tmp_path("short.csv"), "x,y,z\n1,2,3\n2,3\n");
     write_text(tmp_path("gaps.csv"), "x,y\n1,\n2,\n");
+    /* issue 28 (9): a run's metrics.jsonl given to plot csv says what the file is */
+    write_text(tmp_path("plot-metrics.jsonl"), "{\"step\": 10, \"loss\": 0.5, \"grad_norm\": 1, \"lr\": 0.001, \"skipped\": 0}\n"
+                                          "{\"step\": 20, \"loss\": 0.4, \"grad_norm\": 1, \"lr\": 0.001, \"skipped\": 0}\n");
     struct { const char *in; const char *frag; int status; } bad[] = {
         {tmp_path("w9.csv"), "more than 8 series", 1},
         {tmp_path("one.csv"), "the header names one column", 1},
@@ -521,6 +654,7 @@ TEST(plot_csv_draws_a_table)
         {tmp_path("word.csv"), "line 3, column 'y': 'abc' is not a number", 1},
         {tmp_path("short.csv"), "line 3 has 2 fields, the header 3", 1},
         {tmp_path("gaps.csv"), "no series has a number", 1},
+        {tmp_path("plot-metrics.jsonl"), "line 1 starts a JSON object: this is JSON (JSON Lines, as a run's metrics.jsonl), not a CSV table", 1},
         {"/nonexistent/t.csv", "cannot read it", 1},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -538,4 +672,27 @@ TEST(plot_csv_draws_a_table)
     const char *other[] = {"rnnlab", "plot", "lags", jm, "--logy", "--out", tmp_path("x.png"), NULL};
     char e[512];
     CHECK(run_cli(other, NULL, NULL, 0, e, sizeof e) == 2 && strstr(e, "are for plot csv"));
+}
+
+/* A run with one flow record (stopped before its second): the report draws
+ * that record against the lag instead of leaving the flow out (issue 28). */
+TEST(report_draws_a_single_flow_record)
+{
+    char run[1100], p[1300];
+    snprintf(run, sizeof run, "%s/one-flow-run", test_tmpdir);
+    CHECK(mkdir(run, 0755) == 0);
+    snprintf(p, sizeof p, "%s/metrics.jsonl", run);
+    write_text(p, "{\"step\":1,\"loss\":1.2,\"grad_norm\":3e5,\"grad_norm_max\":3e5}\n"
+                  "{\"step\":2,\"loss\":0.9,\"grad_norm\":2e5,\"grad_norm_max\":2e5}\n");
+    snprintf(p, sizeof p, "%s/flow.jsonl", run);
+    write_text(p, "{\"step\":0,\"lag_log_grad\":[38.1,30.5,20.2,null,0.4]}\n");
+    const char *rep[] = {"rnnlab", "report", run, NULL};
+    CHECK(run_cli(rep, NULL, NULL, 0, NULL, 0) == 0);
+    snprintf(p, sizeof p, "%s/run-flow.png", run);
+    check_png(p);
+    snprintf(p, sizeof p, "%s/report.html", run);
+    size_t n = 0;
+    char *html = (char *)read_file(p, &n);
+    CHECK(html && strstr(html, "only gradient-flow record (step 0)") && strstr(html, "an exact zero"));
+    free(html);
 }

@@ -843,7 +843,7 @@ static rl_status sweep_once(long n, const char *text, const char *dir, int *fire
         buf = calloc((size_t)(5 * (T + 1) + 5 * S), sizeof *buf);
         double scale = 0, *e = buf + 5 * (T + 1);
         rl_lag_stats st = {buf, buf + (T + 1), buf + 2 * (T + 1), buf + 3 * (T + 1), buf + 4 * (T + 1), NULL, NULL,
-                           NULL, &scale, 0, 0};
+                           NULL, &scale, 0, 0, NULL};
         SWEEP_STEP(rl_jac_lags(j, &st));
         SWEEP_STEP(rl_jac_step_spectrum(j, 1, e, e + S, e + 2 * S));
         rl_theorem th = {e, e + S, e + 2 * S, e + 3 * S, e + 4 * S, 0, 0, 0, 0};

@@ -66,7 +66,7 @@ static void *play(void *arg)
     player *p = arg;
     rl_shard sh = {p->rank, p->w->size, p, fake_reduce, fake_gather};
     rl_trainer *t = NULL;
-    rl_resume_options o = {p->steps, NULL, &sh};
+    rl_resume_options o = {p->steps, NULL, &sh, NULL, 0};
     p->s = p->resume ? rl_trainer_resume_ex(&t, p->dir, &o) : rl_trainer_new_ex(&t, &p->cfg, p->dir, &sh);
     int intr = 0;
     if (!p->s) p->s = rl_trainer_run(t, NULL, &intr, NULL, NULL);
@@ -228,7 +228,7 @@ TEST(shard_blocks_and_refusals)
     if (tr) CHECK_OK(rl_trainer_run(tr, NULL, &intr, NULL, NULL));
     rl_trainer_free(tr);
     tr = NULL;
-    rl_resume_options o = {4, NULL, &sh};
+    rl_resume_options o = {4, NULL, &sh, NULL, 0};
     CHECK(rl_trainer_resume_ex(&tr, dir, &o) == RL_ERR_ARG && !tr);
     /* the in-order sum of one process */
     float g0[3] = {1, -0.0f, 3}, g1[3] = {1e-8f, 0, -3};

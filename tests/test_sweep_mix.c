@@ -67,7 +67,7 @@ TEST(sweep_mix_options_checked_before_anything_runs)
     /* a typo, an option of another command, a flag given twice: one line each, exit 2, with --dry-run too */
     const char *body[] = {"grid    --gian 0.5 1\n", "grid    --lags 1,2 3\n", "options --hidden 5\ngrid    --gain 1 2\n"};
     const char *said[] = {"point gian=0.5: rnnlab train has no option --gian (did you mean --gain?)",
-                          "point lags=1,2: rnnlab train has no option --lags (an option of rnnlab spectrum)",
+                          "point lags=1,2: rnnlab train has no option --lags (an option of rnnlab jacobian, spectrum)",
                           "point gain=1: --hidden is given twice"};
     for (int i = 0; i < 3; i++) {
         char spec[512], name[32], dir[32];

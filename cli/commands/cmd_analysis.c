@@ -104,8 +104,136 @@ static int open_jac(cli_ctx *c, const char *model, const char *data, const char 
         rl_task_free(task);
         if (e) return e;
     }
+    if (!j) return 0; /* the caller makes the Jacobians once it knows what they cost: make_jac */
     rl_status s = rl_jac_new(j, *m, rl_data_batch(*d), seq);
     return s ? cli_fail_arg(c, s) : 0; /* --seq outside the batch: 2 */
+}
+
+/* The Jacobians of sequence seq of d (rl_jac_new, which checks its own
+ * memory). 0, or the exit code. */
+static int make_jac(const cli_ctx *c, const rl_model *m, const rl_data *d, int seq, rl_jac **j)
+{
+    rl_status s = rl_jac_new(j, m, rl_data_batch(d), seq);
+    return s ? cli_fail_arg(c, s) : 0; /* --seq outside the batch: 2 */
+}
+
+/* What a command that analyses a sequence of T steps of a state of S will
+ * cost: bytes (the Jacobians' and the command's own) and seconds. With
+ * --dry-run said on stdout (*e 0: the command ends); else checked against
+ * the memory limit (*e 1 after one line) and, when it will take more than
+ * a minute, said on stderr with what makes it shorter. 0 to go on. */
+static int weigh(const cli_ctx *c, const cli_args *a, const rl_model *m, int T, double own, double seconds, int *e)
+{
+    const int S = rl_state_size(m);
+    rl_config mc = rl_model_config(m);
+    const double bytes = rl_jac_bytes(&mc, rl_model_orthogonal(m), T) + own;
+    char md[160], td[200], what[200];
+    snprintf(md, sizeof md, "a state of S = %d over T = %d steps", S, T);
+    if (a->estimate) {
+        snprintf(td, sizeof td, "T = %d steps of S x S products%s: LAPACK timed on this machine", T,
+                 strcmp(c->cmd, "jacobian") == 0 ? " and the norms at the lags asked" : " and spectra");
+        cli_say_cost(c, bytes, md, seconds, td);
+        *e = 0;
+        return 1;
+    }
+    snprintf(what, sizeof what, "rnnlab %s on %s", c->cmd, md);
+    rl_status s = rl_memory_check(bytes, what);
+    if (s) {
+        *e = cli_fail(c, s);
+        return 1;
+    }
+    cli_progress_expect(seconds);
+    if (seconds > 60 && !a->quiet) {
+        char t[32];
+        snprintf(t, sizeof t, "%.0fm%02.0fs", floor(seconds / 60), fmod(seconds, 60));
+        fprintf(stderr, "rnnlab %s: this will take about %s (%s; %s)\n", c->cmd, t, md,
+                strcmp(c->cmd, "jacobian") == 0 ? "--lags LIST takes the norms at fewer lags, --no-radius skips the eigensolves"
+                                                : "--lags LIST and --no-steps do less");
+    }
+    return 0;
+}
+
+/* The lags of --lags as at_lag (T + 1 flags, lag 0 always), or every lag
+ * (*at NULL) without it. 0, or 2 after a usage error. */
+static int jac_lags(const cli_ctx *c, const char *arg, int T, unsigned char **at, int *count)
+{
+    *at = NULL, *count = T + 1;
+    if (!arg) return 0;
+    int *lags = malloc((size_t)(T < 4096 ? T : 4096) * sizeof *lags), n = 0, e;
+    if (!lags || !(*at = calloc((size_t)T + 1, 1))) {
+        free(lags);
+        return fprintf(stderr, "rnnlab %s: out of memory\n", c->cmd), 1;
+    }
+    if ((e = parse_lags(c, arg, T, lags, T < 4096 ? T : 4096, &n))) {
+        free(lags);
+        return e;
+    }
+    (*at)[0] = 1;
+    for (int i = 0; i < n; i++) (*at)[lags[i]] = 1;
+    *count = 0;
+    for (int k = 0; k <= T; k++) *count += (*at)[k];
+    free(lags);
+    return 0;
+}
+
+/* The file of rnnlab jacobian: what st holds (the model's name, sizes and
+ * the loss in its metadata). */
+static rl_status jac_write(const char *out, const rl_jac *j, const rl_model *m, int seq, const rl_lag_stats *st,
+                           double *P, double scale, int grads)
+{
+    const int T = rl_jac_steps(j), S = rl_jac_state_size(j);
+    const size_t n1 = (size_t)T + 1, SS = (size_t)S * S;
+    for (size_t i = 0; i < SS; i++) P[i] = st->P[i] * exp(scale);
+    char sbuf[4][32];
+    snprintf(sbuf[0], sizeof sbuf[0], "%d", seq);
+    snprintf(sbuf[1], sizeof sbuf[1], "%d", T);
+    snprintf(sbuf[2], sizeof sbuf[2], "%d", S);
+    snprintf(sbuf[3], sizeof sbuf[3], "%.17g", rl_jac_loss(j));
+    const char *meta[] = {"cell", rl_cell_name(rl_model_config(m).cell), "seq", sbuf[0], "steps", sbuf[1],
+                          "state_size", sbuf[2], "loss", sbuf[3]};
+    rl_st_tensor t[12];
+    int n = 0;
+    if (st->J) t[n++] = (rl_st_tensor){"J", "F64", 3, {T, S, S}, st->J};
+    t[n++] = (rl_st_tensor){"P", "F64", 2, {S, S}, P};
+    t[n++] = (rl_st_tensor){"P_scaled", "F64", 2, {S, S}, st->P};
+    t[n++] = (rl_st_tensor){"P_log_scale", "F64", 0, {0}, &scale};
+    t[n++] = (rl_st_tensor){"lag_log_norm", "F64", 1, {(int64_t)n1}, st->log_norm};
+    t[n++] = (rl_st_tensor){"lag_log_fro", "F64", 1, {(int64_t)n1}, st->log_fro};
+    if (st->log_radius) t[n++] = (rl_st_tensor){"lag_log_radius", "F64", 1, {(int64_t)n1}, st->log_radius};
+    if (grads) {
+        t[n++] = (rl_st_tensor){"log_grad_bptt", "F64", 1, {(int64_t)n1}, st->log_grad_bptt};
+        t[n++] = (rl_st_tensor){"log_grad_state", "F64", 1, {(int64_t)n1}, st->log_grad_state};
+        t[n++] = (rl_st_tensor){"log_grad_last", "F64", 1, {(int64_t)n1}, st->log_grad_last};
+    }
+    return rl_st_write(out, t, n, meta, grads ? 5 : 4);
+}
+
+/* The table on stdout (stderr when the file goes to stdout): the lags of
+ * --lags, else 1, 2, 5, 10, ... and T. */
+static void jac_table(const char *out, const rl_jac *j, const rl_model *m, int seq, const rl_lag_stats *st, int grads,
+                      const unsigned char *at)
+{
+    const int T = rl_jac_steps(j), S = rl_jac_state_size(j);
+    rl_config cfg = rl_model_config(m);
+    FILE *f = strcmp(out, "-") == 0 ? stderr : stdout;
+    fprintf(f, "%s, %d layer%s, S = %d, T = %d, sequence %d%s", rl_cell_name(cfg.cell), cfg.num_layers,
+            cfg.num_layers > 1 ? "s" : "", S, T, seq, grads ? "" : " (no loss: gradient columns omitted)\n");
+    if (grads) fprintf(f, ", loss %.6g\n", rl_jac_loss(j));
+    fprintf(f, "%6s %14s %14s %14s", "lag", "ln||P||_2", "ln||P||_F", "ln rho(P)");
+    if (grads) fprintf(f, " %14s %14s", "ln||dL/ds||", "ln||dl_T/ds||");
+    fputc('\n', f);
+    int lags[40], nl = 0;
+    for (int i = 0; at && i <= T && nl < 40; i++) /* the lags asked for (the first 40) */
+        if (at[i]) lags[nl++] = i;
+    if (!at) nl = default_lags(T, lags + 1, 39) + 1, lags[0] = 0;
+    for (int i = 0; i < nl; i++) {
+        int tau = T - lags[i];
+        fprintf(f, "%6d %14.6g %14.6g", lags[i], st->log_norm[tau], st->log_fro[tau]);
+        if (st->log_radius) fprintf(f, " %14.6g", st->log_radius[tau]);
+        else fprintf(f, " %14s", "-");
+        if (grads) fprintf(f, " %14.6g %14.6g", st->log_grad_state[tau], st->log_grad_last[tau]);
+        fputc('\n', f);
+    }
 }
 
 int cmd_jacobian(int argc, char **argv)
@@ -115,85 +243,47 @@ int cmd_jacobian(int argc, char **argv)
     int e = cli_parse(&c, argc, argv, &a), mode = 0;
     if (e) return e == CLI_HELP ? 0 : e;
     if ((e = cli_progress_mode(&c, &mode))) return e;
-    const char *model = a.model, *data = a.data_file, *out = a.out_file;
+    const char *out = a.out_file;
     const int seq = a.seq;
     if (a.full_j && a.no_steps) return cli_usage_error(&c, "--full-j and --no-steps contradict each other");
     rl_model *m = NULL;
     rl_data *d = NULL;
     rl_jac *j = NULL;
-    rl_status s = RL_OK;
+    unsigned char *at = NULL;
+    double *buf = NULL;
     char skipped[200] = "";
-    if ((e = open_jac(&c, model, data, out, seq, &m, &d, &j))) goto done;
-    int T = rl_jac_steps(j), S = rl_jac_state_size(j), grads = !isnan(rl_jac_loss(j));
-    size_t n1 = (size_t)T + 1, SS = (size_t)S * S;
+    if ((e = open_jac(&c, a.model, a.data_file, out, seq, &m, &d, NULL))) goto done;
+    const int T = rl_data_batch(d)->steps, S = rl_state_size(m);
+    int nlags = 0;
+    if ((e = jac_lags(&c, a.lags, T, &at, &nlags))) goto done;
+    const size_t n1 = (size_t)T + 1, SS = (size_t)S * S;
     /* J is opt-in above 64 MiB: a file nobody asked for is not written */
     int with_j = !a.no_steps && (a.full_j || (double)T * SS * 8 <= JAC_J_LIMIT);
     if (!a.no_steps && !with_j)
         snprintf(skipped, sizeof skipped, "J (T*S*S = %.0f numbers, %.0f MiB) was left out: --full-j writes it",
                  (double)T * SS, (double)T * SS * 8 / (1 << 20));
-    double *buf = calloc(6 * n1 + 2 * SS + (with_j ? (size_t)T * SS : 0) + 1, sizeof(double));
-    if (!buf) {
-        fprintf(stderr, "rnnlab jacobian: out of memory\n");
-        e = 1;
+    const double own = (6.0 * n1 + 2.0 * SS + (with_j ? (double)T * SS : 0)) * 8 + (double)n1;
+    if (weigh(&c, &a, m, T, own, rl_jac_seconds(S, T, nlags, a.no_radius ? 0 : nlags), &e)) goto done;
+    if ((e = make_jac(&c, m, d, seq, &j))) goto done;
+    const int grads = !isnan(rl_jac_loss(j));
+    if (!(buf = calloc(6 * n1 + 2 * SS + (with_j ? (size_t)T * SS : 0) + 1, sizeof(double)))) {
+        e = fprintf(stderr, "rnnlab jacobian: out of memory\n") > 0;
         goto done;
     }
     double scale = 0;
     rl_lag_stats st = {buf, buf + n1, a.no_radius ? NULL : buf + 2 * n1, grads ? buf + 3 * n1 : NULL,
                        grads ? buf + 4 * n1 : NULL, grads ? buf + 5 * n1 : NULL,
-                       with_j ? buf + 6 * n1 + 2 * SS : NULL, buf + 6 * n1, &scale, 0, 0};
+                       with_j ? buf + 6 * n1 + 2 * SS : NULL, buf + 6 * n1, &scale, 0, 0, at};
     cli_progress_begin(&c, mode);
-    s = rl_jac_lags(j, &st);
+    rl_status s = rl_jac_lags(j, &st);
     cli_progress_end();
-    double *P = buf + 6 * n1 + SS;
-    for (size_t i = 0; i < SS; i++) P[i] = st.P[i] * exp(scale);
-    char sbuf[5][32];
-    snprintf(sbuf[0], sizeof sbuf[0], "%d", seq);
-    snprintf(sbuf[1], sizeof sbuf[1], "%d", T);
-    snprintf(sbuf[2], sizeof sbuf[2], "%d", S);
-    snprintf(sbuf[3], sizeof sbuf[3], "%.17g", rl_jac_loss(j));
-    rl_config cfg = rl_model_config(m);
-    const char *meta[] = {"cell", rl_cell_name(cfg.cell), "seq", sbuf[0], "steps", sbuf[1], "state_size", sbuf[2],
-                          "loss", sbuf[3]};
-    rl_st_tensor t[12];
-    int n = 0;
-    if (st.J) t[n++] = (rl_st_tensor){"J", "F64", 3, {T, S, S}, st.J};
-    t[n++] = (rl_st_tensor){"P", "F64", 2, {S, S}, P};
-    t[n++] = (rl_st_tensor){"P_scaled", "F64", 2, {S, S}, st.P};
-    t[n++] = (rl_st_tensor){"P_log_scale", "F64", 0, {0}, &scale};
-    t[n++] = (rl_st_tensor){"lag_log_norm", "F64", 1, {(int64_t)n1}, st.log_norm};
-    t[n++] = (rl_st_tensor){"lag_log_fro", "F64", 1, {(int64_t)n1}, st.log_fro};
-    if (st.log_radius) t[n++] = (rl_st_tensor){"lag_log_radius", "F64", 1, {(int64_t)n1}, st.log_radius};
-    if (grads) {
-        t[n++] = (rl_st_tensor){"log_grad_bptt", "F64", 1, {(int64_t)n1}, st.log_grad_bptt};
-        t[n++] = (rl_st_tensor){"log_grad_state", "F64", 1, {(int64_t)n1}, st.log_grad_state};
-        t[n++] = (rl_st_tensor){"log_grad_last", "F64", 1, {(int64_t)n1}, st.log_grad_last};
-    }
-    if (!s) s = rl_st_write(out, t, n, meta, grads ? 5 : 4);
-    if (s) {
-        e = cli_fail(&c, s);
-    } else {
-        FILE *f = strcmp(out, "-") == 0 ? stderr : stdout;
-        fprintf(f, "%s, %d layer%s, S = %d, T = %d, sequence %d%s", rl_cell_name(cfg.cell), cfg.num_layers,
-                cfg.num_layers > 1 ? "s" : "", S, T, seq, grads ? "" : " (no loss: gradient columns omitted)\n");
-        if (grads) fprintf(f, ", loss %.6g\n", rl_jac_loss(j));
-        fprintf(f, "%6s %14s %14s %14s", "lag", "ln||P||_2", "ln||P||_F", "ln rho(P)");
-        if (grads) fprintf(f, " %14s %14s", "ln||dL/ds||", "ln||dl_T/ds||");
-        fputc('\n', f);
-        int lags[40], nl = default_lags(T, lags + 1, 39) + 1;
-        lags[0] = 0;
-        for (int i = 0; i < nl; i++) {
-            int tau = T - lags[i];
-            fprintf(f, "%6d %14.6g %14.6g", lags[i], st.log_norm[tau], st.log_fro[tau]);
-            if (st.log_radius) fprintf(f, " %14.6g", st.log_radius[tau]);
-            else fprintf(f, " %14s", "-");
-            if (grads) fprintf(f, " %14.6g %14.6g", st.log_grad_state[tau], st.log_grad_last[tau]);
-            fputc('\n', f);
-        }
-    }
-    free(buf);
+    if (!s) s = jac_write(out, j, m, seq, &st, buf + 6 * n1 + SS, scale, grads);
+    if (s) e = cli_fail(&c, s);
+    else jac_table(out, j, m, seq, &st, grads, at);
 done:
-    if (!e && jac_note[0]) fprintf(stderr, "rnnlab jacobian: %s\n", jac_note);
-    if (!e && skipped[0]) fprintf(stderr, "rnnlab jacobian: %s\n", skipped);
+    if (!e && !a.estimate && jac_note[0]) fprintf(stderr, "rnnlab jacobian: %s\n", jac_note);
+    if (!e && !a.estimate && skipped[0]) fprintf(stderr, "rnnlab jacobian: %s\n", skipped);
+    free(buf), free(at);
     rl_jac_free(j);
     rl_data_free(d);
     rl_model_free(m);
@@ -269,13 +359,21 @@ int cmd_spectrum(int argc, char **argv)
     cJSON *root = NULL;
     double *buf = NULL;
     rl_status s = RL_OK;
-    if ((e = open_jac(&c, model, data, out, seq, &m, &d, &j))) goto done;
-    int T = rl_jac_steps(j), S = rl_jac_state_size(j), lags[64], nl = 0;
+    if ((e = open_jac(&c, model, data, out, seq, &m, &d, NULL))) goto done;
+    int T = rl_data_batch(d)->steps, S = rl_state_size(m), lags[64], nl = 0;
     if (lagarg) {
         if ((e = parse_lags(&c, lagarg, T, lags, 64, &nl))) goto done;
     } else {
         nl = default_lags(T, lags, 64);
     }
+    /* the products up to each lag, an eigensolve with vectors and more per lag; the steps' spectra; the JSON
+     * (about 130 bytes a number, as cJSON's node and as text) */
+    double products = 0, numbers = (a.no_steps ? 0 : 3.0 * T * S) + 5.0 * nl * S;
+    for (int i = 0; i < nl; i++) products += lags[i];
+    const int spectra = (a.no_steps ? 0 : T) + 4 * nl;
+    if (weigh(&c, &a, m, T, 8.0 * S * 8 + 130 * numbers, rl_jac_seconds(S, (int)fmin(products, 2e9), spectra, spectra), &e))
+        goto done;
+    if ((e = make_jac(&c, m, d, seq, &j))) goto done;
     rl_config cfg = rl_model_config(m);
     root = cJSON_CreateObject();
     buf = calloc(8 * (size_t)S + 1, sizeof *buf);
@@ -338,7 +436,7 @@ int cmd_spectrum(int argc, char **argv)
     if (s) e = cli_fail(&c, s);
     else e = write_json(&c, root, out);
 done:
-    if (!e && jac_note[0]) fprintf(stderr, "rnnlab spectrum: %s\n", jac_note);
+    if (!e && !a.estimate && jac_note[0]) fprintf(stderr, "rnnlab spectrum: %s\n", jac_note);
     free(buf);
     cJSON_Delete(root);
     rl_jac_free(j);
@@ -360,8 +458,80 @@ static const char lyapunov_usage[] =
     "(the inputs) or h0 (the initial state) alone.\n"
     "\n";
 
-const cli_command cli_lyapunov_command = {"lyapunov", lyapunov_usage, "Ctrl-C stops it (exit 130) and writes nothing.\n",
+const cli_command cli_lyapunov_command = {"lyapunov", lyapunov_usage,
+                                          "Ctrl-C (or SIGTERM) stops it (exit 130): after the transient it writes the "
+                                          "exponents of the steps done, marked \"partial\"; before, nothing.\n",
                                           "model lyap_steps out_file", 0, NULL};
+
+/* The JSON of rnnlab lyapunov: the run's settings, the exponents (of
+ * info->steps_done steps: fewer than asked, and "partial", when it was
+ * stopped) and the running estimates. */
+static cJSON *lyap_json(const rl_model *m, const rl_lyap_config *cfg, const double *ex, const double *trace,
+                        const rl_lyap_info *info, int partial)
+{
+    rl_config mc = rl_model_config(m);
+    cJSON *root = cJSON_CreateObject();
+    cJSON_AddStringToObject(root, "cell", rl_cell_name(mc.cell));
+    cJSON_AddNumberToObject(root, "state_size", rl_state_size(m));
+    cJSON_AddNumberToObject(root, "steps", info->steps_done);
+    if (partial) {
+        cJSON_AddBoolToObject(root, "partial", 1);
+        cJSON_AddNumberToObject(root, "steps_asked", cfg->steps);
+    }
+    cJSON_AddNumberToObject(root, "transient", cfg->transient);
+    cJSON_AddStringToObject(root, "input", rl_input_name(cfg->input));
+    if (cfg->input == RL_INPUT_NOISE) cJSON_AddNumberToObject(root, "noise_std", cfg->noise_std);
+    cJSON_AddStringToObject(root, "state", rl_state_name(cfg->state));
+    cJSON_AddNumberToObject(root, "seed", (double)cfg->seed);
+    cJSON_AddItemToObject(root, "exponents", darray(ex, cfg->k));
+    /* how: QR re-orthonormalisation, or the time averages of ln|J_t[i,i]| where J_t's structure allows */
+    cJSON_AddStringToObject(root, "method", info->structured ? "structured" : "qr");
+    cJSON_AddBoolToObject(root, "stationary", info->stationary);
+    cJSON_AddNumberToObject(root, "displacement", info->displacement);
+    if (info->traced > 0) {
+        cJSON *tr = cJSON_AddObjectToObject(root, "trace");
+        cJSON_AddNumberToObject(tr, "every", cfg->trace_every);
+        cJSON *rows = cJSON_AddArrayToObject(tr, "estimates");
+        for (int i = 0; i < info->traced; i++) cJSON_AddItemToArray(rows, darray(trace + (size_t)i * cfg->k, cfg->k));
+    }
+    return root;
+}
+
+/* --dry-run, and the memory check: the spectrum's memory and the command's
+ * own (the exponents, the trace and its JSON); the time from a run of at
+ * most 64 steps, scaled. 1 when the command ends here (*e its exit code). */
+static int lyap_weigh(const cli_ctx *c, const cli_args *a, const rl_model *m, const rl_batch *b, int seq,
+                      const rl_lyap_config *cfg, int ntrace, int *e)
+{
+    rl_config mc = rl_model_config(m);
+    const double own = ((double)ntrace * cfg->k + cfg->k) * (8 + 130);
+    const double bytes = rl_lyapunov_bytes(&mc, rl_model_orthogonal(m), cfg) + own;
+    char md[160];
+    snprintf(md, sizeof md, "%d exponents of a state of S = %d", cfg->k, rl_state_size(m));
+    if (!a->estimate) {
+        rl_status s = rl_memory_check(bytes, md);
+        return s ? (*e = cli_fail(c, s), 1) : 0;
+    }
+    *e = 0;
+    double sec = NAN, t[2] = {0, 0}, *ex = calloc((size_t)cfg->k, sizeof *ex);
+    const double total = (double)cfg->transient + cfg->steps;
+    /* two short runs: the time of a step from their difference, the set-up's from the first */
+    const int n[2] = {total < 128 ? (int)total : 128, total < 384 ? (int)total : 384};
+    rl_status s = ex && bytes <= rl_memory_limit().bytes ? RL_OK : RL_ERR_NOMEM;
+    for (int r = 0; !s && r < (n[1] > n[0] ? 2 : 1); r++) {
+        rl_lyap_config sc = *cfg;
+        sc.transient = 0, sc.steps = n[r], sc.trace_every = 0;
+        double t0 = rl_now();
+        s = rl_lyapunov_ex(m, b, seq, &sc, ex, NULL, NULL);
+        t[r] = rl_now() - t0;
+    }
+    if (!s) sec = n[1] > n[0] ? t[0] + (t[1] - t[0]) / (n[1] - n[0]) * (total - n[0]) : t[0];
+    free(ex);
+    char td[160];
+    snprintf(td, sizeof td, "%.0f steps; runs of %d and %d of them timed on this machine", total, n[0], n[1]);
+    cli_say_cost(c, bytes, md, sec, td);
+    return 1;
+}
 
 int cmd_lyapunov(int argc, char **argv)
 {
@@ -396,51 +566,37 @@ int cmd_lyapunov(int argc, char **argv)
         goto done;
     }
     int ntrace = cfg.trace_every ? cfg.steps / cfg.trace_every : 0;
+    if (lyap_weigh(&c, &a, m, b, seq, &cfg, ntrace, &e)) goto done;
     ex = calloc((size_t)cfg.k, sizeof *ex);
     trace = calloc((size_t)ntrace * cfg.k + 1, sizeof *trace);
     if (!ex || !trace) {
-        fprintf(stderr, "rnnlab lyapunov: out of memory\n");
-        e = 1;
+        e = fprintf(stderr, "rnnlab lyapunov: out of memory\n") > 0;
         goto done;
     }
-    rl_lyap_info info;
+    rl_lyap_info info = {0};
     cli_progress_begin(&c, mode);
     rl_status s = rl_lyapunov_ex(m, b, seq, &cfg, ex, trace, &info);
     cli_progress_end();
-    if (s) {
+    const int partial = s == RL_ERR_INTERRUPTED && info.steps_done > 0;
+    if (s && !partial) {
         e = cli_fail_arg(&c, s); /* --seq outside the batch, --input data without x: 2 */
         goto done;
     }
-    rl_config mc = rl_model_config(m);
-    root = cJSON_CreateObject();
-    cJSON_AddStringToObject(root, "cell", rl_cell_name(mc.cell));
-    cJSON_AddNumberToObject(root, "state_size", S);
-    cJSON_AddNumberToObject(root, "steps", cfg.steps);
-    cJSON_AddNumberToObject(root, "transient", cfg.transient);
-    cJSON_AddStringToObject(root, "input", rl_input_name(cfg.input));
-    if (cfg.input == RL_INPUT_NOISE) cJSON_AddNumberToObject(root, "noise_std", cfg.noise_std);
-    cJSON_AddStringToObject(root, "state", rl_state_name(cfg.state));
-    cJSON_AddNumberToObject(root, "seed", (double)cfg.seed);
-    cJSON_AddItemToObject(root, "exponents", darray(ex, cfg.k));
-    /* how: QR re-orthonormalisation, or the time averages of ln|J_t[i,i]| where J_t's structure allows */
-    cJSON_AddStringToObject(root, "method", info.structured ? "structured" : "qr");
-    cJSON_AddBoolToObject(root, "stationary", info.stationary);
-    cJSON_AddNumberToObject(root, "displacement", info.displacement);
-    if (ntrace) {
-        cJSON *tr = cJSON_AddObjectToObject(root, "trace");
-        cJSON_AddNumberToObject(tr, "every", cfg.trace_every);
-        cJSON *rows = cJSON_AddArrayToObject(tr, "estimates");
-        for (int i = 0; i < ntrace; i++) cJSON_AddItemToArray(rows, darray(trace + (size_t)i * cfg.k, cfg.k));
-    }
+    root = lyap_json(m, &cfg, ex, trace, &info, partial);
     double sum = 0;
     for (int i = 0; i < cfg.k; i++) sum += ex[i];
     FILE *f = strcmp(out, "-") == 0 ? stderr : stdout;
-    fprintf(f, "%s, S = %d, %d steps after %d: largest exponent %.6g", rl_cell_name(mc.cell), S, cfg.steps,
-            cfg.transient, ex[0]);
+    fprintf(f, "%s, S = %d, %d steps after %d%s: largest exponent %.6g", rl_cell_name(rl_model_config(m).cell), S,
+            info.steps_done, cfg.transient, partial ? " (stopped: partial)" : "", ex[0]);
     if (cfg.k > 1) fprintf(f, ", smallest %.6g, sum of %d %.6g", ex[cfg.k - 1], cfg.k, sum);
     if (info.structured) fputs(" (exact: J_t is block triangular with diagonal blocks, no QR)", f);
     fputc('\n', f);
     e = write_json(&c, root, out);
+    if (!e && partial) {
+        fprintf(stderr, "rnnlab lyapunov: stopped after %d of %d steps: %s holds the exponents of those steps, marked "
+                        "\"partial\"\n", info.steps_done, cfg.steps, out);
+        e = 130;
+    }
     if (!e && info.stationary)
         fprintf(stderr,
                 "rnnlab lyapunov: the state never moved in the %d steps: these are the exponents of the fixed point it sits on "

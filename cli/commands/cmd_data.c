@@ -100,6 +100,12 @@ int cmd_data(int argc, char **argv)
     rl_config cfg = rl_model_config(m);
     size_t BT = (size_t)B * T, LBH = (size_t)cfg.num_layers * B * cfg.hidden_size;
     int ce = cfg.loss == RL_LOSS_CE, lstm = rl_cell_states(cfg.cell) == 2;
+    char what[160];
+    snprintf(what, sizeof what, "noise data of B = %d sequences of T = %d steps", B, T);
+    if ((s = rl_memory_check((double)BT * (cfg.input_size + (ce ? 1 : cfg.output_size) + 1) * 4 + 2.0 * LBH * 4, what))) {
+        rl_model_free(m);
+        return cli_fail(&c, s);
+    }
     float *x = calloc(BT * cfg.input_size + 1, 4), *y = ce ? NULL : calloc(BT * cfg.output_size + 1, 4),
           *mask = calloc(BT, 4), *h0 = calloc(LBH, 4), *c0 = calloc(LBH, 4);
     int32_t *ids = ce ? calloc(BT, 4) : NULL;

@@ -17,12 +17,18 @@
 
 static const char report_usage[] =
     "usage: rnnlab report RUN_DIR [--json]\n"
+    "       rnnlab report RUN_A RUN_B ... --out DIR\n"
     "       rnnlab report SWEEP_DIR [--result KEY] [--x OPT] [--by OPT] [--json]\n"
     "\n"
     "Make RUN_DIR/report.html for a training run folder (rnnlab train --out): the\n"
     "loss and validation curves, the gradient norm before clipping, and the\n"
     "gradient-flow heatmap ln||dL/dh_tau|| over lag and training step, each as PNG\n"
     "with its data as CSV beside the page.\n"
+    "\n"
+    "Several run folders (at most 8): DIR/report.html with them on the same axes (the\n"
+    "training loss, the gradient norm, the gradient flow of each run's last record\n"
+    "against the lag, the spectral radius of W_hh over training) and a table of their\n"
+    "settings and results; DIR is new, empty, or a page made so before.\n"
     "\n"
     "A sweep's folder (rnnlab sweep --out): SWEEP_DIR/report.html with a figure of a\n"
     "result against a swept option, a line for each value of another (the mean over\n"
@@ -38,7 +44,7 @@ static const char report_usage[] =
     "numbers behind the figure.\n"
     "\n";
 
-const cli_command cli_report_command = {"report", report_usage, NULL, NULL, 1, NULL};
+const cli_command cli_report_command = {"report", report_usage, NULL, NULL, 8, NULL};
 
 /* A JSON file of at most limit bytes, or NULL (errno says why when it
  * could not be read at all); member: a file of a folder, read only when it
@@ -75,7 +81,7 @@ static int cmp_double(const void *a, const void *b)
 
 /* The key numbers of a run: for scripts (--json; bench/results.sh) and the
  * report's summary table. */
-static cJSON *summary(const char *dir)
+cJSON *report_run_summary(const char *dir)
 {
     double *s = NULL, *v = NULL;
     int n = 0;
@@ -124,6 +130,14 @@ static cJSON *summary(const char *dir)
         cJSON_AddNumberToObject(j, "tokens_per_s", v[n / 2]); /* the median over the logging intervals */
     }
     free(s), free(v);
+    cJSON *hist = read_config_history(dir);
+    if (cJSON_GetArraySize(hist) > 0) cJSON_AddItemToObject(j, "config_history", hist);
+    else cJSON_Delete(hist);
+    run_divergence div;
+    if (read_divergence(dir, &div)) {
+        cJSON_AddNumberToObject(j, "diverged_step", div.step);
+        cJSON_AddStringToObject(j, "diverged", div.reason);
+    }
     double *z = NULL;
     int T = 0;
     read_flow(dir, "lag_log_grad", &s, &z, &n, &T);
@@ -144,7 +158,7 @@ static cJSON *summary(const char *dir)
 
 static int summary_json(const char *dir)
 {
-    cJSON *j = summary(dir);
+    cJSON *j = report_run_summary(dir);
     char *txt = cJSON_PrintUnformatted(j);
     if (txt) puts(txt);
     free(txt);
@@ -167,6 +181,13 @@ static const char *ln_words(double v, char *b, size_t n)
     return b;
 }
 
+/* Item i of array a as text ("?" when it is not a string). */
+static const char *item_text(const cJSON *a, int i)
+{
+    const char *t = cJSON_GetStringValue(cJSON_GetArrayItem(a, i));
+    return t ? t : "?";
+}
+
 /* The summary table at the top of the run's report: the numbers of --json,
  * in words, with the configuration's main lines. HTML into buf. */
 static void summary_table(const cJSON *j, const cJSON *cfg, char *buf, size_t n)
@@ -187,9 +208,29 @@ static void summary_table(const cJSON *j, const cJSON *cfg, char *buf, size_t n)
                 num(cfg, "seq_len"), ec, num(cfg, "layers"), num(cfg, "hidden"), eo, num(cfg, "lr"), num(cfg, "clip"));
         free(et), free(ec), free(eo);
     }
-    ROW(TH "steps</th><td>%g</td></tr>\n", num(j, "steps"));
-    ROW(TH "training loss</th><td>%.5g at the start, %.5g at the end (means over a logging interval; largest %.5g)</td></tr>\n",
-        num(j, "first_loss"), num(j, "last_loss"), num(j, "max_loss"));
+    const cJSON *dv = cJSON_GetObjectItem(j, "diverged");
+    if (cJSON_IsString(dv)) {
+        char *why = html_escape(dv->valuestring);
+        ROW(TH "diverged</th><td>at step %g: %.300s; the run stopped there (the figures mark the step)</td></tr>\n",
+            num(j, "diverged_step"), why ? why : "");
+        free(why);
+    }
+    const cJSON *h, *kv;
+    cJSON_ArrayForEach(h, cJSON_GetObjectItem(j, "config_history")) { /* the settings a resume changed */
+        ROW(TH "settings changed</th><td>at step %g (resumed):", num(h, "step"));
+        cJSON_ArrayForEach(kv, cJSON_GetObjectItem(h, "changed")) {
+            char *k = html_escape(kv->string ? kv->string : ""), *v0 = html_escape(item_text(kv, 0)),
+                 *v1 = html_escape(item_text(kv, 1));
+            if (k && v0 && v1) ROW(" %.60s %.60s &#8594; %.60s%s", k, v0, v1, kv->next ? "," : "");
+            free(k), free(v0), free(v1);
+        }
+        ROW("</td></tr>\n");
+    }
+    if (!isnan(num(j, "steps"))) {
+        ROW(TH "steps</th><td>%g</td></tr>\n", num(j, "steps"));
+        ROW(TH "training loss</th><td>%.5g at the start, %.5g at the end (means over a logging interval; largest %.5g)</td></tr>\n",
+            num(j, "first_loss"), num(j, "last_loss"), num(j, "max_loss"));
+    }
     if (!isnan(num(j, "last_val_loss")))
         ROW(TH "validation loss</th><td>%.5g at the end, best %.5g</td></tr>\n", num(j, "last_val_loss"), num(j, "best_val_loss"));
     if (!isnan(num(j, "baseline")))
@@ -217,6 +258,33 @@ static void summary_table(const cJSON *j, const cJSON *cfg, char *buf, size_t n)
 #undef TH
 }
 
+/* A name from config.json for a title: letters, digits, '-', '_' and '.'
+ * only (the folder's words go into PLplot's text and HTML), else '?'. */
+static const char *plain_name(const cJSON *v, char *b, size_t n)
+{
+    if (!cJSON_IsString(v) || !v->valuestring[0] || strlen(v->valuestring) >= n) return "?";
+    for (const char *p = v->valuestring; *p; p++)
+        if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.", *p)) return "?";
+    return strcpy(b, v->valuestring);
+}
+
+/* The run in the figures' titles and captions: "adding, T = 100: tanh, 1 x 32 units". */
+static void run_label(const cJSON *cfg, char *out, size_t n)
+{
+    char task[48], cell[48];
+    const cJSON *T = cJSON_GetObjectItem(cfg, "seq_len"), *L = cJSON_GetObjectItem(cfg, "layers"),
+                *H = cJSON_GetObjectItem(cfg, "hidden");
+    if (!cfg || !cJSON_IsNumber(H)) {
+        snprintf(out, n, "this run");
+        return;
+    }
+    char t[32] = "";
+    if (cJSON_IsNumber(T) && T->valueint > 0) snprintf(t, sizeof t, ", T = %d", T->valueint); /* a user's data: its own */
+    snprintf(out, n, "%s%s: %s, %d x %d units", plain_name(cJSON_GetObjectItem(cfg, "task"), task, sizeof task), t,
+             plain_name(cJSON_GetObjectItem(cfg, "cell"), cell, sizeof cell), cJSON_IsNumber(L) ? L->valueint : 1,
+             H->valueint);
+}
+
 int cmd_report(int argc, char **argv)
 {
     cli_ctx c = {.spec = &cli_report_command};
@@ -225,6 +293,10 @@ int cmd_report(int argc, char **argv)
     if (e) return e == CLI_HELP ? 0 : e;
     const char *result = a.result, *x = a.x, *by = a.by;
     if (optind >= argc) return cli_usage_error(&c, "RUN_DIR is required");
+    if (argc - optind > 1) return a.json || result || x || by ? cli_usage_error(&c, "several runs make a page: --json, "
+                                                                                  "--result, --x and --by are for one")
+                                                              : report_compare(&c, argv + optind, argc - optind, a.out_dir);
+    if (a.out_dir) return cli_usage_error(&c, "--out is for several runs (rnnlab report A B C --out DIR): one run's page goes in its folder");
     const char *dir = argv[optind];
     if (cli_is_sweep(dir)) return cli_sweep_report(&c, dir, result, x, by, a.json);
     if (result || x || by) return cli_usage_error(&c, "--result, --x and --by are for a sweep's folder");
@@ -235,7 +307,8 @@ int cmd_report(int argc, char **argv)
     }
     double *s = NULL, *l = NULL;
     int n = 0;
-    if (read_series(dir, "metrics.jsonl", "loss", &s, &l, &n) != 0 || n == 0) {
+    run_divergence div;
+    if (read_series(dir, "metrics.jsonl", "loss", &s, &l, &n) != 0 || (n == 0 && !read_divergence(dir, &div))) {
         free(s), free(l);
         fprintf(stderr, "rnnlab report: %s: no metrics.jsonl with training losses: not a run folder\n", dir);
         return 1;
@@ -254,7 +327,7 @@ int cmd_report(int argc, char **argv)
     char intro[2048];
     char p[1300];
     snprintf(p, sizeof p, "%s/config.json", dir);
-    cJSON *cj = load_json(p, 1 << 20, 1), *sum = summary(dir);
+    cJSON *cj = load_json(p, 1 << 20, 1), *sum = report_run_summary(dir);
     char table[4096];
     summary_table(sum, cj, table, sizeof table);
     cJSON_Delete(sum);
@@ -267,11 +340,13 @@ int cmd_report(int argc, char **argv)
              edir ? edir : "", ecell ? ecell : "", etask ? etask : "", cJSON_IsNumber(hid) ? hid->valueint : 0,
              cJSON_IsNumber(T) ? T->valueint : 0);
     free(edir), free(ecell), free(etask);
+    char label[200];
+    run_label(cj, label, sizeof label);
     cJSON_Delete(cj);
     report *r = report_open(dir, "Training run: how the gradient flowed", intro);
     if (!r) return 1;
     report_heading(r, "Summary", table);
-    int bad = run_figures(r, dir, "run", "this run");
+    int bad = run_figures(r, dir, "run", label);
     if (report_close(r) != 0) bad = 1;
     if (bad) return 1;
     fprintf(stderr, "rnnlab report: wrote %s/report.html\n", dir);

@@ -13,13 +13,14 @@
 
 static const char train_usage[] =
     "usage: rnnlab train --task TASK --out RUN_DIR [options]\n"
-    "       rnnlab train --resume RUN_DIR [--steps N] [--data FILE]\n"
+    "       rnnlab train --resume RUN_DIR [--steps N] [--data FILE] [--lr X] [--clip X] ...\n"
     "\n"
     "Train a model on a task, recording how the gradient flows back through time.\n"
     "RUN_DIR gets model.safetensors (the latest model), checkpoint.safetensors\n"
     "(model, optimizer, step, random state), config.json, metrics.jsonl and flow.jsonl\n"
     "(docs/training.md). Ctrl-C saves a checkpoint and stops; --resume continues it\n"
-    "to exactly the numbers of an uninterrupted run.\n"
+    "to exactly the numbers of an uninterrupted run, or with --lr, the schedule's\n"
+    "options, --clip, --clip-value or --log-every changed (the run's config history).\n"
     "\n";
 
 const cli_command cli_train_command = {"train", train_usage, NULL, NULL, 0, NULL};
@@ -106,13 +107,63 @@ static void val_words(const rl_score *sc, const rl_task_info *in, char *buf, siz
 /* Tasks whose sequences come from files: their length is the data's. */
 static int reads_data(rl_task_kind k) { return k == RL_TASK_DATA || k == RL_TASK_SMNIST || k == RL_TASK_PSMNIST; }
 
-/* The options --resume keeps: the rest comes from the checkpoint. */
+/* What --resume changes (the run's config history: rl_resume_options.set). */
+static const char *const resume_changes[] = {"lr", "schedule", "warmup", "step_size", "gamma", "min_lr", "decay_steps",
+                                             "clip", "clip_value", "log_every"};
+#define RESUME_CHANGES (int)(sizeof resume_changes / sizeof resume_changes[0])
+
+/* The options --resume takes: the rest comes from the checkpoint. */
 static int resume_takes(const char *name)
 {
     static const char *const keep[] = {"resume", "steps", "text_path", "quiet", "progress"};
     for (size_t k = 0; k < sizeof keep / sizeof keep[0]; k++)
         if (strcmp(name, keep[k]) == 0) return 1;
+    for (int k = 0; k < RESUME_CHANGES; k++)
+        if (strcmp(name, resume_changes[k]) == 0) return 1;
     return 0;
+}
+
+/* The changes given with --resume as "key=value" (text[k], pointed to by
+ * set[k]); their number. */
+static int resume_set(const cli_ctx *c, const rl_train_config *cfg, char text[][128], const char **set)
+{
+    int n = 0;
+    for (int k = 0; k < RESUME_CHANGES; k++) {
+        const rl_option *f = rl_option_find(resume_changes[k]);
+        if (!f || !cli_given(c, f->name)) continue;
+        char v[96];
+        rl_option_format(cfg, f, v, sizeof v);
+        snprintf(text[n], 128, "%s=%s", f->name, v);
+        set[n] = text[n], n++;
+    }
+    return n;
+}
+
+/* --init-from an rnnlab model: its sizes (cell, hidden, layers, the LRU's,
+ * the orthogonal map) and its task where they are not given; a PyTorch
+ * state_dict without rnnlab's metadata leaves them to the options. Said
+ * on stderr (rank 0). */
+static void init_from_sizes(const cli_ctx *c, rl_train_config *cfg)
+{
+    rl_model *m = NULL;
+    if (!cfg->init_from || rl_model_load(&m, cfg->init_from, RL_F32) != RL_OK) return;
+    const rl_config mc = rl_model_config(m);
+    if (!cli_given(c, "cell")) cfg->cell = mc.cell;
+    if (!cli_given(c, "hidden")) cfg->hidden = mc.hidden_size;
+    if (!cli_given(c, "layers")) cfg->layers = mc.num_layers;
+    if (!cli_given(c, "state_size") && mc.cell == RL_CELL_LRU) cfg->state_size = mc.state_size;
+    if (!cli_given(c, "activation") && mc.cell == RL_CELL_LRU) cfg->activation = mc.activation;
+    if (!cli_given(c, "orthogonal")) cfg->orthogonal = rl_model_orthogonal(m);
+    rl_task_kind k = RL_TASK_ADDING;
+    const int T = rl_model_task(m, &k);
+    if (!cli_given(c, "task") && !cli_given(c, "text_path") && T > 0 && k != RL_TASK_TEXT && !reads_data(k)) {
+        cfg->task = k;
+        if (!cli_given(c, "seq_len")) cfg->seq_len = T;
+    }
+    if (cli_dist_rank() == 0)
+        fprintf(stderr, "rnnlab train: starting from the weights of %s (%s, %d x %d units), with a fresh optimiser\n",
+                cfg->init_from, rl_cell_name(cfg->cell), cfg->layers, cfg->hidden);
+    rl_model_free(m);
 }
 
 /* What the options say against each other (the library checks the
@@ -121,16 +172,23 @@ static int train_options(const cli_ctx *c, cli_args *a)
 {
     rl_train_config *cfg = &a->t;
     if (a->resume && a->out_dir) return cli_usage_error(c, "--resume continues a run in its own folder: drop --out");
-    if (!a->resume && !a->out_dir) return cli_usage_error(c, "--out RUN_DIR is required (or --resume RUN_DIR)");
+    if (a->estimate && a->resume) return cli_usage_error(c, "--dry-run is for a new run (the estimate of its --out)");
+    if (!a->resume && !a->out_dir && !a->estimate) return cli_usage_error(c, "--out RUN_DIR is required (or --resume RUN_DIR)");
     if (a->out_dir && strcmp(a->out_dir, "-") == 0) return cli_usage_error(c, "--out -: a run is a folder, it cannot go to stdout");
     for (int i = 0; a->resume && i < cli_option_count(); i++)
         if (cli_given(c, cli_option_at(i)->name) && !resume_takes(cli_option_at(i)->name))
-            return cli_usage_error(c, "--resume takes only --steps, --data, --quiet and --progress: the rest comes from the "
-                                      "checkpoint");
+            return cli_usage_error(c, "--resume takes only --steps, --data, --quiet, --progress and the changes --lr, "
+                                      "--schedule (--warmup, --step-size, --gamma, --min-lr, --decay-steps), --clip, "
+                                      "--clip-value and --log-every: the rest comes from the checkpoint");
+    if (!a->resume) init_from_sizes(c, cfg);
     /* a user's data: --data without --task is a file of sequences, whose T is the data's */
     if (!a->resume && cli_given(c, "text_path") && !cli_given(c, "task")) cfg->task = RL_TASK_DATA;
     if (!a->resume && cli_given(c, "seq_len") && reads_data(cfg->task))
         return cli_usage_error(c, "--seq-len: the data sets the sequences' length (a CSV series: --window T)");
+    /* as PyTorch's nn.RNN: dropout acts between layers, so with one it does nothing (a warning, not an error) */
+    if (!a->resume && cfg->dropout > 0 && cfg->layers == 1)
+        fprintf(stderr, "rnnlab train: warning: --dropout %g does nothing with --layers 1: dropout acts on the outputs of "
+                        "every layer but the last (PyTorch warns the same)\n", cfg->dropout);
     if (cli_given(c, "forget_bias") && !rl_cell_has_forget_gate(cfg->cell))
         return cli_usage_error(c, "--forget-bias is for cells with a forget gate (lstm)");
     if (cli_given(c, "nesterov") && !(cfg->optim.kind == RL_OPT_SGD && cfg->optim.momentum > 0))
@@ -149,6 +207,26 @@ static int train_options(const cli_ctx *c, cli_args *a)
     return 0;
 }
 
+/* --dry-run: the run's cost (src/train/estimate.c) on stdout; nothing is
+ * made. 0, or 2 for options the trainer would refuse. */
+static int dry_run(const cli_ctx *c, const rl_train_config *cfg)
+{
+    rl_train_cost e;
+    rl_status s = rl_train_estimate(cfg, 1, &e);
+    if (s == RL_ERR_ARG) return cli_usage_error(c, "%s", rl_errmsg());
+    if (s) return cli_fail(c, s);
+    char ws[32], md[160], td[200] = "";
+    rl_format_bytes(e.ws_bytes, ws, sizeof ws);
+    snprintf(md, sizeof md, "the training workspace %s; %.0f parameters", ws, e.params);
+    const rl_train_config *t = cfg;
+    if (!isnan(e.step_seconds))
+        snprintf(td, sizeof td, "%lld steps of %.3g s, and the validations: timed on this machine", (long long)t->steps,
+                 e.step_seconds);
+    else snprintf(td, sizeof td, "%s", t->readout == RL_READOUT_RIDGE ? "a ridge readout is one solve" : "it does not fit");
+    cli_say_cost(c, e.bytes, md, e.seconds, td);
+    return 0;
+}
+
 int cmd_train(int argc, char **argv)
 {
     cli_ctx c = {.spec = &cli_train_command};
@@ -157,6 +235,7 @@ int cmd_train(int argc, char **argv)
     if (e) return e == CLI_HELP ? 0 : e;
     if (a.config_fields) return print_fields();
     if ((e = cli_progress_mode(&c, &mode)) || (e = train_options(&c, &a))) return e;
+    if (a.estimate) return dry_run(&c, &a.t);
     rl_train_config cfg = a.t;
     const char *out = a.out_dir, *resume = a.resume;
     /* several processes (mpirun -np N): data-parallel, every batch's blocks
@@ -167,7 +246,10 @@ int cmd_train(int argc, char **argv)
     if (size > 1 && !resume) cfg.block_sum = 1;
     if (rank != 0) mode = -1; /* rank 0 speaks for the job */
     rl_trainer *t = NULL;
-    rl_resume_options ro = {cli_given(&c, "steps") ? cfg.steps : 0, cli_given(&c, "text_path") ? cfg.text_path : NULL, &sh};
+    char settext[RESUME_CHANGES][128];
+    const char *set[RESUME_CHANGES];
+    rl_resume_options ro = {cli_given(&c, "steps") ? cfg.steps : 0, cli_given(&c, "text_path") ? cfg.text_path : NULL, &sh,
+                            set, resume ? resume_set(&c, &cfg, settext, set) : 0};
     rl_status s = resume ? rl_trainer_resume_ex(&t, resume, &ro) : rl_trainer_new_ex(&t, &cfg, out, &sh);
     if (size > 1) { /* every rank starts, or none; rank 0 says why, or else the ranks that failed */
         int mine = s == RL_ERR_ARG ? 2 : s ? 1 : 0, worst = cli_dist_max(mine), zero = cli_dist_max(rank == 0 ? mine : 0);

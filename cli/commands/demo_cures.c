@@ -111,7 +111,6 @@ int demo_section_worked(demo *d)
 /* ------------------------------------------------------------------ 5. the cures */
 
 #define NCURE 6
-#define LY_FLOOR 2.0 /* the Lyapunov figure's lower edge: -LY_FLOOR */
 
 typedef struct {
     const char *tag, *label;
@@ -242,46 +241,55 @@ static int cures_figure_lags(demo *d, const cures_data *C)
     return bad;
 }
 
-/* Their Lyapunov spectra at initialisation. */
+/* Their Lyapunov spectra at initialisation: -lambda_i on a log axis, so
+ * that every exponent of every spectrum (the LSTMs' 2H) is in the frame,
+ * from those near 0 (the cures') to the LSTM's c part near -10 (issue 28:
+ * a linear axis cut at -2 and at the 64th lost them). */
 static int cures_figure_lyapunov(demo *d, const cures_data *C)
 {
     const int H = d->cure_H;
     const double *ly = C->ly, *idx = C->idx;
     const int *S = C->S;
-    int bad = 0;
+    int bad = 0, undrawn = 0, Smax = 1;
     pl_series ser[NCURE];
     const char *names[NCURE + 1];
     const double *cols[NCURE + 1];
-    char cap[1600];
-    for (int k = 0; k < NCURE; k++) ser[k] = (pl_series){cures[k].label, idx, ly + (size_t)k * 2 * H, S[k], PL_LINE_POINTS, k};
-    /* the interesting part is near 0: exponents far below (IndRNN's units
-     * that are always off are at -inf) are left off the scale, in the CSV */
-    int below = 0, last = 1;
-    for (int k = 0; k < NCURE; k++)
-        for (int i = 0; i < S[k]; i++) {
-            int on = ly[(size_t)k * 2 * H + i] >= -LY_FLOOR;
-            below += !on;
-            if (on && i + 1 > last) last = i + 1;
+    char cap[1800];
+    double *neg = malloc((size_t)NCURE * 2 * H * sizeof *neg);
+    if (!neg) return 1;
+    for (int k = 0; k < NCURE; k++) {
+        for (int i = 0; i < 2 * H; i++) {
+            const double v = ly[(size_t)k * 2 * H + i];
+            neg[(size_t)k * 2 * H + i] = -v; /* -inf (a unit always off) is +inf: left out, as is a lambda >= 0 */
+            undrawn += i < S[k] && !(v < 0 && isfinite(v));
         }
+        Smax = S[k] > Smax ? S[k] : Smax;
+        ser[k] = (pl_series){cures[k].label, idx, neg + (size_t)k * 2 * H, S[k], PL_LINE, k};
+    }
     pl_figure fl = {report_path(d->r, "cures-lyapunov.png"), "At initialisation: Lyapunov spectra", "index i",
-                    "#gl#di#u (per step)", 0, 0, 0, last + 1, -LY_FLOOR, 0.25, 0, 1};
+                    "#[0x2212]#gl#di#u: decay per step (log scale)", 0, 1, 0, Smax + 1, NAN, NAN, 0, 1};
     bad |= plot_lines(&fl, ser, NCURE);
     names[0] = "i", cols[0] = idx;
     for (int k = 0; k < NCURE; k++) names[k + 1] = cures[k].tag, cols[k + 1] = ly + (size_t)k * 2 * H;
     bad |= write_csv(report_path(d->r, "cures-lyapunov.csv"), names, cols, NCURE + 1, 2 * H);
+    free(neg);
     int near[NCURE];
     for (int k = 0; k < NCURE; k++) {
         near[k] = 0;
         for (int i = 0; i < S[k]; i++) near[k] += fabs(ly[(size_t)k * 2 * H + i]) < 0.01;
     }
     snprintf(cap, sizeof cap,
-             "The Lyapunov exponents of each network driven by the adding inputs, from a random state, over %d "
-             "steps (the LSTM's state is [h; c], twice as long); %d exponents below %g are off the scale (in the "
-             "CSV; IndRNN's units that are always off have -inf). Exponents within 0.01 of 0: tanh %d of %d, LSTM "
-             "%d of %d, chrono LSTM %d of %d, orthogonal %d of %d, IndRNN %d of %d, leaky %d of %d. An exponent "
-             "near 0 is a direction along which perturbations, and gradients, neither die nor grow: the cures "
-             "put many of their exponents there.",
-             d->lyap_steps, below, -LY_FLOOR, near[0], S[0], near[1], S[1], near[2], S[2], near[3], S[3], near[4], S[4], near[5], S[5]);
+             "The Lyapunov exponents &#955;<sub>i</sub> of each network driven by the adding inputs, from a random state, "
+             "over %d steps, drawn as &#8722;&#955;<sub>i</sub> on a log scale: the rate at which a perturbation along "
+             "direction i decays per step, so that the spectra near 0 (low on the figure) and the far ones are all in the "
+             "frame. Every exponent is drawn: %d for the RNNs, %d for the LSTMs, whose state is [h; c]%s. Exponents within "
+             "0.01 of 0: tanh %d of %d, LSTM %d of %d, chrono LSTM %d of %d, orthogonal %d of %d, IndRNN %d of %d, leaky %d "
+             "of %d. An exponent near 0 is a direction along which perturbations, and gradients, neither die nor grow: the "
+             "cures put many of their exponents there. The CSV has the exponents themselves.",
+             d->lyap_steps, H, 2 * H,
+             undrawn ? "; the exponents that are not negative and finite (IndRNN's units that are always off have "
+                       "&#8722;&#8734;) cannot be drawn on a log scale and are left out" : "",
+             near[0], S[0], near[1], S[1], near[2], S[2], near[3], S[3], near[4], S[4], near[5], S[5]);
     report_figure(d->r, "cures-lyapunov.png", cap, "cures-lyapunov.csv");
     return bad;
 }

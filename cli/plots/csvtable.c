@@ -73,6 +73,13 @@ int csv_table_read(csv_table *t, FILE *f, char *err, size_t errn)
             break;
         }
         if (line[0] == '#' || line[strspn(line, " \r\n")] == '\0') continue; /* a comment, a blank line */
+        const char first = line[strspn(line, " \t")];
+        if (!t->ncol && (first == '{' || first == '[')) { /* JSON: a run's metrics.jsonl is the likely one */
+            bad = fail(err, errn, "line %d starts a JSON %s: this is JSON (JSON Lines, as a run's metrics.jsonl), not a CSV "
+                                  "table; a run's metrics are also in metrics.csv beside it (for a spreadsheet), and rnnlab report RUN draws them",
+                       lineno, first == '{' ? "object" : "array");
+            break;
+        }
         if (!t->ncol) {
             memcpy(t->header, line, (size_t)len + 1);
             t->ncol = csv_split(t->header, t->name, PL_CSV_MAX_SERIES + 2);

@@ -381,8 +381,9 @@ static void bounds(const pl_series *s, int n, int logx, int logy, double *x0, do
     }
     if (!isfinite(*x0)) *x0 = 0, *x1 = 1;
     if (!isfinite(*y0)) *y0 = 0, *y1 = 1;
-    if (*x1 == *x0) *x0 -= 0.5, *x1 += 0.5;
-    if (*y1 == *y0) *y0 -= 0.5, *y1 += 0.5;
+    /* one value: a range around it that its size does not swallow (1e38 +- 0.5 is 1e38: PLplot refuses the window) */
+    if (*x1 == *x0) *x0 -= fmax(0.5, 0.05 * fabs(*x0)), *x1 += fmax(0.5, 0.05 * fabs(*x1));
+    if (*y1 == *y0) *y0 -= fmax(0.5, 0.05 * fabs(*y0)), *y1 += fmax(0.5, 0.05 * fabs(*y1));
     double dy = 0.05 * (*y1 - *y0), dx = points ? 0.02 * (*x1 - *x0) : 0; /* room for the markers */
     *y0 -= dy, *y1 += dy, *x0 -= dx, *x1 += dx;
 }
@@ -688,19 +689,45 @@ static void viridis(void)
     plscmap1l(1, 5, pos, r, g, b, NULL);
 }
 
-/* A cell of the "exact zero" colour: light grey, hatched. */
-static void zero_cell(double x0, double x1, double y0, double y1)
+/* A cell of the "exact zero" colour: light grey, hatched (hatch 0: the grey
+ * alone; white: a blank cell, not finite). */
+static void zero_cell_as(double x0, double x1, double y0, double y1, int hatch, int white)
 {
     PLFLT cx[4] = {x0, x1, x1, x0}, cy[4] = {y0, y0, y1, y1};
-    plcol0(COL_ZERO);
+    plcol0(white ? 0 : COL_ZERO);
     plpsty(0);
     plfill(4, cx, cy);
+    if (!hatch) return;
     plcol0(COL_HATCH);
     plwidth(0.6);
     plpsty(3);
     plfill(4, cx, cy);
     plpsty(0);
     plwidth(1);
+}
+
+static void zero_cell(double x0, double x1, double y0, double y1) { zero_cell_as(x0, x1, y0, y1, 1, 0); }
+
+/* Over the image: the cells that are not numbers, column by column, each
+ * run of them one rectangle (so that the hatching of a run of exact zeros
+ * one lag tall each is continuous, not a sliver per cell): -inf grey and
+ * hatched, NaN and +inf white. */
+static void blank_cells(const double *z, int nx, int ny, double x0, double x1, double y0, double y1)
+{
+    const double dx = (x1 - x0) / nx, dy = (y1 - y0) / ny;
+    for (int i = 0; i < nx; i++)
+        for (int j = 0; j < ny;) {
+            const double v = z[(size_t)j * nx + i];
+            if (isfinite(v)) {
+                j++;
+                continue;
+            }
+            const int zero = v == -INFINITY;
+            int k = j + 1;
+            while (k < ny && !isfinite(z[(size_t)k * nx + i]) && (z[(size_t)k * nx + i] == -INFINITY) == zero) k++;
+            zero_cell_as(x0 + i * dx, x0 + (i + 1) * dx, y0 + j * dy, y0 + k * dy, zero, !zero);
+            j = k;
+        }
 }
 
 int plot_heatmap(const pl_figure *f, const double *z, int nx, int ny, double x0, double x1, double y0, double y1,
@@ -714,19 +741,21 @@ int plot_heatmap(const pl_figure *f, const double *z, int nx, int ny, double x0,
     }
     if (!isfinite(lo)) lo = 0, hi = 1;
     if (hi == lo) hi = lo + 1;
-    PLFLT **cols = malloc((size_t)nx * sizeof *cols);
-    double *buf = malloc((size_t)nx * ny * sizeof *buf);
+    /* plimage takes its nx x ny values as the corners of (nx - 1) x (ny - 1) cells, cell (i, j) in the colour of
+     * value (i, j): the last column and row repeated make a cell of every value, each (x1 - x0) / nx wide */
+    PLFLT **cols = malloc((size_t)(nx + 1) * sizeof *cols);
+    double *buf = malloc((size_t)(nx + 1) * (ny + 1) * sizeof *buf);
     if (!cols || !buf) {
         free(cols), free(buf);
         fprintf(stderr, "%s: out of memory for a figure\n", cli_prog);
         return -1;
     }
-    /* cells outside [lo, hi] are not drawn by plimage: zeros and NaN */
-    for (int i = 0; i < nx; i++) {
-        cols[i] = buf + (size_t)i * ny;
-        for (int j = 0; j < ny; j++) {
-            double v = z[(size_t)j * nx + i];
-            cols[i][j] = isfinite(v) ? v : lo - (hi - lo) - 1;
+    /* the cells that are not numbers: any colour of the scale (blank_cells draws over them) */
+    for (int i = 0; i <= nx; i++) {
+        cols[i] = buf + (size_t)i * (ny + 1);
+        for (int j = 0; j <= ny; j++) {
+            double v = z[(size_t)(j < ny ? j : ny - 1) * nx + (i < nx ? i : nx - 1)];
+            cols[i][j] = isfinite(v) ? v : lo; /* drawn over by blank_cells */
         }
     }
     layout L = {900, 600, 0, 0, 0, 0, {0}, {0}};
@@ -740,13 +769,8 @@ int plot_heatmap(const pl_figure *f, const double *z, int nx, int ny, double x0,
     place(&L, 0.80, 0);
     plvpor(L.vx0, L.vx1, L.vy0, L.vy1);
     plwind(x0, x1, y0, y1);
-    if (zeros) {
-        double dx = (x1 - x0) / nx, dy = (y1 - y0) / ny;
-        for (int i = 0; i < nx; i++)
-            for (int j = 0; j < ny; j++)
-                if (z[(size_t)j * nx + i] == -INFINITY) zero_cell(x0 + i * dx, x0 + (i + 1) * dx, y0 + j * dy, y0 + (j + 1) * dy);
-    }
-    plimage((PLFLT_MATRIX)cols, nx, ny, x0, x1, y0, y1, lo, hi, x0, x1, y0, y1);
+    plimage((PLFLT_MATRIX)cols, nx + 1, ny + 1, x0, x1, y0, y1, lo, hi, x0, x1, y0, y1);
+    blank_cells(z, nx, ny, x0, x1, y0, y1); /* after the image, which would cover them */
     pl_axis_draw(&L.x, &L.y, 0, (L.vx1 - L.vx0) * L.w, (L.vy1 - L.vy0) * L.h);
     plmtex("b", 3.2, 0.5, 0.5, f->xlabel);
     plmtex("l", ylabel_disp(&L), 0.5, 0.5, f->ylabel);

@@ -56,7 +56,7 @@ int plot_lines(const pl_figure *f, const pl_series *s, int n);
 int plot_log_axis(const pl_series *s, int n, int y);
 
 /* z (ny, nx) row-major, cell (i, j) spanning x in [x0, x1] over nx columns and
- * y in [y0, y1] over ny rows. NaN cells are left blank; -inf cells (the log of
+ * y in [y0, y1] over ny rows. NaN and +inf cells are left blank (white); -inf cells (the log of
  * an exact zero) get a colour of their own, hatched grey, shown under the
  * colour bar as "exact 0". */
 int plot_heatmap(const pl_figure *f, const double *z, int nx, int ny, double x0, double x1, double y0, double y1,

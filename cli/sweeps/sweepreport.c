@@ -212,6 +212,42 @@ static int choose(view *v, const char *result, const char *xname, const char *by
     return 0;
 }
 
+/* An axis's words: what the option is, then the option ("learning rate
+ * (--lr)"; issue 28: the axis said "--lr" alone), from the option table's
+ * help up to its first ';' or " (", or a few words of our own where the help
+ * says more than an axis can; the name alone for a set of options. */
+static void axis_words(const sweep_axis *a, char *out, size_t n)
+{
+    static const char *const own[][2] = {{"gain", "the gain g"}, {"hidden", "hidden units"}, {"seq-len", "sequence length T"},
+                                         {"batch", "batch size"}, {"radius", "spectral radius of W_hh"},
+                                         {"layers", "layers"}};
+    const char *flag = strncmp(a->option, "--", 2) == 0 ? a->option + 2 : NULL;
+    for (size_t k = 0; flag && k < sizeof own / sizeof own[0]; k++)
+        if (strcmp(flag, own[k][0]) == 0) {
+            snprintf(out, n, "%s (%s)", own[k][1], a->option);
+            return;
+        }
+    for (int i = 0; flag && i < cli_option_count(); i++) {
+        const rl_option *o = cli_option_at(i);
+        if (!o || !o->help || strcmp(o->flag, flag) != 0) continue;
+        size_t len = strcspn(o->help, ";");
+        const char *paren = strstr(o->help, " (");
+        if (paren && (size_t)(paren - o->help) < len) len = (size_t)(paren - o->help);
+        snprintf(out, n, "%.*s (%s)", (int)(len < 80 ? len : 80), o->help, a->option);
+        return;
+    }
+    snprintf(out, n, "%s", a->option);
+}
+
+/* A rate (--lr, --min-lr, --floss-lr, --orthogonal-lr): a log axis is asked
+ * for whenever its values are positive, as rates are chosen by factors
+ * (plot_lines draws it when they span a decade). */
+static int is_rate(const sweep_axis *a)
+{
+    size_t k = strlen(a->option);
+    return k >= 4 && strncmp(a->option, "--", 2) == 0 && strcmp(a->option + k - 2, "lr") == 0;
+}
+
 /* The numbers behind the figure as one JSON object on stdout: 0, or 1. */
 static int print_json(const view *v)
 {
@@ -258,7 +294,8 @@ static int draw(const view *v, const char *path, char by_t[8][200])
     plot_text(title, sizeof title, raw);
     plot_text(rlabel, sizeof rlabel, result_label(key));
     if (X->numeric) {
-        plot_text(xl, sizeof xl, X->option);
+        axis_words(X, raw, sizeof raw);
+        plot_text(xl, sizeof xl, raw);
     } else { /* a categorical x: its values' positions, named in the label */
         size_t at = (size_t)snprintf(raw, sizeof raw, "%s:", X->name);
         for (int k = 0; k < nx && at < sizeof raw; k++) at += (size_t)snprintf(raw + at, sizeof raw - at, " %d %.60s", k, X->text[k]);
@@ -267,7 +304,7 @@ static int draw(const view *v, const char *path, char by_t[8][200])
     pl_figure f = {path, title, xl, rlabel, 0, 0, NAN, NAN, NAN, NAN, 0, 0};
     double xmin = INFINITY, xmax = -INFINITY;
     for (int k = 0; k < nx; k++) xmin = fmin(xmin, xs[k]), xmax = fmax(xmax, xs[k]);
-    f.logx = X->numeric && xmin > 0 && xmax / xmin >= 20;
+    f.logx = X->numeric && xmin > 0 && (xmax / xmin >= 20 || is_rate(X)); /* a rate: log from a decade (plot_lines) */
     f.intx = !X->numeric; /* a categorical x: its values' places 0, 1, ... */
     for (int b = 0; b < nb && b < 8; b++) {
         snprintf(raw, sizeof raw, "%s = %.100s", BY ? BY->name : key, BY ? BY->text[b] : "");
@@ -300,9 +337,20 @@ static int draw(const view *v, const char *path, char by_t[8][200])
     }
     f.logy = ymin > 0 && ymax / ymin > 100;
     /* the edge of chaos: lambda = 0 */
-    double zx[2] = {xs[0], xs[nx - 1]}, zy[2] = {0, 0};
+    double zx[2] = {xs[0], xs[nx - 1]}, zy[2] = {0, 0}, bl = NAN, by2[2];
     if (strncmp(key, "lambda", 6) == 0 && ymin < 0 && ymax > 0 && X->numeric)
         s[ns++] = (pl_series){"λ = 0: the edge of chaos", zx, zy, 2, PL_LINE, 7};
+    /* a loss against the task's memoryless baseline, when every point has the same (issue 28) */
+    size_t kl = strlen(key);
+    for (int i = 0; kl >= 4 && strcmp(key + kl - 4, "loss") == 0 && i < v->d.n; i++) {
+        const cJSON *b = cJSON_GetObjectItemCaseSensitive(v->d.res[i], "baseline");
+        double x = cJSON_IsNumber(b) ? b->valuedouble : NAN;
+        bl = i == 0 ? x : bl == x ? bl : NAN;
+    }
+    if (isfinite(bl) && X->numeric) {
+        by2[0] = by2[1] = bl;
+        s[ns++] = (pl_series){"the task's baseline (memoryless)", zx, by2, 2, PL_LINE, 7};
+    }
     return plot_lines(&f, s, ns) ? 1 : 0;
 }
 

@@ -97,11 +97,15 @@ Batch = _struct("Batch", [("dtype", c_int), ("batch", c_int), ("steps", c_int), 
                           ("h0", c_void_p), ("c0", c_void_p)])
 LagStats = _struct("LagStats", [(n, c_void_p) for n in ("log_norm", "log_fro", "log_radius", "log_grad_state",
                                                         "log_grad_last", "log_grad_bptt", "J", "P",
-                                                        "P_log_scale")] + [("norm_steps", c_int), ("norm_svds", c_int)])
+                                                        "P_log_scale")] + [("norm_steps", c_int), ("norm_svds", c_int),
+                                                                           ("at_lag", c_void_p)])
+ResumeOptions = _struct("ResumeOptions", [("steps", c_int64), ("text_path", c_char_p), ("shard", c_void_p),
+                                          ("set", POINTER(c_char_p)), ("nset", c_int)])
 LyapConfig = _struct("LyapConfig", [("steps", c_int), ("transient", c_int), ("k", c_int), ("input", c_int),
                                     ("noise_std", c_double), ("state", c_int), ("seed", c_uint64),
                                     ("trace_every", c_int)])
-LyapInfo = _struct("LyapInfo", [("stationary", c_int), ("displacement", c_double), ("structured", c_int)])
+LyapInfo = _struct("LyapInfo", [("stationary", c_int), ("displacement", c_double), ("structured", c_int),
+                                ("steps_done", c_int), ("traced", c_int)])
 Option = _struct("Option", [("name", c_char_p), ("flag", c_char_p), ("group", c_char_p), ("type", c_int),
                             ("offset", c_size_t), ("lo", c_double), ("hi", c_double), ("num_choices", c_int),
                             ("arg", c_char_p), ("help", c_char_p), ("default_text", c_char_p),
@@ -193,6 +197,7 @@ _DECLS = {
     "rl_train_config_free": (None, [P]),
     "rl_trainer_new": (_S, [_PP, P, c_char_p]),
     "rl_trainer_resume": (_S, [_PP, c_char_p, c_int64]),
+    "rl_trainer_resume_ex": (_S, [_PP, c_char_p, POINTER(ResumeOptions)]),
     "rl_trainer_run": (_S, [P, POINTER(c_int), POINTER(c_int), TrainProgressFn, P]),
     "rl_trainer_step": (c_int64, [P]),
     "rl_trainer_free": (None, [P]),

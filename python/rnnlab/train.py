@@ -9,9 +9,10 @@ import stat
 import sys
 import threading
 import time
-from ctypes import byref, c_int, c_void_p, create_string_buffer
+import warnings
+from ctypes import byref, c_char_p, c_int, c_void_p, create_string_buffer
 
-from ._lib import Error, TrainProgressFn, check, fn, text, _interrupt
+from ._lib import Error, ResumeOptions, TrainProgressFn, check, fn, text, _interrupt
 from .model import Model
 
 # rl_field_type, for describing the fields (the values go through the library's parser)
@@ -157,10 +158,17 @@ def _printer():
     return show
 
 
+# What a resumed run may change (rl_resume_options.set): the rest is the checkpoint's.
+_RESUME_CHANGES = ("lr", "schedule", "warmup", "step_size", "gamma", "min_lr", "decay_steps", "clip", "clip_value",
+                   "log_every")
+
+
 def train(out=None, resume=None, progress=False, x=None, y=None, mask=None, lengths=None, valid=None, **options):
     """Train a model on a task, as `rnnlab train` does, into the run folder
     out (new or empty), or continue the run in folder resume (then only
-    steps may be given). options are the trainer's fields by their keys
+    steps and the changes lr, schedule, warmup, step_size, gamma, min_lr,
+    decay_steps, clip, clip_value and log_every may be given: the run's
+    config history, a config_changed line of its metrics). options are the trainer's fields by their keys
     (rnnlab.train_fields(): task, seq_len, cell, hidden, layers, optim, lr,
     clip, steps, seed, ...): numbers, names of choices, True/False, (a, b)
     for a range. progress: False, True (a line on stderr a second) or a
@@ -198,12 +206,17 @@ def train(out=None, resume=None, progress=False, x=None, y=None, mask=None, leng
     for k in options:
         if k not in by_key:
             raise Error(f"unknown training option '{k}' (the options: {', '.join(text(r.contents.name) for r in rows)})")
-    if resume is not None and set(options) - {"steps"}:
-        raise Error("resume takes only steps: the rest comes from the checkpoint")
+    changes = {text(by_key[k].contents.name): v for k, v in options.items() if k != "steps"}
+    if resume is not None and set(changes) - set(_RESUME_CHANGES):
+        raise Error(f"resume takes only steps and the changes {', '.join(_RESUME_CHANGES)}: the rest "
+                    "(the model, the task, the optimiser) comes from the checkpoint")
     t = c_void_p()
     if resume is not None:
-        steps = int(options.get("steps", 0))
-        check(fn.rl_trainer_resume(byref(t), os.fsencode(resume), steps))
+        # the changed settings, recorded as the run's config history (metrics.jsonl's config_changed)
+        texts = [f"{k}={_format(by_key[k], v)}".encode() for k, v in changes.items()]
+        arr = (c_char_p * max(1, len(texts)))(*texts)
+        ro = ResumeOptions(steps=int(options.get("steps", 0)), set=arr, nset=len(texts))
+        check(fn.rl_trainer_resume_ex(byref(t), os.fsencode(resume), byref(ro)))
         folder = resume
     else:
         cfg = fn.rl_train_config_new()
@@ -223,6 +236,10 @@ def train(out=None, resume=None, progress=False, x=None, y=None, mask=None, leng
                     b = _format(r, given[key]).encode()
                     keep.append(b)
                     check(fn.rl_option_parse(cfg, r, b))
+            # as PyTorch's nn.RNN: dropout acts between layers, so with one it does nothing
+            if float(given.get("dropout", 0)) > 0 and int(given.get("layers", 1)) == 1:
+                warnings.warn(f"dropout={given['dropout']} does nothing with layers=1: dropout acts on the outputs of "
+                              "every layer but the last (PyTorch warns the same)", stacklevel=2)
             check(fn.rl_trainer_new(byref(t), cfg, os.fsencode(out)))
         finally:
             fn.rl_train_config_free(cfg)

@@ -153,6 +153,66 @@ def test_train_equals_rnnlab_train(tmp_path):
         close(a[k], b[k], tol=0, what=k)
 
 
+def test_resume_with_changed_settings_equals_rnnlab_train(tmp_path):
+    """rnnlab.train(resume=..., lr=...) changes the rate as rnnlab train --resume --lr does: the same model,
+    the change in the records; a change of the model is refused."""
+    opts = dict(task="adding", seq_len=10, cell="gru", hidden=6, batch=4, steps=20, seed=2)
+    rnnlab.train(out=tmp_path / "py", **opts)
+    args = [a for k, v in opts.items() for a in ("--" + k.replace("_", "-"), v)]
+    cli("train", *args, "--out", tmp_path / "cli", "--quiet")
+    run = rnnlab.train(resume=tmp_path / "py", steps=30, lr=0.003, clip=0.25)
+    cli("train", "--resume", tmp_path / "cli", "--steps", 30, "--lr", 0.003, "--clip", 0.25, "--quiet")
+    a, _ = read(tmp_path / "py" / "model.safetensors")
+    b, _ = read(tmp_path / "cli" / "model.safetensors")
+    for k in b:
+        close(a[k], b[k], tol=0, what=k)
+    assert {"step": 20, "config_changed": {"lr": ["0.001", "0.003"], "clip": ["1", "0.25"]}} in run.metrics
+    assert run.config["lr"] == 0.003
+    with pytest.raises(rnnlab.Error, match="resume takes only steps and the changes"):
+        rnnlab.train(resume=tmp_path / "py", steps=40, hidden=7)
+
+
+@pytest.mark.parametrize("bare", [False, True])
+def test_init_from_a_pytorch_state_dict(tmp_path, bare):
+    """init_from a PyTorch state_dict in safetensors (a module with rnn and head, or a bare nn.GRU's own names):
+    the run's init.safetensors holds its weights, to the bit; a bare module's head keeps the init."""
+    torch.manual_seed(4)
+    rnn, head = torch.nn.GRU(2, 6, 2, batch_first=True).float(), torch.nn.Linear(6, 1).float()
+    sd = {k: v.detach() for k, v in rnn.state_dict().items()} if bare else \
+        {**{"rnn." + k: v.detach() for k, v in rnn.state_dict().items()},
+         **{"head." + k: v.detach() for k, v in head.state_dict().items()}}
+    st.save(tmp_path / "torch.safetensors", sd)
+    rnnlab.train(out=tmp_path / "run", task="adding", seq_len=8, cell="gru", hidden=6, layers=2, batch=4, steps=2,
+                 save_init=True, init_from=str(tmp_path / "torch.safetensors"))
+    got, _ = read(tmp_path / "run" / "init.safetensors")
+    for k, v in rnn.state_dict().items():
+        close(got["rnn." + k], v.numpy(), tol=0, what=k)
+    if not bare:
+        close(got["head.weight"], head.weight.detach().numpy(), tol=0, what="head.weight")
+    with pytest.raises(rnnlab.Error, match="expected"):
+        rnnlab.train(out=tmp_path / "bad", task="adding", seq_len=8, cell="gru", hidden=5, layers=2, steps=2,
+                     init_from=str(tmp_path / "torch.safetensors"))
+
+
+def test_dropout_with_one_layer_warns(tmp_path):
+    """As PyTorch's nn.RNN(dropout=0.5) with one layer: a warning, here and on the command line; none with two."""
+    import subprocess
+    import warnings
+    from conftest import CLI
+    opts = dict(task="adding", seq_len=5, hidden=4, batch=2, steps=1, dropout=0.5)
+    with pytest.warns(UserWarning, match="dropout=0.5 does nothing with layers=1"):
+        rnnlab.train(out=tmp_path / "one", **opts)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        rnnlab.train(out=tmp_path / "two", layers=2, **opts)
+    args = ["train", "--task", "adding", "--seq-len", "5", "--hidden", "4", "--batch", "2", "--steps", "1", "--quiet"]
+    p = subprocess.run([CLI, *args, "--dropout", "0.5", "--out", tmp_path / "c1"], capture_output=True, text=True)
+    assert p.returncode == 0 and "warning: --dropout 0.5 does nothing with --layers 1" in p.stderr
+    p = subprocess.run([CLI, *args, "--dropout", "0.5", "--layers", "2", "--out", tmp_path / "c2"], capture_output=True,
+                       text=True)
+    assert p.returncode == 0 and "warning" not in p.stderr
+
+
 def test_train_fields_follow_the_table(run_cli):
     fields = rnnlab.train_fields()
     table = run_cli("train", "--config-fields").splitlines()[2:]

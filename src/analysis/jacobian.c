@@ -34,11 +34,35 @@ static int h_off(const rl_model *m, int l) { return m->cell->states * l * rl_mod
 /* scratch: the input sensitivities (states, U, H), then the coefficients
  * of one seed: dz (Z), dzh (Gh*U), seed, direct h, direct c (U each), then
  * for a cell with an output map two (H, S) blocks of output rows */
-size_t rl_jac_scratch_size(const rl_model *m)
+static size_t scratch_size(const rl_cell_desc *d, const rl_config *c)
 {
-    const size_t U = (size_t)rl_model_units(m), H = (size_t)m->cfg.hidden_size, n = (size_t)m->cell->states;
-    const size_t Z = (size_t)rl_cell_proj(m->cell, &m->cfg), S = (size_t)rl_state_size(m);
-    return n * U * H + Z + ((size_t)m->cell->hh_gates + 3) * U + (m->cell->out_map ? 2 * H * S : 0);
+    const size_t U = (size_t)rl_cell_units(d, c), H = (size_t)c->hidden_size, n = (size_t)d->states;
+    const size_t Z = (size_t)rl_cell_proj(d, c), S = n * (size_t)c->num_layers * U;
+    return n * U * H + Z + ((size_t)d->hh_gates + 3) * U + (d->out_map ? 2 * H * S : 0);
+}
+
+size_t rl_jac_scratch_size(const rl_model *m) { return scratch_size(m->cell, &m->cfg); }
+
+/* rl_alloc's bytes for n elements of es bytes */
+static double alloc_bytes(double n, double es) { return ceil(fmax(n, 1) * es / 64) * 64; }
+
+#define LZ_MAX 96 /* Lanczos's steps at most, a lag (rl_jac_lags) */
+
+double rl_jac_bytes(const rl_config *c, rl_orth orth, int T)
+{
+    double ws = rl_ws_bytes(c, orth, RL_F64, 1, T);
+    if (ws <= 0) return 0;
+    const rl_cell_desc *d = rl_cell_desc_of(c->cell);
+    const double U = rl_cell_units(d, c), S = d->states * c->num_layers * U, SS = S * S, L = c->num_layers;
+    /* rl_jac_new: the model in float64, its workspace, the sequence, J, M, tmp and the scratch */
+    double b = rl_model_bytes(c, orth, RL_F64) + ws + alloc_bytes((double)T * c->input_size, 8) + alloc_bytes(T, 8) +
+               2 * alloc_bytes(L * U, 8) + 3 * alloc_bytes(SS, 8) + alloc_bytes((double)scratch_size(d, c), 8) +
+               (c->loss == RL_LOSS_CE ? alloc_bytes(T, 4) : alloc_bytes((double)T * c->output_size, 8));
+    /* rl_jac_lags: a matrix and seven vectors, Lanczos's basis and its small matrices (k = min(S, LZ_MAX)),
+     * W_o^T dL/do (H) and, for a cell with an output map, the identity its direct term reads (S x S) */
+    const double k = S < LZ_MAX ? S : LZ_MAX;
+    return b + alloc_bytes(SS, 8) + 7 * alloc_bytes(S, 8) + alloc_bytes((k + 1) * S + 4 * S + 5 * k + k * k, 8) +
+           alloc_bytes(c->hidden_size, 8) + (d->out_map ? alloc_bytes(SS, 8) : 0);
 }
 
 void rl_ws_state(const rl_ws *ws, int t, double *s)
@@ -174,6 +198,11 @@ rl_status rl_jac_new(rl_jac **out, const rl_model *m0, const rl_batch *b, int se
     const rl_config *c = &m0->cfg;
     if (!b->x || b->steps < 1) return rl_fail(RL_ERR_ARG, "the Jacobians need inputs x with T >= 1 steps");
     if (seq < 0 || seq >= b->batch) return rl_fail(RL_ERR_ARG, "sequence %d is outside the batch [0, %d)", seq, b->batch);
+    char what[160];
+    snprintf(what, sizeof what, "the Jacobians of a sequence of T = %d steps (%s, state size S = %d)", b->steps,
+             rl_cell_name(c->cell), rl_state_size(m0));
+    rl_status s0 = rl_memory_check(rl_jac_bytes(c, m0->orth, b->steps), what);
+    if (s0) return s0;
     rl_jac *j = calloc(1, sizeof *j);
     if (!j) return rl_fail(RL_ERR_NOMEM, "out of memory");
     const int T = b->steps, NI = c->input_size, O = c->output_size, L = c->num_layers, H = rl_model_units(m0);
@@ -431,7 +460,6 @@ static double vnorm(const double *v, int n)
  * LZ_MAX steps without that the caller takes dgesdd. The tests check it
  * against numpy's and torch's SVD (1e-9 in the log; the benchmark's model
  * agrees to 9e-16). */
-#define LZ_MAX 96
 
 typedef struct {
     int S, kmax;
@@ -616,12 +644,15 @@ rl_status rl_jac_lags(rl_jac *j, rl_lag_stats *st)
         if (st->log_fro) st->log_fro[tau] = scale;
         double lsv = -INFINITY, lrho = -INFINITY, theta = 0;
         int svd = 0;
-        if (tau == T) lsv = -scale; /* the identity: ||I||_2 = 1, exactly */
+        /* the lags asked for alone get the norm and the eigensolve; the others NaN */
+        const int here = !st->at_lag || st->at_lag[T - tau];
+        if (!here) lsv = lrho = NAN;
+        else if (tau == T) lsv = -scale; /* the identity: ||I||_2 = 1, exactly */
         else if (isfinite(scale) && st->log_norm) {
             if (lanczos_top(&lz, j->M, &theta, &st->norm_steps)) lsv = 0.5 * log(theta);
             else svd = 1, st->norm_svds++;
         }
-        if (isfinite(scale) && (svd || st->log_radius))
+        if (here && isfinite(scale) && (svd || st->log_radius))
             s = norm_and_radius(j->M, S, work, vals, vals2, svd ? &lsv : NULL, st->log_radius ? &lrho : NULL);
         if (st->log_norm) st->log_norm[tau] = lsv + scale;
         if (st->log_radius) st->log_radius[tau] = lrho + scale;

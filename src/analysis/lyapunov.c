@@ -69,6 +69,7 @@ typedef struct {
     double *q, *z, *J, *scratch, *extra, *gram, *lr, *tau, *work, *sum, *trace;
     lapack_int lwork;
     int traced, pending, block;
+    int summed; /* the measured steps whose logs sum holds (a factorisation's step) */
     /* the plan: steps t0..t1, then factorise or not; end: the chunk is done */
     int t, t0, t1, factor, now, step, traces, end, chol_ok;
     double *halves; /* (CHOL_HALVES, k, k) Gram matrices of Z's row halves */
@@ -156,6 +157,7 @@ static void after_factor(lyap_run *r)
         if (r->step >= 1) r->sum[i] += lr[i];
         lo = fmin(lo, lr[i]), hi = fmax(hi, lr[i]);
     }
+    if (r->step >= 1) r->summed = r->step;
     /* the next block: as long as its condition stays below e^BLOCK_LOG_COND */
     double spread = (hi - lo) / r->pending;
     r->block = spread > 0 ? (int)fmin(MAX_BLOCK, fmax(1, BLOCK_LOG_COND / spread)) : MAX_BLOCK;
@@ -252,6 +254,30 @@ static void structured_steps(const rl_model *m, const rl_ws *ws, const rl_lyap_c
 
 static int b_batch(const rl_batch *b) { return b ? b->batch : 1; }
 
+/* rl_alloc's bytes for n elements of es bytes */
+static double alloc_bytes(double n, double es) { return ceil(fmax(n, 1) * es / 64) * 64; }
+
+double rl_lyapunov_bytes(const rl_config *c, rl_orth orth, const rl_lyap_config *cfg)
+{
+    const int total = cfg->transient + cfg->steps, chunk = total < CHUNK ? total : CHUNK;
+    double ws = rl_ws_bytes(c, orth, RL_F64, 1, chunk > 0 ? chunk : 1);
+    if (ws <= 0 || cfg->k < 1) return 0;
+    const rl_cell_desc *d = rl_cell_desc_of(c->cell);
+    const double U = rl_cell_units(d, c), S = d->states * c->num_layers * U, SS = S * S, k = cfg->k, LH = c->num_layers * U;
+    rl_model *m = calloc(1, sizeof *m); /* for the scratch's size, which is the Jacobians' */
+    if (!m) return INFINITY;
+    m->cfg = *c, m->cell = d;
+    const double scratch = alloc_bytes((double)rl_jac_scratch_size(m), 8);
+    free(m);
+    int parts = rl_get_num_threads(), panels = (cfg->k + PANEL_W - 1) / PANEL_W;
+    if (parts > panels) parts = panels;
+    /* as rl_lyapunov_ex allocates: the model, its workspace, then each buffer (dgeqrf's work: a block of 64 columns) */
+    return rl_model_bytes(c, orth, RL_F64) + ws + alloc_bytes((double)chunk * c->input_size, 8) + 2 * alloc_bytes(LH, 8) +
+           2 * alloc_bytes(S, 8) + alloc_bytes(SS, 8) + 2 * alloc_bytes(S * k, 8) + 3 * alloc_bytes(k, 8) + scratch +
+           alloc_bytes(k * k, 8) + alloc_bytes(CHOL_HALVES * k * k, 8) + alloc_bytes(fmax(64 * k, 1), 8) +
+           (parts > 1 ? alloc_bytes((double)(parts - 1) * (SS + scratch / 8), 8) : 0);
+}
+
 
 rl_status rl_lyapunov(const rl_model *m, const rl_batch *b, int seq, const rl_lyap_config *cfg, double *exponents,
                       double *trace)
@@ -278,6 +304,10 @@ rl_status rl_lyapunov_ex(const rl_model *m0, const rl_batch *b, int seq, const r
         return rl_fail(RL_ERR_ARG, "the noise level must be finite and >= 0");
     if (cfg->state == RL_STATE_DATA && !b->h0)
         return rl_fail(RL_ERR_ARG, "initial state 'data' needs h0 in the data file");
+    char what[160];
+    snprintf(what, sizeof what, "the Lyapunov spectrum (%d exponents of a state of S = %d)", k, S);
+    rl_status s0 = rl_memory_check(rl_lyapunov_bytes(c, m0->orth, cfg), what);
+    if (s0) return s0;
 
     rl_model *m = NULL;
     rl_ws *ws = NULL;
@@ -378,15 +408,24 @@ rl_status rl_lyapunov_ex(const rl_model *m0, const rl_batch *b, int seq, const r
         done += n;
         if (!s) s = rl_progress_report("QR steps", done, total);
     }
+    /* stopped (the progress hook): the exponents of the steps measured so far, if any (a structured run sums
+     * every step after the transient as it goes) */
+    const int summed = jblock ? (done > cfg->transient ? done - cfg->transient : 0) : run.summed;
+    const int measured = s == RL_ERR_INTERRUPTED ? summed : s ? 0 : cfg->steps;
     if (out) {
         out->stationary = !moved;
         out->displacement = displacement;
         out->structured = jblock != 0;
+        out->steps_done = measured;
+        out->traced = jblock ? traced : run.traced;
     }
-    if (!s && jblock) { /* every exponent, then the k largest */
-        for (int i = 0; i < S; i++) sum[i] /= cfg->steps;
+    if (jblock && (!s || (s == RL_ERR_INTERRUPTED && measured > 0))) { /* every exponent, then the k largest */
+        for (int i = 0; i < S; i++) sum[i] /= measured;
         qsort(sum, (size_t)S, sizeof *sum, cmp_desc);
         memcpy(exponents, sum, (size_t)k * sizeof *sum);
+    } else if (s == RL_ERR_INTERRUPTED && measured > 0) {
+        for (int i = 0; i < k; i++) exponents[i] = sum[i] / measured;
+        qsort(exponents, (size_t)k, sizeof *exponents, cmp_desc);
     }
     if (!s) {
         for (int i = 0; !jblock && i < k; i++) exponents[i] = sum[i] / cfg->steps;

@@ -56,6 +56,23 @@ void *rl_realloc(void *p, size_t bytes);
  * before had happened. */
 void rl_debug_alloc_limit(size_t bytes);
 int rl_debug_fail_alloc(long n);
+/* The bytes rl_alloc's buffers hold now and the most they have held since
+ * rl_debug_alloc_peak_reset (malloc_usable_size of each): what the tests
+ * compare the memory estimates with (src/base/mem.c). rl_mem_count adds
+ * (sign > 0) or removes a buffer. */
+void rl_debug_alloc_stats(size_t *now, size_t *peak);
+void rl_debug_alloc_peak_reset(void);
+void rl_mem_count(void *p, int sign);
+/* Estimates below this many bytes are not checked against the limit (unless
+ * RNNLAB_MEMORY_LIMIT is set): reading /proc costs more than they risk. */
+#define RL_MEM_CHECK_FROM ((double)(64 << 20))
+/* The room left under the cgroup's memory limits: for the process's cgroup
+ * (its path from proc_cgroup, /proc/self/cgroup's format) and each parent
+ * up to the root under sysfs (/sys/fs/cgroup: v2 memory.max less
+ * memory.current, or v1 under memory/ memory.limit_in_bytes less
+ * memory.usage_in_bytes), the least where a limit is set; INFINITY when none
+ * is. Tests give it files of their own. */
+double rl_cgroup_room(const char *proc_cgroup, const char *sysfs);
 
 /* Kernels over a row are compiled for AVX2+FMA as well as for the
  * baseline, and picked when the program starts (GCC's target_clones), so

@@ -120,8 +120,13 @@ void *rl_alloc(size_t n, size_t size)
         return NULL;
     }
     memset(p, 0, bytes);
+    rl_mem_count(p, 1);
     return p;
 }
 
-void rl_free(void *p) { free(p); }
+void rl_free(void *p)
+{
+    rl_mem_count(p, -1);
+    free(p);
+}
 

@@ -115,6 +115,65 @@ rl_status rl_model_load(rl_model **out, const char *path, rl_dtype dtype)
     return s;
 }
 
+/* The tensor of file f for m's tensor name: the name itself, or for rnn.*
+ * the name without "rnn." (an nn.RNN's own state_dict). */
+static const st_tensor *weights_tensor(const st_file *f, const char *name)
+{
+    const st_tensor *t = st_find(f, name);
+    if (!t && strncmp(name, "rnn.", 4) == 0) t = st_find(f, name + 4);
+    return t;
+}
+
+rl_status rl_model_load_weights(rl_model *m, const char *path, int *head_kept)
+{
+    if (head_kept) *head_kept = 0;
+    st_file f;
+    rl_status s = st_read(&f, path);
+    if (s) return s;
+    const char *kind = st_kind(&f), *cell = st_meta(&f, "cell");
+    const int bare = !st_find(&f, "rnn.weight_ih_l0") && st_find(&f, "weight_ih_l0");
+    if (kind && !st_find(&f, "rnn.weight_ih_l0")) s = rl_fail(RL_ERR_FORMAT, "%s is %s, not a model", f.path, kind);
+    else if (!kind && !bare) s = rl_fail(RL_ERR_FORMAT, "%s holds no recurrent weights (rnn.weight_ih_l0 or weight_ih_l0)", f.path);
+    else if (cell && strcmp(cell, rl_cell_name(m->cfg.cell)) != 0)
+        s = rl_fail(RL_ERR_ARG, "%s is a %s model; this one is %s (--cell %s)", f.path, cell, rl_cell_name(m->cfg.cell), cell);
+    if (!s) s = check_dtypes(&f);
+    /* every tensor of m, by its name, its shape checked; the head may be missing (a bare nn.RNN): it keeps its init */
+    int heads = 0, used = 0;
+    for (int i = 0; !s && i < m->num_tensors; i++) {
+        const rl_tensor_info *ti = &m->tensors[i];
+        const st_tensor *t = weights_tensor(&f, ti->name);
+        if (!t && strncmp(ti->name, "head.", 5) == 0) {
+            heads++;
+            continue;
+        }
+        if (!t) {
+            s = rl_fail(RL_ERR_FORMAT, "%s: tensor '%s' is missing for a %d-layer %s model of %d units%s", f.path, ti->name,
+                        m->cfg.num_layers, rl_cell_name(m->cfg.cell), m->cfg.hidden_size, missing_hint(ti->name));
+            break;
+        }
+        used++;
+        s = st_expect_shape(&f, t, ti->ndim, ti->shape);
+        if (s) s = rl_fail(s, "%s (the run's model: %s, %d x %d units, input %d, output %d)", rl_errmsg(),
+                           rl_cell_name(m->cfg.cell), m->cfg.num_layers, m->cfg.hidden_size, m->cfg.input_size,
+                           m->cfg.output_size);
+        if (!s) s = st_get_real(&f, t, m->dtype, (char *)m->params + ti->offset * rl_dtype_size(m->dtype));
+    }
+    if (!s && heads && heads != 2) s = rl_fail(RL_ERR_FORMAT, "%s: head.weight and head.bias go together", f.path);
+    /* nothing of the file left out: a tensor m has no use for means another model */
+    for (int i = 0; !s && i < f.n; i++) {
+        const char *nm = f.t[i].name;
+        char full[300];
+        snprintf(full, sizeof full, "rnn.%s", nm);
+        if (rl_model_find_tensor(m, nm) < 0 && rl_model_find_tensor(m, full) < 0 && !is_run_state(nm))
+            s = rl_fail(RL_ERR_FORMAT, "%s: tensor '%s' has no place in a %d-layer %s model", f.path, nm, m->cfg.num_layers,
+                        rl_cell_name(m->cfg.cell));
+    }
+    if (!s && used == 0) s = rl_fail(RL_ERR_FORMAT, "%s: no tensor of the model", f.path);
+    if (!s && head_kept) *head_kept = heads > 0;
+    st_close(&f);
+    return s;
+}
+
 rl_status rl_model_from_st(rl_model **out, const st_file *fp, rl_dtype dtype)
 {
     *out = NULL;
@@ -463,6 +522,11 @@ rl_status rl_data_random(rl_data **out, const rl_model *m, int batch, int steps,
     const rl_config *c = &m->cfg;
     if (batch < 1 || steps < 1) return rl_fail(RL_ERR_ARG, "batch and steps must be >= 1");
     size_t BT = (size_t)batch * steps, LBH = (size_t)c->num_layers * batch * rl_model_units(m), es = rl_dtype_size(dtype);
+    char what[160];
+    snprintf(what, sizeof what, "random data of B = %d sequences of T = %d steps", batch, steps);
+    rl_status s0 = rl_memory_check(((double)BT * (c->input_size + (c->loss == RL_LOSS_CE ? 1 : c->output_size) + 1) +
+                                    2.0 * LBH) * (double)es, what);
+    if (s0) return s0;
     rl_data *d = calloc(1, sizeof *d);
     if (!d) return rl_fail(RL_ERR_NOMEM, "out of memory");
     int ce = c->loss == RL_LOSS_CE, lstm = rl_cell_states(c->cell) == 2;

@@ -102,6 +102,13 @@ long long rl_config_num_params_orth(const rl_config *c, rl_orth map)
     return total + (long long)c->output_size * (c->hidden_size + 1);
 }
 
+double rl_model_bytes(const rl_config *c, rl_orth orth, rl_dtype dtype)
+{
+    if (rl_config_check(c)) return 0;
+    /* the parameter buffer (rl_alloc rounds to 64 bytes); the struct itself is malloc'ed */
+    return ceil((double)rl_config_num_params_orth(c, orth) * (double)rl_dtype_size(dtype) / 64) * 64;
+}
+
 static int add_tensor(rl_model *m, const char *name, int ndim, int64_t r, int64_t c)
 {
     RL_ASSERT(m->num_tensors < RL_MAX_TENSORS && strlen(name) < sizeof m->names[0]);
@@ -133,6 +140,10 @@ rl_status rl_model_new_orth(rl_model **out, const rl_config *cfg, rl_dtype dtype
     long long total = rl_config_num_params_orth(cfg, map);
     if (total > RL_MAX_PARAMS)
         return rl_fail(RL_ERR_ARG, "model would have %lld parameters (limit %lld)", total, RL_MAX_PARAMS);
+    char what[160];
+    snprintf(what, sizeof what, "a model of %lld parameters (%s, %d x %d units, %s)", total, rl_cell_name(cfg->cell),
+             cfg->num_layers, cfg->hidden_size, rl_dtype_name(dtype));
+    if ((s = rl_memory_check(rl_model_bytes(cfg, map, dtype), what))) return s;
 
     rl_model *m = calloc(1, sizeof *m);
     if (!m) return rl_fail(RL_ERR_NOMEM, "cannot allocate a model");

@@ -4,6 +4,7 @@
 #include "net/net.h"
 #include "net/orth_ws.h"
 
+#include <math.h>
 #include <string.h>
 
 /* the units of a layer's state component (H but for lru) */
@@ -12,28 +13,30 @@ static size_t units(const rl_ws *ws) { return (size_t)rl_cell_units(rl_cell_desc
 /* a * b * ... with overflow detection; 0 on overflow */
 static size_t mul(size_t a, size_t b) { return (a && b > (size_t)-1 / a) ? 0 : a * b; }
 
-rl_status rl_ws_new(rl_ws **out, const rl_model *m, int batch, int steps)
+/* One buffer of the workspace: where its pointer goes, its elements, and
+ * whether this cell has it. */
+typedef struct {
+    void **p;
+    size_t n;
+    int want;
+} ws_buf;
+
+#define WS_BUFS 23
+
+/* The buffers of a workspace of dtype-sized elements for ws->cfg, ws->B and
+ * ws->T: the one table rl_ws_new allocates and rl_ws_bytes adds up. 0 when a
+ * size overflows. */
+static int ws_plan(rl_ws *ws, const rl_cell_desc *d, size_t num_params, ws_buf bufs[WS_BUFS])
 {
-    *out = NULL;
-    if (batch < 1 || steps < 1) return rl_fail(RL_ERR_ARG, "batch (%d) and steps (%d) must be >= 1", batch, steps);
-    const rl_config *c = &m->cfg;
-    rl_ws *ws = calloc(1, sizeof *ws);
-    if (!ws) return rl_fail(RL_ERR_NOMEM, "cannot allocate a workspace");
-    ws->dtype = m->dtype;
-    ws->cfg = *c;
-    ws->B = batch;
-    ws->T = steps;
-    ws->num_params = m->num_params;
-    const rl_cell_desc *d = m->cell;
-    size_t es = rl_dtype_size(m->dtype), B = (size_t)batch, T = (size_t)steps, L = (size_t)c->num_layers,
-           H = (size_t)c->hidden_size, I = (size_t)c->input_size, O = (size_t)c->output_size,
-           U = (size_t)rl_cell_units(d, c), Z = (size_t)rl_cell_proj(d, c), Gh = (size_t)d->hh_gates,
-           two = d->states == 2;
+    const rl_config *c = &ws->cfg;
+    size_t B = (size_t)ws->B, T = (size_t)ws->T, L = (size_t)c->num_layers, H = (size_t)c->hidden_size,
+           I = (size_t)c->input_size, O = (size_t)c->output_size, U = (size_t)rl_cell_units(d, c),
+           Z = (size_t)rl_cell_proj(d, c), Gh = (size_t)d->hh_gates, two = d->states == 2;
     /* the state's U units per component (H but for lru), the output's H, Z input-side rows */
     size_t BU = mul(B, U), TBU = mul(T, BU), BH = mul(B, H), TBH = mul(T, BH), TB = mul(T, B);
     size_t LT1BU = mul(L, mul(T + 1, BU)), TBZ = mul(TB, Z), TBGhU = mul(TBU, Gh), TBO = mul(TB, O), TBI = mul(TB, I);
     int ok = BU && TBU && BH && TBH && TB && LT1BU && TBZ && TBGhU && TBO && TBI;
-    struct { void **p; size_t n; int want; } bufs[] = {
+    ws_buf t[WS_BUFS] = {
         {&ws->xt, TBI, 1},
         {&ws->h, LT1BU, 1},
         {&ws->c, LT1BU, two},
@@ -51,14 +54,62 @@ rl_status rl_ws_new(rl_ws **out, const rl_model *m, int batch, int steps)
         {&ws->dzh, TBGhU, d->hh_apart},
         {&ws->dc, BU, two},
         {&ws->carry, mul(BU, Gh), d->hh_apart},
-        {&ws->grad, m->num_params, 1},
+        {&ws->grad, num_params, 1},
         {&ws->grad_h0, mul(L, BU), 1},
         {&ws->grad_c0, mul(L, BU), two},
         {&ws->wt, mul(I, Z), 1},
         {&ws->rder, mul(L, 2 * U), d->f32->derive != NULL},
         {&ws->drder, mul(L, U), d->f32->derive != NULL},
     };
-    for (size_t i = 0; ok && i < sizeof bufs / sizeof bufs[0]; i++)
+    memcpy(bufs, t, sizeof t);
+    for (int i = 0; i < WS_BUFS; i++) ok &= !t[i].want || t[i].n > 0;
+    return ok;
+}
+
+/* The bytes rl_alloc takes for n elements of es bytes (rounded up to 64). */
+static double alloc_bytes(double n, double es) { return ceil(fmax(n, 1) * es / 64) * 64; }
+
+double rl_ws_bytes(const rl_config *c, rl_orth orth, rl_dtype dtype, int batch, int steps)
+{
+    if (rl_config_check(c) || batch < 1 || steps < 1) return 0;
+    rl_ws w = {.cfg = *c, .B = batch, .T = steps};
+    const rl_cell_desc *d = rl_cell_desc_of(c->cell);
+    ws_buf bufs[WS_BUFS];
+    if (!ws_plan(&w, d, (size_t)rl_config_num_params_orth(c, orth), bufs)) return INFINITY;
+    const double es = (double)rl_dtype_size(dtype), TB = (double)batch * steps, H = c->hidden_size, L = c->num_layers;
+    double total = 0;
+    for (int i = 0; i < WS_BUFS; i++) total += bufs[i].want ? alloc_bytes((double)bufs[i].n, es) : 0;
+    total += 2 * alloc_bytes(TB, sizeof(double)) + alloc_bytes(TB, sizeof(int32_t)); /* wsum, lrow, ids */
+    if (orth != RL_ORTH_NONE) /* rl_orth_ws_alloc */
+        total += alloc_bytes(L * H * H, es) * 2 + alloc_bytes(2 * L * H * H, es) +
+                 alloc_bytes((double)rl_orth_scratch_size((int)H) + 4 * H * H, 8) + alloc_bytes(H, sizeof(int));
+    if (dtype == RL_F32 && rl_packed_kernel() && rl_cell_recur(d)->f32->pack)
+        total += alloc_bytes((double)rl_recur_pack_size(d->hh_gates, rl_cell_units(d, c)), sizeof(float));
+    return total;
+}
+
+rl_status rl_ws_new(rl_ws **out, const rl_model *m, int batch, int steps)
+{
+    *out = NULL;
+    if (batch < 1 || steps < 1) return rl_fail(RL_ERR_ARG, "batch (%d) and steps (%d) must be >= 1", batch, steps);
+    const rl_config *c = &m->cfg;
+    char what[160];
+    snprintf(what, sizeof what, "a workspace for B = %d sequences of T = %d steps (%s, %d x %d units)", batch, steps,
+             rl_cell_name(c->cell), c->num_layers, c->hidden_size);
+    rl_status s = rl_memory_check(rl_ws_bytes(c, m->orth, m->dtype, batch, steps), what);
+    if (s) return s;
+    rl_ws *ws = calloc(1, sizeof *ws);
+    if (!ws) return rl_fail(RL_ERR_NOMEM, "cannot allocate a workspace");
+    ws->dtype = m->dtype;
+    ws->cfg = *c;
+    ws->B = batch;
+    ws->T = steps;
+    ws->num_params = m->num_params;
+    const rl_cell_desc *d = m->cell;
+    size_t es = rl_dtype_size(m->dtype), TB = (size_t)batch * (size_t)steps;
+    ws_buf bufs[WS_BUFS];
+    int ok = ws_plan(ws, d, m->num_params, bufs);
+    for (size_t i = 0; ok && i < WS_BUFS; i++)
         if (bufs[i].want && !(*bufs[i].p = rl_alloc(bufs[i].n, es))) ok = 0;
     if (ok && !(ws->wsum = rl_alloc(TB, sizeof(double)))) ok = 0;
     if (ok && !(ws->lrow = rl_alloc(TB, sizeof(double)))) ok = 0;
@@ -66,7 +117,7 @@ rl_status rl_ws_new(rl_ws **out, const rl_model *m, int batch, int steps)
     if (ok && rl_orth_ws_alloc(ws, m)) ok = 0; /* W_hh = B map(A), dL/dW_hh, the map's scratch */
     if (ok && m->dtype == RL_F32 && rl_packed_kernel() && rl_cell_recur(d)->f32->pack) {
         /* W_hh packed for the step kernel, forward or backward */
-        if (!(ws->wpack = rl_alloc(rl_recur_pack_size((int)Gh, (int)U), sizeof(float)))) ok = 0;
+        if (!(ws->wpack = rl_alloc(rl_recur_pack_size(d->hh_gates, rl_cell_units(d, c)), sizeof(float)))) ok = 0;
     }
     if (!ok) {
         rl_ws_free(ws);

@@ -15,7 +15,7 @@
 
 /* The files of a run; each may have temporaries named "<file>.tmp...". */
 static const char *const run_files[] = {"config.json", "checkpoint.safetensors", "model.safetensors", "metrics.jsonl",
-                                        "flow.jsonl", "floss.jsonl", RL_RUN_LOCK};
+                                        "metrics.csv", "flow.jsonl", "floss.jsonl", RL_RUN_LOCK};
 
 /* What a run reads from its own folder, never writes: the arrays
  * rnnlab.train(x=..., y=..., valid=...) saves there as folders of .npy
@@ -182,6 +182,100 @@ rl_status rl_run_append(const char *dir, const char *name, cJSON *record)
     }
     free(txt);
     return bad ? rl_fail(RL_ERR_IO, "%s: cannot append: %s", path, strerror(errno)) : RL_OK;
+}
+
+/* ------------------------------------------------------------------ metrics as CSV */
+
+#define CSV_COLS 64 /* at most: the metrics have about 20 keys */
+
+/* A value of a metrics line as a CSV cell's number: numbers, and true/false as 1/0; 0 for others. */
+static int csv_value(const cJSON *v, double *x)
+{
+    if (cJSON_IsNumber(v)) return *x = v->valuedouble, 1;
+    if (cJSON_IsBool(v)) return *x = cJSON_IsTrue(v), 1;
+    return 0;
+}
+
+/* The columns: every key with a number, in the order first seen. */
+static int csv_columns(FILE *f, char names[CSV_COLS][64])
+{
+    int n = 1;
+    snprintf(names[0], 64, "step");
+    char *line = NULL;
+    size_t cap = 0;
+    while (getline(&line, &cap, f) > 0) {
+        cJSON *j = cJSON_Parse(line), *v;
+        double x;
+        cJSON_ArrayForEach(v, j) {
+            if (!v->string || !csv_value(v, &x) || strlen(v->string) >= 64 || strpbrk(v->string, ",\"\n\r")) continue;
+            int k = 0;
+            while (k < n && strcmp(names[k], v->string) != 0) k++;
+            if (k == n && n < CSV_COLS) snprintf(names[n++], 64, "%s", v->string);
+        }
+        cJSON_Delete(j);
+    }
+    free(line);
+    rewind(f);
+    return n;
+}
+
+static int csv_row(FILE *o, const double *row, int n)
+{
+    int bad = 0;
+    for (int k = 0; k < n; k++) {
+        if (k) bad |= fputc(',', o) == EOF;
+        if (!isnan(row[k])) bad |= fprintf(o, "%.17g", row[k]) < 0;
+    }
+    return bad | (fputc('\n', o) == EOF);
+}
+
+rl_status rl_run_write_metrics_csv(const char *dir)
+{
+    char path[RL_RUN_MAX_PATH + 64], out[RL_RUN_MAX_PATH + 64];
+    FILE *f = fopen(join(path, sizeof path, dir, "metrics.jsonl"), "r");
+    if (!f) return errno == ENOENT ? RL_OK : rl_fail(RL_ERR_IO, "%s: cannot read: %s", path, strerror(errno));
+    char (*names)[64] = malloc(CSV_COLS * sizeof *names);
+    if (!names) {
+        fclose(f);
+        return rl_fail(RL_ERR_NOMEM, "out of memory");
+    }
+    const int n = csv_columns(f, names);
+    char *text = NULL;
+    size_t tn = 0;
+    FILE *o = open_memstream(&text, &tn);
+    int bad = !o;
+    for (int k = 0; o && k < n; k++) bad |= fprintf(o, "%s%s", k ? "," : "", names[k]) < 0;
+    if (o) bad |= fputc('\n', o) == EOF;
+    double row[CSV_COLS];
+    int have = 0; /* a row of the step row[0] is being gathered */
+    char *line = NULL;
+    size_t cap = 0;
+    while (o && !bad && getline(&line, &cap, f) > 0) {
+        cJSON *j = cJSON_Parse(line);
+        const cJSON *st = cJSON_GetObjectItemCaseSensitive(j, "step");
+        if (cJSON_IsNumber(st)) {
+            if (have && st->valuedouble != row[0]) bad |= csv_row(o, row, n), have = 0;
+            if (!have) {
+                for (int k = 0; k < n; k++) row[k] = NAN;
+                row[0] = st->valuedouble;
+            }
+            for (int k = 1; k < n; k++) {
+                double x;
+                if (csv_value(cJSON_GetObjectItemCaseSensitive(j, names[k]), &x)) row[k] = x, have = 1;
+            }
+        }
+        cJSON_Delete(j);
+    }
+    if (o && have) bad |= csv_row(o, row, n);
+    free(line);
+    bad |= ferror(f);
+    fclose(f);
+    if (o) bad |= fclose(o) != 0;
+    rl_status s = bad ? rl_fail(RL_ERR_NOMEM, "%s: out of memory for the CSV", path)
+                      : write_atomic(join(out, sizeof out, dir, "metrics.csv"), text);
+    free(text);
+    free(names);
+    return s;
 }
 
 /* ------------------------------------------------------------------ checkpoints */

@@ -50,6 +50,15 @@ rl_status rl_run_write_config(const char *dir, const rl_train_config *c);
 /* Append one record (consumed) as a line of the log `name` ("metrics.jsonl"). */
 rl_status rl_run_append(const char *dir, const char *name, cJSON *record);
 
+/* dir/metrics.csv from dir/metrics.jsonl, atomically: a column "step", then
+ * one for each key with a number (or true/false, as 1/0) in the order they
+ * first appear; a row for each step, the lines of one step merged (the
+ * training line, its validation); a cell empty where the step has no such
+ * number. For spreadsheets; the JSON lines stay the record. The trainer
+ * writes it when a run ends or stops (rl_trainer_run's return, a
+ * divergence). */
+rl_status rl_run_write_metrics_csv(const char *dir);
+
 /* What the metrics line being gathered holds: sums over the steps since the
  * last line (a resumed run logs what an uninterrupted one does), and the
  * steps skipped since the start. */

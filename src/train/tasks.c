@@ -242,11 +242,23 @@ void rl_task_free(rl_task *t)
 
 rl_task_info rl_task_get_info(const rl_task *t) { return t->info; }
 
+double rl_batch_bytes(const rl_config *c, int B, int T)
+{
+    if (B < 1 || T < 1 || c->input_size < 1 || c->output_size < 1) return 0;
+    const double BT = (double)B * T, per = c->input_size + 1.0 + (c->loss == RL_LOSS_CE ? 1 : c->output_size);
+    return BT * per * 4 + 4 * 64; /* x, mask, targets (float32 or class ids), each rounded to 64 bytes */
+}
+
 rl_status rl_task_data_new(rl_data **out, const rl_task *t, int B)
 {
     *out = NULL;
     const rl_task_info *in = &t->info;
     if (B < 1) return rl_fail(RL_ERR_ARG, "batch size %d", B);
+    rl_config c = {.input_size = in->input_size, .output_size = in->output_size, .loss = in->loss};
+    char what[160];
+    snprintf(what, sizeof what, "a batch of B = %d sequences of the task %s (T = %d)", B, rl_task_name(in->kind), in->steps);
+    rl_status s = rl_memory_check(rl_batch_bytes(&c, B, in->steps), what);
+    if (s) return s;
     size_t BT = (size_t)B * in->steps;
     rl_data *d = rl_alloc(1, sizeof *d);
     if (!d) return rl_fail(RL_ERR_NOMEM, "out of memory");

@@ -144,6 +144,10 @@ static const rl_option rows[] = {
         INIT),
     ENUM("orthogonal", "orthogonal", "initialisation", orthogonal, rl_orth_names, RL_ORTH_COUNT, "MAP",
          "W_hh = B map(A), torch's orthogonal parametrisation; B from --init (tanh, relu, linear, leaky)", MODEL),
+    ROW("init_from", "init-from", "initialisation", RL_FIELD_PATH, init_from, 0, 0, "MODEL",
+        "start from the weights of a model file (rnnlab's, or a PyTorch state_dict in safetensors) with a fresh optimiser; "
+        "its sizes must be the run's",
+        "the init", "train"),
     ENUM("readout", "readout", "optimisation", readout, rl_readout_names, RL_READOUT_COUNT, "R",
          "bptt trains every parameter; ridge keeps the recurrence as initialised and fits the head in one solve (an echo "
          "state network)",

@@ -5,6 +5,7 @@
  * src/run.c; the configuration's table is src/train_config.c. */
 #include "cells/cell.h"
 #include "net/net.h"
+#include "train/estimate.h"
 #include "train/run.h"
 #include "train/shard.h"
 #include "train/tasks.h"
@@ -21,7 +22,7 @@ struct rl_trainer {
     rl_train_config cfg;
     char *dir;               /* owned copies of the run folder's path */
     char *text_path;         /* and of cfg.text_path */
-    char *strings[4];        /* and of cfg's other strings (a user's data: valid_path, inputs, targets) */
+    char *strings[4];        /* and of cfg's other strings (a user's data: valid_path, inputs, targets; init_from) */
     rl_task *task;
     rl_task_info info;
     rl_model *m; /* float32 */
@@ -85,7 +86,8 @@ void rl_trainer_free(rl_trainer *t)
 }
 
 /* Text: validation reads B streams of the validation split, each at least
- * one window of T + 1 characters long. */
+ * one window of T + 1 characters long (rl_evaluate's batch; the trainer
+ * validates on the streams that fit: val_streams). */
 static rl_status check_validation_fits(const rl_task_info *in, int B)
 {
     if (in->kind != RL_TASK_TEXT || in->val_len / B >= in->steps + 1) return RL_OK;
@@ -167,7 +169,8 @@ static rl_status own_strings(rl_trainer *t, int take)
         if (f->type != RL_FIELD_PATH || strcmp(f->name, "text_path") == 0) continue;
         RL_ASSERT(k < (int)(sizeof t->strings / sizeof t->strings[0]));
         const char **p = (const char **)((char *)&t->cfg + f->offset);
-        char *own = take || !*p ? (char *)*p : strcmp(f->name, "valid_path") == 0 ? realpath(*p, NULL) : NULL;
+        const int file = strcmp(f->name, "valid_path") == 0 || strcmp(f->name, "init_from") == 0; /* by absolute path */
+        char *own = take || !*p ? (char *)*p : file ? realpath(*p, NULL) : NULL;
         if (!own && *p && !take) own = strdup(*p);
         if (*p && !own) s = rl_fail(RL_ERR_NOMEM, "out of memory");
         t->strings[k++] = own;
@@ -185,9 +188,15 @@ static rl_status build(rl_trainer *t)
     t->info = rl_task_get_info(t->task);
     /* a user's data sets T: the run and its model record it */
     if (rl_task_reads_data(c->task)) c->seq_len = t->info.seq_len;
-    /* every run validates at its end: a text too short for that would stop it then */
-    if ((s = check_validation_fits(&t->info, c->batch))) return s;
     if ((s = check_ridge(c, &t->info))) return s;
+    /* the whole run's peak, before any of it is allocated (src/train/estimate.c) */
+    rl_train_cost e;
+    rl_train_memory(c, &t->info, &e);
+    char what[320], wsb[32];
+    rl_format_bytes(e.ws_bytes, wsb, sizeof wsb);
+    snprintf(what, sizeof what, "training %s %d x %d on %s with --batch %d of T = %d steps (its workspace alone %s)",
+             rl_cell_name(c->cell), c->layers, c->hidden, rl_task_name(c->task), c->batch, t->info.steps, wsb);
+    if ((s = rl_memory_check(e.bytes, what))) return s;
     t->k1 = c->task == RL_TASK_TEXT ? (c->k1 ? c->k1 : c->seq_len) : 0;
     rl_config mc = {.cell = c->cell, .input_size = t->info.input_size, .hidden_size = c->hidden, .num_layers = c->layers, .output_size = t->info.output_size, .loss = t->info.loss,
                      .state_size = c->state_size, .activation = c->activation};
@@ -279,6 +288,8 @@ rl_status rl_trainer_new_ex(rl_trainer **out, const rl_train_config *cfg, const 
      * written into the run's configuration */
     if (!s) rl_init_for_steps(&t->cfg.init, t->cfg.cell, t->info.steps);
     if (!s) s = rl_model_init(t->m, &t->cfg.init, t->cfg.seed);
+    /* --init-from: the weights of a model file over the init (a head it lacks keeps the init's); a fresh optimiser */
+    if (!s && t->cfg.init_from) s = rl_model_load_weights(t->m, t->cfg.init_from, NULL);
     rl_rng_seed(&t->rng, t->cfg.seed ^ 0x7472616e69ull);
     if (!s && writes(t)) s = rl_run_create(dir, &t->cfg, &t->lock);
     if (!s && writes(t) && t->cfg.save_init) { /* the model before training, for the analysis of what training changed */
@@ -308,7 +319,7 @@ static rl_status save_checkpoint(rl_trainer *t)
 
 rl_status rl_trainer_resume(rl_trainer **out, const char *dir, int64_t steps)
 {
-    rl_resume_options o = {steps, NULL, NULL};
+    rl_resume_options o = {steps, NULL, NULL, NULL, 0};
     return rl_trainer_resume_ex(out, dir, &o);
 }
 
@@ -341,6 +352,51 @@ static rl_status check_text(const st_file *f, const rl_task_info *in, const char
                    path ? path : "the built-in corpus", (long long)in->text_bytes, (unsigned long long)in->text_hash, b, h);
 }
 
+static rl_status save_checkpoint(rl_trainer *t);
+
+/* The keys a resumed run may change (issue 28): the learning rate and its
+ * schedule, clipping, the records' interval (and --steps, separately). The
+ * rest (the model, the task and its data, the optimiser's kind and its
+ * moments) is the checkpoint's. */
+static const char *const changeable[] = {"lr", "schedule", "warmup", "step_size", "gamma", "min_lr", "decay_steps",
+                                         "clip", "clip_value", "log_every"};
+
+static int is_changeable(const char *key)
+{
+    for (size_t i = 0; i < sizeof changeable / sizeof changeable[0]; i++)
+        if (strcmp(key, changeable[i]) == 0) return 1;
+    return 0;
+}
+
+/* o->set's "key=value" onto c; *changed gets {"key": ["old", "new"], ...}
+ * for those that differ (NULL when none does). */
+static rl_status apply_changes(rl_train_config *c, const rl_resume_options *o, cJSON **changed)
+{
+    *changed = NULL;
+    for (int i = 0; o && i < o->nset; i++) {
+        const char *eq = o->set[i] ? strchr(o->set[i], '=') : NULL;
+        char key[64], was[96], now[96];
+        if (!eq || eq - o->set[i] >= (long)sizeof key) return rl_fail(RL_ERR_ARG, "a change is \"key=value\", not '%s'", o->set[i] ? o->set[i] : "(null)");
+        snprintf(key, sizeof key, "%.*s", (int)(eq - o->set[i]), o->set[i]);
+        const rl_option *f = rl_option_find(key);
+        if (!f || !is_changeable(f->name))
+            return rl_fail(RL_ERR_ARG, "a resumed run changes only lr, schedule, warmup, step_size, gamma, min_lr, decay_steps, "
+                                       "clip, clip_value, log_every and steps: its %s is the checkpoint's", key);
+        rl_option_format(c, f, was, sizeof was);
+        rl_status s = rl_option_parse(c, f, eq + 1);
+        if (s) return s;
+        rl_option_format(c, f, now, sizeof now);
+        if (strcmp(was, now) == 0) continue;
+        if (!*changed && !(*changed = cJSON_CreateObject())) return rl_fail(RL_ERR_NOMEM, "out of memory");
+        cJSON *pair = cJSON_CreateArray();
+        cJSON_AddItemToArray(pair, cJSON_CreateString(was));
+        cJSON_AddItemToArray(pair, cJSON_CreateString(now));
+        cJSON_DeleteItemFromObject(*changed, f->name); /* given twice: the last */
+        cJSON_AddItemToObject(*changed, f->name, pair);
+    }
+    return RL_OK;
+}
+
 rl_status rl_trainer_resume_ex(rl_trainer **out, const char *dir, const rl_resume_options *o)
 {
     *out = NULL;
@@ -365,6 +421,11 @@ rl_status rl_trainer_resume_ex(rl_trainer **out, const char *dir, const rl_resum
         s = rl_fail(RL_ERR_ARG, "%s is at step %lld, past the %lld steps asked for: give --steps %lld or more", dir,
                     (long long)at, (long long)steps, (long long)at);
     if (!s && steps > 0) t->cfg.steps = steps;
+    cJSON *changed = NULL; /* the settings changed: the run's config history (metrics.jsonl) */
+    if (!s) s = apply_changes(&t->cfg, o, &changed);
+    if (!s && cJSON_GetObjectItem(changed, "schedule") && !cJSON_GetObjectItem(changed, "decay_steps"))
+        t->cfg.sched.total = 0; /* a new cosine schedule decays over the steps, as a new run's */
+    resolve_schedule(&t->cfg);
     if (!s && new_text && t->cfg.task != RL_TASK_TEXT && !rl_task_reads_data(t->cfg.task))
         s = rl_fail(RL_ERR_ARG, "--data is only for a run of the text task or of a user's data (data, smnist, psmnist)");
     if (!s && new_text && rl_run_holds(dir, new_text))
@@ -393,6 +454,19 @@ rl_status rl_trainer_resume_ex(rl_trainer **out, const char *dir, const rl_resum
     if (!s && t->step > t->cfg.steps)
         s = rl_fail(RL_ERR_ARG, "%s is at step %lld, past the %lld steps asked for", dir, (long long)t->step,
                     (long long)t->cfg.steps);
+    /* changed settings: a line of the records, config.json, and a checkpoint that holds them (so that a run
+     * stopped before its next checkpoint resumes with them) */
+    if (!s && changed) {
+        cJSON *r = cJSON_CreateObject();
+        cJSON_AddNumberToObject(r, "step", (double)t->step);
+        cJSON_AddItemToObject(r, "config_changed", changed);
+        changed = NULL;
+        if (writes(t)) s = rl_run_append(dir, "metrics.jsonl", r);
+        else cJSON_Delete(r);
+        if (!s && writes(t)) s = rl_run_write_config(dir, &t->cfg);
+        if (!s) s = save_checkpoint(t);
+    }
+    cJSON_Delete(changed);
     if (s) {
         rl_trainer_free(t);
         return s;
@@ -440,6 +514,21 @@ static cJSON *darray(const double *v, int n)
     return a;
 }
 
+/* A number of a record: JSON has no inf or NaN, and cJSON writes null for
+ * both, which the flow records keep for ln 0 = -inf (an exact zero). So +inf
+ * and NaN (a run that diverged) are the strings "inf" and "nan". */
+static cJSON *jnum(double v)
+{
+    return isfinite(v) || v == -INFINITY ? cJSON_CreateNumber(v) : cJSON_CreateString(isnan(v) ? "nan" : "inf");
+}
+
+static cJSON *darray_nonfinite(const double *v, int n)
+{
+    cJSON *a = cJSON_CreateArray();
+    for (int i = 0; a && i < n; i++) cJSON_AddItemToArray(a, jnum(v[i]));
+    return a;
+}
+
 /* The gradient flow record: per-lag ln||dL/dh_tau|| on the fixed sequence,
  * and the spectra of W_hh. */
 static rl_status flow_record(rl_trainer *t, double loss, double gnorm)
@@ -455,10 +544,10 @@ static rl_status flow_record(rl_trainer *t, double loss, double gnorm)
     if (!s) {
         cJSON *r = cJSON_CreateObject();
         cJSON_AddNumberToObject(r, "step", (double)t->step);
-        cJSON_AddNumberToObject(r, "loss", loss);
-        cJSON_AddNumberToObject(r, "grad_norm", gnorm);
-        cJSON_AddNumberToObject(r, "param_norm", rl_buffer_norm(rl_model_params_const(t->m), rl_model_num_params(t->m), RL_F32));
-        cJSON_AddNumberToObject(r, "val_seq_loss", rl_jac_loss(j));
+        cJSON_AddItemToObject(r, "loss", isnan(loss) ? cJSON_CreateNull() : jnum(loss));
+        cJSON_AddItemToObject(r, "grad_norm", isnan(gnorm) ? cJSON_CreateNull() : jnum(gnorm));
+        cJSON_AddItemToObject(r, "param_norm", jnum(rl_buffer_norm(rl_model_params_const(t->m), rl_model_num_params(t->m), RL_F32)));
+        cJSON_AddItemToObject(r, "val_seq_loss", jnum(rl_jac_loss(j)));
         cJSON *w = cJSON_AddArrayToObject(r, "w_hh");
         for (int l = 0; l < t->cfg.layers; l++) {
             double rad[4], sig[4];
@@ -472,8 +561,8 @@ static rl_status flow_record(rl_trainer *t, double loss, double gnorm)
         }
         /* index tau = 0..T: ln||dL/dh_tau|| of the top layer (lru: of its state x_tau); and the part from
          * the last step */
-        cJSON_AddItemToObject(r, "lag_log_grad", darray(lag, T + 1));
-        cJSON_AddItemToObject(r, "lag_log_grad_last", darray(last, T + 1));
+        cJSON_AddItemToObject(r, "lag_log_grad", darray_nonfinite(lag, T + 1));
+        cJSON_AddItemToObject(r, "lag_log_grad_last", darray_nonfinite(last, T + 1));
         s = rl_run_append(t->dir, "flow.jsonl", r);
     }
     free(lag), free(last);
@@ -573,12 +662,23 @@ rl_status rl_evaluate_washout(const rl_model *m0, const rl_task *task, int B, in
     return s;
 }
 
+/* The validation's streams: the training batch, but for a text whose
+ * validation split holds fewer windows of T + 1 characters (issue 28: the
+ * validation set is sized on its own, not refused for the training batch). */
+static int val_streams(const rl_trainer *t)
+{
+    const rl_task_info *in = &t->info;
+    if (in->kind != RL_TASK_TEXT) return t->cfg.batch;
+    const int64_t fit = in->val_len / (in->steps + 1); /* >= 1: rl_task_new refuses a shorter split */
+    return fit < t->cfg.batch ? (int)(fit > 0 ? fit : 1) : t->cfg.batch;
+}
+
 static rl_status eval_record(rl_trainer *t)
 {
     rl_score sc;
     /* a user's data: the last validation scores every validation sequence */
     const int batches = rl_task_reads_data(t->cfg.task) && t->step == t->cfg.steps ? 0 : t->cfg.eval_batches;
-    rl_status s = rl_evaluate_washout(t->m, t->task, t->cfg.batch, batches, t->cfg.seed ^ 0x76616cull, t->cfg.washout, &sc);
+    rl_status s = rl_evaluate_washout(t->m, t->task, val_streams(t), batches, t->cfg.seed ^ 0x76616cull, t->cfg.washout, &sc);
     if (s) return s;
     t->last_val = sc, t->last_val_step = t->step;
     if (!writes(t)) return RL_OK;
@@ -811,6 +911,36 @@ static rl_status log_metrics(rl_trainer *t, double now, double tlog, int64_t tok
     return s;
 }
 
+/* A run that diverged (a loss or gradient not finite, stopped): the metrics
+ * of the steps since the last line, a line for the step that diverged
+ * ("diverged": true, "reason", the step's step_loss and step_grad_norm,
+ * "inf" or "nan" where they are not numbers), and a flow record of the model that diverged (the one before
+ * the step's update, which was not made), so that the report can show what
+ * led to it (issue 28). Nothing is written on other ranks. Errors here are
+ * passed over: the divergence is the run's error, said by the caller. */
+static void diverged_records(rl_trainer *t, double loss, double gnorm, const char *what, double now, double tlog,
+                             int64_t tokens, double t0)
+{
+    if (!writes(t)) return;
+    rl_progress rep;
+    if (t->cfg.readout == RL_READOUT_BPTT && (t->acc.steps > 0 || t->acc.skipped > 0)) log_metrics(t, now, tlog, tokens, t0, &rep);
+    cJSON *r = cJSON_CreateObject();
+    cJSON_AddNumberToObject(r, "step", (double)t->step + 1);
+    cJSON_AddBoolToObject(r, "diverged", 1);
+    cJSON_AddStringToObject(r, "reason", what);
+    /* the step's own numbers, not an interval's means: other keys than loss and grad_norm */
+    cJSON_AddItemToObject(r, "step_loss", jnum(loss));
+    cJSON_AddItemToObject(r, "step_grad_norm", jnum(gnorm));
+    cJSON_AddNumberToObject(r, "lr", rl_lr_at(&t->cfg.sched, t->step));
+    rl_run_append(t->dir, "metrics.jsonl", r);
+    if (t->cfg.flow_every > 0) {
+        t->step++;
+        flow_record(t, loss, gnorm);
+        t->step--;
+    }
+    rl_run_write_metrics_csv(t->dir);
+}
+
 static rl_status trainer_loop(rl_trainer *t, volatile int *stop, int *interrupted,
                               void (*progress)(const rl_progress *, void *), void *ctx)
 {
@@ -840,6 +970,7 @@ static rl_status trainer_loop(rl_trainer *t, volatile int *stop, int *interrupte
             if (!c->skip_nonfinite) {
                 char what[200];
                 snprintf(what, sizeof what, "%s", s ? rl_errmsg() : "the loss is not finite");
+                diverged_records(t, loss, gnorm, what, rl_now(), tlog, tokens + tokens_per_step, t0);
                 if (t->last_ckpt > 0)
                     return rl_fail(RL_ERR_NONFINITE, "step %lld: %s; stopped; the checkpoint of step %lld is intact",
                                    (long long)t->step + 1, what, (long long)t->last_ckpt);
@@ -912,5 +1043,8 @@ rl_status rl_trainer_run(rl_trainer *t, volatile int *stop, int *interrupted,
     int muted = rl_progress_mute(1);
     rl_status s = trainer_loop(t, stop, interrupted, progress, ctx);
     rl_progress_mute(muted);
+    /* metrics.csv beside the JSON lines, once the run ends or stops (not at every checkpoint: it is the whole
+     * file again, which a long run would pay for thousands of times); a divergence writes it itself */
+    if (!s && t && writes(t)) s = rl_run_write_metrics_csv(t->dir);
     return s;
 }
