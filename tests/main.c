@@ -326,9 +326,10 @@ int main(int argc, char **argv)
         return w >= 800 && ink > 0.05 && nc >= 8 ? 0 : 1;
     }
     pin_environment(argv);
-    int first_name = argc;
+    int first_name = argc, times = 0;
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--cli") == 0 && i + 1 < argc) test_cli = argv[++i];
+        if (strcmp(argv[i], "--times") == 0) times = 1; /* each test's wall time after its name */
+        else if (strcmp(argv[i], "--cli") == 0 && i + 1 < argc) test_cli = argv[++i];
         else if (strcmp(argv[i], "--fixtures") == 0 && i + 1 < argc) test_fixtures = argv[++i];
         else {
             first_name = i;
@@ -367,12 +368,17 @@ int main(int argc, char **argv)
         for (int i = first_name; i < argc; i++) selected |= strstr(tests[t].name, argv[i]) != NULL;
         if (!selected) continue;
         current_failures = 0;
+        struct timespec t0, t1;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
         tests[t].fn();
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        char took[32] = "";
+        if (times) snprintf(took, sizeof took, " (%.2f s)", (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec));
         if (current_failures) {
-            fprintf(stderr, "FAIL %s\n", tests[t].name);
+            fprintf(stderr, "FAIL %s%s\n", tests[t].name, took);
             failed++;
         } else {
-            printf("ok   %s\n", tests[t].name);
+            printf("ok   %s%s\n", tests[t].name, took);
             passed++;
         }
         fflush(stdout);
