@@ -24,7 +24,7 @@ LAYERS = base cells net analysis io train
 LIB_PLAIN = base/status base/names base/files base/blas base/par base/kernel base/rng cells/cell cells/orth net/model net/ws net/orth_ws \
             net/batch analysis/worked analysis/gradcheck analysis/jacobian analysis/lyapunov io/safetensors io/modelio \
             io/arrays io/npy io/npz io/idx io/csv \
-            train/sample train/floss train/optim train/series train/tasks train/options train/train_config train/run train/trainer \
+            train/sample train/floss train/recipes train/optim train/series train/tasks train/options train/train_config train/run train/trainer \
             train/readout train/shard train/seqset train/mnist train/windows train/dataset train/datatask
 # every src/cells/cell_*.c is a cell (a row of the table in src/cells/cell.c), compiled once per real type
 LIB_REAL = base/gemm cells/recur net/net net/loop train/omega $(patsubst src/%.c,%,$(wildcard src/cells/cell_*.c))

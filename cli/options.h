@@ -59,7 +59,7 @@ typedef struct {
     int logx, logy, points;
     int dry_run, quick;
     /* output */
-    int json, quiet, progress, config_fields;
+    int json, quiet, progress, config_fields, recipes;
 } cli_args;
 
 /* A command of the program. */

@@ -70,6 +70,29 @@ static int print_fields(void)
     return 0;
 }
 
+/* The recipes of docs/training.md (a test checks that the two agree): a
+ * section each, its settings in the table's order of their rows. */
+static int print_recipes(void)
+{
+    for (int i = 0; i < rl_recipe_count(); i++) {
+        const rl_recipe *r = rl_recipe_at(i);
+        printf("### `--recipe %s`\n\n%s. Code: %s.\n\n| option | for | value | source |\n|---|---|---|---|\n", r->name,
+               r->paper, r->code);
+        for (int k = 0; k < rl_option_count(); k++)
+            for (int j = 0; j < r->num_settings; j++) {
+                const rl_recipe_setting *s = &r->settings[j];
+                const rl_option *o = rl_option_at(k);
+                if (strcmp(s->key, o->name) != 0) continue;
+                char when[64] = "";
+                if (s->tasks) snprintf(when, sizeof when, "%s", s->tasks);
+                else if (s->min_len) snprintf(when, sizeof when, "T >= %d", s->min_len);
+                printf("| `--%s` | %s | %s | %s |\n", o->flag, when, o->arg ? s->value : "(on)", s->source);
+            }
+        printf("\nWhere rnnlab cannot follow: %s\n\n", r->gaps);
+    }
+    return 0;
+}
+
 /* The progress line: the step, the training loss, the last validation
  * loss against the baseline, the gradient norm, the rate and what is left;
  * drawn when one is due (cli_progress_due). */
@@ -156,6 +179,7 @@ int cmd_train(int argc, char **argv)
     int e = cli_parse(&c, argc, argv, &a), mode = 0;
     if (e) return e == CLI_HELP ? 0 : e;
     if (a.config_fields) return print_fields();
+    if (a.recipes) return print_recipes();
     if ((e = cli_progress_mode(&c, &mode)) || (e = train_options(&c, &a))) return e;
     rl_train_config cfg = a.t;
     const char *out = a.out_dir, *resume = a.resume;
