@@ -5,7 +5,7 @@
 # exponent lambda_max of the initial and the final model and the
 # validation's last value. Usage:
 #
-#   bench/why.sh OUT [GROUP...]     GROUP: irnn lstm omega floss chrono [all]
+#   bench/why.sh OUT [GROUP...]     GROUP: irnn lstm lstm2 omega omega2 floss chrono chrono2 [all]
 #
 # Writes OUT/ARM folders and logs and OUT/why.jsonl (one line an arm; a
 # finished arm is not run again), and prints OUT/why.md, the table.
@@ -14,7 +14,7 @@ cd "$(dirname "$0")/.."
 RNNLAB=${RNNLAB:-build/rnnlab}
 OUT=${1:?usage: bench/why.sh OUT [GROUP...]}
 shift
-GROUPS_=${*:-irnn lstm omega floss chrono}
+GROUPS_=${*:-irnn lstm lstm2 omega omega2 floss chrono chrono2}
 mkdir -p "$OUT"
 
 # group | arm | task | T | steps | flags
@@ -26,17 +26,19 @@ irnn|irnn-500-lr-1e-5|adding|500|1000|--cell relu --hidden 128 --init identity -
 irnn|irnn-500-recipe|adding|500|1000|--recipe irnn
 lstm|lstm-200-as-before|adding|200|3000|--cell lstm --hidden 128 --optim adam --lr 1e-3 --batch 50 --clip 1
 lstm|lstm-200-forget-bias-1|adding|200|3000|--cell lstm --hidden 128 --optim adam --lr 1e-3 --batch 50 --clip 1 --forget-bias 1
+lstm2|lstm-200-recipe-init-adam|adding|200|3000|--cell lstm --hidden 128 --optim adam --lr 1e-3 --batch 50 --clip 1 --init gaussian --gain 1.1314 --input-scale 0.173 --zero-bias --forget-bias 1
 omega|omega-100-as-before|temporal-order|100|3000|--cell tanh --hidden 50 --omega 2 --optim adam --lr 1e-3 --batch 20 --clip 1
 omega|omega-100-radius-0.95|temporal-order|100|3000|--cell tanh --hidden 50 --omega 2 --optim adam --lr 1e-3 --batch 20 --clip 1 --init gaussian --radius 0.95 --input-scale 0.0173 --zero-bias
 omega|omega-100-radius-0.95-no-omega|temporal-order|100|3000|--cell tanh --hidden 50 --optim adam --lr 1e-3 --batch 20 --clip 1 --init gaussian --radius 0.95 --input-scale 0.0173 --zero-bias
 omega|omega-100-recipe|temporal-order|100|3000|--recipe omega
+omega2|omega-100-recipe-30k|temporal-order|100|30000|--recipe omega
 omega|omega-200-radius-0.95|temporal-order|200|3000|--cell tanh --hidden 50 --omega 2 --optim adam --lr 1e-3 --batch 20 --clip 1 --init gaussian --radius 0.95 --input-scale 0.0173 --zero-bias
 floss|floss-200-as-before|temporal-order|200|4000|--cell tanh --hidden 32 --floss 16 --floss-steps 300 --floss-every 500 --optim adam --lr 1e-3 --batch 20 --clip 1
 floss|floss-200-recipe|temporal-order|200|3001|--recipe floss
-floss|floss-200-recipe-no-floss|temporal-order|200|3001|--recipe floss --floss 0
+floss|floss-200-recipe-no-floss|temporal-order|200|3001|--recipe floss --floss 0 --floss-every 0 --floss-episodes 0 --floss-target 0 --floss-lr 0
 chrono|chrono-copy-100-recipe|copy|100|3000|--recipe chrono-lstm
-chrono|chrono-copy-100-pytorch-init|copy|100|3000|--recipe chrono-lstm --init uniform
 chrono|chrono-copy-20-recipe|copy|20|3000|--recipe chrono-lstm
+chrono2|chrono-copy-20-recipe-20k|copy|20|20000|--recipe chrono-lstm
 EOF
 }
 

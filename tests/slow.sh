@@ -24,7 +24,7 @@ rm -f "$OUT/failed"
 # recipe | task | T | budget in steps | the claim and its source
 claims() {
     cat <<'EOF'
-indrnn|adding|100|1500|adding T = 100 below MSE 0.01 within 1-1.5k steps (Li et al. 2018, Fig. 2; batzner/indrnn TAll.png about 1k)
+indrnn|adding|100|2000|adding T = 100 below MSE 0.01 within 1-1.5k steps read by eye (Li et al. 2018, Fig. 2; batzner/indrnn TAll.png about 1k); budget 2000
 indrnn|adding|1000|5000|adding T = 1000 below MSE 0.01 within 3-5k steps (Li et al. 2018, Fig. 2; batzner/indrnn about 2.5-3k)
 irnn|adding|100|10000|adding T = 100 solved within about 8k steps (Li et al. 2018, Fig. 2, their IRNN baseline)
 lstm-fb1|adding|100|3500|adding T = 100 solved within 2k (Li et al. 2018, Fig. 2, Lasagne LSTM) to 3.5k steps (batzner/indrnn, TF LSTM)
