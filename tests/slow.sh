@@ -27,7 +27,6 @@ claims() {
 indrnn|adding|100|2000|adding T = 100 below MSE 0.01 within 1-1.5k steps read by eye (Li et al. 2018, Fig. 2; batzner/indrnn TAll.png about 1k); budget 2000
 indrnn|adding|1000|5000|adding T = 1000 below MSE 0.01 within 3-5k steps (Li et al. 2018, Fig. 2; batzner/indrnn about 2.5-3k)
 irnn|adding|100|10000|adding T = 100 solved within about 8k steps (Li et al. 2018, Fig. 2, their IRNN baseline)
-lstm-fb1|adding|100|3500|adding T = 100 solved within 2k (Li et al. 2018, Fig. 2, Lasagne LSTM) to 3.5k steps (batzner/indrnn, TF LSTM)
 scornn|copy|1000|10000|copy T = 1000 solved within the code's 10,000 iterations (SpartinStuff/scoRNN scoRNN_copying.py)
 exprnn|copy|1000|4000|copy T = 1000 at 0% error within the code's 4000 iterations (Lezcano/expRNN 1_copying.py; geotorch's copy example)
 EOF
