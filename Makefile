@@ -132,7 +132,7 @@ test: $(BUILD)/rnnlab $(BUILD)/rnnlab-mpi $(BUILD)/rnnlab_tests
 
 # The slow tier (not in .ci/run): each recipe's shortest claimed result,
 # which fails if rnnlab no longer reaches it within the claim's budget
-# (tests/slow.sh; about 25 CPU minutes). SLOW_OUT keeps the runs' records.
+# (tests/slow.sh; about 15 CPU minutes). SLOW_OUT keeps the runs' records.
 SLOW_OUT ?= $(BUILD)/slow
 test-slow: $(BUILD)/rnnlab
 	RNNLAB=$(BUILD)/rnnlab sh tests/slow.sh $(SLOW_OUT)

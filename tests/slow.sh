@@ -9,7 +9,7 @@
 #
 # Usage: tests/slow.sh [OUT [NAME...]]   OUT: the runs' folders and records
 # (OUT/records.jsonl, one line a claim) [a temporary folder]; NAME: only the
-# claims of these recipes [all]. About 25 CPU minutes for all on this
+# claims of these recipes [all]. About 15 CPU minutes for all on this
 # machine's cores.
 set -eu
 cd "$(dirname "$0")/.."
@@ -26,7 +26,6 @@ claims() {
     cat <<'EOF'
 indrnn|adding|100|2000|adding T = 100 below MSE 0.01 within 1-1.5k steps read by eye (Li et al. 2018, Fig. 2; batzner/indrnn TAll.png about 1k); budget 2000
 indrnn|adding|1000|5000|adding T = 1000 below MSE 0.01 within 3-5k steps (Li et al. 2018, Fig. 2; batzner/indrnn about 2.5-3k)
-irnn|adding|100|10000|adding T = 100 solved within about 8k steps (Li et al. 2018, Fig. 2, their IRNN baseline)
 scornn|copy|1000|10000|copy T = 1000 solved within the code's 10,000 iterations (SpartinStuff/scoRNN scoRNN_copying.py)
 exprnn|copy|1000|4000|copy T = 1000 at 0% error within the code's 4000 iterations (Lezcano/expRNN 1_copying.py; geotorch's copy example)
 EOF
