@@ -1,6 +1,9 @@
 """The long-lag table's bookkeeping, for bench/longlag.sh (standard library only).
 
-  longlag.py record RUN METHOD TASK T CAP WALL CPU   one JSON line for runs.jsonl
+  longlag.py record RUN METHOD TASK T CAP WALL CPU FLAGS   a rung's record (RUN.json), one JSON line
+  longlag.py same RECORD FLAGS CAP                   exit 0 when the record was made with FLAGS and CAP
+  longlag.py collect OUT                             OUT/runs.jsonl from the records of OUT/methods.txt's
+                                                     methods, in its order
   longlag.py table OUT                               OUT/table.md and OUT/table.csv
   longlag.py reflow OUT                              runs.jsonl's gradient flow again,
                                                      from each run's flow-*.safetensors
@@ -42,8 +45,9 @@ def lag_grads(run):
     return out
 
 
-def record(run, name, task, T, cap, wall, cpu):
-    rec = {"method": name, "task": task, "T": int(T), "cap": int(cap), "wall_s": float(wall), "cpu_s": float(cpu)}
+def record(run, name, task, T, cap, wall, cpu, flags):
+    rec = {"method": name, "task": task, "T": int(T), "cap": int(cap), "wall_s": float(wall), "cpu_s": float(cpu),
+           "flags": " ".join(flags.split())}
     solved, last = None, None
     try:
         for line in open(f"{run}/metrics.jsonl"):
@@ -71,18 +75,54 @@ def record(run, name, task, T, cap, wall, cpu):
     print(json.dumps(rec))
 
 
+def same(rec, flags, cap):
+    try:
+        r = json.load(open(rec))
+    except (OSError, ValueError):
+        sys.exit(1)
+    sys.exit(0 if r.get("flags") == " ".join(flags.split()) and r.get("cap") == int(cap) else 1)
+
+
+def collect(out):
+    """runs.jsonl: the records of the methods of methods.txt, in its order and
+    then by task and T (a rung above a failure, left from an earlier run, is
+    not part of the ladder and left out)."""
+    import glob
+    order = [l.split("|")[0] for l in open(f"{out}/methods.txt") if "|" in l]
+    runs = []
+    for path in glob.glob(f"{out}/*.json"):
+        try:
+            r = json.load(open(path))
+        except ValueError:
+            continue
+        if isinstance(r, dict) and r.get("method") in order:
+            runs.append(r)
+    runs.sort(key=lambda r: (order.index(r["method"]), r["task"], r["T"]))
+    kept, failed = [], set()
+    for r in runs:
+        if (r["method"], r["task"]) in failed:
+            continue
+        kept.append(r)
+        if not r["solved"]:
+            failed.add((r["method"], r["task"]))
+    with open(f"{out}/runs.jsonl", "w") as f:
+        for r in kept:
+            f.write(json.dumps(r) + "\n")
+
+
 def table(out):
     info = json.load(open(f"{out}/run.json"))
     runs = [json.loads(line) for line in open(f"{out}/runs.jsonl")]
-    notes = {l.split("|")[0]: l.strip().split("|")[4] for l in open(f"{out}/methods.txt") if "|" in l}
+    notes = {l.split("|")[0]: l.strip().split("|")[-1] for l in open(f"{out}/methods.txt") if "|" in l}
     order = list(dict.fromkeys(l.split("|")[0] for l in open(f"{out}/methods.txt") if "|" in l))
     runs.sort(key=lambda r: (order.index(r["method"]) if r["method"] in order else 99, r["task"], r["T"]))
 
     def f(x, d=2):
         return "" if x is None else f"{x:.{d}f}"
 
-    md = [f"Long-lag table: {len(runs)} runs, {info['total_s']} s in all on this machine "
-          f"({info['streams']} parallel streams of one thread).", "",
+    md = [f"Long-lag table: {len(runs)} runs, {sum(r['cpu_s'] for r in runs):.0f} CPU s and "
+          f"{sum(r['wall_s'] for r in runs):.0f} wall s of training in all on this machine "
+          f"(in {info['streams']} parallel streams of one thread).", "",
           "| method | task | T | solved | steps (cap) | CPU s | final metric | ln‖∂L/∂h_0‖ init → end "
           "| λ_max init → end | near-0 share init → end |",
           "|---|---|---|---|---|---|---|---|---|---|"]
@@ -119,4 +159,4 @@ def reflow(out):
 
 if __name__ == "__main__":
     cmd, args = sys.argv[1], sys.argv[2:]
-    {"record": record, "table": table, "reflow": reflow}[cmd](*args)
+    {"record": record, "same": same, "collect": collect, "table": table, "reflow": reflow}[cmd](*args)

@@ -1,7 +1,9 @@
 #!/bin/sh
 # The long-lag table (docs/results.md): what the cures for vanishing and
 # exploding gradients are known for, reproduced on the adding problem and the
-# copy memory task at T = 100, 200, 500, 1000.
+# copy memory task at T = 100, 200, 500, 1000 and, for the methods that
+# solve 1000, 2000 and 5000; each method from its paper's recipe (rnnlab
+# train --recipe) where it has one.
 #
 # For each method and task, a ladder over T that stops at its first failure;
 # each run is capped in steps and stopped at the first validation that solves
@@ -23,37 +25,47 @@
 #   STREAMS    parallel ladders                      [2]
 #   METHODS    the methods to run (names below)      [all]
 #   TASKS      adding copy                           [both]
-#   LADDER     the T of each rung                    [100 200 500 1000]
+#   LADDER     the T of each rung                    [100 200 500 1000 2000 5000]
 # Run times are CPU seconds of the training command (wall seconds in the CSV):
 # other programs on the machine do not change them much.
-# Writes OUT/RUN folders (METHOD-TASK-T), OUT/runs.jsonl (one line a run),
-# OUT/table.md and OUT/table.csv, and the lag data for the figures.
+# Writes OUT/RUN folders (METHOD-TASK-T) with their records OUT/RUN.json,
+# OUT/runs.jsonl (the records, one line a run), OUT/table.md and
+# OUT/table.csv, and the lag data for the figures. A rung whose record is
+# there, made with the same flags and cap, is kept and not run again: runs
+# made ahead (the same command on some METHODS or TASKS) are part of the
+# table, and a stopped run of the script goes on where it was.
 set -eu
 cd "$(dirname "$0")/.."
 RNNLAB=${RNNLAB:-build/rnnlab}
 
-# name | flags for every run | extra flags for adding | extra flags for copy | what the papers used
+# name | flags for every run | extra flags for adding | extra flags for copy | tasks | what it is
+# A recipe (rnnlab train --recipes, docs/training.md) sets everything the
+# paper's code sets; a flag after it overrides one setting. The rows without
+# a recipe are the baselines the recipes cure.
 methods() {
     cat <<'EOF'
-lstm|--cell lstm --hidden 128 --optim adam --lr 1e-3 --batch 50 --clip 1|||PyTorch's LSTM init
-lstm-fb1|--cell lstm --hidden 128 --forget-bias 1 --optim adam --lr 1e-3 --batch 50 --clip 1|||forget-gate bias 1 (Gers 2000; Jozefowicz et al. 2015)
-chrono-lstm|--cell lstm --hidden 128 --init chrono --optim adam --lr 1e-3 --batch 50 --clip 1|--t-max T|--t-max 3T/2|chrono init, T_max = T (adding), 3T/2 (copy) (Tallec & Ollivier 2018)
-chrono-gru|--cell gru --hidden 128 --init chrono --optim adam --lr 1e-3 --batch 50 --clip 1|--t-max T|--t-max 3T/2|chrono init on the update gate
-irnn|--cell relu --hidden 128 --init identity --optim adam --lr 1e-4 --batch 50 --clip 1|||IRNN (Le et al. 2015): W_hh = I, biases 0
-indrnn|--cell indrnn --hidden 128 --layers 2 --recurrent-min RMIN --optim adam --lr 2e-4 --batch 50 --clip 0|||IndRNN (Li et al. 2018): 2 layers of 128, Adam 2e-4, batch 50, u clipped to 2^(1/T), the last layer's u ~ U(2^(-1/T), 2^(1/T))
-indrnn-lr1e-3|--cell indrnn --hidden 128 --layers 2 --recurrent-min RMIN --optim adam --lr 1e-3 --batch 50 --clip 0|||IndRNN as above with Adam 1e-3 (not the paper's)
-leaky|--cell leaky --hidden 128 --timescales 2,T --optim adam --lr 1e-3 --batch 50 --clip 1|||leaky units, time scales 1/alpha log-uniform in [2, T] (Deep Learning 10.9)
-orth-exp|--orthogonal exp --optim rmsprop --lr 2e-4 --orthogonal-lr 2e-5 --batch 50 --clip 0|--cell tanh --hidden 128|--cell linear --hidden 190 --init henaff|orthogonal W_hh, exp map, expRNN's RMSprop 2e-4 with 2e-5 on the orthogonal part; copy: 190 linear units from Henaff's init (expRNN's recipe, linear for its modReLU), adding: 128 tanh units from a random orthogonal W_hh
-orth-cayley|--orthogonal cayley --optim rmsprop --lr 2e-4 --orthogonal-lr 2e-5 --batch 50 --clip 0|--cell tanh --hidden 128|--cell linear --hidden 190 --init henaff|orthogonal W_hh, Cayley map, otherwise as orth-exp
-tanh|--cell tanh --hidden 128 --optim adam --lr 1e-3 --batch 50 --clip 1|||plain tanh RNN, PyTorch's init: the disease the others cure
-tanh-omega|--cell tanh --hidden 128 --omega 2 --optim adam --lr 1e-3 --batch 50 --clip 1|||tanh RNN with Pascanu et al.'s Omega, weight 2 (Pascanu et al. 2013), clipping at 1
-tanh-floss|--cell tanh --hidden 128 --floss 16 --floss-steps 300 --optim adam --lr 1e-3 --batch 50 --clip 1|||tanh RNN, gradient flossing of the top 16 exponents towards 0 for 300 updates before training (Engelken 2023)
+lstm|--cell lstm --hidden 128 --optim adam --lr 1e-3 --batch 50 --clip 1|||adding copy|baseline: PyTorch's LSTM init, Adam 1e-3, batch 50, clip 1 (no recipe)
+lstm-fb1|--recipe lstm-fb1|||adding copy|recipe lstm-fb1: forget-gate bias 1, Li et al.'s LSTM baseline (Gers 2000; Jozefowicz et al. 2015)
+chrono-lstm|--recipe chrono-lstm|||adding copy|recipe chrono-lstm: T_max = T (adding), 3T/2 (copy), RMSprop 1e-3 (Tallec & Ollivier 2018)
+chrono-gru|--cell gru --hidden 128 --init chrono --optim adam --lr 1e-3 --batch 50 --clip 1|--t-max T|--t-max 3T/2|adding copy|chrono init on the GRU's update gate, Adam 1e-3, batch 50, clip 1 (no paper's recipe)
+irnn|--recipe irnn|||adding copy|recipe irnn: W_hh = I, W_in ~ N(0, 0.001^2), Adam 2e-4 (1e-5 from T = 500) (Le et al. 2015, as Li et al. ran it)
+indrnn|--recipe indrnn|||adding copy|recipe indrnn: 2 x 128, one zero bias per unit, W_in ~ N(0, 0.001^2), Adam 2e-4, batch 32 (Li et al. 2018)
+leaky|--cell leaky --hidden 128 --timescales 2,T --optim adam --lr 1e-3 --batch 50 --clip 1|||adding copy|baseline: leaky units, time scales log-uniform in [2, T] (Deep Learning 10.9; no recipe)
+exprnn|--recipe exprnn|||copy|recipe exprnn: 190 linear units for modReLU, Henaff's init, exp map, RMSprop 2e-4 / 2e-5, batch 128 (Lezcano-Casado & Martinez-Rubio 2019)
+scornn|--recipe scornn|||copy|recipe scornn: 190 linear units for modReLU, Cayley map, RMSprop 1e-3 / 1e-4, batch 20 (Helfrich et al. 2018)
+tanh|--cell tanh --hidden 128 --optim adam --lr 1e-3 --batch 50 --clip 1|||adding copy|baseline: tanh RNN, PyTorch's init, Adam 1e-3, batch 50, clip 1 (no recipe)
+omega|--recipe omega|||adding copy|recipe omega: tanh 50, W_hh at radius 0.95, SGD 0.01, clip 1, Omega 2 (squared) (Pascanu et al. 2013)
+floss|--recipe floss|||adding copy|recipe floss: tanh 80, g = 1, flossing 75 exponents 500 updates before and twice during, Adam 1e-3, clip 0.03 (Engelken 2023)
+lru|--recipe lru --layers 2 --hidden 128 --state-size 64|||adding copy|recipe lru with 2 layers of 128 (state 64) for the code's 4 of 256 (state 128), to fit the machine (Orvieto et al. 2023)
+mingru|--recipe mingru|||adding copy|recipe mingru: AdamW, no weight decay, rnnlab's sizes (Feng et al. 2024)
+minlstm|--recipe minlstm|||adding copy|recipe minlstm: as mingru (Feng et al. 2024)
 EOF
 }
 
-# steps cap and validation interval of a rung
-cap() { case $1 in 50) echo 600 ;; 100) echo 3000 ;; 200) echo 3000 ;; 500) echo 3000 ;; *) echo 5000 ;; esac; }
-every() { case $1 in 50|100) echo 100 ;; *) echo 100 ;; esac; }
+# steps cap of a rung: it grows with T (the papers' curves take longer at
+# longer T); validation every 100 steps
+cap() { case $1 in 50) echo 600 ;; 100 | 200) echo 5000 ;; 500 | 1000) echo 10000 ;; 2000) echo 15000 ;; *) echo 30000 ;; esac; }
+every() { echo 100; }
 
 # ln ||dL/dh_tau|| of RUN's initial and final models on one sequence of the
 # task (seed 7), into RUN/flow-init.safetensors and RUN/flow-model.safetensors
@@ -65,6 +77,19 @@ flows() { # RUN TASK T
             OPENBLAS_NUM_THREADS=1 $RNNLAB jacobian --model "$1/$which.safetensors" --data "$1/flow-data.safetensors" \
                 --no-radius --no-steps --out "$1/flow-$which.safetensors" >>"$1.log" 2>&1 || true
     done
+}
+
+# " (recipe NAME: HASH)" for flags with --recipe NAME: a hash of the recipe's
+# settings (option, for, value) as `rnnlab train --recipes` prints them; ""
+# without
+recipe_sig() {
+    r=$(echo "$1" | sed -n 's/.*--recipe \([^ ]*\).*/\1/p')
+    [ -n "$r" ] || return 0
+    h=$($RNNLAB train --recipes | awk -F'|' -v head="### \`--recipe $r\`" '
+        $0 == head { on = 1; next }
+        /^### / { on = 0 }
+        on && /^[|] `--/ { print $2 $3 $4 }' | md5sum | cut -c1-12)
+    echo " (recipe $r: $h)"
 }
 
 # ------------------------------------------------------------------ one ladder
@@ -80,10 +105,17 @@ if [ "${1:-}" = "--ladder" ]; then
         steps=$(cap "$T")
         [ "${QUICK:-0}" = 1 ] && steps=$((steps / 5))
         half=$((3 * T / 2))
-        rmin=$(awk "BEGIN { printf \"%.9f\", 2 ^ (-1 / $T) }")
-        flags=$(echo "$base $extra" | sed "s|3T/2|$half|g; s|\\bT\\b|$T|g; s|RMIN|$rmin|g")
+        flags=$(echo "$base $extra" | sed "s|3T/2|$half|g; s|\\bT\\b|$T|g")
+        # a recipe's settings are part of what a record was made with
+        sig=$(recipe_sig "$flags")
         run="$out/$name-$task-$T"
-        rm -rf "$run"
+        # a rung already run with the same flags and cap is kept (its record
+        # RUN.json): runs may be made ahead, or the ladders stopped and begun again
+        if [ -f "$run.json" ] && python3 bench/longlag.py same "$run.json" "$flags$sig" "$steps"; then
+            grep -q '"solved": true' "$run.json" || break
+            continue
+        fi
+        rm -rf "$run" "$run.json"
         # the run, timed in wall and in CPU seconds (the CPU time does not
         # count what other programs on the machine take)
         # shellcheck disable=SC2086
@@ -104,7 +136,8 @@ print(time.time() - w, u.ru_utime + u.ru_stime, rc)' "$run.log" env OPENBLAS_NUM
                     --input zeros --state random --seed 3 --out "$run/lyap-$which.json" --quiet >>"$run.log" 2>&1 || true
         done
         flows "$run" "$task" "$T"
-        python3 bench/longlag.py record "$run" "$name" "$task" "$T" "$steps" "$wall" "$cpu" >>"$out/runs.jsonl"
+        python3 bench/longlag.py record "$run" "$name" "$task" "$T" "$steps" "$wall" "$cpu" "$flags$sig" >"$run.json.tmp"
+        mv "$run.json.tmp" "$run.json"
         grep -q '"solved":true' "$run/metrics.jsonl" 2>/dev/null || break # the ladder stops at its first failure
     done
     exit 0
@@ -130,16 +163,19 @@ if [ "${1:-}" = "--quick" ]; then QUICK=1; shift; fi
 OUT=${1:-longlag}
 STREAMS=${STREAMS:-2}
 TASKS=${TASKS:-adding copy}
-LADDER=${LADDER:-100 200 500 1000}
+LADDER=${LADDER:-100 200 500 1000 2000 5000}
 [ $QUICK = 1 ] && LADDER="50 100"
 METHODS=${METHODS:-$(methods | cut -d'|' -f1 | tr '\n' ' ')}
 mkdir -p "$OUT"
-: >"$OUT/runs.jsonl"
 start=$(date +%s)
 export QUICK RNNLAB
-for m in $METHODS; do for task in $TASKS; do echo "$m $task"; done; done |
-    xargs -P "$STREAMS" -L 1 sh -c 'sh bench/longlag.sh --ladder "$0" "$1" "'"$OUT"'" "'"$LADDER"'"'
-echo "longlag: all ladders done in $(($(date +%s) - start)) s" >&2
+for m in $METHODS; do
+    for task in $TASKS; do
+        methods | grep "^$m|" | cut -d'|' -f5 | grep -qw "$task" && echo "$m $task"
+    done
+done | xargs -P "$STREAMS" -L 1 sh -c 'sh bench/longlag.sh --ladder "$0" "$1" "'"$OUT"'" "'"$LADDER"'"'
+echo "longlag: the ladders done in $(($(date +%s) - start)) s (rungs run before were kept)" >&2
 methods >"$OUT/methods.txt"
-echo "{\"total_s\": $(($(date +%s) - start)), \"streams\": $STREAMS}" >"$OUT/run.json"
+echo "{\"streams\": $STREAMS, \"ladder\": \"$LADDER\"}" >"$OUT/run.json"
+python3 bench/longlag.py collect "$OUT"
 python3 bench/longlag.py table "$OUT"

@@ -76,7 +76,7 @@ static void with_cells(const char *text, char *buf, size_t n)
 
 /* The sections of --help, in order; a group not listed here comes after
  * them (tests/test_options.c checks that every group is listed). */
-static const char *const group_order[] = {"files", "task", "model", "initialisation", "sequences", "exponents",
+static const char *const group_order[] = {"files", "task", "recipe", "model", "initialisation", "sequences", "exponents",
                                           "sampling", "optimisation", "regularisers", "records", "testing",
                                           "a sweep's folder", "plot csv", "run", "output"};
 #define NGROUPS ((int)(sizeof group_order / sizeof group_order[0]))

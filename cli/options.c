@@ -143,6 +143,8 @@ static rl_option rows[] = {
          PROGRESS " sweep"),
     FLAG("config_fields", "config-fields", "output", config_fields,
          "print the table of the library's options (config.json's keys) as Markdown and exit", "train"),
+    FLAG("recipes", "recipes", "output", recipes,
+         "print the recipes (--recipe), each setting with its source, as Markdown and exit", "train"),
 };
 #define NROWS ((int)(sizeof rows / sizeof rows[0]))
 

@@ -60,7 +60,7 @@ typedef struct {
     int dry_run, quick;
     int estimate;             /* train, jacobian, spectrum, lyapunov --dry-run: the cost, and nothing run */
     /* output */
-    int json, quiet, progress, config_fields;
+    int json, quiet, progress, config_fields, recipes;
 } cli_args;
 
 /* A command of the program. */

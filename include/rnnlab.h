@@ -1027,6 +1027,8 @@ typedef struct {
     uint64_t perm_seed;        /* psmnist: the seed of the pixels' permutation */
     const char *init_from;     /* a model file whose weights start the run (rl_model_load_weights), after the init;
                                   the optimiser starts afresh. NULL: the init alone */
+    int recipe;                /* 0: none; else 1 + a recipe's index (rl_recipe_at): its settings were applied
+                                  when the field was set (rl_option_parse, JSON), then the later rows' */
 } rl_train_config;
 
 /* Defaults: adding, T 100, tanh, 128 units, 1 layer, batch 50, 1000 steps,
@@ -1104,6 +1106,52 @@ void rl_option_format(const void *src, const rl_option *o, char *buf, size_t n);
 /* Every field in its range, and the fields consistent with one another;
  * RL_ERR_ARG naming the first that is not. rl_trainer_new checks this. */
 rl_status rl_train_config_check(const rl_train_config *c);
+
+/* ---------------------------------------------------------------- recipes */
+
+/* A paper's training settings as one named, checked thing (docs/training.md,
+ * "Recipes"): the option recipe (rnnlab train --recipe NAME, Python's
+ * rnnlab.train(recipe=NAME)) sets each setting of the recipe that holds for
+ * the run's task and T when it is set; the options given besides it set
+ * their own fields over the recipe's, wherever they stand on the command
+ * line, since every row a recipe sets comes after its row in the option
+ * table, and the command line, Python and the JSON files set rows in the
+ * table's order. A run with a recipe writes RUN/recipe.json: each setting,
+ * the value used and its source. */
+typedef struct {
+    const char *key;    /* the option it sets (rl_option.name): "lr" */
+    const char *tasks;  /* the tasks it is for, space-separated ("copy"); NULL: every task */
+    int min_len;        /* for T >= min_len only; 0: any T */
+    const char *value;  /* as the command line takes it, or one of T, 3T/2, 2^(1/T), 2^(-1/T) */
+    const char *source; /* where it was read: [P] paper, [C] the authors' code, [S] another's, [D] derived */
+} rl_recipe_setting;
+
+typedef struct {
+    const char *name;  /* "indrnn" */
+    const char *paper; /* authors, year, title, venue */
+    const char *code;  /* the reference code (repository@commit, files), or why there is none */
+    const char *gaps;  /* where rnnlab cannot follow it, and what it does instead */
+    int num_settings;
+    const rl_recipe_setting *settings; /* (num_settings); of one key, the last that holds wins */
+} rl_recipe;
+
+extern const rl_names rl_recipe_names; /* none, then the recipes in table order */
+/* The recipes: i in [0, rl_recipe_count()), or NULL. rl_train_config.recipe
+ * is 1 + i (0: none). */
+int rl_recipe_count(void);
+const rl_recipe *rl_recipe_at(int i);
+/* Nonzero when setting s holds for task and T. */
+int rl_recipe_setting_holds(const rl_recipe_setting *s, rl_task_kind task, int T);
+/* s's value for T as text ("2^(-1/T)" at T = 100 is 0.99309...). */
+void rl_recipe_value(const rl_recipe_setting *s, int T, char *buf, size_t n);
+/* Set in c the settings of recipe i that hold for c->task and c->seq_len,
+ * in the option table's order (the other fields keep their values).
+ * RL_ERR_ARG naming the setting if one does not parse. */
+rl_status rl_recipe_apply(rl_train_config *c, int i);
+/* Recipe i is sound: each key an option of train other than recipe, each
+ * with a source, and each setting parsing for every task at T = 1, 10, ...,
+ * 100000. RL_ERR_ARG naming the first that is not. */
+rl_status rl_recipe_check(int i);
 
 typedef struct {
     int64_t step, total;

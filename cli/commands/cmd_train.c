@@ -71,6 +71,29 @@ static int print_fields(void)
     return 0;
 }
 
+/* The recipes of docs/training.md (a test checks that the two agree): a
+ * section each, its settings in the table's order of their rows. */
+static int print_recipes(void)
+{
+    for (int i = 0; i < rl_recipe_count(); i++) {
+        const rl_recipe *r = rl_recipe_at(i);
+        printf("### `--recipe %s`\n\n%s. Code: %s.\n\n| option | for | value | source |\n|---|---|---|---|\n", r->name,
+               r->paper, r->code);
+        for (int k = 0; k < rl_option_count(); k++)
+            for (int j = 0; j < r->num_settings; j++) {
+                const rl_recipe_setting *s = &r->settings[j];
+                const rl_option *o = rl_option_at(k);
+                if (strcmp(s->key, o->name) != 0) continue;
+                char when[64] = "";
+                if (s->tasks) snprintf(when, sizeof when, "%s", s->tasks);
+                else if (s->min_len) snprintf(when, sizeof when, "T >= %d", s->min_len);
+                printf("| `--%s` | %s | %s | %s |\n", o->flag, when, o->arg ? s->value : "(on)", s->source);
+            }
+        printf("\nWhere rnnlab cannot follow: %s\n\n", r->gaps);
+    }
+    return 0;
+}
+
 /* The progress line: the step, the training loss, the last validation
  * loss against the baseline, the gradient norm, the rate and what is left;
  * drawn when one is due (cli_progress_due). */
@@ -227,6 +250,29 @@ static int dry_run(const cli_ctx *c, const rl_train_config *cfg)
     return 0;
 }
 
+/* The run's first lines (rank 0): the task, model, optimiser and where it
+ * goes; the BLAS warning; how several processes share a batch. */
+static void say_start(const cli_ctx *c, const rl_trainer *t, int resuming, const char *dir, int size)
+{
+    rl_train_config rc = rl_trainer_config(t);
+    rl_config mc = rl_model_config(rl_trainer_model(t));
+    char how[96];
+    if (rc.readout == RL_READOUT_RIDGE) snprintf(how, sizeof how, "ridge readout, beta %g, washout %d", rc.ridge, rc.washout);
+    else snprintf(how, sizeof how, "%s lr %g, clip %g", rl_optim_name(rc.optim.kind), rc.sched.lr, rc.clip);
+    fprintf(stderr, "rnnlab train: %s %s, T = %d, %s %d x %d, %zu parameters, %s, from step %lld of %lld -> %s\n",
+            resuming ? "resuming" : "task", rl_task_name(rc.task), rc.seq_len, rl_cell_name(mc.cell), mc.num_layers,
+            mc.hidden_size, rl_model_num_params(rl_trainer_model(t)), how, (long long)rl_trainer_step(t), (long long)rc.steps,
+            dir);
+    cli_blas_warning(c);
+    if (size > 1) {
+        int first, n, total;
+        rl_shard_blocks(rc.batch, 0, size, &first, &n, &total);
+        fprintf(stderr, "rnnlab train: %d processes share each batch's %d blocks of %d sequences; the gradient is their sum in "
+                        "block order (--block-sum: the same model on one process)\n",
+                size, total, RL_BLOCK_SEQS);
+    }
+}
+
 int cmd_train(int argc, char **argv)
 {
     cli_ctx c = {.spec = &cli_train_command};
@@ -234,6 +280,7 @@ int cmd_train(int argc, char **argv)
     int e = cli_parse(&c, argc, argv, &a), mode = 0;
     if (e) return e == CLI_HELP ? 0 : e;
     if (a.config_fields) return print_fields();
+    if (a.recipes) return print_recipes();
     if ((e = cli_progress_mode(&c, &mode)) || (e = train_options(&c, &a))) return e;
     if (a.estimate) return dry_run(&c, &a.t);
     rl_train_config cfg = a.t;
@@ -264,23 +311,7 @@ int cmd_train(int argc, char **argv)
     if (s) return cli_fail(&c, s);
     const char *dir = resume ? resume : out;
     rl_train_config rc = rl_trainer_config(t);
-    rl_config mc = rl_model_config(rl_trainer_model(t));
-    char how[96];
-    if (rc.readout == RL_READOUT_RIDGE) snprintf(how, sizeof how, "ridge readout, beta %g, washout %d", rc.ridge, rc.washout);
-    else snprintf(how, sizeof how, "%s lr %g, clip %g", rl_optim_name(rc.optim.kind), rc.sched.lr, rc.clip);
-    if (rank == 0)
-        fprintf(stderr, "rnnlab train: %s %s, T = %d, %s %d x %d, %zu parameters, %s, from step %lld of %lld -> %s\n",
-                resume ? "resuming" : "task", rl_task_name(rc.task), rc.seq_len, rl_cell_name(mc.cell), mc.num_layers,
-                mc.hidden_size, rl_model_num_params(rl_trainer_model(t)), how, (long long)rl_trainer_step(t), (long long)rc.steps,
-                dir);
-    if (rank == 0) cli_blas_warning(&c);
-    if (rank == 0 && size > 1) {
-        int first, n, total;
-        rl_shard_blocks(rc.batch, 0, size, &first, &n, &total);
-        fprintf(stderr, "rnnlab train: %d processes share each batch's %d blocks of %d sequences; the gradient is their sum in "
-                        "block order (--block-sum: the same model on one process)\n",
-                size, total, RL_BLOCK_SEQS);
-    }
+    if (rank == 0) say_start(&c, t, resume != NULL, dir, size);
     /* Ctrl-C: the step finishes, a checkpoint is written, then it stops;
      * on several processes at the step they all agree on */
     cli_progress_begin(&c, mode);

@@ -213,6 +213,25 @@ def test_dropout_with_one_layer_warns(tmp_path):
     assert p.returncode == 0 and "warning" not in p.stderr
 
 
+def test_train_recipe_as_rnnlab_train(tmp_path):
+    # a recipe's settings, and what is given besides them in any order, as on the command line
+    opts = dict(lr=0.003, hidden=5, recipe="indrnn", task="adding", seq_len=10, steps=3, seed=2, eval_every=0)
+    run = rnnlab.train(out=tmp_path / "py", **opts)
+    args = [a for k, v in opts.items() for a in ("--" + k.replace("_", "-"), v)]
+    cli("train", *args, "--out", tmp_path / "cli", "--quiet")
+    a, _ = read(tmp_path / "py" / "model.safetensors")
+    b, _ = read(tmp_path / "cli" / "model.safetensors")
+    for k in b:
+        close(a[k], b[k], tol=0, what=k)
+    c = run.config
+    assert c["recipe"] == "indrnn" and c["layers"] == 2 and c["batch"] == 32 and c["lr"] == 0.003 and c["hidden"] == 5
+    rec = json.loads((tmp_path / "py" / "recipe.json").read_text())
+    assert rec["recipe"] == "indrnn" and set(rec["overridden"]) == {"hidden", "lr", "steps"}
+    assert {s["key"] for s in rec["settings"]} >= {"cell", "layers", "input_scale", "zero_bias", "optim", "clip"}
+    with pytest.raises(rnnlab.Error, match="unknown recipe 'indrnn2'"):
+        rnnlab.train(out=tmp_path / "bad", recipe="indrnn2")
+
+
 def test_train_fields_follow_the_table(run_cli):
     fields = rnnlab.train_fields()
     table = run_cli("train", "--config-fields").splitlines()[2:]

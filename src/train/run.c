@@ -2,6 +2,7 @@
  * and what resuming needs (the configuration back, the state restored, the
  * records trimmed to the checkpoint). */
 #include "train/run.h"
+#include "train/recipes.h"
 #include "base/files.h"
 #include "net/net.h"
 
@@ -14,8 +15,8 @@
 #include <unistd.h>
 
 /* The files of a run; each may have temporaries named "<file>.tmp...". */
-static const char *const run_files[] = {"config.json", "checkpoint.safetensors", "model.safetensors", "metrics.jsonl",
-                                        "metrics.csv", "flow.jsonl", "floss.jsonl", RL_RUN_LOCK};
+static const char *const run_files[] = {"config.json", "recipe.json", "checkpoint.safetensors", "model.safetensors",
+                                        "metrics.jsonl", "metrics.csv", "flow.jsonl", "floss.jsonl", RL_RUN_LOCK};
 
 /* What a run reads from its own folder, never writes: the arrays
  * rnnlab.train(x=..., y=..., valid=...) saves there as folders of .npy
@@ -152,6 +153,13 @@ rl_status rl_run_write_config(const char *dir, const rl_train_config *c)
     char *txt = j ? cJSON_Print(j) : NULL;
     cJSON_Delete(j);
     rl_status s = txt ? write_atomic(join(path, sizeof path, dir, "config.json"), txt) : rl_fail(RL_ERR_NOMEM, "out of memory");
+    free(txt);
+    if (s || c->recipe == 0) return s;
+    /* a recipe's settings, each with its source and the value used */
+    j = rl_recipe_json(c);
+    txt = j ? cJSON_Print(j) : NULL;
+    cJSON_Delete(j);
+    s = txt ? write_atomic(join(path, sizeof path, dir, "recipe.json"), txt) : rl_fail(RL_ERR_NOMEM, "out of memory");
     free(txt);
     return s;
 }

@@ -5,6 +5,7 @@
 #include "train/dataset.h"
 #include "train/run.h"
 #include "train/options.h"
+#include "train/recipes.h"
 #include "train/tasks.h"
 #include "cells/cell.h"
 #include "net/net.h"
@@ -105,6 +106,11 @@ static const rl_option rows[] = {
         NULL, "train data eval"),
     ROW("k1", "k1", "task", RL_FIELD_INT, k1, 0, 1000000, "N", "text: steps between updates, truncated BPTT(k1, T); 0 = T",
         "T", "train"),
+    /* before every row a recipe sets: those given besides it are set after it */
+    ENUM("recipe", "recipe", "recipe", recipe, rl_recipe_names, RL_NUM_RECIPES + 1, "NAME",
+         "a paper's settings for the task and T, each overridable by its own option (docs/training.md; rnnlab train "
+         "--recipes)",
+         "train"),
     ENUM("cell", "cell", "model", cell, rl_cell_names, RL_CELL_COUNT, "CELL", "the cell", MODEL),
     ROW("hidden", "hidden", "model", RL_FIELD_INT, hidden, 1, RL_MAX_SIZE, "H", "units per layer", NULL, MODEL " bench"),
     ROW("layers", "layers", "model", RL_FIELD_INT, layers, 1, RL_MAX_LAYERS, "L", "stacked layers", NULL, MODEL),
@@ -250,10 +256,15 @@ const rl_option *rl_option_find(const char *name)
 
 void rl_train_config_after_set(void *c, const rl_option *o)
 {
+    if (!(o >= rows && o < rows + NROWS)) return;
+    rl_train_config *tc = c;
     /* an optimizer comes with its own defaults for the fields that follow it */
-    if (o >= rows && o < rows + NROWS && o->offset == OFF(optim.kind)) {
-        rl_train_config *tc = c;
-        tc->optim = rl_optim_defaults(tc->optim.kind);
+    if (o->offset == OFF(optim.kind)) tc->optim = rl_optim_defaults(tc->optim.kind);
+    /* and a recipe with its settings, for the task and T set before it
+     * (rl_recipe_check holds for every recipe: a test checks it) */
+    if (o->offset == OFF(recipe) && tc->recipe > 0) {
+        rl_status s = rl_recipe_apply(tc, tc->recipe - 1);
+        RL_ASSERT(s == RL_OK);
     }
 }
 
