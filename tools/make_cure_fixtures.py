@@ -373,23 +373,10 @@ def close(name, got, want, tol=1e-12):
 # ----------------------------------------------------------------- the cases
 
 def make_data(g, cell, L, I, H, O, loss, B, T, use_mask, use_h0):
-    x = torch.randn(B, T, I, generator=g, dtype=f64)
-    if loss == CE:
-        y = torch.randint(0, O, (B, T), generator=g)
-    else:
-        y = torch.randn(B, T, O, generator=g, dtype=f64)
-    if use_mask == "pad":  # sequence b has length T - 7 b (at least 1): a padded batch
-        mask = torch.zeros(B, T, dtype=f64)
-        for b in range(B):
-            mask[b, :max(1, T - 7 * b)] = 1
-    elif use_mask:
-        mask = torch.randint(0, 3, (B, T), generator=g).double() / 2
-    else:
-        mask = torch.ones(B, T, dtype=f64)
-    mask[0, -1] = 1.0
-    h0 = 0.5 * torch.randn(L, B, H, generator=g, dtype=f64) if use_h0 else None
+    """make_fixtures.make_data, with an IndRNN's h0 made non-negative (a relu output)."""
+    x, y, mask, h0 = mf.make_data(g, L, I, H, O, loss, B, T, use_mask, use_h0)
     if h0 is not None and cell == "indrnn":
-        h0 = h0.abs()  # an IndRNN state is a relu output
+        h0 = h0.abs()
     return x, y, mask, h0
 
 
@@ -525,15 +512,7 @@ def run_case(out_dir, name, cell, omap, L, I, H, O, loss, B, T, use_mask, use_h0
             Xg = grads[f"grad.rnn.parametrizations.weight_hh_l{k}.original"]
             assert torch.equal(torch.triu(Xg), torch.zeros_like(Xg)), (name, Xg)
 
-    data = {"x": x, "y": y}
-    if use_mask:
-        data["mask"] = mask
-    if h0 is not None:
-        data["h0"] = h0
-    st.save(os.path.join(out_dir, name + ".model.safetensors"),
-            {n: p.detach() for n, p in net.state_dict().items()}, meta)
-    st.save(os.path.join(out_dir, name + ".data.safetensors"), data)
-    st.save(os.path.join(out_dir, name + ".grad.safetensors"), grads)
+    mf.save_case(out_dir, name, net, meta, grads, x, y, mask if use_mask else None, h0)
     if omap:
         extra = {}
         for k in range(L):
@@ -604,19 +583,9 @@ def jacobian_case(out_dir, name):
     x = data["x"][0].double()
     h0 = data["h0"][:, 0].double() if "h0" in data else torch.zeros(L, H, dtype=f64)
     s = h0.reshape(-1)
-    s0, Js = s.clone(), []
-    with torch.no_grad():
-        for t in range(x.shape[0]):
-            Fs = step_fn(net, x[t])
-            Js.append(torch.autograd.functional.jacobian(Fs, s))
-            check_block0(name, net, x[t], s[:H], Js[-1][:H, :H])
-            s = Fs(s)
-
-    def run(s):
-        for t in range(x.shape[0]):
-            s = step_fn(net, x[t])(s)
-        return s
-    P = torch.autograd.functional.jacobian(run, s0)
+    s0, step = s, (lambda x_t: step_fn(net, x_t))
+    Js, s = mf.step_jacobians(step, x, s0, lambda t, s_, J: check_block0(name, net, x[t], s_[:H], J[:H, :H]))
+    P = mf.run_jacobian(step, x, s0)
     with torch.no_grad():
         _, hT = net(x[None], h0[:, None])
     close(f"{name}: jacobian run's final state", s.reshape(L, H), hT[:, 0])
@@ -810,13 +779,7 @@ def rnnlab_made_case(out_dir, name, args, B, T, use_mask, use_h0, seed):
     for n, p in net.named_parameters():
         close(f"{name}: grad.{n}", sd[n].grad, grads["grad." + n])
     close(f"{name}: grad.h0", h0b.grad, h0r.grad / c)
-    data = {"x": x, "y": y}
-    if use_mask:
-        data["mask"] = mask
-    if h0 is not None:
-        data["h0"] = h0
-    st.save(os.path.join(out_dir, name + ".data.safetensors"), data)
-    st.save(os.path.join(out_dir, name + ".grad.safetensors"), grads)
+    mf.save_case(out_dir, name, None, meta, grads, x, y, mask if use_mask else None, h0)
     st.save(os.path.join(out_dir, name + ".torch.safetensors"), {n: t.detach() for n, t in net.state_dict().items()},
             {k: v for k, v in meta.items() if k != "format"})
     print(f"{name}: made by rnnlab ({args[0]}), loss {lossv.item():.12g}")

@@ -77,6 +77,67 @@ def masked_loss(o, y, mask, loss):
     return (mask * l).sum() / mask.sum()
 
 
+def make_data(g, L, I, W, O, loss, B, T, use_mask, use_h0):
+    """A case's data drawn from g in this order (every fixture script's files depend on it):
+    x (B, T, I) ~ N(0, 1); targets (classes, or N(0, 1) for mse); mask (B, T): "pad" gives
+    sequence b the length T - 7 b (at least 1), True weights in {0, 1/2, 1}, False ones; the
+    last step of sequence 0 always counts; h0 (L, B, W) ~ N(0, 1/4) or None."""
+    f64 = torch.float64
+    x = torch.randn(B, T, I, generator=g, dtype=f64)
+    y = torch.randint(0, O, (B, T), generator=g) if loss == "cross_entropy" else \
+        torch.randn(B, T, O, generator=g, dtype=f64)
+    if use_mask == "pad":
+        mask = torch.zeros(B, T, dtype=f64)
+        for b in range(B):
+            mask[b, :max(1, T - 7 * b)] = 1
+    elif use_mask:
+        mask = torch.randint(0, 3, (B, T), generator=g).double() / 2
+    else:
+        mask = torch.ones(B, T, dtype=f64)
+    mask[0, -1] = 1.0
+    h0 = 0.5 * torch.randn(L, B, W, generator=g, dtype=f64) if use_h0 else None
+    return x, y, mask, h0
+
+
+def step_jacobians(step, x, s, check=None):
+    """J_t = ds_t/ds_{t-1} (autograd) along the run of x (T, I) from s, where step(x_t) is the
+    map s_{t-1} -> s_t; check(t, s_{t-1}, J_t), if given, runs at each step. Returns the J_t
+    and s_T."""
+    Js = []
+    with torch.no_grad():
+        for t in range(x.shape[0]):
+            F = step(x[t])
+            Js.append(torch.autograd.functional.jacobian(F, s))
+            if check:
+                check(t, s, Js[-1])
+            s = F(s)
+    return Js, s
+
+
+def run_jacobian(step, x, s0):
+    """P = ds_T/ds_0 by autograd through the whole run of x from s0 (not from the J_t)."""
+    def run(s):
+        for t in range(x.shape[0]):
+            s = step(x[t])(s)
+        return s
+    return torch.autograd.functional.jacobian(run, s0)
+
+
+def save_case(out_dir, name, net, meta, grads, x, y, mask=None, h0=None, c0=None):
+    """A case's files in out_dir: NAME.model.safetensors (the net's state_dict with meta; not
+    written when net is None), NAME.data.safetensors (x, y, then mask, h0, c0 where given) and
+    NAME.grad.safetensors (grads)."""
+    data = {"x": x, "y": y}
+    for k, v in (("mask", mask), ("h0", h0), ("c0", c0)):
+        if v is not None:
+            data[k] = v.detach()
+    if net is not None:
+        st.save(os.path.join(out_dir, name + ".model.safetensors"),
+                {n: p.detach() for n, p in net.state_dict().items()}, meta)
+    st.save(os.path.join(out_dir, name + ".data.safetensors"), data)
+    st.save(os.path.join(out_dir, name + ".grad.safetensors"), grads)
+
+
 def run_case(out_dir, name, cell, L, I, H, O, loss, B, T, use_mask, use_h0, seed, model_file=None):
     g = torch.Generator().manual_seed(seed)
     net = Net(cell, L, I, H, O)
@@ -90,26 +151,14 @@ def run_case(out_dir, name, cell, L, I, H, O, loss, B, T, use_mask, use_h0, seed
             for p in net.parameters():
                 p.copy_(torch.rand(p.shape, generator=g, dtype=torch.float64) * 2 - 1)
                 p.mul_(0.8)
-    x = torch.randn(B, T, I, generator=g, dtype=torch.float64)
-    if loss == "cross_entropy":
-        y = torch.randint(0, O, (B, T), generator=g)
-    else:
-        y = torch.randn(B, T, O, generator=g, dtype=torch.float64)
-    mask = torch.randint(0, 3, (B, T), generator=g).double() / 2 if use_mask else torch.ones(B, T, dtype=torch.float64)
-    mask[0, -1] = 1.0
-    h0 = (0.5 * torch.randn(L, B, H, generator=g, dtype=torch.float64)).requires_grad_() if use_h0 else None
+    x, y, mask, h0 = make_data(g, L, I, H, O, loss, B, T, use_mask, use_h0)
+    if h0 is not None:
+        h0.requires_grad_()
     c0 = (0.5 * torch.randn(L, B, H, generator=g, dtype=torch.float64)).requires_grad_() \
         if use_h0 and cell == "lstm" else None
     o = net(x, h0, c0)
     lossv = masked_loss(o, y, mask, loss)
     lossv.backward()
-    data = {"x": x, "y": y}
-    if use_mask:
-        data["mask"] = mask
-    if use_h0:
-        data["h0"] = h0.detach()
-    if c0 is not None:
-        data["c0"] = c0.detach()
     grads = {"loss": lossv.detach().reshape(())}
     for n, p in net.named_parameters():
         grads["grad." + n] = p.grad
@@ -117,11 +166,7 @@ def run_case(out_dir, name, cell, L, I, H, O, loss, B, T, use_mask, use_h0, seed
         grads["grad.h0"] = h0.grad
     if c0 is not None:
         grads["grad.c0"] = c0.grad
-    if not model_file:
-        st.save(os.path.join(out_dir, name + ".model.safetensors"),
-                {n: p.detach() for n, p in net.state_dict().items()}, meta)
-    st.save(os.path.join(out_dir, name + ".data.safetensors"), data)
-    st.save(os.path.join(out_dir, name + ".grad.safetensors"), grads)
+    save_case(out_dir, name, None if model_file else net, meta, grads, x, y, mask if use_mask else None, h0, c0)
     print(f"{name}: loss {lossv.item():.12g}")
 
 
@@ -173,18 +218,9 @@ def jacobian_case(out_dir, name):
         s = torch.cat([torch.cat([h0[k], c0[k]]) for k in range(L)])
     else:
         s = h0.reshape(-1)
-    s0, Js = s.clone(), []
-    with torch.no_grad():
-        for t in range(x.shape[0]):
-            F = step_fn(net, x[t])
-            Js.append(torch.autograd.functional.jacobian(F, s))
-            s = F(s)
-
-    def run(s):
-        for t in range(x.shape[0]):
-            s = step_fn(net, x[t])(s)
-        return s
-    P = torch.autograd.functional.jacobian(run, s0)
+    s0 = s
+    Js, s = step_jacobians(lambda x_t: step_fn(net, x_t), x, s0)
+    P = run_jacobian(lambda x_t: step_fn(net, x_t), x, s0)
     # the step function written out by hand is the module's recurrence
     with torch.no_grad():
         if meta["cell"] == "lstm":

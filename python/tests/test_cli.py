@@ -128,16 +128,24 @@ def test_lru_state_size_and_activation():
         rnnlab.Model("tanh", input_size=2, hidden_size=3, state_size=4)
 
 
-def test_train_equals_rnnlab_train(tmp_path):
-    opts = dict(task="adding", seq_len=12, cell="lstm", hidden=6, batch=8, steps=30, lr=0.01, seed=5,
-                eval_every=10, flow_every=10, ckpt_every=10)
+def train_both_ways(tmp_path, opts):
+    """rnnlab.train(**opts) into tmp_path/py and `rnnlab train` with the same options as flags
+    into tmp_path/cli; the two models must be equal to the bit. Returns the Python run."""
     run = rnnlab.train(out=tmp_path / "py", **opts)
     args = [a for k, v in opts.items() for a in ("--" + k.replace("_", "-"), v)]
     cli("train", *args, "--out", tmp_path / "cli", "--quiet")
     a, _ = read(tmp_path / "py" / "model.safetensors")
     b, _ = read(tmp_path / "cli" / "model.safetensors")
+    assert a.keys() == b.keys()
     for k in b:
         close(a[k], b[k], tol=0, what=k)
+    return run
+
+
+def test_train_equals_rnnlab_train(tmp_path):
+    opts = dict(task="adding", seq_len=12, cell="lstm", hidden=6, batch=8, steps=30, lr=0.01, seed=5,
+                eval_every=10, flow_every=10, ckpt_every=10)
+    run = train_both_ways(tmp_path, opts)
     drop = ("tokens_per_s", "elapsed_s")
     ma = [{k: v for k, v in r.items() if k not in drop} for r in run.metrics]
     mb = [json.loads(line) for line in (tmp_path / "cli" / "metrics.jsonl").read_text().splitlines()]
@@ -216,13 +224,7 @@ def test_dropout_with_one_layer_warns(tmp_path):
 def test_train_recipe_as_rnnlab_train(tmp_path):
     # a recipe's settings, and what is given besides them in any order, as on the command line
     opts = dict(lr=0.003, hidden=5, recipe="indrnn", task="adding", seq_len=10, steps=3, seed=2, eval_every=0)
-    run = rnnlab.train(out=tmp_path / "py", **opts)
-    args = [a for k, v in opts.items() for a in ("--" + k.replace("_", "-"), v)]
-    cli("train", *args, "--out", tmp_path / "cli", "--quiet")
-    a, _ = read(tmp_path / "py" / "model.safetensors")
-    b, _ = read(tmp_path / "cli" / "model.safetensors")
-    for k in b:
-        close(a[k], b[k], tol=0, what=k)
+    run = train_both_ways(tmp_path, opts)
     c = run.config
     assert c["recipe"] == "indrnn" and c["layers"] == 2 and c["batch"] == 32 and c["lr"] == 0.003 and c["hidden"] == 5
     rec = json.loads((tmp_path / "py" / "recipe.json").read_text())

@@ -32,9 +32,9 @@ The real state of one layer (what Jacobian tools see, and the layout of h0 / hT 
   mingru, minlstm: s = h     (H)
 The state of the net is the concatenation over layers (S = L * width).
 """
-import json
 import math
-import struct
+import os
+import sys
 
 import torch
 import torch.nn.functional as F
@@ -269,43 +269,10 @@ def lyapunov_qr(J_iter, S, k=None, transient=0, dtype=torch.float64):
 
 # ------------------------------------------------ safetensors (docs/files.md)
 
-_DT = {torch.float32: "F32", torch.float64: "F64", torch.int64: "I64", torch.int32: "I32"}
-_TD = {v: k for k, v in _DT.items()}
-
-
-def st_save(path, tensors, metadata=None):
-    """The format of tools/safetensors_py.py: u64 LE header length, JSON header padded with
-    spaces to a multiple of 8, raw LE data in dict order."""
-    header, blobs, off = {}, [], 0
-    if metadata:
-        header["__metadata__"] = {k: str(v) for k, v in metadata.items()}
-    for name, t in tensors.items():
-        b = t.detach().contiguous().cpu().numpy().tobytes()
-        header[name] = {"dtype": _DT[t.dtype], "shape": list(t.shape), "data_offsets": [off, off + len(b)]}
-        blobs.append(b)
-        off += len(b)
-    h = json.dumps(header, separators=(",", ":")).encode()
-    h += b" " * ((8 - len(h) % 8) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(h)))
-        f.write(h)
-        for b in blobs:
-            f.write(b)
-
-
-def st_load(path):
-    with open(path, "rb") as f:
-        raw = f.read()
-    n = struct.unpack("<Q", raw[:8])[0]
-    header = json.loads(raw[8:8 + n])
-    meta = header.pop("__metadata__", {})
-    data, out = raw[8 + n:], {}
-    for name, e in header.items():
-        b, en = e["data_offsets"]
-        t = torch.frombuffer(bytearray(data[b:en]), dtype=_TD[e["dtype"]]) if en > b \
-            else torch.empty(0, dtype=_TD[e["dtype"]])
-        out[name] = t.reshape(e["shape"])
-    return out, meta
+# The files: tools/safetensors_py.py, the fixture scripts' one reader and writer (u64 LE header
+# length, JSON header padded with spaces to a multiple of 8, raw LE data in dict order).
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from safetensors_py import load as st_load, save as st_save  # noqa: E402,F401
 
 
 def masked_loss(o, y, mask, loss):

@@ -26,6 +26,7 @@ import torch
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import diag_cells as dc  # noqa: E402
+import make_fixtures as mf  # noqa: E402 (tools/, on the path from diag_cells)
 import peers  # noqa: E402
 import selfcheck  # noqa: E402
 
@@ -74,25 +75,9 @@ def init_params(g, net, cell):
                     p.copy_(saved[n])
 
 
-def make_data(g, L, I, W, O, loss, B, T, use_mask, use_h0):
-    x = torch.randn(B, T, I, generator=g, dtype=f64)
-    y = torch.randint(0, O, (B, T), generator=g) if loss == CE else torch.randn(B, T, O, generator=g, dtype=f64)
-    if use_mask == "pad":
-        mask = torch.zeros(B, T, dtype=f64)
-        for b in range(B):
-            mask[b, :max(1, T - 7 * b)] = 1
-    elif use_mask:
-        mask = torch.randint(0, 3, (B, T), generator=g).double() / 2
-    else:
-        mask = torch.ones(B, T, dtype=f64)
-    mask[0, -1] = 1.0
-    h0 = 0.5 * torch.randn(L, B, W, generator=g, dtype=f64) if use_h0 else None
-    return x, y, mask, h0
-
-
 def independent(net, x, h0):
     """The same forward by the peers: complex tensors (lru), the linear associative scan (min cells)."""
-    fn = {"lru": peers.lru_loop, "mingru": peers.mingru_assoc, "minlstm": peers.minlstm_assoc}[net.rnn.cell]
+    fn = {"lru": peers.lru_loop, "mingru": peers.min_assoc, "minlstm": peers.min_assoc}[net.rnn.cell]
     out, hT = fn(net.rnn, x, h0)
     return net.head(out), hT
 
@@ -102,7 +87,7 @@ def run_case(out_dir, name, cell, L, I, H, O, loss, B, T, use_mask, use_h0, N, a
     net = dc.DiagNet(cell, I, H, O, L, state_size=N, activation=act or "gelu", dtype=f64)
     init_params(g, net, cell)
     W = net.rnn.width
-    x, y, mask, h0 = make_data(g, L, I, W, O, loss, B, T, use_mask, use_h0)
+    x, y, mask, h0 = mf.make_data(g, L, I, W, O, loss, B, T, use_mask, use_h0)
     h0r = (h0 if h0 is not None else torch.zeros(L, B, W, dtype=f64)).clone().requires_grad_()
     o, hT = net(x, h0r)
     lossv = dc.masked_loss(o, y, mask, loss)
@@ -124,15 +109,7 @@ def run_case(out_dir, name, cell, L, I, H, O, loss, B, T, use_mask, use_h0, N, a
     for n, p in net.named_parameters():
         close(f"{name}: grad.{n}", p.grad, grads["grad." + n], 1e-11)
     close(f"{name}: grad.h0", h0b.grad, h0r.grad, 1e-11)
-    data = {"x": x, "y": y}
-    if use_mask:
-        data["mask"] = mask
-    if h0 is not None:
-        data["h0"] = h0
-    dc.st_save(os.path.join(out_dir, name + ".model.safetensors"),
-               {n: p.detach() for n, p in net.state_dict().items()}, net.meta(loss))
-    dc.st_save(os.path.join(out_dir, name + ".data.safetensors"), data)
-    dc.st_save(os.path.join(out_dir, name + ".grad.safetensors"), grads)
+    mf.save_case(out_dir, name, net, net.meta(loss), grads, x, y, mask if use_mask else None, h0)
     print(f"{name}: loss {lossv.item():.12g}")
 
 
@@ -157,12 +134,7 @@ def jacobian_case(out_dir, name):
         for t in range(T):
             Jc, s = selfcheck.closed_form_J(rnn, x[t], s)
             close(f"{name}: J_{t} closed form", Js[t], Jc, 1e-13)
-
-    def run(s):
-        for t in range(T):
-            s = dc.step_fn(rnn, x[t])(s)
-        return s
-    P = torch.autograd.functional.jacobian(run, s0)
+    P = mf.run_jacobian(lambda x_t: dc.step_fn(rnn, x_t), x, s0)
     with torch.no_grad():
         _, hT = net(x[None], h0[:, :1])
     close(f"{name}: final state", ss[-1], hT[:, 0].reshape(-1), 1e-13)

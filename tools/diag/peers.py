@@ -10,14 +10,14 @@ them, for speed comparison; and the benchmark ("character workload").
 The peers read the parameters of a diag_cells.DiagRNN (the spec's tensors), so each can be
 checked against the reference loop. What each is:
 
-  mingru_scan / minlstm_scan      the spec's equations (plain h~, any sign) by a parallel scan
+  min_scan (mingru, minlstm)      the spec's equations (plain h~, any sign) by a parallel scan
                                   in log space: log-magnitude cumulative sums and
                                   torch.logcumsumexp, values split by sign into two streams
                                   (see scan_signed). Equal to the reference to rounding.
-  mingru_assoc / minlstm_assoc    the spec's equations by a Hillis-Steele associative scan in
+  min_assoc (mingru, minlstm)     the spec's equations by a Hillis-Steele associative scan in
                                   linear space (scan_linear; minimal-LRU's binary operator with a
                                   time-varying a): no logs, no division, any signs.
-  mingru_logg / minlstm_logg      the authors' log-space form (Feng et al. 2024 appendix B.3;
+  min_logg (mingru, minlstm)      the authors' log-space form (Feng et al. 2024 appendix B.3;
                                   BorealisAI/minRNNs models/minRNNs.py; lucidrains/minGRU-pytorch
                                   minGRU.py, minLSTM.py): h~ = g(a_h) > 0, one logcumsumexp
                                   (Heinsen's scan). A DIFFERENT model from the spec (g applied to
@@ -123,78 +123,59 @@ def _proj(rnn, k, u):
     return u @ getattr(rnn, f"weight_ih_l{k}").T + getattr(rnn, f"bias_ih_l{k}")
 
 
-def mingru_scan(rnn, x, h0=None):
-    """The spec's minGRU: h = (1 - z) h + z h~, h~ = a_h (plain), parallel over t."""
-    H, inp, hT = rnn.hidden_size, x, []
+def _stack(rnn, x, h0, layer):
+    """The layers in turn: layer(a, h0_k) maps the layer's input projection a (B, T, gates * H)
+    and its initial state (or None) to its outputs (B, T, H). Returns the last layer's outputs
+    and the final states (L, B, H)."""
+    inp, hT = x, []
     for k in range(rnn.num_layers):
-        a = _proj(rnn, k, inp)
-        az, ah = a[..., :H], a[..., H:]
-        log_a = -F.softplus(az)  # log(1 - z)
-        v = torch.sigmoid(az) * ah  # z h~
-        inp = scan_signed(log_a, v, None if h0 is None else h0[k])
+        inp = layer(_proj(rnn, k, inp), None if h0 is None else h0[k])
         hT.append(inp[:, -1])
     return inp, torch.stack(hT)
 
 
-def mingru_assoc(rnn, x, h0=None):
-    """The spec's minGRU by scan_linear (a = 1 - z, v = z h~)."""
-    H, inp, hT = rnn.hidden_size, x, []
-    for k in range(rnn.num_layers):
-        a = _proj(rnn, k, inp)
-        z = torch.sigmoid(a[..., :H])
-        inp = scan_linear(1 - z, z * a[..., H:], None if h0 is None else h0[k])
-        hT.append(inp[:, -1])
-    return inp, torch.stack(hT)
+def _min_gates(rnn, a):
+    """(log a_t, log b_t, a_h) of h_t = a_t h_{t-1} + b_t h~_t: minGRU's a = 1 - z, b = z;
+    minLSTM's normalised a = f', b = i' (log f' = -softplus(d), d = softplus(-af) - softplus(-ai))."""
+    H = rnn.hidden_size
+    if rnn.cell == "mingru":
+        az = a[..., :H]
+        return -F.softplus(az), -F.softplus(-az), a[..., H:]
+    d = F.softplus(-a[..., :H]) - F.softplus(-a[..., H:2 * H])
+    return -F.softplus(d), -F.softplus(-d), a[..., 2 * H:]
 
 
-def minlstm_assoc(rnn, x, h0=None):
-    """The spec's minLSTM by scan_linear (a = f', v = i' h~)."""
-    H, inp, hT = rnn.hidden_size, x, []
-    for k in range(rnn.num_layers):
-        a = _proj(rnn, k, inp)
+def min_scan(rnn, x, h0=None):
+    """The spec's minGRU / minLSTM (h~ = a_h, plain), parallel over t by scan_signed."""
+    def layer(a, h0k):
+        log_a, log_b, ah = _min_gates(rnn, a)
+        return scan_signed(log_a, torch.exp(log_b) * ah, h0k)
+    return _stack(rnn, x, h0, layer)
+
+
+def min_assoc(rnn, x, h0=None):
+    """The spec's minGRU / minLSTM by scan_linear (a = 1 - z or f', v = z h~ or i' h~)."""
+    H = rnn.hidden_size
+
+    def layer(a, h0k):
+        if rnn.cell == "mingru":
+            z = torch.sigmoid(a[..., :H])
+            return scan_linear(1 - z, z * a[..., H:], h0k)
         f, i = torch.sigmoid(a[..., :H]), torch.sigmoid(a[..., H:2 * H])
-        inp = scan_linear(f / (f + i), i / (f + i) * a[..., 2 * H:], None if h0 is None else h0[k])
-        hT.append(inp[:, -1])
-    return inp, torch.stack(hT)
+        return scan_linear(f / (f + i), i / (f + i) * a[..., 2 * H:], h0k)
+    return _stack(rnn, x, h0, layer)
 
 
-def minlstm_scan(rnn, x, h0=None):
-    """The spec's minLSTM: h = f' h + i' h~, f' = f/(f+i), i' = i/(f+i), h~ = a_h (plain)."""
-    H, inp, hT = rnn.hidden_size, x, []
-    for k in range(rnn.num_layers):
-        a = _proj(rnn, k, inp)
-        af, ai, ah = a[..., :H], a[..., H:2 * H], a[..., 2 * H:]
-        # log f' = log sigma(af) - log(sigma(af) + sigma(ai)) = -softplus(d), d = softplus(-af) - softplus(-ai)
-        d = F.softplus(-af) - F.softplus(-ai)
-        log_f, log_i = -F.softplus(d), -F.softplus(-d)
-        inp = scan_signed(log_f, torch.exp(log_i) * ah, None if h0 is None else h0[k])
-        hT.append(inp[:, -1])
-    return inp, torch.stack(hT)
-
-
-def mingru_logg(rnn, x):
-    """The authors' minGRU (log-space, h~ = g(a_h) > 0, h_0 = 0): one Heinsen scan."""
-    H, inp = rnn.hidden_size, x
-    for k in range(rnn.num_layers):
-        a = _proj(rnn, k, inp)
-        az, ah = a[..., :H], a[..., H:]
-        inp = torch.exp(heinsen_scan_log(-F.softplus(az), -F.softplus(-az) + log_g(ah)))
-    return inp, None
-
-
-def minlstm_logg(rnn, x):
-    """The authors' minLSTM (log-space, normalised gates, h~ = g(a_h) > 0, h_0 = 0)."""
-    H, inp = rnn.hidden_size, x
-    for k in range(rnn.num_layers):
-        a = _proj(rnn, k, inp)
-        af, ai, ah = a[..., :H], a[..., H:2 * H], a[..., 2 * H:]
-        d = F.softplus(-af) - F.softplus(-ai)
-        inp = torch.exp(heinsen_scan_log(-F.softplus(d), -F.softplus(-d) + log_g(ah)))
-    return inp, None
+def min_logg(rnn, x):
+    """The authors' minGRU / minLSTM (log-space, h~ = g(a_h) > 0, h_0 = 0): one Heinsen scan."""
+    def layer(a, _):
+        log_a, log_b, ah = _min_gates(rnn, a)
+        return torch.exp(heinsen_scan_log(log_a, log_b + log_g(ah)))
+    return _stack(rnn, x, None, layer)[0], None
 
 
 def g_loop(rnn, x):
-    """The authors' g-form by a plain loop (to check mingru_logg / minlstm_logg)."""
+    """The authors' g-form by a plain loop (to check min_logg)."""
     H, inp = rnn.hidden_size, x
     for k in range(rnn.num_layers):
         a = _proj(rnn, k, inp)
@@ -277,10 +258,10 @@ def reference(rnn, x, h0=None):
 
 
 PEERS = {
-    "mingru": {"reference": reference, "scan (log-space, signed)": mingru_scan,
-               "scan (linear, Hillis-Steele)": mingru_assoc, "logg (authors, g)": mingru_logg},
-    "minlstm": {"reference": reference, "scan (log-space, signed)": minlstm_scan,
-                "scan (linear, Hillis-Steele)": minlstm_assoc, "logg (authors, g)": minlstm_logg},
+    cell: {"reference": reference, "scan (log-space, signed)": min_scan,
+           "scan (linear, Hillis-Steele)": min_assoc, "logg (authors, g)": min_logg}
+    for cell in ("mingru", "minlstm")
+} | {
     "lru": {"reference": reference, "loop (complex, unbind)": lru_loop, "scan (complex, Hillis-Steele)": lru_scan},
 }
 
