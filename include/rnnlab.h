@@ -453,6 +453,12 @@ rl_status rl_backward(rl_ws *ws, const rl_model *m, const rl_batch *b);
  * to 0; each forward draws new masks from a generator seeded here.
  * RL_ERR_ARG unless 0 <= p < 1. */
 rl_status rl_ws_set_dropout(rl_ws *ws, double p, uint64_t seed);
+/* The BPTT message clip (Graves 2013, sec. 2.1; Lasagne's grad_clipping)
+ * for every following rl_backward: each step's gradient with respect to the
+ * cell's pre-activations (the gate sums) is clamped to [-x, x] before it
+ * reaches the weights and h_{t-1}; 0 turns it off (the default). The
+ * gradient is then no longer the loss's. RL_ERR_ARG unless 0 <= x < inf. */
+rl_status rl_ws_set_clip_message(rl_ws *ws, double x);
 /* Clear the gradient buffer and the initial-state gradients. */
 void rl_ws_zero_grad(rl_ws *ws);
 
@@ -988,6 +994,7 @@ typedef struct {
     rl_schedule sched;
     double clip;            /* global-norm clipping threshold; 0 = off (the norm is still logged) */
     double clip_value;      /* elementwise clipping; 0 = off */
+    double clip_message;    /* BPTT message clip (rl_ws_set_clip_message); 0 = off */
     double dropout;         /* between layers */
     uint64_t seed;
     int64_t log_every;      /* metrics.jsonl line every this many steps */

@@ -91,6 +91,7 @@ typedef struct {
         R *dh;          /* (T, B, H) dL/dh[1..T]: from above on entry, complete after the time loop */          \
         R *dz;          /* (T, B, G*H) dL/d(input-side pre-activations) */                                      \
         R *dzh;         /* (T, B, Gh*H) dL/d(hidden-side pre-activations); == dz unless hh_apart */            \
+        R clip;         /* > 0: each step's dz and dzh clamped to [-clip, clip] (the message clip) */           \
         R *dc;          /* (B, H) dL/dc carried back one step (two-state cells) */                              \
         R *dh0, *dc0;   /* (B, H) dL/ds[0] += */                                                                \
         /* injections (gradient flossing, src/train/floss.c), each NULL when there is none: added to a step's   \

@@ -41,6 +41,7 @@ static rl_layer layer_of(const rl_ws *ws, const rl_model *m, int l)
     ly.relu_on = ws->relu_on ? ws->relu_on + LT1 + BU : NULL;
     ly.dz = ws->dz;
     ly.dzh = d->hh_apart ? (real *)ws->dzh : (real *)ws->dz;
+    ly.clip = (real)ws->clip_msg;
     ly.dc = ws->dc;
     ly.dh0 = (real *)ws->grad_h0 + (size_t)l * BU;
     ly.dc0 = ws->grad_c0 ? (real *)ws->grad_c0 + (size_t)l * BU : NULL;
@@ -178,6 +179,17 @@ static void layer_forward(const rl_cell_desc *d, const rl_layer *ly, const real 
     if (rl_prof_on) rl_prof_s[RL_PROF_FWD_LOOP] += rl_now() - t0;
 }
 
+/* v clamped to [-c, c] on the units [u0, u1) of each of the G blocks of H
+ * (NaN stays NaN: the trainer's non-finite check still sees it) */
+static void clamp_units(real *v, real c, int G, int H, int u0, int u1)
+{
+    for (int g = 0; g < G; g++)
+        for (int j = u0; j < u1; j++) {
+            real *p = v + (size_t)g * H + j;
+            *p = *p > c ? c : *p < -c ? -c : *p;
+        }
+}
+
 /* dst += src on the units [u0, u1) of each of the G blocks of H */
 static void inject(real *dst, const real *src, int G, int H, int u0, int u1)
 {
@@ -208,6 +220,11 @@ static void backward_part(void *p, int part, int parts)
             RL_OPS(d)->bwd(ly, t, b, u0, u1, dh + (size_t)b * H, dcb, dzb, dzhb, dprev + (size_t)b * H);
             if (ly->inj_z) inject(dzb, ly->inj_z + ((size_t)t * B + b) * Z, G, H, u0, u1);
             if (ly->inj_zh) inject(dzhb, ly->inj_zh + ((size_t)t * B + b) * Gh * H, Gh, H, u0, u1);
+            /* the message clip acts before dL/dz_t reaches W and h_{t-1} (Lasagne's grad_clip on the gate sums) */
+            if (ly->clip > 0) {
+                clamp_units(dzb, ly->clip, G, H, u0, u1);
+                if (dzhb != dzb) clamp_units(dzhb, ly->clip, Gh, H, u0, u1);
+            }
         }
         /* dL/dh_{t-1} += W_hh^T dL/dz_t   (Deep Learning, eq. 10.21, through the gates) */
         if (a->lock) {

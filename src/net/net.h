@@ -102,6 +102,7 @@ struct rl_ws {
     const unsigned char *relu_on;
     int have_loss; /* the last rl_forward computed the loss and dL/do */
     double dropout;  /* p of dropout between layers, 0 = off */
+    double clip_msg; /* rl_ws_set_clip_message: dL/dz clamped to [-clip_msg, clip_msg] each step; 0 = off */
     rl_rng drop_rng;
     void *drop;      /* (L-1, T, B, H) inputs of layers 1..L-1 after dropout */
     void *dmask;     /* (L-1, T, B, H) 0 or 1/(1-p) */

@@ -175,6 +175,13 @@ const void *rl_ws_cell(const rl_ws *ws, int layer)
     return (const char *)ws->c + (size_t)layer * (ws->T + 1) * ws->B * units(ws) * rl_dtype_size(ws->dtype);
 }
 
+rl_status rl_ws_set_clip_message(rl_ws *ws, double x)
+{
+    if (!(x >= 0 && x < INFINITY)) return rl_fail(RL_ERR_ARG, "the message clip %g is outside [0, inf)", x);
+    ws->clip_msg = x;
+    return RL_OK;
+}
+
 rl_status rl_ws_set_dropout(rl_ws *ws, double p, uint64_t seed)
 {
     if (!(p >= 0 && p < 1)) return rl_fail(RL_ERR_ARG, "dropout %g is outside [0, 1)", p);

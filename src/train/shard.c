@@ -127,7 +127,7 @@ typedef struct {
     const rl_model *m;
     const rl_batch *b;
     double S;                 /* the whole batch's mask sum */
-    double p;
+    double p, clip_msg;
     uint64_t seed;
     int k1;
 } step_job;
@@ -163,6 +163,8 @@ static void run_block(const step_job *j, int k, rl_ws *ws)
     rl_ws_zero_grad(ws);
     /* dropout masks drawn from the block's own stream: the same whichever process draws them */
     rl_status s = rl_ws_set_dropout(ws, j->p, j->seed + 0xD1B54A32D192ED03ull * (uint64_t)(g + 1));
+    /* the block's dL/dz is the batch's times S / S_k: so is its clip */
+    if (!s) s = rl_ws_set_clip_message(ws, Sk > 0 ? j->clip_msg * (j->S / Sk) : 0);
     if (!s && Sk > 0) {
         s = rl_forward(ws, j->m, &bb, &l);
         if (!s) s = rl_backward(ws, j->m, &bb);
@@ -193,13 +195,13 @@ static void step_part(void *p, int part, int parts)
     }
 }
 
-rl_status rl_blocks_step(rl_blocks *bk, const rl_model *m, const rl_batch *b, double p, uint64_t seed, int k1, float *grad,
-                         double *loss)
+rl_status rl_blocks_step(rl_blocks *bk, const rl_model *m, const rl_batch *b, double p, double clip_msg, uint64_t seed,
+                         int k1, float *grad, double *loss)
 {
     RL_ASSERT(b->batch == bk->B && b->steps == bk->T && b->dtype == RL_F32 && m->dtype == RL_F32);
     const double S = mask_sum(b, 0, bk->B);
     if (!(S > 0)) return rl_fail(RL_ERR_ARG, "the mask sums to zero: no step carries a loss");
-    step_job j = {bk, m, b, S, p, seed, k1};
+    step_job j = {bk, m, b, S, p, clip_msg, seed, k1};
     /* a block to a thread: inside, the passes run on the thread that took the
      * block (a region inside a region runs on its caller), and OpenBLAS on
      * one thread for all of them */

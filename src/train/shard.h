@@ -25,12 +25,13 @@ void rl_blocks_free(rl_blocks *bk);
 /* One step: the gradient of the loss of batch b (all B sequences; b->h0 and
  * b->c0 the state each stream starts from, (L, B, H), or NULL) into grad
  * (the model's n floats) and *loss, the same on every process. Dropout p
- * with masks drawn from seed and the block's index. k1 > 0 (text): each of
+ * with masks drawn from seed and the block's index; the message clip
+ * clip_msg (rl_ws_set_clip_message; 0 = off) on the whole batch's scale. k1 > 0 (text): each of
  * this process's blocks keeps its state after k1 steps, for rl_blocks_carry.
  * A block that failed (a non-finite loss: RL_ERR_NONFINITE) fails the step
  * on every process alike. */
-rl_status rl_blocks_step(rl_blocks *bk, const rl_model *m, const rl_batch *b, double p, uint64_t seed, int k1, float *grad,
-                         double *loss);
+rl_status rl_blocks_step(rl_blocks *bk, const rl_model *m, const rl_batch *b, double p, double clip_msg, uint64_t seed,
+                         int k1, float *grad, double *loss);
 /* Text, after a step that succeeded: the state after k1 steps of this
  * process's streams into carry_h and carry_c ((L, B, H); c only for LSTM);
  * the other streams' rows are left as they are. */

@@ -722,9 +722,11 @@ static rl_status train_step(rl_trainer *t, double *loss, double *gnorm, int *cli
     const uint64_t drop_seed = c->seed ^ (0x9E3779B97F4A7C15ull * (uint64_t)(t->step + 1));
     *loss = NAN, *gnorm = NAN, *clipped = 0;
     if (t->blk) { /* the sum over blocks, on every process alike (src/shard.c) */
-        if (!s) s = rl_blocks_step(t->blk, t->m, &b, c->dropout, drop_seed, t->k1, rl_ws_grad(t->ws), loss);
+        if (!s)
+            s = rl_blocks_step(t->blk, t->m, &b, c->dropout, c->clip_message, drop_seed, t->k1, rl_ws_grad(t->ws), loss);
     } else {
         if (!s) s = rl_ws_set_dropout(t->ws, c->dropout, drop_seed);
+        if (!s) s = rl_ws_set_clip_message(t->ws, c->clip_message);
         rl_ws_zero_grad(t->ws);
         if (!s) s = rl_forward(t->ws, t->m, &b, loss);
         if (!s) s = rl_backward(t->ws, t->m, &b);
