@@ -5,7 +5,12 @@
 # exponent lambda_max of the initial and the final model and the
 # validation's last value. Usage:
 #
-#   bench/why.sh OUT [GROUP...]     GROUP: irnn lstm lstm2 omega omega2 floss chrono chrono2 [all]
+#   bench/why.sh OUT [GROUP...]     GROUP: irnn lstm lstm2 omega omega2 floss chrono chrono2
+#                                          clip irnn-seeds lstm-seeds [all]
+#
+# Every arm runs with --seed 1 unless its flags say another seed. A record's
+# weights is the SHA-256 of the trained model's tensors (not its metadata):
+# two arms with the same weights trained to the same bits.
 #
 # Writes OUT/ARM folders and logs and OUT/why.jsonl (one line an arm; a
 # finished arm is not run again), and prints OUT/why.md, the table.
@@ -14,7 +19,7 @@ cd "$(dirname "$0")/.."
 RNNLAB=${RNNLAB:-build/rnnlab}
 OUT=${1:?usage: bench/why.sh OUT [GROUP...]}
 shift
-GROUPS_=${*:-irnn lstm lstm2 omega omega2 floss chrono chrono2}
+GROUPS_=${*:-irnn lstm lstm2 omega omega2 floss chrono chrono2 clip irnn-seeds lstm-seeds}
 mkdir -p "$OUT"
 
 # group | arm | task | T | steps | flags
@@ -39,6 +44,17 @@ floss|floss-200-recipe-no-floss|temporal-order|200|3001|--recipe floss --floss 0
 chrono|chrono-copy-100-recipe|copy|100|3000|--recipe chrono-lstm
 chrono|chrono-copy-20-recipe|copy|20|3000|--recipe chrono-lstm
 chrono2|chrono-copy-20-recipe-20k|copy|20|20000|--recipe chrono-lstm
+clip|irnn-100-recipe|adding|100|5000|--recipe irnn
+clip|irnn-100-recipe-no-message-clip|adding|100|5000|--recipe irnn --clip-message 0
+clip|lstm-fb1-100-recipe|adding|100|5000|--recipe lstm-fb1
+clip|lstm-fb1-100-recipe-no-message-clip|adding|100|5000|--recipe lstm-fb1 --clip-message 0
+irnn-seeds|irnn-100-recipe-20k-seed-1|adding|100|20000|--recipe irnn
+irnn-seeds|irnn-100-recipe-20k-seed-2|adding|100|20000|--recipe irnn --seed 2
+irnn-seeds|irnn-100-recipe-20k-seed-3|adding|100|20000|--recipe irnn --seed 3
+irnn-seeds|irnn-100-recipe-20k-seed-4|adding|100|20000|--recipe irnn --seed 4
+lstm-seeds|lstm-fb1-100-recipe-15k-seed-1|adding|100|15000|--recipe lstm-fb1
+lstm-seeds|lstm-fb1-100-recipe-15k-seed-2|adding|100|15000|--recipe lstm-fb1 --seed 2
+lstm-seeds|lstm-fb1-100-recipe-15k-seed-3|adding|100|15000|--recipe lstm-fb1 --seed 3
 EOF
 }
 
@@ -50,15 +66,15 @@ arms | while IFS='|' read -r group arm task T steps flags; do
     rm -rf "$run"
     start=$(date +%s)
     # shellcheck disable=SC2086
-    OPENBLAS_NUM_THREADS=1 $RNNLAB train --task "$task" --seq-len "$T" $flags --steps "$steps" --eval-every 100 \
-        --eval-batches 4 --ckpt-every 0 --stop-when-solved --save-init --seed 1 --out "$run" --quiet >"$run.log" 2>&1 || true
+    OPENBLAS_NUM_THREADS=1 $RNNLAB train --task "$task" --seq-len "$T" --seed 1 $flags --steps "$steps" --eval-every 100 \
+        --eval-batches 4 --ckpt-every 0 --stop-when-solved --save-init --out "$run" --quiet >"$run.log" 2>&1 || true
     for which in init model; do
         [ -f "$run/$which.safetensors" ] &&
             OPENBLAS_NUM_THREADS=1 $RNNLAB lyapunov --model "$run/$which.safetensors" --steps 1000 --transient 200 \
                 --input zeros --state random --seed 3 --out "$run/lyap-$which.json" --quiet >>"$run.log" 2>&1 || true
     done
     /usr/bin/python3 - "$run" "$group" "$arm" "$task" "$T" "$steps" "$flags" "$(($(date +%s) - start))" >>"$OUT/why.jsonl" <<'PY'
-import json, re, sys
+import hashlib, json, re, struct, sys
 run, group, arm, task, T, steps, flags, wall = sys.argv[1:]
 rec = {"group": group, "arm": arm, "task": task, "T": int(T), "cap": int(steps), "flags": flags, "wall_s": int(wall)}
 solved, last, gmax, gfirst, nan = None, None, 0.0, None, False
@@ -82,7 +98,13 @@ def lmax(which):
         return j["exponents"][0]  # the largest first
     except (OSError, ValueError, KeyError):
         return None
-rec.update(solved_at=solved, last_step=last["step"] if last else None,
+def weights():
+    try:
+        raw = open(f"{run}/model.safetensors", "rb").read()
+        return hashlib.sha256(raw[8 + struct.unpack("<Q", raw[:8])[0]:]).hexdigest()[:16]
+    except (OSError, struct.error):
+        return None
+rec.update(weights=weights(), solved_at=solved, last_step=last["step"] if last else None,
            val_mse=last.get("val_mse") if last else None, val_accuracy=last.get("val_accuracy") if last else None,
            grad_norm_first=gfirst, grad_norm_max=gmax, nonfinite=nan, lmax_init=lmax("init"), lmax_end=lmax("model"))
 print(json.dumps(rec))
@@ -94,12 +116,12 @@ done
 import json, sys
 out = sys.argv[1]
 f = lambda x, d=3: "" if x is None else (f"{x:.{d}g}" if isinstance(x, float) else str(x))
-print("| arm | task | T | solved at (cap) | last val | grad norm first / max | non-finite | lambda_max init -> end |")
-print("|---|---|---|---|---|---|---|---|")
+print("| arm | task | T | solved at (cap) | last val | grad norm first / max | non-finite | lambda_max init -> end | weights |")
+print("|---|---|---|---|---|---|---|---|---|")
 for l in open(f"{out}/why.jsonl"):
     r = json.loads(l)
     val = f"MSE {f(r['val_mse'])}" if r["val_mse"] is not None else f"acc {f(r['val_accuracy'])}"
     print(f"| {r['arm']} | {r['task']} | {r['T']} | {f(r['solved_at']) or 'no'} ({r['cap']}) | {val} at {r['last_step']} "
           f"| {f(r['grad_norm_first'])} / {f(r['grad_norm_max'])} | {'yes' if r['nonfinite'] else 'no'} "
-          f"| {f(r['lmax_init'])} -> {f(r['lmax_end'])} |")
+          f"| {f(r['lmax_init'])} -> {f(r['lmax_end'])} | {r.get('weights') or ''} |")
 PY
