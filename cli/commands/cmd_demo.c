@@ -663,22 +663,19 @@ static int check_out_dir(const cli_ctx *c, const char *dir)
     return 0;
 }
 
-int cmd_demo(int argc, char **argv)
+int cmd_demo(cli_ctx *c, cli_args *a, int noperands, char **operand)
 {
-    cli_ctx c = {.spec = &cli_demo_command};
-    cli_args a;
-    int e = cli_parse(&c, argc, argv, &a), mode = 0;
-    if (e) return e == CLI_HELP ? 0 : e;
-    if ((e = cli_progress_mode(&c, &mode))) return e;
-    const char *out = a.out_dir;
+    int mode = 0, e = cli_progress_mode(c, &mode);
+    if (e) return e;
+    const char *out = a->out_dir;
     demo d = {.H = 64, .T = 200, .lyap_steps = 1000, .train_T = 30, .train_H = 32, .train_steps = 2000, .clip_steps = 3000,
-              .cure_H = 64, .cure_T = 200, .cure_train_T = 50, .cure_steps = 1000, .seed = a.t.seed, .t0 = rl_now()};
-    if (a.quick)
+              .cure_H = 64, .cure_T = 200, .cure_train_T = 50, .cure_steps = 1000, .seed = a->t.seed, .t0 = rl_now()};
+    if (a->quick)
         d.H = 16, d.T = 40, d.lyap_steps = 200, d.train_T = 10, d.train_H = 8, d.train_steps = 40, d.clip_steps = 60,
         d.cure_H = 8, d.cure_T = 40, d.cure_train_T = 10, d.cure_steps = 40;
-    if (strcmp(out, "-") == 0) return cli_usage_error(&c, "--out -: the demo writes a folder, it cannot go to stdout");
-    if ((e = check_out_dir(&c, out))) return e;
-    cli_progress_begin(&c, mode); /* from here Ctrl-C stops the demo cleanly */
+    if (strcmp(out, "-") == 0) return cli_usage_error(c, "--out -: the demo writes a folder, it cannot go to stdout");
+    if ((e = check_out_dir(c, out))) return e;
+    cli_progress_begin(c, mode); /* from here Ctrl-C stops the demo cleanly */
     d.r = report_open(out,
                       "Vanishing and exploding gradients, in rnnlab's numbers",
                       "<p>Backpropagation through time sends the gradient of the loss back through the recurrence "

@@ -164,41 +164,38 @@ static void print_text(const rl_worked *w, rl_cell cell, const char *data)
         printf("the identity breaks: the J_k do not share their eigenvectors (see the shares off the diagonal)\n");
 }
 
-int cmd_explain(int argc, char **argv)
+int cmd_explain(cli_ctx *c, cli_args *a, int noperands, char **operand)
 {
-    cli_ctx c = {.spec = &cli_explain_command};
-    cli_args a;
-    int e = cli_parse(&c, argc, argv, &a);
-    if (e) return e == CLI_HELP ? 0 : e;
-    const char *model = a.model, *data = a.data_file;
-    int T = a.seq_steps;
-    const int tau = a.tau, json = a.json;
-    const uint64_t seed = a.t.seed;
+    int e = 0;
+    const char *model = a->model, *data = a->data_file;
+    int T = a->seq_steps;
+    const int tau = a->tau, json = a->json;
+    const uint64_t seed = a->t.seed;
     if (T > RL_WORKED_MAX_STEPS)
-        return cli_usage_error(&c, "--steps = %d: explain prints every step's matrices, so at most %d", T, RL_WORKED_MAX_STEPS);
-    if (data && cli_given(&c, "seq_steps")) return cli_usage_error(&c, "--steps is for inputs made here; --data brings its own");
+        return cli_usage_error(c, "--steps = %d: explain prints every step's matrices, so at most %d", T, RL_WORKED_MAX_STEPS);
+    if (data && cli_given(c, "seq_steps")) return cli_usage_error(c, "--steps is for inputs made here; --data brings its own");
     rl_model *m = NULL;
     rl_data *d = NULL;
     rl_jac *j = NULL;
     rl_worked *w = NULL;
     double *x = NULL;
     rl_status s = rl_model_load(&m, model, RL_F64);
-    if (s) return cli_fail(&c, s);
+    if (s) return cli_fail(c, s);
     const rl_config cfg = rl_model_config(m);
     if (rl_state_size(m) > RL_WORKED_MAX_S) {
-        e = cli_usage_error(&c, "%s has a state of %d numbers: explain prints every matrix, so at most %d", model,
+        e = cli_usage_error(c, "%s has a state of %d numbers: explain prints every matrix, so at most %d", model,
                             rl_state_size(m), RL_WORKED_MAX_S);
         goto done;
     }
     rl_batch b;
     if (data) {
         if ((s = rl_data_load_ex(&d, data, m, RL_F64, RL_DATA_OPTIONAL_XY)) != RL_OK) {
-            e = cli_fail(&c, s);
+            e = cli_fail(c, s);
             goto done;
         }
         b = *rl_data_batch(d);
         if (b.steps < 1) {
-            e = cli_usage_error(&c, "%s has no inputs x", data);
+            e = cli_usage_error(c, "%s has no inputs x", data);
             goto done;
         }
         T = b.steps;
@@ -214,7 +211,7 @@ int cmd_explain(int argc, char **argv)
         b = (rl_batch){RL_F64, 1, T, cfg.input_size, x, NULL, NULL, NULL, NULL, NULL};
     }
     if (tau >= T || T - tau > RL_WORKED_MAX_STEPS) {
-        e = cli_usage_error(&c, "--tau %d: need 0 <= tau < %d and at most %d steps in the product", tau, T,
+        e = cli_usage_error(c, "--tau %d: need 0 <= tau < %d and at most %d steps in the product", tau, T,
                             RL_WORKED_MAX_STEPS);
         goto done;
     }
@@ -224,7 +221,7 @@ int cmd_explain(int argc, char **argv)
         goto done;
     }
     if ((s = rl_jac_new(&j, m, &b, 0)) || (s = rl_jac_worked(j, T, tau, w))) {
-        e = cli_fail(&c, s);
+        e = cli_fail(c, s);
         goto done;
     }
     if (json) print_json(w, cfg.cell);
