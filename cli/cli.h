@@ -74,6 +74,10 @@ FILE *cli_fopen_read(const char *path, size_t limit);
 FILE *cli_fopen_member(const char *path);
 /* strerror, in the words of cli_fopen_read and cli_fopen_member. */
 const char *cli_read_error(int err);
+/* The message of a reader that says what is wrong in a buffer, not on
+ * stderr (plots/csvtable.c, sweeps/sweepload.c: the fuzz targets run them):
+ * fmt's words into err (n bytes); -1. */
+int cli_errf(char *err, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* Record a file (or folder) the command reads, as the user named it (what:
  * "--model", or an operand's name such as "INPUT"), for cli_check_output.
