@@ -70,6 +70,20 @@ static cJSON *json_matrix(const double *a, int S)
     return m;
 }
 
+/* An array of the worked example by its name in the JSON: n numbers, or
+ * (n = 0) an (S, S) matrix, row-major. */
+typedef struct {
+    const char *name;
+    const double *x;
+    int n;
+} json_field;
+
+static void add_fields(cJSON *root, const json_field *f, int count, int S)
+{
+    for (int i = 0; i < count; i++)
+        cJSON_AddItemToObject(root, f[i].name, f[i].n ? cJSON_CreateDoubleArray(f[i].x, f[i].n) : json_matrix(f[i].x, S));
+}
+
 /* The numbers of w as one JSON object on stdout (the imaginary parts, *_im, zero for real eigenvalues). */
 static void print_json(const rl_worked *w, rl_cell cell)
 {
@@ -86,18 +100,14 @@ static void print_json(const rl_worked *w, rl_cell cell)
         cJSON_AddItemToArray(lam, cJSON_CreateDoubleArray(w->lambda[k], S));
         cJSON_AddItemToArray(lim, cJSON_CreateDoubleArray(w->lambda_im[k], S));
     }
-    cJSON_AddItemToObject(root, "off_share", cJSON_CreateDoubleArray(w->off_share, n));
-    cJSON_AddItemToObject(root, "V", json_matrix(w->V, S));
-    cJSON_AddItemToObject(root, "V_im", json_matrix(w->V_im, S));
-    cJSON_AddItemToObject(root, "Vinv", json_matrix(w->Vinv, S));
-    cJSON_AddItemToObject(root, "Vinv_im", json_matrix(w->Vinv_im, S));
+    const json_field basis[] = {{"off_share", w->off_share, n}, {"V", w->V, 0}, {"V_im", w->V_im, 0}, {"Vinv", w->Vinv, 0},
+                                {"Vinv_im", w->Vinv_im, 0}};
+    const json_field product[] = {{"prod_lambda", w->prod_lambda, S}, {"prod_lambda_im", w->prod_lambda_im, S}, {"P", w->P, 0},
+                                  {"V_prod_lambda_Vinv", w->R, 0}, {"V_prod_lambda_Vinv_im", w->R_im, 0}};
+    add_fields(root, basis, 5, S);
     cJSON_AddBoolToObject(root, "unitary", w->unitary);
     cJSON_AddNumberToObject(root, "v_cond", w->v_cond);
-    cJSON_AddItemToObject(root, "prod_lambda", cJSON_CreateDoubleArray(w->prod_lambda, S));
-    cJSON_AddItemToObject(root, "prod_lambda_im", cJSON_CreateDoubleArray(w->prod_lambda_im, S));
-    cJSON_AddItemToObject(root, "P", json_matrix(w->P, S));
-    cJSON_AddItemToObject(root, "V_prod_lambda_Vinv", json_matrix(w->R, S));
-    cJSON_AddItemToObject(root, "V_prod_lambda_Vinv_im", json_matrix(w->R_im, S));
+    add_fields(root, product, 5, S);
     cJSON_AddNumberToObject(root, "deviation", w->deviation);
     char *txt = cJSON_Print(root);
     if (txt) puts(txt);
