@@ -117,6 +117,21 @@ static int make_jac(const cli_ctx *c, const rl_model *m, const rl_data *d, int s
     return s ? cli_fail_arg(c, s) : 0; /* --seq outside the batch: 2 */
 }
 
+/* The end of jacobian and spectrum, after open_jac: once the command has
+ * succeeded (and not with --dry-run), what open_jac took from the model, then
+ * extra ("": nothing), each a line on stderr; m, d and j freed. e, the exit
+ * code. */
+static int close_jac(const cli_ctx *c, const cli_args *a, int e, const char *extra, rl_model *m, rl_data *d, rl_jac *j)
+{
+    const char *said[2] = {jac_note, extra};
+    for (int i = 0; i < 2; i++)
+        if (!e && !a->estimate && said[i][0]) fprintf(stderr, "rnnlab %s: %s\n", c->cmd, said[i]);
+    rl_jac_free(j);
+    rl_data_free(d);
+    rl_model_free(m);
+    return e;
+}
+
 /* What a command that analyses a sequence of T steps of a state of S will
  * cost: bytes (the Jacobians' and the command's own) and seconds. With
  * --dry-run said on stdout (*e 0: the command ends); else checked against
@@ -278,13 +293,8 @@ int cmd_jacobian(cli_ctx *c, cli_args *a, int noperands, char **operand)
     if (s) e = cli_fail(c, s);
     else jac_table(out, j, m, seq, &st, grads, at);
 done:
-    if (!e && !a->estimate && jac_note[0]) fprintf(stderr, "rnnlab jacobian: %s\n", jac_note);
-    if (!e && !a->estimate && skipped[0]) fprintf(stderr, "rnnlab jacobian: %s\n", skipped);
     free(buf), free(at);
-    rl_jac_free(j);
-    rl_data_free(d);
-    rl_model_free(m);
-    return e;
+    return close_jac(c, a, e, skipped, m, d, j);
 }
 
 static const char spectrum_usage[] =
@@ -430,13 +440,9 @@ int cmd_spectrum(cli_ctx *c, cli_args *a, int noperands, char **operand)
     if (s) e = cli_fail(c, s);
     else e = write_json(c, root, out);
 done:
-    if (!e && !a->estimate && jac_note[0]) fprintf(stderr, "rnnlab spectrum: %s\n", jac_note);
     free(buf);
     cJSON_Delete(root);
-    rl_jac_free(j);
-    rl_data_free(d);
-    rl_model_free(m);
-    return e;
+    return close_jac(c, a, e, "", m, d, j);
 }
 
 static const char lyapunov_usage[] =
