@@ -373,6 +373,15 @@ const char *cli_read_error(int err)
     return strerror(err);
 }
 
+int cli_errf(char *err, size_t n, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, n, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
 void cli_input(cli_ctx *c, const char *what, const char *path)
 {
     if (!path || strcmp(path, "-") == 0 || c->ninputs == (int)(sizeof c->inputs / sizeof c->inputs[0])) return;

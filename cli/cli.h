@@ -74,6 +74,10 @@ FILE *cli_fopen_read(const char *path, size_t limit);
 FILE *cli_fopen_member(const char *path);
 /* strerror, in the words of cli_fopen_read and cli_fopen_member. */
 const char *cli_read_error(int err);
+/* The message of a reader that says what is wrong in a buffer, not on
+ * stderr (plots/csvtable.c, sweeps/sweepload.c: the fuzz targets run them):
+ * fmt's words into err (n bytes); -1. */
+int cli_errf(char *err, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* Record a file (or folder) the command reads, as the user named it (what:
  * "--model", or an operand's name such as "INPUT"), for cli_check_output.
@@ -145,38 +149,33 @@ void cli_say_cost(const cli_ctx *c, double bytes, const char *mem_detail, double
  * both are given. */
 int cli_progress_mode(const cli_ctx *c, int *mode);
 
-/* The commands' words and defaults (each in its file), and their runs. */
+/* The commands' words and defaults (each in its file), and their runs. A run
+ * gets the command's context and arguments as cli_parse left them (after
+ * neither --help nor a usage error) and its operands, operand[0..noperands)
+ * (the arguments that are not options, in order); it returns the exit code. */
+typedef int cli_run_fn(cli_ctx *c, cli_args *a, int noperands, char **operand);
 typedef struct {
     const cli_command *spec;
-    int (*run)(int argc, char **argv);
+    cli_run_fn *run;
     const char *summary; /* its line in rnnlab --help */
 } cli_entry;
 /* The commands in the order of rnnlab --help (cli/commands/commands.c). */
 int cli_command_count(void);
 const cli_entry *cli_command_at(int i);
+/* The command called name; NULL if there is none. */
+const cli_entry *cli_entry_named(const char *name);
+/* Run command e on argv[0..argc) (argv[0] its name): cli_parse by its spec,
+ * then its run. The exit code: 0 after --help, 2 after a usage error, else
+ * the run's. */
+int cli_run(const cli_entry *e, int argc, char **argv);
 extern const cli_command cli_init_command, cli_data_command, cli_grad_command, cli_gradcheck_command, cli_demo_command,
     cli_bench_command, cli_report_command, cli_plot_command, cli_train_command, cli_eval_command, cli_sample_command,
     cli_jacobian_command, cli_spectrum_command, cli_lyapunov_command, cli_explain_command, cli_info_command,
     cli_sweep_command;
 /* rnnlab report A B C --out DIR: several runs on one page (cli/commands/report_compare.c). */
 int report_compare(const cli_ctx *c, char **dirs, int n, const char *out);
-int cmd_init(int argc, char **argv);
-int cmd_grad(int argc, char **argv);
-int cmd_gradcheck(int argc, char **argv);
-int cmd_data(int argc, char **argv);
-int cmd_demo(int argc, char **argv);
-int cmd_bench(int argc, char **argv);
-int cmd_report(int argc, char **argv);
-int cmd_plot(int argc, char **argv);
-int cmd_train(int argc, char **argv);
-int cmd_eval(int argc, char **argv);
-int cmd_sample(int argc, char **argv);
-int cmd_jacobian(int argc, char **argv);
-int cmd_spectrum(int argc, char **argv);
-int cmd_lyapunov(int argc, char **argv);
-int cmd_explain(int argc, char **argv);
-int cmd_info(int argc, char **argv);
-int cmd_version(int argc, char **argv);
+cli_run_fn cmd_init, cmd_grad, cmd_gradcheck, cmd_data, cmd_demo, cmd_bench, cmd_report, cmd_plot, cmd_train, cmd_eval,
+    cmd_sample, cmd_jacobian, cmd_spectrum, cmd_lyapunov, cmd_explain, cmd_info, cmd_version;
 
 /* "rnnlab CMD: warning: ..." on stderr when the BLAS check left a warning
  * (a weak OPENBLAS_CORETYPE, a kernel that failed the check, a switch that

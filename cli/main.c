@@ -48,26 +48,26 @@ static int run_command(int argc, char **argv)
         fputs("usage: rnnlab <command> [options]; 'rnnlab --help' lists the commands\n", stderr);
         return 2;
     }
-    if (strcmp(argv[1], "--version") == 0) return cmd_version(1, argv + 1);
+    if (strcmp(argv[1], "--version") == 0) return cli_run(cli_entry_named("version"), 1, argv + 1);
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
         usage(stdout);
         return 0;
     }
-    for (int i = 0; i < cli_command_count(); i++)
-        if (strcmp(argv[1], cli_command_at(i)->spec->name) == 0) {
-            /* on several processes only train and sweep share their work */
-            if (cli_dist_size() > 1 && strcmp(argv[1], "train") != 0 && strcmp(argv[1], "sweep") != 0) {
-                if (cli_dist_rank() == 0)
-                    fprintf(stderr, "rnnlab %s: runs on one process, not %d: under mpirun, rnnlab train shares a run and "
-                                    "rnnlab sweep hands out many (docs/scaling.md)\n",
-                            argv[1], cli_dist_size());
-                return 2;
-            }
-            static char prog[32];
-            snprintf(prog, sizeof prog, "rnnlab %s", cli_command_at(i)->spec->name);
-            cli_prog = prog;
-            return cli_command_at(i)->run(argc - 1, argv + 1);
-        }
-    fprintf(stderr, "rnnlab: unknown command '%s' (see 'rnnlab --help')\n", argv[1]);
-    return 2;
+    const cli_entry *cmd = cli_entry_named(argv[1]);
+    if (!cmd) {
+        fprintf(stderr, "rnnlab: unknown command '%s' (see 'rnnlab --help')\n", argv[1]);
+        return 2;
+    }
+    /* on several processes only train and sweep share their work */
+    if (cli_dist_size() > 1 && strcmp(argv[1], "train") != 0 && strcmp(argv[1], "sweep") != 0) {
+        if (cli_dist_rank() == 0)
+            fprintf(stderr, "rnnlab %s: runs on one process, not %d: under mpirun, rnnlab train shares a run and "
+                            "rnnlab sweep hands out many (docs/scaling.md)\n",
+                    argv[1], cli_dist_size());
+        return 2;
+    }
+    static char prog[32];
+    snprintf(prog, sizeof prog, "rnnlab %s", cmd->spec->name);
+    cli_prog = prog;
+    return cli_run(cmd, argc - 1, argv + 1);
 }

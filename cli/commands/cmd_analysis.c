@@ -117,6 +117,21 @@ static int make_jac(const cli_ctx *c, const rl_model *m, const rl_data *d, int s
     return s ? cli_fail_arg(c, s) : 0; /* --seq outside the batch: 2 */
 }
 
+/* The end of jacobian and spectrum, after open_jac: once the command has
+ * succeeded (and not with --dry-run), what open_jac took from the model, then
+ * extra ("": nothing), each a line on stderr; m, d and j freed. e, the exit
+ * code. */
+static int close_jac(const cli_ctx *c, const cli_args *a, int e, const char *extra, rl_model *m, rl_data *d, rl_jac *j)
+{
+    const char *said[2] = {jac_note, extra};
+    for (int i = 0; i < 2; i++)
+        if (!e && !a->estimate && said[i][0]) fprintf(stderr, "rnnlab %s: %s\n", c->cmd, said[i]);
+    rl_jac_free(j);
+    rl_data_free(d);
+    rl_model_free(m);
+    return e;
+}
+
 /* What a command that analyses a sequence of T steps of a state of S will
  * cost: bytes (the Jacobians' and the command's own) and seconds. With
  * --dry-run said on stdout (*e 0: the command ends); else checked against
@@ -236,58 +251,50 @@ static void jac_table(const char *out, const rl_jac *j, const rl_model *m, int s
     }
 }
 
-int cmd_jacobian(int argc, char **argv)
+int cmd_jacobian(cli_ctx *c, cli_args *a, int noperands, char **operand)
 {
-    cli_ctx c = {.spec = &cli_jacobian_command};
-    cli_args a;
-    int e = cli_parse(&c, argc, argv, &a), mode = 0;
-    if (e) return e == CLI_HELP ? 0 : e;
-    if ((e = cli_progress_mode(&c, &mode))) return e;
-    const char *out = a.out_file;
-    const int seq = a.seq;
-    if (a.full_j && a.no_steps) return cli_usage_error(&c, "--full-j and --no-steps contradict each other");
+    int mode = 0, e = cli_progress_mode(c, &mode);
+    if (e) return e;
+    const char *out = a->out_file;
+    const int seq = a->seq;
+    if (a->full_j && a->no_steps) return cli_usage_error(c, "--full-j and --no-steps contradict each other");
     rl_model *m = NULL;
     rl_data *d = NULL;
     rl_jac *j = NULL;
     unsigned char *at = NULL;
     double *buf = NULL;
     char skipped[200] = "";
-    if ((e = open_jac(&c, a.model, a.data_file, out, seq, &m, &d, NULL))) goto done;
+    if ((e = open_jac(c, a->model, a->data_file, out, seq, &m, &d, NULL))) goto done;
     const int T = rl_data_batch(d)->steps, S = rl_state_size(m);
     int nlags = 0;
-    if ((e = jac_lags(&c, a.lags, T, &at, &nlags))) goto done;
+    if ((e = jac_lags(c, a->lags, T, &at, &nlags))) goto done;
     const size_t n1 = (size_t)T + 1, SS = (size_t)S * S;
     /* J is opt-in above 64 MiB: a file nobody asked for is not written */
-    int with_j = !a.no_steps && (a.full_j || (double)T * SS * 8 <= JAC_J_LIMIT);
-    if (!a.no_steps && !with_j)
+    int with_j = !a->no_steps && (a->full_j || (double)T * SS * 8 <= JAC_J_LIMIT);
+    if (!a->no_steps && !with_j)
         snprintf(skipped, sizeof skipped, "J (T*S*S = %.0f numbers, %.0f MiB) was left out: --full-j writes it",
                  (double)T * SS, (double)T * SS * 8 / (1 << 20));
     const double own = (6.0 * n1 + 2.0 * SS + (with_j ? (double)T * SS : 0)) * 8 + (double)n1;
-    if (weigh(&c, &a, m, T, own, rl_jac_seconds(S, T, nlags, a.no_radius ? 0 : nlags), &e)) goto done;
-    if ((e = make_jac(&c, m, d, seq, &j))) goto done;
+    if (weigh(c, a, m, T, own, rl_jac_seconds(S, T, nlags, a->no_radius ? 0 : nlags), &e)) goto done;
+    if ((e = make_jac(c, m, d, seq, &j))) goto done;
     const int grads = !isnan(rl_jac_loss(j));
     if (!(buf = calloc(6 * n1 + 2 * SS + (with_j ? (size_t)T * SS : 0) + 1, sizeof(double)))) {
         e = fprintf(stderr, "rnnlab jacobian: out of memory\n") > 0;
         goto done;
     }
     double scale = 0;
-    rl_lag_stats st = {buf, buf + n1, a.no_radius ? NULL : buf + 2 * n1, grads ? buf + 3 * n1 : NULL,
+    rl_lag_stats st = {buf, buf + n1, a->no_radius ? NULL : buf + 2 * n1, grads ? buf + 3 * n1 : NULL,
                        grads ? buf + 4 * n1 : NULL, grads ? buf + 5 * n1 : NULL,
                        with_j ? buf + 6 * n1 + 2 * SS : NULL, buf + 6 * n1, &scale, 0, 0, at};
-    cli_progress_begin(&c, mode);
+    cli_progress_begin(c, mode);
     rl_status s = rl_jac_lags(j, &st);
     cli_progress_end();
     if (!s) s = jac_write(out, j, m, seq, &st, buf + 6 * n1 + SS, scale, grads);
-    if (s) e = cli_fail(&c, s);
+    if (s) e = cli_fail(c, s);
     else jac_table(out, j, m, seq, &st, grads, at);
 done:
-    if (!e && !a.estimate && jac_note[0]) fprintf(stderr, "rnnlab jacobian: %s\n", jac_note);
-    if (!e && !a.estimate && skipped[0]) fprintf(stderr, "rnnlab jacobian: %s\n", skipped);
     free(buf), free(at);
-    rl_jac_free(j);
-    rl_data_free(d);
-    rl_model_free(m);
-    return e;
+    return close_jac(c, a, e, skipped, m, d, j);
 }
 
 static const char spectrum_usage[] =
@@ -344,36 +351,33 @@ static int write_json(const cli_ctx *c, cJSON *root, const char *path)
     return e;
 }
 
-int cmd_spectrum(int argc, char **argv)
+int cmd_spectrum(cli_ctx *c, cli_args *a, int noperands, char **operand)
 {
-    cli_ctx c = {.spec = &cli_spectrum_command};
-    cli_args a;
-    int e = cli_parse(&c, argc, argv, &a), mode = 0;
-    if (e) return e == CLI_HELP ? 0 : e;
-    if ((e = cli_progress_mode(&c, &mode))) return e;
-    const char *model = a.model, *data = a.data_file, *out = a.out_file, *lagarg = a.lags;
-    const int seq = a.seq;
+    int mode = 0, e = cli_progress_mode(c, &mode);
+    if (e) return e;
+    const char *model = a->model, *data = a->data_file, *out = a->out_file, *lagarg = a->lags;
+    const int seq = a->seq;
     rl_model *m = NULL;
     rl_data *d = NULL;
     rl_jac *j = NULL;
     cJSON *root = NULL;
     double *buf = NULL;
     rl_status s = RL_OK;
-    if ((e = open_jac(&c, model, data, out, seq, &m, &d, NULL))) goto done;
+    if ((e = open_jac(c, model, data, out, seq, &m, &d, NULL))) goto done;
     int T = rl_data_batch(d)->steps, S = rl_state_size(m), lags[64], nl = 0;
     if (lagarg) {
-        if ((e = parse_lags(&c, lagarg, T, lags, 64, &nl))) goto done;
+        if ((e = parse_lags(c, lagarg, T, lags, 64, &nl))) goto done;
     } else {
         nl = default_lags(T, lags, 64);
     }
     /* the products up to each lag, an eigensolve with vectors and more per lag; the steps' spectra; the JSON
      * (about 130 bytes a number, as cJSON's node and as text) */
-    double products = 0, numbers = (a.no_steps ? 0 : 3.0 * T * S) + 5.0 * nl * S;
+    double products = 0, numbers = (a->no_steps ? 0 : 3.0 * T * S) + 5.0 * nl * S;
     for (int i = 0; i < nl; i++) products += lags[i];
-    const int spectra = (a.no_steps ? 0 : T) + 4 * nl;
-    if (weigh(&c, &a, m, T, 8.0 * S * 8 + 130 * numbers, rl_jac_seconds(S, (int)fmin(products, 2e9), spectra, spectra), &e))
+    const int spectra = (a->no_steps ? 0 : T) + 4 * nl;
+    if (weigh(c, a, m, T, 8.0 * S * 8 + 130 * numbers, rl_jac_seconds(S, (int)fmin(products, 2e9), spectra, spectra), &e))
         goto done;
-    if ((e = make_jac(&c, m, d, seq, &j))) goto done;
+    if ((e = make_jac(c, m, d, seq, &j))) goto done;
     rl_config cfg = rl_model_config(m);
     root = cJSON_CreateObject();
     buf = calloc(8 * (size_t)S + 1, sizeof *buf);
@@ -388,8 +392,8 @@ int cmd_spectrum(int argc, char **argv)
     cJSON_AddNumberToObject(root, "state_size", S);
     cJSON_AddNumberToObject(root, "steps", T);
     cJSON_AddNumberToObject(root, "seq", seq);
-    cli_progress_begin(&c, mode);
-    if (!a.no_steps) {
+    cli_progress_begin(c, mode);
+    if (!a->no_steps) {
         cJSON *steps = cJSON_AddArrayToObject(root, "step_spectra");
         for (int t = 1; !s && t <= T; t++) {
             cli_progress("step spectra, t", t - 1, T);
@@ -433,16 +437,12 @@ int cmd_spectrum(int argc, char **argv)
     }
     cli_progress_end();
     if (!s && cli_interrupted()) s = RL_ERR_INTERRUPTED;
-    if (s) e = cli_fail(&c, s);
-    else e = write_json(&c, root, out);
+    if (s) e = cli_fail(c, s);
+    else e = write_json(c, root, out);
 done:
-    if (!e && !a.estimate && jac_note[0]) fprintf(stderr, "rnnlab spectrum: %s\n", jac_note);
     free(buf);
     cJSON_Delete(root);
-    rl_jac_free(j);
-    rl_data_free(d);
-    rl_model_free(m);
-    return e;
+    return close_jac(c, a, e, "", m, d, j);
 }
 
 static const char lyapunov_usage[] =
@@ -533,40 +533,37 @@ static int lyap_weigh(const cli_ctx *c, const cli_args *a, const rl_model *m, co
     return 1;
 }
 
-int cmd_lyapunov(int argc, char **argv)
+int cmd_lyapunov(cli_ctx *c, cli_args *a, int noperands, char **operand)
 {
-    cli_ctx c = {.spec = &cli_lyapunov_command};
-    cli_args a;
-    int e = cli_parse(&c, argc, argv, &a), mode = 0;
-    if (e) return e == CLI_HELP ? 0 : e;
-    if ((e = cli_progress_mode(&c, &mode))) return e;
-    const char *model = a.model, *data = a.data_file, *out = a.out_file;
-    const int input = cli_given(&c, "lyap_input"), state = cli_given(&c, "state"), seq = a.seq;
-    rl_lyap_config cfg = a.lyap;
-    cfg.noise_std = a.noise_std, cfg.seed = a.t.seed;
+    int mode = 0, e = cli_progress_mode(c, &mode);
+    if (e) return e;
+    const char *model = a->model, *data = a->data_file, *out = a->out_file;
+    const int input = cli_given(c, "lyap_input"), state = cli_given(c, "state"), seq = a->seq;
+    rl_lyap_config cfg = a->lyap;
+    cfg.noise_std = a->noise_std, cfg.seed = a->t.seed;
     if (!data && ((input && cfg.input == RL_INPUT_DATA) || (state && cfg.state == RL_STATE_DATA)))
-        return cli_usage_error(&c, "--input data and --state data need --data");
-    if (cli_given(&c, "noise_std") && cfg.input != RL_INPUT_NOISE) return cli_usage_error(&c, "--noise-std needs --input noise");
-    cli_input(&c, "--model", model);
-    cli_input(&c, "--data", data);
-    if ((e = cli_check_output(&c, "out", out))) return e;
+        return cli_usage_error(c, "--input data and --state data need --data");
+    if (cli_given(c, "noise_std") && cfg.input != RL_INPUT_NOISE) return cli_usage_error(c, "--noise-std needs --input noise");
+    cli_input(c, "--model", model);
+    cli_input(c, "--data", data);
+    if ((e = cli_check_output(c, "out", out))) return e;
     rl_model *m = NULL;
     rl_data *d = NULL;
     double *ex = NULL, *trace = NULL;
     cJSON *root = NULL;
-    if ((e = load_pair(&c, model, data, RL_DATA_OPTIONAL_XY, &m, &d))) goto done;
+    if ((e = load_pair(c, model, data, RL_DATA_OPTIONAL_XY, &m, &d))) goto done;
     const rl_batch *b = d ? rl_data_batch(d) : NULL;
     if (!input) cfg.input = b && b->x ? RL_INPUT_DATA : RL_INPUT_ZEROS;
     /* from zero, a zero-bias net under zero input would stand still at a fixed point */
     if (!state) cfg.state = b && b->h0 ? RL_STATE_DATA : b ? RL_STATE_ZEROS : RL_STATE_RANDOM;
     int S = rl_state_size(m);
-    if (!cli_given(&c, "k")) cfg.k = S;
+    if (!cli_given(c, "k")) cfg.k = S;
     if (cfg.k > S) {
-        e = cli_usage_error(&c, "--k = %d exceeds the state size %d", cfg.k, S);
+        e = cli_usage_error(c, "--k = %d exceeds the state size %d", cfg.k, S);
         goto done;
     }
     int ntrace = cfg.trace_every ? cfg.steps / cfg.trace_every : 0;
-    if (lyap_weigh(&c, &a, m, b, seq, &cfg, ntrace, &e)) goto done;
+    if (lyap_weigh(c, a, m, b, seq, &cfg, ntrace, &e)) goto done;
     ex = calloc((size_t)cfg.k, sizeof *ex);
     trace = calloc((size_t)ntrace * cfg.k + 1, sizeof *trace);
     if (!ex || !trace) {
@@ -574,12 +571,12 @@ int cmd_lyapunov(int argc, char **argv)
         goto done;
     }
     rl_lyap_info info = {0};
-    cli_progress_begin(&c, mode);
+    cli_progress_begin(c, mode);
     rl_status s = rl_lyapunov_ex(m, b, seq, &cfg, ex, trace, &info);
     cli_progress_end();
     const int partial = s == RL_ERR_INTERRUPTED && info.steps_done > 0;
     if (s && !partial) {
-        e = cli_fail_arg(&c, s); /* --seq outside the batch, --input data without x: 2 */
+        e = cli_fail_arg(c, s); /* --seq outside the batch, --input data without x: 2 */
         goto done;
     }
     root = lyap_json(m, &cfg, ex, trace, &info, partial);
@@ -591,7 +588,7 @@ int cmd_lyapunov(int argc, char **argv)
     if (cfg.k > 1) fprintf(f, ", smallest %.6g, sum of %d %.6g", ex[cfg.k - 1], cfg.k, sum);
     if (info.structured) fputs(" (exact: J_t is block triangular with diagonal blocks, no QR)", f);
     fputc('\n', f);
-    e = write_json(&c, root, out);
+    e = write_json(c, root, out);
     if (!e && partial) {
         fprintf(stderr, "rnnlab lyapunov: stopped after %d of %d steps: %s holds the exponents of those steps, marked "
                         "\"partial\"\n", info.steps_done, cfg.steps, out);

@@ -317,50 +317,47 @@ static rl_status bench_training(cJSON *j, const cli_args *a, rl_cell cell, int T
     return s;
 }
 
-int cmd_bench(int argc, char **argv)
+int cmd_bench(cli_ctx *c, cli_args *a, int noperands, char **operand)
 {
-    cli_ctx c = {.spec = &cli_bench_command};
-    cli_args a;
-    int e = cli_parse(&c, argc, argv, &a);
-    if (e) return e == CLI_HELP ? 0 : e;
-    if ((e = bench_limits(&c, &a))) return e;
-    const char *cellname = a.bench_cell;
-    const int threads = a.threads;
-    int T = a.bench_seq;
-    const double seconds = a.seconds;
-    if (a.bench_jacobian + a.bench_lyapunov + a.sgemm > 1)
-        return cli_usage_error(&c, "--jacobian, --lyapunov and --sgemm are separate benchmarks");
-    if (a.sgemm && a.no_sgemm) return cli_usage_error(&c, "--sgemm and --no-sgemm exclude each other");
-    if (cli_given(&c, "bench_task") && (a.bench_jacobian || a.bench_lyapunov || a.sgemm))
-        return cli_usage_error(&c, "--task is for the training workloads, not --jacobian, --lyapunov or --sgemm");
+    int e = bench_limits(c, a);
+    if (e) return e;
+    const char *cellname = a->bench_cell;
+    const int threads = a->threads;
+    int T = a->bench_seq;
+    const double seconds = a->seconds;
+    if (a->bench_jacobian + a->bench_lyapunov + a->sgemm > 1)
+        return cli_usage_error(c, "--jacobian, --lyapunov and --sgemm are separate benchmarks");
+    if (a->sgemm && a->no_sgemm) return cli_usage_error(c, "--sgemm and --no-sgemm exclude each other");
+    if (cli_given(c, "bench_task") && (a->bench_jacobian || a->bench_lyapunov || a->sgemm))
+        return cli_usage_error(c, "--task is for the training workloads, not --jacobian, --lyapunov or --sgemm");
     rl_cell cell;
     if (strcmp(cellname, "rnn") == 0) cell = RL_CELL_TANH;
-    else if (rl_cell_parse(cellname, &cell)) return cli_usage_error(&c, "%s", rl_errmsg());
+    else if (rl_cell_parse(cellname, &cell)) return cli_usage_error(c, "%s", rl_errmsg());
     rl_set_num_threads(threads); /* rnnlab's own threads; OpenBLAS stays on one but for the sgemm rate */
     /* a weak or failed BLAS kernel changes every number below: say so first
      * (with --json it is in the object's system.blas.warning) */
-    if (!a.json) cli_blas_warning(&c);
+    if (!a->json) cli_blas_warning(c);
     cJSON *j = cJSON_CreateObject();
     cJSON_AddNumberToObject(j, "threads", threads);
     rl_status s = RL_OK;
-    if (a.sgemm) {
+    if (a->sgemm) {
         cJSON_AddStringToObject(j, "workload", "sgemm 2048^3, float32");
         cJSON_AddNumberToObject(j, "sgemm_gflops", sgemm_gflops(seconds));
-    } else if (a.bench_jacobian || a.bench_lyapunov) {
-        if (!cli_given(&c, "bench_seq")) T = 100;
-        s = bench_analysis(j, &a, T);
+    } else if (a->bench_jacobian || a->bench_lyapunov) {
+        if (!cli_given(c, "bench_seq")) T = 100;
+        s = bench_analysis(j, a, T);
     } else {
-        if (a.bench_task == 1 && !cli_given(&c, "bench_seq")) T = 784;
-        s = bench_training(j, &a, cell, T);
+        if (a->bench_task == 1 && !cli_given(c, "bench_seq")) T = 784;
+        s = bench_training(j, a, cell, T);
     }
     cJSON_AddNumberToObject(j, "peak_rss_mb", peak_mb());
     if (s) {
         cJSON_Delete(j);
-        return cli_fail(&c, s);
+        return cli_fail(c, s);
     }
     /* the machine, for the record (cli_print_object's table leaves objects out) */
     cJSON_AddItemToObject(j, "system", cli_system_json());
-    cli_print_object(j, a.json);
+    cli_print_object(j, a->json);
     cJSON_Delete(j);
     return 0;
 }

@@ -66,37 +66,34 @@ static int task_file(const cli_ctx *c, rl_model *m, rl_train_config *t, int rand
     return e;
 }
 
-int cmd_data(int argc, char **argv)
+int cmd_data(cli_ctx *c, cli_args *a, int noperands, char **operand)
 {
-    cli_ctx c = {.spec = &cli_data_command};
-    cli_args a;
-    int e = cli_parse(&c, argc, argv, &a);
-    if (e) return e == CLI_HELP ? 0 : e;
-    const char *model = a.model, *out = a.out_file;
-    const int T = a.seq_steps, B = a.t.batch, task_given = cli_given(&c, "task"), steps_given = cli_given(&c, "seq_steps");
-    const int noise = a.data_input == 1, rnd = a.h0 == 1, all = a.mask == 0;
-    const uint64_t seed = a.t.seed;
-    if (task_given && steps_given) return cli_usage_error(&c, "--steps is the length of noise data: a task's is --seq-len");
-    if (task_given && (cli_given(&c, "data_input") || cli_given(&c, "noise_std") || cli_given(&c, "mask")))
-        return cli_usage_error(&c, "--input, --noise-std and --mask are for noise data: a task makes its own");
+    int e = 0;
+    const char *model = a->model, *out = a->out_file;
+    const int T = a->seq_steps, B = a->t.batch, task_given = cli_given(c, "task"), steps_given = cli_given(c, "seq_steps");
+    const int noise = a->data_input == 1, rnd = a->h0 == 1, all = a->mask == 0;
+    const uint64_t seed = a->t.seed;
+    if (task_given && steps_given) return cli_usage_error(c, "--steps is the length of noise data: a task's is --seq-len");
+    if (task_given && (cli_given(c, "data_input") || cli_given(c, "noise_std") || cli_given(c, "mask")))
+        return cli_usage_error(c, "--input, --noise-std and --mask are for noise data: a task makes its own");
     for (int i = 0; steps_given && i < rl_option_count(); i++) /* the options of a task's data */
         if (strcmp(rl_option_at(i)->group, "task") == 0 && strcmp(rl_option_at(i)->name, "batch") != 0 &&
-            cli_given(&c, rl_option_at(i)->name))
-            return cli_usage_error(&c, "--%s is for a task's data (--task, or the model's own): --steps makes noise data",
+            cli_given(c, rl_option_at(i)->name))
+            return cli_usage_error(c, "--%s is for a task's data (--task, or the model's own): --steps makes noise data",
                                    rl_option_at(i)->flag);
-    if (cli_given(&c, "noise_std") && !noise) return cli_usage_error(&c, "--noise-std needs --input noise");
-    cli_input(&c, "--model", model);
-    cli_input(&c, "--data", a.t.text_path);
-    if ((e = cli_check_output(&c, "out", out))) return e;
+    if (cli_given(c, "noise_std") && !noise) return cli_usage_error(c, "--noise-std needs --input noise");
+    cli_input(c, "--model", model);
+    cli_input(c, "--data", a->t.text_path);
+    if ((e = cli_check_output(c, "out", out))) return e;
     rl_model *m = NULL;
     rl_status s = rl_model_load(&m, model, RL_F32);
-    if (s) return cli_fail(&c, s);
+    if (s) return cli_fail(c, s);
     rl_task_kind tk;
     if (!steps_given && !task_given && !rl_model_task(m, &tk)) {
         rl_model_free(m);
-        return cli_usage_error(&c, "--steps is required (or --task): the model does not record the task it was trained on");
+        return cli_usage_error(c, "--steps is required (or --task): the model does not record the task it was trained on");
     }
-    if (!steps_given) return task_file(&c, m, &a.t, rnd, out);
+    if (!steps_given) return task_file(c, m, &a->t, rnd, out);
     rl_config cfg = rl_model_config(m);
     size_t BT = (size_t)B * T, LBH = (size_t)cfg.num_layers * B * cfg.hidden_size;
     int ce = cfg.loss == RL_LOSS_CE, lstm = rl_cell_states(cfg.cell) == 2;
@@ -104,7 +101,7 @@ int cmd_data(int argc, char **argv)
     snprintf(what, sizeof what, "noise data of B = %d sequences of T = %d steps", B, T);
     if ((s = rl_memory_check((double)BT * (cfg.input_size + (ce ? 1 : cfg.output_size) + 1) * 4 + 2.0 * LBH * 4, what))) {
         rl_model_free(m);
-        return cli_fail(&c, s);
+        return cli_fail(c, s);
     }
     float *x = calloc(BT * cfg.input_size + 1, 4), *y = ce ? NULL : calloc(BT * cfg.output_size + 1, 4),
           *mask = calloc(BT, 4), *h0 = calloc(LBH, 4), *c0 = calloc(LBH, 4);
@@ -117,7 +114,7 @@ int cmd_data(int argc, char **argv)
     rl_rng r;
     rl_rng_seed(&r, seed);
     if (noise)
-        for (size_t i = 0; i < BT * cfg.input_size; i++) x[i] = (float)(a.noise_std * rl_rng_normal(&r));
+        for (size_t i = 0; i < BT * cfg.input_size; i++) x[i] = (float)(a->noise_std * rl_rng_normal(&r));
     for (size_t i = 0; ce && i < BT; i++) ids[i] = (int32_t)(rl_rng_next(&r) % (uint64_t)cfg.output_size);
     for (size_t i = 0; !ce && i < BT * cfg.output_size; i++) y[i] = (float)rl_rng_normal(&r);
     for (size_t i = 0; i < BT; i++) mask[i] = all || i % T == (size_t)T - 1;
@@ -126,7 +123,7 @@ int cmd_data(int argc, char **argv)
     rl_batch b = {RL_F32, B, T, cfg.input_size, x, ids, y, all ? NULL : mask,
                   rnd ? h0 : NULL, rnd && lstm ? c0 : NULL};
     s = rl_data_save(&b, m, out);
-    if (s) e = cli_fail(&c, s);
+    if (s) e = cli_fail(c, s);
 done:
     free(x), free(y), free(mask), free(h0), free(c0), free(ids);
     rl_model_free(m);

@@ -217,26 +217,51 @@ static rl_status gains_one(demo *d, int g, gains_data *G)
     return s;
 }
 
+/* The series of a figure with a line per gain: y + g * ystride against
+ * x + g * xstride (xstride 0: the same x for all), n points each, labelled
+ * "g = 0.5" in lab. */
+static void gain_series(pl_series ser[NG], char lab[NG][32], const double *x, size_t xstride, const double *y, size_t ystride,
+                        int n, pl_style style)
+{
+    for (int g = 0; g < NG; g++) {
+        snprintf(lab[g], sizeof lab[g], "g = %g", gains[g]);
+        ser[g] = (pl_series){lab[g], x + g * xstride, y + g * ystride, n, style, g};
+    }
+}
+
+/* The CSV of a gain figure, n rows: the column x named xname (none when
+ * xname is NULL), then for each gain its nc columns y[k] + g * stride, named
+ * col[k]_g0.5. */
+static int gains_csv(demo *d, const char *file, const char *xname, const double *x, int nc, const char *const col[],
+                     const double *const y[], size_t stride, int n)
+{
+    const char *names[2 * NG + 1];
+    const double *cols[2 * NG + 1];
+    char buf[2 * NG][32];
+    int m = 0;
+    if (xname) names[m] = xname, cols[m++] = x;
+    for (int g = 0; g < NG; g++)
+        for (int k = 0; k < nc; k++) {
+            snprintf(buf[g * nc + k], sizeof buf[0], "%s_g%g", col[k], gains[g]);
+            names[m] = buf[g * nc + k], cols[m++] = y[k] + g * stride;
+        }
+    return write_csv(report_path(d->r, file), names, cols, m, n);
+}
+
 /* 2a, the product against the lag, and 2b, the eigenvalues of J_T. */
 static int gains_figures_lags_eigs(demo *d, const gains_data *G)
 {
     const int H = d->H, T = d->T;
-    int bad = 0;
     char lab[NG][32];
-    for (int g = 0; g < NG; g++) snprintf(lab[g], sizeof lab[g], "g = %g", gains[g]);
     pl_series ser[NG];
-    const char *names[NG + 1];
-    const double *cols[NG + 1];
-    char cname[NG][32];
     /* 2a: ln||dh_T/dh_tau|| against the lag */
-    for (int g = 0; g < NG; g++) ser[g] = (pl_series){lab[g], G->ks, G->lags + (size_t)g * (T + 1), T + 1, PL_LINE, g};
+    gain_series(ser, lab, G->ks, 0, G->lags, (size_t)T + 1, T + 1, PL_LINE);
     pl_figure fa = {report_path(d->r, "gain-lags.png"), "tanh RNN: the Jacobian product against the lag",
                     "lag T #[0x2212] #[0x03c4]", "log#d10#u #[0x2016]#[0x2202]h#dT#u/#[0x2202]h#d#[0x03c4]#u#[0x2016]#d2#u", 0, 0, NAN,
                     NAN, NAN, NAN, 0, 1};
-    bad |= plot_lines(&fa, ser, NG);
-    names[0] = "lag", cols[0] = G->ks;
-    for (int g = 0; g < NG; g++) snprintf(cname[g], sizeof cname[g], "log10_norm_g%g", gains[g]), names[g + 1] = cname[g], cols[g + 1] = G->lags + (size_t)g * (T + 1);
-    bad |= write_csv(report_path(d->r, "gain-lags.csv"), names, cols, NG + 1, T + 1);
+    int bad = plot_lines(&fa, ser, NG);
+    bad |= gains_csv(d, "gain-lags.csv", "lag", G->ks, 1, (const char *const[]){"log10_norm"}, (const double *const[]){G->lags},
+                     (size_t)T + 1, T + 1);
     report_figure(d->r, "gain-lags.png",
                   "The spectral norm of &#8706;h<sub>T</sub>/&#8706;h<sub>&#964;</sub>, the factor by which a gradient "
                   "can grow on its way back T &#8722; &#964; steps. For small gains it falls off geometrically "
@@ -244,18 +269,12 @@ static int gains_figures_lags_eigs(demo *d, const gains_data *G)
                   "Lyapunov exponent (Figure 6).",
                   "gain-lags.csv");
     /* 2b: eigenvalues of J_T in the complex plane */
-    for (int g = 0; g < NG; g++) ser[g] = (pl_series){lab[g], G->re + (size_t)g * H, G->im + (size_t)g * H, H, PL_POINTS, g};
+    gain_series(ser, lab, G->re, (size_t)H, G->im, (size_t)H, H, PL_POINTS);
     pl_figure fb = {report_path(d->r, "gain-eigs.png"), "Eigenvalues of J#dT#u = diag(1 #[0x2212] h#dT#u#u2#d) W",
                     "Re #gl", "Im #gl", 0, 0, NAN, NAN, NAN, NAN, 1, 0};
     bad |= plot_lines(&fb, ser, NG);
-    const char *en[2 * NG];
-    const double *ec[2 * NG];
-    char enb[2 * NG][32];
-    for (int g = 0; g < NG; g++) {
-        snprintf(enb[2 * g], 32, "re_g%g", gains[g]), snprintf(enb[2 * g + 1], 32, "im_g%g", gains[g]);
-        en[2 * g] = enb[2 * g], en[2 * g + 1] = enb[2 * g + 1], ec[2 * g] = G->re + (size_t)g * H, ec[2 * g + 1] = G->im + (size_t)g * H;
-    }
-    bad |= write_csv(report_path(d->r, "gain-eigs.csv"), en, ec, 2 * NG, H);
+    bad |= gains_csv(d, "gain-eigs.csv", NULL, NULL, 2, (const char *const[]){"re", "im"}, (const double *const[]){G->re, G->im},
+                     (size_t)H, H);
     report_figure(d->r, "gain-eigs.png",
                   "The eigenvalues of the last step Jacobian, with the unit circle (dashed). W's eigenvalues fill a "
                   "disc of radius g (the circular law); the factor diag(1 &#8722; h<sub>t</sub><sup>2</sup>) shrinks "
@@ -268,24 +287,14 @@ static int gains_figures_lags_eigs(demo *d, const gains_data *G)
 static int gains_figure_sv(demo *d, const gains_data *G)
 {
     const int T = d->T;
-    int bad = 0;
     char lab[NG][32];
-    for (int g = 0; g < NG; g++) snprintf(lab[g], sizeof lab[g], "g = %g", gains[g]);
     pl_series ser[NG];
-    /* 2c: singular values over time */
-    for (int g = 0; g < NG; g++) ser[g] = (pl_series){lab[g], G->tt, G->smax + (size_t)g * T, T, PL_LINE, g};
+    gain_series(ser, lab, G->tt, 0, G->smax, (size_t)T, T, PL_LINE);
     pl_figure fc = {report_path(d->r, "gain-sv.png"), "Largest singular value of J#dt#u over time", "t",
                     "#gs#dmax#u(J#dt#u)", 0, 1, NAN, NAN, NAN, NAN, 0, 1};
-    bad |= plot_lines(&fc, ser, NG);
-    const char *sn[2 * NG + 1];
-    const double *sc[2 * NG + 1];
-    char snb[2 * NG][32];
-    sn[0] = "t", sc[0] = G->tt;
-    for (int g = 0; g < NG; g++) {
-        snprintf(snb[2 * g], 32, "sigma_max_g%g", gains[g]), snprintf(snb[2 * g + 1], 32, "sigma_min_g%g", gains[g]);
-        sn[1 + 2 * g] = snb[2 * g], sn[2 + 2 * g] = snb[2 * g + 1], sc[1 + 2 * g] = G->smax + (size_t)g * T, sc[2 + 2 * g] = G->smin + (size_t)g * T;
-    }
-    bad |= write_csv(report_path(d->r, "gain-sv.csv"), sn, sc, 2 * NG + 1, T);
+    int bad = plot_lines(&fc, ser, NG);
+    bad |= gains_csv(d, "gain-sv.csv", "t", G->tt, 2, (const char *const[]){"sigma_max", "sigma_min"},
+                     (const double *const[]){G->smax, G->smin}, (size_t)T, T);
     char capsv[800];
     snprintf(capsv, sizeof capsv,
              "&#963;<sub>max</sub>(J<sub>t</sub>) step by step%s. Pascanu et al. (2013): with |tanh&#8242;| &#8804; 1, "
@@ -300,16 +309,12 @@ static int gains_figure_sv(demo *d, const gains_data *G)
 /* 2d: the theorem's deviation against the lag, capped. */
 static int gains_figure_theorem(demo *d, const gains_data *G)
 {
-    int bad = 0;
-    char lab[NG][32];
-    for (int g = 0; g < NG; g++) snprintf(lab[g], sizeof lab[g], "g = %g", gains[g]);
     /* 2d: the deviation per step, ln(1 + dev) / k, from lag 2 on (issue 28: the deviation itself, capped at
      * 10^3, put 37 of 70 points on the cap; uncapped it spans 10^-15 to 10^273 and the curves merge at the
      * bottom). Lag 1 (P = J_T: the theorem holds to rounding) is in the caption. */
-    pl_series ds[NG];
     double rate[NG][ND], kmin = INFINITY, kmax = 0, top = 0, lag1 = 0, rmax = 0;
     int over = 0, lost = 0;
-    for (int g = 0; g < NG; g++) {
+    for (int g = 0; g < NG; g++)
         for (int k = 0; k < G->nd; k++) {
             const double v = G->devs[g][k], lag = G->devk[k];
             rate[g][k] = lag >= 2 ? log1p(v) / lag : NAN;
@@ -318,22 +323,16 @@ static int gains_figure_theorem(demo *d, const gains_data *G)
             if (isfinite(rate[g][k])) rmax = fmax(rmax, rate[g][k]);
             kmin = fmin(kmin, G->conds[g][k]), kmax = fmax(kmax, G->conds[g][k]);
         }
-        ds[g] = (pl_series){lab[g], G->devk, rate[g], G->nd, PL_LINE_POINTS, g};
-    }
+    char lab[NG][32];
+    pl_series ds[NG];
+    gain_series(ds, lab, G->devk, 0, rate[0], ND, G->nd, PL_LINE_POINTS);
     pl_figure fd = {.path = report_path(d->r, "gain-theorem.png"),
                     .title = "The eigenvalue-product theorem breaks: the deviation per step", .xlabel = "lag k",
                     .ylabel = "ln(1 + max#di#u |#gm#di#u/#gl#di#u(P) #[0x2212] 1|) / k", .logx = 1, .logy = 1, .xmin = NAN,
                     .xmax = NAN, .ymin = NAN, .ymax = NAN};
-    bad |= plot_lines(&fd, ds, NG);
-    const char *dn[2 * NG + 1];
-    const double *dc[2 * NG + 1];
-    char dnb[2 * NG][32];
-    dn[0] = "lag", dc[0] = G->devk;
-    for (int g = 0; g < NG; g++) {
-        snprintf(dnb[2 * g], 32, "eig_dev_g%g", gains[g]), snprintf(dnb[2 * g + 1], 32, "v_cond_g%g", gains[g]);
-        dn[1 + 2 * g] = dnb[2 * g], dn[2 + 2 * g] = dnb[2 * g + 1], dc[1 + 2 * g] = G->devs[g], dc[2 + 2 * g] = G->conds[g];
-    }
-    bad |= write_csv(report_path(d->r, "gain-theorem.csv"), dn, dc, 2 * NG + 1, G->nd);
+    int bad = plot_lines(&fd, ds, NG);
+    bad |= gains_csv(d, "gain-theorem.csv", "lag", G->devk, 2, (const char *const[]){"eig_dev", "v_cond"},
+                     (const double *const[]){G->devs[0], G->conds[0]}, ND, G->nd);
     char cap2[2048];
     snprintf(cap2, sizeof cap2,
              "The eigenvalue-product theorem as a check (<code>rnnlab spectrum</code>): if all J<sub>t</sub> "
@@ -362,21 +361,14 @@ static int gains_figure_theorem(demo *d, const gains_data *G)
 static int gains_figure_lyapunov(demo *d, const gains_data *G)
 {
     const int H = d->H;
-    int bad = 0;
     char lab[NG][32];
-    for (int g = 0; g < NG; g++) snprintf(lab[g], sizeof lab[g], "g = %g", gains[g]);
     pl_series ser[NG];
-    const char *names[NG + 1];
-    const double *cols[NG + 1];
-    char cname[NG][32];
-    /* 2e: Lyapunov spectra */
-    for (int g = 0; g < NG; g++) ser[g] = (pl_series){lab[g], G->idx, G->lyap + (size_t)g * H, H, PL_LINE_POINTS, g};
+    gain_series(ser, lab, G->idx, 0, G->lyap, (size_t)H, H, PL_LINE_POINTS);
     pl_figure fe = {report_path(d->r, "gain-lyapunov.png"), "Lyapunov spectra (QR method)", "index i",
                     "#gl#di#u (per step)", 0, 0, NAN, NAN, NAN, NAN, 0, 1};
-    bad |= plot_lines(&fe, ser, NG);
-    names[0] = "i", cols[0] = G->idx;
-    for (int g = 0; g < NG; g++) snprintf(cname[g], sizeof cname[g], "lyapunov_g%g", gains[g]), names[g + 1] = cname[g], cols[g + 1] = G->lyap + (size_t)g * H;
-    bad |= write_csv(report_path(d->r, "gain-lyapunov.csv"), names, cols, NG + 1, H);
+    int bad = plot_lines(&fe, ser, NG);
+    bad |= gains_csv(d, "gain-lyapunov.csv", "i", G->idx, 1, (const char *const[]){"lyapunov"}, (const double *const[]){G->lyap},
+                     (size_t)H, H);
     char cap[800];
     snprintf(cap, sizeof cap,
              "The full Lyapunov spectrum of each network, natural log per step, by QR re-orthonormalisation over %d "
@@ -663,22 +655,19 @@ static int check_out_dir(const cli_ctx *c, const char *dir)
     return 0;
 }
 
-int cmd_demo(int argc, char **argv)
+int cmd_demo(cli_ctx *c, cli_args *a, int noperands, char **operand)
 {
-    cli_ctx c = {.spec = &cli_demo_command};
-    cli_args a;
-    int e = cli_parse(&c, argc, argv, &a), mode = 0;
-    if (e) return e == CLI_HELP ? 0 : e;
-    if ((e = cli_progress_mode(&c, &mode))) return e;
-    const char *out = a.out_dir;
+    int mode = 0, e = cli_progress_mode(c, &mode);
+    if (e) return e;
+    const char *out = a->out_dir;
     demo d = {.H = 64, .T = 200, .lyap_steps = 1000, .train_T = 30, .train_H = 32, .train_steps = 2000, .clip_steps = 3000,
-              .cure_H = 64, .cure_T = 200, .cure_train_T = 50, .cure_steps = 1000, .seed = a.t.seed, .t0 = rl_now()};
-    if (a.quick)
+              .cure_H = 64, .cure_T = 200, .cure_train_T = 50, .cure_steps = 1000, .seed = a->t.seed, .t0 = rl_now()};
+    if (a->quick)
         d.H = 16, d.T = 40, d.lyap_steps = 200, d.train_T = 10, d.train_H = 8, d.train_steps = 40, d.clip_steps = 60,
         d.cure_H = 8, d.cure_T = 40, d.cure_train_T = 10, d.cure_steps = 40;
-    if (strcmp(out, "-") == 0) return cli_usage_error(&c, "--out -: the demo writes a folder, it cannot go to stdout");
-    if ((e = check_out_dir(&c, out))) return e;
-    cli_progress_begin(&c, mode); /* from here Ctrl-C stops the demo cleanly */
+    if (strcmp(out, "-") == 0) return cli_usage_error(c, "--out -: the demo writes a folder, it cannot go to stdout");
+    if ((e = check_out_dir(c, out))) return e;
+    cli_progress_begin(c, mode); /* from here Ctrl-C stops the demo cleanly */
     d.r = report_open(out,
                       "Vanishing and exploding gradients, in rnnlab's numbers",
                       "<p>Backpropagation through time sends the gradient of the loss back through the recurrence "

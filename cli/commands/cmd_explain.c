@@ -70,6 +70,20 @@ static cJSON *json_matrix(const double *a, int S)
     return m;
 }
 
+/* An array of the worked example by its name in the JSON: n numbers, or
+ * (n = 0) an (S, S) matrix, row-major. */
+typedef struct {
+    const char *name;
+    const double *x;
+    int n;
+} json_field;
+
+static void add_fields(cJSON *root, const json_field *f, int count, int S)
+{
+    for (int i = 0; i < count; i++)
+        cJSON_AddItemToObject(root, f[i].name, f[i].n ? cJSON_CreateDoubleArray(f[i].x, f[i].n) : json_matrix(f[i].x, S));
+}
+
 /* The numbers of w as one JSON object on stdout (the imaginary parts, *_im, zero for real eigenvalues). */
 static void print_json(const rl_worked *w, rl_cell cell)
 {
@@ -86,18 +100,14 @@ static void print_json(const rl_worked *w, rl_cell cell)
         cJSON_AddItemToArray(lam, cJSON_CreateDoubleArray(w->lambda[k], S));
         cJSON_AddItemToArray(lim, cJSON_CreateDoubleArray(w->lambda_im[k], S));
     }
-    cJSON_AddItemToObject(root, "off_share", cJSON_CreateDoubleArray(w->off_share, n));
-    cJSON_AddItemToObject(root, "V", json_matrix(w->V, S));
-    cJSON_AddItemToObject(root, "V_im", json_matrix(w->V_im, S));
-    cJSON_AddItemToObject(root, "Vinv", json_matrix(w->Vinv, S));
-    cJSON_AddItemToObject(root, "Vinv_im", json_matrix(w->Vinv_im, S));
+    const json_field basis[] = {{"off_share", w->off_share, n}, {"V", w->V, 0}, {"V_im", w->V_im, 0}, {"Vinv", w->Vinv, 0},
+                                {"Vinv_im", w->Vinv_im, 0}};
+    const json_field product[] = {{"prod_lambda", w->prod_lambda, S}, {"prod_lambda_im", w->prod_lambda_im, S}, {"P", w->P, 0},
+                                  {"V_prod_lambda_Vinv", w->R, 0}, {"V_prod_lambda_Vinv_im", w->R_im, 0}};
+    add_fields(root, basis, 5, S);
     cJSON_AddBoolToObject(root, "unitary", w->unitary);
     cJSON_AddNumberToObject(root, "v_cond", w->v_cond);
-    cJSON_AddItemToObject(root, "prod_lambda", cJSON_CreateDoubleArray(w->prod_lambda, S));
-    cJSON_AddItemToObject(root, "prod_lambda_im", cJSON_CreateDoubleArray(w->prod_lambda_im, S));
-    cJSON_AddItemToObject(root, "P", json_matrix(w->P, S));
-    cJSON_AddItemToObject(root, "V_prod_lambda_Vinv", json_matrix(w->R, S));
-    cJSON_AddItemToObject(root, "V_prod_lambda_Vinv_im", json_matrix(w->R_im, S));
+    add_fields(root, product, 5, S);
     cJSON_AddNumberToObject(root, "deviation", w->deviation);
     char *txt = cJSON_Print(root);
     if (txt) puts(txt);
@@ -164,41 +174,38 @@ static void print_text(const rl_worked *w, rl_cell cell, const char *data)
         printf("the identity breaks: the J_k do not share their eigenvectors (see the shares off the diagonal)\n");
 }
 
-int cmd_explain(int argc, char **argv)
+int cmd_explain(cli_ctx *c, cli_args *a, int noperands, char **operand)
 {
-    cli_ctx c = {.spec = &cli_explain_command};
-    cli_args a;
-    int e = cli_parse(&c, argc, argv, &a);
-    if (e) return e == CLI_HELP ? 0 : e;
-    const char *model = a.model, *data = a.data_file;
-    int T = a.seq_steps;
-    const int tau = a.tau, json = a.json;
-    const uint64_t seed = a.t.seed;
+    int e = 0;
+    const char *model = a->model, *data = a->data_file;
+    int T = a->seq_steps;
+    const int tau = a->tau, json = a->json;
+    const uint64_t seed = a->t.seed;
     if (T > RL_WORKED_MAX_STEPS)
-        return cli_usage_error(&c, "--steps = %d: explain prints every step's matrices, so at most %d", T, RL_WORKED_MAX_STEPS);
-    if (data && cli_given(&c, "seq_steps")) return cli_usage_error(&c, "--steps is for inputs made here; --data brings its own");
+        return cli_usage_error(c, "--steps = %d: explain prints every step's matrices, so at most %d", T, RL_WORKED_MAX_STEPS);
+    if (data && cli_given(c, "seq_steps")) return cli_usage_error(c, "--steps is for inputs made here; --data brings its own");
     rl_model *m = NULL;
     rl_data *d = NULL;
     rl_jac *j = NULL;
     rl_worked *w = NULL;
     double *x = NULL;
     rl_status s = rl_model_load(&m, model, RL_F64);
-    if (s) return cli_fail(&c, s);
+    if (s) return cli_fail(c, s);
     const rl_config cfg = rl_model_config(m);
     if (rl_state_size(m) > RL_WORKED_MAX_S) {
-        e = cli_usage_error(&c, "%s has a state of %d numbers: explain prints every matrix, so at most %d", model,
+        e = cli_usage_error(c, "%s has a state of %d numbers: explain prints every matrix, so at most %d", model,
                             rl_state_size(m), RL_WORKED_MAX_S);
         goto done;
     }
     rl_batch b;
     if (data) {
         if ((s = rl_data_load_ex(&d, data, m, RL_F64, RL_DATA_OPTIONAL_XY)) != RL_OK) {
-            e = cli_fail(&c, s);
+            e = cli_fail(c, s);
             goto done;
         }
         b = *rl_data_batch(d);
         if (b.steps < 1) {
-            e = cli_usage_error(&c, "%s has no inputs x", data);
+            e = cli_usage_error(c, "%s has no inputs x", data);
             goto done;
         }
         T = b.steps;
@@ -214,7 +221,7 @@ int cmd_explain(int argc, char **argv)
         b = (rl_batch){RL_F64, 1, T, cfg.input_size, x, NULL, NULL, NULL, NULL, NULL};
     }
     if (tau >= T || T - tau > RL_WORKED_MAX_STEPS) {
-        e = cli_usage_error(&c, "--tau %d: need 0 <= tau < %d and at most %d steps in the product", tau, T,
+        e = cli_usage_error(c, "--tau %d: need 0 <= tau < %d and at most %d steps in the product", tau, T,
                             RL_WORKED_MAX_STEPS);
         goto done;
     }
@@ -224,7 +231,7 @@ int cmd_explain(int argc, char **argv)
         goto done;
     }
     if ((s = rl_jac_new(&j, m, &b, 0)) || (s = rl_jac_worked(j, T, tau, w))) {
-        e = cli_fail(&c, s);
+        e = cli_fail(c, s);
         goto done;
     }
     if (json) print_json(w, cfg.cell);

@@ -62,26 +62,23 @@ static void print_quartiles(const char *what, const double *v, size_t n)
     free(s);
 }
 
-int cmd_grad(int argc, char **argv)
+int cmd_grad(cli_ctx *c, cli_args *a, int noperands, char **operand)
 {
-    cli_ctx c = {.spec = &cli_grad_command};
-    cli_args a;
-    int e = cli_parse(&c, argc, argv, &a);
-    if (e) return e == CLI_HELP ? 0 : e;
-    const char *model = a.model, *data = a.data_file, *out = a.out_file;
-    const rl_dtype dt = a.precision;
-    const rl_omega_form form = a.t.omega_form;
-    const double omega_w = a.t.omega;
-    rl_floss_config fc = {a.t.floss, a.t.floss_target, a.floss_weight};
+    int e = 0;
+    const char *model = a->model, *data = a->data_file, *out = a->out_file;
+    const rl_dtype dt = a->precision;
+    const rl_omega_form form = a->t.omega_form;
+    const double omega_w = a->t.omega;
+    rl_floss_config fc = {a->t.floss, a->t.floss_target, a->floss_weight};
     if (strcmp(model, "-") == 0 && strcmp(data, "-") == 0)
-        return cli_usage_error(&c, "only one of --model and --data can be stdin");
-    cli_input(&c, "--model", model);
-    cli_input(&c, "--data", data);
-    if ((e = cli_check_output(&c, "out", out))) return e;
-    const int want_omega = cli_given(&c, "omega"), want_floss = fc.k > 0;
-    if (cli_given(&c, "omega_form") && !want_omega) return cli_usage_error(&c, "--omega-form needs --omega W");
-    if ((cli_given(&c, "floss_weight") || cli_given(&c, "floss_target")) && !want_floss)
-        return cli_usage_error(&c, "--floss-weight and --floss-target need --floss K (K >= 1)");
+        return cli_usage_error(c, "only one of --model and --data can be stdin");
+    cli_input(c, "--model", model);
+    cli_input(c, "--data", data);
+    if ((e = cli_check_output(c, "out", out))) return e;
+    const int want_omega = cli_given(c, "omega"), want_floss = fc.k > 0;
+    if (cli_given(c, "omega_form") && !want_omega) return cli_usage_error(c, "--omega-form needs --omega W");
+    if ((cli_given(c, "floss_weight") || cli_given(c, "floss_target")) && !want_floss)
+        return cli_usage_error(c, "--floss-weight and --floss-target need --floss K (K >= 1)");
     rl_model *m = NULL;
     rl_data *d = NULL;
     rl_ws *ws = NULL;
@@ -93,7 +90,7 @@ int cmd_grad(int argc, char **argv)
         int S = rl_state_size(m);
         rl_data_free(d);
         rl_model_free(m);
-        return cli_usage_error(&c, "--floss %d: the model's state has %d dimensions, so K <= %d", fc.k, S, S);
+        return cli_usage_error(c, "--floss %d: the model's state has %d dimensions, so K <= %d", fc.k, S, S);
     }
     const int64_t L = m ? rl_model_config(m).num_layers : 0, B = b ? b->batch : 0, T = b ? b->steps : 0;
     if (!s) s = rl_ws_new(&ws, m, b->batch, b->steps);
@@ -141,7 +138,7 @@ int cmd_grad(int argc, char **argv)
     rl_ws_free(ws);
     rl_data_free(d);
     rl_model_free(m);
-    if (s) return cli_fail(&c, s);
+    if (s) return cli_fail(c, s);
     return 0;
 }
 
@@ -203,40 +200,37 @@ static rl_status randomise_x(rl_model *m, uint64_t seed)
     return RL_OK;
 }
 
-int cmd_gradcheck(int argc, char **argv)
+int cmd_gradcheck(cli_ctx *c, cli_args *a, int noperands, char **operand)
 {
-    cli_ctx c = {.spec = &cli_gradcheck_command};
-    cli_args a;
-    int e = cli_parse(&c, argc, argv, &a), mode = 0;
-    if (e) return e == CLI_HELP ? 0 : e;
-    if ((e = gradcheck_limits(&c, &a)) || (e = cli_progress_mode(&c, &mode))) return e;
-    const rl_orth orth = a.t.orthogonal;
-    const rl_config cfg = {.cell = a.t.cell, .input_size = a.input, .hidden_size = a.t.hidden, .num_layers = a.t.layers, .output_size = a.output, .loss = a.loss,
-                     .state_size = a.t.state_size, .activation = a.t.activation};
-    rl_init init = a.t.init;
-    const int B = a.t.batch, T = a.seq_steps;
-    const uint64_t seed = a.t.seed;
-    const double tol = a.tol;
+    int e = 0, mode = 0;
+    if ((e = gradcheck_limits(c, a)) || (e = cli_progress_mode(c, &mode))) return e;
+    const rl_orth orth = a->t.orthogonal;
+    const rl_config cfg = {.cell = a->t.cell, .input_size = a->input, .hidden_size = a->t.hidden, .num_layers = a->t.layers, .output_size = a->output, .loss = a->loss,
+                     .state_size = a->t.state_size, .activation = a->t.activation};
+    rl_init init = a->t.init;
+    const int B = a->t.batch, T = a->seq_steps;
+    const uint64_t seed = a->t.seed;
+    const double tol = a->tol;
     rl_model *m = NULL;
     rl_data *d = NULL;
     double worst = 0;
     char where[64] = "";
     rl_status s = rl_model_new_orth(&m, &cfg, RL_F64, orth);
-    if (s == RL_ERR_ARG) return cli_usage_error(&c, "%s", rl_errmsg());
+    if (s == RL_ERR_ARG) return cli_usage_error(c, "%s", rl_errmsg());
     rl_init_for_steps(&init, cfg.cell, T); /* as rnnlab train: from the sequence's steps */
     if (!s && (s = rl_model_init(m, &init, seed)) == RL_ERR_ARG) { /* an init the cell does not take */
         rl_model_free(m);
-        return cli_usage_error(&c, "%s", rl_errmsg());
+        return cli_usage_error(c, "%s", rl_errmsg());
     }
     if (!s && orth) s = randomise_x(m, seed + 2);
-    if (!s) s = rl_data_random(&d, m, B, T, RL_F64, !a.no_mask, !a.no_h0, seed + 1);
-    cli_progress_begin(&c, mode);
+    if (!s) s = rl_data_random(&d, m, B, T, RL_F64, !a->no_mask, !a->no_h0, seed + 1);
+    cli_progress_begin(c, mode);
     if (!s) s = rl_gradcheck(m, rl_data_batch(d), &worst, where, sizeof where);
     cli_progress_end();
     size_t np = m ? rl_model_num_params(m) : 0;
     rl_data_free(d);
     rl_model_free(m);
-    if (s) return cli_fail(&c, s);
+    if (s) return cli_fail(c, s);
     int ok = worst <= tol;
     printf("gradcheck %s%s%s: %d layer%s, H=%d, B=%d, T=%d, %zu parameters: worst relative error %.3g (%s) %s %.1g\n",
            rl_cell_name(cfg.cell), orth ? " orthogonal " : "", orth ? rl_orth_name(orth) : "", cfg.num_layers, cfg.num_layers > 1 ? "s" : "", cfg.hidden_size, B, T, np, worst,

@@ -67,13 +67,9 @@ static void print_table(const rl_sysinfo *si)
     printf("%-16s %s\n", "rnnlab", rl_version());
 }
 
-int cmd_info(int argc, char **argv)
+int cmd_info(cli_ctx *c, cli_args *a, int noperands, char **operand)
 {
-    cli_ctx c = {.spec = &cli_info_command};
-    cli_args a;
-    int e = cli_parse(&c, argc, argv, &a);
-    if (e) return e == CLI_HELP ? 0 : e;
-    if (!a.json) {
+    if (!a->json) {
         rl_sysinfo si = rl_system_info();
         print_table(&si);
         return 0;

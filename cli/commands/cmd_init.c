@@ -32,31 +32,28 @@ const cli_command cli_init_command = {"init", usage,
                                       "init's W_hh leaves it: B = that W_hh if orthogonal, else its QR factor; X = -I.\n",
                                       "cell input hidden output out_file", 0, init_defaults};
 
-int cmd_init(int argc, char **argv)
+int cmd_init(cli_ctx *c, cli_args *a, int noperands, char **operand)
 {
-    cli_ctx c = {.spec = &cli_init_command};
-    cli_args a;
-    int e = cli_parse(&c, argc, argv, &a);
-    if (e) return e == CLI_HELP ? 0 : e;
-    const char *out = a.out_file;
-    rl_config cfg = {.cell = a.t.cell, .input_size = a.input, .hidden_size = a.t.hidden, .num_layers = a.t.layers, .output_size = a.output, .loss = a.loss,
-                     .state_size = a.t.state_size, .activation = a.t.activation};
-    const rl_orth orth = a.t.orthogonal;
-    if (cli_given(&c, "forget_bias") && !rl_cell_has_forget_gate(cfg.cell))
-        return cli_usage_error(&c, "--forget-bias is for cells with a forget gate (lstm)");
-    if ((e = cli_check_output(&c, "out", out))) return e;
+    int e = 0;
+    const char *out = a->out_file;
+    rl_config cfg = {.cell = a->t.cell, .input_size = a->input, .hidden_size = a->t.hidden, .num_layers = a->t.layers, .output_size = a->output, .loss = a->loss,
+                     .state_size = a->t.state_size, .activation = a->t.activation};
+    const rl_orth orth = a->t.orthogonal;
+    if (cli_given(c, "forget_bias") && !rl_cell_has_forget_gate(cfg.cell))
+        return cli_usage_error(c, "--forget-bias is for cells with a forget gate (lstm)");
+    if ((e = cli_check_output(c, "out", out))) return e;
     rl_model *m = NULL;
     rl_status s = rl_model_new_orth(&m, &cfg, RL_F64, orth);
-    if (s == RL_ERR_ARG) return cli_usage_error(&c, "%s", rl_errmsg());
-    if (!s && (s = rl_model_init(m, &a.t.init, a.t.seed)) == RL_ERR_ARG) { /* an option the init or the cell does not take */
+    if (s == RL_ERR_ARG) return cli_usage_error(c, "%s", rl_errmsg());
+    if (!s && (s = rl_model_init(m, &a->t.init, a->t.seed)) == RL_ERR_ARG) { /* an option the init or the cell does not take */
         rl_model_free(m);
-        return cli_usage_error(&c, "%s", rl_errmsg());
+        return cli_usage_error(c, "%s", rl_errmsg());
     }
     if (!s) s = rl_model_save(m, out);
     size_t np = m ? rl_model_num_params(m) : 0, fixed = 0;
     for (int i = 0; m && i < rl_model_num_tensors(m); i++) fixed += rl_model_tensor(m, i)->fixed ? rl_model_tensor(m, i)->numel : 0;
     rl_model_free(m);
-    if (s) return cli_fail(&c, s);
+    if (s) return cli_fail(c, s);
     if (out[0] != '-' || out[1])
         fprintf(stderr, "rnnlab init: wrote %s (%s%s%s, %d layer%s, %zu parameters%s)\n", out, rl_cell_name(cfg.cell),
                 orth ? ", orthogonal W_hh by " : "", orth ? rl_orth_name(orth) : "", cfg.num_layers,

@@ -285,21 +285,17 @@ static void run_label(const cJSON *cfg, char *out, size_t n)
              H->valueint);
 }
 
-int cmd_report(int argc, char **argv)
+int cmd_report(cli_ctx *c, cli_args *a, int noperands, char **operand)
 {
-    cli_ctx c = {.spec = &cli_report_command};
-    cli_args a;
-    int e = cli_parse(&c, argc, argv, &a);
-    if (e) return e == CLI_HELP ? 0 : e;
-    const char *result = a.result, *x = a.x, *by = a.by;
-    if (optind >= argc) return cli_usage_error(&c, "RUN_DIR is required");
-    if (argc - optind > 1) return a.json || result || x || by ? cli_usage_error(&c, "several runs make a page: --json, "
+    const char *result = a->result, *x = a->x, *by = a->by;
+    if (noperands < 1) return cli_usage_error(c, "RUN_DIR is required");
+    if (noperands > 1) return a->json || result || x || by ? cli_usage_error(c, "several runs make a page: --json, "
                                                                                   "--result, --x and --by are for one")
-                                                              : report_compare(&c, argv + optind, argc - optind, a.out_dir);
-    if (a.out_dir) return cli_usage_error(&c, "--out is for several runs (rnnlab report A B C --out DIR): one run's page goes in its folder");
-    const char *dir = argv[optind];
-    if (cli_is_sweep(dir)) return cli_sweep_report(&c, dir, result, x, by, a.json);
-    if (result || x || by) return cli_usage_error(&c, "--result, --x and --by are for a sweep's folder");
+                                                              : report_compare(c, operand, noperands, a->out_dir);
+    if (a->out_dir) return cli_usage_error(c, "--out is for several runs (rnnlab report A B C --out DIR): one run's page goes in its folder");
+    const char *dir = operand[0];
+    if (cli_is_sweep(dir)) return cli_sweep_report(c, dir, result, x, by, a->json);
+    if (result || x || by) return cli_usage_error(c, "--result, --x and --by are for a sweep's folder");
     struct stat sb;
     if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
         fprintf(stderr, "rnnlab report: %s: %s\n", dir, errno == ENOENT ? "no such folder" : "not a folder (a run folder of rnnlab train)");
@@ -314,14 +310,14 @@ int cmd_report(int argc, char **argv)
         return 1;
     }
     free(s), free(l);
-    if (a.json) return summary_json(dir);
+    if (a->json) return summary_json(dir);
     /* the page and the figures' files must be regular files (or new) */
     static const char *const outs[] = {"report.html", "run-loss.png", "run-loss.csv", "run-gradnorm.png", "run-flow.png",
                                        "run-flow.csv"};
     for (size_t k = 0; k < sizeof outs / sizeof outs[0]; k++) {
         char o[1300];
         snprintf(o, sizeof o, "%s/%s", dir, outs[k]);
-        int bad = cli_check_written(&c, "out", o);
+        int bad = cli_check_written(c, "out", o);
         if (bad) return bad;
     }
     char intro[2048];
@@ -571,33 +567,30 @@ static int plot_lyapunov(const cJSON *j, const char *in, const char *out, const 
     return bad;
 }
 
-int cmd_plot(int argc, char **argv)
+int cmd_plot(cli_ctx *c, cli_args *a, int noperands, char **operand)
 {
-    cli_ctx c = {.spec = &cli_plot_command};
-    cli_args a;
-    int e = cli_parse(&c, argc, argv, &a);
-    if (e) return e == CLI_HELP ? 0 : e;
-    const char *out = a.out_file;
-    pl_csv_options co = {a.title, a.xlabel, a.ylabel, a.logx, a.logy, a.points};
-    const int table_opts = cli_given(&c, "title") || cli_given(&c, "xlabel") || cli_given(&c, "ylabel") || a.logx || a.logy || a.points;
-    if (argc - optind < 2) return cli_usage_error(&c, "KIND and INPUT are required");
-    const char *kind = argv[optind], *in = argv[optind + 1];
-    if ((e = cli_require(&c, out, "out"))) return e;
+    int e = 0;
+    const char *out = a->out_file;
+    pl_csv_options co = {a->title, a->xlabel, a->ylabel, a->logx, a->logy, a->points};
+    const int table_opts = cli_given(c, "title") || cli_given(c, "xlabel") || cli_given(c, "ylabel") || a->logx || a->logy || a->points;
+    if (noperands < 2) return cli_usage_error(c, "KIND and INPUT are required");
+    const char *kind = operand[0], *in = operand[1];
+    if ((e = cli_require(c, out, "out"))) return e;
     static const char *const kinds[7] = {"lags", "spectrum", "lag-spectra", "lyapunov", "lyapunov-trace", "scaling", "csv"};
     int k = 0;
     while (k < 7 && strcmp(kind, kinds[k]) != 0) k++;
     if (k == 7)
-        return cli_usage_error(&c, "unknown plot kind '%s' (choose from lags, spectrum, lag-spectra, lyapunov, "
+        return cli_usage_error(c, "unknown plot kind '%s' (choose from lags, spectrum, lag-spectra, lyapunov, "
                                    "lyapunov-trace, scaling, csv)", kind);
     if (table_opts && k != 6)
-        return cli_usage_error(&c, "--title, --xlabel, --ylabel, --logx, --logy and --points are for plot csv; "
+        return cli_usage_error(c, "--title, --xlabel, --ylabel, --logx, --logy and --points are for plot csv; "
                                    "the figures of %s are drawn as they are", kind);
-    if (!plot_png_name(out)) return cli_usage_error(&c, "--out %s: figures are written as PNG: name the file .png", out);
-    cli_input(&c, "INPUT", in);
-    if ((e = cli_check_output(&c, "out", out))) return e;
+    if (!plot_png_name(out)) return cli_usage_error(c, "--out %s: figures are written as PNG: name the file .png", out);
+    cli_input(c, "INPUT", in);
+    if ((e = cli_check_output(c, "out", out))) return e;
     int bad = 0;
     if (k == 0) {
-        bad = plot_lags(&c, in, out);
+        bad = plot_lags(c, in, out);
     } else if (k == 5) {
         bad = plot_scaling(in, out) != 0;
     } else if (k == 6) {

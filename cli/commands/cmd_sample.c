@@ -22,14 +22,10 @@ static rl_status emit(const char *utf8, void *ctx)
     return fputs(utf8, stdout) < 0 ? RL_ERR_IO : RL_OK;
 }
 
-int cmd_sample(int argc, char **argv)
+int cmd_sample(cli_ctx *c, cli_args *a, int noperands, char **operand)
 {
-    cli_ctx c = {.spec = &cli_sample_command};
-    cli_args a;
-    int e = cli_parse(&c, argc, argv, &a);
-    if (e) return e == CLI_HELP ? 0 : e;
-    const char *model = a.model, *prime = a.prime;
-    if (!*prime) return cli_usage_error(&c, "--prime is empty");
+    const char *model = a->model, *prime = a->prime;
+    if (!*prime) return cli_usage_error(c, "--prime is empty");
     rl_model *m = NULL;
     rl_status s = rl_model_load(&m, model, RL_F32);
     if (!s && !rl_model_vocab(m)) {
@@ -37,8 +33,8 @@ int cmd_sample(int argc, char **argv)
         rl_model_free(m);
         return 1;
     }
-    if (!s) s = rl_sample(m, prime, a.len, a.temperature, a.top_k, a.t.seed, emit, NULL);
+    if (!s) s = rl_sample(m, prime, a->len, a->temperature, a->top_k, a->t.seed, emit, NULL);
     if (!s) fputc('\n', stdout);
     rl_model_free(m);
-    return s ? cli_fail_arg(&c, s) : 0; /* a --prime the vocabulary lacks: 2 */
+    return s ? cli_fail_arg(c, s) : 0; /* a --prime the vocabulary lacks: 2 */
 }

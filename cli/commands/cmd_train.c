@@ -273,18 +273,15 @@ static void say_start(const cli_ctx *c, const rl_trainer *t, int resuming, const
     }
 }
 
-int cmd_train(int argc, char **argv)
+int cmd_train(cli_ctx *c, cli_args *a, int noperands, char **operand)
 {
-    cli_ctx c = {.spec = &cli_train_command};
-    cli_args a;
-    int e = cli_parse(&c, argc, argv, &a), mode = 0;
-    if (e) return e == CLI_HELP ? 0 : e;
-    if (a.config_fields) return print_fields();
-    if (a.recipes) return print_recipes();
-    if ((e = cli_progress_mode(&c, &mode)) || (e = train_options(&c, &a))) return e;
-    if (a.estimate) return dry_run(&c, &a.t);
-    rl_train_config cfg = a.t;
-    const char *out = a.out_dir, *resume = a.resume;
+    int e = 0, mode = 0;
+    if (a->config_fields) return print_fields();
+    if (a->recipes) return print_recipes();
+    if ((e = cli_progress_mode(c, &mode)) || (e = train_options(c, a))) return e;
+    if (a->estimate) return dry_run(c, &a->t);
+    rl_train_config cfg = a->t;
+    const char *out = a->out_dir, *resume = a->resume;
     /* several processes (mpirun -np N): data-parallel, every batch's blocks
      * of 16 sequences shared out, the gradient summed in block order */
     const int rank = cli_dist_rank(), size = cli_dist_size();
@@ -295,8 +292,8 @@ int cmd_train(int argc, char **argv)
     rl_trainer *t = NULL;
     char settext[RESUME_CHANGES][128];
     const char *set[RESUME_CHANGES];
-    rl_resume_options ro = {cli_given(&c, "steps") ? cfg.steps : 0, cli_given(&c, "text_path") ? cfg.text_path : NULL, &sh,
-                            set, resume ? resume_set(&c, &cfg, settext, set) : 0};
+    rl_resume_options ro = {cli_given(c, "steps") ? cfg.steps : 0, cli_given(c, "text_path") ? cfg.text_path : NULL, &sh,
+                            set, resume ? resume_set(c, &cfg, settext, set) : 0};
     rl_status s = resume ? rl_trainer_resume_ex(&t, resume, &ro) : rl_trainer_new_ex(&t, &cfg, out, &sh);
     if (size > 1) { /* every rank starts, or none; rank 0 says why, or else the ranks that failed */
         int mine = s == RL_ERR_ARG ? 2 : s ? 1 : 0, worst = cli_dist_max(mine), zero = cli_dist_max(rank == 0 ? mine : 0);
@@ -307,14 +304,14 @@ int cmd_train(int argc, char **argv)
             return worst;
         }
     }
-    if (s == RL_ERR_ARG) return cli_usage_error(&c, "%s", rl_errmsg()); /* --steps below the run's step, too */
-    if (s) return cli_fail(&c, s);
+    if (s == RL_ERR_ARG) return cli_usage_error(c, "%s", rl_errmsg()); /* --steps below the run's step, too */
+    if (s) return cli_fail(c, s);
     const char *dir = resume ? resume : out;
     rl_train_config rc = rl_trainer_config(t);
-    if (rank == 0) say_start(&c, t, resume != NULL, dir, size);
+    if (rank == 0) say_start(c, t, resume != NULL, dir, size);
     /* Ctrl-C: the step finishes, a checkpoint is written, then it stops;
      * on several processes at the step they all agree on */
-    cli_progress_begin(&c, mode);
+    cli_progress_begin(c, mode);
     if (size > 1 && rank == 0) {
         char line[1100];
         snprintf(line, sizeof line,
@@ -337,12 +334,12 @@ int cmd_train(int argc, char **argv)
     if (s && size > 1 && s != RL_ERR_NONFINITE) {
         /* a failure of this rank alone (a checkpoint rank 0 could not write):
          * the others wait for it in the next exchange, so the job ends here */
-        if (rank == 0) cli_fail(&c, s);
+        if (rank == 0) cli_fail(c, s);
         else fprintf(stderr, "rnnlab train: rank %d of %d: %s\n", rank, size, rl_errmsg());
         cli_dist_abort(1);
     }
     if (s && rank != 0) return 1; /* a non-finite step: every rank stops alike, rank 0 says so */
-    if (s) return cli_fail(&c, s);
+    if (s) return cli_fail(c, s);
     if (interrupted && rank != 0) return 130;
     if (rank != 0) return 0;
     if (interrupted) {
@@ -409,31 +406,28 @@ static int eval_task(const cli_ctx *c, const rl_model *m, rl_train_config *ec, r
     return s ? cli_fail_arg(c, s) : 0; /* --seq-len, --batch or --task that do not fit: 2, as in train */
 }
 
-int cmd_eval(int argc, char **argv)
+int cmd_eval(cli_ctx *c, cli_args *a, int noperands, char **operand)
 {
-    cli_ctx c = {.spec = &cli_eval_command};
-    cli_args a;
-    int e = cli_parse(&c, argc, argv, &a);
-    if (e) return e == CLI_HELP ? 0 : e;
-    const char *model = a.model;
-    int B = a.t.batch;
-    const int batches = a.batches, washout = a.t.washout;
-    const uint64_t seed = a.t.seed;
+    int e = 0;
+    const char *model = a->model;
+    int B = a->t.batch;
+    const int batches = a->batches, washout = a->t.washout;
+    const uint64_t seed = a->t.seed;
     rl_model *m = NULL;
     rl_task *task = NULL;
     rl_score sc;
     rl_status s = rl_model_load(&m, model, RL_F32);
-    if (s) return cli_fail(&c, s);
+    if (s) return cli_fail(c, s);
     char note[1400], bnote[160] = "";
-    rl_train_config ec = a.t;
-    if ((e = eval_task(&c, m, &ec, &task, note, sizeof note))) {
+    rl_train_config ec = a->t;
+    if ((e = eval_task(c, m, &ec, &task, note, sizeof note))) {
         rl_task_free(task);
         rl_model_free(m);
         return e;
     }
     const rl_task_kind kind = ec.task;
     const int data_task = reads_data(kind);
-    if (kind == RL_TASK_TEXT && !cli_given(&c, "batch")) {
+    if (kind == RL_TASK_TEXT && !cli_given(c, "batch")) {
         /* the default batch adapts to a short text: as many streams of one window as its validation split holds */
         rl_task_info ti = rl_task_get_info(task);
         if (ti.val_len / B < ti.steps + 1 && ti.val_len / (ti.steps + 1) >= 1) {
@@ -446,14 +440,14 @@ int cmd_eval(int argc, char **argv)
     if (washout >= steps) {
         rl_task_free(task);
         rl_model_free(m);
-        return cli_usage_error(&c, "--washout %d leaves nothing to score: the sequences have %d steps", washout, steps);
+        return cli_usage_error(c, "--washout %d leaves nothing to score: the sequences have %d steps", washout, steps);
     }
-    s = rl_evaluate_washout(m, task, B, (kind == RL_TASK_TEXT || data_task) && !cli_given(&c, "batches") ? 0 : batches, seed,
+    s = rl_evaluate_washout(m, task, B, (kind == RL_TASK_TEXT || data_task) && !cli_given(c, "batches") ? 0 : batches, seed,
                             washout, &sc);
     if (s) {
         rl_task_free(task);
         rl_model_free(m);
-        return cli_fail_arg(&c, s); /* --seq-len, --batch or --task that do not fit: 2, as in train */
+        return cli_fail_arg(c, s); /* --seq-len, --batch or --task that do not fit: 2, as in train */
     }
     rl_task_info in = rl_task_get_info(task);
     double loss = sc.loss_sum / sc.weight_sum;
@@ -476,7 +470,7 @@ int cmd_eval(int argc, char **argv)
         cJSON_AddNumberToObject(j, "perplexity", exp(loss));
     }
     cJSON_AddNumberToObject(j, "scored_steps", sc.weight_sum);
-    cli_print_object(j, a.json);
+    cli_print_object(j, a->json);
     cJSON_Delete(j);
     rl_task_free(task);
     rl_model_free(m);

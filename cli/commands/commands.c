@@ -37,19 +37,31 @@ int cli_command_count(void) { return (int)(sizeof commands / sizeof commands[0])
 
 const cli_entry *cli_command_at(int i) { return i >= 0 && i < cli_command_count() ? &commands[i] : NULL; }
 
-const cli_command *cli_command_named(const char *name)
+const cli_entry *cli_entry_named(const char *name)
 {
     for (int i = 0; name && i < cli_command_count(); i++)
-        if (strcmp(commands[i].spec->name, name) == 0) return commands[i].spec;
+        if (strcmp(commands[i].spec->name, name) == 0) return &commands[i];
     return NULL;
 }
 
-int cmd_version(int argc, char **argv)
+const cli_command *cli_command_named(const char *name)
 {
-    cli_ctx c = {.spec = &cli_version_command};
+    const cli_entry *e = cli_entry_named(name);
+    return e ? e->spec : NULL;
+}
+
+int cli_run(const cli_entry *e, int argc, char **argv)
+{
+    cli_ctx c = {.spec = e->spec};
     cli_args a;
-    int e = cli_parse(&c, argc, argv, &a);
-    if (e) return e == CLI_HELP ? 0 : e;
+    int r = cli_parse(&c, argc, argv, &a);
+    if (r) return r == CLI_HELP ? 0 : r;
+    /* cli_parse left the operands at argv[optind..argc) */
+    return e->run(&c, &a, argc - optind, argv + optind);
+}
+
+int cmd_version(cli_ctx *c, cli_args *a, int noperands, char **operand)
+{
     printf("rnnlab %s\n", rl_version());
     return 0;
 }

@@ -741,30 +741,27 @@ static int find_self(sweep *sw, int size)
     return 0;
 }
 
-int cmd_sweep(int argc, char **argv)
+int cmd_sweep(cli_ctx *c, cli_args *a, int noperands, char **operand)
 {
-    cli_ctx c = {.spec = &cli_sweep_command};
-    cli_args a;
-    int e = cli_parse(&c, argc, argv, &a);
-    if (e) return e == CLI_HELP ? 0 : e;
-    const char *out = a.out_dir;
-    if (optind >= argc) return cli_usage_error(&c, "SPEC is required: the file that says what to sweep");
-    if (argc - optind > 1) return cli_usage_error(&c, "one SPEC at a time (got '%s' after it)", argv[optind + 1]);
-    if ((e = cli_require(&c, out, "out"))) return e;
-    if (strcmp(out, "-") == 0) return cli_usage_error(&c, "--out -: a sweep is a folder");
+    int e = 0;
+    const char *out = a->out_dir;
+    if (noperands < 1) return cli_usage_error(c, "SPEC is required: the file that says what to sweep");
+    if (noperands > 1) return cli_usage_error(c, "one SPEC at a time (got '%s' after it)", operand[1]);
+    if ((e = cli_require(c, out, "out"))) return e;
+    if (strcmp(out, "-") == 0) return cli_usage_error(c, "--out -: a sweep is a folder");
     /* the files the sweep writes into its folder must not be its spec */
-    cli_input(&c, "SPEC", argv[optind]);
+    cli_input(c, "SPEC", operand[0]);
     char written[2][4200];
     snprintf(written[0], sizeof written[0], "%s/sweep.json", out);
     snprintf(written[1], sizeof written[1], "%s/results.jsonl", out);
-    if ((e = cli_check_written(&c, "out", written[0])) || (e = cli_check_written(&c, "out", written[1]))) return e;
+    if ((e = cli_check_written(c, "out", written[0])) || (e = cli_check_written(c, "out", written[1]))) return e;
     const int rank = cli_dist_rank(), size = cli_dist_size();
     spec sp;
-    if ((e = parse_spec(&sp, argv[optind]))) {
+    if ((e = parse_spec(&sp, operand[0]))) {
         spec_free(&sp);
         return e;
     }
-    sweep sw = {&sp, out, "", a.threads, a.quiet || rank != 0};
+    sweep sw = {&sp, out, "", a->threads, a->quiet || rank != 0};
     if (find_self(&sw, size)) {
         spec_free(&sp);
         return 1;
@@ -776,10 +773,10 @@ int cmd_sweep(int argc, char **argv)
         fprintf(stderr, "rnnlab sweep: out of memory\n");
         e = 1;
     }
-    if (!e) e = plan(&sw, argv[optind], a.dry_run, rank, ids);
+    if (!e) e = plan(&sw, operand[0], a->dry_run, rank, ids);
     long grown = 0;
-    if (!e && a.dry_run && rank == 0) e = same_sweep(&c, out, argv[optind], (const char(*)[17])ids, n, &grown);
-    if (a.dry_run || e) {
+    if (!e && a->dry_run && rank == 0) e = same_sweep(c, out, operand[0], (const char(*)[17])ids, n, &grown);
+    if (a->dry_run || e) {
         free(ids), free(done);
         spec_free(&sp);
         return e;
@@ -787,18 +784,18 @@ int cmd_sweep(int argc, char **argv)
     long before = 0;
     int lock = -1;
     if (rank == 0)
-        if (!(e = open_dir(out, &lock)) && !(e = same_sweep(&c, out, argv[optind], (const char(*)[17])ids, n, &grown)))
+        if (!(e = open_dir(out, &lock)) && !(e = same_sweep(c, out, operand[0], (const char(*)[17])ids, n, &grown)))
             e = write_plan(&sw, (const char(*)[17])ids, n) || load_done(&sw, (const char(*)[17])ids, n, done, &before);
     if (!e && grown && !sw.quiet)
-        fprintf(stderr, "rnnlab sweep: %s grows the sweep in %s from %ld points to %ld\n", argv[optind], out, grown, n);
+        fprintf(stderr, "rnnlab sweep: %s grows the sweep in %s from %ld points to %ld\n", operand[0], out, grown, n);
     e = cli_dist_max(e); /* the folder is ready before any rank runs a point */
     tally t = {0};
-    cli_progress_begin(&c, -1); /* Ctrl-C and SIGTERM: no new points; the running ones are told */
+    cli_progress_begin(c, -1); /* Ctrl-C and SIGTERM: no new points; the running ones are told */
     volatile int *stop = cli_stop_flag();
     double t0 = rl_now();
     if (!e && rank == 0) {
         e = hand_out(&sw, done, before, stop, &t);
-        if (!a.quiet)
+        if (!a->quiet)
             fprintf(stderr, "rnnlab sweep: %ld of %ld points finished (%ld in this run, %.1f s), %ld failed%s; results in %s/results.jsonl\n",
                     t.done, n, t.done - before, rl_now() - t0, t.failed, *stop ? ", stopped" : "", out);
     } else if (!e) {

@@ -83,7 +83,7 @@ int sweep_repeated_id(const char (*ids)[17], long n, long *first, long *second);
 /* Whether a command has a stage, and whether that stage takes --seed. */
 int sweep_has_stage(int cmd, int st);
 
-int cmd_sweep(int argc, char **argv);
+cli_run_fn cmd_sweep;
 
 /* ------------------------------------------------------------------ the folder as data (cli/sweepload.c) */
 

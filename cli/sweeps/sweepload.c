@@ -7,19 +7,8 @@
 #include "sweeps/sweep.h"
 
 #include <math.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-
-static int fail(char *err, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int fail(char *err, size_t n, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, n, fmt, ap);
-    va_end(ap);
-    return -1;
-}
 
 void sweep_value_text(const cJSON *v, char *buf, size_t n)
 {
@@ -80,17 +69,17 @@ int sweep_parse_plan(sweep_data *d, const char *text, size_t len, char *err, siz
 {
     memset(d, 0, sizeof *d);
     d->plan = cJSON_ParseWithLength(text, len);
-    if (!d->plan) return fail(err, errn, "not JSON (rnnlab sweep writes it)");
+    if (!d->plan) return cli_errf(err, errn, "not JSON (rnnlab sweep writes it)");
     const cJSON *cmd = cJSON_GetObjectItemCaseSensitive(d->plan, "command"),
                 *axes = cJSON_GetObjectItemCaseSensitive(d->plan, "axes"),
                 *ids = cJSON_GetObjectItemCaseSensitive(d->plan, "points");
     if (!cJSON_IsObject(d->plan) || !cJSON_IsString(cmd) || !cJSON_IsArray(axes) || !cJSON_IsArray(ids))
-        return fail(err, errn, "not a sweep's plan: it needs \"command\", \"axes\" and \"points\" (rnnlab sweep writes it)");
+        return cli_errf(err, errn, "not a sweep's plan: it needs \"command\", \"axes\" and \"points\" (rnnlab sweep writes it)");
     d->command = cmd->valuestring;
     int n = 0;
     for (const cJSON *it = ids->child; it; it = it->next) {
-        if (!cJSON_IsString(it)) return fail(err, errn, "point %d of \"points\" is not a string id", n + 1);
-        if (++n > MAX_POINTS) return fail(err, errn, "more than %d points", MAX_POINTS);
+        if (!cJSON_IsString(it)) return cli_errf(err, errn, "point %d of \"points\" is not a string id", n + 1);
+        if (++n > MAX_POINTS) return cli_errf(err, errn, "more than %d points", MAX_POINTS);
     }
     d->nplanned = n;
     d->idv = calloc((size_t)n + 1, sizeof *d->idv);
@@ -98,14 +87,14 @@ int sweep_parse_plan(sweep_data *d, const char *text, size_t len, char *err, siz
     d->latest = calloc((size_t)n + 1, sizeof *d->latest);
     d->opts = calloc((size_t)n + 1, sizeof *d->opts);
     d->res = calloc((size_t)n + 1, sizeof *d->res);
-    if (!d->idv || !d->id_order || !d->latest || !d->opts || !d->res) return fail(err, errn, "out of memory");
+    if (!d->idv || !d->id_order || !d->latest || !d->opts || !d->res) return cli_errf(err, errn, "out of memory");
     int i = 0;
     for (const cJSON *it = ids->child; it; it = it->next, i++)
-        if (!(d->idv[i] = strdup(it->valuestring))) return fail(err, errn, "out of memory");
+        if (!(d->idv[i] = strdup(it->valuestring))) return cli_errf(err, errn, "out of memory");
     sort_by_text(d->idv, d->id_order, n);
     for (i = 1; i < n; i++)
         if (strcmp(d->idv[d->id_order[i]], d->idv[d->id_order[i - 1]]) == 0)
-            return fail(err, errn, "point '%.40s' is listed twice in \"points\"", d->idv[d->id_order[i]]);
+            return cli_errf(err, errn, "point '%.40s' is listed twice in \"points\"", d->idv[d->id_order[i]]);
     /* the axes that vary: two values or more */
     for (const cJSON *a = axes->child; a && d->nax < SWEEP_MAX_AXES; a = a->next) {
         const cJSON *name = cJSON_GetObjectItemCaseSensitive(a, "name"), *vals = cJSON_GetObjectItemCaseSensitive(a, "values"),
@@ -116,27 +105,27 @@ int sweep_parse_plan(sweep_data *d, const char *text, size_t len, char *err, siz
         x->option = cJSON_IsString(opt) ? opt->valuestring : x->name;
         x->numeric = 1;
         for (const cJSON *v = vals->child; v; v = v->next) {
-            if (x->n >= MAX_POINTS) return fail(err, errn, "axis '%.40s' has more than %d values", x->name, MAX_POINTS);
+            if (x->n >= MAX_POINTS) return cli_errf(err, errn, "axis '%.40s' has more than %d values", x->name, MAX_POINTS);
             x->n++;
             x->numeric &= cJSON_IsNumber(v) && isfinite(v->valuedouble);
         }
         x->values = malloc((size_t)x->n * sizeof *x->values);
         x->text = calloc((size_t)x->n, sizeof *x->text);
         x->order = malloc((size_t)x->n * sizeof *x->order);
-        if (!x->values || !x->text || !x->order) return fail(err, errn, "out of memory");
+        if (!x->values || !x->text || !x->order) return cli_errf(err, errn, "out of memory");
         int k = 0;
         for (cJSON *v = vals->child; v; v = v->next, k++) {
             char b[256];
             sweep_value_text(v, b, sizeof b);
             x->values[k] = v;
-            if (!(x->text[k] = strdup(b))) return fail(err, errn, "out of memory");
+            if (!(x->text[k] = strdup(b))) return cli_errf(err, errn, "out of memory");
         }
         sort_by_text(x->text, x->order, x->n);
         for (k = 1; k < x->n; k++)
             if (strcmp(x->text[x->order[k]], x->text[x->order[k - 1]]) == 0)
-                return fail(err, errn, "axis '%.40s' lists the value '%.40s' twice", x->name, x->text[x->order[k]]);
+                return cli_errf(err, errn, "axis '%.40s' lists the value '%.40s' twice", x->name, x->text[x->order[k]]);
         for (int b = 0; b + 1 < d->nax; b++)
-            if (strcmp(d->ax[b].name, x->name) == 0) return fail(err, errn, "two axes are named '%.40s'", x->name);
+            if (strcmp(d->ax[b].name, x->name) == 0) return cli_errf(err, errn, "two axes are named '%.40s'", x->name);
     }
     return 0;
 }
