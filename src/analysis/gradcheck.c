@@ -112,12 +112,7 @@ rl_status rl_gradcheck(const rl_model *m0, const rl_batch *b0, double *worst, ch
             double e = rel_err((which ? gc0 : gh0)[i], n);
             if (!s && e >= *worst) *worst = e, snprintf(where, where_len, "%s", which ? "c0" : "h0");
         }
-    rl_free(pattern);
-    rl_free(h0);
-    rl_free(c0);
-    rl_free(gh0);
-    rl_free(gc0);
-    rl_free(grad);
+    RL_FREE_ALL(pattern, h0, c0, gh0, gc0, grad);
     rl_ws_free(ws);
     rl_model_free(m);
     return s;

@@ -101,31 +101,6 @@ static coefs seed_coefs(const rl_model *m, const rl_ws *ws, int l, int t, int r,
     return k;
 }
 
-static int all_zero(const double *v, int n)
-{
-    for (int i = 0; i < n; i++)
-        if (v[i] != 0) return 0;
-    return 1;
-}
-
-/* out (H, n) with row stride ld = sum_g diag(coef[g]) W[g], the gate blocks
- * W[g] (H, n) of W (G*H, n): the derivative of a unit through a weight
- * matrix. Blocks whose coefficients are all zero are passed over. */
-static void combine(double *out, size_t ld, const double *W, int H, int n, int G, const double *coef)
-{
-    for (int j = 0; j < H; j++)
-        for (int k = 0; k < n; k++) out[(size_t)j * ld + k] = 0;
-    for (int g = 0; g < G; g++) {
-        const double *cg = coef + (size_t)g * H;
-        if (all_zero(cg, H)) continue;
-        for (int j = 0; j < H; j++) {
-            double *o = out + (size_t)j * ld, a = cg[j];
-            const double *w = W + ((size_t)g * H + j) * n;
-            for (int k = 0; k < n; k++) o[k] += a * w[k];
-        }
-    }
-}
-
 /* Layer l's rows of J_t: for each state component, the derivative through
  * R (written into the layer's own columns) plus the direct terms, and
  * through W_ih (input: (states, U, in)), which the caller chains with the
@@ -143,7 +118,7 @@ static void layer_rows(const rl_model *m, const rl_ws *ws, int l, int t, double 
             rows[(size_t)j * S + off + j] += k.dh[j];
             if (d->states == 2) rows[(size_t)j * S + off + H + j] += k.dc[j];
         }
-        if (l > 0) combine(scratch + (size_t)r * H * in, (size_t)in, wih, H, in, d->gates, k.dz);
+        if (l > 0) rl_gate_rows(scratch + (size_t)r * H * in, (size_t)in, wih, d->gates, H, in, k.dz);
     }
 }
 
@@ -359,7 +334,7 @@ static void product_part(void *p, int part, int parts)
         const double *rows = NULL;
         if (vanilla) {
             coefs cf = seed_coefs(m, j->ws, 0, k, 0, scratch);
-            if (all_zero(cf.dh, S)) rows = cf.dzh;
+            if (rl_all_zero(cf.dh, S)) rows = cf.dzh;
         }
         if (!rows) rl_jac_build(j->m, j->ws, k, J, scratch);
         for (int pan = k0; pan < k1; pan++) {

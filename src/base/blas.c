@@ -718,6 +718,46 @@ rl_sysinfo rl_system_info(void)
 
 
 
+/* rl_sysinfo's fields in its JSON, in order: the key, the field and its
+ * kind: s a string, i an int, d a double; a blas_action's name, w whether
+ * it is RL_BLAS_SWITCHED, k kernel_check's name */
+typedef struct {
+    const char *key;
+    size_t at;
+    char kind;
+} info_key;
+#define KEY(key, field, kind) {key, offsetof(rl_sysinfo, field), kind}
+static const info_key blas_keys[] = {
+    KEY("library", blas_name, 's'), KEY("version", blas_version, 's'), KEY("config", blas_config, 's'),
+    KEY("path", blas_path, 's'), KEY("kernel_before", kernel_before, 's'), KEY("kernel_after", kernel_after, 's'),
+    KEY("kernel_best", kernel_target, 's'), KEY("action", blas_action, 'a'), KEY("switched", blas_action, 'w'),
+    KEY("openblas_coretype", coretype_env, 's'), KEY("threads", blas_threads, 'i'), KEY("kernel_check", kernel_check, 'k'),
+    KEY("kernel_failed", kernel_failed, 's'), KEY("kernel_check_detail", kernel_detail, 's'),
+    KEY("kernel_check_ms", check_ms, 'd'), KEY("warning", warning, 's')};
+/* the CPU's: before its features, and after */
+static const info_key cpu_keys[] = {KEY("vendor", cpu_vendor, 's'), KEY("model_name", cpu_model_name, 's'),
+                                    KEY("arch", cpu_arch, 's'),     KEY("family", cpu_family, 'i'),
+                                    KEY("model", cpu_model, 'i'),   KEY("stepping", cpu_stepping, 'i')};
+static const info_key cores_keys[] = {KEY("cores_online", cores_online, 'i'), KEY("cores_allowed", cores_allowed, 'i')};
+static const info_key top_keys[] = {KEY("threads", threads, 'i'), KEY("step_kernel", step_kernel, 's')};
+#undef KEY
+
+static void add_keys(cJSON *o, const rl_sysinfo *si, const info_key *k, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        const char *p = (const char *)si + k[i].at;
+        switch (k[i].kind) {
+        case 's': cJSON_AddStringToObject(o, k[i].key, p); break;
+        case 'i': cJSON_AddNumberToObject(o, k[i].key, *(const int *)(const void *)p); break;
+        case 'd': cJSON_AddNumberToObject(o, k[i].key, *(const double *)(const void *)p); break;
+        case 'a': cJSON_AddStringToObject(o, k[i].key, rl_blas_action_name(si->blas_action)); break;
+        case 'w': cJSON_AddBoolToObject(o, k[i].key, si->blas_action == RL_BLAS_SWITCHED); break;
+        default: cJSON_AddStringToObject(o, k[i].key, rl_kernel_check_name(si->kernel_check)); break;
+        }
+    }
+}
+#define ADD_KEYS(o, si, keys) add_keys(o, si, keys, sizeof keys / sizeof keys[0])
+
 char *rl_system_info_json(void)
 {
     rl_sysinfo si = rl_system_info();
@@ -725,35 +765,13 @@ char *rl_system_info_json(void)
     if (!j) return NULL;
     cJSON_AddStringToObject(j, "version", rl_version());
     cJSON *b = cJSON_AddObjectToObject(j, "blas"), *c = cJSON_AddObjectToObject(j, "cpu");
-    cJSON_AddStringToObject(b, "library", si.blas_name);
-    cJSON_AddStringToObject(b, "version", si.blas_version);
-    cJSON_AddStringToObject(b, "config", si.blas_config);
-    cJSON_AddStringToObject(b, "path", si.blas_path);
-    cJSON_AddStringToObject(b, "kernel_before", si.kernel_before);
-    cJSON_AddStringToObject(b, "kernel_after", si.kernel_after);
-    cJSON_AddStringToObject(b, "kernel_best", si.kernel_target);
-    cJSON_AddStringToObject(b, "action", rl_blas_action_name(si.blas_action));
-    cJSON_AddBoolToObject(b, "switched", si.blas_action == RL_BLAS_SWITCHED);
-    cJSON_AddStringToObject(b, "openblas_coretype", si.coretype_env);
-    cJSON_AddNumberToObject(b, "threads", si.blas_threads);
-    cJSON_AddStringToObject(b, "kernel_check", rl_kernel_check_name(si.kernel_check));
-    cJSON_AddStringToObject(b, "kernel_failed", si.kernel_failed);
-    cJSON_AddStringToObject(b, "kernel_check_detail", si.kernel_detail);
-    cJSON_AddNumberToObject(b, "kernel_check_ms", si.check_ms);
-    cJSON_AddStringToObject(b, "warning", si.warning);
-    cJSON_AddStringToObject(c, "vendor", si.cpu_vendor);
-    cJSON_AddStringToObject(c, "model_name", si.cpu_model_name);
-    cJSON_AddStringToObject(c, "arch", si.cpu_arch);
-    cJSON_AddNumberToObject(c, "family", si.cpu_family);
-    cJSON_AddNumberToObject(c, "model", si.cpu_model);
-    cJSON_AddNumberToObject(c, "stepping", si.cpu_stepping);
+    ADD_KEYS(b, &si, blas_keys);
+    ADD_KEYS(c, &si, cpu_keys);
     cJSON *f = cJSON_AddObjectToObject(c, "features");
     for (int i = 0; i < RL_CPU_FEATURE_COUNT; i++)
         cJSON_AddBoolToObject(f, rl_cpu_feature_name((rl_cpu_feature)(1 << i)), (si.cpu_features >> i) & 1);
-    cJSON_AddNumberToObject(c, "cores_online", si.cores_online);
-    cJSON_AddNumberToObject(c, "cores_allowed", si.cores_allowed);
-    cJSON_AddNumberToObject(j, "threads", si.threads);
-    cJSON_AddStringToObject(j, "step_kernel", si.step_kernel);
+    ADD_KEYS(c, &si, cores_keys);
+    ADD_KEYS(j, &si, top_keys);
     char *txt = cJSON_PrintUnformatted(j);
     cJSON_Delete(j);
     return txt;

@@ -46,6 +46,12 @@ int rl_progress_mute(int mute);
  * n * size overflows. Memory is zeroed and 64-byte aligned. */
 void *rl_alloc(size_t n, size_t size);
 void rl_free(void *p);
+/* rl_free of each of the n pointers p, in order; RL_FREE_ALL(a, b, ...) of its arguments */
+void rl_free_n(void *const *p, size_t n);
+#define RL_FREE_ALL(...) rl_free_n((void *const[]){__VA_ARGS__}, sizeof((void *[]){__VA_ARGS__}) / sizeof(void *))
+/* Zero the n bytes at obj but the size bytes at keep within them (a reader's
+ * path, which its messages name after it is closed). */
+void rl_zero_but(void *obj, size_t n, const void *keep, size_t size);
 /* malloc and realloc for buffers sized by input (a file, a text), under the
  * same test limit; freed with free(). */
 void *rl_malloc(size_t bytes);

@@ -65,6 +65,13 @@ static inline float rl_tanhf(float x)
 }
 #endif
 
+/* A table of functions in this copy's real type: the constant RL_T(name) of
+ * type RL_T(type), declared before it is defined, since the other copy's
+ * tables point at it too (a cell's row holds both copies' step functions). */
+#define RL_OPS_DEFINE(type, name, ...)                                                                            \
+    extern const RL_T(type) RL_T(name);                                                                          \
+    const RL_T(type) RL_T(name) = {__VA_ARGS__}
+
 /* Element i of a caller's array of type d, as a real. */
 static inline real rl_get(const void *p, rl_dtype d, size_t i) { return (real)rl_load(p, d, i); }
 

@@ -130,3 +130,17 @@ void rl_free(void *p)
     free(p);
 }
 
+void rl_free_n(void *const *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++) rl_free(p[i]);
+}
+
+void rl_zero_but(void *obj, size_t n, const void *keep, size_t size)
+{
+    unsigned char *o = obj;
+    size_t at = (size_t)((const unsigned char *)keep - o);
+    RL_ASSERT(at <= n && size <= n - at);
+    memset(o, 0, at);
+    memset(o + at + size, 0, n - at - size);
+}
+

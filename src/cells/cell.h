@@ -57,13 +57,26 @@ typedef struct {
 } rl_param_spec;
 #define RL_MAX_CELL_PARAMS 8
 
-/* torch.nn.RNN/LSTM/GRU's four tensors for G input-side and Gh hidden-side
- * gate blocks, W_hh as the recurrence's row has it: dense (Gh*H, H) */
-#define RL_TORCH_PARAMS(G, Gh)                                                                                  \
+/* torch.nn.RNN/LSTM/GRU's layout for G gate blocks: G rows a unit of W_ih
+ * and b_ih and of W_hh and b_hh, W_hh dense (G*H, H); and its four tensors */
+#define RL_TORCH_GATES(G) .gates = (G), .hh_gates = (G), .recur = RL_RECUR_DENSE
+#define RL_TORCH_PARAMS(G)                                                                                      \
     {"rnn.weight_ih_l%d", RL_W_IH, G, RL_DIM_HIDDEN, RL_DIM_INPUT, RL_DIM_HIDDEN},                            \
-        {"rnn.weight_hh_l%d", RL_W_HH, Gh, RL_DIM_HIDDEN, RL_DIM_HIDDEN, RL_DIM_HIDDEN},                       \
+        {"rnn.weight_hh_l%d", RL_W_HH, G, RL_DIM_HIDDEN, RL_DIM_HIDDEN, RL_DIM_HIDDEN},                        \
         {"rnn.bias_ih_l%d", RL_B_IH, G, RL_DIM_HIDDEN, RL_DIM_NONE, RL_DIM_HIDDEN},                            \
-        {"rnn.bias_hh_l%d", RL_B_HH, Gh, RL_DIM_HIDDEN, RL_DIM_NONE, RL_DIM_HIDDEN}
+        {"rnn.bias_hh_l%d", RL_B_HH, G, RL_DIM_HIDDEN, RL_DIM_NONE, RL_DIM_HIDDEN}
+
+/* the input side alone, for a cell without W_hh (minGRU, minLSTM): W_ih
+ * (G*H, in) and b_ih (G*H), both of fan in (torch.nn.Linear's) */
+#define RL_INPUT_PARAMS(G)                                                                                      \
+    {"rnn.weight_ih_l%d", RL_W_IH, G, RL_DIM_HIDDEN, RL_DIM_INPUT, RL_DIM_INPUT},                             \
+        {"rnn.bias_ih_l%d", RL_B_IH, G, RL_DIM_HIDDEN, RL_DIM_NONE, RL_DIM_INPUT}
+
+/* A row's tensors, in buffer order, and their count (nparams) */
+#define RL_PARAMS(...)                                                                                          \
+    .nparams = (int)(sizeof((rl_param_spec[]){__VA_ARGS__}) / sizeof(rl_param_spec)), .params = {__VA_ARGS__}
+/* A row's gates for --forget-bias and chrono (rl_cell_desc): a gate's index, or -1 for none (0 names gate 0) */
+#define RL_GATES(forget, keep, write) .forget_gate = (forget), .keep_gate = (keep), .write_gate = (write)
 
 /* One layer's buffers for one pass, in the real type R; t is the step,
  * 0..T-1, whose state is h[t+1]. */

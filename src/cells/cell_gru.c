@@ -44,10 +44,9 @@ GRU_BWD(cnum)
 RL_CLONES_EW static void fwd(const rl_layer *ly, int t, int b, int j0, int j1)
 {
     const int H = ly->H, G = 3 * H;
-    const size_t k = (size_t)b * H, BH = (size_t)ly->B * H;
-    real *g = ly->z + ((size_t)t * ly->B + (size_t)b) * G, *w = ly->hw + (size_t)b * G;
-    real *hnt = ly->aux + (size_t)t * BH + k, *ht = ly->h + (size_t)(t + 1) * BH + k;
-    const real *hp = ly->h + (size_t)t * BH + k;
+    const size_t row = rl_row(ly, t, b);
+    real *g = ly->z + 3 * row, *w = ly->hw + (size_t)b * G, *hnt = ly->aux + row, *ht = ly->h + rl_row(ly, t + 1, b);
+    const real *hp = ly->h + row;
     RL_SIMD
     for (int j = j0; j < j1; j++) {
         real r, z, n, h;
@@ -65,9 +64,8 @@ RL_CLONES_EW static void bwd(const rl_layer *ly, int t, int b, int j0, int j1, c
 {
     (void)dc;
     const int H = ly->H;
-    const size_t k = (size_t)b * H, BH = (size_t)ly->B * H;
-    const real *g = ly->z + ((size_t)t * ly->B + (size_t)b) * 3 * H, *hnt = ly->aux + (size_t)t * BH + k;
-    const real *hp = ly->h + (size_t)t * BH + k;
+    const size_t row = rl_row(ly, t, b);
+    const real *g = ly->z + 3 * row, *hnt = ly->aux + row, *hp = ly->h + row;
     RL_SIMD
     for (int j = j0; j < j1; j++) {
         real dr, dzz, dn, dnh, ddir;
@@ -103,9 +101,8 @@ static void jac_vjp(const rl_layer *ly, int t, int b, int j0, int j1, const real
 {
     (void)dextra;
     const int H = ly->H;
-    const size_t k = (size_t)b * H, BH = (size_t)ly->B * H;
-    const real *g = ly->z + ((size_t)t * ly->B + (size_t)b) * 3 * H, *hnt = ly->aux + (size_t)t * BH + k;
-    const real *hp = ly->h + (size_t)t * BH + k;
+    const size_t row = rl_row(ly, t, b);
+    const real *g = ly->z + 3 * row, *hnt = ly->aux + row, *hp = ly->h + row;
     const real *kd = kbar, *ke = kbar + 3 * H, *kdir = kbar + 6 * H;
     for (int j = j0; j < j1; j++) {
         unit_cache c = {g[j], g[H + j], g[2 * H + j]};
@@ -119,33 +116,11 @@ static void jac_vjp(const rl_layer *ly, int t, int b, int j0, int j1, const real
     }
 }
 
-#ifdef RL_REAL_F64
-extern const rl_cell_ops_f64 rl_gru_ops_f64;
-const rl_cell_ops_f64 rl_gru_ops_f64 = {.fwd = fwd, .bwd = bwd, .extra_grad = NULL, .jac_vjp = jac_vjp};
-#else
-extern const rl_cell_ops_f32 rl_gru_ops_f32;
-const rl_cell_ops_f32 rl_gru_ops_f32 = {.fwd = fwd, .bwd = bwd, .extra_grad = NULL, .jac_vjp = jac_vjp};
-#endif
+RL_OPS_DEFINE(rl_cell_ops, rl_gru_ops, .fwd = fwd, .bwd = bwd, .jac_vjp = jac_vjp);
 
-#ifdef RL_REAL_F64
-extern const rl_cell_ops_f32 rl_gru_ops_f32;
-const rl_cell_desc rl_cell_gru = {
-    .id = RL_CELL_GRU,
-    .name = "gru",
-    .equation = "h_t = (1 - z) n + z h_{t-1}, n = tanh(W_in x + b_in + r (W_hn h + b_hn)) (torch.nn.GRU, gates r, z, n)",
-    .gates = 3,
-    .hh_gates = 3,
-    .recur = RL_RECUR_DENSE,
-    .nparams = 4,
-    .params = {RL_TORCH_PARAMS(3, 3)},
-    .states = 1,
-    .cache_gates = 1,
-    .hh_apart = 1,
-    .aux = 1,
-    .forget_gate = -1,
-    .keep_gate = 1, /* z */
-    .write_gate = -1,
-    .f32 = &rl_gru_ops_f32,
-    .f64 = &rl_gru_ops_f64,
-};
-#endif
+RL_CELL_ROW(gru, RL_CELL_GRU, gru,
+            .equation = "h_t = (1 - z) n + z h_{t-1}, n = tanh(W_in x + b_in + r (W_hn h + b_hn)) (torch.nn.GRU, gates r, "
+                        "z, n)",
+            RL_TORCH_GATES(3), RL_PARAMS(RL_TORCH_PARAMS(3)),
+            .states = 1, .cache_gates = 1, .hh_apart = 1, .aux = 1,
+            RL_GATES(-1, 1, -1)); /* keep: z */

@@ -10,27 +10,12 @@
  * gets dL/du and the direct dL/dh_{t-1} = u dL/da_t. This file is the row. */
 #include "cells/cell_real.h"
 
-#ifdef RL_REAL_F64
-extern const rl_cell_ops_f32 rl_relu_ops_f32;
-extern const rl_cell_ops_f64 rl_relu_ops_f64;
-const rl_cell_desc rl_cell_indrnn = {
-    .id = RL_CELL_INDRNN,
-    .name = "indrnn",
-    .equation = "h_t = relu(W_ih x_t + b_ih + u * h_{t-1} + b_hh), u = weight_hh (H) (Li et al. 2018)",
-    .gates = 1,
-    .hh_gates = 1,
-    .recur = RL_RECUR_DIAG,
-    .nparams = 4,
-    .params = {{"rnn.weight_ih_l%d", RL_W_IH, 1, RL_DIM_HIDDEN, RL_DIM_INPUT, RL_DIM_HIDDEN},
-               {"rnn.weight_hh_l%d", RL_W_HH, 1, RL_DIM_HIDDEN, RL_DIM_NONE, RL_DIM_HIDDEN},
-               {"rnn.bias_ih_l%d", RL_B_IH, 1, RL_DIM_HIDDEN, RL_DIM_NONE, RL_DIM_HIDDEN},
-               {"rnn.bias_hh_l%d", RL_B_HH, 1, RL_DIM_HIDDEN, RL_DIM_NONE, RL_DIM_HIDDEN}},
-    .states = 1,
-    .forget_gate = -1,
-    .keep_gate = -1,
-    .write_gate = -1,
-    .relu = 1,
-    .f32 = &rl_relu_ops_f32,
-    .f64 = &rl_relu_ops_f64,
-};
-#endif
+RL_CELL_ROW(indrnn, RL_CELL_INDRNN, relu,
+            .equation = "h_t = relu(W_ih x_t + b_ih + u * h_{t-1} + b_hh), u = weight_hh (H) (Li et al. 2018)",
+            .gates = 1, .hh_gates = 1, .recur = RL_RECUR_DIAG,
+            RL_PARAMS({"rnn.weight_ih_l%d", RL_W_IH, 1, RL_DIM_HIDDEN, RL_DIM_INPUT, RL_DIM_HIDDEN},
+                      {"rnn.weight_hh_l%d", RL_W_HH, 1, RL_DIM_HIDDEN, RL_DIM_NONE, RL_DIM_HIDDEN},
+                      {"rnn.bias_ih_l%d", RL_B_IH, 1, RL_DIM_HIDDEN, RL_DIM_NONE, RL_DIM_HIDDEN},
+                      {"rnn.bias_hh_l%d", RL_B_HH, 1, RL_DIM_HIDDEN, RL_DIM_NONE, RL_DIM_HIDDEN}),
+            .states = 1, .relu = 1,
+            RL_GATES(-1, -1, -1));

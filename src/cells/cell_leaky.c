@@ -103,13 +103,7 @@ static void jac_vjp(const rl_layer *ly, int t, int b, int j0, int j1, const real
     }
 }
 
-#ifdef RL_REAL_F64
-extern const rl_cell_ops_f64 rl_leaky_ops_f64;
-const rl_cell_ops_f64 rl_leaky_ops_f64 = {.fwd = fwd, .bwd = bwd, .extra_grad = extra_grad, .jac_vjp = jac_vjp};
-#else
-extern const rl_cell_ops_f32 rl_leaky_ops_f32;
-const rl_cell_ops_f32 rl_leaky_ops_f32 = {.fwd = fwd, .bwd = bwd, .extra_grad = extra_grad, .jac_vjp = jac_vjp};
-#endif
+RL_OPS_DEFINE(rl_cell_ops, rl_leaky_ops, .fwd = fwd, .bwd = bwd, .extra_grad = extra_grad, .jac_vjp = jac_vjp);
 
 #ifdef RL_REAL_F64
 /* theta from init: one rate for every unit, theta = logit(leak); or time
@@ -136,23 +130,12 @@ static rl_status init_leak(double *theta, int H, const rl_init *init, rl_rng *rn
     return RL_OK;
 }
 
-extern const rl_cell_ops_f32 rl_leaky_ops_f32;
-const rl_cell_desc rl_cell_leaky = {
-    .id = RL_CELL_LEAKY,
-    .name = "leaky",
-    .equation = "h_t = (1 - a) h_{t-1} + a tanh(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh), a = sigmoid(leak) per unit",
-    .gates = 1,
-    .hh_gates = 1,
-    .recur = RL_RECUR_DENSE,
-    .states = 1,
-    .cache_gates = 1,
-    .nparams = 5,
-    .params = {RL_TORCH_PARAMS(1, 1), {"rnn.leak_l%d", RL_EXTRA, 1, RL_DIM_HIDDEN, RL_DIM_NONE, RL_DIM_HIDDEN}},
-    .init_extra = init_leak,
-    .forget_gate = -1,
-    .keep_gate = -1,
-    .write_gate = -1,
-    .f32 = &rl_leaky_ops_f32,
-    .f64 = &rl_leaky_ops_f64,
-};
 #endif
+
+RL_CELL_ROW(leaky, RL_CELL_LEAKY, leaky,
+            .equation = "h_t = (1 - a) h_{t-1} + a tanh(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh), a = sigmoid(leak) per "
+                        "unit",
+            RL_TORCH_GATES(1),
+            RL_PARAMS(RL_TORCH_PARAMS(1), {"rnn.leak_l%d", RL_EXTRA, 1, RL_DIM_HIDDEN, RL_DIM_NONE, RL_DIM_HIDDEN}),
+            .states = 1, .cache_gates = 1, .init_extra = init_leak,
+            RL_GATES(-1, -1, -1));

@@ -192,17 +192,8 @@ static void out_bwd(const rl_layer *ly, const real *dy, real *dstate, real *dw_o
     RL_T(rl_gemm)(CblasNoTrans, CblasNoTrans, TB, N, H, -1, da, Z, Cim, N, 0, dstate + N, U);
 }
 
-#ifdef RL_REAL_F64
-extern const rl_cell_ops_f64 rl_lru_ops_f64;
-const rl_cell_ops_f64 rl_lru_ops_f64 = {.fwd = fwd, .bwd = bwd, .extra_grad = extra_grad, .jac_vjp = jac_vjp,
-                                        .out_fwd = out_fwd, .out_bwd = out_bwd, .derive = derive,
-                                        .derive_back = derive_back};
-#else
-extern const rl_cell_ops_f32 rl_lru_ops_f32;
-const rl_cell_ops_f32 rl_lru_ops_f32 = {.fwd = fwd, .bwd = bwd, .extra_grad = extra_grad, .jac_vjp = jac_vjp,
-                                        .out_fwd = out_fwd, .out_bwd = out_bwd, .derive = derive,
-                                        .derive_back = derive_back};
-#endif
+RL_OPS_DEFINE(rl_cell_ops, rl_lru_ops, .fwd = fwd, .bwd = bwd, .extra_grad = extra_grad, .jac_vjp = jac_vjp,
+              .out_fwd = out_fwd, .out_bwd = out_bwd, .derive = derive, .derive_back = derive_back);
 
 #ifdef RL_REAL_F64
 /* The output's rows of J_t at step t: diag(act'(a_t)) (C_re X_re - C_im X_im
@@ -250,35 +241,20 @@ static rl_status init_ring(double *const *p, int H, int in, int N, const rl_init
     return RL_OK;
 }
 
-extern const rl_cell_ops_f32 rl_lru_ops_f32;
-const rl_cell_desc rl_cell_lru = {
-    .id = RL_CELL_LRU,
-    .name = "lru",
-    .equation = "x_t = lambda x_{t-1} + gamma (B u_t), y_t = act(Re(C x_t) + D u_t), N complex units (Orvieto et al. "
-                "2023)",
-    .gates = 1,
-    .hh_gates = 1,
-    .recur = RL_RECUR_CDIAG,
-    .nparams = 8,
-    .params = {{"rnn.nu_log_l%d", RL_EXTRA, 1, RL_DIM_STATE, RL_DIM_NONE, RL_DIM_INPUT},
-               {"rnn.theta_log_l%d", RL_EXTRA, 1, RL_DIM_STATE, RL_DIM_NONE, RL_DIM_INPUT},
-               {"rnn.gamma_log_l%d", RL_EXTRA, 1, RL_DIM_STATE, RL_DIM_NONE, RL_DIM_INPUT},
-               {"rnn.B_re_l%d", RL_W_IH, 1, RL_DIM_STATE, RL_DIM_INPUT, RL_DIM_INPUT},
-               {"rnn.B_im_l%d", RL_W_IH, 1, RL_DIM_STATE, RL_DIM_INPUT, RL_DIM_INPUT},
-               {"rnn.D_l%d", RL_W_IH, 1, RL_DIM_HIDDEN, RL_DIM_INPUT, RL_DIM_INPUT},
-               {"rnn.C_re_l%d", RL_W_OUT, 1, RL_DIM_HIDDEN, RL_DIM_STATE, RL_DIM_STATE},
-               {"rnn.C_im_l%d", RL_W_OUT, 1, RL_DIM_HIDDEN, RL_DIM_STATE, RL_DIM_STATE}},
-    .states = 1,
-    .units_mult = 2,
-    .out_map = 1,
-    .cache_gates = 1,
-    .hh_apart = 1,
-    .forget_gate = -1,
-    .keep_gate = -1,
-    .write_gate = -1,
-    .init_layer = init_ring,
-    .out_jac = out_jac,
-    .f32 = &rl_lru_ops_f32,
-    .f64 = &rl_lru_ops_f64,
-};
 #endif
+
+RL_CELL_ROW(lru, RL_CELL_LRU, lru,
+            .equation = "x_t = lambda x_{t-1} + gamma (B u_t), y_t = act(Re(C x_t) + D u_t), N complex units (Orvieto "
+                        "et al. 2023)",
+            .gates = 1, .hh_gates = 1, .recur = RL_RECUR_CDIAG,
+            RL_PARAMS({"rnn.nu_log_l%d", RL_EXTRA, 1, RL_DIM_STATE, RL_DIM_NONE, RL_DIM_INPUT},
+                      {"rnn.theta_log_l%d", RL_EXTRA, 1, RL_DIM_STATE, RL_DIM_NONE, RL_DIM_INPUT},
+                      {"rnn.gamma_log_l%d", RL_EXTRA, 1, RL_DIM_STATE, RL_DIM_NONE, RL_DIM_INPUT},
+                      {"rnn.B_re_l%d", RL_W_IH, 1, RL_DIM_STATE, RL_DIM_INPUT, RL_DIM_INPUT},
+                      {"rnn.B_im_l%d", RL_W_IH, 1, RL_DIM_STATE, RL_DIM_INPUT, RL_DIM_INPUT},
+                      {"rnn.D_l%d", RL_W_IH, 1, RL_DIM_HIDDEN, RL_DIM_INPUT, RL_DIM_INPUT},
+                      {"rnn.C_re_l%d", RL_W_OUT, 1, RL_DIM_HIDDEN, RL_DIM_STATE, RL_DIM_STATE},
+                      {"rnn.C_im_l%d", RL_W_OUT, 1, RL_DIM_HIDDEN, RL_DIM_STATE, RL_DIM_STATE}),
+            .states = 1, .units_mult = 2, .out_map = 1, .cache_gates = 1, .hh_apart = 1,
+            .init_layer = init_ring, .out_jac = out_jac,
+            RL_GATES(-1, -1, -1));

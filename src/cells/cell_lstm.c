@@ -114,31 +114,10 @@ static void jac_vjp(const rl_layer *ly, int t, int b, int j0, int j1, const real
     }
 }
 
-#ifdef RL_REAL_F64
-extern const rl_cell_ops_f64 rl_lstm_ops_f64;
-const rl_cell_ops_f64 rl_lstm_ops_f64 = {.fwd = fwd, .bwd = bwd, .extra_grad = NULL, .jac_vjp = jac_vjp};
-#else
-extern const rl_cell_ops_f32 rl_lstm_ops_f32;
-const rl_cell_ops_f32 rl_lstm_ops_f32 = {.fwd = fwd, .bwd = bwd, .extra_grad = NULL, .jac_vjp = jac_vjp};
-#endif
+RL_OPS_DEFINE(rl_cell_ops, rl_lstm_ops, .fwd = fwd, .bwd = bwd, .jac_vjp = jac_vjp);
 
-#ifdef RL_REAL_F64
-extern const rl_cell_ops_f32 rl_lstm_ops_f32;
-const rl_cell_desc rl_cell_lstm = {
-    .id = RL_CELL_LSTM,
-    .name = "lstm",
-    .equation = "c_t = f c_{t-1} + i g, h_t = o tanh(c_t) (torch.nn.LSTM, gates i, f, g, o)",
-    .gates = 4,
-    .hh_gates = 4,
-    .recur = RL_RECUR_DENSE,
-    .nparams = 4,
-    .params = {RL_TORCH_PARAMS(4, 4)},
-    .states = 2,
-    .cache_gates = 1,
-    .forget_gate = 1,
-    .keep_gate = 1,  /* f */
-    .write_gate = 0, /* i */
-    .f32 = &rl_lstm_ops_f32,
-    .f64 = &rl_lstm_ops_f64,
-};
-#endif
+RL_CELL_ROW(lstm, RL_CELL_LSTM, lstm,
+            .equation = "c_t = f c_{t-1} + i g, h_t = o tanh(c_t) (torch.nn.LSTM, gates i, f, g, o)",
+            RL_TORCH_GATES(4), RL_PARAMS(RL_TORCH_PARAMS(4)),
+            .states = 2, .cache_gates = 1,
+            RL_GATES(1, 1, 0)); /* forget and keep: f, write: i */

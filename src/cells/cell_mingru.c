@@ -80,32 +80,10 @@ static void jac_vjp(const rl_layer *ly, int t, int b, int j0, int j1, const real
     }
 }
 
-#ifdef RL_REAL_F64
-extern const rl_cell_ops_f64 rl_mingru_ops_f64;
-const rl_cell_ops_f64 rl_mingru_ops_f64 = {.fwd = fwd, .bwd = bwd, .extra_grad = NULL, .jac_vjp = jac_vjp};
-#else
-extern const rl_cell_ops_f32 rl_mingru_ops_f32;
-const rl_cell_ops_f32 rl_mingru_ops_f32 = {.fwd = fwd, .bwd = bwd, .extra_grad = NULL, .jac_vjp = jac_vjp};
-#endif
+RL_OPS_DEFINE(rl_cell_ops, rl_mingru_ops, .fwd = fwd, .bwd = bwd, .jac_vjp = jac_vjp);
 
-#ifdef RL_REAL_F64
-extern const rl_cell_ops_f32 rl_mingru_ops_f32;
-const rl_cell_desc rl_cell_mingru = {
-    .id = RL_CELL_MINGRU,
-    .name = "mingru",
-    .equation = "h_t = (1 - z) h_{t-1} + z h~, z = sigmoid(W_z u + b_z), h~ = W_h u + b_h (Feng et al. 2024)",
-    .gates = 2,
-    .hh_gates = 2,
-    .recur = RL_RECUR_NONE,
-    .nparams = 2,
-    .params = {{"rnn.weight_ih_l%d", RL_W_IH, 2, RL_DIM_HIDDEN, RL_DIM_INPUT, RL_DIM_INPUT},
-               {"rnn.bias_ih_l%d", RL_B_IH, 2, RL_DIM_HIDDEN, RL_DIM_NONE, RL_DIM_INPUT}},
-    .states = 1,
-    .cache_gates = 1,
-    .forget_gate = -1,
-    .keep_gate = -1,
-    .write_gate = -1,
-    .f32 = &rl_mingru_ops_f32,
-    .f64 = &rl_mingru_ops_f64,
-};
-#endif
+RL_CELL_ROW(mingru, RL_CELL_MINGRU, mingru,
+            .equation = "h_t = (1 - z) h_{t-1} + z h~, z = sigmoid(W_z u + b_z), h~ = W_h u + b_h (Feng et al. 2024)",
+            .gates = 2, .hh_gates = 2, .recur = RL_RECUR_NONE, RL_PARAMS(RL_INPUT_PARAMS(2)),
+            .states = 1, .cache_gates = 1,
+            RL_GATES(-1, -1, -1));

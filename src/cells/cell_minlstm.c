@@ -91,33 +91,11 @@ static void jac_vjp(const rl_layer *ly, int t, int b, int j0, int j1, const real
     }
 }
 
-#ifdef RL_REAL_F64
-extern const rl_cell_ops_f64 rl_minlstm_ops_f64;
-const rl_cell_ops_f64 rl_minlstm_ops_f64 = {.fwd = fwd, .bwd = bwd, .extra_grad = NULL, .jac_vjp = jac_vjp};
-#else
-extern const rl_cell_ops_f32 rl_minlstm_ops_f32;
-const rl_cell_ops_f32 rl_minlstm_ops_f32 = {.fwd = fwd, .bwd = bwd, .extra_grad = NULL, .jac_vjp = jac_vjp};
-#endif
+RL_OPS_DEFINE(rl_cell_ops, rl_minlstm_ops, .fwd = fwd, .bwd = bwd, .jac_vjp = jac_vjp);
 
-#ifdef RL_REAL_F64
-extern const rl_cell_ops_f32 rl_minlstm_ops_f32;
-const rl_cell_desc rl_cell_minlstm = {
-    .id = RL_CELL_MINLSTM,
-    .name = "minlstm",
-    .equation = "h_t = f' h_{t-1} + i' h~, f' = f/(f+i), i' = i/(f+i), f, i = sigmoid(W u + b), h~ = W_h u + b_h "
-                "(Feng et al. 2024)",
-    .gates = 3,
-    .hh_gates = 3,
-    .recur = RL_RECUR_NONE,
-    .nparams = 2,
-    .params = {{"rnn.weight_ih_l%d", RL_W_IH, 3, RL_DIM_HIDDEN, RL_DIM_INPUT, RL_DIM_INPUT},
-               {"rnn.bias_ih_l%d", RL_B_IH, 3, RL_DIM_HIDDEN, RL_DIM_NONE, RL_DIM_INPUT}},
-    .states = 1,
-    .cache_gates = 1,
-    .forget_gate = 0,
-    .keep_gate = 0,  /* f */
-    .write_gate = 1, /* i */
-    .f32 = &rl_minlstm_ops_f32,
-    .f64 = &rl_minlstm_ops_f64,
-};
-#endif
+RL_CELL_ROW(minlstm, RL_CELL_MINLSTM, minlstm,
+            .equation = "h_t = f' h_{t-1} + i' h~, f' = f/(f+i), i' = i/(f+i), f, i = sigmoid(W u + b), h~ = W_h u + b_h "
+                        "(Feng et al. 2024)",
+            .gates = 3, .hh_gates = 3, .recur = RL_RECUR_NONE, RL_PARAMS(RL_INPUT_PARAMS(3)),
+            .states = 1, .cache_gates = 1,
+            RL_GATES(0, 0, 1)); /* forget and keep: f, write: i */

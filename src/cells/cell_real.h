@@ -16,6 +16,21 @@ typedef RL_T(rl_recur_ops) rl_recur_ops;
 #define RL_OPS(d) ((d)->f32)
 #endif
 
+/* A cell's row (cells/cell.h), rl_cell_NAME: its id, its name "NAME", its
+ * step functions rl_OPS_ops_f32 and _f64 (each copy's RL_OPS_DEFINE), then
+ * the rest of its fields. The float64 copy defines it; the float32 copy only
+ * declares it, so what the fields name (an init_extra, an out_jac) need be
+ * in the float64 copy alone. */
+#ifdef RL_REAL_F64
+#define RL_CELL_ROW(NAME, ID, OPS, ...)                                                                         \
+    extern const rl_cell_ops_f32 rl_##OPS##_ops_f32;                                                            \
+    extern const rl_cell_ops_f64 rl_##OPS##_ops_f64;                                                            \
+    const rl_cell_desc rl_cell_##NAME = {                                                                       \
+        .id = ID, .name = #NAME, .f32 = &rl_##OPS##_ops_f32, .f64 = &rl_##OPS##_ops_f64, __VA_ARGS__}
+#else
+#define RL_CELL_ROW(NAME, ID, OPS, ...) extern const rl_cell_desc rl_cell_##NAME
+#endif
+
 /* The offset of sequence b's row at step t in a (T, B, H) buffer of the layer. */
 static inline size_t rl_row(const rl_layer *ly, int t, int b) { return ((size_t)t * ly->B + (size_t)b) * ly->H; }
 

@@ -95,28 +95,13 @@ static void vjp_none(const rl_layer *ly, int t, int b, int j0, int j1, const rea
     (void)ly, (void)t, (void)b, (void)j0, (void)j1, (void)kbar, (void)zbar, (void)zhbar, (void)sbar, (void)dextra;
 }
 
-#ifdef RL_REAL_F64
-extern const rl_cell_ops_f64 rl_tanh_ops_f64, rl_relu_ops_f64, rl_linear_ops_f64;
-const rl_cell_ops_f64 rl_tanh_ops_f64 = {.fwd = fwd_tanh, .bwd = bwd_tanh, .extra_grad = NULL, .jac_vjp = vjp_tanh};
-const rl_cell_ops_f64 rl_relu_ops_f64 = {.fwd = fwd_relu, .bwd = bwd_relu, .extra_grad = NULL, .jac_vjp = vjp_none};
-const rl_cell_ops_f64 rl_linear_ops_f64 = {.fwd = fwd_linear, .bwd = bwd_linear, .extra_grad = NULL, .jac_vjp = vjp_none};
-#else
-extern const rl_cell_ops_f32 rl_tanh_ops_f32, rl_relu_ops_f32, rl_linear_ops_f32;
-const rl_cell_ops_f32 rl_tanh_ops_f32 = {.fwd = fwd_tanh, .bwd = bwd_tanh, .extra_grad = NULL, .jac_vjp = vjp_tanh};
-const rl_cell_ops_f32 rl_relu_ops_f32 = {.fwd = fwd_relu, .bwd = bwd_relu, .extra_grad = NULL, .jac_vjp = vjp_none};
-const rl_cell_ops_f32 rl_linear_ops_f32 = {.fwd = fwd_linear, .bwd = bwd_linear, .extra_grad = NULL, .jac_vjp = vjp_none};
-#endif
+RL_OPS_DEFINE(rl_cell_ops, rl_tanh_ops, .fwd = fwd_tanh, .bwd = bwd_tanh, .jac_vjp = vjp_tanh);
+RL_OPS_DEFINE(rl_cell_ops, rl_relu_ops, .fwd = fwd_relu, .bwd = bwd_relu, .jac_vjp = vjp_none);
+RL_OPS_DEFINE(rl_cell_ops, rl_linear_ops, .fwd = fwd_linear, .bwd = bwd_linear, .jac_vjp = vjp_none);
 
-#ifdef RL_REAL_F64
-extern const rl_cell_ops_f32 rl_tanh_ops_f32, rl_relu_ops_f32, rl_linear_ops_f32;
-#define VANILLA(ID, NAME, ACT, OPS, RELU)                                                                      \
-    {                                                                                                          \
-        .id = ID, .name = NAME, .equation = "h_t = " ACT "(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh)", .gates = 1, \
-        .hh_gates = 1, .recur = RL_RECUR_DENSE, .nparams = 4, .params = {RL_TORCH_PARAMS(1, 1)}, .states = 1,     \
-        .forget_gate = -1, .keep_gate = -1,                                                                    \
-        .write_gate = -1, .relu = RELU, .f32 = &OPS##_f32, .f64 = &OPS##_f64                                   \
-    }
-const rl_cell_desc rl_cell_tanh = VANILLA(RL_CELL_TANH, "tanh", "tanh", rl_tanh_ops, 0);
-const rl_cell_desc rl_cell_relu = VANILLA(RL_CELL_RELU, "relu", "relu", rl_relu_ops, 1);
-const rl_cell_desc rl_cell_linear = VANILLA(RL_CELL_LINEAR, "linear", "", rl_linear_ops, 0);
-#endif
+#define VANILLA(NAME, ID, ACT, RELU)                                                                           \
+    RL_CELL_ROW(NAME, ID, NAME, .equation = "h_t = " ACT "(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh)",              \
+                RL_TORCH_GATES(1), RL_PARAMS(RL_TORCH_PARAMS(1)), .states = 1, RL_GATES(-1, -1, -1), .relu = RELU)
+VANILLA(tanh, RL_CELL_TANH, "tanh", 0);
+VANILLA(relu, RL_CELL_RELU, "relu", 1);
+VANILLA(linear, RL_CELL_LINEAR, "", 0);

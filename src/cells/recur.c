@@ -224,21 +224,10 @@ static void cdiag_grad(int Gh, int U, int n, const real *E, const real *S, real 
     }
 }
 
-#ifdef RL_REAL_F64
-extern const rl_recur_ops_f64 rl_recur_dense_ops_f64, rl_recur_diag_ops_f64, rl_recur_none_ops_f64,
-    rl_recur_cdiag_ops_f64;
-const rl_recur_ops_f64 rl_recur_dense_ops_f64 = {dense_step, dense_units, dense_pack, dense_mul, dense_mul_t, dense_grad};
-const rl_recur_ops_f64 rl_recur_diag_ops_f64 = {diag_step, NULL, NULL, diag_mul, diag_mul, diag_grad};
-const rl_recur_ops_f64 rl_recur_none_ops_f64 = {none_step, NULL, NULL, none_mul, none_mul_t, none_grad};
-const rl_recur_ops_f64 rl_recur_cdiag_ops_f64 = {cdiag_step, NULL, NULL, cdiag_mul, cdiag_mul_t, cdiag_grad};
-#else
-extern const rl_recur_ops_f32 rl_recur_dense_ops_f32, rl_recur_diag_ops_f32, rl_recur_none_ops_f32,
-    rl_recur_cdiag_ops_f32;
-const rl_recur_ops_f32 rl_recur_dense_ops_f32 = {dense_step, dense_units, dense_pack, dense_mul, dense_mul_t, dense_grad};
-const rl_recur_ops_f32 rl_recur_diag_ops_f32 = {diag_step, NULL, NULL, diag_mul, diag_mul, diag_grad};
-const rl_recur_ops_f32 rl_recur_none_ops_f32 = {none_step, NULL, NULL, none_mul, none_mul_t, none_grad};
-const rl_recur_ops_f32 rl_recur_cdiag_ops_f32 = {cdiag_step, NULL, NULL, cdiag_mul, cdiag_mul_t, cdiag_grad};
-#endif
+RL_OPS_DEFINE(rl_recur_ops, rl_recur_dense_ops, dense_step, dense_units, dense_pack, dense_mul, dense_mul_t, dense_grad);
+RL_OPS_DEFINE(rl_recur_ops, rl_recur_diag_ops, diag_step, NULL, NULL, diag_mul, diag_mul, diag_grad);
+RL_OPS_DEFINE(rl_recur_ops, rl_recur_none_ops, none_step, NULL, NULL, none_mul, none_mul_t, none_grad);
+RL_OPS_DEFINE(rl_recur_ops, rl_recur_cdiag_ops, cdiag_step, NULL, NULL, cdiag_mul, cdiag_mul_t, cdiag_grad);
 
 #ifdef RL_REAL_F64
 #include <lapacke.h>
@@ -246,28 +235,32 @@ const rl_recur_ops_f32 rl_recur_cdiag_ops_f32 = {cdiag_step, NULL, NULL, cdiag_m
 
 size_t rl_recur_pack_size(int Gh, int U) { return rl_step_pack_size(Gh, U); }
 
-static int all_zero(const double *v, int n)
+int rl_all_zero(const double *v, int n)
 {
     for (int i = 0; i < n; i++)
         if (v[i] != 0) return 0;
     return 1;
 }
 
-/* rows (H, H) = sum_g diag(coef[g]) W[g]: the gate blocks whose
- * coefficients are all zero are passed over */
-static void dense_jac(int Gh, int H, const double *W, const double *coef, double *rows, size_t ld)
+void rl_gate_rows(double *out, size_t ld, const double *W, int G, int H, int n, const double *coef)
 {
     for (int j = 0; j < H; j++)
-        for (int k = 0; k < H; k++) rows[(size_t)j * ld + k] = 0;
-    for (int g = 0; g < Gh; g++) {
+        for (int k = 0; k < n; k++) out[(size_t)j * ld + k] = 0;
+    for (int g = 0; g < G; g++) {
         const double *cg = coef + (size_t)g * H;
-        if (all_zero(cg, H)) continue;
+        if (rl_all_zero(cg, H)) continue;
         for (int j = 0; j < H; j++) {
-            double *o = rows + (size_t)j * ld, a = cg[j];
-            const double *w = W + ((size_t)g * H + j) * H;
-            for (int k = 0; k < H; k++) o[k] += a * w[k];
+            double *o = out + (size_t)j * ld, a = cg[j];
+            const double *w = W + ((size_t)g * H + j) * n;
+            for (int k = 0; k < n; k++) o[k] += a * w[k];
         }
     }
+}
+
+/* rows (H, H) = sum_g diag(coef[g]) W[g] */
+static void dense_jac(int Gh, int H, const double *W, const double *coef, double *rows, size_t ld)
+{
+    rl_gate_rows(rows, ld, W, Gh, H, H, coef);
 }
 
 static void dense_jac_adj(int Gh, int H, const double *W, const double *coef, const double *jbar, size_t ld, double *dW,

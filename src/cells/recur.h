@@ -89,6 +89,14 @@ typedef struct rl_recur_desc {
 /* The row of kind k (k < RL_RECUR_COUNT). */
 const rl_recur_desc *rl_recur_of(rl_recur k);
 
+/* out (H, n), row stride ld, = sum_g diag(coef[g]) W[g]: coef (G*H) a
+ * unit's coefficient for each gate block W[g] (H, n) of W (G*H, n), the
+ * derivative of the units through a weight matrix; the blocks whose
+ * coefficients are all zero are passed over. rl_all_zero: v (n) holds
+ * zeros only. */
+void rl_gate_rows(double *out, size_t ld, const double *W, int G, int H, int n, const double *coef);
+int rl_all_zero(const double *v, int n);
+
 /* floats of scratch for a dense W_hh (Gh*U, U) packed for the step kernel */
 size_t rl_recur_pack_size(int Gh, int U);
 

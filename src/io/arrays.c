@@ -57,10 +57,7 @@ void ar_close(ar_set *s)
     free(s->bufs);
     free(s->a);
     if (s->has_st) st_close(&s->st);
-    char path[sizeof s->path];
-    memcpy(path, s->path, sizeof path);
-    memset(s, 0, sizeof *s);
-    memcpy(s->path, path, sizeof path);
+    rl_zero_but(s, sizeof *s, s->path, sizeof s->path);
 }
 
 const ar_array *ar_find(const ar_set *s, const char *name)

@@ -16,10 +16,7 @@ void csv_close(csv_table *t)
     free(t->row_at);
     free(t->line);
     free(t->buf);
-    char path[sizeof t->path];
-    memcpy(path, t->path, sizeof path);
-    memset(t, 0, sizeof *t);
-    memcpy(t->path, path, sizeof path);
+    rl_zero_but(t, sizeof *t, t->path, sizeof t->path);
 }
 
 /* One field from p: [*fs, *fe) its bytes (the quotes' inside for a quoted

@@ -376,12 +376,7 @@ rl_status rl_model_save(const rl_model *m, const char *path)
 void rl_data_free(rl_data *d)
 {
     if (!d) return;
-    rl_free(d->x);
-    rl_free(d->y);
-    rl_free(d->mask);
-    rl_free(d->h0);
-    rl_free(d->c0);
-    rl_free(d->target);
+    RL_FREE_ALL(d->x, d->y, d->mask, d->h0, d->c0, d->target);
     free(d);
 }
 

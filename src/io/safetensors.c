@@ -58,10 +58,7 @@ void st_close(st_file *f)
     }
     free(f->meta_key);
     free(f->meta_val);
-    char path[sizeof f->path];
-    memcpy(path, f->path, sizeof path);
-    memset(f, 0, sizeof *f);
-    memcpy(f->path, path, sizeof path);
+    rl_zero_but(f, sizeof *f, f->path, sizeof f->path);
 }
 
 /* Read from fp into *b (capacity *cap, *n bytes so far) until it holds want
@@ -492,21 +489,31 @@ rl_status st_expect_shape(const st_file *f, const st_tensor *t, int ndim, const 
     return rl_fail(RL_ERR_FORMAT, "%s: tensor '%s' has shape %s, expected %s", f->path, t->name, got, want);
 }
 
+/* "f: tensor t has dtype D, expected want" */
+static rl_status wrong_dtype(const st_file *f, const st_tensor *t, const char *want)
+{
+    return rl_fail(RL_ERR_FORMAT, "%s: tensor '%s' has dtype %s, expected %s", f->path, t->name, t->dtype_name, want);
+}
+
+/* element i of t, an F32 or F64 tensor, as a double */
+static double real_at(const st_file *f, const st_tensor *t, size_t i)
+{
+    const unsigned char *src = f->data + t->begin;
+    if (t->dtype == ST_F32) {
+        float x;
+        memcpy(&x, src + 4 * i, 4);
+        return x;
+    }
+    double v;
+    memcpy(&v, src + 8 * i, 8);
+    return v;
+}
+
 rl_status st_get_real(const st_file *f, const st_tensor *t, rl_dtype dtype, void *out)
 {
-    if (t->dtype != ST_F32 && t->dtype != ST_F64)
-        return rl_fail(RL_ERR_FORMAT, "%s: tensor '%s' has dtype %s, expected F32 or F64", f->path, t->name,
-                       t->dtype_name);
-    const unsigned char *src = f->data + t->begin;
+    if (t->dtype != ST_F32 && t->dtype != ST_F64) return wrong_dtype(f, t, "F32 or F64");
     for (size_t i = 0; i < t->numel; i++) {
-        double v;
-        if (t->dtype == ST_F32) {
-            float x;
-            memcpy(&x, src + 4 * i, 4);
-            v = x;
-        } else {
-            memcpy(&v, src + 8 * i, 8);
-        }
+        double v = real_at(f, t, i);
         if (!isfinite(v))
             return rl_fail(RL_ERR_NONFINITE, "%s: tensor '%s' holds a non-finite value at element %zu", f->path,
                            t->name, i);
@@ -518,9 +525,7 @@ rl_status st_get_real(const st_file *f, const st_tensor *t, rl_dtype dtype, void
 
 rl_status st_get_ids(const st_file *f, const st_tensor *t, int32_t lo, int32_t hi, int32_t *out)
 {
-    if (t->dtype != ST_I64 && t->dtype != ST_I32)
-        return rl_fail(RL_ERR_FORMAT, "%s: tensor '%s' has dtype %s, expected I64 or I32", f->path, t->name,
-                       t->dtype_name);
+    if (t->dtype != ST_I64 && t->dtype != ST_I32) return wrong_dtype(f, t, "I64 or I32");
     const unsigned char *src = f->data + t->begin;
     for (size_t i = 0; i < t->numel; i++) {
         int64_t v;
@@ -737,18 +742,8 @@ rl_status rl_st_read_f64(const rl_st *r, const char *name, double *out, size_t n
     const st_tensor *t = st_find(&r->f, name);
     if (!t) return rl_fail(RL_ERR_FORMAT, "%s: tensor '%s' is missing", r->f.path, name);
     if (t->numel != n) return rl_fail(RL_ERR_FORMAT, "%s: tensor '%s' has %zu elements, expected %zu", r->f.path, name, t->numel, n);
-    if (t->dtype != ST_F32 && t->dtype != ST_F64)
-        return rl_fail(RL_ERR_FORMAT, "%s: tensor '%s' has dtype %s, expected F32 or F64", r->f.path, name, t->dtype_name);
-    const unsigned char *src = r->f.data + t->begin;
-    for (size_t i = 0; i < n; i++) {
-        if (t->dtype == ST_F32) {
-            float x;
-            memcpy(&x, src + 4 * i, 4);
-            out[i] = x;
-        } else {
-            memcpy(&out[i], src + 8 * i, 8);
-        }
-    }
+    if (t->dtype != ST_F32 && t->dtype != ST_F64) return wrong_dtype(&r->f, t, "F32 or F64");
+    for (size_t i = 0; i < n; i++) out[i] = real_at(&r->f, t, i);
     return RL_OK;
 }
 

@@ -21,11 +21,7 @@ rl_status rl_orth_ws_alloc(rl_ws *ws, const rl_model *m)
 
 void rl_orth_ws_free(rl_ws *ws)
 {
-    rl_free(ws->whh);
-    rl_free(ws->orth_src);
-    rl_free(ws->dwhh);
-    rl_free(ws->orth_scratch);
-    rl_free(ws->orth_ipiv);
+    RL_FREE_ALL(ws->whh, ws->orth_src, ws->dwhh, ws->orth_scratch, ws->orth_ipiv);
 }
 
 /* X and B of layer l (model dtype) as float64 into x and b */

@@ -131,10 +131,9 @@ rl_status rl_ws_new(rl_ws **out, const rl_model *m, int batch, int steps)
 void rl_ws_free(rl_ws *ws)
 {
     if (!ws) return;
-    void *bufs[] = {ws->xt, ws->h, ws->c, ws->gates, ws->aux, ws->y, ws->ya, ws->dstate, ws->rder, ws->drder, ws->out, ws->dout, ws->dh, ws->dh_below,
-                    ws->dh_top, ws->dh_all, ws->dz, ws->dzh, ws->dc, ws->drop, ws->dmask, ws->carry, ws->grad, ws->grad_h0, ws->grad_c0, ws->wsum, ws->lrow,
-                    ws->wt, ws->ids, ws->wpack};
-    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) rl_free(bufs[i]);
+    RL_FREE_ALL(ws->xt, ws->h, ws->c, ws->gates, ws->aux, ws->y, ws->ya, ws->dstate, ws->rder, ws->drder, ws->out, ws->dout, ws->dh,
+                ws->dh_below, ws->dh_top, ws->dh_all, ws->dz, ws->dzh, ws->dc, ws->drop, ws->dmask, ws->carry, ws->grad, ws->grad_h0,
+                ws->grad_c0, ws->wsum, ws->lrow, ws->wt, ws->ids, ws->wpack);
     rl_orth_ws_free(ws);
     free(ws);
 }

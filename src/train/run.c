@@ -65,6 +65,34 @@ static int flush_close(FILE *f)
     return fclose(f) != 0 || bad;
 }
 
+/* A temporary file beside path for writing, its name in tmp (n bytes);
+ * NULL with the message "what: cannot write" on failure. */
+static FILE *open_temp(const char *path, char *tmp, size_t n, const char *what)
+{
+    snprintf(tmp, n, "%s.tmp.XXXXXX", path);
+    int fd = mkstemp(tmp);
+    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+    if (!f) {
+        rl_fail(RL_ERR_IO, "%s: cannot write: %s", what, strerror(errno));
+        if (fd >= 0) close(fd), unlink(tmp);
+    }
+    return f;
+}
+
+/* Close o, the temporary tmp (flushed and synced), and rename it over path;
+ * with bad (a write to it failed), or when that fails, remove it and say
+ * "path: cannot VERB". */
+static rl_status commit_temp(FILE *o, int bad, const char *tmp, const char *path, const char *verb)
+{
+    bad |= flush_close(o);
+    if (bad || chmod(tmp, 0644) != 0 || rename(tmp, path) != 0) {
+        rl_status s = rl_fail(RL_ERR_IO, "%s: cannot %s: %s", path, verb, strerror(errno));
+        unlink(tmp);
+        return s;
+    }
+    return RL_OK;
+}
+
 /* text into path atomically: a temporary file beside it, flushed, synced and
  * renamed over path. */
 static rl_status write_atomic(const char *path, const char *text)
@@ -72,22 +100,9 @@ static rl_status write_atomic(const char *path, const char *text)
     rl_status s0 = rl_check_output(path);
     if (s0) return s0;
     char tmp[RL_RUN_MAX_PATH + 128];
-    snprintf(tmp, sizeof tmp, "%s.tmp.XXXXXX", path);
-    int fd = mkstemp(tmp);
-    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
-    if (!f) {
-        rl_status s = rl_fail(RL_ERR_IO, "%s: cannot write: %s", path, strerror(errno));
-        if (fd >= 0) close(fd), unlink(tmp);
-        return s;
-    }
-    int bad = fputs(text, f) < 0;
-    bad |= flush_close(f);
-    if (bad || chmod(tmp, 0644) != 0 || rename(tmp, path) != 0) {
-        rl_status s = rl_fail(RL_ERR_IO, "%s: cannot write: %s", path, strerror(errno));
-        unlink(tmp);
-        return s;
-    }
-    return RL_OK;
+    FILE *f = open_temp(path, tmp, sizeof tmp, path);
+    if (!f) return RL_ERR_IO;
+    return commit_temp(f, fputs(text, f) < 0, tmp, path, "write");
 }
 
 /* Give up the lock of a run that did not start; with created, also the
@@ -407,14 +422,10 @@ static rl_status trim_log(const char *path, int64_t step)
         return rl_fail(RL_ERR_IO, "%s: not a regular file", path);
     }
     char tmp[RL_RUN_MAX_PATH + 128];
-    snprintf(tmp, sizeof tmp, "%s.tmp.XXXXXX", path);
-    int fd = mkstemp(tmp);
-    FILE *o = fd >= 0 ? fdopen(fd, "w") : NULL;
+    FILE *o = open_temp(path, tmp, sizeof tmp, tmp);
     if (!o) {
-        rl_status s = rl_fail(RL_ERR_IO, "%s: cannot write: %s", tmp, strerror(errno));
-        if (fd >= 0) close(fd), unlink(tmp);
         fclose(f);
-        return s;
+        return RL_ERR_IO;
     }
     char *line = NULL;
     size_t cap = 0;
@@ -430,13 +441,7 @@ static rl_status trim_log(const char *path, int64_t step)
     bad |= ferror(f);
     free(line);
     fclose(f);
-    bad |= flush_close(o);
-    if (bad || chmod(tmp, 0644) != 0 || rename(tmp, path) != 0) {
-        rl_status s = rl_fail(RL_ERR_IO, "%s: cannot rewrite: %s", path, strerror(errno));
-        unlink(tmp);
-        return s;
-    }
-    return RL_OK;
+    return commit_temp(o, bad, tmp, path, "rewrite");
 }
 
 rl_status rl_run_restore(const st_file *f, const char *dir, const rl_train_config *c, rl_model *m, rl_optim *o,

@@ -10,12 +10,7 @@
 
 void rl_seqset_free(rl_seqset *s)
 {
-    rl_free(s->x);
-    rl_free(s->x8);
-    rl_free(s->y);
-    rl_free(s->cls);
-    rl_free(s->mask);
-    rl_free(s->last);
+    RL_FREE_ALL(s->x, s->x8, s->y, s->cls, s->mask, s->last);
     memset(s, 0, sizeof *s);
 }
 
