@@ -138,7 +138,7 @@ TEST(cli_train_recipe_overridden_anywhere)
     txt = read_file(path, &n);
     j = txt ? cJSON_Parse((char *)txt) : NULL;
     const cJSON *over = cJSON_GetObjectItemCaseSensitive(j, "overridden"), *set = cJSON_GetObjectItemCaseSensitive(j, "settings");
-    CHECK(cJSON_GetArraySize(over) == 3 && cJSON_GetArraySize(set) == 15);
+    CHECK(cJSON_GetArraySize(over) == 3 && cJSON_GetArraySize(set) == 16);
     int lr = 0, kept = 0;
     for (const cJSON *e = set ? set->child : NULL; e; e = e->next) {
         const char *key = cJSON_GetObjectItemCaseSensitive(e, "key")->valuestring,

@@ -40,7 +40,8 @@ static const rl_recipe_setting indrnn_[] = {
     SET("lr", "2e-4", "[P] sec. 5.1 \"2 x 10^-4\"; [C] " LI " L34"),
     SET("step_size", "20000", "[P] sec. 5.1"),
     SET("gamma", "0.1", "[P] sec. 5.1"),
-    SET("clip", "0", "[C] " LI ": no norm clipping (the BPTT message is clipped instead, L36: see the gaps)"),
+    SET("clip", "0", "[C] " LI ": no norm clipping (the BPTT message is clipped instead)"),
+    SET("clip_message", "10", "[C] " LI " L36 --gradclipvalue 10, every layer's grad_clipping: the BPTT message clamped at +-10"),
 };
 
 static const rl_recipe_setting irnn_[] = {
@@ -58,7 +59,8 @@ static const rl_recipe_setting irnn_[] = {
            "smaller initial learning rate (10^-5) was used\" ([D] from T = 500, their next length after 100)"),
     SET("step_size", "20000", "[C] " LI " L166-179"),
     SET("gamma", "0.1", "[C] " LI " L166-179"),
-    SET("clip", "0", "[C] " LI ": no norm clipping (the BPTT message is clipped: see the gaps)"),
+    SET("clip", "0", "[C] " LI ": no norm clipping (the BPTT message is clipped instead)"),
+    SET("clip_message", "10", "[C] " LI " L36 --gradclipvalue 10, every layer's grad_clipping: the BPTT message clamped at +-10"),
 };
 
 #define CHRONO "atremblay/chronoRNN@f543e85"
@@ -91,7 +93,8 @@ static const rl_recipe_setting lstm_fb1_[] = {
     SET("lr", "2e-4", "[C] " LI " L34 (the paper's sec. 5.1 gives 2e-3 for tanh models)"),
     SET("step_size", "20000", "[C] " LI " L166-179"),
     SET("gamma", "0.1", "[C] " LI " L166-179"),
-    SET("clip", "0", "[C] " LI ": no norm clipping (BPTT message clip, see the gaps)"),
+    SET("clip", "0", "[C] " LI ": no norm clipping (the BPTT message is clipped instead)"),
+    SET("clip_message", "10", "[C] " LI " L36 --gradclipvalue 10, every layer's grad_clipping: the BPTT message clamped at +-10"),
 };
 
 #define EXP "Lezcano/expRNN@8de9c0a"
@@ -213,15 +216,12 @@ static const rl_recipe_setting minlstm_[] = {
 static const rl_recipe recipes[] = {
     RECIPE("indrnn", "Li, Li, Cook, Zhu, Gao 2018, Independently recurrent neural network (IndRNN), CVPR",
            "Sunnydreamrain/IndRNN_Theano_Lasagne@d089267 adding/adding.py, adding/IndRNN.py",
-           "The code clips the BPTT message dL/d(pre-activation) at +-10 at every step (Lasagne grad_clipping): rnnlab clips "
-           "parameter gradients only, so the recipe has no clipping. The input weights are N(0, 0.001^2): rnnlab draws U[-S, S] "
-           "of the same variance. The readout's init (Lasagne's Glorot, b = 0) is PyTorch's Linear.",
+           "The input weights are N(0, 0.001^2): rnnlab draws U[-S, S] of the same variance. The readout's init (Lasagne's Glorot, b = 0) is PyTorch's Linear.",
            indrnn_),
     RECIPE("irnn", "Le, Jaitly, Hinton 2015, A simple way to initialize recurrent networks of rectified linear units, arXiv:1504.00941",
            "none by the authors: the IRNN baseline of Li et al.'s Sunnydreamrain/IndRNN_Theano_Lasagne@d089267 adding/adding.py",
            "Le et al.'s own settings (SGD with a learning rate from a grid, their clipping) were not reachable; the recipe is "
-           "Li et al.'s IRNN, which clips the BPTT message at +-10 (not in rnnlab) and draws W_in from N(0, 0.001^2) (U of the "
-           "same variance here).",
+           "Li et al.'s IRNN, which draws W_in from N(0, 0.001^2) (U of the same variance here).",
            irnn_),
     RECIPE("chrono-lstm", "Tallec, Ollivier 2018, Can recurrent neural networks warp time?, ICLR",
            "none by the authors: the reproduction atremblay/chronoRNN@f543e85, whose comments quote the paper",
@@ -231,7 +231,7 @@ static const rl_recipe recipes[] = {
            chrono_lstm_),
     RECIPE("lstm-fb1", "Gers, Schmidhuber, Cummins 2000, Learning to forget; Jozefowicz, Zaremba, Sutskever 2015, ICML",
            "the LSTM baseline of Sunnydreamrain/IndRNN_Theano_Lasagne@d089267 adding/adding.py (Lasagne LSTMLayer)",
-           "Lasagne's LSTM has peephole connections and the code clips the BPTT message at +-10: neither is in rnnlab. "
+           "Lasagne's LSTM has peephole connections, which rnnlab's (PyTorch's) LSTM has not. "
            "Its N(0, 0.1^2) input weights are U of the same variance here.",
            lstm_fb1_),
     RECIPE("exprnn", "Lezcano-Casado, Martinez-Rubio 2019, Cheap orthogonal constraints in neural networks, ICML",
