@@ -72,3 +72,27 @@ int test_pass_at(const char *file, int line, rl_ws *ws, const rl_model *m, const
     return made(file, line, "rl_forward", rl_forward(ws, m, b, loss)) &&
            made(file, line, "rl_backward", rl_backward(ws, m, b));
 }
+
+rl_train_config test_small_config(rl_task_kind task, rl_cell cell)
+{
+    rl_train_config c = rl_train_defaults();
+    c.task = task, c.seq_len = task == RL_TASK_TEXT ? 25 : 20, c.cell = cell, c.hidden = 12, c.layers = 2;
+    c.batch = 6, c.steps = 40, c.dropout = 0.25, c.log_every = 5, c.eval_every = 10, c.eval_batches = 2;
+    c.flow_every = 10, c.ckpt_every = 10, c.seed = 9;
+    if (task == RL_TASK_TEXT) c.k1 = 15;
+    return c;
+}
+
+rl_trainer *test_run_at(const char *file, int line, rl_trainer *t)
+{
+    int intr = 0;
+    if (t) made(file, line, "rl_trainer_run", rl_trainer_run(t, NULL, &intr, NULL, NULL));
+    return t;
+}
+
+rl_trainer *test_train_at(const char *file, int line, const rl_train_config *c, const char *dir)
+{
+    rl_trainer *t = NULL;
+    made(file, line, "rl_trainer_new", rl_trainer_new(&t, c, dir));
+    return test_run_at(file, line, t);
+}

@@ -1,7 +1,8 @@
 /* A net for a test in one call: a model, random data for it (or both from
  * a fixture case), a workspace of the data's size and a Jacobian tool on
- * one of its sequences, each made only when asked for; a failure of any is
- * a failed check at the caller's line. tests/nets.c */
+ * one of its sequences, each made only when asked for; and a training run
+ * in one call. A failure of any part is a failed check at the caller's
+ * line. tests/nets.c */
 #ifndef RL_TEST_NETS_H
 #define RL_TEST_NETS_H
 
@@ -72,5 +73,19 @@ test_net test_case_at(const char *file, int line, const char *name, const char *
  * file:line. */
 int test_pass_at(const char *file, int line, rl_ws *ws, const rl_model *m, const rl_batch *b, double *loss);
 #define TEST_PASS(ws, m, b, loss) test_pass_at(__FILE__, __LINE__, ws, m, b, loss)
+
+/* A small training run of task with cell: 2 layers of 12 units, batches of
+ * 6 sequences of 20 steps (text: 25, truncated every 15), 40 steps with
+ * dropout 0.25, records every 5 and 10 steps, a checkpoint every 10, seed 9. */
+rl_train_config test_small_config(rl_task_kind task, rl_cell cell);
+/* rl_trainer_run of t to its end (no stop flag, no progress) when t is not
+ * NULL, a failure a failed check at file:line; t. */
+rl_trainer *test_run_at(const char *file, int line, rl_trainer *t);
+#define TEST_RUN(t) test_run_at(__FILE__, __LINE__, t)
+/* A training run of c in the folder dir to its end: rl_trainer_new and
+ * TEST_RUN; the trainer (rl_trainer_free it), NULL when rl_trainer_new
+ * failed (a failed check at file:line). */
+rl_trainer *test_train_at(const char *file, int line, const rl_train_config *c, const char *dir);
+#define TEST_TRAIN(c, dir) test_train_at(__FILE__, __LINE__, c, dir)
 
 #endif

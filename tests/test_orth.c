@@ -366,11 +366,9 @@ TEST(orth_training_keeps_w_orthogonal)
         char dir[1100], start[1100];
         snprintf(dir, sizeof dir, "%s/orth-train-%d", test_tmpdir, run);
         snprintf(start, sizeof start, "%s/orth-train-start-%d", test_tmpdir, run);
-        rl_trainer *t = NULL, *t0 = NULL;
-        int intr = 0;
+        rl_trainer *t0 = NULL;
         CHECK_OK(rl_trainer_new(&t0, &c, start));
-        CHECK_OK(rl_trainer_new(&t, &c, dir));
-        if (t) CHECK_OK(rl_trainer_run(t, NULL, &intr, NULL, NULL));
+        rl_trainer *t = TEST_TRAIN(&c, dir);
         if (!t || !t0) goto next;
         const rl_model *m = rl_trainer_model(t), *m0 = rl_trainer_model(t0);
         const int H = 12;
@@ -762,22 +760,15 @@ TEST(orth_resume_is_exact)
     char a[1100], b[1100], pa[1200], pb[1200];
     snprintf(a, sizeof a, "%s/orth-whole", test_tmpdir);
     snprintf(b, sizeof b, "%s/orth-parts", test_tmpdir);
-    rl_trainer *t = NULL;
-    int intr = 0;
-    CHECK_OK(rl_trainer_new(&t, &c, a));
-    if (t) CHECK_OK(rl_trainer_run(t, NULL, &intr, NULL, NULL));
-    rl_trainer_free(t);
-    t = NULL;
+    rl_trainer_free(TEST_TRAIN(&c, a));
     c.steps = 6;
-    CHECK_OK(rl_trainer_new(&t, &c, b));
-    if (t) CHECK_OK(rl_trainer_run(t, NULL, &intr, NULL, NULL));
-    rl_trainer_free(t);
-    t = NULL;
+    rl_trainer_free(TEST_TRAIN(&c, b));
+    rl_trainer *t = NULL;
     CHECK_OK(rl_trainer_resume(&t, b, 12));
     if (t) {
         rl_train_config rc = rl_trainer_config(t);
         CHECK(rc.orthogonal == RL_ORTH_CAYLEY && rc.orthogonal_lr == 3e-4);
-        CHECK_OK(rl_trainer_run(t, NULL, &intr, NULL, NULL));
+        TEST_RUN(t);
     }
     rl_trainer_free(t);
     snprintf(pa, sizeof pa, "%s/model.safetensors", a);

@@ -496,18 +496,14 @@ TEST(reg_training_records_and_resumes_exactly)
         char a[1100], b[1100];
         snprintf(a, sizeof a, "%s/reg-full%d", test_tmpdir, k);
         snprintf(b, sizeof b, "%s/reg-split%d", test_tmpdir, k);
-        rl_trainer *t = NULL;
-        int intr = 0;
-        CHECK_OK(rl_trainer_new(&t, &c, a));
-        if (t) CHECK_OK(rl_trainer_run(t, NULL, &intr, NULL, NULL));
+        rl_trainer *t = TEST_TRAIN(&c, a);
         rl_trainer_free(t);
         c.steps = 15, t = NULL;
-        CHECK_OK(rl_trainer_new(&t, &c, b));
-        if (t) CHECK_OK(rl_trainer_run(t, NULL, &intr, NULL, NULL));
+        t = TEST_TRAIN(&c, b);
         rl_trainer_free(t);
         t = NULL;
         CHECK_OK(rl_trainer_resume(&t, b, 30));
-        if (t) CHECK_OK(rl_trainer_run(t, NULL, &intr, NULL, NULL));
+        TEST_RUN(t);
         rl_trainer_free(t);
         size_t na = 0, nb = 0, fa = 0, fb = 0, ma_n = 0;
         unsigned char *ma = run_file(a, "model.safetensors", &na), *mb = run_file(b, "model.safetensors", &nb);
@@ -674,10 +670,7 @@ TEST(reg_omega_float32_with_vanishing_deltas_stays_finite)
     c.eval_every = 0, c.eval_batches = 1, c.flow_every = 0, c.ckpt_every = 0, c.omega = 2;
     char dir[1100];
     snprintf(dir, sizeof dir, "%s/omega-vanishing", test_tmpdir);
-    rl_trainer *t = NULL;
-    int intr = 0;
-    CHECK_OK(rl_trainer_new(&t, &c, dir));
-    if (t) CHECK_OK(rl_trainer_run(t, NULL, &intr, NULL, NULL));
+    rl_trainer *t = TEST_TRAIN(&c, dir);
     CHECK(t && rl_trainer_step(t) == 40);
     rl_trainer_free(t);
 }

@@ -13,15 +13,6 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#define CHECK_FAILS(expr, ...)                                                                                   \
-    do {                                                                                                         \
-        rl_status s_ = (expr);                                                                                   \
-        const char *w_[] = {__VA_ARGS__, NULL};                                                                  \
-        int ok_ = s_ != RL_OK;                                                                                   \
-        for (int k_ = 0; ok_ && w_[k_]; k_++) ok_ = strstr(rl_errmsg(), w_[k_]) != NULL;                         \
-        CHECK_MSG(ok_, "%s: status %d, message '%s'", #expr, (int)s_, s_ ? rl_errmsg() : "");                    \
-    } while (0)
-
 /* A batch of B sequences for ds (the arrays a task's data object holds). */
 static rl_data *batch_for(const rl_dataset *ds, int B)
 {
