@@ -226,3 +226,10 @@ const char *write_st_tmp(const char *name, const char *header, size_t ndata)
     free(img);
     return p;
 }
+
+const char *npz_tmp_at(const char *file, int line, const char *name, const npy_spec *a, int n, int deflate)
+{
+    const char *p = tmp_path(name);
+    if (npz_write_arrays(p, a, n, deflate) != 0) test_fail_at(file, line, "cannot write %s", p);
+    return p;
+}

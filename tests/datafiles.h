@@ -28,6 +28,10 @@ typedef struct {
     const void *data;
 } npy_spec;
 int npz_write_arrays(const char *path, const npy_spec *a, int n, int deflate);
+/* npz_write_arrays to name in the temporary folder: its path (a failure is
+ * a failed check at file:line). */
+const char *npz_tmp_at(const char *file, int line, const char *name, const npy_spec *a, int n, int deflate);
+#define NPZ_TMP(name, a, n, deflate) npz_tmp_at(__FILE__, __LINE__, name, a, n, deflate)
 /* An IDX file: type byte, dims (ndim of them), data already big-endian
  * (numel * elsize bytes); gz: gzipped. 0 on success. */
 int idx_write(const char *path, unsigned char type, int ndim, const uint32_t *dims, const void *be_data, size_t bytes, int gz);

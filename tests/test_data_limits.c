@@ -144,8 +144,7 @@ TEST(limit_sequence_sizes)
         float *x = calloc(n, 4);
         int64_t y[1] = {1};
         npy_spec a[2] = {{"x", "<f4", 3, {c[k].N, c[k].T, c[k].I}, x}, {"y", "<i8", 1, {1}, y}};
-        const char *p = tmp_path("size.npz");
-        CHECK(npz_write_arrays(p, a, 2, 1) == 0);
+        const char *p = NPZ_TMP("size.npz", a, 2, 1);
         ar_set s;
         rl_seqset q;
         CHECK_OK(ar_open(&s, p));
@@ -165,8 +164,7 @@ TEST(limit_sequence_sizes)
     npy_spec a[2] = {{"x", "<f4", 3, {2, 1, 1}, x}, {"y", "<i8", 1, {2}, y}};
     for (int extra = 0; extra <= 1; extra++) {
         y[1] = RL_MAX_SIZE - 1 + extra;
-        const char *p = tmp_path("ids.npz");
-        CHECK(npz_write_arrays(p, a, 2, 0) == 0);
+        const char *p = NPZ_TMP("ids.npz", a, 2, 0);
         ar_set s;
         rl_seqset q;
         CHECK_OK(ar_open(&s, p));
