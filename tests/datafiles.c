@@ -201,3 +201,35 @@ const char *series_file_write(const char *name, int rows)
     free(txt);
     return rc ? NULL : path;
 }
+
+unsigned char *st_image(const char *header, size_t hlen, const void *data, size_t ndata, size_t *len)
+{
+    size_t hl = strlen(header);
+    if (hlen < hl) hlen = hl;
+    *len = 8 + hlen + ndata;
+    unsigned char *b = malloc(*len);
+    if (!b) abort();
+    uint64_t h = hlen;
+    memcpy(b, &h, 8);
+    memcpy(b + 8, header, hl);
+    memset(b + 8 + hl, ' ', hlen - hl);
+    if (data) memcpy(b + 8 + hlen, data, ndata);
+    else memset(b + 8 + hlen, 0, ndata);
+    return b;
+}
+
+const char *write_st_tmp(const char *name, const char *header, size_t ndata)
+{
+    size_t len = 0;
+    unsigned char *img = st_image(header, 0, NULL, ndata, &len);
+    const char *p = write_tmp(name, img, len);
+    free(img);
+    return p;
+}
+
+const char *npz_tmp_at(const char *file, int line, const char *name, const npy_spec *a, int n, int deflate)
+{
+    const char *p = tmp_path(name);
+    if (npz_write_arrays(p, a, n, deflate) != 0) test_fail_at(file, line, "cannot write %s", p);
+    return p;
+}

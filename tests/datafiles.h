@@ -1,5 +1,6 @@
 /* Data files the tests write for themselves: .npy bytes, .npz archives
- * (libzip), IDX files (gzipped with zlib or not) and CSV text.
+ * (libzip), IDX files (gzipped with zlib or not), CSV text and safetensors
+ * images.
  * tests/datafiles.c */
 #ifndef RL_TEST_DATAFILES_H
 #define RL_TEST_DATAFILES_H
@@ -27,6 +28,10 @@ typedef struct {
     const void *data;
 } npy_spec;
 int npz_write_arrays(const char *path, const npy_spec *a, int n, int deflate);
+/* npz_write_arrays to name in the temporary folder: its path (a failure is
+ * a failed check at file:line). */
+const char *npz_tmp_at(const char *file, int line, const char *name, const npy_spec *a, int n, int deflate);
+#define NPZ_TMP(name, a, n, deflate) npz_tmp_at(__FILE__, __LINE__, name, a, n, deflate)
 /* An IDX file: type byte, dims (ndim of them), data already big-endian
  * (numel * elsize bytes); gz: gzipped. 0 on success. */
 int idx_write(const char *path, unsigned char type, int ndim, const uint32_t *dims, const void *be_data, size_t bytes, int gz);
@@ -34,6 +39,14 @@ int idx_write(const char *path, unsigned char type, int ndim, const uint32_t *di
 unsigned char *gzip_bytes(const void *data, size_t len, size_t *out_len);
 /* Write text to a file. 0 on success. */
 int text_write(const char *path, const char *text);
+
+/* A safetensors image: the length hlen (>= strlen(header); the header is
+ * padded with spaces to it), the header, then ndata bytes of data (from data,
+ * or zeros when it is NULL). malloc'ed; *len its size. */
+unsigned char *st_image(const char *header, size_t hlen, const void *data, size_t ndata, size_t *len);
+/* The safetensors file of header and ndata zero bytes, as name in the
+ * temporary folder: its path. */
+const char *write_st_tmp(const char *name, const char *header, size_t ndata);
 
 /* Data sets in the test's temporary folder (their paths, NULL on failure).
  * A file of N sequences of T steps, I = 2, whose targets are the running

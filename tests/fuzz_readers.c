@@ -27,32 +27,20 @@ static void use_set(const ar_set *s)
     }
 }
 
-int fuzz_npy(const uint8_t *data, size_t size)
+/* Bytes through one of the array readers; a set that parsed is used. */
+static int fuzz_arrays(rl_status (*parse)(ar_set *, const void *, size_t, const char *), const uint8_t *data, size_t size,
+                       const char *name)
 {
     ar_set s;
-    if (ar_parse_npy(&s, data, size, "x.npy") != RL_OK) return 0;
+    if (parse(&s, data, size, name) != RL_OK) return 0;
     use_set(&s);
     ar_close(&s);
     return 0;
 }
 
-int fuzz_npz(const uint8_t *data, size_t size)
-{
-    ar_set s;
-    if (ar_parse_npz(&s, data, size, "fuzz.npz") != RL_OK) return 0;
-    use_set(&s);
-    ar_close(&s);
-    return 0;
-}
-
-int fuzz_idx(const uint8_t *data, size_t size)
-{
-    ar_set s;
-    if (ar_parse_idx(&s, data, size, "fuzz-ubyte") != RL_OK) return 0;
-    use_set(&s);
-    ar_close(&s);
-    return 0;
-}
+int fuzz_npy(const uint8_t *data, size_t size) { return fuzz_arrays(ar_parse_npy, data, size, "x.npy"); }
+int fuzz_npz(const uint8_t *data, size_t size) { return fuzz_arrays(ar_parse_npz, data, size, "fuzz.npz"); }
+int fuzz_idx(const uint8_t *data, size_t size) { return fuzz_arrays(ar_parse_idx, data, size, "fuzz-ubyte"); }
 
 /* A table: its first, last and every column by number, then by name. */
 int fuzz_csv(const uint8_t *data, size_t size)

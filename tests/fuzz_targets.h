@@ -5,19 +5,18 @@
 #include <stddef.h>
 #include <stdint.h>
 
-int fuzz_safetensors(const uint8_t *data, size_t size);
-int fuzz_model(const uint8_t *data, size_t size);
-int fuzz_data(const uint8_t *data, size_t size);
-int fuzz_text(const uint8_t *data, size_t size);
-/* the readers of a user's data files: tests/fuzz_readers.c */
-int fuzz_npy(const uint8_t *data, size_t size);
-int fuzz_npz(const uint8_t *data, size_t size);
-int fuzz_idx(const uint8_t *data, size_t size);
-int fuzz_csv(const uint8_t *data, size_t size);
-/* the program's parsers: a sweep's spec, a sweep folder, plot csv's table, a run's configuration */
-int fuzz_sweepspec(const uint8_t *data, size_t size);
-int fuzz_sweepjson(const uint8_t *data, size_t size);
-int fuzz_plotcsv(const uint8_t *data, size_t size);
-int fuzz_runconfig(const uint8_t *data, size_t size);
+/* The targets, X(NAME) each: int fuzz_NAME(const uint8_t *data, size_t
+ * size), always 0, whose seeds are in tests/fuzz/NAME/ (and harness in
+ * tests/fuzz/fuzz_NAME.c): the library's readers (tests/fuzz_targets.c);
+ * the readers of a user's data files (tests/fuzz_readers.c); the program's
+ * parsers: a sweep's spec, a sweep folder, plot csv's table, a run's
+ * configuration (tests/fuzz_targets.c). */
+#define FUZZ_TARGETS(X)                                                                                          \
+    X(safetensors) X(model) X(data) X(text)                                                                      \
+    X(npy) X(npz) X(idx) X(csv)                                                                                  \
+    X(sweepspec) X(sweepjson) X(plotcsv) X(runconfig)
+
+#define FUZZ_DECLARE(name) int fuzz_##name(const uint8_t *data, size_t size);
+FUZZ_TARGETS(FUZZ_DECLARE)
 
 #endif

@@ -115,14 +115,13 @@ static void first_line(const char *src, char *dst, size_t n)
     dst[i] = '\0';
 }
 
-/* Start the program under test with argv (argv[0] replaced) and the three
- * standard streams from and to these files; the child's pid or -1. */
-static pid_t spawn(const char *const *argv, const char *in_path, const char *out_path, const char *err_path)
+pid_t run_cli_start(const char *const *argv, const char *in_path, const char *out_path, const char *err_path)
 {
+    fflush(stdout), fflush(stderr);
     pid_t pid = fork();
     if (pid != 0) return pid;
-    int in = open(in_path, O_RDONLY), o = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644),
-        e = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    int in = open(in_path, O_RDONLY), e = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644),
+        o = out_path ? open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644) : e;
     if (in < 0 || o < 0 || e < 0) _exit(127);
     dup2(in, 0), dup2(o, 1), dup2(e, 2);
     int n = 0;
@@ -140,7 +139,7 @@ int run_cli(const char *const *argv, const char *stdin_path, char *out, size_t o
     static char outp[1024], errp[1024];
     snprintf(outp, sizeof outp, "%s/cli.stdout", test_tmpdir);
     snprintf(errp, sizeof errp, "%s/cli.stderr", test_tmpdir);
-    pid_t pid = spawn(argv, stdin_path ? stdin_path : "/dev/null", outp, errp);
+    pid_t pid = run_cli_start(argv, stdin_path ? stdin_path : "/dev/null", outp, errp);
     if (pid < 0) return -1;
     int st = 0;
     if (waitpid(pid, &st, 0) < 0) return -1;
@@ -175,7 +174,7 @@ int run_cli_signal(const char *const *argv, double delay_s, int sig) { return ru
 
 int run_cli_signal_err(const char *const *argv, double delay_s, int sig, const char *err_path)
 {
-    pid_t pid = spawn(argv, "/dev/null", "/dev/null", err_path);
+    pid_t pid = run_cli_start(argv, "/dev/null", "/dev/null", err_path);
     if (pid < 0) return -1;
     struct timespec ts = {(time_t)delay_s, (long)((delay_s - (double)(time_t)delay_s) * 1e9)};
     nanosleep(&ts, NULL);
@@ -195,6 +194,69 @@ const char *write_tmp(const char *name, const void *data, size_t n)
     }
     fclose(f);
     return p;
+}
+
+void sb_printf(strbuf *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int k = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (k < 0) return;
+    if (b->n + (size_t)k + 1 > b->cap) {
+        size_t cap = 2 * (b->n + (size_t)k + 1);
+        char *ns = realloc(b->s, cap);
+        if (!ns) abort();
+        b->s = ns, b->cap = cap;
+    }
+    va_start(ap, fmt);
+    vsnprintf(b->s + b->n, (size_t)k + 1, fmt, ap);
+    va_end(ap);
+    b->n += (size_t)k;
+}
+
+char *read_tree_file_at(const char *file, int line, const char *rel, char *path, size_t n)
+{
+    snprintf(path, n, "%s/../../%s", test_fixtures, rel); /* the tree's root is above tests/fixtures */
+    size_t len = 0;
+    char *text = (char *)read_file(path, &len);
+    if (!text) test_fail_at(file, line, "cannot read %s", path);
+    return text;
+}
+
+void doc_want(doc_wants *w, const char *fmt, ...)
+{
+    if (w->n == (int)(sizeof w->s / sizeof w->s[0])) abort(); /* a test with more: make s larger */
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(w->s[w->n++], sizeof w->s[0], fmt, ap);
+    va_end(ap);
+}
+
+void check_doc_has_at(const char *file, int line, const char *rel, const doc_wants *w)
+{
+    char path[2048];
+    char *doc = read_tree_file_at(file, line, rel, path, sizeof path);
+    for (int i = 0; doc && i < w->n; i++)
+        if (!strstr(doc, w->s[i])) test_fail_at(file, line, "%s lacks '%s'", rel, w->s[i]);
+    free(doc);
+}
+
+unsigned char *check_doc_holds_output_at(const char *file, int line, const char *const *argv, const char *rel,
+                                         size_t min, const char *what, size_t *n)
+{
+    char cmd[512] = "", path[1200];
+    for (int k = 0; argv[k]; k++) snprintf(cmd + strlen(cmd), sizeof cmd - strlen(cmd), "%s%s", k ? " " : "", argv[k]);
+    int rc = run_cli(argv, NULL, NULL, 0, NULL, 0);
+    if (rc != 0) test_fail_at(file, line, "%s: exit status %d", cmd, rc);
+    *n = 0;
+    unsigned char *out = read_file(tmp_path("cli.stdout"), n);
+    char *text = read_tree_file_at(file, line, rel, path, sizeof path);
+    if (!out || *n <= min) test_fail_at(file, line, "%s: %zu bytes on stdout, want more than %zu", cmd, *n, min);
+    if (out && text && !strstr(text, (char *)out))
+        test_fail_at(file, line, "%s: %s from `%s`: paste its output there", path, what, cmd);
+    free(text);
+    return out;
 }
 
 /* The last line of a run's metrics.jsonl that has key, as a number. */

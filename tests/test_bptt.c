@@ -1,5 +1,5 @@
 /* The forward pass and BPTT on cases worked out by hand. */
-#include "test.h"
+#include "nets.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -46,37 +46,24 @@ TEST(loss_by_hand)
 TEST(backward_accumulates)
 {
     rl_config c = {.cell = RL_CELL_TANH, .input_size = 3, .hidden_size = 5, .num_layers = 2, .output_size = 4, .loss = RL_LOSS_CE};
-    rl_init init = {.kind = RL_INIT_UNIFORM, .gain = 1};
-    rl_model *m = NULL;
-    rl_data *d = NULL;
-    rl_ws *ws = NULL;
-    CHECK_OK(rl_model_new(&m, &c, RL_F64));
-    if (!m) return;
-    CHECK_OK(rl_model_init(m, &init, 1));
-    CHECK_OK(rl_data_random(&d, m, 3, 6, RL_F64, 1, 1, 2));
-    CHECK_OK(rl_ws_new(&ws, m, 3, 6));
-    if (!d || !ws) goto out;
-    const rl_batch *b = rl_data_batch(d);
-    size_t n = rl_model_num_params(m);
+    test_net net = TEST_NET(.cfg = c, .dtype = RL_F64, .init = &test_uniform, .seed = 1, .batch = 3, .steps = 6,
+                            .mask = 1, .h0 = 1, .data_seed = 2, .ws = 1);
+    if (!net.m) return;
+    size_t n = rl_model_num_params(net.m);
     double loss, *g1 = malloc(n * 8), h1[2 * 3 * 5];
-    rl_ws_zero_grad(ws);
-    CHECK_OK(rl_forward(ws, m, b, &loss));
-    CHECK_OK(rl_backward(ws, m, b));
-    memcpy(g1, rl_ws_grad(ws), n * 8);
-    memcpy(h1, rl_ws_grad_h0(ws), sizeof h1);
-    CHECK_OK(rl_forward(ws, m, b, &loss));
-    CHECK_OK(rl_backward(ws, m, b));
-    const double *g2 = rl_ws_grad(ws), *h2 = rl_ws_grad_h0(ws);
+    TEST_PASS(net.ws, net.m, net.b, &loss);
+    memcpy(g1, rl_ws_grad(net.ws), n * 8);
+    memcpy(h1, rl_ws_grad_h0(net.ws), sizeof h1);
+    CHECK_OK(rl_forward(net.ws, net.m, net.b, &loss));
+    CHECK_OK(rl_backward(net.ws, net.m, net.b));
+    const double *g2 = rl_ws_grad(net.ws), *h2 = rl_ws_grad_h0(net.ws);
     /* BLAS may sum in another order the second time: equal to rounding */
     for (size_t i = 0; i < n; i++) CHECK(fabs(g2[i] - 2 * g1[i]) <= 1e-14 * fabs(g1[i]) + 1e-300);
     for (size_t i = 0; i < 30; i++) CHECK(fabs(h2[i] - 2 * h1[i]) <= 1e-14 * fabs(h1[i]) + 1e-300);
-    rl_ws_zero_grad(ws);
+    rl_ws_zero_grad(net.ws);
     for (size_t i = 0; i < n; i++) CHECK(g2[i] == 0);
     free(g1);
-out:
-    rl_ws_free(ws);
-    rl_data_free(d);
-    rl_model_free(m);
+    test_net_free(&net);
 }
 
 /* Eq. 10.21 in the cache: for a one-layer tanh net,
@@ -85,32 +72,21 @@ out:
 TEST(eq_10_21_holds_in_the_cache)
 {
     rl_config c = {.cell = RL_CELL_TANH, .input_size = 2, .hidden_size = 4, .num_layers = 1, .output_size = 3, .loss = RL_LOSS_MSE};
-    rl_init init = {.kind = RL_INIT_GAUSSIAN, .gain = 1.2};
-    rl_model *m = NULL;
-    rl_data *d = NULL;
-    rl_ws *ws = NULL;
-    CHECK_OK(rl_model_new(&m, &c, RL_F64));
-    if (!m) return;
-    CHECK_OK(rl_model_init(m, &init, 3));
-    CHECK_OK(rl_data_random(&d, m, 1, 5, RL_F64, 0, 1, 4));
-    CHECK_OK(rl_ws_new(&ws, m, 1, 5));
-    if (!d || !ws) goto out;
+    test_net net = TEST_NET(.cfg = c, .dtype = RL_F64, .init = &(const rl_init){.kind = RL_INIT_GAUSSIAN, .gain = 1.2},
+                            .seed = 3, .batch = 1, .steps = 5, .h0 = 1, .data_seed = 4, .ws = 1);
+    if (!net.m) return;
     double loss;
-    rl_ws_zero_grad(ws);
-    CHECK_OK(rl_forward(ws, m, rl_data_batch(d), &loss));
-    CHECK_OK(rl_backward(ws, m, rl_data_batch(d)));
-    const double *w = test_view(m, "rnn.weight_hh_l0", 4, 4);
+    TEST_PASS(net.ws, net.m, net.b, &loss);
+    const double *w = test_view(net.m, "rnn.weight_hh_l0", 4, 4);
     if (!w) goto out;
-    const double *h = rl_ws_hidden(ws, 0), *dh = rl_ws_grad_hidden(ws), *dh0 = rl_ws_grad_h0(ws);
+    const double *h = rl_ws_hidden(net.ws, 0), *dh = rl_ws_grad_hidden(net.ws), *dh0 = rl_ws_grad_h0(net.ws);
     for (int j = 0; j < 4; j++) {
         double s = 0;
         for (int i = 0; i < 4; i++) s += w[i * 4 + j] * (1 - h[4 + i] * h[4 + i]) * dh[i];
         CHECK_MSG(fabs(s - dh0[j]) < 1e-14 * (1 + fabs(s)), "dL/dh0[%d] = %.17g, eq. 10.21 gives %.17g", j, dh0[j], s);
     }
 out:
-    rl_ws_free(ws);
-    rl_data_free(d);
-    rl_model_free(m);
+    test_net_free(&net);
 }
 
 /* float32 and float64 from the same source agree. */
@@ -119,35 +95,30 @@ TEST(f32_matches_f64)
     rl_cell cells[] = {RL_CELL_TANH, RL_CELL_RELU, RL_CELL_LINEAR};
     for (int ci = 0; ci < 3; ci++) {
         rl_config c = {.cell = cells[ci], .input_size = 4, .hidden_size = 16, .num_layers = 2, .output_size = 5, .loss = RL_LOSS_CE};
-        rl_init init = {.kind = RL_INIT_UNIFORM, .gain = 1};
-        rl_model *m64 = NULL, *m32 = NULL;
-        rl_data *d64 = NULL, *d32 = NULL;
-        rl_ws *w64 = NULL, *w32 = NULL;
-        CHECK_OK(rl_model_new(&m64, &c, RL_F64));
-        if (!m64) continue;
-        CHECK_OK(rl_model_init(m64, &init, 7));
-        CHECK_OK(rl_model_cast(&m32, m64, RL_F32));
-        CHECK_OK(rl_data_random(&d64, m64, 4, 20, RL_F64, 1, 1, 8));
-        CHECK_OK(rl_data_random(&d32, m64, 4, 20, RL_F32, 1, 1, 8));
-        CHECK_OK(rl_ws_new(&w64, m64, 4, 20));
-        CHECK_OK(rl_ws_new(&w32, m32, 4, 20));
-        if (m32 && d64 && d32 && w64 && w32) {
-            double l64, l32;
-            rl_ws_zero_grad(w64);
-            rl_ws_zero_grad(w32);
-            CHECK_OK(rl_forward(w64, m64, rl_data_batch(d64), &l64));
-            CHECK_OK(rl_backward(w64, m64, rl_data_batch(d64)));
-            CHECK_OK(rl_forward(w32, m32, rl_data_batch(d32), &l32));
-            CHECK_OK(rl_backward(w32, m32, rl_data_batch(d32)));
-            CHECK_MSG(fabs(l32 - l64) < 1e-5 * fabs(l64), "%s: loss f32 %.9g f64 %.9g", rl_cell_name(cells[ci]), l32, l64);
-            const double *g64 = rl_ws_grad(w64);
-            double mx = 0;
-            for (size_t i = 0; i < rl_model_num_params(m64); i++) mx = fmax(mx, fabs(g64[i]));
-            CHECK_CLOSE(rl_cell_name(cells[ci]), rl_ws_grad(w32), RL_F32, g64, rl_model_num_params(m64), 1e-3, 1e-5 * mx);
+        test_net n64 = TEST_NET(.cfg = c, .dtype = RL_F64, .init = &test_uniform, .seed = 7, .batch = 4, .steps = 20,
+                                .mask = 1, .h0 = 1, .data_seed = 8, .ws = 1);
+        rl_model *m32 = NULL;
+        rl_data *d32 = NULL;
+        rl_ws *w32 = NULL;
+        if (n64.m) {
+            CHECK_OK(rl_model_cast(&m32, n64.m, RL_F32));
+            CHECK_OK(rl_data_random(&d32, n64.m, 4, 20, RL_F32, 1, 1, 8));
+            if (m32) CHECK_OK(rl_ws_new(&w32, m32, 4, 20));
         }
-        rl_ws_free(w64), rl_ws_free(w32);
-        rl_data_free(d64), rl_data_free(d32);
-        rl_model_free(m64), rl_model_free(m32);
+        if (m32 && d32 && w32) {
+            double l64, l32;
+            TEST_PASS(n64.ws, n64.m, n64.b, &l64);
+            TEST_PASS(w32, m32, rl_data_batch(d32), &l32);
+            CHECK_MSG(fabs(l32 - l64) < 1e-5 * fabs(l64), "%s: loss f32 %.9g f64 %.9g", rl_cell_name(cells[ci]), l32, l64);
+            const double *g64 = rl_ws_grad(n64.ws);
+            double mx = 0;
+            for (size_t i = 0; i < rl_model_num_params(n64.m); i++) mx = fmax(mx, fabs(g64[i]));
+            CHECK_CLOSE(rl_cell_name(cells[ci]), rl_ws_grad(w32), RL_F32, g64, rl_model_num_params(n64.m), 1e-3, 1e-5 * mx);
+        }
+        rl_ws_free(w32);
+        rl_data_free(d32);
+        rl_model_free(m32);
+        test_net_free(&n64);
     }
 }
 

@@ -360,6 +360,11 @@ TEST(train_indrnn_clips_and_resolves_defaults)
     }
 }
 
+/* rnnlab init of a net of cell with 2 inputs, 3 units and 1 output, and
+ * rnnlab train on the adding task: a case's own words follow */
+#define INIT_2_3_1(cell) "rnnlab", "init", "--cell", cell, "--input", "2", "--hidden", "3", "--output", "1"
+#define TRAIN_ADDING(cell) "rnnlab", "train", "--task", "adding", "--cell", cell
+
 /* The command line: one line and exit 2 for each bad option. */
 TEST(cli_cures_bad_options)
 {
@@ -369,44 +374,19 @@ TEST(cli_cures_bad_options)
         int status;
         const char *frag;
     } cases[] = {
-        {{"rnnlab", "init", "--cell", "lstm", "--input", "2", "--hidden", "3", "--output", "1", "--init", "chrono",
-          "--t-max", "1", "--out", out, NULL},
-         2, "init chrono needs t_max >= 2"},
-        {{"rnnlab", "init", "--cell", "lstm", "--input", "2", "--hidden", "3", "--output", "1", "--init", "chrono",
-          "--out", out, NULL},
-         2, "needs t_max"},
-        {{"rnnlab", "init", "--cell", "tanh", "--input", "2", "--hidden", "3", "--output", "1", "--init", "chrono",
-          "--t-max", "50", "--out", out, NULL},
-         2, "tanh has none"},
-        {{"rnnlab", "init", "--cell", "leaky", "--input", "2", "--hidden", "3", "--output", "1", "--leak", "1.5", "--out",
-          out, NULL},
-         2, "--leak = 1.5 is out of range"},
-        {{"rnnlab", "init", "--cell", "leaky", "--input", "2", "--hidden", "3", "--output", "1", "--timescales", "3,",
-          "--out", out, NULL},
-         2, "two finite numbers"},
-        {{"rnnlab", "init", "--cell", "leaky", "--input", "2", "--hidden", "3", "--output", "1", "--timescales", "9,3",
-          "--out", out, NULL},
-         2, "A <= B"},
-        {{"rnnlab", "init", "--cell", "gru", "--input", "2", "--hidden", "3", "--output", "1", "--leak", "0.5", "--out",
-          out, NULL},
-         2, "for the leaky cell"},
-        {{"rnnlab", "init", "--cell", "relu", "--input", "2", "--hidden", "3", "--output", "1", "--recurrent-max", "1.1",
-          "--out", out, NULL},
-         2, "relu has a matrix"},
-        {{"rnnlab", "train", "--task", "adding", "--cell", "lstm", "--init", "chrono", "--t-max", "1.5", "--out",
-          tmp_path("cure-run"), NULL},
-         2, "t_max >= 2"},
-        {{"rnnlab", "train", "--task", "adding", "--cell", "tanh", "--init", "chrono", "--out", tmp_path("cure-run"), NULL},
-         2, "tanh has none"},
-        {{"rnnlab", "train", "--task", "adding", "--cell", "indrnn", "--recurrent-max", "-1", "--out",
-          tmp_path("cure-run"), NULL},
-         2, "out of range"},
-        {{"rnnlab", "init", "--cell", "gru", "--input", "2", "--hidden", "3", "--output", "1", "--init", "chrono",
-          "--t-max", "40", "--out", out, NULL},
-         0, ""},
-        {{"rnnlab", "init", "--cell", "leaky", "--input", "2", "--hidden", "3", "--output", "1", "--timescales", "2,50",
-          "--out", out, NULL},
-         0, ""},
+        {{INIT_2_3_1("lstm"), "--init", "chrono", "--t-max", "1", "--out", out, NULL}, 2, "init chrono needs t_max >= 2"},
+        {{INIT_2_3_1("lstm"), "--init", "chrono", "--out", out, NULL}, 2, "needs t_max"},
+        {{INIT_2_3_1("tanh"), "--init", "chrono", "--t-max", "50", "--out", out, NULL}, 2, "tanh has none"},
+        {{INIT_2_3_1("leaky"), "--leak", "1.5", "--out", out, NULL}, 2, "--leak = 1.5 is out of range"},
+        {{INIT_2_3_1("leaky"), "--timescales", "3,", "--out", out, NULL}, 2, "two finite numbers"},
+        {{INIT_2_3_1("leaky"), "--timescales", "9,3", "--out", out, NULL}, 2, "A <= B"},
+        {{INIT_2_3_1("gru"), "--leak", "0.5", "--out", out, NULL}, 2, "for the leaky cell"},
+        {{INIT_2_3_1("relu"), "--recurrent-max", "1.1", "--out", out, NULL}, 2, "relu has a matrix"},
+        {{TRAIN_ADDING("lstm"), "--init", "chrono", "--t-max", "1.5", "--out", tmp_path("cure-run"), NULL}, 2, "t_max >= 2"},
+        {{TRAIN_ADDING("tanh"), "--init", "chrono", "--out", tmp_path("cure-run"), NULL}, 2, "tanh has none"},
+        {{TRAIN_ADDING("indrnn"), "--recurrent-max", "-1", "--out", tmp_path("cure-run"), NULL}, 2, "out of range"},
+        {{INIT_2_3_1("gru"), "--init", "chrono", "--t-max", "40", "--out", out, NULL}, 0, ""},
+        {{INIT_2_3_1("leaky"), "--timescales", "2,50", "--out", out, NULL}, 0, ""},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char e[512];

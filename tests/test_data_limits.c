@@ -144,8 +144,7 @@ TEST(limit_sequence_sizes)
         float *x = calloc(n, 4);
         int64_t y[1] = {1};
         npy_spec a[2] = {{"x", "<f4", 3, {c[k].N, c[k].T, c[k].I}, x}, {"y", "<i8", 1, {1}, y}};
-        const char *p = tmp_path("size.npz");
-        CHECK(npz_write_arrays(p, a, 2, 1) == 0);
+        const char *p = NPZ_TMP("size.npz", a, 2, 1);
         ar_set s;
         rl_seqset q;
         CHECK_OK(ar_open(&s, p));
@@ -165,8 +164,7 @@ TEST(limit_sequence_sizes)
     npy_spec a[2] = {{"x", "<f4", 3, {2, 1, 1}, x}, {"y", "<i8", 1, {2}, y}};
     for (int extra = 0; extra <= 1; extra++) {
         y[1] = RL_MAX_SIZE - 1 + extra;
-        const char *p = tmp_path("ids.npz");
-        CHECK(npz_write_arrays(p, a, 2, 0) == 0);
+        const char *p = NPZ_TMP("ids.npz", a, 2, 0);
         ar_set s;
         rl_seqset q;
         CHECK_OK(ar_open(&s, p));
@@ -209,22 +207,14 @@ TEST(limit_sequence_sizes)
 /* docs/security.md states the values of the constants in the code. */
 TEST(limit_data_docs_agree)
 {
-    char path[2048];
-    snprintf(path, sizeof path, "%s/../../docs/security.md", test_fixtures);
-    size_t n = 0;
-    char *doc = (char *)read_file(path, &n);
-    CHECK_MSG(doc != NULL, "cannot read %s", path);
-    if (!doc) return;
-    char want[12][160];
-    int k = 0;
-    snprintf(want[k++], 160, "| .npy header | %d bytes", AR_NPY_MAX_HEADER);
-    snprintf(want[k++], 160, "| .npz members | %d (`AR_MAX_ARRAYS`)", AR_MAX_ARRAYS);
-    snprintf(want[k++], 160, "at most %d x its compressed size + %d", AR_DEFLATE_MAX_RATIO, AR_DEFLATE_SLACK);
-    snprintf(want[k++], 160, "| a data file's bytes | 64 GiB");
-    snprintf(want[k++], 160, "| IDX rank | 1 to %d (the format allows 255)", AR_MAX_NDIM);
-    snprintf(want[k++], 160, "| CSV | at most 2 GiB, %d columns, names of %d bytes", CSV_MAX_COLS, CSV_MAX_NAME);
-    snprintf(want[k++], 160, "at most %d sequences", RL_DATA_MAX_SEQS);
+    doc_wants w = {0};
+    doc_want(&w, "| .npy header | %d bytes", AR_NPY_MAX_HEADER);
+    doc_want(&w, "| .npz members | %d (`AR_MAX_ARRAYS`)", AR_MAX_ARRAYS);
+    doc_want(&w, "at most %d x its compressed size + %d", AR_DEFLATE_MAX_RATIO, AR_DEFLATE_SLACK);
+    doc_want(&w, "| a data file's bytes | 64 GiB");
+    doc_want(&w, "| IDX rank | 1 to %d (the format allows 255)", AR_MAX_NDIM);
+    doc_want(&w, "| CSV | at most 2 GiB, %d columns, names of %d bytes", CSV_MAX_COLS, CSV_MAX_NAME);
+    doc_want(&w, "at most %d sequences", RL_DATA_MAX_SEQS);
     CHECK(AR_MAX_BYTES == (uint64_t)64 << 30 && CSV_MAX_BYTES == (uint64_t)2 << 30);
-    for (int i = 0; i < k; i++) CHECK_MSG(strstr(doc, want[i]) != NULL, "docs/security.md lacks '%s'", want[i]);
-    free(doc);
+    CHECK_DOC_HAS("docs/security.md", &w);
 }

@@ -3,7 +3,7 @@
  * options that do not go with their task are refused. The command line:
  * tests/test_datatask_cli.c. */
 #include "datafiles.h"
-#include "test.h"
+#include "nets.h"
 
 #include "train/dataset.h"
 
@@ -103,10 +103,10 @@ TEST(datatask_resume_is_exact)
     rl_trainer *a = NULL, *b = NULL;
     int intr = 0;
     CHECK_OK(rl_trainer_new(&a, &c, tmp_path("whole")));
-    if (a) CHECK_OK(rl_trainer_run(a, NULL, &intr, NULL, NULL));
+    TEST_RUN(a);
     c.steps = 6;
     CHECK_OK(rl_trainer_new(&b, &c, tmp_path("halves")));
-    if (b) CHECK_OK(rl_trainer_run(b, NULL, &intr, NULL, NULL));
+    TEST_RUN(b);
     rl_trainer_free(b);
     b = NULL;
     CHECK_OK(rl_trainer_resume(&b, tmp_path("halves"), 12));
@@ -138,7 +138,7 @@ TEST(datatask_resume_is_exact)
     rl_train_config cs = small(RL_TASK_DATA, s);
     cs.inputs = "u", cs.targets = "v", cs.window = 4, cs.steps = 6, cs.ckpt_every = 3;
     CHECK_OK(rl_trainer_new(&a, &cs, tmp_path("csv-run")));
-    if (a) CHECK_OK(rl_trainer_run(a, NULL, &intr, NULL, NULL));
+    TEST_RUN(a);
     rl_trainer_free(a);
     a = NULL;
     CHECK_OK(rl_trainer_resume(&a, tmp_path("csv-run"), 9));

@@ -37,30 +37,12 @@ typedef struct {
 /* ---------------------------------------------------------------- text out */
 
 typedef struct {
-    char *s;
-    size_t n, cap;
+    strbuf b;
     int bad; /* a number or file a block needs was missing */
 } text;
 
-static void put(text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void put(text *t, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int k = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    if (k < 0) return;
-    if (t->n + (size_t)k + 1 > t->cap) {
-        size_t cap = (t->n + (size_t)k + 1) * 2;
-        char *ns = realloc(t->s, cap);
-        if (!ns) return;
-        t->s = ns, t->cap = cap;
-    }
-    va_start(ap, fmt);
-    vsnprintf(t->s + t->n, t->cap - t->n, fmt, ap);
-    va_end(ap);
-    t->n += (size_t)k;
-}
+/* printf onto t */
+#define put(t, ...) sb_printf(&(t)->b, __VA_ARGS__)
 
 /* A number as the docs print it: sig significant digits (%g style, no
  * exponent between 1e-4 and 1e6) and a true minus sign. */
@@ -685,17 +667,17 @@ static char *check_blocks(const doc_run *r, const char *s, int rewrite)
         else fresh.bad = 1; /* left as it is */
         put(&fresh, "%s", ""); /* a NUL even when empty */
         char *old = strndup(body + 1, (size_t)(c - body - 1)), why[256];
-        if (!fresh.bad && old && !rewrite && !same_numbers(old, fresh.s, why, sizeof why))
+        if (!fresh.bad && old && !rewrite && !same_numbers(old, fresh.b.s, why, sizeof why))
             test_fail_at(__FILE__, __LINE__, "%s, block '%s': %s (tools/doc_numbers.sh rewrites it)", r->doc, name, why);
         put(&out, "%.*s", (int)(body + 1 - p), p);
-        put(&out, "%s", rewrite && !fresh.bad ? fresh.s : old ? old : "");
-        changed |= rewrite && !fresh.bad && old && strcmp(old, fresh.s) != 0;
-        free(old), free(fresh.s);
+        put(&out, "%s", rewrite && !fresh.bad ? fresh.b.s : old ? old : "");
+        changed |= rewrite && !fresh.bad && old && strcmp(old, fresh.b.s) != 0;
+        free(old), free(fresh.b.s);
         p = c;
     }
     put(&out, "%s", p);
-    if (changed) return out.s;
-    free(out.s);
+    if (changed) return out.b.s;
+    free(out.b.s);
     return NULL;
 }
 

@@ -1,5 +1,6 @@
 /* Bad files: every lie a header can tell, truncation, bad values. Each must
  * give its status and a message naming the file, never a crash. */
+#include "datafiles.h"
 #include "io/safetensors.h"
 #include "test.h"
 
@@ -8,19 +9,6 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* A safetensors file from a header string and n data bytes (0x00). */
-static const char *make_st(const char *name, const char *header, size_t ndata)
-{
-    size_t hl = strlen(header), n = 8 + hl + ndata;
-    unsigned char *b = calloc(1, n);
-    uint64_t h = hl;
-    memcpy(b, &h, 8);
-    memcpy(b + 8, header, hl);
-    const char *p = write_tmp(name, b, n);
-    free(b);
-    return p;
-}
 
 #define META "\"__metadata__\":{\"cell\":\"tanh\",\"input_size\":\"1\",\"hidden_size\":\"1\",\"num_layers\":\"1\",\"output_size\":\"1\",\"loss\":\"mse\"}"
 #define T(name, off) "\"" name "\":{\"dtype\":\"F32\",\"shape\":[1,1],\"data_offsets\":[" off "]}"
@@ -45,7 +33,7 @@ static void expect_model_error(const char *path, rl_status want, const char *fra
 TEST(good_handmade_model_loads)
 {
     rl_model *m = NULL;
-    CHECK_OK(rl_model_load(&m, make_st("good.st", "{" META "," GOOD_TENSORS "}", 24), RL_F64));
+    CHECK_OK(rl_model_load(&m, write_st_tmp("good.st", "{" META "," GOOD_TENSORS "}", 24), RL_F64));
     CHECK(m && rl_model_num_params(m) == 6);
     rl_model_free(m);
 }
@@ -64,37 +52,37 @@ TEST(bad_model_files)
     h = 1ull << 40;
     memcpy(b, &h, 8);
     expect_model_error(write_tmp("hugehdr.st", b, 16), RL_ERR_FORMAT, "exceeds the limit");
-    expect_model_error(make_st("notjson.st", "{\"a\": [1, 2", 0), RL_ERR_FORMAT, "not valid JSON");
-    expect_model_error(make_st("array.st", "[1,2,3]", 0), RL_ERR_FORMAT, "not a JSON object");
+    expect_model_error(write_st_tmp("notjson.st", "{\"a\": [1, 2", 0), RL_ERR_FORMAT, "not valid JSON");
+    expect_model_error(write_st_tmp("array.st", "[1,2,3]", 0), RL_ERR_FORMAT, "not a JSON object");
     /* deep nesting is refused by the parser, not by the stack */
     size_t depth = 200000;
     char *deep = malloc(2 * depth + 16);
     strcpy(deep, "{\"a\":");
     memset(deep + 5, '[', depth);
     deep[5 + depth] = '\0';
-    expect_model_error(make_st("deep.st", deep, 0), RL_ERR_FORMAT, "not valid JSON");
+    expect_model_error(write_st_tmp("deep.st", deep, 0), RL_ERR_FORMAT, "not valid JSON");
     free(deep);
     /* the data section is cut short */
-    expect_model_error(make_st("trunc.st", "{" META "," GOOD_TENSORS "}", 20), RL_ERR_FORMAT, "outside");
+    expect_model_error(write_st_tmp("trunc.st", "{" META "," GOOD_TENSORS "}", 20), RL_ERR_FORMAT, "outside");
     /* offsets that do not match the shape, that overlap, that are not integers */
-    expect_model_error(make_st("size.st", "{" META "," T("rnn.weight_ih_l0", "0,8") "}", 8), RL_ERR_FORMAT,
+    expect_model_error(write_st_tmp("size.st", "{" META "," T("rnn.weight_ih_l0", "0,8") "}", 8), RL_ERR_FORMAT,
                        "data bytes for");
-    expect_model_error(make_st("overlap.st", "{" META "," T("a", "0,4") "," T("b", "2,6") "}", 8), RL_ERR_FORMAT,
+    expect_model_error(write_st_tmp("overlap.st", "{" META "," T("a", "0,4") "," T("b", "2,6") "}", 8), RL_ERR_FORMAT,
                        "overlap");
-    expect_model_error(make_st("negoff.st", "{" META "," T("a", "-4,0") "}", 8), RL_ERR_FORMAT, "data_offsets");
-    expect_model_error(make_st("fracoff.st", "{" META "," T("a", "0.5,4") "}", 8), RL_ERR_FORMAT, "data_offsets");
-    expect_model_error(make_st("bigoff.st", "{" META "," T("a", "18446744073709551612,18446744073709551616") "}", 8),
+    expect_model_error(write_st_tmp("negoff.st", "{" META "," T("a", "-4,0") "}", 8), RL_ERR_FORMAT, "data_offsets");
+    expect_model_error(write_st_tmp("fracoff.st", "{" META "," T("a", "0.5,4") "}", 8), RL_ERR_FORMAT, "data_offsets");
+    expect_model_error(write_st_tmp("bigoff.st", "{" META "," T("a", "18446744073709551612,18446744073709551616") "}", 8),
                        RL_ERR_FORMAT, "data_offsets");
     /* a shape whose element count overflows */
-    expect_model_error(make_st("ovf.st", "{\"a\":{\"dtype\":\"F64\",\"shape\":[4294967296,4294967296,16],"
+    expect_model_error(write_st_tmp("ovf.st", "{\"a\":{\"dtype\":\"F64\",\"shape\":[4294967296,4294967296,16],"
                                          "\"data_offsets\":[0,8]}}", 8),
                        RL_ERR_FORMAT, "overflows");
-    expect_model_error(make_st("dt.st", "{\"a\":{\"dtype\":\"Q7\",\"shape\":[1],\"data_offsets\":[0,4]}}", 4),
+    expect_model_error(write_st_tmp("dt.st", "{\"a\":{\"dtype\":\"Q7\",\"shape\":[1],\"data_offsets\":[0,4]}}", 4),
                        RL_ERR_FORMAT, "unknown dtype");
-    expect_model_error(make_st("dup.st", "{" T("a", "0,4") "," T("a", "4,8") "}", 8), RL_ERR_FORMAT, "twice");
+    expect_model_error(write_st_tmp("dup.st", "{" T("a", "0,4") "," T("a", "4,8") "}", 8), RL_ERR_FORMAT, "twice");
     /* metadata */
-    expect_model_error(make_st("nometa.st", "{" GOOD_TENSORS "}", 24), RL_ERR_FORMAT, "metadata 'cell' is missing");
-    expect_model_error(make_st("badcell.st", "{\"__metadata__\":{\"cell\":\"elman\",\"loss\":\"mse\"}}", 0),
+    expect_model_error(write_st_tmp("nometa.st", "{" GOOD_TENSORS "}", 24), RL_ERR_FORMAT, "metadata 'cell' is missing");
+    expect_model_error(write_st_tmp("badcell.st", "{\"__metadata__\":{\"cell\":\"elman\",\"loss\":\"mse\"}}", 0),
                        RL_ERR_FORMAT, "unknown cell 'elman'");
     const char *bad_sizes[] = {"\"abc\"", "\"-3\"", "\"0\"", "\"70000\"", "\"12x\"", "\"99999999999999999999\""};
     for (size_t i = 0; i < sizeof bad_sizes / sizeof bad_sizes[0]; i++) {
@@ -103,44 +91,41 @@ TEST(bad_model_files)
                  "{\"__metadata__\":{\"cell\":\"tanh\",\"input_size\":\"1\",\"hidden_size\":%s,\"num_layers\":\"1\","
                  "\"output_size\":\"1\",\"loss\":\"mse\"}," GOOD_TENSORS "}",
                  bad_sizes[i]);
-        expect_model_error(make_st("badsize.st", hdr, 24), RL_ERR_FORMAT, "hidden_size");
+        expect_model_error(write_st_tmp("badsize.st", hdr, 24), RL_ERR_FORMAT, "hidden_size");
     }
-    expect_model_error(make_st("metanum.st", "{\"__metadata__\":{\"cell\":3}}", 0), RL_ERR_FORMAT, "not a string");
+    expect_model_error(write_st_tmp("metanum.st", "{\"__metadata__\":{\"cell\":3}}", 0), RL_ERR_FORMAT, "not a string");
     /* metadata that asks for far more parameters than the file holds: refused
      * before anything is allocated */
-    expect_model_error(make_st("bigmeta.st",
+    expect_model_error(write_st_tmp("bigmeta.st",
                                "{\"__metadata__\":{\"cell\":\"lstm\",\"input_size\":\"65536\",\"hidden_size\":\"65536\","
                                "\"num_layers\":\"64\",\"output_size\":\"65536\",\"loss\":\"mse\"}," GOOD_TENSORS "}",
                                24),
                        RL_ERR_FORMAT, "parameters");
     /* tensors: missing, wrong shape, wrong dtype, unexpected, non-finite */
-    expect_model_error(make_st("missing.st", "{" META "," T("rnn.weight_ih_l0", "0,4") "}", 24), RL_ERR_FORMAT,
+    expect_model_error(write_st_tmp("missing.st", "{" META "," T("rnn.weight_ih_l0", "0,4") "}", 24), RL_ERR_FORMAT,
                        "tensor 'rnn.weight_hh_l0' is missing");
     expect_model_error(
-        make_st("shape.st",
+        write_st_tmp("shape.st",
                 "{" META ",\"rnn.weight_ih_l0\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}," T(
                     "rnn.weight_hh_l0", "4,8") "," V("rnn.bias_ih_l0", "8,12") "," V("rnn.bias_hh_l0", "12,16") "," T("head.weight", "16,20") "," V("head.bias", "20,24") "}",
                 24),
         RL_ERR_FORMAT, "has shape (1), expected (1, 1)");
     expect_model_error(
-        make_st("i64.st",
+        write_st_tmp("i64.st",
                 "{" META ",\"rnn.weight_ih_l0\":{\"dtype\":\"I64\",\"shape\":[1,1],\"data_offsets\":[0,8]}," T(
                     "rnn.weight_hh_l0", "8,12") "," V("rnn.bias_ih_l0", "12,16") "," V("rnn.bias_hh_l0", "16,20") "," T("head.weight", "20,24") "," V("head.bias", "24,28") "}",
                 28),
         RL_ERR_FORMAT, "expected F32 or F64");
-    expect_model_error(make_st("extra.st", "{" META "," GOOD_TENSORS "," V("extra.w", "24,28") "}", 28), RL_ERR_FORMAT,
+    expect_model_error(write_st_tmp("extra.st", "{" META "," GOOD_TENSORS "," V("extra.w", "24,28") "}", 28), RL_ERR_FORMAT,
                        "unexpected tensor 'extra.w'");
     /* a NaN in a weight */
     {
         const char *hdr = "{" META "," GOOD_TENSORS "}";
-        size_t hl = strlen(hdr);
-        unsigned char *f = calloc(1, 8 + hl + 24);
-        uint64_t h64 = hl;
-        memcpy(f, &h64, 8);
-        memcpy(f + 8, hdr, hl);
+        size_t hl = strlen(hdr), len = 0;
+        unsigned char *f = st_image(hdr, 0, NULL, 24, &len);
         float nan = NAN;
         memcpy(f + 8 + hl + 16, &nan, 4);
-        expect_model_error(write_tmp("nan.st", f, 8 + hl + 24), RL_ERR_NONFINITE, "non-finite");
+        expect_model_error(write_tmp("nan.st", f, len), RL_ERR_NONFINITE, "non-finite");
         free(f);
     }
 }
@@ -220,18 +205,18 @@ TEST(bad_data_files)
     expect_data_error(ce, p, RL_ERR_FORMAT, "only for LSTM");
     b.c0 = NULL;
     /* a missing x, a missing y, an unknown tensor */
-    expect_data_error(ce, make_st("nox.st", "{\"y\":{\"dtype\":\"I64\",\"shape\":[1,1],\"data_offsets\":[0,8]}}", 8),
+    expect_data_error(ce, write_st_tmp("nox.st", "{\"y\":{\"dtype\":\"I64\",\"shape\":[1,1],\"data_offsets\":[0,8]}}", 8),
                       RL_ERR_FORMAT, "tensor 'x' is missing");
-    expect_data_error(ce, make_st("noy.st", "{\"x\":{\"dtype\":\"F32\",\"shape\":[1,1,2],\"data_offsets\":[0,8]}}", 8),
+    expect_data_error(ce, write_st_tmp("noy.st", "{\"x\":{\"dtype\":\"F32\",\"shape\":[1,1,2],\"data_offsets\":[0,8]}}", 8),
                       RL_ERR_FORMAT, "tensor 'y' is missing");
     expect_data_error(ce,
-                      make_st("xtra.st",
+                      write_st_tmp("xtra.st",
                               "{\"x\":{\"dtype\":\"F32\",\"shape\":[1,1,2],\"data_offsets\":[0,8]},"
                               "\"y\":{\"dtype\":\"I64\",\"shape\":[1,1],\"data_offsets\":[8,16]},"
                               "\"z\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[16,20]}}",
                               20),
                       RL_ERR_FORMAT, "unexpected tensor 'z'");
-    expect_data_error(ce, make_st("x2d.st", "{\"x\":{\"dtype\":\"F32\",\"shape\":[1,2],\"data_offsets\":[0,8]}}", 8),
+    expect_data_error(ce, write_st_tmp("x2d.st", "{\"x\":{\"dtype\":\"F32\",\"shape\":[1,2],\"data_offsets\":[0,8]}}", 8),
                       RL_ERR_FORMAT, "(B, T, I)");
     rl_model_free(ce);
     rl_model_free(mse);
@@ -269,10 +254,10 @@ TEST(save_is_atomic)
 TEST(file_limits)
 {
     /* rank: 8 dimensions parse, 9 do not */
-    expect_model_error(make_st("rank9.st", "{\"a\":{\"dtype\":\"F32\",\"shape\":[1,1,1,1,1,1,1,1,1],\"data_offsets\":[0,4]}}", 4),
+    expect_model_error(write_st_tmp("rank9.st", "{\"a\":{\"dtype\":\"F32\",\"shape\":[1,1,1,1,1,1,1,1,1],\"data_offsets\":[0,4]}}", 4),
                        RL_ERR_FORMAT, "9 dimensions (limit 8)");
     st_file f;
-    const char *ok8 = make_st("rank8.st", "{\"a\":{\"dtype\":\"F32\",\"shape\":[1,1,1,1,1,1,1,1],\"data_offsets\":[0,4]}}", 4);
+    const char *ok8 = write_st_tmp("rank8.st", "{\"a\":{\"dtype\":\"F32\",\"shape\":[1,1,1,1,1,1,1,1],\"data_offsets\":[0,4]}}", 4);
     CHECK_OK(st_read(&f, ok8));
     st_close(&f);
     /* names: 255 bytes parse, 256 do not */
@@ -280,10 +265,10 @@ TEST(file_limits)
     memset(name, 'n', 256);
     name[256] = '\0';
     snprintf(hdr, sizeof hdr, "{\"%s\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}", name);
-    expect_model_error(make_st("name256.st", hdr, 4), RL_ERR_FORMAT, "longer than 255 bytes");
+    expect_model_error(write_st_tmp("name256.st", hdr, 4), RL_ERR_FORMAT, "longer than 255 bytes");
     name[255] = '\0';
     snprintf(hdr, sizeof hdr, "{\"%s\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}", name);
-    CHECK_OK(st_read(&f, make_st("name255.st", hdr, 4)));
+    CHECK_OK(st_read(&f, write_st_tmp("name255.st", hdr, 4)));
     st_close(&f);
     /* tensor count: 4097 entries are refused before any is read */
     size_t cap = 4200 * 64, at = 0;
@@ -293,7 +278,7 @@ TEST(file_limits)
         at += (size_t)snprintf(big + at, cap - at, "%s\"t%d\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[0,0]}",
                                i ? "," : "", i);
     snprintf(big + at, cap - at, "}");
-    expect_model_error(make_st("many.st", big, 0), RL_ERR_FORMAT, "4097 header entries (limit 4096 tensors)");
+    expect_model_error(write_st_tmp("many.st", big, 0), RL_ERR_FORMAT, "4097 header entries (limit 4096 tensors)");
     free(big);
     /* a header of exactly the limit is read as such: refused only when the file is shorter */
     unsigned char b[16] = {0};
@@ -304,7 +289,7 @@ TEST(file_limits)
     memcpy(b, &h, 8);
     expect_model_error(write_tmp("over.st", b, 16), RL_ERR_FORMAT, "exceeds the limit");
     /* metadata: layers 64 is the limit, 65 is refused */
-    expect_model_error(make_st("layers65.st",
+    expect_model_error(write_st_tmp("layers65.st",
                                "{\"__metadata__\":{\"cell\":\"tanh\",\"input_size\":\"1\",\"hidden_size\":\"1\","
                                "\"num_layers\":\"65\",\"output_size\":\"1\",\"loss\":\"mse\"}}", 0),
                        RL_ERR_FORMAT, "num_layers");

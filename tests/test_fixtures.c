@@ -1,7 +1,6 @@
 /* rnnlab against PyTorch autograd: fixtures written by tools/make_fixtures.py,
  * tools/make_cure_fixtures.py and tools/make_diag_fixtures.py. */
-#include "io/safetensors.h"
-#include "test.h"
+#include "nets.h"
 
 #include <dirent.h>
 
@@ -41,31 +40,19 @@ static double max_abs(const double *x, size_t n)
  * element (3 layers of 30 steps, orth_exp_tanh_l3_ce_long, reach 2.5). */
 static void compare_case(const char *name, rl_dtype dt, double rtol)
 {
-    char mp[256], dp[256], gp[256];
-    snprintf(mp, sizeof mp, "%s.model.safetensors", name);
-    snprintf(dp, sizeof dp, "%s.data.safetensors", name);
-    snprintf(gp, sizeof gp, "%s.grad.safetensors", name);
-    rl_model *m = NULL;
-    rl_data *d = NULL;
-    rl_ws *ws = NULL;
-    st_file ref;
+    test_net net = TEST_CASE(name, "grad", .dtype = dt, .ws = 1);
+    const rl_model *m = net.m;
+    const rl_batch *b = net.b;
+    rl_ws *ws = net.ws;
     double loss = NAN, floor = dt == RL_F64 ? 1e-3 : 1e-2;
-    CHECK_OK(rl_model_load(&m, fixture(mp), dt));
-    if (m) CHECK_OK(rl_data_load(&d, fixture(dp), m, dt));
-    CHECK_OK(st_read(&ref, fixture(gp)));
-    if (!m || !d || !ref.n) goto out;
-    const rl_batch *b = rl_data_batch(d);
-    CHECK_OK(rl_ws_new(&ws, m, b->batch, b->steps));
-    if (!ws) goto out;
-    rl_ws_zero_grad(ws);
-    CHECK_OK(rl_forward(ws, m, b, &loss));
-    CHECK_OK(rl_backward(ws, m, b));
+    if (!m || !net.ref.n) goto out;
+    TEST_PASS(ws, m, b, &loss);
     char what[300];
-    const st_tensor *lt = st_find(&ref, "loss");
+    const st_tensor *lt = st_find(&net.ref, "loss");
     CHECK(lt != NULL);
     if (lt) {
         double want;
-        CHECK_OK(st_get_real(&ref, lt, RL_F64, &want));
+        CHECK_OK(st_get_real(&net.ref, lt, RL_F64, &want));
         snprintf(what, sizeof what, "%s %s loss", name, rl_dtype_name(dt));
         CHECK_CLOSE(what, &loss, RL_F64, &want, 1, rtol, 0);
     }
@@ -75,11 +62,11 @@ static void compare_case(const char *name, rl_dtype dt, double rtol)
         if (ti->fixed) continue; /* an orthogonal base: a buffer in torch, no gradient */
         char gname[80];
         snprintf(gname, sizeof gname, "grad.%s", ti->name);
-        const st_tensor *t = st_find(&ref, gname);
+        const st_tensor *t = st_find(&net.ref, gname);
         CHECK_MSG(t != NULL, "%s: reference has no %s", name, gname);
         if (!t || t->numel != ti->numel) continue;
         double *want = malloc(t->numel * sizeof *want);
-        CHECK_OK(st_get_real(&ref, t, RL_F64, want));
+        CHECK_OK(st_get_real(&net.ref, t, RL_F64, want));
         snprintf(what, sizeof what, "%s %s %s", name, rl_dtype_name(dt), gname);
         CHECK_CLOSE(what, (const char *)rl_ws_grad(ws) + ti->offset * (dt == RL_F64 ? 8 : 4), dt, want, t->numel,
                     rtol, rtol * floor * max_abs(want, t->numel));
@@ -87,34 +74,24 @@ static void compare_case(const char *name, rl_dtype dt, double rtol)
         matched++;
     }
     for (int k = 0; k < 2; k++) { /* grad.h0, grad.c0 */
-        const st_tensor *gh = st_find(&ref, k ? "grad.c0" : "grad.h0");
+        const st_tensor *gh = st_find(&net.ref, k ? "grad.c0" : "grad.h0");
         CHECK((gh != NULL) == ((k ? b->c0 : b->h0) != NULL));
         if (!gh) continue;
         double *want = malloc(gh->numel * sizeof *want);
-        CHECK_OK(st_get_real(&ref, gh, RL_F64, want));
+        CHECK_OK(st_get_real(&net.ref, gh, RL_F64, want));
         snprintf(what, sizeof what, "%s %s %s", name, rl_dtype_name(dt), gh->name);
         CHECK_CLOSE(what, k ? rl_ws_grad_c0(ws) : rl_ws_grad_h0(ws), dt, want, gh->numel, rtol,
                     rtol * floor * max_abs(want, gh->numel));
         free(want);
         matched++;
     }
-    CHECK_MSG(matched == ref.n, "%s: reference has %d tensors, %d compared", name, ref.n, matched);
+    CHECK_MSG(matched == net.ref.n, "%s: reference has %d tensors, %d compared", name, net.ref.n, matched);
 out:
-    st_close(&ref);
-    rl_ws_free(ws);
-    rl_data_free(d);
-    rl_model_free(m);
+    test_net_free(&net);
 }
 
-TEST(torch_fixtures_f64)
-{
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) compare_case(cases[i], RL_F64, 1e-10);
-}
-
-TEST(torch_fixtures_f32)
-{
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) compare_case(cases[i], RL_F32, 1e-4);
-}
+/* torch_fixtures_f64 and torch_fixtures_f32 */
+TEST_EACH_CASE(torch_fixtures, compare_case, cases, 1e-10, 1e-4)
 
 /* The rnnlab grad command writes the same numbers. */
 TEST(cli_grad_matches_torch)

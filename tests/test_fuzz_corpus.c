@@ -8,12 +8,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* a target's row: its folder under tests/fuzz/ and its function */
+#define FUZZ_ROW(name) {#name, fuzz_##name},
+
 TEST(fuzz_corpus_replays)
 {
-    static const struct { const char *dir; int (*fn)(const uint8_t *, size_t); } targets[] = {
-        {"safetensors", fuzz_safetensors}, {"model", fuzz_model}, {"data", fuzz_data}, {"text", fuzz_text},
-        {"npy", fuzz_npy}, {"npz", fuzz_npz}, {"idx", fuzz_idx}, {"csv", fuzz_csv},
-        {"sweepspec", fuzz_sweepspec}, {"sweepjson", fuzz_sweepjson}, {"plotcsv", fuzz_plotcsv}, {"runconfig", fuzz_runconfig}};
+    static const struct { const char *dir; int (*fn)(const uint8_t *, size_t); } targets[] = {FUZZ_TARGETS(FUZZ_ROW)};
     int files = 0;
     for (size_t k = 0; k < sizeof targets / sizeof targets[0]; k++) {
         char pat[1200];

@@ -1,6 +1,6 @@
 /* BPTT against finite differences in float64, for every activation, 1 to 3
  * layers, lengths up to 50, several seeds, with and without masks and h0. */
-#include "test.h"
+#include "nets.h"
 
 #include <math.h>
 #include <string.h>
@@ -8,19 +8,14 @@
 static void gradcheck_case(rl_cell cell, int layers, int steps, rl_loss loss, int mask, int h0, uint64_t seed)
 {
     rl_config cfg = {.cell = cell, .input_size = 3, .hidden_size = 6, .num_layers = layers, .output_size = 4, .loss = loss};
-    rl_init init = {.kind = RL_INIT_UNIFORM, .gain = 1};
-    rl_model *m = NULL;
-    rl_data *d = NULL;
+    test_net net = TEST_NET(.cfg = cfg, .dtype = RL_F64, .init = &test_uniform, .seed = seed, .batch = 2, .steps = steps,
+                            .mask = mask, .h0 = h0, .data_seed = seed + 100);
     double worst = 1;
     char where[64] = "";
-    CHECK_OK(rl_model_new(&m, &cfg, RL_F64));
-    if (m) CHECK_OK(rl_model_init(m, &init, seed));
-    if (m) CHECK_OK(rl_data_random(&d, m, 2, steps, RL_F64, mask, h0, seed + 100));
-    if (d) CHECK_OK(rl_gradcheck(m, rl_data_batch(d), &worst, where, sizeof where));
+    if (net.m) CHECK_OK(rl_gradcheck(net.m, net.b, &worst, where, sizeof where));
     CHECK_MSG(worst <= 1e-7, "%s L=%d T=%d %s mask=%d h0=%d seed=%llu: worst relative error %.3g in %s",
               rl_cell_name(cell), layers, steps, rl_loss_name(loss), mask, h0, (unsigned long long)seed, worst, where);
-    rl_data_free(d);
-    rl_model_free(m);
+    test_net_free(&net);
 }
 
 static void sweep(rl_cell cell)
@@ -44,38 +39,25 @@ TEST(gradcheck_every_cell)
  * gradient is compared with the finite difference of another loss. */
 TEST(gradcheck_detects_a_wrong_gradient)
 {
-    rl_config cfg = {.cell = RL_CELL_TANH, .input_size = 3, .hidden_size = 6, .num_layers = 2, .output_size = 4, .loss = RL_LOSS_MSE};
-    rl_init init = {.kind = RL_INIT_UNIFORM, .gain = 1};
-    rl_model *m = NULL;
-    rl_data *d = NULL;
-    rl_ws *ws = NULL;
-    CHECK_OK(rl_model_new(&m, &cfg, RL_F64));
-    if (!m) return;
-    CHECK_OK(rl_model_init(m, &init, 5));
-    CHECK_OK(rl_data_random(&d, m, 2, 9, RL_F64, 1, 1, 6));
-    CHECK_OK(rl_ws_new(&ws, m, 2, 9));
-    if (d && ws) {
-        const rl_batch *b = rl_data_batch(d);
-        double loss, lp, lm;
-        rl_ws_zero_grad(ws);
-        CHECK_OK(rl_forward(ws, m, b, &loss));
-        CHECK_OK(rl_backward(ws, m, b));
-        /* a central difference on one W_hh entry agrees with BPTT ... */
-        double *whh = test_view(m, "rnn.weight_hh_l0", 6, 6), *w = whh ? whh + 7 : NULL;
-        if (!w) goto out;
-        double g = ((double *)rl_ws_grad(ws))[w - (double *)rl_model_params(m)], w0 = *w, h = 1e-6;
-        *w = w0 + h;
-        CHECK_OK(rl_forward(ws, m, b, &lp));
-        *w = w0 - h;
-        CHECK_OK(rl_forward(ws, m, b, &lm));
-        *w = w0;
-        double n = (lp - lm) / (2 * h);
-        CHECK_MSG(fabs(n - g) <= 1e-6 * fabs(g) + 1e-9, "fd %.12g bptt %.12g", n, g);
-        /* ... and a gradient scaled by 1.001 does not */
-        CHECK(fabs(n - 1.001 * g) > 1e-6 * fabs(g) + 1e-9);
-    }
+    rl_config c = {.cell = RL_CELL_TANH, .input_size = 3, .hidden_size = 6, .num_layers = 2, .output_size = 4, .loss = RL_LOSS_MSE};
+    test_net net = TEST_NET(.cfg = c, .dtype = RL_F64, .init = &test_uniform, .seed = 5, .batch = 2, .steps = 9,
+                            .mask = 1, .h0 = 1, .data_seed = 6, .ws = 1);
+    if (!net.m) return;
+    double loss, lp, lm;
+    TEST_PASS(net.ws, net.m, net.b, &loss);
+    /* a central difference on one W_hh entry agrees with BPTT ... */
+    double *whh = test_view(net.m, "rnn.weight_hh_l0", 6, 6), *w = whh ? whh + 7 : NULL;
+    if (!w) goto out;
+    double g = ((double *)rl_ws_grad(net.ws))[w - (double *)rl_model_params(net.m)], w0 = *w, h = 1e-6;
+    *w = w0 + h;
+    CHECK_OK(rl_forward(net.ws, net.m, net.b, &lp));
+    *w = w0 - h;
+    CHECK_OK(rl_forward(net.ws, net.m, net.b, &lm));
+    *w = w0;
+    double n = (lp - lm) / (2 * h);
+    CHECK_MSG(fabs(n - g) <= 1e-6 * fabs(g) + 1e-9, "fd %.12g bptt %.12g", n, g);
+    /* ... and a gradient scaled by 1.001 does not */
+    CHECK(fabs(n - 1.001 * g) > 1e-6 * fabs(g) + 1e-9);
 out:
-    rl_ws_free(ws);
-    rl_data_free(d);
-    rl_model_free(m);
+    test_net_free(&net);
 }

@@ -1,6 +1,6 @@
 /* Jacobians through time: against finite differences, PyTorch autograd and
  * the closed forms of the theory; Lyapunov exponents against known results. */
-#include "test.h"
+#include "nets.h"
 
 #include <lapacke.h>
 #include <math.h>
@@ -128,31 +128,21 @@ static const char *const jac_cases[] = {"tanh_l1_ce",  "relu_l2_mse",     "linea
 TEST(jacobian_matches_torch_autograd)
 {
     for (size_t ci = 0; ci < sizeof jac_cases / sizeof jac_cases[0]; ci++) {
-        char mp[128], dp[128], jp[128];
-        snprintf(mp, sizeof mp, "%s.model.safetensors", jac_cases[ci]);
-        snprintf(dp, sizeof dp, "%s.data.safetensors", jac_cases[ci]);
-        snprintf(jp, sizeof jp, "%s.jac.safetensors", jac_cases[ci]);
-        rl_model *m = NULL;
-        rl_data *d = NULL;
-        rl_jac *j = NULL;
-        st_file ref;
-        CHECK_OK(rl_model_load(&m, fixture(mp), RL_F64));
-        if (m) CHECK_OK(rl_data_load(&d, fixture(dp), m, RL_F64));
-        if (d) CHECK_OK(rl_jac_new(&j, m, rl_data_batch(d), 0));
-        CHECK_OK(st_read(&ref, fixture(jp)));
-        const st_tensor *tj = st_find(&ref, "J"), *tp = st_find(&ref, "P");
+        test_net net = TEST_CASE(jac_cases[ci], "jac", .dtype = RL_F64, .jac = 1);
+        rl_jac *j = net.j;
+        const st_tensor *tj = st_find(&net.ref, "J"), *tp = st_find(&net.ref, "P");
         if (j && tj && tp) {
             int T = rl_jac_steps(j), S = rl_jac_state_size(j);
             size_t SS = (size_t)S * S;
             CHECK(tj->numel == (size_t)T * SS && tp->numel == SS);
             double *want = malloc(tj->numel * 8), *got = malloc(SS * 8), *p = malloc(SS * 8), scale = 0;
-            CHECK_OK(st_get_real(&ref, tj, RL_F64, want));
+            CHECK_OK(st_get_real(&net.ref, tj, RL_F64, want));
             for (int t = 1; t <= T; t++) {
                 CHECK_OK(rl_jac_step(j, t, got));
                 CHECK_CLOSE(jac_cases[ci], got, RL_F64, want + (size_t)(t - 1) * SS, SS, 1e-9,
                             1e-13 * max_abs(want + (size_t)(t - 1) * SS, SS));
             }
-            CHECK_OK(st_get_real(&ref, tp, RL_F64, p));
+            CHECK_OK(st_get_real(&net.ref, tp, RL_F64, p));
             CHECK_OK(rl_jac_product(j, T, 0, got, &scale));
             for (size_t i = 0; i < SS; i++) got[i] *= exp(scale);
             CHECK_CLOSE(jac_cases[ci], got, RL_F64, p, SS, 1e-9, 1e-12 * max_abs(p, SS));
@@ -165,10 +155,7 @@ TEST(jacobian_matches_torch_autograd)
             CHECK_CLOSE(jac_cases[ci], P2, RL_F64, p, SS, 1e-9, 1e-12 * max_abs(p, SS));
             free(want), free(got), free(p), free(P2);
         }
-        st_close(&ref);
-        rl_jac_free(j);
-        rl_data_free(d);
-        rl_model_free(m);
+        test_net_free(&net);
     }
 }
 
@@ -253,23 +240,16 @@ TEST(theorem_reports_the_deviation)
     rl_model_free(m);
     /* tanh with inputs: diag(1 - h_t^2) changes with t, the J_t do not commute */
     rl_config c = {.cell = RL_CELL_TANH, .input_size = 2, .hidden_size = 8, .num_layers = 1, .output_size = 1, .loss = RL_LOSS_MSE};
-    rl_init init = {.kind = RL_INIT_GAUSSIAN, .gain = 1.5};
-    rl_data *d = NULL;
     double buf2[5 * 8];
     rl_theorem th2 = {buf2, buf2 + 8, buf2 + 16, buf2 + 24, buf2 + 32, 0, 0, 0, 0};
-    CHECK_OK(rl_model_new(&m, &c, RL_F64));
-    if (m) CHECK_OK(rl_model_init(m, &init, 5));
-    if (m) CHECK_OK(rl_data_random(&d, m, 1, 20, RL_F64, 0, 1, 6));
-    j = NULL;
-    if (d) CHECK_OK(rl_jac_new(&j, m, rl_data_batch(d), 0));
-    if (j) CHECK_OK(rl_jac_theorem(j, 0, &th2));
+    test_net net = TEST_NET(.cfg = c, .dtype = RL_F64, .init = &(const rl_init){.kind = RL_INIT_GAUSSIAN, .gain = 1.5},
+                            .seed = 5, .batch = 1, .steps = 20, .h0 = 1, .data_seed = 6, .jac = 1);
+    if (net.j) CHECK_OK(rl_jac_theorem(net.j, 0, &th2));
     CHECK_MSG(th2.eig_dev > 0.1, "tanh: eig_dev %g", th2.eig_dev);
     /* over one step the check is exact by construction */
-    if (j) CHECK_OK(rl_jac_theorem(j, 19, &th2));
+    if (net.j) CHECK_OK(rl_jac_theorem(net.j, 19, &th2));
     CHECK_MSG(th2.eig_dev < 1e-8, "one step: eig_dev %g", th2.eig_dev);
-    rl_jac_free(j);
-    rl_data_free(d);
-    rl_model_free(m);
+    test_net_free(&net);
 }
 
 /* The BPTT view: for one layer the state is h, and the J^T recursion gives
@@ -277,18 +257,12 @@ TEST(theorem_reports_the_deviation)
 TEST(lag_gradients_agree_with_bptt)
 {
     rl_config c = {.cell = RL_CELL_TANH, .input_size = 3, .hidden_size = 7, .num_layers = 1, .output_size = 4, .loss = RL_LOSS_CE};
-    rl_init init = {.kind = RL_INIT_GAUSSIAN, .gain = 1.2};
-    rl_model *m = NULL;
-    rl_data *d = NULL;
-    rl_jac *j = NULL;
-    CHECK_OK(rl_model_new(&m, &c, RL_F64));
-    if (m) CHECK_OK(rl_model_init(m, &init, 8));
-    if (m) CHECK_OK(rl_data_random(&d, m, 3, 25, RL_F64, 1, 1, 9));
-    if (d) CHECK_OK(rl_jac_new(&j, m, rl_data_batch(d), 2));
-    if (!j) goto out;
+    test_net net = TEST_NET(.cfg = c, .dtype = RL_F64, .init = &(const rl_init){.kind = RL_INIT_GAUSSIAN, .gain = 1.2},
+                            .seed = 8, .batch = 3, .steps = 25, .mask = 1, .h0 = 1, .data_seed = 9, .jac = 1, .jac_seq = 2);
+    if (!net.j) return;
     double a[26] = {0}, b[26] = {0}, l[26] = {0}, n[26] = {0}, f[26] = {0};
     rl_lag_stats st = {.log_norm = n, .log_fro = f, .log_grad_state = a, .log_grad_bptt = b, .log_grad_last = l};
-    CHECK_OK(rl_jac_lags(j, &st));
+    CHECK_OK(rl_jac_lags(net.j, &st));
     for (int tau = 0; tau <= 25; tau++) CHECK_MSG(fabs(a[tau] - b[tau]) < 1e-12, "tau %d: %.15g vs %.15g", tau, a[tau], b[tau]);
     CHECK(fabs(n[25]) < 1e-14 && fabs(f[25] - 0.5 * log(7)) < 1e-14); /* P(T, T) = I */
     for (int tau = 0; tau <= 25; tau++) CHECK(n[tau] <= f[tau] + 1e-12 && f[tau] <= n[tau] + 0.5 * log(7) + 1e-12);
@@ -296,10 +270,7 @@ TEST(lag_gradients_agree_with_bptt)
      * than ||P(T, tau)|| ||g_T|| */
     CHECK(fabs(l[25] - a[25]) < 1e-15);
     for (int tau = 0; tau < 25; tau++) CHECK(l[tau] <= n[tau] + l[25] + 1e-12);
-out:
-    rl_jac_free(j);
-    rl_data_free(d);
-    rl_model_free(m);
+    test_net_free(&net);
 }
 
 static rl_model *random_tanh(int H, double gain, uint64_t seed)
@@ -401,14 +372,9 @@ TEST(long_products_stay_finite)
 TEST(pascanu_sufficient_condition)
 {
     rl_config c = {.cell = RL_CELL_TANH, .input_size = 2, .hidden_size = 16, .num_layers = 1, .output_size = 1, .loss = RL_LOSS_MSE};
-    rl_init init = {.kind = RL_INIT_ORTHOGONAL, .gain = 0.9};
-    rl_model *m = NULL;
-    rl_data *d = NULL;
-    rl_jac *j = NULL;
-    CHECK_OK(rl_model_new(&m, &c, RL_F64));
-    if (m) CHECK_OK(rl_model_init(m, &init, 2));
-    if (m) CHECK_OK(rl_data_random(&d, m, 1, 60, RL_F64, 0, 1, 3));
-    if (d) CHECK_OK(rl_jac_new(&j, m, rl_data_batch(d), 0));
+    test_net net = TEST_NET(.cfg = c, .dtype = RL_F64, .init = &(const rl_init){.kind = RL_INIT_ORTHOGONAL, .gain = 0.9},
+                            .seed = 2, .batch = 1, .steps = 60, .h0 = 1, .data_seed = 3, .jac = 1);
+    rl_jac *j = net.j;
     double n[61];
     rl_lag_stats st = {.log_norm = n};
     if (j) CHECK_OK(rl_jac_lags(j, &st));
@@ -416,9 +382,7 @@ TEST(pascanu_sufficient_condition)
         CHECK_MSG(n[tau] <= (60 - tau) * log(0.9) + 1e-12, "lag %d: ln||P|| = %g > %g", 60 - tau, n[tau], (60 - tau) * log(0.9));
     /* and strictly below it once the units saturate: tanh' < 1 */
     CHECK(j && n[0] < 60 * log(0.9) - 0.1);
-    rl_jac_free(j);
-    rl_data_free(d);
-    rl_model_free(m);
+    test_net_free(&net);
 }
 
 /* The gated cells at their fixed point: zero input, zero biases, zero state
@@ -648,30 +612,23 @@ TEST(lru_lag_gradient_is_its_states)
 {
     rl_config c = {.cell = RL_CELL_LRU, .input_size = 2, .hidden_size = 4, .num_layers = 1, .output_size = 1,
                    .loss = RL_LOSS_MSE, .state_size = 3};
-    rl_init init = {.kind = RL_INIT_UNIFORM, .gain = 1};
-    rl_model *m = NULL;
-    rl_data *d = NULL;
-    rl_jac *j = NULL;
     const int T = 12;
-    CHECK_OK(rl_model_new(&m, &c, RL_F64));
-    if (m) CHECK_OK(rl_model_init(m, &init, 7));
-    if (m) CHECK_OK(rl_data_random(&d, m, 1, T, RL_F64, 0, 0, 3));
-    if (!d) goto done;
-    rl_batch b = *rl_data_batch(d);
+    test_net net = TEST_NET(.cfg = c, .dtype = RL_F64, .init = &test_uniform, .seed = 7, .batch = 1, .steps = T, .data_seed = 3);
+    rl_jac *j = NULL;
+    if (!net.m) return;
+    rl_batch b = *net.b;
     double mask[12] = {0}, bp[13], gs[13];
     mask[T - 1] = 1; /* the loss on the last step */
     b.mask = mask;
-    CHECK_OK(rl_jac_new(&j, m, &b, 0));
+    CHECK_OK(rl_jac_new(&j, net.m, &b, 0));
     rl_lag_stats st = {.log_grad_bptt = bp, .log_grad_state = gs};
     if (j) CHECK_OK(rl_jac_lags(j, &st));
     for (int tau = 0; j && tau <= T; tau++) {
         CHECK_MSG(isfinite(bp[tau]), "lag_log_grad[%d] = %g", tau, bp[tau]);
         CHECK_MSG(fabs(bp[tau] - gs[tau]) < 1e-12, "tau %d: %.15g against the recursion's %.15g", tau, bp[tau], gs[tau]);
     }
-done:
     rl_jac_free(j);
-    rl_data_free(d);
-    rl_model_free(m);
+    test_net_free(&net);
 }
 
 /* ln ||P(T, tau)||_2 of every lag by dgesdd on rl_jac_product's P: the

@@ -3,7 +3,7 @@
  * one thread (bit for bit), the one-hot row gather against the GEMM, and the
  * evaluation forward against the training one. */
 #include "net/layer.h"
-#include "test.h"
+#include "nets.h"
 
 
 #include <math.h>
@@ -47,9 +47,7 @@ static void run_pass(pass *p, const rl_model *m, const rl_batch *b, int no_gathe
     CHECK_OK(rl_ws_new(&ws, m, b->batch, b->steps));
     if (!ws) return;
     ws->no_gather = no_gather;
-    rl_ws_zero_grad(ws);
-    CHECK_OK(rl_forward(ws, m, b, &p->loss));
-    CHECK_OK(rl_backward(ws, m, b));
+    TEST_PASS(ws, m, b, &p->loss);
     p->nh = (size_t)c->num_layers * (b->steps + 1) * b->batch * c->hidden_size;
     p->nout = (size_t)b->steps * b->batch * c->output_size;
     p->ngrad = rl_model_num_params(m);
@@ -83,28 +81,24 @@ TEST(threads_give_the_same_bits)
         for (int dt = 0; dt < 2; dt++) {
             rl_dtype d = dt ? RL_F64 : RL_F32;
             rl_config c = {.cell = (rl_cell)ci, .input_size = 7, .hidden_size = 80, .num_layers = 2, .output_size = 6, .loss = RL_LOSS_CE};
-            rl_init init = {.kind = RL_INIT_UNIFORM, .gain = 1};
-            rl_model *m = NULL;
-            rl_data *data = NULL;
-            CHECK_OK(rl_model_new(&m, &c, d));
-            if (!m) return;
-            CHECK_OK(rl_model_init(m, &init, 3));
-            CHECK_OK(rl_data_random(&data, m, 40, 12, d, 1, 1, 4));
-            if (data) {
+            test_net net = TEST_NET(.cfg = c, .dtype = d, .init = &test_uniform, .seed = 3, .batch = 40, .steps = 12,
+                                    .mask = 1, .h0 = 1, .data_seed = 4);
+            if (net.m) {
+                const rl_model *m = net.m;
                 pass one, two, three, lock;
                 rl_set_num_threads(1);
-                run_pass(&one, m, rl_data_batch(data), 0);
+                run_pass(&one, m, net.b, 0);
                 size_t grain = rl_grain;
                 rl_grain = 16; /* cut the elementwise loops too, small as they are here */
                 rl_set_num_threads(2);
-                run_pass(&two, m, rl_data_batch(data), 0);
+                run_pass(&two, m, net.b, 0);
                 /* threads in lockstep over the columns of each step (float32 on AVX2) */
                 int keep = rl_lockstep_mode;
                 rl_lockstep_mode = 1;
-                run_pass(&lock, m, rl_data_batch(data), 0);
+                run_pass(&lock, m, net.b, 0);
                 rl_lockstep_mode = keep;
                 rl_set_num_threads(3);
-                run_pass(&three, m, rl_data_batch(data), 0);
+                run_pass(&three, m, net.b, 0);
                 rl_set_num_threads(0);
                 rl_grain = grain;
                 size_t es = d == RL_F64 ? 8 : 4;
@@ -112,8 +106,7 @@ TEST(threads_give_the_same_bits)
                           "%s %s: 1, 2, 3 threads and lockstep differ", rl_cell_name((rl_cell)ci), rl_dtype_name(d));
                 free_pass(&one), free_pass(&two), free_pass(&three), free_pass(&lock);
             }
-            rl_data_free(data);
-            rl_model_free(m);
+            test_net_free(&net);
         }
 }
 
@@ -127,11 +120,8 @@ TEST(onehot_gather_matches_the_gemm)
             rl_dtype d = dt ? RL_F64 : RL_F32;
             size_t es = dt ? 8 : 4;
             rl_config c = {.cell = (rl_cell)ci, .input_size = V, .hidden_size = 12, .num_layers = 2, .output_size = V, .loss = RL_LOSS_CE};
-            rl_init init = {.kind = RL_INIT_UNIFORM, .gain = 1};
-            rl_model *m = NULL;
-            CHECK_OK(rl_model_new(&m, &c, d));
-            if (!m) return;
-            CHECK_OK(rl_model_init(m, &init, 5));
+            test_net net = TEST_NET(.cfg = c, .dtype = d, .init = &test_uniform, .seed = 5);
+            if (!net.m) continue;
             void *x = calloc((size_t)B * T * V, es);
             int32_t *y = calloc((size_t)B * T, 4);
             for (int r = 0; x && y && r < B * T; r++) {
@@ -143,8 +133,8 @@ TEST(onehot_gather_matches_the_gemm)
             }
             rl_batch b = {d, B, T, V, x, y, NULL, NULL, NULL, NULL};
             pass gather, gemm;
-            run_pass(&gather, m, &b, 0);
-            run_pass(&gemm, m, &b, 1);
+            run_pass(&gather, net.m, &b, 0);
+            run_pass(&gemm, net.m, &b, 1);
             if (gather.h && gemm.h) {
                 CHECK_MSG(gather.loss == gemm.loss && !memcmp(gather.h, gemm.h, gather.nh * es) &&
                               !memcmp(gather.out, gemm.out, gather.nout * es),
@@ -157,35 +147,28 @@ TEST(onehot_gather_matches_the_gemm)
             }
             free_pass(&gather), free_pass(&gemm);
             free(x), free(y);
-            rl_model_free(m);
+            test_net_free(&net);
         }
 }
 
 TEST(eval_forward_gives_the_loss_only)
 {
     rl_config c = {.cell = RL_CELL_LSTM, .input_size = 3, .hidden_size = 10, .num_layers = 1, .output_size = 4, .loss = RL_LOSS_CE};
-    rl_init init = {.kind = RL_INIT_UNIFORM, .gain = 1};
-    rl_model *m = NULL;
-    rl_data *d = NULL;
-    rl_ws *ws = NULL;
-    CHECK_OK(rl_model_new(&m, &c, RL_F32));
-    if (!m) return;
-    CHECK_OK(rl_model_init(m, &init, 1));
-    CHECK_OK(rl_data_random(&d, m, 3, 6, RL_F32, 1, 0, 2));
-    CHECK_OK(rl_ws_new(&ws, m, 3, 6));
-    if (d && ws) {
+    test_net net = TEST_NET(.cfg = c, .dtype = RL_F32, .init = &test_uniform, .seed = 1, .batch = 3, .steps = 6,
+                            .mask = 1, .data_seed = 2, .ws = 1);
+    if (net.m) {
+        rl_ws *ws = net.ws;
+        const rl_model *m = net.m;
         double l1, l2;
-        CHECK_OK(rl_forward(ws, m, rl_data_batch(d), &l1));
-        CHECK_OK(rl_forward_eval(ws, m, rl_data_batch(d), &l2));
+        CHECK_OK(rl_forward(ws, m, net.b, &l1));
+        CHECK_OK(rl_forward_eval(ws, m, net.b, &l2));
         CHECK(l1 == l2);
-        CHECK(rl_backward(ws, m, rl_data_batch(d)) == RL_ERR_ARG);
-        CHECK(rl_forward_eval(ws, m, rl_data_batch(d), NULL) == RL_ERR_ARG);
-        CHECK_OK(rl_forward(ws, m, rl_data_batch(d), &l2));
-        CHECK_OK(rl_backward(ws, m, rl_data_batch(d)));
+        CHECK(rl_backward(ws, m, net.b) == RL_ERR_ARG);
+        CHECK(rl_forward_eval(ws, m, net.b, NULL) == RL_ERR_ARG);
+        CHECK_OK(rl_forward(ws, m, net.b, &l2));
+        CHECK_OK(rl_backward(ws, m, net.b));
     }
-    rl_ws_free(ws);
-    rl_data_free(d);
-    rl_model_free(m);
+    test_net_free(&net);
 }
 
 /* The Jacobian product in column panels shared by the threads: the same bits
@@ -194,15 +177,9 @@ TEST(jacobian_product_threads_and_panels)
 {
     const int H = 150, T = 30; /* three panels, the last one narrow */
     rl_config c = {.cell = RL_CELL_TANH, .input_size = 2, .hidden_size = H, .num_layers = 1, .output_size = 1, .loss = RL_LOSS_MSE};
-    rl_init init = {.kind = RL_INIT_GAUSSIAN, .gain = 1.5};
-    rl_model *m = NULL;
-    rl_data *d = NULL;
-    rl_jac *j = NULL;
-    CHECK_OK(rl_model_new(&m, &c, RL_F64));
-    if (!m) return;
-    CHECK_OK(rl_model_init(m, &init, 7));
-    CHECK_OK(rl_data_random(&d, m, 1, T, RL_F64, 0, 1, 8));
-    if (d) CHECK_OK(rl_jac_new(&j, m, rl_data_batch(d), 0));
+    test_net net = TEST_NET(.cfg = c, .dtype = RL_F64, .init = &(const rl_init){.kind = RL_INIT_GAUSSIAN, .gain = 1.5},
+                            .seed = 7, .batch = 1, .steps = T, .h0 = 1, .data_seed = 8, .jac = 1);
+    rl_jac *j = net.j;
     size_t SS = (size_t)H * H;
     double *p1 = malloc(SS * 8), *p2 = malloc(SS * 8), *ref = malloc(SS * 8), *J = malloc(SS * 8), *tmp = malloc(SS * 8);
     if (j && p1 && p2 && ref && J && tmp) {
@@ -226,9 +203,7 @@ TEST(jacobian_product_threads_and_panels)
         CHECK_CLOSE("P", p1, RL_F64, ref, SS, 1e-10, 1e-12);
     }
     free(p1), free(p2), free(ref), free(J), free(tmp);
-    rl_jac_free(j);
-    rl_data_free(d);
-    rl_model_free(m);
+    test_net_free(&net);
 }
 
 /* The Lyapunov spectrum with its steps and factorisations shared by the
@@ -237,22 +212,21 @@ TEST(lyapunov_threads_give_the_same_bits)
 {
     const int H = 100; /* two column panels, the second narrower */
     rl_config c = {.cell = RL_CELL_TANH, .input_size = 3, .hidden_size = H, .num_layers = 1, .output_size = 1, .loss = RL_LOSS_MSE};
-    rl_init init = {.kind = RL_INIT_GAUSSIAN, .gain = 2.0};
-    rl_model *m = NULL;
-    CHECK_OK(rl_model_new(&m, &c, RL_F64));
-    if (!m) return;
-    CHECK_OK(rl_model_init(m, &init, 9));
-    rl_lyap_config lc = {.steps = 300, .transient = 20, .k = H, .input = RL_INPUT_NOISE, .noise_std = 1,
-                         .state = RL_STATE_RANDOM, .seed = 5, .trace_every = 50};
-    double e1[100], e2[100], t1[6 * 100], t2[6 * 100];
-    rl_set_num_threads(1);
-    CHECK_OK(rl_lyapunov(m, NULL, 0, &lc, e1, t1));
-    rl_set_num_threads(2);
-    CHECK_OK(rl_lyapunov(m, NULL, 0, &lc, e2, t2));
-    rl_set_num_threads(0);
-    CHECK(!memcmp(e1, e2, sizeof e1) && !memcmp(t1, t2, sizeof t1));
-    CHECK(e1[0] > e1[H - 1] && isfinite(e1[H - 1]));
-    rl_model_free(m);
+    test_net net = TEST_NET(.cfg = c, .dtype = RL_F64, .init = &(const rl_init){.kind = RL_INIT_GAUSSIAN, .gain = 2.0},
+                            .seed = 9);
+    if (net.m) {
+        rl_lyap_config lc = {.steps = 300, .transient = 20, .k = H, .input = RL_INPUT_NOISE, .noise_std = 1,
+                             .state = RL_STATE_RANDOM, .seed = 5, .trace_every = 50};
+        double e1[100], e2[100], t1[6 * 100], t2[6 * 100];
+        rl_set_num_threads(1);
+        CHECK_OK(rl_lyapunov(net.m, NULL, 0, &lc, e1, t1));
+        rl_set_num_threads(2);
+        CHECK_OK(rl_lyapunov(net.m, NULL, 0, &lc, e2, t2));
+        rl_set_num_threads(0);
+        CHECK(!memcmp(e1, e2, sizeof e1) && !memcmp(t1, t2, sizeof t1));
+        CHECK(e1[0] > e1[H - 1] && isfinite(e1[H - 1]));
+    }
+    test_net_free(&net);
 }
 
 /* The pool (src/par.c): a region whose threads cannot all be started runs
@@ -317,21 +291,18 @@ TEST(pool_nested_region_runs_inline)
 TEST(no_thread_startable_same_numbers)
 {
     rl_config c = {.cell = RL_CELL_LSTM, .input_size = 5, .hidden_size = 70, .num_layers = 2, .output_size = 3, .loss = RL_LOSS_CE};
-    rl_init init = {.kind = RL_INIT_UNIFORM, .gain = 1};
-    rl_model *m = NULL;
-    rl_data *data = NULL;
-    CHECK_OK(rl_model_new(&m, &c, RL_F32));
-    if (!m) return;
-    CHECK_OK(rl_model_init(m, &init, 5));
-    CHECK_OK(rl_data_random(&data, m, 24, 9, RL_F32, 1, 1, 6));
+    test_net net = TEST_NET(.cfg = c, .dtype = RL_F32, .init = &test_uniform, .seed = 5, .batch = 24, .steps = 9,
+                            .mask = 1, .h0 = 1, .data_seed = 6);
+    if (!net.m) return;
+    const rl_model *m = net.m;
     pass one, many;
     rl_set_num_threads(1);
-    run_pass(&one, m, rl_data_batch(data), 0);
+    run_pass(&one, m, net.b, 0);
     int keep = rl_lockstep_mode;
     rl_lockstep_mode = 1;
     rl_set_num_threads(RL_MAX_THREADS);
     rl_test_fail_thread_start = 1;
-    run_pass(&many, m, rl_data_batch(data), 0);
+    run_pass(&many, m, net.b, 0);
     rl_model *m64 = NULL;
     double e1[6], e2[6];
     rl_lyap_config lc = {.steps = 300, .transient = 10, .k = 6, .input = RL_INPUT_ZEROS, .state = RL_STATE_RANDOM, .seed = 2};
@@ -346,8 +317,7 @@ TEST(no_thread_startable_same_numbers)
     CHECK(memcmp(e1, e2, sizeof e1) == 0);
     free_pass(&one), free_pass(&many);
     rl_model_free(m64);
-    rl_data_free(data);
-    rl_model_free(m);
+    test_net_free(&net);
 }
 
 /* The AVX2 and the AVX-512 step kernels give the same bits (each element
@@ -364,13 +334,9 @@ TEST(step_kernels_give_the_same_bits)
     }
     for (int ci = 0; ci < RL_CELL_COUNT; ci++) {
         rl_config c = {.cell = (rl_cell)ci, .input_size = 5, .hidden_size = 70, .num_layers = 2, .output_size = 4, .loss = RL_LOSS_CE};
-        rl_init init = {.kind = RL_INIT_UNIFORM, .gain = 1};
-        rl_model *m = NULL;
-        rl_data *data = NULL;
-        CHECK_OK(rl_model_new(&m, &c, RL_F32));
-        if (!m) return;
-        CHECK_OK(rl_model_init(m, &init, 8));
-        CHECK_OK(rl_data_random(&data, m, 21, 7, RL_F32, 1, 1, 9));
+        test_net net = TEST_NET(.cfg = c, .dtype = RL_F32, .init = &test_uniform, .seed = 8, .batch = 21, .steps = 7,
+                                .mask = 1, .h0 = 1, .data_seed = 9);
+        if (!net.m) continue;
         pass p[2][2];
         int keep = rl_lockstep_mode;
         for (int lock = 0; lock < 2; lock++)
@@ -378,7 +344,7 @@ TEST(step_kernels_give_the_same_bits)
                 rl_set_packed_kernel(k ? RL_KERNEL_AVX512 : RL_KERNEL_AVX2);
                 rl_set_num_threads(lock ? 3 : 2);
                 rl_lockstep_mode = lock ? 1 : keep;
-                run_pass(&p[lock][k], m, rl_data_batch(data), 0);
+                run_pass(&p[lock][k], net.m, net.b, 0);
             }
         rl_lockstep_mode = keep;
         rl_set_num_threads(0);
@@ -388,8 +354,7 @@ TEST(step_kernels_give_the_same_bits)
                       rl_cell_name((rl_cell)ci), lock ? " in lockstep" : "");
         CHECK_MSG(same_bits(&p[0][1], &p[1][1], 4), "%s: lockstep differs", rl_cell_name((rl_cell)ci));
         for (int lock = 0; lock < 2; lock++) free_pass(&p[lock][0]), free_pass(&p[lock][1]);
-        rl_data_free(data);
-        rl_model_free(m);
+        test_net_free(&net);
     }
 }
 

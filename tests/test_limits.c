@@ -3,6 +3,7 @@
  * itself) it is accepted; one past it is refused with a clear message. And
  * the error paths around them: a refused input must not crash, double-free
  * or leak (make asan, make valgrind run these). */
+#include "datafiles.h"
 #include "io/modelio.h"
 #include "train/tasks.h"
 #include "test.h"
@@ -79,50 +80,6 @@ TEST(limit_text_seq_len_cli)
 
 /* ------------------------------------------------------------------ crafted files */
 
-/* A growing string. */
-typedef struct {
-    char *s;
-    size_t n, cap;
-} sbuf;
-
-static void sb_printf(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void sb_printf(sbuf *b, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int k = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    if (b->n + (size_t)k + 1 > b->cap) {
-        size_t cap = 2 * (b->n + (size_t)k + 1);
-        char *s = realloc(b->s, cap);
-        if (!s) abort();
-        b->s = s, b->cap = cap;
-    }
-    va_start(ap, fmt);
-    vsnprintf(b->s + b->n, (size_t)k + 1, fmt, ap);
-    va_end(ap);
-    b->n += (size_t)k;
-}
-
-/* A safetensors image: the length hlen (>= strlen(header); the header is
- * padded with spaces to it), the header, then ndata bytes of data (from data,
- * or zeros when it is NULL). malloc'ed; *len its size. */
-static unsigned char *st_image(const char *header, size_t hlen, const void *data, size_t ndata, size_t *len)
-{
-    size_t hl = strlen(header);
-    if (hlen < hl) hlen = hl;
-    *len = 8 + hlen + ndata;
-    unsigned char *b = malloc(*len);
-    if (!b) abort();
-    uint64_t h = hlen;
-    memcpy(b, &h, 8);
-    memcpy(b + 8, header, hl);
-    memset(b + 8 + hl, ' ', hlen - hl);
-    if (data) memcpy(b + 8 + hlen, data, ndata);
-    else memset(b + 8 + hlen, 0, ndata);
-    return b;
-}
-
 /* Parse a header with ndata zero bytes of data; the status, f filled on success. */
 static rl_status parse_header_str(st_file *f, const char *header, size_t ndata, const char *name)
 {
@@ -154,7 +111,7 @@ static rl_status parse_header_str(st_file *f, const char *header, size_t ndata, 
 static char *model_header(const char *cell, const char *in, const char *hid, const char *layers, const char *out,
                           const char *loss, size_t *nparams)
 {
-    sbuf b = {0};
+    strbuf b = {0};
     sb_printf(&b, "{\"__metadata__\":{\"format\":\"pt\",\"cell\":\"%s\",\"input_size\":\"%s\",\"hidden_size\":\"%s\","
                   "\"num_layers\":\"%s\",\"output_size\":\"%s\",\"loss\":\"%s\"}",
               cell, in, hid, layers, out, loss);
@@ -190,7 +147,7 @@ static char *model_header(const char *cell, const char *in, const char *hid, con
 static char *meta_header(const char *cell, const char *in, const char *hid, const char *layers, const char *out,
                          const char *loss)
 {
-    sbuf b = {0};
+    strbuf b = {0};
     sb_printf(&b, "{\"__metadata__\":{\"cell\":\"%s\",\"input_size\":\"%s\",\"hidden_size\":\"%s\","
                   "\"num_layers\":\"%s\",\"output_size\":\"%s\",\"loss\":\"%s\"}}",
               cell, in, hid, layers, out, loss);
@@ -257,7 +214,7 @@ TEST(limit_json_nesting)
 {
     for (int levels = CJSON_NESTING_LIMIT; levels <= CJSON_NESTING_LIMIT + 1; levels++) {
         /* the object, then levels - 1 arrays */
-        sbuf b = {0};
+        strbuf b = {0};
         sb_printf(&b, "{\"a\":");
         for (int i = 1; i < levels; i++) sb_printf(&b, "[");
         for (int i = 1; i < levels; i++) sb_printf(&b, "]");
@@ -271,7 +228,7 @@ TEST(limit_json_nesting)
 /* n empty tensors (and a metadata entry), or n metadata entries. */
 static char *many(int n, int meta)
 {
-    sbuf b = {0};
+    strbuf b = {0};
     sb_printf(&b, "{\"__metadata__\":{\"k\":\"v\"");
     for (int i = 0; meta && i < n - 1; i++) sb_printf(&b, ",\"k%d\":\"v\"", i);
     sb_printf(&b, "}");
@@ -632,7 +589,7 @@ TEST(limit_data_values)
 /* ------------------------------------------------------------------ text */
 
 /* Append code point cp as UTF-8. */
-static void put_utf8(sbuf *b, uint32_t cp)
+static void put_utf8(strbuf *b, uint32_t cp)
 {
     if (cp < 0x80) sb_printf(b, "%c", (char)cp);
     else if (cp < 0x800) sb_printf(b, "%c%c", (char)(0xC0 | cp >> 6), (char)(0x80 | (cp & 0x3F)));
@@ -666,7 +623,7 @@ TEST(limit_text_size_and_vocabulary)
     free(txt);
     /* 4096 distinct code points (U+0100 on, 2 and 3 bytes each), then one more */
     for (int extra = 0; extra < 2; extra++) {
-        sbuf b = {0};
+        strbuf b = {0};
         for (uint32_t i = 0; i < RL_TEXT_MAX_VOCAB + (uint32_t)extra; i++) put_utf8(&b, 0x100 + i);
         rl_status s = text_task(b.s, b.n, 2, &V);
         if (!extra) CHECK_MSG(s == RL_OK && V == RL_TEXT_MAX_VOCAB, "%d: %s", (int)s, rl_errmsg());
@@ -739,28 +696,19 @@ TEST(limit_seq_len)
 /* docs/security.md states the limits the code has. */
 TEST(limit_docs_agree)
 {
-    char path[2048];
-    snprintf(path, sizeof path, "%s/../../docs/security.md", test_fixtures);
-    size_t n = 0;
-    char *doc = (char *)read_file(path, &n);
-    CHECK_MSG(doc != NULL, "cannot read %s", path);
-    if (!doc) return;
-    char want[16][128];
-    int k = 0;
-    snprintf(want[k++], 128, "| header length | %u MiB", ST_MAX_HEADER >> 20);
-    snprintf(want[k++], 128, "| JSON nesting | %d levels", CJSON_NESTING_LIMIT);
-    snprintf(want[k++], 128, "| tensors in a file | %d |", ST_MAX_TENSORS);
-    snprintf(want[k++], 128, "| metadata entries | %d |", ST_MAX_META);
-    snprintf(want[k++], 128, "| dimensions of a tensor | %d |", ST_MAX_NDIM);
-    snprintf(want[k++], 128, "| tensor name | %d bytes |", ST_MAX_NAME);
-    snprintf(want[k++], 128, "in [1, %d], `num_layers` in [1, %d]", RL_MAX_SIZE, RL_MAX_LAYERS);
-    snprintf(want[k++], 128, "at most 2³¹, and at most"); /* RL_MAX_PARAMS */
-    snprintf(want[k++], 128, "at least %d characters, at most %d distinct ones, at most 2 GiB", RL_TEXT_MIN_CHARS,
-             RL_TEXT_MAX_VOCAB);
-    snprintf(want[k++], 128, "2^53 − 1");
+    doc_wants w = {0};
+    doc_want(&w, "| header length | %u MiB", ST_MAX_HEADER >> 20);
+    doc_want(&w, "| JSON nesting | %d levels", CJSON_NESTING_LIMIT);
+    doc_want(&w, "| tensors in a file | %d |", ST_MAX_TENSORS);
+    doc_want(&w, "| metadata entries | %d |", ST_MAX_META);
+    doc_want(&w, "| dimensions of a tensor | %d |", ST_MAX_NDIM);
+    doc_want(&w, "| tensor name | %d bytes |", ST_MAX_NAME);
+    doc_want(&w, "in [1, %d], `num_layers` in [1, %d]", RL_MAX_SIZE, RL_MAX_LAYERS);
+    doc_want(&w, "at most 2³¹, and at most"); /* RL_MAX_PARAMS */
+    doc_want(&w, "at least %d characters, at most %d distinct ones, at most 2 GiB", RL_TEXT_MIN_CHARS, RL_TEXT_MAX_VOCAB);
+    doc_want(&w, "2^53 − 1");
     CHECK(RL_MAX_PARAMS == 1ll << 31 && RL_TEXT_MAX_BYTES == (size_t)2 << 30 && ST_MAX_INT == 0x1p53 - 1);
-    for (int i = 0; i < k; i++) CHECK_MSG(strstr(doc, want[i]) != NULL, "docs/security.md lacks '%s'", want[i]);
-    free(doc);
+    CHECK_DOC_HAS("docs/security.md", &w);
 }
 
 /* ------------------------------------------------------------------ error paths */

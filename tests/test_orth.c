@@ -4,8 +4,7 @@
  * orth_* models' losses and gradients, finite differences through the map,
  * W^T W = I after training, and the linear cell's Lyapunov spectrum. */
 #include "net/orth_ws.h"
-#include "io/safetensors.h"
-#include "test.h"
+#include "nets.h"
 
 #include <lapacke.h>
 #include <math.h>
@@ -108,32 +107,21 @@ static const char *const orth_cases[] = {"orth_exp_tanh_l1_ce",       "orth_cayl
 TEST(orth_fixture_w_and_dw)
 {
     for (size_t ci = 0; ci < sizeof orth_cases / sizeof orth_cases[0]; ci++) {
-        char mp[128], dp[128], op[128];
-        snprintf(mp, sizeof mp, "%s.model.safetensors", orth_cases[ci]);
-        snprintf(dp, sizeof dp, "%s.data.safetensors", orth_cases[ci]);
-        snprintf(op, sizeof op, "%s.orth.safetensors", orth_cases[ci]);
-        rl_model *m = NULL;
-        rl_data *d = NULL;
-        rl_ws *ws = NULL;
-        st_file ref;
         double loss;
-        CHECK_OK(rl_model_load(&m, fixture(mp), RL_F64));
-        if (m) CHECK_OK(rl_data_load(&d, fixture(dp), m, RL_F64));
-        CHECK_OK(st_read(&ref, fixture(op)));
+        test_net net = TEST_CASE(orth_cases[ci], "orth", .dtype = RL_F64, .ws = 1);
+        const rl_model *m = net.m;
+        rl_ws *ws = net.ws;
         CHECK(m && rl_model_orthogonal(m) == (strstr(orth_cases[ci], "_exp_") ? RL_ORTH_EXP : RL_ORTH_CAYLEY));
-        if (d) CHECK_OK(rl_ws_new(&ws, m, rl_data_batch(d)->batch, rl_data_batch(d)->steps));
-        if (ws && ref.n) {
-            rl_ws_zero_grad(ws);
-            CHECK_OK(rl_forward(ws, m, rl_data_batch(d), &loss));
-            CHECK_OK(rl_backward(ws, m, rl_data_batch(d)));
+        if (ws && net.ref.n) {
+            TEST_PASS(ws, m, net.b, &loss);
             const int L = rl_model_config(m).num_layers, H = rl_model_config(m).hidden_size;
             const size_t HH = (size_t)H * H;
             for (int l = 0; l < L; l++) {
                 char name[80], what[200];
                 snprintf(name, sizeof name, "rnn.weight_hh_l%d", l);
-                double *w = get(&ref, name, HH);
+                double *w = get(&net.ref, name, HH);
                 snprintf(name, sizeof name, "grad.rnn.weight_hh_l%d", l);
-                double *dw = get(&ref, name, HH);
+                double *dw = get(&net.ref, name, HH);
                 snprintf(what, sizeof what, "%s W_hh layer %d", orth_cases[ci], l);
                 if (w) CHECK_CLOSE(what, (const double *)ws->whh + l * HH, RL_F64, w, HH, 0, 1e-13);
                 snprintf(what, sizeof what, "%s dL/dW_hh layer %d", orth_cases[ci], l);
@@ -141,10 +129,7 @@ TEST(orth_fixture_w_and_dw)
                 free(w), free(dw);
             }
         }
-        st_close(&ref);
-        rl_ws_free(ws);
-        rl_data_free(d);
-        rl_model_free(m);
+        test_net_free(&net);
     }
 }
 
@@ -381,11 +366,9 @@ TEST(orth_training_keeps_w_orthogonal)
         char dir[1100], start[1100];
         snprintf(dir, sizeof dir, "%s/orth-train-%d", test_tmpdir, run);
         snprintf(start, sizeof start, "%s/orth-train-start-%d", test_tmpdir, run);
-        rl_trainer *t = NULL, *t0 = NULL;
-        int intr = 0;
+        rl_trainer *t0 = NULL;
         CHECK_OK(rl_trainer_new(&t0, &c, start));
-        CHECK_OK(rl_trainer_new(&t, &c, dir));
-        if (t) CHECK_OK(rl_trainer_run(t, NULL, &intr, NULL, NULL));
+        rl_trainer *t = TEST_TRAIN(&c, dir);
         if (!t || !t0) goto next;
         const rl_model *m = rl_trainer_model(t), *m0 = rl_trainer_model(t0);
         const int H = 12;
@@ -777,22 +760,15 @@ TEST(orth_resume_is_exact)
     char a[1100], b[1100], pa[1200], pb[1200];
     snprintf(a, sizeof a, "%s/orth-whole", test_tmpdir);
     snprintf(b, sizeof b, "%s/orth-parts", test_tmpdir);
-    rl_trainer *t = NULL;
-    int intr = 0;
-    CHECK_OK(rl_trainer_new(&t, &c, a));
-    if (t) CHECK_OK(rl_trainer_run(t, NULL, &intr, NULL, NULL));
-    rl_trainer_free(t);
-    t = NULL;
+    rl_trainer_free(TEST_TRAIN(&c, a));
     c.steps = 6;
-    CHECK_OK(rl_trainer_new(&t, &c, b));
-    if (t) CHECK_OK(rl_trainer_run(t, NULL, &intr, NULL, NULL));
-    rl_trainer_free(t);
-    t = NULL;
+    rl_trainer_free(TEST_TRAIN(&c, b));
+    rl_trainer *t = NULL;
     CHECK_OK(rl_trainer_resume(&t, b, 12));
     if (t) {
         rl_train_config rc = rl_trainer_config(t);
         CHECK(rc.orthogonal == RL_ORTH_CAYLEY && rc.orthogonal_lr == 3e-4);
-        CHECK_OK(rl_trainer_run(t, NULL, &intr, NULL, NULL));
+        TEST_RUN(t);
     }
     rl_trainer_free(t);
     snprintf(pa, sizeof pa, "%s/model.safetensors", a);

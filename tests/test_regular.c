@@ -4,8 +4,7 @@
  * against PyTorch float64 autograd (tools/make_reg_fixtures.py), the linear
  * cell's exact cases, the bad inputs, and training with each. */
 #include "net/layer.h" /* rl_gemm_f32 */
-#include "io/safetensors.h"
-#include "test.h"
+#include "nets.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -249,32 +248,20 @@ static void compare_ref(const st_file *f, const char *name, const void *got, rl_
     free(want);
 }
 
-/* Omega in both forms (and the ratios), and flossing, against torch. */
-static void reg_case(const char *name, rl_dtype dt, double rtol)
+/* The loss, and Omega in both forms (and the ratios) and their gradients, of
+ * a case against torch. */
+static void reg_omega(test_net *net, rl_dtype dt, double rtol, const char *what)
 {
-    char mp[128], dp[128], rp[128], what[160];
-    snprintf(mp, sizeof mp, "reg_%s.model.safetensors", name);
-    snprintf(dp, sizeof dp, "reg_%s.data.safetensors", name);
-    snprintf(rp, sizeof rp, "reg_%s.reg.safetensors", name);
-    snprintf(what, sizeof what, "%s %s", name, rl_dtype_name(dt));
-    rl_model *m = NULL;
-    rl_data *d = NULL;
-    rl_ws *ws = NULL;
-    st_file ref = {0};
-    CHECK_OK(rl_model_load(&m, fixture(mp), dt));
-    if (m) CHECK_OK(rl_data_load(&d, fixture(dp), m, dt));
-    CHECK_OK(st_read(&ref, fixture(rp)));
-    if (!m || !d || !ref.n) goto out;
-    const rl_batch *b = rl_data_batch(d);
+    const rl_model *m = net->m;
+    const rl_batch *b = net->b;
+    rl_ws *ws = net->ws;
     const rl_config c = rl_model_config(m);
-    const size_t n = rl_model_num_params(m), es = dt == RL_F64 ? 8 : 4, LBH = (size_t)c.num_layers * b->batch * rl_model_units(m);
+    const size_t es = dt == RL_F64 ? 8 : 4;
     double loss = 0;
-    CHECK_OK(rl_ws_new(&ws, m, b->batch, b->steps));
-    if (!ws) goto out;
     CHECK_OK(rl_ws_keep_grad_hidden(ws));
     CHECK_OK(rl_forward(ws, m, b, &loss));
     CHECK_OK(rl_backward(ws, m, b));
-    compare_ref(&ref, "loss", &loss, RL_F64, 1, rtol, what);
+    compare_ref(&net->ref, "loss", &loss, RL_F64, 1, rtol, what);
     for (int form = 0; form < RL_OMEGA_FORM_COUNT; form++) {
         const char *fn = rl_omega_form_name((rl_omega_form)form);
         double om = NAN, *ratio = malloc((size_t)c.num_layers * b->batch * b->steps * 8);
@@ -282,15 +269,15 @@ static void reg_case(const char *name, rl_dtype dt, double rtol)
         rl_ws_zero_grad(ws);
         CHECK_OK(rl_omega(ws, m, (rl_omega_form)form, 1, &om, ratio));
         snprintf(key, sizeof key, "omega.%s", fn);
-        compare_ref(&ref, key, &om, RL_F64, 1, rtol, what);
+        compare_ref(&net->ref, key, &om, RL_F64, 1, rtol, what);
         for (int i = 0; i < rl_model_num_tensors(m); i++) {
             const rl_tensor_info *ti = rl_model_tensor(m, i);
             snprintf(key, sizeof key, "grad.omega.%s.%s", fn, ti->name);
-            compare_ref(&ref, key, (const char *)rl_ws_grad(ws) + ti->offset * es, dt, ti->numel, rtol, what);
+            compare_ref(&net->ref, key, (const char *)rl_ws_grad(ws) + ti->offset * es, dt, ti->numel, rtol, what);
         }
         if (form == RL_OMEGA_NORM) { /* the ratios; not counted: NaN here, -1 in the file */
             size_t nr = (size_t)c.num_layers * b->batch * b->steps;
-            double *want = ref_get(&ref, "omega.ratio", nr);
+            double *want = ref_get(&net->ref, "omega.ratio", nr);
             for (size_t i = 0; want && i < nr; i++) {
                 CHECK_MSG((want[i] == -1) == isnan(ratio[i]), "%s: ratio[%zu] %g, want %g", what, i, ratio[i], want[i]);
                 if (isnan(ratio[i])) ratio[i] = -1;
@@ -300,43 +287,54 @@ static void reg_case(const char *name, rl_dtype dt, double rtol)
         }
         free(ratio);
     }
-    /* flossing: k and the target from the file's metadata */
-    const char *ks = st_meta(&ref, "k"), *ts = st_meta(&ref, "target");
+}
+
+/* Flossing of a case against torch: k and the target from the file's
+ * metadata; F, the exponents and dF/dtheta, dF/dh0 (and dF/dc0). */
+static void reg_floss(const test_net *net, rl_dtype dt, double rtol, const char *what)
+{
+    const rl_model *m = net->m;
+    const rl_batch *b = net->b;
+    const size_t n = rl_model_num_params(m), es = dt == RL_F64 ? 8 : 4,
+                 LBH = (size_t)rl_model_config(m).num_layers * b->batch * rl_model_units(m);
+    const char *ks = st_meta(&net->ref, "k"), *ts = st_meta(&net->ref, "target");
     CHECK(ks && ts);
-    if (!ks || !ts) goto out;
+    if (!ks || !ts) return;
     rl_floss_config fc = {atoi(ks), strtod(ts, NULL), 1};
     double F = NAN, *lam = malloc((size_t)b->batch * fc.k * 8);
     void *g = calloc(n, es), *gh = calloc(LBH, es), *gc = calloc(LBH, es);
     CHECK_OK(rl_floss(m, b, &fc, &F, lam, g, gh, gc));
-    compare_ref(&ref, "floss", &F, RL_F64, 1, rtol, what);
-    compare_ref(&ref, "floss.lambda", lam, RL_F64, (size_t)b->batch * fc.k, rtol, what);
+    compare_ref(&net->ref, "floss", &F, RL_F64, 1, rtol, what);
+    compare_ref(&net->ref, "floss.lambda", lam, RL_F64, (size_t)b->batch * fc.k, rtol, what);
     for (int i = 0; i < rl_model_num_tensors(m); i++) {
         const rl_tensor_info *ti = rl_model_tensor(m, i);
         char key[160];
         snprintf(key, sizeof key, "grad.floss.%s", ti->name);
-        compare_ref(&ref, key, (const char *)g + ti->offset * es, dt, ti->numel, rtol, what);
+        compare_ref(&net->ref, key, (const char *)g + ti->offset * es, dt, ti->numel, rtol, what);
     }
-    compare_ref(&ref, "grad.floss.h0", gh, dt, LBH, rtol, what);
-    if (b->c0) compare_ref(&ref, "grad.floss.c0", gc, dt, LBH, rtol, what);
+    compare_ref(&net->ref, "grad.floss.h0", gh, dt, LBH, rtol, what);
+    if (b->c0) compare_ref(&net->ref, "grad.floss.c0", gc, dt, LBH, rtol, what);
     free(lam), free(g), free(gh), free(gc);
-out:
-    st_close(&ref);
-    rl_ws_free(ws);
-    rl_data_free(d);
-    rl_model_free(m);
 }
 
-TEST(reg_fixtures_match_torch_f64)
+/* Omega in both forms (and the ratios), and flossing, against torch. */
+static void reg_case(const char *name, rl_dtype dt, double rtol)
 {
-    for (size_t i = 0; i < sizeof reg_cases / sizeof reg_cases[0]; i++) reg_case(reg_cases[i], RL_F64, 1e-10);
+    char full[128], what[160];
+    snprintf(full, sizeof full, "reg_%s", name);
+    snprintf(what, sizeof what, "%s %s", name, rl_dtype_name(dt));
+    test_net net = TEST_CASE(full, "reg", .dtype = dt, .ws = 1);
+    if (net.m && net.ref.n) {
+        reg_omega(&net, dt, rtol, what);
+        reg_floss(&net, dt, rtol, what);
+    }
+    test_net_free(&net);
 }
 
-/* the same in float32 (Omega in float32 as training runs it; flossing
- * always in float64, from the rounded weights) */
-TEST(reg_fixtures_match_torch_f32)
-{
-    for (size_t i = 0; i < sizeof reg_cases / sizeof reg_cases[0]; i++) reg_case(reg_cases[i], RL_F32, 1e-3);
-}
+/* reg_fixtures_match_torch_f64 and reg_fixtures_match_torch_f32 (Omega in
+ * float32 as training runs it; flossing always in float64, from the rounded
+ * weights) */
+TEST_EACH_CASE(reg_fixtures_match_torch, reg_case, reg_cases, 1e-10, 1e-3)
 
 /* ------------------------------------------------------------------ exact cases */
 
@@ -498,18 +496,14 @@ TEST(reg_training_records_and_resumes_exactly)
         char a[1100], b[1100];
         snprintf(a, sizeof a, "%s/reg-full%d", test_tmpdir, k);
         snprintf(b, sizeof b, "%s/reg-split%d", test_tmpdir, k);
-        rl_trainer *t = NULL;
-        int intr = 0;
-        CHECK_OK(rl_trainer_new(&t, &c, a));
-        if (t) CHECK_OK(rl_trainer_run(t, NULL, &intr, NULL, NULL));
+        rl_trainer *t = TEST_TRAIN(&c, a);
         rl_trainer_free(t);
         c.steps = 15, t = NULL;
-        CHECK_OK(rl_trainer_new(&t, &c, b));
-        if (t) CHECK_OK(rl_trainer_run(t, NULL, &intr, NULL, NULL));
+        t = TEST_TRAIN(&c, b);
         rl_trainer_free(t);
         t = NULL;
         CHECK_OK(rl_trainer_resume(&t, b, 30));
-        if (t) CHECK_OK(rl_trainer_run(t, NULL, &intr, NULL, NULL));
+        TEST_RUN(t);
         rl_trainer_free(t);
         size_t na = 0, nb = 0, fa = 0, fb = 0, ma_n = 0;
         unsigned char *ma = run_file(a, "model.safetensors", &na), *mb = run_file(b, "model.safetensors", &nb);
@@ -676,10 +670,7 @@ TEST(reg_omega_float32_with_vanishing_deltas_stays_finite)
     c.eval_every = 0, c.eval_batches = 1, c.flow_every = 0, c.ckpt_every = 0, c.omega = 2;
     char dir[1100];
     snprintf(dir, sizeof dir, "%s/omega-vanishing", test_tmpdir);
-    rl_trainer *t = NULL;
-    int intr = 0;
-    CHECK_OK(rl_trainer_new(&t, &c, dir));
-    if (t) CHECK_OK(rl_trainer_run(t, NULL, &intr, NULL, NULL));
+    rl_trainer *t = TEST_TRAIN(&c, dir);
     CHECK(t && rl_trainer_step(t) == 40);
     rl_trainer_free(t);
 }

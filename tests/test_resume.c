@@ -2,7 +2,7 @@
  * the bit and to its records; NaN, Ctrl-C, SIGKILL and failed writes keep
  * the last checkpoint; older checkpoints resume, newer ones are refused. */
 #include "train/run.h"
-#include "test.h"
+#include "nets.h"
 
 #include <glob.h>
 #include <math.h>
@@ -11,16 +11,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-static rl_train_config small(rl_task_kind task, rl_cell cell)
-{
-    rl_train_config c = rl_train_defaults();
-    c.task = task, c.seq_len = task == RL_TASK_TEXT ? 25 : 20, c.cell = cell, c.hidden = 12, c.layers = 2;
-    c.batch = 6, c.steps = 40, c.dropout = 0.25, c.log_every = 5, c.eval_every = 10, c.eval_batches = 2;
-    c.flow_every = 10, c.ckpt_every = 10, c.seed = 9;
-    if (task == RL_TASK_TEXT) c.k1 = 15;
-    return c;
-}
 
 static unsigned char *model_bytes(const char *dir, size_t *n)
 {
@@ -34,24 +24,19 @@ TEST(resume_is_exact)
     const rl_task_kind tasks[2] = {RL_TASK_ADDING_HS97, RL_TASK_TEXT};
     const rl_cell cells[2] = {RL_CELL_GRU, RL_CELL_LSTM};
     for (int k = 0; k < 2; k++) {
-        rl_train_config c = small(tasks[k], cells[k]);
+        rl_train_config c = test_small_config(tasks[k], cells[k]);
         char a[1100], b[1100];
         snprintf(a, sizeof a, "%s/full%d", test_tmpdir, k);
         snprintf(b, sizeof b, "%s/split%d", test_tmpdir, k);
-        rl_trainer *t = NULL;
-        int intr = 0;
-        CHECK_OK(rl_trainer_new(&t, &c, a));
-        if (t) CHECK_OK(rl_trainer_run(t, NULL, &intr, NULL, NULL));
+        rl_trainer *t = TEST_TRAIN(&c, a);
         rl_trainer_free(t);
         c.steps = 20; /* stop half way, then resume to 40 */
-        t = NULL;
-        CHECK_OK(rl_trainer_new(&t, &c, b));
-        if (t) CHECK_OK(rl_trainer_run(t, NULL, &intr, NULL, NULL));
+        t = TEST_TRAIN(&c, b);
         rl_trainer_free(t);
         t = NULL;
         CHECK_OK(rl_trainer_resume(&t, b, 40));
         CHECK(t && rl_trainer_step(t) == 20);
-        if (t) CHECK_OK(rl_trainer_run(t, NULL, &intr, NULL, NULL));
+        TEST_RUN(t);
         rl_trainer_free(t);
         size_t na = 0, nb = 0;
         unsigned char *ma = model_bytes(a, &na), *mb = model_bytes(b, &nb);
@@ -65,7 +50,7 @@ TEST(resume_is_exact)
 
 TEST(nonfinite_stops_and_keeps_the_checkpoint)
 {
-    rl_train_config c = small(RL_TASK_ADDING, RL_CELL_TANH);
+    rl_train_config c = test_small_config(RL_TASK_ADDING, RL_CELL_TANH);
     c.inject_nan_at = 23;
     char dir[1100], ck[1200];
     snprintf(dir, sizeof dir, "%s/nan", test_tmpdir);
@@ -88,9 +73,7 @@ TEST(nonfinite_stops_and_keeps_the_checkpoint)
     /* skip: the bad batch is passed over and training ends */
     c.skip_nonfinite = 1;
     snprintf(dir, sizeof dir, "%s/nan-skip", test_tmpdir);
-    t = NULL;
-    CHECK_OK(rl_trainer_new(&t, &c, dir));
-    if (t) CHECK_OK(rl_trainer_run(t, NULL, &intr, NULL, NULL));
+    t = TEST_TRAIN(&c, dir);
     CHECK(t && rl_trainer_step(t) == 40);
     rl_trainer_free(t);
 }
@@ -181,7 +164,7 @@ TEST(sigkill_never_costs_the_checkpoint)
  * resumes from that checkpoint. */
 TEST(failed_checkpoint_write_keeps_the_previous)
 {
-    rl_train_config c = small(RL_TASK_ADDING, RL_CELL_LSTM);
+    rl_train_config c = test_small_config(RL_TASK_ADDING, RL_CELL_LSTM);
     c.ckpt_every = 10, c.steps = 30, c.eval_every = 0, c.flow_every = 0;
     char dir[1100], ck[1200];
     snprintf(dir, sizeof dir, "%s/diskfull", test_tmpdir);
@@ -190,8 +173,7 @@ TEST(failed_checkpoint_write_keeps_the_previous)
     int intr = 0;
     rl_train_config first = c;
     first.steps = 10;
-    CHECK_OK(rl_trainer_new(&t, &first, dir));
-    if (t) CHECK_OK(rl_trainer_run(t, NULL, &intr, NULL, NULL)); /* checkpoint at step 10 */
+    t = TEST_TRAIN(&first, dir); /* checkpoint at step 10 */
     rl_trainer_free(t);
     size_t n0 = 0, n1 = 0;
     unsigned char *before = read_file(ck, &n0);
@@ -214,7 +196,7 @@ TEST(failed_checkpoint_write_keeps_the_previous)
     t = NULL;
     CHECK_OK(rl_trainer_resume(&t, dir, 30));
     CHECK(t && rl_trainer_step(t) == 10);
-    if (t) CHECK_OK(rl_trainer_run(t, NULL, &intr, NULL, NULL));
+    TEST_RUN(t);
     rl_trainer_free(t);
 }
 
@@ -275,7 +257,7 @@ static void stop_at_15(const rl_progress *p, void *ctx)
  * cosine, whose length a resumed run used to lose. */
 TEST(resume_old_checkpoints_and_refuse_newer_ones)
 {
-    rl_train_config c = small(RL_TASK_ADDING, RL_CELL_GRU);
+    rl_train_config c = test_small_config(RL_TASK_ADDING, RL_CELL_GRU);
     c.steps = 30, c.sched.kind = RL_SCHED_COSINE, c.sched.min_lr = 1e-5, c.sched.lr = 1e-2, c.sched.warmup = 3;
     c.ckpt_every = 0;
     char full[1000], part[1000];
@@ -284,8 +266,7 @@ TEST(resume_old_checkpoints_and_refuse_newer_ones)
     rl_trainer *t = NULL;
     int intr = 0;
     volatile int stop = 0;
-    CHECK_OK(rl_trainer_new(&t, &c, full));
-    if (t) CHECK_OK(rl_trainer_run(t, NULL, &intr, NULL, NULL));
+    t = TEST_TRAIN(&c, full);
     CHECK(t && rl_trainer_config(t).sched.total == 30);
     rl_trainer_free(t);
     for (int round = 0; round < 2; round++) { /* as written, then as an old version wrote it */
@@ -333,13 +314,13 @@ TEST(resume_old_checkpoints_and_refuse_newer_ones)
 /* A start that fails leaves nothing behind; an --out that is a file says so. */
 TEST(failed_start_leaves_no_folder)
 {
-    rl_train_config c = small(RL_TASK_TEXT, RL_CELL_TANH);
+    rl_train_config c = test_small_config(RL_TASK_TEXT, RL_CELL_TANH);
     c.text_path = tmp_path("no-such-text.txt");
     rl_trainer *t = NULL;
     struct stat sb;
     CHECK(rl_trainer_new(&t, &c, tmp_path("failed-start")) == RL_ERR_IO && !t);
     CHECK(stat(tmp_path("failed-start"), &sb) != 0);
-    c = small(RL_TASK_ADDING, RL_CELL_TANH);
+    c = test_small_config(RL_TASK_ADDING, RL_CELL_TANH);
     const char *file = write_tmp("a-file", "x", 1);
     CHECK(rl_trainer_new(&t, &c, file) == RL_ERR_ARG && strstr(rl_errmsg(), "exists and is not a folder"));
     const char *argv[] = {"rnnlab", "train", "--task", "text", "--data", tmp_path("no-such-text.txt"), "--out",
@@ -361,24 +342,23 @@ TEST(text_run_resumes_from_elsewhere)
     rl_rng_seed(&r, 5);
     for (size_t i = 0; i < sizeof text - 1; i++) text[i] = "abcdefgh \n"[rl_rng_next(&r) % 10];
     write_tmp("rel.txt", text, sizeof text - 1);
-    rl_train_config c = small(RL_TASK_TEXT, RL_CELL_LSTM);
+    rl_train_config c = test_small_config(RL_TASK_TEXT, RL_CELL_LSTM);
     c.steps = 10, c.hidden = 8, c.batch = 4, c.layers = 1, c.text_path = "rel.txt";
     snprintf(dir, sizeof dir, "%s/reltext", test_tmpdir);
     CHECK(getcwd(cwd, sizeof cwd) != NULL);
     rl_trainer *t = NULL;
-    int intr = 0;
     if (chdir(test_tmpdir) == 0) {
         CHECK_OK(rl_trainer_new(&t, &c, dir));
         CHECK(chdir(cwd) == 0);
     }
-    if (t) CHECK_OK(rl_trainer_run(t, NULL, &intr, NULL, NULL));
+    TEST_RUN(t);
     rl_trainer_free(t);
     snprintf(p, sizeof p, "%s/checkpoint.safetensors.tmp.Ab12Cd", dir);
     write_tmp("reltext/checkpoint.safetensors.tmp.Ab12Cd", "x", 1);
     write_tmp("reltext/notes.tmpl", "keep", 4);
     t = NULL;
     CHECK_OK(rl_trainer_resume(&t, dir, 20));
-    if (t) CHECK_OK(rl_trainer_run(t, NULL, &intr, NULL, NULL));
+    TEST_RUN(t);
     CHECK(t && rl_trainer_step(t) == 20);
     rl_trainer_free(t);
     struct stat sb;
@@ -398,7 +378,7 @@ TEST(text_run_resumes_from_elsewhere)
  * training once, as a run never stopped does. */
 TEST(resume_at_step_0_records_once)
 {
-    rl_train_config c = small(RL_TASK_ADDING, RL_CELL_TANH);
+    rl_train_config c = test_small_config(RL_TASK_ADDING, RL_CELL_TANH);
     c.steps = 10;
     char dir[1100], p[1200];
     snprintf(dir, sizeof dir, "%s/step0", test_tmpdir);
@@ -411,7 +391,7 @@ TEST(resume_at_step_0_records_once)
     rl_trainer_free(t);
     t = NULL;
     CHECK_OK(rl_trainer_resume(&t, dir, 0));
-    if (t) CHECK_OK(rl_trainer_run(t, NULL, &intr, NULL, NULL));
+    TEST_RUN(t);
     rl_trainer_free(t);
     snprintf(p, sizeof p, "%s/flow.jsonl", dir);
     size_t n = 0;
@@ -453,7 +433,7 @@ static rl_status stop_at_step(void *ctx, rl_trainer *t, rl_model *m, rl_ws *ws, 
  * ends the run with its records and checkpoint. */
 TEST(resumed_records_are_exact)
 {
-    rl_train_config c = small(RL_TASK_ADDING, RL_CELL_TANH);
+    rl_train_config c = test_small_config(RL_TASK_ADDING, RL_CELL_TANH);
     c.steps = 30, c.log_every = 5, c.ckpt_every = 0, c.inject_nan_at = 3, c.skip_nonfinite = 1;
     char full[1100], part[1100];
     snprintf(full, sizeof full, "%s/rec-full", test_tmpdir);
@@ -461,8 +441,7 @@ TEST(resumed_records_are_exact)
     rl_trainer *t = NULL;
     int intr = 0;
     volatile int stop = 0;
-    CHECK_OK(rl_trainer_new(&t, &c, full));
-    if (t) CHECK_OK(rl_trainer_run(t, NULL, &intr, NULL, NULL));
+    t = TEST_TRAIN(&c, full);
     rl_trainer_free(t);
     t = NULL;
     CHECK_OK(rl_trainer_new(&t, &c, part));
@@ -472,7 +451,7 @@ TEST(resumed_records_are_exact)
     rl_trainer_free(t);
     t = NULL;
     CHECK_OK(rl_trainer_resume(&t, part, 0));
-    if (t) CHECK_OK(rl_trainer_run(t, NULL, &intr, NULL, NULL));
+    TEST_RUN(t);
     rl_trainer_free(t);
     char *a = records_of(full), *b = records_of(part);
     CHECK_MSG(a && b && strcmp(a, b) == 0 && strstr(a, "\"skipped\":1"), "the records differ:\n%s---\n%s", a, b);
@@ -480,9 +459,7 @@ TEST(resumed_records_are_exact)
     /* the last step skipped: the run still ends with its records and model */
     c.inject_nan_at = 30;
     snprintf(part, sizeof part, "%s/rec-lastskip", test_tmpdir);
-    t = NULL;
-    CHECK_OK(rl_trainer_new(&t, &c, part));
-    if (t) CHECK_OK(rl_trainer_run(t, NULL, &intr, NULL, NULL));
+    t = TEST_TRAIN(&c, part);
     rl_trainer_free(t);
     size_t n = 0;
     unsigned char *m = model_bytes(part, &n);

@@ -13,15 +13,6 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#define CHECK_FAILS(expr, ...)                                                                                   \
-    do {                                                                                                         \
-        rl_status s_ = (expr);                                                                                   \
-        const char *w_[] = {__VA_ARGS__, NULL};                                                                  \
-        int ok_ = s_ != RL_OK;                                                                                   \
-        for (int k_ = 0; ok_ && w_[k_]; k_++) ok_ = strstr(rl_errmsg(), w_[k_]) != NULL;                         \
-        CHECK_MSG(ok_, "%s: status %d, message '%s'", #expr, (int)s_, s_ ? rl_errmsg() : "");                    \
-    } while (0)
-
 /* A batch of B sequences for ds (the arrays a task's data object holds). */
 static rl_data *batch_for(const rl_dataset *ds, int B)
 {
@@ -82,8 +73,7 @@ TEST(seqdata_every_target_kind)
             npy_spec a[3] = {{"x", "<f4", 3, {N, T, I}, x}, {"y", y[kind].descr, y[kind].ndim, {0}, y[kind].data},
                              {"lengths", "<i4", 1, {N}, lengths}};
             memcpy(a[1].shape, y[kind].shape, sizeof a[1].shape);
-            const char *p = tmp_path("kinds.npz");
-            CHECK(npz_write_arrays(p, a, 2 + with_len, kind % 2) == 0);
+            const char *p = NPZ_TMP("kinds.npz", a, 2 + with_len, kind % 2);
             rl_dataset_options o = opts(p);
             o.valid_split = 0.3; /* the last 3 sequences score */
             rl_dataset *ds = NULL;
@@ -131,8 +121,7 @@ TEST(seqdata_loss_override)
     int64_t c[3] = {4, 0, 7};
     float yf[3] = {1, 2, 3};
     npy_spec a[2] = {{"x", "<f4", 3, {3, 2, 1}, x}, {"y", "<i8", 1, {3}, c}};
-    const char *p = tmp_path("ovr.npz");
-    CHECK(npz_write_arrays(p, a, 2, 0) == 0);
+    const char *p = NPZ_TMP("ovr.npz", a, 2, 0);
     rl_dataset_options o = opts(p);
     o.loss = RL_LOSS_MSE, o.for_test = 1;
     rl_dataset *ds = NULL;
@@ -164,8 +153,7 @@ TEST(seqdata_baselines)
     float y[4] = {1, 3, 10, 20};       /* (4, 1): train 1, 3 (mean 2); validate 10, 20 */
     int64_t c[4] = {1, 1, 0, 1};       /* train 1, 1; validate 0, 1 */
     npy_spec a[2] = {{"x", "<f4", 3, {4, 2, 1}, x}, {"y", "<f4", 2, {4, 1}, y}};
-    const char *p = tmp_path("base.npz");
-    CHECK(npz_write_arrays(p, a, 2, 0) == 0);
+    const char *p = NPZ_TMP("base.npz", a, 2, 0);
     rl_dataset_options o = opts(p);
     o.valid_split = 0.5;
     rl_dataset *ds = NULL;
@@ -275,8 +263,7 @@ TEST(seqdata_refuses_every_malformed_input)
         {{{"x", "<f4", 3, {N, 0, I}, x}, {"y", "<i8", 1, {N}, cseq}}, 2, {"x needs N, T and I of at least 1"}},
     };
     for (size_t k = 0; k < sizeof c / sizeof c[0]; k++) {
-        const char *p = tmp_path("bad.npz");
-        CHECK(npz_write_arrays(p, c[k].a, c[k].n, 1) == 0);
+        const char *p = NPZ_TMP("bad.npz", c[k].a, c[k].n, 1);
         rl_dataset_options o = opts(p);
         o.for_test = 1;
         rl_dataset *ds = NULL;
@@ -292,8 +279,7 @@ TEST(seqdata_refuses_every_malformed_input)
     int64_t cpad[N * T];
     for (int k = 0; k < N * T; k++) cpad[k] = k % T < 2 ? 1 : -100;
     npy_spec ok[3] = {{"x", "<f4", 3, {N, T, I}, x}, {"y", "<i8", 2, {N, T}, cpad}, {"mask", "<f4", 2, {N, T}, m2}};
-    const char *p = tmp_path("pad.npz");
-    CHECK(npz_write_arrays(p, ok, 3, 0) == 0);
+    const char *p = NPZ_TMP("pad.npz", ok, 3, 0);
     rl_dataset_options o = opts(p);
     o.for_test = 1;
     rl_dataset *ds = NULL;

@@ -2,7 +2,7 @@
  * by threads of this one, exchanging through shared memory, so that the
  * library's side of the contract is checked without MPI (tests/test_mpi.c
  * runs the real thing). */
-#include "test.h"
+#include "nets.h"
 
 #include <math.h>
 #include <pthread.h>
@@ -129,10 +129,7 @@ TEST(shard_ranks_give_one_process_bits)
     rl_train_config c = sharded();
     char one[1100], dir[1100];
     snprintf(one, sizeof one, "%s/shard-one", test_tmpdir);
-    rl_trainer *t = NULL;
-    int intr = 0;
-    CHECK_OK(rl_trainer_new(&t, &c, one));
-    if (t) CHECK_OK(rl_trainer_run(t, NULL, &intr, NULL, NULL));
+    rl_trainer *t = TEST_TRAIN(&c, one);
     rl_trainer_free(t);
     /* 2 and 3 ranks (blocks 2 + 1 and 1 + 1 + 1): the same files, but the times in the records */
     for (int n = 2; n <= 3; n++) {
@@ -166,10 +163,7 @@ TEST(block_sum_keeps_thread_independence)
         snprintf(dir[k], sizeof dir[k], "%s/blocksum-%d", test_tmpdir, k);
         c.block_sum = k < 4;
         rl_set_num_threads(threads[k]);
-        rl_trainer *t = NULL;
-        int intr = 0;
-        CHECK_OK(rl_trainer_new(&t, &c, dir[k]));
-        if (t) CHECK_OK(rl_trainer_run(t, NULL, &intr, NULL, NULL));
+        rl_trainer *t = TEST_TRAIN(&c, dir[k]);
         rl_trainer_free(t);
     }
     rl_set_num_threads(keep);
@@ -223,9 +217,7 @@ TEST(shard_blocks_and_refusals)
     if (probe) fclose(probe);
     /* a run trained without block_sum is not continued on several processes */
     c.steps = 2, c.eval_every = 0, c.flow_every = 0, c.ckpt_every = 0;
-    CHECK_OK(rl_trainer_new(&tr, &c, dir));
-    int intr = 0;
-    if (tr) CHECK_OK(rl_trainer_run(tr, NULL, &intr, NULL, NULL));
+    tr = TEST_TRAIN(&c, dir);
     rl_trainer_free(tr);
     tr = NULL;
     rl_resume_options o = {4, NULL, &sh, NULL, 0};

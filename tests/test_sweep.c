@@ -54,6 +54,23 @@ static char *err_text(void)
     return b ? b : calloc(1, 1);
 }
 
+/* The figure name that rnnlab report drew in dir: png_stats's numbers, ok
+ * when it decoded. */
+typedef struct {
+    unsigned w, h;
+    double ink;
+    int colours, ok;
+} figure;
+
+static figure report_figure(const char *dir, const char *name)
+{
+    char png[1200];
+    snprintf(png, sizeof png, "%s/%s", dir, name);
+    figure f = {0};
+    f.ok = png_stats(png, &f.w, &f.h, &f.ink, &f.colours) == 0;
+    return f;
+}
+
 static const char lyap_spec[] = "# a small lambda_max sweep\n"
                                 "command lyapunov\n"
                                 "init    --input 1 --hidden 12 --output 1 --init gaussian --zero-bias\n"
@@ -124,13 +141,9 @@ TEST(sweep_gives_the_same_results_on_1_and_2_ranks)
     CHECK(j && strstr(j, "\"n\":[2,2]"));
     free(j);
     rc = sh("'%s' report '%s' 2>'%s'", test_cli, one, err_file());
-    char png[1200];
-    snprintf(png, sizeof png, "%s/sweep-lambda_max.png", one);
-    unsigned w = 0, h = 0;
-    double ink = 0;
-    int colours = 0;
-    CHECK_MSG(rc == 0 && png_stats(png, &w, &h, &ink, &colours) == 0 && w > 400 && ink > 0.01 && colours >= 3,
-              "report: status %d, %ux%u, ink %.3f, %d colours", rc, w, h, ink, colours);
+    figure f = report_figure(one, "sweep-lambda_max.png");
+    CHECK_MSG(rc == 0 && f.ok && f.w > 400 && f.ink > 0.01 && f.colours >= 3, "report: status %d, %ux%u, ink %.3f, %d colours",
+              rc, f.w, f.h, f.ink, f.colours);
     rc = sh("'%s' report '%s' --x nope 2>'%s'", test_cli, one, err_file());
     e = err_text();
     CHECK_MSG(rc == 2 && strstr(e, "--x nope is not an axis"), "status %d: %s", rc, e);
@@ -186,12 +199,8 @@ TEST(sweep_train_and_jacobian_points)
     free(e), free(r);
     /* two numeric axes: a heat map */
     rc = sh("'%s' report '%s' --x gain --by hidden 2>'%s'", test_cli, dir, err_file());
-    char png[1200];
-    snprintf(png, sizeof png, "%s/sweep-log_norm_rate.png", dir);
-    unsigned w = 0, h = 0;
-    double ink = 0;
-    int colours = 0;
-    CHECK_MSG(rc == 0 && png_stats(png, &w, &h, &ink, &colours) == 0 && colours >= 3, "heat map: status %d, %d colours", rc, colours);
+    figure f = report_figure(dir, "sweep-log_norm_rate.png");
+    CHECK_MSG(rc == 0 && f.ok && f.colours >= 3, "heat map: status %d, %d colours", rc, f.colours);
     rc = sh("'%s' report '%s' --x gain --by gain 2>'%s'", test_cli, dir, err_file());
     CHECK(rc == 2);
 }

@@ -1,23 +1,13 @@
 /* Training: a run that learns, every cell on every task, the step hook,
  * rnnlab train/eval/sample end to end, and a text too short to validate. */
 #include "train/run.h"
-#include "test.h"
+#include "nets.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-static rl_train_config small(rl_task_kind task, rl_cell cell)
-{
-    rl_train_config c = rl_train_defaults();
-    c.task = task, c.seq_len = task == RL_TASK_TEXT ? 25 : 20, c.cell = cell, c.hidden = 12, c.layers = 2;
-    c.batch = 6, c.steps = 40, c.dropout = 0.25, c.log_every = 5, c.eval_every = 10, c.eval_batches = 2;
-    c.flow_every = 10, c.ckpt_every = 10, c.seed = 9;
-    if (task == RL_TASK_TEXT) c.k1 = 15;
-    return c;
-}
 
 /* It learns: a small LSTM solves the adding problem at T = 10, far below the baseline. */
 TEST(training_learns_the_adding_problem)
@@ -27,10 +17,7 @@ TEST(training_learns_the_adding_problem)
     c.eval_every = 0, c.flow_every = 200, c.ckpt_every = 0, c.seed = 4;
     char dir[1100];
     snprintf(dir, sizeof dir, "%s/learn", test_tmpdir);
-    rl_trainer *t = NULL;
-    int intr = 0;
-    CHECK_OK(rl_trainer_new(&t, &c, dir));
-    if (t) CHECK_OK(rl_trainer_run(t, NULL, &intr, NULL, NULL));
+    rl_trainer *t = TEST_TRAIN(&c, dir);
     rl_task *task = NULL;
     rl_score sc = {0};
     CHECK_OK(rl_task_new(&task, RL_TASK_ADDING, 10, NULL));
@@ -197,7 +184,7 @@ static rl_status train_with(rl_train_config c, hook_ctx *h, const char *name, fl
 
 TEST(step_hook_acts_on_each_step)
 {
-    rl_train_config c = small(RL_TASK_ADDING, RL_CELL_LSTM);
+    rl_train_config c = test_small_config(RL_TASK_ADDING, RL_CELL_LSTM);
     c.steps = 12, c.log_every = 4, c.eval_every = 0, c.flow_every = 0, c.ckpt_every = 0, c.dropout = 0, c.clip = 0;
     c.optim = rl_optim_defaults(RL_OPT_SGD), c.sched.lr = 0.1;
     /* the parameters it starts from */
@@ -252,7 +239,7 @@ TEST(text_validation_is_sized_on_its_own)
     char text[2001];
     for (size_t i = 0; i < sizeof text - 1; i++) text[i] = "abcdefgh \n"[(i * 7 + i / 3) % 10];
     const char *path = write_tmp("short.txt", text, sizeof text - 1); /* 100 characters validate */
-    rl_train_config c = small(RL_TASK_TEXT, RL_CELL_TANH);
+    rl_train_config c = test_small_config(RL_TASK_TEXT, RL_CELL_TANH);
     c.text_path = path, c.steps = 10, c.flow_every = 0;
     rl_trainer *t = NULL;
     CHECK_OK(rl_trainer_new(&t, &c, tmp_path("short-run")));

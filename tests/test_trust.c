@@ -36,20 +36,7 @@ static double now_s(void)
 /* The program under test in the background: stdout and stderr to err_path. */
 static pid_t start_cli(const char *const *argv, const char *err_path)
 {
-    fflush(stdout), fflush(stderr);
-    pid_t pid = fork();
-    if (pid != 0) return pid;
-    int in = open("/dev/null", O_RDONLY), e = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (in < 0 || e < 0) _exit(127);
-    dup2(in, 0), dup2(e, 1), dup2(e, 2);
-    int n = 0;
-    while (argv[n]) n++;
-    char **args = calloc((size_t)n + 1, sizeof *args);
-    if (!args) _exit(127);
-    args[0] = (char *)test_cli;
-    for (int i = 1; i < n; i++) args[i] = (char *)argv[i];
-    execv(test_cli, args);
-    _exit(127);
+    return run_cli_start(argv, "/dev/null", NULL, err_path);
 }
 
 /* The pid a folder's lock file names once its holder has written it (0 if
@@ -666,22 +653,14 @@ TEST(trust_ridge_refuses_regularisers)
 /* docs/security.md states the limits of the new surfaces as the code has them. */
 TEST(trust_docs_state_the_limits)
 {
-    char path[2048];
-    snprintf(path, sizeof path, "%s/../../docs/security.md", test_fixtures);
-    size_t n = 0;
-    char *doc = (char *)read_file(path, &n);
-    CHECK_MSG(doc != NULL, "cannot read %s", path);
-    if (!doc) return;
     CHECK(MAX_POINTS == 1000000 && CSV_MAX_ROWS == 1000000 && RL_FIFO_WAIT_MS == 3000 && CLI_FIFO_WAIT_MS == RL_FIFO_WAIT_MS);
-    char want[8][160];
-    int k = 0;
-    snprintf(want[k++], 160, "at most 1,000,000 values");                           /* MAX_POINTS */
-    snprintf(want[k++], 160, "at most 1,000,000 string ids");                       /* MAX_POINTS */
-    snprintf(want[k++], 160, "lines of at most %d characters", CSV_LINE - 2);
-    snprintf(want[k++], 160, "a header of 2 to %d names", PL_CSV_MAX_SERIES + 1);
-    snprintf(want[k++], 160, "at most 1,000,000 rows");                             /* CSV_MAX_ROWS */
-    snprintf(want[k++], 160, "within %d s is refused", RL_FIFO_WAIT_MS / 1000);
-    snprintf(want[k++], 160, "`%s` and `%s`", ST_CRC_DATA, ST_CRC_HEADER);
-    for (int i = 0; i < k; i++) CHECK_MSG(strstr(doc, want[i]) != NULL, "docs/security.md lacks '%s'", want[i]);
-    free(doc);
+    doc_wants w = {0};
+    doc_want(&w, "at most 1,000,000 values");     /* MAX_POINTS */
+    doc_want(&w, "at most 1,000,000 string ids"); /* MAX_POINTS */
+    doc_want(&w, "lines of at most %d characters", CSV_LINE - 2);
+    doc_want(&w, "a header of 2 to %d names", PL_CSV_MAX_SERIES + 1);
+    doc_want(&w, "at most 1,000,000 rows"); /* CSV_MAX_ROWS */
+    doc_want(&w, "within %d s is refused", RL_FIFO_WAIT_MS / 1000);
+    doc_want(&w, "`%s` and `%s`", ST_CRC_DATA, ST_CRC_HEADER);
+    CHECK_DOC_HAS("docs/security.md", &w);
 }

@@ -1,5 +1,6 @@
 /* The rough edges a new user met (issue 13, items 1-13), each as the user
  * met it: the command as typed, then what it must say and leave behind. */
+#include "datafiles.h"
 #include "test.h"
 
 #include <cJSON.h>
@@ -253,6 +254,18 @@ static pid_t fifo_writer(const char *fifo, const void *head, size_t n)
         if (write(fd, zeros, sizeof zeros) < 0) _exit(0);
 }
 
+/* A FIFO at fifo that a child process fills with the model M, then zeros
+ * without end: the child's pid, or -1 (a failed check) if none. */
+static pid_t model_fifo(const char *fifo)
+{
+    size_t n = 0;
+    unsigned char *model = read_file(M, &n);
+    CHECK(model && mkfifo(fifo, 0600) == 0);
+    pid_t w = model ? fifo_writer(fifo, model, n) : -1;
+    free(model);
+    return w;
+}
+
 /* Every file is read within a bound, whatever it is: /dev/zero as a model,
  * a data file, a text, a JSON or CSV input, a run's records, and a FIFO
  * whose writer never stops after a valid model. Each command answers at once. */
@@ -291,11 +304,8 @@ TEST(ux_every_read_is_bounded)
     CHECK(run_cli(rep, NULL, NULL, 0, NULL, 0) == 1 && rl_now() - t0 < 5);
     /* a FIFO: a valid model, then zeros without end: read as far as the header says */
     const char *fifo = tmp_path("model.fifo");
-    size_t n = 0;
-    unsigned char *model = read_file(M, &n);
-    CHECK(model && mkfifo(fifo, 0600) == 0);
-    if (!model) return;
-    pid_t w = fifo_writer(fifo, model, n);
+    pid_t w = model_fifo(fifo);
+    if (w < 0) return;
     const char *ev[] = {"rnnlab", "grad", "--model", fifo, "--data", D, "--out", tmp_path("g.st"), NULL};
     char o[256];
     t0 = rl_now();
@@ -304,12 +314,10 @@ TEST(ux_every_read_is_bounded)
     kill(w, SIGKILL);
     waitpid(w, NULL, 0);
     /* and a FIFO whose header claims more data than a stream may hold */
-    unsigned char big[256] = {0};
-    const char *hdr = "{\"x\":{\"dtype\":\"F32\",\"shape\":[1099511627776],\"data_offsets\":[0,4398046511104]}}";
-    uint64_t hl = strlen(hdr);
-    memcpy(big, &hl, 8);
-    memcpy(big + 8, hdr, hl);
-    w = fifo_writer(fifo, big, 8 + hl);
+    size_t len = 0;
+    unsigned char *big = st_image("{\"x\":{\"dtype\":\"F32\",\"shape\":[1099511627776],\"data_offsets\":[0,4398046511104]}}", 0,
+                                  NULL, 0, &len);
+    w = fifo_writer(fifo, big, len);
     const char *ev2[] = {"rnnlab", "grad", "--model", fifo, "--data", D, "--out", tmp_path("g.st"), NULL};
     char e[512];
     t0 = rl_now();
@@ -317,7 +325,7 @@ TEST(ux_every_read_is_bounded)
     CHECK(rl_now() - t0 < 5);
     kill(w, SIGKILL);
     waitpid(w, NULL, 0);
-    free(model);
+    free(big);
 }
 
 /* ------------------------------------------------------------------ 7: what a file is */
@@ -342,15 +350,8 @@ static const char *st_of(const char *file, const char *meta, const char *const *
                                at > 1 ? "," : "", name, dt, dims, off, off + numel * es);
         off += numel * es;
     }
-    at += (size_t)snprintf(hdr + at, sizeof hdr - at, "}");
-    size_t len = 8 + at + off;
-    unsigned char *img = calloc(1, len);
-    uint64_t h = at;
-    memcpy(img, &h, 8);
-    memcpy(img + 8, hdr, at);
-    const char *p = write_tmp(file, img, len);
-    free(img);
-    return p;
+    snprintf(hdr + at, sizeof hdr - at, "}");
+    return write_st_tmp(file, hdr, off);
 }
 
 #define TANH_META "\"cell\":\"tanh\",\"input_size\":\"3\",\"hidden_size\":\"4\",\"num_layers\":\"1\",\"output_size\":\"2\",\"loss\":\"mse\""
@@ -798,18 +799,14 @@ TEST(ux_training_says_how_it_went)
 TEST(ux_stream_reads_in_process)
 {
     const char *fifo = tmp_path("inproc.fifo");
-    size_t n = 0;
-    unsigned char *model = read_file(M, &n);
-    CHECK(model && mkfifo(fifo, 0600) == 0);
-    if (!model) return;
-    pid_t w = fifo_writer(fifo, model, n);
+    pid_t w = model_fifo(fifo);
+    if (w < 0) return;
     rl_model *m = NULL;
     CHECK_OK(rl_model_load(&m, fifo, RL_F32));
     CHECK(m && rl_model_config(m).cell == RL_CELL_TANH);
     rl_model_free(m);
     kill(w, SIGKILL);
     waitpid(w, NULL, 0);
-    free(model);
     m = NULL;
     CHECK(rl_model_load(&m, "/dev/zero", RL_F32) == RL_ERR_FORMAT && !m);
     rl_task *t = NULL;
