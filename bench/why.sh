@@ -65,8 +65,9 @@ arms | while IFS='|' read -r group arm task T steps flags; do
     run="$OUT/$arm"
     rm -rf "$run"
     start=$(date +%s)
+    case " $flags " in *" --seed "*) seed= ;; *) seed="--seed 1" ;; esac
     # shellcheck disable=SC2086
-    OPENBLAS_NUM_THREADS=1 $RNNLAB train --task "$task" --seq-len "$T" --seed 1 $flags --steps "$steps" --eval-every 100 \
+    OPENBLAS_NUM_THREADS=1 $RNNLAB train --task "$task" --seq-len "$T" $seed $flags --steps "$steps" --eval-every 100 \
         --eval-batches 4 --ckpt-every 0 --stop-when-solved --save-init --out "$run" --quiet >"$run.log" 2>&1 || true
     for which in init model; do
         [ -f "$run/$which.safetensors" ] &&
