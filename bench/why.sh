@@ -52,6 +52,10 @@ irnn-seeds|irnn-100-recipe-20k-seed-1|adding|100|20000|--recipe irnn
 irnn-seeds|irnn-100-recipe-20k-seed-2|adding|100|20000|--recipe irnn --seed 2
 irnn-seeds|irnn-100-recipe-20k-seed-3|adding|100|20000|--recipe irnn --seed 3
 irnn-seeds|irnn-100-recipe-20k-seed-4|adding|100|20000|--recipe irnn --seed 4
+irnn-seeds|irnn-100-recipe-20k-seed-1-no-message-clip|adding|100|20000|--recipe irnn --clip-message 0
+irnn-seeds|irnn-100-recipe-20k-seed-2-no-message-clip|adding|100|20000|--recipe irnn --seed 2 --clip-message 0
+irnn-seeds|irnn-100-recipe-20k-seed-3-no-message-clip|adding|100|20000|--recipe irnn --seed 3 --clip-message 0
+irnn-seeds|irnn-100-recipe-20k-seed-4-no-message-clip|adding|100|20000|--recipe irnn --seed 4 --clip-message 0
 lstm-seeds|lstm-fb1-100-recipe-15k-seed-1|adding|100|15000|--recipe lstm-fb1
 lstm-seeds|lstm-fb1-100-recipe-15k-seed-2|adding|100|15000|--recipe lstm-fb1 --seed 2
 lstm-seeds|lstm-fb1-100-recipe-15k-seed-3|adding|100|15000|--recipe lstm-fb1 --seed 3

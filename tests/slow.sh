@@ -25,6 +25,7 @@ rm -f "$OUT/failed"
 claims() {
     cat <<'EOF'
 indrnn|adding|100|2000|adding T = 100 below MSE 0.01 within 1-1.5k steps read by eye (Li et al. 2018, Fig. 2; batzner/indrnn TAll.png about 1k); budget 2000
+irnn|adding|100|15000|adding T = 100 solved within about 8k steps read by eye (Li et al. 2018, Fig. 2, their IRNN baseline); budget 15000: the plateau before it varies with the seed here (10-13k for seeds 1-4, docs/results.md)
 indrnn|adding|1000|5000|adding T = 1000 below MSE 0.01 within 3-5k steps (Li et al. 2018, Fig. 2; batzner/indrnn about 2.5-3k)
 scornn|copy|1000|10000|copy T = 1000 solved within the code's 10,000 iterations (SpartinStuff/scoRNN scoRNN_copying.py)
 exprnn|copy|1000|4000|copy T = 1000 at 0% error within the code's 4000 iterations (Lezcano/expRNN 1_copying.py; geotorch's copy example)
