@@ -7,11 +7,17 @@
   longlag.py table OUT                               OUT/table.md and OUT/table.csv
   longlag.py reflow OUT                              runs.jsonl's gradient flow again,
                                                      from each run's flow-*.safetensors
+  longlag.py timed LOG RUN CMD...                    run CMD (its output to LOG), print "WALL CPU RC":
+                                                     the run's wall and CPU seconds over all its
+                                                     segments (RUN.times)
 """
 import json
 import math
+import os
 import struct
+import subprocess
 import sys
+import time
 
 
 def st_tensor(path, name):
@@ -57,6 +63,12 @@ def record(run, name, task, T, cap, wall, cpu, flags):
             if "val_loss" in r:
                 last = r
     except OSError:
+        pass
+    try:  # a run resumed after a stop ran in more than one segment
+        seg = json.load(open(f"{run}.times")).get("segments", 1)
+        if seg > 1:
+            rec["segments"] = seg
+    except (OSError, ValueError):
         pass
     rec["solved"] = solved is not None
     rec["steps"] = solved["step"] if solved else (last["step"] if last else None)
@@ -157,6 +169,52 @@ def reflow(out):
             f.write(json.dumps(r) + "\n")
 
 
+def timed(log, run, *cmd):
+    """Run CMD, a training run that writes RUN/checkpoint.safetensors, and
+    print its wall and CPU seconds and exit status. A run stopped part-way
+    (the session that held it ended) is resumed from its checkpoint by the
+    next ladder; RUN.times holds the seconds it had taken up to its last
+    checkpoint, which a resumed segment adds to: the steps redone after that
+    checkpoint are not counted twice. CPU time is the child's user and system
+    time, read from /proc while it runs (other programs are not counted)."""
+    path = f"{run}.times"
+    try:
+        base = json.load(open(path))
+    except (OSError, ValueError):
+        base = {"wall": 0.0, "cpu": 0.0, "segments": 0}
+    base["segments"] = base.get("segments", 0) + 1
+    tick = os.sysconf("SC_CLK_TCK")
+    w0 = time.time()
+    child = subprocess.Popen(cmd, stdout=open(log, "a"), stderr=subprocess.STDOUT)
+
+    def cpu_now(c):
+        try:
+            f = open(f"/proc/{child.pid}/stat").read().rsplit(")", 1)[1].split()
+            return (int(f[11]) + int(f[12])) / tick
+        except (OSError, IndexError, ValueError):
+            return c
+
+    cpu, ckpt = 0.0, None
+    while child.poll() is None:
+        time.sleep(2)
+        cpu = cpu_now(cpu)
+        try:
+            m = os.stat(f"{run}/checkpoint.safetensors").st_mtime
+        except OSError:
+            continue
+        if m != ckpt:
+            ckpt = m
+            now = {"wall": base["wall"] + time.time() - w0, "cpu": base["cpu"] + cpu, "segments": base["segments"]}
+            with open(path + ".tmp", "w") as f:
+                json.dump(now, f)
+            os.replace(path + ".tmp", path)
+    wall = time.time() - w0
+    import resource
+    u = resource.getrusage(resource.RUSAGE_CHILDREN)
+    print(base["wall"] + wall, base["cpu"] + u.ru_utime + u.ru_stime, child.returncode)
+
+
 if __name__ == "__main__":
     cmd, args = sys.argv[1], sys.argv[2:]
-    {"record": record, "same": same, "collect": collect, "table": table, "reflow": reflow}[cmd](*args)
+    {"record": record, "same": same, "collect": collect, "table": table, "reflow": reflow,
+     "timed": timed}[cmd](*args)

@@ -33,7 +33,12 @@
 # OUT/table.csv, and the lag data for the figures. A rung whose record is
 # there, made with the same flags and cap, is kept and not run again: runs
 # made ahead (the same command on some METHODS or TASKS) are part of the
-# table, and a stopped run of the script goes on where it was.
+# table, and a stopped run of the script goes on where it was: a rung that
+# was stopped part-way (the session or machine that ran it went away)
+# resumes from its checkpoint, written every 500 steps, with `train --resume`,
+# which ends with the model an uninterrupted run ends with; its times add up
+# the segments to their last checkpoints (RUN.times; RUN.key holds the flags
+# and cap it was begun with).
 set -eu
 cd "$(dirname "$0")/.."
 RNNLAB=${RNNLAB:-build/rnnlab}
@@ -115,18 +120,24 @@ if [ "${1:-}" = "--ladder" ]; then
             grep -q '"solved": true' "$run.json" || break
             continue
         fi
-        rm -rf "$run" "$run.json"
-        # the run, timed in wall and in CPU seconds (the CPU time does not
-        # count what other programs on the machine take)
-        # shellcheck disable=SC2086
-        times=$(python3 -c '
-import resource, subprocess, sys, time
-w = time.time()
-rc = subprocess.call(sys.argv[2:], stdout=open(sys.argv[1], "w"), stderr=subprocess.STDOUT)
-u = resource.getrusage(resource.RUSAGE_CHILDREN)
-print(time.time() - w, u.ru_utime + u.ru_stime, rc)' "$run.log" env OPENBLAS_NUM_THREADS=1 $RNNLAB train --task "$task" --seq-len "$T" $flags \
-            --steps "$steps" --eval-every "$(every "$T")" --eval-batches 4 --flow-every "$steps" --ckpt-every 0 \
-            --stop-when-solved --save-init --seed 1 --out "$run" --quiet)
+        # a rung stopped part-way (the machine or session that ran it went
+        # away) with the same flags and cap resumes from its checkpoint, to
+        # the model an uninterrupted run ends with (train --resume is exact)
+        key="$flags$sig|$steps"
+        if [ -f "$run/checkpoint.safetensors" ] && [ "$(cat "$run.key" 2>/dev/null)" = "$key" ]; then
+            set -- env OPENBLAS_NUM_THREADS=1 $RNNLAB train --resume "$run" --quiet
+            echo "longlag: $run resumed from its checkpoint" >&2
+        else
+            rm -rf "$run" "$run.json" "$run.log" "$run.times"
+            echo "$key" >"$run.key"
+            # shellcheck disable=SC2086
+            set -- env OPENBLAS_NUM_THREADS=1 $RNNLAB train --task "$task" --seq-len "$T" $flags \
+                --steps "$steps" --eval-every "$(every "$T")" --eval-batches 4 --flow-every "$steps" --ckpt-every 500 \
+                --stop-when-solved --save-init --seed 1 --out "$run" --quiet
+        fi
+        # the run, timed in wall and in CPU seconds over its segments (the
+        # CPU time does not count what other programs on the machine take)
+        times=$(python3 bench/longlag.py timed "$run.log" "$run" "$@")
         set -- $times
         wall=$1 cpu=$2
         [ "$3" = 0 ] || { echo "longlag: $run failed" >&2; tail -3 "$run.log" >&2; }
