@@ -1005,6 +1005,8 @@ typedef struct {
     int skip_nonfinite;     /* 1: skip a batch whose loss or gradient is not finite; 0: stop */
     int64_t inject_nan_at;  /* fault injection for tests: make this step's gradient NaN (0 = off) */
     int stop_when_solved;   /* 1: stop at the first validation that solves the task (rl_task_solved) */
+    double time_limit;      /* stop once this many seconds of training have passed, summed over resumes (the
+                               checkpoint's train.seconds), with a last validation, checkpoint and model; 0 = none */
     int save_init;          /* 1: write the model before training to RUN/init.safetensors */
     rl_orth orthogonal;     /* W_hh = B map(A) (rl_model_new_orth): tanh, relu, linear, leaky */
     double orthogonal_lr;   /* the learning rate of X, scaled by the schedule as sched.lr is; 0 = sched.lr */
@@ -1098,6 +1100,10 @@ const rl_option *rl_option_find(const char *name);
 const char *rl_option_choice(const rl_option *o, int i);
 /* Nonzero when command is one of the words of o->commands. */
 int rl_option_takes(const rl_option *o, const char *command);
+/* Nonzero for the rows a resumed run may change (rl_resume_options.set:
+ * the learning rate and its schedule, clipping, log_every, time_limit); the
+ * rest of a run's configuration is its checkpoint's. */
+int rl_option_resumable(const rl_option *o);
 /* Set the field of row o in the struct at dst (rl_train_config for the
  * library's rows) from text as the command line gives it: a number in
  * [o->lo, o->hi], a choice's name, a path or a text (dst keeps the
@@ -1195,7 +1201,8 @@ typedef struct {
     const struct rl_shard *shard; /* NULL: one process; else as for rl_trainer_new_ex */
     /* nset settings changed from the checkpoint's, "key=value" (the option
      * table's keys and texts): lr, schedule, warmup, step_size, gamma,
-     * min_lr, decay_steps, clip, clip_value, log_every; others RL_ERR_ARG.
+     * min_lr, decay_steps, clip, clip_value, log_every, time_limit; others
+     * RL_ERR_ARG.
      * Those that differ are the run's config history: a line {"step": N,
      * "config_changed": {"lr": ["0.001", "0.0005"], ...}} of metrics.jsonl,
      * config.json rewritten, and a checkpoint at step N that holds them. A
@@ -1237,6 +1244,12 @@ rl_train_config rl_trainer_config(const rl_trainer *t);
 int64_t rl_trainer_step(const rl_trainer *t);
 /* The step whose validation solved the task (rl_task_solved), 0 if none has. */
 int64_t rl_trainer_solved_step(const rl_trainer *t);
+/* The step at which the configuration's time_limit stopped the run (its
+ * last validation, flow record and checkpoint written), 0 if it did not. */
+int64_t rl_trainer_timed_out(const rl_trainer *t);
+/* The seconds of training of the run so far, over all its segments (the
+ * checkpoint's train.seconds, plus this segment's). */
+double rl_trainer_seconds(const rl_trainer *t);
 void rl_trainer_free(rl_trainer *t);
 
 /* ---------------------------------------------------------------- data parallelism */

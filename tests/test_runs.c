@@ -264,3 +264,84 @@ TEST(sweep_figure_of_a_rate)
     cJSON_Delete(fig);
     free(t);
 }
+
+/* --time-limit: a run stops once its seconds of training reach the limit,
+ * with a last validation, a checkpoint and the model; the seconds are the
+ * checkpoint's (train.seconds) and add up over resumes; a run at its limit
+ * is refused until the limit grows; a run stopped by it and resumed ends with
+ * the model of a run never stopped. Both sides of the option's range, and no
+ * time limit for a run shared by processes. */
+TEST(time_limit_stops_and_resumes)
+{
+    rl_train_config c = small();
+    c.steps = 100000000, c.time_limit = 0.25, c.eval_every = 0, c.flow_every = 0, c.ckpt_every = 0;
+    const char *dir = tmp_path("time-limit"), *whole = tmp_path("time-limit-whole");
+    rl_trainer *t = NULL;
+    CHECK_OK(rl_trainer_new(&t, &c, dir));
+    int64_t k = 0;
+    if (t) {
+        CHECK_OK(run_to_end(t));
+        k = rl_trainer_timed_out(t);
+        CHECK_MSG(k > 0 && k == rl_trainer_step(t) && k < c.steps, "stopped at %lld", (long long)k);
+        CHECK(rl_trainer_seconds(t) >= 0.25 && rl_trainer_solved_step(t) == 0);
+        rl_score sc;
+        CHECK(rl_trainer_last_eval(t, &sc) == k); /* the last validation, though eval_every is 0 */
+    }
+    rl_trainer_free(t);
+    size_t n = 0;
+    char *m = (char *)file_in(dir, "metrics.jsonl", &n), want[64];
+    snprintf(want, sizeof want, "{\"step\":%lld,\"time_limit\":0.25,\"seconds\":", (long long)k);
+    CHECK_MSG(m && strstr(m, want), "%s", m ? m : "(none)");
+    free(m);
+    /* at its limit: refused, nothing run; with a larger one it goes on, the seconds summed */
+    t = NULL;
+    CHECK(rl_trainer_resume(&t, dir, 0) == RL_ERR_ARG && !t);
+    CHECK_MSG(strstr(rl_errmsg(), "its time limit 0.25 s: give a larger time limit"), "%s", rl_errmsg());
+    const char *more[] = {"time_limit=0.5"};
+    rl_resume_options ro = {0, NULL, NULL, more, 1};
+    CHECK_OK(rl_trainer_resume_ex(&t, dir, &ro));
+    int64_t k2 = 0;
+    if (t) {
+        CHECK(rl_trainer_seconds(t) >= 0.25 && rl_trainer_seconds(t) < 0.5);
+        CHECK_OK(run_to_end(t));
+        k2 = rl_trainer_timed_out(t);
+        CHECK_MSG(k2 > k && rl_trainer_seconds(t) >= 0.5, "%lld after %lld", (long long)k2, (long long)k);
+    }
+    rl_trainer_free(t);
+    /* no limit, 7 steps more: the model of one run of k2 + 7 steps */
+    const char *none[] = {"time_limit=0"};
+    ro = (rl_resume_options){k2 + 7, NULL, NULL, none, 1};
+    t = NULL;
+    CHECK_OK(rl_trainer_resume_ex(&t, dir, &ro));
+    if (t) CHECK_OK(run_to_end(t));
+    rl_trainer_free(t);
+    c.steps = k2 + 7, c.time_limit = 0;
+    t = NULL;
+    CHECK_OK(rl_trainer_new(&t, &c, whole));
+    if (t) CHECK_OK(run_to_end(t));
+    rl_trainer_free(t);
+    char pa[1300], pb[1300];
+    snprintf(pa, sizeof pa, "%s/model.safetensors", dir), snprintf(pb, sizeof pb, "%s/model.safetensors", whole);
+    rl_model *a = NULL, *b = NULL;
+    CHECK_OK(rl_model_load(&a, pa, RL_F32));
+    CHECK_OK(rl_model_load(&b, pb, RL_F32));
+    CHECK(a && b && rl_model_num_params(a) == rl_model_num_params(b) &&
+          memcmp(rl_model_params(a), rl_model_params(b), rl_model_num_params(a) * 4) == 0);
+    rl_model_free(a), rl_model_free(b);
+    /* the option's range, both sides; a shared run is refused before its folder is touched */
+    const rl_option *o = rl_option_find("time_limit");
+    rl_train_config d = small();
+    CHECK(o && rl_option_resumable(o) && !rl_option_resumable(rl_option_find("hidden")));
+    CHECK_OK(rl_option_parse(&d, o, "0"));
+    CHECK_OK(rl_option_parse(&d, o, "1e9"));
+    CHECK(rl_option_parse(&d, o, "-0.001") == RL_ERR_ARG && d.time_limit == 1e9);
+    CHECK(rl_option_parse(&d, o, "1.1e9") == RL_ERR_ARG);
+    d.time_limit = 60, d.block_sum = 1;
+    rl_shard two = {0, 2, NULL, NULL, NULL};
+    const char *shared = tmp_path("time-limit-shared");
+    t = NULL;
+    CHECK(rl_trainer_new_ex(&t, &d, shared, &two) == RL_ERR_ARG && !t);
+    CHECK_MSG(strstr(rl_errmsg(), "--time-limit stops on one process's clock"), "%s", rl_errmsg());
+    struct stat sb;
+    CHECK(stat(shared, &sb) != 0); /* not made */
+}

@@ -130,30 +130,24 @@ static void val_words(const rl_score *sc, const rl_task_info *in, char *buf, siz
 /* Tasks whose sequences come from files: their length is the data's. */
 static int reads_data(rl_task_kind k) { return k == RL_TASK_DATA || k == RL_TASK_SMNIST || k == RL_TASK_PSMNIST; }
 
-/* What --resume changes (the run's config history: rl_resume_options.set). */
-static const char *const resume_changes[] = {"lr", "schedule", "warmup", "step_size", "gamma", "min_lr", "decay_steps",
-                                             "clip", "clip_value", "log_every"};
-#define RESUME_CHANGES (int)(sizeof resume_changes / sizeof resume_changes[0])
-
 /* The options --resume takes: the rest comes from the checkpoint. */
 static int resume_takes(const char *name)
 {
     static const char *const keep[] = {"resume", "steps", "text_path", "quiet", "progress"};
     for (size_t k = 0; k < sizeof keep / sizeof keep[0]; k++)
         if (strcmp(name, keep[k]) == 0) return 1;
-    for (int k = 0; k < RESUME_CHANGES; k++)
-        if (strcmp(name, resume_changes[k]) == 0) return 1;
-    return 0;
+    return rl_option_resumable(rl_option_find(name));
 }
 
 /* The changes given with --resume as "key=value" (text[k], pointed to by
  * set[k]); their number. */
+#define RESUME_MAX 32 /* at most this many rows are rl_option_resumable */
 static int resume_set(const cli_ctx *c, const rl_train_config *cfg, char text[][128], const char **set)
 {
     int n = 0;
-    for (int k = 0; k < RESUME_CHANGES; k++) {
-        const rl_option *f = rl_option_find(resume_changes[k]);
-        if (!f || !cli_given(c, f->name)) continue;
+    for (int k = 0; k < rl_option_count() && n < RESUME_MAX; k++) {
+        const rl_option *f = rl_option_at(k);
+        if (!rl_option_resumable(f) || !cli_given(c, f->name)) continue;
         char v[96];
         rl_option_format(cfg, f, v, sizeof v);
         snprintf(text[n], 128, "%s=%s", f->name, v);
@@ -199,10 +193,14 @@ static int train_options(const cli_ctx *c, cli_args *a)
     if (!a->resume && !a->out_dir && !a->estimate) return cli_usage_error(c, "--out RUN_DIR is required (or --resume RUN_DIR)");
     if (a->out_dir && strcmp(a->out_dir, "-") == 0) return cli_usage_error(c, "--out -: a run is a folder, it cannot go to stdout");
     for (int i = 0; a->resume && i < cli_option_count(); i++)
-        if (cli_given(c, cli_option_at(i)->name) && !resume_takes(cli_option_at(i)->name))
-            return cli_usage_error(c, "--resume takes only --steps, --data, --quiet, --progress and the changes --lr, "
-                                      "--schedule (--warmup, --step-size, --gamma, --min-lr, --decay-steps), --clip, "
-                                      "--clip-value and --log-every: the rest comes from the checkpoint");
+        if (cli_given(c, cli_option_at(i)->name) && !resume_takes(cli_option_at(i)->name)) {
+            char flags[400] = "";
+            for (int k = 0, at = 0; k < rl_option_count() && at < (int)sizeof flags; k++)
+                if (rl_option_resumable(rl_option_at(k)))
+                    at += snprintf(flags + at, sizeof flags - at, ", --%s", rl_option_at(k)->flag);
+            return cli_usage_error(c, "--resume takes only --steps, --data, --quiet, --progress and the changes %s: the rest "
+                                      "comes from the checkpoint", flags + 2);
+        }
     if (!a->resume) init_from_sizes(c, cfg);
     /* a user's data: --data without --task is a file of sequences, whose T is the data's */
     if (!a->resume && cli_given(c, "text_path") && !cli_given(c, "task")) cfg->task = RL_TASK_DATA;
@@ -290,8 +288,8 @@ int cmd_train(cli_ctx *c, cli_args *a, int noperands, char **operand)
     if (size > 1 && !resume) cfg.block_sum = 1;
     if (rank != 0) mode = -1; /* rank 0 speaks for the job */
     rl_trainer *t = NULL;
-    char settext[RESUME_CHANGES][128];
-    const char *set[RESUME_CHANGES];
+    char settext[RESUME_MAX][128];
+    const char *set[RESUME_MAX];
     rl_resume_options ro = {cli_given(c, "steps") ? cfg.steps : 0, cli_given(c, "text_path") ? cfg.text_path : NULL, &sh,
                             set, resume ? resume_set(c, &cfg, settext, set) : 0};
     rl_status s = resume ? rl_trainer_resume_ex(&t, resume, &ro) : rl_trainer_new_ex(&t, &cfg, out, &sh);
@@ -323,7 +321,9 @@ int cmd_train(cli_ctx *c, cli_args *a, int noperands, char **operand)
     int interrupted = 0;
     s = rl_trainer_run(t, size > 1 ? &agreed : cli_stop_flag(), &interrupted, show_progress, NULL);
     cli_progress_end();
-    int64_t at = rl_trainer_step(t), solved = rl_trainer_solved_step(t);
+    int64_t at = rl_trainer_step(t), solved = rl_trainer_solved_step(t), timed_out = rl_trainer_timed_out(t);
+    const double seconds = rl_trainer_seconds(t), limit = rl_trainer_config(t).time_limit;
+    const int64_t total = rl_trainer_config(t).steps;
     rl_score sc;
     char words[200] = "";
     if (rl_trainer_last_eval(t, &sc) == at && at > 0) {
@@ -347,7 +347,12 @@ int cmd_train(cli_ctx *c, cli_args *a, int noperands, char **operand)
                 (long long)at, dir);
         return 130;
     }
-    if (solved)
+    if (timed_out)
+        fprintf(stderr,
+                "rnnlab train: stopped at the time limit (%g s; %.1f s of training) at step %lld of %lld%s%s; model in "
+                "%s/model.safetensors; to go on: rnnlab train --resume %s --time-limit S\n",
+                limit, seconds, (long long)timed_out, (long long)total, words[0] ? "; " : "", words, dir, dir);
+    else if (solved)
         fprintf(stderr, "rnnlab train: solved at step %lld (%s)%s%s; model in %s/model.safetensors\n", (long long)solved,
                 rl_task_solved_rule(rc.task), words[0] ? "; " : "", words, dir);
     else

@@ -191,6 +191,7 @@ _DECLS = {
     "rl_option_find": (POINTER(Option), [c_char_p]),
     "rl_option_choice": (c_char_p, [POINTER(Option), c_int]),
     "rl_option_takes": (c_int, [POINTER(Option), c_char_p]),
+    "rl_option_resumable": (c_int, [POINTER(Option)]),
     "rl_option_parse": (_S, [P, POINTER(Option), c_char_p]),
     "rl_option_format": (None, [P, POINTER(Option), c_char_p, c_size_t]),
     "rl_train_config_new": (P, []),

@@ -29,7 +29,8 @@ def train_fields():
     """The trainer's options, one dict per row of the library's table:
     name (the keyword here and the key in config.json), flag (of rnnlab
     train), group, type, lo, hi, choices, default (as text), help, and
-    commands (the rnnlab commands that take the same option)."""
+    commands (the rnnlab commands that take the same option), resumable
+    (whether a resumed run may change it)."""
     c = fn.rl_train_config_new()
     if not c:
         raise Error("out of memory")
@@ -44,7 +45,7 @@ def train_fields():
                         "lo": f.lo, "hi": f.hi,
                         "choices": [text(fn.rl_option_choice(r, k)) for k in range(f.num_choices)],
                         "default": text(f.default_text) or text(buf.value), "help": text(f.help),
-                        "commands": text(f.commands).split()})
+                        "commands": text(f.commands).split(), "resumable": bool(fn.rl_option_resumable(r))})
         return out
     finally:
         fn.rl_train_config_free(c)
@@ -158,17 +159,19 @@ def _printer():
     return show
 
 
-# What a resumed run may change (rl_resume_options.set): the rest is the checkpoint's.
-_RESUME_CHANGES = ("lr", "schedule", "warmup", "step_size", "gamma", "min_lr", "decay_steps", "clip", "clip_value",
-                   "log_every")
+def _resume_changes():
+    """What a resumed run may change (rl_resume_options.set, the library's
+    rl_option_resumable): the rest is the checkpoint's."""
+    return tuple(text(r.contents.name) for r in _rows() if fn.rl_option_resumable(r))
 
 
 def train(out=None, resume=None, progress=False, x=None, y=None, mask=None, lengths=None, valid=None, **options):
     """Train a model on a task, as `rnnlab train` does, into the run folder
     out (new or empty), or continue the run in folder resume (then only
     steps and the changes lr, schedule, warmup, step_size, gamma, min_lr,
-    decay_steps, clip, clip_value and log_every may be given: the run's
-    config history, a config_changed line of its metrics). options are the trainer's fields by their keys
+    decay_steps, clip, clip_value, log_every and time_limit may be given
+    (train_fields()'s "resumable"): the run's config history, a
+    config_changed line of its metrics). options are the trainer's fields by their keys
     (rnnlab.train_fields(): task, seq_len, cell, hidden, layers, optim, lr,
     clip, steps, seed, ...): numbers, names of choices, True/False, (a, b)
     for a range. progress: False, True (a line on stderr a second) or a
@@ -207,8 +210,8 @@ def train(out=None, resume=None, progress=False, x=None, y=None, mask=None, leng
         if k not in by_key:
             raise Error(f"unknown training option '{k}' (the options: {', '.join(text(r.contents.name) for r in rows)})")
     changes = {text(by_key[k].contents.name): v for k, v in options.items() if k != "steps"}
-    if resume is not None and set(changes) - set(_RESUME_CHANGES):
-        raise Error(f"resume takes only steps and the changes {', '.join(_RESUME_CHANGES)}: the rest "
+    if resume is not None and set(changes) - set(_resume_changes()):
+        raise Error(f"resume takes only steps and the changes {', '.join(_resume_changes())}: the rest "
                     "(the model, the task, the optimiser) comes from the checkpoint")
     t = c_void_p()
     if resume is not None:

@@ -1,6 +1,7 @@
 """The package against the command line's files on the same inputs: the
 same library runs both, so every number must be the same bit for bit."""
 import json
+import subprocess
 
 import numpy as np
 import pytest
@@ -8,7 +9,7 @@ import safetensors_py as st
 import torch
 
 import rnnlab
-from conftest import cli, close
+from conftest import CLI, cli, close
 
 
 def files(tmp_path, cell, loss, L=2, B=3, T=6, I=3, H=4, O=2):
@@ -178,6 +179,32 @@ def test_resume_with_changed_settings_equals_rnnlab_train(tmp_path):
     assert run.config["lr"] == 0.003
     with pytest.raises(rnnlab.Error, match="resume takes only steps and the changes"):
         rnnlab.train(resume=tmp_path / "py", steps=40, hidden=7)
+
+
+def test_time_limit_from_python_and_the_cli(tmp_path):
+    """time_limit stops a run in Python as --time-limit does on the command line (a line of the metrics, the
+    model written); the resumable settings are the library's, one list (train_fields()'s "resumable"), and a
+    resume at the limit is refused until the limit grows."""
+    fields = {f["name"]: f for f in rnnlab.train_fields()}
+    assert {k for k, f in fields.items() if f["resumable"]} == {
+        "lr", "schedule", "warmup", "step_size", "gamma", "min_lr", "decay_steps", "clip", "clip_value", "log_every",
+        "time_limit"}
+    opts = dict(task="adding", seq_len=10, cell="gru", hidden=6, batch=4, steps=10 ** 8, seed=2)
+    run = rnnlab.train(out=tmp_path / "py", time_limit=0.3, **opts)
+    stop = [r for r in run.metrics if "time_limit" in r]
+    assert len(stop) == 1 and stop[0]["time_limit"] == 0.3 and stop[0]["seconds"] >= 0.3
+    assert 0 < stop[0]["step"] < 10 ** 8 and (tmp_path / "py" / "model.safetensors").exists()
+    with pytest.raises(rnnlab.Error, match="its time limit 0.3 s: give a larger time limit"):
+        rnnlab.train(resume=tmp_path / "py")
+    run = rnnlab.train(resume=tmp_path / "py", time_limit=0.6)
+    assert [r["step"] for r in run.metrics if "time_limit" in r][-1] > stop[0]["step"]
+    args = [a for k, v in opts.items() for a in ("--" + k.replace("_", "-"), v)]
+    p = subprocess.run([CLI, "train", *map(str, args), "--out", str(tmp_path / "cli"), "--time-limit", "0.3", "--quiet"],
+                       capture_output=True, text=True)
+    assert p.returncode == 0 and "stopped at the time limit (0.3 s;" in p.stderr
+    assert "to go on: rnnlab train --resume" in p.stderr
+    p = subprocess.run([CLI, "train", "--resume", str(tmp_path / "cli"), "--hidden", "7"], capture_output=True, text=True)
+    assert p.returncode == 2 and "--log-every, --time-limit: the rest comes from the checkpoint" in p.stderr
 
 
 @pytest.mark.parametrize("bare", [False, True])

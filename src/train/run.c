@@ -321,6 +321,10 @@ rl_status rl_run_save(const char *dir, const rl_train_config *c, const rl_model 
     const rl_run_records *a = &st->records;
     double rec[6] = {a->loss, a->grad_norm, a->grad_norm_max, (double)a->steps, (double)a->clipped, (double)a->skipped};
     ts[n++] = (st_out){"train.records", "F64", 1, {6}, rec};
+    /* the seconds of training, for a time limit: only with one, so that the checkpoints of the same run
+     * (by one process or several, now or later) stay the same bytes */
+    double secs = st->seconds;
+    if (c->time_limit > 0) ts[n++] = (st_out){"train.seconds", "F64", 1, {1}, &secs};
     if (st->pos) ts[n++] = (st_out){"train.pos", "I64", 1, {B}, st->pos};
     if (st->carry_h) ts[n++] = (st_out){"train.carry_h", "F32", 3, {L, B, H}, st->carry_h};
     if (st->carry_c) ts[n++] = (st_out){"train.carry_c", "F32", 3, {L, B, H}, st->carry_c};
@@ -474,6 +478,12 @@ rl_status rl_run_restore(const st_file *f, const char *dir, const rl_train_confi
     for (int i = 3; !s && i < 6; i++)
         if (!(rec[i] >= 0 && rec[i] <= 9e15 && rec[i] == floor(rec[i])))
             s = rl_fail(RL_ERR_FORMAT, "%s: train.records holds a count of %g", f->path, rec[i]);
+    /* the seconds of training so far (checkpoints from before train.seconds: 0) */
+    double secs = 0;
+    const st_tensor *sec = st_find(f, "train.seconds");
+    if (!s && sec && (sec->numel != 1 || st_get_real(f, sec, RL_F64, &secs) || !(secs >= 0 && secs <= 1e12)))
+        s = rl_fail(RL_ERR_FORMAT, "%s: train.seconds is malformed (one number, 0 to 1e12)", f->path);
+    st->seconds = secs;
     const size_t LBH = (size_t)c->layers * c->batch * c->hidden;
     if (!s && st->pos) s = get_i64(f, "train.pos", st->pos, (size_t)c->batch, 0, text_len);
     if (!s && st->carry_h) s = get_f32(f, "train.carry_h", st->carry_h, LBH);

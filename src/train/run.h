@@ -76,6 +76,7 @@ typedef struct {
     float *carry_h, *carry_c; /* (L, B, H) text: the carried state (c: LSTM only), else NULL */
     int64_t text_bytes;       /* text: the text's size and FNV-1a hash (metadata text_bytes, */
     uint64_t text_hash;       /* text_hash), how a resumed run knows its text; 0 otherwise */
+    double seconds;           /* the seconds of training so far, over every segment (train.seconds) */
 } rl_run_state;
 
 /* Write checkpoint.safetensors, then model.safetensors. */

@@ -219,6 +219,10 @@ static const rl_option rows[] = {
         "stop at the first validation that solves the task (adding: MSE < 0.01; copy, temporal-order, "
         "adding-hs97: 99% right)",
         NULL, "train"),
+    ROW("time_limit", "time-limit", "records", RL_FIELD_DOUBLE, time_limit, 0, 1e9, "S",
+        "stop after S seconds of training, summed over resumes, with a last validation, checkpoint and model; "
+        "0 = no limit",
+        NULL, "train"),
     ROW("save_init", "save-init", "records", RL_FIELD_BOOL, save_init, 0, 1, NULL,
         "write the model before training to RUN/init.safetensors", NULL, "train"),
     ROW("block_sum", "block-sum", "optimisation", RL_FIELD_BOOL, block_sum, 0, 1, NULL,
@@ -249,6 +253,20 @@ static const rl_option rows[] = {
 int rl_option_count(void) { return NROWS; }
 
 const rl_option *rl_option_at(int i) { return i >= 0 && i < NROWS ? &rows[i] : NULL; }
+
+/* The keys a resumed run may change (issue 28): the learning rate and its
+ * schedule, clipping, the records' interval, the time limit (and --steps,
+ * separately). The rest (the model, the task and its data, the optimiser's
+ * kind and its moments) is the checkpoint's. */
+static const char *const resumable[] = {"lr",   "schedule",   "warmup",    "step_size", "gamma",     "min_lr",
+                                        "decay_steps", "clip", "clip_value", "log_every", "time_limit"};
+
+int rl_option_resumable(const rl_option *o)
+{
+    for (size_t i = 0; o && i < sizeof resumable / sizeof resumable[0]; i++)
+        if (strcmp(o->name, resumable[i]) == 0) return 1;
+    return 0;
+}
 
 const rl_option *rl_option_find(const char *name)
 {

@@ -53,6 +53,9 @@ struct rl_trainer {
     rl_shard shard;          /* the processes sharing the run (rank 0 of 1: this one alone) */
     rl_blocks *blk;          /* block_sum: this process's blocks (src/shard.c), else NULL */
     int64_t solved_step;     /* the step whose validation solved the task, 0: none */
+    double seconds;          /* the seconds of training of the segments before this one (train.seconds) */
+    double seg_start;        /* rl_now() when this segment's loop began; 0 before */
+    int64_t timed_out;       /* the step at which --time-limit stopped the run, 0: none */
     int lock;                /* the run folder's lock (rank 0), held until rl_trainer_free; -1 none */
 };
 
@@ -212,6 +215,10 @@ static rl_status build(rl_trainer *t)
         s = rl_optim_set_lr_scale(t->opt, x->offset, x->numel, c->orthogonal_lr / c->sched.lr);
     }
     if (s) return s;
+    if (t->shard.size > 1 && c->time_limit > 0)
+        return rl_fail(RL_ERR_ARG, "--time-limit stops on one process's clock, and the %d processes of this run must stop "
+                                   "at the same step: give --steps instead (or continue the run on one process)",
+                       t->shard.size);
     if (t->shard.size > 1 && !c->block_sum)
         return rl_fail(RL_ERR_ARG, "a run shared by %d processes needs block_sum (--block-sum): this one was started without it; "
                                    "continue it on one process", t->shard.size);
@@ -243,7 +250,8 @@ static void resolve_schedule(rl_train_config *c)
 /* The trainer's state as the run folder saves and restores it. */
 static rl_run_state run_state(const rl_trainer *t)
 {
-    rl_run_state st = {t->step, t->rng, t->acc, NULL, NULL, NULL, t->info.text_bytes, t->info.text_hash};
+    rl_run_state st = {t->step, t->rng, t->acc, NULL, NULL, NULL, t->info.text_bytes, t->info.text_hash,
+                       t->seconds + (t->seg_start > 0 ? rl_now() - t->seg_start : 0)};
     if (t->k1) st.pos = t->pos, st.carry_h = t->carry_h, st.carry_c = rl_cell_states(t->cfg.cell) == 2 ? t->carry_c : NULL;
     return st;
 }
@@ -354,20 +362,6 @@ static rl_status check_text(const st_file *f, const rl_task_info *in, const char
 
 static rl_status save_checkpoint(rl_trainer *t);
 
-/* The keys a resumed run may change (issue 28): the learning rate and its
- * schedule, clipping, the records' interval (and --steps, separately). The
- * rest (the model, the task and its data, the optimiser's kind and its
- * moments) is the checkpoint's. */
-static const char *const changeable[] = {"lr", "schedule", "warmup", "step_size", "gamma", "min_lr", "decay_steps",
-                                         "clip", "clip_value", "log_every"};
-
-static int is_changeable(const char *key)
-{
-    for (size_t i = 0; i < sizeof changeable / sizeof changeable[0]; i++)
-        if (strcmp(key, changeable[i]) == 0) return 1;
-    return 0;
-}
-
 /* o->set's "key=value" onto c; *changed gets {"key": ["old", "new"], ...}
  * for those that differ (NULL when none does). */
 static rl_status apply_changes(rl_train_config *c, const rl_resume_options *o, cJSON **changed)
@@ -379,9 +373,13 @@ static rl_status apply_changes(rl_train_config *c, const rl_resume_options *o, c
         if (!eq || eq - o->set[i] >= (long)sizeof key) return rl_fail(RL_ERR_ARG, "a change is \"key=value\", not '%s'", o->set[i] ? o->set[i] : "(null)");
         snprintf(key, sizeof key, "%.*s", (int)(eq - o->set[i]), o->set[i]);
         const rl_option *f = rl_option_find(key);
-        if (!f || !is_changeable(f->name))
-            return rl_fail(RL_ERR_ARG, "a resumed run changes only lr, schedule, warmup, step_size, gamma, min_lr, decay_steps, "
-                                       "clip, clip_value, log_every and steps: its %s is the checkpoint's", key);
+        if (!f || !rl_option_resumable(f)) {
+            char keys[400] = "";
+            for (int k = 0, at = 0; k < rl_option_count() && at < (int)sizeof keys; k++)
+                if (rl_option_resumable(rl_option_at(k)))
+                    at += snprintf(keys + at, sizeof keys - at, "%s, ", rl_option_at(k)->name);
+            return rl_fail(RL_ERR_ARG, "a resumed run changes only %sand steps: its %s is the checkpoint's", keys, key);
+        }
         rl_option_format(c, f, was, sizeof was);
         rl_status s = rl_option_parse(c, f, eq + 1);
         if (s) return s;
@@ -449,7 +447,12 @@ rl_status rl_trainer_resume_ex(rl_trainer **out, const char *dir, const rl_resum
     if (!s) s = rl_run_restore(&f, writes(t) ? dir : NULL, &t->cfg, t->m, t->opt, &st, t->info.train_len);
     st_close(&f);
     t->step = t->last_ckpt = st.step;
+    t->seconds = st.seconds;
     t->rng = st.rng;
+    if (!s && t->cfg.time_limit > 0 && t->seconds >= t->cfg.time_limit && t->step < t->cfg.steps)
+        s = rl_fail(RL_ERR_ARG, "%s has had %.1f s of training, its time limit %g s: give a larger time limit (--time-limit S, "
+                                "or 0 for none) to go on",
+                    dir, t->seconds, t->cfg.time_limit);
     t->acc = st.records;
     if (!s && t->step > t->cfg.steps)
         s = rl_fail(RL_ERR_ARG, "%s is at step %lld, past the %lld steps asked for", dir, (long long)t->step,
@@ -492,6 +495,13 @@ int64_t rl_trainer_last_eval(const rl_trainer *t, rl_score *sc)
 rl_train_config rl_trainer_config(const rl_trainer *t) { return t->cfg; }
 int64_t rl_trainer_step(const rl_trainer *t) { return t ? t->step : -1; }
 int64_t rl_trainer_solved_step(const rl_trainer *t) { return t ? t->solved_step : -1; }
+
+int64_t rl_trainer_timed_out(const rl_trainer *t) { return t && !t->solved_step ? t->timed_out : 0; }
+
+double rl_trainer_seconds(const rl_trainer *t)
+{
+    return t ? t->seconds + (t->seg_start > 0 ? rl_now() - t->seg_start : 0) : 0;
+}
 
 /* ------------------------------------------------------------------ records */
 
@@ -677,7 +687,8 @@ static rl_status eval_record(rl_trainer *t)
 {
     rl_score sc;
     /* a user's data: the last validation scores every validation sequence */
-    const int batches = rl_task_reads_data(t->cfg.task) && t->step == t->cfg.steps ? 0 : t->cfg.eval_batches;
+    const int last = t->step == t->cfg.steps || t->timed_out == t->step;
+    const int batches = rl_task_reads_data(t->cfg.task) && last ? 0 : t->cfg.eval_batches;
     rl_status s = rl_evaluate_washout(t->m, t->task, val_streams(t), batches, t->cfg.seed ^ 0x76616cull, t->cfg.washout, &sc);
     if (s) return s;
     t->last_val = sc, t->last_val_step = t->step;
@@ -959,6 +970,8 @@ static rl_status trainer_loop(rl_trainer *t, volatile int *stop, int *interrupte
     if (t->fresh && c->flow_every > 0 && writes(t)) s = flow_record(t, NAN, NAN);
     if (!s && t->fresh && floss_due(c, 0)) s = floss_episode(t);
     t->fresh = 0;
+    t->seg_start = t0;
+    t->timed_out = 0;
     while (!s && t->step < c->steps) {
         if (stop && *stop) {
             *interrupted = 1;
@@ -1006,9 +1019,15 @@ static rl_status trainer_loop(rl_trainer *t, volatile int *stop, int *interrupte
         /* the records are rank 0's, and so is the time they take */
         if (!s && writes(t) && c->flow_every > 0 && (t->step % c->flow_every == 0 || t->step == c->steps))
             s = flow_record(t, last_loss, last_norm);
+        /* --time-limit: this step is the segment's last, with the records of a last step (a validation,
+         * the flow, a checkpoint); not a metrics line, whose interval goes on when the run resumes, as
+         * an uninterrupted run's does (one process: rl_trainer_new refuses it to a shared run) */
+        const double trained = t->seconds + (rl_now() - t0);
+        const int out_of_time = !s && c->time_limit > 0 && t->step < c->steps && trained >= c->time_limit;
+        if (out_of_time) t->timed_out = t->step;
         /* every rank validates (the same numbers: a stop when solved is every
          * rank's); rank 0 writes the records */
-        int evaluated = !s && ((c->eval_every > 0 && t->step % c->eval_every == 0) || t->step == c->steps);
+        int evaluated = !s && ((c->eval_every > 0 && t->step % c->eval_every == 0) || t->step == c->steps || out_of_time);
         if (evaluated) s = eval_record(t);
         int solved = evaluated && !s && c->stop_when_solved && rl_task_solved(t->task, &t->last_val);
         if (solved) { /* one line that says so, then the checkpoint and the model */
@@ -1022,16 +1041,24 @@ static rl_status trainer_loop(rl_trainer *t, volatile int *stop, int *interrupte
             else cJSON_Delete(r);
         }
         /* a run that stops because it solved the task ends with its flow, as one that runs to its last step */
-        if (!s && solved && writes(t) && c->flow_every > 0 && t->step % c->flow_every != 0 && t->step != c->steps)
+        if (!s && (solved || out_of_time) && writes(t) && c->flow_every > 0 && t->step % c->flow_every != 0 &&
+            t->step != c->steps)
             s = flow_record(t, last_loss, last_norm);
-        if (!s && (solved || (c->ckpt_every > 0 && t->step % c->ckpt_every == 0) || t->step == c->steps))
+        if (!s && out_of_time && !solved && writes(t)) { /* one line that says so */
+            cJSON *r = cJSON_CreateObject();
+            cJSON_AddNumberToObject(r, "step", (double)t->step);
+            cJSON_AddNumberToObject(r, "time_limit", c->time_limit);
+            cJSON_AddNumberToObject(r, "seconds", trained); /* when it stopped: before the last records */
+            s = rl_run_append(t->dir, "metrics.jsonl", r);
+        }
+        if (!s && (solved || out_of_time || (c->ckpt_every > 0 && t->step % c->ckpt_every == 0) || t->step == c->steps))
             s = save_checkpoint(t);
         if (report && progress) { /* after the step's validation: the report shows it */
             rep.val_step = t->last_val_step;
             rep.val_loss = t->last_val_step ? t->last_val.loss_sum / t->last_val.weight_sum : NAN;
             progress(&rep, ctx);
         }
-        if (t->solved_step) break;
+        if (t->solved_step || out_of_time) break;
     }
     if (!s && *interrupted) s = save_checkpoint(t);
     return s;
