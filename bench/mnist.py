@@ -85,7 +85,7 @@ def num(x, fmt):
 
 def table(out):
     order = [l.split("|")[0] for l in open(f"{out}/methods.txt") if "|" in l]
-    notes = {l.split("|")[0]: l.rstrip("\n").split("|")[2] for l in open(f"{out}/methods.txt") if "|" in l}
+    cols = {l.split("|")[0]: l.rstrip("\n").split("|") for l in open(f"{out}/methods.txt") if "|" in l}
     runs = []
     for path in glob.glob(f"{out}/*.json"):
         try:
@@ -118,7 +118,7 @@ def table(out):
                 f"| {num(r.get('lmax_init'), '.3f')} → {num(r.get('lmax_end'), '.3f')} |")
     used = [m for m in order if any(r["method"] == m for r in runs)]
     rows.append("")
-    rows += [f"- {m}: {notes[m]}" for m in used]
+    rows += [f"- {m}: {cols[m][5]}. Papers: {cols[m][6]}" for m in used]
     text = "\n".join(rows).lstrip("\n") + "\n"
     open(f"{out}/table.md", "w").write(text)
     sys.stdout.write(text)
