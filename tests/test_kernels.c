@@ -31,6 +31,30 @@ TEST(fast_exp_and_tanh_against_libm)
     CHECK(rl_tanhf(-0.f) == 0 && signbit(rl_tanhf(-0.f)));
 }
 
+/* The LRU's gelu: rl_erff against libm's erf in double, absolute and
+ * relative error, on both sides of its switch at |x| = 1 and its clamp at 4,
+ * odd, and at the edges (NaN, infinities, zero's sign, the smallest floats). */
+TEST(fast_erf_against_libm)
+{
+    double worst_abs = 0, worst_rel = 0;
+    float at_abs = 0, at_rel = 0;
+    for (float x = -7; x < 7; x += 1e-4f) {
+        double e = erf((double)x), got = rl_erff(x), d = fabs(got - e);
+        if (d > worst_abs) worst_abs = d, at_abs = x;
+        if (e != 0 && d / fabs(e) > worst_rel) worst_rel = d / fabs(e), at_rel = x;
+        if (rl_erff(-x) != -rl_erff(x)) CHECK_MSG(0, "erf(-x) != -erf(x) at %g", x);
+    }
+    CHECK_MSG(worst_abs < 2e-7, "erf: absolute error %g at %g", worst_abs, at_abs);
+    CHECK_MSG(worst_rel < 2e-7, "erf: relative error %g at %g", worst_rel, at_rel);
+    const float edge[] = {1.f, nextafterf(1.f, 0), nextafterf(1.f, 2), 4.f, nextafterf(4.f, 0), 1e-30f, 1e-45f};
+    for (size_t i = 0; i < sizeof edge / sizeof edge[0]; i++) {
+        double e = erf((double)edge[i]);
+        CHECK_MSG(fabs(rl_erff(edge[i]) - e) <= 2e-7 * fabs(e) + 1e-45, "erf(%g) = %.9g, libm %.9g", edge[i], rl_erff(edge[i]), e);
+    }
+    CHECK(isnan(rl_erff(NAN)) && rl_erff(INFINITY) == 1 && rl_erff(-INFINITY) == -1 && rl_erff(30.f) == 1);
+    CHECK(rl_erff(0.f) == 0 && signbit(rl_erff(-0.f)));
+}
+
 /* One forward and backward pass: loss, hidden states, outputs, gradients. */
 typedef struct {
     double loss;

@@ -132,14 +132,15 @@ static void derive_back(const real *own, const real *W, const real *dW, real *do
 /* ---------------------------------------------------------------- the output map */
 
 /* act(a) and act'(a) */
-/* gelu's erf and exp in the model's own type (erff, expf for float32: the
- * double versions cost a third of the output map's time there) */
+/* gelu's erf and exp in the model's own type: libm's in float64, and in
+ * float32 the inline ones of base/real.h, which vectorise (libm's erff and
+ * expf are calls, a scalar loop) */
 #ifdef RL_REAL_F64
 #define GELU_ERF erf
 #define GELU_EXP exp
 #else
-#define GELU_ERF erff
-#define GELU_EXP expf
+#define GELU_ERF rl_erff
+#define GELU_EXP rl_expf
 #endif
 
 static inline real act(int kind, real a)
@@ -173,7 +174,23 @@ static void out_fwd(const rl_layer *ly)
     for (size_t r = 0; r < (size_t)TB; r++) memcpy(ly->ya + r * H, ly->z + r * Z + U, (size_t)H * sizeof(real));
     RL_T(rl_gemm)(CblasNoTrans, CblasTrans, TB, H, N, 1, X, U, Cre, N, 1, ly->ya, H);
     RL_T(rl_gemm)(CblasNoTrans, CblasTrans, TB, H, N, -1, X + N, U, Cim, N, 1, ly->ya, H);
-    for (size_t i = 0; i < (size_t)TB * H; i++) ly->y[i] = act(ly->act, ly->ya[i]);
+    const size_t n = (size_t)TB * H;
+    const real *ya = ly->ya;
+    real *y = ly->y;
+    switch (ly->act) { /* a loop for each kind, so that each vectorises */
+    case RL_ACT_LINEAR: memcpy(y, ya, n * sizeof(real)); break;
+    case RL_ACT_RELU:
+        RL_SIMD
+        for (size_t i = 0; i < n; i++) y[i] = act(RL_ACT_RELU, ya[i]);
+        break;
+    case RL_ACT_TANH:
+        RL_SIMD
+        for (size_t i = 0; i < n; i++) y[i] = act(RL_ACT_TANH, ya[i]);
+        break;
+    default:
+        RL_SIMD
+        for (size_t i = 0; i < n; i++) y[i] = act(RL_ACT_GELU, ya[i]);
+    }
 }
 
 /* from dy: da = dy act'(ya), the D rows' share of the input side (dz's last
@@ -184,8 +201,24 @@ static void out_bwd(const rl_layer *ly, const real *dy, real *dstate, real *dw_o
     const int TB = ly->T * ly->B, U = ly->U, N = U / 2, H = ly->H, Z = ly->Z;
     const real *X = ly->h + (size_t)ly->B * U, *Cre = ly->w_out, *Cim = ly->w_out + (size_t)H * N;
     real *da = ly->dz + U;
-    for (size_t r = 0; r < (size_t)TB; r++)
-        for (int k = 0; k < H; k++) da[r * Z + k] = dy[r * H + k] * dact(ly->act, ly->ya[r * H + k]);
+    for (size_t r = 0; r < (size_t)TB; r++) {
+        const real *a = ly->ya + r * H, *d = dy + r * H;
+        real *o = da + r * Z;
+        switch (ly->act) { /* a loop for each kind, so that each vectorises */
+        case RL_ACT_LINEAR: memcpy(o, d, (size_t)H * sizeof(real)); break;
+        case RL_ACT_RELU:
+            RL_SIMD
+            for (int k = 0; k < H; k++) o[k] = d[k] * dact(RL_ACT_RELU, a[k]);
+            break;
+        case RL_ACT_TANH:
+            RL_SIMD
+            for (int k = 0; k < H; k++) o[k] = d[k] * dact(RL_ACT_TANH, a[k]);
+            break;
+        default:
+            RL_SIMD
+            for (int k = 0; k < H; k++) o[k] = d[k] * dact(RL_ACT_GELU, a[k]);
+        }
+    }
     RL_T(rl_gemm)(CblasTrans, CblasNoTrans, H, N, TB, 1, da, Z, X, U, 1, dw_out, N);
     RL_T(rl_gemm)(CblasTrans, CblasNoTrans, H, N, TB, -1, da, Z, X + N, U, 1, dw_out + (size_t)H * N, N);
     RL_T(rl_gemm)(CblasNoTrans, CblasNoTrans, TB, N, H, 1, da, Z, Cre, N, 0, dstate, U);
