@@ -6,7 +6,7 @@
 # validation's last value. Usage:
 #
 #   bench/why.sh OUT [GROUP...]     GROUP: irnn lstm lstm2 omega omega2 floss chrono chrono2
-#                                          clip irnn-seeds lstm-seeds [all]
+#                                          clip irnn-seeds lstm-seeds lstm-init [all]
 #
 # Every arm runs with --seed 1 unless its flags say another seed. A record's
 # weights is the SHA-256 of the trained model's tensors (not its metadata):
@@ -19,7 +19,7 @@ cd "$(dirname "$0")/.."
 RNNLAB=${RNNLAB:-build/rnnlab}
 OUT=${1:?usage: bench/why.sh OUT [GROUP...]}
 shift
-GROUPS_=${*:-irnn lstm lstm2 omega omega2 floss chrono chrono2 clip irnn-seeds lstm-seeds}
+GROUPS_=${*:-irnn lstm lstm2 omega omega2 floss chrono chrono2 clip irnn-seeds lstm-seeds lstm-init}
 mkdir -p "$OUT"
 
 # group | arm | task | T | steps | flags
@@ -59,6 +59,9 @@ irnn-seeds|irnn-100-recipe-20k-seed-4-no-message-clip|adding|100|20000|--recipe 
 lstm-seeds|lstm-fb1-100-recipe-15k-seed-1|adding|100|15000|--recipe lstm-fb1
 lstm-seeds|lstm-fb1-100-recipe-15k-seed-2|adding|100|15000|--recipe lstm-fb1 --seed 2
 lstm-seeds|lstm-fb1-100-recipe-15k-seed-3|adding|100|15000|--recipe lstm-fb1 --seed 3
+lstm-init|lstm-fb1-100-tf-setup|adding|100|15000|--cell lstm --hidden 128 --forget-bias 1 --zero-bias --input-scale 0.0967 --optim adam --lr 2e-4 --batch 50 --clip 0 --schedule step --step-size 20000 --gamma 0.1
+lstm-init|lstm-fb1-100-recipe-uniform-init|adding|100|15000|--recipe lstm-fb1 --init uniform --input-scale 0.0967
+lstm-init|lstm-fb1-100-recipe-batch-50|adding|100|15000|--recipe lstm-fb1 --batch 50
 EOF
 }
 
