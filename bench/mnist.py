@@ -3,6 +3,8 @@
   mnist.py record RUN METHOD TASK WALL CPU FLAGS BUDGET THREADS   a run's record (RUN.json), one JSON line
   mnist.py table OUT                                     OUT/runs.jsonl and OUT/table.md from the records
                                                          of OUT/methods.txt's methods
+  mnist.py flows OUT TASK                                OUT/flow-TASK-init.csv and OUT/flow-TASK-end.csv:
+                                                         ln||dL/dh_tau|| against tau, a column a method
 
 A record's train_s is the seconds of training when the budget stopped the run
 (the checkpoint's train.seconds, summed over its segments); cpu_s the CPU
@@ -124,6 +126,27 @@ def table(out):
     sys.stdout.write(text)
 
 
+def flows(out, task):
+    """The gradient flow of each method's run of TASK over the 784 steps, at
+    initialisation (the first flow record) and at the end (the last), from
+    the runs' flow.jsonl: one CSV each, tau then a column a method."""
+    order = [l.split("|")[0] for l in open(f"{out}/methods.txt") if "|" in l]
+    got = {}
+    for m in order:
+        recs = [r for r in lines(f"{out}/{m}-{task}/flow.jsonl") if r.get("lag_log_grad")]
+        if recs and os.path.exists(f"{out}/{m}-{task}.json"):
+            got[m] = (recs[0], recs[-1])
+    for which, k in (("init", 0), ("end", 1)):
+        with open(f"{out}/flow-{task}-{which}.csv", "w") as f:
+            f.write(f"# {TASKS[task]}: ln||dL/dh_tau|| of each run's flow sequence, "
+                    f"{'at initialisation' if k == 0 else 'at its last record'}\n")
+            f.write("tau," + ",".join(f"{m} (step {got[m][k]['step']})" for m in got) + "\n")
+            cols = [got[m][k]["lag_log_grad"] for m in got]
+            for tau in range(max((len(c) for c in cols), default=0)):
+                vals = [c[tau] if tau < len(c) and isinstance(c[tau], (int, float)) else None for c in cols]
+                f.write(f"{tau}," + ",".join("" if v is None else f"{v:.6g}" for v in vals) + "\n")
+
+
 if __name__ == "__main__":
     cmd, args = sys.argv[1], sys.argv[2:]
-    {"record": record, "table": table}[cmd](*args)
+    {"record": record, "table": table, "flows": flows}[cmd](*args)

@@ -27,7 +27,9 @@
 #   MNIST      the folder of MNIST's four IDX files        [build/data/mnist: sh tools/deps.sh data]
 #   FASHION    the folder of Fashion-MNIST's               [/usr/share/datasets/fashion-mnist]
 # Writes OUT/METHOD-TASK run folders, their records OUT/METHOD-TASK.json,
-# OUT/runs.jsonl and OUT/table.md. A run whose record is there, made with the
+# OUT/runs.jsonl and OUT/table.md, and for each task two figures of the
+# gradient over the 784 steps, a line a method, OUT/flow-TASK-init.png and
+# OUT/flow-TASK-end.png (their data in the .csv beside them). A run whose record is there, made with the
 # same flags, budget and threads, is kept; one stopped part-way (its session
 # ended) resumes from its checkpoint, its budget counted over both parts
 # (the checkpoint's train.seconds).
@@ -128,3 +130,14 @@ for task in $TASKS; do
 done | xargs -P "$STREAMS" -L 1 sh -c 'sh bench/mnist.sh --run "$0" "$1" "'"$OUT"'"'
 methods >"$OUT/methods.txt"
 python3 bench/mnist.py table "$OUT"
+# the gradient over the 784 steps, each method, at initialisation and at the end
+for task in $TASKS; do
+    python3 bench/mnist.py flows "$OUT" "$task"
+    for which in init end; do
+        when="at initialisation"
+        [ "$which" = end ] && when="after training"
+        $RNNLAB plot csv "$OUT/flow-$task-$which.csv" --title "$task: the gradient over 784 steps, $when" \
+            --xlabel "step tau" --ylabel "ln ||dL/dh_tau||" --out "$OUT/flow-$task-$which.png" ||
+            echo "mnist: no figure of $task's flow $when" >&2
+    done
+done
