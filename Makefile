@@ -127,8 +127,10 @@ $(BUILD)/%.o: %.c | deps
 	$(CC) $(CFLAGS_ALL) -c -o $@ $<
 
 # OpenBLAS threads are left to their defaults for the tests, which are small.
+# The tests run in TEST_JOBS processes at once (the runner's --jobs).
+TEST_JOBS ?= 2
 test: $(BUILD)/rnnlab $(BUILD)/rnnlab-mpi $(BUILD)/rnnlab_tests
-	$(BUILD)/rnnlab_tests --cli $(BUILD)/rnnlab --fixtures tests/fixtures
+	$(BUILD)/rnnlab_tests --cli $(BUILD)/rnnlab --fixtures tests/fixtures --jobs $(TEST_JOBS)
 
 # The slow tier (not in .ci/run): each recipe's shortest claimed result,
 # which fails if rnnlab no longer reaches it within the claim's budget
@@ -181,7 +183,7 @@ VALGRIND_TESTS = loss_by_hand backward_accumulates eq_10_21 torch_fixtures_f64 b
                  shard_blocks
 valgrind: $(BUILD)/rnnlab $(BUILD)/rnnlab-mpi $(BUILD)/rnnlab_tests
 	OPENBLAS_NUM_THREADS=1 valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
-	  $(BUILD)/rnnlab_tests --cli $(BUILD)/rnnlab --fixtures tests/fixtures $(VALGRIND_TESTS)
+	  $(BUILD)/rnnlab_tests --cli $(BUILD)/rnnlab --fixtures tests/fixtures --jobs $(TEST_JOBS) $(VALGRIND_TESTS)
 
 # Static analysis: cppcheck must report nothing; each inline suppression in
 # the sources says why it is there. Then the layers of src/: no file includes

@@ -1,7 +1,12 @@
 /* The test runner: runs every registered test and ends with one line
- * "N passed, N failed". Usage: rnnlab_tests --cli PATH --fixtures DIR [NAME...]
- * runs the tests whose names contain one of the NAMEs (all without any); a
- * NAME that is in no test's name is an error (exit 2, nothing run). */
+ * "N passed, N failed". Usage: rnnlab_tests --cli PATH --fixtures DIR
+ * [--jobs N] [--times] [NAME...] runs the tests whose names contain one of
+ * the NAMEs (all without any); a NAME that is in no test's name is an error
+ * (exit 2, nothing run). --selftest replaces the suite with three tests
+ * that pass, fail and die, to test this runner. --jobs N runs them in N processes forked from this
+ * one, each with a folder of its own, taking the next test as they finish;
+ * a test's failure lines are printed together with its FAIL line, and a
+ * process that dies names the test it was running. */
 #include "test.h"
 
 #include <fcntl.h>
@@ -10,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <signal.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -21,6 +28,8 @@ const char *test_tmpdir = NULL;
 #define MAX_TESTS 512
 static struct { const char *name; test_fn fn; } tests[MAX_TESTS];
 static int ntests, current_failures;
+/* a worker of --jobs: its failure lines, printed with the FAIL line */
+static strbuf *held;
 
 void test_register(const char *name, test_fn fn)
 {
@@ -43,9 +52,15 @@ void test_fail_at(const char *file, int line, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    fprintf(stderr, "  %s:%d: ", file, line);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    if (held) {
+        char msg[2048];
+        vsnprintf(msg, sizeof msg, fmt, ap);
+        sb_printf(held, "  %s:%d: %s\n", file, line, msg);
+    } else {
+        fprintf(stderr, "  %s:%d: ", file, line);
+        vfprintf(stderr, fmt, ap);
+        fputc('\n', stderr);
+    }
     va_end(ap);
     current_failures++;
 }
@@ -367,6 +382,104 @@ static void pin_environment(char **argv)
     environ = env;
 }
 
+/* --selftest: three tests that pass, fail and die, in place of the suite's,
+ * for tests/test_runner.c to run the runner on (with and without --jobs) */
+static void selftest_passes(void) {}
+static void selftest_fails(void) { test_fail_at(__FILE__, __LINE__, "a failure on purpose"); }
+static void selftest_dies(void) { abort(); }
+
+static int selected(int t, char **names, int n)
+{
+    int on = n == 0;
+    for (int i = 0; i < n; i++) on |= strstr(tests[t].name, names[i]) != NULL;
+    return on;
+}
+
+/* Test t, its line "ok NAME" or (after its failure lines) "FAIL NAME". */
+static void run_one(int t, int times, int *passed, int *failed)
+{
+    current_failures = 0;
+    if (held) held->n = 0;
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    tests[t].fn();
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    char took[32] = "";
+    if (times) snprintf(took, sizeof took, " (%.2f s)", (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec));
+    if (current_failures) {
+        fprintf(stderr, "%sFAIL %s%s\n", held && held->n ? held->s : "", tests[t].name, took);
+        (*failed)++;
+    } else {
+        printf("ok   %s%s\n", tests[t].name, took);
+        (*passed)++;
+    }
+    fflush(stdout);
+    fflush(stderr);
+}
+
+/* --jobs: the counts and the next test in memory the workers share; each
+ * worker's current test, so that one that dies is named. */
+typedef struct {
+    int next, passed, failed;
+    int running[64];
+} shared_runs;
+
+static void run_jobs(int jobs, char **names, int n, int times, int *passed, int *failed)
+{
+    shared_runs *sh = mmap(NULL, sizeof *sh, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (sh == MAP_FAILED) {
+        perror("rnnlab_tests: mmap");
+        exit(1);
+    }
+    memset(sh, 0, sizeof *sh);
+    pid_t pids[64];
+    fflush(stdout), fflush(stderr);
+    for (int k = 0; k < jobs; k++) {
+        sh->running[k] = -1;
+        pids[k] = fork();
+        if (pids[k] < 0) {
+            perror("rnnlab_tests: fork");
+            exit(1);
+        }
+        if (pids[k] > 0) continue;
+        /* the worker: a folder of its own (the tests' file names are fixed), then test after test */
+        static char dir[4200];
+        snprintf(dir, sizeof dir, "%s/job%d", test_tmpdir, k);
+        if (mkdir(dir, 0700) != 0) {
+            perror(dir);
+            _exit(1);
+        }
+        test_tmpdir = dir;
+        setenv("HOME", dir, 1);
+        static strbuf mine;
+        held = &mine;
+        for (int t; (t = __atomic_fetch_add(&sh->next, 1, __ATOMIC_SEQ_CST)) < ntests;) {
+            if (!selected(t, names, n)) continue;
+            int p = 0, f = 0;
+            __atomic_store_n(&sh->running[k], t, __ATOMIC_SEQ_CST);
+            run_one(t, times, &p, &f);
+            __atomic_store_n(&sh->running[k], -1, __ATOMIC_SEQ_CST);
+            /* counted as each ends: a later test that kills the process does not take them with it */
+            __atomic_fetch_add(&sh->passed, p, __ATOMIC_SEQ_CST);
+            __atomic_fetch_add(&sh->failed, f, __ATOMIC_SEQ_CST);
+        }
+        _exit(0);
+    }
+    int died = 0;
+    for (int k = 0; k < jobs; k++) {
+        int st = 0;
+        if (waitpid(pids[k], &st, 0) < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+            int t = sh->running[k];
+            fprintf(stderr, "FAIL %s: its process %s\n", t >= 0 ? tests[t].name : "(between tests)",
+                    WIFSIGNALED(st) ? strsignal(WTERMSIG(st)) : "ended with an error");
+            died++;
+        }
+    }
+    *passed = sh->passed;
+    *failed = sh->failed + died;
+    munmap(sh, sizeof *sh);
+}
+
 static void remove_tree(const char *dir)
 {
     pid_t pid = fork();
@@ -388,9 +501,18 @@ int main(int argc, char **argv)
         return w >= 800 && ink > 0.05 && nc >= 8 ? 0 : 1;
     }
     pin_environment(argv);
-    int first_name = argc, times = 0;
+    int first_name = argc, times = 0, jobs = 1;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--times") == 0) times = 1; /* each test's wall time after its name */
+        else if (strcmp(argv[i], "--selftest") == 0) {
+            ntests = 0;
+            test_register("selftest_passes", selftest_passes);
+            test_register("selftest_fails", selftest_fails);
+            test_register("selftest_dies", selftest_dies);
+        } else if (strcmp(argv[i], "--jobs") == 0 && i + 1 < argc) {
+            jobs = atoi(argv[++i]);
+            if (jobs < 1 || jobs > 64) return fprintf(stderr, "--jobs %s: give 1 to 64\n", argv[i]), 2;
+        }
         else if (strcmp(argv[i], "--cli") == 0 && i + 1 < argc) test_cli = argv[++i];
         else if (strcmp(argv[i], "--fixtures") == 0 && i + 1 < argc) test_fixtures = argv[++i];
         else {
@@ -425,25 +547,11 @@ int main(int argc, char **argv)
         return 2;
     }
     int passed = 0, failed = 0;
-    for (int t = 0; t < ntests; t++) {
-        int selected = first_name == argc;
-        for (int i = first_name; i < argc; i++) selected |= strstr(tests[t].name, argv[i]) != NULL;
-        if (!selected) continue;
-        current_failures = 0;
-        struct timespec t0, t1;
-        clock_gettime(CLOCK_MONOTONIC, &t0);
-        tests[t].fn();
-        clock_gettime(CLOCK_MONOTONIC, &t1);
-        char took[32] = "";
-        if (times) snprintf(took, sizeof took, " (%.2f s)", (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec));
-        if (current_failures) {
-            fprintf(stderr, "FAIL %s%s\n", tests[t].name, took);
-            failed++;
-        } else {
-            printf("ok   %s%s\n", tests[t].name, took);
-            passed++;
-        }
-        fflush(stdout);
+    if (jobs > 1) {
+        run_jobs(jobs, argv + first_name, argc - first_name, times, &passed, &failed);
+    } else {
+        for (int t = 0; t < ntests; t++)
+            if (selected(t, argv + first_name, argc - first_name)) run_one(t, times, &passed, &failed);
     }
     remove_tree(test_tmpdir);
     printf("%d passed, %d failed\n", passed, failed);

@@ -98,3 +98,41 @@ TEST(runner_valgrind_list_matches)
     CHECK_MSG(names >= 10, "only %d names found in VALGRIND_TESTS", names);
     free(mk);
 }
+
+/* --jobs N: the tests run in N processes; each failure's lines come with its
+ * FAIL line, a process that dies (here abort()) is named with the test it was
+ * running and counted as a failure, the others' results are all there; with
+ * one process the same lines and counts for the tests that do not die. Both
+ * sides of --jobs' range. */
+TEST(runner_jobs_report_failures_and_deaths)
+{
+    for (int jobs = 1; jobs <= 3; jobs += 2) {
+        char nj[8];
+        snprintf(nj, sizeof nj, "%d", jobs);
+        const char *both[] = {"--jobs", nj, "--selftest", "selftest_passes", "selftest_fails", "selftest_dies"};
+        const char *some[] = {"--jobs", nj, "--selftest", "selftest_passes", "selftest_fails"};
+        char *out = NULL, *err = NULL;
+        int rc = run_self(jobs > 1 ? both : some, jobs > 1 ? 6 : 5, &out, &err);
+        CHECK_MSG(rc == 1, "--jobs %d: exit %d", jobs, rc);
+        CHECK_MSG(out && strstr(out, "ok   selftest_passes\n"), "--jobs %d: %s", jobs, out ? out : "(none)");
+        const char *f = err ? strstr(err, "a failure on purpose\nFAIL selftest_fails\n") : NULL;
+        CHECK_MSG(f != NULL, "--jobs %d: stderr %s", jobs, err ? err : "(none)");
+        if (jobs > 1) {
+            CHECK_MSG(err && strstr(err, "FAIL selftest_dies: its process Aborted"), "%s", err ? err : "(none)");
+            CHECK_MSG(out && strstr(out, "1 passed, 2 failed"), "%s", out ? out : "(none)");
+        } else {
+            CHECK_MSG(out && strstr(out, "1 passed, 1 failed"), "%s", out ? out : "(none)");
+        }
+        free(out), free(err);
+    }
+    const char *bad[][2] = {{"--jobs", "0"}, {"--jobs", "65"}};
+    for (int i = 0; i < 2; i++) {
+        char *out = NULL, *err = NULL;
+        CHECK(run_self(bad[i], 2, &out, &err) == 2 && err && strstr(err, "give 1 to 64"));
+        free(out), free(err);
+    }
+    const char *edge[] = {"--jobs", "64", "--selftest", "selftest_passes"};
+    char *out = NULL, *err = NULL;
+    CHECK(run_self(edge, 4, &out, &err) == 0 && out && strstr(out, "1 passed, 0 failed"));
+    free(out), free(err);
+}
