@@ -62,12 +62,22 @@ lstm-seeds|lstm-fb1-100-recipe-15k-seed-3|adding|100|15000|--recipe lstm-fb1 --s
 lstm-init|lstm-fb1-100-tf-setup|adding|100|15000|--cell lstm --hidden 128 --forget-bias 1 --zero-bias --input-scale 0.0967 --optim adam --lr 2e-4 --batch 50 --clip 0 --schedule step --step-size 20000 --gamma 0.1
 lstm-init|lstm-fb1-100-recipe-uniform-init|adding|100|15000|--recipe lstm-fb1 --init uniform --input-scale 0.0967
 lstm-init|lstm-fb1-100-recipe-batch-50|adding|100|15000|--recipe lstm-fb1 --batch 50
+lstm-init|lstm-fb1-100-tf-setup-tf-init|adding|100|15000|--init-from @OUT@/tf-lstm-init.safetensors --cell lstm --hidden 128 --forget-bias 1 --zero-bias --optim adam --lr 2e-4 --batch 50 --clip 0 --schedule step --step-size 20000 --gamma 0.1
+lstm-init|lstm-fb1-100-tf-setup-seed-2|adding|100|15000|--cell lstm --hidden 128 --forget-bias 1 --zero-bias --input-scale 0.0967 --optim adam --lr 2e-4 --batch 50 --clip 0 --schedule step --step-size 20000 --gamma 0.1 --seed 2
+lstm-init|lstm-fb1-100-tf-setup-seed-3|adding|100|15000|--cell lstm --hidden 128 --forget-bias 1 --zero-bias --input-scale 0.0967 --optim adam --lr 2e-4 --batch 50 --clip 0 --schedule step --step-size 20000 --gamma 0.1 --seed 3
+lstm-init|lstm-fb1-100-tf-setup-seed-4|adding|100|15000|--cell lstm --hidden 128 --forget-bias 1 --zero-bias --input-scale 0.0967 --optim adam --lr 2e-4 --batch 50 --clip 0 --schedule step --step-size 20000 --gamma 0.1 --seed 4
+lstm-init|lstm-fb1-100-tf-setup-seed-5|adding|100|15000|--cell lstm --hidden 128 --forget-bias 1 --zero-bias --input-scale 0.0967 --optim adam --lr 2e-4 --batch 50 --clip 0 --schedule step --step-size 20000 --gamma 0.1 --seed 5
 EOF
 }
 
 touch "$OUT/why.jsonl"
+# the lstm-init group's TensorFlow init (batzner/indrnn's LSTM run), for --init-from @OUT@/...
+case " $GROUPS_ " in *" lstm-init "*)
+    [ -f "$OUT/tf-lstm-init.safetensors" ] || /usr/bin/python3 bench/tf_lstm_init.py "$RNNLAB" "$OUT/tf-lstm-init.safetensors" ;;
+esac
 arms | while IFS='|' read -r group arm task T steps flags; do
     echo " $GROUPS_ " | grep -q " $group " || continue
+    flags=$(echo "$flags" | sed "s|@OUT@|$OUT|g")
     grep -q "\"arm\": \"$arm\"" "$OUT/why.jsonl" && continue
     run="$OUT/$arm"
     rm -rf "$run"
