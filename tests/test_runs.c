@@ -332,6 +332,7 @@ TEST(time_limit_stops_and_resumes)
     const rl_option *o = rl_option_find("time_limit");
     rl_train_config d = small();
     CHECK(o && rl_option_resumable(o) && !rl_option_resumable(rl_option_find("hidden")));
+    if (!o) return;
     CHECK_OK(rl_option_parse(&d, o, "0"));
     CHECK_OK(rl_option_parse(&d, o, "1e9"));
     CHECK(rl_option_parse(&d, o, "-0.001") == RL_ERR_ARG && d.time_limit == 1e9);
