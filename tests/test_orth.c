@@ -139,7 +139,7 @@ static rl_model *orth_model(rl_cell cell, rl_orth map, int layers, int H, rl_ini
                             uint64_t seed)
 {
     rl_config cfg = {.cell = cell, .input_size = 3, .hidden_size = H, .num_layers = layers, .output_size = 4, .loss = RL_LOSS_MSE};
-    rl_init init = {.kind = kind, .gain = 1};
+    rl_init init = {.kind = kind, .gain = 1, .modrelu_init = 0.3};
     rl_model *m = NULL;
     CHECK_OK(rl_model_new_orth(&m, &cfg, RL_F64, map));
     if (!m) return NULL;
@@ -160,12 +160,13 @@ static rl_model *orth_model(rl_cell cell, rl_orth map, int layers, int H, rl_ini
  * the map (every element of X is perturbed; the diagonal and the upper
  * triangle have derivative 0), with the cells, layers and both maps; the
  * leaky cell's W_hh = B map(A) inside its update, its rates' gradient
- * beside X's. */
+ * beside X's; modReLU's thresholds (b ~ U(-0.3, 0.3)) beside X's, as
+ * expRNN and scoRNN train them. */
 TEST(orth_gradcheck)
 {
-    const rl_cell cells[4] = {RL_CELL_TANH, RL_CELL_RELU, RL_CELL_LINEAR, RL_CELL_LEAKY};
+    const rl_cell cells[5] = {RL_CELL_TANH, RL_CELL_RELU, RL_CELL_LINEAR, RL_CELL_LEAKY, RL_CELL_MODRELU};
     int k = 0;
-    for (int ci = 0; ci < 4; ci++)
+    for (int ci = 0; ci < 5; ci++)
         for (int map = RL_ORTH_EXP; map <= RL_ORTH_CAYLEY; map++)
             for (int layers = 1; layers <= 2; layers++, k++) {
                 /* |A| up to 2 (exp: the degree-13 branch with squaring at H = 6) */

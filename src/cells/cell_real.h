@@ -34,6 +34,15 @@ typedef RL_T(rl_recur_ops) rl_recur_ops;
 /* The offset of sequence b's row at step t in a (T, B, H) buffer of the layer. */
 static inline size_t rl_row(const rl_layer *ly, int t, int b) { return ((size_t)t * ly->B + (size_t)b) * ly->H; }
 
+/* jac_vjp (cells/cell.h) of a cell whose step-Jacobian coefficients are
+ * constant wherever they are differentiable (relu, linear, modrelu): their
+ * derivatives are 0, and nothing is added. */
+static inline void rl_vjp_none(const rl_layer *ly, int t, int b, int j0, int j1, const real *kbar, real *zbar,
+                               real *zhbar, real *sbar, real *dextra)
+{
+    (void)ly, (void)t, (void)b, (void)j0, (void)j1, (void)kbar, (void)zbar, (void)zhbar, (void)sbar, (void)dextra;
+}
+
 /* ---------------------------------------------------------------- the gate primitives
  *
  * Each cell writes its step once, forward and backward, over a scalar type
