@@ -99,7 +99,8 @@ static const char *const orth_cases[] = {"orth_exp_tanh_l1_ce",       "orth_cayl
                                          "orth_exp_linear_l1_mse_long", "orth_cayley_linear_l3_ce",
                                          "orth_exp_tanh_l2_mse_h1",   "orth_cayley_tanh_l1_ce_registered",
                                          "orth_exp_tanh_l3_ce_long",   "orth_exp_leaky_l2_mse",
-                                         "orth_cayley_leaky_l1_ce"};
+                                         "orth_cayley_leaky_l1_ce",   "orth_exp_modrelu_l2_ce",
+                                         "orth_cayley_modrelu_l1_mse"};
 
 /* The map and the chain separately from the cell: each layer's W_hh = B
  * map(A) and dL/dW_hh against the .orth fixture (torch's materialised
@@ -677,8 +678,9 @@ TEST(orth_cli)
 TEST(orth_pytorch_round_trip)
 {
     const char *names[] = {"rnnlab_made_orth_exp_tanh_l2", "rnnlab_made_orth_cayley_linear_l1",
-                           "rnnlab_made_orth_exp_relu_l1", "rnnlab_made_orth_cayley_leaky_l2"};
-    for (int i = 0; i < 4; i++) {
+                           "rnnlab_made_orth_exp_relu_l1", "rnnlab_made_orth_cayley_leaky_l2",
+                           "rnnlab_made_orth_exp_modrelu_l2"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         char mp[128], tp[128];
         snprintf(mp, sizeof mp, "%s.model.safetensors", names[i]);
         snprintf(tp, sizeof tp, "%s.torch.safetensors", names[i]);
