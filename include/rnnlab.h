@@ -211,7 +211,7 @@ typedef struct {
 rl_status rl_model_new(rl_model **out, const rl_config *cfg, rl_dtype dtype);
 /* The same with an orthogonal W_hh made by map from X and B (tensors above;
  * RL_ORTH_NONE: rl_model_new): for cells with one dense (H, H) W_hh (tanh,
- * relu, linear, leaky; RL_ERR_ARG for LSTM, GRU and IndRNN's vector). W_hh = B map(A) is computed in
+ * relu, linear, leaky, modrelu; RL_ERR_ARG for LSTM, GRU and IndRNN's vector). W_hh = B map(A) is computed in
  * float64 by each workspace before a forward pass whenever X or B have
  * changed (however they were written), and rounded to the model's dtype;
  * rl_backward gives dL/dX through the map (exp: the adjoint of the Frechet
@@ -1013,7 +1013,7 @@ typedef struct {
     double time_limit;      /* stop once this many seconds of training have passed, summed over resumes (the
                                checkpoint's train.seconds), with a last validation, checkpoint and model; 0 = none */
     int save_init;          /* 1: write the model before training to RUN/init.safetensors */
-    rl_orth orthogonal;     /* W_hh = B map(A) (rl_model_new_orth): tanh, relu, linear, leaky */
+    rl_orth orthogonal;     /* W_hh = B map(A) (rl_model_new_orth): tanh, relu, linear, leaky, modrelu */
     double orthogonal_lr;   /* the learning rate of X, scaled by the schedule as sched.lr is; 0 = sched.lr */
     int block_sum;          /* 1: the batch's gradient is the sum, in order, of the gradients of its blocks of
                                RL_BLOCK_SEQS sequences, each computed alone: what N processes compute (rl_shard);

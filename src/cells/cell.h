@@ -66,6 +66,13 @@ typedef struct {
         {"rnn.bias_ih_l%d", RL_B_IH, G, RL_DIM_HIDDEN, RL_DIM_NONE, RL_DIM_HIDDEN},                            \
         {"rnn.bias_hh_l%d", RL_B_HH, G, RL_DIM_HIDDEN, RL_DIM_NONE, RL_DIM_HIDDEN}
 
+/* torch's RNN layout of one gate, one state, and after the four one tensor
+ * (H) of the cell's own per layer, named fmt (leaky's rates, modrelu's
+ * thresholds) */
+#define RL_TORCH_UNIT_CELL(fmt)                                                                                 \
+    RL_TORCH_GATES(1), RL_PARAMS(RL_TORCH_PARAMS(1), {fmt, RL_EXTRA, 1, RL_DIM_HIDDEN, RL_DIM_NONE, RL_DIM_HIDDEN}), \
+        .states = 1, RL_GATES(-1, -1, -1)
+
 /* the input side alone, for a cell without W_hh (minGRU, minLSTM): W_ih
  * (G*H, in) and b_ih (G*H), both of fan in (torch.nn.Linear's) */
 #define RL_INPUT_PARAMS(G)                                                                                      \

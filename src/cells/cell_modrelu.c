@@ -41,14 +41,8 @@ RL_CLONES_EW static void fwd(const rl_layer *ly, int t, int b, int j0, int j1)
 }
 
 /* dL/da_t = [h_t != 0] dL/dh_t */
-RL_CLONES_EW static void bwd(const rl_layer *ly, int t, int b, int j0, int j1, const real *dh, real *dc, real *dz,
-                          real *dzh, real *dprev)
-{
-    (void)dc, (void)dzh, (void)dprev;
-    const real *h = ly->h + rl_row(ly, t + 1, b);
-    RL_SIMD
-    for (int j = j0; j < j1; j++) dz[j] = h[j] != 0 ? dh[j] : 0;
-}
+static inline real on_bwd(real h, real dv) { return h != 0 ? dv : 0; }
+RL_BWD_FROM_H(bwd, on_bwd)
 
 /* dL/db_j += sum_{t,b} sign(h_t) dL/dh_t, with the complete dL/dh_t the
  * time loop leaves in dh (row r = t B + b; h's row r + B is h_t) */
@@ -90,8 +84,4 @@ static rl_status init_bias(double *b, int H, const rl_init *init, rl_rng *rng)
 RL_CELL_ROW(modrelu, RL_CELL_MODRELU, modrelu,
             .equation = "h_t = sign(a) relu(|a| + b), a = W_ih x_t + b_ih + W_hh h_{t-1} + b_hh, b = modrelu_bias per "
                         "unit",
-            RL_TORCH_GATES(1),
-            RL_PARAMS(RL_TORCH_PARAMS(1),
-                      {"rnn.modrelu_bias_l%d", RL_EXTRA, 1, RL_DIM_HIDDEN, RL_DIM_NONE, RL_DIM_HIDDEN}),
-            .states = 1, .init_extra = init_bias, .relu = 1,
-            RL_GATES(-1, -1, -1));
+            RL_TORCH_UNIT_CELL("rnn.modrelu_bias_l%d"), .init_extra = init_bias, .relu = 1);

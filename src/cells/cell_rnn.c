@@ -39,23 +39,9 @@ static void fwd_linear(const rl_layer *ly, int t, int b, int j0, int j1)
 }
 
 /* dL/da_t = act'(a_t) dL/dh_t */
-RL_CLONES_EW static void bwd_tanh(const rl_layer *ly, int t, int b, int j0, int j1, const real *dh, real *dc, real *dz,
-                               real *dzh, real *dprev)
-{
-    (void)dc, (void)dzh, (void)dprev;
-    const real *h = ly->h + rl_row(ly, t + 1, b);
-    RL_SIMD
-    for (int j = j0; j < j1; j++) dz[j] = tanh_bwd_real(h[j], dh[j]);
-}
-
-RL_CLONES_EW static void bwd_relu(const rl_layer *ly, int t, int b, int j0, int j1, const real *dh, real *dc, real *dz,
-                               real *dzh, real *dprev)
-{
-    (void)dc, (void)dzh, (void)dprev;
-    const real *h = ly->h + rl_row(ly, t + 1, b);
-    RL_SIMD
-    for (int j = j0; j < j1; j++) dz[j] = h[j] > 0 ? dh[j] : 0;
-}
+static inline real relu_bwd(real h, real dv) { return h > 0 ? dv : 0; }
+RL_BWD_FROM_H(bwd_tanh, tanh_bwd_real)
+RL_BWD_FROM_H(bwd_relu, relu_bwd)
 
 static void bwd_linear(const rl_layer *ly, int t, int b, int j0, int j1, const real *dh, real *dc, real *dz, real *dzh,
                        real *dprev)

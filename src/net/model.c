@@ -35,7 +35,7 @@ rl_status rl_config_check(const rl_config *c)
 }
 
 /* The cells an orthogonal W_hh fits: one dense (H, H) recurrent matrix,
- * as the cell table says (tanh, relu, linear, leaky). */
+ * as the cell table says (tanh, relu, linear, leaky, modrelu). */
 static int orth_fits(const rl_cell_desc *d) { return d->hh_gates == 1 && rl_cell_recur(d)->matrix; }
 
 rl_status rl_orth_check(const rl_config *c, rl_orth map)

@@ -151,7 +151,7 @@ static const rl_option rows[] = {
         "indrnn: the last layer's u ~ U(R0, R) at init (Li et al.'s for an answer at the end: 2^(-1/T)); 0 = U(0, R)", NULL,
         INIT),
     ENUM("orthogonal", "orthogonal", "initialisation", orthogonal, rl_orth_names, RL_ORTH_COUNT, "MAP",
-         "W_hh = B map(A), torch's orthogonal parametrisation; B from --init (tanh, relu, linear, leaky)", MODEL),
+         "W_hh = B map(A), torch's orthogonal parametrisation; B from --init (tanh, relu, linear, leaky, modrelu)", MODEL),
     ROW("init_from", "init-from", "initialisation", RL_FIELD_PATH, init_from, 0, 0, "MODEL",
         "start from the weights of a model file (rnnlab's, or a PyTorch state_dict in safetensors) with a fresh optimiser; "
         "its sizes must be the run's",
