@@ -181,9 +181,16 @@ TORCH_MAP = {"exp": "matrix_exp", "cayley": "cayley"}
 
 # ---------------------------------------------------------------- the modules
 
-class LeakyRNN(torch.nn.Module):
-    """h_t = (1 - a) h_{t-1} + a tanh(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh), a = sigmoid(leak_l{k}).
-    The inner step is torch's own RNN tanh cell kernel (what nn.RNNCell runs)."""
+class UnitRNN(torch.nn.Module):
+    """PyTorch's RNN layout, weight_ih_l{k}, weight_hh_l{k}, bias_ih_l{k}, bias_hh_l{k}, and after them one tensor
+    (H) of the cell's own per layer, {own}_l{k}; the weights read by attribute, so that a parametrization
+    registered on weight_hh_l{k} is what the step sees. A subclass names own and gives step(x_t, h, w, e): h_t
+    from w = [W_ih, W_hh, b_ih, b_hh] and e = prep(its own tensor), prep taken once a layer."""
+    own = None
+
+    @staticmethod
+    def prep(e):
+        return e
 
     def __init__(self, I, H, L):
         super().__init__()
@@ -191,49 +198,41 @@ class LeakyRNN(torch.nn.Module):
         for k in range(L):
             fan = I if k == 0 else H
             for n, shape in ((f"weight_ih_l{k}", (H, fan)), (f"weight_hh_l{k}", (H, H)), (f"bias_ih_l{k}", (H,)),
-                             (f"bias_hh_l{k}", (H,)), (f"leak_l{k}", (H,))):
+                             (f"bias_hh_l{k}", (H,)), (f"{self.own}_l{k}", (H,))):
                 self.register_parameter(n, torch.nn.Parameter(torch.zeros(shape, dtype=f64)))
 
     def forward(self, x, h0):
         inp, hT = x, []
         for k in range(self.num_layers):
             w = [getattr(self, f"{n}_l{k}") for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
-            a = torch.sigmoid(getattr(self, f"leak_l{k}"))
+            e = self.prep(getattr(self, f"{self.own}_l{k}"))
             h, outs = h0[k], []
             for t in range(x.shape[1]):
-                h = (1 - a) * h + a * torch.rnn_tanh_cell(inp[:, t], h, *w)
+                h = self.step(inp[:, t], h, w, e)
                 outs.append(h)
             inp = torch.stack(outs, 1)
             hT.append(h)
         return inp, torch.stack(hT)
 
 
-class ModReLURNN(torch.nn.Module):
+class LeakyRNN(UnitRNN):
+    """h_t = (1 - a) h_{t-1} + a tanh(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh), a = sigmoid(leak_l{k}).
+    The inner step is torch's own RNN tanh cell kernel (what nn.RNNCell runs)."""
+    own = "leak"
+    prep = staticmethod(torch.sigmoid)  # a, from theta
+
+    def step(self, x_t, h, w, a):
+        return (1 - a) * h + a * torch.rnn_tanh_cell(x_t, h, *w)
+
+
+class ModReLURNN(UnitRNN):
     """h_t = sign(a_t) relu(|a_t| + b), a_t = W_ih x_t + b_ih + W_hh h_{t-1} + b_hh, b = modrelu_bias_l{k}:
-    the modReLU of expRNN and scoRNN on PyTorch's RNN layout (the weights read by attribute, as LeakyRNN's)."""
+    the modReLU of expRNN and scoRNN on PyTorch's RNN layout."""
+    own = "modrelu_bias"
 
-    def __init__(self, I, H, L):
-        super().__init__()
-        self.input_size, self.hidden_size, self.num_layers = I, H, L
-        for k in range(L):
-            fan = I if k == 0 else H
-            for n, shape in ((f"weight_ih_l{k}", (H, fan)), (f"weight_hh_l{k}", (H, H)), (f"bias_ih_l{k}", (H,)),
-                             (f"bias_hh_l{k}", (H,)), (f"modrelu_bias_l{k}", (H,))):
-                self.register_parameter(n, torch.nn.Parameter(torch.zeros(shape, dtype=f64)))
-
-    def forward(self, x, h0):
-        inp, hT = x, []
-        for k in range(self.num_layers):
-            w_ih, w_hh, b_ih, b_hh, b = (getattr(self, f"{n}_l{k}") for n in
-                                         ("weight_ih", "weight_hh", "bias_ih", "bias_hh", "modrelu_bias"))
-            h, outs = h0[k], []
-            for t in range(x.shape[1]):
-                a = torch.nn.functional.linear(inp[:, t], w_ih, b_ih) + torch.nn.functional.linear(h, w_hh, b_hh)
-                h = torch.sign(a) * torch.relu(torch.abs(a) + b)
-                outs.append(h)
-            inp = torch.stack(outs, 1)
-            hT.append(h)
-        return inp, torch.stack(hT)
+    def step(self, x_t, h, w, b):
+        a = torch.nn.functional.linear(x_t, w[0], w[2]) + torch.nn.functional.linear(h, w[1], w[3])
+        return torch.sign(a) * torch.relu(torch.abs(a) + b)
 
 
 class IndRNN(torch.nn.Module):
