@@ -75,6 +75,8 @@ typedef enum {
     RL_CELL_MINLSTM,  /* h_t = f' h_{t-1} + i' h~, f' = f/(f+i), i' = i/(f+i) (Feng et al. 2024) */
     RL_CELL_LRU,      /* x_t = lambda x_{t-1} + gamma (B u_t) (complex, N units), y_t = act(Re(C x_t) + D u_t)
                          (Orvieto et al. 2023) */
+    RL_CELL_MODRELU,  /* h_t = sign(a_t) relu(|a_t| + b), a_t = W_ih x_t + b_ih + W_hh h_{t-1} + b_hh, b =
+                         rnn.modrelu_bias_l{k} (H): the unit of expRNN and scoRNN (Arjovsky et al. 2016) */
     RL_CELL_COUNT
 } rl_cell;
 
@@ -209,7 +211,7 @@ typedef struct {
 rl_status rl_model_new(rl_model **out, const rl_config *cfg, rl_dtype dtype);
 /* The same with an orthogonal W_hh made by map from X and B (tensors above;
  * RL_ORTH_NONE: rl_model_new): for cells with one dense (H, H) W_hh (tanh,
- * relu, linear, leaky; RL_ERR_ARG for LSTM, GRU and IndRNN's vector). W_hh = B map(A) is computed in
+ * relu, linear, leaky, modrelu; RL_ERR_ARG for LSTM, GRU and IndRNN's vector). W_hh = B map(A) is computed in
  * float64 by each workspace before a forward pass whenever X or B have
  * changed (however they were written), and rounded to the model's dtype;
  * rl_backward gives dL/dX through the map (exp: the adjoint of the Frechet
@@ -293,12 +295,15 @@ typedef struct {
     /* lru's ring init (Orvieto et al. 2023): |lambda|^2 ~ U[r_min^2, r_max^2], arg lambda ~
      * U[0, max_phase]; 0 leaves each at its default (0.9, 0.999, 2 pi); 0 <= r_min <= r_max < 1 */
     double r_min, r_max, max_phase;
+    /* modrelu: each unit's b ~ U(-R, R), R >= 0; 0 makes every b 0 (scoRNN's init). rnnlab's
+     * commands start from 0.01, expRNN's (rl_train_defaults); other cells ignore it */
+    double modrelu_init;
 } rl_init;
 
 /* Everything but W_hh gets PyTorch's default uniform init; W_hh follows init
  * (a diagonal W_hh, IndRNN's u: U(0, recurrent_max)); then the init's biases
  * (identity, chrono, forget_bias, zero_bias) and the cell's own parameter
- * (leak, timescales). Deterministic for a seed. RL_ERR_ARG (the model
+ * (leak, timescales; modrelu_init). Deterministic for a seed. RL_ERR_ARG (the model
  * untouched) for an option the kind or the cell does not take or out of its
  * range; RL_ERR_LAPACK if a factorisation fails. */
 rl_status rl_model_init(rl_model *m, const rl_init *init, uint64_t seed);
@@ -1008,7 +1013,7 @@ typedef struct {
     double time_limit;      /* stop once this many seconds of training have passed, summed over resumes (the
                                checkpoint's train.seconds), with a last validation, checkpoint and model; 0 = none */
     int save_init;          /* 1: write the model before training to RUN/init.safetensors */
-    rl_orth orthogonal;     /* W_hh = B map(A) (rl_model_new_orth): tanh, relu, linear, leaky */
+    rl_orth orthogonal;     /* W_hh = B map(A) (rl_model_new_orth): tanh, relu, linear, leaky, modrelu */
     double orthogonal_lr;   /* the learning rate of X, scaled by the schedule as sched.lr is; 0 = sched.lr */
     int block_sum;          /* 1: the batch's gradient is the sum, in order, of the gradients of its blocks of
                                RL_BLOCK_SEQS sequences, each computed alone: what N processes compute (rl_shard);

@@ -313,14 +313,15 @@ unsigned char *read_file(const char *path, size_t *n)
  * whatever the caller's: the variables that change what rnnlab, OpenBLAS,
  * Open MPI or a terminal do are dropped, and a few are pinned. Kept: PATH,
  * TMPDIR (the tests' folder goes there: a path with a space in it is part
- * of the test), the sanitizers' and the dynamic loader's settings. A test
+ * of the test), the sanitizers' and the dynamic loader's settings, and
+ * RNNLAB_DOCS_REWRITE (tools/doc_numbers.sh: the docs' numbers written in). A test
  * that is about a variable sets it itself (tests/test_blas.c). The runner
  * re-executes itself once with that environment, so that OpenBLAS, which
  * reads its variables when it loads, starts from it too; under valgrind,
  * which would not follow the re-execution, it only changes its own. */
 static const char *const kept[] = {"PATH",           "TMPDIR",        "LD_LIBRARY_PATH", "ASAN_OPTIONS",
                                    "LSAN_OPTIONS",   "UBSAN_OPTIONS", "MSAN_OPTIONS",    "TSAN_OPTIONS",
-                                   "LLVM_PROFILE_FILE"};
+                                   "LLVM_PROFILE_FILE", "RNNLAB_DOCS_REWRITE"};
 static const char *const pinned[][2] = {{"LC_ALL", "C"}, {"TERM", "dumb"}, {"RNNLAB_TESTS_ENV", "pinned"}};
 
 static int under_valgrind(void)

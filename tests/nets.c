@@ -3,7 +3,7 @@
 
 #include <string.h>
 
-const rl_init test_uniform = {.kind = RL_INIT_UNIFORM, .gain = 1};
+const rl_init test_uniform = {.kind = RL_INIT_UNIFORM, .gain = 1, .modrelu_init = 0.5};
 
 /* One part of a net: 1 when s is RL_OK, else a failed check at file:line. */
 static int made(const char *file, int line, const char *what, rl_status s)

@@ -44,6 +44,48 @@ static double ks_critical(int n) { return 1.949 / sqrt((double)n); }
 
 static double sigmoid(double v) { return 1 / (1 + exp(-v)); }
 
+/* modReLU's threshold b: U(-R, R) per unit (expRNN's R = 0.01, the
+ * commands' default), every b +0 for R = 0 (scoRNN's); R takes H draws
+ * whatever it is, so every other tensor is the same bits for any R. */
+TEST(init_modrelu_bias_uniform)
+{
+    const int H = 300, L = 2, n = H * L;
+    CHECK(rl_train_defaults().init.modrelu_init == 0.01);
+    const double R[3] = {0.01, 0, 0.5};
+    rl_model *m[3] = {NULL};
+    for (int k = 0; k < 3; k++) {
+        rl_init init = {.kind = RL_INIT_UNIFORM, .gain = 1, .modrelu_init = R[k]};
+        m[k] = make(RL_CELL_MODRELU, H, L, &init, 11);
+    }
+    double *b = malloc(sizeof *b * n);
+    for (int k = 0; k < 3 && m[0] && m[1] && m[2]; k++) {
+        for (int l = 0; l < L; l++) {
+            const double *v = test_view_l(m[k], "rnn.modrelu_bias_l%d", l, H, 0);
+            for (int j = 0; v && j < H; j++) b[l * H + j] = v[j];
+        }
+        if (R[k] == 0) {
+            for (int i = 0; i < n; i++) CHECK_MSG(b[i] == 0 && !signbit(b[i]), "R = 0: b[%d] = %g", i, b[i]);
+            continue;
+        }
+        double lo = 1e300, hi = -1e300;
+        for (int i = 0; i < n; i++) lo = fmin(lo, b[i]), hi = fmax(hi, b[i]);
+        CHECK_MSG(lo >= -R[k] && hi < R[k] && hi - lo > 1.9 * R[k], "R = %g: b in [%g, %g]", R[k], lo, hi);
+        double d = ks_uniform(b, n, -R[k], R[k]);
+        CHECK_MSG(d < ks_critical(n), "R = %g: KS distance %.4f to U(-R, R), critical %.4f", R[k], d, ks_critical(n));
+    }
+    /* the other tensors: the same bits for every R */
+    for (int t = 0; m[0] && m[1] && m[2] && t < rl_model_num_tensors(m[0]); t++) {
+        const rl_tensor_info *ti = rl_model_tensor(m[0], t);
+        if (strncmp(ti->name, "rnn.modrelu_bias_l", 18) == 0) continue;
+        const double *p0 = (const double *)rl_model_params(m[0]) + ti->offset;
+        for (int k = 1; k < 3; k++)
+            CHECK_MSG(memcmp(p0, (const double *)rl_model_params(m[k]) + ti->offset, ti->numel * 8) == 0,
+                      "%s differs with R = %g", ti->name, R[k]);
+    }
+    free(b);
+    for (int k = 0; k < 3; k++) rl_model_free(m[k]);
+}
+
 /* Chrono (Tallec & Ollivier 2018): the keep gate's bias ln u, u ~ U[1,
  * T_max - 1], in b_ih alone, so that the forgetting time 1 / (1 -
  * sigmoid(b_ih + b_hh)) = 1 + u is uniform on [2, T_max]. LSTM: f = ln u,
@@ -289,6 +331,9 @@ TEST(init_options_refused)
          "below recurrent_max"},
         {RL_CELL_INDRNN, {.kind = RL_INIT_UNIFORM, .gain = 1, .recurrent_min = -0.1}, "below recurrent_max"},
         {RL_CELL_INDRNN, {.kind = RL_INIT_UNIFORM, .gain = 1, .recurrent_min = NAN}, "finite"},
+        {RL_CELL_MODRELU, {.kind = RL_INIT_UNIFORM, .gain = 1, .modrelu_init = -0.01}, "must be >= 0"},
+        {RL_CELL_MODRELU, {.kind = RL_INIT_UNIFORM, .gain = 1, .modrelu_init = NAN}, "finite"},
+        {RL_CELL_MODRELU, {.kind = RL_INIT_UNIFORM, .gain = 1, .leak = 0.5}, "for the leaky cell, not modrelu"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         rl_config c = {.cell = bad[i].cell, .input_size = 2, .hidden_size = 3, .num_layers = 1, .output_size = 2, .loss = RL_LOSS_MSE};
@@ -481,18 +526,22 @@ TEST(bad_cure_model_files)
 
 /* Every command on the new cells, end to end: init, data, grad, gradcheck,
  * jacobian, spectrum, lyapunov, train (with the flow records), eval,
- * report. */
+ * report, explain (on a one-layer model: it prints every matrix) and
+ * bench. */
 TEST(cli_every_command_on_the_new_cells)
 {
-    static const char *const cells[] = {"leaky", "indrnn"};
-    for (int ci = 0; ci < 2; ci++) {
-        const char *c = cells[ci];
-        char mp[64], dp[64], rp[64];
+    /* each cell, and the tensor of its own that its gradient file holds (layer 1) */
+    static const char *const cells[][2] = {
+        {"leaky", "grad.rnn.leak_l1"}, {"indrnn", "grad.rnn.weight_hh_l1"}, {"modrelu", "grad.rnn.modrelu_bias_l1"}};
+    for (size_t ci = 0; ci < sizeof cells / sizeof cells[0]; ci++) {
+        const char *c = cells[ci][0];
+        char mp[64], m1p[64], dp[64], rp[64], modelp[96];
         snprintf(mp, sizeof mp, "all-%s.safetensors", c);
+        snprintf(m1p, sizeof m1p, "all-%s-1.safetensors", c);
         snprintf(dp, sizeof dp, "all-%s-d.safetensors", c);
         snprintf(rp, sizeof rp, "all-%s-run", c);
-        const char *m = tmp_path(mp), *d = tmp_path(dp), *run = tmp_path(rp);
-        const char *model = NULL;
+        snprintf(modelp, sizeof modelp, "all-%s-run/model.safetensors", c);
+        const char *m = tmp_path(mp), *m1 = tmp_path(m1p), *d = tmp_path(dp), *run = tmp_path(rp);
         const char *const cmds[][32] = {
             {"rnnlab", "init", "--cell", c, "--input", "2", "--hidden", "5", "--layers", "2", "--output", "1", "--out", m, NULL},
             {"rnnlab", "data", "--model", m, "--steps", "12", "--batch", "2", "--h0", "random", "--out", d, NULL},
@@ -504,11 +553,13 @@ TEST(cli_every_command_on_the_new_cells)
             {"rnnlab", "train", "--task", "copy", "--seq-len", "5", "--cell", c, "--hidden", "6", "--batch", "3", "--steps",
              "4", "--log-every", "2", "--flow-every", "2", "--eval-every", "2", "--eval-batches", "1", "--quiet", "--out", run,
              NULL},
-            {"rnnlab", "eval", "--model", (model = tmp_path(ci ? "all-indrnn-run/model.safetensors" : "all-leaky-run/model.safetensors")),
-             "--task", "copy", "--seq-len", "5", "--batches", "2", NULL},
+            {"rnnlab", "eval", "--model", tmp_path(modelp), "--task", "copy", "--seq-len", "5", "--batches", "2", NULL},
             {"rnnlab", "report", run, NULL},
+            {"rnnlab", "init", "--cell", c, "--input", "2", "--hidden", "4", "--output", "1", "--out", m1, NULL},
+            {"rnnlab", "explain", "--model", m1, "--steps", "3", NULL},
+            {"rnnlab", "bench", "--cell", c, "--hidden", "8", "--batch", "2", "--seq", "4", "--seconds", "0.01", "--no-sgemm",
+             NULL},
         };
-        (void)model;
         for (size_t k = 0; k < sizeof cmds / sizeof cmds[0]; k++) {
             char e[512];
             int st = run_cli(cmds[k], NULL, NULL, 0, e, sizeof e);
@@ -518,7 +569,7 @@ TEST(cli_every_command_on_the_new_cells)
         rl_st *g = NULL;
         int64_t shape[RL_ST_MAX_NDIM];
         CHECK_OK(rl_st_open(&g, tmp_path("all-g.safetensors")));
-        if (g) CHECK(rl_st_shape(g, ci ? "grad.rnn.weight_hh_l1" : "grad.rnn.leak_l1", shape) == 1 && shape[0] == 5);
+        if (g) CHECK_MSG(rl_st_shape(g, cells[ci][1], shape) == 1 && shape[0] == 5, "%s: no %s (5)", c, cells[ci][1]);
         rl_st_close(g);
     }
 }

@@ -16,6 +16,7 @@
 
 #include <cJSON.h>
 #include <glob.h>
+#include <lapacke.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -23,7 +24,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define MAX_CMDS 128
+#define MAX_CMDS 160
 
 /* What the commands of one doc left behind. */
 typedef struct {
@@ -564,6 +565,47 @@ static void block_explain(const doc_run *r, text *t)
     }
 }
 
+/* A ln-norm at rounding level (the float32 rounding of B moves it): a bound */
+static const char *small_or_num(double v, int sig) { return fabs(v) < 1e-5 ? "< 1e-5" : num(v, sig); }
+
+/* §8, modReLU against ReLU with an orthogonal W_hh: from each J_t (T, S, S)
+ * the units on (nonzero rows) and the eigenvalues' moduli; the products'
+ * norms at lags 10 and 100; the largest exponent (≈: it moves with the BLAS
+ * kernel, by 1% for the smallest) */
+static void block_modrelu(const doc_run *r, text *t)
+{
+    static const char *const row[2] = {"modReLU, `b ~ U(−0.01, 0.01)`", "ReLU"};
+    static const char *const jf[2] = {"jomod.safetensors", "jorelu.safetensors"}, *const lf[2] = {"lomod.json", "lorelu.json"};
+    put(t, "| model (H = 32, orthogonal) | units on per step (mean, min–max) | largest \\|λ\\| of the J_t (mean \\|λ\\|) | "
+           "ln ‖P(T, T−10)‖₂ | ln ‖P(T, T−100)‖₂ | largest exponent, `--input noise` |\n|---|---|---|---|---|---|\n");
+    for (int m = 0; m < 2; m++) {
+        size_t n = 0, S = 32;
+        double *J = st_vec(r, t, jf[m], "J", &n), on_sum = 0, on_min = INFINITY, on_max = 0, lmax = 0, lsum = 0;
+        const size_t T = n / (S * S);
+        double *a = malloc(S * S * sizeof *a), wr[32], wi[32];
+        for (size_t k = 0; J && a && k < T; k++) {
+            double on = 0;
+            for (size_t i = 0; i < S; i++) {
+                int any = 0;
+                for (size_t j = 0; j < S; j++) any |= J[(k * S + i) * S + j] != 0;
+                on += any;
+            }
+            on_sum += on, on_min = fmin(on_min, on), on_max = fmax(on_max, on);
+            memcpy(a, J + k * S * S, S * S * sizeof *a);
+            if (LAPACKE_dgeev(LAPACK_ROW_MAJOR, 'N', 'N', (int)S, a, (int)S, wr, wi, NULL, 1, NULL, 1) != 0) t->bad = 1;
+            for (size_t i = 0; i < S; i++) lmax = fmax(lmax, hypot(wr[i], wi[i])), lsum += hypot(wr[i], wi[i]);
+        }
+        free(a), free(J);
+        if (!T) t->bad = 1;
+        cJSON *l = json_of(r, t, lf[m]);
+        put(t, "| %s | %s (%s–%s) | %s (%s) | %s | %s | ≈ %s |\n", row[m], num(on_sum / (double)(T ? T : 1), 4),
+            fix(on_min, 0), fix(on_max, 0), num(lmax, m ? 3 : 8), num(lsum / (double)(T ? T * S : 1), 3),
+            small_or_num(lag_norm(r, t, jf[m], 10), 3), small_or_num(lag_norm(r, t, jf[m], 100), 3),
+            num(jat(l, "exponents", 0), m ? 3 : 2));
+        cJSON_Delete(l);
+    }
+}
+
 static const struct {
     const char *name;
     void (*make)(const doc_run *r, text *t);
@@ -574,6 +616,7 @@ static const struct {
     {"gates", block_gates},             {"leaky-fixed-point", block_leaky_fixed_point},
     {"leaky-noise", block_leaky_noise}, {"indrnn", block_indrnn},
     {"chrono", block_chrono},           {"gradcheck", block_gradcheck}, {"explain", block_explain},
+    {"modrelu", block_modrelu},
 };
 
 static int block_used[sizeof blocks / sizeof blocks[0]];

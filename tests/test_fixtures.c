@@ -1,5 +1,6 @@
 /* rnnlab against PyTorch autograd: fixtures written by tools/make_fixtures.py,
- * tools/make_cure_fixtures.py and tools/make_diag_fixtures.py. */
+ * tools/make_cure_fixtures.py (leaky, indrnn, orthogonal, modrelu) and
+ * tools/diag/diag_fixtures.py. */
 #include "nets.h"
 
 #include <dirent.h>
@@ -21,6 +22,9 @@ static const char *const cases[] = {"tanh_l1_ce",      "relu_l2_mse",     "linea
                                     "orth_exp_tanh_l3_ce_long", "rnnlab_made_orth_exp_tanh_l2",
                                     "rnnlab_made_orth_cayley_linear_l1", "rnnlab_made_orth_exp_relu_l1",
                                     "orth_exp_leaky_l2_mse", "orth_cayley_leaky_l1_ce", "rnnlab_made_orth_cayley_leaky_l2",
+                                    /* modReLU, plain and orthogonal (tools/make_cure_fixtures.py) */
+                                    "modrelu_l1_ce", "modrelu_l2_mse_h1", "modrelu_l3_mse_long", "modrelu_l1_mse_edges",
+                                    "orth_exp_modrelu_l2_ce", "orth_cayley_modrelu_l1_mse", "rnnlab_made_orth_exp_modrelu_l2",
                                     /* the diagonal recurrences (tools/make_diag_fixtures.py) */
                                     "mingru_l1_mse", "mingru_l2_ce", "mingru_l3_mse_long", "minlstm_l1_ce",
                                     "minlstm_l2_mse_h1", "minlstm_l3_ce_long", "lru_l1_ce", "lru_l1_mse_h1",

@@ -119,6 +119,9 @@ static const char *const jac_cases[] = {"tanh_l1_ce",  "relu_l2_mse",     "linea
                                         "rnnlab_made_orth_exp_tanh_l2", "rnnlab_made_orth_cayley_linear_l1",
                                         "rnnlab_made_orth_exp_relu_l1", "orth_exp_leaky_l2_mse", "orth_cayley_leaky_l1_ce",
                                         "rnnlab_made_orth_cayley_leaky_l2",
+                                        "modrelu_l1_ce", "modrelu_l2_mse_h1", "modrelu_l3_mse_long", "modrelu_l1_mse_edges",
+                                        "orth_exp_modrelu_l2_ce", "orth_cayley_modrelu_l1_mse",
+                                        "rnnlab_made_orth_exp_modrelu_l2",
                                         "mingru_l1_mse", "mingru_l2_ce", "mingru_l3_mse_long", "minlstm_l1_ce",
                                         "minlstm_l2_mse_h1", "minlstm_l3_ce_long", "lru_l1_ce", "lru_l1_mse_h1",
                                         "lru_l2_mse_linear", "lru_l2_ce_relu", "lru_l3_mse_tanh_long", "lru_l2_ce_gelu_long"};

@@ -99,7 +99,8 @@ static const char *const orth_cases[] = {"orth_exp_tanh_l1_ce",       "orth_cayl
                                          "orth_exp_linear_l1_mse_long", "orth_cayley_linear_l3_ce",
                                          "orth_exp_tanh_l2_mse_h1",   "orth_cayley_tanh_l1_ce_registered",
                                          "orth_exp_tanh_l3_ce_long",   "orth_exp_leaky_l2_mse",
-                                         "orth_cayley_leaky_l1_ce"};
+                                         "orth_cayley_leaky_l1_ce",   "orth_exp_modrelu_l2_ce",
+                                         "orth_cayley_modrelu_l1_mse"};
 
 /* The map and the chain separately from the cell: each layer's W_hh = B
  * map(A) and dL/dW_hh against the .orth fixture (torch's materialised
@@ -139,7 +140,7 @@ static rl_model *orth_model(rl_cell cell, rl_orth map, int layers, int H, rl_ini
                             uint64_t seed)
 {
     rl_config cfg = {.cell = cell, .input_size = 3, .hidden_size = H, .num_layers = layers, .output_size = 4, .loss = RL_LOSS_MSE};
-    rl_init init = {.kind = kind, .gain = 1};
+    rl_init init = {.kind = kind, .gain = 1, .modrelu_init = 0.3};
     rl_model *m = NULL;
     CHECK_OK(rl_model_new_orth(&m, &cfg, RL_F64, map));
     if (!m) return NULL;
@@ -160,12 +161,13 @@ static rl_model *orth_model(rl_cell cell, rl_orth map, int layers, int H, rl_ini
  * the map (every element of X is perturbed; the diagonal and the upper
  * triangle have derivative 0), with the cells, layers and both maps; the
  * leaky cell's W_hh = B map(A) inside its update, its rates' gradient
- * beside X's. */
+ * beside X's; modReLU's thresholds (b ~ U(-0.3, 0.3)) beside X's, as
+ * expRNN and scoRNN train them. */
 TEST(orth_gradcheck)
 {
-    const rl_cell cells[4] = {RL_CELL_TANH, RL_CELL_RELU, RL_CELL_LINEAR, RL_CELL_LEAKY};
+    const rl_cell cells[5] = {RL_CELL_TANH, RL_CELL_RELU, RL_CELL_LINEAR, RL_CELL_LEAKY, RL_CELL_MODRELU};
     int k = 0;
-    for (int ci = 0; ci < 4; ci++)
+    for (int ci = 0; ci < 5; ci++)
         for (int map = RL_ORTH_EXP; map <= RL_ORTH_CAYLEY; map++)
             for (int layers = 1; layers <= 2; layers++, k++) {
                 /* |A| up to 2 (exp: the degree-13 branch with squaring at H = 6) */
@@ -676,8 +678,9 @@ TEST(orth_cli)
 TEST(orth_pytorch_round_trip)
 {
     const char *names[] = {"rnnlab_made_orth_exp_tanh_l2", "rnnlab_made_orth_cayley_linear_l1",
-                           "rnnlab_made_orth_exp_relu_l1", "rnnlab_made_orth_cayley_leaky_l2"};
-    for (int i = 0; i < 4; i++) {
+                           "rnnlab_made_orth_exp_relu_l1", "rnnlab_made_orth_cayley_leaky_l2",
+                           "rnnlab_made_orth_exp_modrelu_l2"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         char mp[128], tp[128];
         snprintf(mp, sizeof mp, "%s.model.safetensors", names[i]);
         snprintf(tp, sizeof tp, "%s.torch.safetensors", names[i]);

@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """PyTorch float64 reference fixtures for the cells of issue 14 ("the cures"):
 leaky units, IndRNN, and orthogonal recurrent weights (matrix exponential and
-Cayley maps), plus a matrix-exponential / Cayley reference with adjoints.
+Cayley maps), plus a matrix-exponential / Cayley reference with adjoints; and
+the modReLU cell of expRNN and scoRNN, plain and with an orthogonal W_hh.
 Run with Debian's python3-torch (1.13):
 
     /usr/bin/python3 tools/make_cure_fixtures.py tests/fixtures
@@ -50,7 +51,14 @@ The contracts (issue 14):
     h_t = relu(W_ih x_t + b_ih + u * h_{t-1} + b_hh),
     u stored as rnn.weight_hh_l{k} with shape (H,) (clipping u is a training
     detail, not part of the forward).
-- cells "tanh", "relu", "linear" (and "leaky") with metadata orthogonal = "exp" | "cayley":
+- cell "modrelu" (the unit of expRNN and scoRNN; Arjovsky et al. 2016):
+    a_t = W_ih x_t + b_ih + W_hh h_{t-1} + b_hh,
+    h_t = sign(a_t) * relu(|a_t| + b), torch.sign and torch.relu (so h = 0
+    and no gradient where a = 0 or |a| + b = 0); tensors as the leaky
+    cell's with rnn.modrelu_bias_l{k} (H) = b in place of rnn.leak_l{k}.
+    PyTorch has no such module: ModReLURNN below is one, its b named as
+    expRNN's modrelu.b would be in a state_dict (nonlinearity.b there).
+- cells "tanh", "relu", "linear" (and "leaky", "modrelu") with metadata orthogonal = "exp" | "cayley":
     exactly torch.nn.utils.parametrizations.orthogonal(rnn, "weight_hh_l{k}",
     orthogonal_map="matrix_exp" | "cayley") of PyTorch 1.13, registered on a
     real nn.RNN whose state_dict is written. Tensors
@@ -159,6 +167,13 @@ CASES = [
     # the leaky cell with torch's parametrization registered on LeakyRNN's weight_hh_l{k}
     ("orth_exp_leaky_l2_mse", "leaky", "exp", 2, 3, 5, 2, MSE, 2, 8, True, True, "full"),
     ("orth_cayley_leaky_l1_ce", "leaky", "cayley", 1, 2, 4, 3, CE, 3, 7, True, False, "torch"),
+    # modReLU; "_edges": units at a = 0 and at |a| + b = 0 exactly (set_edges)
+    ("modrelu_l1_ce", "modrelu", None, 1, 3, 5, 4, CE, 2, 6, True, True, None),
+    ("modrelu_l2_mse_h1", "modrelu", None, 2, 2, 1, 2, MSE, 3, 7, True, False, None),
+    ("modrelu_l3_mse_long", "modrelu", None, 3, 3, 4, 2, MSE, 2, 30, "pad", True, None),
+    ("modrelu_l1_mse_edges", "modrelu", None, 1, 2, 6, 2, MSE, 3, 5, True, True, None),
+    ("orth_exp_modrelu_l2_ce", "modrelu", "exp", 2, 3, 5, 3, CE, 2, 8, True, True, "full"),
+    ("orth_cayley_modrelu_l1_mse", "modrelu", "cayley", 1, 2, 4, 2, MSE, 3, 7, True, False, "torch"),
 ]
 
 TORCH_MAP = {"exp": "matrix_exp", "cayley": "cayley"}
@@ -166,9 +181,16 @@ TORCH_MAP = {"exp": "matrix_exp", "cayley": "cayley"}
 
 # ---------------------------------------------------------------- the modules
 
-class LeakyRNN(torch.nn.Module):
-    """h_t = (1 - a) h_{t-1} + a tanh(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh), a = sigmoid(leak_l{k}).
-    The inner step is torch's own RNN tanh cell kernel (what nn.RNNCell runs)."""
+class UnitRNN(torch.nn.Module):
+    """PyTorch's RNN layout, weight_ih_l{k}, weight_hh_l{k}, bias_ih_l{k}, bias_hh_l{k}, and after them one tensor
+    (H) of the cell's own per layer, {own}_l{k}; the weights read by attribute, so that a parametrization
+    registered on weight_hh_l{k} is what the step sees. A subclass names own and gives step(x_t, h, w, e): h_t
+    from w = [W_ih, W_hh, b_ih, b_hh] and e = prep(its own tensor), prep taken once a layer."""
+    own = None
+
+    @staticmethod
+    def prep(e):
+        return e
 
     def __init__(self, I, H, L):
         super().__init__()
@@ -176,21 +198,41 @@ class LeakyRNN(torch.nn.Module):
         for k in range(L):
             fan = I if k == 0 else H
             for n, shape in ((f"weight_ih_l{k}", (H, fan)), (f"weight_hh_l{k}", (H, H)), (f"bias_ih_l{k}", (H,)),
-                             (f"bias_hh_l{k}", (H,)), (f"leak_l{k}", (H,))):
+                             (f"bias_hh_l{k}", (H,)), (f"{self.own}_l{k}", (H,))):
                 self.register_parameter(n, torch.nn.Parameter(torch.zeros(shape, dtype=f64)))
 
     def forward(self, x, h0):
         inp, hT = x, []
         for k in range(self.num_layers):
             w = [getattr(self, f"{n}_l{k}") for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
-            a = torch.sigmoid(getattr(self, f"leak_l{k}"))
+            e = self.prep(getattr(self, f"{self.own}_l{k}"))
             h, outs = h0[k], []
             for t in range(x.shape[1]):
-                h = (1 - a) * h + a * torch.rnn_tanh_cell(inp[:, t], h, *w)
+                h = self.step(inp[:, t], h, w, e)
                 outs.append(h)
             inp = torch.stack(outs, 1)
             hT.append(h)
         return inp, torch.stack(hT)
+
+
+class LeakyRNN(UnitRNN):
+    """h_t = (1 - a) h_{t-1} + a tanh(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh), a = sigmoid(leak_l{k}).
+    The inner step is torch's own RNN tanh cell kernel (what nn.RNNCell runs)."""
+    own = "leak"
+    prep = staticmethod(torch.sigmoid)  # a, from theta
+
+    def step(self, x_t, h, w, a):
+        return (1 - a) * h + a * torch.rnn_tanh_cell(x_t, h, *w)
+
+
+class ModReLURNN(UnitRNN):
+    """h_t = sign(a_t) relu(|a_t| + b), a_t = W_ih x_t + b_ih + W_hh h_{t-1} + b_hh, b = modrelu_bias_l{k}:
+    the modReLU of expRNN and scoRNN on PyTorch's RNN layout."""
+    own = "modrelu_bias"
+
+    def step(self, x_t, h, w, b):
+        a = torch.nn.functional.linear(x_t, w[0], w[2]) + torch.nn.functional.linear(h, w[1], w[3])
+        return torch.sign(a) * torch.relu(torch.abs(a) + b)
 
 
 class IndRNN(torch.nn.Module):
@@ -230,8 +272,8 @@ class CureNet(torch.nn.Module):
     def __init__(self, cell, omap, L, I, H, O, register=True):
         super().__init__()
         self.cell, self.omap = cell, omap
-        if cell == "leaky":
-            self.rnn = LeakyRNN(I, H, L)
+        if cell in ("leaky", "modrelu"):
+            self.rnn = LeakyRNN(I, H, L) if cell == "leaky" else ModReLURNN(I, H, L)
             for k in range(L if omap and register else 0):
                 parametrizations.orthogonal(self.rnn, f"weight_hh_l{k}", orthogonal_map=TORCH_MAP[omap])
         elif cell == "indrnn":
@@ -251,7 +293,7 @@ class CureNet(torch.nn.Module):
         rnn, L = self.rnn, self.rnn.num_layers
         with parametrize.cached():  # each W = B map(A) is computed once per forward
             self.last_w = [getattr(rnn, f"weight_hh_l{k}") for k in range(L)]
-            if self.cell == "leaky":  # LeakyRNN reads its weights by attribute: the cached W
+            if self.cell in ("leaky", "modrelu"):  # these read their weights by attribute: the cached W
                 out, hT = rnn(x, h0)
                 return self.head(out), hT
             if self.cell != "linear":
@@ -343,6 +385,9 @@ def by_hand(meta, P, x, h0):
                 if cell == "leaky":
                     alpha = 1 / (1 + torch.exp(-P[f"rnn.leak_l{k}"]))
                     h = (1 - alpha) * h + alpha * torch.tanh(a)
+                elif cell == "modrelu":  # on where a != 0 and |a| + b > 0: a + sign(a) b there, else 0
+                    m = a.abs() + P[f"rnn.modrelu_bias_l{k}"]
+                    h = torch.where((m > 0) & (a != 0), torch.where(a > 0, m, -m), torch.zeros_like(a))
                 elif cell == "tanh":
                     h = torch.tanh(a)
                 elif cell == "relu":
@@ -384,9 +429,10 @@ def init_params(g, net, cell, omap, xinit):
     """Every parameter U(-0.8, 0.8) as in make_fixtures.py; then leak_l{k} (theta)
     U(-3, 1.5), so a = sigmoid(theta) spans 0.05..0.82; for the ReLU cells (indrnn,
     relu) the biases U(0.1, 0.8), so that few units are dead and the Jacobian
-    products are not 0; IndRNN's u = +-U(0.5, 1); then, for the orthogonal cells,
-    register torch's parametrization on the random W_hh (base = its QR factor) and
-    set X by xinit."""
+    products are not 0; IndRNN's u = +-U(0.5, 1); modReLU's b U(-0.4, 0.4) (both
+    signs: units off near a = 0, and units that jump there); then, for the
+    orthogonal cells, register torch's parametrization on the random W_hh (base =
+    its QR factor) and set X by xinit."""
     with torch.no_grad():
         for n, p in net.named_parameters():
             p.copy_((torch.rand(p.shape, generator=g, dtype=f64) * 2 - 1) * 0.8)
@@ -396,6 +442,8 @@ def init_params(g, net, cell, omap, xinit):
                 p.copy_(0.1 + 0.7 * torch.rand(p.shape, generator=g, dtype=f64))
             if n.startswith("rnn.weight_hh_l") and cell == "indrnn":
                 p.copy_(torch.sign(p) * (0.5 + 0.5 * torch.rand(p.shape, generator=g, dtype=f64)))
+            if n.startswith("rnn.modrelu_bias_l"):
+                p.mul_(0.5)
     if not omap:
         return
     rnn, H = net.rnn, net.rnn.hidden_size
@@ -411,6 +459,34 @@ def init_params(g, net, cell, omap, xinit):
                 X.add_(torch.tril(torch.rand(H, H, generator=g, dtype=f64) * 2 - 1, -1))
             else:
                 assert xinit == "registered"
+
+
+# modrelu_l1_mse_edges: units 0-3 with W_ih and W_hh rows of 0, so that a = b_ih + b_hh at every step,
+# exactly: unit 0 a = 0 (b = 0.25), unit 1 |a| + b = 0 (a = 0.375), unit 2 a = -0.75, b = 0.25 (h = -1),
+# unit 3 a = 0.5, b = -0.75 (off); units 4 and 5 keep their random weights
+EDGES = {"bias_ih": (0.5, 0.25, -0.5, 0.25), "bias_hh": (-0.5, 0.125, -0.25, 0.25),
+         "modrelu_bias": (0.25, -0.375, 0.25, -0.75)}
+
+
+def set_edges(net):
+    rnn = net.rnn
+    with torch.no_grad():
+        for n in ("weight_ih", "weight_hh"):
+            getattr(rnn, f"{n}_l0")[:4] = 0
+        for n, v in EDGES.items():
+            getattr(rnn, f"{n}_l0")[:4] = torch.tensor(v, dtype=f64)
+
+
+def selfcheck_edges(name, net, x, h0):
+    """The edge units' states are exactly 0, 0, -1, 0 at every step, and torch passes nothing back through
+    units 0, 1 and 3 (sign(0) = 0, relu'(0) = 0)."""
+    with torch.no_grad():
+        out, _ = net.rnn(x, h0)
+    assert torch.equal(out[..., :4], torch.tensor([0.0, 0.0, -1.0, 0.0], dtype=f64).expand_as(out[..., :4])), name
+    for n in ("bias_ih", "bias_hh", "modrelu_bias", "weight_ih"):
+        gr = getattr(net.rnn, f"{n}_l0").grad
+        assert torch.equal(gr[[0, 1, 3]], torch.zeros_like(gr[[0, 1, 3]])), (name, n, gr)
+    assert (getattr(net.rnn, "modrelu_bias_l0").grad[2] == -getattr(net.rnn, "bias_ih_l0").grad[2]).item(), name
 
 
 def selfcheck_registration(rnn, k, W0):
@@ -456,6 +532,8 @@ def run_case(out_dir, name, cell, omap, L, I, H, O, loss, B, T, use_mask, use_h0
     g = torch.Generator().manual_seed(seed)
     net = CureNet(cell, omap, L, I, H, O, register=False)
     init_params(g, net, cell, omap, xinit)
+    if name.endswith("_edges"):
+        set_edges(net)
     meta = meta_of(cell, omap, L, I, H, O, loss)
     x, y, mask, h0 = make_data(g, cell, L, I, H, O, loss, B, T, use_mask, use_h0)
     h0r = (h0 if h0 is not None else torch.zeros(L, B, H, dtype=f64)).clone().requires_grad_()
@@ -503,6 +581,8 @@ def run_case(out_dir, name, cell, omap, L, I, H, O, loss, B, T, use_mask, use_h0
     for n, p in net.named_parameters():
         close(f"{name}: grad.{n}", sd[n].grad, p.grad)
     close(f"{name}: grad.h0", h0b.grad, h0r.grad)
+    if name.endswith("_edges"):
+        selfcheck_edges(name, net, x, h0r.detach())
     if omap:
         for k in range(L):
             close(f"{name}: W_l{k}", wsb[k], net.last_w[k])
@@ -540,6 +620,8 @@ def step_fn(net, x_t):
                 if cell == "leaky":
                     alpha = torch.sigmoid(getattr(rnn, f"leak_l{k}"))
                     h = (1 - alpha) * h + alpha * torch.tanh(a)
+                elif cell == "modrelu":
+                    h = torch.sign(a) * torch.relu(torch.abs(a) + getattr(rnn, f"modrelu_bias_l{k}"))
                 else:
                     h = {"tanh": torch.tanh, "relu": torch.relu, "linear": lambda v: v}[cell](a)
             out.append(h)
@@ -551,7 +633,7 @@ def step_fn(net, x_t):
 def check_block0(name, net, x_t, h, J00):
     """Layer 0's block of J_t against the closed forms of issue 14, a = W_ih x + b_ih + W_hh h + b_hh:
     leaky diag(1 - alpha) + diag(alpha tanh'(a)) W_hh; indrnn diag(relu'(a) u);
-    tanh/relu/linear diag(act'(a)) W_hh."""
+    tanh/relu/linear diag(act'(a)) W_hh; modrelu diag([a != 0 and |a| + b > 0]) W_hh."""
     rnn, cell = net.rnn, net.cell
     w_ih, w_hh, b_ih, b_hh = (getattr(rnn, f"{n}_l0") for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))
     if cell == "indrnn":
@@ -562,7 +644,9 @@ def check_block0(name, net, x_t, h, J00):
             alpha = torch.sigmoid(rnn.leak_l0)
             want = torch.diag(1 - alpha) + (alpha * (1 - torch.tanh(a) ** 2))[:, None] * w_hh
         else:
-            d = {"tanh": 1 - torch.tanh(a) ** 2, "relu": (a > 0).double(), "linear": torch.ones_like(a)}[cell]
+            d = {"tanh": lambda: 1 - torch.tanh(a) ** 2, "relu": lambda: (a > 0).double(),
+                 "linear": lambda: torch.ones_like(a),
+                 "modrelu": lambda: ((a != 0) & (a.abs() + rnn.modrelu_bias_l0 > 0)).double()}[cell]()
             want = d[:, None] * w_hh
     close(f"{name}: J_t layer 0 closed form", J00, want, 1e-13)
 
@@ -724,6 +808,11 @@ RNNLAB_MADE = [
      ["train", "--task", "adding", "--seq-len", "5", "--cell", "leaky", "--layers", "2", "--hidden", "4",
       "--timescales", "2,20", "--orthogonal", "cayley", "--lr", "0.01", "--orthogonal-lr", "0.005", "--seed", "7"]
      + _TRAIN, 2, 6, True, True),
+    # expRNN's setting: modReLU (b ~ U(-0.01, 0.01), trained), Henaff's rotations, W_hh = B expm(A)
+    ("rnnlab_made_orth_exp_modrelu_l2",
+     ["train", "--task", "copy", "--seq-len", "3", "--cell", "modrelu", "--layers", "2", "--hidden", "5", "--init",
+      "henaff", "--orthogonal", "exp", "--optim", "rmsprop", "--lr", "0.01", "--orthogonal-lr", "0.003", "--seed", "8"]
+     + _TRAIN, 3, 7, True, True),
 ]
 
 
@@ -780,8 +869,9 @@ def rnnlab_made_case(out_dir, name, args, B, T, use_mask, use_h0, seed):
         close(f"{name}: grad.{n}", sd[n].grad, grads["grad." + n])
     close(f"{name}: grad.h0", h0b.grad, h0r.grad / c)
     mf.save_case(out_dir, name, None, meta, grads, x, y, mask if use_mask else None, h0)
+    # rnnlab's checksums are of its own file, not of this one: torch's file is written without them
     st.save(os.path.join(out_dir, name + ".torch.safetensors"), {n: t.detach() for n, t in net.state_dict().items()},
-            {k: v for k, v in meta.items() if k != "format"})
+            {k: v for k, v in meta.items() if k not in ("format", "data_crc32", "header_crc32")})
     print(f"{name}: made by rnnlab ({args[0]}), loss {lossv.item():.12g}")
 
 

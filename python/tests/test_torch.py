@@ -276,3 +276,46 @@ def test_orthogonal_parametrisation_against_autograd(omap):
     rnn2, head2 = m.to_torch(dtype=torch.float64)
     rnn2._flat_weights = [getattr(rnn2, n) for n in rnn2._flat_weights_names]
     close(head2(rnn2(x)[0]).detach().numpy(), head(rnn(x)[0]).detach().numpy(), tol=0, what="to_torch")
+
+
+def test_modrelu_against_autograd():
+    # the modrelu cell (expRNN's and scoRNN's unit), which torch has no module for:
+    # a_t = W_ih x_t + b_ih + W_hh h_{t-1} + b_hh, h_t = sign(a_t) relu(|a_t| + b), b = modrelu_bias_l{k};
+    # the model from its state_dict, the loss, every gradient and dL/dh0 against autograd, both
+    # precisions; to_torch refused (no module to give)
+    g = torch.Generator().manual_seed(5)
+    L, I, H, O = 2, 3, 5, 4
+    sd = {}
+    for k in range(L):
+        for n, shape in (("weight_ih", (H, I if k == 0 else H)), ("weight_hh", (H, H)), ("bias_ih", (H,)),
+                         ("bias_hh", (H,)), ("modrelu_bias", (H,))):
+            sd[f"rnn.{n}_l{k}"] = (0.6 * (2 * torch.rand(shape, generator=g) - 1)).requires_grad_(True)
+    sd["head.weight"] = torch.randn(O, H, generator=g).requires_grad_(True)
+    sd["head.bias"] = torch.randn(O, generator=g).requires_grad_(True)
+    m = rnnlab.Model.from_state_dict({k: v.detach() for k, v in sd.items()}, cell="modrelu", loss="cross_entropy")
+    assert m.config["cell"] == "modrelu" and m.config["num_layers"] == L
+    x, y, mask, h0, _ = data("modrelu", L, "cross_entropy", T=9)
+    h0.requires_grad_(True)
+    inp = x
+    for k in range(L):
+        h, outs = h0[k], []
+        for t in range(x.shape[1]):
+            a = inp[:, t] @ sd[f"rnn.weight_ih_l{k}"].T + sd[f"rnn.bias_ih_l{k}"] + h @ sd[f"rnn.weight_hh_l{k}"].T \
+                + sd[f"rnn.bias_hh_l{k}"]
+            h = torch.sign(a) * torch.relu(torch.abs(a) + sd[f"rnn.modrelu_bias_l{k}"])
+            outs.append(h)
+        inp = torch.stack(outs, 1)
+    o = inp @ sd["head.weight"].T + sd["head.bias"]
+    per = F.cross_entropy(o.reshape(-1, O), y.reshape(-1), reduction="none").reshape(y.shape)
+    ref = (per * mask).sum() / mask.sum()
+    ref.backward()
+    for precision, tol in (("f64", 1e-10), ("f32", 1e-4)):
+        got = m.grad(x, y, mask=mask, h0=h0, precision=precision)
+        assert set(got) == set(sd) | {"loss", "h0"}
+        close(got["loss"], ref.item(), tol=tol, what=f"{precision} loss")
+        for name, p in sd.items():
+            close(got[name], p.grad.numpy(), tol=tol, what=f"{precision} {name}")
+        close(got["h0"], h0.grad.numpy(), tol=tol, what=f"{precision} h0")
+    assert np.abs(sd["rnn.modrelu_bias_l1"].grad.numpy()).max() > 0  # b is trained
+    with pytest.raises(rnnlab.Error, match="cell modrelu has no PyTorch module"):
+        m.to_torch()

@@ -74,13 +74,18 @@ rl_status rl_gradcheck(const rl_model *m0, const rl_batch *b0, double *worst, ch
     }
     if (!s) s = rl_backward(ws, m, &b);
     if (!s && m0->cell->relu) {
-        /* A ReLU net is piecewise smooth, and a finite difference whose points
-         * straddle a kink measures nothing. Its gradient at the base point is
-         * the gradient of the smooth piece the point lies on: the same net with
-         * each unit held on or off as it is here. Differentiate that piece. */
+        /* A ReLU net is piecewise smooth (a modReLU net even jumps, by 2b,
+         * where a crosses 0), and a finite difference whose points straddle a
+         * kink measures nothing. Its gradient at the base point is the
+         * gradient of the smooth piece the point lies on: the same net with
+         * each unit held on its piece as it is here, off (0), on with h > 0
+         * (1) or on with h < 0 (2). Differentiate that piece. */
         size_t n = (size_t)(b.steps + 1) * LBH; /* (L, T+1, B, H) */
         if (!(pattern = rl_alloc(n, 1))) s = RL_ERR_NOMEM;
-        for (size_t i = 0; !s && i < n; i++) pattern[i] = ((const double *)ws->h)[i] > 0;
+        for (size_t i = 0; !s && i < n; i++) {
+            double v = ((const double *)ws->h)[i];
+            pattern[i] = v > 0 ? 1 : v < 0 ? 2 : 0;
+        }
         ws->relu_on = pattern;
     }
     if (!s) {

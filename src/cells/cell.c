@@ -3,7 +3,7 @@
 
 /* each defined in its own src/cell_*.c */
 extern const rl_cell_desc rl_cell_tanh, rl_cell_relu, rl_cell_linear, rl_cell_lstm, rl_cell_gru, rl_cell_leaky,
-    rl_cell_indrnn, rl_cell_mingru, rl_cell_minlstm, rl_cell_lru;
+    rl_cell_indrnn, rl_cell_mingru, rl_cell_minlstm, rl_cell_lru, rl_cell_modrelu;
 
 static const rl_cell_desc *const table[RL_CELL_COUNT] = {
     [RL_CELL_TANH] = &rl_cell_tanh,
@@ -16,6 +16,7 @@ static const rl_cell_desc *const table[RL_CELL_COUNT] = {
     [RL_CELL_MINGRU] = &rl_cell_mingru,
     [RL_CELL_MINLSTM] = &rl_cell_minlstm,
     [RL_CELL_LRU] = &rl_cell_lru,
+    [RL_CELL_MODRELU] = &rl_cell_modrelu,
 };
 
 const rl_cell_desc *rl_cell_desc_of(rl_cell c)

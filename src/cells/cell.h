@@ -66,6 +66,13 @@ typedef struct {
         {"rnn.bias_ih_l%d", RL_B_IH, G, RL_DIM_HIDDEN, RL_DIM_NONE, RL_DIM_HIDDEN},                            \
         {"rnn.bias_hh_l%d", RL_B_HH, G, RL_DIM_HIDDEN, RL_DIM_NONE, RL_DIM_HIDDEN}
 
+/* torch's RNN layout of one gate, one state, and after the four one tensor
+ * (H) of the cell's own per layer, named fmt (leaky's rates, modrelu's
+ * thresholds) */
+#define RL_TORCH_UNIT_CELL(fmt)                                                                                 \
+    RL_TORCH_GATES(1), RL_PARAMS(RL_TORCH_PARAMS(1), {fmt, RL_EXTRA, 1, RL_DIM_HIDDEN, RL_DIM_NONE, RL_DIM_HIDDEN}), \
+        .states = 1, RL_GATES(-1, -1, -1)
+
 /* the input side alone, for a cell without W_hh (minGRU, minLSTM): W_ih
  * (G*H, in) and b_ih (G*H), both of fan in (torch.nn.Linear's) */
 #define RL_INPUT_PARAMS(G)                                                                                      \
@@ -99,7 +106,8 @@ typedef struct {
         const R *w_out; /* an output map's weights (lru: C_re (H, N) then C_im (H, N)), or NULL */              \
         R *y, *ya;      /* (T, B, H) an output map's outputs and their pre-activations, or NULL */              \
         int act;        /* an output map's nonlinearity (rl_act) */                                             \
-        const unsigned char *relu_on; /* (T, B, H) or NULL: ReLU units held on (1) or off (0) */               \
+        const unsigned char *relu_on; /* (T, B, H) or NULL: units held on a piece: off (0), on with h > 0 (1), \
+                                         on with h < 0 (2, modReLU) */                                          \
         /* backward */                                                                                          \
         R *dh;          /* (T, B, H) dL/dh[1..T]: from above on entry, complete after the time loop */          \
         R *dz;          /* (T, B, G*H) dL/d(input-side pre-activations) */                                      \
@@ -183,8 +191,8 @@ typedef struct rl_cell_desc {
      * parameters role RL_EXTRA, e.g. "rnn.leak_l%d") */
     int nparams;
     rl_param_spec params[RL_MAX_CELL_PARAMS];
-    /* fills that parameter (H) of one layer from init (--leak, --timescales), or leaves the uniform
-     * default it holds; NULL: the cell takes no such option */
+    /* fills that parameter (H) of one layer from init (leaky: --leak, --timescales, or leaves the
+     * uniform default it holds; modrelu: --modrelu-init); NULL: the cell takes no such option */
     rl_status (*init_extra)(double *extra, int H, const rl_init *init, rl_rng *rng);
     int forget_gate;      /* the gate whose bias --forget-bias sets (its b_ih rows; b_hh rows 0), or -1 */
     /* chrono init (Tallec & Ollivier 2018): the gate whose activation keeps s_{t-1} (LSTM f in
@@ -192,7 +200,8 @@ typedef struct rl_cell_desc {
      * that lets the new value in, where it is a gate of its own (LSTM i), b_ih = -ln u; -1: none.
      * A cell without a keep gate cannot take chrono. */
     int keep_gate, write_gate;
-    int relu;             /* the state is a ReLU of the pre-activation: relu_on can hold each unit on or off */
+    int relu;             /* the state is piecewise linear in the pre-activation, its piece read off h's sign
+                             (relu, indrnn, modrelu): relu_on can hold each unit on its piece */
     /* a cell whose tensors have an init of their own (lru's ring init): fills
      * layer k's tensors over PyTorch's default, p[i] (float64) the i-th of
      * its params list; in its input size, N its complex units */

@@ -135,7 +135,4 @@ static rl_status init_leak(double *theta, int H, const rl_init *init, rl_rng *rn
 RL_CELL_ROW(leaky, RL_CELL_LEAKY, leaky,
             .equation = "h_t = (1 - a) h_{t-1} + a tanh(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh), a = sigmoid(leak) per "
                         "unit",
-            RL_TORCH_GATES(1),
-            RL_PARAMS(RL_TORCH_PARAMS(1), {"rnn.leak_l%d", RL_EXTRA, 1, RL_DIM_HIDDEN, RL_DIM_NONE, RL_DIM_HIDDEN}),
-            .states = 1, .cache_gates = 1, .init_extra = init_leak,
-            RL_GATES(-1, -1, -1));
+            RL_TORCH_UNIT_CELL("rnn.leak_l%d"), .cache_gates = 1, .init_extra = init_leak);

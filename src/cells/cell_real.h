@@ -34,6 +34,28 @@ typedef RL_T(rl_recur_ops) rl_recur_ops;
 /* The offset of sequence b's row at step t in a (T, B, H) buffer of the layer. */
 static inline size_t rl_row(const rl_layer *ly, int t, int b) { return ((size_t)t * ly->B + (size_t)b) * ly->H; }
 
+/* A backward step (cells/cell.h's bwd) that reads the unit's derivative
+ * off its cached state h_t alone: dz = D(h_t, dL/dh_t) (tanh: dL/dh (1 -
+ * h^2); relu, modrelu: dL/dh where the unit is on). */
+#define RL_BWD_FROM_H(NAME, D)                                                                                  \
+    RL_CLONES_EW static void NAME(const rl_layer *ly, int t, int b, int j0, int j1, const real *dh, real *dc,     \
+                                  real *dz, real *dzh, real *dprev)                                             \
+    {                                                                                                           \
+        (void)dc, (void)dzh, (void)dprev;                                                                       \
+        const real *h = ly->h + rl_row(ly, t + 1, b);                                                           \
+        RL_SIMD                                                                                                 \
+        for (int j = j0; j < j1; j++) dz[j] = D(h[j], dh[j]);                                                   \
+    }
+
+/* jac_vjp (cells/cell.h) of a cell whose step-Jacobian coefficients are
+ * constant wherever they are differentiable (relu, linear, modrelu): their
+ * derivatives are 0, and nothing is added. */
+static inline void rl_vjp_none(const rl_layer *ly, int t, int b, int j0, int j1, const real *kbar, real *zbar,
+                               real *zhbar, real *sbar, real *dextra)
+{
+    (void)ly, (void)t, (void)b, (void)j0, (void)j1, (void)kbar, (void)zbar, (void)zhbar, (void)sbar, (void)dextra;
+}
+
 /* ---------------------------------------------------------------- the gate primitives
  *
  * Each cell writes its step once, forward and backward, over a scalar type

@@ -39,23 +39,9 @@ static void fwd_linear(const rl_layer *ly, int t, int b, int j0, int j1)
 }
 
 /* dL/da_t = act'(a_t) dL/dh_t */
-RL_CLONES_EW static void bwd_tanh(const rl_layer *ly, int t, int b, int j0, int j1, const real *dh, real *dc, real *dz,
-                               real *dzh, real *dprev)
-{
-    (void)dc, (void)dzh, (void)dprev;
-    const real *h = ly->h + rl_row(ly, t + 1, b);
-    RL_SIMD
-    for (int j = j0; j < j1; j++) dz[j] = tanh_bwd_real(h[j], dh[j]);
-}
-
-RL_CLONES_EW static void bwd_relu(const rl_layer *ly, int t, int b, int j0, int j1, const real *dh, real *dc, real *dz,
-                               real *dzh, real *dprev)
-{
-    (void)dc, (void)dzh, (void)dprev;
-    const real *h = ly->h + rl_row(ly, t + 1, b);
-    RL_SIMD
-    for (int j = j0; j < j1; j++) dz[j] = h[j] > 0 ? dh[j] : 0;
-}
+static inline real relu_bwd(real h, real dv) { return h > 0 ? dv : 0; }
+RL_BWD_FROM_H(bwd_tanh, tanh_bwd_real)
+RL_BWD_FROM_H(bwd_relu, relu_bwd)
 
 static void bwd_linear(const rl_layer *ly, int t, int b, int j0, int j1, const real *dh, real *dc, real *dz, real *dzh,
                        real *dprev)
@@ -87,17 +73,11 @@ static void vjp_tanh(const rl_layer *ly, int t, int b, int j0, int j1, const rea
 }
 
 /* relu' = [a_t > 0] and linear' = 1 are constant wherever they are
- * differentiable: relu'' = linear'' = 0, so nothing is added (this is
- * also IndRNN's: its step is the ReLU's). */
-static void vjp_none(const rl_layer *ly, int t, int b, int j0, int j1, const real *kbar, real *zbar, real *zhbar,
-                     real *sbar, real *dextra)
-{
-    (void)ly, (void)t, (void)b, (void)j0, (void)j1, (void)kbar, (void)zbar, (void)zhbar, (void)sbar, (void)dextra;
-}
-
+ * differentiable: relu'' = linear'' = 0, so nothing is added (rl_vjp_none;
+ * this is also IndRNN's: its step is the ReLU's). */
 RL_OPS_DEFINE(rl_cell_ops, rl_tanh_ops, .fwd = fwd_tanh, .bwd = bwd_tanh, .jac_vjp = vjp_tanh);
-RL_OPS_DEFINE(rl_cell_ops, rl_relu_ops, .fwd = fwd_relu, .bwd = bwd_relu, .jac_vjp = vjp_none);
-RL_OPS_DEFINE(rl_cell_ops, rl_linear_ops, .fwd = fwd_linear, .bwd = bwd_linear, .jac_vjp = vjp_none);
+RL_OPS_DEFINE(rl_cell_ops, rl_relu_ops, .fwd = fwd_relu, .bwd = bwd_relu, .jac_vjp = rl_vjp_none);
+RL_OPS_DEFINE(rl_cell_ops, rl_linear_ops, .fwd = fwd_linear, .bwd = bwd_linear, .jac_vjp = rl_vjp_none);
 
 #define VANILLA(NAME, ID, ACT, RELU)                                                                           \
     RL_CELL_ROW(NAME, ID, NAME, .equation = "h_t = " ACT "(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh)",              \

@@ -35,7 +35,7 @@ rl_status rl_config_check(const rl_config *c)
 }
 
 /* The cells an orthogonal W_hh fits: one dense (H, H) recurrent matrix,
- * as the cell table says (tanh, relu, linear, leaky). */
+ * as the cell table says (tanh, relu, linear, leaky, modrelu). */
 static int orth_fits(const rl_cell_desc *d) { return d->hh_gates == 1 && rl_cell_recur(d)->matrix; }
 
 rl_status rl_orth_check(const rl_config *c, rl_orth map)
@@ -436,7 +436,7 @@ static rl_status check_init(const rl_cell_desc *d, const rl_init *init, int H)
     if ((unsigned)init->kind >= RL_INIT_COUNT) return rl_fail(RL_ERR_ARG, "unknown init kind");
     const double opt[] = {init->gain, init->radius, init->forget_bias, init->t_max, init->leak,
                           init->timescales[0], init->timescales[1], init->recurrent_max, init->input_scale,
-                          init->recurrent_min};
+                          init->recurrent_min, init->modrelu_init};
     for (size_t i = 0; i < sizeof opt / sizeof opt[0]; i++)
         if (!isfinite(opt[i])) return rl_fail(RL_ERR_ARG, "the init's options must be finite numbers");
     if (init->radius < 0) return rl_fail(RL_ERR_ARG, "init radius = %g must be >= 0", init->radius);
@@ -472,7 +472,8 @@ static rl_status check_init(const rl_cell_desc *d, const rl_init *init, int H)
         return rl_fail(RL_ERR_ARG, "t_max is for init chrono, not %s", rl_init_name(init->kind));
     }
     int leak = init->leak != 0 || init->timescales[0] != 0 || init->timescales[1] != 0;
-    if (leak && !d->init_extra) return rl_fail(RL_ERR_ARG, "leak and timescales are for the leaky cell, not %s", d->name);
+    if (leak && d->id != RL_CELL_LEAKY)
+        return rl_fail(RL_ERR_ARG, "leak and timescales are for the leaky cell, not %s", d->name);
     if (!d->init_extra) return RL_OK;
     /* the cell checks its own options: a dry run on scratch */
     double *scratch = rl_alloc((size_t)H, sizeof *scratch);

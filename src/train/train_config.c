@@ -26,7 +26,7 @@ rl_train_config rl_train_defaults(void)
 {
     rl_train_config c = {0};
     c.task = RL_TASK_ADDING, c.seq_len = 100, c.cell = RL_CELL_TANH, c.hidden = 128, c.layers = 1;
-    c.init = (rl_init){.kind = RL_INIT_UNIFORM, .gain = 1};
+    c.init = (rl_init){.kind = RL_INIT_UNIFORM, .gain = 1, .modrelu_init = 0.01};
     c.batch = 50, c.steps = 1000;
     c.optim = rl_optim_defaults(RL_OPT_ADAM);
     c.sched = (rl_schedule){RL_SCHED_CONSTANT, 1e-3, 0, 0, 0.1, 0, 0};
@@ -136,6 +136,8 @@ static const rl_option rows[] = {
         "leaky: every unit's rate a in (0, 1); 0 = as the init", NULL, INIT),
     ROW("timescales", "timescales", "initialisation", RL_FIELD_RANGE, init.timescales, 1, 1e9, "A,B",
         "leaky: time scales 1/a log-uniform in [A, B], 1 < A <= B", NULL, INIT),
+    ROW("modrelu_init", "modrelu-init", "initialisation", RL_FIELD_DOUBLE, init.modrelu_init, 0, 1e6, "R",
+        "modrelu: each unit's b ~ U(-R, R) at init; 0.01 is expRNN's, 0 (every b = 0) scoRNN's", NULL, INIT),
     ROW("recurrent_max", "recurrent-max", "initialisation", RL_FIELD_DOUBLE, init.recurrent_max, 0, 1e6, "R",
         "indrnn: u ~ U(0, R) at init, and train keeps |u| <= R after every update; 0 = 2^(1/T) for T steps (train), 1 (init)",
         NULL, INIT),
@@ -149,7 +151,7 @@ static const rl_option rows[] = {
         "indrnn: the last layer's u ~ U(R0, R) at init (Li et al.'s for an answer at the end: 2^(-1/T)); 0 = U(0, R)", NULL,
         INIT),
     ENUM("orthogonal", "orthogonal", "initialisation", orthogonal, rl_orth_names, RL_ORTH_COUNT, "MAP",
-         "W_hh = B map(A), torch's orthogonal parametrisation; B from --init (tanh, relu, linear, leaky)", MODEL),
+         "W_hh = B map(A), torch's orthogonal parametrisation; B from --init (tanh, relu, linear, leaky, modrelu)", MODEL),
     ROW("init_from", "init-from", "initialisation", RL_FIELD_PATH, init_from, 0, 0, "MODEL",
         "start from the weights of a model file (rnnlab's, or a PyTorch state_dict in safetensors) with a fresh optimiser; "
         "its sizes must be the run's",
