@@ -99,10 +99,11 @@ static const rl_recipe_setting lstm_fb1_[] = {
 
 #define EXP "Lezcano/expRNN@8de9c0a"
 static const rl_recipe_setting exprnn_[] = {
-    SET("cell", "linear", "[C] " EXP " exprnn.py: modReLU units; linear stands in (see the gaps)"),
+    SET("cell", "modrelu", "[C] " EXP " exprnn.py: modReLU units (Lezcano/expRNN@830ec83 orthogonal.py L62-79 modrelu)"),
+    SET("modrelu_init", "0.01", "[C] Lezcano/expRNN@830ec83 orthogonal.py modrelu: b.uniform_(-0.01, 0.01)"),
     SET("hidden", "190", "[C] " EXP " README command --hidden_size 190; 1_copying.py L13"),
     SET("init", "henaff", "[C] " EXP " README --init henaff; initialization.py henaff_init"),
-    SET("zero_bias", "1", "[C] " EXP " exprnn.py: the input map has no bias"),
+    SET("zero_bias", "1", "[C] " EXP " exprnn.py: the input map has no bias (the modReLU's b is the unit's only one)"),
     FOR("copy", "input_scale", "0.775", "[C] " EXP " exprnn.py kaiming_normal: std sqrt(2/10) = 0.447 for 10 inputs"),
     FOR("adding", "input_scale", "1.73", "[D] kaiming_normal as for copy: std sqrt(2/2) = 1 for 2 inputs"),
     FOR("temporal-order", "input_scale", "0.866", "[D] kaiming_normal as for copy: std sqrt(2/8) = 0.5 for 8 inputs"),
@@ -117,10 +118,11 @@ static const rl_recipe_setting exprnn_[] = {
 
 #define SCO "SpartinStuff/scoRNN@d390c9b"
 static const rl_recipe_setting scornn_[] = {
-    SET("cell", "linear", "[C] " SCO " scoRNN.py L75: modReLU units, bias 0 at init: linear stands in (see the gaps)"),
+    SET("cell", "modrelu", "[C] " SCO " scoRNN.py L75: modReLU units, relu(abs(a) + b) sign(a)"),
+    SET("modrelu_init", "0", "[C] " SCO " scoRNN.py: the modReLU bias b with constant_initializer(): 0"),
     SET("orthogonal", "cayley", "[C] " SCO " scoRNN_copying.py makeW: W = (I + A)^-1 (I - A) D"),
     SET("init", "henaff", "[D] rotations for scoRNN's Cayley init (angles in (0, pi/2), and D: see the gaps)"),
-    SET("zero_bias", "1", "[C] " SCO " scoRNN.py L53-54: the modReLU bias starts at 0"),
+    SET("zero_bias", "1", "[C] " SCO " scoRNN.py L53-54: no bias but the modReLU's"),
     SET("input_scale", "0.01", "[C] " SCO " scoRNN.py L68: U(-0.01, 0.01)"),
     FOR("copy", "hidden", "190", "[C] " SCO " scoRNN_copying.py n_hidden = 190"),
     FOR("copy", "batch", "20", "[C] " SCO " scoRNN_copying.py batch_size = 20"),
@@ -236,14 +238,13 @@ static const rl_recipe recipes[] = {
            lstm_fb1_),
     RECIPE("exprnn", "Lezcano-Casado, Martinez-Rubio 2019, Cheap orthogonal constraints in neural networks, ICML",
            "Lezcano/expRNN@8de9c0a 1_copying.py and its README's command",
-           "modReLU units are not in rnnlab: linear units stand in, which cannot compute adding's product of value and marker. "
            "-m exprnn is W = expm(A) with A from Henaff's init; rnnlab's exp map is W = B expm(A) with B Henaff's and A = 0 "
            "(their dtriv with K = infinity): the same W at the start, another parametrisation while training. Kaiming-normal "
            "input weights are U of the same variance here; the readout's init is PyTorch's.",
            exprnn_),
     RECIPE("scornn", "Helfrich, Willmott, Ye 2018, Orthogonal recurrent neural networks with scaled Cayley transform, ICML",
            "SpartinStuff/scoRNN@d390c9b scoRNN_copying.py, scoRNN_adding.py, scoRNN.py",
-           "modReLU units are not in rnnlab: linear units stand in (adding needs the nonlinearity). The scaling D (rho entries "
+           "The scaling D (rho entries "
            "-1) and the Cayley init (rotations by angles in (0, pi/2)) are not in rnnlab: W starts from Henaff's rotations. "
            "Adding trains A with RMSprop and the rest with Adam: one optimiser here, with A's rate.",
            scornn_),
