@@ -40,6 +40,9 @@
 # the segments to their last checkpoints (RUN.times; RUN.key holds the flags
 # and cap it was begun with).
 set -eu
+# the whole script is one group, read before any of it runs: an edit of this
+# file while it runs (the long runs take hours) cannot change what it does
+{
 cd "$(dirname "$0")/.."
 RNNLAB=${RNNLAB:-build/rnnlab}
 
@@ -56,8 +59,8 @@ chrono-gru|--cell gru --hidden 128 --init chrono --optim adam --lr 1e-3 --batch 
 irnn|--recipe irnn|||adding copy|recipe irnn: W_hh = I, W_in ~ N(0, 0.001^2), Adam 2e-4 (1e-5 from T = 500) (Le et al. 2015, as Li et al. ran it)
 indrnn|--recipe indrnn|||adding copy|recipe indrnn: 2 x 128, one zero bias per unit, W_in ~ N(0, 0.001^2), Adam 2e-4, batch 32 (Li et al. 2018)
 leaky|--cell leaky --hidden 128 --timescales 2,T --optim adam --lr 1e-3 --batch 50 --clip 1|||adding copy|baseline: leaky units, time scales log-uniform in [2, T] (Deep Learning 10.9; no recipe)
-exprnn|--recipe exprnn|||copy|recipe exprnn: 190 modReLU units, Henaff's init, exp map, RMSprop 2e-4 / 2e-5, batch 128 (Lezcano-Casado & Martinez-Rubio 2019)
-scornn|--recipe scornn|||copy|recipe scornn: 190 modReLU units, Cayley map, RMSprop 1e-3 / 1e-4, batch 20 (Helfrich et al. 2018)
+exprnn|--recipe exprnn|||adding copy|recipe exprnn: 190 modReLU units, Henaff's init, exp map, RMSprop 2e-4 / 2e-5, batch 128 (Lezcano-Casado & Martinez-Rubio 2019)
+scornn|--recipe scornn|||adding copy|recipe scornn: 190 modReLU units, Cayley map, RMSprop 1e-3 / 1e-4, batch 20 (Helfrich et al. 2018)
 tanh|--cell tanh --hidden 128 --optim adam --lr 1e-3 --batch 50 --clip 1|||adding copy|baseline: tanh RNN, PyTorch's init, Adam 1e-3, batch 50, clip 1 (no recipe)
 omega|--recipe omega|||adding copy|recipe omega: tanh 50, W_hh at radius 0.95, SGD 0.01, clip 1, Omega 2 (squared) (Pascanu et al. 2013)
 floss|--recipe floss|||adding copy|recipe floss: tanh 80, g = 1, flossing 75 exponents 500 updates before and twice during, Adam 1e-3, clip 0.03 (Engelken 2023)
@@ -190,3 +193,5 @@ methods >"$OUT/methods.txt"
 echo "{\"streams\": $STREAMS, \"ladder\": \"$LADDER\"}" >"$OUT/run.json"
 python3 bench/longlag.py collect "$OUT"
 python3 bench/longlag.py table "$OUT"
+exit
+}

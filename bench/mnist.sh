@@ -34,6 +34,9 @@
 # ended) resumes from its checkpoint, its budget counted over both parts
 # (the checkpoint's train.seconds).
 set -eu
+# the whole script is one group, read before any of it runs: an edit of this
+# file while it runs (the long runs take hours) cannot change what it does
+{
 cd "$(dirname "$0")/.."
 RNNLAB=${RNNLAB:-build/rnnlab}
 
@@ -141,3 +144,5 @@ for task in $TASKS; do
             echo "mnist: no figure of $task's flow $when" >&2
     done
 done
+exit
+}

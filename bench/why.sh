@@ -15,6 +15,9 @@
 # Writes OUT/ARM folders and logs and OUT/why.jsonl (one line an arm; a
 # finished arm is not run again), and prints OUT/why.md, the table.
 set -eu
+# the whole script is one group, read before any of it runs: an edit of this
+# file while it runs (the long runs take hours) cannot change what it does
+{
 cd "$(dirname "$0")/.."
 RNNLAB=${RNNLAB:-build/rnnlab}
 OUT=${1:?usage: bench/why.sh OUT [GROUP...]}
@@ -143,3 +146,5 @@ for l in open(f"{out}/why.jsonl"):
           f"| {f(r['grad_norm_first'])} / {f(r['grad_norm_max'])} | {'yes' if r['nonfinite'] else 'no'} "
           f"| {f(r['lmax_init'])} -> {f(r['lmax_end'])} | {r.get('weights') or ''} |")
 PY
+exit
+}
