@@ -70,6 +70,7 @@ lstm-init|lstm-fb1-100-tf-setup-seed-2|adding|100|15000|--cell lstm --hidden 128
 lstm-init|lstm-fb1-100-tf-setup-seed-3|adding|100|15000|--cell lstm --hidden 128 --forget-bias 1 --zero-bias --input-scale 0.0967 --optim adam --lr 2e-4 --batch 50 --clip 0 --schedule step --step-size 20000 --gamma 0.1 --seed 3
 lstm-init|lstm-fb1-100-tf-setup-seed-4|adding|100|15000|--cell lstm --hidden 128 --forget-bias 1 --zero-bias --input-scale 0.0967 --optim adam --lr 2e-4 --batch 50 --clip 0 --schedule step --step-size 20000 --gamma 0.1 --seed 4
 lstm-init|lstm-fb1-100-tf-setup-seed-5|adding|100|15000|--cell lstm --hidden 128 --forget-bias 1 --zero-bias --input-scale 0.0967 --optim adam --lr 2e-4 --batch 50 --clip 0 --schedule step --step-size 20000 --gamma 0.1 --seed 5
+lstm-init|lstm-fb1-100-tf-setup-eps-3.2e-7|adding|100|15000|--cell lstm --hidden 128 --forget-bias 1 --zero-bias --input-scale 0.0967 --optim adam --lr 2e-4 --batch 50 --clip 0 --schedule step --step-size 20000 --gamma 0.1 --eps 3.2e-7
 EOF
 }
 
