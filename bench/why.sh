@@ -6,7 +6,7 @@
 # validation's last value. Usage:
 #
 #   bench/why.sh OUT [GROUP...]     GROUP: irnn lstm lstm2 omega omega2 floss chrono chrono2
-#                                          clip irnn-seeds lstm-seeds lstm-init [all]
+#                                          clip irnn-seeds lstm-seeds lstm-init lstm-bias [all]
 #
 # Every arm runs with --seed 1 unless its flags say another seed. A record's
 # weights is the SHA-256 of the trained model's tensors (not its metadata):
@@ -22,7 +22,7 @@ cd "$(dirname "$0")/.."
 RNNLAB=${RNNLAB:-build/rnnlab}
 OUT=${1:?usage: bench/why.sh OUT [GROUP...]}
 shift
-GROUPS_=${*:-irnn lstm lstm2 omega omega2 floss chrono chrono2 clip irnn-seeds lstm-seeds lstm-init}
+GROUPS_=${*:-irnn lstm lstm2 omega omega2 floss chrono chrono2 clip irnn-seeds lstm-seeds lstm-init lstm-bias}
 mkdir -p "$OUT"
 
 # group | arm | task | T | steps | flags
@@ -71,6 +71,8 @@ lstm-init|lstm-fb1-100-tf-setup-seed-3|adding|100|15000|--cell lstm --hidden 128
 lstm-init|lstm-fb1-100-tf-setup-seed-4|adding|100|15000|--cell lstm --hidden 128 --forget-bias 1 --zero-bias --input-scale 0.0967 --optim adam --lr 2e-4 --batch 50 --clip 0 --schedule step --step-size 20000 --gamma 0.1 --seed 4
 lstm-init|lstm-fb1-100-tf-setup-seed-5|adding|100|15000|--cell lstm --hidden 128 --forget-bias 1 --zero-bias --input-scale 0.0967 --optim adam --lr 2e-4 --batch 50 --clip 0 --schedule step --step-size 20000 --gamma 0.1 --seed 5
 lstm-init|lstm-fb1-100-tf-setup-eps-3.2e-7|adding|100|15000|--cell lstm --hidden 128 --forget-bias 1 --zero-bias --input-scale 0.0967 --optim adam --lr 2e-4 --batch 50 --clip 0 --schedule step --step-size 20000 --gamma 0.1 --eps 3.2e-7
+lstm-bias|lstm-fb1-100-tf-setup-one-bias|adding|100|15000|--cell lstm --hidden 128 --forget-bias 1 --zero-bias --input-scale 0.0967 --optim adam --lr 2e-4 --batch 50 --clip 0 --schedule step --step-size 20000 --gamma 0.1 --freeze rnn.bias_hh_l0
+lstm-bias|lstm-fb1-100-tf-setup-one-bias-seed-2|adding|100|15000|--cell lstm --hidden 128 --forget-bias 1 --zero-bias --input-scale 0.0967 --optim adam --lr 2e-4 --batch 50 --clip 0 --schedule step --step-size 20000 --gamma 0.1 --freeze rnn.bias_hh_l0 --seed 2
 EOF
 }
 

@@ -1043,6 +1043,9 @@ typedef struct {
                                   the optimiser starts afresh. NULL: the init alone */
     int recipe;                /* 0: none; else 1 + a recipe's index (rl_recipe_at): its settings were applied
                                   when the field was set (rl_option_parse, JSON), then the later rows' */
+    const char *freeze;        /* tensors that training leaves as they start (the init, or init_from): names,
+                                  comma-separated, each whole or a prefix ending in '*'; each must name one at
+                                  least, and one trained tensor must be left. NULL: none */
 } rl_train_config;
 
 /* Defaults: adding, T 100, tanh, 128 units, 1 layer, batch 50, 1000 steps,

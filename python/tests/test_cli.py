@@ -296,3 +296,23 @@ def test_orthogonal_model_files(tmp_path, omap):
     refused = pytest.raises(rnnlab.Error, match="orthogonal='exp' or 'cayley'")
     with refused:
         rnnlab.Model.from_state_dict(m.state_dict(), cell="leaky")
+
+
+def test_freeze_from_python_and_the_cli(tmp_path):
+    """freeze keeps the tensors it names at the init in Python as --freeze does on the command line (the same
+    model, to the bit); the others move; a name that matches nothing is an rnnlab.Error naming the tensors."""
+    opts = dict(task="adding", seq_len=10, cell="gru", hidden=6, batch=4, steps=15, seed=3, optim="adamw")
+    rnnlab.train(out=tmp_path / "py", freeze="rnn.weight_hh_l0,head.*", save_init=True, **opts)
+    args = [a for k, v in opts.items() for a in ("--" + k.replace("_", "-"), v)]
+    cli("train", *args, "--freeze", "rnn.weight_hh_l0,head.*", "--out", tmp_path / "cli", "--quiet")
+    a, _ = read(tmp_path / "py" / "model.safetensors")
+    b, _ = read(tmp_path / "cli" / "model.safetensors")
+    init, _ = read(tmp_path / "py" / "init.safetensors")
+    for k in b:
+        close(a[k], b[k], tol=0, what=k)
+        frozen = k in ("rnn.weight_hh_l0", "head.weight", "head.bias")
+        assert np.array_equal(a[k], init[k]) == frozen, k
+    assert json.loads((tmp_path / "py" / "config.json").read_text())["freeze"] == "rnn.weight_hh_l0,head.*"
+    with pytest.raises(rnnlab.Error, match="'rnn.weight_hh' names no trained tensor of this model"):
+        rnnlab.train(out=tmp_path / "bad", freeze="rnn.weight_hh", **opts)
+    assert not (tmp_path / "bad").exists()

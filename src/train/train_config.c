@@ -186,6 +186,10 @@ static const rl_option rows[] = {
     ROW("lr", "lr", "optimisation", RL_FIELD_DOUBLE, sched.lr, 1e-12, 1e3, "X", "learning rate", NULL, "train"),
     ROW("orthogonal_lr", "orthogonal-lr", "optimisation", RL_FIELD_DOUBLE, orthogonal_lr, 0, 1e3, "X",
         "--orthogonal: the learning rate of X (the schedule scales it as --lr); 0 = --lr", NULL, "train"),
+    ROW("freeze", "freeze", "optimisation", RL_FIELD_PATH, freeze, 0, 0, "NAMES",
+        "tensors kept as initialised (torch's requires_grad = False): their names, comma-separated, each whole or a "
+        "prefix ending in * (rnn.bias_hh_l*); their gradient is left out of the norm and the clipping",
+        "none", "train"),
     ROW("warmup", "warmup", "optimisation", RL_FIELD_INT64, sched.warmup, 0, BIG, "N", "linear warm-up steps", NULL, "train"),
     ROW("step_size", "step-size", "optimisation", RL_FIELD_INT64, sched.step_size, 0, BIG, "N",
         "step schedule: lr *= gamma every N steps", NULL, "train"),

@@ -22,7 +22,8 @@ struct rl_trainer {
     rl_train_config cfg;
     char *dir;               /* owned copies of the run folder's path */
     char *text_path;         /* and of cfg.text_path */
-    char *strings[4];        /* and of cfg's other strings (a user's data: valid_path, inputs, targets; init_from) */
+    char *strings[5];        /* and of cfg's other strings (a user's data: valid_path, inputs, targets; init_from;
+                                freeze) */
     rl_task *task;
     rl_task_info info;
     rl_model *m; /* float32 */
@@ -57,6 +58,8 @@ struct rl_trainer {
     double seg_start;        /* rl_now() when this segment's loop began; 0 before */
     int64_t timed_out;       /* the step at which --time-limit stopped the run, 0: none */
     int lock;                /* the run folder's lock (rank 0), held until rl_trainer_free; -1 none */
+    int nfrozen;             /* --freeze: the tensors training leaves, by index */
+    int frozen[RL_MAX_TENSORS];
 };
 
 /* Rank 0 keeps the run folder: its records, validations and checkpoints. */
@@ -182,6 +185,59 @@ static rl_status own_strings(rl_trainer *t, int take)
     return s;
 }
 
+/* --freeze: the tensors its names match, into t->frozen; each name must
+ * match one at least, and a trained tensor must be left. */
+static rl_status resolve_freeze(rl_trainer *t)
+{
+    const char *list = t->cfg.freeze;
+    t->nfrozen = 0;
+    if (!list) return RL_OK;
+    if (t->cfg.readout == RL_READOUT_RIDGE)
+        return rl_fail(RL_ERR_ARG, "--freeze is for --readout bptt: a ridge readout fits the head alone and leaves the rest");
+    const rl_model *m = t->m;
+    unsigned char hit[RL_MAX_TENSORS] = {0};
+    for (const char *p = list;;) {
+        const char *end = strchr(p, ',');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        const int prefix = len > 0 && p[len - 1] == '*';
+        const size_t stem = prefix ? len - 1 : len;
+        if (len == 0)
+            return rl_fail(RL_ERR_ARG, "--freeze '%s': an empty name (give tensor names, comma-separated)", list);
+        int found = 0;
+        for (int i = 0; i < m->num_tensors; i++) {
+            const char *name = m->tensors[i].name;
+            if (strncmp(name, p, stem) == 0 && (prefix || name[stem] == '\0') && !m->tensors[i].fixed) hit[i] = 1, found = 1;
+        }
+        if (!found) {
+            char names[1024] = "";
+            for (int i = 0, n = 0; i < m->num_tensors && n < (int)sizeof names - 1; i++)
+                if (!m->tensors[i].fixed)
+                    n += snprintf(names + n, sizeof names - (size_t)n, "%s%s", n ? ", " : "", m->tensors[i].name);
+            return rl_fail(RL_ERR_ARG, "--freeze: '%.*s' names no trained tensor of this model (%s)", (int)len, p, names);
+        }
+        if (!end) break;
+        p = end + 1;
+    }
+    int left = 0;
+    for (int i = 0; i < m->num_tensors; i++) {
+        if (hit[i]) t->frozen[t->nfrozen++] = i;
+        else left += !m->tensors[i].fixed;
+    }
+    if (!left) return rl_fail(RL_ERR_ARG, "--freeze '%s' leaves no tensor to train", list);
+    return RL_OK;
+}
+
+/* An optimizer of the run leaves the frozen tensors (and their moments) as they are. */
+static rl_status freeze_in(const rl_trainer *t, rl_optim *o)
+{
+    rl_status s = RL_OK;
+    for (int k = 0; k < t->nfrozen && !s; k++) {
+        const rl_tensor_info *ti = &t->m->tensors[t->frozen[k]];
+        s = rl_optim_set_lr_scale(o, ti->offset, ti->numel, 0);
+    }
+    return s;
+}
+
 /* Everything but the model's weights and the optimizer's moments. */
 static rl_status build(rl_trainer *t)
 {
@@ -214,6 +270,8 @@ static rl_status build(rl_trainer *t)
         const rl_tensor_info *x = &t->m->tensors[rl_t(t->m, l, RL_ORTH_X)];
         s = rl_optim_set_lr_scale(t->opt, x->offset, x->numel, c->orthogonal_lr / c->sched.lr);
     }
+    if (!s) s = resolve_freeze(t);
+    if (!s) s = freeze_in(t, t->opt);
     if (s) return s;
     if (t->shard.size > 1 && c->time_limit > 0)
         return rl_fail(RL_ERR_ARG, "--time-limit stops on one process's clock, and the %d processes of this run must stop "
@@ -748,6 +806,10 @@ static rl_status train_step(rl_trainer *t, double *loss, double *gnorm, int *cli
     if (!s && t->reg_hook) s = t->reg_hook(NULL, t, t->m, t->ws, &b, loss);
     if (!s && t->hook) s = t->hook(t->hook_ctx, t, t->m, t->ws, &b, loss);
     if (!s && !isfinite(*loss)) s = rl_fail(RL_ERR_NONFINITE, "the loss is %g", *loss);
+    for (int k = 0; !s && k < t->nfrozen; k++) { /* --freeze: no gradient, as torch's requires_grad = False */
+        const rl_tensor_info *ti = &t->m->tensors[t->frozen[k]];
+        memset((float *)rl_ws_grad(t->ws) + ti->offset, 0, ti->numel * sizeof(float));
+    }
     if (!s) s = rl_clip_grad_norm(rl_ws_grad(t->ws), n, RL_F32, c->clip, gnorm);
     if (s) return s;
     *clipped = c->clip > 0 && *gnorm >= c->clip;
@@ -858,6 +920,7 @@ static rl_status floss_episode(rl_trainer *t)
     double f0 = NAN, f1 = NAN, F = NAN;
     int64_t skipped = 0;
     rl_status s = lam && before && after ? rl_optim_new(&o, t->m, &oc) : rl_fail(RL_ERR_NOMEM, "out of memory");
+    if (!s) s = freeze_in(t, o);
     if (!s) s = rl_task_data_new(&first, t->task, B);
     if (!s) s = floss_fill(t, first, &r);
     if (!s) s = floss_measure(t, first, lam, &f0, before);
