@@ -1231,7 +1231,9 @@ rl_status rl_trainer_resume_ex(rl_trainer **out, const char *dir, const rl_resum
  * after rl_trainer_resume. With block_sum the hook runs on every process
  * after the blocks' gradients are summed: rl_ws_grad(ws) holds the batch's
  * gradient, the same everywhere, but ws does not hold the batch's
- * activations (each block ran in a workspace of its own). */
+ * activations (each block ran in a workspace of its own). The gradient of
+ * the tensors of --freeze (rl_train_config.freeze) is set to 0 after the
+ * hook, whatever it wrote there. */
 typedef rl_status (*rl_step_hook)(void *ctx, rl_trainer *t, rl_model *m, rl_ws *ws, const rl_batch *b, double *loss);
 /* Set (fn NULL: remove) the step hook; ctx is passed to it. */
 void rl_trainer_set_hook(rl_trainer *t, rl_step_hook fn, void *ctx);

@@ -142,7 +142,9 @@ TEST(freeze_refuses_what_it_cannot_do)
         {"rnn.*,head.weight", 0, 0, NULL},            /* head.bias is left */
         {"rnn.weight_ih_l", 0, 0, "names no trained tensor"}, /* a prefix needs its star */
         {"rnn.nope", 0, 0, "'rnn.nope' names no trained tensor of this model (rnn.weight_ih_l0, "},
+        {" rnn.bias_hh_l0 ,\thead.bias", 0, 0, NULL}, /* spaces around a name are not part of it */
         {"rnn.bias_hh_l0,,head.bias", 0, 0, "an empty name"},
+        {"rnn.bias_hh_l0, ", 0, 0, "an empty name"},
         {",", 0, 0, "an empty name"},
         {"*", 0, 0, "leaves no tensor to train"},
         {"rnn.*,head.*", 0, 0, "leaves no tensor to train"},
@@ -222,4 +224,44 @@ TEST(freeze_holds_through_flossing)
     }
     rl_trainer_free(t);
     free(p0);
+}
+
+/* A bound that clips what an update left (IndRNN's |u| <= R) does not move
+ * a frozen u either: one started above R by --init-from stays there. */
+TEST(freeze_holds_against_the_recurrent_bound)
+{
+    rl_train_config c = freeze_config();
+    c.cell = RL_CELL_INDRNN, c.layers = 1, c.init.recurrent_max = 1, c.save_init = 0;
+    rl_trainer *first = TEST_TRAIN(&c, tmp_path("freeze-indrnn-1")); /* u ~ U(0, 1), and trained */
+    rl_trainer_free(first);
+    char from[1100];
+    snprintf(from, sizeof from, "%s/model.safetensors", tmp_path("freeze-indrnn-1"));
+    c.init.recurrent_max = 0.25, c.init_from = from, c.freeze = "rnn.weight_hh_l0";
+    size_t n = 0;
+    float *p0 = init_params(&c, "freeze-indrnn-init", &n);
+    rl_trainer *t = TEST_TRAIN(&c, tmp_path("freeze-indrnn-2"));
+    if (t && p0) {
+        const rl_model *m = rl_trainer_model(t);
+        const rl_tensor_info *u = tensor(m, "rnn.weight_hh_l0");
+        const float *p = rl_model_params_const(m);
+        int above = 0;
+        for (size_t i = 0; u && i < u->numel; i++) above += fabsf(p0[u->offset + i]) > 0.25f;
+        CHECK_MSG(above > 0, "no |u| above the bound to hold");
+        CHECK(u && memcmp(p + u->offset, p0 + u->offset, u->numel * 4) == 0);
+    }
+    rl_trainer_free(t);
+    free(p0);
+}
+
+/* The dry run checks the names (a sweep's points are checked before any runs). */
+TEST(freeze_dry_run_checks_the_names)
+{
+    const char *bad[] = {"rnnlab", "train", "--cell", "gru", "--layers", "2", "--freeze", "rnn.weight_hh_l2", "--dry-run", NULL};
+    char e[512];
+    int rc = run_cli(bad, NULL, NULL, 0, e, sizeof e);
+    CHECK_MSG(rc == 2 && strstr(e, "'rnn.weight_hh_l2' names no trained tensor of this model (rnn.weight_ih_l0, "), "%d: %s",
+              rc, e);
+    const char *good[] = {"rnnlab", "train", "--cell", "gru", "--layers", "2", "--freeze", "rnn.weight_hh_l1", "--dry-run", NULL};
+    rc = run_cli(good, NULL, NULL, 0, e, sizeof e);
+    CHECK_MSG(rc == 0, "%d: %s", rc, e);
 }

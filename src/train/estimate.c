@@ -123,10 +123,74 @@ static void time_step(const rl_train_config *c, const rl_task *task, double *ste
     free(pos);
 }
 
+rl_status rl_train_freeze(const rl_model *m, const rl_train_config *c, int *idx, int *n)
+{
+    const char *list = c->freeze;
+    *n = 0;
+    if (!list) return RL_OK;
+    if (c->readout == RL_READOUT_RIDGE)
+        return rl_fail(RL_ERR_ARG, "--freeze is for --readout bptt: a ridge readout fits the head alone and leaves the rest");
+    unsigned char hit[RL_MAX_TENSORS] = {0};
+    for (const char *p = list;;) {
+        const char *end = strchr(p, ',');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        while (len > 0 && (*p == ' ' || *p == '\t')) p++, len--; /* "a, b" as "a,b" */
+        while (len > 0 && (p[len - 1] == ' ' || p[len - 1] == '\t')) len--;
+        const int prefix = len > 0 && p[len - 1] == '*';
+        const size_t stem = prefix ? len - 1 : len;
+        if (len == 0) return rl_fail(RL_ERR_ARG, "--freeze '%s': an empty name (give tensor names, comma-separated)", list);
+        int found = 0;
+        for (int i = 0; i < m->num_tensors; i++) {
+            const char *name = m->tensors[i].name;
+            if (strncmp(name, p, stem) == 0 && (prefix || name[stem] == '\0') && !m->tensors[i].fixed) hit[i] = 1, found = 1;
+        }
+        if (!found) {
+            char names[2048] = "";
+            size_t k = 0;
+            for (int i = 0; i < m->num_tensors; i++) {
+                if (m->tensors[i].fixed) continue;
+                const size_t w = strlen(m->tensors[i].name) + 2;
+                if (k + w + 4 >= sizeof names) { /* the rest left out, and said so */
+                    snprintf(names + k, sizeof names - k, ", ...");
+                    break;
+                }
+                k += (size_t)snprintf(names + k, sizeof names - k, "%s%s", k ? ", " : "", m->tensors[i].name);
+            }
+            return rl_fail(RL_ERR_ARG, "--freeze: '%.*s' names no trained tensor of this model (%s)", (int)len, p, names);
+        }
+        if (!end) break;
+        p = end + 1;
+    }
+    int left = 0;
+    for (int i = 0; i < m->num_tensors; i++) {
+        if (hit[i]) idx[(*n)++] = i;
+        else left += !m->tensors[i].fixed;
+    }
+    if (!left) return rl_fail(RL_ERR_ARG, "--freeze '%s' leaves no tensor to train", list);
+    return RL_OK;
+}
+
+/* --freeze against the names of the run's model, without the model: its
+ * tensors' names do not depend on the sizes, so a model of one unit (and
+ * one input and output) has them all */
+static rl_status check_freeze(const rl_train_config *c)
+{
+    if (!c->freeze) return RL_OK;
+    rl_config mc = {.cell = c->cell, .input_size = 1, .hidden_size = 1, .num_layers = c->layers, .output_size = 1,
+                    .loss = RL_LOSS_MSE, .state_size = c->state_size ? 1 : 0, .activation = c->activation};
+    rl_model *m = NULL;
+    rl_status s = rl_model_new_orth(&m, &mc, RL_F32, c->orthogonal);
+    int idx[RL_MAX_TENSORS], n = 0;
+    if (!s) s = rl_train_freeze(m, c, idx, &n);
+    rl_model_free(m);
+    return s;
+}
+
 rl_status rl_train_estimate(const rl_train_config *c, int time_it, rl_train_cost *out)
 {
     *out = (rl_train_cost){0, 0, 0, NAN, NAN};
     rl_status s = rl_train_config_check(c);
+    if (!s) s = check_freeze(c);
     rl_task *task = NULL;
     if (!s) s = rl_task_from_config(&task, c, 0, NULL);
     if (s) return s;

@@ -60,6 +60,7 @@ struct rl_trainer {
     int lock;                /* the run folder's lock (rank 0), held until rl_trainer_free; -1 none */
     int nfrozen;             /* --freeze: the tensors training leaves, by index */
     int frozen[RL_MAX_TENSORS];
+    float *frozen_start;     /* and their values as this segment began */
 };
 
 /* Rank 0 keeps the run folder: its records, validations and checkpoints. */
@@ -77,6 +78,7 @@ void rl_trainer_free(rl_trainer *t)
     rl_data_free(t->flow);
     rl_data_free(t->floss_data);
     rl_free(t->floss_grad);
+    rl_free(t->frozen_start);
     free(t->floss_pos);
     rl_optim_free(t->opt);
     rl_blocks_free(t->blk);
@@ -185,46 +187,29 @@ static rl_status own_strings(rl_trainer *t, int take)
     return s;
 }
 
-/* --freeze: the tensors its names match, into t->frozen; each name must
- * match one at least, and a trained tensor must be left. */
+/* --freeze: the tensors its names match, into t->frozen (src/train/estimate.c),
+ * and room for their values as the run starts */
 static rl_status resolve_freeze(rl_trainer *t)
 {
-    const char *list = t->cfg.freeze;
-    t->nfrozen = 0;
-    if (!list) return RL_OK;
-    if (t->cfg.readout == RL_READOUT_RIDGE)
-        return rl_fail(RL_ERR_ARG, "--freeze is for --readout bptt: a ridge readout fits the head alone and leaves the rest");
-    const rl_model *m = t->m;
-    unsigned char hit[RL_MAX_TENSORS] = {0};
-    for (const char *p = list;;) {
-        const char *end = strchr(p, ',');
-        size_t len = end ? (size_t)(end - p) : strlen(p);
-        const int prefix = len > 0 && p[len - 1] == '*';
-        const size_t stem = prefix ? len - 1 : len;
-        if (len == 0)
-            return rl_fail(RL_ERR_ARG, "--freeze '%s': an empty name (give tensor names, comma-separated)", list);
-        int found = 0;
-        for (int i = 0; i < m->num_tensors; i++) {
-            const char *name = m->tensors[i].name;
-            if (strncmp(name, p, stem) == 0 && (prefix || name[stem] == '\0') && !m->tensors[i].fixed) hit[i] = 1, found = 1;
-        }
-        if (!found) {
-            char names[1024] = "";
-            for (int i = 0, n = 0; i < m->num_tensors && n < (int)sizeof names - 1; i++)
-                if (!m->tensors[i].fixed)
-                    n += snprintf(names + n, sizeof names - (size_t)n, "%s%s", n ? ", " : "", m->tensors[i].name);
-            return rl_fail(RL_ERR_ARG, "--freeze: '%.*s' names no trained tensor of this model (%s)", (int)len, p, names);
-        }
-        if (!end) break;
-        p = end + 1;
+    rl_status s = rl_train_freeze(t->m, &t->cfg, t->frozen, &t->nfrozen);
+    size_t n = 0;
+    for (int k = 0; !s && k < t->nfrozen; k++) n += t->m->tensors[t->frozen[k]].numel;
+    if (!s && n && !(t->frozen_start = rl_alloc(n, 4))) s = rl_fail(RL_ERR_NOMEM, "out of memory");
+    return s;
+}
+
+/* The frozen tensors' values: taken (as the run, or a resumed segment,
+ * starts) or put back (after each update: a bound that clips what the
+ * update left, IndRNN's |u| <= R, does not move them either). */
+static void frozen_values(rl_trainer *t, int take)
+{
+    float *p = rl_model_params(t->m), *v = t->frozen_start;
+    for (int k = 0; k < t->nfrozen; k++) {
+        const rl_tensor_info *ti = &t->m->tensors[t->frozen[k]];
+        if (take) memcpy(v, p + ti->offset, ti->numel * 4);
+        else memcpy(p + ti->offset, v, ti->numel * 4);
+        v += ti->numel;
     }
-    int left = 0;
-    for (int i = 0; i < m->num_tensors; i++) {
-        if (hit[i]) t->frozen[t->nfrozen++] = i;
-        else left += !m->tensors[i].fixed;
-    }
-    if (!left) return rl_fail(RL_ERR_ARG, "--freeze '%s' leaves no tensor to train", list);
-    return RL_OK;
 }
 
 /* An optimizer of the run leaves the frozen tensors (and their moments) as they are. */
@@ -801,7 +786,6 @@ static rl_status train_step(rl_trainer *t, double *loss, double *gnorm, int *cli
         if (!s) s = rl_backward(t->ws, t->m, &b);
     }
     size_t n = rl_model_num_params(t->m);
-    if (!s && c->inject_nan_at == t->step + 1) ((float *)rl_ws_grad(t->ws))[n / 2] = NAN;
     /* a regulariser's term, an all-reduce of the gradient: the trainer's own first */
     if (!s && t->reg_hook) s = t->reg_hook(NULL, t, t->m, t->ws, &b, loss);
     if (!s && t->hook) s = t->hook(t->hook_ctx, t, t->m, t->ws, &b, loss);
@@ -810,6 +794,7 @@ static rl_status train_step(rl_trainer *t, double *loss, double *gnorm, int *cli
         const rl_tensor_info *ti = &t->m->tensors[t->frozen[k]];
         memset((float *)rl_ws_grad(t->ws) + ti->offset, 0, ti->numel * sizeof(float));
     }
+    if (!s && c->inject_nan_at == t->step + 1) ((float *)rl_ws_grad(t->ws))[n / 2] = NAN;
     if (!s) s = rl_clip_grad_norm(rl_ws_grad(t->ws), n, RL_F32, c->clip, gnorm);
     if (s) return s;
     *clipped = c->clip > 0 && *gnorm >= c->clip;
@@ -817,6 +802,7 @@ static rl_status train_step(rl_trainer *t, double *loss, double *gnorm, int *cli
     s = rl_optim_step(t->opt, t->m, rl_ws_grad(t->ws), rl_lr_at(&c->sched, t->step));
     /* IndRNN: |u| <= recurrent_max after every update (nothing for a dense W_hh) */
     if (!s) rl_model_clip_recurrent(t->m, c->init.recurrent_max);
+    frozen_values(t, 0);
     /* the state after k1 steps starts the next window */
     if (!s && t->k1 && t->blk) rl_blocks_carry(t->blk, t->carry_h, t->carry_c);
     else if (!s && t->k1) s = rl_ws_state_at(t->ws, t->k1, t->carry_h, t->carry_c);
@@ -938,6 +924,7 @@ static rl_status floss_episode(rl_trainer *t)
         }
         if (!s) s = rl_optim_step(o, t->m, t->floss_grad, c->floss_lr > 0 ? c->floss_lr : c->sched.lr);
         if (!s) rl_model_clip_recurrent(t->m, c->init.recurrent_max);
+        frozen_values(t, 0);
     }
     if (!s) s = floss_measure(t, first, lam, &f1, after);
     if (!s) {
@@ -1133,6 +1120,7 @@ rl_status rl_trainer_run(rl_trainer *t, volatile int *stop, int *interrupted,
     /* the trainer reports through progress and stops on *stop: the Jacobian
      * products of its flow records must not stop it half-way through a step */
     int muted = rl_progress_mute(1);
+    frozen_values(t, 1);
     rl_status s = trainer_loop(t, stop, interrupted, progress, ctx);
     rl_progress_mute(muted);
     /* metrics.csv beside the JSON lines, once the run ends or stops (not at every checkpoint: it is the whole
