@@ -1120,7 +1120,7 @@ rl_status rl_trainer_run(rl_trainer *t, volatile int *stop, int *interrupted,
     /* the trainer reports through progress and stops on *stop: the Jacobian
      * products of its flow records must not stop it half-way through a step */
     int muted = rl_progress_mute(1);
-    frozen_values(t, 1);
+    if (t) frozen_values(t, 1); /* (NULL: trainer_loop refuses it) */
     rl_status s = trainer_loop(t, stop, interrupted, progress, ctx);
     rl_progress_mute(muted);
     /* metrics.csv beside the JSON lines, once the run ends or stops (not at every checkpoint: it is the whole
